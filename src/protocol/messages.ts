@@ -1,0 +1,241 @@
+/**
+ * The request and response bodies of every API, version 0. These types are the contract between the broker
+ * handlers (src/broker/handlers) and the client SDK (src/client); the codec (src/protocol/apis/<api>/v0.ts)
+ * turns them into msgpack bodies and back, validating untrusted input on decode.
+ *
+ * Conventions: offsets and timestamps are JS numbers (safe to 2^53); `records` fields carry one or more
+ * whole Kafka RecordBatch v2 batches as raw bytes; a `WireError` of null means success.
+ */
+import type { ErrorCategory } from '../errors/index.js';
+
+export const ApiKey = {
+  Produce: 0,
+  Fetch: 1,
+  ListOffsets: 2,
+  Metadata: 3,
+  ApiVersions: 4,
+  CreateTopics: 5,
+  DeleteTopics: 6,
+  DescribeTopics: 7,
+  ListTopics: 8,
+} as const;
+export type ApiKey = (typeof ApiKey)[keyof typeof ApiKey];
+
+export const API_NAMES: Record<ApiKey, string> = {
+  0: 'Produce',
+  1: 'Fetch',
+  2: 'ListOffsets',
+  3: 'Metadata',
+  4: 'ApiVersions',
+  5: 'CreateTopics',
+  6: 'DeleteTopics',
+  7: 'DescribeTopics',
+  8: 'ListTopics',
+};
+
+/** An error as it travels: the catalogue's wire code, its category (so old clients can still decide), text. */
+export interface WireError {
+  code: number;
+  category: ErrorCategory;
+  message: string;
+}
+
+export interface RequestHeader {
+  apiKey: number;
+  apiVersion: number;
+  correlationId: number;
+  clientId: string;
+}
+
+/** acks: 0 = no response, 1 = leader appended (and fsynced per policy), -1 = all in-sync replicas. */
+export type Acks = 0 | 1 | -1;
+
+// ApiVersions
+export type ApiVersionsRequest = Record<string, never>;
+export interface ApiVersionsResponse {
+  apis: { apiKey: number; minVersion: number; maxVersion: number }[];
+  brokerVersion: string;
+}
+
+// Metadata
+export interface MetadataRequest {
+  /** null = all topics. */
+  topics: string[] | null;
+}
+export interface BrokerInfo {
+  id: number;
+  host: string;
+  port: number;
+  rack: string | null;
+}
+export interface PartitionMetadata {
+  partition: number;
+  leaderId: number;
+  leaderEpoch: number;
+  replicas: number[];
+  isr: number[];
+  error: WireError | null;
+}
+export interface TopicMetadata {
+  name: string;
+  error: WireError | null;
+  internal: boolean;
+  partitions: PartitionMetadata[];
+}
+export interface MetadataResponse {
+  clusterId: string;
+  controllerId: number;
+  brokers: BrokerInfo[];
+  topics: TopicMetadata[];
+}
+
+// CreateTopics
+export interface CreateTopicSpec {
+  name: string;
+  partitions: number;
+  replicationFactor: number;
+  /** Topic-level overrides, e.g. retention_ms, segment_bytes. Values are strings as in Kafka. */
+  configs: Record<string, string>;
+}
+export interface CreateTopicsRequest {
+  topics: CreateTopicSpec[];
+  timeoutMs: number;
+  validateOnly: boolean;
+}
+export interface TopicResult {
+  name: string;
+  error: WireError | null;
+}
+export interface CreateTopicsResponse {
+  topics: TopicResult[];
+}
+
+// DeleteTopics
+export interface DeleteTopicsRequest {
+  topics: string[];
+  timeoutMs: number;
+}
+export interface DeleteTopicsResponse {
+  topics: TopicResult[];
+}
+
+// ListTopics
+export type ListTopicsRequest = Record<string, never>;
+export interface ListTopicsResponse {
+  topics: { name: string; partitions: number; internal: boolean }[];
+}
+
+// DescribeTopics
+export interface DescribeTopicsRequest {
+  topics: string[];
+}
+export interface PartitionDescription {
+  partition: number;
+  leaderId: number;
+  replicas: number[];
+  isr: number[];
+  logStartOffset: number;
+  highWatermark: number;
+  sizeBytes: number;
+}
+export interface TopicDescription {
+  name: string;
+  error: WireError | null;
+  partitions: PartitionDescription[];
+  configs: Record<string, string>;
+}
+export interface DescribeTopicsResponse {
+  topics: TopicDescription[];
+}
+
+// Produce
+export interface ProducePartitionData {
+  topic: string;
+  partition: number;
+  /** One or more whole record batches. */
+  records: Buffer;
+}
+export interface ProduceRequest {
+  acks: Acks;
+  timeoutMs: number;
+  partitions: ProducePartitionData[];
+}
+export interface ProducePartitionResult {
+  topic: string;
+  partition: number;
+  error: WireError | null;
+  /** Offset of the first record of the first batch; -1 on error. */
+  baseOffset: number;
+  logAppendTimeMs: number;
+  logStartOffset: number;
+}
+export interface ProduceResponse {
+  partitions: ProducePartitionResult[];
+}
+
+// Fetch
+export interface FetchPartition {
+  topic: string;
+  partition: number;
+  fetchOffset: number;
+  partitionMaxBytes: number;
+}
+export interface FetchRequest {
+  /** Long poll: wait up to maxWaitMs for minBytes to be available. */
+  maxWaitMs: number;
+  minBytes: number;
+  /** Response size cap; at least one whole batch is returned even if larger. */
+  maxBytes: number;
+  partitions: FetchPartition[];
+}
+export interface FetchPartitionResult {
+  topic: string;
+  partition: number;
+  error: WireError | null;
+  highWatermark: number;
+  logStartOffset: number;
+  /** Whole batches starting with the one containing fetchOffset (may begin before it). */
+  records: Buffer;
+}
+export interface FetchResponse {
+  partitions: FetchPartitionResult[];
+}
+
+// ListOffsets
+export const LATEST_TIMESTAMP = -1;
+export const EARLIEST_TIMESTAMP = -2;
+export interface ListOffsetsPartition {
+  topic: string;
+  partition: number;
+  /** -1 latest (high watermark), -2 earliest (log start), otherwise the first offset with timestamp >= it. */
+  timestamp: number;
+}
+export interface ListOffsetsRequest {
+  partitions: ListOffsetsPartition[];
+}
+export interface ListOffsetsPartitionResult {
+  topic: string;
+  partition: number;
+  error: WireError | null;
+  /** -1 when no record has a timestamp >= the one asked for. */
+  offset: number;
+  timestamp: number;
+}
+export interface ListOffsetsResponse {
+  partitions: ListOffsetsPartitionResult[];
+}
+
+/** Maps each api key to its request and response body types. */
+export interface ApiTypes {
+  [ApiKey.Produce]: { request: ProduceRequest; response: ProduceResponse };
+  [ApiKey.Fetch]: { request: FetchRequest; response: FetchResponse };
+  [ApiKey.ListOffsets]: { request: ListOffsetsRequest; response: ListOffsetsResponse };
+  [ApiKey.Metadata]: { request: MetadataRequest; response: MetadataResponse };
+  [ApiKey.ApiVersions]: { request: ApiVersionsRequest; response: ApiVersionsResponse };
+  [ApiKey.CreateTopics]: { request: CreateTopicsRequest; response: CreateTopicsResponse };
+  [ApiKey.DeleteTopics]: { request: DeleteTopicsRequest; response: DeleteTopicsResponse };
+  [ApiKey.DescribeTopics]: { request: DescribeTopicsRequest; response: DescribeTopicsResponse };
+  [ApiKey.ListTopics]: { request: ListTopicsRequest; response: ListTopicsResponse };
+}
+export type RequestOf<K extends ApiKey> = ApiTypes[K]['request'];
+export type ResponseOf<K extends ApiKey> = ApiTypes[K]['response'];
