@@ -1,0 +1,31 @@
+import { type Admin, createClient, type StreamBusClient } from '../../src/index.js';
+
+export interface BenchOptions {
+  bootstrap: string;
+  topic: string;
+  messages: number;
+  size: number;
+  /** Messages per producer batch (and per send() call). */
+  batch: number;
+  acks: 0 | 1 | -1;
+  partitions: number;
+  /** send() calls outstanding at once. */
+  inFlight: number;
+  rate: number;
+  durationS: number;
+}
+
+export function benchClient(bootstrap: string): StreamBusClient {
+  return createClient({ bootstrap, clientId: 'streambus-bench' });
+}
+
+/** Creates the bench topic when missing; an existing topic is used as it is. */
+export async function ensureTopic(admin: Admin, topic: string, partitions: number): Promise<void> {
+  const existing = await admin.listTopics();
+  if (existing.some((t) => t.name === topic)) return;
+  await admin.createTopic({ name: topic, partitions, replicationFactor: 1 });
+}
+
+export function nowNs(): bigint {
+  return process.hrtime.bigint();
+}

@@ -1,0 +1,52 @@
+import { EARLIEST_TIMESTAMP, LATEST_TIMESTAMP } from '../../src/index.js';
+import { type BenchOptions, benchClient, ensureTopic, nowNs } from './common.js';
+import { benchProduce } from './produce.js';
+import { newHistogram, Progress, type Summary, summarize } from './report.js';
+
+/**
+ * Consume throughput with the SDK consumer from the beginning of the topic. When the topic holds fewer
+ * than `messages`, the missing ones are produced first (not measured). Latency is per poll() call.
+ */
+export async function benchConsume(o: BenchOptions): Promise<Summary> {
+  const client = benchClient(o.bootstrap);
+  try {
+    await ensureTopic(client.admin(), o.topic, o.partitions);
+    const meta = await client.admin().describeTopics([o.topic]);
+    const partitions = meta[0]?.partitions.length ?? o.partitions;
+    const tps = Array.from({ length: partitions }, (_, partition) => ({ topic: o.topic, partition }));
+    const ends = await client.admin().listOffsets(tps.map((tp) => ({ ...tp, timestamp: LATEST_TIMESTAMP })));
+    const starts = await client
+      .admin()
+      .listOffsets(tps.map((tp) => ({ ...tp, timestamp: EARLIEST_TIMESTAMP })));
+    const available = ends.reduce((sum, e, i) => sum + e.offset - (starts[i]?.offset ?? 0), 0);
+    if (available < o.messages) {
+      process.stderr.write(`consume: producing ${o.messages - available} messages first (not measured)\n`);
+      await benchProduce({ ...o, messages: o.messages - available });
+    }
+
+    const consumer = client.consumer({ autoOffsetReset: 'earliest', maxWaitMs: 100 });
+    await consumer.assign(tps);
+    await consumer.seekToBeginning(tps);
+    const histogram = newHistogram();
+    const progress = new Progress('consume', o.messages);
+    let received = 0;
+    let bytes = 0;
+    const started = nowNs();
+    while (received < o.messages) {
+      const t0 = nowNs();
+      const messages = await consumer.poll();
+      histogram.recordValue(Math.max(1, Number((nowNs() - t0) / 1000n)));
+      for (const m of messages) bytes += m.value?.length ?? 0;
+      received += messages.length;
+      progress.update(Math.min(received, o.messages));
+    }
+    const seconds = Number(nowNs() - started) / 1e9;
+    progress.done();
+    return summarize('consume', received, o.size, seconds, histogram, {
+      bytes,
+      latency: 'per poll',
+    });
+  } finally {
+    await client.close();
+  }
+}

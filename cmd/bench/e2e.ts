@@ -1,0 +1,93 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Worker } from 'node:worker_threads';
+import { type BenchOptions, benchClient, ensureTopic } from './common.js';
+import { payloadPool, type Summary } from './report.js';
+
+interface ConsumerResult {
+  received: number;
+  p50_us: number;
+  p99_us: number;
+  p999_us: number;
+  max_us: number;
+}
+
+/**
+ * End-to-end latency at a fixed rate: the producer (this thread) paces `rate` msgs/s for `durationS` in
+ * ~1 ms ticks, as the peers' harness does; the consumer (a worker thread) measures stamp-to-receipt.
+ */
+export async function benchE2e(o: BenchOptions): Promise<Summary> {
+  const client = benchClient(o.bootstrap);
+  const total = Math.round(o.rate * o.durationS);
+  try {
+    await ensureTopic(client.admin(), o.topic, o.partitions);
+    const meta = await client.admin().describeTopics([o.topic]);
+    const partitions = meta[0]?.partitions.length ?? o.partitions;
+    const worker = new Worker(new URL('./e2e-consumer.js', import.meta.url), {
+      workerData: {
+        bootstrap: o.bootstrap,
+        topic: o.topic,
+        partitions,
+        expected: total,
+        deadlineMs: (o.durationS + 20) * 1000,
+      },
+    });
+    let onReady: () => void = () => {};
+    const ready = new Promise<void>((resolve) => {
+      onReady = resolve;
+    });
+    const result = new Promise<ConsumerResult>((resolve, reject) => {
+      worker.on('message', (m: { ready?: boolean; result?: ConsumerResult; error?: string }) => {
+        if (m.ready) onReady();
+        else if (m.result) resolve(m.result);
+        else if (m.error) reject(new Error(m.error));
+      });
+      worker.on('error', reject);
+    });
+    await Promise.race([ready, result]);
+    await sleep(200);
+
+    const producer = client.producer({ acks: o.acks, lingerMs: 0 });
+    const pool = payloadPool(o.size);
+    let sent = 0;
+    let failures = 0;
+    const started = performance.now();
+    while (sent < total) {
+      const elapsedS = (performance.now() - started) / 1000;
+      if (elapsedS > o.durationS + 5) break;
+      const due = Math.min(total, Math.floor(elapsedS * o.rate) + 1);
+      while (sent < due) {
+        const value = Buffer.from(pool[sent % pool.length]!);
+        value.writeBigUInt64LE(process.hrtime.bigint(), 0);
+        producer.send({ topic: o.topic, messages: [{ value }] }).catch(() => {
+          failures++;
+        });
+        sent++;
+      }
+      await sleep(1);
+    }
+    const publishS = (performance.now() - started) / 1000;
+    await producer.flush();
+    const r = await Promise.race([result, sleep((o.durationS + 25) * 1000).then(() => null)]);
+    await worker.terminate();
+    if (r === null) throw new Error('e2e consumer did not report in time');
+    return {
+      bench: 'e2e',
+      messages: r.received,
+      size_bytes: o.size,
+      seconds: Number(publishS.toFixed(3)),
+      msgs_per_s: Math.round(sent / publishS),
+      mib_per_s: Number(((sent * o.size) / publishS / 1048576).toFixed(2)),
+      p50_us: r.p50_us,
+      p99_us: r.p99_us,
+      p999_us: r.p999_us,
+      max_us: r.max_us,
+      rate: o.rate,
+      sent,
+      received: r.received,
+      publish_errors: failures,
+      acks: o.acks === -1 ? 'all' : o.acks,
+    };
+  } finally {
+    await client.close();
+  }
+}

@@ -1,0 +1,46 @@
+import type { Command } from 'commander';
+import type { BenchOptions } from '../bench/common.js';
+import { benchConsume } from '../bench/consume.js';
+import { benchE2e } from '../bench/e2e.js';
+import { benchProduce } from '../bench/produce.js';
+import { printSummary, type Summary } from '../bench/report.js';
+import { parseAcks, parseIntOption, withBootstrap } from './common.js';
+
+type RawOptions = Omit<BenchOptions, 'durationS'> & { duration: number };
+
+function benchCommand(
+  parent: Command,
+  name: string,
+  description: string,
+  run: (o: BenchOptions) => Promise<Summary>,
+): void {
+  withBootstrap(
+    parent
+      .command(name)
+      .description(description)
+      .option('--topic <name>', 'topic (created when missing)', 'bench')
+      .option('--messages <n>', 'messages to send or read', parseIntOption('--messages'), 200_000)
+      .option('--size <bytes>', 'message size', parseIntOption('--size'), 1024)
+      .option('--batch <n>', 'messages per producer batch', parseIntOption('--batch'), 1000)
+      .option('--acks <acks>', '0, 1 or all', parseAcks, -1)
+      .option('--partitions <n>', 'partitions when creating the topic', parseIntOption('--partitions'), 1)
+      .option('--in-flight <n>', 'producer sends outstanding at once', parseIntOption('--in-flight'), 8)
+      .option('--rate <n>', 'e2e: messages per second', parseIntOption('--rate'), 5000)
+      .option('--duration <s>', 'e2e: seconds', parseIntOption('--duration'), 5),
+  ).action(async (raw: RawOptions) => {
+    const { duration, ...rest } = raw;
+    const summary = await run({ ...rest, durationS: duration });
+    printSummary(summary);
+  });
+}
+
+export function registerBenchCommand(program: Command): void {
+  const bench = program
+    .command('bench')
+    .description(
+      'measure throughput and latency against a running broker; the last stdout line is a JSON summary',
+    );
+  benchCommand(bench, 'produce', 'produce throughput and acknowledged latency', benchProduce);
+  benchCommand(bench, 'consume', 'consume throughput from the beginning of the topic', benchConsume);
+  benchCommand(bench, 'e2e', 'end-to-end latency at a fixed rate (consumer in a worker thread)', benchE2e);
+}

@@ -1,0 +1,68 @@
+import type { Command } from 'commander';
+import { Broker } from '../../src/broker/broker.js';
+import { brokerFlagOverrides, loadConfig } from '../../src/config/index.js';
+import { createLogger } from '../../src/observability/index.js';
+
+interface BrokerOptions {
+  config?: string;
+  dataDir?: string;
+  listen?: string;
+  httpListen?: string;
+  printConfig?: boolean;
+}
+
+export function registerBrokerCommand(program: Command): void {
+  program
+    .command('broker')
+    .description(
+      'run a broker (built-in defaults: clients on 0.0.0.0:9092, health and metrics on :8080, data in ./data)',
+    )
+    .option('--config <file>', 'YAML config file (env STREAMBUS_* and these flags override it)')
+    .option('--data-dir <dir>', 'data directory (broker.data_dir)')
+    .option('--listen <host:port>', 'client listener (broker.listen)')
+    .option('--http-listen <host:port>', 'health and metrics listener (health.http.bind_address and port)')
+    .action(async (options: BrokerOptions) => {
+      const config = loadConfig({
+        ...(options.config === undefined ? {} : { file: options.config }),
+        env: process.env,
+        overrides: brokerFlagOverrides({
+          dataDir: options.dataDir,
+          listen: options.listen,
+          httpListen: options.httpListen,
+        }),
+        onWarning: (message) => process.stderr.write(`streambus: warning: ${message}\n`),
+      });
+      const logger = createLogger({
+        level: config.logging.level,
+        format: config.logging.format,
+        output: config.logging.output,
+        base: { broker_id: config.broker.id },
+      });
+      let broker: Broker;
+      try {
+        broker = await Broker.start(config, { logger });
+      } catch (err) {
+        logger.fatal(
+          { operation: 'start', error: (err as Error).message, code: (err as { code?: string }).code },
+          'broker failed to start',
+        );
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        process.exit(1);
+      }
+      const onSignal = (signal: NodeJS.Signals): void => {
+        if (broker.isShuttingDown) {
+          logger.warn({ operation: 'shutdown', signal }, 'second signal: exiting at once');
+          process.exit(1);
+        }
+        broker.shutdown(signal).then(
+          () => process.exit(0),
+          (err: unknown) => {
+            logger.error({ operation: 'shutdown', error: String(err) }, 'shutdown failed');
+            process.exit(1);
+          },
+        );
+      };
+      process.on('SIGTERM', onSignal);
+      process.on('SIGINT', onSignal);
+    });
+}

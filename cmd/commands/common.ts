@@ -1,0 +1,34 @@
+import type { Command } from 'commander';
+
+export const DEFAULT_BOOTSTRAP = 'localhost:9092';
+
+/** Adds `--bootstrap host:port[,host:port]`, falling back to STREAMBUS_BOOTSTRAP, then localhost:9092. */
+export function withBootstrap(command: Command): Command {
+  return command.option(
+    '--bootstrap <hosts>',
+    'broker addresses, host:port[,host:port] (env STREAMBUS_BOOTSTRAP)',
+    process.env.STREAMBUS_BOOTSTRAP ?? DEFAULT_BOOTSTRAP,
+  );
+}
+
+export function bootstrapList(value: string): string[] {
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+}
+
+export function parseIntOption(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n)) throw new Error(`${name} must be an integer, got '${value}'`);
+    return n;
+  };
+}
+
+export function parseAcks(value: string): 0 | 1 | -1 {
+  if (value === 'all' || value === '-1') return -1;
+  if (value === '0') return 0;
+  if (value === '1') return 1;
+  throw new Error(`--acks must be 0, 1 or all, got '${value}'`);
+}

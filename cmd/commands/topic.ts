@@ -1,0 +1,102 @@
+import type { Command } from 'commander';
+import { createClient } from '../../src/index.js';
+import { bootstrapList, parseIntOption, withBootstrap } from './common.js';
+
+function parseConfigs(values: string[]): Record<string, string> {
+  const configs: Record<string, string> = {};
+  for (const item of values) {
+    const i = item.indexOf('=');
+    if (i <= 0) throw new Error(`--config expects key=value, got '${item}'`);
+    configs[item.slice(0, i)] = item.slice(i + 1);
+  }
+  return configs;
+}
+
+async function withClient<T>(
+  bootstrap: string,
+  fn: (client: ReturnType<typeof createClient>) => Promise<T>,
+): Promise<T> {
+  const client = createClient({ bootstrap: bootstrapList(bootstrap), clientId: 'streambus-cli' });
+  try {
+    return await fn(client);
+  } finally {
+    await client.close();
+  }
+}
+
+export function registerTopicCommand(program: Command): void {
+  const topic = program.command('topic').description('create, list, describe and delete topics');
+
+  withBootstrap(
+    topic
+      .command('create <name>')
+      .description('create a topic')
+      .option('--partitions <n>', 'number of partitions', parseIntOption('--partitions'), 1)
+      .option('--replication-factor <n>', 'replicas per partition', parseIntOption('--replication-factor'), 1)
+      .option('--config <key=value...>', 'topic config overrides, e.g. retention_ms=3600000', []),
+  ).action(
+    async (
+      name: string,
+      opts: { partitions: number; replicationFactor: number; config: string[]; bootstrap: string },
+    ) => {
+      await withClient(opts.bootstrap, (client) =>
+        client.admin().createTopic({
+          name,
+          partitions: opts.partitions,
+          replicationFactor: opts.replicationFactor,
+          configs: parseConfigs(opts.config),
+        }),
+      );
+      process.stdout.write(`created topic ${name} with ${opts.partitions} partition(s)\n`);
+    },
+  );
+
+  withBootstrap(topic.command('list').description('list topics')).action(
+    async (opts: { bootstrap: string }) => {
+      const topics = await withClient(opts.bootstrap, (client) => client.admin().listTopics());
+      for (const t of topics)
+        process.stdout.write(`${t.name}\t${t.partitions} partition(s)${t.internal ? '\tinternal' : ''}\n`);
+    },
+  );
+
+  withBootstrap(
+    topic
+      .command('describe <name...>')
+      .description('show partitions, leaders, replicas and offsets')
+      .option('--json', 'print JSON'),
+  ).action(async (names: string[], opts: { bootstrap: string; json?: boolean }) => {
+    const described = await withClient(opts.bootstrap, (client) => client.admin().describeTopics(names));
+    if (opts.json) {
+      process.stdout.write(`${JSON.stringify(described, null, 2)}\n`);
+      return;
+    }
+    let failed = false;
+    for (const t of described) {
+      if (t.error !== null) {
+        process.stderr.write(`${t.name}: ${t.error.message}\n`);
+        failed = true;
+        continue;
+      }
+      const configs = Object.entries(t.configs)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(',');
+      process.stdout.write(
+        `topic ${t.name}\tpartitions ${t.partitions.length}${configs ? `\tconfigs ${configs}` : ''}\n`,
+      );
+      for (const p of t.partitions) {
+        process.stdout.write(
+          `  partition ${p.partition}\tleader ${p.leaderId}\treplicas ${p.replicas.join(',')}\tisr ${p.isr.join(',')}` +
+            `\tlog_start ${p.logStartOffset}\thigh_watermark ${p.highWatermark}\tsize_bytes ${p.sizeBytes}\n`,
+        );
+      }
+    }
+    if (failed) process.exitCode = 1;
+  });
+
+  withBootstrap(topic.command('delete <name>').description('delete a topic and its data')).action(
+    async (name: string, opts: { bootstrap: string }) => {
+      await withClient(opts.bootstrap, (client) => client.admin().deleteTopic(name));
+      process.stdout.write(`deleted topic ${name}\n`);
+    },
+  );
+}

@@ -1,0 +1,29 @@
+#!/usr/bin/env node
+/**
+ * `streambus`: one CLI for running a broker and for working with topics, messages and benchmarks.
+ * Entry point only: each command lives in cmd/commands/ and wires library code together.
+ */
+import { Command } from 'commander';
+import { registerBenchCommand } from './commands/bench.js';
+import { registerBrokerCommand } from './commands/broker.js';
+import { registerConsumeCommand } from './commands/consume.js';
+import { registerProduceCommand } from './commands/produce.js';
+import { registerTopicCommand } from './commands/topic.js';
+
+const program = new Command()
+  .name('streambus')
+  .description('StreamBus: a distributed commit log for Node.js')
+  .showHelpAfterError()
+  .enablePositionalOptions();
+
+registerBrokerCommand(program);
+registerTopicCommand(program);
+registerProduceCommand(program);
+registerConsumeCommand(program);
+registerBenchCommand(program);
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  const e = err as { code?: string; message?: string };
+  process.stderr.write(`streambus: ${e.code ? `${e.code}: ` : ''}${e.message ?? String(err)}\n`);
+  process.exit(1);
+});

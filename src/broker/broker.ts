@@ -1,0 +1,215 @@
+/**
+ * One broker process: wires storage, the client listener, the request router, and the operating surface
+ * (health, metrics, logs) together, and owns the start and shutdown order.
+ *
+ * Start: open the data dir (recovering every partition) -> listen for clients -> serve health and metrics
+ * -> start periodic work (retention, health checks) -> log "broker started".
+ *
+ * Shutdown (SIGTERM/SIGINT), bounded by shutdown.timeout_ms:
+ *   1. readiness turns 503 (draining) so load balancers stop sending new clients;
+ *   2. stop accepting connections;
+ *   3. wake long-polling fetches, answer every request already received, close connections;
+ *   4. flush and fsync every partition, close the logs (releases the data-dir lock);
+ *   5. stop the health and metrics server.
+ */
+import { advertisedListen } from '../config/cli.js';
+import type { BrokerConfig } from '../config/types.js';
+import { StreamBusError } from '../errors/index.js';
+import { type Logger, type OpsStack, startOpsStack } from '../observability/index.js';
+import { LogManager } from '../storage/log-manager.js';
+import { BROKER_VERSION } from '../version.js';
+import { LocalTopicCatalog } from './local-catalog.js';
+import { brokerObservers } from './observability.js';
+import { RequestRouter } from './router.js';
+import { BrokerTcpServer } from './tcp-server.js';
+
+export interface BrokerAddresses {
+  host: string;
+  port: number;
+  /** The health (and, unless configured apart, metrics) listener; null when disabled. */
+  httpHost: string | null;
+  httpPort: number | null;
+}
+
+export interface Clock {
+  nowMs(): number;
+}
+
+export interface BrokerDeps {
+  logger: Logger;
+  clock?: Clock;
+}
+
+function splitHostPort(value: string): { host: string; port: number } {
+  const i = value.lastIndexOf(':');
+  return { host: value.slice(0, i), port: Number(value.slice(i + 1)) };
+}
+
+export class Broker {
+  private stopping: Promise<void> | null = null;
+  private retentionTimer: NodeJS.Timeout | null = null;
+
+  private constructor(
+    readonly config: BrokerConfig,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+    private readonly logs: LogManager,
+    private readonly server: BrokerTcpServer,
+    private readonly ops: OpsStack,
+    private readonly shutdownController: AbortController,
+    readonly addresses: BrokerAddresses,
+  ) {}
+
+  static async start(config: BrokerConfig, deps: BrokerDeps): Promise<Broker> {
+    const clock = deps.clock ?? { nowMs: () => Date.now() };
+    const logger = deps.logger.child({ component: 'broker' });
+    const startedAt = clock.nowMs();
+    // The ops server comes up first: liveness answers during a long recovery, readiness stays 503 until
+    // every partition is loaded.
+    const ops = await startOpsStack(config, { logger: deps.logger, clock });
+    let logs: LogManager;
+    try {
+      logs = await LogManager.open(
+        { ...config.storage, dataDir: config.broker.dataDir, batchBytesMax: config.limits.batchBytesMax },
+        { clock, logger: deps.logger.child({ component: 'storage' }) },
+      );
+    } catch (err) {
+      await ops.close();
+      throw err;
+    }
+    ops.health.register({
+      name: 'partitions',
+      critical: true,
+      check: async () => ({ status: 'healthy', message: `${logs.listTopics().length} topics loaded` }),
+    });
+    // Checks that ran while the data dir was still being created (disk space) must not hold readiness back.
+    await ops.health.refresh();
+
+    const observers = brokerObservers(ops.metrics, logger, clock);
+    const shutdownController = new AbortController();
+    const self = advertisedListen(config);
+    const router = new RequestRouter(
+      {
+        clock,
+        catalog: new LocalTopicCatalog(logs),
+        limits: {
+          batchBytesMax: config.limits.batchBytesMax,
+          fetchWaitMaxMs: config.limits.fetchWaitMaxMs,
+          fetchBytesMax: config.limits.fetchBytesMax,
+        },
+        self: { id: config.broker.id, host: self.host, port: self.port, rack: config.broker.rack },
+        clusterId: logs.clusterId,
+        brokerVersion: BROKER_VERSION,
+        observer: observers.dataPlane,
+        shutdownSignal: shutdownController.signal,
+      },
+      observers.requests,
+      config.limits.requestTimeoutMs,
+    );
+    const listen = splitHostPort(config.broker.listen);
+    const server = new BrokerTcpServer({
+      host: listen.host,
+      port: listen.port,
+      connectionsMax: config.limits.connectionsMax,
+      limits: {
+        frameBytesMax: config.limits.frameBytesMax,
+        inFlightRequestsMax: config.limits.inFlightRequestsPerConnectionMax,
+        idleTimeoutMs: config.limits.connectionIdleTimeoutMs,
+      },
+      router,
+      observer: observers.connections,
+    });
+    let bound: { host: string; port: number };
+    try {
+      bound = await server.listen();
+    } catch (err) {
+      await logs.close();
+      await ops.close();
+      throw new StreamBusError('INVALID_CONFIG', {
+        operation: 'broker.listen',
+        cause: err,
+        message: `broker.listen ${config.broker.listen}: ${(err as Error).message}`,
+      });
+    }
+    if (self.port === 0) router.setAdvertisedPort(bound.port);
+    const http = ops.server?.address ?? null;
+    const broker = new Broker(config, clock, logger, logs, server, ops, shutdownController, {
+      host: bound.host,
+      port: bound.port,
+      httpHost: http?.host ?? null,
+      httpPort: http?.port ?? null,
+    });
+    broker.scheduleRetention();
+    logger.info(
+      {
+        operation: 'start',
+        host: bound.host,
+        port: bound.port,
+        http_port: http?.port ?? null,
+        data_dir: config.broker.dataDir,
+        topics: logs.listTopics().length,
+        duration_ms: clock.nowMs() - startedAt,
+      },
+      'broker started',
+    );
+    return broker;
+  }
+
+  get isShuttingDown(): boolean {
+    return this.stopping !== null;
+  }
+
+  isReady(): boolean {
+    return this.stopping === null && this.ops.isReady();
+  }
+
+  private scheduleRetention(): void {
+    const run = (): void => {
+      this.logs.applyRetention(this.clock.nowMs()).then(
+        (deleted) => {
+          if (deleted.length > 0)
+            this.logger.info({ operation: 'retention', deleted }, 'retention deleted segments');
+        },
+        (err: unknown) =>
+          this.logger.error({ operation: 'retention', error: String(err) }, 'retention failed'),
+      );
+    };
+    this.retentionTimer = setInterval(run, this.config.storage.retentionCheckIntervalMs);
+    this.retentionTimer.unref();
+  }
+
+  /** Graceful drain; bounded by shutdown.timeout_ms, after which connections are cut and logs still closed. */
+  shutdown(reason = 'shutdown'): Promise<void> {
+    this.stopping ??= this.drainAndClose(reason);
+    return this.stopping;
+  }
+
+  private async drainAndClose(reason: string): Promise<void> {
+    const startedAt = this.clock.nowMs();
+    this.logger.info({ operation: 'shutdown', reason }, 'broker draining');
+    this.ops.health.setDraining(true);
+    if (this.retentionTimer !== null) clearInterval(this.retentionTimer);
+    const stopAccepting = this.server.stopAccepting();
+    this.shutdownController.abort();
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), this.config.shutdown.timeoutMs);
+    });
+    const drained = await Promise.race([
+      this.server.drainConnections().then(() => 'drained' as const),
+      timedOut,
+    ]);
+    clearTimeout(timer);
+    if (drained === 'timeout') {
+      this.logger.warn({ operation: 'shutdown' }, 'drain timed out; closing remaining connections');
+      this.server.destroyConnections();
+    }
+    await stopAccepting;
+    await this.logs.close();
+    await this.ops.close();
+    this.logger.info(
+      { operation: 'shutdown', duration_ms: this.clock.nowMs() - startedAt },
+      'broker stopped',
+    );
+  }
+}

@@ -1,0 +1,161 @@
+/**
+ * One client connection: owns the socket, framing, pipelining and backpressure. It never interprets a
+ * request: whole frames go to the router, which answers with a response frame (or null when none is due,
+ * as for acks=0 produce).
+ *
+ * Pipelining: many requests may be in flight; responses are written strictly in request order (a slow
+ * fetch holds back the answers behind it, as in Kafka). Backpressure: the socket stops being read while
+ * `inFlightMax` requests are pending or while the socket's write buffer is above its high-water mark.
+ */
+import type { Socket } from 'node:net';
+import { StreamBusError, toStreamBusError } from '../errors/index.js';
+import { FrameDecoder } from '../protocol/frame-decoder.js';
+
+export interface FrameRouter {
+  /** Answers one request frame. Never throws for bad input: bad input gets an error response. */
+  route(frame: Buffer, connection: ConnectionInfo): Promise<Buffer | null>;
+}
+
+export interface ConnectionInfo {
+  readonly id: number;
+  readonly remoteAddress: string;
+}
+
+export interface ConnectionLimits {
+  frameBytesMax: number;
+  inFlightRequestsMax: number;
+  idleTimeoutMs: number;
+}
+
+export interface ConnectionObserver {
+  onProtocolError?(info: ConnectionInfo, err: StreamBusError): void;
+  onClosed?(info: ConnectionInfo): void;
+  onInFlightChange?(delta: number): void;
+}
+
+interface Slot {
+  done: boolean;
+  response: Buffer | null;
+}
+
+export class BrokerConnection implements ConnectionInfo {
+  readonly remoteAddress: string;
+  private readonly decoder: FrameDecoder;
+  private readonly pending: Slot[] = [];
+  private writeBlocked = false;
+  private closed = false;
+  private drainWaiters: (() => void)[] = [];
+
+  constructor(
+    readonly id: number,
+    private readonly socket: Socket,
+    private readonly router: FrameRouter,
+    private readonly limits: ConnectionLimits,
+    private readonly observer: ConnectionObserver = {},
+  ) {
+    this.remoteAddress = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
+    this.decoder = new FrameDecoder({ frameBytesMax: limits.frameBytesMax });
+    socket.setNoDelay(true);
+    if (limits.idleTimeoutMs > 0) {
+      socket.setTimeout(limits.idleTimeoutMs, () => {
+        if (this.pending.length === 0) this.destroy();
+      });
+    }
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('drain', () => {
+      this.writeBlocked = false;
+      this.updateFlow();
+    });
+    socket.on('error', () => this.destroy());
+    socket.on('close', () => this.onClose());
+  }
+
+  /** Requests received and not yet answered. */
+  get inFlight(): number {
+    return this.pending.length;
+  }
+
+  /** Stops reading new requests; resolves once every in-flight request has been answered (or the socket closed). */
+  drain(): Promise<void> {
+    this.socket.pause();
+    this.socket.removeAllListeners('data');
+    if (this.pending.length === 0 || this.closed) return Promise.resolve();
+    return new Promise((resolve) => this.drainWaiters.push(resolve));
+  }
+
+  destroy(): void {
+    if (!this.closed) this.socket.destroy();
+  }
+
+  /** Ends the connection after flushing what has been written. */
+  end(): void {
+    if (!this.closed) this.socket.end();
+  }
+
+  private onData(chunk: Buffer): void {
+    let frames: Buffer[];
+    try {
+      frames = this.decoder.push(chunk);
+    } catch (err) {
+      // A broken length prefix leaves no way to find the next frame: answer nothing, close.
+      this.observer.onProtocolError?.(this, toStreamBusError(err, 'connection.decode'));
+      this.destroy();
+      return;
+    }
+    for (const frame of frames) this.dispatch(frame);
+    this.updateFlow();
+  }
+
+  private dispatch(frame: Buffer): void {
+    const slot: Slot = { done: false, response: null };
+    this.pending.push(slot);
+    this.observer.onInFlightChange?.(1);
+    this.router.route(frame, this).then(
+      (response) => this.complete(slot, response),
+      (err: unknown) => {
+        // The router answers bad input itself; reaching here is a broker bug. Drop the connection rather
+        // than answer out of order or leave the client waiting forever.
+        this.observer.onProtocolError?.(
+          this,
+          err instanceof StreamBusError ? err : new StreamBusError('UNKNOWN_SERVER_ERROR', { cause: err }),
+        );
+        this.complete(slot, null);
+        this.destroy();
+      },
+    );
+  }
+
+  private complete(slot: Slot, response: Buffer | null): void {
+    slot.done = true;
+    slot.response = response;
+    while (this.pending.length > 0 && this.pending[0]!.done) {
+      const head = this.pending.shift()!;
+      this.observer.onInFlightChange?.(-1);
+      if (head.response !== null && !this.closed) {
+        if (!this.socket.write(head.response)) this.writeBlocked = true;
+      }
+    }
+    this.updateFlow();
+    if (this.pending.length === 0) this.releaseDrainWaiters();
+  }
+
+  private updateFlow(): void {
+    if (this.closed || this.drainWaiters.length > 0) return;
+    const shouldPause = this.writeBlocked || this.pending.length >= this.limits.inFlightRequestsMax;
+    if (shouldPause && !this.socket.isPaused()) this.socket.pause();
+    else if (!shouldPause && this.socket.isPaused()) this.socket.resume();
+  }
+
+  private releaseDrainWaiters(): void {
+    const waiters = this.drainWaiters;
+    this.drainWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  private onClose(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.releaseDrainWaiters();
+    this.observer.onClosed?.(this);
+  }
+}

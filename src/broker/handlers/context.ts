@@ -1,0 +1,30 @@
+import type { BrokerInfo } from '../../protocol/messages.js';
+import type { TopicCatalog } from '../catalog.js';
+
+/** Data-plane events handlers report; the observability layer turns them into metrics. */
+export interface DataPlaneObserver {
+  onProduced(topic: string, messages: number, bytes: number): void;
+  onFetched(topic: string, messages: number, bytes: number): void;
+}
+
+export interface HandlerLimits {
+  batchBytesMax: number;
+  fetchWaitMaxMs: number;
+  fetchBytesMax: number;
+}
+
+export interface Clock {
+  nowMs(): number;
+}
+
+export interface HandlerContext {
+  readonly clock: Clock;
+  readonly catalog: TopicCatalog;
+  readonly limits: HandlerLimits;
+  readonly self: BrokerInfo;
+  readonly clusterId: string;
+  readonly brokerVersion: string;
+  readonly observer: DataPlaneObserver;
+  /** Aborted when the broker starts draining: long polls answer at once with what they have. */
+  readonly shutdownSignal: AbortSignal;
+}

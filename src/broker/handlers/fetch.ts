@@ -1,0 +1,109 @@
+import type { FetchPartitionResult, FetchRequest, FetchResponse } from '../../protocol/messages.js';
+import type { ServedPartition } from '../catalog.js';
+import type { HandlerContext } from './context.js';
+import { toWireError } from './wire-error.js';
+
+const RECORD_COUNT_OFFSET = 57;
+const BATCH_LENGTH_OFFSET = 8;
+
+function countRecords(records: Buffer): number {
+  let count = 0;
+  for (let pos = 0; pos + 61 <= records.length; pos += records.readInt32BE(pos + BATCH_LENGTH_OFFSET) + 12) {
+    count += records.readInt32BE(pos + RECORD_COUNT_OFFSET);
+  }
+  return count;
+}
+
+interface Resolved {
+  index: number;
+  served: ServedPartition | null;
+  result: FetchPartitionResult;
+}
+
+/** One pass over the partitions: reads what is there now, within the response's byte budget. */
+async function readOnce(ctx: HandlerContext, request: FetchRequest, resolved: Resolved[]): Promise<number> {
+  let budget = Math.min(request.maxBytes, ctx.limits.fetchBytesMax);
+  let total = 0;
+  for (const entry of resolved) {
+    const p = request.partitions[entry.index]!;
+    if (entry.served === null) continue;
+    // Kafka's rule: the first partition with data may exceed the budget by one batch so a consumer can
+    // always progress; after the budget is spent, later partitions return empty and are fetched next time.
+    if (budget <= 0 && total > 0) {
+      entry.result.records = Buffer.alloc(0);
+      continue;
+    }
+    try {
+      const maxBytes = Math.max(1, Math.min(p.partitionMaxBytes, budget));
+      const read = await entry.served.read(p.fetchOffset, maxBytes);
+      entry.result = {
+        topic: p.topic,
+        partition: p.partition,
+        error: null,
+        highWatermark: read.highWatermark,
+        logStartOffset: read.logStartOffset,
+        records: read.records,
+      };
+      budget -= read.records.length;
+      total += read.records.length;
+    } catch (err) {
+      entry.result = { ...entry.result, error: toWireError(err, 'fetch'), records: Buffer.alloc(0) };
+    }
+  }
+  return total;
+}
+
+/** Waits until a partition's high watermark moves, the wait runs out, or the broker starts draining. */
+function waitForData(ctx: HandlerContext, waitable: Resolved[], waitMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const unsubscribes: (() => void)[] = [];
+    const finish = (): void => {
+      clearTimeout(timer);
+      for (const u of unsubscribes) u();
+      ctx.shutdownSignal.removeEventListener('abort', finish);
+      resolve();
+    };
+    const timer = setTimeout(finish, waitMs);
+    ctx.shutdownSignal.addEventListener('abort', finish, { once: true });
+    for (const w of waitable) unsubscribes.push(w.served!.onHighWatermark(finish));
+    // Data may have arrived after a partition was read: do not sleep through it.
+    if (waitable.some((w) => w.served!.highWatermark() !== w.result.highWatermark)) finish();
+  });
+}
+
+/**
+ * Fetch with long polling: answer at once when at least minBytes are available, otherwise wait up to
+ * maxWaitMs (capped by the broker's limit) for new data, then answer with whatever is there.
+ */
+export async function handleFetch(ctx: HandlerContext, request: FetchRequest): Promise<FetchResponse> {
+  const resolved: Resolved[] = request.partitions.map((p, index) => {
+    const empty: FetchPartitionResult = {
+      topic: p.topic,
+      partition: p.partition,
+      error: null,
+      highWatermark: -1,
+      logStartOffset: -1,
+      records: Buffer.alloc(0),
+    };
+    try {
+      return { index, served: ctx.catalog.partition(p.topic, p.partition), result: empty };
+    } catch (err) {
+      return { index, served: null, result: { ...empty, error: toWireError(err, 'fetch') } };
+    }
+  });
+  const deadline = ctx.clock.nowMs() + Math.min(Math.max(0, request.maxWaitMs), ctx.limits.fetchWaitMaxMs);
+  let total = await readOnce(ctx, request, resolved);
+  const waitable = resolved.filter((r) => r.served !== null && r.result.error === null);
+  while (total < Math.max(1, request.minBytes) && waitable.length > 0 && !ctx.shutdownSignal.aborted) {
+    const remainingMs = deadline - ctx.clock.nowMs();
+    if (remainingMs <= 0) break;
+    await waitForData(ctx, waitable, remainingMs);
+    total = await readOnce(ctx, request, resolved);
+  }
+  for (const r of resolved) {
+    if (r.result.records.length > 0) {
+      ctx.observer.onFetched(r.result.topic, countRecords(r.result.records), r.result.records.length);
+    }
+  }
+  return { partitions: resolved.map((r) => r.result) };
+}

@@ -1,0 +1,72 @@
+import { StreamBusError } from '../../errors/index.js';
+import type { ProducePartitionResult, ProduceRequest, ProduceResponse } from '../../protocol/messages.js';
+import { BATCH_HEADER_BYTES, batchSizeAt } from '../../protocol/record-batch.js';
+import type { HandlerContext } from './context.js';
+import { toWireError } from './wire-error.js';
+
+const RECORD_COUNT_OFFSET = 57;
+
+/** Counts records by reading batch headers only (no record decode). Returns -1 if the framing is off. */
+function countRecords(batches: Buffer): number {
+  let records = 0;
+  let pos = 0;
+  while (pos < batches.length) {
+    const size = batchSizeAt(batches, pos);
+    if (size < BATCH_HEADER_BYTES || pos + size > batches.length) return -1;
+    records += batches.readInt32BE(pos + RECORD_COUNT_OFFSET);
+    pos += size;
+  }
+  return records;
+}
+
+async function producePartition(
+  ctx: HandlerContext,
+  topic: string,
+  partition: number,
+  records: Buffer,
+): Promise<ProducePartitionResult> {
+  try {
+    if (records.length > ctx.limits.batchBytesMax) {
+      throw new StreamBusError('BATCH_TOO_LARGE', {
+        operation: 'produce',
+        message: `records are ${records.length} bytes; the limit is ${ctx.limits.batchBytesMax}`,
+      });
+    }
+    const served = ctx.catalog.partition(topic, partition);
+    const outcome = await served.append(records);
+    const count = countRecords(records);
+    if (count > 0) ctx.observer.onProduced(topic, count, records.length);
+    return {
+      topic,
+      partition,
+      error: null,
+      baseOffset: outcome.baseOffset,
+      logAppendTimeMs: outcome.logAppendTimeMs,
+      logStartOffset: served.logStartOffset(),
+    };
+  } catch (err) {
+    return {
+      topic,
+      partition,
+      error: toWireError(err, 'produce'),
+      baseOffset: -1,
+      logAppendTimeMs: -1,
+      logStartOffset: -1,
+    };
+  }
+}
+
+/**
+ * Produce: each partition is appended independently (one bad partition does not fail the others). With a
+ * single broker, acks=1 and acks=all both wait for the append to be durable per the fsync policy; acks=0
+ * still appends but the router sends no response.
+ */
+export async function handleProduce(ctx: HandlerContext, request: ProduceRequest): Promise<ProduceResponse> {
+  if (request.acks !== 0 && request.acks !== 1 && request.acks !== -1) {
+    throw new StreamBusError('INVALID_ACKS', { operation: 'produce', metadata: { acks: request.acks } });
+  }
+  const results = await Promise.all(
+    request.partitions.map((p) => producePartition(ctx, p.topic, p.partition, p.records)),
+  );
+  return { partitions: results };
+}

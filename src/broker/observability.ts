@@ -1,0 +1,84 @@
+/**
+ * Binds the broker's narrow observer interfaces (data plane, requests, connections) to the metrics
+ * registry and the logger. Handlers and connections never import prom-client; they call these.
+ */
+import type { StreamBusError } from '../errors/index.js';
+import type { Logger, MetricsRegistry } from '../observability/index.js';
+import { LogSampler } from '../observability/index.js';
+import type { ConnectionInfo, ConnectionObserver } from './connection.js';
+import type { DataPlaneObserver } from './handlers/context.js';
+import type { RequestObserver } from './router.js';
+
+export interface BrokerObservers {
+  dataPlane: DataPlaneObserver;
+  requests: RequestObserver;
+  connections: ConnectionObserver & {
+    onConnectionOpened(): void;
+    onConnectionRejected(remote: string): void;
+  };
+}
+
+export function brokerObservers(
+  metrics: MetricsRegistry,
+  logger: Logger,
+  clock: { nowMs(): number },
+): BrokerObservers {
+  const sampler = new LogSampler(clock);
+  return {
+    dataPlane: {
+      onProduced: (topic, messages, bytes) => metrics.topicCounters(topic).addIn(messages, bytes),
+      onFetched: (topic, messages, bytes) => metrics.topicCounters(topic).addOut(messages, bytes),
+    },
+    requests: {
+      onRequest: (api, status, seconds) => {
+        metrics.observeRequest(api, status, seconds);
+        if (api === 'Produce') metrics.produceDurationSeconds.observe(seconds);
+        else if (api === 'Fetch') metrics.fetchDurationSeconds.observe(seconds);
+      },
+      onError: (api: string, err: StreamBusError, connection: ConnectionInfo) => {
+        metrics.errorsTotal.inc({ code: err.code, category: err.category });
+        if (err.category === 'fatal') {
+          logger.error(
+            {
+              operation: `request.${api}`,
+              error: err.message,
+              code: err.code,
+              remote: connection.remoteAddress,
+            },
+            'request failed',
+          );
+        } else {
+          sampler.warn(
+            logger,
+            `${api}:${err.code}`,
+            { operation: `request.${api}`, error: err.message, code: err.code },
+            'request rejected',
+          );
+        }
+      },
+    },
+    connections: {
+      onConnectionOpened: () => metrics.connectionsActive.inc(),
+      onClosed: () => metrics.connectionsActive.dec(),
+      onConnectionRejected: (remote) => {
+        metrics.connectionsRejectedTotal.inc();
+        sampler.warn(
+          logger,
+          'connection-limit',
+          { operation: 'accept', remote },
+          'connection limit reached; connection refused',
+        );
+      },
+      onInFlightChange: (delta) => metrics.requestsInFlight.inc(delta),
+      onProtocolError: (info, err) => {
+        metrics.errorsTotal.inc({ code: err.code, category: err.category });
+        sampler.warn(
+          logger,
+          `protocol:${err.code}`,
+          { operation: 'decode', remote: info.remoteAddress, error: err.message },
+          'protocol error; connection closed',
+        );
+      },
+    },
+  };
+}

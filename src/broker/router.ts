@@ -1,0 +1,131 @@
+/**
+ * Request router: one frame in, one response frame out (or none for acks=0). Decodes the header and the
+ * body through the protocol registry, runs the handler, and turns every failure into an error response
+ * carrying the correlation id, so nothing a client sends can crash the broker. Only a frame too short to
+ * carry a header is thrown back (the connection closes: there is no correlation id to answer).
+ */
+import { StreamBusError, toStreamBusError } from '../errors/index.js';
+import {
+  API_NAMES,
+  ApiKey,
+  decodeRequestBody,
+  decodeRequestHeader,
+  encodeErrorResponse,
+  encodeResponse,
+  type RequestHeader,
+  type RequestOf,
+  type ResponseOf,
+  supportedApis,
+} from '../protocol/index.js';
+import type { ConnectionInfo, FrameRouter } from './connection.js';
+import type { HandlerContext } from './handlers/context.js';
+import { handleFetch } from './handlers/fetch.js';
+import { handleListOffsets } from './handlers/list-offsets.js';
+import { handleProduce } from './handlers/produce.js';
+import {
+  handleCreateTopics,
+  handleDeleteTopics,
+  handleDescribeTopics,
+  handleListTopics,
+  handleMetadata,
+} from './handlers/topics.js';
+
+export interface RequestObserver {
+  /** Called once per request with its api name, outcome and duration. */
+  onRequest(api: string, status: 'ok' | 'error', durationSeconds: number): void;
+  onError?(api: string, err: StreamBusError, connection: ConnectionInfo): void;
+}
+
+type Handler<K extends ApiKey> = (
+  ctx: HandlerContext,
+  request: RequestOf<K>,
+) => Promise<ResponseOf<K>> | ResponseOf<K>;
+type HandlerTable = { [K in ApiKey]: Handler<K> };
+
+export class RequestRouter implements FrameRouter {
+  private readonly handlers: HandlerTable;
+  private ctx: HandlerContext;
+
+  constructor(
+    ctx: HandlerContext,
+    private readonly observer: RequestObserver,
+    private readonly requestTimeoutMs: number,
+  ) {
+    this.ctx = ctx;
+    this.handlers = {
+      [ApiKey.Produce]: handleProduce,
+      [ApiKey.Fetch]: handleFetch,
+      [ApiKey.ListOffsets]: handleListOffsets,
+      [ApiKey.Metadata]: handleMetadata,
+      [ApiKey.ApiVersions]: (c) => ({ apis: supportedApis(), brokerVersion: c.brokerVersion }),
+      [ApiKey.CreateTopics]: handleCreateTopics,
+      [ApiKey.DeleteTopics]: handleDeleteTopics,
+      [ApiKey.DescribeTopics]: handleDescribeTopics,
+      [ApiKey.ListTopics]: (c) => handleListTopics(c),
+    };
+  }
+
+  /** The port becomes known only after binding when the config asked for port 0. */
+  setAdvertisedPort(port: number): void {
+    this.ctx = { ...this.ctx, self: { ...this.ctx.self, port } };
+  }
+
+  async route(frame: Buffer, connection: ConnectionInfo): Promise<Buffer | null> {
+    const { header, bodyOffset } = decodeRequestHeader(frame);
+    const started = process.hrtime.bigint();
+    const api = API_NAMES[header.apiKey as ApiKey] ?? `api_${header.apiKey}`;
+    try {
+      const request = decodeRequestBody(header.apiKey, header.apiVersion, frame.subarray(bodyOffset));
+      // A long poll may legitimately wait fetch_wait_max_ms before its work even starts.
+      const timeoutMs =
+        this.requestTimeoutMs + (header.apiKey === ApiKey.Fetch ? this.ctx.limits.fetchWaitMaxMs : 0);
+      const response = await this.withTimeout(this.dispatch(header, request), header, api, timeoutMs);
+      this.observer.onRequest(api, 'ok', elapsedSeconds(started));
+      if (header.apiKey === ApiKey.Produce && (request as RequestOf<typeof ApiKey.Produce>).acks === 0)
+        return null;
+      return encodeResponse(
+        header.apiKey as ApiKey,
+        header.apiVersion,
+        header.correlationId,
+        response as never,
+      );
+    } catch (err) {
+      const e = toStreamBusError(err, `request.${api}`);
+      this.observer.onRequest(api, 'error', elapsedSeconds(started));
+      this.observer.onError?.(api, e, connection);
+      return encodeErrorResponse(header.correlationId, e);
+    }
+  }
+
+  private dispatch(header: RequestHeader, request: RequestOf<ApiKey>): Promise<ResponseOf<ApiKey>> {
+    const handler = this.handlers[header.apiKey as ApiKey] as Handler<ApiKey>;
+    return Promise.resolve(handler(this.ctx, request as never));
+  }
+
+  /** A handler that outlives the request timeout answers REQUEST_TIMED_OUT instead of holding the pipeline. */
+  private withTimeout<T>(
+    work: Promise<T>,
+    header: RequestHeader,
+    api: string,
+    timeoutMs: number,
+  ): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new StreamBusError('REQUEST_TIMED_OUT', {
+              operation: `request.${api}`,
+              metadata: { correlationId: header.correlationId, timeoutMs },
+            }),
+          ),
+        timeoutMs,
+      );
+    });
+    return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+  }
+}
+
+function elapsedSeconds(started: bigint): number {
+  return Number(process.hrtime.bigint() - started) / 1e9;
+}

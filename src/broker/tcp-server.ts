@@ -1,0 +1,88 @@
+/**
+ * The client listener: accepts sockets up to the connection limit and gives each to a BrokerConnection.
+ * Over the limit a socket is closed at once (the client sees a closed connection and backs off).
+ */
+import { createServer, type Server, type Socket } from 'node:net';
+import {
+  BrokerConnection,
+  type ConnectionLimits,
+  type ConnectionObserver,
+  type FrameRouter,
+} from './connection.js';
+
+export interface TcpServerOptions {
+  host: string;
+  port: number;
+  connectionsMax: number;
+  limits: ConnectionLimits;
+  router: FrameRouter;
+  observer: ConnectionObserver & {
+    onConnectionOpened?(): void;
+    onConnectionRejected?(remote: string): void;
+  };
+}
+
+export class BrokerTcpServer {
+  private readonly server: Server;
+  private readonly connections = new Set<BrokerConnection>();
+  private nextConnectionId = 1;
+
+  constructor(private readonly options: TcpServerOptions) {
+    this.server = createServer({ noDelay: true }, (socket) => this.accept(socket));
+  }
+
+  listen(): Promise<{ host: string; port: number }> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(this.options.port, this.options.host, () => {
+        this.server.off('error', reject);
+        const address = this.server.address();
+        if (address === null || typeof address === 'string') throw new Error('tcp server has no address');
+        resolve({ host: address.address, port: address.port });
+      });
+    });
+  }
+
+  get connectionCount(): number {
+    return this.connections.size;
+  }
+
+  /** Stops accepting; existing connections stay open until drained. */
+  stopAccepting(): Promise<void> {
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+
+  /** Answers every request already received on every connection, then closes them. */
+  async drainConnections(): Promise<void> {
+    await Promise.all([...this.connections].map((c) => c.drain()));
+    for (const c of this.connections) c.end();
+  }
+
+  destroyConnections(): void {
+    for (const c of this.connections) c.destroy();
+  }
+
+  private accept(socket: Socket): void {
+    if (this.connections.size >= this.options.connectionsMax) {
+      this.options.observer.onConnectionRejected?.(`${socket.remoteAddress}:${socket.remotePort}`);
+      socket.destroy();
+      return;
+    }
+    const observer: ConnectionObserver = {
+      ...this.options.observer,
+      onClosed: (info) => {
+        this.connections.delete(connection);
+        this.options.observer.onClosed?.(info);
+      },
+    };
+    const connection = new BrokerConnection(
+      this.nextConnectionId++,
+      socket,
+      this.options.router,
+      this.options.limits,
+      observer,
+    );
+    this.connections.add(connection);
+    this.options.observer.onConnectionOpened?.();
+  }
+}

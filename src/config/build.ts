@@ -1,0 +1,124 @@
+import type { ConfigValue } from './schema.js';
+import type { BrokerConfig, FlushPolicy, LogFormat, LogLevel, TracingExporter } from './types.js';
+
+/** Reads validated values by schema key. Typed accessors keep `BrokerConfig` checked by the compiler. */
+export interface ValueReader {
+  num(key: string): number;
+  numOrNull(key: string): number | null;
+  str<T extends string = string>(key: string): T;
+  strOrNull(key: string): string | null;
+  bool(key: string): boolean;
+}
+
+/** Validated flat values (schema key -> value) as a typed reader that records which keys were read. */
+export function readerOf(values: ReadonlyMap<string, ConfigValue>, read?: Set<string>): ValueReader {
+  const get = (key: string): ConfigValue => {
+    if (!values.has(key)) throw new Error(`config key ${key} missing from the schema`);
+    read?.add(key);
+    return values.get(key) as ConfigValue;
+  };
+  const typed = <T>(key: string, type: string, nullable: boolean): T => {
+    const value = get(key);
+    if ((value === null && !nullable) || (value !== null && typeof value !== type)) {
+      throw new Error(`config key ${key}: schema type does not match BrokerConfig`);
+    }
+    return value as T;
+  };
+  return {
+    num: (key) => typed<number>(key, 'number', false),
+    numOrNull: (key) => typed<number | null>(key, 'number', true),
+    str: <T extends string>(key: string) => typed<T>(key, 'string', false),
+    strOrNull: (key) => typed<string | null>(key, 'string', true),
+    bool: (key) => typed<boolean>(key, 'boolean', false),
+  };
+}
+
+/** The one place schema keys meet camelCase fields. */
+export function buildBrokerConfig(r: ValueReader): BrokerConfig {
+  return deepFreeze({
+    configVersion: r.num('config_version'),
+    broker: {
+      id: r.num('broker.id'),
+      listen: r.str('broker.listen'),
+      advertisedListen: r.strOrNull('broker.advertised_listen'),
+      dataDir: r.str('broker.data_dir'),
+      rack: r.strOrNull('broker.rack'),
+    },
+    limits: {
+      frameBytesMax: r.num('limits.frame_bytes_max'),
+      batchBytesMax: r.num('limits.batch_bytes_max'),
+      fetchBytesMax: r.num('limits.fetch_bytes_max'),
+      inFlightRequestsPerConnectionMax: r.num('limits.in_flight_requests_per_connection_max'),
+      connectionsMax: r.num('limits.connections_max'),
+      fetchWaitMaxMs: r.num('limits.fetch_wait_max_ms'),
+      requestTimeoutMs: r.num('limits.request_timeout_ms'),
+      connectionIdleTimeoutMs: r.num('limits.connection_idle_timeout_ms'),
+    },
+    storage: {
+      segmentBytes: r.num('storage.segment_bytes'),
+      segmentMs: r.num('storage.segment_ms'),
+      indexIntervalBytes: r.num('storage.index_interval_bytes'),
+      retentionMs: r.num('storage.retention_ms'),
+      retentionBytes: r.num('storage.retention_bytes'),
+      flushPolicy: r.str<FlushPolicy>('storage.flush_policy'),
+      flushIntervalMs: r.num('storage.flush_interval_ms'),
+      retentionCheckIntervalMs: r.num('storage.retention_check_interval_ms'),
+    },
+    shutdown: { timeoutMs: r.num('shutdown.timeout_ms') },
+    resilience: {
+      circuitBreaker: {
+        failureThreshold: r.num('resilience.circuit_breaker.failure_threshold'),
+        successThreshold: r.num('resilience.circuit_breaker.success_threshold'),
+        timeoutMs: r.num('resilience.circuit_breaker.timeout'),
+        maxRequestsHalfOpen: r.num('resilience.circuit_breaker.max_requests_half_open'),
+      },
+      retry: {
+        retriesMax: r.num('resilience.retry.retries_max'),
+        baseDelayMs: r.num('resilience.retry.base_delay'),
+        maxDelayMs: r.num('resilience.retry.max_delay'),
+      },
+      timeouts: {
+        proposalMs: r.num('resilience.timeouts.proposal'),
+        healthCheckMs: r.num('resilience.timeouts.health_check'),
+        rebalanceMs: r.num('resilience.timeouts.rebalance'),
+        heartbeatIntervalMs: r.num('resilience.timeouts.heartbeat_interval'),
+        heartbeatTimeoutMs: r.num('resilience.timeouts.heartbeat_timeout'),
+        leaderElectionMs: r.num('resilience.timeouts.leader_election'),
+        snapshotMs: r.num('resilience.timeouts.snapshot'),
+        connectMs: r.num('resilience.timeouts.connect'),
+      },
+    },
+    health: {
+      checkIntervalMs: r.num('health.check_interval'),
+      diskFreeBytesMin: r.num('health.disk_free_bytes_min'),
+      http: {
+        enabled: r.bool('health.http.enabled'),
+        port: r.num('health.http.port'),
+        bindAddress: r.str('health.http.bind_address'),
+      },
+    },
+    metrics: {
+      enabled: r.bool('metrics.enabled'),
+      port: r.numOrNull('metrics.port'),
+      path: r.str('metrics.path'),
+    },
+    logging: {
+      level: r.str<LogLevel>('logging.level'),
+      format: r.str<LogFormat>('logging.format'),
+      output: r.str('logging.output'),
+    },
+    tracing: {
+      enabled: r.bool('tracing.enabled'),
+      exporter: r.str<TracingExporter>('tracing.exporter'),
+      endpoint: r.str('tracing.endpoint'),
+      samplingRatio: r.num('tracing.sampling_ratio'),
+    },
+  });
+}
+
+function deepFreeze<T extends object>(value: T): T {
+  for (const child of Object.values(value)) {
+    if (typeof child === 'object' && child !== null) deepFreeze(child);
+  }
+  return Object.freeze(value);
+}

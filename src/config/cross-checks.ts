@@ -1,0 +1,65 @@
+import type { ConfigValue } from './schema.js';
+import { parseHostPort } from './validate.js';
+
+/**
+ * Limits that must agree with each other, checked once at start (TigerStyle: bound everything, then check
+ * the bounds against each other). Each problem names both keys.
+ */
+export function checkCrossKeys(values: ReadonlyMap<string, ConfigValue>): string[] {
+  const num = (key: string): number => values.get(key) as number;
+  const problems: string[] = [];
+  const atMost = (small: string, large: string, why: string): void => {
+    if (num(small) > num(large)) {
+      problems.push(`${small}: must be <= ${large} (${num(small)} > ${num(large)}): ${why}`);
+    }
+  };
+  const below = (small: string, large: string, why: string): void => {
+    if (num(small) >= num(large)) {
+      problems.push(`${small}: must be < ${large} (${num(small)} >= ${num(large)}): ${why}`);
+    }
+  };
+
+  atMost('limits.batch_bytes_max', 'limits.frame_bytes_max', 'a batch travels inside one frame');
+  atMost('limits.batch_bytes_max', 'storage.segment_bytes', 'a batch must fit in one segment');
+  atMost(
+    'limits.batch_bytes_max',
+    'limits.fetch_bytes_max',
+    'a fetch must be able to return one whole batch',
+  );
+  below(
+    'resilience.timeouts.heartbeat_interval',
+    'resilience.timeouts.heartbeat_timeout',
+    'a broker would be marked failed between two heartbeats',
+  );
+  atMost(
+    'resilience.circuit_breaker.success_threshold',
+    'resilience.circuit_breaker.max_requests_half_open',
+    'otherwise a half-open breaker can never close',
+  );
+  atMost(
+    'resilience.retry.base_delay',
+    'resilience.retry.max_delay',
+    'backoff starts at base and is capped at max',
+  );
+  atMost(
+    'resilience.timeouts.health_check',
+    'health.check_interval',
+    'a check must finish before the next is due',
+  );
+
+  const listen = parseHostPort(values.get('broker.listen') as string);
+  const healthPort = num('health.http.port');
+  const metricsPort = values.get('metrics.port') as number | null;
+  const healthOn = values.get('health.http.enabled') === true;
+  const metricsOn = values.get('metrics.enabled') === true;
+  // Port 0 means "any free port", which never collides.
+  if (listen !== undefined && listen.port !== 0) {
+    if (healthOn && healthPort === listen.port) {
+      problems.push(`health.http.port: ${healthPort} is already broker.listen's port`);
+    }
+    if (metricsOn && metricsPort !== null && metricsPort === listen.port) {
+      problems.push(`metrics.port: ${metricsPort} is already broker.listen's port`);
+    }
+  }
+  return problems;
+}

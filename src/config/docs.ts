@@ -1,0 +1,130 @@
+import { CONFIG_SCHEMA, type ConfigValue, envNameOf, type KeySpec } from './schema.js';
+import { formatDurationMs, formatSizeBytes } from './units.js';
+
+/** Renders docs/config.md from the schema. test/config/docs.test.ts keeps the file in step. */
+export function renderConfigDocs(): string {
+  const lines = [
+    '# Configuration reference',
+    '',
+    '<!-- Generated from src/config/schema.ts. Do not edit by hand: run',
+    '     `UPDATE_DOCS=1 npx vitest run test/config/docs.test.ts` to regenerate. -->',
+    '',
+    '`streambus broker` runs with no config at all: a single node listening on 0.0.0.0:9092, data in',
+    '`./data`, health and metrics on http://0.0.0.0:8080. Every limit and timeout below has a default.',
+    '',
+    '## Sources and precedence',
+    '',
+    'Lowest to highest: built-in defaults, the YAML file (`--config FILE`), `STREAMBUS_*` environment',
+    'variables, command-line flags (`--data-dir`, `--listen`, `--http-listen`).',
+    '',
+    '- **Env names** are the key upper-cased with dots turned into underscores and `STREAMBUS_` in front:',
+    '  `storage.flush_policy` is `STREAMBUS_STORAGE_FLUSH_POLICY`. Keys contain underscores too, so env',
+    '  names are matched against the table below rather than split; no two keys share an env name (a test',
+    '  checks it). `STREAMBUS_LOG_LEVEL` is accepted as an alias of `STREAMBUS_LOGGING_LEVEL`. An empty',
+    '  variable counts as unset. Unknown `STREAMBUS_*` variables are reported as a warning and ignored',
+    '  (`STREAMBUS_BOOTSTRAP` belongs to the CLI client).',
+    '- **`config_version`**: this broker reads version 1. A file without it is read as version 1; a newer',
+    '  or unknown version stops the broker at start with a message saying what to change.',
+    '- **Validation** happens at start: an unknown key (with a did-you-mean), a value of the wrong form or',
+    '  limits that contradict each other stop the broker with `INVALID_CONFIG` naming the key and the',
+    "  expected form, e.g. `storage.flush_policy: expected one of always, interval, never, got 'sometimes'`.",
+    '',
+    '## Value forms',
+    '',
+    '- **Durations**: an integer of milliseconds or `500ms`, `5s`, `2m`, `1h`, `7d` (`1.5s` is 1500 ms).',
+    '- **Sizes**: an integer of bytes or `64KiB`, `512MiB`, `1GiB`, `1TiB` (binary units only).',
+    '- `-1` means "no limit" where the table says so.',
+    '- In code (`loadConfig()` returns a frozen `BrokerConfig`) keys are camelCase, durations are',
+    '  milliseconds with an `Ms` suffix and sizes are bytes: `resilience.timeouts.proposal` is',
+    '  `config.resilience.timeouts.proposalMs`, `storage.flush_policy` is `config.storage.flushPolicy`.',
+    '',
+    '## Ports: health and metrics',
+    '',
+    'Health endpoints (`/health/live`, `/health/ready`, `/health/raft`, `/health`) and `/metrics` share one',
+    'HTTP listener, `health.http.bind_address:health.http.port` (default `0.0.0.0:8080`). The hardening',
+    'spec shows metrics on 9090: set `metrics.port: 9090` to give `/metrics` its own listener (same bind',
+    'address). `--http-listen HOST:PORT` sets the health listener.',
+    '',
+    '## Timeouts',
+    '',
+    "The spec's `Timeouts` struct maps to `resilience.timeouts.*`. Heartbeats follow issue 4 (500 ms interval,",
+    "3 s timeout) rather than the spec example's 10 s / 30 s, so a failed broker is noticed in seconds.",
+    'Request, connect and shutdown timeouts are `limits.request_timeout_ms`, `resilience.timeouts.connect`',
+    'and `shutdown.timeout_ms`.',
+    '',
+    '## Keys',
+    '',
+    '| Key | Form | Default | Env | Description |',
+    '| --- | --- | --- | --- | --- |',
+    ...CONFIG_SCHEMA.map(
+      (spec) =>
+        `| \`${spec.key}\` | ${formOf(spec)} | ${defaultOf(spec)} | \`${envNameOf(spec.key)}\` | ${escapeCell(spec.doc)} |`,
+    ),
+    '',
+    '## Example',
+    '',
+    '```yaml',
+    'config_version: 1',
+    'broker:',
+    '  id: 1',
+    '  listen: "0.0.0.0:9092"',
+    '  data_dir: /var/lib/streambus',
+    'storage:',
+    '  flush_policy: always',
+    '  retention_ms: 7d',
+    'resilience:',
+    '  circuit_breaker:',
+    '    failure_threshold: 5',
+    '    success_threshold: 2',
+    '    timeout: 30s',
+    '    max_requests_half_open: 3',
+    '  timeouts:',
+    '    proposal: 5s',
+    '    health_check: 2s',
+    'health:',
+    '  check_interval: 5s',
+    '  http:',
+    '    enabled: true',
+    '    port: 8080',
+    '    bind_address: "0.0.0.0"',
+    'metrics:',
+    '  enabled: true',
+    '  path: "/metrics"',
+    'logging:',
+    '  level: info',
+    '  format: json',
+    '  output: stdout',
+    '```',
+    '',
+  ];
+  return lines.join('\n');
+}
+
+function formOf(spec: KeySpec): string {
+  const kind = spec.kind;
+  const unlimited = 'unlimited' in kind && kind.unlimited === true ? ' or -1' : '';
+  const nullable = spec.nullable === true ? ' or unset' : '';
+  switch (kind.type) {
+    case 'enum':
+      return kind.values.map((v) => `\`${v}\``).join(' \\| ');
+    case 'hostport':
+      return `host:port${nullable}`;
+    default:
+      return `${kind.type}${unlimited}${nullable}`;
+  }
+}
+
+export function formatValue(spec: KeySpec, value: ConfigValue): string {
+  if (value === null) return 'unset';
+  if (spec.kind.type === 'duration' && typeof value === 'number') return formatDurationMs(value);
+  if (spec.kind.type === 'size' && typeof value === 'number') return formatSizeBytes(value);
+  return String(value);
+}
+
+function defaultOf(spec: KeySpec): string {
+  return spec.default === null ? 'unset' : `\`${formatValue(spec, spec.default)}\``;
+}
+
+function escapeCell(text: string): string {
+  return text.replaceAll('|', '\\|');
+}

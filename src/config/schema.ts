@@ -1,0 +1,401 @@
+/**
+ * The config schema: one row per key, in the order `docs/config.md` lists them. The table is the single
+ * source of truth for defaults, validation, env var names and the reference docs. Add a key here and in
+ * `BrokerConfig` (types.ts); test/config checks that the two agree and that docs/config.md is current.
+ */
+
+export type ConfigValue = number | boolean | string | null;
+
+export type ValueKind =
+  | { readonly type: 'int'; readonly min?: number; readonly max?: number }
+  | { readonly type: 'number'; readonly min?: number; readonly max?: number }
+  | { readonly type: 'bool' }
+  | { readonly type: 'string'; readonly pattern?: RegExp; readonly form?: string }
+  | { readonly type: 'enum'; readonly values: readonly string[] }
+  /** Milliseconds; `unlimited` allows -1 to mean "no limit". */
+  | { readonly type: 'duration'; readonly min?: number; readonly max?: number; readonly unlimited?: boolean }
+  /** Bytes; `unlimited` allows -1 to mean "no limit". */
+  | { readonly type: 'size'; readonly min?: number; readonly max?: number; readonly unlimited?: boolean }
+  | { readonly type: 'hostport' }
+  | { readonly type: 'port' };
+
+export interface KeySpec {
+  /** Dotted snake_case path as written in YAML: `storage.flush_policy`. */
+  readonly key: string;
+  readonly kind: ValueKind;
+  readonly default: ConfigValue;
+  /** `null` is a legal value (meaning "unset"; the doc says what unset does). */
+  readonly nullable?: boolean;
+  /** Masked by `config print`; should come from env or a file, never be required in the config file. */
+  readonly secret?: boolean;
+  /** Extra env var names accepted besides the derived `STREAMBUS_<KEY>`. */
+  readonly envAliases?: readonly string[];
+  readonly doc: string;
+}
+
+/** The config format version this broker writes and reads. */
+export const CONFIG_VERSION_CURRENT = 1;
+
+const MiB = 1024 * 1024;
+const GiB = 1024 * MiB;
+const DAY_MS = 86_400_000;
+
+export const CONFIG_SCHEMA: readonly KeySpec[] = [
+  {
+    key: 'config_version',
+    kind: { type: 'int', min: 1 },
+    default: CONFIG_VERSION_CURRENT,
+    doc: 'Config format version. This broker reads version 1; a newer or unknown version fails at start.',
+  },
+
+  // broker
+  {
+    key: 'broker.id',
+    kind: { type: 'int', min: 1, max: 2 ** 31 - 1 },
+    default: 1,
+    doc: 'This broker\'s id, unique in the cluster; also its Raft node id (0 means "none" in Raft).',
+  },
+  {
+    key: 'broker.listen',
+    kind: { type: 'hostport' },
+    default: '0.0.0.0:9092',
+    doc: 'Client listener, host:port. Port 0 picks a free port (tests).',
+  },
+  {
+    key: 'broker.advertised_listen',
+    kind: { type: 'hostport' },
+    default: null,
+    nullable: true,
+    doc: 'host:port clients are told to connect to. Unset: `broker.listen`, with 0.0.0.0 replaced by 127.0.0.1.',
+  },
+  {
+    key: 'broker.data_dir',
+    kind: { type: 'string', pattern: /\S/, form: 'a non-empty path' },
+    default: './data',
+    doc: 'Directory for partition logs and broker state; created if missing.',
+  },
+  {
+    key: 'broker.rack',
+    kind: { type: 'string', pattern: /\S/, form: 'a non-empty rack name' },
+    default: null,
+    nullable: true,
+    doc: 'Rack or zone label used by rack-aware replica placement. Unset: no rack.',
+  },
+
+  // limits
+  {
+    key: 'limits.frame_bytes_max',
+    kind: { type: 'size', min: 1024, max: 2 ** 31 - 1 },
+    default: 64 * MiB,
+    doc: 'Largest request frame accepted; a larger declared length closes the connection before allocation.',
+  },
+  {
+    key: 'limits.batch_bytes_max',
+    kind: { type: 'size', min: 64 },
+    default: MiB + 12,
+    doc: "Largest record batch accepted by produce (Kafka's message.max.bytes). Must be <= frame_bytes_max.",
+  },
+  {
+    key: 'limits.fetch_bytes_max',
+    kind: { type: 'size', min: 1024 },
+    default: 50 * MiB,
+    doc: 'Upper bound on the bytes one fetch response may carry, whatever the client asks (at least one batch).',
+  },
+  {
+    key: 'limits.in_flight_requests_per_connection_max',
+    kind: { type: 'int', min: 1, max: 100_000 },
+    default: 100,
+    doc: 'Pipelined requests one connection may have in flight; more are refused with TOO_MANY_REQUESTS_IN_FLIGHT.',
+  },
+  {
+    key: 'limits.connections_max',
+    kind: { type: 'int', min: 1, max: 1_000_000 },
+    default: 1000,
+    doc: 'Client connections open at once; more are refused with CONNECTION_LIMIT_REACHED.',
+  },
+  {
+    key: 'limits.fetch_wait_max_ms',
+    kind: { type: 'duration', min: 0 },
+    default: 30_000,
+    doc: 'Longest a fetch long poll may wait for data, whatever the client asks.',
+  },
+  {
+    key: 'limits.request_timeout_ms',
+    kind: { type: 'duration', min: 1 },
+    default: 30_000,
+    doc: 'Longest the broker works on one request (acks=all waits included) before answering REQUEST_TIMED_OUT.',
+  },
+  {
+    key: 'limits.connection_idle_timeout_ms',
+    kind: { type: 'duration', min: 0 },
+    default: 540_000,
+    doc: "Close client connections idle this long (Kafka's connections.max.idle.ms). 0 disables.",
+  },
+
+  // storage
+  {
+    key: 'storage.segment_bytes',
+    kind: { type: 'size', min: 1024 },
+    default: GiB,
+    doc: 'Roll to a new segment file once the active one reaches this size.',
+  },
+  {
+    key: 'storage.segment_ms',
+    kind: { type: 'duration', min: 1 },
+    default: 7 * DAY_MS,
+    doc: 'Roll to a new segment once the active one is this old (by its first batch).',
+  },
+  {
+    key: 'storage.index_interval_bytes',
+    kind: { type: 'size', min: 1 },
+    default: 4096,
+    doc: 'Add a sparse offset/time index entry every this many bytes of log.',
+  },
+  {
+    key: 'storage.retention_ms',
+    kind: { type: 'duration', min: 1, unlimited: true },
+    default: 7 * DAY_MS,
+    doc: 'Delete whole segments whose newest record is older than this. -1: keep forever.',
+  },
+  {
+    key: 'storage.retention_bytes',
+    kind: { type: 'size', min: 1, unlimited: true },
+    default: -1,
+    doc: 'Per partition: delete the oldest segments while the log is larger than this. -1: no size limit.',
+  },
+  {
+    key: 'storage.flush_policy',
+    kind: { type: 'enum', values: ['always', 'interval', 'never'] },
+    default: 'always',
+    doc: 'always: fsync before acknowledging (group commit); interval: every flush_interval_ms; never: leave it to the OS.',
+  },
+  {
+    key: 'storage.flush_interval_ms',
+    kind: { type: 'duration', min: 1 },
+    default: 1000,
+    doc: 'fsync period when flush_policy is interval.',
+  },
+  {
+    key: 'storage.retention_check_interval_ms',
+    kind: { type: 'duration', min: 1 },
+    default: 300_000,
+    doc: 'How often retention runs.',
+  },
+
+  // shutdown
+  {
+    key: 'shutdown.timeout_ms',
+    kind: { type: 'duration', min: 1 },
+    default: 30_000,
+    doc: 'Graceful drain budget on SIGTERM/SIGINT; after it the rest is forced with a warning.',
+  },
+
+  // resilience
+  {
+    key: 'resilience.circuit_breaker.failure_threshold',
+    kind: { type: 'int', min: 1 },
+    default: 5,
+    doc: 'Consecutive counted failures that open a breaker (invalid_input errors do not count).',
+  },
+  {
+    key: 'resilience.circuit_breaker.success_threshold',
+    kind: { type: 'int', min: 1 },
+    default: 2,
+    doc: 'Successes in half-open that close the breaker again. Must be <= max_requests_half_open.',
+  },
+  {
+    key: 'resilience.circuit_breaker.timeout',
+    kind: { type: 'duration', min: 1 },
+    default: 30_000,
+    doc: 'How long an open breaker rejects calls before letting trial requests through (half-open).',
+  },
+  {
+    key: 'resilience.circuit_breaker.max_requests_half_open',
+    kind: { type: 'int', min: 1 },
+    default: 3,
+    doc: 'Trial requests allowed at once while half-open; more are rejected with CIRCUIT_OPEN.',
+  },
+  {
+    key: 'resilience.retry.retries_max',
+    kind: { type: 'int', min: 0, max: 1000 },
+    default: 10,
+    doc: 'Retries after the first attempt for retriable errors (metadata proposals, inter-broker RPCs).',
+  },
+  {
+    key: 'resilience.retry.base_delay',
+    kind: { type: 'duration', min: 1 },
+    default: 50,
+    doc: 'First backoff ceiling; doubles each retry, with full jitter.',
+  },
+  {
+    key: 'resilience.retry.max_delay',
+    kind: { type: 'duration', min: 1 },
+    default: 2000,
+    doc: 'Largest backoff ceiling.',
+  },
+  {
+    key: 'resilience.timeouts.proposal',
+    kind: { type: 'duration', min: 1 },
+    default: 5000,
+    doc: 'Metadata proposal: from propose to applied.',
+  },
+  {
+    key: 'resilience.timeouts.health_check',
+    kind: { type: 'duration', min: 1 },
+    default: 2000,
+    doc: 'Default timeout of one health check; a check that takes longer is reported unhealthy.',
+  },
+  {
+    key: 'resilience.timeouts.rebalance',
+    kind: { type: 'duration', min: 1 },
+    default: 30_000,
+    doc: 'Cluster rebalance (replica moves) before it is abandoned and retried.',
+  },
+  {
+    key: 'resilience.timeouts.heartbeat_interval',
+    kind: { type: 'duration', min: 1 },
+    default: 500,
+    doc: 'Broker heartbeat period to the cluster coordinator (500 ms per issue 4; the spec example says 10s).',
+  },
+  {
+    key: 'resilience.timeouts.heartbeat_timeout',
+    kind: { type: 'duration', min: 1 },
+    default: 3000,
+    doc: 'A broker silent this long is marked failed (3 s per issue 4). Must exceed heartbeat_interval.',
+  },
+  {
+    key: 'resilience.timeouts.leader_election',
+    kind: { type: 'duration', min: 1 },
+    default: 10_000,
+    doc: 'Longest to wait for a Raft leader before an operation fails with LEADER_NOT_AVAILABLE.',
+  },
+  {
+    key: 'resilience.timeouts.snapshot',
+    kind: { type: 'duration', min: 1 },
+    default: 60_000,
+    doc: 'Taking or installing one Raft snapshot.',
+  },
+  {
+    key: 'resilience.timeouts.connect',
+    kind: { type: 'duration', min: 1 },
+    default: 10_000,
+    doc: 'Opening a TCP connection to a peer broker.',
+  },
+
+  // health
+  {
+    key: 'health.check_interval',
+    kind: { type: 'duration', min: 1 },
+    default: 5000,
+    doc: 'Default period of each health check; endpoints answer from the cached result.',
+  },
+  {
+    key: 'health.disk_free_bytes_min',
+    kind: { type: 'size', min: 0 },
+    default: 256 * MiB,
+    doc: 'The storage check is unhealthy when the data dir has less free space than this.',
+  },
+  {
+    key: 'health.http.enabled',
+    kind: { type: 'bool' },
+    default: true,
+    doc: 'Serve /health/live, /health/ready, /health/raft and /health over HTTP.',
+  },
+  {
+    key: 'health.http.port',
+    kind: { type: 'port' },
+    default: 8080,
+    doc: 'HTTP port for the health endpoints (and /metrics unless metrics.port is set).',
+  },
+  {
+    key: 'health.http.bind_address',
+    kind: { type: 'string', pattern: /^\S+$/, form: 'a host or IP address' },
+    default: '0.0.0.0',
+    doc: 'Address the ops HTTP listener(s) bind to.',
+  },
+
+  // metrics
+  {
+    key: 'metrics.enabled',
+    kind: { type: 'bool' },
+    default: true,
+    doc: 'Collect metrics and serve them in Prometheus text format.',
+  },
+  {
+    key: 'metrics.port',
+    kind: { type: 'port' },
+    default: null,
+    nullable: true,
+    doc: 'Unset (default): /metrics shares the health listener (8080). Set (e.g. 9090) to serve it on its own port.',
+  },
+  {
+    key: 'metrics.path',
+    kind: { type: 'string', pattern: /^\/\S*$/, form: "a path starting with '/'" },
+    default: '/metrics',
+    doc: 'HTTP path of the Prometheus endpoint.',
+  },
+
+  // logging
+  {
+    key: 'logging.level',
+    kind: { type: 'enum', values: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] },
+    default: 'info',
+    envAliases: ['STREAMBUS_LOG_LEVEL'],
+    doc: 'Lowest level written. Also settable with STREAMBUS_LOG_LEVEL.',
+  },
+  {
+    key: 'logging.format',
+    kind: { type: 'enum', values: ['json', 'console'] },
+    default: 'json',
+    doc: 'json: one JSON object per line (production); console: pretty, coloured lines (development).',
+  },
+  {
+    key: 'logging.output',
+    kind: { type: 'string', pattern: /\S/, form: "'stdout', 'stderr' or a file path" },
+    default: 'stdout',
+    doc: "'stdout', 'stderr' or a file path (appended to).",
+  },
+
+  // tracing
+  {
+    key: 'tracing.enabled',
+    kind: { type: 'bool' },
+    default: false,
+    doc: 'OpenTelemetry tracing. Off: spans cost nothing (no-op tracer).',
+  },
+  {
+    key: 'tracing.exporter',
+    kind: { type: 'enum', values: ['none', 'console', 'otlp'] },
+    default: 'otlp',
+    doc: 'none: spans are created but not exported; console: printed to stdout; otlp: OTLP over HTTP to endpoint.',
+  },
+  {
+    key: 'tracing.endpoint',
+    kind: { type: 'string', pattern: /^https?:\/\/\S+$/, form: 'an http(s) URL' },
+    default: 'http://localhost:4318/v1/traces',
+    doc: 'OTLP/HTTP traces endpoint.',
+  },
+  {
+    key: 'tracing.sampling_ratio',
+    kind: { type: 'number', min: 0, max: 1 },
+    default: 1,
+    doc: 'Fraction of root traces sampled (parent-based: children follow their parent).',
+  },
+];
+
+export const SCHEMA_BY_KEY: ReadonlyMap<string, KeySpec> = new Map(
+  CONFIG_SCHEMA.map((spec) => [spec.key, spec]),
+);
+
+/** Dotted prefixes that are sections (`storage`, `resilience.timeouts`), never values. */
+export const SECTIONS: ReadonlySet<string> = new Set(
+  CONFIG_SCHEMA.flatMap((spec) => {
+    const parts = spec.key.split('.');
+    return parts.slice(1).map((_, i) => parts.slice(0, i + 1).join('.'));
+  }),
+);
+
+/** `storage.flush_policy` -> `STREAMBUS_STORAGE_FLUSH_POLICY`. */
+export function envNameOf(key: string): string {
+  return `STREAMBUS_${key.replaceAll('.', '_').toUpperCase()}`;
+}

@@ -1,0 +1,87 @@
+/**
+ * The effective broker configuration: camelCase, fully typed, frozen. Durations are milliseconds and sizes
+ * bytes, whatever form the file used. Built by `loadConfig` from the schema in schema.ts.
+ */
+
+export type FlushPolicy = 'always' | 'interval' | 'never';
+export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
+export type LogFormat = 'json' | 'console';
+export type TracingExporter = 'none' | 'console' | 'otlp';
+
+export interface BrokerConfig {
+  readonly configVersion: number;
+  readonly broker: {
+    readonly id: number;
+    /** host:port */
+    readonly listen: string;
+    /** host:port, or null: derive from `listen`. */
+    readonly advertisedListen: string | null;
+    readonly dataDir: string;
+    readonly rack: string | null;
+  };
+  readonly limits: {
+    readonly frameBytesMax: number;
+    readonly batchBytesMax: number;
+    readonly fetchBytesMax: number;
+    readonly inFlightRequestsPerConnectionMax: number;
+    readonly connectionsMax: number;
+    readonly fetchWaitMaxMs: number;
+    readonly requestTimeoutMs: number;
+    readonly connectionIdleTimeoutMs: number;
+  };
+  readonly storage: {
+    readonly segmentBytes: number;
+    readonly segmentMs: number;
+    readonly indexIntervalBytes: number;
+    /** -1: keep forever */
+    readonly retentionMs: number;
+    /** -1: no size limit */
+    readonly retentionBytes: number;
+    readonly flushPolicy: FlushPolicy;
+    readonly flushIntervalMs: number;
+    readonly retentionCheckIntervalMs: number;
+  };
+  readonly shutdown: { readonly timeoutMs: number };
+  readonly resilience: {
+    readonly circuitBreaker: {
+      readonly failureThreshold: number;
+      readonly successThreshold: number;
+      /** How long the breaker stays open. */
+      readonly timeoutMs: number;
+      readonly maxRequestsHalfOpen: number;
+    };
+    readonly retry: {
+      readonly retriesMax: number;
+      readonly baseDelayMs: number;
+      readonly maxDelayMs: number;
+    };
+    readonly timeouts: {
+      readonly proposalMs: number;
+      readonly healthCheckMs: number;
+      readonly rebalanceMs: number;
+      readonly heartbeatIntervalMs: number;
+      readonly heartbeatTimeoutMs: number;
+      readonly leaderElectionMs: number;
+      readonly snapshotMs: number;
+      readonly connectMs: number;
+    };
+  };
+  readonly health: {
+    readonly checkIntervalMs: number;
+    readonly diskFreeBytesMin: number;
+    readonly http: { readonly enabled: boolean; readonly port: number; readonly bindAddress: string };
+  };
+  readonly metrics: {
+    readonly enabled: boolean;
+    /** null: share the health listener. */
+    readonly port: number | null;
+    readonly path: string;
+  };
+  readonly logging: { readonly level: LogLevel; readonly format: LogFormat; readonly output: string };
+  readonly tracing: {
+    readonly enabled: boolean;
+    readonly exporter: TracingExporter;
+    readonly endpoint: string;
+    readonly samplingRatio: number;
+  };
+}

@@ -1,0 +1,185 @@
+/**
+ * Every metric StreamBus exports, with its type and labels. The raft_*, metadata_*, cluster_* and
+ * circuitbreaker_* names are exactly those of spec/streambus-hardening-plan.md (raft_* describe the
+ * metadata Raft group); the data plane uses the `streambus_` prefix. Tests (and the broker scrape test)
+ * check a live /metrics against this table.
+ */
+export type MetricType = 'counter' | 'gauge' | 'histogram';
+
+export interface MetricSpec {
+  readonly name: string;
+  readonly type: MetricType;
+  readonly labels: readonly string[];
+  readonly help: string;
+  /** Named by the hardening spec (as opposed to added for the data plane). */
+  readonly spec: boolean;
+}
+
+const s = (name: string, type: MetricType, labels: readonly string[], help: string): MetricSpec => ({
+  name,
+  type,
+  labels,
+  help,
+  spec: true,
+});
+const d = (name: string, type: MetricType, labels: readonly string[], help: string): MetricSpec => ({
+  name,
+  type,
+  labels,
+  help,
+  spec: false,
+});
+
+export const METRICS = {
+  // consensus (metadata Raft group)
+  raftProposalsTotal: s(
+    'raft_proposals_total',
+    'counter',
+    [],
+    'Proposals submitted to the metadata Raft group',
+  ),
+  raftProposalDurationSeconds: s(
+    'raft_proposal_duration_seconds',
+    'histogram',
+    [],
+    'Time from proposal to commit in the metadata Raft group',
+  ),
+  raftLeadershipChangesTotal: s(
+    'raft_leadership_changes_total',
+    'counter',
+    [],
+    'Leader changes observed by this node in the metadata Raft group',
+  ),
+  raftCommitIndex: s('raft_commit_index', 'gauge', [], 'Commit index of the metadata Raft group'),
+  raftAppliedIndex: s('raft_applied_index', 'gauge', [], 'Applied index of the metadata Raft group'),
+  raftPeersCount: s('raft_peers_count', 'gauge', [], 'Voters in the metadata Raft group'),
+  // metadata store
+  metadataOperationsTotal: s(
+    'metadata_operations_total',
+    'counter',
+    ['operation', 'status'],
+    'Metadata store operations by operation and status (success, failure)',
+  ),
+  metadataOperationDurationSeconds: s(
+    'metadata_operation_duration_seconds',
+    'histogram',
+    ['operation'],
+    'Metadata store operation latency',
+  ),
+  metadataVersion: s('metadata_version', 'gauge', [], 'Version (last applied index) of the metadata image'),
+  metadataBrokersCount: s('metadata_brokers_count', 'gauge', [], 'Brokers registered in the metadata store'),
+  metadataPartitionsCount: s('metadata_partitions_count', 'gauge', [], 'Partitions in the metadata store'),
+  // cluster coordination
+  clusterBrokersActive: s('cluster_brokers_active', 'gauge', [], 'Brokers alive per the heartbeat service'),
+  clusterRebalancesTotal: s('cluster_rebalances_total', 'counter', ['status'], 'Rebalances by outcome'),
+  clusterRebalanceDurationSeconds: s(
+    'cluster_rebalance_duration_seconds',
+    'histogram',
+    [],
+    'Duration of a rebalance',
+  ),
+  clusterPartitionsTotal: s('cluster_partitions_total', 'gauge', [], 'Partitions in the cluster'),
+  clusterImbalanceScore: s(
+    'cluster_imbalance_score',
+    'gauge',
+    [],
+    'Replica and leadership imbalance (0 = perfectly balanced)',
+  ),
+  // circuit breakers
+  circuitbreakerState: s(
+    'circuitbreaker_state',
+    'gauge',
+    ['name'],
+    'Circuit breaker state: 0=closed, 1=open, 2=half-open',
+  ),
+  circuitbreakerRequestsTotal: s(
+    'circuitbreaker_requests_total',
+    'counter',
+    ['name', 'result'],
+    'Calls through a breaker by result (success, failure, rejected, ignored)',
+  ),
+  circuitbreakerStateChangesTotal: s(
+    'circuitbreaker_state_changes_total',
+    'counter',
+    ['name', 'from', 'to'],
+    'Breaker state transitions',
+  ),
+  // data plane
+  messagesInTotal: d('streambus_messages_in_total', 'counter', ['topic'], 'Messages appended by produce'),
+  bytesInTotal: d('streambus_bytes_in_total', 'counter', ['topic'], 'Record batch bytes appended by produce'),
+  messagesOutTotal: d('streambus_messages_out_total', 'counter', ['topic'], 'Messages returned by fetch'),
+  bytesOutTotal: d('streambus_bytes_out_total', 'counter', ['topic'], 'Record batch bytes returned by fetch'),
+  requestDurationSeconds: d(
+    'streambus_request_duration_seconds',
+    'histogram',
+    ['api'],
+    'Request latency from frame decoded to response written, by api',
+  ),
+  requestsTotal: d(
+    'streambus_requests_total',
+    'counter',
+    ['api', 'status'],
+    'Requests by api and error code',
+  ),
+  requestsInFlight: d('streambus_requests_in_flight', 'gauge', [], 'Requests being processed'),
+  requestQueueDepth: d(
+    'streambus_request_queue_depth',
+    'gauge',
+    [],
+    'Requests decoded and waiting for a handler',
+  ),
+  connectionsActive: d('streambus_connections_active', 'gauge', [], 'Open client connections'),
+  connectionsRejectedTotal: d(
+    'streambus_connections_rejected_total',
+    'counter',
+    [],
+    'Connections refused (limit reached or draining)',
+  ),
+  produceDurationSeconds: d('streambus_produce_duration_seconds', 'histogram', [], 'Produce request latency'),
+  fetchDurationSeconds: d(
+    'streambus_fetch_duration_seconds',
+    'histogram',
+    [],
+    'Fetch request latency (long-poll wait included)',
+  ),
+  logFsyncDurationSeconds: d(
+    'streambus_log_fsync_duration_seconds',
+    'histogram',
+    [],
+    'fsync latency of segment logs',
+  ),
+  partitionsUnderReplicated: d(
+    'streambus_partitions_under_replicated',
+    'gauge',
+    [],
+    'Partitions led here with fewer in-sync replicas than replicas',
+  ),
+  consumerGroupLag: d(
+    'streambus_consumer_group_lag',
+    'gauge',
+    ['group', 'topic', 'partition'],
+    'High watermark minus committed offset',
+  ),
+  diskFreeBytes: d('streambus_disk_free_bytes', 'gauge', [], 'Free bytes on the data dir filesystem'),
+  logSizeBytes: d(
+    'streambus_log_size_bytes',
+    'gauge',
+    ['topic'],
+    'Bytes on disk of a topic across partitions',
+  ),
+  timeoutsTotal: d('streambus_timeouts_total', 'counter', ['operation'], 'Operations that ran out of time'),
+  errorsTotal: d(
+    'streambus_errors_total',
+    'counter',
+    ['code', 'category'],
+    'Errors answered or raised, by code',
+  ),
+  healthCheckStatus: d(
+    'streambus_health_check_status',
+    'gauge',
+    ['check'],
+    'Last result of a health check: 0=unhealthy, 1=degraded, 2=healthy',
+  ),
+} as const satisfies Record<string, MetricSpec>;
+
+export type MetricField = keyof typeof METRICS;

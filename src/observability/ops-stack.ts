@@ -1,0 +1,111 @@
+import { opsListeners } from '../config/ops-listeners.js';
+import type { BrokerConfig } from '../config/types.js';
+import { type Clock, systemClock, type Timers } from '../resilience/clock.js';
+import { bindHealthMetrics } from './bindings.js';
+import { HealthRegistry } from './health.js';
+import { diskSpaceCheck, eventLoopLagCheck } from './health-checks.js';
+import { type OpsServer, startOpsServer } from './http-server.js';
+import type { Logger } from './logger.js';
+import { MetricsRegistry } from './metrics.js';
+import { timeoutObserver } from './timeouts.js';
+import { startTracing, type TracingHandle } from './tracing.js';
+
+export interface OpsStackOptions {
+  readonly logger: Logger;
+  readonly clock?: Clock;
+  readonly timers?: Timers;
+  /** Default true; off in benchmarks measuring the cost of metrics. */
+  readonly processMetrics?: boolean;
+}
+
+export interface OpsStack {
+  readonly metrics: MetricsRegistry;
+  readonly health: HealthRegistry;
+  /** undefined when both health HTTP and metrics are disabled. */
+  readonly server: OpsServer | undefined;
+  readonly tracing: TracingHandle;
+  /** Pass as `onTimeout` to resilience's `withTimeout`. */
+  readonly onTimeout: (operation: string, timeoutMs: number) => void;
+  isReady(): boolean;
+  /** Stops checks, closes the HTTP listener(s) and flushes traces. Idempotent. */
+  close(): Promise<void>;
+}
+
+/**
+ * The operating surface of one broker from its config: metrics, health (storage disk space, event loop
+ * lag), the ops HTTP server on the configured listener(s), tracing. Checks start running at once; the
+ * broker registers its own checks (raft, metadata, partitions loaded) on `health` as those parts start.
+ */
+export async function startOpsStack(config: BrokerConfig, options: OpsStackOptions): Promise<OpsStack> {
+  const clock = options.clock ?? systemClock;
+  const logger = options.logger.child({ component: 'observability' });
+  const metrics = new MetricsRegistry({
+    processMetrics: options.processMetrics ?? true,
+    defaultLabels: { broker_id: String(config.broker.id) },
+  });
+  const health = new HealthRegistry({
+    intervalMs: config.health.checkIntervalMs,
+    timeoutMs: config.resilience.timeouts.healthCheckMs,
+    clock,
+    ...(options.timers === undefined ? {} : { timers: options.timers }),
+  });
+  const unbindHealth = bindHealthMetrics(health, metrics, logger);
+  health.register(
+    diskSpaceCheck(config.broker.dataDir, config.health.diskFreeBytesMin, {
+      onFreeBytes: (bytes) => metrics.diskFreeBytes.set(bytes),
+    }),
+  );
+  const lag = eventLoopLagCheck();
+  health.register(lag);
+  health.start();
+
+  const listeners = opsListeners(config);
+  const healthListener = listeners.find((l) => l.health);
+  const metricsListener = listeners.find((l) => l.metrics);
+  const first = healthListener ?? metricsListener;
+  let server: OpsServer | undefined;
+  try {
+    if (first !== undefined) {
+      server = await startOpsServer({
+        host: first.host,
+        port: first.port,
+        ...(healthListener === undefined ? {} : { health }),
+        ...(metricsListener === undefined ? {} : { metrics, metricsPath: config.metrics.path }),
+        metricsPort: metricsListener === undefined || metricsListener === first ? null : metricsListener.port,
+        logger,
+      });
+    }
+  } catch (err) {
+    health.stop();
+    lag.close();
+    unbindHealth();
+    throw err;
+  }
+  const tracing = await startTracing({
+    enabled: config.tracing.enabled,
+    exporter: config.tracing.exporter,
+    endpoint: config.tracing.endpoint,
+    samplingRatio: config.tracing.samplingRatio,
+    attributes: { 'streambus.broker_id': config.broker.id },
+    logger,
+  });
+
+  let closing: Promise<void> | undefined;
+  return {
+    metrics,
+    health,
+    server,
+    tracing,
+    onTimeout: timeoutObserver(metrics, logger, clock),
+    isReady: () => health.readiness().ready,
+    close() {
+      closing ??= (async () => {
+        health.stop();
+        lag.close();
+        unbindHealth();
+        await Promise.allSettled([server?.close(), tracing.shutdown()]);
+      })();
+      return closing;
+    },
+  };
+}

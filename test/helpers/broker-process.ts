@@ -1,0 +1,107 @@
+/**
+ * Starts real broker processes (the built CLI, `dist/cmd/streambus.js broker`) for integration tests.
+ * Ports are chosen by the OS (`:0`); the broker's "broker started" log line tells us which it got.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+
+export const CLI = resolve(import.meta.dirname, '../../dist/cmd/streambus.js');
+
+export interface BrokerProcess {
+  child: ChildProcess;
+  dataDir: string;
+  host: string;
+  port: number;
+  httpPort: number;
+  bootstrap: string;
+  logs: string[];
+  /** SIGTERM and wait for exit; resolves with the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+  /** kill -9: no drain, no flush. */
+  kill(): Promise<void>;
+}
+
+export function tempDir(prefix = 'streambus-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export function removeDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+export async function startBroker(
+  options: {
+    dataDir?: string;
+    host?: string;
+    port?: number;
+    httpPort?: number;
+    args?: string[];
+    env?: NodeJS.ProcessEnv;
+  } = {},
+): Promise<BrokerProcess> {
+  const dataDir = options.dataDir ?? tempDir();
+  const host = options.host ?? '127.0.0.1';
+  const args = [
+    CLI,
+    'broker',
+    '--data-dir',
+    dataDir,
+    '--listen',
+    `${host}:${options.port ?? 0}`,
+    '--http-listen',
+    `${host}:${options.httpPort ?? 0}`,
+    ...(options.args ?? []),
+  ];
+  const child = spawn(process.execPath, args, {
+    env: { ...process.env, STREAMBUS_LOGGING_LEVEL: 'info', ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const logs: string[] = [];
+  const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
+  const started = new Promise<{ port: number; httpPort: number }>((res, rej) => {
+    const timer = setTimeout(
+      () => rej(new Error(`broker did not start in 20 s:\n${logs.join('\n')}`)),
+      20_000,
+    );
+    const onLine = (line: string): void => {
+      logs.push(line);
+      if (!line.includes('"broker started"')) return;
+      try {
+        const entry = JSON.parse(line) as { port: number; http_port: number };
+        clearTimeout(timer);
+        res({ port: entry.port, httpPort: entry.http_port });
+      } catch {
+        // not JSON: keep waiting
+      }
+    };
+    createInterface({ input: child.stdout! }).on('line', onLine);
+    createInterface({ input: child.stderr! }).on('line', (l) => logs.push(l));
+    void exited.then((code) => {
+      clearTimeout(timer);
+      rej(new Error(`broker exited with ${code} before starting:\n${logs.join('\n')}`));
+    });
+  });
+  const { port, httpPort } = await started;
+  return {
+    child,
+    dataDir,
+    host,
+    port,
+    httpPort,
+    bootstrap: `${host}:${port}`,
+    logs,
+    async stop(signal = 'SIGTERM') {
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+      child.kill(signal);
+      return exited;
+    },
+    async kill() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
