@@ -13,7 +13,8 @@ export async function benchProduce(o: BenchOptions): Promise<Summary> {
     const producer = client.producer({
       acks: o.acks,
       lingerMs: 1,
-      batchBytes: Math.max(16_384, o.batch * (o.size + 32)),
+      // One batch must stay under the broker's batch limit (1 MiB by default).
+      batchBytes: Math.min(1_000_000, Math.max(16_384, o.batch * (o.size + 32))),
       maxInFlightRequests: Math.max(5, o.inFlight),
       bufferBytesMax: Math.max(64 * 1024 * 1024, o.inFlight * o.batch * (o.size + 32) * 2),
     });

@@ -93,7 +93,6 @@ export class Broker {
         clock,
         catalog: new LocalTopicCatalog(logs),
         limits: {
-          batchBytesMax: config.limits.batchBytesMax,
           fetchWaitMaxMs: config.limits.fetchWaitMaxMs,
           fetchBytesMax: config.limits.fetchBytesMax,
         },

@@ -8,7 +8,6 @@ export interface DataPlaneObserver {
 }
 
 export interface HandlerLimits {
-  batchBytesMax: number;
   fetchWaitMaxMs: number;
   fetchBytesMax: number;
 }

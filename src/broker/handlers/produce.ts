@@ -26,12 +26,6 @@ async function producePartition(
   records: Buffer,
 ): Promise<ProducePartitionResult> {
   try {
-    if (records.length > ctx.limits.batchBytesMax) {
-      throw new StreamBusError('BATCH_TOO_LARGE', {
-        operation: 'produce',
-        message: `records are ${records.length} bytes; the limit is ${ctx.limits.batchBytesMax}`,
-      });
-    }
     const served = ctx.catalog.partition(topic, partition);
     const outcome = await served.append(records);
     const count = countRecords(records);

@@ -1,0 +1,64 @@
+import { BATCH_HEADER_BYTES } from '../protocol/record-batch.js';
+
+/**
+ * When appended batches reach the disk: `always` fsyncs (group commit) before an append resolves and before
+ * readers can see it; `interval` fsyncs every `flushIntervalMs` and exposes data once written; `never` leaves
+ * it to the OS.
+ */
+export type FlushPolicy = 'always' | 'interval' | 'never';
+
+export const FLUSH_POLICIES: readonly FlushPolicy[] = ['always', 'interval', 'never'];
+
+/** Settings of one partition log. Topic overrides are layered over the broker's defaults. */
+export interface LogConfig {
+  /** Roll the active segment before it grows past this size. */
+  segmentBytes: number;
+  /** Roll the active segment once it is this old (measured from its creation on this broker's clock). */
+  segmentMs: number;
+  /** One sparse offset-index entry per this many bytes of batches. */
+  indexIntervalBytes: number;
+  /** Delete whole segments whose largest timestamp is older than this; -1 keeps them forever. */
+  retentionMs: number;
+  /** Delete the oldest segments while the log is larger than this; -1 means unlimited. */
+  retentionBytes: number;
+  flushPolicy: FlushPolicy;
+  /** Period of the background fsync under `flushPolicy: 'interval'`. */
+  flushIntervalMs: number;
+  /** Largest single record batch accepted by append, header included (at most 256 MiB, STORED_BATCH_BYTES_MAX). */
+  batchBytesMax: number;
+}
+
+export interface StorageConfig extends LogConfig {
+  /** Root folder: `topics.json`, the lock file and one folder per partition (`<topic>-<partition>`). */
+  dataDir: string;
+}
+
+export const DEFAULT_LOG_CONFIG: Readonly<LogConfig> = Object.freeze({
+  segmentBytes: 1024 * 1024 * 1024,
+  segmentMs: 7 * 24 * 60 * 60 * 1000,
+  indexIntervalBytes: 4096,
+  retentionMs: 7 * 24 * 60 * 60 * 1000,
+  retentionBytes: -1,
+  flushPolicy: 'always',
+  flushIntervalMs: 1000,
+  batchBytesMax: 1024 * 1024 + BATCH_HEADER_BYTES,
+});
+
+export const DEFAULT_STORAGE_CONFIG: Readonly<StorageConfig> = Object.freeze({
+  ...DEFAULT_LOG_CONFIG,
+  dataDir: './data',
+});
+
+/** Picks the per-log settings out of a storage config. */
+export function logConfigOf(config: LogConfig): LogConfig {
+  return {
+    segmentBytes: config.segmentBytes,
+    segmentMs: config.segmentMs,
+    indexIntervalBytes: config.indexIntervalBytes,
+    retentionMs: config.retentionMs,
+    retentionBytes: config.retentionBytes,
+    flushPolicy: config.flushPolicy,
+    flushIntervalMs: config.flushIntervalMs,
+    batchBytesMax: config.batchBytesMax,
+  };
+}

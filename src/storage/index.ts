@@ -1,0 +1,41 @@
+export {
+  DEFAULT_LOG_CONFIG,
+  DEFAULT_STORAGE_CONFIG,
+  FLUSH_POLICIES,
+  type FlushPolicy,
+  type LogConfig,
+  logConfigOf,
+  type StorageConfig,
+} from './config.js';
+export {
+  LogManager,
+  type LogManagerDeps,
+  type PartitionRetention,
+  TOPICS_FILE,
+  type TopicState,
+} from './log-manager.js';
+export {
+  type AppendResult,
+  type DeletedSegment,
+  PartitionLog,
+  type PartitionLogDeps,
+  type PartitionLogStats,
+  type ReadResult,
+  type RetentionResult,
+} from './partition-log.js';
+export { nodeStorageFs, type StorageFile, type StorageFs } from './storage-fs.js';
+export {
+  normalizeTopicConfigs,
+  resolveLogConfig,
+  TOPIC_CONFIG_KEYS,
+  type TopicConfigs,
+  validatePartitionCount,
+  validateTopicName,
+} from './topic-config.js';
+export {
+  type Clock,
+  type IntervalScheduler,
+  SILENT_LOGGER,
+  type StorageLogger,
+  SYSTEM_CLOCK,
+} from './types.js';

@@ -1,0 +1,330 @@
+/**
+ * The logs of one broker: `<dataDir>/topics.json` (topic list, written atomically), a lock file, and one
+ * PartitionLog per topic-partition in `<dataDir>/<topic>-<partition>/`.
+ *
+ * Crash safety: topics.json is the commit point. createTopic opens the partition folders first (removing any
+ * leftovers of an earlier topic with that name) and then commits; deleteTopic commits, then removes folders.
+ * A folder not named by topics.json is left alone and reported.
+ */
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { StreamBusError } from '../errors/index.js';
+import { logConfigOf, type StorageConfig } from './config.js';
+import { DataDirLock, LOCK_FILE } from './data-dir-lock.js';
+import { PartitionLog, type PartitionLogDeps, type RetentionResult } from './partition-log.js';
+import { nodeStorageFs, type StorageFs } from './storage-fs.js';
+import {
+  normalizeTopicConfigs,
+  resolveLogConfig,
+  type TopicConfigs,
+  validatePartitionCount,
+  validateTopicName,
+} from './topic-config.js';
+import { SILENT_LOGGER, type StorageLogger } from './types.js';
+
+export const TOPICS_FILE = 'topics.json';
+
+export interface LogManagerDeps extends PartitionLogDeps {
+  /** Id for a new data dir's cluster id; defaults to crypto.randomUUID. */
+  randomId?: () => string;
+}
+
+export interface TopicState {
+  name: string;
+  partitions: number;
+  /** The topic's overrides only (normalised strings); defaults come from the storage config. */
+  configs: TopicConfigs;
+  createdMs: number;
+}
+
+export interface PartitionRetention {
+  topic: string;
+  partition: number;
+  result: RetentionResult;
+}
+
+interface TopicsFile {
+  version: 1;
+  clusterId: string;
+  topics: TopicState[];
+}
+
+function corruptTopicsFile(path: string, reason: string): StreamBusError {
+  return new StreamBusError('CORRUPT_LOG', {
+    operation: 'storage.open',
+    message: `${path} is invalid: ${reason}`,
+    metadata: { file: path, reason },
+  });
+}
+
+function parseTopicsFile(path: string, raw: Buffer): TopicsFile {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(raw.toString('utf8'));
+  } catch (err) {
+    throw corruptTopicsFile(path, String(err));
+  }
+  const d = doc as { version?: unknown; clusterId?: unknown; topics?: unknown };
+  if (typeof doc !== 'object' || doc === null || d.version !== 1 || typeof d.clusterId !== 'string') {
+    throw corruptTopicsFile(path, 'expected { version: 1, clusterId, topics }');
+  }
+  if (!Array.isArray(d.topics)) throw corruptTopicsFile(path, 'topics is not an array');
+  const topics: TopicState[] = d.topics.map((t: unknown) => {
+    const x = t as Partial<Record<keyof TopicState, unknown>>;
+    if (typeof t !== 'object' || t === null || typeof x.createdMs !== 'number') {
+      throw corruptTopicsFile(path, `bad topic entry ${JSON.stringify(t)}`);
+    }
+    try {
+      validateTopicName(x.name);
+      validatePartitionCount(x.partitions);
+      const configs = normalizeTopicConfigs((x.configs ?? {}) as Record<string, unknown>);
+      return { name: x.name, partitions: x.partitions, configs, createdMs: x.createdMs };
+    } catch (err) {
+      throw corruptTopicsFile(path, (err as Error).message);
+    }
+  });
+  return { version: 1, clusterId: d.clusterId, topics };
+}
+
+interface OpenTopic {
+  state: TopicState;
+  logs: PartitionLog[];
+}
+
+export class LogManager {
+  private readonly topics = new Map<string, OpenTopic>();
+  private mutex: Promise<void> = Promise.resolve();
+  private closed = false;
+
+  private constructor(
+    readonly config: StorageConfig,
+    readonly clusterId: string,
+    private readonly fs: StorageFs,
+    private readonly deps: LogManagerDeps,
+    private readonly logger: StorageLogger,
+    private readonly lock: DataDirLock,
+  ) {}
+
+  /** Locks the data dir and opens (recovering) every partition of every topic. */
+  static async open(config: StorageConfig, deps: LogManagerDeps): Promise<LogManager> {
+    const fs = deps.fs ?? nodeStorageFs;
+    const logger = deps.logger ?? SILENT_LOGGER;
+    await fs.mkdirp(config.dataDir);
+    const lock = await DataDirLock.acquire(fs, config.dataDir);
+    try {
+      const path = join(config.dataDir, TOPICS_FILE);
+      const raw = await fs.readFile(path);
+      let file: TopicsFile;
+      if (raw === null) {
+        file = { version: 1, clusterId: (deps.randomId ?? randomUUID)(), topics: [] };
+        await fs.writeFileAtomic(path, Buffer.from(JSON.stringify(file, null, 2)));
+      } else {
+        file = parseTopicsFile(path, raw);
+      }
+      const manager = new LogManager(config, file.clusterId, fs, deps, logger, lock);
+      try {
+        for (const state of file.topics) {
+          manager.topics.set(state.name, { state, logs: await manager.openPartitions(state) });
+        }
+      } catch (err) {
+        await manager.closeLogs();
+        throw err;
+      }
+      await manager.reportStrayFolders();
+      logger.info({ dataDir: config.dataDir, topics: file.topics.length }, 'storage opened');
+      return manager;
+    } catch (err) {
+      await lock.release();
+      throw err;
+    }
+  }
+
+  get dataDir(): string {
+    return this.config.dataDir;
+  }
+
+  private partitionDir(topic: string, partition: number): string {
+    return join(this.config.dataDir, `${topic}-${partition}`);
+  }
+
+  private async openPartitions(state: TopicState): Promise<PartitionLog[]> {
+    const config = resolveLogConfig(logConfigOf(this.config), state.configs);
+    const logs: PartitionLog[] = [];
+    try {
+      for (let p = 0; p < state.partitions; p++) {
+        logs.push(await PartitionLog.open(this.partitionDir(state.name, p), config, this.deps));
+      }
+    } catch (err) {
+      await Promise.allSettled(logs.map((l) => l.close()));
+      throw err;
+    }
+    return logs;
+  }
+
+  private async reportStrayFolders(): Promise<void> {
+    const expected = new Set<string>([TOPICS_FILE, LOCK_FILE, `${TOPICS_FILE}.tmp`]);
+    for (const { state } of this.topics.values()) {
+      for (let p = 0; p < state.partitions; p++) expected.add(`${state.name}-${p}`);
+    }
+    const stray = (await this.fs.readdir(this.config.dataDir)).filter((n) => !expected.has(n));
+    if (stray.length > 0)
+      this.logger.warn({ dataDir: this.config.dataDir, stray }, 'data dir holds unknown entries');
+  }
+
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.mutex.then(fn);
+    this.mutex = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
+  private async commit(): Promise<void> {
+    const file: TopicsFile = {
+      version: 1,
+      clusterId: this.clusterId,
+      topics: [...this.topics.values()].map((t) => t.state),
+    };
+    await this.fs.writeFileAtomic(
+      join(this.config.dataDir, TOPICS_FILE),
+      Buffer.from(JSON.stringify(file, null, 2)),
+    );
+  }
+
+  private assertOpen(operation: string): void {
+    if (this.closed) throw new StreamBusError('LOG_CLOSED', { operation, message: 'storage is closed' });
+  }
+
+  /** Checks a topic spec without creating anything; returns the normalised overrides. */
+  validateTopic(name: string, partitions: number, configs: Record<string, unknown> = {}): TopicConfigs {
+    validateTopicName(name);
+    validatePartitionCount(partitions);
+    const normalized = normalizeTopicConfigs(configs);
+    if (this.topics.has(name)) {
+      throw new StreamBusError('TOPIC_ALREADY_EXISTS', {
+        operation: 'topic.create',
+        metadata: { topic: name },
+      });
+    }
+    return normalized;
+  }
+
+  /** Creates a topic with empty partitions. TOPIC_ALREADY_EXISTS, INVALID_TOPIC_NAME, INVALID_PARTITIONS, INVALID_TOPIC_CONFIG. */
+  createTopic(name: string, partitions: number, configs: Record<string, unknown> = {}): Promise<TopicState> {
+    return this.exclusive(async () => {
+      this.assertOpen('topic.create');
+      const normalized = this.validateTopic(name, partitions, configs);
+      const state: TopicState = { name, partitions, configs: normalized, createdMs: this.deps.clock.nowMs() };
+      for (let p = 0; p < partitions; p++) await this.fs.rmrf(this.partitionDir(name, p));
+      const logs = await this.openPartitions(state);
+      this.topics.set(name, { state, logs });
+      try {
+        await this.commit();
+      } catch (err) {
+        this.topics.delete(name);
+        await Promise.allSettled(logs.map((l) => l.delete()));
+        throw err;
+      }
+      this.logger.info({ topic: name, partitions }, 'topic created');
+      return state;
+    });
+  }
+
+  /** Deletes a topic and its data. UNKNOWN_TOPIC_OR_PARTITION when missing. */
+  deleteTopic(name: string): Promise<void> {
+    return this.exclusive(async () => {
+      this.assertOpen('topic.delete');
+      const topic = this.topics.get(name);
+      if (topic === undefined) {
+        throw new StreamBusError('UNKNOWN_TOPIC_OR_PARTITION', {
+          operation: 'topic.delete',
+          metadata: { topic: name },
+        });
+      }
+      this.topics.delete(name);
+      try {
+        await this.commit();
+      } catch (err) {
+        this.topics.set(name, topic);
+        throw err;
+      }
+      const results = await Promise.allSettled(topic.logs.map((l) => l.delete()));
+      for (const r of results) {
+        if (r.status === 'rejected')
+          this.logger.error({ topic: name, error: String(r.reason) }, 'topic folder removal failed');
+      }
+      this.logger.info({ topic: name }, 'topic deleted');
+    });
+  }
+
+  /** All topics, sorted by name. */
+  listTopics(): TopicState[] {
+    return [...this.topics.values()]
+      .map((t) => t.state)
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  topic(name: string): TopicState | undefined {
+    return this.topics.get(name)?.state;
+  }
+
+  /** The log of one partition. Throws UNKNOWN_TOPIC_OR_PARTITION. */
+  partition(topic: string, partition: number): PartitionLog {
+    const log = this.topics.get(topic)?.logs[partition];
+    if (log === undefined) {
+      throw new StreamBusError('UNKNOWN_TOPIC_OR_PARTITION', {
+        operation: 'storage.partition',
+        message: `unknown topic or partition ${topic}-${partition}`,
+        metadata: { topic, partition },
+      });
+    }
+    return log;
+  }
+
+  /** Every partition log of a topic (empty when the topic does not exist). */
+  partitions(topic: string): readonly PartitionLog[] {
+    return this.topics.get(topic)?.logs ?? [];
+  }
+
+  /** Applies retention to every partition; returns the partitions where segments were deleted. */
+  async applyRetention(nowMs: number): Promise<PartitionRetention[]> {
+    const out: PartitionRetention[] = [];
+    for (const { state, logs } of [...this.topics.values()]) {
+      for (let p = 0; p < logs.length; p++) {
+        const result = await logs[p]!.applyRetention(nowMs);
+        if (result.deleted.length > 0) out.push({ topic: state.name, partition: p, result });
+      }
+    }
+    return out;
+  }
+
+  async flushAll(): Promise<void> {
+    await Promise.all([...this.topics.values()].flatMap((t) => t.logs.map((l) => l.flush())));
+  }
+
+  /** Free and total bytes of the file system holding the data dir. */
+  diskFree(): Promise<{ freeBytes: number; totalBytes: number }> {
+    return this.fs.statfs(this.config.dataDir);
+  }
+
+  private async closeLogs(): Promise<void> {
+    const results = await Promise.allSettled(
+      [...this.topics.values()].flatMap((t) => t.logs.map((l) => l.close())),
+    );
+    for (const r of results) {
+      if (r.status === 'rejected')
+        this.logger.error({ error: String(r.reason) }, 'closing a partition log failed');
+    }
+  }
+
+  /** Flushes and closes every log and releases the data-dir lock. Idempotent. */
+  close(): Promise<void> {
+    return this.exclusive(async () => {
+      if (this.closed) return;
+      this.closed = true;
+      await this.closeLogs();
+      await this.lock.release();
+    });
+  }
+}

@@ -1,0 +1,545 @@
+/**
+ * One topic-partition's log: a folder of segments, appended to in call order with group commit, read by
+ * whole batches up to the high watermark.
+ *
+ * Appends queue up; a single writer takes everything queued, stamps offsets, writes it with one writev per
+ * segment and (flushPolicy 'always') one fdatasync, then resolves the whole group. Appends made while that
+ * fsync runs form the next group, so fsyncs stay far fewer than appends under load. A failed write or fsync
+ * (ENOSPC -> DISK_FULL) truncates the group's bytes away and fails only that group; later groups retry.
+ *
+ * Invariant between groups: the high watermark equals the log end offset and sits at the end of the active
+ * segment. Maintenance (truncate, retention, flush, close) runs between groups under the same mutex.
+ */
+import { invariant, StreamBusError, toStreamBusError } from '../errors/index.js';
+import { stampBatch } from '../protocol/record-batch.js';
+import { splitAndValidate } from './append-validation.js';
+import { readInt64 } from './batch-scan.js';
+import type { LogConfig } from './config.js';
+import { type HighWatermarkListener, HighWatermarkNotifier } from './high-watermark.js';
+import { planRetention, type RetentionReason } from './retention.js';
+import type { Segment } from './segment.js';
+import { findByTimestamp, locateBatch, readSegment } from './segment-reader.js';
+import { createSegment, openSegments, type SegmentContext } from './segment-recovery.js';
+import { nodeStorageFs, type StorageFs } from './storage-fs.js';
+import {
+  type Clock,
+  type IntervalScheduler,
+  REAL_INTERVAL_SCHEDULER,
+  SILENT_LOGGER,
+  type StorageLogger,
+} from './types.js';
+
+export interface PartitionLogDeps {
+  clock: Clock;
+  logger?: StorageLogger;
+  /** File system; tests inject failures (ENOSPC) and count fsyncs. Defaults to node's fs.promises. */
+  fs?: StorageFs;
+  /** Timer for flushPolicy 'interval'. Defaults to a real, unref'd setInterval. */
+  scheduleInterval?: IntervalScheduler;
+}
+
+export interface AppendResult {
+  baseOffset: number;
+  lastOffset: number;
+  logAppendTimeMs: number;
+}
+
+export interface ReadResult {
+  /** Whole batches, possibly empty. */
+  records: Buffer;
+  highWatermark: number;
+  logStartOffset: number;
+}
+
+export interface DeletedSegment {
+  baseOffset: number;
+  nextOffset: number;
+  sizeBytes: number;
+  reason: RetentionReason;
+}
+
+export interface RetentionResult {
+  deleted: DeletedSegment[];
+  logStartOffset: number;
+}
+
+export interface PartitionLogStats {
+  sizeBytes: number;
+  segments: number;
+  /** fdatasync calls made by this log (group commits, rolls, flushes). */
+  fsyncs: number;
+  /** Append calls that succeeded. */
+  appends: number;
+  /** Write groups (one writev + at most one fsync each). */
+  writeGroups: number;
+  logStartOffset: number;
+  logEndOffset: number;
+  highWatermark: number;
+}
+
+interface PendingAppend {
+  batches: Buffer[];
+  leaderEpoch: number;
+  resolve: (result: AppendResult) => void;
+  reject: (err: unknown) => void;
+}
+
+const OFF_LAST_OFFSET_DELTA = 23;
+const OFF_MAX_TIMESTAMP = 35;
+const RELATIVE_OFFSET_MAX = 0x7fffffff;
+
+export class PartitionLog {
+  private pending: PendingAppend[] = [];
+  private draining: Promise<void> | undefined;
+  private mutex: Promise<void> = Promise.resolve();
+  private hw: number;
+  /** Where the high watermark sits: segment base offset and byte position in it. */
+  private hwSegmentBase: number;
+  private hwPosition: number;
+  private readonly notifier: HighWatermarkNotifier;
+  private closing = false;
+  private closePromise: Promise<void> | undefined;
+  private closed = false;
+  /** Written but not fsynced (policies 'interval' and 'never'). */
+  private dirty = false;
+  /** A failed write could not be truncated away; the next group truncates first. */
+  private tailNeedsTruncate = false;
+  private fsyncCount = 0;
+  private appendCount = 0;
+  private groupCount = 0;
+  private readonly cancelInterval: (() => void) | undefined;
+
+  private constructor(
+    readonly dir: string,
+    readonly config: LogConfig,
+    private readonly fs: StorageFs,
+    private readonly clock: Clock,
+    private readonly logger: StorageLogger,
+    private segments: Segment[],
+    scheduleInterval: IntervalScheduler,
+  ) {
+    this.hw = this.active.nextOffset;
+    this.hwSegmentBase = this.active.baseOffset;
+    this.hwPosition = this.active.sizeBytes;
+    this.notifier = new HighWatermarkNotifier(
+      () => this.hw,
+      (err) => this.logger.error({ dir, error: String(err) }, 'high watermark listener threw'),
+    );
+    if (config.flushPolicy === 'interval') {
+      this.cancelInterval = scheduleInterval(() => {
+        this.flush().catch((err: unknown) =>
+          this.logger.error({ dir, error: String(err) }, 'interval flush failed'),
+        );
+      }, config.flushIntervalMs);
+    }
+  }
+
+  /** Opens (creating if needed) the log in `dir`, recovering the active segment. Throws CORRUPT_LOG. */
+  static async open(dir: string, config: LogConfig, deps: PartitionLogDeps): Promise<PartitionLog> {
+    const fs = deps.fs ?? nodeStorageFs;
+    const logger = deps.logger ?? SILENT_LOGGER;
+    const segments = await openSegments({ fs, dir, config, logger, nowMs: deps.clock.nowMs() });
+    const last = segments[segments.length - 1]!;
+    // Whatever survived the restart may still be only in the page cache: make it durable before exposing it.
+    await last.file.datasync();
+    return new PartitionLog(
+      dir,
+      config,
+      fs,
+      deps.clock,
+      logger,
+      segments,
+      deps.scheduleInterval ?? REAL_INTERVAL_SCHEDULER,
+    );
+  }
+
+  private get active(): Segment {
+    return this.segments[this.segments.length - 1]!;
+  }
+
+  private context(nowMs: number): SegmentContext {
+    return { fs: this.fs, dir: this.dir, config: this.config, logger: this.logger, nowMs };
+  }
+
+  /** Offset after the last batch readers may see (durable under 'always'). */
+  highWatermark(): number {
+    return this.hw;
+  }
+
+  /** Offset the next appended record gets (once queued appends are written). */
+  logEndOffset(): number {
+    return this.active.nextOffset;
+  }
+
+  logStartOffset(): number {
+    return this.segments[0]!.baseOffset;
+  }
+
+  sizeBytes(): number {
+    let total = 0;
+    for (const s of this.segments) total += s.sizeBytes;
+    return total;
+  }
+
+  /**
+   * Validates and appends one or more whole batches (concatenated), stamping offsets in place. Resolves once
+   * durable per the flush policy. Rejects with INVALID_BATCH, CORRUPT_BATCH, UNSUPPORTED_COMPRESSION,
+   * BATCH_TOO_LARGE (nothing appended), DISK_FULL / STORAGE_ERROR (nothing appended), LOG_CLOSED.
+   */
+  async append(batches: Buffer, leaderEpoch = 0): Promise<AppendResult> {
+    if (this.closing)
+      throw new StreamBusError('LOG_CLOSED', { operation: 'log.append', metadata: { dir: this.dir } });
+    const split = splitAndValidate(batches, this.config.batchBytesMax);
+    return new Promise<AppendResult>((resolve, reject) => {
+      this.pending.push({ batches: split, leaderEpoch, resolve, reject });
+      this.kick();
+    });
+  }
+
+  private kick(): void {
+    if (this.draining !== undefined) return;
+    this.draining = this.drain()
+      .catch((err: unknown) =>
+        this.logger.error({ dir: this.dir, error: String(err) }, 'append writer failed'),
+      )
+      .finally(() => {
+        this.draining = undefined;
+        if (this.pending.length > 0) this.kick();
+      });
+  }
+
+  private async drain(): Promise<void> {
+    // Let appends made in the same tick (a produce request touching many batches) join the first group.
+    await Promise.resolve();
+    while (this.pending.length > 0) {
+      const group = this.pending;
+      this.pending = [];
+      await this.exclusive(() => this.writeGroup(group));
+    }
+  }
+
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.mutex.then(fn);
+    this.mutex = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
+  private shouldRoll(segment: Segment, batchBytes: number, lastOffset: number, nowMs: number): boolean {
+    if (segment.sizeBytes === 0) return false;
+    return (
+      segment.sizeBytes + batchBytes > this.config.segmentBytes ||
+      nowMs - segment.createdMs >= this.config.segmentMs ||
+      // Index entries hold offsets relative to the segment base as uint32.
+      lastOffset - segment.baseOffset > RELATIVE_OFFSET_MAX
+    );
+  }
+
+  private async roll(nowMs: number): Promise<Segment> {
+    const old = this.active;
+    // A closed segment must be complete on disk: recovery treats bad bytes in it as corruption, not a torn tail.
+    await old.file.datasync();
+    this.fsyncCount++;
+    await old.persistIndexes();
+    const segment = await createSegment(this.context(nowMs), old.nextOffset);
+    this.segments.push(segment);
+    this.logger.info({ dir: this.dir, baseOffset: segment.baseOffset }, 'rolled segment');
+    return segment;
+  }
+
+  private async writeGroup(group: PendingAppend[]): Promise<void> {
+    const nowMs = this.clock.nowMs();
+    const first = this.active;
+    const snapshot = first.snapshot();
+    const segmentCount = this.segments.length;
+    const results: AppendResult[] = [];
+    try {
+      if (this.tailNeedsTruncate) {
+        await first.file.truncate(first.sizeBytes);
+        this.tailNeedsTruncate = false;
+      }
+      let segment = first;
+      let runStart = segment.sizeBytes;
+      let run: Buffer[] = [];
+      let offset = segment.nextOffset;
+      for (const append of group) {
+        const baseOffset = offset;
+        for (const batch of append.batches) {
+          const lastOffsetDelta = batch.readInt32BE(OFF_LAST_OFFSET_DELTA);
+          if (this.shouldRoll(segment, batch.length, offset + lastOffsetDelta, nowMs)) {
+            if (run.length > 0) await segment.file.writev(run, runStart);
+            run = [];
+            segment = await this.roll(nowMs);
+            runStart = 0;
+          }
+          stampBatch(batch, offset, append.leaderEpoch);
+          segment.recordBatch(
+            segment.sizeBytes,
+            batch.length,
+            offset,
+            offset + lastOffsetDelta,
+            readInt64(batch, OFF_MAX_TIMESTAMP),
+          );
+          run.push(batch);
+          offset += lastOffsetDelta + 1;
+        }
+        results.push({ baseOffset, lastOffset: offset - 1, logAppendTimeMs: nowMs });
+      }
+      if (run.length > 0) await segment.file.writev(run, runStart);
+      if (this.config.flushPolicy === 'always') {
+        await segment.file.datasync();
+        this.fsyncCount++;
+      } else {
+        this.dirty = true;
+      }
+    } catch (err) {
+      await this.rollBack(first, snapshot, segmentCount);
+      const failure = toStreamBusError(err, 'log.append');
+      this.logger.warn({ dir: this.dir, code: failure.code, error: failure.message }, 'append failed');
+      for (const append of group) append.reject(failure);
+      return;
+    }
+    this.groupCount++;
+    this.appendCount += group.length;
+    this.publishLogEnd();
+    for (let i = 0; i < group.length; i++) group[i]!.resolve(results[i]!);
+  }
+
+  /** Undoes a failed group: drops segments it created and truncates the bytes it wrote. */
+  private async rollBack(first: Segment, snapshot: ReturnType<Segment['snapshot']>, segmentCount: number) {
+    while (this.segments.length > segmentCount) {
+      const created = this.segments.pop()!;
+      await created.delete().catch((err: unknown) => {
+        this.logger.error(
+          { file: created.logPath, error: String(err) },
+          'could not remove segment of a failed append',
+        );
+      });
+    }
+    first.restore(snapshot);
+    await first.removePersistedIndexes().catch(() => undefined);
+    try {
+      await first.file.truncate(snapshot.sizeBytes);
+    } catch {
+      this.tailNeedsTruncate = true;
+    }
+  }
+
+  /** Moves the high watermark to the end of the active segment (all written and, per policy, durable). */
+  private publishLogEnd(): void {
+    const active = this.active;
+    const offset = active.nextOffset;
+    this.hwSegmentBase = active.baseOffset;
+    this.hwPosition = active.sizeBytes;
+    if (offset === this.hw) return;
+    this.hw = offset;
+    this.notifier.notify(offset);
+  }
+
+  /**
+   * Calls `listener(highWatermark)` synchronously whenever the high watermark changes (it grows on appends;
+   * truncateTo can lower it) and once more when the log closes. Returns the unsubscribe function.
+   */
+  onHighWatermark(listener: HighWatermarkListener): () => void {
+    return this.notifier.subscribe(listener);
+  }
+
+  /**
+   * Resolves with the high watermark once it is above `offset` (at once if it already is). A Fetch long-poll
+   * at fetchOffset waits with `waitForHighWatermarkAbove(fetchOffset, signal)`: data at fetchOffset is then
+   * readable. Rejects with REQUEST_ABORTED when `signal` aborts (the caller's max-wait timer) and LOG_CLOSED
+   * when the log closes.
+   */
+  waitForHighWatermarkAbove(offset: number, signal?: AbortSignal): Promise<number> {
+    return this.notifier.waitAbove(offset, signal);
+  }
+
+  private segmentIndexFor(offset: number): number {
+    let lo = 0;
+    let hi = this.segments.length - 1;
+    let found = 0;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.segments[mid]!.baseOffset <= offset) {
+        found = mid;
+        lo = mid + 1;
+      } else {
+        hi = mid - 1;
+      }
+    }
+    return found;
+  }
+
+  /** Bytes of `segment` readers may see: everything below the high watermark. */
+  private visibleEnd(segment: Segment): number {
+    // During a group the segment's size already counts batches still being written or fsynced.
+    if (segment.nextOffset <= this.hw) return segment.sizeBytes;
+    return segment.baseOffset === this.hwSegmentBase ? this.hwPosition : 0;
+  }
+
+  /**
+   * Whole batches from the one containing `fetchOffset`, up to `maxBytes` but at least one batch, never at or
+   * past the high watermark; stops at a segment boundary. OFFSET_OUT_OF_RANGE outside [logStart, HW].
+   */
+  async read(fetchOffset: number, maxBytes: number): Promise<ReadResult> {
+    if (this.closed)
+      throw new StreamBusError('LOG_CLOSED', { operation: 'log.read', metadata: { dir: this.dir } });
+    const highWatermark = this.hw;
+    const logStartOffset = this.logStartOffset();
+    if (!Number.isSafeInteger(fetchOffset) || fetchOffset < logStartOffset || fetchOffset > highWatermark) {
+      throw new StreamBusError('OFFSET_OUT_OF_RANGE', {
+        operation: 'log.read',
+        message: `offset ${fetchOffset} is outside [${logStartOffset}, ${highWatermark}]`,
+        metadata: { fetchOffset, logStartOffset, highWatermark },
+      });
+    }
+    if (fetchOffset === highWatermark) return { records: Buffer.alloc(0), highWatermark, logStartOffset };
+    const segment = this.segments[this.segmentIndexFor(fetchOffset)]!;
+    const end = this.visibleEnd(segment);
+    const records = await segment.withReader(() =>
+      readSegment(segment, fetchOffset, maxBytes, end, this.config.indexIntervalBytes),
+    );
+    return { records, highWatermark, logStartOffset };
+  }
+
+  /** The first batch whose maxTimestamp >= timestampMs: its base offset and max timestamp; null if none. */
+  async offsetForTimestamp(timestampMs: number): Promise<{ offset: number; timestamp: number } | null> {
+    if (this.closed) throw new StreamBusError('LOG_CLOSED', { operation: 'log.offsetForTimestamp' });
+    for (const segment of [...this.segments]) {
+      // Skip segments retention or truncation removed while this loop awaited.
+      if (segment.maxTimestamp < timestampMs || !this.segments.includes(segment)) continue;
+      const end = this.visibleEnd(segment);
+      if (end === 0) break;
+      const batch = await segment.withReader(() => findByTimestamp(segment, timestampMs, end));
+      if (batch !== undefined) return { offset: batch.baseOffset, timestamp: batch.maxTimestamp };
+    }
+    return null;
+  }
+
+  /** Waits for queued appends, then fdatasyncs what 'interval' / 'never' left unsynced. */
+  async flush(): Promise<void> {
+    while (this.draining !== undefined) await this.draining;
+    return this.exclusive(async () => {
+      if (!this.dirty || this.closed) return;
+      this.dirty = false;
+      try {
+        await this.active.file.datasync();
+        this.fsyncCount++;
+      } catch (err) {
+        this.dirty = true;
+        throw toStreamBusError(err, 'log.flush');
+      }
+    });
+  }
+
+  /**
+   * Deletes whole segments (never the active one), oldest first: while the oldest segment's largest
+   * timestamp is more than retentionMs before `nowMs`, then while the log minus the oldest segment is still at
+   * least retentionBytes. Advances the log start offset.
+   */
+  applyRetention(nowMs: number): Promise<RetentionResult> {
+    return this.exclusive(async () => {
+      const deleted: DeletedSegment[] = [];
+      if (this.closed) return { deleted, logStartOffset: this.logStartOffset() };
+      const plan = planRetention(this.segments, this.hw, this.config, nowMs);
+      for (const reason of plan) {
+        const segment = this.segments.shift()!;
+        const { baseOffset, nextOffset, sizeBytes } = segment;
+        deleted.push({ baseOffset, nextOffset, sizeBytes, reason });
+        await segment.delete();
+      }
+      if (deleted.length > 0) {
+        this.logger.info(
+          { dir: this.dir, deleted: deleted.length, logStartOffset: this.logStartOffset() },
+          'retention',
+        );
+      }
+      return { deleted, logStartOffset: this.logStartOffset() };
+    });
+  }
+
+  /**
+   * Drops every batch that holds an offset >= `offset` (a batch containing `offset` goes entirely), with its
+   * index entries. Returns the new log end offset (<= offset). Below the log start, the log restarts empty at
+   * `offset`. Queued appends are written after the truncation.
+   */
+  truncateTo(offset: number): Promise<number> {
+    invariant(Number.isSafeInteger(offset) && offset >= 0, `truncateTo(${offset}): not an offset`);
+    return this.exclusive(async () => {
+      if (this.closed) throw new StreamBusError('LOG_CLOSED', { operation: 'log.truncate' });
+      if (offset >= this.active.nextOffset) return this.active.nextOffset;
+      const keepIndex = offset <= this.logStartOffset() ? -1 : this.segmentIndexFor(offset);
+      const keep = keepIndex >= 0 ? this.segments[keepIndex]! : undefined;
+      // Newest first, so a crash part-way leaves a contiguous log (longer than asked, never with a hole).
+      while (this.segments.length > keepIndex + 1) {
+        const segment = this.segments.pop()!;
+        if (segment === keep) break;
+        await segment.delete();
+      }
+      if (keep === undefined) {
+        this.segments.push(await createSegment(this.context(this.clock.nowMs()), offset));
+      } else if (keep.nextOffset > offset) {
+        await this.truncateSegment(keep, offset);
+      } else {
+        await keep.removePersistedIndexes();
+      }
+      // Closed segments were fsynced when they rolled and the cut one was fsynced by the truncation.
+      this.dirty = false;
+      this.publishLogEnd();
+      this.logger.warn({ dir: this.dir, offset, logEndOffset: this.active.nextOffset }, 'log truncated');
+      return this.active.nextOffset;
+    });
+  }
+
+  private async truncateSegment(segment: Segment, offset: number): Promise<void> {
+    const batch = await segment.withReader(() => locateBatch(segment, offset, segment.sizeBytes));
+    invariant(batch !== undefined, `no batch holds offset ${offset} in ${segment.logPath}`);
+    await segment.truncateBefore(batch);
+    this.fsyncCount++;
+  }
+
+  stats(): PartitionLogStats {
+    return {
+      sizeBytes: this.sizeBytes(),
+      segments: this.segments.length,
+      fsyncs: this.fsyncCount,
+      appends: this.appendCount,
+      writeGroups: this.groupCount,
+      logStartOffset: this.logStartOffset(),
+      logEndOffset: this.logEndOffset(),
+      highWatermark: this.hw,
+    };
+  }
+
+  /** Rejects new appends, finishes queued ones, fsyncs and closes the files. Idempotent. */
+  close(): Promise<void> {
+    this.closePromise ??= this.doClose();
+    return this.closePromise;
+  }
+
+  private async doClose(): Promise<void> {
+    this.closing = true;
+    this.cancelInterval?.();
+    while (this.draining !== undefined) await this.draining;
+    await this.exclusive(async () => {
+      try {
+        if (this.dirty) {
+          await this.active.file.datasync();
+          this.fsyncCount++;
+        }
+      } finally {
+        this.closed = true;
+        this.notifier.close();
+        await Promise.allSettled(this.segments.map((s) => s.close()));
+      }
+    });
+  }
+
+  /** Closes the log and removes its folder. */
+  async delete(): Promise<void> {
+    await this.close();
+    await this.fs.rmrf(this.dir);
+  }
+}

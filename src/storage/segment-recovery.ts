@@ -1,0 +1,197 @@
+/**
+ * Opening a partition folder: closed segments load their persisted indexes (checked against a short tail scan,
+ * rebuilt by a full scan when missing or inconsistent); the active (last) segment is scanned from the start
+ * with CRC checks. A torn tail of the active segment is truncated; anything else invalid is CORRUPT_LOG.
+ */
+import { join } from 'node:path';
+import { StreamBusError } from '../errors/index.js';
+import { findValidBatch, type ScannedBatch, scanBatches } from './batch-scan.js';
+import type { LogConfig } from './config.js';
+import { OffsetIndex } from './offset-index.js';
+import {
+  INDEX_SUFFIX,
+  LOG_SUFFIX,
+  parseSegmentFileName,
+  Segment,
+  segmentFileStem,
+  TIME_INDEX_SUFFIX,
+} from './segment.js';
+import type { StorageFs } from './storage-fs.js';
+import { TimeIndex } from './time-index.js';
+import type { StorageLogger } from './types.js';
+
+export interface SegmentContext {
+  fs: StorageFs;
+  dir: string;
+  config: LogConfig;
+  logger: StorageLogger;
+  nowMs: number;
+}
+
+function corrupt(
+  file: string,
+  position: number,
+  reason: string,
+  extra: Record<string, unknown> = {},
+): StreamBusError {
+  return new StreamBusError('CORRUPT_LOG', {
+    operation: 'log.recover',
+    message: `log is corrupt: ${file} at byte ${position}: ${reason}`,
+    metadata: { file, position, reason, ...extra },
+  });
+}
+
+/** Scans [0, size) into `segment`, checking offsets are contiguous from the segment's base offset. */
+async function scanInto(segment: Segment, size: number) {
+  let discontinuity: ScannedBatch | undefined;
+  let expected = segment.baseOffset;
+  const result = await scanBatches(segment.file, 0, size, true, (b) => {
+    if (b.baseOffset !== expected || b.lastOffset < b.baseOffset) {
+      discontinuity = b;
+      return false;
+    }
+    segment.recordBatch(b.position, b.sizeBytes, b.baseOffset, b.lastOffset, b.maxTimestamp);
+    expected = b.lastOffset + 1;
+    return true;
+  });
+  if (discontinuity !== undefined) {
+    throw corrupt(segment.logPath, discontinuity.position, 'offsets are not contiguous', {
+      expectedOffset: expected,
+      foundOffset: discontinuity.baseOffset,
+    });
+  }
+  return result;
+}
+
+/** Uses the persisted indexes of a closed segment when a scan of its tail agrees with them. */
+async function tryPersistedIndexes(ctx: SegmentContext, segment: Segment, size: number): Promise<boolean> {
+  const indexBuf = await ctx.fs.readFile(segment.indexPath);
+  const timeBuf = await ctx.fs.readFile(segment.timeIndexPath);
+  if (indexBuf === null || timeBuf === null) return false;
+  const offsetIndex = OffsetIndex.parse(indexBuf, size);
+  const timeIndex = TimeIndex.parse(timeBuf);
+  const closing = timeIndex?.last();
+  if (offsetIndex === null || timeIndex === null || closing === undefined) return false;
+  let lastOffset = -1;
+  let tailMaxTimestamp = -1;
+  const tail = await scanBatches(segment.file, offsetIndex.lastPosition(), size, true, (b) => {
+    lastOffset = b.lastOffset;
+    if (b.maxTimestamp > tailMaxTimestamp) tailMaxTimestamp = b.maxTimestamp;
+    return true;
+  });
+  const nextOffset = segment.baseOffset + closing.relativeOffset;
+  if (tail.invalid !== undefined || lastOffset + 1 !== nextOffset || tailMaxTimestamp > closing.timestampMs) {
+    return false;
+  }
+  segment.offsetIndex = offsetIndex;
+  segment.timeIndex = timeIndex;
+  segment.sizeBytes = size;
+  segment.nextOffset = nextOffset;
+  segment.maxTimestamp = closing.timestampMs;
+  return true;
+}
+
+async function loadClosedSegment(ctx: SegmentContext, baseOffset: number): Promise<Segment> {
+  const path = join(ctx.dir, segmentFileStem(baseOffset) + LOG_SUFFIX);
+  const file = await ctx.fs.openFile(path, 'open');
+  const segment = new Segment(ctx.fs, ctx.dir, baseOffset, file, ctx.config.indexIntervalBytes, ctx.nowMs);
+  try {
+    const size = await file.size();
+    if (await tryPersistedIndexes(ctx, segment, size)) return segment;
+    ctx.logger.info({ file: path }, 'rebuilding segment indexes');
+    const result = await scanInto(segment, size);
+    // A closed segment is followed by another: invalid bytes here are never a torn tail.
+    if (result.invalid !== undefined) throw corrupt(path, result.invalid.position, result.invalid.reason);
+    await segment.persistIndexes();
+    return segment;
+  } catch (err) {
+    await file.close();
+    throw err;
+  }
+}
+
+async function recoverActiveSegment(ctx: SegmentContext, baseOffset: number): Promise<Segment> {
+  const path = join(ctx.dir, segmentFileStem(baseOffset) + LOG_SUFFIX);
+  const file = await ctx.fs.openFile(path, 'open');
+  const segment = new Segment(ctx.fs, ctx.dir, baseOffset, file, ctx.config.indexIntervalBytes, ctx.nowMs);
+  try {
+    const size = await file.size();
+    const result = await scanInto(segment, size);
+    if (result.invalid !== undefined) {
+      const { position, reason } = result.invalid;
+      // Valid data after the bad bytes means they are not a torn tail: refuse rather than drop that data.
+      const next = await findValidBatch(file, position + 1, size, segment.nextOffset);
+      if (next >= 0) throw corrupt(path, position, reason, { nextValidPosition: next });
+      ctx.logger.warn(
+        { file: path, position, reason, droppedBytes: size - position },
+        'truncating torn tail of the active segment',
+      );
+      await file.truncate(position);
+      await file.datasync();
+    }
+    // Its persisted indexes (if it was once closed) no longer apply: the active segment's live in memory.
+    await segment.removePersistedIndexes();
+    return segment;
+  } catch (err) {
+    await file.close();
+    throw err;
+  }
+}
+
+/** Opens every segment of a partition folder, oldest first, creating the first one when there is none. */
+export async function openSegments(ctx: SegmentContext, initialOffset = 0): Promise<Segment[]> {
+  await ctx.fs.mkdirp(ctx.dir);
+  const names = await ctx.fs.readdir(ctx.dir);
+  const bases = names
+    .map((n) => parseSegmentFileName(n, LOG_SUFFIX))
+    .filter((b): b is number => b !== undefined)
+    .sort((a, b) => a - b);
+  const baseSet = new Set(bases);
+  for (const name of names) {
+    const orphanBase =
+      parseSegmentFileName(name, INDEX_SUFFIX) ?? parseSegmentFileName(name, TIME_INDEX_SUFFIX);
+    if ((orphanBase !== undefined && !baseSet.has(orphanBase)) || name.endsWith('.tmp')) {
+      await ctx.fs.unlink(join(ctx.dir, name));
+    }
+  }
+  const segments: Segment[] = [];
+  try {
+    for (let i = 0; i < bases.length; i++) {
+      const base = bases[i]!;
+      const previous = segments[segments.length - 1];
+      if (previous !== undefined && previous.nextOffset !== base) {
+        throw corrupt(
+          join(ctx.dir, segmentFileStem(base) + LOG_SUFFIX),
+          0,
+          'segment does not follow the previous one',
+          {
+            expectedOffset: previous.nextOffset,
+            foundOffset: base,
+          },
+        );
+      }
+      segments.push(
+        i === bases.length - 1 ? await recoverActiveSegment(ctx, base) : await loadClosedSegment(ctx, base),
+      );
+    }
+    if (segments.length === 0) segments.push(await createSegment(ctx, initialOffset));
+  } catch (err) {
+    await Promise.allSettled(segments.map((s) => s.close()));
+    throw err;
+  }
+  return segments;
+}
+
+export async function createSegment(ctx: SegmentContext, baseOffset: number): Promise<Segment> {
+  const path = join(ctx.dir, segmentFileStem(baseOffset) + LOG_SUFFIX);
+  const file = await ctx.fs.openFile(path, 'create');
+  // Make the new file's name durable so a crash cannot lose the segment that later appends land in.
+  try {
+    await ctx.fs.syncDir(ctx.dir);
+  } catch (err) {
+    await file.close();
+    await ctx.fs.unlink(path);
+    throw err;
+  }
+  return new Segment(ctx.fs, ctx.dir, baseOffset, file, ctx.config.indexIntervalBytes, ctx.nowMs);
+}

@@ -1,0 +1,102 @@
+/**
+ * Topic names, partition counts and per-topic config overrides (snake_case keys, Kafka-style string values)
+ * layered over the broker's storage defaults.
+ */
+import { StreamBusError } from '../errors/index.js';
+import { BATCH_HEADER_BYTES } from '../protocol/record-batch.js';
+import { STORED_BATCH_BYTES_MAX } from './batch-scan.js';
+import { FLUSH_POLICIES, type FlushPolicy, type LogConfig } from './config.js';
+
+export const TOPIC_NAME_PATTERN = /^[a-zA-Z0-9._-]{1,249}$/;
+export const PARTITIONS_MAX = 10_000;
+
+export type TopicConfigs = Record<string, string>;
+
+interface NumericKey {
+  field: keyof Omit<LogConfig, 'flushPolicy'>;
+  min: number;
+  max?: number;
+}
+
+/** Override key -> LogConfig field and smallest allowed value. */
+const NUMERIC_KEYS: Record<string, NumericKey> = {
+  retention_ms: { field: 'retentionMs', min: -1 },
+  retention_bytes: { field: 'retentionBytes', min: -1 },
+  segment_bytes: { field: 'segmentBytes', min: 1024, max: 0x7fffffff },
+  segment_ms: { field: 'segmentMs', min: 1 },
+  index_interval_bytes: { field: 'indexIntervalBytes', min: 0 },
+  flush_interval_ms: { field: 'flushIntervalMs', min: 1 },
+  max_message_bytes: { field: 'batchBytesMax', min: BATCH_HEADER_BYTES, max: STORED_BATCH_BYTES_MAX },
+};
+
+export const TOPIC_CONFIG_KEYS: readonly string[] = [...Object.keys(NUMERIC_KEYS), 'flush_policy'];
+
+export function validateTopicName(name: unknown): asserts name is string {
+  if (typeof name !== 'string' || !TOPIC_NAME_PATTERN.test(name) || name === '.' || name === '..') {
+    throw new StreamBusError('INVALID_TOPIC_NAME', {
+      operation: 'topic.create',
+      message: `invalid topic name ${JSON.stringify(name)}: use 1-249 characters of [a-zA-Z0-9._-], not '.' or '..'`,
+      metadata: { topic: name },
+    });
+  }
+}
+
+export function validatePartitionCount(partitions: unknown): asserts partitions is number {
+  if (
+    typeof partitions !== 'number' ||
+    !Number.isInteger(partitions) ||
+    partitions < 1 ||
+    partitions > PARTITIONS_MAX
+  ) {
+    throw new StreamBusError('INVALID_PARTITIONS', {
+      operation: 'topic.create',
+      message: `partitions must be an integer from 1 to ${PARTITIONS_MAX}, got ${String(partitions)}`,
+      metadata: { partitions },
+    });
+  }
+}
+
+function badConfig(key: string, value: unknown, expected: string): StreamBusError {
+  return new StreamBusError('INVALID_TOPIC_CONFIG', {
+    operation: 'topic.create',
+    message: `topic config ${key}=${JSON.stringify(value)}: expected ${expected}`,
+    metadata: { key, value },
+  });
+}
+
+/** Normalises overrides to strings, checking keys and values. Throws INVALID_TOPIC_CONFIG naming the key. */
+export function normalizeTopicConfigs(configs: Record<string, unknown>): TopicConfigs {
+  const out: TopicConfigs = {};
+  for (const [key, value] of Object.entries(configs)) {
+    const text = typeof value === 'number' ? String(value) : value;
+    if (typeof text !== 'string') throw badConfig(key, value, 'a string or number');
+    if (key === 'flush_policy') {
+      if (!FLUSH_POLICIES.includes(text as FlushPolicy))
+        throw badConfig(key, value, FLUSH_POLICIES.join(' | '));
+    } else {
+      const spec = NUMERIC_KEYS[key];
+      if (spec === undefined) throw badConfig(key, value, `one of the keys ${TOPIC_CONFIG_KEYS.join(', ')}`);
+      const n = Number(text);
+      const max = spec.max ?? Number.MAX_SAFE_INTEGER;
+      if (text.trim() === '' || !Number.isSafeInteger(n) || n < spec.min || n > max) {
+        throw badConfig(
+          key,
+          value,
+          spec.max === undefined ? `an integer >= ${spec.min}` : `an integer from ${spec.min} to ${max}`,
+        );
+      }
+    }
+    out[key] = text;
+  }
+  return out;
+}
+
+/** The log config of a topic: broker defaults with the topic's overrides on top. */
+export function resolveLogConfig(defaults: LogConfig, configs: TopicConfigs): LogConfig {
+  const resolved: LogConfig = { ...defaults };
+  for (const [key, value] of Object.entries(normalizeTopicConfigs(configs))) {
+    if (key === 'flush_policy') resolved.flushPolicy = value as FlushPolicy;
+    else resolved[NUMERIC_KEYS[key]!.field] = Number(value);
+  }
+  return resolved;
+}
