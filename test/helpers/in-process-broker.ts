@@ -1,0 +1,55 @@
+/** A broker inside the test process: faster than a child process, for API and handler tests. */
+import { Broker } from '../../src/broker/broker.js';
+import { loadConfig } from '../../src/config/index.js';
+import { silentLogger } from '../../src/observability/index.js';
+import { removeDir, tempDir } from './broker-process.js';
+
+export interface InProcessBroker {
+  broker: Broker;
+  bootstrap: string;
+  host: string;
+  port: number;
+  httpPort: number;
+  dataDir: string;
+  /** Graceful shutdown, keeping the data dir. */
+  stop(): Promise<void>;
+  /** Shutdown and remove the data dir. */
+  destroy(): Promise<void>;
+}
+
+export async function startInProcessBroker(
+  overrides: Record<string, unknown> = {},
+  dataDir = tempDir(),
+): Promise<InProcessBroker> {
+  const config = loadConfig({
+    env: {},
+    overrides: {
+      'broker.data_dir': dataDir,
+      'broker.listen': '127.0.0.1:0',
+      'health.http.bind_address': '127.0.0.1',
+      'health.http.port': 0,
+      ...overrides,
+    },
+  });
+  const broker = await Broker.start(config, { logger: silentLogger() });
+  const { host, port, httpPort } = broker.addresses;
+  let stopped = false;
+  const stop = async (): Promise<void> => {
+    if (stopped) return;
+    stopped = true;
+    await broker.shutdown('test');
+  };
+  return {
+    broker,
+    host,
+    port,
+    httpPort: httpPort ?? -1,
+    dataDir,
+    bootstrap: `${host}:${port}`,
+    stop,
+    async destroy() {
+      await stop();
+      removeDir(dataDir);
+    },
+  };
+}
