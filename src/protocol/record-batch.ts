@@ -148,7 +148,10 @@ export function validateBatch(batch: Buffer, operation = 'batch.validate'): Batc
   }
   const magic = batch.readInt8(OFF_MAGIC);
   if (magic !== RECORD_BATCH_MAGIC) {
-    throw new StreamBusError('INVALID_BATCH', { operation, message: `record batch magic ${magic}, expected 2` });
+    throw new StreamBusError('INVALID_BATCH', {
+      operation,
+      message: `record batch magic ${magic}, expected 2`,
+    });
   }
   if (header.recordCount <= 0 || header.lastOffsetDelta !== header.recordCount - 1) {
     throw new StreamBusError('INVALID_BATCH', {
@@ -173,11 +176,18 @@ export function validateBatch(batch: Buffer, operation = 'batch.validate'): Batc
 /** Whether the CRC of the batch at [offset, offset+size) is right. Used by recovery and by consumers. */
 export function batchCrcMatches(buf: Buffer, offset: number, sizeBytes: number): boolean {
   if (sizeBytes < BATCH_HEADER_BYTES || offset + sizeBytes > buf.length) return false;
-  return crc32c(buf.subarray(offset + OFF_ATTRIBUTES, offset + sizeBytes)) === buf.readUInt32BE(offset + OFF_CRC);
+  return (
+    crc32c(buf.subarray(offset + OFF_ATTRIBUTES, offset + sizeBytes)) === buf.readUInt32BE(offset + OFF_CRC)
+  );
 }
 
 /** Stamps the leader-assigned fields in place. Neither is covered by the CRC, so no re-checksum is needed. */
-export function stampBatch(batch: Buffer, baseOffset: number, partitionLeaderEpoch: number, offset = 0): void {
+export function stampBatch(
+  batch: Buffer,
+  baseOffset: number,
+  partitionLeaderEpoch: number,
+  offset = 0,
+): void {
   writeInt64(batch, offset + OFF_BASE_OFFSET, baseOffset);
   batch.writeInt32BE(partitionLeaderEpoch, offset + OFF_LEADER_EPOCH);
 }
@@ -215,7 +225,8 @@ function writeBytes(buf: Buffer, offset: number, bytes: Buffer | null): number {
 
 /** Encodes records into one batch with baseOffset 0 (the leader stamps it). */
 export function encodeRecordBatch(records: readonly ProducerRecord[], options: EncodeBatchOptions): Buffer {
-  if (records.length === 0) throw new StreamBusError('INVALID_BATCH', { message: 'a batch needs at least one record' });
+  if (records.length === 0)
+    throw new StreamBusError('INVALID_BATCH', { message: 'a batch needs at least one record' });
   const baseTimestamp = options.baseTimestamp;
   let maxTimestamp = baseTimestamp;
   const normalized: NormalizedRecord[] = records.map((r) => {
@@ -317,7 +328,11 @@ export function decodeRecords(batch: Buffer): ConsumedRecord[] {
       pos = end;
     }
   } catch (err) {
-    throw new StreamBusError('INVALID_BATCH', { operation: 'batch.decode', cause: err, message: String(err) });
+    throw new StreamBusError('INVALID_BATCH', {
+      operation: 'batch.decode',
+      cause: err,
+      message: String(err),
+    });
   }
   return out;
 }

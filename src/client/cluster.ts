@@ -1,0 +1,305 @@
+/**
+ * What the client knows about the cluster: bootstrap addresses, the cached Metadata (refreshed when it is
+ * older than `metadataMaxAgeMs`, or on demand after NOT_LEADER / UNKNOWN_TOPIC_OR_PARTITION /
+ * LEADER_NOT_AVAILABLE), and one Connection per broker address, re-established with exponential backoff and
+ * full jitter after a failure. No background timers: refresh happens when someone asks.
+ */
+import { StreamBusError, toStreamBusError } from '../errors/index.js';
+import { ApiKey, type MetadataResponse, type RequestOf, type ResponseOf } from '../protocol/index.js';
+import { backoffMs, delay } from './backoff.js';
+import { Connection, type ConnectionOptions, type RequestOptions } from './connection.js';
+import { type Clock, clientClock, clientTimers, type Random, type Timers } from './timers.js';
+
+export interface ClusterOptions {
+  /** `host:port` addresses of any brokers; one answering is enough. */
+  bootstrap: string[];
+  clientId?: string;
+  requestTimeoutMs?: number;
+  connectTimeoutMs?: number;
+  maxInFlightRequests?: number;
+  /** Cached metadata older than this is refreshed on next use. */
+  metadataMaxAgeMs?: number;
+  reconnectBackoffMs?: number;
+  reconnectBackoffMaxMs?: number;
+  clock?: Clock;
+  timers?: Timers;
+  random?: Random;
+}
+
+export const CLUSTER_DEFAULTS = {
+  metadataMaxAgeMs: 300_000,
+  reconnectBackoffMs: 50,
+  reconnectBackoffMaxMs: 10_000,
+} as const;
+
+/** Codes after which cached metadata is presumed stale. */
+export const STALE_METADATA_CODES: ReadonlySet<string> = new Set([
+  'NOT_LEADER',
+  'UNKNOWN_TOPIC_OR_PARTITION',
+  'LEADER_NOT_AVAILABLE',
+  'BROKER_NOT_AVAILABLE',
+]);
+
+interface AddressState {
+  connection: Promise<Connection> | null;
+  failures: number;
+  /** Earliest time the next connect attempt may start. */
+  nextAttemptAtMs: number;
+}
+
+export function parseAddress(address: string): { host: string; port: number } {
+  const at = address.lastIndexOf(':');
+  const host = at > 0 ? address.slice(0, at).replace(/^\[(.*)\]$/, '$1') : '';
+  const port = Number(address.slice(at + 1));
+  if (at <= 0 || host === '' || !Number.isInteger(port) || port <= 0 || port > 65535) {
+    throw new StreamBusError('INVALID_CONFIG', {
+      message: `bootstrap address "${address}" is not host:port`,
+    });
+  }
+  return { host, port };
+}
+
+export class Cluster {
+  private readonly bootstrap: string[];
+  private readonly options: ClusterOptions;
+  private readonly clock: Clock;
+  private readonly timers: Timers;
+  private readonly random: Random;
+  private readonly addresses = new Map<string, AddressState>();
+  private cached: MetadataResponse | null = null;
+  private cachedAtMs = Number.NEGATIVE_INFINITY;
+  /** Topics the cache should cover; null means all. */
+  private readonly interest = new Set<string>();
+  private refreshing: Promise<MetadataResponse> | null = null;
+  private closed = false;
+  private bootstrapCursor = 0;
+
+  constructor(options: ClusterOptions) {
+    if (options.bootstrap.length === 0) {
+      throw new StreamBusError('INVALID_CONFIG', { message: 'bootstrap needs at least one host:port' });
+    }
+    for (const a of options.bootstrap) parseAddress(a);
+    this.bootstrap = [...options.bootstrap];
+    this.options = options;
+    this.clock = options.clock ?? clientClock;
+    this.timers = options.timers ?? clientTimers;
+    this.random = options.random ?? Math.random;
+  }
+
+  get clientId(): string | undefined {
+    return this.options.clientId;
+  }
+
+  /** Cached metadata, refreshed when missing, stale, or not covering `topics`. */
+  async metadata(topics?: readonly string[]): Promise<MetadataResponse> {
+    const missing = topics?.some(
+      (t) => !this.interest.has(t) || !this.cached?.topics.some((m) => m.name === t),
+    );
+    for (const t of topics ?? []) this.interest.add(t);
+    const maxAgeMs = this.options.metadataMaxAgeMs ?? CLUSTER_DEFAULTS.metadataMaxAgeMs;
+    if (this.cached === null || missing === true || this.clock.nowMs() - this.cachedAtMs > maxAgeMs) {
+      return this.refreshMetadata();
+    }
+    return this.cached;
+  }
+
+  /** Fetches fresh metadata for the topics of interest; concurrent callers share one request. */
+  refreshMetadata(): Promise<MetadataResponse> {
+    if (this.refreshing) return this.refreshing;
+    const topics = this.interest.size === 0 ? [] : [...this.interest];
+    this.refreshing = this.fetchMetadata(topics)
+      .then((md) => {
+        this.cached = md;
+        this.cachedAtMs = this.clock.nowMs();
+        return md;
+      })
+      .finally(() => {
+        this.refreshing = null;
+      });
+    return this.refreshing;
+  }
+
+  /** Metadata for exactly these topics (null = all), bypassing the cache. */
+  fetchMetadata(topics: string[] | null): Promise<MetadataResponse> {
+    return this.requestAny(ApiKey.Metadata, { topics });
+  }
+
+  /**
+   * The cached metadata of one topic. A topic the cache says is unknown or leaderless is asked about again
+   * first: it may have been created or moved since.
+   */
+  private async topicMetadata(topic: string, partition?: number): Promise<MetadataResponse> {
+    const md = await this.metadata([topic]);
+    const t = md.topics.find((x) => x.name === topic);
+    const p = partition === undefined ? undefined : t?.partitions.find((x) => x.partition === partition);
+    const usable =
+      t !== undefined &&
+      t.error === null &&
+      t.partitions.length > 0 &&
+      (partition === undefined ||
+        (p !== undefined && p.leaderId >= 0 && md.brokers.some((b) => b.id === p.leaderId)));
+    return usable ? md : this.refreshMetadata();
+  }
+
+  /** The topic's partition count, from cache; UNKNOWN_TOPIC_OR_PARTITION when the broker does not know it. */
+  async partitionCount(topic: string): Promise<number> {
+    const md = await this.topicMetadata(topic);
+    const t = md.topics.find((x) => x.name === topic);
+    if (!t || t.error !== null || t.partitions.length === 0) {
+      throw new StreamBusError('UNKNOWN_TOPIC_OR_PARTITION', {
+        operation: 'cluster.metadata',
+        message: t?.error?.message ?? `unknown topic ${topic}`,
+        metadata: { topic },
+      });
+    }
+    return t.partitions.length;
+  }
+
+  /** The leader's broker id for a partition, from cache; LEADER_NOT_AVAILABLE when none is known. */
+  async leaderFor(topic: string, partition: number): Promise<number> {
+    const md = await this.topicMetadata(topic, partition);
+    const t = md.topics.find((x) => x.name === topic);
+    const p = t?.partitions.find((x) => x.partition === partition);
+    if (!t || t.error !== null || !p) {
+      throw new StreamBusError('UNKNOWN_TOPIC_OR_PARTITION', {
+        operation: 'cluster.leader',
+        message: `unknown topic or partition ${topic}/${partition}`,
+        metadata: { topic, partition },
+      });
+    }
+    if (p.leaderId < 0 || !md.brokers.some((b) => b.id === p.leaderId)) {
+      throw new StreamBusError('LEADER_NOT_AVAILABLE', {
+        operation: 'cluster.leader',
+        message: `no leader for ${topic}/${partition}`,
+        metadata: { topic, partition },
+      });
+    }
+    return p.leaderId;
+  }
+
+  /** Sends a request to a broker by id (from metadata). */
+  async request<K extends ApiKey>(
+    brokerId: number,
+    apiKey: K,
+    body: RequestOf<K>,
+    options?: RequestOptions,
+  ): Promise<ResponseOf<K>> {
+    const connection = await this.connectionTo(brokerId);
+    return connection.request(apiKey, body, options);
+  }
+
+  /** Sends a request to any reachable broker: known brokers first, then bootstrap addresses. */
+  async requestAny<K extends ApiKey>(
+    apiKey: K,
+    body: RequestOf<K>,
+    options?: RequestOptions,
+  ): Promise<ResponseOf<K>> {
+    const candidates = this.candidateAddresses();
+    let lastError: StreamBusError | null = null;
+    for (const address of candidates) {
+      try {
+        const connection = await this.connectionAt(address);
+        return await connection.request(apiKey, body, options);
+      } catch (err) {
+        const e = toStreamBusError(err, 'cluster.request');
+        if (e.code !== 'NETWORK_ERROR' && e.code !== 'CONNECTION_CLOSED') throw e;
+        lastError = e;
+      }
+    }
+    throw (
+      lastError ??
+      new StreamBusError('BROKER_NOT_AVAILABLE', {
+        operation: 'cluster.request',
+        message: 'no broker reachable',
+      })
+    );
+  }
+
+  async connectionTo(brokerId: number): Promise<Connection> {
+    const md = this.cached ?? (await this.metadata());
+    const broker = md.brokers.find((b) => b.id === brokerId);
+    if (!broker) {
+      throw new StreamBusError('BROKER_NOT_AVAILABLE', {
+        operation: 'cluster.connect',
+        message: `broker ${brokerId} is not in the cluster metadata`,
+        metadata: { brokerId },
+      });
+    }
+    return this.connectionAt(`${broker.host}:${broker.port}`);
+  }
+
+  /** The live connection to an address, or a new one once the backoff after the last failure has passed. */
+  async connectionAt(address: string): Promise<Connection> {
+    if (this.closed) {
+      throw new StreamBusError('CONNECTION_CLOSED', {
+        operation: 'cluster.connect',
+        message: 'client is closed',
+      });
+    }
+    let state = this.addresses.get(address);
+    if (!state) {
+      state = { connection: null, failures: 0, nextAttemptAtMs: 0 };
+      this.addresses.set(address, state);
+    }
+    if (state.connection) return state.connection;
+    const s = state;
+    const attempt = (async () => {
+      const waitMs = s.nextAttemptAtMs - this.clock.nowMs();
+      if (waitMs > 0) await delay(waitMs, this.timers);
+      const { host, port } = parseAddress(address);
+      const connectionOptions: ConnectionOptions = { host, port, timers: this.timers };
+      if (this.options.clientId !== undefined) connectionOptions.clientId = this.options.clientId;
+      if (this.options.requestTimeoutMs !== undefined)
+        connectionOptions.requestTimeoutMs = this.options.requestTimeoutMs;
+      if (this.options.connectTimeoutMs !== undefined)
+        connectionOptions.connectTimeoutMs = this.options.connectTimeoutMs;
+      if (this.options.maxInFlightRequests !== undefined) {
+        connectionOptions.maxInFlightRequests = this.options.maxInFlightRequests;
+      }
+      return Connection.connect(connectionOptions);
+    })();
+    s.connection = attempt;
+    try {
+      const connection = await attempt;
+      s.failures = 0;
+      connection.onClose(() => {
+        if (s.connection === attempt) s.connection = null;
+      });
+      if (this.closed) await connection.close();
+      return connection;
+    } catch (err) {
+      if (s.connection === attempt) s.connection = null;
+      const policy = {
+        baseMs: this.options.reconnectBackoffMs ?? CLUSTER_DEFAULTS.reconnectBackoffMs,
+        maxMs: this.options.reconnectBackoffMaxMs ?? CLUSTER_DEFAULTS.reconnectBackoffMaxMs,
+      };
+      s.nextAttemptAtMs = this.clock.nowMs() + backoffMs(s.failures, policy, this.random);
+      s.failures++;
+      throw toStreamBusError(err, 'cluster.connect');
+    }
+  }
+
+  /** Forgets cached metadata so the next use fetches it again. */
+  invalidateMetadata(): void {
+    this.cachedAtMs = Number.NEGATIVE_INFINITY;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const closing: Promise<void>[] = [];
+    for (const state of this.addresses.values()) {
+      if (state.connection) closing.push(state.connection.then((c) => c.close()).catch(() => undefined));
+    }
+    this.addresses.clear();
+    await Promise.all(closing);
+  }
+
+  private candidateAddresses(): string[] {
+    const known = (this.cached?.brokers ?? []).map((b) => `${b.host}:${b.port}`);
+    // Rotate bootstrap addresses so one dead broker is not always tried first.
+    const start = this.bootstrapCursor++ % this.bootstrap.length;
+    const rotated = [...this.bootstrap.slice(start), ...this.bootstrap.slice(0, start)];
+    const live = [...this.addresses.entries()].filter(([, s]) => s.connection !== null).map(([a]) => a);
+    return [...new Set([...live, ...known, ...rotated])];
+  }
+}

@@ -1,0 +1,399 @@
+/**
+ * The consumer: manual partition assignment, positions with seek / seekToBeginning / seekToEnd /
+ * seekToTimestamp, and a fetch loop that long-polls each partition leader (maxWaitMs, minBytes, maxBytes,
+ * partitionMaxBytes). `poll()` returns the next messages; `for await (const m of consumer)` yields them one by
+ * one. OFFSET_OUT_OF_RANGE resets the position per `autoOffsetReset`. Consumer groups come later.
+ */
+import { isRetriable, StreamBusError, toStreamBusError } from '../errors/index.js';
+import {
+  ApiKey,
+  EARLIEST_TIMESTAMP,
+  type FetchResponse,
+  fromWireError,
+  LATEST_TIMESTAMP,
+  type ListOffsetsPartition,
+} from '../protocol/index.js';
+import { type BackoffPolicy, backoffMs, delay, retrying } from './backoff.js';
+import { type Cluster, STALE_METADATA_CODES } from './cluster.js';
+import { type ConsumerMessage, recordsFromFetch } from './fetched-records.js';
+import { listOffsetsByLeader } from './list-offsets.js';
+import { clientTimers, type Random, type Timers } from './timers.js';
+
+export type { ConsumerMessage } from './fetched-records.js';
+
+export interface TopicPartition {
+  topic: string;
+  partition: number;
+}
+
+export type AutoOffsetReset = 'earliest' | 'latest' | 'none';
+
+export interface ConsumerOptions {
+  maxWaitMs?: number;
+  minBytes?: number;
+  maxBytes?: number;
+  partitionMaxBytes?: number;
+  /** Where to start when there is no position or it is out of range. */
+  autoOffsetReset?: AutoOffsetReset;
+  /** Response timeout on top of maxWaitMs for each fetch. */
+  requestTimeoutMs?: number;
+  /**
+   * Consecutive retriable failures poll() rides out (backing off, returning no messages) before it throws.
+   * Unbounded by default, like Kafka consumers: a broker restart is a pause, not the end of the stream.
+   */
+  retries?: number;
+  retryBackoffMs?: number;
+  retryBackoffMaxMs?: number;
+  /**
+   * Start the next fetch as soon as poll() returns, so the broker serves it while the caller processes
+   * this batch. At most one round is held ahead (at most maxBytes of memory).
+   */
+  prefetch?: boolean;
+  timers?: Timers;
+  random?: Random;
+}
+
+export const CONSUMER_DEFAULTS = {
+  maxWaitMs: 500,
+  minBytes: 1,
+  maxBytes: 50 * 1024 * 1024,
+  partitionMaxBytes: 1024 * 1024,
+  autoOffsetReset: 'latest' as AutoOffsetReset,
+  requestTimeoutMs: 30_000,
+  retries: Number.POSITIVE_INFINITY,
+  retryBackoffMs: 100,
+  retryBackoffMaxMs: 1000,
+  prefetch: true,
+} as const;
+
+interface PartitionState {
+  topic: string;
+  partition: number;
+  /** The offset of the next message poll() returns; null until resolved through autoOffsetReset. */
+  position: number | null;
+  /** The next offset to fetch: ahead of `position` while a prefetched round waits to be returned. */
+  fetchOffset: number | null;
+  /** Bumped by every seek, so a fetch that raced a seek moves nothing. */
+  epoch: number;
+}
+
+/** One fetch round: its messages, and where each partition's position moves once they are returned. */
+interface Round {
+  messages: ConsumerMessage[];
+  advances: { state: PartitionState; epoch: number; nextOffset: number }[];
+}
+
+type Outcome = { ok: true; round: Round } | { ok: false; error: unknown };
+
+const keyOf = (topic: string, partition: number): string => `${partition}\u0000${topic}`;
+
+export class Consumer implements AsyncIterable<ConsumerMessage> {
+  private readonly o: Required<Omit<ConsumerOptions, 'timers' | 'random'>>;
+  private readonly timers: Timers;
+  private readonly random: Random;
+  private readonly backoff: BackoffPolicy;
+  private readonly partitions = new Map<string, PartitionState>();
+  private readonly closing = new AbortController();
+  private prefetched: Promise<Outcome> | null = null;
+  private failures = 0;
+
+  constructor(
+    private readonly cluster: Cluster,
+    options: ConsumerOptions = {},
+  ) {
+    const { timers, random, ...rest } = options;
+    this.o = { ...CONSUMER_DEFAULTS, ...rest };
+    this.timers = timers ?? clientTimers;
+    this.random = random ?? Math.random;
+    this.backoff = { baseMs: this.o.retryBackoffMs, maxMs: this.o.retryBackoffMaxMs };
+  }
+
+  /** Replaces the assignment. An entry without `partition` means every partition of the topic. */
+  async assign(list: readonly { topic: string; partition?: number }[]): Promise<void> {
+    const next = new Map<string, PartitionState>();
+    for (const item of list) {
+      const count = await this.cluster.partitionCount(item.topic);
+      const wanted = item.partition === undefined ? [...Array(count).keys()] : [item.partition];
+      for (const partition of wanted) {
+        if (!Number.isInteger(partition) || partition < 0 || partition >= count) {
+          throw new StreamBusError('UNKNOWN_TOPIC_OR_PARTITION', {
+            operation: 'consumer.assign',
+            message: `${item.topic} has no partition ${partition} (it has ${count})`,
+          });
+        }
+        const key = keyOf(item.topic, partition);
+        const kept = this.partitions.get(key);
+        next.set(key, kept ?? { topic: item.topic, partition, position: null, fetchOffset: null, epoch: 0 });
+      }
+    }
+    this.partitions.clear();
+    for (const [k, v] of next) {
+      // Anything fetched ahead is dropped: fetch again from what the caller has seen.
+      v.fetchOffset = v.position;
+      v.epoch++;
+      this.partitions.set(k, v);
+    }
+    this.prefetched = null;
+  }
+
+  assignment(): TopicPartition[] {
+    return [...this.partitions.values()].map((p) => ({ topic: p.topic, partition: p.partition }));
+  }
+
+  /** The offset of the next message poll() returns for the partition, if known. */
+  position(tp: TopicPartition): number | undefined {
+    return this.state(tp).position ?? undefined;
+  }
+
+  seek(tp: TopicPartition, offset: number): void {
+    if (!Number.isSafeInteger(offset) || offset < 0) {
+      throw new StreamBusError('OFFSET_OUT_OF_RANGE', {
+        operation: 'consumer.seek',
+        message: `bad offset ${offset}`,
+      });
+    }
+    const s = this.state(tp);
+    s.position = offset;
+    s.fetchOffset = offset;
+    s.epoch++;
+    this.prefetched = null;
+  }
+
+  seekToBeginning(tps?: readonly TopicPartition[]): Promise<void> {
+    return this.seekToListed(tps ?? this.assignment(), EARLIEST_TIMESTAMP);
+  }
+
+  seekToEnd(tps?: readonly TopicPartition[]): Promise<void> {
+    return this.seekToListed(tps ?? this.assignment(), LATEST_TIMESTAMP);
+  }
+
+  /** Seeks to the first message with timestamp >= `timestampMs`, or to the end when there is none. */
+  async seekToTimestamp(tp: TopicPartition, timestampMs: number): Promise<void> {
+    const [offset] = await this.listOffsets([{ ...tp, timestamp: timestampMs }]);
+    if (offset === undefined || offset < 0) await this.seekToEnd([tp]);
+    else this.seek(tp, offset);
+  }
+
+  /** The next messages (long-polling up to maxWaitMs when there are none), in offset order per partition. */
+  async poll(options: { signal?: AbortSignal } = {}): Promise<ConsumerMessage[]> {
+    const signal = options.signal
+      ? AbortSignal.any([options.signal, this.closing.signal])
+      : this.closing.signal;
+    if (signal.aborted) return [];
+    if (this.partitions.size === 0) {
+      await delay(this.o.maxWaitMs, this.timers, signal).catch(() => undefined);
+      return [];
+    }
+    const pending = this.prefetched ?? this.startRound();
+    this.prefetched = null;
+    const outcome = await untilAborted(pending, signal);
+    if (outcome === null) {
+      // The caller gave up waiting; keep the round for the next poll rather than lose it.
+      if (!this.closing.signal.aborted) this.prefetched = pending;
+      return [];
+    }
+    if (!outcome.ok) {
+      if (signal.aborted) return [];
+      const e = toStreamBusError(outcome.error, 'consumer.poll');
+      if (!isRetriable(e) || this.failures >= this.o.retries) throw e;
+      this.cluster.invalidateMetadata();
+      // Back off before the caller polls again, so a broker outage is not a busy loop.
+      const waitMs = backoffMs(this.failures, this.backoff, this.random);
+      this.failures++;
+      await delay(waitMs, this.timers, signal).catch(() => undefined);
+      return [];
+    }
+    this.failures = 0;
+    const messages = this.deliver(outcome.round);
+    if (this.o.prefetch && !this.closing.signal.aborted) this.prefetched = this.startRound();
+    return messages;
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<ConsumerMessage> {
+    while (!this.closing.signal.aborted) {
+      const batch = await this.poll();
+      const epochs = new Map<string, number>();
+      for (const m of batch) {
+        const key = keyOf(m.topic, m.partition);
+        const s = this.partitions.get(key);
+        if (!s) continue;
+        if (!epochs.has(key)) epochs.set(key, s.epoch);
+        // A seek (or close) while iterating discards what was fetched before it.
+        if (this.closing.signal.aborted) return;
+        if (s.epoch !== epochs.get(key)) continue;
+        yield m;
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    this.prefetched = null;
+    this.closing.abort(
+      new StreamBusError('CONNECTION_CLOSED', { operation: 'consumer.close', message: 'consumer closed' }),
+    );
+  }
+
+  private state(tp: TopicPartition): PartitionState {
+    const s = this.partitions.get(keyOf(tp.topic, tp.partition));
+    if (!s) {
+      throw new StreamBusError('UNKNOWN_TOPIC_OR_PARTITION', {
+        operation: 'consumer',
+        message: `${tp.topic}/${tp.partition} is not assigned to this consumer`,
+      });
+    }
+    return s;
+  }
+
+  private async seekToListed(tps: readonly TopicPartition[], timestamp: number): Promise<void> {
+    const offsets = await this.listOffsets(tps.map((tp) => ({ ...tp, timestamp })));
+    tps.forEach((tp, i) => {
+      this.seek(tp, Math.max(0, offsets[i] ?? 0));
+    });
+  }
+
+  private listOffsets(asks: ListOffsetsPartition[]): Promise<number[]> {
+    return retrying(
+      async () => {
+        const results = await listOffsetsByLeader(this.cluster, asks, this.closing.signal);
+        for (const r of results) if (r.error !== null) throw fromWireError(r.error, 'consumer.listOffsets');
+        return results.map((r) => r.offset);
+      },
+      {
+        // Explicit seeks report a dead broker after a few tries; poll()'s own loop keeps going beyond.
+        retries: Math.min(this.o.retries, 5),
+        policy: this.backoff,
+        random: this.random,
+        timers: this.timers,
+        signal: this.closing.signal,
+        isRetriable: (err) =>
+          isRetriable(err) || (err instanceof StreamBusError && STALE_METADATA_CODES.has(err.code)),
+        onRetry: () => this.cluster.invalidateMetadata(),
+      },
+    );
+  }
+
+  /** Runs one round; the outcome never rejects, so a round nobody collects cannot go unhandled. */
+  private startRound(): Promise<Outcome> {
+    return this.fetchRound().then(
+      (round): Outcome => ({ ok: true, round }),
+      (error: unknown): Outcome => ({ ok: false, error }),
+    );
+  }
+
+  /** Moves positions past a round's messages and returns those still wanted (no seek since the fetch). */
+  private deliver(round: Round): ConsumerMessage[] {
+    const current = new Set<PartitionState>();
+    for (const a of round.advances) {
+      if (
+        a.state.epoch !== a.epoch ||
+        this.partitions.get(keyOf(a.state.topic, a.state.partition)) !== a.state
+      )
+        continue;
+      a.state.position = a.nextOffset;
+      current.add(a.state);
+    }
+    return round.messages.filter((m) => {
+      const s = this.partitions.get(keyOf(m.topic, m.partition));
+      return s !== undefined && current.has(s);
+    });
+  }
+
+  private async resolvePositions(): Promise<void> {
+    const unresolved = [...this.partitions.values()].filter((p) => p.fetchOffset === null);
+    if (unresolved.length === 0) return;
+    if (this.o.autoOffsetReset === 'none') {
+      throw new StreamBusError('OFFSET_OUT_OF_RANGE', {
+        operation: 'consumer.poll',
+        message: `no position for ${unresolved[0]!.topic}/${unresolved[0]!.partition} and autoOffsetReset is none`,
+      });
+    }
+    const epochs = unresolved.map((p) => p.epoch);
+    const ts = this.o.autoOffsetReset === 'earliest' ? EARLIEST_TIMESTAMP : LATEST_TIMESTAMP;
+    const offsets = await this.listOffsets(
+      unresolved.map((p) => ({ topic: p.topic, partition: p.partition, timestamp: ts })),
+    );
+    unresolved.forEach((p, i) => {
+      if (p.fetchOffset !== null || p.epoch !== epochs[i]) return;
+      p.fetchOffset = Math.max(0, offsets[i] ?? 0);
+      p.position = p.fetchOffset;
+    });
+  }
+
+  private async fetchRound(): Promise<Round> {
+    await this.resolvePositions();
+    const byLeader = new Map<number, PartitionState[]>();
+    for (const s of this.partitions.values()) {
+      if (s.fetchOffset === null) continue;
+      const leader = await this.cluster.leaderFor(s.topic, s.partition);
+      byLeader.set(leader, [...(byLeader.get(leader) ?? []), s]);
+    }
+    const rounds = [...byLeader].map(async ([leader, states]) => {
+      const asked = states.map((s) => ({ state: s, offset: s.fetchOffset!, epoch: s.epoch }));
+      const response: FetchResponse = await this.cluster.request(
+        leader,
+        ApiKey.Fetch,
+        {
+          maxWaitMs: this.o.maxWaitMs,
+          minBytes: this.o.minBytes,
+          maxBytes: this.o.maxBytes,
+          partitions: asked.map((a) => ({
+            topic: a.state.topic,
+            partition: a.state.partition,
+            fetchOffset: a.offset,
+            partitionMaxBytes: this.o.partitionMaxBytes,
+          })),
+        },
+        { signal: this.closing.signal, timeoutMs: this.o.requestTimeoutMs + this.o.maxWaitMs },
+      );
+      return this.applyFetch(asked, response);
+    });
+    const parts = await Promise.all(rounds);
+    return { messages: parts.flatMap((p) => p.messages), advances: parts.flatMap((p) => p.advances) };
+  }
+
+  private applyFetch(
+    asked: { state: PartitionState; offset: number; epoch: number }[],
+    response: FetchResponse,
+  ): Round {
+    const round: Round = { messages: [], advances: [] };
+    for (const r of response.partitions) {
+      const a = asked.find((x) => x.state.topic === r.topic && x.state.partition === r.partition);
+      // A seek or reassignment since the request was sent wins over what came back.
+      if (!a || a.state.epoch !== a.epoch || this.partitions.get(keyOf(r.topic, r.partition)) !== a.state)
+        continue;
+      if (r.error !== null) {
+        const err = fromWireError(r.error, 'consumer.fetch');
+        if (err.code === 'OFFSET_OUT_OF_RANGE') {
+          if (this.o.autoOffsetReset === 'none') throw err;
+          a.state.fetchOffset = null;
+          a.state.position = null;
+          continue;
+        }
+        if (STALE_METADATA_CODES.has(err.code)) {
+          this.cluster.invalidateMetadata();
+          continue;
+        }
+        if (isRetriable(err)) continue;
+        throw err;
+      }
+      const { messages, nextOffset } = recordsFromFetch(r.topic, r.partition, r.records, a.offset);
+      a.state.fetchOffset = nextOffset;
+      round.advances.push({ state: a.state, epoch: a.epoch, nextOffset });
+      for (const m of messages) round.messages.push(m);
+    }
+    return round;
+  }
+}
+
+/** Resolves with the promise's value, or null as soon as `signal` aborts. */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T | null> {
+  if (signal.aborted) return Promise.resolve(null);
+  return new Promise<T | null>((resolve) => {
+    const onAbort = (): void => resolve(null);
+    signal.addEventListener('abort', onAbort, { once: true });
+    void promise.then((v) => {
+      signal.removeEventListener('abort', onAbort);
+      resolve(v);
+    });
+  });
+}

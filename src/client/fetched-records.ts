@@ -1,0 +1,68 @@
+/**
+ * Turns the `records` bytes of one fetched partition into messages. Pure: the consumer's fetch loop calls
+ * it. Batches arrive whole and may begin before the fetch offset (the broker serves from the batch that
+ * contains it), so records below the offset are skipped. A batch whose CRC does not match is an error, never
+ * silently skipped; a partial batch at the end (the response was cut at maxBytes) is left for the next fetch.
+ */
+import { StreamBusError } from '../errors/index.js';
+import {
+  BATCH_HEADER_BYTES,
+  batchCrcMatches,
+  decodeRecords,
+  type RecordHeader,
+  readBatchHeader,
+  splitBatches,
+} from '../protocol/record-batch.js';
+
+export interface ConsumerMessage {
+  topic: string;
+  partition: number;
+  offset: number;
+  key: Buffer | null;
+  value: Buffer | null;
+  headers: RecordHeader[];
+  /** ms since the epoch. */
+  timestamp: number;
+}
+
+export interface FetchedRecords {
+  messages: ConsumerMessage[];
+  /** Where the next fetch starts: after the last whole batch, and never before `fetchOffset`. */
+  nextOffset: number;
+}
+
+export function recordsFromFetch(
+  topic: string,
+  partition: number,
+  records: Buffer,
+  fetchOffset: number,
+): FetchedRecords {
+  const messages: ConsumerMessage[] = [];
+  let nextOffset = fetchOffset;
+  for (const batch of splitBatches(records)) {
+    if (batch.length < BATCH_HEADER_BYTES || !batchCrcMatches(batch, 0, batch.length)) {
+      throw new StreamBusError('CORRUPT_BATCH', {
+        operation: 'consumer.fetch',
+        message: `fetched batch of ${topic}/${partition} near offset ${nextOffset} has a bad CRC`,
+        metadata: { topic, partition, offset: nextOffset },
+      });
+    }
+    const header = readBatchHeader(batch);
+    const lastOffset = header.baseOffset + header.lastOffsetDelta;
+    if (lastOffset < fetchOffset) continue;
+    for (const r of decodeRecords(batch)) {
+      if (r.offset < fetchOffset) continue;
+      messages.push({
+        topic,
+        partition,
+        offset: r.offset,
+        key: r.key,
+        value: r.value,
+        headers: r.headers,
+        timestamp: r.timestamp,
+      });
+    }
+    nextOffset = Math.max(nextOffset, lastOffset + 1);
+  }
+  return { messages, nextOffset };
+}

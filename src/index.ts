@@ -1,0 +1,35 @@
+/** The streambus package: the client SDK and the few types its users need. */
+export { Admin, type AdminOptions, type NewTopic, type TopicOutcome } from './client/admin.js';
+export { type ClientOptions, createClient, StreamBusClient } from './client/client.js';
+export { Connection, type ConnectionOptions, type RequestOptions } from './client/connection.js';
+export {
+  type AutoOffsetReset,
+  Consumer,
+  type ConsumerMessage,
+  type ConsumerOptions,
+  type TopicPartition,
+} from './client/consumer.js';
+export { murmur2, partitionForKey } from './client/partitioner.js';
+export {
+  Producer,
+  type ProducerMessage,
+  type ProducerOptions,
+  type RecordMetadata,
+  type SendRequest,
+} from './client/producer.js';
+export {
+  type ErrorCategory,
+  type ErrorCode,
+  isRetriable,
+  isStreamBusError,
+  StreamBusError,
+} from './errors/index.js';
+export type {
+  Acks,
+  ApiVersionsResponse,
+  ListOffsetsPartitionResult,
+  MetadataResponse,
+  TopicDescription,
+} from './protocol/messages.js';
+export { ApiKey, EARLIEST_TIMESTAMP, LATEST_TIMESTAMP } from './protocol/messages.js';
+export type { Compression, RecordHeader } from './protocol/record-batch.js';

@@ -1,0 +1,100 @@
+/**
+ * The registry of APIs and versions: api key -> { name, min/max version, codec per version }. The broker's
+ * router resolves every request through `codecFor` (unknown key -> UNKNOWN_API, version outside the range ->
+ * UNSUPPORTED_VERSION) and ApiVersions answers from `supportedApis()`.
+ */
+import { StreamBusError } from '../../errors/index.js';
+import { API_NAMES, ApiKey, type RequestOf, type ResponseOf } from '../messages.js';
+import * as apiVersionsV0 from './api-versions/v0.js';
+import * as createTopicsV0 from './create-topics/v0.js';
+import * as deleteTopicsV0 from './delete-topics/v0.js';
+import * as describeTopicsV0 from './describe-topics/v0.js';
+import * as fetchV0 from './fetch/v0.js';
+import * as listOffsetsV0 from './list-offsets/v0.js';
+import * as listTopicsV0 from './list-topics/v0.js';
+import * as metadataV0 from './metadata/v0.js';
+import * as produceV0 from './produce/v0.js';
+
+/**
+ * One API version's codec. `encode*` return the msgpack-ready value (fixed key order, no stray fields);
+ * `decode*` take the untrusted output of unpack and narrow it, throwing INVALID_REQUEST naming the field.
+ */
+export interface ApiCodec<K extends ApiKey> {
+  encodeRequest(req: RequestOf<K>): unknown;
+  decodeRequest(v: unknown): RequestOf<K>;
+  encodeResponse(res: ResponseOf<K>): unknown;
+  decodeResponse(v: unknown): ResponseOf<K>;
+}
+
+export interface ApiEntry<K extends ApiKey> {
+  apiKey: K;
+  name: string;
+  minVersion: number;
+  maxVersion: number;
+  versions: Readonly<Record<number, ApiCodec<K>>>;
+}
+
+function entry<K extends ApiKey>(apiKey: K, versions: Record<number, ApiCodec<K>>): ApiEntry<K> {
+  const numbers = Object.keys(versions).map(Number);
+  return {
+    apiKey,
+    name: API_NAMES[apiKey],
+    minVersion: Math.min(...numbers),
+    maxVersion: Math.max(...numbers),
+    versions,
+  };
+}
+
+export const API_REGISTRY: { readonly [K in ApiKey]: ApiEntry<K> } = {
+  [ApiKey.Produce]: entry(ApiKey.Produce, { 0: produceV0 }),
+  [ApiKey.Fetch]: entry(ApiKey.Fetch, { 0: fetchV0 }),
+  [ApiKey.ListOffsets]: entry(ApiKey.ListOffsets, { 0: listOffsetsV0 }),
+  [ApiKey.Metadata]: entry(ApiKey.Metadata, { 0: metadataV0 }),
+  [ApiKey.ApiVersions]: entry(ApiKey.ApiVersions, { 0: apiVersionsV0 }),
+  [ApiKey.CreateTopics]: entry(ApiKey.CreateTopics, { 0: createTopicsV0 }),
+  [ApiKey.DeleteTopics]: entry(ApiKey.DeleteTopics, { 0: deleteTopicsV0 }),
+  [ApiKey.DescribeTopics]: entry(ApiKey.DescribeTopics, { 0: describeTopicsV0 }),
+  [ApiKey.ListTopics]: entry(ApiKey.ListTopics, { 0: listTopicsV0 }),
+};
+
+export function isApiKey(apiKey: number): apiKey is ApiKey {
+  return Object.hasOwn(API_REGISTRY, apiKey);
+}
+
+/** The entry for an api key, or UNKNOWN_API. */
+export function apiEntry<K extends ApiKey>(apiKey: K): ApiEntry<K>;
+export function apiEntry(apiKey: number): ApiEntry<ApiKey>;
+export function apiEntry(apiKey: number): ApiEntry<ApiKey> {
+  if (!isApiKey(apiKey)) {
+    throw new StreamBusError('UNKNOWN_API', {
+      operation: 'protocol.route',
+      message: `unknown api key ${apiKey}`,
+    });
+  }
+  return API_REGISTRY[apiKey] as ApiEntry<ApiKey>;
+}
+
+/** The codec for an api key and version: UNKNOWN_API or UNSUPPORTED_VERSION when there is none. */
+export function codecFor<K extends ApiKey>(apiKey: K, apiVersion: number): ApiCodec<K>;
+export function codecFor(apiKey: number, apiVersion: number): ApiCodec<ApiKey>;
+export function codecFor(apiKey: number, apiVersion: number): ApiCodec<ApiKey> {
+  const api = apiEntry(apiKey);
+  const codec = Object.hasOwn(api.versions, apiVersion) ? api.versions[apiVersion] : undefined;
+  if (codec === undefined) {
+    throw new StreamBusError('UNSUPPORTED_VERSION', {
+      operation: 'protocol.route',
+      message: `${api.name} v${apiVersion} is not supported (versions ${api.minVersion}..${api.maxVersion})`,
+      metadata: { apiKey, apiVersion, minVersion: api.minVersion, maxVersion: api.maxVersion },
+    });
+  }
+  return codec;
+}
+
+/** What ApiVersions reports: every api key with its supported version range. */
+export function supportedApis(): { apiKey: number; minVersion: number; maxVersion: number }[] {
+  return Object.values(API_REGISTRY).map((a) => ({
+    apiKey: a.apiKey,
+    minVersion: a.minVersion,
+    maxVersion: a.maxVersion,
+  }));
+}

@@ -1,0 +1,187 @@
+/**
+ * The codec's entry point: frames in and out, bodies through the API registry. Pure: no sockets, no clocks.
+ *
+ * Two ways to build a frame:
+ * - `encodeRequest` / `encodeResponse` pack the body with the length prefix and header reserved in front,
+ *   so the whole frame is one allocation (the hot path for Produce and Fetch);
+ * - `encodeRequestFrame` / `encodeResponseFrame` wrap an already packed body (one allocation plus a copy).
+ */
+import { codeFromWire, type ErrorCategory, StreamBusError } from '../errors/index.js';
+import { codecFor } from './apis/index.js';
+import { packBody, packWithReserve, RESERVE_BYTES_MAX, unpackBody } from './body.js';
+import {
+  decodeRequestHeader,
+  decodeResponseHeader,
+  RESPONSE_HEADER_BYTES,
+  requestHeaderBytes,
+  writeRequestHeader,
+  writeResponseHeader,
+} from './header.js';
+import { FRAME_LENGTH_BYTES } from './limits.js';
+import type { ApiKey, RequestHeader, RequestOf, ResponseOf, WireError } from './messages.js';
+import { asWireError } from './narrow.js';
+
+export {
+  API_REGISTRY,
+  type ApiCodec,
+  type ApiEntry,
+  apiEntry,
+  codecFor,
+  isApiKey,
+  supportedApis,
+} from './apis/index.js';
+export { packBody, unpackBody } from './body.js';
+export { FrameDecoder, type FrameDecoderOptions } from './frame-decoder.js';
+export {
+  decodeRequestHeader,
+  decodeResponseHeader,
+  encodeRequestHeader,
+  encodeResponseHeader,
+  type ResponseHeader,
+} from './header.js';
+export * from './limits.js';
+export * from './messages.js';
+export { wireErrorOf } from './narrow.js';
+
+/** Wraps a packed body in a request frame (length prefix included). */
+export function encodeRequestFrame(header: RequestHeader, body: Buffer): Buffer {
+  const headerBytes = requestHeaderBytes(header);
+  const frame = Buffer.allocUnsafe(FRAME_LENGTH_BYTES + headerBytes + body.length);
+  frame.writeUInt32BE(frame.length - FRAME_LENGTH_BYTES, 0);
+  writeRequestHeader(frame, FRAME_LENGTH_BYTES, header);
+  body.copy(frame, FRAME_LENGTH_BYTES + headerBytes);
+  return frame;
+}
+
+/** Wraps a packed body in a response frame (length prefix included). */
+export function encodeResponseFrame(correlationId: number, errorCode: number, body: Buffer): Buffer {
+  const frame = Buffer.allocUnsafe(FRAME_LENGTH_BYTES + RESPONSE_HEADER_BYTES + body.length);
+  frame.writeUInt32BE(frame.length - FRAME_LENGTH_BYTES, 0);
+  writeResponseHeader(frame, FRAME_LENGTH_BYTES, correlationId, errorCode);
+  body.copy(frame, FRAME_LENGTH_BYTES + RESPONSE_HEADER_BYTES);
+  return frame;
+}
+
+/** Splits a frame from FrameDecoder (no length prefix) into header and body (a view, not a copy). */
+export function decodeRequestFrame(frame: Buffer): { header: RequestHeader; body: Buffer } {
+  const { header, bodyOffset } = decodeRequestHeader(frame);
+  return { header, body: frame.subarray(bodyOffset) };
+}
+
+export function decodeResponseFrame(frame: Buffer): {
+  correlationId: number;
+  errorCode: number;
+  body: Buffer;
+} {
+  const { correlationId, errorCode } = decodeResponseHeader(frame);
+  return { correlationId, errorCode, body: frame.subarray(RESPONSE_HEADER_BYTES) };
+}
+
+/** Packs `wire` with `prefixBytes` in front, in one allocation when msgpackr can reserve that much. */
+function packWithPrefix(wire: unknown, prefixBytes: number): Buffer {
+  if (prefixBytes <= RESERVE_BYTES_MAX) return packWithReserve(wire, prefixBytes);
+  const body = packBody(wire);
+  const frame = Buffer.allocUnsafe(prefixBytes + body.length);
+  body.copy(frame, prefixBytes);
+  return frame;
+}
+
+/** A whole request frame for an API body, validated against the API's version. */
+export function encodeRequest<K extends ApiKey>(
+  header: RequestHeader & { apiKey: K },
+  body: RequestOf<K>,
+): Buffer {
+  const wire = codecFor(header.apiKey, header.apiVersion).encodeRequest(body);
+  const prefixBytes = FRAME_LENGTH_BYTES + requestHeaderBytes(header);
+  const frame = packWithPrefix(wire, prefixBytes);
+  frame.writeUInt32BE(frame.length - FRAME_LENGTH_BYTES, 0);
+  writeRequestHeader(frame, FRAME_LENGTH_BYTES, header);
+  return frame;
+}
+
+/** A whole success response frame (errorCode 0) for an API body. */
+export function encodeResponse<K extends ApiKey>(
+  apiKey: K,
+  apiVersion: number,
+  correlationId: number,
+  body: ResponseOf<K>,
+): Buffer {
+  const wire = codecFor(apiKey, apiVersion).encodeResponse(body);
+  const frame = packWithPrefix(wire, FRAME_LENGTH_BYTES + RESPONSE_HEADER_BYTES);
+  frame.writeUInt32BE(frame.length - FRAME_LENGTH_BYTES, 0);
+  writeResponseHeader(frame, FRAME_LENGTH_BYTES, correlationId, 0);
+  return frame;
+}
+
+export function toWireError(err: StreamBusError): WireError {
+  return { code: err.wireCode, category: err.category, message: err.message };
+}
+
+/**
+ * A StreamBusError for an error that came over the wire. A code this client does not know (a newer broker)
+ * becomes UNKNOWN_SERVER_ERROR but keeps the broker's category, so retry decisions still work.
+ */
+export function fromWireError(wire: WireError, operation?: string): StreamBusError {
+  const code = codeFromWire(wire.code);
+  const err = new StreamBusError(code, {
+    message: wire.message,
+    metadata: { wireCode: wire.code, wireCategory: wire.category },
+    ...(operation === undefined ? {} : { operation }),
+  });
+  if (err.wireCode !== wire.code) (err as { category: ErrorCategory }).category = wire.category;
+  return err;
+}
+
+/** A whole error response frame: the request failed as a whole, the body is the WireError. */
+export function encodeErrorResponse(correlationId: number, error: StreamBusError | WireError): Buffer {
+  const wire = error instanceof StreamBusError ? toWireError(error) : error;
+  const frame = packWithPrefix(
+    { code: wire.code, category: wire.category, message: wire.message },
+    FRAME_LENGTH_BYTES + RESPONSE_HEADER_BYTES,
+  );
+  frame.writeUInt32BE(frame.length - FRAME_LENGTH_BYTES, 0);
+  writeResponseHeader(frame, FRAME_LENGTH_BYTES, correlationId, wire.code);
+  return frame;
+}
+
+/** Unpacks and validates a request body: UNKNOWN_API, UNSUPPORTED_VERSION or INVALID_REQUEST on failure. */
+export function decodeRequestBody<K extends ApiKey>(
+  apiKey: K,
+  apiVersion: number,
+  body: Buffer,
+): RequestOf<K>;
+export function decodeRequestBody(apiKey: number, apiVersion: number, body: Buffer): RequestOf<ApiKey>;
+export function decodeRequestBody(apiKey: number, apiVersion: number, body: Buffer): RequestOf<ApiKey> {
+  const codec = codecFor(apiKey, apiVersion);
+  return codec.decodeRequest(unpackBody(body, 'request', 'INVALID_REQUEST'));
+}
+
+/**
+ * Unpacks and validates a response body. A nonzero errorCode throws the broker's error (fromWireError);
+ * a body that does not validate throws MALFORMED_FRAME.
+ */
+export function decodeResponseBody<K extends ApiKey>(
+  apiKey: K,
+  apiVersion: number,
+  errorCode: number,
+  body: Buffer,
+): ResponseOf<K> {
+  const codec = codecFor(apiKey, apiVersion);
+  const value = unpackBody(body, 'response', 'MALFORMED_FRAME');
+  try {
+    if (errorCode !== 0) {
+      const wire = asWireError(value, 'ErrorResponse');
+      throw fromWireError(wire.code === errorCode ? wire : { ...wire, code: errorCode });
+    }
+    return codec.decodeResponse(value);
+  } catch (err) {
+    if (err instanceof StreamBusError && err.code === 'INVALID_REQUEST') {
+      throw new StreamBusError('MALFORMED_FRAME', {
+        operation: 'protocol.decode',
+        message: err.message,
+        cause: err,
+      });
+    }
+    throw err;
+  }
+}

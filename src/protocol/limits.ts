@@ -1,0 +1,18 @@
+/**
+ * Bounds the codec enforces on untrusted input, in one place (STYLE.md item 6). The broker's own limits
+ * (frame size, in-flight requests) come from config; these are the structural ceilings below them.
+ */
+/** Default for FrameDecoder when the caller gives no limit: bytes after the 4-byte length prefix. */
+export const DEFAULT_FRAME_BYTES_MAX = 100 * 1024 * 1024;
+/** Bytes of the u32 length prefix in front of every frame. */
+export const FRAME_LENGTH_BYTES = 4;
+/** Client ids travel in every request header; a few hundred bytes is plenty. */
+export const CLIENT_ID_BYTES_MAX = 1024;
+/** Topic names, hosts, config keys: Kafka caps topic names at 249 characters. */
+export const NAME_CHARS_MAX = 1024;
+/** Free text: error messages, config values, version strings. */
+export const TEXT_CHARS_MAX = 64 * 1024;
+/** Elements of any array in a body (topics, partitions, replicas). */
+export const ARRAY_LENGTH_MAX = 100_000;
+/** Entries of a config map. */
+export const CONFIG_ENTRIES_MAX = 1024;

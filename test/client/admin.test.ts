@@ -1,0 +1,79 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { StreamBusError } from '../../src/errors/index.js';
+import { createClient, type StreamBusClient } from '../../src/index.js';
+import { ApiKey, type CreateTopicsRequest, wireErrorOf } from '../../src/protocol/index.js';
+import { FakeBroker } from './fake-broker.js';
+
+let broker: FakeBroker;
+let client: StreamBusClient;
+
+afterEach(async () => {
+  await client?.close();
+  await broker?.stop();
+});
+
+describe('Admin', () => {
+  it('createTopic sends defaults to the controller and raises a per-topic error', async () => {
+    broker = await FakeBroker.start();
+    broker.handlers[ApiKey.CreateTopics] = (body) => ({
+      topics: body.topics.map((t) => {
+        const exists = broker.topics.has(t.name);
+        if (!exists) broker.createTopic(t.name, t.partitions);
+        return { name: t.name, error: exists ? wireErrorOf('TOPIC_ALREADY_EXISTS') : null };
+      }),
+    });
+    client = createClient({ bootstrap: broker.bootstrap });
+    const admin = client.admin();
+    await admin.createTopic({ name: 'orders', partitions: 3 });
+    const sent = broker.requestsOf(ApiKey.CreateTopics)[0]!.body as CreateTopicsRequest;
+    expect(sent.topics).toEqual([{ name: 'orders', partitions: 3, replicationFactor: 1, configs: {} }]);
+    const err = await admin.createTopic({ name: 'orders' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(StreamBusError);
+    expect((err as StreamBusError).code).toBe('TOPIC_ALREADY_EXISTS');
+    // Metadata was invalidated: the new topic is immediately usable by a producer.
+    const results = await client
+      .producer({ lingerMs: 0 })
+      .send({ topic: 'orders', messages: [{ key: 'k', value: 'v' }] });
+    expect(results[0]!.offset).toBe(0);
+  });
+
+  it('listOffsets, metadata and apiVersions pass through the broker answers', async () => {
+    broker = await FakeBroker.start();
+    broker.createTopic('t', 2);
+    client = createClient({ bootstrap: [broker.bootstrap] });
+    const admin = client.admin();
+    await client.producer({ lingerMs: 0 }).send({
+      topic: 't',
+      messages: [
+        { partition: 1, value: 'a' },
+        { partition: 1, value: 'b' },
+      ],
+    });
+    const offsets = await admin.listOffsets([
+      { topic: 't', partition: 1, timestamp: -1 },
+      { topic: 't', partition: 0, timestamp: -2 },
+    ]);
+    expect(offsets.map((o) => [o.partition, o.offset])).toEqual([
+      [1, 2],
+      [0, 0],
+    ]);
+    const both = await admin.listOffsets([
+      { topic: 't', partition: 1, timestamp: -2 },
+      { topic: 't', partition: 1, timestamp: -1 },
+    ]);
+    expect(both.map((o) => o.offset)).toEqual([0, 2]);
+    expect((await admin.metadata(['t'])).topics[0]?.partitions).toHaveLength(2);
+    expect((await admin.apiVersions()).brokerVersion).toBe('fake');
+  });
+});
+
+describe('createClient', () => {
+  it('rejects a bootstrap entry that is not host:port with INVALID_CONFIG', () => {
+    expect(() => createClient({ bootstrap: 'localhost' })).toThrowError(
+      expect.objectContaining({ code: 'INVALID_CONFIG' }),
+    );
+    expect(() => createClient({ bootstrap: [] })).toThrowError(
+      expect.objectContaining({ code: 'INVALID_CONFIG' }),
+    );
+  });
+});

@@ -1,0 +1,126 @@
+/**
+ * STYLE.md item 4: the encoded bytes of every API version are pinned. A failure here means the wire format
+ * changed: make it a new API version, or (before 1.0, deliberately) regenerate the fixture with
+ * `UPDATE_GOLDEN=1 npx vitest run test/protocol/golden.test.ts` and say so in the change.
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import {
+  type ApiKey,
+  codecFor,
+  decodeRequestBody,
+  decodeRequestFrame,
+  decodeResponseBody,
+  decodeResponseFrame,
+  encodeErrorResponse,
+  encodeRequest,
+  encodeRequestFrame,
+  encodeResponse,
+  encodeResponseFrame,
+  FrameDecoder,
+  packBody,
+} from '../../src/protocol/index.js';
+import { SAMPLE_HEADER, SAMPLES } from './samples.js';
+
+const fixture = (name: string) => new URL(`./fixtures/${name}.hex`, import.meta.url);
+
+function pinned(name: string, bytes: Buffer): Buffer {
+  const path = fixture(name);
+  if (process.env.UPDATE_GOLDEN === '1') {
+    writeFileSync(
+      path,
+      `${bytes
+        .toString('hex')
+        .replace(/(.{64})/g, '$1\n')
+        .trim()}\n`,
+    );
+  }
+  if (!existsSync(path)) throw new Error(`missing fixture ${path.pathname}; run with UPDATE_GOLDEN=1 once`);
+  return Buffer.from(readFileSync(path, 'utf8').replace(/\s+/g, ''), 'hex');
+}
+
+/** The one frame in `bytes`, through the real frame decoder. */
+function onlyFrame(bytes: Buffer): Buffer {
+  const frames = new FrameDecoder().push(bytes);
+  expect(frames).toHaveLength(1);
+  return frames[0]!;
+}
+
+describe('golden bytes per API version', () => {
+  for (const sample of Object.values(SAMPLES)) {
+    const apiKey = sample.apiKey as ApiKey;
+    it(`${sample.file} v0 request encodes to the pinned bytes and decodes back`, () => {
+      const frame = encodeRequest({ ...SAMPLE_HEADER, apiKey }, sample.request as never);
+      const golden = pinned(`${sample.file}-v0-request`, frame);
+      expect(frame.toString('hex')).toBe(golden.toString('hex'));
+      const wrapped = encodeRequestFrame(
+        { ...SAMPLE_HEADER, apiKey },
+        packBody(codecFor(apiKey, 0).encodeRequest(sample.request as never)),
+      );
+      expect(wrapped.toString('hex')).toBe(golden.toString('hex'));
+      const { header, body } = decodeRequestFrame(onlyFrame(golden));
+      expect(header).toEqual({ ...SAMPLE_HEADER, apiKey });
+      expect(decodeRequestBody(apiKey, 0, body)).toEqual(sample.request);
+    });
+    it(`${sample.file} v0 response encodes to the pinned bytes and decodes back`, () => {
+      const frame = encodeResponse(apiKey, 0, 7, sample.response as never);
+      const golden = pinned(`${sample.file}-v0-response`, frame);
+      expect(frame.toString('hex')).toBe(golden.toString('hex'));
+      const wrapped = encodeResponseFrame(
+        7,
+        0,
+        packBody(codecFor(apiKey, 0).encodeResponse(sample.response as never)),
+      );
+      expect(wrapped.toString('hex')).toBe(golden.toString('hex'));
+      const { correlationId, errorCode, body } = decodeResponseFrame(onlyFrame(golden));
+      expect({ correlationId, errorCode }).toEqual({ correlationId: 7, errorCode: 0 });
+      expect(decodeResponseBody(apiKey, 0, errorCode, body)).toEqual(sample.response);
+    });
+  }
+});
+
+describe('error responses', () => {
+  it('a whole-request error frame carries the wire code in the header and the WireError as body', () => {
+    const frame = encodeErrorResponse(9, {
+      code: 4,
+      category: 'invalid_input',
+      message: 'unknown api key 99',
+    });
+    expect(frame.toString('hex')).toBe(pinned('error-response', frame).toString('hex'));
+    const { correlationId, errorCode, body } = decodeResponseFrame(onlyFrame(frame));
+    expect({ correlationId, errorCode }).toEqual({ correlationId: 9, errorCode: 4 });
+    expect(() => decodeResponseBody(4 as ApiKey, 0, errorCode, body)).toThrowError(
+      expect.objectContaining({
+        code: 'UNKNOWN_API',
+        category: 'invalid_input',
+        message: 'unknown api key 99',
+      }),
+    );
+  });
+  it('an unknown wire code from a newer broker keeps the broker category so retries still work', () => {
+    const frame = encodeErrorResponse(1, { code: 9999, category: 'retriable', message: 'new thing' });
+    const { errorCode, body } = decodeResponseFrame(onlyFrame(frame));
+    expect(() => decodeResponseBody(3 as ApiKey, 0, errorCode, body)).toThrowError(
+      expect.objectContaining({ code: 'UNKNOWN_SERVER_ERROR', category: 'retriable' }),
+    );
+  });
+});
+
+describe('large frames', () => {
+  it('a multi-megabyte Produce request is one frame whose header and records survive the round trip', () => {
+    const records = Buffer.alloc(5 * 1024 * 1024 + 3, 0xab);
+    const header = { apiKey: 0 as const, apiVersion: 0, correlationId: 99, clientId: 'big' };
+    const frames = [1, 2].map((i) =>
+      encodeRequest(
+        { ...header, correlationId: i },
+        { acks: 1, timeoutMs: 1, partitions: [{ topic: 't', partition: 0, records }] },
+      ),
+    );
+    const decoded = new FrameDecoder().push(Buffer.concat(frames)).map((f) => decodeRequestFrame(f));
+    expect(decoded.map((d) => d.header.correlationId)).toEqual([1, 2]);
+    for (const d of decoded) {
+      const body = decodeRequestBody(0 as ApiKey, 0, d.body) as { partitions: { records: Buffer }[] };
+      expect(body.partitions[0]!.records.equals(records)).toBe(true);
+    }
+  });
+});

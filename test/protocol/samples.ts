@@ -1,0 +1,182 @@
+/** One fixed request and response per API version: the golden-byte tests pin their encodings. */
+
+import { ApiKey, type RequestOf, type ResponseOf } from '../../src/protocol/messages.js';
+import { encodeRecordBatch } from '../../src/protocol/record-batch.js';
+
+const batch = encodeRecordBatch(
+  [
+    { key: 'k1', value: 'hello' },
+    { value: 'world', headers: [{ key: 'h', value: null }] },
+  ],
+  {
+    baseTimestamp: 1_700_000_000_000,
+  },
+);
+
+const notLeader = { code: 300, category: 'retriable' as const, message: 'this node is not the leader' };
+
+export interface Sample<K extends ApiKey> {
+  apiKey: K;
+  file: string;
+  request: RequestOf<K>;
+  response: ResponseOf<K>;
+}
+
+export const SAMPLES: { [K in ApiKey]: Sample<K> } = {
+  [ApiKey.Produce]: {
+    apiKey: ApiKey.Produce,
+    file: 'produce',
+    request: { acks: -1, timeoutMs: 30000, partitions: [{ topic: 'orders', partition: 2, records: batch }] },
+    response: {
+      partitions: [
+        {
+          topic: 'orders',
+          partition: 2,
+          error: null,
+          baseOffset: 5_000_000_000,
+          logAppendTimeMs: -1,
+          logStartOffset: 0,
+        },
+        {
+          topic: 'orders',
+          partition: 3,
+          error: notLeader,
+          baseOffset: -1,
+          logAppendTimeMs: -1,
+          logStartOffset: -1,
+        },
+      ],
+    },
+  },
+  [ApiKey.Fetch]: {
+    apiKey: ApiKey.Fetch,
+    file: 'fetch',
+    request: {
+      maxWaitMs: 500,
+      minBytes: 1,
+      maxBytes: 52428800,
+      partitions: [{ topic: 'orders', partition: 0, fetchOffset: 42, partitionMaxBytes: 1048576 }],
+    },
+    response: {
+      partitions: [
+        { topic: 'orders', partition: 0, error: null, highWatermark: 44, logStartOffset: 0, records: batch },
+        {
+          topic: 'orders',
+          partition: 1,
+          error: { code: 203, category: 'invalid_input', message: 'offset out of range' },
+          highWatermark: 10,
+          logStartOffset: 0,
+          records: Buffer.alloc(0),
+        },
+      ],
+    },
+  },
+  [ApiKey.ListOffsets]: {
+    apiKey: ApiKey.ListOffsets,
+    file: 'list-offsets',
+    request: {
+      partitions: [
+        { topic: 'orders', partition: 0, timestamp: -2 },
+        { topic: 'orders', partition: 1, timestamp: 1_700_000_000_000 },
+      ],
+    },
+    response: {
+      partitions: [
+        { topic: 'orders', partition: 0, error: null, offset: 0, timestamp: -1 },
+        { topic: 'orders', partition: 1, error: null, offset: 17, timestamp: 1_700_000_000_123 },
+      ],
+    },
+  },
+  [ApiKey.Metadata]: {
+    apiKey: ApiKey.Metadata,
+    file: 'metadata',
+    request: { topics: ['orders'] },
+    response: {
+      clusterId: 'sb-cluster-1',
+      controllerId: 1,
+      brokers: [{ id: 1, host: '127.0.0.1', port: 9092, rack: null }],
+      topics: [
+        {
+          name: 'orders',
+          error: null,
+          internal: false,
+          partitions: [{ partition: 0, leaderId: 1, leaderEpoch: 0, replicas: [1], isr: [1], error: null }],
+        },
+        {
+          name: 'missing',
+          error: { code: 100, category: 'invalid_input', message: 'unknown topic or partition' },
+          internal: false,
+          partitions: [],
+        },
+      ],
+    },
+  },
+  [ApiKey.ApiVersions]: {
+    apiKey: ApiKey.ApiVersions,
+    file: 'api-versions',
+    request: {},
+    response: {
+      apis: [
+        { apiKey: 0, minVersion: 0, maxVersion: 0 },
+        { apiKey: 1, minVersion: 0, maxVersion: 0 },
+      ],
+      brokerVersion: '0.1.0',
+    },
+  },
+  [ApiKey.CreateTopics]: {
+    apiKey: ApiKey.CreateTopics,
+    file: 'create-topics',
+    request: {
+      topics: [
+        { name: 'orders', partitions: 3, replicationFactor: 1, configs: { retention_ms: '86400000' } },
+      ],
+      timeoutMs: 30000,
+      validateOnly: false,
+    },
+    response: {
+      topics: [
+        { name: 'orders', error: null },
+        { name: 'dup', error: { code: 101, category: 'invalid_input', message: 'topic already exists' } },
+      ],
+    },
+  },
+  [ApiKey.DeleteTopics]: {
+    apiKey: ApiKey.DeleteTopics,
+    file: 'delete-topics',
+    request: { topics: ['orders', 'old'], timeoutMs: 30000 },
+    response: { topics: [{ name: 'orders', error: null }] },
+  },
+  [ApiKey.DescribeTopics]: {
+    apiKey: ApiKey.DescribeTopics,
+    file: 'describe-topics',
+    request: { topics: ['orders'] },
+    response: {
+      topics: [
+        {
+          name: 'orders',
+          error: null,
+          partitions: [
+            {
+              partition: 0,
+              leaderId: 1,
+              replicas: [1],
+              isr: [1],
+              logStartOffset: 0,
+              highWatermark: 100,
+              sizeBytes: 123456,
+            },
+          ],
+          configs: { segment_bytes: '1073741824' },
+        },
+      ],
+    },
+  },
+  [ApiKey.ListTopics]: {
+    apiKey: ApiKey.ListTopics,
+    file: 'list-topics',
+    request: {},
+    response: { topics: [{ name: 'orders', partitions: 3, internal: false }] },
+  },
+};
+
+export const SAMPLE_HEADER = { apiVersion: 0, correlationId: 7, clientId: 'golden' };
