@@ -79,8 +79,8 @@ interface PartitionState {
 
 /** One fetch round: its messages, and where each partition's position moves once they are returned. */
 interface Round {
-  messages: ConsumerMessage[];
-  advances: { state: PartitionState; epoch: number; nextOffset: number }[];
+  /** Per partition fetched: where it moves to and its messages, in offset order. */
+  advances: { state: PartitionState; epoch: number; nextOffset: number; messages: ConsumerMessage[] }[];
 }
 
 type Outcome = { ok: true; round: Round } | { ok: false; error: unknown };
@@ -282,20 +282,15 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
 
   /** Moves positions past a round's messages and returns those still wanted (no seek since the fetch). */
   private deliver(round: Round): ConsumerMessage[] {
-    const current = new Set<PartitionState>();
+    const delivered: ConsumerMessage[] = [];
     for (const a of round.advances) {
-      if (
-        a.state.epoch !== a.epoch ||
-        this.partitions.get(keyOf(a.state.topic, a.state.partition)) !== a.state
-      )
+      if (a.state.epoch !== a.epoch || this.partitions.get(keyOf(a.state.topic, a.state.partition)) !== a.state) {
         continue;
+      }
       a.state.position = a.nextOffset;
-      current.add(a.state);
+      for (const m of a.messages) delivered.push(m);
     }
-    return round.messages.filter((m) => {
-      const s = this.partitions.get(keyOf(m.topic, m.partition));
-      return s !== undefined && current.has(s);
-    });
+    return delivered;
   }
 
   private async resolvePositions(): Promise<void> {
@@ -348,14 +343,14 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
       return this.applyFetch(asked, response);
     });
     const parts = await Promise.all(rounds);
-    return { messages: parts.flatMap((p) => p.messages), advances: parts.flatMap((p) => p.advances) };
+    return { advances: parts.flatMap((p) => p.advances) };
   }
 
   private applyFetch(
     asked: { state: PartitionState; offset: number; epoch: number }[],
     response: FetchResponse,
   ): Round {
-    const round: Round = { messages: [], advances: [] };
+    const round: Round = { advances: [] };
     for (const r of response.partitions) {
       const a = asked.find((x) => x.state.topic === r.topic && x.state.partition === r.partition);
       // A seek or reassignment since the request was sent wins over what came back.
@@ -378,8 +373,7 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
       }
       const { messages, nextOffset } = recordsFromFetch(r.topic, r.partition, r.records, a.offset);
       a.state.fetchOffset = nextOffset;
-      round.advances.push({ state: a.state, epoch: a.epoch, nextOffset });
-      for (const m of messages) round.messages.push(m);
+      round.advances.push({ state: a.state, epoch: a.epoch, nextOffset, messages });
     }
     return round;
   }

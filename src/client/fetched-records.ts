@@ -9,21 +9,13 @@ import {
   BATCH_HEADER_BYTES,
   batchCrcMatches,
   decodeRecords,
-  type RecordHeader,
+  type ConsumedRecord,
   readBatchHeader,
   splitBatches,
 } from '../protocol/record-batch.js';
 
-export interface ConsumerMessage {
-  topic: string;
-  partition: number;
-  offset: number;
-  key: Buffer | null;
-  value: Buffer | null;
-  headers: RecordHeader[];
-  /** ms since the epoch. */
-  timestamp: number;
-}
+/** A consumed message: where it sits (topic, partition, offset) and what it carries. */
+export type ConsumerMessage = ConsumedRecord;
 
 export interface FetchedRecords {
   messages: ConsumerMessage[];
@@ -50,18 +42,7 @@ export function recordsFromFetch(
     const header = readBatchHeader(batch);
     const lastOffset = header.baseOffset + header.lastOffsetDelta;
     if (lastOffset < fetchOffset) continue;
-    for (const r of decodeRecords(batch)) {
-      if (r.offset < fetchOffset) continue;
-      messages.push({
-        topic,
-        partition,
-        offset: r.offset,
-        key: r.key,
-        value: r.value,
-        headers: r.headers,
-        timestamp: r.timestamp,
-      });
-    }
+    decodeRecords(batch, { minOffset: fetchOffset, topic, partition, into: messages });
     nextOffset = Math.max(nextOffset, lastOffset + 1);
   }
   return { messages, nextOffset };

@@ -81,8 +81,15 @@ export interface RecordMetadata {
   timestamp: number;
 }
 
-interface Waiter {
-  resolve(m: RecordMetadata): void;
+/**
+ * One send() call. Its records may spread over several batches; it settles once, when the last of them is
+ * acknowledged (or the first fails). One promise per call, not per message, keeps the hot path light.
+ */
+interface SendTracker {
+  results: RecordMetadata[];
+  remaining: number;
+  settled: boolean;
+  resolve(results: RecordMetadata[]): void;
   reject(err: unknown): void;
 }
 
@@ -91,7 +98,9 @@ interface Batch {
   partition: number;
   acks: Acks;
   records: ProducerRecord[];
-  waiters: Waiter[];
+  /** For records[i]: the send() it came from and its index in that call's results. */
+  trackers: SendTracker[];
+  resultIndexes: number[];
   sizeBytes: number;
   timer: TimerHandle | null;
   bytes: Buffer | null;
@@ -152,9 +161,25 @@ export class Producer {
       throw new StreamBusError('INVALID_ACKS', { operation: 'producer.send' });
     if (request.messages.length === 0) return [];
     const partitions = await this.cluster.partitionCount(request.topic);
-    const results: Promise<RecordMetadata>[] = [];
-    for (const message of request.messages) {
-      const partition = this.choosePartition(request.topic, message, partitions);
+    let tracker!: SendTracker;
+    const settledPromise = new Promise<RecordMetadata[]>((resolve, reject) => {
+      tracker = {
+        results: new Array(request.messages.length),
+        remaining: request.messages.length,
+        settled: false,
+        resolve,
+        reject,
+      };
+    });
+    for (let index = 0; index < request.messages.length; index++) {
+      const message = request.messages[index]!;
+      let partition: number;
+      try {
+        partition = this.choosePartition(request.topic, message, partitions);
+      } catch (err) {
+        settleFailed(tracker, err);
+        break;
+      }
       const record: ProducerRecord = {
         key: message.key ?? null,
         value: message.value,
@@ -165,9 +190,9 @@ export class Producer {
       while (this.bufferedBytes >= this.o.bufferBytesMax) {
         await new Promise<void>((resolve) => this.spaceWaiters.push(resolve));
       }
-      results.push(this.append(request.topic, partition, acks, record, size));
+      this.append(request.topic, partition, acks, record, size, tracker, index);
     }
-    return Promise.all(results);
+    return settledPromise;
   }
 
   /** Sends everything batched so far and waits until all of it is acknowledged or has failed. */
@@ -206,7 +231,9 @@ export class Producer {
     acks: Acks,
     record: ProducerRecord,
     size: number,
-  ): Promise<RecordMetadata> {
+    tracker: SendTracker,
+    resultIndex: number,
+  ): void {
     const key = `${acks}\u0000${partition}\u0000${topic}`;
     let batch = this.open.get(key);
     if (batch && batch.sizeBytes + size > this.o.batchBytes) {
@@ -223,7 +250,8 @@ export class Producer {
         partition,
         acks,
         records: [],
-        waiters: [],
+        trackers: [],
+        resultIndexes: [],
         sizeBytes: BATCH_OVERHEAD_BYTES,
         timer: null,
         bytes: null,
@@ -234,17 +262,20 @@ export class Producer {
       this.open.set(key, batch);
       this.unfinished.add(batch);
       const b = batch;
-      b.timer = this.timers.setTimeout(() => {
+      const sealLater = (): void => {
         b.timer = null;
         this.seal(b);
-      }, this.o.lingerMs);
+      };
+      // lingerMs 0 still gathers what this turn of the event loop sends, without a timer's 1 ms floor.
+      if (this.o.lingerMs <= 0) setImmediate(sealLater);
+      else b.timer = this.timers.setTimeout(sealLater, this.o.lingerMs);
     }
     batch.records.push(record);
+    batch.trackers.push(tracker);
+    batch.resultIndexes.push(resultIndex);
     batch.sizeBytes += size;
     this.bufferedBytes += size;
-    const promise = new Promise<RecordMetadata>((resolve, reject) => batch.waiters.push({ resolve, reject }));
     if (batch.sizeBytes >= this.o.batchBytes) this.seal(batch);
-    return promise;
   }
 
   /** Closes a batch to further records, encodes it and queues it for sending. */
@@ -387,24 +418,36 @@ export class Producer {
   private finish(batch: Batch, err: StreamBusError | null, baseOffset = -1, logAppendTimeMs = -1): void {
     this.unfinished.delete(batch);
     this.bufferedBytes -= batch.sizeBytes - BATCH_OVERHEAD_BYTES;
-    const waiters = batch.waiters;
-    batch.waiters = [];
-    waiters.forEach((w, i) => {
+    const { trackers, resultIndexes, records } = batch;
+    batch.trackers = [];
+    batch.resultIndexes = [];
+    for (let i = 0; i < trackers.length; i++) {
+      const tracker = trackers[i]!;
+      if (tracker.settled) continue;
       if (err) {
-        w.reject(err);
-        return;
+        settleFailed(tracker, err);
+        continue;
       }
-      const record = batch.records[i];
-      w.resolve({
+      tracker.results[resultIndexes[i]!] = {
         topic: batch.topic,
         partition: batch.partition,
         offset: baseOffset < 0 ? -1 : baseOffset + i,
-        timestamp: logAppendTimeMs >= 0 ? logAppendTimeMs : (record?.timestamp ?? -1),
-      });
-    });
+        timestamp: logAppendTimeMs >= 0 ? logAppendTimeMs : (records[i]?.timestamp ?? -1),
+      };
+      if (--tracker.remaining === 0) {
+        tracker.settled = true;
+        tracker.resolve(tracker.results);
+      }
+    }
     batch.markDone();
     const wake = this.spaceWaiters;
     this.spaceWaiters = [];
     for (const w of wake) w();
   }
+}
+
+function settleFailed(tracker: SendTracker, err: unknown): void {
+  if (tracker.settled) return;
+  tracker.settled = true;
+  tracker.reject(err);
 }

@@ -79,6 +79,9 @@ export interface ProducerRecord {
 }
 
 export interface ConsumedRecord {
+  /** '' and -1 unless the decoder was told (see DecodeOptions). */
+  topic: string;
+  partition: number;
   offset: number;
   timestamp: number;
   key: Buffer | null;
@@ -281,58 +284,103 @@ export function encodeRecordBatch(records: readonly ProducerRecord[], options: E
   return batch;
 }
 
-function readBytes(buf: Buffer, offset: number): [Buffer | null, number] {
-  const [length, next] = readVarint(buf, offset);
-  if (length < 0) return [null, next];
-  if (next + length > buf.length) throw new RangeError('record field overruns the batch');
-  return [buf.subarray(next, next + length), next + length];
+/** A cursor over a record section: varints without allocating a tuple per read. */
+class RecordReader {
+  pos = 0;
+  constructor(readonly buf: Buffer) {}
+
+  varint(): number {
+    const [value, next] = readVarint(this.buf, this.pos);
+    this.pos = next;
+    return value;
+  }
+
+  /** Fast path for the common one- and two-byte varints; falls back to the general reader. */
+  smallVarint(): number {
+    const buf = this.buf;
+    const b0 = buf[this.pos];
+    if (b0 !== undefined && b0 < 0x80) {
+      this.pos++;
+      return b0 & 1 ? -((b0 + 1) >>> 1) : b0 >>> 1;
+    }
+    const b1 = buf[this.pos + 1];
+    if (b0 !== undefined && b1 !== undefined && b1 < 0x80) {
+      this.pos += 2;
+      const raw = (b0 & 0x7f) | (b1 << 7);
+      return raw & 1 ? -((raw + 1) >>> 1) : raw >>> 1;
+    }
+    return this.varint();
+  }
+
+  bytes(): Buffer | null {
+    const length = this.smallVarint();
+    if (length < 0) return null;
+    const start = this.pos;
+    const end = start + length;
+    if (end > this.buf.length) throw new RangeError('record field overruns the batch');
+    this.pos = end;
+    return this.buf.subarray(start, end);
+  }
+}
+
+const NO_HEADERS: readonly RecordHeader[] = Object.freeze([]);
+
+export interface DecodeOptions {
+  /** Records below this offset are skipped (a fetch may start inside a batch). */
+  minOffset?: number;
+  /** Stamped on every record, so consumers need not copy each one to add them. */
+  topic?: string;
+  partition?: number;
+  /** Appends to this array instead of a new one. */
+  into?: ConsumedRecord[];
 }
 
 /** Decodes the records of one validated batch (the consumer side; the broker never calls this). */
-export function decodeRecords(batch: Buffer): ConsumedRecord[] {
-  const header = readBatchHeader(batch);
-  let body = batch.subarray(BATCH_HEADER_BYTES, header.sizeBytes);
-  const codec = header.attributes & 0x07;
+export function decodeRecords(batch: Buffer, options: DecodeOptions = {}): ConsumedRecord[] {
+  const out = options.into ?? [];
+  const minOffset = options.minOffset ?? 0;
+  const topic = options.topic ?? '';
+  const partition = options.partition ?? -1;
+  const baseOffset = readInt64(batch, OFF_BASE_OFFSET);
+  const baseTimestamp = readInt64(batch, OFF_BASE_TIMESTAMP);
+  const recordCount = batch.readInt32BE(OFF_RECORD_COUNT);
+  const attributes = batch.readInt16BE(OFF_ATTRIBUTES);
+  let body = batch.subarray(BATCH_HEADER_BYTES, batch.readInt32BE(OFF_BATCH_LENGTH) + BATCH_LENGTH_PREFIX_BYTES);
+  const codec = attributes & 0x07;
   if (codec === COMPRESSION_CODES.gzip) body = gunzipSync(body);
   else if (codec !== COMPRESSION_CODES.none) {
     throw new StreamBusError('UNSUPPORTED_COMPRESSION', { message: `compression codec ${codec}` });
   }
-  const out: ConsumedRecord[] = [];
-  let pos = 0;
+  const reader = new RecordReader(body);
   try {
-    for (let i = 0; i < header.recordCount; i++) {
-      const [length, start] = readVarint(body, pos);
-      const end = start + length;
+    for (let i = 0; i < recordCount; i++) {
+      const length = reader.smallVarint();
+      const end = reader.pos + length;
       if (end > body.length) throw new RangeError('record overruns the batch');
-      pos = start + 1; // attributes
-      const [timestampDelta, p1] = readVarint(body, pos);
-      const [offsetDelta, p2] = readVarint(body, p1);
-      const [key, p3] = readBytes(body, p2);
-      const [value, p4] = readBytes(body, p3);
-      const [headerCount, p5] = readVarint(body, p4);
-      pos = p5;
-      const headers: RecordHeader[] = [];
-      for (let h = 0; h < headerCount; h++) {
-        const [hk, q1] = readBytes(body, pos);
-        const [hv, q2] = readBytes(body, q1);
-        headers.push({ key: hk ? hk.toString() : '', value: hv });
-        pos = q2;
+      reader.pos++; // attributes
+      const timestampDelta = reader.varint();
+      const offsetDelta = reader.smallVarint();
+      const offset = baseOffset + offsetDelta;
+      if (offset < minOffset) {
+        reader.pos = end;
+        continue;
       }
-      out.push({
-        offset: header.baseOffset + offsetDelta,
-        timestamp: header.baseTimestamp + timestampDelta,
-        key,
-        value,
-        headers,
-      });
-      pos = end;
+      const key = reader.bytes();
+      const value = reader.bytes();
+      const headerCount = reader.smallVarint();
+      let headers = NO_HEADERS as RecordHeader[];
+      if (headerCount > 0) {
+        headers = [];
+        for (let h = 0; h < headerCount; h++) {
+          const hk = reader.bytes();
+          headers.push({ key: hk ? hk.toString() : '', value: reader.bytes() });
+        }
+      }
+      out.push({ topic, partition, offset, timestamp: baseTimestamp + timestampDelta, key, value, headers });
+      reader.pos = end;
     }
   } catch (err) {
-    throw new StreamBusError('INVALID_BATCH', {
-      operation: 'batch.decode',
-      cause: err,
-      message: String(err),
-    });
+    throw new StreamBusError('INVALID_BATCH', { operation: 'batch.decode', cause: err, message: String(err) });
   }
   return out;
 }
