@@ -284,7 +284,10 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
   private deliver(round: Round): ConsumerMessage[] {
     const delivered: ConsumerMessage[] = [];
     for (const a of round.advances) {
-      if (a.state.epoch !== a.epoch || this.partitions.get(keyOf(a.state.topic, a.state.partition)) !== a.state) {
+      if (
+        a.state.epoch !== a.epoch ||
+        this.partitions.get(keyOf(a.state.topic, a.state.partition)) !== a.state
+      ) {
         continue;
       }
       a.state.position = a.nextOffset;

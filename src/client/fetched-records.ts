@@ -8,8 +8,8 @@ import { StreamBusError } from '../errors/index.js';
 import {
   BATCH_HEADER_BYTES,
   batchCrcMatches,
-  decodeRecords,
   type ConsumedRecord,
+  decodeRecords,
   readBatchHeader,
   splitBatches,
 } from '../protocol/record-batch.js';

@@ -345,7 +345,10 @@ export function decodeRecords(batch: Buffer, options: DecodeOptions = {}): Consu
   const baseTimestamp = readInt64(batch, OFF_BASE_TIMESTAMP);
   const recordCount = batch.readInt32BE(OFF_RECORD_COUNT);
   const attributes = batch.readInt16BE(OFF_ATTRIBUTES);
-  let body = batch.subarray(BATCH_HEADER_BYTES, batch.readInt32BE(OFF_BATCH_LENGTH) + BATCH_LENGTH_PREFIX_BYTES);
+  let body = batch.subarray(
+    BATCH_HEADER_BYTES,
+    batch.readInt32BE(OFF_BATCH_LENGTH) + BATCH_LENGTH_PREFIX_BYTES,
+  );
   const codec = attributes & 0x07;
   if (codec === COMPRESSION_CODES.gzip) body = gunzipSync(body);
   else if (codec !== COMPRESSION_CODES.none) {
@@ -380,7 +383,11 @@ export function decodeRecords(batch: Buffer, options: DecodeOptions = {}): Consu
       reader.pos = end;
     }
   } catch (err) {
-    throw new StreamBusError('INVALID_BATCH', { operation: 'batch.decode', cause: err, message: String(err) });
+    throw new StreamBusError('INVALID_BATCH', {
+      operation: 'batch.decode',
+      cause: err,
+      message: String(err),
+    });
   }
   return out;
 }
