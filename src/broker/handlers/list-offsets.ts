@@ -1,8 +1,29 @@
 import { StreamBusError } from '../../errors/index.js';
 import type { ListOffsetsRequest, ListOffsetsResponse } from '../../protocol/messages.js';
 import { EARLIEST_TIMESTAMP, LATEST_TIMESTAMP } from '../../protocol/messages.js';
+import { decodeRecords, splitBatches } from '../../protocol/record-batch.js';
+import type { ServedPartition } from '../catalog.js';
 import type { HandlerContext } from './context.js';
 import { toWireError } from './wire-error.js';
+
+/**
+ * The time index finds the first batch whose max timestamp reaches `timestampMs`; the record is inside it.
+ * This is the one place the broker decodes records: ListOffsets by time is rare and off the hot path.
+ */
+async function exactOffsetForTimestamp(
+  served: ServedPartition,
+  timestampMs: number,
+): Promise<{ offset: number; timestamp: number } | null> {
+  const batchHit = await served.offsetForTimestamp(timestampMs);
+  if (batchHit === null) return null;
+  const { records } = await served.read(batchHit.offset, 1);
+  for (const batch of splitBatches(records)) {
+    for (const r of decodeRecords(batch, { minOffset: batchHit.offset })) {
+      if (r.timestamp >= timestampMs) return { offset: r.offset, timestamp: r.timestamp };
+    }
+  }
+  return batchHit;
+}
 
 /** ListOffsets: earliest (log start), latest (high watermark) or the first offset at or after a timestamp. */
 export async function handleListOffsets(
@@ -25,7 +46,7 @@ export async function handleListOffsets(
             message: `timestamp ${timestamp}: expected -1 (latest), -2 (earliest) or ms since the epoch`,
           });
         }
-        const found = await served.offsetForTimestamp(timestamp);
+        const found = await exactOffsetForTimestamp(served, timestamp);
         return found === null
           ? { topic, partition, error: null, offset: -1, timestamp: -1 }
           : { topic, partition, error: null, offset: found.offset, timestamp: found.timestamp };
