@@ -32,7 +32,11 @@ export const ERRORS = {
     category: 'transient',
     message: 'too many requests in flight on this connection',
   },
-  CONNECTION_LIMIT_REACHED: { wireCode: 8, category: 'transient', message: 'broker connection limit reached' },
+  CONNECTION_LIMIT_REACHED: {
+    wireCode: 8,
+    category: 'transient',
+    message: 'broker connection limit reached',
+  },
   REQUEST_TIMED_OUT: { wireCode: 9, category: 'retriable', message: 'request timed out' },
   BROKER_SHUTTING_DOWN: { wireCode: 10, category: 'retriable', message: 'broker is shutting down' },
   NETWORK_ERROR: { wireCode: 11, category: 'retriable', message: 'network error' },
@@ -66,7 +70,11 @@ export const ERRORS = {
   // 200..299: produce and fetch
   CORRUPT_BATCH: { wireCode: 200, category: 'invalid_input', message: 'record batch CRC mismatch' },
   INVALID_BATCH: { wireCode: 201, category: 'invalid_input', message: 'record batch header is invalid' },
-  BATCH_TOO_LARGE: { wireCode: 202, category: 'invalid_input', message: 'record batch exceeds the size limit' },
+  BATCH_TOO_LARGE: {
+    wireCode: 202,
+    category: 'invalid_input',
+    message: 'record batch exceeds the size limit',
+  },
   OFFSET_OUT_OF_RANGE: { wireCode: 203, category: 'invalid_input', message: 'offset out of range' },
   INVALID_ACKS: { wireCode: 204, category: 'invalid_input', message: 'acks must be 0, 1 or -1 (all)' },
   INVALID_TIMESTAMP: { wireCode: 205, category: 'invalid_input', message: 'invalid timestamp' },
@@ -105,8 +113,16 @@ export const ERRORS = {
   LOG_CLOSED: { wireCode: 403, category: 'retriable', message: 'log is closed' },
 
   // 500..599: consumer groups
-  COORDINATOR_NOT_AVAILABLE: { wireCode: 500, category: 'retriable', message: 'group coordinator not available' },
-  NOT_COORDINATOR: { wireCode: 501, category: 'retriable', message: 'this broker is not the group coordinator' },
+  COORDINATOR_NOT_AVAILABLE: {
+    wireCode: 500,
+    category: 'retriable',
+    message: 'group coordinator not available',
+  },
+  NOT_COORDINATOR: {
+    wireCode: 501,
+    category: 'retriable',
+    message: 'this broker is not the group coordinator',
+  },
   UNKNOWN_MEMBER_ID: { wireCode: 502, category: 'invalid_input', message: 'unknown member id' },
   ILLEGAL_GENERATION: { wireCode: 503, category: 'invalid_input', message: 'illegal generation' },
   REBALANCE_IN_PROGRESS: { wireCode: 504, category: 'retriable', message: 'rebalance in progress' },

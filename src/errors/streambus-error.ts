@@ -22,7 +22,10 @@ export class StreamBusError extends Error {
 
   constructor(code: ErrorCode, options: StreamBusErrorOptions = {}) {
     const spec = ERRORS[code];
-    super(options.message ?? spec.message, options.cause === undefined ? undefined : { cause: options.cause });
+    super(
+      options.message ?? spec.message,
+      options.cause === undefined ? undefined : { cause: options.cause },
+    );
     this.name = 'StreamBusError';
     this.code = code;
     this.category = spec.category;
