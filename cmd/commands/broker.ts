@@ -1,7 +1,5 @@
 import type { Command } from 'commander';
-import { Broker } from '../../src/broker/broker.js';
-import { brokerFlagOverrides, loadConfig } from '../../src/config/index.js';
-import { createLogger } from '../../src/observability/index.js';
+import type { Broker } from '../../src/broker/broker.js';
 
 interface BrokerOptions {
   config?: string;
@@ -22,6 +20,12 @@ export function registerBrokerCommand(program: Command): void {
     .option('--listen <host:port>', 'client listener (broker.listen)')
     .option('--http-listen <host:port>', 'health and metrics listener (health.http.bind_address and port)')
     .action(async (options: BrokerOptions) => {
+      // Loaded here, not at the top: client commands (topic, produce, ...) should not pay for the broker.
+      const [{ Broker }, { brokerFlagOverrides, loadConfig }, { createLogger }] = await Promise.all([
+        import('../../src/broker/broker.js'),
+        import('../../src/config/index.js'),
+        import('../../src/observability/index.js'),
+      ]);
       const config = loadConfig({
         ...(options.config === undefined ? {} : { file: options.config }),
         env: process.env,

@@ -195,11 +195,15 @@ export class Broker {
       timer = setTimeout(() => resolve('timeout'), this.config.shutdown.timeoutMs);
     });
     const drained = await Promise.race([
-      this.server.drainConnections().then(() => 'drained' as const),
+      this.server
+        .drainConnections()
+        .then(() => stopAccepting)
+        .then(() => 'drained' as const),
       timedOut,
     ]);
     clearTimeout(timer);
     if (drained === 'timeout') {
+      // Also covers a client that never closes its end after ours: server.close() waits for every socket.
       this.logger.warn({ operation: 'shutdown' }, 'drain timed out; closing remaining connections');
       this.server.destroyConnections();
     }

@@ -89,7 +89,11 @@ export class BrokerConnection implements ConnectionInfo {
 
   /** Ends the connection after flushing what has been written. */
   end(): void {
-    if (!this.closed) this.socket.end();
+    if (this.closed) return;
+    this.socket.end();
+    // drain() paused the socket: resume (with no 'data' listener, bytes are discarded) so the peer's FIN is
+    // read and the socket closes; a paused socket never sees it and would hold server.close() open forever.
+    this.socket.resume();
   }
 
   private onData(chunk: Buffer): void {

@@ -111,7 +111,7 @@ export const CONFIG_SCHEMA: readonly KeySpec[] = [
     key: 'limits.connections_max',
     kind: { type: 'int', min: 1, max: 1_000_000 },
     default: 1000,
-    doc: 'Client connections open at once; more are refused with CONNECTION_LIMIT_REACHED.',
+    doc: 'Client connections open at once; more are closed at once (the client backs off and retries).',
   },
   {
     key: 'limits.fetch_wait_max_ms',

@@ -168,12 +168,10 @@ export function decodeResponseBody<K extends ApiKey>(
 ): ResponseOf<K> {
   const codec = codecFor(apiKey, apiVersion);
   const value = unpackBody(body, 'response', 'MALFORMED_FRAME');
+  let wire: WireError | null = null;
   try {
-    if (errorCode !== 0) {
-      const wire = asWireError(value, 'ErrorResponse');
-      throw fromWireError(wire.code === errorCode ? wire : { ...wire, code: errorCode });
-    }
-    return codec.decodeResponse(value);
+    if (errorCode !== 0) wire = asWireError(value, 'ErrorResponse');
+    else return codec.decodeResponse(value);
   } catch (err) {
     if (err instanceof StreamBusError && err.code === 'INVALID_REQUEST') {
       throw new StreamBusError('MALFORMED_FRAME', {
@@ -184,4 +182,7 @@ export function decodeResponseBody<K extends ApiKey>(
     }
     throw err;
   }
+  // The broker's own error (even INVALID_REQUEST: "your request was invalid") passes through unchanged;
+  // only a body that fails to decode is MALFORMED_FRAME.
+  throw fromWireError(wire.code === errorCode ? wire : { ...wire, code: errorCode });
 }

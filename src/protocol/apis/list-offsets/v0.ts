@@ -36,7 +36,8 @@ export function decodeRequest(v: unknown): ListOffsetsRequest {
       return {
         topic: asString(field(p, 'topic'), `${path}.topic`),
         partition: asNonNegInt32(field(p, 'partition'), `${path}.partition`),
-        timestamp: asSafeInt(field(p, 'timestamp'), `${path}.timestamp`, -2),
+        // Any integer: the broker answers a meaningless negative one with INVALID_TIMESTAMP for that partition.
+        timestamp: asSafeInt(field(p, 'timestamp'), `${path}.timestamp`, Number.MIN_SAFE_INTEGER),
       };
     }),
   };

@@ -1,0 +1,270 @@
+/**
+ * The `streambus` CLI against one broker process: the README walk-through (create, produce, consume) at
+ * scale, every option the issue names, --help everywhere, and clear failures for bad input.
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { requireDist } from '../helpers/acked-producer.js';
+import { type BrokerProcess, removeDir, startBroker } from '../helpers/broker-process.js';
+import { runCli } from '../helpers/run-cli.js';
+
+let b: BrokerProcess;
+
+beforeAll(async () => {
+  requireDist();
+  b = await startBroker();
+});
+afterAll(async () => {
+  await b?.kill();
+  if (b) removeDir(b.dataDir);
+});
+
+function cli(args: string[], options: { input?: string; timeoutMs?: number } = {}) {
+  return runCli([...args, '--bootstrap', b.bootstrap], options);
+}
+
+/** Parses `--print-offset` output: partition -> [offset, value] in printed order. */
+function byPartition(stdout: string): Map<number, [number, string][]> {
+  const out = new Map<number, [number, string][]>();
+  for (const line of stdout.split('\n')) {
+    if (line === '') continue;
+    const tab = line.indexOf('\t');
+    const [p, o] = line.slice(0, tab).split(':').map(Number) as [number, number];
+    const list = out.get(p) ?? [];
+    list.push([o, line.slice(tab + 1)]);
+    out.set(p, list);
+  }
+  return out;
+}
+
+function seq(from: number, to: number): string {
+  const lines: string[] = [];
+  for (let i = from; i <= to; i++) lines.push(String(i));
+  return `${lines.join('\n')}\n`;
+}
+
+describe('the produce/consume walk-through', () => {
+  test('topic create, list and describe show a 3-partition topic', async () => {
+    const created = await cli(['topic', 'create', 'orders', '--partitions', '3']);
+    expect([created.code, created.stdout]).toEqual([0, 'created topic orders with 3 partition(s)\n']);
+    const listed = await cli(['topic', 'list']);
+    expect(listed.code).toBe(0);
+    expect(listed.stdout.split('\n')).toContain('orders\t3 partition(s)');
+    const described = await cli(['topic', 'describe', 'orders']);
+    expect(described.code).toBe(0);
+    expect(described.stdout).toMatch(/^topic orders\tpartitions 3/);
+    expect(described.stdout.match(/^ {2}partition \d\tleader 1/gm)).toHaveLength(3);
+    const json = await cli(['topic', 'describe', 'orders', '--json']);
+    const parsed = JSON.parse(json.stdout) as { name: string; partitions: { highWatermark: number }[] }[];
+    expect(parsed[0]?.name).toBe('orders');
+    expect(parsed[0]?.partitions.map((p) => p.highWatermark)).toEqual([0, 0, 0]);
+  });
+
+  test('20,000 stdin lines are all acknowledged and consumed back, each partition in order', async () => {
+    const produced = await cli(['produce', 'orders'], { input: seq(1, 20_000), timeoutMs: 60_000 });
+    expect(produced.stderr).toContain('20000 message(s) acknowledged');
+    expect(produced.code).toBe(0);
+
+    const consumed = await cli(
+      ['consume', 'orders', '--from-beginning', '--max-messages', '20000', '--print-offset'],
+      {
+        timeoutMs: 60_000,
+      },
+    );
+    expect(consumed.code).toBe(0);
+    expect(consumed.stderr).toContain('20000 message(s) consumed');
+    const parts = byPartition(consumed.stdout);
+    const values: number[] = [];
+    for (const [partition, list] of parts) {
+      expect(partition).toBeGreaterThanOrEqual(0);
+      expect(partition).toBeLessThan(3);
+      // Offsets print in order, from 0, with no gaps.
+      expect(list.map(([o]) => o)).toEqual(list.map((_, i) => i));
+      // The producer keeps send order within a partition.
+      const vs = list.map(([, v]) => Number(v));
+      expect(vs.every((v, i) => i === 0 || v > vs[i - 1]!)).toBe(true);
+      values.push(...vs);
+    }
+    expect(values.length).toBe(20_000);
+    expect(new Set(values).size).toBe(20_000);
+    expect(Math.min(...values)).toBe(1);
+    expect(Math.max(...values)).toBe(20_000);
+    expect(parts.size).toBeGreaterThan(1);
+
+    const plain = await cli([
+      'consume',
+      'orders',
+      '--from-beginning',
+      '--max-messages',
+      '5',
+      '--partition',
+      '0',
+    ]);
+    expect(plain.stdout.split('\n').filter((l) => l !== '')).toEqual(
+      parts
+        .get(0)!
+        .slice(0, 5)
+        .map(([, v]) => v),
+    );
+  });
+
+  test('--partition with --offset starts at that offset of that partition', async () => {
+    await cli(['topic', 'create', 'seek', '--partitions', '2']);
+    const produced = await cli(['produce', 'seek', '--partition', '1'], { input: seq(100, 119) });
+    expect(produced.stderr).toContain('20 message(s) acknowledged');
+    const r = await cli([
+      'consume',
+      'seek',
+      '--partition',
+      '1',
+      '--offset',
+      '5',
+      '--max-messages',
+      '3',
+      '--print-offset',
+    ]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('1:5\t105\n1:6\t106\n1:7\t107\n');
+    const other = await cli([
+      'consume',
+      'seek',
+      '--partition',
+      '0',
+      '--from-beginning',
+      '--timeout-ms',
+      '300',
+    ]);
+    expect([other.code, other.stdout]).toEqual([0, '']);
+  });
+
+  test('--timeout-ms exits cleanly when no message arrives', async () => {
+    // Without --from-beginning the consumer starts at the end: nothing new arrives, so it times out.
+    const r = await cli(['consume', 'orders', '--timeout-ms', '400']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain('0 message(s) consumed');
+  });
+
+  test('--key-separator sends keys: same key, same partition, printed back with --print-key', async () => {
+    await cli(['topic', 'create', 'keyed', '--partitions', '3']);
+    const lines = Array.from({ length: 30 }, (_, i) => `user-${i % 3}:event-${i}`).join('\n');
+    const produced = await cli(['produce', 'keyed', '--key-separator', ':'], { input: `${lines}\n` });
+    expect(produced.stderr).toContain('30 message(s) acknowledged');
+    const r = await cli([
+      'consume',
+      'keyed',
+      '--from-beginning',
+      '--max-messages',
+      '30',
+      '--print-key',
+      '--print-offset',
+    ]);
+    const partitionOfKey = new Map<string, Set<number>>();
+    for (const [p, list] of byPartition(r.stdout)) {
+      for (const [, rest] of list) {
+        const [key, value] = rest.split('\t') as [string, string];
+        expect(value).toMatch(/^event-\d+$/);
+        expect(Number(value.slice(6)) % 3).toBe(Number(key.slice(5)));
+        partitionOfKey.set(key, (partitionOfKey.get(key) ?? new Set()).add(p));
+      }
+    }
+    expect([...partitionOfKey.keys()].sort()).toEqual(['user-0', 'user-1', 'user-2']);
+    for (const ps of partitionOfKey.values()) expect(ps.size).toBe(1);
+  });
+
+  test('--acks 0 reports messages sent rather than acknowledged', async () => {
+    await cli(['topic', 'create', 'fire']);
+    const r = await cli(['produce', 'fire', '--acks', '0'], { input: seq(1, 10) });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain('10 message(s) sent (acks=0');
+  });
+
+  test('STREAMBUS_BOOTSTRAP is used when --bootstrap is absent', async () => {
+    const r = await runCli(['topic', 'list'], { env: { STREAMBUS_BOOTSTRAP: b.bootstrap } });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('orders\t3 partition(s)');
+  });
+
+  test('topic delete removes the topic', async () => {
+    await cli(['topic', 'create', 'doomed', '--partitions', '2']);
+    const r = await cli(['topic', 'delete', 'doomed']);
+    expect([r.code, r.stdout]).toEqual([0, 'deleted topic doomed\n']);
+    expect((await cli(['topic', 'list'])).stdout).not.toContain('doomed');
+    const d = await cli(['topic', 'describe', 'doomed']);
+    expect(d.code).toBe(1);
+    expect(d.stderr).toContain('doomed');
+  });
+});
+
+describe('errors', () => {
+  test('producing to an unknown topic exits non-zero naming the error and the count acknowledged', async () => {
+    const r = await cli(['produce', 'no-such-topic'], { input: 'a\nb\n' });
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('0 message(s) acknowledged');
+    expect(r.stderr).toContain('UNKNOWN_TOPIC_OR_PARTITION');
+  });
+
+  test('a bad --acks value is rejected before anything is sent', async () => {
+    const r = await cli(['produce', 'orders', '--acks', '2'], { input: 'x\n' });
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain("--acks must be 0, 1 or all, got '2'");
+  });
+
+  test('creating an existing topic exits 1 with TOPIC_ALREADY_EXISTS', async () => {
+    await cli(['topic', 'create', 'twice']);
+    const r = await cli(['topic', 'create', 'twice']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('TOPIC_ALREADY_EXISTS');
+  });
+
+  test('a non-integer --partitions is rejected with the option named', async () => {
+    const r = await cli(['topic', 'create', 'bad-parts', '--partitions', 'three']);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('--partitions must be an integer');
+  });
+
+  test('--offset without --partition is refused', async () => {
+    const r = await cli(['consume', 'orders', '--offset', '3']);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('--offset needs --partition');
+  });
+
+  test('an unreachable broker fails fast with NETWORK_ERROR', async () => {
+    const r = await runCli(['topic', 'list', '--bootstrap', '127.0.0.1:1']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('NETWORK_ERROR');
+  });
+});
+
+describe('--help', () => {
+  const commands = [
+    [],
+    ['broker'],
+    ['topic'],
+    ['topic', 'create'],
+    ['topic', 'list'],
+    ['topic', 'describe'],
+    ['topic', 'delete'],
+    ['produce'],
+    ['consume'],
+    ['bench'],
+    ['bench', 'produce'],
+    ['bench', 'consume'],
+    ['bench', 'e2e'],
+  ];
+  test('every command prints its usage and exits 0', async () => {
+    const results = await Promise.all(commands.map((c) => runCli([...c, '--help'])));
+    results.forEach((r, i) => {
+      const name = ['streambus', ...commands[i]!].join(' ');
+      expect(r.code, name).toBe(0);
+      expect(r.stdout, name).toContain(`Usage: ${name}`);
+    });
+    const produce = results[commands.findIndex((c) => c.join(' ') === 'produce')]!;
+    for (const option of ['--key', '--key-separator', '--acks', '--partition', '--bootstrap']) {
+      expect(produce.stdout).toContain(option);
+    }
+    const consume = results[commands.findIndex((c) => c.join(' ') === 'consume')]!;
+    for (const option of ['--from-beginning', '--partition', '--offset', '--max-messages', '--timeout-ms']) {
+      expect(consume.stdout).toContain(option);
+    }
+  });
+});
