@@ -10,6 +10,8 @@
  */
 import { connect as netConnect, type Socket } from 'node:net';
 import { StreamBusError, toStreamBusError } from '../errors/index.js';
+import { currentTraceparent } from '../observability/tracing.js';
+import type { TracedRequestHeader } from '../protocol/header.js';
 import {
   ApiKey,
   DEFAULT_FRAME_BYTES_MAX,
@@ -189,7 +191,16 @@ export class Connection {
     this.nextCorrelationId = correlationId === 0x7fffffff ? 0 : correlationId + 1;
     let frame: Buffer;
     try {
-      frame = encodeRequest({ apiKey, apiVersion, correlationId, clientId: this.clientId }, body);
+      // With a sampled span active (the application traces), the broker's spans join its trace.
+      const traceparent = currentTraceparent();
+      const header: TracedRequestHeader & { apiKey: K } = {
+        apiKey,
+        apiVersion,
+        correlationId,
+        clientId: this.clientId,
+      };
+      if (traceparent !== undefined) header.traceparent = traceparent;
+      frame = encodeRequest(header, body);
     } catch (err) {
       return Promise.reject(toStreamBusError(err, 'connection.request'));
     }

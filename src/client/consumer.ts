@@ -15,7 +15,7 @@ import {
 } from '../protocol/index.js';
 import { type BackoffPolicy, backoffMs, delay, retrying } from './backoff.js';
 import { type Cluster, STALE_METADATA_CODES } from './cluster.js';
-import { type ConsumerMessage, recordsFromFetch } from './fetched-records.js';
+import { type ConsumerMessage, decodeFetch, type ScannedFetch, scanFetch } from './fetched-records.js';
 import { listOffsetsByLeader } from './list-offsets.js';
 import { clientTimers, type Random, type Timers } from './timers.js';
 
@@ -79,8 +79,14 @@ interface PartitionState {
 
 /** One fetch round: its messages, and where each partition's position moves once they are returned. */
 interface Round {
-  /** Per partition fetched: where it moves to and its messages, in offset order. */
-  advances: { state: PartitionState; epoch: number; nextOffset: number; messages: ConsumerMessage[] }[];
+  /** Per partition fetched: where it moves to and its checked, not yet decoded, batches. */
+  advances: {
+    state: PartitionState;
+    epoch: number;
+    fetchOffset: number;
+    nextOffset: number;
+    scanned: ScannedFetch;
+  }[];
 }
 
 type Outcome = { ok: true; round: Round } | { ok: false; error: unknown };
@@ -204,9 +210,10 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
       return [];
     }
     this.failures = 0;
-    const messages = this.deliver(outcome.round);
+    // The next fetch goes out before this round is decoded, so decoding overlaps the round trip. Fetch
+    // offsets were already advanced from batch headers; positions move only when messages are delivered.
     if (this.o.prefetch && !this.closing.signal.aborted) this.prefetched = this.startRound();
-    return messages;
+    return this.deliver(outcome.round);
   }
 
   async *[Symbol.asyncIterator](): AsyncIterator<ConsumerMessage> {
@@ -291,7 +298,8 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
         continue;
       }
       a.state.position = a.nextOffset;
-      for (const m of a.messages) delivered.push(m);
+      const messages = decodeFetch(a.state.topic, a.state.partition, a.scanned, a.fetchOffset);
+      for (const m of messages) delivered.push(m);
     }
     return delivered;
   }
@@ -374,9 +382,15 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
         if (isRetriable(err)) continue;
         throw err;
       }
-      const { messages, nextOffset } = recordsFromFetch(r.topic, r.partition, r.records, a.offset);
-      a.state.fetchOffset = nextOffset;
-      round.advances.push({ state: a.state, epoch: a.epoch, nextOffset, messages });
+      const scanned = scanFetch(r.topic, r.partition, r.records, a.offset);
+      a.state.fetchOffset = scanned.nextOffset;
+      round.advances.push({
+        state: a.state,
+        epoch: a.epoch,
+        fetchOffset: a.offset,
+        nextOffset: scanned.nextOffset,
+        scanned,
+      });
     }
     return round;
   }

@@ -17,19 +17,24 @@ import {
 /** A consumed message: where it sits (topic, partition, offset) and what it carries. */
 export type ConsumerMessage = ConsumedRecord;
 
-export interface FetchedRecords {
-  messages: ConsumerMessage[];
+/** Batches of one fetched partition whose CRCs are checked, ready to decode. */
+export interface ScannedFetch {
+  batches: Buffer[];
   /** Where the next fetch starts: after the last whole batch, and never before `fetchOffset`. */
   nextOffset: number;
 }
 
-export function recordsFromFetch(
+/**
+ * The cheap half of taking a fetch: split into whole batches, check each CRC, and work out the next fetch
+ * offset from batch headers alone. The consumer sends its next fetch after this and decodes meanwhile.
+ */
+export function scanFetch(
   topic: string,
   partition: number,
   records: Buffer,
   fetchOffset: number,
-): FetchedRecords {
-  const messages: ConsumerMessage[] = [];
+): ScannedFetch {
+  const batches: Buffer[] = [];
   let nextOffset = fetchOffset;
   for (const batch of splitBatches(records)) {
     if (batch.length < BATCH_HEADER_BYTES || !batchCrcMatches(batch, 0, batch.length)) {
@@ -42,8 +47,38 @@ export function recordsFromFetch(
     const header = readBatchHeader(batch);
     const lastOffset = header.baseOffset + header.lastOffsetDelta;
     if (lastOffset < fetchOffset) continue;
-    decodeRecords(batch, { minOffset: fetchOffset, topic, partition, into: messages });
+    batches.push(batch);
     nextOffset = Math.max(nextOffset, lastOffset + 1);
   }
-  return { messages, nextOffset };
+  return { batches, nextOffset };
+}
+
+/** Decodes scanned batches into messages, skipping records before `fetchOffset`. */
+export function decodeFetch(
+  topic: string,
+  partition: number,
+  scanned: ScannedFetch,
+  fetchOffset: number,
+): ConsumerMessage[] {
+  const messages: ConsumerMessage[] = [];
+  for (const batch of scanned.batches) {
+    decodeRecords(batch, { minOffset: fetchOffset, topic, partition, into: messages });
+  }
+  return messages;
+}
+
+export interface FetchedRecords {
+  messages: ConsumerMessage[];
+  nextOffset: number;
+}
+
+/** Scan and decode in one step. */
+export function recordsFromFetch(
+  topic: string,
+  partition: number,
+  records: Buffer,
+  fetchOffset: number,
+): FetchedRecords {
+  const scanned = scanFetch(topic, partition, records, fetchOffset);
+  return { messages: decodeFetch(topic, partition, scanned, fetchOffset), nextOffset: scanned.nextOffset };
 }

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# StreamBus and its peers (NATS JetStream, Redis Streams) on the same machine and workload, in one run:
+# 1 KiB incompressible messages, 200,000 for produce and consume, e2e at 5,000 msgs/s for 5 s, and acked
+# publish latency with one message in flight. StreamBus runs with its defaults (fsync before every ack).
+# Usage: scripts/bench-vs-peers.sh [reps]   (results: $OUT_DIR, default /tmp/streambus-bench)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+REPS="${1:-3}"
+OUT_DIR="${OUT_DIR:-/tmp/streambus-bench}"
+PEERS_DIR="${PEERS_DIR:-../shared/peers}"
+PORT="${STREAMBUS_BENCH_PORT:-19392}"
+mkdir -p "$OUT_DIR"
+: >"$OUT_DIR/streambus.jsonl"
+npm run build >/dev/null
+
+CLI="node dist/cmd/streambus.js"
+BOOT="127.0.0.1:$PORT"
+for rep in $(seq 1 "$REPS"); do
+  data=$(mktemp -d)
+  $CLI broker --data-dir "$data" --listen "$BOOT" --http-listen 127.0.0.1:0 >"$OUT_DIR/broker-$rep.log" 2>&1 &
+  pid=$!
+  for _ in $(seq 1 100); do grep -q '"broker started"' "$OUT_DIR/broker-$rep.log" && break; sleep 0.1; done
+  # Warm-up (not recorded), then the measured phases, each on a fresh topic.
+  $CLI bench produce --bootstrap "$BOOT" --topic warm --messages 10000 >/dev/null 2>&1
+  $CLI bench produce --bootstrap "$BOOT" --topic tp --messages 200000 2>/dev/null | tail -1 >>"$OUT_DIR/streambus.jsonl"
+  $CLI bench consume --bootstrap "$BOOT" --topic tp --messages 200000 2>/dev/null | tail -1 >>"$OUT_DIR/streambus.jsonl"
+  $CLI bench e2e --bootstrap "$BOOT" --topic e2e --rate 5000 --duration 5 2>/dev/null | tail -1 >>"$OUT_DIR/streambus.jsonl"
+  $CLI bench produce --bootstrap "$BOOT" --topic sync --messages 5000 --batch 1 --in-flight 1 2>/dev/null \
+    | tail -1 | sed 's/"bench":"produce"/"bench":"sync"/' >>"$OUT_DIR/streambus.jsonl"
+  kill -TERM "$pid"; wait "$pid" || true
+  rm -rf "$data"
+done
+
+node -e '
+const lines = require("node:fs").readFileSync(process.argv[1], "utf8").trim().split("\n").map(JSON.parse);
+const med = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
+const of = (bench, key) => med(lines.filter((l) => l.bench === bench).map((l) => l[key]));
+console.log("streambus (median of " + lines.filter((l) => l.bench === "produce").length + "):");
+console.log("  publish msgs/s      ", of("produce", "msgs_per_s"));
+console.log("  consume msgs/s      ", of("consume", "msgs_per_s"));
+console.log("  e2e p50 / p99 us    ", of("e2e", "p50_us"), "/", of("e2e", "p99_us"));
+console.log("  sync pub p50 / p99 us", of("sync", "p50_us"), "/", of("sync", "p99_us"));
+' "$OUT_DIR/streambus.jsonl" | tee "$OUT_DIR/streambus-summary.txt"
+
+PEERS_TMP="$OUT_DIR/peers" bash "$PEERS_DIR/run.sh" --reps "$REPS" 2>&1 | tee "$OUT_DIR/peers.txt" | tail -30
