@@ -6,6 +6,7 @@
 import { Command } from 'commander';
 import { registerBenchCommand } from './commands/bench.js';
 import { registerBrokerCommand } from './commands/broker.js';
+import { registerConfigCommand } from './commands/config.js';
 import { registerConsumeCommand } from './commands/consume.js';
 import { registerProduceCommand } from './commands/produce.js';
 import { registerTopicCommand } from './commands/topic.js';
@@ -21,6 +22,7 @@ registerTopicCommand(program);
 registerProduceCommand(program);
 registerConsumeCommand(program);
 registerBenchCommand(program);
+registerConfigCommand(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   const e = err as { code?: string; message?: string };

@@ -25,7 +25,7 @@ for rep in $(seq 1 "$REPS"); do
   $CLI bench produce --bootstrap "$BOOT" --topic tp --messages 200000 2>/dev/null | tail -1 >>"$OUT_DIR/streambus.jsonl"
   $CLI bench consume --bootstrap "$BOOT" --topic tp --messages 200000 2>/dev/null | tail -1 >>"$OUT_DIR/streambus.jsonl"
   $CLI bench e2e --bootstrap "$BOOT" --topic e2e --rate 5000 --duration 5 2>/dev/null | tail -1 >>"$OUT_DIR/streambus.jsonl"
-  $CLI bench produce --bootstrap "$BOOT" --topic sync --messages 5000 --batch 1 --in-flight 1 2>/dev/null \
+  $CLI bench produce --bootstrap "$BOOT" --topic sync --messages 5000 --batch 1 --in-flight 1 --linger-ms 0 2>/dev/null \
     | tail -1 | sed 's/"bench":"produce"/"bench":"sync"/' >>"$OUT_DIR/streambus.jsonl"
   kill -TERM "$pid"; wait "$pid" || true
   rm -rf "$data"

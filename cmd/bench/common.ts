@@ -11,6 +11,7 @@ export interface BenchOptions {
   partitions: number;
   /** send() calls outstanding at once. */
   inFlight: number;
+  lingerMs: number;
   rate: number;
   durationS: number;
 }

@@ -12,7 +12,7 @@ export async function benchProduce(o: BenchOptions): Promise<Summary> {
     await ensureTopic(client.admin(), o.topic, o.partitions);
     const producer = client.producer({
       acks: o.acks,
-      lingerMs: 1,
+      lingerMs: o.lingerMs,
       // One batch must stay under the broker's batch limit (1 MiB by default).
       batchBytes: Math.min(1_000_000, Math.max(16_384, o.batch * (o.size + 32))),
       maxInFlightRequests: Math.max(5, o.inFlight),

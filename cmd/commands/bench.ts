@@ -25,6 +25,12 @@ function benchCommand(
       .option('--acks <acks>', '0, 1 or all', parseAcks, -1)
       .option('--partitions <n>', 'partitions when creating the topic', parseIntOption('--partitions'), 1)
       .option('--in-flight <n>', 'producer sends outstanding at once', parseIntOption('--in-flight'), 8)
+      .option(
+        '--linger-ms <ms>',
+        'producer linger (0: send at the end of the event-loop turn)',
+        parseIntOption('--linger-ms'),
+        1,
+      )
       .option('--rate <n>', 'e2e: messages per second', parseIntOption('--rate'), 5000)
       .option('--duration <s>', 'e2e: seconds', parseIntOption('--duration'), 5),
   ).action(async (raw: RawOptions) => {
