@@ -67,7 +67,9 @@ export async function benchE2e(o: BenchOptions): Promise<Summary> {
     }
     const publishS = (performance.now() - started) / 1000;
     await producer.flush();
-    const r = await Promise.race([result, sleep((o.durationS + 25) * 1000).then(() => null)]);
+    // An unref'd guard: once the result is in, the pending timer must not keep the process alive.
+    const guard = sleep((o.durationS + 25) * 1000, null, { ref: false });
+    const r = await Promise.race([result, guard]);
     await worker.terminate();
     if (r === null) throw new Error('e2e consumer did not report in time');
     return {

@@ -1,0 +1,95 @@
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { type BrokerProcess, removeDir, startBroker } from '../helpers/broker-process.js';
+import { runCli } from '../helpers/run-cli.js';
+
+let broker: BrokerProcess;
+beforeAll(async () => {
+  broker = await startBroker();
+});
+afterAll(async () => {
+  await broker?.stop();
+  if (broker) removeDir(broker.dataDir);
+});
+
+/** The contract scripts rely on: the last stdout line is one JSON object with these numeric fields. */
+function summaryOf(stdout: string): Record<string, number | string> {
+  const last = stdout.trim().split('\n').at(-1) ?? '';
+  const summary = JSON.parse(last) as Record<string, number | string>;
+  for (const key of ['msgs_per_s', 'mib_per_s', 'p50_us', 'p99_us', 'p999_us']) {
+    expect(typeof summary[key], key).toBe('number');
+    expect(summary[key] as number, key).toBeGreaterThan(0);
+  }
+  expect(summary.p50_us as number).toBeLessThanOrEqual(summary.p99_us as number);
+  return summary;
+}
+
+describe('streambus bench', () => {
+  test('produce sends every message, acknowledged, and ends with a JSON summary', async () => {
+    const r = await runCli([
+      'bench',
+      'produce',
+      '--bootstrap',
+      broker.bootstrap,
+      '--topic',
+      'b1',
+      '--messages',
+      '3000',
+      '--size',
+      '200',
+      '--batch',
+      '100',
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const s = summaryOf(r.stdout);
+    expect(s.messages).toBe(3000);
+    expect(s.acks).toBe('all');
+    // What the bench claims it wrote is in the topic (plus its 10 warm-up messages).
+    const d = await runCli(['topic', 'describe', 'b1', '--json', '--bootstrap', broker.bootstrap]);
+    const described = JSON.parse(d.stdout) as { partitions: { highWatermark: number }[] }[];
+    expect(described[0]!.partitions[0]!.highWatermark).toBe(3010);
+  });
+
+  test('consume reads the requested number of messages from the beginning', async () => {
+    const r = await runCli([
+      'bench',
+      'consume',
+      '--bootstrap',
+      broker.bootstrap,
+      '--topic',
+      'b1',
+      '--messages',
+      '3000',
+      '--size',
+      '200',
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(summaryOf(r.stdout).messages).toBeGreaterThanOrEqual(3000);
+  });
+
+  test('e2e receives every message it sent at the given rate', async () => {
+    const r = await runCli(
+      [
+        'bench',
+        'e2e',
+        '--bootstrap',
+        broker.bootstrap,
+        '--topic',
+        'b2',
+        '--rate',
+        '500',
+        '--duration',
+        '1',
+        '--size',
+        '100',
+      ],
+      {
+        timeoutMs: 60_000,
+      },
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const s = summaryOf(r.stdout);
+    expect(s.sent).toBe(500);
+    expect(s.received).toBe(500);
+    expect(s.publish_errors).toBe(0);
+  });
+});
