@@ -15,7 +15,15 @@
 import { advertisedListen } from '../config/cli.js';
 import type { BrokerConfig } from '../config/types.js';
 import { StreamBusError } from '../errors/index.js';
-import { type Logger, type OpsStack, startOpsStack } from '../observability/index.js';
+import {
+  type HealthRegistry,
+  type Logger,
+  type MetricsRegistry,
+  type OpsStack,
+  type OpsStackOptions,
+  startOpsStack,
+  type TracingHandle,
+} from '../observability/index.js';
 import { LogManager } from '../storage/log-manager.js';
 import { BROKER_VERSION } from '../version.js';
 import { LocalTopicCatalog } from './local-catalog.js';
@@ -38,6 +46,8 @@ export interface Clock {
 export interface BrokerDeps {
   logger: Logger;
   clock?: Clock;
+  /** Replaces the configured span exporter when tracing.enabled (tests, embedding). */
+  spanExporter?: OpsStackOptions['spanExporter'];
 }
 
 function splitHostPort(value: string): { host: string; port: number } {
@@ -66,7 +76,11 @@ export class Broker {
     const startedAt = clock.nowMs();
     // The ops server comes up first: liveness answers during a long recovery, readiness stays 503 until
     // every partition is loaded.
-    const ops = await startOpsStack(config, { logger: deps.logger, clock });
+    const ops = await startOpsStack(config, {
+      logger: deps.logger,
+      clock,
+      ...(deps.spanExporter === undefined ? {} : { spanExporter: deps.spanExporter }),
+    });
     let logs: LogManager;
     try {
       logs = await LogManager.open(
@@ -85,7 +99,7 @@ export class Broker {
     // Checks that ran while the data dir was still being created (disk space) must not hold readiness back.
     await ops.health.refresh();
 
-    const observers = brokerObservers(ops.metrics, logger, clock);
+    const observers = brokerObservers(ops.metrics, logger, clock, ops.onTimeout);
     const shutdownController = new AbortController();
     const self = advertisedListen(config);
     const router = new RequestRouter(
@@ -104,6 +118,7 @@ export class Broker {
       },
       observers.requests,
       config.limits.requestTimeoutMs,
+      ops.tracing.enabled,
     );
     const listen = splitHostPort(config.broker.listen);
     const server = new BrokerTcpServer({
@@ -156,6 +171,20 @@ export class Broker {
 
   get isShuttingDown(): boolean {
     return this.stopping !== null;
+  }
+
+  /** The component health registry (checks, cached results): for the broker's parts and for tests. */
+  get health(): HealthRegistry {
+    return this.ops.health;
+  }
+
+  /** Metrics of this broker (the registry /metrics serves). */
+  get metrics(): MetricsRegistry {
+    return this.ops.metrics;
+  }
+
+  get tracing(): TracingHandle {
+    return this.ops.tracing;
   }
 
   isReady(): boolean {

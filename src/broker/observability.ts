@@ -22,12 +22,29 @@ export function brokerObservers(
   metrics: MetricsRegistry,
   logger: Logger,
   clock: { nowMs(): number },
+  /** Counts and logs (sampled) a timeout: the ops stack's `onTimeout`. */
+  onTimeout?: (operation: string, timeoutMs: number) => void,
 ): BrokerObservers {
   const sampler = new LogSampler(clock);
   return {
     dataPlane: {
       onProduced: (topic, messages, bytes) => metrics.topicCounters(topic).addIn(messages, bytes),
       onFetched: (topic, messages, bytes) => metrics.topicCounters(topic).addOut(messages, bytes),
+      onPartitionError: (operation, err) => {
+        metrics.errorsTotal.inc({ code: err.code, category: err.category });
+        // A client mistake (unknown partition, offset out of range) is the client's to log; a broker-side
+        // failure (disk full, storage error) is the operator's, sampled because it repeats per request.
+        if (err.category === 'fatal') {
+          logger.error({ operation, error: err.message, code: err.code }, 'partition operation failed');
+        } else if (err.category === 'transient') {
+          sampler.warn(
+            logger,
+            `${operation}:${err.code}`,
+            { operation, error: err.message, code: err.code },
+            'partition operation failed',
+          );
+        }
+      },
     },
     requests: {
       onRequest: (api, status, seconds) => {
@@ -35,6 +52,7 @@ export function brokerObservers(
         if (api === 'Produce') metrics.produceDurationSeconds.observe(seconds);
         else if (api === 'Fetch') metrics.fetchDurationSeconds.observe(seconds);
       },
+      ...(onTimeout === undefined ? {} : { onTimeout }),
       onError: (api: string, err: StreamBusError, connection: ConnectionInfo) => {
         metrics.errorsTotal.inc({ code: err.code, category: err.category });
         if (err.category === 'fatal') {

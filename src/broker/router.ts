@@ -4,7 +4,10 @@
  * carrying the correlation id, so nothing a client sends can crash the broker. Only a frame too short to
  * carry a header is thrown back (the connection closes: there is no correlation id to answer).
  */
+import type { Attributes } from '@opentelemetry/api';
 import { StreamBusError, toStreamBusError } from '../errors/index.js';
+import { withRemoteParent, withSpan } from '../observability/tracing.js';
+import type { TracedRequestHeader } from '../protocol/header.js';
 import {
   API_NAMES,
   ApiKey,
@@ -34,6 +37,8 @@ export interface RequestObserver {
   /** Called once per request with its api name, outcome and duration. */
   onRequest(api: string, status: 'ok' | 'error', durationSeconds: number): void;
   onError?(api: string, err: StreamBusError, connection: ConnectionInfo): void;
+  /** Called when a request outlives its timeout (before the REQUEST_TIMED_OUT answer is sent). */
+  onTimeout?(operation: string, timeoutMs: number): void;
 }
 
 type Handler<K extends ApiKey> = (
@@ -50,6 +55,8 @@ export class RequestRouter implements FrameRouter {
     ctx: HandlerContext,
     private readonly observer: RequestObserver,
     private readonly requestTimeoutMs: number,
+    /** Spans for Produce and Fetch; when false nothing tracing-related runs per request. */
+    private readonly tracing = false,
   ) {
     this.ctx = ctx;
     this.handlers = {
@@ -79,7 +86,11 @@ export class RequestRouter implements FrameRouter {
       // A long poll may legitimately wait fetch_wait_max_ms before its work even starts.
       const timeoutMs =
         this.requestTimeoutMs + (header.apiKey === ApiKey.Fetch ? this.ctx.limits.fetchWaitMaxMs : 0);
-      const response = await this.withTimeout(this.dispatch(header, request), header, api, timeoutMs);
+      const work =
+        this.tracing && (header.apiKey === ApiKey.Produce || header.apiKey === ApiKey.Fetch)
+          ? withRemoteParent(header.traceparent, () => this.dispatchTraced(header, request))
+          : this.dispatch(header, request);
+      const response = await this.withTimeout(work, header, api, timeoutMs);
       this.observer.onRequest(api, 'ok', elapsedSeconds(started));
       if (header.apiKey === ApiKey.Produce && (request as RequestOf<typeof ApiKey.Produce>).acks === 0)
         return null;
@@ -102,6 +113,46 @@ export class RequestRouter implements FrameRouter {
     return Promise.resolve(handler(this.ctx, request as never));
   }
 
+  /** Produce and Fetch inside a `streambus.produce` / `streambus.fetch` span (only called with tracing on). */
+  private dispatchTraced(
+    header: TracedRequestHeader,
+    request: RequestOf<ApiKey>,
+  ): Promise<ResponseOf<ApiKey>> {
+    const partitions = (request as { partitions: readonly { topic: string; records?: Buffer }[] }).partitions;
+    const topics = new Set<string>();
+    let bytes = 0;
+    for (const p of partitions) {
+      topics.add(p.topic);
+      if (p.records !== undefined) bytes += p.records.length;
+    }
+    const produce = header.apiKey === ApiKey.Produce;
+    const attributes: Attributes = {
+      'streambus.broker_id': this.ctx.self.id,
+      'streambus.client_id': header.clientId,
+      'streambus.topic_count': topics.size,
+      'streambus.partition_count': partitions.length,
+    };
+    if (topics.size === 1) attributes['streambus.topic'] = partitions[0]?.topic ?? '';
+    if (produce) {
+      attributes['streambus.bytes'] = bytes;
+      attributes['streambus.acks'] = (request as RequestOf<typeof ApiKey.Produce>).acks;
+    }
+    return withSpan(produce ? 'streambus.produce' : 'streambus.fetch', attributes, async (span) => {
+      const response = await this.dispatch(header, request);
+      const results = (response as { partitions: readonly { error: unknown; records?: Buffer }[] })
+        .partitions;
+      let failed = 0;
+      let returned = 0;
+      for (const r of results) {
+        if (r.error !== null) failed++;
+        if (r.records !== undefined) returned += r.records.length;
+      }
+      span.setAttribute('streambus.partition_errors', failed);
+      if (!produce) span.setAttribute('streambus.bytes', returned);
+      return response;
+    });
+  }
+
   /** A handler that outlives the request timeout answers REQUEST_TIMED_OUT instead of holding the pipeline. */
   private withTimeout<T>(
     work: Promise<T>,
@@ -111,16 +162,16 @@ export class RequestRouter implements FrameRouter {
   ): Promise<T> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () =>
-          reject(
-            new StreamBusError('REQUEST_TIMED_OUT', {
-              operation: `request.${api}`,
-              metadata: { correlationId: header.correlationId, timeoutMs },
-            }),
-          ),
-        timeoutMs,
-      );
+      timer = setTimeout(() => {
+        const operation = `request.${api}`;
+        this.observer.onTimeout?.(operation, timeoutMs);
+        reject(
+          new StreamBusError('REQUEST_TIMED_OUT', {
+            operation,
+            metadata: { correlationId: header.correlationId, timeoutMs },
+          }),
+        );
+      }, timeoutMs);
     });
     return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
   }

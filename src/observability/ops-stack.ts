@@ -8,7 +8,7 @@ import { type OpsServer, startOpsServer } from './http-server.js';
 import type { Logger } from './logger.js';
 import { MetricsRegistry } from './metrics.js';
 import { timeoutObserver } from './timeouts.js';
-import { startTracing, type TracingHandle } from './tracing.js';
+import { startTracing, type TracingHandle, type TracingOptions } from './tracing.js';
 
 export interface OpsStackOptions {
   readonly logger: Logger;
@@ -16,6 +16,8 @@ export interface OpsStackOptions {
   readonly timers?: Timers;
   /** Default true; off in benchmarks measuring the cost of metrics. */
   readonly processMetrics?: boolean;
+  /** Replaces the configured span exporter when tracing is enabled (tests). */
+  readonly spanExporter?: TracingOptions['spanExporter'];
 }
 
 export interface OpsStack {
@@ -88,6 +90,7 @@ export async function startOpsStack(config: BrokerConfig, options: OpsStackOptio
     samplingRatio: config.tracing.samplingRatio,
     attributes: { 'streambus.broker_id': config.broker.id },
     logger,
+    ...(options.spanExporter === undefined ? {} : { spanExporter: options.spanExporter }),
   });
 
   let closing: Promise<void> | undefined;

@@ -13,10 +13,14 @@ export interface TracingOptions {
   /** Resource attributes, e.g. `{ 'streambus.broker_id': 1 }`. */
   readonly attributes?: Attributes;
   readonly logger?: Logger;
+  /** Replaces the configured exporter (tests pass an InMemorySpanExporter). */
+  readonly spanExporter?: sdkTrace.SpanExporter;
 }
 
 export interface TracingHandle {
   readonly enabled: boolean;
+  /** Exports every span ended so far (the processor batches them otherwise). */
+  forceFlush(): Promise<void>;
   shutdown(): Promise<void>;
 }
 
@@ -31,10 +35,11 @@ const TRACER_NAME = 'streambus';
  * propagated but not exported; useful to carry trace context without a collector).
  */
 export async function startTracing(options: TracingOptions): Promise<TracingHandle> {
-  if (!options.enabled) return { enabled: false, shutdown: async () => {} };
+  if (!options.enabled) return { enabled: false, forceFlush: async () => {}, shutdown: async () => {} };
   // Loaded only when tracing is on: the SDK is large and a disabled broker should not pay to import it.
   const { NodeSDK, resources, tracing } = await import('@opentelemetry/sdk-node');
-  const exporter = await createExporter(options, tracing);
+  const exporter = options.spanExporter ?? (await createExporter(options, tracing));
+  const processor = new tracing.BatchSpanProcessor(exporter);
   const sdk = new NodeSDK({
     serviceName: options.serviceName ?? 'streambus',
     ...(options.attributes === undefined
@@ -43,7 +48,7 @@ export async function startTracing(options: TracingOptions): Promise<TracingHand
     sampler: new tracing.ParentBasedSampler({
       root: new tracing.TraceIdRatioBasedSampler(options.samplingRatio),
     }),
-    spanProcessors: [new tracing.BatchSpanProcessor(exporter)],
+    spanProcessors: [processor],
     instrumentations: [],
   });
   sdk.start();
@@ -53,6 +58,7 @@ export async function startTracing(options: TracingOptions): Promise<TracingHand
   );
   return {
     enabled: true,
+    forceFlush: () => processor.forceFlush(),
     shutdown: () => sdk.shutdown(),
   };
 }

@@ -2,11 +2,16 @@
  * Frame headers.
  *
  *   request frame:   u32 length | u16 apiKey | u16 apiVersion | i32 correlationId | u16 clientIdLength
- *                    | clientId (utf8) | body (msgpack)
+ *                    | clientId (utf8) | [u8 traceparentLength | traceparent (ascii)] | body (msgpack)
  *   response frame:  u32 length | i32 correlationId | u16 errorCode | body (msgpack)
  *
  * `length` counts the bytes after itself. errorCode 0 means the body is the API's response; any other value
  * is a catalogue wire code and the body is a WireError map `{ code, category, message }`.
+ *
+ * Trace context: the high bit of apiVersion (TRACE_CONTEXT_FLAG) says the optional W3C `traceparent`
+ * follows the client id. API versions stay below 0x8000, so a request without trace context is byte for
+ * byte the original format; a client only sets the bit while a sampled span is active. (A broker from
+ * before this extension answers such a request UNSUPPORTED_VERSION instead of misreading it.)
  * All integers are big-endian. Functions here take frames without the length prefix (what FrameDecoder
  * yields) unless they say otherwise.
  */
@@ -17,6 +22,16 @@ import type { RequestHeader } from './messages.js';
 /** apiKey + apiVersion + correlationId + clientIdLength. */
 export const REQUEST_HEADER_FIXED_BYTES = 10;
 export const RESPONSE_HEADER_BYTES = 6;
+/** Set in the wire apiVersion when a traceparent follows the client id. */
+export const TRACE_CONTEXT_FLAG = 0x8000;
+/** A W3C traceparent (version 00) is 55 characters; later versions may append fields. */
+export const TRACEPARENT_BYTES_MAX = 255;
+
+/** A request header as decoded, with the optional trace context of the request. */
+export interface TracedRequestHeader extends RequestHeader {
+  /** W3C `traceparent` of the client's span; absent when the client was not tracing. */
+  traceparent?: string;
+}
 
 export interface ResponseHeader {
   correlationId: number;
@@ -27,8 +42,14 @@ function malformed(message: string): never {
   throw new StreamBusError('MALFORMED_FRAME', { operation: 'protocol.header', message });
 }
 
-function checkRequestHeader(header: RequestHeader, clientIdBytes: number): void {
+function checkRequestHeader(header: TracedRequestHeader, clientIdBytes: number): void {
   const { apiKey, apiVersion, correlationId } = header;
+  if (header.traceparent !== undefined) {
+    if (apiVersion >= TRACE_CONTEXT_FLAG)
+      malformed(`apiVersion ${apiVersion} leaves no room for trace context`);
+    if (header.traceparent.length > TRACEPARENT_BYTES_MAX || !/^[\x20-\x7e]*$/.test(header.traceparent))
+      malformed(`traceparent must be printable ascii of at most ${TRACEPARENT_BYTES_MAX} bytes`);
+  }
   if (!Number.isInteger(apiKey) || apiKey < 0 || apiKey > 0xffff) malformed(`apiKey ${apiKey} is not a u16`);
   if (!Number.isInteger(apiVersion) || apiVersion < 0 || apiVersion > 0xffff) {
     malformed(`apiVersion ${apiVersion} is not a u16`);
@@ -41,30 +62,37 @@ function checkRequestHeader(header: RequestHeader, clientIdBytes: number): void 
 }
 
 /** Bytes the request header takes (without the length prefix). */
-export function requestHeaderBytes(header: RequestHeader): number {
-  return REQUEST_HEADER_FIXED_BYTES + Buffer.byteLength(header.clientId, 'utf8');
+export function requestHeaderBytes(header: TracedRequestHeader): number {
+  const traceBytes = header.traceparent === undefined ? 0 : 1 + header.traceparent.length;
+  return REQUEST_HEADER_FIXED_BYTES + Buffer.byteLength(header.clientId, 'utf8') + traceBytes;
 }
 
 /** Writes the request header at `offset`; returns the offset after it. */
-export function writeRequestHeader(buf: Buffer, offset: number, header: RequestHeader): number {
+export function writeRequestHeader(buf: Buffer, offset: number, header: TracedRequestHeader): number {
   const clientIdBytes = Buffer.byteLength(header.clientId, 'utf8');
   checkRequestHeader(header, clientIdBytes);
+  const traced = header.traceparent !== undefined;
   buf.writeUInt16BE(header.apiKey, offset);
-  buf.writeUInt16BE(header.apiVersion, offset + 2);
+  buf.writeUInt16BE(traced ? header.apiVersion | TRACE_CONTEXT_FLAG : header.apiVersion, offset + 2);
   buf.writeInt32BE(header.correlationId, offset + 4);
   buf.writeUInt16BE(clientIdBytes, offset + 8);
   buf.write(header.clientId, offset + REQUEST_HEADER_FIXED_BYTES, clientIdBytes, 'utf8');
-  return offset + REQUEST_HEADER_FIXED_BYTES + clientIdBytes;
+  let end = offset + REQUEST_HEADER_FIXED_BYTES + clientIdBytes;
+  if (header.traceparent !== undefined) {
+    buf.writeUInt8(header.traceparent.length, end);
+    end += 1 + buf.write(header.traceparent, end + 1, header.traceparent.length, 'latin1');
+  }
+  return end;
 }
 
-export function encodeRequestHeader(header: RequestHeader): Buffer {
+export function encodeRequestHeader(header: TracedRequestHeader): Buffer {
   const buf = Buffer.allocUnsafe(requestHeaderBytes(header));
   writeRequestHeader(buf, 0, header);
   return buf;
 }
 
 /** Reads the request header at the start of `frame`; `bodyOffset` is where the body begins. */
-export function decodeRequestHeader(frame: Buffer): { header: RequestHeader; bodyOffset: number } {
+export function decodeRequestHeader(frame: Buffer): { header: TracedRequestHeader; bodyOffset: number } {
   if (frame.length < REQUEST_HEADER_FIXED_BYTES) {
     malformed(
       `request frame is ${frame.length} bytes, shorter than the ${REQUEST_HEADER_FIXED_BYTES}-byte header`,
@@ -73,18 +101,24 @@ export function decodeRequestHeader(frame: Buffer): { header: RequestHeader; bod
   const clientIdBytes = frame.readUInt16BE(8);
   if (clientIdBytes > CLIENT_ID_BYTES_MAX)
     malformed(`clientId is ${clientIdBytes} bytes, over ${CLIENT_ID_BYTES_MAX}`);
-  const bodyOffset = REQUEST_HEADER_FIXED_BYTES + clientIdBytes;
-  if (bodyOffset > frame.length)
+  const clientIdEnd = REQUEST_HEADER_FIXED_BYTES + clientIdBytes;
+  if (clientIdEnd > frame.length)
     malformed(`clientId length ${clientIdBytes} overruns the ${frame.length}-byte frame`);
-  return {
-    header: {
-      apiKey: frame.readUInt16BE(0),
-      apiVersion: frame.readUInt16BE(2),
-      correlationId: frame.readInt32BE(4),
-      clientId: clientIdBytes === 0 ? '' : frame.toString('utf8', REQUEST_HEADER_FIXED_BYTES, bodyOffset),
-    },
-    bodyOffset,
+  const wireVersion = frame.readUInt16BE(2);
+  const header: TracedRequestHeader = {
+    apiKey: frame.readUInt16BE(0),
+    apiVersion: wireVersion & ~TRACE_CONTEXT_FLAG,
+    correlationId: frame.readInt32BE(4),
+    clientId: clientIdBytes === 0 ? '' : frame.toString('utf8', REQUEST_HEADER_FIXED_BYTES, clientIdEnd),
   };
+  if ((wireVersion & TRACE_CONTEXT_FLAG) === 0) return { header, bodyOffset: clientIdEnd };
+  if (clientIdEnd >= frame.length) malformed('trace context flag set but the frame ends after the clientId');
+  const traceBytes = frame.readUInt8(clientIdEnd);
+  const bodyOffset = clientIdEnd + 1 + traceBytes;
+  if (bodyOffset > frame.length)
+    malformed(`traceparent length ${traceBytes} overruns the ${frame.length}-byte frame`);
+  header.traceparent = frame.toString('latin1', clientIdEnd + 1, bodyOffset);
+  return { header, bodyOffset };
 }
 
 export function writeResponseHeader(

@@ -1,3 +1,4 @@
+import type { StreamBusError } from '../../errors/index.js';
 import type { BrokerInfo } from '../../protocol/messages.js';
 import type { TopicCatalog } from '../catalog.js';
 
@@ -5,6 +6,8 @@ import type { TopicCatalog } from '../catalog.js';
 export interface DataPlaneObserver {
   onProduced(topic: string, messages: number, bytes: number): void;
   onFetched(topic: string, messages: number, bytes: number): void;
+  /** One partition of a request failed (DISK_FULL, OFFSET_OUT_OF_RANGE, ...) while the request succeeded. */
+  onPartitionError?(operation: string, err: StreamBusError): void;
 }
 
 export interface HandlerLimits {

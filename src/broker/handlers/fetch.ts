@@ -1,7 +1,7 @@
 import type { FetchPartitionResult, FetchRequest, FetchResponse } from '../../protocol/messages.js';
 import type { ServedPartition } from '../catalog.js';
 import type { HandlerContext } from './context.js';
-import { toWireError } from './wire-error.js';
+import { partitionWireError } from './wire-error.js';
 
 const RECORD_COUNT_OFFSET = 57;
 const BATCH_LENGTH_OFFSET = 8;
@@ -47,7 +47,11 @@ async function readOnce(ctx: HandlerContext, request: FetchRequest, resolved: Re
       budget -= read.records.length;
       total += read.records.length;
     } catch (err) {
-      entry.result = { ...entry.result, error: toWireError(err, 'fetch'), records: Buffer.alloc(0) };
+      entry.result = {
+        ...entry.result,
+        error: partitionWireError(ctx.observer, err, 'fetch'),
+        records: Buffer.alloc(0),
+      };
     }
   }
   return total;
@@ -88,7 +92,11 @@ export async function handleFetch(ctx: HandlerContext, request: FetchRequest): P
     try {
       return { index, served: ctx.catalog.partition(p.topic, p.partition), result: empty };
     } catch (err) {
-      return { index, served: null, result: { ...empty, error: toWireError(err, 'fetch') } };
+      return {
+        index,
+        served: null,
+        result: { ...empty, error: partitionWireError(ctx.observer, err, 'fetch') },
+      };
     }
   });
   const deadline = ctx.clock.nowMs() + Math.min(Math.max(0, request.maxWaitMs), ctx.limits.fetchWaitMaxMs);

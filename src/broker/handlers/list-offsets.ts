@@ -4,7 +4,7 @@ import { EARLIEST_TIMESTAMP, LATEST_TIMESTAMP } from '../../protocol/messages.js
 import { decodeRecords, splitBatches } from '../../protocol/record-batch.js';
 import type { ServedPartition } from '../catalog.js';
 import type { HandlerContext } from './context.js';
-import { toWireError } from './wire-error.js';
+import { partitionWireError } from './wire-error.js';
 
 /**
  * The time index finds the first batch whose max timestamp reaches `timestampMs`; the record is inside it.
@@ -51,7 +51,13 @@ export async function handleListOffsets(
           ? { topic, partition, error: null, offset: -1, timestamp: -1 }
           : { topic, partition, error: null, offset: found.offset, timestamp: found.timestamp };
       } catch (err) {
-        return { topic, partition, error: toWireError(err, 'list_offsets'), offset: -1, timestamp: -1 };
+        return {
+          topic,
+          partition,
+          error: partitionWireError(ctx.observer, err, 'list_offsets'),
+          offset: -1,
+          timestamp: -1,
+        };
       }
     }),
   );

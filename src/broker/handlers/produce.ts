@@ -2,7 +2,7 @@ import { StreamBusError } from '../../errors/index.js';
 import type { ProducePartitionResult, ProduceRequest, ProduceResponse } from '../../protocol/messages.js';
 import { BATCH_HEADER_BYTES, batchSizeAt } from '../../protocol/record-batch.js';
 import type { HandlerContext } from './context.js';
-import { toWireError } from './wire-error.js';
+import { partitionWireError } from './wire-error.js';
 
 const RECORD_COUNT_OFFSET = 57;
 
@@ -42,7 +42,7 @@ async function producePartition(
     return {
       topic,
       partition,
-      error: toWireError(err, 'produce'),
+      error: partitionWireError(ctx.observer, err, 'produce'),
       baseOffset: -1,
       logAppendTimeMs: -1,
       logStartOffset: -1,
