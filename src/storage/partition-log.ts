@@ -89,6 +89,8 @@ const OFF_MAX_TIMESTAMP = 35;
 const RELATIVE_OFFSET_MAX = 0x7fffffff;
 
 export class PartitionLog {
+  /** The error code appends fail with right now, or null while they succeed (logged on change only). */
+  private appendsFailing: string | null = null;
   private pending: PendingAppend[] = [];
   private draining: Promise<void> | undefined;
   private mutex: Promise<void> = Promise.resolve();
@@ -297,9 +299,17 @@ export class PartitionLog {
     } catch (err) {
       await this.rollBack(first, snapshot, segmentCount);
       const failure = toStreamBusError(err, 'log.append');
-      this.logger.warn({ dir: this.dir, code: failure.code, error: failure.message }, 'append failed');
+      // Log the change into failure once, not every rejected group: a full disk would flood the log.
+      if (this.appendsFailing === null) {
+        this.logger.warn({ dir: this.dir, code: failure.code, error: failure.message }, 'appends failing');
+      }
+      this.appendsFailing = failure.code;
       for (const append of group) append.reject(failure);
       return;
+    }
+    if (this.appendsFailing !== null) {
+      this.logger.info({ dir: this.dir, after: this.appendsFailing }, 'appends succeed again');
+      this.appendsFailing = null;
     }
     this.groupCount++;
     this.appendCount += group.length;
