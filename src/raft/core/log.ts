@@ -42,7 +42,8 @@ export class Unstable {
 
   maybeTerm(i: number): number | undefined {
     if (i < this.offset) {
-      if (this.snapshot !== undefined && this.snapshot.metadata.index === i) return this.snapshot.metadata.term;
+      if (this.snapshot !== undefined && this.snapshot.metadata.index === i)
+        return this.snapshot.metadata.term;
       return undefined;
     }
     const last = this.maybeLastIndex();
@@ -100,8 +101,11 @@ export class RaftLog {
     this.storage = storage;
     this.maxCommittedSizeBytes = maxCommittedSizeBytes;
     this.unstable = new Unstable(storage.lastIndex() + 1);
-    this.committed = storage.firstIndex() - 1;
-    this.applied = storage.firstIndex() - 1;
+    // Storage may keep entries below its snapshot (so slow followers can catch up from the log); the
+    // state machine starts from the snapshot, so everything up to it counts as committed and applied.
+    const start = Math.max(storage.firstIndex() - 1, storage.snapshot().metadata.index);
+    this.committed = start;
+    this.applied = start;
   }
 
   firstIndex(): number {
@@ -162,7 +166,10 @@ export class RaftLog {
   append(ents: readonly Entry[]): number {
     if (ents.length === 0) return this.lastIndex();
     const after = ents[0]!.index - 1;
-    invariant(after >= this.committed, () => `append after ${after} would overwrite commit ${this.committed}`);
+    invariant(
+      after >= this.committed,
+      () => `append after ${after} would overwrite commit ${this.committed}`,
+    );
     this.unstable.truncateAndAppend(ents);
     return this.lastIndex();
   }
@@ -207,7 +214,10 @@ export class RaftLog {
     const lo = Math.max(this.applied + 1, this.firstIndex());
     const ents = this.slice(lo, this.committed + 1, this.maxCommittedSizeBytes);
     // The whole un-applied log is kept in memory by contract, so this read cannot fail.
-    invariant(typeof ents !== 'string', () => `committed entries ${lo}..${this.committed} unreadable: ${ents}`);
+    invariant(
+      typeof ents !== 'string',
+      () => `committed entries ${lo}..${this.committed} unreadable: ${ents}`,
+    );
     return ents;
   }
 
@@ -226,7 +236,10 @@ export class RaftLog {
 
   appliedTo(i: number): void {
     if (i === 0) return;
-    invariant(i <= this.committed && i >= this.applied, () => `applied ${i} outside [${this.applied}, ${this.committed}]`);
+    invariant(
+      i <= this.committed && i >= this.applied,
+      () => `applied ${i} outside [${this.applied}, ${this.committed}]`,
+    );
     this.applied = i;
   }
 

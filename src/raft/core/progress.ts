@@ -33,6 +33,12 @@ export class Inflights {
     if (n > 0) this.queue.splice(0, n);
   }
 
+  /** Frees the oldest slot: used when appends may have been lost and the window would never drain. */
+  freeFirst(): void {
+    const first = this.queue.shift();
+    if (first !== undefined) this.bytes -= first.bytes;
+  }
+
   full(): boolean {
     return this.queue.length >= this.maxMessages || (this.maxBytes > 0 && this.bytes >= this.maxBytes);
   }
@@ -55,6 +61,8 @@ export class Progress {
   probeSent = false;
   /** In snapshot state: the index of the snapshot sent. */
   pendingSnapshot = 0;
+  /** In snapshot state: ticks since the snapshot was sent (a lost snapshot is retried). */
+  snapshotElapsedTicks = 0;
   /** Heard from since the last check-quorum round. */
   recentActive = false;
   isLearner: boolean;
@@ -69,6 +77,7 @@ export class Progress {
   private resetState(state: ProgressState): void {
     this.probeSent = false;
     this.pendingSnapshot = 0;
+    this.snapshotElapsedTicks = 0;
     this.state = state;
     this.inflights.reset();
   }

@@ -28,8 +28,14 @@ export const EMPTY_HARD_STATE: HardState = { term: 0, vote: NONE, commit: 0 };
 
 /** The membership: voters count towards quorums, learners only receive the log. */
 export interface ConfState {
+  /** The voters (in a joint configuration: the incoming voters). */
   readonly voters: readonly NodeId[];
   readonly learners: readonly NodeId[];
+  /**
+   * Only in a joint configuration (Raft §6): the outgoing voters. Elections and commits then need a
+   * majority of both sets; the leader leaves the joint configuration automatically.
+   */
+  readonly votersOutgoing?: readonly NodeId[];
 }
 
 export interface SnapshotMetadata {
@@ -80,7 +86,9 @@ export type LogReadError = 'compacted' | 'unavailable';
  *   below that it is `compacted`.
  * - `entries(lo, hi, maxBytes)` returns entries `[lo, hi)`, at least one entry if any exists, and may
  *   return a shorter prefix than asked (byte limit, or the rest not in memory). It returns
- *   `unavailable` when not even the first entry can be read synchronously.
+ *   `unavailable` when not even the first entry can be read synchronously. Entries above the applied
+ *   index must always be readable (the core hands them to the state machine); only older entries, which
+ *   the leader needs for lagging followers, may be `unavailable`.
  *
  * The memory and level stores keep the whole un-compacted log in memory, so they never answer
  * `unavailable`. A partition segment log (DESIGN.md section 3) will implement this over its in-memory tail

@@ -1,0 +1,195 @@
+/**
+ * Binary forms of Raft data for the disk (LevelRaftStorage) and the wire (TcpTransport). msgpackr arrays,
+ * not maps, so the field names never travel; decoders treat input as untrusted and throw
+ * `MALFORMED_FRAME` instead of producing a half-valid object.
+ *
+ * entry    = [term, index, typeCode(0 normal | 1 conf-change), data: bin]
+ * conf     = [voters: int[], learners: int[], outgoingVoters?: int[] (joint configurations only)]
+ * snapshot = [index, term, conf, data: bin]
+ * hard     = [term, vote, commit]
+ * message  = [typeCode, from, to, term, logTerm, index, commit, reject(0|1), rejectHint, entries[],
+ *             snapshot | null, context: bin | null]
+ * envelope = [groupId: string, message]
+ */
+import { Packr } from 'msgpackr';
+import { StreamBusError } from '../errors/index.js';
+import type { ConfState, Entry, HardState, Message, MessageType, Snapshot } from './core/types.js';
+
+const packr = new Packr({ useRecords: false, moreTypes: false, bundleStrings: false });
+
+export const MESSAGE_TYPES: readonly MessageType[] = [
+  'app',
+  'app-resp',
+  'vote',
+  'vote-resp',
+  'pre-vote',
+  'pre-vote-resp',
+  'heartbeat',
+  'heartbeat-resp',
+  'snap',
+  'prop',
+  'timeout-now',
+  'read-index',
+  'read-index-resp',
+];
+const MESSAGE_CODE = new Map(MESSAGE_TYPES.map((t, i) => [t, i]));
+
+export interface Envelope {
+  /** The Raft group: many groups share one connection and one ticker. */
+  readonly groupId: string;
+  readonly message: Message;
+}
+
+function malformed(what: string): never {
+  throw new StreamBusError('MALFORMED_FRAME', {
+    operation: 'raft.decode',
+    message: `malformed raft ${what}`,
+  });
+}
+
+function uint(v: unknown, what: string): number {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) malformed(what);
+  return v;
+}
+
+function bytes(v: unknown, what: string): Uint8Array {
+  if (!(v instanceof Uint8Array)) malformed(what);
+  return v;
+}
+
+function arr(v: unknown, what: string, minLength: number): unknown[] {
+  if (!Array.isArray(v) || v.length < minLength) malformed(what);
+  return v;
+}
+
+function entryToWire(e: Entry): unknown[] {
+  return [e.term, e.index, e.type === 'normal' ? 0 : 1, e.data];
+}
+
+function entryFromWire(v: unknown): Entry {
+  const a = arr(v, 'entry', 4);
+  const code = uint(a[2], 'entry type');
+  if (code > 1) malformed('entry type');
+  return {
+    term: uint(a[0], 'entry term'),
+    index: uint(a[1], 'entry index'),
+    type: code === 0 ? 'normal' : 'conf-change',
+    data: bytes(a[3], 'entry data'),
+  };
+}
+
+function confToWire(c: ConfState): unknown[] {
+  const base = [[...c.voters], [...c.learners]];
+  return c.votersOutgoing !== undefined && c.votersOutgoing.length > 0
+    ? [...base, [...c.votersOutgoing]]
+    : base;
+}
+
+function confFromWire(v: unknown): ConfState {
+  const a = arr(v, 'conf state', 2);
+  const base = {
+    voters: arr(a[0], 'voters', 0).map((x) => uint(x, 'voter')),
+    learners: arr(a[1], 'learners', 0).map((x) => uint(x, 'learner')),
+  };
+  if (a.length < 3) return base;
+  return { ...base, votersOutgoing: arr(a[2], 'outgoing voters', 1).map((x) => uint(x, 'outgoing voter')) };
+}
+
+function snapshotToWire(s: Snapshot): unknown[] {
+  return [s.metadata.index, s.metadata.term, confToWire(s.metadata.confState), s.data];
+}
+
+function snapshotFromWire(v: unknown): Snapshot {
+  const a = arr(v, 'snapshot', 4);
+  return {
+    metadata: {
+      index: uint(a[0], 'snapshot index'),
+      term: uint(a[1], 'snapshot term'),
+      confState: confFromWire(a[2]),
+    },
+    data: bytes(a[3], 'snapshot data'),
+  };
+}
+
+function messageToWire(m: Message): unknown[] {
+  return [
+    MESSAGE_CODE.get(m.type),
+    m.from,
+    m.to,
+    m.term,
+    m.logTerm,
+    m.index,
+    m.commit,
+    m.reject ? 1 : 0,
+    m.rejectHint,
+    m.entries.map(entryToWire),
+    m.snapshot === undefined ? null : snapshotToWire(m.snapshot),
+    m.context ?? null,
+  ];
+}
+
+function messageFromWire(v: unknown): Message {
+  const a = arr(v, 'message', 12);
+  const type = MESSAGE_TYPES[uint(a[0], 'message type')];
+  if (type === undefined) malformed('message type');
+  return {
+    type,
+    from: uint(a[1], 'from'),
+    to: uint(a[2], 'to'),
+    term: uint(a[3], 'term'),
+    logTerm: uint(a[4], 'log term'),
+    index: uint(a[5], 'index'),
+    commit: uint(a[6], 'commit'),
+    reject: uint(a[7], 'reject') === 1,
+    rejectHint: uint(a[8], 'reject hint'),
+    entries: arr(a[9], 'entries', 0).map(entryFromWire),
+    ...(a[10] === null ? {} : { snapshot: snapshotFromWire(a[10]) }),
+    ...(a[11] === null ? {} : { context: bytes(a[11], 'context') }),
+  };
+}
+
+export function encodeEnvelopes(envs: readonly Envelope[]): Uint8Array {
+  return packr.pack(envs.map((e) => [e.groupId, messageToWire(e.message)]));
+}
+
+export function decodeEnvelopes(buf: Uint8Array): Envelope[] {
+  let v: unknown;
+  try {
+    v = packr.unpack(buf);
+  } catch (cause) {
+    throw new StreamBusError('MALFORMED_FRAME', { operation: 'raft.decode', cause });
+  }
+  return arr(v, 'envelopes', 0).map((x) => {
+    const a = arr(x, 'envelope', 2);
+    if (typeof a[0] !== 'string') malformed('group id');
+    return { groupId: a[0], message: messageFromWire(a[1]) };
+  });
+}
+
+export function encodeValue(v: unknown): Uint8Array {
+  return packr.pack(v);
+}
+
+function unpack(buf: Uint8Array, what: string): unknown {
+  try {
+    return packr.unpack(buf);
+  } catch (cause) {
+    throw new StreamBusError('CORRUPT_LOG', {
+      operation: 'raft.storage.decode',
+      cause,
+      message: `corrupt ${what}`,
+    });
+  }
+}
+
+export const diskCodec = {
+  encodeEntry: (e: Entry): Uint8Array => packr.pack(entryToWire(e)),
+  decodeEntry: (b: Uint8Array): Entry => entryFromWire(unpack(b, 'entry')),
+  encodeSnapshot: (s: Snapshot): Uint8Array => packr.pack(snapshotToWire(s)),
+  decodeSnapshot: (b: Uint8Array): Snapshot => snapshotFromWire(unpack(b, 'snapshot')),
+  encodeHardState: (h: HardState): Uint8Array => packr.pack([h.term, h.vote, h.commit]),
+  decodeHardState: (b: Uint8Array): HardState => {
+    const a = arr(unpack(b, 'hard state'), 'hard state', 3);
+    return { term: uint(a[0], 'term'), vote: uint(a[1], 'vote'), commit: uint(a[2], 'commit') };
+  },
+};

@@ -1,0 +1,393 @@
+import { invariant } from '../../errors/index.js';
+import { RaftCandidate } from './candidate.js';
+import type { RaftCoreConfig } from './config.js';
+import { isTransferCampaign, newMessage } from './messages.js';
+import {
+  applyConfChange,
+  encodeConfChange,
+  encodeEnterJoint,
+  encodeLeaveJoint,
+  enterJoint,
+  isJoint,
+} from './quorum.js';
+import {
+  type ConfChange,
+  type ConfState,
+  type HardState,
+  type Message,
+  NONE,
+  type NodeId,
+  type Ready,
+  type Role,
+  type SoftState,
+} from './types.js';
+
+export type ProposeResult =
+  | { readonly ok: true; readonly term: number; readonly firstIndex: number; readonly lastIndex: number }
+  | { readonly ok: true; readonly forwarded: true; readonly leaderId: NodeId }
+  | {
+      readonly ok: false;
+      readonly reason:
+        | 'not-leader'
+        | 'transfer-in-progress'
+        | 'config-change-pending'
+        | 'invalid-config-change';
+      readonly leaderId: NodeId;
+      readonly detail?: string;
+    };
+
+export interface RaftStatus {
+  readonly id: NodeId;
+  readonly role: Role;
+  readonly term: number;
+  readonly vote: NodeId;
+  readonly leaderId: NodeId;
+  readonly commit: number;
+  readonly applied: number;
+  readonly lastIndex: number;
+  readonly firstIndex: number;
+  readonly conf: ConfState;
+  readonly leadTransferee: NodeId;
+}
+
+/**
+ * One Raft group's state machine. Synchronous and deterministic: inputs are `tick`, `step` and the
+ * propose/read/transfer calls; outputs are collected in a Ready that the driver persists, sends and
+ * applies in that order before calling `advance`. It owns no timer, socket or file.
+ */
+export class RaftCore extends RaftCandidate {
+  private prevSoft: SoftState;
+  private prevHard: HardState;
+  private readyOutstanding = false;
+
+  constructor(config: RaftCoreConfig) {
+    super(config);
+    // Committed membership changes are known to be agreed: fold them in now so this node never
+    // campaigns or counts votes under a stale configuration.
+    this.replayCommittedConfChanges();
+    if (this.cfg.applied > 0) this.log.appliedTo(Math.min(this.cfg.applied, this.log.committed));
+    this.resetProgress();
+    this.becomeFollower(this.term, NONE);
+    this.prevSoft = { role: this.role, leaderId: this.leaderId };
+    this.prevHard = this.hardState();
+  }
+
+  tick(): void {
+    if (this.role === 'leader') this.tickHeartbeat();
+    else this.tickElection();
+  }
+
+  /** Starts an election now (tests, or an operator forcing one); a learner or removed node ignores it. */
+  campaign(): void {
+    this.hup(false);
+  }
+
+  step(m: Message): void {
+    if (m.to !== this.id) return;
+    if (m.term === 0 && (m.type === 'prop' || m.type === 'read-index')) {
+      // Local-origin messages forwarded by a follower carry no term.
+    } else if (m.term > this.term) {
+      if (m.type === 'vote' || m.type === 'pre-vote') {
+        // A node that heard from a leader recently ignores campaigns: it protects a working leader
+        // from a partitioned node rejoining with a higher term (§6 of the dissertation, check-quorum).
+        // A follower's lease is one tick shorter than the shortest election timeout: followers' tick
+        // timers are not in phase, and a lease of exactly one timeout lets the first follower to time
+        // out find the other still in lease, which costs a whole extra timeout before a new leader.
+        const inLease =
+          this.cfg.checkQuorum &&
+          this.leaderId !== NONE &&
+          (this.role === 'leader' || this.electionElapsed < this.cfg.electionTimeoutTicks - 1);
+        if (inLease && !isTransferCampaign(m)) return;
+      }
+      if (m.type === 'pre-vote' || (m.type === 'pre-vote-resp' && !m.reject)) {
+        // Pre-votes never change terms; a granted pre-vote carries the term the candidate would use.
+      } else if (m.type === 'app' || m.type === 'heartbeat' || m.type === 'snap') {
+        this.becomeFollower(m.term, m.from);
+      } else {
+        this.becomeFollower(m.term, NONE);
+      }
+    } else if (m.term < this.term) {
+      if ((this.cfg.checkQuorum || this.cfg.preVote) && (m.type === 'heartbeat' || m.type === 'app')) {
+        // Tell a stale leader our term so it steps down instead of staying stuck behind us.
+        this.send(newMessage('app-resp', this.id, m.from, { term: this.term }));
+      } else if (m.type === 'pre-vote') {
+        this.send(newMessage('pre-vote-resp', this.id, m.from, { term: this.term, reject: true }));
+      }
+      return;
+    }
+
+    if (m.type === 'vote' || m.type === 'pre-vote') {
+      this.handleVoteRequest(m);
+      return;
+    }
+    switch (this.role) {
+      case 'leader':
+        this.stepLeader(m);
+        break;
+      case 'candidate':
+      case 'pre-candidate':
+        this.stepCandidate(m);
+        break;
+      case 'follower':
+        this.stepFollower(m);
+        break;
+    }
+  }
+
+  propose(data: Uint8Array | readonly Uint8Array[]): ProposeResult {
+    const items = data instanceof Uint8Array ? [data] : data;
+    return this.proposeEntries(items.map((d) => ({ type: 'normal' as const, data: d })));
+  }
+
+  proposeConfChange(cc: ConfChange): ProposeResult {
+    if (this.role !== 'leader') return { ok: false, reason: 'not-leader', leaderId: this.leaderId };
+    if (this.pendingConfIndex > this.log.applied) {
+      return { ok: false, reason: 'config-change-pending', leaderId: this.id };
+    }
+    const next = applyConfChange(this.conf, cc);
+    if (typeof next === 'string') {
+      return { ok: false, reason: 'invalid-config-change', leaderId: this.id, detail: next };
+    }
+    return this.proposeEntries([{ type: 'conf-change', data: encodeConfChange(cc) }]);
+  }
+
+  /**
+   * Several membership changes at once through a joint configuration (Raft §6): the entry moves the
+   * group to C(old,new); once it is applied the leader proposes leaving it automatically.
+   */
+  proposeJointConfChange(changes: readonly ConfChange[]): ProposeResult {
+    if (this.role !== 'leader') return { ok: false, reason: 'not-leader', leaderId: this.leaderId };
+    if (this.pendingConfIndex > this.log.applied || isJoint(this.conf)) {
+      return { ok: false, reason: 'config-change-pending', leaderId: this.id };
+    }
+    const next = enterJoint(this.conf, changes);
+    if (typeof next === 'string') {
+      return { ok: false, reason: 'invalid-config-change', leaderId: this.id, detail: next };
+    }
+    return this.proposeEntries([{ type: 'conf-change', data: encodeEnterJoint(changes) }]);
+  }
+
+  transferLeadership(to: NodeId): ProposeResult {
+    if (this.role !== 'leader') return { ok: false, reason: 'not-leader', leaderId: this.leaderId };
+    if (to === this.id || !this.conf.voters.includes(to)) {
+      return {
+        ok: false,
+        reason: 'invalid-config-change',
+        leaderId: this.id,
+        detail: `${to} is not a peer voter`,
+      };
+    }
+    if (this.leadTransferee === to) return { ok: true, term: this.term, firstIndex: 0, lastIndex: 0 };
+    // The transfer must finish within one election timeout or it is abandoned (tickHeartbeat).
+    this.electionElapsed = 0;
+    this.leadTransferee = to;
+    const pr = this.prs.get(to)!;
+    if (pr.match === this.log.lastIndex())
+      this.send(newMessage('timeout-now', this.id, to, { term: this.term }));
+    else this.sendAppend(to, true);
+    return { ok: true, term: this.term, firstIndex: 0, lastIndex: 0 };
+  }
+
+  /** Requests a linearizable read point; the answer arrives as a ReadState carrying `context`. */
+  readIndex(context: Uint8Array): ProposeResult {
+    const m = newMessage('read-index', this.id, this.id, { context });
+    if (this.role === 'leader') {
+      this.leaderReadIndex(m);
+      return { ok: true, term: this.term, firstIndex: 0, lastIndex: 0 };
+    }
+    if (this.leaderId === NONE || this.role !== 'follower') {
+      return { ok: false, reason: 'not-leader', leaderId: this.leaderId };
+    }
+    this.send(newMessage('read-index', this.id, this.leaderId, { context }));
+    return { ok: true, forwarded: true, leaderId: this.leaderId };
+  }
+
+  hasReady(): boolean {
+    if (this.readyOutstanding) return false;
+    if (this.role !== this.prevSoft.role || this.leaderId !== this.prevSoft.leaderId) return true;
+    const hs = this.hardState();
+    if (
+      hs.term !== this.prevHard.term ||
+      hs.vote !== this.prevHard.vote ||
+      hs.commit !== this.prevHard.commit
+    ) {
+      return true;
+    }
+    return (
+      this.msgs.length > 0 ||
+      this.log.unstableEntries().length > 0 ||
+      this.log.hasPendingSnapshot() ||
+      this.log.hasNextCommittedEntries() ||
+      this.readStates.length > 0
+    );
+  }
+
+  /** Takes the pending work; the caller must `advance(ready)` before asking for the next one. */
+  ready(): Ready | null {
+    if (!this.hasReady()) return null;
+    const hs = this.hardState();
+    const hardChanged =
+      hs.term !== this.prevHard.term || hs.vote !== this.prevHard.vote || hs.commit !== this.prevHard.commit;
+    const soft: SoftState = { role: this.role, leaderId: this.leaderId };
+    const softChanged = soft.role !== this.prevSoft.role || soft.leaderId !== this.prevSoft.leaderId;
+    const entries = [...this.log.unstableEntries()];
+    const snapshot = this.log.unstable.snapshot;
+    const rd: Ready = {
+      ...(hardChanged ? { hardState: hs } : {}),
+      ...(softChanged ? { softState: soft } : {}),
+      ...(snapshot === undefined ? {} : { snapshot }),
+      entries,
+      messages: this.msgs,
+      committedEntries: this.log.nextCommittedEntries(),
+      readStates: this.readStates,
+      mustSync:
+        entries.length > 0 ||
+        snapshot !== undefined ||
+        hs.term !== this.prevHard.term ||
+        hs.vote !== this.prevHard.vote,
+    };
+    this.msgs = [];
+    this.readStates = [];
+    this.prevHard = hs;
+    this.prevSoft = soft;
+    this.readyOutstanding = true;
+    return rd;
+  }
+
+  advance(rd: Ready): void {
+    invariant(this.readyOutstanding, 'advance without an outstanding ready');
+    this.readyOutstanding = false;
+    if (rd.snapshot !== undefined) {
+      this.log.stableSnapTo(rd.snapshot.metadata.index);
+      // The driver restored the state machine from it.
+      if (this.log.applied < rd.snapshot.metadata.index) this.log.applied = rd.snapshot.metadata.index;
+    }
+    const last = rd.entries[rd.entries.length - 1];
+    if (last !== undefined) this.log.stableTo(last.index, last.term);
+    for (const e of rd.committedEntries) {
+      if (e.type === 'conf-change' && e.index > this.configIndex) this.applyConfEntry(e);
+    }
+    const lastApplied = rd.committedEntries[rd.committedEntries.length - 1];
+    if (lastApplied !== undefined) this.log.appliedTo(lastApplied.index);
+    if (this.role === 'leader') {
+      // The leader counts itself towards a quorum only for entries it has made durable.
+      const self = this.prs.get(this.id);
+      if (self?.maybeUpdate(this.durableLastIndex()) && this.maybeCommit()) {
+        this.bcastAppend();
+      }
+      // Leave a joint configuration as soon as entering it (and everything before) is applied; a new
+      // leader that inherits a joint configuration does the same once its first entry is applied.
+      if (isJoint(this.conf) && this.log.applied >= this.pendingConfIndex && this.leadTransferee === NONE) {
+        this.proposeEntries([{ type: 'conf-change', data: encodeLeaveJoint() }]);
+      }
+    }
+  }
+
+  /**
+   * The membership as of the applied index, for a snapshot taken now. Undefined while a snapshot received
+   * from the leader waits in a Ready: the membership is then already the snapshot's, ahead of `applied`.
+   */
+  appliedConfState(): ConfState | undefined {
+    return this.log.hasPendingSnapshot() ? undefined : this.conf;
+  }
+
+  status(): RaftStatus {
+    return {
+      id: this.id,
+      role: this.role,
+      term: this.term,
+      vote: this.vote,
+      leaderId: this.leaderId,
+      commit: this.log.committed,
+      applied: this.log.applied,
+      lastIndex: this.log.lastIndex(),
+      firstIndex: this.log.firstIndex(),
+      conf: this.conf,
+      leadTransferee: this.leadTransferee,
+    };
+  }
+
+  protected stepFollower(m: Message): void {
+    switch (m.type) {
+      case 'prop':
+        if (this.leaderId !== NONE && this.cfg.proposalForwarding) {
+          this.send({ ...m, from: this.id, to: this.leaderId, term: 0 });
+        }
+        return;
+      case 'app':
+        this.electionElapsed = 0;
+        this.leaderId = m.from;
+        this.handleAppend(m);
+        return;
+      case 'heartbeat':
+        this.electionElapsed = 0;
+        this.leaderId = m.from;
+        this.log.commitTo(Math.min(m.commit, this.log.lastIndex()));
+        this.send(
+          newMessage('heartbeat-resp', this.id, m.from, {
+            term: this.term,
+            ...(m.context === undefined ? {} : { context: m.context }),
+          }),
+        );
+        return;
+      case 'snap':
+        this.electionElapsed = 0;
+        this.leaderId = m.from;
+        this.handleSnapshot(m);
+        return;
+      case 'timeout-now':
+        this.hup(true);
+        return;
+      case 'read-index':
+        if (this.leaderId !== NONE) this.send({ ...m, from: this.id, to: this.leaderId, term: 0 });
+        return;
+      case 'read-index-resp':
+        this.readStates.push({ index: m.index, context: m.context ?? new Uint8Array(0) });
+        return;
+      default:
+        return;
+    }
+  }
+
+  private handleAppend(m: Message): void {
+    if (m.index < this.log.committed) {
+      this.send(newMessage('app-resp', this.id, m.from, { term: this.term, index: this.log.committed }));
+      return;
+    }
+    const lastNew = this.log.maybeAppend(m.index, m.logTerm, m.commit, m.entries);
+    if (lastNew !== undefined) {
+      this.send(newMessage('app-resp', this.id, m.from, { term: this.term, index: lastNew }));
+      return;
+    }
+    const hint = this.log.findConflictByTerm(Math.min(m.index, this.log.lastIndex()), m.logTerm);
+    this.send(
+      newMessage('app-resp', this.id, m.from, {
+        term: this.term,
+        index: m.index,
+        reject: true,
+        rejectHint: hint.index,
+        logTerm: hint.term,
+      }),
+    );
+  }
+
+  private handleSnapshot(m: Message): void {
+    const snap = m.snapshot;
+    if (snap === undefined) return;
+    const { index, term, confState } = snap.metadata;
+    if (index <= this.log.committed) {
+      this.send(newMessage('app-resp', this.id, m.from, { term: this.term, index: this.log.committed }));
+      return;
+    }
+    if (this.log.matchTerm(index, term)) {
+      // We already have the snapshot's last entry: just move the commit index.
+      this.log.commitTo(index);
+    } else {
+      this.log.restore(snap);
+      this.conf = confState;
+      this.configIndex = index;
+      this.resetProgress();
+    }
+    this.send(newMessage('app-resp', this.id, m.from, { term: this.term, index: this.log.lastIndex() }));
+  }
+}

@@ -1,0 +1,71 @@
+import { invariant } from '../errors/index.js';
+import type { NodeId } from './core/types.js';
+import { RaftNode, type RaftNodeOptions } from './node.js';
+import type { RaftTransport } from './transport/types.js';
+
+export interface RaftHostOptions {
+  readonly nodeId: NodeId;
+  readonly transport: RaftTransport;
+  readonly tickIntervalMs?: number;
+}
+
+/**
+ * Runs many Raft groups in one process (one per partition plus the metadata group): one ticker and one
+ * transport for all of them. Incoming envelopes are routed by group id; because every group's messages
+ * for a peer are queued in the same event-loop turn, the transport sends them in one frame.
+ */
+export class RaftHost {
+  private readonly groups = new Map<string, RaftNode>();
+  private ticker: NodeJS.Timeout | undefined;
+  readonly tickIntervalMs: number;
+
+  constructor(private readonly opts: RaftHostOptions) {
+    this.tickIntervalMs = opts.tickIntervalMs ?? 100;
+    opts.transport.onMessage((_from, envs) => {
+      for (const env of envs) this.groups.get(env.groupId)?.receive(env.message);
+    });
+  }
+
+  /** Creates and starts a group on this host's ticker and transport. */
+  async addGroup(
+    groupId: string,
+    options: Omit<RaftNodeOptions, 'id' | 'groupId' | 'transport' | 'mode' | 'tickIntervalMs'>,
+  ): Promise<RaftNode> {
+    invariant(!this.groups.has(groupId), `raft group ${groupId} already exists on this host`);
+    const node = new RaftNode({
+      ...options,
+      id: this.opts.nodeId,
+      groupId,
+      transport: this.opts.transport,
+      mode: 'hosted',
+      tickIntervalMs: this.tickIntervalMs,
+    });
+    this.groups.set(groupId, node);
+    await node.start();
+    if (this.ticker === undefined) {
+      this.ticker = setInterval(() => {
+        for (const g of this.groups.values()) g.tick();
+      }, this.tickIntervalMs);
+    }
+    return node;
+  }
+
+  group(groupId: string): RaftNode | undefined {
+    return this.groups.get(groupId);
+  }
+
+  async removeGroup(groupId: string): Promise<void> {
+    const node = this.groups.get(groupId);
+    if (node === undefined) return;
+    this.groups.delete(groupId);
+    await node.stop();
+  }
+
+  /** Stops every group; the transport and the groups' storage stay the caller's to close. */
+  async stop(): Promise<void> {
+    if (this.ticker !== undefined) clearInterval(this.ticker);
+    this.ticker = undefined;
+    await Promise.all([...this.groups.values()].map((g) => g.stop()));
+    this.groups.clear();
+  }
+}

@@ -1,0 +1,74 @@
+import type { ConfState, Entry, NodeId, Role } from './core/types.js';
+import type { RaftLogger } from './logger.js';
+import type { RaftStorage } from './storage/types.js';
+import type { RaftTransport } from './transport/types.js';
+
+/** The replicated state machine. `apply` runs once per committed entry, in log order, on every node. */
+export interface StateMachine {
+  apply(entry: Entry): Promise<unknown> | unknown;
+  snapshot(): Promise<Uint8Array> | Uint8Array;
+  restore(data: Uint8Array): Promise<void> | void;
+}
+
+export interface RaftNodeOptions {
+  readonly id: NodeId;
+  /** Tags every message so many groups can share a transport; default `'default'`. */
+  readonly groupId?: string;
+  readonly storage: RaftStorage;
+  readonly stateMachine: StateMachine;
+  readonly transport: RaftTransport;
+  /** `external`: a RaftHost ticks this node and routes its messages. */
+  readonly mode?: 'standalone' | 'hosted';
+  /** 100 ms ticks with a 10-tick election timeout: a new leader within ~1-2 s of losing the old one. */
+  readonly tickIntervalMs?: number;
+  readonly electionTimeoutTicks?: number;
+  readonly heartbeatIntervalTicks?: number;
+  readonly preVote?: boolean;
+  readonly checkQuorum?: boolean;
+  readonly maxInflightMsgs?: number;
+  readonly maxInflightBytes?: number;
+  readonly maxSizePerMsgBytes?: number;
+  readonly proposalTimeoutMs?: number;
+  readonly maxPendingProposals?: number;
+  /** Take a state machine snapshot and compact the log every this many applied entries. */
+  readonly snapshotIntervalEntries?: number;
+  /** Entries kept below a snapshot so slightly-behind followers catch up without one. */
+  readonly snapshotKeepEntries?: number;
+  readonly random?: () => number;
+  readonly now?: () => number;
+  readonly logger?: RaftLogger;
+}
+
+export interface RaftNodeEvents {
+  'role-change': [{ role: Role; term: number }];
+  'leader-change': [{ leaderId: NodeId; term: number }];
+  'term-change': [{ term: number }];
+  commit: [{ commitIndex: number }];
+  applied: [{ appliedIndex: number }];
+  'conf-change': [{ conf: ConfState; index: number }];
+  /** The node stopped because storage or the state machine failed; it must be restarted. */
+  fatal: [Error];
+}
+
+export interface RaftNodeStatus {
+  readonly id: NodeId;
+  readonly groupId: string;
+  readonly role: Role;
+  readonly term: number;
+  readonly leaderId: NodeId;
+  readonly commitIndex: number;
+  readonly appliedIndex: number;
+  readonly lastIndex: number;
+  readonly voters: readonly NodeId[];
+  /** Non-empty only while in a joint configuration. */
+  readonly votersOutgoing: readonly NodeId[];
+  readonly learners: readonly NodeId[];
+  /** Milliseconds since the commit index last moved (undefined before the first commit). */
+  readonly lastCommitAgeMs: number | undefined;
+  readonly pendingProposals: number;
+}
+
+export interface CallOptions {
+  readonly signal?: AbortSignal;
+  readonly timeoutMs?: number;
+}

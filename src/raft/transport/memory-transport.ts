@@ -1,0 +1,79 @@
+import type { NodeId } from '../core/types.js';
+import type { Envelope, RaftTransport } from './types.js';
+
+type Handler = (from: NodeId, envelopes: readonly Envelope[]) => void;
+
+/**
+ * An in-process network for tests: every node gets a MemoryTransport from the hub; links can be cut
+ * one-way or both ways. Delivery is asynchronous (setImmediate) like a socket, never re-entrant.
+ */
+export class MemoryHub {
+  private readonly handlers = new Map<NodeId, Handler>();
+  private readonly cut = new Set<string>();
+  delivered = 0;
+  dropped = 0;
+
+  transport(id: NodeId): MemoryTransport {
+    return new MemoryTransport(id, this);
+  }
+
+  register(id: NodeId, handler: Handler): void {
+    this.handlers.set(id, handler);
+  }
+
+  unregister(id: NodeId): void {
+    this.handlers.delete(id);
+  }
+
+  cutLink(from: NodeId, to: NodeId): void {
+    this.cut.add(`${from}>${to}`);
+  }
+
+  /** Cuts every link to and from `id`. */
+  isolate(id: NodeId): void {
+    for (const other of this.handlers.keys()) {
+      if (other === id) continue;
+      this.cutLink(id, other);
+      this.cutLink(other, id);
+    }
+  }
+
+  heal(): void {
+    this.cut.clear();
+  }
+
+  deliver(from: NodeId, to: NodeId, envelopes: readonly Envelope[]): void {
+    setImmediate(() => {
+      const h = this.handlers.get(to);
+      if (h === undefined || this.cut.has(`${from}>${to}`)) {
+        this.dropped += envelopes.length;
+        return;
+      }
+      this.delivered += envelopes.length;
+      h(from, envelopes);
+    });
+  }
+}
+
+export class MemoryTransport implements RaftTransport {
+  private closed = false;
+
+  constructor(
+    readonly id: NodeId,
+    private readonly hub: MemoryHub,
+  ) {}
+
+  send(to: NodeId, envelopes: readonly Envelope[]): void {
+    if (this.closed || envelopes.length === 0) return;
+    this.hub.deliver(this.id, to, envelopes);
+  }
+
+  onMessage(handler: Handler): void {
+    this.hub.register(this.id, handler);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.hub.unregister(this.id);
+  }
+}

@@ -1,0 +1,326 @@
+import { connect, createServer, type Server, type Socket } from 'node:net';
+import { invariant } from '../../errors/index.js';
+import { decodeEnvelopes, encodeEnvelopes } from '../codec.js';
+import type { NodeId } from '../core/types.js';
+import { type RaftLogger, silentLogger } from '../logger.js';
+import { encodeFrame, FRAME_HELLO, FRAME_MESSAGES, FrameDecoder, helloPayload } from './frame.js';
+import type { Envelope, RaftTransport } from './types.js';
+
+export interface PeerAddress {
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface TcpTransportOptions {
+  readonly nodeId: NodeId;
+  readonly host?: string;
+  /** 0 picks a free port (read it back from `listen()`). */
+  readonly port?: number;
+  readonly peers?: ReadonlyMap<NodeId, PeerAddress>;
+  /** Largest frame accepted or sent; bigger incoming frames close the connection. */
+  readonly maxFrameBytes?: number;
+  /** Envelopes queued per peer while it is unreachable or slow; the oldest are dropped beyond this. */
+  readonly maxQueuedEnvelopes?: number;
+  readonly reconnectInitialMs?: number;
+  readonly reconnectMaxMs?: number;
+  /** An accepted connection that does not say hello within this time is closed. */
+  readonly helloTimeoutMs?: number;
+  /** A dial that does not connect within this time is abandoned and retried with backoff. */
+  readonly connectTimeoutMs?: number;
+  readonly random?: () => number;
+  readonly logger?: RaftLogger;
+}
+
+interface Peer {
+  readonly id: NodeId;
+  address: PeerAddress | undefined;
+  socket: Socket | undefined;
+  queue: Envelope[];
+  flushScheduled: boolean;
+  waitingDrain: boolean;
+  attempts: number;
+  reconnectTimer: NodeJS.Timeout | undefined;
+}
+
+type Handler = (from: NodeId, envelopes: readonly Envelope[]) => void;
+
+/**
+ * Raft messages over TCP. One connection per peer pair: the node with the lower id dials, the other
+ * accepts, and both directions share the socket. Everything queued for a peer during one event-loop turn
+ * goes out as one frame (every group's messages together). Queues are bounded and drop the oldest
+ * envelopes: Raft retransmits, so loss is safe and blocking the driver is not.
+ */
+export class TcpTransport implements RaftTransport {
+  private readonly opts: Required<Omit<TcpTransportOptions, 'peers'>>;
+  private readonly peers = new Map<NodeId, Peer>();
+  private handler: Handler | undefined;
+  private server: Server | undefined;
+  private readonly unidentified = new Set<Socket>();
+  private closed = false;
+  droppedEnvelopes = 0;
+
+  constructor(options: TcpTransportOptions) {
+    this.opts = {
+      nodeId: options.nodeId,
+      host: options.host ?? '127.0.0.1',
+      port: options.port ?? 0,
+      maxFrameBytes: options.maxFrameBytes ?? 64 * 1024 * 1024,
+      maxQueuedEnvelopes: options.maxQueuedEnvelopes ?? 10_000,
+      reconnectInitialMs: options.reconnectInitialMs ?? 50,
+      reconnectMaxMs: options.reconnectMaxMs ?? 2_000,
+      helloTimeoutMs: options.helloTimeoutMs ?? 5_000,
+      connectTimeoutMs: options.connectTimeoutMs ?? 3_000,
+      random: options.random ?? Math.random,
+      logger: options.logger ?? silentLogger,
+    };
+    invariant(
+      this.opts.reconnectInitialMs <= this.opts.reconnectMaxMs,
+      'reconnectInitialMs must be <= reconnectMaxMs',
+    );
+    for (const [id, addr] of options.peers ?? []) this.setPeer(id, addr);
+  }
+
+  /** Starts accepting connections; resolves with the bound address. */
+  async listen(): Promise<PeerAddress> {
+    const server = createServer((socket) => this.accept(socket));
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.opts.port, this.opts.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    const addr = server.address();
+    invariant(addr !== null && typeof addr === 'object', 'tcp server has an address');
+    return { host: addr.address, port: addr.port };
+  }
+
+  /** Adds or moves a peer. The lower id of a pair dials, so only then does this connect. */
+  setPeer(id: NodeId, address: PeerAddress): void {
+    if (id === this.opts.nodeId) return;
+    let peer = this.peers.get(id);
+    if (peer === undefined) {
+      peer = {
+        id,
+        address,
+        socket: undefined,
+        queue: [],
+        flushScheduled: false,
+        waitingDrain: false,
+        attempts: 0,
+        reconnectTimer: undefined,
+      };
+      this.peers.set(id, peer);
+    } else peer.address = address;
+    if (this.dials(id) && peer.socket === undefined && peer.reconnectTimer === undefined) this.dial(peer);
+  }
+
+  onMessage(handler: Handler): void {
+    this.handler = handler;
+  }
+
+  send(to: NodeId, envelopes: readonly Envelope[]): void {
+    const peer = this.peers.get(to);
+    if (peer === undefined || this.closed) {
+      this.droppedEnvelopes += envelopes.length;
+      return;
+    }
+    for (const e of envelopes) peer.queue.push(e);
+    const excess = peer.queue.length - this.opts.maxQueuedEnvelopes;
+    if (excess > 0) {
+      peer.queue.splice(0, excess);
+      this.droppedEnvelopes += excess;
+    }
+    if (!peer.flushScheduled) {
+      peer.flushScheduled = true;
+      setImmediate(() => {
+        peer.flushScheduled = false;
+        this.flush(peer);
+      });
+    }
+  }
+
+  isConnected(to: NodeId): boolean {
+    return this.peers.get(to)?.socket !== undefined;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const peer of this.peers.values()) {
+      if (peer.reconnectTimer !== undefined) clearTimeout(peer.reconnectTimer);
+      peer.socket?.destroy();
+      peer.socket = undefined;
+      peer.queue = [];
+    }
+    for (const s of this.unidentified) s.destroy();
+    const server = this.server;
+    if (server !== undefined) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  // ---------------------------------------------------------------- connections
+
+  private dials(peerId: NodeId): boolean {
+    return this.opts.nodeId < peerId;
+  }
+
+  private dial(peer: Peer): void {
+    if (this.closed || peer.address === undefined) return;
+    const socket = connect({ host: peer.address.host, port: peer.address.port });
+    socket.setNoDelay(true);
+    socket.setTimeout(this.opts.connectTimeoutMs, () => socket.destroy());
+    socket.once('connect', () => {
+      socket.setTimeout(0);
+      socket.setKeepAlive(true, 5_000);
+      socket.write(encodeFrame(FRAME_HELLO, helloPayload(this.opts.nodeId)));
+      peer.attempts = 0;
+      this.attach(peer, socket);
+    });
+    socket.on('error', () => socket.destroy());
+    socket.once('close', () => {
+      if (peer.socket === socket || peer.socket === undefined) this.onDisconnect(peer, socket);
+    });
+  }
+
+  private onDisconnect(peer: Peer, socket: Socket): void {
+    if (peer.socket === socket) peer.socket = undefined;
+    peer.waitingDrain = false;
+    if (this.closed || !this.dials(peer.id) || peer.reconnectTimer !== undefined) return;
+    // Exponential backoff with jitter, so a restarted cluster does not reconnect in lockstep.
+    const base = Math.min(this.opts.reconnectMaxMs, this.opts.reconnectInitialMs * 2 ** peer.attempts);
+    const delayMs = base / 2 + (this.opts.random() * base) / 2;
+    peer.attempts = Math.min(peer.attempts + 1, 30);
+    peer.reconnectTimer = setTimeout(() => {
+      peer.reconnectTimer = undefined;
+      this.dial(peer);
+    }, delayMs);
+  }
+
+  private accept(socket: Socket): void {
+    if (this.closed) {
+      socket.destroy();
+      return;
+    }
+    socket.setNoDelay(true);
+    this.unidentified.add(socket);
+    const owner = (): Peer | undefined => {
+      for (const p of this.peers.values()) if (p.socket === socket) return p;
+      return undefined;
+    };
+    const decoder = new FrameDecoder(this.opts.maxFrameBytes);
+    const timer = setTimeout(() => socket.destroy(), this.opts.helloTimeoutMs);
+    const onData = (chunk: Buffer): void => {
+      let frames: ReturnType<FrameDecoder['push']>;
+      try {
+        frames = decoder.push(chunk);
+      } catch (err) {
+        this.reject(socket, err);
+        return;
+      }
+      const first = frames[0];
+      if (first === undefined) return;
+      const peerId =
+        first.kind === FRAME_HELLO && first.payload.byteLength === 4
+          ? Buffer.from(first.payload).readUInt32BE(0)
+          : 0;
+      const peer = this.peers.get(peerId);
+      if (peer === undefined || this.dials(peerId)) {
+        this.reject(socket, new Error(`unexpected hello from ${peerId}`));
+        return;
+      }
+      clearTimeout(timer);
+      socket.setKeepAlive(true, 5_000);
+      socket.off('data', onData);
+      this.unidentified.delete(socket);
+      // A newer connection from the same peer (it restarted) replaces the old one.
+      const old = peer.socket;
+      this.attach(peer, socket, decoder);
+      old?.destroy();
+      this.deliver(peer, socket, frames.slice(1));
+    };
+    socket.on('data', onData);
+    socket.on('error', () => socket.destroy());
+    socket.once('close', () => {
+      clearTimeout(timer);
+      this.unidentified.delete(socket);
+      const p = owner();
+      if (p !== undefined) this.onDisconnect(p, socket);
+    });
+  }
+
+  private attach(peer: Peer, socket: Socket, decoder = new FrameDecoder(this.opts.maxFrameBytes)): void {
+    peer.socket = socket;
+    peer.waitingDrain = false;
+    socket.on('data', (chunk: Buffer) => {
+      let frames: ReturnType<FrameDecoder['push']>;
+      try {
+        frames = decoder.push(chunk);
+      } catch (err) {
+        this.reject(socket, err);
+        return;
+      }
+      this.deliver(peer, socket, frames);
+    });
+    this.flush(peer);
+  }
+
+  /**
+   * Decodes and hands frames to the receiver. Bad bytes close the socket; an exception from the receiver
+   * itself (a broken invariant in Raft) is not the peer's fault and propagates.
+   */
+  private deliver(peer: Peer, socket: Socket, frames: ReturnType<FrameDecoder['push']>): void {
+    for (const f of frames) {
+      let envs: Envelope[];
+      try {
+        if (f.kind !== FRAME_MESSAGES) throw new Error(`unexpected frame kind ${f.kind}`);
+        envs = decodeEnvelopes(f.payload);
+      } catch (err) {
+        this.reject(socket, err);
+        return;
+      }
+      // A peer may only speak for itself.
+      const own = envs.filter((e) => e.message.from === peer.id && e.message.to === this.opts.nodeId);
+      if (own.length > 0 && peer.socket === socket) this.handler?.(peer.id, own);
+    }
+  }
+
+  private reject(socket: Socket, err: unknown): void {
+    this.opts.logger.warn(
+      { node_id: this.opts.nodeId, error: err instanceof Error ? err.message : String(err) },
+      'raft transport closing a connection after bad input',
+    );
+    socket.destroy();
+  }
+
+  private flush(peer: Peer): void {
+    const socket = peer.socket;
+    if (socket === undefined || peer.waitingDrain || peer.queue.length === 0 || socket.destroyed) return;
+    const batch = peer.queue;
+    peer.queue = [];
+    for (const frame of this.frames(batch)) {
+      if (!socket.write(frame)) {
+        peer.waitingDrain = true;
+        socket.once('drain', () => {
+          peer.waitingDrain = false;
+          this.flush(peer);
+        });
+      }
+    }
+  }
+
+  /** One frame for the batch, split in halves when it would exceed the frame limit. */
+  private frames(batch: readonly Envelope[]): Buffer[] {
+    const payload = encodeEnvelopes(batch);
+    if (payload.byteLength + 1 <= this.opts.maxFrameBytes) return [encodeFrame(FRAME_MESSAGES, payload)];
+    if (batch.length === 1) {
+      this.droppedEnvelopes++;
+      this.opts.logger.warn(
+        { node_id: this.opts.nodeId, bytes: payload.byteLength },
+        'raft message exceeds frame limit',
+      );
+      return [];
+    }
+    const mid = Math.floor(batch.length / 2);
+    return [...this.frames(batch.slice(0, mid)), ...this.frames(batch.slice(mid))];
+  }
+}

@@ -1,0 +1,266 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { isStreamBusError } from '../../src/errors/index.js';
+import type { NodeId } from '../../src/raft/core/index.js';
+import { RaftHost } from '../../src/raft/host.js';
+import { MemoryRaftStorage } from '../../src/raft/storage/memory-storage.js';
+import { MemoryHub } from '../../src/raft/transport/memory-transport.js';
+import {
+  enc,
+  ListMachine,
+  leaderOf,
+  type Member,
+  startCluster,
+  startMember,
+  stopAll,
+  waitFor,
+} from './node-helpers.js';
+
+let cluster: Map<NodeId, Member> | undefined;
+afterEach(async () => {
+  if (cluster !== undefined) await stopAll(cluster);
+  cluster = undefined;
+});
+
+async function elected(hub = new MemoryHub(), ids = [1, 2, 3]) {
+  cluster = await startCluster(hub, ids);
+  const c = cluster;
+  const leader = await waitFor('a leader', () => leaderOf(c));
+  return { hub, c, leader };
+}
+
+describe('RaftNode driver', () => {
+  it('propose resolves with the state machine result once applied, and every node applies the same order', async () => {
+    const { c, leader } = await elected();
+    const results = await Promise.all(['a', 'b', 'c'].map((s) => leader.node.propose(enc(s))));
+    expect(results.map((r) => (r as { position: number }).position)).toEqual([1, 2, 3]);
+    await waitFor('followers applied', () => [...c.values()].every((m) => m.sm.items.length === 3));
+    for (const m of c.values()) expect(m.sm.items).toEqual(['a', 'b', 'c']);
+  });
+
+  it('a follower refuses a proposal with NOT_LEADER carrying the leader id', async () => {
+    const { c, leader } = await elected();
+    await waitFor('followers know the leader', () =>
+      [...c.values()].every((m) => m.node.status().leaderId === leader.node.id),
+    );
+    const follower = [...c.values()].find((m) => m !== leader)!;
+    const err = await follower.node.propose(enc('x')).catch((e: unknown) => e);
+    expect(isStreamBusError(err, 'NOT_LEADER')).toBe(true);
+    expect((err as { metadata: { leaderId: number } }).metadata.leaderId).toBe(leader.node.id);
+  });
+
+  it('batches proposals that arrive together into one append (one storage write)', async () => {
+    const { leader } = await elected();
+    const sizes: number[] = [];
+    const storage = leader.storage as MemoryRaftStorage;
+    const save = storage.save.bind(storage);
+    storage.save = (u) => {
+      if (u.entries.length > 0) sizes.push(u.entries.length);
+      return save(u);
+    };
+    await Promise.all(Array.from({ length: 200 }, (_, i) => leader.node.propose(enc(`p${i}`))));
+    expect(sizes[0]).toBe(200);
+  });
+
+  it('never overlaps two persists, even with slow storage and a flood of proposals', async () => {
+    const { c, leader } = await elected();
+    let maxActive = 0;
+    let writes = 0;
+    for (const m of c.values()) {
+      const storage = m.storage as MemoryRaftStorage;
+      const save = storage.save.bind(storage);
+      let active = 0;
+      storage.save = async (u) => {
+        active++;
+        writes++;
+        maxActive = Math.max(maxActive, active);
+        await new Promise((r) => setTimeout(r, 3));
+        save(u);
+        active--;
+      };
+    }
+    const all: Promise<unknown>[] = [];
+    for (let wave = 0; wave < 10; wave++) {
+      for (let i = 0; i < 20; i++) all.push(leader.node.propose(enc(`w${wave}-${i}`)));
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    await Promise.all(all);
+    expect(maxActive).toBe(1);
+    expect(writes).toBeGreaterThan(3);
+    expect(leader.sm.items).toHaveLength(200);
+  });
+
+  it('a storage failure stops the node, emits fatal and fails pending proposals', async () => {
+    const { leader } = await elected();
+    const fatal = new Promise<Error>((resolve) => leader.node.on('fatal', resolve));
+    (leader.storage as MemoryRaftStorage).save = () => {
+      throw Object.assign(new Error('disk on fire'), { code: 'EIO' });
+    };
+    const pending = leader.node.propose(enc('x')).catch((e: unknown) => e);
+    expect(isStreamBusError(await fatal, 'STORAGE_ERROR')).toBe(true);
+    expect(isStreamBusError(await pending, 'RAFT_STOPPED')).toBe(true);
+  });
+
+  it('an aborted proposal rejects with REQUEST_ABORTED', async () => {
+    const { leader } = await elected();
+    const ac = new AbortController();
+    ac.abort();
+    const err = await leader.node.propose(enc('x'), { signal: ac.signal }).catch((e: unknown) => e);
+    expect(isStreamBusError(err, 'REQUEST_ABORTED')).toBe(true);
+  });
+
+  it('a state machine error rejects that proposal only', async () => {
+    const { leader } = await elected();
+    await expect(leader.node.propose(enc('boom'))).rejects.toThrow(/boom/);
+    await expect(leader.node.propose(enc('fine'))).resolves.toMatchObject({ position: 1 });
+  });
+
+  it('times out with REQUEST_TIMED_OUT when the leader cannot reach a quorum', async () => {
+    const { hub, leader } = await elected();
+    hub.isolate(leader.node.id);
+    const err = await leader.node.propose(enc('lonely'), { timeoutMs: 50 }).catch((e: unknown) => e);
+    expect(isStreamBusError(err, 'REQUEST_TIMED_OUT')).toBe(true);
+  });
+
+  it('rejects with PROPOSAL_DROPPED when a new leader overwrites the uncommitted entry', async () => {
+    const { hub, c, leader } = await elected();
+    hub.isolate(leader.node.id);
+    const lost = leader.node.propose(enc('lost'), { timeoutMs: 30_000 }).catch((e: unknown) => e);
+    const next = await waitFor('a new leader', () => leaderOf(c, [leader.node.id]));
+    await next.node.propose(enc('won'));
+    hub.heal();
+    const err = await lost;
+    expect(isStreamBusError(err, 'PROPOSAL_DROPPED')).toBe(true);
+    await waitFor('old leader caught up', () => leader.sm.items.includes('won'));
+    expect(leader.sm.items).not.toContain('lost');
+  });
+
+  it('stop rejects pending and later calls with RAFT_STOPPED', async () => {
+    const { hub, leader } = await elected();
+    hub.isolate(leader.node.id);
+    const pending = leader.node.propose(enc('x')).catch((e: unknown) => e);
+    const read = leader.node.readIndex().catch((e: unknown) => e);
+    await leader.node.stop();
+    expect(isStreamBusError(await pending, 'RAFT_STOPPED')).toBe(true);
+    expect(isStreamBusError(await read, 'RAFT_STOPPED')).toBe(true);
+    const after = await leader.node.propose(enc('y')).catch((e: unknown) => e);
+    expect(isStreamBusError(after, 'RAFT_STOPPED')).toBe(true);
+  });
+
+  it('emits role, leader and commit events, and reports status', async () => {
+    const hub = new MemoryHub();
+    cluster = await startCluster(hub, [1]);
+    const m = cluster.get(1)!;
+    const roles: string[] = [];
+    m.node.on('role-change', (e) => roles.push(e.role));
+    const commits: number[] = [];
+    m.node.on('commit', (e) => commits.push(e.commitIndex));
+    await waitFor('leader', () => m.node.status().role === 'leader');
+    await m.node.propose(enc('a'));
+    expect(roles).toContain('leader');
+    expect(commits.length).toBeGreaterThan(0);
+    const st = m.node.status();
+    expect(st).toMatchObject({ role: 'leader', leaderId: 1, voters: [1], learners: [], votersOutgoing: [] });
+    expect(st.appliedIndex).toBe(st.commitIndex);
+    expect(st.lastCommitAgeMs).toBeGreaterThanOrEqual(0);
+  });
+
+  it('adds a learner, promotes it, and the new voter catches up through a snapshot', async () => {
+    const hub = new MemoryHub();
+    cluster = await startCluster(hub, [1, 2, 3], { snapshotIntervalEntries: 5, snapshotKeepEntries: 0 });
+    const c = cluster;
+    const leader = await waitFor('leader', () => leaderOf(c));
+    for (let i = 0; i < 12; i++) await leader.node.propose(enc(`v${i}`));
+    const joiner = await startMember(4, hub, new MemoryRaftStorage(), { snapshotIntervalEntries: 5 });
+    c.set(4, joiner);
+    await expect(leader.node.proposeConfChange({ type: 'add-learner', nodeId: 4 })).resolves.toMatchObject({
+      learners: [4],
+    });
+    await waitFor('learner caught up', () => joiner.sm.items.length === 12);
+    expect(joiner.sm.restores).toBeGreaterThan(0);
+    await expect(leader.node.proposeConfChange({ type: 'add-voter', nodeId: 4 })).resolves.toMatchObject({
+      voters: [1, 2, 3, 4],
+    });
+  });
+
+  it('swaps a voter through joint consensus and ends in the new configuration', async () => {
+    const hub = new MemoryHub();
+    cluster = await startCluster(hub, [1, 2, 3]);
+    const c = cluster;
+    const leader = await waitFor('leader', () => leaderOf(c));
+    await leader.node.propose(enc('x'));
+    const joiner = await startMember(4, hub, new MemoryRaftStorage());
+    c.set(4, joiner);
+    const victim = [1, 2, 3].find((id) => id !== leader.node.id)!;
+    const joint = await leader.node.proposeJointConfChange([
+      { type: 'add-voter', nodeId: 4 },
+      { type: 'remove', nodeId: victim },
+    ]);
+    expect(joint.votersOutgoing).toEqual([1, 2, 3]);
+    await waitFor('left the joint configuration', () => leader.node.status().votersOutgoing.length === 0);
+    expect(leader.node.status().voters).toEqual([...[1, 2, 3].filter((id) => id !== victim), 4]);
+    await leader.node.propose(enc('y'));
+    await waitFor('new voter applied', () => joiner.sm.items.join() === 'x,y');
+  });
+
+  it('refuses a second membership change while one is pending', async () => {
+    const { leader } = await elected();
+    const first = leader.node.proposeConfChange({ type: 'add-learner', nodeId: 9 });
+    const err = await leader.node
+      .proposeConfChange({ type: 'add-learner', nodeId: 8 })
+      .catch((e: unknown) => e);
+    expect(isStreamBusError(err, 'CONFIG_CHANGE_IN_PROGRESS')).toBe(true);
+    await first;
+    const bad = await leader.node.proposeConfChange({ type: 'remove', nodeId: 77 }).catch((e: unknown) => e);
+    expect(isStreamBusError(bad, 'INVALID_CONFIG_CHANGE')).toBe(true);
+  });
+
+  it('transfers leadership and serves linearizable reads', async () => {
+    const { c, leader } = await elected();
+    const { index: written } = (await leader.node.propose(enc('w'))) as { index: number };
+    const target = [...c.values()].find((m) => m !== leader)!;
+    await leader.node.transferLeadership(target.node.id);
+    await waitFor('target leads', () => target.node.status().role === 'leader');
+    // A read that starts after the write was acknowledged must observe it.
+    const idx = await target.node.readIndex();
+    expect(idx).toBeGreaterThanOrEqual(written);
+    expect(target.node.status().appliedIndex).toBeGreaterThanOrEqual(idx);
+    expect(target.sm.items).toContain('w');
+  });
+});
+
+describe('RaftHost', () => {
+  it('runs several groups on one ticker and one transport per node', async () => {
+    const hub = new MemoryHub();
+    const ids = [1, 2, 3];
+    const hosts = ids.map(
+      (id) => new RaftHost({ nodeId: id, transport: hub.transport(id), tickIntervalMs: 10 }),
+    );
+    const groups = ['p0', 'p1', 'p2'];
+    const machines = new Map<string, ListMachine>();
+    for (const [i, host] of hosts.entries()) {
+      for (const g of groups) {
+        const sm = new ListMachine();
+        machines.set(`${g}@${ids[i]}`, sm);
+        await host.addGroup(g, {
+          storage: MemoryRaftStorage.bootstrap(ids),
+          stateMachine: sm,
+          electionTimeoutTicks: 10,
+        });
+      }
+    }
+    try {
+      for (const g of groups) {
+        const leader = await waitFor(`leader of ${g}`, () =>
+          hosts.map((h) => h.group(g)!).find((n) => n.status().role === 'leader'),
+        );
+        await leader.propose(enc(`hello-${g}`));
+      }
+      await waitFor('all groups replicated', () =>
+        [...machines.values()].every((sm) => sm.items.length === 1),
+      );
+      for (const [key, sm] of machines) expect(sm.items).toEqual([`hello-${key.split('@')[0]}`]);
+    } finally {
+      for (const h of hosts) await h.stop();
+    }
+  });
+});

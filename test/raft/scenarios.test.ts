@@ -1,0 +1,198 @@
+/** Scripted scenarios for the features beyond the basic paper rules. */
+import { describe, expect, it } from 'vitest';
+import { bootstrapEntries, type Entry, type LogReadError } from '../../src/raft/core/index.js';
+import { MemoryRaftStorage } from '../../src/raft/storage/memory-storage.js';
+import { TestCluster, text } from './harness.js';
+
+/** A store whose old entries are "only on disk" while `coldBelow` is set (the partition-log case). */
+class ColdTailStorage extends MemoryRaftStorage {
+  coldBelow = 0;
+
+  override entries(lo: number, hi: number, maxBytes: number): readonly Entry[] | LogReadError {
+    if (lo < this.coldBelow) return 'unavailable';
+    return super.entries(lo, hi, maxBytes);
+  }
+}
+
+describe('pre-vote and check-quorum', () => {
+  it('a partitioned node rejoining does not disrupt the leader (pre-vote keeps its term unchanged)', () => {
+    const c = new TestCluster([1, 2, 3]);
+    c.campaign(1);
+    const term = c.core(1).term;
+    c.isolate(3);
+    for (let i = 0; i < 100; i++) {
+      c.core(3).tick();
+      c.tickAll(1);
+    }
+    // It kept pre-campaigning but never bumped its term.
+    expect(c.core(3).term).toBe(term);
+    c.heal();
+    c.tickAll(5);
+    expect(c.leaders()).toEqual([1]);
+    expect(c.core(1).term).toBe(term);
+    expect(c.core(3).leaderId).toBe(1);
+  });
+
+  it('without pre-vote the same rejoin forces a new election (what pre-vote prevents)', () => {
+    const c = new TestCluster([1, 2, 3], { preVote: false });
+    c.campaign(1);
+    const term = c.core(1).term;
+    c.isolate(3);
+    c.tick(3, 40);
+    expect(c.core(3).term).toBeGreaterThan(term);
+    c.heal();
+    c.tickAll(40);
+    expect(c.core(1).term).toBeGreaterThan(term);
+  });
+
+  it('two followers timing out in the same instant elect one leader in one round (pre-vote tie-break)', () => {
+    const c = new TestCluster([1, 2, 3]);
+    c.campaign(1);
+    const term = c.core(1).term;
+    c.isolate(1);
+    // Let the followers' leases run out, then both campaign before any message is delivered.
+    for (let i = 0; i < 9; i++) {
+      c.core(2).tick();
+      c.core(3).tick();
+    }
+    c.core(2).campaign();
+    c.core(3).campaign();
+    c.flush();
+    const leaders = c.leaders().filter((id) => id !== 1);
+    expect(leaders).toEqual([2]);
+    expect(c.core(2).term).toBe(term + 1);
+  });
+
+  it('check-quorum: a leader cut off from the majority steps down within an election timeout', () => {
+    const c = new TestCluster([1, 2, 3]);
+    c.campaign(1);
+    c.isolate(1);
+    c.tick(1, 21);
+    expect(c.core(1).role).toBe('follower');
+  });
+
+  it('check-quorum lease: followers that hear from a leader ignore a vote request from a higher term', () => {
+    const c = new TestCluster([1, 2, 3]);
+    c.campaign(1);
+    const term = c.core(1).term;
+    c.core(2).step({
+      type: 'vote',
+      from: 3,
+      to: 2,
+      term: term + 1,
+      logTerm: c.core(3).log.lastTerm(),
+      index: c.core(3).log.lastIndex(),
+      entries: [],
+      commit: 0,
+      reject: false,
+      rejectHint: 0,
+    });
+    expect(c.core(2).term).toBe(term);
+    expect(c.core(2).leaderId).toBe(1);
+  });
+});
+
+describe('leader transfer', () => {
+  it('transfers leadership to an up-to-date follower with TimeoutNow', () => {
+    const c = new TestCluster([1, 2, 3]);
+    c.campaign(1);
+    c.propose(1, 'a');
+    expect(c.core(1).transferLeadership(2).ok).toBe(true);
+    c.flush();
+    expect(c.leaders()).toEqual([2]);
+    expect(c.sent.some((m) => m.type === 'timeout-now' && m.to === 2)).toBe(true);
+  });
+
+  it('catches a lagging transferee up first, and refuses proposals while transferring', () => {
+    const c = new TestCluster([1, 2, 3]);
+    c.campaign(1);
+    c.isolate(3);
+    for (let i = 0; i < 5; i++) c.propose(1, `e${i}`);
+    expect(c.core(1).transferLeadership(3).ok).toBe(true);
+    expect(c.core(1).propose(text('during'))).toMatchObject({ ok: false, reason: 'transfer-in-progress' });
+    c.heal();
+    c.tick(1);
+    expect(c.leaders()).toEqual([3]);
+    expect(c.appliedData(3)).toEqual(['e0', 'e1', 'e2', 'e3', 'e4']);
+  });
+
+  it('abandons a transfer to an unreachable node after an election timeout', () => {
+    const c = new TestCluster([1, 2, 3]);
+    c.campaign(1);
+    c.isolate(3);
+    c.core(1).transferLeadership(3);
+    c.tick(1, 11);
+    expect(c.core(1).role).toBe('leader');
+    expect(c.core(1).leadTransferee).toBe(0);
+    expect(c.core(1).propose(text('ok')).ok).toBe(true);
+  });
+});
+
+describe('read index', () => {
+  it('the leader answers a read with its commit index once a quorum confirms its leadership', () => {
+    const c = new TestCluster([1, 2, 3]);
+    c.campaign(1);
+    c.propose(1, 'w');
+    const ctx = text('r1');
+    c.core(1).readIndex(ctx);
+    c.flush();
+    const rs = c.node(1).readStates;
+    expect(rs).toHaveLength(1);
+    expect(rs[0]!.index).toBe(c.core(1).log.committed);
+  });
+
+  it('a leader cut off from the quorum cannot answer a read', () => {
+    const c = new TestCluster([1, 2, 3]);
+    c.campaign(1);
+    c.isolate(1);
+    c.core(1).readIndex(text('r'));
+    c.flush();
+    expect(c.node(1).readStates).toHaveLength(0);
+  });
+
+  it('a follower read is forwarded to the leader and answered with the leader commit index', () => {
+    const c = new TestCluster([1, 2, 3]);
+    c.campaign(1);
+    c.propose(1, 'w');
+    expect(c.core(2).readIndex(text('f')).ok).toBe(true);
+    c.flush();
+    expect(c.node(2).readStates.map((r) => r.index)).toEqual([c.core(1).log.committed]);
+  });
+});
+
+describe('proposals on a follower', () => {
+  it('are forwarded to the leader when forwarding is on', () => {
+    const c = new TestCluster([1, 2, 3]);
+    c.campaign(1);
+    expect(c.core(2).propose(text('via-2'))).toMatchObject({ ok: true, forwarded: true, leaderId: 1 });
+    c.flush();
+    expect(c.appliedData(1)).toEqual(['via-2']);
+  });
+
+  it('are refused with the known leader id when forwarding is off', () => {
+    const c = new TestCluster([1, 2, 3], { proposalForwarding: false });
+    c.campaign(1);
+    expect(c.core(2).propose(text('x'))).toEqual({ ok: false, reason: 'not-leader', leaderId: 1 });
+  });
+});
+
+describe('storage that cannot serve old entries synchronously', () => {
+  it('the leader holds back a lagging follower while entries are unavailable, then catches it up', () => {
+    const cold = new ColdTailStorage();
+    cold.append(bootstrapEntries([1, 2, 3]));
+    cold.setHardState({ term: 1, vote: 0, commit: 3 });
+    const c = new TestCluster([1, 2, 3], {}, new Map([[1, cold]]));
+    c.campaign(1);
+    c.isolate(3);
+    for (let i = 0; i < 10; i++) c.propose(1, `e${i}`);
+    cold.coldBelow = c.core(1).log.applied;
+    c.heal();
+    c.tickAll(3);
+    expect(c.appliedData(3)).toEqual([]);
+    expect(c.core(1).role).toBe('leader');
+    // The driver finished loading: the next heartbeat response triggers the catch-up.
+    cold.coldBelow = 0;
+    c.tickAll(2);
+    expect(c.appliedData(3)).toHaveLength(10);
+  });
+});

@@ -1,0 +1,114 @@
+import { connect } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type Envelope, type NodeId, newMessage } from '../../src/raft/index.js';
+import { TcpTransport } from '../../src/raft/transport/tcp-transport.js';
+import { waitFor } from './node-helpers.js';
+
+const open: TcpTransport[] = [];
+afterEach(async () => {
+  for (const t of open.splice(0)) await t.close();
+});
+
+async function pair(opts: { maxFrameBytes?: number; maxQueuedEnvelopes?: number } = {}) {
+  const a = new TcpTransport({ nodeId: 1, reconnectInitialMs: 10, reconnectMaxMs: 50, ...opts });
+  const b = new TcpTransport({ nodeId: 2, reconnectInitialMs: 10, reconnectMaxMs: 50, ...opts });
+  open.push(a, b);
+  const addrA = await a.listen();
+  const addrB = await b.listen();
+  a.setPeer(2, addrB);
+  b.setPeer(1, addrA);
+  const got = { a: [] as Envelope[], b: [] as Envelope[] };
+  a.onMessage((_f, envs) => got.a.push(...envs));
+  b.onMessage((_f, envs) => got.b.push(...envs));
+  return { a, b, addrA, addrB, got };
+}
+
+const hb = (from: NodeId, to: NodeId, term: number, groupId = 'g'): Envelope => ({
+  groupId,
+  message: newMessage('heartbeat', from, to, { term }),
+});
+
+describe('TcpTransport', () => {
+  it('delivers both ways over the one connection the lower id dials', async () => {
+    const { a, b, got } = await pair();
+    a.send(2, [hb(1, 2, 1), hb(1, 2, 2, 'other-group')]);
+    b.send(1, [hb(2, 1, 3)]);
+    await waitFor('delivery', () => got.a.length === 1 && got.b.length === 2);
+    expect(got.b.map((e) => [e.groupId, e.message.term])).toEqual([
+      ['g', 1],
+      ['other-group', 2],
+    ]);
+    expect(a.isConnected(2) && b.isConnected(1)).toBe(true);
+  });
+
+  it('coalesces everything queued in one turn into one frame', async () => {
+    const { a, got } = await pair();
+    let frames = 0;
+    const b2 = open[1]!;
+    b2.onMessage((_f, envs) => {
+      frames++;
+      got.b.push(...envs);
+    });
+    await waitFor('connected', () => a.isConnected(2));
+    for (let i = 0; i < 50; i++) a.send(2, [hb(1, 2, i, `p${i}`)]);
+    await waitFor('delivery', () => got.b.length === 50);
+    expect(frames).toBe(1);
+  });
+
+  it('drops envelopes that claim another sender', async () => {
+    const { a, got } = await pair();
+    a.send(2, [hb(3, 2, 1), hb(1, 2, 2)]);
+    await waitFor('delivery', () => got.b.length === 1);
+    expect(got.b[0]!.message.from).toBe(1);
+  });
+
+  it('closes a connection that sends garbage or an oversized frame, and keeps serving peers', async () => {
+    const { a, addrB, got } = await pair({ maxFrameBytes: 1024 });
+    for (const payload of [
+      Buffer.from('GET / HTTP/1.1\r\n\r\n'),
+      Buffer.from([0xff, 0xff, 0xff, 0xff, 2]),
+      Buffer.concat([
+        Buffer.from([0, 0, 0, 5, 1]),
+        Buffer.from([0, 0, 0, 1]),
+        Buffer.from([0, 0, 0, 3, 2, 0xc1, 0xc1]),
+      ]),
+    ]) {
+      const closed = await new Promise<boolean>((resolve) => {
+        const s = connect(addrB.port, addrB.host, () => s.write(payload));
+        s.on('close', () => resolve(true));
+        s.on('error', () => undefined);
+        setTimeout(() => {
+          s.destroy();
+          resolve(false);
+        }, 2_000);
+      });
+      expect(closed).toBe(true);
+    }
+    a.send(2, [hb(1, 2, 9)]);
+    await waitFor('still working', () => got.b.some((e) => e.message.term === 9));
+  });
+
+  it('reconnects with backoff after the peer restarts', async () => {
+    const { a, addrB } = await pair();
+    await waitFor('connected', () => a.isConnected(2));
+    await open[1]!.close();
+    await waitFor('noticed disconnect', () => !a.isConnected(2));
+    const b2 = new TcpTransport({ nodeId: 2, port: addrB.port });
+    open.push(b2);
+    await b2.listen();
+    const got: Envelope[] = [];
+    b2.onMessage((_f, envs) => got.push(...envs));
+    b2.setPeer(1, { host: '127.0.0.1', port: 1 });
+    await waitFor('reconnected', () => a.isConnected(2), 5_000);
+    a.send(2, [hb(1, 2, 5)]);
+    await waitFor('delivered after reconnect', () => got.length === 1);
+  });
+
+  it('bounds the queue for an unreachable peer by dropping the oldest', async () => {
+    const t = new TcpTransport({ nodeId: 5, maxQueuedEnvelopes: 10 });
+    open.push(t);
+    t.setPeer(4, { host: '127.0.0.1', port: 1 });
+    for (let i = 0; i < 25; i++) t.send(4, [hb(5, 4, i)]);
+    expect(t.droppedEnvelopes).toBe(15);
+  });
+});
