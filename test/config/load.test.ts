@@ -1,5 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildBrokerConfig, readerOf } from '../../src/config/build.js';
@@ -16,6 +15,7 @@ import {
 } from '../../src/config/index.js';
 import type { ConfigValue } from '../../src/config/schema.js';
 import { isStreamBusError } from '../../src/errors/index.js';
+import { scratchDir } from '../helpers/scratch-dir.js';
 
 function configError(fn: () => unknown): string {
   try {
@@ -135,7 +135,7 @@ describe('loadConfig layering', () => {
   });
 
   it('reads a YAML file from disk', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'streambus-config-'));
+    const dir = scratchDir('streambus-config-');
     const file = join(dir, 'streambus.yaml');
     writeFileSync(file, yamlText);
     expect(loadConfig({ file, env: {} }).storage.flushPolicy).toBe('interval');

@@ -1,5 +1,3 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
@@ -10,6 +8,7 @@ import {
   HealthRegistry,
 } from '../../src/observability/index.js';
 import { ManualClock } from '../../src/resilience/manual-clock.js';
+import { scratchDir } from '../helpers/scratch-dir.js';
 
 function setup(): { clock: ManualClock; health: HealthRegistry } {
   const clock = new ManualClock(1_700_000_000_000);
@@ -170,7 +169,7 @@ describe('HealthRegistry', () => {
 
 describe('built-in checks', () => {
   it('diskSpaceCheck is healthy with a low threshold and unhealthy with an impossible one', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'streambus-health-'));
+    const dir = scratchDir('streambus-health-');
     const signal = new AbortController().signal;
     let seen = -1;
     const ok = await diskSpaceCheck(dir, 1, { onFreeBytes: (b) => (seen = b) }).check(signal);

@@ -1,11 +1,11 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { StreamBusError } from '../../src/errors/index.js';
 import { componentLogger, createLogger, LogSampler, silentLogger } from '../../src/observability/index.js';
 import { ManualClock } from '../../src/resilience/manual-clock.js';
+import { scratchDir } from '../helpers/scratch-dir.js';
 
 function capture(): { lines: () => Record<string, unknown>[]; stream: Writable } {
   const chunks: string[] = [];
@@ -72,7 +72,7 @@ describe('logger', () => {
   });
 
   it('writes to a file path and in console format', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'streambus-log-'));
+    const dir = scratchDir('streambus-log-');
     const file = join(dir, 'logs', 'broker.log');
     createLogger({ output: file }).info({ component: 'broker' }, 'started');
     expect(JSON.parse(readFileSync(file, 'utf8').trim())).toMatchObject({

@@ -1,16 +1,14 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/index.js';
 import { METRICS, silentLogger, startOpsStack } from '../../src/observability/index.js';
+import { scratchDir } from '../helpers/scratch-dir.js';
 
 function testConfig(overrides: Record<string, unknown> = {}) {
   return loadConfig({
     env: {},
     overrides: {
       'broker.listen': '127.0.0.1:0',
-      'broker.data_dir': mkdtempSync(join(tmpdir(), 'streambus-ops-')),
+      'broker.data_dir': scratchDir('streambus-ops-'),
       'health.http.bind_address': '127.0.0.1',
       'health.http.port': 0,
       'health.disk_free_bytes_min': 1,
