@@ -212,7 +212,12 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
     this.failures = 0;
     // The next fetch goes out before this round is decoded, so decoding overlaps the round trip. Fetch
     // offsets were already advanced from batch headers; positions move only when messages are delivered.
-    if (this.o.prefetch && !this.closing.signal.aborted) this.prefetched = this.startRound();
+    if (this.o.prefetch && !this.closing.signal.aborted) {
+      this.prefetched = this.startRound();
+      // Its request is written by microtasks (metadata and connection lookups resolve from cache): let them
+      // run and the fetch leave before the CPU-bound decode below, or the two would not overlap at all.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
     return this.deliver(outcome.round);
   }
 
