@@ -1,0 +1,308 @@
+/**
+ * Metadata commands and their log encoding.
+ *
+ * Wire grammar (msgpackr, plain maps, no records):
+ *   [formatVersion: 1, type: string, body: map, requestId: string | nil]
+ *
+ * The decoder checks shapes only (types, integer ranges); meaning (does the topic exist, is the epoch
+ * current) is checked by apply, which answers with a catalogue error as a value. A log entry that does not
+ * decode fails an invariant: it is a bug or corruption, never something to apply partially.
+ * Bump COMMAND_FORMAT_VERSION only with a decoder that still reads every older version.
+ */
+import { Packr } from 'msgpackr';
+import { InvariantViolation, invariant } from '../errors/index.js';
+import {
+  BROKER_STATES,
+  type BrokerId,
+  type BrokerState,
+  type HostPort,
+  MOVE_STATES,
+  type MoveState,
+} from './types.js';
+
+export const COMMAND_FORMAT_VERSION = 1;
+
+export type MetadataCommand =
+  | {
+      readonly type: 'registerBroker';
+      readonly brokerId: BrokerId;
+      readonly clientAddress: HostPort;
+      readonly peerAddress: HostPort;
+      readonly rack: string | null;
+      readonly capacityHint: number;
+      /** Coordinator's clock; becomes the broker's first last-heartbeat. */
+      readonly atMs: number;
+    }
+  | {
+      readonly type: 'updateBroker';
+      readonly brokerId: BrokerId;
+      readonly state?: BrokerState;
+      readonly clientAddress?: HostPort;
+      readonly peerAddress?: HostPort;
+      readonly rack?: string | null;
+      readonly capacityHint?: number;
+    }
+  | { readonly type: 'heartbeat'; readonly beats: readonly { brokerId: BrokerId; atMs: number }[] }
+  | { readonly type: 'unregisterBroker'; readonly brokerId: BrokerId }
+  | {
+      readonly type: 'createTopic';
+      readonly name: string;
+      readonly replicationFactor: number;
+      /** Replicas per partition, decided by the coordinator's placement; the first is the leader hint. */
+      readonly assignment: readonly (readonly BrokerId[])[];
+      readonly configs: Readonly<Record<string, string>>;
+      readonly internal: boolean;
+    }
+  | { readonly type: 'deleteTopic'; readonly name: string }
+  | {
+      readonly type: 'addPartitions';
+      readonly name: string;
+      readonly assignment: readonly (readonly BrokerId[])[];
+    }
+  | {
+      readonly type: 'updateReplicaSet';
+      readonly topic: string;
+      readonly partition: number;
+      readonly expectedEpoch: number;
+      readonly replicas: readonly BrokerId[];
+      readonly isr: readonly BrokerId[];
+      readonly leader: BrokerId;
+    }
+  | {
+      readonly type: 'updateLeader';
+      readonly topic: string;
+      readonly partition: number;
+      readonly expectedEpoch: number;
+      readonly leader: BrokerId;
+      /** Unchanged when omitted. */
+      readonly isr?: readonly BrokerId[];
+    }
+  | {
+      readonly type: 'alterTopicConfig';
+      readonly name: string;
+      readonly set: Readonly<Record<string, string>>;
+      readonly delete: readonly string[];
+    }
+  | {
+      readonly type: 'recordMove';
+      readonly topic: string;
+      readonly partition: number;
+      readonly from: BrokerId;
+      readonly to: BrokerId;
+      readonly state: MoveState;
+    }
+  | {
+      readonly type: 'completeMove';
+      readonly topic: string;
+      readonly partition: number;
+      readonly from: BrokerId;
+      readonly to: BrokerId;
+    }
+  | {
+      readonly type: 'setClusterConfig';
+      readonly set: Readonly<Record<string, string>>;
+      readonly delete: readonly string[];
+    };
+
+export type CommandType = MetadataCommand['type'];
+
+/** A command as it sits in the log: the request id lets apply answer a retried proposal exactly once. */
+export interface CommandEnvelope {
+  readonly command: MetadataCommand;
+  readonly requestId: string | null;
+}
+
+const packr = new Packr({ useRecords: false, moreTypes: false, bundleStrings: false });
+
+export function encodeCommand(command: MetadataCommand, requestId: string | null = null): Uint8Array {
+  const { type, ...body } = command;
+  return packr.pack([COMMAND_FORMAT_VERSION, type, body, requestId]);
+}
+
+/** Decodes a log entry; throws InvariantViolation on anything malformed. */
+export function decodeCommand(bytes: Uint8Array): CommandEnvelope {
+  let raw: unknown;
+  try {
+    raw = packr.unpack(bytes);
+  } catch (err) {
+    throw new InvariantViolation(`metadata command does not decode: ${(err as Error).message}`);
+  }
+  invariant(Array.isArray(raw) && raw.length === 4, 'metadata command is not a 4-element array');
+  const [version, type, body, requestId] = raw as unknown[];
+  invariant(version === COMMAND_FORMAT_VERSION, `unknown metadata command format version ${String(version)}`);
+  invariant(typeof type === 'string', 'metadata command type is not a string');
+  invariant(requestId === null || typeof requestId === 'string', 'metadata request id is not a string');
+  const b = obj(body, type);
+  const decoder = DECODERS[type as CommandType] as ((b: Body) => MetadataCommand) | undefined;
+  invariant(decoder !== undefined && Object.hasOwn(DECODERS, type), `unknown metadata command type ${type}`);
+  return { command: decoder(b), requestId: requestId ?? null };
+}
+
+type Body = Record<string, unknown>;
+
+const DECODERS: { readonly [K in CommandType]: (b: Body) => Extract<MetadataCommand, { type: K }> } = {
+  registerBroker: (b) => ({
+    type: 'registerBroker',
+    brokerId: brokerId(b.brokerId, 'brokerId'),
+    clientAddress: hostPort(b.clientAddress, 'clientAddress'),
+    peerAddress: hostPort(b.peerAddress, 'peerAddress'),
+    rack: nullableStr(b.rack, 'rack'),
+    capacityHint: positive(b.capacityHint, 'capacityHint'),
+    atMs: uint(b.atMs, 'atMs'),
+  }),
+  updateBroker: (b) => ({
+    type: 'updateBroker',
+    brokerId: brokerId(b.brokerId, 'brokerId'),
+    ...(b.state === undefined ? {} : { state: oneOf(b.state, BROKER_STATES, 'state') }),
+    ...(b.clientAddress === undefined ? {} : { clientAddress: hostPort(b.clientAddress, 'clientAddress') }),
+    ...(b.peerAddress === undefined ? {} : { peerAddress: hostPort(b.peerAddress, 'peerAddress') }),
+    ...(b.rack === undefined ? {} : { rack: nullableStr(b.rack, 'rack') }),
+    ...(b.capacityHint === undefined ? {} : { capacityHint: positive(b.capacityHint, 'capacityHint') }),
+  }),
+  heartbeat: (b) => ({
+    type: 'heartbeat',
+    beats: list(b.beats, 'beats').map((x, i) => {
+      const beat = obj(x, `beats[${i}]`);
+      return { brokerId: brokerId(beat.brokerId, 'brokerId'), atMs: uint(beat.atMs, 'atMs') };
+    }),
+  }),
+  unregisterBroker: (b) => ({ type: 'unregisterBroker', brokerId: brokerId(b.brokerId, 'brokerId') }),
+  createTopic: (b) => ({
+    type: 'createTopic',
+    name: str(b.name, 'name'),
+    replicationFactor: uint(b.replicationFactor, 'replicationFactor'),
+    assignment: assignment(b.assignment),
+    configs: stringMap(b.configs, 'configs'),
+    internal: bool(b.internal, 'internal'),
+  }),
+  deleteTopic: (b) => ({ type: 'deleteTopic', name: str(b.name, 'name') }),
+  addPartitions: (b) => ({
+    type: 'addPartitions',
+    name: str(b.name, 'name'),
+    assignment: assignment(b.assignment),
+  }),
+  updateReplicaSet: (b) => ({
+    type: 'updateReplicaSet',
+    topic: str(b.topic, 'topic'),
+    partition: uint(b.partition, 'partition'),
+    expectedEpoch: uint(b.expectedEpoch, 'expectedEpoch'),
+    replicas: ids(b.replicas, 'replicas'),
+    isr: ids(b.isr, 'isr'),
+    leader: leader(b.leader),
+  }),
+  updateLeader: (b) => ({
+    type: 'updateLeader',
+    topic: str(b.topic, 'topic'),
+    partition: uint(b.partition, 'partition'),
+    expectedEpoch: uint(b.expectedEpoch, 'expectedEpoch'),
+    leader: leader(b.leader),
+    ...(b.isr === undefined ? {} : { isr: ids(b.isr, 'isr') }),
+  }),
+  alterTopicConfig: (b) => ({
+    type: 'alterTopicConfig',
+    name: str(b.name, 'name'),
+    set: stringMap(b.set, 'set'),
+    delete: list(b.delete, 'delete').map((k) => str(k, 'delete[]')),
+  }),
+  recordMove: (b) => ({
+    type: 'recordMove',
+    topic: str(b.topic, 'topic'),
+    partition: uint(b.partition, 'partition'),
+    from: brokerId(b.from, 'from'),
+    to: brokerId(b.to, 'to'),
+    state: oneOf(b.state, MOVE_STATES, 'state'),
+  }),
+  completeMove: (b) => ({
+    type: 'completeMove',
+    topic: str(b.topic, 'topic'),
+    partition: uint(b.partition, 'partition'),
+    from: brokerId(b.from, 'from'),
+    to: brokerId(b.to, 'to'),
+  }),
+  setClusterConfig: (b) => ({
+    type: 'setClusterConfig',
+    set: stringMap(b.set, 'set'),
+    delete: list(b.delete, 'delete').map((k) => str(k, 'delete[]')),
+  }),
+};
+
+// Shape checks. Exported for the snapshot decoder, which trusts its bytes as little as the log's.
+
+export function obj(v: unknown, what: string): Body {
+  invariant(typeof v === 'object' && v !== null && !Array.isArray(v), `metadata ${what} is not a map`);
+  return v as Body;
+}
+
+export function list(v: unknown, what: string): unknown[] {
+  invariant(Array.isArray(v), `metadata ${what} is not an array`);
+  return v;
+}
+
+export function str(v: unknown, what: string): string {
+  invariant(typeof v === 'string', `metadata ${what} is not a string`);
+  return v;
+}
+
+export function nullableStr(v: unknown, what: string): string | null {
+  return v === null ? null : str(v, what);
+}
+
+export function bool(v: unknown, what: string): boolean {
+  invariant(typeof v === 'boolean', `metadata ${what} is not a boolean`);
+  return v;
+}
+
+export function uint(v: unknown, what: string): number {
+  invariant(typeof v === 'number' && Number.isSafeInteger(v) && v >= 0, `metadata ${what} is not a uint`);
+  return v;
+}
+
+export function brokerId(v: unknown, what: string): BrokerId {
+  invariant(typeof v === 'number' && Number.isSafeInteger(v) && v > 0, `metadata ${what} is not a broker id`);
+  return v;
+}
+
+function leader(v: unknown): BrokerId {
+  return v === -1 ? -1 : brokerId(v, 'leader');
+}
+
+export function positive(v: unknown, what: string): number {
+  invariant(
+    typeof v === 'number' && Number.isFinite(v) && v > 0,
+    `metadata ${what} is not a positive number`,
+  );
+  return v;
+}
+
+export function oneOf<T extends string>(v: unknown, allowed: readonly T[], what: string): T {
+  invariant(
+    typeof v === 'string' && (allowed as readonly string[]).includes(v),
+    `metadata ${what} is invalid`,
+  );
+  return v as T;
+}
+
+export function hostPort(v: unknown, what: string): HostPort {
+  const b = obj(v, what);
+  const port = uint(b.port, `${what}.port`);
+  invariant(port <= 65_535, `metadata ${what}.port is out of range`);
+  return { host: str(b.host, `${what}.host`), port };
+}
+
+export function ids(v: unknown, what: string): BrokerId[] {
+  return list(v, what).map((x) => brokerId(x, what));
+}
+
+export function stringMap(v: unknown, what: string): Record<string, string> {
+  const b = obj(v, what);
+  const out: Record<string, string> = {};
+  for (const [k, value] of Object.entries(b)) {
+    invariant(k !== '__proto__', `metadata ${what} has a __proto__ key`);
+    out[k] = str(value, `${what}.${k}`);
+  }
+  return out;
+}
+
+function assignment(v: unknown): BrokerId[][] {
+  return list(v, 'assignment').map((r, i) => ids(r, `assignment[${i}]`));
+}

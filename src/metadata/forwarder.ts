@@ -1,0 +1,75 @@
+import { StreamBusError } from '../errors/index.js';
+import type { NodeId } from '../raft/core/types.js';
+import type { ApplyResult } from './types.js';
+
+/**
+ * Carries a proposal from a follower to the metadata leader. The real one is an inter-broker RPC (comes
+ * with the broker wiring); it must hand `commandBytes` unchanged to the leader's
+ * `MetadataStore.handleForwarded` and bring back its result (or its error, as a StreamBusError with the
+ * same code). A leader that cannot be reached is a NETWORK_ERROR, BROKER_NOT_AVAILABLE or
+ * CONNECTION_CLOSED: the store then waits for the leader to come back or change.
+ */
+export interface MetadataForwarder {
+  forward(leaderId: NodeId, commandBytes: Uint8Array, signal: AbortSignal): Promise<ApplyResult>;
+}
+
+/** What a forwarder delivers to: the leader side of `MetadataStore`. */
+export interface ForwardTarget {
+  handleForwarded(commandBytes: Uint8Array, signal?: AbortSignal): Promise<ApplyResult>;
+}
+
+/**
+ * The in-process forwarder for tests (beside the real one, as MemoryTransport is beside TcpTransport):
+ * calls the leader's store directly; `isolate` makes a node unreachable as a network partition would.
+ */
+export class MemoryForwarder implements MetadataForwarder {
+  private readonly targets = new Map<NodeId, ForwardTarget>();
+  private readonly isolated = new Set<NodeId>();
+  /** Which node is forwarding: set per store via `forNode`. */
+  private constructor(
+    private readonly from: NodeId,
+    private readonly shared: MemoryForwarder | undefined,
+  ) {}
+
+  static create(): MemoryForwarder {
+    return new MemoryForwarder(0, undefined);
+  }
+
+  /** The forwarder a given node's store uses (so partitions can be checked from both ends). */
+  forNode(id: NodeId): MemoryForwarder {
+    return new MemoryForwarder(id, this.root());
+  }
+
+  register(id: NodeId, target: ForwardTarget): void {
+    this.root().targets.set(id, target);
+  }
+
+  unregister(id: NodeId): void {
+    this.root().targets.delete(id);
+  }
+
+  isolate(id: NodeId): void {
+    this.root().isolated.add(id);
+  }
+
+  heal(): void {
+    this.root().isolated.clear();
+  }
+
+  async forward(leaderId: NodeId, commandBytes: Uint8Array, signal: AbortSignal): Promise<ApplyResult> {
+    const root = this.root();
+    const target = root.targets.get(leaderId);
+    if (target === undefined || root.isolated.has(leaderId) || root.isolated.has(this.from)) {
+      throw new StreamBusError('NETWORK_ERROR', {
+        operation: 'metadata.forward',
+        message: `metadata leader ${leaderId} is unreachable from ${this.from}`,
+      });
+    }
+    // Copy: a real RPC never shares the buffer with the sender.
+    return target.handleForwarded(new Uint8Array(commandBytes), signal);
+  }
+
+  private root(): MemoryForwarder {
+    return this.shared ?? this;
+  }
+}

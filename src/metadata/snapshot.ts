@@ -1,0 +1,170 @@
+/**
+ * The on-disk snapshot of the metadata image.
+ *
+ *   [formatVersion: 1, {
+ *     appliedIndex, version,
+ *     brokers: BrokerRecord[] (by id), topics: TopicRecord[] (by name), moves: MoveRecord[] (by key),
+ *     clusterConfig: map, recentRequests: [requestId, ApplyResult][] (oldest first)
+ *   }]
+ *
+ * Collections are sorted so two replicas in the same state write the same bytes, whatever the history
+ * that got them there. Restore checks every field (InvariantViolation on anything malformed) and builds
+ * the new state aside before replacing the old one. Bump SNAPSHOT_FORMAT_VERSION only with a decoder that
+ * still reads the previous version: snapshots outlive the code that wrote them.
+ */
+import { Packr } from 'msgpackr';
+import { ERRORS, type ErrorCode, InvariantViolation, invariant } from '../errors/index.js';
+import {
+  bool,
+  brokerId,
+  hostPort,
+  ids,
+  list,
+  nullableStr,
+  obj,
+  oneOf,
+  positive,
+  str,
+  stringMap,
+  uint,
+} from './commands.js';
+import { MetadataState } from './state.js';
+import {
+  type ApplyResult,
+  BROKER_STATES,
+  type BrokerRecord,
+  MOVE_STATES,
+  type MoveRecord,
+  moveKey,
+  type PartitionRecord,
+  type TopicRecord,
+} from './types.js';
+
+export const SNAPSHOT_FORMAT_VERSION = 1;
+
+const packr = new Packr({ useRecords: false, moreTypes: false, bundleStrings: false });
+
+export function encodeSnapshot(state: MetadataState, appliedIndex: number): Uint8Array {
+  const byKey = <T>(m: ReadonlyMap<string | number, T>): T[] =>
+    [...m.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, v]) => v);
+  return packr.pack([
+    SNAPSHOT_FORMAT_VERSION,
+    {
+      appliedIndex,
+      version: state.version,
+      brokers: byKey(state.brokers),
+      topics: byKey(state.topics),
+      moves: byKey(state.moves),
+      clusterConfig: state.clusterConfig,
+      recentRequests: [...state.recentRequests.entries()],
+    },
+  ]);
+}
+
+export function decodeSnapshot(bytes: Uint8Array): { state: MetadataState; appliedIndex: number } {
+  let raw: unknown;
+  try {
+    raw = packr.unpack(bytes);
+  } catch (err) {
+    throw new InvariantViolation(`metadata snapshot does not decode: ${(err as Error).message}`);
+  }
+  invariant(Array.isArray(raw) && raw.length === 2, 'metadata snapshot is not a 2-element array');
+  invariant(raw[0] === SNAPSHOT_FORMAT_VERSION, `unknown metadata snapshot format version ${String(raw[0])}`);
+  const b = obj(raw[1], 'snapshot');
+  const state = new MetadataState();
+  state.version = uint(b.version, 'version');
+  for (const x of list(b.brokers, 'brokers')) {
+    const r = brokerRecord(x);
+    invariant(!state.brokers.has(r.id), `snapshot repeats broker ${r.id}`);
+    state.brokers.set(r.id, r);
+  }
+  for (const x of list(b.topics, 'topics')) {
+    const t = topicRecord(x);
+    invariant(!state.topics.has(t.name), `snapshot repeats topic ${t.name}`);
+    state.topics.set(t.name, t);
+  }
+  for (const x of list(b.moves, 'moves')) {
+    const m = moveRecord(x);
+    state.moves.set(moveKey(m.topic, m.partition, m.from, m.to), m);
+  }
+  state.clusterConfig = stringMap(b.clusterConfig, 'clusterConfig');
+  for (const x of list(b.recentRequests, 'recentRequests')) {
+    const pair = list(x, 'recentRequests[]');
+    invariant(pair.length === 2, 'snapshot request entry is not a pair');
+    state.recentRequests.set(str(pair[0], 'requestId'), parseApplyResult(pair[1]));
+  }
+  return { state, appliedIndex: uint(b.appliedIndex, 'appliedIndex') };
+}
+
+function brokerRecord(x: unknown): BrokerRecord {
+  const b = obj(x, 'broker');
+  return {
+    id: brokerId(b.id, 'broker.id'),
+    clientAddress: hostPort(b.clientAddress, 'broker.clientAddress'),
+    peerAddress: hostPort(b.peerAddress, 'broker.peerAddress'),
+    rack: nullableStr(b.rack, 'broker.rack'),
+    state: oneOf(b.state, BROKER_STATES, 'broker.state'),
+    lastHeartbeatMs: uint(b.lastHeartbeatMs, 'broker.lastHeartbeatMs'),
+    capacityHint: positive(b.capacityHint, 'broker.capacityHint'),
+    epoch: uint(b.epoch, 'broker.epoch'),
+    registeredVersion: uint(b.registeredVersion, 'broker.registeredVersion'),
+  };
+}
+
+function topicRecord(x: unknown): TopicRecord {
+  const b = obj(x, 'topic');
+  const partitions = list(b.partitions, 'topic.partitions').map((p, i): PartitionRecord => {
+    const r = obj(p, 'partition');
+    const partition = uint(r.partition, 'partition.partition');
+    invariant(partition === i, `snapshot partition ${partition} at position ${i}`);
+    return {
+      partition,
+      replicas: ids(r.replicas, 'partition.replicas'),
+      leader: r.leader === -1 ? -1 : brokerId(r.leader, 'partition.leader'),
+      leaderEpoch: uint(r.leaderEpoch, 'partition.leaderEpoch'),
+      isr: ids(r.isr, 'partition.isr'),
+    };
+  });
+  return {
+    name: str(b.name, 'topic.name'),
+    partitions,
+    replicationFactor: uint(b.replicationFactor, 'topic.replicationFactor'),
+    configs: stringMap(b.configs, 'topic.configs'),
+    internal: bool(b.internal, 'topic.internal'),
+    createdVersion: uint(b.createdVersion, 'topic.createdVersion'),
+  };
+}
+
+function moveRecord(x: unknown): MoveRecord {
+  const b = obj(x, 'move');
+  return {
+    topic: str(b.topic, 'move.topic'),
+    partition: uint(b.partition, 'move.partition'),
+    from: brokerId(b.from, 'move.from'),
+    to: brokerId(b.to, 'move.to'),
+    state: oneOf(b.state, MOVE_STATES, 'move.state'),
+    recordedVersion: uint(b.recordedVersion, 'move.recordedVersion'),
+  };
+}
+
+/**
+ * Checks an ApplyResult that came from outside (a snapshot, or a forwarding RPC's answer): InvariantViolation
+ * if malformed. The RPC layer should map that to MALFORMED_FRAME for its peer.
+ */
+export function parseApplyResult(x: unknown): ApplyResult {
+  const b = obj(x, 'result');
+  const version = uint(b.version, 'result.version');
+  if (bool(b.ok, 'result.ok')) {
+    return {
+      ok: true,
+      version,
+      ...(b.unknownBrokerIds === undefined
+        ? {}
+        : { unknownBrokerIds: ids(b.unknownBrokerIds, 'result.unknown') }),
+      ...(b.leaderEpoch === undefined ? {} : { leaderEpoch: uint(b.leaderEpoch, 'result.leaderEpoch') }),
+    };
+  }
+  const code = str(b.code, 'result.code');
+  invariant(Object.hasOwn(ERRORS, code), `snapshot result has unknown error code ${code}`);
+  return { ok: false, code: code as ErrorCode, message: str(b.message, 'result.message'), version };
+}

@@ -1,0 +1,348 @@
+/**
+ * The metadata image and its pure, deterministic transition function. Every replica applies the same
+ * commands in the same order and must end in the same state, so apply reads nothing but its arguments
+ * (no clock, no randomness) and checks every precondition before it mutates anything: a rejected command
+ * leaves the state, version included, exactly as it was.
+ */
+import type { ErrorCode } from '../errors/index.js';
+import type { MetadataCommand } from './commands.js';
+import {
+  checkConfigKeys,
+  checkMembers,
+  freshPartition,
+  mergeConfig,
+  sortedRecord,
+  validTopicName,
+} from './rules.js';
+import {
+  type ApplyResult,
+  type BrokerId,
+  type BrokerRecord,
+  type MoveRecord,
+  moveKey,
+  type PartitionRecord,
+  type TopicRecord,
+} from './types.js';
+
+export { effectiveTopicConfig, validTopicName } from './rules.js';
+
+/** How many request ids (with their results) are remembered to answer retried proposals exactly once. */
+export const RECENT_REQUESTS_MAX = 4096;
+
+/** A point-in-time image: the maps are copies and the records immutable, so it never changes later. */
+export interface MetadataView {
+  readonly version: number;
+  readonly brokers: ReadonlyMap<BrokerId, BrokerRecord>;
+  readonly topics: ReadonlyMap<string, TopicRecord>;
+  readonly moves: ReadonlyMap<string, MoveRecord>;
+  readonly clusterConfig: Readonly<Record<string, string>>;
+}
+
+export class MetadataState {
+  version = 0;
+  brokers = new Map<BrokerId, BrokerRecord>();
+  topics = new Map<string, TopicRecord>();
+  moves = new Map<string, MoveRecord>();
+  clusterConfig: Readonly<Record<string, string>> = {};
+  /** requestId -> result, oldest first (insertion order is the eviction order, and is in the snapshot). */
+  recentRequests = new Map<string, ApplyResult>();
+
+  view(): MetadataView {
+    return {
+      version: this.version,
+      brokers: new Map(this.brokers),
+      topics: new Map(this.topics),
+      moves: new Map(this.moves),
+      clusterConfig: this.clusterConfig,
+    };
+  }
+
+  partitionCount(): number {
+    let n = 0;
+    for (const t of this.topics.values()) n += t.partitions.length;
+    return n;
+  }
+
+  /** Applies one command; a retried request (same id) gets its first result again and changes nothing. */
+  apply(command: MetadataCommand, requestId: string | null = null): ApplyResult {
+    if (requestId !== null) {
+      const seen = this.recentRequests.get(requestId);
+      if (seen !== undefined) return seen;
+    }
+    const result = this.transition(command);
+    if (requestId !== null) {
+      this.recentRequests.set(requestId, result);
+      if (this.recentRequests.size > RECENT_REQUESTS_MAX) {
+        const oldest = this.recentRequests.keys().next().value as string;
+        this.recentRequests.delete(oldest);
+      }
+    }
+    return result;
+  }
+
+  private transition(c: MetadataCommand): ApplyResult {
+    switch (c.type) {
+      case 'registerBroker': {
+        const prev = this.brokers.get(c.brokerId);
+        const v = this.bump();
+        // A re-registration is a broker restarting: new incarnation, back to starting until the
+        // coordinator sees it healthy.
+        this.brokers.set(c.brokerId, {
+          id: c.brokerId,
+          clientAddress: c.clientAddress,
+          peerAddress: c.peerAddress,
+          rack: c.rack,
+          state: 'starting',
+          lastHeartbeatMs: Math.max(c.atMs, prev?.lastHeartbeatMs ?? 0),
+          capacityHint: c.capacityHint,
+          epoch: (prev?.epoch ?? 0) + 1,
+          registeredVersion: v,
+        });
+        return this.ok();
+      }
+      case 'updateBroker': {
+        const prev = this.brokers.get(c.brokerId);
+        if (prev === undefined) return this.fail('UNKNOWN_BROKER', `broker ${c.brokerId} is not registered`);
+        if (prev.state === 'decommissioned' && c.state !== undefined && c.state !== 'decommissioned') {
+          return this.fail(
+            'METADATA_CONFLICT',
+            `broker ${c.brokerId} is decommissioned; it must register again`,
+          );
+        }
+        this.bump();
+        this.brokers.set(c.brokerId, {
+          ...prev,
+          ...(c.state === undefined ? {} : { state: c.state }),
+          ...(c.clientAddress === undefined ? {} : { clientAddress: c.clientAddress }),
+          ...(c.peerAddress === undefined ? {} : { peerAddress: c.peerAddress }),
+          ...(c.rack === undefined ? {} : { rack: c.rack }),
+          ...(c.capacityHint === undefined ? {} : { capacityHint: c.capacityHint }),
+        });
+        return this.ok();
+      }
+      case 'heartbeat': {
+        const unknown: BrokerId[] = [];
+        const known = c.beats.filter((b) => {
+          if (this.brokers.has(b.brokerId)) return true;
+          unknown.push(b.brokerId);
+          return false;
+        });
+        if (known.length === 0) {
+          return this.fail('UNKNOWN_BROKER', `no registered broker in heartbeat batch: ${unknown.join(',')}`);
+        }
+        this.bump();
+        for (const b of known) {
+          const prev = this.brokers.get(b.brokerId) as BrokerRecord;
+          // Never backwards: a new coordinator whose clock lags must not make a broker look older.
+          this.brokers.set(b.brokerId, { ...prev, lastHeartbeatMs: Math.max(prev.lastHeartbeatMs, b.atMs) });
+        }
+        return unknown.length === 0 ? this.ok() : { ...this.ok(), unknownBrokerIds: unknown };
+      }
+      case 'unregisterBroker': {
+        if (!this.brokers.has(c.brokerId)) {
+          return this.fail('UNKNOWN_BROKER', `broker ${c.brokerId} is not registered`);
+        }
+        const hosted = this.replicasOn(c.brokerId);
+        if (hosted > 0) {
+          return this.fail('METADATA_CONFLICT', `broker ${c.brokerId} still hosts ${hosted} replicas`);
+        }
+        this.bump();
+        this.brokers.delete(c.brokerId);
+        return this.ok();
+      }
+      case 'createTopic': {
+        if (!validTopicName(c.name)) return this.fail('INVALID_TOPIC_NAME', `invalid topic name '${c.name}'`);
+        if (this.topics.has(c.name))
+          return this.fail('TOPIC_ALREADY_EXISTS', `topic ${c.name} already exists`);
+        if (c.assignment.length === 0)
+          return this.fail('INVALID_PARTITIONS', 'a topic needs at least one partition');
+        if (c.replicationFactor < 1)
+          return this.fail('INVALID_REPLICATION_FACTOR', 'replication factor must be >= 1');
+        const bad = this.checkAssignment(c.assignment, c.replicationFactor);
+        if (bad !== undefined) return bad;
+        const badConfig = checkConfigKeys(Object.keys(c.configs));
+        if (badConfig !== undefined) return this.fail('INVALID_TOPIC_CONFIG', badConfig);
+        const v = this.bump();
+        this.topics.set(c.name, {
+          name: c.name,
+          partitions: c.assignment.map((replicas, i) => freshPartition(i, replicas)),
+          replicationFactor: c.replicationFactor,
+          configs: sortedRecord(c.configs),
+          internal: c.internal,
+          createdVersion: v,
+        });
+        return this.ok();
+      }
+      case 'deleteTopic': {
+        if (!this.topics.has(c.name)) return this.unknownTopic(c.name);
+        this.bump();
+        this.topics.delete(c.name);
+        for (const [k, m] of this.moves) if (m.topic === c.name) this.moves.delete(k);
+        return this.ok();
+      }
+      case 'addPartitions': {
+        const t = this.topics.get(c.name);
+        if (t === undefined) return this.unknownTopic(c.name);
+        if (c.assignment.length === 0) return this.fail('INVALID_PARTITIONS', 'no partitions to add');
+        const bad = this.checkAssignment(c.assignment, t.replicationFactor);
+        if (bad !== undefined) return bad;
+        this.bump();
+        const added = c.assignment.map((replicas, i) => freshPartition(t.partitions.length + i, replicas));
+        this.topics.set(c.name, { ...t, partitions: [...t.partitions, ...added] });
+        return this.ok();
+      }
+      case 'updateReplicaSet': {
+        const found = this.partitionFor(c.topic, c.partition, c.expectedEpoch);
+        if (!('record' in found)) return found;
+        const bad = this.checkReplicas(c.replicas) ?? checkMembers(c.isr, c.replicas, c.leader);
+        if (bad !== undefined) return typeof bad === 'string' ? this.fail('METADATA_CONFLICT', bad) : bad;
+        return this.replacePartition(found.topic, {
+          partition: c.partition,
+          replicas: [...c.replicas],
+          isr: [...c.isr],
+          leader: c.leader,
+          leaderEpoch: found.record.leaderEpoch + 1,
+        });
+      }
+      case 'updateLeader': {
+        const found = this.partitionFor(c.topic, c.partition, c.expectedEpoch);
+        if (!('record' in found)) return found;
+        const isr = c.isr ?? found.record.isr;
+        const bad = checkMembers(isr, found.record.replicas, c.leader);
+        if (bad !== undefined) return this.fail('METADATA_CONFLICT', bad);
+        return this.replacePartition(found.topic, {
+          ...found.record,
+          isr: [...isr],
+          leader: c.leader,
+          leaderEpoch: found.record.leaderEpoch + 1,
+        });
+      }
+      case 'alterTopicConfig': {
+        const t = this.topics.get(c.name);
+        if (t === undefined) return this.unknownTopic(c.name);
+        const badConfig = checkConfigKeys(Object.keys(c.set));
+        if (badConfig !== undefined) return this.fail('INVALID_TOPIC_CONFIG', badConfig);
+        this.bump();
+        this.topics.set(c.name, { ...t, configs: mergeConfig(t.configs, c.set, c.delete) });
+        return this.ok();
+      }
+      case 'recordMove': {
+        const t = this.topics.get(c.topic);
+        const p = t?.partitions[c.partition];
+        if (p === undefined) return this.unknownTopic(`${c.topic}/${c.partition}`);
+        if (!this.brokers.has(c.to)) return this.fail('UNKNOWN_BROKER', `broker ${c.to} is not registered`);
+        if (c.from === c.to) return this.fail('METADATA_CONFLICT', 'a move needs two different brokers');
+        const key = moveKey(c.topic, c.partition, c.from, c.to);
+        const prev = this.moves.get(key);
+        const v = this.bump();
+        this.moves.set(key, {
+          topic: c.topic,
+          partition: c.partition,
+          from: c.from,
+          to: c.to,
+          state: c.state,
+          recordedVersion: prev?.recordedVersion ?? v,
+        });
+        return this.ok();
+      }
+      case 'completeMove': {
+        const key = moveKey(c.topic, c.partition, c.from, c.to);
+        if (!this.moves.has(key)) {
+          return this.fail(
+            'METADATA_CONFLICT',
+            `no move of ${c.topic}/${c.partition} from ${c.from} to ${c.to}`,
+          );
+        }
+        this.bump();
+        this.moves.delete(key);
+        return this.ok();
+      }
+      case 'setClusterConfig': {
+        const badConfig = checkConfigKeys(Object.keys(c.set));
+        if (badConfig !== undefined) return this.fail('INVALID_CONFIG', badConfig);
+        this.bump();
+        this.clusterConfig = mergeConfig(this.clusterConfig, c.set, c.delete);
+        return this.ok();
+      }
+    }
+  }
+
+  private bump(): number {
+    this.version += 1;
+    return this.version;
+  }
+
+  private ok(): ApplyResult & { ok: true } {
+    return { ok: true, version: this.version };
+  }
+
+  private fail(code: ErrorCode, message: string): ApplyResult {
+    return { ok: false, code, message, version: this.version };
+  }
+
+  private unknownTopic(what: string): ApplyResult {
+    return this.fail('UNKNOWN_TOPIC_OR_PARTITION', `unknown topic or partition ${what}`);
+  }
+
+  private replicasOn(id: BrokerId): number {
+    let n = 0;
+    for (const t of this.topics.values()) for (const p of t.partitions) if (p.replicas.includes(id)) n++;
+    return n;
+  }
+
+  private checkReplicas(replicas: readonly BrokerId[]): ApplyResult | undefined {
+    if (replicas.length === 0) return this.fail('INVALID_REPLICATION_FACTOR', 'a partition needs a replica');
+    if (new Set(replicas).size !== replicas.length) {
+      return this.fail(
+        'INVALID_REPLICATION_FACTOR',
+        `replicas of one partition must be distinct: ${replicas}`,
+      );
+    }
+    const unknown = replicas.filter((id) => !this.brokers.has(id));
+    if (unknown.length > 0)
+      return this.fail('UNKNOWN_BROKER', `brokers not registered: ${unknown.join(',')}`);
+    return undefined;
+  }
+
+  private checkAssignment(
+    assignment: readonly (readonly BrokerId[])[],
+    replicationFactor: number,
+  ): ApplyResult | undefined {
+    for (const replicas of assignment) {
+      if (replicas.length !== replicationFactor) {
+        return this.fail(
+          'INVALID_REPLICATION_FACTOR',
+          `assignment ${replicas} does not have replication factor ${replicationFactor}`,
+        );
+      }
+      const bad = this.checkReplicas(replicas);
+      if (bad !== undefined) return bad;
+    }
+    return undefined;
+  }
+
+  private partitionFor(
+    topic: string,
+    partition: number,
+    expectedEpoch: number,
+  ): { topic: TopicRecord; record: PartitionRecord } | ApplyResult {
+    const t = this.topics.get(topic);
+    const record = t?.partitions[partition];
+    if (t === undefined || record === undefined) return this.unknownTopic(`${topic}/${partition}`);
+    if (record.leaderEpoch !== expectedEpoch) {
+      return this.fail(
+        'METADATA_CONFLICT',
+        `${topic}/${partition} is at epoch ${record.leaderEpoch}, not the expected ${expectedEpoch}`,
+      );
+    }
+    return { topic: t, record };
+  }
+
+  private replacePartition(t: TopicRecord, record: PartitionRecord): ApplyResult {
+    this.bump();
+    const partitions = [...t.partitions];
+    partitions[record.partition] = record;
+    this.topics.set(t.name, { ...t, partitions });
+    return { ...this.ok(), leaderEpoch: record.leaderEpoch };
+  }
+}

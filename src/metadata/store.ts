@@ -1,0 +1,386 @@
+import { randomUUID } from 'node:crypto';
+import {
+  type ErrorCode,
+  InvariantViolation,
+  isStreamBusError,
+  StreamBusError,
+  toStreamBusError,
+} from '../errors/index.js';
+import type { NodeId, Role } from '../raft/core/types.js';
+import type { CallOptions } from '../raft/node-types.js';
+import {
+  abortError,
+  CircuitBreaker,
+  type CircuitBreakerOptions,
+  type Clock,
+  callWithPolicy,
+  type RetryOptions,
+  sleep,
+  systemClock,
+  systemTimers,
+  type Timers,
+} from '../resilience/index.js';
+import { type CommandType, decodeCommand, encodeCommand, type MetadataCommand } from './commands.js';
+import type { MetadataForwarder } from './forwarder.js';
+import type { MetadataView } from './state.js';
+import type { MetadataStateMachine } from './state-machine.js';
+import type { ApplyResult, BrokerId, HostPort } from './types.js';
+
+/** The slice of RaftNode the store uses (a fake in unit tests, the metadata group's RaftNode in a broker). */
+export interface MetadataRaft {
+  readonly id: NodeId;
+  propose(data: Uint8Array, options?: CallOptions): Promise<unknown>;
+  readIndex(options?: CallOptions): Promise<number>;
+  status(): { readonly role: Role; readonly leaderId: NodeId };
+}
+
+export interface MetadataOperationEvent {
+  readonly operation: CommandType | 'readLinearizable';
+  readonly status: 'success' | 'failure';
+  readonly durationMs: number;
+  /** The error's catalogue code when status is failure. */
+  readonly code?: ErrorCode;
+}
+
+export interface MetadataStoreOptions {
+  readonly raft: MetadataRaft;
+  readonly stateMachine: MetadataStateMachine;
+  /** Absent: proposals on a follower fail with NOT_LEADER (retried until this node leads or retries run out). */
+  readonly forwarder?: MetadataForwarder;
+  /** Defaults 10 retries, 50 ms to 2 s, full jitter (DESIGN.md section 1). */
+  readonly retry?: Partial<Pick<RetryOptions, 'retriesMax' | 'baseDelayMs' | 'maxDelayMs'>>;
+  /** Name is always 'metadata'. Defaults: CircuitBreaker's (5 failures open it for 30 s). */
+  readonly breaker?: Omit<CircuitBreakerOptions, 'name' | 'clock'>;
+  /**
+   * One attempt's budget, including waiting for a leader to be elected or to come back: longer than an
+   * election (1-2 s) so an ordinary failover costs no breaker failure. Default 3 s.
+   */
+  readonly attemptTimeoutMs?: number;
+  /** How often a leaderless attempt looks again for a leader. Default 25 ms. */
+  readonly leaderPollMs?: number;
+  readonly clock?: Clock;
+  readonly timers?: Timers;
+  /** [0, 1): backoff jitter. */
+  readonly random?: () => number;
+  /** Called when an attempt runs out of time (observability's timeout counter and log line). */
+  readonly onTimeout?: (operation: string, timeoutMs: number) => void;
+  /** Request ids are this plus a counter; default `<node id>.<random UUID>.`, unique per store instance. */
+  readonly requestIdPrefix?: string;
+}
+
+export interface WriteOptions {
+  readonly signal?: AbortSignal;
+}
+
+/** An accepted change: the metadata version it produced, plus command-specific details. */
+export type MetadataWriteResult = ApplyResult & { readonly ok: true };
+
+type Body<T extends CommandType> = Omit<Extract<MetadataCommand, { type: T }>, 'type'>;
+
+const UNREACHABLE: ReadonlySet<ErrorCode> = new Set([
+  'NETWORK_ERROR',
+  'CONNECTION_CLOSED',
+  'BROKER_NOT_AVAILABLE',
+  'NOT_LEADER',
+  'RAFT_STOPPED',
+]);
+
+/**
+ * The client API of the metadata store on one broker. Writes are proposals to the metadata Raft group:
+ *
+ *   caller's signal > retry (10, 50 ms..2 s, full jitter) > breaker 'metadata' > attempt timeout > attempt
+ *
+ * An attempt proposes locally on the leader, forwards to the leader from a follower, and waits (within
+ * its budget) while there is no leader or the leader cannot be reached. Every command carries a request
+ * id, so a retry of a proposal that did commit gets the first result back instead of applying twice.
+ * Domain errors (TOPIC_ALREADY_EXISTS, METADATA_CONFLICT, ...) are thrown as StreamBusErrors and neither
+ * retried nor counted by the breaker (they are invalid_input).
+ */
+export class MetadataStore {
+  readonly breaker: CircuitBreaker;
+  private readonly raft: MetadataRaft;
+  private readonly sm: MetadataStateMachine;
+  private readonly clock: Clock;
+  private readonly timers: Timers;
+  private readonly random: () => number;
+  private readonly retryOptions: Omit<RetryOptions, 'signal'>;
+  private readonly attemptTimeoutMs: number;
+  private readonly leaderPollMs: number;
+  private readonly listeners = new Set<(event: MetadataOperationEvent) => void>();
+  private readonly requestPrefix: string;
+  private requestSeq = 0;
+
+  constructor(private readonly options: MetadataStoreOptions) {
+    this.raft = options.raft;
+    this.sm = options.stateMachine;
+    this.clock = options.clock ?? systemClock;
+    this.timers = options.timers ?? systemTimers;
+    this.random = options.random ?? Math.random;
+    this.attemptTimeoutMs = options.attemptTimeoutMs ?? 3_000;
+    this.leaderPollMs = options.leaderPollMs ?? 25;
+    this.breaker = new CircuitBreaker({ ...options.breaker, name: 'metadata', clock: this.clock });
+    this.retryOptions = {
+      retriesMax: options.retry?.retriesMax ?? 10,
+      baseDelayMs: options.retry?.baseDelayMs ?? 50,
+      maxDelayMs: options.retry?.maxDelayMs ?? 2_000,
+      random: this.random,
+      sleep: (ms, signal) => sleep(ms, signal, this.timers),
+    };
+    // Unique across restarts of this node: a restarted broker must not reuse an id the state machine still
+    // remembers (it would get that old result back), so not derived from the injected, possibly seeded, random.
+    this.requestPrefix = options.requestIdPrefix ?? `${this.raft.id}.${randomUUID()}.`;
+  }
+
+  registerBroker(
+    b: {
+      brokerId: BrokerId;
+      clientAddress: HostPort;
+      peerAddress: HostPort;
+      rack?: string | null;
+      capacityHint?: number;
+      atMs?: number;
+    },
+    options?: WriteOptions,
+  ): Promise<MetadataWriteResult> {
+    return this.execute(
+      {
+        type: 'registerBroker',
+        brokerId: b.brokerId,
+        clientAddress: b.clientAddress,
+        peerAddress: b.peerAddress,
+        rack: b.rack ?? null,
+        capacityHint: b.capacityHint ?? 1,
+        atMs: b.atMs ?? this.clock.nowMs(),
+      },
+      options,
+    );
+  }
+
+  updateBroker(b: Body<'updateBroker'>, options?: WriteOptions): Promise<MetadataWriteResult> {
+    return this.execute({ type: 'updateBroker', ...b }, options);
+  }
+
+  /** Many brokers' last-seen times in one command (the coordinator batches them). */
+  heartbeat(beats: Body<'heartbeat'>['beats'], options?: WriteOptions): Promise<MetadataWriteResult> {
+    return this.execute({ type: 'heartbeat', beats }, options);
+  }
+
+  unregisterBroker(brokerId: BrokerId, options?: WriteOptions): Promise<MetadataWriteResult> {
+    return this.execute({ type: 'unregisterBroker', brokerId }, options);
+  }
+
+  /** `assignment` comes from the coordinator's placement; replicationFactor defaults to its width. */
+  createTopic(
+    t: {
+      name: string;
+      assignment: readonly (readonly BrokerId[])[];
+      replicationFactor?: number;
+      configs?: Readonly<Record<string, string>>;
+      internal?: boolean;
+    },
+    options?: WriteOptions,
+  ): Promise<MetadataWriteResult> {
+    return this.execute(
+      {
+        type: 'createTopic',
+        name: t.name,
+        assignment: t.assignment,
+        replicationFactor: t.replicationFactor ?? t.assignment[0]?.length ?? 0,
+        configs: t.configs ?? {},
+        internal: t.internal ?? false,
+      },
+      options,
+    );
+  }
+
+  deleteTopic(name: string, options?: WriteOptions): Promise<MetadataWriteResult> {
+    return this.execute({ type: 'deleteTopic', name }, options);
+  }
+
+  addPartitions(
+    name: string,
+    assignment: readonly (readonly BrokerId[])[],
+    options?: WriteOptions,
+  ): Promise<MetadataWriteResult> {
+    return this.execute({ type: 'addPartitions', name, assignment }, options);
+  }
+
+  /** Compare-and-set on the partition's leader epoch: a stale `expectedEpoch` fails with METADATA_CONFLICT. */
+  updateReplicaSet(u: Body<'updateReplicaSet'>, options?: WriteOptions): Promise<MetadataWriteResult> {
+    return this.execute({ type: 'updateReplicaSet', ...u }, options);
+  }
+
+  /** Compare-and-set on the partition's leader epoch, like updateReplicaSet. */
+  updateLeader(u: Body<'updateLeader'>, options?: WriteOptions): Promise<MetadataWriteResult> {
+    return this.execute({ type: 'updateLeader', ...u }, options);
+  }
+
+  alterTopicConfig(
+    name: string,
+    change: { set?: Readonly<Record<string, string>>; delete?: readonly string[] },
+    options?: WriteOptions,
+  ): Promise<MetadataWriteResult> {
+    return this.execute(
+      { type: 'alterTopicConfig', name, set: change.set ?? {}, delete: change.delete ?? [] },
+      options,
+    );
+  }
+
+  recordMove(m: Body<'recordMove'>, options?: WriteOptions): Promise<MetadataWriteResult> {
+    return this.execute({ type: 'recordMove', ...m }, options);
+  }
+
+  completeMove(m: Body<'completeMove'>, options?: WriteOptions): Promise<MetadataWriteResult> {
+    return this.execute({ type: 'completeMove', ...m }, options);
+  }
+
+  setClusterConfig(
+    change: { set?: Readonly<Record<string, string>>; delete?: readonly string[] },
+    options?: WriteOptions,
+  ): Promise<MetadataWriteResult> {
+    return this.execute(
+      { type: 'setClusterConfig', set: change.set ?? {}, delete: change.delete ?? [] },
+      options,
+    );
+  }
+
+  /** Any command, with the full retry / breaker / forwarding treatment. */
+  execute(command: MetadataCommand, options: WriteOptions = {}): Promise<MetadataWriteResult> {
+    return this.observe(command.type, () => {
+      const bytes = this.encode(command);
+      return callWithPolicy(
+        this.policy(`metadata.${command.type}`),
+        async (signal) => unwrap(await this.attempt(bytes, signal), command.type),
+        options.signal,
+      );
+    });
+  }
+
+  /** The local replica's image: possibly stale, never torn. `version` says how recent it is. */
+  snapshotView(): MetadataView {
+    return this.sm.view();
+  }
+
+  /** An image that includes every change committed before the call (Raft read-index, then local apply). */
+  readLinearizable(signal?: AbortSignal): Promise<MetadataView> {
+    return this.observe('readLinearizable', () =>
+      callWithPolicy(
+        this.policy('metadata.readLinearizable'),
+        async (s) => {
+          // A follower without a leader would be refused at once: wait for one, as writes do.
+          while (this.raft.status().leaderId === 0) await sleep(this.leaderPollMs, s, this.timers);
+          const index = await this.raft.readIndex({ signal: s });
+          await this.sm.waitForApplied(index, s);
+          return this.sm.view();
+        },
+        signal,
+      ),
+    );
+  }
+
+  /**
+   * The leader side of forwarding: one proposal, no retry (the forwarding store retries). Bytes from the
+   * network are checked before they reach the log: a malformed command is INVALID_REQUEST here, so the
+   * invariant in apply only ever fires for corruption.
+   */
+  async handleForwarded(commandBytes: Uint8Array, signal?: AbortSignal): Promise<ApplyResult> {
+    try {
+      decodeCommand(commandBytes);
+    } catch (err) {
+      if (!(err instanceof InvariantViolation)) throw err;
+      throw new StreamBusError('INVALID_REQUEST', { operation: 'metadata.forwarded', message: err.message });
+    }
+    const status = this.raft.status();
+    if (status.role !== 'leader') {
+      throw new StreamBusError('NOT_LEADER', {
+        operation: 'metadata.forwarded',
+        metadata: { leaderId: status.leaderId },
+      });
+    }
+    return (await this.raft.propose(commandBytes, signal === undefined ? {} : { signal })) as ApplyResult;
+  }
+
+  /** Operation outcomes (for metrics and logs); costs nothing while nobody listens. */
+  subscribe(listener: (event: MetadataOperationEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  get stateMachine(): MetadataStateMachine {
+    return this.sm;
+  }
+
+  private policy(operation: string) {
+    return {
+      operation,
+      breaker: this.breaker,
+      retry: this.retryOptions,
+      attemptTimeoutMs: this.attemptTimeoutMs,
+      clock: this.clock,
+      timers: this.timers,
+      ...(this.options.onTimeout === undefined ? {} : { onTimeout: this.options.onTimeout }),
+    };
+  }
+
+  private encode(command: MetadataCommand): Uint8Array {
+    const bytes = encodeCommand(command, `${this.requestPrefix}${++this.requestSeq}`);
+    try {
+      decodeCommand(bytes); // the caller's values (NaN, a port of 70000) must not reach the log
+    } catch (err) {
+      throw new StreamBusError('INVALID_REQUEST', {
+        operation: `metadata.${command.type}`,
+        message: (err as Error).message,
+        cause: err,
+      });
+    }
+    return bytes;
+  }
+
+  /** One attempt: propose here if leader, else forward; wait while the leader is unknown or unreachable. */
+  private async attempt(bytes: Uint8Array, signal: AbortSignal): Promise<ApplyResult> {
+    for (;;) {
+      if (signal.aborted) throw abortError(signal);
+      const { role, leaderId } = this.raft.status();
+      if (role === 'leader') return (await this.raft.propose(bytes, { signal })) as ApplyResult;
+      if (leaderId !== 0) {
+        if (this.options.forwarder === undefined) {
+          throw new StreamBusError('NOT_LEADER', { operation: 'metadata.propose', metadata: { leaderId } });
+        }
+        try {
+          return await this.options.forwarder.forward(leaderId, bytes, signal);
+        } catch (err) {
+          // The leader died or is cut off: keep looking (this node learns of a new one, or the old one
+          // comes back) until the attempt's budget runs out. The request id makes re-sending safe.
+          if (signal.aborted || !isStreamBusError(err) || !UNREACHABLE.has(err.code)) throw err;
+        }
+      }
+      await sleep(this.leaderPollMs, signal, this.timers);
+    }
+  }
+
+  private async observe<T>(operation: MetadataOperationEvent['operation'], fn: () => Promise<T>): Promise<T> {
+    const startMs = this.clock.nowMs();
+    try {
+      const value = await fn(); // fn may throw synchronously (INVALID_REQUEST): counted as a failure too
+      this.emit({ operation, status: 'success', durationMs: this.clock.nowMs() - startMs });
+      return value;
+    } catch (err) {
+      const code = toStreamBusError(err).code;
+      this.emit({ operation, status: 'failure', durationMs: this.clock.nowMs() - startMs, code });
+      throw err;
+    }
+  }
+
+  private emit(event: MetadataOperationEvent): void {
+    for (const listener of this.listeners) listener(event);
+  }
+}
+
+function unwrap(result: ApplyResult, type: CommandType): MetadataWriteResult {
+  if (result.ok) return result;
+  throw new StreamBusError(result.code, {
+    operation: `metadata.${type}`,
+    message: result.message,
+    metadata: { version: result.version },
+  });
+}

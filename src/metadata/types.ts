@@ -1,0 +1,86 @@
+import type { ErrorCode } from '../errors/index.js';
+
+/** Broker ids are Raft node ids: positive integers. `NO_LEADER` marks a partition without a leader hint. */
+export type BrokerId = number;
+export const NO_LEADER = -1;
+
+export type BrokerState = 'starting' | 'alive' | 'draining' | 'failed' | 'decommissioned';
+export const BROKER_STATES: readonly BrokerState[] = [
+  'starting',
+  'alive',
+  'draining',
+  'failed',
+  'decommissioned',
+];
+
+export interface HostPort {
+  readonly host: string;
+  readonly port: number;
+}
+
+/** Records are immutable: an update replaces the record, so a view taken earlier never changes under you. */
+export interface BrokerRecord {
+  readonly id: BrokerId;
+  /** Where producers and consumers connect. */
+  readonly clientAddress: HostPort;
+  /** Where other brokers connect (Raft, RPC). */
+  readonly peerAddress: HostPort;
+  readonly rack: string | null;
+  readonly state: BrokerState;
+  /** Written by the coordinator from its own clock (a value in the command; apply never reads a clock). */
+  readonly lastHeartbeatMs: number;
+  /** Relative capacity for capacity-aware placement (1 = a standard broker). */
+  readonly capacityHint: number;
+  /** Incremented on every registration, so a restarted broker's incarnation is distinguishable. */
+  readonly epoch: number;
+  readonly registeredVersion: number;
+}
+
+export interface PartitionRecord {
+  readonly partition: number;
+  readonly replicas: readonly BrokerId[];
+  /** A hint: the partition's own Raft group decides; NO_LEADER when unknown. */
+  readonly leader: BrokerId;
+  /** Bumped on every replica-set or leader change; the compare-and-set token of those commands. */
+  readonly leaderEpoch: number;
+  readonly isr: readonly BrokerId[];
+}
+
+export interface TopicRecord {
+  readonly name: string;
+  readonly partitions: readonly PartitionRecord[];
+  readonly replicationFactor: number;
+  /** Overrides only; see `effectiveTopicConfig` for the merge with cluster defaults. */
+  readonly configs: Readonly<Record<string, string>>;
+  readonly internal: boolean;
+  readonly createdVersion: number;
+}
+
+/** A rebalancer move in flight: recorded so a new coordinator continues it after failover. */
+export type MoveState = 'pending' | 'adding' | 'removing';
+export const MOVE_STATES: readonly MoveState[] = ['pending', 'adding', 'removing'];
+
+export interface MoveRecord {
+  readonly topic: string;
+  readonly partition: number;
+  readonly from: BrokerId;
+  readonly to: BrokerId;
+  readonly state: MoveState;
+  readonly recordedVersion: number;
+}
+
+/** What apply() answers. Domain errors are values (every replica computes the same one), never throws. */
+export type ApplyResult =
+  | {
+      readonly ok: true;
+      readonly version: number;
+      /** heartbeat: ids in the batch that are not registered (their beats were ignored). */
+      readonly unknownBrokerIds?: readonly BrokerId[];
+      /** updateReplicaSet / updateLeader: the partition's new epoch. */
+      readonly leaderEpoch?: number;
+    }
+  | { readonly ok: false; readonly code: ErrorCode; readonly message: string; readonly version: number };
+
+export function moveKey(topic: string, partition: number, from: BrokerId, to: BrokerId): string {
+  return `${topic}\u0000${partition}\u0000${from}\u0000${to}`;
+}

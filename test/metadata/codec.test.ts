@@ -1,0 +1,186 @@
+import { Packr } from 'msgpackr';
+import { describe, expect, it } from 'vitest';
+import { InvariantViolation } from '../../src/errors/index.js';
+import {
+  COMMAND_FORMAT_VERSION,
+  decodeCommand,
+  encodeCommand,
+  type MetadataCommand,
+} from '../../src/metadata/commands.js';
+import { decodeSnapshot, encodeSnapshot, SNAPSHOT_FORMAT_VERSION } from '../../src/metadata/snapshot.js';
+import { createTopic, expectOk, register, withBrokers } from './fixtures.js';
+
+const packr = new Packr({ useRecords: false, moreTypes: false, bundleStrings: false });
+const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+const SNAPSHOT_GOLDEN =
+  '9201de0007ac6170706c696564496e64657803a776657273696f6e02a762726f6b65727391de0009a2696401ad636c69656e7441646472657373de0002a4686f7374a93132372e302e302e31a4706f7274cd2329ab7065657241646472657373de0002a4686f7374a93132372e302e302e31a4706f7274cd238da47261636ba67261636b2d31a57374617465a87374617274696e67af6c6173744865617274626561744d73cd03e8ac636170616369747948696e7401a565706f636801b17265676973746572656456657273696f6e01a6746f7069637390a56d6f76657390ad636c7573746572436f6e666967de0001a161a162ae726563656e7452657175657374739192a171de0002a26f6bc3a776657273696f6e02';
+
+const EVERY_COMMAND: MetadataCommand[] = [
+  register(1),
+  {
+    type: 'updateBroker',
+    brokerId: 1,
+    state: 'alive',
+    rack: null,
+    capacityHint: 2.5,
+    clientAddress: { host: 'a', port: 1 },
+  },
+  { type: 'updateBroker', brokerId: 2 },
+  {
+    type: 'heartbeat',
+    beats: [
+      { brokerId: 1, atMs: 5 },
+      { brokerId: 2, atMs: 6 },
+    ],
+  },
+  { type: 'unregisterBroker', brokerId: 3 },
+  createTopic(
+    't',
+    [
+      [1, 2],
+      [2, 3],
+    ],
+    { configs: { k: 'v' }, internal: true },
+  ),
+  { type: 'deleteTopic', name: 't' },
+  { type: 'addPartitions', name: 't', assignment: [[1]] },
+  {
+    type: 'updateReplicaSet',
+    topic: 't',
+    partition: 0,
+    expectedEpoch: 3,
+    replicas: [1, 2],
+    isr: [1],
+    leader: -1,
+  },
+  { type: 'updateLeader', topic: 't', partition: 0, expectedEpoch: 3, leader: 2 },
+  { type: 'updateLeader', topic: 't', partition: 0, expectedEpoch: 3, leader: 2, isr: [2] },
+  { type: 'alterTopicConfig', name: 't', set: { a: 'b' }, delete: ['c'] },
+  { type: 'recordMove', topic: 't', partition: 1, from: 1, to: 2, state: 'removing' },
+  { type: 'completeMove', topic: 't', partition: 1, from: 1, to: 2 },
+  { type: 'setClusterConfig', set: {}, delete: ['x'] },
+];
+
+function expectInvariant(bytes: Uint8Array, pattern: RegExp): void {
+  let err: unknown;
+  try {
+    decodeCommand(bytes);
+  } catch (e) {
+    err = e;
+  }
+  expect(err).toBeInstanceOf(InvariantViolation);
+  expect((err as Error).message).toMatch(pattern);
+}
+
+describe('command codec', () => {
+  it('every command type round-trips with its request id', () => {
+    for (const [i, c] of EVERY_COMMAND.entries()) {
+      const id = i % 2 === 0 ? `req-${i}` : null;
+      expect(decodeCommand(encodeCommand(c, id))).toEqual({ command: c, requestId: id });
+    }
+  });
+
+  it('pins the format-1 bytes of a command (a format change must be deliberate)', () => {
+    const bytes = encodeCommand({ type: 'deleteTopic', name: 't' }, 'r');
+    expect(hex(bytes)).toBe('9401ab64656c657465546f706963de0001a46e616d65a174a172');
+    expect(COMMAND_FORMAT_VERSION).toBe(1);
+  });
+
+  it('a malformed log entry fails an invariant instead of being applied', () => {
+    expectInvariant(new Uint8Array([0xc1]), /does not decode|4-element/);
+    expectInvariant(packr.pack({ type: 'deleteTopic' }), /4-element array/);
+    expectInvariant(packr.pack([2, 'deleteTopic', { name: 't' }, null]), /format version 2/);
+    expectInvariant(packr.pack([1, 'dropDatabase', {}, null]), /unknown metadata command type/);
+    expectInvariant(packr.pack([1, 'toString', {}, null]), /unknown metadata command type/);
+    expectInvariant(packr.pack([1, 'deleteTopic', { name: 5 }, null]), /name is not a string/);
+    expectInvariant(packr.pack([1, 'deleteTopic', { name: 't' }, 7]), /request id/);
+    expectInvariant(packr.pack([1, 'unregisterBroker', { brokerId: 0 }, null]), /broker id/);
+    expectInvariant(packr.pack([1, 'unregisterBroker', { brokerId: 1.5 }, null]), /broker id/);
+    expectInvariant(
+      packr.pack([1, 'updateBroker', { brokerId: 1, state: 'zombie' }, null]),
+      /state is invalid/,
+    );
+    expectInvariant(
+      packr.pack([1, 'registerBroker', { ...register(1), clientAddress: { host: 'h', port: 70_000 } }, null]),
+      /port is out of range/,
+    );
+    expectInvariant(
+      packr.pack([1, 'createTopic', { ...createTopic('t', [[1]]), assignment: [[1, 'x']] }, null]),
+      /broker id/,
+    );
+    expectInvariant(
+      packr.pack([1, 'alterTopicConfig', { name: 't', set: { a: 1 }, delete: [] }, null]),
+      /set\.a/,
+    );
+    expectInvariant(packr.pack([1, 'heartbeat', { beats: [{ brokerId: 1, atMs: -1 }] }, null]), /atMs/);
+    expectInvariant(
+      packr.pack([1, 'recordMove', { topic: 't', partition: 0, from: 1, to: 2, state: 'done' }, null]),
+      /state/,
+    );
+  });
+});
+
+describe('snapshot codec', () => {
+  it('a snapshot round trip is exact and re-encodes to the same bytes', () => {
+    const s = withBrokers(3);
+    expectOk(
+      s.apply(
+        createTopic(
+          'b',
+          [
+            [1, 2],
+            [2, 3],
+          ],
+          { configs: { x: '1' } },
+        ),
+      ),
+    );
+    expectOk(s.apply(createTopic('a', [[3, 1]])));
+    expectOk(
+      s.apply({ type: 'updateLeader', topic: 'b', partition: 1, expectedEpoch: 0, leader: 3, isr: [3] }),
+    );
+    expectOk(s.apply({ type: 'recordMove', topic: 'a', partition: 0, from: 3, to: 2, state: 'adding' }));
+    expectOk(s.apply({ type: 'setClusterConfig', set: { 'retention.ms': '5' }, delete: [] }));
+    s.apply(
+      {
+        type: 'heartbeat',
+        beats: [
+          { brokerId: 1, atMs: 9 },
+          { brokerId: 9, atMs: 9 },
+        ],
+      },
+      'req',
+    );
+    s.apply(createTopic('a', [[1]]), 'req-dup');
+    const bytes = encodeSnapshot(s, 42);
+    const { state, appliedIndex } = decodeSnapshot(bytes);
+    expect(appliedIndex).toBe(42);
+    expect(state.version).toBe(s.version);
+    expect(state.brokers).toEqual(s.brokers);
+    expect(new Map([...state.topics].sort())).toEqual(new Map([...s.topics].sort()));
+    expect(state.moves).toEqual(s.moves);
+    expect(state.clusterConfig).toEqual(s.clusterConfig);
+    expect([...state.recentRequests]).toEqual([...s.recentRequests]);
+    expect(hex(encodeSnapshot(state, 42))).toBe(hex(bytes));
+    expect(SNAPSHOT_FORMAT_VERSION).toBe(1);
+  });
+
+  it('pins the format-1 bytes of a snapshot (a format change must be deliberate)', () => {
+    const s = withBrokers(1);
+    s.apply({ type: 'setClusterConfig', set: { a: 'b' }, delete: [] }, 'q');
+    expect(hex(encodeSnapshot(s, 3))).toBe(SNAPSHOT_GOLDEN);
+  });
+
+  it('a malformed snapshot fails an invariant', () => {
+    const good = packr.unpack(encodeSnapshot(withBrokers(1), 1)) as [number, Record<string, unknown>];
+    const bad = (patch: Record<string, unknown>, version = 1): Uint8Array =>
+      packr.pack([version, { ...good[1], ...patch }]);
+    expect(() => decodeSnapshot(bad({}, 2))).toThrow(InvariantViolation);
+    expect(() => decodeSnapshot(bad({ version: -1 }))).toThrow(/version/);
+    expect(() => decodeSnapshot(bad({ brokers: [{ id: 1 }] }))).toThrow(InvariantViolation);
+    expect(() =>
+      decodeSnapshot(bad({ recentRequests: [['r', { ok: false, code: 'NOPE', message: '', version: 1 }]] })),
+    ).toThrow(/unknown error code/);
+    expect(() => decodeSnapshot(new Uint8Array([1, 2, 3]))).toThrow(InvariantViolation);
+  });
+});
