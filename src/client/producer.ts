@@ -13,7 +13,7 @@ import {
   type ProducerRecord,
   type RecordHeader,
 } from '../protocol/record-batch.js';
-import { type BackoffPolicy, backoffMs, delay } from './backoff.js';
+import { type BackoffPolicy, backoffMs } from './backoff.js';
 import { type Cluster, STALE_METADATA_CODES } from './cluster.js';
 import { partitionForKey } from './partitioner.js';
 import {
@@ -105,6 +105,8 @@ interface Batch {
   timer: TimerHandle | null;
   bytes: Buffer | null;
   attempts: number;
+  /** Creation order; retried batches go back in this order so a partition's batches stay in sequence. */
+  seq: number;
   /** Settles when the batch is acknowledged or has failed for good (what flush() waits for). */
   done: Promise<void>;
   markDone: () => void;
@@ -129,6 +131,11 @@ export class Producer {
   private readonly unfinished = new Set<Batch>();
   private readonly sticky = new Map<string, number>();
   private ready: Batch[] = [];
+  private nextSeq = 0;
+  /** Partitions held back while one of their batches waits out its retry backoff, until this time. */
+  private readonly blockedUntil = new Map<string, number>();
+  /** One timer to drain again when the earliest hold ends. */
+  private wake: { atMs: number; timer: TimerHandle } | null = null;
   private inFlightRequests = 0;
   private draining = false;
   private bufferedBytes = 0;
@@ -256,6 +263,7 @@ export class Producer {
         timer: null,
         bytes: null,
         attempts: 0,
+        seq: this.nextSeq++,
         done,
         markDone,
       };
@@ -306,8 +314,8 @@ export class Producer {
     this.draining = true;
     try {
       while (this.ready.length > 0 && this.inFlightRequests < this.o.maxInFlightRequests) {
-        const batches = this.ready;
-        this.ready = [];
+        const batches = this.takeSendable();
+        if (batches.length === 0) break;
         const groups = new Map<string, { leaderId: number; acks: Acks; batches: Batch[] }>();
         for (const batch of batches) {
           let leaderId: number;
@@ -332,12 +340,52 @@ export class Producer {
           });
         }
         // Over the in-flight limit: keep the rest first in line, in order.
-        if (pendingGroups.length > 0)
-          this.ready = [...pendingGroups.flatMap((g) => g.batches), ...this.ready];
+        for (const b of pendingGroups.flatMap((g) => g.batches)) this.requeue(b);
       }
     } finally {
       this.draining = false;
     }
+  }
+
+  /** Removes and returns the ready batches whose partition is not held back by a pending retry. */
+  private takeSendable(): Batch[] {
+    const now = this.clock.nowMs();
+    const sendable: Batch[] = [];
+    const held: Batch[] = [];
+    for (const b of this.ready) {
+      const key = partitionKey(b);
+      const until = this.blockedUntil.get(key);
+      if (until !== undefined && until > now) {
+        held.push(b);
+        continue;
+      }
+      if (until !== undefined) this.blockedUntil.delete(key);
+      sendable.push(b);
+    }
+    this.ready = held;
+    if (held.length > 0) {
+      // Held batches need a drain once their hold ends, whatever else happens meanwhile.
+      const wakeAt = Math.min(...held.map((b) => this.blockedUntil.get(partitionKey(b)) ?? now));
+      if (this.wake === null || wakeAt < this.wake.atMs) {
+        if (this.wake !== null) this.timers.clearTimeout(this.wake.timer);
+        const timer = this.timers.setTimeout(
+          () => {
+            this.wake = null;
+            void this.drain();
+          },
+          Math.max(1, Math.ceil(wakeAt - now) + 1),
+        );
+        this.wake = { atMs: wakeAt, timer };
+      }
+    }
+    return sendable;
+  }
+
+  /** Puts a batch back among the ready ones in creation order. */
+  private requeue(batch: Batch): void {
+    const at = this.ready.findIndex((b) => b.seq > batch.seq);
+    if (at < 0) this.ready.push(batch);
+    else this.ready.splice(at, 0, batch);
   }
 
   private async sendGroup(leaderId: number, acks: Acks, batches: Batch[]): Promise<void> {
@@ -409,10 +457,13 @@ export class Producer {
     }
     const waitMs = backoffMs(batch.attempts, this.backoff, this.random);
     batch.attempts++;
-    void delay(waitMs, this.timers).then(() => {
-      this.ready.push(batch);
-      void this.drain();
-    });
+    // The batch goes back in creation order and its partition is held until the backoff ends, so newer
+    // batches of that partition cannot overtake it. (With several requests in flight a newer batch already
+    // sent can still land first: only idempotent sequence numbers close that gap.)
+    const key = partitionKey(batch);
+    this.blockedUntil.set(key, Math.max(this.blockedUntil.get(key) ?? 0, this.clock.nowMs() + waitMs));
+    this.requeue(batch);
+    void this.drain();
   }
 
   private finish(batch: Batch, err: StreamBusError | null, baseOffset = -1, logAppendTimeMs = -1): void {
@@ -450,4 +501,8 @@ function settleFailed(tracker: SendTracker, err: unknown): void {
   if (tracker.settled) return;
   tracker.settled = true;
   tracker.reject(err);
+}
+
+function partitionKey(b: { topic: string; partition: number }): string {
+  return `${b.partition}\u0000${b.topic}`;
 }

@@ -153,6 +153,40 @@ describe('Producer retries', () => {
     expect(metadataBefore()).toBeGreaterThanOrEqual(2);
   });
 
+  it('a retried batch keeps its place: newer batches of its partition do not overtake it', async () => {
+    await setup(1);
+    let calls = 0;
+    broker.handlers[ApiKey.Produce] = async (body) => {
+      calls++;
+      if (calls === 1) {
+        // The first request fails after the later sends are queued behind it.
+        await new Promise((resolve) => setTimeout(resolve, 30));
+        return {
+          partitions: body.partitions.map((p) => ({
+            topic: p.topic,
+            partition: p.partition,
+            error: wireErrorOf('NOT_LEADER'),
+            baseOffset: -1,
+            logAppendTimeMs: -1,
+            logStartOffset: -1,
+          })),
+        };
+      }
+      return broker.produce(body);
+    };
+    const producer = new Producer(cluster, {
+      lingerMs: 0,
+      maxInFlightRequests: 1,
+      retryBackoffMs: 20,
+      retryBackoffMaxMs: 20,
+    });
+    const first = producer.send({ topic: 't', messages: [{ value: 'v0' }] });
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const later = [1, 2, 3, 4].map((i) => producer.send({ topic: 't', messages: [{ value: `v${i}` }] }));
+    const offsets = (await Promise.all([first, ...later])).map((r) => r[0]!.offset);
+    expect(offsets).toEqual([0, 1, 2, 3, 4]);
+  });
+
   it('gives up after `retries` retries with the last retriable error', async () => {
     await setup(1);
     broker.handlers[ApiKey.Produce] = () => {

@@ -1,0 +1,291 @@
+/**
+ * The checker: a pure function from a history to a report. Safety anomalies (a lost acknowledged write, one
+ * offset holding two values, acknowledged writes of one producer out of order within a partition, a
+ * committed offset going backwards) fail the run; the rest is reported. Duplicates are expected today: the
+ * producer is not idempotent, so a retried batch whose first attempt committed is written twice.
+ */
+import { type HistoryEvent, seqValue } from '../harness/history.js';
+
+export interface CheckOptions {
+  /** Width of the availability windows. */
+  windowMs?: number;
+  /** Examples kept per anomaly kind. */
+  examplesMax?: number;
+}
+
+export interface Recovery {
+  name: string;
+  target: string;
+  healedAtMs: number;
+  /** From heal to the first acknowledged write after it; null if none came before the next fault. */
+  recoveryMs: number | null;
+}
+
+export interface CheckReport {
+  counts: {
+    sends: number;
+    acks: number;
+    fails: number;
+    liveReads: number;
+    drainReads: number;
+    faults: number;
+    /** Broker processes that ended without the harness asking: crashes, or signals from outside. */
+    unexpectedBrokerExits: number;
+  };
+  safety: {
+    lostWrites: number;
+    inconsistentOffsets: number;
+    reorders: number;
+    committedOffsetRegressions: number;
+  };
+  info: {
+    /** Same producer:seq at two offsets; retries of a non-idempotent producer. */
+    duplicatesRetries: number;
+    /** Failed (never acknowledged) writes that were read: a timed-out write may still have committed. */
+    readsOfFailedWrites: number;
+    /** Acknowledged writes in the final drain that live consumers never read. */
+    unseenAfterHealing: number;
+  };
+  availability: {
+    windowMs: number;
+    windows: number;
+    availableWindows: number;
+    fraction: number;
+    /** Longest stretch without an acknowledged write while the workload ran. */
+    maxUnavailableMs: number;
+  };
+  recoveries: Recovery[];
+  p99RecoveryMs: number | null;
+  /** Heals followed by the next fault (or the end) before any acknowledgement. */
+  unrecoveredFaults: number;
+  examples: Record<string, string[]>;
+  safetyAnomalies: number;
+  ok: boolean;
+}
+
+const pkey = (partition: number, offset: number): string => `${partition}@${offset}`;
+
+export function percentile(values: readonly number[], p: number): number | null {
+  if (values.length === 0) return null;
+  const sorted = [...values].sort((a, b) => a - b);
+  const rank = Math.max(1, Math.ceil((p / 100) * sorted.length));
+  return sorted[rank - 1] ?? null;
+}
+
+export function checkHistory(events: readonly HistoryEvent[], options: CheckOptions = {}): CheckReport {
+  const windowMs = options.windowMs ?? 1000;
+  const examplesMax = options.examplesMax ?? 5;
+  const examples: Record<string, string[]> = {};
+  const example = (kind: string, text: string): void => {
+    const list = examples[kind] ?? [];
+    if (list.length < examplesMax) list.push(text);
+    examples[kind] = list;
+  };
+
+  const acked = new Map<string, { partition: number; offset: number; producer: string; seq: number }>();
+  const failed = new Set<string>();
+  const ackTimes: number[] = [];
+  /** partition@offset -> values seen there (acks and reads). */
+  const atOffset = new Map<string, Set<string>>();
+  const drainValues = new Map<string, Set<string>>();
+  const liveValues = new Set<string>();
+  const commits = new Map<string, number>();
+  const heals: { name: string; target: string; t: number }[] = [];
+  const faultStarts: number[] = [];
+  let sends = 0;
+  let fails = 0;
+  let liveReads = 0;
+  let drainReads = 0;
+  let faults = 0;
+  let unexpectedBrokerExits = 0;
+  let commitRegressions = 0;
+  let firstSendMs: number | null = null;
+  let workloadStopMs: number | null = null;
+
+  const observe = (partition: number, offset: number, value: string): void => {
+    const k = pkey(partition, offset);
+    const set = atOffset.get(k) ?? new Set<string>();
+    set.add(value);
+    atOffset.set(k, set);
+  };
+
+  for (const e of events) {
+    switch (e.type) {
+      case 'send':
+        sends++;
+        firstSendMs ??= e.t;
+        break;
+      case 'ack': {
+        const v = seqValue(e.producer, e.seq);
+        acked.set(v, { partition: e.partition, offset: e.offset, producer: e.producer, seq: e.seq });
+        ackTimes.push(e.t);
+        observe(e.partition, e.offset, v);
+        break;
+      }
+      case 'fail':
+        fails++;
+        failed.add(seqValue(e.producer, e.seq));
+        break;
+      case 'read':
+        observe(e.partition, e.offset, e.value);
+        if (e.phase === 'live') {
+          liveReads++;
+          liveValues.add(e.value);
+        } else {
+          drainReads++;
+          const offs = drainValues.get(e.value) ?? new Set<string>();
+          offs.add(pkey(e.partition, e.offset));
+          drainValues.set(e.value, offs);
+        }
+        break;
+      case 'commit': {
+        const k = `${e.group}/${e.partition}`;
+        const prev = commits.get(k);
+        if (prev !== undefined && e.offset < prev) {
+          commitRegressions++;
+          example('committedOffsetRegressions', `${k}: ${prev} -> ${e.offset} at ${e.t} ms`);
+        }
+        commits.set(k, Math.max(prev ?? e.offset, e.offset));
+        break;
+      }
+      case 'nemesis':
+        if (e.action === 'start') {
+          faults++;
+          faultStarts.push(e.t);
+        } else heals.push({ name: e.name, target: e.target, t: e.t });
+        break;
+      case 'broker':
+        if (e.action === 'exited') unexpectedBrokerExits++;
+        break;
+      case 'phase':
+        if (e.name === 'workload-stop') workloadStopMs ??= e.t;
+        break;
+      default:
+        break;
+    }
+  }
+
+  let lostWrites = 0;
+  let unseenAfterHealing = 0;
+  for (const [v, a] of acked) {
+    const offs = drainValues.get(v);
+    if (offs === undefined) {
+      lostWrites++;
+      example(
+        'lostWrites',
+        `${v} acknowledged at ${pkey(a.partition, a.offset)}, absent from the final drain`,
+      );
+    } else if (!liveValues.has(v)) {
+      unseenAfterHealing++;
+    }
+  }
+
+  let inconsistentOffsets = 0;
+  for (const [k, values] of atOffset) {
+    if (values.size > 1) {
+      inconsistentOffsets++;
+      example('inconsistentOffsets', `${k} holds ${[...values].join(' and ')}`);
+    }
+  }
+
+  let duplicatesRetries = 0;
+  for (const [v, offs] of drainValues) {
+    if (offs.size > 1) {
+      duplicatesRetries += offs.size - 1;
+      example('duplicatesRetries', `${v} at ${[...offs].join(', ')}`);
+    }
+  }
+
+  let readsOfFailedWrites = 0;
+  for (const v of failed) {
+    if (!acked.has(v) && (drainValues.has(v) || liveValues.has(v))) readsOfFailedWrites++;
+  }
+
+  // Reordering: one producer's acknowledged writes to one partition, in seq order, must have rising offsets.
+  const streams = new Map<string, { seq: number; offset: number }[]>();
+  for (const a of acked.values()) {
+    const k = `${a.producer}/${a.partition}`;
+    const list = streams.get(k) ?? [];
+    list.push({ seq: a.seq, offset: a.offset });
+    streams.set(k, list);
+  }
+  let reorders = 0;
+  for (const [k, list] of streams) {
+    list.sort((x, y) => x.seq - y.seq);
+    for (let i = 1; i < list.length; i++) {
+      const prev = list[i - 1]!;
+      const cur = list[i]!;
+      if (cur.offset <= prev.offset) {
+        reorders++;
+        example('reorders', `${k}: seq ${prev.seq}@${prev.offset} before seq ${cur.seq}@${cur.offset}`);
+      }
+    }
+  }
+
+  // Availability over the workload's lifetime, in fixed windows.
+  ackTimes.sort((a, b) => a - b);
+  const startMs = firstSendMs ?? 0;
+  const endMs = workloadStopMs ?? ackTimes[ackTimes.length - 1] ?? startMs;
+  const windows = Math.max(0, Math.ceil((endMs - startMs) / windowMs));
+  const hit = new Set<number>();
+  let maxUnavailableMs = 0;
+  let last = startMs;
+  for (const t of ackTimes) {
+    if (t > endMs) break;
+    hit.add(Math.floor((t - startMs) / windowMs));
+    maxUnavailableMs = Math.max(maxUnavailableMs, t - last);
+    last = t;
+  }
+  if (windows > 0) maxUnavailableMs = Math.max(maxUnavailableMs, endMs - last);
+  const availableWindows = [...hit].filter((w) => w < windows).length;
+
+  faultStarts.sort((a, b) => a - b);
+  const recoveries: Recovery[] = heals.map((h) => {
+    const ack = firstAtOrAfter(ackTimes, h.t);
+    const nextFault = firstAtOrAfter(faultStarts, h.t);
+    // An ack after the next fault began measures that fault, not recovery from this one.
+    const next = ack !== null && (nextFault === null || ack <= nextFault) ? ack : null;
+    return {
+      name: h.name,
+      target: h.target,
+      healedAtMs: h.t,
+      recoveryMs: next === null ? null : Math.round(next - h.t),
+    };
+  });
+  const p99RecoveryMs = percentile(
+    recoveries.flatMap((r) => (r.recoveryMs === null ? [] : [r.recoveryMs])),
+    99,
+  );
+
+  const safetyAnomalies = lostWrites + inconsistentOffsets + reorders + commitRegressions;
+  return {
+    counts: { sends, acks: acked.size, fails, liveReads, drainReads, faults, unexpectedBrokerExits },
+    safety: { lostWrites, inconsistentOffsets, reorders, committedOffsetRegressions: commitRegressions },
+    info: { duplicatesRetries, readsOfFailedWrites, unseenAfterHealing },
+    availability: {
+      windowMs,
+      windows,
+      availableWindows,
+      fraction: windows === 0 ? 0 : availableWindows / windows,
+      maxUnavailableMs: Math.round(maxUnavailableMs),
+    },
+    recoveries,
+    p99RecoveryMs,
+    unrecoveredFaults: recoveries.filter((r) => r.recoveryMs === null).length,
+    examples,
+    safetyAnomalies,
+    ok: safetyAnomalies === 0,
+  };
+}
+
+/** First value >= t in an ascending list (binary search), or null. */
+function firstAtOrAfter(sorted: readonly number[], t: number): number | null {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (sorted[mid]! < t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo < sorted.length ? sorted[lo]! : null;
+}

@@ -1,0 +1,106 @@
+/** Text tables for the console and the docs. */
+import type { CheckReport } from './check.js';
+
+export function fmtMs(ms: number | null): string {
+  if (ms === null) return '-';
+  return ms >= 1000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms)} ms`;
+}
+
+function table(rows: readonly (readonly string[])[]): string {
+  const widths: number[] = [];
+  for (const row of rows) {
+    for (const [i, cell] of row.entries()) widths[i] = Math.max(widths[i] ?? 0, cell.length);
+  }
+  return rows.map((row) => row.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ')).join('\n');
+}
+
+export function formatReport(r: CheckReport): string {
+  const c = r.counts;
+  const rows: string[][] = [
+    ['send attempts', String(c.sends)],
+    ['acknowledged', String(c.acks)],
+    ['failed sends', String(c.fails)],
+    ['live reads / drain reads', `${c.liveReads} / ${c.drainReads}`],
+    ['faults injected', String(c.faults)],
+    ['unexpected broker exits', String(c.unexpectedBrokerExits)],
+    ['LOST acknowledged writes', String(r.safety.lostWrites)],
+    ['INCONSISTENT offsets', String(r.safety.inconsistentOffsets)],
+    ['REORDERED acknowledged writes', String(r.safety.reorders)],
+    ['committed-offset regressions', `${r.safety.committedOffsetRegressions} (no consumer groups yet)`],
+    ['duplicates (retries, no idempotence yet)', String(r.info.duplicatesRetries)],
+    ['reads of failed writes (info)', String(r.info.readsOfFailedWrites)],
+    ['unseen by live consumers after healing', String(r.info.unseenAfterHealing)],
+    [
+      'availability',
+      `${(r.availability.fraction * 100).toFixed(1)}% of ${r.availability.windows} x ${r.availability.windowMs} ms windows`,
+    ],
+    ['max unavailability', fmtMs(r.availability.maxUnavailableMs)],
+    ['p99 recovery after heal', fmtMs(r.p99RecoveryMs)],
+    ['heals with no ack before the next fault', String(r.unrecoveredFaults)],
+    ['safety anomalies', `${r.safetyAnomalies} -> ${r.ok ? 'PASS' : 'FAIL'}`],
+  ];
+  const lines = [table(rows)];
+  if (r.recoveries.length > 0) {
+    lines.push('recovery per fault (heal -> first ack):');
+    for (const rec of r.recoveries) {
+      lines.push(
+        `  ${fmtMs(rec.healedAtMs).padStart(8)}  ${rec.name.padEnd(10)} ${rec.target.padEnd(10)} ${fmtMs(rec.recoveryMs)}`,
+      );
+    }
+  }
+  for (const [kind, list] of Object.entries(r.examples)) {
+    lines.push(`${kind} (examples):`);
+    for (const e of list) lines.push(`  ${e}`);
+  }
+  return lines.join('\n');
+}
+
+export interface ScenarioRow {
+  scenario: string;
+  durationS: number;
+  status: string;
+  report: CheckReport | null;
+}
+
+/**
+ * The docs/reliability.md table: scenario, duration, ops, lost, duplicated, reordered, unavailability, p99
+ * recovery, and how many heals saw no ack before the next fault.
+ */
+export function formatSummaryTable(rows: readonly ScenarioRow[]): string {
+  const header = [
+    'scenario',
+    'duration',
+    'ops',
+    'acked',
+    'lost',
+    'duplicated',
+    'reordered',
+    'inconsistent',
+    'max unavail',
+    'p99 recovery',
+    'unrecovered',
+    'result',
+  ];
+  const body = rows.map((row) => {
+    const r = row.report;
+    if (r === null)
+      return [row.scenario, `${row.durationS} s`, '-', '-', '-', '-', '-', '-', '-', '-', '-', row.status];
+    return [
+      row.scenario,
+      `${row.durationS} s`,
+      String(r.counts.sends),
+      String(r.counts.acks),
+      String(r.safety.lostWrites),
+      String(r.info.duplicatesRetries),
+      String(r.safety.reorders),
+      String(r.safety.inconsistentOffsets),
+      fmtMs(r.availability.maxUnavailableMs),
+      fmtMs(r.p99RecoveryMs),
+      `${r.unrecoveredFaults}/${r.recoveries.length}`,
+      r.counts.unexpectedBrokerExits > 0
+        ? `${row.status} (${r.counts.unexpectedBrokerExits} unexpected broker exit)`
+        : row.status,
+    ];
+  });
+  return table([header, ...body]);
+}

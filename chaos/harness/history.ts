@@ -1,0 +1,95 @@
+/**
+ * The history: every event of a chaos run, one JSON object per line, times in ms since the run started.
+ * The checker reads only this, so a run can be re-checked (or a synthetic history fed in) without brokers.
+ */
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
+
+export type HistoryEvent =
+  | { t: number; type: 'run'; action: 'start' | 'end'; scenario: string; seed: number }
+  | { t: number; type: 'send'; producer: string; seq: number; partition: number }
+  | { t: number; type: 'ack'; producer: string; seq: number; partition: number; offset: number }
+  | { t: number; type: 'fail'; producer: string; seq: number; partition: number; code: string }
+  | {
+      t: number;
+      type: 'read';
+      phase: 'live' | 'drain';
+      consumer: string;
+      partition: number;
+      offset: number;
+      value: string;
+    }
+  /** Consumer-group commits: no groups exist yet, so nothing emits these; the checker already checks them. */
+  | { t: number; type: 'commit'; group: string; partition: number; offset: number }
+  | { t: number; type: 'nemesis'; name: string; action: 'start' | 'stop'; target: string; detail?: string }
+  | {
+      t: number;
+      type: 'broker';
+      node: number;
+      /** 'exited': the process ended without the harness asking (a crash, or a signal from outside). */
+      action: 'started' | 'killed' | 'paused' | 'resumed' | 'stopped' | 'exited';
+      detail?: string;
+    }
+  | { t: number; type: 'phase'; name: 'workload-stop' | 'drain-start' | 'drain-end' }
+  | { t: number; type: 'note'; message: string };
+
+export interface HistorySink {
+  append(event: HistoryEvent): void;
+}
+
+/** In memory, for tests and for checking right after a run. */
+export class MemoryHistory implements HistorySink {
+  readonly events: HistoryEvent[] = [];
+  append(event: HistoryEvent): void {
+    this.events.push(event);
+  }
+}
+
+/**
+ * Buffers lines and appends them to the file every `flushEvery` events (and on flush()), with synchronous
+ * writes so a crash of the harness loses at most one buffer and never interleaves half lines.
+ */
+export class FileHistory implements HistorySink {
+  private buffer: string[] = [];
+  readonly events: HistoryEvent[] = [];
+
+  constructor(
+    readonly path: string,
+    private readonly flushEvery = 1000,
+  ) {
+    writeFileSync(path, '');
+  }
+
+  append(event: HistoryEvent): void {
+    this.events.push(event);
+    this.buffer.push(JSON.stringify(event));
+    if (this.buffer.length >= this.flushEvery) this.flush();
+  }
+
+  flush(): void {
+    if (this.buffer.length === 0) return;
+    appendFileSync(this.path, `${this.buffer.join('\n')}\n`);
+    this.buffer = [];
+  }
+}
+
+export function readHistory(path: string): HistoryEvent[] {
+  const out: HistoryEvent[] = [];
+  for (const line of readFileSync(path, 'utf8').split('\n')) {
+    if (line.trim() === '') continue;
+    out.push(JSON.parse(line) as HistoryEvent);
+  }
+  return out;
+}
+
+/** `${producerId}:${seq}`: what a producer writes as the message value. */
+export function seqValue(producer: string, seq: number): string {
+  return `${producer}:${seq}`;
+}
+
+export function parseValue(value: string): { producer: string; seq: number } | null {
+  const i = value.lastIndexOf(':');
+  if (i <= 0) return null;
+  const seq = Number(value.slice(i + 1));
+  if (!Number.isInteger(seq)) return null;
+  return { producer: value.slice(0, i), seq };
+}

@@ -1,0 +1,248 @@
+/**
+ * Runs one scenario end to end: brokers up, workload on, the seeded fault plan executed, every fault healed,
+ * producers stopped, a final drain, the checker over the history. Writes history.jsonl, report.json and the
+ * broker logs under the run's results dir; removes processes, nft tables, mounts and data dirs whatever
+ * happens.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { type CheckReport, checkHistory } from '../checker/check.js';
+import { DiskFullNemesis } from '../nemesis/disk-full.js';
+import type { Nemesis, NemesisContext } from '../nemesis/nemesis.js';
+import { PartitionNemesis } from '../nemesis/partition.js';
+import { type FaultStep, formatPlan, generatePlan, seededRandom } from '../nemesis/plan.js';
+import { KillNemesis, PauseNemesis } from '../nemesis/process-faults.js';
+import { SlowNemesis } from '../nemesis/slow.js';
+import { Cleanup } from './cleanup.js';
+import { runClock, sleep } from './clock.js';
+import { BrokerCluster, removeWorkDir } from './cluster.js';
+import { FileHistory } from './history.js';
+import { SCENARIOS } from './scenarios.js';
+import { tmpfsUnavailableReason } from './tmpfs.js';
+import { drain, Workload } from './workload.js';
+
+/** Least quiet time between a heal and the next fault. */
+const HEAL_QUIET_MS_MIN = 1000;
+
+export interface RunOptions {
+  scenario: string;
+  durationS: number;
+  seed: number;
+  resultsDir: string;
+  nodes?: number;
+  partitions?: number;
+  producers?: number;
+  consumers?: number;
+  ratePerSec?: number;
+  /**
+   * Sends outstanding per producer. Above 1, the SDK producer's retries can reorder a producer's writes
+   * (a retried batch goes to the back of the queue), which the checker reports as reordering.
+   */
+  inFlightMax?: number;
+  tmpfsSizeMb?: number;
+  faultMsMin?: number;
+  faultMsMax?: number;
+  quietMsMin?: number;
+  quietMsMax?: number;
+  log?: (message: string) => void;
+}
+
+export interface RunResult {
+  scenario: string;
+  seed: number;
+  durationS: number;
+  /** 'skipped' when no nemesis of the scenario can run here (the reasons say why). */
+  status: 'pass' | 'fail' | 'skipped' | 'error';
+  skipped: { nemesis: string; reason: string }[];
+  plan: FaultStep[];
+  report: CheckReport | null;
+  runDir: string;
+  error?: string;
+}
+
+function makeNemeses(names: readonly string[], cleanup: Cleanup): Nemesis[] {
+  return names.map((name) => {
+    switch (name) {
+      case 'kill':
+        return new KillNemesis();
+      case 'pause':
+        return new PauseNemesis();
+      case 'slow':
+        return new SlowNemesis();
+      case 'disk-full':
+        return new DiskFullNemesis();
+      case 'partition':
+        return new PartitionNemesis(cleanup);
+      default:
+        throw new Error(`unknown nemesis ${name}`);
+    }
+  });
+}
+
+export async function runScenario(o: RunOptions): Promise<RunResult> {
+  const names = SCENARIOS[o.scenario];
+  if (names === undefined)
+    throw new Error(`unknown scenario ${o.scenario} (${Object.keys(SCENARIOS).join(', ')})`);
+  const log = o.log ?? (() => {});
+  const runDir = join(
+    o.resultsDir,
+    `${o.scenario}-seed${o.seed}-${new Date().toISOString().replace(/[:.]/g, '-')}`,
+  );
+  const workDir = join(runDir, 'work');
+  mkdirSync(workDir, { recursive: true });
+  const history = new FileHistory(join(runDir, 'history.jsonl'));
+  const clock = runClock();
+  const cleanup = new Cleanup();
+  const removeHandlers = cleanup.installExitHandlers();
+  cleanup.add({
+    name: 'remove data dirs',
+    run: async () => removeWorkDir(workDir),
+    runSync: () => removeWorkDir(workDir),
+  });
+  const random = seededRandom(o.seed ^ 0x5eed);
+  const nemeses = makeNemeses(names, cleanup);
+  const result: RunResult = {
+    scenario: o.scenario,
+    seed: o.seed,
+    durationS: o.durationS,
+    status: 'error',
+    skipped: [],
+    plan: [],
+    report: null,
+    runDir,
+  };
+  log(
+    `scenario ${o.scenario}, seed ${o.seed} (replay with --seed ${o.seed}), ${o.durationS} s, results in ${runDir}`,
+  );
+  let workload: Workload | null = null;
+  const topic = 'chaos';
+  const partitions = o.partitions ?? 4;
+  try {
+    const wantsDisk = names.includes('disk-full');
+    const diskProbe = wantsDisk ? tmpfsUnavailableReason() : 'not needed';
+    const cluster = await BrokerCluster.start({
+      nodes: o.nodes ?? 1,
+      workDir,
+      logDir: runDir,
+      tmpfsSizeMb: wantsDisk && diskProbe === null ? (o.tmpfsSizeMb ?? 64) : null,
+      cleanup,
+      random,
+      onUnexpectedExit: (node, code, signal) => {
+        const detail = `code ${code}, signal ${signal}`;
+        history.append({ t: clock.nowMs(), type: 'broker', node, action: 'exited', detail });
+        log(
+          `WARNING broker ${node} exited without the harness asking (${detail}); restarted at the next heal`,
+        );
+      },
+    });
+    for (const n of cluster.nodes)
+      log(`broker ${n.id} on ${n.address} (clients via ${n.clientAddress}), data ${n.dataDir}`);
+    const ctx: NemesisContext = { cluster, history, nowMs: () => clock.nowMs(), log };
+    const usable: Nemesis[] = [];
+    for (const nem of nemeses) {
+      const reason = await nem.unavailableReason(ctx);
+      if (reason === null) usable.push(nem);
+      else {
+        result.skipped.push({ nemesis: nem.name, reason });
+        log(`SKIP nemesis ${nem.name}: ${reason}`);
+      }
+    }
+    if (usable.length === 0) {
+      result.status = 'skipped';
+      log(`SKIPPED scenario ${o.scenario}: no nemesis can run here`);
+      return result;
+    }
+    history.append({ t: clock.nowMs(), type: 'run', action: 'start', scenario: o.scenario, seed: o.seed });
+    const plan = generatePlan({
+      seed: o.seed,
+      durationMs: o.durationS * 1000,
+      nemeses: usable.map((n) => n.name),
+      nodes: cluster.nodes.length,
+      ...(o.faultMsMin === undefined ? {} : { faultMsMin: o.faultMsMin }),
+      ...(o.faultMsMax === undefined ? {} : { faultMsMax: o.faultMsMax }),
+      ...(o.quietMsMin === undefined ? {} : { quietMsMin: o.quietMsMin }),
+      ...(o.quietMsMax === undefined ? {} : { quietMsMax: o.quietMsMax }),
+    });
+    result.plan = plan;
+    log(`plan (seed ${o.seed}):\n${formatPlan(plan)}`);
+
+    workload = new Workload({
+      bootstrap: cluster.bootstrap,
+      topic,
+      partitions,
+      producers: o.producers ?? 4,
+      consumers: o.consumers ?? 2,
+      inFlightMax: o.inFlightMax ?? 16,
+      ratePerSec: o.ratePerSec ?? 100,
+      requestTimeoutMs: 2500,
+      history,
+      clock,
+    });
+    await workload.createTopic();
+    const origin = clock.nowMs();
+    workload.start();
+    let healedAtMs = origin;
+    for (const step of plan) {
+      // Plan times are lower bounds: a slow heal (a broker restart takes ~1.5 s) must not eat the quiet
+      // time that lets recovery be measured before the next fault.
+      await sleep(
+        Math.max(0, origin + step.atMs - clock.nowMs(), healedAtMs + HEAL_QUIET_MS_MIN - clock.nowMs()),
+      );
+      const nem = usable.find((n) => n.name === step.nemesis)!;
+      const target = `node-${step.target % cluster.nodes.length}`;
+      try {
+        const detail = await nem.start(ctx, step);
+        history.append({
+          t: clock.nowMs(),
+          type: 'nemesis',
+          name: nem.name,
+          action: 'start',
+          target,
+          detail,
+        });
+        log(`${(clock.nowMs() / 1000).toFixed(1)} s  start ${nem.name} on ${target}: ${detail}`);
+      } catch (err) {
+        history.append({
+          t: clock.nowMs(),
+          type: 'note',
+          message: `${nem.name} start failed: ${(err as Error).message}`,
+        });
+        log(`${nem.name} start failed: ${(err as Error).message}`);
+      }
+      await sleep(step.durationMs);
+      await nem.stop(ctx);
+      // A heal restores the whole cluster: also restart any broker that died on its own meanwhile.
+      await cluster.healAll();
+      history.append({ t: clock.nowMs(), type: 'nemesis', name: nem.name, action: 'stop', target });
+      healedAtMs = clock.nowMs();
+      log(`${(clock.nowMs() / 1000).toFixed(1)} s  healed ${nem.name} on ${target}`);
+    }
+    await sleep(Math.max(0, origin + o.durationS * 1000 - clock.nowMs()));
+    await cluster.healAll();
+    history.append({ t: clock.nowMs(), type: 'phase', name: 'workload-stop' });
+    await workload.stopProducing();
+    // Give live consumers a moment to catch up after the last heal before judging what they saw.
+    await sleep(3000);
+    await workload.stopConsuming();
+    history.append({ t: clock.nowMs(), type: 'phase', name: 'drain-start' });
+    await drain({ bootstrap: cluster.bootstrap, topic, partitions, history, clock, timeoutMs: 60_000 });
+    history.append({ t: clock.nowMs(), type: 'phase', name: 'drain-end' });
+    history.append({ t: clock.nowMs(), type: 'run', action: 'end', scenario: o.scenario, seed: o.seed });
+    history.flush();
+    const report = checkHistory(history.events);
+    result.report = report;
+    result.status = report.ok ? 'pass' : 'fail';
+    return result;
+  } catch (err) {
+    result.error = (err as Error).stack ?? String(err);
+    log(`run failed: ${result.error}`);
+    return result;
+  } finally {
+    history.flush();
+    for (const nem of nemeses) await nem.cleanup().catch(() => {});
+    await workload?.close();
+    await cleanup.runAll(log);
+    removeHandlers();
+    writeFileSync(join(runDir, 'report.json'), `${JSON.stringify(result, null, 2)}\n`);
+  }
+}

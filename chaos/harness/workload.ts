@@ -1,0 +1,229 @@
+/**
+ * The workload: producers sending sequenced values (`${producerId}:${seq}`, acks=all, a bounded number of
+ * sends in flight, a bounded rate) and consumers reading assigned partitions, every attempt, ack, failure
+ * and read recorded in the history. Producer p writes to partition p % partitions, so each producer's
+ * acknowledged writes must appear in one partition in seq order.
+ */
+import {
+  type Consumer,
+  createClient,
+  isStreamBusError,
+  LATEST_TIMESTAMP,
+  type Producer,
+  type StreamBusClient,
+} from '../../src/index.js';
+import { type Clock, sleep } from './clock.js';
+import { type HistorySink, seqValue } from './history.js';
+
+export interface WorkloadOptions {
+  bootstrap: string[];
+  topic: string;
+  partitions: number;
+  producers: number;
+  consumers: number;
+  /** Sends awaiting their outcome, per producer. */
+  inFlightMax: number;
+  /** Messages per second per producer (upper bound). */
+  ratePerSec: number;
+  /** Client request timeout: short, so a paused broker turns into failures, not stuck calls. */
+  requestTimeoutMs: number;
+  history: HistorySink;
+  clock: Clock;
+}
+
+function codeOf(err: unknown): string {
+  if (isStreamBusError(err)) return err.code;
+  return err instanceof Error ? err.message : String(err);
+}
+
+export class Workload {
+  private readonly clients: StreamBusClient[] = [];
+  private readonly stopProducers = new AbortController();
+  private readonly stopConsumers = new AbortController();
+  private producerLoops: Promise<void>[] = [];
+  private consumerLoops: Promise<void>[] = [];
+
+  constructor(private readonly o: WorkloadOptions) {}
+
+  private client(id: string): StreamBusClient {
+    const c = createClient({
+      bootstrap: this.o.bootstrap,
+      clientId: id,
+      requestTimeoutMs: this.o.requestTimeoutMs,
+      connectTimeoutMs: Math.min(this.o.requestTimeoutMs, 3000),
+      reconnectBackoffMaxMs: 500,
+      metadataMaxAgeMs: 5000,
+    });
+    this.clients.push(c);
+    return c;
+  }
+
+  async createTopic(): Promise<void> {
+    const admin = this.client('chaos-admin').admin();
+    await admin.createTopic({ name: this.o.topic, partitions: this.o.partitions, replicationFactor: 1 });
+  }
+
+  start(): void {
+    for (let i = 0; i < this.o.consumers; i++) this.consumerLoops.push(this.consume(i));
+    for (let i = 0; i < this.o.producers; i++) this.producerLoops.push(this.produce(i));
+  }
+
+  /** Stops sending and waits for every outstanding send to settle; consumers keep reading. */
+  async stopProducing(): Promise<void> {
+    this.stopProducers.abort();
+    await Promise.all(this.producerLoops);
+  }
+
+  async stopConsuming(): Promise<void> {
+    this.stopConsumers.abort();
+    await Promise.all(this.consumerLoops);
+  }
+
+  async close(): Promise<void> {
+    this.stopProducers.abort();
+    this.stopConsumers.abort();
+    await Promise.allSettled([...this.producerLoops, ...this.consumerLoops]);
+    await Promise.allSettled(this.clients.map((c) => c.close()));
+  }
+
+  private async produce(index: number): Promise<void> {
+    const id = `p${index}`;
+    const partition = index % this.o.partitions;
+    const { history, clock } = this.o;
+    // One request in flight keeps a non-idempotent producer's retries from reordering its own writes.
+    const producer: Producer = this.client(id).producer({
+      acks: -1,
+      lingerMs: 2,
+      maxInFlightRequests: 1,
+      retries: 3,
+      retryBackoffMs: 100,
+      retryBackoffMaxMs: 500,
+      ackTimeoutMs: this.o.requestTimeoutMs,
+    });
+    const signal = this.stopProducers.signal;
+    const intervalMs = 1000 / this.o.ratePerSec;
+    let outstanding = 0;
+    let wake: (() => void) | null = null;
+    const settled = (): void => {
+      outstanding--;
+      const w = wake;
+      wake = null;
+      w?.();
+    };
+    for (let seq = 0; !signal.aborted; seq++) {
+      while (outstanding >= this.o.inFlightMax && !signal.aborted) {
+        await new Promise<void>((r) => {
+          wake = r;
+        });
+      }
+      if (signal.aborted) break;
+      outstanding++;
+      history.append({ t: clock.nowMs(), type: 'send', producer: id, seq, partition });
+      producer.send({ topic: this.o.topic, messages: [{ value: seqValue(id, seq), partition }] }).then(
+        (md) => {
+          const m = md[0];
+          if (m !== undefined) {
+            history.append({
+              t: clock.nowMs(),
+              type: 'ack',
+              producer: id,
+              seq,
+              partition: m.partition,
+              offset: m.offset,
+            });
+          }
+          settled();
+        },
+        (err: unknown) => {
+          history.append({ t: clock.nowMs(), type: 'fail', producer: id, seq, partition, code: codeOf(err) });
+          settled();
+        },
+      );
+      await sleep(intervalMs, signal);
+    }
+    while (outstanding > 0) {
+      await new Promise<void>((r) => {
+        wake = r;
+      });
+    }
+  }
+
+  private async consume(index: number): Promise<void> {
+    const id = `c${index}`;
+    const { history, clock } = this.o;
+    const consumer: Consumer = this.client(id).consumer({
+      autoOffsetReset: 'earliest',
+      maxWaitMs: 200,
+      requestTimeoutMs: this.o.requestTimeoutMs,
+    });
+    const mine: { topic: string; partition: number }[] = [];
+    for (let p = index; p < this.o.partitions; p += this.o.consumers)
+      mine.push({ topic: this.o.topic, partition: p });
+    if (mine.length === 0) return;
+    const signal = this.stopConsumers.signal;
+    await consumer.assign(mine);
+    await consumer.seekToBeginning(mine);
+    while (!signal.aborted) {
+      try {
+        const messages = await consumer.poll({ signal });
+        for (const m of messages) {
+          history.append({
+            t: clock.nowMs(),
+            type: 'read',
+            phase: 'live',
+            consumer: id,
+            partition: m.partition,
+            offset: m.offset,
+            value: m.value?.toString() ?? '',
+          });
+        }
+      } catch (err) {
+        if (signal.aborted) break;
+        history.append({ t: clock.nowMs(), type: 'note', message: `${id} poll failed: ${codeOf(err)}` });
+        await sleep(200, signal);
+      }
+    }
+  }
+}
+
+/**
+ * The final drain, after every fault is healed: a fresh client reads each partition from its start to the
+ * high watermark. What it reads is the ground truth the checker compares acknowledgements against.
+ */
+export async function drain(o: {
+  bootstrap: string[];
+  topic: string;
+  partitions: number;
+  history: HistorySink;
+  clock: Clock;
+  timeoutMs: number;
+}): Promise<void> {
+  const client = createClient({ bootstrap: o.bootstrap, clientId: 'chaos-drain', requestTimeoutMs: 10_000 });
+  const deadline = o.clock.nowMs() + o.timeoutMs;
+  try {
+    const tps = Array.from({ length: o.partitions }, (_, partition) => ({ topic: o.topic, partition }));
+    const ends = await client.admin().listOffsets(tps.map((tp) => ({ ...tp, timestamp: LATEST_TIMESTAMP })));
+    const consumer = client.consumer({ autoOffsetReset: 'earliest', maxWaitMs: 100 });
+    await consumer.assign(tps);
+    await consumer.seekToBeginning(tps);
+    const remaining = (): number =>
+      ends.filter((e) => (consumer.position({ topic: o.topic, partition: e.partition }) ?? 0) < e.offset)
+        .length;
+    while (remaining() > 0) {
+      if (o.clock.nowMs() > deadline) throw new Error(`drain incomplete after ${o.timeoutMs} ms`);
+      for (const m of await consumer.poll()) {
+        o.history.append({
+          t: o.clock.nowMs(),
+          type: 'read',
+          phase: 'drain',
+          consumer: 'drain',
+          partition: m.partition,
+          offset: m.offset,
+          value: m.value?.toString() ?? '',
+        });
+      }
+    }
+  } finally {
+    await client.close();
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * The seeded fault plan: which nemesis starts when, for how long, against which node. Pure: the same seed
+ * and options always give the same plan, so a failing run is replayed by its seed.
+ */
+
+/** mulberry32: small, fast, and enough for scheduling (not for cryptography). */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export type PartitionMode = 'isolate' | 'majority-minority' | 'one-way';
+
+export interface FaultStep {
+  /** From the start of the run. */
+  atMs: number;
+  nemesis: string;
+  durationMs: number;
+  /** Node index the fault targets (partition: the node isolated or on the minority side). */
+  target: number;
+  /** Partition layout; unused by other nemeses. */
+  partitionMode: PartitionMode;
+}
+
+export interface PlanOptions {
+  seed: number;
+  durationMs: number;
+  nemeses: readonly string[];
+  nodes: number;
+  /** Fault durations are drawn from [min, max]. */
+  faultMsMin?: number;
+  faultMsMax?: number;
+  /** Quiet time before each fault. */
+  quietMsMin?: number;
+  quietMsMax?: number;
+  /** Quiet time kept at the end so the system heals before the drain. */
+  tailMs?: number;
+}
+
+const MODES: readonly PartitionMode[] = ['isolate', 'majority-minority', 'one-way'];
+
+export function generatePlan(o: PlanOptions): FaultStep[] {
+  const random = seededRandom(o.seed);
+  const between = (min: number, max: number): number => Math.round(min + random() * (max - min));
+  const faultMsMin = o.faultMsMin ?? 3000;
+  const faultMsMax = o.faultMsMax ?? 8000;
+  const quietMsMin = o.quietMsMin ?? 2000;
+  const quietMsMax = o.quietMsMax ?? 5000;
+  const tailMs = o.tailMs ?? 3000;
+  const steps: FaultStep[] = [];
+  if (o.nemeses.length === 0 || o.nodes < 1) return steps;
+  let t = 0;
+  for (;;) {
+    const quiet = between(quietMsMin, quietMsMax);
+    const duration = between(faultMsMin, faultMsMax);
+    const nemesis = o.nemeses[Math.floor(random() * o.nemeses.length)]!;
+    const target = Math.floor(random() * o.nodes);
+    const partitionMode = MODES[Math.floor(random() * MODES.length)]!;
+    if (t + quiet + duration + tailMs > o.durationMs) break;
+    steps.push({ atMs: t + quiet, nemesis, durationMs: duration, target, partitionMode });
+    t += quiet + duration;
+  }
+  return steps;
+}
+
+export function formatPlan(steps: readonly FaultStep[]): string {
+  return steps
+    .map(
+      (s) =>
+        `  ${(s.atMs / 1000).toFixed(1).padStart(7)} s  ${s.nemesis.padEnd(10)} node ${s.target} for ${(s.durationMs / 1000).toFixed(1)} s` +
+        (s.nemesis === 'partition' ? ` (${s.partitionMode})` : ''),
+    )
+    .join('\n');
+}
