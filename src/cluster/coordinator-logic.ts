@@ -1,0 +1,320 @@
+import { isStreamBusError } from '../errors/index.js';
+import type {
+  CoordinatorAction,
+  CoordinatorConfig,
+  CoordinatorEvent,
+  CoordinatorState,
+  HeartbeatRecord,
+  StepResult,
+} from './coordinator-types.js';
+import {
+  type BrokerLiveness,
+  DEFAULT_FAILURE_DETECTOR_CONFIG,
+  detect,
+  heartbeatFresh,
+  recordProbe,
+} from './failure-detector.js';
+import { projectedReplicas } from './load.js';
+import { placeTopic } from './placement.js';
+import { planRebalance } from './rebalancer.js';
+import type { BrokerState, BrokerView, ClusterView } from './types.js';
+
+export const DEFAULT_COORDINATOR_CONFIG: CoordinatorConfig = {
+  detector: DEFAULT_FAILURE_DETECTOR_CONFIG,
+  rebalanceIntervalMs: 10_000,
+  probeIntervalMs: 1000,
+  probeTimeoutMs: 500,
+  failedGraceMs: 30_000,
+  concurrentMovesMax: 4,
+  replicaScoreMax: 0,
+  proposalTimeoutMs: 5000,
+  placementStrategy: 'round-robin',
+};
+
+export function initialCoordinatorState(config: Partial<CoordinatorConfig> = {}): CoordinatorState {
+  return {
+    config: { ...DEFAULT_COORDINATOR_CONFIG, ...config },
+    role: 'standby',
+    leaderSinceMs: null,
+    nowMs: 0,
+    view: null,
+    heartbeats: {},
+    probeFailures: {},
+    probesInFlight: {},
+    lastProbeRoundMs: null,
+    lastRebalanceMs: null,
+    rebalanceDue: false,
+    awaitingStates: {},
+    planInFlight: null,
+    imbalanceScore: null,
+  };
+}
+
+export function isLeader(state: CoordinatorState): boolean {
+  return state.role === 'leader';
+}
+
+/**
+ * The coordinator as a reducer: state and event in, new state and actions out. It acts only while this
+ * broker leads the metadata group; as a standby it records metadata views and emits nothing, so requests
+ * it receives then must be answered NOT_LEADER by the driver.
+ */
+export function step(prev: CoordinatorState, event: CoordinatorEvent): StepResult {
+  const state: CoordinatorState = { ...prev, nowMs: Math.max(prev.nowMs, event.nowMs) };
+  if (event.type === 'becameLeader') return { state: becomeLeader(state, event.view), actions: [] };
+  if (event.type === 'lostLeadership') {
+    return {
+      state: { ...initialCoordinatorState(state.config), nowMs: state.nowMs, view: state.view },
+      actions: [],
+    };
+  }
+  if (event.type === 'metadataApplied') {
+    const next = onMetadata(state, event.view);
+    return { state: next, actions: [] };
+  }
+  if (state.role !== 'leader') return { state, actions: [] };
+
+  switch (event.type) {
+    case 'brokerRegistered':
+      return { state: recordBeat(state, event.brokerId, false), actions: [] };
+    case 'heartbeat':
+      return { state: recordBeat(state, event.brokerId, event.ready ?? true), actions: [] };
+    case 'heartbeats':
+      return {
+        state: event.beats.reduce((s, b) => recordBeat(s, b.brokerId, b.ready ?? true), state),
+        actions: [],
+      };
+    case 'probeResult': {
+      const { [event.brokerId]: _sent, ...probesInFlight } = state.probesInFlight;
+      const probeFailures = recordProbe(state.probeFailures, event.brokerId, event.ok);
+      return { state: { ...state, probesInFlight, probeFailures }, actions: [] };
+    }
+    case 'topicCreateRequested':
+      return { state, actions: [createTopic(state, event)] };
+    case 'drainRequested':
+      return requestState(state, event.brokerId, 'draining', event.requestId);
+    case 'decommissionRequested':
+      return requestState(state, event.brokerId, 'decommissioned', event.requestId);
+    case 'tick':
+      return tick(state);
+  }
+}
+
+function becomeLeader(state: CoordinatorState, view: ClusterView): CoordinatorState {
+  return {
+    ...initialCoordinatorState(state.config),
+    role: 'leader',
+    leaderSinceMs: state.nowMs,
+    nowMs: state.nowMs,
+    view,
+    // Continue what the previous coordinator left: pending moves are in the view; plan straight away.
+    rebalanceDue: true,
+  };
+}
+
+/** A new view: drop proposals it shows done, trigger a rebalance when brokers joined, left or changed. */
+function onMetadata(state: CoordinatorState, view: ClusterView): CoordinatorState {
+  const before = new Map((state.view?.brokers ?? []).map((b) => [b.id, b.state]));
+  const changed =
+    view.brokers.some((b) => before.get(b.id) !== b.state) ||
+    view.topics.length !== (state.view?.topics.length ?? 0);
+  const states = new Map(view.brokers.map((b) => [b.id, b.state]));
+  const awaitingStates = Object.fromEntries(
+    Object.entries(state.awaitingStates).filter(([key]) => {
+      const [id, wanted] = key.split(':');
+      return states.get(Number(id)) !== wanted;
+    }),
+  );
+  const planInFlight =
+    state.planInFlight !== null && view.version > state.planInFlight.version ? null : state.planInFlight;
+  return {
+    ...state,
+    view,
+    awaitingStates,
+    planInFlight,
+    rebalanceDue: state.rebalanceDue || (state.role === 'leader' && changed),
+  };
+}
+
+function recordBeat(state: CoordinatorState, brokerId: number, ready: boolean): CoordinatorState {
+  const prev = state.heartbeats[brokerId];
+  const beat: HeartbeatRecord = { lastMs: Math.max(prev?.lastMs ?? 0, state.nowMs), ready };
+  return { ...state, heartbeats: { ...state.heartbeats, [brokerId]: beat } };
+}
+
+/**
+ * What the detector sees. A broker not heard from since this coordinator took over is given the takeover
+ * time as its last heartbeat (a fresh window), except a failed broker, which must really send one to
+ * rejoin.
+ */
+export function livenessOf(state: CoordinatorState, b: BrokerView): BrokerLiveness {
+  const beat = state.heartbeats[b.id];
+  const since = state.leaderSinceMs ?? b.lastHeartbeatMs;
+  const fallbackMs = b.state === 'failed' ? b.lastHeartbeatMs : Math.max(b.lastHeartbeatMs, since);
+  return {
+    id: b.id,
+    state: b.state,
+    stateSinceMs: b.stateSinceMs,
+    lastHeartbeatMs: beat?.lastMs ?? fallbackMs,
+    ready: beat?.ready ?? b.state !== 'starting',
+    probeFailures: state.probeFailures[b.id] ?? 0,
+  };
+}
+
+function tick(state: CoordinatorState): StepResult {
+  const view = state.view;
+  if (view === null) return { state, actions: [] };
+  const actions: CoordinatorAction[] = [];
+  const now = state.nowMs;
+  const config = state.config;
+  const awaitingStates = { ...state.awaitingStates };
+  const propose = (
+    brokerId: number,
+    target: BrokerState | 'unregistered',
+    action: CoordinatorAction,
+  ): void => {
+    const key = `${brokerId}:${target}`;
+    const at = awaitingStates[key];
+    if (at !== undefined && now - at < config.proposalTimeoutMs) return;
+    awaitingStates[key] = now;
+    actions.push(action);
+  };
+
+  // Liveness.
+  const liveness = view.brokers.map((b) => livenessOf(state, b));
+  const detection = detect(liveness, now, config.detector);
+  for (const f of detection.failed) {
+    propose(f.brokerId, 'failed', { type: 'markBrokerFailed', brokerId: f.brokerId, cause: f.cause });
+  }
+  for (const a of detection.alive) {
+    propose(a.brokerId, 'alive', { type: 'markBrokerAlive', brokerId: a.brokerId, cause: a.cause });
+  }
+
+  // Decommissioning ends when the broker holds nothing and no move involves it.
+  const decommissioned = view.brokers.filter((b) => b.state === 'decommissioned');
+  if (decommissioned.length > 0) {
+    const holders = new Set([...projectedReplicas(view).values()].flat());
+    for (const m of view.pendingMoves) holders.add(m.from).add(m.to);
+    for (const b of decommissioned) {
+      if (!holders.has(b.id)) propose(b.id, 'unregistered', { type: 'unregisterBroker', brokerId: b.id });
+    }
+  }
+
+  // Active probes: every broker whose process still heartbeats, so a stuck one is caught.
+  let { probesInFlight, probeFailures, lastProbeRoundMs } = state;
+  if (lastProbeRoundMs === null || now - lastProbeRoundMs >= config.probeIntervalMs) {
+    lastProbeRoundMs = now;
+    const inFlight = { ...probesInFlight };
+    for (const b of liveness) {
+      if (b.state === 'decommissioned' || !heartbeatFresh(b, now, config.detector)) continue;
+      const sentAt = inFlight[b.id];
+      if (sentAt !== undefined) {
+        // The driver always reports a result; one lost anyway counts as a timeout.
+        if (now - sentAt < 2 * config.probeTimeoutMs) continue;
+        probeFailures = recordProbe(probeFailures, b.id, false);
+      }
+      inFlight[b.id] = now;
+      actions.push({ type: 'probeBroker', brokerId: b.id, timeoutMs: config.probeTimeoutMs });
+    }
+    probesInFlight = inFlight;
+  }
+
+  // Rebalance: periodic, on triggers, and when a failed broker's grace runs out.
+  let { planInFlight, rebalanceDue, lastRebalanceMs, imbalanceScore } = state;
+  if (planInFlight !== null && now - planInFlight.atMs >= config.proposalTimeoutMs) planInFlight = null;
+  const graceExpired = view.brokers.some((b) => {
+    if (b.state !== 'failed') return false;
+    const expiresMs = b.stateSinceMs + config.failedGraceMs;
+    return expiresMs <= now && (lastRebalanceMs === null || expiresMs > lastRebalanceMs);
+  });
+  const periodic = lastRebalanceMs === null || now - lastRebalanceMs >= config.rebalanceIntervalMs;
+  if (planInFlight === null && (rebalanceDue || periodic || graceExpired)) {
+    const plan = planRebalance(view, {
+      nowMs: now,
+      failedGraceMs: config.failedGraceMs,
+      concurrentMovesMax: config.concurrentMovesMax,
+      replicaScoreMax: config.replicaScoreMax,
+    });
+    imbalanceScore = plan.imbalanceScore;
+    lastRebalanceMs = now;
+    rebalanceDue = false;
+    if (plan.moves.length > 0) actions.push({ type: 'proposeReplicaMoves', moves: plan.moves });
+    if (plan.leaderChanges.length > 0)
+      actions.push({ type: 'proposeLeaderChanges', changes: plan.leaderChanges });
+    if (plan.moves.length > 0 || plan.leaderChanges.length > 0)
+      planInFlight = { atMs: now, version: view.version };
+  }
+
+  return {
+    state: {
+      ...state,
+      awaitingStates,
+      probesInFlight,
+      probeFailures,
+      lastProbeRoundMs,
+      planInFlight,
+      rebalanceDue,
+      lastRebalanceMs,
+      imbalanceScore,
+    },
+    actions,
+  };
+}
+
+function createTopic(
+  state: CoordinatorState,
+  event: Extract<CoordinatorEvent, { type: 'topicCreateRequested' }>,
+): CoordinatorAction {
+  const reject = (code: Extract<CoordinatorAction, { type: 'rejectRequest' }>['code'], message: string) =>
+    ({ type: 'rejectRequest', requestId: event.requestId, code, message }) as const;
+  const view = state.view;
+  if (view === null) return reject('LEADER_NOT_AVAILABLE', 'coordinator has no metadata view yet');
+  if (view.topics.some((t) => t.name === event.topic)) {
+    return reject('TOPIC_ALREADY_EXISTS', `topic ${event.topic} already exists`);
+  }
+  try {
+    const placement = placeTopic(view, {
+      topic: event.topic,
+      partitions: event.partitions,
+      replicationFactor: event.replicationFactor,
+      strategy: event.strategy ?? state.config.placementStrategy,
+    });
+    return { type: 'createTopic', requestId: event.requestId, placement };
+  } catch (err) {
+    if (isStreamBusError(err)) return reject(err.code, err.message);
+    throw err;
+  }
+}
+
+function requestState(
+  state: CoordinatorState,
+  brokerId: number,
+  target: 'draining' | 'decommissioned',
+  requestId: string | undefined,
+): StepResult {
+  const broker = state.view?.brokers.find((b) => b.id === brokerId);
+  if (broker === undefined) {
+    const actions: CoordinatorAction[] =
+      requestId === undefined
+        ? []
+        : [
+            {
+              type: 'rejectRequest',
+              requestId,
+              code: 'UNKNOWN_BROKER',
+              message: `unknown broker ${brokerId}`,
+            },
+          ];
+    return { state, actions };
+  }
+  // Decommissioning outranks draining; repeating a request already in effect is a no-op.
+  if (broker.state === target || broker.state === 'decommissioned') return { state, actions: [] };
+  const action: CoordinatorAction =
+    target === 'draining'
+      ? { type: 'markBrokerDraining', brokerId }
+      : { type: 'markBrokerDecommissioned', brokerId };
+  return {
+    state: { ...state, awaitingStates: { ...state.awaitingStates, [`${brokerId}:${target}`]: state.nowMs } },
+    actions: [action],
+  };
+}

@@ -1,0 +1,121 @@
+import type { ErrorCode } from '../errors/index.js';
+import type { AliveCause, FailureCause, FailureDetectorConfig, ProbeFailures } from './failure-detector.js';
+import type { TopicPlacement } from './placement.js';
+import type { BrokerId, ClusterView, LeaderChange, Move, PlacementStrategy } from './types.js';
+
+export interface CoordinatorConfig {
+  readonly detector: FailureDetectorConfig;
+  /** Periodic rebalance check; joins, failures, drains and grace expiries also trigger one. */
+  readonly rebalanceIntervalMs: number;
+  readonly probeIntervalMs: number;
+  /** Passed to the driver with each probe: the ping RPC's own timeout. */
+  readonly probeTimeoutMs: number;
+  readonly failedGraceMs: number;
+  readonly concurrentMovesMax: number;
+  /** Balance moves stop once the replica imbalance is at or below this (see RebalanceOptions). */
+  readonly replicaScoreMax: number;
+  /** A proposal not visible in metadata after this long is proposed again. */
+  readonly proposalTimeoutMs: number;
+  readonly placementStrategy: PlacementStrategy;
+}
+
+/** Every event carries the driver's clock reading; the reducer never reads a clock. */
+export type CoordinatorEvent =
+  | { readonly type: 'becameLeader'; readonly nowMs: number; readonly view: ClusterView }
+  | { readonly type: 'lostLeadership'; readonly nowMs: number }
+  | { readonly type: 'brokerRegistered'; readonly nowMs: number; readonly brokerId: BrokerId }
+  | {
+      readonly type: 'heartbeat';
+      readonly nowMs: number;
+      readonly brokerId: BrokerId;
+      readonly ready?: boolean;
+    }
+  | {
+      readonly type: 'heartbeats';
+      readonly nowMs: number;
+      readonly beats: readonly { readonly brokerId: BrokerId; readonly ready?: boolean }[];
+    }
+  | { readonly type: 'tick'; readonly nowMs: number }
+  | {
+      readonly type: 'probeResult';
+      readonly nowMs: number;
+      readonly brokerId: BrokerId;
+      readonly ok: boolean;
+    }
+  | {
+      readonly type: 'topicCreateRequested';
+      readonly nowMs: number;
+      readonly requestId: string;
+      readonly topic: string;
+      readonly partitions: number;
+      readonly replicationFactor: number;
+      readonly strategy?: PlacementStrategy;
+    }
+  | {
+      readonly type: 'drainRequested';
+      readonly nowMs: number;
+      readonly brokerId: BrokerId;
+      readonly requestId?: string;
+    }
+  | {
+      readonly type: 'decommissionRequested';
+      readonly nowMs: number;
+      readonly brokerId: BrokerId;
+      readonly requestId?: string;
+    }
+  | { readonly type: 'metadataApplied'; readonly nowMs: number; readonly view: ClusterView };
+
+/** What the driver must do: write through the metadata store, or send an RPC. */
+export type CoordinatorAction =
+  | { readonly type: 'markBrokerFailed'; readonly brokerId: BrokerId; readonly cause: FailureCause }
+  | { readonly type: 'markBrokerAlive'; readonly brokerId: BrokerId; readonly cause: AliveCause }
+  | { readonly type: 'markBrokerDraining'; readonly brokerId: BrokerId }
+  | { readonly type: 'markBrokerDecommissioned'; readonly brokerId: BrokerId }
+  /** A decommissioned broker holds no replica and no move involves it: remove it from the metadata. */
+  | { readonly type: 'unregisterBroker'; readonly brokerId: BrokerId }
+  | { readonly type: 'proposeReplicaMoves'; readonly moves: readonly Move[] }
+  | { readonly type: 'proposeLeaderChanges'; readonly changes: readonly LeaderChange[] }
+  | { readonly type: 'createTopic'; readonly requestId: string; readonly placement: TopicPlacement }
+  | {
+      readonly type: 'rejectRequest';
+      readonly requestId: string;
+      readonly code: ErrorCode;
+      readonly message: string;
+    }
+  | { readonly type: 'probeBroker'; readonly brokerId: BrokerId; readonly timeoutMs: number };
+
+export interface HeartbeatRecord {
+  readonly lastMs: number;
+  readonly ready: boolean;
+}
+
+export interface CoordinatorState {
+  readonly config: CoordinatorConfig;
+  readonly role: 'standby' | 'leader';
+  readonly leaderSinceMs: number | null;
+  /** The newest clock reading seen; never goes backwards. */
+  readonly nowMs: number;
+  readonly view: ClusterView | null;
+  /** Heartbeats live only here (not in Raft): a new coordinator starts every broker's window afresh. */
+  readonly heartbeats: Readonly<Record<number, HeartbeatRecord>>;
+  readonly probeFailures: ProbeFailures;
+  /** Broker id -> when its probe was sent; one probe per broker at a time. */
+  readonly probesInFlight: Readonly<Record<number, number>>;
+  readonly lastProbeRoundMs: number | null;
+  readonly lastRebalanceMs: number | null;
+  readonly rebalanceDue: boolean;
+  /**
+   * Broker state changes proposed and not yet visible: key `${id}:${state}` -> proposed at
+   * (`${id}:unregistered` for an unregistration, cleared when the broker leaves the view).
+   */
+  readonly awaitingStates: Readonly<Record<string, number>>;
+  /** A plan proposed and not yet visible in a newer metadata version; no new plan until then. */
+  readonly planInFlight: { readonly atMs: number; readonly version: number } | null;
+  /** The latest `cluster_imbalance_score`; null before the first plan. */
+  readonly imbalanceScore: number | null;
+}
+
+export interface StepResult {
+  readonly state: CoordinatorState;
+  readonly actions: readonly CoordinatorAction[];
+}
