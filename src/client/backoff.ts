@@ -1,9 +1,11 @@
 /**
- * Exponential backoff with full jitter (AWS architecture blog, "Exponential Backoff And Jitter"): the wait
- * before retry n is uniform in [0, min(max, base * 2^n)), which spreads retrying clients apart.
- * Kept small on purpose; src/resilience owns the general retry policy for the broker side.
+ * The client's view of src/resilience's backoff and retry: exponential backoff with full jitter (the wait
+ * before retry n is uniform in [0, min(max, base * 2^n))), expressed with the client's injected timers.
+ * The policy itself lives in src/resilience; this file only adapts its shape.
  */
-import { abortError } from '../resilience/clock.js';
+
+import { sleep } from '../resilience/clock.js';
+import { backoffDelayMs, retry } from '../resilience/retry.js';
 import type { Random, Timers } from './timers.js';
 
 export interface BackoffPolicy {
@@ -13,27 +15,12 @@ export interface BackoffPolicy {
 
 /** The jittered wait before retry number `attempt` (0-based). */
 export function backoffMs(attempt: number, policy: BackoffPolicy, random: Random): number {
-  const ceiling = Math.min(policy.maxMs, policy.baseMs * 2 ** Math.min(attempt, 30));
-  return Math.floor(random() * ceiling);
+  return backoffDelayMs(attempt + 1, policy.baseMs, policy.maxMs, random);
 }
 
 /** Resolves after `ms` through the injected timers; rejects with the abort reason when `signal` fires. */
 export function delay(ms: number, timers: Timers, signal?: AbortSignal): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    if (signal?.aborted === true) {
-      reject(abortError(signal));
-      return;
-    }
-    const onAbort = (): void => {
-      timers.clearTimeout(handle);
-      reject(abortError(signal as AbortSignal));
-    };
-    const handle = timers.setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
+  return sleep(ms, signal, timers);
 }
 
 export interface RetryOptions {
@@ -49,15 +36,17 @@ export interface RetryOptions {
 }
 
 /** Runs `fn` until it succeeds, fails with a non-retriable error, or `retries` retries are spent. */
-export async function retrying<T>(fn: (attempt: number) => Promise<T>, options: RetryOptions): Promise<T> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await fn(attempt);
-    } catch (err) {
-      if (attempt >= options.retries || !options.isRetriable(err) || options.signal?.aborted === true)
-        throw err;
-      options.onRetry?.(err, attempt);
-      await delay(backoffMs(attempt, options.policy, options.random), options.timers, options.signal);
-    }
-  }
+export function retrying<T>(fn: (attempt: number) => Promise<T>, options: RetryOptions): Promise<T> {
+  return retry((attempt) => fn(attempt), {
+    retriesMax: options.retries,
+    baseDelayMs: options.policy.baseMs,
+    maxDelayMs: options.policy.maxMs,
+    random: options.random,
+    sleep: (ms, signal) => sleep(ms, signal, options.timers),
+    isRetriable: options.isRetriable,
+    ...(options.signal === undefined ? {} : { signal: options.signal }),
+    ...(options.onRetry === undefined
+      ? {}
+      : { onRetry: (info) => options.onRetry?.(info.error, info.retry - 1) }),
+  });
 }
