@@ -2,15 +2,17 @@
  * One broker process: wires storage, the client listener, the request router, and the operating surface
  * (health, metrics, logs) together, and owns the start and shutdown order.
  *
- * Start: open the data dir (recovering every partition) -> listen for clients -> serve health and metrics
- * -> start periodic work (retention, health checks) -> log "broker started".
+ * Start: open the data dir (recovering every partition) -> (cluster.enabled: the metadata Raft group, see
+ * cluster-node.ts) -> listen for clients -> serve health and metrics -> start periodic work (retention,
+ * health checks) -> log "broker started".
  *
  * Shutdown (SIGTERM/SIGINT), bounded by shutdown.timeout_ms:
  *   1. readiness turns 503 (draining) so load balancers stop sending new clients;
  *   2. stop accepting connections;
  *   3. wake long-polling fetches, answer every request already received, close connections;
- *   4. flush and fsync every partition, close the logs (releases the data-dir lock);
- *   5. stop the health and metrics server.
+ *   4. (cluster.enabled) hand metadata leadership to another voter, stop Raft, close the peer listener;
+ *   5. flush and fsync every partition, close the logs (releases the data-dir lock);
+ *   6. stop the health and metrics server.
  */
 import { advertisedListen } from '../config/cli.js';
 import type { BrokerConfig } from '../config/types.js';
@@ -26,6 +28,7 @@ import {
 } from '../observability/index.js';
 import { LogManager } from '../storage/log-manager.js';
 import { BROKER_VERSION } from '../version.js';
+import { ClusterNode } from './cluster-node.js';
 import { LocalTopicCatalog } from './local-catalog.js';
 import { brokerObservers } from './observability.js';
 import { RequestRouter } from './router.js';
@@ -68,6 +71,8 @@ export class Broker {
     private readonly ops: OpsStack,
     private readonly shutdownController: AbortController,
     readonly addresses: BrokerAddresses,
+    /** The metadata Raft group and store; null for a single-node broker (cluster.enabled false). */
+    readonly cluster: ClusterNode | null,
   ) {}
 
   static async start(config: BrokerConfig, deps: BrokerDeps): Promise<Broker> {
@@ -96,6 +101,16 @@ export class Broker {
       critical: true,
       check: async () => ({ status: 'healthy', message: `${logs.listTopics().length} topics loaded` }),
     });
+    let cluster: ClusterNode | null = null;
+    if (config.cluster.enabled) {
+      try {
+        cluster = await ClusterNode.start(config, { logger: deps.logger, ops, nowMs: () => clock.nowMs() });
+      } catch (err) {
+        await logs.close();
+        await ops.close();
+        throw err;
+      }
+    }
     // Checks that ran while the data dir was still being created (disk space) must not hold readiness back.
     await ops.health.refresh();
 
@@ -137,6 +152,7 @@ export class Broker {
     try {
       bound = await server.listen();
     } catch (err) {
+      await cluster?.stop();
       await logs.close();
       await ops.close();
       throw new StreamBusError('INVALID_CONFIG', {
@@ -146,13 +162,24 @@ export class Broker {
       });
     }
     if (self.port === 0) router.setAdvertisedPort(bound.port);
+    cluster?.startMembership({ host: self.host, port: self.port === 0 ? bound.port : self.port });
     const http = ops.server?.address ?? null;
-    const broker = new Broker(config, clock, logger, logs, server, ops, shutdownController, {
-      host: bound.host,
-      port: bound.port,
-      httpHost: http?.host ?? null,
-      httpPort: http?.port ?? null,
-    });
+    const broker = new Broker(
+      config,
+      clock,
+      logger,
+      logs,
+      server,
+      ops,
+      shutdownController,
+      {
+        host: bound.host,
+        port: bound.port,
+        httpHost: http?.host ?? null,
+        httpPort: http?.port ?? null,
+      },
+      cluster,
+    );
     broker.scheduleRetention();
     logger.info(
       {
@@ -162,6 +189,7 @@ export class Broker {
         http_port: http?.port ?? null,
         data_dir: config.broker.dataDir,
         topics: logs.listTopics().length,
+        ...(cluster === null ? {} : { peer_port: cluster.peerAddress.port }),
         duration_ms: clock.nowMs() - startedAt,
       },
       'broker started',
@@ -237,6 +265,16 @@ export class Broker {
       this.server.destroyConnections();
     }
     await stopAccepting;
+    if (this.cluster !== null) {
+      try {
+        await this.cluster.stop();
+      } catch (err) {
+        this.logger.error(
+          { operation: 'shutdown', error: String(err) },
+          'metadata raft did not stop cleanly',
+        );
+      }
+    }
     await this.logs.close();
     await this.ops.close();
     this.logger.info(

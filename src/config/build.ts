@@ -1,5 +1,6 @@
 import type { ConfigValue } from './schema.js';
 import type { BrokerConfig, FlushPolicy, LogFormat, LogLevel, TracingExporter } from './types.js';
+import { parseVoters } from './voters.js';
 
 /** Reads validated values by schema key. Typed accessors keep `BrokerConfig` checked by the compiler. */
 export interface ValueReader {
@@ -88,6 +89,12 @@ export function buildBrokerConfig(r: ValueReader): BrokerConfig {
         connectMs: r.num('resilience.timeouts.connect'),
       },
     },
+    cluster: {
+      enabled: r.bool('cluster.enabled'),
+      peerListen: r.str('cluster.peer_listen'),
+      advertisedPeerListen: r.strOrNull('cluster.advertised_peer_listen'),
+      voters: votersOf(r.strOrNull('cluster.voters')),
+    },
     health: {
       checkIntervalMs: r.num('health.check_interval'),
       diskFreeBytesMin: r.num('health.disk_free_bytes_min'),
@@ -114,6 +121,14 @@ export function buildBrokerConfig(r: ValueReader): BrokerConfig {
       samplingRatio: r.num('tracing.sampling_ratio'),
     },
   });
+}
+
+/** Cross-checks already refused a malformed list; one that still fails here is a bug in them. */
+function votersOf(text: string | null): { id: number; host: string; port: number }[] | null {
+  if (text === null) return null;
+  const parsed = parseVoters(text);
+  if (!parsed.ok) throw new Error(`cluster.voters: ${parsed.problem}`);
+  return parsed.voters.map((v) => ({ ...v }));
 }
 
 function deepFreeze<T extends object>(value: T): T {

@@ -1,5 +1,6 @@
 import type { ConfigValue } from './schema.js';
 import { parseHostPort } from './validate.js';
+import { parseVoters } from './voters.js';
 
 /**
  * Limits that must agree with each other, checked once at start (TigerStyle: bound everything, then check
@@ -61,5 +62,24 @@ export function checkCrossKeys(values: ReadonlyMap<string, ConfigValue>): string
       problems.push(`metrics.port: ${metricsPort} is already broker.listen's port`);
     }
   }
+  problems.push(...checkCluster(values));
   return problems;
+}
+
+/** The metadata quorum list: well formed whenever set, required in cluster mode, and naming this broker. */
+function checkCluster(values: ReadonlyMap<string, ConfigValue>): string[] {
+  const text = values.get('cluster.voters') as string | null;
+  const enabled = values.get('cluster.enabled') === true;
+  if (text === null) {
+    return enabled ? ['cluster.voters: required when cluster.enabled is true'] : [];
+  }
+  const parsed = parseVoters(text);
+  if (!parsed.ok) return [`cluster.voters: ${parsed.problem}`];
+  const id = values.get('broker.id') as number;
+  // Joining as a non-voter (through a voter) is not implemented yet: a broker outside the list would wait
+  // for a membership change nobody makes.
+  if (enabled && !parsed.voters.some((v) => v.id === id)) {
+    return [`cluster.voters: must include broker.id ${id} (non-voter brokers are not supported yet)`];
+  }
+  return [];
 }

@@ -282,6 +282,38 @@ export const CONFIG_SCHEMA: readonly KeySpec[] = [
     doc: 'Opening a TCP connection to a peer broker.',
   },
 
+  // cluster
+  {
+    key: 'cluster.enabled',
+    kind: { type: 'bool' },
+    default: false,
+    doc: 'Cluster mode: run the metadata Raft group with `cluster.voters`. Off: a single-node broker.',
+  },
+  {
+    key: 'cluster.peer_listen',
+    kind: { type: 'hostport' },
+    default: '0.0.0.0:9093',
+    doc: 'Inter-broker (Raft) listener, host:port. Used only when cluster.enabled.',
+  },
+  {
+    key: 'cluster.advertised_peer_listen',
+    kind: { type: 'hostport' },
+    default: null,
+    nullable: true,
+    doc: 'host:port other brokers reach this one at. Unset: `cluster.peer_listen`, with 0.0.0.0 replaced by 127.0.0.1.',
+  },
+  {
+    key: 'cluster.voters',
+    kind: {
+      type: 'string',
+      pattern: /^\s*\d+@[^\s,@]+:\d{1,5}(\s*,\s*\d+@[^\s,@]+:\d{1,5})*\s*$/,
+      form: "a comma-separated list of id@host:port, like '1@10.0.0.1:9093,2@10.0.0.2:9093,3@10.0.0.3:9093'",
+    },
+    default: null,
+    nullable: true,
+    doc: 'The metadata quorum: 1, 3 or 5 comma-separated `id@host:port` (broker id and peer address), unique ids; must include `broker.id`. Required when cluster.enabled.',
+  },
+
   // health
   {
     key: 'health.check_interval',

@@ -8,6 +8,13 @@ export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' |
 export type LogFormat = 'json' | 'console';
 export type TracingExporter = 'none' | 'console' | 'otlp';
 
+/** A metadata quorum member: broker id and peer address. */
+export interface ClusterVoter {
+  readonly id: number;
+  readonly host: string;
+  readonly port: number;
+}
+
 export interface BrokerConfig {
   readonly configVersion: number;
   readonly broker: {
@@ -65,6 +72,15 @@ export interface BrokerConfig {
       readonly snapshotMs: number;
       readonly connectMs: number;
     };
+  };
+  readonly cluster: {
+    readonly enabled: boolean;
+    /** host:port */
+    readonly peerListen: string;
+    /** host:port, or null: derive from `peerListen`. */
+    readonly advertisedPeerListen: string | null;
+    /** null when unset (only allowed with cluster mode off). */
+    readonly voters: readonly ClusterVoter[] | null;
   };
   readonly health: {
     readonly checkIntervalMs: number;

@@ -1,0 +1,310 @@
+/**
+ * The cluster side of one broker process (cluster.enabled): the metadata Raft group over TCP, its state
+ * machine and the MetadataStore, plus their health, metrics and logs. The broker owns the order: start
+ * after storage and before the client listener; stop after connections are drained.
+ *
+ * Membership: once the client listener is up, `startMembership` registers this broker (a follower's write
+ * is forwarded to the leader over the peer connection, see metadata/tcp-forwarder.ts), marks it alive and
+ * heartbeats every resilience.timeouts.heartbeat_interval. Not here yet: marking silent brokers failed (the
+ * coordinator's job), topics, partitions.
+ */
+import { join } from 'node:path';
+import type { BrokerConfig, ClusterVoter } from '../config/types.js';
+import { parseHostPort } from '../config/validate.js';
+import { StreamBusError } from '../errors/index.js';
+import {
+  bindMetadataMetrics,
+  type MetadataRaft,
+  MetadataStateMachine,
+  MetadataStore,
+} from '../metadata/index.js';
+import { TransportForwarder } from '../metadata/tcp-forwarder.js';
+import type { RaftHealthView } from '../observability/http-server.js';
+import type { Logger, MetricsRegistry, OpsStack } from '../observability/index.js';
+import type { NodeId } from '../raft/core/types.js';
+import { RaftNode } from '../raft/node.js';
+import type { CallOptions, RaftNodeStatus } from '../raft/node-types.js';
+import { LevelRaftStorage } from '../raft/storage/level-storage.js';
+import { type PeerAddress, TcpTransport } from '../raft/transport/tcp-transport.js';
+import { METADATA_DIR } from '../storage/log-manager.js';
+import { runMembership } from './membership.js';
+
+export const METADATA_GROUP_ID = 'metadata';
+/** How long shutdown waits for another voter to take metadata leadership before stopping anyway. */
+export const LEADERSHIP_TRANSFER_TIMEOUT_MS = 2_000;
+/** The raft readiness check runs this often (the default 5 s would hold readiness back after an election). */
+const RAFT_CHECK_INTERVAL_MS = 250;
+
+export interface ClusterNodeDeps {
+  readonly logger: Logger;
+  readonly ops: OpsStack;
+  readonly nowMs: () => number;
+}
+
+/** The peer address other brokers reach this one at (advertised, else the listener with 0.0.0.0 -> 127.0.0.1). */
+export function advertisedPeerListen(config: BrokerConfig): PeerAddress {
+  const text = config.cluster.advertisedPeerListen ?? config.cluster.peerListen;
+  const parsed = parseHostPort(text) ?? { host: '127.0.0.1', port: 9093 };
+  const wildcard = parsed.host === '0.0.0.0' || parsed.host === '::' || parsed.host === '';
+  return { host: wildcard ? '127.0.0.1' : parsed.host, port: parsed.port };
+}
+
+export class ClusterNode {
+  private unbind: (() => void)[] = [];
+  private readonly membership = new AbortController();
+  private membershipLoop: Promise<void> | undefined;
+
+  private constructor(
+    readonly raft: RaftNode,
+    readonly store: MetadataStore,
+    readonly stateMachine: MetadataStateMachine,
+    private readonly storage: LevelRaftStorage,
+    private readonly transport: TcpTransport,
+    private readonly forwarder: TransportForwarder,
+    readonly peerAddress: PeerAddress,
+    private readonly voters: readonly ClusterVoter[],
+    private readonly logger: Logger,
+    private readonly config: BrokerConfig,
+    private readonly nowMs: () => number,
+  ) {}
+
+  /** Opens the metadata log (bootstrapped with the voters on first start), listens for peers, starts Raft. */
+  static async start(config: BrokerConfig, deps: ClusterNodeDeps): Promise<ClusterNode> {
+    const voters = config.cluster.voters;
+    if (voters === null) {
+      throw new StreamBusError('INVALID_CONFIG', {
+        operation: 'cluster.start',
+        message: 'cluster.voters is required when cluster.enabled is true',
+      });
+    }
+    const logger = deps.logger.child({ component: 'raft' });
+    const id = config.broker.id;
+    const storage = await LevelRaftStorage.open(
+      join(config.broker.dataDir, METADATA_DIR),
+      voters.map((v) => v.id),
+    );
+    const listen = parseHostPort(config.cluster.peerListen) ?? { host: '0.0.0.0', port: 9093 };
+    const peers = new Map<NodeId, PeerAddress>(
+      voters.filter((v) => v.id !== id).map((v) => [v.id, { host: v.host, port: v.port }]),
+    );
+    const transport = new TcpTransport({
+      nodeId: id,
+      host: listen.host,
+      port: listen.port,
+      peers,
+      connectTimeoutMs: config.resilience.timeouts.connectMs,
+      logger,
+    });
+    let bound: PeerAddress;
+    try {
+      bound = await transport.listen();
+    } catch (err) {
+      await transport.close();
+      await storage.close();
+      throw new StreamBusError('INVALID_CONFIG', {
+        operation: 'cluster.listen',
+        cause: err,
+        message: `cluster.peer_listen ${config.cluster.peerListen}: ${(err as Error).message}`,
+      });
+    }
+    const stateMachine = new MetadataStateMachine(deps.logger.child({ component: 'metadata' }));
+    const forwarder = new TransportForwarder({
+      nodeId: id,
+      transport,
+      handleTimeoutMs: config.resilience.timeouts.proposalMs,
+      logger,
+    });
+    const raft = new RaftNode({
+      id,
+      groupId: METADATA_GROUP_ID,
+      storage,
+      stateMachine,
+      transport: forwarder.raftTransport,
+      proposalTimeoutMs: config.resilience.timeouts.proposalMs,
+      logger,
+      now: deps.nowMs,
+    });
+    const metrics = deps.ops.metrics;
+    const store = new MetadataStore({
+      raft: measuredRaft(raft, metrics, deps.nowMs),
+      stateMachine,
+      forwarder,
+      retry: {
+        retriesMax: config.resilience.retry.retriesMax,
+        baseDelayMs: config.resilience.retry.baseDelayMs,
+        maxDelayMs: config.resilience.retry.maxDelayMs,
+      },
+      onTimeout: deps.ops.onTimeout,
+    });
+    forwarder.setTarget(store);
+    const node = new ClusterNode(
+      raft,
+      store,
+      stateMachine,
+      storage,
+      transport,
+      forwarder,
+      bound,
+      voters,
+      logger,
+      config,
+      deps.nowMs,
+    );
+    node.observe(deps.ops);
+    try {
+      await raft.start();
+    } catch (err) {
+      await node.closeResources();
+      throw err;
+    }
+    logger.info(
+      {
+        operation: 'start',
+        group: METADATA_GROUP_ID,
+        peer_host: bound.host,
+        peer_port: bound.port,
+        voters: voters.map((v) => `${v.id}@${v.host}:${v.port}`),
+      },
+      'metadata raft started',
+    );
+    return node;
+  }
+
+  /**
+   * Registers this broker (then marks it alive) and heartbeats until stopped, in the background: the store
+   * retries through elections and forwards from followers; a failed round is logged and tried again.
+   */
+  startMembership(clientAddress: PeerAddress): void {
+    if (this.membershipLoop !== undefined) return;
+    this.membershipLoop = runMembership({
+      store: this.store,
+      brokerId: this.config.broker.id,
+      clientAddress,
+      peerAddress: this.peerAddress,
+      rack: this.config.broker.rack,
+      intervalMs: this.config.resilience.timeouts.heartbeatIntervalMs,
+      nowMs: this.nowMs,
+      signal: this.membership.signal,
+      logger: this.logger,
+    });
+  }
+
+  status(): RaftNodeStatus {
+    return this.raft.status();
+  }
+
+  /** The /health/raft body: healthy with a known leader, unhealthy without one. */
+  healthView(): RaftHealthView {
+    const s = this.raft.status();
+    const hasLeader = s.leaderId !== 0;
+    return {
+      status: hasLeader ? 'healthy' : 'unhealthy',
+      message: hasLeader ? `leader is ${s.leaderId}` : 'no metadata leader known',
+      node_id: s.id,
+      group: s.groupId,
+      role: s.role,
+      term: s.term,
+      leader_id: hasLeader ? s.leaderId : null,
+      commit_index: s.commitIndex,
+      applied_index: s.appliedIndex,
+      last_index: s.lastIndex,
+      voters: s.voters,
+      quorum: Math.floor(s.voters.length / 2) + 1,
+      last_commit_age_ms: s.lastCommitAgeMs ?? null,
+      metadata_version: this.stateMachine.version,
+      brokers: [...this.store.snapshotView().brokers.values()].map((b) => ({
+        id: b.id,
+        state: b.state,
+        client: `${b.clientAddress.host}:${b.clientAddress.port}`,
+        peer: `${b.peerAddress.host}:${b.peerAddress.port}`,
+        epoch: b.epoch,
+        last_heartbeat_ms: b.lastHeartbeatMs,
+      })),
+    };
+  }
+
+  /**
+   * Hands metadata leadership to another voter if this broker leads (bounded: a slow or failed transfer
+   * only costs the others one election), then stops Raft and closes the peer listener and the log.
+   */
+  async stop(): Promise<void> {
+    this.membership.abort();
+    await this.membershipLoop;
+    await this.transferLeadershipAway();
+    this.forwarder.close();
+    for (const off of this.unbind) off();
+    this.unbind = [];
+    await this.raft.stop();
+    await this.closeResources();
+    this.logger.info({ operation: 'stop', group: METADATA_GROUP_ID }, 'metadata raft stopped');
+  }
+
+  private async transferLeadershipAway(): Promise<void> {
+    const s = this.raft.status();
+    if (s.role !== 'leader') return;
+    const target = this.voters.find((v) => v.id !== s.id && this.transport.isConnected(v.id));
+    if (target === undefined) return;
+    try {
+      await this.raft.transferLeadership(target.id, { timeoutMs: LEADERSHIP_TRANSFER_TIMEOUT_MS });
+      this.logger.info(
+        { operation: 'transfer-leadership', to: target.id },
+        'metadata leadership handed over',
+      );
+    } catch (err) {
+      this.logger.warn(
+        { operation: 'transfer-leadership', to: target.id, error: String(err) },
+        'metadata leadership transfer failed; stopping anyway',
+      );
+    }
+  }
+
+  private async closeResources(): Promise<void> {
+    await this.transport.close();
+    await this.storage.close();
+  }
+
+  /** Health check, /health/raft, raft_* and metadata_* metrics, role-change logs. */
+  private observe(ops: OpsStack): void {
+    const metrics = ops.metrics;
+    ops.health.register({
+      name: 'raft',
+      critical: true,
+      intervalMs: RAFT_CHECK_INTERVAL_MS,
+      check: async () => {
+        const view = this.healthView();
+        return { status: view.status === 'healthy' ? 'healthy' : 'unhealthy', message: view.message ?? '' };
+      },
+    });
+    this.unbind.push(() => ops.health.unregister('raft'));
+    ops.server?.setRaftHealthProvider(() => this.healthView());
+    this.unbind.push(() => ops.server?.setRaftHealthProvider(undefined));
+    this.unbind.push(bindMetadataMetrics(this.store, metrics));
+    metrics.raftPeersCount.set(this.raft.status().voters.length);
+    this.raft.on('commit', ({ commitIndex }) => metrics.raftCommitIndex.set(commitIndex));
+    this.raft.on('applied', ({ appliedIndex }) => metrics.raftAppliedIndex.set(appliedIndex));
+    this.raft.on('conf-change', ({ conf }) => metrics.raftPeersCount.set(conf.voters.length));
+    // RaftNode itself logs every role and leader change (component 'raft'); count only a newly known leader.
+    this.raft.on('leader-change', ({ leaderId }) => {
+      if (leaderId !== 0) metrics.raftLeadershipChangesTotal.inc();
+    });
+    this.raft.on('fatal', (err) => {
+      this.logger.error({ operation: 'fatal', error: String(err) }, 'metadata raft stopped on a fatal error');
+    });
+  }
+}
+
+/** The store's view of Raft, counting proposals and their commit latency (raft_proposal*). */
+function measuredRaft(raft: RaftNode, metrics: MetricsRegistry, nowMs: () => number): MetadataRaft {
+  return {
+    id: raft.id,
+    status: () => raft.status(),
+    readIndex: (options?: CallOptions) => raft.readIndex(options),
+    propose: async (data: Uint8Array, options?: CallOptions) => {
+      metrics.raftProposalsTotal.inc();
+      const startedAt = nowMs();
+      const result = await raft.propose(data, options);
+      metrics.raftProposalDurationSeconds.observe((nowMs() - startedAt) / 1000);
+      return result;
+    },
+  };
+}

@@ -1,0 +1,86 @@
+import type { MetadataStore } from '../metadata/index.js';
+import type { Logger } from '../observability/index.js';
+import type { PeerAddress } from '../raft/transport/tcp-transport.js';
+
+/** The writes membership needs (a narrow view, so tests can fake it). */
+export type MembershipStore = Pick<MetadataStore, 'registerBroker' | 'updateBroker' | 'heartbeat'>;
+
+export interface MembershipOptions {
+  readonly store: MembershipStore;
+  readonly brokerId: number;
+  readonly clientAddress: PeerAddress;
+  readonly peerAddress: PeerAddress;
+  readonly rack: string | null;
+  readonly intervalMs: number;
+  readonly nowMs: () => number;
+  readonly signal: AbortSignal;
+  readonly logger: Logger;
+}
+
+/**
+ * This broker's life in the metadata store: register (a new epoch, state `starting`), mark `alive`, then
+ * one heartbeat per interval. A heartbeat refused with UNKNOWN_BROKER (the record was removed) registers
+ * again. Each write goes through the store's retry and breaker; a round that still fails is logged (once per
+ * failure streak) and retried on the next interval. Resolves when `signal` aborts.
+ */
+export async function runMembership(o: MembershipOptions): Promise<void> {
+  let registered = false;
+  let failing = false;
+  const write = { signal: o.signal };
+  while (!o.signal.aborted) {
+    try {
+      if (!registered) {
+        const r = await o.store.registerBroker(
+          {
+            brokerId: o.brokerId,
+            clientAddress: o.clientAddress,
+            peerAddress: o.peerAddress,
+            rack: o.rack,
+            atMs: o.nowMs(),
+          },
+          write,
+        );
+        await o.store.updateBroker({ brokerId: o.brokerId, state: 'alive' }, write);
+        registered = true;
+        o.logger.info(
+          { operation: 'register', broker_id: o.brokerId, version: r.version },
+          'broker registered',
+        );
+      } else {
+        await o.store.heartbeat([{ brokerId: o.brokerId, atMs: o.nowMs() }], write);
+      }
+      if (failing) o.logger.info({ operation: 'membership' }, 'metadata writes succeed again');
+      failing = false;
+    } catch (err) {
+      if (o.signal.aborted) break;
+      if (errorCode(err) === 'UNKNOWN_BROKER') registered = false;
+      if (!failing) {
+        o.logger.warn(
+          { operation: registered ? 'heartbeat' : 'register', error: String(err) },
+          'metadata write failed',
+        );
+      }
+      failing = true;
+    }
+    await sleep(o.intervalMs, o.signal);
+  }
+}
+
+function errorCode(err: unknown): string | undefined {
+  return typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string'
+    ? err.code
+    : undefined;
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}

@@ -1,0 +1,213 @@
+/**
+ * The real MetadataForwarder: a follower's metadata write travels to the leader over the Raft peer
+ * connection that already exists between every pair of voters, as envelopes of a reserved group id that no
+ * Raft group uses. TcpTransport has one message handler, so this class sits between it and the RaftNode:
+ * the node gets `raftTransport` (every other group's envelopes pass through untouched), the forwarding
+ * envelopes stop here.
+ *
+ * Wire shape (reusing the Raft Message fields, so TcpTransport's codec carries it unchanged):
+ *   request  `prop`     index = correlation id, context = the encoded command (as MetadataStore built it)
+ *   response `app-resp` index = correlation id, context = msgpackr `{ ok: true, result }` or
+ *                       `{ ok: false, code, message, leaderId }`
+ * The transport drops envelopes when a peer is down, so a request may get no answer: the caller's signal
+ * (the store's attempt timeout) bounds the wait, and the command's request id makes re-sending safe.
+ */
+import { pack, unpack } from 'msgpackr';
+import { ERRORS, type ErrorCode } from '../errors/catalogue.js';
+import { InvariantViolation, isStreamBusError, StreamBusError, toStreamBusError } from '../errors/index.js';
+import type { Envelope } from '../raft/codec.js';
+import type { Message, NodeId } from '../raft/core/types.js';
+import type { RaftLogger } from '../raft/logger.js';
+import type { RaftTransport } from '../raft/transport/types.js';
+import type { ForwardTarget, MetadataForwarder } from './forwarder.js';
+import { parseApplyResult } from './snapshot.js';
+import type { ApplyResult } from './types.js';
+
+/** Reserved: never the id of a Raft group. */
+export const FORWARD_GROUP_ID = 'metadata.forward';
+
+export interface PeerTransport extends RaftTransport {
+  /** False while no connection to `to` is up (a forward would only sit in a queue). */
+  isConnected(to: NodeId): boolean;
+}
+
+export interface TransportForwarderOptions {
+  readonly nodeId: NodeId;
+  readonly transport: PeerTransport;
+  /** The leader side's bound on one forwarded proposal. */
+  readonly handleTimeoutMs: number;
+  readonly logger: RaftLogger;
+}
+
+interface Pending {
+  readonly leaderId: NodeId;
+  readonly resolve: (result: ApplyResult) => void;
+  readonly reject: (err: Error) => void;
+}
+
+type RaftHandler = (from: NodeId, envelopes: readonly Envelope[]) => void;
+
+export class TransportForwarder implements MetadataForwarder {
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  private raftHandler: RaftHandler | undefined;
+  private target: ForwardTarget | undefined;
+  private closed = false;
+  /** What the RaftNode uses instead of the raw transport. */
+  readonly raftTransport: RaftTransport;
+
+  constructor(private readonly options: TransportForwarderOptions) {
+    const transport = options.transport;
+    transport.onMessage((from, envelopes) => this.onEnvelopes(from, envelopes));
+    this.raftTransport = {
+      send: (to, envelopes) => transport.send(to, envelopes),
+      onMessage: (handler) => {
+        this.raftHandler = handler;
+      },
+      close: () => transport.close(),
+    };
+  }
+
+  /** The local store, which answers forwarded writes while this node leads. */
+  setTarget(target: ForwardTarget): void {
+    this.target = target;
+  }
+
+  forward(leaderId: NodeId, commandBytes: Uint8Array, signal: AbortSignal): Promise<ApplyResult> {
+    if (this.closed || !this.options.transport.isConnected(leaderId)) {
+      return Promise.reject(
+        new StreamBusError('NETWORK_ERROR', {
+          operation: 'metadata.forward',
+          message: `no connection to metadata leader ${leaderId}`,
+        }),
+      );
+    }
+    const id = this.nextId++;
+    return new Promise<ApplyResult>((resolve, reject) => {
+      const onAbort = (): void => {
+        this.pending.delete(id);
+        reject(
+          new StreamBusError('NETWORK_ERROR', {
+            operation: 'metadata.forward',
+            message: `no answer from metadata leader ${leaderId}`,
+          }),
+        );
+      };
+      if (signal.aborted) {
+        onAbort();
+        return;
+      }
+      signal.addEventListener('abort', onAbort, { once: true });
+      const settle = (fn: () => void): void => {
+        signal.removeEventListener('abort', onAbort);
+        this.pending.delete(id);
+        fn();
+      };
+      this.pending.set(id, {
+        leaderId,
+        resolve: (r) => settle(() => resolve(r)),
+        reject: (e) => settle(() => reject(e)),
+      });
+      this.send(leaderId, 'prop', id, commandBytes);
+    });
+  }
+
+  /** Fails every waiting forward (RAFT_STOPPED) and drops later answers. Does not close the transport. */
+  close(): void {
+    this.closed = true;
+    const err = new StreamBusError('RAFT_STOPPED', { operation: 'metadata.forward' });
+    for (const p of [...this.pending.values()]) p.reject(err);
+  }
+
+  private onEnvelopes(from: NodeId, envelopes: readonly Envelope[]): void {
+    const raft: Envelope[] = [];
+    for (const env of envelopes) {
+      if (env.groupId !== FORWARD_GROUP_ID) raft.push(env);
+      else if (env.message.type === 'prop') void this.serve(from, env.message);
+      else if (env.message.type === 'app-resp') this.answer(from, env.message);
+    }
+    if (raft.length > 0) this.raftHandler?.(from, raft);
+  }
+
+  /** Leader side: one proposal, its result or error back to the asker. */
+  private async serve(from: NodeId, m: Message): Promise<void> {
+    let reply: Record<string, unknown>;
+    try {
+      if (this.target === undefined || this.closed || m.context === undefined) {
+        throw new StreamBusError('BROKER_NOT_AVAILABLE', {
+          operation: 'metadata.forwarded',
+          message: 'metadata store not running here',
+        });
+      }
+      const result = await this.target.handleForwarded(
+        m.context,
+        AbortSignal.timeout(this.options.handleTimeoutMs),
+      );
+      reply = { ok: true, result };
+    } catch (err) {
+      const e = toStreamBusError(err, 'metadata.forwarded');
+      const leaderId = isStreamBusError(e, 'NOT_LEADER') ? e.metadata?.leaderId : undefined;
+      reply = { ok: false, code: e.code, message: e.message, leaderId: leaderId ?? null };
+    }
+    if (!this.closed) this.send(from, 'app-resp', m.index, pack(reply));
+  }
+
+  /** Follower side: match an answer to its waiting forward; a malformed one fails that forward. */
+  private answer(from: NodeId, m: Message): void {
+    const p = this.pending.get(m.index);
+    if (p === undefined || p.leaderId !== from) return; // late (already timed out) or not ours
+    try {
+      p.resolve(decodeReply(m.context));
+    } catch (err) {
+      if (err instanceof StreamBusError) p.reject(err);
+      else {
+        this.options.logger.warn(
+          { operation: 'metadata.forward', from, error: String(err) },
+          'malformed answer',
+        );
+        p.reject(
+          new StreamBusError('MALFORMED_FRAME', {
+            operation: 'metadata.forward',
+            message: err instanceof Error ? err.message : String(err),
+          }),
+        );
+      }
+    }
+  }
+
+  private send(to: NodeId, type: 'prop' | 'app-resp', index: number, context: Uint8Array): void {
+    const message: Message = {
+      type,
+      from: this.options.nodeId,
+      to,
+      term: 0,
+      logTerm: 0,
+      index,
+      commit: 0,
+      reject: false,
+      rejectHint: 0,
+      entries: [],
+      context,
+    };
+    this.options.transport.send(to, [{ groupId: FORWARD_GROUP_ID, message }]);
+  }
+}
+
+/** An answer from a peer: untrusted. Returns the result, throws the remote error, or fails an invariant. */
+function decodeReply(context: Uint8Array | undefined): ApplyResult {
+  if (context === undefined) throw new InvariantViolation('forward answer without a body');
+  const body: unknown = unpack(context);
+  if (typeof body !== 'object' || body === null) throw new InvariantViolation('forward answer is not a map');
+  const b = body as Record<string, unknown>;
+  if (b.ok === true) return parseApplyResult(b.result);
+  const code = b.code;
+  if (typeof code !== 'string' || !Object.hasOwn(ERRORS, code) || typeof b.message !== 'string') {
+    throw new InvariantViolation('forward answer has no valid error code');
+  }
+  const leaderId = b.leaderId;
+  throw new StreamBusError(code as ErrorCode, {
+    operation: 'metadata.forward',
+    message: b.message,
+    ...(typeof leaderId === 'number' ? { metadata: { leaderId } } : {}),
+  });
+}

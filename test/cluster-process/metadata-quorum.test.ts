@@ -1,0 +1,179 @@
+/**
+ * Three real broker processes in cluster mode form the metadata Raft quorum over loopback TCP: they agree
+ * on a leader, survive `kill -9` of that leader (the other two elect a new one and stay ready), and the
+ * killed broker rejoins as a follower after a restart.
+ */
+import { createServer } from 'node:net';
+import { afterAll, describe, expect, it } from 'vitest';
+import { type BrokerProcess, removeDir, startBroker, tempDir } from '../helpers/broker-process.js';
+
+const HOST = '127.0.0.1';
+const CONVERGE_TIMEOUT_MS = 15_000;
+const POLL_MS = 100;
+
+interface RaftView {
+  status: string;
+  role?: string;
+  term?: number;
+  leader_id?: number | null;
+  node_id?: number;
+  brokers?: { id: number; state: string; client: string; epoch: number; last_heartbeat_ms: number }[];
+}
+
+/** Every given broker's replica lists exactly these ids as alive with at least `epochs[id]` (default 1). */
+async function membersAlive(
+  brokers: readonly BrokerProcess[],
+  ids: readonly number[],
+  epochs: Readonly<Record<number, number>> = {},
+): Promise<true | undefined> {
+  const views = await Promise.all(brokers.map(raftView));
+  const ok = views.every((v) => {
+    const alive = (v.brokers ?? []).filter((b) => b.state === 'alive' && b.epoch >= (epochs[b.id] ?? 1));
+    return (
+      alive
+        .map((b) => b.id)
+        .sort()
+        .join(',') === [...ids].sort().join(',')
+    );
+  });
+  return ok ? true : undefined;
+}
+
+/** A port free right now: bind to 0, read it, close (the voter list must name peer ports up front). */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, HOST, () => resolve());
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : 0;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+async function getJson(port: number, path: string): Promise<{ code: number; body: unknown }> {
+  try {
+    const res = await fetch(`http://${HOST}:${port}${path}`, { signal: AbortSignal.timeout(2_000) });
+    return { code: res.status, body: await res.json() };
+  } catch (err) {
+    return { code: 0, body: String(err) };
+  }
+}
+
+async function raftView(b: BrokerProcess): Promise<RaftView> {
+  const { body } = await getJson(b.httpPort, '/health/raft');
+  return typeof body === 'object' && body !== null ? (body as RaftView) : { status: 'unreachable' };
+}
+
+async function ready(b: BrokerProcess): Promise<boolean> {
+  return (await getJson(b.httpPort, '/health/ready')).code === 200;
+}
+
+/** Polls until `probe` returns a value (not undefined) or the bound passes; the last views go in the error. */
+async function until<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + CONVERGE_TIMEOUT_MS;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${CONVERGE_TIMEOUT_MS} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, POLL_MS));
+  }
+}
+
+/** The leader every given broker reports, once they all report the same one and are all ready. */
+async function agreedLeader(brokers: readonly BrokerProcess[], notId?: number): Promise<number | undefined> {
+  const views = await Promise.all(brokers.map(raftView));
+  const leaders = new Set(views.map((v) => v.leader_id ?? null));
+  const [leader] = [...leaders];
+  if (leaders.size !== 1 || leader === null || leader === undefined || leader === notId) return undefined;
+  const allReady = (await Promise.all(brokers.map(ready))).every(Boolean);
+  return allReady ? leader : undefined;
+}
+
+describe('metadata quorum of three broker processes', () => {
+  const dirs = [
+    tempDir('streambus-cluster-1-'),
+    tempDir('streambus-cluster-2-'),
+    tempDir('streambus-cluster-3-'),
+  ];
+  const running = new Map<number, BrokerProcess>();
+
+  afterAll(async () => {
+    await Promise.all([...running.values()].map((b) => b.kill()));
+    for (const d of dirs) removeDir(d);
+  });
+
+  it('agrees on one leader, registers all three, re-elects after kill -9 of the leader, and takes the restarted broker back as a follower', async () => {
+    const peerPorts = [await freePort(), await freePort(), await freePort()];
+    const voters = peerPorts.map((p, i) => `${i + 1}@${HOST}:${p}`).join(',');
+    const start = (id: number): Promise<BrokerProcess> =>
+      startBroker({
+        dataDir: dirs[id - 1],
+        env: {
+          STREAMBUS_BROKER_ID: String(id),
+          STREAMBUS_CLUSTER_ENABLED: 'true',
+          STREAMBUS_CLUSTER_PEER_LISTEN: `${HOST}:${peerPorts[id - 1]}`,
+          STREAMBUS_CLUSTER_VOTERS: voters,
+        },
+      });
+    const started = await Promise.all([start(1), start(2), start(3)]);
+    for (const [i, b] of started.entries()) running.set(i + 1, b);
+
+    const firstLeader = await until('three ready brokers agreeing on a leader', () => agreedLeader(started));
+    const leaderView = await raftView(running.get(firstLeader) as BrokerProcess);
+    expect(leaderView.role).toBe('leader');
+    expect(leaderView.status).toBe('healthy');
+    // Followers' registrations reach the leader through the forwarder; every replica then shows all three.
+    await until('every broker registered and alive on every replica', () => membersAlive(started, [1, 2, 3]));
+    const registered = (await raftView(started[0] as BrokerProcess)).brokers ?? [];
+    for (const b of registered) {
+      expect(b.client).toBe(`${HOST}:${(running.get(b.id) as BrokerProcess).port}`);
+    }
+    // Heartbeats keep moving last-seen forward.
+    const beatBefore = registered.find((b) => b.id === 2)?.last_heartbeat_ms ?? 0;
+    await until('a newer heartbeat from broker 2', async () => {
+      const later = (await raftView(started[0] as BrokerProcess)).brokers?.find((b) => b.id === 2);
+      return (later?.last_heartbeat_ms ?? 0) > beatBefore ? true : undefined;
+    });
+
+    await (running.get(firstLeader) as BrokerProcess).kill();
+    running.delete(firstLeader);
+    const survivors = [...running.values()];
+    const secondLeader = await until('the two survivors electing a new leader', () =>
+      agreedLeader(survivors, firstLeader),
+    );
+    expect(secondLeader).not.toBe(firstLeader);
+    const secondView = await raftView(running.get(secondLeader) as BrokerProcess);
+    expect(secondView.term).toBeGreaterThan(leaderView.term ?? 0);
+
+    const restarted = await start(firstLeader);
+    running.set(firstLeader, restarted);
+    await until('the restarted broker following the new leader', async () => {
+      const view = await raftView(restarted);
+      return view.role === 'follower' && view.leader_id === secondLeader && (await ready(restarted))
+        ? true
+        : undefined;
+    });
+    expect(await agreedLeader([...running.values()])).toBe(secondLeader);
+    // The restarted broker registers again (a new incarnation) through the new leader.
+    await until('the restarted broker re-registered', () =>
+      membersAlive([...running.values()], [1, 2, 3], { [firstLeader]: 2 }),
+    );
+
+    // SIGTERM of the leader: it hands leadership to another voter before stopping, and exits cleanly.
+    const leaving = running.get(secondLeader) as BrokerProcess;
+    expect(await leaving.stop()).toBe(0);
+    running.delete(secondLeader);
+    expect(leaving.logs.some((l) => l.includes('metadata leadership handed over'))).toBe(true);
+    const thirdLeader = await until('the two remaining brokers agreeing on a new leader', () =>
+      agreedLeader([...running.values()], secondLeader),
+    );
+    expect(thirdLeader).not.toBe(secondLeader);
+
+    const codes = await Promise.all([...running.values()].map((b) => b.stop()));
+    running.clear();
+    expect(codes).toEqual([0, 0]);
+  }, 90_000);
+});
