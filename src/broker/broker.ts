@@ -90,7 +90,11 @@ export class Broker {
     try {
       logs = await LogManager.open(
         { ...config.storage, dataDir: config.broker.dataDir, batchBytesMax: config.limits.batchBytesMax },
-        { clock, logger: deps.logger.child({ component: 'storage' }) },
+        {
+          clock,
+          logger: deps.logger.child({ component: 'storage' }),
+          onFsync: (seconds) => ops.metrics.logFsyncDurationSeconds.observe(seconds),
+        },
       );
     } catch (err) {
       await ops.close();

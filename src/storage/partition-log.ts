@@ -36,6 +36,8 @@ export interface PartitionLogDeps {
   fs?: StorageFs;
   /** Timer for flushPolicy 'interval'. Defaults to a real, unref'd setInterval. */
   scheduleInterval?: IntervalScheduler;
+  /** Told how long each data fsync took (seconds): the streambus_log_fsync_duration_seconds histogram. */
+  onFsync?: (durationSeconds: number) => void;
 }
 
 export interface AppendResult {
@@ -119,6 +121,7 @@ export class PartitionLog {
     private readonly logger: StorageLogger,
     private segments: Segment[],
     scheduleInterval: IntervalScheduler,
+    private readonly onFsync: ((durationSeconds: number) => void) | undefined,
   ) {
     this.hw = this.active.nextOffset;
     this.hwSegmentBase = this.active.baseOffset;
@@ -152,6 +155,7 @@ export class PartitionLog {
       logger,
       segments,
       deps.scheduleInterval ?? REAL_INTERVAL_SCHEDULER,
+      deps.onFsync,
     );
   }
 
@@ -291,8 +295,7 @@ export class PartitionLog {
       }
       if (run.length > 0) await segment.file.writev(run, runStart);
       if (this.config.flushPolicy === 'always') {
-        await segment.file.datasync();
-        this.fsyncCount++;
+        await this.timedDatasync(segment.file);
       } else {
         this.dirty = true;
       }
@@ -428,6 +431,14 @@ export class PartitionLog {
     return null;
   }
 
+  /** An fdatasync of appended data, counted and timed for the fsync metrics. */
+  private async timedDatasync(file: { datasync(): Promise<void> }): Promise<void> {
+    const started = performance.now();
+    await file.datasync();
+    this.fsyncCount++;
+    this.onFsync?.((performance.now() - started) / 1000);
+  }
+
   /** Waits for queued appends, then fdatasyncs what 'interval' / 'never' left unsynced. */
   async flush(): Promise<void> {
     while (this.draining !== undefined) await this.draining;
@@ -435,8 +446,7 @@ export class PartitionLog {
       if (!this.dirty || this.closed) return;
       this.dirty = false;
       try {
-        await this.active.file.datasync();
-        this.fsyncCount++;
+        await this.timedDatasync(this.active.file);
       } catch (err) {
         this.dirty = true;
         throw toStreamBusError(err, 'log.flush');

@@ -93,6 +93,8 @@ describe('/metrics on a running broker', () => {
         produceCountBefore,
       );
       expect(sample(after, 'streambus_produce_duration_seconds_count')).toBeGreaterThan(0);
+      // flush_policy always: every acknowledged produce waited for a timed fdatasync.
+      expect(sample(after, 'streambus_log_fsync_duration_seconds_count')).toBeGreaterThan(0);
       expect(sample(after, 'streambus_requests_total', 'api="Produce"', 'status="ok"')).toBeGreaterThan(0);
       // Labels carry the broker id so a fleet can be scraped into one Prometheus.
       expect(after).toMatch(/streambus_messages_in_total\{[^}]*broker_id="\d+"/);
