@@ -6,6 +6,9 @@ interface BrokerOptions {
   dataDir?: string;
   listen?: string;
   httpListen?: string;
+  brokerId?: string;
+  voters?: string;
+  peerListen?: string;
   printConfig?: boolean;
 }
 
@@ -19,6 +22,12 @@ export function registerBrokerCommand(program: Command): void {
     .option('--data-dir <dir>', 'data directory (broker.data_dir)')
     .option('--listen <host:port>', 'client listener (broker.listen)')
     .option('--http-listen <host:port>', 'health and metrics listener (health.http.bind_address and port)')
+    .option('--broker-id <id>', "this broker's id (broker.id)")
+    .option(
+      '--voters <id@host:port,...>',
+      'join the metadata quorum of these voters (cluster.enabled, cluster.voters)',
+    )
+    .option('--peer-listen <host:port>', 'inter-broker listener (cluster.peer_listen)')
     .action(async (options: BrokerOptions) => {
       // Loaded here, not at the top: client commands (topic, produce, ...) should not pay for the broker.
       const [{ Broker }, { brokerFlagOverrides, loadConfig }, { createLogger }] = await Promise.all([
@@ -33,6 +42,9 @@ export function registerBrokerCommand(program: Command): void {
           dataDir: options.dataDir,
           listen: options.listen,
           httpListen: options.httpListen,
+          brokerId: options.brokerId,
+          voters: options.voters,
+          peerListen: options.peerListen,
         }),
         onWarning: (message) => process.stderr.write(`streambus: warning: ${message}\n`),
       });

@@ -7,6 +7,12 @@ export interface BrokerFlags {
   readonly listen?: string | undefined;
   /** HOST:PORT of the health (and, unless metrics.port is set, metrics) listener. */
   readonly httpListen?: string | undefined;
+  /** broker.id */
+  readonly brokerId?: string | undefined;
+  /** Sets cluster.enabled and cluster.voters: `id@host:port,...`. */
+  readonly voters?: string | undefined;
+  /** cluster.peer_listen */
+  readonly peerListen?: string | undefined;
 }
 
 /** `streambus broker` flags as `loadConfig` overrides (the highest layer). Unset flags are left out. */
@@ -24,6 +30,13 @@ export function brokerFlagOverrides(flags: BrokerFlags): Record<string, unknown>
     }
     overrides['health.http.bind_address'] = parsed.host;
     overrides['health.http.port'] = parsed.port;
+  }
+  // Values stay strings: the schema validates and converts them, naming the key when they are wrong.
+  if (flags.brokerId !== undefined) overrides['broker.id'] = flags.brokerId;
+  if (flags.peerListen !== undefined) overrides['cluster.peer_listen'] = flags.peerListen;
+  if (flags.voters !== undefined) {
+    overrides['cluster.enabled'] = true;
+    overrides['cluster.voters'] = flags.voters;
   }
   return overrides;
 }

@@ -341,6 +341,22 @@ describe('broker flags', () => {
     expect(() => brokerFlagOverrides({ httpListen: '8080' })).toThrow(/--http-listen: expected host:port/);
   });
 
+  it('turn --broker-id, --voters and --peer-listen into cluster mode', () => {
+    const overrides = brokerFlagOverrides({
+      brokerId: '2',
+      voters: '1@127.0.0.1:9093,2@127.0.0.1:9094,3@127.0.0.1:9095',
+      peerListen: '127.0.0.1:9094',
+    });
+    const config = loadConfig({ env: {}, overrides });
+    expect(config.broker.id).toBe(2);
+    expect(config.cluster.enabled).toBe(true);
+    expect(config.cluster.voters?.map((v) => v.id)).toEqual([1, 2, 3]);
+    expect(config.cluster.peerListen).toBe('127.0.0.1:9094');
+    expect(() => loadConfig({ env: {}, overrides: brokerFlagOverrides({ brokerId: 'two' }) })).toThrow(
+      /broker\.id/,
+    );
+  });
+
   it('advertise a concrete host when listening on a wildcard', () => {
     expect(advertisedListen(loadConfig({ env: {} }))).toEqual({ host: '127.0.0.1', port: 9092 });
     const config = loadConfig({
