@@ -184,6 +184,20 @@ export function batchCrcMatches(buf: Buffer, offset: number, sizeBytes: number):
   );
 }
 
+/**
+ * Records in concatenated whole batches, read from headers only (no record decode): for message counters
+ * on the produce and fetch paths. A trailing partial batch is not counted.
+ */
+export function countRecords(batches: Buffer): number {
+  let records = 0;
+  for (let pos = 0; ; ) {
+    const size = batchSizeAt(batches, pos);
+    if (size < BATCH_HEADER_BYTES || pos + size > batches.length) return records;
+    records += batches.readInt32BE(pos + OFF_RECORD_COUNT);
+    pos += size;
+  }
+}
+
 /** Stamps the leader-assigned fields in place. Neither is covered by the CRC, so no re-checksum is needed. */
 export function stampBatch(
   batch: Buffer,

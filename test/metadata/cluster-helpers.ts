@@ -8,6 +8,7 @@ import { MemoryRaftStorage } from '../../src/raft/storage/memory-storage.js';
 import type { RaftStorage } from '../../src/raft/storage/types.js';
 import type { MemoryHub } from '../../src/raft/transport/memory-transport.js';
 import type { RaftTransport } from '../../src/raft/transport/types.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 export interface MetaMember {
   id: NodeId;
@@ -95,19 +96,7 @@ export function followersOf(cluster: MetaCluster): MetaMember[] {
   return [...cluster.members.values()].filter((m) => m.node.status().role !== 'leader');
 }
 
-export async function waitFor<T>(
-  what: string,
-  fn: () => T | undefined | false,
-  timeoutMs = 10_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = fn();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+export { waitFor } from '../helpers/wait-for.js';
 
 /** Waits until every member has applied up to `version` and the same entries; returns their snapshots (hex). */
 export async function converged(cluster: MetaCluster, version: number): Promise<string[]> {

@@ -69,19 +69,7 @@ export async function startCluster(
   return members;
 }
 
-export async function waitFor<T>(
-  what: string,
-  fn: () => T | undefined | false,
-  timeoutMs = 10_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = fn();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+export { waitFor } from '../helpers/wait-for.js';
 
 export function leaderOf(members: ReadonlyMap<NodeId, Member>, exclude: NodeId[] = []): Member | undefined {
   for (const [id, m] of members) {

@@ -1,18 +1,8 @@
 import type { FetchPartitionResult, FetchRequest, FetchResponse } from '../../protocol/messages.js';
+import { countRecords } from '../../protocol/record-batch.js';
 import type { ServedPartition } from '../catalog.js';
 import type { HandlerContext } from './context.js';
 import { partitionWireError } from './wire-error.js';
-
-const RECORD_COUNT_OFFSET = 57;
-const BATCH_LENGTH_OFFSET = 8;
-
-function countRecords(records: Buffer): number {
-  let count = 0;
-  for (let pos = 0; pos + 61 <= records.length; pos += records.readInt32BE(pos + BATCH_LENGTH_OFFSET) + 12) {
-    count += records.readInt32BE(pos + RECORD_COUNT_OFFSET);
-  }
-  return count;
-}
 
 interface Resolved {
   index: number;

@@ -1,23 +1,8 @@
 import { StreamBusError } from '../../errors/index.js';
 import type { ProducePartitionResult, ProduceRequest, ProduceResponse } from '../../protocol/messages.js';
-import { BATCH_HEADER_BYTES, batchSizeAt } from '../../protocol/record-batch.js';
+import { countRecords } from '../../protocol/record-batch.js';
 import type { HandlerContext } from './context.js';
 import { partitionWireError } from './wire-error.js';
-
-const RECORD_COUNT_OFFSET = 57;
-
-/** Counts records by reading batch headers only (no record decode). Returns -1 if the framing is off. */
-function countRecords(batches: Buffer): number {
-  let records = 0;
-  let pos = 0;
-  while (pos < batches.length) {
-    const size = batchSizeAt(batches, pos);
-    if (size < BATCH_HEADER_BYTES || pos + size > batches.length) return -1;
-    records += batches.readInt32BE(pos + RECORD_COUNT_OFFSET);
-    pos += size;
-  }
-  return records;
-}
 
 async function producePartition(
   ctx: HandlerContext,
