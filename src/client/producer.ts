@@ -15,6 +15,7 @@ import {
 } from '../protocol/record-batch.js';
 import { type BackoffPolicy, backoffMs } from './backoff.js';
 import { type Cluster, STALE_METADATA_CODES } from './cluster.js';
+import { PartitionHolds } from './partition-holds.js';
 import { partitionForKey } from './partitioner.js';
 import {
   type Clock,
@@ -130,12 +131,10 @@ export class Producer {
   private readonly open = new Map<string, Batch>();
   private readonly unfinished = new Set<Batch>();
   private readonly sticky = new Map<string, number>();
+  private readonly holds: PartitionHolds;
   private ready: Batch[] = [];
   private nextSeq = 0;
   /** Partitions held back while one of their batches waits out its retry backoff, until this time. */
-  private readonly blockedUntil = new Map<string, number>();
-  /** One timer to drain again when the earliest hold ends. */
-  private wake: { atMs: number; timer: TimerHandle } | null = null;
   private inFlightRequests = 0;
   private draining = false;
   private bufferedBytes = 0;
@@ -154,6 +153,7 @@ export class Producer {
     this.timers = timers ?? clientTimers;
     this.random = random ?? Math.random;
     this.backoff = { baseMs: this.o.retryBackoffMs, maxMs: this.o.retryBackoffMaxMs };
+    this.holds = new PartitionHolds(this.clock, this.timers, () => void this.drain());
   }
 
   /** Queues messages and resolves with each one's partition and offset once acknowledged per acks. */
@@ -349,36 +349,9 @@ export class Producer {
 
   /** Removes and returns the ready batches whose partition is not held back by a pending retry. */
   private takeSendable(): Batch[] {
-    const now = this.clock.nowMs();
-    const sendable: Batch[] = [];
-    const held: Batch[] = [];
-    for (const b of this.ready) {
-      const key = partitionKey(b);
-      const until = this.blockedUntil.get(key);
-      if (until !== undefined && until > now) {
-        held.push(b);
-        continue;
-      }
-      if (until !== undefined) this.blockedUntil.delete(key);
-      sendable.push(b);
-    }
+    const { free, held } = this.holds.split(this.ready);
     this.ready = held;
-    if (held.length > 0) {
-      // Held batches need a drain once their hold ends, whatever else happens meanwhile.
-      const wakeAt = Math.min(...held.map((b) => this.blockedUntil.get(partitionKey(b)) ?? now));
-      if (this.wake === null || wakeAt < this.wake.atMs) {
-        if (this.wake !== null) this.timers.clearTimeout(this.wake.timer);
-        const timer = this.timers.setTimeout(
-          () => {
-            this.wake = null;
-            void this.drain();
-          },
-          Math.max(1, Math.ceil(wakeAt - now) + 1),
-        );
-        this.wake = { atMs: wakeAt, timer };
-      }
-    }
-    return sendable;
+    return free;
   }
 
   /** Puts a batch back among the ready ones in creation order. */
@@ -460,8 +433,7 @@ export class Producer {
     // The batch goes back in creation order and its partition is held until the backoff ends, so newer
     // batches of that partition cannot overtake it. (With several requests in flight a newer batch already
     // sent can still land first: only idempotent sequence numbers close that gap.)
-    const key = partitionKey(batch);
-    this.blockedUntil.set(key, Math.max(this.blockedUntil.get(key) ?? 0, this.clock.nowMs() + waitMs));
+    this.holds.hold(batch, waitMs);
     this.requeue(batch);
     void this.drain();
   }
@@ -501,8 +473,4 @@ function settleFailed(tracker: SendTracker, err: unknown): void {
   if (tracker.settled) return;
   tracker.settled = true;
   tracker.reject(err);
-}
-
-function partitionKey(b: { topic: string; partition: number }): string {
-  return `${b.partition}\u0000${b.topic}`;
 }
