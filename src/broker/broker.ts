@@ -16,6 +16,7 @@
  */
 import { advertisedListen } from '../config/cli.js';
 import type { BrokerConfig } from '../config/types.js';
+import { parseHostPort } from '../config/validate.js';
 import { StreamBusError } from '../errors/index.js';
 import {
   type HealthRegistry,
@@ -51,11 +52,6 @@ export interface BrokerDeps {
   clock?: Clock;
   /** Replaces the configured span exporter when tracing.enabled (tests, embedding). */
   spanExporter?: OpsStackOptions['spanExporter'];
-}
-
-function splitHostPort(value: string): { host: string; port: number } {
-  const i = value.lastIndexOf(':');
-  return { host: value.slice(0, i), port: Number(value.slice(i + 1)) };
 }
 
 export class Broker {
@@ -139,7 +135,8 @@ export class Broker {
       config.limits.requestTimeoutMs,
       ops.tracing.enabled,
     );
-    const listen = splitHostPort(config.broker.listen);
+    // Validated at load: a broker.listen that does not parse never gets this far.
+    const listen = parseHostPort(config.broker.listen)!;
     const server = new BrokerTcpServer({
       host: listen.host,
       port: listen.port,
