@@ -5,10 +5,19 @@
  *
  * Membership: once the client listener is up, `startMembership` registers this broker (a follower's write
  * is forwarded to the leader over the peer connection, see metadata/tcp-forwarder.ts), marks it alive and
- * heartbeats every resilience.timeouts.heartbeat_interval. Not here yet: marking silent brokers failed (the
- * coordinator's job), topics, partitions.
+ * heartbeats every resilience.timeouts.heartbeat_interval.
+ *
+ * The cluster coordinator (cluster-coordinator.ts) runs here too and acts only while this broker leads
+ * the metadata group: it marks silent or stuck brokers failed, adds non-voters as learners, and runs the
+ * rebalancer.
+ *
+ * A broker outside `cluster.voters` joins as a non-voter: its metadata log starts empty (not bootstrapped),
+ * it dials every voter (they do not know its address), forwards its registration through them, and the
+ * coordinator adds it to the group as a learner.
  */
 import { join } from 'node:path';
+import { DEFAULT_COORDINATOR_CONFIG } from '../cluster/coordinator-logic.js';
+import type { CoordinatorConfig } from '../cluster/coordinator-types.js';
 import type { BrokerConfig, ClusterVoter } from '../config/types.js';
 import { parseHostPort } from '../config/validate.js';
 import { StreamBusError } from '../errors/index.js';
@@ -27,6 +36,8 @@ import type { CallOptions, RaftNodeStatus } from '../raft/node-types.js';
 import { LevelRaftStorage } from '../raft/storage/level-storage.js';
 import { type PeerAddress, TcpTransport } from '../raft/transport/tcp-transport.js';
 import { METADATA_DIR } from '../storage/log-manager.js';
+import { pingBroker } from './broker-probe.js';
+import { ClusterCoordinator } from './cluster-coordinator.js';
 import { runMembership } from './membership.js';
 
 export const METADATA_GROUP_ID = 'metadata';
@@ -53,6 +64,7 @@ export class ClusterNode {
   private unbind: (() => void)[] = [];
   private readonly membership = new AbortController();
   private membershipLoop: Promise<void> | undefined;
+  readonly coordinator: ClusterCoordinator;
 
   private constructor(
     readonly raft: RaftNode,
@@ -66,7 +78,19 @@ export class ClusterNode {
     private readonly logger: Logger,
     private readonly config: BrokerConfig,
     private readonly nowMs: () => number,
-  ) {}
+    metrics: MetricsRegistry,
+  ) {
+    this.coordinator = new ClusterCoordinator({
+      raft,
+      store,
+      subscribe: (listener) => stateMachine.subscribe(listener),
+      probe: (broker, timeoutMs, signal) => pingBroker(broker.clientAddress, timeoutMs, signal),
+      config: coordinatorConfig(config),
+      nowMs,
+      logger,
+      metrics,
+    });
+  }
 
   /** Opens the metadata log (bootstrapped with the voters on first start), listens for peers, starts Raft. */
   static async start(config: BrokerConfig, deps: ClusterNodeDeps): Promise<ClusterNode> {
@@ -79,9 +103,11 @@ export class ClusterNode {
     }
     const logger = deps.logger.child({ component: 'raft' });
     const id = config.broker.id;
+    const isVoter = voters.some((v) => v.id === id);
+    // Only the founding voters bootstrap the log; a joining broker receives it from the leader.
     const storage = await LevelRaftStorage.open(
       join(config.broker.dataDir, METADATA_DIR),
-      voters.map((v) => v.id),
+      isVoter ? voters.map((v) => v.id) : undefined,
     );
     const listen = parseHostPort(config.cluster.peerListen) ?? { host: '0.0.0.0', port: 9093 };
     const peers = new Map<NodeId, PeerAddress>(
@@ -94,6 +120,8 @@ export class ClusterNode {
       peers,
       connectTimeoutMs: config.resilience.timeouts.connectMs,
       logger,
+      dialsAllPeers: !isVoter,
+      acceptsUnknownPeers: isVoter,
     });
     let bound: PeerAddress;
     try {
@@ -135,6 +163,7 @@ export class ClusterNode {
         maxDelayMs: config.resilience.retry.maxDelayMs,
       },
       onTimeout: deps.ops.onTimeout,
+      ...(isVoter ? {} : { joinVia: voters.map((v) => v.id) }),
     });
     forwarder.setTarget(store);
     const node = new ClusterNode(
@@ -149,6 +178,7 @@ export class ClusterNode {
       logger,
       config,
       deps.nowMs,
+      metrics,
     );
     node.observe(deps.ops);
     try {
@@ -157,6 +187,7 @@ export class ClusterNode {
       await node.closeResources();
       throw err;
     }
+    node.coordinator.start();
     logger.info(
       {
         operation: 'start',
@@ -164,6 +195,7 @@ export class ClusterNode {
         peer_host: bound.host,
         peer_port: bound.port,
         voters: voters.map((v) => `${v.id}@${v.host}:${v.port}`),
+        voter: isVoter,
       },
       'metadata raft started',
     );
@@ -230,6 +262,7 @@ export class ClusterNode {
   async stop(): Promise<void> {
     this.membership.abort();
     await this.membershipLoop;
+    this.coordinator.stop();
     await this.transferLeadershipAway();
     this.forwarder.close();
     for (const off of this.unbind) off();
@@ -276,6 +309,37 @@ export class ClusterNode {
       },
     });
     this.unbind.push(() => ops.health.unregister('raft'));
+    ops.health.register({
+      name: 'coordinator',
+      critical: false,
+      intervalMs: RAFT_CHECK_INTERVAL_MS,
+      check: async () => {
+        const c = this.coordinator.status();
+        const rebalance =
+          c.lastRebalanceMs === null
+            ? 'no rebalance check yet'
+            : `last rebalance check ${this.nowMs() - c.lastRebalanceMs} ms ago`;
+        const message = c.active
+          ? `running on this broker; ${rebalance}; ${c.rebalancesInProgress} rebalances in progress; imbalance ${c.imbalanceScore ?? 'unknown'}`
+          : 'standby (another broker leads the metadata group)';
+        return { status: 'healthy', message };
+      },
+    });
+    this.unbind.push(() => ops.health.unregister('coordinator'));
+    ops.health.register({
+      name: 'brokers',
+      critical: false,
+      intervalMs: RAFT_CHECK_INTERVAL_MS,
+      check: async () => {
+        const brokers = [...this.store.snapshotView().brokers.values()];
+        const failed = brokers.filter((b) => b.state === 'failed').map((b) => b.id);
+        const alive = brokers.filter((b) => b.state === 'alive').length;
+        const newest = Math.max(0, ...brokers.map((b) => b.lastHeartbeatMs));
+        const message = `${alive} of ${brokers.length} brokers alive${failed.length > 0 ? `; failed: ${failed.join(', ')}` : ''}; newest heartbeat ${newest > 0 ? `${Math.max(0, this.nowMs() - newest)} ms ago` : 'none'}`;
+        return { status: failed.length > 0 ? 'degraded' : 'healthy', message };
+      },
+    });
+    this.unbind.push(() => ops.health.unregister('brokers'));
     ops.server?.setRaftHealthProvider(() => this.healthView());
     this.unbind.push(() => ops.server?.setRaftHealthProvider(undefined));
     this.unbind.push(bindMetadataMetrics(this.store, metrics));
@@ -306,5 +370,21 @@ function measuredRaft(raft: RaftNode, metrics: MetricsRegistry, nowMs: () => num
       metrics.raftProposalDurationSeconds.observe((nowMs() - startedAt) / 1000);
       return result;
     },
+  };
+}
+
+/** The coordinator's settings from the broker config (the failure detector's grace for starting brokers is fixed). */
+export function coordinatorConfig(config: BrokerConfig): CoordinatorConfig {
+  const t = config.resilience.timeouts;
+  return {
+    ...DEFAULT_COORDINATOR_CONFIG,
+    detector: { ...DEFAULT_COORDINATOR_CONFIG.detector, heartbeatTimeoutMs: t.heartbeatTimeoutMs },
+    rebalanceIntervalMs: config.cluster.rebalanceIntervalMs,
+    probeIntervalMs: config.cluster.probeIntervalMs,
+    probeTimeoutMs: t.healthCheckMs,
+    failedGraceMs: config.cluster.failedGraceMs,
+    concurrentMovesMax: config.cluster.concurrentMovesMax,
+    replicaScoreMax: config.cluster.imbalanceScoreMax,
+    proposalTimeoutMs: t.proposalMs,
   };
 }

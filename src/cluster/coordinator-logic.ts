@@ -1,4 +1,3 @@
-import { isStreamBusError } from '../errors/index.js';
 import type {
   CoordinatorAction,
   CoordinatorConfig,
@@ -15,7 +14,6 @@ import {
   recordProbe,
 } from './failure-detector.js';
 import { projectedReplicas } from './load.js';
-import { placeTopic } from './placement.js';
 import { planRebalance } from './rebalancer.js';
 import type { BrokerState, BrokerView, ClusterView } from './types.js';
 
@@ -28,7 +26,6 @@ export const DEFAULT_COORDINATOR_CONFIG: CoordinatorConfig = {
   concurrentMovesMax: 4,
   replicaScoreMax: 0,
   proposalTimeoutMs: 5000,
-  placementStrategy: 'round-robin',
 };
 
 export function initialCoordinatorState(config: Partial<CoordinatorConfig> = {}): CoordinatorState {
@@ -89,8 +86,6 @@ export function step(prev: CoordinatorState, event: CoordinatorEvent): StepResul
       const probeFailures = recordProbe(state.probeFailures, event.brokerId, event.ok);
       return { state: { ...state, probesInFlight, probeFailures }, actions: [] };
     }
-    case 'topicCreateRequested':
-      return { state, actions: [createTopic(state, event)] };
     case 'drainRequested':
       return requestState(state, event.brokerId, 'draining', event.requestId);
     case 'decommissionRequested':
@@ -125,14 +120,15 @@ function onMetadata(state: CoordinatorState, view: ClusterView): CoordinatorStat
       return states.get(Number(id)) !== wanted;
     }),
   );
-  const planInFlight =
-    state.planInFlight !== null && view.version > state.planInFlight.version ? null : state.planInFlight;
+  const planLanded = state.planInFlight !== null && view.version > state.planInFlight.version;
+  const planInFlight = planLanded ? null : state.planInFlight;
   return {
     ...state,
     view,
     awaitingStates,
     planInFlight,
-    rebalanceDue: state.rebalanceDue || (state.role === 'leader' && changed),
+    // A landed plan may have been one batch of several (moves are capped): plan the next one straight away.
+    rebalanceDue: state.rebalanceDue || (state.role === 'leader' && (changed || planLanded)),
   };
 }
 
@@ -259,31 +255,6 @@ function tick(state: CoordinatorState): StepResult {
     },
     actions,
   };
-}
-
-function createTopic(
-  state: CoordinatorState,
-  event: Extract<CoordinatorEvent, { type: 'topicCreateRequested' }>,
-): CoordinatorAction {
-  const reject = (code: Extract<CoordinatorAction, { type: 'rejectRequest' }>['code'], message: string) =>
-    ({ type: 'rejectRequest', requestId: event.requestId, code, message }) as const;
-  const view = state.view;
-  if (view === null) return reject('LEADER_NOT_AVAILABLE', 'coordinator has no metadata view yet');
-  if (view.topics.some((t) => t.name === event.topic)) {
-    return reject('TOPIC_ALREADY_EXISTS', `topic ${event.topic} already exists`);
-  }
-  try {
-    const placement = placeTopic(view, {
-      topic: event.topic,
-      partitions: event.partitions,
-      replicationFactor: event.replicationFactor,
-      strategy: event.strategy ?? state.config.placementStrategy,
-    });
-    return { type: 'createTopic', requestId: event.requestId, placement };
-  } catch (err) {
-    if (isStreamBusError(err)) return reject(err.code, err.message);
-    throw err;
-  }
 }
 
 function requestState(

@@ -1,7 +1,6 @@
 import type { ErrorCode } from '../errors/index.js';
 import type { AliveCause, FailureCause, FailureDetectorConfig, ProbeFailures } from './failure-detector.js';
-import type { TopicPlacement } from './placement.js';
-import type { BrokerId, ClusterView, LeaderChange, Move, PlacementStrategy } from './types.js';
+import type { BrokerId, ClusterView, LeaderChange, Move } from './types.js';
 
 export interface CoordinatorConfig {
   readonly detector: FailureDetectorConfig;
@@ -16,7 +15,6 @@ export interface CoordinatorConfig {
   readonly replicaScoreMax: number;
   /** A proposal not visible in metadata after this long is proposed again. */
   readonly proposalTimeoutMs: number;
-  readonly placementStrategy: PlacementStrategy;
 }
 
 /** Every event carries the driver's clock reading; the reducer never reads a clock. */
@@ -43,15 +41,6 @@ export type CoordinatorEvent =
       readonly ok: boolean;
     }
   | {
-      readonly type: 'topicCreateRequested';
-      readonly nowMs: number;
-      readonly requestId: string;
-      readonly topic: string;
-      readonly partitions: number;
-      readonly replicationFactor: number;
-      readonly strategy?: PlacementStrategy;
-    }
-  | {
       readonly type: 'drainRequested';
       readonly nowMs: number;
       readonly brokerId: BrokerId;
@@ -75,7 +64,6 @@ export type CoordinatorAction =
   | { readonly type: 'unregisterBroker'; readonly brokerId: BrokerId }
   | { readonly type: 'proposeReplicaMoves'; readonly moves: readonly Move[] }
   | { readonly type: 'proposeLeaderChanges'; readonly changes: readonly LeaderChange[] }
-  | { readonly type: 'createTopic'; readonly requestId: string; readonly placement: TopicPlacement }
   | {
       readonly type: 'rejectRequest';
       readonly requestId: string;

@@ -28,6 +28,7 @@ export {
 } from './failure-detector.js';
 export { planLeaders } from './leader-planner.js';
 export { countImbalance, eligibleBrokers, type ImbalanceReport, imbalanceScore, isEligible } from './load.js';
+export { type ClusterViewOptions, toClusterView } from './metadata-view.js';
 export { hashName, type PlaceTopicRequest, placeTopic, type TopicPlacement } from './placement.js';
 export {
   DEFAULT_REBALANCE_OPTIONS,

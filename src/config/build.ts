@@ -94,6 +94,11 @@ export function buildBrokerConfig(r: ValueReader): BrokerConfig {
       peerListen: r.str('cluster.peer_listen'),
       advertisedPeerListen: r.strOrNull('cluster.advertised_peer_listen'),
       voters: votersOf(r.strOrNull('cluster.voters')),
+      rebalanceIntervalMs: r.num('cluster.rebalance_interval'),
+      probeIntervalMs: r.num('cluster.probe_interval'),
+      failedGraceMs: r.num('cluster.failed_grace'),
+      concurrentMovesMax: r.num('cluster.concurrent_moves_max'),
+      imbalanceScoreMax: r.num('cluster.imbalance_score_max'),
     },
     health: {
       checkIntervalMs: r.num('health.check_interval'),

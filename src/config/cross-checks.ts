@@ -66,7 +66,10 @@ export function checkCrossKeys(values: ReadonlyMap<string, ConfigValue>): string
   return problems;
 }
 
-/** The metadata quorum list: well formed whenever set, required in cluster mode, and naming this broker. */
+/**
+ * The metadata quorum list: well formed whenever set and required in cluster mode. A broker not named in it
+ * joins as a non-voter through the voters.
+ */
 function checkCluster(values: ReadonlyMap<string, ConfigValue>): string[] {
   const text = values.get('cluster.voters') as string | null;
   const enabled = values.get('cluster.enabled') === true;
@@ -75,11 +78,5 @@ function checkCluster(values: ReadonlyMap<string, ConfigValue>): string[] {
   }
   const parsed = parseVoters(text);
   if (!parsed.ok) return [`cluster.voters: ${parsed.problem}`];
-  const id = values.get('broker.id') as number;
-  // Joining as a non-voter (through a voter) is not implemented yet: a broker outside the list would wait
-  // for a membership change nobody makes.
-  if (enabled && !parsed.voters.some((v) => v.id === id)) {
-    return [`cluster.voters: must include broker.id ${id} (non-voter brokers are not supported yet)`];
-  }
   return [];
 }

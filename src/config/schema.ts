@@ -311,7 +311,37 @@ export const CONFIG_SCHEMA: readonly KeySpec[] = [
     },
     default: null,
     nullable: true,
-    doc: 'The metadata quorum: 1, 3 or 5 comma-separated `id@host:port` (broker id and peer address), unique ids; must include `broker.id`. Required when cluster.enabled.',
+    doc: 'The metadata quorum: 1, 3 or 5 comma-separated `id@host:port` (broker id and peer address), unique ids. A broker not in the list joins as a non-voter (a learner of the metadata log) through the voters. Required when cluster.enabled.',
+  },
+  {
+    key: 'cluster.rebalance_interval',
+    kind: { type: 'duration', min: 100 },
+    default: 10_000,
+    doc: 'The coordinator checks the replica and leader spread this often; broker joins, failures and drains also trigger a check.',
+  },
+  {
+    key: 'cluster.probe_interval',
+    kind: { type: 'duration', min: 50 },
+    default: 1000,
+    doc: "The coordinator pings every broker's client listener this often (each ping times out after resilience.timeouts.health_check); 3 missed pings in a row mark a broker that still heartbeats as failed (stuck).",
+  },
+  {
+    key: 'cluster.failed_grace',
+    kind: { type: 'duration', min: 0 },
+    default: 30_000,
+    doc: 'How long a failed broker keeps its replicas before the rebalancer moves them to other brokers (a quick restart costs no moves).',
+  },
+  {
+    key: 'cluster.concurrent_moves_max',
+    kind: { type: 'int', min: 1, max: 1000 },
+    default: 4,
+    doc: 'Replica moves in flight at once, cluster-wide.',
+  },
+  {
+    key: 'cluster.imbalance_score_max',
+    kind: { type: 'number', min: 0, max: 100 },
+    default: 0,
+    doc: 'Balancing moves stop once the replica imbalance score (cluster_imbalance_score: 0 is as even as whole numbers allow) is at or below this.',
   },
 
   // health

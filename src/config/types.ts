@@ -81,6 +81,11 @@ export interface BrokerConfig {
     readonly advertisedPeerListen: string | null;
     /** null when unset (only allowed with cluster mode off). */
     readonly voters: readonly ClusterVoter[] | null;
+    readonly rebalanceIntervalMs: number;
+    readonly probeIntervalMs: number;
+    readonly failedGraceMs: number;
+    readonly concurrentMovesMax: number;
+    readonly imbalanceScoreMax: number;
   };
   readonly health: {
     readonly checkIntervalMs: number;

@@ -64,6 +64,11 @@ export interface MetadataStoreOptions {
   readonly random?: () => number;
   /** Called when an attempt runs out of time (observability's timeout counter and log line). */
   readonly onTimeout?: (operation: string, timeoutMs: number) => void;
+  /**
+   * The voters a node outside the metadata group (a joining non-voter) forwards through while it knows no
+   * leader: tried in turn until one turns out to lead.
+   */
+  readonly joinVia?: readonly NodeId[];
   /** Request ids are this plus a counter; default `<node id>.<random UUID>.`, unique per store instance. */
   readonly requestIdPrefix?: string;
 }
@@ -109,6 +114,7 @@ export class MetadataStore {
   private readonly listeners = new Set<(event: MetadataOperationEvent) => void>();
   private readonly requestPrefix: string;
   private requestSeq = 0;
+  private joinCursor = 0;
 
   constructor(private readonly options: MetadataStoreOptions) {
     this.raft = options.raft;
@@ -342,20 +348,32 @@ export class MetadataStore {
       if (signal.aborted) throw abortError(signal);
       const { role, leaderId } = this.raft.status();
       if (role === 'leader') return (await this.raft.propose(bytes, { signal })) as ApplyResult;
-      if (leaderId !== 0) {
+      const joining = leaderId === 0 ? this.nextJoinTarget() : undefined;
+      const target = joining ?? leaderId;
+      if (target !== 0) {
         if (this.options.forwarder === undefined) {
           throw new StreamBusError('NOT_LEADER', { operation: 'metadata.propose', metadata: { leaderId } });
         }
         try {
-          return await this.options.forwarder.forward(leaderId, bytes, signal);
+          return await this.options.forwarder.forward(target, bytes, signal);
         } catch (err) {
           // The leader died or is cut off: keep looking (this node learns of a new one, or the old one
-          // comes back) until the attempt's budget runs out. The request id makes re-sending safe.
-          if (signal.aborted || !isStreamBusError(err) || !UNREACHABLE.has(err.code)) throw err;
+          // comes back) until the attempt's budget runs out. The request id makes re-sending safe. A joining
+          // node also moves on from a voter that does not lead.
+          const notLeader = joining !== undefined && isStreamBusError(err, 'NOT_LEADER');
+          if (signal.aborted || !isStreamBusError(err) || !(UNREACHABLE.has(err.code) || notLeader))
+            throw err;
         }
       }
       await sleep(this.leaderPollMs, signal, this.timers);
     }
+  }
+
+  /** The next voter to try while this node, outside the group, knows no leader; undefined for members. */
+  private nextJoinTarget(): NodeId | undefined {
+    const via = this.options.joinVia ?? [];
+    if (via.length === 0) return undefined;
+    return via[this.joinCursor++ % via.length];
   }
 
   private async observe<T>(operation: MetadataOperationEvent['operation'], fn: () => Promise<T>): Promise<T> {

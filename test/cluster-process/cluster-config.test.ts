@@ -18,7 +18,7 @@ const THREE = '1@10.0.0.1:9093,2@10.0.0.2:9093,3@[::1]:9093';
 
 describe('cluster config', () => {
   it('leaves a broker single-node unless cluster.enabled is set', () => {
-    expect(loadConfig({ env: {} }).cluster).toEqual({
+    expect(loadConfig({ env: {} }).cluster).toMatchObject({
       enabled: false,
       peerListen: '0.0.0.0:9093',
       advertisedPeerListen: null,
@@ -36,7 +36,7 @@ describe('cluster config', () => {
         STREAMBUS_CLUSTER_VOTERS: ` ${THREE.replaceAll(',', ' , ')} `,
       },
     });
-    expect(config.cluster).toEqual({
+    expect(config.cluster).toMatchObject({
       enabled: true,
       peerListen: '127.0.0.1:7001',
       advertisedPeerListen: 'b2.example:7001',
@@ -52,7 +52,7 @@ describe('cluster config', () => {
     expect(configError({ STREAMBUS_CLUSTER_ENABLED: 'true' })).toContain('cluster.voters: required');
   });
 
-  it('refuses an even or oversized quorum, repeated ids or addresses, and a list without this broker', () => {
+  it('refuses an even or oversized quorum, and repeated ids or addresses', () => {
     const on = { STREAMBUS_CLUSTER_ENABLED: 'true' };
     expect(configError({ ...on, STREAMBUS_CLUSTER_VOTERS: '1@h:1,2@h:2' })).toContain('1, 3 or 5');
     expect(
@@ -64,9 +64,16 @@ describe('cluster config', () => {
     expect(configError({ ...on, STREAMBUS_CLUSTER_VOTERS: '1@h:1,2@h:1,3@h:3' })).toContain(
       'addresses must be unique',
     );
-    expect(configError({ ...on, STREAMBUS_CLUSTER_VOTERS: '2@h:2' })).toContain('must include broker.id 1');
     expect(configError({ ...on, STREAMBUS_CLUSTER_VOTERS: '1@h:0' })).toContain('port > 0');
     expect(configError({ ...on, STREAMBUS_CLUSTER_VOTERS: 'one@h:1' })).toContain('cluster.voters');
+  });
+
+  it('accepts a broker outside the voter list: it joins as a non-voter', () => {
+    const config = loadConfig({
+      env: { STREAMBUS_BROKER_ID: '4', STREAMBUS_CLUSTER_ENABLED: 'true', STREAMBUS_CLUSTER_VOTERS: '1@h:1' },
+    });
+    expect(config.cluster.voters?.map((v) => v.id)).toEqual([1]);
+    expect(config.broker.id).toBe(4);
   });
 
   it('checks a set voter list even while cluster mode is off', () => {

@@ -84,14 +84,6 @@ describe('coordinator reducer', () => {
     h.applied(threeBrokers());
     h.at(100_000).tick();
     h.beat(1);
-    h.send({
-      type: 'topicCreateRequested',
-      nowMs: 1,
-      requestId: 'r',
-      topic: 'x',
-      partitions: 1,
-      replicationFactor: 1,
-    });
     h.send({ type: 'drainRequested', nowMs: 1, brokerId: 1 });
     h.send({ type: 'probeResult', nowMs: 1, brokerId: 1, ok: false });
     expect(h.actions).toEqual([]);
@@ -256,40 +248,6 @@ describe('coordinator reducer', () => {
     const leaders = final.topics[0]!.partitions.map((p) => p.leader);
     expect(leaders).toEqual([1, 2, 3, 1, 2, 3]);
     expect(of(h.actions, 'proposeReplicaMoves')).toEqual([]);
-  });
-
-  it('places a requested topic, and rejects an impossible or duplicate one', () => {
-    const h = leaderHarness();
-    const ok = h.send({
-      type: 'topicCreateRequested',
-      nowMs: 1,
-      requestId: 'a',
-      topic: 'new',
-      partitions: 6,
-      replicationFactor: 3,
-    });
-    expect(ok[0]?.type).toBe('createTopic');
-    if (ok[0]?.type === 'createTopic') expect(ok[0].placement.partitions).toHaveLength(6);
-    const tooBig = h.send({
-      type: 'topicCreateRequested',
-      nowMs: 1,
-      requestId: 'b',
-      topic: 'n2',
-      partitions: 1,
-      replicationFactor: 4,
-    });
-    expect(tooBig).toMatchObject([
-      { type: 'rejectRequest', requestId: 'b', code: 'INVALID_REPLICATION_FACTOR' },
-    ]);
-    const dup = h.send({
-      type: 'topicCreateRequested',
-      nowMs: 1,
-      requestId: 'c',
-      topic: 't',
-      partitions: 1,
-      replicationFactor: 1,
-    });
-    expect(dup).toMatchObject([{ type: 'rejectRequest', requestId: 'c', code: 'TOPIC_ALREADY_EXISTS' }]);
   });
 
   it('a drain request marks the broker draining, and the next plan moves its replicas away', () => {

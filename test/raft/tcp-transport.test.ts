@@ -41,6 +41,36 @@ describe('TcpTransport', () => {
     expect(a.isConnected(2) && b.isConnected(1)).toBe(true);
   });
 
+  it('lets a joining node outside the peer lists dial a voter, whatever the ids, and reach it both ways', async () => {
+    // Voter 5 knows no node 9; joiner 9 dials it although the lower id normally dials.
+    const voter = new TcpTransport({ nodeId: 5, acceptsUnknownPeers: true, reconnectInitialMs: 10 });
+    const strict = new TcpTransport({ nodeId: 7, reconnectInitialMs: 10 });
+    const joiner = new TcpTransport({
+      nodeId: 9,
+      dialsAllPeers: true,
+      reconnectInitialMs: 10,
+      reconnectMaxMs: 50,
+    });
+    open.push(voter, strict, joiner);
+    const voterAddr = await voter.listen();
+    const strictAddr = await strict.listen();
+    await joiner.listen();
+    const got = { voter: [] as Envelope[], joiner: [] as Envelope[] };
+    voter.onMessage((_f, envs) => got.voter.push(...envs));
+    joiner.onMessage((_f, envs) => got.joiner.push(...envs));
+    joiner.setPeer(5, voterAddr);
+    joiner.setPeer(7, strictAddr);
+    joiner.send(5, [hb(9, 5, 1)]);
+    await waitFor('joiner -> voter', () => got.voter.length === 1);
+    voter.send(9, [hb(5, 9, 2)]);
+    await waitFor("voter -> joiner over the joiner's connection", () => got.joiner.length === 1);
+    expect(voter.isConnected(9) && joiner.isConnected(5)).toBe(true);
+    // A transport that does not accept unknown peers refuses the joiner.
+    joiner.send(7, [hb(9, 7, 3)]);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(strict.isConnected(9)).toBe(false);
+  });
+
   it('coalesces everything queued in one turn into one frame', async () => {
     const { a, got } = await pair();
     let frames = 0;

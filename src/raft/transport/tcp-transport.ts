@@ -29,6 +29,16 @@ export interface TcpTransportOptions {
   readonly connectTimeoutMs?: number;
   readonly random?: () => number;
   readonly logger?: RaftLogger;
+  /**
+   * A node joining a running cluster (not in the voter list): the voters do not know its address, so it
+   * dials every peer it knows whatever the ids.
+   */
+  readonly dialsAllPeers?: boolean;
+  /**
+   * Accept a hello from a node id not in `peers` (a joining node): it is reached over the connection it
+   * opened and never dialed from here.
+   */
+  readonly acceptsUnknownPeers?: boolean;
 }
 
 interface Peer {
@@ -40,13 +50,16 @@ interface Peer {
   waitingDrain: boolean;
   attempts: number;
   reconnectTimer: NodeJS.Timeout | undefined;
+  /** Whether this side opens the connection (fixed when the peer is first known). */
+  readonly dialer: boolean;
 }
 
 type Handler = (from: NodeId, envelopes: readonly Envelope[]) => void;
 
 /**
  * Raft messages over TCP. One connection per peer pair: the node with the lower id dials, the other
- * accepts, and both directions share the socket. Everything queued for a peer during one event-loop turn
+ * accepts, and both directions share the socket (a joining node dials every voter instead, see
+ * `dialsAllPeers`). Everything queued for a peer during one event-loop turn
  * goes out as one frame (every group's messages together). Queues are bounded and drop the oldest
  * envelopes: Raft retransmits, so loss is safe and blocking the driver is not.
  */
@@ -72,6 +85,8 @@ export class TcpTransport implements RaftTransport {
       connectTimeoutMs: options.connectTimeoutMs ?? 3_000,
       random: options.random ?? Math.random,
       logger: options.logger ?? silentLogger,
+      dialsAllPeers: options.dialsAllPeers ?? false,
+      acceptsUnknownPeers: options.acceptsUnknownPeers ?? false,
     };
     invariant(
       this.opts.reconnectInitialMs <= this.opts.reconnectMaxMs,
@@ -110,6 +125,7 @@ export class TcpTransport implements RaftTransport {
         waitingDrain: false,
         attempts: 0,
         reconnectTimer: undefined,
+        dialer: this.opts.dialsAllPeers || this.opts.nodeId < id,
       };
       this.peers.set(id, peer);
     } else peer.address = address;
@@ -161,7 +177,7 @@ export class TcpTransport implements RaftTransport {
   // ---------------------------------------------------------------- connections
 
   private dials(peerId: NodeId): boolean {
-    return this.opts.nodeId < peerId;
+    return this.peers.get(peerId)?.dialer === true;
   }
 
   private dial(peer: Peer): void {
@@ -196,6 +212,25 @@ export class TcpTransport implements RaftTransport {
     }, delayMs);
   }
 
+  /** A joining node's first hello: known from now on, reached over the connection it opened. */
+  private inboundPeer(id: NodeId): Peer | undefined {
+    if (!this.opts.acceptsUnknownPeers || id === 0 || id === this.opts.nodeId) return undefined;
+    const peer: Peer = {
+      id,
+      address: undefined,
+      socket: undefined,
+      queue: [],
+      flushScheduled: false,
+      waitingDrain: false,
+      attempts: 0,
+      reconnectTimer: undefined,
+      dialer: false,
+    };
+    this.peers.set(id, peer);
+    this.opts.logger.info({ peer: id }, 'accepted a connection from a node outside the configured peers');
+    return peer;
+  }
+
   private accept(socket: Socket): void {
     if (this.closed) {
       socket.destroy();
@@ -223,8 +258,8 @@ export class TcpTransport implements RaftTransport {
         first.kind === FRAME_HELLO && first.payload.byteLength === 4
           ? Buffer.from(first.payload).readUInt32BE(0)
           : 0;
-      const peer = this.peers.get(peerId);
-      if (peer === undefined || this.dials(peerId)) {
+      const peer = this.peers.get(peerId) ?? this.inboundPeer(peerId);
+      if (peer === undefined || peer.dialer) {
         this.reject(socket, new Error(`unexpected hello from ${peerId}`));
         return;
       }

@@ -1,0 +1,431 @@
+/**
+ * The cluster coordinator's driver: it runs the pure reducer (src/cluster/coordinator-logic.ts) and does what the
+ * reducer asks. It is active only while this broker leads the metadata group (checked every tick, so it
+ * starts within one tick of winning leadership and stops within one tick of losing it) and does nothing
+ * on followers except keep the reducer's view current.
+ *
+ * Inputs: applied metadata commands (heartbeats and registrations are timestamped with this broker's clock
+ * when they apply here; the brokers' own clocks are never compared), a periodic tick, probe results.
+ * Outputs: broker state changes, replica moves and leader changes, all written through the metadata store
+ * (retry, breaker and forwarding live there), and learner additions to the metadata Raft group for
+ * brokers that are not voters.
+ *
+ * Moves are recorded in the store before they are applied (recordMove -> updateReplicaSet -> completeMove),
+ * so a coordinator that takes over finishes any move the previous one left half done (`resumeMoves`).
+ */
+
+import { initialCoordinatorState, step } from '../cluster/coordinator-logic.js';
+import type {
+  CoordinatorAction,
+  CoordinatorConfig,
+  CoordinatorEvent,
+  CoordinatorState,
+} from '../cluster/coordinator-types.js';
+import { toClusterView } from '../cluster/metadata-view.js';
+import { type LeaderChange, type Move, NO_LEADER } from '../cluster/types.js';
+import type { MetadataView } from '../metadata/state.js';
+import type { MetadataChange } from '../metadata/state-machine.js';
+import type { MetadataStore } from '../metadata/store.js';
+import type { BrokerRecord, MoveRecord } from '../metadata/types.js';
+import type { Logger, MetricsRegistry } from '../observability/index.js';
+import type { ConfChange, NodeId } from '../raft/core/types.js';
+
+/** How often the driver ticks the reducer and checks leadership. */
+export const COORDINATOR_TICK_MS = 100;
+
+/** The writes the coordinator makes (a narrow view of MetadataStore, so tests can fake it). */
+export type CoordinatorStore = Pick<
+  MetadataStore,
+  | 'snapshotView'
+  | 'updateBroker'
+  | 'unregisterBroker'
+  | 'updateReplicaSet'
+  | 'updateLeader'
+  | 'recordMove'
+  | 'completeMove'
+>;
+
+export interface CoordinatorRaft {
+  status(): {
+    readonly id: NodeId;
+    readonly role: string;
+    readonly voters: readonly NodeId[];
+    readonly votersOutgoing: readonly NodeId[];
+    readonly learners: readonly NodeId[];
+  };
+  proposeConfChange(cc: ConfChange, options?: { signal?: AbortSignal; timeoutMs?: number }): Promise<unknown>;
+}
+
+export interface CoordinatorDeps {
+  readonly raft: CoordinatorRaft;
+  readonly store: CoordinatorStore;
+  /** Applied metadata changes, synchronously after each apply (MetadataStateMachine.subscribe). */
+  readonly subscribe: (listener: (change: MetadataChange) => void) => () => void;
+  /** The health checker's ping: resolves true when the broker answered within `timeoutMs`. */
+  readonly probe: (broker: BrokerRecord, timeoutMs: number, signal: AbortSignal) => Promise<boolean>;
+  /** Called before a learner is added, so the transport can reach it. */
+  readonly onLearnerAdded?: (broker: BrokerRecord) => void;
+  readonly config: CoordinatorConfig;
+  readonly nowMs: () => number;
+  readonly logger: Logger;
+  readonly metrics?: MetricsRegistry;
+  readonly tickMs?: number;
+}
+
+export interface CoordinatorStatus {
+  readonly active: boolean;
+  readonly activeSinceMs: number | null;
+  readonly lastRebalanceMs: number | null;
+  readonly rebalancesInProgress: number;
+  readonly imbalanceScore: number | null;
+  readonly lastError: string | null;
+}
+
+export class ClusterCoordinator {
+  private state: CoordinatorState;
+  private timer: NodeJS.Timeout | undefined;
+  private unsubscribe: (() => void) | undefined;
+  private stopped = new AbortController();
+  /** Aborted when leadership is lost: in-flight probes and writes of this term stop. */
+  private term = new AbortController();
+  private viewDirty = true;
+  private readonly pendingBeats = new Set<number>();
+  private readonly pendingRegistrations = new Set<number>();
+  private rebalancesInProgress = 0;
+  private lastError: string | null = null;
+  private readonly learnersProposed = new Map<number, number>();
+  /** Broker id -> when this coordinator first saw it failed (its own clock). */
+  private readonly failedSinceMs = new Map<number, number>();
+  private readonly log: Logger;
+
+  constructor(private readonly deps: CoordinatorDeps) {
+    this.state = initialCoordinatorState(deps.config);
+    this.log = deps.logger.child({ component: 'coordinator' });
+  }
+
+  start(): void {
+    if (this.timer !== undefined) return;
+    this.unsubscribe = this.deps.subscribe((change) => this.onChange(change));
+    this.timer = setInterval(() => this.tick(), this.deps.tickMs ?? COORDINATOR_TICK_MS);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    this.unsubscribe?.();
+    this.stopped.abort();
+    this.term.abort();
+  }
+
+  status(): CoordinatorStatus {
+    return {
+      active: this.state.role === 'leader',
+      activeSinceMs: this.state.leaderSinceMs,
+      lastRebalanceMs: this.state.lastRebalanceMs,
+      rebalancesInProgress: this.rebalancesInProgress,
+      imbalanceScore: this.state.imbalanceScore,
+      lastError: this.lastError,
+    };
+  }
+
+  /** One driver step; public so tests can step without timers. */
+  tick(): void {
+    const now = this.deps.nowMs();
+    const leading = this.deps.raft.status().role === 'leader';
+    if (leading && this.state.role !== 'leader') this.becomeLeader(now);
+    else if (!leading && this.state.role === 'leader') this.loseLeadership(now);
+    if (this.viewDirty) {
+      this.viewDirty = false;
+      this.dispatch({ type: 'metadataApplied', nowMs: now, view: this.view() });
+      if (this.state.role === 'leader') this.reconcileLearners();
+    }
+    if (this.state.role !== 'leader') {
+      this.pendingBeats.clear();
+      this.pendingRegistrations.clear();
+      return;
+    }
+    for (const brokerId of this.pendingRegistrations)
+      this.dispatch({ type: 'brokerRegistered', nowMs: now, brokerId });
+    this.pendingRegistrations.clear();
+    if (this.pendingBeats.size > 0) {
+      const beats = [...this.pendingBeats].map((brokerId) => ({ brokerId }));
+      this.pendingBeats.clear();
+      this.dispatch({ type: 'heartbeats', nowMs: now, beats });
+    }
+    this.dispatch({ type: 'tick', nowMs: now });
+    this.updateGauges();
+  }
+
+  private onChange(change: MetadataChange): void {
+    this.viewDirty = true;
+    if (change.kind !== 'applied' || !change.result.ok) return;
+    const c = change.command;
+    if (c.type === 'heartbeat') {
+      const unknown = new Set(change.result.unknownBrokerIds ?? []);
+      for (const b of c.beats) if (!unknown.has(b.brokerId)) this.pendingBeats.add(b.brokerId);
+    } else if (c.type === 'registerBroker') {
+      this.pendingRegistrations.add(c.brokerId);
+    } else if (c.type === 'updateBroker' && c.state === 'alive') {
+      // A broker marking itself alive after registering is its first heartbeat.
+      this.pendingBeats.add(c.brokerId);
+    }
+  }
+
+  private becomeLeader(now: number): void {
+    this.term = new AbortController();
+    this.viewDirty = false;
+    this.dispatch({ type: 'becameLeader', nowMs: now, view: this.view() });
+    this.log.info({ operation: 'coordinator-start' }, 'cluster coordinator started on the metadata leader');
+    this.reconcileLearners();
+    void this.resumeMoves();
+  }
+
+  private loseLeadership(now: number): void {
+    this.term.abort();
+    this.dispatch({ type: 'lostLeadership', nowMs: now });
+    this.learnersProposed.clear();
+    this.log.info({ operation: 'coordinator-stop' }, 'cluster coordinator stopped: metadata leadership lost');
+  }
+
+  private view() {
+    const view = this.deps.store.snapshotView();
+    const now = this.deps.nowMs();
+    for (const b of view.brokers.values()) {
+      if (b.state !== 'failed') this.failedSinceMs.delete(b.id);
+      else if (!this.failedSinceMs.has(b.id)) this.failedSinceMs.set(b.id, now);
+    }
+    for (const id of this.failedSinceMs.keys()) if (!view.brokers.has(id)) this.failedSinceMs.delete(id);
+    return toClusterView(view, {
+      heartbeatTimeoutMs: this.deps.config.detector.heartbeatTimeoutMs,
+      failedSinceMs: this.failedSinceMs,
+    });
+  }
+
+  private dispatch(event: CoordinatorEvent): void {
+    const { state, actions } = step(this.state, event);
+    this.state = state;
+    for (const action of actions) void this.execute(action);
+  }
+
+  private async execute(action: CoordinatorAction): Promise<void> {
+    const signal = this.term.signal;
+    try {
+      switch (action.type) {
+        case 'markBrokerFailed':
+          this.log.warn(
+            { operation: 'mark-failed', broker_id: action.brokerId, cause: action.cause },
+            'broker failed',
+          );
+          await this.deps.store.updateBroker({ brokerId: action.brokerId, state: 'failed' }, { signal });
+          return;
+        case 'markBrokerAlive':
+          this.log.info(
+            { operation: 'mark-alive', broker_id: action.brokerId, cause: action.cause },
+            'broker alive',
+          );
+          await this.deps.store.updateBroker({ brokerId: action.brokerId, state: 'alive' }, { signal });
+          return;
+        case 'markBrokerDraining':
+          await this.deps.store.updateBroker({ brokerId: action.brokerId, state: 'draining' }, { signal });
+          return;
+        case 'markBrokerDecommissioned':
+          await this.deps.store.updateBroker(
+            { brokerId: action.brokerId, state: 'decommissioned' },
+            { signal },
+          );
+          return;
+        case 'unregisterBroker':
+          await this.deps.store.unregisterBroker(action.brokerId, { signal });
+          return;
+        case 'probeBroker':
+          return await this.probe(action.brokerId, action.timeoutMs, signal);
+        case 'proposeReplicaMoves':
+        case 'proposeLeaderChanges':
+          return await this.executePlan(action, signal);
+        case 'rejectRequest':
+          // Drain and decommission requests for unknown brokers: nothing waits on them here yet.
+          this.log.warn({ operation: 'reject', code: action.code }, action.message);
+          return;
+      }
+    } catch (err) {
+      if (signal.aborted) return;
+      this.lastError = `${action.type}: ${String(err)}`;
+      this.log.warn({ operation: action.type, error: String(err) }, 'coordinator action failed');
+    }
+  }
+
+  private async probe(brokerId: number, timeoutMs: number, signal: AbortSignal): Promise<void> {
+    const broker = this.deps.store.snapshotView().brokers.get(brokerId);
+    let ok = false;
+    if (broker !== undefined) {
+      try {
+        ok = await this.deps.probe(broker, timeoutMs, signal);
+      } catch {
+        ok = false;
+      }
+    }
+    if (signal.aborted) return;
+    if (!ok) this.log.debug({ operation: 'probe', broker_id: brokerId }, 'broker did not answer its probe');
+    this.dispatch({ type: 'probeResult', nowMs: this.deps.nowMs(), brokerId, ok });
+  }
+
+  private async executePlan(
+    action: Extract<CoordinatorAction, { type: 'proposeReplicaMoves' | 'proposeLeaderChanges' }>,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const startedMs = this.deps.nowMs();
+    this.rebalancesInProgress++;
+    let status: 'success' | 'failure' = 'success';
+    try {
+      if (action.type === 'proposeReplicaMoves') {
+        this.log.info({ operation: 'rebalance', moves: action.moves.map(describeMove) }, 'moving replicas');
+        for (const move of action.moves) await this.runMove(move, signal);
+      } else {
+        this.log.info(
+          { operation: 'rebalance', leaders: action.changes.map(describeLeaderChange) },
+          'changing partition leaders',
+        );
+        for (const change of action.changes) await this.changeLeader(change, signal);
+      }
+    } catch (err) {
+      status = 'failure';
+      throw err;
+    } finally {
+      this.rebalancesInProgress--;
+      if (!signal.aborted) {
+        this.deps.metrics?.clusterRebalancesTotal.inc({ status });
+        this.deps.metrics?.clusterRebalanceDurationSeconds.observe((this.deps.nowMs() - startedMs) / 1000);
+      }
+    }
+  }
+
+  /** Record, apply, complete: each step is visible in the store, so a successor can pick up mid-way. */
+  private async runMove(move: Move, signal: AbortSignal): Promise<void> {
+    await this.deps.store.recordMove({ ...move, state: 'pending' }, { signal });
+    await this.applyRecordedMove(move, signal);
+  }
+
+  private async applyRecordedMove(
+    move: Pick<MoveRecord, 'topic' | 'partition' | 'from' | 'to'>,
+    signal: AbortSignal,
+  ) {
+    const view = this.deps.store.snapshotView();
+    const p = view.topics.get(move.topic)?.partitions[move.partition];
+    if (p?.replicas.includes(move.from) && !p.replicas.includes(move.to)) {
+      const replicas = p.replicas.map((id) => (id === move.from ? move.to : id));
+      // Until partitions are replicated (issue 5) a replica set change is metadata only: the in-sync set is
+      // the new replica list and a leader on the replaced broker hands over to the first live replica.
+      await this.deps.store.updateReplicaSet(
+        {
+          topic: move.topic,
+          partition: move.partition,
+          expectedEpoch: p.leaderEpoch,
+          replicas,
+          isr: replicas,
+          leader: p.leader === move.from ? firstLive(replicas, view) : p.leader,
+        },
+        { signal },
+      );
+    }
+    await this.deps.store.completeMove(
+      { topic: move.topic, partition: move.partition, from: move.from, to: move.to },
+      { signal },
+    );
+  }
+
+  private async changeLeader(change: LeaderChange, signal: AbortSignal): Promise<void> {
+    const p = this.deps.store.snapshotView().topics.get(change.topic)?.partitions[change.partition];
+    if (p === undefined || p.leader === change.to || !p.replicas.includes(change.to)) return;
+    await this.deps.store.updateLeader(
+      { topic: change.topic, partition: change.partition, expectedEpoch: p.leaderEpoch, leader: change.to },
+      { signal },
+    );
+  }
+
+  /** Finishes moves a previous coordinator recorded and did not complete. */
+  private async resumeMoves(): Promise<void> {
+    const signal = this.term.signal;
+    const moves = [...this.deps.store.snapshotView().moves.values()];
+    if (moves.length === 0) return;
+    this.log.info({ operation: 'resume-moves', moves: moves.map(describeMove) }, 'resuming recorded moves');
+    for (const move of moves) {
+      try {
+        await this.applyRecordedMove(move, signal);
+      } catch (err) {
+        if (signal.aborted) return;
+        this.lastError = `resume move: ${String(err)}`;
+        this.log.warn({ operation: 'resume-moves', error: String(err) }, 'recorded move not finished');
+      }
+    }
+  }
+
+  /**
+   * Brokers outside the metadata voters join the group as learners (they replicate the metadata log and
+   * serve local reads, never vote); a broker that was unregistered leaves it.
+   */
+  private reconcileLearners(): void {
+    const status = this.deps.raft.status();
+    const members = new Set([...status.voters, ...status.votersOutgoing, ...status.learners]);
+    const view = this.deps.store.snapshotView();
+    const now = this.deps.nowMs();
+    for (const broker of view.brokers.values()) {
+      if (members.has(broker.id) || broker.state === 'decommissioned') continue;
+      const at = this.learnersProposed.get(broker.id);
+      if (at !== undefined && now - at < this.deps.config.proposalTimeoutMs) continue;
+      this.learnersProposed.set(broker.id, now);
+      this.deps.onLearnerAdded?.(broker);
+      this.log.info(
+        { operation: 'add-learner', broker_id: broker.id },
+        'adding broker to the metadata group as learner',
+      );
+      void this.proposeConf({ type: 'add-learner', nodeId: broker.id });
+    }
+    for (const id of status.learners) {
+      if (view.brokers.has(id)) continue;
+      const at = this.learnersProposed.get(-id);
+      if (at !== undefined && now - at < this.deps.config.proposalTimeoutMs) continue;
+      this.learnersProposed.set(-id, now);
+      this.log.info(
+        { operation: 'remove-learner', broker_id: id },
+        'removing unregistered broker from the metadata group',
+      );
+      void this.proposeConf({ type: 'remove', nodeId: id });
+    }
+  }
+
+  private async proposeConf(cc: ConfChange): Promise<void> {
+    const signal = this.term.signal;
+    try {
+      await this.deps.raft.proposeConfChange(cc, { signal, timeoutMs: this.deps.config.proposalTimeoutMs });
+    } catch (err) {
+      if (signal.aborted) return;
+      this.lastError = `${cc.type} ${cc.nodeId}: ${String(err)}`;
+      this.log.warn(
+        { operation: cc.type, broker_id: cc.nodeId, error: String(err) },
+        'membership change failed',
+      );
+    }
+  }
+
+  private updateGauges(): void {
+    const metrics = this.deps.metrics;
+    const view = this.state.view;
+    if (metrics === undefined || view === null) return;
+    metrics.clusterBrokersActive.set(view.brokers.filter((b) => b.state === 'alive').length);
+    metrics.clusterPartitionsTotal.set(view.topics.reduce((n, t) => n + t.partitions.length, 0));
+    if (this.state.imbalanceScore !== null) metrics.clusterImbalanceScore.set(this.state.imbalanceScore);
+  }
+}
+
+function firstLive(replicas: readonly number[], view: MetadataView): number {
+  return replicas.find((id) => view.brokers.get(id)?.state === 'alive') ?? NO_LEADER;
+}
+
+function describeMove(m: Pick<Move, 'topic' | 'partition' | 'from' | 'to'>): string {
+  return `${m.topic}/${m.partition}: ${m.from}->${m.to}`;
+}
+
+function describeLeaderChange(c: LeaderChange): string {
+  return `${c.topic}/${c.partition}: leader ${c.from}->${c.to} (${c.reason})`;
+}

@@ -1,0 +1,247 @@
+/**
+ * The coordinator driver against a real metadata state machine (commands applied in process, no Raft), a
+ * fake Raft status and a fake clock: it acts only on the leader, marks silent and stuck brokers failed,
+ * brings rejoining ones back, adds non-voters as learners, finishes recorded moves and spreads leaders.
+ */
+import { describe, expect, it } from 'vitest';
+import {
+  ClusterCoordinator,
+  type CoordinatorRaft,
+  type CoordinatorStore,
+} from '../../src/broker/cluster-coordinator.js';
+import { DEFAULT_COORDINATOR_CONFIG } from '../../src/cluster/coordinator-logic.js';
+import { StreamBusError } from '../../src/errors/index.js';
+import { encodeCommand, type MetadataCommand } from '../../src/metadata/commands.js';
+import { MetadataStateMachine } from '../../src/metadata/state-machine.js';
+import type { Logger } from '../../src/observability/index.js';
+import type { ConfChange } from '../../src/raft/core/types.js';
+import { createTopic, register } from '../metadata/fixtures.js';
+
+const quiet = {
+  info: () => {},
+  warn: () => {},
+  error: () => {},
+  debug: () => {},
+  child: () => quiet,
+} as unknown as Logger;
+
+class Rig {
+  readonly sm = new MetadataStateMachine();
+  nowMs = 10_000;
+  role = 'follower';
+  learners: number[] = [];
+  readonly conf: ConfChange[] = [];
+  readonly writes: string[] = [];
+  /** Broker ids whose probe fails. */
+  readonly unreachable = new Set<number>();
+  private index = 0;
+  readonly coordinator: ClusterCoordinator;
+
+  constructor(voters = [1, 2, 3]) {
+    const raft: CoordinatorRaft = {
+      status: () => ({ id: 1, role: this.role, voters, votersOutgoing: [], learners: this.learners }),
+      proposeConfChange: async (cc) => {
+        this.conf.push(cc);
+        return {};
+      },
+    };
+    const exec = (command: MetadataCommand) => {
+      this.writes.push(summary(command));
+      return this.apply(command);
+    };
+    const store: CoordinatorStore = {
+      snapshotView: () => this.sm.view(),
+      updateBroker: async (b) => exec({ type: 'updateBroker', ...b }),
+      unregisterBroker: async (brokerId) => exec({ type: 'unregisterBroker', brokerId }),
+      updateReplicaSet: async (u) => exec({ type: 'updateReplicaSet', ...u }),
+      updateLeader: async (u) => exec({ type: 'updateLeader', ...u }),
+      recordMove: async (m) => exec({ type: 'recordMove', ...m }),
+      completeMove: async (m) => exec({ type: 'completeMove', ...m }),
+    };
+    this.coordinator = new ClusterCoordinator({
+      raft,
+      store,
+      subscribe: (l) => this.sm.subscribe(l),
+      probe: async (broker) => !this.unreachable.has(broker.id),
+      config: { ...DEFAULT_COORDINATOR_CONFIG, failedGraceMs: 1_000, rebalanceIntervalMs: 1_000 },
+      nowMs: () => this.nowMs,
+      logger: quiet,
+    });
+    this.coordinator.start();
+  }
+
+  apply(command: MetadataCommand) {
+    const result = this.sm.apply({
+      term: 1,
+      index: ++this.index,
+      type: 'normal',
+      data: encodeCommand(command),
+    });
+    if (!result.ok) throw new StreamBusError(result.code, { message: result.message });
+    return result;
+  }
+
+  heartbeat(...ids: number[]): void {
+    this.apply({ type: 'heartbeat', beats: ids.map((brokerId) => ({ brokerId, atMs: this.nowMs })) });
+  }
+
+  /** Advances the clock in ticks of 100 ms, heartbeating for `beating` brokers every 500 ms. */
+  async run(ms: number, beating: number[]): Promise<void> {
+    for (let t = 0; t < ms; t += 100) {
+      this.nowMs += 100;
+      if (beating.length > 0 && this.nowMs % 500 === 0) this.heartbeat(...beating);
+      this.coordinator.tick();
+      await settle();
+    }
+  }
+
+  state(id: number): string | undefined {
+    return this.sm.view().brokers.get(id)?.state;
+  }
+
+  stop(): void {
+    this.coordinator.stop();
+  }
+}
+
+function summary(c: MetadataCommand): string {
+  switch (c.type) {
+    case 'updateBroker':
+      return `broker ${c.brokerId} ${c.state}`;
+    case 'updateLeader':
+      return `leader ${c.topic}/${c.partition} ${c.leader}`;
+    case 'updateReplicaSet':
+      return `replicas ${c.topic}/${c.partition} ${c.replicas.join(',')}`;
+    case 'recordMove':
+    case 'completeMove':
+      return `${c.type} ${c.topic}/${c.partition} ${c.from}->${c.to}`;
+    default:
+      return c.type;
+  }
+}
+
+async function settle(): Promise<void> {
+  for (let i = 0; i < 5; i++) await Promise.resolve();
+}
+
+function threeAlive(rig: Rig): void {
+  for (const id of [1, 2, 3]) {
+    rig.apply(register(id, { atMs: rig.nowMs }));
+    rig.apply({ type: 'updateBroker', brokerId: id, state: 'alive' });
+  }
+}
+
+describe('cluster coordinator driver', () => {
+  it('writes nothing while this broker is a metadata follower, however silent the others are', async () => {
+    const rig = new Rig();
+    threeAlive(rig);
+    await rig.run(10_000, []);
+    expect(rig.writes).toEqual([]);
+    expect(rig.coordinator.status().active).toBe(false);
+    rig.stop();
+  });
+
+  it('marks a broker failed once its heartbeats stop for the heartbeat timeout, and alive when it returns', async () => {
+    const rig = new Rig();
+    threeAlive(rig);
+    rig.role = 'leader';
+    await rig.run(2_000, [1, 2, 3]);
+    expect(rig.writes).toEqual([]);
+    expect(rig.coordinator.status().active).toBe(true);
+
+    await rig.run(2_500, [1, 2]);
+    expect(rig.state(3)).toBe('alive'); // 2.5 s of silence: under the 3 s timeout
+    await rig.run(1_000, [1, 2]);
+    expect(rig.state(3)).toBe('failed');
+    expect(rig.writes).toContain('broker 3 failed');
+    expect(rig.state(1)).toBe('alive');
+
+    await rig.run(1_000, [1, 2, 3]);
+    expect(rig.state(3)).toBe('alive');
+    rig.stop();
+  });
+
+  it('marks a broker that heartbeats but does not answer probes failed (stuck)', async () => {
+    const rig = new Rig();
+    threeAlive(rig);
+    rig.role = 'leader';
+    rig.unreachable.add(2);
+    await rig.run(6_000, [1, 2, 3]);
+    expect(rig.state(2)).toBe('failed');
+    expect(rig.state(1)).toBe('alive');
+    expect(rig.state(3)).toBe('alive');
+    rig.stop();
+  });
+
+  it('adds a registered broker outside the metadata group as a learner, once', async () => {
+    const rig = new Rig();
+    threeAlive(rig);
+    rig.role = 'leader';
+    await rig.run(300, [1, 2, 3]);
+    rig.apply(register(4, { atMs: rig.nowMs }));
+    await rig.run(300, [1, 2, 3, 4]);
+    expect(rig.conf).toEqual([{ type: 'add-learner', nodeId: 4 }]);
+    rig.learners = [4];
+    await rig.run(6_000, [1, 2, 3, 4]);
+    expect(rig.conf).toHaveLength(1);
+    rig.stop();
+  });
+
+  it('finishes a move the previous coordinator recorded but did not apply', async () => {
+    const rig = new Rig();
+    threeAlive(rig);
+    rig.apply(register(4, { atMs: rig.nowMs }));
+    rig.apply({ type: 'updateBroker', brokerId: 4, state: 'alive' });
+    rig.apply(createTopic('t', [[1, 2, 3]]));
+    rig.apply({ type: 'recordMove', topic: 't', partition: 0, from: 3, to: 4, state: 'pending' });
+    rig.learners = [4];
+    rig.role = 'leader';
+    await rig.run(200, [1, 2, 3, 4]);
+    const p = rig.sm.view().topics.get('t')?.partitions[0];
+    expect(p?.replicas).toEqual([1, 2, 4]);
+    expect(rig.sm.view().moves.size).toBe(0);
+    expect(rig.writes.slice(0, 2)).toEqual(['replicas t/0 1,2,4', 'completeMove t/0 3->4']);
+    rig.stop();
+  });
+
+  it('moves the replicas of a failed broker away after the grace period, and spreads leaders evenly', async () => {
+    const rig = new Rig();
+    threeAlive(rig);
+    rig.apply(register(4, { atMs: rig.nowMs }));
+    rig.apply({ type: 'updateBroker', brokerId: 4, state: 'alive' });
+    rig.learners = [4];
+    // Six partitions all led by broker 1: leadership must spread; broker 3 then fails.
+    rig.apply(
+      createTopic('t', [
+        [1, 2, 3],
+        [1, 3, 4],
+        [1, 4, 2],
+        [1, 2, 3],
+        [1, 3, 4],
+        [1, 4, 2],
+      ]),
+    );
+    rig.role = 'leader';
+    await rig.run(1_000, [1, 2, 3, 4]);
+    const leaders = () =>
+      rig.sm
+        .view()
+        .topics.get('t')!
+        .partitions.map((p) => p.leader);
+    const counts = (xs: number[]) =>
+      xs.reduce((m, x) => m.set(x, (m.get(x) ?? 0) + 1), new Map<number, number>());
+    expect(Math.max(...counts(leaders()).values())).toBeLessThanOrEqual(2);
+
+    await rig.run(8_000, [1, 2, 4]);
+    expect(rig.state(3)).toBe('failed');
+    const replicas = rig.sm
+      .view()
+      .topics.get('t')!
+      .partitions.map((p) => p.replicas);
+    expect(replicas.flat()).not.toContain(3);
+    for (const r of replicas) expect(new Set(r).size).toBe(3);
+    expect(leaders()).not.toContain(3);
+    expect(rig.sm.view().moves.size).toBe(0);
+    rig.stop();
+  });
+});
