@@ -27,6 +27,8 @@ export {
 export type {
   Acks,
   ApiVersionsResponse,
+  ClusterBrokerDescription,
+  DescribeClusterResponse,
   ListOffsetsPartitionResult,
   MetadataResponse,
   TopicDescription,

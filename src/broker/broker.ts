@@ -29,6 +29,8 @@ import {
 } from '../observability/index.js';
 import { LogManager } from '../storage/log-manager.js';
 import { BROKER_VERSION } from '../version.js';
+import { ClusterTopicCatalog } from './cluster-catalog.js';
+import { quorumClusterInfo, singleNodeClusterInfo } from './cluster-info.js';
 import { ClusterNode } from './cluster-node.js';
 import { LocalTopicCatalog } from './local-catalog.js';
 import { brokerObservers } from './observability.js';
@@ -57,6 +59,8 @@ export interface BrokerDeps {
 export class Broker {
   private stopping: Promise<void> | null = null;
   private retentionTimer: NodeJS.Timeout | null = null;
+  /** Cluster mode: topics from the metadata store, local logs reconciled to it; stopped before logs close. */
+  private clusterCatalog: ClusterTopicCatalog | null = null;
 
   private constructor(
     readonly config: BrokerConfig,
@@ -117,10 +121,23 @@ export class Broker {
     const observers = brokerObservers(ops.metrics, logger, clock, ops.onTimeout);
     const shutdownController = new AbortController();
     const self = advertisedListen(config);
+    // The single-node catalog reports this broker's address; its port is known once the listener is bound.
+    let advertised = { id: config.broker.id, host: self.host, port: self.port, rack: config.broker.rack };
+    const clusterCatalog =
+      cluster === null
+        ? null
+        : new ClusterTopicCatalog({
+            store: cluster.store,
+            logs,
+            brokerId: config.broker.id,
+            logger: deps.logger,
+            raftLeaderId: () => cluster.status().leaderId,
+            heartbeatTimeoutMs: config.resilience.timeouts.heartbeatTimeoutMs,
+          });
     const router = new RequestRouter(
       {
         clock,
-        catalog: new LocalTopicCatalog(logs),
+        catalog: clusterCatalog ?? new LocalTopicCatalog(logs, () => advertised),
         limits: {
           fetchWaitMaxMs: config.limits.fetchWaitMaxMs,
           fetchBytesMax: config.limits.fetchBytesMax,
@@ -130,6 +147,10 @@ export class Broker {
         brokerVersion: BROKER_VERSION,
         observer: observers.dataPlane,
         shutdownSignal: shutdownController.signal,
+        clusterInfo:
+          cluster === null
+            ? singleNodeClusterInfo
+            : quorumClusterInfo(cluster, config.resilience.timeouts.heartbeatTimeoutMs),
       },
       observers.requests,
       config.limits.requestTimeoutMs,
@@ -162,7 +183,10 @@ export class Broker {
         message: `broker.listen ${config.broker.listen}: ${(err as Error).message}`,
       });
     }
-    if (self.port === 0) router.setAdvertisedPort(bound.port);
+    if (self.port === 0) {
+      router.setAdvertisedPort(bound.port);
+      advertised = { ...advertised, port: bound.port };
+    }
     cluster?.startMembership({ host: self.host, port: self.port === 0 ? bound.port : self.port });
     const http = ops.server?.address ?? null;
     const broker = new Broker(
@@ -181,6 +205,8 @@ export class Broker {
       },
       cluster,
     );
+    broker.clusterCatalog = clusterCatalog;
+    clusterCatalog?.start();
     broker.scheduleRetention();
     logger.info(
       {
@@ -266,6 +292,8 @@ export class Broker {
       this.server.destroyConnections();
     }
     await stopAccepting;
+    // Before Raft stops (its catch-up read would wait) and before the logs close under a reconcile.
+    await this.clusterCatalog?.stop();
     if (this.cluster !== null) {
       try {
         await this.cluster.stop();

@@ -1,9 +1,10 @@
 /**
  * What request handlers need from the broker's partitions and topics. The single-node broker serves these
- * straight from the local log manager; replicated partitions (one Raft group each) will implement the same
+ * straight from the local log manager (local-catalog.ts); in cluster mode they come from the replicated
+ * metadata store (cluster-catalog.ts). Replicated partitions (one Raft group each) will implement the same
  * interfaces, so handlers do not change when replication arrives.
  */
-import type { CreateTopicSpec } from '../protocol/messages.js';
+import type { BrokerInfo, CreateTopicSpec } from '../protocol/messages.js';
 
 export interface AppendOutcome {
   baseOffset: number;
@@ -37,10 +38,29 @@ export interface TopicInfo {
   configs: Record<string, string>;
 }
 
+/** Where a partition lives, as Metadata and DescribeTopics report it. */
+export interface PartitionPlacement {
+  /** The broker serving the partition's data; -1 when none is known. */
+  leaderId: number;
+  leaderEpoch: number;
+  /** Ordered: the first is the preferred leader. */
+  replicas: number[];
+  isr: number[];
+}
+
 export interface TopicCatalog {
   listTopics(): TopicInfo[];
   topic(name: string): TopicInfo | undefined;
-  /** Throws UNKNOWN_TOPIC_OR_PARTITION. */
+  /** Brokers clients may connect to (alive or draining), sorted by id. */
+  brokers(): BrokerInfo[];
+  /** The metadata leader's broker id (Metadata's controllerId); -1 when none is known. */
+  controllerId(): number;
+  /** undefined when the topic or partition is unknown. */
+  placement(topic: string, partition: number): PartitionPlacement | undefined;
+  /**
+   * The partition's data, when this broker serves it. Throws UNKNOWN_TOPIC_OR_PARTITION, NOT_LEADER (another
+   * broker leads it) or LEADER_NOT_AVAILABLE (this broker leads it but its log is not open yet).
+   */
   partition(topic: string, partition: number): ServedPartition;
   createTopic(spec: CreateTopicSpec): Promise<void>;
   /** Checks a spec without creating anything (CreateTopics validateOnly). */

@@ -4,12 +4,33 @@
  * backed by the metadata store.)
  */
 import { StreamBusError } from '../errors/index.js';
-import type { CreateTopicSpec } from '../protocol/messages.js';
+import type { BrokerInfo, CreateTopicSpec } from '../protocol/messages.js';
 import type { LogManager } from '../storage/log-manager.js';
-import type { ServedPartition, TopicCatalog, TopicInfo } from './catalog.js';
+import type { PartitionPlacement, ServedPartition, TopicCatalog, TopicInfo } from './catalog.js';
 
 export class LocalTopicCatalog implements TopicCatalog {
-  constructor(private readonly logs: LogManager) {}
+  /** `self` is read on every call: the advertised port is only known once the listener is bound. */
+  constructor(
+    private readonly logs: LogManager,
+    private readonly self: () => BrokerInfo,
+  ) {}
+
+  brokers(): BrokerInfo[] {
+    return [this.self()];
+  }
+
+  controllerId(): number {
+    return this.self().id;
+  }
+
+  placement(topic: string, partition: number): PartitionPlacement | undefined {
+    const t = this.logs.topic(topic);
+    if (t === undefined || !Number.isInteger(partition) || partition < 0 || partition >= t.partitions) {
+      return undefined;
+    }
+    const id = this.self().id;
+    return { leaderId: id, leaderEpoch: 0, replicas: [id], isr: [id] };
+  }
 
   listTopics(): TopicInfo[] {
     return this.logs.listTopics().map((t) => ({

@@ -7,6 +7,7 @@ import type { StreamBusError } from '../errors/index.js';
 import {
   ApiKey,
   type ApiVersionsResponse,
+  type DescribeClusterResponse,
   fromWireError,
   type ListOffsetsPartition,
   type ListOffsetsPartitionResult,
@@ -106,6 +107,14 @@ export class Admin {
   /** Offsets by timestamp (-1 latest, -2 earliest), asked of each partition's leader; results in input order. */
   listOffsets(partitions: readonly ListOffsetsPartition[]): Promise<ListOffsetsPartitionResult[]> {
     return listOffsetsByLeader(this.cluster, partitions);
+  }
+
+  /**
+   * The broker registry, metadata leader and term, per-broker replica and leader counts, imbalance and
+   * under-replicated partitions, as one broker's local metadata replica sees them.
+   */
+  describeCluster(): Promise<DescribeClusterResponse> {
+    return this.cluster.requestAny(ApiKey.DescribeCluster, {});
   }
 
   apiVersions(): Promise<ApiVersionsResponse> {

@@ -18,6 +18,7 @@ export const ApiKey = {
   DeleteTopics: 6,
   DescribeTopics: 7,
   ListTopics: 8,
+  DescribeCluster: 9,
 } as const;
 export type ApiKey = (typeof ApiKey)[keyof typeof ApiKey];
 
@@ -31,6 +32,7 @@ export const API_NAMES: Record<ApiKey, string> = {
   6: 'DeleteTopics',
   7: 'DescribeTopics',
   8: 'ListTopics',
+  9: 'DescribeCluster',
 };
 
 /** An error as it travels: the catalogue's wire code, its category (so old clients can still decide), text. */
@@ -148,6 +150,50 @@ export interface DescribeTopicsResponse {
   topics: TopicDescription[];
 }
 
+// DescribeCluster
+export type DescribeClusterRequest = Record<string, never>;
+/** Broker states as the metadata store records them. */
+export type ClusterBrokerState = 'starting' | 'alive' | 'draining' | 'failed' | 'decommissioned';
+export interface ClusterBrokerDescription {
+  id: number;
+  /** Client listener (what producers and consumers connect to). */
+  host: string;
+  port: number;
+  rack: string | null;
+  state: ClusterBrokerState;
+  /** Inter-broker listener; empty host and port 0 on a single-node broker (no peer listener). */
+  peerHost: string;
+  peerPort: number;
+  /** Registration count: a restarted broker comes back with a higher epoch. */
+  epoch: number;
+  /** Last heartbeat as recorded by the metadata leader (ms since the epoch); 0 when never. */
+  lastHeartbeatMs: number;
+  /** Partition replicas placed on this broker. */
+  replicas: number;
+  /** Partitions this broker leads (per the metadata leader hint). */
+  leaders: number;
+}
+export interface ClusterImbalance {
+  /** max(replicaScore, leaderScore); 0 means as balanced as whole numbers allow. */
+  score: number;
+  replicaScore: number;
+  leaderScore: number;
+}
+export interface DescribeClusterResponse {
+  clusterId: string;
+  /** The broker that answered. */
+  brokerId: number;
+  /** The metadata Raft leader, -1 when none is known. */
+  metadataLeaderId: number;
+  metadataTerm: number;
+  metadataVersion: number;
+  brokers: ClusterBrokerDescription[];
+  imbalance: ClusterImbalance;
+  partitions: number;
+  /** Partitions whose in-sync replica list is shorter than their replica list. */
+  underReplicatedPartitions: number;
+}
+
 // Produce
 export interface ProducePartitionData {
   topic: string;
@@ -236,6 +282,7 @@ export interface ApiTypes {
   [ApiKey.DeleteTopics]: { request: DeleteTopicsRequest; response: DeleteTopicsResponse };
   [ApiKey.DescribeTopics]: { request: DescribeTopicsRequest; response: DescribeTopicsResponse };
   [ApiKey.ListTopics]: { request: ListTopicsRequest; response: ListTopicsResponse };
+  [ApiKey.DescribeCluster]: { request: DescribeClusterRequest; response: DescribeClusterResponse };
 }
 export type RequestOf<K extends ApiKey> = ApiTypes[K]['request'];
 export type ResponseOf<K extends ApiKey> = ApiTypes[K]['response'];

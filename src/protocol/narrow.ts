@@ -165,3 +165,9 @@ export function wireErrorOf(code: keyof typeof ERRORS, message?: string): WireEr
   const spec = ERRORS[code];
   return { code: spec.wireCode, category: spec.category, message: message ?? spec.message };
 }
+
+/** A finite, non-negative number, fractions allowed (scores, ratios). */
+export function asNonNegNumber(v: unknown, path: string): number {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) return invalid(path, 'a finite number >= 0');
+  return v;
+}

@@ -37,6 +37,9 @@ function hangingCatalog(): TopicCatalog {
   return {
     listTopics: () => [],
     topic: () => undefined,
+    brokers: () => [],
+    controllerId: () => -1,
+    placement: () => undefined,
     partition: () => ({
       append: () => never,
       read: () => never,

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { StreamBusError } from '../../src/errors/index.js';
-import { API_NAMES, type ApiKey, codecFor, decodeRequestBody, packBody } from '../../src/protocol/index.js';
+import { API_NAMES, ApiKey, codecFor, decodeRequestBody, packBody } from '../../src/protocol/index.js';
 import { ARRAY_LENGTH_MAX, NAME_CHARS_MAX } from '../../src/protocol/limits.js';
 import { SAMPLES } from './samples.js';
 import { getAt, leafAndNodePaths, renderPath, withAt, wrongTypeFor } from './wire-paths.js';
@@ -147,5 +147,33 @@ describe('body and routing errors', () => {
   it('an unknown api key is UNKNOWN_API and an unsupported version is UNSUPPORTED_VERSION', () => {
     expect(thrown(() => decodeRequestBody(999, 0, packBody({}))).code).toBe('UNKNOWN_API');
     expect(thrown(() => decodeRequestBody(4, 1, packBody({}))).code).toBe('UNSUPPORTED_VERSION');
+  });
+});
+
+describe('DescribeCluster response constraints', () => {
+  const codec = codecFor(ApiKey.DescribeCluster, 0);
+  const wire = codec.encodeResponse(SAMPLES[9].response);
+
+  it('a broker state outside the registry states is rejected naming the field', () => {
+    const err = thrown(() => codec.decodeResponse(withAt(wire, ['brokers', 0, 'state'], 'zombie')));
+    expect(err.message).toBe(
+      'DescribeClusterResponse.brokers[0].state must be one of starting, alive, draining, failed, decommissioned',
+    );
+  });
+  it('imbalance scores keep their fractions but NaN, infinities and negatives are rejected', () => {
+    expect(codec.decodeResponse(wire).imbalance).toEqual({
+      score: 0.5,
+      replicaScore: 0.5,
+      leaderScore: 0.25,
+    });
+    for (const bad of [Number.NaN, Number.POSITIVE_INFINITY, -0.5]) {
+      const err = thrown(() => codec.decodeResponse(withAt(wire, ['imbalance', 'score'], bad)));
+      expect(err.message).toBe('DescribeClusterResponse.imbalance.score must be a finite number >= 0');
+    }
+  });
+  it('metadataLeaderId may be -1 (no leader known) but not below', () => {
+    expect(codec.decodeResponse(withAt(wire, ['metadataLeaderId'], -1)).metadataLeaderId).toBe(-1);
+    const err = thrown(() => codec.decodeResponse(withAt(wire, ['metadataLeaderId'], -2)));
+    expect(err.message).toBe('DescribeClusterResponse.metadataLeaderId must be an int32 >= -1');
   });
 });

@@ -1,5 +1,5 @@
 import type { StreamBusError } from '../../errors/index.js';
-import type { BrokerInfo } from '../../protocol/messages.js';
+import type { BrokerInfo, DescribeClusterResponse } from '../../protocol/messages.js';
 import type { TopicCatalog } from '../catalog.js';
 
 /** Data-plane events handlers report; the observability layer turns them into metrics. */
@@ -19,6 +19,12 @@ export interface Clock {
   nowMs(): number;
 }
 
+/** What a DescribeCluster answer is built from besides the cluster source: this broker's own facts. */
+export type LocalBrokerFacts = Pick<HandlerContext, 'self' | 'clusterId' | 'catalog'>;
+
+/** The DescribeCluster source: the metadata quorum in cluster mode, this broker alone otherwise. */
+export type ClusterInfoProvider = (local: LocalBrokerFacts) => DescribeClusterResponse;
+
 export interface HandlerContext {
   readonly clock: Clock;
   readonly catalog: TopicCatalog;
@@ -29,4 +35,6 @@ export interface HandlerContext {
   readonly observer: DataPlaneObserver;
   /** Aborted when the broker starts draining: long polls answer at once with what they have. */
   readonly shutdownSignal: AbortSignal;
+  /** DescribeCluster's source (see broker/cluster-info.ts); absent means a single-node broker. */
+  readonly clusterInfo?: ClusterInfoProvider;
 }

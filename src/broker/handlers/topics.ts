@@ -11,6 +11,7 @@ import type {
   PartitionDescription,
   TopicMetadata,
 } from '../../protocol/messages.js';
+import type { PartitionPlacement, ServedPartition } from '../catalog.js';
 import type { HandlerContext } from './context.js';
 import { toWireError, wireError } from './wire-error.js';
 
@@ -75,15 +76,13 @@ export function handleDescribeTopics(
       }
       const partitions: PartitionDescription[] = [];
       for (let p = 0; p < info.partitions; p++) {
-        const served = ctx.catalog.partition(name, p);
+        const placement = ctx.catalog.placement(name, p) ?? UNPLACED;
         partitions.push({
           partition: p,
-          leaderId: ctx.self.id,
-          replicas: [ctx.self.id],
-          isr: [ctx.self.id],
-          logStartOffset: served.logStartOffset(),
-          highWatermark: served.highWatermark(),
-          sizeBytes: served.sizeBytes(),
+          leaderId: placement.leaderId,
+          replicas: placement.replicas,
+          isr: placement.isr,
+          ...partitionStats(ctx, name, p),
         });
       }
       return { name, error: null, partitions, configs: info.configs };
@@ -91,9 +90,39 @@ export function handleDescribeTopics(
   };
 }
 
-/** Metadata: the brokers and, per topic, each partition's leader and replicas. This broker leads all. */
+const UNPLACED: PartitionPlacement = { leaderId: -1, leaderEpoch: 0, replicas: [], isr: [] };
+
+/**
+ * Offsets and size are known only where the data is: on another broker's partition (or one whose log is not
+ * open yet) they are -1, -1 and 0, the wire's "unknown" values; ask that partition's leader for them.
+ */
+function partitionStats(
+  ctx: HandlerContext,
+  topic: string,
+  partition: number,
+): Pick<PartitionDescription, 'logStartOffset' | 'highWatermark' | 'sizeBytes'> {
+  let served: ServedPartition;
+  try {
+    served = ctx.catalog.partition(topic, partition);
+  } catch {
+    return { logStartOffset: -1, highWatermark: -1, sizeBytes: 0 };
+  }
+  return {
+    logStartOffset: served.logStartOffset(),
+    highWatermark: served.highWatermark(),
+    sizeBytes: served.sizeBytes(),
+  };
+}
+
+/**
+ * Metadata: the brokers clients may connect to and, per topic, each partition's leader and replicas, as the
+ * catalog places them. A partition whose leader is not among those brokers (none known, failed) carries
+ * LEADER_NOT_AVAILABLE, so clients refresh and retry rather than connect to a broker they cannot find.
+ */
 export function handleMetadata(ctx: HandlerContext, request: MetadataRequest): MetadataResponse {
   const names = request.topics ?? ctx.catalog.listTopics().map((t) => t.name);
+  const brokers = ctx.catalog.brokers();
+  const known = new Set(brokers.map((b) => b.id));
   const topics: TopicMetadata[] = names.map((name) => {
     const info = ctx.catalog.topic(name);
     if (info === undefined) {
@@ -108,15 +137,20 @@ export function handleMetadata(ctx: HandlerContext, request: MetadataRequest): M
       name,
       error: null,
       internal: info.internal,
-      partitions: Array.from({ length: info.partitions }, (_, partition) => ({
-        partition,
-        leaderId: ctx.self.id,
-        leaderEpoch: 0,
-        replicas: [ctx.self.id],
-        isr: [ctx.self.id],
-        error: null,
-      })),
+      partitions: Array.from({ length: info.partitions }, (_, partition) => {
+        const placement = ctx.catalog.placement(name, partition) ?? UNPLACED;
+        return {
+          partition,
+          leaderId: placement.leaderId,
+          leaderEpoch: placement.leaderEpoch,
+          replicas: placement.replicas,
+          isr: placement.isr,
+          error: known.has(placement.leaderId)
+            ? null
+            : wireError('LEADER_NOT_AVAILABLE', `no available leader for ${name}/${partition}`),
+        };
+      }),
     };
   });
-  return { clusterId: ctx.clusterId, controllerId: ctx.self.id, brokers: [ctx.self], topics };
+  return { clusterId: ctx.clusterId, controllerId: ctx.catalog.controllerId(), brokers, topics };
 }

@@ -8,6 +8,7 @@ import { API_NAMES, ApiKey, type RequestOf, type ResponseOf } from '../messages.
 import * as apiVersionsV0 from './api-versions/v0.js';
 import * as createTopicsV0 from './create-topics/v0.js';
 import * as deleteTopicsV0 from './delete-topics/v0.js';
+import * as describeClusterV0 from './describe-cluster/v0.js';
 import * as describeTopicsV0 from './describe-topics/v0.js';
 import * as fetchV0 from './fetch/v0.js';
 import * as listOffsetsV0 from './list-offsets/v0.js';
@@ -55,6 +56,7 @@ export const API_REGISTRY: { readonly [K in ApiKey]: ApiEntry<K> } = {
   [ApiKey.DeleteTopics]: entry(ApiKey.DeleteTopics, { 0: deleteTopicsV0 }),
   [ApiKey.DescribeTopics]: entry(ApiKey.DescribeTopics, { 0: describeTopicsV0 }),
   [ApiKey.ListTopics]: entry(ApiKey.ListTopics, { 0: listTopicsV0 }),
+  [ApiKey.DescribeCluster]: entry(ApiKey.DescribeCluster, { 0: describeClusterV0 }),
 };
 
 export function isApiKey(apiKey: number): apiKey is ApiKey {

@@ -1,0 +1,274 @@
+/**
+ * The cluster-mode catalog: topics, placement and brokers come from the replicated metadata store, and the
+ * data path serves only partitions this broker leads (by the metadata's leader hint), from local logs the
+ * reconciler (partition-reconciler.ts) keeps in step with the metadata.
+ *
+ * Until partitions replicate, a partition's data lives on its leader only: Produce, Fetch and ListOffsets
+ * sent anywhere else get NOT_LEADER (retriable; clients refresh metadata and go to the leader).
+ */
+
+import { eligibleBrokers } from '../cluster/load.js';
+import { toClusterView } from '../cluster/metadata-view.js';
+import { placeTopic } from '../cluster/placement.js';
+import { StreamBusError } from '../errors/index.js';
+import type { MetadataView } from '../metadata/state.js';
+import type { MetadataStore } from '../metadata/store.js';
+import { NO_LEADER, type TopicRecord } from '../metadata/types.js';
+import type { Logger } from '../observability/index.js';
+import type { BrokerInfo, CreateTopicSpec } from '../protocol/messages.js';
+import { systemTimers, type Timers } from '../resilience/index.js';
+import type { LogManager } from '../storage/log-manager.js';
+import {
+  normalizeTopicConfigs,
+  type TopicConfigs,
+  validatePartitionCount,
+  validateTopicName,
+} from '../storage/topic-config.js';
+import type { PartitionPlacement, ServedPartition, TopicCatalog, TopicInfo } from './catalog.js';
+import { localTopicConfigs, PartitionReconciler } from './partition-reconciler.js';
+
+/** Replication factor -1 ("broker default") means this many replicas, or every alive broker if fewer. */
+export const DEFAULT_REPLICATION_FACTOR = 3;
+const RECONCILE_RETRY_INTERVAL_MS = 5_000;
+/** How long CreateTopics/DeleteTopics wait for this broker's replica to apply the committed change. */
+const APPLY_WAIT_MS = 5_000;
+
+export interface ClusterCatalogDeps {
+  /** The metadata store; its state machine (`store.stateMachine`) provides change notifications. */
+  readonly store: MetadataStore;
+  readonly logs: LogManager;
+  readonly brokerId: number;
+  readonly logger: Logger;
+  /** The metadata Raft leader's id; 0 or negative when none is known. */
+  readonly raftLeaderId: () => number;
+  /** Only dates failed brokers in the cluster view (placement ignores failed brokers anyway). */
+  readonly heartbeatTimeoutMs: number;
+  readonly reconcileRetryIntervalMs?: number;
+  readonly applyWaitMs?: number;
+  readonly timers?: Timers;
+}
+
+export class ClusterTopicCatalog implements TopicCatalog {
+  readonly reconciler: PartitionReconciler;
+  private readonly logger: Logger;
+  private readonly timers: Timers;
+  private cached: MetadataView | undefined;
+
+  constructor(private readonly deps: ClusterCatalogDeps) {
+    this.logger = deps.logger.child({ component: 'catalog' });
+    this.timers = deps.timers ?? systemTimers;
+    const sm = deps.store.stateMachine;
+    this.reconciler = new PartitionReconciler({
+      logs: deps.logs,
+      brokerId: deps.brokerId,
+      view: () => this.view(),
+      subscribe: (listener) => sm.subscribe(listener),
+      catchUp: (signal) => deps.store.readLinearizable(signal),
+      logger: this.logger,
+      retryIntervalMs: deps.reconcileRetryIntervalMs ?? RECONCILE_RETRY_INTERVAL_MS,
+      timers: this.timers,
+    });
+  }
+
+  /** Reconciles local logs now and on every metadata change. */
+  start(): void {
+    this.reconciler.start();
+  }
+
+  /** Stops reconciling; call before the logs close. */
+  stop(): Promise<void> {
+    return this.reconciler.stop();
+  }
+
+  listTopics(): TopicInfo[] {
+    const view = this.view();
+    return [...view.topics.values()]
+      .map((t) => topicInfo(view, t))
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  topic(name: string): TopicInfo | undefined {
+    const view = this.view();
+    const t = view.topics.get(name);
+    return t === undefined ? undefined : topicInfo(view, t);
+  }
+
+  brokers(): BrokerInfo[] {
+    return [...this.view().brokers.values()]
+      .filter((b) => b.state === 'alive' || b.state === 'draining')
+      .sort((a, b) => a.id - b.id)
+      .map((b) => ({ id: b.id, host: b.clientAddress.host, port: b.clientAddress.port, rack: b.rack }));
+  }
+
+  controllerId(): number {
+    const id = this.deps.raftLeaderId();
+    return id > 0 ? id : -1;
+  }
+
+  placement(topic: string, partition: number): PartitionPlacement | undefined {
+    const p = this.view().topics.get(topic)?.partitions[partition];
+    if (p === undefined) return undefined;
+    return { leaderId: p.leader, leaderEpoch: p.leaderEpoch, replicas: [...p.replicas], isr: [...p.isr] };
+  }
+
+  partition(topic: string, partition: number): ServedPartition {
+    const t = this.view().topics.get(topic);
+    const p = t?.partitions[partition];
+    if (t === undefined || p === undefined) {
+      throw new StreamBusError('UNKNOWN_TOPIC_OR_PARTITION', {
+        operation: 'catalog.partition',
+        message: `unknown topic or partition ${topic}-${partition}`,
+        metadata: { topic, partition },
+      });
+    }
+    if (p.leader === NO_LEADER) {
+      throw new StreamBusError('LEADER_NOT_AVAILABLE', {
+        operation: 'catalog.partition',
+        message: `${topic}-${partition} has no leader`,
+        metadata: { topic, partition },
+      });
+    }
+    if (p.leader !== this.deps.brokerId) {
+      throw new StreamBusError('NOT_LEADER', {
+        operation: 'catalog.partition',
+        message: `${topic}-${partition} is led by broker ${p.leader}, not ${this.deps.brokerId}`,
+        metadata: { topic, partition, leaderId: p.leader },
+      });
+    }
+    const log = this.reconciler.hosts(topic, t.createdVersion)
+      ? this.deps.logs.partitions(topic)[partition]
+      : undefined;
+    if (log === undefined) {
+      throw new StreamBusError('LEADER_NOT_AVAILABLE', {
+        operation: 'catalog.partition',
+        message: `${topic}-${partition} is led here but its local log is not open yet`,
+        metadata: { topic, partition },
+      });
+    }
+    return log;
+  }
+
+  validateTopic(spec: CreateTopicSpec): void {
+    this.check(spec);
+  }
+
+  /**
+   * Places the topic over the alive brokers (round-robin) and records it in the metadata; returns once this
+   * broker's replica has applied it (bounded), so a Metadata request here right after sees the topic.
+   */
+  async createTopic(spec: CreateTopicSpec): Promise<void> {
+    const { replicationFactor, configs } = this.check(spec);
+    const placement = placeTopic(this.clusterView(), {
+      topic: spec.name,
+      partitions: spec.partitions,
+      replicationFactor,
+      strategy: 'round-robin',
+    });
+    const result = await this.deps.store.createTopic({
+      name: spec.name,
+      assignment: placement.partitions.map((p) => p.replicas),
+      replicationFactor,
+      configs,
+      internal: spec.name.startsWith('__'),
+    });
+    this.logger.info(
+      {
+        operation: 'topic.create',
+        topic: spec.name,
+        partitions: spec.partitions,
+        replication_factor: replicationFactor,
+        leaders: placement.partitions.map((p) => p.leader),
+        metadata_version: result.version,
+      },
+      'topic created in metadata',
+    );
+    await this.appliedHere(result.version);
+  }
+
+  async deleteTopic(name: string): Promise<void> {
+    const result = await this.deps.store.deleteTopic(name);
+    this.logger.info(
+      { operation: 'topic.delete', topic: name, metadata_version: result.version },
+      'topic deleted from metadata',
+    );
+    await this.appliedHere(result.version);
+  }
+
+  /** Name, partition count, configs and replication factor checked against the current metadata. */
+  private check(spec: CreateTopicSpec): { replicationFactor: number; configs: TopicConfigs } {
+    validateTopicName(spec.name);
+    validatePartitionCount(spec.partitions);
+    const configs = normalizeTopicConfigs(spec.configs);
+    if (this.view().topics.has(spec.name)) {
+      throw new StreamBusError('TOPIC_ALREADY_EXISTS', {
+        operation: 'topic.create',
+        message: `topic ${spec.name} already exists`,
+        metadata: { topic: spec.name },
+      });
+    }
+    const alive = eligibleBrokers(this.clusterView()).map((b) => b.id);
+    if (spec.replicationFactor === -1 && alive.length === 0) {
+      throw new StreamBusError('BROKER_NOT_AVAILABLE', {
+        operation: 'topic.create',
+        message: 'no broker is alive yet to place the topic on',
+        metadata: { topic: spec.name },
+      });
+    }
+    const replicationFactor =
+      spec.replicationFactor === -1
+        ? Math.min(DEFAULT_REPLICATION_FACTOR, alive.length)
+        : spec.replicationFactor;
+    if (!Number.isInteger(replicationFactor) || replicationFactor < 1 || replicationFactor > alive.length) {
+      throw new StreamBusError('INVALID_REPLICATION_FACTOR', {
+        operation: 'topic.create',
+        message:
+          replicationFactor < 1
+            ? `replication factor must be a positive integer or -1 (default), got ${replicationFactor}`
+            : `replication factor ${replicationFactor} needs ${replicationFactor} alive brokers; ` +
+              `${alive.length} ${alive.length === 1 ? 'is' : 'are'} alive (${alive.join(', ') || 'none'})`,
+        metadata: { topic: spec.name, replicationFactor, aliveBrokers: alive.length },
+      });
+    }
+    return { replicationFactor, configs };
+  }
+
+  /** The local replica's image, cached per metadata version (the copy is per call otherwise). */
+  private view(): MetadataView {
+    const version = this.deps.store.stateMachine.version;
+    if (this.cached === undefined || this.cached.version !== version) {
+      this.cached = this.deps.store.snapshotView();
+    }
+    return this.cached;
+  }
+
+  private clusterView() {
+    return toClusterView(this.view(), { heartbeatTimeoutMs: this.deps.heartbeatTimeoutMs });
+  }
+
+  /** Resolves once this broker's replica reached `version`, or after applyWaitMs (the change did commit). */
+  private appliedHere(version: number): Promise<void> {
+    const sm = this.deps.store.stateMachine;
+    if (sm.version >= version) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const done = (): void => {
+        off();
+        this.timers.clearTimeout(timer);
+        resolve();
+      };
+      const off = sm.subscribe(() => {
+        if (sm.version >= version) done();
+      });
+      const timer = this.timers.setTimeout(done, this.deps.applyWaitMs ?? APPLY_WAIT_MS);
+    });
+  }
+}
+
+function topicInfo(view: MetadataView, t: TopicRecord): TopicInfo {
+  return {
+    name: t.name,
+    partitions: t.partitions.length,
+    replicationFactor: t.replicationFactor,
+    internal: t.internal,
+    configs: localTopicConfigs(view, t),
+  };
+}

@@ -1,0 +1,145 @@
+/**
+ * DescribeCluster's data: the broker registry, the metadata quorum's leader and term, per-broker replica and
+ * leader counts, the imbalance score and under-replicated partitions. Cluster mode reads the local replica
+ * of the metadata store (a follower may lag the leader by a few milliseconds; no read-index round trip, so
+ * `cluster status` answers even without a quorum). A single-node broker describes itself through the same
+ * code path, as a one-broker metadata image built from its catalog.
+ */
+import { imbalanceScore } from '../cluster/load.js';
+import { toClusterView } from '../cluster/metadata-view.js';
+import type { MetadataView } from '../metadata/state.js';
+import type { BrokerRecord, PartitionRecord, TopicRecord } from '../metadata/types.js';
+import type { ClusterBrokerDescription, DescribeClusterResponse } from '../protocol/messages.js';
+import type { ClusterInfoProvider, LocalBrokerFacts } from './handlers/context.js';
+
+/** The parts of a ClusterNode DescribeCluster reads (structural, so tests can pass a fake). */
+export interface MetadataQuorumSource {
+  status(): { readonly leaderId: number; readonly term: number };
+  readonly store: { snapshotView(): MetadataView };
+}
+
+/** The quorum facts that do not live in the metadata image. */
+export interface QuorumFacts {
+  /** Raft leader id; 0 (Raft's "none") and negatives become -1 on the wire. */
+  readonly leaderId: number;
+  readonly term: number;
+}
+
+/** Pure: one DescribeCluster answer from a metadata image and the quorum's leader and term. */
+export function describeCluster(
+  view: MetadataView,
+  quorum: QuorumFacts,
+  local: Pick<LocalBrokerFacts, 'self' | 'clusterId'>,
+  heartbeatTimeoutMs: number,
+): DescribeClusterResponse {
+  const replicas = new Map<number, number>();
+  const leaders = new Map<number, number>();
+  let partitions = 0;
+  let underReplicated = 0;
+  for (const topic of view.topics.values()) {
+    for (const p of topic.partitions) {
+      partitions += 1;
+      if (p.isr.length < p.replicas.length) underReplicated += 1;
+      for (const id of p.replicas) replicas.set(id, (replicas.get(id) ?? 0) + 1);
+      if (p.leader >= 0) leaders.set(p.leader, (leaders.get(p.leader) ?? 0) + 1);
+    }
+  }
+  const brokers: ClusterBrokerDescription[] = [...view.brokers.values()]
+    .sort((a, b) => a.id - b.id)
+    .map((b) => ({
+      id: b.id,
+      host: b.clientAddress.host,
+      port: b.clientAddress.port,
+      rack: b.rack,
+      state: b.state,
+      peerHost: b.peerAddress.host,
+      peerPort: b.peerAddress.port,
+      epoch: b.epoch,
+      lastHeartbeatMs: Math.max(0, b.lastHeartbeatMs),
+      replicas: replicas.get(b.id) ?? 0,
+      leaders: leaders.get(b.id) ?? 0,
+    }));
+  const imbalance = imbalanceScore(toClusterView(view, { heartbeatTimeoutMs }));
+  return {
+    clusterId: local.clusterId,
+    brokerId: local.self.id,
+    metadataLeaderId: quorum.leaderId > 0 ? quorum.leaderId : -1,
+    metadataTerm: quorum.term,
+    metadataVersion: view.version,
+    brokers,
+    imbalance: {
+      score: imbalance.score,
+      replicaScore: imbalance.replicaScore,
+      leaderScore: imbalance.leaderScore,
+    },
+    partitions,
+    underReplicatedPartitions: underReplicated,
+  };
+}
+
+/** Cluster mode: the metadata store's local image and the metadata Raft group's status. */
+export function quorumClusterInfo(
+  source: MetadataQuorumSource,
+  heartbeatTimeoutMs: number,
+): ClusterInfoProvider {
+  return (local) => {
+    const status = source.status();
+    return describeCluster(
+      source.store.snapshotView(),
+      { leaderId: status.leaderId, term: status.term },
+      local,
+      heartbeatTimeoutMs,
+    );
+  };
+}
+
+/**
+ * A single-node broker: itself, alive, leading its own (metadata-less) cluster and every partition its
+ * catalog reports. Term and version are 0: there is no metadata log.
+ */
+export const singleNodeClusterInfo: ClusterInfoProvider = (local) =>
+  describeCluster(selfImage(local), { leaderId: local.self.id, term: 0 }, local, 0);
+
+function selfImage(local: LocalBrokerFacts): MetadataView {
+  const self: BrokerRecord = {
+    id: local.self.id,
+    clientAddress: { host: local.self.host, port: local.self.port },
+    // No peer listener without cluster mode.
+    peerAddress: { host: '', port: 0 },
+    rack: local.self.rack,
+    state: 'alive',
+    lastHeartbeatMs: 0,
+    capacityHint: 1,
+    epoch: 0,
+    registeredVersion: 0,
+  };
+  const topics = new Map<string, TopicRecord>();
+  for (const t of local.catalog.listTopics()) {
+    const partitions: PartitionRecord[] = [];
+    for (let p = 0; p < t.partitions; p++) {
+      const placement = local.catalog.placement(t.name, p);
+      partitions.push({
+        partition: p,
+        replicas: placement?.replicas ?? [local.self.id],
+        leader: placement?.leaderId ?? local.self.id,
+        leaderEpoch: placement?.leaderEpoch ?? 0,
+        isr: placement?.isr ?? [local.self.id],
+      });
+    }
+    topics.set(t.name, {
+      name: t.name,
+      partitions,
+      replicationFactor: t.replicationFactor,
+      configs: t.configs,
+      internal: t.internal,
+      createdVersion: 0,
+    });
+  }
+  return {
+    version: 0,
+    brokers: new Map([[self.id, self]]),
+    topics,
+    moves: new Map(),
+    clusterConfig: {},
+  };
+}

@@ -1,0 +1,135 @@
+/**
+ * DescribeCluster: a single-node broker describes itself as a one-broker cluster it leads (through the SDK's
+ * Admin), and the pure builder counts replicas, leaders and under-replicated partitions from a metadata
+ * image and maps Raft's "no leader" (0) to -1.
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describeCluster } from '../../src/broker/cluster-info.js';
+import { createClient, type StreamBusClient } from '../../src/index.js';
+import type { MetadataView } from '../../src/metadata/state.js';
+import type { BrokerRecord, BrokerState, PartitionRecord } from '../../src/metadata/types.js';
+import { type InProcessBroker, startInProcessBroker } from '../helpers/in-process-broker.js';
+
+describe('DescribeCluster on a single-node broker', () => {
+  let b: InProcessBroker;
+  let client: StreamBusClient;
+
+  beforeAll(async () => {
+    b = await startInProcessBroker();
+    client = createClient({ bootstrap: [b.bootstrap], clientId: 'describe-cluster-test' });
+  });
+  afterAll(async () => {
+    await client?.close();
+    await b?.destroy();
+  });
+
+  test('answers with itself as the only broker, alive, and as the metadata leader', async () => {
+    const res = await client.admin().describeCluster();
+    expect(res).toMatchObject({
+      brokerId: 1,
+      metadataLeaderId: 1,
+      metadataTerm: 0,
+      partitions: 0,
+      underReplicatedPartitions: 0,
+      imbalance: { score: 0, replicaScore: 0, leaderScore: 0 },
+    });
+    expect(res.clusterId.length).toBeGreaterThan(0);
+    expect(res.brokers).toEqual([
+      {
+        id: 1,
+        host: b.host,
+        port: b.port,
+        rack: null,
+        state: 'alive',
+        peerHost: '',
+        peerPort: 0,
+        epoch: 0,
+        lastHeartbeatMs: 0,
+        replicas: 0,
+        leaders: 0,
+      },
+    ]);
+  });
+
+  test('counts every partition of its topics as a replica and a leadership of its own', async () => {
+    await client.admin().createTopic({ name: 'dc-orders', partitions: 3 });
+    await client.admin().createTopic({ name: 'dc-events', partitions: 2 });
+    const res = await client.admin().describeCluster();
+    expect(res.partitions).toBe(5);
+    expect(res.underReplicatedPartitions).toBe(0);
+    expect(res.brokers.map((x) => [x.id, x.replicas, x.leaders])).toEqual([[1, 5, 5]]);
+    expect(res.imbalance.score).toBe(0);
+  });
+});
+
+function broker(id: number, state: BrokerState = 'alive'): BrokerRecord {
+  return {
+    id,
+    clientAddress: { host: '10.0.0.1', port: 9090 + id },
+    peerAddress: { host: '10.0.0.1', port: 9190 + id },
+    rack: id === 1 ? 'a' : null,
+    state,
+    lastHeartbeatMs: 1_000 * id,
+    capacityHint: 1,
+    epoch: id,
+    registeredVersion: 1,
+  };
+}
+
+function image(brokers: BrokerRecord[], partitions: PartitionRecord[]): MetadataView {
+  return {
+    version: 17,
+    brokers: new Map(brokers.map((x) => [x.id, x])),
+    topics: new Map([
+      ['t', { name: 't', partitions, replicationFactor: 2, configs: {}, internal: false, createdVersion: 1 }],
+    ]),
+    moves: new Map(),
+    clusterConfig: {},
+  };
+}
+
+describe('describeCluster (pure)', () => {
+  const local = { self: { id: 2, host: '10.0.0.1', port: 9092, rack: null }, clusterId: 'c1' };
+
+  test('counts replicas and leaders per broker and partitions whose isr is shorter than replicas', () => {
+    const view = image(
+      [broker(3), broker(1), broker(2, 'failed')],
+      [
+        { partition: 0, replicas: [1, 2], leader: 1, leaderEpoch: 1, isr: [1, 2] },
+        { partition: 1, replicas: [2, 3], leader: 3, leaderEpoch: 1, isr: [3] },
+        { partition: 2, replicas: [3, 1], leader: -1, leaderEpoch: 1, isr: [] },
+      ],
+    );
+    const res = describeCluster(view, { leaderId: 3, term: 4 }, local, 3_000);
+    expect(res).toMatchObject({
+      clusterId: 'c1',
+      brokerId: 2,
+      metadataLeaderId: 3,
+      metadataTerm: 4,
+      metadataVersion: 17,
+      partitions: 3,
+      underReplicatedPartitions: 2,
+    });
+    expect(res.brokers.map((x) => [x.id, x.state, x.replicas, x.leaders])).toEqual([
+      [1, 'alive', 2, 1],
+      [2, 'failed', 2, 0],
+      [3, 'alive', 2, 1],
+    ]);
+    expect(res.brokers[0]).toMatchObject({
+      host: '10.0.0.1',
+      port: 9091,
+      peerPort: 9191,
+      rack: 'a',
+      epoch: 1,
+    });
+    // Two replicas sit on a failed broker: the cluster is out of balance.
+    expect(res.imbalance.score).toBeGreaterThan(0);
+    expect(res.imbalance.score).toBe(Math.max(res.imbalance.replicaScore, res.imbalance.leaderScore));
+  });
+
+  test("Raft's no-leader id 0 is reported as -1", () => {
+    const res = describeCluster(image([broker(1)], []), { leaderId: 0, term: 1 }, local, 3_000);
+    expect(res.metadataLeaderId).toBe(-1);
+    expect(res.imbalance).toEqual({ score: 0, replicaScore: 0, leaderScore: 0 });
+  });
+});
