@@ -6,8 +6,10 @@
 import { Command } from 'commander';
 import { registerBenchCommand } from './commands/bench.js';
 import { registerBrokerCommand } from './commands/broker.js';
+import { registerClusterCommand } from './commands/cluster.js';
 import { registerConfigCommand } from './commands/config.js';
 import { registerConsumeCommand } from './commands/consume.js';
+import { registerDevClusterCommand } from './commands/dev-cluster.js';
 import { registerProduceCommand } from './commands/produce.js';
 import { registerTopicCommand } from './commands/topic.js';
 
@@ -18,6 +20,8 @@ const program = new Command()
   .enablePositionalOptions();
 
 registerBrokerCommand(program);
+registerDevClusterCommand(program);
+registerClusterCommand(program);
 registerTopicCommand(program);
 registerProduceCommand(program);
 registerConsumeCommand(program);

@@ -7,6 +7,7 @@ interface BrokerOptions {
   listen?: string;
   httpListen?: string;
   brokerId?: string;
+  nodeId?: string;
   voters?: string;
   peerListen?: string;
   printConfig?: boolean;
@@ -23,6 +24,7 @@ export function registerBrokerCommand(program: Command): void {
     .option('--listen <host:port>', 'client listener (broker.listen)')
     .option('--http-listen <host:port>', 'health and metrics listener (health.http.bind_address and port)')
     .option('--broker-id <id>', "this broker's id (broker.id)")
+    .option('--node-id <id>', 'alias of --broker-id (broker.id)')
     .option(
       '--voters <id@host:port,...>',
       'join the metadata quorum of these voters (cluster.enabled, cluster.voters)',
@@ -43,6 +45,7 @@ export function registerBrokerCommand(program: Command): void {
           listen: options.listen,
           httpListen: options.httpListen,
           brokerId: options.brokerId,
+          nodeId: options.nodeId,
           voters: options.voters,
           peerListen: options.peerListen,
         }),

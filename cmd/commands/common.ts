@@ -32,3 +32,14 @@ export function parseAcks(value: string): 0 | 1 | -1 {
   if (value === '1') return 1;
   throw new Error(`--acks must be 0, 1 or all, got '${value}'`);
 }
+
+/** Left-aligned columns separated by two spaces, for human-readable listings (`--json` is for scripts). */
+export function renderTable(headers: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: readonly string[]): string =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd();
+  return `${[line(headers), ...rows.map(line)].join('\n')}\n`;
+}

@@ -9,6 +9,8 @@ export interface BrokerFlags {
   readonly httpListen?: string | undefined;
   /** broker.id */
   readonly brokerId?: string | undefined;
+  /** broker.id as well (`--node-id`, an alias of `--broker-id`); both may be given only when equal. */
+  readonly nodeId?: string | undefined;
   /** Sets cluster.enabled and cluster.voters: `id@host:port,...`. */
   readonly voters?: string | undefined;
   /** cluster.peer_listen */
@@ -32,7 +34,14 @@ export function brokerFlagOverrides(flags: BrokerFlags): Record<string, unknown>
     overrides['health.http.port'] = parsed.port;
   }
   // Values stay strings: the schema validates and converts them, naming the key when they are wrong.
-  if (flags.brokerId !== undefined) overrides['broker.id'] = flags.brokerId;
+  if (flags.brokerId !== undefined && flags.nodeId !== undefined && flags.brokerId !== flags.nodeId) {
+    throw new StreamBusError('INVALID_CONFIG', {
+      operation: 'config.load',
+      message: `--node-id ${flags.nodeId} and --broker-id ${flags.brokerId} disagree (they set the same broker.id)`,
+    });
+  }
+  const brokerId = flags.brokerId ?? flags.nodeId;
+  if (brokerId !== undefined) overrides['broker.id'] = brokerId;
   if (flags.peerListen !== undefined) overrides['cluster.peer_listen'] = flags.peerListen;
   if (flags.voters !== undefined) {
     overrides['cluster.enabled'] = true;

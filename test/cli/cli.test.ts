@@ -195,6 +195,22 @@ describe('the produce/consume walk-through', () => {
   });
 });
 
+describe('cluster status', () => {
+  test('a single-node broker reports itself as the only broker, alive and metadata leader', async () => {
+    const r = await cli(['cluster', 'status']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^metadata leader 1\tterm 0\t/m);
+    expect(r.stdout).toContain('brokers 1 (1 alive)');
+    expect(r.stdout).toMatch(new RegExp(`^1\\*\\s+alive\\s+${b.bootstrap.replaceAll('.', '\\.')}\\s`, 'm'));
+    const json = JSON.parse((await cli(['cluster', 'status', '--json'])).stdout) as {
+      metadataLeaderId: number;
+      brokers: { id: number; state: string }[];
+    };
+    expect(json.metadataLeaderId).toBe(1);
+    expect(json.brokers.map((x) => [x.id, x.state])).toEqual([[1, 'alive']]);
+  });
+});
+
 describe('errors', () => {
   test('producing to an unknown topic exits non-zero naming the error and the count acknowledged', async () => {
     const r = await cli(['produce', 'no-such-topic'], { input: 'a\nb\n' });
@@ -250,6 +266,9 @@ describe('--help', () => {
     ['bench', 'produce'],
     ['bench', 'consume'],
     ['bench', 'e2e'],
+    ['cluster'],
+    ['cluster', 'status'],
+    ['dev-cluster'],
   ];
   test('every command prints its usage and exits 0', async () => {
     const results = await Promise.all(commands.map((c) => runCli([...c, '--help'])));
@@ -261,6 +280,14 @@ describe('--help', () => {
     const produce = results[commands.findIndex((c) => c.join(' ') === 'produce')]!;
     for (const option of ['--key', '--key-separator', '--acks', '--partition', '--bootstrap']) {
       expect(produce.stdout).toContain(option);
+    }
+    const broker = results[commands.findIndex((c) => c.join(' ') === 'broker')]!;
+    for (const option of ['--node-id', '--broker-id', '--http-listen', '--peer-listen', '--voters']) {
+      expect(broker.stdout).toContain(option);
+    }
+    const devCluster = results[commands.findIndex((c) => c.join(' ') === 'dev-cluster')]!;
+    for (const option of ['--brokers', '--data-dir', '--base-port']) {
+      expect(devCluster.stdout).toContain(option);
     }
     const consume = results[commands.findIndex((c) => c.join(' ') === 'consume')]!;
     for (const option of ['--from-beginning', '--partition', '--offset', '--max-messages', '--timeout-ms']) {

@@ -3,22 +3,17 @@
  * on a leader, survive `kill -9` of that leader (the other two elect a new one and stay ready), and the
  * killed broker rejoins as a follower after a restart.
  */
-import { createServer } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
-import { type BrokerProcess, removeDir, startBroker, tempDir } from '../helpers/broker-process.js';
-
-const HOST = '127.0.0.1';
-const CONVERGE_TIMEOUT_MS = 15_000;
-const POLL_MS = 100;
-
-interface RaftView {
-  status: string;
-  role?: string;
-  term?: number;
-  leader_id?: number | null;
-  node_id?: number;
-  brokers?: { id: number; state: string; client: string; epoch: number; last_heartbeat_ms: number }[];
-}
+import { type BrokerProcess, removeDir, tempDir } from '../helpers/broker-process.js';
+import {
+  agreedLeader,
+  freePort,
+  HOST,
+  raftView,
+  ready,
+  startClusterBroker,
+  until,
+} from '../helpers/cluster-processes.js';
 
 /** Every given broker's replica lists exactly these ids as alive with at least `epochs[id]` (default 1). */
 async function membersAlive(
@@ -39,59 +34,6 @@ async function membersAlive(
   return ok ? true : undefined;
 }
 
-/** A port free right now: bind to 0, read it, close (the voter list must name peer ports up front). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, HOST, () => resolve());
-  });
-  const address = server.address();
-  const port = typeof address === 'object' && address !== null ? address.port : 0;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
-async function getJson(port: number, path: string): Promise<{ code: number; body: unknown }> {
-  try {
-    const res = await fetch(`http://${HOST}:${port}${path}`, { signal: AbortSignal.timeout(2_000) });
-    return { code: res.status, body: await res.json() };
-  } catch (err) {
-    return { code: 0, body: String(err) };
-  }
-}
-
-async function raftView(b: BrokerProcess): Promise<RaftView> {
-  const { body } = await getJson(b.httpPort, '/health/raft');
-  return typeof body === 'object' && body !== null ? (body as RaftView) : { status: 'unreachable' };
-}
-
-async function ready(b: BrokerProcess): Promise<boolean> {
-  return (await getJson(b.httpPort, '/health/ready')).code === 200;
-}
-
-/** Polls until `probe` returns a value (not undefined) or the bound passes; the last views go in the error. */
-async function until<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + CONVERGE_TIMEOUT_MS;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline)
-      throw new Error(`timed out after ${CONVERGE_TIMEOUT_MS} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, POLL_MS));
-  }
-}
-
-/** The leader every given broker reports, once they all report the same one and are all ready. */
-async function agreedLeader(brokers: readonly BrokerProcess[], notId?: number): Promise<number | undefined> {
-  const views = await Promise.all(brokers.map(raftView));
-  const leaders = new Set(views.map((v) => v.leader_id ?? null));
-  const [leader] = [...leaders];
-  if (leaders.size !== 1 || leader === null || leader === undefined || leader === notId) return undefined;
-  const allReady = (await Promise.all(brokers.map(ready))).every(Boolean);
-  return allReady ? leader : undefined;
-}
-
 describe('metadata quorum of three broker processes', () => {
   const dirs = [
     tempDir('streambus-cluster-1-'),
@@ -109,14 +51,11 @@ describe('metadata quorum of three broker processes', () => {
     const peerPorts = [await freePort(), await freePort(), await freePort()];
     const voters = peerPorts.map((p, i) => `${i + 1}@${HOST}:${p}`).join(',');
     const start = (id: number): Promise<BrokerProcess> =>
-      startBroker({
-        dataDir: dirs[id - 1],
-        env: {
-          STREAMBUS_BROKER_ID: String(id),
-          STREAMBUS_CLUSTER_ENABLED: 'true',
-          STREAMBUS_CLUSTER_PEER_LISTEN: `${HOST}:${peerPorts[id - 1]}`,
-          STREAMBUS_CLUSTER_VOTERS: voters,
-        },
+      startClusterBroker({
+        id,
+        dataDir: dirs[id - 1] as string,
+        peerPort: peerPorts[id - 1] as number,
+        voters,
       });
     const started = await Promise.all([start(1), start(2), start(3)]);
     for (const [i, b] of started.entries()) running.set(i + 1, b);

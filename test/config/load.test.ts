@@ -357,6 +357,15 @@ describe('broker flags', () => {
     );
   });
 
+  it('take --node-id as an alias of --broker-id and refuse the two when they disagree', () => {
+    expect(brokerFlagOverrides({ nodeId: '3' })).toEqual({ 'broker.id': '3' });
+    expect(loadConfig({ env: {}, overrides: brokerFlagOverrides({ nodeId: '3' }) }).broker.id).toBe(3);
+    expect(brokerFlagOverrides({ nodeId: '3', brokerId: '3' })).toEqual({ 'broker.id': '3' });
+    expect(() => brokerFlagOverrides({ nodeId: '3', brokerId: '4' })).toThrow(
+      /--node-id 3 and --broker-id 4/,
+    );
+  });
+
   it('advertise a concrete host when listening on a wildcard', () => {
     expect(advertisedListen(loadConfig({ env: {} }))).toEqual({ host: '127.0.0.1', port: 9092 });
     const config = loadConfig({

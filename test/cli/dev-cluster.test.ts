@@ -1,0 +1,122 @@
+/**
+ * `streambus dev-cluster` end to end: three broker processes come up on free ports, become ready with a
+ * metadata leader every broker agrees on, `streambus cluster status --json` sees all three alive with that
+ * leader, and one SIGINT to the supervisor stops every broker process (exit 0, no child left behind).
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, test } from 'vitest';
+import type { DescribeClusterResponse } from '../../src/protocol/messages.js';
+import { requireDist } from '../helpers/acked-producer.js';
+import { CLI } from '../helpers/broker-process.js';
+import { runCli } from '../helpers/run-cli.js';
+import { scratchDir } from '../helpers/scratch-dir.js';
+
+const READY_TIMEOUT_MS = 45_000;
+
+/** Whether a process with this PID exists (signal 0 checks without sending anything). */
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+let supervisor: ChildProcess | undefined;
+const childPids: number[] = [];
+
+afterAll(() => {
+  // Only if the test failed half-way: kill exactly the processes this test started, by PID.
+  for (const pid of childPids) if (pidAlive(pid)) process.kill(pid, 'SIGKILL');
+  if (supervisor?.pid !== undefined && supervisor.exitCode === null && supervisor.signalCode === null) {
+    supervisor.kill('SIGKILL');
+  }
+});
+
+describe('streambus dev-cluster', () => {
+  test('starts 3 brokers that agree on a leader, reports them through cluster status, and stops them all on SIGINT', async () => {
+    requireDist();
+    const dir = scratchDir('streambus-dev-cluster-');
+    const child = spawn(
+      process.execPath,
+      [
+        CLI,
+        'dev-cluster',
+        '--brokers',
+        '3',
+        '--data-dir',
+        dir,
+        '--base-port',
+        '0',
+        '--stop-timeout-ms',
+        '15000',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    supervisor = child;
+    let stdout = '';
+    let stderr = '';
+    child.stdout?.on('data', (c: Buffer) => {
+      stdout += c.toString();
+    });
+    child.stderr?.on('data', (c: Buffer) => {
+      stderr += c.toString();
+    });
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+      child.once('exit', (code, signal) => resolve({ code, signal })),
+    );
+
+    const ready = await new Promise<RegExpMatchArray>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`no ready line in ${READY_TIMEOUT_MS} ms\n${stdout}\n${stderr}`)),
+        READY_TIMEOUT_MS,
+      );
+      const check = (): void => {
+        for (const pid of stdout.matchAll(/^broker \d+ {2}pid (\d+)/gm)) {
+          const n = Number(pid[1]);
+          if (!childPids.includes(n)) childPids.push(n);
+        }
+        const m = stdout.match(/^ready: 3 broker\(s\), metadata leader (\d+), bootstrap (\S+)$/m);
+        if (m !== null) {
+          clearTimeout(timer);
+          resolve(m);
+        }
+      };
+      child.stdout?.on('data', check);
+      void exited.then((e) => {
+        clearTimeout(timer);
+        reject(new Error(`dev-cluster exited (${e.code ?? e.signal}) before ready\n${stdout}\n${stderr}`));
+      });
+    });
+    expect(childPids).toHaveLength(3);
+    const leaderId = Number(ready[1]);
+    const bootstrap = ready[2]!;
+    expect(bootstrap.split(',')).toHaveLength(3);
+    for (const i of [1, 2, 3]) expect(existsSync(join(dir, `broker-${i}.log`))).toBe(true);
+
+    const status = await runCli(['cluster', 'status', '--json', '--bootstrap', bootstrap]);
+    expect(status.code, status.stderr).toBe(0);
+    const described = JSON.parse(status.stdout) as DescribeClusterResponse;
+    expect(described.metadataLeaderId).toBe(leaderId);
+    expect(described.brokers.map((b) => [b.id, b.state])).toEqual([
+      [1, 'alive'],
+      [2, 'alive'],
+      [3, 'alive'],
+    ]);
+    expect(described.brokers.map((b) => `${b.host}:${b.port}`).join(',')).toBe(bootstrap);
+
+    const table = await runCli(['cluster', 'status', '--bootstrap', bootstrap]);
+    expect(table.code, table.stderr).toBe(0);
+    expect(table.stdout).toContain(`metadata leader ${leaderId}\t`);
+    expect(table.stdout).toContain('brokers 3 (3 alive)');
+
+    child.kill('SIGINT');
+    const { code } = await exited;
+    expect(code, stderr).toBe(0);
+    expect(stdout).toContain('all brokers stopped');
+    expect(childPids.filter(pidAlive)).toEqual([]);
+  }, 90_000);
+});

@@ -1,0 +1,146 @@
+/**
+ * The cluster control plane on real broker processes (issue 4's acceptance scenario): three voters, a
+ * topic of 6 partitions with replication factor 3 spread over them; `kill -9` of the metadata leader gets
+ * it marked failed by the coordinator that takes over on a survivor; restarted, it rejoins and the
+ * rebalancer gives it back its share of leaders; a fourth broker, not in the voter list, joins as a
+ * non-voter and replicas move onto it until the spread is even.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { createClient, type StreamBusClient } from '../../src/index.js';
+import type { MetadataResponse } from '../../src/protocol/messages.js';
+import { type BrokerProcess, removeDir, tempDir } from '../helpers/broker-process.js';
+import {
+  agreedLeader,
+  freePort,
+  HOST,
+  raftView,
+  startClusterBroker,
+  until,
+} from '../helpers/cluster-processes.js';
+
+const TOPIC = 'spread';
+/** Fast rebalance checks; a failed broker keeps its replicas for a minute (a restart costs no moves). */
+const ENV = { STREAMBUS_CLUSTER_REBALANCE_INTERVAL: '1s', STREAMBUS_CLUSTER_FAILED_GRACE: '60s' };
+
+function count(ids: readonly number[]): Map<number, number> {
+  const m = new Map<number, number>();
+  for (const id of ids) m.set(id, (m.get(id) ?? 0) + 1);
+  return m;
+}
+
+function partitionsOf(md: MetadataResponse) {
+  return md.topics.find((t) => t.name === TOPIC)?.partitions ?? [];
+}
+
+describe('cluster coordinator on broker processes', () => {
+  const dirs = [1, 2, 3, 4].map((id) => tempDir(`streambus-coord-${id}-`));
+  const running = new Map<number, BrokerProcess>();
+  let client: StreamBusClient | undefined;
+
+  afterAll(async () => {
+    await client?.close();
+    await Promise.all([...running.values()].map((b) => b.kill()));
+    for (const d of dirs) removeDir(d);
+  });
+
+  it('marks a killed metadata leader failed, takes it back, rebalances leaders, and spreads replicas onto a joining broker', async () => {
+    const peerPorts = [await freePort(), await freePort(), await freePort(), await freePort()];
+    const voters = peerPorts
+      .slice(0, 3)
+      .map((p, i) => `${i + 1}@${HOST}:${p}`)
+      .join(',');
+    const start = (id: number) =>
+      startClusterBroker({
+        id,
+        dataDir: dirs[id - 1] as string,
+        peerPort: peerPorts[id - 1] as number,
+        voters,
+        env: ENV,
+      });
+    const first = await Promise.all([start(1), start(2), start(3)]);
+    for (const [i, b] of first.entries()) running.set(i + 1, b);
+    const all = () => [...running.values()];
+    const leaderId = await until('a metadata leader', () => agreedLeader(all()));
+    await until('three alive brokers', async () => {
+      const v = await raftView(all()[0] as BrokerProcess);
+      return (v.brokers ?? []).filter((b) => b.state === 'alive').length === 3 ? true : undefined;
+    });
+
+    const bootstrap = all().map((b) => b.bootstrap);
+    client = createClient({ bootstrap, requestTimeoutMs: 5_000 });
+    const admin = client.admin();
+    await admin.createTopic({ name: TOPIC, partitions: 6, replicationFactor: 3 });
+    const placed = await until('the topic in metadata', async () => {
+      const p = partitionsOf(await admin.metadata([TOPIC]));
+      return p.length === 6 ? p : undefined;
+    });
+    for (const p of placed) expect(new Set(p.replicas).size).toBe(3);
+    expect([...count(placed.map((p) => p.leaderId)).values()]).toEqual([2, 2, 2]);
+
+    // kill -9 the metadata leader: a survivor's coordinator marks it failed.
+    const victim = running.get(leaderId) as BrokerProcess;
+    const killedAt = Date.now();
+    await victim.kill();
+    running.delete(leaderId);
+    const survivor = all()[0] as BrokerProcess;
+    await until(
+      `broker ${leaderId} marked failed`,
+      async () => {
+        const v = await raftView(survivor);
+        return v.brokers?.find((b) => b.id === leaderId)?.state === 'failed' ? true : undefined;
+      },
+      20_000,
+    );
+    const detectionMs = Date.now() - killedAt;
+    // The bound is the issue's 5 s plus slack for a shared CI machine; the measured value is printed.
+    console.log(`metadata leader ${leaderId} marked failed ${detectionMs} ms after kill -9`);
+    expect(detectionMs).toBeLessThan(10_000);
+    // Its partitions get a live leader (metadata only until partitions replicate).
+    await until('no partition led by the failed broker', async () => {
+      const p = partitionsOf(await admin.metadata([TOPIC]));
+      return p.length === 6 && p.every((x) => x.leaderId !== leaderId && x.leaderId > 0) ? true : undefined;
+    });
+
+    // Restart: it rejoins, and preferred leaders bring back the even spread.
+    running.set(leaderId, await start(leaderId));
+    await until(
+      'the restarted broker alive and leading its share again',
+      async () => {
+        const v = await raftView(survivor);
+        if (v.brokers?.find((b) => b.id === leaderId)?.state !== 'alive') return undefined;
+        const leaders = count(partitionsOf(await admin.metadata([TOPIC])).map((p) => p.leaderId));
+        return leaders.get(leaderId) === 2 && [...leaders.values()].every((n) => n === 2) ? true : undefined;
+      },
+      30_000,
+    );
+
+    // A fourth broker outside the voter list joins as a non-voter; replicas move onto it.
+    running.set(4, await start(4));
+    await until(
+      'broker 4 registered alive',
+      async () => {
+        const v = await raftView(survivor);
+        return v.brokers?.find((b) => b.id === 4)?.state === 'alive' ? true : undefined;
+      },
+      20_000,
+    );
+    const spread = await until(
+      'replicas spread evenly over four brokers',
+      async () => {
+        const p = partitionsOf(await admin.metadata([TOPIC]));
+        const replicas = count(p.flatMap((x) => x.replicas));
+        const even = [1, 2, 3, 4].every((id) => {
+          const n = replicas.get(id) ?? 0;
+          return n === 4 || n === 5; // 18 replicas over 4 brokers
+        });
+        return even ? p : undefined;
+      },
+      40_000,
+    );
+    for (const p of spread) expect(new Set(p.replicas).size).toBe(3);
+    // Broker 4 follows the metadata log as a learner: its own view knows every broker.
+    const fourth = await raftView(running.get(4) as BrokerProcess);
+    expect(fourth.voters).toEqual([1, 2, 3]);
+    expect((fourth.brokers ?? []).map((b) => b.id).sort()).toEqual([1, 2, 3, 4]);
+  }, 180_000);
+});

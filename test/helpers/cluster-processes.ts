@@ -1,0 +1,98 @@
+/**
+ * Helpers for tests that run several real broker processes in cluster mode on loopback: free peer ports,
+ * the ops HTTP views, polling until a condition holds.
+ */
+import { createServer } from 'node:net';
+import { type BrokerProcess, startBroker } from './broker-process.js';
+
+export const HOST = '127.0.0.1';
+
+export interface RaftView {
+  status: string;
+  role?: string;
+  term?: number;
+  leader_id?: number | null;
+  node_id?: number;
+  voters?: number[];
+  brokers?: { id: number; state: string; client: string; epoch: number; last_heartbeat_ms: number }[];
+}
+
+/** A port free right now: bind to 0, read it, close (the voter list must name peer ports up front). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, HOST, () => resolve());
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : 0;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+export async function getJson(port: number, path: string): Promise<{ code: number; body: unknown }> {
+  try {
+    const res = await fetch(`http://${HOST}:${port}${path}`, { signal: AbortSignal.timeout(2_000) });
+    return { code: res.status, body: await res.json() };
+  } catch (err) {
+    return { code: 0, body: String(err) };
+  }
+}
+
+export async function raftView(b: BrokerProcess): Promise<RaftView> {
+  const { body } = await getJson(b.httpPort, '/health/raft');
+  return typeof body === 'object' && body !== null ? (body as RaftView) : { status: 'unreachable' };
+}
+
+export async function ready(b: BrokerProcess): Promise<boolean> {
+  return (await getJson(b.httpPort, '/health/ready')).code === 200;
+}
+
+/** Polls until `probe` returns a value (not undefined) or `timeoutMs` passes. */
+export async function until<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  timeoutMs = 15_000,
+  pollMs = 100,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, pollMs));
+  }
+}
+
+/** The leader every given broker reports, once they all report the same one and are all ready. */
+export async function agreedLeader(
+  brokers: readonly BrokerProcess[],
+  notId?: number,
+): Promise<number | undefined> {
+  const views = await Promise.all(brokers.map(raftView));
+  const leaders = new Set(views.map((v) => v.leader_id ?? null));
+  const [leader] = [...leaders];
+  if (leaders.size !== 1 || leader === null || leader === undefined || leader === notId) return undefined;
+  const allReady = (await Promise.all(brokers.map(ready))).every(Boolean);
+  return allReady ? leader : undefined;
+}
+
+/** A cluster-mode broker: `id`, its data dir and peer port, the voter list, extra env. */
+export function startClusterBroker(options: {
+  id: number;
+  dataDir: string;
+  peerPort: number;
+  voters: string;
+  env?: NodeJS.ProcessEnv;
+}): Promise<BrokerProcess> {
+  return startBroker({
+    dataDir: options.dataDir,
+    env: {
+      STREAMBUS_BROKER_ID: String(options.id),
+      STREAMBUS_CLUSTER_ENABLED: 'true',
+      STREAMBUS_CLUSTER_PEER_LISTEN: `${HOST}:${options.peerPort}`,
+      STREAMBUS_CLUSTER_VOTERS: options.voters,
+      ...options.env,
+    },
+  });
+}
