@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { createClient } from '../../src/index.js';
-import type { DescribeClusterResponse } from '../../src/protocol/messages.js';
+import { createClient, StreamBusError } from '../../src/index.js';
+import type { BrokerAction, DescribeClusterResponse } from '../../src/protocol/messages.js';
 import { bootstrapList, renderTable, withBootstrap } from './common.js';
 
 /** The human-readable `cluster status` report. */
@@ -54,4 +54,30 @@ export function registerClusterCommand(program: Command): void {
       opts.json ? `${JSON.stringify(described, null, 2)}\n` : renderClusterStatus(described),
     );
   });
+
+  const actions: readonly [BrokerAction, string][] = [
+    ['drain', 'move replicas and leadership off a broker and keep new ones off it'],
+    ['undrain', 'make a draining broker a normal member again'],
+    ['decommission', 'empty a broker, then remove it from the cluster (it stops heartbeating)'],
+  ];
+  for (const [action, description] of actions) {
+    withBootstrap(cluster.command(`${action} <brokerId>`).description(description)).action(
+      async (brokerId: string, opts: { bootstrap: string }) => {
+        const id = Number(brokerId);
+        if (!Number.isSafeInteger(id) || id <= 0) {
+          throw new StreamBusError('INVALID_REQUEST', {
+            operation: `cluster.${action}`,
+            message: `broker id must be a positive integer, got "${brokerId}"`,
+          });
+        }
+        const client = createClient({ bootstrap: bootstrapList(opts.bootstrap), clientId: 'streambus-cli' });
+        try {
+          const state = await client.admin().alterBroker(id, action);
+          process.stdout.write(`broker ${id} is ${state}\n`);
+        } finally {
+          await client.close();
+        }
+      },
+    );
+  }
 }

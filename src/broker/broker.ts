@@ -151,6 +151,9 @@ export class Broker {
           cluster === null
             ? singleNodeClusterInfo
             : quorumClusterInfo(cluster, config.resilience.timeouts.heartbeatTimeoutMs),
+        ...(cluster === null
+          ? {}
+          : { alterBroker: (brokerId, action) => cluster.alterBroker(brokerId, action) }),
       },
       observers.requests,
       config.limits.requestTimeoutMs,

@@ -226,15 +226,6 @@ export class ClusterCoordinator {
           );
           await this.deps.store.updateBroker({ brokerId: action.brokerId, state: 'alive' }, { signal });
           return;
-        case 'markBrokerDraining':
-          await this.deps.store.updateBroker({ brokerId: action.brokerId, state: 'draining' }, { signal });
-          return;
-        case 'markBrokerDecommissioned':
-          await this.deps.store.updateBroker(
-            { brokerId: action.brokerId, state: 'decommissioned' },
-            { signal },
-          );
-          return;
         case 'unregisterBroker':
           await this.deps.store.unregisterBroker(action.brokerId, { signal });
           return;
@@ -243,10 +234,6 @@ export class ClusterCoordinator {
         case 'proposeReplicaMoves':
         case 'proposeLeaderChanges':
           return await this.executePlan(action, signal);
-        case 'rejectRequest':
-          // Drain and decommission requests for unknown brokers: nothing waits on them here yet.
-          this.log.warn({ operation: 'reject', code: action.code }, action.message);
-          return;
       }
     } catch (err) {
       if (signal.aborted) return;

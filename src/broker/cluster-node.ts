@@ -28,8 +28,10 @@ import {
   MetadataStore,
 } from '../metadata/index.js';
 import { TransportForwarder } from '../metadata/tcp-forwarder.js';
+import type { BrokerState } from '../metadata/types.js';
 import type { RaftHealthView } from '../observability/http-server.js';
 import type { Logger, MetricsRegistry, OpsStack } from '../observability/index.js';
+import type { BrokerAction } from '../protocol/messages.js';
 import type { NodeId } from '../raft/core/types.js';
 import { RaftNode } from '../raft/node.js';
 import type { CallOptions, RaftNodeStatus } from '../raft/node-types.js';
@@ -65,6 +67,8 @@ export class ClusterNode {
   private readonly membership = new AbortController();
   private membershipLoop: Promise<void> | undefined;
   readonly coordinator: ClusterCoordinator;
+  /** Latched when this broker's decommissioning applies here: its membership loop stops for good. */
+  private decommissioned = false;
 
   private constructor(
     readonly raft: RaftNode,
@@ -218,7 +222,40 @@ export class ClusterNode {
       nowMs: this.nowMs,
       signal: this.membership.signal,
       logger: this.logger,
+      decommissioned: () => this.decommissioned,
     });
+  }
+
+  /**
+   * An operator's drain, undrain or decommission of a broker, written through the metadata store; the
+   * coordinator then moves replicas and leadership (and unregisters a decommissioned broker once empty).
+   * Decided on a linearizable read, so a just-changed state is not missed.
+   */
+  async alterBroker(brokerId: number, action: BrokerAction): Promise<BrokerState> {
+    const b = (await this.store.readLinearizable()).brokers.get(brokerId);
+    const operation = `broker.${action}`;
+    if (b === undefined) {
+      throw new StreamBusError('UNKNOWN_BROKER', {
+        operation,
+        message: `no broker ${brokerId} is registered`,
+      });
+    }
+    const target: BrokerState =
+      action === 'drain' ? 'draining' : action === 'undrain' ? 'alive' : 'decommissioned';
+    if (b.state === target) return target;
+    const refuse = (why: string) =>
+      new StreamBusError('METADATA_CONFLICT', { operation, message: `broker ${brokerId} ${why}` });
+    if (b.state === 'decommissioned') throw refuse('is decommissioned; restart it to register it anew');
+    if (action === 'undrain' && b.state !== 'draining') throw refuse(`is ${b.state}, not draining`);
+    if (action === 'drain' && b.state === 'failed') {
+      throw refuse('has failed; its replicas move after cluster.failed_grace, or decommission it');
+    }
+    await this.store.updateBroker({ brokerId, state: target });
+    this.logger.info(
+      { operation, broker_id: brokerId, from: b.state, to: target },
+      'broker state changed by an operator',
+    );
+    return target;
   }
 
   status(): RaftNodeStatus {
@@ -341,6 +378,25 @@ export class ClusterNode {
     });
     this.unbind.push(() => ops.health.unregister('brokers'));
     ops.server?.setRaftHealthProvider(() => this.healthView());
+    const self = this.config.broker.id;
+    this.unbind.push(
+      this.stateMachine.subscribe((change) => {
+        if (change.kind === 'restored') {
+          if (this.stateMachine.view().brokers.get(self)?.state === 'decommissioned')
+            this.decommissioned = true;
+          return;
+        }
+        const c = change.command;
+        if (
+          c.type === 'updateBroker' &&
+          c.brokerId === self &&
+          c.state === 'decommissioned' &&
+          change.result.ok
+        ) {
+          this.decommissioned = true;
+        }
+      }),
+    );
     this.unbind.push(() => ops.server?.setRaftHealthProvider(undefined));
     this.unbind.push(bindMetadataMetrics(this.store, metrics));
     metrics.raftPeersCount.set(this.raft.status().voters.length);

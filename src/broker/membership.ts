@@ -15,19 +15,32 @@ export interface MembershipOptions {
   readonly nowMs: () => number;
   readonly signal: AbortSignal;
   readonly logger: Logger;
+  /**
+   * True once this broker was decommissioned: it stops heartbeating for good (otherwise its unregistration
+   * would make it register again). Restarting the process registers it anew.
+   */
+  readonly decommissioned?: () => boolean;
 }
 
 /**
  * This broker's life in the metadata store: register (a new epoch, state `starting`), mark `alive`, then
  * one heartbeat per interval. A heartbeat refused with UNKNOWN_BROKER (the record was removed) registers
  * again. Each write goes through the store's retry and breaker; a round that still fails is logged (once per
- * failure streak) and retried on the next interval. Resolves when `signal` aborts.
+ * failure streak) and retried on the next interval. Resolves when `signal` aborts, or once the broker has
+ * been decommissioned.
  */
 export async function runMembership(o: MembershipOptions): Promise<void> {
   let registered = false;
   let failing = false;
   const write = { signal: o.signal };
   while (!o.signal.aborted) {
+    if (o.decommissioned?.() === true) {
+      o.logger.warn(
+        { operation: 'membership', broker_id: o.brokerId },
+        'this broker was decommissioned: heartbeats stop; shut it down (a restart registers it anew)',
+      );
+      return;
+    }
     try {
       if (!registered) {
         const r = await o.store.registerBroker(

@@ -21,7 +21,7 @@ import {
   supportedApis,
 } from '../protocol/index.js';
 import type { ConnectionInfo, FrameRouter } from './connection.js';
-import { handleDescribeCluster } from './handlers/cluster.js';
+import { handleAlterBroker, handleDescribeCluster } from './handlers/cluster.js';
 import type { HandlerContext } from './handlers/context.js';
 import { handleFetch } from './handlers/fetch.js';
 import { handleListOffsets } from './handlers/list-offsets.js';
@@ -71,6 +71,7 @@ export class RequestRouter implements FrameRouter {
       [ApiKey.DescribeTopics]: handleDescribeTopics,
       [ApiKey.ListTopics]: (c) => handleListTopics(c),
       [ApiKey.DescribeCluster]: (c) => handleDescribeCluster(c),
+      [ApiKey.AlterBroker]: handleAlterBroker,
     };
   }
 

@@ -3,10 +3,12 @@
  * one, otherwise to any broker. Per-topic failures come back as StreamBusErrors in the result rather than
  * failing the whole call; `createTopic` / `deleteTopic` throw them.
  */
-import type { StreamBusError } from '../errors/index.js';
+import { StreamBusError } from '../errors/index.js';
 import {
   ApiKey,
   type ApiVersionsResponse,
+  type BrokerAction,
+  type ClusterBrokerState,
   type DescribeClusterResponse,
   fromWireError,
   type ListOffsetsPartition,
@@ -115,6 +117,24 @@ export class Admin {
    */
   describeCluster(): Promise<DescribeClusterResponse> {
     return this.cluster.requestAny(ApiKey.DescribeCluster, {});
+  }
+
+  /**
+   * Drains, undrains or decommissions a broker (cluster mode): resolves with its new state once the change
+   * is in the metadata store; the coordinator then moves replicas and leadership. Throws UNKNOWN_BROKER,
+   * METADATA_CONFLICT (e.g. undrain of a broker that is not draining) or INVALID_REQUEST (single node).
+   */
+  async alterBroker(brokerId: number, action: BrokerAction): Promise<ClusterBrokerState> {
+    const res = await this.toController(ApiKey.AlterBroker, { brokerId, action });
+    if (res.error !== null) throw fromWireError(res.error, `admin.${action}`);
+    if (res.state === null) {
+      throw new StreamBusError('UNKNOWN_SERVER_ERROR', {
+        operation: `admin.${action}`,
+        message: 'AlterBroker answered neither an error nor a state',
+      });
+    }
+    this.cluster.invalidateMetadata();
+    return res.state;
   }
 
   apiVersions(): Promise<ApiVersionsResponse> {

@@ -86,10 +86,6 @@ export function step(prev: CoordinatorState, event: CoordinatorEvent): StepResul
       const probeFailures = recordProbe(state.probeFailures, event.brokerId, event.ok);
       return { state: { ...state, probesInFlight, probeFailures }, actions: [] };
     }
-    case 'drainRequested':
-      return requestState(state, event.brokerId, 'draining', event.requestId);
-    case 'decommissionRequested':
-      return requestState(state, event.brokerId, 'decommissioned', event.requestId);
     case 'tick':
       return tick(state);
   }
@@ -254,38 +250,5 @@ function tick(state: CoordinatorState): StepResult {
       imbalanceScore,
     },
     actions,
-  };
-}
-
-function requestState(
-  state: CoordinatorState,
-  brokerId: number,
-  target: 'draining' | 'decommissioned',
-  requestId: string | undefined,
-): StepResult {
-  const broker = state.view?.brokers.find((b) => b.id === brokerId);
-  if (broker === undefined) {
-    const actions: CoordinatorAction[] =
-      requestId === undefined
-        ? []
-        : [
-            {
-              type: 'rejectRequest',
-              requestId,
-              code: 'UNKNOWN_BROKER',
-              message: `unknown broker ${brokerId}`,
-            },
-          ];
-    return { state, actions };
-  }
-  // Decommissioning outranks draining; repeating a request already in effect is a no-op.
-  if (broker.state === target || broker.state === 'decommissioned') return { state, actions: [] };
-  const action: CoordinatorAction =
-    target === 'draining'
-      ? { type: 'markBrokerDraining', brokerId }
-      : { type: 'markBrokerDecommissioned', brokerId };
-  return {
-    state: { ...state, awaitingStates: { ...state.awaitingStates, [`${brokerId}:${target}`]: state.nowMs } },
-    actions: [action],
   };
 }

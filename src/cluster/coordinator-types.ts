@@ -1,4 +1,3 @@
-import type { ErrorCode } from '../errors/index.js';
 import type { AliveCause, FailureCause, FailureDetectorConfig, ProbeFailures } from './failure-detector.js';
 import type { BrokerId, ClusterView, LeaderChange, Move } from './types.js';
 
@@ -40,36 +39,16 @@ export type CoordinatorEvent =
       readonly brokerId: BrokerId;
       readonly ok: boolean;
     }
-  | {
-      readonly type: 'drainRequested';
-      readonly nowMs: number;
-      readonly brokerId: BrokerId;
-      readonly requestId?: string;
-    }
-  | {
-      readonly type: 'decommissionRequested';
-      readonly nowMs: number;
-      readonly brokerId: BrokerId;
-      readonly requestId?: string;
-    }
   | { readonly type: 'metadataApplied'; readonly nowMs: number; readonly view: ClusterView };
 
 /** What the driver must do: write through the metadata store, or send an RPC. */
 export type CoordinatorAction =
   | { readonly type: 'markBrokerFailed'; readonly brokerId: BrokerId; readonly cause: FailureCause }
   | { readonly type: 'markBrokerAlive'; readonly brokerId: BrokerId; readonly cause: AliveCause }
-  | { readonly type: 'markBrokerDraining'; readonly brokerId: BrokerId }
-  | { readonly type: 'markBrokerDecommissioned'; readonly brokerId: BrokerId }
   /** A decommissioned broker holds no replica and no move involves it: remove it from the metadata. */
   | { readonly type: 'unregisterBroker'; readonly brokerId: BrokerId }
   | { readonly type: 'proposeReplicaMoves'; readonly moves: readonly Move[] }
   | { readonly type: 'proposeLeaderChanges'; readonly changes: readonly LeaderChange[] }
-  | {
-      readonly type: 'rejectRequest';
-      readonly requestId: string;
-      readonly code: ErrorCode;
-      readonly message: string;
-    }
   | { readonly type: 'probeBroker'; readonly brokerId: BrokerId; readonly timeoutMs: number };
 
 export interface HeartbeatRecord {

@@ -19,6 +19,7 @@ export const ApiKey = {
   DescribeTopics: 7,
   ListTopics: 8,
   DescribeCluster: 9,
+  AlterBroker: 10,
 } as const;
 export type ApiKey = (typeof ApiKey)[keyof typeof ApiKey];
 
@@ -33,6 +34,7 @@ export const API_NAMES: Record<ApiKey, string> = {
   7: 'DescribeTopics',
   8: 'ListTopics',
   9: 'DescribeCluster',
+  10: 'AlterBroker',
 };
 
 /** An error as it travels: the catalogue's wire code, its category (so old clients can still decide), text. */
@@ -194,6 +196,23 @@ export interface DescribeClusterResponse {
   underReplicatedPartitions: number;
 }
 
+// AlterBroker
+/**
+ * What an operator asks of a broker: `drain` moves its replicas and leadership away and keeps new ones off
+ * it, `undrain` makes it a normal member again, `decommission` drains it and then removes it from the
+ * cluster (it stops heartbeating; restarting it registers it anew).
+ */
+export type BrokerAction = 'drain' | 'undrain' | 'decommission';
+export interface AlterBrokerRequest {
+  brokerId: number;
+  action: BrokerAction;
+}
+export interface AlterBrokerResponse {
+  error: WireError | null;
+  /** The broker's state once the change applied; null with an error. */
+  state: ClusterBrokerState | null;
+}
+
 // Produce
 export interface ProducePartitionData {
   topic: string;
@@ -283,6 +302,7 @@ export interface ApiTypes {
   [ApiKey.DescribeTopics]: { request: DescribeTopicsRequest; response: DescribeTopicsResponse };
   [ApiKey.ListTopics]: { request: ListTopicsRequest; response: ListTopicsResponse };
   [ApiKey.DescribeCluster]: { request: DescribeClusterRequest; response: DescribeClusterResponse };
+  [ApiKey.AlterBroker]: { request: AlterBrokerRequest; response: AlterBrokerResponse };
 }
 export type RequestOf<K extends ApiKey> = ApiTypes[K]['request'];
 export type ResponseOf<K extends ApiKey> = ApiTypes[K]['response'];

@@ -244,4 +244,33 @@ describe('cluster coordinator driver', () => {
     expect(rig.sm.view().moves.size).toBe(0);
     rig.stop();
   });
+
+  it('empties a decommissioned broker, unregisters it and removes it from the metadata group', async () => {
+    const rig = new Rig();
+    threeAlive(rig);
+    rig.apply(register(4, { atMs: rig.nowMs }));
+    rig.apply({ type: 'updateBroker', brokerId: 4, state: 'alive' });
+    rig.learners = [4];
+    rig.apply(
+      createTopic('t', [
+        [4, 1, 2],
+        [2, 3, 4],
+        [3, 4, 1],
+      ]),
+    );
+    rig.role = 'leader';
+    await rig.run(500, [1, 2, 3, 4]);
+    rig.apply({ type: 'updateBroker', brokerId: 4, state: 'decommissioned' });
+    await rig.run(5_000, [1, 2, 3]);
+    const view = rig.sm.view();
+    expect(view.brokers.has(4)).toBe(false);
+    const replicas = view.topics.get('t')!.partitions.map((p) => p.replicas);
+    for (const r of replicas) {
+      expect(r).not.toContain(4);
+      expect(new Set(r).size).toBe(3);
+    }
+    expect(rig.writes).toContain('unregisterBroker');
+    expect(rig.conf).toContainEqual({ type: 'remove', nodeId: 4 });
+    rig.stop();
+  });
 });

@@ -209,6 +209,16 @@ describe('cluster status', () => {
     expect(json.metadataLeaderId).toBe(1);
     expect(json.brokers.map((x) => [x.id, x.state])).toEqual([[1, 'alive']]);
   });
+
+  test('drain on a single-node broker is refused with a clear error; a bad id never reaches it', async () => {
+    const r = await cli(['cluster', 'drain', '1']);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('INVALID_REQUEST');
+    expect(r.stderr).toContain('needs cluster mode');
+    const bad = await cli(['cluster', 'decommission', 'x']);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toContain('broker id must be a positive integer');
+  });
 });
 
 describe('errors', () => {

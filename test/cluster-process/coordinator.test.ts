@@ -3,7 +3,7 @@
  * topic of 6 partitions with replication factor 3 spread over them; `kill -9` of the metadata leader gets
  * it marked failed by the coordinator that takes over on a survivor; restarted, it rejoins and the
  * rebalancer gives it back its share of leaders; a fourth broker, not in the voter list, joins as a
- * non-voter and replicas move onto it until the spread is even.
+ * non-voter and replicas move onto it until the spread is even; decommissioned, it is emptied and removed.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { createClient, type StreamBusClient } from '../../src/index.js';
@@ -142,5 +142,24 @@ describe('cluster coordinator on broker processes', () => {
     const fourth = await raftView(running.get(4) as BrokerProcess);
     expect(fourth.voters).toEqual([1, 2, 3]);
     expect((fourth.brokers ?? []).map((b) => b.id).sort()).toEqual([1, 2, 3, 4]);
+
+    // Decommission broker 4: its replicas move back to 1-3, then it leaves the registry for good.
+    expect(await admin.alterBroker(4, 'decommission')).toBe('decommissioned');
+    await until(
+      'broker 4 emptied and unregistered',
+      async () => {
+        const v = await raftView(survivor);
+        const p = partitionsOf(await admin.metadata([TOPIC]));
+        const gone = !(v.brokers ?? []).some((b) => b.id === 4);
+        return gone && p.length === 6 && p.every((x) => !x.replicas.includes(4)) ? true : undefined;
+      },
+      40_000,
+    );
+    for (const p of partitionsOf(await admin.metadata([TOPIC]))) expect(new Set(p.replicas).size).toBe(3);
+    await expect(admin.alterBroker(4, 'undrain')).rejects.toMatchObject({ code: 'UNKNOWN_BROKER' });
+    const logs = (running.get(4) as BrokerProcess).logs;
+    await until('broker 4 stopping its heartbeats', async () =>
+      logs.some((l) => l.includes('was decommissioned')) ? true : undefined,
+    );
   }, 180_000);
 });

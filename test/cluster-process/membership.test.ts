@@ -53,6 +53,30 @@ async function runUntil(store: MembershipStore, calls: string[], count: number):
 }
 
 describe('runMembership', () => {
+  it('stops for good once the broker is decommissioned, instead of registering again', async () => {
+    const { store, calls } = fakeStore({ failHeartbeats: 0, unknownOnce: false });
+    let decommissioned = false;
+    const done = runMembership({
+      store,
+      brokerId: 4,
+      clientAddress: { host: 'h', port: 9092 },
+      peerAddress: { host: 'h', port: 9093 },
+      rack: null,
+      intervalMs: 1,
+      nowMs: () => 1_000,
+      signal: new AbortController().signal,
+      logger: quiet,
+      decommissioned: () => decommissioned,
+    });
+    while (calls.length < 3) await new Promise((r) => setTimeout(r, 1));
+    decommissioned = true;
+    await done; // resolves without an abort
+    const count = calls.length;
+    await new Promise((r) => setTimeout(r, 20));
+    expect(calls.length).toBe(count);
+    expect(calls.slice(0, 3)).toEqual(['register 4 9092/9093', 'update 4 alive', 'heartbeat 4']);
+  });
+
   it('registers with both addresses, marks the broker alive, then heartbeats, surviving failed rounds', async () => {
     const { store, calls } = fakeStore({ failHeartbeats: 2, unknownOnce: false });
     await runUntil(store, calls, 6);

@@ -84,7 +84,6 @@ describe('coordinator reducer', () => {
     h.applied(threeBrokers());
     h.at(100_000).tick();
     h.beat(1);
-    h.send({ type: 'drainRequested', nowMs: 1, brokerId: 1 });
     h.send({ type: 'probeResult', nowMs: 1, brokerId: 1, ok: false });
     expect(h.actions).toEqual([]);
     expect(isLeader(h.state)).toBe(false);
@@ -250,7 +249,7 @@ describe('coordinator reducer', () => {
     expect(of(h.actions, 'proposeReplicaMoves')).toEqual([]);
   });
 
-  it('a drain request marks the broker draining, and the next plan moves its replicas away', () => {
+  it('a broker marked draining in metadata gets its replicas planned away', () => {
     const v = threeBrokers();
     const h = leaderHarness({ ...v, brokers: [...v.brokers, broker(4)] });
     h.at(0).tick();
@@ -259,19 +258,13 @@ describe('coordinator reducer', () => {
       of(h.actions, 'proposeReplicaMoves').flatMap((a) => a.moves),
     );
     h.applied({ ...base, version: 5 });
-    expect(h.send({ type: 'drainRequested', nowMs: 0, brokerId: 2 })).toEqual([
-      { type: 'markBrokerDraining', brokerId: 2 },
-    ]);
-    expect(h.send({ type: 'drainRequested', nowMs: 0, brokerId: 9, requestId: 'q' })).toMatchObject([
-      { type: 'rejectRequest', code: 'UNKNOWN_BROKER' },
-    ]);
     h.at(100).applied(withBrokerState({ ...base, version: 6 }, 2, 'draining', 100));
     const moves = of(h.tick(), 'proposeReplicaMoves').flatMap((a) => a.moves);
     expect(moves.length).toBeGreaterThan(0);
     expect(moves.every((m) => m.from === 2 && m.reason === 'broker-draining')).toBe(true);
   });
 
-  it('a decommission request marks the broker decommissioned; once empty it is unregistered', () => {
+  it('a broker marked decommissioned in metadata is emptied, then unregistered', () => {
     const v = threeBrokers();
     const h = leaderHarness({ ...v, brokers: [...v.brokers, broker(4)] });
     h.at(0).tick();
@@ -280,9 +273,6 @@ describe('coordinator reducer', () => {
       of(h.actions, 'proposeReplicaMoves').flatMap((a) => a.moves),
     );
     h.applied({ ...current, version: 5 });
-    expect(h.send({ type: 'decommissionRequested', nowMs: 0, brokerId: 3 })).toEqual([
-      { type: 'markBrokerDecommissioned', brokerId: 3 },
-    ]);
     current = withBrokerState({ ...current, version: 6 }, 3, 'decommissioned', 0);
     h.applied(current);
     // Plan, apply, repeat: the executor finishing each batch of moves.

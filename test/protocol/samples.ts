@@ -177,6 +177,12 @@ export const SAMPLES: { [K in ApiKey]: Sample<K> } = {
     request: {},
     response: { topics: [{ name: 'orders', partitions: 3, internal: false }] },
   },
+  [ApiKey.AlterBroker]: {
+    apiKey: ApiKey.AlterBroker,
+    file: 'alter-broker',
+    request: { brokerId: 3, action: 'decommission' },
+    response: { error: null, state: 'decommissioned' },
+  },
   [ApiKey.DescribeCluster]: {
     apiKey: ApiKey.DescribeCluster,
     file: 'describe-cluster',

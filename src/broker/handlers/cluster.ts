@@ -1,8 +1,32 @@
-import type { DescribeClusterResponse } from '../../protocol/messages.js';
+import { StreamBusError } from '../../errors/index.js';
+import type {
+  AlterBrokerRequest,
+  AlterBrokerResponse,
+  DescribeClusterResponse,
+} from '../../protocol/messages.js';
 import { singleNodeClusterInfo } from '../cluster-info.js';
 import type { HandlerContext } from './context.js';
+import { toWireError } from './wire-error.js';
 
 /** DescribeCluster: answered from this broker's local view (no forwarding to the metadata leader). */
 export function handleDescribeCluster(ctx: HandlerContext): DescribeClusterResponse {
   return (ctx.clusterInfo ?? singleNodeClusterInfo)(ctx);
+}
+
+/** AlterBroker: drain, undrain or decommission through the metadata store (cluster mode only). */
+export async function handleAlterBroker(
+  ctx: HandlerContext,
+  request: AlterBrokerRequest,
+): Promise<AlterBrokerResponse> {
+  try {
+    if (ctx.alterBroker === undefined) {
+      throw new StreamBusError('INVALID_REQUEST', {
+        operation: 'alter_broker',
+        message: `${request.action} needs cluster mode (cluster.enabled); this broker runs alone`,
+      });
+    }
+    return { error: null, state: await ctx.alterBroker(request.brokerId, request.action) };
+  } catch (err) {
+    return { error: toWireError(err, 'alter_broker'), state: null };
+  }
 }

@@ -1,5 +1,10 @@
 import type { StreamBusError } from '../../errors/index.js';
-import type { BrokerInfo, DescribeClusterResponse } from '../../protocol/messages.js';
+import type {
+  BrokerAction,
+  BrokerInfo,
+  ClusterBrokerState,
+  DescribeClusterResponse,
+} from '../../protocol/messages.js';
 import type { TopicCatalog } from '../catalog.js';
 
 /** Data-plane events handlers report; the observability layer turns them into metrics. */
@@ -37,4 +42,6 @@ export interface HandlerContext {
   readonly shutdownSignal: AbortSignal;
   /** DescribeCluster's source (see broker/cluster-info.ts); absent means a single-node broker. */
   readonly clusterInfo?: ClusterInfoProvider;
+  /** AlterBroker's effect (cluster mode): resolves with the broker's new state; absent on a single node. */
+  readonly alterBroker?: (brokerId: number, action: BrokerAction) => Promise<ClusterBrokerState>;
 }

@@ -5,6 +5,7 @@
  */
 import { StreamBusError } from '../../errors/index.js';
 import { API_NAMES, ApiKey, type RequestOf, type ResponseOf } from '../messages.js';
+import * as alterBrokerV0 from './alter-broker/v0.js';
 import * as apiVersionsV0 from './api-versions/v0.js';
 import * as createTopicsV0 from './create-topics/v0.js';
 import * as deleteTopicsV0 from './delete-topics/v0.js';
@@ -57,6 +58,7 @@ export const API_REGISTRY: { readonly [K in ApiKey]: ApiEntry<K> } = {
   [ApiKey.DescribeTopics]: entry(ApiKey.DescribeTopics, { 0: describeTopicsV0 }),
   [ApiKey.ListTopics]: entry(ApiKey.ListTopics, { 0: listTopicsV0 }),
   [ApiKey.DescribeCluster]: entry(ApiKey.DescribeCluster, { 0: describeClusterV0 }),
+  [ApiKey.AlterBroker]: entry(ApiKey.AlterBroker, { 0: alterBrokerV0 }),
 };
 
 export function isApiKey(apiKey: number): apiKey is ApiKey {
