@@ -399,6 +399,28 @@ export class ClusterNode {
     );
     this.unbind.push(() => ops.server?.setRaftHealthProvider(undefined));
     this.unbind.push(bindMetadataMetrics(this.store, metrics));
+    // Every registered broker becomes a transport peer (partition groups span any pair of brokers).
+    const known = new Map<number, string>();
+    const learnPeers = (): void => {
+      for (const b of this.stateMachine.view().brokers.values()) {
+        const address = `${b.peerAddress.host}:${b.peerAddress.port}`;
+        if (b.id === self || known.get(b.id) === address) continue;
+        known.set(b.id, address);
+        this.transport.setPeer(b.id, b.peerAddress);
+      }
+    };
+    learnPeers();
+    this.unbind.push(
+      this.stateMachine.subscribe((change) => {
+        if (
+          change.kind === 'restored' ||
+          change.command.type === 'registerBroker' ||
+          change.command.type === 'updateBroker'
+        ) {
+          learnPeers();
+        }
+      }),
+    );
     metrics.raftPeersCount.set(this.raft.status().voters.length);
     this.raft.on('commit', ({ commitIndex }) => metrics.raftCommitIndex.set(commitIndex));
     this.raft.on('applied', ({ appliedIndex }) => metrics.raftAppliedIndex.set(appliedIndex));

@@ -54,7 +54,7 @@ describe('TcpTransport', () => {
     open.push(voter, strict, joiner);
     const voterAddr = await voter.listen();
     const strictAddr = await strict.listen();
-    await joiner.listen();
+    const joinerAddr = await joiner.listen();
     const got = { voter: [] as Envelope[], joiner: [] as Envelope[] };
     voter.onMessage((_f, envs) => got.voter.push(...envs));
     joiner.onMessage((_f, envs) => got.joiner.push(...envs));
@@ -69,6 +69,30 @@ describe('TcpTransport', () => {
     joiner.send(7, [hb(9, 7, 3)]);
     await new Promise((r) => setTimeout(r, 100));
     expect(strict.isConnected(9)).toBe(false);
+
+    // The voter restarts knowing the joiner's address (from metadata): both dial; the lower id's connection
+    // wins and the pair keeps one working link instead of refusing each other.
+    await voter.close();
+    const restarted = new TcpTransport({
+      nodeId: 5,
+      port: voterAddr.port,
+      acceptsUnknownPeers: true,
+      peers: new Map([[9, joinerAddr]]),
+      reconnectInitialMs: 10,
+    });
+    open.push(restarted);
+    const again: Envelope[] = [];
+    restarted.onMessage((_f, envs) => again.push(...envs));
+    await restarted.listen();
+    await waitFor('reconnected both ways', () => restarted.isConnected(9) && joiner.isConnected(5));
+    await new Promise((r) => setTimeout(r, 300));
+    joiner.send(5, [hb(9, 5, 4)]);
+    restarted.send(9, [hb(5, 9, 5)]);
+    await waitFor(
+      'messages both ways after the restart',
+      () => again.length === 1 && got.joiner.length === 2,
+    );
+    expect(restarted.isConnected(9) && joiner.isConnected(5)).toBe(true);
   });
 
   it('coalesces everything queued in one turn into one frame', async () => {

@@ -58,8 +58,8 @@ type Handler = (from: NodeId, envelopes: readonly Envelope[]) => void;
 
 /**
  * Raft messages over TCP. One connection per peer pair: the node with the lower id dials, the other
- * accepts, and both directions share the socket (a joining node dials every voter instead, see
- * `dialsAllPeers`). Everything queued for a peer during one event-loop turn
+ * accepts, and both directions share the socket. A joining node dials every voter (they do not know its
+ * address yet, see `dialsAllPeers`); if both sides dial, the lower id's connection wins. Everything queued for a peer during one event-loop turn
  * goes out as one frame (every group's messages together). Queues are bounded and drop the oldest
  * envelopes: Raft retransmits, so loss is safe and blocking the driver is not.
  */
@@ -181,13 +181,19 @@ export class TcpTransport implements RaftTransport {
   }
 
   private dial(peer: Peer): void {
-    if (this.closed || peer.address === undefined) return;
+    // A connection the peer opened (it is the lower id, or this node was unknown to it) serves both ways.
+    if (this.closed || peer.address === undefined || peer.socket !== undefined) return;
     const socket = connect({ host: peer.address.host, port: peer.address.port });
     socket.setNoDelay(true);
     socket.setTimeout(this.opts.connectTimeoutMs, () => socket.destroy());
     socket.once('connect', () => {
       socket.setTimeout(0);
       socket.setKeepAlive(true, 5_000);
+      if (peer.socket !== undefined) {
+        // The peer's own connection arrived meanwhile: keep that one.
+        socket.destroy();
+        return;
+      }
       socket.write(encodeFrame(FRAME_HELLO, helloPayload(this.opts.nodeId)));
       peer.attempts = 0;
       this.attach(peer, socket);
@@ -259,7 +265,9 @@ export class TcpTransport implements RaftTransport {
           ? Buffer.from(first.payload).readUInt32BE(0)
           : 0;
       const peer = this.peers.get(peerId) ?? this.inboundPeer(peerId);
-      if (peer === undefined || peer.dialer) {
+      // Of two connections between a pair, the lower id's wins: a joining node dials everyone, and the
+      // voters that learn its address later dial it too when their id is lower.
+      if (peer === undefined || (peer.dialer && peerId > this.opts.nodeId)) {
         this.reject(socket, new Error(`unexpected hello from ${peerId}`));
         return;
       }
