@@ -4,7 +4,7 @@
  * metadata store (cluster-catalog.ts). Replicated partitions (one Raft group each) will implement the same
  * interfaces, so handlers do not change when replication arrives.
  */
-import type { BrokerInfo, CreateTopicSpec } from '../protocol/messages.js';
+import type { Acks, BrokerInfo, CreateTopicSpec } from '../protocol/messages.js';
 
 export interface AppendOutcome {
   baseOffset: number;
@@ -18,8 +18,11 @@ export interface ReadOutcome {
 }
 
 export interface ServedPartition {
-  /** Validates, stamps and appends whole batches; resolves once durable per the fsync policy. */
-  append(batches: Buffer): Promise<AppendOutcome>;
+  /**
+   * Validates, stamps and appends whole batches; resolves once acknowledged per `acks` (default all): a
+   * single-node log once durable per the fsync policy, a replica per its replication (replica/).
+   */
+  append(batches: Buffer, acks?: Acks): Promise<AppendOutcome>;
   /** Whole batches from the one containing `offset`, at least one even if larger than maxBytes. */
   read(offset: number, maxBytes: number): Promise<ReadOutcome>;
   highWatermark(): number;

@@ -81,7 +81,6 @@ export interface PartitionLogStats {
 
 interface PendingAppend {
   batches: Buffer[];
-  leaderEpoch: number;
   resolve: (result: AppendResult) => void;
   reject: (err: unknown) => void;
 }
@@ -192,12 +191,12 @@ export class PartitionLog {
    * durable per the flush policy. Rejects with INVALID_BATCH, CORRUPT_BATCH, UNSUPPORTED_COMPRESSION,
    * BATCH_TOO_LARGE (nothing appended), DISK_FULL / STORAGE_ERROR (nothing appended), LOG_CLOSED.
    */
-  async append(batches: Buffer, leaderEpoch = 0): Promise<AppendResult> {
+  async append(batches: Buffer): Promise<AppendResult> {
     if (this.closing)
       throw new StreamBusError('LOG_CLOSED', { operation: 'log.append', metadata: { dir: this.dir } });
     const split = splitAndValidate(batches, this.config.batchBytesMax);
     return new Promise<AppendResult>((resolve, reject) => {
-      this.pending.push({ batches: split, leaderEpoch, resolve, reject });
+      this.pending.push({ batches: split, resolve, reject });
       this.kick();
     });
   }
@@ -280,7 +279,7 @@ export class PartitionLog {
             segment = await this.roll(nowMs);
             runStart = 0;
           }
-          stampBatch(batch, offset, append.leaderEpoch);
+          stampBatch(batch, offset, 0);
           segment.recordBatch(
             segment.sizeBytes,
             batch.length,

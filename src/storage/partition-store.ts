@@ -13,11 +13,20 @@
  *   type (`RAFT_CONTROL_NORMAL` / `RAFT_CONTROL_CONF_CHANGE`) followed by the entry's data. It consumes no
  *   offset. Fetch returns it among the data batches; consumers skip batches without records.
  *
+ * Offsets are stamped by the store, on the leader: the replica proposes a data batch with base offset
+ * `UNSTAMPED_OFFSET` (-1) and `save` stamps it in place with the log end offset before the bytes are written.
+ * The driver persists a Ready's entries before it sends them, so followers only ever receive stamped
+ * batches (and write them verbatim), and the leader's offsets follow its log exactly: no counter to drift,
+ * no offset burned by a proposal that never reached the log.
+ *
  * Kafka offsets only ever increase along Raft indexes, so the offset range of entry i is known once the
  * entry is stored; the high watermark is the end offset of the entry at the commit index (the replica
  * layer tracks it as entries apply).
  */
 import type { RaftStorage } from '../raft/storage/types.js';
+
+/** The base offset of a data batch the leader's store has yet to stamp. */
+export const UNSTAMPED_OFFSET = -1;
 
 export const RAFT_CONTROL_NORMAL = 0;
 export const RAFT_CONTROL_CONF_CHANGE = 1;

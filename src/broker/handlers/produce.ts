@@ -1,5 +1,10 @@
 import { StreamBusError } from '../../errors/index.js';
-import type { ProducePartitionResult, ProduceRequest, ProduceResponse } from '../../protocol/messages.js';
+import type {
+  Acks,
+  ProducePartitionResult,
+  ProduceRequest,
+  ProduceResponse,
+} from '../../protocol/messages.js';
 import { countRecords } from '../../protocol/record-batch.js';
 import type { HandlerContext } from './context.js';
 import { partitionWireError } from './wire-error.js';
@@ -9,10 +14,11 @@ async function producePartition(
   topic: string,
   partition: number,
   records: Buffer,
+  acks: Acks,
 ): Promise<ProducePartitionResult> {
   try {
     const served = ctx.catalog.partition(topic, partition);
-    const outcome = await served.append(records);
+    const outcome = await served.append(records, acks);
     const count = countRecords(records);
     if (count > 0) ctx.observer.onProduced(topic, count, records.length);
     return {
@@ -45,7 +51,7 @@ export async function handleProduce(ctx: HandlerContext, request: ProduceRequest
     throw new StreamBusError('INVALID_ACKS', { operation: 'produce', metadata: { acks: request.acks } });
   }
   const results = await Promise.all(
-    request.partitions.map((p) => producePartition(ctx, p.topic, p.partition, p.records)),
+    request.partitions.map((p) => producePartition(ctx, p.topic, p.partition, p.records, request.acks)),
   );
   return { partitions: results };
 }

@@ -1,0 +1,236 @@
+/**
+ * One replica of a replicated partition: the partition's Raft group on this broker (hosted by the broker's
+ * RaftHost, so every group shares one ticker and one peer connection per broker), its PartitionStore, and
+ * the high-watermark state machine. Served to Produce/Fetch/ListOffsets only while it leads.
+ *
+ * Produce: each batch becomes one Raft entry, proposed with an unstamped base offset; the leader's store
+ * stamps it as it writes it (see storage/partition-store.ts), so offsets follow the log exactly.
+ *   acks=all  resolves once the entry is committed (a majority has it durably) and applied here;
+ *   acks=1/0  resolves once the leader has written it (and fsynced it, under flush policy always).
+ * Fetch reads only below the high watermark (the end of the last committed batch): uncommitted data that a
+ * new leader could still truncate is never served.
+ */
+import { EventEmitter } from 'node:events';
+import { StreamBusError } from '../../errors/index.js';
+import type { Logger } from '../../observability/index.js';
+import type { Acks } from '../../protocol/messages.js';
+import { readBatchHeader, stampBatch } from '../../protocol/record-batch.js';
+import type { ConfState, Entry, HardState, LogReadError, NodeId, Snapshot } from '../../raft/core/types.js';
+import type { RaftHost } from '../../raft/host.js';
+import type { RaftNode } from '../../raft/node.js';
+import type { RaftStorage, StorageUpdate } from '../../raft/storage/types.js';
+import { splitAndValidate } from '../../storage/append-validation.js';
+import { type PartitionStore, UNSTAMPED_OFFSET } from '../../storage/partition-store.js';
+import type { AppendOutcome, ReadOutcome, ServedPartition } from '../catalog.js';
+import { type AppliedBatch, PartitionStateMachine } from './partition-state-machine.js';
+
+export interface PartitionReplicaOptions {
+  readonly topic: string;
+  readonly partition: number;
+  /** Unique per topic incarnation (a deleted and re-created topic gets new groups). */
+  readonly groupId: string;
+  readonly store: PartitionStore;
+  readonly host: RaftHost;
+  readonly logger: Logger;
+  readonly nowMs: () => number;
+  readonly batchBytesMax: number;
+  readonly proposalTimeoutMs: number;
+  /** A state machine snapshot every this many applied entries bounds what a restart re-applies. */
+  readonly snapshotIntervalEntries?: number;
+}
+
+export const PARTITION_SNAPSHOT_INTERVAL_ENTRIES = 512;
+
+interface PersistWaiter {
+  resolve(batch: AppliedBatch): void;
+  reject(err: unknown): void;
+}
+
+export interface ReplicaEvents {
+  /** This replica's view of the group's leader changed (0: none known). */
+  'leader-change': [{ leaderId: NodeId; term: number }];
+}
+
+export class PartitionReplica extends EventEmitter<ReplicaEvents> implements ServedPartition {
+  /** acks=1 proposals waiting for the leader's own write, by the batch buffer they proposed. */
+  private readonly persistWaiters = new Map<Uint8Array, PersistWaiter>();
+  private closed = false;
+
+  private constructor(
+    readonly options: PartitionReplicaOptions,
+    readonly node: RaftNode,
+    private readonly sm: PartitionStateMachine,
+  ) {
+    super();
+  }
+
+  static async open(options: PartitionReplicaOptions): Promise<PartitionReplica> {
+    const log = options.logger.child({ topic: options.topic, partition: options.partition });
+    const sm = new PartitionStateMachine(options.store.logStartOffset(), (err) =>
+      log.error({ operation: 'high-watermark', error: String(err) }, 'high watermark listener threw'),
+    );
+    let replica: PartitionReplica | undefined;
+    const storage = new PersistNotifyingStorage(options.store, (entries) => replica?.onPersisted(entries));
+    const node = await options.host.addGroup(options.groupId, {
+      storage,
+      stateMachine: sm,
+      proposalTimeoutMs: options.proposalTimeoutMs,
+      snapshotIntervalEntries: options.snapshotIntervalEntries ?? PARTITION_SNAPSHOT_INTERVAL_ENTRIES,
+      // The log is the data: snapshots never compact it (retention does), so keep no entries "below" them.
+      snapshotKeepEntries: 0,
+      logger: log,
+      now: options.nowMs,
+    });
+    replica = new PartitionReplica(options, node, sm);
+    node.on('applied', ({ appliedIndex }) => options.store.setAppliedIndex(appliedIndex));
+    node.on('leader-change', (change) => replica.emit('leader-change', change));
+    return replica;
+  }
+
+  get topic(): string {
+    return this.options.topic;
+  }
+
+  get partition(): number {
+    return this.options.partition;
+  }
+
+  isLeader(): boolean {
+    return !this.closed && this.node.status().role === 'leader';
+  }
+
+  leaderId(): NodeId {
+    return this.node.status().leaderId;
+  }
+
+  /**
+   * Validates and proposes each batch; resolves with the first batch's base offset once acknowledged per
+   * `acks`. NOT_LEADER (with the known leader) when this replica does not lead.
+   */
+  async append(batches: Buffer, acks: Acks = -1): Promise<AppendOutcome> {
+    this.assertLeader('replica.append');
+    const split = splitAndValidate(batches, this.options.batchBytesMax);
+    const logAppendTimeMs = this.options.nowMs();
+    const applied = await Promise.all(split.map((batch) => this.proposeBatch(batch, acks)));
+    return { baseOffset: applied[0]!.baseOffset, logAppendTimeMs };
+  }
+
+  private proposeBatch(batch: Buffer, acks: Acks): Promise<AppliedBatch> {
+    stampBatch(batch, UNSTAMPED_OFFSET, 0);
+    const committed = this.node.propose(batch, {
+      timeoutMs: this.options.proposalTimeoutMs,
+    }) as Promise<AppliedBatch>;
+    if (acks === -1) return committed;
+    return new Promise<AppliedBatch>((resolve, reject) => {
+      this.persistWaiters.set(batch, { resolve, reject });
+      committed.then(
+        () => this.persistWaiters.delete(batch),
+        (err: unknown) => {
+          const waiter = this.persistWaiters.get(batch);
+          this.persistWaiters.delete(batch);
+          waiter?.reject(err);
+        },
+      );
+    });
+  }
+
+  /** The leader's store wrote these entries (stamped): acks=1 proposals among them are acknowledged. */
+  private onPersisted(entries: readonly Entry[]): void {
+    if (this.persistWaiters.size === 0) return;
+    for (const e of entries) {
+      const waiter = this.persistWaiters.get(e.data);
+      if (waiter === undefined) continue;
+      this.persistWaiters.delete(e.data);
+      const header = readBatchHeader(Buffer.from(e.data.buffer, e.data.byteOffset, e.data.byteLength));
+      waiter.resolve({
+        baseOffset: header.baseOffset,
+        lastOffset: header.baseOffset + header.lastOffsetDelta,
+      });
+    }
+  }
+
+  async read(offset: number, maxBytes: number): Promise<ReadOutcome> {
+    const highWatermark = this.sm.highWatermark();
+    const records = await this.options.store.read(offset, maxBytes, highWatermark);
+    return { records, highWatermark, logStartOffset: this.options.store.logStartOffset() };
+  }
+
+  highWatermark(): number {
+    return this.sm.highWatermark();
+  }
+
+  logStartOffset(): number {
+    return this.options.store.logStartOffset();
+  }
+
+  sizeBytes(): number {
+    return this.options.store.sizeBytes();
+  }
+
+  offsetForTimestamp(timestampMs: number): Promise<{ offset: number; timestamp: number } | null> {
+    return this.options.store.offsetForTimestamp(timestampMs, this.sm.highWatermark());
+  }
+
+  onHighWatermark(listener: (highWatermark: number) => void): () => void {
+    return this.sm.onHighWatermark(listener);
+  }
+
+  /** Leaves the host (pending proposals fail with RAFT_STOPPED); the store stays the caller's to close. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.options.host.removeGroup(this.options.groupId);
+    this.sm.close();
+    const err = new StreamBusError('NOT_LEADER', { operation: 'replica.close', message: 'replica closed' });
+    for (const w of this.persistWaiters.values()) w.reject(err);
+    this.persistWaiters.clear();
+    this.removeAllListeners();
+  }
+
+  private assertLeader(operation: string): void {
+    if (this.isLeader()) return;
+    const leaderId = this.closed ? 0 : this.leaderId();
+    throw new StreamBusError(leaderId === 0 ? 'LEADER_NOT_AVAILABLE' : 'NOT_LEADER', {
+      operation,
+      message: `${this.topic}-${this.partition} is not led here${leaderId === 0 ? '' : ` (leader ${leaderId})`}`,
+      metadata: { topic: this.topic, partition: this.partition, leaderId },
+    });
+  }
+}
+
+/** The store as the Raft driver sees it, telling the replica which entries each save made durable. */
+class PersistNotifyingStorage implements RaftStorage {
+  constructor(
+    private readonly store: PartitionStore,
+    private readonly onPersisted: (entries: readonly Entry[]) => void,
+  ) {}
+
+  initialState(): { hardState: HardState; confState: ConfState } {
+    return this.store.initialState();
+  }
+  firstIndex(): number {
+    return this.store.firstIndex();
+  }
+  lastIndex(): number {
+    return this.store.lastIndex();
+  }
+  term(index: number): number | LogReadError {
+    return this.store.term(index);
+  }
+  entries(lo: number, hi: number, maxBytes: number): readonly Entry[] | LogReadError {
+    return this.store.entries(lo, hi, maxBytes);
+  }
+  snapshot(): Snapshot {
+    return this.store.snapshot();
+  }
+  async save(update: StorageUpdate, sync: boolean): Promise<void> {
+    await this.store.save(update, sync);
+    if (update.entries.length > 0) this.onPersisted(update.entries);
+  }
+  saveSnapshot(snapshot: Snapshot, compactTo: number): Promise<void> | void {
+    return this.store.saveSnapshot(snapshot, compactTo);
+  }
+  close(): Promise<void> | void {
+    // The replica's owner closes the store after the group has left the host.
+  }
+}

@@ -1,0 +1,199 @@
+/**
+ * PartitionReplica on three in-memory nodes: the leader stamps offsets in log order, acks=all waits for a
+ * majority while acks=1 waits only for the leader's write, reads stop at the high watermark, and after a
+ * failover offsets continue where the committed log ends while a deposed leader's uncommitted tail is
+ * replaced.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { PartitionReplica } from '../../src/broker/replica/partition-replica.js';
+import { isStreamBusError } from '../../src/errors/index.js';
+import type { Logger } from '../../src/observability/index.js';
+import {
+  decodeRecords,
+  encodeRecordBatch,
+  readBatchHeader,
+  splitBatches,
+} from '../../src/protocol/record-batch.js';
+import { RaftHost } from '../../src/raft/host.js';
+import { MemoryHub } from '../../src/raft/transport/memory-transport.js';
+import { MemoryPartitionStore } from '../helpers/memory-partition-store.js';
+import { waitFor } from '../helpers/wait-for.js';
+
+const quiet = {
+  info: () => {},
+  warn: () => {},
+  error: () => {},
+  debug: () => {},
+  child: () => quiet,
+} as unknown as Logger;
+
+const IDS = [1, 2, 3];
+
+interface Node {
+  id: number;
+  host: RaftHost;
+  store: MemoryPartitionStore;
+  replica: PartitionReplica;
+}
+
+const running: Node[] = [];
+afterEach(async () => {
+  for (const n of running.splice(0)) {
+    await n.replica.close();
+    await n.host.stop();
+  }
+});
+
+async function startNode(hub: MemoryHub, id: number, store: MemoryPartitionStore): Promise<Node> {
+  const host = new RaftHost({ nodeId: id, transport: hub.transport(id), tickIntervalMs: 10 });
+  const replica = await PartitionReplica.open({
+    topic: 't',
+    partition: 0,
+    groupId: 'p/t/0/1',
+    store,
+    host,
+    logger: quiet,
+    nowMs: () => Date.now(),
+    batchBytesMax: 1 << 20,
+    proposalTimeoutMs: 2_000,
+  });
+  const node = { id, host, store, replica };
+  running.push(node);
+  return node;
+}
+
+async function startGroup(hub: MemoryHub): Promise<Node[]> {
+  const nodes: Node[] = [];
+  for (const id of IDS) nodes.push(await startNode(hub, id, MemoryPartitionStore.bootstrapped(IDS)));
+  return nodes;
+}
+
+async function leaderOf(nodes: readonly Node[]): Promise<Node> {
+  let leader: Node | undefined;
+  await waitFor('a leader', () => {
+    leader = nodes.find((n) => n.replica.isLeader());
+    return leader !== undefined;
+  });
+  return leader!;
+}
+
+function batch(values: string[]): Buffer {
+  return encodeRecordBatch(
+    values.map((v) => ({ key: null, value: Buffer.from(v) })),
+    { baseTimestamp: 1_700_000_000_000 },
+  );
+}
+
+async function readAll(node: Node): Promise<{ offset: number; value: string }[]> {
+  const { records } = await node.replica.read(node.replica.logStartOffset(), 1 << 20);
+  const out: { offset: number; value: string }[] = [];
+  for (const b of splitBatches(records)) {
+    for (const r of decodeRecords(b)) out.push({ offset: r.offset, value: r.value?.toString() ?? '' });
+  }
+  return out;
+}
+
+/** Base offset -> batch bytes of every data entry a node's store holds. */
+function storedBatches(node: Node): Map<number, string> {
+  const out = new Map<number, string>();
+  for (const e of node.store.allEntries()) {
+    if (e.type !== 'normal' || e.data.byteLength < 61) continue;
+    const buf = Buffer.from(e.data.buffer, e.data.byteOffset, e.data.byteLength);
+    out.set(readBatchHeader(buf).baseOffset, buf.toString('hex'));
+  }
+  return out;
+}
+
+describe('PartitionReplica', () => {
+  it('stamps offsets in log order on the leader and replicates identical batches; followers refuse writes', async () => {
+    const hub = new MemoryHub();
+    const nodes = await startGroup(hub);
+    const leader = await leaderOf(nodes);
+    const a = await leader.replica.append(batch(['a0', 'a1', 'a2']));
+    const b = await leader.replica.append(Buffer.concat([batch(['b0', 'b1']), batch(['c0'])]));
+    expect(a.baseOffset).toBe(0);
+    expect(b.baseOffset).toBe(3);
+    expect(leader.replica.highWatermark()).toBe(6);
+    expect((await readAll(leader)).map((r) => `${r.offset}:${r.value}`)).toEqual([
+      '0:a0',
+      '1:a1',
+      '2:a2',
+      '3:b0',
+      '4:b1',
+      '5:c0',
+    ]);
+    await waitFor('followers caught up', () => nodes.every((n) => storedBatches(n).size === 3));
+    const reference = storedBatches(leader);
+    for (const n of nodes) expect(storedBatches(n)).toEqual(reference);
+
+    const follower = nodes.find((n) => n !== leader)!;
+    await expect(follower.replica.append(batch(['x']))).rejects.toSatisfy(
+      (err: unknown) => isStreamBusError(err, 'NOT_LEADER') && err.metadata?.leaderId === leader.id,
+    );
+  });
+
+  it('acks=1 is acknowledged on the leader alone; acks=all and the high watermark wait for a majority', async () => {
+    const hub = new MemoryHub();
+    const nodes = await startGroup(hub);
+    const leader = await leaderOf(nodes);
+    await leader.replica.append(batch(['committed']));
+    for (const n of nodes) if (n !== leader) hub.isolate(n.id);
+
+    const one = await leader.replica.append(batch(['only-on-leader']), 1);
+    expect(one.baseOffset).toBe(1);
+    let outcome: 'pending' | 'acked' | 'failed' = 'pending';
+    const all = leader.replica.append(batch(['needs-majority']), -1).then(
+      () => {
+        outcome = 'acked';
+      },
+      () => {
+        outcome = 'failed';
+      },
+    );
+    await new Promise((r) => setTimeout(r, 60));
+    expect(outcome).toBe('pending');
+    expect(leader.replica.highWatermark()).toBe(1);
+    expect((await readAll(leader)).map((r) => r.value)).toEqual(['committed']);
+
+    // Healed: the group settles on one log. Whether the cut-off leader's writes survive depends on who wins
+    // the next election (acks=1 promises nothing more); an acks=all write is acknowledged only if it did.
+    hub.heal();
+    await all;
+    const settled = await leaderOf(nodes);
+    await waitFor('every replica holding the same log', () => {
+      const ref = JSON.stringify([...storedBatches(settled)]);
+      return nodes.every((n) => JSON.stringify([...storedBatches(n)]) === ref);
+    });
+    const values = (await readAll(settled)).map((r) => r.value);
+    expect(values[0]).toBe('committed');
+    if (outcome === 'acked') expect(values).toContain('needs-majority');
+    else expect(outcome).toBe('failed');
+  });
+
+  it('after failover offsets continue from the committed end, and a deposed leader loses its uncommitted tail', async () => {
+    const hub = new MemoryHub();
+    const nodes = await startGroup(hub);
+    const first = await leaderOf(nodes);
+    await first.replica.append(batch(['c0', 'c1']));
+    await waitFor('replicated', () => nodes.every((n) => storedBatches(n).size === 1));
+
+    // The leader, cut off, takes an acks=1 write nobody else sees.
+    hub.isolate(first.id);
+    const lost = await first.replica.append(batch(['lost']), 1);
+    expect(lost.baseOffset).toBe(2);
+
+    const others = nodes.filter((n) => n !== first);
+    const second = await leaderOf(others);
+    const next = await second.replica.append(batch(['n0']));
+    expect(next.baseOffset).toBe(2); // the committed log ended at 2; the lost write never counted
+
+    hub.heal();
+    await waitFor(
+      'the old leader following with the new log',
+      () => storedBatches(first).get(2) === storedBatches(second).get(2),
+    );
+    expect(first.replica.isLeader()).toBe(false);
+    for (const n of nodes) expect(storedBatches(n)).toEqual(storedBatches(second));
+    expect((await readAll(second)).map((r) => r.value)).toEqual(['c0', 'c1', 'n0']);
+  });
+});
