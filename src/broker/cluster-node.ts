@@ -33,7 +33,8 @@ import type { RaftHealthView } from '../observability/http-server.js';
 import type { Logger, MetricsRegistry, OpsStack } from '../observability/index.js';
 import type { BrokerAction } from '../protocol/messages.js';
 import type { NodeId } from '../raft/core/types.js';
-import { RaftNode } from '../raft/node.js';
+import { RaftHost } from '../raft/host.js';
+import type { RaftNode } from '../raft/node.js';
 import type { CallOptions, RaftNodeStatus } from '../raft/node-types.js';
 import { LevelRaftStorage } from '../raft/storage/level-storage.js';
 import { type PeerAddress, TcpTransport } from '../raft/transport/tcp-transport.js';
@@ -71,6 +72,8 @@ export class ClusterNode {
   private decommissioned = false;
 
   private constructor(
+    /** Runs the metadata group and the partition replicas' groups (replica/). */
+    readonly host: RaftHost,
     readonly raft: RaftNode,
     readonly store: MetadataStore,
     readonly stateMachine: MetadataStateMachine,
@@ -146,12 +149,11 @@ export class ClusterNode {
       handleTimeoutMs: config.resilience.timeouts.proposalMs,
       logger,
     });
-    const raft = new RaftNode({
-      id,
-      groupId: METADATA_GROUP_ID,
+    // One host ticks the metadata group and every partition group on this broker, over one transport.
+    const host = new RaftHost({ nodeId: id, transport: forwarder.raftTransport });
+    const raft = host.createGroup(METADATA_GROUP_ID, {
       storage,
       stateMachine,
-      transport: forwarder.raftTransport,
       proposalTimeoutMs: config.resilience.timeouts.proposalMs,
       logger,
       now: deps.nowMs,
@@ -171,6 +173,7 @@ export class ClusterNode {
     });
     forwarder.setTarget(store);
     const node = new ClusterNode(
+      host,
       raft,
       store,
       stateMachine,
@@ -304,7 +307,6 @@ export class ClusterNode {
     this.forwarder.close();
     for (const off of this.unbind) off();
     this.unbind = [];
-    await this.raft.stop();
     await this.closeResources();
     this.logger.info({ operation: 'stop', group: METADATA_GROUP_ID }, 'metadata raft stopped');
   }
@@ -329,6 +331,7 @@ export class ClusterNode {
   }
 
   private async closeResources(): Promise<void> {
+    await this.host.stop();
     await this.transport.close();
     await this.storage.close();
   }

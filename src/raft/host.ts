@@ -3,6 +3,11 @@ import type { NodeId } from './core/types.js';
 import { RaftNode, type RaftNodeOptions } from './node.js';
 import type { RaftTransport } from './transport/types.js';
 
+export type HostedGroupOptions = Omit<
+  RaftNodeOptions,
+  'id' | 'groupId' | 'transport' | 'mode' | 'tickIntervalMs'
+>;
+
 export interface RaftHostOptions {
   readonly nodeId: NodeId;
   readonly transport: RaftTransport;
@@ -27,10 +32,22 @@ export class RaftHost {
   }
 
   /** Creates and starts a group on this host's ticker and transport. */
-  async addGroup(
-    groupId: string,
-    options: Omit<RaftNodeOptions, 'id' | 'groupId' | 'transport' | 'mode' | 'tickIntervalMs'>,
-  ): Promise<RaftNode> {
+  async addGroup(groupId: string, options: HostedGroupOptions): Promise<RaftNode> {
+    const node = this.createGroup(groupId, options);
+    try {
+      await node.start();
+    } catch (err) {
+      this.groups.delete(groupId);
+      throw err;
+    }
+    return node;
+  }
+
+  /**
+   * Creates a group on this host without starting it, for callers that wire listeners first; it neither
+   * ticks nor receives until `start()` (both are no-ops before).
+   */
+  createGroup(groupId: string, options: HostedGroupOptions): RaftNode {
     invariant(!this.groups.has(groupId), `raft group ${groupId} already exists on this host`);
     const node = new RaftNode({
       ...options,
@@ -41,7 +58,6 @@ export class RaftHost {
       tickIntervalMs: this.tickIntervalMs,
     });
     this.groups.set(groupId, node);
-    await node.start();
     if (this.ticker === undefined) {
       this.ticker = setInterval(() => {
         for (const g of this.groups.values()) g.tick();
