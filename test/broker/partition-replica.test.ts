@@ -141,17 +141,17 @@ describe('PartitionReplica', () => {
 
     const one = await leader.replica.append(batch(['only-on-leader']), 1);
     expect(one.baseOffset).toBe(1);
-    let outcome: 'pending' | 'acked' | 'failed' = 'pending';
+    const state: { outcome: 'pending' | 'acked' | 'failed' } = { outcome: 'pending' };
     const all = leader.replica.append(batch(['needs-majority']), -1).then(
       () => {
-        outcome = 'acked';
+        state.outcome = 'acked';
       },
       () => {
-        outcome = 'failed';
+        state.outcome = 'failed';
       },
     );
     await new Promise((r) => setTimeout(r, 60));
-    expect(outcome).toBe('pending');
+    expect(state.outcome).toBe('pending');
     expect(leader.replica.highWatermark()).toBe(1);
     expect((await readAll(leader)).map((r) => r.value)).toEqual(['committed']);
 
@@ -166,8 +166,8 @@ describe('PartitionReplica', () => {
     });
     const values = (await readAll(settled)).map((r) => r.value);
     expect(values[0]).toBe('committed');
-    if (outcome === 'acked') expect(values).toContain('needs-majority');
-    else expect(outcome).toBe('failed');
+    if (state.outcome === 'acked') expect(values).toContain('needs-majority');
+    else expect(state.outcome).toBe('failed');
   });
 
   it('after failover offsets continue from the committed end, and a deposed leader loses its uncommitted tail', async () => {

@@ -1,0 +1,372 @@
+/**
+ * The partition replicas this broker hosts, kept in step with the metadata store (cluster mode):
+ *
+ * - **Open / close**: a replica for every partition whose replica list names this broker; one that no
+ *   longer does (topic deleted, replica moved away) is closed and its data deleted. A topic's partitions
+ *   are Raft groups named by topic incarnation (`p/<topic>/<partition>/<createdVersion>`), so a deleted
+ *   and re-created topic never meets its old replicas.
+ * - **Bootstrap**: a replica opening an empty log for a partition whose leader epoch is still 0 (nothing
+ *   changed since the topic was created) is a founding member: its log starts with the membership naming
+ *   the replicas, as every other founding member's does. Any other empty replica (added by a move, or
+ *   opened after the group's first leader was published) starts empty and receives the log from the leader.
+ * - **Leadership**: the Raft group decides. A replica that wins publishes itself as the partition's leader
+ *   in metadata (compare-and-set on the leader epoch) so clients find it; when the coordinator names another
+ *   replica (preferred leader, balancing), the leader transfers leadership to it.
+ * - **Membership**: the leader makes its group's voters match the metadata replica list, one change at a
+ *   time (add the new replica first, then remove the old one).
+ *
+ * Reconciling is coalesced (a burst of metadata changes is one pass) and never runs twice at once; a failed
+ * step is logged and retried on the next change or after `retryIntervalMs`.
+ */
+import { join } from 'node:path';
+import { StreamBusError } from '../../errors/index.js';
+import type { MetadataView } from '../../metadata/state.js';
+import type { MetadataStore } from '../../metadata/store.js';
+import type { PartitionRecord, TopicRecord } from '../../metadata/types.js';
+import type { Logger } from '../../observability/index.js';
+import type { NodeId } from '../../raft/core/types.js';
+import type { RaftHost } from '../../raft/host.js';
+import type { PartitionStore } from '../../storage/partition-store.js';
+import { PartitionReplica } from './partition-replica.js';
+
+export const REPLICAS_DIR = '__replicas';
+
+export interface OpenStoreRequest {
+  readonly dir: string;
+  readonly topic: TopicRecord;
+  readonly partition: number;
+  /** Founding voters when this replica bootstraps a brand-new group; undefined to start empty. */
+  readonly bootstrapVoters: readonly NodeId[] | undefined;
+}
+
+export interface ReplicaManagerDeps {
+  readonly brokerId: number;
+  readonly dataDir: string;
+  readonly host: RaftHost;
+  readonly metadata: Pick<MetadataStore, 'snapshotView' | 'updateLeader' | 'stateMachine'>;
+  /** Opens (creating or recovering) a partition's store; `isEmpty` tells whether the dir held nothing. */
+  readonly openStore: (request: OpenStoreRequest) => Promise<PartitionStore>;
+  /** Whether a store dir already holds a log (decides bootstrap). */
+  readonly storeExists: (dir: string) => Promise<boolean>;
+  readonly removeStore: (dir: string) => Promise<void>;
+  readonly logger: Logger;
+  readonly nowMs: () => number;
+  readonly batchBytesMax: number;
+  readonly proposalTimeoutMs: number;
+  readonly retryIntervalMs?: number;
+  /** A leadership transfer to the same replica is not retried sooner than this. */
+  readonly transferBackoffMs?: number;
+}
+
+interface Hosted {
+  readonly key: string;
+  readonly topic: string;
+  readonly partition: number;
+  readonly createdVersion: number;
+  readonly dir: string;
+  readonly replica: PartitionReplica;
+  readonly store: PartitionStore;
+  lastTransferAtMs: number;
+  publishing: boolean;
+  /** The leader epoch this replica's own publication produced, while it leads; undefined otherwise. */
+  publishedEpoch: number | undefined;
+}
+
+export function replicaGroupId(topic: string, partition: number, createdVersion: number): string {
+  return `p/${topic}/${partition}/${createdVersion}`;
+}
+
+export class ReplicaManager {
+  private readonly hosted = new Map<string, Hosted>();
+  private readonly log: Logger;
+  private dirty = false;
+  private running: Promise<void> | null = null;
+  private stopped = false;
+  private unsubscribe: (() => void) | null = null;
+  private retryTimer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly deps: ReplicaManagerDeps) {
+    this.log = deps.logger.child({ component: 'replicas' });
+  }
+
+  start(): void {
+    if (this.unsubscribe !== null || this.stopped) return;
+    this.unsubscribe = this.deps.metadata.stateMachine.subscribe(() => this.schedule());
+    this.schedule();
+  }
+
+  /** Stops reconciling, closes every replica (leaving its group) and store. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.unsubscribe?.();
+    this.unsubscribe = null;
+    if (this.retryTimer !== null) clearTimeout(this.retryTimer);
+    await this.running;
+    await Promise.allSettled([...this.hosted.values()].map((h) => this.closeHosted(h)));
+    this.hosted.clear();
+  }
+
+  /** The replica of `topic`/`partition` hosted here, if open. */
+  replica(topic: string, partition: number): PartitionReplica | undefined {
+    const view = this.deps.metadata.snapshotView();
+    const t = view.topics.get(topic);
+    if (t === undefined) return undefined;
+    return this.hosted.get(keyOf(topic, partition, t.createdVersion))?.replica;
+  }
+
+  /** Every open replica (metrics, health, tests). */
+  replicas(): PartitionReplica[] {
+    return [...this.hosted.values()].map((h) => h.replica);
+  }
+
+  /** Resolves once no reconcile is pending or running. */
+  async settled(): Promise<void> {
+    while (this.running !== null) await this.running;
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    this.dirty = true;
+    if (this.running !== null) return;
+    this.running = this.drain().finally(() => {
+      this.running = null;
+      if (this.dirty && !this.stopped) this.schedule();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    while (this.dirty && !this.stopped) {
+      this.dirty = false;
+      try {
+        await this.reconcileOnce();
+      } catch (err) {
+        this.log.error(
+          { operation: 'reconcile', error: String(err) },
+          'replica reconcile failed; will retry',
+        );
+        this.retryLater();
+      }
+    }
+  }
+
+  private retryLater(): void {
+    if (this.stopped || this.retryTimer !== null) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      this.schedule();
+    }, this.deps.retryIntervalMs ?? 2_000);
+    this.retryTimer.unref();
+  }
+
+  private async reconcileOnce(): Promise<void> {
+    const view = this.deps.metadata.snapshotView();
+    const wanted = new Map<string, { topic: TopicRecord; p: PartitionRecord }>();
+    for (const topic of view.topics.values()) {
+      for (const p of topic.partitions) {
+        if (p.replicas.includes(this.deps.brokerId)) {
+          wanted.set(keyOf(topic.name, p.partition, topic.createdVersion), { topic, p });
+        }
+      }
+    }
+    const failures: unknown[] = [];
+    for (const [key, h] of this.hosted) {
+      if (wanted.has(key)) continue;
+      try {
+        await this.closeHosted(h);
+        this.hosted.delete(key);
+        await this.deps.removeStore(h.dir);
+        this.log.info(
+          { operation: 'close', topic: h.topic, partition: h.partition },
+          'replica closed and its data removed (no longer assigned here)',
+        );
+      } catch (err) {
+        failures.push(err);
+      }
+    }
+    for (const [key, { topic, p }] of wanted) {
+      if (this.stopped) return;
+      try {
+        const h = this.hosted.get(key) ?? (await this.open(key, topic, p));
+        this.steer(h, view, p);
+      } catch (err) {
+        failures.push(err);
+      }
+    }
+    if (failures.length > 0) throw failures[0];
+  }
+
+  private async open(key: string, topic: TopicRecord, p: PartitionRecord): Promise<Hosted> {
+    const dir = join(this.deps.dataDir, REPLICAS_DIR, `${topic.name}-${p.partition}-${topic.createdVersion}`);
+    const exists = await this.deps.storeExists(dir);
+    const bootstrapVoters = !exists && p.leaderEpoch === 0 ? [...p.replicas] : undefined;
+    const store = await this.deps.openStore({ dir, topic, partition: p.partition, bootstrapVoters });
+    let replica: PartitionReplica;
+    try {
+      replica = await PartitionReplica.open({
+        topic: topic.name,
+        partition: p.partition,
+        groupId: replicaGroupId(topic.name, p.partition, topic.createdVersion),
+        store,
+        host: this.deps.host,
+        logger: this.log,
+        nowMs: this.deps.nowMs,
+        batchBytesMax: this.deps.batchBytesMax,
+        proposalTimeoutMs: this.deps.proposalTimeoutMs,
+      });
+    } catch (err) {
+      await store.close();
+      throw err;
+    }
+    const h: Hosted = {
+      key,
+      topic: topic.name,
+      partition: p.partition,
+      createdVersion: topic.createdVersion,
+      dir,
+      replica,
+      store,
+      lastTransferAtMs: Number.NEGATIVE_INFINITY,
+      publishing: false,
+      publishedEpoch: undefined,
+    };
+    this.hosted.set(key, h);
+    replica.on('leader-change', ({ leaderId }) => {
+      h.publishedEpoch = undefined;
+      if (leaderId === this.deps.brokerId) void this.publishLeader(h);
+    });
+    this.log.info(
+      {
+        operation: 'open',
+        topic: topic.name,
+        partition: p.partition,
+        bootstrap: bootstrapVoters !== undefined,
+        replicas: p.replicas,
+      },
+      'replica opened',
+    );
+    return h;
+  }
+
+  /**
+   * What a leader does each pass: publish itself, follow the coordinator's choice, match the replica set.
+   * A hint naming another broker is the coordinator's choice only if it is newer than this replica's own
+   * publication; an older one is just the previous leader, and this replica publishes itself over it.
+   */
+  private steer(h: Hosted, view: MetadataView, p: PartitionRecord): void {
+    if (!h.replica.isLeader()) return;
+    const status = h.replica.node.status();
+    const voters = status.voters;
+    if (p.leader !== this.deps.brokerId) {
+      const wanted = p.leader;
+      const now = this.deps.nowMs();
+      const alive = view.brokers.get(wanted)?.state === 'alive';
+      const chosen = h.publishedEpoch !== undefined && p.leaderEpoch > h.publishedEpoch;
+      if (chosen && wanted > 0 && alive && voters.includes(wanted) && p.replicas.includes(wanted)) {
+        if (now - h.lastTransferAtMs >= (this.deps.transferBackoffMs ?? 10_000)) {
+          h.lastTransferAtMs = now;
+          void this.transfer(h, wanted);
+        }
+      } else {
+        void this.publishLeader(h);
+      }
+    }
+    this.matchMembership(h, p.replicas, voters);
+  }
+
+  private async transfer(h: Hosted, to: NodeId): Promise<void> {
+    try {
+      await h.replica.node.transferLeadership(to);
+      this.log.info(
+        { operation: 'transfer', topic: h.topic, partition: h.partition, to },
+        'leadership handed over',
+      );
+    } catch (err) {
+      this.log.warn(
+        { operation: 'transfer', topic: h.topic, partition: h.partition, to, error: String(err) },
+        'leadership transfer failed; publishing this broker as leader',
+      );
+      await this.publishLeader(h);
+    }
+  }
+
+  /** Records this broker as the partition's leader (CAS on the epoch, re-read on conflict). */
+  private async publishLeader(h: Hosted): Promise<void> {
+    if (h.publishing) return;
+    h.publishing = true;
+    try {
+      for (let attempt = 0; attempt < 5 && h.replica.isLeader(); attempt++) {
+        const t = this.deps.metadata.snapshotView().topics.get(h.topic);
+        const p = t?.createdVersion === h.createdVersion ? t.partitions[h.partition] : undefined;
+        if (p === undefined) return;
+        if (p.leader === this.deps.brokerId) {
+          h.publishedEpoch ??= p.leaderEpoch;
+          return;
+        }
+        try {
+          const result = await this.deps.metadata.updateLeader({
+            topic: h.topic,
+            partition: h.partition,
+            expectedEpoch: p.leaderEpoch,
+            leader: this.deps.brokerId,
+          });
+          h.publishedEpoch = result.leaderEpoch ?? p.leaderEpoch + 1;
+          this.log.info(
+            { operation: 'publish-leader', topic: h.topic, partition: h.partition, epoch: p.leaderEpoch + 1 },
+            'partition leadership published',
+          );
+          return;
+        } catch (err) {
+          if (!(err instanceof StreamBusError && err.code === 'METADATA_CONFLICT')) throw err;
+        }
+      }
+    } catch (err) {
+      this.log.warn(
+        { operation: 'publish-leader', topic: h.topic, partition: h.partition, error: String(err) },
+        'could not publish partition leadership; will retry',
+      );
+      this.retryLater();
+    } finally {
+      h.publishing = false;
+    }
+  }
+
+  /** One membership step toward the metadata replica list: add a missing replica, else remove an extra. */
+  private matchMembership(h: Hosted, replicas: readonly NodeId[], voters: readonly NodeId[]): void {
+    const missing = replicas.find((id) => !voters.includes(id));
+    const extra = voters.find((id) => !replicas.includes(id));
+    const change =
+      missing !== undefined
+        ? { type: 'add-voter' as const, nodeId: missing }
+        : extra !== undefined && extra !== this.deps.brokerId
+          ? { type: 'remove' as const, nodeId: extra }
+          : undefined;
+    if (change === undefined) return;
+    h.replica.node.proposeConfChange(change).then(
+      () => {
+        this.log.info(
+          { operation: change.type, topic: h.topic, partition: h.partition, broker_id: change.nodeId },
+          'replica group membership changed',
+        );
+        this.schedule();
+      },
+      (err: unknown) => {
+        // CONFIG_CHANGE_IN_PROGRESS while the previous step applies: the next pass tries again.
+        this.log.debug(
+          { operation: change.type, topic: h.topic, partition: h.partition, error: String(err) },
+          'membership change not made yet',
+        );
+        this.retryLater();
+      },
+    );
+  }
+
+  private async closeHosted(h: Hosted): Promise<void> {
+    await h.replica.close();
+    await h.store.close();
+  }
+}
+
+function keyOf(topic: string, partition: number, createdVersion: number): string {
+  return `${topic}\u0000${partition}\u0000${createdVersion}`;
+}

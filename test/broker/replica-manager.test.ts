@@ -1,0 +1,218 @@
+/**
+ * ReplicaManager on four in-memory brokers sharing one metadata image (commands applied in process): it
+ * opens the replicas metadata assigns, publishes Raft leaders as partition leaders, follows a coordinator's
+ * leader choice by transferring leadership, moves a replica by group membership changes, and closes and
+ * removes replicas of a deleted topic.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { ReplicaManager } from '../../src/broker/replica/replica-manager.js';
+import { StreamBusError } from '../../src/errors/index.js';
+import { encodeCommand, type MetadataCommand } from '../../src/metadata/commands.js';
+import { MetadataStateMachine } from '../../src/metadata/state-machine.js';
+import type { Logger } from '../../src/observability/index.js';
+import { decodeRecords, encodeRecordBatch, splitBatches } from '../../src/protocol/record-batch.js';
+import { RaftHost } from '../../src/raft/host.js';
+import { MemoryHub } from '../../src/raft/transport/memory-transport.js';
+import { MemoryPartitionStore } from '../helpers/memory-partition-store.js';
+import { waitFor } from '../helpers/wait-for.js';
+import { createTopic, register } from '../metadata/fixtures.js';
+
+const quiet = {
+  info: () => {},
+  warn: () => {},
+  error: () => {},
+  debug: () => {},
+  child: () => quiet,
+} as unknown as Logger;
+
+class SharedMetadata {
+  readonly stateMachine = new MetadataStateMachine();
+  private index = 0;
+
+  apply(command: MetadataCommand) {
+    const r = this.stateMachine.apply({
+      term: 1,
+      index: ++this.index,
+      type: 'normal',
+      data: encodeCommand(command),
+    });
+    if (!r.ok) throw new StreamBusError(r.code, { message: r.message });
+    return r;
+  }
+
+  snapshotView() {
+    return this.stateMachine.view();
+  }
+
+  async updateLeader(u: Omit<Extract<MetadataCommand, { type: 'updateLeader' }>, 'type'>) {
+    return this.apply({ type: 'updateLeader', ...u });
+  }
+
+  partition(topic: string, p: number) {
+    return this.snapshotView().topics.get(topic)!.partitions[p]!;
+  }
+}
+
+interface Broker {
+  id: number;
+  host: RaftHost;
+  manager: ReplicaManager;
+  stores: Map<string, MemoryPartitionStore>;
+  removed: string[];
+}
+
+const brokers: Broker[] = [];
+afterEach(async () => {
+  for (const b of brokers.splice(0)) {
+    await b.manager.stop();
+    await b.host.stop();
+  }
+});
+
+function startBroker(hub: MemoryHub, md: SharedMetadata, id: number): Broker {
+  const host = new RaftHost({ nodeId: id, transport: hub.transport(id), tickIntervalMs: 10 });
+  const stores = new Map<string, MemoryPartitionStore>();
+  const removed: string[] = [];
+  const manager = new ReplicaManager({
+    brokerId: id,
+    dataDir: `/data/${id}`,
+    host,
+    metadata: md as never,
+    openStore: async ({ dir, bootstrapVoters }) => {
+      const existing = stores.get(dir);
+      if (existing !== undefined) return existing;
+      const store = bootstrapVoters
+        ? MemoryPartitionStore.bootstrapped(bootstrapVoters)
+        : new MemoryPartitionStore();
+      stores.set(dir, store);
+      return store;
+    },
+    storeExists: async (dir) => stores.has(dir),
+    removeStore: async (dir) => {
+      stores.delete(dir);
+      removed.push(dir);
+    },
+    logger: quiet,
+    nowMs: () => Date.now(),
+    batchBytesMax: 1 << 20,
+    proposalTimeoutMs: 2_000,
+    transferBackoffMs: 200,
+    retryIntervalMs: 50,
+  });
+  manager.start();
+  const b = { id, host, manager, stores, removed };
+  brokers.push(b);
+  return b;
+}
+
+function setup(ids: number[]) {
+  const hub = new MemoryHub();
+  const md = new SharedMetadata();
+  for (const id of [1, 2, 3, 4]) {
+    md.apply(register(id));
+    md.apply({ type: 'updateBroker', brokerId: id, state: 'alive' });
+  }
+  const started = ids.map((id) => startBroker(hub, md, id));
+  return { hub, md, started };
+}
+
+function leaderReplica(topic: string, partition: number) {
+  for (const b of brokers) {
+    const r = b.manager.replica(topic, partition);
+    if (r?.isLeader()) return { broker: b, replica: r };
+  }
+  return undefined;
+}
+
+const batch = (v: string) => encodeRecordBatch([{ key: null, value: Buffer.from(v) }], { baseTimestamp: 1 });
+
+describe('ReplicaManager', () => {
+  it('opens assigned replicas as founding members and publishes each Raft leader as the partition leader', async () => {
+    const { md } = setup([1, 2, 3]);
+    md.apply(
+      createTopic('t', [
+        [1, 2, 3],
+        [2, 3, 1],
+      ]),
+    );
+    for (const p of [0, 1]) {
+      await waitFor(`leader of t-${p} published`, () => {
+        const l = leaderReplica('t', p);
+        return l !== undefined && md.partition('t', p).leader === l.broker.id;
+      });
+    }
+    for (const b of brokers) expect(b.manager.replicas()).toHaveLength(2);
+    const { replica } = leaderReplica('t', 0)!;
+    expect((await replica.append(batch('x'))).baseOffset).toBe(0);
+  });
+
+  it("follows the coordinator's leader choice by transferring leadership", async () => {
+    const { md } = setup([1, 2, 3]);
+    md.apply(createTopic('t', [[1, 2, 3]]));
+    await waitFor('published', () => md.partition('t', 0).leader === leaderReplica('t', 0)?.broker.id);
+    const current = md.partition('t', 0);
+    const target = [1, 2, 3].find((id) => id !== current.leader)!;
+    md.apply({
+      type: 'updateLeader',
+      topic: 't',
+      partition: 0,
+      expectedEpoch: current.leaderEpoch,
+      leader: target,
+    });
+    await waitFor(
+      'leadership moved to the chosen replica',
+      () => leaderReplica('t', 0)?.broker.id === target,
+    );
+    expect(md.partition('t', 0).leader).toBe(target);
+  });
+
+  it('moves a replica through membership changes, keeping the data, and removes the old copy', async () => {
+    const { md } = setup([1, 2, 3, 4]);
+    md.apply(createTopic('t', [[1, 2, 3]]));
+    await waitFor('published', () => md.partition('t', 0).leader === leaderReplica('t', 0)?.broker.id);
+    for (let i = 0; i < 5; i++) await leaderReplica('t', 0)!.replica.append(batch(`m${i}`));
+    const p = md.partition('t', 0);
+    const from = [1, 2, 3].find((id) => id !== p.leader)!;
+    const replicas = p.replicas.map((id) => (id === from ? 4 : id));
+    md.apply({
+      type: 'updateReplicaSet',
+      topic: 't',
+      partition: 0,
+      expectedEpoch: p.leaderEpoch,
+      replicas,
+      isr: replicas,
+      leader: p.leader,
+    });
+
+    await waitFor('group voters match the new replica list', () => {
+      const l = leaderReplica('t', 0);
+      return (
+        l !== undefined && [...l.replica.node.status().voters].sort().join() === [...replicas].sort().join()
+      );
+    });
+    const moved = brokers.find((b) => b.id === from)!;
+    await waitFor('the old replica closed and removed', () => moved.removed.length === 1);
+    expect(moved.manager.replica('t', 0)).toBeUndefined();
+    const fourth = brokers.find((b) => b.id === 4)!.manager.replica('t', 0)!;
+    await waitFor(
+      'broker 4 caught up',
+      () => fourth.node.status().appliedIndex >= leaderReplica('t', 0)!.replica.node.status().appliedIndex,
+    );
+    const { replica } = leaderReplica('t', 0)!;
+    const { records } = await replica.read(0, 1 << 20);
+    const values = [...splitBatches(records)].flatMap((b) =>
+      decodeRecords(b).map((r) => r.value?.toString()),
+    );
+    expect(values).toEqual(['m0', 'm1', 'm2', 'm3', 'm4']);
+  });
+
+  it('closes and removes every replica of a deleted topic', async () => {
+    const { md } = setup([1, 2, 3]);
+    md.apply(createTopic('t', [[1, 2, 3]]));
+    await waitFor('opened', () => brokers.every((b) => b.manager.replicas().length === 1));
+    md.apply({ type: 'deleteTopic', name: 't' });
+    await waitFor('closed everywhere', () =>
+      brokers.every((b) => b.manager.replicas().length === 0 && b.removed.length === 1),
+    );
+  });
+});
