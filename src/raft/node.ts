@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { InvariantViolation, invariant, StreamBusError, toStreamBusError } from '../errors/index.js';
 import type { Envelope } from './codec.js';
-import { RaftCore } from './core/raft.js';
+import { type FollowerProgress, RaftCore } from './core/raft.js';
 import { mulberry32 } from './core/rand.js';
 import {
   type ConfChange,
@@ -238,6 +238,11 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
     if (!r.ok) this.reads.cancel(context, proposeError(r, 'raft.read-index'));
     this.schedule();
     return promise;
+  }
+
+  /** The leader's view of its followers' replication (empty on followers). */
+  progress(): FollowerProgress[] {
+    return this.core.progress();
   }
 
   status(): RaftNodeStatus {

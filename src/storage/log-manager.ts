@@ -25,6 +25,8 @@ import { SILENT_LOGGER, type StorageLogger } from './types.js';
 export const TOPICS_FILE = 'topics.json';
 /** Broker state that shares the data dir with partition logs (the metadata Raft group's log). */
 export const METADATA_DIR = '__metadata';
+/** Cluster mode: partition replica logs, one folder per replica (broker/replica/). */
+export const REPLICAS_DIR = '__replicas';
 
 export interface LogManagerDeps extends PartitionLogDeps {
   /** Id for a new data dir's cluster id; defaults to crypto.randomUUID. */
@@ -164,7 +166,13 @@ export class LogManager {
   }
 
   private async reportStrayFolders(): Promise<void> {
-    const expected = new Set<string>([TOPICS_FILE, LOCK_FILE, `${TOPICS_FILE}.tmp`, METADATA_DIR]);
+    const expected = new Set<string>([
+      TOPICS_FILE,
+      LOCK_FILE,
+      `${TOPICS_FILE}.tmp`,
+      METADATA_DIR,
+      REPLICAS_DIR,
+    ]);
     for (const { state } of this.topics.values()) {
       for (let p = 0; p < state.partitions; p++) expected.add(`${state.name}-${p}`);
     }

@@ -13,7 +13,8 @@ export const PARTITIONS_MAX = 10_000;
 export type TopicConfigs = Record<string, string>;
 
 interface NumericKey {
-  field: keyof Omit<LogConfig, 'flushPolicy'>;
+  /** The LogConfig field it sets; undefined for a key that is not about the log (replication). */
+  field: keyof Omit<LogConfig, 'flushPolicy'> | undefined;
   min: number;
   max?: number;
 }
@@ -27,7 +28,15 @@ const NUMERIC_KEYS: Record<string, NumericKey> = {
   index_interval_bytes: { field: 'indexIntervalBytes', min: 0 },
   flush_interval_ms: { field: 'flushIntervalMs', min: 1 },
   max_message_bytes: { field: 'batchBytesMax', min: BATCH_HEADER_BYTES, max: STORED_BATCH_BYTES_MAX },
+  // Cluster mode: acks=all produce is refused (NOT_ENOUGH_REPLICAS) while fewer replicas are in sync.
+  min_insync_replicas: { field: undefined, min: 1, max: 1000 },
 };
+
+/** Replicas that must be in sync for an acks=all write (Kafka's min.insync.replicas); default 1. */
+export function minInsyncReplicas(configs: TopicConfigs): number {
+  const text = configs.min_insync_replicas;
+  return text === undefined ? 1 : Number(text);
+}
 
 export const TOPIC_CONFIG_KEYS: readonly string[] = [...Object.keys(NUMERIC_KEYS), 'flush_policy'];
 
@@ -95,8 +104,12 @@ export function normalizeTopicConfigs(configs: Record<string, unknown>): TopicCo
 export function resolveLogConfig(defaults: LogConfig, configs: TopicConfigs): LogConfig {
   const resolved: LogConfig = { ...defaults };
   for (const [key, value] of Object.entries(normalizeTopicConfigs(configs))) {
-    if (key === 'flush_policy') resolved.flushPolicy = value as FlushPolicy;
-    else resolved[NUMERIC_KEYS[key]!.field] = Number(value);
+    if (key === 'flush_policy') {
+      resolved.flushPolicy = value as FlushPolicy;
+      continue;
+    }
+    const field = NUMERIC_KEYS[key]!.field;
+    if (field !== undefined) resolved[field] = Number(value);
   }
   return resolved;
 }

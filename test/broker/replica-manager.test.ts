@@ -98,6 +98,8 @@ function startBroker(hub: MemoryHub, md: SharedMetadata, id: number): Broker {
     proposalTimeoutMs: 2_000,
     transferBackoffMs: 200,
     retryIntervalMs: 50,
+    isrCheckIntervalMs: 50,
+    replicaLagTimeMaxMs: 400,
   });
   manager.start();
   const b = { id, host, manager, stores, removed };
@@ -204,6 +206,29 @@ describe('ReplicaManager', () => {
       decodeRecords(b).map((r) => r.value?.toString()),
     );
     expect(values).toEqual(['m0', 'm1', 'm2', 'm3', 'm4']);
+  });
+
+  it('shrinks the in-sync set when a follower falls behind, refusing acks=all below min_insync_replicas, and grows it back', async () => {
+    const { hub, md } = setup([1, 2, 3]);
+    md.apply(createTopic('t', [[1, 2, 3]], { configs: { min_insync_replicas: '3' } }));
+    await waitFor('published', () => md.partition('t', 0).leader === leaderReplica('t', 0)?.broker.id);
+    const { broker: leader, replica } = leaderReplica('t', 0)!;
+    await replica.append(batch('all-in-sync'));
+    const lagging = [1, 2, 3].find((id) => id !== leader.id)!;
+    hub.cutLink(leader.id, lagging);
+    await replica.append(batch('two-of-three'), 1);
+    await waitFor(
+      'the lagging follower out of the published in-sync set',
+      () => !md.partition('t', 0).isr.includes(lagging),
+    );
+    expect([...md.partition('t', 0).isr].sort()).toEqual([1, 2, 3].filter((id) => id !== lagging));
+    await expect(replica.append(batch('refused'))).rejects.toSatisfy(
+      (err: unknown) => err instanceof StreamBusError && err.code === 'NOT_ENOUGH_REPLICAS',
+    );
+
+    hub.heal();
+    await waitFor('back in sync', () => md.partition('t', 0).isr.length === 3);
+    expect((await replica.append(batch('accepted'))).baseOffset).toBe(2);
   });
 
   it('closes and removes every replica of a deleted topic', async () => {

@@ -37,7 +37,13 @@ export interface PartitionReplicaOptions {
   readonly proposalTimeoutMs: number;
   /** A state machine snapshot every this many applied entries bounds what a restart re-applies. */
   readonly snapshotIntervalEntries?: number;
+  /** acks=all writes need this many in-sync replicas (the leader included); read per write. */
+  readonly minInsyncReplicas?: () => number;
+  /** A follower that has not held everything committed for this long drops out of the in-sync set. */
+  readonly replicaLagTimeMaxMs?: number;
 }
+
+export const REPLICA_LAG_TIME_MAX_MS = 10_000;
 
 export const PARTITION_SNAPSHOT_INTERVAL_ENTRIES = 512;
 
@@ -55,6 +61,9 @@ export class PartitionReplica extends EventEmitter<ReplicaEvents> implements Ser
   /** acks=1 proposals waiting for the leader's own write, by the batch buffer they proposed. */
   private readonly persistWaiters = new Map<Uint8Array, PersistWaiter>();
   private closed = false;
+  /** Leader bookkeeping: when each voter last held everything committed at the previous check. */
+  private readonly caughtUpAtMs = new Map<NodeId, number>();
+  private commitAtLastCheck = 0;
 
   private constructor(
     readonly options: PartitionReplicaOptions,
@@ -83,7 +92,17 @@ export class PartitionReplica extends EventEmitter<ReplicaEvents> implements Ser
     });
     replica = new PartitionReplica(options, node, sm);
     node.on('applied', ({ appliedIndex }) => options.store.setAppliedIndex(appliedIndex));
-    node.on('leader-change', (change) => replica.emit('leader-change', change));
+    node.on('leader-change', (change) => {
+      // A new leader starts with every voter in sync (as Kafka's new leader keeps the last in-sync set);
+      // followers that do not keep up drop out after the lag time.
+      replica.caughtUpAtMs.clear();
+      replica.commitAtLastCheck = node.status().commitIndex;
+      if (change.leaderId === node.id) {
+        const now = options.nowMs();
+        for (const id of node.status().voters) replica.caughtUpAtMs.set(id, now);
+      }
+      replica.emit('leader-change', change);
+    });
     return replica;
   }
 
@@ -110,6 +129,7 @@ export class PartitionReplica extends EventEmitter<ReplicaEvents> implements Ser
   async append(batches: Buffer, acks: Acks = -1): Promise<AppendOutcome> {
     this.assertLeader('replica.append');
     const split = splitAndValidate(batches, this.options.batchBytesMax);
+    if (acks === -1) this.assertEnoughInSync();
     const logAppendTimeMs = this.options.nowMs();
     const applied = await Promise.all(split.map((batch) => this.proposeBatch(batch, acks)));
     return { baseOffset: applied[0]!.baseOffset, logAppendTimeMs };
@@ -147,6 +167,43 @@ export class PartitionReplica extends EventEmitter<ReplicaEvents> implements Ser
         lastOffset: header.baseOffset + header.lastOffsetDelta,
       });
     }
+  }
+
+  /**
+   * Leader only, called periodically: a voter whose log holds everything that was committed at the
+   * previous check is caught up now.
+   */
+  trackFollowers(nowMs: number): void {
+    if (!this.isLeader()) return;
+    for (const p of this.node.progress()) {
+      if (!p.isLearner && p.match >= this.commitAtLastCheck) this.caughtUpAtMs.set(p.id, nowMs);
+    }
+    this.commitAtLastCheck = this.node.status().commitIndex;
+  }
+
+  /** The in-sync replicas as this leader sees them (itself included), sorted; empty unless leader. */
+  inSyncReplicas(nowMs: number): NodeId[] {
+    if (!this.isLeader()) return [];
+    const lagMaxMs = this.options.replicaLagTimeMaxMs ?? REPLICA_LAG_TIME_MAX_MS;
+    const status = this.node.status();
+    return status.voters
+      .filter(
+        (id) =>
+          id === status.id || nowMs - (this.caughtUpAtMs.get(id) ?? Number.NEGATIVE_INFINITY) <= lagMaxMs,
+      )
+      .sort((a, b) => a - b);
+  }
+
+  private assertEnoughInSync(): void {
+    const required = this.options.minInsyncReplicas?.() ?? 1;
+    if (required <= 1) return;
+    const inSync = this.inSyncReplicas(this.options.nowMs());
+    if (inSync.length >= required) return;
+    throw new StreamBusError('NOT_ENOUGH_REPLICAS', {
+      operation: 'replica.append',
+      message: `${this.topic}-${this.partition} has ${inSync.length} in-sync replicas (${inSync.join(', ')}); min_insync_replicas is ${required}`,
+      metadata: { topic: this.topic, partition: this.partition, inSync: inSync.length, required },
+    });
   }
 
   async read(offset: number, maxBytes: number): Promise<ReadOutcome> {

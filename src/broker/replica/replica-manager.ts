@@ -23,13 +23,14 @@ import { StreamBusError } from '../../errors/index.js';
 import type { MetadataView } from '../../metadata/state.js';
 import type { MetadataStore } from '../../metadata/store.js';
 import type { PartitionRecord, TopicRecord } from '../../metadata/types.js';
-import type { Logger } from '../../observability/index.js';
+import type { Logger, MetricsRegistry } from '../../observability/index.js';
 import type { NodeId } from '../../raft/core/types.js';
 import type { RaftHost } from '../../raft/host.js';
+import { REPLICAS_DIR } from '../../storage/log-manager.js';
 import type { PartitionStore } from '../../storage/partition-store.js';
+import { minInsyncReplicas } from '../../storage/topic-config.js';
+import { topicConfigs } from '../topic-configs.js';
 import { PartitionReplica } from './partition-replica.js';
-
-export const REPLICAS_DIR = '__replicas';
 
 export interface OpenStoreRequest {
   readonly dir: string;
@@ -56,6 +57,10 @@ export interface ReplicaManagerDeps {
   readonly retryIntervalMs?: number;
   /** A leadership transfer to the same replica is not retried sooner than this. */
   readonly transferBackoffMs?: number;
+  /** How often leaders recompute their in-sync replicas and publish changes. */
+  readonly isrCheckIntervalMs?: number;
+  readonly replicaLagTimeMaxMs?: number;
+  readonly metrics?: MetricsRegistry;
 }
 
 interface Hosted {
@@ -70,6 +75,8 @@ interface Hosted {
   publishing: boolean;
   /** The leader epoch this replica's own publication produced, while it leads; undefined otherwise. */
   publishedEpoch: number | undefined;
+  /** An in-sync set publication is in flight. */
+  publishingIsr: boolean;
 }
 
 export function replicaGroupId(topic: string, partition: number, createdVersion: number): string {
@@ -84,6 +91,7 @@ export class ReplicaManager {
   private stopped = false;
   private unsubscribe: (() => void) | null = null;
   private retryTimer: NodeJS.Timeout | null = null;
+  private isrTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly deps: ReplicaManagerDeps) {
     this.log = deps.logger.child({ component: 'replicas' });
@@ -93,6 +101,8 @@ export class ReplicaManager {
     if (this.unsubscribe !== null || this.stopped) return;
     this.unsubscribe = this.deps.metadata.stateMachine.subscribe(() => this.schedule());
     this.schedule();
+    this.isrTimer = setInterval(() => this.checkInSync(), this.deps.isrCheckIntervalMs ?? 500);
+    this.isrTimer.unref();
   }
 
   /** Stops reconciling, closes every replica (leaving its group) and store. */
@@ -101,6 +111,7 @@ export class ReplicaManager {
     this.unsubscribe?.();
     this.unsubscribe = null;
     if (this.retryTimer !== null) clearTimeout(this.retryTimer);
+    if (this.isrTimer !== null) clearInterval(this.isrTimer);
     await this.running;
     await Promise.allSettled([...this.hosted.values()].map((h) => this.closeHosted(h)));
     this.hosted.clear();
@@ -117,6 +128,23 @@ export class ReplicaManager {
   /** Every open replica (metrics, health, tests). */
   replicas(): PartitionReplica[] {
     return [...this.hosted.values()].map((h) => h.replica);
+  }
+
+  /**
+   * Retention on every hosted replica: whole segments per the topic's retention, never past what the
+   * replica's group has committed and snapshotted (a lagging follower then catches up by snapshot).
+   */
+  async applyRetention(
+    nowMs: number,
+  ): Promise<{ topic: string; partition: number; deletedSegments: number }[]> {
+    const out: { topic: string; partition: number; deletedSegments: number }[] = [];
+    for (const h of [...this.hosted.values()]) {
+      const floorIndex = Math.min(h.store.snapshot().metadata.index, h.replica.node.status().commitIndex);
+      const r = await h.store.applyRetention({ floorIndex, nowMs });
+      if (r.deletedSegments > 0)
+        out.push({ topic: h.topic, partition: h.partition, deletedSegments: r.deletedSegments });
+    }
+    return out;
   }
 
   /** Resolves once no reconcile is pending or running. */
@@ -213,6 +241,13 @@ export class ReplicaManager {
         nowMs: this.deps.nowMs,
         batchBytesMax: this.deps.batchBytesMax,
         proposalTimeoutMs: this.deps.proposalTimeoutMs,
+        minInsyncReplicas: () => {
+          const t = this.deps.metadata.snapshotView().topics.get(topic.name);
+          return t === undefined ? 1 : minInsyncReplicas(topicConfigs(this.deps.metadata.snapshotView(), t));
+        },
+        ...(this.deps.replicaLagTimeMaxMs === undefined
+          ? {}
+          : { replicaLagTimeMaxMs: this.deps.replicaLagTimeMaxMs }),
       });
     } catch (err) {
       await store.close();
@@ -229,6 +264,7 @@ export class ReplicaManager {
       lastTransferAtMs: Number.NEGATIVE_INFINITY,
       publishing: false,
       publishedEpoch: undefined,
+      publishingIsr: false,
     };
     this.hosted.set(key, h);
     replica.on('leader-change', ({ leaderId }) => {
@@ -359,6 +395,55 @@ export class ReplicaManager {
         this.retryLater();
       },
     );
+  }
+
+  /**
+   * Every leader here: which voters kept up, and the in-sync set published to metadata when it changed (so
+   * `topic describe` and under-replicated counts are true). Also the under-replicated gauge.
+   */
+  private checkInSync(): void {
+    if (this.stopped) return;
+    const now = this.deps.nowMs();
+    const view = this.deps.metadata.snapshotView();
+    let underReplicated = 0;
+    for (const h of this.hosted.values()) {
+      if (!h.replica.isLeader()) continue;
+      h.replica.trackFollowers(now);
+      const isr = h.replica.inSyncReplicas(now);
+      const t = view.topics.get(h.topic);
+      const p = t?.createdVersion === h.createdVersion ? t.partitions[h.partition] : undefined;
+      if (p === undefined) continue;
+      if (isr.length < p.replicas.length) underReplicated++;
+      const published = [...p.isr].sort((a, b) => a - b);
+      if (p.leader !== this.deps.brokerId || h.publishingIsr || published.join() === isr.join()) continue;
+      h.publishingIsr = true;
+      this.deps.metadata
+        .updateLeader({
+          topic: h.topic,
+          partition: h.partition,
+          expectedEpoch: p.leaderEpoch,
+          leader: this.deps.brokerId,
+          isr,
+        })
+        .then(
+          (result) => {
+            h.publishedEpoch = result.leaderEpoch ?? h.publishedEpoch;
+            this.log.info(
+              { operation: 'isr', topic: h.topic, partition: h.partition, isr, replicas: p.replicas },
+              'in-sync replicas changed',
+            );
+          },
+          (err: unknown) =>
+            this.log.debug(
+              { operation: 'isr', topic: h.topic, partition: h.partition, error: String(err) },
+              'in-sync set not published yet',
+            ),
+        )
+        .finally(() => {
+          h.publishingIsr = false;
+        });
+    }
+    this.deps.metrics?.partitionsUnderReplicated.set(underReplicated);
   }
 
   private async closeHosted(h: Hosted): Promise<void> {

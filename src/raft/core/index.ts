@@ -11,6 +11,6 @@ export {
   enterJoint,
   isJoint,
 } from './quorum.js';
-export { type ProposeResult, RaftCore, type RaftStatus } from './raft.js';
+export { type FollowerProgress, type ProposeResult, RaftCore, type RaftStatus } from './raft.js';
 export { mulberry32, randomInt } from './rand.js';
 export * from './types.js';

@@ -50,6 +50,17 @@ export interface RaftStatus {
   readonly leadTransferee: NodeId;
 }
 
+/** What the leader knows of one member's replication (empty on followers). */
+export interface FollowerProgress {
+  readonly id: NodeId;
+  /** Highest index known to be in its log. */
+  readonly match: number;
+  readonly next: number;
+  readonly isLearner: boolean;
+  /** Heard from since the last check-quorum round (about one election timeout). */
+  readonly recentActive: boolean;
+}
+
 /**
  * One Raft group's state machine. Synchronous and deterministic: inputs are `tick`, `step` and the
  * propose/read/transfer calls; outputs are collected in a Ready that the driver persists, sends and
@@ -289,6 +300,23 @@ export class RaftCore extends RaftCandidate {
    */
   appliedConfState(): ConfState | undefined {
     return this.log.hasPendingSnapshot() ? undefined : this.conf;
+  }
+
+  /** The leader's view of every member other than itself; empty unless leader. */
+  progress(): FollowerProgress[] {
+    if (this.role !== 'leader') return [];
+    const out: FollowerProgress[] = [];
+    for (const [id, pr] of this.prs) {
+      if (id === this.id) continue;
+      out.push({
+        id,
+        match: pr.match,
+        next: pr.next,
+        isLearner: pr.isLearner,
+        recentActive: pr.recentActive,
+      });
+    }
+    return out;
   }
 
   status(): RaftStatus {
