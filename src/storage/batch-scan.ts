@@ -13,6 +13,7 @@ import type { StorageFile } from './storage-fs.js';
 /** No stored batch is larger than this; a bigger length field is corruption, not a reason to allocate. */
 export const STORED_BATCH_BYTES_MAX = 256 * 1024 * 1024;
 const CHUNK_BYTES = 1024 * 1024;
+const OFF_LEADER_EPOCH = 12;
 const OFF_MAGIC = 16;
 const OFF_LAST_OFFSET_DELTA = 23;
 const OFF_MAX_TIMESTAMP = 35;
@@ -23,6 +24,8 @@ export interface ScannedBatch {
   baseOffset: number;
   lastOffset: number;
   maxTimestamp: number;
+  /** The batch's partitionLeaderEpoch (a replicated log stores the Raft term there). */
+  leaderEpoch: number;
 }
 
 export interface ScanResult {
@@ -115,6 +118,7 @@ export async function scanBatches(
       baseOffset,
       lastOffset: baseOffset + buf.readInt32BE(at + OFF_LAST_OFFSET_DELTA),
       maxTimestamp: readInt64(buf, at + OFF_MAX_TIMESTAMP),
+      leaderEpoch: buf.readInt32BE(at + OFF_LEADER_EPOCH),
     };
     if (visit(batch) === false) return { endPosition: pos, stopped: true };
     pos += size;

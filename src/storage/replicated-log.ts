@@ -1,0 +1,438 @@
+/**
+ * A replicated partition's log (partition-store.ts): one folder of segments that is both the partition's
+ * Raft log and the Kafka log clients fetch from. Raft entry i is the i-th stored batch counting from the
+ * first segment's first Raft index (`.ridx`); every batch carries its term in partitionLeaderEpoch.
+ *
+ * Folder: `<base>.log` / `.index` / `.timeindex` (as PartitionLog, read by the same reader code), `<base>.ridx`,
+ * `raft-hardstate`, `raft-snapshot` (formats in raft-files.ts).
+ *
+ * Writes (save, saveSnapshot, retention, flush, close) run one at a time under a mutex. A save writes each
+ * segment's new batches with one writev and, when `sync` and flushPolicy 'always', ends with one fdatasync
+ * (group commit); only then are its entries published to the synchronous Raft view. A failed save leaves the
+ * store failed (every later save rethrows): reopen it, and recovery keeps the valid prefix.
+ */
+import { invariant, StreamBusError, toStreamBusError } from '../errors/index.js';
+import { bootstrapEntries } from '../raft/core/quorum.js';
+import {
+  type ConfState,
+  type Entry,
+  type HardState,
+  type LogReadError,
+  NONE,
+  type Snapshot,
+} from '../raft/core/types.js';
+import type { StorageUpdate } from '../raft/storage/types.js';
+import type { LogConfig } from './config.js';
+import {
+  decodePartitionSnapshot,
+  type PartitionStore,
+  type PartitionStoreRetention,
+  type PartitionStoreRetentionResult,
+} from './partition-store.js';
+import { encodeSnapshotFile, type HardStateFile, SNAPSHOT_FILE } from './raft-files.js';
+import { TermRuns } from './raft-index.js';
+import { writeEntries } from './replicated-append.js';
+import { EntryCache } from './replicated-cache.js';
+import { type RecoveredLog, recoverReplicatedLog } from './replicated-open.js';
+import { entriesFromDisk, findTimestamp, readBatches, retentionCount } from './replicated-read.js';
+import {
+  createReplicatedSegment,
+  deleteReplicatedSegment,
+  type ReplicatedSegment,
+  truncateSegments,
+} from './replicated-segments.js';
+import {
+  DEFAULT_CACHE_BYTES,
+  type ReplicatedLogDeps,
+  type ReplicatedLogStats,
+  storageError,
+} from './replicated-types.js';
+import type { SegmentContext } from './segment-recovery.js';
+import { nodeStorageFs, type StorageFs } from './storage-fs.js';
+import { type Clock, REAL_INTERVAL_SCHEDULER, SILENT_LOGGER, type StorageLogger } from './types.js';
+
+export { DEFAULT_CACHE_BYTES, type ReplicatedLogDeps, type ReplicatedLogStats } from './replicated-types.js';
+
+export class ReplicatedLog implements PartitionStore {
+  private mutex: Promise<void> = Promise.resolve();
+  private closing = false;
+  private closePromise: Promise<void> | undefined;
+  private failed: Error | undefined;
+  private dirty = false;
+  private fsyncCount = 0;
+  private lastIdx: number;
+  private endOffset: number;
+  private readonly cache: EntryCache;
+
+  private segments: ReplicatedSegment[];
+  private runs: TermRuns;
+  private hard: HardState;
+  private snap: Snapshot;
+  private readonly hsFile: HardStateFile;
+  private readonly clock: Clock;
+  private readonly onFsync: ((durationSeconds: number) => void) | undefined;
+  private readonly cancelInterval: (() => void) | undefined;
+
+  private constructor(
+    readonly dir: string,
+    readonly config: LogConfig,
+    private readonly fs: StorageFs,
+    deps: ReplicatedLogDeps,
+    private readonly logger: StorageLogger,
+    state: RecoveredLog,
+    cacheBytes: number,
+  ) {
+    this.clock = deps.clock;
+    this.onFsync = deps.onFsync;
+    this.segments = state.segments;
+    this.runs = state.runs;
+    this.hard = state.hard;
+    this.snap = state.snap;
+    this.hsFile = state.hsFile;
+    this.lastIdx = state.runs.last();
+    this.endOffset = this.active.seg.nextOffset;
+    this.cache = new EntryCache(
+      this.lastIdx + 1,
+      cacheBytes,
+      (lo, hi, max) => this.loadEntries(lo, hi, max),
+      (err) => logger.warn({ dir, error: String(err) }, 'background entry load failed'),
+    );
+    if (config.flushPolicy === 'interval') {
+      const schedule = deps.scheduleInterval ?? REAL_INTERVAL_SCHEDULER;
+      this.cancelInterval = schedule(() => {
+        this.flush().catch((err: unknown) =>
+          logger.error({ dir, error: String(err) }, 'interval flush failed'),
+        );
+      }, config.flushIntervalMs);
+    }
+  }
+
+  /** Opens (creating, and with `bootstrapVoters` bootstrapping, if empty) the log in `dir`. Throws CORRUPT_LOG. */
+  static async open(dir: string, config: LogConfig, deps: ReplicatedLogDeps): Promise<ReplicatedLog> {
+    const fs = deps.fs ?? nodeStorageFs;
+    const logger = deps.logger ?? SILENT_LOGGER;
+    let state: RecoveredLog;
+    try {
+      state = await recoverReplicatedLog({ fs, dir, config, logger, nowMs: deps.clock.nowMs() });
+    } catch (err) {
+      throw storageError(err, 'log.open');
+    }
+    const log = new ReplicatedLog(
+      dir,
+      config,
+      fs,
+      deps,
+      logger,
+      state,
+      deps.cacheBytes ?? DEFAULT_CACHE_BYTES,
+    );
+    try {
+      await log.loadTail();
+      const voters = deps.bootstrapVoters;
+      if (state.fresh && state.hard.term === 0 && voters !== undefined && voters.length > 0) {
+        const entries = bootstrapEntries(voters);
+        await log.save({ entries, hardState: { term: 1, vote: NONE, commit: entries.length } }, true);
+      }
+      return log;
+    } catch (err) {
+      await log.close();
+      throw storageError(err, 'log.open');
+    }
+  }
+
+  /** On open: every entry above the snapshot index (the state machine replays them) into the cache. */
+  private async loadTail(): Promise<void> {
+    const applied = Math.max(this.firstIndex() - 1, this.snap.metadata.index);
+    const lo = applied + 1;
+    const entries = await entriesFromDisk(this.segments, lo, this.lastIdx + 1);
+    this.cache.reset(lo);
+    this.cache.push(entries);
+    this.cache.setApplied(applied);
+  }
+
+  private get active(): ReplicatedSegment {
+    return this.segments[this.segments.length - 1]!;
+  }
+
+  private context(): SegmentContext {
+    return {
+      fs: this.fs,
+      dir: this.dir,
+      config: this.config,
+      logger: this.logger,
+      nowMs: this.clock.nowMs(),
+    };
+  }
+
+  private exclusive<T>(operation: string, fn: () => Promise<T>): Promise<T> {
+    if (this.closing)
+      return Promise.reject(new StreamBusError('LOG_CLOSED', { operation, metadata: { dir: this.dir } }));
+    const run = this.mutex.then(fn);
+    this.mutex = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
+  // ---- RaftLogStorage: synchronous, from memory only ----
+
+  initialState(): { hardState: HardState; confState: ConfState } {
+    return { hardState: this.hard, confState: this.snap.metadata.confState };
+  }
+
+  firstIndex(): number {
+    return this.runs.start() + 1;
+  }
+
+  lastIndex(): number {
+    return this.lastIdx;
+  }
+
+  term(index: number): number | LogReadError {
+    if (index < this.runs.start()) return 'compacted';
+    invariant(index <= this.lastIdx, () => `term(${index}) past the last index ${this.lastIdx}`);
+    const t = this.runs.term(index);
+    invariant(t !== undefined, () => `no term for ${index}`);
+    return t;
+  }
+
+  entries(lo: number, hi: number, maxBytes: number): readonly Entry[] | LogReadError {
+    if (lo <= this.runs.start()) return 'compacted';
+    invariant(hi <= this.lastIdx + 1, () => `entries [${lo}, ${hi}) past the last index ${this.lastIdx}`);
+    if (lo >= hi) return [];
+    return this.cache.get(lo, hi, maxBytes);
+  }
+
+  snapshot(): Snapshot {
+    return this.snap;
+  }
+
+  setAppliedIndex(index: number): void {
+    this.cache.setApplied(index);
+  }
+
+  // ---- RaftStorage: writes ----
+
+  save(update: StorageUpdate, sync: boolean): Promise<void> {
+    return this.exclusive('log.save', async () => {
+      if (this.failed !== undefined) throw this.failed;
+      try {
+        if (update.snapshot !== undefined) await this.installSnapshot(update.snapshot);
+        const first = update.entries[0];
+        if (first !== undefined) {
+          // Entries already below the log's start (folded into the snapshot) are dropped, as in memory.
+          const skip = Math.max(0, this.firstIndex() - first.index);
+          const entries = skip > 0 ? update.entries.slice(skip) : update.entries;
+          const head = entries[0];
+          if (head !== undefined) {
+            invariant(
+              head.index <= this.lastIdx + 1,
+              () => `append at ${head.index} leaves a gap after ${this.lastIdx}`,
+            );
+            if (head.index <= this.lastIdx) await this.truncateFrom(head.index);
+            await this.append(entries, sync);
+          }
+        }
+        if (update.hardState !== undefined) await this.saveHardState(update.hardState, sync);
+      } catch (err) {
+        const failure = storageError(err, 'log.save');
+        this.failed = failure;
+        this.logger.error(
+          {
+            dir: this.dir,
+            code: failure instanceof StreamBusError ? failure.code : failure.name,
+            error: failure.message,
+          },
+          'save failed',
+        );
+        throw failure;
+      }
+    });
+  }
+
+  private async saveHardState(hs: HardState, sync: boolean): Promise<void> {
+    const changed = hs.term !== this.hard.term || hs.vote !== this.hard.vote;
+    if (!changed && hs.commit === this.hard.commit) return;
+    // Only term and vote need an fsync: a lost commit index is relearned from the leader.
+    await this.hsFile.write(hs, sync && changed);
+    this.hard = hs;
+  }
+
+  private async append(entries: readonly Entry[], sync: boolean): Promise<void> {
+    const written = await writeEntries(this.context(), this.segments, this.runs, entries);
+    this.fsyncCount += written.rollFsyncs;
+    if (sync && this.config.flushPolicy === 'always') await this.timedDatasync(written.last);
+    else this.dirty = true;
+    this.cache.push(entries);
+    this.lastIdx = entries[entries.length - 1]!.index;
+    this.endOffset = written.nextOffset;
+  }
+
+  private async timedDatasync(s: ReplicatedSegment): Promise<void> {
+    const started = performance.now();
+    await s.seg.file.datasync();
+    this.fsyncCount++;
+    this.dirty = false;
+    this.onFsync?.((performance.now() - started) / 1000);
+  }
+
+  /** Drops every entry >= i (newest segments first, so a crash part-way leaves a contiguous log). */
+  private async truncateFrom(i: number): Promise<void> {
+    invariant(i > this.hard.commit, () => `truncating committed entry ${i} (commit ${this.hard.commit})`);
+    this.cache.truncateFrom(i);
+    this.runs.truncateFrom(i);
+    this.lastIdx = i - 1;
+    const s = await truncateSegments(this.context(), this.segments, i);
+    this.fsyncCount++;
+    this.endOffset = s.seg.nextOffset;
+    this.logger.warn({ dir: this.dir, index: i, logEndOffset: this.endOffset }, 'log truncated');
+  }
+
+  /** A snapshot from the leader replaces the log: an empty log at snapshot.index + 1 and its next offset. */
+  private async installSnapshot(snap: Snapshot): Promise<void> {
+    const m = snap.metadata;
+    if (m.index <= this.snap.metadata.index) return;
+    const nextOffset = decodePartitionSnapshot(snap.data).nextOffset;
+    // The snapshot first: a crash before the log is replaced is repaired on open (log behind its snapshot).
+    await this.fs.writeFileAtomic(`${this.dir}/${SNAPSHOT_FILE}`, encodeSnapshotFile(snap));
+    this.snap = snap;
+    const ctx = this.context();
+    while (this.segments.length > 0) await deleteReplicatedSegment(ctx, this.segments.pop()!);
+    this.segments = [await createReplicatedSegment(ctx, nextOffset, m.index + 1, m.term)];
+    this.runs = new TermRuns(m.index, m.term);
+    this.lastIdx = m.index;
+    this.endOffset = nextOffset;
+    this.cache.reset(m.index + 1);
+    this.cache.setApplied(m.index);
+    this.logger.info({ dir: this.dir, index: m.index, nextOffset }, 'installed snapshot');
+  }
+
+  /** Records a local snapshot. Never deletes log data: the log is the data, only retention deletes. */
+  saveSnapshot(snapshot: Snapshot, _compactTo: number): Promise<void> {
+    return this.exclusive('log.saveSnapshot', async () => {
+      if (snapshot.metadata.index <= this.snap.metadata.index) return;
+      invariant(
+        snapshot.metadata.index <= this.lastIdx,
+        () => `snapshot ${snapshot.metadata.index} past the log`,
+      );
+      try {
+        await this.fs.writeFileAtomic(`${this.dir}/${SNAPSHOT_FILE}`, encodeSnapshotFile(snapshot));
+      } catch (err) {
+        throw toStreamBusError(err, 'log.saveSnapshot');
+      }
+      this.snap = snapshot;
+    });
+  }
+
+  private async loadEntries(lo: number, hi: number, maxBytes: number): Promise<Entry[]> {
+    if (this.closing) return [];
+    return entriesFromDisk(this.segments, lo, hi, maxBytes);
+  }
+
+  // ---- Kafka side ----
+
+  logStartOffset(): number {
+    return this.segments[0]!.seg.baseOffset;
+  }
+
+  logEndOffset(): number {
+    return this.endOffset;
+  }
+
+  sizeBytes(): number {
+    let total = 0;
+    for (const s of this.segments) total += s.seg.sizeBytes;
+    return total;
+  }
+
+  async read(fetchOffset: number, maxBytes: number, endOffset: number): Promise<Buffer> {
+    if (this.closing)
+      throw new StreamBusError('LOG_CLOSED', { operation: 'log.read', metadata: { dir: this.dir } });
+    const logStartOffset = this.logStartOffset();
+    const limit = Math.min(endOffset, this.endOffset);
+    if (!Number.isSafeInteger(fetchOffset) || fetchOffset < logStartOffset || fetchOffset > limit) {
+      throw new StreamBusError('OFFSET_OUT_OF_RANGE', {
+        operation: 'log.read',
+        message: `offset ${fetchOffset} is outside [${logStartOffset}, ${limit}]`,
+        metadata: { fetchOffset, logStartOffset, highWatermark: limit },
+      });
+    }
+    return readBatches(this.segments, fetchOffset, maxBytes, limit, this.config.indexIntervalBytes);
+  }
+
+  async offsetForTimestamp(
+    timestampMs: number,
+    endOffset: number,
+  ): Promise<{ offset: number; timestamp: number } | null> {
+    if (this.closing) throw new StreamBusError('LOG_CLOSED', { operation: 'log.offsetForTimestamp' });
+    return findTimestamp(this.segments, timestampMs, endOffset);
+  }
+
+  // ---- maintenance ----
+
+  applyRetention(options: PartitionStoreRetention): Promise<PartitionStoreRetentionResult> {
+    return this.exclusive('log.retention', async () => {
+      const n = retentionCount(this.segments, this.config, options.floorIndex, options.nowMs);
+      let deletedBytes = 0;
+      const ctx = this.context();
+      for (let k = 0; k < n; k++) {
+        const s = this.segments[0]!;
+        // Oldest first: a crash part-way leaves a contiguous suffix whose first `.ridx` knows its prev term.
+        this.runs.dropBefore(s.raft.endIndex - 1);
+        this.cache.dropBefore(s.raft.endIndex);
+        this.segments.shift();
+        deletedBytes += s.seg.sizeBytes;
+        await deleteReplicatedSegment(ctx, s);
+      }
+      if (n > 0) {
+        this.logger.info({ dir: this.dir, deleted: n, logStartOffset: this.logStartOffset() }, 'retention');
+      }
+      return { deletedSegments: n, deletedBytes, logStartOffset: this.logStartOffset() };
+    });
+  }
+
+  flush(): Promise<void> {
+    return this.exclusive('log.flush', async () => {
+      if (!this.dirty) return;
+      try {
+        await this.timedDatasync(this.active);
+      } catch (err) {
+        throw toStreamBusError(err, 'log.flush');
+      }
+    });
+  }
+
+  stats(): ReplicatedLogStats {
+    return {
+      segments: this.segments.length,
+      fsyncs: this.fsyncCount,
+      cacheBytes: this.cache.sizeBytes,
+      cacheStart: this.cache.start,
+      backgroundLoads: this.cache.loadsStarted,
+    };
+  }
+
+  /** Resolves once background entry loads have finished (tests). */
+  loadsIdle(): Promise<void> {
+    return this.cache.idle();
+  }
+
+  /** Finishes the write in progress, fsyncs what is not durable yet and closes the files. Idempotent. */
+  close(): Promise<void> {
+    if (this.closePromise === undefined) {
+      const done = this.exclusive('log.close', async () => {
+        if (this.dirty && this.failed === undefined)
+          await this.timedDatasync(this.active).catch(() => undefined);
+      });
+      this.closing = true;
+      this.cancelInterval?.();
+      this.closePromise = done.finally(async () => {
+        await this.cache.idle();
+        await Promise.allSettled(this.segments.map((s) => s.seg.close()));
+        await this.hsFile.close().catch(() => undefined);
+      });
+    }
+    return this.closePromise;
+  }
+}
