@@ -34,8 +34,11 @@ import { quorumClusterInfo, singleNodeClusterInfo } from './cluster-info.js';
 import { ClusterNode } from './cluster-node.js';
 import { LocalTopicCatalog } from './local-catalog.js';
 import { brokerObservers } from './observability.js';
+import { ReplicaManager } from './replica/replica-manager.js';
+import { replicaStores } from './replica/replica-stores.js';
 import { RequestRouter } from './router.js';
 import { BrokerTcpServer } from './tcp-server.js';
+import { topicConfigs } from './topic-configs.js';
 
 export interface BrokerAddresses {
   host: string;
@@ -59,8 +62,8 @@ export interface BrokerDeps {
 export class Broker {
   private stopping: Promise<void> | null = null;
   private retentionTimer: NodeJS.Timeout | null = null;
-  /** Cluster mode: topics from the metadata store, local logs reconciled to it; stopped before logs close. */
-  private clusterCatalog: ClusterTopicCatalog | null = null;
+  /** Cluster mode: the partition replicas hosted here; closed before the metadata group stops. */
+  private replicas: ReplicaManager | null = null;
 
   private constructor(
     readonly config: BrokerConfig,
@@ -123,12 +126,39 @@ export class Broker {
     const self = advertisedListen(config);
     // The single-node catalog reports this broker's address; its port is known once the listener is bound.
     let advertised = { id: config.broker.id, host: self.host, port: self.port, rack: config.broker.rack };
-    const clusterCatalog =
+    const replicas =
       cluster === null
+        ? null
+        : new ReplicaManager({
+            brokerId: config.broker.id,
+            dataDir: config.broker.dataDir,
+            host: cluster.host,
+            metadata: cluster.store,
+            ...replicaStores(
+              {
+                ...config.storage,
+                dataDir: config.broker.dataDir,
+                batchBytesMax: config.limits.batchBytesMax,
+              },
+              {
+                clock,
+                logger: deps.logger.child({ component: 'storage' }),
+                onFsync: (seconds) => ops.metrics.logFsyncDurationSeconds.observe(seconds),
+                topicConfigs: (request) => topicConfigs(cluster.store.snapshotView(), request.topic),
+              },
+            ),
+            logger: deps.logger,
+            nowMs: () => clock.nowMs(),
+            batchBytesMax: config.limits.batchBytesMax,
+            proposalTimeoutMs: config.resilience.timeouts.proposalMs,
+            metrics: ops.metrics,
+          });
+    const clusterCatalog =
+      cluster === null || replicas === null
         ? null
         : new ClusterTopicCatalog({
             store: cluster.store,
-            logs,
+            replicas,
             brokerId: config.broker.id,
             logger: deps.logger,
             raftLeaderId: () => cluster.status().leaderId,
@@ -208,8 +238,8 @@ export class Broker {
       },
       cluster,
     );
-    broker.clusterCatalog = clusterCatalog;
-    clusterCatalog?.start();
+    broker.replicas = replicas;
+    replicas?.start();
     broker.scheduleRetention();
     logger.info(
       {
@@ -251,6 +281,14 @@ export class Broker {
 
   private scheduleRetention(): void {
     const run = (): void => {
+      this.replicas?.applyRetention(this.clock.nowMs()).then(
+        (deleted) => {
+          if (deleted.length > 0)
+            this.logger.info({ operation: 'retention', deleted }, 'retention deleted replica segments');
+        },
+        (err: unknown) =>
+          this.logger.error({ operation: 'retention', error: String(err) }, 'replica retention failed'),
+      );
       this.logs.applyRetention(this.clock.nowMs()).then(
         (deleted) => {
           if (deleted.length > 0)
@@ -295,8 +333,8 @@ export class Broker {
       this.server.destroyConnections();
     }
     await stopAccepting;
-    // Before Raft stops (its catch-up read would wait) and before the logs close under a reconcile.
-    await this.clusterCatalog?.stop();
+    // Replicas leave the shared Raft host (handing nothing over: followers elect) before it stops.
+    await this.replicas?.stop();
     if (this.cluster !== null) {
       try {
         await this.cluster.stop();

@@ -1,10 +1,8 @@
 /**
- * The cluster-mode catalog: topics, placement and brokers come from the replicated metadata store, and the
- * data path serves only partitions this broker leads (by the metadata's leader hint), from local logs the
- * reconciler (partition-reconciler.ts) keeps in step with the metadata.
- *
- * Until partitions replicate, a partition's data lives on its leader only: Produce, Fetch and ListOffsets
- * sent anywhere else get NOT_LEADER (retriable; clients refresh metadata and go to the leader).
+ * The cluster-mode catalog: topics, placement and brokers come from the replicated metadata store; the data
+ * path serves the partition replicas this broker hosts (replica/replica-manager.ts) while they lead their
+ * Raft group. Produce, Fetch and ListOffsets sent anywhere else get NOT_LEADER (retriable: clients refresh
+ * metadata and go to the leader).
  */
 
 import { eligibleBrokers } from '../cluster/load.js';
@@ -17,7 +15,6 @@ import { NO_LEADER, type TopicRecord } from '../metadata/types.js';
 import type { Logger } from '../observability/index.js';
 import type { BrokerInfo, CreateTopicSpec } from '../protocol/messages.js';
 import { systemTimers, type Timers } from '../resilience/index.js';
-import type { LogManager } from '../storage/log-manager.js';
 import {
   normalizeTopicConfigs,
   type TopicConfigs,
@@ -25,31 +22,29 @@ import {
   validateTopicName,
 } from '../storage/topic-config.js';
 import type { PartitionPlacement, ServedPartition, TopicCatalog, TopicInfo } from './catalog.js';
-import { localTopicConfigs, PartitionReconciler } from './partition-reconciler.js';
+import type { ReplicaManager } from './replica/replica-manager.js';
+import { topicConfigs } from './topic-configs.js';
 
 /** Replication factor -1 ("broker default") means this many replicas, or every alive broker if fewer. */
 export const DEFAULT_REPLICATION_FACTOR = 3;
-const RECONCILE_RETRY_INTERVAL_MS = 5_000;
 /** How long CreateTopics/DeleteTopics wait for this broker's replica to apply the committed change. */
 const APPLY_WAIT_MS = 5_000;
 
 export interface ClusterCatalogDeps {
   /** The metadata store; its state machine (`store.stateMachine`) provides change notifications. */
   readonly store: MetadataStore;
-  readonly logs: LogManager;
+  readonly replicas: ReplicaManager;
   readonly brokerId: number;
   readonly logger: Logger;
   /** The metadata Raft leader's id; 0 or negative when none is known. */
   readonly raftLeaderId: () => number;
   /** Only dates failed brokers in the cluster view (placement ignores failed brokers anyway). */
   readonly heartbeatTimeoutMs: number;
-  readonly reconcileRetryIntervalMs?: number;
   readonly applyWaitMs?: number;
   readonly timers?: Timers;
 }
 
 export class ClusterTopicCatalog implements TopicCatalog {
-  readonly reconciler: PartitionReconciler;
   private readonly logger: Logger;
   private readonly timers: Timers;
   private cached: MetadataView | undefined;
@@ -57,27 +52,6 @@ export class ClusterTopicCatalog implements TopicCatalog {
   constructor(private readonly deps: ClusterCatalogDeps) {
     this.logger = deps.logger.child({ component: 'catalog' });
     this.timers = deps.timers ?? systemTimers;
-    const sm = deps.store.stateMachine;
-    this.reconciler = new PartitionReconciler({
-      logs: deps.logs,
-      brokerId: deps.brokerId,
-      view: () => this.view(),
-      subscribe: (listener) => sm.subscribe(listener),
-      catchUp: (signal) => deps.store.readLinearizable(signal),
-      logger: this.logger,
-      retryIntervalMs: deps.reconcileRetryIntervalMs ?? RECONCILE_RETRY_INTERVAL_MS,
-      timers: this.timers,
-    });
-  }
-
-  /** Reconciles local logs now and on every metadata change. */
-  start(): void {
-    this.reconciler.start();
-  }
-
-  /** Stops reconciling; call before the logs close. */
-  stop(): Promise<void> {
-    return this.reconciler.stop();
   }
 
   listTopics(): TopicInfo[] {
@@ -128,24 +102,23 @@ export class ClusterTopicCatalog implements TopicCatalog {
         metadata: { topic, partition },
       });
     }
-    if (p.leader !== this.deps.brokerId) {
-      throw new StreamBusError('NOT_LEADER', {
-        operation: 'catalog.partition',
-        message: `${topic}-${partition} is led by broker ${p.leader}, not ${this.deps.brokerId}`,
-        metadata: { topic, partition, leaderId: p.leader },
-      });
-    }
-    const log = this.reconciler.hosts(topic, t.createdVersion)
-      ? this.deps.logs.partitions(topic)[partition]
-      : undefined;
-    if (log === undefined) {
+    const replica = this.deps.replicas.replica(topic, partition);
+    if (replica?.isLeader()) return replica;
+    // The Raft group knows better than the hint once the replica is open here.
+    const raftLeader = replica?.leaderId() ?? 0;
+    const leaderId = raftLeader > 0 ? raftLeader : p.leader;
+    if (leaderId === this.deps.brokerId || leaderId <= 0) {
       throw new StreamBusError('LEADER_NOT_AVAILABLE', {
         operation: 'catalog.partition',
-        message: `${topic}-${partition} is led here but its local log is not open yet`,
+        message: `${topic}-${partition} has no leader right now (election or replica opening)`,
         metadata: { topic, partition },
       });
     }
-    return log;
+    throw new StreamBusError('NOT_LEADER', {
+      operation: 'catalog.partition',
+      message: `${topic}-${partition} is led by broker ${leaderId}, not ${this.deps.brokerId}`,
+      metadata: { topic, partition, leaderId },
+    });
   }
 
   validateTopic(spec: CreateTopicSpec): void {
@@ -269,6 +242,6 @@ function topicInfo(view: MetadataView, t: TopicRecord): TopicInfo {
     partitions: t.partitions.length,
     replicationFactor: t.replicationFactor,
     internal: t.internal,
-    configs: localTopicConfigs(view, t),
+    configs: topicConfigs(view, t),
   };
 }

@@ -86,6 +86,8 @@ export class ClusterNode {
     private readonly config: BrokerConfig,
     private readonly nowMs: () => number,
     metrics: MetricsRegistry,
+    /** The broker's logger (the fields above log as component raft). */
+    brokerLogger: Logger,
   ) {
     this.coordinator = new ClusterCoordinator({
       raft,
@@ -94,7 +96,7 @@ export class ClusterNode {
       probe: (broker, timeoutMs, signal) => pingBroker(broker.clientAddress, timeoutMs, signal),
       config: coordinatorConfig(config),
       nowMs,
-      logger,
+      logger: brokerLogger,
       metrics,
     });
   }
@@ -186,6 +188,7 @@ export class ClusterNode {
       config,
       deps.nowMs,
       metrics,
+      deps.logger,
     );
     node.observe(deps.ops);
     try {

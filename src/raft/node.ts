@@ -240,6 +240,21 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
     return promise;
   }
 
+  /**
+   * Starts an election now instead of waiting for the election timeout (a new group's preferred leader
+   * uses it so the group has a leader within a round trip). Ignored by learners and while a leader is known.
+   */
+  campaign(): void {
+    if (this.state !== 'running' || this.core.leaderId !== NONE) return;
+    try {
+      this.core.campaign();
+    } catch (err) {
+      this.fail(err);
+      return;
+    }
+    this.schedule();
+  }
+
   /** The leader's view of its followers' replication (empty on followers). */
   progress(): FollowerProgress[] {
     return this.core.progress();

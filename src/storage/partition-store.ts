@@ -13,11 +13,12 @@
  *   type (`RAFT_CONTROL_NORMAL` / `RAFT_CONTROL_CONF_CHANGE`) followed by the entry's data. It consumes no
  *   offset. Fetch returns it among the data batches; consumers skip batches without records.
  *
- * Offsets are stamped by the store, on the leader: the replica proposes a data batch with base offset
- * `UNSTAMPED_OFFSET` (-1) and `save` stamps it in place with the log end offset before the bytes are written.
- * The driver persists a Ready's entries before it sends them, so followers only ever receive stamped
- * batches (and write them verbatim), and the leader's offsets follow its log exactly: no counter to drift,
- * no offset burned by a proposal that never reached the log.
+ * Offsets are stamped by the store: `save` stamps every data batch in place with the end offset of the
+ * entry before it. Every replica computes the same offset from the same log prefix, so the leader's stamp
+ * (written before the driver sends the entry: a Ready is persisted before its messages go out) is what
+ * followers receive and recompute; offsets follow the log exactly, with no counter to drift and no offset
+ * burned by a proposal that never reached the log. The replica proposes batches with base offset
+ * `UNSTAMPED_OFFSET` (-1) so an unstamped batch is recognisable.
  *
  * Kafka offsets only ever increase along Raft indexes, so the offset range of entry i is known once the
  * entry is stored; the high watermark is the end offset of the entry at the commit index (the replica

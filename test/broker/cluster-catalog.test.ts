@@ -1,24 +1,22 @@
 /**
  * ClusterTopicCatalog against a real MetadataStore (one-voter in-memory Raft) shared by three "brokers",
- * each with its own catalog and real LogManager: placement is recorded in the metadata, local logs follow
- * it, only the leader serves a partition, and the reconciler never deletes from a stale replica.
+ * each with its own catalog, RaftHost and ReplicaManager (in-memory partition stores): placement is recorded
+ * in the metadata, a broker opens replicas only for what it is assigned, only a partition's Raft leader
+ * serves it, and deleting a topic closes and removes every replica.
  */
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ClusterTopicCatalog } from '../../src/broker/cluster-catalog.js';
 import type { HandlerContext } from '../../src/broker/handlers/context.js';
 import { handleDescribeTopics, handleMetadata } from '../../src/broker/handlers/topics.js';
-import { PartitionReconciler } from '../../src/broker/partition-reconciler.js';
+import type { PartitionReplica } from '../../src/broker/replica/partition-replica.js';
+import { ReplicaManager } from '../../src/broker/replica/replica-manager.js';
 import { isStreamBusError } from '../../src/errors/index.js';
-import { MetadataState } from '../../src/metadata/state.js';
 import { silentLogger } from '../../src/observability/index.js';
 import type { CreateTopicSpec } from '../../src/protocol/messages.js';
+import { decodeRecords, splitBatches } from '../../src/protocol/record-batch.js';
+import { RaftHost } from '../../src/raft/host.js';
 import { MemoryHub } from '../../src/raft/transport/memory-transport.js';
-import { systemTimers } from '../../src/resilience/index.js';
-import { DEFAULT_STORAGE_CONFIG } from '../../src/storage/config.js';
-import { LogManager } from '../../src/storage/log-manager.js';
-import { scratchDir } from '../helpers/scratch-dir.js';
+import { MemoryPartitionStore } from '../helpers/memory-partition-store.js';
 import { batchOf, codeOf as wireCodeOf } from '../helpers/wire.js';
 import {
   addr,
@@ -30,32 +28,75 @@ import {
   waitFor,
 } from '../metadata/cluster-helpers.js';
 
-interface Node {
+interface Broker {
   id: number;
-  logs: LogManager;
+  host: RaftHost;
+  replicas: ReplicaManager;
   catalog: ClusterTopicCatalog;
+  stores: Map<string, MemoryPartitionStore>;
+  opened: string[];
+  removed: string[];
 }
 
 let meta: MetaCluster | undefined;
-let nodes: Node[] = [];
-const extraLogs: LogManager[] = [];
+let brokers: Broker[] = [];
 
 afterEach(async () => {
-  for (const n of nodes) await n.catalog.stop();
-  for (const l of [...nodes.map((n) => n.logs), ...extraLogs.splice(0)]) await l.close();
-  nodes = [];
+  for (const b of brokers) await b.replicas.stop();
+  for (const b of brokers) await b.host.stop();
+  brokers = [];
   await stopMetaCluster(meta);
   meta = undefined;
 });
 
-async function openLogs(id: number): Promise<LogManager> {
-  return LogManager.open(
-    { ...DEFAULT_STORAGE_CONFIG, dataDir: scratchDir(`streambus-catalog-${id}-`) },
-    { clock: { nowMs: () => Date.now() }, randomId: () => 'cluster-test' },
-  );
+function startBroker(hub: MemoryHub, member: MetaMember, id: number): Broker {
+  const host = new RaftHost({ nodeId: id, transport: hub.transport(id), tickIntervalMs: 10 });
+  const stores = new Map<string, MemoryPartitionStore>();
+  const opened: string[] = [];
+  const removed: string[] = [];
+  const replicas = new ReplicaManager({
+    brokerId: id,
+    dataDir: `/data/${id}`,
+    host,
+    metadata: member.store,
+    openStore: async ({ dir, bootstrapVoters }) => {
+      const existing = stores.get(dir);
+      if (existing !== undefined) return existing;
+      const store =
+        bootstrapVoters === undefined
+          ? new MemoryPartitionStore()
+          : MemoryPartitionStore.bootstrapped(bootstrapVoters);
+      stores.set(dir, store);
+      opened.push(dir);
+      return store;
+    },
+    storeExists: async (dir) => stores.has(dir),
+    removeStore: async (dir) => {
+      stores.delete(dir);
+      removed.push(dir);
+    },
+    logger: silentLogger(),
+    nowMs: () => Date.now(),
+    batchBytesMax: 1 << 20,
+    proposalTimeoutMs: 2_000,
+    retryIntervalMs: 50,
+  });
+  replicas.start();
+  const catalog = new ClusterTopicCatalog({
+    store: member.store,
+    replicas,
+    brokerId: id,
+    logger: silentLogger(),
+    raftLeaderId: () => member.node.status().leaderId,
+    heartbeatTimeoutMs: 1_000,
+  });
+  return { id, host, replicas, catalog, stores, opened, removed };
 }
 
-/** Registers `ids` in a one-voter metadata group, marks `alive` alive, gives each broker a catalog. */
+/**
+ * Registers `ids` in a one-voter metadata group (on its own hub, so its node id never meets a broker's),
+ * marks `alive` alive, and starts each broker's Raft host, replica manager and catalog.
+ */
 async function setup(ids = [1, 2, 3], alive = ids): Promise<MetaMember> {
   meta = await startMetaCluster(new MemoryHub(), [1]);
   const member = await waitFor('a metadata leader', () => (meta ? leaderOf(meta) : undefined));
@@ -67,31 +108,47 @@ async function setup(ids = [1, 2, 3], alive = ids): Promise<MetaMember> {
     });
     if (alive.includes(id)) await member.store.updateBroker({ brokerId: id, state: 'alive' });
   }
-  for (const id of ids) {
-    const logs = await openLogs(id);
-    const catalog = new ClusterTopicCatalog({
-      store: member.store,
-      logs,
-      brokerId: id,
-      logger: silentLogger(),
-      raftLeaderId: () => member.node.status().leaderId,
-      heartbeatTimeoutMs: 1_000,
-      reconcileRetryIntervalMs: 20,
-    });
-    catalog.start();
-    nodes.push({ id, logs, catalog });
-  }
+  const hub = new MemoryHub();
+  for (const id of ids) brokers.push(startBroker(hub, member, id));
   return member;
 }
 
-function node(id: number): Node {
-  const n = nodes.find((x) => x.id === id);
-  if (n === undefined) throw new Error(`no broker ${id}`);
-  return n;
+function broker(id: number): Broker {
+  const b = brokers.find((x) => x.id === id);
+  if (b === undefined) throw new Error(`no broker ${id}`);
+  return b;
+}
+
+function raftLeader(
+  topic: string,
+  partition: number,
+): { broker: Broker; replica: PartitionReplica } | undefined {
+  for (const b of brokers) {
+    const replica = b.replicas.replica(topic, partition);
+    if (replica?.isLeader()) return { broker: b, replica };
+  }
+  return undefined;
+}
+
+/**
+ * Waits until every partition of `topic` has a Raft leader that the metadata names as the partition's
+ * leader; returns the leaders' broker ids by partition.
+ */
+async function published(member: MetaMember, topic: string, partitions: number): Promise<number[]> {
+  return waitFor(`the Raft leaders of ${topic} published in the metadata`, () => {
+    const record = member.store.snapshotView().topics.get(topic);
+    const leaders: number[] = [];
+    for (let p = 0; p < partitions; p++) {
+      const leader = raftLeader(topic, p)?.broker.id;
+      if (leader === undefined || record?.partitions[p]?.leader !== leader) return undefined;
+      leaders.push(leader);
+    }
+    return leaders;
+  });
 }
 
 async function settled(): Promise<void> {
-  for (const n of nodes) await n.catalog.reconciler.settled();
+  for (const b of brokers) await b.replicas.settled();
 }
 
 function spec(name: string, partitions: number, replicationFactor: number): CreateTopicSpec {
@@ -107,146 +164,192 @@ async function codeOf(fn: () => unknown): Promise<string | undefined> {
   }
 }
 
-describe('ClusterTopicCatalog', () => {
-  it('records a round-robin placement in the metadata: distinct replicas, leaders spread evenly, the same from every broker', async () => {
-    const member = await setup();
-    await node(2).catalog.createTopic({ ...spec('orders', 6, 3), configs: { retention_ms: '60000' } });
+function caughtBy(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (err) {
+    return err;
+  }
+  return undefined;
+}
 
-    const record = member.store.snapshotView().topics.get('orders');
-    expect(record?.replicationFactor).toBe(3);
-    expect(record?.configs).toEqual({ retention_ms: '60000' });
-    const leaders = new Map<number, number>();
-    for (const p of record?.partitions ?? []) {
+async function valuesOf(replica: PartitionReplica): Promise<(string | undefined)[]> {
+  const { records } = await replica.read(0, 1 << 20);
+  return [...splitBatches(records)].flatMap((b) => decodeRecords(b).map((r) => r.value?.toString()));
+}
+
+describe('ClusterTopicCatalog', () => {
+  it('records a round-robin placement in the metadata: distinct replicas, preferred leaders spread evenly, Raft leaders published', async () => {
+    const member = await setup();
+    await broker(2).catalog.createTopic({ ...spec('orders', 6, 3), configs: { retention_ms: '60000' } });
+
+    const created = member.store.snapshotView().topics.get('orders');
+    expect(created?.replicationFactor).toBe(3);
+    expect(created?.configs).toEqual({ retention_ms: '60000' });
+    expect(created?.partitions).toHaveLength(6);
+    const preferred = new Map<number, number>();
+    for (const p of created?.partitions ?? []) {
       expect(new Set(p.replicas).size).toBe(3);
-      expect(p.leader).toBe(p.replicas[0]);
-      leaders.set(p.leader, (leaders.get(p.leader) ?? 0) + 1);
+      const first = p.replicas[0] ?? -1;
+      preferred.set(first, (preferred.get(first) ?? 0) + 1);
     }
-    expect([...leaders.entries()].sort()).toEqual([
+    expect([...preferred.entries()].sort()).toEqual([
       [1, 2],
       [2, 2],
       [3, 2],
     ]);
-    for (const n of nodes) {
-      expect(n.catalog.topic('orders')).toMatchObject({
+
+    const leaders = await published(member, 'orders', 6);
+    const record = member.store.snapshotView().topics.get('orders');
+    for (let p = 0; p < 6; p++) {
+      // Publishing a leader changes neither the replica set nor the ISR.
+      expect(record?.partitions[p]?.replicas).toEqual(created?.partitions[p]?.replicas);
+      expect(record?.partitions[p]?.replicas).toContain(leaders[p]);
+    }
+    for (const b of brokers) {
+      expect(b.catalog.topic('orders')).toMatchObject({
         partitions: 6,
         replicationFactor: 3,
         internal: false,
       });
-      expect(n.catalog.topic('orders')?.configs.retention_ms).toBe('60000');
+      expect(b.catalog.topic('orders')?.configs.retention_ms).toBe('60000');
       for (let p = 0; p < 6; p++) {
-        expect(n.catalog.placement('orders', p)).toEqual({
-          leaderId: record?.partitions[p]?.leader,
-          leaderEpoch: 0,
-          replicas: record?.partitions[p]?.replicas,
-          isr: record?.partitions[p]?.isr,
+        const want = record?.partitions[p];
+        expect(b.catalog.placement('orders', p)).toEqual({
+          leaderId: leaders[p],
+          leaderEpoch: want?.leaderEpoch,
+          replicas: want?.replicas,
+          isr: want?.isr,
         });
       }
-      expect(n.catalog.brokers().map((b) => `${b.id}@${b.host}:${b.port}`)).toEqual([
+      expect(b.catalog.brokers().map((x) => `${x.id}@${x.host}:${x.port}`)).toEqual([
         '1@127.0.0.1:9001',
         '2@127.0.0.1:9002',
         '3@127.0.0.1:9003',
       ]);
-      expect(n.catalog.controllerId()).toBe(1);
+      expect(b.catalog.controllerId()).toBe(1);
     }
   });
 
-  it('a broker opens local logs only for topics in which it holds a replica', async () => {
+  it('a broker opens replicas only for partitions it is assigned', async () => {
     const member = await setup();
-    await node(1).catalog.createTopic(spec('single', 1, 1));
-    await node(1).catalog.createTopic(spec('everywhere', 3, 3));
+    await broker(1).catalog.createTopic(spec('single', 1, 1));
+    await broker(1).catalog.createTopic(spec('everywhere', 3, 3));
     await settled();
 
-    const owner = member.store.snapshotView().topics.get('single')?.partitions[0]?.leader;
-    for (const n of nodes) {
-      expect(n.logs.topic('single') !== undefined, `broker ${n.id} holds 'single'`).toBe(n.id === owner);
-      expect(n.logs.topic('everywhere')?.partitions).toBe(3);
+    const view = member.store.snapshotView();
+    const owner = view.topics.get('single')?.partitions[0]?.replicas[0];
+    for (const b of brokers) {
+      const assigned = [...view.topics.values()]
+        .flatMap((t) =>
+          t.partitions.filter((p) => p.replicas.includes(b.id)).map((p) => `${t.name}-${p.partition}`),
+        )
+        .sort();
+      const hosted = b.replicas
+        .replicas()
+        .map((r) => `${r.topic}-${r.partition}`)
+        .sort();
+      expect(hosted, `broker ${b.id}`).toEqual(assigned);
+      expect(hosted.includes('single-0'), `broker ${b.id} hosts single-0`).toBe(b.id === owner);
+      expect(hosted.filter((k) => k.startsWith('everywhere-'))).toHaveLength(3);
+      expect(b.stores.size).toBe(hosted.length);
     }
   });
 
-  it('serves a partition only on its leader: NOT_LEADER elsewhere, UNKNOWN_TOPIC_OR_PARTITION when metadata does not know it', async () => {
+  it('serves a partition only on its Raft leader: NOT_LEADER elsewhere (with leaderId), UNKNOWN_TOPIC_OR_PARTITION when metadata does not know it', async () => {
     const member = await setup();
-    await node(3).catalog.createTopic(spec('events', 3, 3));
-    await settled();
+    // Two replicas of three partitions: each partition has a follower and a broker that does not host it.
+    await broker(3).catalog.createTopic(spec('events', 3, 2));
+    const leaders = await published(member, 'events', 3);
     const record = member.store.snapshotView().topics.get('events');
     for (let p = 0; p < 3; p++) {
-      const leader = record?.partitions[p]?.leader;
-      for (const n of nodes) {
-        if (n.id === leader) {
-          const served = n.catalog.partition('events', p);
-          const { baseOffset } = await served.append(batchOf(['a', 'b']));
+      const leader = leaders[p];
+      expect(record?.partitions[p]?.replicas).toHaveLength(2);
+      expect(brokers.filter((b) => !record?.partitions[p]?.replicas.includes(b.id))).toHaveLength(1);
+      for (const b of brokers) {
+        if (b.id === leader) {
+          const served = b.catalog.partition('events', p);
+          expect(served).toBe(b.replicas.replica('events', p));
+          const { baseOffset } = await served.append(batchOf([`a${p}`, `b${p}`]));
           expect(baseOffset).toBe(0);
           expect(served.highWatermark()).toBe(2);
+          expect(await valuesOf(served as PartitionReplica)).toEqual([`a${p}`, `b${p}`]);
         } else {
-          let caught: unknown;
-          try {
-            n.catalog.partition('events', p);
-          } catch (err) {
-            caught = err;
-          }
-          expect(isStreamBusError(caught) && caught.code).toBe('NOT_LEADER');
+          const caught = caughtBy(() => b.catalog.partition('events', p));
+          expect(isStreamBusError(caught) && caught.code, `broker ${b.id}, partition ${p}`).toBe(
+            'NOT_LEADER',
+          );
           expect(isStreamBusError(caught) && caught.metadata.leaderId).toBe(leader);
         }
       }
     }
-    expect(await codeOf(() => node(1).catalog.partition('events', 3))).toBe('UNKNOWN_TOPIC_OR_PARTITION');
-    expect(await codeOf(() => node(1).catalog.partition('missing', 0))).toBe('UNKNOWN_TOPIC_OR_PARTITION');
+    expect(await codeOf(() => broker(1).catalog.partition('events', 3))).toBe('UNKNOWN_TOPIC_OR_PARTITION');
+    expect(await codeOf(() => broker(1).catalog.partition('missing', 0))).toBe('UNKNOWN_TOPIC_OR_PARTITION');
   });
 
-  it('deleting a topic removes it from the metadata and its local data from every broker', async () => {
+  it('deleting a topic removes it from the metadata and closes and removes its replicas on every broker', async () => {
     const member = await setup();
-    await waitFor('every reconciler caught up', () => nodes.every((n) => n.catalog.reconciler.isCaughtUp));
-    await node(1).catalog.createTopic(spec('doomed', 3, 3));
-    await settled();
-    const leader = member.store.snapshotView().topics.get('doomed')?.partitions[0]?.leader ?? -1;
-    await node(leader)
-      .catalog.partition('doomed', 0)
-      .append(batchOf(['x']));
-    expect(existsSync(join(node(leader).logs.dataDir, 'doomed-0'))).toBe(true);
+    await broker(1).catalog.createTopic(spec('doomed', 3, 3));
+    const leaders = await published(member, 'doomed', 3);
+    const leader = broker(leaders[0] ?? -1);
+    const replica = leader.catalog.partition('doomed', 0) as PartitionReplica;
+    await replica.append(batchOf(['x']));
+    for (const b of brokers) expect(b.opened, `broker ${b.id}`).toHaveLength(3);
 
-    await node(2).catalog.deleteTopic('doomed');
+    await broker(2).catalog.deleteTopic('doomed');
     expect(member.store.snapshotView().topics.has('doomed')).toBe(false);
-    await settled();
-    for (const n of nodes) {
-      expect(n.logs.topic('doomed')).toBeUndefined();
-      expect(existsSync(join(n.logs.dataDir, 'doomed-0'))).toBe(false);
-      expect(n.catalog.topic('doomed')).toBeUndefined();
+    await waitFor('every replica of doomed closed and removed', () =>
+      brokers.every((b) => b.replicas.replicas().length === 0 && b.removed.length === 3),
+    );
+    expect(replica.isLeader()).toBe(false);
+    expect(await codeOf(() => replica.append(batchOf(['y'])))).toBe('LEADER_NOT_AVAILABLE');
+    for (const b of brokers) {
+      expect([...b.removed].sort(), `broker ${b.id}`).toEqual([...b.opened].sort());
+      expect(b.stores.size).toBe(0);
+      expect(b.catalog.topic('doomed')).toBeUndefined();
+      expect(b.replicas.replica('doomed', 0)).toBeUndefined();
+      expect(await codeOf(() => b.catalog.partition('doomed', 0))).toBe('UNKNOWN_TOPIC_OR_PARTITION');
     }
-    expect(await codeOf(() => node(1).catalog.deleteTopic('doomed'))).toBe('UNKNOWN_TOPIC_OR_PARTITION');
+    expect(await codeOf(() => broker(1).catalog.deleteTopic('doomed'))).toBe('UNKNOWN_TOPIC_OR_PARTITION');
   });
 
   it('refuses a replication factor above the alive brokers with INVALID_REPLICATION_FACTOR; -1 means min(3, alive)', async () => {
     const member = await setup([1, 2, 3], [1, 2]);
     let caught: unknown;
     try {
-      await node(1).catalog.createTopic(spec('wide', 2, 3));
+      await broker(1).catalog.createTopic(spec('wide', 2, 3));
     } catch (err) {
       caught = err;
     }
     expect(isStreamBusError(caught) && caught.code).toBe('INVALID_REPLICATION_FACTOR');
     expect((caught as Error).message).toContain('2 are alive (1, 2)');
-    expect(await codeOf(() => node(1).catalog.validateTopic(spec('wide', 2, 3)))).toBe(
+    expect(await codeOf(() => broker(1).catalog.validateTopic(spec('wide', 2, 3)))).toBe(
       'INVALID_REPLICATION_FACTOR',
     );
     expect(member.store.snapshotView().topics.has('wide')).toBe(false);
 
-    await node(1).catalog.createTopic(spec('defaulted', 2, -1));
+    await broker(1).catalog.createTopic(spec('defaulted', 2, -1));
     const record = member.store.snapshotView().topics.get('defaulted');
     expect(record?.replicationFactor).toBe(2);
-    expect(record?.partitions.every((p) => !p.replicas.includes(3))).toBe(true);
+    expect(record?.partitions.every((p) => p.replicas.length === 2 && !p.replicas.includes(3))).toBe(true);
+    await settled();
+    expect(broker(3).replicas.replicas()).toHaveLength(0);
   });
 
   it('answers TOPIC_ALREADY_EXISTS, also when two brokers race to create the same topic', async () => {
     await setup();
-    await node(1).catalog.createTopic(spec('taken', 1, 1));
-    expect(await codeOf(() => node(2).catalog.createTopic(spec('taken', 1, 1)))).toBe('TOPIC_ALREADY_EXISTS');
-    expect(await codeOf(() => node(2).catalog.validateTopic(spec('taken', 1, 1)))).toBe(
+    await broker(1).catalog.createTopic(spec('taken', 1, 1));
+    expect(await codeOf(() => broker(2).catalog.createTopic(spec('taken', 1, 1)))).toBe(
+      'TOPIC_ALREADY_EXISTS',
+    );
+    expect(await codeOf(() => broker(2).catalog.validateTopic(spec('taken', 1, 1)))).toBe(
       'TOPIC_ALREADY_EXISTS',
     );
 
     // Both pass the local check; the state machine refuses the second, and its code reaches the caller.
     const results = await Promise.allSettled([
-      node(1).catalog.createTopic(spec('raced', 2, 2)),
-      node(2).catalog.createTopic(spec('raced', 2, 2)),
+      broker(1).catalog.createTopic(spec('raced', 2, 2)),
+      broker(2).catalog.createTopic(spec('raced', 2, 2)),
     ]);
     const codes = results.map((r) =>
       r.status === 'fulfilled' ? 'ok' : isStreamBusError(r.reason) ? r.reason.code : String(r.reason),
@@ -257,12 +360,12 @@ describe('ClusterTopicCatalog', () => {
   it('rejects invalid names, partition counts and configs before proposing anything', async () => {
     const member = await setup();
     const before = member.store.snapshotView().version;
-    expect(await codeOf(() => node(1).catalog.createTopic(spec('bad/name', 1, 1)))).toBe(
+    expect(await codeOf(() => broker(1).catalog.createTopic(spec('bad/name', 1, 1)))).toBe(
       'INVALID_TOPIC_NAME',
     );
-    expect(await codeOf(() => node(1).catalog.createTopic(spec('zero', 0, 1)))).toBe('INVALID_PARTITIONS');
+    expect(await codeOf(() => broker(1).catalog.createTopic(spec('zero', 0, 1)))).toBe('INVALID_PARTITIONS');
     expect(
-      await codeOf(() => node(1).catalog.createTopic({ ...spec('cfg', 1, 1), configs: { nope: '1' } })),
+      await codeOf(() => broker(1).catalog.createTopic({ ...spec('cfg', 1, 1), configs: { nope: '1' } })),
     ).toBe('INVALID_TOPIC_CONFIG');
     expect(member.store.snapshotView().version).toBe(before);
   });
@@ -271,100 +374,42 @@ describe('ClusterTopicCatalog', () => {
 describe('Metadata and DescribeTopics from the cluster catalog', () => {
   it('report the metadata placement; a partition led by a failed broker is LEADER_NOT_AVAILABLE, stats only where served', async () => {
     const member = await setup();
-    await node(1).catalog.createTopic(spec('placed', 3, 2));
-    await settled();
+    await broker(1).catalog.createTopic(spec('placed', 3, 2));
+    const leaders = await published(member, 'placed', 3);
+    for (let p = 0; p < 3; p++) {
+      await broker(leaders[p] ?? -1)
+        .catalog.partition('placed', p)
+        .append(batchOf([`v${p}`]));
+    }
+    // Round-robin replica sets of two over three brokers share no broker among all three partitions, so at
+    // least two brokers lead: one serves here, another is failed.
+    const here = leaders[0] ?? -1;
+    const failed = leaders.find((id) => id !== here) ?? -1;
+    expect(failed).not.toBe(-1);
+    await member.store.updateBroker({ brokerId: failed, state: 'failed' });
     const record = member.store.snapshotView().topics.get('placed');
-    const ledBy3 = record?.partitions.filter((p) => p.leader === 3).map((p) => p.partition) ?? [];
-    expect(ledBy3.length).toBe(1);
-    await member.store.updateBroker({ brokerId: 3, state: 'failed' });
 
-    const ctx = { catalog: node(1).catalog, clusterId: 'test-cluster' } as unknown as HandlerContext;
+    const ctx = { catalog: broker(here).catalog, clusterId: 'test-cluster' } as unknown as HandlerContext;
     const md = handleMetadata(ctx, { topics: ['placed'] });
     expect(md.controllerId).toBe(1);
-    expect(md.brokers.map((b) => b.id)).toEqual([1, 2]);
+    expect(md.brokers.map((b) => b.id)).toEqual([1, 2, 3].filter((id) => id !== failed));
+    expect(md.topics[0]?.partitions).toHaveLength(3);
     for (const p of md.topics[0]?.partitions ?? []) {
       const want = record?.partitions[p.partition];
-      expect(p).toMatchObject({ leaderId: want?.leader, replicas: want?.replicas, isr: want?.isr });
-      expect(wireCodeOf(p.error)).toBe(ledBy3.includes(p.partition) ? 'LEADER_NOT_AVAILABLE' : null);
+      expect(p).toMatchObject({ leaderId: leaders[p.partition], replicas: want?.replicas, isr: want?.isr });
+      expect(wireCodeOf(p.error), `partition ${p.partition}`).toBe(
+        leaders[p.partition] === failed ? 'LEADER_NOT_AVAILABLE' : null,
+      );
     }
 
     const described = handleDescribeTopics(ctx, { topics: ['placed'] }).topics[0];
+    expect(described?.partitions).toHaveLength(3);
     for (const p of described?.partitions ?? []) {
-      const servedHere = record?.partitions[p.partition]?.leader === 1;
-      expect(p.highWatermark, `partition ${p.partition}`).toBe(servedHere ? 0 : -1);
+      const servedHere = leaders[p.partition] === here;
+      expect(p.leaderId).toBe(leaders[p.partition]);
+      expect(p.highWatermark, `partition ${p.partition}`).toBe(servedHere ? 1 : -1);
       expect(p.logStartOffset).toBe(servedHere ? 0 : -1);
+      expect(p.sizeBytes > 0).toBe(servedHere);
     }
-  });
-});
-
-describe('PartitionReconciler', () => {
-  it('retries a failed pass on its timer, without a metadata change, and never throws', async () => {
-    const logs = await openLogs(8);
-    extraLogs.push(logs);
-    const state = new MetadataState();
-    state.apply({
-      type: 'registerBroker',
-      brokerId: 8,
-      clientAddress: addr(9008),
-      peerAddress: addr(9108),
-      rack: null,
-      capacityHint: 1,
-      atMs: 0,
-    });
-    // A cluster default the local log manager refuses: creating the local log fails until it is fixed.
-    state.apply({ type: 'setClusterConfig', set: { retention_ms: 'soon' }, delete: [] });
-    state.apply({
-      type: 'createTopic',
-      name: 'later',
-      replicationFactor: 1,
-      assignment: [[8]],
-      configs: {},
-      internal: false,
-    });
-    const reconciler = new PartitionReconciler({
-      logs,
-      brokerId: 8,
-      view: () => state.view(),
-      subscribe: () => () => {},
-      catchUp: async () => {},
-      logger: silentLogger(),
-      retryIntervalMs: 10,
-      timers: systemTimers,
-    });
-    reconciler.start();
-    await reconciler.settled();
-    expect(logs.topic('later')).toBeUndefined();
-
-    state.apply({ type: 'setClusterConfig', set: {}, delete: ['retention_ms'] });
-    await waitFor('the retry to create the local topic', () => logs.topic('later') !== undefined);
-    await reconciler.stop();
-  });
-
-  it('does not delete local topics until the metadata replica is confirmed current', async () => {
-    const logs = await openLogs(7);
-    extraLogs.push(logs);
-    await logs.createTopic('precious', 1);
-    let confirm: () => void = () => {};
-    const confirmed = new Promise<void>((resolve) => {
-      confirm = resolve;
-    });
-    const emptyView = new MetadataState().view();
-    const reconciler = new PartitionReconciler({
-      logs,
-      brokerId: 7,
-      view: () => emptyView,
-      subscribe: () => () => {},
-      catchUp: () => confirmed,
-      logger: silentLogger(),
-      retryIntervalMs: 20,
-      timers: systemTimers,
-    });
-    reconciler.start();
-    await reconciler.settled();
-    expect(logs.topic('precious')).toBeDefined();
-
-    confirm();
-    await waitFor('the topic deleted once caught up', () => logs.topic('precious') === undefined);
-    await reconciler.stop();
   });
 });

@@ -1,7 +1,7 @@
 /**
  * A PartitionStore in memory for replica tests: MemoryRaftStorage for the Raft side, plus the Kafka side
  * computed from its entries (data batches only; Raft-only entries are not turned into control batches here).
- * Stamps unstamped batches on save like the real store, and never compacts on snapshots.
+ * Stamps every data batch on save like the real store, and never compacts on snapshots.
  */
 import { readBatchHeader, stampBatch } from '../../src/protocol/record-batch.js';
 import type { Entry, NodeId, Snapshot } from '../../src/raft/core/types.js';
@@ -11,7 +11,6 @@ import {
   decodePartitionSnapshot,
   type PartitionStore,
   type PartitionStoreRetentionResult,
-  UNSTAMPED_OFFSET,
 } from '../../src/storage/partition-store.js';
 
 const HEADER_BYTES = 61;
@@ -70,8 +69,8 @@ export class MemoryPartitionStore extends MemoryRaftStorage implements Partition
       if (!isDataBatch(e)) continue;
       const batch = asBuffer(e.data);
       const h = readBatchHeader(batch);
-      if (h.baseOffset === UNSTAMPED_OFFSET) stampBatch(batch, next, e.term);
-      next = readBatchHeader(batch).baseOffset + h.lastOffsetDelta + 1;
+      stampBatch(batch, next, e.term);
+      next += h.lastOffsetDelta + 1;
     }
     super.save(update);
   }

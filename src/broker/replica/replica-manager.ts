@@ -79,6 +79,9 @@ interface Hosted {
   publishingIsr: boolean;
 }
 
+/** When a new group's preferred leader campaigns, from its replica's opening. */
+const CAMPAIGN_RETRIES_MS = [0, 150, 400, 800];
+
 export function replicaGroupId(topic: string, partition: number, createdVersion: number): string {
   return `p/${topic}/${partition}/${createdVersion}`;
 }
@@ -93,8 +96,17 @@ export class ReplicaManager {
   private retryTimer: NodeJS.Timeout | null = null;
   private isrTimer: NodeJS.Timeout | null = null;
 
+  private cachedView: MetadataView | undefined;
+
   constructor(private readonly deps: ReplicaManagerDeps) {
     this.log = deps.logger.child({ component: 'replicas' });
+  }
+
+  /** The local metadata image, copied once per metadata version (replica() is on the request path). */
+  private view(): MetadataView {
+    const version = this.deps.metadata.stateMachine.version;
+    if (this.cachedView?.version !== version) this.cachedView = this.deps.metadata.snapshotView();
+    return this.cachedView;
   }
 
   start(): void {
@@ -119,7 +131,7 @@ export class ReplicaManager {
 
   /** The replica of `topic`/`partition` hosted here, if open. */
   replica(topic: string, partition: number): PartitionReplica | undefined {
-    const view = this.deps.metadata.snapshotView();
+    const view = this.view();
     const t = view.topics.get(topic);
     if (t === undefined) return undefined;
     return this.hosted.get(keyOf(topic, partition, t.createdVersion))?.replica;
@@ -188,7 +200,7 @@ export class ReplicaManager {
   }
 
   private async reconcileOnce(): Promise<void> {
-    const view = this.deps.metadata.snapshotView();
+    const view = this.view();
     const wanted = new Map<string, { topic: TopicRecord; p: PartitionRecord }>();
     for (const topic of view.topics.values()) {
       for (const p of topic.partitions) {
@@ -242,8 +254,8 @@ export class ReplicaManager {
         batchBytesMax: this.deps.batchBytesMax,
         proposalTimeoutMs: this.deps.proposalTimeoutMs,
         minInsyncReplicas: () => {
-          const t = this.deps.metadata.snapshotView().topics.get(topic.name);
-          return t === undefined ? 1 : minInsyncReplicas(topicConfigs(this.deps.metadata.snapshotView(), t));
+          const t = this.view().topics.get(topic.name);
+          return t === undefined ? 1 : minInsyncReplicas(topicConfigs(this.view(), t));
         },
         ...(this.deps.replicaLagTimeMaxMs === undefined
           ? {}
@@ -267,6 +279,17 @@ export class ReplicaManager {
       publishingIsr: false,
     };
     this.hosted.set(key, h);
+    // A new group's first replica is its preferred leader: campaigning at once gives the group a leader
+    // within a round trip, and usually the one placement chose (so clients' first guess is right). The
+    // other replicas may not have opened yet (their hosts drop messages for unknown groups): try a few
+    // times while no leader is known.
+    if (bootstrapVoters !== undefined && p.replicas[0] === this.deps.brokerId) {
+      for (const delayMs of CAMPAIGN_RETRIES_MS) {
+        setTimeout(() => {
+          if (!this.stopped && this.hosted.get(key) === h) replica.node.campaign();
+        }, delayMs).unref();
+      }
+    }
     replica.on('leader-change', ({ leaderId }) => {
       h.publishedEpoch = undefined;
       if (leaderId === this.deps.brokerId) void this.publishLeader(h);
@@ -326,19 +349,17 @@ export class ReplicaManager {
     }
   }
 
-  /** Records this broker as the partition's leader (CAS on the epoch, re-read on conflict). */
+  /** Records this broker as the partition's leader (CAS on the epoch, re-read on conflict), once per leadership. */
   private async publishLeader(h: Hosted): Promise<void> {
     if (h.publishing) return;
     h.publishing = true;
     try {
       for (let attempt = 0; attempt < 5 && h.replica.isLeader(); attempt++) {
-        const t = this.deps.metadata.snapshotView().topics.get(h.topic);
+        const t = this.view().topics.get(h.topic);
         const p = t?.createdVersion === h.createdVersion ? t.partitions[h.partition] : undefined;
-        if (p === undefined) return;
-        if (p.leader === this.deps.brokerId) {
-          h.publishedEpoch ??= p.leaderEpoch;
-          return;
-        }
+        // Every leadership is published, even one the hint already named: the epoch then moves once per
+        // Raft leadership, as Kafka's leader epoch does, and tells clients the partition really has a leader.
+        if (p === undefined || (p.leader === this.deps.brokerId && h.publishedEpoch !== undefined)) return;
         try {
           const result = await this.deps.metadata.updateLeader({
             topic: h.topic,
@@ -404,7 +425,7 @@ export class ReplicaManager {
   private checkInSync(): void {
     if (this.stopped) return;
     const now = this.deps.nowMs();
-    const view = this.deps.metadata.snapshotView();
+    const view = this.view();
     let underReplicated = 0;
     for (const h of this.hosted.values()) {
       if (!h.replica.isLeader()) continue;
