@@ -6,9 +6,14 @@
 import { StreamBusError } from '../errors/index.js';
 import type { BrokerInfo, CreateTopicSpec } from '../protocol/messages.js';
 import type { LogManager } from '../storage/log-manager.js';
+import type { PartitionLog } from '../storage/partition-log.js';
 import type { PartitionPlacement, ServedPartition, TopicCatalog, TopicInfo } from './catalog.js';
+import { DeduplicatedLog } from './deduplicated-log.js';
 
 export class LocalTopicCatalog implements TopicCatalog {
+  /** One served view per open log (a deleted and re-created topic gets new logs, so new views). */
+  private readonly served = new WeakMap<PartitionLog, DeduplicatedLog>();
+
   /** `self` is read on every call: the advertised port is only known once the listener is bound. */
   constructor(
     private readonly logs: LogManager,
@@ -55,7 +60,13 @@ export class LocalTopicCatalog implements TopicCatalog {
   }
 
   partition(topic: string, partition: number): ServedPartition {
-    return this.logs.partition(topic, partition);
+    const log = this.logs.partition(topic, partition);
+    let served = this.served.get(log);
+    if (served === undefined) {
+      served = new DeduplicatedLog(log, { topic, partition });
+      this.served.set(log, served);
+    }
+    return served;
   }
 
   validateTopic(spec: CreateTopicSpec): void {

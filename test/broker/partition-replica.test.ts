@@ -196,4 +196,37 @@ describe('PartitionReplica', () => {
     for (const n of nodes) expect(storedBatches(n)).toEqual(storedBatches(second));
     expect((await readAll(second)).map((r) => r.value)).toEqual(['c0', 'c1', 'n0']);
   });
+
+  it('drops retried idempotent batches (also after failover), refuses gaps, and answers with the original offsets', async () => {
+    const hub = new MemoryHub();
+    const nodes = await startGroup(hub);
+    const first = await leaderOf(nodes);
+    const seqBatch = (seq: number, values: string[]) =>
+      encodeRecordBatch(
+        values.map((v) => ({ key: null, value: Buffer.from(v) })),
+        { baseTimestamp: 1_700_000_000_000, producerId: 42, producerEpoch: 0, baseSequence: seq },
+      );
+    const a = seqBatch(0, ['a0', 'a1']);
+    const aRetry = Buffer.from(a);
+    expect((await first.replica.append(a)).baseOffset).toBe(0);
+    expect((await first.replica.append(aRetry)).baseOffset).toBe(0);
+    // A retry while the original is still in flight waits for it rather than appending twice.
+    const [b1, b2] = await Promise.all([
+      first.replica.append(seqBatch(2, ['b'])),
+      first.replica.append(seqBatch(2, ['b'])),
+    ]);
+    expect([b1.baseOffset, b2.baseOffset]).toEqual([2, 2]);
+    await expect(first.replica.append(seqBatch(9, ['gap']))).rejects.toSatisfy((err: unknown) =>
+      isStreamBusError(err, 'OUT_OF_ORDER_SEQUENCE'),
+    );
+    expect((await readAll(first)).map((r) => r.value)).toEqual(['a0', 'a1', 'b']);
+
+    // A new leader knows the producer from the committed state: the retry of the last batch is a duplicate.
+    await waitFor('replicated', () => nodes.every((n) => storedBatches(n).size === 2));
+    hub.isolate(first.id);
+    const second = await leaderOf(nodes.filter((n) => n !== first));
+    expect((await second.replica.append(seqBatch(2, ['b']))).baseOffset).toBe(2);
+    expect((await second.replica.append(seqBatch(3, ['c']))).baseOffset).toBe(3);
+    expect((await readAll(second)).map((r) => r.value)).toEqual(['a0', 'a1', 'b', 'c']);
+  });
 });

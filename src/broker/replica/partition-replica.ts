@@ -9,12 +9,17 @@
  *   acks=1/0  resolves once the leader has written it (and fsynced it, under flush policy always).
  * Fetch reads only below the high watermark (the end of the last committed batch): uncommitted data that a
  * new leader could still truncate is never served.
+ *
+ * Idempotent producers: the leader checks each batch's (producer id, epoch, sequence range) against its
+ * producer state before proposing: the committed state (applied by every replica, in snapshots) plus what
+ * this leader's log holds above it and what it has proposed since. A retry of a batch in the log is
+ * answered with the original offset and appends nothing; a retry of one still in flight waits for it.
  */
 import { EventEmitter } from 'node:events';
 import { StreamBusError } from '../../errors/index.js';
 import type { Logger } from '../../observability/index.js';
 import type { Acks } from '../../protocol/messages.js';
-import { readBatchHeader, stampBatch } from '../../protocol/record-batch.js';
+import { BATCH_HEADER_BYTES, readBatchHeader, stampBatch } from '../../protocol/record-batch.js';
 import type { ConfState, Entry, HardState, LogReadError, NodeId, Snapshot } from '../../raft/core/types.js';
 import type { RaftHost } from '../../raft/host.js';
 import type { RaftNode } from '../../raft/node.js';
@@ -22,6 +27,8 @@ import type { RaftStorage, StorageUpdate } from '../../raft/storage/types.js';
 import { splitAndValidate } from '../../storage/append-validation.js';
 import { type PartitionStore, UNSTAMPED_OFFSET } from '../../storage/partition-store.js';
 import type { AppendOutcome, ReadOutcome, ServedPartition } from '../catalog.js';
+import { ProducerDeduplicator } from '../producer-dedup.js';
+import { idempotentBatchOf, type ProducerStateTable } from '../producer-state.js';
 import { type AppliedBatch, PartitionStateMachine } from './partition-state-machine.js';
 
 export interface PartitionReplicaOptions {
@@ -61,6 +68,8 @@ export class PartitionReplica extends EventEmitter<ReplicaEvents> implements Ser
   /** acks=1 proposals waiting for the leader's own write, by the batch buffer they proposed. */
   private readonly persistWaiters = new Map<Uint8Array, PersistWaiter>();
   private closed = false;
+  /** Leader only: idempotent producers' batches checked before they are proposed. */
+  private readonly dedup: ProducerDeduplicator;
   /** Leader bookkeeping: when each voter last held everything committed at the previous check. */
   private readonly caughtUpAtMs = new Map<NodeId, number>();
   private commitAtLastCheck = 0;
@@ -71,6 +80,10 @@ export class PartitionReplica extends EventEmitter<ReplicaEvents> implements Ser
     private readonly sm: PartitionStateMachine,
   ) {
     super();
+    this.dedup = new ProducerDeduplicator(() => this.rebuildProducers(), {
+      topic: options.topic,
+      partition: options.partition,
+    });
   }
 
   static async open(options: PartitionReplicaOptions): Promise<PartitionReplica> {
@@ -96,6 +109,7 @@ export class PartitionReplica extends EventEmitter<ReplicaEvents> implements Ser
       // A new leader starts with every voter in sync (as Kafka's new leader keeps the last in-sync set);
       // followers that do not keep up drop out after the lag time.
       replica.caughtUpAtMs.clear();
+      replica.dedup.reset();
       replica.commitAtLastCheck = node.status().commitIndex;
       if (change.leaderId === node.id) {
         const now = options.nowMs();
@@ -131,8 +145,34 @@ export class PartitionReplica extends EventEmitter<ReplicaEvents> implements Ser
     const split = splitAndValidate(batches, this.options.batchBytesMax);
     if (acks === -1) this.assertEnoughInSync();
     const logAppendTimeMs = this.options.nowMs();
-    const applied = await Promise.all(split.map((batch) => this.proposeBatch(batch, acks)));
+    const applied = await Promise.all(
+      split.map((batch) => this.dedup.append(batch, (b: Buffer) => this.proposeBatch(b, acks))),
+    );
     return { baseOffset: applied[0]!.baseOffset, logAppendTimeMs };
+  }
+
+  /**
+   * A new leader's producer state: the committed state plus every idempotent batch in its log above the
+   * applied index (entries there are always in memory). Only data written by this leader follows.
+   */
+  private rebuildProducers(): ProducerStateTable {
+    const table = this.sm.committedProducers();
+    const applied = this.node.status().appliedIndex;
+    const store = this.options.store;
+    // What the store holds (entries the driver has not written yet are this term's, checked as proposed).
+    const last = store.lastIndex();
+    if (last > applied) {
+      const tail = store.entries(applied + 1, last + 1, Number.MAX_SAFE_INTEGER);
+      if (tail !== 'unavailable' && tail !== 'compacted') {
+        for (const e of tail) {
+          if (e.type !== 'normal' || e.data.byteLength < BATCH_HEADER_BYTES) continue;
+          const h = readBatchHeader(Buffer.from(e.data.buffer, e.data.byteOffset, e.data.byteLength));
+          const b = idempotentBatchOf(h);
+          if (b !== undefined) table.record(b, h.baseOffset);
+        }
+      }
+    }
+    return table;
   }
 
   private proposeBatch(batch: Buffer, acks: Acks): Promise<AppliedBatch> {

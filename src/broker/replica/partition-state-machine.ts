@@ -1,7 +1,8 @@
 /**
- * What a partition replica applies: the high watermark. A committed data entry moves it to the end of the
- * entry's batch; Raft-only entries never reach here (the driver applies membership changes itself and
- * settles a leader's no-op without the state machine). Snapshots carry it so a restarted replica does not
+ * What a partition replica applies: the high watermark and the idempotent producers' committed state. A
+ * committed data entry moves the high watermark to the end of the entry's batch and records its producer
+ * sequence range; Raft-only entries never reach here (the driver applies membership changes itself and
+ * settles a leader's no-op without the state machine). Snapshots carry both, so a restarted replica does not
  * re-read its whole log, and a follower installing a snapshot starts its log there.
  */
 import { readBatchHeader } from '../../protocol/record-batch.js';
@@ -9,17 +10,18 @@ import type { Entry } from '../../raft/core/types.js';
 import type { StateMachine } from '../../raft/node-types.js';
 import { type HighWatermarkListener, HighWatermarkNotifier } from '../../storage/high-watermark.js';
 import { decodePartitionSnapshot, encodePartitionSnapshot } from '../../storage/partition-store.js';
+import { idempotentBatchOf, ProducerStateTable } from '../producer-state.js';
 
 export interface AppliedBatch {
   readonly baseOffset: number;
   readonly lastOffset: number;
 }
 
-const NO_STATE = new Uint8Array(0);
-
 export class PartitionStateMachine implements StateMachine {
   private hw: number;
   private readonly notifier: HighWatermarkNotifier;
+  /** Committed producer state (the leader builds its own view on top, with batches still in flight). */
+  private producers = new ProducerStateTable();
 
   /** `startOffset`: the log start, where the high watermark sits before anything is applied. */
   constructor(startOffset: number, onListenerError: (err: unknown) => void) {
@@ -32,6 +34,8 @@ export class PartitionStateMachine implements StateMachine {
       Buffer.from(entry.data.buffer, entry.data.byteOffset, entry.data.byteLength),
     );
     const lastOffset = header.baseOffset + header.lastOffsetDelta;
+    const idempotent = idempotentBatchOf(header);
+    if (idempotent !== undefined) this.producers.record(idempotent, header.baseOffset);
     if (lastOffset + 1 > this.hw) {
       this.hw = lastOffset + 1;
       this.notifier.notify(this.hw);
@@ -40,12 +44,19 @@ export class PartitionStateMachine implements StateMachine {
   }
 
   snapshot(): Uint8Array {
-    return encodePartitionSnapshot(this.hw, NO_STATE);
+    return encodePartitionSnapshot(this.hw, this.producers.encode());
   }
 
   restore(data: Uint8Array): void {
-    this.hw = decodePartitionSnapshot(data).nextOffset;
+    const { nextOffset, stateMachine } = decodePartitionSnapshot(data);
+    this.hw = nextOffset;
+    this.producers = ProducerStateTable.decode(stateMachine);
     this.notifier.notify(this.hw);
+  }
+
+  /** A copy of the committed producer state (a new leader's starting point). */
+  committedProducers(): ProducerStateTable {
+    return this.producers.clone();
   }
 
   /** Offset after the last committed record: consumers read below it. */

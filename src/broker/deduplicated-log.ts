@@ -1,0 +1,68 @@
+/**
+ * A single-node partition (PartitionLog) with idempotent producers' retries dropped, like a replica's.
+ * The producer state lives in memory: it starts empty when the broker starts, so a batch retried across
+ * a broker restart can be written twice (cluster mode keeps the state in the replicated log's snapshots).
+ */
+
+import type { Acks } from '../protocol/messages.js';
+import { readBatchHeader, splitBatches } from '../protocol/record-batch.js';
+import type { PartitionLog } from '../storage/partition-log.js';
+import type { AppendOutcome, ReadOutcome, ServedPartition } from './catalog.js';
+import { ProducerDeduplicator } from './producer-dedup.js';
+import { ProducerStateTable } from './producer-state.js';
+
+export class DeduplicatedLog implements ServedPartition {
+  private readonly dedup: ProducerDeduplicator;
+
+  constructor(
+    private readonly log: PartitionLog,
+    where: { readonly topic: string; readonly partition: number },
+  ) {
+    this.dedup = new ProducerDeduplicator(() => new ProducerStateTable(), where);
+  }
+
+  async append(batches: Buffer, _acks?: Acks): Promise<AppendOutcome> {
+    // Reading producer ids needs whole batches; the log validates each one (CRC included) as it appends.
+    const split = [...splitBatches(batches)];
+    const idempotent = split.some((b) => b.length >= 61 && readBatchHeader(b).producerId >= 0);
+    if (!idempotent || split.reduce((n, b) => n + b.length, 0) !== batches.length) {
+      const r = await this.log.append(batches);
+      return { baseOffset: r.baseOffset, logAppendTimeMs: r.logAppendTimeMs };
+    }
+    let logAppendTimeMs = -1;
+    const written = await Promise.all(
+      split.map((batch) =>
+        this.dedup.append(batch, async (b: Buffer) => {
+          const r = await this.log.append(b);
+          logAppendTimeMs = r.logAppendTimeMs;
+          return r;
+        }),
+      ),
+    );
+    return { baseOffset: written[0]!.baseOffset, logAppendTimeMs };
+  }
+
+  read(offset: number, maxBytes: number): Promise<ReadOutcome> {
+    return this.log.read(offset, maxBytes);
+  }
+
+  highWatermark(): number {
+    return this.log.highWatermark();
+  }
+
+  logStartOffset(): number {
+    return this.log.logStartOffset();
+  }
+
+  sizeBytes(): number {
+    return this.log.sizeBytes();
+  }
+
+  offsetForTimestamp(timestampMs: number): Promise<{ offset: number; timestamp: number } | null> {
+    return this.log.offsetForTimestamp(timestampMs);
+  }
+
+  onHighWatermark(listener: (highWatermark: number) => void): () => void {
+    return this.log.onHighWatermark(listener);
+  }
+}

@@ -1,0 +1,74 @@
+/**
+ * Deduplicates idempotent producers' batches in front of a partition's writer (a replica's Raft proposals
+ * or a single-node log): a batch is checked against the producer state before it is written, a retry of a
+ * batch already written is answered with its original offsets, a retry of one still being written waits
+ * for it, and a write that fails is forgotten so its retry is written.
+ */
+import { StreamBusError } from '../errors/index.js';
+import { readBatchHeader } from '../protocol/record-batch.js';
+import { idempotentBatchOf, type ProducerStateTable } from './producer-state.js';
+
+export interface WrittenBatch {
+  readonly baseOffset: number;
+  readonly lastOffset: number;
+}
+
+export class ProducerDeduplicator {
+  private table: ProducerStateTable | null = null;
+  private readonly inFlight = new Map<string, Promise<WrittenBatch>>();
+
+  /** `rebuild` gives the producer state as of everything written so far (called lazily after a reset). */
+  constructor(
+    private readonly rebuild: () => ProducerStateTable,
+    private readonly where: { readonly topic: string; readonly partition: number },
+  ) {}
+
+  /** The writer changed hands (a new leadership): state is rebuilt at the next write. */
+  reset(): void {
+    this.table = null;
+    this.inFlight.clear();
+  }
+
+  append<T extends WrittenBatch>(batch: Buffer, write: (batch: Buffer) => Promise<T>): Promise<WrittenBatch> {
+    const idempotent = idempotentBatchOf(readBatchHeader(batch));
+    if (idempotent === undefined) return write(batch);
+    const table = (this.table ??= this.rebuild());
+    const key = `${idempotent.producerId}:${idempotent.firstSeq}`;
+    const check = table.check(idempotent);
+    if (check.kind === 'refuse') {
+      return Promise.reject(
+        new StreamBusError(check.code, {
+          operation: 'produce.dedup',
+          message: check.message,
+          metadata: { ...this.where, producerId: idempotent.producerId },
+        }),
+      );
+    }
+    if (check.kind === 'duplicate') {
+      const pending = this.inFlight.get(key);
+      if (pending !== undefined) return pending;
+      return Promise.resolve({
+        baseOffset: check.batch.baseOffset,
+        lastOffset: check.batch.baseOffset + (idempotent.lastSeq - idempotent.firstSeq),
+      });
+    }
+    const kept = table.record(idempotent, -1);
+    const written = write(batch).then(
+      (result) => {
+        kept.baseOffset = result.baseOffset;
+        return result;
+      },
+      (err: unknown) => {
+        // It never reached the log here: forget it, so the producer's retry is written, not "duplicated".
+        if (this.table === table) table.forget(idempotent);
+        throw err;
+      },
+    );
+    this.inFlight.set(key, written);
+    const done = (): void => {
+      if (this.inFlight.get(key) === written) this.inFlight.delete(key);
+    };
+    written.then(done, done);
+    return written;
+  }
+}

@@ -1,0 +1,162 @@
+/**
+ * Idempotent producers' state for one partition (Kafka's producer state): per producer id, its epoch and
+ * its last few batches' sequence ranges with their base offsets. A batch whose range matches a kept batch
+ * is a retry of it (answered with the original offset, appended nothing); the next batch must start right
+ * after the newest one; an older epoch is fenced. Pure and deterministic: every replica applying the same
+ * log builds the same table, and it snapshots with the partition.
+ */
+import { Packr } from 'msgpackr';
+import { invariant } from '../errors/index.js';
+import type { BatchHeader } from '../protocol/record-batch.js';
+
+/** Batches remembered per producer: a producer keeps at most 5 requests in flight per partition. */
+export const PRODUCER_BATCHES_KEPT = 5;
+/** Producers remembered per partition; the least recently written are forgotten first. */
+export const PRODUCERS_KEPT = 50_000;
+const INT32_MAX = 0x7fffffff;
+
+export interface ProducerBatch {
+  readonly firstSeq: number;
+  readonly lastSeq: number;
+  /** -1 while the batch is proposed and not yet written (leader only). */
+  baseOffset: number;
+}
+
+interface ProducerEntry {
+  epoch: number;
+  batches: ProducerBatch[];
+}
+
+export type SequenceCheck =
+  | { readonly kind: 'append' }
+  | { readonly kind: 'duplicate'; readonly batch: ProducerBatch }
+  | {
+      readonly kind: 'refuse';
+      readonly code: 'OUT_OF_ORDER_SEQUENCE' | 'INVALID_PRODUCER_EPOCH';
+      readonly message: string;
+    };
+
+export interface IdempotentBatch {
+  readonly producerId: number;
+  readonly producerEpoch: number;
+  readonly firstSeq: number;
+  readonly lastSeq: number;
+}
+
+/** The producer fields of a batch header; undefined for a batch of a non-idempotent producer. */
+export function idempotentBatchOf(h: BatchHeader): IdempotentBatch | undefined {
+  if (h.producerId < 0 || h.baseSequence < 0) return undefined;
+  return {
+    producerId: h.producerId,
+    producerEpoch: h.producerEpoch,
+    firstSeq: h.baseSequence,
+    lastSeq: nextSeq(h.baseSequence, h.lastOffsetDelta),
+  };
+}
+
+/** Sequences wrap at int32 like Kafka's. */
+function nextSeq(seq: number, delta: number): number {
+  const n = seq + delta;
+  return n > INT32_MAX ? n - INT32_MAX - 1 : n;
+}
+
+const packr = new Packr({ useRecords: false, moreTypes: false, bundleStrings: false });
+
+export class ProducerStateTable {
+  private readonly producers = new Map<number, ProducerEntry>();
+
+  get size(): number {
+    return this.producers.size;
+  }
+
+  check(b: IdempotentBatch): SequenceCheck {
+    const entry = this.producers.get(b.producerId);
+    if (entry === undefined) return { kind: 'append' };
+    if (b.producerEpoch < entry.epoch) {
+      return {
+        kind: 'refuse',
+        code: 'INVALID_PRODUCER_EPOCH',
+        message: `producer ${b.producerId} epoch ${b.producerEpoch} is older than ${entry.epoch}`,
+      };
+    }
+    if (b.producerEpoch > entry.epoch) {
+      if (b.firstSeq === 0) return { kind: 'append' };
+      return {
+        kind: 'refuse',
+        code: 'OUT_OF_ORDER_SEQUENCE',
+        message: `producer ${b.producerId} starts epoch ${b.producerEpoch} at sequence ${b.firstSeq}, not 0`,
+      };
+    }
+    const duplicate = entry.batches.find((x) => x.firstSeq === b.firstSeq && x.lastSeq === b.lastSeq);
+    if (duplicate !== undefined) return { kind: 'duplicate', batch: duplicate };
+    const newest = entry.batches.at(-1);
+    if (newest === undefined || b.firstSeq === nextSeq(newest.lastSeq, 1)) return { kind: 'append' };
+    return {
+      kind: 'refuse',
+      code: 'OUT_OF_ORDER_SEQUENCE',
+      message: `producer ${b.producerId} sent sequence ${b.firstSeq}; expected ${nextSeq(newest.lastSeq, 1)}`,
+    };
+  }
+
+  /** Records an appended batch (check() said append); returns the kept record (its offset may be set later). */
+  record(b: IdempotentBatch, baseOffset: number): ProducerBatch {
+    let entry = this.producers.get(b.producerId);
+    if (entry === undefined || b.producerEpoch !== entry.epoch) {
+      entry = { epoch: b.producerEpoch, batches: [] };
+    }
+    // Re-inserted so Map order is least recently written first (the eviction order).
+    this.producers.delete(b.producerId);
+    this.producers.set(b.producerId, entry);
+    const kept: ProducerBatch = { firstSeq: b.firstSeq, lastSeq: b.lastSeq, baseOffset };
+    entry.batches.push(kept);
+    if (entry.batches.length > PRODUCER_BATCHES_KEPT) entry.batches.shift();
+    if (this.producers.size > PRODUCERS_KEPT) {
+      const oldest = this.producers.keys().next().value;
+      if (oldest !== undefined) this.producers.delete(oldest);
+    }
+    return kept;
+  }
+
+  /** Forgets a proposed batch that never reached the log (only if nothing newer of its producer followed). */
+  forget(b: IdempotentBatch): void {
+    const entry = this.producers.get(b.producerId);
+    const newest = entry?.batches.at(-1);
+    if (entry !== undefined && newest?.firstSeq === b.firstSeq && newest.lastSeq === b.lastSeq)
+      entry.batches.pop();
+  }
+
+  clone(): ProducerStateTable {
+    const copy = new ProducerStateTable();
+    for (const [id, e] of this.producers) {
+      copy.producers.set(id, { epoch: e.epoch, batches: e.batches.map((x) => ({ ...x })) });
+    }
+    return copy;
+  }
+
+  encode(): Uint8Array {
+    const rows: [number, number, [number, number, number][]][] = [];
+    for (const [id, e] of this.producers) {
+      rows.push([id, e.epoch, e.batches.map((x) => [x.firstSeq, x.lastSeq, x.baseOffset])]);
+    }
+    return packr.pack(rows);
+  }
+
+  static decode(bytes: Uint8Array): ProducerStateTable {
+    const table = new ProducerStateTable();
+    if (bytes.byteLength === 0) return table;
+    const rows = packr.unpack(bytes) as unknown;
+    invariant(Array.isArray(rows), 'producer state snapshot is not a list');
+    for (const row of rows as [number, number, [number, number, number][]][]) {
+      invariant(
+        Array.isArray(row) && row.length === 3 && Array.isArray(row[2]),
+        'producer state row is malformed',
+      );
+      const [id, epoch, batches] = row;
+      table.producers.set(id, {
+        epoch,
+        batches: batches.map(([firstSeq, lastSeq, baseOffset]) => ({ firstSeq, lastSeq, baseOffset })),
+      });
+    }
+    return table;
+  }
+}
