@@ -32,7 +32,12 @@ export function registerTopicCommand(program: Command): void {
       .command('create <name>')
       .description('create a topic')
       .option('--partitions <n>', 'number of partitions', parseIntOption('--partitions'), 1)
-      .option('--replication-factor <n>', 'replicas per partition', parseIntOption('--replication-factor'), 1)
+      .option(
+        '--replication-factor <n>',
+        'replicas per partition (default: the broker default, 1 on a single node, min(3, alive brokers) in a cluster)',
+        parseIntOption('--replication-factor'),
+        -1,
+      )
       .option('--config <key=value...>', 'topic config overrides, e.g. retention_ms=3600000', []),
   ).action(
     async (

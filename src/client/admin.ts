@@ -26,7 +26,7 @@ export interface NewTopic {
   name: string;
   /** Default 1. */
   partitions?: number;
-  /** Default 1. */
+  /** Default -1: the broker's default (1 on a single node, min(3, alive brokers) in a cluster). */
   replicationFactor?: number;
   configs?: Record<string, string>;
 }
@@ -59,7 +59,7 @@ export class Admin {
       topics: topics.map((t) => ({
         name: t.name,
         partitions: t.partitions ?? 1,
-        replicationFactor: t.replicationFactor ?? 1,
+        replicationFactor: t.replicationFactor ?? -1,
         configs: t.configs ?? {},
       })),
       timeoutMs: this.timeoutMs,
