@@ -154,6 +154,24 @@ export const METRICS = {
     [],
     'Partitions led here with fewer in-sync replicas than replicas',
   ),
+  partitionLeaderElectionsTotal: d(
+    'streambus_partition_leader_elections_total',
+    'counter',
+    [],
+    'Partition Raft groups in which this broker became leader',
+  ),
+  replicationCommitDurationSeconds: d(
+    'streambus_replication_commit_duration_seconds',
+    'histogram',
+    [],
+    'acks=all produce: from proposing a batch to its commit by a majority of its partition group',
+  ),
+  replicaFollowerLagEntries: d(
+    'streambus_replica_follower_lag_entries',
+    'gauge',
+    [],
+    'Largest follower lag (Raft entries behind the leader) over the partitions led here',
+  ),
   consumerGroupLag: d(
     'streambus_consumer_group_lag',
     'gauge',

@@ -100,6 +100,12 @@ export class MetricsRegistry {
   readonly fetchDurationSeconds = this.histogram(METRICS.fetchDurationSeconds, LATENCY_BUCKETS_SECONDS);
   readonly logFsyncDurationSeconds = this.histogram(METRICS.logFsyncDurationSeconds, FSYNC_BUCKETS_SECONDS);
   readonly partitionsUnderReplicated = this.gauge(METRICS.partitionsUnderReplicated);
+  readonly partitionLeaderElectionsTotal = this.counter(METRICS.partitionLeaderElectionsTotal);
+  readonly replicationCommitDurationSeconds = this.histogram(
+    METRICS.replicationCommitDurationSeconds,
+    LATENCY_BUCKETS_SECONDS,
+  );
+  readonly replicaFollowerLagEntries = this.gauge(METRICS.replicaFollowerLagEntries);
   readonly consumerGroupLag = this.gauge(METRICS.consumerGroupLag);
   readonly diskFreeBytes = this.gauge(METRICS.diskFreeBytes);
   readonly logSizeBytes = this.gauge(METRICS.logSizeBytes);

@@ -9,7 +9,7 @@ import { ReplicaManager } from '../../src/broker/replica/replica-manager.js';
 import { StreamBusError } from '../../src/errors/index.js';
 import { encodeCommand, type MetadataCommand } from '../../src/metadata/commands.js';
 import { MetadataStateMachine } from '../../src/metadata/state-machine.js';
-import type { Logger } from '../../src/observability/index.js';
+import { type Logger, MetricsRegistry } from '../../src/observability/index.js';
 import { decodeRecords, encodeRecordBatch, splitBatches } from '../../src/protocol/record-batch.js';
 import { RaftHost } from '../../src/raft/host.js';
 import { MemoryHub } from '../../src/raft/transport/memory-transport.js';
@@ -55,6 +55,7 @@ class SharedMetadata {
 
 interface Broker {
   id: number;
+  metrics: MetricsRegistry;
   host: RaftHost;
   manager: ReplicaManager;
   stores: Map<string, MemoryPartitionStore>;
@@ -73,7 +74,9 @@ function startBroker(hub: MemoryHub, md: SharedMetadata, id: number): Broker {
   const host = new RaftHost({ nodeId: id, transport: hub.transport(id), tickIntervalMs: 10 });
   const stores = new Map<string, MemoryPartitionStore>();
   const removed: string[] = [];
+  const metrics = new MetricsRegistry({ processMetrics: false });
   const manager = new ReplicaManager({
+    metrics,
     brokerId: id,
     dataDir: `/data/${id}`,
     host,
@@ -102,7 +105,7 @@ function startBroker(hub: MemoryHub, md: SharedMetadata, id: number): Broker {
     replicaLagTimeMaxMs: 400,
   });
   manager.start();
-  const b = { id, host, manager, stores, removed };
+  const b = { id, host, manager, stores, removed, metrics };
   brokers.push(b);
   return b;
 }
@@ -124,6 +127,12 @@ function leaderReplica(topic: string, partition: number) {
     if (r?.isLeader()) return { broker: b, replica: r };
   }
   return undefined;
+}
+
+/** One unlabelled sample of a metric from a broker's registry. */
+async function metricValue(b: Broker, name: string): Promise<number> {
+  const line = (await b.metrics.text()).split('\n').find((l) => l.startsWith(`${name} `));
+  return line === undefined ? Number.NaN : Number(line.split(' ')[1]);
 }
 
 const batch = (v: string) => encodeRecordBatch([{ key: null, value: Buffer.from(v) }], { baseTimestamp: 1 });
@@ -222,6 +231,10 @@ describe('ReplicaManager', () => {
       () => !md.partition('t', 0).isr.includes(lagging),
     );
     expect([...md.partition('t', 0).isr].sort()).toEqual([1, 2, 3].filter((id) => id !== lagging));
+    expect(leader.manager.underReplicatedCount()).toBe(1);
+    expect(await metricValue(leader, 'streambus_partitions_under_replicated')).toBe(1);
+    expect(await metricValue(leader, 'streambus_partition_leader_elections_total')).toBeGreaterThanOrEqual(1);
+    expect(await metricValue(leader, 'streambus_replica_follower_lag_entries')).toBeGreaterThanOrEqual(1);
     await expect(replica.append(batch('refused'))).rejects.toSatisfy(
       (err: unknown) => err instanceof StreamBusError && err.code === 'NOT_ENOUGH_REPLICAS',
     );

@@ -48,6 +48,8 @@ export interface PartitionReplicaOptions {
   readonly minInsyncReplicas?: () => number;
   /** A follower that has not held everything committed for this long drops out of the in-sync set. */
   readonly replicaLagTimeMaxMs?: number;
+  /** Told how long each acks=all batch took from proposal to commit (seconds). */
+  readonly onCommitted?: (seconds: number) => void;
 }
 
 export const REPLICA_LAG_TIME_MAX_MS = 10_000;
@@ -177,10 +179,18 @@ export class PartitionReplica extends EventEmitter<ReplicaEvents> implements Ser
 
   private proposeBatch(batch: Buffer, acks: Acks): Promise<AppliedBatch> {
     stampBatch(batch, UNSTAMPED_OFFSET, 0);
+    const proposedAtMs = this.options.nowMs();
     const committed = this.node.propose(batch, {
       timeoutMs: this.options.proposalTimeoutMs,
     }) as Promise<AppliedBatch>;
-    if (acks === -1) return committed;
+    if (acks === -1) {
+      const onCommitted = this.options.onCommitted;
+      if (onCommitted === undefined) return committed;
+      return committed.then((applied) => {
+        onCommitted((this.options.nowMs() - proposedAtMs) / 1000);
+        return applied;
+      });
+    }
     return new Promise<AppliedBatch>((resolve, reject) => {
       this.persistWaiters.set(batch, { resolve, reject });
       committed.then(

@@ -95,6 +95,7 @@ export class ReplicaManager {
   private unsubscribe: (() => void) | null = null;
   private retryTimer: NodeJS.Timeout | null = null;
   private isrTimer: NodeJS.Timeout | null = null;
+  private underReplicated = 0;
 
   private cachedView: MetadataView | undefined;
 
@@ -260,6 +261,8 @@ export class ReplicaManager {
         ...(this.deps.replicaLagTimeMaxMs === undefined
           ? {}
           : { replicaLagTimeMaxMs: this.deps.replicaLagTimeMaxMs }),
+        onCommitted: (seconds: number) =>
+          this.deps.metrics?.replicationCommitDurationSeconds.observe(seconds),
       });
     } catch (err) {
       await store.close();
@@ -292,6 +295,7 @@ export class ReplicaManager {
     }
     replica.on('leader-change', ({ leaderId }) => {
       h.publishedEpoch = undefined;
+      if (leaderId === this.deps.brokerId) this.deps.metrics?.partitionLeaderElectionsTotal.inc();
       if (leaderId === this.deps.brokerId) void this.publishLeader(h);
     });
     this.log.info(
@@ -427,9 +431,12 @@ export class ReplicaManager {
     const now = this.deps.nowMs();
     const view = this.view();
     let underReplicated = 0;
+    let lagMax = 0;
     for (const h of this.hosted.values()) {
       if (!h.replica.isLeader()) continue;
       h.replica.trackFollowers(now);
+      const last = h.replica.node.status().lastIndex;
+      for (const f of h.replica.node.progress()) lagMax = Math.max(lagMax, last - f.match);
       const isr = h.replica.inSyncReplicas(now);
       const t = view.topics.get(h.topic);
       const p = t?.createdVersion === h.createdVersion ? t.partitions[h.partition] : undefined;
@@ -464,7 +471,14 @@ export class ReplicaManager {
           h.publishingIsr = false;
         });
     }
+    this.underReplicated = underReplicated;
     this.deps.metrics?.partitionsUnderReplicated.set(underReplicated);
+    this.deps.metrics?.replicaFollowerLagEntries.set(lagMax);
+  }
+
+  /** Partitions led here whose in-sync set is shorter than their replica list (as of the last check). */
+  underReplicatedCount(): number {
+    return this.underReplicated;
   }
 
   private async closeHosted(h: Hosted): Promise<void> {
