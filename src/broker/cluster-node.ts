@@ -59,8 +59,12 @@ export interface ClusterNodeDeps {
 export function advertisedPeerListen(config: BrokerConfig): PeerAddress {
   const text = config.cluster.advertisedPeerListen ?? config.cluster.peerListen;
   const parsed = parseHostPort(text) ?? { host: '127.0.0.1', port: 9093 };
-  const wildcard = parsed.host === '0.0.0.0' || parsed.host === '::' || parsed.host === '';
+  const wildcard = isWildcard(parsed.host);
   return { host: wildcard ? '127.0.0.1' : parsed.host, port: parsed.port };
+}
+
+function isWildcard(host: string): boolean {
+  return host === '0.0.0.0' || host === '::' || host === '';
 }
 
 export class ClusterNode {
@@ -131,6 +135,7 @@ export class ClusterNode {
       logger,
       dialsAllPeers: !isVoter,
       acceptsUnknownPeers: isVoter,
+      ...(isWildcard(listen.host) ? {} : { localAddress: listen.host }),
     });
     let bound: PeerAddress;
     try {

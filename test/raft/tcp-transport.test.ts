@@ -1,4 +1,4 @@
-import { connect } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Envelope, type NodeId, newMessage } from '../../src/raft/index.js';
 import { TcpTransport } from '../../src/raft/transport/tcp-transport.js';
@@ -93,6 +93,26 @@ describe('TcpTransport', () => {
       () => again.length === 1 && got.joiner.length === 2,
     );
     expect(restarted.isConnected(9) && joiner.isConnected(5)).toBe(true);
+  });
+
+  it('dials from the configured local address', async () => {
+    const server = new TcpTransport({ nodeId: 2, host: '127.0.0.1' });
+    const client = new TcpTransport({ nodeId: 1, localAddress: '127.0.0.2', reconnectInitialMs: 10 });
+    open.push(server, client);
+    const seen: string[] = [];
+    const addr = await server.listen();
+    server.onMessage(() => {});
+    const raw = createServer((s) => {
+      seen.push(s.remoteAddress ?? '');
+      s.destroy();
+    });
+    await new Promise<void>((r) => raw.listen(0, '127.0.0.1', () => r()));
+    const rawPort = (raw.address() as { port: number }).port;
+    client.setPeer(3, { host: '127.0.0.1', port: rawPort });
+    client.setPeer(2, addr);
+    await waitFor('a connection from 127.0.0.2', () => seen.length > 0);
+    raw.close();
+    expect(seen[0]).toBe('127.0.0.2');
   });
 
   it('coalesces everything queued in one turn into one frame', async () => {

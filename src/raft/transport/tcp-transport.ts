@@ -39,6 +39,12 @@ export interface TcpTransportOptions {
    * opened and never dialed from here.
    */
   readonly acceptsUnknownPeers?: boolean;
+  /**
+   * The local address outgoing connections bind to (the listener's host when it is a specific address), so a
+   * peer's connections come from the address others know it by: firewall rules between brokers (the chaos
+   * suite's partitions) and audit logs see one address per broker.
+   */
+  readonly localAddress?: string;
 }
 
 interface Peer {
@@ -87,6 +93,7 @@ export class TcpTransport implements RaftTransport {
       logger: options.logger ?? silentLogger,
       dialsAllPeers: options.dialsAllPeers ?? false,
       acceptsUnknownPeers: options.acceptsUnknownPeers ?? false,
+      localAddress: options.localAddress ?? '',
     };
     invariant(
       this.opts.reconnectInitialMs <= this.opts.reconnectMaxMs,
@@ -183,7 +190,11 @@ export class TcpTransport implements RaftTransport {
   private dial(peer: Peer): void {
     // A connection the peer opened (it is the lower id, or this node was unknown to it) serves both ways.
     if (this.closed || peer.address === undefined || peer.socket !== undefined) return;
-    const socket = connect({ host: peer.address.host, port: peer.address.port });
+    const socket = connect({
+      host: peer.address.host,
+      port: peer.address.port,
+      ...(this.opts.localAddress === '' ? {} : { localAddress: this.opts.localAddress }),
+    });
     socket.setNoDelay(true);
     socket.setTimeout(this.opts.connectTimeoutMs, () => socket.destroy());
     socket.once('connect', () => {
