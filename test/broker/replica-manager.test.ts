@@ -244,6 +244,18 @@ describe('ReplicaManager', () => {
     expect((await replica.append(batch('accepted'))).baseOffset).toBe(2);
   });
 
+  it('hands partition leadership to an in-sync replica when stopped, before closing', async () => {
+    const { md } = setup([1, 2, 3]);
+    md.apply(createTopic('t', [[1, 2, 3]]));
+    await waitFor('published', () => md.partition('t', 0).leader === leaderReplica('t', 0)?.broker.id);
+    const { broker: leaving } = leaderReplica('t', 0)!;
+    await leaving.manager.stop();
+    // Already led elsewhere when stop() returns: a handover, not an election after a timeout.
+    const next = leaderReplica('t', 0);
+    expect(next).toBeDefined();
+    expect(next!.broker.id).not.toBe(leaving.id);
+  });
+
   it('closes and removes every replica of a deleted topic', async () => {
     const { md } = setup([1, 2, 3]);
     md.apply(createTopic('t', [[1, 2, 3]]));

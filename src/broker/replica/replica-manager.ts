@@ -79,6 +79,9 @@ interface Hosted {
   publishingIsr: boolean;
 }
 
+/** How long shutdown waits for each partition's leadership handover. */
+export const LEADERSHIP_HANDOVER_TIMEOUT_MS = 2_000;
+
 /** When a new group's preferred leader campaigns, from its replica's opening. */
 const CAMPAIGN_RETRIES_MS = [0, 150, 400, 800];
 
@@ -118,9 +121,14 @@ export class ReplicaManager {
     this.isrTimer.unref();
   }
 
-  /** Stops reconciling, closes every replica (leaving its group) and store. */
-  async stop(): Promise<void> {
+  /**
+   * Stops reconciling, hands the leadership of every partition led here to an in-sync replica (bounded by
+   * `handoverTimeoutMs`: a slow handover only costs that group an election), then closes every replica and
+   * store.
+   */
+  async stop(handoverTimeoutMs = LEADERSHIP_HANDOVER_TIMEOUT_MS): Promise<void> {
     this.stopped = true;
+    await this.handOverLeadership(handoverTimeoutMs);
     this.unsubscribe?.();
     this.unsubscribe = null;
     if (this.retryTimer !== null) clearTimeout(this.retryTimer);
@@ -158,6 +166,29 @@ export class ReplicaManager {
         out.push({ topic: h.topic, partition: h.partition, deletedSegments: r.deletedSegments });
     }
     return out;
+  }
+
+  private async handOverLeadership(timeoutMs: number): Promise<void> {
+    const now = this.deps.nowMs();
+    const handovers = [...this.hosted.values()]
+      .filter((h) => h.replica.isLeader())
+      .map(async (h) => {
+        const target = h.replica.inSyncReplicas(now).find((id) => id !== this.deps.brokerId);
+        if (target === undefined) return;
+        try {
+          await h.replica.node.transferLeadership(target, { timeoutMs });
+          this.log.info(
+            { operation: 'handover', topic: h.topic, partition: h.partition, to: target },
+            'partition leadership handed over before shutdown',
+          );
+        } catch (err) {
+          this.log.warn(
+            { operation: 'handover', topic: h.topic, partition: h.partition, to: target, error: String(err) },
+            'partition leadership handover failed; the group will elect',
+          );
+        }
+      });
+    await Promise.all(handovers);
   }
 
   /** Resolves once no reconcile is pending or running. */
