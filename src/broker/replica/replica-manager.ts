@@ -77,6 +77,8 @@ interface Hosted {
   publishedEpoch: number | undefined;
   /** An in-sync set publication is in flight. */
   publishingIsr: boolean;
+  /** A membership change is proposed and not applied yet. */
+  changingMembership: boolean;
 }
 
 /** How long shutdown waits for each partition's leadership handover. */
@@ -311,6 +313,7 @@ export class ReplicaManager {
       publishing: false,
       publishedEpoch: undefined,
       publishingIsr: false,
+      changingMembership: false,
     };
     this.hosted.set(key, h);
     // A new group's first replica is its preferred leader: campaigning at once gives the group a leader
@@ -365,7 +368,7 @@ export class ReplicaManager {
         void this.publishLeader(h);
       }
     }
-    this.matchMembership(h, p.replicas, voters);
+    this.matchMembership(h, p.replicas);
   }
 
   private async transfer(h: Hosted, to: NodeId): Promise<void> {
@@ -424,33 +427,57 @@ export class ReplicaManager {
   }
 
   /** One membership step toward the metadata replica list: add a missing replica, else remove an extra. */
-  private matchMembership(h: Hosted, replicas: readonly NodeId[], voters: readonly NodeId[]): void {
-    const missing = replicas.find((id) => !voters.includes(id));
-    const extra = voters.find((id) => !replicas.includes(id));
-    const change =
-      missing !== undefined
-        ? { type: 'add-voter' as const, nodeId: missing }
-        : extra !== undefined && extra !== this.deps.brokerId
-          ? { type: 'remove' as const, nodeId: extra }
-          : undefined;
-    if (change === undefined) return;
-    h.replica.node.proposeConfChange(change).then(
-      () => {
-        this.log.info(
-          { operation: change.type, topic: h.topic, partition: h.partition, broker_id: change.nodeId },
-          'replica group membership changed',
-        );
-        this.schedule();
-      },
-      (err: unknown) => {
-        // CONFIG_CHANGE_IN_PROGRESS while the previous step applies: the next pass tries again.
-        this.log.debug(
-          { operation: change.type, topic: h.topic, partition: h.partition, error: String(err) },
-          'membership change not made yet',
-        );
-        this.retryLater();
-      },
+  /**
+   * One membership step toward the metadata replica list, Raft-style: a new replica joins as a learner, is
+   * promoted to voter once it holds everything committed, and only then does a replica that left stop
+   * voting. So a move never makes commits wait for a replica that is still catching up.
+   */
+  private matchMembership(h: Hosted, replicas: readonly NodeId[]): void {
+    if (h.changingMembership) return;
+    const status = h.replica.node.status();
+    const { voters, learners } = status;
+    const missing = replicas.filter((id) => !voters.includes(id));
+    const toAdd = missing.find((id) => !learners.includes(id));
+    const progress = h.replica.node.progress();
+    const caughtUp = missing.find(
+      (id) => (progress.find((p) => p.id === id)?.match ?? -1) >= status.commitIndex,
     );
+    const extraVoter = voters.find((id) => !replicas.includes(id) && id !== this.deps.brokerId);
+    const extraLearner = learners.find((id) => !replicas.includes(id));
+    const change =
+      toAdd !== undefined
+        ? { type: 'add-learner' as const, nodeId: toAdd }
+        : caughtUp !== undefined
+          ? { type: 'add-voter' as const, nodeId: caughtUp }
+          : missing.length === 0 && extraVoter !== undefined
+            ? { type: 'remove' as const, nodeId: extraVoter }
+            : extraLearner !== undefined
+              ? { type: 'remove' as const, nodeId: extraLearner }
+              : undefined;
+    if (change === undefined) return;
+    h.changingMembership = true;
+    h.replica.node
+      .proposeConfChange(change)
+      .finally(() => {
+        h.changingMembership = false;
+      })
+      .then(
+        () => {
+          this.log.info(
+            { operation: change.type, topic: h.topic, partition: h.partition, broker_id: change.nodeId },
+            'replica group membership changed',
+          );
+          this.schedule();
+        },
+        (err: unknown) => {
+          // CONFIG_CHANGE_IN_PROGRESS while the previous step applies: the next pass tries again.
+          this.log.debug(
+            { operation: change.type, topic: h.topic, partition: h.partition, error: String(err) },
+            'membership change not made yet',
+          );
+          this.retryLater();
+        },
+      );
   }
 
   /**
@@ -472,6 +499,7 @@ export class ReplicaManager {
       const t = view.topics.get(h.topic);
       const p = t?.createdVersion === h.createdVersion ? t.partitions[h.partition] : undefined;
       if (p === undefined) continue;
+      this.matchMembership(h, p.replicas);
       if (isr.length < p.replicas.length) underReplicated++;
       const published = [...p.isr].sort((a, b) => a - b);
       if (p.leader !== this.deps.brokerId || h.publishingIsr || published.join() === isr.join()) continue;
