@@ -20,11 +20,11 @@ export function benchClient(bootstrap: string): StreamBusClient {
   return createClient({ bootstrap, clientId: 'streambus-bench' });
 }
 
-/** Creates the bench topic when missing; an existing topic is used as it is. */
+/** Creates the bench topic when missing (broker default replication factor: 3 in a cluster); an existing topic is used as it is. */
 export async function ensureTopic(admin: Admin, topic: string, partitions: number): Promise<void> {
   const existing = await admin.listTopics();
   if (existing.some((t) => t.name === topic)) return;
-  await admin.createTopic({ name: topic, partitions, replicationFactor: 1 });
+  await admin.createTopic({ name: topic, partitions, replicationFactor: -1 });
 }
 
 export function nowNs(): bigint {

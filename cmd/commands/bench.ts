@@ -18,7 +18,11 @@ function benchCommand(
     parent
       .command(name)
       .description(description)
-      .option('--topic <name>', 'topic (created when missing)', 'bench')
+      .option(
+        '--topic <name>',
+        'topic (created when missing, with the broker default replication factor)',
+        'bench',
+      )
       .option('--messages <n>', 'messages to send or read', parseIntOption('--messages'), 200_000)
       .option('--size <bytes>', 'message size', parseIntOption('--size'), 1024)
       .option('--batch <n>', 'messages per producer batch', parseIntOption('--batch'), 1000)
