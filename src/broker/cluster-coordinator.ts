@@ -301,15 +301,16 @@ export class ClusterCoordinator {
     const p = view.topics.get(move.topic)?.partitions[move.partition];
     if (p?.replicas.includes(move.from) && !p.replicas.includes(move.to)) {
       const replicas = p.replicas.map((id) => (id === move.from ? move.to : id));
-      // Until partitions are replicated (issue 5) a replica set change is metadata only: the in-sync set is
-      // the new replica list and a leader on the replaced broker hands over to the first live replica.
+      // The partition's leader makes its Raft group follow the new list (learner, catch up, promote, remove
+      // the old voter); the new replica is not in sync until its leader says so, and a leader being moved
+      // away is asked to hand over to the first live replica.
       await this.deps.store.updateReplicaSet(
         {
           topic: move.topic,
           partition: move.partition,
           expectedEpoch: p.leaderEpoch,
           replicas,
-          isr: replicas,
+          isr: p.isr.filter((id) => id !== move.from),
           leader: p.leader === move.from ? firstLive(replicas, view) : p.leader,
         },
         { signal },
