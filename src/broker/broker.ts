@@ -10,7 +10,8 @@
  *   1. readiness turns 503 (draining) so load balancers stop sending new clients;
  *   2. stop accepting connections;
  *   3. wake long-polling fetches, answer every request already received, close connections;
- *   4. (cluster.enabled) hand metadata leadership to another voter, stop Raft, close the peer listener;
+ *   4. (cluster.enabled) hand each partition's leadership to an in-sync replica and close the replicas, hand
+ *      metadata leadership to another voter, stop Raft, close the peer listener;
  *   5. flush and fsync every partition, close the logs (releases the data-dir lock);
  *   6. stop the health and metrics server.
  */
@@ -34,6 +35,8 @@ import { quorumClusterInfo, singleNodeClusterInfo } from './cluster-info.js';
 import { ClusterNode } from './cluster-node.js';
 import { LocalTopicCatalog } from './local-catalog.js';
 import { brokerObservers } from './observability.js';
+import { FileProducerIdBlocks, metadataProducerIdBlocks } from './producer-id-blocks.js';
+import { ProducerIdAllocator } from './producer-ids.js';
 import { ReplicaManager } from './replica/replica-manager.js';
 import { replicaStores } from './replica/replica-stores.js';
 import { RequestRouter } from './router.js';
@@ -153,6 +156,21 @@ export class Broker {
             proposalTimeoutMs: config.resilience.timeouts.proposalMs,
             metrics: ops.metrics,
           });
+    if (replicas !== null) {
+      ops.health.register({
+        name: 'replicas',
+        critical: false,
+        check: async () => {
+          const hosted = replicas.replicas();
+          const led = hosted.filter((r) => r.isLeader()).length;
+          const under = replicas.underReplicatedCount();
+          return {
+            status: under > 0 ? 'degraded' : 'healthy',
+            message: `${hosted.length} partition replicas here, ${led} led, ${under} of them under-replicated`,
+          };
+        },
+      });
+    }
     const clusterCatalog =
       cluster === null || replicas === null
         ? null
@@ -184,6 +202,11 @@ export class Broker {
         ...(cluster === null
           ? {}
           : { alterBroker: (brokerId, action) => cluster.alterBroker(brokerId, action) }),
+        producerIds: new ProducerIdAllocator(
+          cluster === null
+            ? new FileProducerIdBlocks(config.broker.dataDir)
+            : metadataProducerIdBlocks(cluster.store),
+        ),
       },
       observers.requests,
       config.limits.requestTimeoutMs,

@@ -29,7 +29,15 @@ export class ProducerDeduplicator {
     this.inFlight.clear();
   }
 
-  append<T extends WrittenBatch>(batch: Buffer, write: (batch: Buffer) => Promise<T>): Promise<WrittenBatch> {
+  /**
+   * `confirm` gates a retry's answer: the original may be in the log but not yet as durable as the retry's
+   * acks ask (a new leader's uncommitted tail), so the replica waits for it to commit before saying yes.
+   */
+  append<T extends WrittenBatch>(
+    batch: Buffer,
+    write: (batch: Buffer) => Promise<T>,
+    confirm: (written: WrittenBatch) => Promise<WrittenBatch> = (w) => Promise.resolve(w),
+  ): Promise<WrittenBatch> {
     const idempotent = idempotentBatchOf(readBatchHeader(batch));
     if (idempotent === undefined) return write(batch);
     const table = (this.table ??= this.rebuild());
@@ -46,8 +54,8 @@ export class ProducerDeduplicator {
     }
     if (check.kind === 'duplicate') {
       const pending = this.inFlight.get(key);
-      if (pending !== undefined) return pending;
-      return Promise.resolve({
+      if (pending !== undefined) return pending.then(confirm);
+      return confirm({
         baseOffset: check.batch.baseOffset,
         lastOffset: check.batch.baseOffset + (idempotent.lastSeq - idempotent.firstSeq),
       });

@@ -71,7 +71,17 @@ export class ProducerStateTable {
 
   check(b: IdempotentBatch): SequenceCheck {
     const entry = this.producers.get(b.producerId);
-    if (entry === undefined) return { kind: 'append' };
+    if (entry === undefined) {
+      // A producer's first batch here starts at 0. Accepting a later one first would let it overtake an
+      // earlier batch still being retried, which would then be refused for good. (A producer forgotten by
+      // eviction, or by a single-node restart, gets the same answer and starts over with a new id.)
+      if (b.firstSeq === 0) return { kind: 'append' };
+      return {
+        kind: 'refuse',
+        code: 'OUT_OF_ORDER_SEQUENCE',
+        message: `producer ${b.producerId} is unknown here and sent sequence ${b.firstSeq}, not 0`,
+      };
+    }
     if (b.producerEpoch < entry.epoch) {
       return {
         kind: 'refuse',

@@ -26,6 +26,7 @@ import type { HandlerContext } from './handlers/context.js';
 import { handleFetch } from './handlers/fetch.js';
 import { handleListOffsets } from './handlers/list-offsets.js';
 import { handleProduce } from './handlers/produce.js';
+import { handleInitProducerId } from './handlers/producer-id.js';
 import {
   handleCreateTopics,
   handleDeleteTopics,
@@ -72,6 +73,7 @@ export class RequestRouter implements FrameRouter {
       [ApiKey.ListTopics]: (c) => handleListTopics(c),
       [ApiKey.DescribeCluster]: (c) => handleDescribeCluster(c),
       [ApiKey.AlterBroker]: handleAlterBroker,
+      [ApiKey.InitProducerId]: handleInitProducerId,
     };
   }
 

@@ -4,27 +4,31 @@
  * retries batches that fail with a retriable or transient error, with backoff and a bounded attempt count,
  * refreshing metadata when the error says it is stale. Keyed messages go to Kafka's murmur2 partition;
  * keyless ones stick to one partition per batch and move round-robin from batch to batch.
+ *
+ * Idempotence (on by default): before its first batch the producer gets a producer id (InitProducerId) and
+ * each batch carries it with its partition's next sequence, taken once when the batch is built. A retry
+ * re-sends the same bytes, so a leader that already appended the batch answers with the original offset
+ * instead of appending it twice. At most 5 requests are in flight, the window a leader remembers.
  */
 import { isRetriable, StreamBusError, toStreamBusError } from '../errors/index.js';
 import { type Acks, ApiKey, fromWireError, type ProduceResponse } from '../protocol/index.js';
-import {
-  type Compression,
-  encodeRecordBatch,
-  type ProducerRecord,
-  type RecordHeader,
-} from '../protocol/record-batch.js';
+import type { Compression, ProducerRecord, RecordHeader } from '../protocol/record-batch.js';
 import { type BackoffPolicy, backoffMs } from './backoff.js';
 import { type Cluster, STALE_METADATA_CODES } from './cluster.js';
+import { IDEMPOTENT_IN_FLIGHT_MAX, IdempotenceState, initProducerId, NO_IDENTITY } from './idempotence.js';
 import { PartitionHolds } from './partition-holds.js';
 import { partitionForKey } from './partitioner.js';
 import {
-  type Clock,
-  clientClock,
-  clientTimers,
-  type Random,
-  type TimerHandle,
-  type Timers,
-} from './timers.js';
+  BATCH_OVERHEAD_BYTES,
+  type Batch,
+  buildBatch,
+  olderBatchPending,
+  RECORD_OVERHEAD_BYTES,
+  type SendTracker,
+  settleFailed,
+  sizeOf,
+} from './producer-batch.js';
+import { type Clock, clientClock, clientTimers, type Random, type Timers } from './timers.js';
 
 export interface ProducerOptions {
   /** Default acks for send(): 0 none, 1 leader, -1 all in-sync replicas. */
@@ -34,7 +38,13 @@ export interface ProducerOptions {
   batchBytes?: number;
   /** send() waits while this many bytes are batched or in flight. */
   bufferBytesMax?: number;
+  /** Capped at 5 when idempotent. */
   maxInFlightRequests?: number;
+  /**
+   * Default true: batches carry a producer id and per-partition sequence so a retried batch the leader
+   * already has is not appended twice. acks=0 batches never do (nobody would learn of a gap).
+   */
+  idempotent?: boolean;
   compression?: Compression;
   retries?: number;
   retryBackoffMs?: number;
@@ -52,6 +62,7 @@ export const PRODUCER_DEFAULTS = {
   batchBytes: 16_384,
   bufferBytesMax: 32 * 1024 * 1024,
   maxInFlightRequests: 5,
+  idempotent: true,
   compression: 'none' as Compression,
   retries: 5,
   retryBackoffMs: 100,
@@ -82,46 +93,6 @@ export interface RecordMetadata {
   timestamp: number;
 }
 
-/**
- * One send() call. Its records may spread over several batches; it settles once, when the last of them is
- * acknowledged (or the first fails). One promise per call, not per message, keeps the hot path light.
- */
-interface SendTracker {
-  results: RecordMetadata[];
-  remaining: number;
-  settled: boolean;
-  resolve(results: RecordMetadata[]): void;
-  reject(err: unknown): void;
-}
-
-interface Batch {
-  topic: string;
-  partition: number;
-  acks: Acks;
-  records: ProducerRecord[];
-  /** For records[i]: the send() it came from and its index in that call's results. */
-  trackers: SendTracker[];
-  resultIndexes: number[];
-  sizeBytes: number;
-  timer: TimerHandle | null;
-  bytes: Buffer | null;
-  attempts: number;
-  /** Creation order; retried batches go back in this order so a partition's batches stay in sequence. */
-  seq: number;
-  /** Settles when the batch is acknowledged or has failed for good (what flush() waits for). */
-  done: Promise<void>;
-  markDone: () => void;
-}
-
-/** Bytes of batch and record framing beyond keys, values and headers (an estimate for batch sizing). */
-const BATCH_OVERHEAD_BYTES = 61;
-const RECORD_OVERHEAD_BYTES = 24;
-
-function sizeOf(v: Buffer | string | null | undefined): number {
-  if (v === null || v === undefined) return 0;
-  return typeof v === 'string' ? Buffer.byteLength(v) : v.length;
-}
-
 export class Producer {
   private readonly o: Required<Omit<ProducerOptions, 'clock' | 'timers' | 'random'>>;
   private readonly clock: Clock;
@@ -132,6 +103,9 @@ export class Producer {
   private readonly unfinished = new Set<Batch>();
   private readonly sticky = new Map<string, number>();
   private readonly holds: PartitionHolds;
+  /** Null when not idempotent. */
+  private readonly idempotence: IdempotenceState | null;
+  private readonly inFlightRequestsMax: number;
   private ready: Batch[] = [];
   private nextSeq = 0;
   /** Partitions held back while one of their batches waits out its retry backoff, until this time. */
@@ -154,6 +128,19 @@ export class Producer {
     this.random = random ?? Math.random;
     this.backoff = { baseMs: this.o.retryBackoffMs, maxMs: this.o.retryBackoffMaxMs };
     this.holds = new PartitionHolds(this.clock, this.timers, () => void this.drain());
+    this.idempotence = this.o.idempotent
+      ? new IdempotenceState(() =>
+          initProducerId(cluster, {
+            retries: this.o.retries,
+            backoff: this.backoff,
+            random: this.random,
+            timers: this.timers,
+          }),
+        )
+      : null;
+    this.inFlightRequestsMax = this.o.idempotent
+      ? Math.min(this.o.maxInFlightRequests, IDEMPOTENT_IN_FLIGHT_MAX)
+      : this.o.maxInFlightRequests;
   }
 
   /** Queues messages and resolves with each one's partition and offset once acknowledged per acks. */
@@ -262,8 +249,9 @@ export class Producer {
         sizeBytes: BATCH_OVERHEAD_BYTES,
         timer: null,
         bytes: null,
+        ...NO_IDENTITY,
         attempts: 0,
-        seq: this.nextSeq++,
+        seq: -1,
         done,
         markDone,
       };
@@ -286,7 +274,7 @@ export class Producer {
     if (batch.sizeBytes >= this.o.batchBytes) this.seal(batch);
   }
 
-  /** Closes a batch to further records, encodes it and queues it for sending. */
+  /** Closes a batch to further records and queues it for sending (it is built when first taken). */
   private seal(batch: Batch): void {
     const key = `${batch.acks}\u0000${batch.partition}\u0000${batch.topic}`;
     if (this.open.get(key) !== batch) return;
@@ -296,25 +284,62 @@ export class Producer {
     // The next keyless batch of this topic goes to the next partition.
     const sticky = this.sticky.get(batch.topic);
     if (sticky === batch.partition) this.sticky.set(batch.topic, sticky + 1);
-    try {
-      batch.bytes = encodeRecordBatch(batch.records, {
-        compression: this.o.compression,
-        baseTimestamp: batch.records[0]?.timestamp ?? this.clock.nowMs(),
-      });
-    } catch (err) {
-      this.finish(batch, toStreamBusError(err, 'producer.encode'));
-      return;
-    }
+    batch.seq = this.nextSeq++;
     this.ready.push(batch);
     void this.drain();
+  }
+
+  /** Whether a batch still to be built needs the producer's identity. */
+  private needsIdentity(batch: Batch): boolean {
+    return this.idempotence !== null && batch.bytes === null && batch.acks !== 0;
+  }
+
+  /**
+   * Builds the batches taken for sending that are not built yet, in queue order, so a partition's batches
+   * take consecutive sequences in the order they are sent. Returns the ones built (or built before).
+   */
+  private build(batches: Batch[]): Batch[] {
+    const built: Batch[] = [];
+    for (const batch of batches) {
+      try {
+        buildBatch(batch, this.idempotence, this.o.compression, this.clock);
+      } catch (err) {
+        this.finish(batch, toStreamBusError(err, 'producer.encode'));
+        continue;
+      }
+      built.push(batch);
+    }
+    return built;
+  }
+
+  /**
+   * Makes sure the producer has an identity before a batch that needs one is built. False when there is
+   * none to build with: the fetch failed for good (those batches failed with its error) or the identity was
+   * reset meanwhile (the caller loops and fetches again).
+   */
+  private async identityReady(): Promise<boolean> {
+    if (this.idempotence === null || this.idempotence.current() !== null) return true;
+    if (!this.ready.some((b) => this.needsIdentity(b))) return true;
+    try {
+      await this.idempotence.ensure();
+    } catch (err) {
+      const e = toStreamBusError(err, 'producer.init_producer_id');
+      const waiting = this.ready.filter((b) => this.needsIdentity(b));
+      this.ready = this.ready.filter((b) => !this.needsIdentity(b));
+      for (const b of waiting) this.finish(b, e);
+      return false;
+    }
+    return this.idempotence.current() !== null;
   }
 
   private async drain(): Promise<void> {
     if (this.draining) return;
     this.draining = true;
     try {
-      while (this.ready.length > 0 && this.inFlightRequests < this.o.maxInFlightRequests) {
-        const batches = this.takeSendable();
+      while (this.ready.length > 0 && this.inFlightRequests < this.inFlightRequestsMax) {
+        // No await between the identity check and building: a reset in between would mix identities.
+        if (!(await this.identityReady())) continue;
+        const batches = this.build(this.takeSendable());
         if (batches.length === 0) break;
         const groups = new Map<string, { leaderId: number; acks: Acks; batches: Batch[] }>();
         for (const batch of batches) {
@@ -331,7 +356,7 @@ export class Producer {
           groups.set(key, group);
         }
         const pendingGroups = [...groups.values()];
-        while (pendingGroups.length > 0 && this.inFlightRequests < this.o.maxInFlightRequests) {
+        while (pendingGroups.length > 0 && this.inFlightRequests < this.inFlightRequestsMax) {
           const group = pendingGroups.shift()!;
           this.inFlightRequests++;
           void this.sendGroup(group.leaderId, group.acks, group.batches).finally(() => {
@@ -350,11 +375,40 @@ export class Producer {
   /** Removes and returns the ready batches whose partition is not held back by a pending retry. */
   private takeSendable(): Batch[] {
     const { free, held } = this.holds.split(this.ready);
-    this.ready = held;
-    return free;
+    if (this.idempotence === null) {
+      this.ready = held;
+      return free;
+    }
+    // The leader remembers a producer's last IDEMPOTENT_IN_FLIGHT_MAX batches per partition: a new batch of a
+    // partition waits while that many sequenced ones are unfinished (sent, or waiting to be retried), or a
+    // late retry of the oldest would no longer be recognised and be refused as out of order.
+    const sequenced = new Map<string, number>();
+    for (const b of this.unfinished) {
+      if (b.bytes === null || b.producerId < 0) continue;
+      const key = `${b.partition}\u0000${b.topic}`;
+      sequenced.set(key, (sequenced.get(key) ?? 0) + 1);
+    }
+    const sendable: Batch[] = [];
+    const waiting: Batch[] = [];
+    for (const b of free) {
+      if (b.bytes !== null || !this.needsIdentity(b)) {
+        sendable.push(b);
+        continue;
+      }
+      const key = `${b.partition}\u0000${b.topic}`;
+      const n = sequenced.get(key) ?? 0;
+      if (n >= IDEMPOTENT_IN_FLIGHT_MAX) {
+        waiting.push(b);
+        continue;
+      }
+      sequenced.set(key, n + 1);
+      sendable.push(b);
+    }
+    this.ready = waiting.length === 0 ? held : [...held, ...waiting].sort((a, b) => a.seq - b.seq);
+    return sendable;
   }
 
-  /** Puts a batch back among the ready ones in creation order. */
+  /** Puts a batch back among the ready ones in sealing order. */
   private requeue(batch: Batch): void {
     const at = this.ready.findIndex((b) => b.seq > batch.seq);
     if (at < 0) this.ready.push(batch);
@@ -424,15 +478,20 @@ export class Producer {
     ) {
       this.cluster.invalidateMetadata();
     }
-    if (!isRetriable(err) || batch.attempts >= this.o.retries) {
+    // An out-of-order answer while an older batch of the partition is still unacknowledged is that batch's
+    // gap (it failed and waits for its retry), not this one's: this batch goes back behind it.
+    const retriable =
+      isRetriable(err) || (err.code === 'OUT_OF_ORDER_SEQUENCE' && olderBatchPending(this.unfinished, batch));
+    if (!retriable || batch.attempts >= this.o.retries) {
       this.finish(batch, err);
       return;
     }
     const waitMs = backoffMs(batch.attempts, this.backoff, this.random);
     batch.attempts++;
-    // The batch goes back in creation order and its partition is held until the backoff ends, so newer
+    // The batch goes back in sealing order and its partition is held until the backoff ends, so newer
     // batches of that partition cannot overtake it. (With several requests in flight a newer batch already
-    // sent can still land first: only idempotent sequence numbers close that gap.)
+    // sent can still land first: with idempotence its leader refuses it as out of order and it comes back
+    // here, behind this one.)
     this.holds.hold(batch, waitMs);
     this.requeue(batch);
     void this.drain();
@@ -440,6 +499,8 @@ export class Producer {
 
   private finish(batch: Batch, err: StreamBusError | null, baseOffset = -1, logAppendTimeMs = -1): void {
     this.unfinished.delete(batch);
+    // A sequenced batch that failed for good leaves the leader's next sequence unknown: start afresh.
+    if (err !== null && batch.producerId >= 0) this.idempotence?.reset(batch.producerId);
     this.bufferedBytes -= batch.sizeBytes - BATCH_OVERHEAD_BYTES;
     const { trackers, resultIndexes, records } = batch;
     batch.trackers = [];
@@ -467,10 +528,4 @@ export class Producer {
     this.spaceWaiters = [];
     for (const w of wake) w();
   }
-}
-
-function settleFailed(tracker: SendTracker, err: unknown): void {
-  if (tracker.settled) return;
-  tracker.settled = true;
-  tracker.reject(err);
 }

@@ -102,6 +102,11 @@ export type MetadataCommand =
       readonly type: 'setClusterConfig';
       readonly set: Readonly<Record<string, string>>;
       readonly delete: readonly string[];
+    }
+  | {
+      /** Reserves `count` producer ids (idempotent producers); the result carries the block's first id. */
+      readonly type: 'allocateProducerIds';
+      readonly count: number;
     };
 
 export type CommandType = MetadataCommand['type'];
@@ -224,6 +229,7 @@ const DECODERS: { readonly [K in CommandType]: (b: Body) => Extract<MetadataComm
     set: stringMap(b.set, 'set'),
     delete: list(b.delete, 'delete').map((k) => str(k, 'delete[]')),
   }),
+  allocateProducerIds: (b) => ({ type: 'allocateProducerIds', count: positiveInt(b.count, 'count') }),
 };
 
 // Shape checks. Exported for the snapshot decoder, which trusts its bytes as little as the log's.
@@ -254,6 +260,14 @@ export function bool(v: unknown, what: string): boolean {
 
 export function uint(v: unknown, what: string): number {
   invariant(typeof v === 'number' && Number.isSafeInteger(v) && v >= 0, `metadata ${what} is not a uint`);
+  return v;
+}
+
+export function positiveInt(v: unknown, what: string): number {
+  invariant(
+    typeof v === 'number' && Number.isSafeInteger(v) && v > 0,
+    `metadata ${what} is not a positive int`,
+  );
   return v;
 }
 

@@ -11,8 +11,10 @@ export { bindMetadataMetrics, type MetadataMetricsSink } from './observe.js';
 export { decodeSnapshot, encodeSnapshot, parseApplyResult, SNAPSHOT_FORMAT_VERSION } from './snapshot.js';
 export {
   effectiveTopicConfig,
+  FIRST_PRODUCER_ID,
   MetadataState,
   type MetadataView,
+  PRODUCER_ID_BLOCK_MAX,
   RECENT_REQUESTS_MAX,
   validTopicName,
 } from './state.js';

@@ -4,7 +4,8 @@
  *   [formatVersion: 1, {
  *     appliedIndex, version,
  *     brokers: BrokerRecord[] (by id), topics: TopicRecord[] (by name), moves: MoveRecord[] (by key),
- *     clusterConfig: map, recentRequests: [requestId, ApplyResult][] (oldest first)
+ *     clusterConfig: map, recentRequests: [requestId, ApplyResult][] (oldest first),
+ *     nextProducerId: int >= 1 (absent in snapshots written before producer ids existed: read as 1)
  *   }]
  *
  * Collections are sorted so two replicas in the same state write the same bytes, whatever the history
@@ -24,11 +25,12 @@ import {
   obj,
   oneOf,
   positive,
+  positiveInt,
   str,
   stringMap,
   uint,
 } from './commands.js';
-import { MetadataState } from './state.js';
+import { FIRST_PRODUCER_ID, MetadataState } from './state.js';
 import {
   type ApplyResult,
   BROKER_STATES,
@@ -57,6 +59,7 @@ export function encodeSnapshot(state: MetadataState, appliedIndex: number): Uint
       moves: byKey(state.moves),
       clusterConfig: state.clusterConfig,
       recentRequests: [...state.recentRequests.entries()],
+      nextProducerId: state.nextProducerId,
     },
   ]);
 }
@@ -93,6 +96,10 @@ export function decodeSnapshot(bytes: Uint8Array): { state: MetadataState; appli
     invariant(pair.length === 2, 'snapshot request entry is not a pair');
     state.recentRequests.set(str(pair[0], 'requestId'), parseApplyResult(pair[1]));
   }
+  // An optional field rather than a new format version: a snapshot from before producer ids had handed
+  // none out, so the counter's start is exactly right for it.
+  state.nextProducerId =
+    b.nextProducerId === undefined ? FIRST_PRODUCER_ID : positiveInt(b.nextProducerId, 'nextProducerId');
   return { state, appliedIndex: uint(b.appliedIndex, 'appliedIndex') };
 }
 
@@ -162,6 +169,9 @@ export function parseApplyResult(x: unknown): ApplyResult {
         ? {}
         : { unknownBrokerIds: ids(b.unknownBrokerIds, 'result.unknown') }),
       ...(b.leaderEpoch === undefined ? {} : { leaderEpoch: uint(b.leaderEpoch, 'result.leaderEpoch') }),
+      ...(b.firstProducerId === undefined
+        ? {}
+        : { firstProducerId: positiveInt(b.firstProducerId, 'result.firstProducerId') }),
     };
   }
   const code = str(b.code, 'result.code');

@@ -29,6 +29,12 @@ export { effectiveTopicConfig, validTopicName } from './rules.js';
 /** How many request ids (with their results) are remembered to answer retried proposals exactly once. */
 export const RECENT_REQUESTS_MAX = 4096;
 
+/** The largest block one allocateProducerIds may reserve (brokers ask for 1000 at a time). */
+export const PRODUCER_ID_BLOCK_MAX = 1_000_000;
+
+/** Producer ids start at 1: -1 means "no producer id" on the wire, and 0 is kept out of use. */
+export const FIRST_PRODUCER_ID = 1;
+
 /** A point-in-time image: the maps are copies and the records immutable, so it never changes later. */
 export interface MetadataView {
   readonly version: number;
@@ -44,6 +50,8 @@ export class MetadataState {
   topics = new Map<string, TopicRecord>();
   moves = new Map<string, MoveRecord>();
   clusterConfig: Readonly<Record<string, string>> = {};
+  /** The first producer id never handed out: blocks are reserved from here and never given twice. */
+  nextProducerId = FIRST_PRODUCER_ID;
   /** requestId -> result, oldest first (insertion order is the eviction order, and is in the snapshot). */
   recentRequests = new Map<string, ApplyResult>();
 
@@ -263,6 +271,18 @@ export class MetadataState {
         this.bump();
         this.clusterConfig = mergeConfig(this.clusterConfig, c.set, c.delete);
         return this.ok();
+      }
+      case 'allocateProducerIds': {
+        if (!Number.isSafeInteger(c.count) || c.count < 1 || c.count > PRODUCER_ID_BLOCK_MAX) {
+          return this.fail('INVALID_REQUEST', `producer id block size must be 1..${PRODUCER_ID_BLOCK_MAX}`);
+        }
+        if (this.nextProducerId + c.count - 1 > Number.MAX_SAFE_INTEGER) {
+          return this.fail('METADATA_CONFLICT', 'producer ids are exhausted');
+        }
+        const first = this.nextProducerId;
+        this.bump();
+        this.nextProducerId = first + c.count;
+        return { ...this.ok(), firstProducerId: first };
       }
     }
   }

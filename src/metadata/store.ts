@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import {
   type ErrorCode,
   InvariantViolation,
+  invariant,
   isStreamBusError,
   StreamBusError,
   toStreamBusError,
@@ -248,6 +249,17 @@ export class MetadataStore {
       { type: 'setClusterConfig', set: change.set ?? {}, delete: change.delete ?? [] },
       options,
     );
+  }
+
+  /**
+   * Reserves `count` producer ids, unique across the cluster and never handed out again (the counter is in
+   * the replicated image and its snapshots); resolves with the first id of the block [first, first + count).
+   * A retried proposal that did commit answers the same block (request ids), so no block is lost twice.
+   */
+  async allocateProducerIds(count: number, options?: WriteOptions): Promise<{ firstProducerId: number }> {
+    const { firstProducerId } = await this.execute({ type: 'allocateProducerIds', count }, options);
+    invariant(firstProducerId !== undefined, 'allocateProducerIds answered without a first producer id');
+    return { firstProducerId };
   }
 
   /** Any command, with the full retry / breaker / forwarding treatment. */

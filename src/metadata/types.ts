@@ -78,6 +78,8 @@ export type ApplyResult =
       readonly unknownBrokerIds?: readonly BrokerId[];
       /** updateReplicaSet / updateLeader: the partition's new epoch. */
       readonly leaderEpoch?: number;
+      /** allocateProducerIds: the first id of the reserved block (the block is [first, first + count)). */
+      readonly firstProducerId?: number;
     }
   | { readonly ok: false; readonly code: ErrorCode; readonly message: string; readonly version: number };
 

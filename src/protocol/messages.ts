@@ -20,6 +20,7 @@ export const ApiKey = {
   ListTopics: 8,
   DescribeCluster: 9,
   AlterBroker: 10,
+  InitProducerId: 11,
 } as const;
 export type ApiKey = (typeof ApiKey)[keyof typeof ApiKey];
 
@@ -35,6 +36,7 @@ export const API_NAMES: Record<ApiKey, string> = {
   8: 'ListTopics',
   9: 'DescribeCluster',
   10: 'AlterBroker',
+  11: 'InitProducerId',
 };
 
 /** An error as it travels: the catalogue's wire code, its category (so old clients can still decide), text. */
@@ -213,6 +215,19 @@ export interface AlterBrokerResponse {
   state: ClusterBrokerState | null;
 }
 
+// InitProducerId
+/**
+ * An idempotent producer's identity: batches carry (producerId, producerEpoch, baseSequence) and a
+ * partition leader drops a retried batch it already has. Ids are unique across the cluster.
+ */
+export type InitProducerIdRequest = Record<string, never>;
+export interface InitProducerIdResponse {
+  error: WireError | null;
+  /** -1 with an error. */
+  producerId: number;
+  producerEpoch: number;
+}
+
 // Produce
 export interface ProducePartitionData {
   topic: string;
@@ -303,6 +318,7 @@ export interface ApiTypes {
   [ApiKey.ListTopics]: { request: ListTopicsRequest; response: ListTopicsResponse };
   [ApiKey.DescribeCluster]: { request: DescribeClusterRequest; response: DescribeClusterResponse };
   [ApiKey.AlterBroker]: { request: AlterBrokerRequest; response: AlterBrokerResponse };
+  [ApiKey.InitProducerId]: { request: InitProducerIdRequest; response: InitProducerIdResponse };
 }
 export type RequestOf<K extends ApiKey> = ApiTypes[K]['request'];
 export type ResponseOf<K extends ApiKey> = ApiTypes[K]['response'];

@@ -27,6 +27,8 @@ export const TOPICS_FILE = 'topics.json';
 export const METADATA_DIR = '__metadata';
 /** Cluster mode: partition replica logs, one folder per replica (broker/replica/). */
 export const REPLICAS_DIR = '__replicas';
+/** Idempotent producer id blocks handed out by a single-node broker (broker/producer-id-blocks.ts). */
+export const PRODUCER_IDS_FILE = 'producer-ids';
 
 export interface LogManagerDeps extends PartitionLogDeps {
   /** Id for a new data dir's cluster id; defaults to crypto.randomUUID. */
@@ -172,6 +174,8 @@ export class LogManager {
       `${TOPICS_FILE}.tmp`,
       METADATA_DIR,
       REPLICAS_DIR,
+      PRODUCER_IDS_FILE,
+      `${PRODUCER_IDS_FILE}.tmp`,
     ]);
     for (const { state } of this.topics.values()) {
       for (let p = 0; p < state.partitions; p++) expected.add(`${state.name}-${p}`);

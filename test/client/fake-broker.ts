@@ -40,6 +40,8 @@ export class FakeBroker {
   readonly topics = new Map<string, StoredPartition[]>();
   /** Overrides per api key; fall back to the in-memory behaviour. */
   readonly handlers: Partial<{ [K in ApiKey]: Handler<K> }> = {};
+  /** The id the next InitProducerId answers (then incremented). */
+  nextProducerId = 1000;
 
   constructor() {
     this.server = createServer((socket) => this.serve(socket));
@@ -134,6 +136,8 @@ export class FakeBroker {
         return this.fetch(body as RequestOf<typeof ApiKey.Fetch>);
       case ApiKey.ListOffsets:
         return this.listOffsets(body as RequestOf<typeof ApiKey.ListOffsets>);
+      case ApiKey.InitProducerId:
+        return { error: null, producerId: this.nextProducerId++, producerEpoch: 0 };
       case ApiKey.ApiVersions:
         return { apis: [{ apiKey: 0, minVersion: 0, maxVersion: 0 }], brokerVersion: 'fake' };
       default:

@@ -226,11 +226,16 @@ function commandArb(): fc.Arbitrary<MetadataCommand> {
       set: cfg,
       delete: fc.array(fc.constantFrom('x', 'z')),
     }),
+    fc.record({
+      type: fc.constant('allocateProducerIds' as const),
+      count: fc.integer({ min: 1, max: 2000 }),
+    }),
   ) as fc.Arbitrary<MetadataCommand>;
 }
 
 const ALL_TYPES = [
   'addPartitions',
+  'allocateProducerIds',
   'alterTopicConfig',
   'completeMove',
   'createTopic',

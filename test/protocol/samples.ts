@@ -177,6 +177,12 @@ export const SAMPLES: { [K in ApiKey]: Sample<K> } = {
     request: {},
     response: { topics: [{ name: 'orders', partitions: 3, internal: false }] },
   },
+  [ApiKey.InitProducerId]: {
+    apiKey: ApiKey.InitProducerId,
+    file: 'init-producer-id',
+    request: {},
+    response: { error: null, producerId: 4001, producerEpoch: 0 },
+  },
   [ApiKey.AlterBroker]: {
     apiKey: ApiKey.AlterBroker,
     file: 'alter-broker',

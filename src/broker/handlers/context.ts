@@ -44,4 +44,6 @@ export interface HandlerContext {
   readonly clusterInfo?: ClusterInfoProvider;
   /** AlterBroker's effect (cluster mode): resolves with the broker's new state; absent on a single node. */
   readonly alterBroker?: (brokerId: number, action: BrokerAction) => Promise<ClusterBrokerState>;
+  /** InitProducerId's source of producer ids (broker/producer-ids.ts); absent: the api answers UNKNOWN_API. */
+  readonly producerIds?: { allocate(): Promise<number> };
 }

@@ -27,7 +27,7 @@ import type { RaftStorage, StorageUpdate } from '../../raft/storage/types.js';
 import { splitAndValidate } from '../../storage/append-validation.js';
 import { type PartitionStore, UNSTAMPED_OFFSET } from '../../storage/partition-store.js';
 import type { AppendOutcome, ReadOutcome, ServedPartition } from '../catalog.js';
-import { ProducerDeduplicator } from '../producer-dedup.js';
+import { ProducerDeduplicator, type WrittenBatch } from '../producer-dedup.js';
 import { idempotentBatchOf, type ProducerStateTable } from '../producer-state.js';
 import { type AppliedBatch, PartitionStateMachine } from './partition-state-machine.js';
 
@@ -148,9 +148,51 @@ export class PartitionReplica extends EventEmitter<ReplicaEvents> implements Ser
     if (acks === -1) this.assertEnoughInSync();
     const logAppendTimeMs = this.options.nowMs();
     const applied = await Promise.all(
-      split.map((batch) => this.dedup.append(batch, (b: Buffer) => this.proposeBatch(b, acks))),
+      split.map((batch) =>
+        this.dedup.append(
+          batch,
+          (b: Buffer) => this.proposeBatch(b, acks),
+          (w) => (acks === -1 ? this.committed(w) : Promise.resolve(w)),
+        ),
+      ),
     );
     return { baseOffset: applied[0]!.baseOffset, logAppendTimeMs };
+  }
+
+  /**
+   * Resolves once `written` is below the high watermark (committed); NOT_LEADER if this replica stops
+   * leading first, REQUEST_TIMED_OUT after the proposal timeout. A retried batch found in a new leader's
+   * uncommitted tail is acknowledged only this way.
+   */
+  private committed(written: WrittenBatch): Promise<WrittenBatch> {
+    if (this.sm.highWatermark() > written.lastOffset) return Promise.resolve(written);
+    return new Promise<WrittenBatch>((resolve, reject) => {
+      const done = (err: StreamBusError | null): void => {
+        clearTimeout(timer);
+        offHw();
+        this.off('leader-change', onLeader);
+        if (err === null) resolve(written);
+        else reject(err);
+      };
+      const offHw = this.sm.onHighWatermark((hw) => {
+        if (hw > written.lastOffset) done(null);
+      });
+      const onLeader = (): void => {
+        if (!this.isLeader()) {
+          done(
+            new StreamBusError('NOT_LEADER', {
+              operation: 'replica.append',
+              metadata: { leaderId: this.leaderId() },
+            }),
+          );
+        }
+      };
+      this.on('leader-change', onLeader);
+      const timer = setTimeout(
+        () => done(new StreamBusError('REQUEST_TIMED_OUT', { operation: 'replica.append' })),
+        this.options.proposalTimeoutMs,
+      );
+    });
   }
 
   /**

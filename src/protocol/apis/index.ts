@@ -12,6 +12,7 @@ import * as deleteTopicsV0 from './delete-topics/v0.js';
 import * as describeClusterV0 from './describe-cluster/v0.js';
 import * as describeTopicsV0 from './describe-topics/v0.js';
 import * as fetchV0 from './fetch/v0.js';
+import * as initProducerIdV0 from './init-producer-id/v0.js';
 import * as listOffsetsV0 from './list-offsets/v0.js';
 import * as listTopicsV0 from './list-topics/v0.js';
 import * as metadataV0 from './metadata/v0.js';
@@ -59,6 +60,7 @@ export const API_REGISTRY: { readonly [K in ApiKey]: ApiEntry<K> } = {
   [ApiKey.ListTopics]: entry(ApiKey.ListTopics, { 0: listTopicsV0 }),
   [ApiKey.DescribeCluster]: entry(ApiKey.DescribeCluster, { 0: describeClusterV0 }),
   [ApiKey.AlterBroker]: entry(ApiKey.AlterBroker, { 0: alterBrokerV0 }),
+  [ApiKey.InitProducerId]: entry(ApiKey.InitProducerId, { 0: initProducerIdV0 }),
 };
 
 export function isApiKey(apiKey: number): apiKey is ApiKey {

@@ -1,0 +1,110 @@
+/**
+ * The idempotent producer's state: its identity (producer id and epoch, from InitProducerId) and the next
+ * sequence number of every partition. A batch takes its partition's sequence once, when it is built; a
+ * retry re-sends the same bytes, so the leader can recognise it and answer with the original offset.
+ */
+import { isRetriable, StreamBusError, toStreamBusError } from '../errors/index.js';
+import { ApiKey, fromWireError } from '../protocol/index.js';
+import { type BackoffPolicy, retrying } from './backoff.js';
+import type { Cluster } from './cluster.js';
+import type { Random, Timers } from './timers.js';
+
+/** Kafka's limit: the leader keeps this many batches per producer and partition to recognise retries. */
+export const IDEMPOTENT_IN_FLIGHT_MAX = 5;
+
+/** Sequences are int32 and wrap to 0 after the largest, as Kafka's do (the leader must compare likewise). */
+const SEQUENCE_MODULUS = 2 ** 31;
+
+export interface ProducerIdentity {
+  readonly producerId: number;
+  readonly producerEpoch: number;
+}
+
+/** The batch header fields of a non-idempotent batch. */
+export const NO_IDENTITY = { producerId: -1, producerEpoch: -1, baseSequence: -1 } as const;
+
+export interface InitProducerIdOptions {
+  readonly retries: number;
+  readonly backoff: BackoffPolicy;
+  readonly random: Random;
+  readonly timers: Timers;
+}
+
+/** Asks any broker for a producer id, retrying retriable failures (no metadata leader yet, a broker down). */
+export function initProducerId(cluster: Cluster, options: InitProducerIdOptions): Promise<ProducerIdentity> {
+  return retrying(
+    async () => {
+      const res = await cluster.requestAny(ApiKey.InitProducerId, {});
+      if (res.error !== null) throw fromWireError(res.error, 'producer.init_producer_id');
+      if (res.producerId < 0 || res.producerEpoch < 0) {
+        throw new StreamBusError('UNKNOWN_SERVER_ERROR', {
+          operation: 'producer.init_producer_id',
+          message: `InitProducerId answered producer id ${res.producerId}, epoch ${res.producerEpoch}`,
+        });
+      }
+      return { producerId: res.producerId, producerEpoch: res.producerEpoch };
+    },
+    {
+      retries: options.retries,
+      policy: options.backoff,
+      random: options.random,
+      timers: options.timers,
+      isRetriable: (err) => isRetriable(toStreamBusError(err)),
+    },
+  );
+}
+
+export class IdempotenceState {
+  private identity: ProducerIdentity | null = null;
+  private pending: Promise<ProducerIdentity> | null = null;
+  private readonly sequences = new Map<string, number>();
+
+  constructor(private readonly fetchIdentity: () => Promise<ProducerIdentity>) {}
+
+  /** The identity new batches are built with, or null while there is none (fetch it with ensure()). */
+  current(): ProducerIdentity | null {
+    return this.identity;
+  }
+
+  /** Fetches an identity unless there is one; concurrent callers share one InitProducerId. */
+  ensure(): Promise<ProducerIdentity> {
+    if (this.identity !== null) return Promise.resolve(this.identity);
+    if (this.pending === null) {
+      const pending = this.fetchIdentity().then(
+        (identity) => {
+          if (this.pending === pending) {
+            this.identity = identity;
+            this.pending = null;
+          }
+          return identity;
+        },
+        (err: unknown) => {
+          if (this.pending === pending) this.pending = null;
+          throw err;
+        },
+      );
+      this.pending = pending;
+    }
+    return this.pending;
+  }
+
+  /** Takes `count` sequence numbers of a partition for a new batch; returns its base sequence. */
+  takeSequence(topic: string, partition: number, count: number): number {
+    const key = `${partition}\u0000${topic}`;
+    const base = this.sequences.get(key) ?? 0;
+    this.sequences.set(key, (base + count) % SEQUENCE_MODULUS);
+    return base;
+  }
+
+  /**
+   * A batch of `producerId` failed for good: the leader's idea of its partition's next sequence is now
+   * unknown (the batch may or may not have been appended), so every later batch of that partition would be
+   * refused as out of order. Starting over with a new producer id (sequences from 0) clears that; batches
+   * already built keep their old identity and are not re-encoded.
+   */
+  reset(producerId: number): void {
+    if (this.identity === null || this.identity.producerId !== producerId) return;
+    this.identity = null;
+    this.sequences.clear();
+  }
+}

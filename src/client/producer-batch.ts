@@ -1,0 +1,109 @@
+/**
+ * The producer's unit of work: a batch of records for one partition, with the send() calls waiting on it,
+ * and how it is built (encoded once, taking its partition's sequence when idempotent).
+ */
+import { invariant } from '../errors/index.js';
+import type { Acks } from '../protocol/index.js';
+import { type Compression, encodeRecordBatch, type ProducerRecord } from '../protocol/record-batch.js';
+import type { IdempotenceState } from './idempotence.js';
+import type { RecordMetadata } from './producer.js';
+import type { Clock, TimerHandle } from './timers.js';
+
+/**
+ * One send() call. Its records may spread over several batches; it settles once, when the last of them is
+ * acknowledged (or the first fails). One promise per call, not per message, keeps the hot path light.
+ */
+export interface SendTracker {
+  results: RecordMetadata[];
+  remaining: number;
+  settled: boolean;
+  resolve(results: RecordMetadata[]): void;
+  reject(err: unknown): void;
+}
+
+export interface Batch {
+  topic: string;
+  partition: number;
+  acks: Acks;
+  records: ProducerRecord[];
+  /** For records[i]: the send() it came from and its index in that call's results. */
+  trackers: SendTracker[];
+  resultIndexes: number[];
+  sizeBytes: number;
+  timer: TimerHandle | null;
+  /** Encoded once, when the batch is first taken for sending; every retry re-sends these bytes. */
+  bytes: Buffer | null;
+  /** The identity and base sequence in `bytes` (-1 for a batch that is not idempotent or not built yet). */
+  producerId: number;
+  producerEpoch: number;
+  baseSequence: number;
+  attempts: number;
+  /**
+   * Sealing order (-1 while open); the ready queue is kept in this order, and retried batches go back in
+   * it, so a partition's batches are built (take their sequences) and sent in sequence.
+   */
+  seq: number;
+  /** Settles when the batch is acknowledged or has failed for good (what flush() waits for). */
+  done: Promise<void>;
+  markDone: () => void;
+}
+
+/** Bytes of batch and record framing beyond keys, values and headers (an estimate for batch sizing). */
+export const BATCH_OVERHEAD_BYTES = 61;
+export const RECORD_OVERHEAD_BYTES = 24;
+
+export function sizeOf(v: Buffer | string | null | undefined): number {
+  if (v === null || v === undefined) return 0;
+  return typeof v === 'string' ? Buffer.byteLength(v) : v.length;
+}
+
+/**
+ * Encodes a batch not built yet; a batch that needs an identity (idempotent, acks not 0) takes its
+ * partition's next sequences now, once: retries re-send these bytes. Throws what encoding throws.
+ */
+export function buildBatch(
+  batch: Batch,
+  idempotence: IdempotenceState | null,
+  compression: Compression,
+  clock: Clock,
+): void {
+  if (batch.bytes !== null) return;
+  if (idempotence !== null && batch.acks !== 0) {
+    const identity = idempotence.current();
+    invariant(identity !== null, 'an idempotent batch is built without a producer identity');
+    batch.producerId = identity.producerId;
+    batch.producerEpoch = identity.producerEpoch;
+    batch.baseSequence = idempotence.takeSequence(batch.topic, batch.partition, batch.records.length);
+  }
+  batch.bytes = encodeRecordBatch(batch.records, {
+    compression,
+    baseTimestamp: batch.records[0]?.timestamp ?? clock.nowMs(),
+    producerId: batch.producerId,
+    producerEpoch: batch.producerEpoch,
+    baseSequence: batch.baseSequence,
+  });
+}
+
+/** Whether an unfinished batch of the same partition and identity took its sequence before `batch`. */
+export function olderBatchPending(unfinished: Iterable<Batch>, batch: Batch): boolean {
+  if (batch.producerId < 0) return false;
+  for (const b of unfinished) {
+    if (
+      b !== batch &&
+      b.seq >= 0 &&
+      b.seq < batch.seq &&
+      b.producerId === batch.producerId &&
+      b.partition === batch.partition &&
+      b.topic === batch.topic
+    ) {
+      return true;
+    }
+  }
+  return false;
+}
+
+export function settleFailed(tracker: SendTracker, err: unknown): void {
+  if (tracker.settled) return;
+  tracker.settled = true;
+  tracker.reject(err);
+}

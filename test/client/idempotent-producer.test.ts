@@ -1,0 +1,310 @@
+/**
+ * The idempotent producer: its batches carry the producer id InitProducerId gave it and consecutive
+ * sequences per partition; a retried batch is re-sent byte for byte (same id, epoch and sequence); gaps and
+ * fencing fail the send; at most 5 requests are in flight. Broker-side deduplication is not tested here.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { Cluster } from '../../src/client/cluster.js';
+import { Producer } from '../../src/client/producer.js';
+import { createClient } from '../../src/index.js';
+import { ApiKey, type ProduceRequest, type ProduceResponse, wireErrorOf } from '../../src/protocol/index.js';
+import { type BatchHeader, readBatchHeader, splitBatches } from '../../src/protocol/record-batch.js';
+import { type InProcessBroker, startInProcessBroker } from '../helpers/in-process-broker.js';
+import { eventually, FakeBroker } from './fake-broker.js';
+
+let broker: FakeBroker | undefined;
+let cluster: Cluster | undefined;
+
+async function setup(partitions = 2): Promise<{ broker: FakeBroker; cluster: Cluster }> {
+  broker = await FakeBroker.start();
+  broker.createTopic('t', partitions);
+  cluster = new Cluster({ bootstrap: [broker.bootstrap] });
+  return { broker, cluster };
+}
+
+afterEach(async () => {
+  await cluster?.close();
+  await broker?.stop();
+  cluster = undefined;
+  broker = undefined;
+});
+
+interface SentBatch extends BatchHeader {
+  partition: number;
+  bytes: Buffer;
+}
+
+/** Every batch the broker received, in arrival order, with its partition and header. */
+function sentBatches(b: FakeBroker): SentBatch[] {
+  return b.requestsOf(ApiKey.Produce).flatMap((r) =>
+    (r.body as ProduceRequest).partitions.flatMap((p) =>
+      [...splitBatches(p.records)].map((bytes) => ({
+        ...readBatchHeader(bytes),
+        partition: p.partition,
+        bytes: Buffer.from(bytes),
+      })),
+    ),
+  );
+}
+
+function failAll(body: ProduceRequest, code: Parameters<typeof wireErrorOf>[0]): ProduceResponse {
+  return {
+    partitions: body.partitions.map((p) => ({
+      topic: p.topic,
+      partition: p.partition,
+      error: wireErrorOf(code),
+      baseOffset: -1,
+      logAppendTimeMs: -1,
+      logStartOffset: -1,
+    })),
+  };
+}
+
+const quick = { lingerMs: 0, retryBackoffMs: 1, retryBackoffMaxMs: 2 };
+
+describe('idempotent producer: identity and sequences', () => {
+  it('gets one producer id and numbers each partition from 0, advancing by each batch record count', async () => {
+    const { broker: b, cluster: c } = await setup(2);
+    b.nextProducerId = 4242;
+    const producer = new Producer(c, quick);
+    await producer.send({ topic: 't', messages: [{ value: 'a', partition: 0 }] });
+    await producer.send({
+      topic: 't',
+      messages: [
+        { value: 'b', partition: 0 },
+        { value: 'c', partition: 0 },
+      ],
+    });
+    await producer.send({ topic: 't', messages: [{ value: 'd', partition: 1 }] });
+    await producer.send({ topic: 't', messages: [{ value: 'e', partition: 0 }] });
+    await producer.send({
+      topic: 't',
+      messages: [
+        { value: 'f', partition: 1 },
+        { value: 'g', partition: 1 },
+      ],
+    });
+    await producer.send({ topic: 't', messages: [{ value: 'h', partition: 1 }] });
+    expect(b.requestsOf(ApiKey.InitProducerId)).toHaveLength(1);
+    const batches = sentBatches(b);
+    for (const batch of batches) {
+      expect(batch.producerId).toBe(4242);
+      expect(batch.producerEpoch).toBe(0);
+    }
+    const seqOf = (p: number) =>
+      batches.filter((x) => x.partition === p).map((x) => [x.baseSequence, x.recordCount]);
+    expect(seqOf(0)).toEqual([
+      [0, 1],
+      [1, 2],
+      [3, 1],
+    ]);
+    expect(seqOf(1)).toEqual([
+      [0, 1],
+      [1, 2],
+      [3, 1],
+    ]);
+  });
+
+  it('concurrent first sends share one InitProducerId', async () => {
+    const { broker: b, cluster: c } = await setup(2);
+    const producer = new Producer(c, quick);
+    await Promise.all(
+      Array.from({ length: 10 }, (_, i) => producer.send({ topic: 't', messages: [{ value: `${i}` }] })),
+    );
+    expect(b.requestsOf(ApiKey.InitProducerId)).toHaveLength(1);
+    expect(new Set(sentBatches(b).map((x) => x.producerId))).toEqual(new Set([1000]));
+  });
+
+  it('idempotent: false sends batches without a producer id and never asks for one', async () => {
+    const { broker: b, cluster: c } = await setup(1);
+    const producer = new Producer(c, { ...quick, idempotent: false });
+    await producer.send({ topic: 't', messages: [{ value: 'a' }] });
+    await producer.send({ topic: 't', messages: [{ value: 'b' }] });
+    expect(b.requestsOf(ApiKey.InitProducerId)).toHaveLength(0);
+    for (const batch of sentBatches(b)) {
+      expect([batch.producerId, batch.producerEpoch, batch.baseSequence]).toEqual([-1, -1, -1]);
+    }
+  });
+
+  it('acks=0 batches carry no producer id and take no sequence (a lost one would leave a gap)', async () => {
+    const { broker: b, cluster: c } = await setup(1);
+    const producer = new Producer(c, quick);
+    await producer.send({ topic: 't', messages: [{ value: 'a' }], acks: 0 });
+    await producer.send({ topic: 't', messages: [{ value: 'b' }] });
+    await eventually(() => sentBatches(b).length === 2, 'both batches');
+    const [fireAndForget, acked] = sentBatches(b);
+    expect(fireAndForget?.producerId).toBe(-1);
+    expect(acked?.producerId).toBe(1000);
+    expect(acked?.baseSequence).toBe(0);
+  });
+});
+
+describe('idempotent producer: retries keep the sequence', () => {
+  it('a batch retried after NOT_LEADER is re-sent byte for byte; the next batch continues the sequence', async () => {
+    const { broker: b, cluster: c } = await setup(1);
+    let failuresLeft = 2;
+    b.handlers[ApiKey.Produce] = (body) =>
+      failuresLeft-- > 0 ? failAll(body, 'NOT_LEADER') : (b as FakeBroker).produce(body);
+    const producer = new Producer(c, quick);
+    const [first] = await producer.send({ topic: 't', messages: [{ value: 'x' }, { value: 'y' }] });
+    await producer.send({ topic: 't', messages: [{ value: 'z' }] });
+    expect(first?.offset).toBe(0);
+    const batches = sentBatches(b);
+    expect(batches).toHaveLength(4);
+    const [a0, a1, a2, next] = batches as [SentBatch, SentBatch, SentBatch, SentBatch];
+    expect(a1.bytes.equals(a0.bytes)).toBe(true);
+    expect(a2.bytes.equals(a0.bytes)).toBe(true);
+    expect([a0.producerId, a0.baseSequence]).toEqual([1000, 0]);
+    expect([next.producerId, next.baseSequence]).toEqual([1000, 2]);
+  });
+
+  it('a batch whose answer was lost with the connection is re-sent with the same id and sequence', async () => {
+    const { broker: b, cluster: c } = await setup(1);
+    let dropped = false;
+    b.handlers[ApiKey.Produce] = (body) => {
+      // The broker stores the batch, then the connection dies before the answer leaves.
+      const answer = (b as FakeBroker).produce(body);
+      if (!dropped) {
+        dropped = true;
+        (b as FakeBroker).dropConnections();
+      }
+      return answer;
+    };
+    const producer = new Producer(c, quick);
+    await producer.send({ topic: 't', messages: [{ value: 'once' }] });
+    const batches = sentBatches(b);
+    expect(batches).toHaveLength(2);
+    expect(batches[1]?.bytes.equals(batches[0]?.bytes as Buffer)).toBe(true);
+    expect(batches[1]?.baseSequence).toBe(0);
+  });
+
+  it('OUT_OF_ORDER_SEQUENCE behind an older batch awaiting its retry is retried after it, not failed', async () => {
+    const { broker: b, cluster: c } = await setup(1);
+    let calls = 0;
+    b.handlers[ApiKey.Produce] = async (body) => {
+      calls++;
+      if (calls === 1) {
+        // The first batch fails only once the second is in flight behind it.
+        await eventually(() => (b as FakeBroker).requestsOf(ApiKey.Produce).length >= 2, 'second request');
+        return failAll(body, 'NOT_LEADER');
+      }
+      if (calls === 2) return failAll(body, 'OUT_OF_ORDER_SEQUENCE');
+      return (b as FakeBroker).produce(body);
+    };
+    const producer = new Producer(c, quick);
+    const first = producer.send({ topic: 't', messages: [{ value: 'v0' }] });
+    await eventually(() => calls >= 1, 'first request');
+    const second = producer.send({ topic: 't', messages: [{ value: 'v1' }] });
+    const offsets = (await Promise.all([first, second])).map((r) => r[0]?.offset);
+    expect(offsets).toEqual([0, 1]);
+    const bySeq = sentBatches(b).map((x) => x.baseSequence);
+    expect(bySeq.slice(0, 2)).toEqual([0, 1]);
+    // Re-sent in sequence order, with their original sequences.
+    expect(bySeq.slice(2)).toEqual([0, 1]);
+  });
+});
+
+describe('idempotent producer: fatal answers', () => {
+  for (const code of ['OUT_OF_ORDER_SEQUENCE', 'INVALID_PRODUCER_EPOCH'] as const) {
+    it(`${code} fails the send without a retry, and later batches start over under a new producer id`, async () => {
+      const { broker: b, cluster: c } = await setup(1);
+      let failed = false;
+      b.handlers[ApiKey.Produce] = (body) => {
+        if (!failed) {
+          failed = true;
+          return failAll(body, code);
+        }
+        return (b as FakeBroker).produce(body);
+      };
+      const producer = new Producer(c, quick);
+      await expect(producer.send({ topic: 't', messages: [{ value: 'x' }] })).rejects.toMatchObject({ code });
+      expect(sentBatches(b)).toHaveLength(1);
+      await producer.send({ topic: 't', messages: [{ value: 'y' }] });
+      const next = sentBatches(b)[1];
+      expect([next?.producerId, next?.baseSequence]).toEqual([1001, 0]);
+    });
+  }
+
+  it('InitProducerId failures: retriable ones are retried, others fail the send with their code', async () => {
+    const { broker: b, cluster: c } = await setup(1);
+    let answers = 0;
+    b.handlers[ApiKey.InitProducerId] = () => {
+      answers++;
+      if (answers === 1)
+        return { error: wireErrorOf('LEADER_NOT_AVAILABLE'), producerId: -1, producerEpoch: -1 };
+      if (answers === 2) return { error: wireErrorOf('UNKNOWN_API'), producerId: -1, producerEpoch: -1 };
+      return { error: null, producerId: 7, producerEpoch: 0 };
+    };
+    const producer = new Producer(c, quick);
+    await expect(producer.send({ topic: 't', messages: [{ value: 'x' }] })).rejects.toMatchObject({
+      code: 'UNKNOWN_API',
+    });
+    expect(answers).toBe(2);
+    expect(sentBatches(b)).toHaveLength(0);
+    // The next send asks again.
+    await producer.send({ topic: 't', messages: [{ value: 'y' }] });
+    expect(sentBatches(b)[0]?.producerId).toBe(7);
+  });
+});
+
+describe('idempotent producer: in-flight bound', () => {
+  it('keeps at most 5 produce requests in flight even when configured for more', async () => {
+    const { broker: b, cluster: c } = await setup(1);
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    b.handlers[ApiKey.Produce] = async (body) => {
+      await gate;
+      return (b as FakeBroker).produce(body);
+    };
+    const producer = new Producer(c, { ...quick, maxInFlightRequests: 50 });
+    const sends: Promise<unknown>[] = [];
+    for (let i = 0; i < 8; i++) {
+      sends.push(producer.send({ topic: 't', messages: [{ value: `${i}` }] }));
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await eventually(() => b.requestsOf(ApiKey.Produce).length === 5, 'five requests');
+    await new Promise((r) => setTimeout(r, 30));
+    expect(b.requestsOf(ApiKey.Produce)).toHaveLength(5);
+    release();
+    await Promise.all(sends);
+    expect(sentBatches(b).map((x) => x.baseSequence)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+  });
+});
+
+describe('idempotent producer against a real single-node broker', () => {
+  let real: InProcessBroker | undefined;
+  afterEach(async () => {
+    await real?.destroy();
+    real = undefined;
+  });
+
+  it('stored batches carry the broker-assigned producer id and consecutive sequences', async () => {
+    real = await startInProcessBroker();
+    const client = createClient({ bootstrap: [real.bootstrap] });
+    try {
+      await client.admin().createTopic({ name: 'idem', partitions: 1 });
+      const producer = client.producer({ lingerMs: 0 });
+      for (let i = 0; i < 3; i++) {
+        await producer.send({ topic: 'idem', messages: [{ value: `a${i}` }, { value: `b${i}` }] });
+      }
+      const conn = await client.cluster.connectionAt(real.bootstrap);
+      const res = await conn.request(ApiKey.Fetch, {
+        maxWaitMs: 0,
+        minBytes: 1,
+        maxBytes: 1 << 20,
+        partitions: [{ topic: 'idem', partition: 0, fetchOffset: 0, partitionMaxBytes: 1 << 20 }],
+      });
+      const headers = [...splitBatches(res.partitions[0]?.records ?? Buffer.alloc(0))].map((x) =>
+        readBatchHeader(x),
+      );
+      expect(headers.map((h) => h.baseSequence)).toEqual([0, 2, 4]);
+      const ids = new Set(headers.map((h) => h.producerId));
+      expect(ids.size).toBe(1);
+      expect([...ids][0]).toBeGreaterThan(0);
+    } finally {
+      await client.close();
+    }
+  });
+});
