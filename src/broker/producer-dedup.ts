@@ -40,7 +40,8 @@ export class ProducerDeduplicator {
   ): Promise<WrittenBatch> {
     const idempotent = idempotentBatchOf(readBatchHeader(batch));
     if (idempotent === undefined) return write(batch);
-    const table = (this.table ??= this.rebuild());
+    this.table ??= this.rebuild();
+    const table = this.table;
     const key = `${idempotent.producerId}:${idempotent.firstSeq}`;
     const check = table.check(idempotent);
     if (check.kind === 'refuse') {
