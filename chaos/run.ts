@@ -16,7 +16,11 @@ const program = new Command()
   .option('--duration <seconds>', 'seconds of workload per scenario', '60')
   .option('--seed <n>', 'plan seed (default: random, printed)')
   .option('--results <dir>', 'where history and reports go', 'chaos-results')
-  .option('--nodes <n>', 'broker processes', '1')
+  .option(
+    '--brokers <n>',
+    'broker processes; above 1 they form one replicated cluster (default: 3 for cluster-* scenarios, else 1)',
+  )
+  .option('--host-prefix <a.b.c>', 'brokers bind <a.b.c>.1, .2, ... (default 127.0.1)')
   .option('--partitions <n>', 'topic partitions', '4')
   .option('--producers <n>', 'producers', '4')
   .option('--rate <n>', 'messages per second per producer', '100')
@@ -29,7 +33,8 @@ const opts = program.opts<{
   duration: string;
   seed?: string;
   results: string;
-  nodes: string;
+  brokers?: string;
+  hostPrefix?: string;
   partitions: string;
   producers: string;
   rate: string;
@@ -71,7 +76,8 @@ for (const scenario of scenarios) {
     durationS,
     seed,
     resultsDir: opts.results,
-    nodes: Number(opts.nodes),
+    ...(opts.brokers === undefined ? {} : { brokers: Number(opts.brokers) }),
+    ...(opts.hostPrefix === undefined ? {} : { hostPrefix: opts.hostPrefix }),
     partitions: Number(opts.partitions),
     producers: Number(opts.producers),
     ratePerSec: Number(opts.rate),

@@ -1,8 +1,9 @@
 /**
  * The checker: a pure function from a history to a report. Safety anomalies (a lost acknowledged write, one
  * offset holding two values, acknowledged writes of one producer out of order within a partition, a
- * committed offset going backwards) fail the run; the rest is reported. Duplicates are expected today: the
- * producer is not idempotent, so a retried batch whose first attempt committed is written twice.
+ * committed offset going backwards) fail the run; the rest is reported. Duplicates are reported, not fatal,
+ * when the run's producers were not idempotent (the run event says so): a retried batch whose first attempt
+ * committed is then written twice. A run that declares idempotent producers fails on any duplicate.
  */
 import { type HistoryEvent, seqValue } from '../harness/history.js';
 
@@ -19,6 +20,12 @@ export interface Recovery {
   healedAtMs: number;
   /** From heal to the first acknowledged write after it; null if none came before the next fault. */
   recoveryMs: number | null;
+  /**
+   * From heal until every partition that was ever acknowledged has an acknowledgement again (in a cluster
+   * the other partitions keep acknowledging while one elects a leader, so `recoveryMs` alone hides that).
+   * null if some partition had none before the next fault.
+   */
+  allPartitionsRecoveryMs: number | null;
 }
 
 export interface CheckReport {
@@ -37,6 +44,8 @@ export interface CheckReport {
     inconsistentOffsets: number;
     reorders: number;
     committedOffsetRegressions: number;
+    /** Duplicates counted as anomalies: only when the producers were idempotent, else 0. */
+    idempotentDuplicates: number;
   };
   info: {
     /** Same producer:seq at two offsets; retries of a non-idempotent producer. */
@@ -45,6 +54,8 @@ export interface CheckReport {
     readsOfFailedWrites: number;
     /** Acknowledged writes in the final drain that live consumers never read. */
     unseenAfterHealing: number;
+    /** The run declared idempotent producers (duplicates are then safety anomalies). */
+    idempotentProducers: boolean;
   };
   availability: {
     windowMs: number;
@@ -53,9 +64,12 @@ export interface CheckReport {
     fraction: number;
     /** Longest stretch without an acknowledged write while the workload ran. */
     maxUnavailableMs: number;
+    /** Longest stretch one partition went without an acknowledged write (the worst partition). */
+    maxPartitionUnavailableMs: number;
   };
   recoveries: Recovery[];
   p99RecoveryMs: number | null;
+  p99AllPartitionsRecoveryMs: number | null;
   /** Heals followed by the next fault (or the end) before any acknowledgement. */
   unrecoveredFaults: number;
   examples: Record<string, string[]>;
@@ -85,6 +99,7 @@ export function checkHistory(events: readonly HistoryEvent[], options: CheckOpti
   const acked = new Map<string, { partition: number; offset: number; producer: string; seq: number }>();
   const failed = new Set<string>();
   const ackTimes: number[] = [];
+  const ackTimesByPartition = new Map<number, number[]>();
   /** partition@offset -> values seen there (acks and reads). */
   const atOffset = new Map<string, Set<string>>();
   const drainValues = new Map<string, Set<string>>();
@@ -101,6 +116,7 @@ export function checkHistory(events: readonly HistoryEvent[], options: CheckOpti
   let commitRegressions = 0;
   let firstSendMs: number | null = null;
   let workloadStopMs: number | null = null;
+  let idempotent = false;
 
   const observe = (partition: number, offset: number, value: string): void => {
     const k = pkey(partition, offset);
@@ -119,6 +135,9 @@ export function checkHistory(events: readonly HistoryEvent[], options: CheckOpti
         const v = seqValue(e.producer, e.seq);
         acked.set(v, { partition: e.partition, offset: e.offset, producer: e.producer, seq: e.seq });
         ackTimes.push(e.t);
+        const list = ackTimesByPartition.get(e.partition) ?? [];
+        list.push(e.t);
+        ackTimesByPartition.set(e.partition, list);
         observe(e.partition, e.offset, v);
         break;
       }
@@ -156,6 +175,9 @@ export function checkHistory(events: readonly HistoryEvent[], options: CheckOpti
         break;
       case 'broker':
         if (e.action === 'exited') unexpectedBrokerExits++;
+        break;
+      case 'run':
+        if (e.action === 'start') idempotent = e.idempotent === true;
         break;
       case 'phase':
         if (e.name === 'workload-stop') workloadStopMs ??= e.t;
@@ -238,6 +260,11 @@ export function checkHistory(events: readonly HistoryEvent[], options: CheckOpti
   }
   if (windows > 0) maxUnavailableMs = Math.max(maxUnavailableMs, endMs - last);
   const availableWindows = [...hit].filter((w) => w < windows).length;
+  let maxPartitionUnavailableMs = 0;
+  for (const list of ackTimesByPartition.values()) {
+    list.sort((a, b) => a - b);
+    maxPartitionUnavailableMs = Math.max(maxPartitionUnavailableMs, longestGap(list, startMs, endMs));
+  }
 
   faultStarts.sort((a, b) => a - b);
   const recoveries: Recovery[] = heals.map((h) => {
@@ -245,32 +272,53 @@ export function checkHistory(events: readonly HistoryEvent[], options: CheckOpti
     const nextFault = firstAtOrAfter(faultStarts, h.t);
     // An ack after the next fault began measures that fault, not recovery from this one.
     const next = ack !== null && (nextFault === null || ack <= nextFault) ? ack : null;
+    let allAt: number | null = h.t;
+    for (const list of ackTimesByPartition.values()) {
+      const first = firstAtOrAfter(list, h.t);
+      if (first === null || (nextFault !== null && first > nextFault) || allAt === null) allAt = null;
+      else allAt = Math.max(allAt, first);
+    }
     return {
       name: h.name,
       target: h.target,
       healedAtMs: h.t,
       recoveryMs: next === null ? null : Math.round(next - h.t),
+      allPartitionsRecoveryMs: allAt === null ? null : Math.round(allAt - h.t),
     };
   });
   const p99RecoveryMs = percentile(
     recoveries.flatMap((r) => (r.recoveryMs === null ? [] : [r.recoveryMs])),
     99,
   );
+  const p99AllPartitionsRecoveryMs = percentile(
+    recoveries.flatMap((r) => (r.allPartitionsRecoveryMs === null ? [] : [r.allPartitionsRecoveryMs])),
+    99,
+  );
 
-  const safetyAnomalies = lostWrites + inconsistentOffsets + reorders + commitRegressions;
+  const idempotentDuplicates = idempotent ? duplicatesRetries : 0;
+  const safetyAnomalies =
+    lostWrites + inconsistentOffsets + reorders + commitRegressions + idempotentDuplicates;
   return {
     counts: { sends, acks: acked.size, fails, liveReads, drainReads, faults, unexpectedBrokerExits },
-    safety: { lostWrites, inconsistentOffsets, reorders, committedOffsetRegressions: commitRegressions },
-    info: { duplicatesRetries, readsOfFailedWrites, unseenAfterHealing },
+    safety: {
+      lostWrites,
+      inconsistentOffsets,
+      reorders,
+      committedOffsetRegressions: commitRegressions,
+      idempotentDuplicates,
+    },
+    info: { duplicatesRetries, readsOfFailedWrites, unseenAfterHealing, idempotentProducers: idempotent },
     availability: {
       windowMs,
       windows,
       availableWindows,
       fraction: windows === 0 ? 0 : availableWindows / windows,
       maxUnavailableMs: Math.round(maxUnavailableMs),
+      maxPartitionUnavailableMs: Math.round(maxPartitionUnavailableMs),
     },
     recoveries,
     p99RecoveryMs,
+    p99AllPartitionsRecoveryMs,
     unrecoveredFaults: recoveries.filter((r) => r.recoveryMs === null).length,
     examples,
     safetyAnomalies,
@@ -288,4 +336,16 @@ function firstAtOrAfter(sorted: readonly number[], t: number): number | null {
     else hi = mid;
   }
   return lo < sorted.length ? sorted[lo]! : null;
+}
+
+/** Longest gap in an ascending list of times within [startMs, endMs], the ends included. */
+function longestGap(sorted: readonly number[], startMs: number, endMs: number): number {
+  let last = startMs;
+  let gap = 0;
+  for (const t of sorted) {
+    if (t > endMs) break;
+    gap = Math.max(gap, t - last);
+    last = t;
+  }
+  return Math.max(gap, endMs - last);
 }

@@ -27,7 +27,9 @@ export function formatReport(r: CheckReport): string {
     ['INCONSISTENT offsets', String(r.safety.inconsistentOffsets)],
     ['REORDERED acknowledged writes', String(r.safety.reorders)],
     ['committed-offset regressions', `${r.safety.committedOffsetRegressions} (no consumer groups yet)`],
-    ['duplicates (retries, no idempotence yet)', String(r.info.duplicatesRetries)],
+    r.info.idempotentProducers
+      ? ['DUPLICATES (idempotent producers)', String(r.safety.idempotentDuplicates)]
+      : ['duplicates (retries)', `${r.info.duplicatesRetries} (not fatal: producers not idempotent)`],
     ['reads of failed writes (info)', String(r.info.readsOfFailedWrites)],
     ['unseen by live consumers after healing', String(r.info.unseenAfterHealing)],
     [
@@ -35,16 +37,18 @@ export function formatReport(r: CheckReport): string {
       `${(r.availability.fraction * 100).toFixed(1)}% of ${r.availability.windows} x ${r.availability.windowMs} ms windows`,
     ],
     ['max unavailability', fmtMs(r.availability.maxUnavailableMs)],
+    ['max unavailability of one partition', fmtMs(r.availability.maxPartitionUnavailableMs)],
     ['p99 recovery after heal', fmtMs(r.p99RecoveryMs)],
+    ['p99 recovery of every partition', fmtMs(r.p99AllPartitionsRecoveryMs)],
     ['heals with no ack before the next fault', String(r.unrecoveredFaults)],
     ['safety anomalies', `${r.safetyAnomalies} -> ${r.ok ? 'PASS' : 'FAIL'}`],
   ];
   const lines = [table(rows)];
   if (r.recoveries.length > 0) {
-    lines.push('recovery per fault (heal -> first ack):');
+    lines.push('recovery per fault (heal -> first ack / every partition acked again):');
     for (const rec of r.recoveries) {
       lines.push(
-        `  ${fmtMs(rec.healedAtMs).padStart(8)}  ${rec.name.padEnd(10)} ${rec.target.padEnd(10)} ${fmtMs(rec.recoveryMs)}`,
+        `  ${fmtMs(rec.healedAtMs).padStart(8)}  ${rec.name.padEnd(10)} ${rec.target.padEnd(10)} ${fmtMs(rec.recoveryMs)} / ${fmtMs(rec.allPartitionsRecoveryMs)}`,
       );
     }
   }
@@ -77,14 +81,15 @@ export function formatSummaryTable(rows: readonly ScenarioRow[]): string {
     'reordered',
     'inconsistent',
     'max unavail',
+    'max unavail (1 partition)',
     'p99 recovery',
+    'p99 recovery (all partitions)',
     'unrecovered',
     'result',
   ];
   const body = rows.map((row) => {
     const r = row.report;
-    if (r === null)
-      return [row.scenario, `${row.durationS} s`, '-', '-', '-', '-', '-', '-', '-', '-', '-', row.status];
+    if (r === null) return [row.scenario, `${row.durationS} s`, ...Array<string>(11).fill('-'), row.status];
     return [
       row.scenario,
       `${row.durationS} s`,
@@ -95,7 +100,9 @@ export function formatSummaryTable(rows: readonly ScenarioRow[]): string {
       String(r.safety.reorders),
       String(r.safety.inconsistentOffsets),
       fmtMs(r.availability.maxUnavailableMs),
+      fmtMs(r.availability.maxPartitionUnavailableMs),
       fmtMs(r.p99RecoveryMs),
+      fmtMs(r.p99AllPartitionsRecoveryMs),
       `${r.unrecoveredFaults}/${r.recoveries.length}`,
       r.counts.unexpectedBrokerExits > 0
         ? `${row.status} (${r.counts.unexpectedBrokerExits} unexpected broker exit)`

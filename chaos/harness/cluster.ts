@@ -1,9 +1,12 @@
 /**
  * N broker processes, node i on 127.0.1.(i+1) with its own data dir (optionally a small tmpfs) and its own
- * client-side proxy. Today each broker is standalone (no replication yet); the addresses and the proxies are
- * what partition and slow nemeses act on, so the same harness serves a real cluster later.
+ * client-side proxy. With `replicated`, the nodes form one cluster: broker id i+1, a peer listener on the
+ * node's own address (the broker then also dials its peers from that address, which is what lets nft rules
+ * by source and destination partition them), and the same voter list for all. Without it, each broker is
+ * standalone.
  */
 import { mkdirSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { BrokerNode } from './broker-node.js';
 import type { Cleanup } from './cleanup.js';
@@ -21,24 +24,63 @@ export interface BrokerClusterOptions {
   cleanup: Cleanup;
   random: () => number;
   env?: NodeJS.ProcessEnv;
+  /** Cluster mode: one metadata quorum of all the nodes, replicated partitions. */
+  replicated?: boolean;
+  /**
+   * First three octets of the nodes' addresses (default 127.0.1). Concurrent runs that partition the network
+   * use different prefixes so one run's drop rules never touch another's brokers.
+   */
+  hostPrefix?: string;
   onUnexpectedExit?: (node: number, code: number | null, signal: NodeJS.Signals | null) => void;
 }
 
-export function nodeHost(index: number): string {
-  return `127.0.1.${index + 1}`;
+export const DEFAULT_HOST_PREFIX = '127.0.1';
+
+export function nodeHost(index: number, prefix = DEFAULT_HOST_PREFIX): string {
+  return `${prefix}.${index + 1}`;
+}
+
+/** The broker id of node `index` in cluster mode (ids start at 1; 0 is not a valid voter id). */
+export function brokerIdOf(index: number): number {
+  return index + 1;
+}
+
+/** `1@host:port,2@host:port,...`: the metadata quorum every node is started with. */
+export function votersList(peers: readonly { host: string; peerPort: number }[]): string {
+  return peers.map((p, i) => `${brokerIdOf(i)}@${p.host}:${p.peerPort}`).join(',');
+}
+
+/** A port free on `host` right now (the voter list must name every peer port before any broker starts). */
+export async function freePortOn(host: string): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, host, () => resolve());
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : 0;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
 }
 
 export class BrokerCluster {
   readonly nodes: BrokerNode[] = [];
   readonly tmpfsSizeMb: number | null;
+  readonly replicated: boolean;
 
-  private constructor(tmpfsSizeMb: number | null) {
+  private constructor(tmpfsSizeMb: number | null, replicated: boolean) {
     this.tmpfsSizeMb = tmpfsSizeMb;
+    this.replicated = replicated;
   }
 
   static async start(o: BrokerClusterOptions): Promise<BrokerCluster> {
-    const cluster = new BrokerCluster(o.tmpfsSizeMb);
+    const replicated = o.replicated ?? false;
+    const cluster = new BrokerCluster(o.tmpfsSizeMb, replicated);
+    const hosts = Array.from({ length: o.nodes }, (_, i) => nodeHost(i, o.hostPrefix));
+    const peerPorts = replicated ? await Promise.all(hosts.map((h) => freePortOn(h))) : [];
+    const voters = votersList(peerPorts.map((peerPort, i) => ({ host: hosts[i]!, peerPort })));
     for (let i = 0; i < o.nodes; i++) {
+      const host = hosts[i]!;
       const dataDir = join(o.workDir, `node-${i}-data`);
       mkdirSync(dataDir, { recursive: true });
       if (o.tmpfsSizeMb !== null) {
@@ -51,20 +93,28 @@ export class BrokerCluster {
       }
       const proxy = new TcpProxy({
         listenHost: '127.0.0.1',
-        targetHost: nodeHost(i),
+        targetHost: host,
         targetPort: 0,
         random: o.random,
       });
       await proxy.start();
       o.cleanup.add({ name: `proxy ${i}`, run: () => proxy.close(), runSync: () => proxy.resetAll() });
+      const clusterEnv: NodeJS.ProcessEnv = replicated
+        ? {
+            STREAMBUS_BROKER_ID: String(brokerIdOf(i)),
+            STREAMBUS_CLUSTER_ENABLED: 'true',
+            STREAMBUS_CLUSTER_PEER_LISTEN: `${host}:${peerPorts[i]}`,
+            STREAMBUS_CLUSTER_VOTERS: voters,
+          }
+        : {};
       const node = new BrokerNode({
         id: i,
-        host: nodeHost(i),
+        host,
         dataDir,
         logPath: join(o.logDir, `node-${i}.log`),
         proxy,
         onUnexpectedExit: (code, signal) => o.onUnexpectedExit?.(i, code, signal),
-        ...(o.env === undefined ? {} : { env: o.env }),
+        env: { ...clusterEnv, ...o.env },
       });
       o.cleanup.add({
         name: `broker ${i}`,
@@ -75,9 +125,17 @@ export class BrokerCluster {
         runSync: () => node.killSync(),
       });
       cluster.nodes.push(node);
-      await node.start();
     }
+    // A cluster node waits for its quorum, so all must start together; a standalone one starts alone.
+    if (replicated) await Promise.all(cluster.nodes.map((n) => n.start()));
+    else for (const n of cluster.nodes) await n.start();
     return cluster;
+  }
+
+  /** The node index of a broker id (cluster mode), or null when no node has it. */
+  indexOfBroker(brokerId: number): number | null {
+    const index = this.replicated ? brokerId - 1 : brokerId;
+    return this.nodes[index] === undefined ? null : index;
   }
 
   node(index: number): BrokerNode {

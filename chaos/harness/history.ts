@@ -5,7 +5,17 @@
 import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 
 export type HistoryEvent =
-  | { t: number; type: 'run'; action: 'start' | 'end'; scenario: string; seed: number }
+  | {
+      t: number;
+      type: 'run';
+      action: 'start' | 'end';
+      scenario: string;
+      seed: number;
+      /** Broker processes (absent in older histories: 1). */
+      brokers?: number;
+      /** The producers were idempotent: a duplicate is then an anomaly, not an expected retry effect. */
+      idempotent?: boolean;
+    }
   | { t: number; type: 'send'; producer: string; seq: number; partition: number }
   | { t: number; type: 'ack'; producer: string; seq: number; partition: number; offset: number }
   | { t: number; type: 'fail'; producer: string; seq: number; partition: number; code: string }

@@ -10,26 +10,35 @@ import { type CheckReport, checkHistory } from '../checker/check.js';
 import { DiskFullNemesis } from '../nemesis/disk-full.js';
 import type { Nemesis, NemesisContext } from '../nemesis/nemesis.js';
 import { PartitionNemesis } from '../nemesis/partition.js';
-import { type FaultStep, formatPlan, generatePlan, seededRandom } from '../nemesis/plan.js';
+import { type FaultStep, formatPlan, generatePlan, seededRandom, targetLeaders } from '../nemesis/plan.js';
 import { KillNemesis, PauseNemesis } from '../nemesis/process-faults.js';
 import { SlowNemesis } from '../nemesis/slow.js';
 import { Cleanup } from './cleanup.js';
 import { runClock, sleep } from './clock.js';
 import { BrokerCluster, removeWorkDir } from './cluster.js';
+import { LeaderLookup, waitAllReady } from './cluster-state.js';
 import { FileHistory } from './history.js';
-import { SCENARIOS } from './scenarios.js';
+import { defaultBrokers, SCENARIOS } from './scenarios.js';
 import { tmpfsUnavailableReason } from './tmpfs.js';
 import { drain, Workload } from './workload.js';
 
 /** Least quiet time between a heal and the next fault. */
 const HEAL_QUIET_MS_MIN = 1000;
+/** A fresh cluster electing its metadata leader, or a healed one re-electing partition leaders. */
+const CLUSTER_SETTLE_MS_MAX = 60_000;
 
 export interface RunOptions {
   scenario: string;
   durationS: number;
   seed: number;
   resultsDir: string;
-  nodes?: number;
+  /**
+   * Broker processes (default: 3 for cluster-* scenarios, else 1). Above 1 they form one replicated cluster
+   * (topic replication factor min(3, brokers), min_insync_replicas min(2, brokers)).
+   */
+  brokers?: number;
+  /** Address prefix of the brokers (default 127.0.1): concurrent partitioning runs need different ones. */
+  hostPrefix?: string;
   partitions?: number;
   producers?: number;
   consumers?: number;
@@ -115,13 +124,18 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
     `scenario ${o.scenario}, seed ${o.seed} (replay with --seed ${o.seed}), ${o.durationS} s, results in ${runDir}`,
   );
   let workload: Workload | null = null;
+  let leaders: LeaderLookup | null = null;
   const topic = 'chaos';
   const partitions = o.partitions ?? 4;
   try {
     const wantsDisk = names.includes('disk-full');
     const diskProbe = wantsDisk ? tmpfsUnavailableReason() : 'not needed';
+    const brokers = o.brokers ?? defaultBrokers(o.scenario);
+    const replicated = brokers > 1;
     const cluster = await BrokerCluster.start({
-      nodes: o.nodes ?? 1,
+      nodes: brokers,
+      replicated,
+      ...(o.hostPrefix === undefined ? {} : { hostPrefix: o.hostPrefix }),
       workDir,
       logDir: runDir,
       tmpfsSizeMb: wantsDisk && diskProbe === null ? (o.tmpfsSizeMb ?? 64) : null,
@@ -137,6 +151,11 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
     });
     for (const n of cluster.nodes)
       log(`broker ${n.id} on ${n.address} (clients via ${n.clientAddress}), data ${n.dataDir}`);
+    if (replicated) {
+      await waitAllReady(cluster, clock, CLUSTER_SETTLE_MS_MAX);
+      log(`cluster of ${brokers} ready (metadata quorum up)`);
+      leaders = new LeaderLookup(cluster, topic);
+    }
     const ctx: NemesisContext = { cluster, history, nowMs: () => clock.nowMs(), log };
     const usable: Nemesis[] = [];
     for (const nem of nemeses) {
@@ -152,8 +171,17 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
       log(`SKIPPED scenario ${o.scenario}: no nemesis can run here`);
       return result;
     }
-    history.append({ t: clock.nowMs(), type: 'run', action: 'start', scenario: o.scenario, seed: o.seed });
-    const plan = generatePlan({
+    history.append({
+      t: clock.nowMs(),
+      type: 'run',
+      action: 'start',
+      scenario: o.scenario,
+      seed: o.seed,
+      brokers,
+      // The workload's producers are not idempotent: duplicates from retries are expected, not anomalies.
+      idempotent: false,
+    });
+    const basePlan = generatePlan({
       seed: o.seed,
       durationMs: o.durationS * 1000,
       nemeses: usable.map((n) => n.name),
@@ -163,6 +191,7 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
       ...(o.quietMsMin === undefined ? {} : { quietMsMin: o.quietMsMin }),
       ...(o.quietMsMax === undefined ? {} : { quietMsMax: o.quietMsMax }),
     });
+    const plan = replicated ? targetLeaders(basePlan, { seed: o.seed, partitions }) : basePlan;
     result.plan = plan;
     log(`plan (seed ${o.seed}):\n${formatPlan(plan)}`);
 
@@ -173,12 +202,18 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
       producers: o.producers ?? 4,
       consumers: o.consumers ?? 2,
       inFlightMax: o.inFlightMax ?? 16,
+      replicationFactor: Math.min(3, brokers),
+      ...(replicated ? { minInsyncReplicas: Math.min(2, brokers) } : {}),
       ratePerSec: o.ratePerSec ?? 100,
       requestTimeoutMs: 2500,
       history,
       clock,
     });
     await workload.createTopic();
+    if (leaders !== null) {
+      const led = await leaders.waitAllLed(partitions, clock, CLUSTER_SETTLE_MS_MAX);
+      log(`topic ${topic}: leaders ${[...led].map(([p, n]) => `p${p}->node-${n}`).join(' ')}`);
+    }
     const origin = clock.nowMs();
     workload.start();
     let healedAtMs = origin;
@@ -189,9 +224,12 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
         Math.max(0, origin + step.atMs - clock.nowMs(), healedAtMs + HEAL_QUIET_MS_MIN - clock.nowMs()),
       );
       const nem = usable.find((n) => n.name === step.nemesis)!;
-      const target = `node-${step.target % cluster.nodes.length}`;
+      const aimed = await aim(step, leaders);
+      const target = `node-${aimed.target % cluster.nodes.length}`;
       try {
-        const detail = await nem.start(ctx, step);
+        const detail =
+          (await nem.start(ctx, aimed)) +
+          (aimed.leaderOf === undefined ? '' : ` (leader of partition ${aimed.leaderOf})`);
         history.append({
           t: clock.nowMs(),
           type: 'nemesis',
@@ -220,6 +258,11 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
     await sleep(Math.max(0, origin + o.durationS * 1000 - clock.nowMs()));
     await cluster.healAll();
     history.append({ t: clock.nowMs(), type: 'phase', name: 'workload-stop' });
+    // The drain reads from leaders: give a healed cluster time to have one for every partition.
+    if (leaders !== null)
+      await leaders.waitAllLed(partitions, clock, CLUSTER_SETTLE_MS_MAX).catch((err: unknown) => {
+        log(`WARNING before the drain: ${(err as Error).message}`);
+      });
     await workload.stopProducing();
     // Give live consumers a moment to catch up after the last heal before judging what they saw.
     await sleep(3000);
@@ -241,8 +284,27 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
     history.flush();
     for (const nem of nemeses) await nem.cleanup().catch(() => {});
     await workload?.close();
+    await leaders?.close();
     await cleanup.runAll(log);
     removeHandlers();
     writeFileSync(join(runDir, 'report.json'), `${JSON.stringify(result, null, 2)}\n`);
   }
+}
+
+/**
+ * The step as it will run: a leader-targeted step aims at the current leader of its partition (from fresh
+ * metadata) and keeps its drawn node when no leader is known; other steps are unchanged.
+ */
+async function aim(step: FaultStep, leaders: LeaderLookup | null): Promise<FaultStep> {
+  if (step.leaderOf === undefined) return step;
+  if (leaders === null) {
+    const { leaderOf: _, ...rest } = step;
+    return rest;
+  }
+  const leader = (await leaders.leaders()).get(step.leaderOf);
+  if (leader === undefined) {
+    const { leaderOf: _, ...rest } = step;
+    return rest;
+  }
+  return { ...step, target: leader };
 }

@@ -19,6 +19,10 @@ export interface WorkloadOptions {
   bootstrap: string[];
   topic: string;
   partitions: number;
+  /** 1 for a standalone broker; 3 for a cluster run. */
+  replicationFactor?: number;
+  /** Topic config min_insync_replicas (cluster runs: 2); unset: the broker default. */
+  minInsyncReplicas?: number;
   producers: number;
   consumers: number;
   /** Sends awaiting their outcome, per producer. */
@@ -58,9 +62,28 @@ export class Workload {
     return c;
   }
 
-  async createTopic(): Promise<void> {
+  /** Creates the topic, retrying while a fresh cluster is still electing its controller. */
+  async createTopic(timeoutMs = 30_000): Promise<void> {
     const admin = this.client('chaos-admin').admin();
-    await admin.createTopic({ name: this.o.topic, partitions: this.o.partitions, replicationFactor: 1 });
+    const deadline = this.o.clock.nowMs() + timeoutMs;
+    const configs: Record<string, string> =
+      this.o.minInsyncReplicas === undefined ? {} : { min_insync_replicas: String(this.o.minInsyncReplicas) };
+    for (;;) {
+      try {
+        await admin.createTopic({
+          name: this.o.topic,
+          partitions: this.o.partitions,
+          replicationFactor: this.o.replicationFactor ?? 1,
+          configs,
+        });
+        return;
+      } catch (err) {
+        // An earlier attempt may have created it before its response was lost.
+        if (isStreamBusError(err) && err.code === 'TOPIC_ALREADY_EXISTS') return;
+        if (this.o.clock.nowMs() > deadline) throw err;
+        await sleep(500);
+      }
+    }
   }
 
   start(): void {
@@ -90,8 +113,11 @@ export class Workload {
     const id = `p${index}`;
     const partition = index % this.o.partitions;
     const { history, clock } = this.o;
-    // One request in flight keeps a non-idempotent producer's retries from reordering its own writes.
+    // One request in flight keeps a non-idempotent producer's retries from reordering its own writes. The
+    // history records the producers as non-idempotent (duplicates reported, not anomalies); switching them
+    // to the SDK's idempotent default makes any duplicate a failure.
     const producer: Producer = this.client(id).producer({
+      idempotent: false,
       acks: -1,
       lingerMs: 2,
       maxInFlightRequests: 1,
@@ -189,6 +215,11 @@ export class Workload {
 /**
  * The final drain, after every fault is healed: a fresh client reads each partition from its start to the
  * high watermark. What it reads is the ground truth the checker compares acknowledgements against.
+ *
+ * A cluster that has just healed can still answer from a stale view (a leader that has not yet heard it was
+ * replaced, metadata naming the old leader), so every step retries until the deadline, and the drain ends
+ * only when a fresh listing of the ends asks for nothing more than what was read: an end listed too low
+ * would otherwise make acknowledged writes look lost.
  */
 export async function drain(o: {
   bootstrap: string[];
@@ -200,28 +231,61 @@ export async function drain(o: {
 }): Promise<void> {
   const client = createClient({ bootstrap: o.bootstrap, clientId: 'chaos-drain', requestTimeoutMs: 10_000 });
   const deadline = o.clock.nowMs() + o.timeoutMs;
-  try {
-    const tps = Array.from({ length: o.partitions }, (_, partition) => ({ topic: o.topic, partition }));
-    const ends = await client.admin().listOffsets(tps.map((tp) => ({ ...tp, timestamp: LATEST_TIMESTAMP })));
-    const consumer = client.consumer({ autoOffsetReset: 'earliest', maxWaitMs: 100 });
-    await consumer.assign(tps);
-    await consumer.seekToBeginning(tps);
-    const remaining = (): number =>
-      ends.filter((e) => (consumer.position({ topic: o.topic, partition: e.partition }) ?? 0) < e.offset)
-        .length;
-    while (remaining() > 0) {
-      if (o.clock.nowMs() > deadline) throw new Error(`drain incomplete after ${o.timeoutMs} ms`);
-      for (const m of await consumer.poll()) {
+  const attempt = async <T>(what: string, run: () => Promise<T>): Promise<T> => {
+    for (;;) {
+      try {
+        return await run();
+      } catch (err) {
+        if (o.clock.nowMs() > deadline)
+          throw new Error(`drain: ${what} failed until the deadline: ${codeOf(err)}`);
         o.history.append({
           t: o.clock.nowMs(),
-          type: 'read',
-          phase: 'drain',
-          consumer: 'drain',
-          partition: m.partition,
-          offset: m.offset,
-          value: m.value?.toString() ?? '',
+          type: 'note',
+          message: `drain: ${what} failed: ${codeOf(err)}`,
         });
+        await sleep(500);
       }
+    }
+  };
+  try {
+    const tps = Array.from({ length: o.partitions }, (_, partition) => ({ topic: o.topic, partition }));
+    const listEnds = (): Promise<number[]> =>
+      attempt('list offsets', async () => {
+        const results = await client
+          .admin()
+          .listOffsets(tps.map((tp) => ({ ...tp, timestamp: LATEST_TIMESTAMP })));
+        const bad = results.find((r) => r.error !== null || r.offset < 0);
+        if (bad !== undefined)
+          throw new Error(`partition ${bad.partition}: ${bad.error?.message ?? `offset ${bad.offset}`}`);
+        return results.map((r) => r.offset);
+      });
+    const consumer = client.consumer({ autoOffsetReset: 'earliest', maxWaitMs: 100 });
+    await consumer.assign(tps);
+    // Offset 0 is the start: runs are far too short for retention to delete anything, and an out-of-range
+    // position would reset to the earliest anyway.
+    for (const tp of tps) consumer.seek(tp, 0);
+    const behind = (ends: readonly number[]): boolean =>
+      ends.some((end, partition) => (consumer.position({ topic: o.topic, partition }) ?? 0) < end);
+    let ends = await listEnds();
+    for (;;) {
+      while (behind(ends)) {
+        if (o.clock.nowMs() > deadline) throw new Error(`drain incomplete after ${o.timeoutMs} ms`);
+        const messages = await attempt('poll', () => consumer.poll());
+        for (const m of messages) {
+          o.history.append({
+            t: o.clock.nowMs(),
+            type: 'read',
+            phase: 'drain',
+            consumer: 'drain',
+            partition: m.partition,
+            offset: m.offset,
+            value: m.value?.toString() ?? '',
+          });
+        }
+      }
+      const again = await listEnds();
+      if (!behind(again)) break;
+      ends = again;
     }
   } finally {
     await client.close();

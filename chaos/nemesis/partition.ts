@@ -1,15 +1,15 @@
 /**
  * Network partitions between brokers with nftables: isolate one node, split majority / minority, or drop one
- * way only. The rule plumbing works today; the fault means nothing until brokers replicate to each other,
- * so the nemesis reports itself unavailable (and the run says so) while the broker is single-node.
+ * way only. Only broker-to-broker (Raft) traffic is cut: each broker binds and dials from its own 127.0.1.N
+ * address, while clients reach every broker through its proxy from 127.0.0.1, so a client can still talk to
+ * a leader stranded in the minority (the case that tests acks=all). Meaningless without replication, so the
+ * nemesis reports itself unavailable (and the run says so) on standalone brokers.
  */
 import type { Cleanup } from '../harness/cleanup.js';
 import type { Nemesis, NemesisContext } from './nemesis.js';
 import { NftTable, nftUnavailableReason, partitionRules } from './nft.js';
 import type { FaultStep } from './plan.js';
 
-/** Flip when replicated partitions land (the issue this suite builds on). */
-export const BROKERS_REPLICATE = false;
 export const PARTITION_NODES_MIN = 3;
 
 export class PartitionNemesis implements Nemesis {
@@ -20,8 +20,8 @@ export class PartitionNemesis implements Nemesis {
   constructor(private readonly cleanupRegistry: Cleanup) {}
 
   async unavailableReason(ctx: NemesisContext): Promise<string | null> {
-    if (!BROKERS_REPLICATE)
-      return 'needs replication (single-node broker today: nothing crosses a partition)';
+    if (!ctx.cluster.replicated)
+      return 'needs a replicated cluster (standalone brokers: nothing crosses a partition; use a cluster-* scenario or --brokers 3)';
     if (ctx.cluster.nodes.length < PARTITION_NODES_MIN)
       return `needs at least ${PARTITION_NODES_MIN} brokers`;
     return nftUnavailableReason();

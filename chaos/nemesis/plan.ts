@@ -26,6 +26,11 @@ export interface FaultStep {
   target: number;
   /** Partition layout; unused by other nemeses. */
   partitionMode: PartitionMode;
+  /**
+   * Cluster runs: aim at whichever broker leads this topic partition when the fault starts (resolved from
+   * metadata then; `target` is the fallback when no leader is known). Absent: `target` as drawn.
+   */
+  leaderOf?: number;
 }
 
 export interface PlanOptions {
@@ -69,11 +74,29 @@ export function generatePlan(o: PlanOptions): FaultStep[] {
   return steps;
 }
 
+/**
+ * Turns some steps of a plan into leader-targeted ones (the interesting victim in a replicated cluster: its
+ * loss forces an election and tests what the old leader had acknowledged). Draws from its own seeded stream,
+ * so the base plan of a seed stays what it was. Pure.
+ */
+export function targetLeaders(
+  steps: readonly FaultStep[],
+  o: { seed: number; partitions: number; leaderShare?: number },
+): FaultStep[] {
+  const random = seededRandom(o.seed ^ 0x1eade5);
+  const share = o.leaderShare ?? 0.6;
+  return steps.map((s) => {
+    const aimAtLeader = random() < share;
+    const partition = Math.floor(random() * Math.max(1, o.partitions));
+    return aimAtLeader ? { ...s, leaderOf: partition } : { ...s };
+  });
+}
+
 export function formatPlan(steps: readonly FaultStep[]): string {
   return steps
     .map(
       (s) =>
-        `  ${(s.atMs / 1000).toFixed(1).padStart(7)} s  ${s.nemesis.padEnd(10)} node ${s.target} for ${(s.durationMs / 1000).toFixed(1)} s` +
+        `  ${(s.atMs / 1000).toFixed(1).padStart(7)} s  ${s.nemesis.padEnd(10)} ${s.leaderOf === undefined ? `node ${s.target}` : `leader of partition ${s.leaderOf}`} for ${(s.durationMs / 1000).toFixed(1)} s` +
         (s.nemesis === 'partition' ? ` (${s.partitionMode})` : ''),
     )
     .join('\n');

@@ -87,6 +87,16 @@ describe('checker', () => {
     expect(r.ok).toBe(true);
   });
 
+  it('fails on a duplicate when the run declared idempotent producers', () => {
+    const h = clean();
+    h.events[0] = { t: 0, type: 'run', action: 'start', scenario: 'test', seed: 1, idempotent: true };
+    h.read(5, 'p0:2');
+    const r = checkHistory(h.events);
+    expect(r.info.idempotentProducers).toBe(true);
+    expect(r.safety.idempotentDuplicates).toBe(1);
+    expect(r.ok).toBe(false);
+  });
+
   it('reports failed writes that were read, as information', () => {
     const h = clean();
     h.events.push({ t: 60, type: 'send', producer: 'p0', seq: 5, partition: 0 });
@@ -128,7 +138,9 @@ describe('checker', () => {
       { t: 4100, type: 'read', phase: 'drain', consumer: 'd', partition: 0, offset: 1, value: 'p0:1' },
     ];
     const r = checkHistory(events, { windowMs: 1000 });
-    expect(r.recoveries).toEqual([{ name: 'kill', target: 'node-0', healedAtMs: 3000, recoveryMs: 250 }]);
+    expect(r.recoveries).toEqual([
+      { name: 'kill', target: 'node-0', healedAtMs: 3000, recoveryMs: 250, allPartitionsRecoveryMs: 250 },
+    ]);
     expect(r.p99RecoveryMs).toBe(250);
     expect(r.availability.maxUnavailableMs).toBe(3150);
     expect(r.availability.windows).toBe(4);
@@ -149,6 +161,35 @@ describe('checker', () => {
     expect(r.recoveries.map((x) => x.recoveryMs)).toEqual([null, 20]);
     expect(r.unrecoveredFaults).toBe(1);
     expect(r.p99RecoveryMs).toBe(20);
+  });
+
+  it('measures per-partition unavailability and recovery that other partitions acknowledging would hide', () => {
+    const ack = (t: number, partition: number, seq: number): HistoryEvent => ({
+      t,
+      type: 'ack',
+      producer: `p${partition}`,
+      seq,
+      partition,
+      offset: seq,
+    });
+    const events: HistoryEvent[] = [
+      { t: 0, type: 'send', producer: 'p0', seq: 0, partition: 0 },
+      ack(100, 0, 0),
+      ack(100, 1, 0),
+      { t: 500, type: 'nemesis', name: 'partition', action: 'start', target: 'node-1' },
+      // Partition 0 keeps acknowledging through the fault; partition 1 (whose leader was cut off) does not.
+      ack(1000, 0, 1),
+      ack(2000, 0, 2),
+      { t: 2500, type: 'nemesis', name: 'partition', action: 'stop', target: 'node-1' },
+      ack(2600, 0, 3),
+      ack(4100, 1, 1),
+      { t: 5000, type: 'phase', name: 'workload-stop' },
+    ];
+    const r = checkHistory(events);
+    expect(r.availability.maxUnavailableMs).toBe(1500);
+    expect(r.availability.maxPartitionUnavailableMs).toBe(4000);
+    expect(r.recoveries.map((x) => [x.recoveryMs, x.allPartitionsRecoveryMs])).toEqual([[100, 1600]]);
+    expect(r.p99AllPartitionsRecoveryMs).toBe(1600);
   });
 
   it('takes the nearest-rank percentile', () => {

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { partitionRules, rulesScript } from '../../chaos/nemesis/nft.js';
-import { generatePlan } from '../../chaos/nemesis/plan.js';
+import { generatePlan, targetLeaders } from '../../chaos/nemesis/plan.js';
 
 const NEMESES = ['kill', 'pause', 'slow', 'disk-full'];
 
@@ -13,6 +13,18 @@ describe('seeded fault plan', () => {
     expect(a.length).toBeGreaterThan(0);
     expect(b).toEqual(a);
     expect(c).not.toEqual(a);
+  });
+
+  it('aims some steps of a cluster plan at partition leaders, replayably, leaving the base plan as drawn', () => {
+    const base = generatePlan({ seed: 7, durationMs: 300_000, nemeses: NEMESES, nodes: 3 });
+    const aimed = targetLeaders(base, { seed: 7, partitions: 4 });
+    expect(targetLeaders(base, { seed: 7, partitions: 4 })).toEqual(aimed);
+    expect(generatePlan({ seed: 7, durationMs: 300_000, nemeses: NEMESES, nodes: 3 })).toEqual(base);
+    expect(aimed.map(({ leaderOf: _, ...rest }) => rest)).toEqual(base);
+    const leaderSteps = aimed.filter((s) => s.leaderOf !== undefined);
+    expect(leaderSteps.length).toBeGreaterThan(0);
+    expect(leaderSteps.length).toBeLessThan(aimed.length);
+    for (const s of leaderSteps) expect(s.leaderOf).toBeLessThan(4);
   });
 
   it('never overlaps faults and heals before the end of the run', () => {
