@@ -176,6 +176,12 @@ export class ClusterNode {
         maxDelayMs: config.resilience.retry.maxDelayMs,
       },
       onTimeout: deps.ops.onTimeout,
+      breaker: {
+        failureThreshold: config.resilience.circuitBreaker.failureThreshold,
+        successThreshold: config.resilience.circuitBreaker.successThreshold,
+        openTimeoutMs: config.resilience.circuitBreaker.timeoutMs,
+        maxRequestsHalfOpen: config.resilience.circuitBreaker.maxRequestsHalfOpen,
+      },
       ...(isVoter ? {} : { joinVia: voters.map((v) => v.id) }),
     });
     forwarder.setTarget(store);
