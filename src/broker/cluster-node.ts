@@ -444,7 +444,11 @@ export class ClusterNode {
     this.raft.on('conf-change', ({ conf }) => metrics.raftPeersCount.set(conf.voters.length));
     // RaftNode itself logs every role and leader change (component 'raft'); count only a newly known leader.
     this.raft.on('leader-change', ({ leaderId }) => {
-      if (leaderId !== 0) metrics.raftLeadershipChangesTotal.inc();
+      if (leaderId === 0) return;
+      metrics.raftLeadershipChangesTotal.inc();
+      // A breaker opened while the group had no leader would otherwise refuse writes (heartbeats, partition
+      // leadership) for its whole open timeout after the group recovered.
+      this.store.breaker.recovered();
     });
     this.raft.on('fatal', (err) => {
       this.logger.error({ operation: 'fatal', error: String(err) }, 'metadata raft stopped on a fatal error');

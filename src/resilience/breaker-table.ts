@@ -17,6 +17,11 @@
  * | half-open | success | successes + 1 >= successThreshold         | closed    |       | counters reset
  * | half-open | failure |                                           | open      |       | opened now
  * | any       | ignored |                                           | same      |       | half-open frees a trial
+ * | open      | recovered |                                         | half-open |       | trials start now
+ * | other     | recovered |                                         | same      |       |
+ *
+ * `recovered` is the dependency's own word that it is back (the metadata group has a leader again): an
+ * open breaker starts its trials at once instead of waiting out the open timeout.
  *
  * Outcomes of calls admitted before the last transition (an older `epoch`) change nothing: a slow call
  * that started while closed cannot re-open a breaker that has since recovered, or close an open one.
@@ -48,7 +53,8 @@ export type BreakerInput =
   | { readonly type: 'request'; readonly nowMs: number }
   | { readonly type: 'success'; readonly epoch: number }
   | { readonly type: 'failure'; readonly epoch: number; readonly nowMs: number }
-  | { readonly type: 'ignored'; readonly epoch: number };
+  | { readonly type: 'ignored'; readonly epoch: number }
+  | { readonly type: 'recovered' };
 
 export interface BreakerStep {
   readonly next: BreakerSnapshot;
@@ -66,6 +72,7 @@ export const INITIAL_SNAPSHOT: BreakerSnapshot = {
 };
 
 export function step(s: BreakerSnapshot, input: BreakerInput, o: BreakerOptions): BreakerStep {
+  if (input.type === 'recovered') return same(s.state === 'open' ? enter(s, 'half-open', s.openedAtMs) : s);
   if (input.type !== 'request' && input.epoch !== s.epoch) return { next: s, admit: false };
   switch (s.state) {
     case 'closed':

@@ -111,6 +111,14 @@ export class CircuitBreaker {
     return value;
   }
 
+  /**
+   * The dependency says it is back (e.g. a new leader is known): an open breaker goes half-open now and lets
+   * trial calls through, instead of rejecting until its open timeout ends.
+   */
+  recovered(): void {
+    this.apply({ type: 'recovered' });
+  }
+
   /** Current state; an open breaker whose timeout has passed reports half-open only once a call is let in. */
   state(): BreakerState {
     return this.snapshot.state;

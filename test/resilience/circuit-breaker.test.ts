@@ -77,6 +77,22 @@ describe('CircuitBreaker', () => {
     expect(b.state()).toBe('open');
   });
 
+  it('lets trials through at once when the dependency says it recovered, instead of waiting out the timeout', async () => {
+    const { b, clock, changes } = breaker();
+    b.recovered(); // closed: nothing to do
+    expect(b.state()).toBe('closed');
+    for (let i = 0; i < 5; i++) await expect(b.call(undefined, fail())).rejects.toThrow('network error');
+    expect(b.state()).toBe('open');
+    clock.advance(1_000);
+    await expect(b.call(undefined, ok)).rejects.toThrow('is open');
+    b.recovered();
+    expect(b.state()).toBe('half-open');
+    await expect(b.call(undefined, ok)).resolves.toBe('ok');
+    await expect(b.call(undefined, ok)).resolves.toBe('ok');
+    expect(b.state()).toBe('closed');
+    expect(changes()).toEqual(['closed->open', 'open->half-open', 'half-open->closed']);
+  });
+
   it('recovers: open -> half-open after the timeout -> closed after successThreshold successes', async () => {
     const { b, clock, changes } = breaker();
     for (let i = 0; i < 5; i++) await expect(b.call(undefined, fail())).rejects.toThrow();

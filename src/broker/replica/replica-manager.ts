@@ -79,7 +79,12 @@ interface Hosted {
   publishingIsr: boolean;
   /** A membership change is proposed and not applied yet. */
   changingMembership: boolean;
+  /** After a failed publication, not before this time. */
+  publishRetryAtMs: number;
 }
+
+/** A failed leadership publication is tried again after this long (or on the retry timer). */
+const PUBLISH_RETRY_MS = 500;
 
 /** How long shutdown waits for each partition's leadership handover. */
 export const LEADERSHIP_HANDOVER_TIMEOUT_MS = 2_000;
@@ -314,6 +319,7 @@ export class ReplicaManager {
       publishedEpoch: undefined,
       publishingIsr: false,
       changingMembership: false,
+      publishRetryAtMs: 0,
     };
     this.hosted.set(key, h);
     // A new group's first replica is its preferred leader: campaigning at once gives the group a leader
@@ -389,7 +395,8 @@ export class ReplicaManager {
 
   /** Records this broker as the partition's leader (CAS on the epoch, re-read on conflict), once per leadership. */
   private async publishLeader(h: Hosted): Promise<void> {
-    if (h.publishing) return;
+    // Steering runs on every metadata change: after a failure, wait a little before trying again.
+    if (h.publishing || this.deps.nowMs() < h.publishRetryAtMs) return;
     h.publishing = true;
     try {
       for (let attempt = 0; attempt < 5 && h.replica.isLeader(); attempt++) {
@@ -416,6 +423,7 @@ export class ReplicaManager {
         }
       }
     } catch (err) {
+      h.publishRetryAtMs = this.deps.nowMs() + PUBLISH_RETRY_MS;
       this.log.warn(
         { operation: 'publish-leader', topic: h.topic, partition: h.partition, error: String(err) },
         'could not publish partition leadership; will retry',
