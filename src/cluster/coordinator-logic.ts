@@ -229,11 +229,18 @@ function tick(state: CoordinatorState): StepResult {
     });
     imbalanceScore = plan.imbalanceScore;
     lastRebalanceMs = now;
-    rebalanceDue = false;
+    // A new coordinator gives every broker a fresh heartbeat window, so for one heartbeat timeout it cannot
+    // tell a broker that just died from a live one: it moves leadership only off brokers already known
+    // failed until then (a preferred-leader change could hand a partition to the dead broker).
+    const livenessKnown =
+      state.leaderSinceMs === null || now - state.leaderSinceMs >= config.detector.heartbeatTimeoutMs;
+    const leaderChanges = livenessKnown
+      ? plan.leaderChanges
+      : plan.leaderChanges.filter((c) => c.reason === 'leader-unavailable');
+    rebalanceDue = leaderChanges.length < plan.leaderChanges.length;
     if (plan.moves.length > 0) actions.push({ type: 'proposeReplicaMoves', moves: plan.moves });
-    if (plan.leaderChanges.length > 0)
-      actions.push({ type: 'proposeLeaderChanges', changes: plan.leaderChanges });
-    if (plan.moves.length > 0 || plan.leaderChanges.length > 0)
+    if (leaderChanges.length > 0) actions.push({ type: 'proposeLeaderChanges', changes: leaderChanges });
+    if (plan.moves.length > 0 || leaderChanges.length > 0)
       planInFlight = { atMs: now, version: view.version };
   }
 

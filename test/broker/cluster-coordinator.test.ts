@@ -222,7 +222,8 @@ describe('cluster coordinator driver', () => {
       ]),
     );
     rig.role = 'leader';
-    await rig.run(1_000, [1, 2, 3, 4]);
+    // Balance waits for one heartbeat timeout of liveness after the takeover.
+    await rig.run(4_000, [1, 2, 3, 4]);
     const leaders = () =>
       rig.sm
         .view()

@@ -222,6 +222,25 @@ describe('coordinator reducer', () => {
     expect(moves.every((m) => m.from === 3 && m.reason === 'broker-failed')).toBe(true);
   });
 
+  it('a new coordinator moves no leadership for balance until it has seen a heartbeat timeout of liveness', () => {
+    const v = threeBrokers();
+    const allOnOne: ClusterView = {
+      ...v,
+      topics: v.topics.map((t) => ({
+        ...t,
+        partitions: t.partitions.map((p) => ({ ...p, leader: p.replicas.includes(1) ? 1 : p.leader })),
+      })),
+    };
+    const h = leaderHarness(allOnOne);
+    // The fresh window: broker 2 or 3 could have died just before the takeover.
+    const early = h.beatUntil(2500, 1, 2, 3);
+    expect(of(early, 'proposeLeaderChanges').flatMap((a) => a.changes)).toEqual([]);
+    const later = h.beatUntil(3500, 1, 2, 3);
+    const changes = of(later, 'proposeLeaderChanges').flatMap((a) => a.changes);
+    expect(changes.length).toBeGreaterThan(0);
+    expect(changes.every((c) => c.from === 1 && c.reason !== 'leader-unavailable')).toBe(true);
+  });
+
   it('a broker that fails and comes back within the grace gets its preferred leadership back', () => {
     const v = threeBrokers();
     const h = leaderHarness(v);
