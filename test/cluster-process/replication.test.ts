@@ -111,23 +111,48 @@ describe('replicated partitions on broker processes', () => {
     const seen = new Map<string, string>(); // "partition:offset" -> value
     const found = new Set<number>();
     const copies = new Map<number, number>(); // value -> times read
-    await until(
+    let unread = acked.size;
+    const readBack = until(
       'every acknowledged message read back',
       async () => {
-        for (const m of await consumer.poll()) {
-          const key = `${m.partition}:${m.offset}`;
-          const value = m.value?.toString() ?? '';
-          const before = seen.get(key);
-          if (before !== undefined && before !== value)
-            throw new Error(`offset ${key} holds ${before} and ${value}`);
-          if (before === undefined) copies.set(Number(value), (copies.get(Number(value)) ?? 0) + 1);
-          seen.set(key, value);
-          found.add(Number(value));
+        // Drain what is there in one go (the poll between probes would otherwise pace the read-back).
+        for (let round = 0; round < 1_000 && unread > 0; round++) {
+          const messages = await consumer.poll();
+          if (messages.length === 0) break;
+          for (const m of messages) {
+            const key = `${m.partition}:${m.offset}`;
+            const value = m.value?.toString() ?? '';
+            const before = seen.get(key);
+            if (before !== undefined && before !== value)
+              throw new Error(`offset ${key} holds ${before} and ${value}`);
+            if (before === undefined) copies.set(Number(value), (copies.get(Number(value)) ?? 0) + 1);
+            seen.set(key, value);
+            const seq = Number(value);
+            if (!found.has(seq) && acked.has(seq)) unread--;
+            found.add(seq);
+          }
         }
-        return [...acked.keys()].every((seq) => found.has(seq)) ? true : undefined;
+        return unread === 0 ? true : undefined;
       },
-      60_000,
+      90_000,
     );
+    try {
+      await readBack;
+    } catch (err) {
+      // Say what is missing and where the partitions stand, so a failure can be told from a slow read.
+      const missing = [...acked].filter(([seq]) => !found.has(seq));
+      const ends = await admin.listOffsets(
+        Array.from({ length: PARTITIONS }, (_, partition) => ({ topic: TOPIC, partition, timestamp: -1 })),
+      );
+      const positions = Array.from({ length: PARTITIONS }, (_, partition) =>
+        consumer.position({ topic: TOPIC, partition }),
+      );
+      console.log(
+        `replication: ${missing.length} acknowledged not read back, e.g. ${JSON.stringify(missing.slice(0, 5))}; ` +
+          `latest offsets ${JSON.stringify(ends.map((e) => e.offset))}; consumer positions ${JSON.stringify(positions)}`,
+      );
+      throw err;
+    }
     await consumer.close();
     for (const [seq, at] of acked) expect(seen.get(`${at.partition}:${at.offset}`)).toBe(String(seq));
     const duplicated = [...copies].filter(([, n]) => n > 1).map(([v]) => v);
