@@ -6,9 +6,9 @@
  * CORRUPT_LOG.
  */
 import { join } from 'node:path';
-import { invariant, StreamBusError } from '../errors/index.js';
+import { invariant } from '../errors/index.js';
 import type { Entry } from '../raft/core/types.js';
-import { findValidBatch, type ScannedBatch, type ScanResult, scanBatches } from './batch-scan.js';
+import { type ScannedBatch, type ScanResult, scanBatches } from './batch-scan.js';
 import { OffsetIndex } from './offset-index.js';
 import { entryFromBatch } from './raft-batch.js';
 import {
@@ -18,15 +18,14 @@ import {
   type RaftIndexFile,
 } from './raft-files.js';
 import { RaftSegmentIndex, TermRuns } from './raft-index.js';
+import { LOG_SUFFIX, Segment, segmentFileStem } from './segment.js';
 import {
-  INDEX_SUFFIX,
-  LOG_SUFFIX,
-  parseSegmentFileName,
-  Segment,
-  segmentFileStem,
-  TIME_INDEX_SUFFIX,
-} from './segment.js';
-import { createSegment, type SegmentContext } from './segment-recovery.js';
+  corrupt,
+  createSegment,
+  cutTornTail,
+  listSegmentBases,
+  type SegmentContext,
+} from './segment-recovery.js';
 import { TimeIndex } from './time-index.js';
 
 const READ_CHUNK_BYTES = 8 * 1024 * 1024;
@@ -38,14 +37,6 @@ export interface ReplicatedSegment {
 
 export function raftIndexPath(dir: string, baseOffset: number): string {
   return join(dir, segmentFileStem(baseOffset) + RAFT_INDEX_SUFFIX);
-}
-
-function corrupt(file: string, position: number, reason: string, extra: Record<string, unknown> = {}) {
-  return new StreamBusError('CORRUPT_LOG', {
-    operation: 'log.recover',
-    message: `log is corrupt: ${file} at byte ${position}: ${reason}`,
-    metadata: { file, position, reason, ...extra },
-  });
 }
 
 /** A new empty segment: its `.ridx` is made durable before the `.log` exists, so every log has one. */
@@ -186,17 +177,9 @@ async function openOne(
     const s = fresh();
     const result = await scanInto(s, runs, size);
     if (result.invalid !== undefined) {
-      const { position, reason } = result.invalid;
       // A closed segment is followed by another: invalid bytes in it are never a torn tail.
-      if (!last) throw corrupt(path, position, reason);
-      const next = await findValidBatch(file, position + 1, size, seg.nextOffset);
-      if (next >= 0) throw corrupt(path, position, reason, { nextValidPosition: next });
-      ctx.logger.warn(
-        { file: path, position, reason, droppedBytes: size - position },
-        'truncating torn tail of the active segment',
-      );
-      await file.truncate(position);
-      await file.datasync();
+      if (!last) throw corrupt(path, result.invalid.position, result.invalid.reason);
+      await cutTornTail(ctx, file, path, result.invalid, size, seg.nextOffset);
     }
     if (last) await seg.removePersistedIndexes();
     else await persistClosedIndexes(ctx, s, runs);
@@ -211,22 +194,7 @@ async function openOne(
 export async function openReplicatedSegments(
   ctx: SegmentContext,
 ): Promise<{ segments: ReplicatedSegment[]; runs: TermRuns | undefined }> {
-  await ctx.fs.mkdirp(ctx.dir);
-  const names = await ctx.fs.readdir(ctx.dir);
-  const bases = names
-    .map((n) => parseSegmentFileName(n, LOG_SUFFIX))
-    .filter((b): b is number => b !== undefined)
-    .sort((a, b) => a - b);
-  const baseSet = new Set(bases);
-  for (const name of names) {
-    const orphan =
-      parseSegmentFileName(name, INDEX_SUFFIX) ??
-      parseSegmentFileName(name, TIME_INDEX_SUFFIX) ??
-      parseSegmentFileName(name, RAFT_INDEX_SUFFIX);
-    if ((orphan !== undefined && !baseSet.has(orphan)) || name.endsWith('.tmp')) {
-      await ctx.fs.unlink(join(ctx.dir, name));
-    }
-  }
+  const bases = await listSegmentBases(ctx, [RAFT_INDEX_SUFFIX]);
   const segments: ReplicatedSegment[] = [];
   let runs: TermRuns | undefined;
   try {

@@ -16,7 +16,7 @@ import {
   segmentFileStem,
   TIME_INDEX_SUFFIX,
 } from './segment.js';
-import type { StorageFs } from './storage-fs.js';
+import type { StorageFile, StorageFs } from './storage-fs.js';
 import { TimeIndex } from './time-index.js';
 import type { StorageLogger } from './types.js';
 
@@ -28,7 +28,7 @@ export interface SegmentContext {
   nowMs: number;
 }
 
-function corrupt(
+export function corrupt(
   file: string,
   position: number,
   reason: string,
@@ -118,16 +118,7 @@ async function recoverActiveSegment(ctx: SegmentContext, baseOffset: number): Pr
     const size = await file.size();
     const result = await scanInto(segment, size);
     if (result.invalid !== undefined) {
-      const { position, reason } = result.invalid;
-      // Valid data after the bad bytes means they are not a torn tail: refuse rather than drop that data.
-      const next = await findValidBatch(file, position + 1, size, segment.nextOffset);
-      if (next >= 0) throw corrupt(path, position, reason, { nextValidPosition: next });
-      ctx.logger.warn(
-        { file: path, position, reason, droppedBytes: size - position },
-        'truncating torn tail of the active segment',
-      );
-      await file.truncate(position);
-      await file.datasync();
+      await cutTornTail(ctx, file, path, result.invalid, size, segment.nextOffset);
     }
     // Its persisted indexes (if it was once closed) no longer apply: the active segment's live in memory.
     await segment.removePersistedIndexes();
@@ -138,8 +129,39 @@ async function recoverActiveSegment(ctx: SegmentContext, baseOffset: number): Pr
   }
 }
 
-/** Opens every segment of a partition folder, oldest first, creating the first one when there is none. */
-export async function openSegments(ctx: SegmentContext, initialOffset = 0): Promise<Segment[]> {
+/**
+ * The active segment's invalid bytes at `invalid.position`: a torn tail (nothing valid after it) is cut
+ * off and the cut made durable; valid data after the bad bytes means they are not a torn tail, so recovery
+ * refuses with CORRUPT_LOG rather than drop that data.
+ */
+export async function cutTornTail(
+  ctx: SegmentContext,
+  file: StorageFile,
+  path: string,
+  invalid: { position: number; reason: string },
+  size: number,
+  nextOffset: number,
+): Promise<void> {
+  const { position, reason } = invalid;
+  const next = await findValidBatch(file, position + 1, size, nextOffset);
+  if (next >= 0) throw corrupt(path, position, reason, { nextValidPosition: next });
+  ctx.logger.warn(
+    { file: path, position, reason, droppedBytes: size - position },
+    'truncating torn tail of the active segment',
+  );
+  await file.truncate(position);
+  await file.datasync();
+}
+
+/**
+ * The base offsets of the segments in the folder, oldest first, after removing leftovers of an
+ * interrupted write: `.tmp` files and index files (`.index`, `.timeindex` and `extraIndexSuffixes`) whose
+ * segment log is gone.
+ */
+export async function listSegmentBases(
+  ctx: SegmentContext,
+  extraIndexSuffixes: readonly string[] = [],
+): Promise<number[]> {
   await ctx.fs.mkdirp(ctx.dir);
   const names = await ctx.fs.readdir(ctx.dir);
   const bases = names
@@ -147,13 +169,21 @@ export async function openSegments(ctx: SegmentContext, initialOffset = 0): Prom
     .filter((b): b is number => b !== undefined)
     .sort((a, b) => a - b);
   const baseSet = new Set(bases);
+  const indexSuffixes = [INDEX_SUFFIX, TIME_INDEX_SUFFIX, ...extraIndexSuffixes];
   for (const name of names) {
-    const orphanBase =
-      parseSegmentFileName(name, INDEX_SUFFIX) ?? parseSegmentFileName(name, TIME_INDEX_SUFFIX);
-    if ((orphanBase !== undefined && !baseSet.has(orphanBase)) || name.endsWith('.tmp')) {
+    const orphan = indexSuffixes
+      .map((suffix) => parseSegmentFileName(name, suffix))
+      .find((b) => b !== undefined);
+    if ((orphan !== undefined && !baseSet.has(orphan)) || name.endsWith('.tmp')) {
       await ctx.fs.unlink(join(ctx.dir, name));
     }
   }
+  return bases;
+}
+
+/** Opens every segment of a partition folder, oldest first, creating the first one when there is none. */
+export async function openSegments(ctx: SegmentContext, initialOffset = 0): Promise<Segment[]> {
+  const bases = await listSegmentBases(ctx);
   const segments: Segment[] = [];
   try {
     for (let i = 0; i < bases.length; i++) {
