@@ -17,17 +17,13 @@
  * entry before it. Every replica computes the same offset from the same log prefix, so the leader's stamp
  * (written before the driver sends the entry: a Ready is persisted before its messages go out) is what
  * followers receive and recompute; offsets follow the log exactly, with no counter to drift and no offset
- * burned by a proposal that never reached the log. The replica proposes batches with base offset
- * `UNSTAMPED_OFFSET` (-1) so an unstamped batch is recognisable.
+ * burned by a proposal that never reached the log.
  *
  * Kafka offsets only ever increase along Raft indexes, so the offset range of entry i is known once the
  * entry is stored; the high watermark is the end offset of the entry at the commit index (the replica
  * layer tracks it as entries apply).
  */
 import type { RaftStorage } from '../raft/storage/types.js';
-
-/** The base offset of a data batch the leader's store has yet to stamp. */
-export const UNSTAMPED_OFFSET = -1;
 
 export const RAFT_CONTROL_NORMAL = 0;
 export const RAFT_CONTROL_CONF_CHANGE = 1;

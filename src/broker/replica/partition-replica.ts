@@ -3,8 +3,8 @@
  * RaftHost, so every group shares one ticker and one peer connection per broker), its PartitionStore, and
  * the high-watermark state machine. Served to Produce/Fetch/ListOffsets only while it leads.
  *
- * Produce: each batch becomes one Raft entry, proposed with an unstamped base offset; the leader's store
- * stamps it as it writes it (see storage/partition-store.ts), so offsets follow the log exactly.
+ * Produce: each batch becomes one Raft entry, proposed as the producer sent it; the leader's store stamps
+ * its base offset as it writes it (see storage/partition-store.ts), so offsets follow the log exactly.
  *   acks=all  resolves once the entry is committed (a majority has it durably) and applied here;
  *   acks=1/0  resolves once the leader has written it (and fsynced it, under flush policy always).
  * Fetch reads only below the high watermark (the end of the last committed batch): uncommitted data that a
@@ -19,13 +19,13 @@ import { EventEmitter } from 'node:events';
 import { StreamBusError } from '../../errors/index.js';
 import type { Logger } from '../../observability/index.js';
 import type { Acks } from '../../protocol/messages.js';
-import { BATCH_HEADER_BYTES, readBatchHeader, stampBatch } from '../../protocol/record-batch.js';
+import { BATCH_HEADER_BYTES, readBatchHeader } from '../../protocol/record-batch.js';
 import type { ConfState, Entry, HardState, LogReadError, NodeId, Snapshot } from '../../raft/core/types.js';
 import type { RaftHost } from '../../raft/host.js';
 import type { RaftNode } from '../../raft/node.js';
 import type { RaftStorage, StorageUpdate } from '../../raft/storage/types.js';
 import { splitAndValidate } from '../../storage/append-validation.js';
-import { type PartitionStore, UNSTAMPED_OFFSET } from '../../storage/partition-store.js';
+import type { PartitionStore } from '../../storage/partition-store.js';
 import type { AppendOutcome, ReadOutcome, ServedPartition } from '../catalog.js';
 import { ProducerDeduplicator, type WrittenBatch } from '../producer-dedup.js';
 import { idempotentBatchOf, type ProducerStateTable } from '../producer-state.js';
@@ -220,7 +220,6 @@ export class PartitionReplica extends EventEmitter<ReplicaEvents> implements Ser
   }
 
   private proposeBatch(batch: Buffer, acks: Acks): Promise<AppliedBatch> {
-    stampBatch(batch, UNSTAMPED_OFFSET, 0);
     const proposedAtMs = this.options.nowMs();
     const committed = this.node.propose(batch, {
       timeoutMs: this.options.proposalTimeoutMs,
