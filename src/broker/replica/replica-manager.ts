@@ -30,6 +30,7 @@ import { REPLICAS_DIR } from '../../storage/log-manager.js';
 import type { PartitionStore } from '../../storage/partition-store.js';
 import { minInsyncReplicas } from '../../storage/topic-config.js';
 import { topicConfigs } from '../topic-configs.js';
+import { nextMembershipChange } from './membership-step.js';
 import { PartitionReplica } from './partition-replica.js';
 
 export interface OpenStoreRequest {
@@ -400,8 +401,7 @@ export class ReplicaManager {
     h.publishing = true;
     try {
       for (let attempt = 0; attempt < 5 && h.replica.isLeader(); attempt++) {
-        const t = this.view().topics.get(h.topic);
-        const p = t?.createdVersion === h.createdVersion ? t.partitions[h.partition] : undefined;
+        const p = recordOf(h, this.view());
         // Every leadership is published, even one the hint already named: the epoch then moves once per
         // Raft leadership, as Kafka's leader epoch does, and tells clients the partition really has a leader.
         if (p === undefined || (p.leader === this.deps.brokerId && h.publishedEpoch !== undefined)) return;
@@ -434,34 +434,21 @@ export class ReplicaManager {
     }
   }
 
-  /** One membership step toward the metadata replica list: add a missing replica, else remove an extra. */
-  /**
-   * One membership step toward the metadata replica list, Raft-style: a new replica joins as a learner, is
-   * promoted to voter once it holds everything committed, and only then does a replica that left stop
-   * voting. So a move never makes commits wait for a replica that is still catching up.
-   */
+  /** One membership step toward the metadata replica list (membership-step.ts), proposed by the leader. */
   private matchMembership(h: Hosted, replicas: readonly NodeId[]): void {
     if (h.changingMembership) return;
     const status = h.replica.node.status();
-    const { voters, learners } = status;
-    const missing = replicas.filter((id) => !voters.includes(id));
-    const toAdd = missing.find((id) => !learners.includes(id));
     const progress = h.replica.node.progress();
-    const caughtUp = missing.find(
-      (id) => (progress.find((p) => p.id === id)?.match ?? -1) >= status.commitIndex,
+    const change = nextMembershipChange(
+      {
+        self: this.deps.brokerId,
+        voters: status.voters,
+        learners: status.learners,
+        commitIndex: status.commitIndex,
+        matchOf: (id) => progress.find((p) => p.id === id)?.match,
+      },
+      replicas,
     );
-    const extraVoter = voters.find((id) => !replicas.includes(id) && id !== this.deps.brokerId);
-    const extraLearner = learners.find((id) => !replicas.includes(id));
-    const change =
-      toAdd !== undefined
-        ? { type: 'add-learner' as const, nodeId: toAdd }
-        : caughtUp !== undefined
-          ? { type: 'add-voter' as const, nodeId: caughtUp }
-          : missing.length === 0 && extraVoter !== undefined
-            ? { type: 'remove' as const, nodeId: extraVoter }
-            : extraLearner !== undefined
-              ? { type: 'remove' as const, nodeId: extraLearner }
-              : undefined;
     if (change === undefined) return;
     h.changingMembership = true;
     h.replica.node
@@ -504,8 +491,7 @@ export class ReplicaManager {
       const last = h.replica.node.status().lastIndex;
       for (const f of h.replica.node.progress()) lagMax = Math.max(lagMax, last - f.match);
       const isr = h.replica.inSyncReplicas(now);
-      const t = view.topics.get(h.topic);
-      const p = t?.createdVersion === h.createdVersion ? t.partitions[h.partition] : undefined;
+      const p = recordOf(h, view);
       if (p === undefined) continue;
       this.matchMembership(h, p.replicas);
       if (isr.length < p.replicas.length) underReplicated++;
@@ -552,6 +538,12 @@ export class ReplicaManager {
     await h.replica.close();
     await h.store.close();
   }
+}
+
+/** The metadata record of a hosted replica's partition, if its topic incarnation still exists. */
+function recordOf(h: Hosted, view: MetadataView): PartitionRecord | undefined {
+  const t = view.topics.get(h.topic);
+  return t?.createdVersion === h.createdVersion ? t.partitions[h.partition] : undefined;
 }
 
 function keyOf(topic: string, partition: number, createdVersion: number): string {
