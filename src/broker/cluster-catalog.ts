@@ -47,7 +47,6 @@ export interface ClusterCatalogDeps {
 export class ClusterTopicCatalog implements TopicCatalog {
   private readonly logger: Logger;
   private readonly timers: Timers;
-  private cached: MetadataView | undefined;
 
   constructor(private readonly deps: ClusterCatalogDeps) {
     this.logger = deps.logger.child({ component: 'catalog' });
@@ -205,13 +204,8 @@ export class ClusterTopicCatalog implements TopicCatalog {
     return { replicationFactor, configs };
   }
 
-  /** The local replica's image, cached per metadata version (the copy is per call otherwise). */
   private view(): MetadataView {
-    const version = this.deps.store.stateMachine.version;
-    if (this.cached === undefined || this.cached.version !== version) {
-      this.cached = this.deps.store.snapshotView();
-    }
-    return this.cached;
+    return this.deps.store.snapshotView();
   }
 
   private clusterView() {

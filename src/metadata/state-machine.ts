@@ -34,6 +34,8 @@ export class MetadataStateMachine implements StateMachine {
   private applied = 0;
   private readonly listeners = new Set<(change: MetadataChange) => void>();
   private waiters: ApplyWaiter[] = [];
+  /** The image as of the last apply or restore; views are immutable, so one copy serves every reader. */
+  private cachedView: MetadataView | undefined;
 
   constructor(private readonly log: RaftLogger = silentLogger) {}
 
@@ -57,6 +59,7 @@ export class MetadataStateMachine implements StateMachine {
     }
     const { command, requestId } = decoded;
     const result = this.state.apply(command, requestId);
+    this.cachedView = undefined;
     this.applied = entry.index;
     this.emit({ kind: 'applied', index: entry.index, command, result, version: this.state.version });
     this.wake();
@@ -71,13 +74,16 @@ export class MetadataStateMachine implements StateMachine {
   restore(data: Uint8Array): void {
     const { state, appliedIndex } = decodeSnapshot(data);
     this.state = state;
+    this.cachedView = undefined;
     this.applied = appliedIndex;
     this.emit({ kind: 'restored', index: appliedIndex, version: state.version });
     this.wake();
   }
 
+  /** The current image, copied once per change (request handlers and the coordinator read it often). */
   view(): MetadataView {
-    return this.state.view();
+    this.cachedView ??= this.state.view();
+    return this.cachedView;
   }
 
   get version(): number {

@@ -108,17 +108,12 @@ export class ReplicaManager {
   private isrTimer: NodeJS.Timeout | null = null;
   private underReplicated = 0;
 
-  private cachedView: MetadataView | undefined;
-
   constructor(private readonly deps: ReplicaManagerDeps) {
     this.log = deps.logger.child({ component: 'replicas' });
   }
 
-  /** The local metadata image, copied once per metadata version (replica() is on the request path). */
   private view(): MetadataView {
-    const version = this.deps.metadata.stateMachine.version;
-    if (this.cachedView?.version !== version) this.cachedView = this.deps.metadata.snapshotView();
-    return this.cachedView;
+    return this.deps.metadata.snapshotView();
   }
 
   start(): void {
