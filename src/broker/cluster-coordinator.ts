@@ -10,8 +10,10 @@
  * (retry, breaker and forwarding live there), and learner additions to the metadata Raft group for
  * brokers that are not voters.
  *
- * Moves are recorded in the store before they are applied (recordMove -> updateReplicaSet -> completeMove),
- * so a coordinator that takes over finishes any move the previous one left half done (`resumeMoves`).
+ * Moves are recorded in the store before they are applied (recordMove -> updateReplicaSet -> completeMove).
+ * Every tick the leader adopts recorded moves nobody is working on (`adoptRecordedMoves`): one a previous
+ * coordinator left half done, or one of this coordinator's that a failed write abandoned. Without that a
+ * recorded move would pin its partition forever, because the planner never plans a partition twice.
  */
 
 import { initialCoordinatorState, step } from '../cluster/coordinator-logic.js';
@@ -23,15 +25,23 @@ import type {
 } from '../cluster/coordinator-types.js';
 import { toClusterView } from '../cluster/metadata-view.js';
 import { type LeaderChange, type Move, NO_LEADER } from '../cluster/types.js';
+import { StreamBusError } from '../errors/index.js';
 import type { MetadataView } from '../metadata/state.js';
 import type { MetadataChange } from '../metadata/state-machine.js';
 import type { MetadataStore } from '../metadata/store.js';
 import type { BrokerRecord, MoveRecord } from '../metadata/types.js';
 import type { Logger, MetricsRegistry } from '../observability/index.js';
 import type { ConfChange, NodeId } from '../raft/core/types.js';
+import { sleep } from '../resilience/clock.js';
 
 /** How often the driver ticks the reducer and checks leadership. */
 export const COORDINATOR_TICK_MS = 100;
+/**
+ * A replica-set write races the partition's own leader, which bumps the epoch when it publishes leadership
+ * or its in-sync set; the move re-reads the partition and tries again, this many times.
+ */
+const MOVE_WRITE_ATTEMPTS = 5;
+const MOVE_RETRY_DELAY_MS = 50;
 
 /** The writes the coordinator makes (a narrow view of MetadataStore, so tests can fake it). */
 export type CoordinatorStore = Pick<
@@ -94,6 +104,8 @@ export class ClusterCoordinator {
   private rebalancesInProgress = 0;
   private lastError: string | null = null;
   private readonly learnersProposed = new Map<number, number>();
+  /** `topic/partition` of every move this coordinator is applying right now (one at a time per partition). */
+  private readonly movesInFlight = new Set<string>();
   /** Broker id -> when this coordinator first saw it failed (its own clock). */
   private readonly failedSinceMs = new Map<number, number>();
   private readonly log: Logger;
@@ -154,6 +166,7 @@ export class ClusterCoordinator {
       this.dispatch({ type: 'heartbeats', nowMs: now, beats });
     }
     this.dispatch({ type: 'tick', nowMs: now });
+    this.adoptRecordedMoves();
     this.updateGauges();
   }
 
@@ -178,7 +191,6 @@ export class ClusterCoordinator {
     this.dispatch({ type: 'becameLeader', nowMs: now, view: this.view() });
     this.log.info({ operation: 'coordinator-start' }, 'cluster coordinator started on the metadata leader');
     this.reconcileLearners();
-    void this.resumeMoves();
   }
 
   private loseLeadership(now: number): void {
@@ -289,33 +301,67 @@ export class ClusterCoordinator {
 
   /** Record, apply, complete: each step is visible in the store, so a successor can pick up mid-way. */
   private async runMove(move: Move, signal: AbortSignal): Promise<void> {
-    await this.deps.store.recordMove({ ...move, state: 'pending' }, { signal });
-    await this.applyRecordedMove(move, signal);
+    const key = partitionKey(move);
+    if (this.movesInFlight.has(key)) return; // an earlier plan is still moving this partition
+    this.movesInFlight.add(key);
+    try {
+      await this.deps.store.recordMove({ ...move, state: 'pending' }, { signal });
+      await this.applyRecordedMove(move, signal);
+    } finally {
+      this.movesInFlight.delete(key);
+    }
+  }
+
+  /** Finishes recorded moves that no write of this coordinator is working on. */
+  private adoptRecordedMoves(): void {
+    const signal = this.term.signal;
+    for (const move of this.deps.store.snapshotView().moves.values()) {
+      const key = partitionKey(move);
+      if (this.movesInFlight.has(key)) continue;
+      this.movesInFlight.add(key);
+      this.log.info({ operation: 'adopt-move', move: describeMove(move) }, 'finishing a recorded move');
+      void this.applyRecordedMove(move, signal)
+        .catch((err: unknown) => {
+          if (signal.aborted) return;
+          this.lastError = `recorded move: ${String(err)}`;
+          this.log.warn({ operation: 'adopt-move', error: String(err) }, 'recorded move not finished');
+        })
+        .finally(() => this.movesInFlight.delete(key));
+    }
   }
 
   private async applyRecordedMove(
     move: Pick<MoveRecord, 'topic' | 'partition' | 'from' | 'to'>,
     signal: AbortSignal,
-  ) {
-    const view = this.deps.store.snapshotView();
-    const p = view.topics.get(move.topic)?.partitions[move.partition];
-    if (p?.replicas.includes(move.from) && !p.replicas.includes(move.to)) {
+  ): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      const view = this.deps.store.snapshotView();
+      const p = view.topics.get(move.topic)?.partitions[move.partition];
+      if (p === undefined || !p.replicas.includes(move.from) || p.replicas.includes(move.to)) break;
       const replicas = p.replicas.map((id) => (id === move.from ? move.to : id));
-      // The partition's leader makes its Raft group follow the new list (learner, catch up, promote, remove
-      // the old voter); the new replica is not in sync until its leader says so, and a leader being moved
-      // away is asked to hand over to the first live replica.
-      await this.deps.store.updateReplicaSet(
-        {
-          topic: move.topic,
-          partition: move.partition,
-          expectedEpoch: p.leaderEpoch,
-          replicas,
-          isr: p.isr.filter((id) => id !== move.from),
-          leader: p.leader === move.from ? firstLive(replicas, view) : p.leader,
-        },
-        { signal },
-      );
+      try {
+        // The partition's leader makes its Raft group follow the new list (learner, catch up, promote,
+        // remove the old voter); the new replica is not in sync until its leader says so, and a leader
+        // being moved away is asked to hand over to the first live replica.
+        await this.deps.store.updateReplicaSet(
+          {
+            topic: move.topic,
+            partition: move.partition,
+            expectedEpoch: p.leaderEpoch,
+            replicas,
+            isr: p.isr.filter((id) => id !== move.from),
+            leader: p.leader === move.from ? firstLive(replicas, view) : p.leader,
+          },
+          { signal },
+        );
+        break;
+      } catch (err) {
+        if (!isConflict(err) || attempt >= MOVE_WRITE_ATTEMPTS) throw err;
+        await sleep(MOVE_RETRY_DELAY_MS * attempt, signal);
+      }
     }
+    const key = moveKey(move);
+    if (![...this.deps.store.snapshotView().moves.values()].some((m) => moveKey(m) === key)) return;
     await this.deps.store.completeMove(
       { topic: move.topic, partition: move.partition, from: move.from, to: move.to },
       { signal },
@@ -329,23 +375,6 @@ export class ClusterCoordinator {
       { topic: change.topic, partition: change.partition, expectedEpoch: p.leaderEpoch, leader: change.to },
       { signal },
     );
-  }
-
-  /** Finishes moves a previous coordinator recorded and did not complete. */
-  private async resumeMoves(): Promise<void> {
-    const signal = this.term.signal;
-    const moves = [...this.deps.store.snapshotView().moves.values()];
-    if (moves.length === 0) return;
-    this.log.info({ operation: 'resume-moves', moves: moves.map(describeMove) }, 'resuming recorded moves');
-    for (const move of moves) {
-      try {
-        await this.applyRecordedMove(move, signal);
-      } catch (err) {
-        if (signal.aborted) return;
-        this.lastError = `resume move: ${String(err)}`;
-        this.log.warn({ operation: 'resume-moves', error: String(err) }, 'recorded move not finished');
-      }
-    }
   }
 
   /**
@@ -408,6 +437,18 @@ export class ClusterCoordinator {
 
 function firstLive(replicas: readonly number[], view: MetadataView): number {
   return replicas.find((id) => view.brokers.get(id)?.state === 'alive') ?? NO_LEADER;
+}
+
+function partitionKey(m: { topic: string; partition: number }): string {
+  return `${m.topic}/${m.partition}`;
+}
+
+function moveKey(m: Pick<Move, 'topic' | 'partition' | 'from' | 'to'>): string {
+  return `${m.topic}/${m.partition}:${m.from}->${m.to}`;
+}
+
+function isConflict(err: unknown): boolean {
+  return err instanceof StreamBusError && err.code === 'METADATA_CONFLICT';
 }
 
 function describeMove(m: Pick<Move, 'topic' | 'partition' | 'from' | 'to'>): string {

@@ -34,6 +34,8 @@ class Rig {
   readonly writes: string[] = [];
   /** Broker ids whose probe fails. */
   readonly unreachable = new Set<number>();
+  /** Runs before each replica-set write reaches the state machine (to race it). */
+  beforeReplicaSet: (() => void) | undefined;
   private index = 0;
   readonly coordinator: ClusterCoordinator;
 
@@ -53,7 +55,10 @@ class Rig {
       snapshotView: () => this.sm.view(),
       updateBroker: async (b) => exec({ type: 'updateBroker', ...b }),
       unregisterBroker: async (brokerId) => exec({ type: 'unregisterBroker', brokerId }),
-      updateReplicaSet: async (u) => exec({ type: 'updateReplicaSet', ...u }),
+      updateReplicaSet: async (u) => {
+        this.beforeReplicaSet?.();
+        return exec({ type: 'updateReplicaSet', ...u });
+      },
       updateLeader: async (u) => exec({ type: 'updateLeader', ...u }),
       recordMove: async (m) => exec({ type: 'recordMove', ...m }),
       completeMove: async (m) => exec({ type: 'completeMove', ...m }),
@@ -201,6 +206,55 @@ describe('cluster coordinator driver', () => {
     expect(p?.replicas).toEqual([1, 2, 4]);
     expect(rig.sm.view().moves.size).toBe(0);
     expect(rig.writes.slice(0, 2)).toEqual(['replicas t/0 1,2,4', 'completeMove t/0 3->4']);
+    rig.stop();
+  });
+
+  it('finishes a move recorded during its own term that a failed write abandoned', async () => {
+    const rig = new Rig();
+    threeAlive(rig);
+    rig.apply(register(4, { atMs: rig.nowMs }));
+    rig.apply({ type: 'updateBroker', brokerId: 4, state: 'alive' });
+    rig.apply(createTopic('t', [[1, 2, 3]]));
+    rig.learners = [4];
+    rig.role = 'leader';
+    await rig.run(200, [1, 2, 3, 4]);
+    // Recorded, then nothing: the write that should have applied it failed and nobody retries it.
+    rig.apply({ type: 'recordMove', topic: 't', partition: 0, from: 1, to: 4, state: 'pending' });
+    await rig.run(300, [1, 2, 3, 4]);
+    expect(rig.sm.view().topics.get('t')?.partitions[0]?.replicas).toEqual([4, 2, 3]);
+    expect(rig.sm.view().moves.size).toBe(0);
+    rig.stop();
+  });
+
+  it('retries a replica-set write that lost a race with the partition leader bumping the epoch', async () => {
+    const rig = new Rig();
+    threeAlive(rig);
+    rig.apply(register(4, { atMs: rig.nowMs }));
+    rig.apply({ type: 'updateBroker', brokerId: 4, state: 'alive' });
+    rig.apply(createTopic('t', [[1, 2, 3]]));
+    rig.apply({ type: 'recordMove', topic: 't', partition: 0, from: 3, to: 4, state: 'pending' });
+    let races = 2;
+    rig.beforeReplicaSet = () => {
+      if (races-- <= 0) return;
+      const p = rig.sm.view().topics.get('t')?.partitions[0];
+      // The partition leader republishing itself: same leader, next epoch.
+      rig.apply({
+        type: 'updateLeader',
+        topic: 't',
+        partition: 0,
+        expectedEpoch: p?.leaderEpoch ?? 0,
+        leader: 1,
+      });
+    };
+    rig.learners = [4];
+    rig.role = 'leader';
+    for (let i = 0; i < 20 && rig.sm.view().moves.size > 0; i++) {
+      await rig.run(100, [1, 2, 3, 4]);
+      await new Promise((r) => setTimeout(r, 60)); // the retry's backoff is real time
+    }
+    expect(races).toBeLessThan(0);
+    expect(rig.sm.view().topics.get('t')?.partitions[0]?.replicas).toEqual([1, 2, 4]);
+    expect(rig.sm.view().moves.size).toBe(0);
     rig.stop();
   });
 

@@ -3,9 +3,9 @@
  * Ports are chosen by the OS (`:0`); the broker's "broker started" log line tells us which it got.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 
 export const CLI = resolve(import.meta.dirname, '../../dist/cmd/streambus.js');
@@ -60,6 +60,16 @@ export async function startBroker(
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: string[] = [];
+  // For post-mortems of flaky runs: STREAMBUS_TEST_LOG_DIR=/some/dir keeps every broker's log lines.
+  const logDir = process.env.STREAMBUS_TEST_LOG_DIR;
+  if (logDir !== undefined && logDir !== '') {
+    const file = join(logDir, `${basename(dataDir)}-${child.pid}.log`);
+    const push = logs.push.bind(logs);
+    logs.push = (...lines: string[]) => {
+      appendFileSync(file, `${lines.join('\n')}\n`);
+      return push(...lines);
+    };
+  }
   const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
   const started = new Promise<{ port: number; httpPort: number }>((res, rej) => {
     const timer = setTimeout(
