@@ -10,6 +10,7 @@ import { registerClusterCommand } from './commands/cluster.js';
 import { registerConfigCommand } from './commands/config.js';
 import { registerConsumeCommand } from './commands/consume.js';
 import { registerDevClusterCommand } from './commands/dev-cluster.js';
+import { registerGroupCommand } from './commands/group.js';
 import { registerProduceCommand } from './commands/produce.js';
 import { registerTopicCommand } from './commands/topic.js';
 
@@ -25,6 +26,7 @@ registerClusterCommand(program);
 registerTopicCommand(program);
 registerProduceCommand(program);
 registerConsumeCommand(program);
+registerGroupCommand(program);
 registerBenchCommand(program);
 registerConfigCommand(program);
 

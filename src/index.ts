@@ -9,6 +9,20 @@ export {
   type ConsumerOptions,
   type TopicPartition,
 } from './client/consumer.js';
+export {
+  type CommittedOffset,
+  GROUP_DEFAULTS,
+  type GroupOptions,
+  type RebalanceListener,
+} from './client/consumer-group.js';
+export {
+  GroupAdmin,
+  type GroupListing,
+  type GroupMemberView,
+  type GroupView,
+  type OffsetResetTarget,
+  type PartitionLag,
+} from './client/group-admin.js';
 export { murmur2, partitionForKey } from './client/partitioner.js';
 export {
   Producer,

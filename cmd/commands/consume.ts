@@ -1,9 +1,18 @@
 import type { Command } from 'commander';
-import { createClient, type TopicPartition } from '../../src/index.js';
+import {
+  type CommittedOffset,
+  type Consumer,
+  createClient,
+  isStreamBusError,
+  type TopicPartition,
+} from '../../src/index.js';
 import { bootstrapList, parseIntOption, withBootstrap } from './common.js';
 
 interface ConsumeOptions {
   bootstrap: string;
+  group?: string;
+  instanceId?: string;
+  sessionTimeoutMs?: number;
   fromBeginning?: boolean;
   partition?: number;
   offset?: number;
@@ -20,12 +29,42 @@ function writeOut(text: string): Promise<void> {
   });
 }
 
+/**
+ * Commits what was printed. A commit refused because the group is rebalancing (or this member's generation
+ * is over) loses nothing: the partition's next owner starts from the last commit and prints those messages
+ * again (at least once), so the command says so and goes on.
+ */
+async function commitPrinted(consumer: Consumer, offsets: CommittedOffset[]): Promise<void> {
+  try {
+    await consumer.commit(offsets);
+  } catch (err) {
+    if (!isStreamBusError(err) || err.category === 'fatal') throw err;
+    process.stderr.write(`commit skipped (${err.code}): these messages may be delivered again\n`);
+  }
+}
+
 export function registerConsumeCommand(program: Command): void {
   withBootstrap(
     program
       .command('consume <topic>')
       .description('print messages, one value per line (each partition in offset order)')
-      .option('--from-beginning', 'start at the earliest offset instead of the end')
+      .option(
+        '--group <id>',
+        'consume as a member of this consumer group (partitions shared with its other members; progress committed)',
+      )
+      .option(
+        '--instance-id <id>',
+        'static group membership: a restart within the session timeout keeps the partitions',
+      )
+      .option(
+        '--session-timeout-ms <ms>',
+        'with --group: how long the group waits for this member after it goes silent (default 10000)',
+        parseIntOption('--session-timeout-ms'),
+      )
+      .option(
+        '--from-beginning',
+        'start at the earliest offset instead of the end (with --group: when the group has no committed offset)',
+      )
       .option('--partition <n>', 'read only this partition', parseIntOption('--partition'))
       .option('--offset <n>', 'start at this offset (needs --partition)', parseIntOption('--offset'))
       .option('--max-messages <n>', 'exit after this many messages', parseIntOption('--max-messages'))
@@ -39,21 +78,47 @@ export function registerConsumeCommand(program: Command): void {
   ).action(async (topic: string, opts: ConsumeOptions) => {
     if (opts.offset !== undefined && opts.partition === undefined)
       throw new Error('--offset needs --partition');
+    if (opts.group !== undefined && (opts.partition !== undefined || opts.offset !== undefined))
+      throw new Error('--group assigns partitions itself: drop --partition and --offset');
+    if (opts.instanceId !== undefined && opts.group === undefined)
+      throw new Error('--instance-id needs --group');
     const client = createClient({ bootstrap: bootstrapList(opts.bootstrap), clientId: 'streambus-cli' });
-    const consumer = client.consumer({ autoOffsetReset: opts.fromBeginning ? 'earliest' : 'latest' });
+    const consumer = client.consumer({
+      autoOffsetReset: opts.fromBeginning ? 'earliest' : 'latest',
+      ...(opts.group === undefined
+        ? {}
+        : {
+            // Commits follow what was printed (below), not what was fetched.
+            group: {
+              groupId: opts.group,
+              groupInstanceId: opts.instanceId ?? null,
+              autoCommit: false,
+              ...(opts.sessionTimeoutMs === undefined
+                ? {}
+                : {
+                    sessionTimeoutMs: opts.sessionTimeoutMs,
+                    heartbeatIntervalMs: Math.max(1, Math.min(3_000, Math.floor(opts.sessionTimeoutMs / 3))),
+                  }),
+            },
+          }),
+    });
     const stop = new AbortController();
     const onSignal = (): void => stop.abort();
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
     let printed = 0;
     try {
-      await consumer.assign([
-        opts.partition === undefined ? { topic } : { topic, partition: opts.partition },
-      ]);
-      const assigned: TopicPartition[] = consumer.assignment();
-      if (opts.offset !== undefined) consumer.seek({ topic, partition: opts.partition! }, opts.offset);
-      else if (opts.fromBeginning) await consumer.seekToBeginning(assigned);
-      else await consumer.seekToEnd(assigned);
+      if (opts.group !== undefined) {
+        consumer.subscribe([topic]);
+      } else {
+        await consumer.assign([
+          opts.partition === undefined ? { topic } : { topic, partition: opts.partition },
+        ]);
+        const assigned: TopicPartition[] = consumer.assignment();
+        if (opts.offset !== undefined) consumer.seek({ topic, partition: opts.partition! }, opts.offset);
+        else if (opts.fromBeginning) await consumer.seekToBeginning(assigned);
+        else await consumer.seekToEnd(assigned);
+      }
 
       let lastMessageAt = Date.now();
       while (!stop.signal.aborted) {
@@ -64,19 +129,27 @@ export function registerConsumeCommand(program: Command): void {
         }
         lastMessageAt = Date.now();
         let out = '';
+        const next = new Map<string, { topic: string; partition: number; offset: number }>();
         for (const m of messages) {
           if (opts.maxMessages !== undefined && printed >= opts.maxMessages) break;
           if (opts.printOffset) out += `${m.partition}:${m.offset}\t`;
           if (opts.printKey) out += `${m.key?.toString() ?? ''}\t`;
           out += `${m.value?.toString() ?? ''}\n`;
+          next.set(`${m.topic}:${m.partition}`, {
+            topic: m.topic,
+            partition: m.partition,
+            offset: m.offset + 1,
+          });
           printed++;
         }
         await writeOut(out);
+        if (opts.group !== undefined && next.size > 0) await commitPrinted(consumer, [...next.values()]);
         if (opts.maxMessages !== undefined && printed >= opts.maxMessages) break;
       }
     } finally {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
+      // With --group, closing commits what was printed and leaves the group.
       await client.close();
     }
     process.stderr.write(`${printed} message(s) consumed\n`);

@@ -33,6 +33,7 @@ import { BROKER_VERSION } from '../version.js';
 import { ClusterTopicCatalog } from './cluster-catalog.js';
 import { quorumClusterInfo, singleNodeClusterInfo } from './cluster-info.js';
 import { ClusterNode } from './cluster-node.js';
+import { GroupCoordinator } from './groups/group-coordinator.js';
 import { LocalTopicCatalog } from './local-catalog.js';
 import { brokerObservers } from './observability.js';
 import { FileProducerIdBlocks, metadataProducerIdBlocks } from './producer-id-blocks.js';
@@ -67,6 +68,8 @@ export class Broker {
   private retentionTimer: NodeJS.Timeout | null = null;
   /** Cluster mode: the partition replicas hosted here; closed before the metadata group stops. */
   private replicas: ReplicaManager | null = null;
+  /** Consumer groups whose `__consumer_offsets` partition this broker leads. */
+  private groups: GroupCoordinator | null = null;
 
   private constructor(
     readonly config: BrokerConfig,
@@ -182,13 +185,24 @@ export class Broker {
             raftLeaderId: () => cluster.status().leaderId,
             heartbeatTimeoutMs: config.resilience.timeouts.heartbeatTimeoutMs,
           });
+    const catalog = clusterCatalog ?? new LocalTopicCatalog(logs, () => advertised);
+    const groups = new GroupCoordinator({
+      catalog,
+      brokerId: config.broker.id,
+      config: config.groups,
+      clustered: cluster !== null,
+      nowMs: () => clock.nowMs(),
+      logger: deps.logger,
+      metrics: ops.metrics,
+    });
     const router = new RequestRouter(
       {
         clock,
-        catalog: clusterCatalog ?? new LocalTopicCatalog(logs, () => advertised),
+        catalog,
         limits: {
           fetchWaitMaxMs: config.limits.fetchWaitMaxMs,
           fetchBytesMax: config.limits.fetchBytesMax,
+          groupSyncWaitMaxMs: config.groups.sessionTimeoutMaxMs,
         },
         self: { id: config.broker.id, host: self.host, port: self.port, rack: config.broker.rack },
         clusterId: logs.clusterId,
@@ -207,6 +221,7 @@ export class Broker {
             ? new FileProducerIdBlocks(config.broker.dataDir)
             : metadataProducerIdBlocks(cluster.store),
         ),
+        groups,
       },
       observers.requests,
       config.limits.requestTimeoutMs,
@@ -263,6 +278,8 @@ export class Broker {
     );
     broker.replicas = replicas;
     replicas?.start();
+    broker.groups = groups;
+    groups.start();
     broker.scheduleRetention();
     logger.info(
       {
@@ -338,6 +355,8 @@ export class Broker {
     if (this.retentionTimer !== null) clearInterval(this.retentionTimer);
     const stopAccepting = this.server.stopAccepting();
     this.shutdownController.abort();
+    // Members waiting in a join or sync are told NOT_COORDINATOR now, so their requests do not hold the drain.
+    this.groups?.stop();
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<'timeout'>((resolve) => {
       timer = setTimeout(() => resolve('timeout'), this.config.shutdown.timeoutMs);

@@ -31,6 +31,12 @@ export interface ServedPartition {
   offsetForTimestamp(timestampMs: number): Promise<{ offset: number; timestamp: number } | null>;
   /** Calls `listener` whenever the high watermark advances; returns the unsubscribe function. */
   onHighWatermark(listener: (highWatermark: number) => void): () => void;
+  /**
+   * Names this replica's current spell of leadership: it changes whenever leadership was lost and won
+   * again (a replica's Raft term while it leads; always 0 for a single-node log), -1 when not leading.
+   * State derived from the log (group coordinators) is rebuilt when it changes.
+   */
+  leadership(): number;
 }
 
 export interface TopicInfo {

@@ -65,4 +65,8 @@ export class DeduplicatedLog implements ServedPartition {
   onHighWatermark(listener: (highWatermark: number) => void): () => void {
     return this.log.onHighWatermark(listener);
   }
+
+  leadership(): number {
+    return 0; // the only copy: it leads for as long as it is open
+  }
 }

@@ -22,8 +22,20 @@ import {
 } from '../protocol/index.js';
 import type { ConnectionInfo, FrameRouter } from './connection.js';
 import { handleAlterBroker, handleDescribeCluster } from './handlers/cluster.js';
-import type { HandlerContext } from './handlers/context.js';
+import type { HandlerContext, RequestSource } from './handlers/context.js';
 import { handleFetch } from './handlers/fetch.js';
+import {
+  handleDeleteGroups,
+  handleDescribeGroups,
+  handleFindCoordinator,
+  handleHeartbeat,
+  handleJoinGroup,
+  handleLeaveGroup,
+  handleListGroups,
+  handleOffsetCommit,
+  handleOffsetFetch,
+  handleSyncGroup,
+} from './handlers/groups.js';
 import { handleListOffsets } from './handlers/list-offsets.js';
 import { handleProduce } from './handlers/produce.js';
 import { handleInitProducerId } from './handlers/producer-id.js';
@@ -46,6 +58,7 @@ export interface RequestObserver {
 type Handler<K extends ApiKey> = (
   ctx: HandlerContext,
   request: RequestOf<K>,
+  source: RequestSource,
 ) => Promise<ResponseOf<K>> | ResponseOf<K>;
 type HandlerTable = { [K in ApiKey]: Handler<K> };
 
@@ -74,6 +87,16 @@ export class RequestRouter implements FrameRouter {
       [ApiKey.DescribeCluster]: (c) => handleDescribeCluster(c),
       [ApiKey.AlterBroker]: handleAlterBroker,
       [ApiKey.InitProducerId]: handleInitProducerId,
+      [ApiKey.FindCoordinator]: handleFindCoordinator,
+      [ApiKey.JoinGroup]: handleJoinGroup,
+      [ApiKey.SyncGroup]: handleSyncGroup,
+      [ApiKey.Heartbeat]: handleHeartbeat,
+      [ApiKey.LeaveGroup]: handleLeaveGroup,
+      [ApiKey.OffsetCommit]: handleOffsetCommit,
+      [ApiKey.OffsetFetch]: handleOffsetFetch,
+      [ApiKey.ListGroups]: (c) => handleListGroups(c),
+      [ApiKey.DescribeGroups]: handleDescribeGroups,
+      [ApiKey.DeleteGroups]: handleDeleteGroups,
     };
   }
 
@@ -88,13 +111,12 @@ export class RequestRouter implements FrameRouter {
     const api = API_NAMES[header.apiKey as ApiKey] ?? `api_${header.apiKey}`;
     try {
       const request = decodeRequestBody(header.apiKey, header.apiVersion, frame.subarray(bodyOffset));
-      // A long poll may legitimately wait fetch_wait_max_ms before its work even starts.
-      const timeoutMs =
-        this.requestTimeoutMs + (header.apiKey === ApiKey.Fetch ? this.ctx.limits.fetchWaitMaxMs : 0);
+      const timeoutMs = this.requestTimeoutMs + this.waitAllowanceMs(header.apiKey, request);
+      const source = { clientId: header.clientId, clientHost: connection.remoteAddress };
       const work =
         this.tracing && (header.apiKey === ApiKey.Produce || header.apiKey === ApiKey.Fetch)
-          ? withRemoteParent(header.traceparent, () => this.dispatchTraced(header, request))
-          : this.dispatch(header, request);
+          ? withRemoteParent(header.traceparent, () => this.dispatchTraced(header, request, source))
+          : this.dispatch(header, request, source);
       const response = await this.withTimeout(work, header, api, timeoutMs);
       this.observer.onRequest(api, 'ok', elapsedSeconds(started));
       if (header.apiKey === ApiKey.Produce && (request as RequestOf<typeof ApiKey.Produce>).acks === 0)
@@ -113,15 +135,33 @@ export class RequestRouter implements FrameRouter {
     }
   }
 
-  private dispatch(header: RequestHeader, request: RequestOf<ApiKey>): Promise<ResponseOf<ApiKey>> {
+  /**
+   * Time a request may legitimately wait before its work even starts: a long poll up to fetch_wait_max_ms,
+   * a JoinGroup (and the SyncGroup after it) for the rest of the group up to its rebalance timeout.
+   */
+  private waitAllowanceMs(apiKey: number, request: RequestOf<ApiKey>): number {
+    if (apiKey === ApiKey.Fetch) return this.ctx.limits.fetchWaitMaxMs;
+    if (apiKey === ApiKey.JoinGroup) {
+      return (request as RequestOf<typeof ApiKey.JoinGroup>).rebalanceTimeoutMs;
+    }
+    if (apiKey === ApiKey.SyncGroup) return this.ctx.limits.groupSyncWaitMaxMs ?? 0;
+    return 0;
+  }
+
+  private dispatch(
+    header: RequestHeader,
+    request: RequestOf<ApiKey>,
+    source: RequestSource,
+  ): Promise<ResponseOf<ApiKey>> {
     const handler = this.handlers[header.apiKey as ApiKey] as Handler<ApiKey>;
-    return Promise.resolve(handler(this.ctx, request as never));
+    return Promise.resolve(handler(this.ctx, request as never, source));
   }
 
   /** Produce and Fetch inside a `streambus.produce` / `streambus.fetch` span (only called with tracing on). */
   private dispatchTraced(
     header: TracedRequestHeader,
     request: RequestOf<ApiKey>,
+    source: RequestSource,
   ): Promise<ResponseOf<ApiKey>> {
     const partitions = (request as { partitions: readonly { topic: string; records?: Buffer }[] }).partitions;
     const topics = new Set<string>();
@@ -143,7 +183,7 @@ export class RequestRouter implements FrameRouter {
       attributes['streambus.acks'] = (request as RequestOf<typeof ApiKey.Produce>).acks;
     }
     return withSpan(produce ? 'streambus.produce' : 'streambus.fetch', attributes, async (span) => {
-      const response = await this.dispatch(header, request);
+      const response = await this.dispatch(header, request, source);
       const results = (response as { partitions: readonly { error: unknown; records?: Buffer }[] })
         .partitions;
       let failed = 0;

@@ -20,6 +20,7 @@ import {
   type TopicDescription,
 } from '../protocol/index.js';
 import type { Cluster } from './cluster.js';
+import { GroupAdmin } from './group-admin.js';
 import { listOffsetsByLeader } from './list-offsets.js';
 
 export interface NewTopic {
@@ -135,6 +136,11 @@ export class Admin {
     }
     this.cluster.invalidateMetadata();
     return res.state;
+  }
+
+  /** Consumer-group administration: list, describe (members, offsets, lag), reset offsets, delete. */
+  groups(): GroupAdmin {
+    return new GroupAdmin(this.cluster);
   }
 
   apiVersions(): Promise<ApiVersionsResponse> {

@@ -246,17 +246,7 @@ export class Cluster {
     const attempt = (async () => {
       const waitMs = s.nextAttemptAtMs - this.clock.nowMs();
       if (waitMs > 0) await delay(waitMs, this.timers);
-      const { host, port } = parseAddress(address);
-      const connectionOptions: ConnectionOptions = { host, port, timers: this.timers };
-      if (this.options.clientId !== undefined) connectionOptions.clientId = this.options.clientId;
-      if (this.options.requestTimeoutMs !== undefined)
-        connectionOptions.requestTimeoutMs = this.options.requestTimeoutMs;
-      if (this.options.connectTimeoutMs !== undefined)
-        connectionOptions.connectTimeoutMs = this.options.connectTimeoutMs;
-      if (this.options.maxInFlightRequests !== undefined) {
-        connectionOptions.maxInFlightRequests = this.options.maxInFlightRequests;
-      }
-      return Connection.connect(connectionOptions);
+      return Connection.connect(this.connectionOptions(address));
     })();
     s.connection = attempt;
     try {
@@ -277,6 +267,37 @@ export class Cluster {
       s.failures++;
       throw toStreamBusError(err, 'cluster.connect');
     }
+  }
+
+  /**
+   * A connection of the caller's own (not shared, not cached; the caller closes it). A consumer group
+   * member talks to its coordinator this way: a JoinGroup may wait a whole rebalance, and responses on a
+   * connection come back in order, so a shared one would hold other members' heartbeats behind it.
+   */
+  dedicatedConnection(address: string): Promise<Connection> {
+    if (this.closed) {
+      return Promise.reject(
+        new StreamBusError('CONNECTION_CLOSED', {
+          operation: 'cluster.connect',
+          message: 'client is closed',
+        }),
+      );
+    }
+    return Connection.connect(this.connectionOptions(address));
+  }
+
+  private connectionOptions(address: string): ConnectionOptions {
+    const { host, port } = parseAddress(address);
+    const connectionOptions: ConnectionOptions = { host, port, timers: this.timers };
+    if (this.options.clientId !== undefined) connectionOptions.clientId = this.options.clientId;
+    if (this.options.requestTimeoutMs !== undefined)
+      connectionOptions.requestTimeoutMs = this.options.requestTimeoutMs;
+    if (this.options.connectTimeoutMs !== undefined)
+      connectionOptions.connectTimeoutMs = this.options.connectTimeoutMs;
+    if (this.options.maxInFlightRequests !== undefined) {
+      connectionOptions.maxInFlightRequests = this.options.maxInFlightRequests;
+    }
+    return connectionOptions;
   }
 
   /** Forgets cached metadata so the next use fetches it again. */

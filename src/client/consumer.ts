@@ -2,7 +2,10 @@
  * The consumer: manual partition assignment, positions with seek / seekToBeginning / seekToEnd /
  * seekToTimestamp, and a fetch loop that long-polls each partition leader (maxWaitMs, minBytes, maxBytes,
  * partitionMaxBytes). `poll()` returns the next messages; `for await (const m of consumer)` yields them one by
- * one. OFFSET_OUT_OF_RANGE resets the position per `autoOffsetReset`. Consumer groups come later.
+ * one. OFFSET_OUT_OF_RANGE resets the position per `autoOffsetReset`.
+ *
+ * With a `groupId`, `subscribe(topics)` makes the consumer a group member instead (consumer-group.ts): the
+ * group decides the assignment, positions start from committed offsets, and `commit()` records progress.
  */
 import { isRetriable, StreamBusError, toStreamBusError } from '../errors/index.js';
 import {
@@ -15,9 +18,15 @@ import {
 } from '../protocol/index.js';
 import { type BackoffPolicy, backoffMs, delay, retrying } from './backoff.js';
 import { type Cluster, STALE_METADATA_CODES } from './cluster.js';
+import {
+  type CommittedOffset,
+  ConsumerGroup,
+  type GroupOptions,
+  type RebalanceListener,
+} from './consumer-group.js';
 import { type ConsumerMessage, decodeFetch, type ScannedFetch, scanFetch } from './fetched-records.js';
 import { listOffsetsByLeader } from './list-offsets.js';
-import { clientTimers, type Random, type Timers } from './timers.js';
+import { clientClock, clientTimers, type Random, type Timers } from './timers.js';
 
 export type { ConsumerMessage } from './fetched-records.js';
 
@@ -51,6 +60,11 @@ export interface ConsumerOptions {
   prefetch?: boolean;
   timers?: Timers;
   random?: Random;
+  /**
+   * Join this consumer group on subscribe() (with the group's session, heartbeat and rebalance timeouts,
+   * assignors, static `groupInstanceId`, auto-commit: see GroupOptions).
+   */
+  group?: GroupOptions;
 }
 
 export const CONSUMER_DEFAULTS = {
@@ -94,7 +108,7 @@ type Outcome = { ok: true; round: Round } | { ok: false; error: unknown };
 const keyOf = (topic: string, partition: number): string => `${partition}\u0000${topic}`;
 
 export class Consumer implements AsyncIterable<ConsumerMessage> {
-  private readonly o: Required<Omit<ConsumerOptions, 'timers' | 'random'>>;
+  private readonly o: Required<Omit<ConsumerOptions, 'timers' | 'random' | 'group'>>;
   private readonly timers: Timers;
   private readonly random: Random;
   private readonly backoff: BackoffPolicy;
@@ -102,20 +116,76 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
   private readonly closing = new AbortController();
   private prefetched: Promise<Outcome> | null = null;
   private failures = 0;
+  private readonly group: ConsumerGroup | null;
 
   constructor(
     private readonly cluster: Cluster,
     options: ConsumerOptions = {},
   ) {
-    const { timers, random, ...rest } = options;
+    const { timers, random, group, ...rest } = options;
     this.o = { ...CONSUMER_DEFAULTS, ...rest };
     this.timers = timers ?? clientTimers;
     this.random = random ?? Math.random;
     this.backoff = { baseMs: this.o.retryBackoffMs, maxMs: this.o.retryBackoffMaxMs };
+    this.group =
+      group === undefined
+        ? null
+        : new ConsumerGroup(
+            cluster,
+            {
+              assign: (list) => this.applyAssignment(list),
+              assignment: () => this.assignment(),
+              position: (tp) => this.position(tp),
+              seek: (tp, offset) => this.seek(tp, offset),
+            },
+            group,
+            clientClock,
+            this.timers,
+            this.random,
+            this.backoff,
+          );
+  }
+
+  /**
+   * Joins the consumer group (`group.groupId`) for these topics; the group assigns partitions from the
+   * next poll() on. `listener` hears about partitions revoked and assigned by each rebalance.
+   */
+  subscribe(topics: readonly string[], listener?: RebalanceListener): void {
+    this.requireGroup('consumer.subscribe').subscribe(topics, listener);
+  }
+
+  /** Commits `offsets` (the next offset to read, per partition), or every assigned partition's position. */
+  commit(offsets?: readonly CommittedOffset[]): Promise<void> {
+    return this.requireGroup('consumer.commit').commit(offsets);
+  }
+
+  /** The group's committed offsets (-1 when none) for `partitions` (default: the assignment). */
+  committed(partitions?: readonly TopicPartition[]): Promise<CommittedOffset[]> {
+    return this.requireGroup('consumer.committed').committed(partitions ?? this.assignment());
   }
 
   /** Replaces the assignment. An entry without `partition` means every partition of the topic. */
   async assign(list: readonly { topic: string; partition?: number }[]): Promise<void> {
+    if (this.group !== null) {
+      throw new StreamBusError('INVALID_CONFIG', {
+        operation: 'consumer.assign',
+        message: 'a consumer with a group gets its partitions from subscribe(), not assign()',
+      });
+    }
+    await this.applyAssignment(list);
+  }
+
+  private requireGroup(operation: string): ConsumerGroup {
+    if (this.group === null) {
+      throw new StreamBusError('INVALID_CONFIG', {
+        operation,
+        message: 'this consumer has no group: create it with { group: { groupId } }',
+      });
+    }
+    return this.group;
+  }
+
+  private async applyAssignment(list: readonly { topic: string; partition?: number }[]): Promise<void> {
     const next = new Map<string, PartitionState>();
     for (const item of list) {
       const count = await this.cluster.partitionCount(item.topic);
@@ -186,6 +256,8 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
       ? AbortSignal.any([options.signal, this.closing.signal])
       : this.closing.signal;
     if (signal.aborted) return [];
+    if (this.group !== null) await this.group.beforePoll(signal);
+    if (signal.aborted) return [];
     if (this.partitions.size === 0) {
       await delay(this.o.maxWaitMs, this.timers, signal).catch(() => undefined);
       return [];
@@ -240,6 +312,7 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
 
   async close(): Promise<void> {
     this.prefetched = null;
+    await this.group?.close().catch(() => undefined);
     this.closing.abort(
       new StreamBusError('CONNECTION_CLOSED', { operation: 'consumer.close', message: 'consumer closed' }),
     );
@@ -358,8 +431,16 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
       );
       return this.applyFetch(asked, response);
     });
-    const parts = await Promise.all(rounds);
-    return { advances: parts.flatMap((p) => p.advances) };
+    // One leader down must neither stall nor lose the others' data: what arrived is delivered, and only
+    // then do fetch offsets move (a part that failed is fetched again from the same offset).
+    const settled = await Promise.allSettled(rounds);
+    const advances = settled.flatMap((p) => (p.status === 'fulfilled' ? p.value.advances : []));
+    const failures = settled.flatMap((p) => (p.status === 'rejected' ? [p.reason as unknown] : []));
+    const fatal = failures.find((err) => !isRetriable(toStreamBusError(err, 'consumer.fetch')));
+    if (fatal !== undefined || (failures.length > 0 && advances.length === 0)) throw fatal ?? failures[0];
+    if (failures.length > 0) this.cluster.invalidateMetadata();
+    for (const a of advances) if (a.state.epoch === a.epoch) a.state.fetchOffset = a.nextOffset;
+    return { advances };
   }
 
   private applyFetch(
@@ -388,7 +469,6 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
         throw err;
       }
       const scanned = scanFetch(r.topic, r.partition, r.records, a.offset);
-      a.state.fetchOffset = scanned.nextOffset;
       round.advances.push({
         state: a.state,
         epoch: a.epoch,

@@ -2,16 +2,47 @@
  * ListOffsets through each partition's leader, results in the caller's order. The same partition may be
  * asked more than once (earliest and latest together), so answers are matched by position within each
  * leader's request (the broker answers in request order), checked against topic and partition.
+ * Partitions answered with a stale-leader error (NOT_LEADER after a failover) are asked again with fresh
+ * metadata, a few rounds at most.
  */
+
+import { codeFromWire } from '../errors/index.js';
 import {
   ApiKey,
   type ListOffsetsPartition,
   type ListOffsetsPartitionResult,
   wireErrorOf,
 } from '../protocol/index.js';
-import type { Cluster } from './cluster.js';
+import { type Cluster, STALE_METADATA_CODES } from './cluster.js';
+
+/** Rounds of asking again (with fresh metadata) the partitions whose leader moved. */
+const STALE_LEADER_ROUNDS = 3;
 
 export async function listOffsetsByLeader(
+  cluster: Cluster,
+  asks: readonly ListOffsetsPartition[],
+  signal?: AbortSignal,
+): Promise<ListOffsetsPartitionResult[]> {
+  const out = await askLeaders(cluster, asks, signal);
+  for (let round = 0; round < STALE_LEADER_ROUNDS; round++) {
+    const stale = out.flatMap((r, i) =>
+      r.error !== null && STALE_METADATA_CODES.has(codeFromWire(r.error.code)) ? [i] : [],
+    );
+    if (stale.length === 0 || signal?.aborted === true) break;
+    cluster.invalidateMetadata();
+    const again = await askLeaders(
+      cluster,
+      stale.map((i) => asks[i]!),
+      signal,
+    );
+    stale.forEach((askIndex, j) => {
+      out[askIndex] = again[j]!;
+    });
+  }
+  return out;
+}
+
+async function askLeaders(
   cluster: Cluster,
   asks: readonly ListOffsetsPartition[],
   signal?: AbortSignal,

@@ -100,6 +100,14 @@ export function buildBrokerConfig(r: ValueReader): BrokerConfig {
       concurrentMovesMax: r.num('cluster.concurrent_moves_max'),
       imbalanceScoreMax: r.num('cluster.imbalance_score_max'),
     },
+    groups: {
+      offsetsPartitions: r.num('groups.offsets_partitions'),
+      offsetsReplicationFactor: r.num('groups.offsets_replication_factor'),
+      sessionTimeoutMinMs: r.num('groups.session_timeout_min'),
+      sessionTimeoutMaxMs: r.num('groups.session_timeout_max'),
+      initialRebalanceDelayMs: r.num('groups.initial_rebalance_delay'),
+      maxSize: r.num('groups.max_size'),
+    },
     health: {
       checkIntervalMs: r.num('health.check_interval'),
       diskFreeBytesMin: r.num('health.disk_free_bytes_min'),

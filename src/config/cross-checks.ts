@@ -27,6 +27,11 @@ export function checkCrossKeys(values: ReadonlyMap<string, ConfigValue>): string
     'limits.fetch_bytes_max',
     'a fetch must be able to return one whole batch',
   );
+  atMost(
+    'groups.session_timeout_min',
+    'groups.session_timeout_max',
+    'no consumer session timeout could satisfy both',
+  );
   below(
     'resilience.timeouts.heartbeat_interval',
     'resilience.timeouts.heartbeat_timeout',

@@ -344,6 +344,44 @@ export const CONFIG_SCHEMA: readonly KeySpec[] = [
     doc: 'Balancing moves stop once the replica imbalance score (cluster_imbalance_score: 0 is as even as whole numbers allow) is at or below this.',
   },
 
+  // groups
+  {
+    key: 'groups.offsets_partitions',
+    kind: { type: 'int', min: 1, max: 1000 },
+    default: 10,
+    doc: "Partitions of the internal `__consumer_offsets` topic, created on first use; a group's coordinator is the leader of partition hash(group) mod this. Changing it after the topic exists moves every group (do not).",
+  },
+  {
+    key: 'groups.offsets_replication_factor',
+    kind: { type: 'int', min: 1, max: 7 },
+    default: 3,
+    doc: 'Replication factor of `__consumer_offsets` (capped at the brokers alive when it is created; always 1 on a single-node broker).',
+  },
+  {
+    key: 'groups.session_timeout_min',
+    kind: { type: 'duration', min: 1 },
+    default: 1000,
+    doc: 'The shortest session timeout a consumer may ask for (JoinGroup answers INVALID_SESSION_TIMEOUT below it).',
+  },
+  {
+    key: 'groups.session_timeout_max',
+    kind: { type: 'duration', min: 1 },
+    default: 300_000,
+    doc: 'The longest session timeout a consumer may ask for.',
+  },
+  {
+    key: 'groups.initial_rebalance_delay',
+    kind: { type: 'duration', min: 0 },
+    default: 500,
+    doc: "An empty group's first rebalance waits this long for more members (each new one extends it, up to the rebalance timeout), so a starting fleet does not rebalance once per member.",
+  },
+  {
+    key: 'groups.max_size',
+    kind: { type: 'int', min: 1 },
+    default: 1000,
+    doc: 'Members one group may have (JoinGroup answers GROUP_MAX_SIZE_REACHED beyond it).',
+  },
+
   // health
   {
     key: 'health.check_interval',

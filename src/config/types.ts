@@ -87,6 +87,14 @@ export interface BrokerConfig {
     readonly concurrentMovesMax: number;
     readonly imbalanceScoreMax: number;
   };
+  readonly groups: {
+    readonly offsetsPartitions: number;
+    readonly offsetsReplicationFactor: number;
+    readonly sessionTimeoutMinMs: number;
+    readonly sessionTimeoutMaxMs: number;
+    readonly initialRebalanceDelayMs: number;
+    readonly maxSize: number;
+  };
   readonly health: {
     readonly checkIntervalMs: number;
     readonly diskFreeBytesMin: number;

@@ -66,6 +66,11 @@ export const ERRORS = {
     category: 'retriable',
     message: 'topic is being deleted',
   },
+  INTERNAL_TOPIC: {
+    wireCode: 107,
+    category: 'invalid_input',
+    message: 'topics named __* are internal: only the broker writes, creates or deletes them',
+  },
 
   // 200..299: produce and fetch
   CORRUPT_BATCH: { wireCode: 200, category: 'invalid_input', message: 'record batch CRC mismatch' },
@@ -129,6 +134,22 @@ export const ERRORS = {
   GROUP_ID_NOT_FOUND: { wireCode: 505, category: 'invalid_input', message: 'group id not found' },
   NON_EMPTY_GROUP: { wireCode: 506, category: 'invalid_input', message: 'group has active members' },
   INVALID_SESSION_TIMEOUT: { wireCode: 507, category: 'invalid_input', message: 'invalid session timeout' },
+  FENCED_INSTANCE_ID: {
+    wireCode: 508,
+    category: 'fatal',
+    message: 'another member joined with this group instance id',
+  },
+  OFFSET_REGRESSION: {
+    wireCode: 509,
+    category: 'invalid_input',
+    message: 'committed offsets only move forward (reset them explicitly)',
+  },
+  INCONSISTENT_GROUP_PROTOCOL: {
+    wireCode: 510,
+    category: 'invalid_input',
+    message: 'no assignor every member supports',
+  },
+  GROUP_MAX_SIZE_REACHED: { wireCode: 511, category: 'invalid_input', message: 'group is full' },
 
   // 600..699: cluster and metadata
   UNKNOWN_BROKER: { wireCode: 600, category: 'invalid_input', message: 'unknown broker id' },

@@ -178,6 +178,36 @@ export const METRICS = {
     ['group', 'topic', 'partition'],
     'High watermark minus committed offset',
   ),
+  consumerGroups: d(
+    'streambus_consumer_groups',
+    'gauge',
+    ['state'],
+    'Consumer groups coordinated here, by state (Empty, PreparingRebalance, CompletingRebalance, Stable)',
+  ),
+  consumerGroupMembers: d(
+    'streambus_consumer_group_members',
+    'gauge',
+    ['group'],
+    'Members of each consumer group coordinated here',
+  ),
+  consumerGroupRebalancesTotal: d(
+    'streambus_consumer_group_rebalances_total',
+    'counter',
+    ['group'],
+    'Completed consumer group rebalances (generations)',
+  ),
+  consumerGroupRebalanceDurationSeconds: d(
+    'streambus_consumer_group_rebalance_duration_seconds',
+    'histogram',
+    [],
+    'From the start of a rebalance to the new generation',
+  ),
+  offsetCommitDurationSeconds: d(
+    'streambus_offset_commit_duration_seconds',
+    'histogram',
+    [],
+    'Offset commit latency (validation and the replicated write)',
+  ),
   diskFreeBytes: d('streambus_disk_free_bytes', 'gauge', [], 'Free bytes on the data dir filesystem'),
   logSizeBytes: d(
     'streambus_log_size_bytes',

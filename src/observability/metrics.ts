@@ -107,6 +107,17 @@ export class MetricsRegistry {
   );
   readonly replicaFollowerLagEntries = this.gauge(METRICS.replicaFollowerLagEntries);
   readonly consumerGroupLag = this.gauge(METRICS.consumerGroupLag);
+  readonly consumerGroups = this.gauge(METRICS.consumerGroups);
+  readonly consumerGroupMembers = this.gauge(METRICS.consumerGroupMembers);
+  readonly consumerGroupRebalancesTotal = this.counter(METRICS.consumerGroupRebalancesTotal);
+  readonly consumerGroupRebalanceDurationSeconds = this.histogram(
+    METRICS.consumerGroupRebalanceDurationSeconds,
+    REBALANCE_BUCKETS_SECONDS,
+  );
+  readonly offsetCommitDurationSeconds = this.histogram(
+    METRICS.offsetCommitDurationSeconds,
+    LATENCY_BUCKETS_SECONDS,
+  );
   readonly diskFreeBytes = this.gauge(METRICS.diskFreeBytes);
   readonly logSizeBytes = this.gauge(METRICS.logSizeBytes);
   readonly timeoutsTotal = this.counter(METRICS.timeoutsTotal);

@@ -7,6 +7,30 @@
  * whole Kafka RecordBatch v2 batches as raw bytes; a `WireError` of null means success.
  */
 import type { ErrorCategory } from '../errors/index.js';
+import type {
+  DeleteGroupsRequest,
+  DeleteGroupsResponse,
+  DescribeGroupsRequest,
+  DescribeGroupsResponse,
+  FindCoordinatorRequest,
+  FindCoordinatorResponse,
+  HeartbeatRequest,
+  HeartbeatResponse,
+  JoinGroupRequest,
+  JoinGroupResponse,
+  LeaveGroupRequest,
+  LeaveGroupResponse,
+  ListGroupsRequest,
+  ListGroupsResponse,
+  OffsetCommitRequest,
+  OffsetCommitResponse,
+  OffsetFetchRequest,
+  OffsetFetchResponse,
+  SyncGroupRequest,
+  SyncGroupResponse,
+} from './group-messages.js';
+
+export type * from './group-messages.js';
 
 export const ApiKey = {
   Produce: 0,
@@ -21,6 +45,16 @@ export const ApiKey = {
   DescribeCluster: 9,
   AlterBroker: 10,
   InitProducerId: 11,
+  FindCoordinator: 12,
+  JoinGroup: 13,
+  SyncGroup: 14,
+  Heartbeat: 15,
+  LeaveGroup: 16,
+  OffsetCommit: 17,
+  OffsetFetch: 18,
+  ListGroups: 19,
+  DescribeGroups: 20,
+  DeleteGroups: 21,
 } as const;
 export type ApiKey = (typeof ApiKey)[keyof typeof ApiKey];
 
@@ -37,6 +71,16 @@ export const API_NAMES: Record<ApiKey, string> = {
   9: 'DescribeCluster',
   10: 'AlterBroker',
   11: 'InitProducerId',
+  12: 'FindCoordinator',
+  13: 'JoinGroup',
+  14: 'SyncGroup',
+  15: 'Heartbeat',
+  16: 'LeaveGroup',
+  17: 'OffsetCommit',
+  18: 'OffsetFetch',
+  19: 'ListGroups',
+  20: 'DescribeGroups',
+  21: 'DeleteGroups',
 };
 
 /** An error as it travels: the catalogue's wire code, its category (so old clients can still decide), text. */
@@ -319,6 +363,16 @@ export interface ApiTypes {
   [ApiKey.DescribeCluster]: { request: DescribeClusterRequest; response: DescribeClusterResponse };
   [ApiKey.AlterBroker]: { request: AlterBrokerRequest; response: AlterBrokerResponse };
   [ApiKey.InitProducerId]: { request: InitProducerIdRequest; response: InitProducerIdResponse };
+  [ApiKey.FindCoordinator]: { request: FindCoordinatorRequest; response: FindCoordinatorResponse };
+  [ApiKey.JoinGroup]: { request: JoinGroupRequest; response: JoinGroupResponse };
+  [ApiKey.SyncGroup]: { request: SyncGroupRequest; response: SyncGroupResponse };
+  [ApiKey.Heartbeat]: { request: HeartbeatRequest; response: HeartbeatResponse };
+  [ApiKey.LeaveGroup]: { request: LeaveGroupRequest; response: LeaveGroupResponse };
+  [ApiKey.OffsetCommit]: { request: OffsetCommitRequest; response: OffsetCommitResponse };
+  [ApiKey.OffsetFetch]: { request: OffsetFetchRequest; response: OffsetFetchResponse };
+  [ApiKey.ListGroups]: { request: ListGroupsRequest; response: ListGroupsResponse };
+  [ApiKey.DescribeGroups]: { request: DescribeGroupsRequest; response: DescribeGroupsResponse };
+  [ApiKey.DeleteGroups]: { request: DeleteGroupsRequest; response: DeleteGroupsResponse };
 }
 export type RequestOf<K extends ApiKey> = ApiTypes[K]['request'];
 export type ResponseOf<K extends ApiKey> = ApiTypes[K]['response'];

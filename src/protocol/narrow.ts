@@ -171,3 +171,22 @@ export function asNonNegNumber(v: unknown, path: string): number {
   if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) return invalid(path, 'a finite number >= 0');
   return v;
 }
+
+/** A string that must not be empty (group ids, member ids once assigned). */
+export function asNonEmptyString(v: unknown, path: string, maxChars: number = NAME_CHARS_MAX): string {
+  const s = asString(v, path, maxChars);
+  if (s.length === 0) return invalid(path, `a non-empty string of at most ${maxChars} characters`);
+  return s;
+}
+
+/** nil, or an array mapped as by mapArray. A missing field is not nil: it is rejected like a wrong type. */
+export function mapNullableArray<T>(
+  v: unknown,
+  path: string,
+  each: (item: unknown, itemPath: string) => T,
+  maxLength: number = ARRAY_LENGTH_MAX,
+): T[] | null {
+  if (v === null) return null;
+  if (!Array.isArray(v)) return invalid(path, 'an array or nil');
+  return mapArray(v, path, each, maxLength);
+}

@@ -48,6 +48,7 @@ function hangingCatalog(): TopicCatalog {
       sizeBytes: () => 0,
       offsetForTimestamp: () => never,
       onHighWatermark: () => () => {},
+      leadership: () => 0,
     }),
     createTopic: () => never,
     validateTopic: () => {},

@@ -2,6 +2,7 @@
 
 import { ApiKey, type RequestOf, type ResponseOf } from '../../src/protocol/messages.js';
 import { encodeRecordBatch } from '../../src/protocol/record-batch.js';
+import { GROUP_SAMPLES, type GroupApiKey } from './group-samples.js';
 
 const batch = encodeRecordBatch(
   [
@@ -15,6 +16,8 @@ const batch = encodeRecordBatch(
 
 const notLeader = { code: 300, category: 'retriable' as const, message: 'this node is not the leader' };
 
+type BaseApiKey = Exclude<ApiKey, GroupApiKey>;
+
 export interface Sample<K extends ApiKey> {
   apiKey: K;
   file: string;
@@ -22,7 +25,7 @@ export interface Sample<K extends ApiKey> {
   response: ResponseOf<K>;
 }
 
-export const SAMPLES: { [K in ApiKey]: Sample<K> } = {
+const BASE_SAMPLES: { [K in BaseApiKey]: Sample<K> } = {
   [ApiKey.Produce]: {
     apiKey: ApiKey.Produce,
     file: 'produce',
@@ -233,5 +236,8 @@ export const SAMPLES: { [K in ApiKey]: Sample<K> } = {
     },
   },
 };
+
+/** One sample per api key; the type fails to compile when an API has none. */
+export const SAMPLES: { [K in ApiKey]: Sample<K> } = { ...BASE_SAMPLES, ...GROUP_SAMPLES };
 
 export const SAMPLE_HEADER = { apiVersion: 0, correlationId: 7, clientId: 'golden' };

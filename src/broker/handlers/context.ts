@@ -6,6 +6,7 @@ import type {
   DescribeClusterResponse,
 } from '../../protocol/messages.js';
 import type { TopicCatalog } from '../catalog.js';
+import type { GroupCoordinator } from '../groups/group-coordinator.js';
 
 /** Data-plane events handlers report; the observability layer turns them into metrics. */
 export interface DataPlaneObserver {
@@ -18,6 +19,11 @@ export interface DataPlaneObserver {
 export interface HandlerLimits {
   fetchWaitMaxMs: number;
   fetchBytesMax: number;
+  /**
+   * How long a SyncGroup may wait for the group leader's assignment (its session timeout at most: a
+   * leader that goes silent is evicted and the waiting members are answered). Default: no allowance.
+   */
+  groupSyncWaitMaxMs?: number;
 }
 
 export interface Clock {
@@ -46,4 +52,12 @@ export interface HandlerContext {
   readonly alterBroker?: (brokerId: number, action: BrokerAction) => Promise<ClusterBrokerState>;
   /** InitProducerId's source of producer ids (broker/producer-ids.ts); absent: the api answers UNKNOWN_API. */
   readonly producerIds?: { allocate(): Promise<number> };
+  /** The consumer-group coordinator (groups/); absent: the group apis answer UNKNOWN_API. */
+  readonly groups?: GroupCoordinator;
+}
+
+/** Who sent a request: its header's client id and the connection's remote address. */
+export interface RequestSource {
+  readonly clientId: string;
+  readonly clientHost: string;
 }

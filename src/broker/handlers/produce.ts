@@ -7,6 +7,7 @@ import type {
 } from '../../protocol/messages.js';
 import { countRecords } from '../../protocol/record-batch.js';
 import type { HandlerContext } from './context.js';
+import { assertNotInternal } from './internal-topics.js';
 import { partitionWireError } from './wire-error.js';
 
 async function producePartition(
@@ -17,6 +18,7 @@ async function producePartition(
   acks: Acks,
 ): Promise<ProducePartitionResult> {
   try {
+    assertNotInternal(topic, 'produce');
     const served = ctx.catalog.partition(topic, partition);
     const outcome = await served.append(records, acks);
     const count = countRecords(records);

@@ -13,6 +13,7 @@ import type {
 } from '../../protocol/messages.js';
 import type { PartitionPlacement, ServedPartition } from '../catalog.js';
 import type { HandlerContext } from './context.js';
+import { assertNotInternal } from './internal-topics.js';
 import { toWireError, wireError } from './wire-error.js';
 
 /** Topics are created one by one so one bad spec does not fail the rest of the request. */
@@ -23,6 +24,7 @@ export async function handleCreateTopics(
   const topics = [];
   for (const spec of request.topics) {
     try {
+      assertNotInternal(spec.name, 'create_topics');
       if (request.validateOnly) ctx.catalog.validateTopic(spec);
       else await ctx.catalog.createTopic(spec);
       topics.push({ name: spec.name, error: null });
@@ -40,6 +42,7 @@ export async function handleDeleteTopics(
   const topics = [];
   for (const name of request.topics) {
     try {
+      assertNotInternal(name, 'delete_topics');
       await ctx.catalog.deleteTopic(name);
       topics.push({ name, error: null });
     } catch (err) {

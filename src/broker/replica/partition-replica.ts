@@ -138,6 +138,11 @@ export class PartitionReplica extends EventEmitter<ReplicaEvents> implements Ser
     return this.node.status().leaderId;
   }
 
+  leadership(): number {
+    const status = this.node.status();
+    return !this.closed && status.role === 'leader' ? status.term : -1;
+  }
+
   /**
    * Validates and proposes each batch; resolves with the first batch's base offset once acknowledged per
    * `acks`. NOT_LEADER (with the known leader) when this replica does not lead.

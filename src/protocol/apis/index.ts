@@ -8,15 +8,25 @@ import { API_NAMES, ApiKey, type RequestOf, type ResponseOf } from '../messages.
 import * as alterBrokerV0 from './alter-broker/v0.js';
 import * as apiVersionsV0 from './api-versions/v0.js';
 import * as createTopicsV0 from './create-topics/v0.js';
+import * as deleteGroupsV0 from './delete-groups/v0.js';
 import * as deleteTopicsV0 from './delete-topics/v0.js';
 import * as describeClusterV0 from './describe-cluster/v0.js';
+import * as describeGroupsV0 from './describe-groups/v0.js';
 import * as describeTopicsV0 from './describe-topics/v0.js';
 import * as fetchV0 from './fetch/v0.js';
+import * as findCoordinatorV0 from './find-coordinator/v0.js';
+import * as heartbeatV0 from './heartbeat/v0.js';
 import * as initProducerIdV0 from './init-producer-id/v0.js';
+import * as joinGroupV0 from './join-group/v0.js';
+import * as leaveGroupV0 from './leave-group/v0.js';
+import * as listGroupsV0 from './list-groups/v0.js';
 import * as listOffsetsV0 from './list-offsets/v0.js';
 import * as listTopicsV0 from './list-topics/v0.js';
 import * as metadataV0 from './metadata/v0.js';
+import * as offsetCommitV0 from './offset-commit/v0.js';
+import * as offsetFetchV0 from './offset-fetch/v0.js';
 import * as produceV0 from './produce/v0.js';
+import * as syncGroupV0 from './sync-group/v0.js';
 
 /**
  * One API version's codec. `encode*` return the msgpack-ready value (fixed key order, no stray fields);
@@ -61,6 +71,16 @@ export const API_REGISTRY: { readonly [K in ApiKey]: ApiEntry<K> } = {
   [ApiKey.DescribeCluster]: entry(ApiKey.DescribeCluster, { 0: describeClusterV0 }),
   [ApiKey.AlterBroker]: entry(ApiKey.AlterBroker, { 0: alterBrokerV0 }),
   [ApiKey.InitProducerId]: entry(ApiKey.InitProducerId, { 0: initProducerIdV0 }),
+  [ApiKey.FindCoordinator]: entry(ApiKey.FindCoordinator, { 0: findCoordinatorV0 }),
+  [ApiKey.JoinGroup]: entry(ApiKey.JoinGroup, { 0: joinGroupV0 }),
+  [ApiKey.SyncGroup]: entry(ApiKey.SyncGroup, { 0: syncGroupV0 }),
+  [ApiKey.Heartbeat]: entry(ApiKey.Heartbeat, { 0: heartbeatV0 }),
+  [ApiKey.LeaveGroup]: entry(ApiKey.LeaveGroup, { 0: leaveGroupV0 }),
+  [ApiKey.OffsetCommit]: entry(ApiKey.OffsetCommit, { 0: offsetCommitV0 }),
+  [ApiKey.OffsetFetch]: entry(ApiKey.OffsetFetch, { 0: offsetFetchV0 }),
+  [ApiKey.ListGroups]: entry(ApiKey.ListGroups, { 0: listGroupsV0 }),
+  [ApiKey.DescribeGroups]: entry(ApiKey.DescribeGroups, { 0: describeGroupsV0 }),
+  [ApiKey.DeleteGroups]: entry(ApiKey.DeleteGroups, { 0: deleteGroupsV0 }),
 };
 
 export function isApiKey(apiKey: number): apiKey is ApiKey {

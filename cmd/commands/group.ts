@@ -1,0 +1,150 @@
+import type { Command } from 'commander';
+import { createClient, type GroupView, type OffsetResetTarget } from '../../src/index.js';
+import { bootstrapList, parseIntOption, renderTable, withBootstrap } from './common.js';
+
+/** The human-readable `group describe` report: state, members and their partitions, offsets and lag. */
+export function renderGroup(g: GroupView): string {
+  const header =
+    `group ${g.groupId}\tstate ${g.state}\tgeneration ${g.generation}\tassignor ${g.protocol ?? '-'}\t` +
+    `coordinator ${g.coordinatorId}\n`;
+  const members = renderTable(
+    ['MEMBER', 'INSTANCE', 'CLIENT', 'HOST', 'PARTITIONS'],
+    g.members.map((m) => [
+      `${m.memberId}${m.memberId === g.leaderId ? '*' : ''}`,
+      m.groupInstanceId ?? '-',
+      m.clientId,
+      m.clientHost,
+      m.partitions.map((p) => `${p.topic}-${p.partition}`).join(',') || '-',
+    ]),
+  );
+  const offsets = renderTable(
+    ['TOPIC', 'PARTITION', 'COMMITTED', 'END', 'LAG', 'MEMBER'],
+    g.offsets.map((o) => [
+      o.topic,
+      String(o.partition),
+      o.committed >= 0 ? String(o.committed) : '-',
+      o.highWatermark >= 0 ? String(o.highWatermark) : '?',
+      o.lag === null ? '-' : String(o.lag),
+      o.memberId ?? '-',
+    ]),
+  );
+  const total = g.offsets.reduce((n, o) => n + (o.lag ?? 0), 0);
+  return `${header}${members}\n${offsets}total lag ${total}\n`;
+}
+
+function resetTarget(opts: {
+  toEarliest?: boolean;
+  toLatest?: boolean;
+  toOffset?: number;
+  toTimestamp?: number;
+}): OffsetResetTarget {
+  const chosen = [
+    opts.toEarliest,
+    opts.toLatest,
+    opts.toOffset !== undefined,
+    opts.toTimestamp !== undefined,
+  ].filter(Boolean);
+  if (chosen.length !== 1)
+    throw new Error('choose exactly one of --to-earliest, --to-latest, --to-offset, --to-timestamp');
+  if (opts.toEarliest) return { to: 'earliest' };
+  if (opts.toLatest) return { to: 'latest' };
+  if (opts.toOffset !== undefined) return { to: 'offset', offset: opts.toOffset };
+  return { to: 'timestamp', timestampMs: opts.toTimestamp as number };
+}
+
+export function registerGroupCommand(program: Command): void {
+  const group = program.command('group').description('consumer groups: members, committed offsets, lag');
+
+  withBootstrap(
+    group.command('list').description('every consumer group with its state').option('--json', 'print JSON'),
+  ).action(async (opts: { bootstrap: string; json?: boolean }) => {
+    const client = createClient({ bootstrap: bootstrapList(opts.bootstrap), clientId: 'streambus-cli' });
+    try {
+      const groups = await client.admin().groups().listGroups();
+      process.stdout.write(
+        opts.json
+          ? `${JSON.stringify(groups, null, 2)}\n`
+          : renderTable(
+              ['GROUP', 'STATE', 'COORDINATOR'],
+              groups.map((g) => [g.groupId, g.state, String(g.coordinatorId)]),
+            ),
+      );
+    } finally {
+      await client.close();
+    }
+  });
+
+  withBootstrap(
+    group
+      .command('describe <group>')
+      .description('members and their partitions, committed offsets and lag per partition')
+      .option('--json', 'print JSON'),
+  ).action(async (groupId: string, opts: { bootstrap: string; json?: boolean }) => {
+    const client = createClient({ bootstrap: bootstrapList(opts.bootstrap), clientId: 'streambus-cli' });
+    try {
+      const view = await client.admin().groups().describeGroup(groupId);
+      process.stdout.write(opts.json ? `${JSON.stringify(view, null, 2)}\n` : renderGroup(view));
+    } finally {
+      await client.close();
+    }
+  });
+
+  withBootstrap(
+    group
+      .command('reset-offsets <group> <topic>')
+      .description(
+        "move a stopped group's committed offsets (stop its consumers first; offsets may go backwards)",
+      )
+      .option('--to-earliest', 'the start of each partition')
+      .option('--to-latest', 'the end of each partition (skip everything not yet consumed)')
+      .option('--to-offset <n>', 'this offset in every partition', parseIntOption('--to-offset'))
+      .option(
+        '--to-timestamp <ms>',
+        'the first message at or after this time (ms since the epoch)',
+        parseIntOption('--to-timestamp'),
+      )
+      .option('--partition <n>', 'only this partition', parseIntOption('--partition')),
+  ).action(
+    async (
+      groupId: string,
+      topic: string,
+      opts: {
+        bootstrap: string;
+        toEarliest?: boolean;
+        toLatest?: boolean;
+        toOffset?: number;
+        toTimestamp?: number;
+        partition?: number;
+      },
+    ) => {
+      const target = resetTarget(opts);
+      const client = createClient({ bootstrap: bootstrapList(opts.bootstrap), clientId: 'streambus-cli' });
+      try {
+        const moved = await client
+          .admin()
+          .groups()
+          .resetOffsets(groupId, topic, target, opts.partition === undefined ? undefined : [opts.partition]);
+        process.stdout.write(
+          renderTable(
+            ['TOPIC', 'PARTITION', 'NEW OFFSET'],
+            moved.map((m) => [topic, String(m.partition), String(m.offset)]),
+          ),
+        );
+      } finally {
+        await client.close();
+      }
+    },
+  );
+
+  withBootstrap(
+    group.command('delete <group>').description('delete a group with no members and its committed offsets'),
+  ).action(async (groupId: string, opts: { bootstrap: string }) => {
+    const client = createClient({ bootstrap: bootstrapList(opts.bootstrap), clientId: 'streambus-cli' });
+    try {
+      await client.admin().groups().deleteGroup(groupId);
+      process.stdout.write(`deleted group ${groupId}\n`);
+    } finally {
+      await client.close();
+    }
+  });
+}

@@ -1,0 +1,407 @@
+/**
+ * The groups of one `__consumer_offsets` partition that this broker leads: their membership state
+ * machines, committed offsets, and the writes that make both durable. A shard lives for one spell of
+ * leadership (ServedPartition.leadership()); the coordinator drops it when that ends and loads a new one
+ * from the log when leadership comes back.
+ *
+ * Every write to the partition goes through one queue, so the log's order is the order the shard applied
+ * things in, and an offset check (never backwards) sees every earlier commit.
+ */
+import { type ErrorCode, StreamBusError, toStreamBusError } from '../../errors/index.js';
+import type { Logger } from '../../observability/index.js';
+import type { ProducerRecord } from '../../protocol/record-batch.js';
+import type { ServedPartition } from '../catalog.js';
+import { GroupMachine, type GroupMachineOptions } from './group-machine.js';
+import type {
+  CommitIdentity,
+  GroupDescription,
+  GroupEffect,
+  HeartbeatInput,
+  JoinGroupInput,
+  JoinGroupResult,
+  LeaveGroupInput,
+  SyncGroupInput,
+  SyncGroupResult,
+} from './group-types.js';
+import { groupRecord, markerRecord, offsetRecord, offsetsBatch } from './offsets-records.js';
+import { loadOffsetsState, type OffsetsState } from './offsets-state.js';
+
+/** How often expiries (session and rebalance timeouts) are checked. */
+const SHARD_TICK_MS = 100;
+
+export interface GroupObserver {
+  onRebalance(groupId: string, generation: number, members: number, durationMs: number): void;
+  onMemberRemoved(groupId: string, memberId: string, reason: string): void;
+  onCommit(groupId: string, partitions: number, durationMs: number): void;
+}
+
+export interface GroupShardDeps {
+  readonly index: number;
+  readonly served: ServedPartition;
+  readonly brokerId: number;
+  readonly machineOptions: GroupMachineOptions;
+  readonly nowMs: () => number;
+  readonly logger: Logger;
+  readonly observer?: GroupObserver;
+}
+
+export interface CommitRequest {
+  readonly groupId: string;
+  readonly identity: CommitIdentity;
+  readonly reset: boolean;
+  readonly partitions: readonly { topic: string; partition: number; offset: number; metadata: string }[];
+}
+
+export interface CommitResult {
+  readonly error: ErrorCode | null;
+  readonly partitions: { topic: string; partition: number; error: ErrorCode | null; message?: string }[];
+}
+
+type Waiter<T> = { resolve(v: T): void };
+
+export class GroupShard {
+  private readonly machines = new Map<string, GroupMachine>();
+  private readonly joins = new Map<number, Waiter<JoinGroupResult>>();
+  private readonly syncs = new Map<number, Waiter<SyncGroupResult>>();
+  private nextRequestId = 1;
+  private writes: Promise<unknown> = Promise.resolve();
+  private timer: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  private constructor(
+    private readonly deps: GroupShardDeps,
+    readonly leadership: number,
+    private readonly state: OffsetsState,
+  ) {
+    for (const snapshot of state.groups.values()) {
+      this.machines.set(snapshot.groupId, GroupMachine.restore(snapshot, deps.machineOptions, deps.nowMs()));
+    }
+    this.timer = setInterval(() => this.tick(), SHARD_TICK_MS);
+    this.timer.unref();
+  }
+
+  /**
+   * Writes a load marker (acks=all) and reads the partition up to it: once the marker is committed,
+   * everything a previous coordinator had acknowledged is below it.
+   */
+  static async load(deps: GroupShardDeps): Promise<GroupShard> {
+    const leadership = deps.served.leadership();
+    if (leadership < 0) throw notCoordinator(deps.index);
+    const marker = await deps.served.append(
+      offsetsBatch([markerRecord(deps.brokerId, leadership)], deps.nowMs()),
+      -1,
+    );
+    const state = await loadOffsetsState(deps.served, marker.baseOffset);
+    return new GroupShard(deps, leadership, state);
+  }
+
+  /** Still the leadership it was loaded for (otherwise the coordinator reloads or drops it). */
+  isCurrent(): boolean {
+    return !this.closed && this.deps.served.leadership() === this.leadership;
+  }
+
+  /** Leadership moved away: every waiting join and sync is told to find the new coordinator. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.timer);
+    for (const machine of this.machines.values()) this.run(machine, machine.shutdown());
+    for (const w of this.joins.values()) w.resolve(joinError('NOT_COORDINATOR'));
+    for (const w of this.syncs.values())
+      w.resolve({ error: 'NOT_COORDINATOR', protocol: null, assignment: EMPTY });
+    this.joins.clear();
+    this.syncs.clear();
+  }
+
+  join(input: Omit<JoinGroupInput, 'requestId'>): Promise<JoinGroupResult> {
+    const requestId = this.nextRequestId++;
+    const answer = new Promise<JoinGroupResult>((resolve) => this.joins.set(requestId, { resolve }));
+    const machine = this.machineFor(input.groupId);
+    this.run(machine, machine.join({ ...input, requestId }, this.deps.nowMs()));
+    return answer;
+  }
+
+  sync(input: Omit<SyncGroupInput, 'requestId'>): Promise<SyncGroupResult> {
+    const machine = this.machines.get(input.groupId);
+    if (machine === undefined)
+      return Promise.resolve({ error: 'UNKNOWN_MEMBER_ID', protocol: null, assignment: EMPTY });
+    const requestId = this.nextRequestId++;
+    const answer = new Promise<SyncGroupResult>((resolve) => this.syncs.set(requestId, { resolve }));
+    this.run(machine, machine.sync({ ...input, requestId }, this.deps.nowMs()));
+    return answer;
+  }
+
+  heartbeat(input: HeartbeatInput): ErrorCode | null {
+    const machine = this.machines.get(input.groupId);
+    if (machine === undefined) return 'UNKNOWN_MEMBER_ID';
+    return machine.heartbeat(input, this.deps.nowMs());
+  }
+
+  leave(
+    input: LeaveGroupInput,
+  ): { memberId: string; groupInstanceId: string | null; error: ErrorCode | null }[] {
+    const machine = this.machines.get(input.groupId);
+    if (machine === undefined) {
+      return input.members.map((m) => ({ ...m, error: 'UNKNOWN_MEMBER_ID' as const }));
+    }
+    const { results, effects } = machine.leave(input, this.deps.nowMs());
+    this.run(machine, effects);
+    return results;
+  }
+
+  /** OffsetCommit: member checks, the never-backwards rule, one durable write, then the table. */
+  commit(request: CommitRequest): Promise<CommitResult> {
+    return this.serialize(async () => {
+      const started = this.deps.nowMs();
+      const machine = this.machineFor(request.groupId);
+      if (request.reset && machine.memberCount > 0) {
+        return {
+          error: 'NON_EMPTY_GROUP',
+          partitions: request.partitions.map((p) => ({
+            ...topicPartition(p),
+            error: 'NON_EMPTY_GROUP' as const,
+          })),
+        };
+      }
+      const denied = machine.validateCommit(request.identity, started);
+      if (denied !== null) {
+        return {
+          error: denied,
+          partitions: request.partitions.map((p) => ({ ...topicPartition(p), error: denied })),
+        };
+      }
+      const results: CommitResult['partitions'] = [];
+      const records: ProducerRecord[] = [];
+      const accepted: CommitRequest['partitions'][number][] = [];
+      for (const p of request.partitions) {
+        const current = this.state.committed(request.groupId, p.topic, p.partition);
+        if (!request.reset && current !== undefined && p.offset < current.offset) {
+          results.push({
+            ...topicPartition(p),
+            error: 'OFFSET_REGRESSION',
+            message: `${p.topic}-${p.partition}: ${p.offset} is below the committed ${current.offset}`,
+          });
+          continue;
+        }
+        results.push({ ...topicPartition(p), error: null });
+        accepted.push(p);
+        records.push(
+          offsetRecord(request.groupId, p.topic, p.partition, {
+            offset: p.offset,
+            metadata: p.metadata,
+            commitTimestampMs: started,
+          }),
+        );
+      }
+      if (records.length > 0) {
+        await this.append(records);
+        for (const p of accepted) {
+          this.state.apply({
+            kind: 'offset',
+            groupId: request.groupId,
+            topic: p.topic,
+            partition: p.partition,
+            value: { offset: p.offset, metadata: p.metadata, commitTimestampMs: started },
+          });
+        }
+        this.deps.observer?.onCommit(request.groupId, accepted.length, this.deps.nowMs() - started);
+      }
+      return { error: null, partitions: results };
+    });
+  }
+
+  committed(groupId: string, partitions: readonly { topic: string; partition: number }[] | null) {
+    if (partitions === null) return [...(this.state.offsets.get(groupId)?.values() ?? [])];
+    return partitions.map((p) => {
+      const c = this.state.committed(groupId, p.topic, p.partition);
+      return c === undefined
+        ? { ...topicPartition(p), offset: -1, metadata: '', commitTimestampMs: -1 }
+        : { ...topicPartition(p), ...c };
+    });
+  }
+
+  describe(groupId: string): GroupDescription | undefined {
+    const machine = this.machines.get(groupId);
+    if (machine !== undefined) return machine.describe();
+    if (!this.state.offsets.has(groupId)) return undefined;
+    return this.machineFor(groupId).describe(); // offsets only: an Empty group
+  }
+
+  groupIds(): string[] {
+    return [...new Set([...this.machines.keys(), ...this.state.groupIds()])].sort();
+  }
+
+  /** DeleteGroups: only an empty group; its offsets and generation get tombstones. */
+  delete(groupId: string): Promise<ErrorCode | null> {
+    return this.serialize(async () => {
+      const machine = this.machines.get(groupId);
+      if (machine !== undefined && machine.memberCount > 0) return 'NON_EMPTY_GROUP';
+      const offsets = [...(this.state.offsets.get(groupId)?.values() ?? [])];
+      if (machine === undefined && offsets.length === 0 && !this.state.groups.has(groupId)) {
+        return 'GROUP_ID_NOT_FOUND';
+      }
+      await this.append([
+        ...offsets.map((o) => offsetRecord(groupId, o.topic, o.partition, null)),
+        groupRecord(groupId, null),
+      ]);
+      for (const o of offsets) {
+        this.state.apply({ kind: 'offset', groupId, topic: o.topic, partition: o.partition, value: null });
+      }
+      this.state.apply({ kind: 'group', groupId, value: null });
+      this.machines.delete(groupId);
+      return null;
+    });
+  }
+
+  private machineFor(groupId: string): GroupMachine {
+    let machine = this.machines.get(groupId);
+    if (machine === undefined) {
+      machine = new GroupMachine(groupId, this.deps.machineOptions);
+      this.machines.set(groupId, machine);
+    }
+    return machine;
+  }
+
+  private tick(): void {
+    const now = this.deps.nowMs();
+    for (const machine of this.machines.values()) {
+      const due = machine.nextDeadlineMs();
+      if (due !== null && due <= now) this.run(machine, machine.tick(now));
+    }
+  }
+
+  /** Carries out a machine's effects: answers, persistence (answers that wait for it go after), metrics. */
+  private run(machine: GroupMachine, effects: readonly GroupEffect[]): void {
+    for (const effect of effects) {
+      switch (effect.kind) {
+        case 'join-response': {
+          const waiter = this.joins.get(effect.requestId);
+          this.joins.delete(effect.requestId);
+          waiter?.resolve(effect.result);
+          break;
+        }
+        case 'sync-response': {
+          const waiter = this.syncs.get(effect.requestId);
+          this.syncs.delete(effect.requestId);
+          waiter?.resolve(effect.result);
+          break;
+        }
+        case 'persist': {
+          const { snapshot, then } = effect;
+          void this.serialize(() => this.append([groupRecord(snapshot.groupId, snapshot)])).then(
+            () => {
+              this.state.apply({ kind: 'group', groupId: snapshot.groupId, value: snapshot });
+              this.run(machine, then);
+            },
+            (err: unknown) => {
+              this.deps.logger.warn(
+                { operation: 'group.persist', group: snapshot.groupId, error: String(err) },
+                'could not persist a group generation',
+              );
+              this.run(
+                machine,
+                then.filter((e) => e.kind !== 'sync-response'),
+              );
+              if (!this.closed)
+                this.run(machine, machine.persistFailed(snapshot.generation, this.deps.nowMs()));
+            },
+          );
+          break;
+        }
+        case 'rebalanced':
+          this.deps.logger.info(
+            {
+              operation: 'group.rebalance',
+              group: machine.describe().groupId,
+              generation: effect.generation,
+              members: effect.members,
+              duration_ms: effect.durationMs,
+            },
+            'group rebalanced',
+          );
+          this.deps.observer?.onRebalance(
+            machine.describe().groupId,
+            effect.generation,
+            effect.members,
+            effect.durationMs,
+          );
+          break;
+        case 'member-removed':
+          this.deps.logger.info(
+            {
+              operation: 'group.member-removed',
+              group: machine.describe().groupId,
+              member: effect.memberId,
+              reason: effect.reason,
+            },
+            'group member removed',
+          );
+          this.deps.observer?.onMemberRemoved(machine.describe().groupId, effect.memberId, effect.reason);
+          break;
+      }
+    }
+  }
+
+  private async append(records: ProducerRecord[]): Promise<void> {
+    if (!this.isCurrent()) throw notCoordinator(this.deps.index);
+    try {
+      await this.deps.served.append(offsetsBatch(records, this.deps.nowMs()), -1);
+    } catch (err) {
+      throw asCoordinatorError(err, this.deps.index);
+    }
+  }
+
+  private serialize<T>(work: () => Promise<T>): Promise<T> {
+    const next = this.writes.then(work, work);
+    this.writes = next.catch(() => undefined);
+    return next;
+  }
+}
+
+const EMPTY = Buffer.alloc(0);
+
+function topicPartition(p: { topic: string; partition: number }): { topic: string; partition: number } {
+  return { topic: p.topic, partition: p.partition };
+}
+
+function joinError(error: ErrorCode): JoinGroupResult {
+  return {
+    error,
+    generation: -1,
+    protocolType: '',
+    protocol: null,
+    leaderId: '',
+    memberId: '',
+    members: [],
+    skipAssignment: false,
+  };
+}
+
+/** Partition errors a member can act on: the partition moved (find the coordinator) or is busy (retry). */
+const LEADERSHIP_LOST: ReadonlySet<string> = new Set([
+  'NOT_LEADER',
+  'LEADER_NOT_AVAILABLE',
+  'LEADERSHIP_TRANSFER_IN_PROGRESS',
+  'RAFT_STOPPED',
+  'LOG_CLOSED',
+]);
+
+function asCoordinatorError(err: unknown, index: number): StreamBusError {
+  const e = toStreamBusError(err, 'groups.write');
+  if (LEADERSHIP_LOST.has(e.code)) return notCoordinator(index);
+  if (e.category === 'retriable' || e.category === 'transient') {
+    return new StreamBusError('COORDINATOR_NOT_AVAILABLE', {
+      operation: 'groups.write',
+      message: `__consumer_offsets-${index} could not take the write: ${e.message}`,
+      cause: e,
+    });
+  }
+  return e;
+}
+
+function notCoordinator(index: number): StreamBusError {
+  return new StreamBusError('NOT_COORDINATOR', {
+    operation: 'groups.shard',
+    message: `this broker no longer leads __consumer_offsets-${index}`,
+  });
+}

@@ -1,0 +1,68 @@
+/**
+ * Consumer-group assignor types. The broker's group coordinator treats subscriptions and assignments as
+ * opaque bytes (see codec.ts); the group leader decodes every member's subscription, runs the chosen
+ * assignor and encodes one assignment per member.
+ */
+
+export interface TopicPartition {
+  topic: string;
+  partition: number;
+}
+
+export interface Subscription {
+  topics: string[];
+  /** What the member owns now; sticky and cooperative assignors keep as much of it as they can. */
+  ownedPartitions: TopicPartition[];
+  /** Generation in which the member got `ownedPartitions`; -1 if it owns nothing yet. */
+  generation: number;
+  userData?: Buffer;
+}
+
+export interface MemberSubscription {
+  memberId: string;
+  /** Static membership id (KIP-345); orders members ahead of memberId when present, as Kafka does. */
+  groupInstanceId: string | null;
+  subscription: Subscription;
+}
+
+export type RebalanceProtocol = 'eager' | 'cooperative';
+
+export interface Assignor {
+  readonly name: string;
+  readonly rebalanceProtocol: RebalanceProtocol;
+  /**
+   * Returns an entry (possibly empty) for every member. Topics absent from `partitionsPerTopic` are
+   * unknown and ignored. Pure and deterministic: the order of `members` does not change the result.
+   */
+  assign(
+    members: readonly MemberSubscription[],
+    partitionsPerTopic: ReadonlyMap<string, number>,
+  ): Map<string, TopicPartition[]>;
+}
+
+/** A stable string key for maps and sets: `topic` and partition joined by a NUL, which no topic contains. */
+export function topicPartitionKey(tp: TopicPartition): string {
+  return `${tp.topic}\u0000${tp.partition}`;
+}
+
+/**
+ * Kafka's member order (RangeAssignor.MemberInfo.compareTo): static members first, ordered by instance id,
+ * then dynamic members by member id. Compares UTF-16 code units like Java's String.compareTo; memberId
+ * breaks ties so the order is total even for (invalid) duplicate instance ids.
+ */
+export function compareMembers(a: MemberSubscription, b: MemberSubscription): number {
+  const ai = a.groupInstanceId;
+  const bi = b.groupInstanceId;
+  if (ai !== null && bi !== null && ai !== bi) return ai < bi ? -1 : 1;
+  if (ai !== null && bi === null) return -1;
+  if (ai === null && bi !== null) return 1;
+  return compareStrings(a.memberId, b.memberId);
+}
+
+export function compareStrings(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+export function compareTopicPartitions(a: TopicPartition, b: TopicPartition): number {
+  return compareStrings(a.topic, b.topic) || a.partition - b.partition;
+}

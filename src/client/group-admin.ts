@@ -1,0 +1,268 @@
+/**
+ * Consumer-group administration: list groups (every broker coordinates some), describe one (members,
+ * assignments, committed offsets and lag per partition), reset a stopped group's offsets, delete a group.
+ * Requests about one group go to its coordinator (FindCoordinator first), with retries while the
+ * coordinator moves or loads.
+ */
+import { isRetriable, StreamBusError, toStreamBusError } from '../errors/index.js';
+import {
+  ApiKey,
+  EARLIEST_TIMESTAMP,
+  fromWireError,
+  LATEST_TIMESTAMP,
+  type RequestOf,
+  type ResponseOf,
+} from '../protocol/index.js';
+import { decodeAssignment } from './assignors/codec.js';
+import type { TopicPartition } from './assignors/types.js';
+import { delay } from './backoff.js';
+import type { Cluster } from './cluster.js';
+import { listOffsetsByLeader } from './list-offsets.js';
+import { clientTimers } from './timers.js';
+
+export interface GroupListing {
+  groupId: string;
+  state: string;
+  protocolType: string;
+  coordinatorId: number;
+}
+
+export interface GroupMemberView {
+  memberId: string;
+  groupInstanceId: string | null;
+  clientId: string;
+  clientHost: string;
+  /** Undecodable assignment bytes (another protocol type) show as an empty list. */
+  partitions: TopicPartition[];
+}
+
+export interface PartitionLag {
+  topic: string;
+  partition: number;
+  /** -1 when the group never committed this partition. */
+  committed: number;
+  highWatermark: number;
+  /** highWatermark - committed; null without a committed offset. */
+  lag: number | null;
+  /** The member holding it, if any. */
+  memberId: string | null;
+}
+
+export interface GroupView {
+  groupId: string;
+  state: string;
+  generation: number;
+  protocol: string | null;
+  leaderId: string | null;
+  coordinatorId: number;
+  members: GroupMemberView[];
+  offsets: PartitionLag[];
+}
+
+/** Where to move a group's offsets: earliest, latest, an offset, or the first message at/after a time. */
+export type OffsetResetTarget =
+  | { to: 'earliest' }
+  | { to: 'latest' }
+  | { to: 'offset'; offset: number }
+  | { to: 'timestamp'; timestampMs: number };
+
+const COORDINATOR_RETRIES = 10;
+const COORDINATOR_CODES = new Set(['NOT_COORDINATOR', 'COORDINATOR_NOT_AVAILABLE']);
+
+export class GroupAdmin {
+  constructor(private readonly cluster: Cluster) {}
+
+  /** Every group, from every broker's coordinator. */
+  async listGroups(): Promise<GroupListing[]> {
+    const md = await this.cluster.metadata();
+    const answers = await Promise.all(
+      md.brokers.map(async (b) => {
+        try {
+          const res = await this.cluster.request(b.id, ApiKey.ListGroups, {});
+          return res.groups.map((g) => ({ ...g, coordinatorId: b.id }));
+        } catch {
+          return []; // a broker down right now: its groups reappear on the next listing
+        }
+      }),
+    );
+    return answers.flat().sort((a, b) => (a.groupId < b.groupId ? -1 : 1));
+  }
+
+  async describeGroup(groupId: string): Promise<GroupView> {
+    const { coordinatorId, response } = await this.toCoordinator(groupId, ApiKey.DescribeGroups, {
+      groupIds: [groupId],
+    });
+    const g = response.groups[0];
+    if (g === undefined) throw unexpected('DescribeGroups answered no group');
+    if (g.error !== null) throw fromWireError(g.error, 'admin.describeGroup');
+    const members = g.members.map((m) => ({
+      memberId: m.memberId,
+      groupInstanceId: m.groupInstanceId,
+      clientId: m.clientId,
+      clientHost: m.clientHost,
+      partitions: safeAssignment(m.assignment),
+    }));
+    const offsets = await this.lag(groupId, members);
+    return {
+      groupId,
+      state: g.state,
+      generation: g.generation,
+      protocol: g.protocol,
+      leaderId: g.leaderId,
+      coordinatorId,
+      members,
+      offsets,
+    };
+  }
+
+  /**
+   * Moves the committed offsets of a group with no members (stop its consumers first) for every partition
+   * of `topic` (or the listed ones). Offsets may move backwards: this is the explicit reset.
+   */
+  async resetOffsets(
+    groupId: string,
+    topic: string,
+    target: OffsetResetTarget,
+    partitions?: readonly number[],
+  ): Promise<{ partition: number; offset: number }[]> {
+    const count = await this.cluster.partitionCount(topic);
+    const list = partitions ?? [...Array(count).keys()];
+    let offsets: number[];
+    if (target.to === 'offset') {
+      offsets = list.map(() => target.offset);
+    } else {
+      const timestamp =
+        target.to === 'earliest'
+          ? EARLIEST_TIMESTAMP
+          : target.to === 'latest'
+            ? LATEST_TIMESTAMP
+            : target.timestampMs;
+      const results = await listOffsetsByLeader(
+        this.cluster,
+        list.map((partition) => ({ topic, partition, timestamp })),
+      );
+      const latest =
+        target.to === 'timestamp'
+          ? await listOffsetsByLeader(
+              this.cluster,
+              list.map((partition) => ({ topic, partition, timestamp: LATEST_TIMESTAMP })),
+            )
+          : results;
+      offsets = results.map((r, i) => {
+        if (r.error !== null) throw fromWireError(r.error, 'admin.resetOffsets');
+        // No message at or after the time: the end of the partition.
+        return r.offset >= 0 ? r.offset : (latest[i]?.offset ?? 0);
+      });
+    }
+    const { response } = await this.toCoordinator(groupId, ApiKey.OffsetCommit, {
+      groupId,
+      generation: -1,
+      memberId: '',
+      groupInstanceId: null,
+      reset: true,
+      partitions: list.map((partition, i) => ({
+        topic,
+        partition,
+        offset: offsets[i] ?? 0,
+        metadata: 'reset',
+      })),
+    });
+    if (response.error !== null) throw fromWireError(response.error, 'admin.resetOffsets');
+    for (const p of response.partitions)
+      if (p.error !== null) throw fromWireError(p.error, 'admin.resetOffsets');
+    return list.map((partition, i) => ({ partition, offset: offsets[i] ?? 0 }));
+  }
+
+  /** Deletes a group with no members, and its committed offsets. */
+  async deleteGroup(groupId: string): Promise<void> {
+    const { response } = await this.toCoordinator(groupId, ApiKey.DeleteGroups, { groupIds: [groupId] });
+    const g = response.groups[0];
+    if (g === undefined) throw unexpected('DeleteGroups answered no group');
+    if (g.error !== null) throw fromWireError(g.error, 'admin.deleteGroup');
+  }
+
+  private async lag(groupId: string, members: readonly GroupMemberView[]): Promise<PartitionLag[]> {
+    const { response } = await this.toCoordinator(groupId, ApiKey.OffsetFetch, { groupId, partitions: null });
+    if (response.error !== null) throw fromWireError(response.error, 'admin.describeGroup');
+    const owner = new Map<string, string>();
+    for (const m of members)
+      for (const p of m.partitions) owner.set(`${p.topic}\u0000${p.partition}`, m.memberId);
+    const rows = new Map<string, { topic: string; partition: number; committed: number }>();
+    for (const c of response.partitions)
+      rows.set(`${c.topic}\u0000${c.partition}`, { ...c, committed: c.offset });
+    for (const m of members) {
+      for (const p of m.partitions) {
+        const k = `${p.topic}\u0000${p.partition}`;
+        if (!rows.has(k)) rows.set(k, { topic: p.topic, partition: p.partition, committed: -1 });
+      }
+    }
+    const list = [...rows.values()].sort((a, b) =>
+      a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1,
+    );
+    const ends = await listOffsetsByLeader(
+      this.cluster,
+      list.map((r) => ({ topic: r.topic, partition: r.partition, timestamp: LATEST_TIMESTAMP })),
+    );
+    return list.map((r, i) => {
+      const end = ends[i];
+      const highWatermark = end !== undefined && end.error === null ? end.offset : -1;
+      return {
+        topic: r.topic,
+        partition: r.partition,
+        committed: r.committed,
+        highWatermark,
+        lag: r.committed >= 0 && highWatermark >= 0 ? Math.max(0, highWatermark - r.committed) : null,
+        memberId: owner.get(`${r.topic}\u0000${r.partition}`) ?? null,
+      };
+    });
+  }
+
+  /** Sends to the group's coordinator, finding it again while it moves or loads. */
+  private async toCoordinator<K extends ApiKey>(
+    groupId: string,
+    apiKey: K,
+    body: RequestOf<K>,
+  ): Promise<{ coordinatorId: number; response: ResponseOf<K> }> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const found = await this.cluster.requestAny(ApiKey.FindCoordinator, { groupId });
+        if (found.error !== null) throw fromWireError(found.error, 'admin.findCoordinator');
+        const connection = await this.cluster.connectionAt(`${found.host}:${found.port}`);
+        const response = await connection.request(apiKey, body);
+        const error = groupLevelError(response);
+        if (error !== null) throw error;
+        return { coordinatorId: found.nodeId, response };
+      } catch (err) {
+        const e = toStreamBusError(err, 'admin.group');
+        const again = COORDINATOR_CODES.has(e.code) || (isRetriable(e) && e.code !== 'REBALANCE_IN_PROGRESS');
+        if (!again || attempt >= COORDINATOR_RETRIES) throw e;
+        this.cluster.invalidateMetadata();
+        await delay(Math.min(1000, 50 * 2 ** attempt), clientTimers);
+      }
+    }
+  }
+}
+
+/** A coordinator-routing error in any group response shape (so toCoordinator can retry it). */
+function groupLevelError(response: unknown): StreamBusError | null {
+  const r = response as { error?: { code: number } | null; groups?: { error: unknown }[] };
+  const wire =
+    (r.error as Parameters<typeof fromWireError>[0] | null | undefined) ??
+    (r.groups?.[0]?.error as Parameters<typeof fromWireError>[0] | null | undefined) ??
+    null;
+  if (wire === null) return null;
+  const e = fromWireError(wire, 'admin.group');
+  return COORDINATOR_CODES.has(e.code) ? e : null;
+}
+
+function safeAssignment(bytes: Buffer): TopicPartition[] {
+  try {
+    return decodeAssignment(bytes).partitions;
+  } catch {
+    return [];
+  }
+}
+
+function unexpected(message: string): StreamBusError {
+  return new StreamBusError('UNKNOWN_SERVER_ERROR', { operation: 'admin.group', message });
+}

@@ -1,0 +1,351 @@
+/**
+ * A consumer's membership in its group, the client half of the group protocol: find the coordinator,
+ * JoinGroup (the leader runs the chosen assignor over every member's subscription), SyncGroup, then
+ * heartbeat in the background until the coordinator asks for a rebalance. The consumer calls `ensureActive`
+ * from poll(); whenever it returns, `owned` is this member's assignment for the current generation.
+ *
+ * Revocation follows the chosen assignor's protocol: eager revokes everything before rejoining; cooperative
+ * revokes only what the new assignment takes away, then rejoins once so those partitions reach their new
+ * owner (KIP-429). The consumer commits revoked partitions in `onRevoked` (at-least-once).
+ *
+ * All requests go over a connection of this member's own (Cluster.dedicatedConnection): a JoinGroup may
+ * wait a whole rebalance and responses on a connection come back in order.
+ */
+import { type ErrorCode, StreamBusError, toStreamBusError } from '../errors/index.js';
+import { ApiKey, fromWireError, type RequestOf, type ResponseOf, type WireError } from '../protocol/index.js';
+import {
+  assignorByName,
+  decodeAssignment,
+  decodeSubscription,
+  encodeAssignment,
+  encodeSubscription,
+  reconcileAssignment,
+} from './assignors/index.js';
+import type { Assignor, MemberSubscription, TopicPartition } from './assignors/types.js';
+import { type BackoffPolicy, backoffMs, delay } from './backoff.js';
+import type { Cluster } from './cluster.js';
+import type { Connection } from './connection.js';
+import type { Random, Timers } from './timers.js';
+
+export interface MembershipOptions {
+  groupId: string;
+  /** Static membership: a restart with the same id within the session timeout keeps the assignment. */
+  groupInstanceId: string | null;
+  sessionTimeoutMs: number;
+  rebalanceTimeoutMs: number;
+  heartbeatIntervalMs: number;
+  /** Assignor names in order of preference. */
+  assignors: readonly string[];
+  retryBackoff: BackoffPolicy;
+}
+
+export interface MembershipListener {
+  /** Partitions leaving this member: commit their progress here. */
+  onRevoked(partitions: TopicPartition[]): Promise<void>;
+  /** This member's new full assignment, and which of it is new. */
+  onAssigned(assignment: TopicPartition[], added: TopicPartition[]): Promise<void>;
+}
+
+/** Errors after which another try cannot help: they surface from poll(). */
+const FATAL: ReadonlySet<ErrorCode> = new Set([
+  'FENCED_INSTANCE_ID',
+  'INCONSISTENT_GROUP_PROTOCOL',
+  'INVALID_SESSION_TIMEOUT',
+  'GROUP_MAX_SIZE_REACHED',
+  'INVALID_REQUEST',
+]);
+
+const PROTOCOL_TYPE = 'consumer';
+/** Tries of a commit or offset fetch while the coordinator moves (with backoff up to retryBackoff's max). */
+const COORDINATOR_RETRIES = 20;
+
+export class GroupMembership {
+  private connection: Promise<Connection> | null = null;
+  memberId = '';
+  generation = -1;
+  private protocol: string | null = null;
+  private owned: TopicPartition[] = [];
+  private topics: string[] = [];
+  private rejoinNeeded = true;
+  private stable = false;
+  private fatal: StreamBusError | null = null;
+  private heartbeatTimer: unknown = null;
+  private failures = 0;
+  private closed = false;
+  private readonly assignors: Assignor[];
+
+  constructor(
+    private readonly cluster: Cluster,
+    private readonly options: MembershipOptions,
+    private readonly listener: MembershipListener,
+    private readonly timers: Timers,
+    private readonly random: Random,
+  ) {
+    this.assignors = options.assignors.map((name) => assignorByName(name));
+  }
+
+  /** Changes the subscription; the next ensureActive() rejoins with it. */
+  subscribe(topics: readonly string[]): void {
+    this.topics = [...new Set(topics)].sort();
+    this.rejoinNeeded = true;
+  }
+
+  assignment(): TopicPartition[] {
+    return [...this.owned];
+  }
+
+  /** Whether commits now carry a valid generation (stable or rebalancing with the current one). */
+  get identity(): { memberId: string; generation: number; groupInstanceId: string | null } {
+    return {
+      memberId: this.memberId,
+      generation: this.generation,
+      groupInstanceId: this.options.groupInstanceId,
+    };
+  }
+
+  /**
+   * Joins (or rejoins) until this member holds a stable assignment. Retriable failures back off and try
+   * again; FATAL ones throw. Returns at once when nothing changed.
+   */
+  async ensureActive(signal: AbortSignal): Promise<void> {
+    if (this.fatal !== null) throw this.fatal;
+    while (!signal.aborted && !this.closed && (this.rejoinNeeded || !this.stable)) {
+      try {
+        await this.joinAndSync(signal);
+        this.failures = 0;
+      } catch (err) {
+        const e = toStreamBusError(err, 'group.join');
+        if (FATAL.has(e.code)) {
+          this.fatal = e;
+          throw e;
+        }
+        if (e.code === 'UNKNOWN_MEMBER_ID') this.memberId = '';
+        if (e.code === 'NOT_COORDINATOR' || e.code === 'COORDINATOR_NOT_AVAILABLE' || isConnectionLoss(e)) {
+          this.dropCoordinator();
+        }
+        const waitMs = backoffMs(this.failures++, this.options.retryBackoff, this.random);
+        await delay(waitMs, this.timers, signal).catch(() => undefined);
+      }
+    }
+  }
+
+  /**
+   * Runs `fn` (a request to the coordinator that throws its answer's error) again while the coordinator
+   * moves: NOT_COORDINATOR, COORDINATOR_NOT_AVAILABLE and lost connections find the coordinator anew and
+   * back off, for up to `COORDINATOR_RETRIES` tries. Commits use it, so a broker failover is a pause.
+   */
+  async withCoordinatorRetry<T>(fn: () => Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await fn();
+      } catch (err) {
+        const e = toStreamBusError(err, 'group.request');
+        const moved = e.code === 'NOT_COORDINATOR' || e.code === 'COORDINATOR_NOT_AVAILABLE';
+        if ((!moved && !isConnectionLoss(e)) || attempt >= COORDINATOR_RETRIES || this.closed) throw e;
+        this.dropCoordinator();
+        await delay(backoffMs(attempt, this.options.retryBackoff, this.random), this.timers);
+      }
+    }
+  }
+
+  /** Sends a request to the coordinator over this member's connection (finding the coordinator first). */
+  async request<K extends ApiKey>(apiKey: K, body: RequestOf<K>, timeoutMs?: number): Promise<ResponseOf<K>> {
+    const connection = await this.coordinator();
+    try {
+      return await connection.request(apiKey, body, timeoutMs === undefined ? {} : { timeoutMs });
+    } catch (err) {
+      const e = toStreamBusError(err, 'group.request');
+      if (isConnectionLoss(e)) this.dropCoordinator();
+      throw e;
+    }
+  }
+
+  /** Dynamic members leave (their partitions move at once); static members keep their place. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.stopHeartbeats();
+    if (this.options.groupInstanceId === null && this.memberId !== '') {
+      await this.request(ApiKey.LeaveGroup, {
+        groupId: this.options.groupId,
+        members: [{ memberId: this.memberId, groupInstanceId: null }],
+      }).catch(() => undefined);
+    }
+    const connection = this.connection;
+    this.connection = null;
+    if (connection !== null) await connection.then((c) => c.close()).catch(() => undefined);
+  }
+
+  private async joinAndSync(signal: AbortSignal): Promise<void> {
+    this.stopHeartbeats();
+    this.stable = false;
+    // Eager: everything owned is given up before rejoining (nothing is consumed twice meanwhile).
+    if (this.eager() && this.owned.length > 0) {
+      const revoked = this.owned;
+      this.owned = [];
+      await this.listener.onRevoked(revoked);
+    }
+    const join = await this.request(
+      ApiKey.JoinGroup,
+      {
+        groupId: this.options.groupId,
+        memberId: this.memberId,
+        groupInstanceId: this.options.groupInstanceId,
+        sessionTimeoutMs: this.options.sessionTimeoutMs,
+        rebalanceTimeoutMs: this.options.rebalanceTimeoutMs,
+        protocolType: PROTOCOL_TYPE,
+        protocols: this.assignors.map((a) => ({
+          name: a.name,
+          metadata: encodeSubscription({
+            topics: this.topics,
+            ownedPartitions: this.owned,
+            generation: this.generation,
+          }),
+        })),
+      },
+      this.options.rebalanceTimeoutMs + 5_000,
+    );
+    if (join.memberId !== '') this.memberId = join.memberId;
+    throwIf(join.error, 'group.join');
+    if (signal.aborted) return;
+    this.generation = join.generation;
+    this.protocol = join.protocol;
+    const assignments =
+      join.leaderId === this.memberId && !join.skipAssignment
+        ? await this.assign(join.protocol, join.members)
+        : [];
+    const sync = await this.request(
+      ApiKey.SyncGroup,
+      {
+        groupId: this.options.groupId,
+        memberId: this.memberId,
+        groupInstanceId: this.options.groupInstanceId,
+        generation: this.generation,
+        assignments,
+      },
+      this.options.rebalanceTimeoutMs + 5_000,
+    );
+    throwIf(sync.error, 'group.sync');
+    const assigned = decodeAssignment(sync.assignment).partitions;
+    const change = reconcileAssignment(this.owned, assigned, this.eager() ? 'eager' : 'cooperative');
+    if (change.revoked.length > 0) await this.listener.onRevoked(change.revoked);
+    this.owned = assigned;
+    await this.listener.onAssigned(assigned, change.added);
+    this.stable = true;
+    // Cooperative: what was revoked goes to its new owner in one more rebalance.
+    this.rejoinNeeded = !this.eager() && change.rejoin;
+    this.scheduleHeartbeat();
+  }
+
+  /** The leader's job: run the chosen assignor over every member's subscription. */
+  private async assign(
+    protocol: string | null,
+    members: readonly { memberId: string; groupInstanceId: string | null; metadata: Buffer }[],
+  ): Promise<{ memberId: string; assignment: Buffer }[]> {
+    const assignor = this.assignors.find((a) => a.name === protocol);
+    if (assignor === undefined) {
+      throw new StreamBusError('INCONSISTENT_GROUP_PROTOCOL', {
+        operation: 'group.assign',
+        message: `the coordinator chose assignor ${protocol}, which this member does not have`,
+      });
+    }
+    const subscriptions: MemberSubscription[] = members.map((m) => ({
+      memberId: m.memberId,
+      groupInstanceId: m.groupInstanceId,
+      subscription: decodeSubscription(m.metadata),
+    }));
+    const topics = [...new Set(subscriptions.flatMap((s) => s.subscription.topics))];
+    const partitionsPerTopic = new Map<string, number>();
+    this.cluster.invalidateMetadata(); // new topics or partitions must be seen by the assignment
+    for (const topic of topics) {
+      try {
+        partitionsPerTopic.set(topic, await this.cluster.partitionCount(topic));
+      } catch {
+        // An unknown topic gets no partitions; the next rebalance picks it up once it exists.
+      }
+    }
+    const plan = assignor.assign(subscriptions, partitionsPerTopic);
+    return subscriptions.map((s) => ({
+      memberId: s.memberId,
+      assignment: encodeAssignment(plan.get(s.memberId) ?? []),
+    }));
+  }
+
+  private eager(): boolean {
+    const assignor = this.assignors.find((a) => a.name === this.protocol);
+    return assignor === undefined || assignor.rebalanceProtocol === 'eager';
+  }
+
+  private scheduleHeartbeat(): void {
+    this.stopHeartbeats();
+    if (this.closed) return;
+    this.heartbeatTimer = this.timers.setTimeout(() => {
+      this.heartbeatTimer = null;
+      void this.heartbeat();
+    }, this.options.heartbeatIntervalMs);
+  }
+
+  private stopHeartbeats(): void {
+    if (this.heartbeatTimer !== null) this.timers.clearTimeout(this.heartbeatTimer as never);
+    this.heartbeatTimer = null;
+  }
+
+  private async heartbeat(): Promise<void> {
+    if (this.closed || !this.stable) return;
+    try {
+      const res = await this.request(ApiKey.Heartbeat, {
+        groupId: this.options.groupId,
+        memberId: this.memberId,
+        groupInstanceId: this.options.groupInstanceId,
+        generation: this.generation,
+      });
+      throwIf(res.error, 'group.heartbeat');
+    } catch (err) {
+      const e = toStreamBusError(err, 'group.heartbeat');
+      if (FATAL.has(e.code)) this.fatal = e;
+      else if (e.code === 'UNKNOWN_MEMBER_ID') {
+        this.memberId = '';
+        this.rejoinNeeded = true;
+      } else if (e.code === 'REBALANCE_IN_PROGRESS' || e.code === 'ILLEGAL_GENERATION') {
+        this.rejoinNeeded = true;
+      } else if (e.code === 'NOT_COORDINATOR' || e.code === 'COORDINATOR_NOT_AVAILABLE') {
+        this.dropCoordinator(); // the new coordinator restored the group: keep heartbeating there
+      }
+    }
+    if (!this.rejoinNeeded) this.scheduleHeartbeat();
+  }
+
+  private async coordinator(): Promise<Connection> {
+    if (this.connection !== null) return this.connection;
+    const attempt = (async () => {
+      const found = await this.cluster.requestAny(ApiKey.FindCoordinator, { groupId: this.options.groupId });
+      throwIf(found.error, 'group.find-coordinator');
+      return this.cluster.dedicatedConnection(`${found.host}:${found.port}`);
+    })();
+    this.connection = attempt;
+    attempt.then(
+      (c) =>
+        c.onClose(() => {
+          if (this.connection === attempt) this.connection = null;
+        }),
+      () => {
+        if (this.connection === attempt) this.connection = null;
+      },
+    );
+    return attempt;
+  }
+
+  private dropCoordinator(): void {
+    const connection = this.connection;
+    this.connection = null;
+    if (connection !== null) void connection.then((c) => c.close()).catch(() => undefined);
+  }
+}
+
+function throwIf(error: WireError | null, operation: string): void {
+  if (error !== null) throw fromWireError(error, operation);
+}
+
+function isConnectionLoss(e: StreamBusError): boolean {
+  return e.code === 'NETWORK_ERROR' || e.code === 'CONNECTION_CLOSED' || e.code === 'REQUEST_TIMED_OUT';
+}

@@ -1,0 +1,43 @@
+/**
+ * Field rules shared by the consumer-group APIs (FindCoordinator .. DeleteGroups), so every one of them
+ * bounds a group id, a member id or a generation the same way.
+ */
+import { CLIENT_ID_BYTES_MAX } from '../limits.js';
+import { asInt32OrMinusOne, asNonEmptyString, asString, mapArray } from '../narrow.js';
+
+/** Kafka caps group ids at 249 characters in practice; 255 leaves room without inviting abuse. */
+export const GROUP_ID_CHARS_MAX = 255;
+/**
+ * The coordinator builds member ids as `<clientId>-<uuid>`, so a member id must fit a client id of
+ * CLIENT_ID_BYTES_MAX plus the suffix.
+ */
+export const MEMBER_ID_CHARS_MAX = CLIENT_ID_BYTES_MAX + 64;
+/** Free text committed with an offset; Kafka's `offset.metadata.max.bytes` default. */
+export const OFFSET_METADATA_CHARS_MAX = 4096;
+
+export function asGroupId(v: unknown, path: string): string {
+  return asNonEmptyString(v, path, GROUP_ID_CHARS_MAX);
+}
+
+export function asGroupIds(v: unknown, path: string): string[] {
+  return mapArray(v, path, asGroupId);
+}
+
+/** A member id the coordinator assigned: never empty. */
+export function asMemberId(v: unknown, path: string): string {
+  return asNonEmptyString(v, path, MEMBER_ID_CHARS_MAX);
+}
+
+/** A member id that may be '' (a first join, a commit from outside the group, an error answer). */
+export function asMemberIdOrEmpty(v: unknown, path: string): string {
+  return asString(v, path, MEMBER_ID_CHARS_MAX);
+}
+
+/** A group generation: -1 for "none" (an admin commit, an error answer), never below. */
+export function asGeneration(v: unknown, path: string): number {
+  return asInt32OrMinusOne(v, path);
+}
+
+export function asOffsetMetadata(v: unknown, path: string): string {
+  return asString(v, path, OFFSET_METADATA_CHARS_MAX);
+}

@@ -1,0 +1,158 @@
+/**
+ * Consumer groups end to end on one in-process broker: members share a topic's partitions, a member that
+ * leaves hands its partitions to the others, committed offsets survive a broker restart and never go
+ * backwards, and the admin view reports members, offsets and lag.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { type Consumer, createClient, type StreamBusClient } from '../../src/index.js';
+import { removeDir, tempDir } from '../helpers/broker-process.js';
+import { type InProcessBroker, startInProcessBroker } from '../helpers/in-process-broker.js';
+
+const FAST = { 'groups.initial_rebalance_delay': 100, 'groups.offsets_partitions': 3 };
+const GROUP = { sessionTimeoutMs: 3_000, heartbeatIntervalMs: 300, rebalanceTimeoutMs: 5_000 };
+
+let broker: InProcessBroker | undefined;
+const clients: StreamBusClient[] = [];
+
+afterEach(async () => {
+  await Promise.allSettled(clients.splice(0).map((c) => c.close()));
+  await broker?.destroy();
+  broker = undefined;
+});
+
+function client(): StreamBusClient {
+  const c = createClient({ bootstrap: broker!.bootstrap, requestTimeoutMs: 10_000 });
+  clients.push(c);
+  return c;
+}
+
+async function produce(topic: string, count: number, partitions: number): Promise<void> {
+  const producer = client().producer({ lingerMs: 0 });
+  for (let i = 0; i < count; i++) {
+    await producer.send({ topic, messages: [{ value: `m${i}`, partition: i % partitions }] });
+  }
+  await producer.flush();
+}
+
+/** Polls every consumer in turn until `done` holds (each poll also heartbeats and rejoins as needed). */
+async function pollUntil(
+  consumers: readonly Consumer[],
+  done: () => boolean,
+  seen?: Set<string>,
+  timeoutMs = 20_000,
+) {
+  const deadline = Date.now() + timeoutMs;
+  while (!done()) {
+    if (Date.now() > deadline) throw new Error('timed out polling the group');
+    await Promise.all(
+      consumers.map(async (c) => {
+        const messages = await c.poll({ signal: AbortSignal.timeout(300) });
+        for (const m of messages) seen?.add(m.value?.toString() ?? '');
+      }),
+    );
+  }
+}
+
+const sizes = (consumers: readonly Consumer[]) => consumers.map((c) => c.assignment().length).sort();
+
+describe('consumer groups on one broker', () => {
+  it('three members split six partitions two each; a leaving member hands its partitions over', async () => {
+    broker = await startInProcessBroker(FAST);
+    await client().admin().createTopic({ name: 'orders', partitions: 6 });
+    const members = [0, 1, 2].map(() =>
+      client().consumer({ autoOffsetReset: 'earliest', maxWaitMs: 100, group: { groupId: 'g1', ...GROUP } }),
+    );
+    for (const m of members) m.subscribe(['orders']);
+    await pollUntil(members, () => sizes(members).join() === '2,2,2');
+    const owned = members.flatMap((m) => m.assignment().map((p) => `${p.topic}-${p.partition}`));
+    expect(new Set(owned).size).toBe(6);
+
+    await members[2]!.close();
+    const rest = members.slice(0, 2);
+    await pollUntil(rest, () => sizes(rest).join() === '3,3');
+    expect(new Set(rest.flatMap((m) => m.assignment().map((p) => p.partition))).size).toBe(6);
+  });
+
+  it('commits survive a broker restart, start the next member where the last stopped, and never go backwards', async () => {
+    const dataDir = tempDir();
+    broker = await startInProcessBroker(FAST, dataDir);
+    await client().admin().createTopic({ name: 'events', partitions: 2 });
+    await produce('events', 20, 2);
+    const first = client().consumer({
+      autoOffsetReset: 'earliest',
+      maxWaitMs: 100,
+      group: { groupId: 'g2', ...GROUP, autoCommit: false },
+    });
+    first.subscribe(['events']);
+    const seen = new Set<string>();
+    await pollUntil([first], () => seen.size === 20, seen);
+    await first.commit();
+    const committed = await first.committed();
+    expect(committed.map((c) => c.offset).sort()).toEqual([10, 10]);
+    await expect(first.commit([{ topic: 'events', partition: 0, offset: 3 }])).rejects.toMatchObject({
+      code: 'OFFSET_REGRESSION',
+    });
+    await first.close();
+
+    await broker.stop();
+    broker = await startInProcessBroker(FAST, dataDir);
+    await produce('events', 4, 2);
+    const second = client().consumer({
+      autoOffsetReset: 'earliest',
+      maxWaitMs: 100,
+      group: { groupId: 'g2', ...GROUP },
+    });
+    second.subscribe(['events']);
+    const after = new Set<string>();
+    await pollUntil([second], () => after.size === 4, after);
+    expect([...after].sort()).toEqual(['m0', 'm1', 'm2', 'm3']); // only the four new ones
+    await second.close();
+
+    const view = await client().admin().groups().describeGroup('g2');
+    expect(view.state).toBe('Empty');
+    expect(view.offsets.map((o) => [o.partition, o.committed, o.lag])).toEqual([
+      [0, 12, 0],
+      [1, 12, 0],
+    ]);
+    removeDir(dataDir);
+  });
+
+  it('an admin reset moves a stopped group backwards; a group with members refuses it', async () => {
+    broker = await startInProcessBroker(FAST);
+    await client().admin().createTopic({ name: 'logs', partitions: 1 });
+    await produce('logs', 5, 1);
+    const member = client().consumer({
+      autoOffsetReset: 'earliest',
+      maxWaitMs: 100,
+      group: { groupId: 'g3', ...GROUP },
+    });
+    member.subscribe(['logs']);
+    const seen = new Set<string>();
+    await pollUntil([member], () => seen.size === 5, seen);
+    await member.commit();
+    const groups = client().admin().groups();
+    await expect(groups.resetOffsets('g3', 'logs', { to: 'earliest' })).rejects.toMatchObject({
+      code: 'NON_EMPTY_GROUP',
+    });
+    await member.close();
+    expect(await groups.resetOffsets('g3', 'logs', { to: 'earliest' })).toEqual([
+      { partition: 0, offset: 0 },
+    ]);
+    expect((await groups.describeGroup('g3')).offsets[0]?.committed).toBe(0);
+    expect((await groups.listGroups()).map((g) => g.groupId)).toContain('g3');
+    await groups.deleteGroup('g3');
+    expect((await groups.listGroups()).map((g) => g.groupId)).not.toContain('g3');
+  });
+
+  it('clients cannot write, create or delete the internal offsets topic', async () => {
+    broker = await startInProcessBroker(FAST);
+    const c = client();
+    await expect(c.admin().createTopic({ name: '__consumer_offsets', partitions: 1 })).rejects.toMatchObject({
+      code: 'INTERNAL_TOPIC',
+    });
+    const producer = c.producer({ retries: 0, lingerMs: 0, idempotent: false });
+    await expect(
+      producer.send({ topic: '__consumer_offsets', messages: [{ value: 'x' }] }),
+    ).rejects.toBeDefined();
+  });
+});
