@@ -72,6 +72,9 @@ export class GroupMembership {
   private heartbeatTimer: unknown = null;
   private failures = 0;
   private closed = false;
+  private readonly closing = new AbortController();
+  /** The join in progress (shared by every ensureActive call until it settles). */
+  private joining: Promise<void> | null = null;
   private readonly assignors: Assignor[];
 
   constructor(
@@ -104,27 +107,38 @@ export class GroupMembership {
   }
 
   /**
-   * Joins (or rejoins) until this member holds a stable assignment. Retriable failures back off and try
-   * again; FATAL ones throw. Returns at once when nothing changed.
+   * Joins (or rejoins) until this member holds a stable assignment, or `signal` aborts the wait. The join
+   * itself is not abandoned with the caller's wait: a JoinGroup answered but never followed by SyncGroup
+   * would start the rebalance over for everyone, so the next call waits for the same join. Retriable
+   * failures back off and try again; FATAL ones throw.
    */
   async ensureActive(signal: AbortSignal): Promise<void> {
     if (this.fatal !== null) throw this.fatal;
-    while (!signal.aborted && !this.closed && (this.rejoinNeeded || !this.stable)) {
+    if (!this.rejoinNeeded && this.stable) return;
+    this.joining ??= this.joinUntilStable().finally(() => {
+      this.joining = null;
+    });
+    await untilAborted(this.joining, signal);
+    if (this.fatal !== null) throw this.fatal;
+  }
+
+  private async joinUntilStable(): Promise<void> {
+    while (!this.closed && (this.rejoinNeeded || !this.stable)) {
       try {
-        await this.joinAndSync(signal);
+        await this.joinAndSync();
         this.failures = 0;
       } catch (err) {
         const e = toStreamBusError(err, 'group.join');
         if (FATAL.has(e.code)) {
           this.fatal = e;
-          throw e;
+          return;
         }
         if (e.code === 'UNKNOWN_MEMBER_ID') this.memberId = '';
         if (e.code === 'NOT_COORDINATOR' || e.code === 'COORDINATOR_NOT_AVAILABLE' || isConnectionLoss(e)) {
           this.dropCoordinator();
         }
         const waitMs = backoffMs(this.failures++, this.options.retryBackoff, this.random);
-        await delay(waitMs, this.timers, signal).catch(() => undefined);
+        await delay(waitMs, this.timers, this.closing.signal).catch(() => undefined);
       }
     }
   }
@@ -164,6 +178,7 @@ export class GroupMembership {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.closing.abort();
     this.stopHeartbeats();
     if (this.options.groupInstanceId === null && this.memberId !== '') {
       await this.request(ApiKey.LeaveGroup, {
@@ -176,7 +191,7 @@ export class GroupMembership {
     if (connection !== null) await connection.then((c) => c.close()).catch(() => undefined);
   }
 
-  private async joinAndSync(signal: AbortSignal): Promise<void> {
+  private async joinAndSync(): Promise<void> {
     this.stopHeartbeats();
     this.stable = false;
     // Eager: everything owned is given up before rejoining (nothing is consumed twice meanwhile).
@@ -207,7 +222,7 @@ export class GroupMembership {
     );
     if (join.memberId !== '') this.memberId = join.memberId;
     throwIf(join.error, 'group.join');
-    if (signal.aborted) return;
+    if (this.closed) return;
     this.generation = join.generation;
     this.protocol = join.protocol;
     const assignments =
@@ -340,6 +355,19 @@ export class GroupMembership {
     this.connection = null;
     if (connection !== null) void connection.then((c) => c.close()).catch(() => undefined);
   }
+}
+
+/** Resolves when `promise` settles or `signal` aborts, whichever is first (never rejects). */
+function untilAborted(promise: Promise<void>, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    const done = (): void => {
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    signal.addEventListener('abort', done, { once: true });
+    promise.then(done, done);
+  });
 }
 
 function throwIf(error: WireError | null, operation: string): void {
