@@ -103,6 +103,7 @@ export function buildBrokerConfig(r: ValueReader): BrokerConfig {
     groups: {
       offsetsPartitions: r.num('groups.offsets_partitions'),
       offsetsReplicationFactor: r.num('groups.offsets_replication_factor'),
+      offsetsRetentionMs: r.num('groups.offsets_retention'),
       sessionTimeoutMinMs: r.num('groups.session_timeout_min'),
       sessionTimeoutMaxMs: r.num('groups.session_timeout_max'),
       initialRebalanceDelayMs: r.num('groups.initial_rebalance_delay'),

@@ -358,6 +358,12 @@ export const CONFIG_SCHEMA: readonly KeySpec[] = [
     doc: 'Replication factor of `__consumer_offsets` (capped at the brokers alive when it is created; always 1 on a single-node broker).',
   },
   {
+    key: 'groups.offsets_retention',
+    kind: { type: 'duration', min: 1000 },
+    default: 7 * DAY_MS,
+    doc: "Retention of `__consumer_offsets` segments. Each coordinator rewrites its groups' live state (every committed offset and generation) every quarter of this, so retention only ever drops superseded records: this is the topic's compaction. A group nobody coordinates for longer than three quarters of it loses its offsets.",
+  },
+  {
     key: 'groups.session_timeout_min',
     kind: { type: 'duration', min: 1 },
     default: 1000,

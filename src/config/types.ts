@@ -90,6 +90,7 @@ export interface BrokerConfig {
   readonly groups: {
     readonly offsetsPartitions: number;
     readonly offsetsReplicationFactor: number;
+    readonly offsetsRetentionMs: number;
     readonly sessionTimeoutMinMs: number;
     readonly sessionTimeoutMaxMs: number;
     readonly initialRebalanceDelayMs: number;

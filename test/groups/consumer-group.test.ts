@@ -4,7 +4,7 @@
  * backwards, and the admin view reports members, offsets and lag.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { type Consumer, createClient, type StreamBusClient } from '../../src/index.js';
+import { type Consumer, createClient, partitionForKey, type StreamBusClient } from '../../src/index.js';
 import { removeDir, tempDir } from '../helpers/broker-process.js';
 import { type InProcessBroker, startInProcessBroker } from '../helpers/in-process-broker.js';
 
@@ -154,5 +154,64 @@ describe('consumer groups on one broker', () => {
     await expect(
       producer.send({ topic: '__consumer_offsets', messages: [{ value: 'x' }] }),
     ).rejects.toBeDefined();
+  });
+});
+
+describe('__consumer_offsets compaction', () => {
+  it('retention drops superseded records while checkpoints keep every committed offset', async () => {
+    const dataDir = tempDir();
+    const settings = {
+      ...FAST,
+      'groups.offsets_retention': 2_000,
+      'storage.segment_ms': 200,
+      'storage.retention_check_interval_ms': 200,
+    };
+    broker = await startInProcessBroker(settings, dataDir);
+    await client().admin().createTopic({ name: 'kept', partitions: 2 });
+    await produce('kept', 10, 2);
+    const member = client().consumer({
+      autoOffsetReset: 'earliest',
+      maxWaitMs: 100,
+      group: { groupId: 'keeper', ...GROUP, autoCommit: false },
+    });
+    member.subscribe(['kept']);
+    const seen = new Set<string>();
+    await pollUntil([member], () => seen.size === 10, seen);
+    await member.commit();
+    await member.close();
+
+    // Another group on the same offsets partition keeps committing, so segments fill, roll and age out.
+    const partitions = 3;
+    const target = partitionForKey('keeper', partitions);
+    let busy = 'busy-0';
+    for (let i = 1; partitionForKey(busy, partitions) !== target; i++) busy = `busy-${i}`;
+    const busyMember = client().consumer({
+      autoOffsetReset: 'earliest',
+      maxWaitMs: 100,
+      group: { groupId: busy, ...GROUP, autoCommit: false },
+    });
+    busyMember.subscribe(['kept']);
+    await pollUntil([busyMember], () => busyMember.assignment().length === 2);
+    const admin = client().admin();
+    const start = async () =>
+      (await admin.listOffsets([{ topic: '__consumer_offsets', partition: target, timestamp: -2 }]))[0]
+        ?.offset ?? 0;
+    const deadline = Date.now() + 20_000;
+    // Several retention periods: the partition's first records are deleted.
+    while ((await start()) === 0 || Date.now() < deadline - 12_000) {
+      if (Date.now() > deadline) throw new Error('the offsets partition was never trimmed');
+      await busyMember.commit([{ topic: 'kept', partition: 0, offset: 1 }]);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await busyMember.close();
+    // ...and the group's offsets are still there, also for a coordinator loading them from scratch.
+    await broker.stop();
+    broker = await startInProcessBroker(settings, dataDir);
+    const view = await client().admin().groups().describeGroup('keeper');
+    expect(view.offsets.map((o) => [o.partition, o.committed])).toEqual([
+      [0, 5],
+      [1, 5],
+    ]);
+    removeDir(dataDir);
   });
 });

@@ -5,8 +5,8 @@
  * is closed (waiting members are told NOT_COORDINATOR and find the new one), and a partition that became
  * led here is loaded from its log straight away, so restored members are timed out even if none returns.
  *
- * The topic is created on first use (FindCoordinator), with unlimited retention: it is the only copy of
- * committed offsets.
+ * The topic is created on first use (FindCoordinator), with time retention `groups.offsets_retention`;
+ * each shard checkpoints its live state well within it, which is how the topic is compacted.
  */
 
 import { partitionForKey } from '../../client/partitioner.js';
@@ -147,6 +147,7 @@ export class GroupCoordinator {
         newMemberId: (clientId: string) => `${clientId || 'member'}-${this.randomId()}`,
       },
       nowMs: this.deps.nowMs,
+      checkpointIntervalMs: Math.floor(this.deps.config.offsetsRetentionMs / 4),
       logger: this.log.child({ partition: index }),
       ...(this.deps.metrics === undefined ? {} : { observer: groupObserver(this.deps.metrics) }),
     });
@@ -208,7 +209,9 @@ export class GroupCoordinator {
         name: OFFSETS_TOPIC,
         partitions: this.deps.config.offsetsPartitions,
         replicationFactor,
-        configs: { retention_ms: '-1', retention_bytes: '-1' },
+        // Retention by time only: the shards rewrite their live state every quarter of it (checkpoints),
+        // so what ages out is always superseded.
+        configs: { retention_ms: String(this.deps.config.offsetsRetentionMs), retention_bytes: '-1' },
       })
       .then(
         () =>

@@ -6,6 +6,10 @@
  *
  * Every write to the partition goes through one queue, so the log's order is the order the shard applied
  * things in, and an offset check (never backwards) sees every earlier commit.
+ *
+ * Compaction: every `checkpointIntervalMs` the shard rewrites its whole live state (each group's committed
+ * offsets and last generation) at the end of the log. The topic's time retention is four times that, so a
+ * segment old enough to be deleted holds only records a checkpoint has superseded.
  */
 import { type ErrorCode, StreamBusError, toStreamBusError } from '../../errors/index.js';
 import type { Logger } from '../../observability/index.js';
@@ -28,6 +32,9 @@ import { loadOffsetsState, type OffsetsState } from './offsets-state.js';
 
 /** How often expiries (session and rebalance timeouts) are checked. */
 const SHARD_TICK_MS = 100;
+/** Records per checkpoint batch (a batch must stay well under the broker's batch size limit). */
+const CHECKPOINT_BATCH_RECORDS = 500;
+const CHECKPOINT_RETRY_MS = 5_000;
 
 export interface GroupObserver {
   onRebalance(groupId: string, generation: number, members: number, durationMs: number): void;
@@ -41,6 +48,8 @@ export interface GroupShardDeps {
   readonly brokerId: number;
   readonly machineOptions: GroupMachineOptions;
   readonly nowMs: () => number;
+  /** How often the live state is rewritten (a quarter of the topic's retention). */
+  readonly checkpointIntervalMs: number;
   readonly logger: Logger;
   readonly observer?: GroupObserver;
 }
@@ -67,6 +76,8 @@ export class GroupShard {
   private writes: Promise<unknown> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
+  private nextCheckpointMs: number;
+  private checkpointing = false;
 
   private constructor(
     private readonly deps: GroupShardDeps,
@@ -76,6 +87,7 @@ export class GroupShard {
     for (const snapshot of state.groups.values()) {
       this.machines.set(snapshot.groupId, GroupMachine.restore(snapshot, deps.machineOptions, deps.nowMs()));
     }
+    this.nextCheckpointMs = deps.nowMs() + deps.checkpointIntervalMs;
     this.timer = setInterval(() => this.tick(), SHARD_TICK_MS);
     this.timer.unref();
   }
@@ -267,6 +279,48 @@ export class GroupShard {
     for (const machine of this.machines.values()) {
       const due = machine.nextDeadlineMs();
       if (due !== null && due <= now) this.run(machine, machine.tick(now));
+    }
+    if (now >= this.nextCheckpointMs && !this.checkpointing) void this.checkpoint();
+  }
+
+  /** Rewrites every live record (offsets, generations) at the end of the log; see the file comment. */
+  async checkpoint(): Promise<void> {
+    this.checkpointing = true;
+    try {
+      const written = await this.serialize(async () => {
+        const records: ProducerRecord[] = [];
+        for (const [groupId, offsets] of this.state.offsets) {
+          for (const o of offsets.values()) {
+            records.push(
+              offsetRecord(groupId, o.topic, o.partition, {
+                offset: o.offset,
+                metadata: o.metadata,
+                commitTimestampMs: o.commitTimestampMs,
+              }),
+            );
+          }
+        }
+        for (const snapshot of this.state.groups.values())
+          records.push(groupRecord(snapshot.groupId, snapshot));
+        for (let i = 0; i < records.length; i += CHECKPOINT_BATCH_RECORDS) {
+          await this.append(records.slice(i, i + CHECKPOINT_BATCH_RECORDS));
+        }
+        return records.length;
+      });
+      this.nextCheckpointMs = this.deps.nowMs() + this.deps.checkpointIntervalMs;
+      this.deps.logger.debug(
+        { operation: 'groups.checkpoint', records: written },
+        'group state checkpointed',
+      );
+    } catch (err) {
+      // Tried again soon; retention is four intervals away.
+      this.nextCheckpointMs = this.deps.nowMs() + Math.min(this.deps.checkpointIntervalMs, CHECKPOINT_RETRY_MS);
+      this.deps.logger.warn(
+        { operation: 'groups.checkpoint', error: String(err) },
+        'group checkpoint failed',
+      );
+    } finally {
+      this.checkpointing = false;
     }
   }
 
