@@ -314,7 +314,8 @@ export class GroupShard {
       );
     } catch (err) {
       // Tried again soon; retention is four intervals away.
-      this.nextCheckpointMs = this.deps.nowMs() + Math.min(this.deps.checkpointIntervalMs, CHECKPOINT_RETRY_MS);
+      this.nextCheckpointMs =
+        this.deps.nowMs() + Math.min(this.deps.checkpointIntervalMs, CHECKPOINT_RETRY_MS);
       this.deps.logger.warn(
         { operation: 'groups.checkpoint', error: String(err) },
         'group checkpoint failed',
