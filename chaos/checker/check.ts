@@ -38,6 +38,8 @@ export interface CheckReport {
     faults: number;
     /** Broker processes that ended without the harness asking: crashes, or signals from outside. */
     unexpectedBrokerExits: number;
+    /** Committed offsets read back from the consumer group's coordinator (what the regression check saw). */
+    commitSamples: number;
   };
   safety: {
     lostWrites: number;
@@ -114,6 +116,7 @@ export function checkHistory(events: readonly HistoryEvent[], options: CheckOpti
   let faults = 0;
   let unexpectedBrokerExits = 0;
   let commitRegressions = 0;
+  let commitSamples = 0;
   let firstSendMs: number | null = null;
   let workloadStopMs: number | null = null;
   let idempotent = false;
@@ -158,6 +161,7 @@ export function checkHistory(events: readonly HistoryEvent[], options: CheckOpti
         }
         break;
       case 'commit': {
+        commitSamples++;
         const k = `${e.group}/${e.partition}`;
         const prev = commits.get(k);
         if (prev !== undefined && e.offset < prev) {
@@ -299,7 +303,16 @@ export function checkHistory(events: readonly HistoryEvent[], options: CheckOpti
   const safetyAnomalies =
     lostWrites + inconsistentOffsets + reorders + commitRegressions + idempotentDuplicates;
   return {
-    counts: { sends, acks: acked.size, fails, liveReads, drainReads, faults, unexpectedBrokerExits },
+    counts: {
+      sends,
+      acks: acked.size,
+      fails,
+      liveReads,
+      drainReads,
+      faults,
+      unexpectedBrokerExits,
+      commitSamples,
+    },
     safety: {
       lostWrites,
       inconsistentOffsets,

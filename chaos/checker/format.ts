@@ -21,12 +21,13 @@ export function formatReport(r: CheckReport): string {
     ['acknowledged', String(c.acks)],
     ['failed sends', String(c.fails)],
     ['live reads / drain reads', `${c.liveReads} / ${c.drainReads}`],
+    ['group commits read back', String(c.commitSamples)],
     ['faults injected', String(c.faults)],
     ['unexpected broker exits', String(c.unexpectedBrokerExits)],
     ['LOST acknowledged writes', String(r.safety.lostWrites)],
     ['INCONSISTENT offsets', String(r.safety.inconsistentOffsets)],
     ['REORDERED acknowledged writes', String(r.safety.reorders)],
-    ['committed-offset regressions', `${r.safety.committedOffsetRegressions} (no consumer groups yet)`],
+    ['committed-offset regressions', String(r.safety.committedOffsetRegressions)],
     r.info.idempotentProducers
       ? ['DUPLICATES (idempotent producers)', String(r.safety.idempotentDuplicates)]
       : ['duplicates (retries)', `${r.info.duplicatesRetries} (not fatal: producers not idempotent)`],

@@ -28,7 +28,7 @@ export type HistoryEvent =
       offset: number;
       value: string;
     }
-  /** Consumer-group commits: no groups exist yet, so nothing emits these; the checker already checks them. */
+  /** A consumer group's committed offset as read back from its coordinator (sampled during the run). */
   | { t: number; type: 'commit'; group: string; partition: number; offset: number }
   | { t: number; type: 'nemesis'; name: string; action: 'start' | 'stop'; target: string; detail?: string }
   | {

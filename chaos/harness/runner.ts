@@ -42,6 +42,8 @@ export interface RunOptions {
   partitions?: number;
   producers?: number;
   consumers?: number;
+  /** Members of the workload's consumer group (replicated runs; default 2). */
+  groupMembers?: number;
   ratePerSec?: number;
   /**
    * Sends outstanding per producer. Above 1, the SDK producer's retries can reorder a producer's writes
@@ -178,8 +180,9 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
       scenario: o.scenario,
       seed: o.seed,
       brokers,
-      // The workload's producers are not idempotent: duplicates from retries are expected, not anomalies.
-      idempotent: false,
+      // Replicated runs use idempotent producers: any duplicate is then an anomaly. A standalone broker
+      // keeps producer state in memory only, so there a retry across a restart may duplicate (reported).
+      idempotent: replicated,
     });
     const basePlan = generatePlan({
       seed: o.seed,
@@ -201,6 +204,8 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
       partitions,
       producers: o.producers ?? 4,
       consumers: o.consumers ?? 2,
+      idempotent: replicated,
+      groupMembers: replicated ? (o.groupMembers ?? 2) : 0,
       inFlightMax: o.inFlightMax ?? 16,
       replicationFactor: Math.min(3, brokers),
       ...(replicated ? { minInsyncReplicas: Math.min(2, brokers) } : {}),

@@ -24,7 +24,15 @@ export interface WorkloadOptions {
   /** Topic config min_insync_replicas (cluster runs: 2); unset: the broker default. */
   minInsyncReplicas?: number;
   producers: number;
+  /** Consumers reading assigned partitions (each partition by one of them). */
   consumers: number;
+  /** Members of the consumer group `GROUP_ID` sharing the topic (auto-commit); 0: no group. */
+  groupMembers?: number;
+  /**
+   * Idempotent producers (the SDK default): a retried batch is written once, so the run declares any
+   * duplicate an anomaly. Off for a standalone broker, whose producer state does not survive a restart.
+   */
+  idempotent?: boolean;
   /** Sends awaiting their outcome, per producer. */
   inFlightMax: number;
   /** Messages per second per producer (upper bound). */
@@ -34,6 +42,11 @@ export interface WorkloadOptions {
   history: HistorySink;
   clock: Clock;
 }
+
+/** The consumer group of the workload's group members. */
+export const GROUP_ID = 'chaos-group';
+/** How often the group's committed offsets are read back (the checker wants them never to go backwards). */
+const COMMIT_SAMPLE_MS = 500;
 
 function codeOf(err: unknown): string {
   if (isStreamBusError(err)) return err.code;
@@ -46,6 +59,7 @@ export class Workload {
   private readonly stopConsumers = new AbortController();
   private producerLoops: Promise<void>[] = [];
   private consumerLoops: Promise<void>[] = [];
+  private groupLoops: Promise<void>[] = [];
 
   constructor(private readonly o: WorkloadOptions) {}
 
@@ -88,6 +102,9 @@ export class Workload {
 
   start(): void {
     for (let i = 0; i < this.o.consumers; i++) this.consumerLoops.push(this.consume(i));
+    const members = this.o.groupMembers ?? 0;
+    for (let i = 0; i < members; i++) this.consumerLoops.push(this.consumeInGroup(i));
+    if (members > 0) this.groupLoops.push(this.sampleCommits());
     for (let i = 0; i < this.o.producers; i++) this.producerLoops.push(this.produce(i));
   }
 
@@ -99,13 +116,13 @@ export class Workload {
 
   async stopConsuming(): Promise<void> {
     this.stopConsumers.abort();
-    await Promise.all(this.consumerLoops);
+    await Promise.all([...this.consumerLoops, ...this.groupLoops]);
   }
 
   async close(): Promise<void> {
     this.stopProducers.abort();
     this.stopConsumers.abort();
-    await Promise.allSettled([...this.producerLoops, ...this.consumerLoops]);
+    await Promise.allSettled([...this.producerLoops, ...this.consumerLoops, ...this.groupLoops]);
     await Promise.allSettled(this.clients.map((c) => c.close()));
   }
 
@@ -113,14 +130,14 @@ export class Workload {
     const id = `p${index}`;
     const partition = index % this.o.partitions;
     const { history, clock } = this.o;
-    // One request in flight keeps a non-idempotent producer's retries from reordering its own writes. The
-    // history records the producers as non-idempotent (duplicates reported, not anomalies); switching them
-    // to the SDK's idempotent default makes any duplicate a failure.
+    // Idempotent producers keep their order with several requests in flight (sequence numbers); a
+    // non-idempotent one needs a single request in flight so its retries cannot reorder its own writes.
+    const idempotent = this.o.idempotent ?? false;
     const producer: Producer = this.client(id).producer({
-      idempotent: false,
+      idempotent,
       acks: -1,
       lingerMs: 2,
-      maxInFlightRequests: 1,
+      ...(idempotent ? {} : { maxInFlightRequests: 1 }),
       retries: 3,
       retryBackoffMs: 100,
       retryBackoffMaxMs: 500,
@@ -171,6 +188,79 @@ export class Workload {
       await new Promise<void>((r) => {
         wake = r;
       });
+    }
+  }
+
+  /** A member of GROUP_ID: reads whatever the group assigns it, auto-commits every second. */
+  private async consumeInGroup(index: number): Promise<void> {
+    const id = `g${index}`;
+    const { history, clock } = this.o;
+    const consumer: Consumer = this.client(id).consumer({
+      autoOffsetReset: 'earliest',
+      maxWaitMs: 200,
+      requestTimeoutMs: this.o.requestTimeoutMs,
+      group: {
+        groupId: GROUP_ID,
+        sessionTimeoutMs: 6_000,
+        heartbeatIntervalMs: 1_000,
+        autoCommitIntervalMs: 1_000,
+      },
+    });
+    consumer.subscribe([this.o.topic], {
+      onAssigned: (partitions) =>
+        history.append({
+          t: clock.nowMs(),
+          type: 'note',
+          message: `${id} assigned ${partitions.map((p) => p.partition).join(',') || 'nothing new'}`,
+        }),
+    });
+    const signal = this.stopConsumers.signal;
+    while (!signal.aborted) {
+      try {
+        const messages = await consumer.poll({ signal });
+        for (const m of messages) {
+          history.append({
+            t: clock.nowMs(),
+            type: 'read',
+            phase: 'live',
+            consumer: id,
+            partition: m.partition,
+            offset: m.offset,
+            value: m.value?.toString() ?? '',
+          });
+        }
+      } catch (err) {
+        if (signal.aborted) break;
+        history.append({ t: clock.nowMs(), type: 'note', message: `${id} poll failed: ${codeOf(err)}` });
+        await sleep(200, signal);
+      }
+    }
+    await consumer.close().catch(() => undefined);
+  }
+
+  /** Reads the group's committed offsets back from its coordinator, as the checker's commit events. */
+  private async sampleCommits(): Promise<void> {
+    const groups = this.client('chaos-group-admin').admin().groups();
+    const { history, clock } = this.o;
+    const signal = this.stopConsumers.signal;
+    while (!signal.aborted) {
+      try {
+        const view = await groups.describeGroup(GROUP_ID);
+        for (const o of view.offsets) {
+          if (o.committed < 0) continue;
+          history.append({
+            t: clock.nowMs(),
+            type: 'commit',
+            group: GROUP_ID,
+            partition: o.partition,
+            offset: o.committed,
+          });
+        }
+      } catch (err) {
+        if (signal.aborted) break;
+        history.append({ t: clock.nowMs(), type: 'note', message: `commit sample failed: ${codeOf(err)}` });
+      }
+      await sleep(COMMIT_SAMPLE_MS, signal);
     }
   }
 

@@ -1,6 +1,7 @@
 /**
  * The CI-sized cluster chaos run: three real brokers in cluster mode (topic replication factor 3,
- * min_insync_replicas 2, acks=all producers) under kill -9 and SIGSTOP of partition leaders and, as root with
+ * min_insync_replicas 2, idempotent acks=all producers with 4 sends in flight, assigned consumers and a
+ * consumer group with auto-commit) under kill -9 and SIGSTOP of partition leaders and, as root with
  * nftables, network partitions between the brokers (isolate, majority/minority, one-way), for 75 s of
  * workload, then a final drain and the checker. Requires `npm run build` (the broker CLI).
  */
@@ -16,7 +17,7 @@ const SEED = Number(process.env.CHAOS_CLUSTER_SEED ?? 7);
 const nftReason = nftUnavailableReason();
 
 describe('chaos: kill, pause and partitions against a 3-broker replicated cluster', () => {
-  it('loses no acknowledged write, keeps every offset consistent and every producer in order', async () => {
+  it('loses no acknowledged write, writes none twice, keeps offsets consistent, producers in order and commits monotonic', async () => {
     console.log(`chaos cluster-mixed seed ${SEED} (replay: CHAOS_CLUSTER_SEED=${SEED} or --seed ${SEED})`);
     if (nftReason !== null) console.log(`SKIP the partition nemesis of the cluster run: ${nftReason}`);
     const resultsDir = mkdtempSync(join(tmpdir(), 'streambus-chaos-cluster-ci-'));
@@ -27,9 +28,8 @@ describe('chaos: kill, pause and partitions against a 3-broker replicated cluste
       resultsDir,
       // Not 127.0.1.N: other test files (the nft plumbing test) add drop rules there while this one runs.
       hostPrefix: '127.0.2',
-      // One send outstanding per producer: the SDK producer re-queues a retried batch behind newer ones
-      // (see docs/reliability.md), which the checker would report as reordering.
-      inFlightMax: 1,
+      // Idempotent producers keep their order with several sends outstanding; any duplicate fails the run.
+      inFlightMax: 4,
       faultMsMin: 3000,
       faultMsMax: 5000,
       quietMsMin: 2000,
@@ -42,6 +42,7 @@ describe('chaos: kill, pause and partitions against a 3-broker replicated cluste
     expect(report.counts.acks).toBeGreaterThan(1000);
     expect(report.counts.drainReads).toBeGreaterThanOrEqual(report.counts.acks);
     expect(report.counts.faults).toBeGreaterThan(0);
+    expect(report.counts.commitSamples).toBeGreaterThan(0);
     const ran = new Set(result.plan.map((s) => s.nemesis));
     expect(ran).toContain('kill');
     expect(result.plan.some((s) => s.leaderOf !== undefined)).toBe(true);
