@@ -1,0 +1,66 @@
+/**
+ * The group CLI end to end against a broker process: `consume --group` commits what it printed, so a second
+ * run continues where the first stopped; `group list`, `describe` (offsets and lag), `reset-offsets` and
+ * `delete` work on it.
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { type BrokerProcess, removeDir, startBroker } from '../helpers/broker-process.js';
+import { runCli } from '../helpers/run-cli.js';
+
+let broker: BrokerProcess;
+beforeAll(async () => {
+  broker = await startBroker({ env: { STREAMBUS_GROUPS_INITIAL_REBALANCE_DELAY: '50ms' } });
+});
+afterAll(async () => {
+  await broker?.stop();
+  if (broker) removeDir(broker.dataDir);
+});
+
+const cli = (...args: string[]) => runCli([...args, '--bootstrap', broker.bootstrap]);
+
+describe('streambus consume --group and streambus group', () => {
+  test('a group continues where it stopped; describe, reset-offsets, list and delete act on it', async () => {
+    expect((await cli('topic', 'create', 'lines', '--partitions', '2')).code).toBe(0);
+    const input = `${Array.from({ length: 10 }, (_, i) => `line-${i}`).join('\n')}\n`;
+    expect((await runCli(['produce', 'lines', '--bootstrap', broker.bootstrap], { input })).code).toBe(0);
+
+    const consume = (max: number) =>
+      cli('consume', 'lines', '--group', 'readers', '--from-beginning', '--max-messages', String(max));
+    const first = await consume(4);
+    expect(first.code).toBe(0);
+    const second = await consume(6);
+    expect(second.code).toBe(0);
+    const all = [...first.stdout.trim().split('\n'), ...second.stdout.trim().split('\n')].sort();
+    expect(all).toEqual(Array.from({ length: 10 }, (_, i) => `line-${i}`).sort()); // each exactly once
+
+    const described = JSON.parse((await cli('group', 'describe', 'readers', '--json')).stdout) as {
+      state: string;
+      offsets: { partition: number; committed: number; lag: number }[];
+    };
+    expect(described.state).toBe('Empty');
+    expect(described.offsets.reduce((n, o) => n + o.committed, 0)).toBe(10);
+    expect(described.offsets.every((o) => o.lag === 0)).toBe(true);
+    expect((await cli('group', 'describe', 'readers')).stdout).toContain('total lag 0');
+
+    const reset = await cli('group', 'reset-offsets', 'readers', 'lines', '--to-earliest');
+    expect(reset.code).toBe(0);
+    const again = await consume(10);
+    expect(again.stdout.trim().split('\n')).toHaveLength(10); // everything again after the reset
+
+    expect((await cli('group', 'list')).stdout).toContain('readers');
+    expect((await cli('group', 'delete', 'readers')).code).toBe(0);
+    expect((await cli('group', 'list')).stdout).not.toContain('readers');
+    const missing = await cli('group', 'describe', 'readers');
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('GROUP_ID_NOT_FOUND');
+  }, 60_000);
+
+  test('refuses contradictory options with a clear message', async () => {
+    const r = await cli('consume', 'lines', '--group', 'g', '--partition', '0');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('--group assigns partitions itself');
+    const reset = await cli('group', 'reset-offsets', 'g', 'lines', '--to-earliest', '--to-latest');
+    expect(reset.code).toBe(1);
+    expect(reset.stderr).toContain('choose exactly one of');
+  });
+});
