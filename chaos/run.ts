@@ -21,8 +21,11 @@ const program = new Command()
     'broker processes; above 1 they form one replicated cluster (default: 3 for cluster-* scenarios, else 1)',
   )
   .option('--host-prefix <a.b.c>', 'brokers bind <a.b.c>.1, .2, ... (default 127.0.1)')
-  .option('--partitions <n>', 'topic partitions', '4')
-  .option('--producers <n>', 'producers', '4')
+  .option('--partitions <n>', 'topic partitions (default 4; cluster-leader-kill: 6)')
+  .option(
+    '--producers <n>',
+    'producers, each writing one partition (default 4; cluster-leader-kill: one per partition)',
+  )
   .option('--rate <n>', 'messages per second per producer', '100')
   .option('--check <histories...>', 're-check recorded history.jsonl files instead of running')
   .option('--in-flight <n>', 'outstanding sends per producer (1: strictly one at a time)', '16')
@@ -35,8 +38,8 @@ const opts = program.opts<{
   results: string;
   brokers?: string;
   hostPrefix?: string;
-  partitions: string;
-  producers: string;
+  partitions?: string;
+  producers?: string;
   rate: string;
   inFlight: string;
   check?: string[];
@@ -78,8 +81,8 @@ for (const scenario of scenarios) {
     resultsDir: opts.results,
     ...(opts.brokers === undefined ? {} : { brokers: Number(opts.brokers) }),
     ...(opts.hostPrefix === undefined ? {} : { hostPrefix: opts.hostPrefix }),
-    partitions: Number(opts.partitions),
-    producers: Number(opts.producers),
+    ...(opts.partitions === undefined ? {} : { partitions: Number(opts.partitions) }),
+    ...(opts.producers === undefined ? {} : { producers: Number(opts.producers) }),
     ratePerSec: Number(opts.rate),
     inFlightMax: Number(opts.inFlight),
     log: (m) => console.log(`[${scenario}] ${m}`),

@@ -10,7 +10,15 @@ import { type CheckReport, checkHistory } from '../checker/check.js';
 import { DiskFullNemesis } from '../nemesis/disk-full.js';
 import type { Nemesis, NemesisContext } from '../nemesis/nemesis.js';
 import { PartitionNemesis } from '../nemesis/partition.js';
-import { type FaultStep, formatPlan, generatePlan, seededRandom, targetLeaders } from '../nemesis/plan.js';
+import {
+  BUSIEST_PARTITION,
+  type FaultStep,
+  formatPlan,
+  generatePlan,
+  leaderKillPlan,
+  seededRandom,
+  targetLeaders,
+} from '../nemesis/plan.js';
 import { KillNemesis, PauseNemesis } from '../nemesis/process-faults.js';
 import { SlowNemesis } from '../nemesis/slow.js';
 import { Cleanup } from './cleanup.js';
@@ -18,7 +26,7 @@ import { runClock, sleep } from './clock.js';
 import { BrokerCluster, removeWorkDir } from './cluster.js';
 import { LeaderLookup, waitAllReady } from './cluster-state.js';
 import { FileHistory } from './history.js';
-import { defaultBrokers, SCENARIOS } from './scenarios.js';
+import { defaultBrokers, FIXED_PLAN_SCENARIOS, SCENARIOS } from './scenarios.js';
 import { tmpfsUnavailableReason } from './tmpfs.js';
 import { drain, Workload } from './workload.js';
 
@@ -128,7 +136,8 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
   let workload: Workload | null = null;
   let leaders: LeaderLookup | null = null;
   const topic = 'chaos';
-  const partitions = o.partitions ?? 4;
+  // The leader-kill acceptance run uses the issue's 6 partitions unless told otherwise.
+  const partitions = o.partitions ?? (FIXED_PLAN_SCENARIOS.has(o.scenario) ? 6 : 4);
   try {
     const wantsDisk = names.includes('disk-full');
     const diskProbe = wantsDisk ? tmpfsUnavailableReason() : 'not needed';
@@ -194,7 +203,11 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
       ...(o.quietMsMin === undefined ? {} : { quietMsMin: o.quietMsMin }),
       ...(o.quietMsMax === undefined ? {} : { quietMsMax: o.quietMsMax }),
     });
-    const plan = replicated ? targetLeaders(basePlan, { seed: o.seed, partitions }) : basePlan;
+    const plan = FIXED_PLAN_SCENARIOS.has(o.scenario)
+      ? leaderKillPlan({ durationMs: o.durationS * 1000 })
+      : replicated
+        ? targetLeaders(basePlan, { seed: o.seed, partitions })
+        : basePlan;
     result.plan = plan;
     log(`plan (seed ${o.seed}):\n${formatPlan(plan)}`);
 
@@ -202,7 +215,7 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
       bootstrap: cluster.bootstrap,
       topic,
       partitions,
-      producers: o.producers ?? 4,
+      producers: o.producers ?? (FIXED_PLAN_SCENARIOS.has(o.scenario) ? partitions : 4),
       consumers: o.consumers ?? 2,
       idempotent: replicated,
       groupMembers: replicated ? (o.groupMembers ?? 2) : 0,
@@ -229,7 +242,7 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
         Math.max(0, origin + step.atMs - clock.nowMs(), healedAtMs + HEAL_QUIET_MS_MIN - clock.nowMs()),
       );
       const nem = usable.find((n) => n.name === step.nemesis)!;
-      const aimed = await aim(step, leaders);
+      const aimed = await aim(step, leaders, () => workload?.busiestPartition() ?? 0);
       const target = `node-${aimed.target % cluster.nodes.length}`;
       try {
         const detail =
@@ -300,8 +313,9 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
  * The step as it will run: a leader-targeted step aims at the current leader of its partition (from fresh
  * metadata) and keeps its drawn node when no leader is known; other steps are unchanged.
  */
-async function aim(step: FaultStep, leaders: LeaderLookup | null): Promise<FaultStep> {
+async function aim(step: FaultStep, leaders: LeaderLookup | null, busiest: () => number): Promise<FaultStep> {
   if (step.leaderOf === undefined) return step;
+  if (step.leaderOf === BUSIEST_PARTITION) return aim({ ...step, leaderOf: busiest() }, leaders, busiest);
   if (leaders === null) {
     const { leaderOf: _, ...rest } = step;
     return rest;

@@ -11,7 +11,12 @@ export const SCENARIOS: Readonly<Record<string, readonly string[]>> = {
   'cluster-pause': ['pause'],
   'cluster-partition': ['partition'],
   'cluster-mixed': ['kill', 'pause', 'partition'],
+  // Replicated partitions' acceptance run: kill -9 of the busiest partition's leader every 10 s.
+  'cluster-leader-kill': ['kill'],
 };
+
+/** Scenarios with a fixed fault schedule instead of a seeded random one. */
+export const FIXED_PLAN_SCENARIOS: ReadonlySet<string> = new Set(['cluster-leader-kill']);
 
 /** What `--scenario all` runs, in order. */
 export const ALL_SCENARIOS: readonly string[] = [
@@ -25,6 +30,7 @@ export const ALL_SCENARIOS: readonly string[] = [
   'cluster-pause',
   'cluster-partition',
   'cluster-mixed',
+  'cluster-leader-kill',
 ];
 
 /** Brokers of a cluster scenario: the smallest cluster that survives one failure with a majority. */

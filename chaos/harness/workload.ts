@@ -60,6 +60,8 @@ export class Workload {
   private producerLoops: Promise<void>[] = [];
   private consumerLoops: Promise<void>[] = [];
   private groupLoops: Promise<void>[] = [];
+  /** Acknowledged writes per partition (for aiming faults at the busiest one). */
+  private readonly acksByPartition = new Map<number, number>();
 
   constructor(private readonly o: WorkloadOptions) {}
 
@@ -106,6 +108,19 @@ export class Workload {
     for (let i = 0; i < members; i++) this.consumerLoops.push(this.consumeInGroup(i));
     if (members > 0) this.groupLoops.push(this.sampleCommits());
     for (let i = 0; i < this.o.producers; i++) this.producerLoops.push(this.produce(i));
+  }
+
+  /** The partition with the most acknowledged writes so far (0 before any). */
+  busiestPartition(): number {
+    let best = 0;
+    let most = -1;
+    for (const [partition, n] of this.acksByPartition) {
+      if (n > most) {
+        best = partition;
+        most = n;
+      }
+    }
+    return best;
   }
 
   /** Stops sending and waits for every outstanding send to settle; consumers keep reading. */
@@ -166,6 +181,7 @@ export class Workload {
         (md) => {
           const m = md[0];
           if (m !== undefined) {
+            this.acksByPartition.set(m.partition, (this.acksByPartition.get(m.partition) ?? 0) + 1);
             history.append({
               t: clock.nowMs(),
               type: 'ack',

@@ -74,6 +74,36 @@ export function generatePlan(o: PlanOptions): FaultStep[] {
   return steps;
 }
 
+/** `leaderOf` value meaning "the partition with the most acknowledged writes so far" (resolved at the fault). */
+export const BUSIEST_PARTITION = -1;
+
+/**
+ * The replicated-partitions acceptance plan: every `everyMs`, kill -9 the leader of the busiest partition
+ * and restart it after `downMs`; nothing else. Deterministic (no seed needed).
+ */
+export function leaderKillPlan(o: {
+  durationMs: number;
+  everyMs?: number;
+  downMs?: number;
+  tailMs?: number;
+}): FaultStep[] {
+  const everyMs = o.everyMs ?? 10_000;
+  const downMs = o.downMs ?? 1_000;
+  const tailMs = o.tailMs ?? 3000;
+  const steps: FaultStep[] = [];
+  for (let at = everyMs; at + downMs + tailMs <= o.durationMs; at += everyMs) {
+    steps.push({
+      atMs: at,
+      nemesis: 'kill',
+      durationMs: downMs,
+      target: 0,
+      partitionMode: 'isolate',
+      leaderOf: BUSIEST_PARTITION,
+    });
+  }
+  return steps;
+}
+
 /**
  * Turns some steps of a plan into leader-targeted ones (the interesting victim in a replicated cluster: its
  * loss forces an election and tests what the old leader had acknowledged). Draws from its own seeded stream,

@@ -3,9 +3,15 @@ import { Cleanup } from '../../chaos/harness/cleanup.js';
 import { type BrokerCluster, brokerIdOf, nodeHost, votersList } from '../../chaos/harness/cluster.js';
 import { leadersByPartition } from '../../chaos/harness/cluster-state.js';
 import { MemoryHistory } from '../../chaos/harness/history.js';
-import { ALL_SCENARIOS, defaultBrokers, SCENARIOS } from '../../chaos/harness/scenarios.js';
+import {
+  ALL_SCENARIOS,
+  defaultBrokers,
+  FIXED_PLAN_SCENARIOS,
+  SCENARIOS,
+} from '../../chaos/harness/scenarios.js';
 import type { NemesisContext } from '../../chaos/nemesis/nemesis.js';
 import { PartitionNemesis } from '../../chaos/nemesis/partition.js';
+import { BUSIEST_PARTITION, leaderKillPlan } from '../../chaos/nemesis/plan.js';
 import type { MetadataResponse } from '../../src/protocol/messages.js';
 
 describe('cluster harness wiring', () => {
@@ -49,13 +55,27 @@ describe('cluster harness wiring', () => {
   });
 
   it('runs cluster scenarios on 3 brokers by default and includes them in --scenario all', () => {
-    for (const name of ['cluster-kill', 'cluster-pause', 'cluster-partition', 'cluster-mixed']) {
+    for (const name of [
+      'cluster-kill',
+      'cluster-pause',
+      'cluster-partition',
+      'cluster-mixed',
+      'cluster-leader-kill',
+    ]) {
       expect(SCENARIOS[name]).toBeDefined();
       expect(ALL_SCENARIOS).toContain(name);
       expect(defaultBrokers(name)).toBe(3);
     }
     expect(SCENARIOS['cluster-mixed']).toEqual(expect.arrayContaining(['kill', 'partition']));
     expect(defaultBrokers('mixed')).toBe(1);
+  });
+
+  it('plans the leader-kill acceptance run as a kill -9 of the busiest partition leader every 10 s', () => {
+    const plan = leaderKillPlan({ durationMs: 60_000 });
+    expect(plan.map((s) => s.atMs)).toEqual([10_000, 20_000, 30_000, 40_000, 50_000]);
+    expect(plan.every((s) => s.nemesis === 'kill' && s.leaderOf === BUSIEST_PARTITION)).toBe(true);
+    expect(plan.every((s) => s.atMs + s.durationMs + 3000 <= 60_000)).toBe(true);
+    expect(FIXED_PLAN_SCENARIOS.has('cluster-leader-kill')).toBe(true);
   });
 
   it('skips the partition nemesis, saying why, on standalone brokers and on fewer than 3', async () => {
