@@ -195,6 +195,18 @@ export class Broker {
       logger: deps.logger,
       metrics: ops.metrics,
     });
+    ops.health.register({
+      name: 'groups',
+      critical: false,
+      check: async () => {
+        const st = groups.status();
+        const message =
+          `coordinating ${st.groups} consumer groups on ${st.loaded} __consumer_offsets partitions` +
+          (st.loading > 0 ? `, ${st.loading} loading` : '') +
+          (st.lastLoadError === null ? '' : `; last load failed: ${st.lastLoadError}`);
+        return { status: st.lastLoadError === null ? 'healthy' : 'degraded', message };
+      },
+    });
     const router = new RequestRouter(
       {
         clock,

@@ -66,6 +66,11 @@ describe('consumer groups on one broker', () => {
     await pollUntil(members, () => sizes(members).join() === '2,2,2');
     const owned = members.flatMap((m) => m.assignment().map((p) => `${p.topic}-${p.partition}`));
     expect(new Set(owned).size).toBe(6);
+    // The broker's health report shows what it coordinates.
+    await broker!.broker.health.refresh('groups');
+    expect(broker!.broker.health.component('groups')?.message).toMatch(
+      /^coordinating 1 consumer groups on 3 /,
+    );
 
     await members[2]!.close();
     const rest = members.slice(0, 2);

@@ -40,6 +40,8 @@ interface ShardEntry {
   readonly leadership: number;
   readonly served: unknown;
   readonly shard: Promise<GroupShard>;
+  /** Set once the shard has loaded. */
+  loaded: GroupShard | null;
 }
 
 export class GroupCoordinator {
@@ -47,6 +49,7 @@ export class GroupCoordinator {
   private creatingTopic: Promise<void> | null = null;
   private timer: NodeJS.Timeout | undefined;
   private scans = 0;
+  private lastLoadError: string | null = null;
   private readonly log: Logger;
 
   constructor(private readonly deps: GroupCoordinatorDeps) {
@@ -112,6 +115,24 @@ export class GroupCoordinator {
     }
   }
 
+  /**
+   * For the `groups` health check: offsets partitions this broker coordinates (loaded), still loading, and
+   * the last load failure (a partition led here whose state could not be read is unhealthy).
+   */
+  status(): { loaded: number; loading: number; groups: number; lastLoadError: string | null } {
+    let loaded = 0;
+    let loading = 0;
+    let groups = 0;
+    for (const entry of this.shards.values()) {
+      if (entry.loaded === null) loading++;
+      else if (entry.loaded.isCurrent()) {
+        loaded++;
+        groups += entry.loaded.groupIds().length;
+      }
+    }
+    return { loaded, loading, groups, lastLoadError: this.lastLoadError };
+  }
+
   /** Every shard loaded here (ListGroups, metrics). */
   async loadedShards(): Promise<GroupShard[]> {
     const settled = await Promise.allSettled([...this.shards.values()].map((e) => e.shard));
@@ -132,8 +153,10 @@ export class GroupCoordinator {
       this.drop(index);
       return undefined;
     }
-    const entry = this.shards.get(index);
-    if (entry !== undefined && entry.leadership === leadership && entry.served === served) return entry.shard;
+    const current = this.shards.get(index);
+    if (current !== undefined && current.leadership === leadership && current.served === served) {
+      return current.shard;
+    }
     this.drop(index);
     const shard = GroupShard.load({
       index,
@@ -151,14 +174,19 @@ export class GroupCoordinator {
       logger: this.log.child({ partition: index }),
       ...(this.deps.metrics === undefined ? {} : { observer: groupObserver(this.deps.metrics) }),
     });
-    this.shards.set(index, { leadership, served, shard });
+    const entry: ShardEntry = { leadership, served, shard, loaded: null };
+    this.shards.set(index, entry);
     shard.then(
-      (s) =>
+      (s) => {
+        entry.loaded = s;
+        this.lastLoadError = null;
         this.log.info(
           { operation: 'groups.load', partition: index, groups: s.groupIds().length },
           'coordinating the groups of a __consumer_offsets partition',
-        ),
+        );
+      },
       (err: unknown) => {
+        this.lastLoadError = `__consumer_offsets-${index}: ${String(err)}`;
         if (this.shards.get(index)?.shard === shard) this.shards.delete(index);
         this.log.warn(
           { operation: 'groups.load', partition: index, error: String(err) },
