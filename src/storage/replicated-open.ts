@@ -2,7 +2,8 @@
  * Recovery of a replicated log's folder: segments (replicated-segments.ts), the snapshot file and the hard
  * state file, reconciled. A log that does not reach its snapshot, or disagrees with it at the snapshot's
  * index, predates an installed snapshot (a crash between writing the snapshot and replacing the log): it is
- * replaced by an empty log at the snapshot. A commit index past the recovered log is clamped to it.
+ * replaced by an empty log at the snapshot. A commit index past the recovered log is clamped to it, and
+ * one below the snapshot (its hard state was not yet fsynced when power went) is raised to it.
  */
 import { join } from 'node:path';
 import { StreamBusError } from '../errors/index.js';
@@ -78,6 +79,9 @@ export async function recoverReplicatedLog(ctx: SegmentContext): Promise<Recover
       );
       hard = { ...hard, commit: runs.last() };
     }
+    // A hard state that only moved its commit is written without fsync, a snapshot with one: after a power
+    // loss the snapshot can be ahead of the recorded commit. Everything in a snapshot was committed.
+    if (hard.commit < si) hard = { ...hard, commit: si };
     // Whatever survived the restart may still be only in the page cache: make it durable before exposing it.
     await segments[segments.length - 1]!.seg.file.datasync();
     return { segments, runs, snap, hard, hsFile, fresh };

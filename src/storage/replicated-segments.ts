@@ -298,7 +298,11 @@ export async function truncateSegments(
 ): Promise<ReplicatedSegment> {
   let k = segments.length - 1;
   while (k > 0 && segments[k]!.raft.firstIndex > i) k--;
+  const deleting = segments.length > k + 1;
   while (segments.length > k + 1) await deleteReplicatedSegment(ctx, segments.pop()!);
+  // The deletes must be durable before the cut below: a crash would otherwise bring the later segments
+  // back after a cut earlier one, a log with a hole that recovery refuses.
+  if (deleting) await ctx.fs.syncDir(ctx.dir);
   const s = segments[k]!;
   if (i < s.raft.endIndex) {
     const batch = await s.seg.withReader(() => locateEntry(s, i));
