@@ -1,3 +1,4 @@
+import { runSegmentCli } from './segment/segment-cli.js';
 import { runSimulation } from './simulation.js';
 
 /**
@@ -16,7 +17,7 @@ function parseArgs(argv: readonly string[]): { seeds: number; seed: number; tick
       out.quiet = true;
       continue;
     } else if (a === '--help') {
-      console.log('usage: sim [--seeds N] [--seed S] [--ticks T] [--quiet]');
+      console.log('usage: sim [--store memory|segment] [--seeds N] [--seed S] [--ticks T] [--quiet]');
       process.exit(0);
     } else {
       console.error(`unknown argument ${a}`);
@@ -31,7 +32,17 @@ function parseArgs(argv: readonly string[]): { seeds: number; seed: number; tick
   return out;
 }
 
-const args = parseArgs(process.argv.slice(2));
+// `--store segment`: partition groups over the segment-log store (segment/segment-cli.ts).
+const storeAt = process.argv.indexOf('--store');
+const store = storeAt >= 0 ? process.argv[storeAt + 1] : 'memory';
+if (store === 'segment') process.exit(await runSegmentCli(process.argv.slice(2)));
+if (store !== 'memory') {
+  console.error('--store needs memory or segment');
+  process.exit(2);
+}
+const args = parseArgs(
+  process.argv.slice(2).filter((_, i, a) => a[i - 1] !== '--store' && a[i] !== '--store'),
+);
 const started = process.hrtime.bigint();
 let acked = 0;
 let messages = 0;
