@@ -6,7 +6,12 @@
  */
 import { StreamBusError } from '../errors/index.js';
 import { readBatchHeader } from '../protocol/record-batch.js';
-import { idempotentBatchOf, type ProducerStateTable } from './producer-state.js';
+import {
+  type IdempotentBatch,
+  idempotentBatchOf,
+  type ProducerBatch,
+  type ProducerStateTable,
+} from './producer-state.js';
 
 export interface WrittenBatch {
   readonly baseOffset: number;
@@ -16,6 +21,13 @@ export interface WrittenBatch {
 export class ProducerDeduplicator {
   private table: ProducerStateTable | null = null;
   private readonly inFlight = new Map<string, Promise<WrittenBatch>>();
+  /**
+   * Producers whose batches a failed earlier one took with it while their writes were still under way: the
+   * producer's next batches wait until those writes end, so the table says what the log holds again.
+   */
+  private readonly settling = new Map<number, Promise<void>>();
+  /** Batches forgotten with a failed earlier one whose writes were still under way. */
+  private readonly forgotten = new WeakSet<ProducerBatch>();
 
   /** `rebuild` gives the producer state as of everything written so far (called lazily after a reset). */
   constructor(
@@ -27,6 +39,7 @@ export class ProducerDeduplicator {
   reset(): void {
     this.table = null;
     this.inFlight.clear();
+    this.settling.clear();
   }
 
   /**
@@ -40,6 +53,8 @@ export class ProducerDeduplicator {
   ): Promise<WrittenBatch> {
     const idempotent = idempotentBatchOf(readBatchHeader(batch));
     if (idempotent === undefined) return write(batch);
+    const settling = this.settling.get(idempotent.producerId);
+    if (settling !== undefined) return settling.then(() => this.append(batch, write, confirm));
     this.table ??= this.rebuild();
     const table = this.table;
     const key = `${idempotent.producerId}:${idempotent.firstSeq}`;
@@ -65,11 +80,14 @@ export class ProducerDeduplicator {
     const written = write(batch).then(
       (result) => {
         kept.baseOffset = result.baseOffset;
+        // Forgotten with an earlier batch that failed, yet written: kept again, so that earlier batch's retry
+        // is refused as out of order rather than written after this one.
+        if (this.table === table && this.forgotten.has(kept)) table.record(idempotent, result.baseOffset);
         return result;
       },
       (err: unknown) => {
         // It never reached the log here: forget it, so the producer's retry is written, not "duplicated".
-        if (this.table === table) table.forget(idempotent);
+        if (this.table === table) this.forget(table, idempotent);
         throw err;
       },
     );
@@ -79,5 +97,28 @@ export class ProducerDeduplicator {
     };
     written.then(done, done);
     return written;
+  }
+
+  /**
+   * Forgets a failed batch and the producer's later unwritten ones (their checks assumed it). The later
+   * ones usually fail with it (a refused flush rejects them together, oldest first); until those still
+   * under way end, the producer's next batches wait.
+   */
+  private forget(table: ProducerStateTable, b: IdempotentBatch): void {
+    const pending: Promise<WrittenBatch>[] = [];
+    for (const later of table.forget(b)) {
+      const write = this.inFlight.get(`${b.producerId}:${later.firstSeq}`);
+      if (write === undefined) continue;
+      this.forgotten.add(later);
+      pending.push(write);
+    }
+    if (pending.length === 0) return;
+    const before = this.settling.get(b.producerId);
+    const settled: Promise<void> = Promise.allSettled(
+      before === undefined ? pending : [before, ...pending],
+    ).then(() => {
+      if (this.settling.get(b.producerId) === settled) this.settling.delete(b.producerId);
+    });
+    this.settling.set(b.producerId, settled);
   }
 }

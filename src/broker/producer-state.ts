@@ -25,6 +25,8 @@ export interface ProducerBatch {
 interface ProducerEntry {
   epoch: number;
   batches: ProducerBatch[];
+  /** The sequence expected next when forget() left no batch kept (leader only). */
+  nextSeq?: number;
 }
 
 export type SequenceCheck =
@@ -100,11 +102,12 @@ export class ProducerStateTable {
     const duplicate = entry.batches.find((x) => x.firstSeq === b.firstSeq && x.lastSeq === b.lastSeq);
     if (duplicate !== undefined) return { kind: 'duplicate', batch: duplicate };
     const newest = entry.batches.at(-1);
-    if (newest === undefined || b.firstSeq === nextSeq(newest.lastSeq, 1)) return { kind: 'append' };
+    const expected = newest === undefined ? entry.nextSeq : nextSeq(newest.lastSeq, 1);
+    if (expected === undefined || b.firstSeq === expected) return { kind: 'append' };
     return {
       kind: 'refuse',
       code: 'OUT_OF_ORDER_SEQUENCE',
-      message: `producer ${b.producerId} sent sequence ${b.firstSeq}; expected ${nextSeq(newest.lastSeq, 1)}`,
+      message: `producer ${b.producerId} sent sequence ${b.firstSeq}; expected ${expected}`,
     };
   }
 
@@ -127,18 +130,33 @@ export class ProducerStateTable {
     return kept;
   }
 
-  /** Forgets a proposed batch that never reached the log (only if nothing newer of its producer followed). */
-  forget(b: IdempotentBatch): void {
+  /**
+   * Forgets a proposed batch that never reached the log, with the batches of its producer proposed after it
+   * and not written yet: they were checked as its successors and would follow a hole. Returns those later
+   * ones (their writes may still be under way). Batches already written stay.
+   */
+  forget(b: IdempotentBatch): ProducerBatch[] {
     const entry = this.producers.get(b.producerId);
-    const newest = entry?.batches.at(-1);
-    if (entry !== undefined && newest?.firstSeq === b.firstSeq && newest.lastSeq === b.lastSeq)
-      entry.batches.pop();
+    if (entry === undefined || entry.epoch !== b.producerEpoch) return [];
+    const at = entry.batches.findIndex(
+      (x) => x.firstSeq === b.firstSeq && x.lastSeq === b.lastSeq && x.baseOffset < 0,
+    );
+    if (at < 0) return [];
+    const later = entry.batches.slice(at + 1);
+    entry.batches = [...entry.batches.slice(0, at), ...later.filter((x) => x.baseOffset >= 0)];
+    // With no batch kept the forgotten one still says where the producer is: its retry comes next.
+    if (entry.batches.length === 0) entry.nextSeq = b.firstSeq;
+    return later.filter((x) => x.baseOffset < 0);
   }
 
   clone(): ProducerStateTable {
     const copy = new ProducerStateTable();
     for (const [id, e] of this.producers) {
-      copy.producers.set(id, { epoch: e.epoch, batches: e.batches.map((x) => ({ ...x })) });
+      copy.producers.set(id, {
+        epoch: e.epoch,
+        batches: e.batches.map((x) => ({ ...x })),
+        ...(e.nextSeq === undefined ? {} : { nextSeq: e.nextSeq }),
+      });
     }
     return copy;
   }

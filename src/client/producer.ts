@@ -113,6 +113,8 @@ export class Producer {
   private draining = false;
   private bufferedBytes = 0;
   private spaceWaiters: (() => void)[] = [];
+  /** Settles once the latest send() has appended its records (or given up): the next one waits for it. */
+  private admission: Promise<void> = Promise.resolve();
   private closed = false;
 
   constructor(
@@ -154,6 +156,27 @@ export class Producer {
     if (acks !== 0 && acks !== 1 && acks !== -1)
       throw new StreamBusError('INVALID_ACKS', { operation: 'producer.send' });
     if (request.messages.length === 0) return [];
+    // Sends append their records one at a time, in call order. Each one awaits metadata (and maybe buffer
+    // space) first, and those waits do not end in call order: a send that finds fresh metadata can resume
+    // before an earlier one still waiting for the refresh, and its records would then take the partition's
+    // earlier sequences and be stored first (with idempotence the broker sees nothing out of order).
+    const previous = this.admission;
+    let admitted!: () => void;
+    this.admission = new Promise<void>((resolve) => {
+      admitted = resolve;
+    });
+    let queued: { settled: Promise<RecordMetadata[]> };
+    try {
+      await previous;
+      queued = await this.enqueue(request, acks);
+    } finally {
+      admitted();
+    }
+    return queued.settled;
+  }
+
+  /** Appends a send's records to their partitions' batches; `settled` resolves once all are acknowledged. */
+  private async enqueue(request: SendRequest, acks: Acks): Promise<{ settled: Promise<RecordMetadata[]> }> {
     const partitions = await this.cluster.partitionCount(request.topic);
     let tracker!: SendTracker;
     const settledPromise = new Promise<RecordMetadata[]>((resolve, reject) => {
@@ -186,7 +209,7 @@ export class Producer {
       }
       this.append(request.topic, partition, acks, record, size, tracker, index);
     }
-    return settledPromise;
+    return { settled: settledPromise };
   }
 
   /** Sends everything batched so far and waits until all of it is acknowledged or has failed. */

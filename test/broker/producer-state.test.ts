@@ -48,14 +48,16 @@ describe('ProducerStateTable', () => {
     expect(t.check(b(1, 0, 9, 3))).toMatchObject({ kind: 'refuse', code: 'OUT_OF_ORDER_SEQUENCE' });
   });
 
-  it('forgets only the newest batch of a producer (a proposal that never reached the log)', () => {
+  it('forgets a proposal that never reached the log with the later unwritten ones; written batches stay', () => {
     const t = new ProducerStateTable();
     t.record(b(1, 0, 0), 0);
     t.record(b(1, 1, 1), -1);
-    t.forget(b(1, 0, 0));
+    t.record(b(1, 2, 2), -1);
+    expect(t.forget(b(1, 0, 0))).toEqual([]);
     expect(t.check(b(1, 0, 0)).kind).toBe('duplicate');
-    t.forget(b(1, 1, 1));
+    expect(t.forget(b(1, 1, 1))).toMatchObject([{ firstSeq: 2, lastSeq: 2 }]);
     expect(t.check(b(1, 1, 1)).kind).toBe('append');
+    expect(t.check(b(1, 2, 2))).toMatchObject({ kind: 'refuse', code: 'OUT_OF_ORDER_SEQUENCE' });
   });
 
   it('survives encode/decode and cloning unchanged, clones independent', () => {
