@@ -7,6 +7,7 @@ import {
   type ConfChange,
   type ConfState,
   type Entry,
+  type HardState,
   type Message,
   NONE,
   type NodeId,
@@ -61,6 +62,8 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
   private lastSnapshotIndex: number;
   private lastCommit: number;
   private lastCommitAtMs: number | undefined;
+  /** The hard state as last persisted (at start: as loaded from storage). */
+  private persistedHard: HardState;
 
   constructor(options: RaftNodeOptions) {
     super();
@@ -88,6 +91,7 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
     this.appliedIndex = this.core.log.applied;
     this.lastSnapshotIndex = options.storage.snapshot().metadata.index;
     this.lastCommit = this.core.log.committed;
+    this.persistedHard = this.core.hardState();
   }
 
   /** Restores the state machine from the stored snapshot, then starts ticking and processing. */
@@ -355,6 +359,18 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
       this.lastTermSeen = rd.hardState.term;
       this.emit('term-change', { term: rd.hardState.term });
     }
+    // 0. A leader's appends may leave while its own copy of the same entries is being written (Raft thesis
+    // 10.2.1, etcd raft doc.go): it counts itself towards a commit only once they are durable (advance), so
+    // the followers' disks and its own work in parallel instead of one after the other. Anything that
+    // speaks for a term or vote not yet durable, and every other message, waits for the persist.
+    let late = rd.messages;
+    if (this.core.role === 'leader' && rd.snapshot === undefined && !this.termOrVoteChanges(rd)) {
+      const early = rd.messages.filter((m) => m.type === 'app');
+      if (early.length > 0) {
+        this.send(early);
+        late = rd.messages.filter((m) => m.type !== 'app');
+      }
+    }
     // 1. Persist: nothing below may leave this node before the hard state and entries are durable.
     if (rd.hardState !== undefined || rd.entries.length > 0 || rd.snapshot !== undefined) {
       await this.opts.storage.save(
@@ -365,9 +381,10 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
         },
         rd.mustSync,
       );
+      if (rd.hardState !== undefined) this.persistedHard = rd.hardState;
     }
     // 2. Send, one batch per peer.
-    if (rd.messages.length > 0) this.send(rd.messages);
+    if (late.length > 0) this.send(late);
     // 3. Apply.
     if (rd.snapshot !== undefined) {
       await this.opts.stateMachine.restore(rd.snapshot.data);
@@ -415,6 +432,12 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
   }
 
   private lastTermSeen = -1;
+
+  /** Whether this Ready carries a term or vote not yet persisted. */
+  private termOrVoteChanges(rd: Ready): boolean {
+    const hs = rd.hardState;
+    return hs !== undefined && (hs.term !== this.persistedHard.term || hs.vote !== this.persistedHard.vote);
+  }
 
   private onSoftState(rd: Ready): void {
     const soft = rd.softState!;

@@ -53,12 +53,21 @@ import { type Clock, REAL_INTERVAL_SCHEDULER, SILENT_LOGGER, type StorageLogger 
 
 export { DEFAULT_CACHE_BYTES, type ReplicatedLogDeps, type ReplicatedLogStats } from './replicated-types.js';
 
+/**
+ * Longest a commit-index-only change of the hard state stays unwritten. Followers learn the commit index
+ * from the leader's next append or heartbeat (a 100 ms tick), so theirs is about this stale on disk anyway.
+ */
+export const HARD_STATE_COMMIT_WRITE_INTERVAL_MS = 100;
+
 export class ReplicatedLog implements PartitionStore {
   private mutex: Promise<void> = Promise.resolve();
   private closing = false;
   private closePromise: Promise<void> | undefined;
   private failed: Error | undefined;
   private dirty = false;
+  /** The in-memory hard state has a commit index not written to the hard state file yet. */
+  private hardDirty = false;
+  private hardWrittenAtMs = Number.NEGATIVE_INFINITY;
   private fsyncCount = 0;
   private lastIdx: number;
   private endOffset: number;
@@ -178,7 +187,11 @@ export class ReplicatedLog implements PartitionStore {
   // ---- RaftLogStorage: synchronous, from memory only ----
 
   initialState(): { hardState: HardState; confState: ConfState } {
-    return { hardState: this.hard, confState: this.snap.metadata.confState };
+    // The commit index on disk may lag (see saveHardState) behind a snapshot taken later; everything up to
+    // the snapshot was committed, and Raft requires the commit to be at least there.
+    const start = Math.max(this.runs.start(), this.snap.metadata.index);
+    const hardState = this.hard.commit >= start ? this.hard : { ...this.hard, commit: start };
+    return { hardState, confState: this.snap.metadata.confState };
   }
 
   firstIndex(): number {
@@ -254,9 +267,23 @@ export class ReplicatedLog implements PartitionStore {
   private async saveHardState(hs: HardState, sync: boolean): Promise<void> {
     const changed = hs.term !== this.hard.term || hs.vote !== this.hard.vote;
     if (!changed && hs.commit === this.hard.commit) return;
+    if (!changed && this.clock.nowMs() - this.hardWrittenAtMs < HARD_STATE_COMMIT_WRITE_INTERVAL_MS) {
+      // The commit index moves with nearly every save; writing it each time cost a file write per Ready on
+      // every replica. A stale one on disk is safe (it is relearned from the leader, and initialState never
+      // reports it below the snapshot), so it is written at most once per interval, and on flush and close.
+      this.hard = hs;
+      this.hardDirty = true;
+      return;
+    }
+    await this.writeHardState(hs, sync && changed);
+  }
+
+  private async writeHardState(hs: HardState, sync: boolean): Promise<void> {
     // Only term and vote need an fsync: a lost commit index is relearned from the leader.
-    await this.hsFile.write(hs, sync && changed);
+    await this.hsFile.write(hs, sync);
     this.hard = hs;
+    this.hardDirty = false;
+    this.hardWrittenAtMs = this.clock.nowMs();
   }
 
   private async append(entries: readonly Entry[], sync: boolean): Promise<void> {
@@ -394,6 +421,11 @@ export class ReplicatedLog implements PartitionStore {
 
   flush(): Promise<void> {
     return this.exclusive('log.flush', async () => {
+      if (this.hardDirty && this.failed === undefined) {
+        await this.writeHardState(this.hard, false).catch((err: unknown) => {
+          throw toStreamBusError(err, 'log.flush');
+        });
+      }
       if (!this.dirty) return;
       try {
         await this.timedDatasync(this.active);
@@ -422,6 +454,8 @@ export class ReplicatedLog implements PartitionStore {
   close(): Promise<void> {
     if (this.closePromise === undefined) {
       const done = this.exclusive('log.close', async () => {
+        if (this.hardDirty && this.failed === undefined)
+          await this.writeHardState(this.hard, false).catch(() => undefined);
         if (this.dirty && this.failed === undefined)
           await this.timedDatasync(this.active).catch(() => undefined);
       });

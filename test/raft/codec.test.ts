@@ -1,10 +1,24 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isStreamBusError } from '../../src/errors/index.js';
-import { decodeEnvelopes, type Envelope, encodeEnvelopes, MESSAGE_TYPES } from '../../src/raft/codec.js';
+import {
+  decodeEnvelopes,
+  ENTRY_DATA_BY_REFERENCE_BYTES_MIN,
+  type Envelope,
+  encodeEnvelopeChunks,
+  encodeEnvelopes,
+  MESSAGE_TYPES,
+} from '../../src/raft/codec.js';
 import { decodeConfEntry, encodeConfChange, newMessage } from '../../src/raft/core/index.js';
 import { encodeEnterJoint, encodeLeaveJoint } from '../../src/raft/core/quorum.js';
-import { encodeFrame, FRAME_MESSAGES, FrameDecoder, FrameError } from '../../src/raft/transport/frame.js';
+import {
+  encodeFrame,
+  FRAME_HEADER_BYTES,
+  FRAME_MESSAGES,
+  FrameDecoder,
+  FrameError,
+  frameInPlace,
+} from '../../src/raft/transport/frame.js';
 
 const sample: Envelope = {
   groupId: 'meta',
@@ -21,6 +35,90 @@ describe('raft wire codec', () => {
   it('pins the encoded bytes of an append envelope (a format change must be deliberate)', () => {
     expect(Buffer.from(encodeEnvelopes([sample])).toString('hex')).toBe(
       '9192a46d6574619c0001020302070600009194030800c402deadc0c0',
+    );
+  });
+
+  it('a frame built in the encoder headroom is byte-identical to one built by copying, and stays intact after later encodes', () => {
+    const big: Envelope = {
+      groupId: 'p-0',
+      message: newMessage('app', 1, 2, {
+        term: 3,
+        index: 7,
+        entries: [{ term: 3, index: 8, type: 'normal', data: new Uint8Array(300_000).fill(0xab) }],
+      }),
+    };
+    for (const envs of [[sample], [big, sample], [big]]) {
+      const inPlace = frameInPlace(FRAME_MESSAGES, encodeEnvelopes(envs, FRAME_HEADER_BYTES));
+      const snapshot = Buffer.from(inPlace);
+      expect(inPlace.equals(encodeFrame(FRAME_MESSAGES, encodeEnvelopes(envs)))).toBe(true);
+      // The encoder continues in its buffer after what it returned: a queued frame must not change.
+      encodeEnvelopes([big, big], FRAME_HEADER_BYTES);
+      expect(inPlace.equals(snapshot)).toBe(true);
+    }
+  });
+
+  it('the chunked encoding is byte-identical to encodeEnvelopes and references large entry data (seeded)', () => {
+    const seed = 20261126;
+    console.log(`chunked codec seed ${seed}`);
+    const big = ENTRY_DATA_BY_REFERENCE_BYTES_MIN;
+    const uint = fc.oneof(fc.nat(300), fc.nat(70_000), fc.maxSafeNat());
+    const data = fc.oneof(
+      fc.uint8Array({ maxLength: 300 }),
+      fc.integer({ min: big - 1, max: big + 70_000 }).map((n) => new Uint8Array(n).fill(n & 0xff)),
+    );
+    const entry = fc.record({
+      term: uint,
+      index: uint,
+      type: fc.constantFrom('normal' as const, 'conf-change' as const),
+      data,
+    });
+    const envelope = fc.record({
+      groupId: fc.string({ maxLength: 40 }),
+      type: fc.constantFrom(...MESSAGE_TYPES),
+      from: uint,
+      to: uint,
+      term: uint,
+      commit: uint,
+      reject: fc.boolean(),
+      entries: fc.array(entry, { maxLength: 20 }),
+      context: fc.option(fc.uint8Array({ maxLength: 20 }), { nil: undefined }),
+      snap: fc.boolean(),
+    });
+    fc.assert(
+      fc.property(fc.array(envelope, { maxLength: 20 }), fc.nat(16), (specs, headroom) => {
+        const envs: Envelope[] = specs.map((x) => ({
+          groupId: x.groupId,
+          message: newMessage(x.type, x.from, x.to, {
+            term: x.term,
+            logTerm: x.term,
+            index: x.commit,
+            commit: x.commit,
+            reject: x.reject,
+            rejectHint: x.commit,
+            entries: x.entries,
+            context: x.context,
+            snapshot: x.snap
+              ? {
+                  metadata: { index: x.commit, term: x.term, confState: { voters: [1], learners: [] } },
+                  data: x.context ?? new Uint8Array(),
+                }
+              : undefined,
+          }),
+        }));
+        const chunks = encodeEnvelopeChunks(envs, headroom);
+        const whole = Buffer.concat(chunks);
+        const copied = encodeEnvelopes(envs, headroom);
+        expect(whole.length).toBe(copied.length);
+        expect(whole.subarray(headroom).equals(copied.subarray(headroom))).toBe(true);
+        expect(chunks[0]!.length).toBeGreaterThanOrEqual(headroom + 1);
+        for (const x of envs.flatMap((e) => e.message.entries)) {
+          const referenced = chunks.some(
+            (c) => c.buffer === x.data.buffer && c.byteOffset === x.data.byteOffset,
+          );
+          expect(referenced).toBe(x.data.byteLength >= big);
+        }
+      }),
+      { seed, numRuns: 150 },
     );
   });
 

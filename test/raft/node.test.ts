@@ -89,6 +89,45 @@ describe('RaftNode driver', () => {
     expect(leader.sm.items).toHaveLength(200);
   });
 
+  it("a leader's appends leave before its own write finishes, yet nothing is acknowledged or applied before it is durable", async () => {
+    const { c, leader } = await elected();
+    // Slow disks: a save becomes visible in storage (durable) only after the delay.
+    for (const m of c.values()) {
+      const storage = m.storage as MemoryRaftStorage;
+      const save = storage.save.bind(storage);
+      storage.save = async (u) => {
+        await new Promise((r) => setTimeout(r, 5));
+        save(u);
+      };
+      const send = m.transport.send.bind(m.transport);
+      const durable = () => storage.lastIndex();
+      m.transport.send = (to, envs) => {
+        for (const { message: msg } of envs) {
+          const last = msg.entries[msg.entries.length - 1]?.index ?? 0;
+          if (msg.type === 'app' && last > durable()) appsAheadOfDisk++;
+          // A follower answers for entries only once they are on its disk.
+          if (msg.type === 'app-resp' && !msg.reject && msg.index > durable()) ackedBeforeDurable++;
+        }
+        send(to, envs);
+      };
+      const apply = m.sm.apply.bind(m.sm);
+      m.sm.apply = (e) => {
+        if (e.index > durable()) appliedBeforeDurable++;
+        return apply(e);
+      };
+    }
+    let appsAheadOfDisk = 0;
+    let ackedBeforeDurable = 0;
+    let appliedBeforeDurable = 0;
+    for (let wave = 0; wave < 5; wave++) {
+      await Promise.all(Array.from({ length: 10 }, (_, i) => leader.node.propose(enc(`w${wave}-${i}`))));
+    }
+    await waitFor('followers applied', () => [...c.values()].every((m) => m.sm.items.length === 50));
+    expect(appsAheadOfDisk).toBeGreaterThan(0);
+    expect(ackedBeforeDurable).toBe(0);
+    expect(appliedBeforeDurable).toBe(0);
+  });
+
   it('a storage failure stops the node, emits fatal and fails pending proposals', async () => {
     const { leader } = await elected();
     const fatal = new Promise<Error>((resolve) => leader.node.on('fatal', resolve));

@@ -1,15 +1,16 @@
-import { copyFile, open as openFile, readdir, stat, truncate } from 'node:fs/promises';
+import { copyFile, cp, open as openFile, readdir, stat, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { decodeConfEntry } from '../../src/raft/core/quorum.js';
 import type { Entry } from '../../src/raft/core/types.js';
 import { encodePartitionSnapshot } from '../../src/storage/partition-store.js';
 import { HARD_STATE_FILE, SNAPSHOT_FILE } from '../../src/storage/raft-files.js';
-import type { ReplicatedLog } from '../../src/storage/replicated-log.js';
+import { HARD_STATE_COMMIT_WRITE_INTERVAL_MS, type ReplicatedLog } from '../../src/storage/replicated-log.js';
 import { scratchDir } from '../helpers/scratch-dir.js';
 import { TestFs } from './helpers.js';
 import {
   batchesOf,
+  clock,
   EntryMaker,
   entriesOf,
   openReplicated,
@@ -402,6 +403,55 @@ describe('ReplicatedLog recovery and durability', () => {
     await log.close();
     await expect(log.save({ entries: [] }, true)).rejects.toMatchObject({ code: 'LOG_CLOSED' });
     await expect(log.read(0, 100, 0)).rejects.toMatchObject({ code: 'LOG_CLOSED' });
+  });
+});
+
+describe('ReplicatedLog hard state', () => {
+  it('a commit index written lazily is never reported below the snapshot after a crash, and is on disk after the interval', async () => {
+    const dir = scratchDir('rlog-');
+    const crashed = scratchDir('rlog-');
+    const later = scratchDir('rlog-');
+    const m = new EntryMaker(0, 4);
+    await withLog(await openReplicated(dir, {}, { bootstrapVoters: voters }), async (log) => {
+      await log.save({ entries: [m.noop(2)], hardState: { term: 2, vote: 1, commit: 3 } }, true);
+      for (let k = 0; k < 5; k++) {
+        await log.save(
+          { entries: [m.data(2, [`v${k}`])], hardState: { term: 2, vote: 1, commit: 4 + k } },
+          true,
+        );
+      }
+      await log.saveSnapshot(
+        {
+          metadata: { index: 8, term: 2, confState: { voters, learners: [] } },
+          data: encodePartitionSnapshot(4, Buffer.from('sm')),
+        },
+        8,
+      );
+      // A crash now: the file still has commit 3 (the later commits were within the interval).
+      await cp(dir, crashed, { recursive: true });
+      clock.advance(HARD_STATE_COMMIT_WRITE_INTERVAL_MS);
+      await log.save({ entries: [], hardState: { term: 2, vote: 1, commit: 9 } }, true);
+      await cp(dir, later, { recursive: true });
+    });
+    await withLog(await openReplicated(crashed), async (log) => {
+      // Everything up to the snapshot was committed: Raft must not start below it.
+      expect(log.initialState().hardState).toEqual({ term: 2, vote: 1, commit: 8 });
+    });
+    await withLog(await openReplicated(later), async (log) => {
+      expect(log.initialState().hardState).toEqual({ term: 2, vote: 1, commit: 9 });
+    });
+  });
+
+  it('close writes the latest commit index', async () => {
+    const dir = scratchDir('rlog-');
+    const m = new EntryMaker(0, 4);
+    await withLog(await openReplicated(dir, {}, { bootstrapVoters: voters }), async (log) => {
+      await log.save({ entries: [m.noop(2)], hardState: { term: 2, vote: 1, commit: 3 } }, true);
+      await log.save({ entries: [m.data(2, ['a'])], hardState: { term: 2, vote: 1, commit: 5 } }, true);
+    });
+    await withLog(await openReplicated(dir), async (log) => {
+      expect(log.initialState().hardState).toEqual({ term: 2, vote: 1, commit: 5 });
+    });
   });
 });
 

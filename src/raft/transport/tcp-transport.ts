@@ -1,9 +1,17 @@
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { invariant } from '../../errors/index.js';
-import { decodeEnvelopes, encodeEnvelopes } from '../codec.js';
+import { decodeEnvelopes, encodeEnvelopeChunks, encodeEnvelopes, hasLargeEntryData } from '../codec.js';
 import type { NodeId } from '../core/types.js';
 import { type RaftLogger, silentLogger } from '../logger.js';
-import { encodeFrame, FRAME_HELLO, FRAME_MESSAGES, FrameDecoder, helloPayload } from './frame.js';
+import {
+  encodeFrame,
+  FRAME_HEADER_BYTES,
+  FRAME_HELLO,
+  FRAME_MESSAGES,
+  FrameDecoder,
+  frameInPlace,
+  helloPayload,
+} from './frame.js';
 import type { Envelope, RaftTransport } from './types.js';
 
 export interface PeerAddress {
@@ -351,25 +359,39 @@ export class TcpTransport implements RaftTransport {
     if (socket === undefined || peer.waitingDrain || peer.queue.length === 0 || socket.destroyed) return;
     const batch = peer.queue;
     peer.queue = [];
-    for (const frame of this.frames(batch)) {
-      if (!socket.write(frame)) {
-        peer.waitingDrain = true;
-        socket.once('drain', () => {
-          peer.waitingDrain = false;
-          this.flush(peer);
-        });
-      }
+    let writable = true;
+    // Corked, a frame's buffers leave in one writev.
+    socket.cork();
+    for (const frame of this.frames(batch))
+      for (const chunk of frame) writable = socket.write(chunk) && writable;
+    socket.uncork();
+    if (!writable) {
+      peer.waitingDrain = true;
+      socket.once('drain', () => {
+        peer.waitingDrain = false;
+        this.flush(peer);
+      });
     }
   }
 
-  /** One frame for the batch, split in halves when it would exceed the frame limit. */
-  private frames(batch: readonly Envelope[]): Buffer[] {
-    const payload = encodeEnvelopes(batch);
-    if (payload.byteLength + 1 <= this.opts.maxFrameBytes) return [encodeFrame(FRAME_MESSAGES, payload)];
+  /**
+   * One frame for the batch (as the buffers to write one after the other), split in halves when it would
+   * exceed the frame limit. Large entry data is referenced, not copied (see encodeEnvelopeChunks).
+   */
+  private frames(batch: readonly Envelope[]): Buffer[][] {
+    const chunks = hasLargeEntryData(batch)
+      ? encodeEnvelopeChunks(batch, FRAME_HEADER_BYTES)
+      : [encodeEnvelopes(batch, FRAME_HEADER_BYTES)];
+    let payloadBytes = -FRAME_HEADER_BYTES;
+    for (const c of chunks) payloadBytes += c.byteLength;
+    if (payloadBytes + 1 <= this.opts.maxFrameBytes) {
+      frameInPlace(FRAME_MESSAGES, chunks[0]!, payloadBytes);
+      return [chunks];
+    }
     if (batch.length === 1) {
       this.droppedEnvelopes++;
       this.opts.logger.warn(
-        { node_id: this.opts.nodeId, bytes: payload.byteLength },
+        { node_id: this.opts.nodeId, bytes: payloadBytes },
         'raft message exceeds frame limit',
       );
       return [];
