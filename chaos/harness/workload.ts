@@ -230,27 +230,7 @@ export class Workload {
           message: `${id} assigned ${partitions.map((p) => p.partition).join(',') || 'nothing new'}`,
         }),
     });
-    const signal = this.stopConsumers.signal;
-    while (!signal.aborted) {
-      try {
-        const messages = await consumer.poll({ signal });
-        for (const m of messages) {
-          history.append({
-            t: clock.nowMs(),
-            type: 'read',
-            phase: 'live',
-            consumer: id,
-            partition: m.partition,
-            offset: m.offset,
-            value: m.value?.toString() ?? '',
-          });
-        }
-      } catch (err) {
-        if (signal.aborted) break;
-        history.append({ t: clock.nowMs(), type: 'note', message: `${id} poll failed: ${codeOf(err)}` });
-        await sleep(200, signal);
-      }
-    }
+    await this.pollUntilStopped(id, consumer);
     await consumer.close().catch(() => undefined);
   }
 
@@ -282,7 +262,6 @@ export class Workload {
 
   private async consume(index: number): Promise<void> {
     const id = `c${index}`;
-    const { history, clock } = this.o;
     const consumer: Consumer = this.client(id).consumer({
       autoOffsetReset: 'earliest',
       maxWaitMs: 200,
@@ -292,9 +271,15 @@ export class Workload {
     for (let p = index; p < this.o.partitions; p += this.o.consumers)
       mine.push({ topic: this.o.topic, partition: p });
     if (mine.length === 0) return;
-    const signal = this.stopConsumers.signal;
     await consumer.assign(mine);
     await consumer.seekToBeginning(mine);
+    await this.pollUntilStopped(id, consumer);
+  }
+
+  /** Polls until the consumers are stopped, recording every message read (a failed poll is a note). */
+  private async pollUntilStopped(id: string, consumer: Consumer): Promise<void> {
+    const { history, clock } = this.o;
+    const signal = this.stopConsumers.signal;
     while (!signal.aborted) {
       try {
         const messages = await consumer.poll({ signal });

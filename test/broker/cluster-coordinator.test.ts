@@ -136,6 +136,18 @@ function threeAlive(rig: Rig): void {
   }
 }
 
+/** Broker 4 registered and alive (not yet in the metadata group). */
+function fourthAlive(rig: Rig): void {
+  rig.apply(register(4, { atMs: rig.nowMs }));
+  rig.apply({ type: 'updateBroker', brokerId: 4, state: 'alive' });
+}
+
+/** Broker 4 alive, and topic `t` with one partition on brokers 1-3. */
+function fourthAliveWithTopic(rig: Rig): void {
+  fourthAlive(rig);
+  rig.apply(createTopic('t', [[1, 2, 3]]));
+}
+
 describe('cluster coordinator driver', () => {
   it('writes nothing while this broker is a metadata follower, however silent the others are', async () => {
     const rig = new Rig();
@@ -195,9 +207,7 @@ describe('cluster coordinator driver', () => {
   it('finishes a move the previous coordinator recorded but did not apply', async () => {
     const rig = new Rig();
     threeAlive(rig);
-    rig.apply(register(4, { atMs: rig.nowMs }));
-    rig.apply({ type: 'updateBroker', brokerId: 4, state: 'alive' });
-    rig.apply(createTopic('t', [[1, 2, 3]]));
+    fourthAliveWithTopic(rig);
     rig.apply({ type: 'recordMove', topic: 't', partition: 0, from: 3, to: 4, state: 'pending' });
     rig.learners = [4];
     rig.role = 'leader';
@@ -212,9 +222,7 @@ describe('cluster coordinator driver', () => {
   it('finishes a move recorded during its own term that a failed write abandoned', async () => {
     const rig = new Rig();
     threeAlive(rig);
-    rig.apply(register(4, { atMs: rig.nowMs }));
-    rig.apply({ type: 'updateBroker', brokerId: 4, state: 'alive' });
-    rig.apply(createTopic('t', [[1, 2, 3]]));
+    fourthAliveWithTopic(rig);
     rig.learners = [4];
     rig.role = 'leader';
     await rig.run(200, [1, 2, 3, 4]);
@@ -229,9 +237,7 @@ describe('cluster coordinator driver', () => {
   it('retries a replica-set write that lost a race with the partition leader bumping the epoch', async () => {
     const rig = new Rig();
     threeAlive(rig);
-    rig.apply(register(4, { atMs: rig.nowMs }));
-    rig.apply({ type: 'updateBroker', brokerId: 4, state: 'alive' });
-    rig.apply(createTopic('t', [[1, 2, 3]]));
+    fourthAliveWithTopic(rig);
     rig.apply({ type: 'recordMove', topic: 't', partition: 0, from: 3, to: 4, state: 'pending' });
     let races = 2;
     rig.beforeReplicaSet = () => {
@@ -261,8 +267,7 @@ describe('cluster coordinator driver', () => {
   it('moves the replicas of a failed broker away after the grace period, and spreads leaders evenly', async () => {
     const rig = new Rig();
     threeAlive(rig);
-    rig.apply(register(4, { atMs: rig.nowMs }));
-    rig.apply({ type: 'updateBroker', brokerId: 4, state: 'alive' });
+    fourthAlive(rig);
     rig.learners = [4];
     // Six partitions all led by broker 1: leadership must spread; broker 3 then fails.
     rig.apply(
@@ -303,8 +308,7 @@ describe('cluster coordinator driver', () => {
   it('empties a decommissioned broker, unregisters it and removes it from the metadata group', async () => {
     const rig = new Rig();
     threeAlive(rig);
-    rig.apply(register(4, { atMs: rig.nowMs }));
-    rig.apply({ type: 'updateBroker', brokerId: 4, state: 'alive' });
+    fourthAlive(rig);
     rig.learners = [4];
     rig.apply(
       createTopic('t', [
