@@ -84,7 +84,8 @@ export class BrokerNode {
       {
         env: {
           ...process.env,
-          STREAMBUS_LOGGING_LEVEL: 'info',
+          // CHAOS_BROKER_LOG_LEVEL=debug keeps e.g. every election message in node-N.log.
+          STREAMBUS_LOGGING_LEVEL: process.env.CHAOS_BROKER_LOG_LEVEL ?? 'info',
           STREAMBUS_BROKER_ADVERTISED_LISTEN: this.proxy.address,
           ...this.o.env,
         },

@@ -40,6 +40,9 @@ type Waiter = { term: number; resolve(v: unknown): void; reject(e: Error): void 
  * Drives one RaftCore: applies each Ready in the etcd order (persist with fsync when required, then send,
  * then apply, then advance), serialised so two persists never overlap, and turns proposals into promises.
  */
+/** Messages of a campaign, traced at debug level. */
+const ELECTION_MESSAGES: ReadonlySet<string> = new Set(['pre-vote', 'pre-vote-resp', 'vote', 'vote-resp']);
+
 export class RaftNode extends EventEmitter<RaftNodeEvents> {
   readonly id: NodeId;
   readonly groupId: string;
@@ -144,6 +147,7 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
 
   receive(m: Message): void {
     if (this.state !== 'running') return;
+    if (ELECTION_MESSAGES.has(m.type)) this.traceElection('received', m);
     try {
       this.core.step(m);
     } catch (err) {
@@ -478,6 +482,7 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
   private send(messages: readonly Message[]): void {
     const byPeer = new Map<NodeId, Envelope[]>();
     for (const m of messages) {
+      if (ELECTION_MESSAGES.has(m.type)) this.traceElection('sent', m);
       let list = byPeer.get(m.to);
       if (list === undefined) {
         list = [];
@@ -486,6 +491,25 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
       list.push({ groupId: this.groupId, message: m });
     }
     for (const [to, envs] of byPeer) this.opts.transport.send(to, envs);
+  }
+
+  /** Debug-level trail of campaigns (which votes left, which answers came back): elections that stall. */
+  private traceElection(direction: 'sent' | 'received', m: Message): void {
+    this.log.debug(
+      {
+        node_id: this.id,
+        group: this.groupId,
+        direction,
+        type: m.type,
+        from: m.from,
+        to: m.to,
+        term: m.term,
+        ...(m.reject ? { reject: true } : {}),
+        role: this.core.role,
+        own_term: this.core.term,
+      },
+      'raft election message',
+    );
   }
 
   private fail(err: unknown): void {

@@ -9,9 +9,27 @@ afterEach(async () => {
   for (const t of open.splice(0)) await t.close();
 });
 
-async function pair(opts: { maxFrameBytes?: number; maxQueuedEnvelopes?: number } = {}) {
-  const a = new TcpTransport({ nodeId: 1, reconnectInitialMs: 10, reconnectMaxMs: 50, ...opts });
-  const b = new TcpTransport({ nodeId: 2, reconnectInitialMs: 10, reconnectMaxMs: 50, ...opts });
+async function pair(
+  opts: { maxFrameBytes?: number; maxQueuedEnvelopes?: number } = {},
+  liveness: {
+    a?: { idleTimeoutMs: number; keepaliveIntervalMs: number };
+    b?: { idleTimeoutMs: number; keepaliveIntervalMs: number };
+  } = {},
+) {
+  const a = new TcpTransport({
+    nodeId: 1,
+    reconnectInitialMs: 10,
+    reconnectMaxMs: 50,
+    ...opts,
+    ...liveness.a,
+  });
+  const b = new TcpTransport({
+    nodeId: 2,
+    reconnectInitialMs: 10,
+    reconnectMaxMs: 50,
+    ...opts,
+    ...liveness.b,
+  });
   open.push(a, b);
   const addrA = await a.listen();
   const addrB = await b.listen();
@@ -29,6 +47,31 @@ const hb = (from: NodeId, to: NodeId, term: number, groupId = 'g'): Envelope => 
 });
 
 describe('TcpTransport', () => {
+  it('closes and redials a connection on which nothing arrives (a silent peer or dropped packets)', async () => {
+    // b never sends keepalives (as if its packets were dropped): a gives up on the connection and redials.
+    const { a, b, got } = await pair(
+      {},
+      {
+        a: { idleTimeoutMs: 300, keepaliveIntervalMs: 50 },
+        b: { idleTimeoutMs: 60_000, keepaliveIntervalMs: 30_000 },
+      },
+    );
+    await waitFor('connected', () => a.isConnected(2) && b.isConnected(1));
+    await waitFor('an idle disconnect', () => a.idleDisconnects > 0, 5_000);
+    // It connects afresh and still delivers.
+    a.send(2, [hb(1, 2, 7)]);
+    await waitFor('delivery after the redial', () => got.b.some((e) => e.message.term === 7), 5_000);
+  });
+
+  it('keeps a quiet connection open while both sides send keepalives, and delivers no empty batches', async () => {
+    const live = { idleTimeoutMs: 300, keepaliveIntervalMs: 50 };
+    const { a, b, got } = await pair({}, { a: live, b: live });
+    await waitFor('connected', () => a.isConnected(2) && b.isConnected(1));
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(a.idleDisconnects + b.idleDisconnects).toBe(0);
+    expect(got.a.length + got.b.length).toBe(0);
+  });
+
   it('delivers both ways over the one connection the lower id dials', async () => {
     const { a, b, got } = await pair();
     a.send(2, [hb(1, 2, 1), hb(1, 2, 2, 'other-group')]);

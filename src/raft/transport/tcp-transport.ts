@@ -53,7 +53,19 @@ export interface TcpTransportOptions {
    * suite's partitions) and audit logs see one address per broker.
    */
   readonly localAddress?: string;
+  /**
+   * A connection that delivers nothing for this long is closed and dialed again. TCP alone would keep a
+   * connection whose packets were dropped for a while (a network partition) and retry at its backed-off
+   * retransmission timeout, seconds after the network healed: elections stalled until then.
+   */
+  readonly idleTimeoutMs?: number;
+  /** An idle connection carries an empty message frame this often, so the peer knows it is alive. */
+  readonly keepaliveIntervalMs?: number;
+  readonly nowMs?: () => number;
 }
+
+/** An empty MESSAGES frame: a keepalive any version of the receiver accepts (no envelopes in it). */
+const KEEPALIVE_FRAME = encodeFrame(FRAME_MESSAGES, encodeEnvelopes([]));
 
 interface Peer {
   readonly id: NodeId;
@@ -66,6 +78,8 @@ interface Peer {
   reconnectTimer: NodeJS.Timeout | undefined;
   /** Whether this side opens the connection (fixed when the peer is first known). */
   readonly dialer: boolean;
+  lastReceivedAtMs: number;
+  lastSentAtMs: number;
 }
 
 type Handler = (from: NodeId, envelopes: readonly Envelope[]) => void;
@@ -94,20 +108,58 @@ export class TcpTransport implements RaftTransport {
       maxFrameBytes: options.maxFrameBytes ?? 64 * 1024 * 1024,
       maxQueuedEnvelopes: options.maxQueuedEnvelopes ?? 10_000,
       reconnectInitialMs: options.reconnectInitialMs ?? 50,
-      reconnectMaxMs: options.reconnectMaxMs ?? 2_000,
+      reconnectMaxMs: options.reconnectMaxMs ?? 1_000,
       helloTimeoutMs: options.helloTimeoutMs ?? 5_000,
-      connectTimeoutMs: options.connectTimeoutMs ?? 3_000,
+      connectTimeoutMs: options.connectTimeoutMs ?? 1_500,
       random: options.random ?? Math.random,
       logger: options.logger ?? silentLogger,
       dialsAllPeers: options.dialsAllPeers ?? false,
       acceptsUnknownPeers: options.acceptsUnknownPeers ?? false,
       localAddress: options.localAddress ?? '',
+      idleTimeoutMs: options.idleTimeoutMs ?? 2_000,
+      keepaliveIntervalMs: options.keepaliveIntervalMs ?? 250,
+      nowMs: options.nowMs ?? (() => Date.now()),
     };
     invariant(
       this.opts.reconnectInitialMs <= this.opts.reconnectMaxMs,
       'reconnectInitialMs must be <= reconnectMaxMs',
     );
+    invariant(
+      this.opts.keepaliveIntervalMs < this.opts.idleTimeoutMs,
+      'keepaliveIntervalMs must be < idleTimeoutMs',
+    );
     for (const [id, addr] of options.peers ?? []) this.setPeer(id, addr);
+    this.livenessTimer = setInterval(
+      () => this.checkLiveness(),
+      Math.min(this.opts.keepaliveIntervalMs, 100),
+    );
+    this.livenessTimer.unref();
+  }
+
+  /** Connections closed because nothing arrived on them for idleTimeoutMs. */
+  idleDisconnects = 0;
+  private livenessTimer: NodeJS.Timeout | undefined;
+
+  /** Keepalives on quiet connections; closes connections that went silent (they are dialed again). */
+  private checkLiveness(): void {
+    const now = this.opts.nowMs();
+    for (const peer of this.peers.values()) {
+      const socket = peer.socket;
+      if (socket === undefined || socket.destroyed) continue;
+      if (now - peer.lastReceivedAtMs > this.opts.idleTimeoutMs) {
+        this.idleDisconnects++;
+        this.opts.logger.warn(
+          { node_id: this.opts.nodeId, peer: peer.id, silent_ms: now - peer.lastReceivedAtMs },
+          'raft peer connection went silent: closing it to connect afresh',
+        );
+        socket.destroy();
+        continue;
+      }
+      if (!peer.waitingDrain && now - peer.lastSentAtMs >= this.opts.keepaliveIntervalMs) {
+        peer.lastSentAtMs = now;
+        socket.write(KEEPALIVE_FRAME);
+      }
+    }
   }
 
   /** Starts accepting connections; resolves with the bound address. */
@@ -141,6 +193,8 @@ export class TcpTransport implements RaftTransport {
         attempts: 0,
         reconnectTimer: undefined,
         dialer: this.opts.dialsAllPeers || this.opts.nodeId < id,
+        lastReceivedAtMs: 0,
+        lastSentAtMs: 0,
       };
       this.peers.set(id, peer);
     } else peer.address = address;
@@ -178,6 +232,7 @@ export class TcpTransport implements RaftTransport {
 
   async close(): Promise<void> {
     this.closed = true;
+    clearInterval(this.livenessTimer);
     for (const peer of this.peers.values()) {
       if (peer.reconnectTimer !== undefined) clearTimeout(peer.reconnectTimer);
       peer.socket?.destroy();
@@ -250,6 +305,8 @@ export class TcpTransport implements RaftTransport {
       attempts: 0,
       reconnectTimer: undefined,
       dialer: false,
+      lastReceivedAtMs: 0,
+      lastSentAtMs: 0,
     };
     this.peers.set(id, peer);
     this.opts.logger.info({ peer: id }, 'accepted a connection from a node outside the configured peers');
@@ -313,7 +370,9 @@ export class TcpTransport implements RaftTransport {
   private attach(peer: Peer, socket: Socket, decoder = new FrameDecoder(this.opts.maxFrameBytes)): void {
     peer.socket = socket;
     peer.waitingDrain = false;
+    peer.lastReceivedAtMs = this.opts.nowMs();
     socket.on('data', (chunk: Buffer) => {
+      peer.lastReceivedAtMs = this.opts.nowMs();
       let frames: ReturnType<FrameDecoder['push']>;
       try {
         frames = decoder.push(chunk);
@@ -361,6 +420,7 @@ export class TcpTransport implements RaftTransport {
     peer.queue = [];
     let writable = true;
     // Corked, a frame's buffers leave in one writev.
+    peer.lastSentAtMs = this.opts.nowMs();
     socket.cork();
     for (const frame of this.frames(batch))
       for (const chunk of frame) writable = socket.write(chunk) && writable;
