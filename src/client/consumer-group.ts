@@ -9,7 +9,7 @@
  */
 import { StreamBusError } from '../errors/index.js';
 import { ApiKey, fromWireError } from '../protocol/index.js';
-import type { TopicPartition } from './assignors/types.js';
+import { type TopicPartition, topicPartitionKey } from './assignors/types.js';
 import type { BackoffPolicy } from './backoff.js';
 import type { Cluster } from './cluster.js';
 import { GroupMembership } from './group-membership.js';
@@ -170,7 +170,7 @@ export class ConsumerGroup {
     if (added.length > 0) {
       for (const c of await this.committed(added)) {
         if (c.offset >= 0) this.consumer.seek(c, c.offset);
-        this.lastCommitted.set(key(c), c.offset);
+        this.lastCommitted.set(topicPartitionKey(c), c.offset);
       }
     }
     await this.listener.onAssigned?.(added);
@@ -181,7 +181,7 @@ export class ConsumerGroup {
     for (const tp of partitions) {
       const position = this.consumer.position(tp);
       if (position === undefined) continue;
-      if (onlyMoved && this.lastCommitted.get(key(tp)) === position) continue;
+      if (onlyMoved && this.lastCommitted.get(topicPartitionKey(tp)) === position) continue;
       offsets.push({ topic: tp.topic, partition: tp.partition, offset: position });
     }
     if (offsets.length > 0) await this.sendCommit(offsets, onlyMoved);
@@ -213,7 +213,7 @@ export class ConsumerGroup {
     for (const [i, p] of res.partitions.entries()) {
       if (p.error === null) {
         const committed = offsets[i];
-        if (committed !== undefined) this.lastCommitted.set(key(committed), committed.offset);
+        if (committed !== undefined) this.lastCommitted.set(topicPartitionKey(committed), committed.offset);
         continue;
       }
       const e = fromWireError(p.error, 'consumer.commit');
@@ -221,8 +221,4 @@ export class ConsumerGroup {
       throw e;
     }
   }
-}
-
-function key(tp: TopicPartition): string {
-  return `${tp.topic}\u0000${tp.partition}`;
 }

@@ -14,7 +14,7 @@ import {
   type ResponseOf,
 } from '../protocol/index.js';
 import { decodeAssignment } from './assignors/codec.js';
-import type { TopicPartition } from './assignors/types.js';
+import { type TopicPartition, topicPartitionKey } from './assignors/types.js';
 import { delay } from './backoff.js';
 import type { Cluster } from './cluster.js';
 import { listOffsetsByLeader } from './list-offsets.js';
@@ -185,14 +185,12 @@ export class GroupAdmin {
     const { response } = await this.toCoordinator(groupId, ApiKey.OffsetFetch, { groupId, partitions: null });
     if (response.error !== null) throw fromWireError(response.error, 'admin.describeGroup');
     const owner = new Map<string, string>();
-    for (const m of members)
-      for (const p of m.partitions) owner.set(`${p.topic}\u0000${p.partition}`, m.memberId);
+    for (const m of members) for (const p of m.partitions) owner.set(topicPartitionKey(p), m.memberId);
     const rows = new Map<string, { topic: string; partition: number; committed: number }>();
-    for (const c of response.partitions)
-      rows.set(`${c.topic}\u0000${c.partition}`, { ...c, committed: c.offset });
+    for (const c of response.partitions) rows.set(topicPartitionKey(c), { ...c, committed: c.offset });
     for (const m of members) {
       for (const p of m.partitions) {
-        const k = `${p.topic}\u0000${p.partition}`;
+        const k = topicPartitionKey(p);
         if (!rows.has(k)) rows.set(k, { topic: p.topic, partition: p.partition, committed: -1 });
       }
     }
@@ -212,7 +210,7 @@ export class GroupAdmin {
         committed: r.committed,
         highWatermark,
         lag: r.committed >= 0 && highWatermark >= 0 ? Math.max(0, highWatermark - r.committed) : null,
-        memberId: owner.get(`${r.topic}\u0000${r.partition}`) ?? null,
+        memberId: owner.get(topicPartitionKey(r)) ?? null,
       };
     });
   }

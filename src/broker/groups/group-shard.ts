@@ -236,7 +236,8 @@ export class GroupShard {
     const machine = this.machines.get(groupId);
     if (machine !== undefined) return machine.describe();
     if (!this.state.offsets.has(groupId)) return undefined;
-    return this.machineFor(groupId).describe(); // offsets only: an Empty group
+    // Offsets only: an Empty group, described without keeping a machine for it (metrics sample every group).
+    return new GroupMachine(groupId, this.deps.machineOptions).describe();
   }
 
   groupIds(): string[] {

@@ -29,6 +29,7 @@ import type {
 } from '../../protocol/messages.js';
 import type { GroupCoordinator } from '../groups/group-coordinator.js';
 import type { GroupShard } from '../groups/group-shard.js';
+import { partitionKey } from '../groups/offsets-state.js';
 import type { HandlerContext, RequestSource } from './context.js';
 import { toWireError, wireError } from './wire-error.js';
 
@@ -167,11 +168,11 @@ export async function handleOffsetCommit(
       reset: req.reset,
       partitions: known,
     });
-    const byKey = new Map(result.partitions.map((p) => [`${p.topic}\u0000${p.partition}`, p]));
+    const byKey = new Map(result.partitions.map((p) => [partitionKey(p.topic, p.partition), p]));
     return {
       error: codeError(result.error),
       partitions: req.partitions.map((p) => {
-        const r = byKey.get(`${p.topic}\u0000${p.partition}`);
+        const r = byKey.get(partitionKey(p.topic, p.partition));
         const error =
           r === undefined
             ? wireError('UNKNOWN_TOPIC_OR_PARTITION', `unknown topic or partition ${p.topic}-${p.partition}`)
