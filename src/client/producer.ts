@@ -113,8 +113,9 @@ export class Producer {
   private draining = false;
   private bufferedBytes = 0;
   private spaceWaiters: (() => void)[] = [];
-  /** Settles once the latest send() has appended its records (or given up): the next one waits for it. */
-  private admission: Promise<void> = Promise.resolve();
+  /** A send() is appending its records; later ones wait in `appendWaiters`, first come first served. */
+  private appending = false;
+  private readonly appendWaiters: (() => void)[] = [];
   private closed = false;
 
   constructor(
@@ -160,17 +161,17 @@ export class Producer {
     // space) first, and those waits do not end in call order: a send that finds fresh metadata can resume
     // before an earlier one still waiting for the refresh, and its records would then take the partition's
     // earlier sequences and be stored first (with idempotence the broker sees nothing out of order).
-    const previous = this.admission;
-    let admitted!: () => void;
-    this.admission = new Promise<void>((resolve) => {
-      admitted = resolve;
-    });
+    // Uncontended (the usual case) this costs nothing: a waiter exists only while another send appends.
+    if (this.appending) await new Promise<void>((resolve) => this.appendWaiters.push(resolve));
+    else this.appending = true;
     let queued: { settled: Promise<RecordMetadata[]> };
     try {
-      await previous;
       queued = await this.enqueue(request, acks);
     } finally {
-      admitted();
+      // Hand over to the next waiting send, or free the turn.
+      const next = this.appendWaiters.shift();
+      if (next === undefined) this.appending = false;
+      else next();
     }
     return queued.settled;
   }
