@@ -14,6 +14,11 @@ export interface BenchOptions {
   lingerMs: number;
   rate: number;
   durationS: number;
+  /**
+   * Messages sent (and for consume, read) before measuring, in the same process: connections, metadata
+   * and the JIT warm up as in the peers' harness (10,000 un-measured messages per peer).
+   */
+  warmup: number;
 }
 
 export function benchClient(bootstrap: string): StreamBusClient {

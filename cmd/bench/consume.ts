@@ -5,7 +5,8 @@ import { newHistogram, Progress, type Summary, summarize } from './report.js';
 
 /**
  * Consume throughput with the SDK consumer from the beginning of the topic. When the topic holds fewer
- * than `messages`, the missing ones are produced first (not measured). Latency is per poll() call.
+ * than `messages`, the missing ones are produced first (not measured). Latency is per poll() call. The
+ * first `warmup` messages are read once before measuring, in the same process.
  */
 export async function benchConsume(o: BenchOptions): Promise<Summary> {
   const client = benchClient(o.bootstrap);
@@ -22,6 +23,15 @@ export async function benchConsume(o: BenchOptions): Promise<Summary> {
     if (available < o.messages) {
       process.stderr.write(`consume: producing ${o.messages - available} messages first (not measured)\n`);
       await benchProduce({ ...o, messages: o.messages - available });
+    }
+
+    // Warm-up (connections, JIT): read the first `warmup` messages once, not measured.
+    if (o.warmup > 0) {
+      const warm = client.consumer({ autoOffsetReset: 'earliest', maxWaitMs: 100 });
+      await warm.assign(tps);
+      await warm.seekToBeginning(tps);
+      for (let read = 0; read < Math.min(o.warmup, o.messages); ) read += (await warm.poll()).length;
+      await warm.close();
     }
 
     const consumer = client.consumer({ autoOffsetReset: 'earliest', maxWaitMs: 100 });

@@ -14,6 +14,7 @@ interface ConsumerResult {
 /**
  * End-to-end latency at a fixed rate: the producer (this thread) paces `rate` msgs/s for `durationS` in
  * ~1 ms ticks, as the peers' harness does; the consumer (a worker thread) measures stamp-to-receipt.
+ * `o.warmup` messages go first at the same rate, through the same producer and consumer, un-measured.
  */
 export async function benchE2e(o: BenchOptions): Promise<Summary> {
   const client = benchClient(o.bootstrap);
@@ -28,7 +29,7 @@ export async function benchE2e(o: BenchOptions): Promise<Summary> {
         topic: o.topic,
         partitions,
         expected: total,
-        deadlineMs: (o.durationS + 20) * 1000,
+        deadlineMs: (o.durationS + o.warmup / o.rate + 20) * 1000,
       },
     });
     let onReady: () => void = () => {};
@@ -48,27 +49,37 @@ export async function benchE2e(o: BenchOptions): Promise<Summary> {
 
     const producer = client.producer({ acks: o.acks, lingerMs: 0 });
     const pool = payloadPool(o.size);
-    let sent = 0;
     let failures = 0;
-    const started = performance.now();
-    while (sent < total) {
-      const elapsedS = (performance.now() - started) / 1000;
-      if (elapsedS > o.durationS + 5) break;
-      const due = Math.min(total, Math.floor(elapsedS * o.rate) + 1);
-      while (sent < due) {
-        const value = Buffer.from(pool[sent % pool.length]!);
-        value.writeBigUInt64LE(process.hrtime.bigint(), 0);
-        producer.send({ topic: o.topic, messages: [{ value }] }).catch(() => {
-          failures++;
-        });
-        sent++;
+    /** Sends `count` messages paced at o.rate in ~1 ms ticks; byte 8 of each payload says whether it counts. */
+    const pace = async (count: number, measured: boolean): Promise<number> => {
+      let sent = 0;
+      const started = performance.now();
+      while (sent < count) {
+        const elapsedS = (performance.now() - started) / 1000;
+        if (elapsedS > count / o.rate + 5) break;
+        const due = Math.min(count, Math.floor(elapsedS * o.rate) + 1);
+        while (sent < due) {
+          const value = Buffer.from(pool[sent % pool.length]!);
+          value.writeBigUInt64LE(process.hrtime.bigint(), 0);
+          value[8] = measured ? 1 : 0;
+          producer.send({ topic: o.topic, messages: [{ value }] }).catch(() => {
+            failures++;
+          });
+          sent++;
+        }
+        await sleep(1);
       }
-      await sleep(1);
-    }
+      return sent;
+    };
+    // Warm-up at the same rate through the same producer and consumer (the consumer skips these).
+    await pace(o.warmup, false);
+    await producer.flush();
+    const started = performance.now();
+    const sent = await pace(total, true);
     const publishS = (performance.now() - started) / 1000;
     await producer.flush();
     // An unref'd guard: once the result is in, the pending timer must not keep the process alive.
-    const guard = sleep((o.durationS + 25) * 1000, null, { ref: false });
+    const guard = sleep((o.durationS + o.warmup / o.rate + 25) * 1000, null, { ref: false });
     const r = await Promise.race([result, guard]);
     await worker.terminate();
     if (r === null) throw new Error('e2e consumer did not report in time');
@@ -87,6 +98,7 @@ export async function benchE2e(o: BenchOptions): Promise<Summary> {
       sent,
       received: r.received,
       publish_errors: failures,
+      warmup: o.warmup,
       acks: o.acks === -1 ? 'all' : o.acks,
     };
   } finally {

@@ -25,8 +25,14 @@ export async function benchProduce(o: BenchOptions): Promise<Summary> {
     let acked = 0;
     let failure: unknown = null;
 
-    // Warm-up: connections, metadata, JIT. Not measured.
-    await producer.send({ topic: o.topic, messages: pool.slice(0, 10).map((value) => ({ value })) });
+    // Warm-up: connections, metadata, JIT. Not measured (the messages stay in the topic).
+    for (let sent = 0; sent < o.warmup; sent += o.batch) {
+      const count = Math.min(o.batch, o.warmup - sent);
+      await producer.send({
+        topic: o.topic,
+        messages: Array.from({ length: count }, (_, i) => ({ value: pool[(sent + i) % pool.length]! })),
+      });
+    }
 
     const started = nowNs();
     for (let sent = 0; sent < o.messages && failure === null; ) {

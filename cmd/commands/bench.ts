@@ -36,7 +36,13 @@ function benchCommand(
         1,
       )
       .option('--rate <n>', 'e2e: messages per second', parseIntOption('--rate'), 5000)
-      .option('--duration <s>', 'e2e: seconds', parseIntOption('--duration'), 5),
+      .option('--duration <s>', 'e2e: seconds', parseIntOption('--duration'), 5)
+      .option(
+        '--warmup <n>',
+        'messages sent (consume: read) first in the same process, not measured',
+        parseIntOption('--warmup'),
+        10_000,
+      ),
   ).action(async (raw: RawOptions) => {
     const { duration, ...rest } = raw;
     const summary = await run({ ...rest, durationS: duration });

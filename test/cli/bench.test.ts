@@ -38,6 +38,8 @@ describe('streambus bench', () => {
       '200',
       '--batch',
       '100',
+      '--warmup',
+      '10',
     ]);
     expect(r.code, r.stderr).toBe(0);
     const s = summaryOf(r.stdout);
@@ -66,7 +68,7 @@ describe('streambus bench', () => {
     expect(summaryOf(r.stdout).messages).toBeGreaterThanOrEqual(3000);
   });
 
-  test('e2e receives every message it sent at the given rate', async () => {
+  test('e2e receives every message it sent at the given rate; warm-up messages are not counted', async () => {
     const r = await runCli(
       [
         'bench',
@@ -81,6 +83,8 @@ describe('streambus bench', () => {
         '1',
         '--size',
         '100',
+        '--warmup',
+        '200',
       ],
       {
         timeoutMs: 60_000,
