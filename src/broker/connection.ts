@@ -10,10 +10,11 @@
 import type { Socket } from 'node:net';
 import { StreamBusError, toStreamBusError } from '../errors/index.js';
 import { FrameDecoder } from '../protocol/frame-decoder.js';
+import { writeChunks } from '../protocol/socket-io.js';
 
 export interface FrameRouter {
   /** Answers one request frame. Never throws for bad input: bad input gets an error response. */
-  route(frame: Buffer, connection: ConnectionInfo): Promise<Buffer | null>;
+  route(frame: Buffer, connection: ConnectionInfo): Promise<Buffer[] | null>;
 }
 
 export interface ConnectionInfo {
@@ -35,7 +36,8 @@ export interface ConnectionObserver {
 
 interface Slot {
   done: boolean;
-  response: Buffer | null;
+  /** The response frame as chunks to write in order (see encodeResponseChunks). */
+  response: Buffer[] | null;
 }
 
 export class BrokerConnection implements ConnectionInfo {
@@ -129,14 +131,14 @@ export class BrokerConnection implements ConnectionInfo {
     );
   }
 
-  private complete(slot: Slot, response: Buffer | null): void {
+  private complete(slot: Slot, response: Buffer[] | null): void {
     slot.done = true;
     slot.response = response;
     while (this.pending.length > 0 && this.pending[0]!.done) {
       const head = this.pending.shift()!;
       this.observer.onInFlightChange?.(-1);
       if (head.response !== null && !this.closed) {
-        if (!this.socket.write(head.response)) this.writeBlocked = true;
+        if (!writeChunks(this.socket, head.response)) this.writeBlocked = true;
       }
     }
     this.updateFlow();

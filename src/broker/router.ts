@@ -14,7 +14,7 @@ import {
   decodeRequestBody,
   decodeRequestHeader,
   encodeErrorResponse,
-  encodeResponse,
+  encodeResponseChunks,
   type RequestHeader,
   type RequestOf,
   type ResponseOf,
@@ -105,7 +105,7 @@ export class RequestRouter implements FrameRouter {
     this.ctx = { ...this.ctx, self: { ...this.ctx.self, port } };
   }
 
-  async route(frame: Buffer, connection: ConnectionInfo): Promise<Buffer | null> {
+  async route(frame: Buffer, connection: ConnectionInfo): Promise<Buffer[] | null> {
     const { header, bodyOffset } = decodeRequestHeader(frame);
     const started = process.hrtime.bigint();
     const api = API_NAMES[header.apiKey as ApiKey] ?? `api_${header.apiKey}`;
@@ -121,7 +121,7 @@ export class RequestRouter implements FrameRouter {
       this.observer.onRequest(api, 'ok', elapsedSeconds(started));
       if (header.apiKey === ApiKey.Produce && (request as RequestOf<typeof ApiKey.Produce>).acks === 0)
         return null;
-      return encodeResponse(
+      return encodeResponseChunks(
         header.apiKey as ApiKey,
         header.apiVersion,
         header.correlationId,
@@ -131,7 +131,7 @@ export class RequestRouter implements FrameRouter {
       const e = toStreamBusError(err, `request.${api}`);
       this.observer.onRequest(api, 'error', elapsedSeconds(started));
       this.observer.onError?.(api, e, connection);
-      return encodeErrorResponse(header.correlationId, e);
+      return [encodeErrorResponse(header.correlationId, e)];
     }
   }
 

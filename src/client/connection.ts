@@ -8,7 +8,7 @@
  * slot until its late response arrives, so the order stays intact. acks=0 Produce requests get no response:
  * they resolve once written.
  */
-import { connect as netConnect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { StreamBusError, toStreamBusError } from '../errors/index.js';
 import { currentTraceparent } from '../observability/tracing.js';
 import type { TracedRequestHeader } from '../protocol/header.js';
@@ -17,12 +17,13 @@ import {
   DEFAULT_FRAME_BYTES_MAX,
   decodeResponseBody,
   decodeResponseFrame,
-  encodeRequest,
+  encodeRequestChunks,
   FrameDecoder,
   type ProduceRequest,
   type RequestOf,
   type ResponseOf,
 } from '../protocol/index.js';
+import { type BytesListener, connectReading, writeChunks } from '../protocol/socket-io.js';
 import { abortError } from '../resilience/clock.js';
 import { clientTimers, type TimerHandle, type Timers } from './timers.js';
 
@@ -61,7 +62,8 @@ interface Pending {
   apiKey: ApiKey;
   apiVersion: number;
   correlationId: number;
-  frame: Buffer;
+  /** The request frame as chunks to write in order (see encodeRequestChunks). */
+  frame: Buffer[];
   expectResponse: boolean;
   settled: boolean;
   resolve(value: unknown): void;
@@ -94,7 +96,7 @@ export class Connection {
     const timers = options.timers ?? clientTimers;
     const timeoutMs = options.connectTimeoutMs ?? CONNECTION_DEFAULTS.connectTimeoutMs;
     return new Promise<Connection>((resolve, reject) => {
-      const socket = netConnect({ host: options.host, port: options.port });
+      const { socket, onBytes } = connectReading({ host: options.host, port: options.port });
       const fail = (err: unknown): void => {
         timers.clearTimeout(timer);
         socket.destroy();
@@ -116,15 +118,19 @@ export class Connection {
       socket.once('connect', () => {
         timers.clearTimeout(timer);
         socket.removeListener('error', fail);
-        resolve(new Connection(socket, options));
+        resolve(new Connection(socket, options, onBytes));
       });
     });
   }
 
-  /** Wraps a connected socket (tests may pass their own). */
+  /**
+   * Wraps a connected socket (tests may pass their own). `onBytes` subscribes to a socket from
+   * connectReading(); without it the socket's 'data' events are read.
+   */
   constructor(
     private readonly socket: Socket,
     options: ConnectionOptions,
+    onBytes?: (listener: BytesListener) => void,
   ) {
     this.host = options.host;
     this.port = options.port;
@@ -135,7 +141,8 @@ export class Connection {
     this.timers = options.timers ?? clientTimers;
     this.decoder = new FrameDecoder({ frameBytesMax: options.frameBytesMax ?? DEFAULT_FRAME_BYTES_MAX });
     socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    if (onBytes) onBytes((bytes) => this.onData(bytes));
+    else socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (err) => {
       this.lastSocketError = err;
     });
@@ -189,7 +196,7 @@ export class Connection {
     const apiVersion = options.apiVersion ?? 0;
     const correlationId = this.nextCorrelationId;
     this.nextCorrelationId = correlationId === 0x7fffffff ? 0 : correlationId + 1;
-    let frame: Buffer;
+    let frame: Buffer[];
     try {
       // With a sampled span active (the application traces), the broker's spans join its trace.
       const traceparent = currentTraceparent();
@@ -200,7 +207,7 @@ export class Connection {
         clientId: this.clientId,
       };
       if (traceparent !== undefined) header.traceparent = traceparent;
-      frame = encodeRequest(header, body);
+      frame = encodeRequestChunks(header, body);
     } catch (err) {
       return Promise.reject(toStreamBusError(err, 'connection.request'));
     }
@@ -274,9 +281,9 @@ export class Connection {
       let ok: boolean;
       if (next.expectResponse) {
         this.inFlight.push(next);
-        ok = this.socket.write(next.frame);
+        ok = writeChunks(this.socket, next.frame);
       } else {
-        ok = this.socket.write(next.frame, (err) => {
+        ok = writeChunks(this.socket, next.frame, (err) => {
           if (err) this.settle(next, toStreamBusError(err, 'connection.write'));
           else this.settle(next, null, { partitions: [] });
         });

@@ -1,14 +1,20 @@
 /**
- * Bytes in, frames out. Chunks are kept in a list and only copied once, when a frame spans several of them;
- * a frame inside one chunk is returned as a zero-copy view. The declared length is checked against
- * `frameBytesMax` as soon as its 4 bytes arrive, before anything is allocated for it, so memory never grows
- * with what a peer claims. An error rejects the whole chunk it was found in (frames before it in that chunk
- * are not returned) and the decoder stays failed: the connection must close.
+ * Bytes in, frames out. Every frame is copied into a buffer of its own, so the caller may reuse the chunk it
+ * pushed as soon as push() returns: sockets read into one reusable buffer (see socket-io.ts) instead of a
+ * fresh 64 KiB allocation per read, which was most of a consumer's garbage-collection work. Each byte is
+ * copied once; a frame never pins the read buffer it arrived in.
+ *
+ * The declared length is checked against `frameBytesMax` as soon as its 4 bytes arrive. A frame up to
+ * EAGER_FRAME_BYTES gets its whole buffer then (Kafka's brokers do the same for any size); a larger one grows
+ * by doubling as bytes arrive, so memory stays within twice what a peer actually sent, whatever it claims.
+ * An error rejects the whole chunk it was found in (frames before it in that chunk are not returned) and the
+ * decoder stays failed: the connection must close.
  */
 import { StreamBusError } from '../errors/index.js';
 import { DEFAULT_FRAME_BYTES_MAX, FRAME_LENGTH_BYTES } from './limits.js';
 
-const EMPTY = Buffer.alloc(0);
+/** Frames up to this size are allocated whole when their length arrives: a 1 MiB batch or fetch answer. */
+export const EAGER_FRAME_BYTES = 2 * 1024 * 1024;
 
 export interface FrameDecoderOptions {
   /** Largest frame accepted, counting the bytes after the length prefix. */
@@ -17,15 +23,13 @@ export interface FrameDecoderOptions {
 
 export class FrameDecoder {
   readonly frameBytesMax: number;
-  private readonly chunks: Buffer[] = [];
-  /** Index of the first unconsumed chunk; consumed ones are dropped in bulk so shifting stays O(1) amortised. */
-  private first = 0;
-  /** Read position inside chunks[first]. */
-  private head = 0;
-  /** Unconsumed bytes across all chunks. */
-  private buffered = 0;
-  /** Length of the frame being assembled, or -1 until its prefix is complete. */
-  private pending = -1;
+  /** A length prefix split across chunks. */
+  private readonly prefix = Buffer.alloc(FRAME_LENGTH_BYTES);
+  private prefixFilled = 0;
+  /** The frame being assembled (its capacity may still be below `frameLength`), or null between frames. */
+  private frame: Buffer | null = null;
+  private frameLength = 0;
+  private filled = 0;
   private failure: StreamBusError | null = null;
 
   constructor(options: FrameDecoderOptions = {}) {
@@ -34,29 +38,55 @@ export class FrameDecoder {
 
   /** Bytes held for an incomplete frame. */
   get bufferedBytes(): number {
-    return this.buffered;
+    return this.prefixFilled + this.filled;
   }
 
-  /** Feeds a chunk; returns every frame it completes (bodies after the length prefix), in order. */
-  push(chunk: Buffer): Buffer[] {
+  /** Feeds a chunk (copied: it may be reused after the call); returns every frame it completes, in order. */
+  push(chunk: Uint8Array): Buffer[] {
     if (this.failure) throw this.failure;
     const frames: Buffer[] = [];
-    if (chunk.length > 0) {
-      this.chunks.push(chunk);
-      this.buffered += chunk.length;
-    }
-    for (;;) {
-      if (this.pending < 0) {
-        if (this.buffered < FRAME_LENGTH_BYTES) break;
-        const length = this.readLength();
+    let at = 0;
+    while (at < chunk.length) {
+      if (this.frame === null) {
+        let length: number;
+        if (this.prefixFilled === 0 && chunk.length - at >= FRAME_LENGTH_BYTES) {
+          length =
+            ((chunk[at]! << 24) | (chunk[at + 1]! << 16) | (chunk[at + 2]! << 8) | chunk[at + 3]!) >>> 0;
+          at += FRAME_LENGTH_BYTES;
+        } else {
+          const n = Math.min(FRAME_LENGTH_BYTES - this.prefixFilled, chunk.length - at);
+          this.prefix.set(chunk.subarray(at, at + n), this.prefixFilled);
+          this.prefixFilled += n;
+          at += n;
+          if (this.prefixFilled < FRAME_LENGTH_BYTES) break;
+          this.prefixFilled = 0;
+          length = this.prefix.readUInt32BE(0);
+        }
         this.check(length);
-        this.pending = length;
+        this.frameLength = length;
+        this.filled = 0;
+        this.frame = Buffer.allocUnsafe(Math.min(length, EAGER_FRAME_BYTES));
       }
-      if (this.buffered < this.pending) break;
-      frames.push(this.take(this.pending));
-      this.pending = -1;
+      const n = Math.min(this.frameLength - this.filled, chunk.length - at);
+      if (this.filled + n > this.frame.length) this.grow(this.filled + n);
+      this.frame.set(chunk.subarray(at, at + n), this.filled);
+      this.filled += n;
+      at += n;
+      if (this.filled === this.frameLength) {
+        frames.push(this.frame);
+        this.frame = null;
+        this.filled = 0;
+      }
     }
     return frames;
+  }
+
+  /** Doubles the frame buffer (at least to `needed`, at most to the frame's length). */
+  private grow(needed: number): void {
+    const old = this.frame!;
+    const next = Buffer.allocUnsafe(Math.min(this.frameLength, Math.max(needed, old.length * 2)));
+    old.copy(next, 0, 0, this.filled);
+    this.frame = next;
   }
 
   private check(length: number): void {
@@ -73,59 +103,10 @@ export class FrameDecoder {
       });
     }
     if (this.failure) {
-      this.chunks.length = 0;
-      this.first = 0;
-      this.buffered = 0;
+      this.frame = null;
+      this.filled = 0;
+      this.prefixFilled = 0;
       throw this.failure;
-    }
-  }
-
-  private readLength(): number {
-    const first = this.chunks[this.first]!;
-    if (first.length - this.head >= FRAME_LENGTH_BYTES) {
-      const length = first.readUInt32BE(this.head);
-      this.consume(FRAME_LENGTH_BYTES);
-      return length;
-    }
-    const prefix = this.take(FRAME_LENGTH_BYTES);
-    return prefix.readUInt32BE(0);
-  }
-
-  /** Removes and returns the next `n` buffered bytes (n <= buffered). */
-  private take(n: number): Buffer {
-    const first = this.chunks[this.first]!;
-    if (first.length - this.head >= n) {
-      const out = first.subarray(this.head, this.head + n);
-      this.consume(n);
-      return out;
-    }
-    const out = Buffer.allocUnsafe(n);
-    let written = 0;
-    while (written < n) {
-      const chunk = this.chunks[this.first]!;
-      const available = chunk.length - this.head;
-      const copy = Math.min(available, n - written);
-      chunk.copy(out, written, this.head, this.head + copy);
-      written += copy;
-      this.consume(copy);
-    }
-    return out;
-  }
-
-  private consume(n: number): void {
-    this.head += n;
-    this.buffered -= n;
-    if (this.head === this.chunks[this.first]!.length) {
-      this.chunks[this.first] = EMPTY;
-      this.first++;
-      this.head = 0;
-      if (this.first === this.chunks.length) {
-        this.chunks.length = 0;
-        this.first = 0;
-      } else if (this.first >= 64 && this.first * 2 >= this.chunks.length) {
-        this.chunks.splice(0, this.first);
-        this.first = 0;
-      }
     }
   }
 }

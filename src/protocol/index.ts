@@ -1,14 +1,15 @@
 /**
  * The codec's entry point: frames in and out, bodies through the API registry. Pure: no sockets, no clocks.
  *
- * Two ways to build a frame:
- * - `encodeRequest` / `encodeResponse` pack the body with the length prefix and header reserved in front,
- *   so the whole frame is one allocation (the hot path for Produce and Fetch);
+ * Ways to build a frame:
+ * - `encodeRequestChunks` / `encodeResponseChunks` (the connections' path) pack the body with the length
+ *   prefix and header reserved in front, and leave large record batches out of the copy: the frame is a few
+ *   chunks written with one writev; `encodeRequest` / `encodeResponse` join them into one buffer;
  * - `encodeRequestFrame` / `encodeResponseFrame` wrap an already packed body (one allocation plus a copy).
  */
 import { codeFromWire, type ErrorCategory, StreamBusError } from '../errors/index.js';
 import { codecFor } from './apis/index.js';
-import { packBody, packWithReserve, RESERVE_BYTES_MAX, unpackBody } from './body.js';
+import { packChunksWithReserve, RESERVE_BYTES_MAX, unpackBody } from './body.js';
 import {
   decodeRequestHeader,
   decodeResponseHeader,
@@ -77,40 +78,71 @@ export function decodeResponseFrame(frame: Buffer): {
   return { correlationId, errorCode, body: frame.subarray(RESPONSE_HEADER_BYTES) };
 }
 
-/** Packs `wire` with `prefixBytes` in front, in one allocation when msgpackr can reserve that much. */
-function packWithPrefix(wire: unknown, prefixBytes: number): Buffer {
-  if (prefixBytes <= RESERVE_BYTES_MAX) return packWithReserve(wire, prefixBytes);
-  const body = packBody(wire);
-  const frame = Buffer.allocUnsafe(prefixBytes + body.length);
-  body.copy(frame, prefixBytes);
-  return frame;
+/**
+ * Packs `wire` with `prefixBytes` of space in front of the first chunk (in msgpackr's own allocation when it
+ * can reserve that much). Large byte arrays stay chunks of their own (see packChunksWithReserve).
+ */
+function packWithPrefix(wire: unknown, prefixBytes: number): Buffer[] {
+  if (prefixBytes <= RESERVE_BYTES_MAX) return packChunksWithReserve(wire, prefixBytes);
+  return [Buffer.allocUnsafe(prefixBytes), ...packChunksWithReserve(wire, 0)];
 }
 
-/** A whole request frame for an API body, validated against the API's version. */
+function byteLength(chunks: readonly Buffer[]): number {
+  let n = 0;
+  for (const c of chunks) n += c.length;
+  return n;
+}
+
+/** One buffer for callers that want the frame whole (tests, small frames). */
+function joined(chunks: Buffer[]): Buffer {
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+}
+
+/**
+ * A whole request frame for an API body, validated against the API's version, as chunks to write in order
+ * (large record batches are not copied).
+ */
+export function encodeRequestChunks<K extends ApiKey>(
+  header: RequestHeader & { apiKey: K },
+  body: RequestOf<K>,
+): Buffer[] {
+  const wire = codecFor(header.apiKey, header.apiVersion).encodeRequest(body);
+  const chunks = packWithPrefix(wire, FRAME_LENGTH_BYTES + requestHeaderBytes(header));
+  const first = chunks[0]!;
+  first.writeUInt32BE(byteLength(chunks) - FRAME_LENGTH_BYTES, 0);
+  writeRequestHeader(first, FRAME_LENGTH_BYTES, header);
+  return chunks;
+}
+
 export function encodeRequest<K extends ApiKey>(
   header: RequestHeader & { apiKey: K },
   body: RequestOf<K>,
 ): Buffer {
-  const wire = codecFor(header.apiKey, header.apiVersion).encodeRequest(body);
-  const prefixBytes = FRAME_LENGTH_BYTES + requestHeaderBytes(header);
-  const frame = packWithPrefix(wire, prefixBytes);
-  frame.writeUInt32BE(frame.length - FRAME_LENGTH_BYTES, 0);
-  writeRequestHeader(frame, FRAME_LENGTH_BYTES, header);
-  return frame;
+  return joined(encodeRequestChunks(header, body));
 }
 
-/** A whole success response frame (errorCode 0) for an API body. */
+/** A whole success response frame (errorCode 0) for an API body, as chunks to write in order. */
+export function encodeResponseChunks<K extends ApiKey>(
+  apiKey: K,
+  apiVersion: number,
+  correlationId: number,
+  body: ResponseOf<K>,
+): Buffer[] {
+  const wire = codecFor(apiKey, apiVersion).encodeResponse(body);
+  const chunks = packWithPrefix(wire, FRAME_LENGTH_BYTES + RESPONSE_HEADER_BYTES);
+  const first = chunks[0]!;
+  first.writeUInt32BE(byteLength(chunks) - FRAME_LENGTH_BYTES, 0);
+  writeResponseHeader(first, FRAME_LENGTH_BYTES, correlationId, 0);
+  return chunks;
+}
+
 export function encodeResponse<K extends ApiKey>(
   apiKey: K,
   apiVersion: number,
   correlationId: number,
   body: ResponseOf<K>,
 ): Buffer {
-  const wire = codecFor(apiKey, apiVersion).encodeResponse(body);
-  const frame = packWithPrefix(wire, FRAME_LENGTH_BYTES + RESPONSE_HEADER_BYTES);
-  frame.writeUInt32BE(frame.length - FRAME_LENGTH_BYTES, 0);
-  writeResponseHeader(frame, FRAME_LENGTH_BYTES, correlationId, 0);
-  return frame;
+  return joined(encodeResponseChunks(apiKey, apiVersion, correlationId, body));
 }
 
 export function toWireError(err: StreamBusError): WireError {
@@ -135,9 +167,11 @@ export function fromWireError(wire: WireError, operation?: string): StreamBusErr
 /** A whole error response frame: the request failed as a whole, the body is the WireError. */
 export function encodeErrorResponse(correlationId: number, error: StreamBusError | WireError): Buffer {
   const wire = error instanceof StreamBusError ? toWireError(error) : error;
-  const frame = packWithPrefix(
-    { code: wire.code, category: wire.category, message: wire.message },
-    FRAME_LENGTH_BYTES + RESPONSE_HEADER_BYTES,
+  const frame = joined(
+    packWithPrefix(
+      { code: wire.code, category: wire.category, message: wire.message },
+      FRAME_LENGTH_BYTES + RESPONSE_HEADER_BYTES,
+    ),
   );
   frame.writeUInt32BE(frame.length - FRAME_LENGTH_BYTES, 0);
   writeResponseHeader(frame, FRAME_LENGTH_BYTES, correlationId, wire.code);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { StreamBusError } from '../../src/errors/index.js';
-import { FrameDecoder } from '../../src/protocol/frame-decoder.js';
+import { EAGER_FRAME_BYTES, FrameDecoder } from '../../src/protocol/frame-decoder.js';
 
 function frame(body: Buffer): Buffer {
   const prefix = Buffer.alloc(4);
@@ -35,10 +35,40 @@ describe('FrameDecoder', () => {
     expect(out).toEqual(['hello world']);
   });
 
-  it('a frame inside one chunk is a view of that chunk (no copy)', () => {
-    const chunk = frame(Buffer.from('abc'));
-    const [f] = new FrameDecoder().push(chunk);
-    expect(f!.buffer).toBe(chunk.buffer);
+  it('frames are copies: the caller may reuse a chunk once push() returns (sockets reuse one read buffer)', () => {
+    const d = new FrameDecoder();
+    const chunk = Buffer.concat([frame(Buffer.from('abc')), frame(Buffer.from('defgh')).subarray(0, 6)]);
+    const [first] = d.push(chunk);
+    chunk.fill(0);
+    const [second] = d.push(Buffer.from('fgh'));
+    chunk.fill(1);
+    expect([first!.toString(), second!.toString()]).toEqual(['abc', 'defgh']);
+  });
+
+  it('assembles frames larger than the eager allocation, split at random points (seed printed)', () => {
+    const seed = Number(process.env.FRAME_SEED ?? Date.now() % 1_000_000);
+    console.log(`frame decoder split seed ${seed}`);
+    let state = seed;
+    const random = (n: number): number => {
+      state = (state * 1103515245 + 12345) % 2 ** 31;
+      return state % n;
+    };
+    const big = Buffer.alloc(EAGER_FRAME_BYTES * 3 + 17);
+    for (let i = 0; i < big.length; i += 4096) big[i] = i % 251;
+    const bytes = Buffer.concat([frame(Buffer.from('x')), frame(big), frame(Buffer.from('y'))]);
+    const d = new FrameDecoder({ frameBytesMax: big.length });
+    const out: Buffer[] = [];
+    const reused = Buffer.alloc(256 * 1024);
+    for (let at = 0; at < bytes.length; ) {
+      const n = Math.min(bytes.length - at, 1 + random(reused.length));
+      bytes.copy(reused, 0, at, at + n);
+      out.push(...d.push(reused.subarray(0, n)));
+      reused.fill(0xee);
+      at += n;
+    }
+    expect(out.map((f) => f.length)).toEqual([1, big.length, 1]);
+    expect(out[1]!.equals(big)).toBe(true);
+    expect(d.bufferedBytes).toBe(0);
   });
 
   it('rejects a declared length of 0 as MALFORMED_FRAME', () => {
@@ -61,11 +91,14 @@ describe('FrameDecoder', () => {
     expect(d.push(frame(Buffer.alloc(8, 1)))).toHaveLength(1);
   });
 
-  it('memory held does not grow with a declared length: only received bytes are buffered', () => {
+  it('memory held does not grow with a declared length beyond the eager size', () => {
     const d = new FrameDecoder({ frameBytesMax: 0x7fffffff });
+    const before = process.memoryUsage().arrayBuffers;
     expect(d.push(Buffer.from([0x7f, 0xff, 0xff, 0xf0]))).toEqual([]);
     d.push(Buffer.alloc(1000));
     expect(d.bufferedBytes).toBe(1000);
+    // At most the eager buffer (2 MiB), not the 2 GiB claimed.
+    expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(EAGER_FRAME_BYTES + 1024 * 1024);
   });
 
   it('stays failed after an error: the connection must close', () => {

@@ -14,8 +14,10 @@ import {
   decodeResponseFrame,
   encodeErrorResponse,
   encodeRequest,
+  encodeRequestChunks,
   encodeRequestFrame,
   encodeResponse,
+  encodeResponseChunks,
   encodeResponseFrame,
   FrameDecoder,
   packBody,
@@ -122,5 +124,68 @@ describe('large frames', () => {
       const body = decodeRequestBody(0 as ApiKey, 0, d.body) as { partitions: { records: Buffer }[] };
       expect(body.partitions[0]!.records.equals(records)).toBe(true);
     }
+  });
+});
+
+describe('large record batches by reference', () => {
+  const big = (n: number, fill: number) => Buffer.alloc(n, fill);
+  const response = {
+    partitions: [
+      { topic: 't', partition: 0, error: null, highWatermark: 9, logStartOffset: 0, records: big(70_000, 1) },
+      { topic: 't', partition: 1, error: null, highWatermark: 3, logStartOffset: 0, records: big(10, 2) },
+      {
+        topic: 'u',
+        partition: 0,
+        error: null,
+        highWatermark: 5,
+        logStartOffset: 1,
+        records: big(1 << 20, 3),
+      },
+    ],
+  };
+
+  it('a fetch response with large batches is chunked, the batches uncopied, and the bytes are msgpackr’s', () => {
+    const chunks = encodeResponseChunks(1 as ApiKey, 0, 7, response as never);
+    // Both large batches are chunks of their own (the very same buffers); the small one is packed inline.
+    expect(chunks.filter((c) => c === response.partitions[0]!.records)).toHaveLength(1);
+    expect(chunks.filter((c) => c === response.partitions[2]!.records)).toHaveLength(1);
+    const body = packBody(codecFor(1 as ApiKey, 0).encodeResponse(response as never));
+    expect(Buffer.concat(chunks).equals(encodeResponseFrame(7, 0, body))).toBe(true);
+  });
+
+  it('a produce request with a large batch is chunked and decodes back whole', () => {
+    const records = big(300_000, 9);
+    const header = { apiKey: 0 as const, apiVersion: 0, correlationId: 5, clientId: 'c' };
+    const chunks = encodeRequestChunks(header, {
+      acks: -1,
+      timeoutMs: 10,
+      partitions: [{ topic: 't', partition: 0, records }],
+    });
+    expect(chunks).toContain(records);
+    const frame = onlyFrame(Buffer.concat(chunks));
+    const body = decodeRequestBody(0 as ApiKey, 0, decodeRequestFrame(frame).body) as {
+      partitions: { records: Buffer }[];
+    };
+    expect(body.partitions[0]!.records.equals(records)).toBe(true);
+    const plain = encodeRequestFrame(
+      header,
+      packBody(
+        codecFor(0 as ApiKey, 0).encodeRequest({
+          acks: -1,
+          timeoutMs: 10,
+          partitions: [{ topic: 't', partition: 0, records }],
+        } as never),
+      ),
+    );
+    expect(Buffer.concat(chunks).equals(plain)).toBe(true);
+  });
+
+  it('a payload that happens to contain placeholder-like bytes is still encoded exactly', () => {
+    // A small batch that embeds the bytes of a msgpack bin8 of 16 bytes must not confuse the splice.
+    const tricky = Buffer.concat([Buffer.from([0xc4, 0x10]), Buffer.alloc(16, 0), big(80_000, 4)]);
+    const res = { partitions: [{ ...response.partitions[0]!, records: tricky }, response.partitions[1]!] };
+    const chunks = encodeResponseChunks(1 as ApiKey, 0, 8, res as never);
+    const body = packBody(codecFor(1 as ApiKey, 0).encodeResponse(res as never));
+    expect(Buffer.concat(chunks).equals(encodeResponseFrame(8, 0, body))).toBe(true);
   });
 });

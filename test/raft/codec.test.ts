@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isStreamBusError } from '../../src/errors/index.js';
+import { FrameDecoder } from '../../src/protocol/frame-decoder.js';
 import {
   decodeEnvelopes,
   ENTRY_DATA_BY_REFERENCE_BYTES_MIN,
@@ -15,9 +16,9 @@ import {
   encodeFrame,
   FRAME_HEADER_BYTES,
   FRAME_MESSAGES,
-  FrameDecoder,
   FrameError,
   frameInPlace,
+  parseFrame,
 } from '../../src/raft/transport/frame.js';
 
 const sample: Envelope = {
@@ -227,7 +228,7 @@ describe('membership entry payloads', () => {
   });
 });
 
-describe('frame decoder', () => {
+describe('raft frames through the protocol frame decoder', () => {
   it('reassembles frames split across arbitrary chunk boundaries', () => {
     const frames = [
       encodeFrame(FRAME_MESSAGES, new Uint8Array([1, 2, 3])),
@@ -235,21 +236,24 @@ describe('frame decoder', () => {
     ];
     const all = Buffer.concat(frames);
     for (let cut = 1; cut < all.length; cut += 7) {
-      const d = new FrameDecoder(1024);
-      const out = [...d.push(all.subarray(0, cut)), ...d.push(all.subarray(cut))];
-      expect(out.map((f) => f.payload.byteLength)).toEqual([3, 300]);
+      const d = new FrameDecoder({ frameBytesMax: 1024 });
+      const out = [...d.push(all.subarray(0, cut)), ...d.push(all.subarray(cut))].map(parseFrame);
+      expect(out.map((f) => [f.kind, f.payload.byteLength])).toEqual([
+        [FRAME_MESSAGES, 3],
+        [FRAME_MESSAGES, 300],
+      ]);
     }
   });
 
   it('rejects a declared length above the limit before buffering the body', () => {
-    const d = new FrameDecoder(1024);
+    const d = new FrameDecoder({ frameBytesMax: 1024 });
     const head = Buffer.alloc(5);
     head.writeUInt32BE(0xfffffff0, 0);
-    expect(() => d.push(head)).toThrow(FrameError);
+    expect(() => d.push(head)).toThrow(/exceeds frameBytesMax/);
   });
 
-  it('rejects a zero length and an unknown kind', () => {
-    expect(() => new FrameDecoder(64).push(Buffer.from([0, 0, 0, 0]))).toThrow(FrameError);
-    expect(() => new FrameDecoder(64).push(Buffer.from([0, 0, 0, 1, 99]))).toThrow(/kind/);
+  it('rejects an unknown kind', () => {
+    const [body] = new FrameDecoder({ frameBytesMax: 64 }).push(Buffer.from([0, 0, 0, 1, 99]));
+    expect(() => parseFrame(body!)).toThrow(FrameError);
   });
 });

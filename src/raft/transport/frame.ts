@@ -5,7 +5,8 @@
  *   kind 1 HELLO     payload = u32 sender node id (first frame on a dialed connection)
  *   kind 2 MESSAGES  payload = msgpackr envelopes (see ../codec.ts)
  *
- * The declared length is checked against `maxFrameBytes` before any buffer is allocated for it.
+ * Frames are cut from the byte stream by the protocol's FrameDecoder (the same u32 length prefix), which checks
+ * the declared length against `maxFrameBytes` before allocating for it.
  */
 export const FRAME_HELLO = 1;
 export const FRAME_MESSAGES = 2;
@@ -50,46 +51,12 @@ export function helloPayload(nodeId: number): Uint8Array {
   return b;
 }
 
-export class FrameDecoder {
-  private chunks: Buffer[] = [];
-  private buffered = 0;
-
-  constructor(private readonly maxFrameBytes: number) {}
-
-  /** Feeds bytes; returns the complete frames. Throws FrameError on a frame that can never be valid. */
-  push(chunk: Buffer): Frame[] {
-    this.chunks.push(chunk);
-    this.buffered += chunk.byteLength;
-    const frames: Frame[] = [];
-    for (;;) {
-      if (this.buffered < 4) break;
-      const head = this.peek(5);
-      const length = head.readUInt32BE(0);
-      if (length < 1 || length > this.maxFrameBytes) {
-        throw new FrameError(`frame length ${length} outside [1, ${this.maxFrameBytes}]`);
-      }
-      if (this.buffered < 4 + length) break;
-      const whole = this.take(4 + length);
-      const kind = whole.readUInt8(4);
-      if (kind !== FRAME_HELLO && kind !== FRAME_MESSAGES) throw new FrameError(`unknown frame kind ${kind}`);
-      frames.push({ kind, payload: whole.subarray(5) });
-    }
-    return frames;
-  }
-
-  private peek(n: number): Buffer {
-    if (this.chunks[0]!.byteLength >= n || this.chunks.length === 1) return this.chunks[0]!;
-    const merged = Buffer.concat(this.chunks);
-    this.chunks = [merged];
-    return merged;
-  }
-
-  private take(n: number): Buffer {
-    const merged = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks);
-    const out = merged.subarray(0, n);
-    const rest = merged.subarray(n);
-    this.chunks = rest.byteLength > 0 ? [rest] : [];
-    this.buffered -= n;
-    return out;
-  }
+/**
+ * A frame's kind and payload, from the bytes after its length prefix (as the protocol's FrameDecoder returns
+ * them, which also enforces the size limit). Throws FrameError on an unknown kind.
+ */
+export function parseFrame(body: Buffer): Frame {
+  const kind = body.readUInt8(0);
+  if (kind !== FRAME_HELLO && kind !== FRAME_MESSAGES) throw new FrameError(`unknown frame kind ${kind}`);
+  return { kind, payload: body.subarray(1) };
 }

@@ -1,5 +1,7 @@
-import { connect, createServer, type Server, type Socket } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import { invariant } from '../../errors/index.js';
+import { FrameDecoder } from '../../protocol/frame-decoder.js';
+import { type BytesListener, connectReading } from '../../protocol/socket-io.js';
 import { decodeEnvelopes, encodeEnvelopeChunks, encodeEnvelopes, hasLargeEntryData } from '../codec.js';
 import type { NodeId } from '../core/types.js';
 import { type RaftLogger, silentLogger } from '../logger.js';
@@ -8,9 +10,10 @@ import {
   FRAME_HEADER_BYTES,
   FRAME_HELLO,
   FRAME_MESSAGES,
-  FrameDecoder,
+  type Frame,
   frameInPlace,
   helloPayload,
+  parseFrame,
 } from './frame.js';
 import type { Envelope, RaftTransport } from './types.js';
 
@@ -253,7 +256,7 @@ export class TcpTransport implements RaftTransport {
   private dial(peer: Peer): void {
     // A connection the peer opened (it is the lower id, or this node was unknown to it) serves both ways.
     if (this.closed || peer.address === undefined || peer.socket !== undefined) return;
-    const socket = connect({
+    const { socket, onBytes } = connectReading({
       host: peer.address.host,
       port: peer.address.port,
       ...(this.opts.localAddress === '' ? {} : { localAddress: this.opts.localAddress }),
@@ -270,7 +273,7 @@ export class TcpTransport implements RaftTransport {
       }
       socket.write(encodeFrame(FRAME_HELLO, helloPayload(this.opts.nodeId)));
       peer.attempts = 0;
-      this.attach(peer, socket);
+      onBytes(this.attach(peer, socket));
     });
     socket.on('error', () => socket.destroy());
     socket.once('close', () => {
@@ -324,12 +327,12 @@ export class TcpTransport implements RaftTransport {
       for (const p of this.peers.values()) if (p.socket === socket) return p;
       return undefined;
     };
-    const decoder = new FrameDecoder(this.opts.maxFrameBytes);
+    const decoder = this.newDecoder();
     const timer = setTimeout(() => socket.destroy(), this.opts.helloTimeoutMs);
     const onData = (chunk: Buffer): void => {
-      let frames: ReturnType<FrameDecoder['push']>;
+      let frames: Frame[];
       try {
-        frames = decoder.push(chunk);
+        frames = decoder.push(chunk).map(parseFrame);
       } catch (err) {
         this.reject(socket, err);
         return;
@@ -353,7 +356,7 @@ export class TcpTransport implements RaftTransport {
       this.unidentified.delete(socket);
       // A newer connection from the same peer (it restarted) replaces the old one.
       const old = peer.socket;
-      this.attach(peer, socket, decoder);
+      socket.on('data', this.attach(peer, socket, decoder));
       old?.destroy();
       this.deliver(peer, socket, frames.slice(1));
     };
@@ -367,29 +370,34 @@ export class TcpTransport implements RaftTransport {
     });
   }
 
-  private attach(peer: Peer, socket: Socket, decoder = new FrameDecoder(this.opts.maxFrameBytes)): void {
+  private newDecoder(): FrameDecoder {
+    return new FrameDecoder({ frameBytesMax: this.opts.maxFrameBytes });
+  }
+
+  /** Makes `socket` the peer's connection; returns the listener for the bytes it reads. */
+  private attach(peer: Peer, socket: Socket, decoder = this.newDecoder()): BytesListener {
     peer.socket = socket;
     peer.waitingDrain = false;
     peer.lastReceivedAtMs = this.opts.nowMs();
-    socket.on('data', (chunk: Buffer) => {
+    this.flush(peer);
+    return (chunk: Buffer) => {
       peer.lastReceivedAtMs = this.opts.nowMs();
-      let frames: ReturnType<FrameDecoder['push']>;
+      let frames: Frame[];
       try {
-        frames = decoder.push(chunk);
+        frames = decoder.push(chunk).map(parseFrame);
       } catch (err) {
         this.reject(socket, err);
         return;
       }
       this.deliver(peer, socket, frames);
-    });
-    this.flush(peer);
+    };
   }
 
   /**
    * Decodes and hands frames to the receiver. Bad bytes close the socket; an exception from the receiver
    * itself (a broken invariant in Raft) is not the peer's fault and propagates.
    */
-  private deliver(peer: Peer, socket: Socket, frames: ReturnType<FrameDecoder['push']>): void {
+  private deliver(peer: Peer, socket: Socket, frames: Frame[]): void {
     for (const f of frames) {
       let envs: Envelope[];
       try {
