@@ -146,7 +146,7 @@ export const METRICS = {
     'streambus_log_fsync_duration_seconds',
     'histogram',
     [],
-    'fsync latency of segment logs',
+    'Time to make appended segment data durable: an fdatasync, or the O_DSYNC write (flush_policy always)',
   ),
   partitionsUnderReplicated: d(
     'streambus_partitions_under_replicated',

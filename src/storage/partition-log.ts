@@ -3,7 +3,8 @@
  * whole batches up to the high watermark.
  *
  * Appends queue up; a single writer takes everything queued, stamps offsets, writes it with one writev per
- * segment and (flushPolicy 'always') one fdatasync, then resolves the whole group. Appends made while that
+ * segment and (flushPolicy 'always') one fdatasync, then resolves the whole group (under 'always' the segment
+ * is opened O_DSYNC, so the write is the sync: one system call). Appends made while that
  * fsync runs form the next group, so fsyncs stay far fewer than appends under load. A failed write or fsync
  * (ENOSPC -> DISK_FULL) truncates the group's bytes away and fails only that group; later groups retry.
  *
@@ -68,7 +69,7 @@ export interface RetentionResult {
 export interface PartitionLogStats {
   sizeBytes: number;
   segments: number;
-  /** fdatasync calls made by this log (group commits, rolls, flushes). */
+  /** Data syncs made by this log (group commits, rolls, flushes): fdatasyncs, or O_DSYNC group writes. */
   fsyncs: number;
   /** Append calls that succeeded. */
   appends: number;
@@ -292,12 +293,11 @@ export class PartitionLog {
         }
         results.push({ baseOffset, lastOffset: offset - 1, logAppendTimeMs: nowMs });
       }
+      const writeStarted = performance.now();
       if (run.length > 0) await segment.file.writev(run, runStart);
-      if (this.config.flushPolicy === 'always') {
-        await this.timedDatasync(segment.file);
-      } else {
-        this.dirty = true;
-      }
+      if (this.config.flushPolicy !== 'always') this.dirty = true;
+      else if (segment.file.durableWrites === true) this.countSync(writeStarted);
+      else await this.timedDatasync(segment.file);
     } catch (err) {
       await this.rollBack(first, snapshot, segmentCount);
       const failure = toStreamBusError(err, 'log.append');
@@ -434,8 +434,13 @@ export class PartitionLog {
   private async timedDatasync(file: { datasync(): Promise<void> }): Promise<void> {
     const started = performance.now();
     await file.datasync();
+    this.countSync(started);
+  }
+
+  /** Counts a data sync that began at `startedMs`: an fdatasync, or a durable (O_DSYNC) write. */
+  private countSync(startedMs: number): void {
     this.fsyncCount++;
-    this.onFsync?.((performance.now() - started) / 1000);
+    this.onFsync?.((performance.now() - startedMs) / 1000);
   }
 
   /** Waits for queued appends, then fdatasyncs what 'interval' / 'never' left unsynced. */

@@ -8,7 +8,7 @@
  *
  * Writes (save, saveSnapshot, retention, flush, close) run one at a time under a mutex. A save writes each
  * segment's new batches with one writev and, when `sync` and flushPolicy 'always', ends with one fdatasync
- * (group commit); only then are its entries published to the synchronous Raft view. A failed save leaves the
+ * (group commit; under 'always' segments are opened O_DSYNC, so the write itself was the sync); only then are its entries published to the synchronous Raft view. A failed save leaves the
  * store failed (every later save rethrows): reopen it, and recovery keeps the valid prefix.
  */
 import { invariant, StreamBusError, toStreamBusError } from '../errors/index.js';
@@ -287,10 +287,12 @@ export class ReplicatedLog implements PartitionStore {
   }
 
   private async append(entries: readonly Entry[], sync: boolean): Promise<void> {
+    const writeStarted = performance.now();
     const written = await writeEntries(this.context(), this.segments, this.runs, entries);
     this.fsyncCount += written.rollFsyncs;
-    if (sync && this.config.flushPolicy === 'always') await this.timedDatasync(written.last);
-    else this.dirty = true;
+    if (!sync || this.config.flushPolicy !== 'always') this.dirty = true;
+    else if (written.last.seg.file.durableWrites === true) this.countSync(writeStarted);
+    else await this.timedDatasync(written.last);
     this.cache.push(entries);
     this.lastIdx = entries[entries.length - 1]!.index;
     this.endOffset = written.nextOffset;
@@ -299,9 +301,14 @@ export class ReplicatedLog implements PartitionStore {
   private async timedDatasync(s: ReplicatedSegment): Promise<void> {
     const started = performance.now();
     await s.seg.file.datasync();
+    this.countSync(started);
+  }
+
+  /** Counts a data sync that began at `startedMs`: an fdatasync, or durable (O_DSYNC) writes. */
+  private countSync(startedMs: number): void {
     this.fsyncCount++;
     this.dirty = false;
-    this.onFsync?.((performance.now() - started) / 1000);
+    this.onFsync?.((performance.now() - startedMs) / 1000);
   }
 
   /** Drops every entry >= i (newest segments first, so a crash part-way leaves a contiguous log). */

@@ -25,6 +25,7 @@ import {
   cutTornTail,
   listSegmentBases,
   type SegmentContext,
+  segmentOpenOptions,
 } from './segment-recovery.js';
 import { TimeIndex } from './time-index.js';
 
@@ -161,7 +162,7 @@ async function openOne(
   runs: TermRuns,
 ): Promise<ReplicatedSegment> {
   const path = join(ctx.dir, segmentFileStem(baseOffset) + LOG_SUFFIX);
-  const file = await ctx.fs.openFile(path, 'open');
+  const file = await ctx.fs.openFile(path, 'open', segmentOpenOptions(ctx.config));
   const seg = new Segment(ctx.fs, ctx.dir, baseOffset, file, ctx.config.indexIntervalBytes, ctx.nowMs);
   const fresh = (): ReplicatedSegment => ({
     seg,

@@ -16,7 +16,7 @@ import {
   segmentFileStem,
   TIME_INDEX_SUFFIX,
 } from './segment.js';
-import type { StorageFile, StorageFs } from './storage-fs.js';
+import type { OpenFileOptions, StorageFile, StorageFs } from './storage-fs.js';
 import { TimeIndex } from './time-index.js';
 import type { StorageLogger } from './types.js';
 
@@ -26,6 +26,14 @@ export interface SegmentContext {
   config: LogConfig;
   logger: StorageLogger;
   nowMs: number;
+}
+
+/**
+ * How segment files are opened: under flush_policy 'always' every append must be durable before it is
+ * acknowledged, so the file is opened O_DSYNC and a write is its own fdatasync.
+ */
+export function segmentOpenOptions(config: LogConfig): OpenFileOptions {
+  return { durableWrites: config.flushPolicy === 'always' };
 }
 
 export function corrupt(
@@ -93,7 +101,7 @@ async function tryPersistedIndexes(ctx: SegmentContext, segment: Segment, size: 
 
 async function loadClosedSegment(ctx: SegmentContext, baseOffset: number): Promise<Segment> {
   const path = join(ctx.dir, segmentFileStem(baseOffset) + LOG_SUFFIX);
-  const file = await ctx.fs.openFile(path, 'open');
+  const file = await ctx.fs.openFile(path, 'open', segmentOpenOptions(ctx.config));
   const segment = new Segment(ctx.fs, ctx.dir, baseOffset, file, ctx.config.indexIntervalBytes, ctx.nowMs);
   try {
     const size = await file.size();
@@ -112,7 +120,7 @@ async function loadClosedSegment(ctx: SegmentContext, baseOffset: number): Promi
 
 async function recoverActiveSegment(ctx: SegmentContext, baseOffset: number): Promise<Segment> {
   const path = join(ctx.dir, segmentFileStem(baseOffset) + LOG_SUFFIX);
-  const file = await ctx.fs.openFile(path, 'open');
+  const file = await ctx.fs.openFile(path, 'open', segmentOpenOptions(ctx.config));
   const segment = new Segment(ctx.fs, ctx.dir, baseOffset, file, ctx.config.indexIntervalBytes, ctx.nowMs);
   try {
     const size = await file.size();
@@ -214,7 +222,7 @@ export async function openSegments(ctx: SegmentContext, initialOffset = 0): Prom
 
 export async function createSegment(ctx: SegmentContext, baseOffset: number): Promise<Segment> {
   const path = join(ctx.dir, segmentFileStem(baseOffset) + LOG_SUFFIX);
-  const file = await ctx.fs.openFile(path, 'create');
+  const file = await ctx.fs.openFile(path, 'create', segmentOpenOptions(ctx.config));
   // Make the new file's name durable so a crash cannot lose the segment that later appends land in.
   try {
     await ctx.fs.syncDir(ctx.dir);
