@@ -26,7 +26,10 @@ export class TailCache {
     this.batchBytesMax = Math.floor(budgetBytes / 16);
   }
 
-  /** Records a batch just written (stamped with its offsets), right after the previous one. */
+  /**
+   * Records a batch just written (stamped with its offsets), right after the previous one. A Raft control
+   * batch takes no offsets: lastOffset = baseOffset - 1.
+   */
   add(batch: Buffer, baseOffset: number, lastOffset: number): void {
     const newest = this.batches[this.batches.length - 1];
     if (batch.length > this.batchBytesMax || (newest !== undefined && newest.lastOffset + 1 !== baseOffset)) {
@@ -55,15 +58,23 @@ export class TailCache {
     if (i < 0) return null;
     const parts: Buffer[] = [];
     let total = 0;
+    // Up to the last data batch: trailing Raft control batches (no offsets) may belong to uncommitted
+    // entries, as in cutBeforeOffset.
+    let keep = 0;
+    let keepBytes = 0;
     for (; i < this.batches.length; i++) {
       const b = this.batches[i]!;
       if (b.lastOffset >= highWatermark) break;
       if (parts.length > 0 && total + b.bytes.length > maxBytes) break;
       parts.push(b.bytes);
       total += b.bytes.length;
+      if (b.lastOffset >= b.baseOffset) {
+        keep = parts.length;
+        keepBytes = total;
+      }
     }
-    if (parts.length === 0) return null;
-    return parts.length === 1 ? parts[0]! : Buffer.concat(parts, total);
+    if (keep === 0) return null;
+    return keep === 1 ? parts[0]! : Buffer.concat(parts.slice(0, keep), keepBytes);
   }
 
   /** Forgets every batch at or after `offset` (the log was truncated there). */

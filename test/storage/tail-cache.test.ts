@@ -131,3 +131,16 @@ describe('partition log reads at the tail', () => {
     }
   });
 });
+
+describe('TailCache with Raft control batches (no offsets)', () => {
+  it('keeps control batches between data batches and drops trailing ones, as reads from disk do', () => {
+    const c = new TailCache(1600);
+    c.add(bytes(10, 1), 0, 1);
+    c.add(bytes(10, 8), 2, 1); // control batch at offset 2
+    c.add(bytes(10, 2), 2, 3);
+    c.add(bytes(10, 9), 4, 3); // trailing control batch
+    expect(c.read(0, 1000, 4)).toEqual(Buffer.concat([bytes(10, 1), bytes(10, 8), bytes(10, 2)]));
+    expect(c.read(2, 1000, 4)).toEqual(bytes(10, 2));
+    expect(c.read(0, 1000, 2)).toEqual(bytes(10, 1));
+  });
+});
