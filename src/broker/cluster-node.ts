@@ -30,7 +30,12 @@ import {
 import { TransportForwarder } from '../metadata/tcp-forwarder.js';
 import type { BrokerState } from '../metadata/types.js';
 import type { RaftHealthView } from '../observability/http-server.js';
-import type { Logger, MetricsRegistry, OpsStack } from '../observability/index.js';
+import {
+  bindBreakerMetrics,
+  type Logger,
+  type MetricsRegistry,
+  type OpsStack,
+} from '../observability/index.js';
 import type { BrokerAction } from '../protocol/messages.js';
 import type { NodeId } from '../raft/core/types.js';
 import { RaftHost } from '../raft/host.js';
@@ -201,7 +206,7 @@ export class ClusterNode {
       metrics,
       deps.logger,
     );
-    node.observe(deps.ops);
+    node.observe(deps.ops, deps.logger.child({ component: 'metadata' }));
     try {
       await raft.start();
     } catch (err) {
@@ -350,8 +355,11 @@ export class ClusterNode {
     await this.storage.close();
   }
 
-  /** Health check, /health/raft, raft_* and metadata_* metrics, role-change logs. */
-  private observe(ops: OpsStack): void {
+  /**
+   * Health checks, /health/raft, raft_*, metadata_* and the metadata breaker's circuitbreaker_* metrics,
+   * role-change and breaker state-change logs (`metadataLogger` logs as component metadata).
+   */
+  private observe(ops: OpsStack, metadataLogger: Logger): void {
     const metrics = ops.metrics;
     ops.health.register({
       name: 'raft',
@@ -416,6 +424,7 @@ export class ClusterNode {
     );
     this.unbind.push(() => ops.server?.setRaftHealthProvider(undefined));
     this.unbind.push(bindMetadataMetrics(this.store, metrics));
+    this.unbind.push(bindBreakerMetrics(this.store.breaker, metrics, metadataLogger));
     // Every registered broker becomes a transport peer (partition groups span any pair of brokers).
     const known = new Map<number, string>();
     const learnPeers = (): void => {
