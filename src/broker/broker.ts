@@ -35,7 +35,7 @@ import { quorumClusterInfo, singleNodeClusterInfo } from './cluster-info.js';
 import { ClusterNode } from './cluster-node.js';
 import { GroupCoordinator } from './groups/group-coordinator.js';
 import { LocalTopicCatalog } from './local-catalog.js';
-import { brokerObservers } from './observability.js';
+import { bindLogSizeMetrics, brokerObservers, type SizedPartitionLog } from './observability.js';
 import { FileProducerIdBlocks, metadataProducerIdBlocks } from './producer-id-blocks.js';
 import { ProducerIdAllocator } from './producer-ids.js';
 import { ReplicaManager } from './replica/replica-manager.js';
@@ -174,6 +174,13 @@ export class Broker {
         },
       });
     }
+    bindLogSizeMetrics(ops.metrics, function* (): Iterable<SizedPartitionLog> {
+      // Single-node topics live in the log manager, replicated ones in the replica manager.
+      for (const t of logs.listTopics()) {
+        for (const log of logs.partitions(t.name)) yield { topic: t.name, sizeBytes: () => log.sizeBytes() };
+      }
+      if (replicas !== null) yield* replicas.replicas();
+    });
     const clusterCatalog =
       cluster === null || replicas === null
         ? null

@@ -32,10 +32,17 @@ export interface ConnectionObserver {
   onProtocolError?(info: ConnectionInfo, err: StreamBusError): void;
   onClosed?(info: ConnectionInfo): void;
   onInFlightChange?(delta: number): void;
+  /**
+   * A request's answer is ready but waits behind an earlier, unanswered request on the same connection
+   * (+1), or has been written (-1): the head-of-line queue that in-order responses create.
+   */
+  onQueuedChange?(delta: number): void;
 }
 
 interface Slot {
   done: boolean;
+  /** Done while an earlier request was not: counted by onQueuedChange until written. */
+  queued: boolean;
   /** The response frame as chunks to write in order (see encodeResponseChunks). */
   response: Buffer[] | null;
 }
@@ -113,7 +120,7 @@ export class BrokerConnection implements ConnectionInfo {
   }
 
   private dispatch(frame: Buffer): void {
-    const slot: Slot = { done: false, response: null };
+    const slot: Slot = { done: false, queued: false, response: null };
     this.pending.push(slot);
     this.observer.onInFlightChange?.(1);
     this.router.route(frame, this).then(
@@ -134,9 +141,14 @@ export class BrokerConnection implements ConnectionInfo {
   private complete(slot: Slot, response: Buffer[] | null): void {
     slot.done = true;
     slot.response = response;
+    if (this.pending[0] !== slot) {
+      slot.queued = true;
+      this.observer.onQueuedChange?.(1);
+    }
     while (this.pending.length > 0 && this.pending[0]!.done) {
       const head = this.pending.shift()!;
       this.observer.onInFlightChange?.(-1);
+      if (head.queued) this.observer.onQueuedChange?.(-1);
       if (head.response !== null && !this.closed) {
         if (!writeChunks(this.socket, head.response)) this.writeBlocked = true;
       }

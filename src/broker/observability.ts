@@ -88,6 +88,7 @@ export function brokerObservers(
         );
       },
       onInFlightChange: (delta) => metrics.requestsInFlight.inc(delta),
+      onQueuedChange: (delta) => metrics.requestQueueDepth.inc(delta),
       onProtocolError: (info, err) => {
         metrics.errorsTotal.inc({ code: err.code, category: err.category });
         sampler.warn(
@@ -99,4 +100,27 @@ export function brokerObservers(
       },
     },
   };
+}
+
+/** A partition log this broker holds (a single-node log or a replica, leader or follower). */
+export interface SizedPartitionLog {
+  readonly topic: string;
+  sizeBytes(): number;
+}
+
+/**
+ * Keeps streambus_log_size_bytes{topic} at the bytes of the partition logs held here, summed per topic.
+ * Read at scrape time (a sum over in-memory segment sizes, no I/O); the gauge is rebuilt each time so a
+ * deleted topic or a replica moved away drops out. Returns the function that detaches it.
+ */
+export function bindLogSizeMetrics(
+  metrics: MetricsRegistry,
+  partitions: () => Iterable<SizedPartitionLog>,
+): () => void {
+  return metrics.addCollectHook(() => {
+    const byTopic = new Map<string, number>();
+    for (const p of partitions()) byTopic.set(p.topic, (byTopic.get(p.topic) ?? 0) + p.sizeBytes());
+    metrics.logSizeBytes.reset();
+    for (const [topic, bytes] of byTopic) metrics.logSizeBytes.set({ topic }, bytes);
+  });
 }

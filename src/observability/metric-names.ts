@@ -121,12 +121,17 @@ export const METRICS = {
     ['api', 'status'],
     'Requests by api and error code',
   ),
-  requestsInFlight: d('streambus_requests_in_flight', 'gauge', [], 'Requests being processed'),
+  requestsInFlight: d(
+    'streambus_requests_in_flight',
+    'gauge',
+    [],
+    'Requests received and not yet answered (queued ones included)',
+  ),
   requestQueueDepth: d(
     'streambus_request_queue_depth',
     'gauge',
     [],
-    'Requests decoded and waiting for a handler',
+    'Requests answered but waiting to be written behind an earlier, unanswered request on their connection (responses go out in request order)',
   ),
   connectionsActive: d('streambus_connections_active', 'gauge', [], 'Open client connections'),
   connectionsRejectedTotal: d(
@@ -213,7 +218,7 @@ export const METRICS = {
     'streambus_log_size_bytes',
     'gauge',
     ['topic'],
-    'Bytes on disk of a topic across partitions',
+    'Bytes of the partition logs of a topic held by this broker (replicas led or followed)',
   ),
   timeoutsTotal: d('streambus_timeouts_total', 'counter', ['operation'], 'Operations that ran out of time'),
   errorsTotal: d(

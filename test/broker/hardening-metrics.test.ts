@@ -2,10 +2,14 @@
  * Scrapes /metrics of a running in-process broker: every metric the hardening spec names is exported with
  * the right TYPE, the data-plane metrics too, and produce traffic moves the per-topic and latency series.
  */
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient } from '../../src/client/client.js';
 import { METRICS } from '../../src/observability/index.js';
+import { ApiKey } from '../../src/protocol/index.js';
 import { type InProcessBroker, startInProcessBroker } from '../helpers/in-process-broker.js';
+import { connectTo } from '../helpers/wire.js';
 
 /** Copied from spec/streambus-hardening-plan.md ("Metrics to Track"), not from metric-names.ts on purpose. */
 const SPEC_METRICS: Record<string, 'counter' | 'gauge' | 'histogram'> = {
@@ -99,6 +103,76 @@ describe('/metrics on a running broker', () => {
       // Labels carry the broker id so a fleet can be scraped into one Prometheus.
       expect(after).toMatch(/streambus_messages_in_total\{[^}]*broker_id="\d+"/);
     } finally {
+      await client.close();
+    }
+  });
+
+  it('sets streambus_log_size_bytes{topic} from the partition logs after a produce, and drops a deleted topic', async () => {
+    const topic = 'log-size';
+    const client = createClient({ bootstrap: [b.bootstrap], clientId: 'log-size-test' });
+    try {
+      await client.admin().createTopic({ name: topic, partitions: 2, replicationFactor: 1, configs: {} });
+      const producer = client.producer({ lingerMs: 0 });
+      const messages = Array.from({ length: 40 }, (_, i) => ({
+        value: `v${i}`.repeat(20),
+        partition: i % 2,
+      }));
+      await producer.send({ topic, messages });
+      await producer.close();
+      // flush_policy always: every acknowledged batch is in its segment file.
+      const onDisk = [0, 1]
+        .flatMap((p) => {
+          const dir = join(b.dataDir, `${topic}-${p}`);
+          return readdirSync(dir)
+            .filter((f) => f.endsWith('.log'))
+            .map((f) => statSync(join(dir, f)).size);
+        })
+        .reduce((n, size) => n + size, 0);
+      expect(onDisk).toBeGreaterThan(40 * 40);
+      expect(sample(await scrape(), 'streambus_log_size_bytes', `topic="${topic}"`)).toBe(onDisk);
+
+      await client.admin().deleteTopic(topic);
+      expect(sample(await scrape(), 'streambus_log_size_bytes', `topic="${topic}"`)).toBeUndefined();
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('counts a ready answer held behind a long-polling Fetch on its connection in streambus_request_queue_depth', async () => {
+    const topic = 'queue-depth';
+    const client = createClient({ bootstrap: [b.bootstrap], clientId: 'queue-depth-test' });
+    const conn = await connectTo(b);
+    try {
+      await client.admin().createTopic({ name: topic, partitions: 1, replicationFactor: 1, configs: {} });
+      const before = await scrape();
+      expect(sample(before, 'streambus_request_queue_depth')).toBe(0);
+      // An empty partition: the Fetch waits its full maxWaitMs. ApiVersions, pipelined behind it on the same
+      // connection, is answered at once but cannot be written before the Fetch's response.
+      const fetch = conn.request(ApiKey.Fetch, {
+        maxWaitMs: 3_000,
+        minBytes: 1,
+        maxBytes: 1 << 20,
+        partitions: [{ topic, partition: 0, fetchOffset: 0, partitionMaxBytes: 1 << 20 }],
+      });
+      const versions = conn.request(ApiKey.ApiVersions, {});
+      let held: string | undefined;
+      for (let i = 0; i < 50 && held === undefined; i++) {
+        const text = await scrape();
+        if (sample(text, 'streambus_request_queue_depth') === 1) held = text;
+        else await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(held, 'queue depth never reached 1').toBeDefined();
+      // Both requests are received and unanswered; only ApiVersions is queued.
+      expect(sample(held!, 'streambus_requests_in_flight')).toBeGreaterThanOrEqual(2);
+
+      // A produce wakes the Fetch: both answers go out and the queue empties.
+      const producer = client.producer({ lingerMs: 0 });
+      await producer.send({ topic, messages: [{ value: 'wake', partition: 0 }] });
+      await producer.close();
+      await Promise.all([fetch, versions]);
+      expect(sample(await scrape(), 'streambus_request_queue_depth')).toBe(0);
+    } finally {
+      await conn.close();
       await client.close();
     }
   });
