@@ -73,6 +73,10 @@ export function registerBrokerCommand(program: Command): void {
           logger.warn({ operation: 'shutdown', signal }, 'second signal: exiting at once');
           process.exit(1);
         }
+        // Exit 0 after a full drain and after a forced one alike: either way every log was flushed and
+        // closed (no acknowledged write is lost) and the operator asked for the stop, so a supervisor with
+        // Restart=on-failure must not restart it. A forced drain is told apart by its warning log line and
+        // the "broker stopped" line's `forced: true`. Exit 1: a second signal, or a shutdown that threw.
         broker.shutdown(signal).then(
           () => process.exit(0),
           (err: unknown) => {

@@ -315,14 +315,15 @@ export class ClusterNode {
   }
 
   /**
-   * Hands metadata leadership to another voter if this broker leads (bounded: a slow or failed transfer
-   * only costs the others one election), then stops Raft and closes the peer listener and the log.
+   * Hands metadata leadership to another voter if this broker leads (bounded by `transferTimeoutMs`: a slow
+   * or failed transfer only costs the others one election; 0 skips it, as a shutdown out of time does),
+   * then stops Raft and closes the peer listener and the log.
    */
-  async stop(): Promise<void> {
+  async stop(transferTimeoutMs = LEADERSHIP_TRANSFER_TIMEOUT_MS): Promise<void> {
     this.membership.abort();
     await this.membershipLoop;
     this.coordinator.stop();
-    await this.transferLeadershipAway();
+    if (transferTimeoutMs > 0) await this.transferLeadershipAway(transferTimeoutMs);
     this.forwarder.close();
     for (const off of this.unbind) off();
     this.unbind = [];
@@ -330,13 +331,13 @@ export class ClusterNode {
     this.logger.info({ operation: 'stop', group: METADATA_GROUP_ID }, 'metadata raft stopped');
   }
 
-  private async transferLeadershipAway(): Promise<void> {
+  private async transferLeadershipAway(timeoutMs: number): Promise<void> {
     const s = this.raft.status();
     if (s.role !== 'leader') return;
     const target = this.voters.find((v) => v.id !== s.id && this.transport.isConnected(v.id));
     if (target === undefined) return;
     try {
-      await this.raft.transferLeadership(target.id, { timeoutMs: LEADERSHIP_TRANSFER_TIMEOUT_MS });
+      await this.raft.transferLeadership(target.id, { timeoutMs });
       this.logger.info(
         { operation: 'transfer-leadership', to: target.id },
         'metadata leadership handed over',

@@ -1,10 +1,13 @@
 /**
  * No handle leaks: starting and stopping a broker in-process (with a client connection and a produce each
- * time) leaves no sockets, servers, timers or file handles behind.
+ * time) leaves no sockets, servers, timers or file handles behind; single-node, and in cluster mode (one
+ * voter: the metadata Raft group, its peer listener, the coordinator and replicated partitions).
  */
 import { describe, expect, it } from 'vitest';
 import { createClient } from '../../src/client/client.js';
+import { freePort } from '../helpers/cluster-processes.js';
 import { startInProcessBroker } from '../helpers/in-process-broker.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 function countByType(): Map<string, number> {
   const counts = new Map<string, number>();
@@ -28,8 +31,28 @@ async function settle(): Promise<void> {
   await new Promise<void>((resolve) => setTimeout(resolve, 50));
 }
 
-async function cycle(round: number): Promise<void> {
-  const b = await startInProcessBroker();
+type Mode = 'single-node' | 'cluster';
+
+async function overridesFor(mode: Mode): Promise<Record<string, unknown>> {
+  if (mode === 'single-node') return {};
+  const peerPort = await freePort();
+  return {
+    'broker.id': 1,
+    'cluster.enabled': true,
+    'cluster.peer_listen': `127.0.0.1:${peerPort}`,
+    'cluster.voters': `1@127.0.0.1:${peerPort}`,
+  };
+}
+
+async function cycle(mode: Mode, round: number): Promise<void> {
+  const b = await startInProcessBroker(await overridesFor(mode));
+  const cluster = b.broker.cluster;
+  // A topic needs an alive broker to be placed on: wait for this one's registration to apply.
+  if (cluster !== null)
+    await waitFor(
+      'this broker alive in metadata',
+      () => cluster.store.snapshotView().brokers.get(1)?.state === 'alive',
+    );
   const client = createClient({ bootstrap: [b.bootstrap], clientId: `handles-${round}` });
   try {
     await client.admin().createTopic({ name: 'handles', partitions: 2, replicationFactor: 1, configs: {} });
@@ -45,13 +68,13 @@ async function cycle(round: number): Promise<void> {
   }
 }
 
-describe('broker start/stop leaves no active handles', () => {
+describe.each<Mode>(['single-node', 'cluster'])('broker start/stop leaves no active handles (%s)', (mode) => {
   it('returns to the baseline handle count per type after 5 start/stop cycles', async () => {
     // Warm-up: first-use caches (DNS, undici keep-alive pool, lazy imports) are not leaks.
-    await cycle(0);
+    await cycle(mode, 0);
     await settle();
     const before = countByType();
-    for (let round = 1; round <= 5; round++) await cycle(round);
+    for (let round = 1; round <= 5; round++) await cycle(mode, round);
     await settle();
     const after = countByType();
     expect(growth(before, after), JSON.stringify([...after])).toEqual({});

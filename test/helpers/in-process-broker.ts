@@ -1,7 +1,7 @@
 /** A broker inside the test process: faster than a child process, for API and handler tests. */
 import { Broker } from '../../src/broker/broker.js';
 import { loadConfig } from '../../src/config/index.js';
-import { silentLogger } from '../../src/observability/index.js';
+import { type Logger, silentLogger } from '../../src/observability/index.js';
 import { removeDir, tempDir } from './broker-process.js';
 
 export interface InProcessBroker {
@@ -20,6 +20,7 @@ export interface InProcessBroker {
 export async function startInProcessBroker(
   overrides: Record<string, unknown> = {},
   dataDir = tempDir(),
+  options: { logger?: Logger } = {},
 ): Promise<InProcessBroker> {
   const config = loadConfig({
     env: {},
@@ -31,7 +32,7 @@ export async function startInProcessBroker(
       ...overrides,
     },
   });
-  const broker = await Broker.start(config, { logger: silentLogger() });
+  const broker = await Broker.start(config, { logger: options.logger ?? silentLogger() });
   const { host, port, httpPort } = broker.addresses;
   let stopped = false;
   const stop = async (): Promise<void> => {

@@ -126,12 +126,12 @@ export class ReplicaManager {
 
   /**
    * Stops reconciling, hands the leadership of every partition led here to an in-sync replica (bounded by
-   * `handoverTimeoutMs`: a slow handover only costs that group an election), then closes every replica and
-   * store.
+   * `handoverTimeoutMs`: a slow handover only costs that group an election; 0 skips the handovers, as a
+   * shutdown out of time does), then closes every replica and store.
    */
   async stop(handoverTimeoutMs = LEADERSHIP_HANDOVER_TIMEOUT_MS): Promise<void> {
     this.stopped = true;
-    await this.handOverLeadership(handoverTimeoutMs);
+    if (handoverTimeoutMs > 0) await this.handOverLeadership(handoverTimeoutMs);
     this.unsubscribe?.();
     this.unsubscribe = null;
     if (this.retryTimer !== null) clearTimeout(this.retryTimer);
