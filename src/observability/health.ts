@@ -51,6 +51,8 @@ export interface HealthRegistryOptions {
   readonly timeoutMs?: number;
   readonly clock?: Clock;
   readonly timers?: Timers;
+  /** Told of each check that runs out of time, as `health.<name>` (streambus_timeouts_total and a log). */
+  readonly onTimeout?: (operation: string, timeoutMs: number) => void;
 }
 
 export interface HealthChangeEvent {
@@ -93,6 +95,7 @@ export class HealthRegistry {
   private readonly timers: Timers;
   private readonly intervalMs: number;
   private readonly timeoutMs: number;
+  private readonly onTimeout: ((operation: string, timeoutMs: number) => void) | undefined;
   private running = false;
   private draining = false;
   private fatal: string | undefined;
@@ -102,6 +105,7 @@ export class HealthRegistry {
     this.timers = options.timers ?? systemTimers;
     this.intervalMs = options.intervalMs ?? 5000;
     this.timeoutMs = options.timeoutMs ?? 2000;
+    this.onTimeout = options.onTimeout;
   }
 
   register(spec: HealthCheckSpec): void {
@@ -266,6 +270,7 @@ export class HealthRegistry {
       run.timedOut = true;
       controller.abort(new Error(`health check timed out after ${entry.timeoutMs}ms`));
       finish({ status: 'unhealthy', message: `timed out after ${entry.timeoutMs}ms` });
+      this.onTimeout?.(`health.${entry.spec.name}`, entry.timeoutMs);
     }, entry.timeoutMs);
 
     void (async (): Promise<void> => {

@@ -45,9 +45,11 @@ export async function startOpsStack(config: BrokerConfig, options: OpsStackOptio
     processMetrics: options.processMetrics ?? true,
     defaultLabels: { broker_id: String(config.broker.id) },
   });
+  const onTimeout = timeoutObserver(metrics, logger, clock);
   const health = new HealthRegistry({
     intervalMs: config.health.checkIntervalMs,
     timeoutMs: config.resilience.timeouts.healthCheckMs,
+    onTimeout,
     clock,
     ...(options.timers === undefined ? {} : { timers: options.timers }),
   });
@@ -99,7 +101,7 @@ export async function startOpsStack(config: BrokerConfig, options: OpsStackOptio
     health,
     server,
     tracing,
-    onTimeout: timeoutObserver(metrics, logger, clock),
+    onTimeout,
     isReady: () => health.readiness().ready,
     close() {
       closing ??= (async () => {

@@ -34,6 +34,8 @@ export interface GroupCoordinatorDeps {
   readonly metrics?: MetricsRegistry;
   /** Member ids: `${clientId}-${random}`; injected for tests. */
   readonly randomId?: () => string;
+  /** Told of each `__consumer_offsets` append that ran out of time (counted and logged as group.append). */
+  readonly onAppendTimeout?: () => void;
 }
 
 interface ShardEntry {
@@ -173,6 +175,7 @@ export class GroupCoordinator {
       checkpointIntervalMs: Math.floor(this.deps.config.offsetsRetentionMs / 4),
       logger: this.log.child({ partition: index }),
       ...(this.deps.metrics === undefined ? {} : { observer: groupObserver(this.deps.metrics) }),
+      ...(this.deps.onAppendTimeout === undefined ? {} : { onAppendTimeout: this.deps.onAppendTimeout }),
     });
     const entry: ShardEntry = { leadership, served, shard, loaded: null };
     this.shards.set(index, entry);

@@ -52,6 +52,8 @@ export interface GroupShardDeps {
   readonly checkpointIntervalMs: number;
   readonly logger: Logger;
   readonly observer?: GroupObserver;
+  /** An append (commit, group state, checkpoint) ran out of time. */
+  readonly onAppendTimeout?: () => void;
 }
 
 export interface CommitRequest {
@@ -403,6 +405,7 @@ export class GroupShard {
     try {
       await this.deps.served.append(offsetsBatch(records, this.deps.nowMs()), -1);
     } catch (err) {
+      if (err instanceof StreamBusError && err.code === 'REQUEST_TIMED_OUT') this.deps.onAppendTimeout?.();
       throw asCoordinatorError(err, this.deps.index);
     }
   }

@@ -50,6 +50,10 @@ export interface PartitionReplicaOptions {
   readonly replicaLagTimeMaxMs?: number;
   /** Told how long each acks=all batch took from proposal to commit (seconds). */
   readonly onCommitted?: (seconds: number) => void;
+  /** Taking or installing a snapshot longer than this is reported to onTimeout (raft.snapshot). */
+  readonly snapshotTimeoutMs?: number;
+  /** Told of an append that ran out of proposalTimeoutMs, as `replica.append` (counted and logged). */
+  readonly onTimeout?: (operation: string, timeoutMs: number) => void;
 }
 
 export const REPLICA_LAG_TIME_MAX_MS = 10_000;
@@ -102,6 +106,8 @@ export class PartitionReplica extends EventEmitter<ReplicaEvents> implements Ser
       snapshotIntervalEntries: options.snapshotIntervalEntries ?? PARTITION_SNAPSHOT_INTERVAL_ENTRIES,
       // The log is the data: snapshots never compact it (retention does), so keep no entries "below" them.
       snapshotKeepEntries: 0,
+      ...(options.snapshotTimeoutMs === undefined ? {} : { snapshotTimeoutMs: options.snapshotTimeoutMs }),
+      ...(options.onTimeout === undefined ? {} : { onTimeout: options.onTimeout }),
       logger: log,
       now: options.nowMs,
     });
@@ -152,16 +158,29 @@ export class PartitionReplica extends EventEmitter<ReplicaEvents> implements Ser
     const split = splitAndValidate(batches, this.options.batchBytesMax);
     if (acks === -1) this.assertEnoughInSync();
     const logAppendTimeMs = this.options.nowMs();
-    const applied = await Promise.all(
-      split.map((batch) =>
-        this.dedup.append(
-          batch,
-          (b: Buffer) => this.proposeBatch(b, acks),
-          (w) => (acks === -1 ? this.committed(w) : Promise.resolve(w)),
+    const applied = await this.countingTimeouts(
+      Promise.all(
+        split.map((batch) =>
+          this.dedup.append(
+            batch,
+            (b: Buffer) => this.proposeBatch(b, acks),
+            (w) => (acks === -1 ? this.committed(w) : Promise.resolve(w)),
+          ),
         ),
       ),
     );
     return { baseOffset: applied[0]!.baseOffset, logAppendTimeMs };
+  }
+
+  /** An append's proposal (or its wait for the commit) ran out of time: counted once per append. */
+  private async countingTimeouts<T>(work: Promise<T>): Promise<T> {
+    try {
+      return await work;
+    } catch (err) {
+      if (err instanceof StreamBusError && err.code === 'REQUEST_TIMED_OUT')
+        this.options.onTimeout?.('replica.append', this.options.proposalTimeoutMs);
+      throw err;
+    }
   }
 
   /**
