@@ -178,6 +178,8 @@ export class Broker {
             batchBytesMax: config.limits.batchBytesMax,
             proposalTimeoutMs: config.resilience.timeouts.proposalMs,
             metrics: ops.metrics,
+            onTimeout: ops.onTimeout,
+            snapshotTimeoutMs: config.resilience.timeouts.snapshotMs,
           });
     if (replicas !== null) {
       ops.health.register({
@@ -221,6 +223,8 @@ export class Broker {
       nowMs: () => clock.nowMs(),
       logger: deps.logger,
       metrics: ops.metrics,
+      // In cluster mode the append is a replica proposal, bounded by resilience.timeouts.proposal.
+      onAppendTimeout: () => ops.onTimeout('group.append', config.resilience.timeouts.proposalMs),
     });
     ops.health.register({
       name: 'groups',

@@ -33,6 +33,7 @@ import type { BrokerRecord, MoveRecord } from '../metadata/types.js';
 import type { Logger, MetricsRegistry } from '../observability/index.js';
 import type { ConfChange, NodeId } from '../raft/core/types.js';
 import { sleep } from '../resilience/clock.js';
+import { withTimeout } from '../resilience/deadline.js';
 
 /** How often the driver ticks the reducer and checks leadership. */
 export const COORDINATOR_TICK_MS = 100;
@@ -80,6 +81,8 @@ export interface CoordinatorDeps {
   readonly logger: Logger;
   readonly metrics?: MetricsRegistry;
   readonly tickMs?: number;
+  /** Counts and logs a rebalance that ran out of config.rebalanceTimeoutMs (`cluster.rebalance`). */
+  readonly onTimeout?: (operation: string, timeoutMs: number) => void;
 }
 
 export interface CoordinatorStatus {
@@ -279,13 +282,17 @@ export class ClusterCoordinator {
     try {
       if (action.type === 'proposeReplicaMoves') {
         this.log.info({ operation: 'rebalance', moves: action.moves.map(describeMove) }, 'moving replicas');
-        for (const move of action.moves) await this.runMove(move, signal);
+        await this.withinRebalanceTimeout(signal, async (s) => {
+          for (const move of action.moves) await this.runMove(move, s);
+        });
       } else {
         this.log.info(
           { operation: 'rebalance', leaders: action.changes.map(describeLeaderChange) },
           'changing partition leaders',
         );
-        for (const change of action.changes) await this.changeLeader(change, signal);
+        await this.withinRebalanceTimeout(signal, async (s) => {
+          for (const change of action.changes) await this.changeLeader(change, s);
+        });
       }
     } catch (err) {
       status = 'failure';
@@ -297,6 +304,21 @@ export class ClusterCoordinator {
         this.deps.metrics?.clusterRebalanceDurationSeconds.observe((this.deps.nowMs() - startedMs) / 1000);
       }
     }
+  }
+
+  /**
+   * Runs a plan's writes for at most config.rebalanceTimeoutMs (aborting them then, REQUEST_TIMED_OUT): a
+   * recorded move left unfinished is adopted again on a later tick, and the next plan starts afresh.
+   */
+  private withinRebalanceTimeout(
+    signal: AbortSignal,
+    work: (signal: AbortSignal) => Promise<void>,
+  ): Promise<void> {
+    return withTimeout(this.deps.config.rebalanceTimeoutMs, (deadline) => work(deadline.signal), {
+      operation: 'cluster.rebalance',
+      parent: signal,
+      ...(this.deps.onTimeout === undefined ? {} : { onTimeout: this.deps.onTimeout }),
+    });
   }
 
   /** Record, apply, complete: each step is visible in the store, so a successor can pick up mid-way. */
@@ -320,7 +342,7 @@ export class ClusterCoordinator {
       if (this.movesInFlight.has(key)) continue;
       this.movesInFlight.add(key);
       this.log.info({ operation: 'adopt-move', move: describeMove(move) }, 'finishing a recorded move');
-      void this.applyRecordedMove(move, signal)
+      void this.withinRebalanceTimeout(signal, (s) => this.applyRecordedMove(move, s))
         .catch((err: unknown) => {
           if (signal.aborted) return;
           this.lastError = `recorded move: ${String(err)}`;

@@ -97,6 +97,7 @@ export class ClusterNode {
     metrics: MetricsRegistry,
     /** The broker's logger (the fields above log as component raft). */
     brokerLogger: Logger,
+    onTimeout: (operation: string, timeoutMs: number) => void,
   ) {
     this.coordinator = new ClusterCoordinator({
       raft,
@@ -107,6 +108,7 @@ export class ClusterNode {
       nowMs,
       logger: brokerLogger,
       metrics,
+      onTimeout,
     });
   }
 
@@ -167,6 +169,8 @@ export class ClusterNode {
       storage,
       stateMachine,
       proposalTimeoutMs: config.resilience.timeouts.proposalMs,
+      snapshotTimeoutMs: config.resilience.timeouts.snapshotMs,
+      onTimeout: deps.ops.onTimeout,
       logger,
       now: deps.nowMs,
     });
@@ -180,6 +184,8 @@ export class ClusterNode {
         baseDelayMs: config.resilience.retry.baseDelayMs,
         maxDelayMs: config.resilience.retry.maxDelayMs,
       },
+      attemptTimeoutMs: config.resilience.timeouts.proposalMs,
+      leaderWaitMaxMs: config.resilience.timeouts.leaderElectionMs,
       onTimeout: deps.ops.onTimeout,
       breaker: {
         failureThreshold: config.resilience.circuitBreaker.failureThreshold,
@@ -205,6 +211,7 @@ export class ClusterNode {
       deps.nowMs,
       metrics,
       deps.logger,
+      deps.ops.onTimeout,
     );
     node.observe(deps.ops, deps.logger.child({ component: 'metadata' }));
     try {
@@ -495,5 +502,6 @@ export function coordinatorConfig(config: BrokerConfig): CoordinatorConfig {
     concurrentMovesMax: config.cluster.concurrentMovesMax,
     replicaScoreMax: config.cluster.imbalanceScoreMax,
     proposalTimeoutMs: t.proposalMs,
+    rebalanceTimeoutMs: t.rebalanceMs,
   };
 }

@@ -26,6 +26,7 @@ export const DEFAULT_COORDINATOR_CONFIG: CoordinatorConfig = {
   concurrentMovesMax: 4,
   replicaScoreMax: 0,
   proposalTimeoutMs: 5000,
+  rebalanceTimeoutMs: 30_000,
 };
 
 export function initialCoordinatorState(config: Partial<CoordinatorConfig> = {}): CoordinatorState {

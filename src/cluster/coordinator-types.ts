@@ -14,6 +14,11 @@ export interface CoordinatorConfig {
   readonly replicaScoreMax: number;
   /** A proposal not visible in metadata after this long is proposed again. */
   readonly proposalTimeoutMs: number;
+  /**
+   * The driver abandons a plan's (or an adopted move's) writes after this long; recorded moves are adopted
+   * again on a later tick and the planner plans afresh (resilience.timeouts.rebalance).
+   */
+  readonly rebalanceTimeoutMs: number;
 }
 
 /** Every event carries the driver's clock reading; the reducer never reads a clock. */

@@ -193,7 +193,7 @@ export const CONFIG_SCHEMA: readonly KeySpec[] = [
     key: 'shutdown.timeout_ms',
     kind: { type: 'duration', min: 1 },
     default: 30_000,
-    doc: 'Graceful drain budget on SIGTERM/SIGINT; after it the rest is forced with a warning.',
+    doc: 'Budget of the whole shutdown on SIGTERM/SIGINT (drain, leadership handovers, closing Raft and the logs). When it runs out, a warning names the step that was still waiting and the rest is forced (connections cut, handovers skipped, close steps given 1 s more); the process still exits 0.',
   },
 
   // resilience
@@ -243,19 +243,19 @@ export const CONFIG_SCHEMA: readonly KeySpec[] = [
     key: 'resilience.timeouts.proposal',
     kind: { type: 'duration', min: 1 },
     default: 5000,
-    doc: 'Metadata proposal: from propose to applied.',
+    doc: 'One attempt of a metadata write (propose, or forward to the leader, until applied; retried per resilience.retry), and one partition or Raft membership proposal. Timeouts count in streambus_timeouts_total (metadata.*, replica.append, group.append).',
   },
   {
     key: 'resilience.timeouts.health_check',
     kind: { type: 'duration', min: 1 },
     default: 2000,
-    doc: 'Default timeout of one health check; a check that takes longer is reported unhealthy.',
+    doc: 'Default timeout of one health check; a check that takes longer is reported unhealthy and counted as health.<check> in streambus_timeouts_total.',
   },
   {
     key: 'resilience.timeouts.rebalance',
     kind: { type: 'duration', min: 1 },
     default: 30_000,
-    doc: 'Cluster rebalance (replica moves) before it is abandoned and retried.',
+    doc: "The coordinator's writes for one rebalance plan (replica moves or leader changes) before they are abandoned (cluster.rebalance in streambus_timeouts_total); unfinished recorded moves are picked up again on a later check.",
   },
   {
     key: 'resilience.timeouts.heartbeat_interval',
@@ -273,13 +273,13 @@ export const CONFIG_SCHEMA: readonly KeySpec[] = [
     key: 'resilience.timeouts.leader_election',
     kind: { type: 'duration', min: 1 },
     default: 10_000,
-    doc: 'Longest to wait for a Raft leader before an operation fails with LEADER_NOT_AVAILABLE.',
+    doc: 'A metadata operation that has known no Raft leader this long, across its retries, fails with LEADER_NOT_AVAILABLE (metadata.leader_election in streambus_timeouts_total). Not the election timeout itself, which is fixed at 10 ticks of 100 ms.',
   },
   {
     key: 'resilience.timeouts.snapshot',
     kind: { type: 'duration', min: 1 },
     default: 60_000,
-    doc: 'Taking or installing one Raft snapshot.',
+    doc: 'Taking or installing one Raft snapshot (metadata or partition group) longer than this is logged and counted as raft.snapshot in streambus_timeouts_total; it is not cut short, since it runs inside the ordered persist-and-apply step.',
   },
   {
     key: 'resilience.timeouts.connect',

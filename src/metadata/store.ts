@@ -53,10 +53,16 @@ export interface MetadataStoreOptions {
   /** Name is always 'metadata'. Defaults: CircuitBreaker's (5 failures open it for 30 s). */
   readonly breaker?: Omit<CircuitBreakerOptions, 'name' | 'clock'>;
   /**
-   * One attempt's budget, including waiting for a leader to be elected or to come back: longer than an
-   * election (1-2 s) so an ordinary failover costs no breaker failure. Default 3 s.
+   * One attempt's budget (resilience.timeouts.proposal in a broker), including waiting for a leader to be
+   * elected or to come back: longer than an election (1-2 s) so an ordinary failover costs no breaker
+   * failure. Default 5 s.
    */
   readonly attemptTimeoutMs?: number;
+  /**
+   * An operation that has known no leader for this long, across its attempts, fails with
+   * LEADER_NOT_AVAILABLE instead of retrying on (resilience.timeouts.leader_election). Default 10 s.
+   */
+  readonly leaderWaitMaxMs?: number;
   /** How often a leaderless attempt looks again for a leader. Default 25 ms. */
   readonly leaderPollMs?: number;
   readonly clock?: Clock;
@@ -111,6 +117,7 @@ export class MetadataStore {
   private readonly random: () => number;
   private readonly retryOptions: Omit<RetryOptions, 'signal'>;
   private readonly attemptTimeoutMs: number;
+  private readonly leaderWaitMaxMs: number;
   private readonly leaderPollMs: number;
   private readonly listeners = new Set<(event: MetadataOperationEvent) => void>();
   private readonly requestPrefix: string;
@@ -123,7 +130,8 @@ export class MetadataStore {
     this.clock = options.clock ?? systemClock;
     this.timers = options.timers ?? systemTimers;
     this.random = options.random ?? Math.random;
-    this.attemptTimeoutMs = options.attemptTimeoutMs ?? 3_000;
+    this.attemptTimeoutMs = options.attemptTimeoutMs ?? 5_000;
+    this.leaderWaitMaxMs = options.leaderWaitMaxMs ?? 10_000;
     this.leaderPollMs = options.leaderPollMs ?? 25;
     this.breaker = new CircuitBreaker({ ...options.breaker, name: 'metadata', clock: this.clock });
     this.retryOptions = {
@@ -266,11 +274,13 @@ export class MetadataStore {
   execute(command: MetadataCommand, options: WriteOptions = {}): Promise<MetadataWriteResult> {
     return this.observe(command.type, () => {
       const bytes = this.encode(command);
+      const operation = `metadata.${command.type}`;
+      const leader = this.leaderWait(operation, options.signal);
       return callWithPolicy(
-        this.policy(`metadata.${command.type}`),
-        async (signal) => unwrap(await this.attempt(bytes, signal), command.type),
-        options.signal,
-      );
+        this.policy(operation),
+        async (signal) => unwrap(await this.attempt(bytes, signal, leader), command.type),
+        leader.signal,
+      ).finally(() => leader.dispose());
     });
   }
 
@@ -281,19 +291,24 @@ export class MetadataStore {
 
   /** An image that includes every change committed before the call (Raft read-index, then local apply). */
   readLinearizable(signal?: AbortSignal): Promise<MetadataView> {
-    return this.observe('readLinearizable', () =>
-      callWithPolicy(
+    return this.observe('readLinearizable', () => {
+      const leader = this.leaderWait('metadata.readLinearizable', signal);
+      return callWithPolicy(
         this.policy('metadata.readLinearizable'),
         async (s) => {
           // A follower without a leader would be refused at once: wait for one, as writes do.
-          while (this.raft.status().leaderId === 0) await sleep(this.leaderPollMs, s, this.timers);
+          while (this.raft.status().leaderId === 0) {
+            leader.check();
+            await sleep(this.leaderPollMs, s, this.timers);
+          }
+          leader.seen();
           const index = await this.raft.readIndex({ signal: s });
           await this.sm.waitForApplied(index, s);
           return this.sm.view();
         },
-        signal,
-      ),
-    );
+        leader.signal,
+      ).finally(() => leader.dispose());
+    });
   }
 
   /**
@@ -354,11 +369,45 @@ export class MetadataStore {
     return bytes;
   }
 
+  /**
+   * One operation's wait for a leader, across its attempts: `check` while none is known fails the whole
+   * operation (its signal aborts, so no retry follows) once none has been known for leaderWaitMaxMs.
+   */
+  private leaderWait(operation: string, parent: AbortSignal | undefined): LeaderWait {
+    const controller = new AbortController();
+    const onParentAbort = (): void => controller.abort(parent?.reason);
+    if (parent?.aborted === true) controller.abort(parent.reason);
+    else parent?.addEventListener('abort', onParentAbort, { once: true });
+    let leaderlessSinceMs: number | undefined;
+    return {
+      signal: controller.signal,
+      seen: () => {
+        leaderlessSinceMs = undefined;
+      },
+      check: () => {
+        const now = this.clock.nowMs();
+        leaderlessSinceMs ??= now;
+        if (now - leaderlessSinceMs < this.leaderWaitMaxMs) return;
+        this.options.onTimeout?.('metadata.leader_election', this.leaderWaitMaxMs);
+        const err = new StreamBusError('LEADER_NOT_AVAILABLE', {
+          operation,
+          message: `no metadata leader known for ${now - leaderlessSinceMs} ms (resilience.timeouts.leader_election)`,
+          metadata: { timeoutMs: this.leaderWaitMaxMs },
+        });
+        controller.abort(err);
+        throw err;
+      },
+      dispose: () => parent?.removeEventListener('abort', onParentAbort),
+    };
+  }
+
   /** One attempt: propose here if leader, else forward; wait while the leader is unknown or unreachable. */
-  private async attempt(bytes: Uint8Array, signal: AbortSignal): Promise<ApplyResult> {
+  private async attempt(bytes: Uint8Array, signal: AbortSignal, leader: LeaderWait): Promise<ApplyResult> {
     for (;;) {
       if (signal.aborted) throw abortError(signal);
       const { role, leaderId } = this.raft.status();
+      if (leaderId === 0) leader.check();
+      else leader.seen();
       if (role === 'leader') return (await this.raft.propose(bytes, { signal })) as ApplyResult;
       const joining = leaderId === 0 ? this.nextJoinTarget() : undefined;
       const target = joining ?? leaderId;
@@ -404,6 +453,16 @@ export class MetadataStore {
   private emit(event: MetadataOperationEvent): void {
     for (const listener of this.listeners) listener(event);
   }
+}
+
+interface LeaderWait {
+  /** Aborts when the caller's signal does, or when the leader wait runs out. */
+  readonly signal: AbortSignal;
+  /** A leader is known: the leaderless time starts over. */
+  seen(): void;
+  /** No leader is known: throws LEADER_NOT_AVAILABLE once none has been for leaderWaitMaxMs. */
+  check(): void;
+  dispose(): void;
 }
 
 function unwrap(result: ApplyResult, type: CommandType): MetadataWriteResult {

@@ -34,6 +34,14 @@ export interface RaftNodeOptions {
   readonly snapshotIntervalEntries?: number;
   /** Entries kept below a snapshot so slightly-behind followers catch up without one. */
   readonly snapshotKeepEntries?: number;
+  /**
+   * Taking or installing one snapshot longer than this is reported to `onTimeout` as `raft.snapshot`, while
+   * it still runs. Reported, not cut short: it runs inside the ordered persist-and-apply step, which a
+   * node cannot abandon half way without breaking its log.
+   */
+  readonly snapshotTimeoutMs?: number;
+  /** Counts and logs timeouts (observability's timeoutObserver). */
+  readonly onTimeout?: (operation: string, timeoutMs: number) => void;
   readonly random?: () => number;
   readonly now?: () => number;
   readonly logger?: RaftLogger;

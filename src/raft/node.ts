@@ -375,6 +375,7 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
         late = rd.messages.filter((m) => m.type !== 'app');
       }
     }
+    const snapshotInstalled = rd.snapshot === undefined ? undefined : this.watchSnapshot();
     // 1. Persist: nothing below may leave this node before the hard state and entries are durable.
     if (rd.hardState !== undefined || rd.entries.length > 0 || rd.snapshot !== undefined) {
       await this.opts.storage.save(
@@ -395,6 +396,7 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
       this.appliedIndex = rd.snapshot.metadata.index;
       this.lastSnapshotIndex = rd.snapshot.metadata.index;
       this.proposals.dropUpTo(rd.snapshot.metadata.index);
+      snapshotInstalled?.();
     }
     const confApplied: Entry[] = [];
     for (const e of rd.committedEntries) {
@@ -472,11 +474,26 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
     const confState = this.core.appliedConfState();
     if (typeof term !== 'number' || confState === undefined) return;
     const index = this.appliedIndex;
-    const data = await this.opts.stateMachine.snapshot();
-    const keep = this.opts.snapshotKeepEntries ?? 1_000;
-    await this.opts.storage.saveSnapshot({ metadata: { index, term, confState }, data }, index - keep);
+    const taken = this.watchSnapshot();
+    try {
+      const data = await this.opts.stateMachine.snapshot();
+      const keep = this.opts.snapshotKeepEntries ?? 1_000;
+      await this.opts.storage.saveSnapshot({ metadata: { index, term, confState }, data }, index - keep);
+    } finally {
+      taken?.();
+    }
     this.lastSnapshotIndex = index;
     this.log.debug({ node_id: this.id, group: this.groupId, index }, 'raft snapshot taken');
+  }
+
+  /** Reports a snapshot (taken or installed) still running after snapshotTimeoutMs; call the result when done. */
+  private watchSnapshot(): (() => void) | undefined {
+    const limitMs = this.opts.snapshotTimeoutMs;
+    const onTimeout = this.opts.onTimeout;
+    if (limitMs === undefined || onTimeout === undefined) return undefined;
+    const timer = setTimeout(() => onTimeout('raft.snapshot', limitMs), limitMs);
+    timer.unref();
+    return () => clearTimeout(timer);
   }
 
   private send(messages: readonly Message[]): void {

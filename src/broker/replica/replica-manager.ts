@@ -62,6 +62,10 @@ export interface ReplicaManagerDeps {
   readonly isrCheckIntervalMs?: number;
   readonly replicaLagTimeMaxMs?: number;
   readonly metrics?: MetricsRegistry;
+  /** Reported to onTimeout when taking or installing a partition snapshot takes longer. */
+  readonly snapshotTimeoutMs?: number;
+  /** Counts and logs timeouts (the ops stack's onTimeout): replica appends, snapshots. */
+  readonly onTimeout?: (operation: string, timeoutMs: number) => void;
 }
 
 interface Hosted {
@@ -297,6 +301,10 @@ export class ReplicaManager {
           : { replicaLagTimeMaxMs: this.deps.replicaLagTimeMaxMs }),
         onCommitted: (seconds: number) =>
           this.deps.metrics?.replicationCommitDurationSeconds.observe(seconds),
+        ...(this.deps.onTimeout === undefined ? {} : { onTimeout: this.deps.onTimeout }),
+        ...(this.deps.snapshotTimeoutMs === undefined
+          ? {}
+          : { snapshotTimeoutMs: this.deps.snapshotTimeoutMs }),
       });
     } catch (err) {
       await store.close();
