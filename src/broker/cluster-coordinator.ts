@@ -86,10 +86,16 @@ export interface CoordinatorDeps {
 }
 
 export interface CoordinatorStatus {
+  /** The driver is ticking (between start() and stop()). */
+  readonly running: boolean;
+  /** When the driver last ticked (null before the first tick): a stalled driver stops moving it. */
+  readonly lastTickMs: number | null;
   readonly active: boolean;
   readonly activeSinceMs: number | null;
   readonly lastRebalanceMs: number | null;
   readonly rebalancesInProgress: number;
+  /** When the oldest rebalance still in progress started (null when none is): a stuck one stays here. */
+  readonly oldestRebalanceStartedMs: number | null;
   readonly imbalanceScore: number | null;
   readonly lastError: string | null;
 }
@@ -105,6 +111,10 @@ export class ClusterCoordinator {
   private readonly pendingBeats = new Set<number>();
   private readonly pendingRegistrations = new Set<number>();
   private rebalancesInProgress = 0;
+  /** Start time of every plan being executed, by a per-plan key (for the coordinator health check). */
+  private readonly rebalanceStarts = new Map<number, number>();
+  private nextRebalanceKey = 0;
+  private lastTickMs: number | null = null;
   private lastError: string | null = null;
   private readonly learnersProposed = new Map<number, number>();
   /** `topic/partition` of every move this coordinator is applying right now (one at a time per partition). */
@@ -134,11 +144,19 @@ export class ClusterCoordinator {
   }
 
   status(): CoordinatorStatus {
+    let oldestRebalanceStartedMs: number | null = null;
+    for (const startedMs of this.rebalanceStarts.values()) {
+      if (oldestRebalanceStartedMs === null || startedMs < oldestRebalanceStartedMs)
+        oldestRebalanceStartedMs = startedMs;
+    }
     return {
+      running: this.timer !== undefined,
+      lastTickMs: this.lastTickMs,
       active: this.state.role === 'leader',
       activeSinceMs: this.state.leaderSinceMs,
       lastRebalanceMs: this.state.lastRebalanceMs,
       rebalancesInProgress: this.rebalancesInProgress,
+      oldestRebalanceStartedMs,
       imbalanceScore: this.state.imbalanceScore,
       lastError: this.lastError,
     };
@@ -147,6 +165,7 @@ export class ClusterCoordinator {
   /** One driver step; public so tests can step without timers. */
   tick(): void {
     const now = this.deps.nowMs();
+    this.lastTickMs = now;
     const leading = this.deps.raft.status().role === 'leader';
     if (leading && this.state.role !== 'leader') this.becomeLeader(now);
     else if (!leading && this.state.role === 'leader') this.loseLeadership(now);
@@ -278,6 +297,8 @@ export class ClusterCoordinator {
   ): Promise<void> {
     const startedMs = this.deps.nowMs();
     this.rebalancesInProgress++;
+    const key = this.nextRebalanceKey++;
+    this.rebalanceStarts.set(key, startedMs);
     let status: 'success' | 'failure' = 'success';
     try {
       if (action.type === 'proposeReplicaMoves') {
@@ -299,6 +320,7 @@ export class ClusterCoordinator {
       throw err;
     } finally {
       this.rebalancesInProgress--;
+      this.rebalanceStarts.delete(key);
       if (!signal.aborted) {
         this.deps.metrics?.clusterRebalancesTotal.inc({ status });
         this.deps.metrics?.clusterRebalanceDurationSeconds.observe((this.deps.nowMs() - startedMs) / 1000);

@@ -15,6 +15,8 @@
  * it dials every voter (they do not know its address), forwards its registration through them, and the
  * coordinator adds it to the group as a learner.
  */
+import { constants } from 'node:fs';
+import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DEFAULT_COORDINATOR_CONFIG } from '../cluster/coordinator-logic.js';
 import type { CoordinatorConfig } from '../cluster/coordinator-types.js';
@@ -29,6 +31,15 @@ import {
 } from '../metadata/index.js';
 import { TransportForwarder } from '../metadata/tcp-forwarder.js';
 import type { BrokerState } from '../metadata/types.js';
+import {
+  COORDINATOR_STALL_MS,
+  judgeCoordinator,
+  judgeMetadata,
+  judgeRaft,
+  quorumOf,
+  type RaftFacts,
+} from '../observability/cluster-checks.js';
+import type { CheckResult } from '../observability/health.js';
 import type { RaftHealthView } from '../observability/http-server.js';
 import {
   bindBreakerMetrics,
@@ -79,6 +90,8 @@ export class ClusterNode {
   readonly coordinator: ClusterCoordinator;
   /** Latched when this broker's decommissioning applies here: its membership loop stops for good. */
   private decommissioned = false;
+  /** Set when the metadata Raft node stopped on a fatal error (the raft and metadata checks report it). */
+  private raftFatal: string | undefined;
 
   private constructor(
     /** Runs the metadata group and the partition replicas' groups (replica/). */
@@ -291,13 +304,15 @@ export class ClusterNode {
     return this.raft.status();
   }
 
-  /** The /health/raft body: healthy with a known leader, unhealthy without one. */
+  /** The /health/raft body: the `raft` check's judgement (see judgeRaft) over the live status. */
   healthView(): RaftHealthView {
     const s = this.raft.status();
     const hasLeader = s.leaderId !== 0;
+    const facts = this.raftFacts(s);
+    const verdict = judgeRaft(facts);
     return {
-      status: hasLeader ? 'healthy' : 'unhealthy',
-      message: hasLeader ? `leader is ${s.leaderId}` : 'no metadata leader known',
+      status: verdict.status,
+      message: verdict.message ?? '',
       node_id: s.id,
       group: s.groupId,
       role: s.role,
@@ -307,8 +322,10 @@ export class ClusterNode {
       applied_index: s.appliedIndex,
       last_index: s.lastIndex,
       voters: s.voters,
-      quorum: Math.floor(s.voters.length / 2) + 1,
+      quorum: quorumOf(s.voters.length),
+      voters_reachable: facts.votersReachable,
       last_commit_age_ms: s.lastCommitAgeMs ?? null,
+      commit_stale_ms: facts.commitStaleMs,
       metadata_version: this.stateMachine.version,
       brokers: [...this.store.snapshotView().brokers.values()].map((b) => ({
         id: b.id,
@@ -318,6 +335,22 @@ export class ClusterNode {
         epoch: b.epoch,
         last_heartbeat_ms: b.lastHeartbeatMs,
       })),
+    };
+  }
+
+  /** What judgeRaft decides from: status, the voters this node hears, and the commit staleness bound. */
+  private raftFacts(s: RaftNodeStatus): RaftFacts {
+    const heard = s.voters.filter((id) => id !== s.id && this.transport.isHeardFrom(id)).length;
+    return {
+      running: this.raftFatal === undefined,
+      ...(this.raftFatal === undefined ? {} : { fatalError: this.raftFatal }),
+      role: s.role,
+      term: s.term,
+      leaderId: s.leaderId,
+      voterCount: s.voters.length,
+      votersReachable: heard + (s.voters.includes(s.id) ? 1 : 0),
+      lastCommitAgeMs: s.lastCommitAgeMs,
+      commitStaleMs: this.config.resilience.timeouts.heartbeatTimeoutMs,
     };
   }
 
@@ -364,36 +397,79 @@ export class ClusterNode {
   }
 
   /**
+   * The `metadata` check (judgeMetadata): can propose (leader known, breaker not open), the state machine
+   * keeps applying what commits, the log's directory is writable. Remembers when applying last moved.
+   */
+  private metadataCheck(): () => Promise<CheckResult> {
+    const dir = join(this.config.broker.dataDir, METADATA_DIR);
+    let lastApplied = -1;
+    let progressAtMs = this.nowMs();
+    return async () => {
+      const s = this.raft.status();
+      const now = this.nowMs();
+      if (s.appliedIndex !== lastApplied || s.appliedIndex >= s.commitIndex) {
+        lastApplied = s.appliedIndex;
+        progressAtMs = now;
+      }
+      let storageError: string | null = null;
+      try {
+        await access(dir, constants.W_OK);
+      } catch (err) {
+        storageError = err instanceof Error ? err.message : String(err);
+      }
+      const breaker = this.store.breaker.stats();
+      return judgeMetadata({
+        raftRunning: this.raftFatal === undefined,
+        ...(this.raftFatal === undefined ? {} : { fatalError: this.raftFatal }),
+        leaderId: s.leaderId,
+        breaker: breaker.state,
+        breakerOpenForMs: breaker.openedAtMs === null ? 0 : Math.max(0, now - breaker.openedAtMs),
+        breakerOpenTimeoutMs: this.config.resilience.circuitBreaker.timeoutMs,
+        commitIndex: s.commitIndex,
+        appliedIndex: s.appliedIndex,
+        applyStalledMs: now - progressAtMs,
+        applyStallMaxMs: this.config.resilience.timeouts.proposalMs,
+        storageError,
+      });
+    };
+  }
+
+  /**
    * Health checks, /health/raft, raft_*, metadata_* and the metadata breaker's circuitbreaker_* metrics,
    * role-change and breaker state-change logs (`metadataLogger` logs as component metadata).
    */
   private observe(ops: OpsStack, metadataLogger: Logger): void {
     const metrics = ops.metrics;
+    this.raft.on('fatal', (err) => {
+      this.raftFatal = err.message;
+    });
     ops.health.register({
       name: 'raft',
       critical: true,
       intervalMs: RAFT_CHECK_INTERVAL_MS,
-      check: async () => {
-        const view = this.healthView();
-        return { status: view.status === 'healthy' ? 'healthy' : 'unhealthy', message: view.message ?? '' };
-      },
+      check: async () => judgeRaft(this.raftFacts(this.raft.status())),
     });
     this.unbind.push(() => ops.health.unregister('raft'));
+    ops.health.register({
+      name: 'metadata',
+      // Readiness follows `raft`; a broker whose metadata writes fail still serves the partitions it leads.
+      critical: false,
+      intervalMs: RAFT_CHECK_INTERVAL_MS,
+      check: this.metadataCheck(),
+    });
+    this.unbind.push(() => ops.health.unregister('metadata'));
     ops.health.register({
       name: 'coordinator',
       critical: false,
       intervalMs: RAFT_CHECK_INTERVAL_MS,
-      check: async () => {
-        const c = this.coordinator.status();
-        const rebalance =
-          c.lastRebalanceMs === null
-            ? 'no rebalance check yet'
-            : `last rebalance check ${this.nowMs() - c.lastRebalanceMs} ms ago`;
-        const message = c.active
-          ? `running on this broker; ${rebalance}; ${c.rebalancesInProgress} rebalances in progress; imbalance ${c.imbalanceScore ?? 'unknown'}`
-          : 'standby (another broker leads the metadata group)';
-        return { status: 'healthy', message };
-      },
+      check: async () =>
+        judgeCoordinator({
+          ...this.coordinator.status(),
+          draining: ops.health.isDraining(),
+          nowMs: this.nowMs(),
+          rebalanceTimeoutMs: this.config.resilience.timeouts.rebalanceMs,
+          tickStallMs: COORDINATOR_STALL_MS,
+        }),
     });
     this.unbind.push(() => ops.health.unregister('coordinator'));
     ops.health.register({

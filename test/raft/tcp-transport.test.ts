@@ -1,4 +1,4 @@
-import { connect, createServer } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Envelope, type NodeId, newMessage } from '../../src/raft/index.js';
 import { TcpTransport } from '../../src/raft/transport/tcp-transport.js';
@@ -70,6 +70,30 @@ describe('TcpTransport', () => {
     await new Promise((r) => setTimeout(r, 1_000));
     expect(a.idleDisconnects + b.idleDisconnects).toBe(0);
     expect(got.a.length + got.b.length).toBe(0);
+  });
+
+  it('hears from a live peer, but not from one that accepts connections and sends nothing (a stopped process)', async () => {
+    const live = { idleTimeoutMs: 300, keepaliveIntervalMs: 50 };
+    const { a, b } = await pair({}, { a: live, b: live });
+    await waitFor('both heard', () => a.isHeardFrom(2) && b.isHeardFrom(1));
+    // A SIGSTOPped broker's kernel still completes the TCP handshake; nothing ever comes back.
+    const sockets: Socket[] = [];
+    const mute = createServer((s) => sockets.push(s));
+    await new Promise<void>((resolve) => mute.listen(0, '127.0.0.1', resolve));
+    const port = (mute.address() as { port: number }).port;
+    const c = new TcpTransport({ nodeId: 1, reconnectInitialMs: 10, reconnectMaxMs: 50, ...live });
+    open.push(c);
+    try {
+      c.setPeer(2, { host: '127.0.0.1', port });
+      await waitFor('connected to the mute peer', () => c.isConnected(2));
+      expect(c.isHeardFrom(2)).toBe(false);
+      await new Promise((r) => setTimeout(r, 500));
+      expect(c.isHeardFrom(2)).toBe(false);
+      expect(c.isHeardFrom(3)).toBe(false);
+    } finally {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => mute.close(() => resolve()));
+    }
   });
 
   it('delivers both ways over the one connection the lower id dials', async () => {

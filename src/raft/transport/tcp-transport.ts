@@ -82,6 +82,8 @@ interface Peer {
   /** Whether this side opens the connection (fixed when the peer is first known). */
   readonly dialer: boolean;
   lastReceivedAtMs: number;
+  /** When bytes last arrived from the peer (a connect alone does not count, unlike `lastReceivedAtMs`). */
+  lastDataAtMs: number;
   lastSentAtMs: number;
 }
 
@@ -197,6 +199,7 @@ export class TcpTransport implements RaftTransport {
         reconnectTimer: undefined,
         dialer: this.opts.dialsAllPeers || this.opts.nodeId < id,
         lastReceivedAtMs: 0,
+        lastDataAtMs: 0,
         lastSentAtMs: 0,
       };
       this.peers.set(id, peer);
@@ -231,6 +234,20 @@ export class TcpTransport implements RaftTransport {
 
   isConnected(to: NodeId): boolean {
     return this.peers.get(to)?.socket !== undefined;
+  }
+
+  /**
+   * Bytes (messages or keepalives) arrived from `to` within idleTimeoutMs. Stricter than `isConnected`: a
+   * stopped peer (SIGSTOP, a hung process) still completes TCP connects in its kernel, so its connection
+   * comes and goes, but it sends nothing. For health reports (how many voters this node hears).
+   */
+  isHeardFrom(to: NodeId): boolean {
+    const peer = this.peers.get(to);
+    return (
+      peer !== undefined &&
+      peer.lastDataAtMs > 0 &&
+      this.opts.nowMs() - peer.lastDataAtMs <= this.opts.idleTimeoutMs
+    );
   }
 
   async close(): Promise<void> {
@@ -309,6 +326,7 @@ export class TcpTransport implements RaftTransport {
       reconnectTimer: undefined,
       dialer: false,
       lastReceivedAtMs: 0,
+      lastDataAtMs: 0,
       lastSentAtMs: 0,
     };
     this.peers.set(id, peer);
@@ -351,6 +369,7 @@ export class TcpTransport implements RaftTransport {
         return;
       }
       clearTimeout(timer);
+      peer.lastDataAtMs = this.opts.nowMs();
       socket.setKeepAlive(true, 5_000);
       socket.off('data', onData);
       this.unidentified.delete(socket);
@@ -382,6 +401,7 @@ export class TcpTransport implements RaftTransport {
     this.flush(peer);
     return (chunk: Buffer) => {
       peer.lastReceivedAtMs = this.opts.nowMs();
+      peer.lastDataAtMs = peer.lastReceivedAtMs;
       let frames: Frame[];
       try {
         frames = decoder.push(chunk).map(parseFrame);
