@@ -36,6 +36,8 @@ class Rig {
   readonly unreachable = new Set<number>();
   /** Runs before each replica-set write reaches the state machine (to race it). */
   beforeReplicaSet: (() => void) | undefined;
+  /** Partition-leader writes wait for this (to hold a rebalance in progress). */
+  leaderWriteGate: Promise<void> | undefined;
   private index = 0;
   readonly coordinator: ClusterCoordinator;
 
@@ -59,7 +61,10 @@ class Rig {
         this.beforeReplicaSet?.();
         return exec({ type: 'updateReplicaSet', ...u });
       },
-      updateLeader: async (u) => exec({ type: 'updateLeader', ...u }),
+      updateLeader: async (u) => {
+        await this.leaderWriteGate;
+        return exec({ type: 'updateLeader', ...u });
+      },
       recordMove: async (m) => exec({ type: 'recordMove', ...m }),
       completeMove: async (m) => exec({ type: 'completeMove', ...m }),
     };
@@ -303,6 +308,45 @@ describe('cluster coordinator driver', () => {
     expect(leaders()).not.toContain(3);
     expect(rig.sm.view().moves.size).toBe(0);
     rig.stop();
+  });
+
+  it('reports its running state, last tick and how long the oldest unfinished rebalance has run (for its health check)', async () => {
+    const rig = new Rig();
+    threeAlive(rig);
+    // Three partitions all led by broker 1: the coordinator moves leadership, and those writes hang.
+    rig.apply(
+      createTopic('t', [
+        [1, 2, 3],
+        [1, 3, 2],
+        [1, 2, 3],
+      ]),
+    );
+    let release: () => void = () => {};
+    rig.leaderWriteGate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    rig.role = 'leader';
+    expect(rig.coordinator.status()).toMatchObject({ running: true, rebalancesInProgress: 0 });
+    let startedMs: number | null = null;
+    for (let t = 0; t < 10_000 && startedMs === null; t += 100) {
+      await rig.run(100, [1, 2, 3]);
+      startedMs = rig.coordinator.status().oldestRebalanceStartedMs;
+    }
+    expect(startedMs).not.toBeNull();
+    await rig.run(2_000, [1, 2, 3]);
+    const stuck = rig.coordinator.status();
+    expect(stuck.rebalancesInProgress).toBeGreaterThan(0);
+    // Later plans do not hide the oldest one.
+    expect(stuck.oldestRebalanceStartedMs).toBe(startedMs);
+    expect(stuck.lastTickMs).toBe(rig.nowMs);
+    release();
+    await rig.run(500, [1, 2, 3]);
+    expect(rig.coordinator.status()).toMatchObject({
+      rebalancesInProgress: 0,
+      oldestRebalanceStartedMs: null,
+    });
+    rig.stop();
+    expect(rig.coordinator.status().running).toBe(false);
   });
 
   it('empties a decommissioned broker, unregisters it and removes it from the metadata group', async () => {
