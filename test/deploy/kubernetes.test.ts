@@ -226,10 +226,29 @@ describe('the start command maps the pod ordinal to a broker identity', () => {
     expect(env.STREAMBUS_BROKER_ADVERTISED_LISTEN).toBe(
       `${hostname}.streambus-headless.streambus-test-ns.svc.cluster.local:9092`,
     );
+    expect(env.STREAMBUS_CLUSTER_ADVERTISED_PEER_LISTEN).toBe(
+      `${hostname}.streambus-headless.streambus-test-ns.svc.cluster.local:9093`,
+    );
     // What the broker makes of it: the ConfigMap plus this pod's environment is a valid config.
     const config = loadConfig({ yamlText: configYaml, env });
     expect(config.broker.id).toBe(Number(id));
     expect(config.broker.advertisedListen).toBe(env.STREAMBUS_BROKER_ADVERTISED_LISTEN);
+    expect(config.cluster.advertisedPeerListen).toBe(env.STREAMBUS_CLUSTER_ADVERTISED_PEER_LISTEN);
+  });
+
+  test('cluster mode: the voters are the first replicas pods by headless name, on the raft port', () => {
+    const config = loadConfig({ yamlText: configYaml, env: {} });
+    expect(config.cluster.enabled).toBe(true);
+    expect(config.cluster.peerListen).toMatch(new RegExp(`:${containerPort('raft')}$`));
+    const replicas = getNumber(statefulSet, 'spec', 'replicas');
+    const headless = getString(statefulSet, 'spec', 'serviceName');
+    expect(config.cluster.voters).toEqual(
+      Array.from({ length: replicas }, (_, n) => ({
+        id: n + 1,
+        host: `streambus-${n}.${headless}`,
+        port: containerPort('raft'),
+      })),
+    );
   });
 });
 
