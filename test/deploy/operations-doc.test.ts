@@ -60,7 +60,7 @@ describe('docs/operations.md', () => {
       'Rolling upgrade',
       'Rollback',
       'Replace a dead broker',
-      'Recover from lost metadata quorum (after issue 4)',
+      'Recover from lost metadata quorum',
       'Disk full',
       'Alerts',
     ]) {
