@@ -176,12 +176,6 @@ export const CONFIG_SCHEMA: readonly KeySpec[] = [
     doc: 'fsync period when flush_policy is interval.',
   },
   {
-    key: 'storage.tail_cache_bytes',
-    kind: { type: 'size', min: 0 },
-    default: 1024 * 1024,
-    doc: 'Per partition: memory for the newest small batches, so consumers at the tail are answered without a file read. 0: off.',
-  },
-  {
     key: 'storage.retention_check_interval_ms',
     kind: { type: 'duration', min: 1 },
     default: 300_000,

@@ -46,7 +46,6 @@ export interface BrokerConfig {
     readonly retentionBytes: number;
     readonly flushPolicy: FlushPolicy;
     readonly flushIntervalMs: number;
-    readonly tailCacheBytes: number;
     readonly retentionCheckIntervalMs: number;
   };
   readonly shutdown: { readonly timeoutMs: number };

@@ -26,8 +26,6 @@ export interface LogConfig {
   flushIntervalMs: number;
   /** Largest single record batch accepted by append, header included (at most 256 MiB, STORED_BATCH_BYTES_MAX). */
   batchBytesMax: number;
-  /** Memory for the newest small batches, so fetches at the tail skip the file read (tail-cache.ts); 0: off. */
-  tailCacheBytes: number;
 }
 
 export interface StorageConfig extends LogConfig {
@@ -44,7 +42,6 @@ export const DEFAULT_LOG_CONFIG: Readonly<LogConfig> = Object.freeze({
   flushPolicy: 'always',
   flushIntervalMs: 1000,
   batchBytesMax: 1024 * 1024 + BATCH_HEADER_BYTES,
-  tailCacheBytes: 1024 * 1024,
 });
 
 export const DEFAULT_STORAGE_CONFIG: Readonly<StorageConfig> = Object.freeze({
@@ -63,6 +60,5 @@ export function logConfigOf(config: LogConfig): LogConfig {
     flushPolicy: config.flushPolicy,
     flushIntervalMs: config.flushIntervalMs,
     batchBytesMax: config.batchBytesMax,
-    tailCacheBytes: config.tailCacheBytes,
   };
 }

@@ -22,7 +22,6 @@ import type { Segment } from './segment.js';
 import { findByTimestamp, locateBatch, readSegment } from './segment-reader.js';
 import { createSegment, openSegments, type SegmentContext } from './segment-recovery.js';
 import { nodeStorageFs, type StorageFs } from './storage-fs.js';
-import { TailCache } from './tail-cache.js';
 import {
   type Clock,
   type IntervalScheduler,
@@ -113,8 +112,6 @@ export class PartitionLog {
   private appendCount = 0;
   private groupCount = 0;
   private readonly cancelInterval: (() => void) | undefined;
-  /** Newest small batches, for fetches at the tail (null when storage.tail_cache_bytes is 0). */
-  private readonly tail: TailCache | null;
 
   private constructor(
     readonly dir: string,
@@ -126,7 +123,6 @@ export class PartitionLog {
     scheduleInterval: IntervalScheduler,
     private readonly onFsync: ((durationSeconds: number) => void) | undefined,
   ) {
-    this.tail = config.tailCacheBytes > 0 ? new TailCache(config.tailCacheBytes) : null;
     this.hw = this.active.nextOffset;
     this.hwSegmentBase = this.active.baseOffset;
     this.hwPosition = this.active.sizeBytes;
@@ -319,21 +315,8 @@ export class PartitionLog {
     }
     this.groupCount++;
     this.appendCount += group.length;
-    if (this.tail !== null) this.cacheTail(group, results);
     this.publishLogEnd();
     for (let i = 0; i < group.length; i++) group[i]!.resolve(results[i]!);
-  }
-
-  /** Puts a written group's batches in the tail cache (before the high watermark exposes them). */
-  private cacheTail(group: PendingAppend[], results: AppendResult[]): void {
-    for (let i = 0; i < group.length; i++) {
-      let base = results[i]!.baseOffset;
-      for (const batch of group[i]!.batches) {
-        const last = base + batch.readInt32BE(OFF_LAST_OFFSET_DELTA);
-        this.tail!.add(batch, base, last);
-        base = last + 1;
-      }
-    }
   }
 
   /** Undoes a failed group: drops segments it created and truncates the bytes it wrote. */
@@ -425,8 +408,6 @@ export class PartitionLog {
       });
     }
     if (fetchOffset === highWatermark) return { records: Buffer.alloc(0), highWatermark, logStartOffset };
-    const cached = this.tail?.read(fetchOffset, maxBytes, highWatermark) ?? null;
-    if (cached !== null) return { records: cached, highWatermark, logStartOffset };
     const segment = this.segments[this.segmentIndexFor(fetchOffset)]!;
     const end = this.visibleEnd(segment);
     const records = await segment.withReader(() =>
@@ -513,7 +494,6 @@ export class PartitionLog {
     return this.exclusive(async () => {
       if (this.closed) throw new StreamBusError('LOG_CLOSED', { operation: 'log.truncate' });
       if (offset >= this.active.nextOffset) return this.active.nextOffset;
-      this.tail?.truncateFrom(offset);
       const keepIndex = offset <= this.logStartOffset() ? -1 : this.segmentIndexFor(offset);
       const keep = keepIndex >= 0 ? this.segments[keepIndex]! : undefined;
       // Newest first, so a crash part-way leaves a contiguous log (longer than asked, never with a hole).

@@ -69,8 +69,6 @@ export async function writeEntries(
   segments: ReplicatedSegment[],
   runs: TermRuns,
   entries: readonly Entry[],
-  /** Told each stored batch with its base offset and offset count (0 for a Raft control batch), in order. */
-  onStored?: (batch: Buffer, baseOffset: number, offsetCount: number) => void,
 ): Promise<WriteResult> {
   let s = segments[segments.length - 1]!;
   let run: Buffer[] = [];
@@ -93,7 +91,6 @@ export async function writeEntries(
     // Term runs advance now (a roll persists them); the store's term() reads only up to its published index.
     runs.append(e.index, e.term);
     run.push(stored.batch);
-    onStored?.(stored.batch, offset, stored.offsetCount);
     offset += stored.offsetCount;
   }
   if (run.length > 0) await s.seg.file.writev(run, runStart);

@@ -49,7 +49,6 @@ import {
 } from './replicated-types.js';
 import type { SegmentContext } from './segment-recovery.js';
 import { nodeStorageFs, type StorageFs } from './storage-fs.js';
-import { TailCache } from './tail-cache.js';
 import { type Clock, REAL_INTERVAL_SCHEDULER, SILENT_LOGGER, type StorageLogger } from './types.js';
 
 export { DEFAULT_CACHE_BYTES, type ReplicatedLogDeps, type ReplicatedLogStats } from './replicated-types.js';
@@ -73,8 +72,6 @@ export class ReplicatedLog implements PartitionStore {
   private lastIdx: number;
   private endOffset: number;
   private readonly cache: EntryCache;
-  /** Newest small batches, for fetches at the tail (null when storage.tail_cache_bytes is 0). */
-  private readonly tail: TailCache | null;
 
   private segments: ReplicatedSegment[];
   private runs: TermRuns;
@@ -103,7 +100,6 @@ export class ReplicatedLog implements PartitionStore {
     this.hsFile = state.hsFile;
     this.lastIdx = state.runs.last();
     this.endOffset = this.active.seg.nextOffset;
-    this.tail = config.tailCacheBytes > 0 ? new TailCache(config.tailCacheBytes) : null;
     this.cache = new EntryCache(
       this.lastIdx + 1,
       cacheBytes,
@@ -292,19 +288,11 @@ export class ReplicatedLog implements PartitionStore {
 
   private async append(entries: readonly Entry[], sync: boolean): Promise<void> {
     const writeStarted = performance.now();
-    const stored: [Buffer, number, number][] | null = this.tail === null ? null : [];
-    const written = await writeEntries(
-      this.context(),
-      this.segments,
-      this.runs,
-      entries,
-      stored === null ? undefined : (batch, base, count) => stored.push([batch, base, base + count - 1]),
-    );
+    const written = await writeEntries(this.context(), this.segments, this.runs, entries);
     this.fsyncCount += written.rollFsyncs;
     if (!sync || this.config.flushPolicy !== 'always') this.dirty = true;
     else if (written.last.seg.file.durableWrites === true) this.countSync(writeStarted);
     else await this.timedDatasync(written.last);
-    if (stored !== null) for (const [batch, base, last] of stored) this.tail!.add(batch, base, last);
     this.cache.push(entries);
     this.lastIdx = entries[entries.length - 1]!.index;
     this.endOffset = written.nextOffset;
@@ -327,7 +315,6 @@ export class ReplicatedLog implements PartitionStore {
   private async truncateFrom(i: number): Promise<void> {
     invariant(i > this.hard.commit, () => `truncating committed entry ${i} (commit ${this.hard.commit})`);
     this.cache.truncateFrom(i);
-    this.tail?.clear();
     this.runs.truncateFrom(i);
     this.lastIdx = i - 1;
     const s = await truncateSegments(this.context(), this.segments, i);
@@ -352,7 +339,6 @@ export class ReplicatedLog implements PartitionStore {
     this.endOffset = nextOffset;
     this.cache.reset(m.index + 1);
     this.cache.setApplied(m.index);
-    this.tail?.clear();
     this.logger.info({ dir: this.dir, index: m.index, nextOffset }, 'installed snapshot');
   }
 
@@ -406,9 +392,6 @@ export class ReplicatedLog implements PartitionStore {
         metadata: { fetchOffset, logStartOffset, highWatermark: limit },
       });
     }
-    if (fetchOffset === limit) return Buffer.alloc(0);
-    const cached = this.tail?.read(fetchOffset, maxBytes, limit) ?? null;
-    if (cached !== null) return cached;
     return readBatches(this.segments, fetchOffset, maxBytes, limit, this.config.indexIntervalBytes);
   }
 

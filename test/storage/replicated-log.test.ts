@@ -104,13 +104,10 @@ describe('ReplicatedLog round trip', () => {
   });
 });
 
-describe.each([
-  ['with the tail cache', 1 << 20],
-  ['reading from disk only', 0],
-])('ReplicatedLog truncation, %s', (_name, tailCacheBytes) => {
+describe('ReplicatedLog truncation', () => {
   it('replaces a conflicting suffix in the middle of a segment and across segment rolls', async () => {
     const dir = scratchDir('rlog-');
-    let log = await openReplicated(dir, { segmentBytes: 300, tailCacheBytes });
+    let log = await openReplicated(dir, { segmentBytes: 300 });
     const m = new EntryMaker();
     const first = Array.from({ length: 12 }, (_, k) => m.data(1, [`v${k}`]));
     await log.save({ entries: first }, true);
@@ -147,7 +144,7 @@ describe.each([
     await log.save({ entries: [m4.data(3, ['y5'])] }, true);
     expect(log.logEndOffset()).toBe(6);
     await log.close();
-    log = await openReplicated(dir, { segmentBytes: 300, tailCacheBytes });
+    log = await openReplicated(dir, { segmentBytes: 300 });
     await withLog(log, async (log) => {
       expect(log.lastIndex()).toBe(6);
       expect((await readValues(log)).map((v) => v.value)).toEqual(['v0', 'v1', 'x2', 'x3', 'x4', 'y5']);
@@ -155,13 +152,10 @@ describe.each([
   });
 });
 
-describe.each([
-  ['with the tail cache', 1 << 20],
-  ['reading from disk only', 0],
-])('ReplicatedLog client reads, %s', (_name, tailCacheBytes) => {
+describe('ReplicatedLog client reads', () => {
   it('never returns a batch at or past endOffset, returns at least one batch, and interleaves control batches', async () => {
     const dir = scratchDir('rlog-');
-    await withLog(await openReplicated(dir, { tailCacheBytes }), async (log) => {
+    await withLog(await openReplicated(dir), async (log) => {
       const m = new EntryMaker();
       await log.save(
         {
@@ -198,7 +192,7 @@ describe.each([
 
   it('finds offsets by timestamp below endOffset only', async () => {
     const dir = scratchDir('rlog-');
-    await withLog(await openReplicated(dir, { segmentBytes: 300, tailCacheBytes }), async (log) => {
+    await withLog(await openReplicated(dir, { segmentBytes: 300 }), async (log) => {
       const m = new EntryMaker();
       await log.save(
         {
