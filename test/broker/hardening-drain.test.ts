@@ -7,32 +7,13 @@
  * closes its own (a half-open socket): the broker must wait for it to let the connection go, or cut it.
  */
 import { connect, type Socket } from 'node:net';
-import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SHUTDOWN_FORCE_GRACE_MS, type ShutdownOutcome } from '../../src/broker/broker.js';
-import { createLogger } from '../../src/observability/index.js';
 import { removeDir, startBroker } from '../helpers/broker-process.js';
+import { captureLogger } from '../helpers/capture-logger.js';
 import { freePort } from '../helpers/cluster-processes.js';
 import { type InProcessBroker, startInProcessBroker } from '../helpers/in-process-broker.js';
 import { waitFor } from '../helpers/wait-for.js';
-
-function captureLogger() {
-  const chunks: string[] = [];
-  const destination = new Writable({
-    write(chunk, _enc, done) {
-      chunks.push(String(chunk));
-      done();
-    },
-  });
-  const logger = createLogger({ level: 'info', destination });
-  const lines = () =>
-    chunks
-      .join('')
-      .split('\n')
-      .filter((l) => l !== '')
-      .map((l) => JSON.parse(l) as Record<string, unknown>);
-  return { logger, lines };
-}
 
 /** A client connection that stays open after the broker ends its side, until `release()`. */
 async function halfOpenClient(host: string, port: number): Promise<{ socket: Socket }> {

@@ -3,33 +3,15 @@
  * streambus_timeouts_total{operation} and streambus_errors_total{code,category}, and logged (sampled) with
  * the operation and the timeout.
  */
-import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import type { TopicCatalog } from '../../src/broker/catalog.js';
 import { brokerObservers } from '../../src/broker/observability.js';
 import { RequestRouter } from '../../src/broker/router.js';
 import { codeFromWire } from '../../src/errors/index.js';
-import { createLogger, MetricsRegistry, timeoutObserver } from '../../src/observability/index.js';
+import { MetricsRegistry, timeoutObserver } from '../../src/observability/index.js';
 import { ApiKey, decodeResponseHeader, encodeRequest } from '../../src/protocol/index.js';
+import { captureLogger } from '../helpers/capture-logger.js';
 import { batchOf } from '../helpers/wire.js';
-
-function captureLogger() {
-  const chunks: string[] = [];
-  const destination = new Writable({
-    write(chunk, _enc, done) {
-      chunks.push(String(chunk));
-      done();
-    },
-  });
-  const logger = createLogger({ level: 'info', destination });
-  const lines = () =>
-    chunks
-      .join('')
-      .split('\n')
-      .filter((l) => l !== '')
-      .map((l) => JSON.parse(l) as Record<string, unknown>);
-  return { logger, lines };
-}
 
 /** A catalog whose partition accepts the append and never finishes it: a stuck disk. */
 function hangingCatalog(): TopicCatalog {

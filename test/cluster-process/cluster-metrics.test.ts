@@ -9,29 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createClient, type StreamBusClient } from '../../src/index.js';
 import { type BrokerProcess, removeDir, tempDir } from '../helpers/broker-process.js';
 import { agreedLeader, freePort, HOST, startClusterBroker, until } from '../helpers/cluster-processes.js';
-
-/** Copied from spec/streambus-hardening-plan.md ("Metrics to Track"), not from metric-names.ts on purpose. */
-const SPEC_METRICS: Record<string, 'counter' | 'gauge' | 'histogram'> = {
-  raft_proposals_total: 'counter',
-  raft_proposal_duration_seconds: 'histogram',
-  raft_leadership_changes_total: 'counter',
-  raft_commit_index: 'gauge',
-  raft_applied_index: 'gauge',
-  raft_peers_count: 'gauge',
-  metadata_operations_total: 'counter',
-  metadata_operation_duration_seconds: 'histogram',
-  metadata_version: 'gauge',
-  metadata_brokers_count: 'gauge',
-  metadata_partitions_count: 'gauge',
-  cluster_brokers_active: 'gauge',
-  cluster_rebalances_total: 'counter',
-  cluster_rebalance_duration_seconds: 'histogram',
-  cluster_partitions_total: 'gauge',
-  cluster_imbalance_score: 'gauge',
-  circuitbreaker_state: 'gauge',
-  circuitbreaker_requests_total: 'counter',
-  circuitbreaker_state_changes_total: 'counter',
-};
+import { SPEC_METRICS } from '../helpers/spec-metrics.js';
 
 /**
  * Labelled metrics get a series only at their first event, and in a healthy, freshly started cluster these

@@ -1,0 +1,22 @@
+/** Copied from spec/streambus-hardening-plan.md ("Metrics to Track"), not from metric-names.ts on purpose. */
+export const SPEC_METRICS: Record<string, 'counter' | 'gauge' | 'histogram'> = {
+  raft_proposals_total: 'counter',
+  raft_proposal_duration_seconds: 'histogram',
+  raft_leadership_changes_total: 'counter',
+  raft_commit_index: 'gauge',
+  raft_applied_index: 'gauge',
+  raft_peers_count: 'gauge',
+  metadata_operations_total: 'counter',
+  metadata_operation_duration_seconds: 'histogram',
+  metadata_version: 'gauge',
+  metadata_brokers_count: 'gauge',
+  metadata_partitions_count: 'gauge',
+  cluster_brokers_active: 'gauge',
+  cluster_rebalances_total: 'counter',
+  cluster_rebalance_duration_seconds: 'histogram',
+  cluster_partitions_total: 'gauge',
+  cluster_imbalance_score: 'gauge',
+  circuitbreaker_state: 'gauge',
+  circuitbreaker_requests_total: 'counter',
+  circuitbreaker_state_changes_total: 'counter',
+};
