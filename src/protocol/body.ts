@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { Packr, RESERVE_START_SPACE } from 'msgpackr';
 import { StreamBusError } from '../errors/index.js';
+import { asBuffer } from './bytes.js';
 
 export const packr = new Packr({
   useRecords: false,
@@ -63,7 +64,7 @@ export function packChunksWithReserve(value: unknown, reserveBytes: number): Buf
       // Cannot happen with msgpackr's bin encoding; copying everything is always correct.
       return [packWithReserve(value, reserveBytes)];
     }
-    chunks.push(packed.subarray(from, at - 2), bin32Header(bytes.byteLength), toBuffer(bytes));
+    chunks.push(packed.subarray(from, at - 2), asBuffer(binHeader(bytes.byteLength)), asBuffer(bytes));
     from = at + PLACEHOLDER_BYTES;
   }
   chunks.push(packed.subarray(from));
@@ -95,16 +96,18 @@ function placeholder(index: number): Buffer {
   return b;
 }
 
-/** The msgpack bin32 header msgpackr writes before n >= 65536 bytes. */
-function bin32Header(n: number): Buffer {
-  const b = Buffer.allocUnsafe(5);
-  b[0] = 0xc6;
-  b.writeUInt32BE(n, 1);
+/** The msgpack bin header msgpackr writes before `n` bytes (bin8, bin16 or bin32). */
+export function binHeader(n: number): Uint8Array {
+  if (n < 0x100) return Uint8Array.of(0xc4, n);
+  const b = Buffer.allocUnsafe(n < 0x10000 ? 3 : 5);
+  if (n < 0x10000) {
+    b[0] = 0xc5;
+    b.writeUInt16BE(n, 1);
+  } else {
+    b[0] = 0xc6;
+    b.writeUInt32BE(n, 1);
+  }
   return b;
-}
-
-function toBuffer(bytes: Uint8Array): Buffer {
-  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 /** Unpacks one msgpack value that must span the whole buffer; any failure is a StreamBusError. */

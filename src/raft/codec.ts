@@ -13,6 +13,7 @@
  */
 import { Packr, RESERVE_START_SPACE } from 'msgpackr';
 import { invariant, StreamBusError } from '../errors/index.js';
+import { binHeader } from '../protocol/body.js';
 import type { ConfState, Entry, HardState, Message, MessageType, Snapshot } from './core/types.js';
 
 const packr = new Packr({ useRecords: false, moreTypes: false, bundleStrings: false });
@@ -231,20 +232,6 @@ function arrayHeader(n: number): Uint8Array {
     b.writeUInt16BE(n, 1);
   } else {
     b[0] = 0xdd;
-    b.writeUInt32BE(n, 1);
-  }
-  return b;
-}
-
-/** The msgpack bin header msgpackr writes before `n` bytes. */
-function binHeader(n: number): Uint8Array {
-  if (n < 0x100) return Uint8Array.of(0xc4, n);
-  const b = Buffer.allocUnsafe(n < 0x10000 ? 3 : 5);
-  if (n < 0x10000) {
-    b[0] = 0xc5;
-    b.writeUInt16BE(n, 1);
-  } else {
-    b[0] = 0xc6;
     b.writeUInt32BE(n, 1);
   }
   return b;

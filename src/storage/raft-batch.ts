@@ -10,7 +10,9 @@
  *
  * Timestamps are -1 so every replica stores byte-identical control batches and time lookups skip them.
  */
+
 import { invariant } from '../errors/index.js';
+import { asBuffer } from '../protocol/bytes.js';
 import { crc32c } from '../protocol/crc32c.js';
 import {
   BATCH_HEADER_BYTES,
@@ -30,10 +32,6 @@ const OFF_PRODUCER_ID = 43;
 const OFF_RECORD_COUNT = 57;
 const CONTROL_ATTRIBUTE = 0x20;
 const EPOCH_MAX = 0x7fffffff;
-
-export function asBuffer(data: Uint8Array): Buffer {
-  return Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-}
 
 /** Whether `buf` is exactly one plausible RecordBatch v2 (header checks only: no CRC on the hot path). */
 function isWholeBatch(buf: Buffer): boolean {

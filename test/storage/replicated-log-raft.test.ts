@@ -6,6 +6,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { isStreamBusError } from '../../src/errors/index.js';
+import { asBuffer } from '../../src/protocol/bytes.js';
 import { splitBatches, stampBatch } from '../../src/protocol/record-batch.js';
 import { type Entry, mulberry32, type NodeId } from '../../src/raft/core/index.js';
 import { RaftNode, type StateMachine } from '../../src/raft/node.js';
@@ -13,7 +14,7 @@ import { MemoryHub } from '../../src/raft/transport/memory-transport.js';
 import type { RaftTransport } from '../../src/raft/transport/types.js';
 import type { LogConfig } from '../../src/storage/config.js';
 import { decodePartitionSnapshot, encodePartitionSnapshot } from '../../src/storage/partition-store.js';
-import { asBuffer, isRaftControlBatch } from '../../src/storage/raft-batch.js';
+import { isRaftControlBatch } from '../../src/storage/raft-batch.js';
 import type { ReplicatedLog } from '../../src/storage/replicated-log.js';
 import { scratchDir } from '../helpers/scratch-dir.js';
 import { waitFor } from '../helpers/wait-for.js';

@@ -13,10 +13,11 @@
  * Violations are collected (the first one stops the run); the simulation reports them with its seed.
  */
 
+import { asBuffer } from '../../../src/protocol/bytes.js';
 import { crc32c } from '../../../src/protocol/crc32c.js';
 import { batchCrcMatches, decodeRecords, readBatchHeader } from '../../../src/protocol/record-batch.js';
 import type { Entry, NodeId } from '../../../src/raft/core/index.js';
-import { asBuffer, isRaftControlBatch } from '../../../src/storage/raft-batch.js';
+import { isRaftControlBatch } from '../../../src/storage/raft-batch.js';
 
 export class SegmentViolation extends Error {
   constructor(

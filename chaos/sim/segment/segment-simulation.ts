@@ -8,9 +8,10 @@
  * Determinism: one step at a time, every promise awaited in a fixed order (node 1, 2, 3), and all
  * randomness from seeded streams. The same seed replays the same run (compare `traceHash`).
  */
+
+import { asBuffer } from '../../../src/protocol/bytes.js';
 import { encodeRecordBatch } from '../../../src/protocol/record-batch.js';
 import { type Message, mulberry32, type NodeId } from '../../../src/raft/core/index.js';
-import { asBuffer } from '../../../src/storage/raft-batch.js';
 import type { StorageLogger } from '../../../src/storage/types.js';
 import { type NetworkFaults, SimNetwork } from '../network.js';
 import { TraceHash } from '../trace-hash.js';
