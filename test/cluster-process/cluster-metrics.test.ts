@@ -8,7 +8,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { createClient, type StreamBusClient } from '../../src/index.js';
 import { type BrokerProcess, removeDir, tempDir } from '../helpers/broker-process.js';
-import { agreedLeader, freePort, HOST, startClusterBroker, until } from '../helpers/cluster-processes.js';
+import { agreedLeader, HOST, startThreeBrokerCluster, until } from '../helpers/cluster-processes.js';
 import { SPEC_METRICS } from '../helpers/spec-metrics.js';
 
 /**
@@ -58,20 +58,10 @@ describe('/metrics of a three-broker cluster', () => {
   });
 
   it('has a sample of every spec metric, and the metadata breaker opens (metric and log) when the quorum is lost', async () => {
-    const peerPorts = [await freePort(), await freePort(), await freePort()];
-    const voters = peerPorts.map((p, i) => `${i + 1}@${HOST}:${p}`).join(',');
     running.push(
-      ...(await Promise.all(
-        [1, 2, 3].map((id) =>
-          startClusterBroker({
-            id,
-            dataDir: dirs[id - 1] as string,
-            peerPort: peerPorts[id - 1] as number,
-            voters,
-            env: { STREAMBUS_RESILIENCE_CIRCUIT_BREAKER_FAILURE_THRESHOLD: String(BREAKER_FAILURES) },
-          }),
-        ),
-      )),
+      ...(await startThreeBrokerCluster(dirs, {
+        STREAMBUS_RESILIENCE_CIRCUIT_BREAKER_FAILURE_THRESHOLD: String(BREAKER_FAILURES),
+      })),
     );
     const leaderId = await until('a metadata leader all three agree on', () => agreedLeader(running));
     const leader = running[leaderId - 1] as BrokerProcess;

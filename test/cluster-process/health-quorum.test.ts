@@ -19,11 +19,9 @@ import { createClient, type StreamBusClient, StreamBusError } from '../../src/in
 import { type BrokerProcess, removeDir, tempDir } from '../helpers/broker-process.js';
 import {
   agreedLeader,
-  freePort,
   getJson,
-  HOST,
   raftView,
-  startClusterBroker,
+  startThreeBrokerCluster,
   until,
 } from '../helpers/cluster-processes.js';
 
@@ -100,21 +98,7 @@ describe('cluster health while brokers stop and continue (three broker processes
   const clients: StreamBusClient[] = [];
 
   beforeAll(async () => {
-    const peerPorts = [await freePort(), await freePort(), await freePort()];
-    const voters = peerPorts.map((p, i) => `${i + 1}@${HOST}:${p}`).join(',');
-    brokers.push(
-      ...(await Promise.all(
-        [1, 2, 3].map((id) =>
-          startClusterBroker({
-            id,
-            dataDir: dirs[id - 1] as string,
-            peerPort: peerPorts[id - 1] as number,
-            voters,
-            env: ENV,
-          }),
-        ),
-      )),
-    );
+    brokers.push(...(await startThreeBrokerCluster(dirs, ENV)));
     await until('three ready brokers agreeing on a leader', () => agreedLeader(brokers), 20_000);
     const client = createClient({ bootstrap: brokers.map((b) => b.bootstrap) });
     clients.push(client);

@@ -96,3 +96,23 @@ export function startClusterBroker(options: {
     },
   });
 }
+
+/** Three cluster brokers (ids 1-3, all metadata voters) on free peer ports, one data dir each. */
+export async function startThreeBrokerCluster(
+  dirs: readonly string[],
+  env?: NodeJS.ProcessEnv,
+): Promise<BrokerProcess[]> {
+  const peerPorts = [await freePort(), await freePort(), await freePort()];
+  const voters = peerPorts.map((p, i) => `${i + 1}@${HOST}:${p}`).join(',');
+  return Promise.all(
+    [1, 2, 3].map((id) =>
+      startClusterBroker({
+        id,
+        dataDir: dirs[id - 1] as string,
+        peerPort: peerPorts[id - 1] as number,
+        voters,
+        ...(env === undefined ? {} : { env }),
+      }),
+    ),
+  );
+}
