@@ -380,6 +380,7 @@ export class Producer {
           groups.set(key, group);
         }
         const pendingGroups = [...groups.values()];
+        for (const group of pendingGroups) group.batches = this.retriesTravelAlone(group.batches);
         while (pendingGroups.length > 0 && this.inFlightRequests < this.inFlightRequestsMax) {
           const group = pendingGroups.shift()!;
           this.inFlightRequests++;
@@ -394,6 +395,32 @@ export class Producer {
     } finally {
       this.draining = false;
     }
+  }
+
+  /**
+   * Keeps a retried batch alone in its partition's entry of a request (the partition's other batches go
+   * back in line for the next request). Batches of one partition travel concatenated and get their offsets
+   * from the entry's one base offset, counting on the broker writing them contiguously. A retry may be a
+   * duplicate the leader already holds: it answers the offset the batch got the first time, and batches
+   * written by others since then would make every later offset in the entry wrong. A batch on its first
+   * attempt cannot be a duplicate, so concatenating only those keeps the arithmetic true.
+   */
+  private retriesTravelAlone(batches: Batch[]): Batch[] {
+    const first = new Map<string, Batch>();
+    const kept: Batch[] = [];
+    for (const b of batches) {
+      const key = `${b.partition}\u0000${b.topic}`;
+      const head = first.get(key);
+      if (head === undefined) {
+        first.set(key, b);
+        kept.push(b);
+      } else if (head.attempts > 0 || b.attempts > 0) {
+        this.requeue(b);
+      } else {
+        kept.push(b);
+      }
+    }
+    return kept;
   }
 
   /** Removes and returns the ready batches whose partition is not held back by a pending retry. */

@@ -178,6 +178,62 @@ describe('idempotent producer: retries keep the sequence', () => {
     expect(batches[1]?.baseSequence).toBe(0);
   });
 
+  it('a retried batch travels alone, so a later batch is not given offsets counted from its duplicate', async () => {
+    const { broker: b, cluster: c } = await setup(1);
+    // Like a real leader: a batch it already holds (same producer id and sequence) is not written again and
+    // answers the offset it got the first time; concatenated batches answer the first one's base offset.
+    const written = new Map<string, number>();
+    let nextOffset = 0;
+    let requests = 0;
+    b.handlers[ApiKey.Produce] = (body) => {
+      requests++;
+      const p = body.partitions[0]!;
+      let baseOffset = -1;
+      for (const batch of splitBatches(p.records)) {
+        const h = readBatchHeader(batch);
+        const key = `${h.producerId}/${h.baseSequence}`;
+        let offset = written.get(key);
+        if (offset === undefined) {
+          offset = nextOffset;
+          written.set(key, offset);
+          nextOffset += h.recordCount;
+        }
+        if (baseOffset < 0) baseOffset = offset;
+      }
+      if (requests === 1) {
+        // The first write lands, another producer appends one record behind it, and the answer is lost.
+        nextOffset += 1;
+        (b as FakeBroker).dropConnections();
+      }
+      return {
+        partitions: [
+          {
+            topic: p.topic,
+            partition: p.partition,
+            error: null,
+            baseOffset,
+            logAppendTimeMs: -1,
+            logStartOffset: 0,
+          },
+        ],
+      };
+    };
+    // The retry waits out a backoff long enough for the second send to be ready behind it.
+    const producer = new Producer(c, { lingerMs: 0, retryBackoffMs: 300, retryBackoffMaxMs: 300 });
+    const first = producer.send({ topic: 't', messages: [{ value: 'a' }] });
+    await eventually(() => requests >= 1, 'first request');
+    const second = producer.send({ topic: 't', messages: [{ value: 'b' }] });
+    const [[a], [bOffset]] = await Promise.all([first, second]);
+    expect(a?.offset).toBe(0);
+    // 'b' was written at 2 (after the other producer's record at 1), and that is what its send reports.
+    expect(bOffset?.offset).toBe(2);
+    for (const r of (b as FakeBroker).requestsOf(ApiKey.Produce)) {
+      const batches = [...splitBatches((r.body as ProduceRequest).partitions[0]!.records)];
+      const sequences = batches.map((x) => readBatchHeader(x).baseSequence);
+      if (sequences.length > 1) expect(sequences).not.toContain(0);
+    }
+  });
+
   it('OUT_OF_ORDER_SEQUENCE behind an older batch awaiting its retry is retried after it, not failed', async () => {
     const { broker: b, cluster: c } = await setup(1);
     let calls = 0;
