@@ -5,7 +5,13 @@
  * seconds each in one process, and produces with the SDK (acks=1, default batching) as fast as it can.
  * Prints per-round throughput, then one JSON line with the medians, the overhead (1 - on/off) and the
  * median of the per-round paired ratios.
- * While "on" runs it also times /health/ready and /metrics (they must answer in well under 100 ms).
+ * While "on" runs it also times /health/ready and /metrics (they must answer in well under 100 ms), and
+ * at the end it times the circuit breaker's decision (admit + record around a call that does nothing), closed
+ * and open, since every metadata proposal and inter-broker call pays it.
+ *
+ * "Off" means: metrics.enabled false (the broker records nothing on the data path), health.http.enabled
+ * false (no HTTP listener; the checks still run on their interval, since readiness and drain use them) and
+ * logging.level silent.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,6 +20,7 @@ import { Broker } from '../../src/broker/broker.js';
 import { createClient } from '../../src/client/client.js';
 import { loadConfig } from '../../src/config/index.js';
 import { createLogger } from '../../src/observability/index.js';
+import { CircuitBreaker } from '../../src/resilience/index.js';
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -117,6 +124,28 @@ function probeLoop(port: number): { stop(): Promise<number> } {
   };
 }
 
+/**
+ * Microseconds per breaker decision: `call` around a function that resolves at once, minus the same
+ * function called bare, over `n` calls; closed (admitted) and open (rejected without calling).
+ */
+async function breakerDecisionMicros(n: number): Promise<{ closed: number; open: number }> {
+  const noop = (): Promise<number> => Promise.resolve(1);
+  const time = async (fn: () => Promise<unknown>): Promise<number> => {
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) await fn().catch(() => undefined);
+    return ((performance.now() - t0) * 1000) / n;
+  };
+  const closed = new CircuitBreaker({ name: 'bench-closed' });
+  const open = new CircuitBreaker({ name: 'bench-open', failureThreshold: 1 });
+  await open.call(undefined, () => Promise.reject(new Error('trip'))).catch(() => undefined);
+  if (open.state() !== 'open') throw new Error('bench breaker did not open');
+  await time(noop); // warm-up
+  const bare = await time(noop);
+  const closedUs = await time(() => closed.call(undefined, noop));
+  const openUs = await time(() => open.call(undefined, noop));
+  return { closed: Math.max(0, closedUs - bare), open: Math.max(0, openUs - bare) };
+}
+
 function median(xs: readonly number[]): number {
   const sorted = [...xs].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
@@ -144,6 +173,7 @@ async function main(): Promise<void> {
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
+  const breaker = await breakerDecisionMicros(200_000);
   const on = median(results.on);
   const off = median(results.off);
   // Throughput drifts between rounds (page cache, CPU frequency); each round's on/off pair ran back to
@@ -162,6 +192,8 @@ async function main(): Promise<void> {
       paired_overhead_pct: Number(((1 - pairedRatio) * 100).toFixed(2)),
       rounds_on_msgs_per_s: results.on.map(Math.round),
       rounds_off_msgs_per_s: results.off.map(Math.round),
+      breaker_decision_us_closed: Number(breaker.closed.toFixed(3)),
+      breaker_decision_us_open: Number(breaker.open.toFixed(3)),
       health_metrics_probe_max_ms: probeMax.length === 0 ? null : Number(Math.max(...probeMax).toFixed(1)),
     })}\n`,
   );

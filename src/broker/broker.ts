@@ -115,6 +115,12 @@ export class Broker {
       clock,
       ...(deps.spanExporter === undefined ? {} : { spanExporter: deps.spanExporter }),
     });
+    // metrics.enabled false records nothing on the data path (the overhead benchmark's baseline).
+    const metrics = config.metrics.enabled ? ops.metrics : null;
+    const fsyncObserver =
+      metrics === null
+        ? {}
+        : { onFsync: (seconds: number) => metrics.logFsyncDurationSeconds.observe(seconds) };
     let logs: LogManager;
     try {
       logs = await LogManager.open(
@@ -122,7 +128,7 @@ export class Broker {
         {
           clock,
           logger: deps.logger.child({ component: 'storage' }),
-          onFsync: (seconds) => ops.metrics.logFsyncDurationSeconds.observe(seconds),
+          ...fsyncObserver,
         },
       );
     } catch (err) {
@@ -147,7 +153,7 @@ export class Broker {
     // Checks that ran while the data dir was still being created (disk space) must not hold readiness back.
     await ops.health.refresh();
 
-    const observers = brokerObservers(ops.metrics, logger, clock, ops.onTimeout);
+    const observers = brokerObservers(metrics, logger, clock, ops.onTimeout);
     const shutdownController = new AbortController();
     const self = advertisedListen(config);
     // The single-node catalog reports this broker's address; its port is known once the listener is bound.
@@ -169,7 +175,7 @@ export class Broker {
               {
                 clock,
                 logger: deps.logger.child({ component: 'storage' }),
-                onFsync: (seconds) => ops.metrics.logFsyncDurationSeconds.observe(seconds),
+                ...fsyncObserver,
                 topicConfigs: (request) => topicConfigs(cluster.store.snapshotView(), request.topic),
               },
             ),
@@ -177,7 +183,7 @@ export class Broker {
             nowMs: () => clock.nowMs(),
             batchBytesMax: config.limits.batchBytesMax,
             proposalTimeoutMs: config.resilience.timeouts.proposalMs,
-            metrics: ops.metrics,
+            ...(metrics === null ? {} : { metrics }),
             onTimeout: ops.onTimeout,
             snapshotTimeoutMs: config.resilience.timeouts.snapshotMs,
           });
@@ -222,7 +228,7 @@ export class Broker {
       clustered: cluster !== null,
       nowMs: () => clock.nowMs(),
       logger: deps.logger,
-      metrics: ops.metrics,
+      ...(metrics === null ? {} : { metrics }),
       // In cluster mode the append is a replica proposal, bounded by resilience.timeouts.proposal.
       onAppendTimeout: () => ops.onTimeout('group.append', config.resilience.timeouts.proposalMs),
     });

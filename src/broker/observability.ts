@@ -19,19 +19,28 @@ export interface BrokerObservers {
 }
 
 export function brokerObservers(
-  metrics: MetricsRegistry,
+  /** Null when `metrics.enabled` is false: nothing is recorded per request (logs still are). */
+  metrics: MetricsRegistry | null,
   logger: Logger,
   clock: { nowMs(): number },
   /** Counts and logs (sampled) a timeout: the ops stack's `onTimeout`. */
   onTimeout?: (operation: string, timeoutMs: number) => void,
 ): BrokerObservers {
   const sampler = new LogSampler(clock);
+  const countError = (err: StreamBusError): void => {
+    metrics?.errorsTotal.inc({ code: err.code, category: err.category });
+  };
+  const m = metrics ?? undefined;
   return {
     dataPlane: {
-      onProduced: (topic, messages, bytes) => metrics.topicCounters(topic).addIn(messages, bytes),
-      onFetched: (topic, messages, bytes) => metrics.topicCounters(topic).addOut(messages, bytes),
+      onProduced: m
+        ? (topic, messages, bytes) => m.topicCounters(topic).addIn(messages, bytes)
+        : () => undefined,
+      onFetched: m
+        ? (topic, messages, bytes) => m.topicCounters(topic).addOut(messages, bytes)
+        : () => undefined,
       onPartitionError: (operation, err) => {
-        metrics.errorsTotal.inc({ code: err.code, category: err.category });
+        countError(err);
         // A client mistake (unknown partition, offset out of range) is the client's to log; a broker-side
         // failure (disk full, storage error) is the operator's, sampled because it repeats per request.
         if (err.category === 'fatal') {
@@ -47,14 +56,16 @@ export function brokerObservers(
       },
     },
     requests: {
-      onRequest: (api, status, seconds) => {
-        metrics.observeRequest(api, status, seconds);
-        if (api === 'Produce') metrics.produceDurationSeconds.observe(seconds);
-        else if (api === 'Fetch') metrics.fetchDurationSeconds.observe(seconds);
-      },
+      onRequest: m
+        ? (api, status, seconds) => {
+            m.observeRequest(api, status, seconds);
+            if (api === 'Produce') m.produceDurationSeconds.observe(seconds);
+            else if (api === 'Fetch') m.fetchDurationSeconds.observe(seconds);
+          }
+        : () => undefined,
       ...(onTimeout === undefined ? {} : { onTimeout }),
       onError: (api: string, err: StreamBusError, connection: ConnectionInfo) => {
-        metrics.errorsTotal.inc({ code: err.code, category: err.category });
+        countError(err);
         if (err.category === 'fatal') {
           logger.error(
             {
@@ -76,10 +87,10 @@ export function brokerObservers(
       },
     },
     connections: {
-      onConnectionOpened: () => metrics.connectionsActive.inc(),
-      onClosed: () => metrics.connectionsActive.dec(),
+      onConnectionOpened: () => metrics?.connectionsActive.inc(),
+      onClosed: () => metrics?.connectionsActive.dec(),
       onConnectionRejected: (remote) => {
-        metrics.connectionsRejectedTotal.inc();
+        metrics?.connectionsRejectedTotal.inc();
         sampler.warn(
           logger,
           'connection-limit',
@@ -87,10 +98,10 @@ export function brokerObservers(
           'connection limit reached; connection refused',
         );
       },
-      onInFlightChange: (delta) => metrics.requestsInFlight.inc(delta),
-      onQueuedChange: (delta) => metrics.requestQueueDepth.inc(delta),
+      onInFlightChange: m ? (delta) => m.requestsInFlight.inc(delta) : () => undefined,
+      onQueuedChange: m ? (delta) => m.requestQueueDepth.inc(delta) : () => undefined,
       onProtocolError: (info, err) => {
-        metrics.errorsTotal.inc({ code: err.code, category: err.category });
+        countError(err);
         sampler.warn(
           logger,
           `protocol:${err.code}`,
