@@ -40,7 +40,7 @@ COPY --from=build /app/dist ./dist
 RUN mkdir -p /var/lib/streambus && chown node:node /var/lib/streambus && chmod 0750 /var/lib/streambus
 USER node
 VOLUME ["/var/lib/streambus"]
-# 9092 clients, 9093 inter-broker (Raft transport, once clustering lands), 8080 health and metrics
+# 9092 clients, 9093 inter-broker (Raft transport: metadata and partition groups), 8080 health and metrics
 # (9090 when metrics.port is set).
 EXPOSE 9092 9093 8080 9090
 # Reads the health port from the same variable the broker does, so overriding it keeps the check right.
@@ -50,5 +50,5 @@ STOPSIGNAL SIGTERM
 # Exec form: node is PID 1 itself (no shell in between), so `docker stop`'s SIGTERM reaches the broker,
 # which handles it (PID 1 gets no default signal actions) and drains. The broker starts no child
 # processes, so there are no zombies to reap and no init is needed.
-ENTRYPOINT ["node", "dist/cmd/streambus.js"]
+ENTRYPOINT ["node", "--max-semi-space-size=64", "dist/cmd/streambus.js"]
 CMD ["broker"]

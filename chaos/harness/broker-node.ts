@@ -7,6 +7,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { resolve, sep } from 'node:path';
 import { createInterface } from 'node:readline';
+import { BROKER_NODE_FLAGS } from '../../src/broker/node-flags.js';
 import type { TcpProxy } from './tcp-proxy.js';
 
 /** The built CLI, whether this file runs compiled (dist/chaos/harness) or from source under vitest. */
@@ -72,6 +73,7 @@ export class BrokerNode {
     const child = spawn(
       process.execPath,
       [
+        ...BROKER_NODE_FLAGS,
         BROKER_CLI,
         'broker',
         '--data-dir',

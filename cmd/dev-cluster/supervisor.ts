@@ -8,6 +8,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { BROKER_NODE_FLAGS } from '../../src/broker/node-flags.js';
 import { type BrokerPorts, bootstrapOf, type PlannedBroker } from './plan.js';
 import { type BrokerProbe, evaluateReadiness } from './readiness.js';
 
@@ -141,7 +142,7 @@ export async function runDevCluster(options: SupervisorOptions): Promise<number>
     const log = openSync(plan.logFile, 'a');
     let child: ChildProcess;
     try {
-      child = spawn(process.execPath, [CLI_PATH, ...plan.args], {
+      child = spawn(process.execPath, [...BROKER_NODE_FLAGS, CLI_PATH, ...plan.args], {
         stdio: ['ignore', log, log],
         detached: true,
         env: process.env,

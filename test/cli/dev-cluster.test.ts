@@ -4,9 +4,10 @@
  * leader, and one SIGINT to the supervisor stops every broker process (exit 0, no child left behind).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
+import { BROKER_NODE_FLAGS } from '../../src/broker/node-flags.js';
 import type { DescribeClusterResponse } from '../../src/protocol/messages.js';
 import { requireDist } from '../helpers/acked-producer.js';
 import { CLI } from '../helpers/broker-process.js';
@@ -92,6 +93,11 @@ describe('streambus dev-cluster', () => {
       });
     });
     expect(childPids).toHaveLength(3);
+    // Each broker runs with the broker V8 flags (src/broker/node-flags.ts) ahead of the CLI script.
+    for (const pid of childPids) {
+      const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      expect(argv.slice(1, 1 + BROKER_NODE_FLAGS.length)).toEqual([...BROKER_NODE_FLAGS]);
+    }
     const leaderId = Number(ready[1]);
     const bootstrap = ready[2]!;
     expect(bootstrap.split(',')).toHaveLength(3);

@@ -12,6 +12,7 @@ import { PodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBu
 import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
 import { Service } from 'kubernetes-models/v1/Service';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { BROKER_NODE_FLAGS } from '../../src/broker/node-flags.js';
 import { loadConfig } from '../../src/config/index.js';
 import { requireDist } from '../helpers/acked-producer.js';
 import { type BrokerProcess, removeDir, startBroker, tempDir } from '../helpers/broker-process.js';
@@ -181,7 +182,7 @@ test("the StatefulSet runs the image's own program (ENTRYPOINT + CMD) as the ima
     return JSON.parse(matches[matches.length - 1]?.[1] ?? '[]') as string[];
   };
   const program = [...execForm('ENTRYPOINT'), ...execForm('CMD')].join(' ');
-  expect(program).toBe('node dist/cmd/streambus.js broker');
+  expect(program).toBe(['node', ...BROKER_NODE_FLAGS, 'dist/cmd/streambus.js', 'broker'].join(' '));
   expect(startScript()).toMatch(new RegExp(`^exec ${program} `, 'm'));
   expect(dockerfile).toMatch(/^USER node$/m);
   expect(get(podSpec, 'securityContext', 'runAsUser')).toBe(1000);
@@ -221,7 +222,13 @@ describe('the start command maps the pod ordinal to a broker identity', () => {
     ['streambus-11', '12'],
   ])('pod %s is broker id %s and advertises its headless DNS name', (hostname, id) => {
     const { args, env } = runStartScript(hostname);
-    expect(args).toEqual(['dist/cmd/streambus.js', 'broker', '--config', '/etc/streambus/streambus.yaml']);
+    expect(args).toEqual([
+      ...BROKER_NODE_FLAGS,
+      'dist/cmd/streambus.js',
+      'broker',
+      '--config',
+      '/etc/streambus/streambus.yaml',
+    ]);
     expect(env.STREAMBUS_BROKER_ID).toBe(id);
     expect(env.STREAMBUS_BROKER_ADVERTISED_LISTEN).toBe(
       `${hostname}.streambus-headless.streambus-test-ns.svc.cluster.local:9092`,

@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { BROKER_NODE_FLAGS } from '../../src/broker/node-flags.js';
 import { loadConfig } from '../../src/config/index.js';
 import { requireDist } from '../helpers/acked-producer.js';
 import { removeDir, tempDir } from '../helpers/broker-process.js';
@@ -70,8 +71,12 @@ describe('systemd unit', () => {
   });
 
   test('ExecStart runs the broker with the shipped config file', () => {
-    expect(one('ExecStart')).toMatch(
-      /^\/usr\/bin\/node \/opt\/streambus\/dist\/cmd\/streambus\.js broker --config \/etc\/streambus\/streambus\.yaml$/,
+    expect(one('ExecStart')).toBe(
+      [
+        '/usr/bin/node',
+        ...BROKER_NODE_FLAGS,
+        '/opt/streambus/dist/cmd/streambus.js broker --config /etc/streambus/streambus.yaml',
+      ].join(' '),
     );
   });
 

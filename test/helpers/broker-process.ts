@@ -7,6 +7,7 @@ import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
+import { BROKER_NODE_FLAGS } from '../../src/broker/node-flags.js';
 
 export const CLI = resolve(import.meta.dirname, '../../dist/cmd/streambus.js');
 
@@ -45,6 +46,7 @@ export async function startBroker(
   const dataDir = options.dataDir ?? tempDir();
   const host = options.host ?? '127.0.0.1';
   const args = [
+    ...BROKER_NODE_FLAGS,
     CLI,
     'broker',
     '--data-dir',
