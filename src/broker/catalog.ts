@@ -71,6 +71,11 @@ export interface TopicCatalog {
    * broker leads it) or LEADER_NOT_AVAILABLE (this broker leads it but its log is not open yet).
    */
   partition(topic: string, partition: number): ServedPartition;
+  /**
+   * The high watermark this broker knows for a partition it holds a copy of, leader or follower (a
+   * follower's trails the leader's by a replication round trip); undefined when it holds none.
+   */
+  highWatermarkHere(topic: string, partition: number): number | undefined;
   createTopic(spec: CreateTopicSpec): Promise<void>;
   /** Checks a spec without creating anything (CreateTopics validateOnly). */
   validateTopic(spec: CreateTopicSpec): void;

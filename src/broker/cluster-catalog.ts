@@ -84,6 +84,10 @@ export class ClusterTopicCatalog implements TopicCatalog {
     return { leaderId: p.leader, leaderEpoch: p.leaderEpoch, replicas: [...p.replicas], isr: [...p.isr] };
   }
 
+  highWatermarkHere(topic: string, partition: number): number | undefined {
+    return this.deps.replicas.replica(topic, partition)?.highWatermark();
+  }
+
   partition(topic: string, partition: number): ServedPartition {
     const t = this.view().topics.get(topic);
     const p = t?.partitions[partition];

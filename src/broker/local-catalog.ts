@@ -69,6 +69,14 @@ export class LocalTopicCatalog implements TopicCatalog {
     return served;
   }
 
+  highWatermarkHere(topic: string, partition: number): number | undefined {
+    try {
+      return this.logs.partition(topic, partition).highWatermark();
+    } catch {
+      return undefined; // unknown topic or partition
+    }
+  }
+
   validateTopic(spec: CreateTopicSpec): void {
     this.checkReplicationFactor(spec);
     this.logs.validateTopic(spec.name, spec.partitions, spec.configs);

@@ -181,7 +181,7 @@ export const METRICS = {
     'streambus_consumer_group_lag',
     'gauge',
     ['group', 'topic', 'partition'],
-    'High watermark minus committed offset',
+    'High watermark minus committed offset, from the group coordinator, for partitions it holds a copy of',
   ),
   consumerGroups: d(
     'streambus_consumer_groups',

@@ -32,6 +32,7 @@ function hangingCatalog(): TopicCatalog {
       onHighWatermark: () => () => {},
       leadership: () => 0,
     }),
+    highWatermarkHere: () => 0,
     createTopic: () => never,
     validateTopic: () => {},
     deleteTopic: () => never,

@@ -4,8 +4,7 @@
  */
 import type { MetricsRegistry } from '../../observability/index.js';
 import type { TopicCatalog } from '../catalog.js';
-import type { GroupCoordinator } from './group-coordinator.js';
-import type { GroupObserver } from './group-shard.js';
+import type { GroupObserver, GroupShard } from './group-shard.js';
 
 export function groupObserver(metrics: MetricsRegistry): GroupObserver {
   return {
@@ -20,16 +19,19 @@ export function groupObserver(metrics: MetricsRegistry): GroupObserver {
   };
 }
 
+/** What the gauges read from a loaded shard of the offsets topic (GroupShard). */
+export type GaugedShard = Pick<GroupShard, 'groupIds' | 'describe' | 'committed'>;
+
 const PHASES = ['Empty', 'PreparingRebalance', 'CompletingRebalance', 'Stable'] as const;
 
 /**
  * Group states and members of the groups coordinated here, and each group's lag (high watermark minus
- * committed offset) for the partitions whose high watermark this broker knows (it leads them); the CLI's
- * `group describe` reports lag for every partition.
+ * committed offset) for the partitions this broker holds a copy of, leader or follower (with replication
+ * factor = brokers, all of them); the CLI's `group describe` reports lag for every partition.
  */
 export async function sampleGroupGauges(
-  groups: GroupCoordinator,
-  catalog: TopicCatalog,
+  groups: { loadedShards(): Promise<readonly GaugedShard[]> },
+  catalog: Pick<TopicCatalog, 'highWatermarkHere'>,
   metrics: MetricsRegistry,
 ): Promise<void> {
   const counts = new Map<string, number>(PHASES.map((p) => [p, 0]));
@@ -42,12 +44,8 @@ export async function sampleGroupGauges(
       counts.set(d.phase, (counts.get(d.phase) ?? 0) + 1);
       metrics.consumerGroupMembers.set({ group: groupId }, d.members.length);
       for (const c of shard.committed(groupId, null)) {
-        let highWatermark: number;
-        try {
-          highWatermark = catalog.partition(c.topic, c.partition).highWatermark();
-        } catch {
-          continue; // led elsewhere (or gone): its high watermark is not known here
-        }
+        const highWatermark = catalog.highWatermarkHere(c.topic, c.partition);
+        if (highWatermark === undefined) continue; // no copy here: its high watermark is not known
         metrics.consumerGroupLag.set(
           { group: groupId, topic: c.topic, partition: String(c.partition) },
           Math.max(0, highWatermark - c.offset),
