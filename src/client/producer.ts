@@ -433,11 +433,18 @@ export class Producer {
     // The leader remembers a producer's last IDEMPOTENT_IN_FLIGHT_MAX batches per partition: a new batch of a
     // partition waits while that many sequenced ones are unfinished (sent, or waiting to be retried), or a
     // late retry of the oldest would no longer be recognised and be refused as out of order.
+    // After a reset (a batch failed for good) new batches take a new producer id. A partition's batches of
+    // the old id that are still unfinished (in flight, or waiting to be retried) may yet be appended, so
+    // new ones wait for them: the leader checks sequences per producer id, and could otherwise append a
+    // new-id batch before an older old-id one (Kafka also waits out the in-flight batches before resetting).
+    const currentId = this.idempotence.current()?.producerId;
     const sequenced = new Map<string, number>();
+    const olderIdPending = new Set<string>();
     for (const b of this.unfinished) {
       if (b.bytes === null || b.producerId < 0) continue;
       const key = `${b.partition}\u0000${b.topic}`;
       sequenced.set(key, (sequenced.get(key) ?? 0) + 1);
+      if (b.producerId !== currentId) olderIdPending.add(key);
     }
     const sendable: Batch[] = [];
     const waiting: Batch[] = [];
@@ -448,7 +455,7 @@ export class Producer {
       }
       const key = `${b.partition}\u0000${b.topic}`;
       const n = sequenced.get(key) ?? 0;
-      if (n >= IDEMPOTENT_IN_FLIGHT_MAX) {
+      if (n >= IDEMPOTENT_IN_FLIGHT_MAX || olderIdPending.has(key)) {
         waiting.push(b);
         continue;
       }
@@ -530,15 +537,16 @@ export class Producer {
       this.cluster.invalidateMetadata();
     }
     // An out-of-order answer while an older batch of the partition is still unacknowledged is that batch's
-    // gap (it failed and waits for its retry), not this one's: this batch goes back behind it.
-    const retriable =
-      isRetriable(err) || (err.code === 'OUT_OF_ORDER_SEQUENCE' && olderBatchPending(this.unfinished, batch));
-    if (!retriable || batch.attempts >= this.o.retries) {
+    // gap (it failed and waits for its retry), not this one's: this batch goes back behind it, without
+    // spending one of its own retries (the older batch's retries bound the wait; if it fails for good, this
+    // one's next answer is out of order with nothing older pending, and that fails it).
+    const behindOlder = err.code === 'OUT_OF_ORDER_SEQUENCE' && olderBatchPending(this.unfinished, batch);
+    if (!(isRetriable(err) || behindOlder) || (!behindOlder && batch.attempts >= this.o.retries)) {
       this.finish(batch, err);
       return;
     }
     const waitMs = backoffMs(batch.attempts, this.backoff, this.random);
-    batch.attempts++;
+    if (!behindOlder) batch.attempts++;
     // The batch goes back in sealing order and its partition is held until the backoff ends, so newer
     // batches of that partition cannot overtake it. (With several requests in flight a newer batch already
     // sent can still land first: with idempotence its leader refuses it as out of order and it comes back

@@ -258,6 +258,57 @@ describe('idempotent producer: retries keep the sequence', () => {
     // Re-sent in sequence order, with their original sequences.
     expect(bySeq.slice(2)).toEqual([0, 1]);
   });
+  it('after a reset, a new producer id does not overtake the old id batches still pending on the partition', async () => {
+    const { broker: b } = await setup(1);
+    // Producer ids come from another broker, so a new one arrives while the leader still holds B's answer.
+    const other = await FakeBroker.start();
+    other.nextProducerId = 100;
+    other.handlers[ApiKey.Metadata] = (req) => {
+      const md = b.metadata(req);
+      return { ...md, brokers: [...md.brokers, { id: 2, host: other.host, port: other.port, rack: null }] };
+    };
+    const c = new Cluster({ bootstrap: [other.bootstrap] });
+    const produceRequests = () => (b as FakeBroker).requestsOf(ApiKey.Produce).length;
+    let calls = 0;
+    b.handlers[ApiKey.Produce] = async (body) => {
+      calls++;
+      if (calls === 1) {
+        // Batch A (seq 0) fails for good once batch B (seq 1) is in flight behind it.
+        await eventually(() => produceRequests() >= 2, 'second request');
+        return failAll(body, 'INVALID_BATCH');
+      }
+      if (calls === 2) {
+        // B is still in flight when C (new producer id) could be sent; give C up to 500 ms to show up
+        // (it must not: B may yet be appended), then B is answered retriably.
+        await new Promise<void>((resolve) => {
+          const started = Date.now();
+          const poll = setInterval(() => {
+            if (produceRequests() >= 3 || Date.now() - started > 500) {
+              clearInterval(poll);
+              resolve();
+            }
+          }, 5);
+        });
+        return failAll(body, 'NOT_LEADER');
+      }
+      return (b as FakeBroker).produce(body);
+    };
+    const producer = new Producer(c, { lingerMs: 0, retryBackoffMs: 1, retryBackoffMaxMs: 1 });
+    const a = producer.send({ topic: 't', messages: [{ value: 'A' }] });
+    await eventually(() => calls >= 1, 'first request');
+    const bSend = producer.send({ topic: 't', messages: [{ value: 'B' }] });
+    await expect(a).rejects.toMatchObject({ code: 'INVALID_BATCH' });
+    // C is built under a new producer id while B (old id) is still in flight.
+    const cSend = producer.send({ topic: 't', messages: [{ value: 'C' }] });
+    try {
+      const [[bResult], [cResult]] = await Promise.all([bSend, cSend]);
+      expect(bResult!.offset).toBeLessThan(cResult!.offset);
+      expect(sentBatches(b).map((x) => x.producerId)).toContain(101);
+    } finally {
+      await c.close();
+      await other.stop();
+    }
+  });
 });
 
 describe('idempotent producer: fatal answers', () => {
