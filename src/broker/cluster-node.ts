@@ -217,7 +217,9 @@ export class ClusterNode {
       storage,
       transport,
       forwarder,
-      bound,
+      // What this broker registers as its peer address: the advertised one when set (a proxy or a NAT in
+      // front of the listener), else the address it really bound.
+      config.cluster.advertisedPeerListen === null ? bound : advertisedPeerListen(config),
       voters,
       logger,
       config,
@@ -240,6 +242,7 @@ export class ClusterNode {
         group: METADATA_GROUP_ID,
         peer_host: bound.host,
         peer_port: bound.port,
+        advertised_peer: `${node.peerAddress.host}:${node.peerAddress.port}`,
         voters: voters.map((v) => `${v.id}@${v.host}:${v.port}`),
         voter: isVoter,
       },
