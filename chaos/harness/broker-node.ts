@@ -1,7 +1,8 @@
 /**
  * One real broker process (the built CLI) bound to its own loopback address with its own data dir, behind a
- * TcpProxy that clients use (the broker advertises the proxy, so metadata sends clients through it too). The
- * client port stays fixed across restarts so reconnecting clients find the broker again.
+ * TcpProxy that clients use (the broker advertises the proxy, so metadata sends clients through it too) and,
+ * in cluster mode, a peer proxy that other brokers use. The client port stays fixed across restarts so
+ * reconnecting clients find the broker again.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, type WriteStream } from 'node:fs';
@@ -22,6 +23,8 @@ export interface BrokerNodeOptions {
   dataDir: string;
   logPath: string;
   proxy: TcpProxy;
+  /** Cluster mode: the proxy other brokers dial to reach this one's peer listener. */
+  peerProxy?: TcpProxy | null;
   env?: NodeJS.ProcessEnv;
   startTimeoutMs?: number;
   /** The process ended without kill() / stop(): a crash, or someone else's signal. */
@@ -33,6 +36,7 @@ export class BrokerNode {
   readonly host: string;
   readonly dataDir: string;
   readonly proxy: TcpProxy;
+  readonly peerProxy: TcpProxy | null;
   port = 0;
   httpPort = 0;
   paused = false;
@@ -47,10 +51,11 @@ export class BrokerNode {
     this.host = o.host;
     this.dataDir = o.dataDir;
     this.proxy = o.proxy;
+    this.peerProxy = o.peerProxy ?? null;
     this.log = createWriteStream(o.logPath, { flags: 'a' });
   }
 
-  /** Where the broker itself listens (broker-to-broker traffic and nft rules use this address). */
+  /** Where the broker's client listener is (its host is also the peer listener's and its peer proxy's). */
   get address(): string {
     return `${this.host}:${this.port}`;
   }

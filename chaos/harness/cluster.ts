@@ -2,8 +2,10 @@
  * N broker processes, node i on 127.0.1.(i+1) with its own data dir (optionally a small tmpfs) and its own
  * client-side proxy. With `replicated`, the nodes form one cluster: broker id i+1, a peer listener on the
  * node's own address (the broker then also dials its peers from that address, which is what lets nft rules
- * by source and destination partition them), and the same voter list for all. Without it, each broker is
- * standalone.
+ * by source and destination partition them), and the same voter list for all. Between brokers sits a peer
+ * proxy per node, on that node's own address, which the voter list and the advertised peer address name,
+ * so broker-to-broker traffic can be slowed like client traffic and is still cut by partition rules.
+ * Without `replicated`, each broker is standalone.
  */
 import { mkdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -45,7 +47,7 @@ export function brokerIdOf(index: number): number {
   return index + 1;
 }
 
-/** `1@host:port,2@host:port,...`: the metadata quorum every node is started with. */
+/** `1@host:port,2@host:port,...`: the metadata quorum every node is started with (`peerPort`: where peers dial). */
 export function votersList(peers: readonly { host: string; peerPort: number }[]): string {
   return peers.map((p, i) => `${brokerIdOf(i)}@${p.host}:${p.peerPort}`).join(',');
 }
@@ -63,6 +65,27 @@ export async function freePortOn(host: string): Promise<number> {
   return port;
 }
 
+/**
+ * The proxy other brokers dial to reach node `host`'s peer listener. It listens on the node's own address
+ * and dials the broker from it, so to nft a peer's packets to and from the proxy are packets to and from that
+ * node (a partition cuts them), while the proxy's own hop to its broker stays inside the node.
+ */
+export async function startPeerProxy(
+  host: string,
+  peerPort: number,
+  random: () => number,
+): Promise<TcpProxy> {
+  const proxy = new TcpProxy({
+    listenHost: host,
+    targetHost: host,
+    targetPort: peerPort,
+    localAddress: host,
+    random,
+  });
+  await proxy.start();
+  return proxy;
+}
+
 export class BrokerCluster {
   readonly nodes: BrokerNode[] = [];
   readonly tmpfsSizeMb: number | null;
@@ -78,7 +101,17 @@ export class BrokerCluster {
     const cluster = new BrokerCluster(o.tmpfsSizeMb, replicated);
     const hosts = Array.from({ length: o.nodes }, (_, i) => nodeHost(i, o.hostPrefix));
     const peerPorts = replicated ? await Promise.all(hosts.map((h) => freePortOn(h))) : [];
-    const voters = votersList(peerPorts.map((peerPort, i) => ({ host: hosts[i]!, peerPort })));
+    const peerProxies: TcpProxy[] = [];
+    for (let i = 0; i < peerPorts.length; i++) {
+      const peerProxy = await startPeerProxy(hosts[i]!, peerPorts[i]!, o.random);
+      o.cleanup.add({
+        name: `peer proxy ${i}`,
+        run: () => peerProxy.close(),
+        runSync: () => peerProxy.resetAll(),
+      });
+      peerProxies.push(peerProxy);
+    }
+    const voters = votersList(peerProxies.map((p, i) => ({ host: hosts[i]!, peerPort: p.port })));
     for (let i = 0; i < o.nodes; i++) {
       const host = hosts[i]!;
       const dataDir = join(o.workDir, `node-${i}-data`);
@@ -104,6 +137,8 @@ export class BrokerCluster {
             STREAMBUS_BROKER_ID: String(brokerIdOf(i)),
             STREAMBUS_CLUSTER_ENABLED: 'true',
             STREAMBUS_CLUSTER_PEER_LISTEN: `${host}:${peerPorts[i]}`,
+            // Peers learn this broker's address from the registry too: it must name the proxy as well.
+            STREAMBUS_CLUSTER_ADVERTISED_PEER_LISTEN: peerProxies[i]!.address,
             STREAMBUS_CLUSTER_VOTERS: voters,
           }
         : {};
@@ -113,6 +148,7 @@ export class BrokerCluster {
         dataDir,
         logPath: join(o.logDir, `node-${i}.log`),
         proxy,
+        peerProxy: peerProxies[i] ?? null,
         onUnexpectedExit: (code, signal) => o.onUnexpectedExit?.(i, code, signal),
         env: { ...clusterEnv, ...o.env },
       });
@@ -157,7 +193,8 @@ export class BrokerCluster {
   async healAll(): Promise<void> {
     for (const n of this.nodes) {
       n.resume();
-      n.proxy.setFaults(null);
+      n.proxy.heal();
+      n.peerProxy?.heal();
       if (!n.running) await n.start();
     }
   }

@@ -160,8 +160,10 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
         );
       },
     });
-    for (const n of cluster.nodes)
-      log(`broker ${n.id} on ${n.address} (clients via ${n.clientAddress}), data ${n.dataDir}`);
+    for (const n of cluster.nodes) {
+      const peers = n.peerProxy === null ? '' : `, peers via ${n.peerProxy.address}`;
+      log(`broker ${n.id} on ${n.address} (clients via ${n.clientAddress}${peers}), data ${n.dataDir}`);
+    }
     if (replicated) {
       await waitAllReady(cluster, clock, CLUSTER_SETTLE_MS_MAX);
       log(`cluster of ${brokers} ready (metadata quorum up)`);
@@ -288,6 +290,12 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
     history.append({ t: clock.nowMs(), type: 'phase', name: 'drain-start' });
     await drain({ bootstrap: cluster.bootstrap, topic, partitions, history, clock, timeoutMs: 60_000 });
     history.append({ t: clock.nowMs(), type: 'phase', name: 'drain-end' });
+    // Evidence that broker-to-broker traffic really took the proxies the slow nemesis acts on.
+    for (const n of cluster.nodes) {
+      const p = n.peerProxy;
+      if (p !== null)
+        log(`peer proxy of broker ${n.id}: ${p.connectionsAccepted} connections, ${p.bytesForwarded} bytes`);
+    }
     history.append({ t: clock.nowMs(), type: 'run', action: 'end', scenario: o.scenario, seed: o.seed });
     history.flush();
     const report = checkHistory(history.events);

@@ -10,7 +10,9 @@ export const SCENARIOS: Readonly<Record<string, readonly string[]>> = {
   'cluster-kill': ['kill'],
   'cluster-pause': ['pause'],
   'cluster-partition': ['partition'],
-  'cluster-mixed': ['kill', 'pause', 'partition'],
+  // Slow acts on the target's client traffic and on its broker-to-broker (Raft) traffic.
+  'cluster-slow': ['slow'],
+  'cluster-mixed': ['kill', 'pause', 'slow', 'partition'],
   // Replicated partitions' acceptance run: kill -9 of the busiest partition's leader every 10 s.
   'cluster-leader-kill': ['kill'],
 };
@@ -29,6 +31,7 @@ export const ALL_SCENARIOS: readonly string[] = [
   'cluster-kill',
   'cluster-pause',
   'cluster-partition',
+  'cluster-slow',
   'cluster-mixed',
   'cluster-leader-kill',
 ];

@@ -2,7 +2,8 @@
  * A userspace TCP proxy in front of a broker (this kernel has no netem). Healthy, it forwards bytes as they
  * come. With faults set it delays every chunk (order kept per direction), holds a fraction of chunks for a
  * retransmission timeout (what a lost segment costs a TCP stream: it is late, never missing) and resets a
- * fraction of connections (what a flaky path eventually does).
+ * fraction of connections (what a flaky path eventually does). Faults apply to every connection, or only to
+ * connections from one source address (a proxy between brokers slowing one peer's connections, not all).
  */
 import { connect, createServer, type Server, type Socket } from 'node:net';
 
@@ -21,15 +22,26 @@ export interface TcpProxyOptions {
   listenPort?: number;
   targetHost: string;
   targetPort: number;
+  /**
+   * The local address the proxy dials the target from (default: the kernel's choice, 127.0.0.1 on loopback).
+   * A proxy between brokers dials from its broker's own address so partition rules see its traffic as that
+   * broker's.
+   */
+  localAddress?: string;
   random: () => number;
 }
 
 export class TcpProxy {
   private server: Server | null = null;
   private faults: ProxyFaults | null = null;
+  /** Faults for connections from one source host, used when `faults` (all connections) is null. */
+  private readonly faultsBySource = new Map<string, ProxyFaults>();
   private readonly sockets = new Set<Socket>();
   port = 0;
   targetPort: number;
+  /** Connections accepted and bytes forwarded (both directions) since start: proof traffic went through. */
+  connectionsAccepted = 0;
+  bytesForwarded = 0;
 
   constructor(private readonly o: TcpProxyOptions) {
     this.targetPort = o.targetPort;
@@ -51,8 +63,21 @@ export class TcpProxy {
     return this.port;
   }
 
-  setFaults(faults: ProxyFaults | null): void {
-    this.faults = faults;
+  /**
+   * Faults on every connection (null: pass-through), or with `sourceHost` only on connections from that
+   * address (null: that source's back to pass-through). Takes effect from the next chunk, also on open
+   * connections.
+   */
+  setFaults(faults: ProxyFaults | null, sourceHost?: string): void {
+    if (sourceHost === undefined) this.faults = faults;
+    else if (faults === null) this.faultsBySource.delete(sourceHost);
+    else this.faultsBySource.set(sourceHost, faults);
+  }
+
+  /** Every connection back to pass-through, whichever way its faults were set. */
+  heal(): void {
+    this.faults = null;
+    this.faultsBySource.clear();
   }
 
   /** Drops every open connection (clients reconnect through the proxy). */
@@ -68,7 +93,12 @@ export class TcpProxy {
   }
 
   private accept(client: Socket): void {
-    const upstream = connect({ host: this.o.targetHost, port: this.targetPort });
+    const upstream = connect({
+      host: this.o.targetHost,
+      port: this.targetPort,
+      ...(this.o.localAddress === undefined ? {} : { localAddress: this.o.localAddress }),
+    });
+    this.connectionsAccepted += 1;
     this.sockets.add(client);
     this.sockets.add(upstream);
     const teardown = (): void => {
@@ -79,11 +109,13 @@ export class TcpProxy {
     };
     client.on('error', teardown).on('close', teardown);
     upstream.on('error', teardown).on('close', teardown);
-    this.pipe(client, upstream, teardown);
-    this.pipe(upstream, client, teardown);
+    const source = client.remoteAddress ?? '';
+    const faults = (): ProxyFaults | null => this.faults ?? this.faultsBySource.get(source) ?? null;
+    this.pipe(client, upstream, faults, teardown);
+    this.pipe(upstream, client, faults, teardown);
   }
 
-  private pipe(from: Socket, to: Socket, teardown: () => void): void {
+  private pipe(from: Socket, to: Socket, faults: () => ProxyFaults | null, teardown: () => void): void {
     // One FIFO and one timer per direction: chunks leave strictly in arrival order (a TCP stream is ordered;
     // separate timers per chunk would not guarantee it).
     const queue: { chunk: Buffer | null; releaseAtMs: number }[] = [];
@@ -107,7 +139,8 @@ export class TcpProxy {
       if (timer === null) timer = setTimeout(pump, Math.max(0, releaseAtMs - performance.now()));
     };
     from.on('data', (chunk: Buffer) => {
-      const f = this.faults;
+      this.bytesForwarded += chunk.length;
+      const f = faults();
       if (f === null && queue.length === 0) {
         if (!to.write(chunk)) {
           from.pause();

@@ -9,9 +9,11 @@ import {
   FIXED_PLAN_SCENARIOS,
   SCENARIOS,
 } from '../../chaos/harness/scenarios.js';
+import type { ProxyFaults } from '../../chaos/harness/tcp-proxy.js';
 import type { NemesisContext } from '../../chaos/nemesis/nemesis.js';
 import { PartitionNemesis } from '../../chaos/nemesis/partition.js';
 import { BUSIEST_PARTITION, leaderKillPlan } from '../../chaos/nemesis/plan.js';
+import { SLOW_FAULTS, slowNode } from '../../chaos/nemesis/slow.js';
 import type { MetadataResponse } from '../../src/protocol/messages.js';
 
 describe('cluster harness wiring', () => {
@@ -59,6 +61,7 @@ describe('cluster harness wiring', () => {
       'cluster-kill',
       'cluster-pause',
       'cluster-partition',
+      'cluster-slow',
       'cluster-mixed',
       'cluster-leader-kill',
     ]) {
@@ -66,7 +69,8 @@ describe('cluster harness wiring', () => {
       expect(ALL_SCENARIOS).toContain(name);
       expect(defaultBrokers(name)).toBe(3);
     }
-    expect(SCENARIOS['cluster-mixed']).toEqual(expect.arrayContaining(['kill', 'partition']));
+    expect(SCENARIOS['cluster-mixed']).toEqual(expect.arrayContaining(['kill', 'partition', 'slow']));
+    expect(SCENARIOS['cluster-slow']).toEqual(['slow']);
     expect(defaultBrokers('mixed')).toBe(1);
   });
 
@@ -89,5 +93,34 @@ describe('cluster harness wiring', () => {
     expect(await nemesis.unavailableReason(ctx(false, 1))).toMatch(/replicated cluster/);
     expect(await nemesis.unavailableReason(ctx(true, 2))).toMatch(/at least 3 brokers/);
     await nemesis.cleanup();
+  });
+
+  it('slows every path of the target node, client and both directions between brokers, and undoes exactly that', () => {
+    // Fake proxies recording what the nemesis sets: which proxy, for which source ('*': every connection).
+    const set = new Map<string, ProxyFaults>();
+    const proxy = (name: string) => ({
+      setFaults: (f: ProxyFaults | null, source?: string) => {
+        const key = `${name} from ${source ?? '*'}`;
+        if (f === null) set.delete(key);
+        else set.set(key, f);
+      },
+    });
+    const nodes = [0, 1, 2].map((i) => ({
+      host: nodeHost(i),
+      proxy: proxy(`client ${i}`),
+      peerProxy: proxy(`peer ${i}`),
+    }));
+    const cluster = { nodes, node: (i: number) => nodes[i]! } as unknown as BrokerCluster;
+    const undo = slowNode(cluster, 1, SLOW_FAULTS);
+    // Node 1's own proxies slow everything; the other peer proxies only what node 1 dialled there.
+    expect([...set.keys()].sort()).toEqual([
+      'client 1 from *',
+      'peer 0 from 127.0.1.2',
+      'peer 1 from *',
+      'peer 2 from 127.0.1.2',
+    ]);
+    expect([...set.values()].every((f) => f === SLOW_FAULTS)).toBe(true);
+    undo();
+    expect(set.size).toBe(0);
   });
 });

@@ -1,9 +1,10 @@
 /**
  * The CI-sized cluster chaos run: three real brokers in cluster mode (topic replication factor 3,
  * min_insync_replicas 2, idempotent acks=all producers with 4 sends in flight, assigned consumers and a
- * consumer group with auto-commit) under kill -9 and SIGSTOP of partition leaders and, as root with
- * nftables, network partitions between the brokers (isolate, majority/minority, one-way), for 75 s of
- * workload, then a final drain and the checker. Requires `npm run build` (the broker CLI).
+ * consumer group with auto-commit) under kill -9 of partition leaders, a slow network (client and
+ * broker-to-broker traffic of one broker through its proxies) and, as root with nftables, network
+ * partitions between the brokers (isolate, majority/minority, one-way), for 75 s of workload, then a final
+ * drain and the checker. Requires `npm run build` (the broker CLI).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,7 +17,7 @@ import { nftUnavailableReason } from '../../chaos/nemesis/nft.js';
 const SEED = Number(process.env.CHAOS_CLUSTER_SEED ?? 7);
 const nftReason = nftUnavailableReason();
 
-describe('chaos: kill, pause and partitions against a 3-broker replicated cluster', () => {
+describe('chaos: kill, slow network and partitions against a 3-broker replicated cluster', () => {
   it('loses no acknowledged write, writes none twice, keeps offsets consistent, producers in order and commits monotonic', async () => {
     console.log(`chaos cluster-mixed seed ${SEED} (replay: CHAOS_CLUSTER_SEED=${SEED} or --seed ${SEED})`);
     if (nftReason !== null) console.log(`SKIP the partition nemesis of the cluster run: ${nftReason}`);
@@ -45,6 +46,7 @@ describe('chaos: kill, pause and partitions against a 3-broker replicated cluste
     expect(report.counts.commitSamples).toBeGreaterThan(0);
     const ran = new Set(result.plan.map((s) => s.nemesis));
     expect(ran).toContain('kill');
+    expect(ran).toContain('slow');
     expect(result.plan.some((s) => s.leaderOf !== undefined)).toBe(true);
     if (nftReason === null) expect(ran).toContain('partition');
     else expect(result.skipped.map((s) => s.nemesis)).toContain('partition');
