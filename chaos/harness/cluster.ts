@@ -4,7 +4,8 @@
  * node's own address (the broker then also dials its peers from that address, which is what lets nft rules
  * by source and destination partition them), and the same voter list for all. Between brokers sits a peer
  * proxy per node, on that node's own address, which the voter list and the advertised peer address name,
- * so broker-to-broker traffic can be slowed like client traffic and is still cut by partition rules.
+ * so broker-to-broker traffic can be slowed like client traffic and is still cut by partition rules
+ * (`peerProxies: false`: brokers dial each other directly).
  * Without `replicated`, each broker is standalone.
  */
 import { mkdirSync, rmSync } from 'node:fs';
@@ -28,6 +29,11 @@ export interface BrokerClusterOptions {
   env?: NodeJS.ProcessEnv;
   /** Cluster mode: one metadata quorum of all the nodes, replicated partitions. */
   replicated?: boolean;
+  /**
+   * Cluster mode: brokers reach each other through peer proxies (default), which the slow nemesis acts on;
+   * false: directly (a benchmark that wants no extra hop between brokers).
+   */
+  peerProxies?: boolean;
   /**
    * First three octets of the nodes' addresses (default 127.0.1). Concurrent runs that partition the network
    * use different prefixes so one run's drop rules never touch another's brokers.
@@ -102,7 +108,7 @@ export class BrokerCluster {
     const hosts = Array.from({ length: o.nodes }, (_, i) => nodeHost(i, o.hostPrefix));
     const peerPorts = replicated ? await Promise.all(hosts.map((h) => freePortOn(h))) : [];
     const peerProxies: TcpProxy[] = [];
-    for (let i = 0; i < peerPorts.length; i++) {
+    for (let i = 0; i < (o.peerProxies === false ? 0 : peerPorts.length); i++) {
       const peerProxy = await startPeerProxy(hosts[i]!, peerPorts[i]!, o.random);
       o.cleanup.add({
         name: `peer proxy ${i}`,
@@ -111,7 +117,9 @@ export class BrokerCluster {
       });
       peerProxies.push(peerProxy);
     }
-    const voters = votersList(peerProxies.map((p, i) => ({ host: hosts[i]!, peerPort: p.port })));
+    const voters = votersList(
+      peerPorts.map((port, i) => ({ host: hosts[i]!, peerPort: peerProxies[i]?.port ?? port })),
+    );
     for (let i = 0; i < o.nodes; i++) {
       const host = hosts[i]!;
       const dataDir = join(o.workDir, `node-${i}-data`);
@@ -132,13 +140,14 @@ export class BrokerCluster {
       });
       await proxy.start();
       o.cleanup.add({ name: `proxy ${i}`, run: () => proxy.close(), runSync: () => proxy.resetAll() });
+      const peerProxy = peerProxies[i] ?? null;
       const clusterEnv: NodeJS.ProcessEnv = replicated
         ? {
             STREAMBUS_BROKER_ID: String(brokerIdOf(i)),
             STREAMBUS_CLUSTER_ENABLED: 'true',
             STREAMBUS_CLUSTER_PEER_LISTEN: `${host}:${peerPorts[i]}`,
             // Peers learn this broker's address from the registry too: it must name the proxy as well.
-            STREAMBUS_CLUSTER_ADVERTISED_PEER_LISTEN: peerProxies[i]!.address,
+            ...(peerProxy === null ? {} : { STREAMBUS_CLUSTER_ADVERTISED_PEER_LISTEN: peerProxy.address }),
             STREAMBUS_CLUSTER_VOTERS: voters,
           }
         : {};
@@ -148,7 +157,7 @@ export class BrokerCluster {
         dataDir,
         logPath: join(o.logDir, `node-${i}.log`),
         proxy,
-        peerProxy: peerProxies[i] ?? null,
+        peerProxy,
         onUnexpectedExit: (code, signal) => o.onUnexpectedExit?.(i, code, signal),
         env: { ...clusterEnv, ...o.env },
       });

@@ -15,11 +15,16 @@ import { runScenario } from '../../chaos/harness/runner.js';
 import { nftUnavailableReason } from '../../chaos/nemesis/nft.js';
 
 const SEED = Number(process.env.CHAOS_CLUSTER_SEED ?? 7);
+// Not 127.0.1.N: other test files (the nft plumbing test) add drop rules there while this one runs. Override
+// when a long chaos run already uses 127.0.2.N: this run's partitions would cut its brokers too.
+const HOST_PREFIX = process.env.CHAOS_CLUSTER_HOST_PREFIX ?? '127.0.2';
 const nftReason = nftUnavailableReason();
 
 describe('chaos: kill, slow network and partitions against a 3-broker replicated cluster', () => {
   it('loses no acknowledged write, writes none twice, keeps offsets consistent, producers in order and commits monotonic', async () => {
-    console.log(`chaos cluster-mixed seed ${SEED} (replay: CHAOS_CLUSTER_SEED=${SEED} or --seed ${SEED})`);
+    console.log(
+      `chaos cluster-mixed seed ${SEED} (replay: CHAOS_CLUSTER_SEED=${SEED} or --seed ${SEED}) on ${HOST_PREFIX}.N`,
+    );
     if (nftReason !== null) console.log(`SKIP the partition nemesis of the cluster run: ${nftReason}`);
     const resultsDir = mkdtempSync(join(tmpdir(), 'streambus-chaos-cluster-ci-'));
     const result = await runScenario({
@@ -27,8 +32,7 @@ describe('chaos: kill, slow network and partitions against a 3-broker replicated
       durationS: 75,
       seed: SEED,
       resultsDir,
-      // Not 127.0.1.N: other test files (the nft plumbing test) add drop rules there while this one runs.
-      hostPrefix: '127.0.2',
+      hostPrefix: HOST_PREFIX,
       // Idempotent producers keep their order with several sends outstanding; any duplicate fails the run.
       inFlightMax: 4,
       faultMsMin: 3000,
