@@ -152,6 +152,8 @@ export class ClusterNode {
       port: listen.port,
       peers,
       connectTimeoutMs: config.resilience.timeouts.connectMs,
+      // Per-peer breakers (raft-peer-<id>); their open timeout is the redial backoff's cap, see raft/transport/peer.ts.
+      breakerFailureThreshold: config.resilience.circuitBreaker.failureThreshold,
       logger,
       dialsAllPeers: !isVoter,
       acceptsUnknownPeers: isVoter,
@@ -438,8 +440,8 @@ export class ClusterNode {
   }
 
   /**
-   * Health checks, /health/raft, raft_*, metadata_* and the metadata breaker's circuitbreaker_* metrics,
-   * role-change and breaker state-change logs (`metadataLogger` logs as component metadata).
+   * Health checks, /health/raft, raft_*, metadata_*, the circuitbreaker_* metrics of the metadata breaker
+   * and the per-peer transport breakers, role-change and breaker state-change logs (`metadataLogger` logs as component metadata).
    */
   private observe(ops: OpsStack, metadataLogger: Logger): void {
     const metrics = ops.metrics;
@@ -512,6 +514,12 @@ export class ClusterNode {
     this.unbind.push(() => ops.server?.setRaftHealthProvider(undefined));
     this.unbind.push(bindMetadataMetrics(this.store, metrics));
     this.unbind.push(bindBreakerMetrics(this.store.breaker, metrics, metadataLogger));
+    // One breaker per remote broker, shared by the metadata group and every partition group (one transport).
+    this.unbind.push(
+      this.transport.observeBreakers((breaker) =>
+        this.unbind.push(bindBreakerMetrics(breaker, metrics, this.logger)),
+      ),
+    );
     // Every registered broker becomes a transport peer (partition groups span any pair of brokers).
     const known = new Map<number, string>();
     const learnPeers = (): void => {

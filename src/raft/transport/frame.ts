@@ -8,6 +8,8 @@
  * Frames are cut from the byte stream by the protocol's FrameDecoder (the same u32 length prefix), which checks
  * the declared length against `maxFrameBytes` before allocating for it.
  */
+import { type Envelope, encodeEnvelopeChunks, encodeEnvelopes, hasLargeEntryData } from '../codec.js';
+
 export const FRAME_HELLO = 1;
 export const FRAME_MESSAGES = 2;
 
@@ -59,4 +61,34 @@ export function parseFrame(body: Buffer): Frame {
   const kind = body.readUInt8(0);
   if (kind !== FRAME_HELLO && kind !== FRAME_MESSAGES) throw new FrameError(`unknown frame kind ${kind}`);
   return { kind, payload: body.subarray(1) };
+}
+
+/**
+ * MESSAGES frames for a batch (each as the buffers to write one after the other): one frame, split in halves
+ * while it would exceed `maxFrameBytes`. Large entry data is referenced, not copied (see
+ * encodeEnvelopeChunks). A single envelope too large for any frame is left out and reported.
+ */
+export function messageFrames(
+  batch: readonly Envelope[],
+  maxFrameBytes: number,
+  onOversize: (payloadBytes: number) => void,
+): Buffer[][] {
+  const chunks = hasLargeEntryData(batch)
+    ? encodeEnvelopeChunks(batch, FRAME_HEADER_BYTES)
+    : [encodeEnvelopes(batch, FRAME_HEADER_BYTES)];
+  let payloadBytes = -FRAME_HEADER_BYTES;
+  for (const c of chunks) payloadBytes += c.byteLength;
+  if (payloadBytes + 1 <= maxFrameBytes) {
+    frameInPlace(FRAME_MESSAGES, chunks[0]!, payloadBytes);
+    return [chunks];
+  }
+  if (batch.length === 1) {
+    onOversize(payloadBytes);
+    return [];
+  }
+  const mid = Math.floor(batch.length / 2);
+  return [
+    ...messageFrames(batch.slice(0, mid), maxFrameBytes, onOversize),
+    ...messageFrames(batch.slice(mid), maxFrameBytes, onOversize),
+  ];
 }

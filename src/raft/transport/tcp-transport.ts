@@ -2,25 +2,24 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { invariant } from '../../errors/index.js';
 import { FrameDecoder } from '../../protocol/frame-decoder.js';
 import { type BytesListener, connectReading } from '../../protocol/socket-io.js';
-import { decodeEnvelopes, encodeEnvelopeChunks, encodeEnvelopes, hasLargeEntryData } from '../codec.js';
+import type { CircuitBreaker } from '../../resilience/circuit-breaker.js';
+import { systemTimers, type Timers } from '../../resilience/clock.js';
+import { decodeEnvelopes, encodeEnvelopes } from '../codec.js';
 import type { NodeId } from '../core/types.js';
 import { type RaftLogger, silentLogger } from '../logger.js';
 import {
   encodeFrame,
-  FRAME_HEADER_BYTES,
   FRAME_HELLO,
   FRAME_MESSAGES,
   type Frame,
-  frameInPlace,
   helloPayload,
+  messageFrames,
   parseFrame,
 } from './frame.js';
+import { newPeer, type Peer, type PeerAddress, PeerLinkError } from './peer.js';
 import type { Envelope, RaftTransport } from './types.js';
 
-export interface PeerAddress {
-  readonly host: string;
-  readonly port: number;
-}
+export type { PeerAddress } from './peer.js';
 
 export interface TcpTransportOptions {
   readonly nodeId: NodeId;
@@ -65,27 +64,16 @@ export interface TcpTransportOptions {
   /** An idle connection carries an empty message frame this often, so the peer knows it is alive. */
   readonly keepaliveIntervalMs?: number;
   readonly nowMs?: () => number;
+  /** Redial and breaker timers (the liveness check stays on a real interval). */
+  readonly timers?: Timers;
+  /** Failed dials (or idle timeouts without the peer's connection) in a row that open a peer's breaker. */
+  readonly breakerFailureThreshold?: number;
+  /** How long an open peer breaker drops messages before one dial probes; default reconnectMaxMs. */
+  readonly breakerOpenTimeoutMs?: number;
 }
 
 /** An empty MESSAGES frame: a keepalive any version of the receiver accepts (no envelopes in it). */
 const KEEPALIVE_FRAME = encodeFrame(FRAME_MESSAGES, encodeEnvelopes([]));
-
-interface Peer {
-  readonly id: NodeId;
-  address: PeerAddress | undefined;
-  socket: Socket | undefined;
-  queue: Envelope[];
-  flushScheduled: boolean;
-  waitingDrain: boolean;
-  attempts: number;
-  reconnectTimer: NodeJS.Timeout | undefined;
-  /** Whether this side opens the connection (fixed when the peer is first known). */
-  readonly dialer: boolean;
-  lastReceivedAtMs: number;
-  /** When bytes last arrived from the peer (a connect alone does not count, unlike `lastReceivedAtMs`). */
-  lastDataAtMs: number;
-  lastSentAtMs: number;
-}
 
 type Handler = (from: NodeId, envelopes: readonly Envelope[]) => void;
 
@@ -99,11 +87,14 @@ type Handler = (from: NodeId, envelopes: readonly Envelope[]) => void;
 export class TcpTransport implements RaftTransport {
   private readonly opts: Required<Omit<TcpTransportOptions, 'peers'>>;
   private readonly peers = new Map<NodeId, Peer>();
+  private readonly breakerListeners = new Set<(breaker: CircuitBreaker) => void>();
   private handler: Handler | undefined;
   private server: Server | undefined;
   private readonly unidentified = new Set<Socket>();
   private closed = false;
   droppedEnvelopes = 0;
+  /** Dials started (connection attempts); a peer whose breaker is open is not dialed. */
+  dialsStarted = 0;
 
   constructor(options: TcpTransportOptions) {
     this.opts = {
@@ -124,6 +115,9 @@ export class TcpTransport implements RaftTransport {
       idleTimeoutMs: options.idleTimeoutMs ?? 2_000,
       keepaliveIntervalMs: options.keepaliveIntervalMs ?? 250,
       nowMs: options.nowMs ?? (() => Date.now()),
+      timers: options.timers ?? systemTimers,
+      breakerFailureThreshold: options.breakerFailureThreshold ?? 5,
+      breakerOpenTimeoutMs: options.breakerOpenTimeoutMs ?? options.reconnectMaxMs ?? 1_000,
     };
     invariant(
       this.opts.reconnectInitialMs <= this.opts.reconnectMaxMs,
@@ -150,7 +144,10 @@ export class TcpTransport implements RaftTransport {
     const now = this.opts.nowMs();
     for (const peer of this.peers.values()) {
       const socket = peer.socket;
-      if (socket === undefined || socket.destroyed) continue;
+      if (socket === undefined || socket.destroyed) {
+        this.countAbsence(peer, now);
+        continue;
+      }
       if (now - peer.lastReceivedAtMs > this.opts.idleTimeoutMs) {
         this.idleDisconnects++;
         this.opts.logger.warn(
@@ -165,6 +162,25 @@ export class TcpTransport implements RaftTransport {
         socket.write(KEEPALIVE_FRAME);
       }
     }
+  }
+
+  /**
+   * A peer that dials us and has stayed away for another idle timeout is one failed call of its breaker
+   * (it would have redialed within its backoff, at most reconnectMaxMs, if it could).
+   */
+  private countAbsence(peer: Peer, now: number): void {
+    if (peer.dialer || now - peer.absentSinceMs < this.opts.idleTimeoutMs) return;
+    peer.absentSinceMs = now;
+    peer.breaker
+      .call(undefined, () => Promise.reject(new PeerLinkError(peer.id, 'no connection from the peer')))
+      .catch(() => undefined);
+  }
+
+  /** Each peer's breaker, now and as peers become known (to export their state); returns an unsubscribe. */
+  observeBreakers(listener: (breaker: CircuitBreaker) => void): () => void {
+    for (const peer of this.peers.values()) listener(peer.breaker);
+    this.breakerListeners.add(listener);
+    return () => this.breakerListeners.delete(listener);
   }
 
   /** Starts accepting connections; resolves with the bound address. */
@@ -187,24 +203,27 @@ export class TcpTransport implements RaftTransport {
   setPeer(id: NodeId, address: PeerAddress): void {
     if (id === this.opts.nodeId) return;
     let peer = this.peers.get(id);
-    if (peer === undefined) {
-      peer = {
-        id,
-        address,
-        socket: undefined,
-        queue: [],
-        flushScheduled: false,
-        waitingDrain: false,
-        attempts: 0,
-        reconnectTimer: undefined,
-        dialer: this.opts.dialsAllPeers || this.opts.nodeId < id,
-        lastReceivedAtMs: 0,
-        lastDataAtMs: 0,
-        lastSentAtMs: 0,
-      };
-      this.peers.set(id, peer);
-    } else peer.address = address;
+    if (peer === undefined)
+      peer = this.addPeer(id, address, this.opts.dialsAllPeers || this.opts.nodeId < id);
+    else peer.address = address;
     if (this.dials(id) && peer.socket === undefined && peer.reconnectTimer === undefined) this.dial(peer);
+  }
+
+  private addPeer(id: NodeId, address: PeerAddress | undefined, dialer: boolean): Peer {
+    const peer = newPeer(id, address, dialer, {
+      failureThreshold: this.opts.breakerFailureThreshold,
+      openTimeoutMs: this.opts.breakerOpenTimeoutMs,
+      clock: { nowMs: this.opts.nowMs },
+    });
+    peer.breaker.subscribe((event) => {
+      if (event.type !== 'state-change' || event.to !== 'open') return;
+      // What waited for the peer is stale by the time it returns; Raft sends afresh.
+      this.droppedEnvelopes += peer.queue.length;
+      peer.queue = [];
+    });
+    this.peers.set(id, peer);
+    for (const listener of this.breakerListeners) listener(peer.breaker);
+    return peer;
   }
 
   onMessage(handler: Handler): void {
@@ -213,7 +232,8 @@ export class TcpTransport implements RaftTransport {
 
   send(to: NodeId, envelopes: readonly Envelope[]): void {
     const peer = this.peers.get(to);
-    if (peer === undefined || this.closed) {
+    // An open breaker fails sends fast: no queue builds up for a peer known to be away.
+    if (peer === undefined || this.closed || (peer.socket === undefined && peer.breaker.state() === 'open')) {
       this.droppedEnvelopes += envelopes.length;
       return;
     }
@@ -254,7 +274,7 @@ export class TcpTransport implements RaftTransport {
     this.closed = true;
     clearInterval(this.livenessTimer);
     for (const peer of this.peers.values()) {
-      if (peer.reconnectTimer !== undefined) clearTimeout(peer.reconnectTimer);
+      if (peer.reconnectTimer !== undefined) this.opts.timers.clearTimeout(peer.reconnectTimer);
       peer.socket?.destroy();
       peer.socket = undefined;
       peer.queue = [];
@@ -270,66 +290,95 @@ export class TcpTransport implements RaftTransport {
     return this.peers.get(peerId)?.dialer === true;
   }
 
+  /** Dials through the peer's breaker: while it is open, no dial, just a check again when it may admit one. */
   private dial(peer: Peer): void {
     // A connection the peer opened (it is the lower id, or this node was unknown to it) serves both ways.
-    if (this.closed || peer.address === undefined || peer.socket !== undefined) return;
-    const { socket, onBytes } = connectReading({
-      host: peer.address.host,
-      port: peer.address.port,
-      ...(this.opts.localAddress === '' ? {} : { localAddress: this.opts.localAddress }),
-    });
-    socket.setNoDelay(true);
-    socket.setTimeout(this.opts.connectTimeoutMs, () => socket.destroy());
-    socket.once('connect', () => {
-      socket.setTimeout(0);
-      socket.setKeepAlive(true, 5_000);
-      if (peer.socket !== undefined) {
-        // The peer's own connection arrived meanwhile: keep that one.
-        socket.destroy();
-        return;
-      }
-      socket.write(encodeFrame(FRAME_HELLO, helloPayload(this.opts.nodeId)));
-      peer.attempts = 0;
-      onBytes(this.attach(peer, socket));
-    });
-    socket.on('error', () => socket.destroy());
-    socket.once('close', () => {
-      if (peer.socket === socket || peer.socket === undefined) this.onDisconnect(peer, socket);
+    if (this.closed || peer.address === undefined || peer.socket !== undefined || peer.dialing) return;
+    let admitted = false;
+    peer.breaker
+      .call(undefined, () => {
+        admitted = true;
+        return this.connect(peer, peer.address as PeerAddress);
+      })
+      .catch(() => undefined);
+    if (!admitted)
+      this.redialAfter(peer, Math.max(peer.breaker.retryAfterMs(), this.opts.reconnectInitialMs));
+  }
+
+  /**
+   * One connection attempt: resolves once the peer is heard on it (or its own connection is already up),
+   * rejects if it closes before that. Either way the socket lives on as the peer's connection.
+   */
+  private connect(peer: Peer, address: PeerAddress): Promise<void> {
+    this.dialsStarted++;
+    peer.dialing = true;
+    return new Promise<void>((resolve, reject) => {
+      let proven = false;
+      const { socket, onBytes } = connectReading({
+        host: address.host,
+        port: address.port,
+        ...(this.opts.localAddress === '' ? {} : { localAddress: this.opts.localAddress }),
+      });
+      socket.setNoDelay(true);
+      socket.setTimeout(this.opts.connectTimeoutMs, () => socket.destroy());
+      socket.once('connect', () => {
+        peer.dialing = false;
+        socket.setTimeout(0);
+        socket.setKeepAlive(true, 5_000);
+        if (peer.socket !== undefined) {
+          // The peer's own connection arrived meanwhile: keep that one (the peer is evidently up).
+          proven = true;
+          resolve();
+          socket.destroy();
+          return;
+        }
+        socket.write(encodeFrame(FRAME_HELLO, helloPayload(this.opts.nodeId)));
+        const read = this.attach(peer, socket);
+        onBytes((chunk) => {
+          if (!proven) {
+            proven = true;
+            peer.attempts = 0;
+            resolve();
+          }
+          read(chunk);
+        });
+      });
+      socket.on('error', () => socket.destroy());
+      socket.once('close', () => {
+        peer.dialing = false;
+        if (!proven) reject(new PeerLinkError(peer.id, 'connection closed before the peer was heard'));
+        if (peer.socket === socket || peer.socket === undefined) this.onDisconnect(peer, socket);
+      });
     });
   }
 
-  private onDisconnect(peer: Peer, socket: Socket): void {
-    if (peer.socket === socket) peer.socket = undefined;
-    peer.waitingDrain = false;
-    if (this.closed || !this.dials(peer.id) || peer.reconnectTimer !== undefined) return;
-    // Exponential backoff with jitter, so a restarted cluster does not reconnect in lockstep.
-    const base = Math.min(this.opts.reconnectMaxMs, this.opts.reconnectInitialMs * 2 ** peer.attempts);
-    const delayMs = base / 2 + (this.opts.random() * base) / 2;
-    peer.attempts = Math.min(peer.attempts + 1, 30);
-    peer.reconnectTimer = setTimeout(() => {
+  private redialAfter(peer: Peer, delayMs: number): void {
+    if (this.closed || peer.reconnectTimer !== undefined) return;
+    peer.reconnectTimer = this.opts.timers.setTimeout(() => {
       peer.reconnectTimer = undefined;
       this.dial(peer);
     }, delayMs);
   }
 
+  private onDisconnect(peer: Peer, socket: Socket): void {
+    if (peer.socket === socket) {
+      peer.socket = undefined;
+      peer.absentSinceMs = this.opts.nowMs();
+    }
+    peer.waitingDrain = false;
+    if (this.closed || !this.dials(peer.id) || peer.reconnectTimer !== undefined) return;
+    // Exponential backoff with jitter, so a restarted cluster does not reconnect in lockstep. Once the
+    // breaker has opened, dial() waits out its open timeout instead.
+    const base = Math.min(this.opts.reconnectMaxMs, this.opts.reconnectInitialMs * 2 ** peer.attempts);
+    const delayMs = base / 2 + (this.opts.random() * base) / 2;
+    peer.attempts = Math.min(peer.attempts + 1, 30);
+    this.redialAfter(peer, delayMs);
+  }
+
   /** A joining node's first hello: known from now on, reached over the connection it opened. */
   private inboundPeer(id: NodeId): Peer | undefined {
     if (!this.opts.acceptsUnknownPeers || id === 0 || id === this.opts.nodeId) return undefined;
-    const peer: Peer = {
-      id,
-      address: undefined,
-      socket: undefined,
-      queue: [],
-      flushScheduled: false,
-      waitingDrain: false,
-      attempts: 0,
-      reconnectTimer: undefined,
-      dialer: false,
-      lastReceivedAtMs: 0,
-      lastDataAtMs: 0,
-      lastSentAtMs: 0,
-    };
-    this.peers.set(id, peer);
+    const peer = this.addPeer(id, undefined, false);
     this.opts.logger.info({ peer: id }, 'accepted a connection from a node outside the configured peers');
     return peer;
   }
@@ -377,6 +426,9 @@ export class TcpTransport implements RaftTransport {
       const old = peer.socket;
       socket.on('data', this.attach(peer, socket, decoder));
       old?.destroy();
+      // The peer's hello is its own word that it is back: an open breaker lets traffic through at once.
+      peer.breaker.recovered();
+      peer.breaker.call(undefined, async () => undefined).catch(() => undefined);
       this.deliver(peer, socket, frames.slice(1));
     };
     socket.on('data', onData);
@@ -450,8 +502,11 @@ export class TcpTransport implements RaftTransport {
     // Corked, a frame's buffers leave in one writev.
     peer.lastSentAtMs = this.opts.nowMs();
     socket.cork();
-    for (const frame of this.frames(batch))
-      for (const chunk of frame) writable = socket.write(chunk) && writable;
+    const frames = messageFrames(batch, this.opts.maxFrameBytes, (bytes) => {
+      this.droppedEnvelopes++;
+      this.opts.logger.warn({ node_id: this.opts.nodeId, bytes }, 'raft message exceeds frame limit');
+    });
+    for (const frame of frames) for (const chunk of frame) writable = socket.write(chunk) && writable;
     socket.uncork();
     if (!writable) {
       peer.waitingDrain = true;
@@ -460,31 +515,5 @@ export class TcpTransport implements RaftTransport {
         this.flush(peer);
       });
     }
-  }
-
-  /**
-   * One frame for the batch (as the buffers to write one after the other), split in halves when it would
-   * exceed the frame limit. Large entry data is referenced, not copied (see encodeEnvelopeChunks).
-   */
-  private frames(batch: readonly Envelope[]): Buffer[][] {
-    const chunks = hasLargeEntryData(batch)
-      ? encodeEnvelopeChunks(batch, FRAME_HEADER_BYTES)
-      : [encodeEnvelopes(batch, FRAME_HEADER_BYTES)];
-    let payloadBytes = -FRAME_HEADER_BYTES;
-    for (const c of chunks) payloadBytes += c.byteLength;
-    if (payloadBytes + 1 <= this.opts.maxFrameBytes) {
-      frameInPlace(FRAME_MESSAGES, chunks[0]!, payloadBytes);
-      return [chunks];
-    }
-    if (batch.length === 1) {
-      this.droppedEnvelopes++;
-      this.opts.logger.warn(
-        { node_id: this.opts.nodeId, bytes: payloadBytes },
-        'raft message exceeds frame limit',
-      );
-      return [];
-    }
-    const mid = Math.floor(batch.length / 2);
-    return [...this.frames(batch.slice(0, mid)), ...this.frames(batch.slice(mid))];
   }
 }
