@@ -31,9 +31,11 @@ import type { MetadataChange } from '../metadata/state-machine.js';
 import type { MetadataStore } from '../metadata/store.js';
 import type { BrokerRecord, MoveRecord } from '../metadata/types.js';
 import type { Logger, MetricsRegistry } from '../observability/index.js';
+import type { SpanRunner } from '../observability/tracing.js';
 import type { ConfChange, NodeId } from '../raft/core/types.js';
 import { sleep } from '../resilience/clock.js';
 import { withTimeout } from '../resilience/deadline.js';
+import { traceRebalance } from './rebalance-span.js';
 
 /** How often the driver ticks the reducer and checks leadership. */
 export const COORDINATOR_TICK_MS = 100;
@@ -83,6 +85,8 @@ export interface CoordinatorDeps {
   readonly tickMs?: number;
   /** Counts and logs a rebalance that ran out of config.rebalanceTimeoutMs (`cluster.rebalance`). */
   readonly onTimeout?: (operation: string, timeoutMs: number) => void;
+  /** A `streambus.rebalance` span per executed plan (withSpan); absent when tracing is off. */
+  readonly spans?: SpanRunner;
 }
 
 export interface CoordinatorStatus {
@@ -99,6 +103,8 @@ export interface CoordinatorStatus {
   readonly imbalanceScore: number | null;
   readonly lastError: string | null;
 }
+
+type PlanAction = Extract<CoordinatorAction, { type: 'proposeReplicaMoves' | 'proposeLeaderChanges' }>;
 
 export class ClusterCoordinator {
   private state: CoordinatorState;
@@ -291,10 +297,20 @@ export class ClusterCoordinator {
     this.dispatch({ type: 'probeResult', nowMs: this.deps.nowMs(), brokerId, ok });
   }
 
-  private async executePlan(
-    action: Extract<CoordinatorAction, { type: 'proposeReplicaMoves' | 'proposeLeaderChanges' }>,
-    signal: AbortSignal,
-  ): Promise<void> {
+  private executePlan(action: PlanAction, signal: AbortSignal): Promise<void> {
+    const spans = this.deps.spans;
+    if (spans === undefined) return this.runPlan(action, signal);
+    const replicas = action.type === 'proposeReplicaMoves';
+    return traceRebalance(
+      spans,
+      this.deps.raft.status().id,
+      replicas ? 'replicas' : 'leaders',
+      replicas ? action.moves : action.changes,
+      () => this.runPlan(action, signal),
+    );
+  }
+
+  private async runPlan(action: PlanAction, signal: AbortSignal): Promise<void> {
     const startedMs = this.deps.nowMs();
     this.rebalancesInProgress++;
     const key = this.nextRebalanceKey++;

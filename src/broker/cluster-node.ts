@@ -47,6 +47,7 @@ import {
   type MetricsRegistry,
   type OpsStack,
 } from '../observability/index.js';
+import { withSpan } from '../observability/tracing.js';
 import type { BrokerAction } from '../protocol/messages.js';
 import type { NodeId } from '../raft/core/types.js';
 import { RaftHost } from '../raft/host.js';
@@ -111,6 +112,8 @@ export class ClusterNode {
     /** The broker's logger (the fields above log as component raft). */
     brokerLogger: Logger,
     onTimeout: (operation: string, timeoutMs: number) => void,
+    /** Spans for rebalances (tracing.enabled). */
+    tracing: boolean,
   ) {
     this.coordinator = new ClusterCoordinator({
       raft,
@@ -122,6 +125,7 @@ export class ClusterNode {
       logger: brokerLogger,
       metrics,
       onTimeout,
+      ...(tracing ? { spans: withSpan } : {}),
     });
   }
 
@@ -209,6 +213,7 @@ export class ClusterNode {
         maxRequestsHalfOpen: config.resilience.circuitBreaker.maxRequestsHalfOpen,
       },
       ...(isVoter ? {} : { joinVia: voters.map((v) => v.id) }),
+      ...(deps.ops.tracing.enabled ? { spans: withSpan } : {}),
     });
     forwarder.setTarget(store);
     const node = new ClusterNode(
@@ -229,6 +234,7 @@ export class ClusterNode {
       metrics,
       deps.logger,
       deps.ops.onTimeout,
+      deps.ops.tracing.enabled,
     );
     node.observe(deps.ops, deps.logger.child({ component: 'metadata' }));
     try {

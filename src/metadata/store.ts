@@ -7,6 +7,7 @@ import {
   StreamBusError,
   toStreamBusError,
 } from '../errors/index.js';
+import type { SpanRunner } from '../observability/tracing.js';
 import type { NodeId, Role } from '../raft/core/types.js';
 import type { CallOptions } from '../raft/node-types.js';
 import {
@@ -23,6 +24,7 @@ import {
 } from '../resilience/index.js';
 import { type CommandType, decodeCommand, encodeCommand, type MetadataCommand } from './commands.js';
 import type { MetadataForwarder } from './forwarder.js';
+import { type ProposeRoute, traceProposal } from './propose-span.js';
 import type { MetadataView } from './state.js';
 import type { MetadataStateMachine } from './state-machine.js';
 import type { ApplyResult, BrokerId, HostPort } from './types.js';
@@ -78,6 +80,11 @@ export interface MetadataStoreOptions {
   readonly joinVia?: readonly NodeId[];
   /** Request ids are this plus a counter; default `<node id>.<random UUID>.`, unique per store instance. */
   readonly requestIdPrefix?: string;
+  /**
+   * Opens a `streambus.metadata.propose` span around each write (observability's withSpan). Absent when
+   * tracing is off: writes then do no tracing work.
+   */
+  readonly spans?: SpanRunner;
 }
 
 export interface WriteOptions {
@@ -272,16 +279,29 @@ export class MetadataStore {
 
   /** Any command, with the full retry / breaker / forwarding treatment. */
   execute(command: MetadataCommand, options: WriteOptions = {}): Promise<MetadataWriteResult> {
-    return this.observe(command.type, () => {
-      const bytes = this.encode(command);
-      const operation = `metadata.${command.type}`;
-      const leader = this.leaderWait(operation, options.signal);
-      return callWithPolicy(
-        this.policy(operation),
-        async (signal) => unwrap(await this.attempt(bytes, signal, leader), command.type),
-        leader.signal,
-      ).finally(() => leader.dispose());
-    });
+    const spans = this.options.spans;
+    if (spans === undefined) return this.observe(command.type, () => this.propose(command, options));
+    return traceProposal(spans, command.type, this.raft.id, (route) =>
+      this.observe(command.type, () => this.propose(command, options, route)),
+    );
+  }
+
+  private propose(
+    command: MetadataCommand,
+    options: WriteOptions,
+    route?: ProposeRoute,
+  ): Promise<MetadataWriteResult> {
+    const bytes = this.encode(command);
+    const operation = `metadata.${command.type}`;
+    const leader = this.leaderWait(operation, options.signal);
+    return callWithPolicy(
+      this.policy(operation),
+      async (signal) => {
+        if (route !== undefined) route.attempts++;
+        return unwrap(await this.attempt(bytes, signal, leader, route), command.type);
+      },
+      leader.signal,
+    ).finally(() => leader.dispose());
   }
 
   /** The local replica's image: possibly stale, never torn. `version` says how recent it is. */
@@ -402,19 +422,28 @@ export class MetadataStore {
   }
 
   /** One attempt: propose here if leader, else forward; wait while the leader is unknown or unreachable. */
-  private async attempt(bytes: Uint8Array, signal: AbortSignal, leader: LeaderWait): Promise<ApplyResult> {
+  private async attempt(
+    bytes: Uint8Array,
+    signal: AbortSignal,
+    leader: LeaderWait,
+    route: ProposeRoute | undefined,
+  ): Promise<ApplyResult> {
     for (;;) {
       if (signal.aborted) throw abortError(signal);
       const { role, leaderId } = this.raft.status();
       if (leaderId === 0) leader.check();
       else leader.seen();
-      if (role === 'leader') return (await this.raft.propose(bytes, { signal })) as ApplyResult;
+      if (role === 'leader') {
+        if (route !== undefined) route.forwarded = false;
+        return (await this.raft.propose(bytes, { signal })) as ApplyResult;
+      }
       const joining = leaderId === 0 ? this.nextJoinTarget() : undefined;
       const target = joining ?? leaderId;
       if (target !== 0) {
         if (this.options.forwarder === undefined) {
           throw new StreamBusError('NOT_LEADER', { operation: 'metadata.propose', metadata: { leaderId } });
         }
+        if (route !== undefined) route.forwarded = true;
         try {
           return await this.options.forwarder.forward(target, bytes, signal);
         } catch (err) {

@@ -83,6 +83,21 @@ async function createExporter(
   }
 }
 
+/**
+ * How a module outside observability/ opens spans without importing OpenTelemetry: it takes an optional
+ * runner (`withSpan` when tracing is on, absent when off, so it does no tracing work at all).
+ */
+export type SpanRunner = <T>(
+  name: string,
+  attributes: Readonly<Record<string, string | number | boolean>>,
+  fn: (span: SpanAttributeSink) => Promise<T>,
+) => Promise<T>;
+
+/** The part of a span such a module may use: attributes known only once the work is done. */
+export interface SpanAttributeSink {
+  setAttribute(key: string, value: string | number | boolean): unknown;
+}
+
 export function tracer(): Tracer {
   return trace.getTracer(TRACER_NAME);
 }

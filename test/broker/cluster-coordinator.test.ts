@@ -3,6 +3,7 @@
  * fake Raft status and a fake clock: it acts only on the leader, marks silent and stuck brokers failed,
  * brings rejoining ones back, adds non-voters as learners, finishes recorded moves and spreads leaders.
  */
+import { tracing as sdkTrace } from '@opentelemetry/sdk-node';
 import { describe, expect, it } from 'vitest';
 import {
   ClusterCoordinator,
@@ -14,6 +15,7 @@ import { StreamBusError } from '../../src/errors/index.js';
 import { encodeCommand, type MetadataCommand } from '../../src/metadata/commands.js';
 import { MetadataStateMachine } from '../../src/metadata/state-machine.js';
 import type { Logger } from '../../src/observability/index.js';
+import { type SpanRunner, startTracing, withSpan } from '../../src/observability/tracing.js';
 import type { ConfChange } from '../../src/raft/core/types.js';
 import { createTopic, register } from '../metadata/fixtures.js';
 
@@ -41,7 +43,7 @@ class Rig {
   private index = 0;
   readonly coordinator: ClusterCoordinator;
 
-  constructor(voters = [1, 2, 3]) {
+  constructor(voters = [1, 2, 3], spans?: SpanRunner) {
     const raft: CoordinatorRaft = {
       status: () => ({ id: 1, role: this.role, voters, votersOutgoing: [], learners: this.learners }),
       proposeConfChange: async (cc) => {
@@ -76,6 +78,7 @@ class Rig {
       config: { ...DEFAULT_COORDINATOR_CONFIG, failedGraceMs: 1_000, rebalanceIntervalMs: 1_000 },
       nowMs: () => this.nowMs,
       logger: quiet,
+      ...(spans === undefined ? {} : { spans }),
     });
     this.coordinator.start();
   }
@@ -308,6 +311,46 @@ describe('cluster coordinator driver', () => {
     expect(leaders()).not.toContain(3);
     expect(rig.sm.view().moves.size).toBe(0);
     rig.stop();
+  });
+
+  it('runs each plan in a streambus.rebalance span: broker, kind, moves planned, partitions affected, outcome', async () => {
+    const exporter = new sdkTrace.InMemorySpanExporter();
+    const tracing = await startTracing({
+      enabled: true,
+      exporter: 'none',
+      endpoint: '',
+      samplingRatio: 1,
+      spanExporter: exporter,
+    });
+    try {
+      const rig = new Rig([1, 2, 3], withSpan);
+      threeAlive(rig);
+      // Three partitions all led by broker 1: the leader planner spreads them.
+      rig.apply(
+        createTopic('t', [
+          [1, 2, 3],
+          [1, 3, 2],
+          [1, 2, 3],
+        ]),
+      );
+      rig.role = 'leader';
+      await rig.run(4_000, [1, 2, 3]);
+      rig.stop();
+      await tracing.forceFlush();
+      const spans = exporter.getFinishedSpans().filter((s) => s.name === 'streambus.rebalance');
+      const leaders = spans.find((s) => s.attributes['streambus.rebalance.kind'] === 'leaders');
+      expect(leaders?.attributes).toMatchObject({
+        'streambus.broker_id': 1,
+        'streambus.outcome': 'success',
+      });
+      const planned = leaders?.attributes['streambus.rebalance.moves_planned'] as number;
+      expect(planned).toBeGreaterThanOrEqual(1);
+      expect(leaders?.attributes['streambus.rebalance.partitions_affected']).toBe(planned);
+      const changed = rig.writes.filter((w) => w.startsWith('leader t/')).length;
+      expect(changed).toBeGreaterThanOrEqual(planned);
+    } finally {
+      await tracing.shutdown();
+    }
   });
 
   it('reports its running state, last tick and how long the oldest unfinished rebalance has run (for its health check)', async () => {

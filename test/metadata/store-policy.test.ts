@@ -2,6 +2,7 @@
  * The store's retry, breaker, leader-wait and forwarding rules with a fake Raft node and a manual clock:
  * nothing here waits for real time.
  */
+import { tracing as sdkTrace } from '@opentelemetry/sdk-node';
 import { describe, expect, it } from 'vitest';
 import { isStreamBusError, StreamBusError } from '../../src/errors/index.js';
 import { decodeCommand, encodeCommand } from '../../src/metadata/commands.js';
@@ -15,6 +16,7 @@ import {
   type MetadataStoreOptions,
 } from '../../src/metadata/store.js';
 import type { ApplyResult } from '../../src/metadata/types.js';
+import { startTracing, withSpan } from '../../src/observability/tracing.js';
 import type { Role } from '../../src/raft/core/types.js';
 import { ManualClock } from '../../src/resilience/index.js';
 
@@ -427,5 +429,67 @@ describe('MetadataStore observability', () => {
     unbind();
     await store.deleteTopic('t');
     expect(gauges.partitions).toBe(2);
+  });
+});
+
+describe('MetadataStore spans', () => {
+  it('wraps each write in a streambus.metadata.propose span: command, broker, attempts, local or forwarded, outcome', async () => {
+    const exporter = new sdkTrace.InMemorySpanExporter();
+    const tracing = await startTracing({
+      enabled: true,
+      exporter: 'none',
+      endpoint: '',
+      samplingRatio: 1,
+      spanExporter: exporter,
+    });
+    try {
+      const forwarder = MemoryForwarder.create();
+      const leader = setup({ spans: withSpan }, new FakeRaft(2));
+      forwarder.register(2, leader.store);
+      const followerRaft = new FakeRaft(1);
+      followerRaft.role = 'follower';
+      followerRaft.leaderId = 2;
+      const follower = setup({ spans: withSpan, forwarder: forwarder.forNode(1) }, followerRaft);
+
+      leader.raft.script.push(dropped());
+      const retried = track(registerOne(leader.store));
+      await leader.clock.advanceAsync(100);
+      expect(retried.done).toBe(true);
+      const forwarded = track(follower.store.updateBroker({ brokerId: 1, state: 'alive' }));
+      await follower.clock.advanceAsync(100);
+      expect(forwarded.done).toBe(true);
+      leader.raft.script.push(new StreamBusError('INVALID_REQUEST'));
+      await expect(leader.store.updateBroker({ brokerId: 1, state: 'draining' })).rejects.toThrow();
+
+      await tracing.forceFlush();
+      const spans = exporter.getFinishedSpans().filter((s) => s.name === 'streambus.metadata.propose');
+      expect(spans.map((s) => s.attributes)).toEqual([
+        {
+          'streambus.command': 'registerBroker',
+          'streambus.broker_id': 2,
+          'streambus.attempts': 2,
+          'streambus.forwarded': false,
+          'streambus.outcome': 'success',
+        },
+        // The follower's write, forwarded to the leader (whose store proposes without a span of its own).
+        {
+          'streambus.command': 'updateBroker',
+          'streambus.broker_id': 1,
+          'streambus.attempts': 1,
+          'streambus.forwarded': true,
+          'streambus.outcome': 'success',
+        },
+        {
+          'streambus.command': 'updateBroker',
+          'streambus.broker_id': 2,
+          'streambus.attempts': 1,
+          'streambus.forwarded': false,
+          'streambus.outcome': 'INVALID_REQUEST',
+        },
+      ]);
+      expect(spans[2]?.status.code).toBe(2); // ERROR
+    } finally {
+      await tracing.shutdown();
+    }
   });
 });
