@@ -59,6 +59,7 @@ import { METADATA_DIR } from '../storage/log-manager.js';
 import { pingBroker } from './broker-probe.js';
 import { ClusterCoordinator } from './cluster-coordinator.js';
 import { runMembership } from './membership.js';
+import { ProbeBreakers } from './probe-breakers.js';
 
 export const METADATA_GROUP_ID = 'metadata';
 /** How long shutdown waits for another voter to take metadata leadership before stopping anyway. */
@@ -115,12 +116,25 @@ export class ClusterNode {
     /** Spans for rebalances (tracing.enabled). */
     tracing: boolean,
   ) {
+    const coordinatorSettings = coordinatorConfig(config);
+    const cb = config.resilience.circuitBreaker;
+    const probes = new ProbeBreakers({
+      breaker: {
+        failureThreshold: cb.failureThreshold,
+        successThreshold: cb.successThreshold,
+        maxRequestsHalfOpen: cb.maxRequestsHalfOpen,
+        // See probe-breakers.ts: short, so a recovered broker is seen again well inside failed_grace.
+        openTimeoutMs: coordinatorSettings.detector.probeFailuresMax * coordinatorSettings.probeIntervalMs,
+      },
+      ping: (broker, timeoutMs, signal) => pingBroker(broker.clientAddress, timeoutMs, signal),
+      onBreaker: (breaker) => this.unbind.push(bindBreakerMetrics(breaker, metrics, brokerLogger)),
+    });
     this.coordinator = new ClusterCoordinator({
       raft,
       store,
       subscribe: (listener) => stateMachine.subscribe(listener),
-      probe: (broker, timeoutMs, signal) => pingBroker(broker.clientAddress, timeoutMs, signal),
-      config: coordinatorConfig(config),
+      probe: (broker, timeoutMs, signal) => probes.probe(broker, timeoutMs, signal),
+      config: coordinatorSettings,
       nowMs,
       logger: brokerLogger,
       metrics,
