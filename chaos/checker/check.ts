@@ -4,8 +4,12 @@
  * committed offset going backwards) fail the run; the rest is reported. Duplicates are reported, not fatal,
  * when the run's producers were not idempotent (the run event says so): a retried batch whose first attempt
  * committed is then written twice. A run that declares idempotent producers fails on any duplicate.
+ *
+ * Liveness: a circuit breaker left open after the final heal (see breakers.ts) fails the scenarios that
+ * enforce it; it is counted apart from the safety anomalies.
  */
 import { type HistoryEvent, seqValue } from '../harness/history.js';
+import { type BreakersReport, checkBreakers } from './breakers.js';
 
 export interface CheckOptions {
   /** Width of the availability windows. */
@@ -76,6 +80,10 @@ export interface CheckReport {
   unrecoveredFaults: number;
   examples: Record<string, string[]>;
   safetyAnomalies: number;
+  /** Circuit breakers seen during the run and whether they closed again after the heal. */
+  breakers: BreakersReport;
+  /** Liveness failures that fail the run (breakers left open, in the scenarios that enforce it). */
+  livenessFailures: number;
   ok: boolean;
 }
 
@@ -300,6 +308,11 @@ export function checkHistory(events: readonly HistoryEvent[], options: CheckOpti
   );
 
   const idempotentDuplicates = idempotent ? duplicatesRetries : 0;
+  const breakers = checkBreakers(events);
+  for (const b of breakers.breakers) {
+    if (breakers.checked && !b.closedAgain)
+      example('breakersLeftOpen', `${b.name} on node ${b.node} (opened ${b.opened} times)`);
+  }
   const safetyAnomalies =
     lostWrites + inconsistentOffsets + reorders + commitRegressions + idempotentDuplicates;
   return {
@@ -335,7 +348,9 @@ export function checkHistory(events: readonly HistoryEvent[], options: CheckOpti
     unrecoveredFaults: recoveries.filter((r) => r.recoveryMs === null).length,
     examples,
     safetyAnomalies,
-    ok: safetyAnomalies === 0,
+    breakers,
+    livenessFailures: breakers.livenessFailures,
+    ok: safetyAnomalies === 0 && breakers.livenessFailures === 0,
   };
 }
 

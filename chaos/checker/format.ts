@@ -42,9 +42,24 @@ export function formatReport(r: CheckReport): string {
     ['p99 recovery after heal', fmtMs(r.p99RecoveryMs)],
     ['p99 recovery of every partition', fmtMs(r.p99AllPartitionsRecoveryMs)],
     ['heals with no ack before the next fault', String(r.unrecoveredFaults)],
-    ['safety anomalies', `${r.safetyAnomalies} -> ${r.ok ? 'PASS' : 'FAIL'}`],
+    [
+      'breakers opened / left open after heal',
+      r.breakers.checked
+        ? `${r.breakers.opened} / ${r.breakers.leftOpen}${r.breakers.enforced ? ' (liveness, enforced)' : ''}`
+        : 'not sampled',
+    ],
+    ['safety anomalies', String(r.safetyAnomalies)],
+    ['liveness failures', `${r.livenessFailures} -> ${r.ok ? 'PASS' : 'FAIL'}`],
   ];
   const lines = [table(rows)];
+  if (r.breakers.breakers.length > 0) {
+    lines.push('circuit breakers (node, breaker: times opened, closed again after the heal):');
+    for (const b of r.breakers.breakers) {
+      lines.push(
+        `  node-${b.node} ${b.name.padEnd(18)} opened ${b.opened}, ${b.closedAgain ? 'closed again' : 'LEFT OPEN'}`,
+      );
+    }
+  }
   if (r.recoveries.length > 0) {
     lines.push('recovery per fault (heal -> first ack / every partition acked again):');
     for (const rec of r.recoveries) {

@@ -4,6 +4,8 @@
  */
 import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 
+export type BreakerStateName = 'closed' | 'open' | 'half-open';
+
 export type HistoryEvent =
   | {
       t: number;
@@ -39,6 +41,10 @@ export type HistoryEvent =
       action: 'started' | 'killed' | 'paused' | 'resumed' | 'stopped' | 'exited';
       detail?: string;
     }
+  /** A circuit breaker of broker `node` seen in a new state on its /metrics (breaker-sampler.ts). */
+  | { t: number; type: 'breaker'; node: number; name: string; from: BreakerStateName; to: BreakerStateName }
+  /** Every breaker sampled after the final heal; `open` lists those still not closed (`node/name`). */
+  | { t: number; type: 'breakers-settled'; open: string[] }
   | { t: number; type: 'phase'; name: 'workload-stop' | 'drain-start' | 'drain-end' }
   | { t: number; type: 'note'; message: string };
 

@@ -21,6 +21,7 @@ import {
 } from '../nemesis/plan.js';
 import { KillNemesis, PauseNemesis } from '../nemesis/process-faults.js';
 import { SlowNemesis } from '../nemesis/slow.js';
+import { BreakerSampler } from './breaker-sampler.js';
 import { Cleanup } from './cleanup.js';
 import { runClock, sleep } from './clock.js';
 import { BrokerCluster, removeWorkDir } from './cluster.js';
@@ -34,6 +35,11 @@ import { drain, Workload } from './workload.js';
 const HEAL_QUIET_MS_MIN = 1000;
 /** A fresh cluster electing its metadata leader, or a healed one re-electing partition leaders. */
 const CLUSTER_SETTLE_MS_MAX = 60_000;
+/**
+ * After the final heal, how long breakers get to close again before the check: the generic open timeout
+ * (resilience.circuit_breaker.timeout, 30 s) plus a few trials. Raft peer and probe breakers need seconds.
+ */
+const BREAKERS_SETTLE_MS_MAX = 40_000;
 
 export interface RunOptions {
   scenario: string;
@@ -135,6 +141,7 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
   );
   let workload: Workload | null = null;
   let leaders: LeaderLookup | null = null;
+  let breakers: BreakerSampler | null = null;
   const topic = 'chaos';
   // The leader-kill acceptance run uses the issue's 6 partitions unless told otherwise.
   const partitions = o.partitions ?? (FIXED_PLAN_SCENARIOS.has(o.scenario) ? 6 : 4);
@@ -168,6 +175,8 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
       await waitAllReady(cluster, clock, CLUSTER_SETTLE_MS_MAX);
       log(`cluster of ${brokers} ready (metadata quorum up)`);
       leaders = new LeaderLookup(cluster, topic);
+      breakers = new BreakerSampler(() => cluster.nodes, history, clock);
+      breakers.start();
     }
     const ctx: NemesisContext = { cluster, history, nowMs: () => clock.nowMs(), log };
     const usable: Nemesis[] = [];
@@ -296,6 +305,12 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
       if (p !== null)
         log(`peer proxy of broker ${n.id}: ${p.connectionsAccepted} connections, ${p.bytesForwarded} bytes`);
     }
+    if (breakers !== null) {
+      const open = await breakers.settle(BREAKERS_SETTLE_MS_MAX);
+      history.append({ t: clock.nowMs(), type: 'breakers-settled', open });
+      if (open.length > 0) log(`WARNING breakers still open after the heal: ${open.join(', ')}`);
+      await breakers.stop();
+    }
     history.append({ t: clock.nowMs(), type: 'run', action: 'end', scenario: o.scenario, seed: o.seed });
     history.flush();
     const report = checkHistory(history.events);
@@ -308,6 +323,7 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
     return result;
   } finally {
     history.flush();
+    await breakers?.stop();
     for (const nem of nemeses) await nem.cleanup().catch(() => {});
     await workload?.close();
     await leaders?.close();

@@ -61,6 +61,11 @@ describe('chaos: kill, slow network and partitions against a 3-broker replicated
       committedOffsetRegressions: 0,
       idempotentDuplicates: 0,
     });
+    // Breakers were sampled from every broker's /metrics and checked after the final heal: the kills of
+    // brokers 2 and 3 (seconds each) open their peers' raft-peer breakers, and every one closes again.
+    expect(report.breakers.checked).toBe(true);
+    expect(report.breakers.opened).toBeGreaterThan(0);
+    expect(report.breakers.leftOpen).toBe(0);
     expect(result.status).toBe('pass');
     // Keep the history of a failing run for inspection; drop a passing one.
     rmSync(resultsDir, { recursive: true, force: true });
