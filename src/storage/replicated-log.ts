@@ -11,7 +11,7 @@
  * (group commit; under 'always' segments are opened O_DSYNC, so the write itself was the sync); only then are its entries published to the synchronous Raft view. A failed save leaves the
  * store failed (every later save rethrows): reopen it, and recovery keeps the valid prefix.
  */
-import { invariant, StreamBusError, toStreamBusError } from '../errors/index.js';
+import { invariant, isStreamBusError, StreamBusError, toStreamBusError } from '../errors/index.js';
 import { bootstrapEntries } from '../raft/core/quorum.js';
 import {
   type ConfState,
@@ -22,6 +22,7 @@ import {
   type Snapshot,
 } from '../raft/core/types.js';
 import type { StorageUpdate } from '../raft/storage/types.js';
+import type { Bulkhead } from '../resilience/bulkhead.js';
 import type { LogConfig } from './config.js';
 import {
   decodePartitionSnapshot,
@@ -80,6 +81,7 @@ export class ReplicatedLog implements PartitionStore {
   private readonly hsFile: HardStateFile;
   private readonly clock: Clock;
   private readonly onFsync: ((durationSeconds: number) => void) | undefined;
+  private readonly catchUpReads: Bulkhead | undefined;
   private readonly cancelInterval: (() => void) | undefined;
 
   private constructor(
@@ -93,6 +95,7 @@ export class ReplicatedLog implements PartitionStore {
   ) {
     this.clock = deps.clock;
     this.onFsync = deps.onFsync;
+    this.catchUpReads = deps.catchUpReads;
     this.segments = state.segments;
     this.runs = state.runs;
     this.hard = state.hard;
@@ -360,8 +363,17 @@ export class ReplicatedLog implements PartitionStore {
   }
 
   private async loadEntries(lo: number, hi: number, maxBytes: number): Promise<Entry[]> {
-    if (this.closing) return [];
-    return entriesFromDisk(this.segments, lo, hi, maxBytes);
+    // Segments are read when the slot comes (a queued read must not hold a stale list; the cache drops a
+    // load whose indexes changed meaning meanwhile).
+    const read = async (): Promise<Entry[]> =>
+      this.closing ? [] : entriesFromDisk(this.segments, lo, hi, maxBytes);
+    if (this.catchUpReads === undefined) return read();
+    try {
+      return await this.catchUpReads.run(read);
+    } catch (err) {
+      if (isStreamBusError(err, 'BULKHEAD_FULL')) return [];
+      throw err;
+    }
   }
 
   // ---- Kafka side ----

@@ -1,6 +1,7 @@
 /** The public option and stats types of ReplicatedLog, and how its failures map to the error catalogue. */
 import { InvariantViolation, toStreamBusError } from '../errors/index.js';
 import type { NodeId } from '../raft/core/types.js';
+import type { Bulkhead } from '../resilience/bulkhead.js';
 import type { StorageFs } from './storage-fs.js';
 import type { Clock, IntervalScheduler, StorageLogger } from './types.js';
 
@@ -16,6 +17,12 @@ export interface ReplicatedLogDeps {
   cacheBytes?: number;
   /** Timer for flushPolicy 'interval'. Defaults to a real, unref'd setInterval. */
   scheduleInterval?: IntervalScheduler;
+  /**
+   * Bounds the background reads of old entries for lagging followers, shared by every log of a broker (see
+   * replica-stores.ts). A read it turns away (BULKHEAD_FULL) reads as nothing loaded: the leader asks again
+   * on the follower's next response. Absent: unbounded across logs (each log still loads 2 at a time).
+   */
+  catchUpReads?: Bulkhead;
 }
 
 export interface ReplicatedLogStats {

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { decodeConfEntry } from '../../src/raft/core/quorum.js';
 import type { Entry } from '../../src/raft/core/types.js';
+import { Bulkhead } from '../../src/resilience/bulkhead.js';
 import { encodePartitionSnapshot } from '../../src/storage/partition-store.js';
 import { HARD_STATE_FILE, SNAPSHOT_FILE } from '../../src/storage/raft-files.js';
 import { HARD_STATE_COMMIT_WRITE_INTERVAL_MS, type ReplicatedLog } from '../../src/storage/replicated-log.js';
@@ -240,6 +241,38 @@ describe('ReplicatedLog Raft reads', () => {
       // Every entry can be read back through loads.
       const all = await entriesOf(log, 1, 61);
       for (const e of all) expect(sameEntry(e, written[e.index - 1]!)).toBe(true);
+    });
+  });
+});
+
+describe('ReplicatedLog catch-up reads through a shared bulkhead', () => {
+  it('turns away a background load beyond the bulkhead (nothing cached, no error) and loads it when asked again', async () => {
+    const catchUpReads = new Bulkhead({ name: 'test.catch-up', concurrencyMax: 1, queueMax: 0 });
+    const open = (dir: string) =>
+      openReplicated(dir, { segmentBytes: 2000 }, { cacheBytes: 1, catchUpReads });
+    await withLog(await open(scratchDir('rlog-a-')), async (a) => {
+      await withLog(await open(scratchDir('rlog-b-')), async (b) => {
+        const m = new EntryMaker();
+        const written = Array.from({ length: 60 }, (_, k) => m.data(1, [`v${k}`]));
+        for (const log of [a, b]) {
+          await log.save({ entries: written }, true);
+          log.setAppliedIndex(40);
+        }
+        // a's load takes the one slot; b's is turned away at once.
+        expect(a.entries(5, 10, Number.MAX_SAFE_INTEGER)).toBe('unavailable');
+        expect(b.entries(5, 10, Number.MAX_SAFE_INTEGER)).toBe('unavailable');
+        expect(catchUpReads.stats()).toMatchObject({ active: 1, rejected: 1 });
+        await a.loadsIdle();
+        await b.loadsIdle();
+        expect(Array.isArray(a.entries(5, 10, Number.MAX_SAFE_INTEGER))).toBe(true);
+        // Nothing was loaded for b; asking again (the leader's next try) loads it.
+        expect(b.entries(5, 10, Number.MAX_SAFE_INTEGER)).toBe('unavailable');
+        await b.loadsIdle();
+        const got = b.entries(5, 10, Number.MAX_SAFE_INTEGER) as Entry[];
+        expect(got.length).toBeGreaterThan(0);
+        for (const e of got) expect(sameEntry(e, written[e.index - 1]!)).toBe(true);
+        expect(catchUpReads.stats()).toMatchObject({ active: 0, queued: 0, rejected: 1 });
+      });
     });
   });
 });

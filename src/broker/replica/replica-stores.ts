@@ -4,6 +4,7 @@
  * topic defaults, topic overrides).
  */
 import { readdir, rm } from 'node:fs/promises';
+import { Bulkhead } from '../../resilience/bulkhead.js';
 import type { StorageConfig } from '../../storage/config.js';
 import { logConfigOf } from '../../storage/config.js';
 import { ReplicatedLog } from '../../storage/replicated-log.js';
@@ -19,10 +20,26 @@ export interface ReplicaStoreDeps {
   readonly topicConfigs: (request: OpenStoreRequest) => Record<string, string>;
 }
 
+/**
+ * Background reads of old entries for lagging followers, across every replica log of the broker. Each log
+ * loads at most 2 chunks at a time (storage/replicated-cache.ts), of up to a quarter of its cache (4 MiB by
+ * default); after a broker restart every partition it follows may lag at once, so without a bound across
+ * logs, thousands of partitions would read (and hold) gigabytes together. A read turned away is asked for
+ * again on the follower's next response.
+ */
+export const CATCH_UP_READS_MAX = 4;
+/** Reads waiting for a slot; more are turned away at once (BULKHEAD_FULL, read as nothing loaded). */
+export const CATCH_UP_READS_QUEUED_MAX = 64;
+
 export function replicaStores(
   storage: StorageConfig,
   deps: ReplicaStoreDeps,
 ): Pick<ReplicaManagerDeps, 'openStore' | 'storeExists' | 'removeStore'> {
+  const catchUpReads = new Bulkhead({
+    name: 'replica.catch-up-read',
+    concurrencyMax: CATCH_UP_READS_MAX,
+    queueMax: CATCH_UP_READS_QUEUED_MAX,
+  });
   return {
     openStore: (request) =>
       ReplicatedLog.open(
@@ -31,6 +48,7 @@ export function replicaStores(
         {
           clock: deps.clock,
           logger: deps.logger,
+          catchUpReads,
           ...(deps.onFsync === undefined ? {} : { onFsync: deps.onFsync }),
           ...(request.bootstrapVoters === undefined ? {} : { bootstrapVoters: request.bootstrapVoters }),
         },
