@@ -195,7 +195,7 @@ export const CONFIG_SCHEMA: readonly KeySpec[] = [
     key: 'resilience.circuit_breaker.failure_threshold',
     kind: { type: 'int', min: 1 },
     default: 5,
-    doc: 'Consecutive counted failures that open a breaker (invalid_input errors do not count).',
+    doc: 'Consecutive counted failures that open a breaker (invalid_input errors do not count): the metadata breaker, each Raft peer breaker (failed dials) and each health-probe breaker (missed probes).',
   },
   {
     key: 'resilience.circuit_breaker.success_threshold',
@@ -207,7 +207,7 @@ export const CONFIG_SCHEMA: readonly KeySpec[] = [
     key: 'resilience.circuit_breaker.timeout',
     kind: { type: 'duration', min: 1 },
     default: 30_000,
-    doc: 'How long an open breaker rejects calls before letting trial requests through (half-open).',
+    doc: 'How long an open breaker rejects calls before letting trial requests through (half-open). The metadata breaker only: a Raft peer breaker stays open for the redial backoff cap (1 s) and a health-probe breaker for 3 probe intervals, so neither delays regaining a returning broker.',
   },
   {
     key: 'resilience.circuit_breaker.max_requests_half_open',
