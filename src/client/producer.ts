@@ -116,6 +116,8 @@ export class Producer {
   /** A send() is appending its records; later ones wait in `appendWaiters`, first come first served. */
   private appending = false;
   private readonly appendWaiters: (() => void)[] = [];
+  /** Sends still appending their records (waiting for metadata or their turn): flush() waits for them. */
+  private readonly appendingSends = new Set<Promise<unknown>>();
   private closed = false;
 
   constructor(
@@ -157,6 +159,20 @@ export class Producer {
     if (acks !== 0 && acks !== 1 && acks !== -1)
       throw new StreamBusError('INVALID_ACKS', { operation: 'producer.send' });
     if (request.messages.length === 0) return [];
+    const appended = this.appendInTurn(request, acks);
+    this.appendingSends.add(appended);
+    try {
+      return (await appended).settled;
+    } finally {
+      this.appendingSends.delete(appended);
+    }
+  }
+
+  /** Waits for the send's turn, then appends its records to batches (see `send`). */
+  private async appendInTurn(
+    request: SendRequest,
+    acks: Acks,
+  ): Promise<{ settled: Promise<RecordMetadata[]> }> {
     // Sends append their records one at a time, in call order. Each one awaits metadata (and maybe buffer
     // space) first, and those waits do not end in call order: a send that finds fresh metadata can resume
     // before an earlier one still waiting for the refresh, and its records would then take the partition's
@@ -164,16 +180,14 @@ export class Producer {
     // Uncontended (the usual case) this costs nothing: a waiter exists only while another send appends.
     if (this.appending) await new Promise<void>((resolve) => this.appendWaiters.push(resolve));
     else this.appending = true;
-    let queued: { settled: Promise<RecordMetadata[]> };
     try {
-      queued = await this.enqueue(request, acks);
+      return await this.enqueue(request, acks);
     } finally {
       // Hand over to the next waiting send, or free the turn.
       const next = this.appendWaiters.shift();
       if (next === undefined) this.appending = false;
       else next();
     }
-    return queued.settled;
   }
 
   /** Appends a send's records to their partitions' batches; `settled` resolves once all are acknowledged. */
@@ -215,6 +229,8 @@ export class Producer {
 
   /** Sends everything batched so far and waits until all of it is acknowledged or has failed. */
   async flush(): Promise<void> {
+    // Sends called before flush may still be looking up metadata, their records not in any batch yet.
+    while (this.appendingSends.size > 0) await Promise.allSettled([...this.appendingSends]);
     for (const batch of [...this.open.values()]) this.seal(batch);
     while (this.unfinished.size > 0) await Promise.all([...this.unfinished].map((b) => b.done));
   }

@@ -124,6 +124,19 @@ describe('Producer batching', () => {
     expect(broker.records('t', 0)).toHaveLength(2);
     expect((await sent).map((r) => r.offset)).toEqual([0, 1]);
   });
+
+  it('flush() also waits for a send still looking up metadata (its records not in a batch yet)', async () => {
+    await setup(1);
+    broker.handlers[ApiKey.Metadata] = async (body) => {
+      await new Promise((r) => setTimeout(r, 100));
+      return broker.metadata(body);
+    };
+    const producer = new Producer(cluster, { lingerMs: 60_000 });
+    const sent = producer.send({ topic: 't', messages: [{ value: 'x' }] });
+    await producer.flush();
+    expect(broker.records('t', 0)).toHaveLength(1);
+    expect((await sent).map((r) => r.offset)).toEqual([0]);
+  });
 });
 
 describe('Producer retries', () => {
