@@ -21,6 +21,7 @@ export class DeduplicatedLog implements ServedPartition {
     this.dedup = new ProducerDeduplicator(() => new ProducerStateTable(), where);
   }
 
+  /** No signal: the only wait is the log's own write (and fsync), which is the write itself, not a wait. */
   async append(batches: Buffer, _acks?: Acks): Promise<AppendOutcome> {
     // Reading producer ids needs whole batches; the log validates each one (CRC included) as it appends.
     const split = [...splitBatches(batches)];

@@ -20,6 +20,7 @@ import {
   type ResponseOf,
   supportedApis,
 } from '../protocol/index.js';
+import { Deadline } from '../resilience/deadline.js';
 import type { ConnectionInfo, FrameRouter } from './connection.js';
 import { handleAlterBroker, handleDescribeCluster } from './handlers/cluster.js';
 import type { HandlerContext, RequestSource } from './handlers/context.js';
@@ -51,7 +52,7 @@ export interface RequestObserver {
   /** Called once per request with its api name, outcome and duration. */
   onRequest(api: string, status: 'ok' | 'error', durationSeconds: number): void;
   onError?(api: string, err: StreamBusError, connection: ConnectionInfo): void;
-  /** Called when a request outlives its timeout (before the REQUEST_TIMED_OUT answer is sent). */
+  /** Called when a request outlives its deadline (before the REQUEST_TIMED_OUT answer is sent). */
   onTimeout?(operation: string, timeoutMs: number): void;
 }
 
@@ -64,6 +65,7 @@ type HandlerTable = { [K in ApiKey]: Handler<K> };
 
 export class RequestRouter implements FrameRouter {
   private readonly handlers: HandlerTable;
+  private readonly operations = new Map<number, string>();
   private ctx: HandlerContext;
 
   constructor(
@@ -109,15 +111,21 @@ export class RequestRouter implements FrameRouter {
     const { header, bodyOffset } = decodeRequestHeader(frame);
     const started = process.hrtime.bigint();
     const api = API_NAMES[header.apiKey as ApiKey] ?? `api_${header.apiKey}`;
+    let deadline: Deadline | undefined;
     try {
       const request = decodeRequestBody(header.apiKey, header.apiVersion, frame.subarray(bodyOffset));
-      const timeoutMs = this.requestTimeoutMs + this.waitAllowanceMs(header.apiKey, request);
-      const source = { clientId: header.clientId, clientHost: connection.remoteAddress };
+      const timeoutMs = this.budgetMs(header.apiKey, request);
+      deadline = Deadline.fromTimeout(timeoutMs, { operation: this.operationOf(header.apiKey, api) });
+      const source: RequestSource = {
+        clientId: header.clientId,
+        clientHost: connection.remoteAddress,
+        deadline,
+      };
       const work =
         this.tracing && (header.apiKey === ApiKey.Produce || header.apiKey === ApiKey.Fetch)
           ? withRemoteParent(header.traceparent, () => this.dispatchTraced(header, request, source))
           : this.dispatch(header, request, source);
-      const response = await this.withTimeout(work, header, api, timeoutMs);
+      const response = await this.untilDeadline(work, deadline, header.correlationId, timeoutMs);
       this.observer.onRequest(api, 'ok', elapsedSeconds(started));
       if (header.apiKey === ApiKey.Produce && (request as RequestOf<typeof ApiKey.Produce>).acks === 0)
         return null;
@@ -132,7 +140,30 @@ export class RequestRouter implements FrameRouter {
       this.observer.onRequest(api, 'error', elapsedSeconds(started));
       this.observer.onError?.(api, e, connection);
       return [encodeErrorResponse(header.correlationId, e)];
+    } finally {
+      deadline?.dispose();
     }
+  }
+
+  /**
+   * The request's budget: the broker's request timeout plus what the api may legitimately wait, shortened
+   * by the client's own budget when the request carries one (a producer's ack timeout, an admin's timeout):
+   * work the client has given up on is not worth finishing.
+   */
+  private budgetMs(apiKey: number, request: RequestOf<ApiKey>): number {
+    const brokerMs = this.requestTimeoutMs + this.waitAllowanceMs(apiKey, request);
+    const clientMs = clientBudgetMs(apiKey, request);
+    return clientMs === undefined ? brokerMs : Math.min(brokerMs, clientMs);
+  }
+
+  /** `request.<Api>`, built once per api rather than once per request. */
+  private operationOf(apiKey: number, api: string): string {
+    let operation = this.operations.get(apiKey);
+    if (operation === undefined) {
+      operation = `request.${api}`;
+      this.operations.set(apiKey, operation);
+    }
+    return operation;
   }
 
   /**
@@ -198,28 +229,53 @@ export class RequestRouter implements FrameRouter {
     });
   }
 
-  /** A handler that outlives the request timeout answers REQUEST_TIMED_OUT instead of holding the pipeline. */
-  private withTimeout<T>(
+  /**
+   * A handler still working at the deadline answers REQUEST_TIMED_OUT instead of holding the pipeline. The
+   * handler's own waits end on the same signal (they were told of it first, so they let go of their
+   * listeners and waiters); this answer does not depend on them, so one that ignores the signal (a hung
+   * disk) cannot hold the client either. One promise per request, no second timer.
+   */
+  private untilDeadline<T>(
     work: Promise<T>,
-    header: RequestHeader,
-    api: string,
+    deadline: Deadline,
+    correlationId: number,
     timeoutMs: number,
   ): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        const operation = `request.${api}`;
+    const signal = deadline.signal;
+    return new Promise<T>((resolve, reject) => {
+      const onAbort = (): void => {
+        const operation = deadline.operation ?? 'request';
         this.observer.onTimeout?.(operation, timeoutMs);
         reject(
-          new StreamBusError('REQUEST_TIMED_OUT', {
-            operation,
-            metadata: { correlationId: header.correlationId, timeoutMs },
-          }),
+          new StreamBusError('REQUEST_TIMED_OUT', { operation, metadata: { correlationId, timeoutMs } }),
         );
-      }, timeoutMs);
+      };
+      if (signal.aborted) onAbort();
+      else signal.addEventListener('abort', onAbort, { once: true });
+      work.then(
+        (value) => {
+          signal.removeEventListener('abort', onAbort);
+          resolve(value);
+        },
+        (err: unknown) => {
+          signal.removeEventListener('abort', onAbort);
+          reject(err);
+        },
+      );
     });
-    return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
   }
+}
+
+/**
+ * The client's own budget for a request, when its body says it (a positive `timeoutMs`: Produce's ack
+ * timeout, CreateTopics', DeleteTopics'); undefined for apis that carry none.
+ */
+function clientBudgetMs(apiKey: number, request: RequestOf<ApiKey>): number | undefined {
+  if (apiKey !== ApiKey.Produce && apiKey !== ApiKey.CreateTopics && apiKey !== ApiKey.DeleteTopics) {
+    return undefined;
+  }
+  const timeoutMs = (request as { timeoutMs?: unknown }).timeoutMs;
+  return typeof timeoutMs === 'number' && timeoutMs > 0 ? timeoutMs : undefined;
 }
 
 function elapsedSeconds(started: bigint): number {

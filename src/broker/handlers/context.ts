@@ -5,6 +5,7 @@ import type {
   ClusterBrokerState,
   DescribeClusterResponse,
 } from '../../protocol/messages.js';
+import type { Deadline } from '../../resilience/deadline.js';
 import type { TopicCatalog } from '../catalog.js';
 import type { GroupCoordinator } from '../groups/group-coordinator.js';
 
@@ -56,8 +57,14 @@ export interface HandlerContext {
   readonly groups?: GroupCoordinator;
 }
 
-/** Who sent a request: its header's client id and the connection's remote address. */
+/** Who sent a request (its header's client id, the connection's remote address) and when it is due. */
 export interface RequestSource {
   readonly clientId: string;
   readonly clientHost: string;
+  /**
+   * The request's one deadline (router.ts): work a handler starts waits on `deadline.signal`, and a hop to
+   * another broker carries `deadline.remainingMs()` (or a `child()`), so the time left only shrinks. At the
+   * deadline the waits are abandoned, never a write already in the log, and the client gets REQUEST_TIMED_OUT.
+   */
+  readonly deadline: Deadline;
 }

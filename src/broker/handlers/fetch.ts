@@ -1,7 +1,7 @@
 import type { FetchPartitionResult, FetchRequest, FetchResponse } from '../../protocol/messages.js';
 import { countRecords } from '../../protocol/record-batch.js';
 import type { ServedPartition } from '../catalog.js';
-import type { HandlerContext } from './context.js';
+import type { HandlerContext, RequestSource } from './context.js';
 import { partitionWireError } from './wire-error.js';
 
 interface Resolved {
@@ -47,18 +47,28 @@ async function readOnce(ctx: HandlerContext, request: FetchRequest, resolved: Re
   return total;
 }
 
-/** Waits until a partition's high watermark moves, the wait runs out, or the broker starts draining. */
-function waitForData(ctx: HandlerContext, waitable: Resolved[], waitMs: number): Promise<void> {
+/**
+ * Waits until a partition's high watermark moves, the wait runs out, the broker starts draining or the
+ * request's deadline passes (`deadline`: its signal).
+ */
+function waitForData(
+  ctx: HandlerContext,
+  waitable: Resolved[],
+  waitMs: number,
+  deadline: AbortSignal,
+): Promise<void> {
   return new Promise((resolve) => {
     const unsubscribes: (() => void)[] = [];
     const finish = (): void => {
       clearTimeout(timer);
       for (const u of unsubscribes) u();
       ctx.shutdownSignal.removeEventListener('abort', finish);
+      deadline.removeEventListener('abort', finish);
       resolve();
     };
     const timer = setTimeout(finish, waitMs);
     ctx.shutdownSignal.addEventListener('abort', finish, { once: true });
+    deadline.addEventListener('abort', finish, { once: true });
     for (const w of waitable) unsubscribes.push(w.served!.onHighWatermark(finish));
     // Data may have arrived after a partition was read: do not sleep through it.
     if (waitable.some((w) => w.served!.highWatermark() !== w.result.highWatermark)) finish();
@@ -67,9 +77,15 @@ function waitForData(ctx: HandlerContext, waitable: Resolved[], waitMs: number):
 
 /**
  * Fetch with long polling: answer at once when at least minBytes are available, otherwise wait up to
- * maxWaitMs (capped by the broker's limit) for new data, then answer with whatever is there.
+ * maxWaitMs (capped by the broker's limit, and by the request's deadline) for new data, then answer with
+ * whatever is there.
  */
-export async function handleFetch(ctx: HandlerContext, request: FetchRequest): Promise<FetchResponse> {
+export async function handleFetch(
+  ctx: HandlerContext,
+  request: FetchRequest,
+  source: RequestSource,
+): Promise<FetchResponse> {
+  const signal = source.deadline.signal;
   const resolved: Resolved[] = request.partitions.map((p, index) => {
     const empty: FetchPartitionResult = {
       topic: p.topic,
@@ -89,13 +105,18 @@ export async function handleFetch(ctx: HandlerContext, request: FetchRequest): P
       };
     }
   });
-  const deadline = ctx.clock.nowMs() + Math.min(Math.max(0, request.maxWaitMs), ctx.limits.fetchWaitMaxMs);
+  const waitUntilMs = ctx.clock.nowMs() + Math.min(Math.max(0, request.maxWaitMs), ctx.limits.fetchWaitMaxMs);
   let total = await readOnce(ctx, request, resolved);
   const waitable = resolved.filter((r) => r.served !== null && r.result.error === null);
-  while (total < Math.max(1, request.minBytes) && waitable.length > 0 && !ctx.shutdownSignal.aborted) {
-    const remainingMs = deadline - ctx.clock.nowMs();
+  while (
+    total < Math.max(1, request.minBytes) &&
+    waitable.length > 0 &&
+    !ctx.shutdownSignal.aborted &&
+    !signal.aborted
+  ) {
+    const remainingMs = waitUntilMs - ctx.clock.nowMs();
     if (remainingMs <= 0) break;
-    await waitForData(ctx, waitable, remainingMs);
+    await waitForData(ctx, waitable, remainingMs, signal);
     total = await readOnce(ctx, request, resolved);
   }
   for (const r of resolved) {

@@ -6,7 +6,7 @@ import type {
   ProduceResponse,
 } from '../../protocol/messages.js';
 import { countRecords } from '../../protocol/record-batch.js';
-import type { HandlerContext } from './context.js';
+import type { HandlerContext, RequestSource } from './context.js';
 import { assertNotInternal } from './internal-topics.js';
 import { partitionWireError } from './wire-error.js';
 
@@ -16,11 +16,12 @@ async function producePartition(
   partition: number,
   records: Buffer,
   acks: Acks,
+  signal: AbortSignal,
 ): Promise<ProducePartitionResult> {
   try {
     assertNotInternal(topic, 'produce');
     const served = ctx.catalog.partition(topic, partition);
-    const outcome = await served.append(records, acks);
+    const outcome = await served.append(records, acks, signal);
     const count = countRecords(records);
     if (count > 0) ctx.observer.onProduced(topic, count, records.length);
     return {
@@ -46,14 +47,21 @@ async function producePartition(
 /**
  * Produce: each partition is appended independently (one bad partition does not fail the others). With a
  * single broker, acks=1 and acks=all both wait for the append to be durable per the fsync policy; acks=0
- * still appends but the router sends no response.
+ * still appends but the router sends no response. The wait for acknowledgement ends at the request's
+ * deadline (the router then answers REQUEST_TIMED_OUT); a batch already in the log stays there.
  */
-export async function handleProduce(ctx: HandlerContext, request: ProduceRequest): Promise<ProduceResponse> {
+export async function handleProduce(
+  ctx: HandlerContext,
+  request: ProduceRequest,
+  source: RequestSource,
+): Promise<ProduceResponse> {
   if (request.acks !== 0 && request.acks !== 1 && request.acks !== -1) {
     throw new StreamBusError('INVALID_ACKS', { operation: 'produce', metadata: { acks: request.acks } });
   }
   const results = await Promise.all(
-    request.partitions.map((p) => producePartition(ctx, p.topic, p.partition, p.records, request.acks)),
+    request.partitions.map((p) =>
+      producePartition(ctx, p.topic, p.partition, p.records, request.acks, source.deadline.signal),
+    ),
   );
   return { partitions: results };
 }

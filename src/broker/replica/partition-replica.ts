@@ -24,6 +24,7 @@ import type { ConfState, Entry, HardState, LogReadError, NodeId, Snapshot } from
 import type { RaftHost } from '../../raft/host.js';
 import type { RaftNode } from '../../raft/node.js';
 import type { RaftStorage, StorageUpdate } from '../../raft/storage/types.js';
+import { abortError } from '../../resilience/clock.js';
 import { splitAndValidate } from '../../storage/append-validation.js';
 import type { PartitionStore } from '../../storage/partition-store.js';
 import type { AppendOutcome, ReadOutcome, ServedPartition } from '../catalog.js';
@@ -151,9 +152,11 @@ export class PartitionReplica extends EventEmitter<ReplicaEvents> implements Ser
 
   /**
    * Validates and proposes each batch; resolves with the first batch's base offset once acknowledged per
-   * `acks`. NOT_LEADER (with the known leader) when this replica does not lead.
+   * `acks`. NOT_LEADER (with the known leader) when this replica does not lead. `signal` (the request's
+   * deadline) ends the wait: a proposal still queued is dropped, one already in the log stays and only its
+   * waiter goes; the append then rejects with the signal's reason (REQUEST_TIMED_OUT for a deadline).
    */
-  async append(batches: Buffer, acks: Acks = -1): Promise<AppendOutcome> {
+  async append(batches: Buffer, acks: Acks = -1, signal?: AbortSignal): Promise<AppendOutcome> {
     this.assertLeader('replica.append');
     const split = splitAndValidate(batches, this.options.batchBytesMax);
     if (acks === -1) this.assertEnoughInSync();
@@ -163,20 +166,25 @@ export class PartitionReplica extends EventEmitter<ReplicaEvents> implements Ser
         split.map((batch) =>
           this.dedup.append(
             batch,
-            (b: Buffer) => this.proposeBatch(b, acks),
-            (w) => (acks === -1 ? this.committed(w) : Promise.resolve(w)),
+            (b: Buffer) => this.proposeBatch(b, acks, signal),
+            (w) => (acks === -1 ? this.committed(w, signal) : Promise.resolve(w)),
           ),
         ),
       ),
+      signal,
     );
     return { baseOffset: applied[0]!.baseOffset, logAppendTimeMs };
   }
 
-  /** An append's proposal (or its wait for the commit) ran out of time: counted once per append. */
-  private async countingTimeouts<T>(work: Promise<T>): Promise<T> {
+  /**
+   * An append's proposal (or its wait for the commit) ran out of time: counted once per append. One its
+   * caller's deadline ended is the caller's timeout (the router counts it) and fails with its reason.
+   */
+  private async countingTimeouts<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
     try {
       return await work;
     } catch (err) {
+      if (signal?.aborted === true) throw abortError(signal, 'replica.append');
       if (err instanceof StreamBusError && err.code === 'REQUEST_TIMED_OUT')
         this.options.onTimeout?.('replica.append', this.options.proposalTimeoutMs);
       throw err;
@@ -185,16 +193,18 @@ export class PartitionReplica extends EventEmitter<ReplicaEvents> implements Ser
 
   /**
    * Resolves once `written` is below the high watermark (committed); NOT_LEADER if this replica stops
-   * leading first, REQUEST_TIMED_OUT after the proposal timeout. A retried batch found in a new leader's
-   * uncommitted tail is acknowledged only this way.
+   * leading first, REQUEST_TIMED_OUT after the proposal timeout, the signal's reason when it aborts. A
+   * retried batch found in a new leader's uncommitted tail is acknowledged only this way.
    */
-  private committed(written: WrittenBatch): Promise<WrittenBatch> {
+  private committed(written: WrittenBatch, signal: AbortSignal | undefined): Promise<WrittenBatch> {
     if (this.sm.highWatermark() > written.lastOffset) return Promise.resolve(written);
+    if (signal?.aborted === true) return Promise.reject(abortError(signal, 'replica.append'));
     return new Promise<WrittenBatch>((resolve, reject) => {
       const done = (err: StreamBusError | null): void => {
         clearTimeout(timer);
         offHw();
         this.off('leader-change', onLeader);
+        signal?.removeEventListener('abort', onAbort);
         if (err === null) resolve(written);
         else reject(err);
       };
@@ -211,7 +221,9 @@ export class PartitionReplica extends EventEmitter<ReplicaEvents> implements Ser
           );
         }
       };
+      const onAbort = (): void => done(abortError(signal as AbortSignal, 'replica.append'));
       this.on('leader-change', onLeader);
+      signal?.addEventListener('abort', onAbort, { once: true });
       const timer = setTimeout(
         () => done(new StreamBusError('REQUEST_TIMED_OUT', { operation: 'replica.append' })),
         this.options.proposalTimeoutMs,
@@ -243,11 +255,14 @@ export class PartitionReplica extends EventEmitter<ReplicaEvents> implements Ser
     return table;
   }
 
-  private proposeBatch(batch: Buffer, acks: Acks): Promise<AppliedBatch> {
+  private proposeBatch(batch: Buffer, acks: Acks, signal: AbortSignal | undefined): Promise<AppliedBatch> {
     const proposedAtMs = this.options.nowMs();
-    const committed = this.node.propose(batch, {
-      timeoutMs: this.options.proposalTimeoutMs,
-    }) as Promise<AppliedBatch>;
+    const committed = this.node.propose(
+      batch,
+      signal === undefined
+        ? { timeoutMs: this.options.proposalTimeoutMs }
+        : { timeoutMs: this.options.proposalTimeoutMs, signal },
+    ) as Promise<AppliedBatch>;
     if (acks === -1) {
       const onCommitted = this.options.onCommitted;
       if (onCommitted === undefined) return committed;
