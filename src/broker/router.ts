@@ -20,6 +20,7 @@ import {
   type ResponseOf,
   supportedApis,
 } from '../protocol/index.js';
+import { untilAborted } from '../resilience/clock.js';
 import { Deadline } from '../resilience/deadline.js';
 import type { ConnectionInfo, FrameRouter } from './connection.js';
 import { handleAlterBroker, handleDescribeCluster } from './handlers/cluster.js';
@@ -112,9 +113,10 @@ export class RequestRouter implements FrameRouter {
     const started = process.hrtime.bigint();
     const api = API_NAMES[header.apiKey as ApiKey] ?? `api_${header.apiKey}`;
     let deadline: Deadline | undefined;
+    let timeoutMs = 0;
     try {
       const request = decodeRequestBody(header.apiKey, header.apiVersion, frame.subarray(bodyOffset));
-      const timeoutMs = this.budgetMs(header.apiKey, request);
+      timeoutMs = this.budgetMs(header.apiKey, request);
       deadline = Deadline.fromTimeout(timeoutMs, { operation: this.operationOf(header.apiKey, api) });
       const source: RequestSource = {
         clientId: header.clientId,
@@ -125,7 +127,10 @@ export class RequestRouter implements FrameRouter {
         this.tracing && (header.apiKey === ApiKey.Produce || header.apiKey === ApiKey.Fetch)
           ? withRemoteParent(header.traceparent, () => this.dispatchTraced(header, request, source))
           : this.dispatch(header, request, source);
-      const response = await this.untilDeadline(work, deadline, header.correlationId, timeoutMs);
+      // The handler's own waits end on the same signal (told of it first, they let go of their listeners
+      // and waiters); this answer does not depend on them, so one that ignores the signal (a hung disk)
+      // cannot hold the client either. One promise per request, no second timer.
+      const response = await untilAborted(work, deadline.signal);
       this.observer.onRequest(api, 'ok', elapsedSeconds(started));
       if (header.apiKey === ApiKey.Produce && (request as RequestOf<typeof ApiKey.Produce>).acks === 0)
         return null;
@@ -136,13 +141,23 @@ export class RequestRouter implements FrameRouter {
         response as never,
       );
     } catch (err) {
-      const e = toStreamBusError(err, `request.${api}`);
+      const e =
+        deadline?.signal.aborted === true && err === deadline.signal.reason
+          ? this.timedOut(deadline, header.correlationId, timeoutMs)
+          : toStreamBusError(err, `request.${api}`);
       this.observer.onRequest(api, 'error', elapsedSeconds(started));
       this.observer.onError?.(api, e, connection);
       return [encodeErrorResponse(header.correlationId, e)];
     } finally {
       deadline?.dispose();
     }
+  }
+
+  /** The request outlived its deadline: counted, then answered REQUEST_TIMED_OUT instead of holding the pipeline. */
+  private timedOut(deadline: Deadline, correlationId: number, timeoutMs: number): StreamBusError {
+    const operation = deadline.operation ?? 'request';
+    this.observer.onTimeout?.(operation, timeoutMs);
+    return new StreamBusError('REQUEST_TIMED_OUT', { operation, metadata: { correlationId, timeoutMs } });
   }
 
   /**
@@ -226,42 +241,6 @@ export class RequestRouter implements FrameRouter {
       span.setAttribute('streambus.partition_errors', failed);
       if (!produce) span.setAttribute('streambus.bytes', returned);
       return response;
-    });
-  }
-
-  /**
-   * A handler still working at the deadline answers REQUEST_TIMED_OUT instead of holding the pipeline. The
-   * handler's own waits end on the same signal (they were told of it first, so they let go of their
-   * listeners and waiters); this answer does not depend on them, so one that ignores the signal (a hung
-   * disk) cannot hold the client either. One promise per request, no second timer.
-   */
-  private untilDeadline<T>(
-    work: Promise<T>,
-    deadline: Deadline,
-    correlationId: number,
-    timeoutMs: number,
-  ): Promise<T> {
-    const signal = deadline.signal;
-    return new Promise<T>((resolve, reject) => {
-      const onAbort = (): void => {
-        const operation = deadline.operation ?? 'request';
-        this.observer.onTimeout?.(operation, timeoutMs);
-        reject(
-          new StreamBusError('REQUEST_TIMED_OUT', { operation, metadata: { correlationId, timeoutMs } }),
-        );
-      };
-      if (signal.aborted) onAbort();
-      else signal.addEventListener('abort', onAbort, { once: true });
-      work.then(
-        (value) => {
-          signal.removeEventListener('abort', onAbort);
-          resolve(value);
-        },
-        (err: unknown) => {
-          signal.removeEventListener('abort', onAbort);
-          reject(err);
-        },
-      );
     });
   }
 }

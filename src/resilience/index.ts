@@ -23,6 +23,7 @@ export {
   systemTimers,
   type TimerHandle,
   type Timers,
+  untilAborted,
 } from './clock.js';
 export { Deadline, type WithTimeoutOptions, withTimeout } from './deadline.js';
 export { flushMicrotasks, ManualClock } from './manual-clock.js';

@@ -1,12 +1,14 @@
 /**
  * One deadline per request, carried into the work it starts: a produce whose replication cannot complete
  * is answered REQUEST_TIMED_OUT at the client's own timeout (not the broker's longer request timeout), its
- * wait is abandoned (no proposal waiter left behind) while the batch already in the log stays there, and
- * a long poll ends at the deadline.
+ * wait is abandoned (no proposal waiter left behind) while the batch already in the log stays there; an
+ * offset commit is abandoned the same way, and one still queued behind it is never written; a long poll
+ * ends at the deadline.
  */
 import { getEventListeners } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ServedPartition, TopicCatalog } from '../../src/broker/catalog.js';
+import { type CommitRequest, GroupShard } from '../../src/broker/groups/group-shard.js';
 import type { HandlerContext } from '../../src/broker/handlers/context.js';
 import { handleFetch } from '../../src/broker/handlers/fetch.js';
 import { PartitionReplica } from '../../src/broker/replica/partition-replica.js';
@@ -118,6 +120,29 @@ function servingCatalog(served: ServedPartition, signals: AbortSignal[]): TopicC
   };
 }
 
+/** Data batches (not Raft-only entries) in a node's log. */
+function dataBatches(node: Node): number {
+  return node.store.allEntries().filter((e) => e.type === 'normal' && e.data.byteLength >= 61).length;
+}
+
+function commitOf(offset: number): CommitRequest {
+  return {
+    groupId: 'g',
+    identity: { memberId: '', groupInstanceId: null, generation: -1 },
+    reset: false,
+    partitions: [{ topic: 't', partition: 0, offset, metadata: '' }],
+  };
+}
+
+async function rejectionCode(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (err) {
+    return (err as { code?: string }).code ?? String(err);
+  }
+  return 'resolved';
+}
+
 function context(catalog: TopicCatalog, overrides: Partial<HandlerContext> = {}): HandlerContext {
   return {
     clock: { nowMs: () => Date.now() },
@@ -176,6 +201,48 @@ describe('request deadlines', () => {
     // The batch was in the leader's log already and stays: once replication resumes it commits.
     l.transport.stalled = false;
     await waitFor('the timed-out batch to commit', () => l.replica.highWatermark() === hwBefore + 1);
+  });
+
+  it('an offset commit that cannot replicate is abandoned at its deadline; one queued behind it is never written', async () => {
+    const nodes = await startGroup();
+    const l = await waitFor('a leader', () => nodes.find((n) => n.replica.isLeader()));
+    const shard = await GroupShard.load({
+      index: 0,
+      served: l.replica,
+      brokerId: 1,
+      machineOptions: {
+        initialRebalanceDelayMs: 0,
+        minSessionTimeoutMs: 1,
+        maxSessionTimeoutMs: LONG_MS,
+        maxSize: 10,
+        newMemberId: (c) => `${c}-1`,
+      },
+      nowMs: () => Date.now(),
+      checkpointIntervalMs: LONG_MS,
+      logger: quiet,
+    });
+    const clock = new ManualClock(0);
+    const first = Deadline.fromTimeout(100, { clock, timers: clock, operation: 'request.OffsetCommit' });
+    const second = Deadline.fromTimeout(50, { clock, timers: clock, operation: 'request.OffsetCommit' });
+    const before = dataBatches(l);
+    l.transport.stalled = true;
+    const a = rejectionCode(shard.commit(commitOf(5), first.signal));
+    const b = rejectionCode(shard.commit(commitOf(6), second.signal));
+    await waitFor('the first commit in the leader log', () => dataBatches(l) === before + 1);
+
+    clock.advance(50); // the queued commit's deadline: it stops waiting before its turn
+    expect(await b).toBe('REQUEST_TIMED_OUT');
+    clock.advance(50); // the first one's: its wait for replication ends
+    expect(await a).toBe('REQUEST_TIMED_OUT');
+    expect(l.replica.node.status().pendingProposals).toBe(0);
+    expect(getEventListeners(first.signal, 'abort')).toHaveLength(0);
+    expect(getEventListeners(second.signal, 'abort')).toHaveLength(0);
+    // The shard takes writes again, and the abandoned queued commit never reached the log.
+    l.transport.stalled = false;
+    await shard.commit(commitOf(7));
+    expect(dataBatches(l)).toBe(before + 2);
+    expect(shard.committed('g', [{ topic: 't', partition: 0 }])[0]!.offset).toBe(7);
+    shard.close();
   });
 
   it('a long poll ends at the request deadline, unsubscribing from the partitions it waited on', async () => {

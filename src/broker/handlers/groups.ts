@@ -144,6 +144,7 @@ export async function handleLeaveGroup(
 export async function handleOffsetCommit(
   ctx: HandlerContext,
   req: OffsetCommitRequest,
+  source: RequestSource,
 ): Promise<OffsetCommitResponse> {
   const failAll = (error: WireError): OffsetCommitResponse => ({
     error,
@@ -162,12 +163,19 @@ export async function handleOffsetCommit(
   // Offsets of partitions that do not exist would never be consumed: refuse them per partition.
   const known = req.partitions.filter((p) => ctx.catalog.placement(p.topic, p.partition) !== undefined);
   try {
-    const result = await shard.commit({
-      groupId: req.groupId,
-      identity: { memberId: req.memberId, groupInstanceId: req.groupInstanceId, generation: req.generation },
-      reset: req.reset,
-      partitions: known,
-    });
+    const result = await shard.commit(
+      {
+        groupId: req.groupId,
+        identity: {
+          memberId: req.memberId,
+          groupInstanceId: req.groupInstanceId,
+          generation: req.generation,
+        },
+        reset: req.reset,
+        partitions: known,
+      },
+      source.deadline.signal,
+    );
     const byKey = new Map(result.partitions.map((p) => [partitionKey(p.topic, p.partition), p]));
     return {
       error: codeError(result.error),
@@ -250,13 +258,14 @@ export async function handleDescribeGroups(
 export async function handleDeleteGroups(
   ctx: HandlerContext,
   req: DeleteGroupsRequest,
+  source: RequestSource,
 ): Promise<DeleteGroupsResponse> {
   const groups = await Promise.all(
     req.groupIds.map(async (groupId) => {
       const shard = await shardOrError(ctx, groupId);
       if (!isShard(shard)) return { groupId, error: shard };
       try {
-        return { groupId, error: codeError(await shard.delete(groupId)) };
+        return { groupId, error: codeError(await shard.delete(groupId, source.deadline.signal)) };
       } catch (err) {
         return { groupId, error: toWireError(toStreamBusError(err), 'groups.delete') };
       }
