@@ -264,7 +264,9 @@ export class Broker {
             : quorumClusterInfo(cluster, config.resilience.timeouts.heartbeatTimeoutMs),
         ...(cluster === null
           ? {}
-          : { alterBroker: (brokerId, action) => cluster.alterBroker(brokerId, action) }),
+          : {
+              alterBroker: (brokerId, action, deadline) => cluster.alterBroker(brokerId, action, deadline),
+            }),
         producerIds: new ProducerIdAllocator(
           cluster === null
             ? new FileProducerIdBlocks(config.broker.dataDir)

@@ -5,6 +5,7 @@
  * interfaces, so handlers do not change when replication arrives.
  */
 import type { Acks, BrokerInfo, CreateTopicSpec } from '../protocol/messages.js';
+import type { Deadline } from '../resilience/deadline.js';
 
 export interface AppendOutcome {
   baseOffset: number;
@@ -78,8 +79,9 @@ export interface TopicCatalog {
    * follower's trails the leader's by a replication round trip); undefined when it holds none.
    */
   highWatermarkHere(topic: string, partition: number): number | undefined;
-  createTopic(spec: CreateTopicSpec): Promise<void>;
+  /** `deadline`: the client request's; a metadata proposal made for it carries it (cluster mode). */
+  createTopic(spec: CreateTopicSpec, deadline?: Deadline): Promise<void>;
   /** Checks a spec without creating anything (CreateTopics validateOnly). */
   validateTopic(spec: CreateTopicSpec): void;
-  deleteTopic(name: string): Promise<void>;
+  deleteTopic(name: string, deadline?: Deadline): Promise<void>;
 }

@@ -14,7 +14,7 @@ import type { MetadataStore } from '../metadata/store.js';
 import { NO_LEADER, type TopicRecord } from '../metadata/types.js';
 import type { Logger } from '../observability/index.js';
 import type { BrokerInfo, CreateTopicSpec } from '../protocol/messages.js';
-import { systemTimers, type Timers } from '../resilience/index.js';
+import { type Deadline, systemTimers, type Timers } from '../resilience/index.js';
 import {
   normalizeTopicConfigs,
   type TopicConfigs,
@@ -132,7 +132,7 @@ export class ClusterTopicCatalog implements TopicCatalog {
    * Places the topic over the alive brokers (round-robin) and records it in the metadata; returns once this
    * broker's replica has applied it (bounded), so a Metadata request here right after sees the topic.
    */
-  async createTopic(spec: CreateTopicSpec): Promise<void> {
+  async createTopic(spec: CreateTopicSpec, deadline?: Deadline): Promise<void> {
     const { replicationFactor, configs } = this.check(spec);
     const placement = placeTopic(this.clusterView(), {
       topic: spec.name,
@@ -140,13 +140,16 @@ export class ClusterTopicCatalog implements TopicCatalog {
       replicationFactor,
       strategy: 'round-robin',
     });
-    const result = await this.deps.store.createTopic({
-      name: spec.name,
-      assignment: placement.partitions.map((p) => p.replicas),
-      replicationFactor,
-      configs,
-      internal: spec.name.startsWith('__'),
-    });
+    const result = await this.deps.store.createTopic(
+      {
+        name: spec.name,
+        assignment: placement.partitions.map((p) => p.replicas),
+        replicationFactor,
+        configs,
+        internal: spec.name.startsWith('__'),
+      },
+      deadline === undefined ? {} : { deadline },
+    );
     this.logger.info(
       {
         operation: 'topic.create',
@@ -158,16 +161,16 @@ export class ClusterTopicCatalog implements TopicCatalog {
       },
       'topic created in metadata',
     );
-    await this.appliedHere(result.version);
+    await this.appliedHere(result.version, deadline);
   }
 
-  async deleteTopic(name: string): Promise<void> {
-    const result = await this.deps.store.deleteTopic(name);
+  async deleteTopic(name: string, deadline?: Deadline): Promise<void> {
+    const result = await this.deps.store.deleteTopic(name, deadline === undefined ? {} : { deadline });
     this.logger.info(
       { operation: 'topic.delete', topic: name, metadata_version: result.version },
       'topic deleted from metadata',
     );
-    await this.appliedHere(result.version);
+    await this.appliedHere(result.version, deadline);
   }
 
   /** Name, partition count, configs and replication factor checked against the current metadata. */
@@ -216,20 +219,25 @@ export class ClusterTopicCatalog implements TopicCatalog {
     return toClusterView(this.view(), { heartbeatTimeoutMs: this.deps.heartbeatTimeoutMs });
   }
 
-  /** Resolves once this broker's replica reached `version`, or after applyWaitMs (the change did commit). */
-  private appliedHere(version: number): Promise<void> {
+  /**
+   * Resolves once this broker's replica reached `version`, or after applyWaitMs or at the request's
+   * deadline, whichever is first (the change did commit either way).
+   */
+  private appliedHere(version: number, deadline: Deadline | undefined): Promise<void> {
     const sm = this.deps.store.stateMachine;
-    if (sm.version >= version) return Promise.resolve();
+    if (sm.version >= version || deadline?.signal.aborted === true) return Promise.resolve();
     return new Promise<void>((resolve) => {
       const done = (): void => {
         off();
         this.timers.clearTimeout(timer);
+        deadline?.signal.removeEventListener('abort', done);
         resolve();
       };
       const off = sm.subscribe(() => {
         if (sm.version >= version) done();
       });
       const timer = this.timers.setTimeout(done, this.deps.applyWaitMs ?? APPLY_WAIT_MS);
+      deadline?.signal.addEventListener('abort', done, { once: true });
     });
   }
 }

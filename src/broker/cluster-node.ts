@@ -55,6 +55,7 @@ import type { RaftNode } from '../raft/node.js';
 import type { CallOptions, RaftNodeStatus } from '../raft/node-types.js';
 import { LevelRaftStorage } from '../raft/storage/level-storage.js';
 import { type PeerAddress, TcpTransport } from '../raft/transport/tcp-transport.js';
+import type { Deadline } from '../resilience/deadline.js';
 import { METADATA_DIR } from '../storage/log-manager.js';
 import { pingBroker } from './broker-probe.js';
 import { ClusterCoordinator } from './cluster-coordinator.js';
@@ -296,10 +297,11 @@ export class ClusterNode {
   /**
    * An operator's drain, undrain or decommission of a broker, written through the metadata store; the
    * coordinator then moves replicas and leadership (and unregisters a decommissioned broker once empty).
-   * Decided on a linearizable read, so a just-changed state is not missed.
+   * Decided on a linearizable read, so a just-changed state is not missed. `deadline`: the client request's,
+   * which the read and the proposal (forwarded to the leader with what is left of it) run within.
    */
-  async alterBroker(brokerId: number, action: BrokerAction): Promise<BrokerState> {
-    const b = (await this.store.readLinearizable()).brokers.get(brokerId);
+  async alterBroker(brokerId: number, action: BrokerAction, deadline?: Deadline): Promise<BrokerState> {
+    const b = (await this.store.readLinearizable(deadline?.signal)).brokers.get(brokerId);
     const operation = `broker.${action}`;
     if (b === undefined) {
       throw new StreamBusError('UNKNOWN_BROKER', {
@@ -317,7 +319,7 @@ export class ClusterNode {
     if (action === 'drain' && b.state === 'failed') {
       throw refuse('has failed; its replicas move after cluster.failed_grace, or decommission it');
     }
-    await this.store.updateBroker({ brokerId, state: target });
+    await this.store.updateBroker({ brokerId, state: target }, deadline === undefined ? {} : { deadline });
     this.logger.info(
       { operation, broker_id: brokerId, from: b.state, to: target },
       'broker state changed by an operator',

@@ -1,5 +1,6 @@
 import { StreamBusError } from '../errors/index.js';
 import type { NodeId } from '../raft/core/types.js';
+import type { Deadline } from '../resilience/deadline.js';
 import type { ApplyResult } from './types.js';
 
 /**
@@ -10,12 +11,16 @@ import type { ApplyResult } from './types.js';
  * CONNECTION_CLOSED: the store then waits for the leader to come back or change.
  */
 export interface MetadataForwarder {
-  forward(leaderId: NodeId, commandBytes: Uint8Array, signal: AbortSignal): Promise<ApplyResult>;
+  /**
+   * `deadline` bounds the wait for the answer, and its remaining time travels with the proposal: the leader
+   * side never works on it past the asker's deadline (the remaining time shrinks across the hop).
+   */
+  forward(leaderId: NodeId, commandBytes: Uint8Array, deadline: Deadline): Promise<ApplyResult>;
 }
 
 /** What a forwarder delivers to: the leader side of `MetadataStore`. */
 export interface ForwardTarget {
-  handleForwarded(commandBytes: Uint8Array, signal?: AbortSignal): Promise<ApplyResult>;
+  handleForwarded(commandBytes: Uint8Array, deadline?: Deadline): Promise<ApplyResult>;
 }
 
 /**
@@ -56,7 +61,7 @@ export class MemoryForwarder implements MetadataForwarder {
     this.root().isolated.clear();
   }
 
-  async forward(leaderId: NodeId, commandBytes: Uint8Array, signal: AbortSignal): Promise<ApplyResult> {
+  async forward(leaderId: NodeId, commandBytes: Uint8Array, deadline: Deadline): Promise<ApplyResult> {
     const root = this.root();
     const target = root.targets.get(leaderId);
     if (target === undefined || root.isolated.has(leaderId) || root.isolated.has(this.from)) {
@@ -65,8 +70,14 @@ export class MemoryForwarder implements MetadataForwarder {
         message: `metadata leader ${leaderId} is unreachable from ${this.from}`,
       });
     }
-    // Copy: a real RPC never shares the buffer with the sender.
-    return target.handleForwarded(new Uint8Array(commandBytes), signal);
+    // Copy: a real RPC never shares the buffer with the sender. The leader side gets its own deadline, as
+    // over the wire (a child: never later than the asker's).
+    const remote = deadline.child(undefined, 'metadata.forwarded');
+    try {
+      return await target.handleForwarded(new Uint8Array(commandBytes), remote);
+    } finally {
+      remote.dispose();
+    }
   }
 
   private root(): MemoryForwarder {

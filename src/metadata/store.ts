@@ -16,6 +16,7 @@ import {
   type CircuitBreakerOptions,
   type Clock,
   callWithPolicy,
+  Deadline,
   type RetryOptions,
   sleep,
   systemClock,
@@ -88,7 +89,14 @@ export interface MetadataStoreOptions {
 }
 
 export interface WriteOptions {
+  /** Cancels the write (a shutdown, an owner that stops). */
   readonly signal?: AbortSignal;
+  /**
+   * The caller's deadline (a client request's), instead of `signal`: its end cancels the write, its
+   * remaining time caps every attempt, and a proposal forwarded to the leader carries what is left, so no
+   * hop runs past the client's deadline.
+   */
+  readonly deadline?: Deadline;
 }
 
 /** An accepted change: the metadata version it produced, plus command-specific details. */
@@ -293,15 +301,28 @@ export class MetadataStore {
   ): Promise<MetadataWriteResult> {
     const bytes = this.encode(command);
     const operation = `metadata.${command.type}`;
-    const leader = this.leaderWait(operation, options.signal);
+    const leader = this.leaderWait(operation, options.deadline?.signal ?? options.signal);
+    // The caller's deadline, ended early by the leader wait too: attempts become its children.
+    const parent =
+      options.deadline === undefined
+        ? leader.signal
+        : Deadline.fromTimeout(options.deadline.remainingMs(), {
+            clock: this.clock,
+            timers: this.timers,
+            operation,
+            parent: leader.signal,
+          });
     return callWithPolicy(
       this.policy(operation),
-      async (signal) => {
+      async (signal, deadline) => {
         if (route !== undefined) route.attempts++;
-        return unwrap(await this.attempt(bytes, signal, leader, route), command.type);
+        return unwrap(await this.attempt(bytes, signal, leader, deadline, route), command.type);
       },
-      leader.signal,
-    ).finally(() => leader.dispose());
+      parent,
+    ).finally(() => {
+      leader.dispose();
+      if (parent instanceof Deadline) parent.dispose();
+    });
   }
 
   /** The local replica's image: possibly stale, never torn. `version` says how recent it is. */
@@ -334,9 +355,11 @@ export class MetadataStore {
   /**
    * The leader side of forwarding: one proposal, no retry (the forwarding store retries). Bytes from the
    * network are checked before they reach the log: a malformed command is INVALID_REQUEST here, so the
-   * invariant in apply only ever fires for corruption.
+   * invariant in apply only ever fires for corruption. `deadline` (the asker's remaining time, capped by
+   * this side's own bound) ends the wait for the commit with its reason; a proposal already in the log
+   * stays there (the asker's retry, with the same request id, gets its result).
    */
-  async handleForwarded(commandBytes: Uint8Array, signal?: AbortSignal): Promise<ApplyResult> {
+  async handleForwarded(commandBytes: Uint8Array, deadline?: Deadline): Promise<ApplyResult> {
     try {
       decodeCommand(commandBytes);
     } catch (err) {
@@ -350,7 +373,13 @@ export class MetadataStore {
         metadata: { leaderId: status.leaderId },
       });
     }
-    return (await this.raft.propose(commandBytes, signal === undefined ? {} : { signal })) as ApplyResult;
+    if (deadline === undefined) return (await this.raft.propose(commandBytes)) as ApplyResult;
+    try {
+      return (await this.raft.propose(commandBytes, { signal: deadline.signal })) as ApplyResult;
+    } catch (err) {
+      if (deadline.signal.aborted) throw abortError(deadline.signal, 'metadata.forwarded');
+      throw err;
+    }
   }
 
   /** Operation outcomes (for metrics and logs); costs nothing while nobody listens. */
@@ -421,13 +450,18 @@ export class MetadataStore {
     };
   }
 
-  /** One attempt: propose here if leader, else forward; wait while the leader is unknown or unreachable. */
+  /**
+   * One attempt: propose here if leader, else forward (with what is left of `deadline`, the attempt's);
+   * wait while the leader is unknown or unreachable.
+   */
   private async attempt(
     bytes: Uint8Array,
     signal: AbortSignal,
     leader: LeaderWait,
+    deadline: Deadline | undefined,
     route: ProposeRoute | undefined,
   ): Promise<ApplyResult> {
+    invariant(deadline !== undefined, 'a metadata attempt runs under its attempt deadline');
     for (;;) {
       if (signal.aborted) throw abortError(signal);
       const { role, leaderId } = this.raft.status();
@@ -445,7 +479,7 @@ export class MetadataStore {
         }
         if (route !== undefined) route.forwarded = true;
         try {
-          return await this.options.forwarder.forward(target, bytes, signal);
+          return await this.options.forwarder.forward(target, bytes, deadline);
         } catch (err) {
           // The leader died or is cut off: keep looking (this node learns of a new one, or the old one
           // comes back) until the attempt's budget runs out. The request id makes re-sending safe. A joining

@@ -6,11 +6,15 @@
  * envelopes stop here.
  *
  * Wire shape (reusing the Raft Message fields, so TcpTransport's codec carries it unchanged):
- *   request  `prop`     index = correlation id, context = the encoded command (as MetadataStore built it)
+ *   request  `prop`     index = correlation id, commit = the asker's remaining time in ms (0: not given, as
+ *                       from a broker before deadlines travelled), context = the encoded command (as
+ *                       MetadataStore built it)
  *   response `app-resp` index = correlation id, context = msgpackr `{ ok: true, result }` or
  *                       `{ ok: false, code, message, leaderId }`
- * The transport drops envelopes when a peer is down, so a request may get no answer: the caller's signal
- * (the store's attempt timeout) bounds the wait, and the command's request id makes re-sending safe.
+ * The transport drops envelopes when a peer is down, so a request may get no answer: the caller's deadline
+ * (the store's attempt, itself within a client request's deadline) bounds the wait, and the command's
+ * request id makes re-sending safe. The leader side works on a request for at most the remaining time it
+ * carried (never more than handleTimeoutMs), so the time left only shrinks across the hop.
  */
 import { pack, unpack } from 'msgpackr';
 import { ERRORS, type ErrorCode } from '../errors/catalogue.js';
@@ -19,6 +23,8 @@ import type { Envelope } from '../raft/codec.js';
 import type { Message, NodeId } from '../raft/core/types.js';
 import type { RaftLogger } from '../raft/logger.js';
 import type { RaftTransport } from '../raft/transport/types.js';
+import type { Clock, Timers } from '../resilience/clock.js';
+import { Deadline } from '../resilience/deadline.js';
 import type { ForwardTarget, MetadataForwarder } from './forwarder.js';
 import { parseApplyResult } from './snapshot.js';
 import type { ApplyResult } from './types.js';
@@ -34,9 +40,11 @@ export interface PeerTransport extends RaftTransport {
 export interface TransportForwarderOptions {
   readonly nodeId: NodeId;
   readonly transport: PeerTransport;
-  /** The leader side's bound on one forwarded proposal. */
+  /** The leader side's bound on one forwarded proposal (the asker's remaining time can only shorten it). */
   readonly handleTimeoutMs: number;
   readonly logger: RaftLogger;
+  readonly clock?: Clock;
+  readonly timers?: Timers;
 }
 
 interface Pending {
@@ -73,7 +81,8 @@ export class TransportForwarder implements MetadataForwarder {
     this.target = target;
   }
 
-  forward(leaderId: NodeId, commandBytes: Uint8Array, signal: AbortSignal): Promise<ApplyResult> {
+  forward(leaderId: NodeId, commandBytes: Uint8Array, deadline: Deadline): Promise<ApplyResult> {
+    const signal = deadline.signal;
     if (this.closed || !this.options.transport.isConnected(leaderId)) {
       return Promise.reject(
         new StreamBusError('NETWORK_ERROR', {
@@ -108,7 +117,8 @@ export class TransportForwarder implements MetadataForwarder {
         resolve: (r) => settle(() => resolve(r)),
         reject: (e) => settle(() => reject(e)),
       });
-      this.send(leaderId, 'prop', id, commandBytes);
+      // At least 1: 0 on the wire means "no budget given". Sent now, so transit time only shortens it.
+      this.send(leaderId, 'prop', id, commandBytes, Math.max(1, Math.floor(deadline.remainingMs())));
     });
   }
 
@@ -139,11 +149,16 @@ export class TransportForwarder implements MetadataForwarder {
           message: 'metadata store not running here',
         });
       }
-      const result = await this.target.handleForwarded(
-        m.context,
-        AbortSignal.timeout(this.options.handleTimeoutMs),
-      );
-      reply = { ok: true, result };
+      const deadline = Deadline.fromTimeout(forwardedBudgetMs(m.commit, this.options.handleTimeoutMs), {
+        operation: 'metadata.forwarded',
+        ...(this.options.clock === undefined ? {} : { clock: this.options.clock }),
+        ...(this.options.timers === undefined ? {} : { timers: this.options.timers }),
+      });
+      try {
+        reply = { ok: true, result: await this.target.handleForwarded(m.context, deadline) };
+      } finally {
+        deadline.dispose();
+      }
     } catch (err) {
       const e = toStreamBusError(err, 'metadata.forwarded');
       const leaderId = isStreamBusError(e, 'NOT_LEADER') ? e.metadata?.leaderId : undefined;
@@ -175,7 +190,13 @@ export class TransportForwarder implements MetadataForwarder {
     }
   }
 
-  private send(to: NodeId, type: 'prop' | 'app-resp', index: number, context: Uint8Array): void {
+  private send(
+    to: NodeId,
+    type: 'prop' | 'app-resp',
+    index: number,
+    context: Uint8Array,
+    remainingMs = 0,
+  ): void {
     const message: Message = {
       type,
       from: this.options.nodeId,
@@ -183,7 +204,7 @@ export class TransportForwarder implements MetadataForwarder {
       term: 0,
       logTerm: 0,
       index,
-      commit: 0,
+      commit: remainingMs,
       reject: false,
       rejectHint: 0,
       entries: [],
@@ -191,6 +212,14 @@ export class TransportForwarder implements MetadataForwarder {
     };
     this.options.transport.send(to, [{ groupId: FORWARD_GROUP_ID, message }]);
   }
+}
+
+/**
+ * How long the leader side works on a forwarded proposal: the asker's remaining time as it sent it, never
+ * more than this side's own bound; 0 (an asker that sends none) leaves the bound alone.
+ */
+export function forwardedBudgetMs(remainingMs: number, handleTimeoutMs: number): number {
+  return remainingMs > 0 ? Math.min(remainingMs, handleTimeoutMs) : handleTimeoutMs;
 }
 
 /** An answer from a peer: untrusted. Returns the result, throws the remote error, or fails an invariant. */

@@ -59,6 +59,11 @@ export function countsByCategory(err: unknown): boolean {
   return COUNTED.has(toStreamBusError(err).category);
 }
 
+/** A function, not an inline check: the signal may have aborted while the call ran. */
+function abandoned(signal: AbortSignal | undefined): boolean {
+  return signal?.aborted === true;
+}
+
 /** A three-state circuit breaker (spec: Call, State, Stats) driving the pure table in breaker-table.ts. */
 export class CircuitBreaker {
   readonly name: string;
@@ -89,7 +94,8 @@ export class CircuitBreaker {
 
   /**
    * Runs `fn` unless the breaker is open (then rejects with CIRCUIT_OPEN without calling it). Its outcome
-   * feeds the breaker; its result or error passes through unchanged.
+   * feeds the breaker (a failure once `signal` has aborted is ignored); its result or error passes through
+   * unchanged.
    */
   async call<T>(
     signal: AbortSignal | undefined,
@@ -101,7 +107,8 @@ export class CircuitBreaker {
     try {
       value = await fn(signal);
     } catch (err) {
-      const counted = this.countsAsFailure(err);
+      // A call its caller gave up on (a client's deadline, a shutdown) says nothing about the dependency.
+      const counted = !abandoned(signal) && this.countsAsFailure(err);
       this.apply({ type: counted ? 'failure' : 'ignored', epoch, nowMs: this.clock.nowMs() });
       this.recordCall(counted ? 'failure' : 'ignored');
       throw err;

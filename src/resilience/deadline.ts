@@ -20,6 +20,8 @@ export class Deadline {
     private readonly timers: Timers,
     readonly operation: string | undefined,
     parent: AbortSignal | undefined,
+    /** A parent deadline's instant: a child due at the same instant ends with it and needs no timer. */
+    parentAtMs?: number,
   ) {
     this.signal = this.controller.signal;
     if (parent?.aborted === true) {
@@ -33,7 +35,9 @@ export class Deadline {
     }
     const remaining = atMs - clock.nowMs();
     if (remaining <= 0) this.abort(this.timeoutError());
-    else this.timer = timers.setTimeout(() => this.abort(this.timeoutError()), remaining);
+    else if (parentAtMs === undefined || atMs < parentAtMs) {
+      this.timer = timers.setTimeout(() => this.abort(this.timeoutError()), remaining);
+    }
   }
 
   /** `timeoutMs` from now. `parent` (e.g. the connection's signal) aborts this deadline too. */
@@ -68,12 +72,13 @@ export class Deadline {
 
   /**
    * A deadline for a sub-operation: `timeoutMs` from now or this deadline, whichever is sooner (no
-   * argument: the same instant). It aborts when this one does.
+   * argument: the same instant). It aborts when this one does, with this one's reason; one due at the same
+   * instant sets no timer of its own, so it can never fire before its parent.
    */
   child(timeoutMs?: number, operation?: string): Deadline {
     const atMs =
       timeoutMs === undefined ? this.atMs : Math.min(this.atMs, this.clock.nowMs() + Math.max(0, timeoutMs));
-    return new Deadline(atMs, this.clock, this.timers, operation ?? this.operation, this.signal);
+    return new Deadline(atMs, this.clock, this.timers, operation ?? this.operation, this.signal, this.atMs);
   }
 
   /** Releases the timer and the parent listener once the work is done. Safe to call twice. */

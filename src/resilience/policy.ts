@@ -28,14 +28,18 @@ export interface CallPolicy {
  */
 export function callWithPolicy<T>(
   policy: CallPolicy,
-  fn: (signal: AbortSignal) => Promise<T>,
+  /** `deadline`: the attempt's (with attemptTimeoutMs, else the parent's if it is one), for a hop's budget. */
+  fn: (signal: AbortSignal, deadline: Deadline | undefined) => Promise<T>,
   parent?: Deadline | AbortSignal,
 ): Promise<T> {
   const signal = parent instanceof Deadline ? parent.signal : parent;
+  const parentDeadline = parent instanceof Deadline ? parent : undefined;
   const attempt = (): Promise<T> => {
     const timed = (s: AbortSignal | undefined): Promise<T> => {
-      if (policy.attemptTimeoutMs === undefined) return fn(s ?? new AbortController().signal);
-      return withTimeout(policy.attemptTimeoutMs, (d) => fn(d.signal), {
+      if (policy.attemptTimeoutMs === undefined) {
+        return fn(s ?? new AbortController().signal, parentDeadline);
+      }
+      return withTimeout(policy.attemptTimeoutMs, (d) => fn(d.signal, d), {
         operation: policy.operation,
         ...(parent === undefined ? {} : { parent }),
         ...(policy.clock === undefined ? {} : { clock: policy.clock }),

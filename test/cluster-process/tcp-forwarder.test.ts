@@ -12,6 +12,7 @@ import type { Envelope } from '../../src/raft/codec.js';
 import type { Message, NodeId } from '../../src/raft/core/types.js';
 import { silentLogger } from '../../src/raft/logger.js';
 import { TcpTransport } from '../../src/raft/transport/tcp-transport.js';
+import { Deadline } from '../../src/resilience/deadline.js';
 
 interface Pair {
   follower: TransportForwarder;
@@ -60,8 +61,8 @@ async function pair(target: ForwardTarget): Promise<Pair> {
   return { follower, leader, tcpFollower, tcpLeader };
 }
 
-function signal(): AbortSignal {
-  return AbortSignal.timeout(5_000);
+function deadline(): Deadline {
+  return Deadline.fromTimeout(5_000);
 }
 
 async function rejection(p: Promise<unknown>): Promise<StreamBusError> {
@@ -85,14 +86,30 @@ describe('TransportForwarder', () => {
       },
     });
     const command = new Uint8Array([1, 2, 3, 250]);
-    expect(await follower.forward(2, command, signal())).toEqual(result);
+    expect(await follower.forward(2, command, deadline())).toEqual(result);
     expect(seen.map((b) => [...b])).toEqual([[...command]]);
+  });
+
+  it("carries the asker's remaining time: the leader side's deadline is never later than the asker's", async () => {
+    const budgets: number[] = [];
+    const { follower } = await pair({
+      handleForwarded: async (_bytes, remote) => {
+        budgets.push(remote?.remainingMs() ?? -1);
+        return { ok: true, version: 1 };
+      },
+    });
+    const asker = Deadline.fromTimeout(700);
+    await follower.forward(2, new Uint8Array([1]), asker);
+    expect(budgets).toHaveLength(1);
+    expect(budgets[0]).toBeGreaterThan(0);
+    expect(budgets[0]).toBeLessThanOrEqual(700); // the leader side's own bound is 1 s
+    asker.dispose();
   });
 
   it('brings a domain rejection back as a value, like a local proposal', async () => {
     const rejected: ApplyResult = { ok: false, code: 'UNKNOWN_BROKER', message: 'no broker 9', version: 3 };
     const { follower } = await pair({ handleForwarded: async () => rejected });
-    expect(await follower.forward(2, new Uint8Array([1]), signal())).toEqual(rejected);
+    expect(await follower.forward(2, new Uint8Array([1]), deadline())).toEqual(rejected);
   });
 
   it("rethrows the leader's error with its code, keeping NOT_LEADER's leader hint", async () => {
@@ -104,28 +121,32 @@ describe('TransportForwarder', () => {
         });
       },
     });
-    const err = await rejection(follower.forward(2, new Uint8Array([1]), signal()));
+    const err = await rejection(follower.forward(2, new Uint8Array([1]), deadline()));
     expect(err.code).toBe('NOT_LEADER');
     expect(err.metadata.leaderId).toBe(3);
   });
 
   it('fails at once with NETWORK_ERROR when there is no connection to the leader', async () => {
     const { follower } = await pair({ handleForwarded: async () => ({ ok: true, version: 1 }) });
-    const err = await rejection(follower.forward(5, new Uint8Array([1]), signal()));
+    const err = await rejection(follower.forward(5, new Uint8Array([1]), deadline()));
     expect(err.code).toBe('NETWORK_ERROR');
   });
 
   it('fails with NETWORK_ERROR when the caller gives up on an unanswered forward', async () => {
     const { follower } = await pair({ handleForwarded: () => new Promise<ApplyResult>(() => {}) });
     const controller = new AbortController();
-    const pending = follower.forward(2, new Uint8Array([1]), controller.signal);
+    const pending = follower.forward(
+      2,
+      new Uint8Array([1]),
+      Deadline.fromTimeout(5_000, { parent: controller.signal }),
+    );
     setTimeout(() => controller.abort(), 50);
     expect((await rejection(pending)).code).toBe('NETWORK_ERROR');
   });
 
   it('fails a forward whose answer is malformed with MALFORMED_FRAME', async () => {
     const { follower, tcpLeader } = await pair({ handleForwarded: () => new Promise<ApplyResult>(() => {}) });
-    const pending = follower.forward(2, new Uint8Array([1]), signal());
+    const pending = follower.forward(2, new Uint8Array([1]), deadline());
     const forged: Message = {
       type: 'app-resp',
       from: 2,
@@ -161,7 +182,7 @@ describe('TransportForwarder', () => {
       entries: [],
     };
     follower.raftTransport.send(2, [{ groupId: 'metadata', message: heartbeat }]);
-    await follower.forward(2, new Uint8Array([1]), signal());
+    await follower.forward(2, new Uint8Array([1]), deadline());
     for (let i = 0; i < 100 && received.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
     expect(received).toHaveLength(1);
     expect(received[0]?.from).toBe(1);

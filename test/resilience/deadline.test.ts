@@ -70,6 +70,22 @@ describe('Deadline', () => {
     expect(child.signal.reason).toMatchObject({ code: 'REQUEST_TIMED_OUT', operation: 'fetch' });
   });
 
+  it('a child due at its parent instant sets no timer: it can only end with the parent, never before it', () => {
+    const clock = new ManualClock();
+    const request = Deadline.fromTimeout(300, { clock, timers: clock, operation: 'request.Produce' });
+    const hop = request.child(undefined, 'replica.append');
+    const attempt = request.child(5_000, 'metadata.attempt'); // asks for more: gets the parent's instant
+    expect(clock.pendingCount).toBe(1);
+    expect(attempt.remainingMs()).toBe(300);
+    clock.advance(120);
+    expect(hop.child().remainingMs()).toBe(180); // a hop after time passed carries only what is left
+    clock.advance(180);
+    for (const d of [hop, attempt]) {
+      expect(d.signal.reason).toMatchObject({ code: 'REQUEST_TIMED_OUT', operation: 'request.Produce' });
+    }
+    expect(clock.pendingCount).toBe(0);
+  });
+
   it('aborts when an external parent signal aborts (the client went away)', () => {
     const clock = new ManualClock();
     const connection = new AbortController();

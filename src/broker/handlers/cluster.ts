@@ -5,7 +5,7 @@ import type {
   DescribeClusterResponse,
 } from '../../protocol/messages.js';
 import { singleNodeClusterInfo } from '../cluster-info.js';
-import type { HandlerContext } from './context.js';
+import type { HandlerContext, RequestSource } from './context.js';
 import { toWireError } from './wire-error.js';
 
 /** DescribeCluster: answered from this broker's local view (no forwarding to the metadata leader). */
@@ -17,6 +17,7 @@ export function handleDescribeCluster(ctx: HandlerContext): DescribeClusterRespo
 export async function handleAlterBroker(
   ctx: HandlerContext,
   request: AlterBrokerRequest,
+  source: RequestSource,
 ): Promise<AlterBrokerResponse> {
   try {
     if (ctx.alterBroker === undefined) {
@@ -25,7 +26,7 @@ export async function handleAlterBroker(
         message: `${request.action} needs cluster mode (cluster.enabled); this broker runs alone`,
       });
     }
-    return { error: null, state: await ctx.alterBroker(request.brokerId, request.action) };
+    return { error: null, state: await ctx.alterBroker(request.brokerId, request.action, source.deadline) };
   } catch (err) {
     return { error: toWireError(err, 'alter_broker'), state: null };
   }

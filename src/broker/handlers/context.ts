@@ -49,10 +49,20 @@ export interface HandlerContext {
   readonly shutdownSignal: AbortSignal;
   /** DescribeCluster's source (see broker/cluster-info.ts); absent means a single-node broker. */
   readonly clusterInfo?: ClusterInfoProvider;
-  /** AlterBroker's effect (cluster mode): resolves with the broker's new state; absent on a single node. */
-  readonly alterBroker?: (brokerId: number, action: BrokerAction) => Promise<ClusterBrokerState>;
-  /** InitProducerId's source of producer ids (broker/producer-ids.ts); absent: the api answers UNKNOWN_API. */
-  readonly producerIds?: { allocate(): Promise<number> };
+  /**
+   * AlterBroker's effect (cluster mode): resolves with the broker's new state; absent on a single node. Its
+   * metadata proposal carries the request's deadline.
+   */
+  readonly alterBroker?: (
+    brokerId: number,
+    action: BrokerAction,
+    deadline: Deadline,
+  ) => Promise<ClusterBrokerState>;
+  /**
+   * InitProducerId's source of producer ids (broker/producer-ids.ts); absent: the api answers UNKNOWN_API.
+   * `signal` ends the caller's wait for a new block (the block fetch itself serves later callers).
+   */
+  readonly producerIds?: { allocate(signal?: AbortSignal): Promise<number> };
   /** The consumer-group coordinator (groups/); absent: the group apis answer UNKNOWN_API. */
   readonly groups?: GroupCoordinator;
 }

@@ -1,5 +1,5 @@
 import type { InitProducerIdRequest, InitProducerIdResponse } from '../../protocol/messages.js';
-import type { HandlerContext } from './context.js';
+import type { HandlerContext, RequestSource } from './context.js';
 import { toWireError, wireError } from './wire-error.js';
 
 /**
@@ -10,6 +10,7 @@ import { toWireError, wireError } from './wire-error.js';
 export async function handleInitProducerId(
   ctx: HandlerContext,
   _request: InitProducerIdRequest,
+  source: RequestSource,
 ): Promise<InitProducerIdResponse> {
   if (ctx.producerIds === undefined) {
     return {
@@ -19,7 +20,7 @@ export async function handleInitProducerId(
     };
   }
   try {
-    const producerId = await ctx.producerIds.allocate();
+    const producerId = await ctx.producerIds.allocate(source.deadline.signal);
     return { error: null, producerId, producerEpoch: 0 };
   } catch (err) {
     return { error: toWireError(err, 'init_producer_id'), producerId: -1, producerEpoch: -1 };

@@ -12,7 +12,7 @@ import type {
   TopicMetadata,
 } from '../../protocol/messages.js';
 import type { PartitionPlacement, ServedPartition } from '../catalog.js';
-import type { HandlerContext } from './context.js';
+import type { HandlerContext, RequestSource } from './context.js';
 import { assertNotInternal } from './internal-topics.js';
 import { toWireError, wireError } from './wire-error.js';
 
@@ -20,13 +20,14 @@ import { toWireError, wireError } from './wire-error.js';
 export async function handleCreateTopics(
   ctx: HandlerContext,
   request: CreateTopicsRequest,
+  source: RequestSource,
 ): Promise<CreateTopicsResponse> {
   const topics = [];
   for (const spec of request.topics) {
     try {
       assertNotInternal(spec.name, 'create_topics');
       if (request.validateOnly) ctx.catalog.validateTopic(spec);
-      else await ctx.catalog.createTopic(spec);
+      else await ctx.catalog.createTopic(spec, source.deadline);
       topics.push({ name: spec.name, error: null });
     } catch (err) {
       topics.push({ name: spec.name, error: toWireError(err, 'create_topics') });
@@ -38,12 +39,13 @@ export async function handleCreateTopics(
 export async function handleDeleteTopics(
   ctx: HandlerContext,
   request: DeleteTopicsRequest,
+  source: RequestSource,
 ): Promise<DeleteTopicsResponse> {
   const topics = [];
   for (const name of request.topics) {
     try {
       assertNotInternal(name, 'delete_topics');
-      await ctx.catalog.deleteTopic(name);
+      await ctx.catalog.deleteTopic(name, source.deadline);
       topics.push({ name, error: null });
     } catch (err) {
       topics.push({ name, error: toWireError(err, 'delete_topics') });
