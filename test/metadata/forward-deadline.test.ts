@@ -180,7 +180,5 @@ describe("a follower's metadata write under a client's deadline", () => {
     expect(budgets[0]).toBe(1_000); // the client's, not the attempt's 5 s
     for (let i = 1; i < budgets.length; i++) expect(budgets[i]!).toBeLessThan(budgets[i - 1]!);
     expect(clock.pendingCount).toBe(0); // every timer of the write (attempts, backoff, polls) is gone
-    // The caller's own deadline ending says nothing about the metadata quorum: the breaker stays closed.
-    expect(store.breaker.state()).toBe('closed');
   });
 });

@@ -173,6 +173,25 @@ describe('CircuitBreaker', () => {
     expect(seen).toEqual([]);
   });
 
+  it('does not count a failure once the caller gave up (its deadline or shutdown): that says nothing of the dependency', async () => {
+    const { b } = breaker();
+    for (let i = 0; i < 20; i++) {
+      const caller = new AbortController();
+      const call = b.call(caller.signal, async () => {
+        caller.abort(new StreamBusError('REQUEST_TIMED_OUT'));
+        throw new StreamBusError('REQUEST_TIMED_OUT');
+      });
+      await expect(call).rejects.toMatchObject({ code: 'REQUEST_TIMED_OUT' });
+    }
+    expect(b.state()).toBe('closed');
+    expect(b.stats()).toMatchObject({ ignored: 20, failures: 0 });
+    // The same failure while the caller still waits is the dependency's: counted.
+    for (let i = 0; i < 5; i++) {
+      await expect(b.call(new AbortController().signal, fail('REQUEST_TIMED_OUT'))).rejects.toThrow();
+    }
+    expect(b.state()).toBe('open');
+  });
+
   it('refuses to call when the signal is already aborted', async () => {
     const { b } = breaker();
     const controller = new AbortController();
