@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { StreamBusError } from '../errors/index.js';
 import { type Clock, systemClock, systemTimers, type TimerHandle, type Timers } from './clock.js';
 
@@ -24,6 +25,9 @@ export class Deadline {
     parentAtMs?: number,
   ) {
     this.signal = this.controller.signal;
+    // All the work one request starts waits on its signal (a listener per proposal, per partition), each
+    // removing its listener when it settles: many at once is the design, not a leak, so no warning at 10.
+    setMaxListeners(0, this.signal);
     if (parent?.aborted === true) {
       this.controller.abort(parent.reason);
       return;

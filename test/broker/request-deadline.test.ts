@@ -203,6 +203,41 @@ describe('request deadlines', () => {
     await waitFor('the timed-out batch to commit', () => l.replica.highWatermark() === hwBefore + 1);
   });
 
+  it('many waits on one request deadline (a produce to many partitions) are not reported as a listener leak', async () => {
+    const nodes = await startGroup();
+    const l = await waitFor('a leader', () => nodes.find((n) => n.replica.isLeader()));
+    const warnings: string[] = [];
+    const onWarning = (w: Error): void => {
+      warnings.push(w.name);
+    };
+    process.on('warning', onWarning);
+    try {
+      const router = new RequestRouter(
+        context(servingCatalog(l.replica, [])),
+        { onRequest: () => {} },
+        LONG_MS,
+      );
+      const frame = encodeRequest(
+        { apiKey: ApiKey.Produce, apiVersion: 0, correlationId: 8, clientId: 'deadline' },
+        {
+          acks: -1,
+          timeoutMs: LONG_MS,
+          partitions: Array.from({ length: 16 }, (_, i) => ({
+            topic: 't',
+            partition: 0,
+            records: batchOf([`v${i}`]),
+          })),
+        },
+      );
+      const response = await router.route(frame.subarray(4), { id: 1, remoteAddress: 'test' });
+      expect(decodeResponseHeader(Buffer.concat(response!).subarray(4)).errorCode).toBe(0);
+      await new Promise((r) => setImmediate(r));
+      expect(warnings).not.toContain('MaxListenersExceededWarning');
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
   it('an offset commit that cannot replicate is abandoned at its deadline; one queued behind it is never written', async () => {
     const nodes = await startGroup();
     const l = await waitFor('a leader', () => nodes.find((n) => n.replica.isLeader()));
