@@ -21,11 +21,11 @@ export interface ReadOutcome {
 export interface ServedPartition {
   /**
    * Validates, stamps and appends whole batches; resolves once acknowledged per `acks` (default all): a
-   * single-node log once durable per the fsync policy, a replica per its replication (replica/). `signal`
-   * (the request's deadline) abandons the wait for acknowledgement, never a batch already in the log: the
-   * outcome is then unknown to the caller, as a timed-out produce is in Kafka.
+   * single-node log once durable per the fsync policy, a replica per its replication (replica/). `deadline`
+   * (the request's) abandons the wait for acknowledgement, never a batch already in the log: the outcome
+   * is then unknown to the caller, as a timed-out produce is in Kafka.
    */
-  append(batches: Buffer, acks?: Acks, signal?: AbortSignal): Promise<AppendOutcome>;
+  append(batches: Buffer, acks?: Acks, deadline?: Deadline): Promise<AppendOutcome>;
   /** Whole batches from the one containing `offset`, at least one even if larger than maxBytes. */
   read(offset: number, maxBytes: number): Promise<ReadOutcome>;
   highWatermark(): number;

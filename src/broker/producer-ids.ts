@@ -5,7 +5,7 @@
  * block when it stops are simply never used, which is what makes a restart safe without any flush.
  */
 import { invariant } from '../errors/index.js';
-import { untilAborted } from '../resilience/clock.js';
+import type { Deadline } from '../resilience/deadline.js';
 
 /** Where blocks come from. A block, once answered, is durably reserved: it is never answered again. */
 export interface ProducerIdBlockSource {
@@ -43,17 +43,17 @@ export class ProducerIdAllocator {
   }
 
   /**
-   * A producer id never returned before by any allocator of the cluster. `signal` (the request's deadline)
-   * ends this caller's wait for a new block; the fetch goes on and serves the callers after it.
+   * A producer id never returned before by any allocator of the cluster. `deadline` (the request's) ends this
+   * caller's wait for a new block; the fetch goes on and serves the callers after it.
    */
-  async allocate(signal?: AbortSignal): Promise<number> {
+  async allocate(deadline?: Deadline): Promise<number> {
     for (;;) {
       // No await between the check and the increment: this is the serialisation point.
       if (this.next < this.end) return this.next++;
       this.refill ??= this.fetchBlock().finally(() => {
         this.refill = null;
       });
-      await (signal === undefined ? this.refill : untilAborted(this.refill, signal, 'init_producer_id'));
+      await (deadline === undefined ? this.refill : deadline.race(this.refill));
     }
   }
 

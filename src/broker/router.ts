@@ -20,7 +20,6 @@ import {
   type ResponseOf,
   supportedApis,
 } from '../protocol/index.js';
-import { untilAborted } from '../resilience/clock.js';
 import { Deadline } from '../resilience/deadline.js';
 import type { ConnectionInfo, FrameRouter } from './connection.js';
 import { handleAlterBroker, handleDescribeCluster } from './handlers/cluster.js';
@@ -129,8 +128,9 @@ export class RequestRouter implements FrameRouter {
           : this.dispatch(header, request, source);
       // The handler's own waits end on the same signal (told of it first, they let go of their listeners
       // and waiters); this answer does not depend on them, so one that ignores the signal (a hung disk)
-      // cannot hold the client either. One promise per request, no second timer.
-      const response = await untilAborted(work, deadline.signal);
+      // cannot hold the client either. One promise per request, no second timer, no AbortController
+      // unless a handler waits on the signal.
+      const response = await deadline.race(work);
       this.observer.onRequest(api, 'ok', elapsedSeconds(started));
       if (header.apiKey === ApiKey.Produce && (request as RequestOf<typeof ApiKey.Produce>).acks === 0)
         return null;
@@ -142,7 +142,7 @@ export class RequestRouter implements FrameRouter {
       );
     } catch (err) {
       const e =
-        deadline?.signal.aborted === true && err === deadline.signal.reason
+        deadline?.expired() === true && err === deadline.signal.reason
           ? this.timedOut(deadline, header.correlationId, timeoutMs)
           : toStreamBusError(err, `request.${api}`);
       this.observer.onRequest(api, 'error', elapsedSeconds(started));

@@ -59,26 +59,3 @@ export function abortError(signal: AbortSignal, operation?: string): StreamBusEr
     ...(operation === undefined ? {} : { operation }),
   });
 }
-
-/**
- * `work`, or a rejection with the signal's error (abortError) as soon as the signal aborts, whichever comes
- * first. The work itself goes on (it may be a write already under way); only the caller stops waiting. The
- * listener goes as soon as either settles, so a long-lived signal collects none.
- */
-export function untilAborted<T>(work: Promise<T>, signal: AbortSignal, operation?: string): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(abortError(signal, operation));
-    if (signal.aborted) onAbort();
-    else signal.addEventListener('abort', onAbort, { once: true });
-    work.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (err: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(err);
-      },
-    );
-  });
-}

@@ -7,12 +7,20 @@ import { type Clock, systemClock, systemTimers, type TimerHandle, type Timers } 
  * takes a `child` (never later than its parent), so the remaining time only shrinks as a request moves
  * on: a retry or a forwarded RPC can never grant itself a fresh budget. `signal` aborts at the deadline
  * with REQUEST_TIMED_OUT, or earlier with the parent's reason.
+ *
+ * The signal is made on first use: an AbortController costs several microseconds, more than the rest of a
+ * request's bookkeeping, and a request answered without waiting on anything (a single-node produce, a
+ * fetch with data ready) never needs one. `race` ends a wait at the deadline without one.
  */
 export class Deadline {
-  readonly signal: AbortSignal;
-  private readonly controller = new AbortController();
+  private controller: AbortController | undefined;
+  /** Set once the deadline has passed or its parent aborted: the reason every waiter gets. */
+  private ended = false;
+  private reason: unknown;
   private timer: TimerHandle | undefined;
   private detachParent: (() => void) | undefined;
+  /** Pending `race` calls, told after the signal's listeners (the work's own waits let go first). */
+  private racers: ((reason: unknown) => void)[] | undefined;
 
   private constructor(
     /** Absolute, in the clock's milliseconds. */
@@ -24,12 +32,8 @@ export class Deadline {
     /** A parent deadline's instant: a child due at the same instant ends with it and needs no timer. */
     parentAtMs?: number,
   ) {
-    this.signal = this.controller.signal;
-    // All the work one request starts waits on its signal (a listener per proposal, per partition), each
-    // removing its listener when it settles: many at once is the design, not a leak, so no warning at 10.
-    setMaxListeners(0, this.signal);
     if (parent?.aborted === true) {
-      this.controller.abort(parent.reason);
+      this.abort(parent.reason);
       return;
     }
     if (parent !== undefined) {
@@ -42,6 +46,45 @@ export class Deadline {
     else if (parentAtMs === undefined || atMs < parentAtMs) {
       this.timer = timers.setTimeout(() => this.abort(this.timeoutError()), remaining);
     }
+  }
+
+  /** Aborts at the deadline (REQUEST_TIMED_OUT) or with the parent's reason; already aborted if it passed. */
+  get signal(): AbortSignal {
+    if (this.controller === undefined) {
+      this.controller = new AbortController();
+      // All the work one request starts may wait on it (a listener per proposal, per partition), each
+      // removing its own when it settles: many at once is the design, not a leak, so no warning at 10.
+      setMaxListeners(0, this.controller.signal);
+      if (this.ended) this.controller.abort(this.reason);
+    }
+    return this.controller.signal;
+  }
+
+  /**
+   * `work`, or a rejection with this deadline's reason as soon as it passes, whichever comes first. The work
+   * itself goes on (it may be a write already under way); only the caller stops waiting. Needs no signal.
+   */
+  race<T>(work: Promise<T>): Promise<T> {
+    if (this.ended) return Promise.reject(this.reason);
+    return new Promise<T>((resolve, reject) => {
+      this.racers ??= [];
+      const racers = this.racers;
+      racers.push(reject);
+      const leave = (): void => {
+        const i = racers.indexOf(reject);
+        if (i >= 0) racers.splice(i, 1);
+      };
+      work.then(
+        (value) => {
+          leave();
+          resolve(value);
+        },
+        (err: unknown) => {
+          leave();
+          reject(err);
+        },
+      );
+    });
   }
 
   /** `timeoutMs` from now. `parent` (e.g. the connection's signal) aborts this deadline too. */
@@ -65,12 +108,12 @@ export class Deadline {
   }
 
   expired(): boolean {
-    return this.signal.aborted || this.remainingMs() === 0;
+    return this.ended || this.remainingMs() === 0;
   }
 
   /** Throws REQUEST_TIMED_OUT (or the abort reason) if the deadline has passed. */
   throwIfExpired(): void {
-    if (this.signal.aborted) throw this.signal.reason;
+    if (this.ended) throw this.reason;
     if (this.remainingMs() === 0) throw this.timeoutError();
   }
 
@@ -94,9 +137,14 @@ export class Deadline {
   }
 
   private abort(reason: unknown): void {
-    if (this.signal.aborted) return;
+    if (this.ended) return;
+    this.ended = true;
+    this.reason = reason;
     this.dispose();
-    this.controller.abort(reason);
+    this.controller?.abort(reason);
+    const racers = this.racers;
+    this.racers = undefined;
+    if (racers !== undefined) for (const reject of racers) reject(reason);
   }
 
   private timeoutError(): StreamBusError {

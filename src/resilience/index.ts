@@ -23,7 +23,6 @@ export {
   systemTimers,
   type TimerHandle,
   type Timers,
-  untilAborted,
 } from './clock.js';
 export { Deadline, type WithTimeoutOptions, withTimeout } from './deadline.js';
 export { flushMicrotasks, ManualClock } from './manual-clock.js';

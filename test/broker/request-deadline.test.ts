@@ -96,8 +96,8 @@ async function startGroup(): Promise<Node[]> {
   return nodes;
 }
 
-/** A catalog serving one partition (and recording the signal each append was given). */
-function servingCatalog(served: ServedPartition, signals: AbortSignal[]): TopicCatalog {
+/** A catalog serving one partition (and recording the deadline each append was given). */
+function servingCatalog(served: ServedPartition, deadlines: Deadline[]): TopicCatalog {
   return {
     listTopics: () => [],
     topic: () => undefined,
@@ -106,9 +106,9 @@ function servingCatalog(served: ServedPartition, signals: AbortSignal[]): TopicC
     placement: () => undefined,
     partition: () => ({
       ...served,
-      append: (batches, acks, signal) => {
-        if (signal !== undefined) signals.push(signal);
-        return served.append(batches, acks, signal);
+      append: (batches, acks, deadline) => {
+        if (deadline !== undefined) deadlines.push(deadline);
+        return served.append(batches, acks, deadline);
       },
       leadership: () => served.leadership(),
       highWatermark: () => served.highWatermark(),
@@ -169,9 +169,9 @@ describe('request deadlines', () => {
       onRequest: () => {},
       onTimeout: (operation, timeoutMs) => timeouts.push({ operation, timeoutMs }),
     };
-    const signals: AbortSignal[] = [];
+    const deadlines: Deadline[] = [];
     // The broker would wait a minute; the producer asked for 200 ms.
-    const router = new RequestRouter(context(servingCatalog(l.replica, signals)), observer, LONG_MS);
+    const router = new RequestRouter(context(servingCatalog(l.replica, deadlines)), observer, LONG_MS);
     const clientTimeoutMs = 200;
     const frame = encodeRequest(
       { apiKey: ApiKey.Produce, apiVersion: 0, correlationId: 7, clientId: 'deadline' },
@@ -193,9 +193,9 @@ describe('request deadlines', () => {
     expect(elapsedMs).toBeLessThan(LONG_MS / 4); // generous: the client's budget, not the broker's
     // The wait was abandoned: no proposal waiter and no listener on the request's signal remain.
     expect(l.replica.node.status().pendingProposals).toBe(0);
-    expect(signals).toHaveLength(1);
-    expect(signals[0]!.aborted).toBe(true);
-    expect(getEventListeners(signals[0]!, 'abort')).toHaveLength(0);
+    expect(deadlines).toHaveLength(1);
+    expect(deadlines[0]!.signal.aborted).toBe(true);
+    expect(getEventListeners(deadlines[0]!.signal, 'abort')).toHaveLength(0);
     expect(l.replica.highWatermark()).toBe(hwBefore);
 
     // The batch was in the leader's log already and stays: once replication resumes it commits.
@@ -261,8 +261,8 @@ describe('request deadlines', () => {
     const second = Deadline.fromTimeout(50, { clock, timers: clock, operation: 'request.OffsetCommit' });
     const before = dataBatches(l);
     l.transport.stalled = true;
-    const a = rejectionCode(shard.commit(commitOf(5), first.signal));
-    const b = rejectionCode(shard.commit(commitOf(6), second.signal));
+    const a = rejectionCode(shard.commit(commitOf(5), first));
+    const b = rejectionCode(shard.commit(commitOf(6), second));
     await waitFor('the first commit in the leader log', () => dataBatches(l) === before + 1);
 
     clock.advance(50); // the queued commit's deadline: it stops waiting before its turn

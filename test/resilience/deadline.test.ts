@@ -86,6 +86,20 @@ describe('Deadline', () => {
     expect(clock.pendingCount).toBe(0);
   });
 
+  it('race: the work if it settles first, else the deadline reason at the deadline; a late signal is already aborted', async () => {
+    const clock = new ManualClock();
+    const d = Deadline.fromTimeout(100, { clock, timers: clock, operation: 'request.Fetch' });
+    expect(await d.race(Promise.resolve('quick'))).toBe('quick');
+    await expect(d.race(Promise.reject(new Error('failed')))).rejects.toThrow('failed');
+    const stuck = d.race(new Promise<never>(() => {}));
+    clock.advance(100);
+    await expect(stuck).rejects.toMatchObject({ code: 'REQUEST_TIMED_OUT', operation: 'request.Fetch' });
+    await expect(d.race(Promise.resolve('late'))).rejects.toMatchObject({ code: 'REQUEST_TIMED_OUT' });
+    // Made only now, after the deadline passed: aborted already, with the same reason.
+    expect(d.signal.aborted).toBe(true);
+    expect(d.signal.reason).toMatchObject({ code: 'REQUEST_TIMED_OUT', operation: 'request.Fetch' });
+  });
+
   it('aborts when an external parent signal aborts (the client went away)', () => {
     const clock = new ManualClock();
     const connection = new AbortController();

@@ -14,7 +14,7 @@
 import { type ErrorCode, StreamBusError, toStreamBusError } from '../../errors/index.js';
 import type { Logger } from '../../observability/index.js';
 import type { ProducerRecord } from '../../protocol/record-batch.js';
-import { abortError, untilAborted } from '../../resilience/clock.js';
+import type { Deadline } from '../../resilience/deadline.js';
 import type { ServedPartition } from '../catalog.js';
 import { GroupMachine, type GroupMachineOptions } from './group-machine.js';
 import type {
@@ -165,11 +165,11 @@ export class GroupShard {
   }
 
   /**
-   * OffsetCommit: member checks, the never-backwards rule, one durable write, then the table. `signal` (the
-   * request's deadline) abandons the commit: still queued behind other writes, it is never written; written
+   * OffsetCommit: member checks, the never-backwards rule, one durable write, then the table. `deadline`
+   * (the request's) abandons the commit: still queued behind other writes, it is never written; written
    * but not yet committed, it stays in the log (a reload reads it) and only the wait ends.
    */
-  commit(request: CommitRequest, signal?: AbortSignal): Promise<CommitResult> {
+  commit(request: CommitRequest, deadline?: Deadline): Promise<CommitResult> {
     return this.serialize(async () => {
       const started = this.deps.nowMs();
       const machine = this.machineFor(request.groupId);
@@ -213,7 +213,7 @@ export class GroupShard {
         );
       }
       if (records.length > 0) {
-        await this.append(records, signal);
+        await this.append(records, deadline);
         for (const p of accepted) {
           this.state.apply({
             kind: 'offset',
@@ -226,7 +226,7 @@ export class GroupShard {
         this.deps.observer?.onCommit(request.groupId, accepted.length, this.deps.nowMs() - started);
       }
       return { error: null, partitions: results };
-    }, signal);
+    }, deadline);
   }
 
   committed(groupId: string, partitions: readonly { topic: string; partition: number }[] | null) {
@@ -251,8 +251,8 @@ export class GroupShard {
     return [...new Set([...this.machines.keys(), ...this.state.groupIds()])].sort();
   }
 
-  /** DeleteGroups: only an empty group; its offsets and generation get tombstones. `signal`: as commit's. */
-  delete(groupId: string, signal?: AbortSignal): Promise<ErrorCode | null> {
+  /** DeleteGroups: only an empty group; its offsets and generation get tombstones. `deadline`: as commit's. */
+  delete(groupId: string, deadline?: Deadline): Promise<ErrorCode | null> {
     return this.serialize(async () => {
       const machine = this.machines.get(groupId);
       if (machine !== undefined && machine.memberCount > 0) return 'NON_EMPTY_GROUP';
@@ -265,7 +265,7 @@ export class GroupShard {
           ...offsets.map((o) => offsetRecord(groupId, o.topic, o.partition, null)),
           groupRecord(groupId, null),
         ],
-        signal,
+        deadline,
       );
       for (const o of offsets) {
         this.state.apply({ kind: 'offset', groupId, topic: o.topic, partition: o.partition, value: null });
@@ -273,7 +273,7 @@ export class GroupShard {
       this.state.apply({ kind: 'group', groupId, value: null });
       this.machines.delete(groupId);
       return null;
-    }, signal);
+    }, deadline);
   }
 
   private machineFor(groupId: string): GroupMachine {
@@ -408,30 +408,33 @@ export class GroupShard {
     }
   }
 
-  /** `signal`: the request's deadline; its end fails the append with its reason (the router counts it). */
-  private async append(records: ProducerRecord[], signal?: AbortSignal): Promise<void> {
+  /** `deadline`: the request's; its end fails the append with its reason (the router counts it). */
+  private async append(records: ProducerRecord[], deadline?: Deadline): Promise<void> {
     if (!this.isCurrent()) throw notCoordinator(this.deps.index);
     try {
-      await this.deps.served.append(offsetsBatch(records, this.deps.nowMs()), -1, signal);
+      await this.deps.served.append(offsetsBatch(records, this.deps.nowMs()), -1, deadline);
     } catch (err) {
-      if (signal?.aborted === true) throw abortError(signal, 'groups.write');
+      deadline?.throwIfExpired();
       if (err instanceof StreamBusError && err.code === 'REQUEST_TIMED_OUT') this.deps.onAppendTimeout?.();
       throw asCoordinatorError(err, this.deps.index);
     }
   }
 
   /**
-   * Writes run one at a time, in order. With a `signal`, the caller stops waiting when it aborts, and work
-   * whose turn comes after that is skipped, so an abandoned request never writes late.
+   * Writes run one at a time, in order. With a `deadline`, the caller stops waiting when it passes, and
+   * work whose turn comes after that is skipped, so an abandoned request never writes late.
    */
-  private serialize<T>(work: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+  private serialize<T>(work: () => Promise<T>, deadline?: Deadline): Promise<T> {
     const run =
-      signal === undefined
+      deadline === undefined
         ? work
-        : (): Promise<T> => (signal.aborted ? Promise.reject(abortError(signal, 'groups.write')) : work());
+        : (): Promise<T> => {
+            deadline.throwIfExpired();
+            return work();
+          };
     const next = this.writes.then(run, run);
     this.writes = next.catch(() => undefined);
-    return signal === undefined ? next : untilAborted(next, signal, 'groups.write');
+    return deadline === undefined ? next : deadline.race(next);
   }
 }
 

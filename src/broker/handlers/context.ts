@@ -60,9 +60,9 @@ export interface HandlerContext {
   ) => Promise<ClusterBrokerState>;
   /**
    * InitProducerId's source of producer ids (broker/producer-ids.ts); absent: the api answers UNKNOWN_API.
-   * `signal` ends the caller's wait for a new block (the block fetch itself serves later callers).
+   * `deadline` ends the caller's wait for a new block (the block fetch itself serves later callers).
    */
-  readonly producerIds?: { allocate(signal?: AbortSignal): Promise<number> };
+  readonly producerIds?: { allocate(deadline?: Deadline): Promise<number> };
   /** The consumer-group coordinator (groups/); absent: the group apis answer UNKNOWN_API. */
   readonly groups?: GroupCoordinator;
 }

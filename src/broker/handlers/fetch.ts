@@ -85,7 +85,7 @@ export async function handleFetch(
   request: FetchRequest,
   source: RequestSource,
 ): Promise<FetchResponse> {
-  const signal = source.deadline.signal;
+  const deadline = source.deadline;
   const resolved: Resolved[] = request.partitions.map((p, index) => {
     const empty: FetchPartitionResult = {
       topic: p.topic,
@@ -112,11 +112,12 @@ export async function handleFetch(
     total < Math.max(1, request.minBytes) &&
     waitable.length > 0 &&
     !ctx.shutdownSignal.aborted &&
-    !signal.aborted
+    !deadline.expired()
   ) {
     const remainingMs = waitUntilMs - ctx.clock.nowMs();
     if (remainingMs <= 0) break;
-    await waitForData(ctx, waitable, remainingMs, signal);
+    // The signal only now: a fetch answered at once never makes one.
+    await waitForData(ctx, waitable, remainingMs, deadline.signal);
     total = await readOnce(ctx, request, resolved);
   }
   for (const r of resolved) {

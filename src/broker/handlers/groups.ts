@@ -174,7 +174,7 @@ export async function handleOffsetCommit(
         reset: req.reset,
         partitions: known,
       },
-      source.deadline.signal,
+      source.deadline,
     );
     const byKey = new Map(result.partitions.map((p) => [partitionKey(p.topic, p.partition), p]));
     return {
@@ -265,7 +265,7 @@ export async function handleDeleteGroups(
       const shard = await shardOrError(ctx, groupId);
       if (!isShard(shard)) return { groupId, error: shard };
       try {
-        return { groupId, error: codeError(await shard.delete(groupId, source.deadline.signal)) };
+        return { groupId, error: codeError(await shard.delete(groupId, source.deadline)) };
       } catch (err) {
         return { groupId, error: toWireError(toStreamBusError(err), 'groups.delete') };
       }

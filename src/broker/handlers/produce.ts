@@ -6,6 +6,7 @@ import type {
   ProduceResponse,
 } from '../../protocol/messages.js';
 import { countRecords } from '../../protocol/record-batch.js';
+import type { Deadline } from '../../resilience/deadline.js';
 import type { HandlerContext, RequestSource } from './context.js';
 import { assertNotInternal } from './internal-topics.js';
 import { partitionWireError } from './wire-error.js';
@@ -16,12 +17,12 @@ async function producePartition(
   partition: number,
   records: Buffer,
   acks: Acks,
-  signal: AbortSignal,
+  deadline: Deadline,
 ): Promise<ProducePartitionResult> {
   try {
     assertNotInternal(topic, 'produce');
     const served = ctx.catalog.partition(topic, partition);
-    const outcome = await served.append(records, acks, signal);
+    const outcome = await served.append(records, acks, deadline);
     const count = countRecords(records);
     if (count > 0) ctx.observer.onProduced(topic, count, records.length);
     return {
@@ -60,7 +61,7 @@ export async function handleProduce(
   }
   const results = await Promise.all(
     request.partitions.map((p) =>
-      producePartition(ctx, p.topic, p.partition, p.records, request.acks, source.deadline.signal),
+      producePartition(ctx, p.topic, p.partition, p.records, request.acks, source.deadline),
     ),
   );
   return { partitions: results };

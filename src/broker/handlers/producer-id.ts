@@ -20,7 +20,7 @@ export async function handleInitProducerId(
     };
   }
   try {
-    const producerId = await ctx.producerIds.allocate(source.deadline.signal);
+    const producerId = await ctx.producerIds.allocate(source.deadline);
     return { error: null, producerId, producerEpoch: 0 };
   } catch (err) {
     return { error: toWireError(err, 'init_producer_id'), producerId: -1, producerEpoch: -1 };

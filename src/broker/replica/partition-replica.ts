@@ -25,6 +25,7 @@ import type { RaftHost } from '../../raft/host.js';
 import type { RaftNode } from '../../raft/node.js';
 import type { RaftStorage, StorageUpdate } from '../../raft/storage/types.js';
 import { abortError } from '../../resilience/clock.js';
+import type { Deadline } from '../../resilience/deadline.js';
 import { splitAndValidate } from '../../storage/append-validation.js';
 import type { PartitionStore } from '../../storage/partition-store.js';
 import type { AppendOutcome, ReadOutcome, ServedPartition } from '../catalog.js';
@@ -152,11 +153,12 @@ export class PartitionReplica extends EventEmitter<ReplicaEvents> implements Ser
 
   /**
    * Validates and proposes each batch; resolves with the first batch's base offset once acknowledged per
-   * `acks`. NOT_LEADER (with the known leader) when this replica does not lead. `signal` (the request's
-   * deadline) ends the wait: a proposal still queued is dropped, one already in the log stays and only its
-   * waiter goes; the append then rejects with the signal's reason (REQUEST_TIMED_OUT for a deadline).
+   * `acks`. NOT_LEADER (with the known leader) when this replica does not lead. `deadline` (the request's)
+   * ends the wait: a proposal still queued is dropped, one already in the log stays and only its
+   * waiter goes; the append then rejects with the deadline's reason (REQUEST_TIMED_OUT).
    */
-  async append(batches: Buffer, acks: Acks = -1, signal?: AbortSignal): Promise<AppendOutcome> {
+  async append(batches: Buffer, acks: Acks = -1, deadline?: Deadline): Promise<AppendOutcome> {
+    const signal = deadline?.signal;
     this.assertLeader('replica.append');
     const split = splitAndValidate(batches, this.options.batchBytesMax);
     if (acks === -1) this.assertEnoughInSync();
