@@ -45,14 +45,17 @@ export class ProducerDeduplicator {
   /**
    * `confirm` gates a retry's answer: the original may be in the log but not yet as durable as the retry's
    * acks ask (a new leader's uncommitted tail), so the replica waits for it to commit before saying yes.
+   * `write` is told whether its outcome is tracked here: a tracked write must not be abandoned while it may
+   * still reach the log (its failure makes the producer's retry be written again), so only an untracked one
+   * may end with its caller's deadline.
    */
   append<T extends WrittenBatch>(
     batch: Buffer,
-    write: (batch: Buffer) => Promise<T>,
+    write: (batch: Buffer, tracked: boolean) => Promise<T>,
     confirm: (written: WrittenBatch) => Promise<WrittenBatch> = (w) => Promise.resolve(w),
   ): Promise<WrittenBatch> {
     const idempotent = idempotentBatchOf(readBatchHeader(batch));
-    if (idempotent === undefined) return write(batch);
+    if (idempotent === undefined) return write(batch, false);
     const settling = this.settling.get(idempotent.producerId);
     if (settling !== undefined) return settling.then(() => this.append(batch, write, confirm));
     this.table ??= this.rebuild();
@@ -77,7 +80,7 @@ export class ProducerDeduplicator {
       });
     }
     const kept = table.record(idempotent, -1);
-    const written = write(batch).then(
+    const written = write(batch, true).then(
       (result) => {
         kept.baseOffset = result.baseOffset;
         // Forgotten with an earlier batch that failed, yet written: kept again, so that earlier batch's retry

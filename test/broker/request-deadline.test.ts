@@ -16,6 +16,7 @@ import { type RequestObserver, RequestRouter } from '../../src/broker/router.js'
 import { codeFromWire } from '../../src/errors/index.js';
 import type { Logger } from '../../src/observability/index.js';
 import { ApiKey, decodeResponseHeader, encodeRequest } from '../../src/protocol/index.js';
+import { encodeRecordBatch } from '../../src/protocol/record-batch.js';
 import type { NodeId } from '../../src/raft/core/types.js';
 import { RaftHost } from '../../src/raft/host.js';
 import { MemoryHub } from '../../src/raft/transport/memory-transport.js';
@@ -201,6 +202,32 @@ describe('request deadlines', () => {
     // The batch was in the leader's log already and stays: once replication resumes it commits.
     l.transport.stalled = false;
     await waitFor('the timed-out batch to commit', () => l.replica.highWatermark() === hwBefore + 1);
+  });
+
+  it("an idempotent producer's batch outlives its request's deadline: the retry gets its offset, the log one copy", async () => {
+    const nodes = await startGroup();
+    const l = await waitFor('a leader', () => nodes.find((n) => n.replica.isLeader()));
+    await l.replica.append(batchOf(['warm-up']));
+    const idempotent = encodeRecordBatch([{ value: 'once' }], {
+      baseTimestamp: 1_700_000_000_000,
+      producerId: 42,
+      producerEpoch: 0,
+      baseSequence: 0,
+    });
+    const before = dataBatches(l);
+    const clock = new ManualClock(0);
+    const request = Deadline.fromTimeout(100, { clock, timers: clock, operation: 'request.Produce' });
+    l.transport.stalled = true;
+    const first = rejectionCode(l.replica.append(idempotent, -1, request));
+    await waitFor('the batch in the leader log', () => dataBatches(l) === before + 1);
+    clock.advance(100);
+    expect(await first).toBe('REQUEST_TIMED_OUT');
+    // Its write is not abandoned (it is in the log): the producer's retry waits for it, not a second copy.
+    l.transport.stalled = false;
+    const retry = await l.replica.append(idempotent, -1);
+    expect(retry.baseOffset).toBe(1);
+    expect(dataBatches(l)).toBe(before + 1);
+    expect(l.replica.node.status().pendingProposals).toBe(0);
   });
 
   it('many waits on one request deadline (a produce to many partitions) are not reported as a listener leak', async () => {

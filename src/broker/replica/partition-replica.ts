@@ -154,27 +154,25 @@ export class PartitionReplica extends EventEmitter<ReplicaEvents> implements Ser
   /**
    * Validates and proposes each batch; resolves with the first batch's base offset once acknowledged per
    * `acks`. NOT_LEADER (with the known leader) when this replica does not lead. `deadline` (the request's)
-   * ends the wait: a proposal still queued is dropped, one already in the log stays and only its
-   * waiter goes; the append then rejects with the deadline's reason (REQUEST_TIMED_OUT).
+   * ends the wait, never a write: the append rejects with its reason (REQUEST_TIMED_OUT). A plain batch's
+   * proposal still queued is dropped and its waiter goes; an idempotent producer's goes on (its outcome
+   * decides the producer state: a retry then waits for it and gets its offsets, instead of a second copy).
    */
   async append(batches: Buffer, acks: Acks = -1, deadline?: Deadline): Promise<AppendOutcome> {
-    const signal = deadline?.signal;
     this.assertLeader('replica.append');
     const split = splitAndValidate(batches, this.options.batchBytesMax);
     if (acks === -1) this.assertEnoughInSync();
     const logAppendTimeMs = this.options.nowMs();
-    const applied = await this.countingTimeouts(
-      Promise.all(
-        split.map((batch) =>
-          this.dedup.append(
-            batch,
-            (b: Buffer) => this.proposeBatch(b, acks, signal),
-            (w) => (acks === -1 ? this.committed(w, signal) : Promise.resolve(w)),
-          ),
+    const all = Promise.all(
+      split.map((batch) =>
+        this.dedup.append(
+          batch,
+          (b: Buffer, tracked: boolean) => this.proposeBatch(b, acks, tracked ? undefined : deadline?.signal),
+          (w) => (acks === -1 ? this.committed(w, deadline?.signal) : Promise.resolve(w)),
         ),
       ),
-      signal,
     );
+    const applied = await this.countingTimeouts(deadline === undefined ? all : deadline.race(all), deadline);
     return { baseOffset: applied[0]!.baseOffset, logAppendTimeMs };
   }
 
@@ -182,11 +180,11 @@ export class PartitionReplica extends EventEmitter<ReplicaEvents> implements Ser
    * An append's proposal (or its wait for the commit) ran out of time: counted once per append. One its
    * caller's deadline ended is the caller's timeout (the router counts it) and fails with its reason.
    */
-  private async countingTimeouts<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  private async countingTimeouts<T>(work: Promise<T>, deadline: Deadline | undefined): Promise<T> {
     try {
       return await work;
     } catch (err) {
-      if (signal?.aborted === true) throw abortError(signal, 'replica.append');
+      deadline?.throwIfExpired();
       if (err instanceof StreamBusError && err.code === 'REQUEST_TIMED_OUT')
         this.options.onTimeout?.('replica.append', this.options.proposalTimeoutMs);
       throw err;
