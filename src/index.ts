@@ -1,5 +1,13 @@
 /** The streambus package: the client SDK and the few types its users need. */
-export { Admin, type AdminOptions, type NewTopic, type TopicOutcome } from './client/admin.js';
+export {
+  Admin,
+  type AdminOptions,
+  type ConfigChange,
+  type ConfigOutcome,
+  type ConfigsDescription,
+  type NewTopic,
+  type TopicOutcome,
+} from './client/admin.js';
 export { type ClientOptions, createClient, StreamBusClient } from './client/client.js';
 export { Connection, type ConnectionOptions, type RequestOptions } from './client/connection.js';
 export {
@@ -42,6 +50,9 @@ export type {
   Acks,
   ApiVersionsResponse,
   ClusterBrokerDescription,
+  ConfigEntry,
+  ConfigResource,
+  ConfigSource,
   DescribeClusterResponse,
   ListOffsetsPartitionResult,
   MetadataResponse,

@@ -32,6 +32,7 @@ import {
   startOpsStack,
   type TracingHandle,
 } from '../observability/index.js';
+import { logConfigOf } from '../storage/config.js';
 import { LogManager } from '../storage/log-manager.js';
 import { BROKER_VERSION } from '../version.js';
 import { ClusterTopicCatalog } from './cluster-catalog.js';
@@ -121,16 +122,19 @@ export class Broker {
       metrics === null
         ? {}
         : { onFsync: (seconds: number) => metrics.logFsyncDurationSeconds.observe(seconds) };
+    // Single-node topics and cluster replicas share the data dir and the log defaults (storage.*).
+    const storage = {
+      ...config.storage,
+      dataDir: config.broker.dataDir,
+      batchBytesMax: config.limits.batchBytesMax,
+    };
     let logs: LogManager;
     try {
-      logs = await LogManager.open(
-        { ...config.storage, dataDir: config.broker.dataDir, batchBytesMax: config.limits.batchBytesMax },
-        {
-          clock,
-          logger: deps.logger.child({ component: 'storage' }),
-          ...fsyncObserver,
-        },
-      );
+      logs = await LogManager.open(storage, {
+        clock,
+        logger: deps.logger.child({ component: 'storage' }),
+        ...fsyncObserver,
+      });
     } catch (err) {
       await ops.close();
       throw err;
@@ -166,19 +170,12 @@ export class Broker {
             dataDir: config.broker.dataDir,
             host: cluster.host,
             metadata: cluster.store,
-            ...replicaStores(
-              {
-                ...config.storage,
-                dataDir: config.broker.dataDir,
-                batchBytesMax: config.limits.batchBytesMax,
-              },
-              {
-                clock,
-                logger: deps.logger.child({ component: 'storage' }),
-                ...fsyncObserver,
-                topicConfigs: (request) => topicConfigs(cluster.store.snapshotView(), request.topic),
-              },
-            ),
+            ...replicaStores(storage, {
+              clock,
+              logger: deps.logger.child({ component: 'storage' }),
+              ...fsyncObserver,
+              topicConfigs: (topic) => topicConfigs(cluster.store.snapshotView(), topic),
+            }),
             logger: deps.logger,
             nowMs: () => clock.nowMs(),
             batchBytesMax: config.limits.batchBytesMax,
@@ -219,6 +216,7 @@ export class Broker {
             logger: deps.logger,
             raftLeaderId: () => cluster.status().leaderId,
             heartbeatTimeoutMs: config.resilience.timeouts.heartbeatTimeoutMs,
+            logDefaults: logConfigOf(storage),
           });
     const catalog = clusterCatalog ?? new LocalTopicCatalog(logs, () => advertised);
     const groups = new GroupCoordinator({

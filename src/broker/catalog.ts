@@ -4,7 +4,14 @@
  * metadata store (cluster-catalog.ts). Replicated partitions (one Raft group each) will implement the same
  * interfaces, so handlers do not change when replication arrives.
  */
-import type { Acks, BrokerInfo, CreateTopicSpec } from '../protocol/messages.js';
+import type {
+  Acks,
+  AlterConfigsResource,
+  BrokerInfo,
+  ConfigEntry,
+  ConfigResource,
+  CreateTopicSpec,
+} from '../protocol/messages.js';
 import type { Deadline } from '../resilience/deadline.js';
 
 export interface AppendOutcome {
@@ -84,4 +91,14 @@ export interface TopicCatalog {
   /** Checks a spec without creating anything (CreateTopics validateOnly). */
   validateTopic(spec: CreateTopicSpec): void;
   deleteTopic(name: string, deadline?: Deadline): Promise<void>;
+  /**
+   * Every topic-level key of a topic (or of the cluster's topic defaults) with its effective value and
+   * source. Throws UNKNOWN_TOPIC_OR_PARTITION.
+   */
+  describeConfigs(resource: ConfigResource): ConfigEntry[];
+  /**
+   * An incremental config change, applied to the running partitions. Throws UNKNOWN_TOPIC_OR_PARTITION,
+   * INVALID_TOPIC_CONFIG (unknown key, bad value), INVALID_REQUEST (a change this mode cannot make).
+   */
+  alterConfigs(change: AlterConfigsResource, validateOnly: boolean): Promise<void>;
 }

@@ -13,9 +13,18 @@ import type { MetadataView } from '../metadata/state.js';
 import type { MetadataStore } from '../metadata/store.js';
 import { NO_LEADER, type TopicRecord } from '../metadata/types.js';
 import type { Logger } from '../observability/index.js';
-import type { BrokerInfo, CreateTopicSpec } from '../protocol/messages.js';
+import type {
+  AlterConfigsResource,
+  BrokerInfo,
+  ConfigEntry,
+  ConfigResource,
+  CreateTopicSpec,
+} from '../protocol/messages.js';
 import { type Deadline, systemTimers, type Timers } from '../resilience/index.js';
+import type { LogConfig } from '../storage/config.js';
 import {
+  alterTopicConfigs,
+  builtInTopicConfigs,
   normalizeTopicConfigs,
   type TopicConfigs,
   validatePartitionCount,
@@ -23,6 +32,7 @@ import {
 } from '../storage/topic-config.js';
 import type { PartitionPlacement, ServedPartition, TopicCatalog, TopicInfo } from './catalog.js';
 import type { ReplicaManager } from './replica/replica-manager.js';
+import { clusterTopicDefaults, topicConfigEntries } from './topic-config-entries.js';
 import { topicConfigs } from './topic-configs.js';
 
 /** Replication factor -1 ("broker default") means this many replicas, or every alive broker if fewer. */
@@ -42,6 +52,8 @@ export interface ClusterCatalogDeps {
   readonly heartbeatTimeoutMs: number;
   readonly applyWaitMs?: number;
   readonly timers?: Timers;
+  /** This broker's log settings (storage.*): the built-in topic defaults DescribeConfigs reports. */
+  readonly logDefaults: LogConfig;
 }
 
 export class ClusterTopicCatalog implements TopicCatalog {
@@ -171,6 +183,57 @@ export class ClusterTopicCatalog implements TopicCatalog {
       'topic deleted from metadata',
     );
     await this.appliedHere(result.version, deadline);
+  }
+
+  describeConfigs(resource: ConfigResource): ConfigEntry[] {
+    const view = this.view();
+    const builtIn = builtInTopicConfigs(this.deps.logDefaults);
+    const cluster = clusterTopicDefaults(view.clusterConfig);
+    if (resource.type === 'cluster') return topicConfigEntries(builtIn, cluster, {});
+    return topicConfigEntries(builtIn, cluster, this.topicRecord(resource.name, 'config.describe').configs);
+  }
+
+  /**
+   * Topic overrides (alterTopicConfig) and cluster defaults (setClusterConfig) are metadata writes, so every
+   * broker sees them and each replica manager applies them to its partition logs. Returns once this
+   * broker's replica applied the change (bounded), so a DescribeConfigs here right after sees it.
+   */
+  async alterConfigs(change: AlterConfigsResource, validateOnly: boolean): Promise<void> {
+    const view = this.view();
+    const current =
+      change.type === 'cluster'
+        ? clusterTopicDefaults(view.clusterConfig)
+        : this.topicRecord(change.name, 'config.alter').configs;
+    const { set } = alterTopicConfigs(current, change, 'config.alter');
+    if (validateOnly) return;
+    const result =
+      change.type === 'cluster'
+        ? await this.deps.store.setClusterConfig({ set, delete: change.delete })
+        : await this.deps.store.alterTopicConfig(change.name, { set, delete: change.delete });
+    this.logger.info(
+      {
+        operation: 'config.alter',
+        resource: change.type,
+        topic: change.type === 'topic' ? change.name : undefined,
+        set,
+        deleted: change.delete,
+        metadata_version: result.version,
+      },
+      'configs altered in metadata',
+    );
+    await this.appliedHere(result.version, undefined);
+  }
+
+  private topicRecord(name: string, operation: string): TopicRecord {
+    const t = this.view().topics.get(name);
+    if (t === undefined) {
+      throw new StreamBusError('UNKNOWN_TOPIC_OR_PARTITION', {
+        operation,
+        message: `unknown topic ${name}`,
+        metadata: { topic: name },
+      });
+    }
+    return t;
   }
 
   /** Name, partition count, configs and replication factor checked against the current metadata. */

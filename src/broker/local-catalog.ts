@@ -2,13 +2,26 @@
  * The single-node catalog: topics and partitions straight from the local log manager. This broker leads
  * every partition; replication factor is always 1. (Replicated partitions replace this with a catalog
  * backed by the metadata store.)
+ *
+ * Configs: topic overrides live in topics.json with the topics. There is no cluster level here: a lone
+ * broker's topic defaults are the storage.* keys of its config file, so altering the cluster resource is
+ * refused (it would be a second, conflicting place for the same defaults).
  */
 import { StreamBusError } from '../errors/index.js';
-import type { BrokerInfo, CreateTopicSpec } from '../protocol/messages.js';
+import type {
+  AlterConfigsResource,
+  BrokerInfo,
+  ConfigEntry,
+  ConfigResource,
+  CreateTopicSpec,
+} from '../protocol/messages.js';
+import { logConfigOf } from '../storage/config.js';
 import type { LogManager } from '../storage/log-manager.js';
 import type { PartitionLog } from '../storage/partition-log.js';
+import { builtInTopicConfigs } from '../storage/topic-config.js';
 import type { PartitionPlacement, ServedPartition, TopicCatalog, TopicInfo } from './catalog.js';
 import { DeduplicatedLog } from './deduplicated-log.js';
+import { topicConfigEntries } from './topic-config-entries.js';
 
 export class LocalTopicCatalog implements TopicCatalog {
   /** One served view per open log (a deleted and re-created topic gets new logs, so new views). */
@@ -89,6 +102,32 @@ export class LocalTopicCatalog implements TopicCatalog {
 
   deleteTopic(name: string): Promise<void> {
     return this.logs.deleteTopic(name);
+  }
+
+  describeConfigs(resource: ConfigResource): ConfigEntry[] {
+    const builtIn = builtInTopicConfigs(logConfigOf(this.logs.config));
+    if (resource.type === 'cluster') return topicConfigEntries(builtIn, {}, {});
+    const t = this.logs.topic(resource.name);
+    if (t === undefined) {
+      throw new StreamBusError('UNKNOWN_TOPIC_OR_PARTITION', {
+        operation: 'config.describe',
+        message: `unknown topic ${resource.name}`,
+        metadata: { topic: resource.name },
+      });
+    }
+    return topicConfigEntries(builtIn, {}, t.configs);
+  }
+
+  async alterConfigs(change: AlterConfigsResource, validateOnly: boolean): Promise<void> {
+    if (change.type === 'cluster') {
+      throw new StreamBusError('INVALID_REQUEST', {
+        operation: 'config.alter',
+        message:
+          'cluster-wide topic defaults need cluster mode (cluster.enabled); on a single broker set the ' +
+          'storage.* keys of its config file, or alter the topic',
+      });
+    }
+    await this.logs.alterTopicConfigs(change.name, change, validateOnly);
   }
 
   /** One broker can hold one replica; -1 means "the broker default" as in Kafka. */

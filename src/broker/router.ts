@@ -23,6 +23,7 @@ import {
 import { Deadline } from '../resilience/deadline.js';
 import type { ConnectionInfo, FrameRouter } from './connection.js';
 import { handleAlterBroker, handleDescribeCluster } from './handlers/cluster.js';
+import { handleAlterConfigs, handleDescribeConfigs } from './handlers/configs.js';
 import type { HandlerContext, RequestSource } from './handlers/context.js';
 import { handleFetch } from './handlers/fetch.js';
 import {
@@ -99,6 +100,8 @@ export class RequestRouter implements FrameRouter {
       [ApiKey.ListGroups]: (c) => handleListGroups(c),
       [ApiKey.DescribeGroups]: handleDescribeGroups,
       [ApiKey.DeleteGroups]: handleDeleteGroups,
+      [ApiKey.DescribeConfigs]: handleDescribeConfigs,
+      [ApiKey.AlterConfigs]: handleAlterConfigs,
     };
   }
 

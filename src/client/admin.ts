@@ -9,6 +9,8 @@ import {
   type ApiVersionsResponse,
   type BrokerAction,
   type ClusterBrokerState,
+  type ConfigEntry,
+  type ConfigResource,
   type DescribeClusterResponse,
   fromWireError,
   type ListOffsetsPartition,
@@ -34,6 +36,22 @@ export interface NewTopic {
 
 export interface TopicOutcome {
   name: string;
+  error: StreamBusError | null;
+}
+
+/** An incremental change of one resource's configs: keys not named keep their value. */
+export interface ConfigChange {
+  set?: Record<string, string>;
+  delete?: readonly string[];
+}
+
+export interface ConfigsDescription extends ConfigResource {
+  /** Every topic-level key with its effective value and source; empty with an error. */
+  entries: ConfigEntry[];
+  error: StreamBusError | null;
+}
+
+export interface ConfigOutcome extends ConfigResource {
   error: StreamBusError | null;
 }
 
@@ -136,6 +154,66 @@ export class Admin {
     }
     this.cluster.invalidateMetadata();
     return res.state;
+  }
+
+  /**
+   * The effective topic-level configs of topics, or of the cluster (`{ type: 'cluster', name: '' }`: the
+   * defaults every topic inherits), each key with its source (topic, cluster or default), as one broker's
+   * metadata replica sees them. Per-resource failures (UNKNOWN_TOPIC_OR_PARTITION) come back in the result.
+   */
+  async describeConfigs(resources: readonly ConfigResource[]): Promise<ConfigsDescription[]> {
+    const res = await this.cluster.requestAny(ApiKey.DescribeConfigs, {
+      resources: resources.map((r) => ({ type: r.type, name: r.name })),
+    });
+    return res.resources.map((r) => ({
+      type: r.type,
+      name: r.name,
+      entries: r.entries,
+      error: r.error && fromWireError(r.error, 'admin.describeConfigs'),
+    }));
+  }
+
+  /** One resource's configs; throws its error. */
+  async describeConfig(resource: ConfigResource): Promise<ConfigEntry[]> {
+    const [first] = await this.describeConfigs([resource]);
+    if (first?.error) throw first.error;
+    return first?.entries ?? [];
+  }
+
+  /**
+   * Incremental config changes (Kafka's IncrementalAlterConfigs). In a cluster they go through the metadata
+   * store, so every broker applies them; running partitions take them up at once (flush settings at their
+   * next open). A standalone broker refuses cluster changes (INVALID_REQUEST). Per-resource failures
+   * (INVALID_TOPIC_CONFIG, UNKNOWN_TOPIC_OR_PARTITION, INTERNAL_TOPIC) come back in the result.
+   */
+  async alterConfigs(
+    changes: readonly (ConfigResource & ConfigChange)[],
+    options: { validateOnly?: boolean } = {},
+  ): Promise<ConfigOutcome[]> {
+    const res = await this.toController(ApiKey.AlterConfigs, {
+      resources: changes.map((c) => ({
+        type: c.type,
+        name: c.name,
+        set: { ...c.set },
+        delete: [...(c.delete ?? [])],
+      })),
+      validateOnly: options.validateOnly ?? false,
+    });
+    return res.resources.map((r) => ({
+      type: r.type,
+      name: r.name,
+      error: r.error && fromWireError(r.error, 'admin.alterConfigs'),
+    }));
+  }
+
+  /** One resource's change; throws its error. */
+  async alterConfig(
+    resource: ConfigResource,
+    change: ConfigChange,
+    options: { validateOnly?: boolean } = {},
+  ): Promise<void> {
+    for (const o of await this.alterConfigs([{ ...resource, ...change }], options))
+      if (o.error) throw o.error;
   }
 
   /** Consumer-group administration: list, describe (members, offsets, lag), reset offsets, delete. */

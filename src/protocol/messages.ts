@@ -8,6 +8,12 @@
  */
 import type { ErrorCategory } from '../errors/index.js';
 import type {
+  AlterConfigsRequest,
+  AlterConfigsResponse,
+  DescribeConfigsRequest,
+  DescribeConfigsResponse,
+} from './config-messages.js';
+import type {
   DeleteGroupsRequest,
   DeleteGroupsResponse,
   DescribeGroupsRequest,
@@ -30,6 +36,7 @@ import type {
   SyncGroupResponse,
 } from './group-messages.js';
 
+export type * from './config-messages.js';
 export type * from './group-messages.js';
 
 export const ApiKey = {
@@ -55,6 +62,8 @@ export const ApiKey = {
   ListGroups: 19,
   DescribeGroups: 20,
   DeleteGroups: 21,
+  DescribeConfigs: 22,
+  AlterConfigs: 23,
 } as const;
 export type ApiKey = (typeof ApiKey)[keyof typeof ApiKey];
 
@@ -81,6 +90,8 @@ export const API_NAMES: Record<ApiKey, string> = {
   19: 'ListGroups',
   20: 'DescribeGroups',
   21: 'DeleteGroups',
+  22: 'DescribeConfigs',
+  23: 'AlterConfigs',
 };
 
 /** An error as it travels: the catalogue's wire code, its category (so old clients can still decide), text. */
@@ -373,6 +384,8 @@ export interface ApiTypes {
   [ApiKey.ListGroups]: { request: ListGroupsRequest; response: ListGroupsResponse };
   [ApiKey.DescribeGroups]: { request: DescribeGroupsRequest; response: DescribeGroupsResponse };
   [ApiKey.DeleteGroups]: { request: DeleteGroupsRequest; response: DeleteGroupsResponse };
+  [ApiKey.DescribeConfigs]: { request: DescribeConfigsRequest; response: DescribeConfigsResponse };
+  [ApiKey.AlterConfigs]: { request: AlterConfigsRequest; response: AlterConfigsResponse };
 }
 export type RequestOf<K extends ApiKey> = ApiTypes[K]['request'];
 export type ResponseOf<K extends ApiKey> = ApiTypes[K]['response'];

@@ -14,6 +14,7 @@ import { DataDirLock, LOCK_FILE } from './data-dir-lock.js';
 import { PartitionLog, type PartitionLogDeps, type RetentionResult } from './partition-log.js';
 import { nodeStorageFs, type StorageFs } from './storage-fs.js';
 import {
+  alterTopicConfigs,
   normalizeTopicConfigs,
   resolveLogConfig,
   type TopicConfigs,
@@ -269,6 +270,43 @@ export class LogManager {
           this.logger.error({ topic: name, error: String(r.reason) }, 'topic folder removal failed');
       }
       this.logger.info({ topic: name }, 'topic deleted');
+    });
+  }
+
+  /**
+   * Changes a topic's overrides (incremental: `set` and `delete`), commits them to topics.json and applies
+   * them to its open partition logs (PartitionLog.reconfigure). With `validateOnly` it only checks.
+   * UNKNOWN_TOPIC_OR_PARTITION, INVALID_TOPIC_CONFIG.
+   */
+  alterTopicConfigs(
+    name: string,
+    change: { set: Record<string, unknown>; delete: readonly string[] },
+    validateOnly = false,
+  ): Promise<TopicState> {
+    return this.exclusive(async () => {
+      this.assertOpen('config.alter');
+      const topic = this.topics.get(name);
+      if (topic === undefined) {
+        throw new StreamBusError('UNKNOWN_TOPIC_OR_PARTITION', {
+          operation: 'config.alter',
+          message: `unknown topic ${name}`,
+          metadata: { topic: name },
+        });
+      }
+      const { configs } = alterTopicConfigs(topic.state.configs, change, 'config.alter');
+      if (validateOnly) return { ...topic.state, configs };
+      const previous = topic.state;
+      topic.state = { ...previous, configs };
+      try {
+        await this.commit();
+      } catch (err) {
+        topic.state = previous;
+        throw err;
+      }
+      const resolved = resolveLogConfig(logConfigOf(this.config), configs);
+      for (const log of topic.logs) log.reconfigure(resolved);
+      this.logger.info({ topic: name, configs }, 'topic configs altered');
+      return topic.state;
     });
   }
 

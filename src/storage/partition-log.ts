@@ -115,7 +115,7 @@ export class PartitionLog {
 
   private constructor(
     readonly dir: string,
-    readonly config: LogConfig,
+    private current: LogConfig,
     private readonly fs: StorageFs,
     private readonly clock: Clock,
     private readonly logger: StorageLogger,
@@ -130,12 +130,12 @@ export class PartitionLog {
       () => this.hw,
       (err) => this.logger.error({ dir, error: String(err) }, 'high watermark listener threw'),
     );
-    if (config.flushPolicy === 'interval') {
+    if (current.flushPolicy === 'interval') {
       this.cancelInterval = scheduleInterval(() => {
         this.flush().catch((err: unknown) =>
           this.logger.error({ dir, error: String(err) }, 'interval flush failed'),
         );
-      }, config.flushIntervalMs);
+      }, current.flushIntervalMs);
     }
   }
 
@@ -157,6 +157,23 @@ export class PartitionLog {
       deps.scheduleInterval ?? REAL_INTERVAL_SCHEDULER,
       deps.onFsync,
     );
+  }
+
+  get config(): LogConfig {
+    return this.current;
+  }
+
+  /**
+   * Applies a topic config change to the open log: retention, segment roll and size, index interval (new
+   * segments) and batch size limit take effect at once. The flush policy and interval keep their values
+   * until the log is next opened: under 'always' durability comes from how the segment files were opened.
+   */
+  reconfigure(config: LogConfig): void {
+    this.current = {
+      ...config,
+      flushPolicy: this.current.flushPolicy,
+      flushIntervalMs: this.current.flushIntervalMs,
+    };
   }
 
   private get active(): Segment {

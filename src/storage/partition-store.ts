@@ -24,6 +24,7 @@
  * layer tracks it as entries apply).
  */
 import type { RaftStorage } from '../raft/storage/types.js';
+import type { LogConfig } from './config.js';
 
 export const RAFT_CONTROL_NORMAL = 0;
 export const RAFT_CONTROL_CONF_CHANGE = 1;
@@ -66,6 +67,8 @@ export interface PartitionStore extends RaftStorage {
   applyRetention(options: PartitionStoreRetention): Promise<PartitionStoreRetentionResult>;
   /** Waits for writes in flight and fsyncs what is not durable yet. */
   flush(): Promise<void>;
+  /** A topic config change: the settings the open log can take up at once (ReplicatedLog.reconfigure). */
+  reconfigure(config: LogConfig): void;
 }
 
 /**

@@ -86,7 +86,7 @@ export class ReplicatedLog implements PartitionStore {
 
   private constructor(
     readonly dir: string,
-    readonly config: LogConfig,
+    private current: LogConfig,
     private readonly fs: StorageFs,
     deps: ReplicatedLogDeps,
     private readonly logger: StorageLogger,
@@ -109,13 +109,13 @@ export class ReplicatedLog implements PartitionStore {
       (lo, hi, max) => this.loadEntries(lo, hi, max),
       (err) => logger.warn({ dir, error: String(err) }, 'background entry load failed'),
     );
-    if (config.flushPolicy === 'interval') {
+    if (current.flushPolicy === 'interval') {
       const schedule = deps.scheduleInterval ?? REAL_INTERVAL_SCHEDULER;
       this.cancelInterval = schedule(() => {
         this.flush().catch((err: unknown) =>
           logger.error({ dir, error: String(err) }, 'interval flush failed'),
         );
-      }, config.flushIntervalMs);
+      }, current.flushIntervalMs);
     }
   }
 
@@ -160,6 +160,23 @@ export class ReplicatedLog implements PartitionStore {
     this.cache.reset(lo);
     this.cache.push(entries);
     this.cache.setApplied(applied);
+  }
+
+  get config(): LogConfig {
+    return this.current;
+  }
+
+  /**
+   * Applies a topic config change to the open log: retention, segment roll and size, index interval (new
+   * segments) and batch size limit take effect at once. The flush policy and interval keep their values
+   * until the log is next opened: under 'always' durability comes from how the segment files were opened.
+   */
+  reconfigure(config: LogConfig): void {
+    this.current = {
+      ...config,
+      flushPolicy: this.current.flushPolicy,
+      flushIntervalMs: this.current.flushIntervalMs,
+    };
   }
 
   private get active(): ReplicatedSegment {

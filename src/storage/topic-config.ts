@@ -65,26 +65,33 @@ export function validatePartitionCount(partitions: unknown): asserts partitions 
   }
 }
 
-function badConfig(key: string, value: unknown, expected: string): StreamBusError {
+function badConfig(key: string, value: unknown, expected: string, operation: string): StreamBusError {
   return new StreamBusError('INVALID_TOPIC_CONFIG', {
-    operation: 'topic.create',
+    operation,
     message: `topic config ${key}=${JSON.stringify(value)}: expected ${expected}`,
     metadata: { key, value },
   });
 }
 
+function unknownKey(key: string, value: unknown, operation: string): StreamBusError {
+  return badConfig(key, value, `one of the keys ${TOPIC_CONFIG_KEYS.join(', ')}`, operation);
+}
+
 /** Normalises overrides to strings, checking keys and values. Throws INVALID_TOPIC_CONFIG naming the key. */
-export function normalizeTopicConfigs(configs: Record<string, unknown>): TopicConfigs {
+export function normalizeTopicConfigs(
+  configs: Record<string, unknown>,
+  operation = 'topic.create',
+): TopicConfigs {
   const out: TopicConfigs = {};
   for (const [key, value] of Object.entries(configs)) {
     const text = typeof value === 'number' ? String(value) : value;
-    if (typeof text !== 'string') throw badConfig(key, value, 'a string or number');
+    if (typeof text !== 'string') throw badConfig(key, value, 'a string or number', operation);
     if (key === 'flush_policy') {
       if (!FLUSH_POLICIES.includes(text as FlushPolicy))
-        throw badConfig(key, value, FLUSH_POLICIES.join(' | '));
+        throw badConfig(key, value, FLUSH_POLICIES.join(' | '), operation);
     } else {
       const spec = NUMERIC_KEYS[key];
-      if (spec === undefined) throw badConfig(key, value, `one of the keys ${TOPIC_CONFIG_KEYS.join(', ')}`);
+      if (spec === undefined) throw unknownKey(key, value, operation);
       const n = Number(text);
       const max = spec.max ?? Number.MAX_SAFE_INTEGER;
       if (text.trim() === '' || !Number.isSafeInteger(n) || n < spec.min || n > max) {
@@ -92,6 +99,7 @@ export function normalizeTopicConfigs(configs: Record<string, unknown>): TopicCo
           key,
           value,
           spec.max === undefined ? `an integer >= ${spec.min}` : `an integer from ${spec.min} to ${max}`,
+          operation,
         );
       }
     }
@@ -112,4 +120,37 @@ export function resolveLogConfig(defaults: LogConfig, configs: TopicConfigs): Lo
     if (field !== undefined) resolved[field] = Number(value);
   }
   return resolved;
+}
+
+/** Every topic-level key's value when neither the topic nor the cluster sets it: the broker's own defaults. */
+export function builtInTopicConfigs(defaults: LogConfig): TopicConfigs {
+  const out: TopicConfigs = {};
+  for (const key of TOPIC_CONFIG_KEYS) {
+    if (key === 'flush_policy') out[key] = defaults.flushPolicy;
+    else {
+      const field = NUMERIC_KEYS[key]!.field;
+      out[key] = field === undefined ? String(minInsyncReplicas({})) : String(defaults[field]);
+    }
+  }
+  return out;
+}
+
+/**
+ * One level of configs (a topic's overrides or the cluster's defaults) after an incremental change: `set`
+ * validated as overrides are, `delete` naming known keys. Throws INVALID_TOPIC_CONFIG naming the key.
+ */
+export function alterTopicConfigs(
+  current: TopicConfigs,
+  change: { set: Record<string, unknown>; delete: readonly string[] },
+  operation: string,
+): { configs: TopicConfigs; set: TopicConfigs } {
+  const set = normalizeTopicConfigs(change.set, operation);
+  const configs: TopicConfigs = { ...current };
+  for (const key of change.delete) {
+    if (!TOPIC_CONFIG_KEYS.includes(key)) throw unknownKey(key, null, operation);
+    if (Object.hasOwn(set, key))
+      throw badConfig(key, set[key], 'to be either set or deleted, not both', operation);
+    delete configs[key];
+  }
+  return { configs: { ...configs, ...set }, set };
 }

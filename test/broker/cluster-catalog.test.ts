@@ -10,12 +10,15 @@ import type { HandlerContext } from '../../src/broker/handlers/context.js';
 import { handleDescribeTopics, handleMetadata } from '../../src/broker/handlers/topics.js';
 import type { PartitionReplica } from '../../src/broker/replica/partition-replica.js';
 import { ReplicaManager } from '../../src/broker/replica/replica-manager.js';
+import { topicConfigs } from '../../src/broker/topic-configs.js';
 import { isStreamBusError } from '../../src/errors/index.js';
 import { silentLogger } from '../../src/observability/index.js';
 import type { CreateTopicSpec } from '../../src/protocol/messages.js';
 import { decodeRecords, splitBatches } from '../../src/protocol/record-batch.js';
 import { RaftHost } from '../../src/raft/host.js';
 import { MemoryHub } from '../../src/raft/transport/memory-transport.js';
+import { DEFAULT_LOG_CONFIG } from '../../src/storage/config.js';
+import { resolveLogConfig } from '../../src/storage/topic-config.js';
 import { MemoryPartitionStore } from '../helpers/memory-partition-store.js';
 import { batchOf, codeOf as wireCodeOf } from '../helpers/wire.js';
 import {
@@ -80,6 +83,8 @@ function startBroker(hub: MemoryHub, member: MetaMember, id: number): Broker {
     batchBytesMax: 1 << 20,
     proposalTimeoutMs: 2_000,
     retryIntervalMs: 50,
+    storeConfig: (topic) =>
+      resolveLogConfig(DEFAULT_LOG_CONFIG, topicConfigs(member.store.snapshotView(), topic)),
   });
   replicas.start();
   const catalog = new ClusterTopicCatalog({
@@ -89,6 +94,7 @@ function startBroker(hub: MemoryHub, member: MetaMember, id: number): Broker {
     logger: silentLogger(),
     raftLeaderId: () => member.node.status().leaderId,
     heartbeatTimeoutMs: 1_000,
+    logDefaults: DEFAULT_LOG_CONFIG,
   });
   return { id, host, replicas, catalog, stores, opened, removed };
 }
@@ -368,6 +374,96 @@ describe('ClusterTopicCatalog', () => {
       await codeOf(() => broker(1).catalog.createTopic({ ...spec('cfg', 1, 1), configs: { nope: '1' } })),
     ).toBe('INVALID_TOPIC_CONFIG');
     expect(member.store.snapshotView().version).toBe(before);
+  });
+});
+
+describe('Configs through the cluster catalog', () => {
+  const entryOf = (entries: { key: string; value: string; source: string }[], key: string) =>
+    entries.find((e) => e.key === key);
+
+  it('a cluster default and a topic override written on one broker are what every broker describes, and reach every replica store', async () => {
+    const member = await setup();
+    await broker(1).catalog.createTopic(spec('cfg', 1, 3));
+    await settled();
+
+    await broker(2).catalog.alterConfigs(
+      { type: 'cluster', name: '', set: { retention_ms: '120000' }, delete: [] },
+      false,
+    );
+    await broker(3).catalog.alterConfigs(
+      { type: 'topic', name: 'cfg', set: { segment_ms: '5000' }, delete: [] },
+      false,
+    );
+    await waitFor('every broker applied both changes', () =>
+      brokers.every((b) => entryOf(b.catalog.describeConfigs({ type: 'topic', name: 'cfg' }), 'segment_ms'))
+        ? true
+        : undefined,
+    );
+    for (const b of brokers) {
+      const topic = b.catalog.describeConfigs({ type: 'topic', name: 'cfg' });
+      expect(entryOf(topic, 'retention_ms'), `broker ${b.id}`).toEqual({
+        key: 'retention_ms',
+        value: '120000',
+        source: 'cluster',
+      });
+      expect(entryOf(topic, 'segment_ms')).toEqual({ key: 'segment_ms', value: '5000', source: 'topic' });
+      expect(entryOf(topic, 'retention_bytes')).toEqual({
+        key: 'retention_bytes',
+        value: String(DEFAULT_LOG_CONFIG.retentionBytes),
+        source: 'default',
+      });
+      const cluster = b.catalog.describeConfigs({ type: 'cluster', name: '' });
+      expect(entryOf(cluster, 'retention_ms')?.source).toBe('cluster');
+      expect(entryOf(cluster, 'segment_ms')?.source).toBe('default');
+    }
+    await settled();
+    for (const b of brokers) {
+      for (const store of b.stores.values()) {
+        expect(store.config?.retentionMs, `broker ${b.id}`).toBe(120_000);
+        expect(store.config?.segmentMs).toBe(5000);
+      }
+    }
+    expect(member.store.snapshotView().clusterConfig).toEqual({ retention_ms: '120000' });
+
+    // Deleting the override lets the cluster default show through again.
+    await broker(1).catalog.alterConfigs(
+      { type: 'cluster', name: '', set: { segment_ms: '7000' }, delete: ['retention_ms'] },
+      false,
+    );
+    await broker(1).catalog.alterConfigs(
+      { type: 'topic', name: 'cfg', set: {}, delete: ['segment_ms'] },
+      false,
+    );
+    const after = broker(1).catalog.describeConfigs({ type: 'topic', name: 'cfg' });
+    expect(entryOf(after, 'segment_ms')).toEqual({ key: 'segment_ms', value: '7000', source: 'cluster' });
+    expect(entryOf(after, 'retention_ms')?.source).toBe('default');
+  });
+
+  it('rejects unknown keys, bad values and unknown topics, and validateOnly changes nothing', async () => {
+    const member = await setup();
+    await broker(1).catalog.createTopic(spec('cfg', 1, 1));
+    const before = member.store.snapshotView().version;
+    const alter = (
+      type: 'topic' | 'cluster',
+      name: string,
+      set: Record<string, string>,
+      del: string[] = [],
+    ) => codeOf(() => broker(1).catalog.alterConfigs({ type, name, set, delete: del }, false));
+    expect(await alter('cluster', '', { nope: '1' })).toBe('INVALID_TOPIC_CONFIG');
+    expect(await alter('topic', 'cfg', { retention_ms: 'soon' })).toBe('INVALID_TOPIC_CONFIG');
+    expect(await alter('topic', 'cfg', {}, ['nope'])).toBe('INVALID_TOPIC_CONFIG');
+    expect(await alter('topic', 'cfg', { segment_ms: '10' }, ['segment_ms'])).toBe('INVALID_TOPIC_CONFIG');
+    expect(await alter('topic', 'missing', { segment_ms: '10' })).toBe('UNKNOWN_TOPIC_OR_PARTITION');
+    await broker(1).catalog.alterConfigs(
+      { type: 'topic', name: 'cfg', set: { segment_ms: '10' }, delete: [] },
+      true,
+    );
+    expect(member.store.snapshotView().version).toBe(before);
+    expect(
+      caughtBy(() => broker(1).catalog.describeConfigs({ type: 'topic', name: 'missing' })),
+    ).toMatchObject({
+      code: 'UNKNOWN_TOPIC_OR_PARTITION',
+    });
   });
 });
 

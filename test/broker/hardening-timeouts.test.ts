@@ -36,6 +36,8 @@ function hangingCatalog(): TopicCatalog {
     createTopic: () => never,
     validateTopic: () => {},
     deleteTopic: () => never,
+    describeConfigs: () => [],
+    alterConfigs: () => never,
   };
 }
 

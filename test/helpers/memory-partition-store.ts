@@ -7,6 +7,7 @@ import { readBatchHeader, stampBatch } from '../../src/protocol/record-batch.js'
 import type { Entry, NodeId, Snapshot } from '../../src/raft/core/types.js';
 import { MemoryRaftStorage } from '../../src/raft/storage/memory-storage.js';
 import type { StorageUpdate } from '../../src/raft/storage/types.js';
+import type { LogConfig } from '../../src/storage/config.js';
 import {
   decodePartitionSnapshot,
   type PartitionStore,
@@ -26,6 +27,8 @@ function isDataBatch(e: Entry): boolean {
 export class MemoryPartitionStore extends MemoryRaftStorage implements PartitionStore {
   private startOffset = 0;
   saves = 0;
+  /** The last config a topic config change handed over (the memory store has no segments to apply it to). */
+  config: LogConfig | undefined;
 
   static bootstrapped(voters: readonly NodeId[]): MemoryPartitionStore {
     const s = new MemoryPartitionStore();
@@ -37,6 +40,10 @@ export class MemoryPartitionStore extends MemoryRaftStorage implements Partition
 
   private dataEntries(): Entry[] {
     return this.allEntries().filter(isDataBatch);
+  }
+
+  reconfigure(config: LogConfig): void {
+    this.config = config;
   }
 
   logStartOffset(): number {

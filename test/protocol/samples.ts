@@ -192,6 +192,57 @@ const BASE_SAMPLES: { [K in BaseApiKey]: Sample<K> } = {
     request: { brokerId: 3, action: 'decommission' },
     response: { error: null, state: 'decommissioned' },
   },
+  [ApiKey.DescribeConfigs]: {
+    apiKey: ApiKey.DescribeConfigs,
+    file: 'describe-configs',
+    request: {
+      resources: [
+        { type: 'topic', name: 'orders' },
+        { type: 'cluster', name: '' },
+      ],
+    },
+    response: {
+      resources: [
+        {
+          type: 'topic',
+          name: 'orders',
+          error: null,
+          entries: [
+            { key: 'flush_policy', value: 'always', source: 'default' },
+            { key: 'retention_ms', value: '60000', source: 'topic' },
+            { key: 'segment_bytes', value: '1048576', source: 'cluster' },
+          ],
+        },
+        {
+          type: 'topic',
+          name: 'missing',
+          error: { code: 100, category: 'invalid_input', message: 'unknown topic missing' },
+          entries: [],
+        },
+      ],
+    },
+  },
+  [ApiKey.AlterConfigs]: {
+    apiKey: ApiKey.AlterConfigs,
+    file: 'alter-configs',
+    request: {
+      resources: [
+        { type: 'topic', name: 'orders', set: { retention_ms: '60000' }, delete: ['segment_ms'] },
+        { type: 'cluster', name: '', set: {}, delete: ['retention_bytes'] },
+      ],
+      validateOnly: false,
+    },
+    response: {
+      resources: [
+        { type: 'topic', name: 'orders', error: null },
+        {
+          type: 'cluster',
+          name: '',
+          error: { code: 105, category: 'invalid_input', message: 'unknown config key nope' },
+        },
+      ],
+    },
+  },
   [ApiKey.DescribeCluster]: {
     apiKey: ApiKey.DescribeCluster,
     file: 'describe-cluster',

@@ -26,6 +26,7 @@ import type { PartitionRecord, TopicRecord } from '../../metadata/types.js';
 import type { Logger, MetricsRegistry } from '../../observability/index.js';
 import type { NodeId } from '../../raft/core/types.js';
 import type { RaftHost } from '../../raft/host.js';
+import type { LogConfig } from '../../storage/config.js';
 import { REPLICAS_DIR } from '../../storage/log-manager.js';
 import type { PartitionStore } from '../../storage/partition-store.js';
 import { minInsyncReplicas } from '../../storage/topic-config.js';
@@ -51,6 +52,11 @@ export interface ReplicaManagerDeps {
   /** Whether a store dir already holds a log (decides bootstrap). */
   readonly storeExists: (dir: string) => Promise<boolean>;
   readonly removeStore: (dir: string) => Promise<void>;
+  /**
+   * A topic's log settings (broker defaults, cluster defaults, overrides): handed to its open stores when a
+   * config change reaches metadata. Absent: stores keep what they opened with.
+   */
+  readonly storeConfig?: (topic: TopicRecord) => LogConfig;
   readonly logger: Logger;
   readonly nowMs: () => number;
   readonly batchBytesMax: number;
@@ -86,6 +92,8 @@ interface Hosted {
   changingMembership: boolean;
   /** After a failed publication, not before this time. */
   publishRetryAtMs: number;
+  /** The topic's effective configs last handed to the store (JSON), to reconfigure only on a change. */
+  appliedConfigs: string | undefined;
 }
 
 /** A failed leadership publication is tried again after this long (or on the retry timer). */
@@ -267,12 +275,29 @@ export class ReplicaManager {
       if (this.stopped) return;
       try {
         const h = this.hosted.get(key) ?? (await this.open(key, topic, p));
+        this.applyConfigs(h, view, topic);
         this.steer(h, view, p);
       } catch (err) {
         failures.push(err);
       }
     }
     if (failures.length > 0) throw failures[0];
+  }
+
+  /** A topic config change (alterTopicConfig, setClusterConfig) reaches the open log here. */
+  private applyConfigs(h: Hosted, view: MetadataView, topic: TopicRecord): void {
+    const storeConfig = this.deps.storeConfig;
+    if (storeConfig === undefined) return;
+    const configs = JSON.stringify(topicConfigs(view, topic));
+    if (h.appliedConfigs === configs) return;
+    if (h.appliedConfigs !== undefined) {
+      this.log.info(
+        { operation: 'config.apply', topic: h.topic, partition: h.partition, configs: JSON.parse(configs) },
+        'topic configs applied to the replica log',
+      );
+    }
+    h.appliedConfigs = configs;
+    h.store.reconfigure(storeConfig(topic));
   }
 
   private async open(key: string, topic: TopicRecord, p: PartitionRecord): Promise<Hosted> {
@@ -324,6 +349,7 @@ export class ReplicaManager {
       publishingIsr: false,
       changingMembership: false,
       publishRetryAtMs: 0,
+      appliedConfigs: undefined,
     };
     this.hosted.set(key, h);
     // A new group's first replica is its preferred leader: campaigning at once gives the group a leader

@@ -4,20 +4,21 @@
  * topic defaults, topic overrides).
  */
 import { readdir, rm } from 'node:fs/promises';
+import type { TopicRecord } from '../../metadata/types.js';
 import { Bulkhead } from '../../resilience/bulkhead.js';
-import type { StorageConfig } from '../../storage/config.js';
+import type { LogConfig, StorageConfig } from '../../storage/config.js';
 import { logConfigOf } from '../../storage/config.js';
 import { ReplicatedLog } from '../../storage/replicated-log.js';
 import { normalizeTopicConfigs, resolveLogConfig } from '../../storage/topic-config.js';
 import type { Clock, StorageLogger } from '../../storage/types.js';
-import type { OpenStoreRequest, ReplicaManagerDeps } from './replica-manager.js';
+import type { ReplicaManagerDeps } from './replica-manager.js';
 
 export interface ReplicaStoreDeps {
   readonly clock: Clock;
   readonly logger: StorageLogger;
   readonly onFsync?: (durationSeconds: number) => void;
   /** The topic's effective configs (cluster defaults and overrides) as metadata holds them. */
-  readonly topicConfigs: (request: OpenStoreRequest) => Record<string, string>;
+  readonly topicConfigs: (topic: TopicRecord) => Record<string, string>;
 }
 
 /**
@@ -34,25 +35,24 @@ export const CATCH_UP_READS_QUEUED_MAX = 64;
 export function replicaStores(
   storage: StorageConfig,
   deps: ReplicaStoreDeps,
-): Pick<ReplicaManagerDeps, 'openStore' | 'storeExists' | 'removeStore'> {
+): Pick<ReplicaManagerDeps, 'openStore' | 'storeExists' | 'removeStore' | 'storeConfig'> {
+  const storeConfig = (topic: TopicRecord): LogConfig =>
+    resolveLogConfig(logConfigOf(storage), normalizeTopicConfigs(deps.topicConfigs(topic)));
   const catchUpReads = new Bulkhead({
     name: 'replica.catch-up-read',
     concurrencyMax: CATCH_UP_READS_MAX,
     queueMax: CATCH_UP_READS_QUEUED_MAX,
   });
   return {
+    storeConfig,
     openStore: (request) =>
-      ReplicatedLog.open(
-        request.dir,
-        resolveLogConfig(logConfigOf(storage), normalizeTopicConfigs(deps.topicConfigs(request))),
-        {
-          clock: deps.clock,
-          logger: deps.logger,
-          catchUpReads,
-          ...(deps.onFsync === undefined ? {} : { onFsync: deps.onFsync }),
-          ...(request.bootstrapVoters === undefined ? {} : { bootstrapVoters: request.bootstrapVoters }),
-        },
-      ),
+      ReplicatedLog.open(request.dir, storeConfig(request.topic), {
+        clock: deps.clock,
+        logger: deps.logger,
+        catchUpReads,
+        ...(deps.onFsync === undefined ? {} : { onFsync: deps.onFsync }),
+        ...(request.bootstrapVoters === undefined ? {} : { bootstrapVoters: request.bootstrapVoters }),
+      }),
     storeExists: async (dir) => {
       try {
         return (await readdir(dir)).length > 0;

@@ -6,11 +6,13 @@
 import { StreamBusError } from '../../errors/index.js';
 import { API_NAMES, ApiKey, type RequestOf, type ResponseOf } from '../messages.js';
 import * as alterBrokerV0 from './alter-broker/v0.js';
+import * as alterConfigsV0 from './alter-configs/v0.js';
 import * as apiVersionsV0 from './api-versions/v0.js';
 import * as createTopicsV0 from './create-topics/v0.js';
 import * as deleteGroupsV0 from './delete-groups/v0.js';
 import * as deleteTopicsV0 from './delete-topics/v0.js';
 import * as describeClusterV0 from './describe-cluster/v0.js';
+import * as describeConfigsV0 from './describe-configs/v0.js';
 import * as describeGroupsV0 from './describe-groups/v0.js';
 import * as describeTopicsV0 from './describe-topics/v0.js';
 import * as fetchV0 from './fetch/v0.js';
@@ -81,6 +83,8 @@ export const API_REGISTRY: { readonly [K in ApiKey]: ApiEntry<K> } = {
   [ApiKey.ListGroups]: entry(ApiKey.ListGroups, { 0: listGroupsV0 }),
   [ApiKey.DescribeGroups]: entry(ApiKey.DescribeGroups, { 0: describeGroupsV0 }),
   [ApiKey.DeleteGroups]: entry(ApiKey.DeleteGroups, { 0: deleteGroupsV0 }),
+  [ApiKey.DescribeConfigs]: entry(ApiKey.DescribeConfigs, { 0: describeConfigsV0 }),
+  [ApiKey.AlterConfigs]: entry(ApiKey.AlterConfigs, { 0: alterConfigsV0 }),
 };
 
 export function isApiKey(apiKey: number): apiKey is ApiKey {

@@ -1,0 +1,46 @@
+import type {
+  AlterConfigsRequest,
+  AlterConfigsResponse,
+  DescribeConfigsRequest,
+  DescribeConfigsResponse,
+} from '../../protocol/messages.js';
+import type { HandlerContext } from './context.js';
+import { assertNotInternal } from './internal-topics.js';
+import { toWireError } from './wire-error.js';
+
+/** DescribeConfigs: from this broker's view (the metadata store's replica in cluster mode), per resource. */
+export function handleDescribeConfigs(
+  ctx: HandlerContext,
+  request: DescribeConfigsRequest,
+): DescribeConfigsResponse {
+  return {
+    resources: request.resources.map((r) => {
+      try {
+        return { ...r, error: null, entries: ctx.catalog.describeConfigs(r) };
+      } catch (err) {
+        return { ...r, error: toWireError(err, 'describe_configs'), entries: [] };
+      }
+    }),
+  };
+}
+
+/**
+ * AlterConfigs: resources one by one so one bad change does not fail the rest. Internal topics keep the
+ * configs the broker gave them (their retention is the group coordinator's compaction).
+ */
+export async function handleAlterConfigs(
+  ctx: HandlerContext,
+  request: AlterConfigsRequest,
+): Promise<AlterConfigsResponse> {
+  const resources = [];
+  for (const r of request.resources) {
+    try {
+      if (r.type === 'topic') assertNotInternal(r.name, 'alter_configs');
+      await ctx.catalog.alterConfigs(r, request.validateOnly);
+      resources.push({ type: r.type, name: r.name, error: null });
+    } catch (err) {
+      resources.push({ type: r.type, name: r.name, error: toWireError(err, 'alter_configs') });
+    }
+  }
+  return { resources };
+}

@@ -1,0 +1,53 @@
+/**
+ * The config APIs' bodies (version 0), Kafka's DescribeConfigs and IncrementalAlterConfigs: topic-level
+ * configs of one topic, or the cluster-wide topic defaults every topic inherits. Same conventions as
+ * messages.ts. Values are strings as in Kafka (`retention_ms: '60000'`).
+ */
+import type { WireError } from './messages.js';
+
+/** `topic` names a topic; `cluster` (name '') holds the topic-level defaults of the whole cluster. */
+export type ConfigResourceType = 'topic' | 'cluster';
+export interface ConfigResource {
+  type: ConfigResourceType;
+  /** The topic name; '' for the cluster. */
+  name: string;
+}
+/** Where an effective value comes from: the topic's override, the cluster default, or the broker built-in. */
+export type ConfigSource = 'topic' | 'cluster' | 'default';
+export interface ConfigEntry {
+  key: string;
+  value: string;
+  source: ConfigSource;
+}
+
+// DescribeConfigs
+export interface DescribeConfigsRequest {
+  resources: ConfigResource[];
+}
+export interface DescribeConfigsResult extends ConfigResource {
+  error: WireError | null;
+  /** Every topic-level key with its effective value, sorted by key; empty with an error. */
+  entries: ConfigEntry[];
+}
+export interface DescribeConfigsResponse {
+  resources: DescribeConfigsResult[];
+}
+
+// AlterConfigs (incremental: keys not named keep their value)
+export interface AlterConfigsResource extends ConfigResource {
+  /** Keys to set at this level. */
+  set: Record<string, string>;
+  /** Keys whose value at this level is removed (the next level's value shows through). */
+  delete: string[];
+}
+export interface AlterConfigsRequest {
+  resources: AlterConfigsResource[];
+  /** Validate every change and answer as if applied, changing nothing. */
+  validateOnly: boolean;
+}
+export interface AlterConfigsResult extends ConfigResource {
+  error: WireError | null;
+}
+export interface AlterConfigsResponse {
+  resources: AlterConfigsResult[];
+}
