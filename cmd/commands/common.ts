@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { createClient } from '../../src/index.js';
 
 export const DEFAULT_BOOTSTRAP = 'localhost:9092';
 
@@ -42,4 +43,28 @@ export function renderTable(headers: readonly string[], rows: readonly (readonly
       .join('  ')
       .trimEnd();
   return `${[line(headers), ...rows.map(line)].join('\n')}\n`;
+}
+
+/** `key=value` items (repeatable options such as --config, --set) as a map; the first `=` splits. */
+export function parseKeyValues(values: readonly string[], option: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const item of values) {
+    const i = item.indexOf('=');
+    if (i <= 0) throw new Error(`${option} expects key=value, got '${item}'`);
+    out[item.slice(0, i)] = item.slice(i + 1);
+  }
+  return out;
+}
+
+/** Runs `fn` with a client on `bootstrap`, closing it afterwards. */
+export async function withClient<T>(
+  bootstrap: string,
+  fn: (client: ReturnType<typeof createClient>) => Promise<T>,
+): Promise<T> {
+  const client = createClient({ bootstrap: bootstrapList(bootstrap), clientId: 'streambus-cli' });
+  try {
+    return await fn(client);
+  } finally {
+    await client.close();
+  }
 }

@@ -1,13 +1,29 @@
 import type { Command } from 'commander';
+import type { ConfigResource } from '../../src/index.js';
+import { parseKeyValues, renderTable, withBootstrap, withClient } from './common.js';
 
 interface PrintOptions {
   config?: string;
   sources?: boolean;
 }
 
+interface ResourceOptions {
+  topic?: string;
+  cluster?: boolean;
+  bootstrap: string;
+}
+
+interface AlterOptions extends ResourceOptions {
+  set: string[];
+  delete: string[];
+  validateOnly?: boolean;
+}
+
 /**
  * `streambus config validate FILE` and `streambus config print`: check a file without starting a broker,
  * and show the effective config (defaults < file < STREAMBUS_* env) with secret keys masked.
+ * `streambus config describe|alter --topic T | --cluster`: a running cluster's topic-level configs (like
+ * kafka-configs.sh): one topic's, or the cluster-wide defaults every topic inherits.
  */
 export function registerConfigCommand(program: Command): void {
   const config = program
@@ -49,6 +65,63 @@ export function registerConfigCommand(program: Command): void {
         }
       }
     });
+
+  withBootstrap(
+    config
+      .command('describe')
+      .description("show a topic's (or the cluster's default) topic configs: value and source of each key")
+      .option('--topic <name>', 'the topic')
+      .option('--cluster', 'the cluster-wide topic defaults')
+      .option('--json', 'print JSON'),
+  ).action(async (opts: ResourceOptions & { json?: boolean }) => {
+    const resource = resourceOf(opts);
+    const entries = await withClient(opts.bootstrap, (client) => client.admin().describeConfig(resource));
+    if (opts.json === true) {
+      process.stdout.write(`${JSON.stringify(entries, null, 2)}\n`);
+      return;
+    }
+    process.stdout.write(
+      renderTable(
+        ['KEY', 'VALUE', 'SOURCE'],
+        entries.map((e) => [e.key, e.value, e.source]),
+      ),
+    );
+  });
+
+  withBootstrap(
+    config
+      .command('alter')
+      .description(
+        "change a topic's (or the cluster's default) topic configs; keys not named keep their value",
+      )
+      .option('--topic <name>', 'the topic')
+      .option('--cluster', 'the cluster-wide topic defaults (cluster mode)')
+      .option('--set <key=value...>', 'keys to set, e.g. retention_ms=3600000', [])
+      .option('--delete <key...>', 'keys to remove at this level (the next level shows through)', [])
+      .option('--validate-only', 'check the change without applying it'),
+  ).action(async (opts: AlterOptions) => {
+    const resource = resourceOf(opts);
+    const set = parseKeyValues(opts.set, '--set');
+    if (Object.keys(set).length === 0 && opts.delete.length === 0) {
+      throw new Error('nothing to change: give --set key=value and/or --delete key');
+    }
+    await withClient(opts.bootstrap, (client) =>
+      client
+        .admin()
+        .alterConfig(resource, { set, delete: opts.delete }, { validateOnly: opts.validateOnly === true }),
+    );
+    const what = resource.type === 'cluster' ? 'cluster topic defaults' : `topic ${resource.name}`;
+    process.stdout.write(
+      opts.validateOnly === true ? `valid change to ${what} (not applied)\n` : `altered ${what}\n`,
+    );
+  });
+}
+
+function resourceOf(opts: ResourceOptions): ConfigResource {
+  if ((opts.topic === undefined) === (opts.cluster !== true)) {
+    throw new Error('give exactly one of --topic <name> or --cluster');
+  }
+  return opts.topic === undefined ? { type: 'cluster', name: '' } : { type: 'topic', name: opts.topic };
 }
 
 /** Every problem an INVALID_CONFIG carries (one per bad key), or its message when it has no list. */

@@ -1,28 +1,5 @@
 import type { Command } from 'commander';
-import { createClient } from '../../src/index.js';
-import { bootstrapList, parseIntOption, withBootstrap } from './common.js';
-
-function parseConfigs(values: string[]): Record<string, string> {
-  const configs: Record<string, string> = {};
-  for (const item of values) {
-    const i = item.indexOf('=');
-    if (i <= 0) throw new Error(`--config expects key=value, got '${item}'`);
-    configs[item.slice(0, i)] = item.slice(i + 1);
-  }
-  return configs;
-}
-
-async function withClient<T>(
-  bootstrap: string,
-  fn: (client: ReturnType<typeof createClient>) => Promise<T>,
-): Promise<T> {
-  const client = createClient({ bootstrap: bootstrapList(bootstrap), clientId: 'streambus-cli' });
-  try {
-    return await fn(client);
-  } finally {
-    await client.close();
-  }
-}
+import { parseIntOption, parseKeyValues, withBootstrap, withClient } from './common.js';
 
 export function registerTopicCommand(program: Command): void {
   const topic = program.command('topic').description('create, list, describe and delete topics');
@@ -49,7 +26,7 @@ export function registerTopicCommand(program: Command): void {
           name,
           partitions: opts.partitions,
           replicationFactor: opts.replicationFactor,
-          configs: parseConfigs(opts.config),
+          configs: parseKeyValues(opts.config, '--config'),
         }),
       );
       process.stdout.write(`created topic ${name} with ${opts.partitions} partition(s)\n`);

@@ -279,6 +279,8 @@ describe('--help', () => {
     ['cluster'],
     ['cluster', 'status'],
     ['dev-cluster'],
+    ['config', 'describe'],
+    ['config', 'alter'],
   ];
   test('every command prints its usage and exits 0', async () => {
     const results = await Promise.all(commands.map((c) => runCli([...c, '--help'])));
@@ -303,5 +305,78 @@ describe('--help', () => {
     for (const option of ['--from-beginning', '--partition', '--offset', '--max-messages', '--timeout-ms']) {
       expect(consume.stdout).toContain(option);
     }
+  });
+});
+
+describe('config describe / alter against a running broker', () => {
+  test('alter sets and deletes topic configs; describe shows each key with its value and source', async () => {
+    expect((await cli(['topic', 'create', 'cfg-cli'])).code).toBe(0);
+    const altered = await cli([
+      'config',
+      'alter',
+      '--topic',
+      'cfg-cli',
+      '--set',
+      'retention_ms=60000',
+      'segment_ms=5000',
+    ]);
+    expect([altered.code, altered.stdout]).toEqual([0, 'altered topic cfg-cli\n']);
+    const described = await cli(['config', 'describe', '--topic', 'cfg-cli']);
+    expect(described.code).toBe(0);
+    expect(described.stdout.split('\n')[0]).toMatch(/^KEY\s+VALUE\s+SOURCE$/);
+    expect(described.stdout).toMatch(/^retention_ms\s+60000\s+topic$/m);
+    expect(described.stdout).toMatch(/^segment_ms\s+5000\s+topic$/m);
+    expect(described.stdout).toMatch(/^flush_policy\s+always\s+default$/m);
+
+    expect((await cli(['config', 'alter', '--topic', 'cfg-cli', '--delete', 'segment_ms'])).code).toBe(0);
+    const json = await cli(['config', 'describe', '--topic', 'cfg-cli', '--json']);
+    const entries = JSON.parse(json.stdout) as { key: string; source: string }[];
+    expect(entries.find((e) => e.key === 'segment_ms')?.source).toBe('default');
+    expect(entries.find((e) => e.key === 'retention_ms')?.source).toBe('topic');
+  });
+
+  test('clear failures: bad key or value, unknown topic, no resource or both, nothing to change, cluster level on one broker', async () => {
+    expect((await cli(['topic', 'create', 'cfg-cli-bad'])).code).toBe(0);
+    const badKey = await cli(['config', 'alter', '--topic', 'cfg-cli-bad', '--set', 'retention=1']);
+    expect(badKey.code).toBe(1);
+    expect(badKey.stderr).toContain('INVALID_TOPIC_CONFIG');
+    expect(badKey.stderr).toContain('retention');
+    const badValue = await cli(['config', 'alter', '--topic', 'cfg-cli-bad', '--set', 'retention_ms=soon']);
+    expect([badValue.code, badValue.stderr.includes('INVALID_TOPIC_CONFIG')]).toEqual([1, true]);
+    const validateOnly = await cli([
+      'config',
+      'alter',
+      '--topic',
+      'cfg-cli-bad',
+      '--set',
+      'retention_ms=1000',
+      '--validate-only',
+    ]);
+    expect([validateOnly.code, validateOnly.stdout]).toEqual([
+      0,
+      'valid change to topic cfg-cli-bad (not applied)\n',
+    ]);
+    expect((await cli(['config', 'describe', '--topic', 'cfg-cli-bad'])).stdout).toMatch(
+      /^retention_ms\s+\d+\s+default$/m,
+    );
+    const unknown = await cli(['config', 'describe', '--topic', 'no-such-topic']);
+    expect([unknown.code, unknown.stderr.includes('UNKNOWN_TOPIC_OR_PARTITION')]).toEqual([1, true]);
+    const neither = await cli(['config', 'describe']);
+    expect([neither.code, neither.stderr]).toEqual([
+      1,
+      'streambus: give exactly one of --topic <name> or --cluster\n',
+    ]);
+    const both = await cli(['config', 'describe', '--topic', 'x', '--cluster']);
+    expect(both.code).toBe(1);
+    const nothing = await cli(['config', 'alter', '--topic', 'cfg-cli-bad']);
+    expect([nothing.code, nothing.stderr]).toEqual([
+      1,
+      'streambus: nothing to change: give --set key=value and/or --delete key\n',
+    ]);
+    const cluster = await cli(['config', 'alter', '--cluster', '--set', 'retention_ms=1000']);
+    expect([cluster.code, cluster.stderr.includes('cluster mode')]).toEqual([1, true]);
+    expect((await cli(['config', 'describe', '--cluster'])).stdout).toMatch(
+      /^retention_ms\s+\d+\s+default$/m,
+    );
   });
 });
