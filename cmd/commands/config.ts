@@ -36,7 +36,14 @@ export function registerConfigCommand(program: Command): void {
     .action(async (file: string) => {
       const { loadConfigDetailed } = await import('../../src/config/index.js');
       // Validating the file alone: the caller's STREAMBUS_* env is not part of what is being checked.
-      const problems = collectProblems(() => loadConfigDetailed({ file, env: {} }));
+      // Warnings (a secret written in the file) go to stderr and leave the file valid.
+      const problems = collectProblems(() =>
+        loadConfigDetailed({
+          file,
+          env: {},
+          onWarning: (message) => process.stderr.write(`${file}: warning: ${message}\n`),
+        }),
+      );
       if (problems.length === 0) {
         process.stdout.write(`${file}: valid\n`);
         return;

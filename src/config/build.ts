@@ -132,6 +132,7 @@ export function buildBrokerConfig(r: ValueReader): BrokerConfig {
       enabled: r.bool('tracing.enabled'),
       exporter: r.str<TracingExporter>('tracing.exporter'),
       endpoint: r.str('tracing.endpoint'),
+      otlpHeaders: r.strOrNull('tracing.otlp_headers'),
       samplingRatio: r.num('tracing.sampling_ratio'),
     },
   });

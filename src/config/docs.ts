@@ -23,6 +23,12 @@ export function renderConfigDocs(): string {
     '  checks it). `STREAMBUS_LOG_LEVEL` is accepted as an alias of `STREAMBUS_LOGGING_LEVEL`. An empty',
     '  variable counts as unset. Unknown `STREAMBUS_*` variables are reported as a warning and ignored',
     '  (`STREAMBUS_BOOTSTRAP` belongs to the CLI client).',
+    '- **Secrets** (the table says "secret"; today `tracing.otlp_headers`) come from the environment, never',
+    '  required in the file: `STREAMBUS_<KEY>`, or `STREAMBUS_<KEY>_FILE` naming a file that holds the value',
+    '  (trimmed; a Kubernetes or Docker secret mount). Setting both, or naming a file that cannot be read,',
+    '  stops the broker with `INVALID_CONFIG`. A secret written in the YAML file still works, but',
+    '  `config validate` and the broker warn. `config print` shows secrets as `******`; validation messages',
+    '  never echo them and log lines redact them.',
     '- **`config_version`**: this broker reads version 1. A file without it is read as version 1; a newer',
     '  or unknown version stops the broker at start with a message saying what to change.',
     '- **Validation** happens at start: an unknown key (with a did-you-mean), a value of the wrong form or',
@@ -61,7 +67,7 @@ export function renderConfigDocs(): string {
     '| --- | --- | --- | --- | --- |',
     ...CONFIG_SCHEMA.map(
       (spec) =>
-        `| \`${spec.key}\` | ${formOf(spec)} | ${defaultOf(spec)} | \`${envNameOf(spec.key)}\` | ${escapeCell(spec.doc)} |`,
+        `| \`${spec.key}\` | ${formOf(spec)} | ${defaultOf(spec)} | ${envCell(spec)} | ${escapeCell(spec.doc)} |`,
     ),
     '',
     '## Example',
@@ -130,4 +136,10 @@ function defaultOf(spec: KeySpec): string {
 
 function escapeCell(text: string): string {
   return text.replaceAll('|', '\\|');
+}
+
+/** A secret can also come from a file: `<ENV_NAME>_FILE` names it. */
+function envCell(spec: KeySpec): string {
+  const env = envNameOf(spec.key);
+  return spec.secret === true ? `\`${env}\` or \`${env}_FILE\` (secret)` : `\`${env}\``;
 }

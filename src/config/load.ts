@@ -14,7 +14,11 @@ import {
 import type { BrokerConfig } from './types.js';
 import { coerceValue, describe } from './validate.js';
 
-export type ConfigSource = 'default' | 'file' | 'env' | 'override';
+/** `env_file`: a secret read from the file an env var `<ENV_NAME>_FILE` names. */
+export type ConfigSource = 'default' | 'file' | 'env' | 'env_file' | 'override';
+
+/** `STREAMBUS_TRACING_OTLP_HEADERS_FILE=/run/secrets/otlp` reads a secret key from a file. */
+export const SECRET_FILE_SUFFIX = '_FILE';
 
 export interface LoadConfigOptions {
   /** Path of a YAML config file. */
@@ -75,9 +79,15 @@ export function loadConfigDetailed(options: LoadConfigOptions = {}): LoadedConfi
     for (const [key, value] of flatten(document, '', problems))
       raw.set(key, { value, source: 'file', origin: '' });
   }
-  for (const [name, value] of Object.entries(options.env ?? process.env)) {
+  const env = options.env ?? process.env;
+  for (const [name, value] of Object.entries(env)) {
     if (!name.startsWith('STREAMBUS_') || value === undefined) continue;
     const key = ENV_TO_KEY.get(name);
+    const secretFile = key === undefined ? secretFromFile(name, value, env, problems) : undefined;
+    if (secretFile !== undefined) {
+      if (secretFile.value !== undefined) raw.set(secretFile.key, { ...secretFile, value: secretFile.value });
+      continue;
+    }
     if (key === undefined) {
       if (!NON_CONFIG_ENV.has(name)) options.onWarning?.(`ignoring unknown env var ${name}${suggest(name)}`);
       continue;
@@ -103,6 +113,12 @@ export function loadConfigDetailed(options: LoadConfigOptions = {}): LoadedConfi
       sources.set(spec.key, 'default');
       continue;
     }
+    if (spec.secret === true && given.source === 'file') {
+      options.onWarning?.(
+        `${spec.key} is a secret: keep it out of the config file; set ${envNameOf(spec.key)} or ` +
+          `${envNameOf(spec.key)}${SECRET_FILE_SUFFIX} (a file holding the value) instead`,
+      );
+    }
     const coerced = coerceValue(spec, given.value);
     if (coerced.ok) {
       values.set(spec.key, coerced.value);
@@ -121,6 +137,38 @@ export function loadConfigDetailed(options: LoadConfigOptions = {}): LoadedConfi
     });
   }
   return { config: buildBrokerConfig(readerOf(values)), values, sources };
+}
+
+/**
+ * `<ENV_NAME>_FILE` of a secret key: the value is the named file's content, trimmed (a trailing newline is
+ * how most tools write files). undefined when `name` is no such variable; `value` undefined when it failed
+ * (the problem is recorded) or was empty (unset, as with an empty env var).
+ */
+function secretFromFile(
+  name: string,
+  path: string,
+  env: Readonly<Record<string, string | undefined>>,
+  problems: string[],
+): { key: string; value: string | undefined; source: ConfigSource; origin: string } | undefined {
+  if (!name.endsWith(SECRET_FILE_SUFFIX)) return undefined;
+  const direct = name.slice(0, -SECRET_FILE_SUFFIX.length);
+  const key = ENV_TO_KEY.get(direct);
+  if (key === undefined || SCHEMA_BY_KEY.get(key)?.secret !== true) return undefined;
+  const origin = ` [from the file ${path} named by ${name}]`;
+  const none = { key, value: undefined, source: 'env_file' as const, origin };
+  if (path === '') return none;
+  if (env[direct] !== undefined && env[direct] !== '') {
+    problems.push(`${key}: set either ${direct} or ${name}, not both`);
+    return none;
+  }
+  try {
+    return { ...none, value: readFileSync(path, 'utf8').trim() };
+  } catch (err) {
+    problems.push(
+      `${key}: cannot read ${path} named by ${name} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+    );
+    return none;
+  }
 }
 
 function readDocument(options: LoadConfigOptions): Record<string, unknown> | undefined {

@@ -36,6 +36,9 @@ export interface KeySpec {
 /** The config format version this broker writes and reads. */
 export const CONFIG_VERSION_CURRENT = 1;
 
+/** `name=value[,name=value...]`: names without `=`, `,` or spaces; values without `,`. */
+export const HEADER_LIST = /^\s*[^=,\s]+\s*=[^,]*(,\s*[^=,\s]+\s*=[^,]*)*$/;
+
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
 const DAY_MS = 86_400_000;
@@ -480,6 +483,14 @@ export const CONFIG_SCHEMA: readonly KeySpec[] = [
     kind: { type: 'string', pattern: /^https?:\/\/\S+$/, form: 'an http(s) URL' },
     default: 'http://localhost:4318/v1/traces',
     doc: 'OTLP/HTTP traces endpoint.',
+  },
+  {
+    key: 'tracing.otlp_headers',
+    kind: { type: 'string', pattern: HEADER_LIST, form: 'name=value[,name=value...]' },
+    default: null,
+    nullable: true,
+    secret: true,
+    doc: 'Headers sent with every OTLP export, `name=value[,name=value]` (the OTEL_EXPORTER_OTLP_HEADERS form), e.g. `x-api-key=...` for a hosted collector. Secret: set it with `STREAMBUS_TRACING_OTLP_HEADERS` or a file named by `STREAMBUS_TRACING_OTLP_HEADERS_FILE`; `config print` masks it.',
   },
   {
     key: 'tracing.sampling_ratio',

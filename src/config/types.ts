@@ -112,6 +112,8 @@ export interface BrokerConfig {
     readonly enabled: boolean;
     readonly exporter: TracingExporter;
     readonly endpoint: string;
+    /** `name=value[,name=value]` sent with every OTLP export (a secret: API keys); null when unset. */
+    readonly otlpHeaders: string | null;
     readonly samplingRatio: number;
   };
 }

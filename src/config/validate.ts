@@ -110,7 +110,19 @@ function ok(value: ConfigValue): Coerced {
 }
 
 function fail(spec: KeySpec, expected: string, raw: unknown): Coerced {
-  return { ok: false, problem: `${spec.key}: expected ${expected}, got ${describe(raw)}` };
+  // A secret's value never goes into a message: messages are printed and logged.
+  const got = spec.secret === true ? 'a value not shown here (secret)' : describe(raw);
+  return { ok: false, problem: `${spec.key}: expected ${expected}, got ${got}` };
+}
+
+/** `name=value[,name=value...]` (already matched against HEADER_LIST) as a map; names and values trimmed. */
+export function parseHeaderList(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const item of text.split(',')) {
+    const i = item.indexOf('=');
+    out[item.slice(0, i).trim()] = item.slice(i + 1).trim();
+  }
+  return out;
 }
 
 export function describe(raw: unknown): string {

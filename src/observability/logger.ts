@@ -19,7 +19,8 @@ export interface CreateLoggerOptions {
 
 /**
  * Secrets never reach a log line, however they are nested one or two levels down. `error` carries a
- * StreamBusError's metadata, so it is covered too.
+ * StreamBusError's metadata, so it is covered too. Secret config keys (`secret: true` in the schema) are
+ * here under their config name and their BrokerConfig name; test/observability checks every one is.
  */
 export const REDACT_PATHS: readonly string[] = [
   'password',
@@ -27,6 +28,8 @@ export const REDACT_PATHS: readonly string[] = [
   'token',
   'authorization',
   'api_key',
+  'otlp_headers',
+  'otlpHeaders',
 ].flatMap((name) => [name, `*.${name}`, `*.*.${name}`]);
 
 /**

@@ -1,5 +1,6 @@
 import { opsListeners } from '../config/ops-listeners.js';
 import type { BrokerConfig } from '../config/types.js';
+import { parseHeaderList } from '../config/validate.js';
 import { type Clock, systemClock, type Timers } from '../resilience/clock.js';
 import { bindHealthMetrics } from './bindings.js';
 import { HealthRegistry } from './health.js';
@@ -89,6 +90,7 @@ export async function startOpsStack(config: BrokerConfig, options: OpsStackOptio
     enabled: config.tracing.enabled,
     exporter: config.tracing.exporter,
     endpoint: config.tracing.endpoint,
+    otlpHeaders: config.tracing.otlpHeaders === null ? {} : parseHeaderList(config.tracing.otlpHeaders),
     samplingRatio: config.tracing.samplingRatio,
     attributes: { 'streambus.broker_id': config.broker.id },
     logger,

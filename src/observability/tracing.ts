@@ -8,6 +8,8 @@ export interface TracingOptions {
   readonly exporter: TracingExporter;
   /** OTLP/HTTP traces URL (exporter 'otlp'). */
   readonly endpoint: string;
+  /** Sent with every OTLP export, e.g. a hosted collector's API key (config tracing.otlp_headers). */
+  readonly otlpHeaders?: Readonly<Record<string, string>>;
   readonly samplingRatio: number;
   readonly serviceName?: string;
   /** Resource attributes, e.g. `{ 'streambus.broker_id': 1 }`. */
@@ -76,9 +78,12 @@ async function createExporter(
     case 'otlp': {
       // Loaded only when asked for: it is a dependency of sdk-node, not of StreamBus directly.
       const otlp = (await import('@opentelemetry/exporter-trace-otlp-http')) as {
-        OTLPTraceExporter: new (config: { url: string }) => sdkTrace.SpanExporter;
+        OTLPTraceExporter: new (config: {
+          url: string;
+          headers?: Record<string, string>;
+        }) => sdkTrace.SpanExporter;
       };
-      return new otlp.OTLPTraceExporter({ url: options.endpoint });
+      return new otlp.OTLPTraceExporter({ url: options.endpoint, headers: { ...options.otlpHeaders } });
     }
   }
 }

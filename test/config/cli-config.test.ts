@@ -79,4 +79,28 @@ describe('streambus config print', () => {
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/broker\.id/);
   });
+
+  it('masks a secret read from STREAMBUS_<KEY>_FILE and names its source', async () => {
+    const secret = writeConfig('otlp-headers', 'x-api-key=k-123\n');
+    const result = await runCli(['config', 'print', '--sources'], {
+      env: { STREAMBUS_TRACING_OTLP_HEADERS_FILE: secret },
+    });
+    expect(result.code).toBe(0);
+    expect(result.stdout).not.toContain('k-123');
+    const printed = parseYaml(result.stdout) as Record<string, Record<string, unknown>>;
+    expect(printed.tracing?.otlp_headers).toBe('******');
+    expect(result.stdout).toMatch(/tracing\.otlp_headers: env_file/);
+  });
+});
+
+describe('streambus config validate and secrets', () => {
+  it('a secret written in the file is valid but warned about, without echoing it', async () => {
+    const file = writeConfig('secret.yaml', 'tracing:\n  otlp_headers: x-api-key=k-123\n');
+    const result = await runCli(['config', 'validate', file]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/valid/);
+    expect(result.stderr).toContain('warning: tracing.otlp_headers is a secret');
+    expect(result.stderr).toContain('STREAMBUS_TRACING_OTLP_HEADERS_FILE');
+    expect(result.stderr).not.toContain('k-123');
+  });
 });
