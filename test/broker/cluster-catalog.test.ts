@@ -439,6 +439,28 @@ describe('Configs through the cluster catalog', () => {
     expect(entryOf(after, 'retention_ms')?.source).toBe('default');
   });
 
+  it('a lowered max_message_bytes reaches the open replica: its leader refuses a batch it accepted before', async () => {
+    const member = await setup();
+    await broker(1).catalog.createTopic(spec('big', 1, 3));
+    await published(member, 'big', 1);
+    const batch = batchOf(['v'.repeat(500)]);
+    await waitFor('a leader', () => raftLeader('big', 0));
+    await raftLeader('big', 0)!.replica.append(batch);
+
+    await broker(2).catalog.alterConfigs(
+      { type: 'topic', name: 'big', set: { max_message_bytes: '200' }, delete: [] },
+      false,
+    );
+    await settled();
+    expect(await codeOf(() => raftLeader('big', 0)!.replica.append(batch))).toBe('BATCH_TOO_LARGE');
+    await broker(3).catalog.alterConfigs(
+      { type: 'topic', name: 'big', set: {}, delete: ['max_message_bytes'] },
+      false,
+    );
+    await settled();
+    await raftLeader('big', 0)!.replica.append(batch);
+  });
+
   it('rejects unknown keys, bad values and unknown topics, and validateOnly changes nothing', async () => {
     const member = await setup();
     await broker(1).catalog.createTopic(spec('cfg', 1, 1));

@@ -54,7 +54,7 @@ async function startNode(hub: MemoryHub, id: number, store: MemoryPartitionStore
     host,
     logger: quiet,
     nowMs: () => Date.now(),
-    batchBytesMax: 1 << 20,
+    batchBytesMax: () => 1 << 20,
     proposalTimeoutMs: 2_000,
   });
   const node = { id, host, store, replica };

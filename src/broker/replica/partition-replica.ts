@@ -42,7 +42,8 @@ export interface PartitionReplicaOptions {
   readonly host: RaftHost;
   readonly logger: Logger;
   readonly nowMs: () => number;
-  readonly batchBytesMax: number;
+  /** Largest batch accepted, read per append: the topic's max_message_bytes can change while open. */
+  readonly batchBytesMax: () => number;
   readonly proposalTimeoutMs: number;
   /** A state machine snapshot every this many applied entries bounds what a restart re-applies. */
   readonly snapshotIntervalEntries?: number;
@@ -160,7 +161,7 @@ export class PartitionReplica extends EventEmitter<ReplicaEvents> implements Ser
    */
   async append(batches: Buffer, acks: Acks = -1, deadline?: Deadline): Promise<AppendOutcome> {
     this.assertLeader('replica.append');
-    const split = splitAndValidate(batches, this.options.batchBytesMax);
+    const split = splitAndValidate(batches, this.options.batchBytesMax());
     if (acks === -1) this.assertEnoughInSync();
     const logAppendTimeMs = this.options.nowMs();
     const all = Promise.all(

@@ -94,6 +94,8 @@ interface Hosted {
   publishRetryAtMs: number;
   /** The topic's effective configs last handed to the store (JSON), to reconfigure only on a change. */
   appliedConfigs: string | undefined;
+  /** The replica's batch size limit (max_message_bytes), updated with the configs. */
+  readonly limits: { batchBytesMax: number };
 }
 
 /** A failed leadership publication is tried again after this long (or on the retry timer). */
@@ -297,7 +299,9 @@ export class ReplicaManager {
       );
     }
     h.appliedConfigs = configs;
-    h.store.reconfigure(storeConfig(topic));
+    const config = storeConfig(topic);
+    h.limits.batchBytesMax = config.batchBytesMax;
+    h.store.reconfigure(config);
   }
 
   private async open(key: string, topic: TopicRecord, p: PartitionRecord): Promise<Hosted> {
@@ -305,6 +309,7 @@ export class ReplicaManager {
     const exists = await this.deps.storeExists(dir);
     const bootstrapVoters = !exists && p.leaderEpoch === 0 ? [...p.replicas] : undefined;
     const store = await this.deps.openStore({ dir, topic, partition: p.partition, bootstrapVoters });
+    const limits = { batchBytesMax: this.deps.batchBytesMax };
     let replica: PartitionReplica;
     try {
       replica = await PartitionReplica.open({
@@ -315,7 +320,7 @@ export class ReplicaManager {
         host: this.deps.host,
         logger: this.log,
         nowMs: this.deps.nowMs,
-        batchBytesMax: this.deps.batchBytesMax,
+        batchBytesMax: () => limits.batchBytesMax,
         proposalTimeoutMs: this.deps.proposalTimeoutMs,
         minInsyncReplicas: () => {
           const t = this.view().topics.get(topic.name);
@@ -350,6 +355,7 @@ export class ReplicaManager {
       changingMembership: false,
       publishRetryAtMs: 0,
       appliedConfigs: undefined,
+      limits,
     };
     this.hosted.set(key, h);
     // A new group's first replica is its preferred leader: campaigning at once gives the group a leader
