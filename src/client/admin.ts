@@ -176,8 +176,14 @@ export class Admin {
   /** One resource's configs; throws its error. */
   async describeConfig(resource: ConfigResource): Promise<ConfigEntry[]> {
     const [first] = await this.describeConfigs([resource]);
-    if (first?.error) throw first.error;
-    return first?.entries ?? [];
+    if (first === undefined) {
+      throw new StreamBusError('UNKNOWN_SERVER_ERROR', {
+        operation: 'admin.describeConfigs',
+        message: 'DescribeConfigs answered no resource',
+      });
+    }
+    if (first.error) throw first.error;
+    return first.entries;
   }
 
   /**

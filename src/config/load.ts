@@ -85,7 +85,8 @@ export function loadConfigDetailed(options: LoadConfigOptions = {}): LoadedConfi
     const key = ENV_TO_KEY.get(name);
     const secretFile = key === undefined ? secretFromFile(name, value, env, problems) : undefined;
     if (secretFile !== undefined) {
-      if (secretFile.value !== undefined) raw.set(secretFile.key, { ...secretFile, value: secretFile.value });
+      const { key: secretKey, value: secret, origin } = secretFile;
+      if (secret !== undefined) raw.set(secretKey, { value: secret, source: 'env_file', origin });
       continue;
     }
     if (key === undefined) {
@@ -149,13 +150,13 @@ function secretFromFile(
   path: string,
   env: Readonly<Record<string, string | undefined>>,
   problems: string[],
-): { key: string; value: string | undefined; source: ConfigSource; origin: string } | undefined {
+): { key: string; value: string | undefined; origin: string } | undefined {
   if (!name.endsWith(SECRET_FILE_SUFFIX)) return undefined;
   const direct = name.slice(0, -SECRET_FILE_SUFFIX.length);
   const key = ENV_TO_KEY.get(direct);
   if (key === undefined || SCHEMA_BY_KEY.get(key)?.secret !== true) return undefined;
   const origin = ` [from the file ${path} named by ${name}]`;
-  const none = { key, value: undefined, source: 'env_file' as const, origin };
+  const none = { key, value: undefined, origin };
   if (path === '') return none;
   if (env[direct] !== undefined && env[direct] !== '') {
     problems.push(`${key}: set either ${direct} or ${name}, not both`);
