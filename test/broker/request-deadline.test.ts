@@ -87,7 +87,7 @@ async function startGroup(): Promise<Node[]> {
       host,
       logger: quiet,
       nowMs: () => Date.now(),
-      batchBytesMax: 1 << 20,
+      batchBytesMax: () => 1 << 20,
       proposalTimeoutMs: LONG_MS,
     });
     const node = { transport, host, store, replica };
@@ -115,9 +115,12 @@ function servingCatalog(served: ServedPartition, deadlines: Deadline[]): TopicCa
       highWatermark: () => served.highWatermark(),
       logStartOffset: () => served.logStartOffset(),
     }),
+    highWatermarkHere: () => served.highWatermark(),
     createTopic: () => Promise.resolve(),
     validateTopic: () => {},
     deleteTopic: () => Promise.resolve(),
+    describeConfigs: () => [],
+    alterConfigs: () => Promise.resolve(),
   };
 }
 
