@@ -89,7 +89,9 @@ export class ProducerDeduplicator {
         return result;
       },
       (err: unknown) => {
-        // It never reached the log here: forget it, so the producer's retry is written, not "duplicated".
+        // A tracked write fails only when its batch is not in the log (refused, overwritten, or this writer
+        // stopped leading, which resets the state anyway): forget it, so the producer's retry is written.
+        // Writers must not fail a tracked write on a timeout (partition-replica.ts proposes it unbounded).
         if (this.table === table) this.forget(table, idempotent);
         throw err;
       },

@@ -105,8 +105,9 @@ export interface Settle<T> {
 }
 
 /**
- * A promise bounded by a timeout (REQUEST_TIMED_OUT) and an AbortSignal (REQUEST_ABORTED). `start` wires
- * the operation up and returns its cleanup, which runs exactly once however the promise settles.
+ * A promise bounded by a timeout (REQUEST_TIMED_OUT; none when `timeoutMs` is infinite) and an AbortSignal
+ * (REQUEST_ABORTED). `start` wires the operation up and returns its cleanup, which runs exactly once however
+ * the promise settles.
  */
 export function deadlinePromise<T>(
   operation: string,
@@ -135,10 +136,13 @@ export function deadlinePromise<T>(
         reject(e);
       },
     };
-    const timer = setTimeout(
-      () => settle.reject(new StreamBusError('REQUEST_TIMED_OUT', { operation, metadata: { timeoutMs } })),
-      timeoutMs,
-    );
+    const timer = Number.isFinite(timeoutMs)
+      ? setTimeout(
+          () =>
+            settle.reject(new StreamBusError('REQUEST_TIMED_OUT', { operation, metadata: { timeoutMs } })),
+          timeoutMs,
+        )
+      : undefined;
     const onAbort = (): void => settle.reject(new StreamBusError('REQUEST_ABORTED', { operation }));
     if (signal?.aborted === true) {
       onAbort();

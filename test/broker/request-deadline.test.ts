@@ -72,7 +72,7 @@ afterEach(async () => {
   }
 });
 
-async function startGroup(): Promise<Node[]> {
+async function startGroup(proposalTimeoutMs = LONG_MS): Promise<Node[]> {
   const hub = new MemoryHub();
   const nodes: Node[] = [];
   for (const id of IDS) {
@@ -88,7 +88,7 @@ async function startGroup(): Promise<Node[]> {
       logger: quiet,
       nowMs: () => Date.now(),
       batchBytesMax: () => 1 << 20,
-      proposalTimeoutMs: LONG_MS,
+      proposalTimeoutMs,
     });
     const node = { transport, host, store, replica };
     running.push(node);
@@ -231,6 +231,28 @@ describe('request deadlines', () => {
     expect(retry.baseOffset).toBe(1);
     expect(dataBatches(l)).toBe(before + 1);
     expect(l.replica.node.status().pendingProposals).toBe(0);
+  });
+
+  it("an idempotent batch outlives the replica's proposal timeout too: the retry gets its offset, the log one copy", async () => {
+    const nodes = await startGroup(200);
+    const l = await waitFor('a leader', () => nodes.find((n) => n.replica.isLeader()));
+    await l.replica.append(batchOf(['warm-up']));
+    const idempotent = encodeRecordBatch([{ value: 'once' }], {
+      baseTimestamp: 1_700_000_000_000,
+      producerId: 43,
+      producerEpoch: 0,
+      baseSequence: 0,
+    });
+    const before = dataBatches(l);
+    l.transport.stalled = true;
+    // No request deadline: the append is bounded by the proposal timeout alone.
+    const first = rejectionCode(l.replica.append(idempotent, -1));
+    await waitFor('the batch in the leader log', () => dataBatches(l) === before + 1);
+    expect(await first).toBe('REQUEST_TIMED_OUT');
+    l.transport.stalled = false;
+    const retry = await l.replica.append(idempotent, -1);
+    expect(retry.baseOffset).toBe(1);
+    expect(dataBatches(l)).toBe(before + 1);
   });
 
   it('many waits on one request deadline (a produce to many partitions) are not reported as a listener leak', async () => {

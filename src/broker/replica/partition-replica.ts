@@ -25,7 +25,7 @@ import type { RaftHost } from '../../raft/host.js';
 import type { RaftNode } from '../../raft/node.js';
 import type { RaftStorage, StorageUpdate } from '../../raft/storage/types.js';
 import { abortError } from '../../resilience/clock.js';
-import type { Deadline } from '../../resilience/deadline.js';
+import { Deadline } from '../../resilience/deadline.js';
 import { splitAndValidate } from '../../storage/append-validation.js';
 import type { PartitionStore } from '../../storage/partition-store.js';
 import type { AppendOutcome, ReadOutcome, ServedPartition } from '../catalog.js';
@@ -168,13 +168,27 @@ export class PartitionReplica extends EventEmitter<ReplicaEvents> implements Ser
       split.map((batch) =>
         this.dedup.append(
           batch,
-          (b: Buffer, tracked: boolean) => this.proposeBatch(b, acks, tracked ? undefined : deadline?.signal),
+          // A tracked (idempotent) proposal runs until its entry commits or is overwritten: a timeout would
+          // make the deduplicator forget a batch that may still commit, and the retry would be written again.
+          (b: Buffer, tracked: boolean) =>
+            tracked
+              ? this.proposeBatch(b, acks, undefined, true)
+              : this.proposeBatch(b, acks, deadline?.signal),
           (w) => (acks === -1 ? this.committed(w, deadline?.signal) : Promise.resolve(w)),
         ),
       ),
     );
-    const applied = await this.countingTimeouts(deadline === undefined ? all : deadline.race(all), deadline);
-    return { baseOffset: applied[0]!.baseOffset, logAppendTimeMs };
+    // The caller's wait is bounded all the same: by its deadline, or else by the proposal timeout.
+    const own =
+      deadline === undefined
+        ? Deadline.fromTimeout(this.options.proposalTimeoutMs, { operation: 'replica.append' })
+        : undefined;
+    try {
+      const applied = await this.countingTimeouts((deadline ?? own!).race(all), deadline);
+      return { baseOffset: applied[0]!.baseOffset, logAppendTimeMs };
+    } finally {
+      own?.dispose();
+    }
   }
 
   /**
@@ -256,13 +270,18 @@ export class PartitionReplica extends EventEmitter<ReplicaEvents> implements Ser
     return table;
   }
 
-  private proposeBatch(batch: Buffer, acks: Acks, signal: AbortSignal | undefined): Promise<AppliedBatch> {
+  private proposeBatch(
+    batch: Buffer,
+    acks: Acks,
+    signal: AbortSignal | undefined,
+    /** No proposal timeout: settles when the entry commits, or when it is overwritten or superseded. */
+    unbounded = false,
+  ): Promise<AppliedBatch> {
     const proposedAtMs = this.options.nowMs();
+    const timeoutMs = unbounded ? Number.POSITIVE_INFINITY : this.options.proposalTimeoutMs;
     const committed = this.node.propose(
       batch,
-      signal === undefined
-        ? { timeoutMs: this.options.proposalTimeoutMs }
-        : { timeoutMs: this.options.proposalTimeoutMs, signal },
+      signal === undefined ? { timeoutMs } : { timeoutMs, signal },
     ) as Promise<AppliedBatch>;
     if (acks === -1) {
       const onCommitted = this.options.onCommitted;
