@@ -382,11 +382,21 @@ export class Producer {
         const batches = this.build(this.takeSendable());
         if (batches.length === 0) break;
         const groups = new Map<string, { leaderId: number; acks: Acks; batches: Batch[] }>();
+        // A partition whose leader lookup failed for one batch sends none of its later batches this round:
+        // each lookup may refresh metadata, and one that succeeded for a later batch would send it ahead of
+        // the earlier one now waiting for its retry (seen as reordered writes in the standalone chaos runs).
+        const stalled = new Set<string>();
         for (const batch of batches) {
+          const partitionKey = `${batch.partition}\u0000${batch.topic}`;
+          if (stalled.has(partitionKey)) {
+            this.requeue(batch);
+            continue;
+          }
           let leaderId: number;
           try {
             leaderId = await this.cluster.leaderFor(batch.topic, batch.partition);
           } catch (err) {
+            stalled.add(partitionKey);
             this.failOrRetry(batch, toStreamBusError(err, 'producer.metadata'));
             continue;
           }

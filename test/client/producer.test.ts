@@ -140,6 +140,52 @@ describe('Producer batching', () => {
 });
 
 describe('Producer retries', () => {
+  it("a failed leader lookup holds back the partition's later batches, so they cannot overtake its retry", async () => {
+    await setup(1);
+    let produceCalls = 0;
+    let bQueued = false;
+    // The leader lookup of the next batch fails (a metadata refresh that found no leader); later lookups
+    // in the same round succeed (a refresh from another broker), as on the standalone chaos runs.
+    let failNextLookup = false;
+    const lookup = cluster.leaderFor.bind(cluster);
+    cluster.leaderFor = (topic: string, partition: number) => {
+      if (!failNextLookup) return lookup(topic, partition);
+      failNextLookup = false;
+      return Promise.reject(new StreamBusError('LEADER_NOT_AVAILABLE', { operation: 'test.leaderFor' }));
+    };
+    broker.handlers[ApiKey.Produce] = async (body) => {
+      produceCalls++;
+      if (produceCalls > 1) return broker.produce(body);
+      // A fails once B waits behind it.
+      await eventually(() => bQueued, 'B queued behind A');
+      failNextLookup = true;
+      return {
+        partitions: body.partitions.map((p) => ({
+          topic: p.topic,
+          partition: p.partition,
+          error: wireErrorOf('NOT_LEADER'),
+          baseOffset: -1,
+          logAppendTimeMs: -1,
+          logStartOffset: -1,
+        })),
+      };
+    };
+    const producer = new Producer(cluster, {
+      idempotent: false,
+      maxInFlightRequests: 1,
+      lingerMs: 0,
+      retryBackoffMs: 1,
+      retryBackoffMaxMs: 1,
+    });
+    const a = producer.send({ topic: 't', messages: [{ value: 'A' }] });
+    await eventually(() => produceCalls >= 1, 'the first request');
+    const b = producer.send({ topic: 't', messages: [{ value: 'B' }] });
+    await new Promise((r) => setTimeout(r, 20));
+    bQueued = true;
+    const [[aResult], [bResult]] = await Promise.all([a, b]);
+    expect(aResult!.offset).toBeLessThan(bResult!.offset);
+  });
+
   it('retries NOT_LEADER with backoff, refreshing metadata, and then succeeds', async () => {
     await setup(1);
     let failuresLeft = 2;
