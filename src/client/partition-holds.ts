@@ -2,15 +2,13 @@
  * Partitions held back while one of their batches waits out a retry backoff, so newer batches of the
  * partition cannot overtake it. One timer wakes the owner when the earliest hold ends.
  */
+
+import { partitionKeyOf } from './send-order.js';
 import type { Clock, TimerHandle, Timers } from './timers.js';
 
 export interface Partitioned {
   topic: string;
   partition: number;
-}
-
-function keyOf(p: Partitioned): string {
-  return `${p.partition}\u0000${p.topic}`;
 }
 
 export class PartitionHolds {
@@ -26,7 +24,7 @@ export class PartitionHolds {
 
   /** Holds the partition for `ms` from now (a longer existing hold stays). */
   hold(p: Partitioned, ms: number): void {
-    const key = keyOf(p);
+    const key = partitionKeyOf(p);
     this.until.set(key, Math.max(this.until.get(key) ?? 0, this.clock.nowMs() + ms));
   }
 
@@ -37,7 +35,7 @@ export class PartitionHolds {
     const held: T[] = [];
     let wakeAt = Number.POSITIVE_INFINITY;
     for (const item of items) {
-      const key = keyOf(item);
+      const key = partitionKeyOf(item);
       const until = this.until.get(key);
       if (until !== undefined && until > now) {
         held.push(item);

@@ -22,12 +22,12 @@ import {
   BATCH_OVERHEAD_BYTES,
   type Batch,
   buildBatch,
-  olderBatchPending,
   RECORD_OVERHEAD_BYTES,
   type SendTracker,
   settleFailed,
   sizeOf,
 } from './producer-batch.js';
+import { gateSequenced, olderBatchPending, partitionKeyOf, retriesTravelAlone } from './send-order.js';
 import { type Clock, clientClock, clientTimers, type Random, type Timers } from './timers.js';
 
 export interface ProducerOptions {
@@ -387,7 +387,7 @@ export class Producer {
         // the earlier one now waiting for its retry (seen as reordered writes in the standalone chaos runs).
         const stalled = new Set<string>();
         for (const batch of batches) {
-          const partitionKey = `${batch.partition}\u0000${batch.topic}`;
+          const partitionKey = partitionKeyOf(batch);
           if (stalled.has(partitionKey)) {
             this.requeue(batch);
             continue;
@@ -406,7 +406,11 @@ export class Producer {
           groups.set(key, group);
         }
         const pendingGroups = [...groups.values()];
-        for (const group of pendingGroups) group.batches = this.retriesTravelAlone(group.batches);
+        for (const group of pendingGroups) {
+          const { kept, back } = retriesTravelAlone(group.batches);
+          group.batches = kept;
+          for (const b of back) this.requeue(b);
+        }
         while (pendingGroups.length > 0 && this.inFlightRequests < this.inFlightRequestsMax) {
           const group = pendingGroups.shift()!;
           this.inFlightRequests++;
@@ -423,32 +427,6 @@ export class Producer {
     }
   }
 
-  /**
-   * Keeps a retried batch alone in its partition's entry of a request (the partition's other batches go
-   * back in line for the next request). Batches of one partition travel concatenated and get their offsets
-   * from the entry's one base offset, counting on the broker writing them contiguously. A retry may be a
-   * duplicate the leader already holds: it answers the offset the batch got the first time, and batches
-   * written by others since then would make every later offset in the entry wrong. A batch on its first
-   * attempt cannot be a duplicate, so concatenating only those keeps the arithmetic true.
-   */
-  private retriesTravelAlone(batches: Batch[]): Batch[] {
-    const first = new Map<string, Batch>();
-    const kept: Batch[] = [];
-    for (const b of batches) {
-      const key = `${b.partition}\u0000${b.topic}`;
-      const head = first.get(key);
-      if (head === undefined) {
-        first.set(key, b);
-        kept.push(b);
-      } else if (head.attempts > 0 || b.attempts > 0) {
-        this.requeue(b);
-      } else {
-        kept.push(b);
-      }
-    }
-    return kept;
-  }
-
   /** Removes and returns the ready batches whose partition is not held back by a pending retry. */
   private takeSendable(): Batch[] {
     const { free, held } = this.holds.split(this.ready);
@@ -456,38 +434,12 @@ export class Producer {
       this.ready = held;
       return free;
     }
-    // The leader remembers a producer's last IDEMPOTENT_IN_FLIGHT_MAX batches per partition: a new batch of a
-    // partition waits while that many sequenced ones are unfinished (sent, or waiting to be retried), or a
-    // late retry of the oldest would no longer be recognised and be refused as out of order.
-    // After a reset (a batch failed for good) new batches take a new producer id. A partition's batches of
-    // the old id that are still unfinished (in flight, or waiting to be retried) may yet be appended, so
-    // new ones wait for them: the leader checks sequences per producer id, and could otherwise append a
-    // new-id batch before an older old-id one (Kafka also waits out the in-flight batches before resetting).
-    const currentId = this.idempotence.current()?.producerId;
-    const sequenced = new Map<string, number>();
-    const olderIdPending = new Set<string>();
-    for (const b of this.unfinished) {
-      if (b.bytes === null || b.producerId < 0) continue;
-      const key = `${b.partition}\u0000${b.topic}`;
-      sequenced.set(key, (sequenced.get(key) ?? 0) + 1);
-      if (b.producerId !== currentId) olderIdPending.add(key);
-    }
-    const sendable: Batch[] = [];
-    const waiting: Batch[] = [];
-    for (const b of free) {
-      if (b.bytes !== null || !this.needsIdentity(b)) {
-        sendable.push(b);
-        continue;
-      }
-      const key = `${b.partition}\u0000${b.topic}`;
-      const n = sequenced.get(key) ?? 0;
-      if (n >= IDEMPOTENT_IN_FLIGHT_MAX || olderIdPending.has(key)) {
-        waiting.push(b);
-        continue;
-      }
-      sequenced.set(key, n + 1);
-      sendable.push(b);
-    }
+    const { sendable, waiting } = gateSequenced(
+      free,
+      this.unfinished,
+      this.idempotence.current()?.producerId,
+      (b) => this.needsIdentity(b),
+    );
     this.ready = waiting.length === 0 ? held : [...held, ...waiting].sort((a, b) => a.seq - b.seq);
     return sendable;
   }
@@ -504,7 +456,7 @@ export class Producer {
     // contiguously, so each batch's base offset follows from the record counts before it.
     const entries = new Map<string, Batch[]>();
     for (const b of batches) {
-      const key = `${b.partition}\u0000${b.topic}`;
+      const key = partitionKeyOf(b);
       entries.set(key, [...(entries.get(key) ?? []), b]);
     }
     let response: ProduceResponse;

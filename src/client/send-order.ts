@@ -1,0 +1,98 @@
+/**
+ * The producer's rules for which ready batches may go out now without a partition's writes landing out of
+ * order. Pure functions over batches; the producer (producer.ts) keeps the queues.
+ */
+import { IDEMPOTENT_IN_FLIGHT_MAX } from './idempotence.js';
+import type { Batch } from './producer-batch.js';
+
+export function partitionKeyOf(b: { readonly topic: string; readonly partition: number }): string {
+  return `${b.partition}\u0000${b.topic}`;
+}
+
+/**
+ * Keeps a retried batch alone in its partition's entry of a request; the partition's other batches go
+ * `back` in line for the next request. Batches of one partition travel concatenated and get their offsets
+ * from the entry's one base offset, counting on the broker writing them contiguously. A retry may be a
+ * duplicate the leader already holds: it answers the offset the batch got the first time, and batches
+ * written by others since then would make every later offset in the entry wrong. A batch on its first
+ * attempt cannot be a duplicate, so concatenating only those keeps the arithmetic true.
+ */
+export function retriesTravelAlone(batches: readonly Batch[]): { kept: Batch[]; back: Batch[] } {
+  const first = new Map<string, Batch>();
+  const kept: Batch[] = [];
+  const back: Batch[] = [];
+  for (const b of batches) {
+    const key = partitionKeyOf(b);
+    const head = first.get(key);
+    if (head === undefined) {
+      first.set(key, b);
+      kept.push(b);
+    } else if (head.attempts > 0 || b.attempts > 0) {
+      back.push(b);
+    } else {
+      kept.push(b);
+    }
+  }
+  return { kept, back };
+}
+
+/**
+ * Of the `free` batches of an idempotent producer, those that may be built and sent now; the others wait.
+ * - The leader remembers a producer's last IDEMPOTENT_IN_FLIGHT_MAX batches per partition: a new batch of a
+ *   partition waits while that many sequenced ones are unfinished (sent, or waiting to be retried), or a
+ *   late retry of the oldest would no longer be recognised and be refused as out of order.
+ * - After a reset (a batch failed for good) new batches take a new producer id. A partition's batches of
+ *   the old id that are still unfinished may yet be appended, so new ones wait for them: the leader checks
+ *   sequences per producer id, and could otherwise append a new-id batch before an older old-id one (Kafka
+ *   also waits out the in-flight batches before resetting).
+ */
+export function gateSequenced(
+  free: readonly Batch[],
+  unfinished: Iterable<Batch>,
+  currentProducerId: number | undefined,
+  needsIdentity: (b: Batch) => boolean,
+): { sendable: Batch[]; waiting: Batch[] } {
+  const sequenced = new Map<string, number>();
+  const olderIdPending = new Set<string>();
+  for (const b of unfinished) {
+    if (b.bytes === null || b.producerId < 0) continue;
+    const key = partitionKeyOf(b);
+    sequenced.set(key, (sequenced.get(key) ?? 0) + 1);
+    if (b.producerId !== currentProducerId) olderIdPending.add(key);
+  }
+  const sendable: Batch[] = [];
+  const waiting: Batch[] = [];
+  for (const b of free) {
+    if (b.bytes !== null || !needsIdentity(b)) {
+      sendable.push(b);
+      continue;
+    }
+    const key = partitionKeyOf(b);
+    const n = sequenced.get(key) ?? 0;
+    if (n >= IDEMPOTENT_IN_FLIGHT_MAX || olderIdPending.has(key)) {
+      waiting.push(b);
+      continue;
+    }
+    sequenced.set(key, n + 1);
+    sendable.push(b);
+  }
+  return { sendable, waiting };
+}
+
+/** Whether an unfinished batch of the same partition and identity took its sequence before `batch`. */
+export function olderBatchPending(unfinished: Iterable<Batch>, batch: Batch): boolean {
+  if (batch.producerId < 0) return false;
+  for (const b of unfinished) {
+    if (
+      b !== batch &&
+      b.seq >= 0 &&
+      b.seq < batch.seq &&
+      b.producerId === batch.producerId &&
+      b.partition === batch.partition &&
+      b.topic === batch.topic
+    ) {
+      return true;
+    }
+  }
+  return false;
+}
