@@ -55,7 +55,12 @@ export function packChunksWithReserve(value: unknown, reserveBytes: number): Buf
   const substituted = withPlaceholders(value, large, 0);
   if (large.length === 0) return [packWithReserve(value, reserveBytes)];
   const packed = packWithReserve(substituted, reserveBytes);
-  const found = large.map((bytes, index) => ({ bytes, at: packed.indexOf(placeholder(index)) }));
+  // Searched after the reserved space only: msgpackr reuses its buffer, so those bytes are left over from
+  // earlier bodies and may hold an earlier placeholder (same tag, same index).
+  const found = large.map((bytes, index) => ({
+    bytes,
+    at: packed.indexOf(placeholder(index), reserveBytes),
+  }));
   found.sort((a, b) => a.at - b.at);
   const chunks: Buffer[] = [];
   let from = 0;
