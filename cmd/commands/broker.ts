@@ -57,7 +57,38 @@ export function registerBrokerCommand(program: Command): void {
         output: config.logging.output,
         base: { broker_id: config.broker.id },
       });
-      let broker: Broker;
+      // Signals are handled from before the start: one that arrives while the broker is still starting (a
+      // rollout during a long recovery, or right after "broker started" is logged) is acted on once the
+      // start completes, instead of Node's default of dying on the spot; a second one exits at once.
+      let broker: Broker | undefined;
+      let signalled: NodeJS.Signals | undefined;
+      const stop = (running: Broker, signal: NodeJS.Signals): void => {
+        if (running.isShuttingDown) {
+          logger.warn({ operation: 'shutdown', signal }, 'second signal: exiting at once');
+          process.exit(1);
+        }
+        // Exit 0 after a full drain and after a forced one alike: either way every log was flushed and
+        // closed (no acknowledged write is lost) and the operator asked for the stop, so a supervisor with
+        // Restart=on-failure must not restart it. A forced drain is told apart by its warning log line and
+        // the "broker stopped" line's `forced: true`. Exit 1: a second signal, or a shutdown that threw.
+        running.shutdown(signal).then(
+          () => process.exit(0),
+          (err: unknown) => {
+            logger.error({ operation: 'shutdown', error: String(err) }, 'shutdown failed');
+            process.exit(1);
+          },
+        );
+      };
+      const onSignal = (signal: NodeJS.Signals): void => {
+        if (broker === undefined) {
+          if (signalled !== undefined) process.exit(1);
+          signalled = signal;
+          return;
+        }
+        stop(broker, signal);
+      };
+      process.on('SIGTERM', onSignal);
+      process.on('SIGINT', onSignal);
       try {
         broker = await Broker.start(config, { logger });
       } catch (err) {
@@ -68,24 +99,6 @@ export function registerBrokerCommand(program: Command): void {
         await new Promise((resolve) => setTimeout(resolve, 50));
         process.exit(1);
       }
-      const onSignal = (signal: NodeJS.Signals): void => {
-        if (broker.isShuttingDown) {
-          logger.warn({ operation: 'shutdown', signal }, 'second signal: exiting at once');
-          process.exit(1);
-        }
-        // Exit 0 after a full drain and after a forced one alike: either way every log was flushed and
-        // closed (no acknowledged write is lost) and the operator asked for the stop, so a supervisor with
-        // Restart=on-failure must not restart it. A forced drain is told apart by its warning log line and
-        // the "broker stopped" line's `forced: true`. Exit 1: a second signal, or a shutdown that threw.
-        broker.shutdown(signal).then(
-          () => process.exit(0),
-          (err: unknown) => {
-            logger.error({ operation: 'shutdown', error: String(err) }, 'shutdown failed');
-            process.exit(1);
-          },
-        );
-      };
-      process.on('SIGTERM', onSignal);
-      process.on('SIGINT', onSignal);
+      if (signalled !== undefined) stop(broker, signalled);
     });
 }

@@ -6,12 +6,15 @@
  * The work that holds the drain is a client that never closes its end of the connection after the broker
  * closes its own (a half-open socket): the broker must wait for it to let the connection go, or cut it.
  */
+import { spawn } from 'node:child_process';
 import { connect, type Socket } from 'node:net';
+import { createInterface } from 'node:readline';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SHUTDOWN_FORCE_GRACE_MS, type ShutdownOutcome } from '../../src/broker/broker.js';
-import { removeDir, startBroker } from '../helpers/broker-process.js';
+import { BROKER_NODE_FLAGS } from '../../src/broker/node-flags.js';
+import { CLI, removeDir, startBroker, tempDir } from '../helpers/broker-process.js';
 import { captureLogger } from '../helpers/capture-logger.js';
-import { freePort } from '../helpers/cluster-processes.js';
+import { freePort, until } from '../helpers/cluster-processes.js';
 import { type InProcessBroker, startInProcessBroker } from '../helpers/in-process-broker.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -127,6 +130,60 @@ describe('graceful drain', () => {
     expect(msgs).toContain('broker stopped');
     // Nothing after the warning was left behind: no close step overran the grace.
     expect(lines().filter((l) => l.level === 'error')).toEqual([]);
+  }, 30_000);
+
+  it('a SIGTERM during the start is acted on once the start completes: a clean drain and exit 0', async () => {
+    const dataDir = tempDir();
+    const httpPort = await freePort();
+    const child = spawn(
+      process.execPath,
+      [
+        ...BROKER_NODE_FLAGS,
+        CLI,
+        'broker',
+        '--data-dir',
+        dataDir,
+        '--listen',
+        '127.0.0.1:0',
+        '--http-listen',
+        `127.0.0.1:${httpPort}`,
+      ],
+      { env: { ...process.env, STREAMBUS_LOGGING_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    const logs: string[] = [];
+    try {
+      const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+        child.once('exit', (code, signal) => resolve({ code, signal })),
+      );
+      createInterface({ input: child.stdout! }).on('line', (line) => logs.push(line));
+      createInterface({ input: child.stderr! }).on('line', (line) => logs.push(line));
+      // The ops listener comes up first; the storage and the client listener start after it. SIGTERM as
+      // soon as liveness answers lands in the middle of the start.
+      await until(
+        'liveness',
+        async () => {
+          try {
+            return (await fetch(`http://127.0.0.1:${httpPort}/health/live`)).ok || undefined;
+          } catch {
+            return undefined;
+          }
+        },
+        10_000,
+        2,
+      );
+      const startedBeforeSignal = logs.some((l) => l.includes('"broker started"'));
+      child.kill('SIGTERM');
+      const { code, signal } = await exited;
+      expect({ code, signal }, logs.join('\n')).toEqual({ code: 0, signal: null });
+      expect(
+        logs.some((l) => l.includes('"broker stopped"')),
+        logs.join('\n'),
+      ).toBe(true);
+      if (startedBeforeSignal) console.log('note: the start had completed before the signal this time');
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      removeDir(dataDir);
+    }
   }, 30_000);
 
   it('the process exits 0 within about shutdown.timeout_ms when SIGTERM meets a drain that cannot finish', async () => {
