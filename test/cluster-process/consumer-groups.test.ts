@@ -83,7 +83,9 @@ describe('consumer groups on a replicated cluster', () => {
     await admin.createTopic({ name: TOPIC, partitions: 6, replicationFactor: 3 });
 
     // Sequenced messages, acks=all, spread over the six partitions.
-    const producer = client.producer({ lingerMs: 5 });
+    // Brokers restart below: leadership moves while sends are in flight, so the producer gets a retry budget
+    // that outlasts a failover on a loaded machine (the SDK default, 5 retries, is about 2 s).
+    const producer = client.producer({ lingerMs: 5, retries: 30 });
     const produced: string[] = [];
     let next = 0;
     const produce = async (count: number) => {
