@@ -14,20 +14,10 @@ import {
   encodeRequestChunks,
   type ProduceRequest,
 } from '../../src/protocol/index.js';
+import { mulberry32 } from '../../src/raft/core/rand.js';
 
 const SEED = Number(process.env.CHUNKED_SEED ?? Math.floor(Math.random() * 2 ** 31));
 console.log(`chunked encode seed ${SEED} (replay with CHUNKED_SEED=${SEED})`);
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('encodeRequestChunks', () => {
   it('decodes to what was encoded, header in its first chunk, across 4,000 requests in a row', () => {

@@ -1,18 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { StreamBusError } from '../../src/errors/index.js';
+import { mulberry32 } from '../../src/raft/core/rand.js';
 import { backoffDelayMs, defaultIsRetriable, ManualClock, retry, sleep } from '../../src/resilience/index.js';
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const noSleep = async () => {};
 const base = { retriesMax: 10, baseDelayMs: 50, maxDelayMs: 2000, sleep: noSleep, random: () => 0.5 };

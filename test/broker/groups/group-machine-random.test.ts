@@ -9,18 +9,8 @@
 import { describe, expect, it } from 'vitest';
 import { GroupMachine } from '../../../src/broker/groups/group-machine.js';
 import type { GroupEffect, GroupPhase } from '../../../src/broker/groups/group-types.js';
+import { mulberry32 } from '../../../src/raft/core/rand.js';
 import { options, proto } from './group-machine-harness.js';
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type ClientState = 'out' | 'joining' | 'to-sync' | 'syncing' | 'stable' | 'crashed';
 
