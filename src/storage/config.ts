@@ -62,3 +62,12 @@ export function logConfigOf(config: LogConfig): LogConfig {
     batchBytesMax: config.batchBytesMax,
   };
 }
+
+/**
+ * A log's config after a live topic config change: retention, segment roll and size, index interval (new
+ * segments) and batch size limit take effect at once. The flush policy and interval keep their values
+ * until the log is next opened: under 'always' durability comes from how the segment files were opened.
+ */
+export function reconfiguredLog(current: LogConfig, next: LogConfig): LogConfig {
+  return { ...next, flushPolicy: current.flushPolicy, flushIntervalMs: current.flushIntervalMs };
+}

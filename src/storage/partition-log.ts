@@ -15,7 +15,7 @@ import { invariant, StreamBusError, toStreamBusError } from '../errors/index.js'
 import { stampBatch } from '../protocol/record-batch.js';
 import { splitAndValidate } from './append-validation.js';
 import { readInt64 } from './batch-scan.js';
-import type { LogConfig } from './config.js';
+import { type LogConfig, reconfiguredLog } from './config.js';
 import { type HighWatermarkListener, HighWatermarkNotifier } from './high-watermark.js';
 import { planRetention, type RetentionReason } from './retention.js';
 import type { Segment } from './segment.js';
@@ -163,17 +163,9 @@ export class PartitionLog {
     return this.current;
   }
 
-  /**
-   * Applies a topic config change to the open log: retention, segment roll and size, index interval (new
-   * segments) and batch size limit take effect at once. The flush policy and interval keep their values
-   * until the log is next opened: under 'always' durability comes from how the segment files were opened.
-   */
+  /** Applies a topic config change to the open log (what takes effect when: `reconfiguredLog`). */
   reconfigure(config: LogConfig): void {
-    this.current = {
-      ...config,
-      flushPolicy: this.current.flushPolicy,
-      flushIntervalMs: this.current.flushIntervalMs,
-    };
+    this.current = reconfiguredLog(this.current, config);
   }
 
   private get active(): Segment {

@@ -23,7 +23,7 @@ import {
 } from '../raft/core/types.js';
 import type { StorageUpdate } from '../raft/storage/types.js';
 import type { Bulkhead } from '../resilience/bulkhead.js';
-import type { LogConfig } from './config.js';
+import { type LogConfig, reconfiguredLog } from './config.js';
 import {
   decodePartitionSnapshot,
   type PartitionStore,
@@ -166,17 +166,9 @@ export class ReplicatedLog implements PartitionStore {
     return this.current;
   }
 
-  /**
-   * Applies a topic config change to the open log: retention, segment roll and size, index interval (new
-   * segments) and batch size limit take effect at once. The flush policy and interval keep their values
-   * until the log is next opened: under 'always' durability comes from how the segment files were opened.
-   */
+  /** Applies a topic config change to the open log (what takes effect when: `reconfiguredLog`). */
   reconfigure(config: LogConfig): void {
-    this.current = {
-      ...config,
-      flushPolicy: this.current.flushPolicy,
-      flushIntervalMs: this.current.flushIntervalMs,
-    };
+    this.current = reconfiguredLog(this.current, config);
   }
 
   private get active(): ReplicatedSegment {
