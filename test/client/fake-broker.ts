@@ -12,6 +12,8 @@ import {
   encodeErrorResponse,
   encodeResponse,
   FrameDecoder,
+  type ProduceRequest,
+  type ProduceResponse,
   type RequestHeader,
   type RequestOf,
   type ResponseOf,
@@ -320,4 +322,18 @@ export async function eventually(check: () => boolean, what: string, timeoutMs =
     if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 2));
   }
+}
+
+/** A Produce answer failing every partition of `body` with `code`. */
+export function failAll(body: ProduceRequest, code: Parameters<typeof wireErrorOf>[0]): ProduceResponse {
+  return {
+    partitions: body.partitions.map((p) => ({
+      topic: p.topic,
+      partition: p.partition,
+      error: wireErrorOf(code),
+      baseOffset: -1,
+      logAppendTimeMs: -1,
+      logStartOffset: -1,
+    })),
+  };
 }

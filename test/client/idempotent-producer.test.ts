@@ -7,10 +7,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Cluster } from '../../src/client/cluster.js';
 import { Producer } from '../../src/client/producer.js';
 import { createClient } from '../../src/index.js';
-import { ApiKey, type ProduceRequest, type ProduceResponse, wireErrorOf } from '../../src/protocol/index.js';
+import { ApiKey, type ProduceRequest, wireErrorOf } from '../../src/protocol/index.js';
 import { type BatchHeader, readBatchHeader, splitBatches } from '../../src/protocol/record-batch.js';
 import { type InProcessBroker, startInProcessBroker } from '../helpers/in-process-broker.js';
-import { eventually, FakeBroker } from './fake-broker.js';
+import { eventually, FakeBroker, failAll } from './fake-broker.js';
 
 let broker: FakeBroker | undefined;
 let cluster: Cluster | undefined;
@@ -45,19 +45,6 @@ function sentBatches(b: FakeBroker): SentBatch[] {
       })),
     ),
   );
-}
-
-function failAll(body: ProduceRequest, code: Parameters<typeof wireErrorOf>[0]): ProduceResponse {
-  return {
-    partitions: body.partitions.map((p) => ({
-      topic: p.topic,
-      partition: p.partition,
-      error: wireErrorOf(code),
-      baseOffset: -1,
-      logAppendTimeMs: -1,
-      logStartOffset: -1,
-    })),
-  };
 }
 
 const quick = { lingerMs: 0, retryBackoffMs: 1, retryBackoffMaxMs: 2 };

@@ -3,9 +3,9 @@ import { Cluster } from '../../src/client/cluster.js';
 import { partitionForKey } from '../../src/client/partitioner.js';
 import { Producer } from '../../src/client/producer.js';
 import { StreamBusError } from '../../src/errors/index.js';
-import { ApiKey, type ProduceRequest, wireErrorOf } from '../../src/protocol/index.js';
+import { ApiKey, type ProduceRequest } from '../../src/protocol/index.js';
 import { readBatchHeader, splitBatches } from '../../src/protocol/record-batch.js';
-import { eventually, FakeBroker, ManualTimers } from './fake-broker.js';
+import { eventually, FakeBroker, failAll, ManualTimers } from './fake-broker.js';
 
 let broker: FakeBroker;
 let cluster: Cluster;
@@ -159,16 +159,7 @@ describe('Producer retries', () => {
       // A fails once B waits behind it.
       await eventually(() => bQueued, 'B queued behind A');
       failNextLookup = true;
-      return {
-        partitions: body.partitions.map((p) => ({
-          topic: p.topic,
-          partition: p.partition,
-          error: wireErrorOf('NOT_LEADER'),
-          baseOffset: -1,
-          logAppendTimeMs: -1,
-          logStartOffset: -1,
-        })),
-      };
+      return failAll(body, 'NOT_LEADER');
     };
     const producer = new Producer(cluster, {
       idempotent: false,
@@ -191,16 +182,7 @@ describe('Producer retries', () => {
     let failuresLeft = 2;
     broker.handlers[ApiKey.Produce] = (body) => {
       if (failuresLeft-- > 0) {
-        return {
-          partitions: body.partitions.map((p) => ({
-            topic: p.topic,
-            partition: p.partition,
-            error: wireErrorOf('NOT_LEADER'),
-            baseOffset: -1,
-            logAppendTimeMs: -1,
-            logStartOffset: -1,
-          })),
-        };
+        return failAll(body, 'NOT_LEADER');
       }
       return broker.produce(body);
     };
@@ -220,16 +202,7 @@ describe('Producer retries', () => {
       if (calls === 1) {
         // The first request fails after the later sends are queued behind it.
         await new Promise((resolve) => setTimeout(resolve, 30));
-        return {
-          partitions: body.partitions.map((p) => ({
-            topic: p.topic,
-            partition: p.partition,
-            error: wireErrorOf('NOT_LEADER'),
-            baseOffset: -1,
-            logAppendTimeMs: -1,
-            logStartOffset: -1,
-          })),
-        };
+        return failAll(body, 'NOT_LEADER');
       }
       return broker.produce(body);
     };
