@@ -14,18 +14,12 @@ import { DEFAULT_COORDINATOR_CONFIG } from '../../src/cluster/coordinator-logic.
 import { StreamBusError } from '../../src/errors/index.js';
 import { encodeCommand, type MetadataCommand } from '../../src/metadata/commands.js';
 import { MetadataStateMachine } from '../../src/metadata/state-machine.js';
-import type { Logger } from '../../src/observability/index.js';
+import { silentLogger } from '../../src/observability/index.js';
 import { type SpanRunner, startTracing, withSpan } from '../../src/observability/tracing.js';
 import type { ConfChange } from '../../src/raft/core/types.js';
 import { createTopic, register } from '../metadata/fixtures.js';
 
-const quiet = {
-  info: () => {},
-  warn: () => {},
-  error: () => {},
-  debug: () => {},
-  child: () => quiet,
-} as unknown as Logger;
+const quiet = silentLogger();
 
 class Rig {
   readonly sm = new MetadataStateMachine();

@@ -4,9 +4,8 @@
  * while the same requests through a broker with metrics on fill them.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { ApiKey } from '../../src/protocol/index.js';
 import { type InProcessBroker, startInProcessBroker } from '../helpers/in-process-broker.js';
-import { batchOf, connectTo } from '../helpers/wire.js';
+import { connectTo, createProduceFetch } from '../helpers/wire.js';
 
 let b: InProcessBroker | undefined;
 afterEach(async () => {
@@ -31,25 +30,7 @@ async function dataPathSamples(broker: InProcessBroker): Promise<string[]> {
 async function produceAndFetch(broker: InProcessBroker): Promise<void> {
   const conn = await connectTo(broker);
   try {
-    const created = await conn.request(ApiKey.CreateTopics, {
-      topics: [{ name: 'm', partitions: 1, replicationFactor: 1, configs: {} }],
-      timeoutMs: 5_000,
-      validateOnly: false,
-    });
-    expect(created.topics[0]?.error).toBeNull();
-    const produced = await conn.request(ApiKey.Produce, {
-      acks: -1,
-      timeoutMs: 5_000,
-      partitions: [{ topic: 'm', partition: 0, records: batchOf(['a', 'b', 'c']) }],
-    });
-    expect(produced.partitions[0]?.error).toBeNull();
-    const fetched = await conn.request(ApiKey.Fetch, {
-      maxWaitMs: 0,
-      minBytes: 0,
-      maxBytes: 1 << 20,
-      partitions: [{ topic: 'm', partition: 0, fetchOffset: 0, partitionMaxBytes: 1 << 20 }],
-    });
-    expect(fetched.partitions[0]?.records.length).toBeGreaterThan(0);
+    expect((await createProduceFetch(conn, 'm', ['a', 'b', 'c'])).length).toBeGreaterThan(0);
   } finally {
     await conn.close();
   }

@@ -11,18 +11,14 @@ import { codeFromWire } from '../../src/errors/index.js';
 import { MetricsRegistry, timeoutObserver } from '../../src/observability/index.js';
 import { ApiKey, decodeResponseHeader, encodeRequest } from '../../src/protocol/index.js';
 import { captureLogger } from '../helpers/capture-logger.js';
+import { catalogServing } from '../helpers/catalog-stub.js';
 import { batchOf } from '../helpers/wire.js';
 
 /** A catalog whose partition accepts the append and never finishes it: a stuck disk. */
 function hangingCatalog(): TopicCatalog {
   const never = new Promise<never>(() => {});
-  return {
-    listTopics: () => [],
-    topic: () => undefined,
-    brokers: () => [],
-    controllerId: () => -1,
-    placement: () => undefined,
-    partition: () => ({
+  return catalogServing(
+    {
       append: () => never,
       read: () => never,
       highWatermark: () => 0,
@@ -31,14 +27,9 @@ function hangingCatalog(): TopicCatalog {
       offsetForTimestamp: () => never,
       onHighWatermark: () => () => {},
       leadership: () => 0,
-    }),
-    highWatermarkHere: () => 0,
-    createTopic: () => never,
-    validateTopic: () => {},
-    deleteTopic: () => never,
-    describeConfigs: () => [],
-    alterConfigs: () => never,
-  };
+    },
+    { createTopic: () => never, deleteTopic: () => never, alterConfigs: () => never },
+  );
 }
 
 describe('request timeouts', () => {

@@ -6,9 +6,8 @@
 import { type Tracer, type TracerProvider, trace } from '@opentelemetry/api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Connection } from '../../src/client/connection.js';
-import { ApiKey } from '../../src/protocol/index.js';
 import { type InProcessBroker, startInProcessBroker } from '../helpers/in-process-broker.js';
-import { batchOf, connectTo } from '../helpers/wire.js';
+import { connectTo, createProduceFetch } from '../helpers/wire.js';
 
 let tracerRequests = 0;
 const countingProvider: TracerProvider = {
@@ -45,25 +44,8 @@ afterAll(async () => {
 
 describe('tracing disabled', () => {
   it('produce and fetch never ask the tracing API for a tracer or a span', async () => {
-    const created = await conn.request(ApiKey.CreateTopics, {
-      topics: [{ name: 'untraced', partitions: 1, replicationFactor: 1, configs: {} }],
-      timeoutMs: 5_000,
-      validateOnly: false,
-    });
-    expect(created.topics[0]?.error).toBeNull();
-    const produced = await conn.request(ApiKey.Produce, {
-      acks: -1,
-      timeoutMs: 5_000,
-      partitions: [{ topic: 'untraced', partition: 0, records: batchOf(['a', 'b']) }],
-    });
-    expect(produced.partitions[0]?.error).toBeNull();
-    const fetched = await conn.request(ApiKey.Fetch, {
-      maxWaitMs: 0,
-      minBytes: 0,
-      maxBytes: 1 << 20,
-      partitions: [{ topic: 'untraced', partition: 0, fetchOffset: 0, partitionMaxBytes: 1 << 20 }],
-    });
-    expect(fetched.partitions[0]?.records.length).toBeGreaterThan(0);
+    const records = await createProduceFetch(conn, 'untraced', ['a', 'b']);
+    expect(records.length).toBeGreaterThan(0);
     expect(tracerRequests).toBe(0);
   });
 });

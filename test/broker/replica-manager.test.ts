@@ -9,7 +9,7 @@ import { ReplicaManager } from '../../src/broker/replica/replica-manager.js';
 import { StreamBusError } from '../../src/errors/index.js';
 import { encodeCommand, type MetadataCommand } from '../../src/metadata/commands.js';
 import { MetadataStateMachine } from '../../src/metadata/state-machine.js';
-import { type Logger, MetricsRegistry } from '../../src/observability/index.js';
+import { MetricsRegistry, silentLogger } from '../../src/observability/index.js';
 import { decodeRecords, encodeRecordBatch, splitBatches } from '../../src/protocol/record-batch.js';
 import { RaftHost } from '../../src/raft/host.js';
 import { MemoryHub } from '../../src/raft/transport/memory-transport.js';
@@ -17,13 +17,7 @@ import { MemoryPartitionStore } from '../helpers/memory-partition-store.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { createTopic, register } from '../metadata/fixtures.js';
 
-const quiet = {
-  info: () => {},
-  warn: () => {},
-  error: () => {},
-  debug: () => {},
-  child: () => quiet,
-} as unknown as Logger;
+const quiet = silentLogger();
 
 class SharedMetadata {
   readonly stateMachine = new MetadataStateMachine();

@@ -14,7 +14,7 @@ import { handleFetch } from '../../src/broker/handlers/fetch.js';
 import { PartitionReplica } from '../../src/broker/replica/partition-replica.js';
 import { type RequestObserver, RequestRouter } from '../../src/broker/router.js';
 import { codeFromWire } from '../../src/errors/index.js';
-import type { Logger } from '../../src/observability/index.js';
+import { silentLogger } from '../../src/observability/index.js';
 import { ApiKey, decodeResponseHeader, encodeRequest } from '../../src/protocol/index.js';
 import { encodeRecordBatch } from '../../src/protocol/record-batch.js';
 import type { NodeId } from '../../src/raft/core/types.js';
@@ -22,17 +22,12 @@ import { RaftHost } from '../../src/raft/host.js';
 import { MemoryHub } from '../../src/raft/transport/memory-transport.js';
 import type { Envelope, RaftTransport } from '../../src/raft/transport/types.js';
 import { Deadline, ManualClock } from '../../src/resilience/index.js';
+import { catalogServing } from '../helpers/catalog-stub.js';
 import { MemoryPartitionStore } from '../helpers/memory-partition-store.js';
 import { waitFor } from '../helpers/wait-for.js';
-import { batchOf } from '../helpers/wire.js';
+import { batchOf, rejectionCode } from '../helpers/wire.js';
 
-const quiet = {
-  info: () => {},
-  warn: () => {},
-  error: () => {},
-  debug: () => {},
-  child: () => quiet,
-} as unknown as Logger;
+const quiet = silentLogger();
 
 const IDS = [1, 2, 3];
 /** Far longer than any wait below: a waiter still pending at the end was not abandoned at the deadline. */
@@ -99,29 +94,16 @@ async function startGroup(proposalTimeoutMs = LONG_MS): Promise<Node[]> {
 
 /** A catalog serving one partition (and recording the deadline each append was given). */
 function servingCatalog(served: ServedPartition, deadlines: Deadline[]): TopicCatalog {
-  return {
-    listTopics: () => [],
-    topic: () => undefined,
-    brokers: () => [],
-    controllerId: () => -1,
-    placement: () => undefined,
-    partition: () => ({
-      ...served,
-      append: (batches, acks, deadline) => {
-        if (deadline !== undefined) deadlines.push(deadline);
-        return served.append(batches, acks, deadline);
-      },
-      leadership: () => served.leadership(),
-      highWatermark: () => served.highWatermark(),
-      logStartOffset: () => served.logStartOffset(),
-    }),
-    highWatermarkHere: () => served.highWatermark(),
-    createTopic: () => Promise.resolve(),
-    validateTopic: () => {},
-    deleteTopic: () => Promise.resolve(),
-    describeConfigs: () => [],
-    alterConfigs: () => Promise.resolve(),
-  };
+  return catalogServing({
+    ...served,
+    append: (batches, acks, deadline) => {
+      if (deadline !== undefined) deadlines.push(deadline);
+      return served.append(batches, acks, deadline);
+    },
+    leadership: () => served.leadership(),
+    highWatermark: () => served.highWatermark(),
+    logStartOffset: () => served.logStartOffset(),
+  });
 }
 
 /** Data batches (not Raft-only entries) in a node's log. */
@@ -136,15 +118,6 @@ function commitOf(offset: number): CommitRequest {
     reset: false,
     partitions: [{ topic: 't', partition: 0, offset, metadata: '' }],
   };
-}
-
-async function rejectionCode(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (err) {
-    return (err as { code?: string }).code ?? String(err);
-  }
-  return 'resolved';
 }
 
 function context(catalog: TopicCatalog, overrides: Partial<HandlerContext> = {}): HandlerContext {
