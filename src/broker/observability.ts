@@ -30,15 +30,10 @@ export function brokerObservers(
   const countError = (err: StreamBusError): void => {
     metrics?.errorsTotal.inc({ code: err.code, category: err.category });
   };
-  const m = metrics ?? undefined;
   return {
     dataPlane: {
-      onProduced: m
-        ? (topic, messages, bytes) => m.topicCounters(topic).addIn(messages, bytes)
-        : () => undefined,
-      onFetched: m
-        ? (topic, messages, bytes) => m.topicCounters(topic).addOut(messages, bytes)
-        : () => undefined,
+      onProduced: (topic, messages, bytes) => metrics?.topicCounters(topic).addIn(messages, bytes),
+      onFetched: (topic, messages, bytes) => metrics?.topicCounters(topic).addOut(messages, bytes),
       onPartitionError: (operation, err) => {
         countError(err);
         // A client mistake (unknown partition, offset out of range) is the client's to log; a broker-side
@@ -56,13 +51,12 @@ export function brokerObservers(
       },
     },
     requests: {
-      onRequest: m
-        ? (api, status, seconds) => {
-            m.observeRequest(api, status, seconds);
-            if (api === 'Produce') m.produceDurationSeconds.observe(seconds);
-            else if (api === 'Fetch') m.fetchDurationSeconds.observe(seconds);
-          }
-        : () => undefined,
+      onRequest: (api, status, seconds) => {
+        if (metrics === null) return;
+        metrics.observeRequest(api, status, seconds);
+        if (api === 'Produce') metrics.produceDurationSeconds.observe(seconds);
+        else if (api === 'Fetch') metrics.fetchDurationSeconds.observe(seconds);
+      },
       ...(onTimeout === undefined ? {} : { onTimeout }),
       onError: (api: string, err: StreamBusError, connection: ConnectionInfo) => {
         countError(err);
@@ -98,8 +92,8 @@ export function brokerObservers(
           'connection limit reached; connection refused',
         );
       },
-      onInFlightChange: m ? (delta) => m.requestsInFlight.inc(delta) : () => undefined,
-      onQueuedChange: m ? (delta) => m.requestQueueDepth.inc(delta) : () => undefined,
+      onInFlightChange: (delta) => metrics?.requestsInFlight.inc(delta),
+      onQueuedChange: (delta) => metrics?.requestQueueDepth.inc(delta),
       onProtocolError: (info, err) => {
         countError(err);
         sampler.warn(
