@@ -1,22 +1,3 @@
-/**
- * The cluster side of one broker process (cluster.enabled): the metadata Raft group over TCP, its state
- * machine and the MetadataStore, plus their health, metrics and logs. The broker owns the order: start
- * after storage and before the client listener; stop after connections are drained.
- *
- * Membership: once the client listener is up, `startMembership` registers this broker (a follower's write
- * is forwarded to the leader over the peer connection, see metadata/tcp-forwarder.ts), marks it alive and
- * heartbeats every resilience.timeouts.heartbeat_interval.
- *
- * The cluster coordinator (cluster-coordinator.ts) runs here too and acts only while this broker leads
- * the metadata group: it marks silent or stuck brokers failed, adds non-voters as learners, and runs the
- * rebalancer.
- *
- * A broker outside `cluster.voters` joins as a non-voter: its metadata log starts empty (not bootstrapped),
- * it dials every voter (they do not know its address), forwards its registration through them, and the
- * coordinator adds it to the group as a learner.
- */
-import { constants } from 'node:fs';
-import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DEFAULT_COORDINATOR_CONFIG } from '../cluster/coordinator-logic.js';
 import type { CoordinatorConfig } from '../cluster/coordinator-types.js';
@@ -31,16 +12,6 @@ import {
 } from '../metadata/index.js';
 import { TransportForwarder } from '../metadata/tcp-forwarder.js';
 import type { BrokerState } from '../metadata/types.js';
-import {
-  COORDINATOR_STALL_MS,
-  judgeCoordinator,
-  judgeMetadata,
-  judgeRaft,
-  quorumOf,
-  type RaftFacts,
-} from '../observability/cluster-checks.js';
-import type { CheckResult } from '../observability/health.js';
-import type { RaftHealthView } from '../observability/http-server.js';
 import {
   bindBreakerMetrics,
   type Logger,
@@ -59,14 +30,13 @@ import type { Deadline } from '../resilience/deadline.js';
 import { METADATA_DIR } from '../storage/log-manager.js';
 import { pingBroker } from './broker-probe.js';
 import { ClusterCoordinator } from './cluster-coordinator.js';
+import { registerClusterHealth } from './cluster-health.js';
 import { runMembership } from './membership.js';
 import { ProbeBreakers } from './probe-breakers.js';
 
 export const METADATA_GROUP_ID = 'metadata';
 /** How long shutdown waits for another voter to take metadata leadership before stopping anyway. */
 export const LEADERSHIP_TRANSFER_TIMEOUT_MS = 2_000;
-/** The raft readiness check runs this often (the default 5 s would hold readiness back after an election). */
-const RAFT_CHECK_INTERVAL_MS = 250;
 
 export interface ClusterNodeDeps {
   readonly logger: Logger;
@@ -331,56 +301,6 @@ export class ClusterNode {
     return this.raft.status();
   }
 
-  /** The /health/raft body: the `raft` check's judgement (see judgeRaft) over the live status. */
-  healthView(): RaftHealthView {
-    const s = this.raft.status();
-    const hasLeader = s.leaderId !== 0;
-    const facts = this.raftFacts(s);
-    const verdict = judgeRaft(facts);
-    return {
-      status: verdict.status,
-      message: verdict.message ?? '',
-      node_id: s.id,
-      group: s.groupId,
-      role: s.role,
-      term: s.term,
-      leader_id: hasLeader ? s.leaderId : null,
-      commit_index: s.commitIndex,
-      applied_index: s.appliedIndex,
-      last_index: s.lastIndex,
-      voters: s.voters,
-      quorum: quorumOf(s.voters.length),
-      voters_reachable: facts.votersReachable,
-      last_commit_age_ms: s.lastCommitAgeMs ?? null,
-      commit_stale_ms: facts.commitStaleMs,
-      metadata_version: this.stateMachine.version,
-      brokers: [...this.store.snapshotView().brokers.values()].map((b) => ({
-        id: b.id,
-        state: b.state,
-        client: `${b.clientAddress.host}:${b.clientAddress.port}`,
-        peer: `${b.peerAddress.host}:${b.peerAddress.port}`,
-        epoch: b.epoch,
-        last_heartbeat_ms: b.lastHeartbeatMs,
-      })),
-    };
-  }
-
-  /** What judgeRaft decides from: status, the voters this node hears, and the commit staleness bound. */
-  private raftFacts(s: RaftNodeStatus): RaftFacts {
-    const heard = s.voters.filter((id) => id !== s.id && this.transport.isHeardFrom(id)).length;
-    return {
-      running: this.raftFatal === undefined,
-      ...(this.raftFatal === undefined ? {} : { fatalError: this.raftFatal }),
-      role: s.role,
-      term: s.term,
-      leaderId: s.leaderId,
-      voterCount: s.voters.length,
-      votersReachable: heard + (s.voters.includes(s.id) ? 1 : 0),
-      lastCommitAgeMs: s.lastCommitAgeMs,
-      commitStaleMs: this.config.resilience.timeouts.heartbeatTimeoutMs,
-    };
-  }
-
   /**
    * Hands metadata leadership to another voter if this broker leads (bounded by `transferTimeoutMs`: a slow
    * or failed transfer only costs the others one election; 0 skips it, as a shutdown out of time does),
@@ -424,44 +344,6 @@ export class ClusterNode {
   }
 
   /**
-   * The `metadata` check (judgeMetadata): can propose (leader known, breaker not open), the state machine
-   * keeps applying what commits, the log's directory is writable. Remembers when applying last moved.
-   */
-  private metadataCheck(): () => Promise<CheckResult> {
-    const dir = join(this.config.broker.dataDir, METADATA_DIR);
-    let lastApplied = -1;
-    let progressAtMs = this.nowMs();
-    return async () => {
-      const s = this.raft.status();
-      const now = this.nowMs();
-      if (s.appliedIndex !== lastApplied || s.appliedIndex >= s.commitIndex) {
-        lastApplied = s.appliedIndex;
-        progressAtMs = now;
-      }
-      let storageError: string | null = null;
-      try {
-        await access(dir, constants.W_OK);
-      } catch (err) {
-        storageError = err instanceof Error ? err.message : String(err);
-      }
-      const breaker = this.store.breaker.stats();
-      return judgeMetadata({
-        raftRunning: this.raftFatal === undefined,
-        ...(this.raftFatal === undefined ? {} : { fatalError: this.raftFatal }),
-        leaderId: s.leaderId,
-        breaker: breaker.state,
-        breakerOpenForMs: breaker.openedAtMs === null ? 0 : Math.max(0, now - breaker.openedAtMs),
-        breakerOpenTimeoutMs: this.config.resilience.circuitBreaker.timeoutMs,
-        commitIndex: s.commitIndex,
-        appliedIndex: s.appliedIndex,
-        applyStalledMs: now - progressAtMs,
-        applyStallMaxMs: this.config.resilience.timeouts.proposalMs,
-        storageError,
-      });
-    };
-  }
-
-  /**
    * Health checks, /health/raft, raft_*, metadata_*, the circuitbreaker_* metrics of the metadata breaker
    * and the per-peer transport breakers, role-change and breaker state-change logs (`metadataLogger` logs as component metadata).
    */
@@ -470,50 +352,18 @@ export class ClusterNode {
     this.raft.on('fatal', (err) => {
       this.raftFatal = err.message;
     });
-    ops.health.register({
-      name: 'raft',
-      critical: true,
-      intervalMs: RAFT_CHECK_INTERVAL_MS,
-      check: async () => judgeRaft(this.raftFacts(this.raft.status())),
-    });
-    this.unbind.push(() => ops.health.unregister('raft'));
-    ops.health.register({
-      name: 'metadata',
-      // Readiness follows `raft`; a broker whose metadata writes fail still serves the partitions it leads.
-      critical: false,
-      intervalMs: RAFT_CHECK_INTERVAL_MS,
-      check: this.metadataCheck(),
-    });
-    this.unbind.push(() => ops.health.unregister('metadata'));
-    ops.health.register({
-      name: 'coordinator',
-      critical: false,
-      intervalMs: RAFT_CHECK_INTERVAL_MS,
-      check: async () =>
-        judgeCoordinator({
-          ...this.coordinator.status(),
-          draining: ops.health.isDraining(),
-          nowMs: this.nowMs(),
-          rebalanceTimeoutMs: this.config.resilience.timeouts.rebalanceMs,
-          tickStallMs: COORDINATOR_STALL_MS,
-        }),
-    });
-    this.unbind.push(() => ops.health.unregister('coordinator'));
-    ops.health.register({
-      name: 'brokers',
-      critical: false,
-      intervalMs: RAFT_CHECK_INTERVAL_MS,
-      check: async () => {
-        const brokers = [...this.store.snapshotView().brokers.values()];
-        const failed = brokers.filter((b) => b.state === 'failed').map((b) => b.id);
-        const alive = brokers.filter((b) => b.state === 'alive').length;
-        const newest = Math.max(0, ...brokers.map((b) => b.lastHeartbeatMs));
-        const message = `${alive} of ${brokers.length} brokers alive${failed.length > 0 ? `; failed: ${failed.join(', ')}` : ''}; newest heartbeat ${newest > 0 ? `${Math.max(0, this.nowMs() - newest)} ms ago` : 'none'}`;
-        return { status: failed.length > 0 ? 'degraded' : 'healthy', message };
-      },
-    });
-    this.unbind.push(() => ops.health.unregister('brokers'));
-    ops.server?.setRaftHealthProvider(() => this.healthView());
+    this.unbind.push(
+      registerClusterHealth(ops, {
+        config: this.config,
+        raft: this.raft,
+        transport: this.transport,
+        store: this.store,
+        stateMachine: this.stateMachine,
+        coordinator: this.coordinator,
+        nowMs: this.nowMs,
+        raftFatal: () => this.raftFatal,
+      }),
+    );
     const self = this.config.broker.id;
     this.unbind.push(
       this.stateMachine.subscribe((change) => {
@@ -533,7 +383,6 @@ export class ClusterNode {
         }
       }),
     );
-    this.unbind.push(() => ops.server?.setRaftHealthProvider(undefined));
     this.unbind.push(bindMetadataMetrics(this.store, metrics));
     this.unbind.push(bindBreakerMetrics(this.store.breaker, metrics, metadataLogger));
     // One breaker per remote broker, shared by the metadata group and every partition group (one transport).
