@@ -100,5 +100,5 @@ export interface TopicCatalog {
    * An incremental config change, applied to the running partitions. Throws UNKNOWN_TOPIC_OR_PARTITION,
    * INVALID_TOPIC_CONFIG (unknown key, bad value), INVALID_REQUEST (a change this mode cannot make).
    */
-  alterConfigs(change: AlterConfigsResource, validateOnly: boolean): Promise<void>;
+  alterConfigs(change: AlterConfigsResource, validateOnly: boolean, deadline?: Deadline): Promise<void>;
 }

@@ -198,7 +198,11 @@ export class ClusterTopicCatalog implements TopicCatalog {
    * broker sees them and each replica manager applies them to its partition logs. Returns once this
    * broker's replica applied the change (bounded), so a DescribeConfigs here right after sees it.
    */
-  async alterConfigs(change: AlterConfigsResource, validateOnly: boolean): Promise<void> {
+  async alterConfigs(
+    change: AlterConfigsResource,
+    validateOnly: boolean,
+    deadline?: Deadline,
+  ): Promise<void> {
     const view = this.view();
     const current =
       change.type === 'cluster'
@@ -206,10 +210,11 @@ export class ClusterTopicCatalog implements TopicCatalog {
         : this.topicRecord(change.name, 'config.alter').configs;
     const { set } = alterTopicConfigs(current, change, 'config.alter');
     if (validateOnly) return;
+    const options = deadline === undefined ? {} : { deadline };
     const result =
       change.type === 'cluster'
-        ? await this.deps.store.setClusterConfig({ set, delete: change.delete })
-        : await this.deps.store.alterTopicConfig(change.name, { set, delete: change.delete });
+        ? await this.deps.store.setClusterConfig({ set, delete: change.delete }, options)
+        : await this.deps.store.alterTopicConfig(change.name, { set, delete: change.delete }, options);
     this.logger.info(
       {
         operation: 'config.alter',
@@ -221,7 +226,7 @@ export class ClusterTopicCatalog implements TopicCatalog {
       },
       'configs altered in metadata',
     );
-    await this.appliedHere(result.version, undefined);
+    await this.appliedHere(result.version, deadline);
   }
 
   private topicRecord(name: string, operation: string): TopicRecord {

@@ -4,7 +4,7 @@ import type {
   DescribeConfigsRequest,
   DescribeConfigsResponse,
 } from '../../protocol/messages.js';
-import type { HandlerContext } from './context.js';
+import type { HandlerContext, RequestSource } from './context.js';
 import { assertNotInternal } from './internal-topics.js';
 import { toWireError } from './wire-error.js';
 
@@ -31,12 +31,13 @@ export function handleDescribeConfigs(
 export async function handleAlterConfigs(
   ctx: HandlerContext,
   request: AlterConfigsRequest,
+  source: RequestSource,
 ): Promise<AlterConfigsResponse> {
   const resources = [];
   for (const r of request.resources) {
     try {
       if (r.type === 'topic') assertNotInternal(r.name, 'alter_configs');
-      await ctx.catalog.alterConfigs(r, request.validateOnly);
+      await ctx.catalog.alterConfigs(r, request.validateOnly, source.deadline);
       resources.push({ type: r.type, name: r.name, error: null });
     } catch (err) {
       resources.push({ type: r.type, name: r.name, error: toWireError(err, 'alter_configs') });
