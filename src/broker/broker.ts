@@ -34,6 +34,7 @@ import {
 } from '../observability/index.js';
 import { logConfigOf } from '../storage/config.js';
 import { LogManager } from '../storage/log-manager.js';
+import { ReadBufferPool } from '../storage/read-buffers.js';
 import { BROKER_VERSION } from '../version.js';
 import { ClusterTopicCatalog } from './cluster-catalog.js';
 import { quorumClusterInfo, singleNodeClusterInfo } from './cluster-info.js';
@@ -251,6 +252,10 @@ export class Broker {
           fetchBytesMax: config.limits.fetchBytesMax,
           groupSyncWaitMaxMs: config.groups.sessionTimeoutMaxMs,
         },
+        readBuffers:
+          config.storage.readBufferPoolBytes > 0
+            ? new ReadBufferPool(config.storage.readBufferPoolBytes)
+            : undefined,
         self: { id: config.broker.id, host: self.host, port: self.port, rack: config.broker.rack },
         clusterId: logs.clusterId,
         brokerVersion: BROKER_VERSION,

@@ -13,6 +13,7 @@ import type {
   CreateTopicSpec,
 } from '../protocol/messages.js';
 import type { Deadline } from '../resilience/deadline.js';
+import type { ReadBufferSource } from '../storage/read-buffers.js';
 
 export interface AppendOutcome {
   baseOffset: number;
@@ -33,8 +34,11 @@ export interface ServedPartition {
    * is then unknown to the caller, as a timed-out produce is in Kafka.
    */
   append(batches: Buffer, acks?: Acks, deadline?: Deadline): Promise<AppendOutcome>;
-  /** Whole batches from the one containing `offset`, at least one even if larger than maxBytes. */
-  read(offset: number, maxBytes: number): Promise<ReadOutcome>;
+  /**
+   * Whole batches from the one containing `offset`, at least one even if larger than maxBytes. `buffers`:
+   * where the read's buffer comes from (a fetch answer borrows, see storage/read-buffers.ts).
+   */
+  read(offset: number, maxBytes: number, buffers?: ReadBufferSource): Promise<ReadOutcome>;
   highWatermark(): number;
   logStartOffset(): number;
   sizeBytes(): number;

@@ -14,7 +14,14 @@ import { writeChunks } from '../protocol/socket-io.js';
 
 export interface FrameRouter {
   /** Answers one request frame. Never throws for bad input: bad input gets an error response. */
-  route(frame: Buffer, connection: ConnectionInfo): Promise<Buffer[] | null>;
+  route(frame: Buffer, connection: ConnectionInfo): Promise<Answer | null>;
+}
+
+/** A response frame as chunks to write in order (see encodeResponseChunks). */
+export interface Answer {
+  chunks: Buffer[];
+  /** Runs once the socket has taken every chunk (not when the write fails or never happens). */
+  onWritten?: () => void;
 }
 
 export interface ConnectionInfo {
@@ -43,8 +50,7 @@ interface Slot {
   done: boolean;
   /** Done while an earlier request was not: counted by onQueuedChange until written. */
   queued: boolean;
-  /** The response frame as chunks to write in order (see encodeResponseChunks). */
-  response: Buffer[] | null;
+  response: Answer | null;
 }
 
 export class BrokerConnection implements ConnectionInfo {
@@ -138,7 +144,7 @@ export class BrokerConnection implements ConnectionInfo {
     );
   }
 
-  private complete(slot: Slot, response: Buffer[] | null): void {
+  private complete(slot: Slot, response: Answer | null): void {
     slot.done = true;
     slot.response = response;
     if (this.pending[0] !== slot) {
@@ -150,7 +156,14 @@ export class BrokerConnection implements ConnectionInfo {
       this.observer.onInFlightChange?.(-1);
       if (head.queued) this.observer.onQueuedChange?.(-1);
       if (head.response !== null && !this.closed) {
-        if (!writeChunks(this.socket, head.response)) this.writeBlocked = true;
+        const { chunks, onWritten } = head.response;
+        const done =
+          onWritten === undefined
+            ? undefined
+            : (err?: Error | null) => {
+                if (!err) onWritten();
+              };
+        if (!writeChunks(this.socket, chunks, done)) this.writeBlocked = true;
       }
     }
     this.updateFlow();

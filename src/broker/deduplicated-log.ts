@@ -7,6 +7,7 @@
 import type { Acks } from '../protocol/messages.js';
 import { readBatchHeader, splitBatches } from '../protocol/record-batch.js';
 import type { PartitionLog } from '../storage/partition-log.js';
+import type { ReadBufferSource } from '../storage/read-buffers.js';
 import type { AppendOutcome, ReadOutcome, ServedPartition } from './catalog.js';
 import { ProducerDeduplicator } from './producer-dedup.js';
 import { ProducerStateTable } from './producer-state.js';
@@ -43,8 +44,8 @@ export class DeduplicatedLog implements ServedPartition {
     return { baseOffset: written[0]!.baseOffset, logAppendTimeMs };
   }
 
-  read(offset: number, maxBytes: number): Promise<ReadOutcome> {
-    return this.log.read(offset, maxBytes);
+  read(offset: number, maxBytes: number, buffers?: ReadBufferSource): Promise<ReadOutcome> {
+    return this.log.read(offset, maxBytes, buffers);
   }
 
   highWatermark(): number {

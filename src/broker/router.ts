@@ -21,7 +21,7 @@ import {
   supportedApis,
 } from '../protocol/index.js';
 import { Deadline } from '../resilience/deadline.js';
-import type { ConnectionInfo, FrameRouter } from './connection.js';
+import type { Answer, ConnectionInfo, FrameRouter } from './connection.js';
 import { handleAlterBroker, handleDescribeCluster } from './handlers/cluster.js';
 import { handleAlterConfigs, handleDescribeConfigs } from './handlers/configs.js';
 import type { HandlerContext, RequestSource } from './handlers/context.js';
@@ -110,7 +110,7 @@ export class RequestRouter implements FrameRouter {
     this.ctx = { ...this.ctx, self: { ...this.ctx.self, port } };
   }
 
-  async route(frame: Buffer, connection: ConnectionInfo): Promise<Buffer[] | null> {
+  async route(frame: Buffer, connection: ConnectionInfo): Promise<Answer | null> {
     const { header, bodyOffset } = decodeRequestHeader(frame);
     const started = process.hrtime.bigint();
     const api = API_NAMES[header.apiKey as ApiKey] ?? `api_${header.apiKey}`;
@@ -120,10 +120,13 @@ export class RequestRouter implements FrameRouter {
       const request = decodeRequestBody(header.apiKey, header.apiVersion, frame.subarray(bodyOffset));
       timeoutMs = this.budgetMs(header.apiKey, request);
       deadline = Deadline.fromTimeout(timeoutMs, { operation: this.operationOf(header.apiKey, api) });
+      // A fetch answer's reads borrow buffers, given back once the answer is on the socket (read-buffers.ts).
+      const loan = header.apiKey === ApiKey.Fetch ? this.ctx.readBuffers?.loan() : undefined;
       const source: RequestSource = {
         clientId: header.clientId,
         clientHost: connection.remoteAddress,
         deadline,
+        readBuffers: loan,
       };
       const work =
         this.tracing && (header.apiKey === ApiKey.Produce || header.apiKey === ApiKey.Fetch)
@@ -137,12 +140,13 @@ export class RequestRouter implements FrameRouter {
       this.observer.onRequest(api, 'ok', elapsedSeconds(started));
       if (header.apiKey === ApiKey.Produce && (request as RequestOf<typeof ApiKey.Produce>).acks === 0)
         return null;
-      return encodeResponseChunks(
+      const chunks = encodeResponseChunks(
         header.apiKey as ApiKey,
         header.apiVersion,
         header.correlationId,
         response as never,
       );
+      return loan === undefined ? { chunks } : { chunks, onWritten: () => loan.giveBack() };
     } catch (err) {
       const e =
         deadline?.expired() === true && err === deadline.signal.reason
@@ -150,7 +154,7 @@ export class RequestRouter implements FrameRouter {
           : toStreamBusError(err, `request.${api}`);
       this.observer.onRequest(api, 'error', elapsedSeconds(started));
       this.observer.onError?.(api, e, connection);
-      return [encodeErrorResponse(header.correlationId, e)];
+      return { chunks: [encodeErrorResponse(header.correlationId, e)] };
     } finally {
       deadline?.dispose();
     }

@@ -179,6 +179,12 @@ export const CONFIG_SCHEMA: readonly KeySpec[] = [
     doc: 'fsync period when flush_policy is interval.',
   },
   {
+    key: 'storage.read_buffer_pool_bytes',
+    kind: { type: 'size', min: 0 },
+    default: 64 * MiB,
+    doc: 'Idle memory kept for reuse by fetch reads of 256 KiB or more (each borrows a buffer until its answer is written; reuse spares the garbage collector). 0: a fresh buffer per read.',
+  },
+  {
     key: 'storage.retention_check_interval_ms',
     kind: { type: 'duration', min: 1 },
     default: 300_000,

@@ -46,6 +46,8 @@ export interface BrokerConfig {
     readonly retentionBytes: number;
     readonly flushPolicy: FlushPolicy;
     readonly flushIntervalMs: number;
+    /** Idle bytes the fetch read-buffer pool keeps; 0: no pool. */
+    readonly readBufferPoolBytes: number;
     readonly retentionCheckIntervalMs: number;
   };
   readonly shutdown: { readonly timeoutMs: number };

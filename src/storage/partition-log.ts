@@ -11,12 +11,14 @@
  * Invariant between groups: the high watermark equals the log end offset and sits at the end of the active
  * segment. Maintenance (truncate, retention, flush, close) runs between groups under the same mutex.
  */
+
 import { invariant, StreamBusError, toStreamBusError } from '../errors/index.js';
 import { stampBatch } from '../protocol/record-batch.js';
 import { splitAndValidate } from './append-validation.js';
 import { readInt64 } from './batch-scan.js';
 import { type LogConfig, reconfiguredLog } from './config.js';
 import { type HighWatermarkListener, HighWatermarkNotifier } from './high-watermark.js';
+import type { ReadBufferSource } from './read-buffers.js';
 import { planRetention, type RetentionReason } from './retention.js';
 import type { Segment } from './segment.js';
 import { findByTimestamp, locateBatch, readSegment } from './segment-reader.js';
@@ -404,7 +406,7 @@ export class PartitionLog {
    * Whole batches from the one containing `fetchOffset`, up to `maxBytes` but at least one batch, never at or
    * past the high watermark; stops at a segment boundary. OFFSET_OUT_OF_RANGE outside [logStart, HW].
    */
-  async read(fetchOffset: number, maxBytes: number): Promise<ReadResult> {
+  async read(fetchOffset: number, maxBytes: number, buffers?: ReadBufferSource): Promise<ReadResult> {
     if (this.closed)
       throw new StreamBusError('LOG_CLOSED', { operation: 'log.read', metadata: { dir: this.dir } });
     const highWatermark = this.hw;
@@ -420,7 +422,7 @@ export class PartitionLog {
     const segment = this.segments[this.segmentIndexFor(fetchOffset)]!;
     const end = this.visibleEnd(segment);
     const records = await segment.withReader(() =>
-      readSegment(segment, fetchOffset, maxBytes, end, this.config.indexIntervalBytes),
+      readSegment(segment, fetchOffset, maxBytes, end, this.config.indexIntervalBytes, buffers),
     );
     return { records, highWatermark, logStartOffset };
   }

@@ -23,8 +23,10 @@
  * entry is stored; the high watermark is the end offset of the entry at the commit index (the replica
  * layer tracks it as entries apply).
  */
+
 import type { RaftStorage } from '../raft/storage/types.js';
 import type { LogConfig } from './config.js';
+import type { ReadBufferSource } from './read-buffers.js';
 
 export const RAFT_CONTROL_NORMAL = 0;
 export const RAFT_CONTROL_CONF_CHANGE = 1;
@@ -52,7 +54,7 @@ export interface PartitionStore extends RaftStorage {
    * one data batch if any ends at or below `endOffset`; never a batch whose last offset is >= `endOffset`
    * (the high watermark: uncommitted data is never read). OFFSET_OUT_OF_RANGE outside [logStart, endOffset].
    */
-  read(fetchOffset: number, maxBytes: number, endOffset: number): Promise<Buffer>;
+  read(fetchOffset: number, maxBytes: number, endOffset: number, buffers?: ReadBufferSource): Promise<Buffer>;
   /** The first data batch below `endOffset` whose max timestamp >= `timestampMs`; null if none. */
   offsetForTimestamp(
     timestampMs: number,

@@ -11,6 +11,7 @@
  * (group commit; under 'always' segments are opened O_DSYNC, so the write itself was the sync); only then are its entries published to the synchronous Raft view. A failed save leaves the
  * store failed (every later save rethrows): reopen it, and recovery keeps the valid prefix.
  */
+
 import { invariant, isStreamBusError, StreamBusError, toStreamBusError } from '../errors/index.js';
 import { bootstrapEntries } from '../raft/core/quorum.js';
 import {
@@ -32,6 +33,7 @@ import {
 } from './partition-store.js';
 import { encodeSnapshotFile, type HardStateFile, SNAPSHOT_FILE } from './raft-files.js';
 import { TermRuns } from './raft-index.js';
+import type { ReadBufferSource } from './read-buffers.js';
 import { writeEntries } from './replicated-append.js';
 import { EntryCache } from './replicated-cache.js';
 import { type RecoveredLog, recoverReplicatedLog } from './replicated-open.js';
@@ -401,7 +403,12 @@ export class ReplicatedLog implements PartitionStore {
     return total;
   }
 
-  async read(fetchOffset: number, maxBytes: number, endOffset: number): Promise<Buffer> {
+  async read(
+    fetchOffset: number,
+    maxBytes: number,
+    endOffset: number,
+    buffers?: ReadBufferSource,
+  ): Promise<Buffer> {
     if (this.closing)
       throw new StreamBusError('LOG_CLOSED', { operation: 'log.read', metadata: { dir: this.dir } });
     const logStartOffset = this.logStartOffset();
@@ -413,7 +420,7 @@ export class ReplicatedLog implements PartitionStore {
         metadata: { fetchOffset, logStartOffset, highWatermark: limit },
       });
     }
-    return readBatches(this.segments, fetchOffset, maxBytes, limit, this.config.indexIntervalBytes);
+    return readBatches(this.segments, fetchOffset, maxBytes, limit, this.config.indexIntervalBytes, buffers);
   }
 
   async offsetForTimestamp(

@@ -2,12 +2,14 @@
  * Read helpers of a replicated log: segment lookup, entries read back from disk across segments, and the
  * high-watermark cut of a fetch answer.
  */
+
 import { StreamBusError } from '../errors/index.js';
 import { BATCH_HEADER_BYTES, BATCH_LENGTH_PREFIX_BYTES } from '../protocol/record-batch.js';
 import type { Entry } from '../raft/core/types.js';
 import { readInt64 } from './batch-scan.js';
 import type { LogConfig } from './config.js';
 import { isRaftControlBatch } from './raft-batch.js';
+import type { ReadBufferSource } from './read-buffers.js';
 import { type ReplicatedSegment, readEntries } from './replicated-segments.js';
 import { planRetention } from './retention.js';
 import { findByTimestamp, readSegment } from './segment-reader.js';
@@ -89,10 +91,11 @@ export async function readBatches(
   maxBytes: number,
   limit: number,
   indexIntervalBytes: number,
+  buffers?: ReadBufferSource,
 ): Promise<Buffer> {
   const s = segments[segmentAt(segments, (x) => x.seg.baseOffset <= fetchOffset)]!;
   const raw = await s.seg.withReader(() =>
-    readSegment(s.seg, fetchOffset, maxBytes, s.seg.sizeBytes, indexIntervalBytes),
+    readSegment(s.seg, fetchOffset, maxBytes, s.seg.sizeBytes, indexIntervalBytes, buffers),
   );
   return cutBeforeOffset(raw, limit);
 }

@@ -6,6 +6,7 @@
 import { StreamBusError } from '../errors/index.js';
 import { BATCH_HEADER_BYTES, BATCH_LENGTH_PREFIX_BYTES } from '../protocol/record-batch.js';
 import { readInt64, type ScannedBatch, scanBatches } from './batch-scan.js';
+import { FRESH_READ_BUFFERS, type ReadBufferSource } from './read-buffers.js';
 import type { Segment } from './segment.js';
 
 /** Most bytes one read returns (beyond a single larger batch): bounds the buffer a fetch allocates. */
@@ -34,12 +35,13 @@ export async function readSegment(
   maxBytes: number,
   endPosition: number,
   indexIntervalBytes: number,
+  buffers: ReadBufferSource = FRESH_READ_BUFFERS,
 ): Promise<Buffer> {
   const want = Math.min(Math.max(0, maxBytes), READ_BYTES_MAX);
   let pos = segment.offsetIndex.floorPosition(fetchOffset - segment.baseOffset);
   while (pos < endPosition) {
     const len = Math.min(endPosition - pos, indexIntervalBytes + want + BATCH_HEADER_BYTES);
-    const buf = Buffer.allocUnsafe(len);
+    const buf = buffers.take(len);
     const n = await segment.file.read(buf, 0, len, pos);
     let at = 0;
     let found = false;
@@ -71,7 +73,7 @@ export async function readSegment(
       const slice = buf.subarray(at, at + answerLength);
       return slice.subarray(0, wholeBatchesLength(slice, answerLength));
     }
-    const out = Buffer.allocUnsafe(answerLength);
+    const out = buffers.take(answerLength);
     const got = await segment.file.read(out, 0, answerLength, start);
     return out.subarray(0, wholeBatchesLength(out, got));
   }

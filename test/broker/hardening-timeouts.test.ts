@@ -61,7 +61,7 @@ describe('request timeouts', () => {
     for (let i = 0; i < 2; i++) {
       const response = await router.route(frame.subarray(4), { id: 1, remoteAddress: 'test' });
       expect(response).not.toBeNull();
-      const header = decodeResponseHeader(Buffer.concat(response!).subarray(4));
+      const header = decodeResponseHeader(Buffer.concat(response!.chunks).subarray(4));
       expect(header.correlationId).toBe(42);
       expect(codeFromWire(header.errorCode)).toBe('REQUEST_TIMED_OUT');
     }

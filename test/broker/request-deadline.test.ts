@@ -163,7 +163,7 @@ describe('request deadlines', () => {
     const response = await router.route(frame.subarray(4), { id: 1, remoteAddress: 'test' });
     const elapsedMs = Date.now() - started;
 
-    const header = decodeResponseHeader(Buffer.concat(response!).subarray(4));
+    const header = decodeResponseHeader(Buffer.concat(response!.chunks).subarray(4));
     expect(header.correlationId).toBe(7);
     expect(codeFromWire(header.errorCode)).toBe('REQUEST_TIMED_OUT');
     expect(timeouts).toEqual([{ operation: 'request.Produce', timeoutMs: clientTimeoutMs }]);
@@ -255,7 +255,7 @@ describe('request deadlines', () => {
         },
       );
       const response = await router.route(frame.subarray(4), { id: 1, remoteAddress: 'test' });
-      expect(decodeResponseHeader(Buffer.concat(response!).subarray(4)).errorCode).toBe(0);
+      expect(decodeResponseHeader(Buffer.concat(response!.chunks).subarray(4)).errorCode).toBe(0);
       await new Promise((r) => setImmediate(r));
       expect(warnings).not.toContain('MaxListenersExceededWarning');
     } finally {

@@ -6,6 +6,7 @@ import type {
   DescribeClusterResponse,
 } from '../../protocol/messages.js';
 import type { Deadline } from '../../resilience/deadline.js';
+import type { ReadBufferPool, ReadBufferSource } from '../../storage/read-buffers.js';
 import type { TopicCatalog } from '../catalog.js';
 import type { GroupCoordinator } from '../groups/group-coordinator.js';
 
@@ -65,6 +66,8 @@ export interface HandlerContext {
   readonly producerIds?: { allocate(deadline?: Deadline): Promise<number> };
   /** The consumer-group coordinator (groups/); absent: the group apis answer UNKNOWN_API. */
   readonly groups?: GroupCoordinator;
+  /** Buffers fetch answers borrow for their reads (storage/read-buffers.ts); absent: fresh ones. */
+  readonly readBuffers?: ReadBufferPool;
 }
 
 /** Who sent a request (its header's client id, the connection's remote address) and when it is due. */
@@ -77,4 +80,6 @@ export interface RequestSource {
    * deadline the waits are abandoned, never a write already in the log, and the client gets REQUEST_TIMED_OUT.
    */
   readonly deadline: Deadline;
+  /** Fetch only: where its reads get their buffers (given back once the answer is written). */
+  readonly readBuffers?: ReadBufferSource;
 }

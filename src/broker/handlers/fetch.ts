@@ -1,5 +1,6 @@
 import type { FetchPartitionResult, FetchRequest, FetchResponse } from '../../protocol/messages.js';
 import { countRecords } from '../../protocol/record-batch.js';
+import type { ReadBufferSource } from '../../storage/read-buffers.js';
 import type { ServedPartition } from '../catalog.js';
 import type { HandlerContext, RequestSource } from './context.js';
 import { partitionWireError } from './wire-error.js';
@@ -11,7 +12,12 @@ interface Resolved {
 }
 
 /** One pass over the partitions: reads what is there now, within the response's byte budget. */
-async function readOnce(ctx: HandlerContext, request: FetchRequest, resolved: Resolved[]): Promise<number> {
+async function readOnce(
+  ctx: HandlerContext,
+  request: FetchRequest,
+  resolved: Resolved[],
+  buffers: ReadBufferSource | undefined,
+): Promise<number> {
   let budget = Math.min(request.maxBytes, ctx.limits.fetchBytesMax);
   let total = 0;
   for (const entry of resolved) {
@@ -25,7 +31,7 @@ async function readOnce(ctx: HandlerContext, request: FetchRequest, resolved: Re
     }
     try {
       const maxBytes = Math.max(1, Math.min(p.partitionMaxBytes, budget));
-      const read = await entry.served.read(p.fetchOffset, maxBytes);
+      const read = await entry.served.read(p.fetchOffset, maxBytes, buffers);
       entry.result = {
         topic: p.topic,
         partition: p.partition,
@@ -106,7 +112,7 @@ export async function handleFetch(
     }
   });
   const waitUntilMs = ctx.clock.nowMs() + Math.min(Math.max(0, request.maxWaitMs), ctx.limits.fetchWaitMaxMs);
-  let total = await readOnce(ctx, request, resolved);
+  let total = await readOnce(ctx, request, resolved, source.readBuffers);
   const waitable = resolved.filter((r) => r.served !== null && r.result.error === null);
   while (
     total < Math.max(1, request.minBytes) &&
@@ -118,7 +124,7 @@ export async function handleFetch(
     if (remainingMs <= 0) break;
     // The signal only now: a fetch answered at once never makes one.
     await waitForData(ctx, waitable, remainingMs, deadline.signal);
-    total = await readOnce(ctx, request, resolved);
+    total = await readOnce(ctx, request, resolved, source.readBuffers);
   }
   for (const r of resolved) {
     if (r.result.records.length > 0) {

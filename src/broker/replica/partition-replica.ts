@@ -15,6 +15,7 @@
  * this leader's log holds above it and what it has proposed since. A retry of a batch in the log is
  * answered with the original offset and appends nothing; a retry of one still in flight waits for it.
  */
+
 import { EventEmitter } from 'node:events';
 import { StreamBusError } from '../../errors/index.js';
 import type { Logger } from '../../observability/index.js';
@@ -28,6 +29,7 @@ import { abortError } from '../../resilience/clock.js';
 import { Deadline } from '../../resilience/deadline.js';
 import { splitAndValidate } from '../../storage/append-validation.js';
 import type { PartitionStore } from '../../storage/partition-store.js';
+import type { ReadBufferSource } from '../../storage/read-buffers.js';
 import type { AppendOutcome, ReadOutcome, ServedPartition } from '../catalog.js';
 import { ProducerDeduplicator, type WrittenBatch } from '../producer-dedup.js';
 import { idempotentBatchOf, type ProducerStateTable } from '../producer-state.js';
@@ -356,9 +358,9 @@ export class PartitionReplica extends EventEmitter<ReplicaEvents> implements Ser
     });
   }
 
-  async read(offset: number, maxBytes: number): Promise<ReadOutcome> {
+  async read(offset: number, maxBytes: number, buffers?: ReadBufferSource): Promise<ReadOutcome> {
     const highWatermark = this.sm.highWatermark();
-    const records = await this.options.store.read(offset, maxBytes, highWatermark);
+    const records = await this.options.store.read(offset, maxBytes, highWatermark, buffers);
     return { records, highWatermark, logStartOffset: this.options.store.logStartOffset() };
   }
 
