@@ -28,7 +28,7 @@ let b: InProcessBroker;
 let conn: Connection;
 
 /** Record `offset`'s value: its offset, repeated, so a byte from anywhere else is noticed. */
-function valueOf(offset: number): Buffer {
+function recordValue(offset: number): Buffer {
   return Buffer.alloc(VALUE_BYTES, `${offset};`);
 }
 
@@ -43,7 +43,7 @@ beforeAll(async () => {
   expect(codeOf(created.topics[0]!.error)).toBeNull();
   for (let i = 0; i < BATCHES; i++) {
     const records = Array.from({ length: RECORDS_PER_BATCH }, (_, r) => ({
-      value: valueOf(i * RECORDS_PER_BATCH + r),
+      value: recordValue(i * RECORDS_PER_BATCH + r),
     }));
     const res = await conn.request(ApiKey.Produce, {
       acks: 1,
@@ -75,7 +75,7 @@ function checkRecords(records: Buffer): number {
   for (const batch of splitBatches(records)) {
     expect(batchCrcMatches(batch, 0, batch.length)).toBe(true);
     for (const r of decodeRecords(batch, { topic: TOPIC, partition: 0 })) {
-      expect(r.value!.equals(valueOf(r.offset))).toBe(true);
+      expect(r.value!.equals(recordValue(r.offset))).toBe(true);
       count++;
     }
   }
