@@ -23,7 +23,7 @@ import {
   type RequestOf,
   type ResponseOf,
 } from '../protocol/index.js';
-import { type BytesListener, connectReading, writeChunks } from '../protocol/socket-io.js';
+import { connectReading, type ReadingSocket, writeChunks } from '../protocol/socket-io.js';
 import { abortError } from '../resilience/clock.js';
 import { clientTimers, type TimerHandle, type Timers } from './timers.js';
 
@@ -130,7 +130,7 @@ export class Connection {
   constructor(
     private readonly socket: Socket,
     options: ConnectionOptions,
-    onBytes?: (listener: BytesListener) => void,
+    onBytes?: ReadingSocket['onBytes'],
   ) {
     this.host = options.host;
     this.port = options.port;
@@ -141,7 +141,11 @@ export class Connection {
     this.timers = options.timers ?? clientTimers;
     this.decoder = new FrameDecoder({ frameBytesMax: options.frameBytesMax ?? DEFAULT_FRAME_BYTES_MAX });
     socket.setNoDelay(true);
-    if (onBytes) onBytes((bytes) => this.onData(bytes));
+    if (onBytes)
+      onBytes(
+        (bytes) => this.onData(bytes),
+        () => this.decoder.inPlaceTarget(),
+      );
     else socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (err) => {
       this.lastSocketError = err;

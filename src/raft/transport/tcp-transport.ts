@@ -333,15 +333,19 @@ export class TcpTransport implements RaftTransport {
           return;
         }
         socket.write(encodeFrame(FRAME_HELLO, helloPayload(this.opts.nodeId)));
-        const read = this.attach(peer, socket);
-        onBytes((chunk) => {
-          if (!proven) {
-            proven = true;
-            peer.attempts = 0;
-            resolve();
-          }
-          read(chunk);
-        });
+        const decoder = this.newDecoder();
+        const read = this.attach(peer, socket, decoder);
+        onBytes(
+          (chunk) => {
+            if (!proven) {
+              proven = true;
+              peer.attempts = 0;
+              resolve();
+            }
+            read(chunk);
+          },
+          () => decoder.inPlaceTarget(),
+        );
       });
       socket.on('error', () => socket.destroy());
       socket.once('close', () => {
