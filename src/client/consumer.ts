@@ -26,6 +26,7 @@ import {
 } from './consumer-group.js';
 import { type ConsumerMessage, decodeFetch, type ScannedFetch, scanFetch } from './fetched-records.js';
 import { listOffsetsByLeader } from './list-offsets.js';
+import { RoundsAhead } from './rounds-ahead.js';
 import { clientClock, clientTimers, type Random, type Timers } from './timers.js';
 
 export type { ConsumerMessage } from './fetched-records.js';
@@ -54,8 +55,8 @@ export interface ConsumerOptions {
   retryBackoffMs?: number;
   retryBackoffMaxMs?: number;
   /**
-   * Start the next fetch as soon as poll() returns, so the broker serves it while the caller processes
-   * this batch. At most one round is held ahead (at most maxBytes of memory).
+   * Read ahead: fetch the next rounds while the caller processes this one (rounds-ahead.ts). At most
+   * PREFETCH_ROUNDS rounds are held ahead, so at most that many times maxBytes of memory.
    */
   prefetch?: boolean;
   timers?: Timers;
@@ -107,6 +108,9 @@ type Outcome = { ok: true; round: Round } | { ok: false; error: unknown };
 
 const keyOf = (topic: string, partition: number): string => `${partition}\u0000${topic}`;
 
+/** Rounds read ahead of poll() (see rounds-ahead.ts): with 50 MiB maxBytes, at most 100 MiB held. */
+export const PREFETCH_ROUNDS = 2;
+
 export class Consumer implements AsyncIterable<ConsumerMessage> {
   private readonly o: Required<Omit<ConsumerOptions, 'timers' | 'random' | 'group'>>;
   private readonly timers: Timers;
@@ -114,7 +118,7 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
   private readonly backoff: BackoffPolicy;
   private readonly partitions = new Map<string, PartitionState>();
   private readonly closing = new AbortController();
-  private prefetched: Promise<Outcome> | null = null;
+  private readonly ahead: RoundsAhead<Outcome>;
   private failures = 0;
   private readonly group: ConsumerGroup | null;
 
@@ -127,6 +131,11 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
     this.timers = timers ?? clientTimers;
     this.random = random ?? Math.random;
     this.backoff = { baseMs: this.o.retryBackoffMs, maxMs: this.o.retryBackoffMaxMs };
+    this.ahead = new RoundsAhead(
+      PREFETCH_ROUNDS,
+      () => this.startRound(),
+      (o) => o.ok && o.round.advances.some((a) => a.scanned.batches.length > 0),
+    );
     this.group =
       group === undefined
         ? null
@@ -209,7 +218,7 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
       v.epoch++;
       this.partitions.set(k, v);
     }
-    this.prefetched = null;
+    this.ahead.clear();
   }
 
   assignment(): TopicPartition[] {
@@ -229,10 +238,9 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
       });
     }
     const s = this.state(tp);
+    this.dropFetchedAhead();
     s.position = offset;
     s.fetchOffset = offset;
-    s.epoch++;
-    this.prefetched = null;
   }
 
   seekToBeginning(tps?: readonly TopicPartition[]): Promise<void> {
@@ -262,12 +270,11 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
       await delay(this.o.maxWaitMs, this.timers, signal).catch(() => undefined);
       return [];
     }
-    const pending = this.prefetched ?? this.startRound();
-    this.prefetched = null;
-    const outcome = await untilAborted(pending, signal);
+    const pending = this.ahead.takeOrStart();
+    const outcome = await untilAborted(pending.result, signal);
     if (outcome === null) {
       // The caller gave up waiting; keep the round for the next poll rather than lose it.
-      if (!this.closing.signal.aborted) this.prefetched = pending;
+      if (!this.closing.signal.aborted) this.ahead.putBack(pending);
       return [];
     }
     if (!outcome.ok) {
@@ -285,7 +292,7 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
     // The next fetch goes out before this round is decoded, so decoding overlaps the round trip. Fetch
     // offsets were already advanced from batch headers; positions move only when messages are delivered.
     if (this.o.prefetch && !this.closing.signal.aborted) {
-      this.prefetched = this.startRound();
+      this.ahead.fill();
       // Its request is written by microtasks (metadata and connection lookups resolve from cache): let them
       // run and the fetch leave before the CPU-bound decode below, or the two would not overlap at all.
       await new Promise<void>((resolve) => setImmediate(resolve));
@@ -311,11 +318,23 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
   }
 
   async close(): Promise<void> {
-    this.prefetched = null;
+    this.ahead.clear();
     await this.group?.close().catch(() => undefined);
     this.closing.abort(
       new StreamBusError('CONNECTION_CLOSED', { operation: 'consumer.close', message: 'consumer closed' }),
     );
+  }
+
+  /**
+   * Forgets the rounds fetched ahead: every partition fetches again from what the caller has been given
+   * (fetch offsets had moved past those rounds), and rounds still running move nothing (epochs change).
+   */
+  private dropFetchedAhead(): void {
+    this.ahead.clear();
+    for (const s of this.partitions.values()) {
+      s.fetchOffset = s.position;
+      s.epoch++;
+    }
   }
 
   private state(tp: TopicPartition): PartitionState {

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Cluster } from '../../src/client/cluster.js';
-import { Consumer } from '../../src/client/consumer.js';
+import { Consumer, PREFETCH_ROUNDS } from '../../src/client/consumer.js';
 import { recordsFromFetch } from '../../src/client/fetched-records.js';
 import { Producer } from '../../src/client/producer.js';
 import { StreamBusError } from '../../src/errors/index.js';
@@ -204,6 +204,45 @@ describe('Consumer', () => {
     consumer.seek(tp, 1);
     const afterSeek = await consumer.poll();
     expect(afterSeek[0]?.offset).toBe(1);
+    await consumer.close();
+  });
+
+  it('reads ahead while the caller works, at most PREFETCH_ROUNDS rounds, and a seek of one partition loses nothing of another', async () => {
+    broker = await FakeBroker.start();
+    broker.createTopic('t', 2);
+    cluster = new Cluster({ bootstrap: [broker.bootstrap] });
+    const producer = new Producer(cluster, { lingerMs: 0 });
+    // One batch per message, so each round (partitionMaxBytes 1) brings one message per partition.
+    for (let i = 0; i < 12; i++) {
+      for (const partition of [0, 1]) {
+        await producer.send({ topic: 't', messages: [{ partition, value: `p${partition}-${i}` }] });
+      }
+    }
+    const consumer = new Consumer(cluster, {
+      autoOffsetReset: 'earliest',
+      maxWaitMs: 10,
+      partitionMaxBytes: 1,
+    });
+    await consumer.assign([{ topic: 't' }]);
+    const fetchesBefore = broker.requestsOf(ApiKey.Fetch).length;
+    const first = await consumer.poll();
+    expect(first.map((m) => m.offset)).toEqual([0, 0]);
+    // Without another poll, the consumer fetches ahead, but holds no more than PREFETCH_ROUNDS rounds.
+    await new Promise((r) => setTimeout(r, 100));
+    expect(broker.requestsOf(ApiKey.Fetch).length).toBe(fetchesBefore + 1 + PREFETCH_ROUNDS);
+    expect(consumer.position({ topic: 't', partition: 1 })).toBe(1);
+
+    // Seeking partition 0 back drops what was read ahead; partition 1 must still see offsets 1, 2, ...
+    consumer.seek({ topic: 't', partition: 0 }, 0);
+    const seen = new Map<number, number[]>([
+      [0, []],
+      [1, [0]],
+    ]);
+    for (let polls = 0; polls < 60 && (seen.get(0)!.length < 12 || seen.get(1)!.length < 12); polls++) {
+      for (const m of await consumer.poll()) seen.get(m.partition)!.push(m.offset);
+    }
+    expect(seen.get(0)).toEqual(Array.from({ length: 12 }, (_, i) => i));
+    expect(seen.get(1)).toEqual(Array.from({ length: 12 }, (_, i) => i));
     await consumer.close();
   });
 

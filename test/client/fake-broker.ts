@@ -228,10 +228,17 @@ export class FakeBroker {
             records: Buffer.alloc(0),
           };
         }
-        const batches = stored.batches.filter((b) => {
+        // As the broker does: whole batches from the one holding the offset, within partitionMaxBytes but
+        // at least one.
+        const batches: Buffer[] = [];
+        let bytes = 0;
+        for (const b of stored.batches) {
           const h = readBatchHeader(b);
-          return h.baseOffset + h.lastOffsetDelta >= p.fetchOffset;
-        });
+          if (h.baseOffset + h.lastOffsetDelta < p.fetchOffset) continue;
+          if (batches.length > 0 && bytes + b.length > p.partitionMaxBytes) break;
+          batches.push(b);
+          bytes += b.length;
+        }
         return {
           topic: p.topic,
           partition: p.partition,
