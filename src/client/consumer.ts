@@ -42,6 +42,11 @@ export interface ConsumerOptions {
   maxWaitMs?: number;
   minBytes?: number;
   maxBytes?: number;
+  /**
+   * Bytes one fetch asks of each partition (at least one whole batch comes back). Default 4 MiB, not Kafka's
+   * 1 MiB: a catching-up consumer pays a round trip per fetch, and on loopback 4 MiB rounds read ~15-20% more
+   * messages per second than 1 MiB ones (docs/benchmarks.md); maxBytes still bounds the whole response.
+   */
   partitionMaxBytes?: number;
   /** Where to start when there is no position or it is out of range. */
   autoOffsetReset?: AutoOffsetReset;
@@ -72,7 +77,7 @@ export const CONSUMER_DEFAULTS = {
   maxWaitMs: 500,
   minBytes: 1,
   maxBytes: 50 * 1024 * 1024,
-  partitionMaxBytes: 1024 * 1024,
+  partitionMaxBytes: 4 * 1024 * 1024,
   autoOffsetReset: 'latest' as AutoOffsetReset,
   requestTimeoutMs: 30_000,
   retries: Number.POSITIVE_INFINITY,

@@ -4,7 +4,7 @@ import { Consumer, PREFETCH_ROUNDS } from '../../src/client/consumer.js';
 import { recordsFromFetch } from '../../src/client/fetched-records.js';
 import { Producer } from '../../src/client/producer.js';
 import { StreamBusError } from '../../src/errors/index.js';
-import { ApiKey } from '../../src/protocol/index.js';
+import { ApiKey, type RequestOf } from '../../src/protocol/index.js';
 import { encodeRecordBatch, stampBatch } from '../../src/protocol/record-batch.js';
 import { FakeBroker } from './fake-broker.js';
 
@@ -92,6 +92,10 @@ describe('Consumer', () => {
     }
     for (const p of [0, 1, 2]) expect(seen.get(p)).toEqual(Array.from({ length: 20 }, (_, i) => i));
     expect(consumer.position({ topic: 't', partition: 0 })).toBe(20);
+    // Defaults on the wire: 4 MiB per partition within a 50 MiB response.
+    const fetch = broker.requestsOf(ApiKey.Fetch)[0]!.body as RequestOf<typeof ApiKey.Fetch>;
+    expect(fetch.maxBytes).toBe(50 * 1024 * 1024);
+    expect(fetch.partitions.map((p) => p.partitionMaxBytes)).toEqual([4, 4, 4].map((m) => m * 1024 * 1024));
     await consumer.close();
   });
 
