@@ -139,7 +139,9 @@ export class Connection {
     this.maxInFlight = options.maxInFlightRequests ?? CONNECTION_DEFAULTS.maxInFlightRequests;
     this.pendingMax = options.pendingRequestsMax ?? CONNECTION_DEFAULTS.pendingRequestsMax;
     this.timers = options.timers ?? clientTimers;
-    this.decoder = new FrameDecoder({ frameBytesMax: options.frameBytesMax ?? DEFAULT_FRAME_BYTES_MAX });
+    // Answers are as large as this client asked for: each gets its whole buffer at once (never copied to grow).
+    const frameBytesMax = options.frameBytesMax ?? DEFAULT_FRAME_BYTES_MAX;
+    this.decoder = new FrameDecoder({ frameBytesMax, eagerFrameBytes: frameBytesMax });
     socket.setNoDelay(true);
     if (onBytes)
       onBytes(

@@ -29,10 +29,17 @@ const IN_PLACE_BYTES_MIN = 64 * 1024;
 export interface FrameDecoderOptions {
   /** Largest frame accepted, counting the bytes after the length prefix. */
   frameBytesMax?: number;
+  /**
+   * Frames up to this size get their whole buffer when their length arrives (default EAGER_FRAME_BYTES).
+   * A broker keeps the default against clients that declare lengths they never send; the SDK, which asked
+   * for its answers' sizes, takes a larger one so a 4 MiB fetch answer is never copied to grow.
+   */
+  eagerFrameBytes?: number;
 }
 
 export class FrameDecoder {
   readonly frameBytesMax: number;
+  private readonly eagerFrameBytes: number;
   /** A length prefix split across chunks. */
   private readonly prefix = Buffer.alloc(FRAME_LENGTH_BYTES);
   private prefixFilled = 0;
@@ -44,6 +51,7 @@ export class FrameDecoder {
 
   constructor(options: FrameDecoderOptions = {}) {
     this.frameBytesMax = options.frameBytesMax ?? DEFAULT_FRAME_BYTES_MAX;
+    this.eagerFrameBytes = options.eagerFrameBytes ?? EAGER_FRAME_BYTES;
   }
 
   /** Bytes held for an incomplete frame. */
@@ -98,7 +106,7 @@ export class FrameDecoder {
         this.check(length);
         this.frameLength = length;
         this.filled = 0;
-        this.frame = Buffer.allocUnsafe(Math.min(length, EAGER_FRAME_BYTES));
+        this.frame = Buffer.allocUnsafe(Math.min(length, this.eagerFrameBytes));
       }
       const n = Math.min(this.frameLength - this.filled, chunk.length - at);
       if (this.filled + n > this.frame.length) this.grow(this.filled + n);

@@ -143,6 +143,18 @@ describe('FrameDecoder reads in place', () => {
     expect(d.inPlaceTarget()).toBeNull();
   });
 
+  it('with a larger eagerFrameBytes a 4 MiB frame gets its whole buffer at once (the SDK), by default 2 MiB', () => {
+    const length = 4 * 1024 * KiB;
+    const prefix = Buffer.alloc(4);
+    prefix.writeUInt32BE(length);
+    const sdk = new FrameDecoder({ eagerFrameBytes: 8 * 1024 * KiB });
+    sdk.push(prefix);
+    expect(sdk.inPlaceTarget()!.length).toBe(length);
+    const broker = new FrameDecoder();
+    broker.push(prefix);
+    expect(broker.inPlaceTarget()!.length).toBe(EAGER_FRAME_BYTES);
+  });
+
   it('does not offer a small rest: the shared buffer may bring the next frames in the same read', () => {
     const d = new FrameDecoder();
     const bytes = frame(Buffer.alloc(100 * KiB, 1));
