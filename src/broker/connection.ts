@@ -10,7 +10,7 @@
 import type { Socket } from 'node:net';
 import { StreamBusError, toStreamBusError } from '../errors/index.js';
 import { FrameDecoder } from '../protocol/frame-decoder.js';
-import { writeChunks } from '../protocol/socket-io.js';
+import { type ReadingSocket, writeChunks } from '../protocol/socket-io.js';
 
 export interface FrameRouter {
   /** Answers one request frame. Never throws for bad input: bad input gets an error response. */
@@ -59,7 +59,11 @@ export class BrokerConnection implements ConnectionInfo {
   private readonly pending: Slot[] = [];
   private writeBlocked = false;
   private closed = false;
+  /** False once draining: bytes still read (to see the peer's FIN) are discarded. */
+  private reading = true;
   private drainWaiters: (() => void)[] = [];
+  /** Resolves when the socket has closed. */
+  readonly closedPromise: Promise<void>;
 
   constructor(
     readonly id: number,
@@ -67,6 +71,8 @@ export class BrokerConnection implements ConnectionInfo {
     private readonly router: FrameRouter,
     private readonly limits: ConnectionLimits,
     private readonly observer: ConnectionObserver = {},
+    /** From acceptReading(): bytes arrive through it; without it, through 'data' events. */
+    onBytes?: ReadingSocket['onBytes'],
   ) {
     this.remoteAddress = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
     this.decoder = new FrameDecoder({ frameBytesMax: limits.frameBytesMax });
@@ -76,12 +82,17 @@ export class BrokerConnection implements ConnectionInfo {
         if (this.pending.length === 0) this.destroy();
       });
     }
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    const read = (chunk: Buffer): void => {
+      if (this.reading) this.onData(chunk);
+    };
+    if (onBytes) onBytes(read, () => (this.reading ? this.decoder.inPlaceTarget() : null));
+    else socket.on('data', read);
     socket.on('drain', () => {
       this.writeBlocked = false;
       this.updateFlow();
     });
     socket.on('error', () => this.destroy());
+    this.closedPromise = new Promise((resolve) => socket.once('close', () => resolve()));
     socket.on('close', () => this.onClose());
   }
 
@@ -93,7 +104,7 @@ export class BrokerConnection implements ConnectionInfo {
   /** Stops reading new requests; resolves once every in-flight request has been answered (or the socket closed). */
   drain(): Promise<void> {
     this.socket.pause();
-    this.socket.removeAllListeners('data');
+    this.reading = false;
     if (this.pending.length === 0 || this.closed) return Promise.resolve();
     return new Promise((resolve) => this.drainWaiters.push(resolve));
   }
@@ -106,8 +117,8 @@ export class BrokerConnection implements ConnectionInfo {
   end(): void {
     if (this.closed) return;
     this.socket.end();
-    // drain() paused the socket: resume (with no 'data' listener, bytes are discarded) so the peer's FIN is
-    // read and the socket closes; a paused socket never sees it and would hold server.close() open forever.
+    // drain() paused the socket: resume (bytes read now are discarded) so the peer's FIN is read and the
+    // socket closes; a paused socket never sees it and would never close.
     this.socket.resume();
   }
 

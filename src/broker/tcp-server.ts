@@ -3,6 +3,7 @@
  * Over the limit a socket is closed at once (the client sees a closed connection and backs off).
  */
 import { createServer, type Server, type Socket } from 'node:net';
+import { acceptReading } from '../protocol/socket-io.js';
 import {
   BrokerConnection,
   type ConnectionLimits,
@@ -28,7 +29,8 @@ export class BrokerTcpServer {
   private nextConnectionId = 1;
 
   constructor(private readonly options: TcpServerOptions) {
-    this.server = createServer({ noDelay: true }, (socket) => this.accept(socket));
+    // Paused: acceptReading() moves each socket's handle before anything is read (protocol/socket-io.ts).
+    this.server = createServer({ noDelay: true, pauseOnConnect: true }, (socket) => this.accept(socket));
   }
 
   listen(): Promise<{ host: string; port: number }> {
@@ -52,22 +54,29 @@ export class BrokerTcpServer {
     return new Promise((resolve) => this.server.close(() => resolve()));
   }
 
-  /** Answers every request already received on every connection, then closes them. */
+  /**
+   * Answers every request already received on every connection, then ends them and waits until each has
+   * closed (the client has read its answers and closed its end), as server.close() would for sockets it
+   * still counted.
+   */
   async drainConnections(): Promise<void> {
-    await Promise.all([...this.connections].map((c) => c.drain()));
-    for (const c of this.connections) c.end();
+    const connections = [...this.connections];
+    await Promise.all(connections.map((c) => c.drain()));
+    for (const c of connections) c.end();
+    await Promise.all(connections.map((c) => c.closedPromise));
   }
 
   destroyConnections(): void {
     for (const c of this.connections) c.destroy();
   }
 
-  private accept(socket: Socket): void {
+  private accept(accepted: Socket): void {
     if (this.connections.size >= this.options.connectionsMax) {
-      this.options.observer.onConnectionRejected?.(`${socket.remoteAddress}:${socket.remotePort}`);
-      socket.destroy();
+      this.options.observer.onConnectionRejected?.(`${accepted.remoteAddress}:${accepted.remotePort}`);
+      accepted.destroy();
       return;
     }
+    const { socket, onBytes } = acceptReading(accepted);
     const observer: ConnectionObserver = {
       ...this.options.observer,
       onClosed: (info) => {
@@ -81,6 +90,7 @@ export class BrokerTcpServer {
       this.options.router,
       this.options.limits,
       observer,
+      onBytes,
     );
     this.connections.add(connection);
     this.options.observer.onConnectionOpened?.();

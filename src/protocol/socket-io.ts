@@ -11,10 +11,15 @@
  * what it keeps, so one buffer serves every connection of the process (reads are handled one at a time on
  * the event loop). When the reader names a `readTarget` (FrameDecoder.inPlaceTarget: the rest of a large
  * frame), the next read goes there instead and the listener gets a view of it, which the decoder only counts:
- * the bytes of a fetch answer are then copied once, by the kernel. Sockets accepted by a server cannot take
- * `onread` and keep their per-read buffers.
+ * the bytes of a fetch answer are then copied once, by the kernel.
+ *
+ * Accepted sockets read the same way (acceptReading): Node's net.Server has no `onread` option, so a server
+ * made with `pauseOnConnect` hands over sockets that have not read anything yet, and each one's handle is
+ * moved into a socket that has the option (Node itself builds accepted sockets from a handle). Without it
+ * every read of a broker's client and peer connections allocated a 64 KiB buffer: in a 3-broker produce
+ * benchmark, most of the external memory whose growth forces V8's full collections.
  */
-import { connect, type NetConnectOpts, type Socket } from 'node:net';
+import { connect, type NetConnectOpts, Socket } from 'node:net';
 import type { Writable } from 'node:stream';
 
 const READ_BUFFER_BYTES = 64 * 1024;
@@ -33,31 +38,68 @@ export interface ReadingSocket {
   onBytes(listener: BytesListener, readTarget?: ReadTarget): void;
 }
 
-export function connectReading(options: NetConnectOpts): ReadingSocket {
+/** The `onread` option of one socket and the setter of its listener. */
+function readingOptions(socketOf: () => Socket) {
   let listener: BytesListener | null = null;
   let target: ReadTarget | null = null;
-  const socket: Socket = connect({
-    ...options,
-    onread: {
-      // Called before each read (and once when the handle is created): the buffer the kernel reads into.
-      buffer: (): Uint8Array => target?.() ?? SHARED_READ_BUFFER,
-      callback: (bytes: number, buf: Uint8Array): boolean => {
-        if (listener === null) {
-          socket.destroy(new Error('bytes arrived before a reader was attached'));
-          return false;
-        }
-        listener((buf as Buffer).subarray(0, bytes));
-        return true;
-      },
-    },
-  });
-  return {
-    socket,
-    onBytes: (l, readTarget) => {
-      listener = l;
-      target = readTarget ?? null;
+  const onread = {
+    // Called before each read (and once when the handle is created): the buffer the kernel reads into.
+    buffer: (): Uint8Array => target?.() ?? SHARED_READ_BUFFER,
+    callback: (bytes: number, buf: Uint8Array): boolean => {
+      if (listener === null) {
+        socketOf().destroy(new Error('bytes arrived before a reader was attached'));
+        return false;
+      }
+      listener((buf as Buffer).subarray(0, bytes));
+      return true;
     },
   };
+  const onBytes: ReadingSocket['onBytes'] = (l, readTarget) => {
+    listener = l;
+    target = readTarget ?? null;
+  };
+  return { onread, onBytes };
+}
+
+export function connectReading(options: NetConnectOpts): ReadingSocket {
+  const { onread, onBytes } = readingOptions(() => socket);
+  const socket: Socket = connect({ ...options, onread });
+  return { socket, onBytes };
+}
+
+/** Node's internal handle of a socket (see the module comment); absent if Node ever changes. */
+interface WithHandle {
+  _handle?: object | null;
+}
+
+/**
+ * Takes a socket accepted by a server created with `pauseOnConnect: true` and returns one that reads like
+ * connectReading()'s (the original is spent: use only the returned socket). Where Node's internals do not
+ * allow the move, the accepted socket itself is returned, resumed, with 'data' events behind onBytes.
+ */
+export function acceptReading(accepted: Socket): ReadingSocket {
+  const handle = (accepted as unknown as WithHandle)._handle;
+  if (handle !== null && handle !== undefined && !accepted.destroyed) {
+    const { onread, onBytes } = readingOptions(() => socket);
+    // Detach first, so destroying the original (which also counts it out of the server's connections)
+    // does not close the handle now owned by the new socket.
+    (accepted as unknown as WithHandle)._handle = null;
+    const socket = new Socket({
+      handle,
+      readable: true,
+      writable: true,
+      onread,
+    } as unknown as ConstructorParameters<typeof Socket>[0]);
+    accepted.destroy();
+    socket.resume();
+    return { socket, onBytes };
+  }
+  const onBytes: ReadingSocket['onBytes'] = (l) => {
+    accepted.removeAllListeners('data');
+    accepted.on('data', l);
+  };
+  accepted.resume();
+  return { socket: accepted, onBytes };
 }
 
 /**

@@ -1,7 +1,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { invariant } from '../../errors/index.js';
 import { FrameDecoder } from '../../protocol/frame-decoder.js';
-import { type BytesListener, connectReading } from '../../protocol/socket-io.js';
+import { acceptReading, type BytesListener, connectReading } from '../../protocol/socket-io.js';
 import type { CircuitBreaker } from '../../resilience/circuit-breaker.js';
 import { systemTimers, type Timers } from '../../resilience/clock.js';
 import { decodeEnvelopes, encodeEnvelopes } from '../codec.js';
@@ -185,7 +185,8 @@ export class TcpTransport implements RaftTransport {
 
   /** Starts accepting connections; resolves with the bound address. */
   async listen(): Promise<PeerAddress> {
-    const server = createServer((socket) => this.accept(socket));
+    // Paused: acceptReading() moves each socket's handle before anything is read (protocol/socket-io.ts).
+    const server = createServer({ pauseOnConnect: true }, (socket) => this.accept(socket));
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -387,11 +388,12 @@ export class TcpTransport implements RaftTransport {
     return peer;
   }
 
-  private accept(socket: Socket): void {
+  private accept(accepted: Socket): void {
     if (this.closed) {
-      socket.destroy();
+      accepted.destroy();
       return;
     }
+    const { socket, onBytes } = acceptReading(accepted);
     socket.setNoDelay(true);
     this.unidentified.add(socket);
     const owner = (): Peer | undefined => {
@@ -400,7 +402,9 @@ export class TcpTransport implements RaftTransport {
     };
     const decoder = this.newDecoder();
     const timer = setTimeout(() => socket.destroy(), this.opts.helloTimeoutMs);
-    const onData = (chunk: Buffer): void => {
+    // Until the peer's hello names it, bytes go to onHello; then to the peer's reader (attach()).
+    let read: BytesListener;
+    const onHello = (chunk: Buffer): void => {
       let frames: Frame[];
       try {
         frames = decoder.push(chunk).map(parseFrame);
@@ -424,18 +428,21 @@ export class TcpTransport implements RaftTransport {
       clearTimeout(timer);
       peer.lastDataAtMs = this.opts.nowMs();
       socket.setKeepAlive(true, 5_000);
-      socket.off('data', onData);
       this.unidentified.delete(socket);
       // A newer connection from the same peer (it restarted) replaces the old one.
       const old = peer.socket;
-      socket.on('data', this.attach(peer, socket, decoder));
+      read = this.attach(peer, socket, decoder);
       old?.destroy();
       // The peer's hello is its own word that it is back: an open breaker lets traffic through at once.
       peer.breaker.recovered();
       peer.breaker.call(undefined, async () => undefined).catch(() => undefined);
       this.deliver(peer, socket, frames.slice(1));
     };
-    socket.on('data', onData);
+    read = onHello;
+    onBytes(
+      (chunk) => read(chunk),
+      () => decoder.inPlaceTarget(),
+    );
     socket.on('error', () => socket.destroy());
     socket.once('close', () => {
       clearTimeout(timer);
