@@ -116,8 +116,43 @@ export class Admin {
     return (await this.cluster.requestAny(ApiKey.ListTopics, {})).topics;
   }
 
+  /**
+   * Placement and configs from any broker; each partition's offsets and size from the broker that holds
+   * its data (its leader), since a broker knows them only for partitions it serves. A leader that cannot be
+   * asked leaves its partitions' figures unknown (-1, -1, 0) rather than failing the whole description.
+   */
   async describeTopics(names: readonly string[]): Promise<TopicDescription[]> {
-    return (await this.cluster.requestAny(ApiKey.DescribeTopics, { topics: [...names] })).topics;
+    const topics = (await this.cluster.requestAny(ApiKey.DescribeTopics, { topics: [...names] })).topics;
+    const unknownByLeader = new Map<number, Set<string>>();
+    for (const t of topics) {
+      for (const p of t.partitions) {
+        if (p.highWatermark !== -1 || p.leaderId < 0) continue;
+        const wanted = unknownByLeader.get(p.leaderId) ?? new Set<string>();
+        wanted.add(t.name);
+        unknownByLeader.set(p.leaderId, wanted);
+      }
+    }
+    const answers = await Promise.all(
+      [...unknownByLeader].map(([leader, wanted]) =>
+        this.cluster
+          .request(leader, ApiKey.DescribeTopics, { topics: [...wanted] })
+          .then((res) => ({ leader, topics: res.topics }))
+          .catch(() => ({ leader, topics: [] as TopicDescription[] })),
+      ),
+    );
+    for (const answer of answers) {
+      for (const fromLeader of answer.topics) {
+        const t = topics.find((x) => x.name === fromLeader.name);
+        for (const q of fromLeader.partitions) {
+          const p = t?.partitions.find((x) => x.partition === q.partition);
+          if (p === undefined || p.highWatermark !== -1 || p.leaderId !== answer.leader) continue;
+          p.logStartOffset = q.logStartOffset;
+          p.highWatermark = q.highWatermark;
+          p.sizeBytes = q.sizeBytes;
+        }
+      }
+    }
+    return topics;
   }
 
   /** Fresh metadata (not the cache) for these topics, or all when omitted. */

@@ -1,0 +1,54 @@
+/**
+ * `topic describe` through one broker shows every partition's offsets and size, also those of partitions
+ * led elsewhere: a broker knows them only for the partitions it serves, so the SDK asks each leader. Needs
+ * `npm run build` first.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { createClient, type StreamBusClient } from '../../src/index.js';
+import { requireDist } from '../helpers/acked-producer.js';
+import { type BrokerProcess, removeDir, tempDir } from '../helpers/broker-process.js';
+import { agreedLeader, startThreeBrokerCluster, until } from '../helpers/cluster-processes.js';
+
+const TOPIC = 'described';
+
+describe('describeTopics in a three-broker cluster', () => {
+  const dirs = [tempDir('streambus-desc-1-'), tempDir('streambus-desc-2-'), tempDir('streambus-desc-3-')];
+  const running: BrokerProcess[] = [];
+  const clients: StreamBusClient[] = [];
+
+  afterAll(async () => {
+    for (const c of clients) await c.close();
+    // Each process by its own handle (its PID), never by pattern.
+    await Promise.all(running.map((b) => b.kill()));
+    for (const d of dirs) removeDir(d);
+  });
+
+  it('reports the high watermark and size of partitions led by other brokers', async () => {
+    requireDist();
+    running.push(...(await startThreeBrokerCluster(dirs)));
+    await until('a metadata leader all three agree on', () => agreedLeader(running));
+    const all = createClient({ bootstrap: running.map((b) => b.bootstrap).join(',') });
+    clients.push(all);
+    await all.admin().createTopics([{ name: TOPIC, partitions: 3, replicationFactor: 1 }]);
+    const producer = all.producer({ lingerMs: 0, retries: 30 });
+    const counts = [5, 6, 7];
+    for (const [partition, count] of counts.entries()) {
+      await producer.send({
+        topic: TOPIC,
+        messages: Array.from({ length: count }, (_, i) => ({ partition, value: `p${partition}-${i}` })),
+      });
+    }
+
+    // Through one broker only: it leads at most one of the three partitions.
+    const one = createClient({ bootstrap: running[0]!.bootstrap });
+    clients.push(one);
+    const [described] = await one.admin().describeTopics([TOPIC]);
+    const leaders = new Set(described!.partitions.map((p) => p.leaderId));
+    expect(leaders.size).toBeGreaterThan(1); // replicas are spread, so some partitions are led elsewhere
+    expect(described!.partitions.map((p) => p.highWatermark)).toEqual(counts);
+    for (const p of described!.partitions) {
+      expect(p.logStartOffset).toBe(0);
+      expect(p.sizeBytes).toBeGreaterThan(0);
+    }
+  });
+});
