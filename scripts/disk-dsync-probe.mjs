@@ -25,8 +25,8 @@ try {
     }
     const ms = Number(process.hrtime.bigint() - started) / 1e6;
     const mib = (WRITES_PER_ROUND * WRITE_BYTES) / 1048576;
-    console.log(
-      `round ${round}: ${mib} MiB in ${ms.toFixed(0)} ms = ${((mib / ms) * 1000).toFixed(0)} MiB/s`,
+    process.stdout.write(
+      `round ${round}: ${mib} MiB in ${ms.toFixed(0)} ms = ${((mib / ms) * 1000).toFixed(0)} MiB/s\n`,
     );
   }
 } finally {
