@@ -12,6 +12,9 @@ import type { Random, Timers } from './timers.js';
 /** Kafka's limit: the leader keeps this many batches per producer and partition to recognise retries. */
 export const IDEMPOTENT_IN_FLIGHT_MAX = 5;
 
+/** InitProducerId retries at most (with the producer's backoff: about 15 s), whatever `retries` says. */
+export const INIT_PRODUCER_ID_RETRIES_MAX = 30;
+
 /** Sequences are int32 and wrap to 0 after the largest, as Kafka's do (the leader must compare likewise). */
 const SEQUENCE_MODULUS = 2 ** 31;
 

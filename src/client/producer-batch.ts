@@ -38,6 +38,8 @@ export interface Batch {
   producerEpoch: number;
   baseSequence: number;
   attempts: number;
+  /** When the batch was opened: its delivery timeout counts from here. */
+  createdMs: number;
   /**
    * Sealing order (-1 while open); the ready queue is kept in this order, and retried batches go back in
    * it, so a partition's batches are built (take their sequences) and sent in sequence.

@@ -1,8 +1,9 @@
 /**
  * The producer: batches messages per partition (up to `batchBytes`, waiting at most `lingerMs` for more),
  * sends the ready batches of each leader in one Produce request (at most `maxInFlightRequests` at once), and
- * retries batches that fail with a retriable or transient error, with backoff and a bounded attempt count,
- * refreshing metadata when the error says it is stale. Keyed messages go to Kafka's murmur2 partition;
+ * retries batches that fail with a retriable or transient error, with backoff, until `deliveryTimeoutMs`
+ * after send() (Kafka's delivery.timeout.ms: a leader failover is a pause, not a failure), refreshing
+ * metadata when the error says it is stale. Keyed messages go to Kafka's murmur2 partition;
  * keyless ones stick to one partition per batch and move round-robin from batch to batch.
  *
  * Idempotence (on by default): before its first batch the producer gets a producer id (InitProducerId) and
@@ -15,7 +16,13 @@ import { type Acks, ApiKey, fromWireError, type ProduceResponse } from '../proto
 import type { Compression, ProducerRecord, RecordHeader } from '../protocol/record-batch.js';
 import { type BackoffPolicy, backoffMs } from './backoff.js';
 import { type Cluster, STALE_METADATA_CODES } from './cluster.js';
-import { IDEMPOTENT_IN_FLIGHT_MAX, IdempotenceState, initProducerId, NO_IDENTITY } from './idempotence.js';
+import {
+  IDEMPOTENT_IN_FLIGHT_MAX,
+  IdempotenceState,
+  INIT_PRODUCER_ID_RETRIES_MAX,
+  initProducerId,
+  NO_IDENTITY,
+} from './idempotence.js';
 import { PartitionHolds } from './partition-holds.js';
 import { partitionForKey } from './partitioner.js';
 import {
@@ -46,7 +53,14 @@ export interface ProducerOptions {
    */
   idempotent?: boolean;
   compression?: Compression;
+  /** Retries of one batch; unbounded by default: `deliveryTimeoutMs` bounds them. */
   retries?: number;
+  /**
+   * How long a message may take from send() to its acknowledgement, retries included (Kafka's
+   * delivery.timeout.ms, 2 minutes by default). A batch whose next retry would start later fails with its
+   * last error.
+   */
+  deliveryTimeoutMs?: number;
   retryBackoffMs?: number;
   retryBackoffMaxMs?: number;
   /** How long the broker may take to satisfy acks (sent in the request). */
@@ -64,7 +78,8 @@ export const PRODUCER_DEFAULTS = {
   maxInFlightRequests: 5,
   idempotent: true,
   compression: 'none' as Compression,
-  retries: 5,
+  retries: Number.POSITIVE_INFINITY,
+  deliveryTimeoutMs: 120_000,
   retryBackoffMs: 100,
   retryBackoffMaxMs: 1000,
   ackTimeoutMs: 30_000,
@@ -136,7 +151,8 @@ export class Producer {
     this.idempotence = this.o.idempotent
       ? new IdempotenceState(() =>
           initProducerId(cluster, {
-            retries: this.o.retries,
+            // Bounded on its own: no batch's delivery timeout runs while the producer has no id yet.
+            retries: Math.min(this.o.retries, INIT_PRODUCER_ID_RETRIES_MAX),
             backoff: this.backoff,
             random: this.random,
             timers: this.timers,
@@ -291,6 +307,7 @@ export class Producer {
         bytes: null,
         ...NO_IDENTITY,
         attempts: 0,
+        createdMs: this.clock.nowMs(),
         seq: -1,
         done,
         markDone,
@@ -524,6 +541,23 @@ export class Producer {
       return;
     }
     const waitMs = backoffMs(batch.attempts, this.backoff, this.random);
+    const elapsedMs = this.clock.nowMs() - batch.createdMs;
+    if (elapsedMs + waitMs > this.o.deliveryTimeoutMs) {
+      this.finish(
+        batch,
+        new StreamBusError(err.code, {
+          operation: 'producer.send',
+          message: `${err.message} (delivery timeout of ${this.o.deliveryTimeoutMs} ms reached after ${batch.attempts + 1} attempt(s))`,
+          cause: err,
+          metadata: {
+            topic: batch.topic,
+            partition: batch.partition,
+            deliveryTimeoutMs: this.o.deliveryTimeoutMs,
+          },
+        }),
+      );
+      return;
+    }
     if (!behindOlder) batch.attempts++;
     // The batch goes back in sealing order and its partition is held until the backoff ends, so newer
     // batches of that partition cannot overtake it. (With several requests in flight a newer batch already

@@ -236,6 +236,35 @@ describe('Producer retries', () => {
     expect(produces()).toHaveLength(3);
   });
 
+  it('by default rides out a failover longer than a handful of retries (Kafka-style delivery timeout)', async () => {
+    await setup(1);
+    let failuresLeft = 12;
+    broker.handlers[ApiKey.Produce] = (body) => {
+      if (failuresLeft-- > 0) return failAll(body, 'NOT_LEADER');
+      return broker.produce(body);
+    };
+    const producer = new Producer(cluster, { lingerMs: 0, retryBackoffMs: 1, retryBackoffMaxMs: 2 });
+    const [result] = await producer.send({ topic: 't', messages: [{ value: 'x' }] });
+    expect(result!.offset).toBe(0);
+    expect(produces()).toHaveLength(13);
+  });
+
+  it('fails a batch with its last error once its delivery timeout would pass before the next retry', async () => {
+    await setup(1);
+    broker.handlers[ApiKey.Produce] = (body) => failAll(body, 'NOT_LEADER');
+    const producer = new Producer(cluster, {
+      lingerMs: 0,
+      retryBackoffMs: 5,
+      retryBackoffMaxMs: 10,
+      deliveryTimeoutMs: 200,
+    });
+    const failure = await producer.send({ topic: 't', messages: [{ value: 'x' }] }).catch((e: unknown) => e);
+    expect(failure).toBeInstanceOf(StreamBusError);
+    expect(failure).toMatchObject({ code: 'NOT_LEADER' });
+    expect((failure as StreamBusError).message).toContain('delivery timeout of 200 ms');
+    expect(produces().length).toBeGreaterThan(2);
+  });
+
   it('does not retry a non-retriable error such as CORRUPT_BATCH', async () => {
     await setup(1);
     broker.handlers[ApiKey.Produce] = () => {
