@@ -16,9 +16,9 @@
  *   rebalances again (pending syncs answered REBALANCE_IN_PROGRESS).
  * - A second JoinGroup/SyncGroup from a member whose earlier one is still waiting supersedes it: the older
  *   request is answered REBALANCE_IN_PROGRESS so nothing waits forever.
- * - A static member replaced in a Stable group without a protocol change is not persisted right away (the
- *   next generation or emptying persists it): after a failover the new id is unknown, the client rejoins
- *   with its instance id and replaces the restored entry again, still without a rebalance.
+ * - A static member replaced in a Stable group without a protocol change keeps the generation; the group is
+ *   persisted with the new member id before the member is answered (as Kafka stores the group then): a
+ *   coordinator taking over from an older snapshot would fence the live member as the one it replaced.
  * - `rebalanced` is emitted when the generation completes (leader's SyncGroup) or the group empties.
  * - After `shutdown()` the machine is Dead and answers everything NOT_COORDINATOR.
  */
@@ -323,7 +323,15 @@ export class GroupMachine {
     if (this.s.leaderId === oldId) this.s.leaderId = memberId;
     effects.push({ kind: 'member-removed', memberId: oldId, reason: 'fenced' });
     if (this.s.phase === 'Stable' && this.keepsAssignment(old, m)) {
-      effects.push(this.s.currentGenerationAnswer(m, input.requestId, true));
+      effects.push({
+        kind: 'persist',
+        snapshot: this.s.snapshot(nowMs),
+        // biome-ignore lint/suspicious/noThenProperty: group-types.ts names the persist continuation 'then'
+        then: [this.s.currentGenerationAnswer(m, input.requestId, true)],
+        // Not durable: the member joins again (with its instance id, replacing this id) rather than hold
+        // an id a new coordinator would not know.
+        otherwise: [joinErrorEffect(input.requestId, '', 'COORDINATOR_NOT_AVAILABLE')],
+      });
       return effects;
     }
     this.awaitRebalance(m, input.requestId, nowMs, effects);

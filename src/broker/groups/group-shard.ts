@@ -353,7 +353,7 @@ export class GroupShard {
           break;
         }
         case 'persist': {
-          const { snapshot, then } = effect;
+          const { snapshot, then, otherwise } = effect;
           void this.serialize(() => this.append([groupRecord(snapshot.groupId, snapshot)])).then(
             () => {
               this.state.apply({ kind: 'group', groupId: snapshot.groupId, value: snapshot });
@@ -364,6 +364,10 @@ export class GroupShard {
                 { operation: 'group.persist', group: snapshot.groupId, error: String(err) },
                 'could not persist a group generation',
               );
+              if (otherwise !== undefined) {
+                this.run(machine, otherwise);
+                return;
+              }
               this.run(
                 machine,
                 then.filter((e) => e.kind !== 'sync-response'),

@@ -142,10 +142,15 @@ export type GroupEffect =
   | { readonly kind: 'sync-response'; readonly requestId: number; readonly result: SyncGroupResult }
   /**
    * Persist this snapshot; once it is durable deliver `then` (SyncGroup answers wait for the write, as in
-   * Kafka, so an assignment nobody can recover is never handed out). On failure the driver calls
-   * `persistFailed(generation)`.
+   * Kafka, so an assignment nobody can recover is never handed out). On failure the driver delivers
+   * `otherwise` when there is one, else calls `persistFailed(generation)`.
    */
-  | { readonly kind: 'persist'; readonly snapshot: GroupSnapshot; readonly then: readonly GroupEffect[] }
+  | {
+      readonly kind: 'persist';
+      readonly snapshot: GroupSnapshot;
+      readonly then: readonly GroupEffect[];
+      readonly otherwise?: readonly GroupEffect[];
+    }
   /** A generation completed or the group emptied/died: for metrics and logs. */
   | {
       readonly kind: 'rebalanced';

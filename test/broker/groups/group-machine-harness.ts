@@ -58,7 +58,13 @@ export function syncInput(
 }
 
 export function joinAnswer(effects: readonly GroupEffect[], requestId: number): JoinGroupResult | undefined {
-  for (const e of effects) if (e.kind === 'join-response' && e.requestId === requestId) return e.result;
+  for (const e of effects) {
+    if (e.kind === 'join-response' && e.requestId === requestId) return e.result;
+    if (e.kind === 'persist') {
+      const inner = joinAnswer(e.then, requestId);
+      if (inner !== undefined) return inner;
+    }
+  }
   return undefined;
 }
 

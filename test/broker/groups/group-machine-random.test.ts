@@ -285,8 +285,9 @@ class Simulation {
     const failedPersists: number[] = [];
     for (const e of effects) {
       if (e.kind === 'persist') {
-        if (this.chaos && this.rand() < 0.1) failedPersists.push(e.snapshot.generation);
-        else this.deliver(e.then);
+        if (!(this.chaos && this.rand() < 0.1)) this.deliver(e.then);
+        else if (e.otherwise !== undefined) this.deliver(e.otherwise);
+        else failedPersists.push(e.snapshot.generation);
         continue;
       }
       if (e.kind !== 'join-response' && e.kind !== 'sync-response') continue;

@@ -365,6 +365,24 @@ describe('GroupMachine: static membership', () => {
     expect(m.heartbeat(hb(a, g.generation, 'ia'), g.nowMs + 5_002)).toBeNull();
   });
 
+  it('a static replacement is persisted before it is answered: a coordinator restored from that snapshot knows the new id', () => {
+    const g = stableGroup(statics);
+    const m = g.machine;
+    const rejoin = joinInput({ clientId: 'b', groupInstanceId: 'ib' });
+    const effects = m.join(rejoin, g.nowMs + 5_000);
+    const persist = effects.find((e) => e.kind === 'persist');
+    expect(persist).toBeDefined();
+    if (persist?.kind !== 'persist') return;
+    // The answer waits for the write; the snapshot already names the new member for the instance id.
+    expect(effects.some((e) => e.kind === 'join-response')).toBe(false);
+    const answer = joinAnswer(persist.then, rejoin.requestId)!;
+    expect(persist.snapshot.members.find((x) => x.groupInstanceId === 'ib')?.memberId).toBe(answer.memberId);
+    const restored = GroupMachine.restore(persist.snapshot, options(), g.nowMs + 6_000);
+    expect(restored.heartbeat(hb(answer.memberId, g.generation, 'ib'), g.nowMs + 6_001)).toBeNull();
+    // If the write fails the member is told to join again rather than keep an id nobody durable knows.
+    expect(joinAnswer(persist.otherwise ?? [], rejoin.requestId)?.error).toBe('COORDINATOR_NOT_AVAILABLE');
+  });
+
   it('a static leader coming back gets the member list with skipAssignment and stays leader', () => {
     const g = stableGroup(statics);
     const rejoin = joinInput({ clientId: 'a', groupInstanceId: 'ia' });
