@@ -200,6 +200,13 @@ export class Broker {
         },
       });
     }
+    const readBuffers =
+      config.storage.readBufferPoolBytes > 0
+        ? new ReadBufferPool(config.storage.readBufferPoolBytes)
+        : undefined;
+    if (readBuffers !== undefined) {
+      ops.metrics.addCollectHook(() => ops.metrics.readBufferPoolIdleBytes.set(readBuffers.idleByteCount));
+    }
     bindLogSizeMetrics(ops.metrics, function* (): Iterable<SizedPartitionLog> {
       // Single-node topics live in the log manager, replicated ones in the replica manager.
       for (const t of logs.listTopics()) {
@@ -252,10 +259,7 @@ export class Broker {
           fetchBytesMax: config.limits.fetchBytesMax,
           groupSyncWaitMaxMs: config.groups.sessionTimeoutMaxMs,
         },
-        readBuffers:
-          config.storage.readBufferPoolBytes > 0
-            ? new ReadBufferPool(config.storage.readBufferPoolBytes)
-            : undefined,
+        readBuffers,
         self: { id: config.broker.id, host: self.host, port: self.port, rack: config.broker.rack },
         clusterId: logs.clusterId,
         brokerVersion: BROKER_VERSION,

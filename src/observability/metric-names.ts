@@ -220,6 +220,12 @@ export const METRICS = {
     ['topic'],
     'Bytes of the partition logs of a topic held by this broker (replicas led or followed)',
   ),
+  readBufferPoolIdleBytes: d(
+    'streambus_read_buffer_pool_idle_bytes',
+    'gauge',
+    [],
+    'Bytes of read buffers kept idle for fetch answers to borrow (storage.read_buffer_pool_bytes bounds it)',
+  ),
   timeoutsTotal: d('streambus_timeouts_total', 'counter', ['operation'], 'Operations that ran out of time'),
   errorsTotal: d(
     'streambus_errors_total',

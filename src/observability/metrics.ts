@@ -120,6 +120,7 @@ export class MetricsRegistry {
   );
   readonly diskFreeBytes = this.gauge(METRICS.diskFreeBytes);
   readonly logSizeBytes = this.gauge(METRICS.logSizeBytes);
+  readonly readBufferPoolIdleBytes = this.gauge(METRICS.readBufferPoolIdleBytes);
   readonly timeoutsTotal = this.counter(METRICS.timeoutsTotal);
   readonly errorsTotal = this.counter(METRICS.errorsTotal);
   readonly healthCheckStatus = this.gauge(METRICS.healthCheckStatus);

@@ -114,3 +114,13 @@ test('an answer held up by a slow reader keeps its buffer while other fetches re
     slow.socket.destroy();
   }
 });
+
+test('the buffers given back are kept for reuse and reported in /metrics', async () => {
+  const res = await conn.request(ApiKey.Fetch, fetchBody(0));
+  expect(checkRecords(res.partitions[0]!.records)).toBeGreaterThan(0);
+  const text = await (await fetch(`http://127.0.0.1:${b.httpPort}/metrics`)).text();
+  const idle = Number(/^streambus_read_buffer_pool_idle_bytes(?:\{[^}]*\})? (\d+)/m.exec(text)?.[1]);
+  // At least the buffer a 12 MiB answer borrowed (from the 16 MiB class), within the 64 MiB default bound.
+  expect(idle).toBeGreaterThanOrEqual(12 * 1024 * 1024);
+  expect(idle).toBeLessThanOrEqual(64 * 1024 * 1024);
+});
