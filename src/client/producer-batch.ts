@@ -2,7 +2,7 @@
  * The producer's unit of work: a batch of records for one partition, with the send() calls waiting on it,
  * and how it is built (encoded once, taking its partition's sequence when idempotent).
  */
-import { invariant } from '../errors/index.js';
+import { invariant, StreamBusError } from '../errors/index.js';
 import type { Acks } from '../protocol/index.js';
 import { type Compression, encodeRecordBatch, type ProducerRecord } from '../protocol/record-batch.js';
 import type { IdempotenceState } from './idempotence.js';
@@ -83,6 +83,25 @@ export function buildBatch(
     producerId: batch.producerId,
     producerEpoch: batch.producerEpoch,
     baseSequence: batch.baseSequence,
+  });
+}
+
+/**
+ * The error a batch fails with when its next try, at `retryAtMs`, would come after its delivery timeout
+ * (counted from when the batch was opened): the last error's code, saying why it stopped; else null.
+ */
+export function deliveryExpired(
+  batch: Batch,
+  lastError: StreamBusError,
+  retryAtMs: number,
+  deliveryTimeoutMs: number,
+): StreamBusError | null {
+  if (retryAtMs - batch.createdMs <= deliveryTimeoutMs) return null;
+  return new StreamBusError(lastError.code, {
+    operation: 'producer.send',
+    message: `${lastError.message} (delivery timeout of ${deliveryTimeoutMs} ms reached after ${batch.attempts + 1} attempt(s))`,
+    cause: lastError,
+    metadata: { topic: batch.topic, partition: batch.partition, deliveryTimeoutMs },
   });
 }
 

@@ -29,6 +29,7 @@ import {
   BATCH_OVERHEAD_BYTES,
   type Batch,
   buildBatch,
+  deliveryExpired,
   RECORD_OVERHEAD_BYTES,
   type SendTracker,
   settleFailed,
@@ -541,21 +542,9 @@ export class Producer {
       return;
     }
     const waitMs = backoffMs(batch.attempts, this.backoff, this.random);
-    const elapsedMs = this.clock.nowMs() - batch.createdMs;
-    if (elapsedMs + waitMs > this.o.deliveryTimeoutMs) {
-      this.finish(
-        batch,
-        new StreamBusError(err.code, {
-          operation: 'producer.send',
-          message: `${err.message} (delivery timeout of ${this.o.deliveryTimeoutMs} ms reached after ${batch.attempts + 1} attempt(s))`,
-          cause: err,
-          metadata: {
-            topic: batch.topic,
-            partition: batch.partition,
-            deliveryTimeoutMs: this.o.deliveryTimeoutMs,
-          },
-        }),
-      );
+    const expired = deliveryExpired(batch, err, this.clock.nowMs() + waitMs, this.o.deliveryTimeoutMs);
+    if (expired !== null) {
+      this.finish(batch, expired);
       return;
     }
     if (!behindOlder) batch.attempts++;
