@@ -3,7 +3,6 @@
  * fake Raft status and a fake clock: it acts only on the leader, marks silent and stuck brokers failed,
  * brings rejoining ones back, adds non-voters as learners, finishes recorded moves and spreads leaders.
  */
-import { tracing as sdkTrace } from '@opentelemetry/sdk-node';
 import { describe, expect, it } from 'vitest';
 import {
   ClusterCoordinator,
@@ -15,8 +14,9 @@ import { StreamBusError } from '../../src/errors/index.js';
 import { encodeCommand, type MetadataCommand } from '../../src/metadata/commands.js';
 import { MetadataStateMachine } from '../../src/metadata/state-machine.js';
 import { silentLogger } from '../../src/observability/index.js';
-import { type SpanRunner, startTracing, withSpan } from '../../src/observability/tracing.js';
+import { type SpanRunner, withSpan } from '../../src/observability/tracing.js';
 import type { ConfChange } from '../../src/raft/core/types.js';
+import { recordSpans } from '../helpers/memory-spans.js';
 import { createTopic, register } from '../metadata/fixtures.js';
 
 const quiet = silentLogger();
@@ -308,14 +308,7 @@ describe('cluster coordinator driver', () => {
   });
 
   it('runs each plan in a streambus.rebalance span: broker, kind, moves planned, partitions affected, outcome', async () => {
-    const exporter = new sdkTrace.InMemorySpanExporter();
-    const tracing = await startTracing({
-      enabled: true,
-      exporter: 'none',
-      endpoint: '',
-      samplingRatio: 1,
-      spanExporter: exporter,
-    });
+    const recorded = await recordSpans();
     try {
       const rig = new Rig([1, 2, 3], withSpan);
       threeAlive(rig);
@@ -330,8 +323,7 @@ describe('cluster coordinator driver', () => {
       rig.role = 'leader';
       await rig.run(4_000, [1, 2, 3]);
       rig.stop();
-      await tracing.forceFlush();
-      const spans = exporter.getFinishedSpans().filter((s) => s.name === 'streambus.rebalance');
+      const spans = await recorded.named('streambus.rebalance');
       const leaders = spans.find((s) => s.attributes['streambus.rebalance.kind'] === 'leaders');
       expect(leaders?.attributes).toMatchObject({
         'streambus.broker_id': 1,
@@ -343,7 +335,7 @@ describe('cluster coordinator driver', () => {
       const changed = rig.writes.filter((w) => w.startsWith('leader t/')).length;
       expect(changed).toBeGreaterThanOrEqual(planned);
     } finally {
-      await tracing.shutdown();
+      await recorded.stop();
     }
   });
 

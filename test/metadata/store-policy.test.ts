@@ -2,7 +2,6 @@
  * The store's retry, breaker, leader-wait and forwarding rules with a fake Raft node and a manual clock:
  * nothing here waits for real time.
  */
-import { tracing as sdkTrace } from '@opentelemetry/sdk-node';
 import { describe, expect, it } from 'vitest';
 import { isStreamBusError, StreamBusError } from '../../src/errors/index.js';
 import { decodeCommand, encodeCommand } from '../../src/metadata/commands.js';
@@ -16,9 +15,10 @@ import {
   type MetadataStoreOptions,
 } from '../../src/metadata/store.js';
 import type { ApplyResult } from '../../src/metadata/types.js';
-import { startTracing, withSpan } from '../../src/observability/tracing.js';
+import { withSpan } from '../../src/observability/tracing.js';
 import type { Role } from '../../src/raft/core/types.js';
 import { ManualClock } from '../../src/resilience/index.js';
+import { recordSpans } from '../helpers/memory-spans.js';
 
 type Outcome = ApplyResult | StreamBusError;
 
@@ -434,14 +434,7 @@ describe('MetadataStore observability', () => {
 
 describe('MetadataStore spans', () => {
   it('wraps each write in a streambus.metadata.propose span: command, broker, attempts, local or forwarded, outcome', async () => {
-    const exporter = new sdkTrace.InMemorySpanExporter();
-    const tracing = await startTracing({
-      enabled: true,
-      exporter: 'none',
-      endpoint: '',
-      samplingRatio: 1,
-      spanExporter: exporter,
-    });
+    const recorded = await recordSpans();
     try {
       const forwarder = MemoryForwarder.create();
       const leader = setup({ spans: withSpan }, new FakeRaft(2));
@@ -461,8 +454,7 @@ describe('MetadataStore spans', () => {
       leader.raft.script.push(new StreamBusError('INVALID_REQUEST'));
       await expect(leader.store.updateBroker({ brokerId: 1, state: 'draining' })).rejects.toThrow();
 
-      await tracing.forceFlush();
-      const spans = exporter.getFinishedSpans().filter((s) => s.name === 'streambus.metadata.propose');
+      const spans = await recorded.named('streambus.metadata.propose');
       expect(spans.map((s) => s.attributes)).toEqual([
         {
           'streambus.command': 'registerBroker',
@@ -489,7 +481,7 @@ describe('MetadataStore spans', () => {
       ]);
       expect(spans[2]?.status.code).toBe(2); // ERROR
     } finally {
-      await tracing.shutdown();
+      await recorded.stop();
     }
   });
 });
