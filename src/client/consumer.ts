@@ -217,13 +217,9 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
       }
     }
     this.partitions.clear();
-    for (const [k, v] of next) {
-      // Anything fetched ahead is dropped: fetch again from what the caller has seen.
-      v.fetchOffset = v.position;
-      v.epoch++;
-      this.partitions.set(k, v);
-    }
-    this.ahead.clear();
+    for (const [k, v] of next) this.partitions.set(k, v);
+    // Anything fetched ahead is dropped: fetch again from what the caller has seen.
+    this.dropFetchedAhead();
   }
 
   assignment(): TopicPartition[] {
