@@ -2,6 +2,7 @@
  * The `streambus` CLI against one broker process: the README walk-through (create, produce, consume) at
  * scale, every option the issue names, --help everywhere, and clear failures for bad input.
  */
+import { readFileSync, statSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { requireDist } from '../helpers/acked-producer.js';
 import { type BrokerProcess, removeDir, startBroker } from '../helpers/broker-process.js';
@@ -259,6 +260,13 @@ describe('errors', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('NETWORK_ERROR');
   });
+});
+
+test('the build leaves the CLI executable, as npx streambus runs it (package.json bin)', () => {
+  requireDist();
+  const bin = (JSON.parse(readFileSync('package.json', 'utf8')) as { bin: { streambus: string } }).bin
+    .streambus;
+  expect(statSync(bin).mode & 0o111).toBe(0o111);
 });
 
 describe('--help', () => {
