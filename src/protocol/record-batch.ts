@@ -32,19 +32,20 @@ export const BATCH_HEADER_BYTES = 61;
 export const BATCH_LENGTH_PREFIX_BYTES = 12;
 export const RECORD_BATCH_MAGIC = 2;
 
-const OFF_BASE_OFFSET = 0;
-const OFF_BATCH_LENGTH = 8;
-const OFF_LEADER_EPOCH = 12;
-const OFF_MAGIC = 16;
-const OFF_CRC = 17;
-const OFF_ATTRIBUTES = 21;
-const OFF_LAST_OFFSET_DELTA = 23;
-const OFF_BASE_TIMESTAMP = 27;
-const OFF_MAX_TIMESTAMP = 35;
-const OFF_PRODUCER_ID = 43;
-const OFF_PRODUCER_EPOCH = 51;
-const OFF_BASE_SEQUENCE = 53;
-const OFF_RECORD_COUNT = 57;
+/** Field offsets of the RecordBatch v2 header (the one layout every module reads batches with). */
+export const OFF_BASE_OFFSET = 0;
+export const OFF_BATCH_LENGTH = 8;
+export const OFF_LEADER_EPOCH = 12;
+export const OFF_MAGIC = 16;
+export const OFF_CRC = 17;
+export const OFF_ATTRIBUTES = 21;
+export const OFF_LAST_OFFSET_DELTA = 23;
+export const OFF_BASE_TIMESTAMP = 27;
+export const OFF_MAX_TIMESTAMP = 35;
+export const OFF_PRODUCER_ID = 43;
+export const OFF_PRODUCER_EPOCH = 51;
+export const OFF_BASE_SEQUENCE = 53;
+export const OFF_RECORD_COUNT = 57;
 
 export type Compression = 'none' | 'gzip';
 const COMPRESSION_CODES: Record<Compression, number> = { none: 0, gzip: 1 };

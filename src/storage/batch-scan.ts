@@ -6,6 +6,10 @@ import {
   BATCH_HEADER_BYTES,
   BATCH_LENGTH_PREFIX_BYTES,
   batchCrcMatches,
+  OFF_LAST_OFFSET_DELTA,
+  OFF_LEADER_EPOCH,
+  OFF_MAGIC,
+  OFF_MAX_TIMESTAMP,
   RECORD_BATCH_MAGIC,
 } from '../protocol/record-batch.js';
 import type { StorageFile } from './storage-fs.js';
@@ -13,10 +17,6 @@ import type { StorageFile } from './storage-fs.js';
 /** No stored batch is larger than this; a bigger length field is corruption, not a reason to allocate. */
 export const STORED_BATCH_BYTES_MAX = 256 * 1024 * 1024;
 const CHUNK_BYTES = 1024 * 1024;
-const OFF_LEADER_EPOCH = 12;
-const OFF_MAGIC = 16;
-const OFF_LAST_OFFSET_DELTA = 23;
-const OFF_MAX_TIMESTAMP = 35;
 
 export interface ScannedBatch {
   position: number;

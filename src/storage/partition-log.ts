@@ -13,7 +13,7 @@
  */
 
 import { invariant, StreamBusError, toStreamBusError } from '../errors/index.js';
-import { stampBatch } from '../protocol/record-batch.js';
+import { OFF_LAST_OFFSET_DELTA, OFF_MAX_TIMESTAMP, stampBatch } from '../protocol/record-batch.js';
 import { splitAndValidate } from './append-validation.js';
 import { readInt64 } from './batch-scan.js';
 import { type LogConfig, reconfiguredLog } from './config.js';
@@ -88,8 +88,6 @@ interface PendingAppend {
   reject: (err: unknown) => void;
 }
 
-const OFF_LAST_OFFSET_DELTA = 23;
-const OFF_MAX_TIMESTAMP = 35;
 const RELATIVE_OFFSET_MAX = 0x7fffffff;
 
 export class PartitionLog {

@@ -17,19 +17,19 @@ import { crc32c } from '../protocol/crc32c.js';
 import {
   BATCH_HEADER_BYTES,
   BATCH_LENGTH_PREFIX_BYTES,
+  OFF_ATTRIBUTES,
+  OFF_CRC,
+  OFF_LAST_OFFSET_DELTA,
+  OFF_LEADER_EPOCH,
+  OFF_MAGIC,
+  OFF_PRODUCER_ID,
+  OFF_RECORD_COUNT,
   RECORD_BATCH_MAGIC,
   stampBatch,
 } from '../protocol/record-batch.js';
 import type { Entry } from '../raft/core/types.js';
 import { RAFT_CONTROL_CONF_CHANGE, RAFT_CONTROL_NORMAL } from './partition-store.js';
 
-const OFF_LEADER_EPOCH = 12;
-const OFF_MAGIC = 16;
-const OFF_CRC = 17;
-const OFF_ATTRIBUTES = 21;
-const OFF_LAST_OFFSET_DELTA = 23;
-const OFF_PRODUCER_ID = 43;
-const OFF_RECORD_COUNT = 57;
 const CONTROL_ATTRIBUTE = 0x20;
 const EPOCH_MAX = 0x7fffffff;
 

@@ -4,7 +4,11 @@
  */
 
 import { StreamBusError } from '../errors/index.js';
-import { BATCH_HEADER_BYTES, BATCH_LENGTH_PREFIX_BYTES } from '../protocol/record-batch.js';
+import {
+  BATCH_HEADER_BYTES,
+  BATCH_LENGTH_PREFIX_BYTES,
+  OFF_LAST_OFFSET_DELTA,
+} from '../protocol/record-batch.js';
 import type { Entry } from '../raft/core/types.js';
 import { readInt64 } from './batch-scan.js';
 import type { LogConfig } from './config.js';
@@ -13,8 +17,6 @@ import type { ReadBufferSource } from './read-buffers.js';
 import { type ReplicatedSegment, readEntries } from './replicated-segments.js';
 import { planRetention } from './retention.js';
 import { findByTimestamp, readSegment } from './segment-reader.js';
-
-const OFF_LAST_OFFSET_DELTA = 23;
 
 /** The last position k whose element satisfies `atOrBefore` (a monotone predicate); 0 when none does. */
 export function segmentAt<T>(items: readonly T[], atOrBefore: (item: T) => boolean): number {

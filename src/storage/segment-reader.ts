@@ -4,14 +4,17 @@
  * the fetch offset, and the answer is a subarray of that one buffer (no per-batch allocation).
  */
 import { StreamBusError } from '../errors/index.js';
-import { BATCH_HEADER_BYTES, BATCH_LENGTH_PREFIX_BYTES } from '../protocol/record-batch.js';
+import {
+  BATCH_HEADER_BYTES,
+  BATCH_LENGTH_PREFIX_BYTES,
+  OFF_LAST_OFFSET_DELTA,
+} from '../protocol/record-batch.js';
 import { readInt64, type ScannedBatch, scanBatches } from './batch-scan.js';
 import { FRESH_READ_BUFFERS, type ReadBufferSource } from './read-buffers.js';
 import type { Segment } from './segment.js';
 
 /** Most bytes one read returns (beyond a single larger batch): bounds the buffer a fetch allocates. */
 export const READ_BYTES_MAX = 64 * 1024 * 1024;
-const OFF_LAST_OFFSET_DELTA = 23;
 const HEADER_PREFIX_BYTES = OFF_LAST_OFFSET_DELTA + 4;
 
 /** Length of the longest run of whole batches at the start of buf[0..length). */
