@@ -222,6 +222,32 @@ interface NormalizedRecord {
   timestampDelta: number;
 }
 
+const NO_ENCODED_HEADERS: NormalizedRecord['headers'] = [];
+
+/** Writes the records' wire form at `offset` (exactly the sum of varint-prefixed `bodySizes`). */
+function writeRecords(
+  buf: Buffer,
+  offset: number,
+  normalized: NormalizedRecord[],
+  bodySizes: number[],
+): void {
+  let pos = offset;
+  for (let i = 0; i < normalized.length; i++) {
+    const r = normalized[i]!;
+    pos = writeVarint(buf, pos, bodySizes[i]!);
+    buf[pos++] = 0;
+    pos = writeVarint(buf, pos, r.timestampDelta);
+    pos = writeVarint(buf, pos, i);
+    pos = writeBytes(buf, pos, r.key);
+    pos = writeBytes(buf, pos, r.value);
+    pos = writeVarint(buf, pos, r.headers.length);
+    for (const h of r.headers) {
+      pos = writeBytes(buf, pos, h.key);
+      pos = writeBytes(buf, pos, h.value);
+    }
+  }
+}
+
 function recordBodySize(r: NormalizedRecord, offsetDelta: number): number {
   let size = 1 + varintSize(r.timestampDelta) + varintSize(offsetDelta);
   size += r.key ? varintSize(r.key.length) + r.key.length : 1;
@@ -253,7 +279,10 @@ export function encodeRecordBatch(records: readonly ProducerRecord[], options: E
     return {
       key: toBuffer(r.key),
       value: toBuffer(r.value),
-      headers: (r.headers ?? []).map((h) => ({ key: Buffer.from(h.key), value: h.value })),
+      headers:
+        r.headers === undefined || r.headers.length === 0
+          ? NO_ENCODED_HEADERS
+          : r.headers.map((h) => ({ key: Buffer.from(h.key), value: h.value })),
       timestampDelta: ts - baseTimestamp,
     };
   });
@@ -263,25 +292,20 @@ export function encodeRecordBatch(records: readonly ProducerRecord[], options: E
     recordsSize += varintSize(body) + body;
     return body;
   });
-  let recordsBuf = Buffer.allocUnsafe(recordsSize);
-  let pos = 0;
-  normalized.forEach((r, i) => {
-    pos = writeVarint(recordsBuf, pos, bodySizes[i]!);
-    recordsBuf[pos++] = 0;
-    pos = writeVarint(recordsBuf, pos, r.timestampDelta);
-    pos = writeVarint(recordsBuf, pos, i);
-    pos = writeBytes(recordsBuf, pos, r.key);
-    pos = writeBytes(recordsBuf, pos, r.value);
-    pos = writeVarint(recordsBuf, pos, r.headers.length);
-    for (const h of r.headers) {
-      pos = writeBytes(recordsBuf, pos, h.key);
-      pos = writeBytes(recordsBuf, pos, h.value);
-    }
-  });
   const compression = options.compression ?? 'none';
-  if (compression === 'gzip') recordsBuf = gzipSync(recordsBuf);
-
-  const batch = Buffer.allocUnsafe(BATCH_HEADER_BYTES + recordsBuf.length);
+  let batch: Buffer;
+  if (compression === 'none') {
+    // Records go straight into the batch: a second megabyte-sized buffer per batch, and its copy, cost the
+    // producer about a fifth of its CPU, mostly in garbage collection.
+    batch = Buffer.allocUnsafe(BATCH_HEADER_BYTES + recordsSize);
+    writeRecords(batch, BATCH_HEADER_BYTES, normalized, bodySizes);
+  } else {
+    const recordsBuf = Buffer.allocUnsafe(recordsSize);
+    writeRecords(recordsBuf, 0, normalized, bodySizes);
+    const compressed = gzipSync(recordsBuf);
+    batch = Buffer.allocUnsafe(BATCH_HEADER_BYTES + compressed.length);
+    compressed.copy(batch, BATCH_HEADER_BYTES);
+  }
   writeInt64(batch, OFF_BASE_OFFSET, 0);
   batch.writeInt32BE(batch.length - BATCH_LENGTH_PREFIX_BYTES, OFF_BATCH_LENGTH);
   batch.writeInt32BE(-1, OFF_LEADER_EPOCH);
@@ -294,7 +318,6 @@ export function encodeRecordBatch(records: readonly ProducerRecord[], options: E
   batch.writeInt16BE(options.producerEpoch ?? -1, OFF_PRODUCER_EPOCH);
   batch.writeInt32BE(options.baseSequence ?? -1, OFF_BASE_SEQUENCE);
   batch.writeInt32BE(records.length, OFF_RECORD_COUNT);
-  recordsBuf.copy(batch, BATCH_HEADER_BYTES);
   batch.writeUInt32BE(crc32c(batch.subarray(OFF_ATTRIBUTES)), OFF_CRC);
   return batch;
 }
