@@ -9,9 +9,7 @@
  */
 import { isRetriable, StreamBusError, toStreamBusError } from '../errors/index.js';
 import {
-  ApiKey,
   EARLIEST_TIMESTAMP,
-  type FetchResponse,
   fromWireError,
   LATEST_TIMESTAMP,
   type ListOffsetsPartition,
@@ -24,19 +22,19 @@ import {
   type GroupOptions,
   type RebalanceListener,
 } from './consumer-group.js';
-import { type ConsumerMessage, decodeFetch, type ScannedFetch, scanFetch } from './fetched-records.js';
+import { type AutoOffsetReset, fetchRound, keyOf, type PartitionState, type Round } from './fetch-round.js';
+import { type ConsumerMessage, decodeFetch } from './fetched-records.js';
 import { listOffsetsByLeader } from './list-offsets.js';
 import { RoundsAhead } from './rounds-ahead.js';
 import { clientClock, clientTimers, type Random, type Timers } from './timers.js';
 
+export type { AutoOffsetReset } from './fetch-round.js';
 export type { ConsumerMessage } from './fetched-records.js';
 
 export interface TopicPartition {
   topic: string;
   partition: number;
 }
-
-export type AutoOffsetReset = 'earliest' | 'latest' | 'none';
 
 export interface ConsumerOptions {
   maxWaitMs?: number;
@@ -86,32 +84,7 @@ export const CONSUMER_DEFAULTS = {
   prefetch: true,
 } as const;
 
-interface PartitionState {
-  topic: string;
-  partition: number;
-  /** The offset of the next message poll() returns; null until resolved through autoOffsetReset. */
-  position: number | null;
-  /** The next offset to fetch: ahead of `position` while a prefetched round waits to be returned. */
-  fetchOffset: number | null;
-  /** Bumped by every seek, so a fetch that raced a seek moves nothing. */
-  epoch: number;
-}
-
-/** One fetch round: its messages, and where each partition's position moves once they are returned. */
-interface Round {
-  /** Per partition fetched: where it moves to and its checked, not yet decoded, batches. */
-  advances: {
-    state: PartitionState;
-    epoch: number;
-    fetchOffset: number;
-    nextOffset: number;
-    scanned: ScannedFetch;
-  }[];
-}
-
 type Outcome = { ok: true; round: Round } | { ok: false; error: unknown };
-
-const keyOf = (topic: string, partition: number): string => `${partition}\u0000${topic}`;
 
 /** Rounds read ahead of poll() (see rounds-ahead.ts): with 50 MiB maxBytes, at most 100 MiB held. */
 export const PREFETCH_ROUNDS = 2;
@@ -379,7 +352,16 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
 
   /** Runs one round; the outcome never rejects, so a round nobody collects cannot go unhandled. */
   private startRound(): Promise<Outcome> {
-    return this.fetchRound().then(
+    const run = async (): Promise<Round> => {
+      await this.resolvePositions();
+      return fetchRound({
+        cluster: this.cluster,
+        partitions: this.partitions,
+        options: this.o,
+        signal: this.closing.signal,
+      });
+    };
+    return run().then(
       (round): Outcome => ({ ok: true, round }),
       (error: unknown): Outcome => ({ ok: false, error }),
     );
@@ -421,83 +403,6 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
       p.fetchOffset = Math.max(0, offsets[i] ?? 0);
       p.position = p.fetchOffset;
     });
-  }
-
-  private async fetchRound(): Promise<Round> {
-    await this.resolvePositions();
-    const byLeader = new Map<number, PartitionState[]>();
-    for (const s of this.partitions.values()) {
-      if (s.fetchOffset === null) continue;
-      const leader = await this.cluster.leaderFor(s.topic, s.partition);
-      byLeader.set(leader, [...(byLeader.get(leader) ?? []), s]);
-    }
-    const rounds = [...byLeader].map(async ([leader, states]) => {
-      const asked = states.map((s) => ({ state: s, offset: s.fetchOffset!, epoch: s.epoch }));
-      const response: FetchResponse = await this.cluster.request(
-        leader,
-        ApiKey.Fetch,
-        {
-          maxWaitMs: this.o.maxWaitMs,
-          minBytes: this.o.minBytes,
-          maxBytes: this.o.maxBytes,
-          partitions: asked.map((a) => ({
-            topic: a.state.topic,
-            partition: a.state.partition,
-            fetchOffset: a.offset,
-            partitionMaxBytes: this.o.partitionMaxBytes,
-          })),
-        },
-        { signal: this.closing.signal, timeoutMs: this.o.requestTimeoutMs + this.o.maxWaitMs },
-      );
-      return this.applyFetch(asked, response);
-    });
-    // One leader down must neither stall nor lose the others' data: what arrived is delivered, and only
-    // then do fetch offsets move (a part that failed is fetched again from the same offset).
-    const settled = await Promise.allSettled(rounds);
-    const advances = settled.flatMap((p) => (p.status === 'fulfilled' ? p.value.advances : []));
-    const failures = settled.flatMap((p) => (p.status === 'rejected' ? [p.reason as unknown] : []));
-    const fatal = failures.find((err) => !isRetriable(toStreamBusError(err, 'consumer.fetch')));
-    if (fatal !== undefined || (failures.length > 0 && advances.length === 0)) throw fatal ?? failures[0];
-    if (failures.length > 0) this.cluster.invalidateMetadata();
-    for (const a of advances) if (a.state.epoch === a.epoch) a.state.fetchOffset = a.nextOffset;
-    return { advances };
-  }
-
-  private applyFetch(
-    asked: { state: PartitionState; offset: number; epoch: number }[],
-    response: FetchResponse,
-  ): Round {
-    const round: Round = { advances: [] };
-    for (const r of response.partitions) {
-      const a = asked.find((x) => x.state.topic === r.topic && x.state.partition === r.partition);
-      // A seek or reassignment since the request was sent wins over what came back.
-      if (!a || a.state.epoch !== a.epoch || this.partitions.get(keyOf(r.topic, r.partition)) !== a.state)
-        continue;
-      if (r.error !== null) {
-        const err = fromWireError(r.error, 'consumer.fetch');
-        if (err.code === 'OFFSET_OUT_OF_RANGE') {
-          if (this.o.autoOffsetReset === 'none') throw err;
-          a.state.fetchOffset = null;
-          a.state.position = null;
-          continue;
-        }
-        if (STALE_METADATA_CODES.has(err.code)) {
-          this.cluster.invalidateMetadata();
-          continue;
-        }
-        if (isRetriable(err)) continue;
-        throw err;
-      }
-      const scanned = scanFetch(r.topic, r.partition, r.records, a.offset);
-      round.advances.push({
-        state: a.state,
-        epoch: a.epoch,
-        fetchOffset: a.offset,
-        nextOffset: scanned.nextOffset,
-        scanned,
-      });
-    }
-    return round;
   }
 }
 
