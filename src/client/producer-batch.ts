@@ -6,7 +6,7 @@ import { invariant, StreamBusError } from '../errors/index.js';
 import type { Acks } from '../protocol/index.js';
 import { type Compression, encodeRecordBatch, type ProducerRecord } from '../protocol/record-batch.js';
 import type { IdempotenceState } from './idempotence.js';
-import type { RecordMetadata } from './producer.js';
+import type { RecordMetadata } from './producer-options.js';
 import type { Clock, TimerHandle } from './timers.js';
 
 /**

@@ -13,7 +13,7 @@
  */
 import { isRetriable, StreamBusError, toStreamBusError } from '../errors/index.js';
 import { type Acks, ApiKey, fromWireError, type ProduceResponse } from '../protocol/index.js';
-import type { Compression, ProducerRecord, RecordHeader } from '../protocol/record-batch.js';
+import type { ProducerRecord } from '../protocol/record-batch.js';
 import { type BackoffPolicy, backoffMs } from './backoff.js';
 import { type Cluster, STALE_METADATA_CODES } from './cluster.js';
 import {
@@ -24,7 +24,7 @@ import {
   NO_IDENTITY,
 } from './idempotence.js';
 import { PartitionHolds } from './partition-holds.js';
-import { partitionForKey } from './partitioner.js';
+import { Partitioner } from './partitioner.js';
 import {
   BATCH_OVERHEAD_BYTES,
   type Batch,
@@ -35,79 +35,17 @@ import {
   settleFailed,
   sizeOf,
 } from './producer-batch.js';
+import {
+  PRODUCER_DEFAULTS,
+  type ProducerOptions,
+  type RecordMetadata,
+  type SendRequest,
+} from './producer-options.js';
 import { gateSequenced, olderBatchPending, partitionKeyOf, retriesTravelAlone } from './send-order.js';
 import { type Clock, clientClock, clientTimers, type Random, type Timers } from './timers.js';
 
-export interface ProducerOptions {
-  /** Default acks for send(): 0 none, 1 leader, -1 all in-sync replicas. */
-  acks?: Acks;
-  lingerMs?: number;
-  /** A batch is sent as soon as it reaches this many bytes. */
-  batchBytes?: number;
-  /** send() waits while this many bytes are batched or in flight. */
-  bufferBytesMax?: number;
-  /** Capped at 5 when idempotent. */
-  maxInFlightRequests?: number;
-  /**
-   * Default true: batches carry a producer id and per-partition sequence so a retried batch the leader
-   * already has is not appended twice. acks=0 batches never do (nobody would learn of a gap).
-   */
-  idempotent?: boolean;
-  compression?: Compression;
-  /** Retries of one batch; unbounded by default: `deliveryTimeoutMs` bounds them. */
-  retries?: number;
-  /**
-   * How long a message may take from send() to its acknowledgement, retries included (Kafka's
-   * delivery.timeout.ms, 2 minutes by default). A batch whose next retry would start later fails with its
-   * last error.
-   */
-  deliveryTimeoutMs?: number;
-  retryBackoffMs?: number;
-  retryBackoffMaxMs?: number;
-  /** How long the broker may take to satisfy acks (sent in the request). */
-  ackTimeoutMs?: number;
-  clock?: Clock;
-  timers?: Timers;
-  random?: Random;
-}
-
-export const PRODUCER_DEFAULTS = {
-  acks: -1 as Acks,
-  lingerMs: 5,
-  batchBytes: 16_384,
-  bufferBytesMax: 32 * 1024 * 1024,
-  maxInFlightRequests: 5,
-  idempotent: true,
-  compression: 'none' as Compression,
-  retries: Number.POSITIVE_INFINITY,
-  deliveryTimeoutMs: 120_000,
-  retryBackoffMs: 100,
-  retryBackoffMaxMs: 1000,
-  ackTimeoutMs: 30_000,
-} as const;
-
-export interface ProducerMessage {
-  key?: Buffer | string | null;
-  value: Buffer | string | null;
-  headers?: RecordHeader[];
-  partition?: number;
-  /** ms since the epoch; defaults to the time of send(). */
-  timestamp?: number;
-}
-
-export interface SendRequest {
-  topic: string;
-  messages: ProducerMessage[];
-  acks?: Acks;
-}
-
-export interface RecordMetadata {
-  topic: string;
-  partition: number;
-  /** -1 with acks=0: nobody tells the producer. */
-  offset: number;
-  timestamp: number;
-}
+export type { ProducerMessage, ProducerOptions, RecordMetadata, SendRequest } from './producer-options.js';
+export { PRODUCER_DEFAULTS } from './producer-options.js';
 
 export class Producer {
   private readonly o: Required<Omit<ProducerOptions, 'clock' | 'timers' | 'random'>>;
@@ -117,7 +55,7 @@ export class Producer {
   private readonly backoff: BackoffPolicy;
   private readonly open = new Map<string, Batch>();
   private readonly unfinished = new Set<Batch>();
-  private readonly sticky = new Map<string, number>();
+  private readonly partitioner: Partitioner;
   private readonly holds: PartitionHolds;
   /** Null when not idempotent. */
   private readonly idempotence: IdempotenceState | null;
@@ -147,6 +85,7 @@ export class Producer {
     this.clock = clock ?? clientClock;
     this.timers = timers ?? clientTimers;
     this.random = random ?? Math.random;
+    this.partitioner = new Partitioner(this.random);
     this.backoff = { baseMs: this.o.retryBackoffMs, maxMs: this.o.retryBackoffMaxMs };
     this.holds = new PartitionHolds(this.clock, this.timers, () => void this.drain());
     this.idempotence = this.o.idempotent
@@ -224,7 +163,7 @@ export class Producer {
       const message = request.messages[index]!;
       let partition: number;
       try {
-        partition = this.choosePartition(request.topic, message, partitions);
+        partition = this.partitioner.choose(request.topic, message, partitions);
       } catch (err) {
         settleFailed(tracker, err);
         break;
@@ -256,24 +195,6 @@ export class Producer {
     if (this.closed) return;
     this.closed = true;
     await this.flush();
-  }
-
-  private choosePartition(topic: string, message: ProducerMessage, partitions: number): number {
-    if (message.partition !== undefined) {
-      if (!Number.isInteger(message.partition) || message.partition < 0 || message.partition >= partitions) {
-        throw new StreamBusError('UNKNOWN_TOPIC_OR_PARTITION', {
-          operation: 'producer.send',
-          message: `partition ${message.partition} does not exist: ${topic} has ${partitions}`,
-        });
-      }
-      return message.partition;
-    }
-    if (message.key !== null && message.key !== undefined) return partitionForKey(message.key, partitions);
-    let p = this.sticky.get(topic);
-    if (p === undefined) p = Math.floor(this.random() * partitions);
-    p %= partitions;
-    this.sticky.set(topic, p);
-    return p;
   }
 
   private append(
@@ -339,9 +260,7 @@ export class Producer {
     this.open.delete(key);
     if (batch.timer !== null) this.timers.clearTimeout(batch.timer);
     batch.timer = null;
-    // The next keyless batch of this topic goes to the next partition.
-    const sticky = this.sticky.get(batch.topic);
-    if (sticky === batch.partition) this.sticky.set(batch.topic, sticky + 1);
+    this.partitioner.batchSealed(batch.topic, batch.partition);
     batch.seq = this.nextSeq++;
     this.ready.push(batch);
     void this.drain();

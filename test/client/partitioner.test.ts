@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { murmur2, partitionForKey } from '../../src/client/partitioner.js';
+import { murmur2, Partitioner, partitionForKey } from '../../src/client/partitioner.js';
 
 describe('murmur2 is bit-identical to Kafka Utils.murmur2', () => {
   // Kafka's own vectors: clients/src/test/java/org/apache/kafka/common/utils/UtilsTest.java testMurmur2.
@@ -40,5 +40,31 @@ describe('partitionForKey', () => {
       expect(p).toBeLessThan(12);
       expect(partitionForKey(`key-${i}`, 12)).toBe(p);
     }
+  });
+});
+
+describe('Partitioner', () => {
+  it('takes an explicit partition, rejecting one the topic does not have', () => {
+    const p = new Partitioner(() => 0);
+    expect(p.choose('t', { partition: 2, key: 'k' }, 3)).toBe(2);
+    expect(() => p.choose('t', { partition: 3 }, 3)).toThrow(/partition 3 does not exist/);
+    expect(() => p.choose('t', { partition: 1.5 }, 3)).toThrow(/does not exist/);
+  });
+
+  it('sends a key to its murmur2 partition', () => {
+    const p = new Partitioner(() => 0.99);
+    expect(p.choose('t', { key: 'order-17' }, 6)).toBe(partitionForKey('order-17', 6));
+  });
+
+  it('keeps keyless messages on one partition until a batch of it is sealed, then moves on and wraps', () => {
+    const p = new Partitioner(() => 0.5); // starts at floor(0.5 * 3) = 1
+    expect([p.choose('t', {}, 3), p.choose('t', {}, 3)]).toEqual([1, 1]);
+    p.batchSealed('t', 0); // another partition's batch: no move
+    expect(p.choose('t', {}, 3)).toBe(1);
+    p.batchSealed('t', 1);
+    expect(p.choose('t', {}, 3)).toBe(2);
+    p.batchSealed('t', 2);
+    expect(p.choose('t', {}, 3)).toBe(0);
+    expect(p.choose('other', {}, 4)).toBe(2); // each topic has its own
   });
 });

@@ -1,0 +1,75 @@
+/** What a producer is told: its options and defaults, the messages of a send() and what each one became. */
+import type { Acks } from '../protocol/index.js';
+import type { Compression, RecordHeader } from '../protocol/record-batch.js';
+import type { Clock, Random, Timers } from './timers.js';
+
+export interface ProducerOptions {
+  /** Default acks for send(): 0 none, 1 leader, -1 all in-sync replicas. */
+  acks?: Acks;
+  lingerMs?: number;
+  /** A batch is sent as soon as it reaches this many bytes. */
+  batchBytes?: number;
+  /** send() waits while this many bytes are batched or in flight. */
+  bufferBytesMax?: number;
+  /** Capped at 5 when idempotent. */
+  maxInFlightRequests?: number;
+  /**
+   * Default true: batches carry a producer id and per-partition sequence so a retried batch the leader
+   * already has is not appended twice. acks=0 batches never do (nobody would learn of a gap).
+   */
+  idempotent?: boolean;
+  compression?: Compression;
+  /** Retries of one batch; unbounded by default: `deliveryTimeoutMs` bounds them. */
+  retries?: number;
+  /**
+   * How long a message may take from send() to its acknowledgement, retries included (Kafka's
+   * delivery.timeout.ms, 2 minutes by default). A batch whose next retry would start later fails with its
+   * last error.
+   */
+  deliveryTimeoutMs?: number;
+  retryBackoffMs?: number;
+  retryBackoffMaxMs?: number;
+  /** How long the broker may take to satisfy acks (sent in the request). */
+  ackTimeoutMs?: number;
+  clock?: Clock;
+  timers?: Timers;
+  random?: Random;
+}
+
+export const PRODUCER_DEFAULTS = {
+  acks: -1 as Acks,
+  lingerMs: 5,
+  batchBytes: 16_384,
+  bufferBytesMax: 32 * 1024 * 1024,
+  maxInFlightRequests: 5,
+  idempotent: true,
+  compression: 'none' as Compression,
+  retries: Number.POSITIVE_INFINITY,
+  deliveryTimeoutMs: 120_000,
+  retryBackoffMs: 100,
+  retryBackoffMaxMs: 1000,
+  ackTimeoutMs: 30_000,
+} as const;
+
+export interface ProducerMessage {
+  key?: Buffer | string | null;
+  value: Buffer | string | null;
+  headers?: RecordHeader[];
+  partition?: number;
+  /** ms since the epoch; defaults to the time of send(). */
+  timestamp?: number;
+}
+
+export interface SendRequest {
+  topic: string;
+  messages: ProducerMessage[];
+  acks?: Acks;
+}
+
+export interface RecordMetadata {
+  topic: string;
+  partition: number;
+  /** -1 with acks=0: nobody tells the producer. */
+  offset: number;
+  timestamp: number;
+}
