@@ -84,6 +84,15 @@ type Handler = (from: NodeId, envelopes: readonly Envelope[]) => void;
  * goes out as one frame (every group's messages together). Queues are bounded and drop the oldest
  * envelopes: Raft retransmits, so loss is safe and blocking the driver is not.
  */
+/**
+ * Frames up to this size get their whole buffer when their length arrives. Replication frames are often
+ * 2-4 MiB (AppendEntries of megabyte entries, coalesced); with the client port's 2 MiB bound each of those
+ * was allocated twice and copied once more as it grew, and on a follower that extra external memory was
+ * what started most of its full garbage collections. Peers are the cluster's own brokers, so the bound
+ * against lengths declared and never sent can be looser here.
+ */
+const PEER_EAGER_FRAME_BYTES = 16 * 1024 * 1024;
+
 export class TcpTransport implements RaftTransport {
   private readonly opts: Required<Omit<TcpTransportOptions, 'peers'>>;
   private readonly peers = new Map<NodeId, Peer>();
@@ -453,7 +462,10 @@ export class TcpTransport implements RaftTransport {
   }
 
   private newDecoder(): FrameDecoder {
-    return new FrameDecoder({ frameBytesMax: this.opts.maxFrameBytes });
+    return new FrameDecoder({
+      frameBytesMax: this.opts.maxFrameBytes,
+      eagerFrameBytes: PEER_EAGER_FRAME_BYTES,
+    });
   }
 
   /** Makes `socket` the peer's connection; returns the listener for the bytes it reads. */
