@@ -50,5 +50,5 @@ STOPSIGNAL SIGTERM
 # Exec form: node is PID 1 itself (no shell in between), so `docker stop`'s SIGTERM reaches the broker,
 # which handles it (PID 1 gets no default signal actions) and drains. The broker starts no child
 # processes, so there are no zombies to reap and no init is needed.
-ENTRYPOINT ["node", "--max-semi-space-size=64", "dist/cmd/streambus.js"]
+ENTRYPOINT ["node", "--max-semi-space-size=64", "--initial-old-space-size=256", "dist/cmd/streambus.js"]
 CMD ["broker"]

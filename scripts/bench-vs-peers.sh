@@ -22,10 +22,13 @@ mkdir -p "$OUT_DIR"
 npm run build >/dev/null
 
 CLI="node dist/cmd/streambus.js"
+# The single broker runs with the V8 flags every launcher gives it (npm start, Dockerfile, dev-cluster).
+BROKER_FLAGS=$(node --input-type=module -e "import { BROKER_NODE_FLAGS } from './dist/src/broker/node-flags.js'; console.log(BROKER_NODE_FLAGS.join(' '))")
 BOOT="127.0.0.1:$PORT"
 for rep in $(seq 1 "$REPS"); do
   data=$(mktemp -d)
-  $CLI broker --data-dir "$data" --listen "$BOOT" --http-listen 127.0.0.1:0 >"$OUT_DIR/broker-$rep.log" 2>&1 &
+  # shellcheck disable=SC2086
+  node $BROKER_FLAGS dist/cmd/streambus.js broker --data-dir "$data" --listen "$BOOT" --http-listen 127.0.0.1:0 >"$OUT_DIR/broker-$rep.log" 2>&1 &
   pid=$!
   for _ in $(seq 1 100); do grep -q '"broker started"' "$OUT_DIR/broker-$rep.log" && break; sleep 0.1; done
   # Warm-up (not recorded), then the measured phases, each on a fresh topic.
