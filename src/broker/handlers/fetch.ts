@@ -1,5 +1,6 @@
 import type { FetchPartitionResult, FetchRequest, FetchResponse } from '../../protocol/messages.js';
 import { countRecords } from '../../protocol/record-batch.js';
+import type { Deadline } from '../../resilience/deadline.js';
 import type { ReadBufferSource } from '../../storage/read-buffers.js';
 import type { ServedPartition } from '../catalog.js';
 import type { HandlerContext, RequestSource } from './context.js';
@@ -55,30 +56,31 @@ async function readOnce(
 
 /**
  * Waits until a partition's high watermark moves, the wait runs out, the broker starts draining or the
- * request's deadline passes (`deadline`: its signal).
+ * request's deadline passes. The deadline is raced, not listened to: its signal would give every long poll
+ * an AbortController, which a CPU profile of a broker serving a tailing consumer put at about 4% of its time.
  */
 function waitForData(
   ctx: HandlerContext,
   waitable: Resolved[],
   waitMs: number,
-  deadline: AbortSignal,
+  deadline: Deadline,
 ): Promise<void> {
-  return new Promise((resolve) => {
+  let finish: () => void = () => {};
+  const woken = new Promise<void>((resolve) => {
     const unsubscribes: (() => void)[] = [];
-    const finish = (): void => {
+    finish = (): void => {
       clearTimeout(timer);
       for (const u of unsubscribes) u();
       ctx.shutdownSignal.removeEventListener('abort', finish);
-      deadline.removeEventListener('abort', finish);
       resolve();
     };
     const timer = setTimeout(finish, waitMs);
     ctx.shutdownSignal.addEventListener('abort', finish, { once: true });
-    deadline.addEventListener('abort', finish, { once: true });
     for (const w of waitable) unsubscribes.push(w.served!.onHighWatermark(finish));
     // Data may have arrived after a partition was read: do not sleep through it.
     if (waitable.some((w) => w.served!.highWatermark() !== w.result.highWatermark)) finish();
   });
+  return deadline.race(woken).catch(() => finish());
 }
 
 /**
@@ -123,7 +125,7 @@ export async function handleFetch(
     const remainingMs = waitUntilMs - ctx.clock.nowMs();
     if (remainingMs <= 0) break;
     // The signal only now: a fetch answered at once never makes one.
-    await waitForData(ctx, waitable, remainingMs, deadline.signal);
+    await waitForData(ctx, waitable, remainingMs, deadline);
     total = await readOnce(ctx, request, resolved, source.readBuffers);
   }
   for (const r of resolved) {
