@@ -32,13 +32,13 @@ export {
   type PartitionLag,
 } from './client/group-admin.js';
 export { murmur2, partitionForKey } from './client/partitioner.js';
-export {
-  Producer,
-  type ProducerMessage,
-  type ProducerOptions,
-  type RecordMetadata,
-  type SendRequest,
-} from './client/producer.js';
+export { Producer } from './client/producer.js';
+export type {
+  ProducerMessage,
+  ProducerOptions,
+  RecordMetadata,
+  SendRequest,
+} from './client/producer-options.js';
 export {
   type ErrorCategory,
   type ErrorCode,

@@ -10,7 +10,8 @@
 import { Admin, type AdminOptions } from './admin.js';
 import { Cluster, type ClusterOptions } from './cluster.js';
 import { Consumer, type ConsumerOptions } from './consumer.js';
-import { Producer, type ProducerOptions } from './producer.js';
+import { Producer } from './producer.js';
+import type { ProducerOptions } from './producer-options.js';
 
 export type ClientOptions = Omit<ClusterOptions, 'bootstrap'> & {
   /** `host:port` strings, or one comma-separated string. */

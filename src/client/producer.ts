@@ -44,9 +44,6 @@ import {
 import { gateSequenced, olderBatchPending, partitionKeyOf, retriesTravelAlone } from './send-order.js';
 import { type Clock, clientClock, clientTimers, type Random, type Timers } from './timers.js';
 
-export type { ProducerMessage, ProducerOptions, RecordMetadata, SendRequest } from './producer-options.js';
-export { PRODUCER_DEFAULTS } from './producer-options.js';
-
 export class Producer {
   private readonly o: Required<Omit<ProducerOptions, 'clock' | 'timers' | 'random'>>;
   private readonly clock: Clock;

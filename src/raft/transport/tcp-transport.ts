@@ -85,11 +85,8 @@ type Handler = (from: NodeId, envelopes: readonly Envelope[]) => void;
  * envelopes: Raft retransmits, so loss is safe and blocking the driver is not.
  */
 /**
- * Frames up to this size get their whole buffer when their length arrives. Replication frames are often
- * 2-4 MiB (AppendEntries of megabyte entries, coalesced); with the client port's 2 MiB bound each of those
- * was allocated twice and copied once more as it grew, and on a follower that extra external memory was
- * what started most of its full garbage collections. Peers are the cluster's own brokers, so the bound
- * against lengths declared and never sent can be looser here.
+ * Peer frames up to this size get their whole buffer when their length arrives (the client port keeps 2 MiB):
+ * replication frames of 2-4 MiB were otherwise allocated twice and copied as they grew.
  */
 const PEER_EAGER_FRAME_BYTES = 16 * 1024 * 1024;
 
