@@ -99,7 +99,8 @@ export interface EncodeBatchOptions {
   baseSequence?: number;
 }
 
-function readInt64(buf: Buffer, offset: number): number {
+/** A big-endian int64 as a number (offsets and timestamps stay below 2^53). */
+export function readInt64(buf: Buffer, offset: number): number {
   return buf.readInt32BE(offset) * 4294967296 + buf.readUInt32BE(offset + 4);
 }
 

@@ -11,6 +11,7 @@ import {
   OFF_MAGIC,
   OFF_MAX_TIMESTAMP,
   RECORD_BATCH_MAGIC,
+  readInt64,
 } from '../protocol/record-batch.js';
 import type { StorageFile } from './storage-fs.js';
 
@@ -35,11 +36,6 @@ export interface ScanResult {
   invalid?: { position: number; reason: string };
   /** True when the visitor asked to stop. */
   stopped: boolean;
-}
-
-/** A big-endian int64 as a number (offsets and timestamps stay below 2^53). */
-export function readInt64(buf: Buffer, at: number): number {
-  return buf.readInt32BE(at) * 4294967296 + buf.readUInt32BE(at + 4);
 }
 
 /** Why the bytes at `at` (`bytesToEnd` before the end of the range) are not a plausible batch header. */

@@ -13,9 +13,8 @@
  */
 
 import { invariant, StreamBusError, toStreamBusError } from '../errors/index.js';
-import { OFF_LAST_OFFSET_DELTA, OFF_MAX_TIMESTAMP, stampBatch } from '../protocol/record-batch.js';
+import { OFF_LAST_OFFSET_DELTA, OFF_MAX_TIMESTAMP, readInt64, stampBatch } from '../protocol/record-batch.js';
 import { splitAndValidate } from './append-validation.js';
-import { readInt64 } from './batch-scan.js';
 import { type LogConfig, reconfiguredLog } from './config.js';
 import { type HighWatermarkListener, HighWatermarkNotifier } from './high-watermark.js';
 import type { ReadBufferSource } from './read-buffers.js';

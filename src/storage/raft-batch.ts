@@ -22,9 +22,11 @@ import {
   OFF_LAST_OFFSET_DELTA,
   OFF_LEADER_EPOCH,
   OFF_MAGIC,
+  OFF_MAX_TIMESTAMP,
   OFF_PRODUCER_ID,
   OFF_RECORD_COUNT,
   RECORD_BATCH_MAGIC,
+  readInt64,
   stampBatch,
 } from '../protocol/record-batch.js';
 import type { Entry } from '../raft/core/types.js';
@@ -94,7 +96,11 @@ export function batchForEntry(entry: Entry, nextOffset: number): StoredEntry {
       stampBatch(buf, nextOffset, entry.term);
       const lastOffsetDelta = buf.readInt32BE(OFF_LAST_OFFSET_DELTA);
       invariant(lastOffsetDelta >= 0, () => `entry ${entry.index}: lastOffsetDelta ${lastOffsetDelta}`);
-      return { batch: buf, offsetCount: lastOffsetDelta + 1, maxTimestamp: readInt64(buf, 35) };
+      return {
+        batch: buf,
+        offsetCount: lastOffsetDelta + 1,
+        maxTimestamp: readInt64(buf, OFF_MAX_TIMESTAMP),
+      };
     }
   }
   const kind = entry.type === 'conf-change' ? RAFT_CONTROL_CONF_CHANGE : RAFT_CONTROL_NORMAL;
@@ -103,10 +109,6 @@ export function batchForEntry(entry: Entry, nextOffset: number): StoredEntry {
     offsetCount: 0,
     maxTimestamp: -1,
   };
-}
-
-function readInt64(buf: Buffer, at: number): number {
-  return buf.readInt32BE(at) * 4294967296 + buf.readUInt32BE(at + 4);
 }
 
 /** The Raft entry a stored batch holds (`batch` is exactly one whole batch; data is a view, not a copy). */

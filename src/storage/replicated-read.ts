@@ -8,9 +8,9 @@ import {
   BATCH_HEADER_BYTES,
   BATCH_LENGTH_PREFIX_BYTES,
   OFF_LAST_OFFSET_DELTA,
+  readInt64,
 } from '../protocol/record-batch.js';
 import type { Entry } from '../raft/core/types.js';
-import { readInt64 } from './batch-scan.js';
 import type { LogConfig } from './config.js';
 import { isRaftControlBatch } from './raft-batch.js';
 import type { ReadBufferSource } from './read-buffers.js';

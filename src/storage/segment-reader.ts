@@ -8,8 +8,9 @@ import {
   BATCH_HEADER_BYTES,
   BATCH_LENGTH_PREFIX_BYTES,
   OFF_LAST_OFFSET_DELTA,
+  readInt64,
 } from '../protocol/record-batch.js';
-import { readInt64, type ScannedBatch, scanBatches } from './batch-scan.js';
+import { type ScannedBatch, scanBatches } from './batch-scan.js';
 import { FRESH_READ_BUFFERS, type ReadBufferSource } from './read-buffers.js';
 import type { Segment } from './segment.js';
 
