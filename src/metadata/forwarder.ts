@@ -1,6 +1,7 @@
 import { StreamBusError } from '../errors/index.js';
 import type { NodeId } from '../raft/core/types.js';
-import type { Deadline } from '../resilience/deadline.js';
+import type { Clock, Timers } from '../resilience/clock.js';
+import { Deadline } from '../resilience/deadline.js';
 import type { ApplyResult } from './types.js';
 
 /**
@@ -16,6 +17,57 @@ export interface MetadataForwarder {
    * side never works on it past the asker's deadline (the remaining time shrinks across the hop).
    */
   forward(leaderId: NodeId, commandBytes: Uint8Array, deadline: Deadline): Promise<ApplyResult>;
+}
+
+/**
+ * Forwards to `leaderId` for as long as this node still names it leader (`currentLeader`, looked at every
+ * `pollMs`): once a new leader is elected, or none is known, the forward is abandoned with NETWORK_ERROR so
+ * the caller tries the new one. A leader that stopped answering without closing its connection (a paused
+ * process, a cut link) would otherwise hold every write, heartbeats and partition leadership included, for
+ * the caller's whole budget after its successor took over. Re-sending is safe: the command's request id
+ * gets the first result back if the old leader did commit it.
+ */
+export async function forwardWhileLeader(
+  forwarder: MetadataForwarder,
+  leaderId: NodeId,
+  commandBytes: Uint8Array,
+  deadline: Deadline,
+  watch: {
+    readonly currentLeader: () => NodeId;
+    readonly pollMs: number;
+    readonly clock: Clock;
+    readonly timers: Timers;
+  },
+): Promise<ApplyResult> {
+  const moved = new AbortController();
+  const onEnd = (): void => moved.abort(deadline.signal.reason);
+  deadline.signal.addEventListener('abort', onEnd, { once: true });
+  const hop = Deadline.fromTimeout(deadline.remainingMs(), {
+    clock: watch.clock,
+    timers: watch.timers,
+    operation: deadline.operation ?? 'metadata.forward',
+    parent: moved.signal,
+  });
+  let timer = watch.timers.setTimeout(check, watch.pollMs);
+  function check(): void {
+    if (watch.currentLeader() !== leaderId) {
+      moved.abort(
+        new StreamBusError('NETWORK_ERROR', {
+          operation: 'metadata.forward',
+          message: `metadata leader ${leaderId} was replaced while a write was forwarded to it`,
+        }),
+      );
+      return;
+    }
+    timer = watch.timers.setTimeout(check, watch.pollMs);
+  }
+  try {
+    return await forwarder.forward(leaderId, commandBytes, hop);
+  } finally {
+    watch.timers.clearTimeout(timer);
+    deadline.signal.removeEventListener('abort', onEnd);
+    hop.dispose();
+  }
 }
 
 /** What a forwarder delivers to: the leader side of `MetadataStore`. */
@@ -71,10 +123,11 @@ export class MemoryForwarder implements MetadataForwarder {
       });
     }
     // Copy: a real RPC never shares the buffer with the sender. The leader side gets its own deadline, as
-    // over the wire (a child: never later than the asker's).
+    // over the wire (a child: never later than the asker's); the asker stops waiting at its own, as it does
+    // for an answer that never comes over the wire.
     const remote = deadline.child(undefined, 'metadata.forwarded');
     try {
-      return await target.handleForwarded(new Uint8Array(commandBytes), remote);
+      return await deadline.race(target.handleForwarded(new Uint8Array(commandBytes), remote));
     } finally {
       remote.dispose();
     }

@@ -24,7 +24,7 @@ import {
   type Timers,
 } from '../resilience/index.js';
 import { type CommandType, decodeCommand, encodeCommand, type MetadataCommand } from './commands.js';
-import type { MetadataForwarder } from './forwarder.js';
+import { forwardWhileLeader, type MetadataForwarder } from './forwarder.js';
 import { type ProposeRoute, traceProposal } from './propose-span.js';
 import type { MetadataView } from './state.js';
 import type { MetadataStateMachine } from './state-machine.js';
@@ -479,7 +479,14 @@ export class MetadataStore {
         }
         if (route !== undefined) route.forwarded = true;
         try {
-          return await this.options.forwarder.forward(target, bytes, deadline);
+          // A joining node knows no leader and asks voters in turn: nothing to watch for.
+          if (joining !== undefined) return await this.options.forwarder.forward(target, bytes, deadline);
+          return await forwardWhileLeader(this.options.forwarder, target, bytes, deadline, {
+            currentLeader: () => this.raft.status().leaderId,
+            pollMs: this.leaderPollMs,
+            clock: this.clock,
+            timers: this.timers,
+          });
         } catch (err) {
           // The leader died or is cut off: keep looking (this node learns of a new one, or the old one
           // comes back) until the attempt's budget runs out. The request id makes re-sending safe. A joining

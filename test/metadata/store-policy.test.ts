@@ -238,6 +238,34 @@ describe('MetadataStore leader handling', () => {
     expect(store.breaker.stats().failures).toBe(0);
   });
 
+  it('a write forwarded to a leader that stopped answering moves to its successor at once', async () => {
+    // The old leader (3) keeps its connection but never answers, as a SIGSTOPped process does.
+    const forwarder = MemoryForwarder.create();
+    const leader = setup({}, new FakeRaft(2));
+    forwarder.register(2, leader.store);
+    let silentForwards = 0;
+    forwarder.register(3, {
+      handleForwarded: () => {
+        silentForwards++;
+        return new Promise<ApplyResult>(() => {});
+      },
+    });
+    const follower = new FakeRaft(1);
+    follower.role = 'follower';
+    follower.leaderId = 3;
+    const { clock, store } = setup({ forwarder: forwarder.forNode(1), attemptTimeoutMs: 5_000 }, follower);
+    const op = track(registerOne(store));
+    await clock.advanceAsync(1_000);
+    expect(op.done).toBe(false);
+    expect(silentForwards).toBe(1);
+    follower.leaderId = 2; // elected while the old one is still silent
+    await clock.advanceAsync(50);
+    // Well inside the 5 s attempt the forward to 3 would otherwise have waited out.
+    expect(op.value).toMatchObject({ ok: true, version: 1 });
+    expect(leader.raft.proposals).toBe(1);
+    expect(store.breaker.stats().failures).toBe(0);
+  });
+
   it('without a forwarder a follower fails with NOT_LEADER naming the leader', async () => {
     const raft = new FakeRaft(1);
     raft.role = 'follower';
