@@ -32,6 +32,20 @@ export const CLUSTER_DEFAULTS = {
   reconnectBackoffMaxMs: 10_000,
 } as const;
 
+/**
+ * Requests that only read: `requestAny` may send one again to the next broker after it timed out on one
+ * (a paused broker keeps its connection open and answers nothing until the request timeout).
+ */
+const READ_ONLY_APIS: ReadonlySet<ApiKey> = new Set<ApiKey>([
+  ApiKey.Metadata,
+  ApiKey.ApiVersions,
+  ApiKey.ListTopics,
+  ApiKey.DescribeTopics,
+  ApiKey.DescribeCluster,
+  ApiKey.DescribeConfigs,
+  ApiKey.FindCoordinator,
+]);
+
 /** Codes after which cached metadata is presumed stale. */
 export const STALE_METADATA_CODES: ReadonlySet<string> = new Set([
   'NOT_LEADER',
@@ -42,6 +56,8 @@ export const STALE_METADATA_CODES: ReadonlySet<string> = new Set([
 
 interface AddressState {
   connection: Promise<Connection> | null;
+  /** The connection once established, until it closes. */
+  open: Connection | null;
   failures: number;
   /** Earliest time the next connect attempt may start. */
   nextAttemptAtMs: number;
@@ -68,6 +84,8 @@ export class Cluster {
   private readonly addresses = new Map<string, AddressState>();
   private cached: MetadataResponse | null = null;
   private cachedAtMs = Number.NEGATIVE_INFINITY;
+  /** Set by invalidateMetadata (an error said the cache is wrong): the next use waits for fresh metadata. */
+  private invalidated = false;
   /** Topics the cache should cover; null means all. */
   private readonly interest = new Set<string>();
   private refreshing: Promise<MetadataResponse> | null = null;
@@ -90,15 +108,22 @@ export class Cluster {
     return this.options.clientId;
   }
 
-  /** Cached metadata, refreshed when missing, stale, or not covering `topics`. */
+  /**
+   * Cached metadata; waits for a refresh when there is none, it does not cover `topics`, or an error
+   * invalidated it. Metadata that is only older than `metadataMaxAgeMs` is answered at once and refreshed in
+   * the background (as Kafka's clients do): a refresh can wait a whole request timeout on a broker that
+   * stopped answering, and sends to leaders that still answer must not wait with it.
+   */
   async metadata(topics?: readonly string[]): Promise<MetadataResponse> {
     const missing = topics?.some(
       (t) => !this.interest.has(t) || !this.cached?.topics.some((m) => m.name === t),
     );
     for (const t of topics ?? []) this.interest.add(t);
+    if (this.cached === null || missing === true || this.invalidated) return this.refreshMetadata();
     const maxAgeMs = this.options.metadataMaxAgeMs ?? CLUSTER_DEFAULTS.metadataMaxAgeMs;
-    if (this.cached === null || missing === true || this.clock.nowMs() - this.cachedAtMs > maxAgeMs) {
-      return this.refreshMetadata();
+    if (this.clock.nowMs() - this.cachedAtMs > maxAgeMs) {
+      // Failures are seen by whoever waits next (the cache stays aged, so the next call tries again).
+      this.refreshMetadata().catch(() => undefined);
     }
     return this.cached;
   }
@@ -111,6 +136,7 @@ export class Cluster {
       .then((md) => {
         this.cached = md;
         this.cachedAtMs = this.clock.nowMs();
+        this.invalidated = false;
         return md;
       })
       .finally(() => {
@@ -188,7 +214,12 @@ export class Cluster {
     return connection.request(apiKey, body, options);
   }
 
-  /** Sends a request to any reachable broker: known brokers first, then bootstrap addresses. */
+  /**
+   * Sends a request to any reachable broker: the least loaded open connection first (one with requests
+   * stuck on it, such as a paused broker's, comes last), then the other known brokers, then bootstrap
+   * addresses. A broker that cannot be reached is skipped; one that timed out too, for requests that only
+   * read.
+   */
   async requestAny<K extends ApiKey>(
     apiKey: K,
     body: RequestOf<K>,
@@ -202,7 +233,11 @@ export class Cluster {
         return await connection.request(apiKey, body, options);
       } catch (err) {
         const e = toStreamBusError(err, 'cluster.request');
-        if (e.code !== 'NETWORK_ERROR' && e.code !== 'CONNECTION_CLOSED') throw e;
+        const skip =
+          e.code === 'NETWORK_ERROR' ||
+          e.code === 'CONNECTION_CLOSED' ||
+          (e.code === 'REQUEST_TIMED_OUT' && READ_ONLY_APIS.has(apiKey) && options?.signal?.aborted !== true);
+        if (!skip) throw e;
         lastError = e;
       }
     }
@@ -238,7 +273,7 @@ export class Cluster {
     }
     let state = this.addresses.get(address);
     if (!state) {
-      state = { connection: null, failures: 0, nextAttemptAtMs: 0 };
+      state = { connection: null, open: null, failures: 0, nextAttemptAtMs: 0 };
       this.addresses.set(address, state);
     }
     if (state.connection) return state.connection;
@@ -252,8 +287,10 @@ export class Cluster {
     try {
       const connection = await attempt;
       s.failures = 0;
+      if (s.connection === attempt) s.open = connection;
       connection.onClose(() => {
         if (s.connection === attempt) s.connection = null;
+        if (s.open === connection) s.open = null;
       });
       if (this.closed) await connection.close();
       return connection;
@@ -300,9 +337,9 @@ export class Cluster {
     return connectionOptions;
   }
 
-  /** Forgets cached metadata so the next use fetches it again. */
+  /** Forgets cached metadata so the next use fetches it again (and waits for it). */
   invalidateMetadata(): void {
-    this.cachedAtMs = Number.NEGATIVE_INFINITY;
+    this.invalidated = true;
   }
 
   async close(): Promise<void> {
@@ -320,7 +357,13 @@ export class Cluster {
     // Rotate bootstrap addresses so one dead broker is not always tried first.
     const start = this.bootstrapCursor++ % this.bootstrap.length;
     const rotated = [...this.bootstrap.slice(start), ...this.bootstrap.slice(0, start)];
-    const live = [...this.addresses.entries()].filter(([, s]) => s.connection !== null).map(([a]) => a);
-    return [...new Set([...live, ...known, ...rotated])];
+    // Open connections by load (Kafka's least loaded node); the sort is stable, so ties keep their order.
+    const open: { address: string; load: number }[] = [];
+    for (const [address, s] of this.addresses) {
+      const c = s.open;
+      if (c !== null && !c.closed) open.push({ address, load: c.inFlightCount + c.queuedCount });
+    }
+    open.sort((a, b) => a.load - b.load);
+    return [...new Set([...open.map((o) => o.address), ...known, ...rotated])];
   }
 }

@@ -29,7 +29,10 @@ export interface ProducerOptions {
   deliveryTimeoutMs?: number;
   retryBackoffMs?: number;
   retryBackoffMaxMs?: number;
-  /** How long the broker may take to satisfy acks (sent in the request). */
+  /**
+   * How long the broker may take to satisfy acks (sent in the request); the producer waits 1 s longer for
+   * the answer, then retries (after fresh metadata).
+   */
   ackTimeoutMs?: number;
   clock?: Clock;
   timers?: Timers;

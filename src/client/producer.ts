@@ -44,6 +44,12 @@ import {
 import { gateSequenced, olderBatchPending, partitionKeyOf, retriesTravelAlone } from './send-order.js';
 import { type Clock, clientClock, clientTimers, type Random, type Timers } from './timers.js';
 
+/**
+ * How long after `ackTimeoutMs` the producer still waits for an answer: the broker's own REQUEST_TIMED_OUT
+ * comes at ackTimeoutMs, so this only covers the way back. A leader that answers nothing (paused, cut off)
+ * is given up on this soon after, and the retry asks fresh metadata where the partition is led now.
+ */
+const PRODUCE_ANSWER_MARGIN_MS = 1_000;
 export class Producer {
   private readonly o: Required<Omit<ProducerOptions, 'clock' | 'timers' | 'random'>>;
   private readonly clock: Clock;
@@ -407,7 +413,7 @@ export class Producer {
             records: group.length === 1 ? group[0]!.bytes! : Buffer.concat(group.map((b) => b.bytes!)),
           })),
         },
-        { timeoutMs: this.o.ackTimeoutMs + 5_000 },
+        { timeoutMs: this.o.ackTimeoutMs + PRODUCE_ANSWER_MARGIN_MS },
       );
     } catch (err) {
       const e = toStreamBusError(err, 'producer.send');
@@ -441,10 +447,13 @@ export class Producer {
   }
 
   private failOrRetry(batch: Batch, err: StreamBusError): void {
+    // A timeout too (as Kafka's client does): a leader that stopped answering may have been replaced, and
+    // the retry must go where the metadata now says, asked of a broker that answers (requestAny).
     if (
       STALE_METADATA_CODES.has(err.code) ||
       err.code === 'NETWORK_ERROR' ||
-      err.code === 'CONNECTION_CLOSED'
+      err.code === 'CONNECTION_CLOSED' ||
+      err.code === 'REQUEST_TIMED_OUT'
     ) {
       this.cluster.invalidateMetadata();
     }

@@ -1,0 +1,162 @@
+/**
+ * How the client's cluster view behaves when a broker stops answering without closing its connections (a
+ * paused process): aged metadata does not hold sends, and read-only requests move on to another broker.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { Cluster } from '../../src/client/cluster.js';
+import { Producer } from '../../src/client/producer.js';
+import { ApiKey, type MetadataResponse } from '../../src/protocol/index.js';
+import { FakeBroker, NO_REPLY } from './fake-broker.js';
+
+const brokers: FakeBroker[] = [];
+let cluster: Cluster | undefined;
+
+afterEach(async () => {
+  await cluster?.close();
+  cluster = undefined;
+  for (const b of brokers.splice(0)) await b.stop();
+});
+
+async function startBroker(): Promise<FakeBroker> {
+  const b = await FakeBroker.start();
+  b.createTopic('t', 1);
+  brokers.push(b);
+  return b;
+}
+
+/** Holds every Metadata request on `b` until the returned function is called. */
+function holdMetadata(b: FakeBroker): () => void {
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  b.handlers[ApiKey.Metadata] = async (body) => {
+    await held;
+    return b.metadata(body);
+  };
+  return release;
+}
+
+/** Whether `p` has settled after the I/O already pending has run (no real waiting involved). */
+async function settledSoon<T>(p: Promise<T>): Promise<boolean> {
+  let settled = false;
+  p.then(
+    () => {
+      settled = true;
+    },
+    () => {
+      settled = true;
+    },
+  );
+  await new Promise((r) => setTimeout(r, 50));
+  return settled;
+}
+
+const metadataRequests = (b: FakeBroker) =>
+  b.requests.filter((r) => r.header.apiKey === ApiKey.Metadata).length;
+
+describe('Cluster metadata when a broker stops answering', () => {
+  it('answers aged metadata at once and refreshes it in the background; invalidated metadata is waited for', async () => {
+    const b = await startBroker();
+    let now = 1_000;
+    cluster = new Cluster({ bootstrap: [b.bootstrap], metadataMaxAgeMs: 5_000, clock: { nowMs: () => now } });
+    const first = await cluster.metadata(['t']);
+    expect(metadataRequests(b)).toBe(1);
+
+    // Older than metadataMaxAgeMs while the broker holds the refresh: the cached answer comes back anyway.
+    const release = holdMetadata(b);
+    now += 6_000;
+    const aged = cluster.metadata(['t']);
+    expect(await settledSoon(aged)).toBe(true);
+    expect(await aged).toBe(first);
+    expect(metadataRequests(b)).toBe(2); // the background refresh went out
+
+    // After an error invalidated it, the next use waits for fresh metadata.
+    cluster.invalidateMetadata();
+    const waited = cluster.metadata(['t']);
+    expect(await settledSoon(waited)).toBe(false);
+    release();
+    const fresh: MetadataResponse = await waited;
+    expect(fresh).not.toBe(first);
+    expect(fresh.topics.map((t) => t.name)).toEqual(['t']);
+  });
+
+  it('moves a Metadata request that timed out on a silent broker to the next one, and then asks the least loaded first', async () => {
+    const silent = await startBroker();
+    const answering = await startBroker();
+    cluster = new Cluster({ bootstrap: [silent.bootstrap, answering.bootstrap], requestTimeoutMs: 300 });
+    // Both connections open, the silent broker's first (so it is asked first while loads are equal).
+    await cluster.connectionAt(silent.bootstrap);
+    await cluster.connectionAt(answering.bootstrap);
+    silent.handlers[ApiKey.Metadata] = () => NO_REPLY;
+
+    for (let i = 0; i < 3; i++) {
+      const md = await cluster.fetchMetadata(['t']);
+      expect(md.brokers[0]?.port).toBe(answering.port);
+    }
+    // The silent broker was asked once: its unanswered request keeps it loaded, so it went last afterwards.
+    expect(metadataRequests(silent)).toBe(1);
+    expect(metadataRequests(answering)).toBe(3);
+  });
+
+  it('does not re-send a write that timed out to another broker (only read-only requests move on)', async () => {
+    const silent = await startBroker();
+    const answering = await startBroker();
+    cluster = new Cluster({ bootstrap: [silent.bootstrap, answering.bootstrap], requestTimeoutMs: 200 });
+    await cluster.connectionAt(silent.bootstrap);
+    silent.handlers[ApiKey.CreateTopics] = () => NO_REPLY;
+    await expect(
+      cluster.requestAny(ApiKey.CreateTopics, {
+        topics: [{ name: 'u', partitions: 1, replicationFactor: 1, configs: {} }],
+        timeoutMs: 100,
+        validateOnly: false,
+      }),
+    ).rejects.toMatchObject({ code: 'REQUEST_TIMED_OUT' });
+    const creates = (b: FakeBroker) =>
+      b.requests.filter((r) => r.header.apiKey === ApiKey.CreateTopics).length;
+    expect(creates(silent)).toBe(1);
+    expect(creates(answering)).toBe(0);
+  });
+
+  it('a produce that timed out on a silent leader is retried at the leader fresh metadata names', async () => {
+    // Brokers 1 and 2 describe the same cluster; the partition's leader moves from 1 to 2 while 1 is silent
+    // (paused), as a Raft group elects a new leader without the old one.
+    const one = await startBroker();
+    const two = await startBroker();
+    let leaderId = 1;
+    const shared = (b: FakeBroker) => (body: Parameters<FakeBroker['metadata']>[0]) => {
+      const md = b.metadata(body);
+      return {
+        ...md,
+        brokers: [
+          { id: 1, host: one.host, port: one.port, rack: null },
+          { id: 2, host: two.host, port: two.port, rack: null },
+        ],
+        topics: md.topics.map((t) => ({
+          ...t,
+          partitions: t.partitions.map((p) => ({ ...p, leaderId, replicas: [1, 2], isr: [1, 2] })),
+        })),
+      };
+    };
+    one.handlers[ApiKey.Metadata] = shared(one);
+    two.handlers[ApiKey.Metadata] = shared(two);
+    cluster = new Cluster({ bootstrap: [one.bootstrap], requestTimeoutMs: 300 });
+    const producer = new Producer(cluster, {
+      lingerMs: 0,
+      retries: 2,
+      retryBackoffMs: 10,
+      idempotent: false,
+      ackTimeoutMs: 200,
+    });
+    await producer.send({ topic: 't', messages: [{ value: 'a', partition: 0 }] });
+    expect(one.requestsOf(ApiKey.Produce)).toHaveLength(1);
+
+    one.handlers[ApiKey.Produce] = () => NO_REPLY;
+    one.handlers[ApiKey.Metadata] = () => NO_REPLY;
+    leaderId = 2;
+    const [result] = await producer.send({ topic: 't', messages: [{ value: 'b', partition: 0 }] });
+    expect(result?.offset).toBe(0); // broker 2's first record
+    expect(one.requestsOf(ApiKey.Produce)).toHaveLength(2); // the timed-out attempt only
+    expect(two.requestsOf(ApiKey.Produce)).toHaveLength(1);
+  });
+});
