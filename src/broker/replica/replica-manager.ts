@@ -62,7 +62,7 @@ export interface ReplicaManagerDeps {
   readonly batchBytesMax: number;
   readonly proposalTimeoutMs: number;
   readonly retryIntervalMs?: number;
-  /** A leadership transfer to the same replica is not retried sooner than this. */
+  /** The same leader choice is not transferred to again sooner than this (a new choice is followed at once). */
   readonly transferBackoffMs?: number;
   /** How often leaders recompute their in-sync replicas and publish changes. */
   readonly isrCheckIntervalMs?: number;
@@ -83,6 +83,8 @@ interface Hosted {
   readonly replica: PartitionReplica;
   readonly store: PartitionStore;
   lastTransferAtMs: number;
+  /** The leader epoch of the coordinator's choice last transferred to (a new choice is not backed off). */
+  lastTransferEpoch: number;
   publishing: boolean;
   /** The leader epoch this replica's own publication produced, while it leads; undefined otherwise. */
   publishedEpoch: number | undefined;
@@ -349,6 +351,7 @@ export class ReplicaManager {
       replica,
       store,
       lastTransferAtMs: Number.NEGATIVE_INFINITY,
+      lastTransferEpoch: -1,
       publishing: false,
       publishedEpoch: undefined,
       publishingIsr: false,
@@ -402,8 +405,13 @@ export class ReplicaManager {
       const alive = view.brokers.get(wanted)?.state === 'alive';
       const chosen = h.publishedEpoch !== undefined && p.leaderEpoch > h.publishedEpoch;
       if (chosen && wanted > 0 && alive && voters.includes(wanted) && p.replicas.includes(wanted)) {
-        if (now - h.lastTransferAtMs >= (this.deps.transferBackoffMs ?? 10_000)) {
+        // Only a repeat of the same choice waits out the backoff: a new one (the coordinator moved on, e.g.
+        // after this broker won an election) is followed at once, or clients sent to the broker it names
+        // would be told NOT_LEADER until the backoff ended.
+        const repeat = h.lastTransferEpoch === p.leaderEpoch;
+        if (!repeat || now - h.lastTransferAtMs >= (this.deps.transferBackoffMs ?? 10_000)) {
           h.lastTransferAtMs = now;
+          h.lastTransferEpoch = p.leaderEpoch;
           void this.transfer(h, wanted);
         }
       } else {
