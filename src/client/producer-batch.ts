@@ -38,6 +38,12 @@ export interface Batch {
   producerEpoch: number;
   baseSequence: number;
   attempts: number;
+  /**
+   * Whether an older batch of its partition was unacknowledged when this attempt was sent: an out-of-order
+   * answer is then that batch's gap, even if it arrives (from an old leader, on another connection) after
+   * the older batch was acknowledged.
+   */
+  sentBehindOlder: boolean;
   /** When the batch was opened: its delivery timeout counts from here. */
   createdMs: number;
   /**

@@ -232,6 +232,7 @@ export class Producer {
         bytes: null,
         ...NO_IDENTITY,
         attempts: 0,
+        sentBehindOlder: false,
         createdMs: this.clock.nowMs(),
         seq: -1,
         done,
@@ -398,6 +399,7 @@ export class Producer {
     for (const b of batches) {
       const key = partitionKeyOf(b);
       entries.set(key, [...(entries.get(key) ?? []), b]);
+      b.sentBehindOlder = olderBatchPending(this.unfinished, b);
     }
     let response: ProduceResponse;
     try {
@@ -461,7 +463,9 @@ export class Producer {
     // gap (it failed and waits for its retry), not this one's: this batch goes back behind it, without
     // spending one of its own retries (the older batch's retries bound the wait; if it fails for good, this
     // one's next answer is out of order with nothing older pending, and that fails it).
-    const behindOlder = err.code === 'OUT_OF_ORDER_SEQUENCE' && olderBatchPending(this.unfinished, batch);
+    const behindOlder =
+      err.code === 'OUT_OF_ORDER_SEQUENCE' &&
+      (batch.sentBehindOlder || olderBatchPending(this.unfinished, batch));
     if (!(isRetriable(err) || behindOlder) || (!behindOlder && batch.attempts >= this.o.retries)) {
       this.finish(batch, err);
       return;

@@ -245,6 +245,56 @@ describe('idempotent producer: retries keep the sequence', () => {
     // Re-sent in sequence order, with their original sequences.
     expect(bySeq.slice(2)).toEqual([0, 1]);
   });
+  it('OUT_OF_ORDER_SEQUENCE from the old leader, arriving after the older batch was acknowledged by the new one, is retried', async () => {
+    // Two connections: the old leader's answer can come after the new leader's, so "an older batch is
+    // pending" must be judged when the batch was sent, not when its answer arrives.
+    const one = await FakeBroker.start();
+    const two = await FakeBroker.start();
+    for (const b of [one, two]) b.createTopic('t', 1);
+    let leaderId = 1;
+    for (const b of [one, two]) {
+      b.handlers[ApiKey.Metadata] = (body) => {
+        const md = b.metadata(body);
+        return {
+          ...md,
+          brokers: [
+            { id: 1, host: one.host, port: one.port, rack: null },
+            { id: 2, host: two.host, port: two.port, rack: null },
+          ],
+          topics: md.topics.map((t) => ({
+            ...t,
+            partitions: t.partitions.map((p) => ({ ...p, leaderId, replicas: [1, 2], isr: [1, 2] })),
+          })),
+        };
+      };
+    }
+    let first: Promise<unknown> = Promise.resolve();
+    one.handlers[ApiKey.Produce] = async (body) => {
+      const seq = readBatchHeader([...splitBatches(body.partitions[0]!.records)][0]!).baseSequence;
+      if (seq === 0) {
+        await eventually(() => one.requestsOf(ApiKey.Produce).length >= 2, 'the second batch in flight');
+        leaderId = 2; // elected elsewhere; the retry of sequence 0 goes there
+        return failAll(body, 'NOT_LEADER');
+      }
+      await first; // answered once the client has the new leader's acknowledgement of sequence 0
+      return failAll(body, 'OUT_OF_ORDER_SEQUENCE');
+    };
+    const c = new Cluster({ bootstrap: [one.bootstrap] });
+    try {
+      const producer = new Producer(c, quick);
+      first = producer.send({ topic: 't', messages: [{ value: 'v0' }] });
+      await eventually(() => one.requestsOf(ApiKey.Produce).length >= 1, 'first request');
+      const second = producer.send({ topic: 't', messages: [{ value: 'v1' }] });
+      const offsets = (await Promise.all([first, second])).map((r) => (r as { offset: number }[])[0]?.offset);
+      expect(offsets).toEqual([0, 1]);
+      expect(sentBatches(two).map((x) => x.baseSequence)).toEqual([0, 1]);
+    } finally {
+      await c.close();
+      await one.stop();
+      await two.stop();
+    }
+  });
+
   it('after a reset, a new producer id does not overtake the old id batches still pending on the partition', async () => {
     const { broker: b } = await setup(1);
     // Producer ids come from another broker, so a new one arrives while the leader still holds B's answer.
