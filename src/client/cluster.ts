@@ -215,10 +215,9 @@ export class Cluster {
   }
 
   /**
-   * Sends a request to any reachable broker: the least loaded open connection first (one with requests
-   * stuck on it, such as a paused broker's, comes last), then the other known brokers, then bootstrap
-   * addresses. A broker that cannot be reached is skipped; one that timed out too, for requests that only
-   * read.
+   * Sends a request to any reachable broker, in the order of `candidateAddresses` (a connection with
+   * requests stuck on it, such as a paused broker's, comes late). A broker that cannot be reached is
+   * skipped; one that timed out too, for requests that only read.
    */
   async requestAny<K extends ApiKey>(
     apiKey: K,
@@ -352,18 +351,34 @@ export class Cluster {
     await Promise.all(closing);
   }
 
+  /**
+   * Where `requestAny` looks, in order: open connections with nothing in flight; brokers known from
+   * metadata and bootstrap addresses (connecting costs less than queueing: answers come back in order, so a
+   * request behind a stuck one waits with it); open connections with requests in flight, least loaded first
+   * (Kafka's least loaded node); last, addresses still backing off after a failed connect.
+   */
   private candidateAddresses(): string[] {
+    const now = this.clock.nowMs();
+    const idle: string[] = [];
+    const busy: { address: string; load: number }[] = [];
+    const backingOff: string[] = [];
+    for (const [address, s] of this.addresses) {
+      const c = s.open;
+      if (c !== null && !c.closed) {
+        const load = c.inFlightCount + c.queuedCount;
+        if (load === 0) idle.push(address);
+        else busy.push({ address, load });
+      } else if (s.connection === null && s.nextAttemptAtMs > now) {
+        backingOff.push(address);
+      }
+    }
+    busy.sort((a, b) => a.load - b.load);
+    const last = [...busy.map((b) => b.address), ...backingOff];
     const known = (this.cached?.brokers ?? []).map((b) => `${b.host}:${b.port}`);
     // Rotate bootstrap addresses so one dead broker is not always tried first.
     const start = this.bootstrapCursor++ % this.bootstrap.length;
     const rotated = [...this.bootstrap.slice(start), ...this.bootstrap.slice(0, start)];
-    // Open connections by load (Kafka's least loaded node); the sort is stable, so ties keep their order.
-    const open: { address: string; load: number }[] = [];
-    for (const [address, s] of this.addresses) {
-      const c = s.open;
-      if (c !== null && !c.closed) open.push({ address, load: c.inFlightCount + c.queuedCount });
-    }
-    open.sort((a, b) => a.load - b.load);
-    return [...new Set([...open.map((o) => o.address), ...known, ...rotated])];
+    const others = [...known, ...rotated].filter((a) => !last.includes(a));
+    return [...new Set([...idle, ...others, ...last])];
   }
 }

@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Cluster } from '../../src/client/cluster.js';
 import { Producer } from '../../src/client/producer.js';
 import { ApiKey, type MetadataResponse } from '../../src/protocol/index.js';
-import { FakeBroker, NO_REPLY } from './fake-broker.js';
+import { eventually, FakeBroker, NO_REPLY } from './fake-broker.js';
 
 const brokers: FakeBroker[] = [];
 let cluster: Cluster | undefined;
@@ -97,6 +97,32 @@ describe('Cluster metadata when a broker stops answering', () => {
     // The silent broker was asked once: its unanswered request keeps it loaded, so it went last afterwards.
     expect(metadataRequests(silent)).toBe(1);
     expect(metadataRequests(answering)).toBe(3);
+  });
+
+  it('asks a known broker it has no connection to before queueing behind a request stuck on an open one', async () => {
+    const stuck = await startBroker();
+    const other = await startBroker();
+    // Metadata from the first broker names both.
+    stuck.handlers[ApiKey.Metadata] = (body) => ({
+      ...stuck.metadata(body),
+      brokers: [
+        { id: 1, host: stuck.host, port: stuck.port, rack: null },
+        { id: 2, host: other.host, port: other.port, rack: null },
+      ],
+    });
+    cluster = new Cluster({ bootstrap: [stuck.bootstrap], requestTimeoutMs: 60_000 });
+    await cluster.fetchMetadata(['t']);
+    await cluster.refreshMetadata();
+    // A request the first broker never answers; answers come back in order, so anything sent after it waits.
+    stuck.handlers[ApiKey.ApiVersions] = () => NO_REPLY;
+    const held = cluster.request(1, ApiKey.ApiVersions, {}).catch(() => undefined);
+    await eventually(() => stuck.requestsOf(ApiKey.ApiVersions).length === 1, 'the stuck request');
+    const md = cluster.fetchMetadata(['t']);
+    expect(await settledSoon(md)).toBe(true);
+    expect(metadataRequests(other)).toBe(1);
+    expect(metadataRequests(stuck)).toBe(2);
+    await cluster.close();
+    await held;
   });
 
   it('does not re-send a write that timed out to another broker (only read-only requests move on)', async () => {
