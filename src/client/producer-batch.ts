@@ -38,6 +38,8 @@ export interface Batch {
   producerEpoch: number;
   baseSequence: number;
   attempts: number;
+  /** Times the batch was sent. One sent before may already be written, whatever its answer said. */
+  sends: number;
   /**
    * Whether an older batch of its partition was unacknowledged when this attempt was sent: an out-of-order
    * answer is then that batch's gap, even if it arrives (from an old leader, on another connection) after

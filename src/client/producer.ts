@@ -232,6 +232,7 @@ export class Producer {
         bytes: null,
         ...NO_IDENTITY,
         attempts: 0,
+        sends: 0,
         sentBehindOlder: false,
         createdMs: this.clock.nowMs(),
         seq: -1,
@@ -400,6 +401,7 @@ export class Producer {
       const key = partitionKeyOf(b);
       entries.set(key, [...(entries.get(key) ?? []), b]);
       b.sentBehindOlder = olderBatchPending(this.unfinished, b);
+      b.sends++;
     }
     let response: ProduceResponse;
     try {

@@ -10,12 +10,13 @@ export function partitionKeyOf(b: { readonly topic: string; readonly partition: 
 }
 
 /**
- * Keeps a retried batch alone in its partition's entry of a request; the partition's other batches go
+ * Keeps a batch sent before alone in its partition's entry of a request; the partition's other batches go
  * `back` in line for the next request. Batches of one partition travel concatenated and get their offsets
- * from the entry's one base offset, counting on the broker writing them contiguously. A retry may be a
- * duplicate the leader already holds: it answers the offset the batch got the first time, and batches
- * written by others since then would make every later offset in the entry wrong. A batch on its first
- * attempt cannot be a duplicate, so concatenating only those keeps the arithmetic true.
+ * from the entry's one base offset, counting on the broker writing them contiguously. A batch sent before
+ * may be a duplicate the leader already holds, whatever the answer said (an entry that failed may have
+ * been written in part): the leader answers the offset it got the first time, and batches written by
+ * others since then would make every later offset in the entry wrong. Only a batch never sent cannot be a
+ * duplicate, so concatenating only those keeps the arithmetic true.
  */
 export function retriesTravelAlone(batches: readonly Batch[]): { kept: Batch[]; back: Batch[] } {
   const first = new Map<string, Batch>();
@@ -27,7 +28,7 @@ export function retriesTravelAlone(batches: readonly Batch[]): { kept: Batch[]; 
     if (head === undefined) {
       first.set(key, b);
       kept.push(b);
-    } else if (head.attempts > 0 || b.attempts > 0) {
+    } else if (head.sends > 0 || b.sends > 0) {
       back.push(b);
     } else {
       kept.push(b);

@@ -221,6 +221,69 @@ describe('idempotent producer: retries keep the sequence', () => {
     }
   });
 
+  it('a batch sent before travels alone even when its failure spent no retry, so a partial write cannot skew offsets', async () => {
+    const { broker: b, cluster: c } = await setup(1);
+    // A leader that keeps what it wrote (by producer id and sequence) and answers a batch it holds with the
+    // offset it got the first time; an entry's answer is its first batch's base offset.
+    const written = new Map<string, number>();
+    let nextOffset = 0;
+    let requests = 0;
+    b.handlers[ApiKey.Produce] = async (body) => {
+      requests++;
+      const p = body.partitions[0]!;
+      const batches = [...splitBatches(p.records)].map((x) => readBatchHeader(x));
+      if (requests === 1) {
+        // Sequence 0 is refused once sequences 1 and 2 are in flight behind it.
+        await eventually(
+          () => (b as FakeBroker).requestsOf(ApiKey.Produce).length >= 2,
+          'the second request',
+        );
+        return failAll(body, 'NOT_LEADER');
+      }
+      if (requests === 2) {
+        // Sequences 1 and 2 together: the first is written, the second refused, and the entry answers the
+        // error (the client cannot tell which of its batches were written).
+        written.set(`${batches[0]!.producerId}/${batches[0]!.baseSequence}`, nextOffset++);
+        return failAll(body, 'OUT_OF_ORDER_SEQUENCE');
+      }
+      let baseOffset = -1;
+      for (const h of batches) {
+        const key = `${h.producerId}/${h.baseSequence}`;
+        let offset = written.get(key);
+        if (offset === undefined) {
+          offset = nextOffset;
+          written.set(key, offset);
+          nextOffset += h.recordCount;
+        }
+        if (baseOffset < 0) baseOffset = offset;
+      }
+      return {
+        partitions: [
+          {
+            topic: p.topic,
+            partition: p.partition,
+            error: null,
+            baseOffset,
+            logAppendTimeMs: -1,
+            logStartOffset: 0,
+          },
+        ],
+      };
+    };
+    // One message per batch (batchBytes 1), so sequences 1 and 2 are two batches of one entry.
+    const producer = new Producer(c, { ...quick, batchBytes: 1 });
+    const s0 = producer.send({ topic: 't', messages: [{ value: 'a' }] });
+    await eventually(() => requests >= 1, 'first request');
+    // One send, two batches: sealed in the same turn, they travel together.
+    const s12 = producer.send({ topic: 't', messages: [{ value: 'b' }, { value: 'c' }] });
+    const reported = (await Promise.all([s0, s12])).flat().map((r) => r.offset);
+    const header = (r: { body: unknown }) =>
+      [...splitBatches((r.body as ProduceRequest).partitions[0]!.records)].map((x) => readBatchHeader(x));
+    const pid = header((b as FakeBroker).requestsOf(ApiKey.Produce)[0]!)[0]!.producerId;
+    // Each send reports where its batch really is.
+    expect(reported).toEqual([0, 1, 2].map((seq) => written.get(`${pid}/${seq}`)));
+  });
+
   it('OUT_OF_ORDER_SEQUENCE behind an older batch awaiting its retry is retried after it, not failed', async () => {
     const { broker: b, cluster: c } = await setup(1);
     let calls = 0;
