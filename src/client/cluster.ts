@@ -90,7 +90,8 @@ export class Cluster {
   private readonly interest = new Set<string>();
   private refreshing: Promise<MetadataResponse> | null = null;
   private closed = false;
-  private bootstrapCursor = 0;
+  /** Advances with each requestAny: where its rotations start. */
+  private turn = 0;
 
   constructor(options: ClusterOptions) {
     if (options.bootstrap.length === 0) {
@@ -375,10 +376,17 @@ export class Cluster {
     busy.sort((a, b) => a.load - b.load);
     const last = [...busy.map((b) => b.address), ...backingOff];
     const known = (this.cached?.brokers ?? []).map((b) => `${b.host}:${b.port}`);
-    // Rotate bootstrap addresses so one dead broker is not always tried first.
-    const start = this.bootstrapCursor++ % this.bootstrap.length;
-    const rotated = [...this.bootstrap.slice(start), ...this.bootstrap.slice(0, start)];
-    const others = [...known, ...rotated].filter((a) => !last.includes(a));
-    return [...new Set([...idle, ...others, ...last])];
+    // Rotate idle connections and bootstrap addresses, so one broker (dead, or cut off from the others and
+    // answering stale metadata) is not always asked first.
+    const turn = this.turn++;
+    const others = [...known, ...rotate(this.bootstrap, turn)].filter((a) => !last.includes(a));
+    return [...new Set([...rotate(idle, turn), ...others, ...last])];
   }
+}
+
+/** `items` starting at index `turn` (modulo its length), wrapping around. */
+function rotate<T>(items: readonly T[], turn: number): T[] {
+  if (items.length === 0) return [];
+  const start = turn % items.length;
+  return [...items.slice(start), ...items.slice(0, start)];
 }

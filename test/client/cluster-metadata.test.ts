@@ -125,6 +125,14 @@ describe('Cluster metadata when a broker stops answering', () => {
     await held;
   });
 
+  it('spreads metadata requests over idle connections, so a broker answering stale metadata is not always asked', async () => {
+    const all = [await startBroker(), await startBroker(), await startBroker()];
+    cluster = new Cluster({ bootstrap: all.map((b) => b.bootstrap) });
+    for (const b of all) await cluster.connectionAt(b.bootstrap);
+    for (let i = 0; i < 6; i++) await cluster.fetchMetadata(['t']);
+    expect(all.map(metadataRequests)).toEqual([2, 2, 2]);
+  });
+
   it('does not re-send a write that timed out to another broker (only read-only requests move on)', async () => {
     const silent = await startBroker();
     const answering = await startBroker();
