@@ -1,0 +1,55 @@
+#!/usr/bin/env node
+// Latency of one small synchronous append, the way a StreamBus broker's group commit writes under
+// flush_policy: always (O_DSYNC, through fs/promises and the libuv thread pool), every ~1 ms: the floor of
+// an acks=all e2e latency. LOAD busy threads (1 ms on, 1 ms off each) stand in for the benchmark's own CPU
+// use; NOSYNC=1 writes to the page cache only.
+// Usage: [LOAD=2] [NOSYNC=1] [SIZE=5500] [N=5000] node scripts/dsync-latency-probe.mjs [DIR]
+import { constants, mkdtempSync, rmSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { isMainThread, Worker, workerData } from 'node:worker_threads';
+
+if (!isMainThread) {
+  // A load thread: busy for 1 ms, asleep for 1 ms, until told the end time.
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  while (Date.now() < workerData.untilMs) {
+    const busyUntil = Date.now() + 1;
+    while (Date.now() < busyUntil) {}
+    Atomics.wait(pause, 0, 0, 1);
+  }
+} else {
+  const size = Number(process.env.SIZE ?? 5500);
+  const n = Number(process.env.N ?? 5000);
+  const load = Number(process.env.LOAD ?? 0);
+  const sync = process.env.NOSYNC === undefined;
+  const dir = mkdtempSync(join(process.argv[2] ?? '/tmp', 'dsync-latency-'));
+  const workers = Array.from(
+    { length: load },
+    () => new Worker(new URL(import.meta.url), { workerData: { untilMs: Date.now() + n * 1.3 + 2000 } }),
+  );
+  await sleep(200);
+  const fh = await open(
+    join(dir, 'segment.log'),
+    constants.O_CREAT | constants.O_RDWR | (sync ? constants.O_DSYNC : 0),
+  );
+  const buf = Buffer.alloc(size, 7);
+  const latUs = [];
+  try {
+    for (let i = 0, pos = 0; i < n; i++, pos += size) {
+      const t = process.hrtime.bigint();
+      await fh.write(buf, 0, size, pos);
+      latUs.push(Number(process.hrtime.bigint() - t) / 1000);
+      await sleep(1);
+    }
+  } finally {
+    await fh.close();
+    rmSync(dir, { recursive: true, force: true });
+    for (const w of workers) await w.terminate();
+  }
+  latUs.sort((a, b) => a - b);
+  const q = (p) => latUs[Math.min(latUs.length - 1, Math.floor(latUs.length * p))].toFixed(0);
+  process.stdout.write(
+    `${sync ? 'O_DSYNC' : 'page cache'} ${size} B, load ${load}: p50 ${q(0.5)} p90 ${q(0.9)} p99 ${q(0.99)} p999 ${q(0.999)} max ${latUs.at(-1).toFixed(0)} us\n`,
+  );
+}
