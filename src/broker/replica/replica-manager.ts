@@ -14,12 +14,12 @@
  *   replica (preferred leader, balancing), the leader transfers leadership to it.
  * - **Membership**: the leader makes its group's voters match the metadata replica list, one change at a
  *   time (add the new replica first, then remove the old one).
+ *   What a leader does for these two is in leader-steering.ts.
  *
  * Reconciling is coalesced (a burst of metadata changes is one pass) and never runs twice at once; a failed
  * step is logged and retried on the next change or after `retryIntervalMs`.
  */
 import { join } from 'node:path';
-import { StreamBusError } from '../../errors/index.js';
 import type { MetadataView } from '../../metadata/state.js';
 import type { MetadataStore } from '../../metadata/store.js';
 import type { PartitionRecord, TopicRecord } from '../../metadata/types.js';
@@ -31,7 +31,7 @@ import { REPLICAS_DIR } from '../../storage/log-manager.js';
 import type { PartitionStore } from '../../storage/partition-store.js';
 import { minInsyncReplicas } from '../../storage/topic-config.js';
 import { topicConfigs } from '../topic-configs.js';
-import { nextMembershipChange } from './membership-step.js';
+import { LeaderSteering, recordOf, type SteeredReplica } from './leader-steering.js';
 import { PartitionReplica } from './partition-replica.js';
 
 export interface OpenStoreRequest {
@@ -74,34 +74,15 @@ export interface ReplicaManagerDeps {
   readonly onTimeout?: (operation: string, timeoutMs: number) => void;
 }
 
-interface Hosted {
+interface Hosted extends SteeredReplica {
   readonly key: string;
-  readonly topic: string;
-  readonly partition: number;
-  readonly createdVersion: number;
   readonly dir: string;
-  readonly replica: PartitionReplica;
   readonly store: PartitionStore;
-  lastTransferAtMs: number;
-  /** The leader epoch of the coordinator's choice last transferred to (a new choice is not backed off). */
-  lastTransferEpoch: number;
-  publishing: boolean;
-  /** The leader epoch this replica's own publication produced, while it leads; undefined otherwise. */
-  publishedEpoch: number | undefined;
-  /** An in-sync set publication is in flight. */
-  publishingIsr: boolean;
-  /** A membership change is proposed and not applied yet. */
-  changingMembership: boolean;
-  /** After a failed publication, not before this time. */
-  publishRetryAtMs: number;
   /** The topic's effective configs last handed to the store (JSON), to reconfigure only on a change. */
   appliedConfigs: string | undefined;
   /** The replica's batch size limit (max_message_bytes), updated with the configs. */
   readonly limits: { batchBytesMax: number };
 }
-
-/** A failed leadership publication is tried again after this long (or on the retry timer). */
-const PUBLISH_RETRY_MS = 500;
 
 /** How long shutdown waits for each partition's leadership handover. */
 export const LEADERSHIP_HANDOVER_TIMEOUT_MS = 2_000;
@@ -124,8 +105,20 @@ export class ReplicaManager {
   private isrTimer: NodeJS.Timeout | null = null;
   private underReplicated = 0;
 
+  private readonly steering: LeaderSteering;
+
   constructor(private readonly deps: ReplicaManagerDeps) {
     this.log = deps.logger.child({ component: 'replicas' });
+    this.steering = new LeaderSteering({
+      brokerId: deps.brokerId,
+      metadata: deps.metadata,
+      nowMs: deps.nowMs,
+      transferBackoffMs: deps.transferBackoffMs ?? 10_000,
+      log: this.log,
+      view: () => this.view(),
+      schedule: () => this.schedule(),
+      retryLater: () => this.retryLater(),
+    });
   }
 
   private view(): MetadataView {
@@ -280,7 +273,7 @@ export class ReplicaManager {
       try {
         const h = this.hosted.get(key) ?? (await this.open(key, topic, p));
         this.applyConfigs(h, view, topic);
-        this.steer(h, view, p);
+        this.steering.steer(h, view, p);
       } catch (err) {
         failures.push(err);
       }
@@ -375,7 +368,7 @@ export class ReplicaManager {
     replica.on('leader-change', ({ leaderId }) => {
       h.publishedEpoch = undefined;
       if (leaderId === this.deps.brokerId) this.deps.metrics?.partitionLeaderElectionsTotal.inc();
-      if (leaderId === this.deps.brokerId) void this.publishLeader(h);
+      if (leaderId === this.deps.brokerId) void this.steering.publishLeader(h);
     });
     this.log.info(
       {
@@ -388,134 +381,6 @@ export class ReplicaManager {
       'replica opened',
     );
     return h;
-  }
-
-  /**
-   * What a leader does each pass: publish itself, follow the coordinator's choice, match the replica set.
-   * A hint naming another broker is the coordinator's choice only if it is newer than this replica's own
-   * publication; an older one is just the previous leader, and this replica publishes itself over it.
-   */
-  private steer(h: Hosted, view: MetadataView, p: PartitionRecord): void {
-    if (!h.replica.isLeader()) return;
-    const status = h.replica.node.status();
-    const voters = status.voters;
-    if (p.leader !== this.deps.brokerId) {
-      const wanted = p.leader;
-      const now = this.deps.nowMs();
-      const alive = view.brokers.get(wanted)?.state === 'alive';
-      const chosen = h.publishedEpoch !== undefined && p.leaderEpoch > h.publishedEpoch;
-      if (chosen && wanted > 0 && alive && voters.includes(wanted) && p.replicas.includes(wanted)) {
-        // Only a repeat of the same choice waits out the backoff: a new one (the coordinator moved on, e.g.
-        // after this broker won an election) is followed at once, or clients sent to the broker it names
-        // would be told NOT_LEADER until the backoff ended.
-        const repeat = h.lastTransferEpoch === p.leaderEpoch;
-        if (!repeat || now - h.lastTransferAtMs >= (this.deps.transferBackoffMs ?? 10_000)) {
-          h.lastTransferAtMs = now;
-          h.lastTransferEpoch = p.leaderEpoch;
-          void this.transfer(h, wanted);
-        }
-      } else {
-        void this.publishLeader(h);
-      }
-    }
-    this.matchMembership(h, p.replicas);
-  }
-
-  private async transfer(h: Hosted, to: NodeId): Promise<void> {
-    try {
-      await h.replica.node.transferLeadership(to);
-      this.log.info(
-        { operation: 'transfer', topic: h.topic, partition: h.partition, to },
-        'leadership handed over',
-      );
-    } catch (err) {
-      this.log.warn(
-        { operation: 'transfer', topic: h.topic, partition: h.partition, to, error: String(err) },
-        'leadership transfer failed; publishing this broker as leader',
-      );
-      await this.publishLeader(h);
-    }
-  }
-
-  /** Records this broker as the partition's leader (CAS on the epoch, re-read on conflict), once per leadership. */
-  private async publishLeader(h: Hosted): Promise<void> {
-    // Steering runs on every metadata change: after a failure, wait a little before trying again.
-    if (h.publishing || this.deps.nowMs() < h.publishRetryAtMs) return;
-    h.publishing = true;
-    try {
-      for (let attempt = 0; attempt < 5 && h.replica.isLeader(); attempt++) {
-        const p = recordOf(h, this.view());
-        // Every leadership is published, even one the hint already named: the epoch then moves once per
-        // Raft leadership, as Kafka's leader epoch does, and tells clients the partition really has a leader.
-        if (p === undefined || (p.leader === this.deps.brokerId && h.publishedEpoch !== undefined)) return;
-        try {
-          const result = await this.deps.metadata.updateLeader({
-            topic: h.topic,
-            partition: h.partition,
-            expectedEpoch: p.leaderEpoch,
-            leader: this.deps.brokerId,
-          });
-          h.publishedEpoch = result.leaderEpoch ?? p.leaderEpoch + 1;
-          this.log.info(
-            { operation: 'publish-leader', topic: h.topic, partition: h.partition, epoch: p.leaderEpoch + 1 },
-            'partition leadership published',
-          );
-          return;
-        } catch (err) {
-          if (!(err instanceof StreamBusError && err.code === 'METADATA_CONFLICT')) throw err;
-        }
-      }
-    } catch (err) {
-      h.publishRetryAtMs = this.deps.nowMs() + PUBLISH_RETRY_MS;
-      this.log.warn(
-        { operation: 'publish-leader', topic: h.topic, partition: h.partition, error: String(err) },
-        'could not publish partition leadership; will retry',
-      );
-      this.retryLater();
-    } finally {
-      h.publishing = false;
-    }
-  }
-
-  /** One membership step toward the metadata replica list (membership-step.ts), proposed by the leader. */
-  private matchMembership(h: Hosted, replicas: readonly NodeId[]): void {
-    if (h.changingMembership) return;
-    const status = h.replica.node.status();
-    const progress = h.replica.node.progress();
-    const change = nextMembershipChange(
-      {
-        self: this.deps.brokerId,
-        voters: status.voters,
-        learners: status.learners,
-        commitIndex: status.commitIndex,
-        matchOf: (id) => progress.find((p) => p.id === id)?.match,
-      },
-      replicas,
-    );
-    if (change === undefined) return;
-    h.changingMembership = true;
-    h.replica.node
-      .proposeConfChange(change)
-      .finally(() => {
-        h.changingMembership = false;
-      })
-      .then(
-        () => {
-          this.log.info(
-            { operation: change.type, topic: h.topic, partition: h.partition, broker_id: change.nodeId },
-            'replica group membership changed',
-          );
-          this.schedule();
-        },
-        (err: unknown) => {
-          // CONFIG_CHANGE_IN_PROGRESS while the previous step applies: the next pass tries again.
-          this.log.debug(
-            { operation: change.type, topic: h.topic, partition: h.partition, error: String(err) },
-            'membership change not made yet',
-          );
-          this.retryLater();
-        },
-      );
   }
 
   /**
@@ -536,36 +401,9 @@ export class ReplicaManager {
       const isr = h.replica.inSyncReplicas(now);
       const p = recordOf(h, view);
       if (p === undefined) continue;
-      this.matchMembership(h, p.replicas);
+      this.steering.matchMembership(h, p.replicas);
       if (isr.length < p.replicas.length) underReplicated++;
-      const published = [...p.isr].sort((a, b) => a - b);
-      if (p.leader !== this.deps.brokerId || h.publishingIsr || published.join() === isr.join()) continue;
-      h.publishingIsr = true;
-      this.deps.metadata
-        .updateLeader({
-          topic: h.topic,
-          partition: h.partition,
-          expectedEpoch: p.leaderEpoch,
-          leader: this.deps.brokerId,
-          isr,
-        })
-        .then(
-          (result) => {
-            h.publishedEpoch = result.leaderEpoch ?? h.publishedEpoch;
-            this.log.info(
-              { operation: 'isr', topic: h.topic, partition: h.partition, isr, replicas: p.replicas },
-              'in-sync replicas changed',
-            );
-          },
-          (err: unknown) =>
-            this.log.debug(
-              { operation: 'isr', topic: h.topic, partition: h.partition, error: String(err) },
-              'in-sync set not published yet',
-            ),
-        )
-        .finally(() => {
-          h.publishingIsr = false;
-        });
+      this.steering.publishInSync(h, p, isr);
     }
     this.underReplicated = underReplicated;
     this.deps.metrics?.partitionsUnderReplicated.set(underReplicated);
@@ -581,12 +419,6 @@ export class ReplicaManager {
     await h.replica.close();
     await h.store.close();
   }
-}
-
-/** The metadata record of a hosted replica's partition, if its topic incarnation still exists. */
-function recordOf(h: Hosted, view: MetadataView): PartitionRecord | undefined {
-  const t = view.topics.get(h.topic);
-  return t?.createdVersion === h.createdVersion ? t.partitions[h.partition] : undefined;
 }
 
 function keyOf(topic: string, partition: number, createdVersion: number): string {

@@ -1,0 +1,226 @@
+/**
+ * What a partition leader on this broker does to keep the metadata store and its Raft group in step
+ * (ReplicaManager calls it on each reconcile pass and in-sync check):
+ *
+ * - publish itself as the partition's leader (compare-and-set on the leader epoch), so clients find it;
+ * - follow the coordinator's leader choice (preferred leader, balancing) by transferring leadership;
+ * - step the group's voters toward the metadata replica list, one change at a time;
+ * - publish the in-sync set when it changes.
+ */
+import { StreamBusError } from '../../errors/index.js';
+import type { MetadataView } from '../../metadata/state.js';
+import type { MetadataStore } from '../../metadata/store.js';
+import type { PartitionRecord } from '../../metadata/types.js';
+import type { Logger } from '../../observability/index.js';
+import type { NodeId } from '../../raft/core/types.js';
+import { nextMembershipChange } from './membership-step.js';
+import type { PartitionReplica } from './partition-replica.js';
+
+/** A hosted replica's leadership bookkeeping (ReplicaManager's record of it). */
+export interface SteeredReplica {
+  readonly topic: string;
+  readonly partition: number;
+  readonly createdVersion: number;
+  readonly replica: PartitionReplica;
+  lastTransferAtMs: number;
+  /** The leader epoch of the coordinator's choice last transferred to (a new choice is not backed off). */
+  lastTransferEpoch: number;
+  publishing: boolean;
+  /** The leader epoch this replica's own publication produced, while it leads; undefined otherwise. */
+  publishedEpoch: number | undefined;
+  /** An in-sync set publication is in flight. */
+  publishingIsr: boolean;
+  /** A membership change is proposed and not applied yet. */
+  changingMembership: boolean;
+  /** After a failed publication, not before this time. */
+  publishRetryAtMs: number;
+}
+
+export interface LeaderSteeringDeps {
+  readonly brokerId: number;
+  readonly metadata: Pick<MetadataStore, 'updateLeader'>;
+  readonly nowMs: () => number;
+  /** The same leader choice is not transferred to again sooner than this (a new choice is followed at once). */
+  readonly transferBackoffMs: number;
+  readonly log: Logger;
+  readonly view: () => MetadataView;
+  /** Another reconcile pass soon (a membership step applied). */
+  readonly schedule: () => void;
+  /** A pass after the retry interval (a step failed). */
+  readonly retryLater: () => void;
+}
+
+/** A failed leadership publication is tried again after this long (or on the retry timer). */
+const PUBLISH_RETRY_MS = 500;
+
+export class LeaderSteering {
+  constructor(private readonly deps: LeaderSteeringDeps) {}
+
+  /**
+   * What a leader does each pass: publish itself, follow the coordinator's choice, match the replica set.
+   * A hint naming another broker is the coordinator's choice only if it is newer than this replica's own
+   * publication; an older one is just the previous leader, and this replica publishes itself over it.
+   */
+  steer(h: SteeredReplica, view: MetadataView, p: PartitionRecord): void {
+    if (!h.replica.isLeader()) return;
+    const voters = h.replica.node.status().voters;
+    if (p.leader !== this.deps.brokerId) {
+      const wanted = p.leader;
+      const now = this.deps.nowMs();
+      const alive = view.brokers.get(wanted)?.state === 'alive';
+      const chosen = h.publishedEpoch !== undefined && p.leaderEpoch > h.publishedEpoch;
+      if (chosen && wanted > 0 && alive && voters.includes(wanted) && p.replicas.includes(wanted)) {
+        // Only a repeat of the same choice waits out the backoff: a new one (the coordinator moved on, e.g.
+        // after this broker won an election) is followed at once, or clients sent to the broker it names
+        // would be told NOT_LEADER until the backoff ended.
+        const repeat = h.lastTransferEpoch === p.leaderEpoch;
+        if (!repeat || now - h.lastTransferAtMs >= this.deps.transferBackoffMs) {
+          h.lastTransferAtMs = now;
+          h.lastTransferEpoch = p.leaderEpoch;
+          void this.transfer(h, wanted);
+        }
+      } else {
+        void this.publishLeader(h);
+      }
+    }
+    this.matchMembership(h, p.replicas);
+  }
+
+  /** Records this broker as the partition's leader (CAS on the epoch, re-read on conflict), once per leadership. */
+  async publishLeader(h: SteeredReplica): Promise<void> {
+    // Steering runs on every metadata change: after a failure, wait a little before trying again.
+    if (h.publishing || this.deps.nowMs() < h.publishRetryAtMs) return;
+    h.publishing = true;
+    try {
+      for (let attempt = 0; attempt < 5 && h.replica.isLeader(); attempt++) {
+        const p = recordOf(h, this.deps.view());
+        // Every leadership is published, even one the hint already named: the epoch then moves once per
+        // Raft leadership, as Kafka's leader epoch does, and tells clients the partition really has a leader.
+        if (p === undefined || (p.leader === this.deps.brokerId && h.publishedEpoch !== undefined)) return;
+        try {
+          const result = await this.deps.metadata.updateLeader({
+            topic: h.topic,
+            partition: h.partition,
+            expectedEpoch: p.leaderEpoch,
+            leader: this.deps.brokerId,
+          });
+          h.publishedEpoch = result.leaderEpoch ?? p.leaderEpoch + 1;
+          this.deps.log.info(
+            { operation: 'publish-leader', topic: h.topic, partition: h.partition, epoch: p.leaderEpoch + 1 },
+            'partition leadership published',
+          );
+          return;
+        } catch (err) {
+          if (!(err instanceof StreamBusError && err.code === 'METADATA_CONFLICT')) throw err;
+        }
+      }
+    } catch (err) {
+      h.publishRetryAtMs = this.deps.nowMs() + PUBLISH_RETRY_MS;
+      this.deps.log.warn(
+        { operation: 'publish-leader', topic: h.topic, partition: h.partition, error: String(err) },
+        'could not publish partition leadership; will retry',
+      );
+      this.deps.retryLater();
+    } finally {
+      h.publishing = false;
+    }
+  }
+
+  /** One membership step toward the metadata replica list (membership-step.ts), proposed by the leader. */
+  matchMembership(h: SteeredReplica, replicas: readonly NodeId[]): void {
+    if (h.changingMembership) return;
+    const status = h.replica.node.status();
+    const progress = h.replica.node.progress();
+    const change = nextMembershipChange(
+      {
+        self: this.deps.brokerId,
+        voters: status.voters,
+        learners: status.learners,
+        commitIndex: status.commitIndex,
+        matchOf: (id) => progress.find((p) => p.id === id)?.match,
+      },
+      replicas,
+    );
+    if (change === undefined) return;
+    h.changingMembership = true;
+    h.replica.node
+      .proposeConfChange(change)
+      .finally(() => {
+        h.changingMembership = false;
+      })
+      .then(
+        () => {
+          this.deps.log.info(
+            { operation: change.type, topic: h.topic, partition: h.partition, broker_id: change.nodeId },
+            'replica group membership changed',
+          );
+          this.deps.schedule();
+        },
+        (err: unknown) => {
+          // CONFIG_CHANGE_IN_PROGRESS while the previous step applies: the next pass tries again.
+          this.deps.log.debug(
+            { operation: change.type, topic: h.topic, partition: h.partition, error: String(err) },
+            'membership change not made yet',
+          );
+          this.deps.retryLater();
+        },
+      );
+  }
+
+  /** Publishes `isr` (sorted) as the partition's in-sync set when it differs from the metadata's, while leading. */
+  publishInSync(h: SteeredReplica, p: PartitionRecord, isr: readonly NodeId[]): void {
+    const published = [...p.isr].sort((a, b) => a - b);
+    if (p.leader !== this.deps.brokerId || h.publishingIsr || published.join() === isr.join()) return;
+    h.publishingIsr = true;
+    this.deps.metadata
+      .updateLeader({
+        topic: h.topic,
+        partition: h.partition,
+        expectedEpoch: p.leaderEpoch,
+        leader: this.deps.brokerId,
+        isr: [...isr],
+      })
+      .then(
+        (result) => {
+          h.publishedEpoch = result.leaderEpoch ?? h.publishedEpoch;
+          this.deps.log.info(
+            { operation: 'isr', topic: h.topic, partition: h.partition, isr, replicas: p.replicas },
+            'in-sync replicas changed',
+          );
+        },
+        (err: unknown) =>
+          this.deps.log.debug(
+            { operation: 'isr', topic: h.topic, partition: h.partition, error: String(err) },
+            'in-sync set not published yet',
+          ),
+      )
+      .finally(() => {
+        h.publishingIsr = false;
+      });
+  }
+
+  private async transfer(h: SteeredReplica, to: NodeId): Promise<void> {
+    try {
+      await h.replica.node.transferLeadership(to);
+      this.deps.log.info(
+        { operation: 'transfer', topic: h.topic, partition: h.partition, to },
+        'leadership handed over',
+      );
+    } catch (err) {
+      this.deps.log.warn(
+        { operation: 'transfer', topic: h.topic, partition: h.partition, to, error: String(err) },
+        'leadership transfer failed; publishing this broker as leader',
+      );
+      await this.publishLeader(h);
+    }
+  }
+}
+
+/** The metadata record of a hosted replica's partition, if its topic incarnation still exists. */
+export function recordOf(
+  h: Pick<SteeredReplica, 'topic' | 'partition' | 'createdVersion'>,
+  view: MetadataView,
+): PartitionRecord | undefined {
+  const t = view.topics.get(h.topic);
+  return t?.createdVersion === h.createdVersion ? t.partitions[h.partition] : undefined;
+}
