@@ -25,6 +25,7 @@ import {
 } from '../resilience/index.js';
 import { type CommandType, decodeCommand, encodeCommand, type MetadataCommand } from './commands.js';
 import { forwardWhileLeader, type MetadataForwarder } from './forwarder.js';
+import { type LeaderWait, startLeaderWait } from './leader-wait.js';
 import { type ProposeRoute, traceProposal } from './propose-span.js';
 import type { MetadataView } from './state.js';
 import type { MetadataStateMachine } from './state-machine.js';
@@ -418,36 +419,12 @@ export class MetadataStore {
     return bytes;
   }
 
-  /**
-   * One operation's wait for a leader, across its attempts: `check` while none is known fails the whole
-   * operation (its signal aborts, so no retry follows) once none has been known for leaderWaitMaxMs.
-   */
   private leaderWait(operation: string, parent: AbortSignal | undefined): LeaderWait {
-    const controller = new AbortController();
-    const onParentAbort = (): void => controller.abort(parent?.reason);
-    if (parent?.aborted === true) controller.abort(parent.reason);
-    else parent?.addEventListener('abort', onParentAbort, { once: true });
-    let leaderlessSinceMs: number | undefined;
-    return {
-      signal: controller.signal,
-      seen: () => {
-        leaderlessSinceMs = undefined;
-      },
-      check: () => {
-        const now = this.clock.nowMs();
-        leaderlessSinceMs ??= now;
-        if (now - leaderlessSinceMs < this.leaderWaitMaxMs) return;
-        this.options.onTimeout?.('metadata.leader_election', this.leaderWaitMaxMs);
-        const err = new StreamBusError('LEADER_NOT_AVAILABLE', {
-          operation,
-          message: `no metadata leader known for ${now - leaderlessSinceMs} ms (resilience.timeouts.leader_election)`,
-          metadata: { timeoutMs: this.leaderWaitMaxMs },
-        });
-        controller.abort(err);
-        throw err;
-      },
-      dispose: () => parent?.removeEventListener('abort', onParentAbort),
-    };
+    return startLeaderWait(operation, parent, {
+      clock: this.clock,
+      maxMs: this.leaderWaitMaxMs,
+      ...(this.options.onTimeout === undefined ? {} : { onTimeout: this.options.onTimeout }),
+    });
   }
 
   /**
@@ -523,16 +500,6 @@ export class MetadataStore {
   private emit(event: MetadataOperationEvent): void {
     for (const listener of this.listeners) listener(event);
   }
-}
-
-interface LeaderWait {
-  /** Aborts when the caller's signal does, or when the leader wait runs out. */
-  readonly signal: AbortSignal;
-  /** A leader is known: the leaderless time starts over. */
-  seen(): void;
-  /** No leader is known: throws LEADER_NOT_AVAILABLE once none has been for leaderWaitMaxMs. */
-  check(): void;
-  dispose(): void;
 }
 
 function unwrap(result: ApplyResult, type: CommandType): MetadataWriteResult {
