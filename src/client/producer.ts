@@ -50,6 +50,7 @@ import { type Clock, clientClock, clientTimers, type Random, type Timers } from 
  * is given up on this soon after, and the retry asks fresh metadata where the partition is led now.
  */
 const PRODUCE_ANSWER_MARGIN_MS = 1_000;
+
 export class Producer {
   private readonly o: Required<Omit<ProducerOptions, 'clock' | 'timers' | 'random'>>;
   private readonly clock: Clock;
