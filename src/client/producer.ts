@@ -41,8 +41,9 @@ import {
   type RecordMetadata,
   type SendRequest,
 } from './producer-options.js';
-import { gateSequenced, olderBatchPending, partitionKeyOf, retriesTravelAlone } from './send-order.js';
+import { gateSequenced, partitionKeyOf, retriesTravelAlone } from './send-order.js';
 import { type Clock, clientClock, clientTimers, type Random, type Timers } from './timers.js';
+import { UnfinishedBatches } from './unfinished-batches.js';
 
 /**
  * How long after `ackTimeoutMs` the producer still waits for an answer: the broker's own REQUEST_TIMED_OUT
@@ -58,7 +59,7 @@ export class Producer {
   private readonly random: Random;
   private readonly backoff: BackoffPolicy;
   private readonly open = new Map<string, Batch>();
-  private readonly unfinished = new Set<Batch>();
+  private readonly unfinished = new UnfinishedBatches();
   private readonly partitioner: Partitioner;
   private readonly holds: PartitionHolds;
   /** Null when not idempotent. */
@@ -401,7 +402,7 @@ export class Producer {
     for (const b of batches) {
       const key = partitionKeyOf(b);
       entries.set(key, [...(entries.get(key) ?? []), b]);
-      b.sentBehindOlder = olderBatchPending(this.unfinished, b);
+      b.sentBehindOlder = this.unfinished.olderPending(b);
       b.sends++;
     }
     let response: ProduceResponse;
@@ -467,8 +468,7 @@ export class Producer {
     // spending one of its own retries (the older batch's retries bound the wait; if it fails for good, this
     // one's next answer is out of order with nothing older pending, and that fails it).
     const behindOlder =
-      err.code === 'OUT_OF_ORDER_SEQUENCE' &&
-      (batch.sentBehindOlder || olderBatchPending(this.unfinished, batch));
+      err.code === 'OUT_OF_ORDER_SEQUENCE' && (batch.sentBehindOlder || this.unfinished.olderPending(batch));
     if (!(isRetriable(err) || behindOlder) || (!behindOlder && batch.attempts >= this.o.retries)) {
       this.finish(batch, err);
       return;

@@ -79,21 +79,3 @@ export function gateSequenced(
   }
   return { sendable, waiting };
 }
-
-/** Whether an unfinished batch of the same partition and identity took its sequence before `batch`. */
-export function olderBatchPending(unfinished: Iterable<Batch>, batch: Batch): boolean {
-  if (batch.producerId < 0) return false;
-  for (const b of unfinished) {
-    if (
-      b !== batch &&
-      b.seq >= 0 &&
-      b.seq < batch.seq &&
-      b.producerId === batch.producerId &&
-      b.partition === batch.partition &&
-      b.topic === batch.topic
-    ) {
-      return true;
-    }
-  }
-  return false;
-}
