@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Cluster } from '../../src/client/cluster.js';
 import { Producer } from '../../src/client/producer.js';
 import { ApiKey, type MetadataResponse } from '../../src/protocol/index.js';
-import { eventually, FakeBroker, NO_REPLY } from './fake-broker.js';
+import { eventually, FakeBroker, NO_REPLY, shareClusterMetadata } from './fake-broker.js';
 
 const brokers: FakeBroker[] = [];
 let cluster: Cluster | undefined;
@@ -158,22 +158,7 @@ describe('Cluster metadata when a broker stops answering', () => {
     const one = await startBroker();
     const two = await startBroker();
     let leaderId = 1;
-    const shared = (b: FakeBroker) => (body: Parameters<FakeBroker['metadata']>[0]) => {
-      const md = b.metadata(body);
-      return {
-        ...md,
-        brokers: [
-          { id: 1, host: one.host, port: one.port, rack: null },
-          { id: 2, host: two.host, port: two.port, rack: null },
-        ],
-        topics: md.topics.map((t) => ({
-          ...t,
-          partitions: t.partitions.map((p) => ({ ...p, leaderId, replicas: [1, 2], isr: [1, 2] })),
-        })),
-      };
-    };
-    one.handlers[ApiKey.Metadata] = shared(one);
-    two.handlers[ApiKey.Metadata] = shared(two);
+    shareClusterMetadata([one, two], () => leaderId);
     cluster = new Cluster({ bootstrap: [one.bootstrap], requestTimeoutMs: 300 });
     const producer = new Producer(cluster, {
       lingerMs: 0,

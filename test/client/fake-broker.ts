@@ -344,3 +344,24 @@ export function failAll(body: ProduceRequest, code: Parameters<typeof wireErrorO
     })),
   };
 }
+
+/**
+ * Makes `brokers` one cluster's: each answers Metadata naming all of them (ids 1, 2, ... in order) and
+ * `leaderId()` as every partition's leader, as the brokers of a real cluster share one metadata view.
+ */
+export function shareClusterMetadata(brokers: readonly FakeBroker[], leaderId: () => number): void {
+  const ids = brokers.map((_, i) => i + 1);
+  for (const b of brokers) {
+    b.handlers[ApiKey.Metadata] = (body) => {
+      const md = b.metadata(body);
+      return {
+        ...md,
+        brokers: brokers.map((x, i) => ({ id: i + 1, host: x.host, port: x.port, rack: null })),
+        topics: md.topics.map((t) => ({
+          ...t,
+          partitions: t.partitions.map((p) => ({ ...p, leaderId: leaderId(), replicas: ids, isr: ids })),
+        })),
+      };
+    };
+  }
+}

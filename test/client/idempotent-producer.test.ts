@@ -7,10 +7,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Cluster } from '../../src/client/cluster.js';
 import { Producer } from '../../src/client/producer.js';
 import { createClient } from '../../src/index.js';
-import { ApiKey, type ProduceRequest, wireErrorOf } from '../../src/protocol/index.js';
+import { ApiKey, type ProduceRequest, type ProduceResponse, wireErrorOf } from '../../src/protocol/index.js';
 import { type BatchHeader, readBatchHeader, splitBatches } from '../../src/protocol/record-batch.js';
 import { type InProcessBroker, startInProcessBroker } from '../helpers/in-process-broker.js';
-import { eventually, FakeBroker, failAll } from './fake-broker.js';
+import { eventually, FakeBroker, failAll, shareClusterMetadata } from './fake-broker.js';
 
 let broker: FakeBroker | undefined;
 let cluster: Cluster | undefined;
@@ -45,6 +45,54 @@ function sentBatches(b: FakeBroker): SentBatch[] {
       })),
     ),
   );
+}
+
+/**
+ * A leader's memory of what it wrote, like a real one's: a batch it already holds (same producer id and
+ * sequence) is not written again and answers the offset it got the first time; an entry of concatenated
+ * batches answers its first batch's base offset.
+ */
+class LeaderLog {
+  readonly written = new Map<string, number>();
+  nextOffset = 0;
+
+  offsetOf(producerId: number, baseSequence: number): number | undefined {
+    return this.written.get(`${producerId}/${baseSequence}`);
+  }
+
+  /** Writes one batch (unless held already); its offset. */
+  write(h: BatchHeader): number {
+    const key = `${h.producerId}/${h.baseSequence}`;
+    let offset = this.written.get(key);
+    if (offset === undefined) {
+      offset = this.nextOffset;
+      this.written.set(key, offset);
+      this.nextOffset += h.recordCount;
+    }
+    return offset;
+  }
+
+  /** Writes the first partition entry's batches and answers as a leader does. */
+  answer(body: ProduceRequest): ProduceResponse {
+    const p = body.partitions[0]!;
+    let baseOffset = -1;
+    for (const batch of splitBatches(p.records)) {
+      const offset = this.write(readBatchHeader(batch));
+      if (baseOffset < 0) baseOffset = offset;
+    }
+    return {
+      partitions: [
+        {
+          topic: p.topic,
+          partition: p.partition,
+          error: null,
+          baseOffset,
+          logAppendTimeMs: -1,
+          logStartOffset: 0,
+        },
+      ],
+    };
+  }
 }
 
 const quick = { lingerMs: 0, retryBackoffMs: 1, retryBackoffMaxMs: 2 };
@@ -167,43 +215,17 @@ describe('idempotent producer: retries keep the sequence', () => {
 
   it('a retried batch travels alone, so a later batch is not given offsets counted from its duplicate', async () => {
     const { broker: b, cluster: c } = await setup(1);
-    // Like a real leader: a batch it already holds (same producer id and sequence) is not written again and
-    // answers the offset it got the first time; concatenated batches answer the first one's base offset.
-    const written = new Map<string, number>();
-    let nextOffset = 0;
+    const leader = new LeaderLog();
     let requests = 0;
     b.handlers[ApiKey.Produce] = (body) => {
       requests++;
-      const p = body.partitions[0]!;
-      let baseOffset = -1;
-      for (const batch of splitBatches(p.records)) {
-        const h = readBatchHeader(batch);
-        const key = `${h.producerId}/${h.baseSequence}`;
-        let offset = written.get(key);
-        if (offset === undefined) {
-          offset = nextOffset;
-          written.set(key, offset);
-          nextOffset += h.recordCount;
-        }
-        if (baseOffset < 0) baseOffset = offset;
-      }
+      const answer = leader.answer(body);
       if (requests === 1) {
         // The first write lands, another producer appends one record behind it, and the answer is lost.
-        nextOffset += 1;
+        leader.nextOffset += 1;
         (b as FakeBroker).dropConnections();
       }
-      return {
-        partitions: [
-          {
-            topic: p.topic,
-            partition: p.partition,
-            error: null,
-            baseOffset,
-            logAppendTimeMs: -1,
-            logStartOffset: 0,
-          },
-        ],
-      };
+      return answer;
     };
     // The retry waits out a backoff long enough for the second send to be ready behind it.
     const producer = new Producer(c, { lingerMs: 0, retryBackoffMs: 300, retryBackoffMaxMs: 300 });
@@ -223,15 +245,10 @@ describe('idempotent producer: retries keep the sequence', () => {
 
   it('a batch sent before travels alone even when its failure spent no retry, so a partial write cannot skew offsets', async () => {
     const { broker: b, cluster: c } = await setup(1);
-    // A leader that keeps what it wrote (by producer id and sequence) and answers a batch it holds with the
-    // offset it got the first time; an entry's answer is its first batch's base offset.
-    const written = new Map<string, number>();
-    let nextOffset = 0;
+    const leader = new LeaderLog();
     let requests = 0;
     b.handlers[ApiKey.Produce] = async (body) => {
       requests++;
-      const p = body.partitions[0]!;
-      const batches = [...splitBatches(p.records)].map((x) => readBatchHeader(x));
       if (requests === 1) {
         // Sequence 0 is refused once sequences 1 and 2 are in flight behind it.
         await eventually(
@@ -243,32 +260,10 @@ describe('idempotent producer: retries keep the sequence', () => {
       if (requests === 2) {
         // Sequences 1 and 2 together: the first is written, the second refused, and the entry answers the
         // error (the client cannot tell which of its batches were written).
-        written.set(`${batches[0]!.producerId}/${batches[0]!.baseSequence}`, nextOffset++);
+        leader.write(readBatchHeader([...splitBatches(body.partitions[0]!.records)][0]!));
         return failAll(body, 'OUT_OF_ORDER_SEQUENCE');
       }
-      let baseOffset = -1;
-      for (const h of batches) {
-        const key = `${h.producerId}/${h.baseSequence}`;
-        let offset = written.get(key);
-        if (offset === undefined) {
-          offset = nextOffset;
-          written.set(key, offset);
-          nextOffset += h.recordCount;
-        }
-        if (baseOffset < 0) baseOffset = offset;
-      }
-      return {
-        partitions: [
-          {
-            topic: p.topic,
-            partition: p.partition,
-            error: null,
-            baseOffset,
-            logAppendTimeMs: -1,
-            logStartOffset: 0,
-          },
-        ],
-      };
+      return leader.answer(body);
     };
     // One message per batch (batchBytes 1), so sequences 1 and 2 are two batches of one entry.
     const producer = new Producer(c, { ...quick, batchBytes: 1 });
@@ -281,7 +276,7 @@ describe('idempotent producer: retries keep the sequence', () => {
       [...splitBatches((r.body as ProduceRequest).partitions[0]!.records)].map((x) => readBatchHeader(x));
     const pid = header((b as FakeBroker).requestsOf(ApiKey.Produce)[0]!)[0]!.producerId;
     // Each send reports where its batch really is.
-    expect(reported).toEqual([0, 1, 2].map((seq) => written.get(`${pid}/${seq}`)));
+    expect(reported).toEqual([0, 1, 2].map((seq) => leader.offsetOf(pid, seq)));
   });
 
   it('OUT_OF_ORDER_SEQUENCE behind an older batch awaiting its retry is retried after it, not failed', async () => {
@@ -315,22 +310,7 @@ describe('idempotent producer: retries keep the sequence', () => {
     const two = await FakeBroker.start();
     for (const b of [one, two]) b.createTopic('t', 1);
     let leaderId = 1;
-    for (const b of [one, two]) {
-      b.handlers[ApiKey.Metadata] = (body) => {
-        const md = b.metadata(body);
-        return {
-          ...md,
-          brokers: [
-            { id: 1, host: one.host, port: one.port, rack: null },
-            { id: 2, host: two.host, port: two.port, rack: null },
-          ],
-          topics: md.topics.map((t) => ({
-            ...t,
-            partitions: t.partitions.map((p) => ({ ...p, leaderId, replicas: [1, 2], isr: [1, 2] })),
-          })),
-        };
-      };
-    }
+    shareClusterMetadata([one, two], () => leaderId);
     let first: Promise<unknown> = Promise.resolve();
     one.handlers[ApiKey.Produce] = async (body) => {
       const seq = readBatchHeader([...splitBatches(body.partitions[0]!.records)][0]!).baseSequence;
