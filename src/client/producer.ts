@@ -23,6 +23,7 @@ import {
   initProducerId,
   NO_IDENTITY,
 } from './idempotence.js';
+import { watchLeadership } from './leader-watch.js';
 import { PartitionHolds } from './partition-holds.js';
 import { Partitioner } from './partitioner.js';
 import {
@@ -406,8 +407,18 @@ export class Producer {
       b.sends++;
     }
     let response: ProduceResponse;
+    // Idempotent batches stop waiting for a leader that was replaced without answering (leader-watch.ts).
+    const watch =
+      acks !== 0 && batches.every((b) => b.producerId >= 0)
+        ? watchLeadership(
+            this.cluster,
+            this.timers,
+            leaderId,
+            [...entries.values()].map((g) => g[0]!),
+          )
+        : undefined;
     try {
-      response = await this.cluster.request(
+      const request = this.cluster.request(
         leaderId,
         ApiKey.Produce,
         {
@@ -421,10 +432,18 @@ export class Producer {
         },
         { timeoutMs: this.o.ackTimeoutMs + PRODUCE_ANSWER_MARGIN_MS },
       );
+      if (watch === undefined) response = await request;
+      else {
+        // An answer that comes after the wait ended is dropped (the retry gets its own).
+        request.catch(() => undefined);
+        response = await Promise.race([request, watch.moved]);
+      }
     } catch (err) {
       const e = toStreamBusError(err, 'producer.send');
       for (const b of batches) this.failOrRetry(b, e);
       return;
+    } finally {
+      watch?.stop();
     }
     for (const group of entries.values()) {
       const { topic, partition } = group[0]!;

@@ -178,4 +178,26 @@ describe('Cluster metadata when a broker stops answering', () => {
     expect(one.requestsOf(ApiKey.Produce)).toHaveLength(2); // the timed-out attempt only
     expect(two.requestsOf(ApiKey.Produce)).toHaveLength(1);
   });
+
+  it('an idempotent produce left unanswered by a replaced leader moves to the new one well before ackTimeoutMs', async () => {
+    const one = await startBroker();
+    const two = await startBroker();
+    let leaderId = 1;
+    shareClusterMetadata([one, two], () => leaderId);
+    cluster = new Cluster({ bootstrap: [one.bootstrap] });
+    const producer = new Producer(cluster, { lingerMs: 0, ackTimeoutMs: 60_000 });
+    await producer.send({ topic: 't', messages: [{ value: 'a', partition: 0 }] });
+    // Broker 1 stops answering (paused) and broker 2 takes the partition over.
+    one.handlers[ApiKey.Produce] = () => NO_REPLY;
+    const sent = producer.send({ topic: 't', messages: [{ value: 'b', partition: 0 }] });
+    await eventually(() => one.requestsOf(ApiKey.Produce).length === 2, 'the unanswered request');
+    leaderId = 2;
+    const done = await Promise.race([
+      sent.then(() => 'sent'),
+      new Promise((r) => setTimeout(() => r('still waiting'), 5_000)),
+    ]);
+    expect(done).toBe('sent');
+    expect(two.requestsOf(ApiKey.Produce)).toHaveLength(1);
+    expect((await sent)[0]?.offset).toBe(0); // broker 2's first record
+  });
 });
