@@ -192,14 +192,7 @@ export class FakeBroker {
         stored.batches.push(copy);
         stored.nextOffset += readBatchHeader(copy).recordCount;
       }
-      return {
-        topic: p.topic,
-        partition: p.partition,
-        error: null,
-        baseOffset,
-        logAppendTimeMs: -1,
-        logStartOffset: 0,
-      };
+      return appended(p, baseOffset);
     });
     return req.acks === 0 ? NO_REPLY : { partitions };
   }
@@ -364,4 +357,19 @@ export function shareClusterMetadata(brokers: readonly FakeBroker[], leaderId: (
       };
     };
   }
+}
+
+/** A produce answer's entry for a partition appended at `baseOffset` (log start 0, no append time). */
+export function appended(
+  p: { readonly topic: string; readonly partition: number },
+  baseOffset: number,
+): ProduceResponse['partitions'][number] {
+  return {
+    topic: p.topic,
+    partition: p.partition,
+    error: null,
+    baseOffset,
+    logAppendTimeMs: -1,
+    logStartOffset: 0,
+  };
 }

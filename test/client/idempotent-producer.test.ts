@@ -10,7 +10,7 @@ import { createClient } from '../../src/index.js';
 import { ApiKey, type ProduceRequest, type ProduceResponse, wireErrorOf } from '../../src/protocol/index.js';
 import { type BatchHeader, readBatchHeader, splitBatches } from '../../src/protocol/record-batch.js';
 import { type InProcessBroker, startInProcessBroker } from '../helpers/in-process-broker.js';
-import { eventually, FakeBroker, failAll, shareClusterMetadata } from './fake-broker.js';
+import { appended, eventually, FakeBroker, failAll, shareClusterMetadata } from './fake-broker.js';
 
 let broker: FakeBroker | undefined;
 let cluster: Cluster | undefined;
@@ -80,18 +80,7 @@ class LeaderLog {
       const offset = this.write(readBatchHeader(batch));
       if (baseOffset < 0) baseOffset = offset;
     }
-    return {
-      partitions: [
-        {
-          topic: p.topic,
-          partition: p.partition,
-          error: null,
-          baseOffset,
-          logAppendTimeMs: -1,
-          logStartOffset: 0,
-        },
-      ],
-    };
+    return { partitions: [appended(p, baseOffset)] };
   }
 }
 
