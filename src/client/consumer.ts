@@ -95,6 +95,8 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
   private readonly random: Random;
   private readonly backoff: BackoffPolicy;
   private readonly partitions = new Map<string, PartitionState>();
+  /** Leaders with a fetch a round left behind (fetch-round.ts), until it settles. */
+  private readonly busyLeaders = new Map<number, Promise<void>>();
   private readonly closing = new AbortController();
   private readonly ahead: RoundsAhead<Outcome>;
   private failures = 0;
@@ -359,6 +361,7 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
         partitions: this.partitions,
         options: this.o,
         signal: this.closing.signal,
+        busyLeaders: this.busyLeaders,
       });
     };
     return run().then(

@@ -1,7 +1,7 @@
 /**
  * One fetch round of a consumer: every assigned partition with a fetch offset is asked of its leader (one
  * Fetch per leader, in parallel), and the answers become checked, not yet decoded, batches per partition.
- * A leader that fails does not stall or lose the others' data: what arrived is kept and only then do fetch
+ * A leader that fails or stops answering does not stall or lose the others' data: what arrived is kept and only then do fetch
  * offsets move (a part that failed is fetched again from the same offset). A seek or reassignment while a
  * round is out wins over what it brings back (partition epochs).
  */
@@ -52,7 +52,19 @@ export interface FetchRoundContext {
   };
   /** The consumer closing. */
   signal: AbortSignal;
+  /**
+   * Leaders whose fetch an earlier round left behind, still unanswered: not asked again until it settles
+   * (its answer is dropped; those partitions are fetched again from the same offsets). Kept by the consumer.
+   */
+  busyLeaders: Map<number, Promise<void>>;
 }
+
+/**
+ * How long past `maxWaitMs` a round waits for the other leaders once one has answered: a broker that works
+ * answers a long poll by `maxWaitMs`, and one that stopped answering (paused, cut off) must not hold the
+ * other leaders' data for the whole request timeout.
+ */
+export const STRAGGLER_GRACE_MS = 1_000;
 
 type Asked = { state: PartitionState; offset: number; epoch: number };
 
@@ -62,31 +74,85 @@ export async function fetchRound(ctx: FetchRoundContext): Promise<Round> {
   for (const s of ctx.partitions.values()) {
     if (s.fetchOffset === null) continue;
     const leader = await ctx.cluster.leaderFor(s.topic, s.partition);
+    if (ctx.busyLeaders.has(leader)) continue;
     byLeader.set(leader, [...(byLeader.get(leader) ?? []), s]);
   }
-  const rounds = [...byLeader].map(async ([leader, states]) => {
+  if (byLeader.size === 0 && ctx.busyLeaders.size > 0) {
+    // Every leader asked is still busy with a left-behind fetch: wait as a long poll would, not spin.
+    await waitAtMost(ctx.options.maxWaitMs, [...ctx.busyLeaders.values()]);
+    return { advances: [] };
+  }
+  let onSettled: () => void = () => {};
+  const someSettled = new Promise<void>((resolve) => {
+    onSettled = resolve;
+  });
+  const fetches = [...byLeader].map(([leader, states]) => {
     const asked = states.map((s) => ({ state: s, offset: s.fetchOffset!, epoch: s.epoch }));
-    const response: FetchResponse = await ctx.cluster.request(
-      leader,
-      ApiKey.Fetch,
-      {
-        maxWaitMs: ctx.options.maxWaitMs,
-        minBytes: ctx.options.minBytes,
-        maxBytes: ctx.options.maxBytes,
-        partitions: asked.map((a) => ({
-          topic: a.state.topic,
-          partition: a.state.partition,
-          fetchOffset: a.offset,
-          partitionMaxBytes: ctx.options.partitionMaxBytes,
-        })),
-      },
-      { signal: ctx.signal, timeoutMs: ctx.options.requestTimeoutMs + ctx.options.maxWaitMs },
-    );
-    return applyFetch(ctx, asked, response);
+    const f: {
+      leader: number;
+      asked: Asked[];
+      outcome?: PromiseSettledResult<FetchResponse>;
+      done: Promise<void>;
+    } = { leader, asked, done: Promise.resolve() };
+    f.done = ctx.cluster
+      .request(
+        leader,
+        ApiKey.Fetch,
+        {
+          maxWaitMs: ctx.options.maxWaitMs,
+          minBytes: ctx.options.minBytes,
+          maxBytes: ctx.options.maxBytes,
+          partitions: asked.map((a) => ({
+            topic: a.state.topic,
+            partition: a.state.partition,
+            fetchOffset: a.offset,
+            partitionMaxBytes: ctx.options.partitionMaxBytes,
+          })),
+        },
+        { signal: ctx.signal, timeoutMs: ctx.options.requestTimeoutMs + ctx.options.maxWaitMs },
+      )
+      .then(
+        (value) => {
+          f.outcome = { status: 'fulfilled', value };
+          onSettled();
+        },
+        (reason: unknown) => {
+          f.outcome = { status: 'rejected', reason };
+          onSettled();
+        },
+      );
+    return f;
   });
   // One leader down must neither stall nor lose the others' data: what arrived is delivered, and only
-  // then do fetch offsets move (a part that failed is fetched again from the same offset).
-  const settled = await Promise.allSettled(rounds);
+  // then do fetch offsets move (a part that failed is fetched again from the same offset). A leader that
+  // does not answer at all is waited for only until another has answered and a long poll plus
+  // STRAGGLER_GRACE_MS has passed: then the round goes on without it, its answer will be dropped, and it is
+  // not asked again until that answer (or the request's timeout) comes.
+  const all = Promise.all(fetches.map((f) => f.done));
+  await Promise.race([all, someSettled]);
+  await waitAtMost(ctx.options.maxWaitMs + STRAGGLER_GRACE_MS, [all]);
+  const settled: PromiseSettledResult<Round>[] = [];
+  for (const f of fetches) {
+    const outcome = f.outcome;
+    if (outcome === undefined) {
+      ctx.busyLeaders.set(
+        f.leader,
+        f.done.then(() => {
+          ctx.busyLeaders.delete(f.leader);
+        }),
+      );
+      // Its leadership may have moved to a broker that answers.
+      ctx.cluster.invalidateMetadata();
+    } else if (outcome.status === 'rejected') {
+      settled.push(outcome);
+    } else {
+      try {
+        settled.push({ status: 'fulfilled', value: applyFetch(ctx, f.asked, outcome.value) });
+      } catch (reason) {
+        settled.push({ status: 'rejected', reason });
+      }
+    }
+  }
   const advances = settled.flatMap((p) => (p.status === 'fulfilled' ? p.value.advances : []));
   const failures = settled.flatMap((p) => (p.status === 'rejected' ? [p.reason as unknown] : []));
   const fatal = failures.find((err) => !isRetriable(toStreamBusError(err, 'consumer.fetch')));
@@ -129,3 +195,18 @@ function applyFetch(ctx: FetchRoundContext, asked: Asked[], response: FetchRespo
   }
   return round;
 }
+
+/** Resolves when one of `work` settles or after `ms`, whichever comes first. */
+async function waitAtMost(ms: number, work: readonly Promise<unknown>[]): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const elapsed = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms);
+  });
+  try {
+    await Promise.race([elapsed, ...work.map((w) => w.then(noop, noop))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function noop(): void {}
