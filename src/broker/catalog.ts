@@ -51,6 +51,13 @@ export interface ServedPartition {
    * State derived from the log (group coordinators) is rebuilt when it changes.
    */
   leadership(): number;
+  /**
+   * Resolves once this copy is confirmed to lead still (a quorum answered after the call, Raft's read
+   * index); rejects with NOT_LEADER or a timeout otherwise. Reads that a replaced leader must not answer
+   * from its old state (a paused group coordinator's committed offsets) wait for it. Absent: the only copy,
+   * which always leads.
+   */
+  confirmLeadership?(): Promise<void>;
 }
 
 export interface TopicInfo {

@@ -197,6 +197,29 @@ describe('PartitionReplica', () => {
     expect((await readAll(second)).map((r) => r.value)).toEqual(['c0', 'c1', 'n0']);
   });
 
+  it('confirms leadership only while a quorum still follows: a replaced leader cut off from it is refused', async () => {
+    const hub = new MemoryHub();
+    const nodes = await startGroup(hub);
+    const first = await leaderOf(nodes);
+    await first.replica.confirmLeadership();
+
+    hub.isolate(first.id); // as a paused process: it learns nothing of the election that follows
+    const second = await leaderOf(nodes.filter((n) => n !== first));
+    await second.replica.confirmLeadership();
+    // Whether or not it still believes it leads, the old leader cannot confirm it: a coordinator there must
+    // not answer reads from its old state (group-shard.ts committedConfirmed).
+    const refused = await first.replica.confirmLeadership().then(
+      () => null,
+      (err: unknown) => err,
+    );
+    expect(refused).not.toBeNull();
+    expect(
+      isStreamBusError(refused, 'NOT_LEADER') ||
+        isStreamBusError(refused, 'LEADER_NOT_AVAILABLE') ||
+        isStreamBusError(refused, 'REQUEST_TIMED_OUT'),
+    ).toBe(true);
+  });
+
   it('drops retried idempotent batches (also after failover), refuses gaps, and answers with the original offsets', async () => {
     const hub = new MemoryHub();
     const nodes = await startGroup(hub);

@@ -229,6 +229,24 @@ export class GroupShard {
     }, deadline);
   }
 
+  /**
+   * committed(), once this broker is confirmed to lead the shard's partition still: a coordinator that was
+   * paused and replaced meanwhile would otherwise answer from its old state (offsets older than ones its
+   * successor acknowledged). NOT_COORDINATOR when it no longer leads.
+   */
+  async committedConfirmed(
+    groupId: string,
+    partitions: readonly { topic: string; partition: number }[] | null,
+  ) {
+    try {
+      await this.deps.served.confirmLeadership?.();
+    } catch {
+      throw notCoordinator(this.deps.index);
+    }
+    if (!this.isCurrent()) throw notCoordinator(this.deps.index);
+    return this.committed(groupId, partitions);
+  }
+
   committed(groupId: string, partitions: readonly { topic: string; partition: number }[] | null) {
     if (partitions === null) return [...(this.state.offsets.get(groupId)?.values() ?? [])];
     return partitions.map((p) => {

@@ -199,8 +199,13 @@ export async function handleOffsetFetch(
 ): Promise<OffsetFetchResponse> {
   const shard = await shardOrError(ctx, req.groupId);
   if (!isShard(shard)) return { error: shard, partitions: [] };
-  const partitions = shard
-    .committed(req.groupId, req.partitions)
+  let committed: Awaited<ReturnType<GroupShard['committedConfirmed']>>;
+  try {
+    committed = await shard.committedConfirmed(req.groupId, req.partitions);
+  } catch (err) {
+    return { error: toWireError(err, 'groups.offset-fetch'), partitions: [] };
+  }
+  const partitions = committed
     .map((c) => ({ ...c, error: null }))
     .sort((a, b) => (a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1));
   return { error: null, partitions };

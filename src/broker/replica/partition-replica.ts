@@ -396,6 +396,12 @@ export class PartitionReplica extends EventEmitter<ReplicaEvents> implements Ser
     this.removeAllListeners();
   }
 
+  async confirmLeadership(): Promise<void> {
+    this.assertLeader('replica.confirm-leadership');
+    await this.node.readIndex({ timeoutMs: this.options.proposalTimeoutMs });
+    this.assertLeader('replica.confirm-leadership');
+  }
+
   private assertLeader(operation: string): void {
     if (this.isLeader()) return;
     const leaderId = this.closed ? 0 : this.leaderId();
