@@ -7,7 +7,7 @@ import { Cluster } from '../../src/client/cluster.js';
 import { Consumer } from '../../src/client/consumer.js';
 import { Producer } from '../../src/client/producer.js';
 import { ApiKey } from '../../src/protocol/index.js';
-import { FakeBroker, NO_REPLY } from './fake-broker.js';
+import { FakeBroker, NO_REPLY, shareClusterMetadata } from './fake-broker.js';
 
 const brokers: FakeBroker[] = [];
 const clusters: Cluster[] = [];
@@ -21,25 +21,8 @@ afterEach(async () => {
 async function twoLeaders(): Promise<[FakeBroker, FakeBroker]> {
   const pair = [await FakeBroker.start(), await FakeBroker.start()] as [FakeBroker, FakeBroker];
   brokers.push(...pair);
-  for (const b of pair) {
-    b.createTopic('t', 2);
-    b.handlers[ApiKey.Metadata] = (body) => {
-      const md = b.metadata(body);
-      return {
-        ...md,
-        brokers: pair.map((x, i) => ({ id: i + 1, host: x.host, port: x.port, rack: null })),
-        topics: md.topics.map((t) => ({
-          ...t,
-          partitions: t.partitions.map((p) => ({
-            ...p,
-            leaderId: p.partition + 1,
-            replicas: [1, 2],
-            isr: [1, 2],
-          })),
-        })),
-      };
-    };
-  }
+  for (const b of pair) b.createTopic('t', 2);
+  shareClusterMetadata(pair, (partition) => partition + 1);
   return pair;
 }
 

@@ -340,9 +340,12 @@ export function failAll(body: ProduceRequest, code: Parameters<typeof wireErrorO
 
 /**
  * Makes `brokers` one cluster's: each answers Metadata naming all of them (ids 1, 2, ... in order) and
- * `leaderId()` as every partition's leader, as the brokers of a real cluster share one metadata view.
+ * `leaderId(partition)` as each partition's leader, as the brokers of a real cluster share one metadata view.
  */
-export function shareClusterMetadata(brokers: readonly FakeBroker[], leaderId: () => number): void {
+export function shareClusterMetadata(
+  brokers: readonly FakeBroker[],
+  leaderId: (partition: number) => number,
+): void {
   const ids = brokers.map((_, i) => i + 1);
   for (const b of brokers) {
     b.handlers[ApiKey.Metadata] = (body) => {
@@ -352,7 +355,12 @@ export function shareClusterMetadata(brokers: readonly FakeBroker[], leaderId: (
         brokers: brokers.map((x, i) => ({ id: i + 1, host: x.host, port: x.port, rack: null })),
         topics: md.topics.map((t) => ({
           ...t,
-          partitions: t.partitions.map((p) => ({ ...p, leaderId: leaderId(), replicas: ids, isr: ids })),
+          partitions: t.partitions.map((p) => ({
+            ...p,
+            leaderId: leaderId(p.partition),
+            replicas: ids,
+            isr: ids,
+          })),
         })),
       };
     };
