@@ -23,8 +23,8 @@ export interface SteeredReplica {
   readonly createdVersion: number;
   readonly replica: PartitionReplica;
   lastTransferAtMs: number;
-  /** The leader epoch of the coordinator's choice last transferred to (a new choice is not backed off). */
-  lastTransferEpoch: number;
+  /** The broker leadership was last transferred to (another one is not backed off). */
+  lastTransferTo: NodeId;
   publishing: boolean;
   /** The leader epoch this replica's own publication produced, while it leads; undefined otherwise. */
   publishedEpoch: number | undefined;
@@ -40,7 +40,7 @@ export interface LeaderSteeringDeps {
   readonly brokerId: number;
   readonly metadata: Pick<MetadataStore, 'updateLeader'>;
   readonly nowMs: () => number;
-  /** The same leader choice is not transferred to again sooner than this (a new choice is followed at once). */
+  /** Leadership is not transferred to the same broker again sooner than this (another one: at once). */
   readonly transferBackoffMs: number;
   readonly log: Logger;
   readonly view: () => MetadataView;
@@ -70,13 +70,14 @@ export class LeaderSteering {
       const alive = view.brokers.get(wanted)?.state === 'alive';
       const chosen = h.publishedEpoch !== undefined && p.leaderEpoch > h.publishedEpoch;
       if (chosen && wanted > 0 && alive && voters.includes(wanted) && p.replicas.includes(wanted)) {
-        // Only a repeat of the same choice waits out the backoff: a new one (the coordinator moved on, e.g.
-        // after this broker won an election) is followed at once, or clients sent to the broker it names
-        // would be told NOT_LEADER until the backoff ended.
-        const repeat = h.lastTransferEpoch === p.leaderEpoch;
+        // Only another transfer to the same broker waits out the backoff (one that failed, to a broker not
+        // answering, must not be retried in a loop); a choice of another broker (the coordinator moved on,
+        // e.g. after this broker won an election) is followed at once, or clients sent to the broker it
+        // names would be told NOT_LEADER until the backoff ended.
+        const repeat = h.lastTransferTo === wanted;
         if (!repeat || now - h.lastTransferAtMs >= this.deps.transferBackoffMs) {
           h.lastTransferAtMs = now;
-          h.lastTransferEpoch = p.leaderEpoch;
+          h.lastTransferTo = wanted;
           void this.transfer(h, wanted);
         }
       } else {

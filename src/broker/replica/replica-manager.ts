@@ -62,7 +62,7 @@ export interface ReplicaManagerDeps {
   readonly batchBytesMax: number;
   readonly proposalTimeoutMs: number;
   readonly retryIntervalMs?: number;
-  /** The same leader choice is not transferred to again sooner than this (a new choice is followed at once). */
+  /** Leadership is not transferred to the same broker again sooner than this (another one: at once). */
   readonly transferBackoffMs?: number;
   /** How often leaders recompute their in-sync replicas and publish changes. */
   readonly isrCheckIntervalMs?: number;
@@ -344,7 +344,7 @@ export class ReplicaManager {
       replica,
       store,
       lastTransferAtMs: Number.NEGATIVE_INFINITY,
-      lastTransferEpoch: -1,
+      lastTransferTo: 0,
       publishing: false,
       publishedEpoch: undefined,
       publishingIsr: false,
