@@ -257,7 +257,18 @@ describe('RaftNode driver', () => {
       if (!isStreamBusError(err, 'NOT_LEADER')) break;
     }
     expect(isStreamBusError(err, 'CONFIG_CHANGE_IN_PROGRESS')).toBe(true);
-    const bad = await leader.node.proposeConfChange({ type: 'remove', nodeId: 77 }).catch((e: unknown) => e);
+    // Removing a node that is not a member is invalid. The same leadership caveat applies, and the first
+    // change may still be finishing (its promise settles as it applies, a moment before the core counts it
+    // applied): both refusals are retried.
+    let bad: unknown;
+    for (let attempt = 0; attempt < 20; attempt++) {
+      leader = await waitFor('a leader', () =>
+        [...c.values()].find((m) => m.node.status().role === 'leader'),
+      );
+      bad = await leader.node.proposeConfChange({ type: 'remove', nodeId: 77 }).catch((e: unknown) => e);
+      if (!isStreamBusError(bad, 'NOT_LEADER') && !isStreamBusError(bad, 'CONFIG_CHANGE_IN_PROGRESS')) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
     expect(isStreamBusError(bad, 'INVALID_CONFIG_CHANGE')).toBe(true);
   });
 
