@@ -62,7 +62,7 @@ export interface ReplicaManagerDeps {
   readonly batchBytesMax: number;
   readonly proposalTimeoutMs: number;
   readonly retryIntervalMs?: number;
-  /** Leadership is not transferred to the same broker again sooner than this (another one: at once). */
+  /** Leadership transfers of one partition are at least this far apart. */
   readonly transferBackoffMs?: number;
   /** How often leaders recompute their in-sync replicas and publish changes. */
   readonly isrCheckIntervalMs?: number;
@@ -344,7 +344,6 @@ export class ReplicaManager {
       replica,
       store,
       lastTransferAtMs: Number.NEGATIVE_INFINITY,
-      lastTransferTo: 0,
       publishing: false,
       publishedEpoch: undefined,
       publishingIsr: false,
