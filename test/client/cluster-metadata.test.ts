@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Cluster } from '../../src/client/cluster.js';
 import { Producer } from '../../src/client/producer.js';
 import { ApiKey, type MetadataResponse } from '../../src/protocol/index.js';
-import { eventually, FakeBroker, NO_REPLY, shareClusterMetadata } from './fake-broker.js';
+import { eventually, FakeBroker, holdMetadata, NO_REPLY, shareClusterMetadata } from './fake-broker.js';
 
 const brokers: FakeBroker[] = [];
 let cluster: Cluster | undefined;
@@ -22,19 +22,6 @@ async function startBroker(): Promise<FakeBroker> {
   b.createTopic('t', 1);
   brokers.push(b);
   return b;
-}
-
-/** Holds every Metadata request on `b` until the returned function is called. */
-function holdMetadata(b: FakeBroker): () => void {
-  let release!: () => void;
-  const held = new Promise<void>((resolve) => {
-    release = resolve;
-  });
-  b.handlers[ApiKey.Metadata] = async (body) => {
-    await held;
-    return b.metadata(body);
-  };
-  return release;
 }
 
 /** Whether `p` has settled after the I/O already pending has run (no real waiting involved). */

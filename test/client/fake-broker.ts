@@ -381,3 +381,16 @@ export function appended(
     logStartOffset: 0,
   };
 }
+
+/** Holds every Metadata request on `b` until the returned function is called. */
+export function holdMetadata(b: FakeBroker): () => void {
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  b.handlers[ApiKey.Metadata] = async (body) => {
+    await held;
+    return b.metadata(body);
+  };
+  return release;
+}

@@ -7,9 +7,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Cluster } from '../../src/client/cluster.js';
 import { Producer } from '../../src/client/producer.js';
-import { ApiKey } from '../../src/protocol/index.js';
 import { decodeRecords } from '../../src/protocol/record-batch.js';
-import { FakeBroker } from './fake-broker.js';
+import { FakeBroker, holdMetadata } from './fake-broker.js';
 
 let broker: FakeBroker | undefined;
 let cluster: Cluster | undefined;
@@ -38,14 +37,7 @@ describe('producer: send order', () => {
 
     // The cache is stale (past metadataMaxAgeMs, 5 s in the chaos workload, or after a NOT_LEADER or a
     // closed connection) and the refresh is slow (a restarting or unreachable broker): the next sends wait.
-    let releaseMetadata!: () => void;
-    const metadataHeld = new Promise<void>((resolve) => {
-      releaseMetadata = resolve;
-    });
-    b.handlers[ApiKey.Metadata] = async (body) => {
-      await metadataHeld;
-      return b.metadata(body);
-    };
+    const releaseMetadata = holdMetadata(b);
     c.invalidateMetadata();
     const sends = [1, 2].map((i) =>
       producer.send({ topic: 't', messages: [{ value: `m${i}`, partition: 0 }] }),
