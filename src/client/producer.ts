@@ -12,20 +12,20 @@
  * instead of appending it twice. At most 5 requests are in flight, the window a leader remembers.
  */
 import { isRetriable, StreamBusError, toStreamBusError } from '../errors/index.js';
-import { type Acks, ApiKey, fromWireError, type ProduceResponse } from '../protocol/index.js';
+import type { Acks } from '../protocol/index.js';
 import type { ProducerRecord } from '../protocol/record-batch.js';
 import { type BackoffPolicy, backoffMs } from './backoff.js';
+import { BatchAccumulator } from './batch-accumulator.js';
 import { type Cluster, STALE_METADATA_CODES } from './cluster.js';
 import {
   IDEMPOTENT_IN_FLIGHT_MAX,
   IdempotenceState,
   INIT_PRODUCER_ID_RETRIES_MAX,
   initProducerId,
-  NO_IDENTITY,
 } from './idempotence.js';
-import { watchLeadership } from './leader-watch.js';
 import { PartitionHolds } from './partition-holds.js';
 import { Partitioner } from './partitioner.js';
+import { ProduceRequests } from './produce-request.js';
 import {
   BATCH_OVERHEAD_BYTES,
   type Batch,
@@ -46,21 +46,15 @@ import { gateSequenced, partitionKeyOf, retriesTravelAlone } from './send-order.
 import { type Clock, clientClock, clientTimers, type Random, type Timers } from './timers.js';
 import { UnfinishedBatches } from './unfinished-batches.js';
 
-/**
- * How long after `ackTimeoutMs` the producer still waits for an answer: the broker's own REQUEST_TIMED_OUT
- * comes at ackTimeoutMs, so this only covers the way back. A leader that answers nothing (paused, cut off)
- * is given up on this soon after, and the retry asks fresh metadata where the partition is led now.
- */
-const PRODUCE_ANSWER_MARGIN_MS = 1_000;
-
 export class Producer {
   private readonly o: Required<Omit<ProducerOptions, 'clock' | 'timers' | 'random'>>;
   private readonly clock: Clock;
   private readonly timers: Timers;
   private readonly random: Random;
   private readonly backoff: BackoffPolicy;
-  private readonly open = new Map<string, Batch>();
   private readonly unfinished = new UnfinishedBatches();
+  private readonly accumulator: BatchAccumulator;
+  private readonly requests: ProduceRequests;
   private readonly partitioner: Partitioner;
   private readonly holds: PartitionHolds;
   /** Null when not idempotent. */
@@ -68,7 +62,6 @@ export class Producer {
   private readonly inFlightRequestsMax: number;
   private ready: Batch[] = [];
   private nextSeq = 0;
-  /** Partitions held back while one of their batches waits out its retry backoff, until this time. */
   private inFlightRequests = 0;
   private draining = false;
   private bufferedBytes = 0;
@@ -108,6 +101,19 @@ export class Producer {
     this.inFlightRequestsMax = this.o.idempotent
       ? Math.min(this.o.maxInFlightRequests, IDEMPOTENT_IN_FLIGHT_MAX)
       : this.o.maxInFlightRequests;
+    this.accumulator = new BatchAccumulator(
+      this.clock,
+      this.timers,
+      this.o.lingerMs,
+      this.o.batchBytes,
+      this.unfinished,
+      (batch) => this.queueSealed(batch),
+    );
+    this.requests = new ProduceRequests(cluster, this.timers, this.unfinished, this.o.ackTimeoutMs, {
+      finish: (batch, err, baseOffset, logAppendTimeMs) =>
+        this.finish(batch, err, baseOffset, logAppendTimeMs),
+      failOrRetry: (batch, err) => this.failOrRetry(batch, err),
+    });
   }
 
   /** Queues messages and resolves with each one's partition and offset once acknowledged per acks. */
@@ -184,7 +190,8 @@ export class Producer {
       while (this.bufferedBytes >= this.o.bufferBytesMax) {
         await new Promise<void>((resolve) => this.spaceWaiters.push(resolve));
       }
-      this.append(request.topic, partition, acks, record, size, tracker, index);
+      this.accumulator.append(request.topic, partition, acks, record, size, tracker, index);
+      this.bufferedBytes += size;
     }
     return { settled: settledPromise };
   }
@@ -193,7 +200,7 @@ export class Producer {
   async flush(): Promise<void> {
     // Sends called before flush may still be looking up metadata, their records not in any batch yet.
     while (this.appendingSends.size > 0) await Promise.allSettled([...this.appendingSends]);
-    for (const batch of [...this.open.values()]) this.seal(batch);
+    this.accumulator.sealAll();
     while (this.unfinished.size > 0) await Promise.all([...this.unfinished].map((b) => b.done));
   }
 
@@ -203,71 +210,8 @@ export class Producer {
     await this.flush();
   }
 
-  private append(
-    topic: string,
-    partition: number,
-    acks: Acks,
-    record: ProducerRecord,
-    size: number,
-    tracker: SendTracker,
-    resultIndex: number,
-  ): void {
-    const key = `${acks}\u0000${partition}\u0000${topic}`;
-    let batch = this.open.get(key);
-    if (batch && batch.sizeBytes + size > this.o.batchBytes) {
-      this.seal(batch);
-      batch = undefined;
-    }
-    if (!batch) {
-      let markDone = (): void => undefined;
-      const done = new Promise<void>((resolve) => {
-        markDone = resolve;
-      });
-      batch = {
-        topic,
-        partition,
-        acks,
-        records: [],
-        trackers: [],
-        resultIndexes: [],
-        sizeBytes: BATCH_OVERHEAD_BYTES,
-        timer: null,
-        bytes: null,
-        ...NO_IDENTITY,
-        attempts: 0,
-        sends: 0,
-        sentBehindOlder: false,
-        createdMs: this.clock.nowMs(),
-        seq: -1,
-        done,
-        markDone,
-      };
-      this.open.set(key, batch);
-      this.unfinished.add(batch);
-      const b = batch;
-      const sealLater = (): void => {
-        b.timer = null;
-        this.seal(b);
-      };
-      // lingerMs 0 still gathers what this turn of the event loop sends, without a timer's 1 ms floor.
-      if (this.o.lingerMs <= 0) setImmediate(sealLater);
-      else b.timer = this.timers.setTimeout(sealLater, this.o.lingerMs);
-    }
-    batch.records.push(record);
-    batch.trackers.push(tracker);
-    batch.resultIndexes.push(resultIndex);
-    batch.sizeBytes += size;
-    this.bufferedBytes += size;
-    if (batch.sizeBytes >= this.o.batchBytes) this.seal(batch);
-  }
-
-  /** Closes a batch to further records and queues it for sending (it is built when first taken). */
-  private seal(batch: Batch): void {
-    const key = `${batch.acks}\u0000${batch.partition}\u0000${batch.topic}`;
-    if (this.open.get(key) !== batch) return;
-    this.open.delete(key);
-    if (batch.timer !== null) this.timers.clearTimeout(batch.timer);
-    batch.timer = null;
+  /** A sealed batch takes its place in the send queue (it is built when first taken). */
+  private queueSealed(batch: Batch): void {
     this.partitioner.batchSealed(batch.topic, batch.partition);
     batch.seq = this.nextSeq++;
     this.ready.push(batch);
@@ -359,7 +303,7 @@ export class Producer {
         while (pendingGroups.length > 0 && this.inFlightRequests < this.inFlightRequestsMax) {
           const group = pendingGroups.shift()!;
           this.inFlightRequests++;
-          void this.sendGroup(group.leaderId, group.acks, group.batches).finally(() => {
+          void this.requests.send(group.leaderId, group.acks, group.batches).finally(() => {
             this.inFlightRequests--;
             void this.drain();
           });
@@ -394,81 +338,6 @@ export class Producer {
     const at = this.ready.findIndex((b) => b.seq > batch.seq);
     if (at < 0) this.ready.push(batch);
     else this.ready.splice(at, 0, batch);
-  }
-
-  private async sendGroup(leaderId: number, acks: Acks, batches: Batch[]): Promise<void> {
-    // Batches of the same partition travel concatenated in one entry, in order; the broker appends them
-    // contiguously, so each batch's base offset follows from the record counts before it.
-    const entries = new Map<string, Batch[]>();
-    for (const b of batches) {
-      const key = partitionKeyOf(b);
-      entries.set(key, [...(entries.get(key) ?? []), b]);
-      b.sentBehindOlder = this.unfinished.olderPending(b);
-      b.sends++;
-    }
-    let response: ProduceResponse;
-    // Idempotent batches stop waiting for a leader that was replaced without answering (leader-watch.ts).
-    const watch =
-      acks !== 0 && batches.every((b) => b.producerId >= 0)
-        ? watchLeadership(
-            this.cluster,
-            this.timers,
-            leaderId,
-            [...entries.values()].map((g) => g[0]!),
-          )
-        : undefined;
-    try {
-      const request = this.cluster.request(
-        leaderId,
-        ApiKey.Produce,
-        {
-          acks,
-          timeoutMs: this.o.ackTimeoutMs,
-          partitions: [...entries.values()].map((group) => ({
-            topic: group[0]!.topic,
-            partition: group[0]!.partition,
-            records: group.length === 1 ? group[0]!.bytes! : Buffer.concat(group.map((b) => b.bytes!)),
-          })),
-        },
-        { timeoutMs: this.o.ackTimeoutMs + PRODUCE_ANSWER_MARGIN_MS },
-      );
-      if (watch === undefined) response = await request;
-      else {
-        // An answer that comes after the wait ended is dropped (the retry gets its own).
-        request.catch(() => undefined);
-        response = await Promise.race([request, watch.moved]);
-      }
-    } catch (err) {
-      const e = toStreamBusError(err, 'producer.send');
-      for (const b of batches) this.failOrRetry(b, e);
-      return;
-    } finally {
-      watch?.stop();
-    }
-    for (const group of entries.values()) {
-      const { topic, partition } = group[0]!;
-      if (acks === 0) {
-        for (const b of group) this.finish(b, null, -1, -1);
-        continue;
-      }
-      const result = response.partitions.find((r) => r.topic === topic && r.partition === partition);
-      if (!result) {
-        const err = new StreamBusError('UNKNOWN_SERVER_ERROR', {
-          operation: 'producer.send',
-          message: `no result for ${topic}/${partition} in the produce response`,
-        });
-        for (const b of group) this.finish(b, err);
-      } else if (result.error !== null) {
-        const err = fromWireError(result.error, 'producer.send');
-        for (const b of group) this.failOrRetry(b, err);
-      } else {
-        let offset = result.baseOffset;
-        for (const b of group) {
-          this.finish(b, null, offset, result.logAppendTimeMs);
-          offset += b.records.length;
-        }
-      }
-    }
   }
 
   private failOrRetry(batch: Batch, err: StreamBusError): void {

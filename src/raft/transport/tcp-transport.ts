@@ -1,100 +1,38 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { invariant } from '../../errors/index.js';
-import { FrameDecoder } from '../../protocol/frame-decoder.js';
+import type { FrameDecoder } from '../../protocol/frame-decoder.js';
 import { acceptReading, type BytesListener, connectReading } from '../../protocol/socket-io.js';
 import type { CircuitBreaker } from '../../resilience/circuit-breaker.js';
-import { systemTimers, type Timers } from '../../resilience/clock.js';
-import { decodeEnvelopes, encodeEnvelopes } from '../codec.js';
+import { encodeEnvelopes } from '../codec.js';
 import type { NodeId } from '../core/types.js';
-import { type RaftLogger, silentLogger } from '../logger.js';
-import {
-  encodeFrame,
-  FRAME_HELLO,
-  FRAME_MESSAGES,
-  type Frame,
-  helloPayload,
-  messageFrames,
-  parseFrame,
-} from './frame.js';
+import { encodeFrame, FRAME_HELLO, FRAME_MESSAGES, helloPayload, messageFrames } from './frame.js';
+import { InboundFrames, type MessageHandler } from './inbound-frames.js';
 import { newPeer, type Peer, type PeerAddress, PeerLinkError } from './peer.js';
+import {
+  type ResolvedTcpTransportOptions,
+  resolveTcpTransportOptions,
+  type TcpTransportOptions,
+} from './tcp-transport-options.js';
 import type { Envelope, RaftTransport } from './types.js';
 
 export type { PeerAddress } from './peer.js';
-
-export interface TcpTransportOptions {
-  readonly nodeId: NodeId;
-  readonly host?: string;
-  /** 0 picks a free port (read it back from `listen()`). */
-  readonly port?: number;
-  readonly peers?: ReadonlyMap<NodeId, PeerAddress>;
-  /** Largest frame accepted or sent; bigger incoming frames close the connection. */
-  readonly maxFrameBytes?: number;
-  /** Envelopes queued per peer while it is unreachable or slow; the oldest are dropped beyond this. */
-  readonly maxQueuedEnvelopes?: number;
-  readonly reconnectInitialMs?: number;
-  readonly reconnectMaxMs?: number;
-  /** An accepted connection that does not say hello within this time is closed. */
-  readonly helloTimeoutMs?: number;
-  /** A dial that does not connect within this time is abandoned and retried with backoff. */
-  readonly connectTimeoutMs?: number;
-  readonly random?: () => number;
-  readonly logger?: RaftLogger;
-  /**
-   * A node joining a running cluster (not in the voter list): the voters do not know its address, so it
-   * dials every peer it knows whatever the ids.
-   */
-  readonly dialsAllPeers?: boolean;
-  /**
-   * Accept a hello from a node id not in `peers` (a joining node): it is reached over the connection it
-   * opened and never dialed from here.
-   */
-  readonly acceptsUnknownPeers?: boolean;
-  /**
-   * The local address outgoing connections bind to (the listener's host when it is a specific address), so a
-   * peer's connections come from the address others know it by: firewall rules between brokers (the chaos
-   * suite's partitions) and audit logs see one address per broker.
-   */
-  readonly localAddress?: string;
-  /**
-   * A connection that delivers nothing for this long is closed and dialed again. TCP alone would keep a
-   * connection whose packets were dropped for a while (a network partition) and retry at its backed-off
-   * retransmission timeout, seconds after the network healed: elections stalled until then.
-   */
-  readonly idleTimeoutMs?: number;
-  /** An idle connection carries an empty message frame this often, so the peer knows it is alive. */
-  readonly keepaliveIntervalMs?: number;
-  readonly nowMs?: () => number;
-  /** Redial and breaker timers (the liveness check stays on a real interval). */
-  readonly timers?: Timers;
-  /** Failed dials (or idle timeouts without the peer's connection) in a row that open a peer's breaker. */
-  readonly breakerFailureThreshold?: number;
-  /** How long an open peer breaker drops messages before one dial probes; default reconnectMaxMs. */
-  readonly breakerOpenTimeoutMs?: number;
-}
+export type { TcpTransportOptions } from './tcp-transport-options.js';
 
 /** An empty MESSAGES frame: a keepalive any version of the receiver accepts (no envelopes in it). */
 const KEEPALIVE_FRAME = encodeFrame(FRAME_MESSAGES, encodeEnvelopes([]));
 
-type Handler = (from: NodeId, envelopes: readonly Envelope[]) => void;
-
 /**
  * Raft messages over TCP. One connection per peer pair: the node with the lower id dials, the other
  * accepts, and both directions share the socket. A joining node dials every voter (they do not know its
- * address yet, see `dialsAllPeers`); if both sides dial, the lower id's connection wins. Everything queued for a peer during one event-loop turn
- * goes out as one frame (every group's messages together). Queues are bounded and drop the oldest
- * envelopes: Raft retransmits, so loss is safe and blocking the driver is not.
+ * address yet, see `dialsAllPeers`); if both sides dial, the lower id's connection wins. Everything queued
+ * for a peer during one event-loop turn goes out as one frame (every group's messages together). Queues are
+ * bounded and drop the oldest envelopes: Raft retransmits, so loss is safe and blocking the driver is not.
  */
-/**
- * Peer frames up to this size get their whole buffer when their length arrives (the client port keeps 2 MiB):
- * replication frames of 2-4 MiB were otherwise allocated twice and copied as they grew.
- */
-const PEER_EAGER_FRAME_BYTES = 16 * 1024 * 1024;
-
 export class TcpTransport implements RaftTransport {
-  private readonly opts: Required<Omit<TcpTransportOptions, 'peers'>>;
+  private readonly opts: ResolvedTcpTransportOptions;
   private readonly peers = new Map<NodeId, Peer>();
   private readonly breakerListeners = new Set<(breaker: CircuitBreaker) => void>();
-  private handler: Handler | undefined;
+  private readonly inbound: InboundFrames;
   private server: Server | undefined;
   private readonly unidentified = new Set<Socket>();
   private closed = false;
@@ -103,36 +41,8 @@ export class TcpTransport implements RaftTransport {
   dialsStarted = 0;
 
   constructor(options: TcpTransportOptions) {
-    this.opts = {
-      nodeId: options.nodeId,
-      host: options.host ?? '127.0.0.1',
-      port: options.port ?? 0,
-      maxFrameBytes: options.maxFrameBytes ?? 64 * 1024 * 1024,
-      maxQueuedEnvelopes: options.maxQueuedEnvelopes ?? 10_000,
-      reconnectInitialMs: options.reconnectInitialMs ?? 50,
-      reconnectMaxMs: options.reconnectMaxMs ?? 1_000,
-      helloTimeoutMs: options.helloTimeoutMs ?? 5_000,
-      connectTimeoutMs: options.connectTimeoutMs ?? 1_500,
-      random: options.random ?? Math.random,
-      logger: options.logger ?? silentLogger,
-      dialsAllPeers: options.dialsAllPeers ?? false,
-      acceptsUnknownPeers: options.acceptsUnknownPeers ?? false,
-      localAddress: options.localAddress ?? '',
-      idleTimeoutMs: options.idleTimeoutMs ?? 2_000,
-      keepaliveIntervalMs: options.keepaliveIntervalMs ?? 250,
-      nowMs: options.nowMs ?? (() => Date.now()),
-      timers: options.timers ?? systemTimers,
-      breakerFailureThreshold: options.breakerFailureThreshold ?? 5,
-      breakerOpenTimeoutMs: options.breakerOpenTimeoutMs ?? options.reconnectMaxMs ?? 1_000,
-    };
-    invariant(
-      this.opts.reconnectInitialMs <= this.opts.reconnectMaxMs,
-      'reconnectInitialMs must be <= reconnectMaxMs',
-    );
-    invariant(
-      this.opts.keepaliveIntervalMs < this.opts.idleTimeoutMs,
-      'keepaliveIntervalMs must be < idleTimeoutMs',
-    );
+    this.opts = resolveTcpTransportOptions(options);
+    this.inbound = new InboundFrames(this.opts);
     for (const [id, addr] of options.peers ?? []) this.setPeer(id, addr);
     this.livenessTimer = setInterval(
       () => this.checkLiveness(),
@@ -233,8 +143,8 @@ export class TcpTransport implements RaftTransport {
     return peer;
   }
 
-  onMessage(handler: Handler): void {
-    this.handler = handler;
+  onMessage(handler: MessageHandler): void {
+    this.inbound.handler = handler;
   }
 
   send(to: NodeId, envelopes: readonly Envelope[]): void {
@@ -340,7 +250,7 @@ export class TcpTransport implements RaftTransport {
           return;
         }
         socket.write(encodeFrame(FRAME_HELLO, helloPayload(this.opts.nodeId)));
-        const decoder = this.newDecoder();
+        const decoder = this.inbound.newDecoder();
         const read = this.attach(peer, socket, decoder);
         onBytes(
           (chunk) => {
@@ -406,18 +316,13 @@ export class TcpTransport implements RaftTransport {
       for (const p of this.peers.values()) if (p.socket === socket) return p;
       return undefined;
     };
-    const decoder = this.newDecoder();
+    const decoder = this.inbound.newDecoder();
     const timer = setTimeout(() => socket.destroy(), this.opts.helloTimeoutMs);
     // Until the peer's hello names it, bytes go to onHello; then to the peer's reader (attach()).
     let read: BytesListener;
     const onHello = (chunk: Buffer): void => {
-      let frames: Frame[];
-      try {
-        frames = decoder.push(chunk).map(parseFrame);
-      } catch (err) {
-        this.reject(socket, err);
-        return;
-      }
+      const frames = this.inbound.decode(socket, decoder, chunk);
+      if (frames === undefined) return;
       const first = frames[0];
       if (first === undefined) return;
       const peerId =
@@ -428,7 +333,7 @@ export class TcpTransport implements RaftTransport {
       // Of two connections between a pair, the lower id's wins: a joining node dials everyone, and the
       // voters that learn its address later dial it too when their id is lower.
       if (peer === undefined || (peer.dialer && peerId > this.opts.nodeId)) {
-        this.reject(socket, new Error(`unexpected hello from ${peerId}`));
+        this.inbound.reject(socket, new Error(`unexpected hello from ${peerId}`));
         return;
       }
       clearTimeout(timer);
@@ -442,7 +347,7 @@ export class TcpTransport implements RaftTransport {
       // The peer's hello is its own word that it is back: an open breaker lets traffic through at once.
       peer.breaker.recovered();
       peer.breaker.call(undefined, async () => undefined).catch(() => undefined);
-      this.deliver(peer, socket, frames.slice(1));
+      this.inbound.deliver(peer, socket, frames.slice(1));
     };
     read = onHello;
     onBytes(
@@ -458,59 +363,13 @@ export class TcpTransport implements RaftTransport {
     });
   }
 
-  private newDecoder(): FrameDecoder {
-    return new FrameDecoder({
-      frameBytesMax: this.opts.maxFrameBytes,
-      eagerFrameBytes: PEER_EAGER_FRAME_BYTES,
-    });
-  }
-
   /** Makes `socket` the peer's connection; returns the listener for the bytes it reads. */
-  private attach(peer: Peer, socket: Socket, decoder = this.newDecoder()): BytesListener {
+  private attach(peer: Peer, socket: Socket, decoder: FrameDecoder): BytesListener {
     peer.socket = socket;
     peer.waitingDrain = false;
     peer.lastReceivedAtMs = this.opts.nowMs();
     this.flush(peer);
-    return (chunk: Buffer) => {
-      peer.lastReceivedAtMs = this.opts.nowMs();
-      peer.lastDataAtMs = peer.lastReceivedAtMs;
-      let frames: Frame[];
-      try {
-        frames = decoder.push(chunk).map(parseFrame);
-      } catch (err) {
-        this.reject(socket, err);
-        return;
-      }
-      this.deliver(peer, socket, frames);
-    };
-  }
-
-  /**
-   * Decodes and hands frames to the receiver. Bad bytes close the socket; an exception from the receiver
-   * itself (a broken invariant in Raft) is not the peer's fault and propagates.
-   */
-  private deliver(peer: Peer, socket: Socket, frames: Frame[]): void {
-    for (const f of frames) {
-      let envs: Envelope[];
-      try {
-        if (f.kind !== FRAME_MESSAGES) throw new Error(`unexpected frame kind ${f.kind}`);
-        envs = decodeEnvelopes(f.payload);
-      } catch (err) {
-        this.reject(socket, err);
-        return;
-      }
-      // A peer may only speak for itself.
-      const own = envs.filter((e) => e.message.from === peer.id && e.message.to === this.opts.nodeId);
-      if (own.length > 0 && peer.socket === socket) this.handler?.(peer.id, own);
-    }
-  }
-
-  private reject(socket: Socket, err: unknown): void {
-    this.opts.logger.warn(
-      { node_id: this.opts.nodeId, error: err instanceof Error ? err.message : String(err) },
-      'raft transport closing a connection after bad input',
-    );
-    socket.destroy();
+    return this.inbound.reader(peer, socket, decoder);
   }
 
   private flush(peer: Peer): void {

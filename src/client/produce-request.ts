@@ -1,0 +1,114 @@
+/**
+ * One Produce request: a leader's batches sent together, how long the producer waits for the answer, and
+ * what the answer means for each batch. The producer decides what to send and when; this is the exchange
+ * with the broker, kept apart so the queueing reads without the wire details.
+ */
+import { StreamBusError, toStreamBusError } from '../errors/index.js';
+import { type Acks, ApiKey, fromWireError, type ProduceResponse } from '../protocol/index.js';
+import type { Cluster } from './cluster.js';
+import { watchLeadership } from './leader-watch.js';
+import type { Batch } from './producer-batch.js';
+import { partitionKeyOf } from './send-order.js';
+import type { Timers } from './timers.js';
+import type { UnfinishedBatches } from './unfinished-batches.js';
+
+/**
+ * How long after `ackTimeoutMs` the producer still waits for an answer: the broker's own REQUEST_TIMED_OUT
+ * comes at ackTimeoutMs, so this only covers the way back. A leader that answers nothing (paused, cut off)
+ * is given up on this soon after, and the retry asks fresh metadata where the partition is led now.
+ */
+const PRODUCE_ANSWER_MARGIN_MS = 1_000;
+
+/** Where each batch of a request goes once its answer (or the lack of one) is known: the producer. */
+export interface BatchOutcomes {
+  /** Acknowledged (err null; offsets -1 when unknown) or failed for good. */
+  finish(batch: Batch, err: StreamBusError | null, baseOffset: number, logAppendTimeMs: number): void;
+  /** This attempt failed: the batch is retried or fails for good, as the error says. */
+  failOrRetry(batch: Batch, err: StreamBusError): void;
+}
+
+export class ProduceRequests {
+  constructor(
+    private readonly cluster: Cluster,
+    private readonly timers: Timers,
+    private readonly unfinished: UnfinishedBatches,
+    private readonly ackTimeoutMs: number,
+    private readonly outcomes: BatchOutcomes,
+  ) {}
+
+  /** Sends batches led by `leaderId` in one request; resolves once each batch is handed to `outcomes`. */
+  async send(leaderId: number, acks: Acks, batches: Batch[]): Promise<void> {
+    // Batches of the same partition travel concatenated in one entry, in order; the broker appends them
+    // contiguously, so each batch's base offset follows from the record counts before it.
+    const entries = new Map<string, Batch[]>();
+    for (const b of batches) {
+      const key = partitionKeyOf(b);
+      entries.set(key, [...(entries.get(key) ?? []), b]);
+      b.sentBehindOlder = this.unfinished.olderPending(b);
+      b.sends++;
+    }
+    let response: ProduceResponse;
+    // Idempotent batches stop waiting for a leader that was replaced without answering (leader-watch.ts).
+    const watch =
+      acks !== 0 && batches.every((b) => b.producerId >= 0)
+        ? watchLeadership(
+            this.cluster,
+            this.timers,
+            leaderId,
+            [...entries.values()].map((g) => g[0]!),
+          )
+        : undefined;
+    try {
+      const request = this.cluster.request(
+        leaderId,
+        ApiKey.Produce,
+        {
+          acks,
+          timeoutMs: this.ackTimeoutMs,
+          partitions: [...entries.values()].map((group) => ({
+            topic: group[0]!.topic,
+            partition: group[0]!.partition,
+            records: group.length === 1 ? group[0]!.bytes! : Buffer.concat(group.map((b) => b.bytes!)),
+          })),
+        },
+        { timeoutMs: this.ackTimeoutMs + PRODUCE_ANSWER_MARGIN_MS },
+      );
+      if (watch === undefined) response = await request;
+      else {
+        // An answer that comes after the wait ended is dropped (the retry gets its own).
+        request.catch(() => undefined);
+        response = await Promise.race([request, watch.moved]);
+      }
+    } catch (err) {
+      const e = toStreamBusError(err, 'producer.send');
+      for (const b of batches) this.outcomes.failOrRetry(b, e);
+      return;
+    } finally {
+      watch?.stop();
+    }
+    for (const group of entries.values()) {
+      const { topic, partition } = group[0]!;
+      if (acks === 0) {
+        for (const b of group) this.outcomes.finish(b, null, -1, -1);
+        continue;
+      }
+      const result = response.partitions.find((r) => r.topic === topic && r.partition === partition);
+      if (!result) {
+        const err = new StreamBusError('UNKNOWN_SERVER_ERROR', {
+          operation: 'producer.send',
+          message: `no result for ${topic}/${partition} in the produce response`,
+        });
+        for (const b of group) this.outcomes.finish(b, err, -1, -1);
+      } else if (result.error !== null) {
+        const err = fromWireError(result.error, 'producer.send');
+        for (const b of group) this.outcomes.failOrRetry(b, err);
+      } else {
+        let offset = result.baseOffset;
+        for (const b of group) {
+          this.outcomes.finish(b, null, offset, result.logAppendTimeMs);
+          offset += b.records.length;
+        }
+      }
+    }
+  }
+}
