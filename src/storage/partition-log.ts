@@ -1,22 +1,16 @@
 /**
- * One topic-partition's log: a folder of segments, appended to in call order with group commit, read by
- * whole batches up to the high watermark.
- *
- * Appends queue up; a single writer takes everything queued, stamps offsets, writes it with one writev per
- * segment and (flushPolicy 'always') one fdatasync, then resolves the whole group (under 'always' the segment
- * is opened O_DSYNC, so the write is the sync: one system call). Appends made while that
- * fsync runs form the next group, so fsyncs stay far fewer than appends under load. A failed write or fsync
- * (ENOSPC -> DISK_FULL) truncates the group's bytes away and fails only that group; later groups retry.
+ * One topic-partition's log: a folder of segments, appended to in call order with group commit
+ * (partition-append.ts), read by whole batches up to the high watermark.
  *
  * Invariant between groups: the high watermark equals the log end offset and sits at the end of the active
  * segment. Maintenance (truncate, retention, flush, close) runs between groups under the same mutex.
  */
 
 import { invariant, StreamBusError, toStreamBusError } from '../errors/index.js';
-import { OFF_LAST_OFFSET_DELTA, OFF_MAX_TIMESTAMP, readInt64, stampBatch } from '../protocol/record-batch.js';
 import { splitAndValidate } from './append-validation.js';
 import { type LogConfig, reconfiguredLog } from './config.js';
 import { type HighWatermarkListener, HighWatermarkNotifier } from './high-watermark.js';
+import { type AppendResult, GroupCommitWriter } from './partition-append.js';
 import type { ReadBufferSource } from './read-buffers.js';
 import { planRetention, type RetentionReason } from './retention.js';
 import type { Segment } from './segment.js';
@@ -42,11 +36,7 @@ export interface PartitionLogDeps {
   onFsync?: (durationSeconds: number) => void;
 }
 
-export interface AppendResult {
-  baseOffset: number;
-  lastOffset: number;
-  logAppendTimeMs: number;
-}
+export type { AppendResult } from './partition-append.js';
 
 export interface ReadResult {
   /** Whole batches, possibly empty. */
@@ -81,19 +71,8 @@ export interface PartitionLogStats {
   highWatermark: number;
 }
 
-interface PendingAppend {
-  batches: Buffer[];
-  resolve: (result: AppendResult) => void;
-  reject: (err: unknown) => void;
-}
-
-const RELATIVE_OFFSET_MAX = 0x7fffffff;
-
 export class PartitionLog {
-  /** The error code appends fail with right now, or null while they succeed (logged on change only). */
-  private appendsFailing: string | null = null;
-  private pending: PendingAppend[] = [];
-  private draining: Promise<void> | undefined;
+  private readonly writer: GroupCommitWriter;
   private mutex: Promise<void> = Promise.resolve();
   private hw: number;
   /** Where the high watermark sits: segment base offset and byte position in it. */
@@ -103,13 +82,6 @@ export class PartitionLog {
   private closing = false;
   private closePromise: Promise<void> | undefined;
   private closed = false;
-  /** Written but not fsynced (policies 'interval' and 'never'). */
-  private dirty = false;
-  /** A failed write could not be truncated away; the next group truncates first. */
-  private tailNeedsTruncate = false;
-  private fsyncCount = 0;
-  private appendCount = 0;
-  private groupCount = 0;
   private readonly cancelInterval: (() => void) | undefined;
 
   private constructor(
@@ -118,10 +90,21 @@ export class PartitionLog {
     private readonly fs: StorageFs,
     private readonly clock: Clock,
     private readonly logger: StorageLogger,
-    private segments: Segment[],
+    private readonly segments: Segment[],
     scheduleInterval: IntervalScheduler,
-    private readonly onFsync: ((durationSeconds: number) => void) | undefined,
+    onFsync: ((durationSeconds: number) => void) | undefined,
   ) {
+    this.writer = new GroupCommitWriter({
+      dir,
+      clock,
+      logger,
+      segments,
+      onFsync,
+      config: () => this.current,
+      context: (nowMs) => this.context(nowMs),
+      exclusive: (fn) => this.exclusive(fn),
+      publishLogEnd: () => this.publishLogEnd(),
+    });
     this.hw = this.active.nextOffset;
     this.hwSegmentBase = this.active.baseOffset;
     this.hwPosition = this.active.sizeBytes;
@@ -205,31 +188,8 @@ export class PartitionLog {
       throw new StreamBusError('LOG_CLOSED', { operation: 'log.append', metadata: { dir: this.dir } });
     const split = splitAndValidate(batches, this.config.batchBytesMax);
     return new Promise<AppendResult>((resolve, reject) => {
-      this.pending.push({ batches: split, resolve, reject });
-      this.kick();
+      this.writer.enqueue({ batches: split, resolve, reject });
     });
-  }
-
-  private kick(): void {
-    if (this.draining !== undefined) return;
-    this.draining = this.drain()
-      .catch((err: unknown) =>
-        this.logger.error({ dir: this.dir, error: String(err) }, 'append writer failed'),
-      )
-      .finally(() => {
-        this.draining = undefined;
-        if (this.pending.length > 0) this.kick();
-      });
-  }
-
-  private async drain(): Promise<void> {
-    // Let appends made in the same tick (a produce request touching many batches) join the first group.
-    await Promise.resolve();
-    while (this.pending.length > 0) {
-      const group = this.pending;
-      this.pending = [];
-      await this.exclusive(() => this.writeGroup(group));
-    }
   }
 
   private exclusive<T>(fn: () => Promise<T>): Promise<T> {
@@ -239,112 +199,6 @@ export class PartitionLog {
       () => undefined,
     );
     return run;
-  }
-
-  private shouldRoll(segment: Segment, batchBytes: number, lastOffset: number, nowMs: number): boolean {
-    if (segment.sizeBytes === 0) return false;
-    return (
-      segment.sizeBytes + batchBytes > this.config.segmentBytes ||
-      nowMs - segment.createdMs >= this.config.segmentMs ||
-      // Index entries hold offsets relative to the segment base as uint32.
-      lastOffset - segment.baseOffset > RELATIVE_OFFSET_MAX
-    );
-  }
-
-  private async roll(nowMs: number): Promise<Segment> {
-    const old = this.active;
-    // A closed segment must be complete on disk: recovery treats bad bytes in it as corruption, not a torn tail.
-    await old.file.datasync();
-    this.fsyncCount++;
-    await old.persistIndexes();
-    const segment = await createSegment(this.context(nowMs), old.nextOffset);
-    this.segments.push(segment);
-    this.logger.info({ dir: this.dir, baseOffset: segment.baseOffset }, 'rolled segment');
-    return segment;
-  }
-
-  private async writeGroup(group: PendingAppend[]): Promise<void> {
-    const nowMs = this.clock.nowMs();
-    const first = this.active;
-    const snapshot = first.snapshot();
-    const segmentCount = this.segments.length;
-    const results: AppendResult[] = [];
-    try {
-      if (this.tailNeedsTruncate) {
-        await first.file.truncate(first.sizeBytes);
-        this.tailNeedsTruncate = false;
-      }
-      let segment = first;
-      let runStart = segment.sizeBytes;
-      let run: Buffer[] = [];
-      let offset = segment.nextOffset;
-      for (const append of group) {
-        const baseOffset = offset;
-        for (const batch of append.batches) {
-          const lastOffsetDelta = batch.readInt32BE(OFF_LAST_OFFSET_DELTA);
-          if (this.shouldRoll(segment, batch.length, offset + lastOffsetDelta, nowMs)) {
-            if (run.length > 0) await segment.file.writev(run, runStart);
-            run = [];
-            segment = await this.roll(nowMs);
-            runStart = 0;
-          }
-          stampBatch(batch, offset, 0);
-          segment.recordBatch(
-            segment.sizeBytes,
-            batch.length,
-            offset,
-            offset + lastOffsetDelta,
-            readInt64(batch, OFF_MAX_TIMESTAMP),
-          );
-          run.push(batch);
-          offset += lastOffsetDelta + 1;
-        }
-        results.push({ baseOffset, lastOffset: offset - 1, logAppendTimeMs: nowMs });
-      }
-      const writeStarted = performance.now();
-      if (run.length > 0) await segment.file.writev(run, runStart);
-      if (this.config.flushPolicy !== 'always') this.dirty = true;
-      else if (segment.file.durableWrites === true) this.countSync(writeStarted);
-      else await this.timedDatasync(segment.file);
-    } catch (err) {
-      await this.rollBack(first, snapshot, segmentCount);
-      const failure = toStreamBusError(err, 'log.append');
-      // Log the change into failure once, not every rejected group: a full disk would flood the log.
-      if (this.appendsFailing === null) {
-        this.logger.warn({ dir: this.dir, code: failure.code, error: failure.message }, 'appends failing');
-      }
-      this.appendsFailing = failure.code;
-      for (const append of group) append.reject(failure);
-      return;
-    }
-    if (this.appendsFailing !== null) {
-      this.logger.info({ dir: this.dir, after: this.appendsFailing }, 'appends succeed again');
-      this.appendsFailing = null;
-    }
-    this.groupCount++;
-    this.appendCount += group.length;
-    this.publishLogEnd();
-    for (let i = 0; i < group.length; i++) group[i]!.resolve(results[i]!);
-  }
-
-  /** Undoes a failed group: drops segments it created and truncates the bytes it wrote. */
-  private async rollBack(first: Segment, snapshot: ReturnType<Segment['snapshot']>, segmentCount: number) {
-    while (this.segments.length > segmentCount) {
-      const created = this.segments.pop()!;
-      await created.delete().catch((err: unknown) => {
-        this.logger.error(
-          { file: created.logPath, error: String(err) },
-          'could not remove segment of a failed append',
-        );
-      });
-    }
-    first.restore(snapshot);
-    await first.removePersistedIndexes().catch(() => undefined);
-    try {
-      await first.file.truncate(snapshot.sizeBytes);
-    } catch {
-      this.tailNeedsTruncate = true;
-    }
   }
 
   /** Moves the high watermark to the end of the active segment (all written and, per policy, durable). */
@@ -438,29 +292,16 @@ export class PartitionLog {
     return null;
   }
 
-  /** An fdatasync of appended data, counted and timed for the fsync metrics. */
-  private async timedDatasync(file: { datasync(): Promise<void> }): Promise<void> {
-    const started = performance.now();
-    await file.datasync();
-    this.countSync(started);
-  }
-
-  /** Counts a data sync that began at `startedMs`: an fdatasync, or a durable (O_DSYNC) write. */
-  private countSync(startedMs: number): void {
-    this.fsyncCount++;
-    this.onFsync?.((performance.now() - startedMs) / 1000);
-  }
-
   /** Waits for queued appends, then fdatasyncs what 'interval' / 'never' left unsynced. */
   async flush(): Promise<void> {
-    while (this.draining !== undefined) await this.draining;
+    while (this.writer.draining !== undefined) await this.writer.draining;
     return this.exclusive(async () => {
-      if (!this.dirty || this.closed) return;
-      this.dirty = false;
+      if (!this.writer.dirty || this.closed) return;
+      this.writer.dirty = false;
       try {
-        await this.timedDatasync(this.active.file);
+        await this.writer.timedDatasync(this.active.file);
       } catch (err) {
-        this.dirty = true;
+        this.writer.dirty = true;
         throw toStreamBusError(err, 'log.flush');
       }
     });
@@ -518,7 +359,7 @@ export class PartitionLog {
         await keep.removePersistedIndexes();
       }
       // Closed segments were fsynced when they rolled and the cut one was fsynced by the truncation.
-      this.dirty = false;
+      this.writer.dirty = false;
       this.publishLogEnd();
       this.logger.warn({ dir: this.dir, offset, logEndOffset: this.active.nextOffset }, 'log truncated');
       return this.active.nextOffset;
@@ -529,16 +370,16 @@ export class PartitionLog {
     const batch = await segment.withReader(() => locateBatch(segment, offset, segment.sizeBytes));
     invariant(batch !== undefined, `no batch holds offset ${offset} in ${segment.logPath}`);
     await segment.truncateBefore(batch);
-    this.fsyncCount++;
+    this.writer.fsyncs++;
   }
 
   stats(): PartitionLogStats {
     return {
       sizeBytes: this.sizeBytes(),
       segments: this.segments.length,
-      fsyncs: this.fsyncCount,
-      appends: this.appendCount,
-      writeGroups: this.groupCount,
+      fsyncs: this.writer.fsyncs,
+      appends: this.writer.appends,
+      writeGroups: this.writer.groups,
       logStartOffset: this.logStartOffset(),
       logEndOffset: this.logEndOffset(),
       highWatermark: this.hw,
@@ -554,12 +395,12 @@ export class PartitionLog {
   private async doClose(): Promise<void> {
     this.closing = true;
     this.cancelInterval?.();
-    while (this.draining !== undefined) await this.draining;
+    while (this.writer.draining !== undefined) await this.writer.draining;
     await this.exclusive(async () => {
       try {
-        if (this.dirty) {
+        if (this.writer.dirty) {
           await this.active.file.datasync();
-          this.fsyncCount++;
+          this.writer.fsyncs++;
         }
       } finally {
         this.closed = true;

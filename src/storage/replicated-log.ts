@@ -12,7 +12,7 @@
  * store failed (every later save rethrows): reopen it, and recovery keeps the valid prefix.
  */
 
-import { invariant, isStreamBusError, StreamBusError, toStreamBusError } from '../errors/index.js';
+import { invariant, StreamBusError, toStreamBusError } from '../errors/index.js';
 import { bootstrapEntries } from '../raft/core/quorum.js';
 import {
   type ConfState,
@@ -23,7 +23,6 @@ import {
   type Snapshot,
 } from '../raft/core/types.js';
 import type { StorageUpdate } from '../raft/storage/types.js';
-import type { Bulkhead } from '../resilience/bulkhead.js';
 import { type LogConfig, reconfiguredLog } from './config.js';
 import {
   decodePartitionSnapshot,
@@ -31,13 +30,15 @@ import {
   type PartitionStoreRetention,
   type PartitionStoreRetentionResult,
 } from './partition-store.js';
-import { encodeSnapshotFile, type HardStateFile, SNAPSHOT_FILE } from './raft-files.js';
+import { encodeSnapshotFile, SNAPSHOT_FILE } from './raft-files.js';
 import { TermRuns } from './raft-index.js';
 import type { ReadBufferSource } from './read-buffers.js';
 import { writeEntries } from './replicated-append.js';
 import { EntryCache } from './replicated-cache.js';
+import { catchUpLoader, fillTail } from './replicated-cache-fill.js';
+import { ReplicatedDurability } from './replicated-durability.js';
 import { type RecoveredLog, recoverReplicatedLog } from './replicated-open.js';
-import { entriesFromDisk, findTimestamp, readBatches, retentionCount } from './replicated-read.js';
+import { findTimestamp, readBatches, retentionCount } from './replicated-read.js';
 import {
   createReplicatedSegment,
   deleteReplicatedSegment,
@@ -54,36 +55,22 @@ import type { SegmentContext } from './segment-recovery.js';
 import { nodeStorageFs, type StorageFs } from './storage-fs.js';
 import { type Clock, REAL_INTERVAL_SCHEDULER, SILENT_LOGGER, type StorageLogger } from './types.js';
 
+export { HARD_STATE_COMMIT_WRITE_INTERVAL_MS } from './replicated-durability.js';
 export { DEFAULT_CACHE_BYTES, type ReplicatedLogDeps, type ReplicatedLogStats } from './replicated-types.js';
-
-/**
- * Longest a commit-index-only change of the hard state stays unwritten. Followers learn the commit index
- * from the leader's next append or heartbeat (a 100 ms tick), so theirs is about this stale on disk anyway.
- */
-export const HARD_STATE_COMMIT_WRITE_INTERVAL_MS = 100;
 
 export class ReplicatedLog implements PartitionStore {
   private mutex: Promise<void> = Promise.resolve();
   private closing = false;
   private closePromise: Promise<void> | undefined;
-  private failed: Error | undefined;
-  private dirty = false;
-  /** The in-memory hard state has a commit index not written to the hard state file yet. */
-  private hardDirty = false;
-  private hardWrittenAtMs = Number.NEGATIVE_INFINITY;
-  private fsyncCount = 0;
+  private readonly durability: ReplicatedDurability;
   private lastIdx: number;
   private endOffset: number;
   private readonly cache: EntryCache;
 
   private segments: ReplicatedSegment[];
   private runs: TermRuns;
-  private hard: HardState;
   private snap: Snapshot;
-  private readonly hsFile: HardStateFile;
   private readonly clock: Clock;
-  private readonly onFsync: ((durationSeconds: number) => void) | undefined;
-  private readonly catchUpReads: Bulkhead | undefined;
   private readonly cancelInterval: (() => void) | undefined;
 
   private constructor(
@@ -96,19 +83,23 @@ export class ReplicatedLog implements PartitionStore {
     cacheBytes: number,
   ) {
     this.clock = deps.clock;
-    this.onFsync = deps.onFsync;
-    this.catchUpReads = deps.catchUpReads;
+    this.durability = new ReplicatedDurability(
+      dir,
+      logger,
+      deps.clock,
+      deps.onFsync,
+      state.hard,
+      state.hsFile,
+    );
     this.segments = state.segments;
     this.runs = state.runs;
-    this.hard = state.hard;
     this.snap = state.snap;
-    this.hsFile = state.hsFile;
     this.lastIdx = state.runs.last();
     this.endOffset = this.active.seg.nextOffset;
     this.cache = new EntryCache(
       this.lastIdx + 1,
       cacheBytes,
-      (lo, hi, max) => this.loadEntries(lo, hi, max),
+      catchUpLoader({ closing: () => this.closing, segments: () => this.segments }, deps.catchUpReads),
       (err) => logger.warn({ dir, error: String(err) }, 'background entry load failed'),
     );
     if (current.flushPolicy === 'interval') {
@@ -141,7 +132,13 @@ export class ReplicatedLog implements PartitionStore {
       deps.cacheBytes ?? DEFAULT_CACHE_BYTES,
     );
     try {
-      await log.loadTail();
+      // Every entry above the snapshot index into the cache: the state machine replays them.
+      await fillTail(
+        log.cache,
+        log.segments,
+        Math.max(log.firstIndex() - 1, log.snap.metadata.index),
+        log.lastIdx,
+      );
       const voters = deps.bootstrapVoters;
       if (state.fresh && state.hard.term === 0 && voters !== undefined && voters.length > 0) {
         const entries = bootstrapEntries(voters);
@@ -152,16 +149,6 @@ export class ReplicatedLog implements PartitionStore {
       await log.close();
       throw storageError(err, 'log.open');
     }
-  }
-
-  /** On open: every entry above the snapshot index (the state machine replays them) into the cache. */
-  private async loadTail(): Promise<void> {
-    const applied = Math.max(this.firstIndex() - 1, this.snap.metadata.index);
-    const lo = applied + 1;
-    const entries = await entriesFromDisk(this.segments, lo, this.lastIdx + 1);
-    this.cache.reset(lo);
-    this.cache.push(entries);
-    this.cache.setApplied(applied);
   }
 
   get config(): LogConfig {
@@ -204,7 +191,8 @@ export class ReplicatedLog implements PartitionStore {
     // The commit index on disk may lag (see saveHardState) behind a snapshot taken later; everything up to
     // the snapshot was committed, and Raft requires the commit to be at least there.
     const start = Math.max(this.runs.start(), this.snap.metadata.index);
-    const hardState = this.hard.commit >= start ? this.hard : { ...this.hard, commit: start };
+    const hard = this.durability.hardState;
+    const hardState = hard.commit >= start ? hard : { ...hard, commit: start };
     return { hardState, confState: this.snap.metadata.confState };
   }
 
@@ -243,7 +231,7 @@ export class ReplicatedLog implements PartitionStore {
 
   save(update: StorageUpdate, sync: boolean): Promise<void> {
     return this.exclusive('log.save', async () => {
-      if (this.failed !== undefined) throw this.failed;
+      if (this.durability.failed !== undefined) throw this.durability.failed;
       try {
         if (update.snapshot !== undefined) await this.installSnapshot(update.snapshot);
         const first = update.entries[0];
@@ -261,78 +249,34 @@ export class ReplicatedLog implements PartitionStore {
             await this.append(entries, sync);
           }
         }
-        if (update.hardState !== undefined) await this.saveHardState(update.hardState, sync);
+        if (update.hardState !== undefined) await this.durability.saveHardState(update.hardState, sync);
       } catch (err) {
-        const failure = storageError(err, 'log.save');
-        this.failed = failure;
-        this.logger.error(
-          {
-            dir: this.dir,
-            code: failure instanceof StreamBusError ? failure.code : failure.name,
-            error: failure.message,
-          },
-          'save failed',
-        );
-        throw failure;
+        throw this.durability.saveFailed(err);
       }
     });
-  }
-
-  private async saveHardState(hs: HardState, sync: boolean): Promise<void> {
-    const changed = hs.term !== this.hard.term || hs.vote !== this.hard.vote;
-    if (!changed && hs.commit === this.hard.commit) return;
-    if (!changed && this.clock.nowMs() - this.hardWrittenAtMs < HARD_STATE_COMMIT_WRITE_INTERVAL_MS) {
-      // The commit index moves with nearly every save; writing it each time cost a file write per Ready on
-      // every replica. A stale one on disk is safe (it is relearned from the leader, and initialState never
-      // reports it below the snapshot), so it is written at most once per interval, and on flush and close.
-      this.hard = hs;
-      this.hardDirty = true;
-      return;
-    }
-    await this.writeHardState(hs, sync && changed);
-  }
-
-  private async writeHardState(hs: HardState, sync: boolean): Promise<void> {
-    // Only term and vote need an fsync: a lost commit index is relearned from the leader.
-    await this.hsFile.write(hs, sync);
-    this.hard = hs;
-    this.hardDirty = false;
-    this.hardWrittenAtMs = this.clock.nowMs();
   }
 
   private async append(entries: readonly Entry[], sync: boolean): Promise<void> {
     const writeStarted = performance.now();
     const written = await writeEntries(this.context(), this.segments, this.runs, entries);
-    this.fsyncCount += written.rollFsyncs;
-    if (!sync || this.config.flushPolicy !== 'always') this.dirty = true;
-    else if (written.last.seg.file.durableWrites === true) this.countSync(writeStarted);
-    else await this.timedDatasync(written.last);
+    this.durability.fsyncs += written.rollFsyncs;
+    if (!sync || this.config.flushPolicy !== 'always') this.durability.dirty = true;
+    else if (written.last.seg.file.durableWrites === true) this.durability.countSync(writeStarted);
+    else await this.durability.timedDatasync(written.last);
     this.cache.push(entries);
     this.lastIdx = entries[entries.length - 1]!.index;
     this.endOffset = written.nextOffset;
   }
 
-  private async timedDatasync(s: ReplicatedSegment): Promise<void> {
-    const started = performance.now();
-    await s.seg.file.datasync();
-    this.countSync(started);
-  }
-
-  /** Counts a data sync that began at `startedMs`: an fdatasync, or durable (O_DSYNC) writes. */
-  private countSync(startedMs: number): void {
-    this.fsyncCount++;
-    this.dirty = false;
-    this.onFsync?.((performance.now() - startedMs) / 1000);
-  }
-
   /** Drops every entry >= i (newest segments first, so a crash part-way leaves a contiguous log). */
   private async truncateFrom(i: number): Promise<void> {
-    invariant(i > this.hard.commit, () => `truncating committed entry ${i} (commit ${this.hard.commit})`);
+    const commit = this.durability.hardState.commit;
+    invariant(i > commit, () => `truncating committed entry ${i} (commit ${commit})`);
     this.cache.truncateFrom(i);
     this.runs.truncateFrom(i);
     this.lastIdx = i - 1;
     const s = await truncateSegments(this.context(), this.segments, i);
-    this.fsyncCount++;
+    this.durability.fsyncs++;
     this.endOffset = s.seg.nextOffset;
     this.logger.warn({ dir: this.dir, index: i, logEndOffset: this.endOffset }, 'log truncated');
   }
@@ -371,20 +315,6 @@ export class ReplicatedLog implements PartitionStore {
       }
       this.snap = snapshot;
     });
-  }
-
-  private async loadEntries(lo: number, hi: number, maxBytes: number): Promise<Entry[]> {
-    // Segments are read when the slot comes (a queued read must not hold a stale list; the cache drops a
-    // load whose indexes changed meaning meanwhile).
-    const read = async (): Promise<Entry[]> =>
-      this.closing ? [] : entriesFromDisk(this.segments, lo, hi, maxBytes);
-    if (this.catchUpReads === undefined) return read();
-    try {
-      return await this.catchUpReads.run(read);
-    } catch (err) {
-      if (isStreamBusError(err, 'BULKHEAD_FULL')) return [];
-      throw err;
-    }
   }
 
   // ---- Kafka side ----
@@ -455,25 +385,13 @@ export class ReplicatedLog implements PartitionStore {
   }
 
   flush(): Promise<void> {
-    return this.exclusive('log.flush', async () => {
-      if (this.hardDirty && this.failed === undefined) {
-        await this.writeHardState(this.hard, false).catch((err: unknown) => {
-          throw toStreamBusError(err, 'log.flush');
-        });
-      }
-      if (!this.dirty) return;
-      try {
-        await this.timedDatasync(this.active);
-      } catch (err) {
-        throw toStreamBusError(err, 'log.flush');
-      }
-    });
+    return this.exclusive('log.flush', () => this.durability.flush(this.active));
   }
 
   stats(): ReplicatedLogStats {
     return {
       segments: this.segments.length,
-      fsyncs: this.fsyncCount,
+      fsyncs: this.durability.fsyncs,
       cacheBytes: this.cache.sizeBytes,
       cacheStart: this.cache.start,
       backgroundLoads: this.cache.loadsStarted,
@@ -488,18 +406,13 @@ export class ReplicatedLog implements PartitionStore {
   /** Finishes the write in progress, fsyncs what is not durable yet and closes the files. Idempotent. */
   close(): Promise<void> {
     if (this.closePromise === undefined) {
-      const done = this.exclusive('log.close', async () => {
-        if (this.hardDirty && this.failed === undefined)
-          await this.writeHardState(this.hard, false).catch(() => undefined);
-        if (this.dirty && this.failed === undefined)
-          await this.timedDatasync(this.active).catch(() => undefined);
-      });
+      const done = this.exclusive('log.close', () => this.durability.flushQuietly(this.active));
       this.closing = true;
       this.cancelInterval?.();
       this.closePromise = done.finally(async () => {
         await this.cache.idle();
         await Promise.allSettled(this.segments.map((s) => s.seg.close()));
-        await this.hsFile.close().catch(() => undefined);
+        await this.durability.close();
       });
     }
     return this.closePromise;
