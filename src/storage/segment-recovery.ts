@@ -138,9 +138,12 @@ async function recoverActiveSegment(ctx: SegmentContext, baseOffset: number): Pr
 }
 
 /**
- * The active segment's invalid bytes at `invalid.position`: a torn tail (nothing valid after it) is cut
- * off and the cut made durable; valid data after the bad bytes means they are not a torn tail, so recovery
- * refuses with CORRUPT_LOG rather than drop that data.
+ * The active segment's invalid bytes at `invalid.position`: a torn tail is cut off and the cut made durable.
+ * Torn means nothing valid follows, or the bad bytes hold a sector that never reached the disk (a write cut
+ * short by power loss: nothing orders the sectors of an unsynced write, so a later one may have landed and
+ * extended the file while an earlier one reads as zeros). Everything from the bad bytes on then belongs to
+ * writes that were never synced, so never acknowledged. Other bad bytes followed by valid data are
+ * corruption of synced data: recovery refuses with CORRUPT_LOG rather than drop what follows.
  */
 export async function cutTornTail(
   ctx: SegmentContext,
@@ -152,13 +155,54 @@ export async function cutTornTail(
 ): Promise<void> {
   const { position, reason } = invalid;
   const next = await findValidBatch(file, position + 1, size, nextOffset);
-  if (next >= 0) throw corrupt(path, position, reason, { nextValidPosition: next });
+  if (next >= 0 && !(await holdsUnlandedSector(file, position, next))) {
+    throw corrupt(path, position, reason, { nextValidPosition: next });
+  }
   ctx.logger.warn(
-    { file: path, position, reason, droppedBytes: size - position },
-    'truncating torn tail of the active segment',
+    {
+      file: path,
+      position,
+      reason,
+      droppedBytes: size - position,
+      ...(next >= 0 ? { nextValidPosition: next } : {}),
+    },
+    next >= 0
+      ? 'truncating a torn write of the active segment (a sector of it never reached the disk)'
+      : 'truncating torn tail of the active segment',
   );
   await file.truncate(position);
   await file.datasync();
+}
+
+/** The unit a disk writes atomically; a write interrupted by power loss lands as some of its sectors. */
+const SECTOR_BYTES = 512;
+/** A batch starts with its base offset and a non-zero length: zeros over both cannot be a batch start. */
+const BATCH_START_BYTES = 12;
+
+/**
+ * Whether the bad bytes from `from` up to the next valid batch at `to` show a sector that did not land: a
+ * whole sector of zeros before `to`, or zeros from `from` (where a batch must start) over at least a batch
+ * start to the end of its sector. That is the first sector of the write, whose bytes past the old end of the
+ * file read as zeros; it may reach into the next valid batch, whose leading bytes (a base offset below 2^32)
+ * are zeros too.
+ */
+async function holdsUnlandedSector(file: StorageFile, from: number, to: number): Promise<boolean> {
+  const sectorEnd = (position: number): number => Math.ceil(position / SECTOR_BYTES) * SECTOR_BYTES;
+  const firstBoundary = sectorEnd(from);
+  const buf = Buffer.allocUnsafe(sectorEnd(Math.max(to, firstBoundary)) - from);
+  const n = await file.read(buf, 0, buf.length, from);
+  const isZero = (lo: number, hi: number): boolean => {
+    if (hi > n) return false;
+    for (let k = lo; k < hi; k++) if (buf[k] !== 0) return false;
+    return true;
+  };
+  const head = firstBoundary - from;
+  if (head >= BATCH_START_BYTES && isZero(0, head)) return true;
+  // A sector that starts before the next valid batch; it may end inside that batch's leading zeros.
+  for (let at = firstBoundary; at < to; at += SECTOR_BYTES) {
+    if (isZero(at - from, at - from + SECTOR_BYTES)) return true;
+  }
+  return false;
 }
 
 /**

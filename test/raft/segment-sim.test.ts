@@ -1,10 +1,11 @@
 /**
  * The deterministic simulator over the segment-log store: partition groups of three ReplicatedLogs on
  * in-memory file systems that lose unsynced writes, tear writes and lose power part-way through saves.
- * Replay one seed with SEGMENT_SIM_SEED=n (also: SEGMENT_SIM_SEEDS, SEGMENT_SIM_FIRST_SEED).
+ * Every seed runs twice, once per tear model: an interrupted write keeps a prefix of its bytes, or a random
+ * subset of its 512-byte sectors. Replay one seed with SEGMENT_SIM_SEED=n (also: SEGMENT_SIM_SEEDS,
+ * SEGMENT_SIM_FIRST_SEED, SEGMENT_SIM_TEAR_MODEL=prefix|sectors).
  *
- * Store bugs the simulator found are pinned by tests at the end (two fixed; sector tearing is still open and
- * pinned as `it.fails`: it starts failing once recovery handles it).
+ * Store bugs the simulator found are pinned by tests at the end (all three fixed).
  */
 import { describe, expect, it } from 'vitest';
 import { SegmentChecker } from '../../chaos/sim/segment/segment-checker.js';
@@ -234,13 +235,16 @@ describe('ReplicatedLog on a strict (POSIX) directory model', () => {
 const ONE = process.env.SEGMENT_SIM_SEED;
 const SEEDS = ONE === undefined ? Number(process.env.SEGMENT_SIM_SEEDS ?? 200) : 1;
 const FIRST_SEED = ONE === undefined ? Number(process.env.SEGMENT_SIM_FIRST_SEED ?? 1) : Number(ONE);
+const TEAR_MODEL = process.env.SEGMENT_SIM_TEAR_MODEL;
+const TEAR_MODELS: readonly ('prefix' | 'sectors')[] =
+  TEAR_MODEL === 'prefix' || TEAR_MODEL === 'sectors' ? [TEAR_MODEL] : ['prefix', 'sectors'];
 
 describe('segment-log partition group simulator', () => {
   it(
     `${SEEDS} seeded runs keep acknowledged batches, log matching and offsets through crashes and torn writes`,
     async () => {
       console.log(
-        `segment simulator: seeds ${FIRST_SEED}..${FIRST_SEED + SEEDS - 1} (SEGMENT_SIM_SEED=n replays one)`,
+        `segment simulator: seeds ${FIRST_SEED}..${FIRST_SEED + SEEDS - 1}, tearing ${TEAR_MODELS.join(' and ')} (SEGMENT_SIM_SEED=n replays one)`,
       );
       const started = performance.now();
       const totals = {
@@ -254,10 +258,16 @@ describe('segment-log partition group simulator', () => {
         snapshotsInstalled: 0,
       };
       for (let seed = FIRST_SEED; seed < FIRST_SEED + SEEDS; seed++) {
-        const r = await runSegmentSimulation(seed);
-        if (!r.ok) throw new Error(`seed ${seed} failed (replay: SEGMENT_SIM_SEED=${seed}): ${r.violation}`);
-        if (SEEDS === 1) console.log(JSON.stringify(r));
-        for (const k of Object.keys(totals) as (keyof typeof totals)[]) totals[k] += r.stats[k];
+        for (const tearModel of TEAR_MODELS) {
+          const r = await runSegmentSimulation(seed, { tearModel });
+          if (!r.ok) {
+            throw new Error(
+              `seed ${seed} (${tearModel} tearing) failed (replay: SEGMENT_SIM_SEED=${seed} SEGMENT_SIM_TEAR_MODEL=${tearModel}): ${r.violation}`,
+            );
+          }
+          if (SEEDS === 1) console.log(JSON.stringify(r));
+          for (const k of Object.keys(totals) as (keyof typeof totals)[]) totals[k] += r.stats[k];
+        }
       }
       const seconds = (performance.now() - started) / 1000;
       console.log(`segment simulator: ${SEEDS} seeds in ${seconds.toFixed(1)} s, ${JSON.stringify(totals)}`);
@@ -334,13 +344,13 @@ describe('ReplicatedLog recovery after a local snapshot', () => {
 });
 
 describe('ReplicatedLog recovery when the sectors of one write land out of order', () => {
-  // Finding, kept as it.fails (it depends on the disk model, so the CI simulation uses prefix tearing):
-  // a save's writev spanning a 512-byte sector boundary is interrupted by power loss and only its later
-  // sector reaches the disk (nothing orders the sectors of an unsynced write). Recovery sees zeros at the
-  // old end followed by a valid batch and refuses the folder (CORRUPT_LOG, "implausible batch length 12"),
-  // although nothing after the old end was ever fsynced or acknowledged. The simulator with
-  // `tearModel: 'sectors'` hits it in 5 of seeds 1..300 (seeds 95, 108, 141, 179, 267).
-  it.fails('opens at the last synced batch after a torn write whose later sector landed first', async () => {
+  // Found by the simulator with sector tearing (5 of seeds 1..300: 95, 108, 141, 179, 267): a save's writev
+  // spanning a 512-byte sector boundary is interrupted by power loss and only its later sector reaches the
+  // disk (nothing orders the sectors of an unsynced write). Recovery saw zeros at the old end followed by a
+  // valid batch and refused the folder (CORRUPT_LOG, "implausible batch length 12"), although nothing after
+  // the old end was ever fsynced or acknowledged. Recovery now recognises a sector that did not land
+  // (segment-recovery.ts cutTornTail); 1000 seeds of sector tearing pass.
+  it('opens at the last synced batch after a torn write whose later sector landed first', async () => {
     const fs = new SimStorageFs({ tearModel: 'sectors' });
     const cfg = config({ segmentBytes: 1 << 20 });
     const log = await ReplicatedLog.open('/p', cfg, { clock, fs });

@@ -105,6 +105,62 @@ describe('PartitionLog recovery', () => {
     expect((await stat(file)).size).toBe(sizeBefore);
   });
 
+  // Power loss in the middle of an unsynced write: its 512-byte sectors land in any order, and one that did
+  // not land reads as zeros when a later one extended the file.
+  it('truncates a torn write whose first sector did not land while a later one did (zeros, then valid data)', async () => {
+    const sizes = await fill(2);
+    const file = join(dir.path, FIRST);
+    const syncedEnd = sizes[0]! + sizes[1]!;
+    expect(syncedEnd).toBeLessThan(512 - 12);
+    // The lost write: batches 2.. from the synced end; of its sectors only those from byte 1024 on landed.
+    const lost = Buffer.concat(
+      Array.from({ length: 20 }, (_, k) => {
+        const b = batchOf([`lost-${k}`]);
+        b.writeBigInt64BE(BigInt(2 + k), 0);
+        return b;
+      }),
+    );
+    const handle = await openFile(file, 'r+');
+    await handle.write(lost.subarray(1024 - syncedEnd), 0, lost.length - (1024 - syncedEnd), 1024);
+    await handle.close();
+    const log = await open();
+    expect(log.logEndOffset()).toBe(2);
+    expect((await stat(file)).size).toBe(syncedEnd);
+    expect((await log.append(batchOf(['after']))).baseOffset).toBe(2);
+  });
+
+  it('truncates a torn write one of whose middle sectors did not land (a whole sector of zeros)', async () => {
+    const sizes = await fill(2);
+    const file = join(dir.path, FIRST);
+    const syncedEnd = sizes[0]! + sizes[1]!;
+    const lost = Buffer.concat(
+      Array.from({ length: 20 }, (_, k) => {
+        const b = batchOf([`lost-${k}`.padEnd(300, '.')]);
+        b.writeBigInt64BE(BigInt(2 + k), 0);
+        return b;
+      }),
+    );
+    lost.fill(0, 1024 - syncedEnd, 1536 - syncedEnd); // the sector [1024, 1536) did not land
+    await appendFile(file, lost);
+    // Kept: the lost write's batches that end before the sector; the one across it and all after go.
+    const batchBytes = lost.length / 20;
+    const whole = Math.floor((1024 - syncedEnd) / batchBytes);
+    const log = await open();
+    expect(log.logEndOffset()).toBe(2 + whole);
+    expect((await stat(file)).size).toBe(syncedEnd + whole * batchBytes);
+    expect((await readAll(log)).map((r) => String(r.value)).slice(0, 2)).toEqual(['value-0', 'value-1']);
+  });
+
+  it('still refuses bad bytes followed by valid data when no sector of them is zeros (corruption, not a torn write)', async () => {
+    const sizes = await fill(12);
+    const file = join(dir.path, FIRST);
+    const at = sizes.slice(0, 8).reduce((a, b) => a + b, 0);
+    await flipByte(file, at + 70);
+    const err = await openError();
+    expect(err.code).toBe('CORRUPT_LOG');
+    expect(err.metadata).toMatchObject({ file, position: at });
+  });
+
   it('refuses a corrupted length field in the middle (the rest of the log would look torn)', async () => {
     const sizes = await fill(6);
     const file = join(dir.path, FIRST);
