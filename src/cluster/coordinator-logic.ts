@@ -13,7 +13,7 @@ import {
   heartbeatFresh,
   recordProbe,
 } from './failure-detector.js';
-import { projectedReplicas } from './load.js';
+import { partitionKey, projectedReplicas } from './load.js';
 import { planRebalance } from './rebalancer.js';
 import type { BrokerState, BrokerView, ClusterView } from './types.js';
 
@@ -45,6 +45,7 @@ export function initialCoordinatorState(config: Partial<CoordinatorConfig> = {})
     awaitingStates: {},
     planInFlight: null,
     imbalanceScore: null,
+    balancedAtMs: {},
   };
 }
 
@@ -213,7 +214,7 @@ function tick(state: CoordinatorState): StepResult {
   }
 
   // Rebalance: periodic, on triggers, and when a failed broker's grace runs out.
-  let { planInFlight, rebalanceDue, lastRebalanceMs, imbalanceScore } = state;
+  let { planInFlight, rebalanceDue, lastRebalanceMs, imbalanceScore, balancedAtMs } = state;
   if (planInFlight !== null && now - planInFlight.atMs >= config.proposalTimeoutMs) planInFlight = null;
   const graceExpired = view.brokers.some((b) => {
     if (b.state !== 'failed') return false;
@@ -235,10 +236,27 @@ function tick(state: CoordinatorState): StepResult {
     // failed until then (a preferred-leader change could hand a partition to the dead broker).
     const livenessKnown =
       state.leaderSinceMs === null || now - state.leaderSinceMs >= config.detector.heartbeatTimeoutMs;
-    const leaderChanges = livenessKnown
+    const allowed = livenessKnown
       ? plan.leaderChanges
       : plan.leaderChanges.filter((c) => c.reason === 'leader-unavailable');
-    rebalanceDue = leaderChanges.length < plan.leaderChanges.length;
+    rebalanceDue = allowed.length < plan.leaderChanges.length;
+    // A partition's leader moves for balance at most once per rebalance interval: in-sync sets and broker
+    // states arrive one write at a time (a broker coming back rejoins each partition's set separately), and
+    // plans made on each intermediate view would hand a leadership back and forth. Leaders follow each choice
+    // at once (leader-steering.ts), so the spacing lives here. A leader that is unavailable is replaced at once.
+    const leaderChanges = allowed.filter(
+      (c) =>
+        c.reason === 'leader-unavailable' ||
+        now - (balancedAtMs[partitionKey(c.topic, c.partition)] ?? Number.NEGATIVE_INFINITY) >=
+          config.rebalanceIntervalMs,
+    );
+    const balanced = leaderChanges.filter((c) => c.reason !== 'leader-unavailable');
+    if (balanced.length > 0) {
+      balancedAtMs = {
+        ...balancedAtMs,
+        ...Object.fromEntries(balanced.map((c) => [partitionKey(c.topic, c.partition), now])),
+      };
+    }
     if (plan.moves.length > 0) actions.push({ type: 'proposeReplicaMoves', moves: plan.moves });
     if (leaderChanges.length > 0) actions.push({ type: 'proposeLeaderChanges', changes: leaderChanges });
     if (plan.moves.length > 0 || leaderChanges.length > 0)
@@ -256,6 +274,7 @@ function tick(state: CoordinatorState): StepResult {
       rebalanceDue,
       lastRebalanceMs,
       imbalanceScore,
+      balancedAtMs,
     },
     actions,
   };

@@ -85,6 +85,8 @@ export interface CoordinatorState {
   readonly planInFlight: { readonly atMs: number; readonly version: number } | null;
   /** The latest `cluster_imbalance_score`; null before the first plan. */
   readonly imbalanceScore: number | null;
+  /** Partition key -> when this coordinator last chose a new leader for it for balance (spacing). */
+  readonly balancedAtMs: Readonly<Record<string, number>>;
 }
 
 export interface StepResult {

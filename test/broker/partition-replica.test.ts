@@ -44,7 +44,12 @@ afterEach(async () => {
   }
 });
 
-async function startNode(hub: MemoryHub, id: number, store: MemoryPartitionStore): Promise<Node> {
+async function startNode(
+  hub: MemoryHub,
+  id: number,
+  store: MemoryPartitionStore,
+  recordedInSync?: () => readonly number[] | undefined,
+): Promise<Node> {
   const host = new RaftHost({ nodeId: id, transport: hub.transport(id), tickIntervalMs: 10 });
   const replica = await PartitionReplica.open({
     topic: 't',
@@ -56,15 +61,21 @@ async function startNode(hub: MemoryHub, id: number, store: MemoryPartitionStore
     nowMs: () => Date.now(),
     batchBytesMax: () => 1 << 20,
     proposalTimeoutMs: 2_000,
+    ...(recordedInSync === undefined ? {} : { recordedInSync }),
   });
   const node = { id, host, store, replica };
   running.push(node);
   return node;
 }
 
-async function startGroup(hub: MemoryHub): Promise<Node[]> {
+async function startGroup(
+  hub: MemoryHub,
+  recordedInSync?: () => readonly number[] | undefined,
+): Promise<Node[]> {
   const nodes: Node[] = [];
-  for (const id of IDS) nodes.push(await startNode(hub, id, MemoryPartitionStore.bootstrapped(IDS)));
+  for (const id of IDS) {
+    nodes.push(await startNode(hub, id, MemoryPartitionStore.bootstrapped(IDS), recordedInSync));
+  }
   return nodes;
 }
 
@@ -195,6 +206,37 @@ describe('PartitionReplica', () => {
     expect(first.replica.isLeader()).toBe(false);
     for (const n of nodes) expect(storedBatches(n)).toEqual(storedBatches(second));
     expect((await readAll(second)).map((r) => r.value)).toEqual(['c0', 'c1', 'n0']);
+  });
+
+  it('a new leader keeps the recorded in-sync set: a stopped replica left out stays out, a live one rejoins once caught up', async () => {
+    const hub = new MemoryHub();
+    let recorded: readonly number[] = IDS;
+    const nodes = await startGroup(hub, () => recorded);
+    const first = await leaderOf(nodes);
+    await first.replica.append(batch(['a']));
+    await waitFor('replicated', () => nodes.every((n) => storedBatches(n).size === 1));
+    const [stopped, next] = nodes.filter((n) => n !== first) as [Node, Node];
+
+    // The stopped replica had dropped out (the old leader recorded it) before leadership moves on.
+    hub.isolate(stopped.id);
+    recorded = [first.id, next.id];
+    await first.replica.node.transferLeadership(next.id);
+    await waitFor('the transfer', () => next.replica.isLeader());
+    // Starting with every voter in sync would put it back for the whole lag time (10 s).
+    expect(next.replica.inSyncReplicas(Date.now())).toEqual([first.id, next.id].sort((a, b) => a - b));
+
+    // A live replica the record leaves out joins at the first check after it caught up.
+    hub.heal();
+    recorded = [next.id];
+    await next.replica.node.transferLeadership(stopped.id);
+    await waitFor('the second transfer', () => stopped.replica.isLeader());
+    // The record names only the old leader: the first one (live) starts outside the set.
+    expect(stopped.replica.inSyncReplicas(Date.now())).toEqual([stopped.id, next.id].sort((a, b) => a - b));
+    await stopped.replica.append(batch(['b']));
+    await waitFor('the others caught up and counted in sync', () => {
+      stopped.replica.trackFollowers(Date.now());
+      return stopped.replica.inSyncReplicas(Date.now()).length === 3;
+    });
   });
 
   it('confirms leadership only while a quorum still follows: a replaced leader cut off from it is refused', async () => {

@@ -64,7 +64,7 @@ afterEach(async () => {
   }
 });
 
-function startBroker(hub: MemoryHub, md: SharedMetadata, id: number): Broker {
+function startBroker(hub: MemoryHub, md: SharedMetadata, id: number, transferBackoffMs = 200): Broker {
   const host = new RaftHost({ nodeId: id, transport: hub.transport(id), tickIntervalMs: 10 });
   const stores = new Map<string, MemoryPartitionStore>();
   const removed: string[] = [];
@@ -93,7 +93,7 @@ function startBroker(hub: MemoryHub, md: SharedMetadata, id: number): Broker {
     nowMs: () => Date.now(),
     batchBytesMax: 1 << 20,
     proposalTimeoutMs: 2_000,
-    transferBackoffMs: 200,
+    transferBackoffMs,
     retryIntervalMs: 50,
     isrCheckIntervalMs: 50,
     replicaLagTimeMaxMs: 400,
@@ -104,14 +104,14 @@ function startBroker(hub: MemoryHub, md: SharedMetadata, id: number): Broker {
   return b;
 }
 
-function setup(ids: number[]) {
+function setup(ids: number[], transferBackoffMs?: number) {
   const hub = new MemoryHub();
   const md = new SharedMetadata();
   for (const id of [1, 2, 3, 4]) {
     md.apply(register(id));
     md.apply({ type: 'updateBroker', brokerId: id, state: 'alive' });
   }
-  const started = ids.map((id) => startBroker(hub, md, id));
+  const started = ids.map((id) => startBroker(hub, md, id, transferBackoffMs));
   return { hub, md, started };
 }
 
@@ -169,6 +169,33 @@ describe('ReplicaManager', () => {
       () => leaderReplica('t', 0)?.broker.id === target,
     );
     expect(md.partition('t', 0).leader).toBe(target);
+  });
+
+  it('follows each new leader choice at once, even from a broker that transferred the partition a moment ago', async () => {
+    // A long backoff: only a repeat of the same choice may wait for it (here it would outlast the test).
+    const { md } = setup([1, 2, 3], 60_000);
+    md.apply(createTopic('t', [[1, 2, 3]]));
+    await waitFor('published', () => md.partition('t', 0).leader === leaderReplica('t', 0)?.broker.id);
+    const first = md.partition('t', 0).leader;
+    const [a, b] = [1, 2, 3].filter((id) => id !== first) as [number, number];
+    const choose = (leader: number): void => {
+      md.apply({
+        type: 'updateLeader',
+        topic: 't',
+        partition: 0,
+        expectedEpoch: md.partition('t', 0).leaderEpoch,
+        leader,
+      });
+    };
+    // first -> a -> first -> b: the last move is the first broker's second transfer within the backoff.
+    for (const target of [a, first, b]) {
+      choose(target);
+      await waitFor(
+        `leadership moved to broker ${target}`,
+        () => leaderReplica('t', 0)?.broker.id === target,
+      );
+    }
+    expect(md.partition('t', 0).leader).toBe(b);
   });
 
   it('moves a replica through membership changes, keeping the data, and removes the old copy', async () => {

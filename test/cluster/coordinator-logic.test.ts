@@ -5,6 +5,7 @@ import type {
   CoordinatorEvent,
   CoordinatorState,
 } from '../../src/cluster/coordinator-types.js';
+import { planLeaders } from '../../src/cluster/leader-planner.js';
 import type { ClusterView } from '../../src/cluster/types.js';
 import { applyPlan, broker, brokers, topic, view, withBrokerState } from './helpers.js';
 
@@ -266,6 +267,67 @@ describe('coordinator reducer', () => {
     const leaders = final.topics[0]!.partitions.map((p) => p.leader);
     expect(leaders).toEqual([1, 2, 3, 1, 2, 3]);
     expect(of(h.actions, 'proposeReplicaMoves')).toEqual([]);
+  });
+
+  it('moves a partition leader for balance at most once per rebalance interval, as in-sync sets arrive one by one', () => {
+    // Replication factor 3 on three brokers, each the preferred leader of one partition.
+    const v = view({
+      brokers: brokers([1, 2, 3]),
+      topics: [
+        topic('t', [
+          [1, 2, 3],
+          [2, 3, 1],
+          [3, 1, 2],
+        ]),
+      ],
+    });
+    /** Broker 3 in sync only in `partitions` (the others' leaders have not taken it back yet). */
+    const threeInSyncIn = (at: ClusterView, partitions: readonly number[]): ClusterView => ({
+      ...at,
+      topics: at.topics.map((t) => ({
+        ...t,
+        partitions: t.partitions.map((p) => ({
+          ...p,
+          isr: partitions.includes(p.partition) ? [...p.replicas] : p.replicas.filter((id) => id !== 3),
+        })),
+      })),
+    });
+    const h = leaderHarness(v);
+    h.beatUntil(2000, 1, 2, 3);
+    let current: ClusterView = threeInSyncIn(withBrokerState({ ...v, version: 2 }, 3, 'failed', 5000), []);
+    h.beatUntil(5000, 1, 2);
+    h.applied(current);
+    const away = of(h.tick(), 'proposeLeaderChanges').flatMap((a) => a.changes);
+    current = { ...applyPlan(current, [], away), version: 3 };
+    h.applied(current);
+    // Broker 3 comes back; partitions 0 and 1 take it back in sync first: a plan on this view spreads
+    // leadership through them (3 may lead partition 1 only).
+    h.at(8000).beat(1, 2, 3);
+    h.tick();
+    current = threeInSyncIn(withBrokerState({ ...current, version: 4 }, 3, 'alive', 8000), [0, 1]);
+    h.applied(current);
+    h.at(8500).beat(1, 2, 3);
+    const first = of(h.tick(), 'proposeLeaderChanges').flatMap((a) => a.changes);
+    expect(first.some((c) => c.reason === 'leader-spread')).toBe(true);
+    current = { ...applyPlan(current, [], first), version: 5 };
+    h.applied(current);
+    // Partition 2 takes it back too: the plan for this view (the planner itself, unspaced) hands back
+    // leaderships that just moved; the coordinator holds those for the interval.
+    current = { ...threeInSyncIn(current, [0, 1, 2]), version: 6 };
+    const wanted = planLeaders(current).changes;
+    const movedTwice = wanted.filter((c) => first.some((f) => f.partition === c.partition));
+    expect(movedTwice.length).toBeGreaterThan(0);
+    h.applied(current);
+    h.at(9000).beat(1, 2, 3);
+    const second = of(h.tick(), 'proposeLeaderChanges').flatMap((a) => a.changes);
+    expect(second.filter((c) => first.some((f) => f.partition === c.partition))).toEqual([]);
+    current = { ...applyPlan(current, [], second), version: 7 };
+    h.applied(current);
+    // Once the interval has passed they go ahead, and every partition ends with its preferred leader.
+    const later = of(h.beatUntil(19_000, 1, 2, 3), 'proposeLeaderChanges').flatMap((a) => a.changes);
+    expect(later.map((c) => c.partition).sort()).toEqual(movedTwice.map((c) => c.partition).sort());
+    const final = applyPlan(current, [], later);
+    expect(final.topics[0]!.partitions.map((p) => p.leader)).toEqual([1, 2, 3]);
   });
 
   it('a broker marked draining in metadata gets its replicas planned away', () => {

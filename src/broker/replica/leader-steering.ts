@@ -23,6 +23,8 @@ export interface SteeredReplica {
   readonly createdVersion: number;
   readonly replica: PartitionReplica;
   lastTransferAtMs: number;
+  /** The broker leadership was last transferred to (another one is not backed off). */
+  lastTransferTo: NodeId;
   publishing: boolean;
   /** The leader epoch this replica's own publication produced, while it leads; undefined otherwise. */
   publishedEpoch: number | undefined;
@@ -38,7 +40,7 @@ export interface LeaderSteeringDeps {
   readonly brokerId: number;
   readonly metadata: Pick<MetadataStore, 'updateLeader'>;
   readonly nowMs: () => number;
-  /** Leadership transfers of one partition are at least this far apart. */
+  /** Leadership is not transferred to the same broker again sooner than this (another one: at once). */
   readonly transferBackoffMs: number;
   readonly log: Logger;
   readonly view: () => MetadataView;
@@ -68,12 +70,14 @@ export class LeaderSteering {
       const alive = view.brokers.get(wanted)?.state === 'alive';
       const chosen = h.publishedEpoch !== undefined && p.leaderEpoch > h.publishedEpoch;
       if (chosen && wanted > 0 && alive && voters.includes(wanted) && p.replicas.includes(wanted)) {
-        // Transfers are spaced by the backoff, whichever broker they go to: a new leader starts its in-sync
-        // tracking afresh, and transfers following every change of the coordinator's choice (which reads the
-        // in-sync sets) could keep a stopped replica from ever leaving them. (A choice made during the
-        // backoff waits for it: clients sent there meanwhile are told NOT_LEADER.)
-        if (now - h.lastTransferAtMs >= this.deps.transferBackoffMs) {
+        // Only another transfer to the same broker waits out the backoff (one that failed, to a broker not
+        // answering, must not be retried in a loop); a choice of another broker (the coordinator moved on,
+        // e.g. after this broker won an election) is followed at once, or clients sent to the broker it
+        // names would be told NOT_LEADER until the backoff ended.
+        const repeat = h.lastTransferTo === wanted;
+        if (!repeat || now - h.lastTransferAtMs >= this.deps.transferBackoffMs) {
           h.lastTransferAtMs = now;
+          h.lastTransferTo = wanted;
           void this.transfer(h, wanted);
         }
       } else {

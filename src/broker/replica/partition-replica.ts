@@ -53,6 +53,11 @@ export interface PartitionReplicaOptions {
   readonly minInsyncReplicas?: () => number;
   /** A follower that has not held everything committed for this long drops out of the in-sync set. */
   readonly replicaLagTimeMaxMs?: number;
+  /**
+   * The partition's in-sync set as metadata records it (undefined when unknown): a new leader starts with
+   * these voters in sync. Without it, every voter starts in sync.
+   */
+  readonly recordedInSync?: () => readonly NodeId[] | undefined;
   /** Told how long each acks=all batch took from proposal to commit (seconds). */
   readonly onCommitted?: (seconds: number) => void;
   /** Taking or installing a snapshot longer than this is reported to onTimeout (raft.snapshot). */
@@ -119,14 +124,19 @@ export class PartitionReplica extends EventEmitter<ReplicaEvents> implements Ser
     replica = new PartitionReplica(options, node, sm);
     node.on('applied', ({ appliedIndex }) => options.store.setAppliedIndex(appliedIndex));
     node.on('leader-change', (change) => {
-      // A new leader starts with every voter in sync (as Kafka's new leader keeps the last in-sync set);
-      // followers that do not keep up drop out after the lag time.
+      // A new leader keeps the recorded in-sync set, as Kafka's does: those voters start in sync and drop
+      // out after the lag time if they do not keep up; the others join once caught up (next check). Starting
+      // with every voter would put a replica that stopped back in the set on every leadership change, and
+      // leadership moving more often than the lag time would then keep it there.
       replica.caughtUpAtMs.clear();
       replica.dedup.reset();
       replica.commitAtLastCheck = node.status().commitIndex;
       if (change.leaderId === node.id) {
         const now = options.nowMs();
-        for (const id of node.status().voters) replica.caughtUpAtMs.set(id, now);
+        const recorded = options.recordedInSync?.();
+        for (const id of node.status().voters) {
+          if (recorded === undefined || recorded.includes(id)) replica.caughtUpAtMs.set(id, now);
+        }
       }
       replica.emit('leader-change', change);
     });

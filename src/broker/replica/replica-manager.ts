@@ -62,7 +62,7 @@ export interface ReplicaManagerDeps {
   readonly batchBytesMax: number;
   readonly proposalTimeoutMs: number;
   readonly retryIntervalMs?: number;
-  /** Leadership transfers of one partition are at least this far apart. */
+  /** Leadership is not transferred to the same broker again sooner than this (another one: at once). */
   readonly transferBackoffMs?: number;
   /** How often leaders recompute their in-sync replicas and publish changes. */
   readonly isrCheckIntervalMs?: number;
@@ -324,6 +324,11 @@ export class ReplicaManager {
         ...(this.deps.replicaLagTimeMaxMs === undefined
           ? {}
           : { replicaLagTimeMaxMs: this.deps.replicaLagTimeMaxMs }),
+        recordedInSync: () =>
+          recordOf(
+            { topic: topic.name, partition: p.partition, createdVersion: topic.createdVersion },
+            this.view(),
+          )?.isr,
         onCommitted: (seconds: number) =>
           this.deps.metrics?.replicationCommitDurationSeconds.observe(seconds),
         ...(this.deps.onTimeout === undefined ? {} : { onTimeout: this.deps.onTimeout }),
@@ -344,6 +349,7 @@ export class ReplicaManager {
       replica,
       store,
       lastTransferAtMs: Number.NEGATIVE_INFINITY,
+      lastTransferTo: 0,
       publishing: false,
       publishedEpoch: undefined,
       publishingIsr: false,
