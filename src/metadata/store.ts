@@ -1,12 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import {
-  type ErrorCode,
-  InvariantViolation,
-  invariant,
-  isStreamBusError,
-  StreamBusError,
-  toStreamBusError,
-} from '../errors/index.js';
+import { InvariantViolation, invariant, StreamBusError } from '../errors/index.js';
 import type { SpanRunner } from '../observability/tracing.js';
 import type { NodeId, Role } from '../raft/core/types.js';
 import type { CallOptions } from '../raft/node-types.js';
@@ -24,8 +17,10 @@ import {
   type Timers,
 } from '../resilience/index.js';
 import { type CommandType, decodeCommand, encodeCommand, type MetadataCommand } from './commands.js';
-import { forwardWhileLeader, type MetadataForwarder } from './forwarder.js';
+import type { MetadataForwarder } from './forwarder.js';
+import { LeaderRouter } from './leader-router.js';
 import { type LeaderWait, startLeaderWait } from './leader-wait.js';
+import { type MetadataOperationEvent, OperationEvents } from './operation-events.js';
 import { type ProposeRoute, traceProposal } from './propose-span.js';
 import type { MetadataView } from './state.js';
 import type { MetadataStateMachine } from './state-machine.js';
@@ -39,13 +34,7 @@ export interface MetadataRaft {
   status(): { readonly role: Role; readonly leaderId: NodeId };
 }
 
-export interface MetadataOperationEvent {
-  readonly operation: CommandType | 'readLinearizable';
-  readonly status: 'success' | 'failure';
-  readonly durationMs: number;
-  /** The error's catalogue code when status is failure. */
-  readonly code?: ErrorCode;
-}
+export type { MetadataOperationEvent } from './operation-events.js';
 
 export interface MetadataStoreOptions {
   readonly raft: MetadataRaft;
@@ -105,14 +94,6 @@ export type MetadataWriteResult = ApplyResult & { readonly ok: true };
 
 type Body<T extends CommandType> = Omit<Extract<MetadataCommand, { type: T }>, 'type'>;
 
-const UNREACHABLE: ReadonlySet<ErrorCode> = new Set([
-  'NETWORK_ERROR',
-  'CONNECTION_CLOSED',
-  'BROKER_NOT_AVAILABLE',
-  'NOT_LEADER',
-  'RAFT_STOPPED',
-]);
-
 /**
  * The client API of the metadata store on one broker. Writes are proposals to the metadata Raft group:
  *
@@ -135,10 +116,10 @@ export class MetadataStore {
   private readonly attemptTimeoutMs: number;
   private readonly leaderWaitMaxMs: number;
   private readonly leaderPollMs: number;
-  private readonly listeners = new Set<(event: MetadataOperationEvent) => void>();
+  private readonly events: OperationEvents;
+  private readonly router: LeaderRouter;
   private readonly requestPrefix: string;
   private requestSeq = 0;
-  private joinCursor = 0;
 
   constructor(private readonly options: MetadataStoreOptions) {
     this.raft = options.raft;
@@ -150,6 +131,15 @@ export class MetadataStore {
     this.leaderWaitMaxMs = options.leaderWaitMaxMs ?? 10_000;
     this.leaderPollMs = options.leaderPollMs ?? 25;
     this.breaker = new CircuitBreaker({ ...options.breaker, name: 'metadata', clock: this.clock });
+    this.events = new OperationEvents(this.clock);
+    this.router = new LeaderRouter({
+      raft: this.raft,
+      forwarder: options.forwarder,
+      joinVia: options.joinVia,
+      leaderPollMs: this.leaderPollMs,
+      clock: this.clock,
+      timers: this.timers,
+    });
     this.retryOptions = {
       retriesMax: options.retry?.retriesMax ?? 10,
       baseDelayMs: options.retry?.baseDelayMs ?? 50,
@@ -289,9 +279,9 @@ export class MetadataStore {
   /** Any command, with the full retry / breaker / forwarding treatment. */
   execute(command: MetadataCommand, options: WriteOptions = {}): Promise<MetadataWriteResult> {
     const spans = this.options.spans;
-    if (spans === undefined) return this.observe(command.type, () => this.propose(command, options));
+    if (spans === undefined) return this.events.observe(command.type, () => this.propose(command, options));
     return traceProposal(spans, command.type, this.raft.id, (route) =>
-      this.observe(command.type, () => this.propose(command, options, route)),
+      this.events.observe(command.type, () => this.propose(command, options, route)),
     );
   }
 
@@ -317,7 +307,7 @@ export class MetadataStore {
       this.policy(operation),
       async (signal, deadline) => {
         if (route !== undefined) route.attempts++;
-        return unwrap(await this.attempt(bytes, signal, leader, deadline, route), command.type);
+        return unwrap(await this.router.attempt(bytes, signal, leader, deadline, route), command.type);
       },
       parent,
     ).finally(() => {
@@ -333,7 +323,7 @@ export class MetadataStore {
 
   /** An image that includes every change committed before the call (Raft read-index, then local apply). */
   readLinearizable(signal?: AbortSignal): Promise<MetadataView> {
-    return this.observe('readLinearizable', () => {
+    return this.events.observe('readLinearizable', () => {
       const leader = this.leaderWait('metadata.readLinearizable', signal);
       return callWithPolicy(
         this.policy('metadata.readLinearizable'),
@@ -385,8 +375,7 @@ export class MetadataStore {
 
   /** Operation outcomes (for metrics and logs); costs nothing while nobody listens. */
   subscribe(listener: (event: MetadataOperationEvent) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    return this.events.subscribe(listener);
   }
 
   get stateMachine(): MetadataStateMachine {
@@ -425,80 +414,6 @@ export class MetadataStore {
       maxMs: this.leaderWaitMaxMs,
       ...(this.options.onTimeout === undefined ? {} : { onTimeout: this.options.onTimeout }),
     });
-  }
-
-  /**
-   * One attempt: propose here if leader, else forward (with what is left of `deadline`, the attempt's);
-   * wait while the leader is unknown or unreachable.
-   */
-  private async attempt(
-    bytes: Uint8Array,
-    signal: AbortSignal,
-    leader: LeaderWait,
-    deadline: Deadline | undefined,
-    route: ProposeRoute | undefined,
-  ): Promise<ApplyResult> {
-    invariant(deadline !== undefined, 'a metadata attempt runs under its attempt deadline');
-    for (;;) {
-      if (signal.aborted) throw abortError(signal);
-      const { role, leaderId } = this.raft.status();
-      if (leaderId === 0) leader.check();
-      else leader.seen();
-      if (role === 'leader') {
-        if (route !== undefined) route.forwarded = false;
-        return (await this.raft.propose(bytes, { signal })) as ApplyResult;
-      }
-      const joining = leaderId === 0 ? this.nextJoinTarget() : undefined;
-      const target = joining ?? leaderId;
-      if (target !== 0) {
-        if (this.options.forwarder === undefined) {
-          throw new StreamBusError('NOT_LEADER', { operation: 'metadata.propose', metadata: { leaderId } });
-        }
-        if (route !== undefined) route.forwarded = true;
-        try {
-          // A joining node knows no leader and asks voters in turn: nothing to watch for.
-          if (joining !== undefined) return await this.options.forwarder.forward(target, bytes, deadline);
-          return await forwardWhileLeader(this.options.forwarder, target, bytes, deadline, {
-            currentLeader: () => this.raft.status().leaderId,
-            pollMs: this.leaderPollMs,
-            clock: this.clock,
-            timers: this.timers,
-          });
-        } catch (err) {
-          // The leader died or is cut off: keep looking (this node learns of a new one, or the old one
-          // comes back) until the attempt's budget runs out. The request id makes re-sending safe. A joining
-          // node also moves on from a voter that does not lead.
-          const notLeader = joining !== undefined && isStreamBusError(err, 'NOT_LEADER');
-          if (signal.aborted || !isStreamBusError(err) || !(UNREACHABLE.has(err.code) || notLeader))
-            throw err;
-        }
-      }
-      await sleep(this.leaderPollMs, signal, this.timers);
-    }
-  }
-
-  /** The next voter to try while this node, outside the group, knows no leader; undefined for members. */
-  private nextJoinTarget(): NodeId | undefined {
-    const via = this.options.joinVia ?? [];
-    if (via.length === 0) return undefined;
-    return via[this.joinCursor++ % via.length];
-  }
-
-  private async observe<T>(operation: MetadataOperationEvent['operation'], fn: () => Promise<T>): Promise<T> {
-    const startMs = this.clock.nowMs();
-    try {
-      const value = await fn(); // fn may throw synchronously (INVALID_REQUEST): counted as a failure too
-      this.emit({ operation, status: 'success', durationMs: this.clock.nowMs() - startMs });
-      return value;
-    } catch (err) {
-      const code = toStreamBusError(err).code;
-      this.emit({ operation, status: 'failure', durationMs: this.clock.nowMs() - startMs, code });
-      throw err;
-    }
-  }
-
-  private emit(event: MetadataOperationEvent): void {
-    for (const listener of this.listeners) listener(event);
   }
 }
 

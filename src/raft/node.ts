@@ -1,22 +1,14 @@
 import { EventEmitter } from 'node:events';
 import { InvariantViolation, invariant, StreamBusError, toStreamBusError } from '../errors/index.js';
-import type { Envelope } from './codec.js';
 import { type FollowerProgress, RaftCore } from './core/raft.js';
 import { mulberry32 } from './core/rand.js';
-import {
-  type ConfChange,
-  type ConfState,
-  type Entry,
-  type HardState,
-  type Message,
-  NONE,
-  type NodeId,
-  type Ready,
-} from './core/types.js';
+import { type ConfChange, type ConfState, type Message, NONE, type NodeId } from './core/types.js';
+import { ELECTION_MESSAGES, ElectionTrace } from './election-trace.js';
 import { type RaftLogger, silentLogger } from './logger.js';
 import type { CallOptions, RaftNodeEvents, RaftNodeOptions, RaftNodeStatus } from './node-types.js';
 import { deadlinePromise, ProposalTracker, proposeError, type Settle } from './proposals.js';
 import { ReadWaiters } from './read-waiters.js';
+import { ReadyHandler } from './ready-handler.js';
 
 export type {
   CallOptions,
@@ -37,12 +29,9 @@ interface Queued {
 type Waiter = { term: number; resolve(v: unknown): void; reject(e: Error): void };
 
 /**
- * Drives one RaftCore: applies each Ready in the etcd order (persist with fsync when required, then send,
- * then apply, then advance), serialised so two persists never overlap, and turns proposals into promises.
+ * Drives one RaftCore: ticks it, feeds it messages and proposals, turns proposals into promises, and hands
+ * each Ready to a ReadyHandler (persist, send, apply, advance) one at a time, so two persists never overlap.
  */
-/** Messages of a campaign, traced at debug level. */
-const ELECTION_MESSAGES: ReadonlySet<string> = new Set(['pre-vote', 'pre-vote-resp', 'vote', 'vote-resp']);
-
 export class RaftNode extends EventEmitter<RaftNodeEvents> {
   readonly id: NodeId;
   readonly groupId: string;
@@ -54,6 +43,8 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
   private queue: Queued[] = [];
   private readonly reads = new ReadWaiters();
   private readonly leaderWaiters = new Set<(leaderId: NodeId) => void>();
+  private readonly elections: ElectionTrace;
+  private readonly ready: ReadyHandler;
   private state: 'new' | 'running' | 'stopped' = 'new';
   private ticker: NodeJS.Timeout | undefined;
   private phaseTimer: NodeJS.Timeout | undefined;
@@ -61,12 +52,6 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
   private scheduled = false;
   private loop: Promise<void> | undefined;
   private rerun = false;
-  private appliedIndex: number;
-  private lastSnapshotIndex: number;
-  private lastCommit: number;
-  private lastCommitAtMs: number | undefined;
-  /** The hard state as last persisted (at start: as loaded from storage). */
-  private persistedHard: HardState;
 
   constructor(options: RaftNodeOptions) {
     super();
@@ -91,10 +76,20 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
       // The driver rejects proposals on followers with the leader id; clients retry at the leader.
       proposalForwarding: false,
     });
-    this.appliedIndex = this.core.log.applied;
-    this.lastSnapshotIndex = options.storage.snapshot().metadata.index;
-    this.lastCommit = this.core.log.committed;
-    this.persistedHard = this.core.hardState();
+    this.elections = new ElectionTrace(this.log, this.core, this.id, this.groupId);
+    this.ready = new ReadyHandler({
+      id: this.id,
+      groupId: this.groupId,
+      core: this.core,
+      node: options,
+      log: this.log,
+      now: this.now,
+      events: this,
+      proposals: this.proposals,
+      reads: this.reads,
+      leaderWaiters: this.leaderWaiters,
+      elections: this.elections,
+    });
   }
 
   /** Restores the state machine from the stored snapshot, then starts ticking and processing. */
@@ -147,7 +142,7 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
 
   receive(m: Message): void {
     if (this.state !== 'running') return;
-    if (ELECTION_MESSAGES.has(m.type)) this.traceElection('received', m);
+    if (ELECTION_MESSAGES.has(m.type)) this.elections.trace('received', m);
     try {
       this.core.step(m);
     } catch (err) {
@@ -270,6 +265,7 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
 
   status(): RaftNodeStatus {
     const s = this.core.status();
+    const lastCommitAtMs = this.ready.lastCommitAtMs;
     return {
       id: this.id,
       groupId: this.groupId,
@@ -277,12 +273,12 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
       term: s.term,
       leaderId: s.leaderId,
       commitIndex: s.commit,
-      appliedIndex: this.appliedIndex,
+      appliedIndex: this.ready.appliedIndex,
       lastIndex: s.lastIndex,
       voters: s.conf.voters,
       votersOutgoing: s.conf.votersOutgoing ?? [],
       learners: s.conf.learners,
-      lastCommitAgeMs: this.lastCommitAtMs === undefined ? undefined : this.now() - this.lastCommitAtMs,
+      lastCommitAgeMs: lastCommitAtMs === undefined ? undefined : this.now() - lastCommitAtMs,
       pendingProposals: this.proposals.size + this.queue.length,
     };
   }
@@ -334,7 +330,7 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
       this.rerun = false;
       this.flushProposals();
       for (let rd = this.core.ready(); rd !== null; rd = this.core.ready()) {
-        await this.handleReady(rd);
+        await this.ready.handle(rd);
         if (this.state !== 'running') return;
         this.flushProposals();
       }
@@ -354,179 +350,6 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
       return;
     }
     for (let i = 0; i < batch.length; i++) batch[i]!.onIndex(r.firstIndex + i, r.term);
-  }
-
-  private async handleReady(rd: Ready): Promise<void> {
-    const prevRole = this.core.role;
-    if (rd.softState !== undefined) this.onSoftState(rd);
-    if (rd.hardState !== undefined && rd.hardState.term !== this.lastTermSeen) {
-      this.lastTermSeen = rd.hardState.term;
-      this.emit('term-change', { term: rd.hardState.term });
-    }
-    // 0. A leader's appends may leave while its own copy of the same entries is being written (Raft thesis
-    // 10.2.1, etcd raft doc.go): it counts itself towards a commit only once they are durable (advance), so
-    // the followers' disks and its own work in parallel instead of one after the other. Anything that
-    // speaks for a term or vote not yet durable, and every other message, waits for the persist.
-    let late = rd.messages;
-    if (this.core.role === 'leader' && rd.snapshot === undefined && !this.termOrVoteChanges(rd)) {
-      const early = rd.messages.filter((m) => m.type === 'app');
-      if (early.length > 0) {
-        this.send(early);
-        late = rd.messages.filter((m) => m.type !== 'app');
-      }
-    }
-    const snapshotInstalled = rd.snapshot === undefined ? undefined : this.watchSnapshot();
-    // 1. Persist: nothing below may leave this node before the hard state and entries are durable.
-    if (rd.hardState !== undefined || rd.entries.length > 0 || rd.snapshot !== undefined) {
-      await this.opts.storage.save(
-        {
-          entries: rd.entries,
-          ...(rd.hardState === undefined ? {} : { hardState: rd.hardState }),
-          ...(rd.snapshot === undefined ? {} : { snapshot: rd.snapshot }),
-        },
-        rd.mustSync,
-      );
-      if (rd.hardState !== undefined) this.persistedHard = rd.hardState;
-    }
-    // 2. Send, one batch per peer.
-    if (late.length > 0) this.send(late);
-    // 3. Apply.
-    if (rd.snapshot !== undefined) {
-      await this.opts.stateMachine.restore(rd.snapshot.data);
-      this.appliedIndex = rd.snapshot.metadata.index;
-      this.lastSnapshotIndex = rd.snapshot.metadata.index;
-      this.proposals.dropUpTo(rd.snapshot.metadata.index);
-      snapshotInstalled?.();
-    }
-    const confApplied: Entry[] = [];
-    for (const e of rd.committedEntries) {
-      if (e.type === 'conf-change') {
-        confApplied.push(e);
-      } else if (e.data.byteLength === 0) {
-        // A leader's no-op: not for the state machine.
-        this.proposals.settle(e, { ok: true, value: undefined });
-      } else {
-        try {
-          const value = await this.opts.stateMachine.apply(e);
-          this.proposals.settle(e, { ok: true, value });
-        } catch (err) {
-          // The state machine is deterministic, so every replica fails this entry alike: report, go on.
-          this.proposals.settle(e, { ok: false, error: err instanceof Error ? err : new Error(String(err)) });
-        }
-      }
-      this.appliedIndex = e.index;
-    }
-    for (const rs of rd.readStates) this.reads.onReadState(rs.index, rs.context);
-    // 4. Advance.
-    this.core.advance(rd);
-    for (const e of confApplied) {
-      this.proposals.settle(e, { ok: true, value: this.core.conf });
-      this.emit('conf-change', { conf: this.core.conf, index: e.index });
-    }
-    if (prevRole === 'leader' && this.core.role !== 'leader') {
-      this.log.info({ node_id: this.id, group: this.groupId, term: this.core.term }, 'raft leadership lost');
-    }
-    if (this.core.role !== 'leader' && this.proposals.size > 0) {
-      const log = this.core.log;
-      this.proposals.dropOverwritten((i) => {
-        if (i < log.firstIndex()) return undefined; // compacted: settled at apply, or dropped by a snapshot
-        return i > log.lastIndex() ? -1 : log.termOrZero(i);
-      });
-    }
-    this.afterApply();
-    await this.maybeSnapshot();
-  }
-
-  private lastTermSeen = -1;
-
-  /** Whether this Ready carries a term or vote not yet persisted. */
-  private termOrVoteChanges(rd: Ready): boolean {
-    const hs = rd.hardState;
-    return hs !== undefined && (hs.term !== this.persistedHard.term || hs.vote !== this.persistedHard.vote);
-  }
-
-  private onSoftState(rd: Ready): void {
-    const soft = rd.softState!;
-    this.emit('role-change', { role: soft.role, term: this.core.term });
-    this.emit('leader-change', { leaderId: soft.leaderId, term: this.core.term });
-    this.log.info(
-      { node_id: this.id, group: this.groupId, role: soft.role, leader: soft.leaderId, term: this.core.term },
-      'raft role or leader changed',
-    );
-    for (const w of [...this.leaderWaiters]) w(soft.leaderId);
-  }
-
-  private afterApply(): void {
-    const commit = this.core.log.committed;
-    if (commit !== this.lastCommit) {
-      this.lastCommit = commit;
-      this.lastCommitAtMs = this.now();
-      this.emit('commit', { commitIndex: commit });
-    }
-    this.emit('applied', { appliedIndex: this.appliedIndex });
-    this.reads.onApplied(this.appliedIndex);
-  }
-
-  private async maybeSnapshot(): Promise<void> {
-    const every = this.opts.snapshotIntervalEntries ?? 10_000;
-    if (this.appliedIndex - this.lastSnapshotIndex < every) return;
-    const term = this.opts.storage.term(this.appliedIndex);
-    const confState = this.core.appliedConfState();
-    if (typeof term !== 'number' || confState === undefined) return;
-    const index = this.appliedIndex;
-    const taken = this.watchSnapshot();
-    try {
-      const data = await this.opts.stateMachine.snapshot();
-      const keep = this.opts.snapshotKeepEntries ?? 1_000;
-      await this.opts.storage.saveSnapshot({ metadata: { index, term, confState }, data }, index - keep);
-    } finally {
-      taken?.();
-    }
-    this.lastSnapshotIndex = index;
-    this.log.debug({ node_id: this.id, group: this.groupId, index }, 'raft snapshot taken');
-  }
-
-  /** Reports a snapshot (taken or installed) still running after snapshotTimeoutMs; call the result when done. */
-  private watchSnapshot(): (() => void) | undefined {
-    const limitMs = this.opts.snapshotTimeoutMs;
-    const onTimeout = this.opts.onTimeout;
-    if (limitMs === undefined || onTimeout === undefined) return undefined;
-    const timer = setTimeout(() => onTimeout('raft.snapshot', limitMs), limitMs);
-    timer.unref();
-    return () => clearTimeout(timer);
-  }
-
-  private send(messages: readonly Message[]): void {
-    const byPeer = new Map<NodeId, Envelope[]>();
-    for (const m of messages) {
-      if (ELECTION_MESSAGES.has(m.type)) this.traceElection('sent', m);
-      let list = byPeer.get(m.to);
-      if (list === undefined) {
-        list = [];
-        byPeer.set(m.to, list);
-      }
-      list.push({ groupId: this.groupId, message: m });
-    }
-    for (const [to, envs] of byPeer) this.opts.transport.send(to, envs);
-  }
-
-  /** Debug-level trail of campaigns (which votes left, which answers came back): elections that stall. */
-  private traceElection(direction: 'sent' | 'received', m: Message): void {
-    this.log.debug(
-      {
-        node_id: this.id,
-        group: this.groupId,
-        direction,
-        type: m.type,
-        from: m.from,
-        to: m.to,
-        term: m.term,
-        ...(m.reject ? { reject: true } : {}),
-        role: this.core.role,
-        own_term: this.core.term,
-      },
-      'raft election message',
-    );
   }
 
   private fail(err: unknown): void {
