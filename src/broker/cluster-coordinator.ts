@@ -8,12 +8,7 @@
  * when they apply here; the brokers' own clocks are never compared), a periodic tick, probe results.
  * Outputs: broker state changes, replica moves and leader changes, all written through the metadata store
  * (retry, breaker and forwarding live there), and learner additions to the metadata Raft group for
- * brokers that are not voters.
- *
- * Moves are recorded in the store before they are applied (recordMove -> updateReplicaSet -> completeMove).
- * Every tick the leader adopts recorded moves nobody is working on (`adoptRecordedMoves`): one a previous
- * coordinator left half done, or one of this coordinator's that a failed write abandoned. Without that a
- * recorded move would pin its partition forever, because the planner never plans a partition twice.
+ * brokers that are not voters. Rebalance plans are carried out by rebalance-executor.ts.
  */
 
 import { initialCoordinatorState, step } from '../cluster/coordinator-logic.js';
@@ -24,27 +19,16 @@ import type {
   CoordinatorState,
 } from '../cluster/coordinator-types.js';
 import { toClusterView } from '../cluster/metadata-view.js';
-import { type LeaderChange, type Move, NO_LEADER } from '../cluster/types.js';
-import { StreamBusError } from '../errors/index.js';
-import type { MetadataView } from '../metadata/state.js';
 import type { MetadataChange } from '../metadata/state-machine.js';
 import type { MetadataStore } from '../metadata/store.js';
-import type { BrokerRecord, MoveRecord } from '../metadata/types.js';
+import type { BrokerRecord } from '../metadata/types.js';
 import type { Logger, MetricsRegistry } from '../observability/index.js';
 import type { SpanRunner } from '../observability/tracing.js';
 import type { ConfChange, NodeId } from '../raft/core/types.js';
-import { sleep } from '../resilience/clock.js';
-import { withTimeout } from '../resilience/deadline.js';
-import { traceRebalance } from './rebalance-span.js';
+import { RebalanceExecutor } from './rebalance-executor.js';
 
 /** How often the driver ticks the reducer and checks leadership. */
 export const COORDINATOR_TICK_MS = 100;
-/**
- * A replica-set write races the partition's own leader, which bumps the epoch when it publishes leadership
- * or its in-sync set; the move re-reads the partition and tries again, this many times.
- */
-const MOVE_WRITE_ATTEMPTS = 5;
-const MOVE_RETRY_DELAY_MS = 50;
 
 /** The writes the coordinator makes (a narrow view of MetadataStore, so tests can fake it). */
 export type CoordinatorStore = Pick<
@@ -104,8 +88,6 @@ export interface CoordinatorStatus {
   readonly lastError: string | null;
 }
 
-type PlanAction = Extract<CoordinatorAction, { type: 'proposeReplicaMoves' | 'proposeLeaderChanges' }>;
-
 export class ClusterCoordinator {
   private state: CoordinatorState;
   private timer: NodeJS.Timeout | undefined;
@@ -116,15 +98,10 @@ export class ClusterCoordinator {
   private viewDirty = true;
   private readonly pendingBeats = new Set<number>();
   private readonly pendingRegistrations = new Set<number>();
-  private rebalancesInProgress = 0;
-  /** Start time of every plan being executed, by a per-plan key (for the coordinator health check). */
-  private readonly rebalanceStarts = new Map<number, number>();
-  private nextRebalanceKey = 0;
+  private readonly rebalances: RebalanceExecutor;
   private lastTickMs: number | null = null;
   private lastError: string | null = null;
   private readonly learnersProposed = new Map<number, number>();
-  /** `topic/partition` of every move this coordinator is applying right now (one at a time per partition). */
-  private readonly movesInFlight = new Set<string>();
   /** Broker id -> when this coordinator first saw it failed (its own clock). */
   private readonly failedSinceMs = new Map<number, number>();
   private readonly log: Logger;
@@ -132,6 +109,9 @@ export class ClusterCoordinator {
   constructor(private readonly deps: CoordinatorDeps) {
     this.state = initialCoordinatorState(deps.config);
     this.log = deps.logger.child({ component: 'coordinator' });
+    this.rebalances = new RebalanceExecutor(deps, this.log, (message) => {
+      this.lastError = message;
+    });
   }
 
   start(): void {
@@ -150,19 +130,14 @@ export class ClusterCoordinator {
   }
 
   status(): CoordinatorStatus {
-    let oldestRebalanceStartedMs: number | null = null;
-    for (const startedMs of this.rebalanceStarts.values()) {
-      if (oldestRebalanceStartedMs === null || startedMs < oldestRebalanceStartedMs)
-        oldestRebalanceStartedMs = startedMs;
-    }
     return {
       running: this.timer !== undefined,
       lastTickMs: this.lastTickMs,
       active: this.state.role === 'leader',
       activeSinceMs: this.state.leaderSinceMs,
       lastRebalanceMs: this.state.lastRebalanceMs,
-      rebalancesInProgress: this.rebalancesInProgress,
-      oldestRebalanceStartedMs,
+      rebalancesInProgress: this.rebalances.inProgress,
+      oldestRebalanceStartedMs: this.rebalances.oldestStartedMs(),
       imbalanceScore: this.state.imbalanceScore,
       lastError: this.lastError,
     };
@@ -194,7 +169,7 @@ export class ClusterCoordinator {
       this.dispatch({ type: 'heartbeats', nowMs: now, beats });
     }
     this.dispatch({ type: 'tick', nowMs: now });
-    this.adoptRecordedMoves();
+    this.rebalances.adoptRecordedMoves(this.term.signal);
     this.updateGauges();
   }
 
@@ -273,7 +248,7 @@ export class ClusterCoordinator {
           return await this.probe(action.brokerId, action.timeoutMs, signal);
         case 'proposeReplicaMoves':
         case 'proposeLeaderChanges':
-          return await this.executePlan(action, signal);
+          return await this.rebalances.execute(action, signal);
       }
     } catch (err) {
       if (signal.aborted) return;
@@ -295,146 +270,6 @@ export class ClusterCoordinator {
     if (signal.aborted) return;
     if (!ok) this.log.debug({ operation: 'probe', broker_id: brokerId }, 'broker did not answer its probe');
     this.dispatch({ type: 'probeResult', nowMs: this.deps.nowMs(), brokerId, ok });
-  }
-
-  private executePlan(action: PlanAction, signal: AbortSignal): Promise<void> {
-    const spans = this.deps.spans;
-    if (spans === undefined) return this.runPlan(action, signal);
-    const replicas = action.type === 'proposeReplicaMoves';
-    return traceRebalance(
-      spans,
-      this.deps.raft.status().id,
-      replicas ? 'replicas' : 'leaders',
-      replicas ? action.moves : action.changes,
-      () => this.runPlan(action, signal),
-    );
-  }
-
-  private async runPlan(action: PlanAction, signal: AbortSignal): Promise<void> {
-    const startedMs = this.deps.nowMs();
-    this.rebalancesInProgress++;
-    const key = this.nextRebalanceKey++;
-    this.rebalanceStarts.set(key, startedMs);
-    let status: 'success' | 'failure' = 'success';
-    try {
-      if (action.type === 'proposeReplicaMoves') {
-        this.log.info({ operation: 'rebalance', moves: action.moves.map(describeMove) }, 'moving replicas');
-        await this.withinRebalanceTimeout(signal, async (s) => {
-          for (const move of action.moves) await this.runMove(move, s);
-        });
-      } else {
-        this.log.info(
-          { operation: 'rebalance', leaders: action.changes.map(describeLeaderChange) },
-          'changing partition leaders',
-        );
-        await this.withinRebalanceTimeout(signal, async (s) => {
-          for (const change of action.changes) await this.changeLeader(change, s);
-        });
-      }
-    } catch (err) {
-      status = 'failure';
-      throw err;
-    } finally {
-      this.rebalancesInProgress--;
-      this.rebalanceStarts.delete(key);
-      if (!signal.aborted) {
-        this.deps.metrics?.clusterRebalancesTotal.inc({ status });
-        this.deps.metrics?.clusterRebalanceDurationSeconds.observe((this.deps.nowMs() - startedMs) / 1000);
-      }
-    }
-  }
-
-  /**
-   * Runs a plan's writes for at most config.rebalanceTimeoutMs (aborting them then, REQUEST_TIMED_OUT): a
-   * recorded move left unfinished is adopted again on a later tick, and the next plan starts afresh.
-   */
-  private withinRebalanceTimeout(
-    signal: AbortSignal,
-    work: (signal: AbortSignal) => Promise<void>,
-  ): Promise<void> {
-    return withTimeout(this.deps.config.rebalanceTimeoutMs, (deadline) => work(deadline.signal), {
-      operation: 'cluster.rebalance',
-      parent: signal,
-      ...(this.deps.onTimeout === undefined ? {} : { onTimeout: this.deps.onTimeout }),
-    });
-  }
-
-  /** Record, apply, complete: each step is visible in the store, so a successor can pick up mid-way. */
-  private async runMove(move: Move, signal: AbortSignal): Promise<void> {
-    const key = partitionKey(move);
-    if (this.movesInFlight.has(key)) return; // an earlier plan is still moving this partition
-    this.movesInFlight.add(key);
-    try {
-      await this.deps.store.recordMove({ ...move, state: 'pending' }, { signal });
-      await this.applyRecordedMove(move, signal);
-    } finally {
-      this.movesInFlight.delete(key);
-    }
-  }
-
-  /** Finishes recorded moves that no write of this coordinator is working on. */
-  private adoptRecordedMoves(): void {
-    const signal = this.term.signal;
-    for (const move of this.deps.store.snapshotView().moves.values()) {
-      const key = partitionKey(move);
-      if (this.movesInFlight.has(key)) continue;
-      this.movesInFlight.add(key);
-      this.log.info({ operation: 'adopt-move', move: describeMove(move) }, 'finishing a recorded move');
-      void this.withinRebalanceTimeout(signal, (s) => this.applyRecordedMove(move, s))
-        .catch((err: unknown) => {
-          if (signal.aborted) return;
-          this.lastError = `recorded move: ${String(err)}`;
-          this.log.warn({ operation: 'adopt-move', error: String(err) }, 'recorded move not finished');
-        })
-        .finally(() => this.movesInFlight.delete(key));
-    }
-  }
-
-  private async applyRecordedMove(
-    move: Pick<MoveRecord, 'topic' | 'partition' | 'from' | 'to'>,
-    signal: AbortSignal,
-  ): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      const view = this.deps.store.snapshotView();
-      const p = view.topics.get(move.topic)?.partitions[move.partition];
-      if (p === undefined || !p.replicas.includes(move.from) || p.replicas.includes(move.to)) break;
-      const replicas = p.replicas.map((id) => (id === move.from ? move.to : id));
-      try {
-        // The partition's leader makes its Raft group follow the new list (learner, catch up, promote,
-        // remove the old voter); the new replica is not in sync until its leader says so, and a leader
-        // being moved away is asked to hand over to the first live replica.
-        await this.deps.store.updateReplicaSet(
-          {
-            topic: move.topic,
-            partition: move.partition,
-            expectedEpoch: p.leaderEpoch,
-            replicas,
-            isr: p.isr.filter((id) => id !== move.from),
-            leader: p.leader === move.from ? firstLive(replicas, view) : p.leader,
-          },
-          { signal },
-        );
-        break;
-      } catch (err) {
-        if (!isConflict(err) || attempt >= MOVE_WRITE_ATTEMPTS) throw err;
-        await sleep(MOVE_RETRY_DELAY_MS * attempt, signal);
-      }
-    }
-    const key = moveKey(move);
-    if (![...this.deps.store.snapshotView().moves.values()].some((m) => moveKey(m) === key)) return;
-    await this.deps.store.completeMove(
-      { topic: move.topic, partition: move.partition, from: move.from, to: move.to },
-      { signal },
-    );
-  }
-
-  private async changeLeader(change: LeaderChange, signal: AbortSignal): Promise<void> {
-    const p = this.deps.store.snapshotView().topics.get(change.topic)?.partitions[change.partition];
-    if (p === undefined || p.leader === change.to || !p.replicas.includes(change.to)) return;
-    await this.deps.store.updateLeader(
-      { topic: change.topic, partition: change.partition, expectedEpoch: p.leaderEpoch, leader: change.to },
-      { signal },
-    );
   }
 
   /**
@@ -493,28 +328,4 @@ export class ClusterCoordinator {
     metrics.clusterPartitionsTotal.set(view.topics.reduce((n, t) => n + t.partitions.length, 0));
     if (this.state.imbalanceScore !== null) metrics.clusterImbalanceScore.set(this.state.imbalanceScore);
   }
-}
-
-function firstLive(replicas: readonly number[], view: MetadataView): number {
-  return replicas.find((id) => view.brokers.get(id)?.state === 'alive') ?? NO_LEADER;
-}
-
-function partitionKey(m: { topic: string; partition: number }): string {
-  return `${m.topic}/${m.partition}`;
-}
-
-function moveKey(m: Pick<Move, 'topic' | 'partition' | 'from' | 'to'>): string {
-  return `${m.topic}/${m.partition}:${m.from}->${m.to}`;
-}
-
-function isConflict(err: unknown): boolean {
-  return err instanceof StreamBusError && err.code === 'METADATA_CONFLICT';
-}
-
-function describeMove(m: Pick<Move, 'topic' | 'partition' | 'from' | 'to'>): string {
-  return `${m.topic}/${m.partition}: ${m.from}->${m.to}`;
-}
-
-function describeLeaderChange(c: LeaderChange): string {
-  return `${c.topic}/${c.partition}: leader ${c.from}->${c.to} (${c.reason})`;
 }

@@ -4,14 +4,11 @@
  * leadership (ServedPartition.leadership()); the coordinator drops it when that ends and loads a new one
  * from the log when leadership comes back.
  *
- * Every write to the partition goes through one queue, so the log's order is the order the shard applied
- * things in, and an offset check (never backwards) sees every earlier commit.
- *
- * Compaction: every `checkpointIntervalMs` the shard rewrites its whole live state (each group's committed
- * offsets and last generation) at the end of the log. The topic's time retention is four times that, so a
- * segment old enough to be deleted holds only records a checkpoint has superseded.
+ * Every write to the partition goes through one queue (offsets-writer.ts), so the log's order is the order
+ * the shard applied things in, and an offset check (never backwards) sees every earlier commit. The log is
+ * compacted by rewriting the live state periodically (offsets-checkpoint.ts).
  */
-import { type ErrorCode, StreamBusError, toStreamBusError } from '../../errors/index.js';
+import type { ErrorCode } from '../../errors/index.js';
 import type { Logger } from '../../observability/index.js';
 import type { ProducerRecord } from '../../protocol/record-batch.js';
 import type { Deadline } from '../../resilience/deadline.js';
@@ -28,14 +25,13 @@ import type {
   SyncGroupInput,
   SyncGroupResult,
 } from './group-types.js';
+import { OffsetsCheckpoint } from './offsets-checkpoint.js';
 import { groupRecord, markerRecord, offsetRecord, offsetsBatch } from './offsets-records.js';
 import { loadOffsetsState, type OffsetsState } from './offsets-state.js';
+import { notCoordinator, OffsetsWriter } from './offsets-writer.js';
 
 /** How often expiries (session and rebalance timeouts) are checked. */
 const SHARD_TICK_MS = 100;
-/** Records per checkpoint batch (a batch must stay well under the broker's batch size limit). */
-const CHECKPOINT_BATCH_RECORDS = 500;
-const CHECKPOINT_RETRY_MS = 5_000;
 
 export interface GroupObserver {
   onRebalance(groupId: string, generation: number, members: number, durationMs: number): void;
@@ -76,11 +72,10 @@ export class GroupShard {
   private readonly joins = new Map<number, Waiter<JoinGroupResult>>();
   private readonly syncs = new Map<number, Waiter<SyncGroupResult>>();
   private nextRequestId = 1;
-  private writes: Promise<unknown> = Promise.resolve();
+  private readonly writer: OffsetsWriter;
+  private readonly checkpoints: OffsetsCheckpoint;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
-  private nextCheckpointMs: number;
-  private checkpointing = false;
 
   private constructor(
     private readonly deps: GroupShardDeps,
@@ -90,7 +85,8 @@ export class GroupShard {
     for (const snapshot of state.groups.values()) {
       this.machines.set(snapshot.groupId, GroupMachine.restore(snapshot, deps.machineOptions, deps.nowMs()));
     }
-    this.nextCheckpointMs = deps.nowMs() + deps.checkpointIntervalMs;
+    this.writer = new OffsetsWriter(deps, () => this.isCurrent());
+    this.checkpoints = new OffsetsCheckpoint(deps, state, this.writer);
     this.timer = setInterval(() => this.tick(), SHARD_TICK_MS);
     this.timer.unref();
   }
@@ -170,7 +166,7 @@ export class GroupShard {
    * but not yet committed, it stays in the log (a reload reads it) and only the wait ends.
    */
   commit(request: CommitRequest, deadline?: Deadline): Promise<CommitResult> {
-    return this.serialize(async () => {
+    return this.writer.serialize(async () => {
       const started = this.deps.nowMs();
       const machine = this.machineFor(request.groupId);
       if (request.reset && machine.memberCount > 0) {
@@ -213,7 +209,7 @@ export class GroupShard {
         );
       }
       if (records.length > 0) {
-        await this.append(records, deadline);
+        await this.writer.append(records, deadline);
         for (const p of accepted) {
           this.state.apply({
             kind: 'offset',
@@ -271,14 +267,14 @@ export class GroupShard {
 
   /** DeleteGroups: only an empty group; its offsets and generation get tombstones. `deadline`: as commit's. */
   delete(groupId: string, deadline?: Deadline): Promise<ErrorCode | null> {
-    return this.serialize(async () => {
+    return this.writer.serialize(async () => {
       const machine = this.machines.get(groupId);
       if (machine !== undefined && machine.memberCount > 0) return 'NON_EMPTY_GROUP';
       const offsets = [...(this.state.offsets.get(groupId)?.values() ?? [])];
       if (machine === undefined && offsets.length === 0 && !this.state.groups.has(groupId)) {
         return 'GROUP_ID_NOT_FOUND';
       }
-      await this.append(
+      await this.writer.append(
         [
           ...offsets.map((o) => offsetRecord(groupId, o.topic, o.partition, null)),
           groupRecord(groupId, null),
@@ -309,49 +305,12 @@ export class GroupShard {
       const due = machine.nextDeadlineMs();
       if (due !== null && due <= now) this.run(machine, machine.tick(now));
     }
-    if (now >= this.nextCheckpointMs && !this.checkpointing) void this.checkpoint();
+    this.checkpoints.runIfDue(now);
   }
 
-  /** Rewrites every live record (offsets, generations) at the end of the log; see the file comment. */
-  async checkpoint(): Promise<void> {
-    this.checkpointing = true;
-    try {
-      const written = await this.serialize(async () => {
-        const records: ProducerRecord[] = [];
-        for (const [groupId, offsets] of this.state.offsets) {
-          for (const o of offsets.values()) {
-            records.push(
-              offsetRecord(groupId, o.topic, o.partition, {
-                offset: o.offset,
-                metadata: o.metadata,
-                commitTimestampMs: o.commitTimestampMs,
-              }),
-            );
-          }
-        }
-        for (const snapshot of this.state.groups.values())
-          records.push(groupRecord(snapshot.groupId, snapshot));
-        for (let i = 0; i < records.length; i += CHECKPOINT_BATCH_RECORDS) {
-          await this.append(records.slice(i, i + CHECKPOINT_BATCH_RECORDS));
-        }
-        return records.length;
-      });
-      this.nextCheckpointMs = this.deps.nowMs() + this.deps.checkpointIntervalMs;
-      this.deps.logger.debug(
-        { operation: 'groups.checkpoint', records: written },
-        'group state checkpointed',
-      );
-    } catch (err) {
-      // Tried again soon; retention is four intervals away.
-      this.nextCheckpointMs =
-        this.deps.nowMs() + Math.min(this.deps.checkpointIntervalMs, CHECKPOINT_RETRY_MS);
-      this.deps.logger.warn(
-        { operation: 'groups.checkpoint', error: String(err) },
-        'group checkpoint failed',
-      );
-    } finally {
-      this.checkpointing = false;
-    }
+  /** Rewrites every live record (offsets, generations) at the end of the log; see offsets-checkpoint.ts. */
+  checkpoint(): Promise<void> {
+    return this.checkpoints.run();
   }
 
   /** Carries out a machine's effects: answers, persistence (answers that wait for it go after), metrics. */
@@ -372,28 +331,30 @@ export class GroupShard {
         }
         case 'persist': {
           const { snapshot, then, otherwise } = effect;
-          void this.serialize(() => this.append([groupRecord(snapshot.groupId, snapshot)])).then(
-            () => {
-              this.state.apply({ kind: 'group', groupId: snapshot.groupId, value: snapshot });
-              this.run(machine, then);
-            },
-            (err: unknown) => {
-              this.deps.logger.warn(
-                { operation: 'group.persist', group: snapshot.groupId, error: String(err) },
-                'could not persist a group generation',
-              );
-              if (otherwise !== undefined) {
-                this.run(machine, otherwise);
-                return;
-              }
-              this.run(
-                machine,
-                then.filter((e) => e.kind !== 'sync-response'),
-              );
-              if (!this.closed)
-                this.run(machine, machine.persistFailed(snapshot.generation, this.deps.nowMs()));
-            },
-          );
+          void this.writer
+            .serialize(() => this.writer.append([groupRecord(snapshot.groupId, snapshot)]))
+            .then(
+              () => {
+                this.state.apply({ kind: 'group', groupId: snapshot.groupId, value: snapshot });
+                this.run(machine, then);
+              },
+              (err: unknown) => {
+                this.deps.logger.warn(
+                  { operation: 'group.persist', group: snapshot.groupId, error: String(err) },
+                  'could not persist a group generation',
+                );
+                if (otherwise !== undefined) {
+                  this.run(machine, otherwise);
+                  return;
+                }
+                this.run(
+                  machine,
+                  then.filter((e) => e.kind !== 'sync-response'),
+                );
+                if (!this.closed)
+                  this.run(machine, machine.persistFailed(snapshot.generation, this.deps.nowMs()));
+              },
+            );
           break;
         }
         case 'rebalanced':
@@ -429,35 +390,6 @@ export class GroupShard {
       }
     }
   }
-
-  /** `deadline`: the request's; its end fails the append with its reason (the router counts it). */
-  private async append(records: ProducerRecord[], deadline?: Deadline): Promise<void> {
-    if (!this.isCurrent()) throw notCoordinator(this.deps.index);
-    try {
-      await this.deps.served.append(offsetsBatch(records, this.deps.nowMs()), -1, deadline);
-    } catch (err) {
-      deadline?.throwIfExpired();
-      if (err instanceof StreamBusError && err.code === 'REQUEST_TIMED_OUT') this.deps.onAppendTimeout?.();
-      throw asCoordinatorError(err, this.deps.index);
-    }
-  }
-
-  /**
-   * Writes run one at a time, in order. With a `deadline`, the caller stops waiting when it passes, and
-   * work whose turn comes after that is skipped, so an abandoned request never writes late.
-   */
-  private serialize<T>(work: () => Promise<T>, deadline?: Deadline): Promise<T> {
-    const run =
-      deadline === undefined
-        ? work
-        : (): Promise<T> => {
-            deadline.throwIfExpired();
-            return work();
-          };
-    const next = this.writes.then(run, run);
-    this.writes = next.catch(() => undefined);
-    return deadline === undefined ? next : deadline.race(next);
-  }
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -477,33 +409,4 @@ function joinError(error: ErrorCode): JoinGroupResult {
     members: [],
     skipAssignment: false,
   };
-}
-
-/** Partition errors a member can act on: the partition moved (find the coordinator) or is busy (retry). */
-const LEADERSHIP_LOST: ReadonlySet<string> = new Set([
-  'NOT_LEADER',
-  'LEADER_NOT_AVAILABLE',
-  'LEADERSHIP_TRANSFER_IN_PROGRESS',
-  'RAFT_STOPPED',
-  'LOG_CLOSED',
-]);
-
-function asCoordinatorError(err: unknown, index: number): StreamBusError {
-  const e = toStreamBusError(err, 'groups.write');
-  if (LEADERSHIP_LOST.has(e.code)) return notCoordinator(index);
-  if (e.category === 'retriable' || e.category === 'transient') {
-    return new StreamBusError('COORDINATOR_NOT_AVAILABLE', {
-      operation: 'groups.write',
-      message: `__consumer_offsets-${index} could not take the write: ${e.message}`,
-      cause: e,
-    });
-  }
-  return e;
-}
-
-function notCoordinator(index: number): StreamBusError {
-  return new StreamBusError('NOT_COORDINATOR', {
-    operation: 'groups.shard',
-    message: `this broker no longer leads __consumer_offsets-${index}`,
-  });
 }

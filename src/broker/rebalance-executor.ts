@@ -1,0 +1,237 @@
+/**
+ * Carries out the rebalance plans the coordinator reducer returns (replica moves and leader changes) as
+ * metadata writes, each plan within config.rebalanceTimeoutMs, and counts them for the coordinator's status
+ * and metrics. Kept apart from the coordinator's driver, which only decides when a plan runs.
+ *
+ * Moves are recorded in the store before they are applied (recordMove -> updateReplicaSet -> completeMove).
+ * Every tick the leader adopts recorded moves nobody is working on (`adoptRecordedMoves`): one a previous
+ * coordinator left half done, or one of this coordinator's that a failed write abandoned. Without that a
+ * recorded move would pin its partition forever, because the planner never plans a partition twice.
+ */
+import type { CoordinatorAction, CoordinatorConfig } from '../cluster/coordinator-types.js';
+import { type LeaderChange, type Move, NO_LEADER } from '../cluster/types.js';
+import { StreamBusError } from '../errors/index.js';
+import type { MetadataView } from '../metadata/state.js';
+import type { MetadataStore } from '../metadata/store.js';
+import type { MoveRecord } from '../metadata/types.js';
+import type { Logger, MetricsRegistry } from '../observability/index.js';
+import type { SpanRunner } from '../observability/tracing.js';
+import type { NodeId } from '../raft/core/types.js';
+import { sleep } from '../resilience/clock.js';
+import { withTimeout } from '../resilience/deadline.js';
+import { traceRebalance } from './rebalance-span.js';
+
+/**
+ * A replica-set write races the partition's own leader, which bumps the epoch when it publishes leadership
+ * or its in-sync set; the move re-reads the partition and tries again, this many times.
+ */
+const MOVE_WRITE_ATTEMPTS = 5;
+const MOVE_RETRY_DELAY_MS = 50;
+
+export type PlanAction = Extract<CoordinatorAction, { type: 'proposeReplicaMoves' | 'proposeLeaderChanges' }>;
+
+/** The part of CoordinatorDeps that executing plans needs. */
+export interface RebalanceDeps {
+  readonly store: Pick<
+    MetadataStore,
+    'snapshotView' | 'updateReplicaSet' | 'updateLeader' | 'recordMove' | 'completeMove'
+  >;
+  readonly raft: { status(): { readonly id: NodeId } };
+  readonly config: Pick<CoordinatorConfig, 'rebalanceTimeoutMs'>;
+  readonly nowMs: () => number;
+  readonly metrics?: MetricsRegistry;
+  readonly onTimeout?: (operation: string, timeoutMs: number) => void;
+  readonly spans?: SpanRunner;
+}
+
+export class RebalanceExecutor {
+  private rebalancesInProgress = 0;
+  /** Start time of every plan being executed, by a per-plan key (for the coordinator health check). */
+  private readonly rebalanceStarts = new Map<number, number>();
+  private nextRebalanceKey = 0;
+  /** `topic/partition` of every move this coordinator is applying right now (one at a time per partition). */
+  private readonly movesInFlight = new Set<string>();
+
+  /** `onError`: an adopted move failed outside any plan (the coordinator's lastError). */
+  constructor(
+    private readonly deps: RebalanceDeps,
+    private readonly log: Logger,
+    private readonly onError: (message: string) => void,
+  ) {}
+
+  get inProgress(): number {
+    return this.rebalancesInProgress;
+  }
+
+  /** When the oldest plan still in progress started (null when none is): a stuck one stays here. */
+  oldestStartedMs(): number | null {
+    let oldest: number | null = null;
+    for (const startedMs of this.rebalanceStarts.values()) {
+      if (oldest === null || startedMs < oldest) oldest = startedMs;
+    }
+    return oldest;
+  }
+
+  execute(action: PlanAction, signal: AbortSignal): Promise<void> {
+    const spans = this.deps.spans;
+    if (spans === undefined) return this.runPlan(action, signal);
+    const replicas = action.type === 'proposeReplicaMoves';
+    return traceRebalance(
+      spans,
+      this.deps.raft.status().id,
+      replicas ? 'replicas' : 'leaders',
+      replicas ? action.moves : action.changes,
+      () => this.runPlan(action, signal),
+    );
+  }
+
+  /** Finishes recorded moves that no write of this coordinator is working on. */
+  adoptRecordedMoves(signal: AbortSignal): void {
+    for (const move of this.deps.store.snapshotView().moves.values()) {
+      const key = partitionKey(move);
+      if (this.movesInFlight.has(key)) continue;
+      this.movesInFlight.add(key);
+      this.log.info({ operation: 'adopt-move', move: describeMove(move) }, 'finishing a recorded move');
+      void this.withinRebalanceTimeout(signal, (s) => this.applyRecordedMove(move, s))
+        .catch((err: unknown) => {
+          if (signal.aborted) return;
+          this.onError(`recorded move: ${String(err)}`);
+          this.log.warn({ operation: 'adopt-move', error: String(err) }, 'recorded move not finished');
+        })
+        .finally(() => this.movesInFlight.delete(key));
+    }
+  }
+
+  private async runPlan(action: PlanAction, signal: AbortSignal): Promise<void> {
+    const startedMs = this.deps.nowMs();
+    this.rebalancesInProgress++;
+    const key = this.nextRebalanceKey++;
+    this.rebalanceStarts.set(key, startedMs);
+    let status: 'success' | 'failure' = 'success';
+    try {
+      if (action.type === 'proposeReplicaMoves') {
+        this.log.info({ operation: 'rebalance', moves: action.moves.map(describeMove) }, 'moving replicas');
+        await this.withinRebalanceTimeout(signal, async (s) => {
+          for (const move of action.moves) await this.runMove(move, s);
+        });
+      } else {
+        this.log.info(
+          { operation: 'rebalance', leaders: action.changes.map(describeLeaderChange) },
+          'changing partition leaders',
+        );
+        await this.withinRebalanceTimeout(signal, async (s) => {
+          for (const change of action.changes) await this.changeLeader(change, s);
+        });
+      }
+    } catch (err) {
+      status = 'failure';
+      throw err;
+    } finally {
+      this.rebalancesInProgress--;
+      this.rebalanceStarts.delete(key);
+      if (!signal.aborted) {
+        this.deps.metrics?.clusterRebalancesTotal.inc({ status });
+        this.deps.metrics?.clusterRebalanceDurationSeconds.observe((this.deps.nowMs() - startedMs) / 1000);
+      }
+    }
+  }
+
+  /**
+   * Runs a plan's writes for at most config.rebalanceTimeoutMs (aborting them then, REQUEST_TIMED_OUT): a
+   * recorded move left unfinished is adopted again on a later tick, and the next plan starts afresh.
+   */
+  private withinRebalanceTimeout(
+    signal: AbortSignal,
+    work: (signal: AbortSignal) => Promise<void>,
+  ): Promise<void> {
+    return withTimeout(this.deps.config.rebalanceTimeoutMs, (deadline) => work(deadline.signal), {
+      operation: 'cluster.rebalance',
+      parent: signal,
+      ...(this.deps.onTimeout === undefined ? {} : { onTimeout: this.deps.onTimeout }),
+    });
+  }
+
+  /** Record, apply, complete: each step is visible in the store, so a successor can pick up mid-way. */
+  private async runMove(move: Move, signal: AbortSignal): Promise<void> {
+    const key = partitionKey(move);
+    if (this.movesInFlight.has(key)) return; // an earlier plan is still moving this partition
+    this.movesInFlight.add(key);
+    try {
+      await this.deps.store.recordMove({ ...move, state: 'pending' }, { signal });
+      await this.applyRecordedMove(move, signal);
+    } finally {
+      this.movesInFlight.delete(key);
+    }
+  }
+
+  private async applyRecordedMove(
+    move: Pick<MoveRecord, 'topic' | 'partition' | 'from' | 'to'>,
+    signal: AbortSignal,
+  ): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      const view = this.deps.store.snapshotView();
+      const p = view.topics.get(move.topic)?.partitions[move.partition];
+      if (p === undefined || !p.replicas.includes(move.from) || p.replicas.includes(move.to)) break;
+      const replicas = p.replicas.map((id) => (id === move.from ? move.to : id));
+      try {
+        // The partition's leader makes its Raft group follow the new list (learner, catch up, promote,
+        // remove the old voter); the new replica is not in sync until its leader says so, and a leader
+        // being moved away is asked to hand over to the first live replica.
+        await this.deps.store.updateReplicaSet(
+          {
+            topic: move.topic,
+            partition: move.partition,
+            expectedEpoch: p.leaderEpoch,
+            replicas,
+            isr: p.isr.filter((id) => id !== move.from),
+            leader: p.leader === move.from ? firstLive(replicas, view) : p.leader,
+          },
+          { signal },
+        );
+        break;
+      } catch (err) {
+        if (!isConflict(err) || attempt >= MOVE_WRITE_ATTEMPTS) throw err;
+        await sleep(MOVE_RETRY_DELAY_MS * attempt, signal);
+      }
+    }
+    const key = moveKey(move);
+    if (![...this.deps.store.snapshotView().moves.values()].some((m) => moveKey(m) === key)) return;
+    await this.deps.store.completeMove(
+      { topic: move.topic, partition: move.partition, from: move.from, to: move.to },
+      { signal },
+    );
+  }
+
+  private async changeLeader(change: LeaderChange, signal: AbortSignal): Promise<void> {
+    const p = this.deps.store.snapshotView().topics.get(change.topic)?.partitions[change.partition];
+    if (p === undefined || p.leader === change.to || !p.replicas.includes(change.to)) return;
+    await this.deps.store.updateLeader(
+      { topic: change.topic, partition: change.partition, expectedEpoch: p.leaderEpoch, leader: change.to },
+      { signal },
+    );
+  }
+}
+
+function firstLive(replicas: readonly number[], view: MetadataView): number {
+  return replicas.find((id) => view.brokers.get(id)?.state === 'alive') ?? NO_LEADER;
+}
+
+function partitionKey(m: { topic: string; partition: number }): string {
+  return `${m.topic}/${m.partition}`;
+}
+
+function moveKey(m: Pick<Move, 'topic' | 'partition' | 'from' | 'to'>): string {
+  return `${m.topic}/${m.partition}:${m.from}->${m.to}`;
+}
+
+function isConflict(err: unknown): boolean {
+  return err instanceof StreamBusError && err.code === 'METADATA_CONFLICT';
+}
+
+function describeMove(m: Pick<Move, 'topic' | 'partition' | 'from' | 'to'>): string {
+  return `${m.topic}/${m.partition}: ${m.from}->${m.to}`;
+}
+
+function describeLeaderChange(c: LeaderChange): string {
+  return `${c.topic}/${c.partition}: leader ${c.from}->${c.to} (${c.reason})`;
+}

@@ -1,0 +1,160 @@
+/**
+ * Config keys of one broker on its own: identity and listeners, request limits, storage and shutdown. Kept
+ * apart from schema.ts so each area of the table reads on its own; CONFIG_SCHEMA puts these rows first,
+ * after config_version, in the order docs/config.md lists them.
+ */
+import type { KeySpec } from './schema.js';
+
+const MiB = 1024 * 1024;
+const GiB = 1024 * MiB;
+const DAY_MS = 86_400_000;
+
+export const NODE_KEYS: readonly KeySpec[] = [
+  // broker
+  {
+    key: 'broker.id',
+    kind: { type: 'int', min: 1, max: 2 ** 31 - 1 },
+    default: 1,
+    doc: 'This broker\'s id, unique in the cluster; also its Raft node id (0 means "none" in Raft).',
+  },
+  {
+    key: 'broker.listen',
+    kind: { type: 'hostport' },
+    default: '0.0.0.0:9092',
+    doc: 'Client listener, host:port. Port 0 picks a free port (tests).',
+  },
+  {
+    key: 'broker.advertised_listen',
+    kind: { type: 'hostport' },
+    default: null,
+    nullable: true,
+    doc: 'host:port clients are told to connect to. Unset: `broker.listen`, with 0.0.0.0 replaced by 127.0.0.1.',
+  },
+  {
+    key: 'broker.data_dir',
+    kind: { type: 'string', pattern: /\S/, form: 'a non-empty path' },
+    default: './data',
+    doc: 'Directory for partition logs and broker state; created if missing.',
+  },
+  {
+    key: 'broker.rack',
+    kind: { type: 'string', pattern: /\S/, form: 'a non-empty rack name' },
+    default: null,
+    nullable: true,
+    doc: 'Rack or zone label used by rack-aware replica placement. Unset: no rack.',
+  },
+
+  // limits
+  {
+    key: 'limits.frame_bytes_max',
+    kind: { type: 'size', min: 1024, max: 2 ** 31 - 1 },
+    default: 64 * MiB,
+    doc: 'Largest request frame accepted; a larger declared length closes the connection before allocation.',
+  },
+  {
+    key: 'limits.batch_bytes_max',
+    kind: { type: 'size', min: 64 },
+    default: MiB + 12,
+    doc: "Largest record batch accepted by produce (Kafka's message.max.bytes). Must be <= frame_bytes_max.",
+  },
+  {
+    key: 'limits.fetch_bytes_max',
+    kind: { type: 'size', min: 1024 },
+    default: 50 * MiB,
+    doc: 'Upper bound on the bytes one fetch response may carry, whatever the client asks (at least one batch).',
+  },
+  {
+    key: 'limits.in_flight_requests_per_connection_max',
+    kind: { type: 'int', min: 1, max: 100_000 },
+    default: 100,
+    doc: 'Pipelined requests one connection may have in flight; more are refused with TOO_MANY_REQUESTS_IN_FLIGHT.',
+  },
+  {
+    key: 'limits.connections_max',
+    kind: { type: 'int', min: 1, max: 1_000_000 },
+    default: 1000,
+    doc: 'Client connections open at once; more are closed at once (the client backs off and retries).',
+  },
+  {
+    key: 'limits.fetch_wait_max_ms',
+    kind: { type: 'duration', min: 0 },
+    default: 30_000,
+    doc: 'Longest a fetch long poll may wait for data, whatever the client asks.',
+  },
+  {
+    key: 'limits.request_timeout_ms',
+    kind: { type: 'duration', min: 1 },
+    default: 30_000,
+    doc: "Longest the broker works on one request (acks=all waits included) before answering REQUEST_TIMED_OUT; a client's own shorter timeout in the request (Produce, CreateTopics, DeleteTopics timeoutMs) wins. The deadline travels with the work: replication and group-commit waits, metadata proposals (forwarded with the time left) and long polls end at it.",
+  },
+  {
+    key: 'limits.connection_idle_timeout_ms',
+    kind: { type: 'duration', min: 0 },
+    default: 540_000,
+    doc: "Close client connections idle this long (Kafka's connections.max.idle.ms). 0 disables.",
+  },
+
+  // storage
+  {
+    key: 'storage.segment_bytes',
+    kind: { type: 'size', min: 1024 },
+    default: GiB,
+    doc: 'Roll to a new segment file once the active one reaches this size.',
+  },
+  {
+    key: 'storage.segment_ms',
+    kind: { type: 'duration', min: 1 },
+    default: 7 * DAY_MS,
+    doc: 'Roll to a new segment once the active one is this old (by its first batch).',
+  },
+  {
+    key: 'storage.index_interval_bytes',
+    kind: { type: 'size', min: 1 },
+    default: 4096,
+    doc: 'Add a sparse offset/time index entry every this many bytes of log.',
+  },
+  {
+    key: 'storage.retention_ms',
+    kind: { type: 'duration', min: 1, unlimited: true },
+    default: 7 * DAY_MS,
+    doc: 'Delete whole segments whose newest record is older than this. -1: keep forever.',
+  },
+  {
+    key: 'storage.retention_bytes',
+    kind: { type: 'size', min: 1, unlimited: true },
+    default: -1,
+    doc: 'Per partition: delete the oldest segments while the log is larger than this. -1: no size limit.',
+  },
+  {
+    key: 'storage.flush_policy',
+    kind: { type: 'enum', values: ['always', 'interval', 'never'] },
+    default: 'always',
+    doc: 'always: fsync before acknowledging (group commit); interval: every flush_interval_ms; never: leave it to the OS.',
+  },
+  {
+    key: 'storage.flush_interval_ms',
+    kind: { type: 'duration', min: 1 },
+    default: 1000,
+    doc: 'fsync period when flush_policy is interval.',
+  },
+  {
+    key: 'storage.read_buffer_pool_bytes',
+    kind: { type: 'size', min: 0 },
+    default: 64 * MiB,
+    doc: 'Idle memory kept for reuse by fetch reads of 256 KiB or more (each borrows a buffer until its answer is written; reuse spares the garbage collector). 0: a fresh buffer per read.',
+  },
+  {
+    key: 'storage.retention_check_interval_ms',
+    kind: { type: 'duration', min: 1 },
+    default: 300_000,
+    doc: 'How often retention runs.',
+  },
+
+  // shutdown
+  {
+    key: 'shutdown.timeout_ms',
+    kind: { type: 'duration', min: 1 },
+    default: 30_000,
+    doc: 'Budget of the whole shutdown on SIGTERM/SIGINT (drain, leadership handovers, closing Raft and the logs). When it runs out, a warning names the step that was still waiting and the rest is forced (connections cut, handovers skipped, close steps given 1 s more); the process still exits 0.',
+  },
+];
