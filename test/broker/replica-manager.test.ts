@@ -64,7 +64,13 @@ afterEach(async () => {
   }
 });
 
-function startBroker(hub: MemoryHub, md: SharedMetadata, id: number, transferBackoffMs = 200): Broker {
+function startBroker(
+  hub: MemoryHub,
+  md: SharedMetadata,
+  id: number,
+  transferBackoffMs = 200,
+  retiringReplicaMaxMs?: number,
+): Broker {
   const host = new RaftHost({ nodeId: id, transport: hub.transport(id), tickIntervalMs: 10 });
   const stores = new Map<string, MemoryPartitionStore>();
   const removed: string[] = [];
@@ -97,6 +103,7 @@ function startBroker(hub: MemoryHub, md: SharedMetadata, id: number, transferBac
     retryIntervalMs: 50,
     isrCheckIntervalMs: 50,
     replicaLagTimeMaxMs: 400,
+    ...(retiringReplicaMaxMs === undefined ? {} : { retiringReplicaMaxMs }),
   });
   manager.start();
   const b = { id, host, manager, stores, removed, metrics };
@@ -104,14 +111,14 @@ function startBroker(hub: MemoryHub, md: SharedMetadata, id: number, transferBac
   return b;
 }
 
-function setup(ids: number[], transferBackoffMs?: number) {
+function setup(ids: number[], transferBackoffMs?: number, retiringReplicaMaxMs?: number) {
   const hub = new MemoryHub();
   const md = new SharedMetadata();
   for (const id of [1, 2, 3, 4]) {
     md.apply(register(id));
     md.apply({ type: 'updateBroker', brokerId: id, state: 'alive' });
   }
-  const started = ids.map((id) => startBroker(hub, md, id, transferBackoffMs));
+  const started = ids.map((id) => startBroker(hub, md, id, transferBackoffMs, retiringReplicaMaxMs));
   return { hub, md, started };
 }
 
@@ -236,6 +243,70 @@ describe('ReplicaManager', () => {
       decodeRecords(b).map((r) => r.value?.toString()),
     );
     expect(values).toEqual(['m0', 'm1', 'm2', 'm3', 'm4']);
+  });
+
+  it('keeps a replica moved away voting until its replacement is promoted: one more failure meanwhile stalls nothing', async () => {
+    const { hub, md } = setup([1, 2, 3, 4]);
+    md.apply(createTopic('t', [[1, 2, 3]]));
+    await waitFor('published', () => md.partition('t', 0).leader === leaderReplica('t', 0)?.broker.id);
+    const { broker: leader, replica } = leaderReplica('t', 0)!;
+    await replica.append(batch('before'));
+    const [moving, other] = [1, 2, 3].filter((id) => id !== leader.id) as [number, number];
+    // The replacement cannot catch up for now, so the move stays half done.
+    hub.isolate(4);
+    const p = md.partition('t', 0);
+    const replicas = p.replicas.map((id) => (id === moving ? 4 : id));
+    md.apply({
+      type: 'updateReplicaSet',
+      topic: 't',
+      partition: 0,
+      expectedEpoch: p.leaderEpoch,
+      replicas,
+      isr: replicas.filter((id) => id !== 4),
+      leader: p.leader,
+    });
+    await waitFor('broker 4 added as a learner', () => replica.node.status().learners.includes(4));
+    const retiring = brokers.find((b) => b.id === moving)!;
+    expect(retiring.manager.replica('t', 0)).toBeDefined();
+    expect(replica.node.status().voters).toContain(moving);
+
+    // Another replica fails: the one moved away still votes, so the leader and it commit acks=all writes.
+    hub.isolate(other);
+    expect((await replica.append(batch('during'))).baseOffset).toBe(1);
+
+    // The replacement catches up and is promoted; then the old one is removed, closes and drops its data.
+    hub.heal();
+    await waitFor(
+      'group voters match the new replica list',
+      () => [...replica.node.status().voters].sort().join() === [...replicas].sort().join(),
+    );
+    await waitFor('the old replica closed and removed', () => retiring.removed.length === 1);
+    expect(retiring.manager.replica('t', 0)).toBeUndefined();
+  });
+
+  it('closes a replica moved away after the retiring bound even when its group never removes it', async () => {
+    const { hub, md } = setup([1, 2, 3, 4], undefined, 2_000);
+    md.apply(createTopic('t', [[1, 2, 3]]));
+    await waitFor('published', () => md.partition('t', 0).leader === leaderReplica('t', 0)?.broker.id);
+    const { broker: leader } = leaderReplica('t', 0)!;
+    const moving = [1, 2, 3].find((id) => id !== leader.id)!;
+    hub.isolate(4); // never caught up, so never promoted: the old replica is never removed
+    const p = md.partition('t', 0);
+    const replicas = p.replicas.map((id) => (id === moving ? 4 : id));
+    md.apply({
+      type: 'updateReplicaSet',
+      topic: 't',
+      partition: 0,
+      expectedEpoch: p.leaderEpoch,
+      replicas,
+      isr: replicas.filter((id) => id !== 4),
+      leader: p.leader,
+    });
+    const retiring = brokers.find((b) => b.id === moving)!;
+    const startedMs = Date.now();
+    await waitFor('closed after the bound', () => retiring.removed.length === 1);
+    expect(Date.now() - startedMs).toBeGreaterThanOrEqual(1_500);
+    expect(leaderReplica('t', 0)?.replica.node.status().voters).toContain(moving);
   });
 
   it('shrinks the in-sync set when a follower falls behind, refusing acks=all below min_insync_replicas, and grows it back', async () => {

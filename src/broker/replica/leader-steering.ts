@@ -87,6 +87,27 @@ export class LeaderSteering {
     this.matchMembership(h, p.replicas);
   }
 
+  /**
+   * What a replica moved away does while it still leads: hand leadership to the coordinator's choice, or,
+   * if that one is not a voter yet, to the first listed replica that is (the same backoff as `steer`). It
+   * neither publishes itself nor removes itself: the next leader completes the group's membership change.
+   */
+  handOver(h: SteeredReplica, view: MetadataView, p: PartitionRecord): void {
+    if (!h.replica.isLeader()) return;
+    const voters = h.replica.node.status().voters;
+    const alive = (id: NodeId): boolean => view.brokers.get(id)?.state === 'alive';
+    const candidates = [p.leader, ...p.replicas].filter(
+      (id) => id !== this.deps.brokerId && voters.includes(id) && alive(id),
+    );
+    const to = candidates[0];
+    if (to === undefined) return;
+    const now = this.deps.nowMs();
+    if (h.lastTransferTo === to && now - h.lastTransferAtMs < this.deps.transferBackoffMs) return;
+    h.lastTransferAtMs = now;
+    h.lastTransferTo = to;
+    void this.transfer(h, to, true);
+  }
+
   /** Records this broker as the partition's leader (CAS on the epoch, re-read on conflict), once per leadership. */
   async publishLeader(h: SteeredReplica): Promise<void> {
     // Steering runs on every metadata change: after a failure, wait a little before trying again.
@@ -200,7 +221,8 @@ export class LeaderSteering {
       });
   }
 
-  private async transfer(h: SteeredReplica, to: NodeId): Promise<void> {
+  /** A failed transfer publishes this broker as leader, unless it is retiring (metadata no longer names it). */
+  private async transfer(h: SteeredReplica, to: NodeId, retiring = false): Promise<void> {
     try {
       await h.replica.node.transferLeadership(to);
       this.deps.log.info(
@@ -210,9 +232,11 @@ export class LeaderSteering {
     } catch (err) {
       this.deps.log.warn(
         { operation: 'transfer', topic: h.topic, partition: h.partition, to, error: String(err) },
-        'leadership transfer failed; publishing this broker as leader',
+        retiring
+          ? 'leadership transfer failed; trying again later'
+          : 'leadership transfer failed; publishing this broker as leader',
       );
-      await this.publishLeader(h);
+      if (!retiring) await this.publishLeader(h);
     }
   }
 }

@@ -1,10 +1,11 @@
 /**
  * The partition replicas this broker hosts, kept in step with the metadata store (cluster mode):
  *
- * - **Open / close**: a replica for every partition whose replica list names this broker; one that no
- *   longer does (topic deleted, replica moved away) is closed and its data deleted. A topic's partitions
- *   are Raft groups named by topic incarnation (`p/<topic>/<partition>/<createdVersion>`), so a deleted
- *   and re-created topic never meets its old replicas.
+ * - **Open / close**: a replica for every partition whose replica list names this broker; one of a deleted
+ *   topic is closed and its data deleted at once. One moved away keeps voting until its group has removed
+ *   it (it retires: the replacement joins as a learner, catches up and is promoted first), then closes. A
+ *   topic's partitions are Raft groups named by topic incarnation (`p/<topic>/<partition>/<createdVersion>`),
+ *   so a deleted and re-created topic never meets its old replicas.
  * - **Bootstrap**: a replica opening an empty log for a partition whose leader epoch is still 0 (nothing
  *   changed since the topic was created) is a founding member: its log starts with the membership naming
  *   the replicas, as every other founding member's does. Any other empty replica (added by a move, or
@@ -66,6 +67,8 @@ export interface ReplicaManagerDeps {
   readonly transferBackoffMs?: number;
   /** How often leaders recompute their in-sync replicas and publish changes. */
   readonly isrCheckIntervalMs?: number;
+  /** A replica moved away closes after this long even if its group never removed it (tests shorten it). */
+  readonly retiringReplicaMaxMs?: number;
   readonly replicaLagTimeMaxMs?: number;
   readonly metrics?: MetricsRegistry;
   /** Reported to onTimeout when taking or installing a partition snapshot takes longer. */
@@ -82,7 +85,16 @@ interface Hosted extends SteeredReplica {
   appliedConfigs: string | undefined;
   /** The replica's batch size limit (max_message_bytes), updated with the configs. */
   readonly limits: { batchBytesMax: number };
+  /** Since when metadata no longer names this broker for the partition (moved away); undefined otherwise. */
+  retiringSinceMs: number | undefined;
 }
+
+/**
+ * Longest a replica moved away keeps voting in its group. The leader removes it once the replacement is
+ * promoted, but a removed replica may never learn of it (the leader stops sending to it), so it also closes
+ * after this.
+ */
+export const RETIRING_REPLICA_MAX_MS = 60_000;
 
 /** How long shutdown waits for each partition's leadership handover. */
 export const LEADERSHIP_HANDOVER_TIMEOUT_MS = 2_000;
@@ -255,7 +267,11 @@ export class ReplicaManager {
     }
     const failures: unknown[] = [];
     for (const [key, h] of this.hosted) {
-      if (wanted.has(key)) continue;
+      if (wanted.has(key)) {
+        h.retiringSinceMs = undefined;
+        continue;
+      }
+      if (this.keepsRetiring(h, view)) continue;
       try {
         await this.closeHosted(h);
         this.hosted.delete(key);
@@ -279,6 +295,32 @@ export class ReplicaManager {
       }
     }
     if (failures.length > 0) throw failures[0];
+  }
+
+  /**
+   * Whether a replica metadata no longer names stays open, voting, for now. Closing a replica moved away at
+   * once ran its group with an unreachable voter until the replacement was promoted: one more failure then
+   * stalled the partition. It stays until its own group configuration drops it (the leader removes it
+   * after promoting the replacement) or RETIRING_REPLICA_MAX_MS passes; as leader it hands leadership to
+   * the coordinator's choice. A replica of a deleted (or re-created) topic closes at once.
+   */
+  private keepsRetiring(h: Hosted, view: MetadataView): boolean {
+    const p = recordOf(h, view);
+    if (p === undefined || this.stopped) return false;
+    const status = h.replica.node.status();
+    const self = this.deps.brokerId;
+    if (!status.voters.includes(self) && !status.learners.includes(self)) return false;
+    const now = this.deps.nowMs();
+    if (h.retiringSinceMs === undefined) {
+      h.retiringSinceMs = now;
+      this.log.info(
+        { operation: 'retire', topic: h.topic, partition: h.partition, replicas: p.replicas },
+        'replica moved away: voting until its group removes it',
+      );
+    }
+    if (now - h.retiringSinceMs >= (this.deps.retiringReplicaMaxMs ?? RETIRING_REPLICA_MAX_MS)) return false;
+    this.steering.handOver(h, view, p);
+    return true;
   }
 
   /** A topic config change (alterTopicConfig, setClusterConfig) reaches the open log here. */
@@ -350,6 +392,7 @@ export class ReplicaManager {
       store,
       lastTransferAtMs: Number.NEGATIVE_INFINITY,
       lastTransferTo: 0,
+      retiringSinceMs: undefined,
       publishing: false,
       publishedEpoch: undefined,
       publishingIsr: false,
@@ -407,9 +450,13 @@ export class ReplicaManager {
       const p = recordOf(h, view);
       if (p === undefined) continue;
       this.steering.matchMembership(h, p.replicas);
+      // A retiring leader is handing over: the partition's health is for its next leader to report.
+      if (h.retiringSinceMs !== undefined) continue;
       if (isr.length < p.replicas.length) underReplicated++;
       this.steering.publishInSync(h, p, isr);
     }
+    // A retiring replica closes on its group's change, which metadata does not announce: look again.
+    if ([...this.hosted.values()].some((h) => h.retiringSinceMs !== undefined)) this.schedule();
     this.underReplicated = underReplicated;
     this.deps.metrics?.partitionsUnderReplicated.set(underReplicated);
     this.deps.metrics?.replicaFollowerLagEntries.set(lagMax);
