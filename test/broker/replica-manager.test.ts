@@ -64,14 +64,16 @@ afterEach(async () => {
   }
 });
 
-function startBroker(
-  hub: MemoryHub,
-  md: SharedMetadata,
-  id: number,
-  transferBackoffMs = 200,
-  retiringReplicaMaxMs?: number,
-): Broker {
-  const host = new RaftHost({ nodeId: id, transport: hub.transport(id), tickIntervalMs: 10 });
+interface BrokerOptions {
+  readonly transferBackoffMs?: number;
+  readonly retiringReplicaMaxMs?: number;
+  /** Raft ticks (elections time out after 10): longer ones keep a loaded machine from electing at random. */
+  readonly tickIntervalMs?: number;
+}
+
+function startBroker(hub: MemoryHub, md: SharedMetadata, id: number, o: BrokerOptions = {}): Broker {
+  const { transferBackoffMs = 200, retiringReplicaMaxMs, tickIntervalMs = 10 } = o;
+  const host = new RaftHost({ nodeId: id, transport: hub.transport(id), tickIntervalMs });
   const stores = new Map<string, MemoryPartitionStore>();
   const removed: string[] = [];
   const metrics = new MetricsRegistry({ processMetrics: false });
@@ -111,14 +113,14 @@ function startBroker(
   return b;
 }
 
-function setup(ids: number[], transferBackoffMs?: number, retiringReplicaMaxMs?: number) {
+function setup(ids: number[], o: BrokerOptions = {}) {
   const hub = new MemoryHub();
   const md = new SharedMetadata();
   for (const id of [1, 2, 3, 4]) {
     md.apply(register(id));
     md.apply({ type: 'updateBroker', brokerId: id, state: 'alive' });
   }
-  const started = ids.map((id) => startBroker(hub, md, id, transferBackoffMs, retiringReplicaMaxMs));
+  const started = ids.map((id) => startBroker(hub, md, id, o));
   return { hub, md, started };
 }
 
@@ -128,6 +130,18 @@ function leaderReplica(topic: string, partition: number) {
     if (r?.isLeader()) return { broker: b, replica: r };
   }
   return undefined;
+}
+
+/**
+ * Until partition t/0's Raft leader has published itself (epoch above the creation's 0): the leader named at
+ * creation is only a hint, and a choice written before the leader's own publication reads as the previous
+ * leader's record (leader-steering.ts), which the new leader publishes over.
+ */
+async function leaderPublished(md: SharedMetadata): Promise<void> {
+  await waitFor('published', () => {
+    const p = md.partition('t', 0);
+    return p.leaderEpoch > 0 && p.leader === leaderReplica('t', 0)?.broker.id;
+  });
 }
 
 /** One unlabelled sample of a metric from a broker's registry. */
@@ -161,7 +175,7 @@ describe('ReplicaManager', () => {
   it("follows the coordinator's leader choice by transferring leadership", async () => {
     const { md } = setup([1, 2, 3]);
     md.apply(createTopic('t', [[1, 2, 3]]));
-    await waitFor('published', () => md.partition('t', 0).leader === leaderReplica('t', 0)?.broker.id);
+    await leaderPublished(md);
     const current = md.partition('t', 0);
     const target = [1, 2, 3].find((id) => id !== current.leader)!;
     md.apply({
@@ -180,9 +194,9 @@ describe('ReplicaManager', () => {
 
   it('follows each new leader choice at once, even from a broker that transferred the partition a moment ago', async () => {
     // A long backoff: only a repeat of the same choice may wait for it (here it would outlast the test).
-    const { md } = setup([1, 2, 3], 60_000);
+    const { md } = setup([1, 2, 3], { transferBackoffMs: 60_000, tickIntervalMs: 50 });
     md.apply(createTopic('t', [[1, 2, 3]]));
-    await waitFor('published', () => md.partition('t', 0).leader === leaderReplica('t', 0)?.broker.id);
+    await leaderPublished(md);
     const first = md.partition('t', 0).leader;
     const [a, b] = [1, 2, 3].filter((id) => id !== first) as [number, number];
     const choose = (leader: number): void => {
@@ -197,9 +211,12 @@ describe('ReplicaManager', () => {
     // first -> a -> first -> b: the last move is the first broker's second transfer within the backoff.
     for (const target of [a, first, b]) {
       choose(target);
+      const chosenEpoch = md.partition('t', 0).leaderEpoch;
+      // Moved and published (as the coordinator plans from what leaders publish): a choice written in the
+      // instant between a replica winning and its leadership event would read as the previous leader's.
       await waitFor(
-        `leadership moved to broker ${target}`,
-        () => leaderReplica('t', 0)?.broker.id === target,
+        `leadership moved to broker ${target} and published`,
+        () => leaderReplica('t', 0)?.broker.id === target && md.partition('t', 0).leaderEpoch > chosenEpoch,
       );
     }
     expect(md.partition('t', 0).leader).toBe(b);
@@ -208,7 +225,7 @@ describe('ReplicaManager', () => {
   it('moves a replica through membership changes, keeping the data, and removes the old copy', async () => {
     const { md } = setup([1, 2, 3, 4]);
     md.apply(createTopic('t', [[1, 2, 3]]));
-    await waitFor('published', () => md.partition('t', 0).leader === leaderReplica('t', 0)?.broker.id);
+    await leaderPublished(md);
     for (let i = 0; i < 5; i++) await leaderReplica('t', 0)!.replica.append(batch(`m${i}`));
     const p = md.partition('t', 0);
     const from = [1, 2, 3].find((id) => id !== p.leader)!;
@@ -248,7 +265,7 @@ describe('ReplicaManager', () => {
   it('keeps a replica moved away voting until its replacement is promoted: one more failure meanwhile stalls nothing', async () => {
     const { hub, md } = setup([1, 2, 3, 4]);
     md.apply(createTopic('t', [[1, 2, 3]]));
-    await waitFor('published', () => md.partition('t', 0).leader === leaderReplica('t', 0)?.broker.id);
+    await leaderPublished(md);
     const { broker: leader, replica } = leaderReplica('t', 0)!;
     await replica.append(batch('before'));
     const [moving, other] = [1, 2, 3].filter((id) => id !== leader.id) as [number, number];
@@ -285,9 +302,9 @@ describe('ReplicaManager', () => {
   });
 
   it('closes a replica moved away after the retiring bound even when its group never removes it', async () => {
-    const { hub, md } = setup([1, 2, 3, 4], undefined, 2_000);
+    const { hub, md } = setup([1, 2, 3, 4], { retiringReplicaMaxMs: 2_000 });
     md.apply(createTopic('t', [[1, 2, 3]]));
-    await waitFor('published', () => md.partition('t', 0).leader === leaderReplica('t', 0)?.broker.id);
+    await leaderPublished(md);
     const { broker: leader } = leaderReplica('t', 0)!;
     const moving = [1, 2, 3].find((id) => id !== leader.id)!;
     hub.isolate(4); // never caught up, so never promoted: the old replica is never removed
@@ -312,7 +329,7 @@ describe('ReplicaManager', () => {
   it('shrinks the in-sync set when a follower falls behind, refusing acks=all below min_insync_replicas, and grows it back', async () => {
     const { hub, md } = setup([1, 2, 3]);
     md.apply(createTopic('t', [[1, 2, 3]], { configs: { min_insync_replicas: '3' } }));
-    await waitFor('published', () => md.partition('t', 0).leader === leaderReplica('t', 0)?.broker.id);
+    await leaderPublished(md);
     const { broker: leader, replica } = leaderReplica('t', 0)!;
     await replica.append(batch('all-in-sync'));
     const lagging = [1, 2, 3].find((id) => id !== leader.id)!;
@@ -339,7 +356,7 @@ describe('ReplicaManager', () => {
   it('hands partition leadership to an in-sync replica when stopped, before closing', async () => {
     const { md } = setup([1, 2, 3]);
     md.apply(createTopic('t', [[1, 2, 3]]));
-    await waitFor('published', () => md.partition('t', 0).leader === leaderReplica('t', 0)?.broker.id);
+    await leaderPublished(md);
     const { broker: leaving } = leaderReplica('t', 0)!;
     await leaving.manager.stop();
     // Already led elsewhere when stop() returns: a handover, not an election after a timeout.

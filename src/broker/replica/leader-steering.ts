@@ -28,6 +28,8 @@ export interface SteeredReplica {
   publishing: boolean;
   /** The leader epoch this replica's own publication produced, while it leads; undefined otherwise. */
   publishedEpoch: number | undefined;
+  /** The partition's leader epoch in metadata when this replica became leader; undefined otherwise. */
+  leaderSinceEpoch: number | undefined;
   /** An in-sync set publication is in flight. */
   publishingIsr: boolean;
   /** A membership change is proposed and not applied yet. */
@@ -58,8 +60,9 @@ export class LeaderSteering {
 
   /**
    * What a leader does each pass: publish itself, follow the coordinator's choice, match the replica set.
-   * A hint naming another broker is the coordinator's choice only if it is newer than this replica's own
-   * publication; an older one is just the previous leader, and this replica publishes itself over it.
+   * A hint naming another broker is the coordinator's choice only if it was written after this replica
+   * became leader (or after its own publication); an older one is just the previous leader, and this replica
+   * publishes itself over it.
    */
   steer(h: SteeredReplica, view: MetadataView, p: PartitionRecord): void {
     if (!h.replica.isLeader()) return;
@@ -68,7 +71,7 @@ export class LeaderSteering {
       const wanted = p.leader;
       const now = this.deps.nowMs();
       const alive = view.brokers.get(wanted)?.state === 'alive';
-      const chosen = h.publishedEpoch !== undefined && p.leaderEpoch > h.publishedEpoch;
+      const chosen = this.choiceDuringLeadership(h, p);
       if (chosen && wanted > 0 && alive && voters.includes(wanted) && p.replicas.includes(wanted)) {
         // Only another transfer to the same broker waits out the backoff (one that failed, to a broker not
         // answering, must not be retried in a loop); a choice of another broker (the coordinator moved on,
@@ -119,6 +122,9 @@ export class LeaderSteering {
         // Every leadership is published, even one the hint already named: the epoch then moves once per
         // Raft leadership, as Kafka's leader epoch does, and tells clients the partition really has a leader.
         if (p === undefined || (p.leader === this.deps.brokerId && h.publishedEpoch !== undefined)) return;
+        // The coordinator chose another broker after this one became leader (maybe while this publication
+        // was under way): that choice stands, and steer() transfers to it.
+        if (this.choiceDuringLeadership(h, p)) return;
         try {
           const result = await this.deps.metadata.updateLeader({
             topic: h.topic,
@@ -146,6 +152,15 @@ export class LeaderSteering {
     } finally {
       h.publishing = false;
     }
+  }
+
+  /**
+   * Whether the record names another broker, written after this replica's leadership began: a coordinator
+   * choice to follow. One written before is just the previous leader, which this replica publishes over.
+   */
+  private choiceDuringLeadership(h: SteeredReplica, p: PartitionRecord): boolean {
+    const since = h.publishedEpoch ?? h.leaderSinceEpoch;
+    return p.leader !== this.deps.brokerId && since !== undefined && p.leaderEpoch > since;
   }
 
   /** One membership step toward the metadata replica list (membership-step.ts), proposed by the leader. */

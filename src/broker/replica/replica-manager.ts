@@ -395,6 +395,7 @@ export class ReplicaManager {
       retiringSinceMs: undefined,
       publishing: false,
       publishedEpoch: undefined,
+      leaderSinceEpoch: undefined,
       publishingIsr: false,
       changingMembership: false,
       publishRetryAtMs: 0,
@@ -415,6 +416,8 @@ export class ReplicaManager {
     }
     replica.on('leader-change', ({ leaderId }) => {
       h.publishedEpoch = undefined;
+      h.leaderSinceEpoch =
+        leaderId === this.deps.brokerId ? (recordOf(h, this.view())?.leaderEpoch ?? 0) : undefined;
       if (leaderId === this.deps.brokerId) this.deps.metrics?.partitionLeaderElectionsTotal.inc();
       if (leaderId === this.deps.brokerId) void this.steering.publishLeader(h);
     });

@@ -1,0 +1,97 @@
+/**
+ * LeaderSteering's reading of the partition record's leader hint: a broker named there after this replica
+ * became leader is the coordinator's choice (transfer to it); the broker named when it became leader is
+ * only the previous leader (publish over it). A choice that lands before the new leader's first publication
+ * must not be overwritten by it.
+ */
+import { describe, expect, it } from 'vitest';
+import { LeaderSteering, type SteeredReplica } from '../../src/broker/replica/leader-steering.js';
+import type { PartitionReplica } from '../../src/broker/replica/partition-replica.js';
+import type { MetadataView } from '../../src/metadata/state.js';
+import type { PartitionRecord } from '../../src/metadata/types.js';
+import { silentLogger } from '../../src/observability/index.js';
+
+const SELF = 1;
+
+function harness(record: PartitionRecord) {
+  const transfers: number[] = [];
+  const published: { expectedEpoch: number; leader: number }[] = [];
+  const view = {
+    version: 1,
+    brokers: new Map([1, 2, 3].map((id) => [id, { id, state: 'alive' }])),
+    topics: new Map([['t', { name: 't', createdVersion: 1, partitions: [record] }]]),
+    moves: new Map(),
+    clusterConfig: {},
+  } as unknown as MetadataView;
+  const replica = {
+    isLeader: () => true,
+    node: {
+      status: () => ({ voters: [1, 2, 3], learners: [], commitIndex: 5 }),
+      progress: () => [],
+      transferLeadership: async (to: number) => {
+        transfers.push(to);
+      },
+    },
+  } as unknown as PartitionReplica;
+  const steering = new LeaderSteering({
+    brokerId: SELF,
+    metadata: {
+      updateLeader: async (u: { expectedEpoch: number; leader: number }) => {
+        published.push(u);
+        return { ok: true, leaderEpoch: u.expectedEpoch + 1 } as never;
+      },
+    },
+    nowMs: () => 0,
+    transferBackoffMs: 10_000,
+    log: silentLogger(),
+    view: () => view,
+    schedule: () => {},
+    retryLater: () => {},
+  });
+  const h: SteeredReplica = {
+    topic: 't',
+    partition: 0,
+    createdVersion: 1,
+    replica,
+    lastTransferAtMs: Number.NEGATIVE_INFINITY,
+    lastTransferTo: 0,
+    publishing: false,
+    publishedEpoch: undefined,
+    leaderSinceEpoch: undefined,
+
+    publishingIsr: false,
+    changingMembership: false,
+    publishRetryAtMs: 0,
+  };
+  return { steering, h, view, transfers, published };
+}
+
+const record = (leader: number, leaderEpoch: number): PartitionRecord => ({
+  partition: 0,
+  replicas: [1, 2, 3],
+  leader,
+  leaderEpoch,
+  isr: [1, 2, 3],
+});
+
+describe('LeaderSteering', () => {
+  it('follows a choice written after it became leader, even before its first publication', async () => {
+    const p = record(2, 8);
+    const { steering, h, view, transfers, published } = harness(p);
+    h.leaderSinceEpoch = 7; // the record named this broker (or the old leader) at epoch 7
+    steering.steer(h, view, p);
+    await steering.publishLeader(h);
+    expect(transfers).toEqual([2]);
+    expect(published).toEqual([]);
+  });
+
+  it('publishes itself over the previous leader named when its leadership began', async () => {
+    const p = record(3, 7);
+    const { steering, h, view, transfers, published } = harness(p);
+    h.leaderSinceEpoch = 7;
+    steering.steer(h, view, p);
+    await new Promise((r) => setImmediate(r));
+    expect(transfers).toEqual([]);
+    expect(published).toEqual([expect.objectContaining({ expectedEpoch: 7, leader: SELF })]);
+  });
+});
