@@ -5,7 +5,11 @@
  * must not be overwritten by it.
  */
 import { describe, expect, it } from 'vitest';
-import { LeaderSteering, type SteeredReplica } from '../../src/broker/replica/leader-steering.js';
+import {
+  freshSteering,
+  LeaderSteering,
+  type SteeredReplica,
+} from '../../src/broker/replica/leader-steering.js';
 import type { PartitionReplica } from '../../src/broker/replica/partition-replica.js';
 import type { MetadataView } from '../../src/metadata/state.js';
 import type { PartitionRecord } from '../../src/metadata/types.js';
@@ -53,15 +57,7 @@ function harness(record: PartitionRecord) {
     partition: 0,
     createdVersion: 1,
     replica,
-    lastTransferAtMs: Number.NEGATIVE_INFINITY,
-    lastTransferTo: 0,
-    publishing: false,
-    publishedEpoch: undefined,
-    leaderSinceEpoch: undefined,
-
-    publishingIsr: false,
-    changingMembership: false,
-    publishRetryAtMs: 0,
+    ...freshSteering(),
   };
   return { steering, h, view, transfers, published };
 }

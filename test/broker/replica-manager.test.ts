@@ -144,6 +144,25 @@ async function leaderPublished(md: SharedMetadata): Promise<void> {
   });
 }
 
+/**
+ * A coordinator's move of partition t/0 from `from` to `to` as it lands in metadata: `to` takes `from`'s
+ * place in the replica list, and it is in sync only once its leader says so. Returns the new list.
+ */
+function moveReplica(md: SharedMetadata, from: number, to: number): number[] {
+  const p = md.partition('t', 0);
+  const replicas = p.replicas.map((id) => (id === from ? to : id));
+  md.apply({
+    type: 'updateReplicaSet',
+    topic: 't',
+    partition: 0,
+    expectedEpoch: p.leaderEpoch,
+    replicas,
+    isr: p.isr.filter((id) => id !== from),
+    leader: p.leader,
+  });
+  return replicas;
+}
+
 /** One unlabelled sample of a metric from a broker's registry. */
 async function metricValue(b: Broker, name: string): Promise<number> {
   const line = (await b.metrics.text()).split('\n').find((l) => l.startsWith(`${name} `));
@@ -227,18 +246,8 @@ describe('ReplicaManager', () => {
     md.apply(createTopic('t', [[1, 2, 3]]));
     await leaderPublished(md);
     for (let i = 0; i < 5; i++) await leaderReplica('t', 0)!.replica.append(batch(`m${i}`));
-    const p = md.partition('t', 0);
-    const from = [1, 2, 3].find((id) => id !== p.leader)!;
-    const replicas = p.replicas.map((id) => (id === from ? 4 : id));
-    md.apply({
-      type: 'updateReplicaSet',
-      topic: 't',
-      partition: 0,
-      expectedEpoch: p.leaderEpoch,
-      replicas,
-      isr: replicas,
-      leader: p.leader,
-    });
+    const from = [1, 2, 3].find((id) => id !== md.partition('t', 0).leader)!;
+    const replicas = moveReplica(md, from, 4);
 
     await waitFor('group voters match the new replica list', () => {
       const l = leaderReplica('t', 0);
@@ -271,17 +280,7 @@ describe('ReplicaManager', () => {
     const [moving, other] = [1, 2, 3].filter((id) => id !== leader.id) as [number, number];
     // The replacement cannot catch up for now, so the move stays half done.
     hub.isolate(4);
-    const p = md.partition('t', 0);
-    const replicas = p.replicas.map((id) => (id === moving ? 4 : id));
-    md.apply({
-      type: 'updateReplicaSet',
-      topic: 't',
-      partition: 0,
-      expectedEpoch: p.leaderEpoch,
-      replicas,
-      isr: replicas.filter((id) => id !== 4),
-      leader: p.leader,
-    });
+    const replicas = moveReplica(md, moving, 4);
     await waitFor('broker 4 added as a learner', () => replica.node.status().learners.includes(4));
     const retiring = brokers.find((b) => b.id === moving)!;
     expect(retiring.manager.replica('t', 0)).toBeDefined();
@@ -308,17 +307,7 @@ describe('ReplicaManager', () => {
     const { broker: leader } = leaderReplica('t', 0)!;
     const moving = [1, 2, 3].find((id) => id !== leader.id)!;
     hub.isolate(4); // never caught up, so never promoted: the old replica is never removed
-    const p = md.partition('t', 0);
-    const replicas = p.replicas.map((id) => (id === moving ? 4 : id));
-    md.apply({
-      type: 'updateReplicaSet',
-      topic: 't',
-      partition: 0,
-      expectedEpoch: p.leaderEpoch,
-      replicas,
-      isr: replicas.filter((id) => id !== 4),
-      leader: p.leader,
-    });
+    moveReplica(md, moving, 4);
     const retiring = brokers.find((b) => b.id === moving)!;
     const startedMs = Date.now();
     await waitFor('closed after the bound', () => retiring.removed.length === 1);

@@ -38,6 +38,20 @@ export interface SteeredReplica {
   publishRetryAtMs: number;
 }
 
+/** The steering fields of a replica just opened: no transfer, publication or membership change yet. */
+export function freshSteering(): Omit<SteeredReplica, 'topic' | 'partition' | 'createdVersion' | 'replica'> {
+  return {
+    lastTransferAtMs: Number.NEGATIVE_INFINITY,
+    lastTransferTo: 0,
+    publishing: false,
+    publishedEpoch: undefined,
+    leaderSinceEpoch: undefined,
+    publishingIsr: false,
+    changingMembership: false,
+    publishRetryAtMs: 0,
+  };
+}
+
 export interface LeaderSteeringDeps {
   readonly brokerId: number;
   readonly metadata: Pick<MetadataStore, 'updateLeader'>;

@@ -32,7 +32,7 @@ import { REPLICAS_DIR } from '../../storage/log-manager.js';
 import type { PartitionStore } from '../../storage/partition-store.js';
 import { minInsyncReplicas } from '../../storage/topic-config.js';
 import { topicConfigs } from '../topic-configs.js';
-import { LeaderSteering, recordOf, type SteeredReplica } from './leader-steering.js';
+import { freshSteering, LeaderSteering, recordOf, type SteeredReplica } from './leader-steering.js';
 import { PartitionReplica } from './partition-replica.js';
 
 export interface OpenStoreRequest {
@@ -390,15 +390,8 @@ export class ReplicaManager {
       dir,
       replica,
       store,
-      lastTransferAtMs: Number.NEGATIVE_INFINITY,
-      lastTransferTo: 0,
+      ...freshSteering(),
       retiringSinceMs: undefined,
-      publishing: false,
-      publishedEpoch: undefined,
-      leaderSinceEpoch: undefined,
-      publishingIsr: false,
-      changingMembership: false,
-      publishRetryAtMs: 0,
       appliedConfigs: undefined,
       limits,
     };
