@@ -17,7 +17,7 @@ import { silentLogger } from '../../src/observability/index.js';
 
 const SELF = 1;
 
-function harness(record: PartitionRecord) {
+function harness(record: PartitionRecord, failTransfers = false) {
   const transfers: number[] = [];
   const published: { expectedEpoch: number; leader: number }[] = [];
   const view = {
@@ -34,6 +34,7 @@ function harness(record: PartitionRecord) {
       progress: () => [],
       transferLeadership: async (to: number) => {
         transfers.push(to);
+        if (failTransfers) throw new Error('request timed out');
       },
     },
   } as unknown as PartitionReplica;
@@ -79,6 +80,16 @@ describe('LeaderSteering', () => {
     await steering.publishLeader(h);
     expect(transfers).toEqual([2]);
     expect(published).toEqual([]);
+  });
+
+  it('publishes itself over a choice it could not follow (the transfer failed: it still leads)', async () => {
+    const p = record(2, 8);
+    const { steering, h, view, transfers, published } = harness(p, true);
+    h.leaderSinceEpoch = 7;
+    steering.steer(h, view, p);
+    await new Promise((r) => setImmediate(r));
+    expect(transfers).toEqual([2]);
+    expect(published).toEqual([expect.objectContaining({ expectedEpoch: 8, leader: SELF })]);
   });
 
   it('publishes itself over the previous leader named when its leadership began', async () => {

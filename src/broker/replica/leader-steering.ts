@@ -126,7 +126,7 @@ export class LeaderSteering {
   }
 
   /** Records this broker as the partition's leader (CAS on the epoch, re-read on conflict), once per leadership. */
-  async publishLeader(h: SteeredReplica): Promise<void> {
+  async publishLeader(h: SteeredReplica, overChoice = false): Promise<void> {
     // Steering runs on every metadata change: after a failure, wait a little before trying again.
     if (h.publishing || this.deps.nowMs() < h.publishRetryAtMs) return;
     h.publishing = true;
@@ -137,8 +137,9 @@ export class LeaderSteering {
         // Raft leadership, as Kafka's leader epoch does, and tells clients the partition really has a leader.
         if (p === undefined || (p.leader === this.deps.brokerId && h.publishedEpoch !== undefined)) return;
         // The coordinator chose another broker after this one became leader (maybe while this publication
-        // was under way): that choice stands, and steer() transfers to it.
-        if (this.choiceDuringLeadership(h, p)) return;
+        // was under way): that choice stands, and steer() transfers to it. Unless a transfer to it just
+        // failed (`overChoice`): this broker still leads, and clients sent to the chosen one would wait.
+        if (!overChoice && this.choiceDuringLeadership(h, p)) return;
         try {
           const result = await this.deps.metadata.updateLeader({
             topic: h.topic,
@@ -265,7 +266,7 @@ export class LeaderSteering {
           ? 'leadership transfer failed; trying again later'
           : 'leadership transfer failed; publishing this broker as leader',
       );
-      if (!retiring) await this.publishLeader(h);
+      if (!retiring) await this.publishLeader(h, true);
     }
   }
 }
