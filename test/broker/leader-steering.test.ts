@@ -92,6 +92,20 @@ describe('LeaderSteering', () => {
     expect(published).toEqual([expect.objectContaining({ expectedEpoch: 8, leader: SELF })]);
   });
 
+  it('publishes itself over a choice of a broker that is not alive (it cannot be followed)', async () => {
+    const p = record(2, 8);
+    const { steering, h, view, transfers, published } = harness(p);
+    (view.brokers as unknown as Map<number, { id: number; state: string }>).set(2, {
+      id: 2,
+      state: 'failed',
+    });
+    h.leaderSinceEpoch = 7;
+    steering.steer(h, view, p);
+    await new Promise((r) => setImmediate(r));
+    expect(transfers).toEqual([]);
+    expect(published).toEqual([expect.objectContaining({ expectedEpoch: 8, leader: SELF })]);
+  });
+
   it('publishes itself over the previous leader named when its leadership began', async () => {
     const p = record(3, 7);
     const { steering, h, view, transfers, published } = harness(p);

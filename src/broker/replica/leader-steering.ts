@@ -98,7 +98,9 @@ export class LeaderSteering {
           void this.transfer(h, wanted);
         }
       } else {
-        void this.publishLeader(h);
+        // The previous leader's record, or a choice this broker cannot follow (the chosen one is not alive,
+        // not a voter yet, or none): this broker leads, so metadata must say so.
+        void this.publishLeader(h, true);
       }
     }
     this.matchMembership(h, p.replicas);
