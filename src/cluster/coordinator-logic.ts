@@ -222,7 +222,15 @@ function tick(state: CoordinatorState): StepResult {
     return expiresMs <= now && (lastRebalanceMs === null || expiresMs > lastRebalanceMs);
   });
   const periodic = lastRebalanceMs === null || now - lastRebalanceMs >= config.rebalanceIntervalMs;
-  if (planInFlight === null && (rebalanceDue || periodic || graceExpired)) {
+  // A partition's balance spacing (below) ended since the last plan: a move it held may go ahead now.
+  const lastPlanMs = lastRebalanceMs;
+  const spacingEnded =
+    lastPlanMs !== null &&
+    Object.values(balancedAtMs).some((at) => {
+      const endsMs = at + config.rebalanceIntervalMs;
+      return endsMs > lastPlanMs && endsMs <= now;
+    });
+  if (planInFlight === null && (rebalanceDue || periodic || graceExpired || spacingEnded)) {
     const plan = planRebalance(view, {
       nowMs: now,
       failedGraceMs: config.failedGraceMs,
@@ -240,21 +248,22 @@ function tick(state: CoordinatorState): StepResult {
       ? plan.leaderChanges
       : plan.leaderChanges.filter((c) => c.reason === 'leader-unavailable');
     rebalanceDue = allowed.length < plan.leaderChanges.length;
-    // A partition's leader moves for balance at most once per rebalance interval: in-sync sets and broker
-    // states arrive one write at a time (a broker coming back rejoins each partition's set separately), and
-    // plans made on each intermediate view would hand a leadership back and forth. Leaders follow each choice
-    // at once (leader-steering.ts), so the spacing lives here. A leader that is unavailable is replaced at once.
+    // A partition's leader moves for balance at most once per rebalance interval after any leader change
+    // this coordinator made: in-sync sets and broker states arrive one write at a time (a broker coming back
+    // rejoins each partition's set separately), and plans made on each intermediate view would hand a
+    // leadership back and forth; a broker marked failed on late heartbeats and back a second later would get
+    // its leaderships taken and returned within that second. Leaders follow each choice at once
+    // (leader-steering.ts), so the spacing lives here. A leader that is unavailable is replaced at once.
     const leaderChanges = allowed.filter(
       (c) =>
         c.reason === 'leader-unavailable' ||
         now - (balancedAtMs[partitionKey(c.topic, c.partition)] ?? Number.NEGATIVE_INFINITY) >=
           config.rebalanceIntervalMs,
     );
-    const balanced = leaderChanges.filter((c) => c.reason !== 'leader-unavailable');
-    if (balanced.length > 0) {
+    if (leaderChanges.length > 0) {
       balancedAtMs = {
         ...balancedAtMs,
-        ...Object.fromEntries(balanced.map((c) => [partitionKey(c.topic, c.partition), now])),
+        ...Object.fromEntries(leaderChanges.map((c) => [partitionKey(c.topic, c.partition), now])),
       };
     }
     if (plan.moves.length > 0) actions.push({ type: 'proposeReplicaMoves', moves: plan.moves });

@@ -85,7 +85,7 @@ export interface CoordinatorState {
   readonly planInFlight: { readonly atMs: number; readonly version: number } | null;
   /** The latest `cluster_imbalance_score`; null before the first plan. */
   readonly imbalanceScore: number | null;
-  /** Partition key -> when this coordinator last chose a new leader for it for balance (spacing). */
+  /** Partition key -> when this coordinator last chose a new leader for it (balance moves are spaced). */
   readonly balancedAtMs: Readonly<Record<string, number>>;
 }
 
