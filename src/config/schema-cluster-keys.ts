@@ -4,8 +4,7 @@
  * the table reads on its own; CONFIG_SCHEMA puts these rows after the node keys, in doc order.
  */
 import type { KeySpec } from './schema.js';
-
-const DAY_MS = 86_400_000;
+import { DAY_MS } from './units.js';
 
 export const CLUSTER_KEYS: readonly KeySpec[] = [
   // resilience

@@ -4,10 +4,7 @@
  * after config_version, in the order docs/config.md lists them.
  */
 import type { KeySpec } from './schema.js';
-
-const MiB = 1024 * 1024;
-const GiB = 1024 * MiB;
-const DAY_MS = 86_400_000;
+import { DAY_MS, GiB, MiB } from './units.js';
 
 export const NODE_KEYS: readonly KeySpec[] = [
   // broker

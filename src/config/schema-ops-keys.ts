@@ -3,8 +3,7 @@
  * schema.ts so each area of the table reads on its own; CONFIG_SCHEMA puts these rows last, in doc order.
  */
 import type { KeySpec } from './schema.js';
-
-const MiB = 1024 * 1024;
+import { MiB } from './units.js';
 
 /** `name=value[,name=value...]`: names without `=`, `,` or spaces; values without `,`. */
 export const HEADER_LIST = /^\s*[^=,\s]+\s*=[^,]*(,\s*[^=,\s]+\s*=[^,]*)*$/;

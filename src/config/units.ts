@@ -3,6 +3,11 @@
  * accept a plain integer too, so `segment_ms: 604800000` and `segment_ms: 7d` mean the same.
  */
 
+/** Constants for the defaults of the key tables (schema-*-keys.ts). */
+export const MiB = 1024 * 1024;
+export const GiB = 1024 * MiB;
+export const DAY_MS = 86_400_000;
+
 const DURATION_UNITS_MS: Readonly<Record<string, number>> = {
   ms: 1,
   s: 1_000,
