@@ -178,6 +178,8 @@ export async function cutTornTail(
 const SECTOR_BYTES = 512;
 /** A batch starts with its base offset and a non-zero length: zeros over both cannot be a batch start. */
 const BATCH_START_BYTES = 12;
+/** The bad bytes are read this much at a time while looking for a sector of zeros. */
+const UNLANDED_SCAN_CHUNK_BYTES = 128 * SECTOR_BYTES;
 
 /**
  * Whether the bad bytes from `from` up to the next valid batch at `to` show a sector that did not land: a
@@ -187,22 +189,29 @@ const BATCH_START_BYTES = 12;
  * are zeros too.
  */
 async function holdsUnlandedSector(file: StorageFile, from: number, to: number): Promise<boolean> {
-  const sectorEnd = (position: number): number => Math.ceil(position / SECTOR_BYTES) * SECTOR_BYTES;
-  const firstBoundary = sectorEnd(from);
-  const buf = Buffer.allocUnsafe(sectorEnd(Math.max(to, firstBoundary)) - from);
-  const n = await file.read(buf, 0, buf.length, from);
-  const isZero = (lo: number, hi: number): boolean => {
-    if (hi > n) return false;
-    for (let k = lo; k < hi; k++) if (buf[k] !== 0) return false;
-    return true;
-  };
+  const firstBoundary = Math.ceil(from / SECTOR_BYTES) * SECTOR_BYTES;
   const head = firstBoundary - from;
-  if (head >= BATCH_START_BYTES && isZero(0, head)) return true;
-  // A sector that starts before the next valid batch; it may end inside that batch's leading zeros.
-  for (let at = firstBoundary; at < to; at += SECTOR_BYTES) {
-    if (isZero(at - from, at - from + SECTOR_BYTES)) return true;
+  if (head >= BATCH_START_BYTES) {
+    const buf = Buffer.allocUnsafe(head);
+    if ((await file.read(buf, 0, head, from)) === head && isZeroed(buf, 0, head)) return true;
+  }
+  // A sector that starts before the next valid batch; it may end inside that batch's leading zeros. Read in
+  // chunks: the bad bytes may run far (up to the segment's size), and one zero sector is enough.
+  const end = Math.ceil(to / SECTOR_BYTES) * SECTOR_BYTES;
+  for (let at = firstBoundary; at < to; at += UNLANDED_SCAN_CHUNK_BYTES) {
+    const buf = Buffer.allocUnsafe(Math.min(UNLANDED_SCAN_CHUNK_BYTES, end - at));
+    const n = await file.read(buf, 0, buf.length, at);
+    for (let k = 0; k + SECTOR_BYTES <= n && at + k < to; k += SECTOR_BYTES) {
+      if (isZeroed(buf, k, k + SECTOR_BYTES)) return true;
+    }
+    if (n < buf.length) return false;
   }
   return false;
+}
+
+function isZeroed(buf: Buffer, from: number, to: number): boolean {
+  for (let k = from; k < to; k++) if (buf[k] !== 0) return false;
+  return true;
 }
 
 /**
