@@ -45,6 +45,17 @@ async function flipByte(file: string, position: number) {
   await handle.close();
 }
 
+/** `count` batches stamped from `baseOffset` on, as one write appends them (values padded to `valueBytes`). */
+function unsyncedWrite(baseOffset: number, count: number, valueBytes = 0): Buffer {
+  return Buffer.concat(
+    Array.from({ length: count }, (_, k) => {
+      const b = batchOf([`lost-${k}`.padEnd(valueBytes, '.')]);
+      b.writeBigInt64BE(BigInt(baseOffset + k), 0);
+      return b;
+    }),
+  );
+}
+
 async function openError(overrides: Parameters<typeof openLog>[1] = {}): Promise<StreamBusError> {
   const err = await openLog(dir.path, overrides).then(
     (log) => {
@@ -113,13 +124,7 @@ describe('PartitionLog recovery', () => {
     const syncedEnd = sizes[0]! + sizes[1]!;
     expect(syncedEnd).toBeLessThan(512 - 12);
     // The lost write: batches 2.. from the synced end; of its sectors only those from byte 1024 on landed.
-    const lost = Buffer.concat(
-      Array.from({ length: 20 }, (_, k) => {
-        const b = batchOf([`lost-${k}`]);
-        b.writeBigInt64BE(BigInt(2 + k), 0);
-        return b;
-      }),
-    );
+    const lost = unsyncedWrite(2, 20);
     const handle = await openFile(file, 'r+');
     await handle.write(lost.subarray(1024 - syncedEnd), 0, lost.length - (1024 - syncedEnd), 1024);
     await handle.close();
@@ -133,13 +138,7 @@ describe('PartitionLog recovery', () => {
     const sizes = await fill(2);
     const file = join(dir.path, FIRST);
     const syncedEnd = sizes[0]! + sizes[1]!;
-    const lost = Buffer.concat(
-      Array.from({ length: 20 }, (_, k) => {
-        const b = batchOf([`lost-${k}`.padEnd(300, '.')]);
-        b.writeBigInt64BE(BigInt(2 + k), 0);
-        return b;
-      }),
-    );
+    const lost = unsyncedWrite(2, 20, 300);
     lost.fill(0, 1024 - syncedEnd, 1536 - syncedEnd); // the sector [1024, 1536) did not land
     await appendFile(file, lost);
     // Kept: the lost write's batches that end before the sector; the one across it and all after go.
