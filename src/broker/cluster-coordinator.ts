@@ -46,6 +46,9 @@ export interface CoordinatorRaft {
   status(): {
     readonly id: NodeId;
     readonly role: string;
+    readonly term: number;
+    /** Milliseconds since the metadata commit index last moved (undefined before the first commit). */
+    readonly lastCommitAgeMs: number | undefined;
     readonly voters: readonly NodeId[];
     readonly votersOutgoing: readonly NodeId[];
     readonly learners: readonly NodeId[];
@@ -95,6 +98,8 @@ export class ClusterCoordinator {
   private stopped = new AbortController();
   /** Aborted when leadership is lost: in-flight probes and writes of this term stop. */
   private term = new AbortController();
+  /** The metadata Raft term this coordinator leads in; every write it makes is fenced by it. */
+  private leaderTerm = 0;
   private viewDirty = true;
   private readonly pendingBeats = new Set<number>();
   private readonly pendingRegistrations = new Set<number>();
@@ -109,9 +114,13 @@ export class ClusterCoordinator {
   constructor(private readonly deps: CoordinatorDeps) {
     this.state = initialCoordinatorState(deps.config);
     this.log = deps.logger.child({ component: 'coordinator' });
-    this.rebalances = new RebalanceExecutor(deps, this.log, (message) => {
-      this.lastError = message;
-    });
+    this.rebalances = new RebalanceExecutor(
+      { ...deps, leaderTerm: () => this.leaderTerm },
+      this.log,
+      (message) => {
+        this.lastError = message;
+      },
+    );
   }
 
   start(): void {
@@ -147,8 +156,11 @@ export class ClusterCoordinator {
   tick(): void {
     const now = this.deps.nowMs();
     this.lastTickMs = now;
-    const leading = this.deps.raft.status().role === 'leader';
-    if (leading && this.state.role !== 'leader') this.becomeLeader(now);
+    const raft = this.deps.raft.status();
+    const leading = raft.role === 'leader';
+    // Lost and won again between two ticks: the old term's work stops, and this term starts afresh.
+    if (leading && this.state.role === 'leader' && raft.term !== this.leaderTerm) this.loseLeadership(now);
+    if (leading && this.state.role !== 'leader') this.becomeLeader(now, raft.term);
     else if (!leading && this.state.role === 'leader') this.loseLeadership(now);
     if (this.viewDirty) {
       this.viewDirty = false;
@@ -168,7 +180,7 @@ export class ClusterCoordinator {
       this.pendingBeats.clear();
       this.dispatch({ type: 'heartbeats', nowMs: now, beats });
     }
-    this.dispatch({ type: 'tick', nowMs: now });
+    this.dispatch({ type: 'tick', nowMs: now, ...commitAge(raft.lastCommitAgeMs) });
     this.rebalances.adoptRecordedMoves(this.term.signal);
     this.updateGauges();
   }
@@ -188,8 +200,9 @@ export class ClusterCoordinator {
     }
   }
 
-  private becomeLeader(now: number): void {
+  private becomeLeader(now: number, term: number): void {
     this.term = new AbortController();
+    this.leaderTerm = term;
     this.viewDirty = false;
     this.dispatch({ type: 'becameLeader', nowMs: now, view: this.view() });
     this.log.info({ operation: 'coordinator-start' }, 'cluster coordinator started on the metadata leader');
@@ -225,6 +238,7 @@ export class ClusterCoordinator {
 
   private async execute(action: CoordinatorAction): Promise<void> {
     const signal = this.term.signal;
+    const writes = { signal, leaderTerm: this.leaderTerm };
     try {
       switch (action.type) {
         case 'markBrokerFailed':
@@ -232,17 +246,17 @@ export class ClusterCoordinator {
             { operation: 'mark-failed', broker_id: action.brokerId, cause: action.cause },
             'broker failed',
           );
-          await this.deps.store.updateBroker({ brokerId: action.brokerId, state: 'failed' }, { signal });
+          await this.deps.store.updateBroker({ brokerId: action.brokerId, state: 'failed' }, writes);
           return;
         case 'markBrokerAlive':
           this.log.info(
             { operation: 'mark-alive', broker_id: action.brokerId, cause: action.cause },
             'broker alive',
           );
-          await this.deps.store.updateBroker({ brokerId: action.brokerId, state: 'alive' }, { signal });
+          await this.deps.store.updateBroker({ brokerId: action.brokerId, state: 'alive' }, writes);
           return;
         case 'unregisterBroker':
-          await this.deps.store.unregisterBroker(action.brokerId, { signal });
+          await this.deps.store.unregisterBroker(action.brokerId, writes);
           return;
         case 'probeBroker':
           return await this.probe(action.brokerId, action.timeoutMs, signal);
@@ -328,4 +342,8 @@ export class ClusterCoordinator {
     metrics.clusterPartitionsTotal.set(view.topics.reduce((n, t) => n + t.partitions.length, 0));
     if (this.state.imbalanceScore !== null) metrics.clusterImbalanceScore.set(this.state.imbalanceScore);
   }
+}
+
+function commitAge(ms: number | undefined): { commitAgeMs?: number } {
+  return ms === undefined ? {} : { commitAgeMs: ms };
 }

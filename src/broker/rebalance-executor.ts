@@ -37,6 +37,8 @@ export interface RebalanceDeps {
     'snapshotView' | 'updateReplicaSet' | 'updateLeader' | 'recordMove' | 'completeMove'
   >;
   readonly raft: { status(): { readonly id: NodeId } };
+  /** The metadata term the coordinator leads in: its writes are fenced by it (WriteOptions.leaderTerm). */
+  readonly leaderTerm: () => number;
   readonly config: Pick<CoordinatorConfig, 'rebalanceTimeoutMs'>;
   readonly nowMs: () => number;
   readonly metrics?: MetricsRegistry;
@@ -151,13 +153,17 @@ export class RebalanceExecutor {
     });
   }
 
+  private fenced(signal: AbortSignal): { signal: AbortSignal; leaderTerm: number } {
+    return { signal, leaderTerm: this.deps.leaderTerm() };
+  }
+
   /** Record, apply, complete: each step is visible in the store, so a successor can pick up mid-way. */
   private async runMove(move: Move, signal: AbortSignal): Promise<void> {
     const key = partitionKey(move);
     if (this.movesInFlight.has(key)) return; // an earlier plan is still moving this partition
     this.movesInFlight.add(key);
     try {
-      await this.deps.store.recordMove({ ...move, state: 'pending' }, { signal });
+      await this.deps.store.recordMove({ ...move, state: 'pending' }, this.fenced(signal));
       await this.applyRecordedMove(move, signal);
     } finally {
       this.movesInFlight.delete(key);
@@ -186,7 +192,7 @@ export class RebalanceExecutor {
             isr: p.isr.filter((id) => id !== move.from),
             leader: p.leader === move.from ? firstLive(replicas, view) : p.leader,
           },
-          { signal },
+          this.fenced(signal),
         );
         break;
       } catch (err) {
@@ -198,7 +204,7 @@ export class RebalanceExecutor {
     if (![...this.deps.store.snapshotView().moves.values()].some((m) => moveKey(m) === key)) return;
     await this.deps.store.completeMove(
       { topic: move.topic, partition: move.partition, from: move.from, to: move.to },
-      { signal },
+      this.fenced(signal),
     );
   }
 
@@ -207,7 +213,7 @@ export class RebalanceExecutor {
     if (p === undefined || p.leader === change.to || !p.replicas.includes(change.to)) return;
     await this.deps.store.updateLeader(
       { topic: change.topic, partition: change.partition, expectedEpoch: p.leaderEpoch, leader: change.to },
-      { signal },
+      this.fenced(signal),
     );
   }
 }

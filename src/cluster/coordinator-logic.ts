@@ -29,6 +29,15 @@ export const DEFAULT_COORDINATOR_CONFIG: CoordinatorConfig = {
   rebalanceTimeoutMs: 30_000,
 };
 
+/**
+ * Metadata commits stalled for this fraction of the heartbeat timeout: heartbeats are metadata writes, so
+ * while nothing commits the coordinator hears no broker, itself included, and silence says nothing about
+ * them. A coordinator cut off by a slow network, or paused and resumed, would otherwise mark every broker
+ * failed the moment it runs again (and move every leadership onto the brokers it happens to hear first).
+ * Heartbeats commit every heartbeat interval (500 ms by default), so half the timeout is several missed.
+ */
+const COMMIT_STALL_FRACTION = 0.5;
+
 export function initialCoordinatorState(config: Partial<CoordinatorConfig> = {}): CoordinatorState {
   return {
     config: { ...DEFAULT_COORDINATOR_CONFIG, ...config },
@@ -46,6 +55,7 @@ export function initialCoordinatorState(config: Partial<CoordinatorConfig> = {})
     planInFlight: null,
     imbalanceScore: null,
     balancedAtMs: {},
+    commitStalledAtMs: null,
   };
 }
 
@@ -89,7 +99,7 @@ export function step(prev: CoordinatorState, event: CoordinatorEvent): StepResul
       return { state: { ...state, probesInFlight, probeFailures }, actions: [] };
     }
     case 'tick':
-      return tick(state);
+      return tick(noteCommitStall(state, event.commitAgeMs));
   }
 }
 
@@ -130,6 +140,19 @@ function onMetadata(state: CoordinatorState, view: ClusterView): CoordinatorStat
   };
 }
 
+/** While commits are stalled, remember it: liveness is judged again only on what arrives after. */
+function noteCommitStall(state: CoordinatorState, commitAgeMs: number | undefined): CoordinatorState {
+  const stallMs = state.config.detector.heartbeatTimeoutMs * COMMIT_STALL_FRACTION;
+  if (commitAgeMs === undefined || commitAgeMs <= stallMs) return state;
+  return { ...state, commitStalledAtMs: state.nowMs };
+}
+
+/** When this coordinator's view of liveness starts: its takeover, or the end of its last commit stall. */
+function livenessSinceMs(state: CoordinatorState): number | null {
+  if (state.commitStalledAtMs === null) return state.leaderSinceMs;
+  return Math.max(state.leaderSinceMs ?? state.commitStalledAtMs, state.commitStalledAtMs);
+}
+
 function recordBeat(state: CoordinatorState, brokerId: number, ready: boolean): CoordinatorState {
   const prev = state.heartbeats[brokerId];
   const beat: HeartbeatRecord = { lastMs: Math.max(prev?.lastMs ?? 0, state.nowMs), ready };
@@ -143,13 +166,13 @@ function recordBeat(state: CoordinatorState, brokerId: number, ready: boolean): 
  */
 export function livenessOf(state: CoordinatorState, b: BrokerView): BrokerLiveness {
   const beat = state.heartbeats[b.id];
-  const since = state.leaderSinceMs ?? b.lastHeartbeatMs;
-  const fallbackMs = b.state === 'failed' ? b.lastHeartbeatMs : Math.max(b.lastHeartbeatMs, since);
+  const since = livenessSinceMs(state) ?? b.lastHeartbeatMs;
+  const heardMs = beat?.lastMs ?? b.lastHeartbeatMs;
   return {
     id: b.id,
     state: b.state,
     stateSinceMs: b.stateSinceMs,
-    lastHeartbeatMs: beat?.lastMs ?? fallbackMs,
+    lastHeartbeatMs: b.state === 'failed' ? heardMs : Math.max(heardMs, since),
     ready: beat?.ready ?? b.state !== 'starting',
     probeFailures: state.probeFailures[b.id] ?? 0,
   };
@@ -158,6 +181,11 @@ export function livenessOf(state: CoordinatorState, b: BrokerView): BrokerLivene
 function tick(state: CoordinatorState): StepResult {
   const view = state.view;
   if (view === null) return { state, actions: [] };
+  // Commits stalled: whatever it decided now would be judged on silence it caused and land only once
+  // commits resume. It decides nothing, and probe failures seen meanwhile do not count.
+  if (state.commitStalledAtMs === state.nowMs) {
+    return { state: { ...state, probeFailures: {}, probesInFlight: {} }, actions: [] };
+  }
   const actions: CoordinatorAction[] = [];
   const now = state.nowMs;
   const config = state.config;
@@ -239,11 +267,12 @@ function tick(state: CoordinatorState): StepResult {
     });
     imbalanceScore = plan.imbalanceScore;
     lastRebalanceMs = now;
-    // A new coordinator gives every broker a fresh heartbeat window, so for one heartbeat timeout it cannot
-    // tell a broker that just died from a live one: it moves leadership only off brokers already known
-    // failed until then (a preferred-leader change could hand a partition to the dead broker).
-    const livenessKnown =
-      state.leaderSinceMs === null || now - state.leaderSinceMs >= config.detector.heartbeatTimeoutMs;
+    // A new coordinator (or one whose commits stalled) gives every broker a fresh heartbeat window, so for
+    // one heartbeat timeout it cannot tell a broker that just died from a live one: it moves leadership only
+    // off brokers already known failed until then (a preferred-leader change could hand a partition to the
+    // dead broker).
+    const since = livenessSinceMs(state);
+    const livenessKnown = since === null || now - since >= config.detector.heartbeatTimeoutMs;
     const allowed = livenessKnown
       ? plan.leaderChanges
       : plan.leaderChanges.filter((c) => c.reason === 'leader-unavailable');

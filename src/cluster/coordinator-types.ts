@@ -37,7 +37,12 @@ export type CoordinatorEvent =
       readonly nowMs: number;
       readonly beats: readonly { readonly brokerId: BrokerId; readonly ready?: boolean }[];
     }
-  | { readonly type: 'tick'; readonly nowMs: number }
+  | {
+      readonly type: 'tick';
+      readonly nowMs: number;
+      /** Milliseconds since the metadata commit index last moved (absent: not known). */
+      readonly commitAgeMs?: number;
+    }
   | {
       readonly type: 'probeResult';
       readonly nowMs: number;
@@ -87,6 +92,11 @@ export interface CoordinatorState {
   readonly imbalanceScore: number | null;
   /** Partition key -> when this coordinator last chose a new leader for it (balance moves are spaced). */
   readonly balancedAtMs: Readonly<Record<string, number>>;
+  /**
+   * The last tick at which this coordinator's metadata commits were stalled (see COMMIT_STALL_FRACTION);
+   * null if never. Heartbeats reach it only through commits, so every broker's window restarts there.
+   */
+  readonly commitStalledAtMs: number | null;
 }
 
 export interface StepResult {

@@ -48,8 +48,10 @@ export class LeaderRouter {
     leader: LeaderWait,
     deadline: Deadline | undefined,
     route: ProposeRoute | undefined,
+    leaderTerm?: number,
   ): Promise<ApplyResult> {
     invariant(deadline !== undefined, 'a metadata attempt runs under its attempt deadline');
+    if (leaderTerm !== undefined) return this.proposeAsLeaderOf(leaderTerm, bytes, signal, route);
     for (;;) {
       if (signal.aborted) throw abortError(signal);
       const { role, leaderId } = this.o.raft.status();
@@ -86,6 +88,28 @@ export class LeaderRouter {
       }
       await sleep(this.o.leaderPollMs, signal, this.o.timers);
     }
+  }
+
+  /** Throws NOT_LEADER unless this node leads in `leaderTerm`. */
+  checkLeaderOf(leaderTerm: number): void {
+    const { role, leaderId, term } = this.o.raft.status();
+    if (role === 'leader' && term === leaderTerm) return;
+    throw new StreamBusError('NOT_LEADER', {
+      operation: 'metadata.propose',
+      metadata: { leaderId, term, leaderTerm },
+    });
+  }
+
+  /** A write fenced by a leader term (WriteOptions.leaderTerm): here, in that term, or not at all. */
+  private async proposeAsLeaderOf(
+    leaderTerm: number,
+    bytes: Uint8Array,
+    signal: AbortSignal,
+    route: ProposeRoute | undefined,
+  ): Promise<ApplyResult> {
+    this.checkLeaderOf(leaderTerm);
+    if (route !== undefined) route.forwarded = false;
+    return (await this.o.raft.propose(bytes, { signal })) as ApplyResult;
   }
 
   /** The next voter to try while this node, outside the group, knows no leader; undefined for members. */

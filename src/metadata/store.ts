@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { InvariantViolation, invariant, StreamBusError } from '../errors/index.js';
+import { InvariantViolation, invariant, isStreamBusError, StreamBusError } from '../errors/index.js';
 import type { SpanRunner } from '../observability/tracing.js';
 import type { NodeId, Role } from '../raft/core/types.js';
 import type { CallOptions } from '../raft/node-types.js';
@@ -10,6 +10,7 @@ import {
   type Clock,
   callWithPolicy,
   Deadline,
+  defaultIsRetriable,
   type RetryOptions,
   sleep,
   systemClock,
@@ -31,7 +32,7 @@ export interface MetadataRaft {
   readonly id: NodeId;
   propose(data: Uint8Array, options?: CallOptions): Promise<unknown>;
   readIndex(options?: CallOptions): Promise<number>;
-  status(): { readonly role: Role; readonly leaderId: NodeId };
+  status(): { readonly role: Role; readonly leaderId: NodeId; readonly term: number };
 }
 
 export type { MetadataOperationEvent } from './operation-events.js';
@@ -87,6 +88,13 @@ export interface WriteOptions {
    * hop runs past the client's deadline.
    */
   readonly deadline?: Deadline;
+  /**
+   * A decision this node made as metadata leader of this Raft term (the cluster coordinator's): proposed
+   * only while this node still leads in that term, never forwarded, and not retried once it does not
+   * (NOT_LEADER). Forwarded to a successor, a deposed coordinator's decision, made on what it saw before it
+   * was cut off, would be applied by a leader that never made it.
+   */
+  readonly leaderTerm?: number;
 }
 
 /** An accepted change: the metadata version it produced, plus command-specific details. */
@@ -303,11 +311,15 @@ export class MetadataStore {
             operation,
             parent: leader.signal,
           });
+    const leaderTerm = options.leaderTerm;
+    // A deposed leader's write fails here, before it reaches (and counts against) the breaker.
+    if (leaderTerm !== undefined) this.router.checkLeaderOf(leaderTerm);
     return callWithPolicy(
-      this.policy(operation),
+      leaderTerm === undefined ? this.policy(operation) : this.fencedPolicy(operation),
       async (signal, deadline) => {
         if (route !== undefined) route.attempts++;
-        return unwrap(await this.router.attempt(bytes, signal, leader, deadline, route), command.type);
+        const result = await this.router.attempt(bytes, signal, leader, deadline, route, leaderTerm);
+        return unwrap(result, command.type);
       },
       parent,
     ).finally(() => {
@@ -392,6 +404,13 @@ export class MetadataStore {
       timers: this.timers,
       ...(this.options.onTimeout === undefined ? {} : { onTimeout: this.options.onTimeout }),
     };
+  }
+
+  /** For writes fenced by a leader term: once this node does not lead in it, retrying cannot help. */
+  private fencedPolicy(operation: string) {
+    const policy = this.policy(operation);
+    const isRetriable = (err: unknown) => !isStreamBusError(err, 'NOT_LEADER') && defaultIsRetriable(err);
+    return { ...policy, retry: { ...policy.retry, isRetriable } };
   }
 
   private encode(command: MetadataCommand): Uint8Array {

@@ -13,6 +13,7 @@ import { DEFAULT_COORDINATOR_CONFIG } from '../../src/cluster/coordinator-logic.
 import { StreamBusError } from '../../src/errors/index.js';
 import { encodeCommand, type MetadataCommand } from '../../src/metadata/commands.js';
 import { MetadataStateMachine } from '../../src/metadata/state-machine.js';
+import type { WriteOptions } from '../../src/metadata/store.js';
 import { silentLogger } from '../../src/observability/index.js';
 import { type SpanRunner, withSpan } from '../../src/observability/tracing.js';
 import type { ConfChange } from '../../src/raft/core/types.js';
@@ -25,9 +26,14 @@ class Rig {
   readonly sm = new MetadataStateMachine();
   nowMs = 10_000;
   role = 'follower';
+  term = 1;
+  /** The metadata Raft's commit age as the coordinator reads it (undefined: no commit yet). */
+  commitAgeMs: number | undefined = 0;
   learners: number[] = [];
   readonly conf: ConfChange[] = [];
   readonly writes: string[] = [];
+  /** The leader term each write was fenced by (WriteOptions.leaderTerm), in write order. */
+  readonly writeTerms: (number | undefined)[] = [];
   /** Broker ids whose probe fails. */
   readonly unreachable = new Set<number>();
   /** Runs before each replica-set write reaches the state machine (to race it). */
@@ -39,30 +45,39 @@ class Rig {
 
   constructor(voters = [1, 2, 3], spans?: SpanRunner) {
     const raft: CoordinatorRaft = {
-      status: () => ({ id: 1, role: this.role, voters, votersOutgoing: [], learners: this.learners }),
+      status: () => ({
+        id: 1,
+        role: this.role,
+        term: this.term,
+        lastCommitAgeMs: this.commitAgeMs,
+        voters,
+        votersOutgoing: [],
+        learners: this.learners,
+      }),
       proposeConfChange: async (cc) => {
         this.conf.push(cc);
         return {};
       },
     };
-    const exec = (command: MetadataCommand) => {
+    const exec = (command: MetadataCommand, options: WriteOptions | undefined) => {
       this.writes.push(summary(command));
+      this.writeTerms.push(options?.leaderTerm);
       return this.apply(command);
     };
     const store: CoordinatorStore = {
       snapshotView: () => this.sm.view(),
-      updateBroker: async (b) => exec({ type: 'updateBroker', ...b }),
-      unregisterBroker: async (brokerId) => exec({ type: 'unregisterBroker', brokerId }),
-      updateReplicaSet: async (u) => {
+      updateBroker: async (b, o) => exec({ type: 'updateBroker', ...b }, o),
+      unregisterBroker: async (brokerId, o) => exec({ type: 'unregisterBroker', brokerId }, o),
+      updateReplicaSet: async (u, o) => {
         this.beforeReplicaSet?.();
-        return exec({ type: 'updateReplicaSet', ...u });
+        return exec({ type: 'updateReplicaSet', ...u }, o);
       },
-      updateLeader: async (u) => {
+      updateLeader: async (u, o) => {
         await this.leaderWriteGate;
-        return exec({ type: 'updateLeader', ...u });
+        return exec({ type: 'updateLeader', ...u }, o);
       },
-      recordMove: async (m) => exec({ type: 'recordMove', ...m }),
-      completeMove: async (m) => exec({ type: 'completeMove', ...m }),
+      recordMove: async (m, o) => exec({ type: 'recordMove', ...m }, o),
+      completeMove: async (m, o) => exec({ type: 'completeMove', ...m }, o),
     };
     this.coordinator = new ClusterCoordinator({
       raft,
@@ -177,6 +192,49 @@ describe('cluster coordinator driver', () => {
 
     await rig.run(1_000, [1, 2, 3]);
     expect(rig.state(3)).toBe('alive');
+    rig.stop();
+  });
+
+  it('fences every write by the metadata term it leads in, and starts afresh when it leads again in a later term', async () => {
+    const rig = new Rig();
+    threeAlive(rig);
+    rig.role = 'leader';
+    rig.term = 7;
+    await rig.run(4_000, [1, 2]);
+    expect(rig.writes).toEqual(['broker 3 failed']);
+    expect(rig.writeTerms).toEqual([7]);
+
+    // Lost and won again between two ticks: a new term, a new window for everyone.
+    rig.term = 9;
+    await rig.run(2_500, [1]);
+    expect(rig.state(2)).toBe('alive');
+    await rig.run(1_000, [1]);
+    expect(rig.writes).toEqual(['broker 3 failed', 'broker 2 failed']);
+    expect(rig.writeTerms).toEqual([7, 9]);
+    rig.stop();
+  });
+
+  it('decides nothing while its metadata commits are stalled, and gives every broker a fresh window after', async () => {
+    // Heartbeats are metadata writes: a coordinator that cannot commit hears nobody, itself included.
+    const rig = new Rig();
+    threeAlive(rig);
+    rig.role = 'leader';
+    await rig.run(2_000, [1, 2, 3]);
+    rig.commitAgeMs = 1_600; // over half the 3 s heartbeat timeout
+    await rig.run(4_000, []);
+    expect(rig.writes).toEqual([]);
+
+    rig.commitAgeMs = 20;
+    await rig.run(2_500, [1, 2]);
+    expect(rig.writes).toEqual([]); // 2.5 s since commits resumed: under the timeout
+    await rig.run(1_000, [1, 2]);
+    expect(rig.writes).toEqual(['broker 3 failed']);
+
+    // A stall shorter than half the timeout is ordinary commit latency: silence still counts.
+    await rig.run(500, [1, 2, 3]);
+    rig.commitAgeMs = 1_400;
+    await rig.run(3_500, [1, 3]);
+    expect(rig.writes).toContain('broker 2 failed');
     rig.stop();
   });
 

@@ -159,7 +159,7 @@ describe("a follower's metadata write under a client's deadline", () => {
         id: 1,
         propose: () => Promise.reject(new Error('a follower does not propose')),
         readIndex: () => Promise.resolve(0),
-        status: () => ({ role: 'follower', leaderId: 2 }),
+        status: () => ({ role: 'follower', leaderId: 2, term: 1 }),
       },
       stateMachine: sm,
       forwarder,

@@ -118,7 +118,7 @@ class LeaderRaft implements MetadataRaft {
   private index = 0;
 
   status() {
-    return { role: 'leader' as const, leaderId: 1 };
+    return { role: 'leader' as const, leaderId: 1, term: 1 };
   }
 
   async propose(data: Uint8Array): Promise<unknown> {

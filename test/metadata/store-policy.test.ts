@@ -26,6 +26,7 @@ type Outcome = ApplyResult | StreamBusError;
 class FakeRaft implements MetadataRaft {
   role: Role = 'leader';
   leaderId = 1;
+  term = 1;
   proposals = 0;
   readonly script: Outcome[] = [];
   readonly sm = new MetadataStateMachine();
@@ -34,11 +35,15 @@ class FakeRaft implements MetadataRaft {
   constructor(readonly id: number) {}
 
   status() {
-    return { role: this.role, leaderId: this.leaderId };
+    return { role: this.role, leaderId: this.leaderId, term: this.term };
   }
+
+  /** Runs as each proposal arrives (to change role or term under it). */
+  onPropose: (() => void) | undefined;
 
   async propose(data: Uint8Array): Promise<unknown> {
     this.proposals++;
+    this.onPropose?.();
     const next = this.script.shift();
     if (next instanceof StreamBusError) throw next;
     if (next !== undefined) return next;
@@ -290,6 +295,55 @@ describe('MetadataStore leader handling', () => {
       metadata: { leaderId: 3 },
     });
     expect(raft.proposals).toBe(0);
+  });
+
+  it('a write fenced by a leader term is proposed only by the leader of that term: never forwarded, not retried', async () => {
+    // The cluster coordinator's writes: a deposed coordinator's decision must not reach its successor.
+    const forwarder = MemoryForwarder.create();
+    const successor = setup({}, new FakeRaft(2));
+    forwarder.register(2, successor.store);
+    const raft = new FakeRaft(1);
+    raft.term = 4;
+    const { clock, store } = setup({ forwarder: forwarder.forNode(1) }, raft);
+    const fenced = { leaderTerm: 4 };
+
+    raft.role = 'follower';
+    raft.leaderId = 2;
+    const deposed = track(store.updateBroker({ brokerId: 3, state: 'failed' }, fenced));
+    await clock.advanceAsync(0);
+    expect(deposed.error).toMatchObject({ code: 'NOT_LEADER', metadata: { leaderTerm: 4, leaderId: 2 } });
+
+    raft.role = 'leader';
+    raft.leaderId = 1;
+    raft.term = 5; // this node leads again, but in a later term than the decision's
+    const reElected = track(store.updateBroker({ brokerId: 3, state: 'failed' }, fenced));
+    await clock.advanceAsync(0);
+    expect(reElected.error).toMatchObject({ code: 'NOT_LEADER', metadata: { term: 5, leaderTerm: 4 } });
+    expect(store.breaker.stats().failures).toBe(0);
+
+    // Leadership lost under the proposal: the retry finds this node a follower and stops there.
+    raft.term = 4;
+    raft.script.push(dropped());
+    raft.onPropose = () => {
+      raft.role = 'follower';
+      raft.leaderId = 2;
+    };
+    const dropped4 = track(store.updateBroker({ brokerId: 3, state: 'failed' }, fenced));
+    await clock.advanceAsync(5_000);
+    expect(dropped4.error).toMatchObject({ code: 'NOT_LEADER' });
+    expect(raft.proposals).toBe(1);
+    expect(successor.raft.proposals).toBe(0);
+
+    // In its own term it proposes as any leader does.
+    raft.onPropose = undefined;
+    raft.role = 'leader';
+    raft.leaderId = 1;
+    const ok = track(registerOne(store));
+    await clock.advanceAsync(0);
+    const inTerm = track(store.updateBroker({ brokerId: 1, state: 'alive' }, fenced));
+    await clock.advanceAsync(0);
+    expect(ok.value).toMatchObject({ ok: true });
+    expect(inTerm.value).toMatchObject({ ok: true });
   });
 
   it('every retry of one operation carries the same request id, and different operations different ones', async () => {
