@@ -452,7 +452,11 @@ export function coordinatorConfig(config: BrokerConfig): CoordinatorConfig {
   const t = config.resilience.timeouts;
   return {
     ...DEFAULT_COORDINATOR_CONFIG,
-    detector: { ...DEFAULT_COORDINATOR_CONFIG.detector, heartbeatTimeoutMs: t.heartbeatTimeoutMs },
+    detector: {
+      ...DEFAULT_COORDINATOR_CONFIG.detector,
+      heartbeatIntervalMs: t.heartbeatIntervalMs,
+      heartbeatTimeoutMs: t.heartbeatTimeoutMs,
+    },
     rebalanceIntervalMs: config.cluster.rebalanceIntervalMs,
     probeIntervalMs: config.cluster.probeIntervalMs,
     probeTimeoutMs: t.healthCheckMs,

@@ -10,6 +10,7 @@ import {
   type BrokerLiveness,
   DEFAULT_FAILURE_DETECTOR_CONFIG,
   detect,
+  type FailureDetectorConfig,
   heartbeatFresh,
   recordProbe,
 } from './failure-detector.js';
@@ -30,13 +31,16 @@ export const DEFAULT_COORDINATOR_CONFIG: CoordinatorConfig = {
 };
 
 /**
- * Metadata commits stalled for this fraction of the heartbeat timeout: heartbeats are metadata writes, so
- * while nothing commits the coordinator hears no broker, itself included, and silence says nothing about
- * them. A coordinator cut off by a slow network, or paused and resumed, would otherwise mark every broker
- * failed the moment it runs again (and move every leadership onto the brokers it happens to hear first).
- * Heartbeats commit every heartbeat interval (500 ms by default), so half the timeout is several missed.
+ * Heartbeats are metadata writes, so while metadata commits are stalled the coordinator hears no broker,
+ * itself included, and silence says nothing about them. A coordinator cut off by a slow network, or paused
+ * and resumed, would otherwise mark every broker failed the moment it runs again (and move every leadership
+ * onto the brokers it happens to hear first). Stalled: no commit for half the heartbeat timeout (1.5 s by
+ * default) and at least two heartbeat intervals (each broker's heartbeat commits once per interval, so a
+ * gap of one interval is normal).
  */
-const COMMIT_STALL_FRACTION = 0.5;
+function commitStallMs(detector: FailureDetectorConfig): number {
+  return Math.max(detector.heartbeatTimeoutMs / 2, 2 * detector.heartbeatIntervalMs);
+}
 
 export function initialCoordinatorState(config: Partial<CoordinatorConfig> = {}): CoordinatorState {
   return {
@@ -140,10 +144,9 @@ function onMetadata(state: CoordinatorState, view: ClusterView): CoordinatorStat
   };
 }
 
-/** While commits are stalled, remember it: liveness is judged again only on what arrives after. */
+/** While commits are stalled (commitStallMs), remember it: liveness is judged again on what arrives after. */
 function noteCommitStall(state: CoordinatorState, commitAgeMs: number | undefined): CoordinatorState {
-  const stallMs = state.config.detector.heartbeatTimeoutMs * COMMIT_STALL_FRACTION;
-  if (commitAgeMs === undefined || commitAgeMs <= stallMs) return state;
+  if (commitAgeMs === undefined || commitAgeMs <= commitStallMs(state.config.detector)) return state;
   return { ...state, commitStalledAtMs: state.nowMs };
 }
 

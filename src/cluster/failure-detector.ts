@@ -1,6 +1,8 @@
 import type { BrokerId, BrokerState } from './types.js';
 
 export interface FailureDetectorConfig {
+  /** How often each broker heartbeats (each heartbeat is a metadata write). */
+  readonly heartbeatIntervalMs: number;
   /** A broker silent for longer than this is failed (issue 4: 3 s, against a 500 ms heartbeat). */
   readonly heartbeatTimeoutMs: number;
   /** Extra time a registered broker in 'starting' gets before its first heartbeat must arrive. */
@@ -10,6 +12,7 @@ export interface FailureDetectorConfig {
 }
 
 export const DEFAULT_FAILURE_DETECTOR_CONFIG: FailureDetectorConfig = {
+  heartbeatIntervalMs: 500,
   heartbeatTimeoutMs: 3000,
   startingGraceMs: 10_000,
   probeFailuresMax: 3,

@@ -127,6 +127,27 @@ describe('coordinator reducer', () => {
     expect(of(h.at(103_001).tick(), 'markBrokerFailed')).toHaveLength(3);
   });
 
+  it('a commit stall is at least two heartbeat intervals: with slow heartbeats a gap of one is not a stall', () => {
+    // 2 s heartbeats against a 3 s timeout (allowed): commits 2 s apart are normal, and silence still counts.
+    const h = new Harness();
+    h.state = initialCoordinatorState({
+      detector: { ...h.state.config.detector, heartbeatIntervalMs: 2_000, heartbeatTimeoutMs: 3_000 },
+    });
+    h.send({ type: 'becameLeader', nowMs: 0, view: threeBrokers() });
+    for (let t = 0; t <= 6_000; t += 2_000) {
+      h.at(t).beat(...(t < 2_000 ? [1, 2, 3] : [1, 2]));
+      h.send({ type: 'tick', nowMs: t + 1_900, commitAgeMs: 1_900 });
+    }
+    expect(of(h.actions, 'markBrokerFailed')).toEqual([
+      { type: 'markBrokerFailed', brokerId: 3, cause: 'heartbeat-timeout' },
+    ]);
+    // With the default 500 ms heartbeats the same 1.9 s without a commit is a stall: nobody is judged.
+    const d = leaderHarness();
+    d.at(2_000).beat(1, 2, 3);
+    d.send({ type: 'tick', nowMs: 5_500, commitAgeMs: 1_900 });
+    expect(d.actions.filter((a) => a.type !== 'probeBroker')).toEqual([]);
+  });
+
   it('a failed broker that heartbeats again rejoins', () => {
     const h = leaderHarness(withBrokerState(threeBrokers(), 3, 'failed', 0));
     h.beatUntil(1000, 1, 2);
