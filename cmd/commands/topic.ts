@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { parseIntOption, parseKeyValues, withBootstrap, withClient } from './common.js';
 
 export function registerTopicCommand(program: Command): void {
-  const topic = program.command('topic').description('create, list, describe and delete topics');
+  const topic = program.command('topic').description('create, list, describe, alter and delete topics');
 
   withBootstrap(
     topic
@@ -73,6 +73,31 @@ export function registerTopicCommand(program: Command): void {
       }
     }
     if (failed) process.exitCode = 1;
+  });
+
+  withBootstrap(
+    topic
+      .command('alter <name>')
+      .description(
+        'add partitions to a topic (they are never removed; keyed messages may map to other partitions after)',
+      )
+      .requiredOption(
+        '--partitions <n>',
+        'the new total number of partitions (more than now)',
+        parseIntOption('--partitions'),
+      )
+      .option('--validate-only', 'check the change without making it'),
+  ).action(async (name: string, opts: { partitions: number; validateOnly?: boolean; bootstrap: string }) => {
+    const validateOnly = opts.validateOnly === true;
+    await withClient(opts.bootstrap, async (client) => {
+      const [outcome] = await client.admin().createPartitions({ [name]: opts.partitions }, { validateOnly });
+      if (outcome?.error) throw outcome.error;
+    });
+    process.stdout.write(
+      validateOnly
+        ? `topic ${name} can grow to ${opts.partitions} partition(s)\n`
+        : `topic ${name} now has ${opts.partitions} partition(s)\n`,
+    );
   });
 
   withBootstrap(topic.command('delete <name>').description('delete a topic and its data')).action(

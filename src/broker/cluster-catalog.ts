@@ -28,6 +28,7 @@ import {
   normalizeTopicConfigs,
   type TopicConfigs,
   validatePartitionCount,
+  validatePartitionGrowth,
   validateTopicName,
 } from '../storage/topic-config.js';
 import type { PartitionPlacement, ServedPartition, TopicCatalog, TopicInfo } from './catalog.js';
@@ -138,6 +139,47 @@ export class ClusterTopicCatalog implements TopicCatalog {
 
   validateTopic(spec: CreateTopicSpec): void {
     this.check(spec);
+  }
+
+  /**
+   * The new partitions are placed as the topic's next ones would have been at creation (round-robin over the
+   * alive brokers, leaders continuing its rotation) and recorded in one metadata write, refused if the topic
+   * changed meanwhile; returns once this broker's replica has applied it (bounded). Each replica's broker
+   * then opens it, as for a new topic.
+   */
+  async createPartitions(
+    name: string,
+    count: number,
+    validateOnly: boolean,
+    deadline?: Deadline,
+  ): Promise<void> {
+    const topic = this.topicRecord(name, 'topic.create_partitions');
+    const current = topic.partitions.length;
+    validatePartitionGrowth(name, current, count);
+    const placement = placeTopic(this.clusterView(), {
+      topic: name,
+      partitions: count,
+      replicationFactor: topic.replicationFactor,
+      strategy: 'round-robin',
+    });
+    const added = placement.partitions.slice(current);
+    if (validateOnly) return;
+    const result = await this.deps.store.addPartitions(
+      { name, assignment: added.map((p) => p.replicas), expectedPartitions: current },
+      deadline === undefined ? {} : { deadline },
+    );
+    this.logger.info(
+      {
+        operation: 'topic.create_partitions',
+        topic: name,
+        partitions: count,
+        before: current,
+        leaders: added.map((p) => p.leader),
+        metadata_version: result.version,
+      },
+      'partitions added in metadata',
+    );
+    await this.appliedHere(result.version, deadline);
   }
 
   /**

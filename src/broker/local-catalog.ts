@@ -104,6 +104,10 @@ export class LocalTopicCatalog implements TopicCatalog {
     return this.logs.deleteTopic(name);
   }
 
+  async createPartitions(name: string, count: number, validateOnly: boolean): Promise<void> {
+    await this.logs.addPartitions(name, count, validateOnly);
+  }
+
   describeConfigs(resource: ConfigResource): ConfigEntry[] {
     const builtIn = builtInTopicConfigs(logConfigOf(this.logs.config));
     if (resource.type === 'cluster') return topicConfigEntries(builtIn, {}, {});

@@ -42,6 +42,7 @@ import { handleListOffsets } from './handlers/list-offsets.js';
 import { handleProduce } from './handlers/produce.js';
 import { handleInitProducerId } from './handlers/producer-id.js';
 import {
+  handleCreatePartitions,
   handleCreateTopics,
   handleDeleteTopics,
   handleDescribeTopics,
@@ -102,6 +103,7 @@ export class RequestRouter implements FrameRouter {
       [ApiKey.DeleteGroups]: handleDeleteGroups,
       [ApiKey.DescribeConfigs]: handleDescribeConfigs,
       [ApiKey.AlterConfigs]: handleAlterConfigs,
+      [ApiKey.CreatePartitions]: handleCreatePartitions,
     };
   }
 
@@ -252,14 +254,20 @@ export class RequestRouter implements FrameRouter {
   }
 }
 
+/** Apis whose request carries the client's own `timeoutMs`. */
+const CLIENT_BUDGETED: ReadonlySet<number> = new Set([
+  ApiKey.Produce,
+  ApiKey.CreateTopics,
+  ApiKey.DeleteTopics,
+  ApiKey.CreatePartitions,
+]);
+
 /**
  * The client's own budget for a request, when its body says it (a positive `timeoutMs`: Produce's ack
- * timeout, CreateTopics', DeleteTopics'); undefined for apis that carry none.
+ * timeout, CreateTopics', DeleteTopics', CreatePartitions'); undefined for apis that carry none.
  */
 function clientBudgetMs(apiKey: number, request: RequestOf<ApiKey>): number | undefined {
-  if (apiKey !== ApiKey.Produce && apiKey !== ApiKey.CreateTopics && apiKey !== ApiKey.DeleteTopics) {
-    return undefined;
-  }
+  if (!CLIENT_BUDGETED.has(apiKey)) return undefined;
   const timeoutMs = (request as { timeoutMs?: unknown }).timeoutMs;
   return typeof timeoutMs === 'number' && timeoutMs > 0 ? timeoutMs : undefined;
 }

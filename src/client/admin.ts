@@ -112,6 +112,27 @@ export class Admin {
     throwFirst(await this.deleteTopics([name]));
   }
 
+  /**
+   * Grows each topic to its new total partition count (Kafka's `createPartitions`; partitions are only ever
+   * added). Keyed messages map to partitions by count, so existing keys may land on a different partition
+   * afterwards. Producers and consumer groups pick the new partitions up with their next metadata refresh.
+   */
+  async createPartitions(
+    counts: Readonly<Record<string, number>>,
+    options: { validateOnly?: boolean } = {},
+  ): Promise<TopicOutcome[]> {
+    const res = await this.toController(ApiKey.CreatePartitions, {
+      topics: Object.entries(counts).map(([name, count]) => ({ name, count })),
+      timeoutMs: this.timeoutMs,
+      validateOnly: options.validateOnly ?? false,
+    });
+    this.cluster.invalidateMetadata();
+    return res.topics.map((t) => ({
+      name: t.name,
+      error: t.error && fromWireError(t.error, 'admin.createPartitions'),
+    }));
+  }
+
   async listTopics(): Promise<ListTopicsResponse['topics']> {
     return (await this.cluster.requestAny(ApiKey.ListTopics, {})).topics;
   }

@@ -56,6 +56,12 @@ const FATAL: ReadonlySet<ErrorCode> = new Set([
 ]);
 
 const PROTOCOL_TYPE = 'consumer';
+
+/** What the leader assigned from: every member's subscribed topics and the partition counts it saw. */
+interface AssignedCounts {
+  readonly topics: readonly string[];
+  readonly counts: ReadonlyMap<string, number>;
+}
 /** Tries of a commit or offset fetch while the coordinator moves (with backoff up to retryBackoff's max). */
 const COORDINATOR_RETRIES = 20;
 
@@ -73,6 +79,12 @@ export class GroupMembership {
   private failures = 0;
   private closed = false;
   private readonly closing = new AbortController();
+  /**
+   * The partition count of every subscribed topic when this member, as the group's leader, last assigned
+   * (an unknown topic absent); null on other members. A change seen later (partitions added, a topic
+   * created) makes the leader rejoin so the new partitions get owners, as Kafka's leader does.
+   */
+  private assignedCounts: AssignedCounts | null = null;
   /** The join in progress (shared by every ensureActive call until it settles). */
   private joining: Promise<void> | null = null;
   private readonly assignors: Assignor[];
@@ -225,6 +237,7 @@ export class GroupMembership {
     if (this.closed) return;
     this.generation = join.generation;
     this.protocol = join.protocol;
+    this.assignedCounts = null;
     const assignments =
       join.leaderId === this.memberId && !join.skipAssignment
         ? await this.assign(join.protocol, join.members)
@@ -270,20 +283,33 @@ export class GroupMembership {
       subscription: decodeSubscription(m.metadata),
     }));
     const topics = [...new Set(subscriptions.flatMap((s) => s.subscription.topics))];
-    const partitionsPerTopic = new Map<string, number>();
     this.cluster.invalidateMetadata(); // new topics or partitions must be seen by the assignment
-    for (const topic of topics) {
-      try {
-        partitionsPerTopic.set(topic, await this.cluster.partitionCount(topic));
-      } catch {
-        // An unknown topic gets no partitions; the next rebalance picks it up once it exists.
-      }
-    }
+    const partitionsPerTopic = await this.partitionCounts(topics);
+    this.assignedCounts = { topics, counts: partitionsPerTopic };
     const plan = assignor.assign(subscriptions, partitionsPerTopic);
     return subscriptions.map((s) => ({
       memberId: s.memberId,
       assignment: encodeAssignment(plan.get(s.memberId) ?? []),
     }));
+  }
+
+  /** Partition counts from the client's metadata; an unknown topic is left out (it gets no partitions). */
+  private async partitionCounts(topics: readonly string[]): Promise<Map<string, number>> {
+    const counts = new Map<string, number>();
+    for (const topic of topics) {
+      try {
+        counts.set(topic, await this.cluster.partitionCount(topic));
+      } catch {
+        // Unknown for now: a later check or rebalance picks it up once it exists.
+      }
+    }
+    return counts;
+  }
+
+  /** The leader's check, with metadata as fresh as the client keeps it (metadataMaxAgeMs). */
+  private async partitionsChanged(assigned: AssignedCounts): Promise<boolean> {
+    const now = await this.partitionCounts(assigned.topics);
+    return assigned.topics.some((t) => assigned.counts.get(t) !== now.get(t));
   }
 
   private eager(): boolean {
@@ -315,6 +341,10 @@ export class GroupMembership {
         generation: this.generation,
       });
       throwIf(res.error, 'group.heartbeat');
+      const assigned = this.assignedCounts;
+      if (assigned !== null && (await this.partitionsChanged(assigned)) && this.assignedCounts === assigned) {
+        this.rejoinNeeded = true;
+      }
     } catch (err) {
       const e = toStreamBusError(err, 'group.heartbeat');
       if (FATAL.has(e.code)) this.fatal = e;

@@ -82,7 +82,7 @@ export const NODE_KEYS: readonly KeySpec[] = [
     key: 'limits.request_timeout_ms',
     kind: { type: 'duration', min: 1 },
     default: 30_000,
-    doc: "Longest the broker works on one request (acks=all waits included) before answering REQUEST_TIMED_OUT; a client's own shorter timeout in the request (Produce, CreateTopics, DeleteTopics timeoutMs) wins. The deadline travels with the work: replication and group-commit waits, metadata proposals (forwarded with the time left) and long polls end at it.",
+    doc: "Longest the broker works on one request (acks=all waits included) before answering REQUEST_TIMED_OUT; a client's own shorter timeout in the request (Produce, CreateTopics, DeleteTopics, CreatePartitions timeoutMs) wins. The deadline travels with the work: replication and group-commit waits, metadata proposals (forwarded with the time left) and long polls end at it.",
   },
   {
     key: 'limits.connection_idle_timeout_ms',

@@ -58,6 +58,8 @@ export type MetadataCommand =
       readonly type: 'addPartitions';
       readonly name: string;
       readonly assignment: readonly (readonly BrokerId[])[];
+      /** The partition count the assignment was planned from: another change since is a conflict. */
+      readonly expectedPartitions?: number;
     }
   | {
       readonly type: 'updateReplicaSet';
@@ -185,6 +187,9 @@ const DECODERS: { readonly [K in CommandType]: (b: Body) => Extract<MetadataComm
     type: 'addPartitions',
     name: str(b.name, 'name'),
     assignment: assignment(b.assignment),
+    ...(b.expectedPartitions === undefined
+      ? {}
+      : { expectedPartitions: uint(b.expectedPartitions, 'expectedPartitions') }),
   }),
   updateReplicaSet: (b) => ({
     type: 'updateReplicaSet',

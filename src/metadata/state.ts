@@ -191,6 +191,12 @@ export class MetadataState {
       case 'addPartitions': {
         const t = this.topics.get(c.name);
         if (t === undefined) return this.unknownTopic(c.name);
+        if (c.expectedPartitions !== undefined && c.expectedPartitions !== t.partitions.length) {
+          return this.fail(
+            'METADATA_CONFLICT',
+            `topic ${c.name} has ${t.partitions.length} partitions, not the ${c.expectedPartitions} this change was planned for`,
+          );
+        }
         if (c.assignment.length === 0) return this.fail('INVALID_PARTITIONS', 'no partitions to add');
         const bad = this.checkAssignment(c.assignment, t.replicationFactor);
         if (bad !== undefined) return bad;

@@ -226,12 +226,12 @@ export class MetadataStore {
     return this.execute({ type: 'deleteTopic', name }, options);
   }
 
-  addPartitions(
-    name: string,
-    assignment: readonly (readonly BrokerId[])[],
-    options?: WriteOptions,
-  ): Promise<MetadataWriteResult> {
-    return this.execute({ type: 'addPartitions', name, assignment }, options);
+  /**
+   * Appends partitions to a topic, one replica list each. `expectedPartitions`: the count the assignment was
+   * planned from; the write is refused (METADATA_CONFLICT) if the topic has changed since.
+   */
+  addPartitions(a: Body<'addPartitions'>, options?: WriteOptions): Promise<MetadataWriteResult> {
+    return this.execute({ type: 'addPartitions', ...a }, options);
   }
 
   /** Compare-and-set on the partition's leader epoch: a stale `expectedEpoch` fails with METADATA_CONFLICT. */

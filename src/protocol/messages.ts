@@ -64,6 +64,7 @@ export const ApiKey = {
   DeleteGroups: 21,
   DescribeConfigs: 22,
   AlterConfigs: 23,
+  CreatePartitions: 24,
 } as const;
 export type ApiKey = (typeof ApiKey)[keyof typeof ApiKey];
 
@@ -92,6 +93,7 @@ export const API_NAMES: Record<ApiKey, string> = {
   21: 'DeleteGroups',
   22: 'DescribeConfigs',
   23: 'AlterConfigs',
+  24: 'CreatePartitions',
 };
 
 /** An error as it travels: the catalogue's wire code, its category (so old clients can still decide), text. */
@@ -168,6 +170,21 @@ export interface TopicResult {
   error: WireError | null;
 }
 export interface CreateTopicsResponse {
+  topics: TopicResult[];
+}
+
+// CreatePartitions
+export interface CreatePartitionsSpec {
+  name: string;
+  /** The topic's new total partition count: partitions are only added, never removed. */
+  count: number;
+}
+export interface CreatePartitionsRequest {
+  topics: CreatePartitionsSpec[];
+  timeoutMs: number;
+  validateOnly: boolean;
+}
+export interface CreatePartitionsResponse {
   topics: TopicResult[];
 }
 
@@ -386,6 +403,7 @@ export interface ApiTypes {
   [ApiKey.DeleteGroups]: { request: DeleteGroupsRequest; response: DeleteGroupsResponse };
   [ApiKey.DescribeConfigs]: { request: DescribeConfigsRequest; response: DescribeConfigsResponse };
   [ApiKey.AlterConfigs]: { request: AlterConfigsRequest; response: AlterConfigsResponse };
+  [ApiKey.CreatePartitions]: { request: CreatePartitionsRequest; response: CreatePartitionsResponse };
 }
 export type RequestOf<K extends ApiKey> = ApiTypes[K]['request'];
 export type ResponseOf<K extends ApiKey> = ApiTypes[K]['response'];

@@ -19,6 +19,7 @@ import {
   resolveLogConfig,
   type TopicConfigs,
   validatePartitionCount,
+  validatePartitionGrowth,
   validateTopicName,
 } from './topic-config.js';
 import { SILENT_LOGGER, type StorageLogger } from './types.js';
@@ -243,6 +244,46 @@ export class LogManager {
       }
       this.logger.info({ topic: name, partitions }, 'topic created');
       return state;
+    });
+  }
+
+  /**
+   * Grows a topic to `count` partitions (new ones empty), committed to topics.json once their folders are
+   * open; with `validateOnly` it only checks. UNKNOWN_TOPIC_OR_PARTITION, INVALID_PARTITIONS.
+   */
+  addPartitions(name: string, count: number, validateOnly = false): Promise<TopicState> {
+    return this.exclusive(async () => {
+      this.assertOpen('topic.create_partitions');
+      const topic = this.topics.get(name);
+      if (topic === undefined) {
+        throw new StreamBusError('UNKNOWN_TOPIC_OR_PARTITION', {
+          operation: 'topic.create_partitions',
+          message: `unknown topic ${name}`,
+          metadata: { topic: name },
+        });
+      }
+      const previous = topic.state;
+      validatePartitionGrowth(name, previous.partitions, count);
+      if (validateOnly) return { ...previous, partitions: count };
+      // A folder left by a topic of the same name deleted earlier holds none of this topic's data.
+      for (let p = previous.partitions; p < count; p++) await this.fs.rmrf(this.partitionDir(name, p));
+      const config = resolveLogConfig(logConfigOf(this.config), previous.configs);
+      const added: PartitionLog[] = [];
+      try {
+        for (let p = previous.partitions; p < count; p++) {
+          added.push(await PartitionLog.open(this.partitionDir(name, p), config, this.deps));
+        }
+        topic.state = { ...previous, partitions: count };
+        topic.logs = [...topic.logs, ...added];
+        await this.commit();
+      } catch (err) {
+        topic.state = previous;
+        topic.logs = topic.logs.slice(0, previous.partitions);
+        await Promise.allSettled(added.map((l) => l.delete()));
+        throw err;
+      }
+      this.logger.info({ topic: name, partitions: count, before: previous.partitions }, 'partitions added');
+      return topic.state;
     });
   }
 

@@ -65,6 +65,29 @@ export function validatePartitionCount(partitions: unknown): asserts partitions 
   }
 }
 
+/**
+ * A topic's new total partition count (CreatePartitions): larger than `current` (partitions are only added:
+ * removing one would drop its data and move keys between partitions) and within the limit.
+ */
+export function validatePartitionGrowth(
+  topic: string,
+  current: number,
+  count: unknown,
+): asserts count is number {
+  if (typeof count === 'number' && Number.isInteger(count) && count > current && count <= PARTITIONS_MAX) {
+    return;
+  }
+  const why =
+    typeof count === 'number' && Number.isInteger(count) && count <= current
+      ? `topic ${topic} has ${current} partitions; partitions can only be added, so the new count must be over ${current}`
+      : `the new partition count must be an integer from ${current + 1} to ${PARTITIONS_MAX}, got ${String(count)}`;
+  throw new StreamBusError('INVALID_PARTITIONS', {
+    operation: 'topic.create_partitions',
+    message: why,
+    metadata: { topic, partitions: current, count },
+  });
+}
+
 function badConfig(key: string, value: unknown, expected: string, operation: string): StreamBusError {
   return new StreamBusError('INVALID_TOPIC_CONFIG', {
     operation,

@@ -185,6 +185,21 @@ describe('the produce/consume walk-through', () => {
     expect(r.stdout).toContain('orders\t3 partition(s)');
   });
 
+  test('topic alter --partitions adds partitions; fewer than now exits 1 with INVALID_PARTITIONS', async () => {
+    await cli(['topic', 'create', 'growing', '--partitions', '2']);
+    const checked = await cli(['topic', 'alter', 'growing', '--partitions', '4', '--validate-only']);
+    expect([checked.code, checked.stdout]).toEqual([0, 'topic growing can grow to 4 partition(s)\n']);
+    expect((await cli(['topic', 'list'])).stdout).toContain('growing\t2 partition(s)');
+    const grown = await cli(['topic', 'alter', 'growing', '--partitions', '4']);
+    expect([grown.code, grown.stdout]).toEqual([0, 'topic growing now has 4 partition(s)\n']);
+    expect((await cli(['topic', 'list'])).stdout).toContain('growing\t4 partition(s)');
+    const produced = await cli(['produce', 'growing', '--partition', '3'], { input: 'on-p3\n' });
+    expect(produced.code).toBe(0);
+    const shrink = await cli(['topic', 'alter', 'growing', '--partitions', '3']);
+    expect(shrink.code).toBe(1);
+    expect(shrink.stderr).toContain('INVALID_PARTITIONS');
+  });
+
   test('topic delete removes the topic', async () => {
     await cli(['topic', 'create', 'doomed', '--partitions', '2']);
     const r = await cli(['topic', 'delete', 'doomed']);
@@ -277,6 +292,7 @@ describe('--help', () => {
     ['topic', 'create'],
     ['topic', 'list'],
     ['topic', 'describe'],
+    ['topic', 'alter'],
     ['topic', 'delete'],
     ['produce'],
     ['consume'],

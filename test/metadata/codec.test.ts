@@ -47,6 +47,7 @@ const EVERY_COMMAND: MetadataCommand[] = [
   ),
   { type: 'deleteTopic', name: 't' },
   { type: 'addPartitions', name: 't', assignment: [[1]] },
+  { type: 'addPartitions', name: 't', assignment: [[1]], expectedPartitions: 4 },
   {
     type: 'updateReplicaSet',
     topic: 't',

@@ -164,6 +164,14 @@ describe('topics', () => {
     expectRejected(s, { type: 'addPartitions', name: 't', assignment: [] }, 'INVALID_PARTITIONS');
     expectRejected(s, { type: 'addPartitions', name: 't', assignment: [[1]] }, 'INVALID_REPLICATION_FACTOR');
     expectRejected(s, { type: 'addPartitions', name: 't', assignment: [[1, 5]] }, 'UNKNOWN_BROKER');
+    // Planned from a count the topic no longer has (two growths racing): refused, nothing added.
+    expectRejected(
+      s,
+      { type: 'addPartitions', name: 't', assignment: [[1, 2]], expectedPartitions: 2 },
+      'METADATA_CONFLICT',
+    );
+    expectOk(s.apply({ type: 'addPartitions', name: 't', assignment: [[1, 2]], expectedPartitions: 3 }));
+    expect(s.topics.get('t')?.partitions).toHaveLength(4);
   });
 
   it('alterTopicConfig sets and deletes overrides; the effective config overlays cluster defaults', () => {

@@ -387,7 +387,7 @@ describe('MetadataStore API', () => {
     await store.updateBroker({ brokerId: 2, state: 'alive' });
     await store.heartbeat([{ brokerId: 2, atMs: 9 }]);
     await store.createTopic({ name: 't', assignment: [[1, 2]] });
-    await store.addPartitions('t', [[2, 1]]);
+    await store.addPartitions({ name: 't', assignment: [[2, 1]] });
     await store.alterTopicConfig('t', { set: { a: '1' } });
     await store.setClusterConfig({ delete: ['x'] });
     await store.updateReplicaSet({

@@ -149,6 +149,20 @@ const BASE_SAMPLES: { [K in BaseApiKey]: Sample<K> } = {
     request: { topics: ['orders', 'old'], timeoutMs: 30000 },
     response: { topics: [{ name: 'orders', error: null }] },
   },
+  [ApiKey.CreatePartitions]: {
+    apiKey: ApiKey.CreatePartitions,
+    file: 'create-partitions',
+    request: { topics: [{ name: 'orders', count: 6 }], timeoutMs: 30000, validateOnly: false },
+    response: {
+      topics: [
+        { name: 'orders', error: null },
+        {
+          name: 'old',
+          error: { code: 103, category: 'invalid_input', message: 'invalid number of partitions' },
+        },
+      ],
+    },
+  },
   [ApiKey.DescribeTopics]: {
     apiKey: ApiKey.DescribeTopics,
     file: 'describe-topics',

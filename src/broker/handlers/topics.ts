@@ -1,4 +1,6 @@
 import type {
+  CreatePartitionsRequest,
+  CreatePartitionsResponse,
   CreateTopicsRequest,
   CreateTopicsResponse,
   DeleteTopicsRequest,
@@ -31,6 +33,25 @@ export async function handleCreateTopics(
       topics.push({ name: spec.name, error: null });
     } catch (err) {
       topics.push({ name: spec.name, error: toWireError(err, 'create_topics') });
+    }
+  }
+  return { topics };
+}
+
+/** Each topic on its own, as in CreateTopics: one bad count does not fail the others. */
+export async function handleCreatePartitions(
+  ctx: HandlerContext,
+  request: CreatePartitionsRequest,
+  source: RequestSource,
+): Promise<CreatePartitionsResponse> {
+  const topics = [];
+  for (const { name, count } of request.topics) {
+    try {
+      assertNotInternal(name, 'create_partitions');
+      await ctx.catalog.createPartitions(name, count, request.validateOnly, source.deadline);
+      topics.push({ name, error: null });
+    } catch (err) {
+      topics.push({ name, error: toWireError(err, 'create_partitions') });
     }
   }
   return { topics };

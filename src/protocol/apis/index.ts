@@ -8,6 +8,7 @@ import { API_NAMES, ApiKey, type RequestOf, type ResponseOf } from '../messages.
 import * as alterBrokerV0 from './alter-broker/v0.js';
 import * as alterConfigsV0 from './alter-configs/v0.js';
 import * as apiVersionsV0 from './api-versions/v0.js';
+import * as createPartitionsV0 from './create-partitions/v0.js';
 import * as createTopicsV0 from './create-topics/v0.js';
 import * as deleteGroupsV0 from './delete-groups/v0.js';
 import * as deleteTopicsV0 from './delete-topics/v0.js';
@@ -85,6 +86,7 @@ export const API_REGISTRY: { readonly [K in ApiKey]: ApiEntry<K> } = {
   [ApiKey.DeleteGroups]: entry(ApiKey.DeleteGroups, { 0: deleteGroupsV0 }),
   [ApiKey.DescribeConfigs]: entry(ApiKey.DescribeConfigs, { 0: describeConfigsV0 }),
   [ApiKey.AlterConfigs]: entry(ApiKey.AlterConfigs, { 0: alterConfigsV0 }),
+  [ApiKey.CreatePartitions]: entry(ApiKey.CreatePartitions, { 0: createPartitionsV0 }),
 };
 
 export function isApiKey(apiKey: number): apiKey is ApiKey {

@@ -1,0 +1,45 @@
+/**
+ * CreatePartitions v0 (api key 24): grows topics to a new total partition count (Kafka's
+ * `kafka-topics --alter --partitions`). Partitions are only ever added; the broker places them.
+ *
+ *   request  = { topics: [ { name: str, count: int32 } ], timeoutMs: int32 >= 0, validateOnly: bool }
+ *   response = { topics: [ { name: str, error: WireError | nil } ] }
+ *
+ * `count` is only type-checked here; the broker answers INVALID_PARTITIONS per topic (not larger than the
+ * current count, over the limit).
+ */
+import type { CreatePartitionsRequest, CreatePartitionsResponse } from '../../messages.js';
+import { asBool, asInt32, asNonNegInt32, asObject, asString, field, mapArray } from '../../narrow.js';
+import { decodeTopicResults, encodeTopicResults } from '../topic-results.js';
+
+export function encodeRequest(req: CreatePartitionsRequest): unknown {
+  return {
+    topics: req.topics.map((t) => ({ name: t.name, count: t.count })),
+    timeoutMs: req.timeoutMs,
+    validateOnly: req.validateOnly,
+  };
+}
+
+export function decodeRequest(v: unknown): CreatePartitionsRequest {
+  const o = asObject(v, 'CreatePartitions');
+  return {
+    topics: mapArray(field(o, 'topics'), 'CreatePartitions.topics', (item, path) => {
+      const t = asObject(item, path);
+      return {
+        name: asString(field(t, 'name'), `${path}.name`),
+        count: asInt32(field(t, 'count'), `${path}.count`),
+      };
+    }),
+    timeoutMs: asNonNegInt32(field(o, 'timeoutMs'), 'CreatePartitions.timeoutMs'),
+    validateOnly: asBool(field(o, 'validateOnly'), 'CreatePartitions.validateOnly'),
+  };
+}
+
+export function encodeResponse(res: CreatePartitionsResponse): unknown {
+  return { topics: encodeTopicResults(res.topics) };
+}
+
+export function decodeResponse(v: unknown): CreatePartitionsResponse {
+  const o = asObject(v, 'CreatePartitionsResponse');
+  return { topics: decodeTopicResults(field(o, 'topics'), 'CreatePartitionsResponse.topics') };
+}
