@@ -208,6 +208,17 @@ export class LogManager {
     );
   }
 
+  /** An open topic; UNKNOWN_TOPIC_OR_PARTITION when there is none by that name. */
+  private existing(name: string, operation: string): OpenTopic {
+    const topic = this.topics.get(name);
+    if (topic !== undefined) return topic;
+    throw new StreamBusError('UNKNOWN_TOPIC_OR_PARTITION', {
+      operation,
+      message: `unknown topic ${name}`,
+      metadata: { topic: name },
+    });
+  }
+
   private assertOpen(operation: string): void {
     if (this.closed) throw new StreamBusError('LOG_CLOSED', { operation, message: 'storage is closed' });
   }
@@ -254,14 +265,7 @@ export class LogManager {
   addPartitions(name: string, count: number, validateOnly = false): Promise<TopicState> {
     return this.exclusive(async () => {
       this.assertOpen('topic.create_partitions');
-      const topic = this.topics.get(name);
-      if (topic === undefined) {
-        throw new StreamBusError('UNKNOWN_TOPIC_OR_PARTITION', {
-          operation: 'topic.create_partitions',
-          message: `unknown topic ${name}`,
-          metadata: { topic: name },
-        });
-      }
+      const topic = this.existing(name, 'topic.create_partitions');
       const previous = topic.state;
       validatePartitionGrowth(name, previous.partitions, count);
       if (validateOnly) return { ...previous, partitions: count };
@@ -291,13 +295,7 @@ export class LogManager {
   deleteTopic(name: string): Promise<void> {
     return this.exclusive(async () => {
       this.assertOpen('topic.delete');
-      const topic = this.topics.get(name);
-      if (topic === undefined) {
-        throw new StreamBusError('UNKNOWN_TOPIC_OR_PARTITION', {
-          operation: 'topic.delete',
-          metadata: { topic: name },
-        });
-      }
+      const topic = this.existing(name, 'topic.delete');
       this.topics.delete(name);
       try {
         await this.commit();
@@ -326,14 +324,7 @@ export class LogManager {
   ): Promise<TopicState> {
     return this.exclusive(async () => {
       this.assertOpen('config.alter');
-      const topic = this.topics.get(name);
-      if (topic === undefined) {
-        throw new StreamBusError('UNKNOWN_TOPIC_OR_PARTITION', {
-          operation: 'config.alter',
-          message: `unknown topic ${name}`,
-          metadata: { topic: name },
-        });
-      }
+      const topic = this.existing(name, 'config.alter');
       const { configs } = alterTopicConfigs(topic.state.configs, change, 'config.alter');
       if (validateOnly) return { ...topic.state, configs };
       const previous = topic.state;
