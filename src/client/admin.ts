@@ -60,6 +60,14 @@ export interface AdminOptions {
   timeoutMs?: number;
 }
 
+/** Errors that say the controller could not be reached (NETWORK_ERROR: the connection was refused). */
+const CONTROLLER_UNREACHABLE: ReadonlySet<string> = new Set([
+  'NETWORK_ERROR',
+  'CONNECTION_CLOSED',
+  'REQUEST_TIMED_OUT',
+  'BROKER_NOT_AVAILABLE',
+]);
+
 export class Admin {
   private readonly timeoutMs: number;
 
@@ -287,12 +295,27 @@ export class Admin {
     return this.cluster.requestAny(ApiKey.ApiVersions, {});
   }
 
+  /**
+   * To the metadata leader named by cached metadata, else any broker (every broker forwards metadata writes
+   * to the leader). A controller that cannot be reached invalidates the metadata (it has likely died or
+   * moved): one that refused the connection never saw the request, so it goes to another broker at once;
+   * after a lost connection or a timeout the outcome is unknown and the error is the caller's to judge.
+   */
   private async toController<K extends ApiKey>(apiKey: K, body: RequestOf<K>): Promise<ResponseOf<K>> {
     const md = await this.cluster.metadata();
-    if (md.controllerId >= 0 && md.brokers.some((b) => b.id === md.controllerId)) {
-      return this.cluster.request(md.controllerId, apiKey, body, { timeoutMs: this.timeoutMs + 5_000 });
+    const options = { timeoutMs: this.timeoutMs + 5_000 };
+    if (md.controllerId < 0 || !md.brokers.some((b) => b.id === md.controllerId)) {
+      return this.cluster.requestAny(apiKey, body, options);
     }
-    return this.cluster.requestAny(apiKey, body, { timeoutMs: this.timeoutMs + 5_000 });
+    try {
+      return await this.cluster.request(md.controllerId, apiKey, body, options);
+    } catch (err) {
+      const code = err instanceof StreamBusError ? err.code : undefined;
+      if (code === undefined || !CONTROLLER_UNREACHABLE.has(code)) throw err;
+      this.cluster.invalidateMetadata();
+      if (code !== 'NETWORK_ERROR') throw err;
+      return this.cluster.requestAny(apiKey, body, options);
+    }
   }
 }
 

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { StreamBusError } from '../../src/errors/index.js';
 import { createClient, type StreamBusClient } from '../../src/index.js';
 import { ApiKey, type CreateTopicsRequest, wireErrorOf } from '../../src/protocol/index.js';
-import { FakeBroker } from './fake-broker.js';
+import { FakeBroker, shareClusterMetadata } from './fake-broker.js';
 
 let broker: FakeBroker;
 let client: StreamBusClient;
@@ -35,6 +35,22 @@ describe('Admin', () => {
       .producer({ lingerMs: 0 })
       .send({ topic: 'orders', messages: [{ key: 'k', value: 'v' }] });
     expect(results[0]!.offset).toBe(0);
+  });
+
+  it('a controller that refuses connections is given up on at once: the request goes to another broker', async () => {
+    // Without this, cached metadata kept naming the dead controller until it aged out (5 minutes).
+    const a = await FakeBroker.start();
+    broker = await FakeBroker.start();
+    shareClusterMetadata([a, broker], () => 1);
+    broker.handlers[ApiKey.CreateTopics] = (body) => ({
+      topics: body.topics.map((t) => ({ name: t.name, error: null })),
+    });
+    client = createClient({ bootstrap: [a.bootstrap, broker.bootstrap] });
+    const admin = client.admin();
+    expect((await admin.metadata()).controllerId).toBe(1); // broker a, now cached
+    await a.stop();
+    await admin.createTopic({ name: 'orders', partitions: 1 });
+    expect(broker.requestsOf(ApiKey.CreateTopics)).toHaveLength(1);
   });
 
   it('listOffsets, metadata and apiVersions pass through the broker answers', async () => {
