@@ -38,6 +38,14 @@ class SharedMetadata {
     return this.stateMachine.view();
   }
 
+  /** Settles once the test says metadata is confirmed current (a Raft read index in a real store). */
+  confirmed: Promise<void> = Promise.resolve();
+
+  async readLinearizable() {
+    await this.confirmed;
+    return this.snapshotView();
+  }
+
   async updateLeader(u: Omit<Extract<MetadataCommand, { type: 'updateLeader' }>, 'type'>) {
     return this.apply({ type: 'updateLeader', ...u });
   }
@@ -69,10 +77,12 @@ interface BrokerOptions {
   readonly retiringReplicaMaxMs?: number;
   /** Raft ticks (elections time out after 10): longer ones keep a loaded machine from electing at random. */
   readonly tickIntervalMs?: number;
+  /** Replica folders already on disk when the broker starts; set, the manager sweeps stray ones. */
+  readonly onDisk?: readonly string[];
 }
 
 function startBroker(hub: MemoryHub, md: SharedMetadata, id: number, o: BrokerOptions = {}): Broker {
-  const { transferBackoffMs = 200, retiringReplicaMaxMs, tickIntervalMs = 10 } = o;
+  const { transferBackoffMs = 200, retiringReplicaMaxMs, tickIntervalMs = 10, onDisk } = o;
   const host = new RaftHost({ nodeId: id, transport: hub.transport(id), tickIntervalMs });
   const stores = new Map<string, MemoryPartitionStore>();
   const removed: string[] = [];
@@ -106,6 +116,13 @@ function startBroker(hub: MemoryHub, md: SharedMetadata, id: number, o: BrokerOp
     isrCheckIntervalMs: 50,
     replicaLagTimeMaxMs: 400,
     ...(retiringReplicaMaxMs === undefined ? {} : { retiringReplicaMaxMs }),
+    ...(onDisk === undefined
+      ? {}
+      : {
+          listStoreDirs: async () => [
+            ...new Set([...onDisk.filter((d) => !removed.includes(d)), ...stores.keys()]),
+          ],
+        }),
   });
   manager.start();
   const b = { id, host, manager, stores, removed, metrics };
@@ -352,6 +369,32 @@ describe('ReplicaManager', () => {
     const next = leaderReplica('t', 0);
     expect(next).toBeDefined();
     expect(next!.broker.id).not.toBe(leaving.id);
+  });
+
+  it('removes replica folders metadata no longer assigns here once metadata is confirmed current, keeping assigned ones', async () => {
+    // Left by a broker that was down while its replica moved away or its topic was deleted.
+    const { hub, md } = setup([1, 2, 3]);
+    md.apply(createTopic('t', [[1, 2, 3]]));
+    md.apply(createTopic('u', [[4, 1, 2]]));
+    const t = md.snapshotView().topics.get('t')!.createdVersion;
+    const u = md.snapshotView().topics.get('u')!.createdVersion;
+    let confirm = () => {};
+    md.confirmed = new Promise<void>((resolve) => {
+      confirm = resolve;
+    });
+    const movedAway = `/data/4/__replicas/t-0-${t}`;
+    const deletedTopic = '/data/4/__replicas/gone-0-1';
+    const assigned = `/data/4/__replicas/u-0-${u}`;
+    const b4 = startBroker(hub, md, 4, { onDisk: [movedAway, deletedTopic, assigned] });
+    await waitFor('u-0 open on broker 4', () => b4.manager.replica('u', 0) !== undefined);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(b4.removed).toEqual([]); // not before metadata is known current
+
+    confirm();
+    await waitFor('stray folders removed', () => b4.removed.length === 2);
+    expect([...b4.removed].sort()).toEqual([deletedTopic, movedAway].sort());
+    expect(b4.manager.replica('u', 0)).toBeDefined();
+    expect(b4.stores.has(assigned)).toBe(true);
   });
 
   it('closes and removes every replica of a deleted topic', async () => {

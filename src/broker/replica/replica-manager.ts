@@ -34,6 +34,7 @@ import { minInsyncReplicas } from '../../storage/topic-config.js';
 import { topicConfigs } from '../topic-configs.js';
 import { freshSteering, LeaderSteering, recordOf, type SteeredReplica } from './leader-steering.js';
 import { PartitionReplica } from './partition-replica.js';
+import { StrayReplicaSweeper } from './stray-replicas.js';
 
 export interface OpenStoreRequest {
   readonly dir: string;
@@ -47,12 +48,17 @@ export interface ReplicaManagerDeps {
   readonly brokerId: number;
   readonly dataDir: string;
   readonly host: RaftHost;
-  readonly metadata: Pick<MetadataStore, 'snapshotView' | 'updateLeader' | 'stateMachine'>;
+  readonly metadata: Pick<
+    MetadataStore,
+    'snapshotView' | 'updateLeader' | 'stateMachine' | 'readLinearizable'
+  >;
   /** Opens (creating or recovering) a partition's store; `isEmpty` tells whether the dir held nothing. */
   readonly openStore: (request: OpenStoreRequest) => Promise<PartitionStore>;
   /** Whether a store dir already holds a log (decides bootstrap). */
   readonly storeExists: (dir: string) => Promise<boolean>;
   readonly removeStore: (dir: string) => Promise<void>;
+  /** Every replica folder on disk, for the stray sweep (stray-replicas.ts); absent: no sweep. */
+  readonly listStoreDirs?: () => Promise<string[]>;
   /**
    * A topic's log settings (broker defaults, cluster defaults, overrides): handed to its open stores when a
    * config change reaches metadata. Absent: stores keep what they opened with.
@@ -118,6 +124,7 @@ export class ReplicaManager {
   private underReplicated = 0;
 
   private readonly steering: LeaderSteering;
+  private readonly stray: StrayReplicaSweeper | undefined;
 
   constructor(private readonly deps: ReplicaManagerDeps) {
     this.log = deps.logger.child({ component: 'replicas' });
@@ -131,6 +138,10 @@ export class ReplicaManager {
       schedule: () => this.schedule(),
       retryLater: () => this.retryLater(),
     });
+    const { listStoreDirs } = deps;
+    const schedule = () => this.schedule();
+    this.stray =
+      listStoreDirs && new StrayReplicaSweeper({ ...deps, listStoreDirs, schedule, log: this.log });
   }
 
   private view(): MetadataView {
@@ -143,6 +154,7 @@ export class ReplicaManager {
     this.schedule();
     this.isrTimer = setInterval(() => this.checkInSync(), this.deps.isrCheckIntervalMs ?? 500);
     this.isrTimer.unref();
+    this.stray?.start();
   }
 
   /**
@@ -152,6 +164,7 @@ export class ReplicaManager {
    */
   async stop(handoverTimeoutMs = LEADERSHIP_HANDOVER_TIMEOUT_MS): Promise<void> {
     this.stopped = true;
+    this.stray?.stop();
     if (handoverTimeoutMs > 0) await this.handOverLeadership(handoverTimeoutMs);
     this.unsubscribe?.();
     this.unsubscribe = null;
@@ -295,6 +308,15 @@ export class ReplicaManager {
       }
     }
     if (failures.length > 0) throw failures[0];
+    await this.stray?.sweepIfDue(view.version, () => {
+      const keep = new Set([...wanted.values()].map(({ topic, p }) => this.dirOf(topic, p.partition)));
+      for (const h of this.hosted.values()) keep.add(h.dir);
+      return keep;
+    });
+  }
+
+  private dirOf(topic: TopicRecord, partition: number): string {
+    return join(this.deps.dataDir, REPLICAS_DIR, `${topic.name}-${partition}-${topic.createdVersion}`);
   }
 
   /**
@@ -342,7 +364,7 @@ export class ReplicaManager {
   }
 
   private async open(key: string, topic: TopicRecord, p: PartitionRecord): Promise<Hosted> {
-    const dir = join(this.deps.dataDir, REPLICAS_DIR, `${topic.name}-${p.partition}-${topic.createdVersion}`);
+    const dir = this.dirOf(topic, p.partition);
     const exists = await this.deps.storeExists(dir);
     const bootstrapVoters = !exists && p.leaderEpoch === 0 ? [...p.replicas] : undefined;
     const store = await this.deps.openStore({ dir, topic, partition: p.partition, bootstrapVoters });

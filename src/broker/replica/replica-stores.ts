@@ -4,10 +4,12 @@
  * topic defaults, topic overrides).
  */
 import { readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { TopicRecord } from '../../metadata/types.js';
 import { Bulkhead } from '../../resilience/bulkhead.js';
 import type { LogConfig, StorageConfig } from '../../storage/config.js';
 import { logConfigOf } from '../../storage/config.js';
+import { REPLICAS_DIR } from '../../storage/log-manager.js';
 import { ReplicatedLog } from '../../storage/replicated-log.js';
 import { normalizeTopicConfigs, resolveLogConfig } from '../../storage/topic-config.js';
 import type { Clock, StorageLogger } from '../../storage/types.js';
@@ -35,7 +37,7 @@ export const CATCH_UP_READS_QUEUED_MAX = 64;
 export function replicaStores(
   storage: StorageConfig,
   deps: ReplicaStoreDeps,
-): Pick<ReplicaManagerDeps, 'openStore' | 'storeExists' | 'removeStore' | 'storeConfig'> {
+): Pick<ReplicaManagerDeps, 'openStore' | 'storeExists' | 'removeStore' | 'listStoreDirs' | 'storeConfig'> {
   const storeConfig = (topic: TopicRecord): LogConfig =>
     resolveLogConfig(logConfigOf(storage), normalizeTopicConfigs(deps.topicConfigs(topic)));
   const catchUpReads = new Bulkhead({
@@ -62,5 +64,15 @@ export function replicaStores(
       }
     },
     removeStore: (dir) => rm(dir, { recursive: true, force: true }),
+    listStoreDirs: async () => {
+      const root = join(storage.dataDir, REPLICAS_DIR);
+      try {
+        const entries = await readdir(root, { withFileTypes: true });
+        return entries.filter((e) => e.isDirectory()).map((e) => join(root, e.name));
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+        throw err;
+      }
+    },
   };
 }
