@@ -63,6 +63,11 @@ export interface CoordinatorDeps {
   readonly subscribe: (listener: (change: MetadataChange) => void) => () => void;
   /** The health checker's ping: resolves true when the broker answered within `timeoutMs`. */
   readonly probe: (broker: BrokerRecord, timeoutMs: number, signal: AbortSignal) => Promise<boolean>;
+  /**
+   * How long ago this broker's Raft transport last received bytes from `brokerId` (undefined: never, or not
+   * a peer). A broker heard there is not marked failed for late heartbeats. Absent: heartbeats alone count.
+   */
+  readonly silentForMs?: (brokerId: NodeId) => number | undefined;
   /** Called before a learner is added, so the transport can reach it. */
   readonly onLearnerAdded?: (broker: BrokerRecord) => void;
   readonly config: CoordinatorConfig;
@@ -180,7 +185,7 @@ export class ClusterCoordinator {
       this.pendingBeats.clear();
       this.dispatch({ type: 'heartbeats', nowMs: now, beats });
     }
-    this.dispatch({ type: 'tick', nowMs: now, ...commitAge(raft.lastCommitAgeMs) });
+    this.dispatch({ type: 'tick', nowMs: now, ...commitAge(raft.lastCommitAgeMs), ...this.heardFrom(now) });
     this.rebalances.adoptRecordedMoves(this.term.signal);
     this.updateGauges();
   }
@@ -234,6 +239,17 @@ export class ClusterCoordinator {
     const { state, actions } = step(this.state, event);
     this.state = state;
     for (const action of actions) void this.execute(action);
+  }
+
+  private heardFrom(now: number): { heardFromMs?: Record<number, number> } {
+    const silentFor = this.deps.silentForMs;
+    if (silentFor === undefined) return {};
+    const heardFromMs: Record<number, number> = {};
+    for (const id of this.deps.store.snapshotView().brokers.keys()) {
+      const ms = silentFor(id);
+      if (ms !== undefined) heardFromMs[id] = now - ms;
+    }
+    return { heardFromMs };
   }
 
   private async execute(action: CoordinatorAction): Promise<void> {

@@ -105,6 +105,7 @@ export class ClusterNode {
       store,
       subscribe: (listener) => stateMachine.subscribe(listener),
       probe: (broker, timeoutMs, signal) => probes.probe(broker, timeoutMs, signal),
+      silentForMs: (brokerId) => transport.silentForMs(brokerId),
       config: coordinatorSettings,
       nowMs,
       logger: brokerLogger,

@@ -103,7 +103,7 @@ export function step(prev: CoordinatorState, event: CoordinatorEvent): StepResul
       return { state: { ...state, probesInFlight, probeFailures }, actions: [] };
     }
     case 'tick':
-      return tick(noteCommitStall(state, event.commitAgeMs));
+      return tick(noteCommitStall(state, event.commitAgeMs), event.heardFromMs ?? {});
   }
 }
 
@@ -167,21 +167,30 @@ function recordBeat(state: CoordinatorState, brokerId: number, ready: boolean): 
  * time as its last heartbeat (a fresh window), except a failed broker, which must really send one to
  * rejoin.
  */
-export function livenessOf(state: CoordinatorState, b: BrokerView): BrokerLiveness {
+export function livenessOf(
+  state: CoordinatorState,
+  b: BrokerView,
+  heardFromMs: Readonly<Record<number, number>> = {},
+): BrokerLiveness {
   const beat = state.heartbeats[b.id];
   const since = livenessSinceMs(state) ?? b.lastHeartbeatMs;
   const heardMs = beat?.lastMs ?? b.lastHeartbeatMs;
+  // A serving broker whose Raft transport this one hears is not silent, even if its heartbeats are stuck
+  // on the way (they are forwarded metadata writes, another connection). Joining and rejoining still
+  // need a heartbeat: it carries whether the broker is ready.
+  const serving = b.state === 'alive' || b.state === 'draining';
+  const contactMs = serving ? (heardFromMs[b.id] ?? Number.NEGATIVE_INFINITY) : Number.NEGATIVE_INFINITY;
   return {
     id: b.id,
     state: b.state,
     stateSinceMs: b.stateSinceMs,
-    lastHeartbeatMs: b.state === 'failed' ? heardMs : Math.max(heardMs, since),
+    lastHeartbeatMs: b.state === 'failed' ? heardMs : Math.max(heardMs, since, contactMs),
     ready: beat?.ready ?? b.state !== 'starting',
     probeFailures: state.probeFailures[b.id] ?? 0,
   };
 }
 
-function tick(state: CoordinatorState): StepResult {
+function tick(state: CoordinatorState, heardFromMs: Readonly<Record<number, number>>): StepResult {
   const view = state.view;
   if (view === null) return { state, actions: [] };
   // Commits stalled: whatever it decided now would be judged on silence it caused and land only once
@@ -206,7 +215,7 @@ function tick(state: CoordinatorState): StepResult {
   };
 
   // Liveness.
-  const liveness = view.brokers.map((b) => livenessOf(state, b));
+  const liveness = view.brokers.map((b) => livenessOf(state, b, heardFromMs));
   const detection = detect(liveness, now, config.detector);
   for (const f of detection.failed) {
     propose(f.brokerId, 'failed', { type: 'markBrokerFailed', brokerId: f.brokerId, cause: f.cause });

@@ -42,6 +42,12 @@ export type CoordinatorEvent =
       readonly nowMs: number;
       /** Milliseconds since the metadata commit index last moved (absent: not known). */
       readonly commitAgeMs?: number;
+      /**
+       * Broker id -> when this broker's Raft transport last received bytes from it (messages or keepalives:
+       * its process runs and the network between them works). Heartbeats travel a different path
+       * (forwarded metadata writes) that can stall while this one flows.
+       */
+      readonly heardFromMs?: Readonly<Record<number, number>>;
     }
   | {
       readonly type: 'probeResult';

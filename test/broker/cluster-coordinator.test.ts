@@ -34,6 +34,10 @@ class Rig {
   readonly writes: string[] = [];
   /** The leader term each write was fenced by (WriteOptions.leaderTerm), in write order. */
   readonly writeTerms: (number | undefined)[] = [];
+  /** Broker id -> when this broker's Raft transport last heard from it (silentForMs). */
+  readonly heard = new Map<number, number>();
+  /** Brokers whose Raft transport is heard on every tick of run(). */
+  hearing: number[] = [];
   /** Broker ids whose probe fails. */
   readonly unreachable = new Set<number>();
   /** Runs before each replica-set write reaches the state machine (to race it). */
@@ -84,6 +88,10 @@ class Rig {
       store,
       subscribe: (l) => this.sm.subscribe(l),
       probe: async (broker) => !this.unreachable.has(broker.id),
+      silentForMs: (id) => {
+        const at = this.heard.get(id);
+        return at === undefined ? undefined : this.nowMs - at;
+      },
       config: { ...DEFAULT_COORDINATOR_CONFIG, failedGraceMs: 1_000, rebalanceIntervalMs: 1_000 },
       nowMs: () => this.nowMs,
       logger: quiet,
@@ -111,6 +119,7 @@ class Rig {
   async run(ms: number, beating: number[]): Promise<void> {
     for (let t = 0; t < ms; t += 100) {
       this.nowMs += 100;
+      for (const id of this.hearing) this.heard.set(id, this.nowMs);
       if (beating.length > 0 && this.nowMs % 500 === 0) this.heartbeat(...beating);
       this.coordinator.tick();
       await settle();
@@ -235,6 +244,27 @@ describe('cluster coordinator driver', () => {
     rig.commitAgeMs = 1_400;
     await rig.run(3_500, [1, 3]);
     expect(rig.writes).toContain('broker 2 failed');
+    rig.stop();
+  });
+
+  it('does not mark failed a broker whose heartbeats stall while its Raft transport is heard; rejoining needs a heartbeat', async () => {
+    // Heartbeats are forwarded metadata writes: under a slow network they can stall while Raft flows.
+    const rig = new Rig();
+    threeAlive(rig);
+    rig.role = 'leader';
+    await rig.run(2_000, [1, 2, 3]);
+    rig.hearing = [2, 3];
+    await rig.run(5_000, [1, 2]);
+    expect(rig.writes).toEqual([]);
+
+    rig.hearing = [2];
+    await rig.run(3_500, [1, 2]);
+    expect(rig.writes).toEqual(['broker 3 failed']);
+    rig.hearing = [2, 3]; // its transport back, its heartbeats not yet: it stays failed
+    await rig.run(2_000, [1, 2]);
+    expect(rig.state(3)).toBe('failed');
+    await rig.run(1_000, [1, 2, 3]);
+    expect(rig.state(3)).toBe('alive');
     rig.stop();
   });
 

@@ -187,6 +187,12 @@ export class TcpTransport implements RaftTransport {
     );
   }
 
+  /** How long ago bytes (messages or keepalives) last arrived from `to`; undefined if never or not a peer. */
+  silentForMs(to: NodeId): number | undefined {
+    const at = this.peers.get(to)?.lastDataAtMs ?? 0;
+    return at > 0 ? this.opts.nowMs() - at : undefined;
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     clearInterval(this.livenessTimer);
