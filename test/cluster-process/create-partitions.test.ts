@@ -3,25 +3,20 @@
  * each gets a Raft group with every replica in sync and a leader, and they take acks=all writes that are
  * read back. Needs `npm run build` first.
  */
-import { afterAll, describe, expect, it } from 'vitest';
-import { createClient, type StreamBusClient } from '../../src/index.js';
+import { describe, expect, it } from 'vitest';
+import { createClient } from '../../src/index.js';
 import { requireDist } from '../helpers/acked-producer.js';
-import { type BrokerProcess, removeDir, tempDir } from '../helpers/broker-process.js';
-import { agreedLeader, startThreeBrokerCluster, until } from '../helpers/cluster-processes.js';
+import {
+  agreedLeader,
+  startThreeBrokerCluster,
+  threeBrokerFixture,
+  until,
+} from '../helpers/cluster-processes.js';
 
 const TOPIC = 'grown';
 
 describe('CreatePartitions in a three-broker cluster', () => {
-  const dirs = [tempDir('streambus-grow-1-'), tempDir('streambus-grow-2-'), tempDir('streambus-grow-3-')];
-  const running: BrokerProcess[] = [];
-  const clients: StreamBusClient[] = [];
-
-  afterAll(async () => {
-    for (const c of clients) await c.close();
-    // Each process by its own handle (its PID), never by pattern.
-    await Promise.all(running.map((b) => b.kill()));
-    for (const d of dirs) removeDir(d);
-  });
+  const { dirs, running, clients } = threeBrokerFixture('grow');
 
   it('places the new partitions over every broker, elects their leaders and replicates their writes', async () => {
     requireDist();

@@ -3,25 +3,20 @@
  * led elsewhere: a broker knows them only for the partitions it serves, so the SDK asks each leader. Needs
  * `npm run build` first.
  */
-import { afterAll, describe, expect, it } from 'vitest';
-import { createClient, type StreamBusClient } from '../../src/index.js';
+import { describe, expect, it } from 'vitest';
+import { createClient } from '../../src/index.js';
 import { requireDist } from '../helpers/acked-producer.js';
-import { type BrokerProcess, removeDir, tempDir } from '../helpers/broker-process.js';
-import { agreedLeader, startThreeBrokerCluster, until } from '../helpers/cluster-processes.js';
+import {
+  agreedLeader,
+  startThreeBrokerCluster,
+  threeBrokerFixture,
+  until,
+} from '../helpers/cluster-processes.js';
 
 const TOPIC = 'described';
 
 describe('describeTopics in a three-broker cluster', () => {
-  const dirs = [tempDir('streambus-desc-1-'), tempDir('streambus-desc-2-'), tempDir('streambus-desc-3-')];
-  const running: BrokerProcess[] = [];
-  const clients: StreamBusClient[] = [];
-
-  afterAll(async () => {
-    for (const c of clients) await c.close();
-    // Each process by its own handle (its PID), never by pattern.
-    await Promise.all(running.map((b) => b.kill()));
-    for (const d of dirs) removeDir(d);
-  });
+  const { dirs, running, clients } = threeBrokerFixture('desc');
 
   it('reports the high watermark and size of partitions led by other brokers', async () => {
     requireDist();

@@ -6,11 +6,17 @@
  */
 import { cpSync, existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { createClient, type StreamBusClient } from '../../src/index.js';
+import { describe, expect, it } from 'vitest';
+import { createClient } from '../../src/index.js';
 import { requireDist } from '../helpers/acked-producer.js';
-import { type BrokerProcess, removeDir, tempDir } from '../helpers/broker-process.js';
-import { agreedLeader, freePort, HOST, startClusterBroker, until } from '../helpers/cluster-processes.js';
+import {
+  agreedLeader,
+  freePort,
+  HOST,
+  startClusterBroker,
+  threeBrokerFixture,
+  until,
+} from '../helpers/cluster-processes.js';
 
 /** The replica folders of `topic` in a broker's data dir. */
 function replicaFolders(dataDir: string, topic: string): string[] {
@@ -20,16 +26,7 @@ function replicaFolders(dataDir: string, topic: string): string[] {
 }
 
 describe('stray replica folders', () => {
-  const dirs = [tempDir('streambus-stray-1-'), tempDir('streambus-stray-2-'), tempDir('streambus-stray-3-')];
-  const running: BrokerProcess[] = [];
-  const clients: StreamBusClient[] = [];
-
-  afterAll(async () => {
-    for (const c of clients) await c.close();
-    // Each process by its own handle (its PID), never by pattern.
-    await Promise.all(running.map((b) => b.kill()));
-    for (const d of dirs) removeDir(d);
-  });
+  const { dirs, running, clients } = threeBrokerFixture('stray');
 
   it('a broker down while its topic was deleted removes that replica folder when it is back', async () => {
     requireDist();

@@ -3,7 +3,9 @@
  * the ops HTTP views, polling until a condition holds.
  */
 import { createServer } from 'node:net';
-import { type BrokerProcess, startBroker } from './broker-process.js';
+import { afterAll } from 'vitest';
+import type { StreamBusClient } from '../../src/index.js';
+import { type BrokerProcess, removeDir, startBroker, tempDir } from './broker-process.js';
 
 export const HOST = '127.0.0.1';
 
@@ -115,4 +117,25 @@ export async function startThreeBrokerCluster(
       }),
     ),
   );
+}
+
+/**
+ * Three data dirs, and the broker processes and clients a test file starts on them (it pushes them here):
+ * all closed, killed and removed after the file's tests. Each process by its own handle (its PID), never by
+ * pattern.
+ */
+export function threeBrokerFixture(name: string): {
+  dirs: string[];
+  running: BrokerProcess[];
+  clients: StreamBusClient[];
+} {
+  const dirs = [1, 2, 3].map((i) => tempDir(`streambus-${name}-${i}-`));
+  const running: BrokerProcess[] = [];
+  const clients: StreamBusClient[] = [];
+  afterAll(async () => {
+    for (const c of clients) await c.close();
+    await Promise.all(running.map((b) => b.kill()));
+    for (const d of dirs) removeDir(d);
+  });
+  return { dirs, running, clients };
 }
