@@ -54,8 +54,12 @@ async function components(b: BrokerProcess): Promise<{ code: number; byName: Map
 
 /** How many under-replicated partitions the `replicas` check of `b` reports (undefined if not degraded). */
 async function underReplicated(b: BrokerProcess): Promise<number> {
-  const c = (await components(b)).byName.get('replicas');
-  const match = /(\d+) of them under-replicated/.exec(c?.message ?? '');
+  return underReplicatedIn((await components(b)).byName.get('replicas')?.message);
+}
+
+/** The count in a replicas check message; -1 when it has none. */
+function underReplicatedIn(message: string | undefined): number {
+  const match = /(\d+) of them under-replicated/.exec(message ?? '');
   return match === null ? -1 : Number(match[1]);
 }
 
@@ -120,17 +124,26 @@ describe('cluster health while brokers stop and continue (three broker processes
     try {
       // In-sync sets drop the stopped broker after the replica lag bound (10 s); every partition has a
       // replica on it (RF 3 on 3 brokers), so once the survivors lead all three, all three are counted.
+      // Election, the lag bound, publication and the 2 s check interval: about 15 s alone, more under the
+      // full suite's load (a 30 s bound timed out in one clean-clone run); the error says what was seen.
+      let seen = '';
       await until(
         'every partition counted under-replicated on the survivors',
         async () => {
-          const counts = await Promise.all(survivors.map(underReplicated));
+          const messages = await Promise.all(
+            survivors.map(async (b) => (await components(b)).byName.get('replicas')?.message),
+          );
+          seen = messages.map((m) => m ?? 'no replicas check').join(' | ');
+          const counts = messages.map(underReplicatedIn);
           return counts.every((n) => n >= 0) && counts.reduce((a, b) => a + b, 0) === PARTITIONS
             ? true
             : undefined;
         },
-        30_000,
+        45_000,
         250,
-      );
+      ).catch((err: unknown) => {
+        throw new Error(`${(err as Error).message}; survivors' replicas checks: ${seen}`);
+      });
       for (const b of survivors) {
         const { code, byName } = await components(b);
         // Degraded and non-critical components leave the broker ready and /health at 200.
@@ -150,7 +163,7 @@ describe('cluster health while brokers stop and continue (three broker processes
     }
     await untilAllHealthy(brokers, ['raft', 'metadata', 'replicas'], 30_000);
     expect(await Promise.all(brokers.map(underReplicated))).toEqual([0, 0, 0]);
-  }, 80_000);
+  }, 100_000);
 
   it('turns raft, metadata and readiness unhealthy on a survivor without a quorum; writes fail retriably; all recover', async () => {
     await untilAllHealthy(brokers, ['raft', 'metadata'], 20_000);
