@@ -62,6 +62,7 @@ interface AssignedCounts {
   readonly topics: readonly string[];
   readonly counts: ReadonlyMap<string, number>;
 }
+
 /** Tries of a commit or offset fetch while the coordinator moves (with backoff up to retryBackoff's max). */
 const COORDINATOR_RETRIES = 20;
 
