@@ -359,6 +359,24 @@ describe('ReplicaManager', () => {
     expect((await replica.append(batch('accepted'))).baseOffset).toBe(2);
   });
 
+  it('drops a follower that stopped answering from the in-sync set even when nothing is written', async () => {
+    // Nothing committed since: its log still holds everything, but it no longer answers.
+    const { hub, md } = setup([1, 2, 3]);
+    md.apply(createTopic('t', [[1, 2, 3]]));
+    await leaderPublished(md);
+    const { broker: leader } = leaderReplica('t', 0)!;
+    await waitFor('all three in sync', () => md.partition('t', 0).isr.length === 3);
+    const silent = [1, 2, 3].find((id) => id !== leader.id)!;
+    hub.cutLink(leader.id, silent);
+    await waitFor(
+      'the silent follower out of the in-sync set',
+      () => !md.partition('t', 0).isr.includes(silent),
+    );
+    expect(leader.manager.underReplicatedCount()).toBe(1);
+    hub.heal();
+    await waitFor('back in sync', () => md.partition('t', 0).isr.length === 3);
+  });
+
   it('hands partition leadership to an in-sync replica when stopped, before closing', async () => {
     const { md } = setup([1, 2, 3]);
     md.apply(createTopic('t', [[1, 2, 3]]));

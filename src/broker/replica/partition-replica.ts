@@ -332,13 +332,17 @@ export class PartitionReplica extends EventEmitter<ReplicaEvents> implements Ser
   }
 
   /**
-   * Leader only, called periodically: a voter whose log holds everything that was committed at the
-   * previous check is caught up now.
+   * Leader only, called periodically: a voter that answered recently and whose log holds everything that
+   * was committed at the previous check is caught up now. Answering counts because a partition nobody
+   * writes to commits nothing: a stopped follower would hold "everything" forever and never leave the
+   * in-sync set (Kafka's follower must keep fetching, too).
    */
   trackFollowers(nowMs: number): void {
     if (!this.isLeader()) return;
     for (const p of this.node.progress()) {
-      if (!p.isLearner && p.match >= this.commitAtLastCheck) this.caughtUpAtMs.set(p.id, nowMs);
+      if (!p.isLearner && p.recentActive && p.match >= this.commitAtLastCheck) {
+        this.caughtUpAtMs.set(p.id, nowMs);
+      }
     }
     this.commitAtLastCheck = this.node.status().commitIndex;
   }
