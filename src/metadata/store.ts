@@ -298,6 +298,10 @@ export class MetadataStore {
     options: WriteOptions,
     route?: ProposeRoute,
   ): Promise<MetadataWriteResult> {
+    const leaderTerm = options.leaderTerm;
+    // A deposed leader's write fails here, before it reaches (and counts against) the breaker, and before
+    // the leader wait and deadline below exist (they are disposed only when the call settles).
+    if (leaderTerm !== undefined) this.router.checkLeaderOf(leaderTerm);
     const bytes = this.encode(command);
     const operation = `metadata.${command.type}`;
     const leader = this.leaderWait(operation, options.deadline?.signal ?? options.signal);
@@ -311,9 +315,6 @@ export class MetadataStore {
             operation,
             parent: leader.signal,
           });
-    const leaderTerm = options.leaderTerm;
-    // A deposed leader's write fails here, before it reaches (and counts against) the breaker.
-    if (leaderTerm !== undefined) this.router.checkLeaderOf(leaderTerm);
     return callWithPolicy(
       leaderTerm === undefined ? this.policy(operation) : this.fencedPolicy(operation),
       async (signal, deadline) => {
