@@ -3,6 +3,7 @@
  * each a ReplicatedLog (storage/replicated-log.ts) with the topic's log config (broker defaults, cluster
  * topic defaults, topic overrides).
  */
+import type { Dirent } from 'node:fs';
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TopicRecord } from '../../metadata/types.js';
@@ -55,24 +56,21 @@ export function replicaStores(
         ...(deps.onFsync === undefined ? {} : { onFsync: deps.onFsync }),
         ...(request.bootstrapVoters === undefined ? {} : { bootstrapVoters: request.bootstrapVoters }),
       }),
-    storeExists: async (dir) => {
-      try {
-        return (await readdir(dir)).length > 0;
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
-        throw err;
-      }
-    },
+    storeExists: async (dir) => (await entriesOf(dir)).length > 0,
     removeStore: (dir) => rm(dir, { recursive: true, force: true }),
     listStoreDirs: async () => {
       const root = join(storage.dataDir, REPLICAS_DIR);
-      try {
-        const entries = await readdir(root, { withFileTypes: true });
-        return entries.filter((e) => e.isDirectory()).map((e) => join(root, e.name));
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-        throw err;
-      }
+      return (await entriesOf(root)).filter((e) => e.isDirectory()).map((e) => join(root, e.name));
     },
   };
+}
+
+/** A folder's entries; none when it does not exist. */
+async function entriesOf(dir: string): Promise<Dirent[]> {
+  try {
+    return await readdir(dir, { withFileTypes: true });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
 }

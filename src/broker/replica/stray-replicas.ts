@@ -11,6 +11,7 @@
  */
 import type { MetadataView } from '../../metadata/state.js';
 import type { Logger } from '../../observability/index.js';
+import { sleep } from '../../resilience/clock.js';
 
 export interface StraySweepDeps {
   /** Every replica folder on disk (absolute paths). */
@@ -27,7 +28,8 @@ export interface StraySweepDeps {
 export class StrayReplicaSweeper {
   /** Sweep once local metadata has reached this version (confirmed current); null: not (or no longer) due. */
   private dueAtVersion: number | null = null;
-  private stopped = false;
+  /** Aborted by stop(): ends the wait between attempts at once. */
+  private readonly stopping = new AbortController();
 
   constructor(private readonly deps: StraySweepDeps) {}
 
@@ -37,7 +39,7 @@ export class StrayReplicaSweeper {
   }
 
   stop(): void {
-    this.stopped = true;
+    this.stopping.abort();
   }
 
   /**
@@ -60,7 +62,7 @@ export class StrayReplicaSweeper {
   }
 
   private async confirmCurrent(): Promise<void> {
-    while (!this.stopped) {
+    while (!this.stopping.signal.aborted) {
       try {
         this.dueAtVersion = (await this.deps.metadata.readLinearizable()).version;
         this.deps.schedule();
@@ -70,7 +72,7 @@ export class StrayReplicaSweeper {
           { operation: 'remove-stray', error: String(err) },
           'metadata not confirmed current yet',
         );
-        await new Promise((resolve) => setTimeout(resolve, this.deps.retryIntervalMs ?? 2_000).unref());
+        await sleep(this.deps.retryIntervalMs ?? 2_000, this.stopping.signal).catch(() => undefined);
       }
     }
   }
