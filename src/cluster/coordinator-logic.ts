@@ -42,6 +42,19 @@ function commitStallMs(detector: FailureDetectorConfig): number {
   return Math.max(detector.heartbeatTimeoutMs / 2, 2 * detector.heartbeatIntervalMs);
 }
 
+/**
+ * A partition's leader moves for balance at most once per this spacing after any leader change this
+ * coordinator made for it. In-sync sets and broker states arrive one write at a time (a broker coming back
+ * rejoins each partition's set separately), and plans made on each intermediate view would hand a
+ * leadership back and forth within a few hundred milliseconds; a broker marked failed on late heartbeats is
+ * back within about a heartbeat timeout. One heartbeat timeout (3 s by default) covers both; a whole
+ * rebalance interval (10 s) held partitions on a broker after their preferred one came back, and in a
+ * paused-broker run the broker holding them was the next one paused (a 2 s outage of both).
+ */
+export function balanceSpacingMs(config: CoordinatorConfig): number {
+  return config.detector.heartbeatTimeoutMs;
+}
+
 export function initialCoordinatorState(config: Partial<CoordinatorConfig> = {}): CoordinatorState {
   return {
     config: { ...DEFAULT_COORDINATOR_CONFIG, ...config },
@@ -267,7 +280,7 @@ function tick(state: CoordinatorState, heardFromMs: Readonly<Record<number, numb
   const spacingEnded =
     lastPlanMs !== null &&
     Object.values(balancedAtMs).some((at) => {
-      const endsMs = at + config.rebalanceIntervalMs;
+      const endsMs = at + balanceSpacingMs(config);
       return endsMs > lastPlanMs && endsMs <= now;
     });
   if (planInFlight === null && (rebalanceDue || periodic || graceExpired || spacingEnded)) {
@@ -289,17 +302,13 @@ function tick(state: CoordinatorState, heardFromMs: Readonly<Record<number, numb
       ? plan.leaderChanges
       : plan.leaderChanges.filter((c) => c.reason === 'leader-unavailable');
     rebalanceDue = allowed.length < plan.leaderChanges.length;
-    // A partition's leader moves for balance at most once per rebalance interval after any leader change
-    // this coordinator made: in-sync sets and broker states arrive one write at a time (a broker coming back
-    // rejoins each partition's set separately), and plans made on each intermediate view would hand a
-    // leadership back and forth; a broker marked failed on late heartbeats and back a second later would get
-    // its leaderships taken and returned within that second. Leaders follow each choice at once
-    // (leader-steering.ts), so the spacing lives here. A leader that is unavailable is replaced at once.
+    // Balance spacing (balanceSpacingMs). Leaders follow each choice at once (leader-steering.ts), so the
+    // spacing lives here. A leader that is unavailable is replaced at once.
     const leaderChanges = allowed.filter(
       (c) =>
         c.reason === 'leader-unavailable' ||
         now - (balancedAtMs[partitionKey(c.topic, c.partition)] ?? Number.NEGATIVE_INFINITY) >=
-          config.rebalanceIntervalMs,
+          balanceSpacingMs(config),
     );
     if (leaderChanges.length > 0) {
       balancedAtMs = {

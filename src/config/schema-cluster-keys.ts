@@ -134,7 +134,7 @@ export const CLUSTER_KEYS: readonly KeySpec[] = [
     key: 'cluster.rebalance_interval',
     kind: { type: 'duration', min: 100 },
     default: 10_000,
-    doc: "The coordinator checks the replica and leader spread this often; broker joins, failures and drains also trigger a check. A partition's leader moves for balance at most once per interval after any leader change the coordinator made (an unavailable one is replaced at once).",
+    doc: "The coordinator checks the replica and leader spread this often; broker joins, failures and drains also trigger a check. A partition's leader moves for balance at most once per `resilience.timeouts.heartbeat_timeout` after any leader change the coordinator made (an unavailable one is replaced at once).",
   },
   {
     key: 'cluster.probe_interval',

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { initialCoordinatorState, isLeader, step } from '../../src/cluster/coordinator-logic.js';
+import {
+  balanceSpacingMs,
+  initialCoordinatorState,
+  isLeader,
+  step,
+} from '../../src/cluster/coordinator-logic.js';
 import type {
   CoordinatorAction,
   CoordinatorEvent,
@@ -263,9 +268,10 @@ describe('coordinator reducer', () => {
     expect(changes.every((c) => c.from === 1 && c.reason !== 'leader-unavailable')).toBe(true);
   });
 
-  it('a broker that fails and comes back within the grace gets its preferred leadership back, one rebalance interval after it was taken', () => {
+  it('a broker that fails and comes back within the grace gets its preferred leadership back, one balance spacing after it was taken', () => {
     const v = threeBrokers();
     const h = leaderHarness(v);
+    const spacingMs = balanceSpacingMs(h.state.config);
     h.beatUntil(2000, 1, 2, 3);
     let current: ClusterView = withBrokerState({ ...v, version: 2 }, 3, 'failed', 5000);
     h.beatUntil(5000, 1, 2);
@@ -274,18 +280,19 @@ describe('coordinator reducer', () => {
     expect(away.filter((c) => c.from === 3)).toHaveLength(2);
     current = { ...applyPlan(current, [], away), version: 3 };
     h.applied(current);
-    // It restarts and heartbeats again: rejoin, then the triggered rebalance hands leadership back.
-    h.at(8000).beat(1, 2, 3);
+    // Its heartbeats were only late (a slow network): it is back a second later.
+    h.at(6000).beat(1, 2, 3);
     expect(of(h.tick(), 'markBrokerAlive')).toEqual([
       { type: 'markBrokerAlive', brokerId: 3, cause: 'rejoined' },
     ]);
-    current = withBrokerState({ ...current, version: 4 }, 3, 'alive', 8000);
+    current = withBrokerState({ ...current, version: 4 }, 3, 'alive', 6000);
     h.applied(current);
-    // Not at once: a broker marked failed on late heartbeats and back a moment later would otherwise have its
-    // leaderships taken and returned within that moment (each move a short outage for the partition).
-    h.at(8500).beat(1, 2, 3);
-    expect(of(h.tick(), 'proposeLeaderChanges').flatMap((a) => a.changes)).toEqual([]);
-    const back = of(h.beatUntil(15_500, 1, 2, 3), 'proposeLeaderChanges').flatMap((a) => a.changes);
+    // Not at once: its leaderships would otherwise be taken and returned within that second (each move a
+    // short outage for the partition).
+    const held = h.beatUntil(5000 + spacingMs - 500, 1, 2, 3);
+    expect(of(held, 'proposeLeaderChanges')).toEqual([]);
+    // The spacing ends: the plan that runs then hands them back.
+    const back = of(h.beatUntil(5000 + spacingMs, 1, 2, 3), 'proposeLeaderChanges').flatMap((a) => a.changes);
     expect(back.filter((c) => c.to === 3 && c.reason === 'preferred-leader')).toHaveLength(2);
     const final = applyPlan(current, [], back);
     const leaders = final.topics[0]!.partitions.map((p) => p.leader);
@@ -293,7 +300,7 @@ describe('coordinator reducer', () => {
     expect(of(h.actions, 'proposeReplicaMoves')).toEqual([]);
   });
 
-  it('moves a partition leader for balance at most once per rebalance interval, as in-sync sets arrive one by one', () => {
+  it('moves a partition leader for balance at most once per balance spacing, as in-sync sets arrive one by one', () => {
     // Replication factor 3 on three brokers, each the preferred leader of one partition.
     const v = view({
       brokers: brokers([1, 2, 3]),
