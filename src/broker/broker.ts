@@ -184,6 +184,7 @@ export class Broker {
             ...(metrics === null ? {} : { metrics }),
             onTimeout: ops.onTimeout,
             snapshotTimeoutMs: config.resilience.timeouts.snapshotMs,
+            peerAnswering: (brokerId) => cluster.peerAnswering(brokerId),
           });
     if (replicas !== null) {
       ops.health.register({

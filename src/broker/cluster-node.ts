@@ -37,6 +37,11 @@ import { ProbeBreakers } from './probe-breakers.js';
 export const METADATA_GROUP_ID = 'metadata';
 /** How long shutdown waits for another voter to take metadata leadership before stopping anyway. */
 export const LEADERSHIP_TRANSFER_TIMEOUT_MS = 2_000;
+/**
+ * A peer broker silent on the Raft transport for longer than this is not answering: keepalives flow every
+ * 250 ms on an idle connection, so four in a row were missed (a paused or cut-off broker).
+ */
+export const PEER_ANSWERING_MS = 1_000;
 
 export interface ClusterNodeDeps {
   readonly logger: Logger;
@@ -300,6 +305,12 @@ export class ClusterNode {
 
   status(): RaftNodeStatus {
     return this.raft.status();
+  }
+
+  /** Whether `brokerId`'s Raft traffic arrived within PEER_ANSWERING_MS (metadata and partition groups share it). */
+  peerAnswering(brokerId: number): boolean {
+    const silentMs = this.transport.silentForMs(brokerId);
+    return silentMs !== undefined && silentMs <= PEER_ANSWERING_MS;
   }
 
   /**

@@ -17,7 +17,7 @@ import { silentLogger } from '../../src/observability/index.js';
 
 const SELF = 1;
 
-function harness(record: PartitionRecord, failTransfers = false) {
+function harness(record: PartitionRecord, failTransfers = false, silent: readonly number[] = []) {
   const transfers: number[] = [];
   const published: { expectedEpoch: number; leader: number }[] = [];
   const view = {
@@ -48,6 +48,7 @@ function harness(record: PartitionRecord, failTransfers = false) {
     },
     nowMs: () => 0,
     transferBackoffMs: 10_000,
+    peerAnswering: (id) => !silent.includes(id),
     log: silentLogger(),
     view: () => view,
     schedule: () => {},
@@ -92,6 +93,38 @@ describe('LeaderSteering', () => {
     expect(published).toEqual([expect.objectContaining({ expectedEpoch: 8, leader: SELF })]);
   });
 
+  it('publishes itself over the same choice made again while the backoff after a failed transfer holds', async () => {
+    // The coordinator chooses broker 2 again after the failed transfer (its balance spacing is shorter than
+    // the transfer backoff): this broker still leads, and metadata naming 2 would send clients there.
+    const first = record(2, 8);
+    const { steering, h, view, transfers, published } = harness(first, true);
+    h.leaderSinceEpoch = 7;
+    steering.steer(h, view, first);
+    await new Promise((r) => setImmediate(r));
+    expect(published).toEqual([expect.objectContaining({ expectedEpoch: 8, leader: SELF })]);
+    h.publishedEpoch = 9;
+    const again = record(2, 10);
+    (view.topics.get('t')!.partitions as PartitionRecord[])[0] = again;
+    steering.steer(h, view, again);
+    await new Promise((r) => setImmediate(r));
+    expect(transfers).toEqual([2]);
+    expect(published).toHaveLength(2);
+    expect(published[1]).toEqual(expect.objectContaining({ expectedEpoch: 10, leader: SELF }));
+  });
+
+  it('publishes nothing over a choice while its transfer is still under way', async () => {
+    const p = record(2, 8);
+    const { steering, h, view, transfers, published } = harness(p);
+    h.leaderSinceEpoch = 7;
+    h.replica.node.transferLeadership = () => new Promise<void>(() => {}); // never settles
+    steering.steer(h, view, p);
+    steering.steer(h, view, p);
+    await new Promise((r) => setImmediate(r));
+    expect(h.transferring).toBe(true);
+    expect(transfers).toEqual([]);
+    expect(published).toEqual([]);
+  });
+
   it('publishes itself over a choice of a broker that is not alive (it cannot be followed)', async () => {
     const p = record(2, 8);
     const { steering, h, view, transfers, published } = harness(p);
@@ -104,6 +137,26 @@ describe('LeaderSteering', () => {
     await new Promise((r) => setImmediate(r));
     expect(transfers).toEqual([]);
     expect(published).toEqual([expect.objectContaining({ expectedEpoch: 8, leader: SELF })]);
+  });
+
+  it('publishes itself over a choice of a broker that does not answer, without starting a transfer', async () => {
+    // Alive in metadata (not marked failed yet) but paused: a transfer to it could not finish, and the
+    // leader would refuse writes until it timed out.
+    const p = record(2, 8);
+    const { steering, h, view, transfers, published } = harness(p, false, [2]);
+    h.leaderSinceEpoch = 7;
+    steering.steer(h, view, p);
+    await new Promise((r) => setImmediate(r));
+    expect(transfers).toEqual([]);
+    expect(published).toEqual([expect.objectContaining({ expectedEpoch: 8, leader: SELF })]);
+  });
+
+  it('a replica moved away hands leadership to an answering replica, skipping a silent choice', () => {
+    // Metadata moved the partition to 2 and 3 (this broker retires); the chosen leader 2 does not answer.
+    const p = { ...record(2, 8), replicas: [2, 3] };
+    const { steering, h, view, transfers } = harness(p, false, [2]);
+    steering.handOver(h, view, p);
+    expect(transfers).toEqual([3]);
   });
 
   it('publishes itself over the previous leader named when its leadership began', async () => {

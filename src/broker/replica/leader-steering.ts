@@ -25,6 +25,8 @@ export interface SteeredReplica {
   lastTransferAtMs: number;
   /** The broker leadership was last transferred to (another one is not backed off). */
   lastTransferTo: NodeId;
+  /** A leadership transfer is under way. */
+  transferring: boolean;
   publishing: boolean;
   /** The leader epoch this replica's own publication produced, while it leads; undefined otherwise. */
   publishedEpoch: number | undefined;
@@ -43,6 +45,7 @@ export function freshSteering(): Omit<SteeredReplica, 'topic' | 'partition' | 'c
   return {
     lastTransferAtMs: Number.NEGATIVE_INFINITY,
     lastTransferTo: 0,
+    transferring: false,
     publishing: false,
     publishedEpoch: undefined,
     leaderSinceEpoch: undefined,
@@ -58,6 +61,12 @@ export interface LeaderSteeringDeps {
   readonly nowMs: () => number;
   /** Leadership is not transferred to the same broker again sooner than this (another one: at once). */
   readonly transferBackoffMs: number;
+  /**
+   * Whether the broker's Raft traffic (messages or keepalives) arrived lately. A transfer to one that does
+   * not answer (paused, cut off, not yet marked failed) cannot finish, and until it times out the leader
+   * refuses writes (LEADERSHIP_TRANSFER_IN_PROGRESS). Absent: every broker counts as answering.
+   */
+  readonly peerAnswering?: (brokerId: NodeId) => boolean;
   readonly log: Logger;
   readonly view: () => MetadataView;
   /** Another reconcile pass soon (a membership step applied). */
@@ -84,22 +93,30 @@ export class LeaderSteering {
     if (p.leader !== this.deps.brokerId) {
       const wanted = p.leader;
       const now = this.deps.nowMs();
-      const alive = view.brokers.get(wanted)?.state === 'alive';
       const chosen = this.choiceDuringLeadership(h, p);
-      if (chosen && wanted > 0 && alive && voters.includes(wanted) && p.replicas.includes(wanted)) {
-        // Only another transfer to the same broker waits out the backoff (one that failed, to a broker not
-        // answering, must not be retried in a loop); a choice of another broker (the coordinator moved on,
-        // e.g. after this broker won an election) is followed at once, or clients sent to the broker it
-        // names would be told NOT_LEADER until the backoff ended.
+      if (
+        chosen &&
+        wanted > 0 &&
+        this.canLead(view, wanted) &&
+        voters.includes(wanted) &&
+        p.replicas.includes(wanted)
+      ) {
+        // Only another transfer to the same broker waits out the backoff (one that failed must not be retried
+        // in a loop); a choice of another broker (the coordinator moved on, e.g. after this broker won an
+        // election) is followed at once, or clients sent to the broker it names would be told NOT_LEADER until
+        // the backoff ended. For the same reason, while the backoff holds a choice made again after a failed
+        // transfer, this broker (still the leader) publishes itself over it.
         const repeat = h.lastTransferTo === wanted;
         if (!repeat || now - h.lastTransferAtMs >= this.deps.transferBackoffMs) {
           h.lastTransferAtMs = now;
           h.lastTransferTo = wanted;
           void this.transfer(h, wanted);
+        } else if (!h.transferring) {
+          void this.publishLeader(h, true);
         }
       } else {
         // The previous leader's record, or a choice this broker cannot follow (the chosen one is not alive,
-        // not a voter yet, or none): this broker leads, so metadata must say so.
+        // does not answer, is not a voter yet, or none): this broker leads, so metadata must say so.
         void this.publishLeader(h, true);
       }
     }
@@ -114,9 +131,8 @@ export class LeaderSteering {
   handOver(h: SteeredReplica, view: MetadataView, p: PartitionRecord): void {
     if (!h.replica.isLeader()) return;
     const voters = h.replica.node.status().voters;
-    const alive = (id: NodeId): boolean => view.brokers.get(id)?.state === 'alive';
     const candidates = [p.leader, ...p.replicas].filter(
-      (id) => id !== this.deps.brokerId && voters.includes(id) && alive(id),
+      (id) => id !== this.deps.brokerId && voters.includes(id) && this.canLead(view, id),
     );
     const to = candidates[0];
     if (to === undefined) return;
@@ -125,6 +141,11 @@ export class LeaderSteering {
     h.lastTransferAtMs = now;
     h.lastTransferTo = to;
     void this.transfer(h, to, true);
+  }
+
+  /** A broker leadership may be handed to: alive in metadata and answering on the Raft transport. */
+  private canLead(view: MetadataView, id: NodeId): boolean {
+    return view.brokers.get(id)?.state === 'alive' && (this.deps.peerAnswering?.(id) ?? true);
   }
 
   /** Records this broker as the partition's leader (CAS on the epoch, re-read on conflict), once per leadership. */
@@ -255,6 +276,7 @@ export class LeaderSteering {
 
   /** A failed transfer publishes this broker as leader, unless it is retiring (metadata no longer names it). */
   private async transfer(h: SteeredReplica, to: NodeId, retiring = false): Promise<void> {
+    h.transferring = true;
     try {
       await h.replica.node.transferLeadership(to);
       this.deps.log.info(
@@ -269,6 +291,8 @@ export class LeaderSteering {
           : 'leadership transfer failed; publishing this broker as leader',
       );
       if (!retiring) await this.publishLeader(h, true);
+    } finally {
+      h.transferring = false;
     }
   }
 }

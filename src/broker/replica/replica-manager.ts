@@ -71,6 +71,8 @@ export interface ReplicaManagerDeps {
   readonly retryIntervalMs?: number;
   /** Leadership is not transferred to the same broker again sooner than this (another one: at once). */
   readonly transferBackoffMs?: number;
+  /** Whether a broker's Raft traffic arrived lately (LeaderSteeringDeps.peerAnswering). */
+  readonly peerAnswering?: (brokerId: NodeId) => boolean;
   /** How often leaders recompute their in-sync replicas and publish changes. */
   readonly isrCheckIntervalMs?: number;
   /** A replica moved away closes after this long even if its group never removed it (tests shorten it). */
@@ -133,6 +135,7 @@ export class ReplicaManager {
       metadata: deps.metadata,
       nowMs: deps.nowMs,
       transferBackoffMs: deps.transferBackoffMs ?? 10_000,
+      ...(deps.peerAnswering === undefined ? {} : { peerAnswering: deps.peerAnswering }),
       log: this.log,
       view: () => this.view(),
       schedule: () => this.schedule(),
