@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { createClient, StreamBusError } from '../../src/index.js';
-import type { BrokerAction, DescribeClusterResponse } from '../../src/protocol/messages.js';
+import type { BrokerAction, DescribeClusterResponse, QuorumAction } from '../../src/protocol/messages.js';
 import { bootstrapList, renderTable, withBootstrap } from './common.js';
 
 /** The human-readable `cluster status` report. */
@@ -10,6 +10,7 @@ export function renderClusterStatus(c: DescribeClusterResponse): string {
   const header =
     `cluster ${c.clusterId}\tanswered by broker ${c.brokerId}\n` +
     `metadata leader ${leader}\tterm ${c.metadataTerm}\tversion ${c.metadataVersion}\n` +
+    `metadata voters ${c.metadataVoters.join(', ') || '-'}\tlearners ${c.metadataLearners.join(', ') || '-'}\n` +
     `brokers ${c.brokers.length} (${alive} alive)\n`;
   const table = renderTable(
     ['ID', 'STATE', 'CLIENT', 'PEER', 'RACK', 'REPLICAS', 'LEADERS'],
@@ -63,13 +64,7 @@ export function registerClusterCommand(program: Command): void {
   for (const [action, description] of actions) {
     withBootstrap(cluster.command(`${action} <brokerId>`).description(description)).action(
       async (brokerId: string, opts: { bootstrap: string }) => {
-        const id = Number(brokerId);
-        if (!Number.isSafeInteger(id) || id <= 0) {
-          throw new StreamBusError('INVALID_REQUEST', {
-            operation: `cluster.${action}`,
-            message: `broker id must be a positive integer, got "${brokerId}"`,
-          });
-        }
+        const id = parseBrokerId(brokerId, `cluster.${action}`);
         const client = createClient({ bootstrap: bootstrapList(opts.bootstrap), clientId: 'streambus-cli' });
         try {
           const state = await client.admin().alterBroker(id, action);
@@ -80,4 +75,39 @@ export function registerClusterCommand(program: Command): void {
       },
     );
   }
+
+  const quorumActions: readonly [QuorumAction, string][] = [
+    [
+      'add-voter',
+      'make a registered broker a metadata voter (one at a time; it must have caught up as a learner)',
+    ],
+    ['remove-voter', 'make a metadata voter a learner again (refused if no answering majority would remain)'],
+  ];
+  for (const [action, description] of quorumActions) {
+    withBootstrap(cluster.command(`${action} <brokerId>`).description(description)).action(
+      async (brokerId: string, opts: { bootstrap: string }) => {
+        const id = parseBrokerId(brokerId, `cluster.${action}`);
+        const client = createClient({ bootstrap: bootstrapList(opts.bootstrap), clientId: 'streambus-cli' });
+        try {
+          const m = await client.admin().alterQuorum(id, action);
+          process.stdout.write(
+            `metadata voters ${m.voters.join(', ')}\tlearners ${m.learners.join(', ') || '-'}\n`,
+          );
+        } finally {
+          await client.close();
+        }
+      },
+    );
+  }
+}
+
+function parseBrokerId(text: string, operation: string): number {
+  const id = Number(text);
+  if (!Number.isSafeInteger(id) || id <= 0) {
+    throw new StreamBusError('INVALID_REQUEST', {
+      operation,
+      message: `broker id must be a positive integer, got "${text}"`,
+    });
+  }
+  return id;
 }

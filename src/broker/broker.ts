@@ -274,6 +274,7 @@ export class Broker {
           ? {}
           : {
               alterBroker: (brokerId, action, deadline) => cluster.alterBroker(brokerId, action, deadline),
+              alterQuorum: (brokerId, action, deadline) => cluster.alterQuorum(brokerId, action, deadline),
             }),
         producerIds: new ProducerIdAllocator(
           cluster === null

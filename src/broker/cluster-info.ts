@@ -14,7 +14,7 @@ import type { ClusterInfoProvider, LocalBrokerFacts } from './handlers/context.j
 
 /** The parts of a ClusterNode DescribeCluster reads (structural, so tests can pass a fake). */
 export interface MetadataQuorumSource {
-  status(): { readonly leaderId: number; readonly term: number };
+  status(): QuorumFacts;
   readonly store: { snapshotView(): MetadataView };
 }
 
@@ -23,6 +23,8 @@ export interface QuorumFacts {
   /** Raft leader id; 0 (Raft's "none") and negatives become -1 on the wire. */
   readonly leaderId: number;
   readonly term: number;
+  readonly voters: readonly number[];
+  readonly learners: readonly number[];
 }
 
 /** Pure: one DescribeCluster answer from a metadata image and the quorum's leader and term. */
@@ -66,6 +68,8 @@ export function describeCluster(
     metadataLeaderId: quorum.leaderId > 0 ? quorum.leaderId : -1,
     metadataTerm: quorum.term,
     metadataVersion: view.version,
+    metadataVoters: [...quorum.voters].sort((a, b) => a - b),
+    metadataLearners: [...quorum.learners].sort((a, b) => a - b),
     brokers,
     imbalance: {
       score: imbalance.score,
@@ -86,7 +90,7 @@ export function quorumClusterInfo(
     const status = source.status();
     return describeCluster(
       source.store.snapshotView(),
-      { leaderId: status.leaderId, term: status.term },
+      { leaderId: status.leaderId, term: status.term, voters: status.voters, learners: status.learners },
       local,
       heartbeatTimeoutMs,
     );
@@ -98,7 +102,12 @@ export function quorumClusterInfo(
  * catalog reports. Term and version are 0: there is no metadata log.
  */
 export const singleNodeClusterInfo: ClusterInfoProvider = (local) =>
-  describeCluster(selfImage(local), { leaderId: local.self.id, term: 0 }, local, 0);
+  describeCluster(
+    selfImage(local),
+    { leaderId: local.self.id, term: 0, voters: [local.self.id], learners: [] },
+    local,
+    0,
+  );
 
 function selfImage(local: LocalBrokerFacts): MetadataView {
   const self: BrokerRecord = {

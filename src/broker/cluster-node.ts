@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { DEFAULT_COORDINATOR_CONFIG } from '../cluster/coordinator-logic.js';
 import type { CoordinatorConfig } from '../cluster/coordinator-types.js';
-import type { BrokerConfig, ClusterVoter } from '../config/types.js';
+import type { BrokerConfig } from '../config/types.js';
 import { parseHostPort } from '../config/validate.js';
 import { StreamBusError } from '../errors/index.js';
 import {
@@ -19,7 +19,7 @@ import {
   type OpsStack,
 } from '../observability/index.js';
 import { withSpan } from '../observability/tracing.js';
-import type { BrokerAction } from '../protocol/messages.js';
+import type { BrokerAction, QuorumAction, QuorumMembership } from '../protocol/messages.js';
 import type { NodeId } from '../raft/core/types.js';
 import { RaftHost } from '../raft/host.js';
 import type { RaftNode } from '../raft/node.js';
@@ -33,6 +33,7 @@ import { ClusterCoordinator } from './cluster-coordinator.js';
 import { registerClusterHealth } from './cluster-health.js';
 import { runMembership } from './membership.js';
 import { ProbeBreakers } from './probe-breakers.js';
+import { alterQuorum } from './quorum-change.js';
 
 export const METADATA_GROUP_ID = 'metadata';
 /** How long shutdown waits for another voter to take metadata leadership before stopping anyway. */
@@ -81,7 +82,6 @@ export class ClusterNode {
     private readonly transport: TcpTransport,
     private readonly forwarder: TransportForwarder,
     readonly peerAddress: PeerAddress,
-    private readonly voters: readonly ClusterVoter[],
     private readonly logger: Logger,
     private readonly config: BrokerConfig,
     private readonly nowMs: () => number,
@@ -218,7 +218,6 @@ export class ClusterNode {
       // What this broker registers as its peer address: the advertised one when set (a proxy or a NAT in
       // front of the listener), else the address it really bound.
       config.cluster.advertisedPeerListen === null ? bound : advertisedPeerListen(config),
-      voters,
       logger,
       config,
       deps.nowMs,
@@ -307,6 +306,25 @@ export class ClusterNode {
     return this.raft.status();
   }
 
+  /** An operator's metadata voter change (quorum-change.ts); only the metadata leader makes it. */
+  async alterQuorum(brokerId: number, action: QuorumAction, deadline?: Deadline): Promise<QuorumMembership> {
+    const membership = await alterQuorum(
+      {
+        raft: this.raft,
+        brokerState: (id) => this.store.snapshotView().brokers.get(id)?.state,
+        answering: (id) => this.peerAnswering(id),
+      },
+      brokerId,
+      action,
+      deadline,
+    );
+    this.logger.info(
+      { operation: `quorum.${action}`, broker_id: brokerId, voters: membership.voters },
+      'metadata quorum changed',
+    );
+    return membership;
+  }
+
   /** Whether `brokerId`'s Raft traffic arrived within PEER_ANSWERING_MS (metadata and partition groups share it). */
   peerAnswering(brokerId: number): boolean {
     const silentMs = this.transport.silentForMs(brokerId);
@@ -333,17 +351,15 @@ export class ClusterNode {
   private async transferLeadershipAway(timeoutMs: number): Promise<void> {
     const s = this.raft.status();
     if (s.role !== 'leader') return;
-    const target = this.voters.find((v) => v.id !== s.id && this.transport.isConnected(v.id));
-    if (target === undefined) return;
+    // The voters now (an operator may have changed them since cluster.voters bootstrapped the group).
+    const to = s.voters.find((id) => id !== s.id && this.transport.isConnected(id));
+    if (to === undefined) return;
     try {
-      await this.raft.transferLeadership(target.id, { timeoutMs });
-      this.logger.info(
-        { operation: 'transfer-leadership', to: target.id },
-        'metadata leadership handed over',
-      );
+      await this.raft.transferLeadership(to, { timeoutMs });
+      this.logger.info({ operation: 'transfer-leadership', to }, 'metadata leadership handed over');
     } catch (err) {
       this.logger.warn(
-        { operation: 'transfer-leadership', to: target.id, error: String(err) },
+        { operation: 'transfer-leadership', to, error: String(err) },
         'metadata leadership transfer failed; stopping anyway',
       );
     }

@@ -22,7 +22,7 @@ import {
 } from '../protocol/index.js';
 import { Deadline } from '../resilience/deadline.js';
 import type { Answer, ConnectionInfo, FrameRouter } from './connection.js';
-import { handleAlterBroker, handleDescribeCluster } from './handlers/cluster.js';
+import { handleAlterBroker, handleAlterQuorum, handleDescribeCluster } from './handlers/cluster.js';
 import { handleAlterConfigs, handleDescribeConfigs } from './handlers/configs.js';
 import type { HandlerContext, RequestSource } from './handlers/context.js';
 import { handleFetch } from './handlers/fetch.js';
@@ -104,6 +104,7 @@ export class RequestRouter implements FrameRouter {
       [ApiKey.DescribeConfigs]: handleDescribeConfigs,
       [ApiKey.AlterConfigs]: handleAlterConfigs,
       [ApiKey.CreatePartitions]: handleCreatePartitions,
+      [ApiKey.AlterQuorum]: handleAlterQuorum,
     };
   }
 

@@ -17,13 +17,17 @@ import {
   type ListOffsetsPartitionResult,
   type ListTopicsResponse,
   type MetadataResponse,
+  type QuorumAction,
+  type QuorumMembership,
   type RequestOf,
   type ResponseOf,
   type TopicDescription,
 } from '../protocol/index.js';
+import { backoffMs, delay } from './backoff.js';
 import type { Cluster } from './cluster.js';
 import { GroupAdmin } from './group-admin.js';
 import { listOffsetsByLeader } from './list-offsets.js';
+import { clientTimers } from './timers.js';
 
 export interface NewTopic {
   name: string;
@@ -221,6 +225,26 @@ export class Admin {
   }
 
   /**
+   * Makes a registered broker a metadata voter (`add-voter`: it must be a caught-up metadata learner) or
+   * no longer one (`remove-voter`: it stays a learner), one voter at a time; resolves with the new
+   * membership. Only the metadata leader changes the quorum: when leadership moves under the request
+   * (NOT_LEADER), or the broker is not a learner yet (CONFIG_CHANGE_IN_PROGRESS), it asks again a few times.
+   * Throws UNKNOWN_BROKER, INVALID_CONFIG_CHANGE (e.g. no answering majority would remain) or
+   * INVALID_REQUEST (single node).
+   */
+  async alterQuorum(brokerId: number, action: QuorumAction): Promise<QuorumMembership> {
+    const operation = `admin.${action}`;
+    for (let attempt = 0; ; attempt++) {
+      const res = await this.toController(ApiKey.AlterQuorum, { brokerId, action });
+      if (res.error === null) return { voters: res.voters, learners: res.learners };
+      const err = fromWireError(res.error, operation);
+      if (!QUORUM_RETRY_CODES.has(err.code) || attempt >= QUORUM_RETRIES) throw err;
+      this.cluster.invalidateMetadata();
+      await delay(backoffMs(attempt, { baseMs: 200, maxMs: 2_000 }, Math.random), clientTimers);
+    }
+  }
+
+  /**
    * The effective topic-level configs of topics, or of the cluster (`{ type: 'cluster', name: '' }`: the
    * defaults every topic inherits), each key with its source (topic, cluster or default), as one broker's
    * metadata replica sees them. Per-resource failures (UNKNOWN_TOPIC_OR_PARTITION) come back in the result.
@@ -318,6 +342,10 @@ export class Admin {
     }
   }
 }
+
+/** Worth asking again: the metadata leader moved, or the learner is not there or caught up yet. */
+const QUORUM_RETRY_CODES: ReadonlySet<string> = new Set(['NOT_LEADER', 'CONFIG_CHANGE_IN_PROGRESS']);
+const QUORUM_RETRIES = 8;
 
 function throwFirst(outcomes: TopicOutcome[]): void {
   for (const o of outcomes) if (o.error) throw o.error;

@@ -65,6 +65,7 @@ export const ApiKey = {
   DescribeConfigs: 22,
   AlterConfigs: 23,
   CreatePartitions: 24,
+  AlterQuorum: 25,
 } as const;
 export type ApiKey = (typeof ApiKey)[keyof typeof ApiKey];
 
@@ -94,6 +95,7 @@ export const API_NAMES: Record<ApiKey, string> = {
   22: 'DescribeConfigs',
   23: 'AlterConfigs',
   24: 'CreatePartitions',
+  25: 'AlterQuorum',
 };
 
 /** An error as it travels: the catalogue's wire code, its category (so old clients can still decide), text. */
@@ -263,6 +265,9 @@ export interface DescribeClusterResponse {
   metadataLeaderId: number;
   metadataTerm: number;
   metadataVersion: number;
+  /** The metadata group's voters and learners as the answering broker knows them (sorted). */
+  metadataVoters: number[];
+  metadataLearners: number[];
   brokers: ClusterBrokerDescription[];
   imbalance: ClusterImbalance;
   partitions: number;
@@ -285,6 +290,28 @@ export interface AlterBrokerResponse {
   error: WireError | null;
   /** The broker's state once the change applied; null with an error. */
   state: ClusterBrokerState | null;
+}
+
+// AlterQuorum
+/**
+ * An operator's change of the metadata quorum: `add-voter` promotes a registered broker (a metadata learner)
+ * to voter; `remove-voter` demotes a voter (it stays a learner). Answered by the metadata leader only.
+ */
+export type QuorumAction = 'add-voter' | 'remove-voter';
+export interface AlterQuorumRequest {
+  brokerId: number;
+  action: QuorumAction;
+}
+/** The metadata group's members. */
+export interface QuorumMembership {
+  voters: number[];
+  learners: number[];
+}
+export interface AlterQuorumResponse {
+  error: WireError | null;
+  /** The membership once the change applied; empty lists with an error. */
+  voters: number[];
+  learners: number[];
 }
 
 // InitProducerId
@@ -404,6 +431,7 @@ export interface ApiTypes {
   [ApiKey.DescribeConfigs]: { request: DescribeConfigsRequest; response: DescribeConfigsResponse };
   [ApiKey.AlterConfigs]: { request: AlterConfigsRequest; response: AlterConfigsResponse };
   [ApiKey.CreatePartitions]: { request: CreatePartitionsRequest; response: CreatePartitionsResponse };
+  [ApiKey.AlterQuorum]: { request: AlterQuorumRequest; response: AlterQuorumResponse };
 }
 export type RequestOf<K extends ApiKey> = ApiTypes[K]['request'];
 export type ResponseOf<K extends ApiKey> = ApiTypes[K]['response'];

@@ -29,6 +29,8 @@ describe('DescribeCluster on a single-node broker', () => {
       brokerId: 1,
       metadataLeaderId: 1,
       metadataTerm: 0,
+      metadataVoters: [1],
+      metadataLearners: [],
       partitions: 0,
       underReplicatedPartitions: 0,
       imbalance: { score: 0, replicaScore: 0, leaderScore: 0 },
@@ -100,13 +102,15 @@ describe('describeCluster (pure)', () => {
         { partition: 2, replicas: [3, 1], leader: -1, leaderEpoch: 1, isr: [] },
       ],
     );
-    const res = describeCluster(view, { leaderId: 3, term: 4 }, local, 3_000);
+    const res = describeCluster(view, { leaderId: 3, term: 4, voters: [3, 1], learners: [2] }, local, 3_000);
     expect(res).toMatchObject({
       clusterId: 'c1',
       brokerId: 2,
       metadataLeaderId: 3,
       metadataTerm: 4,
       metadataVersion: 17,
+      metadataVoters: [1, 3],
+      metadataLearners: [2],
       partitions: 3,
       underReplicatedPartitions: 2,
     });
@@ -128,7 +132,12 @@ describe('describeCluster (pure)', () => {
   });
 
   test("Raft's no-leader id 0 is reported as -1", () => {
-    const res = describeCluster(image([broker(1)], []), { leaderId: 0, term: 1 }, local, 3_000);
+    const res = describeCluster(
+      image([broker(1)], []),
+      { leaderId: 0, term: 1, voters: [1], learners: [] },
+      local,
+      3_000,
+    );
     expect(res.metadataLeaderId).toBe(-1);
     expect(res.imbalance).toEqual({ score: 0, replicaScore: 0, leaderScore: 0 });
   });

@@ -216,6 +216,7 @@ describe('cluster status', () => {
     const r = await cli(['cluster', 'status']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^metadata leader 1\tterm 0\t/m);
+    expect(r.stdout).toMatch(/^metadata voters 1\tlearners -$/m);
     expect(r.stdout).toContain('brokers 1 (1 alive)');
     expect(r.stdout).toMatch(new RegExp(`^1\\*\\s+alive\\s+${b.bootstrap.replaceAll('.', '\\.')}\\s`, 'm'));
     const json = JSON.parse((await cli(['cluster', 'status', '--json'])).stdout) as {
@@ -234,6 +235,12 @@ describe('cluster status', () => {
     const bad = await cli(['cluster', 'decommission', 'x']);
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toContain('broker id must be a positive integer');
+    const voter = await cli(['cluster', 'add-voter', '1']);
+    expect(voter.code).not.toBe(0);
+    expect(voter.stderr).toContain('add-voter needs cluster mode');
+    const badVoter = await cli(['cluster', 'remove-voter', '0']);
+    expect(badVoter.code).not.toBe(0);
+    expect(badVoter.stderr).toContain('broker id must be a positive integer');
   });
 });
 

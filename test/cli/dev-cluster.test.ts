@@ -118,6 +118,15 @@ describe('streambus dev-cluster', () => {
     expect(table.code, table.stderr).toBe(0);
     expect(table.stdout).toContain(`metadata leader ${leaderId}\t`);
     expect(table.stdout).toContain('brokers 3 (3 alive)');
+    expect(table.stdout).toContain('metadata voters 1, 2, 3\tlearners -');
+
+    // The metadata voters change one at a time: broker 3 out (it stays, as a learner), then back in.
+    const removed = await runCli(['cluster', 'remove-voter', '3', '--bootstrap', bootstrap]);
+    expect(removed.code, removed.stderr).toBe(0);
+    expect(removed.stdout).toContain('metadata voters 1, 2\t');
+    const added = await runCli(['cluster', 'add-voter', '3', '--bootstrap', bootstrap]);
+    expect(added.code, added.stderr).toBe(0);
+    expect(added.stdout).toBe('metadata voters 1, 2, 3\tlearners -\n');
 
     child.kill('SIGINT');
     const { code } = await exited;

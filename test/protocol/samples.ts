@@ -206,6 +206,12 @@ const BASE_SAMPLES: { [K in BaseApiKey]: Sample<K> } = {
     request: { brokerId: 3, action: 'decommission' },
     response: { error: null, state: 'decommissioned' },
   },
+  [ApiKey.AlterQuorum]: {
+    apiKey: ApiKey.AlterQuorum,
+    file: 'alter-quorum',
+    request: { brokerId: 4, action: 'add-voter' },
+    response: { error: null, voters: [1, 2, 3, 4], learners: [5] },
+  },
   [ApiKey.DescribeConfigs]: {
     apiKey: ApiKey.DescribeConfigs,
     file: 'describe-configs',
@@ -267,6 +273,8 @@ const BASE_SAMPLES: { [K in BaseApiKey]: Sample<K> } = {
       metadataLeaderId: 1,
       metadataTerm: 3,
       metadataVersion: 42,
+      metadataVoters: [1, 2, 3],
+      metadataLearners: [4],
       brokers: [
         {
           id: 1,

@@ -2,6 +2,8 @@ import { StreamBusError } from '../../errors/index.js';
 import type {
   AlterBrokerRequest,
   AlterBrokerResponse,
+  AlterQuorumRequest,
+  AlterQuorumResponse,
   DescribeClusterResponse,
 } from '../../protocol/messages.js';
 import { singleNodeClusterInfo } from '../cluster-info.js';
@@ -29,5 +31,25 @@ export async function handleAlterBroker(
     return { error: null, state: await ctx.alterBroker(request.brokerId, request.action, source.deadline) };
   } catch (err) {
     return { error: toWireError(err, 'alter_broker'), state: null };
+  }
+}
+
+/** AlterQuorum: a metadata voter added or removed by the metadata leader (cluster mode only). */
+export async function handleAlterQuorum(
+  ctx: HandlerContext,
+  request: AlterQuorumRequest,
+  source: RequestSource,
+): Promise<AlterQuorumResponse> {
+  try {
+    if (ctx.alterQuorum === undefined) {
+      throw new StreamBusError('INVALID_REQUEST', {
+        operation: 'alter_quorum',
+        message: `${request.action} needs cluster mode (cluster.enabled); this broker runs alone`,
+      });
+    }
+    const m = await ctx.alterQuorum(request.brokerId, request.action, source.deadline);
+    return { error: null, voters: m.voters, learners: m.learners };
+  } catch (err) {
+    return { error: toWireError(err, 'alter_quorum'), voters: [], learners: [] };
   }
 }

@@ -4,6 +4,8 @@ import type {
   BrokerInfo,
   ClusterBrokerState,
   DescribeClusterResponse,
+  QuorumAction,
+  QuorumMembership,
 } from '../../protocol/messages.js';
 import type { Deadline } from '../../resilience/deadline.js';
 import type { ReadBufferPool, ReadBufferSource } from '../../storage/read-buffers.js';
@@ -59,6 +61,15 @@ export interface HandlerContext {
     action: BrokerAction,
     deadline: Deadline,
   ) => Promise<ClusterBrokerState>;
+  /**
+   * AlterQuorum's effect (cluster mode, on the metadata leader): resolves with the new membership; absent on
+   * a single node.
+   */
+  readonly alterQuorum?: (
+    brokerId: number,
+    action: QuorumAction,
+    deadline: Deadline,
+  ) => Promise<QuorumMembership>;
   /**
    * InitProducerId's source of producer ids (broker/producer-ids.ts); absent: the api answers UNKNOWN_API.
    * `deadline` ends the caller's wait for a new block (the block fetch itself serves later callers).

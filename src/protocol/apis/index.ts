@@ -7,6 +7,7 @@ import { StreamBusError } from '../../errors/index.js';
 import { API_NAMES, ApiKey, type RequestOf, type ResponseOf } from '../messages.js';
 import * as alterBrokerV0 from './alter-broker/v0.js';
 import * as alterConfigsV0 from './alter-configs/v0.js';
+import * as alterQuorumV0 from './alter-quorum/v0.js';
 import * as apiVersionsV0 from './api-versions/v0.js';
 import * as createPartitionsV0 from './create-partitions/v0.js';
 import * as createTopicsV0 from './create-topics/v0.js';
@@ -87,6 +88,7 @@ export const API_REGISTRY: { readonly [K in ApiKey]: ApiEntry<K> } = {
   [ApiKey.DescribeConfigs]: entry(ApiKey.DescribeConfigs, { 0: describeConfigsV0 }),
   [ApiKey.AlterConfigs]: entry(ApiKey.AlterConfigs, { 0: alterConfigsV0 }),
   [ApiKey.CreatePartitions]: entry(ApiKey.CreatePartitions, { 0: createPartitionsV0 }),
+  [ApiKey.AlterQuorum]: entry(ApiKey.AlterQuorum, { 0: alterQuorumV0 }),
 };
 
 export function isApiKey(apiKey: number): apiKey is ApiKey {

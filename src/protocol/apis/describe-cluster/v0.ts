@@ -5,6 +5,7 @@
  *   request  = { }                                  (extra keys are ignored)
  *   response = { clusterId: str, brokerId: int32 >= 0, metadataLeaderId: int32 >= -1,
  *                metadataTerm: int >= 0, metadataVersion: int >= 0,
+ *                metadataVoters: [int32 >= 0], metadataLearners: [int32 >= 0],
  *                brokers: [ { id: int32 >= 0, host: str, port: int32 >= 0, rack: str | nil,
  *                             state: "starting" | "alive" | "draining" | "failed" | "decommissioned",
  *                             peerHost: str, peerPort: int32 >= 0, epoch: int >= 0,
@@ -55,6 +56,8 @@ export function encodeResponse(res: DescribeClusterResponse): unknown {
     metadataLeaderId: res.metadataLeaderId,
     metadataTerm: res.metadataTerm,
     metadataVersion: res.metadataVersion,
+    metadataVoters: res.metadataVoters,
+    metadataLearners: res.metadataLearners,
     brokers: res.brokers.map((b) => ({
       id: b.id,
       host: b.host,
@@ -112,6 +115,8 @@ export function decodeResponse(v: unknown): DescribeClusterResponse {
     metadataLeaderId: asInt32OrMinusOne(field(o, 'metadataLeaderId'), `${root}.metadataLeaderId`),
     metadataTerm: asSafeInt(field(o, 'metadataTerm'), `${root}.metadataTerm`, 0),
     metadataVersion: asSafeInt(field(o, 'metadataVersion'), `${root}.metadataVersion`, 0),
+    metadataVoters: mapArray(field(o, 'metadataVoters'), `${root}.metadataVoters`, asNonNegInt32),
+    metadataLearners: mapArray(field(o, 'metadataLearners'), `${root}.metadataLearners`, asNonNegInt32),
     brokers: mapArray(field(o, 'brokers'), `${root}.brokers`, decodeBroker),
     imbalance: {
       score: asNonNegNumber(field(imbalance, 'score'), `${root}.imbalance.score`),
