@@ -8,6 +8,7 @@ import { StreamBusError, toStreamBusError } from '../errors/index.js';
 import { ApiKey, type MetadataResponse, type RequestOf, type ResponseOf } from '../protocol/index.js';
 import { backoffMs, delay } from './backoff.js';
 import { Connection, type ConnectionOptions, type RequestOptions } from './connection.js';
+import { LeaderHints } from './leader-hints.js';
 import { type Clock, clientClock, clientTimers, type Random, type Timers } from './timers.js';
 
 export interface ClusterOptions {
@@ -82,6 +83,7 @@ export class Cluster {
   private readonly timers: Timers;
   private readonly random: Random;
   private readonly addresses = new Map<string, AddressState>();
+  private readonly leaderHints = new LeaderHints();
   private cached: MetadataResponse | null = null;
   private cachedAtMs = Number.NEGATIVE_INFINITY;
   /** Set by invalidateMetadata (an error said the cache is wrong): the next use waits for fresh metadata. */
@@ -194,6 +196,8 @@ export class Cluster {
         metadata: { topic, partition },
       });
     }
+    const hinted = this.leaderHints.leaderFor(topic, partition, p.leaderEpoch);
+    if (hinted !== undefined && md.brokers.some((b) => b.id === hinted)) return hinted;
     if (p.leaderId < 0 || !md.brokers.some((b) => b.id === p.leaderId)) {
       throw new StreamBusError('LEADER_NOT_AVAILABLE', {
         operation: 'cluster.leader',
@@ -202,6 +206,17 @@ export class Cluster {
       });
     }
     return p.leaderId;
+  }
+
+  /**
+   * A broker answered NOT_LEADER naming `leaderId` as the partition's leader: sends go there until metadata
+   * shows a newer leader epoch for it (leader-hints.ts).
+   */
+  noteLeader(topic: string, partition: number, leaderId: number): void {
+    const p = this.cached?.topics
+      .find((t) => t.name === topic)
+      ?.partitions.find((x) => x.partition === partition);
+    this.leaderHints.note(topic, partition, leaderId, p?.leaderEpoch ?? -1);
   }
 
   /** Sends a request to a broker by id (from metadata). */

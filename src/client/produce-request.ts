@@ -101,6 +101,8 @@ export class ProduceRequests {
         for (const b of group) this.outcomes.finish(b, err, -1, -1);
       } else if (result.error !== null) {
         const err = fromWireError(result.error, 'producer.send');
+        if (err.code === 'NOT_LEADER' && result.leaderHint > 0)
+          this.cluster.noteLeader(topic, partition, result.leaderHint);
         for (const b of group) this.outcomes.failOrRetry(b, err);
       } else {
         let offset = result.baseOffset;

@@ -347,6 +347,11 @@ export interface ProducePartitionResult {
   baseOffset: number;
   logAppendTimeMs: number;
   logStartOffset: number;
+  /**
+   * With NOT_LEADER: the broker this one's replica knows as the partition's leader (its Raft group, which
+   * runs ahead of metadata while a new leader's publication is on its way; Kafka's KIP-951); -1 otherwise.
+   */
+  leaderHint: number;
 }
 export interface ProduceResponse {
   partitions: ProducePartitionResult[];

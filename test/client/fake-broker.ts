@@ -183,6 +183,7 @@ export class FakeBroker {
           baseOffset: -1,
           logAppendTimeMs: -1,
           logStartOffset: -1,
+          leaderHint: -1,
         };
       }
       const baseOffset = stored.nextOffset;
@@ -324,8 +325,12 @@ export async function eventually(check: () => boolean, what: string, timeoutMs =
   }
 }
 
-/** A Produce answer failing every partition of `body` with `code`. */
-export function failAll(body: ProduceRequest, code: Parameters<typeof wireErrorOf>[0]): ProduceResponse {
+/** A Produce answer failing every partition of `body` with `code` (and `leaderHint`, -1 by default). */
+export function failAll(
+  body: ProduceRequest,
+  code: Parameters<typeof wireErrorOf>[0],
+  leaderHint = -1,
+): ProduceResponse {
   return {
     partitions: body.partitions.map((p) => ({
       topic: p.topic,
@@ -334,6 +339,7 @@ export function failAll(body: ProduceRequest, code: Parameters<typeof wireErrorO
       baseOffset: -1,
       logAppendTimeMs: -1,
       logStartOffset: -1,
+      leaderHint,
     })),
   };
 }
@@ -378,6 +384,7 @@ export function appended(
     error: null,
     baseOffset,
     logAppendTimeMs: -1,
+    leaderHint: -1,
     logStartOffset: 0,
   };
 }

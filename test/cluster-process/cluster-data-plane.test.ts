@@ -136,7 +136,7 @@ describe('cluster data plane over three broker processes', () => {
       );
     expect(ends.reduce((sum, r) => sum + r.offset, 0)).toBe(MESSAGES);
 
-    // A partition asked of a broker that does not lead it: NOT_LEADER for produce and fetch, and only
+    // A partition asked of a broker that does not lead it: NOT_LEADER for produce (naming the leader) and fetch, and only
     // the leader reports the partition's offsets in DescribeTopics.
     const leader = leaders[0] as number;
     const other = [1, 2, 3].find((id) => id !== leader) as number;
@@ -147,6 +147,8 @@ describe('cluster data plane over three broker processes', () => {
       partitions: [{ topic: TOPIC, partition: 0, records: batchOf(['misrouted']) }],
     });
     expect(codeOf(produced.partitions[0]?.error ?? null)).toBe('NOT_LEADER');
+    // Its replica's Raft group knows the leader: the answer names it (the client goes there next).
+    expect(produced.partitions[0]?.leaderHint).toBe(leader);
     const fetched = await otherConn.request(ApiKey.Fetch, {
       maxWaitMs: 0,
       minBytes: 0,

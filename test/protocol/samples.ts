@@ -39,6 +39,7 @@ const BASE_SAMPLES: { [K in BaseApiKey]: Sample<K> } = {
           baseOffset: 5_000_000_000,
           logAppendTimeMs: -1,
           logStartOffset: 0,
+          leaderHint: -1,
         },
         {
           topic: 'orders',
@@ -47,6 +48,7 @@ const BASE_SAMPLES: { [K in BaseApiKey]: Sample<K> } = {
           baseOffset: -1,
           logAppendTimeMs: -1,
           logStartOffset: -1,
+          leaderHint: 3,
         },
       ],
     },

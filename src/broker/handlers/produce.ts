@@ -32,6 +32,7 @@ async function producePartition(
       baseOffset: outcome.baseOffset,
       logAppendTimeMs: outcome.logAppendTimeMs,
       logStartOffset: served.logStartOffset(),
+      leaderHint: -1,
     };
   } catch (err) {
     return {
@@ -41,8 +42,16 @@ async function producePartition(
       baseOffset: -1,
       logAppendTimeMs: -1,
       logStartOffset: -1,
+      leaderHint: leaderHintOf(err),
     };
   }
+}
+
+/** The leader a NOT_LEADER error names (the replica's Raft view), so the client goes there next; else -1. */
+function leaderHintOf(err: unknown): number {
+  if (!(err instanceof StreamBusError) || err.code !== 'NOT_LEADER') return -1;
+  const leaderId = err.metadata.leaderId;
+  return typeof leaderId === 'number' && Number.isInteger(leaderId) && leaderId > 0 ? leaderId : -1;
 }
 
 /**

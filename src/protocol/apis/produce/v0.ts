@@ -4,7 +4,8 @@
  *   request  = { acks: int (0 | 1 | -1), timeoutMs: int32 >= 0,
  *                partitions: [ { topic: str, partition: int32 >= 0, records: bin } ] }
  *   response = { partitions: [ { topic: str, partition: int32 >= 0, error: WireError | nil,
- *                                baseOffset: int >= -1, logAppendTimeMs: int >= -1, logStartOffset: int >= -1 } ] }
+ *                                baseOffset: int >= -1, logAppendTimeMs: int >= -1, logStartOffset: int >= -1,
+ *                                leaderHint: int32 >= -1 } ] }
  *   WireError = { code: int, category: str, message: str }
  *
  * `records` is one or more whole Kafka RecordBatch v2 batches, carried untouched. acks=0 requests get no
@@ -14,6 +15,7 @@ import { StreamBusError } from '../../../errors/index.js';
 import type { Acks, ProducePartitionResult, ProduceRequest, ProduceResponse } from '../../messages.js';
 import {
   asBytes,
+  asInt32OrMinusOne,
   asNonNegInt32,
   asNullableWireError,
   asObject,
@@ -73,6 +75,7 @@ export function encodeResponse(res: ProduceResponse): unknown {
       baseOffset: p.baseOffset,
       logAppendTimeMs: p.logAppendTimeMs,
       logStartOffset: p.logStartOffset,
+      leaderHint: p.leaderHint,
     })),
   };
 }
@@ -92,6 +95,7 @@ export function decodeResponse(v: unknown): ProduceResponse {
           baseOffset: asSafeInt(field(p, 'baseOffset'), `${path}.baseOffset`, -1),
           logAppendTimeMs: asSafeInt(field(p, 'logAppendTimeMs'), `${path}.logAppendTimeMs`, -1),
           logStartOffset: asSafeInt(field(p, 'logStartOffset'), `${path}.logStartOffset`, -1),
+          leaderHint: asInt32OrMinusOne(field(p, 'leaderHint'), `${path}.leaderHint`),
         };
       },
     ),
