@@ -178,6 +178,8 @@ function applyFetch(ctx: FetchRoundContext, asked: Asked[], response: FetchRespo
         continue;
       }
       if (STALE_METADATA_CODES.has(err.code)) {
+        if (err.code === 'NOT_LEADER' && r.leaderHint > 0)
+          ctx.cluster.noteLeader(r.topic, r.partition, r.leaderHint);
         ctx.cluster.invalidateMetadata();
         continue;
       }

@@ -378,6 +378,8 @@ export interface FetchPartitionResult {
   error: WireError | null;
   highWatermark: number;
   logStartOffset: number;
+  /** With NOT_LEADER: the leader this broker's replica knows (as ProducePartitionResult's); -1 otherwise. */
+  leaderHint: number;
   /** Whole batches starting with the one containing fetchOffset (may begin before it). */
   records: Buffer;
 }

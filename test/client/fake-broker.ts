@@ -209,6 +209,7 @@ export class FakeBroker {
             error: wireErrorOf('UNKNOWN_TOPIC_OR_PARTITION'),
             highWatermark: -1,
             logStartOffset: -1,
+            leaderHint: -1,
             records: Buffer.alloc(0),
           };
         }
@@ -219,6 +220,7 @@ export class FakeBroker {
             error: wireErrorOf('OFFSET_OUT_OF_RANGE'),
             highWatermark: stored.nextOffset,
             logStartOffset: 0,
+            leaderHint: -1,
             records: Buffer.alloc(0),
           };
         }
@@ -239,6 +241,7 @@ export class FakeBroker {
           error: null,
           highWatermark: stored.nextOffset,
           logStartOffset: 0,
+          leaderHint: -1,
           records: Buffer.concat(batches),
         };
       });

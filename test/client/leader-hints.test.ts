@@ -5,9 +5,10 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { Cluster } from '../../src/client/cluster.js';
+import { Consumer } from '../../src/client/consumer.js';
 import { LeaderHints } from '../../src/client/leader-hints.js';
 import { Producer } from '../../src/client/producer.js';
-import { ApiKey } from '../../src/protocol/index.js';
+import { ApiKey, wireErrorOf } from '../../src/protocol/index.js';
 import { FakeBroker, failAll } from './fake-broker.js';
 
 describe('LeaderHints', () => {
@@ -24,23 +25,26 @@ describe('LeaderHints', () => {
   });
 });
 
-describe('a producer following leader hints', () => {
+describe('clients following leader hints', () => {
   const brokers: FakeBroker[] = [];
-  let cluster: Cluster | undefined;
+  const clusters: Cluster[] = [];
   afterEach(async () => {
-    await cluster?.close();
-    cluster = undefined;
+    for (const c of clusters.splice(0)) await c.close();
     for (const b of brokers.splice(0)) await b.stop();
   });
+  const newCluster = (bootstrap: string) => {
+    const c = new Cluster({ bootstrap: [bootstrap] });
+    clusters.push(c);
+    return c;
+  };
 
-  it('sends to the broker a NOT_LEADER answer names while metadata lags, and back once metadata moves on', async () => {
+  /** Two brokers whose metadata names broker 1 as the leader of `t`'s one partition, at `epoch()`. */
+  async function metadataNamingOne(epoch: () => number): Promise<[FakeBroker, FakeBroker]> {
     const one = await FakeBroker.start();
     const two = await FakeBroker.start();
     brokers.push(one, two);
-    for (const b of brokers) b.createTopic('t', 1);
-    // Metadata (both brokers alike) names broker 1 as the leader, at `epoch`.
-    let epoch = 7;
     for (const b of brokers) {
+      b.createTopic('t', 1);
       b.handlers[ApiKey.Metadata] = (body) => {
         const md = b.metadata(body);
         return {
@@ -51,7 +55,7 @@ describe('a producer following leader hints', () => {
             partitions: t.partitions.map((p) => ({
               ...p,
               leaderId: 1,
-              leaderEpoch: epoch,
+              leaderEpoch: epoch(),
               replicas: [1, 2],
               isr: [1, 2],
             })),
@@ -59,9 +63,15 @@ describe('a producer following leader hints', () => {
         };
       };
     }
+    return [one, two];
+  }
+
+  it('sends to the broker a NOT_LEADER answer names while metadata lags, and back once metadata moves on', async () => {
+    let epoch = 7;
+    const [one, two] = await metadataNamingOne(() => epoch);
     // Broker 2 was elected; broker 1 follows it and says so.
     one.handlers[ApiKey.Produce] = (body) => failAll(body, 'NOT_LEADER', 2);
-    cluster = new Cluster({ bootstrap: [one.bootstrap] });
+    const cluster = newCluster(one.bootstrap);
     const producer = new Producer(cluster, {
       lingerMs: 0,
       retries: 1,
@@ -84,5 +94,36 @@ describe('a producer following leader hints', () => {
     expect(one.requestsOf(ApiKey.Produce)).toHaveLength(2);
     expect(two.requestsOf(ApiKey.Produce)).toHaveLength(2);
     await producer.close();
+  });
+
+  it('a consumer fetches from the broker a NOT_LEADER answer names while metadata lags', async () => {
+    const [one, two] = await metadataNamingOne(() => 3);
+    // The messages are on broker 2 (the leader); broker 1 follows and says who leads.
+    one.handlers[ApiKey.Produce] = (body) => failAll(body, 'NOT_LEADER', 2);
+    one.handlers[ApiKey.Fetch] = (body) => ({
+      partitions: body.partitions.map((p) => ({
+        topic: p.topic,
+        partition: p.partition,
+        error: wireErrorOf('NOT_LEADER'),
+        highWatermark: -1,
+        logStartOffset: -1,
+        leaderHint: 2,
+        records: Buffer.alloc(0),
+      })),
+    });
+    const producer = new Producer(newCluster(one.bootstrap), { lingerMs: 0, idempotent: false });
+    await producer.send({ topic: 't', messages: ['a', 'b'].map((value) => ({ partition: 0, value })) });
+    await producer.close();
+    expect(two.requestsOf(ApiKey.Produce).length).toBeGreaterThan(0);
+
+    const consumer = new Consumer(newCluster(one.bootstrap), { autoOffsetReset: 'earliest', maxWaitMs: 50 });
+    await consumer.assign([{ topic: 't', partition: 0 }]);
+    const seen: string[] = [];
+    for (let i = 0; i < 20 && seen.length < 2; i++) {
+      seen.push(...(await consumer.poll()).map((m) => String(m.value)));
+    }
+    expect(seen).toEqual(['a', 'b']);
+    expect(two.requestsOf(ApiKey.Fetch).length).toBeGreaterThan(0);
+    await consumer.close();
   });
 });

@@ -136,7 +136,7 @@ describe('cluster data plane over three broker processes', () => {
       );
     expect(ends.reduce((sum, r) => sum + r.offset, 0)).toBe(MESSAGES);
 
-    // A partition asked of a broker that does not lead it: NOT_LEADER for produce (naming the leader) and fetch, and only
+    // A partition asked of a broker that does not lead it: NOT_LEADER naming the leader for produce and fetch, and only
     // the leader reports the partition's offsets in DescribeTopics.
     const leader = leaders[0] as number;
     const other = [1, 2, 3].find((id) => id !== leader) as number;
@@ -156,6 +156,7 @@ describe('cluster data plane over three broker processes', () => {
       partitions: [{ topic: TOPIC, partition: 0, fetchOffset: 0, partitionMaxBytes: 1 << 20 }],
     });
     expect(codeOf(fetched.partitions[0]?.error ?? null)).toBe('NOT_LEADER');
+    expect(fetched.partitions[0]?.leaderHint).toBe(leader);
     const fromOther = await otherConn.request(ApiKey.DescribeTopics, { topics: [TOPIC] });
     const fromLeader = await (connections[leader - 1] as Connection).request(ApiKey.DescribeTopics, {
       topics: [TOPIC],

@@ -64,13 +64,22 @@ const BASE_SAMPLES: { [K in BaseApiKey]: Sample<K> } = {
     },
     response: {
       partitions: [
-        { topic: 'orders', partition: 0, error: null, highWatermark: 44, logStartOffset: 0, records: batch },
+        {
+          topic: 'orders',
+          partition: 0,
+          error: null,
+          highWatermark: 44,
+          logStartOffset: 0,
+          leaderHint: -1,
+          records: batch,
+        },
         {
           topic: 'orders',
           partition: 1,
           error: { code: 203, category: 'invalid_input', message: 'offset out of range' },
           highWatermark: 10,
           logStartOffset: 0,
+          leaderHint: -1,
           records: Buffer.alloc(0),
         },
       ],

@@ -4,7 +4,7 @@ import type { Deadline } from '../../resilience/deadline.js';
 import type { ReadBufferSource } from '../../storage/read-buffers.js';
 import type { ServedPartition } from '../catalog.js';
 import type { HandlerContext, RequestSource } from './context.js';
-import { partitionWireError } from './wire-error.js';
+import { leaderHintOf, partitionWireError } from './wire-error.js';
 
 interface Resolved {
   index: number;
@@ -39,6 +39,7 @@ async function readOnce(
         error: null,
         highWatermark: read.highWatermark,
         logStartOffset: read.logStartOffset,
+        leaderHint: -1,
         records: read.records,
       };
       budget -= read.records.length;
@@ -47,6 +48,7 @@ async function readOnce(
       entry.result = {
         ...entry.result,
         error: partitionWireError(ctx.observer, err, 'fetch'),
+        leaderHint: leaderHintOf(err),
         records: Buffer.alloc(0),
       };
     }
@@ -101,6 +103,7 @@ export async function handleFetch(
       error: null,
       highWatermark: -1,
       logStartOffset: -1,
+      leaderHint: -1,
       records: Buffer.alloc(0),
     };
     try {
@@ -109,7 +112,11 @@ export async function handleFetch(
       return {
         index,
         served: null,
-        result: { ...empty, error: partitionWireError(ctx.observer, err, 'fetch') },
+        result: {
+          ...empty,
+          error: partitionWireError(ctx.observer, err, 'fetch'),
+          leaderHint: leaderHintOf(err),
+        },
       };
     }
   });

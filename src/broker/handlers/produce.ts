@@ -9,7 +9,7 @@ import { countRecords } from '../../protocol/record-batch.js';
 import type { Deadline } from '../../resilience/deadline.js';
 import type { HandlerContext, RequestSource } from './context.js';
 import { assertNotInternal } from './internal-topics.js';
-import { partitionWireError } from './wire-error.js';
+import { leaderHintOf, partitionWireError } from './wire-error.js';
 
 async function producePartition(
   ctx: HandlerContext,
@@ -45,13 +45,6 @@ async function producePartition(
       leaderHint: leaderHintOf(err),
     };
   }
-}
-
-/** The leader a NOT_LEADER error names (the replica's Raft view), so the client goes there next; else -1. */
-function leaderHintOf(err: unknown): number {
-  if (!(err instanceof StreamBusError) || err.code !== 'NOT_LEADER') return -1;
-  const leaderId = err.metadata.leaderId;
-  return typeof leaderId === 'number' && Number.isInteger(leaderId) && leaderId > 0 ? leaderId : -1;
 }
 
 /**

@@ -17,6 +17,16 @@ export function partitionWireError(
   return fromStreamBusError(e);
 }
 
+/**
+ * The leader a NOT_LEADER error names (the replica's Raft view, else the metadata hint), for the answer's
+ * `leaderHint`: the client goes there next; -1 for any other error.
+ */
+export function leaderHintOf(err: unknown): number {
+  if (!(err instanceof StreamBusError) || err.code !== 'NOT_LEADER') return -1;
+  const leaderId = err.metadata.leaderId;
+  return typeof leaderId === 'number' && Number.isInteger(leaderId) && leaderId > 0 ? leaderId : -1;
+}
+
 export function wireError(code: ErrorCode, message?: string): WireError {
   return fromStreamBusError(new StreamBusError(code, message === undefined ? {} : { message }));
 }

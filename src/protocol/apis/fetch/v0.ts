@@ -5,7 +5,8 @@
  *                partitions: [ { topic: str, partition: int32 >= 0, fetchOffset: int >= 0,
  *                                partitionMaxBytes: int32 >= 0 } ] }
  *   response = { partitions: [ { topic: str, partition: int32 >= 0, error: WireError | nil,
- *                                highWatermark: int >= -1, logStartOffset: int >= -1, records: bin } ] }
+ *                                highWatermark: int >= -1, logStartOffset: int >= -1, leaderHint: int32 >= -1,
+ *                                records: bin } ] }
  *
  * `records` holds whole batches starting with the one that contains fetchOffset (it may begin earlier), and
  * at least one whole batch even when that exceeds maxBytes.
@@ -13,6 +14,7 @@
 import type { FetchPartitionResult, FetchRequest, FetchResponse } from '../../messages.js';
 import {
   asBytes,
+  asInt32OrMinusOne,
   asNonNegInt32,
   asNullableWireError,
   asObject,
@@ -63,6 +65,7 @@ export function encodeResponse(res: FetchResponse): unknown {
       error: wireErrorOut(p.error),
       highWatermark: p.highWatermark,
       logStartOffset: p.logStartOffset,
+      leaderHint: p.leaderHint,
       records: p.records,
     })),
   };
@@ -82,6 +85,7 @@ export function decodeResponse(v: unknown): FetchResponse {
           error: asNullableWireError(field(p, 'error'), `${path}.error`),
           highWatermark: asSafeInt(field(p, 'highWatermark'), `${path}.highWatermark`, -1),
           logStartOffset: asSafeInt(field(p, 'logStartOffset'), `${path}.logStartOffset`, -1),
+          leaderHint: asInt32OrMinusOne(field(p, 'leaderHint'), `${path}.leaderHint`),
           records: asBytes(field(p, 'records'), `${path}.records`),
         };
       },
