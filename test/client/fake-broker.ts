@@ -349,11 +349,13 @@ export function failAll(
 
 /**
  * Makes `brokers` one cluster's: each answers Metadata naming all of them (ids 1, 2, ... in order) and
- * `leaderId(partition)` as each partition's leader, as the brokers of a real cluster share one metadata view.
+ * `leaderId(partition)` as each partition's leader (at `leaderEpoch(partition)` when given), as the brokers
+ * of a real cluster share one metadata view.
  */
 export function shareClusterMetadata(
   brokers: readonly FakeBroker[],
   leaderId: (partition: number) => number,
+  leaderEpoch?: (partition: number) => number,
 ): void {
   const ids = brokers.map((_, i) => i + 1);
   for (const b of brokers) {
@@ -367,6 +369,7 @@ export function shareClusterMetadata(
           partitions: t.partitions.map((p) => ({
             ...p,
             leaderId: leaderId(p.partition),
+            ...(leaderEpoch === undefined ? {} : { leaderEpoch: leaderEpoch(p.partition) }),
             replicas: ids,
             isr: ids,
           })),

@@ -9,7 +9,7 @@ import { Consumer } from '../../src/client/consumer.js';
 import { LeaderHints } from '../../src/client/leader-hints.js';
 import { Producer } from '../../src/client/producer.js';
 import { ApiKey, wireErrorOf } from '../../src/protocol/index.js';
-import { FakeBroker, failAll } from './fake-broker.js';
+import { FakeBroker, failAll, shareClusterMetadata } from './fake-broker.js';
 
 describe('LeaderHints', () => {
   it('holds while metadata shows the epoch it was noted against or an older one, and is forgotten after', () => {
@@ -43,26 +43,8 @@ describe('clients following leader hints', () => {
     const one = await FakeBroker.start();
     const two = await FakeBroker.start();
     brokers.push(one, two);
-    for (const b of brokers) {
-      b.createTopic('t', 1);
-      b.handlers[ApiKey.Metadata] = (body) => {
-        const md = b.metadata(body);
-        return {
-          ...md,
-          brokers: brokers.map((x, i) => ({ id: i + 1, host: x.host, port: x.port, rack: null })),
-          topics: md.topics.map((t) => ({
-            ...t,
-            partitions: t.partitions.map((p) => ({
-              ...p,
-              leaderId: 1,
-              leaderEpoch: epoch(),
-              replicas: [1, 2],
-              isr: [1, 2],
-            })),
-          })),
-        };
-      };
-    }
+    for (const b of brokers) b.createTopic('t', 1);
+    shareClusterMetadata(brokers, () => 1, epoch);
     return [one, two];
   }
 
