@@ -95,6 +95,8 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
   private readonly random: Random;
   private readonly backoff: BackoffPolicy;
   private readonly partitions = new Map<string, PartitionState>();
+  /** Topics assigned whole (assign() without a partition): partitions added to them later join. */
+  private wholeTopics = new Set<string>();
   /** Leaders with a fetch a round left behind (fetch-round.ts), until it settles. */
   private readonly busyLeaders = new Map<number, Promise<void>>();
   private readonly closing = new AbortController();
@@ -193,6 +195,7 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
     }
     this.partitions.clear();
     for (const [k, v] of next) this.partitions.set(k, v);
+    this.wholeTopics = new Set(list.filter((item) => item.partition === undefined).map((item) => item.topic));
     // Anything fetched ahead is dropped: fetch again from what the caller has seen.
     this.dropFetchedAhead();
   }
@@ -241,6 +244,7 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
       : this.closing.signal;
     if (signal.aborted) return [];
     if (this.group !== null) await this.group.beforePoll(signal);
+    else if (this.wholeTopics.size > 0) await this.adoptAddedPartitions();
     if (signal.aborted) return [];
     if (this.partitions.size === 0) {
       await delay(this.o.maxWaitMs, this.timers, signal).catch(() => undefined);
@@ -322,6 +326,41 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
       });
     }
     return s;
+  }
+
+  /**
+   * Partitions added to a topic assigned whole (CreatePartitions) join the assignment once the client's
+   * metadata shows them (within metadataMaxAgeMs). They are read from their beginning, whatever
+   * autoOffsetReset says: everything in them was written after this consumer was assigned the topic, and a
+   * tailing consumer must not skip it (Kafka's `latest` does, until its next metadata refresh).
+   */
+  private async adoptAddedPartitions(): Promise<void> {
+    const topics = this.wholeTopics;
+    const added: TopicPartition[] = [];
+    for (const topic of topics) {
+      const count = await this.cluster.partitionCount(topic).catch(() => 0);
+      for (let partition = 0; partition < count; partition++) {
+        if (!this.partitions.has(keyOf(topic, partition))) added.push({ topic, partition });
+      }
+    }
+    if (added.length === 0) return;
+    // Not joined until their start is known; a failure here is tried again at the next poll.
+    const starts = await this.listOffsets(
+      added.map((tp) => ({ ...tp, timestamp: EARLIEST_TIMESTAMP })),
+    ).catch(() => null);
+    // An assign() meanwhile replaced the assignment (and these topics with it).
+    if (starts === null || this.wholeTopics !== topics) return;
+    this.dropFetchedAhead();
+    added.forEach(({ topic, partition }, i) => {
+      const offset = Math.max(0, starts[i] ?? 0);
+      this.partitions.set(keyOf(topic, partition), {
+        topic,
+        partition,
+        position: offset,
+        fetchOffset: offset,
+        epoch: 0,
+      });
+    });
   }
 
   private async seekToListed(tps: readonly TopicPartition[], timestamp: number): Promise<void> {

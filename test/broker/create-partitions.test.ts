@@ -178,4 +178,31 @@ describe('CreatePartitions through the SDK', () => {
     const [sent] = await producer.send({ topic: 'orders', messages: [{ value: 'p3', partition: 3 }] });
     expect(sent).toMatchObject({ partition: 3, offset: 0 });
   });
+
+  it('a consumer assigned a whole topic (no group) reads partitions added later, from their beginning', async () => {
+    await start();
+    const admin = client().admin();
+    await admin.createTopic({ name: 'tail', partitions: 1 });
+    // Tailing from the end (autoOffsetReset latest), as `streambus consume TOPIC` does.
+    const consumer = client().consumer({ autoOffsetReset: 'latest', maxWaitMs: 50 });
+    await consumer.assign([{ topic: 'tail' }]);
+    await consumer.seekToEnd();
+    expect(consumer.assignment()).toEqual([{ topic: 'tail', partition: 0 }]);
+    await admin.createPartitions({ tail: 2 });
+    // Written to the new partition before the consumer's metadata shows it: still read.
+    const producer = client().producer({ lingerMs: 0 });
+    await producer.send({ topic: 'tail', messages: ['n1', 'n2'].map((value) => ({ value, partition: 1 })) });
+    const seen: string[] = [];
+    const deadline = Date.now() + 10_000;
+    while (seen.length < 2 && Date.now() < deadline) {
+      for (const m of await consumer.poll()) seen.push(`${m.partition}:${String(m.value)}`);
+    }
+    expect(seen).toEqual(['1:n1', '1:n2']);
+    expect(
+      consumer
+        .assignment()
+        .map((p) => p.partition)
+        .sort(),
+    ).toEqual([0, 1]);
+  });
 });
