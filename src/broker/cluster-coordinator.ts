@@ -19,6 +19,7 @@ import type {
   CoordinatorState,
 } from '../cluster/coordinator-types.js';
 import { toClusterView } from '../cluster/metadata-view.js';
+import { StreamBusError } from '../errors/index.js';
 import type { MetadataChange } from '../metadata/state-machine.js';
 import type { MetadataStore } from '../metadata/store.js';
 import type { BrokerRecord } from '../metadata/types.js';
@@ -29,6 +30,8 @@ import { RebalanceExecutor } from './rebalance-executor.js';
 
 /** How often the driver ticks the reducer and checks leadership. */
 export const COORDINATOR_TICK_MS = 100;
+/** A refused learner change is proposed again after this (not after the whole proposal timeout). */
+const MEMBERSHIP_RETRY_MS = 300;
 
 /** The writes the coordinator makes (a narrow view of MetadataStore, so tests can fake it). */
 export type CoordinatorStore = Pick<
@@ -111,7 +114,11 @@ export class ClusterCoordinator {
   private readonly rebalances: RebalanceExecutor;
   private lastTickMs: number | null = null;
   private lastError: string | null = null;
-  private readonly learnersProposed = new Map<number, number>();
+  /**
+   * When each learner change may be proposed again (key: broker id to add, minus the id to remove): after the
+   * proposal timeout once proposed, sooner once refused (e.g. another membership change was still applying).
+   */
+  private readonly membershipRetryAtMs = new Map<number, number>();
   /** Broker id -> when this coordinator first saw it failed (its own clock). */
   private readonly failedSinceMs = new Map<number, number>();
   private readonly log: Logger;
@@ -217,7 +224,7 @@ export class ClusterCoordinator {
   private loseLeadership(now: number): void {
     this.term.abort();
     this.dispatch({ type: 'lostLeadership', nowMs: now });
-    this.learnersProposed.clear();
+    this.membershipRetryAtMs.clear();
     this.log.info({ operation: 'coordinator-stop' }, 'cluster coordinator stopped: metadata leadership lost');
   }
 
@@ -313,41 +320,41 @@ export class ClusterCoordinator {
     const now = this.deps.nowMs();
     for (const broker of view.brokers.values()) {
       if (members.has(broker.id) || broker.state === 'decommissioned') continue;
-      const at = this.learnersProposed.get(broker.id);
-      if (at !== undefined && now - at < this.deps.config.proposalTimeoutMs) continue;
-      this.learnersProposed.set(broker.id, now);
+      if ((this.membershipRetryAtMs.get(broker.id) ?? 0) > now) continue;
       this.deps.onLearnerAdded?.(broker);
       this.log.info(
         { operation: 'add-learner', broker_id: broker.id },
         'adding broker to the metadata group as learner',
       );
-      void this.proposeConf({ type: 'add-learner', nodeId: broker.id });
+      this.proposeConf({ type: 'add-learner', nodeId: broker.id }, broker.id, now);
     }
     for (const id of status.learners) {
       if (view.brokers.has(id)) continue;
-      const at = this.learnersProposed.get(-id);
-      if (at !== undefined && now - at < this.deps.config.proposalTimeoutMs) continue;
-      this.learnersProposed.set(-id, now);
+      if ((this.membershipRetryAtMs.get(-id) ?? 0) > now) continue;
       this.log.info(
         { operation: 'remove-learner', broker_id: id },
         'removing unregistered broker from the metadata group',
       );
-      void this.proposeConf({ type: 'remove', nodeId: id });
+      this.proposeConf({ type: 'remove', nodeId: id }, -id, now);
     }
   }
 
-  private async proposeConf(cc: ConfChange): Promise<void> {
+  /** Proposes `cc` (tracked under `key` in membershipRetryAtMs); a refusal is tried again shortly. */
+  private proposeConf(cc: ConfChange, key: number, now: number): void {
     const signal = this.term.signal;
-    try {
-      await this.deps.raft.proposeConfChange(cc, { signal, timeoutMs: this.deps.config.proposalTimeoutMs });
-    } catch (err) {
+    const timeoutMs = this.deps.config.proposalTimeoutMs;
+    this.membershipRetryAtMs.set(key, now + timeoutMs);
+    this.deps.raft.proposeConfChange(cc, { signal, timeoutMs }).catch((err: unknown) => {
       if (signal.aborted) return;
-      this.lastError = `${cc.type} ${cc.nodeId}: ${String(err)}`;
-      this.log.warn(
+      this.membershipRetryAtMs.set(key, this.deps.nowMs() + MEMBERSHIP_RETRY_MS);
+      // Another change still applying is routine (an operator's voter change, a learner just added).
+      const busy = err instanceof StreamBusError && err.code === 'CONFIG_CHANGE_IN_PROGRESS';
+      if (!busy) this.lastError = `${cc.type} ${cc.nodeId}: ${String(err)}`;
+      this.log[busy ? 'debug' : 'warn'](
         { operation: cc.type, broker_id: cc.nodeId, error: String(err) },
-        'membership change failed',
+        'membership change failed; trying again shortly',
       );
-    }
+    });
   }
 
   private updateGauges(): void {

@@ -27,7 +27,7 @@ import { backoffMs, delay } from './backoff.js';
 import type { Cluster } from './cluster.js';
 import { GroupAdmin } from './group-admin.js';
 import { listOffsetsByLeader } from './list-offsets.js';
-import { clientTimers } from './timers.js';
+import { clientClock, clientTimers } from './timers.js';
 
 export interface NewTopic {
   name: string;
@@ -228,19 +228,22 @@ export class Admin {
    * Makes a registered broker a metadata voter (`add-voter`: it must be a caught-up metadata learner) or
    * no longer one (`remove-voter`: it stays a learner), one voter at a time; resolves with the new
    * membership. Only the metadata leader changes the quorum: when leadership moves under the request
-   * (NOT_LEADER), or the broker is not a learner yet (CONFIG_CHANGE_IN_PROGRESS), it asks again a few times.
+   * (NOT_LEADER), or the broker is not a caught-up learner yet (CONFIG_CHANGE_IN_PROGRESS), it asks again
+   * until the admin timeout (`timeoutMs`) runs out.
    * Throws UNKNOWN_BROKER, INVALID_CONFIG_CHANGE (e.g. no answering majority would remain) or
    * INVALID_REQUEST (single node).
    */
   async alterQuorum(brokerId: number, action: QuorumAction): Promise<QuorumMembership> {
     const operation = `admin.${action}`;
+    const giveUpAtMs = clientClock.nowMs() + this.timeoutMs;
     for (let attempt = 0; ; attempt++) {
       const res = await this.toController(ApiKey.AlterQuorum, { brokerId, action });
       if (res.error === null) return { voters: res.voters, learners: res.learners };
       const err = fromWireError(res.error, operation);
-      if (!QUORUM_RETRY_CODES.has(err.code) || attempt >= QUORUM_RETRIES) throw err;
+      const waitMs = backoffMs(attempt, { baseMs: 100, maxMs: 1_000 }, Math.random);
+      if (!QUORUM_RETRY_CODES.has(err.code) || clientClock.nowMs() + waitMs > giveUpAtMs) throw err;
       this.cluster.invalidateMetadata();
-      await delay(backoffMs(attempt, { baseMs: 200, maxMs: 2_000 }, Math.random), clientTimers);
+      await delay(waitMs, clientTimers);
     }
   }
 
@@ -345,7 +348,6 @@ export class Admin {
 
 /** Worth asking again: the metadata leader moved, or the learner is not there or caught up yet. */
 const QUORUM_RETRY_CODES: ReadonlySet<string> = new Set(['NOT_LEADER', 'CONFIG_CHANGE_IN_PROGRESS']);
-const QUORUM_RETRIES = 8;
 
 function throwFirst(outcomes: TopicOutcome[]): void {
   for (const o of outcomes) if (o.error) throw o.error;

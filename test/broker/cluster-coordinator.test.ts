@@ -31,6 +31,8 @@ class Rig {
   commitAgeMs: number | undefined = 0;
   learners: number[] = [];
   readonly conf: ConfChange[] = [];
+  /** Membership proposals still to refuse with CONFIG_CHANGE_IN_PROGRESS (another change applying). */
+  refuseConf = 0;
   readonly writes: string[] = [];
   /** The leader term each write was fenced by (WriteOptions.leaderTerm), in write order. */
   readonly writeTerms: (number | undefined)[] = [];
@@ -60,6 +62,10 @@ class Rig {
       }),
       proposeConfChange: async (cc) => {
         this.conf.push(cc);
+        if (this.refuseConf > 0) {
+          this.refuseConf--;
+          throw new StreamBusError('CONFIG_CHANGE_IN_PROGRESS', { operation: 'raft.conf-change' });
+        }
         return {};
       },
     };
@@ -291,6 +297,27 @@ describe('cluster coordinator driver', () => {
     rig.learners = [4];
     await rig.run(6_000, [1, 2, 3, 4]);
     expect(rig.conf).toHaveLength(1);
+    rig.stop();
+  });
+
+  it('proposes a refused learner addition again shortly, not after the whole proposal timeout', async () => {
+    // A voter just removed by an operator must become a learner again while the removal still applies.
+    const rig = new Rig();
+    threeAlive(rig);
+    rig.role = 'leader';
+    await rig.run(300, [1, 2, 3]);
+    rig.refuseConf = 1;
+    rig.apply(register(4, { atMs: rig.nowMs }));
+    await rig.run(300, [1, 2, 3, 4]);
+    expect(rig.conf).toEqual([{ type: 'add-learner', nodeId: 4 }]);
+    await rig.run(600, [1, 2, 3, 4]);
+    expect(rig.conf).toEqual([
+      { type: 'add-learner', nodeId: 4 },
+      { type: 'add-learner', nodeId: 4 },
+    ]);
+    rig.learners = [4];
+    await rig.run(6_000, [1, 2, 3, 4]);
+    expect(rig.conf).toHaveLength(2);
     rig.stop();
   });
 
