@@ -278,6 +278,7 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
       voters: s.conf.voters,
       votersOutgoing: s.conf.votersOutgoing ?? [],
       learners: s.conf.learners,
+      leadTransferee: s.leadTransferee,
       lastCommitAgeMs: lastCommitAtMs === undefined ? undefined : this.now() - lastCommitAtMs,
       pendingProposals: this.proposals.size + this.queue.length,
     };

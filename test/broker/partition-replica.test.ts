@@ -49,8 +49,9 @@ async function startNode(
   id: number,
   store: MemoryPartitionStore,
   recordedInSync?: () => readonly number[] | undefined,
+  tickIntervalMs = 10,
 ): Promise<Node> {
-  const host = new RaftHost({ nodeId: id, transport: hub.transport(id), tickIntervalMs: 10 });
+  const host = new RaftHost({ nodeId: id, transport: hub.transport(id), tickIntervalMs });
   const replica = await PartitionReplica.open({
     topic: 't',
     partition: 0,
@@ -71,10 +72,13 @@ async function startNode(
 async function startGroup(
   hub: MemoryHub,
   recordedInSync?: () => readonly number[] | undefined,
+  tickIntervalMs?: number,
 ): Promise<Node[]> {
   const nodes: Node[] = [];
   for (const id of IDS) {
-    nodes.push(await startNode(hub, id, MemoryPartitionStore.bootstrapped(IDS), recordedInSync));
+    nodes.push(
+      await startNode(hub, id, MemoryPartitionStore.bootstrapped(IDS), recordedInSync, tickIntervalMs),
+    );
   }
   return nodes;
 }
@@ -237,6 +241,53 @@ describe('PartitionReplica', () => {
       stopped.replica.trackFollowers(Date.now());
       return stopped.replica.inSyncReplicas(Date.now()).length === 3;
     });
+  });
+
+  it('an append during a leadership transfer waits for it: NOT_LEADER naming the new leader once it moved', async () => {
+    const hub = new MemoryHub();
+    // 50 ms ticks: the transfer is abandoned after an election timeout, which a loaded machine's 10 ms ticks
+    // could let pass before the target's election.
+    const nodes = await startGroup(hub, undefined, 50);
+    const first = await leaderOf(nodes);
+    const next = nodes.find((n) => n !== first)!;
+    const transfer = first.replica.node.transferLeadership(next.id);
+    expect(first.replica.node.status().leadTransferee).toBe(next.id);
+    // Refused at once with LEADERSHIP_TRANSFER_IN_PROGRESS before; now it waits for the outcome.
+    const outcome = await first.replica.append(batch(['during'])).then(
+      () => 'written here',
+      (err: unknown) => err,
+    );
+    const moved = await transfer.then(
+      () => true,
+      () => false, // abandoned after an election timeout (a very loaded machine): written by the old leader
+    );
+    if (moved) {
+      expect(outcome).toMatchObject({
+        code: 'NOT_LEADER',
+        metadata: expect.objectContaining({ leaderId: next.id }),
+      });
+      expect((await next.replica.append(batch(['after']))).baseOffset).toBe(0);
+    } else {
+      expect(outcome).toBe('written here');
+    }
+  });
+
+  it('an append during a transfer that cannot finish is written by the leader once the transfer is abandoned', async () => {
+    const hub = new MemoryHub();
+    const nodes = await startGroup(hub);
+    const first = await leaderOf(nodes);
+    const [target, other] = nodes.filter((n) => n !== first) as [Node, Node];
+    await first.replica.append(batch(['a']));
+    await waitFor('replicated', () => nodes.every((n) => storedBatches(n).size === 1));
+    hub.isolate(target.id); // paused: it never campaigns
+    const transfer = first.replica.node.transferLeadership(target.id).catch((err: unknown) => err);
+    expect(first.replica.node.status().leadTransferee).toBe(target.id);
+    const written = await first.replica.append(batch(['b']));
+    expect(written.baseOffset).toBe(1);
+    expect(first.replica.isLeader()).toBe(true);
+    expect(await transfer).toBeInstanceOf(Error);
+    expect((await readAll(first)).map((r) => r.value)).toEqual(['a', 'b']);
+    expect(storedBatches(other).get(1)).toBe(storedBatches(first).get(1));
   });
 
   it('confirms leadership only while a quorum still follows: a replaced leader cut off from it is refused', async () => {

@@ -34,9 +34,10 @@ function fake(f: Fake): { deps: QuorumChangeDeps; proposed: { type: string; node
     voters: f.voters,
     votersOutgoing: [],
     learners: f.learners,
+    leadTransferee: 0,
     lastCommitAgeMs: 10,
     pendingProposals: 0,
-  } as RaftNodeStatus;
+  } satisfies RaftNodeStatus;
   const deps: QuorumChangeDeps = {
     raft: {
       status: () => status,

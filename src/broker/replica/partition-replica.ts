@@ -25,7 +25,7 @@ import type { ConfState, Entry, HardState, LogReadError, NodeId, Snapshot } from
 import type { RaftHost } from '../../raft/host.js';
 import type { RaftNode } from '../../raft/node.js';
 import type { RaftStorage, StorageUpdate } from '../../raft/storage/types.js';
-import { abortError } from '../../resilience/clock.js';
+import { abortError, sleep } from '../../resilience/clock.js';
 import { Deadline } from '../../resilience/deadline.js';
 import { splitAndValidate } from '../../storage/append-validation.js';
 import type { PartitionStore } from '../../storage/partition-store.js';
@@ -69,6 +69,10 @@ export interface PartitionReplicaOptions {
 export const REPLICA_LAG_TIME_MAX_MS = 10_000;
 
 export const PARTITION_SNAPSHOT_INTERVAL_ENTRIES = 512;
+
+/** Longest an append waits for a leadership transfer under way to end, and how often it looks. */
+const TRANSFER_WAIT_MAX_MS = 2_000;
+const TRANSFER_POLL_MS = 5;
 
 interface PersistWaiter {
   resolve(batch: AppliedBatch): void;
@@ -173,6 +177,10 @@ export class PartitionReplica extends EventEmitter<ReplicaEvents> implements Ser
    */
   async append(batches: Buffer, acks: Acks = -1, deadline?: Deadline): Promise<AppendOutcome> {
     this.assertLeader('replica.append');
+    if (this.node.status().leadTransferee !== 0) {
+      await this.transferSettled(deadline);
+      this.assertLeader('replica.append');
+    }
     const split = splitAndValidate(batches, this.options.batchBytesMax());
     if (acks === -1) this.assertEnoughInSync();
     const logAppendTimeMs = this.options.nowMs();
@@ -200,6 +208,25 @@ export class PartitionReplica extends EventEmitter<ReplicaEvents> implements Ser
       return { baseOffset: applied[0]!.baseOffset, logAppendTimeMs };
     } finally {
       own?.dispose();
+    }
+  }
+
+  /**
+   * A leader handing over refuses proposals until the transfer ends (Raft §3.10). An append that arrives
+   * meanwhile waits for the outcome (a transfer ends within an election timeout; the wait within its
+   * deadline and TRANSFER_WAIT_MAX_MS) instead of failing with LEADERSHIP_TRANSFER_IN_PROGRESS: leadership
+   * moved, and it fails NOT_LEADER naming the new leader, where the client goes at once (leaderHint); the
+   * transfer abandoned, and it is written here. Polled: Raft tells no event when a transfer is abandoned.
+   */
+  private async transferSettled(deadline: Deadline | undefined): Promise<void> {
+    const giveUpAtMs = this.options.nowMs() + TRANSFER_WAIT_MAX_MS;
+    while (
+      this.isLeader() &&
+      this.node.status().leadTransferee !== 0 &&
+      this.options.nowMs() < giveUpAtMs &&
+      deadline?.expired() !== true
+    ) {
+      await sleep(TRANSFER_POLL_MS);
     }
   }
 
