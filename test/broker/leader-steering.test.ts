@@ -30,7 +30,7 @@ function harness(record: PartitionRecord, failTransfers = false, silent: readonl
   const replica = {
     isLeader: () => true,
     node: {
-      status: () => ({ voters: [1, 2, 3], learners: [], commitIndex: 5 }),
+      status: () => ({ voters: [1, 2, 3], learners: [], commitIndex: 5, leadTransferee: 0 }),
       progress: () => [],
       transferLeadership: async (to: number) => {
         transfers.push(to);
@@ -116,11 +116,17 @@ describe('LeaderSteering', () => {
     const p = record(2, 8);
     const { steering, h, view, transfers, published } = harness(p);
     h.leaderSinceEpoch = 7;
-    h.replica.node.transferLeadership = () => new Promise<void>(() => {}); // never settles
+    let transferee = 0;
+    h.replica.node.status = () =>
+      ({ voters: [1, 2, 3], learners: [], commitIndex: 5, leadTransferee: transferee }) as never;
+    h.replica.node.transferLeadership = (to: number) => {
+      transferee = to; // under way: Raft's leadTransferee, until it ends (here: never)
+      return new Promise<void>(() => {});
+    };
     steering.steer(h, view, p);
     steering.steer(h, view, p);
     await new Promise((r) => setImmediate(r));
-    expect(h.transferring).toBe(true);
+    expect(transferee).toBe(2);
     expect(transfers).toEqual([]);
     expect(published).toEqual([]);
   });

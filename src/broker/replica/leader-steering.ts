@@ -25,8 +25,6 @@ export interface SteeredReplica {
   lastTransferAtMs: number;
   /** The broker leadership was last transferred to (another one is not backed off). */
   lastTransferTo: NodeId;
-  /** A leadership transfer is under way. */
-  transferring: boolean;
   publishing: boolean;
   /** The leader epoch this replica's own publication produced, while it leads; undefined otherwise. */
   publishedEpoch: number | undefined;
@@ -45,7 +43,6 @@ export function freshSteering(): Omit<SteeredReplica, 'topic' | 'partition' | 'c
   return {
     lastTransferAtMs: Number.NEGATIVE_INFINITY,
     lastTransferTo: 0,
-    transferring: false,
     publishing: false,
     publishedEpoch: undefined,
     leaderSinceEpoch: undefined,
@@ -105,13 +102,13 @@ export class LeaderSteering {
         // in a loop); a choice of another broker (the coordinator moved on, e.g. after this broker won an
         // election) is followed at once, or clients sent to the broker it names would be told NOT_LEADER until
         // the backoff ended. For the same reason, while the backoff holds a choice made again after a failed
-        // transfer, this broker (still the leader) publishes itself over it.
+        // transfer, this broker (still the leader, no transfer under way) publishes itself over it.
         const repeat = h.lastTransferTo === wanted;
         if (!repeat || now - h.lastTransferAtMs >= this.deps.transferBackoffMs) {
           h.lastTransferAtMs = now;
           h.lastTransferTo = wanted;
           void this.transfer(h, wanted);
-        } else if (!h.transferring) {
+        } else if (h.replica.node.status().leadTransferee === 0) {
           void this.publishLeader(h, true);
         }
       } else {
@@ -276,7 +273,6 @@ export class LeaderSteering {
 
   /** A failed transfer publishes this broker as leader, unless it is retiring (metadata no longer names it). */
   private async transfer(h: SteeredReplica, to: NodeId, retiring = false): Promise<void> {
-    h.transferring = true;
     try {
       await h.replica.node.transferLeadership(to);
       this.deps.log.info(
@@ -291,8 +287,6 @@ export class LeaderSteering {
           : 'leadership transfer failed; publishing this broker as leader',
       );
       if (!retiring) await this.publishLeader(h, true);
-    } finally {
-      h.transferring = false;
     }
   }
 }
