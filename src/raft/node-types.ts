@@ -71,8 +71,6 @@ export interface RaftNodeStatus {
   /** Non-empty only while in a joint configuration. */
   readonly votersOutgoing: readonly NodeId[];
   readonly learners: readonly NodeId[];
-  /** The voter a leadership transfer is handing over to; 0 when none is under way. */
-  readonly leadTransferee: NodeId;
   /** Milliseconds since the commit index last moved (undefined before the first commit). */
   readonly lastCommitAgeMs: number | undefined;
   readonly pendingProposals: number;

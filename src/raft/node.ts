@@ -259,6 +259,11 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
   }
 
   /** The leader's view of its followers' replication (empty on followers). */
+  /** The voter a leadership transfer is handing over to; 0 when none is under way (cheap: no status object). */
+  leadTransferee(): NodeId {
+    return this.core.leadTransferee;
+  }
+
   progress(): FollowerProgress[] {
     return this.core.progress();
   }
@@ -278,7 +283,6 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
       voters: s.conf.voters,
       votersOutgoing: s.conf.votersOutgoing ?? [],
       learners: s.conf.learners,
-      leadTransferee: s.leadTransferee,
       lastCommitAgeMs: lastCommitAtMs === undefined ? undefined : this.now() - lastCommitAtMs,
       pendingProposals: this.proposals.size + this.queue.length,
     };

@@ -30,7 +30,8 @@ function harness(record: PartitionRecord, failTransfers = false, silent: readonl
   const replica = {
     isLeader: () => true,
     node: {
-      status: () => ({ voters: [1, 2, 3], learners: [], commitIndex: 5, leadTransferee: 0 }),
+      status: () => ({ voters: [1, 2, 3], learners: [], commitIndex: 5 }),
+      leadTransferee: () => 0,
       progress: () => [],
       transferLeadership: async (to: number) => {
         transfers.push(to);
@@ -117,8 +118,7 @@ describe('LeaderSteering', () => {
     const { steering, h, view, transfers, published } = harness(p);
     h.leaderSinceEpoch = 7;
     let transferee = 0;
-    h.replica.node.status = () =>
-      ({ voters: [1, 2, 3], learners: [], commitIndex: 5, leadTransferee: transferee }) as never;
+    h.replica.node.leadTransferee = () => transferee;
     h.replica.node.transferLeadership = (to: number) => {
       transferee = to; // under way: Raft's leadTransferee, until it ends (here: never)
       return new Promise<void>(() => {});

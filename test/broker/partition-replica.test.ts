@@ -251,7 +251,7 @@ describe('PartitionReplica', () => {
     const first = await leaderOf(nodes);
     const next = nodes.find((n) => n !== first)!;
     const transfer = first.replica.node.transferLeadership(next.id);
-    expect(first.replica.node.status().leadTransferee).toBe(next.id);
+    expect(first.replica.node.leadTransferee()).toBe(next.id);
     // Refused at once with LEADERSHIP_TRANSFER_IN_PROGRESS before; now it waits for the outcome.
     const outcome = await first.replica.append(batch(['during'])).then(
       () => 'written here',
@@ -281,7 +281,7 @@ describe('PartitionReplica', () => {
     await waitFor('replicated', () => nodes.every((n) => storedBatches(n).size === 1));
     hub.isolate(target.id); // paused: it never campaigns
     const transfer = first.replica.node.transferLeadership(target.id).catch((err: unknown) => err);
-    expect(first.replica.node.status().leadTransferee).toBe(target.id);
+    expect(first.replica.node.leadTransferee()).toBe(target.id);
     const written = await first.replica.append(batch(['b']));
     expect(written.baseOffset).toBe(1);
     expect(first.replica.isLeader()).toBe(true);

@@ -34,7 +34,6 @@ function fake(f: Fake): { deps: QuorumChangeDeps; proposed: { type: string; node
     voters: f.voters,
     votersOutgoing: [],
     learners: f.learners,
-    leadTransferee: 0,
     lastCommitAgeMs: 10,
     pendingProposals: 0,
   } satisfies RaftNodeStatus;

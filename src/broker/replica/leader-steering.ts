@@ -108,7 +108,7 @@ export class LeaderSteering {
           h.lastTransferAtMs = now;
           h.lastTransferTo = wanted;
           void this.transfer(h, wanted);
-        } else if (h.replica.node.status().leadTransferee === 0) {
+        } else if (h.replica.node.leadTransferee() === 0) {
           void this.publishLeader(h, true);
         }
       } else {

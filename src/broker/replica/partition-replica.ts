@@ -177,7 +177,7 @@ export class PartitionReplica extends EventEmitter<ReplicaEvents> implements Ser
    */
   async append(batches: Buffer, acks: Acks = -1, deadline?: Deadline): Promise<AppendOutcome> {
     this.assertLeader('replica.append');
-    if (this.node.status().leadTransferee !== 0) {
+    if (this.node.leadTransferee() !== 0) {
       await this.transferSettled(deadline);
       this.assertLeader('replica.append');
     }
@@ -222,7 +222,7 @@ export class PartitionReplica extends EventEmitter<ReplicaEvents> implements Ser
     const giveUpAtMs = this.options.nowMs() + TRANSFER_WAIT_MAX_MS;
     while (
       this.isLeader() &&
-      this.node.status().leadTransferee !== 0 &&
+      this.node.leadTransferee() !== 0 &&
       this.options.nowMs() < giveUpAtMs &&
       deadline?.expired() !== true
     ) {
