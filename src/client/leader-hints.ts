@@ -15,6 +15,7 @@ export class LeaderHints {
 
   /** The hinted leader while metadata is still at `epoch` or older; forgets a hint that metadata passed. */
   leaderFor(topic: string, partition: number, epoch: number): number | undefined {
+    if (this.hints.size === 0) return undefined; // the usual case, asked once per batch sent: no key built
     const k = key(topic, partition);
     const hint = this.hints.get(k);
     if (hint === undefined) return undefined;
