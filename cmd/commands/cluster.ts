@@ -3,6 +3,11 @@ import { createClient, StreamBusError } from '../../src/index.js';
 import type { BrokerAction, DescribeClusterResponse, QuorumAction } from '../../src/protocol/messages.js';
 import { bootstrapList, renderTable, withBootstrap } from './common.js';
 
+/** The metadata group's members, one line (`cluster status` and the voter commands). */
+function renderQuorum(voters: readonly number[], learners: readonly number[]): string {
+  return `metadata voters ${voters.join(', ') || '-'}\tlearners ${learners.join(', ') || '-'}\n`;
+}
+
 /** The human-readable `cluster status` report. */
 export function renderClusterStatus(c: DescribeClusterResponse): string {
   const leader = c.metadataLeaderId >= 0 ? String(c.metadataLeaderId) : 'unknown';
@@ -10,7 +15,7 @@ export function renderClusterStatus(c: DescribeClusterResponse): string {
   const header =
     `cluster ${c.clusterId}\tanswered by broker ${c.brokerId}\n` +
     `metadata leader ${leader}\tterm ${c.metadataTerm}\tversion ${c.metadataVersion}\n` +
-    `metadata voters ${c.metadataVoters.join(', ') || '-'}\tlearners ${c.metadataLearners.join(', ') || '-'}\n` +
+    renderQuorum(c.metadataVoters, c.metadataLearners) +
     `brokers ${c.brokers.length} (${alive} alive)\n`;
   const table = renderTable(
     ['ID', 'STATE', 'CLIENT', 'PEER', 'RACK', 'REPLICAS', 'LEADERS'],
@@ -90,9 +95,7 @@ export function registerClusterCommand(program: Command): void {
         const client = createClient({ bootstrap: bootstrapList(opts.bootstrap), clientId: 'streambus-cli' });
         try {
           const m = await client.admin().alterQuorum(id, action);
-          process.stdout.write(
-            `metadata voters ${m.voters.join(', ')}\tlearners ${m.learners.join(', ') || '-'}\n`,
-          );
+          process.stdout.write(renderQuorum(m.voters, m.learners));
         } finally {
           await client.close();
         }
