@@ -226,6 +226,7 @@ export class Broker {
             raftLeaderId: () => cluster.status().leaderId,
             heartbeatTimeoutMs: config.resilience.timeouts.heartbeatTimeoutMs,
             logDefaults: logConfigOf(storage),
+            peerAnswering: (brokerId) => cluster.peerAnswering(brokerId),
           });
     const catalog = clusterCatalog ?? new LocalTopicCatalog(logs, () => advertised);
     const groups = new GroupCoordinator({

@@ -32,6 +32,7 @@ import {
   validateTopicName,
 } from '../storage/topic-config.js';
 import type { PartitionPlacement, ServedPartition, TopicCatalog, TopicInfo } from './catalog.js';
+import { liveLeaderOf } from './replica/live-leader.js';
 import type { ReplicaManager } from './replica/replica-manager.js';
 import { clusterTopicDefaults, topicConfigEntries } from './topic-config-entries.js';
 import { topicConfigs } from './topic-configs.js';
@@ -55,6 +56,8 @@ export interface ClusterCatalogDeps {
   readonly timers?: Timers;
   /** This broker's log settings (storage.*): the built-in topic defaults DescribeConfigs reports. */
   readonly logDefaults: LogConfig;
+  /** Whether a broker's Raft traffic arrived lately (ClusterNode.peerAnswering); without it, metadata's leader. */
+  readonly peerAnswering?: (brokerId: number) => boolean;
 }
 
 export class ClusterTopicCatalog implements TopicCatalog {
@@ -91,10 +94,24 @@ export class ClusterTopicCatalog implements TopicCatalog {
     return id > 0 ? id : -1;
   }
 
+  /**
+   * Metadata's placement, with the leader this broker's own replica knows to be current when it differs
+   * (replica/live-leader.ts): clients that ask here go to a new leader before its publication lands.
+   */
   placement(topic: string, partition: number): PartitionPlacement | undefined {
     const p = this.view().topics.get(topic)?.partitions[partition];
     if (p === undefined) return undefined;
-    return { leaderId: p.leader, leaderEpoch: p.leaderEpoch, replicas: [...p.replicas], isr: [...p.isr] };
+    const answering = this.deps.peerAnswering;
+    const live =
+      answering === undefined
+        ? 0
+        : liveLeaderOf(this.deps.replicas.replica(topic, partition), this.deps.brokerId, answering);
+    return {
+      leaderId: live > 0 ? live : p.leader,
+      leaderEpoch: p.leaderEpoch,
+      replicas: [...p.replicas],
+      isr: [...p.isr],
+    };
   }
 
   highWatermarkHere(topic: string, partition: number): number | undefined {

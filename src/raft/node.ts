@@ -258,12 +258,17 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
     this.schedule();
   }
 
-  /** The leader's view of its followers' replication (empty on followers). */
   /** The voter a leadership transfer is handing over to; 0 when none is under way (cheap: no status object). */
   leadTransferee(): NodeId {
     return this.core.leadTransferee;
   }
 
+  /** The leader heard from within the lease (itself when leading under check-quorum); 0 when none. */
+  leaderInLease(): NodeId {
+    return this.core.leaderInLease();
+  }
+
+  /** The leader's view of its followers' replication (empty on followers). */
   progress(): FollowerProgress[] {
     return this.core.progress();
   }

@@ -90,6 +90,31 @@ describe('pre-vote and check-quorum', () => {
     expect(c.core(2).term).toBe(term);
     expect(c.core(2).leaderId).toBe(1);
   });
+
+  it('leaderInLease: the leader a follower heard from lately, itself on a check-quorum leader, none once silent', () => {
+    const c = new TestCluster([1, 2, 3]);
+    expect(c.core(2).leaderInLease()).toBe(0);
+    c.campaign(1);
+    expect(c.core(1).leaderInLease()).toBe(1);
+    expect(c.core(2).leaderInLease()).toBe(1);
+    // Cut off from the leader, a follower keeps its lease for one tick less than the election timeout (10).
+    c.isolate(1);
+    c.tick(2, 8);
+    expect(c.core(2).leaderInLease()).toBe(1);
+    c.tick(2);
+    expect(c.core(2).leaderId).toBe(1);
+    expect(c.core(2).leaderInLease()).toBe(0);
+    // The leader loses its lease when check-quorum steps it down: the first round after the cut still counts
+    // what it heard before it, the second finds no majority.
+    c.tick(1, 21);
+    expect(c.core(1).role).toBe('follower');
+    expect(c.core(1).leaderInLease()).toBe(0);
+    // Without check-quorum nothing deposes a leader cut off from its majority: it claims no lease.
+    const plain = new TestCluster([1, 2, 3], { checkQuorum: false });
+    plain.campaign(1);
+    expect(plain.core(1).leaderInLease()).toBe(0);
+    expect(plain.core(2).leaderInLease()).toBe(1);
+  });
 });
 
 describe('leader transfer', () => {

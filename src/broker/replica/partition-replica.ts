@@ -163,6 +163,11 @@ export class PartitionReplica extends EventEmitter<ReplicaEvents> implements Ser
     return this.node.status().leaderId;
   }
 
+  /** The group's leader as this replica knows it within its Raft lease (raft leaderInLease); 0 once closed. */
+  leaderInLease(): NodeId {
+    return this.closed ? 0 : this.node.leaderInLease();
+  }
+
   leadership(): number {
     const status = this.node.status();
     return !this.closed && status.role === 'leader' ? status.term : -1;

@@ -104,10 +104,7 @@ export class RaftCore extends RaftCandidate {
         // A follower's lease is one tick shorter than the shortest election timeout: followers' tick
         // timers are not in phase, and a lease of exactly one timeout lets the first follower to time
         // out find the other still in lease, which costs a whole extra timeout before a new leader.
-        const inLease =
-          this.cfg.checkQuorum &&
-          this.leaderId !== NONE &&
-          (this.role === 'leader' || this.electionElapsed < this.cfg.electionTimeoutTicks - 1);
+        const inLease = this.cfg.checkQuorum && this.leaderInLease() !== NONE;
         if (inLease && !isTransferCampaign(m)) return;
       }
       if (m.type === 'pre-vote' || (m.type === 'pre-vote-resp' && !m.reject)) {
@@ -197,6 +194,18 @@ export class RaftCore extends RaftCandidate {
       this.send(newMessage('timeout-now', this.id, to, { term: this.term }));
     else this.sendAppend(to, true);
     return { ok: true, term: this.term, firstIndex: 0, lastIndex: 0 };
+  }
+
+  /**
+   * The leader this node heard from within its lease, one tick shorter than the shortest election timeout
+   * (see step); itself while it leads under check-quorum, which steps a leader that lost its majority down
+   * within an election timeout. NONE when no leader is known to be current. Counted in ticks: a node whose
+   * ticks stopped (its process paused) still believes its lease until ticking resumes.
+   */
+  leaderInLease(): NodeId {
+    if (this.leaderId === NONE) return NONE;
+    if (this.role === 'leader') return this.cfg.checkQuorum ? this.id : NONE;
+    return this.electionElapsed < this.cfg.electionTimeoutTicks - 1 ? this.leaderId : NONE;
   }
 
   /** Requests a linearizable read point; the answer arrives as a ReadState carrying `context`. */
