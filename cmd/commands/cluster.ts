@@ -33,7 +33,28 @@ export function renderClusterStatus(c: DescribeClusterResponse): string {
   const footer =
     `imbalance ${score.toFixed(2)} (replicas ${replicaScore.toFixed(2)}, leaders ${leaderScore.toFixed(2)})\n` +
     `under-replicated partitions ${c.underReplicatedPartitions} of ${c.partitions}\n`;
-  return `${header}${table}${footer}`;
+  return `${header}${table}${footer}${renderReplication(c)}`;
+}
+
+/** The metadata log's replication per member (only the metadata leader's answer carries it). */
+function renderReplication(c: DescribeClusterResponse): string {
+  if (c.metadataReplication.length === 0) return '';
+  const role = (id: number): string =>
+    c.metadataVoters.includes(id) ? 'voter' : c.metadataLearners.includes(id) ? 'learner' : 'leaving';
+  const heard = (ms: number): string => (ms < 0 ? 'never' : ms === 0 ? 'now' : `${ms} ms ago`);
+  return (
+    `metadata log replication (as leader ${c.brokerId} sees it)\n` +
+    renderTable(
+      ['ID', 'ROLE', 'MATCH', 'LAG', 'LAST HEARD'],
+      c.metadataReplication.map((r) => [
+        `${r.brokerId}${r.brokerId === c.metadataLeaderId ? '*' : ''}`,
+        role(r.brokerId),
+        String(r.matchIndex),
+        String(r.lag),
+        heard(r.silentMs),
+      ]),
+    )
+  );
 }
 
 export function registerClusterCommand(program: Command): void {
@@ -45,14 +66,14 @@ export function registerClusterCommand(program: Command): void {
     cluster
       .command('status')
       .description(
-        'metadata leader and term, brokers with their state and load, imbalance, under-replicated partitions',
+        'metadata leader and term, brokers with their state and load, imbalance, under-replicated partitions, metadata log lag per voter and learner',
       )
       .option('--json', 'print JSON'),
   ).action(async (opts: { bootstrap: string; json?: boolean }) => {
     const client = createClient({ bootstrap: bootstrapList(opts.bootstrap), clientId: 'streambus-cli' });
     let described: DescribeClusterResponse;
     try {
-      described = await client.admin().describeCluster();
+      described = await client.admin().describeCluster({ fromMetadataLeader: true });
     } finally {
       await client.close();
     }

@@ -9,12 +9,24 @@ import { imbalanceScore } from '../cluster/load.js';
 import { toClusterView } from '../cluster/metadata-view.js';
 import type { MetadataView } from '../metadata/state.js';
 import type { BrokerRecord, PartitionRecord, TopicRecord } from '../metadata/types.js';
-import type { ClusterBrokerDescription, DescribeClusterResponse } from '../protocol/messages.js';
+import type {
+  ClusterBrokerDescription,
+  DescribeClusterResponse,
+  MetadataReplicaDescription,
+} from '../protocol/messages.js';
+import type { FollowerProgress } from '../raft/core/raft.js';
 import type { ClusterInfoProvider, LocalBrokerFacts } from './handlers/context.js';
 
 /** The parts of a ClusterNode DescribeCluster reads (structural, so tests can pass a fake). */
 export interface MetadataQuorumSource {
-  status(): QuorumFacts;
+  status(): Omit<QuorumFacts, 'replication'> & {
+    readonly id: number;
+    readonly role: string;
+    readonly lastIndex: number;
+  };
+  readonly raft: { progress(): readonly FollowerProgress[] };
+  /** Milliseconds since a peer's Raft traffic last arrived; undefined if it never did. */
+  peerSilentForMs(brokerId: number): number | undefined;
   readonly store: { snapshotView(): MetadataView };
 }
 
@@ -25,6 +37,8 @@ export interface QuorumFacts {
   readonly term: number;
   readonly voters: readonly number[];
   readonly learners: readonly number[];
+  /** The members' replication as the leader sees it; empty elsewhere. */
+  readonly replication: readonly MetadataReplicaDescription[];
 }
 
 /** Pure: one DescribeCluster answer from a metadata image and the quorum's leader and term. */
@@ -70,6 +84,7 @@ export function describeCluster(
     metadataVersion: view.version,
     metadataVoters: [...quorum.voters].sort((a, b) => a - b),
     metadataLearners: [...quorum.learners].sort((a, b) => a - b),
+    metadataReplication: [...quorum.replication].sort((a, b) => a.brokerId - b.brokerId),
     brokers,
     imbalance: {
       score: imbalance.score,
@@ -85,16 +100,36 @@ export function describeCluster(
 export function quorumClusterInfo(
   source: MetadataQuorumSource,
   heartbeatTimeoutMs: number,
-): ClusterInfoProvider {
+): (local: Pick<LocalBrokerFacts, 'self' | 'clusterId'>) => DescribeClusterResponse {
   return (local) => {
     const status = source.status();
-    return describeCluster(
-      source.store.snapshotView(),
-      { leaderId: status.leaderId, term: status.term, voters: status.voters, learners: status.learners },
-      local,
-      heartbeatTimeoutMs,
-    );
+    const quorum = {
+      leaderId: status.leaderId,
+      term: status.term,
+      voters: status.voters,
+      learners: status.learners,
+      replication: status.role === 'leader' ? replicationOf(source, status.id, status.lastIndex) : [],
+    };
+    return describeCluster(source.store.snapshotView(), quorum, local, heartbeatTimeoutMs);
   };
+}
+
+/** The leader's view of each member's metadata log (itself: its last index, heard from now). */
+function replicationOf(
+  source: MetadataQuorumSource,
+  selfId: number,
+  lastIndex: number,
+): MetadataReplicaDescription[] {
+  const others = source.raft
+    .progress()
+    .filter((p) => p.id !== selfId)
+    .map((p) => ({
+      brokerId: p.id,
+      matchIndex: p.match,
+      lag: Math.max(0, lastIndex - p.match),
+      silentMs: Math.round(source.peerSilentForMs(p.id) ?? -1),
+    }));
+  return [{ brokerId: selfId, matchIndex: lastIndex, lag: 0, silentMs: 0 }, ...others];
 }
 
 /**
@@ -104,7 +139,7 @@ export function quorumClusterInfo(
 export const singleNodeClusterInfo: ClusterInfoProvider = (local) =>
   describeCluster(
     selfImage(local),
-    { leaderId: local.self.id, term: 0, voters: [local.self.id], learners: [] },
+    { leaderId: local.self.id, term: 0, voters: [local.self.id], learners: [], replication: [] },
     local,
     0,
   );

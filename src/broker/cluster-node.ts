@@ -331,6 +331,11 @@ export class ClusterNode {
     return silentMs !== undefined && silentMs <= PEER_ANSWERING_MS;
   }
 
+  /** Milliseconds since `brokerId`'s Raft traffic last arrived (any group); undefined if it never did. */
+  peerSilentForMs(brokerId: number): number | undefined {
+    return this.transport.silentForMs(brokerId);
+  }
+
   /**
    * Hands metadata leadership to another voter if this broker leads (bounded by `transferTimeoutMs`: a slow
    * or failed transfer only costs the others one election; 0 skips it, as a shutdown out of time does),

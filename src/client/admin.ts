@@ -65,6 +65,9 @@ export interface AdminOptions {
 }
 
 /** Errors that say the controller could not be reached (NETWORK_ERROR: the connection was refused). */
+/** How long describeCluster({ fromMetadataLeader }) waits for the metadata leader before asking any broker. */
+const LEADER_DESCRIBE_TIMEOUT_MS = 3_000;
+
 const CONTROLLER_UNREACHABLE: ReadonlySet<string> = new Set([
   'NETWORK_ERROR',
   'CONNECTION_CLOSED',
@@ -200,9 +203,22 @@ export class Admin {
 
   /**
    * The broker registry, metadata leader and term, per-broker replica and leader counts, imbalance and
-   * under-replicated partitions, as one broker's local metadata replica sees them.
+   * under-replicated partitions, as one broker's local metadata replica sees them. `fromMetadataLeader`
+   * asks the metadata leader first, whose answer also carries each voter's and learner's replication
+   * (`metadataReplication`); if it does not answer within a few seconds, any broker answers (without it).
    */
-  describeCluster(): Promise<DescribeClusterResponse> {
+  async describeCluster(options: { fromMetadataLeader?: boolean } = {}): Promise<DescribeClusterResponse> {
+    if (options.fromMetadataLeader === true) {
+      const md = await this.cluster.metadata().catch(() => undefined);
+      const leader = md?.controllerId ?? -1;
+      if (leader >= 0 && md?.brokers.some((b) => b.id === leader) === true) {
+        const answer = await this.cluster
+          .request(leader, ApiKey.DescribeCluster, {}, { timeoutMs: LEADER_DESCRIBE_TIMEOUT_MS })
+          .catch(() => undefined);
+        if (answer !== undefined) return answer;
+        this.cluster.invalidateMetadata();
+      }
+    }
     return this.cluster.requestAny(ApiKey.DescribeCluster, {});
   }
 

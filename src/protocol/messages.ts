@@ -257,6 +257,15 @@ export interface ClusterImbalance {
   replicaScore: number;
   leaderScore: number;
 }
+export interface MetadataReplicaDescription {
+  brokerId: number;
+  /** Highest metadata log index known to be on the broker. */
+  matchIndex: number;
+  /** Entries behind the leader's last index. */
+  lag: number;
+  /** Milliseconds since the leader last heard from it (0 for the leader itself); -1 when never. */
+  silentMs: number;
+}
 export interface DescribeClusterResponse {
   clusterId: string;
   /** The broker that answered. */
@@ -268,6 +277,11 @@ export interface DescribeClusterResponse {
   /** The metadata group's voters and learners as the answering broker knows them (sorted). */
   metadataVoters: number[];
   metadataLearners: number[];
+  /**
+   * Each voter's and learner's replication of the metadata log as the metadata leader sees it (the leader
+   * included); empty when the answering broker does not lead the metadata group (Kafka's DescribeQuorum).
+   */
+  metadataReplication: MetadataReplicaDescription[];
   brokers: ClusterBrokerDescription[];
   imbalance: ClusterImbalance;
   partitions: number;

@@ -4,7 +4,11 @@
  * image and maps Raft's "no leader" (0) to -1.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { describeCluster } from '../../src/broker/cluster-info.js';
+import {
+  describeCluster,
+  type MetadataQuorumSource,
+  quorumClusterInfo,
+} from '../../src/broker/cluster-info.js';
 import { createClient, type StreamBusClient } from '../../src/index.js';
 import type { MetadataView } from '../../src/metadata/state.js';
 import type { BrokerRecord, BrokerState, PartitionRecord } from '../../src/metadata/types.js';
@@ -31,6 +35,7 @@ describe('DescribeCluster on a single-node broker', () => {
       metadataTerm: 0,
       metadataVoters: [1],
       metadataLearners: [],
+      metadataReplication: [],
       partitions: 0,
       underReplicatedPartitions: 0,
       imbalance: { score: 0, replicaScore: 0, leaderScore: 0 },
@@ -102,7 +107,12 @@ describe('describeCluster (pure)', () => {
         { partition: 2, replicas: [3, 1], leader: -1, leaderEpoch: 1, isr: [] },
       ],
     );
-    const res = describeCluster(view, { leaderId: 3, term: 4, voters: [3, 1], learners: [2] }, local, 3_000);
+    const res = describeCluster(
+      view,
+      { leaderId: 3, term: 4, voters: [3, 1], learners: [2], replication: [] },
+      local,
+      3_000,
+    );
     expect(res).toMatchObject({
       clusterId: 'c1',
       brokerId: 2,
@@ -134,11 +144,34 @@ describe('describeCluster (pure)', () => {
   test("Raft's no-leader id 0 is reported as -1", () => {
     const res = describeCluster(
       image([broker(1)], []),
-      { leaderId: 0, term: 1, voters: [1], learners: [] },
+      { leaderId: 0, term: 1, voters: [1], learners: [], replication: [] },
       local,
       3_000,
     );
     expect(res.metadataLeaderId).toBe(-1);
     expect(res.imbalance).toEqual({ score: 0, replicaScore: 0, leaderScore: 0 });
+  });
+
+  test("the metadata leader reports each member's replication (lag behind its last index, time since heard); a follower none", () => {
+    const progress = [
+      { id: 3, match: 120, next: 121, isLearner: false, recentActive: true },
+      { id: 1, match: 117, next: 118, isLearner: false, recentActive: true },
+      { id: 2, match: 40, next: 41, isLearner: true, recentActive: false },
+    ];
+    let role = 'leader';
+    const source: MetadataQuorumSource = {
+      status: () => ({ id: 3, role, lastIndex: 120, leaderId: 3, term: 4, voters: [1, 3], learners: [2] }),
+      raft: { progress: () => progress },
+      peerSilentForMs: (id) => (id === 1 ? 12.4 : undefined),
+      store: { snapshotView: () => image([broker(1), broker(2), broker(3)], []) },
+    };
+    const info = quorumClusterInfo(source, 3_000);
+    expect(info(local).metadataReplication).toEqual([
+      { brokerId: 1, matchIndex: 117, lag: 3, silentMs: 12 },
+      { brokerId: 2, matchIndex: 40, lag: 80, silentMs: -1 },
+      { brokerId: 3, matchIndex: 120, lag: 0, silentMs: 0 },
+    ]);
+    role = 'follower';
+    expect(info(local).metadataReplication).toEqual([]);
   });
 });

@@ -113,12 +113,25 @@ describe('streambus dev-cluster', () => {
       [3, 'alive'],
     ]);
     expect(described.brokers.map((b) => `${b.host}:${b.port}`).join(',')).toBe(bootstrap);
+    // Asked of the metadata leader: each voter's replication of the metadata log, the leader at lag 0.
+    expect(described.brokerId).toBe(leaderId);
+    expect(described.metadataReplication.map((r) => r.brokerId)).toEqual([1, 2, 3]);
+    expect(described.metadataReplication.find((r) => r.brokerId === leaderId)).toMatchObject({
+      lag: 0,
+      silentMs: 0,
+    });
+    for (const r of described.metadataReplication) {
+      expect(r.matchIndex).toBeGreaterThan(0);
+      expect(r.silentMs).toBeGreaterThanOrEqual(0);
+    }
 
     const table = await runCli(['cluster', 'status', '--bootstrap', bootstrap]);
     expect(table.code, table.stderr).toBe(0);
     expect(table.stdout).toContain(`metadata leader ${leaderId}\t`);
     expect(table.stdout).toContain('brokers 3 (3 alive)');
     expect(table.stdout).toContain('metadata voters 1, 2, 3\tlearners -');
+    expect(table.stdout).toContain(`metadata log replication (as leader ${leaderId} sees it)`);
+    expect(table.stdout).toMatch(new RegExp(`^${leaderId}\\*\\s+voter\\s+\\d+\\s+0\\s+now$`, 'm'));
 
     // The metadata voters change one at a time: broker 3 out (it stays, as a learner), then back in.
     const removed = await runCli(['cluster', 'remove-voter', '3', '--bootstrap', bootstrap]);

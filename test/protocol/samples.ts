@@ -286,6 +286,11 @@ const BASE_SAMPLES: { [K in BaseApiKey]: Sample<K> } = {
       metadataVersion: 42,
       metadataVoters: [1, 2, 3],
       metadataLearners: [4],
+      metadataReplication: [
+        { brokerId: 1, matchIndex: 1_204, lag: 0, silentMs: 0 },
+        { brokerId: 2, matchIndex: 1_203, lag: 1, silentMs: 38 },
+        { brokerId: 4, matchIndex: 0, lag: 1_204, silentMs: -1 },
+      ],
       brokers: [
         {
           id: 1,

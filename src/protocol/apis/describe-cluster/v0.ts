@@ -6,6 +6,8 @@
  *   response = { clusterId: str, brokerId: int32 >= 0, metadataLeaderId: int32 >= -1,
  *                metadataTerm: int >= 0, metadataVersion: int >= 0,
  *                metadataVoters: [int32 >= 0], metadataLearners: [int32 >= 0],
+ *                metadataReplication: [ { brokerId: int32 >= 0, matchIndex: int >= 0, lag: int >= 0,
+ *                                         silentMs: int >= -1 } ]   (empty unless answered by the leader),
  *                brokers: [ { id: int32 >= 0, host: str, port: int32 >= 0, rack: str | nil,
  *                             state: "starting" | "alive" | "draining" | "failed" | "decommissioned",
  *                             peerHost: str, peerPort: int32 >= 0, epoch: int >= 0,
@@ -18,6 +20,7 @@ import type {
   ClusterBrokerState,
   DescribeClusterRequest,
   DescribeClusterResponse,
+  MetadataReplicaDescription,
 } from '../../messages.js';
 import {
   asInt32OrMinusOne,
@@ -58,6 +61,12 @@ export function encodeResponse(res: DescribeClusterResponse): unknown {
     metadataVersion: res.metadataVersion,
     metadataVoters: res.metadataVoters,
     metadataLearners: res.metadataLearners,
+    metadataReplication: res.metadataReplication.map((r) => ({
+      brokerId: r.brokerId,
+      matchIndex: r.matchIndex,
+      lag: r.lag,
+      silentMs: r.silentMs,
+    })),
     brokers: res.brokers.map((b) => ({
       id: b.id,
       host: b.host,
@@ -105,6 +114,16 @@ function decodeBroker(item: unknown, path: string): ClusterBrokerDescription {
   };
 }
 
+function decodeReplica(item: unknown, path: string): MetadataReplicaDescription {
+  const r = asObject(item, path);
+  return {
+    brokerId: asNonNegInt32(field(r, 'brokerId'), `${path}.brokerId`),
+    matchIndex: asSafeInt(field(r, 'matchIndex'), `${path}.matchIndex`, 0),
+    lag: asSafeInt(field(r, 'lag'), `${path}.lag`, 0),
+    silentMs: asSafeInt(field(r, 'silentMs'), `${path}.silentMs`, -1),
+  };
+}
+
 export function decodeResponse(v: unknown): DescribeClusterResponse {
   const o = asObject(v, 'DescribeClusterResponse');
   const root = 'DescribeClusterResponse';
@@ -117,6 +136,11 @@ export function decodeResponse(v: unknown): DescribeClusterResponse {
     metadataVersion: asSafeInt(field(o, 'metadataVersion'), `${root}.metadataVersion`, 0),
     metadataVoters: mapArray(field(o, 'metadataVoters'), `${root}.metadataVoters`, asNonNegInt32),
     metadataLearners: mapArray(field(o, 'metadataLearners'), `${root}.metadataLearners`, asNonNegInt32),
+    metadataReplication: mapArray(
+      field(o, 'metadataReplication'),
+      `${root}.metadataReplication`,
+      decodeReplica,
+    ),
     brokers: mapArray(field(o, 'brokers'), `${root}.brokers`, decodeBroker),
     imbalance: {
       score: asNonNegNumber(field(imbalance, 'score'), `${root}.imbalance.score`),
