@@ -227,6 +227,7 @@ export class Broker {
             heartbeatTimeoutMs: config.resilience.timeouts.heartbeatTimeoutMs,
             logDefaults: logConfigOf(storage),
             peerAnswering: (brokerId) => cluster.peerAnswering(brokerId),
+            placementStrategy: config.cluster.placementStrategy,
           });
     const catalog = clusterCatalog ?? new LocalTopicCatalog(logs, () => advertised);
     const groups = new GroupCoordinator({

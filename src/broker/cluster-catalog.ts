@@ -8,6 +8,7 @@
 import { eligibleBrokers } from '../cluster/load.js';
 import { toClusterView } from '../cluster/metadata-view.js';
 import { placeTopic } from '../cluster/placement.js';
+import type { PlacementStrategy } from '../cluster/types.js';
 import { StreamBusError } from '../errors/index.js';
 import type { MetadataView } from '../metadata/state.js';
 import type { MetadataStore } from '../metadata/store.js';
@@ -56,6 +57,8 @@ export interface ClusterCatalogDeps {
   readonly timers?: Timers;
   /** This broker's log settings (storage.*): the built-in topic defaults DescribeConfigs reports. */
   readonly logDefaults: LogConfig;
+  /** How new topics' and added partitions' replicas are chosen (cluster.placement_strategy); rack-aware if unset. */
+  readonly placementStrategy?: PlacementStrategy;
   /** Whether a broker's Raft traffic arrived lately (ClusterNode.peerAnswering); without it, metadata's leader. */
   readonly peerAnswering?: (brokerId: number) => boolean;
 }
@@ -63,10 +66,12 @@ export interface ClusterCatalogDeps {
 export class ClusterTopicCatalog implements TopicCatalog {
   private readonly logger: Logger;
   private readonly timers: Timers;
+  private readonly placementStrategy: PlacementStrategy;
 
   constructor(private readonly deps: ClusterCatalogDeps) {
     this.logger = deps.logger.child({ component: 'catalog' });
     this.timers = deps.timers ?? systemTimers;
+    this.placementStrategy = deps.placementStrategy ?? 'rack-aware';
   }
 
   listTopics(): TopicInfo[] {
@@ -159,8 +164,8 @@ export class ClusterTopicCatalog implements TopicCatalog {
   }
 
   /**
-   * The new partitions are placed as the topic's next ones would have been at creation (round-robin over the
-   * alive brokers, leaders continuing its rotation) and recorded in one metadata write, refused if the topic
+   * The new partitions are placed as the topic's next ones would have been at creation (by the placement
+   * strategy over the alive brokers, leaders continuing its rotation) and recorded in one metadata write, refused if the topic
    * changed meanwhile; returns once this broker's replica has applied it (bounded). Each replica's broker
    * then opens it, as for a new topic.
    */
@@ -177,7 +182,7 @@ export class ClusterTopicCatalog implements TopicCatalog {
       topic: name,
       partitions: count,
       replicationFactor: topic.replicationFactor,
-      strategy: 'round-robin',
+      strategy: this.placementStrategy,
     });
     const added = placement.partitions.slice(current);
     if (validateOnly) return;
@@ -200,7 +205,7 @@ export class ClusterTopicCatalog implements TopicCatalog {
   }
 
   /**
-   * Places the topic over the alive brokers (round-robin) and records it in the metadata; returns once this
+   * Places the topic over the alive brokers (cluster.placement_strategy) and records it in the metadata; returns once this
    * broker's replica has applied it (bounded), so a Metadata request here right after sees the topic.
    */
   async createTopic(spec: CreateTopicSpec, deadline?: Deadline): Promise<void> {
@@ -209,7 +214,7 @@ export class ClusterTopicCatalog implements TopicCatalog {
       topic: spec.name,
       partitions: spec.partitions,
       replicationFactor,
-      strategy: 'round-robin',
+      strategy: this.placementStrategy,
     });
     const result = await this.deps.store.createTopic(
       {

@@ -1,3 +1,4 @@
+import type { PlacementStrategy } from '../cluster/types.js';
 import type { ConfigValue } from './schema.js';
 import type { BrokerConfig, FlushPolicy, LogFormat, LogLevel, TracingExporter } from './types.js';
 import { parseVoters } from './voters.js';
@@ -100,6 +101,7 @@ export function buildBrokerConfig(r: ValueReader): BrokerConfig {
       failedGraceMs: r.num('cluster.failed_grace'),
       concurrentMovesMax: r.num('cluster.concurrent_moves_max'),
       imbalanceScoreMax: r.num('cluster.imbalance_score_max'),
+      placementStrategy: r.str<PlacementStrategy>('cluster.placement_strategy'),
     },
     groups: {
       offsetsPartitions: r.num('groups.offsets_partitions'),

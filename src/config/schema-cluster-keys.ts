@@ -155,6 +155,12 @@ export const CLUSTER_KEYS: readonly KeySpec[] = [
     doc: 'Replica moves in flight at once, cluster-wide.',
   },
   {
+    key: 'cluster.placement_strategy',
+    kind: { type: 'enum', values: ['rack-aware', 'round-robin', 'capacity-aware'] },
+    default: 'rack-aware',
+    doc: "How a new topic's (or added partitions') replicas are chosen: rack-aware spreads each partition over as many racks (broker.rack) as it has replicas, otherwise as round-robin (the same placement when no broker has a rack); round-robin ignores racks; capacity-aware puts replicas where the cluster holds fewest already, racks breaking ties (docs/cluster.md, Placement).",
+  },
+  {
     key: 'cluster.imbalance_score_max',
     kind: { type: 'number', min: 0, max: 100 },
     default: 0,

@@ -3,6 +3,8 @@
  * bytes, whatever form the file used. Built by `loadConfig` from the schema in schema.ts.
  */
 
+import type { PlacementStrategy } from '../cluster/types.js';
+
 export type FlushPolicy = 'always' | 'interval' | 'never';
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
 export type LogFormat = 'json' | 'console';
@@ -88,6 +90,7 @@ export interface BrokerConfig {
     readonly failedGraceMs: number;
     readonly concurrentMovesMax: number;
     readonly imbalanceScoreMax: number;
+    readonly placementStrategy: PlacementStrategy;
   };
   readonly groups: {
     readonly offsetsPartitions: number;

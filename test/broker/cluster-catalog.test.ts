@@ -103,7 +103,11 @@ function startBroker(hub: MemoryHub, member: MetaMember, id: number): Broker {
  * Registers `ids` in a one-voter metadata group (on its own hub, so its node id never meets a broker's),
  * marks `alive` alive, and starts each broker's Raft host, replica manager and catalog.
  */
-async function setup(ids = [1, 2, 3], alive = ids): Promise<MetaMember> {
+async function setup(
+  ids = [1, 2, 3],
+  alive = ids,
+  racks: Readonly<Record<number, string>> = {},
+): Promise<MetaMember> {
   meta = await startMetaCluster(new MemoryHub(), [1]);
   const member = await waitFor('a metadata leader', () => (meta ? leaderOf(meta) : undefined));
   for (const id of ids) {
@@ -111,6 +115,7 @@ async function setup(ids = [1, 2, 3], alive = ids): Promise<MetaMember> {
       brokerId: id,
       clientAddress: addr(9000 + id),
       peerAddress: addr(9100 + id),
+      rack: racks[id] ?? null,
     });
     if (alive.includes(id)) await member.store.updateBroker({ brokerId: id, state: 'alive' });
   }
@@ -234,6 +239,19 @@ describe('ClusterTopicCatalog', () => {
         '3@127.0.0.1:9003',
       ]);
       expect(b.catalog.controllerId()).toBe(1);
+    }
+  });
+
+  it('places each partition on as many racks as it has replicas when brokers have racks (the default strategy), also partitions added later', async () => {
+    const racks = { 1: 'a', 2: 'a', 3: 'b', 4: 'b', 5: 'c', 6: 'c' };
+    const member = await setup([1, 2, 3, 4, 5, 6], undefined, racks);
+    await broker(1).catalog.createTopic(spec('racked', 12, 3));
+    await broker(4).catalog.createPartitions('racked', 18, false);
+    const record = member.store.snapshotView().topics.get('racked');
+    expect(record?.partitions).toHaveLength(18);
+    for (const p of record?.partitions ?? []) {
+      const onRacks = new Set(p.replicas.map((id) => racks[id as keyof typeof racks]));
+      expect(onRacks.size, `partition ${p.partition} on ${p.replicas.join(',')}`).toBe(3);
     }
   });
 

@@ -181,4 +181,24 @@ describe('placeTopic', () => {
       { seed, numRuns: 500 },
     );
   });
+
+  it('rack-aware (the default strategy) places exactly as round-robin when no broker has a rack', () => {
+    const seed = propertySeed('rack-aware without racks');
+    fc.assert(
+      fc.property(
+        arbBrokers({ min: 1, max: 9, racks: false, capacities: false }),
+        fc.integer({ min: 1, max: 40 }),
+        fc.integer({ min: 1, max: 5 }),
+        fc.string({ minLength: 1, maxLength: 8 }),
+        (bs, partitions, rf, name) => {
+          fc.pre(rf <= bs.length);
+          const v = view({ brokers: bs });
+          const place = (strategy: PlacementStrategy) =>
+            placeTopic(v, { topic: name, partitions, replicationFactor: rf, strategy }).partitions;
+          expect(place('rack-aware')).toEqual(place('round-robin'));
+        },
+      ),
+      { seed, numRuns: 300 },
+    );
+  });
 });
