@@ -245,7 +245,11 @@ export function runSimulation(seed: number, options: SimOptions = {}): SimResult
         if (victim === undefined || alive().length <= 1) break;
         crashes++;
         if (chance(0.4)) victim.crashDuringNextPersist = true;
-        else victim.crash(random);
+        else {
+          victim.crash(random);
+          // A dead process's connections close: most peers hear of it at once (RaftCore.peerLost).
+          for (const n of alive()) if (chance(0.7)) n.core?.peerLost(victim.id);
+        }
         downUntil.set(victim.id, now + rnd(3, 30) * TIME_UNITS_PER_TICK);
         break;
       }
@@ -253,6 +257,13 @@ export function runSimulation(seed: number, options: SimOptions = {}): SimResult
         const l = leader();
         const to = l?.core === undefined ? undefined : pick(l.core.conf.voters.filter((v) => v !== l.id));
         if (l?.core !== undefined && to !== undefined) l.core.transferLeadership(to);
+        break;
+      }
+      case 7: {
+        // A connection reset between live nodes: a false alarm that the peer is gone.
+        const a = pick(alive());
+        const b = a === undefined ? undefined : pick(all.filter((id) => id !== a.id));
+        if (a !== undefined && b !== undefined) a.core?.peerLost(b);
         break;
       }
       default:

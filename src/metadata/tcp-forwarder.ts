@@ -59,6 +59,7 @@ export class TransportForwarder implements MetadataForwarder {
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private raftHandler: RaftHandler | undefined;
+  private peerLostHandler: ((peer: NodeId) => void) | undefined;
   private target: ForwardTarget | undefined;
   private closed = false;
   /** What the RaftNode uses instead of the raw transport. */
@@ -67,10 +68,14 @@ export class TransportForwarder implements MetadataForwarder {
   constructor(private readonly options: TransportForwarderOptions) {
     const transport = options.transport;
     transport.onMessage((from, envelopes) => this.onEnvelopes(from, envelopes));
+    transport.onPeerLost?.((peer) => this.onPeerLost(peer));
     this.raftTransport = {
       send: (to, envelopes) => transport.send(to, envelopes),
       onMessage: (handler) => {
         this.raftHandler = handler;
+      },
+      onPeerLost: (handler) => {
+        this.peerLostHandler = handler;
       },
       close: () => transport.close(),
     };
@@ -127,6 +132,24 @@ export class TransportForwarder implements MetadataForwarder {
     this.closed = true;
     const err = new StreamBusError('RAFT_STOPPED', { operation: 'metadata.forward' });
     for (const p of [...this.pending.values()]) p.reject(err);
+  }
+
+  /**
+   * The connection to `peer` was lost: forwards waiting on it fail now (NETWORK_ERROR, retriable; the
+   * command's request id makes the retry safe if the leader applied it after all) instead of at their
+   * deadline, and Raft hears of it (RaftCore.peerLost).
+   */
+  private onPeerLost(peer: NodeId): void {
+    const lost = [...this.pending.values()].filter((p) => p.leaderId === peer);
+    for (const p of lost) {
+      p.reject(
+        new StreamBusError('NETWORK_ERROR', {
+          operation: 'metadata.forward',
+          message: `connection to metadata leader ${peer} lost`,
+        }),
+      );
+    }
+    this.peerLostHandler?.(peer);
   }
 
   private onEnvelopes(from: NodeId, envelopes: readonly Envelope[]): void {

@@ -29,6 +29,9 @@ export class RaftHost {
     opts.transport.onMessage((_from, envs) => {
       for (const env of envs) this.groups.get(env.groupId)?.receive(env.message);
     });
+    opts.transport.onPeerLost?.((peer) => {
+      for (const g of this.groups.values()) g.peerLost(peer);
+    });
   }
 
   /** Creates and starts a group on this host's ticker and transport. */

@@ -102,6 +102,7 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
       this.opts.transport.onMessage((_from, envs) => {
         for (const env of envs) if (env.groupId === this.groupId) this.receive(env.message);
       });
+      this.opts.transport.onPeerLost?.((peer) => this.peerLost(peer));
       // Start at a random phase: nodes started together must not tick in lockstep (it makes their
       // election timeouts expire in the same instant more often than the randomization intends).
       const tickMs = this.opts.tickIntervalMs ?? 100;
@@ -133,6 +134,18 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
     if (this.state !== 'running') return;
     try {
       this.core.tick();
+    } catch (err) {
+      this.fail(err);
+      return;
+    }
+    this.schedule();
+  }
+
+  /** The transport lost its connection to `peer` (RaftCore.peerLost). */
+  peerLost(peer: NodeId): void {
+    if (this.state !== 'running') return;
+    try {
+      this.core.peerLost(peer);
     } catch (err) {
       this.fail(err);
       return;

@@ -182,3 +182,46 @@ describe("a follower's metadata write under a client's deadline", () => {
     expect(clock.pendingCount).toBe(0); // every timer of the write (attempts, backoff, polls) is gone
   });
 });
+
+describe('a lost connection to the metadata leader', () => {
+  it('fails the forwards waiting on it at once (retriable) and tells Raft', async () => {
+    const clock = new ManualClock(0);
+    let lost: ((peer: NodeId) => void) | undefined;
+    const transport: PeerTransport = {
+      send: () => {}, // the leader never answers: its process died
+      onMessage: () => {},
+      onPeerLost: (handler) => {
+        lost = handler;
+      },
+      close: async () => {},
+      isConnected: () => true,
+    };
+    const follower = new TransportForwarder({
+      nodeId: 1,
+      transport,
+      handleTimeoutMs: HANDLE_TIMEOUT_MS,
+      logger: silentLogger,
+      clock,
+      timers: clock,
+    });
+    const toRaft: NodeId[] = [];
+    follower.raftTransport.onPeerLost?.((peer) => toRaft.push(peer));
+    const deadline = () => Deadline.fromTimeout(60_000, { clock, timers: clock, operation: 'test' });
+    const toTwo = follower.forward(2, new Uint8Array([1]), deadline()).catch((err: unknown) => err);
+    const toThree = follower.forward(3, new Uint8Array([1]), deadline()).catch((err: unknown) => err);
+    lost?.(2);
+    const err = (await toTwo) as StreamBusError;
+    expect(err.code).toBe('NETWORK_ERROR');
+    expect(err.message).toContain('connection to metadata leader 2 lost');
+    expect(toRaft).toEqual([2]);
+    // A forward to another peer still waits (it ends at its deadline).
+    let settled = false;
+    void toThree.then(() => {
+      settled = true;
+    });
+    await flushMicrotasks();
+    expect(settled).toBe(false);
+    await clock.advanceAsync(60_000);
+    expect(((await toThree) as StreamBusError).code).toBe('NETWORK_ERROR');
+  });
+});

@@ -1,6 +1,7 @@
 /** Scripted scenarios for the features beyond the basic paper rules. */
 import { describe, expect, it } from 'vitest';
 import { bootstrapEntries, type Entry, type LogReadError } from '../../src/raft/core/index.js';
+import { LOST_LEADER_CAMPAIGN_TICKS_MAX } from '../../src/raft/core/raft.js';
 import { MemoryRaftStorage } from '../../src/raft/storage/memory-storage.js';
 import { TestCluster, text } from './harness.js';
 
@@ -89,6 +90,43 @@ describe('pre-vote and check-quorum', () => {
     });
     expect(c.core(2).term).toBe(term);
     expect(c.core(2).leaderId).toBe(1);
+  });
+
+  it("a follower told its leader's connection was lost drops the lease and campaigns within a few ticks", () => {
+    const c = new TestCluster([1, 2, 3]);
+    c.campaign(1);
+    const term = c.core(1).term;
+    c.isolate(1);
+    // Another peer lost, or a peer that is not the leader: nothing changes.
+    c.core(2).peerLost(3);
+    expect(c.core(2).leaderInLease()).toBe(1);
+    c.core(2).peerLost(1);
+    c.core(3).peerLost(1);
+    expect(c.core(2).leaderInLease()).toBe(0);
+    expect(c.core(3).leaderInLease()).toBe(0);
+    let ticks = 0;
+    const newLeader = () => [2, 3].find((id) => c.core(id).role === 'leader');
+    while (newLeader() === undefined && ticks < 20) {
+      c.tick(2);
+      c.tick(3);
+      ticks++;
+    }
+    expect(newLeader()).toBeDefined();
+    expect(ticks).toBeLessThanOrEqual(LOST_LEADER_CAMPAIGN_TICKS_MAX);
+    expect(c.core(newLeader() ?? 0).term).toBe(term + 1);
+  });
+
+  it('a leader that is alive loses nothing when one follower lost its connection to it', () => {
+    const c = new TestCluster([1, 2, 3]);
+    c.campaign(1);
+    const term = c.core(1).term;
+    c.core(2).peerLost(1);
+    // Its pre-vote finds node 3 in the leader's lease; the leader's next heartbeat brings it back.
+    c.tick(2, LOST_LEADER_CAMPAIGN_TICKS_MAX);
+    c.tick(1, 2);
+    expect(c.leaders()).toEqual([1]);
+    expect(c.core(1).term).toBe(term);
+    expect(c.core(2).leaderInLease()).toBe(1);
   });
 
   it('leaderInLease: the leader a follower heard from lately, itself on a check-quorum leader, none once silent', () => {

@@ -10,6 +10,7 @@ import {
   enterJoint,
   isJoint,
 } from './quorum.js';
+import { randomInt } from './rand.js';
 import {
   type ConfChange,
   type ConfState,
@@ -35,6 +36,9 @@ export type ProposeResult =
       readonly leaderId: NodeId;
       readonly detail?: string;
     };
+
+/** A follower whose leader's connection was lost campaigns within this many ticks (at least one). */
+export const LOST_LEADER_CAMPAIGN_TICKS_MAX = 3;
 
 export interface RaftStatus {
   readonly id: NodeId;
@@ -194,6 +198,22 @@ export class RaftCore extends RaftCandidate {
       this.send(newMessage('timeout-now', this.id, to, { term: this.term }));
     else this.sendAppend(to, true);
     return { ok: true, term: this.term, firstIndex: 0, lastIndex: 0 };
+  }
+
+  /**
+   * The transport lost its connection to `peer` (closed from the other side, or reset). A follower whose
+   * leader that is stops counting on it: it drops the leader's lease at once, so it grants another
+   * follower's (pre-)vote, and campaigns within LOST_LEADER_CAMPAIGN_TICKS_MAX ticks instead of a whole
+   * election timeout. A process that died closes its connections at once; a paused or cut-off one does
+   * not, and the election timeout still covers those. A leader that is in fact alive loses nothing: its next
+   * heartbeat makes this node its follower again (before or after a pre-vote that its other followers,
+   * still in its lease, refuse). Randomized, so two followers that lost the same leader rarely split a vote.
+   */
+  peerLost(peer: NodeId): void {
+    if (peer === NONE || this.role !== 'follower' || this.leaderId !== peer) return;
+    this.leaderId = NONE;
+    const soon = randomInt(this.cfg.random, 1, LOST_LEADER_CAMPAIGN_TICKS_MAX + 1);
+    this.electionElapsed = Math.max(this.electionElapsed, this.randomizedElectionTimeout - soon);
   }
 
   /**

@@ -36,6 +36,7 @@ export class TcpTransport implements RaftTransport {
   private server: Server | undefined;
   private readonly unidentified = new Set<Socket>();
   private closed = false;
+  private peerLostHandler: ((peer: NodeId) => void) | undefined;
   droppedEnvelopes = 0;
   /** Dials started (connection attempts); a peer whose breaker is open is not dialed. */
   dialsStarted = 0;
@@ -145,6 +146,10 @@ export class TcpTransport implements RaftTransport {
 
   onMessage(handler: MessageHandler): void {
     this.inbound.handler = handler;
+  }
+
+  onPeerLost(handler: (peer: NodeId) => void): void {
+    this.peerLostHandler = handler;
   }
 
   send(to: NodeId, envelopes: readonly Envelope[]): void {
@@ -291,6 +296,7 @@ export class TcpTransport implements RaftTransport {
     if (peer.socket === socket) {
       peer.socket = undefined;
       peer.absentSinceMs = this.opts.nowMs();
+      if (!this.closed) this.peerLostHandler?.(peer.id);
     }
     peer.waitingDrain = false;
     if (this.closed || !this.dials(peer.id) || peer.reconnectTimer !== undefined) return;

@@ -12,5 +12,11 @@ export interface RaftTransport {
   send(to: NodeId, envelopes: readonly Envelope[]): void;
   /** Registers the one receiver (a RaftNode or a RaftHost routing by group id). */
   onMessage(handler: (from: NodeId, envelopes: readonly Envelope[]) => void): void;
+  /**
+   * Registers the one listener told when an established connection to a peer is lost (closed by the peer,
+   * reset, or given up as silent): a hint that the peer may be gone, ahead of Raft's own timeouts.
+   * Optional: a transport without connections never calls it.
+   */
+  onPeerLost?(handler: (peer: NodeId) => void): void;
   close(): Promise<void>;
 }
