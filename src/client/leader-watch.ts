@@ -2,19 +2,25 @@ import { StreamBusError } from '../errors/index.js';
 import type { Cluster } from './cluster.js';
 import type { TimerHandle, Timers } from './timers.js';
 
-/** A produce request unanswered this long has its partitions' leadership checked (then at this interval). */
+/** A produce request unanswered this long has its partitions' leadership checked... */
 export const LEADER_CHECK_AFTER_MS = 1_000;
+/** ...and then again at this interval until it is answered. */
+export const LEADER_RECHECK_MS = 250;
 
 /**
  * Watches the leadership of the partitions of a produce request that has not been answered: after
- * `LEADER_CHECK_AFTER_MS`, and as often again until `stop()`, it refreshes metadata (from a broker that
- * answers: requestAny) and rejects `moved` with NOT_LEADER once another broker leads one of them. A leader
- * that stopped answering without closing its connection (paused, cut off) would otherwise hold the request
- * for the whole `ackTimeoutMs` (30 s by default) after its successor took over. A request that is merely
- * slow costs one metadata refresh a second. Only for idempotent batches: their retry cannot be written twice.
+ * `LEADER_CHECK_AFTER_MS`, then every `LEADER_RECHECK_MS` until `stop()`, it refreshes metadata (from a
+ * broker that answers: requestAny; concurrent refreshes share one request) and rejects `moved` with
+ * NOT_LEADER once another broker leads one of them. A leader that stopped answering without closing its
+ * connection (paused, cut off) would otherwise hold the request for the whole `ackTimeoutMs` (30 s by
+ * default) after its successor took over. Its followers elect 1-2 s after its silence began, and a
+ * replica answers Metadata with the new leader as soon as it is elected (broker/replica/live-leader.ts),
+ * so the first check (1 s) usually comes too early and the rechecks catch the election within 250 ms. A
+ * request that is merely slow costs a few metadata refreshes a second. Only for idempotent batches: their
+ * retry cannot be written twice.
  */
 export function watchLeadership(
-  cluster: Cluster,
+  cluster: Pick<Cluster, 'refreshMetadata' | 'leaderFor'>,
   timers: Timers,
   leaderId: number,
   partitions: readonly { readonly topic: string; readonly partition: number }[],
@@ -44,7 +50,7 @@ export function watchLeadership(
           return;
         }
       }
-      timer = timers.setTimeout(() => void check(), LEADER_CHECK_AFTER_MS);
+      timer = timers.setTimeout(() => void check(), LEADER_RECHECK_MS);
     };
     timer = timers.setTimeout(() => void check(), LEADER_CHECK_AFTER_MS);
   });
