@@ -6,6 +6,7 @@ export {
   type ConfigOutcome,
   type ConfigsDescription,
   type NewTopic,
+  type PartitionGrowth,
   type TopicOutcome,
 } from './client/admin.js';
 export { type ClientOptions, createClient, StreamBusClient } from './client/client.js';

@@ -27,6 +27,25 @@ export function parseIntOption(name: string) {
   };
 }
 
+/**
+ * Kafka's `--replica-assignment` syntax: partitions separated by commas, each partition's broker ids by
+ * colons, preferred leader first (`1:2:3,2:3:1`). Only the syntax is checked here; the broker checks the
+ * brokers and the counts.
+ */
+export function parseReplicaAssignment(value: string): number[][] {
+  return value.split(',').map((partition, p) =>
+    partition.split(':').map((id) => {
+      const n = Number(id);
+      if (id.trim() === '' || !Number.isInteger(n) || n <= 0) {
+        throw new Error(
+          `--replica-assignment expects broker ids like 1:2:3,2:3:1; partition ${p} has '${partition}'`,
+        );
+      }
+      return n;
+    }),
+  );
+}
+
 export function parseAcks(value: string): 0 | 1 | -1 {
   if (value === 'all' || value === '-1') return -1;
   if (value === '0') return 0;

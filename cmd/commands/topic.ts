@@ -1,5 +1,14 @@
 import type { Command } from 'commander';
-import { parseIntOption, parseKeyValues, withBootstrap, withClient } from './common.js';
+import {
+  parseIntOption,
+  parseKeyValues,
+  parseReplicaAssignment,
+  withBootstrap,
+  withClient,
+} from './common.js';
+
+const ASSIGNMENT_HELP =
+  "each partition's broker ids, preferred leader first, partitions separated by commas: 1:2:3,2:3:1 (instead of the broker's placement)";
 
 export function registerTopicCommand(program: Command): void {
   const topic = program.command('topic').description('create, list, describe, alter and delete topics');
@@ -8,28 +17,41 @@ export function registerTopicCommand(program: Command): void {
     topic
       .command('create <name>')
       .description('create a topic')
-      .option('--partitions <n>', 'number of partitions', parseIntOption('--partitions'), 1)
+      .option(
+        '--partitions <n>',
+        'number of partitions (default 1, or as many as --replica-assignment lists)',
+        parseIntOption('--partitions'),
+      )
       .option(
         '--replication-factor <n>',
         'replicas per partition (default: the broker default, 1 on a single node, min(3, alive brokers) in a cluster)',
         parseIntOption('--replication-factor'),
-        -1,
       )
+      .option('--replica-assignment <lists>', ASSIGNMENT_HELP, parseReplicaAssignment)
       .option('--config <key=value...>', 'topic config overrides, e.g. retention_ms=3600000', []),
   ).action(
     async (
       name: string,
-      opts: { partitions: number; replicationFactor: number; config: string[]; bootstrap: string },
+      opts: {
+        partitions?: number;
+        replicationFactor?: number;
+        replicaAssignment?: number[][];
+        config: string[];
+        bootstrap: string;
+      },
     ) => {
+      const assignments = opts.replicaAssignment;
+      const partitions = opts.partitions ?? assignments?.length ?? 1;
       await withClient(opts.bootstrap, (client) =>
         client.admin().createTopic({
           name,
-          partitions: opts.partitions,
-          replicationFactor: opts.replicationFactor,
+          partitions,
+          ...(opts.replicationFactor === undefined ? {} : { replicationFactor: opts.replicationFactor }),
+          ...(assignments === undefined ? {} : { assignments }),
           configs: parseKeyValues(opts.config, '--config'),
         }),
       );
-      process.stdout.write(`created topic ${name} with ${opts.partitions} partition(s)\n`);
+      process.stdout.write(`created topic ${name} with ${partitions} partition(s)\n`);
     },
   );
 
@@ -86,19 +108,35 @@ export function registerTopicCommand(program: Command): void {
         'the new total number of partitions (more than now)',
         parseIntOption('--partitions'),
       )
+      .option(
+        '--replica-assignment <lists>',
+        `the added partitions: ${ASSIGNMENT_HELP}`,
+        parseReplicaAssignment,
+      )
       .option('--validate-only', 'check the change without making it'),
-  ).action(async (name: string, opts: { partitions: number; validateOnly?: boolean; bootstrap: string }) => {
-    const validateOnly = opts.validateOnly === true;
-    await withClient(opts.bootstrap, async (client) => {
-      const [outcome] = await client.admin().createPartitions({ [name]: opts.partitions }, { validateOnly });
-      if (outcome?.error) throw outcome.error;
-    });
-    process.stdout.write(
-      validateOnly
-        ? `topic ${name} can grow to ${opts.partitions} partition(s)\n`
-        : `topic ${name} now has ${opts.partitions} partition(s)\n`,
-    );
-  });
+  ).action(
+    async (
+      name: string,
+      opts: { partitions: number; replicaAssignment?: number[][]; validateOnly?: boolean; bootstrap: string },
+    ) => {
+      const validateOnly = opts.validateOnly === true;
+      const assignments = opts.replicaAssignment;
+      await withClient(opts.bootstrap, async (client) => {
+        const [outcome] = await client
+          .admin()
+          .createPartitions(
+            { [name]: assignments === undefined ? opts.partitions : { count: opts.partitions, assignments } },
+            { validateOnly },
+          );
+        if (outcome?.error) throw outcome.error;
+      });
+      process.stdout.write(
+        validateOnly
+          ? `topic ${name} can grow to ${opts.partitions} partition(s)\n`
+          : `topic ${name} now has ${opts.partitions} partition(s)\n`,
+      );
+    },
+  );
 
   withBootstrap(topic.command('delete <name>').description('delete a topic and its data')).action(
     async (name: string, opts: { bootstrap: string }) => {

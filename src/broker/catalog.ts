@@ -10,6 +10,7 @@ import type {
   BrokerInfo,
   ConfigEntry,
   ConfigResource,
+  CreatePartitionsSpec,
   CreateTopicSpec,
 } from '../protocol/messages.js';
 import type { Deadline } from '../resilience/deadline.js';
@@ -103,11 +104,12 @@ export interface TopicCatalog {
   validateTopic(spec: CreateTopicSpec): void;
   deleteTopic(name: string, deadline?: Deadline): Promise<void>;
   /**
-   * Grows a topic to `count` partitions (CreatePartitions); with `validateOnly` it only checks.
-   * UNKNOWN_TOPIC_OR_PARTITION, INVALID_PARTITIONS (not more than now, over the limit), and in cluster mode
-   * INVALID_REPLICATION_FACTOR (fewer alive brokers than the topic's replication factor).
+   * Grows a topic to `spec.count` partitions (CreatePartitions), placed by `spec.assignments` if given;
+   * with `validateOnly` it only checks. UNKNOWN_TOPIC_OR_PARTITION, INVALID_PARTITIONS (not more than now,
+   * over the limit), INVALID_REPLICA_ASSIGNMENT, and in cluster mode INVALID_REPLICATION_FACTOR (fewer alive
+   * brokers than the topic's replication factor, when the broker places).
    */
-  createPartitions(name: string, count: number, validateOnly: boolean, deadline?: Deadline): Promise<void>;
+  createPartitions(spec: CreatePartitionsSpec, validateOnly: boolean, deadline?: Deadline): Promise<void>;
   /**
    * Every topic-level key of a topic (or of the cluster's topic defaults) with its effective value and
    * source. Throws UNKNOWN_TOPIC_OR_PARTITION.

@@ -6,6 +6,7 @@
  */
 
 import { eligibleBrokers } from '../cluster/load.js';
+import { type AssignmentExpectations, checkAssignment } from '../cluster/manual-assignment.js';
 import { toClusterView } from '../cluster/metadata-view.js';
 import { placeTopic } from '../cluster/placement.js';
 import type { PlacementStrategy } from '../cluster/types.js';
@@ -19,6 +20,7 @@ import type {
   BrokerInfo,
   ConfigEntry,
   ConfigResource,
+  CreatePartitionsSpec,
   CreateTopicSpec,
 } from '../protocol/messages.js';
 import { type Deadline, systemTimers, type Timers } from '../resilience/index.js';
@@ -170,24 +172,33 @@ export class ClusterTopicCatalog implements TopicCatalog {
    * then opens it, as for a new topic.
    */
   async createPartitions(
-    name: string,
-    count: number,
+    spec: CreatePartitionsSpec,
     validateOnly: boolean,
     deadline?: Deadline,
   ): Promise<void> {
+    const { name, count } = spec;
     const topic = this.topicRecord(name, 'topic.create_partitions');
     const current = topic.partitions.length;
     validatePartitionGrowth(name, current, count);
-    const placement = placeTopic(this.clusterView(), {
-      topic: name,
-      partitions: count,
-      replicationFactor: topic.replicationFactor,
-      strategy: this.placementStrategy,
-    });
-    const added = placement.partitions.slice(current);
+    const added =
+      spec.assignments !== null && spec.assignments !== undefined
+        ? this.checkedAssignment(spec.assignments, {
+            topic: name,
+            operation: 'topic.create_partitions',
+            partitions: count - current,
+            replicationFactor: topic.replicationFactor,
+          })
+        : placeTopic(this.clusterView(), {
+            topic: name,
+            partitions: count,
+            replicationFactor: topic.replicationFactor,
+            strategy: this.placementStrategy,
+          })
+            .partitions.slice(current)
+            .map((p) => p.replicas);
     if (validateOnly) return;
     const result = await this.deps.store.addPartitions(
-      { name, assignment: added.map((p) => p.replicas), expectedPartitions: current },
+      { name, assignment: added, expectedPartitions: current },
       deadline === undefined ? {} : { deadline },
     );
     this.logger.info(
@@ -196,7 +207,8 @@ export class ClusterTopicCatalog implements TopicCatalog {
         topic: name,
         partitions: count,
         before: current,
-        leaders: added.map((p) => p.leader),
+        leaders: added.map((replicas) => replicas[0]),
+        assigned: spec.assignments !== null && spec.assignments !== undefined,
         metadata_version: result.version,
       },
       'partitions added in metadata',
@@ -209,17 +221,19 @@ export class ClusterTopicCatalog implements TopicCatalog {
    * broker's replica has applied it (bounded), so a Metadata request here right after sees the topic.
    */
   async createTopic(spec: CreateTopicSpec, deadline?: Deadline): Promise<void> {
-    const { replicationFactor, configs } = this.check(spec);
-    const placement = placeTopic(this.clusterView(), {
-      topic: spec.name,
-      partitions: spec.partitions,
-      replicationFactor,
-      strategy: this.placementStrategy,
-    });
+    const { replicationFactor, configs, assignment: given } = this.check(spec);
+    const assignment =
+      given ??
+      placeTopic(this.clusterView(), {
+        topic: spec.name,
+        partitions: spec.partitions,
+        replicationFactor,
+        strategy: this.placementStrategy,
+      }).partitions.map((p) => p.replicas);
     const result = await this.deps.store.createTopic(
       {
         name: spec.name,
-        assignment: placement.partitions.map((p) => p.replicas),
+        assignment,
         replicationFactor,
         configs,
         internal: spec.name.startsWith('__'),
@@ -232,7 +246,8 @@ export class ClusterTopicCatalog implements TopicCatalog {
         topic: spec.name,
         partitions: spec.partitions,
         replication_factor: replicationFactor,
-        leaders: placement.partitions.map((p) => p.leader),
+        leaders: assignment.map((replicas) => replicas[0]),
+        assigned: given !== undefined,
         metadata_version: result.version,
       },
       'topic created in metadata',
@@ -306,9 +321,15 @@ export class ClusterTopicCatalog implements TopicCatalog {
   }
 
   /** Name, partition count, configs and replication factor checked against the current metadata. */
-  private check(spec: CreateTopicSpec): { replicationFactor: number; configs: TopicConfigs } {
+  /** The spec's replication factor and configs, and its own assignment if it brings one (checked). */
+  private check(spec: CreateTopicSpec): {
+    replicationFactor: number;
+    configs: TopicConfigs;
+    assignment?: number[][];
+  } {
     validateTopicName(spec.name);
-    validatePartitionCount(spec.partitions);
+    const given = spec.assignments ?? null;
+    validatePartitionCount(given === null ? spec.partitions : given.length);
     const configs = normalizeTopicConfigs(spec.configs);
     if (this.view().topics.has(spec.name)) {
       throw new StreamBusError('TOPIC_ALREADY_EXISTS', {
@@ -316,6 +337,15 @@ export class ClusterTopicCatalog implements TopicCatalog {
         message: `topic ${spec.name} already exists`,
         metadata: { topic: spec.name },
       });
+    }
+    if (given !== null) {
+      const assignment = this.checkedAssignment(given, {
+        topic: spec.name,
+        operation: 'topic.create',
+        partitions: spec.partitions,
+        replicationFactor: spec.replicationFactor,
+      });
+      return { replicationFactor: assignment[0]!.length, configs, assignment };
     }
     const alive = eligibleBrokers(this.clusterView()).map((b) => b.id);
     if (spec.replicationFactor === -1 && alive.length === 0) {
@@ -341,6 +371,21 @@ export class ClusterTopicCatalog implements TopicCatalog {
       });
     }
     return { replicationFactor, configs };
+  }
+
+  /**
+   * An operator's assignment (manual-assignment.ts), checked against the registered brokers: any state but
+   * decommissioned, as Kafka accepts offline brokers (their partitions wait for them).
+   */
+  private checkedAssignment(
+    assignments: readonly (readonly number[])[],
+    expect: Omit<AssignmentExpectations, 'brokers'>,
+  ): number[][] {
+    const brokers = new Set(
+      [...this.view().brokers.values()].filter((b) => b.state !== 'decommissioned').map((b) => b.id),
+    );
+    checkAssignment(assignments, { ...expect, brokers });
+    return assignments.map((replicas) => [...replicas]);
   }
 
   private view(): MetadataView {

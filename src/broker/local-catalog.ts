@@ -7,12 +7,14 @@
  * broker's topic defaults are the storage.* keys of its config file, so altering the cluster resource is
  * refused (it would be a second, conflicting place for the same defaults).
  */
+import { checkAssignment } from '../cluster/manual-assignment.js';
 import { StreamBusError } from '../errors/index.js';
 import type {
   AlterConfigsResource,
   BrokerInfo,
   ConfigEntry,
   ConfigResource,
+  CreatePartitionsSpec,
   CreateTopicSpec,
 } from '../protocol/messages.js';
 import { logConfigOf } from '../storage/config.js';
@@ -91,20 +93,29 @@ export class LocalTopicCatalog implements TopicCatalog {
   }
 
   validateTopic(spec: CreateTopicSpec): void {
-    this.checkReplicationFactor(spec);
-    this.logs.validateTopic(spec.name, spec.partitions, spec.configs);
+    this.logs.validateTopic(spec.name, this.checkPlacement(spec), spec.configs);
   }
 
   async createTopic(spec: CreateTopicSpec): Promise<void> {
-    this.checkReplicationFactor(spec);
-    await this.logs.createTopic(spec.name, spec.partitions, spec.configs);
+    await this.logs.createTopic(spec.name, this.checkPlacement(spec), spec.configs);
   }
 
   deleteTopic(name: string): Promise<void> {
     return this.logs.deleteTopic(name);
   }
 
-  async createPartitions(name: string, count: number, validateOnly: boolean): Promise<void> {
+  async createPartitions(spec: CreatePartitionsSpec, validateOnly: boolean): Promise<void> {
+    const { name, count, assignments } = spec;
+    if (assignments !== null && assignments !== undefined) {
+      const current = this.logs.topic(name)?.partitions;
+      checkAssignment(assignments, {
+        topic: name,
+        operation: 'topic.create_partitions',
+        partitions: current === undefined ? -1 : count - current,
+        replicationFactor: 1,
+        brokers: new Set([this.self().id]),
+      });
+    }
     await this.logs.addPartitions(name, count, validateOnly);
   }
 
@@ -134,8 +145,20 @@ export class LocalTopicCatalog implements TopicCatalog {
     await this.logs.alterTopicConfigs(change.name, change, validateOnly);
   }
 
-  /** One broker can hold one replica; -1 means "the broker default" as in Kafka. */
-  private checkReplicationFactor(spec: CreateTopicSpec): void {
+  /**
+   * The partition count to create. One broker can hold one replica; -1 means "the broker default" as in
+   * Kafka. An explicit assignment may only name this broker.
+   */
+  private checkPlacement(spec: CreateTopicSpec): number {
+    if (spec.assignments !== null && spec.assignments !== undefined) {
+      return checkAssignment(spec.assignments, {
+        topic: spec.name,
+        operation: 'topic.create',
+        partitions: spec.partitions,
+        replicationFactor: spec.replicationFactor,
+        brokers: new Set([this.self().id]),
+      }).partitions;
+    }
     if (spec.replicationFactor !== 1 && spec.replicationFactor !== -1) {
       throw new StreamBusError('INVALID_REPLICATION_FACTOR', {
         operation: 'topic.create',
@@ -143,5 +166,6 @@ export class LocalTopicCatalog implements TopicCatalog {
         metadata: { topic: spec.name, replicationFactor: spec.replicationFactor },
       });
     }
+    return spec.partitions;
   }
 }

@@ -36,7 +36,15 @@ export interface NewTopic {
   /** Default -1: the broker's default (1 on a single node, min(3, alive brokers) in a cluster). */
   replicationFactor?: number;
   configs?: Record<string, string>;
+  /**
+   * Your own placement instead of the broker's: partition p's broker ids, preferred leader first (Kafka's
+   * replica assignment). `partitions` and `replicationFactor` then default to what it lists.
+   */
+  assignments?: number[][];
 }
+
+/** A topic's new total partition count, and optionally the added partitions' replicas (as NewTopic's). */
+export type PartitionGrowth = number | { count: number; assignments?: number[][] };
 
 export interface TopicOutcome {
   name: string;
@@ -92,9 +100,10 @@ export class Admin {
     const res = await this.toController(ApiKey.CreateTopics, {
       topics: topics.map((t) => ({
         name: t.name,
-        partitions: t.partitions ?? 1,
-        replicationFactor: t.replicationFactor ?? -1,
+        partitions: t.partitions ?? t.assignments?.length ?? 1,
+        replicationFactor: t.replicationFactor ?? t.assignments?.[0]?.length ?? -1,
         configs: t.configs ?? {},
+        assignments: t.assignments ?? null,
       })),
       timeoutMs: this.timeoutMs,
       validateOnly: options.validateOnly ?? false,
@@ -131,13 +140,18 @@ export class Admin {
    * Grows each topic to its new total partition count (Kafka's `createPartitions`; partitions are only ever
    * added). Keyed messages map to partitions by count, so existing keys may land on a different partition
    * afterwards. Producers and consumer groups pick the new partitions up with their next metadata refresh.
+   * `{ count, assignments }` places the added partitions yourself (one replica list per added partition).
    */
   async createPartitions(
-    counts: Readonly<Record<string, number>>,
+    counts: Readonly<Record<string, PartitionGrowth>>,
     options: { validateOnly?: boolean } = {},
   ): Promise<TopicOutcome[]> {
     const res = await this.toController(ApiKey.CreatePartitions, {
-      topics: Object.entries(counts).map(([name, count]) => ({ name, count })),
+      topics: Object.entries(counts).map(([name, growth]) =>
+        typeof growth === 'number'
+          ? { name, count: growth, assignments: null }
+          : { name, count: growth.count, assignments: growth.assignments ?? null },
+      ),
       timeoutMs: this.timeoutMs,
       validateOnly: options.validateOnly ?? false,
     });

@@ -71,6 +71,11 @@ export const ERRORS = {
     category: 'invalid_input',
     message: 'topics named __* are internal: only the broker writes, creates or deletes them',
   },
+  INVALID_REPLICA_ASSIGNMENT: {
+    wireCode: 108,
+    category: 'invalid_input',
+    message: 'invalid replica assignment',
+  },
 
   // 200..299: produce and fetch
   CORRUPT_BATCH: { wireCode: 200, category: 'invalid_input', message: 'record batch CRC mismatch' },

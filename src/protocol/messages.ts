@@ -161,6 +161,11 @@ export interface CreateTopicSpec {
   replicationFactor: number;
   /** Topic-level overrides, e.g. retention_ms, segment_bytes. Values are strings as in Kafka. */
   configs: Record<string, string>;
+  /**
+   * The operator's own placement (Kafka's replica assignment): partition p's replicas, preferred leader
+   * first. Null or absent: the broker places. With it, `partitions` and `replicationFactor` are -1 or match.
+   */
+  assignments?: number[][] | null;
 }
 export interface CreateTopicsRequest {
   topics: CreateTopicSpec[];
@@ -180,6 +185,8 @@ export interface CreatePartitionsSpec {
   name: string;
   /** The topic's new total partition count: partitions are only added, never removed. */
   count: number;
+  /** The added partitions' replicas (one list per added partition, as in CreateTopicSpec); null: the broker places. */
+  assignments?: number[][] | null;
 }
 export interface CreatePartitionsRequest {
   topics: CreatePartitionsSpec[];

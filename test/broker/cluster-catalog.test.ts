@@ -246,13 +246,74 @@ describe('ClusterTopicCatalog', () => {
     const racks = { 1: 'a', 2: 'a', 3: 'b', 4: 'b', 5: 'c', 6: 'c' };
     const member = await setup([1, 2, 3, 4, 5, 6], undefined, racks);
     await broker(1).catalog.createTopic(spec('racked', 12, 3));
-    await broker(4).catalog.createPartitions('racked', 18, false);
+    await broker(4).catalog.createPartitions({ name: 'racked', count: 18 }, false);
     const record = member.store.snapshotView().topics.get('racked');
     expect(record?.partitions).toHaveLength(18);
     for (const p of record?.partitions ?? []) {
       const onRacks = new Set(p.replicas.map((id) => racks[id as keyof typeof racks]));
       expect(onRacks.size, `partition ${p.partition} on ${p.replicas.join(',')}`).toBe(3);
     }
+  });
+
+  it("places a topic and added partitions where an operator's assignment says; refuses a bad one and writes nothing", async () => {
+    const member = await setup([1, 2, 3, 4]);
+    const pinned = () => member.store.snapshotView().topics.get('pinned');
+    await broker(2).catalog.createTopic({
+      ...spec('pinned', -1, -1),
+      assignments: [
+        [4, 1],
+        [3, 4],
+      ],
+    });
+    expect(pinned()?.replicationFactor).toBe(2);
+    await broker(1).catalog.createPartitions({ name: 'pinned', count: 3, assignments: [[2, 3]] }, false);
+    expect(pinned()?.partitions.map((p) => p.replicas)).toEqual([
+      [4, 1],
+      [3, 4],
+      [2, 3],
+    ]);
+    await settled();
+    for (const b of brokers) {
+      const hosted = b.replicas
+        .replicas()
+        .filter((r) => r.topic === 'pinned')
+        .map((r) => r.partition)
+        .sort();
+      const assigned = (pinned()?.partitions ?? [])
+        .filter((p) => p.replicas.includes(b.id))
+        .map((p) => p.partition);
+      expect(hosted, `broker ${b.id}`).toEqual(assigned);
+    }
+
+    const refused = (fn: () => unknown) => codeOf(fn);
+    expect(
+      await refused(() => broker(1).catalog.createTopic({ ...spec('bad', -1, -1), assignments: [[1, 9]] })),
+    ).toBe('INVALID_REPLICA_ASSIGNMENT');
+    // Two partitions added, one list; a list of the wrong width for the topic's replication factor.
+    expect(
+      await refused(() =>
+        broker(1).catalog.createPartitions({ name: 'pinned', count: 5, assignments: [[1, 2]] }, false),
+      ),
+    ).toBe('INVALID_REPLICA_ASSIGNMENT');
+    expect(
+      await refused(() =>
+        broker(1).catalog.createPartitions({ name: 'pinned', count: 4, assignments: [[1]] }, false),
+      ),
+    ).toBe('INVALID_REPLICA_ASSIGNMENT');
+    expect(member.store.snapshotView().topics.has('bad')).toBe(false);
+    expect(pinned()?.partitions).toHaveLength(3);
+    // validateOnly checks an assignment and creates nothing.
+    broker(3).catalog.validateTopic({
+      ...spec('checked', 2, 2),
+      assignments: [
+        [1, 2],
+        [2, 3],
+      ],
+    });
+    expect(
+      caughtBy(() => broker(3).catalog.validateTopic({ ...spec('checked', 3, 2), assignments: [[1, 2]] })),
+    ).toMatchObject({ code: 'INVALID_REPLICA_ASSIGNMENT' });
+    expect(member.store.snapshotView().topics.has('checked')).toBe(false);
   });
 
   it('a broker opens replicas only for partitions it is assigned', async () => {

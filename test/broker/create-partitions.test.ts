@@ -179,6 +179,27 @@ describe('CreatePartitions through the SDK', () => {
     expect(sent).toMatchObject({ partition: 3, offset: 0 });
   });
 
+  it('an assignment on one broker may only name it: accepted for itself, INVALID_REPLICA_ASSIGNMENT otherwise', async () => {
+    await start();
+    const admin = client().admin();
+    await admin.createTopic({ name: 'mine', assignments: [[1], [1]] });
+    const count = async (name: string) => (await admin.listTopics()).find((t) => t.name === name)?.partitions;
+    expect(await count('mine')).toBe(2);
+    await expect(admin.createTopic({ name: 'theirs', assignments: [[2]] })).rejects.toMatchObject({
+      code: 'INVALID_REPLICA_ASSIGNMENT',
+      message: expect.stringContaining('names broker 2, which is not in the cluster (brokers: 1)'),
+    });
+    expect(await count('theirs')).toBeUndefined();
+    expect(await admin.createPartitions({ mine: { count: 3, assignments: [[1]] } })).toEqual([
+      { name: 'mine', error: null },
+    ]);
+    // Two partitions added, one list.
+    expect(await admin.createPartitions({ mine: { count: 5, assignments: [[1]] } })).toEqual([
+      { name: 'mine', error: expect.objectContaining({ code: 'INVALID_REPLICA_ASSIGNMENT' }) },
+    ]);
+    expect(await count('mine')).toBe(3);
+  });
+
   it('a consumer assigned a whole topic (no group) reads partitions added later, from their beginning', async () => {
     await start();
     const admin = client().admin();

@@ -200,6 +200,23 @@ describe('the produce/consume walk-through', () => {
     expect(shrink.stderr).toContain('INVALID_PARTITIONS');
   });
 
+  test('--replica-assignment places partitions (on one broker only on itself); bad lists fail with a clear error', async () => {
+    const created = await cli(['topic', 'create', 'pinned', '--replica-assignment', '1,1']);
+    expect([created.code, created.stdout]).toEqual([0, 'created topic pinned with 2 partition(s)\n']);
+    const grown = await cli(['topic', 'alter', 'pinned', '--partitions', '3', '--replica-assignment', '1']);
+    expect([grown.code, grown.stdout]).toEqual([0, 'topic pinned now has 3 partition(s)\n']);
+    const other = await cli(['topic', 'create', 'elsewhere', '--replica-assignment', '2']);
+    expect(other.code).toBe(1);
+    expect(other.stderr).toContain('INVALID_REPLICA_ASSIGNMENT');
+    expect(other.stderr).toContain('names broker 2');
+    const garbled = await cli(['topic', 'create', 'garbled', '--replica-assignment', '1:x']);
+    expect(garbled.code).not.toBe(0);
+    expect(garbled.stderr).toContain(
+      "--replica-assignment expects broker ids like 1:2:3,2:3:1; partition 0 has '1:x'",
+    );
+    expect((await cli(['topic', 'list'])).stdout).not.toMatch(/elsewhere|garbled/);
+  });
+
   test('topic delete removes the topic', async () => {
     await cli(['topic', 'create', 'doomed', '--partitions', '2']);
     const r = await cli(['topic', 'delete', 'doomed']);

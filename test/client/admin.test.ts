@@ -26,7 +26,9 @@ describe('Admin', () => {
     const admin = client.admin();
     await admin.createTopic({ name: 'orders', partitions: 3 });
     const sent = broker.requestsOf(ApiKey.CreateTopics)[0]!.body as CreateTopicsRequest;
-    expect(sent.topics).toEqual([{ name: 'orders', partitions: 3, replicationFactor: -1, configs: {} }]);
+    expect(sent.topics).toEqual([
+      { name: 'orders', partitions: 3, replicationFactor: -1, configs: {}, assignments: null },
+    ]);
     const err = await admin.createTopic({ name: 'orders' }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(StreamBusError);
     expect((err as StreamBusError).code).toBe('TOPIC_ALREADY_EXISTS');

@@ -8,7 +8,13 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { createClient, type StreamBusClient } from '../../src/index.js';
 import { type BrokerProcess, removeDir, tempDir } from '../helpers/broker-process.js';
-import { agreedLeader, HOST, startThreeBrokerCluster, until } from '../helpers/cluster-processes.js';
+import {
+  agreedLeader,
+  allSeeAlive,
+  HOST,
+  startThreeBrokerCluster,
+  until,
+} from '../helpers/cluster-processes.js';
 import { SPEC_METRICS } from '../helpers/spec-metrics.js';
 
 /**
@@ -64,6 +70,7 @@ describe('/metrics of a three-broker cluster', () => {
       })),
     );
     const leaderId = await until('a metadata leader all three agree on', () => agreedLeader(running));
+    await until('three alive brokers', () => allSeeAlive(running, 3));
     const leader = running[leaderId - 1] as BrokerProcess;
 
     client = createClient({ bootstrap: [leader.bootstrap], clientId: 'cluster-metrics-test' });

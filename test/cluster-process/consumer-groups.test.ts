@@ -11,9 +11,9 @@ import { createClient, type GroupView, type StreamBusClient } from '../../src/in
 import { type BrokerProcess, removeDir, tempDir } from '../helpers/broker-process.js';
 import {
   agreedLeader,
+  allSeeAlive,
   freePort,
   HOST,
-  raftView,
   startClusterBroker,
   until,
 } from '../helpers/cluster-processes.js';
@@ -72,10 +72,7 @@ describe('consumer groups on a replicated cluster', () => {
       });
     for (const [i, b] of (await Promise.all([start(1), start(2), start(3)])).entries()) brokers.set(i + 1, b);
     await until('a metadata leader', () => agreedLeader([...brokers.values()]));
-    await until('three alive brokers', async () => {
-      const v = await raftView(brokers.get(1) as BrokerProcess);
-      return (v.brokers ?? []).filter((b) => b.state === 'alive').length === 3 ? true : undefined;
-    });
+    await until('three alive brokers', () => allSeeAlive([...brokers.values()], 3));
     const bootstrap = [...brokers.values()].map((b) => b.bootstrap).join(',');
     client = createClient({ bootstrap, requestTimeoutMs: 5_000 });
     const admin = client.admin();

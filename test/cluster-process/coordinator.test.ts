@@ -11,6 +11,7 @@ import type { MetadataResponse } from '../../src/protocol/messages.js';
 import { type BrokerProcess, removeDir, tempDir } from '../helpers/broker-process.js';
 import {
   agreedLeader,
+  allSeeAlive,
   freePort,
   HOST,
   raftView,
@@ -61,10 +62,7 @@ describe('cluster coordinator on broker processes', () => {
     for (const [i, b] of first.entries()) running.set(i + 1, b);
     const all = () => [...running.values()];
     const leaderId = await until('a metadata leader', () => agreedLeader(all()));
-    await until('three alive brokers', async () => {
-      const v = await raftView(all()[0] as BrokerProcess);
-      return (v.brokers ?? []).filter((b) => b.state === 'alive').length === 3 ? true : undefined;
-    });
+    await until('three alive brokers', () => allSeeAlive(all(), 3));
 
     const bootstrap = all().map((b) => b.bootstrap);
     client = createClient({ bootstrap, requestTimeoutMs: 5_000 });

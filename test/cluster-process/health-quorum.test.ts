@@ -19,6 +19,7 @@ import { createClient, type StreamBusClient, StreamBusError } from '../../src/in
 import { type BrokerProcess, removeDir, tempDir } from '../helpers/broker-process.js';
 import {
   agreedLeader,
+  allSeeAlive,
   getJson,
   raftView,
   startThreeBrokerCluster,
@@ -104,6 +105,7 @@ describe('cluster health while brokers stop and continue (three broker processes
   beforeAll(async () => {
     brokers.push(...(await startThreeBrokerCluster(dirs, ENV)));
     await until('three ready brokers agreeing on a leader', () => agreedLeader(brokers), 20_000);
+    await until('three alive brokers', () => allSeeAlive(brokers, 3), 20_000);
     const client = createClient({ bootstrap: brokers.map((b) => b.bootstrap) });
     clients.push(client);
     await client.admin().createTopic({ name: TOPIC, partitions: PARTITIONS, replicationFactor: 3 });

@@ -46,6 +46,18 @@ export async function raftView(b: BrokerProcess): Promise<RaftView> {
   return typeof body === 'object' && body !== null ? (body as RaftView) : { status: 'unreachable' };
 }
 
+/**
+ * True once every given broker's metadata (its /health/raft view) has at least `n` brokers alive. Brokers are
+ * ready before the coordinator has marked them all alive (under load, seconds before), and placing a topic
+ * with a replication factor of `n` needs that.
+ */
+export async function allSeeAlive(brokers: readonly BrokerProcess[], n: number): Promise<true | undefined> {
+  const views = await Promise.all(brokers.map(raftView));
+  return views.every((v) => (v.brokers ?? []).filter((b) => b.state === 'alive').length >= n)
+    ? true
+    : undefined;
+}
+
 export async function ready(b: BrokerProcess): Promise<boolean> {
   return (await getJson(b.httpPort, '/health/ready')).code === 200;
 }

@@ -142,7 +142,23 @@ const BASE_SAMPLES: { [K in BaseApiKey]: Sample<K> } = {
     file: 'create-topics',
     request: {
       topics: [
-        { name: 'orders', partitions: 3, replicationFactor: 1, configs: { retention_ms: '86400000' } },
+        {
+          name: 'orders',
+          partitions: 3,
+          replicationFactor: 1,
+          configs: { retention_ms: '86400000' },
+          assignments: null,
+        },
+        {
+          name: 'pinned',
+          partitions: 2,
+          replicationFactor: 2,
+          configs: {},
+          assignments: [
+            [1, 2],
+            [2, 3],
+          ],
+        },
       ],
       timeoutMs: 30000,
       validateOnly: false,
@@ -163,7 +179,14 @@ const BASE_SAMPLES: { [K in BaseApiKey]: Sample<K> } = {
   [ApiKey.CreatePartitions]: {
     apiKey: ApiKey.CreatePartitions,
     file: 'create-partitions',
-    request: { topics: [{ name: 'orders', count: 6 }], timeoutMs: 30000, validateOnly: false },
+    request: {
+      topics: [
+        { name: 'orders', count: 6, assignments: null },
+        { name: 'pinned', count: 3, assignments: [[3, 1]] },
+      ],
+      timeoutMs: 30000,
+      validateOnly: false,
+    },
     response: {
       topics: [
         { name: 'orders', error: null },

@@ -45,10 +45,11 @@ export async function handleCreatePartitions(
   source: RequestSource,
 ): Promise<CreatePartitionsResponse> {
   const topics = [];
-  for (const { name, count } of request.topics) {
+  for (const spec of request.topics) {
+    const { name } = spec;
     try {
       assertNotInternal(name, 'create_partitions');
-      await ctx.catalog.createPartitions(name, count, request.validateOnly, source.deadline);
+      await ctx.catalog.createPartitions(spec, request.validateOnly, source.deadline);
       topics.push({ name, error: null });
     } catch (err) {
       topics.push({ name, error: toWireError(err, 'create_partitions') });

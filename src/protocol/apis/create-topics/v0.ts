@@ -2,12 +2,13 @@
  * CreateTopics v0 (api key 5).
  *
  *   request  = { topics: [ { name: str, partitions: int32, replicationFactor: int32,
- *                            configs: { str: str } } ],
+ *                            configs: { str: str }, assignments: [[int32]] | nil } ],
  *                timeoutMs: int32 >= 0, validateOnly: bool }
  *   response = { topics: [ { name: str, error: WireError | nil } ] }
  *
- * Partition counts and replication factors are only type-checked here; the broker answers
- * INVALID_PARTITIONS / INVALID_REPLICATION_FACTOR per topic.
+ * Partition counts, replication factors and assignments are only type-checked here; the broker answers
+ * INVALID_PARTITIONS / INVALID_REPLICATION_FACTOR / INVALID_REPLICA_ASSIGNMENT per topic (`assignments`:
+ * replica-assignments.ts).
  */
 import type { CreateTopicsRequest, CreateTopicsResponse } from '../../messages.js';
 import {
@@ -20,6 +21,7 @@ import {
   field,
   mapArray,
 } from '../../narrow.js';
+import { decodeAssignments, encodeAssignments } from '../replica-assignments.js';
 import { decodeTopicResults, encodeTopicResults } from '../topic-results.js';
 
 export function encodeRequest(req: CreateTopicsRequest): unknown {
@@ -29,6 +31,7 @@ export function encodeRequest(req: CreateTopicsRequest): unknown {
       partitions: t.partitions,
       replicationFactor: t.replicationFactor,
       configs: { ...t.configs },
+      assignments: encodeAssignments(t.assignments),
     })),
     timeoutMs: req.timeoutMs,
     validateOnly: req.validateOnly,
@@ -45,6 +48,7 @@ export function decodeRequest(v: unknown): CreateTopicsRequest {
         partitions: asInt32(field(t, 'partitions'), `${path}.partitions`),
         replicationFactor: asInt32(field(t, 'replicationFactor'), `${path}.replicationFactor`),
         configs: asStringMap(field(t, 'configs'), `${path}.configs`),
+        assignments: decodeAssignments(field(t, 'assignments'), `${path}.assignments`),
       };
     }),
     timeoutMs: asNonNegInt32(field(o, 'timeoutMs'), 'CreateTopics.timeoutMs'),
