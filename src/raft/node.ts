@@ -131,33 +131,32 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
   }
 
   tick(): void {
-    if (this.state !== 'running') return;
-    try {
-      this.core.tick();
-    } catch (err) {
-      this.fail(err);
-      return;
-    }
-    this.schedule();
+    this.drive(() => this.core.tick());
   }
 
   /** The transport lost its connection to `peer` (RaftCore.peerLost). */
   peerLost(peer: NodeId): void {
-    if (this.state !== 'running') return;
-    try {
-      this.core.peerLost(peer);
-    } catch (err) {
-      this.fail(err);
-      return;
-    }
-    this.schedule();
+    this.drive(() => this.core.peerLost(peer));
   }
 
+  /** As drive(), written out: it runs for every message of every group, so no closure per call. */
   receive(m: Message): void {
     if (this.state !== 'running') return;
     if (ELECTION_MESSAGES.has(m.type)) this.elections.trace('received', m);
     try {
       this.core.step(m);
+    } catch (err) {
+      this.fail(err);
+      return;
+    }
+    this.schedule();
+  }
+
+  /** One input to the core while running; a throw stops the node (fail), otherwise the loop runs. */
+  private drive(input: () => void): void {
+    if (this.state !== 'running') return;
+    try {
+      input();
     } catch (err) {
       this.fail(err);
       return;
@@ -261,14 +260,8 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
    * uses it so the group has a leader within a round trip). Ignored by learners and while a leader is known.
    */
   campaign(): void {
-    if (this.state !== 'running' || this.core.leaderId !== NONE) return;
-    try {
-      this.core.campaign();
-    } catch (err) {
-      this.fail(err);
-      return;
-    }
-    this.schedule();
+    if (this.core.leaderId !== NONE) return;
+    this.drive(() => this.core.campaign());
   }
 
   /** The voter a leadership transfer is handing over to; 0 when none is under way (cheap: no status object). */

@@ -96,29 +96,22 @@ describe('TcpTransport', () => {
     }
   });
 
-  it('tells a side when its connection to a peer is lost (dialing or accepting side), and not the side that closed', async () => {
-    const watch = (t: TcpTransport): NodeId[] => {
-      const lost: NodeId[] = [];
-      t.onPeerLost((peer) => lost.push(peer));
-      return lost;
-    };
-    // Node 1 dials node 2. Node 2 goes away (its process died): node 1, the dialing side, hears of it.
-    const first = await pair();
-    const [lostAt1, lostAt2] = [watch(first.a), watch(first.b)];
-    await waitFor('connected', () => first.a.isConnected(2) && first.b.isConnected(1));
-    await first.b.close();
-    await waitFor('node 1 told that node 2 is lost', () => lostAt1.length > 0);
-    expect(lostAt1).toEqual([2]);
-    expect(lostAt2).toEqual([]);
-    // The dialing node goes away: the accepting side hears of it.
-    const second = await pair();
-    const [lostBy1, lostBy2] = [watch(second.a), watch(second.b)];
-    await waitFor('connected', () => second.a.isConnected(2) && second.b.isConnected(1));
-    await second.a.close();
-    await waitFor('node 2 told that node 1 is lost', () => lostBy2.length > 0);
-    expect(lostBy2).toEqual([1]);
-    expect(lostBy1).toEqual([]);
-  });
+  // Node 1 dials node 2. Whichever goes away (its process died), the other side hears of it, not itself.
+  for (const gone of ['accepting', 'dialing'] as const) {
+    it(`tells the dialing or accepting side when the ${gone} side's connection is lost, and not the side that closed`, async () => {
+      const { a, b } = await pair();
+      const lostAt = { a: [] as NodeId[], b: [] as NodeId[] };
+      a.onPeerLost((peer) => lostAt.a.push(peer));
+      b.onPeerLost((peer) => lostAt.b.push(peer));
+      await waitFor('connected', () => a.isConnected(2) && b.isConnected(1));
+      const [closing, survivor, lostId] =
+        gone === 'accepting' ? ([b, 'a', 2] as const) : ([a, 'b', 1] as const);
+      await closing.close();
+      await waitFor(`the survivor told that node ${lostId} is lost`, () => lostAt[survivor].length > 0);
+      expect(lostAt[survivor]).toEqual([lostId]);
+      expect(lostAt[survivor === 'a' ? 'b' : 'a']).toEqual([]);
+    });
+  }
 
   it('delivers both ways over the one connection the lower id dials', async () => {
     const { a, b, got } = await pair();
