@@ -59,9 +59,9 @@ export interface ClusterCatalogDeps {
   readonly timers?: Timers;
   /** This broker's log settings (storage.*): the built-in topic defaults DescribeConfigs reports. */
   readonly logDefaults: LogConfig;
-  /** How new topics' and added partitions' replicas are chosen (cluster.placement_strategy); rack-aware if unset. */
+  /** How new topics' and added partitions' replicas are chosen (cluster.placement_strategy, rack-aware). */
   readonly placementStrategy?: PlacementStrategy;
-  /** Whether a broker's Raft traffic arrived lately (ClusterNode.peerAnswering); without it, metadata's leader. */
+  /** Whether a broker's Raft traffic arrived lately (ClusterNode.peerAnswering); unset: metadata's leader. */
   readonly peerAnswering?: (brokerId: number) => boolean;
 }
 
@@ -166,10 +166,10 @@ export class ClusterTopicCatalog implements TopicCatalog {
   }
 
   /**
-   * The new partitions are placed as the topic's next ones would have been at creation (by the placement
-   * strategy over the alive brokers, leaders continuing its rotation) and recorded in one metadata write, refused if the topic
-   * changed meanwhile; returns once this broker's replica has applied it (bounded). Each replica's broker
-   * then opens it, as for a new topic.
+   * The new partitions go where `spec.assignments` says, or where the topic's next ones would have been
+   * placed at creation (the placement strategy over the alive brokers, leaders continuing its rotation),
+   * recorded in one metadata write, refused if the topic changed meanwhile; returns once this broker's
+   * replica has applied it (bounded). Each replica's broker then opens it, as for a new topic.
    */
   async createPartitions(
     spec: CreatePartitionsSpec,
@@ -217,8 +217,9 @@ export class ClusterTopicCatalog implements TopicCatalog {
   }
 
   /**
-   * Places the topic over the alive brokers (cluster.placement_strategy) and records it in the metadata; returns once this
-   * broker's replica has applied it (bounded), so a Metadata request here right after sees the topic.
+   * Places the topic where `spec.assignments` says, or over the alive brokers by the placement strategy,
+   * and records it in the metadata; returns once this broker's replica has applied it (bounded), so a
+   * Metadata request here right after sees the topic.
    */
   async createTopic(spec: CreateTopicSpec, deadline?: Deadline): Promise<void> {
     const { replicationFactor, configs, assignment: given } = this.check(spec);

@@ -185,7 +185,7 @@ export interface CreatePartitionsSpec {
   name: string;
   /** The topic's new total partition count: partitions are only added, never removed. */
   count: number;
-  /** The added partitions' replicas (one list per added partition, as in CreateTopicSpec); null: the broker places. */
+  /** The added partitions' replicas (one list per added partition, as in CreateTopicSpec); null: broker places. */
   assignments?: number[][] | null;
 }
 export interface CreatePartitionsRequest {
