@@ -70,9 +70,16 @@ export interface CheckReport {
     fraction: number;
     /** Longest stretch without an acknowledged write while the workload ran. */
     maxUnavailableMs: number;
+    /**
+     * The longest harness stall overlapping that stretch (ms; 0 if none): the harness's own event loop
+     * was blocked then, and with it every ack and proxied byte (harness/stall-monitor.ts).
+     */
+    maxUnavailableHarnessStallMs: number;
     /** Longest stretch one partition went without an acknowledged write (the worst partition). */
     maxPartitionUnavailableMs: number;
   };
+  /** Stalls of the harness's own event loop (>= 200 ms): how many and the longest. */
+  harnessStalls: { count: number; maxMs: number };
   recoveries: Recovery[];
   p99RecoveryMs: number | null;
   p99AllPartitionsRecoveryMs: number | null;
@@ -116,6 +123,7 @@ export function checkHistory(events: readonly HistoryEvent[], options: CheckOpti
   const liveValues = new Set<string>();
   const commits = new Map<string, number>();
   const heals: { name: string; target: string; t: number }[] = [];
+  const stalls: { t: number; ms: number }[] = [];
   const faultStarts: number[] = [];
   let sends = 0;
   let fails = 0;
@@ -141,6 +149,9 @@ export function checkHistory(events: readonly HistoryEvent[], options: CheckOpti
       case 'send':
         sends++;
         firstSendMs ??= e.t;
+        break;
+      case 'harness-stall':
+        stalls.push({ t: e.t, ms: e.ms });
         break;
       case 'ack': {
         const v = seqValue(e.producer, e.seq);
@@ -263,14 +274,25 @@ export function checkHistory(events: readonly HistoryEvent[], options: CheckOpti
   const windows = Math.max(0, Math.ceil((endMs - startMs) / windowMs));
   const hit = new Set<number>();
   let maxUnavailableMs = 0;
+  let maxGapFrom = startMs;
   let last = startMs;
   for (const t of ackTimes) {
     if (t > endMs) break;
     hit.add(Math.floor((t - startMs) / windowMs));
-    maxUnavailableMs = Math.max(maxUnavailableMs, t - last);
+    if (t - last > maxUnavailableMs) {
+      maxUnavailableMs = t - last;
+      maxGapFrom = last;
+    }
     last = t;
   }
-  if (windows > 0) maxUnavailableMs = Math.max(maxUnavailableMs, endMs - last);
+  if (windows > 0 && endMs - last > maxUnavailableMs) {
+    maxUnavailableMs = endMs - last;
+    maxGapFrom = last;
+  }
+  const maxUnavailableHarnessStallMs = Math.max(
+    0,
+    ...stalls.filter((s) => s.t < maxGapFrom + maxUnavailableMs && s.t + s.ms > maxGapFrom).map((s) => s.ms),
+  );
   const availableWindows = [...hit].filter((w) => w < windows).length;
   let maxPartitionUnavailableMs = 0;
   for (const list of ackTimesByPartition.values()) {
@@ -340,8 +362,10 @@ export function checkHistory(events: readonly HistoryEvent[], options: CheckOpti
       availableWindows,
       fraction: windows === 0 ? 0 : availableWindows / windows,
       maxUnavailableMs: Math.round(maxUnavailableMs),
+      maxUnavailableHarnessStallMs,
       maxPartitionUnavailableMs: Math.round(maxPartitionUnavailableMs),
     },
+    harnessStalls: { count: stalls.length, maxMs: Math.max(0, ...stalls.map((s) => s.ms)) },
     recoveries,
     p99RecoveryMs,
     p99AllPartitionsRecoveryMs,

@@ -37,11 +37,21 @@ export function formatReport(r: CheckReport): string {
       'availability',
       `${(r.availability.fraction * 100).toFixed(1)}% of ${r.availability.windows} x ${r.availability.windowMs} ms windows`,
     ],
-    ['max unavailability', fmtMs(r.availability.maxUnavailableMs)],
+    [
+      'max unavailability',
+      fmtMs(r.availability.maxUnavailableMs) +
+        (r.availability.maxUnavailableHarnessStallMs > 0
+          ? ` (overlaps a ${fmtMs(r.availability.maxUnavailableHarnessStallMs)} harness stall)`
+          : ''),
+    ],
     ['max unavailability of one partition', fmtMs(r.availability.maxPartitionUnavailableMs)],
     ['p99 recovery after heal', fmtMs(r.p99RecoveryMs)],
     ['p99 recovery of every partition', fmtMs(r.p99AllPartitionsRecoveryMs)],
     ['heals with no ack before the next fault', String(r.unrecoveredFaults)],
+    [
+      'harness event-loop stalls (>= 200 ms)',
+      r.harnessStalls.count === 0 ? '0' : `${r.harnessStalls.count}, longest ${fmtMs(r.harnessStalls.maxMs)}`,
+    ],
     [
       'breakers opened / left open after heal',
       r.breakers.checked
@@ -84,7 +94,7 @@ export interface ScenarioRow {
 
 /**
  * The docs/reliability.md table: scenario, duration, ops, lost, duplicated, reordered, unavailability, p99
- * recovery, and how many heals saw no ack before the next fault.
+ * recovery, how many heals saw no ack before the next fault, and stalls of the harness's own event loop.
  */
 export function formatSummaryTable(rows: readonly ScenarioRow[]): string {
   const header = [
@@ -101,11 +111,12 @@ export function formatSummaryTable(rows: readonly ScenarioRow[]): string {
     'p99 recovery',
     'p99 recovery (all partitions)',
     'unrecovered',
+    'harness stalls',
     'result',
   ];
   const body = rows.map((row) => {
     const r = row.report;
-    if (r === null) return [row.scenario, `${row.durationS} s`, ...Array<string>(11).fill('-'), row.status];
+    if (r === null) return [row.scenario, `${row.durationS} s`, ...Array<string>(12).fill('-'), row.status];
     return [
       row.scenario,
       `${row.durationS} s`,
@@ -120,6 +131,7 @@ export function formatSummaryTable(rows: readonly ScenarioRow[]): string {
       fmtMs(r.p99RecoveryMs),
       fmtMs(r.p99AllPartitionsRecoveryMs),
       `${r.unrecoveredFaults}/${r.recoveries.length}`,
+      r.harnessStalls.count === 0 ? '0' : `${r.harnessStalls.count} (max ${fmtMs(r.harnessStalls.maxMs)})`,
       r.counts.unexpectedBrokerExits > 0
         ? `${row.status} (${r.counts.unexpectedBrokerExits} unexpected broker exit)`
         : row.status,

@@ -46,6 +46,8 @@ export type HistoryEvent =
   /** Every breaker sampled after the final heal; `open` lists those still not closed (`node/name`). */
   | { t: number; type: 'breakers-settled'; open: string[] }
   | { t: number; type: 'phase'; name: 'workload-stop' | 'drain-start' | 'drain-end' }
+  /** The harness's own event loop was blocked for `ms` from `t` (stall-monitor.ts). */
+  | { t: number; type: 'harness-stall'; ms: number }
   | { t: number; type: 'note'; message: string };
 
 export interface HistorySink {

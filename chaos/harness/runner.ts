@@ -28,6 +28,7 @@ import { BrokerCluster, removeWorkDir } from './cluster.js';
 import { LeaderLookup, waitAllReady } from './cluster-state.js';
 import { FileHistory } from './history.js';
 import { defaultBrokers, FIXED_PLAN_SCENARIOS, SCENARIOS } from './scenarios.js';
+import { monitorStalls } from './stall-monitor.js';
 import { tmpfsUnavailableReason } from './tmpfs.js';
 import { drain, Workload } from './workload.js';
 
@@ -142,6 +143,7 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
   let workload: Workload | null = null;
   let leaders: LeaderLookup | null = null;
   let breakers: BreakerSampler | null = null;
+  let stopStallMonitor: (() => void) | undefined;
   const topic = 'chaos';
   // The leader-kill acceptance run uses the issue's 6 partitions unless told otherwise.
   const partitions = o.partitions ?? (FIXED_PLAN_SCENARIOS.has(o.scenario) ? 6 : 4);
@@ -204,6 +206,7 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
       // keeps producer state in memory only, so there a retry across a restart may duplicate (reported).
       idempotent: replicated,
     });
+    stopStallMonitor = monitorStalls(history, clock);
     const basePlan = generatePlan({
       seed: o.seed,
       durationMs: o.durationS * 1000,
@@ -311,6 +314,7 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
       if (open.length > 0) log(`WARNING breakers still open after the heal: ${open.join(', ')}`);
       await breakers.stop();
     }
+    stopStallMonitor?.();
     history.append({ t: clock.nowMs(), type: 'run', action: 'end', scenario: o.scenario, seed: o.seed });
     history.flush();
     const report = checkHistory(history.events);
@@ -322,6 +326,7 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
     log(`run failed: ${result.error}`);
     return result;
   } finally {
+    stopStallMonitor?.();
     history.flush();
     await breakers?.stop();
     for (const nem of nemeses) await nem.cleanup().catch(() => {});

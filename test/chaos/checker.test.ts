@@ -148,6 +148,40 @@ describe('checker', () => {
     expect(r.counts.faults).toBe(1);
   });
 
+  it('reports harness stalls, and the longest one overlapping the longest gap without acks', () => {
+    const events: HistoryEvent[] = [
+      { t: 0, type: 'send', producer: 'p0', seq: 0, partition: 0 },
+      { t: 100, type: 'ack', producer: 'p0', seq: 0, partition: 0, offset: 0 },
+      { t: 150, type: 'harness-stall', ms: 300 }, // before the gap's last ack-free stretch began: overlaps
+      { t: 1200, type: 'harness-stall', ms: 900 },
+      { t: 1300, type: 'ack', producer: 'p0', seq: 1, partition: 0, offset: 1 },
+      { t: 1500, type: 'ack', producer: 'p0', seq: 2, partition: 0, offset: 2 },
+      { t: 2000, type: 'harness-stall', ms: 250 }, // after the longest gap: counted, not overlapping
+      { t: 2600, type: 'phase', name: 'workload-stop' },
+      ...[0, 1, 2].map(
+        (offset): HistoryEvent => ({
+          t: 2700,
+          type: 'read',
+          phase: 'drain',
+          consumer: 'd',
+          partition: 0,
+          offset,
+          value: `p0:${offset}`,
+        }),
+      ),
+    ];
+    const r = checkHistory(events, { windowMs: 1000 });
+    expect(r.availability.maxUnavailableMs).toBe(1200);
+    expect(r.availability.maxUnavailableHarnessStallMs).toBe(900);
+    expect(r.harnessStalls).toEqual({ count: 3, maxMs: 900 });
+    const quiet = checkHistory(
+      events.filter((e) => e.type !== 'harness-stall'),
+      { windowMs: 1000 },
+    );
+    expect(quiet.availability.maxUnavailableHarnessStallMs).toBe(0);
+    expect(quiet.harnessStalls).toEqual({ count: 0, maxMs: 0 });
+  });
+
   it('does not credit a recovery to a fault when the next fault began before any acknowledgement', () => {
     const events: HistoryEvent[] = [
       { t: 0, type: 'nemesis', name: 'kill', action: 'start', target: 'node-0' },
