@@ -1,6 +1,4 @@
 import { join } from 'node:path';
-import { DEFAULT_COORDINATOR_CONFIG } from '../cluster/coordinator-logic.js';
-import type { CoordinatorConfig } from '../cluster/coordinator-types.js';
 import type { BrokerConfig } from '../config/types.js';
 import { parseHostPort } from '../config/validate.js';
 import { StreamBusError } from '../errors/index.js';
@@ -31,6 +29,7 @@ import { METADATA_DIR } from '../storage/log-manager.js';
 import { pingBroker } from './broker-probe.js';
 import { ClusterCoordinator } from './cluster-coordinator.js';
 import { registerClusterHealth } from './cluster-health.js';
+import { coordinatorConfig } from './coordinator-config.js';
 import { runMembership } from './membership.js';
 import { ProbeBreakers } from './probe-breakers.js';
 import { alterQuorum } from './quorum-change.js';
@@ -477,26 +476,5 @@ function measuredRaft(raft: RaftNode, metrics: MetricsRegistry, nowMs: () => num
       metrics.raftProposalDurationSeconds.observe((nowMs() - startedAt) / 1000);
       return result;
     },
-  };
-}
-
-/** The coordinator's settings from the broker config (the failure detector's grace for starting brokers is fixed). */
-export function coordinatorConfig(config: BrokerConfig): CoordinatorConfig {
-  const t = config.resilience.timeouts;
-  return {
-    ...DEFAULT_COORDINATOR_CONFIG,
-    detector: {
-      ...DEFAULT_COORDINATOR_CONFIG.detector,
-      heartbeatIntervalMs: t.heartbeatIntervalMs,
-      heartbeatTimeoutMs: t.heartbeatTimeoutMs,
-    },
-    rebalanceIntervalMs: config.cluster.rebalanceIntervalMs,
-    probeIntervalMs: config.cluster.probeIntervalMs,
-    probeTimeoutMs: t.healthCheckMs,
-    failedGraceMs: config.cluster.failedGraceMs,
-    concurrentMovesMax: config.cluster.concurrentMovesMax,
-    replicaScoreMax: config.cluster.imbalanceScoreMax,
-    proposalTimeoutMs: t.proposalMs,
-    rebalanceTimeoutMs: t.rebalanceMs,
   };
 }
