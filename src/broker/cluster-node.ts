@@ -326,7 +326,7 @@ export class ClusterNode {
 
   /** Whether `brokerId`'s Raft traffic arrived within PEER_ANSWERING_MS (metadata and partition groups share it). */
   peerAnswering(brokerId: number): boolean {
-    const silentMs = this.transport.silentForMs(brokerId);
+    const silentMs = this.peerSilentForMs(brokerId);
     return silentMs !== undefined && silentMs <= PEER_ANSWERING_MS;
   }
 

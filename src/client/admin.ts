@@ -72,10 +72,10 @@ export interface AdminOptions {
   timeoutMs?: number;
 }
 
-/** Errors that say the controller could not be reached (NETWORK_ERROR: the connection was refused). */
 /** How long describeCluster({ fromMetadataLeader }) waits for the metadata leader before asking any broker. */
 const LEADER_DESCRIBE_TIMEOUT_MS = 3_000;
 
+/** Errors that say the controller could not be reached (NETWORK_ERROR: the connection was refused). */
 const CONTROLLER_UNREACHABLE: ReadonlySet<string> = new Set([
   'NETWORK_ERROR',
   'CONNECTION_CLOSED',
