@@ -4,22 +4,19 @@
  * byte moves: a stall here looks like unavailability of every broker at once. The checker reports the
  * stalls and whether the longest all-partition gap overlaps one.
  */
+import { watchEventLoopBlocks } from '../../src/observability/stall-watch.js';
 import type { Clock } from './clock.js';
 import type { HistorySink } from './history.js';
 
 /** A timer this much late means the event loop was blocked (a GC pause, synchronous work, CPU starvation). */
 export const STALL_THRESHOLD_MS = 200;
-const CHECK_INTERVAL_MS = 50;
 
 /** Starts watching; the returned function stops it. */
 export function monitorStalls(history: HistorySink, clock: Clock): () => void {
-  let expected = clock.nowMs() + CHECK_INTERVAL_MS;
-  const timer = setInterval(() => {
-    const now = clock.nowMs();
-    const late = now - expected;
-    if (late >= STALL_THRESHOLD_MS)
-      history.append({ t: expected, type: 'harness-stall', ms: Math.round(late) });
-    expected = now + CHECK_INTERVAL_MS;
-  }, CHECK_INTERVAL_MS);
-  return () => clearInterval(timer);
+  return watchEventLoopBlocks({
+    thresholdMs: STALL_THRESHOLD_MS,
+    nowMs: () => clock.nowMs(),
+    onBlock: (startedAtMs, blockedMs) =>
+      history.append({ t: startedAtMs, type: 'harness-stall', ms: Math.round(blockedMs) }),
+  });
 }

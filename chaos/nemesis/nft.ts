@@ -3,10 +3,15 @@
  * sets of loopback addresses. Dropped on the input hook, so senders see silence (timeouts), not the EPERM a
  * drop on output gives. Healing flushes the chain; cleanup deletes the whole table, also from exit handlers.
  *
+ * Applying and healing run nft as a child without waiting synchronously: the harness's proxies and workload
+ * share its event loop, and a blocking spawn on a loaded machine stalled every link for 835 ms once. Only the
+ * exit-handler cleanup waits synchronously (nothing else runs by then).
+ *
  * Loopback connections take source 127.0.0.1 unless the socket binds, so broker-to-broker connections must
  * bind their own 127.0.1.N address (net.connect localAddress) for these rules to see them.
  */
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import type { PartitionMode } from './plan.js';
 
 export interface DropRule {
@@ -15,6 +20,8 @@ export interface DropRule {
 }
 
 export const TABLE_FAMILY = 'inet';
+
+const execFileAsync = promisify(execFile);
 
 export function tableName(pid = process.pid): string {
   return `streambus_chaos_${pid}`;
@@ -66,15 +73,22 @@ export class NftTable {
   constructor(readonly name = tableName()) {}
 
   /** Replaces every rule in the table with these. */
-  apply(rules: readonly DropRule[]): void {
-    this.delete();
-    execFileSync('nft', ['-f', '-'], {
-      input: rulesScript(this.name, rules),
-      stdio: ['pipe', 'pipe', 'pipe'],
+  async apply(rules: readonly DropRule[]): Promise<void> {
+    await this.remove();
+    await new Promise<void>((resolve, reject) => {
+      const child = execFile('nft', ['-f', '-'], (err) => (err === null ? resolve() : reject(err)));
+      child.stdin?.end(rulesScript(this.name, rules));
     });
   }
 
-  /** Removes the table and its rules; safe when it does not exist. */
+  /** Removes the table and its rules; resolves also when it does not exist. */
+  async remove(): Promise<void> {
+    await execFileAsync('nft', ['delete', 'table', TABLE_FAMILY, this.name]).catch(() => {
+      // not there
+    });
+  }
+
+  /** `remove`, waiting synchronously: for exit handlers only. */
   delete(): void {
     try {
       execFileSync('nft', ['delete', 'table', TABLE_FAMILY, this.name], { stdio: 'pipe' });

@@ -32,19 +32,19 @@ export class PartitionNemesis implements Nemesis {
     const rules = partitionRules(step.partitionMode, hosts, step.target);
     this.removeCleanup ??= this.cleanupRegistry.add({
       name: `nft table ${this.table.name}`,
-      run: async () => this.table.delete(),
+      run: () => this.table.remove(),
       runSync: () => this.table.delete(),
     });
-    this.table.apply(rules);
+    await this.table.apply(rules);
     return `${step.partitionMode}: ${rules.map((r) => `${r.from.join(',')} -x-> ${r.to.join(',')}`).join('; ')}`;
   }
 
   async stop(): Promise<void> {
-    this.table.delete();
+    await this.table.remove();
   }
 
   async cleanup(): Promise<void> {
-    this.table.delete();
+    await this.table.remove();
     this.removeCleanup?.();
     this.removeCleanup = null;
   }

@@ -119,10 +119,7 @@ export class Broker {
     });
     // metrics.enabled false records nothing on the data path (the overhead benchmark's baseline).
     const metrics = config.metrics.enabled ? ops.metrics : null;
-    const fsyncObserver =
-      metrics === null
-        ? {}
-        : { onFsync: (seconds: number) => metrics.logFsyncDurationSeconds.observe(seconds) };
+    const fsyncObserver = ops.onFsync === undefined ? {} : { onFsync: ops.onFsync };
     // Single-node topics and cluster replicas share the data dir and the log defaults (storage.*).
     const storage = {
       ...config.storage,

@@ -115,6 +115,8 @@ export function buildBrokerConfig(r: ValueReader): BrokerConfig {
     health: {
       checkIntervalMs: r.num('health.check_interval'),
       diskFreeBytesMin: r.num('health.disk_free_bytes_min'),
+      eventLoopBlockWarnMs: r.num('health.event_loop_block_warn'),
+      slowFsyncWarnMs: r.num('health.slow_fsync_warn'),
       http: {
         enabled: r.bool('health.http.enabled'),
         port: r.num('health.http.port'),

@@ -23,6 +23,18 @@ export const OPS_KEYS: readonly KeySpec[] = [
     doc: 'The storage check is unhealthy when the data dir has less free space than this.',
   },
   {
+    key: 'health.event_loop_block_warn',
+    kind: { type: 'duration', min: 0 },
+    default: 500,
+    doc: 'A block of the event loop at least this long is logged as a warning ("event loop blocked", with blocked_ms): while blocked the broker answers nothing and sends no Raft heartbeats, so a block past an election timeout costs its leaderships. 0: off.',
+  },
+  {
+    key: 'health.slow_fsync_warn',
+    kind: { type: 'duration', min: 0 },
+    default: 1000,
+    doc: 'A data fsync that takes at least this long is logged as a warning ("slow fsync", with fsync_ms; at most once per 10 s, counting those left out): a slow disk holds back every acks=all write and, past an election timeout, the broker\'s leaderships. 0: off.',
+  },
+  {
     key: 'health.http.enabled',
     kind: { type: 'bool' },
     default: true,

@@ -104,6 +104,10 @@ export interface BrokerConfig {
   readonly health: {
     readonly checkIntervalMs: number;
     readonly diskFreeBytesMin: number;
+    /** 0: off. */
+    readonly eventLoopBlockWarnMs: number;
+    /** 0: off. */
+    readonly slowFsyncWarnMs: number;
     readonly http: { readonly enabled: boolean; readonly port: number; readonly bindAddress: string };
   };
   readonly metrics: {

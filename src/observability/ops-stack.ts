@@ -8,6 +8,7 @@ import { diskSpaceCheck, eventLoopLagCheck } from './health-checks.js';
 import { type OpsServer, startOpsServer } from './http-server.js';
 import type { Logger } from './logger.js';
 import { MetricsRegistry } from './metrics.js';
+import { slowFsyncWarner, watchEventLoopBlocks } from './stall-watch.js';
 import { timeoutObserver } from './timeouts.js';
 import { startTracing, type TracingHandle, type TracingOptions } from './tracing.js';
 
@@ -29,6 +30,11 @@ export interface OpsStack {
   readonly tracing: TracingHandle;
   /** Pass as `onTimeout` to resilience's `withTimeout`. */
   readonly onTimeout: (operation: string, timeoutMs: number) => void;
+  /**
+   * Pass as `onFsync` to the logs: each data fsync's duration goes to the fsync histogram and a slow one is
+   * logged (health.slow_fsync_warn). undefined when metrics and the warning are both off.
+   */
+  readonly onFsync: ((durationSeconds: number) => void) | undefined;
   isReady(): boolean;
   /** Stops checks, closes the HTTP listener(s) and flushes traces. Idempotent. */
   close(): Promise<void>;
@@ -63,6 +69,21 @@ export async function startOpsStack(config: BrokerConfig, options: OpsStackOptio
   const lag = eventLoopLagCheck();
   health.register(lag);
   health.start();
+  const blockWarnMs = config.health.eventLoopBlockWarnMs;
+  // Monotonic time: a wall-clock step must not read as a block.
+  const stopBlockWatch =
+    blockWarnMs > 0
+      ? watchEventLoopBlocks({
+          thresholdMs: blockWarnMs,
+          nowMs: () => performance.now(),
+          onBlock: (_startedAtMs, blockedMs) =>
+            logger.warn(
+              { operation: 'event_loop.block', blocked_ms: Math.round(blockedMs) },
+              'event loop blocked',
+            ),
+        })
+      : () => {};
+  const onFsync = fsyncReporter(config, metrics, logger, clock);
 
   const listeners = opsListeners(config);
   const healthListener = listeners.find((l) => l.health);
@@ -83,6 +104,7 @@ export async function startOpsStack(config: BrokerConfig, options: OpsStackOptio
   } catch (err) {
     health.stop();
     lag.close();
+    stopBlockWatch();
     unbindHealth();
     throw err;
   }
@@ -104,15 +126,43 @@ export async function startOpsStack(config: BrokerConfig, options: OpsStackOptio
     server,
     tracing,
     onTimeout,
+    onFsync,
     isReady: () => health.readiness().ready,
     close() {
       closing ??= (async () => {
         health.stop();
         lag.close();
+        stopBlockWatch();
         unbindHealth();
         await Promise.allSettled([server?.close(), tracing.shutdown()]);
       })();
       return closing;
     },
+  };
+}
+
+/** Data fsync durations into the histogram (metrics.enabled) and slow ones into a warning. */
+function fsyncReporter(
+  config: BrokerConfig,
+  metrics: MetricsRegistry,
+  logger: Logger,
+  clock: Clock,
+): ((durationSeconds: number) => void) | undefined {
+  const observe = config.metrics.enabled
+    ? (seconds: number) => metrics.logFsyncDurationSeconds.observe(seconds)
+    : undefined;
+  const warnMs = config.health.slowFsyncWarnMs;
+  const warn =
+    warnMs > 0
+      ? slowFsyncWarner(
+          (fields, message) => logger.warn({ operation: 'storage.fsync', ...fields }, message),
+          warnMs,
+          () => clock.nowMs(),
+        )
+      : undefined;
+  if (observe === undefined || warn === undefined) return observe ?? warn;
+  return (seconds) => {
+    observe(seconds);
+    warn(seconds);
   };
 }

@@ -48,12 +48,12 @@ describe.skipIf(reason !== null)('nftables partition plumbing between 127.0.1.N 
     const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
 
     expect(await canConnect('127.0.1.2', '127.0.1.3', port)).toBe(true);
-    table.apply(partitionRules('isolate', ['127.0.1.2', '127.0.1.3'], 0));
+    await table.apply(partitionRules('isolate', ['127.0.1.2', '127.0.1.3'], 0));
     expect(table.exists()).toBe(true);
     expect(await canConnect('127.0.1.2', '127.0.1.3', port)).toBe(false);
     // An address outside the partition still gets through.
     expect(await canConnect('127.0.1.4', '127.0.1.3', port)).toBe(true);
-    table.delete();
+    await table.remove();
     expect(table.exists()).toBe(false);
     expect(await canConnect('127.0.1.2', '127.0.1.3', port)).toBe(true);
   });
@@ -77,7 +77,7 @@ describe.skipIf(reason !== null)('nftables partition plumbing between 127.0.1.N 
     // The proxy reaches its broker from the node's own address: that hop is inside node 3 for nft.
     expect(peerSources).toEqual(['127.0.1.3']);
 
-    table.apply(partitionRules('isolate', ['127.0.1.2', '127.0.1.3'], 1));
+    await table.apply(partitionRules('isolate', ['127.0.1.2', '127.0.1.3'], 1));
     expect(await echoes(open, 'during')).toBe(false);
     expect(await canConnect('127.0.1.2', '127.0.1.3', proxy.port)).toBe(false);
     // Outside the partition, the proxy and its hop to the broker still work end to end.
@@ -87,7 +87,7 @@ describe.skipIf(reason !== null)('nftables partition plumbing between 127.0.1.N 
     outside.destroy();
     open.destroy();
 
-    table.delete();
+    await table.remove();
     expect(await canConnect('127.0.1.2', '127.0.1.3', proxy.port)).toBe(true);
   });
 });

@@ -1,21 +1,26 @@
 import { Writable } from 'node:stream';
 import { createLogger } from '../../src/observability/index.js';
 
-/** A real pino logger whose JSON lines the test can read back. */
-export function captureLogger() {
+/** A stream to give a logger as its destination, and the JSON lines written to it so far. */
+export function captureLines(): { stream: Writable; lines: () => Record<string, unknown>[] } {
   const chunks: string[] = [];
-  const destination = new Writable({
+  const stream = new Writable({
     write(chunk, _enc, done) {
       chunks.push(String(chunk));
       done();
     },
   });
-  const logger = createLogger({ level: 'info', destination });
   const lines = () =>
     chunks
       .join('')
       .split('\n')
       .filter((l) => l !== '')
       .map((l) => JSON.parse(l) as Record<string, unknown>);
-  return { logger, lines };
+  return { stream, lines };
+}
+
+/** A real pino logger whose JSON lines the test can read back. */
+export function captureLogger() {
+  const { stream, lines } = captureLines();
+  return { logger: createLogger({ level: 'info', destination: stream }), lines };
 }

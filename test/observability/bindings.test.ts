@@ -1,4 +1,3 @@
-import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { StreamBusError } from '../../src/errors/index.js';
 import {
@@ -9,24 +8,7 @@ import {
   MetricsRegistry,
 } from '../../src/observability/index.js';
 import { CircuitBreaker, ManualClock } from '../../src/resilience/index.js';
-
-function lines(): { stream: Writable; read: () => Record<string, unknown>[] } {
-  const chunks: string[] = [];
-  return {
-    stream: new Writable({
-      write(c, _e, done) {
-        chunks.push(String(c));
-        done();
-      },
-    }),
-    read: () =>
-      chunks
-        .join('')
-        .split('\n')
-        .filter(Boolean)
-        .map((l) => JSON.parse(l) as Record<string, unknown>),
-  };
-}
+import { captureLines } from '../helpers/capture-logger.js';
 
 describe('bindBreakerMetrics', () => {
   it('exports breaker state, results and transitions as circuitbreaker_* metrics and logs the opening', async () => {
@@ -38,7 +20,7 @@ describe('bindBreakerMetrics', () => {
       clock,
     });
     const metrics = new MetricsRegistry({ processMetrics: false });
-    const out = lines();
+    const out = captureLines();
     const unbind = bindBreakerMetrics(breaker, metrics, createLogger({ destination: out.stream }));
     expect(await metrics.text()).toContain('circuitbreaker_state{name="metadata.propose"} 0');
     const boom = async () => {
@@ -56,7 +38,7 @@ describe('bindBreakerMetrics', () => {
     expect(text).toContain(
       'circuitbreaker_state_changes_total{name="metadata.propose",from="closed",to="open"} 1',
     );
-    expect(out.read()).toEqual([
+    expect(out.lines()).toEqual([
       expect.objectContaining({ level: 'warn', operation: 'circuit_breaker.transition', to: 'open' }),
     ]);
     clock.advance(100);
@@ -73,17 +55,17 @@ describe('bindHealthMetrics', () => {
   it('exports each check status as a gauge and logs changes away from healthy', async () => {
     const health = new HealthRegistry();
     const metrics = new MetricsRegistry({ processMetrics: false });
-    const out = lines();
+    const out = captureLines();
     bindHealthMetrics(health, metrics, createLogger({ destination: out.stream }));
     let status: 'healthy' | 'unhealthy' = 'healthy';
     health.register({ name: 'storage', check: async () => ({ status, message: status }) });
     await health.refresh();
     expect(await metrics.text()).toContain('streambus_health_check_status{check="storage"} 2');
-    expect(out.read()).toEqual([]);
+    expect(out.lines()).toEqual([]);
     status = 'unhealthy';
     await health.refresh();
     expect(await metrics.text()).toContain('streambus_health_check_status{check="storage"} 0');
-    expect(out.read()).toEqual([
+    expect(out.lines()).toEqual([
       expect.objectContaining({ level: 'warn', check: 'storage', to: 'unhealthy' }),
     ]);
   });

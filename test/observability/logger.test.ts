@@ -1,34 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { StreamBusError } from '../../src/errors/index.js';
 import { componentLogger, createLogger, LogSampler, silentLogger } from '../../src/observability/index.js';
 import { ManualClock } from '../../src/resilience/manual-clock.js';
+import { captureLines } from '../helpers/capture-logger.js';
 import { scratchDir } from '../helpers/scratch-dir.js';
-
-function capture(): { lines: () => Record<string, unknown>[]; stream: Writable } {
-  const chunks: string[] = [];
-  const stream = new Writable({
-    write(chunk, _enc, done) {
-      chunks.push(String(chunk));
-      done();
-    },
-  });
-  return {
-    stream,
-    lines: () =>
-      chunks
-        .join('')
-        .split('\n')
-        .filter((l) => l !== '')
-        .map((l) => JSON.parse(l) as Record<string, unknown>),
-  };
-}
 
 describe('logger', () => {
   it('writes JSON lines with the spec fields: component, node_id, broker_id, operation, duration_ms, error', () => {
-    const out = capture();
+    const out = captureLines();
     const root = createLogger({ level: 'info', base: { node_id: 1, broker_id: 1 }, destination: out.stream });
     const log = componentLogger(root, 'metadata');
     log.warn(
@@ -55,7 +36,7 @@ describe('logger', () => {
   });
 
   it('respects the level', () => {
-    const out = capture();
+    const out = captureLines();
     const log = createLogger({ level: 'warn', destination: out.stream });
     log.info('dropped');
     log.error('kept');
@@ -63,7 +44,7 @@ describe('logger', () => {
   });
 
   it('redacts secrets', () => {
-    const out = capture();
+    const out = captureLines();
     const log = createLogger({ destination: out.stream });
     log.info({ password: 'hunter2', peer: { token: 'abc' }, auth: { sasl: { secret: 's' } } }, 'connecting');
     const [line] = out.lines();
