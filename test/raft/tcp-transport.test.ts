@@ -63,6 +63,24 @@ describe('TcpTransport', () => {
     await waitFor('delivery after the redial', () => got.b.some((e) => e.message.term === 7), 5_000);
   });
 
+  it("does not take its own event loop's stall for the peers' silence (no idle disconnect after a block)", async () => {
+    const live = { idleTimeoutMs: 300, keepaliveIntervalMs: 50 };
+    const { a, b, got } = await pair({}, { a: live, b: live });
+    await waitFor('connected', () => a.isConnected(2) && b.isConnected(1));
+    await new Promise((r) => setTimeout(r, 200));
+    const dials = a.dialsStarted + b.dialsStarted;
+    // Synchronous work: both ends' timers are late by more than the idle timeout when it ends.
+    const from = performance.now();
+    while (performance.now() - from < 800) {
+      // blocked
+    }
+    await new Promise((r) => setTimeout(r, 400));
+    expect(a.idleDisconnects + b.idleDisconnects).toBe(0);
+    expect(a.dialsStarted + b.dialsStarted).toBe(dials);
+    a.send(2, [hb(1, 2, 9)]);
+    await waitFor('delivery on the same connection', () => got.b.some((e) => e.message.term === 9));
+  });
+
   it('keeps a quiet connection open while both sides send keepalives, and delivers no empty batches', async () => {
     const live = { idleTimeoutMs: 300, keepaliveIntervalMs: 50 };
     const { a, b, got } = await pair({}, { a: live, b: live });

@@ -28,6 +28,9 @@ const KEEPALIVE_FRAME = encodeFrame(FRAME_MESSAGES, encodeEnvelopes([]));
  * for a peer during one event-loop turn goes out as one frame (every group's messages together). Queues are
  * bounded and drop the oldest envelopes: Raft retransmits, so loss is safe and blocking the driver is not.
  */
+/** A liveness check at least this late counts as a stall of this process (creditOwnStall). */
+const OWN_STALL_MIN_MS = 100;
+
 export class TcpTransport implements RaftTransport {
   private readonly opts: ResolvedTcpTransportOptions;
   private readonly peers = new Map<NodeId, Peer>();
@@ -45,12 +48,14 @@ export class TcpTransport implements RaftTransport {
     this.opts = resolveTcpTransportOptions(options);
     this.inbound = new InboundFrames(this.opts);
     for (const [id, addr] of options.peers ?? []) this.setPeer(id, addr);
-    this.livenessTimer = setInterval(
-      () => this.checkLiveness(),
-      Math.min(this.opts.keepaliveIntervalMs, 100),
-    );
+    this.livenessIntervalMs = Math.min(this.opts.keepaliveIntervalMs, 100);
+    this.lastLivenessCheckAtMs = this.opts.nowMs();
+    this.livenessTimer = setInterval(() => this.checkLiveness(), this.livenessIntervalMs);
     this.livenessTimer.unref();
   }
+
+  private readonly livenessIntervalMs: number;
+  private lastLivenessCheckAtMs: number;
 
   /** Connections closed because nothing arrived on them for idleTimeoutMs. */
   idleDisconnects = 0;
@@ -59,6 +64,9 @@ export class TcpTransport implements RaftTransport {
   /** Keepalives on quiet connections; closes connections that went silent (they are dialed again). */
   private checkLiveness(): void {
     const now = this.opts.nowMs();
+    const lateMs = now - this.lastLivenessCheckAtMs - this.livenessIntervalMs;
+    this.lastLivenessCheckAtMs = now;
+    if (lateMs >= OWN_STALL_MIN_MS) this.creditOwnStall(lateMs, now);
     for (const peer of this.peers.values()) {
       const socket = peer.socket;
       if (socket === undefined || socket.destroyed) {
@@ -78,6 +86,21 @@ export class TcpTransport implements RaftTransport {
         peer.lastSentAtMs = now;
         socket.write(KEEPALIVE_FRAME);
       }
+    }
+  }
+
+  /**
+   * A liveness check this late means this process's own event loop was blocked (a GC pause, a stuck disk
+   * write, CPU starvation): timers run before sockets are read, so whatever the peers sent meanwhile is still
+   * unread, and the time is this node's silence, not theirs. It is credited to every peer; otherwise a broker
+   * back from a 2 s stall would close every peer connection with their messages unread and report each peer
+   * lost (its followers would campaign). Silence is measured in time this process was running.
+   */
+  private creditOwnStall(stalledMs: number, now: number): void {
+    for (const peer of this.peers.values()) {
+      peer.lastReceivedAtMs = Math.min(now, peer.lastReceivedAtMs + stalledMs);
+      if (peer.lastDataAtMs > 0) peer.lastDataAtMs = Math.min(now, peer.lastDataAtMs + stalledMs);
+      peer.absentSinceMs = Math.min(now, peer.absentSinceMs + stalledMs);
     }
   }
 
