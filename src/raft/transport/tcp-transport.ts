@@ -49,12 +49,13 @@ export class TcpTransport implements RaftTransport {
     this.inbound = new InboundFrames(this.opts);
     for (const [id, addr] of options.peers ?? []) this.setPeer(id, addr);
     this.livenessIntervalMs = Math.min(this.opts.keepaliveIntervalMs, 100);
-    this.lastLivenessCheckAtMs = this.opts.nowMs();
+    this.lastLivenessCheckAtMs = performance.now();
     this.livenessTimer = setInterval(() => this.checkLiveness(), this.livenessIntervalMs);
     this.livenessTimer.unref();
   }
 
   private readonly livenessIntervalMs: number;
+  /** On the real monotonic clock (not `nowMs`, which tests drive): it measures this loop's own lateness. */
   private lastLivenessCheckAtMs: number;
 
   /** Connections closed because nothing arrived on them for idleTimeoutMs. */
@@ -64,8 +65,9 @@ export class TcpTransport implements RaftTransport {
   /** Keepalives on quiet connections; closes connections that went silent (they are dialed again). */
   private checkLiveness(): void {
     const now = this.opts.nowMs();
-    const lateMs = now - this.lastLivenessCheckAtMs - this.livenessIntervalMs;
-    this.lastLivenessCheckAtMs = now;
+    const checkedAtMs = performance.now();
+    const lateMs = checkedAtMs - this.lastLivenessCheckAtMs - this.livenessIntervalMs;
+    this.lastLivenessCheckAtMs = checkedAtMs;
     if (lateMs >= OWN_STALL_MIN_MS) this.creditOwnStall(lateMs, now);
     for (const peer of this.peers.values()) {
       const socket = peer.socket;
