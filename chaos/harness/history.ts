@@ -2,7 +2,7 @@
  * The history: every event of a chaos run, one JSON object per line, times in ms since the run started.
  * The checker reads only this, so a run can be re-checked (or a synthetic history fed in) without brokers.
  */
-import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { createWriteStream, readFileSync, type WriteStream, writeFileSync } from 'node:fs';
 
 export type BreakerStateName = 'closed' | 'open' | 'half-open';
 
@@ -63,18 +63,23 @@ export class MemoryHistory implements HistorySink {
 }
 
 /**
- * Buffers lines and appends them to the file every `flushEvery` events (and on flush()), with synchronous
- * writes so a crash of the harness loses at most one buffer and never interleaves half lines.
+ * Buffers lines and hands them to the file every `flushEvery` events (and on flush()). The writes leave the
+ * event loop: the harness's proxies and workload share it, and a synchronous append stuck behind a busy disk
+ * stalled every proxied link at once (read as every broker failing). A stream keeps the lines in order and
+ * never interleaves half lines; a crash of the harness loses what the disk had not taken yet.
  */
 export class FileHistory implements HistorySink {
   private buffer: string[] = [];
   readonly events: HistoryEvent[] = [];
+  private readonly out: WriteStream;
+  private closing: Promise<void> | undefined;
 
   constructor(
     readonly path: string,
     private readonly flushEvery = 1000,
   ) {
     writeFileSync(path, '');
+    this.out = createWriteStream(path, { flags: 'a' });
   }
 
   append(event: HistoryEvent): void {
@@ -84,9 +89,19 @@ export class FileHistory implements HistorySink {
   }
 
   flush(): void {
-    if (this.buffer.length === 0) return;
-    appendFileSync(this.path, `${this.buffer.join('\n')}\n`);
+    if (this.buffer.length === 0 || this.closing !== undefined) return;
+    this.out.write(`${this.buffer.join('\n')}\n`);
     this.buffer = [];
+  }
+
+  /** Flushes and resolves once every line is in the file; later appends stay in memory only. Idempotent. */
+  close(): Promise<void> {
+    this.flush();
+    this.closing ??= new Promise<void>((resolve, reject) => {
+      this.out.once('error', reject);
+      this.out.end(() => resolve());
+    });
+    return this.closing;
   }
 }
 

@@ -327,7 +327,7 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
     return result;
   } finally {
     stopStallMonitor?.();
-    history.flush();
+    await history.close().catch((err: Error) => log(`history.jsonl not completely written: ${err.message}`));
     await breakers?.stop();
     for (const nem of nemeses) await nem.cleanup().catch(() => {});
     await workload?.close();

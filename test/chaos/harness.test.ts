@@ -6,14 +6,14 @@ import { Cleanup } from '../../chaos/harness/cleanup.js';
 import { FileHistory, parseValue, readHistory, seqValue } from '../../chaos/harness/history.js';
 
 describe('history file', () => {
-  it('reads back every appended event, in order, after a flush', () => {
+  it('reads back every appended event, in order, once closed', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'chaos-history-'));
     try {
       const h = new FileHistory(join(dir, 'history.jsonl'), 2);
       h.append({ t: 1, type: 'send', producer: 'p0', seq: 0, partition: 0 });
       h.append({ t: 2, type: 'ack', producer: 'p0', seq: 0, partition: 0, offset: 7 });
       h.append({ t: 3, type: 'phase', name: 'workload-stop' });
-      h.flush();
+      await h.close();
       expect(readHistory(h.path)).toEqual(h.events);
       expect(h.events).toHaveLength(3);
     } finally {
