@@ -129,6 +129,38 @@ describe('pre-vote and check-quorum', () => {
     expect(c.core(2).leaderInLease()).toBe(1);
   });
 
+  it('a leader that lost its connection to a follower resends from what it acknowledged, without a rejection', () => {
+    const c = new TestCluster([1, 2, 3]);
+    c.campaign(1);
+    c.propose(1, 'a');
+    // The append carrying "b" to node 2 dies with the connection; node 3 commits it with the leader.
+    c.cutLink(1, 2);
+    c.propose(1, 'b');
+    c.heal();
+    const match = c
+      .core(1)
+      .progress()
+      .find((p) => p.id === 2)!.match;
+    c.core(1).peerLost(2);
+    // Probing again from the acknowledged index, not past the lost append.
+    expect(
+      c
+        .core(1)
+        .progress()
+        .find((p) => p.id === 2)!.next,
+    ).toBe(match + 1);
+    const sentBefore = c.sent.length;
+    c.tick(1); // heartbeat; its answer brings the resend
+    expect(c.appliedData(2)).toEqual(['a', 'b']);
+    const rejections = c.sent
+      .slice(sentBefore)
+      .filter((m) => m.type === 'app-resp' && m.from === 2 && m.reject);
+    expect(rejections).toEqual([]);
+    // A lost peer that is not a follower here changes nothing.
+    c.core(1).peerLost(1);
+    expect(c.leaders()).toEqual([1]);
+  });
+
   it('leaderInLease: the leader a follower heard from lately, itself on a check-quorum leader, none once silent', () => {
     const c = new TestCluster([1, 2, 3]);
     expect(c.core(2).leaderInLease()).toBe(0);

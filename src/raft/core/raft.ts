@@ -208,8 +208,17 @@ export class RaftCore extends RaftCandidate {
    * not, and the election timeout still covers those. A leader that is in fact alive loses nothing: its next
    * heartbeat makes this node its follower again (before or after a pre-vote that its other followers,
    * still in its lease, refuse). Randomized, so two followers that lost the same leader rarely split a vote.
+   *
+   * A leader takes the appends it pipelined to `peer` as lost with the connection (etcd's ReportUnreachable):
+   * it probes again from what the follower acknowledged, at the next heartbeat answer, instead of sending
+   * past the gap until the follower rejects (one more round trip on a link that is already failing).
    */
   peerLost(peer: NodeId): void {
+    if (this.role === 'leader') {
+      const pr = peer === this.id ? undefined : this.prs.get(peer);
+      if (pr?.state === 'replicate') pr.becomeProbe();
+      return;
+    }
     if (peer === NONE || this.role !== 'follower' || this.leaderId !== peer) return;
     this.leaderId = NONE;
     const soon = randomInt(this.cfg.random, 1, LOST_LEADER_CAMPAIGN_TICKS_MAX + 1);
