@@ -256,7 +256,10 @@ export function runSimulation(seed: number, options: SimOptions = {}): SimResult
       case 6: {
         const l = leader();
         const to = l?.core === undefined ? undefined : pick(l.core.conf.voters.filter((v) => v !== l.id));
-        if (l?.core !== undefined && to !== undefined) l.core.transferLeadership(to);
+        if (l?.core === undefined) break;
+        // A transfer, or a step-down without a successor (a leader whose links failed: RaftCore.stepDown).
+        if (chance(0.3)) l.core.stepDown();
+        else if (to !== undefined) l.core.transferLeadership(to);
         break;
       }
       case 7: {

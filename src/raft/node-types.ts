@@ -67,6 +67,8 @@ export interface RaftNodeStatus {
   readonly commitIndex: number;
   readonly appliedIndex: number;
   readonly lastIndex: number;
+  /** The last index this node's own storage holds durably. */
+  readonly durableIndex: number;
   readonly voters: readonly NodeId[];
   /** Non-empty only while in a joint configuration. */
   readonly votersOutgoing: readonly NodeId[];

@@ -134,6 +134,18 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
     this.drive(() => this.core.tick());
   }
 
+  /**
+   * Leader only: stops leading without a successor and stays out of elections for a while (RaftCore.stepDown),
+   * for a leader whose commits stopped on its own side's links. Returns whether it stepped down.
+   */
+  stepDown(): boolean {
+    let stepped = false;
+    this.drive(() => {
+      stepped = this.core.stepDown();
+    });
+    return stepped;
+  }
+
   /** The transport lost its connection to `peer` (RaftCore.peerLost). */
   peerLost(peer: NodeId): void {
     this.drive(() => this.core.peerLost(peer));
@@ -291,6 +303,7 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
       commitIndex: s.commit,
       appliedIndex: this.ready.appliedIndex,
       lastIndex: s.lastIndex,
+      durableIndex: s.durableIndex,
       voters: s.conf.voters,
       votersOutgoing: s.conf.votersOutgoing ?? [],
       learners: s.conf.learners,

@@ -31,6 +31,7 @@ function fake(f: Fake): { deps: QuorumChangeDeps; proposed: { type: string; node
     commitIndex,
     appliedIndex: commitIndex,
     lastIndex: commitIndex,
+    durableIndex: commitIndex,
     voters: f.voters,
     votersOutgoing: [],
     learners: f.learners,

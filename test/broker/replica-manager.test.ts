@@ -77,12 +77,19 @@ interface BrokerOptions {
   readonly retiringReplicaMaxMs?: number;
   /** Raft ticks (elections time out after 10): longer ones keep a loaded machine from electing at random. */
   readonly tickIntervalMs?: number;
+  readonly commitStallStepDownMs?: number;
   /** Replica folders already on disk when the broker starts; set, the manager sweeps stray ones. */
   readonly onDisk?: readonly string[];
 }
 
 function startBroker(hub: MemoryHub, md: SharedMetadata, id: number, o: BrokerOptions = {}): Broker {
-  const { transferBackoffMs = 200, retiringReplicaMaxMs, tickIntervalMs = 10, onDisk } = o;
+  const {
+    transferBackoffMs = 200,
+    retiringReplicaMaxMs,
+    tickIntervalMs = 10,
+    onDisk,
+    commitStallStepDownMs,
+  } = o;
   const host = new RaftHost({ nodeId: id, transport: hub.transport(id), tickIntervalMs });
   const stores = new Map<string, MemoryPartitionStore>();
   const removed: string[] = [];
@@ -116,6 +123,7 @@ function startBroker(hub: MemoryHub, md: SharedMetadata, id: number, o: BrokerOp
     isrCheckIntervalMs: 50,
     replicaLagTimeMaxMs: 400,
     ...(retiringReplicaMaxMs === undefined ? {} : { retiringReplicaMaxMs }),
+    ...(commitStallStepDownMs === undefined ? {} : { commitStallStepDownMs }),
     ...(onDisk === undefined
       ? {}
       : {
@@ -375,6 +383,28 @@ describe('ReplicaManager', () => {
     expect(leader.manager.underReplicatedCount()).toBe(1);
     hub.heal();
     await waitFor('back in sync', () => md.partition('t', 0).isr.length === 3);
+  });
+
+  it('steps a leader down whose appends stop reaching its followers, and they elect one of themselves', async () => {
+    const { hub, md } = setup([1, 2, 3], { commitStallStepDownMs: 300 });
+    md.apply(createTopic('t', [[1, 2, 3]]));
+    await leaderPublished(md);
+    const { broker: stalled, replica } = leaderReplica('t', 0)!;
+    await replica.append(batch('before'));
+    // Its heartbeats still arrive, so the followers keep its lease; its appends do not: nothing commits.
+    hub.dropWhere = (from, _to, e) => from === stalled.id && e.message.type === 'app';
+    const stuck = replica.append(batch('stuck')).then(
+      () => 'written',
+      (err: StreamBusError) => err.code,
+    );
+    const next = await waitFor('the partition led by another broker', () => {
+      const l = leaderReplica('t', 0);
+      return l !== undefined && l.broker.id !== stalled.id && l;
+    });
+    expect(await stuck).not.toBe('written');
+    hub.dropWhere = null;
+    expect((await next.replica.append(batch('after'))).baseOffset).toBe(1);
+    await waitFor('the new leader published', () => md.partition('t', 0).leader === next.broker.id);
   });
 
   it('hands partition leadership to an in-sync replica when stopped, before closing', async () => {

@@ -1,7 +1,10 @@
 /** Scripted scenarios for the features beyond the basic paper rules. */
 import { describe, expect, it } from 'vitest';
 import { bootstrapEntries, type Entry, type LogReadError } from '../../src/raft/core/index.js';
-import { LOST_LEADER_CAMPAIGN_TICKS_MAX } from '../../src/raft/core/raft.js';
+import {
+  LOST_LEADER_CAMPAIGN_TICKS_MAX,
+  STEP_DOWN_HOLDOFF_ELECTION_TIMEOUTS,
+} from '../../src/raft/core/raft.js';
 import { MemoryRaftStorage } from '../../src/raft/storage/memory-storage.js';
 import { TestCluster, text } from './harness.js';
 
@@ -159,6 +162,54 @@ describe('pre-vote and check-quorum', () => {
     // A lost peer that is not a follower here changes nothing.
     c.core(1).peerLost(1);
     expect(c.leaders()).toEqual([1]);
+  });
+
+  it('a leader that steps down leaves the election to the others and stays out of it for the holdoff', () => {
+    const c = new TestCluster([1, 2, 3]);
+    c.campaign(1);
+    c.propose(1, 'a');
+    // Its appends stop reaching anyone (the links that fail are its own): "b" stays uncommitted, its log
+    // is the longest.
+    c.drop = (m) => m.from === 1 && m.type === 'app';
+    c.propose(1, 'b');
+    const term = c.core(1).term;
+    expect(c.core(1).status().durableIndex).toBe(c.core(1).status().lastIndex);
+    expect(c.core(1).stepDown()).toBe(true);
+    expect(c.core(1).role).toBe('follower');
+    expect(c.core(1).term).toBe(term);
+    expect(c.core(1).stepDown()).toBe(false); // not a leader any more
+    c.drop = () => false;
+    // Every node's timer runs; node 1's holdoff outlasts the others' election timeouts.
+    const holdoff = STEP_DOWN_HOLDOFF_ELECTION_TIMEOUTS * 10;
+    for (let t = 0; t < holdoff - 1 && c.leaders().length === 0; t++) c.tickAll();
+    expect(c.leaders()).toHaveLength(1);
+    expect(c.leaders()[0]).not.toBe(1);
+    const leader = c.leaders()[0]!;
+    c.propose(leader, 'c');
+    expect(c.appliedData(1)).toEqual(['a', 'c']); // the uncommitted "b" gave way
+  });
+
+  it('a leader that stepped down campaigns once its holdoff ends if nobody else led, and not before', () => {
+    const c = new TestCluster([1, 2, 3]);
+    c.campaign(1);
+    c.propose(1, 'a');
+    c.core(1).stepDown();
+    c.isolate(2);
+    c.isolate(3); // the others cannot run an election among themselves
+    const holdoff = STEP_DOWN_HOLDOFF_ELECTION_TIMEOUTS * 10;
+    c.tick(1, holdoff);
+    expect(c.core(1).role).toBe('follower');
+    c.tick(1, 2 * 10);
+    expect(c.core(1).role).not.toBe('follower');
+  });
+
+  it('a leader transferring its leadership does not step down', () => {
+    const c = new TestCluster([1, 2, 3]);
+    c.campaign(1);
+    c.isolate(2);
+    c.core(1).transferLeadership(2);
+    expect(c.core(1).stepDown()).toBe(false);
+    expect(c.core(1).role).toBe('leader');
   });
 
   it('leaderInLease: the leader a follower heard from lately, itself on a check-quorum leader, none once silent', () => {

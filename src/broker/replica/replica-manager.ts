@@ -32,6 +32,7 @@ import { REPLICAS_DIR } from '../../storage/log-manager.js';
 import type { PartitionStore } from '../../storage/partition-store.js';
 import { minInsyncReplicas } from '../../storage/topic-config.js';
 import { topicConfigs } from '../topic-configs.js';
+import { COMMIT_STALL_STEP_DOWN_MS, CommitStallWatch, handOverLeadership } from './leader-exits.js';
 import { freshSteering, LeaderSteering, recordOf, type SteeredReplica } from './leader-steering.js';
 import { PartitionReplica } from './partition-replica.js';
 import { StrayReplicaSweeper } from './stray-replicas.js';
@@ -78,6 +79,8 @@ export interface ReplicaManagerDeps {
   /** A replica moved away closes after this long even if its group never removed it (tests shorten it). */
   readonly retiringReplicaMaxMs?: number;
   readonly replicaLagTimeMaxMs?: number;
+  /** A leader whose commits stall this long on its followers' side steps down (leader-exits.ts). */
+  readonly commitStallStepDownMs?: number;
   readonly metrics?: MetricsRegistry;
   /** Reported to onTimeout when taking or installing a partition snapshot takes longer. */
   readonly snapshotTimeoutMs?: number;
@@ -126,6 +129,7 @@ export class ReplicaManager {
   private underReplicated = 0;
 
   private readonly steering: LeaderSteering;
+  private readonly stallWatch: CommitStallWatch;
   private readonly stray: StrayReplicaSweeper | undefined;
 
   constructor(private readonly deps: ReplicaManagerDeps) {
@@ -141,6 +145,8 @@ export class ReplicaManager {
       schedule: () => this.schedule(),
       retryLater: () => this.retryLater(),
     });
+    const stallMs = deps.commitStallStepDownMs ?? COMMIT_STALL_STEP_DOWN_MS;
+    this.stallWatch = new CommitStallWatch({ stallMs, log: this.log });
     const { listStoreDirs } = deps;
     const schedule = () => this.schedule();
     this.stray =
@@ -168,7 +174,10 @@ export class ReplicaManager {
   async stop(handoverTimeoutMs = LEADERSHIP_HANDOVER_TIMEOUT_MS): Promise<void> {
     this.stopped = true;
     this.stray?.stop();
-    if (handoverTimeoutMs > 0) await this.handOverLeadership(handoverTimeoutMs);
+    if (handoverTimeoutMs > 0) {
+      const o = { brokerId: this.deps.brokerId, nowMs: this.deps.nowMs(), timeoutMs: handoverTimeoutMs };
+      await handOverLeadership(this.hosted.values(), { ...o, log: this.log });
+    }
     this.unsubscribe?.();
     this.unsubscribe = null;
     if (this.retryTimer !== null) clearTimeout(this.retryTimer);
@@ -206,29 +215,6 @@ export class ReplicaManager {
         out.push({ topic: h.topic, partition: h.partition, deletedSegments: r.deletedSegments });
     }
     return out;
-  }
-
-  private async handOverLeadership(timeoutMs: number): Promise<void> {
-    const now = this.deps.nowMs();
-    const handovers = [...this.hosted.values()]
-      .filter((h) => h.replica.isLeader())
-      .map(async (h) => {
-        const target = h.replica.inSyncReplicas(now).find((id) => id !== this.deps.brokerId);
-        if (target === undefined) return;
-        try {
-          await h.replica.node.transferLeadership(target, { timeoutMs });
-          this.log.info(
-            { operation: 'handover', topic: h.topic, partition: h.partition, to: target },
-            'partition leadership handed over before shutdown',
-          );
-        } catch (err) {
-          this.log.warn(
-            { operation: 'handover', topic: h.topic, partition: h.partition, to: target, error: String(err) },
-            'partition leadership handover failed; the group will elect',
-          );
-        }
-      });
-    await Promise.all(handovers);
   }
 
   /** Resolves once no reconcile is pending or running. */
@@ -474,6 +460,7 @@ export class ReplicaManager {
       // A retiring leader is handing over: the partition's health is for its next leader to report.
       if (h.retiringSinceMs !== undefined) continue;
       if (isr.length < p.replicas.length) underReplicated++;
+      this.stallWatch.check(h, now);
       this.steering.publishInSync(h, p, isr);
     }
     // A retiring replica closes on its group's change, which metadata does not announce: look again.

@@ -95,6 +95,10 @@ export abstract class RaftCandidate extends RaftLeader {
 
   protected tickElection(): void {
     this.electionElapsed++;
+    if (this.campaignHoldoffTicks > 0) {
+      this.campaignHoldoffTicks--;
+      return;
+    }
     if (this.promotable() && this.electionElapsed >= this.randomizedElectionTimeout) {
       this.electionElapsed = 0;
       this.hup(false);

@@ -36,6 +36,8 @@ export abstract class RaftState {
   protected electionElapsed = 0;
   protected heartbeatElapsed = 0;
   protected randomizedElectionTimeout = 0;
+  /** Ticks left during which the election timer does not start a campaign (after stepDown). */
+  protected campaignHoldoffTicks = 0;
   leadTransferee: NodeId = NONE;
   /** A leader refuses a new conf change until the entry at this index is applied. */
   protected pendingConfIndex = 0;

@@ -40,6 +40,9 @@ export type ProposeResult =
 /** A follower whose leader's connection was lost campaigns within this many ticks (at least one). */
 export const LOST_LEADER_CAMPAIGN_TICKS_MAX = 3;
 
+/** A leader that stepped down (stepDown) does not campaign for this many election timeouts. */
+export const STEP_DOWN_HOLDOFF_ELECTION_TIMEOUTS = 3;
+
 export interface RaftStatus {
   readonly id: NodeId;
   readonly role: Role;
@@ -49,6 +52,8 @@ export interface RaftStatus {
   readonly commit: number;
   readonly applied: number;
   readonly lastIndex: number;
+  /** The last index this node's own storage holds durably (the leader's own vote towards a commit). */
+  readonly durableIndex: number;
   readonly firstIndex: number;
   readonly conf: ConfState;
   readonly leadTransferee: NodeId;
@@ -226,6 +231,24 @@ export class RaftCore extends RaftCandidate {
   }
 
   /**
+   * Gives up leadership without naming a successor, for a leader that cannot get its entries committed
+   * although its own copy is durable (its links to the followers fail, their answers do not come back).
+   * It becomes a follower in the same term and stays out of elections for
+   * STEP_DOWN_HOLDOFF_ELECTION_TIMEOUTS election timeouts: its heartbeats stop, the followers' leases run
+   * out and they elect one of themselves over the links that work. Without the holdoff it would win again
+   * (its log is the longest). It still votes, and campaigns after the holdoff if nobody else has led; a
+   * transfer to it (timeout-now) or `campaign()` still starts an election at once. A leader transferring
+   * its leadership already hands over; it does not step down. Safety does not depend on any of this: a
+   * leader may always stop leading. Returns whether it stepped down.
+   */
+  stepDown(): boolean {
+    if (this.role !== 'leader' || this.leadTransferee !== NONE) return false;
+    this.becomeFollower(this.term, NONE);
+    this.campaignHoldoffTicks = STEP_DOWN_HOLDOFF_ELECTION_TIMEOUTS * this.cfg.electionTimeoutTicks;
+    return true;
+  }
+
+  /**
    * The leader this node heard from within its lease, one tick shorter than the shortest election timeout
    * (see step); itself while it leads under check-quorum, which steps a leader that lost its majority down
    * within an election timeout. NONE when no leader is known to be current. Counted in ticks: a node whose
@@ -367,6 +390,7 @@ export class RaftCore extends RaftCandidate {
       commit: this.log.committed,
       applied: this.log.applied,
       lastIndex: this.log.lastIndex(),
+      durableIndex: this.durableLastIndex(),
       firstIndex: this.log.firstIndex(),
       conf: this.conf,
       leadTransferee: this.leadTransferee,

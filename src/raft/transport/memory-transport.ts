@@ -10,6 +10,8 @@ type Handler = (from: NodeId, envelopes: readonly Envelope[]) => void;
 export class MemoryHub {
   private readonly handlers = new Map<NodeId, Handler>();
   private readonly cut = new Set<string>();
+  /** Drops single messages it matches on links that are not cut (a link that loses appends but not heartbeats). */
+  dropWhere: ((from: NodeId, to: NodeId, envelope: Envelope) => boolean) | null = null;
   delivered = 0;
   dropped = 0;
 
@@ -49,8 +51,11 @@ export class MemoryHub {
         this.dropped += envelopes.length;
         return;
       }
-      this.delivered += envelopes.length;
-      h(from, envelopes);
+      const drop = this.dropWhere;
+      const kept = drop === null ? envelopes : envelopes.filter((e) => !drop(from, to, e));
+      this.dropped += envelopes.length - kept.length;
+      this.delivered += kept.length;
+      if (kept.length > 0) h(from, kept);
     });
   }
 }
