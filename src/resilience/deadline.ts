@@ -65,7 +65,12 @@ export class Deadline {
    * itself goes on (it may be a write already under way); only the caller stops waiting. Needs no signal.
    */
   race<T>(work: Promise<T>): Promise<T> {
-    if (this.ended) return Promise.reject(this.reason);
+    if (this.ended) {
+      // The work goes on without a waiter: its later failure must not become an unhandled rejection, which
+      // ends the process (a broker resumed after a stall crashed on a proposal dropped this way).
+      work.catch(() => undefined);
+      return Promise.reject(this.reason);
+    }
     return new Promise<T>((resolve, reject) => {
       this.racers ??= [];
       const racers = this.racers;

@@ -100,6 +100,29 @@ describe('Deadline', () => {
     expect(d.signal.reason).toMatchObject({ code: 'REQUEST_TIMED_OUT', operation: 'request.Fetch' });
   });
 
+  it('race after the deadline passed: the deadline reason, and the work failing later is no unhandled rejection', async () => {
+    const clock = new ManualClock();
+    const d = Deadline.fromTimeout(100, { clock, timers: clock });
+    clock.advance(100);
+    let failWork: (err: Error) => void = () => {};
+    const work = new Promise<never>((_resolve, reject) => {
+      failWork = reject;
+    });
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown): void => {
+      unhandled.push(reason);
+    };
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      await expect(d.race(work)).rejects.toMatchObject({ code: 'REQUEST_TIMED_OUT' });
+      failWork(new Error('dropped later'));
+      await new Promise((r) => setTimeout(r, 20));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+
   it('aborts when an external parent signal aborts (the client went away)', () => {
     const clock = new ManualClock();
     const connection = new AbortController();
