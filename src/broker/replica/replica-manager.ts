@@ -15,7 +15,8 @@
  *   replica (preferred leader, balancing), the leader transfers leadership to it.
  * - **Membership**: the leader makes its group's voters match the metadata replica list, one change at a
  *   time (add the new replica first, then remove the old one).
- *   What a leader does for these two is in leader-steering.ts.
+ *   What a leader does for these two is in leader-steering.ts; how it gives leadership up (handover at
+ *   shutdown, stepping down when its commits stall on its own links) in leader-exits.ts.
  *
  * Reconciling is coalesced (a burst of metadata changes is one pass) and never runs twice at once; a failed
  * step is logged and retried on the next change or after `retryIntervalMs`.

@@ -21,6 +21,9 @@ export type { TcpTransportOptions } from './tcp-transport-options.js';
 /** An empty MESSAGES frame: a keepalive any version of the receiver accepts (no envelopes in it). */
 const KEEPALIVE_FRAME = encodeFrame(FRAME_MESSAGES, encodeEnvelopes([]));
 
+/** A liveness check at least this late counts as a stall of this process (creditOwnStall). */
+const OWN_STALL_MIN_MS = 100;
+
 /**
  * Raft messages over TCP. One connection per peer pair: the node with the lower id dials, the other
  * accepts, and both directions share the socket. A joining node dials every voter (they do not know its
@@ -28,9 +31,6 @@ const KEEPALIVE_FRAME = encodeFrame(FRAME_MESSAGES, encodeEnvelopes([]));
  * for a peer during one event-loop turn goes out as one frame (every group's messages together). Queues are
  * bounded and drop the oldest envelopes: Raft retransmits, so loss is safe and blocking the driver is not.
  */
-/** A liveness check at least this late counts as a stall of this process (creditOwnStall). */
-const OWN_STALL_MIN_MS = 100;
-
 export class TcpTransport implements RaftTransport {
   private readonly opts: ResolvedTcpTransportOptions;
   private readonly peers = new Map<NodeId, Peer>();
