@@ -11,7 +11,6 @@
  * bind their own 127.0.1.N address (net.connect localAddress) for these rules to see them.
  */
 import { execFile, execFileSync } from 'node:child_process';
-import { promisify } from 'node:util';
 import type { PartitionMode } from './plan.js';
 
 export interface DropRule {
@@ -20,8 +19,6 @@ export interface DropRule {
 }
 
 export const TABLE_FAMILY = 'inet';
-
-const execFileAsync = promisify(execFile);
 
 export function tableName(pid = process.pid): string {
   return `streambus_chaos_${pid}`;
@@ -69,21 +66,26 @@ export function nftUnavailableReason(): string | null {
   }
 }
 
+/** Runs nft as a child without blocking the event loop; `input` goes to its stdin. */
+function nft(args: readonly string[], input = ''): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = execFile('nft', args, (err) => (err === null ? resolve() : reject(err)));
+    child.stdin?.end(input);
+  });
+}
+
 export class NftTable {
   constructor(readonly name = tableName()) {}
 
   /** Replaces every rule in the table with these. */
   async apply(rules: readonly DropRule[]): Promise<void> {
     await this.remove();
-    await new Promise<void>((resolve, reject) => {
-      const child = execFile('nft', ['-f', '-'], (err) => (err === null ? resolve() : reject(err)));
-      child.stdin?.end(rulesScript(this.name, rules));
-    });
+    await nft(['-f', '-'], rulesScript(this.name, rules));
   }
 
   /** Removes the table and its rules; resolves also when it does not exist. */
   async remove(): Promise<void> {
-    await execFileAsync('nft', ['delete', 'table', TABLE_FAMILY, this.name]).catch(() => {
+    await nft(['delete', 'table', TABLE_FAMILY, this.name]).catch(() => {
       // not there
     });
   }

@@ -152,14 +152,7 @@ function fsyncReporter(
     ? (seconds: number) => metrics.logFsyncDurationSeconds.observe(seconds)
     : undefined;
   const warnMs = config.health.slowFsyncWarnMs;
-  const warn =
-    warnMs > 0
-      ? slowFsyncWarner(
-          (fields, message) => logger.warn({ operation: 'storage.fsync', ...fields }, message),
-          warnMs,
-          () => clock.nowMs(),
-        )
-      : undefined;
+  const warn = warnMs > 0 ? slowFsyncWarner(logger, warnMs, clock) : undefined;
   if (observe === undefined || warn === undefined) return observe ?? warn;
   return (seconds) => {
     observe(seconds);

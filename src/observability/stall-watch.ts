@@ -1,10 +1,13 @@
 /**
- * Notices blocks of this process's event loop: a timer that fires this much late means nothing ran for that
+ * Notices this process's own stalls: slow data fsyncs (below), and blocks of its event loop: a timer that
+ * fires this much late means nothing ran for that
  * long (synchronous work, a long GC pause, a log write stuck on a full pipe, CPU starvation, a frozen VM).
  * While the loop is blocked a broker answers nothing and sends no Raft heartbeats, so a block longer than an
  * election timeout costs it its leaderships; a warning saying when and for how long tells that apart from a
  * network or disk fault. The chaos harness watches its own loop with it too.
  */
+import { LogSampler, type SamplerClock } from './log-sampler.js';
+import type { Logger } from './logger.js';
 
 /** How often the watch checks; a block shorter than its threshold plus this may go unnoticed. */
 export const EVENT_LOOP_CHECK_INTERVAL_MS = 50;
@@ -36,33 +39,18 @@ const SLOW_FSYNC_LOG_WINDOW_MS = 10_000;
 /**
  * A reporter of data fsync durations that warns when one took at least `warnMs` (etcd's "slow fdatasync"):
  * a slow disk holds back every acks=all write and, past an election timeout, costs leaderships. Logs at most
- * once per 10 s, with how many slow ones it left out and the longest of them.
+ * once per 10 s, with how many slow ones it left out (LogSampler).
  */
 export function slowFsyncWarner(
-  log: (fields: Record<string, number>, message: string) => void,
+  logger: Logger,
   warnMs: number,
-  nowMs: () => number,
+  clock: SamplerClock,
 ): (durationSeconds: number) => void {
-  let lastLogMs = Number.NEGATIVE_INFINITY;
-  let suppressed = 0;
-  let longestSuppressedMs = 0;
+  const sampler = new LogSampler(clock, SLOW_FSYNC_LOG_WINDOW_MS);
   return (durationSeconds) => {
     const ms = durationSeconds * 1000;
     if (ms < warnMs) return;
-    const now = nowMs();
-    if (now - lastLogMs < SLOW_FSYNC_LOG_WINDOW_MS) {
-      suppressed++;
-      longestSuppressedMs = Math.max(longestSuppressedMs, ms);
-      return;
-    }
-    const fields: Record<string, number> = { fsync_ms: Math.round(ms), warn_ms: warnMs };
-    if (suppressed > 0) {
-      fields.suppressed = suppressed;
-      fields.suppressed_longest_ms = Math.round(longestSuppressedMs);
-    }
-    log(fields, 'slow fsync');
-    lastLogMs = now;
-    suppressed = 0;
-    longestSuppressedMs = 0;
+    const fields = { operation: 'storage.fsync', fsync_ms: Math.round(ms), warn_ms: warnMs };
+    sampler.warn(logger, 'slow-fsync', fields, 'slow fsync');
   };
 }

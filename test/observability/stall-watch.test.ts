@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/index.js';
 import { startOpsStack } from '../../src/observability/index.js';
 import { slowFsyncWarner, watchEventLoopBlocks } from '../../src/observability/stall-watch.js';
+import { ManualClock } from '../../src/resilience/manual-clock.js';
 import { captureLogger } from '../helpers/capture-logger.js';
 import { scratchDir } from '../helpers/scratch-dir.js';
 
@@ -40,25 +41,25 @@ describe('watchEventLoopBlocks', () => {
 
 describe('slowFsyncWarner', () => {
   it('warns of an fsync at or over the threshold, at most once per 10 s, counting the ones left out', () => {
-    const logged: Record<string, number>[] = [];
-    let now = 0;
-    const report = slowFsyncWarner(
-      (fields) => logged.push(fields),
-      1000,
-      () => now,
-    );
+    const { logger, lines } = captureLogger();
+    const clock = new ManualClock(0);
+    const report = slowFsyncWarner(logger, 1000, clock);
+    const warned = () =>
+      lines()
+        .filter((l) => l.msg === 'slow fsync')
+        .map((l) => ({ fsync_ms: l.fsync_ms, warn_ms: l.warn_ms, suppressed: l.suppressed, level: l.level }));
     report(0.999);
-    expect(logged).toEqual([]);
+    expect(warned()).toEqual([]);
     report(1.2);
-    expect(logged).toEqual([{ fsync_ms: 1200, warn_ms: 1000 }]);
-    now = 5_000;
+    expect(warned()).toEqual([{ fsync_ms: 1200, warn_ms: 1000, suppressed: undefined, level: 'warn' }]);
+    clock.advance(5_000);
     report(3.4);
     report(1.5);
     report(0.01);
-    expect(logged).toHaveLength(1);
-    now = 10_000;
+    expect(warned()).toHaveLength(1);
+    clock.advance(5_000);
     report(2.0);
-    expect(logged[1]).toEqual({ fsync_ms: 2000, warn_ms: 1000, suppressed: 2, suppressed_longest_ms: 3400 });
+    expect(warned()[1]).toEqual({ fsync_ms: 2000, warn_ms: 1000, suppressed: 2, level: 'warn' });
   });
 });
 
