@@ -1,10 +1,10 @@
 /**
  * Notices this process's own stalls: slow data fsyncs (below), and blocks of its event loop: a timer that
- * fires this much late means nothing ran for that
- * long (synchronous work, a long GC pause, a log write stuck on a full pipe, CPU starvation, a frozen VM).
- * While the loop is blocked a broker answers nothing and sends no Raft heartbeats, so a block longer than an
- * election timeout costs it its leaderships; a warning saying when and for how long tells that apart from a
- * network or disk fault. The chaos harness watches its own loop with it too.
+ * fires this much late means nothing ran for that long (synchronous work, a long GC pause, a log write stuck
+ * on a full pipe, CPU starvation, a frozen VM). While the loop is blocked a broker answers nothing and sends
+ * no Raft heartbeats, so a block longer than an election timeout costs it its leaderships; a warning saying
+ * when and for how long tells that apart from a network or disk fault. The chaos harness watches its own
+ * loop with it too.
  */
 import { LogSampler, type SamplerClock } from './log-sampler.js';
 import type { Logger } from './logger.js';
