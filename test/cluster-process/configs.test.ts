@@ -13,7 +13,7 @@ import { ApiKey, type ConfigEntry } from '../../src/protocol/index.js';
 import { REPLICAS_DIR } from '../../src/storage/log-manager.js';
 import { requireDist } from '../helpers/acked-producer.js';
 import { type BrokerProcess, removeDir, tempDir } from '../helpers/broker-process.js';
-import { agreedLeader, startThreeBrokerCluster, until } from '../helpers/cluster-processes.js';
+import { formedCluster, startThreeBrokerCluster, until } from '../helpers/cluster-processes.js';
 import { codeOf, connectTo } from '../helpers/wire.js';
 
 const TOPIC = 'cfg-dist';
@@ -51,7 +51,7 @@ describe('configs through the metadata store of a three-broker cluster', () => {
   it('a cluster default altered on one broker is read back on another; a topic override reaches every replica log', async () => {
     requireDist();
     running.push(...(await startThreeBrokerCluster(dirs)));
-    await until('a metadata leader all three agree on', () => agreedLeader(running));
+    await until('a metadata leader all three agree on, seeing all three alive', () => formedCluster(running));
     for (const b of running) conns.push(await connectTo(b));
     const [on1, on2, on3] = conns as [Connection, Connection, Connection];
 

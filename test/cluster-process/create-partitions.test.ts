@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { createClient } from '../../src/index.js';
 import { requireDist } from '../helpers/acked-producer.js';
 import {
-  agreedLeader,
+  formedCluster,
   startThreeBrokerCluster,
   threeBrokerFixture,
   until,
@@ -21,7 +21,7 @@ describe('CreatePartitions in a three-broker cluster', () => {
   it('places the new partitions over every broker, elects their leaders and replicates their writes', async () => {
     requireDist();
     running.push(...(await startThreeBrokerCluster(dirs)));
-    await until('a metadata leader all three agree on', () => agreedLeader(running));
+    await until('a metadata leader all three agree on, seeing all three alive', () => formedCluster(running));
     const client = createClient({
       bootstrap: running.map((b) => b.bootstrap).join(','),
       requestTimeoutMs: 10_000,

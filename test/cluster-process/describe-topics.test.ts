@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { createClient } from '../../src/index.js';
 import { requireDist } from '../helpers/acked-producer.js';
 import {
-  agreedLeader,
+  formedCluster,
   startThreeBrokerCluster,
   threeBrokerFixture,
   until,
@@ -21,7 +21,7 @@ describe('describeTopics in a three-broker cluster', () => {
   it('reports the high watermark and size of partitions led by other brokers', async () => {
     requireDist();
     running.push(...(await startThreeBrokerCluster(dirs)));
-    await until('a metadata leader all three agree on', () => agreedLeader(running));
+    await until('a metadata leader all three agree on, seeing all three alive', () => formedCluster(running));
     const all = createClient({ bootstrap: running.map((b) => b.bootstrap).join(',') });
     clients.push(all);
     await all.admin().createTopics([{ name: TOPIC, partitions: 3, replicationFactor: 1 }]);

@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createClient, type StreamBusClient } from '../../src/index.js';
 import type { MetadataResponse } from '../../src/protocol/messages.js';
 import { type BrokerProcess, removeDir, tempDir } from '../helpers/broker-process.js';
-import { agreedLeader, freePort, HOST, startClusterBroker, until } from '../helpers/cluster-processes.js';
+import { formedCluster, freePort, HOST, startClusterBroker, until } from '../helpers/cluster-processes.js';
 
 const TOPIC = 'durable';
 const PARTITIONS = 6;
@@ -45,7 +45,9 @@ describe('replicated partitions on broker processes', () => {
       });
     const first = await Promise.all([start(1), start(2), start(3)]);
     for (const [i, b] of first.entries()) running.set(i + 1, b);
-    await until('a metadata leader', () => agreedLeader([...running.values()]));
+    await until('a metadata leader seeing all three brokers alive', () =>
+      formedCluster([...running.values()]),
+    );
 
     client = createClient({ bootstrap: first.map((b) => b.bootstrap), requestTimeoutMs: 5_000 });
     const admin = client.admin();

@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { createClient } from '../../src/index.js';
 import { requireDist } from '../helpers/acked-producer.js';
 import {
-  agreedLeader,
+  formedCluster,
   freePort,
   HOST,
   startClusterBroker,
@@ -35,7 +35,7 @@ describe('stray replica folders', () => {
     const start = (id: number) =>
       startClusterBroker({ id, dataDir: dirs[id - 1]!, peerPort: peerPorts[id - 1]!, voters });
     running.push(...(await Promise.all([1, 2, 3].map(start))));
-    await until('a metadata leader all three agree on', () => agreedLeader(running));
+    await until('a metadata leader all three agree on, seeing all three alive', () => formedCluster(running));
     const client = createClient({
       bootstrap: running.map((b) => b.bootstrap).join(','),
       requestTimeoutMs: 10_000,

@@ -91,6 +91,17 @@ export async function agreedLeader(
   return allReady ? leader : undefined;
 }
 
+/**
+ * The metadata leader once every given broker agrees on it, is ready, and sees all of them alive: what a
+ * test needs before it creates a topic whose replication factor is the number of brokers (a broker is
+ * ready before the leader has marked every registration alive, and placement counts only alive brokers).
+ */
+export async function formedCluster(brokers: readonly BrokerProcess[]): Promise<number | undefined> {
+  const leader = await agreedLeader(brokers);
+  if (leader === undefined) return undefined;
+  return (await allSeeAlive(brokers, brokers.length)) ? leader : undefined;
+}
+
 /** A cluster-mode broker: `id`, its data dir and peer port, the voter list, extra env. */
 export function startClusterBroker(options: {
   id: number;
