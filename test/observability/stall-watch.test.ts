@@ -18,6 +18,8 @@ function blockFor(ms: number): number {
 }
 
 describe('watchEventLoopBlocks', () => {
+  // Another process may delay this one's timers by a few hundred ms on a loaded machine (CI runs brokers
+  // alongside): the block looked for is the one far longer than any such delay, not "the first report".
   it('reports a block from about when it began, for about how long, and nothing once stopped', async () => {
     const blocks: { startedAtMs: number; blockedMs: number }[] = [];
     const stop = watchEventLoopBlocks({
@@ -26,16 +28,17 @@ describe('watchEventLoopBlocks', () => {
       onBlock: (startedAtMs, blockedMs) => blocks.push({ startedAtMs, blockedMs }),
     });
     await sleep(120);
-    expect(blocks).toEqual([]); // an idle loop is not blocked
-    const blockedAt = blockFor(400);
+    const blockedAt = blockFor(900);
     await sleep(120);
     stop();
-    expect(blocks).toHaveLength(1);
-    expect(blocks[0]!.blockedMs).toBeGreaterThanOrEqual(300);
-    expect(blocks[0]!.startedAtMs).toBeLessThanOrEqual(blockedAt + 60);
+    const long = blocks.filter((b) => b.blockedMs >= 750);
+    expect(long).toHaveLength(1); // one block, reported once, not once per check interval
+    expect(long[0]!.startedAtMs).toBeLessThanOrEqual(blockedAt + 60);
+    expect(long[0]!.startedAtMs).toBeGreaterThanOrEqual(blockedAt - 400);
+    const reported = blocks.length;
     blockFor(300);
     await sleep(120);
-    expect(blocks).toHaveLength(1);
+    expect(blocks).toHaveLength(reported);
   });
 });
 
@@ -84,10 +87,9 @@ describe('ops stack stall warnings', () => {
     );
     try {
       await sleep(120);
-      blockFor(450);
+      blockFor(900);
       await sleep(120);
-      const block = lines().find((l) => l.msg === 'event loop blocked');
-      expect(block?.blocked_ms).toBeGreaterThanOrEqual(350);
+      const block = lines().find((l) => l.msg === 'event loop blocked' && Number(l.blocked_ms) >= 750);
       expect(block?.level).toBe('warn');
       expect(stack.onFsync).toBeDefined();
       stack.onFsync?.(0.01);
