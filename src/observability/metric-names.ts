@@ -165,6 +165,12 @@ export const METRICS = {
     [],
     'Partition Raft groups in which this broker became leader',
   ),
+  partitionLeaderStepDownsTotal: d(
+    'streambus_partition_leader_step_downs_total',
+    'counter',
+    [],
+    'Partition leaderships this broker gave up because nothing committed while its own writes were durable (its links to the followers failing)',
+  ),
   replicationCommitDurationSeconds: d(
     'streambus_replication_commit_duration_seconds',
     'histogram',

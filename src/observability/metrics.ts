@@ -101,6 +101,7 @@ export class MetricsRegistry {
   readonly logFsyncDurationSeconds = this.histogram(METRICS.logFsyncDurationSeconds, FSYNC_BUCKETS_SECONDS);
   readonly partitionsUnderReplicated = this.gauge(METRICS.partitionsUnderReplicated);
   readonly partitionLeaderElectionsTotal = this.counter(METRICS.partitionLeaderElectionsTotal);
+  readonly partitionLeaderStepDownsTotal = this.counter(METRICS.partitionLeaderStepDownsTotal);
   readonly replicationCommitDurationSeconds = this.histogram(
     METRICS.replicationCommitDurationSeconds,
     LATENCY_BUCKETS_SECONDS,

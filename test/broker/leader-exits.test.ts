@@ -54,17 +54,22 @@ describe('CommitStallWatch', () => {
     return { led, stepDowns, set: (o: Partial<RaftNodeStatus>) => (s = status({ ...s, ...o })) };
   }
 
-  it('steps down once the stall has lasted its time and still holds a quarter of it later', () => {
-    const watch = new CommitStallWatch({ stallMs: 2_000, log: silentLogger() });
+  it('steps down (and counts it) once the stall has lasted its time and still holds a quarter of it later', () => {
+    let counted = 0;
+    const watch = new CommitStallWatch({ stallMs: 2_000, log: silentLogger(), onStepDown: () => counted++ });
     const r = fake({ lastCommitAgeMs: 100 });
     watch.check(r.led, 0); // leading since 0
     r.set({ lastCommitAgeMs: 2_100 });
     watch.check(r.led, 2_100); // first seen stalled
     watch.check(r.led, 2_500);
     expect(r.stepDowns).toEqual([]);
+    expect(counted).toBe(0);
     r.set({ lastCommitAgeMs: 2_600 });
     watch.check(r.led, 2_600);
     expect(r.stepDowns).toEqual([4]);
+    expect(counted).toBe(1); // streambus_partition_leader_step_downs_total
+    watch.check(r.led, 2_700); // a follower now: nothing more
+    expect(counted).toBe(1);
   });
 
   it('times a new leadership from its start, not from a commit seen long before as a follower', () => {

@@ -402,6 +402,8 @@ describe('ReplicaManager', () => {
       return l !== undefined && l.broker.id !== stalled.id && l;
     });
     expect(await stuck).not.toBe('written');
+    expect(await metricValue(stalled, 'streambus_partition_leader_step_downs_total')).toBe(1);
+    expect(await metricValue(next.broker, 'streambus_partition_leader_step_downs_total')).toBe(0);
     hub.dropWhere = null;
     expect((await next.replica.append(batch('after'))).baseOffset).toBe(1);
     await waitFor('the new leader published', () => md.partition('t', 0).leader === next.broker.id);

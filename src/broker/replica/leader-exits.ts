@@ -83,7 +83,14 @@ interface Watched {
 export class CommitStallWatch {
   private readonly watched = new WeakMap<PartitionReplica, Watched>();
 
-  constructor(private readonly o: { readonly stallMs: number; readonly log: Logger }) {}
+  constructor(
+    private readonly o: {
+      readonly stallMs: number;
+      readonly log: Logger;
+      /** Told of each step-down (streambus_partition_leader_step_downs_total). */
+      readonly onStepDown?: () => void;
+    },
+  ) {}
 
   /** Called on each periodic check of a replica this broker hosts. */
   check(h: LedReplica, nowMs: number): void {
@@ -107,6 +114,7 @@ export class CommitStallWatch {
     if (nowMs - w.suspectedAtMs < this.o.stallMs / 4) return;
     if (!node.stepDown()) return;
     this.watched.delete(h.replica);
+    this.o.onStepDown?.();
     this.o.log.warn(
       {
         operation: 'step-down',

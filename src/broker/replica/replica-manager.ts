@@ -147,7 +147,11 @@ export class ReplicaManager {
       retryLater: () => this.retryLater(),
     });
     const stallMs = deps.commitStallStepDownMs ?? COMMIT_STALL_STEP_DOWN_MS;
-    this.stallWatch = new CommitStallWatch({ stallMs, log: this.log });
+    this.stallWatch = new CommitStallWatch({
+      stallMs,
+      log: this.log,
+      onStepDown: () => deps.metrics?.partitionLeaderStepDownsTotal.inc(),
+    });
     const { listStoreDirs } = deps;
     const schedule = () => this.schedule();
     this.stray =
