@@ -9,6 +9,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { SegmentChecker } from '../../chaos/sim/segment/segment-checker.js';
+import { parseSegmentArgs } from '../../chaos/sim/segment/segment-cli.js';
 import { runSegmentSimulation } from '../../chaos/sim/segment/segment-simulation.js';
 import { isSimPowerLoss, SimStorageFs } from '../../chaos/sim/segment/sim-storage-fs.js';
 import { batchSizeAt } from '../../src/protocol/record-batch.js';
@@ -369,5 +370,21 @@ describe('ReplicatedLog recovery when the sectors of one write land out of order
     expect(bytes.subarray(synced, 512).every((b) => b === 0)).toBe(true);
     const reopened = await ReplicatedLog.open('/p', cfg, { clock, fs });
     expect(reopened.lastIndex()).toBe(3);
+  });
+});
+
+describe('npm run sim -- --store segment: arguments', () => {
+  it("takes the memory simulator's flags (--quiet too) and names an unknown flag as unknown", () => {
+    expect(
+      parseSegmentArgs(['--store', 'segment', '--seeds', '300', '--seed', '9', '--quiet']),
+    ).toMatchObject({
+      seeds: 300,
+      seed: 9,
+      quiet: true,
+      verbose: false,
+    });
+    expect(parseSegmentArgs(['--loud'])).toBe('unknown argument --loud');
+    expect(parseSegmentArgs(['--loud', '3'])).toBe('unknown argument --loud');
+    expect(parseSegmentArgs(['--seeds', 'many'])).toBe('--seeds needs a non-negative integer');
   });
 });

@@ -1,6 +1,6 @@
 /**
  * `npm run sim -- --store segment [--seeds N] [--seed S] [--steps T] [--dir-model journaled|strict]
- *   [--tear-model prefix|sectors] [--verbose]`:
+ *   [--tear-model prefix|sectors] [--verbose] [--quiet]`:
  * runs the segment-log partition-group simulation for seeds S..S+N-1; exits 1 on the first violation,
  * printing the seed and the command that replays it.
  */
@@ -13,6 +13,8 @@ export interface SegmentCliArgs {
   dirModel: 'journaled' | 'strict';
   tearModel: 'prefix' | 'sectors';
   verbose: boolean;
+  /** No progress lines: only the summary (and a violation). */
+  quiet: boolean;
 }
 
 export function parseSegmentArgs(argv: readonly string[]): SegmentCliArgs | string {
@@ -23,6 +25,7 @@ export function parseSegmentArgs(argv: readonly string[]): SegmentCliArgs | stri
     dirModel: 'journaled',
     tearModel: 'prefix',
     verbose: false,
+    quiet: false,
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -33,6 +36,10 @@ export function parseSegmentArgs(argv: readonly string[]): SegmentCliArgs | stri
     }
     if (a === '--verbose') {
       out.verbose = true;
+      continue;
+    }
+    if (a === '--quiet') {
+      out.quiet = true;
       continue;
     }
     if (a === '--dir-model') {
@@ -47,12 +54,13 @@ export function parseSegmentArgs(argv: readonly string[]): SegmentCliArgs | stri
       i++;
       continue;
     }
+    if (a !== '--seeds' && a !== '--seed' && a !== '--steps' && a !== '--ticks')
+      return `unknown argument ${a}`;
     const v = Number(raw);
     if (!Number.isInteger(v) || v < 0) return `${a} needs a non-negative integer`;
     if (a === '--seeds') out.seeds = v;
     else if (a === '--seed') out.seed = v;
-    else if (a === '--steps' || a === '--ticks') out.steps = v;
-    else return `unknown argument ${a}`;
+    else out.steps = v;
     i++;
   }
   return out;
@@ -89,7 +97,7 @@ export async function runSegmentCli(argv: readonly string[]): Promise<number> {
     crashes += r.stats.crashes + r.stats.tornCrashes + r.stats.groupCrashes + r.stats.recoveryCrashes;
     tornWrites += r.stats.tornWrites;
     if (args.seeds === 1) console.log(JSON.stringify(r));
-    else if ((i + 1) % progressEvery === 0) console.log(`${i + 1}/${args.seeds} seeds ok`);
+    else if (!args.quiet && (i + 1) % progressEvery === 0) console.log(`${i + 1}/${args.seeds} seeds ok`);
   }
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   console.log(
