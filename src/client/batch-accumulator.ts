@@ -60,6 +60,7 @@ export class BatchAccumulator {
         sentBehindOlder: false,
         createdMs: this.clock.nowMs(),
         seq: -1,
+        ordinal: -1,
         done,
         markDone,
       };

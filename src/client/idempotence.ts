@@ -61,6 +61,8 @@ export class IdempotenceState {
   private identity: ProducerIdentity | null = null;
   private pending: Promise<ProducerIdentity> | null = null;
   private readonly sequences = new Map<string, number>();
+  /** Batches that took sequences, per partition; never reset (it counts batches, not sequences). */
+  private readonly ordinals = new Map<string, number>();
 
   constructor(private readonly fetchIdentity: () => Promise<ProducerIdentity>) {}
 
@@ -91,12 +93,22 @@ export class IdempotenceState {
     return this.pending;
   }
 
-  /** Takes `count` sequence numbers of a partition for a new batch; returns its base sequence. */
-  takeSequence(topic: string, partition: number, count: number): number {
+  /**
+   * Takes `count` sequence numbers of a partition for a new batch: its base sequence, and its ordinal (the
+   * partition's batches numbered in the order they took sequences, under any identity; see nextOrdinal).
+   */
+  takeSequence(topic: string, partition: number, count: number): { baseSequence: number; ordinal: number } {
     const key = `${partition}\u0000${topic}`;
     const base = this.sequences.get(key) ?? 0;
     this.sequences.set(key, (base + count) % SEQUENCE_MODULUS);
-    return base;
+    const ordinal = this.ordinals.get(key) ?? 0;
+    this.ordinals.set(key, ordinal + 1);
+    return { baseSequence: base, ordinal };
+  }
+
+  /** The ordinal the partition's next batch will take (`key` as partitionKeyOf makes it). */
+  nextOrdinal(key: string): number {
+    return this.ordinals.get(key) ?? 0;
   }
 
   /**

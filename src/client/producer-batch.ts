@@ -37,6 +37,8 @@ export interface Batch {
   producerId: number;
   producerEpoch: number;
   baseSequence: number;
+  /** Its place among its partition's idempotent batches (IdempotenceState.takeSequence); -1 otherwise. */
+  ordinal: number;
   attempts: number;
   /** Times the batch was sent. One sent before may already be written, whatever its answer said. */
   sends: number;
@@ -83,7 +85,9 @@ export function buildBatch(
     invariant(identity !== null, 'an idempotent batch is built without a producer identity');
     batch.producerId = identity.producerId;
     batch.producerEpoch = identity.producerEpoch;
-    batch.baseSequence = idempotence.takeSequence(batch.topic, batch.partition, batch.records.length);
+    const taken = idempotence.takeSequence(batch.topic, batch.partition, batch.records.length);
+    batch.baseSequence = taken.baseSequence;
+    batch.ordinal = taken.ordinal;
   }
   batch.bytes = encodeRecordBatch(batch.records, {
     compression,

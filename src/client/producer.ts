@@ -319,15 +319,17 @@ export class Producer {
   /** Removes and returns the ready batches whose partition is not held back by a pending retry. */
   private takeSendable(): Batch[] {
     const { free, held } = this.holds.split(this.ready);
-    if (this.idempotence === null) {
+    const idempotence = this.idempotence;
+    if (idempotence === null) {
       this.ready = held;
       return free;
     }
     const { sendable, waiting } = gateSequenced(
       free,
       this.unfinished,
-      this.idempotence.current()?.producerId,
+      idempotence.current()?.producerId,
       (b) => this.needsIdentity(b),
+      (key) => idempotence.nextOrdinal(key),
     );
     this.ready = waiting.length === 0 ? held : [...held, ...waiting].sort((a, b) => a.seq - b.seq);
     return sendable;

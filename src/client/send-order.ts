@@ -39,28 +39,37 @@ export function retriesTravelAlone(batches: readonly Batch[]): { kept: Batch[]; 
 
 /**
  * Of the `free` batches of an idempotent producer, those that may be built and sent now; the others wait.
- * - The leader remembers a producer's last IDEMPOTENT_IN_FLIGHT_MAX batches per partition: a new batch of a
- *   partition waits while that many sequenced ones are unfinished (sent, or waiting to be retried), or a
- *   late retry of the oldest would no longer be recognised and be refused as out of order.
+ * - The leader remembers a producer's last IDEMPOTENT_IN_FLIGHT_MAX batches per partition. A new batch of a
+ *   partition waits until it would be fewer than that many batches after the partition's oldest unfinished
+ *   one (sent, or waiting to be retried), counting the acknowledged ones in between: those are in the
+ *   leader's memory too, and once that many are written after it, a late retry of the oldest is no longer
+ *   recognised and is refused as out of order although it is in the log. (Seen in the cluster chaos runs:
+ *   after a leader change, the leader watch of a later request fired first, its batches were acknowledged
+ *   by the new leader, newer ones followed, and the oldest batch's retry was then refused.)
  * - After a reset (a batch failed for good) new batches take a new producer id. A partition's batches of
  *   the old id that are still unfinished may yet be appended, so new ones wait for them: the leader checks
  *   sequences per producer id, and could otherwise append a new-id batch before an older old-id one (Kafka
  *   also waits out the in-flight batches before resetting).
+ * `nextOrdinal` gives the ordinal a partition's next batch will take (IdempotenceState.nextOrdinal).
  */
 export function gateSequenced(
   free: readonly Batch[],
   unfinished: Iterable<Batch>,
   currentProducerId: number | undefined,
   needsIdentity: (b: Batch) => boolean,
+  nextOrdinal: (partitionKey: string) => number,
 ): { sendable: Batch[]; waiting: Batch[] } {
-  const sequenced = new Map<string, number>();
+  /** Per partition: the ordinal of its oldest unfinished batch of the current identity. */
+  const oldest = new Map<string, number>();
   const olderIdPending = new Set<string>();
   for (const b of unfinished) {
     if (b.bytes === null || b.producerId < 0) continue;
     const key = partitionKeyOf(b);
-    sequenced.set(key, (sequenced.get(key) ?? 0) + 1);
     if (b.producerId !== currentProducerId) olderIdPending.add(key);
+    else oldest.set(key, Math.min(oldest.get(key) ?? b.ordinal, b.ordinal));
   }
+  /** Per partition: the ordinal the next batch let through here will take. */
+  const next = new Map<string, number>();
   const sendable: Batch[] = [];
   const waiting: Batch[] = [];
   for (const b of free) {
@@ -69,12 +78,13 @@ export function gateSequenced(
       continue;
     }
     const key = partitionKeyOf(b);
-    const n = sequenced.get(key) ?? 0;
-    if (n >= IDEMPOTENT_IN_FLIGHT_MAX || olderIdPending.has(key)) {
+    const ordinal = next.get(key) ?? nextOrdinal(key);
+    const from = oldest.get(key) ?? ordinal;
+    if (ordinal - from >= IDEMPOTENT_IN_FLIGHT_MAX || olderIdPending.has(key)) {
       waiting.push(b);
       continue;
     }
-    sequenced.set(key, n + 1);
+    next.set(key, ordinal + 1);
     sendable.push(b);
   }
   return { sendable, waiting };

@@ -327,6 +327,67 @@ describe('idempotent producer: retries keep the sequence', () => {
     }
   });
 
+  it('a batch left unanswered by a leader that went silent is still recognised when retried: at most 4 batches are written behind it meanwhile', async () => {
+    // Broker one takes sequence 0 (and replicates it to two), then goes silent; two is elected and, like
+    // every leader, remembers only the producer's last 5 batches: a retry of an older one is refused as out
+    // of order although it is in the log. The batches sent meanwhile go to two; had 5 been written there
+    // before the retry of sequence 0, that retry would fail (and its send with it).
+    const one = await FakeBroker.start();
+    const two = await FakeBroker.start();
+    for (const b of [one, two]) b.createTopic('t', 1);
+    let leaderId = 1;
+    shareClusterMetadata([one, two], () => leaderId);
+    const log = new LeaderLog();
+    const remembered: number[] = [];
+    const refused: number[] = [];
+    const write = (h: BatchHeader): number => {
+      if (log.offsetOf(h.producerId, h.baseSequence) === undefined) {
+        remembered.push(h.baseSequence);
+        remembered.splice(0, Math.max(0, remembered.length - 5));
+      }
+      return log.write(h);
+    };
+    let release: () => void = () => undefined;
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    one.handlers[ApiKey.Produce] = async (body) => {
+      for (const x of splitBatches(body.partitions[0]!.records)) write(readBatchHeader(x));
+      leaderId = 2;
+      await released; // silent until the test ends
+      return failAll(body, 'NOT_LEADER');
+    };
+    two.handlers[ApiKey.Produce] = (body) => {
+      const entry = body.partitions[0]!;
+      const headers = [...splitBatches(entry.records)].map((x) => readBatchHeader(x));
+      const first = headers[0]!;
+      if (log.offsetOf(first.producerId, first.baseSequence) !== undefined) {
+        if (!remembered.includes(first.baseSequence)) {
+          refused.push(first.baseSequence);
+          return failAll(body, 'OUT_OF_ORDER_SEQUENCE');
+        }
+      }
+      const offsets = headers.map(write);
+      return { partitions: [appended(entry, offsets[0]!)] };
+    };
+    const c = new Cluster({ bootstrap: [one.bootstrap] });
+    try {
+      const producer = new Producer(c, { ...quick, batchBytes: 1 });
+      const sends = [producer.send({ topic: 't', messages: [{ value: 'v0' }] })];
+      await eventually(() => one.requestsOf(ApiKey.Produce).length >= 1, 'sequence 0 at broker one');
+      await c.refreshMetadata(); // the next batches go to two at once; sequence 0 waits for its leader watch
+      for (let i = 1; i <= 6; i++) sends.push(producer.send({ topic: 't', messages: [{ value: `v${i}` }] }));
+      const offsets = (await Promise.all(sends)).map((r) => r[0]?.offset);
+      expect(refused).toEqual([]);
+      expect(offsets).toEqual([0, 1, 2, 3, 4, 5, 6]);
+    } finally {
+      release();
+      await c.close();
+      await one.stop();
+      await two.stop();
+    }
+  });
+
   it('after a reset, a new producer id does not overtake the old id batches still pending on the partition', async () => {
     const { broker: b } = await setup(1);
     // Producer ids come from another broker, so a new one arrives while the leader still holds B's answer.
