@@ -86,6 +86,16 @@ class LeaderLog {
 
 const quick = { lingerMs: 0, retryBackoffMs: 1, retryBackoffMaxMs: 2 };
 
+/** Brokers one and two with topic 't' (1 partition), whose metadata both name `leader.id` as its leader. */
+async function twoBrokers(): Promise<{ one: FakeBroker; two: FakeBroker; leader: { id: number } }> {
+  const one = await FakeBroker.start();
+  const two = await FakeBroker.start();
+  for (const b of [one, two]) b.createTopic('t', 1);
+  const leader = { id: 1 };
+  shareClusterMetadata([one, two], () => leader.id);
+  return { one, two, leader };
+}
+
 describe('idempotent producer: identity and sequences', () => {
   it('gets one producer id and numbers each partition from 0, advancing by each batch record count', async () => {
     const { broker: b, cluster: c } = await setup(2);
@@ -295,17 +305,13 @@ describe('idempotent producer: retries keep the sequence', () => {
   it('OUT_OF_ORDER_SEQUENCE from the old leader, arriving after the older batch was acknowledged by the new one, is retried', async () => {
     // Two connections: the old leader's answer can come after the new leader's, so "an older batch is
     // pending" must be judged when the batch was sent, not when its answer arrives.
-    const one = await FakeBroker.start();
-    const two = await FakeBroker.start();
-    for (const b of [one, two]) b.createTopic('t', 1);
-    let leaderId = 1;
-    shareClusterMetadata([one, two], () => leaderId);
+    const { one, two, leader } = await twoBrokers();
     let first: Promise<unknown> = Promise.resolve();
     one.handlers[ApiKey.Produce] = async (body) => {
       const seq = readBatchHeader([...splitBatches(body.partitions[0]!.records)][0]!).baseSequence;
       if (seq === 0) {
         await eventually(() => one.requestsOf(ApiKey.Produce).length >= 2, 'the second batch in flight');
-        leaderId = 2; // elected elsewhere; the retry of sequence 0 goes there
+        leader.id = 2; // elected elsewhere; the retry of sequence 0 goes there
         return failAll(body, 'NOT_LEADER');
       }
       await first; // answered once the client has the new leader's acknowledgement of sequence 0
@@ -332,11 +338,7 @@ describe('idempotent producer: retries keep the sequence', () => {
     // every leader, remembers only the producer's last 5 batches: a retry of an older one is refused as out
     // of order although it is in the log. The batches sent meanwhile go to two; had 5 been written there
     // before the retry of sequence 0, that retry would fail (and its send with it).
-    const one = await FakeBroker.start();
-    const two = await FakeBroker.start();
-    for (const b of [one, two]) b.createTopic('t', 1);
-    let leaderId = 1;
-    shareClusterMetadata([one, two], () => leaderId);
+    const { one, two, leader } = await twoBrokers();
     const log = new LeaderLog();
     const remembered: number[] = [];
     const refused: number[] = [];
@@ -353,7 +355,7 @@ describe('idempotent producer: retries keep the sequence', () => {
     });
     one.handlers[ApiKey.Produce] = async (body) => {
       for (const x of splitBatches(body.partitions[0]!.records)) write(readBatchHeader(x));
-      leaderId = 2;
+      leader.id = 2;
       await released; // silent until the test ends
       return failAll(body, 'NOT_LEADER');
     };
