@@ -43,9 +43,9 @@ export function retriesTravelAlone(batches: readonly Batch[]): { kept: Batch[]; 
  *   partition waits until it would be fewer than that many batches after the partition's oldest unfinished
  *   one (sent, or waiting to be retried), counting the acknowledged ones in between: those are in the
  *   leader's memory too, and once that many are written after it, a late retry of the oldest is no longer
- *   recognised and is refused as out of order although it is in the log. (Seen in the cluster chaos runs:
- *   after a leader change, the leader watch of a later request fired first, its batches were acknowledged
- *   by the new leader, newer ones followed, and the oldest batch's retry was then refused.)
+ *   recognised and is refused as out of order although it is in the log. (One way into it, replayed in
+ *   test/client/idempotent-producer.test.ts: after a leader change, later batches reach the new leader and
+ *   are acknowledged while the oldest still waits on the old one; docs/reliability.md has the chaos runs.)
  * - After a reset (a batch failed for good) new batches take a new producer id. A partition's batches of
  *   the old id that are still unfinished may yet be appended, so new ones wait for them: the leader checks
  *   sequences per producer id, and could otherwise append a new-id batch before an older old-id one (Kafka
