@@ -18,6 +18,10 @@ export const INIT_PRODUCER_ID_RETRIES_MAX = 30;
 /** Sequences are int32 and wrap to 0 after the largest, as Kafka's do (the leader must compare likewise). */
 const SEQUENCE_MODULUS = 2 ** 31;
 
+function partitionKey(topic: string, partition: number): string {
+  return `${partition}\u0000${topic}`;
+}
+
 export interface ProducerIdentity {
   readonly producerId: number;
   readonly producerEpoch: number;
@@ -98,7 +102,7 @@ export class IdempotenceState {
    * partition's batches numbered in the order they took sequences, under any identity; see nextOrdinal).
    */
   takeSequence(topic: string, partition: number, count: number): { baseSequence: number; ordinal: number } {
-    const key = `${partition}\u0000${topic}`;
+    const key = partitionKey(topic, partition);
     const base = this.sequences.get(key) ?? 0;
     this.sequences.set(key, (base + count) % SEQUENCE_MODULUS);
     const ordinal = this.ordinals.get(key) ?? 0;
@@ -106,9 +110,9 @@ export class IdempotenceState {
     return { baseSequence: base, ordinal };
   }
 
-  /** The ordinal the partition's next batch will take (`key` as partitionKeyOf makes it). */
-  nextOrdinal(key: string): number {
-    return this.ordinals.get(key) ?? 0;
+  /** The ordinal the partition's next batch will take. */
+  nextOrdinal(topic: string, partition: number): number {
+    return this.ordinals.get(partitionKey(topic, partition)) ?? 0;
   }
 
   /**

@@ -329,7 +329,7 @@ export class Producer {
       this.unfinished,
       idempotence.current()?.producerId,
       (b) => this.needsIdentity(b),
-      (key) => idempotence.nextOrdinal(key),
+      (topic, partition) => idempotence.nextOrdinal(topic, partition),
     );
     this.ready = waiting.length === 0 ? held : [...held, ...waiting].sort((a, b) => a.seq - b.seq);
     return sendable;

@@ -57,7 +57,7 @@ export function gateSequenced(
   unfinished: Iterable<Batch>,
   currentProducerId: number | undefined,
   needsIdentity: (b: Batch) => boolean,
-  nextOrdinal: (partitionKey: string) => number,
+  nextOrdinal: (topic: string, partition: number) => number,
 ): { sendable: Batch[]; waiting: Batch[] } {
   /** Per partition: the ordinal of its oldest unfinished batch of the current identity. */
   const oldest = new Map<string, number>();
@@ -78,7 +78,7 @@ export function gateSequenced(
       continue;
     }
     const key = partitionKeyOf(b);
-    const ordinal = next.get(key) ?? nextOrdinal(key);
+    const ordinal = next.get(key) ?? nextOrdinal(b.topic, b.partition);
     const from = oldest.get(key) ?? ordinal;
     if (ordinal - from >= IDEMPOTENT_IN_FLIGHT_MAX || olderIdPending.has(key)) {
       waiting.push(b);
