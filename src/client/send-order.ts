@@ -79,11 +79,14 @@ export function gateSequenced(
     }
     const key = partitionKeyOf(b);
     const ordinal = next.get(key) ?? nextOrdinal(b.topic, b.partition);
+    // With none unfinished the first one let through here becomes the oldest: the ones after it count
+    // from it (each counting from itself let a whole queue out together, as one request).
     const from = oldest.get(key) ?? ordinal;
     if (ordinal - from >= IDEMPOTENT_IN_FLIGHT_MAX || olderIdPending.has(key)) {
       waiting.push(b);
       continue;
     }
+    oldest.set(key, from);
     next.set(key, ordinal + 1);
     sendable.push(b);
   }

@@ -519,6 +519,39 @@ describe('idempotent producer: in-flight bound', () => {
     }
     expect(next).toBe(8);
   });
+
+  it('never has more than 5 batches of a partition unanswered, also when many were queued at once', async () => {
+    // The leader remembers a producer's last 5 batches per partition; a 6th written while the oldest is
+    // still unanswered would make that one's retry be refused as out of order although it is in the log.
+    // Batches queue up while the producer waits (for its id here; for earlier answers in the chaos run that
+    // found this) and must not all be let through together once it can send: they would travel as one
+    // request, within the request limit but far beyond the leader's memory.
+    const { broker: b, cluster: c } = await setup(1);
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let unanswered = 0;
+    let mostUnanswered = 0;
+    b.handlers[ApiKey.Produce] = async (body) => {
+      const count = [...splitBatches(body.partitions[0]!.records)].length;
+      unanswered += count;
+      mostUnanswered = Math.max(mostUnanswered, unanswered);
+      await gate;
+      unanswered -= count;
+      return (b as FakeBroker).produce(body);
+    };
+    const producer = new Producer(c, { ...quick, batchBytes: 1 });
+    const sends: Promise<unknown>[] = [];
+    for (let i = 0; i < 12; i++) sends.push(producer.send({ topic: 't', messages: [{ value: `${i}` }] }));
+    await eventually(() => b.requestsOf(ApiKey.Produce).length >= 1, 'the first produce request');
+    await new Promise((r) => setTimeout(r, 30));
+    expect(mostUnanswered).toBe(5);
+    release();
+    await Promise.all(sends);
+    expect(mostUnanswered).toBe(5);
+    expect(sentBatches(b).map((x) => x.baseSequence)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+  });
 });
 
 describe('idempotent producer against a real single-node broker', () => {
