@@ -343,6 +343,8 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
   }
 
   private run(): void {
+    // A turn scheduled just before stop() must not run: the owner closes the storage once stop() resolves.
+    if (this.state !== 'running') return;
     if (this.loop !== undefined) {
       this.rerun = true;
       return;

@@ -185,6 +185,42 @@ describe('RaftNode driver', () => {
     expect(isStreamBusError(after, 'RAFT_STOPPED')).toBe(true);
   });
 
+  it('does not touch its storage after stop, even for a message that arrived just before it', async () => {
+    // The broker closes a replica's log as soon as its Raft node has stopped. A message received just
+    // before stop() schedules a processing turn; run after stop, that turn wrote the message's entries to
+    // the closed log and the node reported itself failed (LOG_CLOSED) on every graceful shutdown that raced it.
+    const { hub, c, leader } = await elected();
+    const follower = [...c.values()].find((m) => m !== leader)!;
+    await waitFor('the follower knows the leader', () => follower.node.status().leaderId === leader.node.id);
+    const storage = follower.storage as MemoryRaftStorage;
+    const save = storage.save.bind(storage);
+    let closed = false;
+    let savesAfterStop = 0;
+    storage.save = (u) => {
+      if (closed) savesAfterStop++;
+      return save(u);
+    };
+    const failures: unknown[] = [];
+    follower.node.on('fatal', (e) => failures.push(e));
+    let stopped: Promise<void> | undefined;
+    hub.dropWhere = (_from, to, e) => {
+      if (stopped === undefined && to === follower.node.id && e.message.entries.length > 0) {
+        // Runs right after this delivery's handler: the append is received, its processing scheduled.
+        queueMicrotask(() => {
+          stopped = follower.node.stop().then(() => {
+            closed = true;
+          });
+        });
+      }
+      return false;
+    };
+    await leader.node.propose(enc('x'));
+    await waitFor('the follower stopped', () => closed);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(savesAfterStop).toBe(0);
+    expect(failures).toEqual([]);
+  });
+
   it('emits role, leader and commit events, and reports status', async () => {
     const hub = new MemoryHub();
     cluster = await startCluster(hub, [1]);
