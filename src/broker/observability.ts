@@ -18,6 +18,17 @@ export interface BrokerObservers {
   };
 }
 
+/**
+ * Refusals of an idempotent producer's batch for its own state: after a failover, every batch in flight
+ * behind one that failed is refused as out of order (the SDK reports each); a fenced epoch is the client's
+ * to act on. Counted in streambus_errors_total like every error, logged at debug (which sequence the
+ * leader expected is what tells such a case apart).
+ */
+const PRODUCER_STATE_CODES: ReadonlySet<string> = new Set([
+  'OUT_OF_ORDER_SEQUENCE',
+  'INVALID_PRODUCER_EPOCH',
+]);
+
 export function brokerObservers(
   /** Null when `metrics.enabled` is false: nothing is recorded per request (logs still are). */
   metrics: MetricsRegistry | null,
@@ -38,7 +49,10 @@ export function brokerObservers(
         countError(err);
         // A client mistake (unknown partition, offset out of range) is the client's to log; a broker-side
         // failure (disk full, storage error) is the operator's, sampled because it repeats per request.
-        if (err.category === 'fatal') {
+        // A producer refused for its own sequence or epoch is fatal to that producer, not a broker failure.
+        if (PRODUCER_STATE_CODES.has(err.code)) {
+          logger.debug({ operation, error: err.message, code: err.code }, 'producer batch refused');
+        } else if (err.category === 'fatal') {
           logger.error({ operation, error: err.message, code: err.code }, 'partition operation failed');
         } else if (err.category === 'transient') {
           sampler.warn(
