@@ -1,6 +1,7 @@
 import { connect, createServer, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Envelope, type NodeId, newMessage } from '../../src/raft/index.js';
+import type { RaftLogger } from '../../src/raft/logger.js';
 import { TcpTransport } from '../../src/raft/transport/tcp-transport.js';
 import { waitFor } from './node-helpers.js';
 
@@ -9,10 +10,19 @@ afterEach(async () => {
   for (const t of open.splice(0)) await t.close();
 });
 
+/** What a transport logged at info and above: [message, fields]. */
+function recordingLogger(): { logger: RaftLogger; lines: [string, Record<string, unknown>][] } {
+  const lines: [string, Record<string, unknown>][] = [];
+  const record = (obj: Record<string, unknown>, msg: string): void => {
+    lines.push([msg, obj]);
+  };
+  return { logger: { debug: () => {}, info: record, warn: record, error: record }, lines };
+}
+
 async function pair(
   opts: { maxFrameBytes?: number; maxQueuedEnvelopes?: number } = {},
   liveness: {
-    a?: { idleTimeoutMs: number; keepaliveIntervalMs: number };
+    a?: { idleTimeoutMs: number; keepaliveIntervalMs: number; logger?: RaftLogger };
     b?: { idleTimeoutMs: number; keepaliveIntervalMs: number };
   } = {},
 ) {
@@ -49,15 +59,22 @@ const hb = (from: NodeId, to: NodeId, term: number, groupId = 'g'): Envelope => 
 describe('TcpTransport', () => {
   it('closes and redials a connection on which nothing arrives (a silent peer or dropped packets)', async () => {
     // b never sends keepalives (as if its packets were dropped): a gives up on the connection and redials.
+    const log = recordingLogger();
     const { a, b, got } = await pair(
       {},
       {
-        a: { idleTimeoutMs: 300, keepaliveIntervalMs: 50 },
+        a: { idleTimeoutMs: 300, keepaliveIntervalMs: 50, logger: log.logger },
         b: { idleTimeoutMs: 60_000, keepaliveIntervalMs: 30_000 },
       },
     );
     await waitFor('connected', () => a.isConnected(2) && b.isConnected(1));
     await waitFor('an idle disconnect', () => a.idleDisconnects > 0, 5_000);
+    // The socket's close (which reports the loss) comes a turn after the disconnect is counted.
+    await waitFor('the loss logged', () => log.lines.some(([msg]) => msg === 'raft peer connection lost'));
+    expect(log.lines.filter(([msg]) => msg === 'raft peer connection lost')[0]?.[1]).toMatchObject({
+      peer: 2,
+      cause: 'silent',
+    });
     // It connects afresh and still delivers.
     a.send(2, [hb(1, 2, 7)]);
     await waitFor('delivery after the redial', () => got.b.some((e) => e.message.term === 7), 5_000);
@@ -130,6 +147,20 @@ describe('TcpTransport', () => {
       expect(lostAt[survivor === 'a' ? 'b' : 'a']).toEqual([]);
     });
   }
+
+  it('logs a lost peer connection with its cause, on the side that lost it', async () => {
+    const log = recordingLogger();
+    const { a, b } = await pair(
+      {},
+      { a: { idleTimeoutMs: 60_000, keepaliveIntervalMs: 100, logger: log.logger } },
+    );
+    await waitFor('connected', () => a.isConnected(2) && b.isConnected(1));
+    expect(log.lines.filter(([msg]) => msg === 'raft peer connection lost')).toEqual([]);
+    await b.close();
+    await waitFor('the loss logged', () => log.lines.some(([msg]) => msg === 'raft peer connection lost'));
+    const lost = log.lines.filter(([msg]) => msg === 'raft peer connection lost').map(([, o]) => o);
+    expect(lost).toEqual([{ node_id: 1, peer: 2, cause: 'closed by the other end' }]);
+  });
 
   it('delivers both ways over the one connection the lower id dials', async () => {
     const { a, b, got } = await pair();

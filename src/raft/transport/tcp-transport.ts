@@ -40,6 +40,8 @@ export class TcpTransport implements RaftTransport {
   private readonly unidentified = new Set<Socket>();
   private closed = false;
   private peerLostHandler: ((peer: NodeId) => void) | undefined;
+  /** Why a peer connection ended, when it was not the other end closing it (logged when it is lost). */
+  private readonly endCauses = new WeakMap<Socket, string>();
   droppedEnvelopes = 0;
   /** Dials started (connection attempts); a peer whose breaker is open is not dialed. */
   dialsStarted = 0;
@@ -81,6 +83,7 @@ export class TcpTransport implements RaftTransport {
           { node_id: this.opts.nodeId, peer: peer.id, silent_ms: now - peer.lastReceivedAtMs },
           'raft peer connection went silent: closing it to connect afresh',
         );
+        this.endCauses.set(socket, 'silent');
         socket.destroy();
         continue;
       }
@@ -300,7 +303,7 @@ export class TcpTransport implements RaftTransport {
           () => decoder.inPlaceTarget(),
         );
       });
-      socket.on('error', () => socket.destroy());
+      socket.on('error', (err) => this.endOnError(socket, err));
       socket.once('close', () => {
         peer.dialing = false;
         if (!proven) reject(new PeerLinkError(peer.id, 'connection closed before the peer was heard'));
@@ -317,11 +320,28 @@ export class TcpTransport implements RaftTransport {
     }, delayMs);
   }
 
+  private endOnError(socket: Socket, err: Error & { code?: string }): void {
+    this.endCauses.set(socket, err.code ?? err.message);
+    socket.destroy();
+  }
+
   private onDisconnect(peer: Peer, socket: Socket): void {
     if (peer.socket === socket) {
       peer.socket = undefined;
       peer.absentSinceMs = this.opts.nowMs();
-      if (!this.closed) this.peerLostHandler?.(peer.id);
+      if (!this.closed) {
+        // Every group led over this connection hears of it (followers campaign soon): worth a line, so an
+        // election nobody's fault explains can be traced to the link (a reset, the other end closing).
+        this.opts.logger.info(
+          {
+            node_id: this.opts.nodeId,
+            peer: peer.id,
+            cause: this.endCauses.get(socket) ?? 'closed by the other end',
+          },
+          'raft peer connection lost',
+        );
+        this.peerLostHandler?.(peer.id);
+      }
     }
     peer.waitingDrain = false;
     if (this.closed || !this.dials(peer.id) || peer.reconnectTimer !== undefined) return;
@@ -391,7 +411,7 @@ export class TcpTransport implements RaftTransport {
       (chunk) => read(chunk),
       () => decoder.inPlaceTarget(),
     );
-    socket.on('error', () => socket.destroy());
+    socket.on('error', (err) => this.endOnError(socket, err));
     socket.once('close', () => {
       clearTimeout(timer);
       this.unidentified.delete(socket);
