@@ -48,6 +48,7 @@ interface ShardEntry {
 
 export class GroupCoordinator {
   private readonly shards = new Map<number, ShardEntry>();
+  private stopped = false;
   private creatingTopic: Promise<void> | null = null;
   private timer: NodeJS.Timeout | undefined;
   private scans = 0;
@@ -63,8 +64,12 @@ export class GroupCoordinator {
     this.timer.unref();
   }
 
-  /** Closes every shard: waiting members are told NOT_COORDINATOR (before the replicas hand over). */
+  /**
+   * Closes every shard: waiting members are told NOT_COORDINATOR (before the replicas hand over), as is every
+   * group request from now on (no shard loads while the replicas stop under it).
+   */
   stop(): void {
+    this.stopped = true;
     clearInterval(this.timer);
     for (const entry of this.shards.values())
       void entry.shard.then(
@@ -143,6 +148,7 @@ export class GroupCoordinator {
 
   /** The current shard of partition `index` (loading it when leadership is new); undefined if not led here. */
   private entryFor(index: number): Promise<GroupShard> | undefined {
+    if (this.stopped) return undefined;
     let served: ReturnType<TopicCatalog['partition']>;
     try {
       served = this.deps.catalog.partition(OFFSETS_TOPIC, index);
@@ -189,6 +195,14 @@ export class GroupCoordinator {
         );
       },
       (err: unknown) => {
+        if (this.stopped) {
+          // Shutdown stopped its replica under it: nothing failed.
+          this.log.debug(
+            { operation: 'groups.load', partition: index, error: String(err) },
+            'group load abandoned',
+          );
+          return;
+        }
         this.lastLoadError = `__consumer_offsets-${index}: ${String(err)}`;
         if (this.shards.get(index)?.shard === shard) this.shards.delete(index);
         this.log.warn(
