@@ -154,12 +154,29 @@ describe('TcpTransport', () => {
       {},
       { a: { idleTimeoutMs: 60_000, keepaliveIntervalMs: 100, logger: log.logger } },
     );
-    await waitFor('connected', () => a.isConnected(2) && b.isConnected(1));
+    await waitFor('connected, and node 2 heard on it', () => a.isHeardFrom(2) && b.isConnected(1));
     expect(log.lines.filter(([msg]) => msg === 'raft peer connection lost')).toEqual([]);
     await b.close();
     await waitFor('the loss logged', () => log.lines.some(([msg]) => msg === 'raft peer connection lost'));
     const lost = log.lines.filter(([msg]) => msg === 'raft peer connection lost').map(([, o]) => o);
     expect(lost).toEqual([{ node_id: 1, peer: 2, cause: 'closed by the other end' }]);
+  });
+
+  it('does not log as lost a connection the peer never spoke on (a proxy in front of a stopped broker)', async () => {
+    // The proxy accepts and, finding no broker behind it, closes: every redial would otherwise log a loss.
+    const log = recordingLogger();
+    const proxy = createServer((s) => s.destroy());
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    const port = (proxy.address() as { port: number }).port;
+    const c = new TcpTransport({ nodeId: 1, reconnectInitialMs: 10, reconnectMaxMs: 20, logger: log.logger });
+    open.push(c);
+    try {
+      c.setPeer(2, { host: '127.0.0.1', port });
+      await waitFor('several dials', () => c.dialsStarted >= 3);
+      expect(log.lines.filter(([msg]) => msg === 'raft peer connection lost')).toEqual([]);
+    } finally {
+      await new Promise<void>((resolve) => proxy.close(() => resolve()));
+    }
   });
 
   it('delivers both ways over the one connection the lower id dials', async () => {

@@ -42,6 +42,11 @@ export class TcpTransport implements RaftTransport {
   private peerLostHandler: ((peer: NodeId) => void) | undefined;
   /** Why a peer connection ended, when it was not the other end closing it (logged when it is lost). */
   private readonly endCauses = new WeakMap<Socket, string>();
+  /**
+   * Connections the peer was heard on. Only their loss is logged: one that something between accepted and
+   * closed before the peer spoke (a proxy or sidecar in front of a stopped broker) was never the peer's.
+   */
+  private readonly heardOn = new WeakSet<Socket>();
   droppedEnvelopes = 0;
   /** Dials started (connection attempts); a peer whose breaker is open is not dialed. */
   dialsStarted = 0;
@@ -295,6 +300,7 @@ export class TcpTransport implements RaftTransport {
           (chunk) => {
             if (!proven) {
               proven = true;
+              this.heardOn.add(socket);
               peer.attempts = 0;
               resolve();
             }
@@ -332,14 +338,15 @@ export class TcpTransport implements RaftTransport {
       if (!this.closed) {
         // Every group led over this connection hears of it (followers campaign soon): worth a line, so an
         // election nobody's fault explains can be traced to the link (a reset, the other end closing).
-        this.opts.logger.info(
-          {
-            node_id: this.opts.nodeId,
-            peer: peer.id,
-            cause: this.endCauses.get(socket) ?? 'closed by the other end',
-          },
-          'raft peer connection lost',
-        );
+        if (this.heardOn.has(socket))
+          this.opts.logger.info(
+            {
+              node_id: this.opts.nodeId,
+              peer: peer.id,
+              cause: this.endCauses.get(socket) ?? 'closed by the other end',
+            },
+            'raft peer connection lost',
+          );
         this.peerLostHandler?.(peer.id);
       }
     }
@@ -394,6 +401,7 @@ export class TcpTransport implements RaftTransport {
         return;
       }
       clearTimeout(timer);
+      this.heardOn.add(socket);
       peer.lastDataAtMs = this.opts.nowMs();
       socket.setKeepAlive(true, 5_000);
       this.unidentified.delete(socket);
