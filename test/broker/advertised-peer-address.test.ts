@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { createClient, type StreamBusClient } from '../../src/index.js';
-import { freePort, until } from '../helpers/cluster-processes.js';
+import { freePort, freePorts, until } from '../helpers/cluster-processes.js';
 import { type InProcessBroker, startInProcessBroker } from '../helpers/in-process-broker.js';
 
 let b: InProcessBroker | undefined;
@@ -32,8 +32,7 @@ async function registeredPeerAddress(overrides: Record<string, unknown>): Promis
 
 describe('peer address a broker registers', () => {
   it('is cluster.advertised_peer_listen when set, not the listener', async () => {
-    const listenPort = await freePort();
-    const advertisedPort = await freePort();
+    const [listenPort, advertisedPort] = await freePorts(2);
     const address = await registeredPeerAddress({
       'cluster.peer_listen': `127.0.0.1:${listenPort}`,
       'cluster.advertised_peer_listen': `127.0.0.1:${advertisedPort}`,

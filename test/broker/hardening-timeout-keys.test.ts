@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { isStreamBusError } from '../../src/errors/index.js';
-import { freePort } from '../helpers/cluster-processes.js';
+import { freePorts } from '../helpers/cluster-processes.js';
 import { type InProcessBroker, startInProcessBroker } from '../helpers/in-process-broker.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -18,7 +18,7 @@ afterEach(async () => {
 
 /** Broker 1 of voters 1, 2, 3; only broker 1 runs, so the metadata group has no quorum. */
 async function leaderlessVoter(overrides: Record<string, unknown>): Promise<InProcessBroker> {
-  const [p1, p2, p3] = [await freePort(), await freePort(), await freePort()];
+  const [p1, p2, p3] = await freePorts(3);
   return startInProcessBroker({
     'broker.id': 1,
     'cluster.enabled': true,

@@ -9,7 +9,7 @@ import type { Connection } from '../../src/client/connection.js';
 import { createClient, partitionForKey, type StreamBusClient } from '../../src/index.js';
 import { ApiKey, type MetadataResponse } from '../../src/protocol/index.js';
 import { type BrokerProcess, removeDir, startBroker, tempDir } from '../helpers/broker-process.js';
-import { freePort } from '../helpers/cluster-processes.js';
+import { freePorts } from '../helpers/cluster-processes.js';
 import { batchOf, codeOf, connectTo } from '../helpers/wire.js';
 
 const HOST = '127.0.0.1';
@@ -72,7 +72,7 @@ describe('cluster data plane over three broker processes', () => {
   });
 
   it('places a 6-partition RF-3 topic over all three brokers, routes 600 keyed messages to the leaders and reads them all back', async () => {
-    peerPorts = [await freePort(), await freePort(), await freePort()];
+    peerPorts = await freePorts(3);
     running.push(...(await Promise.all([start(1), start(2), start(3)])));
     const [first] = running as [BrokerProcess];
     for (const b of running) connections.push(await connectTo(b));

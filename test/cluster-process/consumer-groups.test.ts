@@ -12,7 +12,7 @@ import { type BrokerProcess, removeDir, tempDir } from '../helpers/broker-proces
 import {
   agreedLeader,
   allSeeAlive,
-  freePort,
+  freePorts,
   HOST,
   startClusterBroker,
   until,
@@ -60,7 +60,7 @@ describe('consumer groups on a replicated cluster', () => {
   }, 240_000);
 
   async function scenario(onView: (v: GroupView) => void): Promise<void> {
-    const peerPorts = [await freePort(), await freePort(), await freePort()];
+    const peerPorts = await freePorts(3);
     const voters = peerPorts.map((p, i) => `${i + 1}@${HOST}:${p}`).join(',');
     const start = (id: number) =>
       startClusterBroker({

@@ -12,7 +12,7 @@ import { type BrokerProcess, removeDir, tempDir } from '../helpers/broker-proces
 import {
   agreedLeader,
   allSeeAlive,
-  freePort,
+  freePorts,
   HOST,
   raftView,
   startClusterBroker,
@@ -45,7 +45,7 @@ describe('cluster coordinator on broker processes', () => {
   });
 
   it('marks a killed metadata leader failed, takes it back, rebalances leaders, and spreads replicas onto a joining broker', async () => {
-    const peerPorts = [await freePort(), await freePort(), await freePort(), await freePort()];
+    const peerPorts = await freePorts(4);
     const voters = peerPorts
       .slice(0, 3)
       .map((p, i) => `${i + 1}@${HOST}:${p}`)

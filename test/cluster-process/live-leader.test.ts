@@ -13,7 +13,7 @@ import type { Connection } from '../../src/client/connection.js';
 import { createClient, type StreamBusClient } from '../../src/index.js';
 import { ApiKey, type MetadataResponse } from '../../src/protocol/index.js';
 import { type BrokerProcess, removeDir, tempDir } from '../helpers/broker-process.js';
-import { agreedLeader, freePort, HOST, startClusterBroker, until } from '../helpers/cluster-processes.js';
+import { agreedLeader, freePorts, HOST, startClusterBroker, until } from '../helpers/cluster-processes.js';
 import { connectTo } from '../helpers/wire.js';
 
 const TOPIC = 'live';
@@ -55,7 +55,7 @@ describe('Metadata answers from a partition replica while the metadata quorum is
   });
 
   it('name the partition leader its replicas elected, and the SDK writes to it with acks=all', async () => {
-    const peerPorts = await Promise.all([1, 2, 3, 4].map(() => freePort()));
+    const peerPorts = await freePorts(4);
     const voters = METADATA_VOTERS.map((id) => `${id}@${HOST}:${peerPorts[id - 1]}`).join(',');
     await Promise.all(
       [1, 2, 3, 4].map(async (id) => {

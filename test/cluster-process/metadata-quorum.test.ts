@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { type BrokerProcess, removeDir, tempDir } from '../helpers/broker-process.js';
 import {
   agreedLeader,
-  freePort,
+  freePorts,
   HOST,
   raftView,
   ready,
@@ -48,7 +48,7 @@ describe('metadata quorum of three broker processes', () => {
   });
 
   it('agrees on one leader, registers all three, re-elects after kill -9 of the leader, and takes the restarted broker back as a follower', async () => {
-    const peerPorts = [await freePort(), await freePort(), await freePort()];
+    const peerPorts = await freePorts(3);
     const voters = peerPorts.map((p, i) => `${i + 1}@${HOST}:${p}`).join(',');
     const start = (id: number): Promise<BrokerProcess> =>
       startClusterBroker({

@@ -8,7 +8,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { type Admin, createClient, type StreamBusClient } from '../../src/index.js';
 import { type BrokerProcess, removeDir, tempDir } from '../helpers/broker-process.js';
-import { agreedLeader, freePort, HOST, startClusterBroker, until } from '../helpers/cluster-processes.js';
+import { agreedLeader, freePorts, HOST, startClusterBroker, until } from '../helpers/cluster-processes.js';
 
 /** True once the topic exists (created now or by an earlier attempt whose answer was lost). */
 async function created(admin: Admin, name: string): Promise<true | undefined> {
@@ -30,7 +30,7 @@ describe('metadata quorum changes on broker processes', () => {
   });
 
   it('promotes a learner, removes the leader, and keeps a quorum that the original voters would have lost', async () => {
-    const peerPorts = [await freePort(), await freePort(), await freePort(), await freePort()];
+    const peerPorts = await freePorts(4);
     // Brokers 1-3 bootstrap the group; broker 4 is not in the list and joins as a learner.
     const voters = peerPorts
       .slice(0, 3)

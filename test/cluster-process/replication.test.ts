@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createClient, type StreamBusClient } from '../../src/index.js';
 import type { MetadataResponse } from '../../src/protocol/messages.js';
 import { type BrokerProcess, removeDir, tempDir } from '../helpers/broker-process.js';
-import { formedCluster, freePort, HOST, startClusterBroker, until } from '../helpers/cluster-processes.js';
+import { formedCluster, freePorts, HOST, startClusterBroker, until } from '../helpers/cluster-processes.js';
 
 const TOPIC = 'durable';
 const PARTITIONS = 6;
@@ -34,7 +34,7 @@ describe('replicated partitions on broker processes', () => {
   });
 
   it('keeps every acknowledged write through kill -9 of partition leaders', async () => {
-    const peerPorts = [await freePort(), await freePort(), await freePort()];
+    const peerPorts = await freePorts(3);
     const voters = peerPorts.map((p, i) => `${i + 1}@${HOST}:${p}`).join(',');
     const start = (id: number) =>
       startClusterBroker({

@@ -11,7 +11,7 @@ import { createClient } from '../../src/index.js';
 import { requireDist } from '../helpers/acked-producer.js';
 import {
   formedCluster,
-  freePort,
+  freePorts,
   HOST,
   startClusterBroker,
   threeBrokerFixture,
@@ -30,7 +30,7 @@ describe('stray replica folders', () => {
 
   it('a broker down while its topic was deleted removes that replica folder when it is back', async () => {
     requireDist();
-    const peerPorts = [await freePort(), await freePort(), await freePort()];
+    const peerPorts = await freePorts(3);
     const voters = peerPorts.map((p, i) => `${i + 1}@${HOST}:${p}`).join(',');
     const start = (id: number) =>
       startClusterBroker({ id, dataDir: dirs[id - 1]!, peerPort: peerPorts[id - 1]!, voters });

@@ -19,17 +19,38 @@ export interface RaftView {
   brokers?: { id: number; state: string; client: string; epoch: number; last_heartbeat_ms: number }[];
 }
 
-/** A port free right now: bind to 0, read it, close (the voter list must name peer ports up front). */
+/**
+ * `count` distinct ports free right now: each bound to 0 and read while the others are still held, then all
+ * closed (the voter list must name peer ports up front). Taken one at a time, two calls could be handed the
+ * same port once the first was closed again.
+ */
+export async function freePorts(count: number): Promise<number[]> {
+  const servers = Array.from({ length: count }, () => createServer());
+  try {
+    for (const server of servers) {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(0, HOST, () => resolve());
+      });
+    }
+    return servers.map((server) => {
+      const address = server.address();
+      return typeof address === 'object' && address !== null ? address.port : 0;
+    });
+  } finally {
+    await Promise.all(
+      servers.map(
+        (server) =>
+          new Promise<void>((resolve) => (server.listening ? server.close(() => resolve()) : resolve())),
+      ),
+    );
+  }
+}
+
+/** One port free right now (see freePorts). */
 export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, HOST, () => resolve());
-  });
-  const address = server.address();
-  const port = typeof address === 'object' && address !== null ? address.port : 0;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
+  const [port] = await freePorts(1);
+  return port!;
 }
 
 export async function getJson(port: number, path: string): Promise<{ code: number; body: unknown }> {
@@ -127,7 +148,7 @@ export async function startThreeBrokerCluster(
   dirs: readonly string[],
   env?: NodeJS.ProcessEnv,
 ): Promise<BrokerProcess[]> {
-  const peerPorts = [await freePort(), await freePort(), await freePort()];
+  const peerPorts = await freePorts(3);
   const voters = peerPorts.map((p, i) => `${i + 1}@${HOST}:${p}`).join(',');
   return Promise.all(
     [1, 2, 3].map((id) =>
