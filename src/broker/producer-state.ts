@@ -7,10 +7,11 @@
  */
 import { Packr } from 'msgpackr';
 import { invariant } from '../errors/index.js';
+import { IDEMPOTENT_BATCH_WINDOW } from '../protocol/limits.js';
 import type { BatchHeader } from '../protocol/record-batch.js';
 
-/** Batches remembered per producer: a producer keeps at most 5 requests in flight per partition. */
-export const PRODUCER_BATCHES_KEPT = 5;
+/** Batches remembered per producer and partition: the producer's window (protocol/limits.ts). */
+export const PRODUCER_BATCHES_KEPT = IDEMPOTENT_BATCH_WINDOW;
 /** Producers remembered per partition; the least recently written are forgotten first. */
 export const PRODUCERS_KEPT = 50_000;
 const INT32_MAX = 0x7fffffff;

@@ -9,7 +9,10 @@ import { type BackoffPolicy, retrying } from './backoff.js';
 import type { Cluster } from './cluster.js';
 import type { Random, Timers } from './timers.js';
 
-/** Kafka's limit: the leader keeps this many batches per producer and partition to recognise retries. */
+/**
+ * Produce requests in flight at most with idempotence (Kafka's limit). What bounds a partition's unresolved
+ * batches is the batch window (IDEMPOTENT_BATCH_WINDOW, send-order.ts), since one request carries several.
+ */
 export const IDEMPOTENT_IN_FLIGHT_MAX = 5;
 
 /** InitProducerId retries at most (with the producer's backoff: about 15 s), whatever `retries` says. */

@@ -9,7 +9,8 @@
  * Idempotence (on by default): before its first batch the producer gets a producer id (InitProducerId) and
  * each batch carries it with its partition's next sequence, taken once when the batch is built. A retry
  * re-sends the same bytes, so a leader that already appended the batch answers with the original offset
- * instead of appending it twice. At most 5 requests are in flight, the window a leader remembers.
+ * instead of appending it twice. At most 5 requests are in flight, and at most IDEMPOTENT_BATCH_WINDOW (16)
+ * of a partition's batches from its oldest unresolved one on, the window a leader remembers.
  */
 import { isRetriable, StreamBusError, toStreamBusError } from '../errors/index.js';
 import type { Acks } from '../protocol/index.js';

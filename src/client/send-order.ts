@@ -2,7 +2,7 @@
  * The producer's rules for which ready batches may go out now without a partition's writes landing out of
  * order. Pure functions over batches; the producer (producer.ts) keeps the queues.
  */
-import { IDEMPOTENT_IN_FLIGHT_MAX } from './idempotence.js';
+import { IDEMPOTENT_BATCH_WINDOW } from '../protocol/limits.js';
 import type { Batch } from './producer-batch.js';
 
 export function partitionKeyOf(b: { readonly topic: string; readonly partition: number }): string {
@@ -39,7 +39,7 @@ export function retriesTravelAlone(batches: readonly Batch[]): { kept: Batch[]; 
 
 /**
  * Of the `free` batches of an idempotent producer, those that may be built and sent now; the others wait.
- * - The leader remembers a producer's last IDEMPOTENT_IN_FLIGHT_MAX batches per partition. A new batch of a
+ * - The leader remembers a producer's last IDEMPOTENT_BATCH_WINDOW batches per partition. A new batch of a
  *   partition waits until it would be fewer than that many batches after the partition's oldest unfinished
  *   one (sent, or waiting to be retried), counting the acknowledged ones in between: those are in the
  *   leader's memory too, and once that many are written after it, a late retry of the oldest is no longer
@@ -82,7 +82,7 @@ export function gateSequenced(
     // With none unfinished the first one let through here becomes the oldest: the ones after it count
     // from it (each counting from itself let a whole queue out together, as one request).
     const from = oldest.get(key) ?? ordinal;
-    if (ordinal - from >= IDEMPOTENT_IN_FLIGHT_MAX || olderIdPending.has(key)) {
+    if (ordinal - from >= IDEMPOTENT_BATCH_WINDOW || olderIdPending.has(key)) {
       waiting.push(b);
       continue;
     }

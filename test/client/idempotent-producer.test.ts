@@ -7,7 +7,13 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Cluster } from '../../src/client/cluster.js';
 import { Producer } from '../../src/client/producer.js';
 import { createClient } from '../../src/index.js';
-import { ApiKey, type ProduceRequest, type ProduceResponse, wireErrorOf } from '../../src/protocol/index.js';
+import {
+  ApiKey,
+  IDEMPOTENT_BATCH_WINDOW,
+  type ProduceRequest,
+  type ProduceResponse,
+  wireErrorOf,
+} from '../../src/protocol/index.js';
 import { type BatchHeader, readBatchHeader, splitBatches } from '../../src/protocol/record-batch.js';
 import { type InProcessBroker, startInProcessBroker } from '../helpers/in-process-broker.js';
 import { appended, eventually, FakeBroker, failAll, shareClusterMetadata } from './fake-broker.js';
@@ -333,11 +339,12 @@ describe('idempotent producer: retries keep the sequence', () => {
     }
   });
 
-  it('a batch left unanswered by a leader that went silent is still recognised when retried: at most 4 batches are written behind it meanwhile', async () => {
+  it('a batch left unanswered by a leader that went silent is still recognised when retried: fewer than the window are written behind it meanwhile', async () => {
     // Broker one takes sequence 0 (and replicates it to two), then goes silent; two is elected and, like
-    // every leader, remembers only the producer's last 5 batches: a retry of an older one is refused as out
-    // of order although it is in the log. The batches sent meanwhile go to two; had 5 been written there
-    // before the retry of sequence 0, that retry would fail (and its send with it).
+    // every leader, remembers only the producer's last IDEMPOTENT_BATCH_WINDOW batches: a retry of an older
+    // one is refused as out of order although it is in the log. The batches sent meanwhile go to two; had a
+    // window's worth been written there before the retry of sequence 0, that retry would fail (and its send
+    // with it).
     const { one, two, leader } = await twoBrokers();
     const log = new LeaderLog();
     const remembered: number[] = [];
@@ -345,7 +352,7 @@ describe('idempotent producer: retries keep the sequence', () => {
     const write = (h: BatchHeader): number => {
       if (log.offsetOf(h.producerId, h.baseSequence) === undefined) {
         remembered.push(h.baseSequence);
-        remembered.splice(0, Math.max(0, remembered.length - 5));
+        remembered.splice(0, Math.max(0, remembered.length - IDEMPOTENT_BATCH_WINDOW));
       }
       return log.write(h);
     };
@@ -378,10 +385,12 @@ describe('idempotent producer: retries keep the sequence', () => {
       const sends = [producer.send({ topic: 't', messages: [{ value: 'v0' }] })];
       await eventually(() => one.requestsOf(ApiKey.Produce).length >= 1, 'sequence 0 at broker one');
       await c.refreshMetadata(); // the next batches go to two at once; sequence 0 waits for its leader watch
-      for (let i = 1; i <= 6; i++) sends.push(producer.send({ topic: 't', messages: [{ value: `v${i}` }] }));
+      const count = IDEMPOTENT_BATCH_WINDOW + 2;
+      for (let i = 1; i < count; i++)
+        sends.push(producer.send({ topic: 't', messages: [{ value: `v${i}` }] }));
       const offsets = (await Promise.all(sends)).map((r) => r[0]?.offset);
       expect(refused).toEqual([]);
-      expect(offsets).toEqual([0, 1, 2, 3, 4, 5, 6]);
+      expect(offsets).toEqual(Array.from({ length: count }, (_, i) => i));
     } finally {
       release();
       await c.close();
@@ -520,9 +529,10 @@ describe('idempotent producer: in-flight bound', () => {
     expect(next).toBe(8);
   });
 
-  it('never has more than 5 batches of a partition unanswered, also when many were queued at once', async () => {
-    // The leader remembers a producer's last 5 batches per partition; a 6th written while the oldest is
-    // still unanswered would make that one's retry be refused as out of order although it is in the log.
+  it('never has more batches of a partition unanswered than the window, also when many were queued at once', async () => {
+    // The leader remembers a producer's last IDEMPOTENT_BATCH_WINDOW batches per partition; one more written
+    // while the oldest is still unanswered would make that one's retry be refused as out of order although
+    // it is in the log.
     // Batches queue up while the producer waits (for its id here; for earlier answers in the chaos run that
     // found this) and must not all be let through together once it can send: they would travel as one
     // request, within the request limit but far beyond the leader's memory.
@@ -543,14 +553,15 @@ describe('idempotent producer: in-flight bound', () => {
     };
     const producer = new Producer(c, { ...quick, batchBytes: 1 });
     const sends: Promise<unknown>[] = [];
-    for (let i = 0; i < 12; i++) sends.push(producer.send({ topic: 't', messages: [{ value: `${i}` }] }));
+    const count = IDEMPOTENT_BATCH_WINDOW + 7;
+    for (let i = 0; i < count; i++) sends.push(producer.send({ topic: 't', messages: [{ value: `${i}` }] }));
     await eventually(() => b.requestsOf(ApiKey.Produce).length >= 1, 'the first produce request');
     await new Promise((r) => setTimeout(r, 30));
-    expect(mostUnanswered).toBe(5);
+    expect(mostUnanswered).toBe(IDEMPOTENT_BATCH_WINDOW);
     release();
     await Promise.all(sends);
-    expect(mostUnanswered).toBe(5);
-    expect(sentBatches(b).map((x) => x.baseSequence)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+    expect(mostUnanswered).toBe(IDEMPOTENT_BATCH_WINDOW);
+    expect(sentBatches(b).map((x) => x.baseSequence)).toEqual(Array.from({ length: count }, (_, i) => i));
   });
 });
 
