@@ -7,10 +7,10 @@
  */
 import { Packr } from 'msgpackr';
 import { invariant } from '../errors/index.js';
-import { IDEMPOTENT_BATCH_WINDOW } from '../protocol/limits.js';
+import { IDEMPOTENT_BATCH_WINDOW } from '../protocol/idempotence.js';
 import type { BatchHeader } from '../protocol/record-batch.js';
 
-/** Batches remembered per producer and partition: the producer's window (protocol/limits.ts). */
+/** Batches remembered per producer and partition: the producer's window (protocol/idempotence.ts). */
 export const PRODUCER_BATCHES_KEPT = IDEMPOTENT_BATCH_WINDOW;
 /** Producers remembered per partition; the least recently written are forgotten first. */
 export const PRODUCERS_KEPT = 50_000;

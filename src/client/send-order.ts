@@ -2,7 +2,7 @@
  * The producer's rules for which ready batches may go out now without a partition's writes landing out of
  * order. Pure functions over batches; the producer (producer.ts) keeps the queues.
  */
-import { IDEMPOTENT_BATCH_WINDOW } from '../protocol/limits.js';
+import { IDEMPOTENT_BATCH_WINDOW } from '../protocol/idempotence.js';
 import type { Batch } from './producer-batch.js';
 
 export function partitionKeyOf(b: { readonly topic: string; readonly partition: number }): string {

@@ -40,6 +40,7 @@ export {
   encodeResponseHeader,
   type ResponseHeader,
 } from './header.js';
+export * from './idempotence.js';
 export * from './limits.js';
 export * from './messages.js';
 export { wireErrorOf } from './narrow.js';

@@ -16,12 +16,3 @@ export const TEXT_CHARS_MAX = 64 * 1024;
 export const ARRAY_LENGTH_MAX = 100_000;
 /** Entries of a config map. */
 export const CONFIG_ENTRIES_MAX = 1024;
-/**
- * The idempotence contract between producer and leader: the leader remembers a producer's last this many
- * batches per partition (to answer a retry of one with its original offset), and the producer never has
- * more than this many of a partition's batches between its oldest unresolved one and its newest. Kafka's
- * leader keeps 5, one per request its producer may have in flight; a StreamBus request carries several
- * batches of a partition, and with 5 the publish benchmark (1 MB batches) waited on the window: 16 let it
- * run about a third faster at ~60 bytes of leader memory per batch and producer.
- */
-export const IDEMPOTENT_BATCH_WINDOW = 16;
