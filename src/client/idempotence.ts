@@ -21,7 +21,8 @@ export const INIT_PRODUCER_ID_RETRIES_MAX = 30;
 /** Sequences are int32 and wrap to 0 after the largest, as Kafka's do (the leader must compare likewise). */
 const SEQUENCE_MODULUS = 2 ** 31;
 
-function partitionKey(topic: string, partition: number): string {
+/** The key of a partition in the client's per-partition maps (send-order.ts's partitionKeyOf too). */
+export function partitionKey(topic: string, partition: number): string {
   return `${partition}\u0000${topic}`;
 }
 

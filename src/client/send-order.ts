@@ -3,10 +3,11 @@
  * order. Pure functions over batches; the producer (producer.ts) keeps the queues.
  */
 import { IDEMPOTENT_BATCH_WINDOW } from '../protocol/idempotence.js';
+import { partitionKey } from './idempotence.js';
 import type { Batch } from './producer-batch.js';
 
 export function partitionKeyOf(b: { readonly topic: string; readonly partition: number }): string {
-  return `${b.partition}\u0000${b.topic}`;
+  return partitionKey(b.topic, b.partition);
 }
 
 /**
