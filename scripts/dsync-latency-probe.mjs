@@ -2,8 +2,9 @@
 // Latency of one small synchronous append, the way a StreamBus broker's group commit writes under
 // flush_policy: always (O_DSYNC, through fs/promises and the libuv thread pool), every ~1 ms: the floor of
 // an acks=all e2e latency. LOAD busy threads (1 ms on, 1 ms off each) stand in for the benchmark's own CPU
-// use; NOSYNC=1 writes to the page cache only.
-// Usage: [LOAD=2] [NOSYNC=1] [SIZE=5500] [N=5000] node scripts/dsync-latency-probe.mjs [DIR]
+// use; NOSYNC=1 writes to the page cache only; PREFILL=1 writes into a file zero-filled (and synced)
+// beforehand, as a segment with storage.preallocate_bytes does, instead of extending the file.
+// Usage: [LOAD=2] [NOSYNC=1] [PREFILL=1] [SIZE=5500] [N=5000] node scripts/dsync-latency-probe.mjs [DIR]
 import { constants, mkdtempSync, rmSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -23,11 +24,19 @@ if (!isMainThread) {
   const n = Number(process.env.N ?? 5000);
   const load = Number(process.env.LOAD ?? 0);
   const sync = process.env.NOSYNC === undefined;
+  const prefill = process.env.PREFILL !== undefined;
   const dir = mkdtempSync(join(process.argv[2] ?? '/tmp', 'dsync-latency-'));
   const workers = Array.from(
     { length: load },
     () => new Worker(new URL(import.meta.url), { workerData: { untilMs: Date.now() + n * 1.3 + 2000 } }),
   );
+  if (prefill) {
+    const zeros = await open(join(dir, 'segment.log'), 'w');
+    const chunk = Buffer.alloc(1 << 20);
+    for (let at = 0; at < size * n; at += chunk.length) await zeros.write(chunk, 0, chunk.length, at);
+    await zeros.datasync();
+    await zeros.close();
+  }
   await sleep(200);
   const fh = await open(
     join(dir, 'segment.log'),
@@ -50,6 +59,6 @@ if (!isMainThread) {
   latUs.sort((a, b) => a - b);
   const q = (p) => latUs[Math.min(latUs.length - 1, Math.floor(latUs.length * p))].toFixed(0);
   process.stdout.write(
-    `${sync ? 'O_DSYNC' : 'page cache'} ${size} B, load ${load}: p50 ${q(0.5)} p90 ${q(0.9)} p99 ${q(0.99)} p999 ${q(0.999)} max ${latUs.at(-1).toFixed(0)} us\n`,
+    `${sync ? 'O_DSYNC' : 'page cache'}${prefill ? ' into zeros' : ''} ${size} B, load ${load}: p50 ${q(0.5)} p90 ${q(0.9)} p99 ${q(0.99)} p999 ${q(0.999)} max ${latUs.at(-1).toFixed(0)} us\n`,
   );
 }

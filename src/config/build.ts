@@ -64,6 +64,7 @@ export function buildBrokerConfig(r: ValueReader): BrokerConfig {
       retentionBytes: r.num('storage.retention_bytes'),
       flushPolicy: r.str<FlushPolicy>('storage.flush_policy'),
       flushIntervalMs: r.num('storage.flush_interval_ms'),
+      preallocateBytes: r.num('storage.preallocate_bytes'),
       readBufferPoolBytes: r.num('storage.read_buffer_pool_bytes'),
       retentionCheckIntervalMs: r.num('storage.retention_check_interval_ms'),
     },

@@ -135,6 +135,12 @@ export const NODE_KEYS: readonly KeySpec[] = [
     doc: 'fsync period when flush_policy is interval.',
   },
   {
+    key: 'storage.preallocate_bytes',
+    kind: { type: 'size', min: 0 },
+    default: MiB,
+    doc: 'With flush_policy always: zeros written ahead of the active segment end while appends are small, so each synchronous append overwrites allocated blocks instead of also committing a new file size (faster acknowledgements; up to 1.5x this much disk per partition). 0: off.',
+  },
+  {
     key: 'storage.read_buffer_pool_bytes',
     kind: { type: 'size', min: 0 },
     default: 64 * MiB,

@@ -48,6 +48,8 @@ export interface BrokerConfig {
     readonly retentionBytes: number;
     readonly flushPolicy: FlushPolicy;
     readonly flushIntervalMs: number;
+    /** Zero-filled space kept ahead of a durable segment's end; 0: none. */
+    readonly preallocateBytes: number;
     /** Idle bytes the fetch read-buffer pool keeps; 0: no pool. */
     readonly readBufferPoolBytes: number;
     readonly retentionCheckIntervalMs: number;

@@ -24,6 +24,12 @@ export interface LogConfig {
   flushPolicy: FlushPolicy;
   /** Period of the background fsync under `flushPolicy: 'interval'`. */
   flushIntervalMs: number;
+  /**
+   * Under `flushPolicy: 'always'`, zeros written ahead of the active segment's end, so small synchronous
+   * appends overwrite allocated blocks instead of extending the file (preallocated-file.ts); 0 turns it off.
+   * Read when a segment file is opened.
+   */
+  preallocateBytes: number;
   /** Largest single record batch accepted by append, header included (at most 256 MiB, STORED_BATCH_BYTES_MAX). */
   batchBytesMax: number;
 }
@@ -41,6 +47,7 @@ export const DEFAULT_LOG_CONFIG: Readonly<LogConfig> = Object.freeze({
   retentionBytes: -1,
   flushPolicy: 'always',
   flushIntervalMs: 1000,
+  preallocateBytes: 1024 * 1024,
   batchBytesMax: 1024 * 1024 + BATCH_HEADER_BYTES,
 });
 
@@ -59,6 +66,7 @@ export function logConfigOf(config: LogConfig): LogConfig {
     retentionBytes: config.retentionBytes,
     flushPolicy: config.flushPolicy,
     flushIntervalMs: config.flushIntervalMs,
+    preallocateBytes: config.preallocateBytes,
     batchBytesMax: config.batchBytesMax,
   };
 }

@@ -112,8 +112,7 @@ export class GroupCommitWriter {
 
   private async roll(nowMs: number): Promise<Segment> {
     const old = this.active;
-    // A closed segment must be complete on disk: recovery treats bad bytes in it as corruption, not a torn tail.
-    await old.file.datasync();
+    await old.seal();
     this.fsyncs++;
     await old.persistIndexes();
     const segment = await createSegment(this.log.context(nowMs), old.nextOffset);

@@ -48,8 +48,7 @@ async function roll(
   runs: TermRuns,
 ): Promise<ReplicatedSegment> {
   const old = segments[segments.length - 1]!;
-  // A closed segment must be complete on disk: recovery treats bad bytes in it as corruption.
-  await old.seg.file.datasync();
+  await old.seg.seal();
   await persistClosedIndexes(ctx, old, runs);
   const s = await createReplicatedSegment(ctx, old.seg.nextOffset, old.raft.endIndex, runs.lastTerm());
   segments.push(s);

@@ -24,8 +24,8 @@ import {
   createSegment,
   cutTornTail,
   listSegmentBases,
+  openSegmentFile,
   type SegmentContext,
-  segmentOpenOptions,
 } from './segment-recovery.js';
 import { TimeIndex } from './time-index.js';
 
@@ -162,7 +162,7 @@ async function openOne(
   runs: TermRuns,
 ): Promise<ReplicatedSegment> {
   const path = join(ctx.dir, segmentFileStem(baseOffset) + LOG_SUFFIX);
-  const file = await ctx.fs.openFile(path, 'open', segmentOpenOptions(ctx.config));
+  const file = await openSegmentFile(ctx, path, 'open');
   const seg = new Segment(ctx.fs, ctx.dir, baseOffset, file, ctx.config.indexIntervalBytes, ctx.nowMs);
   const fresh = (): ReplicatedSegment => ({
     seg,

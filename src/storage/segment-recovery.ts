@@ -8,6 +8,7 @@ import { StreamBusError } from '../errors/index.js';
 import { findValidBatch, type ScannedBatch, scanBatches } from './batch-scan.js';
 import type { LogConfig } from './config.js';
 import { OffsetIndex } from './offset-index.js';
+import { PreallocatedFile } from './preallocated-file.js';
 import {
   INDEX_SUFFIX,
   LOG_SUFFIX,
@@ -16,7 +17,7 @@ import {
   segmentFileStem,
   TIME_INDEX_SUFFIX,
 } from './segment.js';
-import type { OpenFileOptions, StorageFile, StorageFs } from './storage-fs.js';
+import type { StorageFile, StorageFs } from './storage-fs.js';
 import { TimeIndex } from './time-index.js';
 import type { StorageLogger } from './types.js';
 
@@ -29,11 +30,20 @@ export interface SegmentContext {
 }
 
 /**
- * How segment files are opened: under flush_policy 'always' every append must be durable before it is
- * acknowledged, so the file is opened O_DSYNC and a write is its own fdatasync.
+ * Opens a segment's log file. Under flush_policy 'always' every append must be durable before it is
+ * acknowledged, so the file is opened O_DSYNC and a write is its own fdatasync; such a file also keeps
+ * zero-filled space ahead of its end for small appends (preallocated-file.ts).
  */
-export function segmentOpenOptions(config: LogConfig): OpenFileOptions {
-  return { durableWrites: config.flushPolicy === 'always' };
+export async function openSegmentFile(
+  ctx: SegmentContext,
+  path: string,
+  mode: 'create' | 'open',
+): Promise<StorageFile> {
+  const file = await ctx.fs.openFile(path, mode, { durableWrites: ctx.config.flushPolicy === 'always' });
+  if (file.durableWrites !== true || ctx.config.preallocateBytes <= 0) return file;
+  return new PreallocatedFile(file, ctx.config.preallocateBytes, (err) =>
+    ctx.logger.warn({ file: path, error: String(err) }, 'zero-filling ahead of the segment end stopped'),
+  );
 }
 
 export function corrupt(
@@ -101,7 +111,7 @@ async function tryPersistedIndexes(ctx: SegmentContext, segment: Segment, size: 
 
 async function loadClosedSegment(ctx: SegmentContext, baseOffset: number): Promise<Segment> {
   const path = join(ctx.dir, segmentFileStem(baseOffset) + LOG_SUFFIX);
-  const file = await ctx.fs.openFile(path, 'open', segmentOpenOptions(ctx.config));
+  const file = await openSegmentFile(ctx, path, 'open');
   const segment = new Segment(ctx.fs, ctx.dir, baseOffset, file, ctx.config.indexIntervalBytes, ctx.nowMs);
   try {
     const size = await file.size();
@@ -120,7 +130,7 @@ async function loadClosedSegment(ctx: SegmentContext, baseOffset: number): Promi
 
 async function recoverActiveSegment(ctx: SegmentContext, baseOffset: number): Promise<Segment> {
   const path = join(ctx.dir, segmentFileStem(baseOffset) + LOG_SUFFIX);
-  const file = await ctx.fs.openFile(path, 'open', segmentOpenOptions(ctx.config));
+  const file = await openSegmentFile(ctx, path, 'open');
   const segment = new Segment(ctx.fs, ctx.dir, baseOffset, file, ctx.config.indexIntervalBytes, ctx.nowMs);
   try {
     const size = await file.size();
@@ -143,7 +153,8 @@ async function recoverActiveSegment(ctx: SegmentContext, baseOffset: number): Pr
  * short by power loss: nothing orders the sectors of an unsynced write, so a later one may have landed and
  * extended the file while an earlier one reads as zeros). Everything from the bad bytes on then belongs to
  * writes that were never synced, so never acknowledged. Other bad bytes followed by valid data are
- * corruption of synced data: recovery refuses with CORRUPT_LOG rather than drop what follows.
+ * corruption of synced data: recovery refuses with CORRUPT_LOG rather than drop what follows. Zeros all the
+ * way to the end are the usual case since segments keep zeros ahead of their data: logged at info only.
  */
 export async function cutTornTail(
   ctx: SegmentContext,
@@ -154,6 +165,14 @@ export async function cutTornTail(
   nextOffset: number,
 ): Promise<void> {
   const { position, reason } = invalid;
+  if (await isZeroedRange(file, position, size)) {
+    // Zero-filled space ahead of the data (preallocated-file.ts), or a write whose sectors never landed:
+    // nothing in it was acknowledged.
+    ctx.logger.info({ file: path, position, droppedBytes: size - position }, 'dropping zero-filled tail');
+    await file.truncate(position);
+    await file.datasync();
+    return;
+  }
   const next = await findValidBatch(file, position + 1, size, nextOffset);
   if (next >= 0 && !(await holdsUnlandedSector(file, position, next))) {
     throw corrupt(path, position, reason, { nextValidPosition: next });
@@ -207,6 +226,16 @@ async function holdsUnlandedSector(file: StorageFile, from: number, to: number):
     if (n < buf.length) return false;
   }
   return false;
+}
+
+/** Whether bytes [from, to) of `file` are all zeros. */
+async function isZeroedRange(file: StorageFile, from: number, to: number): Promise<boolean> {
+  const buf = Buffer.allocUnsafe(Math.min(UNLANDED_SCAN_CHUNK_BYTES, to - from));
+  for (let at = from; at < to; at += buf.length) {
+    const n = await file.read(buf, 0, Math.min(buf.length, to - at), at);
+    if (n < Math.min(buf.length, to - at) || !isZeroed(buf, 0, n)) return false;
+  }
+  return true;
 }
 
 function isZeroed(buf: Buffer, from: number, to: number): boolean {
@@ -275,7 +304,7 @@ export async function openSegments(ctx: SegmentContext, initialOffset = 0): Prom
 
 export async function createSegment(ctx: SegmentContext, baseOffset: number): Promise<Segment> {
   const path = join(ctx.dir, segmentFileStem(baseOffset) + LOG_SUFFIX);
-  const file = await ctx.fs.openFile(path, 'create', segmentOpenOptions(ctx.config));
+  const file = await openSegmentFile(ctx, path, 'create');
   // Make the new file's name durable so a crash cannot lose the segment that later appends land in.
   try {
     await ctx.fs.syncDir(ctx.dir);

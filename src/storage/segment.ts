@@ -114,6 +114,16 @@ export class Segment {
     this.bytesSinceIndexEntry = s.bytesSinceIndexEntry;
   }
 
+  /**
+   * Makes a segment that is about to be rolled complete on disk: cut to its batches (dropping zero-filled
+   * space ahead, see preallocated-file.ts) and synced. Recovery treats bad bytes in a closed segment as
+   * corruption, not a torn tail, so this comes before the next segment exists.
+   */
+  async seal(): Promise<void> {
+    await this.file.truncate(this.sizeBytes);
+    await this.file.datasync();
+  }
+
   /** Adds the closing time-index entry (max timestamp, relative next offset) and writes both indexes. */
   async persistIndexes(): Promise<void> {
     if (this.maxTimestamp >= 0)

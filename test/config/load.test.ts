@@ -52,6 +52,7 @@ describe('loadConfig defaults', () => {
       retentionBytes: -1,
       flushPolicy: 'always',
       flushIntervalMs: 1000,
+      preallocateBytes: 1024 * 1024,
       readBufferPoolBytes: 64 * 1024 * 1024,
       retentionCheckIntervalMs: 300_000,
     });

@@ -353,7 +353,8 @@ describe('ReplicatedLog recovery when the sectors of one write land out of order
   // (segment-recovery.ts cutTornTail); 1000 seeds of sector tearing pass.
   it('opens at the last synced batch after a torn write whose later sector landed first', async () => {
     const fs = new SimStorageFs({ tearModel: 'sectors' });
-    const cfg = config({ segmentBytes: 1 << 20 });
+    // A write that extends the file (no zeros ahead of the end: large writes and writes past them do this).
+    const cfg = config({ segmentBytes: 1 << 20, preallocateBytes: 0 });
     const log = await ReplicatedLog.open('/p', cfg, { clock, fs });
     const maker = new EntryMaker();
     const entries = (n: number) => Array.from({ length: n }, (_, k) => maker.data(1, [`value-${k}`]));

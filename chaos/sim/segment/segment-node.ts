@@ -121,6 +121,11 @@ export class SegmentNode {
       const core = this.core;
       const log = this.log;
       if (core === undefined || log === undefined) return;
+      // Power may have gone during a background write of the store (zeros ahead of the segment end).
+      if (this.fs.poweredOff) {
+        hooks.powerLoss(this);
+        return;
+      }
       const rd = core.ready();
       if (rd === null) return;
       if (rd.softState?.role === 'leader') hooks.leader(this, core.term);

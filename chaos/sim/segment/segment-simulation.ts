@@ -154,7 +154,14 @@ export async function runSegmentSimulation(
           maxSizePerMsgBytes: 2048,
           maxInflightMsgs: 8,
           snapshotEveryEntries: o.snapshotEveryEntries,
-          log: { segmentBytes: o.segmentBytes, indexIntervalBytes: 256, retentionBytes: o.retentionBytes },
+          // Zeros ahead of the segment end in small chunks, so fills, crashes among them and rolls over them
+          // happen often (preallocated-file.ts).
+          log: {
+            segmentBytes: o.segmentBytes,
+            indexIntervalBytes: 256,
+            retentionBytes: o.retentionBytes,
+            preallocateBytes: 1024,
+          },
           ...(o.verbose === true ? { logger: verboseLogger(id, () => now) } : {}),
           fs: {
             dirModel: o.dirModel,

@@ -16,7 +16,7 @@
  * `armCrash(n)` makes the n-th next mutating operation the moment power is lost: it is queued (so it can be
  * torn) and throws `SimPowerLoss`; so does every operation until `crash` is called.
  */
-import type { StorageFile, StorageFs } from '../../../src/storage/storage-fs.js';
+import type { OpenFileOptions, StorageFile, StorageFs } from '../../../src/storage/storage-fs.js';
 
 export class SimPowerLoss extends Error {
   readonly code = 'ESIMPOWERLOSS';
@@ -160,10 +160,12 @@ export class SimStorageFs implements StorageFs {
     this.journal.push({ kind: 'link', path, inode });
   }
 
-  private handle(inode: Inode, path: string): StorageFile {
+  /** `durableWrites`: opened O_DSYNC, so a write that completes is durable, like a write and its datasync. */
+  private handle(inode: Inode, path: string, durableWrites: boolean): StorageFile {
     const generation = this.generation;
     const fs = this;
     return {
+      durableWrites,
       async writev(buffers, position) {
         fs.checkAlive(`writev ${path}`, generation);
         const op: FileOp = {
@@ -177,6 +179,10 @@ export class SimStorageFs implements StorageFs {
         };
         fs.mutate(`writev ${path}`, queue);
         queue();
+        if (durableWrites && fs.options.ignoreFsync !== true) {
+          inode.sync();
+          if (fs.options.dirModel !== 'strict') fs.commitJournal();
+        }
       },
       async read(buffer, offset, length, position) {
         fs.checkAlive(`read ${path}`, generation);
@@ -212,18 +218,19 @@ export class SimStorageFs implements StorageFs {
     };
   }
 
-  async openFile(path: string, mode: 'create' | 'open'): Promise<StorageFile> {
+  async openFile(path: string, mode: 'create' | 'open', options: OpenFileOptions = {}): Promise<StorageFile> {
+    const durable = options.durableWrites === true;
     const existing = this.names.get(path);
     if (mode === 'open') {
       if (this.down) throw new SimPowerLoss(`open ${path}`);
       if (existing === undefined) throw Object.assign(new Error(`ENOENT: ${path}`), { code: 'ENOENT' });
-      return this.handle(existing, path);
+      return this.handle(existing, path, durable);
     }
     if (existing !== undefined) throw Object.assign(new Error(`EEXIST: ${path}`), { code: 'EEXIST' });
     const inode = new Inode(Buffer.alloc(0));
     this.mutate(`create ${path}`, () => this.link(path, inode));
     this.link(path, inode);
-    return this.handle(inode, path);
+    return this.handle(inode, path, durable);
   }
 
   async readdir(dir: string): Promise<string[]> {
