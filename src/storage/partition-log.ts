@@ -12,6 +12,7 @@ import { type LogConfig, reconfiguredLog } from './config.js';
 import { type HighWatermarkListener, HighWatermarkNotifier } from './high-watermark.js';
 import { type AppendResult, GroupCommitWriter } from './partition-append.js';
 import type { ReadBufferSource } from './read-buffers.js';
+import { RecentBatches } from './recent-batches.js';
 import { planRetention, type RetentionReason } from './retention.js';
 import type { Segment } from './segment.js';
 import { findByTimestamp, locateBatch, readSegment } from './segment-reader.js';
@@ -73,6 +74,8 @@ export interface PartitionLogStats {
 
 export class PartitionLog {
   private readonly writer: GroupCommitWriter;
+  /** The newest small batches, so reads at the tail skip the file (recent-batches.ts). */
+  private readonly recent = new RecentBatches();
   private mutex: Promise<void> = Promise.resolve();
   private hw: number;
   /** Where the high watermark sits: segment base offset and byte position in it. */
@@ -103,6 +106,7 @@ export class PartitionLog {
       config: () => this.current,
       context: (nowMs) => this.context(nowMs),
       exclusive: (fn) => this.exclusive(fn),
+      wrote: (batch, baseOffset, nextOffset) => this.recent.add(batch, baseOffset, nextOffset),
       publishLogEnd: () => this.publishLogEnd(),
     });
     this.hw = this.active.nextOffset;
@@ -270,6 +274,8 @@ export class PartitionLog {
       });
     }
     if (fetchOffset === highWatermark) return { records: Buffer.alloc(0), highWatermark, logStartOffset };
+    const recent = this.recent.read(fetchOffset, maxBytes, highWatermark);
+    if (recent !== undefined) return { records: recent, highWatermark, logStartOffset };
     const segment = this.segments[this.segmentIndexFor(fetchOffset)]!;
     const end = this.visibleEnd(segment);
     const records = await segment.withReader(() =>
@@ -343,6 +349,7 @@ export class PartitionLog {
     return this.exclusive(async () => {
       if (this.closed) throw new StreamBusError('LOG_CLOSED', { operation: 'log.truncate' });
       if (offset >= this.active.nextOffset) return this.active.nextOffset;
+      this.recent.clear();
       const keepIndex = offset <= this.logStartOffset() ? -1 : this.segmentIndexFor(offset);
       const keep = keepIndex >= 0 ? this.segments[keepIndex]! : undefined;
       // Newest first, so a crash part-way leaves a contiguous log (longer than asked, never with a hole).
@@ -404,6 +411,7 @@ export class PartitionLog {
         }
       } finally {
         this.closed = true;
+        this.recent.clear();
         this.notifier.close();
         await Promise.allSettled(this.segments.map((s) => s.close()));
       }
