@@ -136,7 +136,7 @@ export const NODE_KEYS: readonly KeySpec[] = [
   },
   {
     key: 'storage.preallocate_bytes',
-    kind: { type: 'size', min: 0 },
+    kind: { type: 'size', min: 0, max: 64 * MiB },
     default: MiB,
     doc: 'With flush_policy always: zeros written ahead of the active segment end while appends are small, so each synchronous append overwrites allocated blocks instead of also committing a new file size (faster acknowledgements; up to 1.5x this much disk per partition). 0: off.',
   },

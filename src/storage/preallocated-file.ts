@@ -21,11 +21,15 @@ import type { StorageFile } from './storage-fs.js';
 /** A write smaller than this is latency-bound: its per-write metadata commit is worth saving. */
 export const SMALL_WRITE_BYTES = 64 * 1024;
 
-let zeros = Buffer.alloc(0);
-/** A shared all-zero buffer of at least `bytes` (only ever read: it is written to files, never into). */
-function zeroBuffer(bytes: number): Buffer {
-  if (zeros.length < bytes) zeros = Buffer.alloc(bytes);
-  return zeros.subarray(0, bytes);
+/** One shared all-zero buffer (only ever written to files, never into); a fill repeats it as needed. */
+const ZEROS = Buffer.alloc(1024 * 1024);
+
+/** `bytes` of zeros as buffers for one writev. */
+function zeros(bytes: number): Buffer[] {
+  const out: Buffer[] = [];
+  for (let left = bytes; left > 0; left -= ZEROS.length)
+    out.push(ZEROS.subarray(0, Math.min(left, ZEROS.length)));
+  return out;
 }
 
 interface Fill {
@@ -60,9 +64,9 @@ export class PreallocatedFile implements StorageFile {
     let bytes = 0;
     for (const b of buffers) bytes += b.length;
     const end = position + bytes;
-    const fill = this.filling;
-    if (fill !== null && end > fill.from) await fill.done;
+    // First, so that any fill starting from now on begins past this write.
     if (end > this.writtenEnd) this.writtenEnd = end;
+    while (this.filling !== null && end > this.filling.from) await this.filling.done;
     await this.inner.writev(buffers, position);
     if (bytes < SMALL_WRITE_BYTES) this.fillAheadIfLow();
   }
@@ -113,7 +117,7 @@ export class PreallocatedFile implements StorageFile {
     const fill: Fill = {
       from,
       to,
-      done: this.inner.writev([zeroBuffer(this.chunkBytes)], from).then(
+      done: this.inner.writev(zeros(this.chunkBytes), from).then(
         () => {
           // A truncate waits for this fill, so nothing moved the file's end meanwhile.
           this.preparedEnd = to;
