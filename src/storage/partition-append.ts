@@ -44,7 +44,7 @@ export interface GroupCommitHost {
   /** Runs `fn` under the log's mutex, so groups never overlap maintenance. */
   exclusive<T>(fn: () => Promise<T>): Promise<T>;
   /** A batch of a group just written, stamped with its offsets (for the log's in-memory tail). */
-  wrote(batch: Buffer, baseOffset: number, nextOffset: number): void;
+  wrote(batch: Buffer): void;
   /** A group is written (and durable per the flush policy): readers may see it. */
   publishLogEnd(): void;
 }
@@ -186,12 +186,7 @@ export class GroupCommitWriter {
     }
     this.groups++;
     this.appends += group.length;
-    for (const append of group) {
-      for (const batch of append.batches) {
-        const base = readInt64(batch, 0);
-        this.log.wrote(batch, base, base + batch.readInt32BE(OFF_LAST_OFFSET_DELTA) + 1);
-      }
-    }
+    for (const append of group) for (const batch of append.batches) this.log.wrote(batch);
     this.log.publishLogEnd();
     for (let i = 0; i < group.length; i++) group[i]!.resolve(results[i]!);
   }

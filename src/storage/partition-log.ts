@@ -106,7 +106,7 @@ export class PartitionLog {
       config: () => this.current,
       context: (nowMs) => this.context(nowMs),
       exclusive: (fn) => this.exclusive(fn),
-      wrote: (batch, baseOffset, nextOffset) => this.recent.add(batch, baseOffset, nextOffset),
+      wrote: (batch) => this.recent.add(batch, this.active.baseOffset),
       publishLogEnd: () => this.publishLogEnd(),
     });
     this.hw = this.active.nextOffset;

@@ -9,25 +9,41 @@
  * produce request's own buffer, stamped and written, never changed again) unless that would pin a much
  * larger buffer, e.g. a big request carrying one small batch for this partition: then it is copied.
  */
+import { OFF_LAST_OFFSET_DELTA, readInt64 } from '../protocol/record-batch.js';
+
 /** Bytes of batches kept per log. */
 export const RECENT_BATCHES_BYTES = 128 * 1024;
 /** A batch whose buffer is more than this much larger than itself is copied rather than kept by reference. */
 const PIN_SLACK_BYTES = 8 * 1024;
 
 export class RecentBatches {
-  /** Kept batches, oldest first, from `head`; `bases[k]` is the base offset of `batches[k]`. */
+  /** Kept batches, oldest first, from `head`, with their base and next offsets (equal for a Raft control
+   *  batch of a replicated log, which holds no offset). */
   private batches: Buffer[] = [];
   private bases: number[] = [];
+  private nexts: number[] = [];
   private head = 0;
   private bytes = 0;
   /** Offset after the newest kept batch; -1 while none is kept. */
   private end = -1;
+  /** Base offset of the segment the kept batches are in: answers never cross a segment, as file reads. */
+  private segmentBase = -1;
 
   constructor(private readonly budgetBytes = RECENT_BATCHES_BYTES) {}
 
-  /** A batch written at [baseOffset, nextOffset) right after the previous one (else the kept ones go). */
-  add(batch: Buffer, baseOffset: number, nextOffset: number): void {
-    if (baseOffset !== this.end) this.clear();
+  /**
+   * A batch just written (stamped with its base offset) to the segment starting at `segmentBase`, the active
+   * one. Batches are added in log order; after a gap (a truncation, then appends) or in a new segment the
+   * kept ones go. A batch written before a roll in the same write (base below `segmentBase`) is not kept.
+   */
+  add(batch: Buffer, segmentBase: number): void {
+    const baseOffset = readInt64(batch, 0);
+    if (baseOffset < segmentBase) return;
+    const nextOffset = baseOffset + batch.readInt32BE(OFF_LAST_OFFSET_DELTA) + 1;
+    if (baseOffset !== this.end || segmentBase !== this.segmentBase) {
+      this.clear();
+      this.segmentBase = segmentBase;
+    }
     if (batch.length > this.budgetBytes / 4) {
       this.clear();
       return;
@@ -35,6 +51,7 @@ export class RecentBatches {
     const pinsMore = batch.buffer.byteLength > 2 * batch.length + PIN_SLACK_BYTES;
     this.batches.push(pinsMore ? Buffer.from(batch) : batch);
     this.bases.push(baseOffset);
+    this.nexts.push(nextOffset);
     this.bytes += batch.length;
     this.end = nextOffset;
     while (this.bytes > this.budgetBytes) {
@@ -44,6 +61,7 @@ export class RecentBatches {
     if (this.head > 64 && this.head * 2 > this.batches.length) {
       this.batches = this.batches.slice(this.head);
       this.bases = this.bases.slice(this.head);
+      this.nexts = this.nexts.slice(this.head);
       this.head = 0;
     }
   }
@@ -52,35 +70,43 @@ export class RecentBatches {
   clear(): void {
     this.batches = [];
     this.bases = [];
+    this.nexts = [];
     this.head = 0;
     this.bytes = 0;
     this.end = -1;
+    this.segmentBase = -1;
   }
 
   /**
-   * Whole kept batches from the one containing `offset`, up to `maxBytes` but at least one, none reaching
-   * `limit` or beyond (the high watermark); undefined when `offset` is not kept or its batch reaches `limit`.
+   * What a file read answers, when every batch of it is kept: whole batches from the one containing
+   * `offset`, up to `maxBytes` but at least one, none reaching past `limit` (the high watermark), without
+   * trailing control batches. Undefined when `offset` is not kept or its batch reaches past `limit`.
    */
   read(offset: number, maxBytes: number, limit: number): Buffer | undefined {
     if (this.head >= this.batches.length || offset < this.bases[this.head]! || offset >= this.end) {
       return undefined;
     }
+    // The first batch ending past `offset`: the one containing it (control batches before it are skipped).
     let lo = this.head;
     let hi = this.batches.length - 1;
     while (lo < hi) {
-      const mid = (lo + hi + 1) >>> 1;
-      if (this.bases[mid]! <= offset) lo = mid;
-      else hi = mid - 1;
+      const mid = (lo + hi) >>> 1;
+      if (this.nexts[mid]! > offset) hi = mid;
+      else lo = mid + 1;
     }
-    let k = lo;
     let size = 0;
-    for (; k < this.batches.length; k++) {
-      const next = k + 1 < this.batches.length ? this.bases[k + 1]! : this.end;
+    let keep = lo;
+    let keptSize = 0;
+    for (let k = lo; k < this.batches.length; k++) {
       const length = this.batches[k]!.length;
-      if (next > limit || (k > lo && size + length > maxBytes)) break;
+      if (this.nexts[k]! > limit || (k > lo && size + length > maxBytes)) break;
       size += length;
+      if (this.nexts[k]! > this.bases[k]!) {
+        keep = k + 1;
+        keptSize = size;
+      }
     }
-    if (k === lo) return undefined;
-    return k === lo + 1 ? this.batches[lo] : Buffer.concat(this.batches.slice(lo, k), size);
+    if (keep === lo) return undefined;
+    return keep === lo + 1 ? this.batches[lo] : Buffer.concat(this.batches.slice(lo, keep), keptSize);
   }
 }

@@ -23,6 +23,8 @@ export interface WriteResult {
   readonly nextOffset: number;
   /** fdatasyncs made by rolls (each closed segment is synced before the next one starts). */
   readonly rollFsyncs: number;
+  /** The batches written to `last`, in log order: data batches and control batches of Raft-only entries. */
+  readonly lastSegmentBatches: readonly Buffer[];
 }
 
 function shouldRoll(
@@ -93,5 +95,5 @@ export async function writeEntries(
     offset += stored.offsetCount;
   }
   if (run.length > 0) await s.seg.file.writev(run, runStart);
-  return { last: s, nextOffset: offset, rollFsyncs };
+  return { last: s, nextOffset: offset, rollFsyncs, lastSegmentBatches: run };
 }

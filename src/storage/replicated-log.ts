@@ -33,6 +33,7 @@ import {
 import { encodeSnapshotFile, SNAPSHOT_FILE } from './raft-files.js';
 import { TermRuns } from './raft-index.js';
 import type { ReadBufferSource } from './read-buffers.js';
+import { RecentBatches } from './recent-batches.js';
 import { writeEntries } from './replicated-append.js';
 import { EntryCache } from './replicated-cache.js';
 import { catchUpLoader, fillTail } from './replicated-cache-fill.js';
@@ -66,6 +67,8 @@ export class ReplicatedLog implements PartitionStore {
   private lastIdx: number;
   private endOffset: number;
   private readonly cache: EntryCache;
+  /** The newest small data batches, so consumer reads at the tail skip the files (recent-batches.ts). */
+  private readonly recent = new RecentBatches();
 
   private segments: ReplicatedSegment[];
   private runs: TermRuns;
@@ -264,6 +267,7 @@ export class ReplicatedLog implements PartitionStore {
     else if (written.last.seg.file.durableWrites === true) this.durability.countSync(writeStarted);
     else await this.durability.timedDatasync(written.last);
     this.cache.push(entries);
+    for (const batch of written.lastSegmentBatches) this.recent.add(batch, written.last.seg.baseOffset);
     this.lastIdx = entries[entries.length - 1]!.index;
     this.endOffset = written.nextOffset;
   }
@@ -273,6 +277,7 @@ export class ReplicatedLog implements PartitionStore {
     const commit = this.durability.hardState.commit;
     invariant(i > commit, () => `truncating committed entry ${i} (commit ${commit})`);
     this.cache.truncateFrom(i);
+    this.recent.clear();
     this.runs.truncateFrom(i);
     this.lastIdx = i - 1;
     const s = await truncateSegments(this.context(), this.segments, i);
@@ -296,6 +301,7 @@ export class ReplicatedLog implements PartitionStore {
     this.lastIdx = m.index;
     this.endOffset = nextOffset;
     this.cache.reset(m.index + 1);
+    this.recent.clear();
     this.cache.setApplied(m.index);
     this.logger.info({ dir: this.dir, index: m.index, nextOffset }, 'installed snapshot');
   }
@@ -350,6 +356,8 @@ export class ReplicatedLog implements PartitionStore {
         metadata: { fetchOffset, logStartOffset, highWatermark: limit },
       });
     }
+    const recent = this.recent.read(fetchOffset, maxBytes, limit);
+    if (recent !== undefined) return recent;
     return readBatches(this.segments, fetchOffset, maxBytes, limit, this.config.indexIntervalBytes, buffers);
   }
 
