@@ -5,9 +5,10 @@
  * end-to-end latency (e2e p50 at 5,000 msgs/s about 100 us lower with the tail served from memory).
  *
  * Only small batches are kept (a partition taking large batches is throughput-bound, and its reads are
- * large too), at most RECENT_BATCHES_BYTES per log, newest kept. A batch is kept by reference (it is the
- * produce request's own buffer, stamped and written, never changed again) unless that would pin a much
- * larger buffer, e.g. a big request carrying one small batch for this partition: then it is copied.
+ * large too), at most RECENT_BATCHES_BYTES per log, newest kept. A batch is kept by reference (the buffer
+ * it arrived in, a produce request or a Raft message: stamped and written, never changed again) unless that
+ * would pin a much larger buffer, e.g. a big request carrying one small batch for this partition: then it
+ * is copied.
  */
 import { OFF_LAST_OFFSET_DELTA, readInt64 } from '../protocol/record-batch.js';
 
