@@ -71,17 +71,20 @@ describe('stray replica folders', () => {
     });
 
     running[2] = await start(3);
+    const strayLines = () => running[2]!.logs.filter((l) => l.includes('stray replica folder: data removed'));
+    // The line is logged after the folder is gone and reaches the test through the child's stdout: wait for it.
     await until(
-      'the deleted topic and the stray folder gone',
+      'the deleted topic and the stray folder gone, and the removal logged',
       async () =>
-        replicaFolders(dirs[2]!, 'doomed').length === 0 && replicaFolders(dirs[2]!, 'ghost').length === 0
+        replicaFolders(dirs[2]!, 'doomed').length === 0 &&
+        replicaFolders(dirs[2]!, 'ghost').length === 0 &&
+        strayLines().length > 0
           ? true
           : undefined,
       30_000,
     );
     expect(replicaFolders(dirs[2]!, 'kept')).toEqual([kept]);
-    const strayLines = running[2]!.logs.filter((l) => l.includes('stray replica folder: data removed'));
-    expect(strayLines).toHaveLength(1);
-    expect(strayLines[0]).toContain('ghost-0-1');
+    expect(strayLines()).toHaveLength(1);
+    expect(strayLines()[0]).toContain('ghost-0-1');
   });
 });
