@@ -67,7 +67,7 @@ export class ReplicatedLog implements PartitionStore {
   private lastIdx: number;
   private endOffset: number;
   private readonly cache: EntryCache;
-  /** The newest small data batches, so consumer reads at the tail skip the files (recent-batches.ts). */
+  /** The active segment's newest small batches: reads at the tail skip the files (recent-batches.ts). */
   private readonly recent = new RecentBatches();
 
   private segments: ReplicatedSegment[];
