@@ -40,15 +40,15 @@ export class RecentBatches {
   add(batch: Buffer, segmentBase: number): void {
     const baseOffset = readInt64(batch, 0);
     if (baseOffset < segmentBase) return;
-    const nextOffset = baseOffset + batch.readInt32BE(OFF_LAST_OFFSET_DELTA) + 1;
-    if (baseOffset !== this.end || segmentBase !== this.segmentBase) {
-      this.clear();
-      this.segmentBase = segmentBase;
-    }
     if (batch.length > this.budgetBytes / 4) {
       this.clear();
       return;
     }
+    if (baseOffset !== this.end || segmentBase !== this.segmentBase) {
+      this.clear();
+      this.segmentBase = segmentBase;
+    }
+    const nextOffset = baseOffset + batch.readInt32BE(OFF_LAST_OFFSET_DELTA) + 1;
     const pinsMore = batch.buffer.byteLength > 2 * batch.length + PIN_SLACK_BYTES;
     this.batches.push(pinsMore ? Buffer.from(batch) : batch);
     this.bases.push(baseOffset);
@@ -69,6 +69,8 @@ export class RecentBatches {
 
   /** Forgets every kept batch (the log was truncated or closed). */
   clear(): void {
+    // Cheap when nothing is kept: a partition taking only large batches calls this for each one.
+    if (this.end === -1) return;
     this.batches = [];
     this.bases = [];
     this.nexts = [];
