@@ -19,7 +19,7 @@ export const READ_BYTES_MAX = 64 * 1024 * 1024;
 const HEADER_PREFIX_BYTES = OFF_LAST_OFFSET_DELTA + 4;
 
 /** Length of the longest run of whole batches at the start of buf[0..length). */
-function wholeBatchesLength(buf: Buffer, length: number): number {
+export function wholeBatchesLength(buf: Buffer, length: number): number {
   let at = 0;
   while (at + BATCH_LENGTH_PREFIX_BYTES <= length) {
     const size = buf.readInt32BE(at + 8) + BATCH_LENGTH_PREFIX_BYTES;

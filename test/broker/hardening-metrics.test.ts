@@ -8,10 +8,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient } from '../../src/client/client.js';
 import { METRICS } from '../../src/observability/index.js';
 import { ApiKey } from '../../src/protocol/index.js';
+import { wholeBatchesLength } from '../../src/storage/segment-reader.js';
 import { type InProcessBroker, startInProcessBroker } from '../helpers/in-process-broker.js';
 import { SPEC_METRICS } from '../helpers/spec-metrics.js';
 import { connectTo } from '../helpers/wire.js';
-import { leadingBatchBytes } from '../storage/helpers.js';
 
 let b: InProcessBroker;
 
@@ -105,7 +105,8 @@ describe('/metrics on a running broker', () => {
           const dir = join(b.dataDir, `${topic}-${p}`);
           return readdirSync(dir)
             .filter((f) => f.endsWith('.log'))
-            .map((f) => leadingBatchBytes(readFileSync(join(dir, f))));
+            .map((f) => readFileSync(join(dir, f)))
+            .map((bytes) => wholeBatchesLength(bytes, bytes.length));
         })
         .reduce((n, size) => n + size, 0);
       expect(onDisk).toBeGreaterThan(40 * 40);

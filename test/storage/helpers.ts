@@ -56,17 +56,6 @@ export async function readAll(
   return out;
 }
 
-/** Bytes of the whole record batches at the start of a segment file's contents (walking their lengths). */
-export function leadingBatchBytes(file: Buffer): number {
-  let at = 0;
-  while (at + 12 <= file.length) {
-    const size = file.readInt32BE(at + 8) + 12;
-    if (size <= 12 || at + size > file.length) break;
-    at += size;
-  }
-  return at;
-}
-
 export function config(overrides: Partial<LogConfig> = {}): LogConfig {
   return { ...DEFAULT_LOG_CONFIG, ...overrides };
 }

@@ -7,8 +7,9 @@ import { cp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { PreallocatedFile, SMALL_WRITE_BYTES } from '../../src/storage/preallocated-file.js';
+import { wholeBatchesLength } from '../../src/storage/segment-reader.js';
 import type { StorageFile } from '../../src/storage/storage-fs.js';
-import { batchOf, leadingBatchBytes, openLog, readAll, tempDir } from './helpers.js';
+import { batchOf, openLog, readAll, tempDir } from './helpers.js';
 import { EntryMaker, openReplicated } from './replicated-log-helpers.js';
 
 let dir: { path: string; cleanup: () => Promise<void> };
@@ -167,7 +168,7 @@ async function segmentFileSizes(folder: string): Promise<number[]> {
 /** Whether the file is batches back to back up to its very end. */
 async function holdsOnlyBatches(file: string): Promise<boolean> {
   const bytes = await readFile(file);
-  return leadingBatchBytes(bytes) === bytes.length;
+  return wholeBatchesLength(bytes, bytes.length) === bytes.length;
 }
 
 describe("segments under flush_policy 'always'", () => {
