@@ -155,6 +155,13 @@ export class SimStorageFs implements StorageFs {
     this.journal = [];
   }
 
+  /** What a file's data sync does: its queue durable, and (journaled model) the directory journal too. */
+  private makeDurable(inode: Inode): void {
+    if (this.options.ignoreFsync === true) return;
+    inode.sync();
+    if (this.options.dirModel !== 'strict') this.commitJournal();
+  }
+
   private link(path: string, inode: Inode): void {
     this.names.set(path, inode);
     this.journal.push({ kind: 'link', path, inode });
@@ -179,10 +186,7 @@ export class SimStorageFs implements StorageFs {
         };
         fs.mutate(`writev ${path}`, queue);
         queue();
-        if (durableWrites && fs.options.ignoreFsync !== true) {
-          inode.sync();
-          if (fs.options.dirModel !== 'strict') fs.commitJournal();
-        }
+        if (durableWrites) fs.makeDurable(inode);
       },
       async read(buffer, offset, length, position) {
         fs.checkAlive(`read ${path}`, generation);
@@ -196,9 +200,7 @@ export class SimStorageFs implements StorageFs {
         fs.checkAlive(`datasync ${path}`, generation);
         fs.mutate(`datasync ${path}`);
         fs.stats.datasyncs++;
-        if (fs.options.ignoreFsync === true) return;
-        inode.sync();
-        if (fs.options.dirModel !== 'strict') fs.commitJournal();
+        fs.makeDurable(inode);
       },
       async truncate(length) {
         fs.checkAlive(`truncate ${path}`, generation);
