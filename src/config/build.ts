@@ -65,6 +65,7 @@ export function buildBrokerConfig(r: ValueReader): BrokerConfig {
       flushPolicy: r.str<FlushPolicy>('storage.flush_policy'),
       flushIntervalMs: r.num('storage.flush_interval_ms'),
       preallocateBytes: r.num('storage.preallocate_bytes'),
+      followerDirectWrites: r.bool('storage.follower_direct_writes'),
       readBufferPoolBytes: r.num('storage.read_buffer_pool_bytes'),
       retentionCheckIntervalMs: r.num('storage.retention_check_interval_ms'),
     },

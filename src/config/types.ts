@@ -50,6 +50,8 @@ export interface BrokerConfig {
     readonly flushIntervalMs: number;
     /** Zero-filled space kept ahead of a durable segment's end; 0: none. */
     readonly preallocateBytes: number;
+    /** Followers of replicated partitions write around the page cache (flush_policy always). */
+    readonly followerDirectWrites: boolean;
     /** Idle bytes the fetch read-buffer pool keeps; 0: no pool. */
     readonly readBufferPoolBytes: number;
     readonly retentionCheckIntervalMs: number;

@@ -71,6 +71,8 @@ export interface PartitionStore extends RaftStorage {
   flush(): Promise<void>;
   /** A topic config change: the settings the open log can take up at once (ReplicatedLog.reconfigure). */
   reconfigure(config: LogConfig): void;
+  /** Leading (consumers read these writes: keep them in the page cache) or following (ReplicatedLog). */
+  cacheWrites?(cached: boolean): void;
 }
 
 /**

@@ -16,6 +16,7 @@
  * unwritten tail, which recovery cuts off (segment-recovery.ts, cutTornTail); a rolled segment is trimmed to
  * its data before it is synced and closed (Segment.seal), so closed segments hold batches only.
  */
+import { DIRECT_BLOCK_BYTES } from './direct-write-file.js';
 import type { StorageFile } from './storage-fs.js';
 
 /** A write smaller than this is latency-bound: its per-write metadata commit is worth saving. */
@@ -30,6 +31,10 @@ function zeros(bytes: number): Buffer[] {
   for (let left = bytes; left > 0; left -= ZEROS.length)
     out.push(ZEROS.subarray(0, Math.min(left, ZEROS.length)));
   return out;
+}
+
+function alignUp(n: number): number {
+  return Math.ceil(n / DIRECT_BLOCK_BYTES) * DIRECT_BLOCK_BYTES;
 }
 
 interface Fill {
@@ -58,6 +63,10 @@ export class PreallocatedFile implements StorageFile {
 
   get durableWrites(): boolean | undefined {
     return this.inner.durableWrites;
+  }
+
+  bypassPageCache(on: boolean): void {
+    this.inner.bypassPageCache?.(on);
   }
 
   async writev(buffers: readonly Buffer[], position: number): Promise<void> {
@@ -111,8 +120,10 @@ export class PreallocatedFile implements StorageFile {
 
   private fillAheadIfLow(): void {
     if (this.filling !== null || this.stopped) return;
-    const from = Math.max(this.preparedEnd, this.writtenEnd);
-    if (from - this.writtenEnd >= this.chunkBytes / 2) return;
+    const prepared = Math.max(this.preparedEnd, this.writtenEnd);
+    if (prepared - this.writtenEnd >= this.chunkBytes / 2) return;
+    // From a block boundary: a direct write (direct-write-file.ts) rewrites the whole block the data ends in.
+    const from = alignUp(prepared);
     const to = from + this.chunkBytes;
     const fill: Fill = {
       from,

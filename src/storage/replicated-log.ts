@@ -62,6 +62,8 @@ export { DEFAULT_CACHE_BYTES, type ReplicatedLogDeps, type ReplicatedLogStats } 
 export class ReplicatedLog implements PartitionStore {
   private mutex: Promise<void> = Promise.resolve();
   private closing = false;
+  /** Writes go through the page cache (this replica leads: consumers read it) or around it (cacheWrites). */
+  private writesCached = false;
   private closePromise: Promise<void> | undefined;
   private readonly durability: ReplicatedDurability;
   private lastIdx: number;
@@ -121,7 +123,16 @@ export class ReplicatedLog implements PartitionStore {
     const logger = deps.logger ?? SILENT_LOGGER;
     let state: RecoveredLog;
     try {
-      state = await recoverReplicatedLog({ fs, dir, config, logger, nowMs: deps.clock.nowMs() });
+      state = await recoverReplicatedLog({
+        fs,
+        dir,
+        config,
+        logger,
+        nowMs: deps.clock.nowMs(),
+        // A replica opens as a follower; becoming leader turns caching on (cacheWrites).
+        directWrites: config.followerDirectWrites,
+        bypassPageCache: true,
+      });
     } catch (err) {
       throw storageError(err, 'log.open');
     }
@@ -158,6 +169,15 @@ export class ReplicatedLog implements PartitionStore {
     return this.current;
   }
 
+  /**
+   * This replica now leads (`cached`: consumers will read what it writes, so keep it in the page cache) or
+   * follows (write around the cache, under `followerDirectWrites`). Takes effect from the next write on.
+   */
+  cacheWrites(cached: boolean): void {
+    this.writesCached = cached;
+    for (const s of this.segments) s.seg.file.bypassPageCache?.(!cached);
+  }
+
   /** Applies a topic config change to the open log (what takes effect when: `reconfiguredLog`). */
   reconfigure(config: LogConfig): void {
     this.current = reconfiguredLog(this.current, config);
@@ -174,6 +194,8 @@ export class ReplicatedLog implements PartitionStore {
       config: this.config,
       logger: this.logger,
       nowMs: this.clock.nowMs(),
+      directWrites: this.current.followerDirectWrites,
+      bypassPageCache: !this.writesCached,
     };
   }
 

@@ -27,19 +27,28 @@ export interface SegmentContext {
   config: LogConfig;
   logger: StorageLogger;
   nowMs: number;
+  /** Open segment files so their writes can bypass the page cache (StorageFile.bypassPageCache)... */
+  directWrites?: boolean;
+  /** ...and bypass it from the start. */
+  bypassPageCache?: boolean;
 }
 
 /**
  * Opens a segment's log file. Under flush_policy 'always' every append must be durable before it is
  * acknowledged, so the file is opened O_DSYNC and a write is its own fdatasync; such a file also keeps
- * zero-filled space ahead of its end for small appends (preallocated-file.ts).
+ * zero-filled space ahead of its end for small appends (preallocated-file.ts), and a replicated log's
+ * file can write around the page cache (direct-write-file.ts).
  */
 export async function openSegmentFile(
   ctx: SegmentContext,
   path: string,
   mode: 'create' | 'open',
 ): Promise<StorageFile> {
-  const file = await ctx.fs.openFile(path, mode, { durableWrites: ctx.config.flushPolicy === 'always' });
+  const file = await ctx.fs.openFile(path, mode, {
+    durableWrites: ctx.config.flushPolicy === 'always',
+    directWrites: ctx.directWrites === true,
+  });
+  file.bypassPageCache?.(ctx.bypassPageCache === true);
   if (file.durableWrites !== true || ctx.config.preallocateBytes <= 0) return file;
   return new PreallocatedFile(file, ctx.config.preallocateBytes, (err) =>
     ctx.logger.warn({ file: path, error: String(err) }, 'zero-filling ahead of the segment end stopped'),

@@ -5,6 +5,7 @@
  */
 import { constants, promises as fsp } from 'node:fs';
 import { dirname } from 'node:path';
+import { DirectWriteFile } from './direct-write-file.js';
 
 export interface StorageFile {
   /**
@@ -20,6 +21,11 @@ export interface StorageFile {
   truncate(length: number): Promise<void>;
   size(): Promise<number>;
   close(): Promise<void>;
+  /**
+   * Files opened with `directWrites`: while on, writes go around the OS page cache (direct-write-file.ts).
+   * Absent on other files, and where the file system refuses direct I/O.
+   */
+  bypassPageCache?(on: boolean): void;
 }
 
 export interface StorageFs {
@@ -44,6 +50,11 @@ export interface StorageFs {
 export interface OpenFileOptions {
   /** Open O_DSYNC: every write is durable when it returns (see StorageFile.durableWrites). */
   durableWrites?: boolean;
+  /**
+   * With durableWrites: also open O_DIRECT, so writes can bypass the page cache (StorageFile.bypassPageCache,
+   * off until turned on). Where the file system refuses direct I/O (tmpfs) the file is opened without it.
+   */
+  directWrites?: boolean;
 }
 
 const IOV_MAX = 1024;
@@ -120,7 +131,17 @@ export const nodeStorageFs: StorageFs = {
     const flags =
       (mode === 'create' ? constants.O_RDWR | constants.O_CREAT | constants.O_EXCL : constants.O_RDWR) |
       (durable ? constants.O_DSYNC : 0);
-    return new NodeStorageFile(await fsp.open(path, flags, 0o644), durable);
+    const file = new NodeStorageFile(await fsp.open(path, flags, 0o644), durable);
+    if (!durable || options.directWrites !== true) return file;
+    let direct: fsp.FileHandle;
+    try {
+      direct = await fsp.open(path, constants.O_WRONLY | constants.O_DSYNC | constants.O_DIRECT);
+    } catch (err) {
+      if (isCode(err, 'EINVAL')) return file;
+      await file.close();
+      throw err;
+    }
+    return new DirectWriteFile(file, direct);
   },
   readdir: (dir) => fsp.readdir(dir),
   async mkdirp(dir) {

@@ -14,7 +14,7 @@ export type TopicConfigs = Record<string, string>;
 
 interface NumericKey {
   /** The LogConfig field it sets; undefined for a key that is not about the log (replication). */
-  field: keyof Omit<LogConfig, 'flushPolicy'> | undefined;
+  field: keyof Omit<LogConfig, 'flushPolicy' | 'followerDirectWrites'> | undefined;
   min: number;
   max?: number;
 }

@@ -212,6 +212,23 @@ describe('PartitionReplica', () => {
     expect((await readAll(second)).map((r) => r.value)).toEqual(['c0', 'c1', 'n0']);
   });
 
+  it('tells its store to cache writes while it leads and to write around the cache while it follows', async () => {
+    const hub = new MemoryHub();
+    const nodes = await startGroup(hub);
+    const first = await leaderOf(nodes);
+    await waitFor('every replica told its role', () =>
+      nodes.every((n) => n.store.writesCached !== undefined),
+    );
+    for (const n of nodes) expect(n.store.writesCached).toBe(n === first);
+
+    hub.isolate(first.id);
+    const second = await leaderOf(nodes.filter((n) => n !== first));
+    expect(second.store.writesCached).toBe(true);
+    hub.heal();
+    await waitFor('the old leader following', () => first.store.writesCached === false);
+    for (const n of nodes) expect(n.store.writesCached).toBe(n === second);
+  });
+
   it('a new leader keeps the recorded in-sync set: a stopped replica left out stays out, a live one rejoins once caught up', async () => {
     const hub = new MemoryHub();
     let recorded: readonly number[] = IDS;

@@ -53,6 +53,7 @@ describe('loadConfig defaults', () => {
       flushPolicy: 'always',
       flushIntervalMs: 1000,
       preallocateBytes: 1024 * 1024,
+      followerDirectWrites: true,
       readBufferPoolBytes: 64 * 1024 * 1024,
       retentionCheckIntervalMs: 300_000,
     });

@@ -46,6 +46,13 @@ export class MemoryPartitionStore extends MemoryRaftStorage implements Partition
     this.config = config;
   }
 
+  /** What the replica last said about caching writes (undefined: never told). */
+  writesCached: boolean | undefined;
+
+  cacheWrites(cached: boolean): void {
+    this.writesCached = cached;
+  }
+
   logStartOffset(): number {
     return this.startOffset;
   }

@@ -6,6 +6,7 @@
  */
 import { constants } from 'node:fs';
 import { readdir, readFile, readlink } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { nodeStorageFs, type StorageFile, type StorageFs } from '../../src/storage/storage-fs.js';
 import { batchOf, openLog, readAll, tempDir } from './helpers.js';
@@ -109,4 +110,61 @@ describe("segment files under flush_policy 'always'", () => {
       await log.close();
     }
   });
+
+  it('a replicated log writes around the page cache until it leads; single-node logs never do', async () => {
+    const bypass: { file: string; on: boolean }[] = [];
+    const fs: StorageFs = {
+      ...nodeStorageFs,
+      openFile: async (path, mode, options) => {
+        const file = await nodeStorageFs.openFile(path, mode, options);
+        const set = file.bypassPageCache?.bind(file);
+        if (set !== undefined) {
+          file.bypassPageCache = (on) => {
+            bypass.push({ file: basename(path), on });
+            set(on);
+          };
+        }
+        return file;
+      },
+    };
+    const lastFor = (file: string) => bypass.filter((b) => b.file === file).at(-1)?.on;
+    const log = await openReplicated(dir.path, { flushPolicy: 'always', segmentBytes: 4096 }, { fs });
+    try {
+      const m = new EntryMaker();
+      await log.save({ entries: [m.data(1, ['a'])] }, true);
+      const first = '00000000000000000000.log';
+      expect(await directFlagsCount(dir.path)).toBe(1);
+      expect(lastFor(first)).toBe(true); // opened as a follower
+      log.cacheWrites(true);
+      expect(lastFor(first)).toBe(false);
+      // A segment rolled while leading starts cached; following again turns every segment around the cache.
+      while ((await readdir(dir.path)).filter((n) => n.endsWith('.log')).length < 2) {
+        await log.save({ entries: [m.data(1, ['x'.repeat(1000)])] }, true);
+      }
+      const rolled = (await readdir(dir.path)).filter((n) => n.endsWith('.log')).sort()[1]!;
+      expect(bypass.filter((b) => b.file === rolled).map((b) => b.on)).toEqual([false]);
+      log.cacheWrites(false);
+      expect(lastFor(rolled)).toBe(true);
+    } finally {
+      await log.close();
+    }
+    expect(await directFlagsCount(dir.path)).toBe(0);
+
+    const plain = await openReplicated(join(dir.path, 'off'), { followerDirectWrites: false }, {});
+    const single = await openLog(join(dir.path, 'single'), { flushPolicy: 'always' });
+    try {
+      await single.append(batchOf(['s']));
+      expect(await segmentOpenFlags(join(dir.path, 'off'))).not.toEqual([]);
+      expect(await directFlagsCount(join(dir.path, 'off'))).toBe(0);
+      expect(await directFlagsCount(join(dir.path, 'single'))).toBe(0);
+    } finally {
+      await plain.close();
+      await single.close();
+    }
+  });
 });
+
+/** How many of the folder's open segment descriptors are O_DIRECT. */
+async function directFlagsCount(folder: string): Promise<number> {
+  return (await segmentOpenFlags(folder)).filter((f) => (f & constants.O_DIRECT) !== 0).length;
+}

@@ -6,6 +6,7 @@
 import { cp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { DIRECT_BLOCK_BYTES } from '../../src/storage/direct-write-file.js';
 import { PreallocatedFile, SMALL_WRITE_BYTES } from '../../src/storage/preallocated-file.js';
 import { wholeBatchesLength } from '../../src/storage/segment-reader.js';
 import type { StorageFile } from '../../src/storage/storage-fs.js';
@@ -73,34 +74,36 @@ class HeldFillFile implements StorageFile {
 }
 
 const CHUNK = 4096;
+const BLOCK = DIRECT_BLOCK_BYTES;
 
 describe('PreallocatedFile', () => {
-  it('starts one fill of a chunk right after the data end once a small write completes', async () => {
+  it('starts one fill of a chunk at the block boundary after the data end once a small write completes', async () => {
     const inner = new HeldFillFile();
     const file = new PreallocatedFile(inner, CHUNK, () => {});
     await file.writev([Buffer.alloc(100, 1)], 0);
     expect(inner.fillsWaiting).toBe(1);
     inner.releaseFills();
     await vi.waitFor(() => expect(file.fills).toBe(1));
-    expect(inner.log.filter((w) => w.zeros)).toEqual([{ position: 100, length: CHUNK, zeros: true }]);
-    expect(await file.size()).toBe(100 + CHUNK);
+    // Never inside the block the data ends in: a direct write rewrites that whole block.
+    expect(inner.log.filter((w) => w.zeros)).toEqual([{ position: BLOCK, length: CHUNK, zeros: true }]);
+    expect(await file.size()).toBe(BLOCK + CHUNK);
     await file.writev([Buffer.alloc(100, 2)], 100);
     // Plenty of headroom now: the next small writes start no fill until less than half a chunk is left.
     await file.writev([Buffer.alloc(100, 3)], 200);
     expect(inner.fillsWaiting).toBe(0);
-    await file.writev([Buffer.alloc(CHUNK / 2, 4)], 300);
+    await file.writev([Buffer.alloc(BLOCK + CHUNK / 2 + 1 - 300, 4)], 300);
     expect(inner.fillsWaiting).toBe(1);
     inner.releaseFills();
     await vi.waitFor(() => expect(file.fills).toBe(2));
-    expect(inner.log.filter((w) => w.zeros).map((w) => w.position)).toEqual([100, 100 + CHUNK]);
+    expect(inner.log.filter((w) => w.zeros).map((w) => w.position)).toEqual([BLOCK, BLOCK + CHUNK]);
   });
 
   it('makes a data write that reaches into a running fill wait for it, so zeros never land on data', async () => {
     const inner = new HeldFillFile();
     const file = new PreallocatedFile(inner, CHUNK, () => {});
     await file.writev([Buffer.alloc(100, 1)], 0);
-    expect(inner.fillsWaiting).toBe(1); // zeros for [100, 100 + CHUNK), held
-    const data = Buffer.alloc(200, 7);
+    expect(inner.fillsWaiting).toBe(1); // zeros for [BLOCK, BLOCK + CHUNK), held
+    const data = Buffer.alloc(BLOCK, 7);
     const write = file.writev([data], 100);
     await new Promise((resolve) => setImmediate(resolve));
     expect(inner.log.map((w) => w.position)).toEqual([0]); // the data write has not been issued yet
@@ -108,10 +111,10 @@ describe('PreallocatedFile', () => {
     await write;
     expect(inner.log.map((w) => [w.position, w.zeros])).toEqual([
       [0, false],
-      [100, true],
+      [BLOCK, true],
       [100, false],
     ]);
-    expect(inner.bytes.subarray(100, 300).equals(data)).toBe(true);
+    expect(inner.bytes.subarray(100, 100 + BLOCK).equals(data)).toBe(true);
   });
 
   it('starts no fill for large writes, which already amortise the cost of growing the file', async () => {
@@ -132,7 +135,7 @@ describe('PreallocatedFile', () => {
     await file.writev([Buffer.alloc(30, 2)], 50);
     inner.releaseFills();
     await vi.waitFor(() => expect(file.fills).toBe(2));
-    expect(await file.size()).toBe(80 + CHUNK);
+    expect(await file.size()).toBe(BLOCK + CHUNK);
     await file.close();
     expect(inner.bytes.length).toBe(80);
   });
@@ -182,7 +185,9 @@ describe("segments under flush_policy 'always'", () => {
     await vi.waitFor(async () =>
       expect((await segmentFileSizes(dir.path))[0]).toBeGreaterThan(log.sizeBytes()),
     );
-    expect(await segmentFileSizes(dir.path)).toEqual([log.sizeBytes() + 64 * 1024]);
+    expect(await segmentFileSizes(dir.path)).toEqual([
+      Math.ceil(log.sizeBytes() / BLOCK) * BLOCK + 64 * 1024,
+    ]);
     for (let i = 0; (await segmentFileSizes(dir.path)).length < 3; i++) {
       await log.append(batchOf([`v${i}`.padEnd(500, '.')]));
     }

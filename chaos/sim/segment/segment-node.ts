@@ -129,6 +129,8 @@ export class SegmentNode {
       const rd = core.ready();
       if (rd === null) return;
       if (rd.softState?.role === 'leader') hooks.leader(this, core.term);
+      // As a broker's replica does: a leader writes through the page cache, others around it.
+      if (rd.softState !== undefined) log.cacheWrites(rd.softState.role === 'leader');
       this.unsavedRecords = 0;
       try {
         await log.save(

@@ -16,6 +16,7 @@
  * `armCrash(n)` makes the n-th next mutating operation the moment power is lost: it is queued (so it can be
  * torn) and throws `SimPowerLoss`; so does every operation until `crash` is called.
  */
+import { DirectWriteFile } from '../../../src/storage/direct-write-file.js';
 import type { OpenFileOptions, StorageFile, StorageFs } from '../../../src/storage/storage-fs.js';
 
 export class SimPowerLoss extends Error {
@@ -222,6 +223,21 @@ export class SimStorageFs implements StorageFs {
 
   async openFile(path: string, mode: 'create' | 'open', options: OpenFileOptions = {}): Promise<StorageFile> {
     const durable = options.durableWrites === true;
+    const file = await this.openHandle(path, mode, durable);
+    if (!durable || options.directWrites !== true) return file;
+    // Direct writes are durable writes of whole blocks: the production block logic over this file's writes,
+    // for writes of every size (production bypasses for large ones only; the simulator's are small).
+    const handle = {
+      write: async (buffer: Buffer, offset: number, length: number, position: number) => {
+        await file.writev([buffer.subarray(offset, offset + length)], position);
+        return { bytesWritten: length };
+      },
+      close: async () => {},
+    };
+    return new DirectWriteFile(file, handle, 0);
+  }
+
+  private async openHandle(path: string, mode: 'create' | 'open', durable: boolean): Promise<StorageFile> {
     const existing = this.names.get(path);
     if (mode === 'open') {
       if (this.down) throw new SimPowerLoss(`open ${path}`);

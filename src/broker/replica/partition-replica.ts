@@ -135,6 +135,7 @@ export class PartitionReplica extends EventEmitter<ReplicaEvents> implements Ser
       replica.caughtUpAtMs.clear();
       replica.dedup.reset();
       replica.commitAtLastCheck = node.status().commitIndex;
+      options.store.cacheWrites?.(change.leaderId === node.id);
       if (change.leaderId === node.id) {
         const now = options.nowMs();
         const recorded = options.recordedInSync?.();
