@@ -98,8 +98,12 @@ export class DirectWriteFile implements StorageFile {
     /** The ordinary descriptor, opened O_DSYNC: reads, truncation, size, and writes while not direct. */
     private readonly file: StorageFile,
     private readonly directHandle: DirectHandle,
-    /** Writes smaller than this go through the page cache anyway (tests and the simulator lower it). */
-    private readonly directMinBytes = DIRECT_WRITE_MIN_BYTES,
+    private readonly options: {
+      /** Writes smaller than this go through the page cache anyway (tests and the simulator lower it). */
+      minBytes?: number;
+      /** Told once if the file system refuses a direct write (this file writes through the cache from then). */
+      onRefused?: (err: unknown) => void;
+    } = {},
   ) {}
 
   bypassPageCache(on: boolean): void {
@@ -111,7 +115,7 @@ export class DirectWriteFile implements StorageFile {
     for (const b of buffers) bytes += b.length;
     if (bytes === 0) return;
     const start = alignDown(position);
-    const direct = this.direct && bytes >= this.directMinBytes;
+    const direct = this.direct && bytes >= (this.options.minBytes ?? DIRECT_WRITE_MIN_BYTES);
     // The block's bytes before `position`: a direct write rewrites them; a buffered one only keeps them.
     let head: Buffer | null = null;
     if (position > start) {
@@ -125,6 +129,7 @@ export class DirectWriteFile implements StorageFile {
         // Whatever part landed is rewritten, now through the page cache, which takes any alignment.
         this.directRefused = true;
         this.direct = false;
+        this.options.onRefused?.(err);
         await this.file.writev(buffers, position);
       }
     } else {

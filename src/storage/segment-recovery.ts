@@ -33,6 +33,8 @@ export interface SegmentContext {
   bypassPageCache?: boolean;
 }
 
+let directRefusalLogged = false;
+
 /**
  * Opens a segment's log file. Under flush_policy 'always' every append must be durable before it is
  * acknowledged, so the file is opened O_DSYNC and a write is its own fdatasync; such a file also keeps
@@ -47,6 +49,15 @@ export async function openSegmentFile(
   const file = await ctx.fs.openFile(path, mode, {
     durableWrites: ctx.config.flushPolicy === 'always',
     directWrites: ctx.directWrites === true,
+    onDirectRefused: (err) => {
+      // Once per process: every segment on that file system would say the same.
+      if (directRefusalLogged) return;
+      directRefusalLogged = true;
+      ctx.logger.warn(
+        { file: path, error: String(err) },
+        'the file system refuses direct I/O: followers write through the page cache',
+      );
+    },
   });
   file.bypassPageCache?.(ctx.bypassPageCache === true);
   if (file.durableWrites !== true || ctx.config.preallocateBytes <= 0) return file;

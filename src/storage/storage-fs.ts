@@ -52,9 +52,11 @@ export interface OpenFileOptions {
   durableWrites?: boolean;
   /**
    * With durableWrites: also open O_DIRECT, so writes can bypass the page cache (StorageFile.bypassPageCache,
-   * off until turned on). Where the file system refuses direct I/O (tmpfs) the file is opened without it.
+   * off until turned on). Where the file system refuses direct I/O the file is opened without it.
    */
   directWrites?: boolean;
+  /** Told when the file system refuses direct I/O, at open or at a write (the file then uses the cache). */
+  onDirectRefused?: (err: unknown) => void;
 }
 
 const IOV_MAX = 1024;
@@ -137,11 +139,18 @@ export const nodeStorageFs: StorageFs = {
     try {
       direct = await fsp.open(path, constants.O_WRONLY | constants.O_DSYNC | constants.O_DIRECT);
     } catch (err) {
-      if (isCode(err, 'EINVAL')) return file;
+      if (isCode(err, 'EINVAL')) {
+        options.onDirectRefused?.(err);
+        return file;
+      }
       await file.close();
       throw err;
     }
-    return new DirectWriteFile(file, direct);
+    return new DirectWriteFile(
+      file,
+      direct,
+      options.onDirectRefused === undefined ? {} : { onRefused: options.onDirectRefused },
+    );
   },
   readdir: (dir) => fsp.readdir(dir),
   async mkdirp(dir) {

@@ -90,7 +90,7 @@ describe('DirectWriteFile', () => {
   it('writes whole aligned blocks, rewriting the bytes before an unaligned start as they were', async () => {
     const inner = new MemoryFile();
     const writes: { position: number; length: number }[] = [];
-    const file = new DirectWriteFile(inner, recordingHandle(inner, writes), 0);
+    const file = new DirectWriteFile(inner, recordingHandle(inner, writes), { minBytes: 0 });
     file.bypassPageCache(true);
     const a = pattern(100, 1);
     const b = pattern(5000, 2);
@@ -130,7 +130,7 @@ describe('DirectWriteFile', () => {
   it('splits a write larger than its staging buffer into ordered aligned pieces', async () => {
     const inner = new MemoryFile();
     const writes: { position: number; length: number }[] = [];
-    const file = new DirectWriteFile(inner, recordingHandle(inner, writes), 0);
+    const file = new DirectWriteFile(inner, recordingHandle(inner, writes), { minBytes: 0 });
     file.bypassPageCache(true);
     await file.writev([pattern(10, 3)], 0);
     const big = pattern(5 * 1024 * 1024 + 123, 4);
@@ -142,7 +142,7 @@ describe('DirectWriteFile', () => {
   it('reads the block back after a truncation or when the file was just opened', async () => {
     const inner = new MemoryFile();
     await inner.writev([pattern(300, 5)], 0);
-    const file = new DirectWriteFile(inner, recordingHandle(inner, []), 0);
+    const file = new DirectWriteFile(inner, recordingHandle(inner, []), { minBytes: 0 });
     file.bypassPageCache(true);
     await file.writev([pattern(50, 6)], 300); // opened with data: the block is read back
     expect(inner.reads).toBe(1);
@@ -155,6 +155,7 @@ describe('DirectWriteFile', () => {
   it('writes through the page cache from then on when the file system refuses a direct write', async () => {
     const inner = new MemoryFile();
     let attempts = 0;
+    const refusals: unknown[] = [];
     const file = new DirectWriteFile(
       inner,
       {
@@ -164,13 +165,14 @@ describe('DirectWriteFile', () => {
         },
         close: async () => {},
       },
-      0,
+      { minBytes: 0, onRefused: (err) => refusals.push(err) },
     );
     file.bypassPageCache(true);
     await file.writev([pattern(100, 1)], 0);
     file.bypassPageCache(true);
     await file.writev([pattern(100, 2)], 100);
     expect(attempts).toBe(1);
+    expect(refusals).toHaveLength(1);
     expect(inner.bytes.equals(Buffer.concat([pattern(100, 1), pattern(100, 2)]))).toBe(true);
   });
 
@@ -182,7 +184,7 @@ describe('DirectWriteFile', () => {
         write: async () => ({ bytesWritten: 100 }),
         close: async () => {},
       },
-      0,
+      { minBytes: 0 },
     );
     file.bypassPageCache(true);
     await expect(file.writev([pattern(10, 1)], 0)).rejects.toMatchObject({ code: 'EIO' });
@@ -236,8 +238,14 @@ describe('DirectWriteFile', () => {
     });
     try {
       const path = join(dir.path, 'segment.log');
-      const file = await nodeStorageFs.openFile(path, 'create', { durableWrites: true, directWrites: true });
+      const refusals: unknown[] = [];
+      const file = await nodeStorageFs.openFile(path, 'create', {
+        durableWrites: true,
+        directWrites: true,
+        onDirectRefused: (err) => refusals.push(err),
+      });
       expect(refusing).toHaveBeenCalledTimes(2);
+      expect(refusals).toHaveLength(1);
       expect(file.bypassPageCache).toBeUndefined();
       await file.writev([pattern(100, 1)], 0);
       await file.close();
