@@ -6,9 +6,11 @@
  * CPU samples in an RF 3 publish, three replicas each copying every byte), and a follower's copy is almost
  * never read back: consumers read from the leader. A direct write hands the device the process's own buffer
  * instead: measured 1.2-1.5 GB/s and 15x less kernel CPU against 320 MB/s buffered for 1 MiB O_DSYNC writes.
- * So a follower writes direct and a leader buffered (consumers then read its data from memory); the replica
- * switches with `bypassPageCache` when its role changes. Reads, truncation and size always use the ordinary
- * descriptor, which the kernel keeps coherent with direct writes.
+ * So a follower writes direct and a leader buffered (its consumers then read from the page cache); the replica
+ * switches with `bypassPageCache` when its role changes. Writes under 64 KiB and the zeros written ahead of
+ * them stay cached either way (latency-bound; see DIRECT_WRITE_MIN_BYTES and writevCached). Reads, truncation
+ * and size use the ordinary descriptor, which the kernel keeps coherent with direct writes; the O_DIRECT one
+ * is opened at the first direct write, so closed segments hold none.
  *
  * Direct I/O moves whole aligned blocks from aligned memory, so a write at `position` rewrites the block it
  * starts in: the block's bytes before `position` (kept from the previous write, or read back) go first, and
@@ -81,6 +83,13 @@ function copyFrom(
   }
 }
 
+/** Direct I/O could not be opened or was refused: the write goes through the page cache instead. */
+class DirectUnavailable extends Error {
+  constructor(override readonly cause: unknown) {
+    super(`direct I/O unavailable: ${String(cause)}`);
+  }
+}
+
 export class DirectWriteFile implements StorageFile {
   readonly durableWrites = true;
   /** Writes go around the page cache while true, through it (the ordinary descriptor) while false. */
@@ -93,15 +102,17 @@ export class DirectWriteFile implements StorageFile {
    */
   private tail: Buffer | null = null;
   private tailStart = 0;
+  /** The O_DIRECT descriptor, opened at the first direct write (closed segments never need one). */
+  private directHandle: Promise<DirectHandle> | null = null;
 
   constructor(
     /** The ordinary descriptor, opened O_DSYNC: reads, truncation, size, and writes while not direct. */
     private readonly file: StorageFile,
-    private readonly directHandle: DirectHandle,
+    private readonly openDirect: () => Promise<DirectHandle>,
     private readonly options: {
       /** Writes smaller than this go through the page cache anyway (tests and the simulator lower it). */
       minBytes?: number;
-      /** Told once if the file system refuses a direct write (this file writes through the cache from then). */
+      /** Told once if direct I/O fails to open or is refused (the file writes through the cache from then). */
       onRefused?: (err: unknown) => void;
     } = {},
   ) {}
@@ -110,12 +121,25 @@ export class DirectWriteFile implements StorageFile {
     this.direct = on && !this.directRefused;
   }
 
-  async writev(buffers: readonly Buffer[], position: number): Promise<void> {
+  writev(buffers: readonly Buffer[], position: number): Promise<void> {
+    return this.write(buffers, position, this.direct);
+  }
+
+  /**
+   * Through the page cache whatever the mode: the zeros written ahead of small appends (preallocated-file.ts),
+   * which those appends then overwrite in the cache; zeros written around it would have to be read back
+   * from the device before a partial page could be written.
+   */
+  writevCached(buffers: readonly Buffer[], position: number): Promise<void> {
+    return this.write(buffers, position, false);
+  }
+
+  private async write(buffers: readonly Buffer[], position: number, bypass: boolean): Promise<void> {
     let bytes = 0;
     for (const b of buffers) bytes += b.length;
     if (bytes === 0) return;
     const start = alignDown(position);
-    const direct = this.direct && bytes >= (this.options.minBytes ?? DIRECT_WRITE_MIN_BYTES);
+    const direct = bypass && bytes >= (this.options.minBytes ?? DIRECT_WRITE_MIN_BYTES);
     // The block's bytes before `position`: a direct write rewrites them; a buffered one only keeps them.
     let head: Buffer | null = null;
     if (position > start) {
@@ -125,11 +149,11 @@ export class DirectWriteFile implements StorageFile {
       try {
         await this.writeDirect(buffers, bytes, start, head);
       } catch (err) {
-        if ((err as { code?: unknown } | null)?.code !== 'EINVAL') throw err;
+        if (!(err instanceof DirectUnavailable)) throw err;
         // Whatever part landed is rewritten, now through the page cache, which takes any alignment.
         this.directRefused = true;
         this.direct = false;
-        this.options.onRefused?.(err);
+        this.options.onRefused?.(err.cause);
         await this.file.writev(buffers, position);
       }
     } else {
@@ -164,14 +188,23 @@ export class DirectWriteFile implements StorageFile {
   }
 
   private async writeAll(staging: Buffer, length: number, position: number): Promise<void> {
+    let handle: DirectHandle;
+    try {
+      this.directHandle ??= this.openDirect();
+      handle = await this.directHandle;
+    } catch (err) {
+      throw new DirectUnavailable(err);
+    }
     let written = 0;
     while (written < length) {
-      const { bytesWritten } = await this.directHandle.write(
-        staging,
-        written,
-        length - written,
-        position + written,
-      );
+      let bytesWritten: number;
+      try {
+        ({ bytesWritten } = await handle.write(staging, written, length - written, position + written));
+      } catch (err) {
+        // EINVAL: this file system wants a larger alignment than a block, or no direct I/O at all.
+        if ((err as { code?: unknown } | null)?.code === 'EINVAL') throw new DirectUnavailable(err);
+        throw err;
+      }
       // Direct writes move whole blocks or fail; anything else cannot be continued aligned.
       if (bytesWritten <= 0 || bytesWritten % DIRECT_BLOCK_BYTES !== 0) {
         throw Object.assign(new Error(`direct write moved ${bytesWritten} of ${length - written} bytes`), {
@@ -253,7 +286,8 @@ export class DirectWriteFile implements StorageFile {
 
   async close(): Promise<void> {
     try {
-      await this.directHandle.close();
+      const direct = await this.directHandle?.catch(() => null);
+      await direct?.close();
     } finally {
       await this.file.close();
     }

@@ -54,12 +54,17 @@ export class PreallocatedFile implements StorageFile {
   /** Fills that completed (for tests and stats). */
   fills = 0;
 
+  /** Size of one fill, and the headroom below which the next one starts: whole blocks. */
+  private readonly chunkBytes: number;
+
   constructor(
     private readonly inner: StorageFile,
-    /** Size of one fill, and the headroom below which the next one starts. */
-    private readonly chunkBytes: number,
+    chunkBytes: number,
     private readonly onFillError: (err: unknown) => void,
-  ) {}
+  ) {
+    // A fill then starts and ends on block boundaries, so it never shares a block with data.
+    this.chunkBytes = alignUp(chunkBytes);
+  }
 
   get durableWrites(): boolean | undefined {
     return this.inner.durableWrites;
@@ -67,6 +72,13 @@ export class PreallocatedFile implements StorageFile {
 
   bypassPageCache(on: boolean): void {
     this.inner.bypassPageCache?.(on);
+  }
+
+  /** Zeros go through the page cache even on a file bypassing it: the small appends they serve do too. */
+  private writeZeros(buffers: Buffer[], position: number): Promise<void> {
+    return this.inner.writevCached === undefined
+      ? this.inner.writev(buffers, position)
+      : this.inner.writevCached(buffers, position);
   }
 
   async writev(buffers: readonly Buffer[], position: number): Promise<void> {
@@ -128,7 +140,7 @@ export class PreallocatedFile implements StorageFile {
     const fill: Fill = {
       from,
       to,
-      done: this.inner.writev(zeros(this.chunkBytes), from).then(
+      done: this.writeZeros(zeros(this.chunkBytes), from).then(
         () => {
           // A truncate waits for this fill, so nothing moved the file's end meanwhile.
           this.preparedEnd = to;

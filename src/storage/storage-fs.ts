@@ -22,10 +22,12 @@ export interface StorageFile {
   size(): Promise<number>;
   close(): Promise<void>;
   /**
-   * Files opened with `directWrites`: while on, writes go around the OS page cache (direct-write-file.ts).
-   * Absent on other files, and where the file system refuses direct I/O.
+   * Files opened with `directWrites`: while on, writes go around the OS page cache (direct-write-file.ts), or
+   * through it where the file system refuses direct I/O. Absent on other files.
    */
   bypassPageCache?(on: boolean): void;
+  /** Such files also take writes that stay in the page cache while bypassing it (DirectWriteFile). */
+  writevCached?(buffers: readonly Buffer[], position: number): Promise<void>;
 }
 
 export interface StorageFs {
@@ -51,8 +53,8 @@ export interface OpenFileOptions {
   /** Open O_DSYNC: every write is durable when it returns (see StorageFile.durableWrites). */
   durableWrites?: boolean;
   /**
-   * With durableWrites: also open O_DIRECT, so writes can bypass the page cache (StorageFile.bypassPageCache,
-   * off until turned on). Where the file system refuses direct I/O the file is opened without it.
+   * With durableWrites: writes can bypass the page cache (StorageFile.bypassPageCache, off until turned on),
+   * through an O_DIRECT descriptor opened at the first such write.
    */
   directWrites?: boolean;
   /** Told when the file system refuses direct I/O, at open or at a write (the file then uses the cache). */
@@ -135,20 +137,9 @@ export const nodeStorageFs: StorageFs = {
       (durable ? constants.O_DSYNC : 0);
     const file = new NodeStorageFile(await fsp.open(path, flags, 0o644), durable);
     if (!durable || options.directWrites !== true) return file;
-    let direct: fsp.FileHandle;
-    try {
-      direct = await fsp.open(path, constants.O_WRONLY | constants.O_DSYNC | constants.O_DIRECT);
-    } catch (err) {
-      if (isCode(err, 'EINVAL')) {
-        options.onDirectRefused?.(err);
-        return file;
-      }
-      await file.close();
-      throw err;
-    }
     return new DirectWriteFile(
       file,
-      direct,
+      () => fsp.open(path, constants.O_WRONLY | constants.O_DSYNC | constants.O_DIRECT),
       options.onDirectRefused === undefined ? {} : { onRefused: options.onDirectRefused },
     );
   },

@@ -15,6 +15,7 @@ import {
   type DirectHandle,
   DirectWriteFile,
 } from '../../src/storage/direct-write-file.js';
+import { PreallocatedFile } from '../../src/storage/preallocated-file.js';
 import { nodeStorageFs, type StorageFile } from '../../src/storage/storage-fs.js';
 import { tempDir } from './helpers.js';
 
@@ -90,7 +91,7 @@ describe('DirectWriteFile', () => {
   it('writes whole aligned blocks, rewriting the bytes before an unaligned start as they were', async () => {
     const inner = new MemoryFile();
     const writes: { position: number; length: number }[] = [];
-    const file = new DirectWriteFile(inner, recordingHandle(inner, writes), { minBytes: 0 });
+    const file = new DirectWriteFile(inner, async () => recordingHandle(inner, writes), { minBytes: 0 });
     file.bypassPageCache(true);
     const a = pattern(100, 1);
     const b = pattern(5000, 2);
@@ -111,7 +112,7 @@ describe('DirectWriteFile', () => {
   it('writes small appends through the page cache even while bypassing it', async () => {
     const inner = new MemoryFile();
     const writes: { position: number; length: number }[] = [];
-    const file = new DirectWriteFile(inner, recordingHandle(inner, writes));
+    const file = new DirectWriteFile(inner, async () => recordingHandle(inner, writes));
     file.bypassPageCache(true);
     await file.writev([pattern(DIRECT_WRITE_MIN_BYTES - 1, 1)], 0);
     expect(writes).toEqual([]);
@@ -127,10 +128,26 @@ describe('DirectWriteFile', () => {
     ).toBe(true);
   });
 
+  it('takes the zeros written ahead of small appends through the page cache even while bypassing it', async () => {
+    const inner = new MemoryFile();
+    const writes: { position: number; length: number }[] = [];
+    const direct = new DirectWriteFile(inner, async () => recordingHandle(inner, writes), { minBytes: 0 });
+    direct.bypassPageCache(true);
+    const file = new PreallocatedFile(direct, 64 * 1024, () => {});
+    await file.writev([pattern(100, 1)], 0);
+    await vi.waitFor(() => expect(file.fills).toBe(1));
+    expect(writes).toEqual([{ position: 0, length: BLOCK }]); // the data only
+    expect(inner.bytes.length).toBe(BLOCK + 64 * 1024);
+    await file.writev([pattern(5000, 2)], 100);
+    expect(inner.bytes.subarray(0, 5100).equals(Buffer.concat([pattern(100, 1), pattern(5000, 2)]))).toBe(
+      true,
+    );
+  });
+
   it('splits a write larger than its staging buffer into ordered aligned pieces', async () => {
     const inner = new MemoryFile();
     const writes: { position: number; length: number }[] = [];
-    const file = new DirectWriteFile(inner, recordingHandle(inner, writes), { minBytes: 0 });
+    const file = new DirectWriteFile(inner, async () => recordingHandle(inner, writes), { minBytes: 0 });
     file.bypassPageCache(true);
     await file.writev([pattern(10, 3)], 0);
     const big = pattern(5 * 1024 * 1024 + 123, 4);
@@ -142,7 +159,7 @@ describe('DirectWriteFile', () => {
   it('reads the block back after a truncation or when the file was just opened', async () => {
     const inner = new MemoryFile();
     await inner.writev([pattern(300, 5)], 0);
-    const file = new DirectWriteFile(inner, recordingHandle(inner, []), { minBytes: 0 });
+    const file = new DirectWriteFile(inner, async () => recordingHandle(inner, []), { minBytes: 0 });
     file.bypassPageCache(true);
     await file.writev([pattern(50, 6)], 300); // opened with data: the block is read back
     expect(inner.reads).toBe(1);
@@ -158,13 +175,13 @@ describe('DirectWriteFile', () => {
     const refusals: unknown[] = [];
     const file = new DirectWriteFile(
       inner,
-      {
+      async () => ({
         write: async () => {
           attempts++;
           throw Object.assign(new Error('EINVAL: invalid argument, write'), { code: 'EINVAL' });
         },
         close: async () => {},
-      },
+      }),
       { minBytes: 0, onRefused: (err) => refusals.push(err) },
     );
     file.bypassPageCache(true);
@@ -180,10 +197,10 @@ describe('DirectWriteFile', () => {
     const inner = new MemoryFile();
     const file = new DirectWriteFile(
       inner,
-      {
+      async () => ({
         write: async () => ({ bytesWritten: 100 }),
         close: async () => {},
-      },
+      }),
       { minBytes: 0 },
     );
     file.bypassPageCache(true);
@@ -196,7 +213,7 @@ describe('DirectWriteFile', () => {
     const path = join(dir.path, 'segment.log');
     let file = await nodeStorageFs.openFile(path, 'create', { durableWrites: true, directWrites: true });
     expect(file.bypassPageCache).toBeTypeOf('function');
-    expect(await directDescriptors(dir.path)).toBe(1);
+    expect(await directDescriptors(dir.path)).toBe(0); // opened at the first direct write
     let model = Buffer.alloc(0);
     for (let step = 0; step < 150; step++) {
       const roll = random();
@@ -223,11 +240,15 @@ describe('DirectWriteFile', () => {
         `step ${step}`,
       ).toBe(true);
     }
+    file.bypassPageCache?.(true);
+    await file.writev([pattern(DIRECT_WRITE_MIN_BYTES, 1)], model.length);
+    expect(await directDescriptors(dir.path)).toBe(1);
     await file.close();
-    expect((await stat(path)).size).toBeGreaterThanOrEqual(model.length);
+    expect(await directDescriptors(dir.path)).toBe(0);
+    expect((await stat(path)).size).toBeGreaterThanOrEqual(model.length + DIRECT_WRITE_MIN_BYTES);
   });
 
-  it('opens without direct writes where the file system refuses O_DIRECT', async () => {
+  it('writes through the page cache where the file system refuses to open O_DIRECT', async () => {
     const open = promises.open;
     // As a file system without direct I/O answers (tmpfs before Linux 6.6, some FUSE and network mounts).
     const refusing = vi.spyOn(promises, 'open').mockImplementation((path, flags, mode) => {
@@ -244,12 +265,15 @@ describe('DirectWriteFile', () => {
         directWrites: true,
         onDirectRefused: (err) => refusals.push(err),
       });
-      expect(refusing).toHaveBeenCalledTimes(2);
+      expect(refusing).toHaveBeenCalledTimes(1); // the direct descriptor waits for the first direct write
+      file.bypassPageCache?.(true);
+      const data = pattern(DIRECT_WRITE_MIN_BYTES + 100, 1);
+      await file.writev([data], 0);
+      await file.writev([data], data.length);
+      expect(refusing).toHaveBeenCalledTimes(2); // tried once
       expect(refusals).toHaveLength(1);
-      expect(file.bypassPageCache).toBeUndefined();
-      await file.writev([pattern(100, 1)], 0);
       await file.close();
-      expect((await readFile(path)).equals(pattern(100, 1))).toBe(true);
+      expect((await readFile(path)).equals(Buffer.concat([data, data]))).toBe(true);
     } finally {
       refusing.mockRestore();
     }

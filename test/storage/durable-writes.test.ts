@@ -8,6 +8,7 @@ import { constants } from 'node:fs';
 import { readdir, readFile, readlink } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { DIRECT_WRITE_MIN_BYTES } from '../../src/storage/direct-write-file.js';
 import { nodeStorageFs, type StorageFile, type StorageFs } from '../../src/storage/storage-fs.js';
 import { batchOf, openLog, readAll, tempDir } from './helpers.js';
 import { EntryMaker, openReplicated } from './replicated-log-helpers.js';
@@ -128,18 +129,20 @@ describe("segment files under flush_policy 'always'", () => {
       },
     };
     const lastFor = (file: string) => bypass.filter((b) => b.file === file).at(-1)?.on;
-    const log = await openReplicated(dir.path, { flushPolicy: 'always', segmentBytes: 4096 }, { fs });
+    const log = await openReplicated(dir.path, { flushPolicy: 'always', segmentBytes: 200_000 }, { fs });
     try {
       const m = new EntryMaker();
       await log.save({ entries: [m.data(1, ['a'])] }, true);
       const first = '00000000000000000000.log';
+      expect(await directFlagsCount(dir.path)).toBe(0); // small writes go through the cache
+      await log.save({ entries: [m.data(1, ['b'.repeat(DIRECT_WRITE_MIN_BYTES)])] }, true);
       expect(await directFlagsCount(dir.path)).toBe(1);
       expect(lastFor(first)).toBe(true); // opened as a follower
       log.cacheWrites(true);
       expect(lastFor(first)).toBe(false);
       // A segment rolled while leading starts cached; following again turns every segment around the cache.
       while ((await readdir(dir.path)).filter((n) => n.endsWith('.log')).length < 2) {
-        await log.save({ entries: [m.data(1, ['x'.repeat(1000)])] }, true);
+        await log.save({ entries: [m.data(1, ['x'.repeat(20_000)])] }, true);
       }
       const rolled = (await readdir(dir.path)).filter((n) => n.endsWith('.log')).sort()[1]!;
       expect(bypass.filter((b) => b.file === rolled).map((b) => b.on)).toEqual([false]);

@@ -154,13 +154,13 @@ export async function runSegmentSimulation(
           maxSizePerMsgBytes: 2048,
           maxInflightMsgs: 8,
           snapshotEveryEntries: o.snapshotEveryEntries,
-          // Zeros ahead of the segment end in small chunks, so fills, crashes among them and rolls over them
-          // happen often (preallocated-file.ts).
+          // Zeros ahead of the segment end in the smallest chunks (one block), so fills, crashes among them and
+          // rolls over them happen often (preallocated-file.ts).
           log: {
             segmentBytes: o.segmentBytes,
             indexIntervalBytes: 256,
             retentionBytes: o.retentionBytes,
-            preallocateBytes: 1024,
+            preallocateBytes: 4096,
           },
           ...(o.verbose === true ? { logger: verboseLogger(id, () => now) } : {}),
           fs: {

@@ -234,7 +234,7 @@ export class SimStorageFs implements StorageFs {
       },
       close: async () => {},
     };
-    return new DirectWriteFile(file, handle, { minBytes: 0 });
+    return new DirectWriteFile(file, async () => handle, { minBytes: 0 });
   }
 
   private async openHandle(path: string, mode: 'create' | 'open', durable: boolean): Promise<StorageFile> {
