@@ -373,6 +373,30 @@ describe('ReplicatedLog recovery when the sectors of one write land out of order
     const reopened = await ReplicatedLog.open('/p', cfg, { clock, fs });
     expect(reopened.lastIndex()).toBe(3);
   });
+
+  it("loses nothing synced when a follower's direct write, rewriting the block it starts in, is torn", async () => {
+    const fs = new SimStorageFs({ tearModel: 'sectors' });
+    const cfg = config({ segmentBytes: 1 << 20, preallocateBytes: 0 });
+    const log = await ReplicatedLog.open('/p', cfg, { clock, fs }); // opens as a follower: direct writes
+    const maker = new EntryMaker();
+    const entries = (n: number, size: number) =>
+      Array.from({ length: n }, (_, k) => maker.data(1, [`value-${k}`.padEnd(size, '.')]));
+    await log.save({ entries: entries(2, 300), hardState: { term: 1, vote: 1, commit: 0 } }, true);
+    const synced = (await fs.readFile('/p/00000000000000000000.log'))!;
+    const dataEnd = synced.findLastIndex((b) => b !== 0) + 1;
+    expect(synced.length).toBe(4096); // one whole block, zeros after the data
+    expect(dataEnd).toBeGreaterThan(512); // the synced bytes span the first sector into the second
+    fs.armCrash(1);
+    await expect(log.save({ entries: entries(20, 300) }, true)).rejects.toSatisfy(isSimPowerLoss);
+    // Journal: keep 0; the .log: keep 0 unsynced writes, tear the interrupted one (0.1 < 0.5): of the block
+    // rewrite, the first sector (synced bytes only) lands (0.1), the second (synced bytes, then new ones)
+    // does not (0.9), every later one lands (0).
+    fs.crash(scripted(0, 0, 0.1, 0.1, 0.9));
+    const bytes = (await fs.readFile('/p/00000000000000000000.log'))!;
+    expect(bytes.subarray(0, dataEnd).equals(synced.subarray(0, dataEnd))).toBe(true);
+    const reopened = await ReplicatedLog.open('/p', cfg, { clock, fs });
+    expect(reopened.lastIndex()).toBe(2);
+  });
 });
 
 describe('npm run sim -- --store segment: arguments', () => {
