@@ -144,7 +144,7 @@ export const NODE_KEYS: readonly KeySpec[] = [
     key: 'storage.follower_direct_writes',
     kind: { type: 'bool' },
     default: true,
-    doc: "With flush_policy always: a replicated partition's followers write with O_DIRECT, around the OS page cache (their data is rarely read; the copy into the cache is most of a buffered write's cost), while its leader writes through it for consumers. Ignored where the file system refuses O_DIRECT (tmpfs).",
+    doc: "With flush_policy always: a replicated partition's followers write appends of 64 KiB or more with O_DIRECT, around the OS page cache (their data is rarely read; the copy into the cache is most of a buffered write's cost), while its leader writes through it for consumers. Where the file system refuses O_DIRECT (some FUSE and network mounts, tmpfs before Linux 6.6) followers write through the cache, with one warning.",
   },
   {
     key: 'storage.read_buffer_pool_bytes',

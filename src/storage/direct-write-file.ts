@@ -159,7 +159,10 @@ export class DirectWriteFile implements StorageFile {
     } else {
       await this.file.writev(buffers, position);
     }
-    this.rememberTail(buffers, bytes, position, head);
+    // Only a bypassing file rewrites blocks; a leader's (cached) appends skip the bookkeeping, and its first
+    // direct write after becoming a follower reads its block back once.
+    if (this.direct) this.rememberTail(buffers, bytes, position, head);
+    else this.tail = null;
   }
 
   private async writeDirect(
