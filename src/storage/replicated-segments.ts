@@ -24,6 +24,8 @@ import {
   createSegment,
   cutTornTail,
   listSegmentBases,
+  OFFSET_SECTOR_LOST,
+  offsetSectorLost,
   openSegmentFile,
   type SegmentContext,
 } from './segment-recovery.js';
@@ -82,11 +84,15 @@ export async function deleteReplicatedSegment(ctx: SegmentContext, s: Replicated
 
 /** Scans [0, size) of a segment into its indexes and `runs`, checking offsets and terms as it goes. */
 async function scanInto(s: ReplicatedSegment, runs: TermRuns, size: number): Promise<ScanResult> {
-  let bad: { batch: ScannedBatch; reason: string } | undefined;
+  let bad: { batch: ScannedBatch; reason: string; lostOffset?: boolean } | undefined;
   let expected = s.seg.baseOffset;
   const result = await scanBatches(s.seg.file, 0, size, true, (b) => {
     if (b.baseOffset !== expected || b.lastOffset < b.baseOffset - 1) {
-      bad = { batch: b, reason: `offsets are not contiguous (expected ${expected}, found ${b.baseOffset})` };
+      bad = {
+        batch: b,
+        reason: `offsets are not contiguous (expected ${expected}, found ${b.baseOffset})`,
+        lostOffset: offsetSectorLost(b.position, b.baseOffset, expected),
+      };
       return false;
     }
     if (b.leaderEpoch < runs.lastTerm()) {
@@ -99,7 +105,11 @@ async function scanInto(s: ReplicatedSegment, runs: TermRuns, size: number): Pro
     expected = b.lastOffset + 1;
     return true;
   });
-  if (bad !== undefined) throw corrupt(s.seg.logPath, bad.batch.position, bad.reason);
+  if (bad !== undefined) {
+    if (bad.lostOffset)
+      return { ...result, invalid: { position: bad.batch.position, reason: OFFSET_SECTOR_LOST } };
+    throw corrupt(s.seg.logPath, bad.batch.position, bad.reason);
+  }
   return result;
 }
 

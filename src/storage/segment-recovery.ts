@@ -93,12 +93,33 @@ async function scanInto(segment: Segment, size: number) {
     return true;
   });
   if (discontinuity !== undefined) {
+    if (offsetSectorLost(discontinuity.position, discontinuity.baseOffset, expected)) {
+      return { ...result, invalid: { position: discontinuity.position, reason: OFFSET_SECTOR_LOST } };
+    }
     throw corrupt(segment.logPath, discontinuity.position, 'offsets are not contiguous', {
       expectedOffset: expected,
       foundOffset: discontinuity.baseOffset,
     });
   }
   return result;
+}
+
+export const OFFSET_SECTOR_LOST =
+  'base offset reads as zeros up to a sector boundary (a sector that did not land)';
+
+/**
+ * Whether a batch whose base offset reads as `found` where `expected` was due is the expected batch with the
+ * sector it starts in unlanded: its bytes before the next sector boundary read as zeros (the file's old end
+ * was there), the rest of the write landed, and its checksum, which starts after the base offset, holds. It
+ * is then a torn write like any other (cutTornTail), not corruption.
+ */
+export function offsetSectorLost(position: number, found: number, expected: number): boolean {
+  const head = Math.min(8, Math.ceil(position / SECTOR_BYTES) * SECTOR_BYTES - position);
+  if (head === 0 || found === expected) return false;
+  const be = Buffer.alloc(8);
+  be.writeBigInt64BE(BigInt(expected));
+  be.fill(0, 0, head);
+  return be.readBigInt64BE(0) === BigInt(found);
 }
 
 /** Uses the persisted indexes of a closed segment when a scan of its tail agrees with them. */
@@ -194,7 +215,7 @@ export async function cutTornTail(
     return;
   }
   const next = await findValidBatch(file, position + 1, size, nextOffset);
-  if (next >= 0 && !(await holdsUnlandedSector(file, position, next))) {
+  if (next >= 0 && !(await holdsUnlandedSector(file, position, next, nextOffset))) {
     throw corrupt(path, position, reason, { nextValidPosition: next });
   }
   ctx.logger.warn(
@@ -222,17 +243,25 @@ const UNLANDED_SCAN_CHUNK_BYTES = 128 * SECTOR_BYTES;
 
 /**
  * Whether the bad bytes from `from` up to the next valid batch at `to` show a sector that did not land: a
- * whole sector of zeros before `to`, or zeros from `from` (where a batch must start) over at least a batch
- * start to the end of its sector. That is the first sector of the write, whose bytes past the old end of the
- * file read as zeros; it may reach into the next valid batch, whose leading bytes (a base offset below 2^32)
- * are zeros too.
+ * whole sector of zeros before `to`, or zeros from `from` (where the batch with offset `expectedOffset` must
+ * start) to the end of its sector, over a batch start or over a non-zero byte of that offset. That is the
+ * first sector of the write, whose bytes past the old end of the file read as zeros; it may reach into the
+ * next valid batch, whose leading bytes (a base offset below 2^32) are zeros too. (Fewer zeros that the
+ * expected offset has anyway lose nothing: the batch then reads as written.)
  */
-async function holdsUnlandedSector(file: StorageFile, from: number, to: number): Promise<boolean> {
+async function holdsUnlandedSector(
+  file: StorageFile,
+  from: number,
+  to: number,
+  expectedOffset: number,
+): Promise<boolean> {
   const firstBoundary = Math.ceil(from / SECTOR_BYTES) * SECTOR_BYTES;
   const head = firstBoundary - from;
-  if (head >= BATCH_START_BYTES) {
+  if (head > 0) {
     const buf = Buffer.allocUnsafe(head);
-    if ((await file.read(buf, 0, head, from)) === head && isZeroed(buf, 0, head)) return true;
+    const zeroed = (await file.read(buf, 0, head, from)) === head && isZeroed(buf, 0, head);
+    if (zeroed && (head >= BATCH_START_BYTES || offsetHasNonZeroByteBefore(expectedOffset, head)))
+      return true;
   }
   // A sector that starts before the next valid batch; it may end inside that batch's leading zeros. Read in
   // chunks: the bad bytes may run far (up to the segment's size), and one zero sector is enough.
@@ -246,6 +275,13 @@ async function holdsUnlandedSector(file: StorageFile, from: number, to: number):
     if (n < buf.length) return false;
   }
   return false;
+}
+
+/** Whether the first `bytes` bytes of `offset` as a big-endian int64 (a batch's base offset) hold a non-zero. */
+function offsetHasNonZeroByteBefore(offset: number, bytes: number): boolean {
+  const be = Buffer.alloc(8);
+  be.writeBigInt64BE(BigInt(offset));
+  return !isZeroed(be, 0, Math.min(bytes, 8));
 }
 
 /** Whether bytes [from, to) of `file` are all zeros. */

@@ -16,6 +16,7 @@ import { batchSizeAt } from '../../src/protocol/record-batch.js';
 import { mulberry32, RaftCore } from '../../src/raft/core/index.js';
 import { encodePartitionSnapshot } from '../../src/storage/partition-store.js';
 import { ReplicatedLog } from '../../src/storage/replicated-log.js';
+import { offsetSectorLost } from '../../src/storage/segment-recovery.js';
 import { config } from '../storage/helpers.js';
 import { clock, EntryMaker, sameEntry } from '../storage/replicated-log-helpers.js';
 
@@ -372,6 +373,21 @@ describe('ReplicatedLog recovery when the sectors of one write land out of order
     expect(bytes.subarray(synced, 512).every((b) => b === 0)).toBe(true);
     const reopened = await ReplicatedLog.open('/p', cfg, { clock, fs });
     expect(reopened.lastIndex()).toBe(3);
+  });
+
+  // Found by seed 980341 (sectors, journaled dir model): an append began 8 bytes before a sector boundary, the
+  // sector holding its base offset did not land (zeros), the rest did, and the batch's checksum (which starts
+  // after the base offset) held: recovery saw a valid batch with base offset 0 and refused the log as
+  // corrupt, although nothing from that write on was ever acknowledged.
+  it('opens at the last synced batch when only the sector holding a batch base offset did not land', async () => {
+    const r = await runSegmentSimulation(980341, { tearModel: 'sectors', dirModel: 'journaled' });
+    expect(r.violation).toBeUndefined();
+    expect(r.ok).toBe(true);
+    expect(offsetSectorLost(1016, 0, 270)).toBe(true); // all 8 offset bytes before the boundary: zeros
+    expect(offsetSectorLost(1020, 0, 0x1_0000_0000)).toBe(true); // 4 bytes lost, one of them non-zero
+    expect(offsetSectorLost(1020, 0, 270)).toBe(false); // the lost bytes were zeros anyway: not this batch
+    expect(offsetSectorLost(1024, 0, 270)).toBe(false); // at a boundary nothing of the offset is lost
+    expect(offsetSectorLost(1016, 270, 270)).toBe(false);
   });
 
   it("loses nothing synced when a follower's direct write, rewriting the block it starts in, is torn", async () => {
