@@ -134,6 +134,28 @@ describe('PartitionLog recovery', () => {
     expect((await log.append(batchOf(['after']))).baseOffset).toBe(2);
   });
 
+  it('truncates a torn write whose lost first sector held only the base offset of its first batch', async () => {
+    // Synced batches end 8 bytes before a sector boundary: the lost sector holds just the next batch's base
+    // offset (zeros), and that batch's CRC, which starts after the offset, still holds.
+    const log = await openLog(dir.path);
+    const first = batchOf(['value-0']);
+    await log.append(first);
+    let valueBytes = 0;
+    while (batchOf(['x'.repeat(valueBytes)]).length < 1016 - first.length) valueBytes++;
+    expect(first.length + batchOf(['x'.repeat(valueBytes)]).length).toBe(1016);
+    await log.append(batchOf(['x'.repeat(valueBytes)]));
+    await log.close();
+    const file = join(dir.path, FIRST);
+    const lost = unsyncedWrite(2, 3);
+    const handle = await openFile(file, 'r+');
+    await handle.write(lost.subarray(8), 0, lost.length - 8, 1024);
+    await handle.close();
+    const reopened = await open();
+    expect(reopened.logEndOffset()).toBe(2);
+    expect((await stat(file)).size).toBe(1016);
+    expect((await reopened.append(batchOf(['after']))).baseOffset).toBe(2);
+  });
+
   it('truncates a torn write one of whose middle sectors did not land (a whole sector of zeros)', async () => {
     const sizes = await fill(2);
     const file = join(dir.path, FIRST);
