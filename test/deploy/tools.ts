@@ -1,6 +1,6 @@
 /** Optional Debian tools the deploy tests use, free ports and HTTP polling. */
 import { spawnSync } from 'node:child_process';
-import { createServer } from 'node:net';
+import { freePorts } from '../helpers/cluster-processes.js';
 
 /** True when `name` runs (`name --version` exits 0). */
 export function hasTool(name: string, versionArgs: readonly string[] = ['--version']): boolean {
@@ -15,16 +15,10 @@ export function warnMissing(tool: string, aptPackage: string, what: string): voi
   );
 }
 
+/** One port free right now, outside the kernel's ephemeral range (see freePorts). */
 export async function freePort(host = '127.0.0.1'): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, host, () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolvePort(port));
-    });
-  });
+  const [port] = await freePorts(1, host);
+  return port!;
 }
 
 /** Polls `probe` every `intervalMs` until it returns a value (not undefined) or `timeoutMs` passes. */

@@ -2,7 +2,7 @@
  * Helpers for tests that run several real broker processes in cluster mode on loopback: free peer ports,
  * the ops HTTP views, polling until a condition holds.
  */
-import { createServer } from 'node:net';
+import { createServer, type Server } from 'node:net';
 import { afterAll } from 'vitest';
 import type { StreamBusClient } from '../../src/index.js';
 import { type BrokerProcess, removeDir, startBroker, tempDir } from './broker-process.js';
@@ -20,23 +20,50 @@ export interface RaftView {
 }
 
 /**
- * `count` distinct ports free right now: each bound to 0 and read while the others are still held, then all
- * closed (the voter list must name peer ports up front). Taken one at a time, two calls could be handed the
- * same port once the first was closed again.
+ * Ports are picked below Linux's ephemeral range (32768-60999): a port the kernel hands out to bind(0) can be
+ * taken again by any outgoing connection between our close and the broker's listen (a broker once failed to
+ * start with EADDRINUSE on its peer port so). Each vitest worker draws from its own slice, so parallel test
+ * files do not pick each other's ports either.
  */
-export async function freePorts(count: number): Promise<number[]> {
-  const servers = Array.from({ length: count }, () => createServer());
-  try {
-    for (const server of servers) {
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(0, HOST, () => resolve());
-      });
-    }
-    return servers.map((server) => {
-      const address = server.address();
-      return typeof address === 'object' && address !== null ? address.port : 0;
+const PORT_SLICE = 1500;
+const PORT_BASE = 20000 + (Number(process.env.VITEST_POOL_ID ?? 0) % 8) * PORT_SLICE;
+
+/** Listens on `port` if it is free; false if it is taken. */
+function tryListen(server: Server, port: number, host: string): Promise<boolean> {
+  return new Promise<boolean>((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EADDRINUSE' || err.code === 'EACCES') resolve(false);
+      else reject(err);
+    };
+    server.once('error', onError);
+    server.listen(port, host, () => {
+      server.off('error', onError);
+      resolve(true);
     });
+  });
+}
+
+/**
+ * `count` distinct ports free right now: each held (listening) while the others are found, then all closed
+ * (the voter list must name peer ports up front). Taken one at a time, two calls could be handed the same port
+ * once the first was closed again.
+ */
+export async function freePorts(count: number, host = HOST): Promise<number[]> {
+  const servers: Server[] = [];
+  try {
+    const ports: number[] = [];
+    for (let tries = 0; ports.length < count; tries++) {
+      if (tries > PORT_SLICE)
+        throw new Error(`no ${count} free ports in ${PORT_BASE}-${PORT_BASE + PORT_SLICE}`);
+      const port = PORT_BASE + Math.floor(Math.random() * PORT_SLICE);
+      if (ports.includes(port)) continue;
+      const server = createServer();
+      if (await tryListen(server, port, host)) {
+        servers.push(server);
+        ports.push(port);
+      }
+    }
+    return ports;
   } finally {
     await Promise.all(
       servers.map(
