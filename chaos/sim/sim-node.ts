@@ -63,7 +63,7 @@ export class SimNode {
   /** Set by the fault injector: the next persist is interrupted by a crash. */
   crashDuringNextPersist = false;
   /** A Ready whose persist is still in progress (asynchronous driver model). */
-  private inFlight: { rd: Ready; taken: Taken; doneAt: number } | undefined;
+  private inFlight: { rd: Ready; taken: Taken; doneAt: number; appliedEarly: number } | undefined;
   private lastConf: RaftCore['conf'] | undefined;
   /** Proposals accepted by this node as leader: index -> term. */
   readonly pending = new Map<number, { term: number; fp: string; configs?: readonly VoterSets[] }>();
@@ -123,9 +123,9 @@ export class SimNode {
     if (core === undefined) return;
     if (this.inFlight !== undefined) {
       if (this.inFlight.doneAt > now) return;
-      const { rd, taken } = this.inFlight;
+      const { rd, taken, appliedEarly } = this.inFlight;
       this.inFlight = undefined;
-      if (!this.handle(core, rd, taken, hooks, random)) return;
+      if (!this.handle(core, rd, taken, hooks, random, appliedEarly)) return;
     }
     for (let rd = core.ready(); rd !== null; rd = core.ready()) {
       const taken: Taken = {
@@ -137,14 +137,24 @@ export class SimNode {
       this.lastConf = core.conf;
       if (random() < (this.opts.asyncPersistRate ?? 0)) {
         const delay = 1 + Math.floor(random() * (this.opts.asyncPersistMaxDelay ?? 1));
-        this.inFlight = { rd, taken, doneAt: now + delay };
+        // As the broker's ReadyHandler: committed entries this node already held durably are applied (and
+        // their proposals answered) while the write runs.
+        const appliedEarly = this.applyCommitted(rd, 0, core.committedHeldDurably(rd), hooks);
+        this.inFlight = { rd, taken, doneAt: now + delay, appliedEarly };
         return;
       }
       if (!this.handle(core, rd, taken, hooks, random)) return;
     }
   }
 
-  private handle(core: RaftCore, rd: Ready, taken: Taken, hooks: SimHooks, random: () => number): boolean {
+  private handle(
+    core: RaftCore,
+    rd: Ready,
+    taken: Taken,
+    hooks: SimHooks,
+    random: () => number,
+    appliedEarly = 0,
+  ): boolean {
     if (rd.softState?.role === 'leader') {
       this.checker.onLeader(this.id, taken.term, this.live, rd.entries);
       hooks.trace(1, this.id, taken.term);
@@ -188,15 +198,22 @@ export class SimNode {
         if (index <= rd.snapshot.metadata.index) this.pending.delete(index);
       this.checker.onApplied(this.id, this.sm.applied, this.sm.chain);
     }
-    for (const e of rd.committedEntries) {
-      this.sm.apply(e);
-      this.checker.onApplied(this.id, e.index, this.sm.chain);
-      if (this.pending.has(e.index)) hooks.applied(this, e.index, e.term, fingerprint(e));
-    }
+    this.applyCommitted(rd, appliedEarly, rd.committedEntries.length, hooks);
     for (const rs of rd.readStates) hooks.readState(this, rs.index, rs.context);
     core.advance(rd);
     this.maybeCompact(core);
     return true;
+  }
+
+  /** Applies rd.committedEntries[from, to); returns `to`. */
+  private applyCommitted(rd: Ready, from: number, to: number, hooks: SimHooks): number {
+    for (let i = from; i < to; i++) {
+      const e = rd.committedEntries[i]!;
+      this.sm.apply(e);
+      this.checker.onApplied(this.id, e.index, this.sm.chain);
+      if (this.pending.has(e.index)) hooks.applied(this, e.index, e.term, fingerprint(e));
+    }
+    return to;
   }
 
   private maybeCompact(core: RaftCore): void {

@@ -1,7 +1,9 @@
 /**
  * Carries out one Ready of a RaftCore in the etcd order: persist (with fsync when required), send, apply,
- * advance, then take a snapshot when one is due. Apart from RaftNode so the order that keeps a node's log
- * and votes safe across crashes sits in one place, away from the node's promises, timers and lifecycle.
+ * advance, then take a snapshot when one is due; a leader's appends and the committed entries already
+ * durable here overlap the persist (docs/raft.md, "The Ready order"). Apart from RaftNode so the order
+ * that keeps a node's log and votes safe across crashes sits in one place, away from the node's promises,
+ * timers and lifecycle.
  * The node serialises calls to `handle`, so two persists never overlap.
  */
 import type { EventEmitter } from 'node:events';
@@ -98,16 +100,30 @@ export class ReadyHandler {
       }
     }
     const snapshotInstalled = rd.snapshot === undefined ? undefined : this.watchSnapshot();
+    // Committed entries this node held durably before this Ready are applied while the new entries are
+    // written: a leader's commit of its previous write then answers its producers now, not after the next
+    // write too.
+    const heldDurably = this.core.committedHeldDurably(rd);
     // 1. Persist: nothing below may leave this node before the hard state and entries are durable.
+    let saving: Promise<void> | undefined;
     if (rd.hardState !== undefined || rd.entries.length > 0 || rd.snapshot !== undefined) {
-      await this.opts.storage.save(
-        {
-          entries: rd.entries,
-          ...(rd.hardState === undefined ? {} : { hardState: rd.hardState }),
-          ...(rd.snapshot === undefined ? {} : { snapshot: rd.snapshot }),
-        },
-        rd.mustSync,
+      saving = Promise.resolve(
+        this.opts.storage.save(
+          {
+            entries: rd.entries,
+            ...(rd.hardState === undefined ? {} : { hardState: rd.hardState }),
+            ...(rd.snapshot === undefined ? {} : { snapshot: rd.snapshot }),
+          },
+          rd.mustSync,
+        ),
       );
+      // Awaited below; until then a failure must not count as unhandled.
+      saving.catch(() => {});
+    }
+    const confApplied: Entry[] = [];
+    if (heldDurably > 0) await this.applyCommitted(rd.committedEntries, 0, heldDurably, confApplied);
+    if (saving !== undefined) {
+      await saving;
       if (rd.hardState !== undefined) this.persistedHard = rd.hardState;
     }
     // 2. Send, one batch per peer.
@@ -120,24 +136,7 @@ export class ReadyHandler {
       this.proposals.dropUpTo(rd.snapshot.metadata.index);
       snapshotInstalled?.();
     }
-    const confApplied: Entry[] = [];
-    for (const e of rd.committedEntries) {
-      if (e.type === 'conf-change') {
-        confApplied.push(e);
-      } else if (e.data.byteLength === 0) {
-        // A leader's no-op: not for the state machine.
-        this.proposals.settle(e, { ok: true, value: undefined });
-      } else {
-        try {
-          const value = await this.opts.stateMachine.apply(e);
-          this.proposals.settle(e, { ok: true, value });
-        } catch (err) {
-          // The state machine is deterministic, so every replica fails this entry alike: report, go on.
-          this.proposals.settle(e, { ok: false, error: err instanceof Error ? err : new Error(String(err)) });
-        }
-      }
-      this.applied = e.index;
-    }
+    await this.applyCommitted(rd.committedEntries, heldDurably, rd.committedEntries.length, confApplied);
     for (const rs of rd.readStates) this.reads.onReadState(rs.index, rs.context);
     // 4. Advance.
     this.core.advance(rd);
@@ -157,6 +156,33 @@ export class ReadyHandler {
     }
     this.afterApply();
     await this.maybeSnapshot();
+  }
+
+  /** Applies committed entries [from, to); membership changes are collected for after advance. */
+  private async applyCommitted(
+    entries: readonly Entry[],
+    from: number,
+    to: number,
+    confApplied: Entry[],
+  ): Promise<void> {
+    for (let i = from; i < to; i++) {
+      const e = entries[i]!;
+      if (e.type === 'conf-change') {
+        confApplied.push(e);
+      } else if (e.data.byteLength === 0) {
+        // A leader's no-op: not for the state machine.
+        this.proposals.settle(e, { ok: true, value: undefined });
+      } else {
+        try {
+          const value = await this.opts.stateMachine.apply(e);
+          this.proposals.settle(e, { ok: true, value });
+        } catch (err) {
+          // The state machine is deterministic, so every replica fails this entry alike: report, go on.
+          this.proposals.settle(e, { ok: false, error: err instanceof Error ? err : new Error(String(err)) });
+        }
+      }
+      this.applied = e.index;
+    }
   }
 
   /** Whether this Ready carries a term or vote not yet persisted. */

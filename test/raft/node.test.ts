@@ -128,6 +128,55 @@ describe('RaftNode driver', () => {
     expect(appliedBeforeDurable).toBe(0);
   });
 
+  it('a leader applies what its previous write made committed while its next write is still running', async () => {
+    const { c, leader } = await elected();
+    await waitFor('followers know the leader', () =>
+      [...c.values()].every((m) => m.node.status().leaderId === leader.node.id),
+    );
+    // The leader's saves wait for the test to release them, one by one.
+    const storage = leader.storage as MemoryRaftStorage;
+    const save = storage.save.bind(storage);
+    const held: Array<() => void> = [];
+    const savedEntries: number[] = [];
+    storage.save = async (u) => {
+      await new Promise<void>((release) => held.push(release));
+      save(u);
+      savedEntries.push(u.entries.length);
+    };
+    try {
+      const first = leader.node.propose(enc('first'));
+      await waitFor('the first write is running', () => held.length === 1);
+      // Both followers answer while the leader's own write is held, so the entry commits the moment it lands.
+      await waitFor('followers wrote the first entry', () =>
+        [...c.values()]
+          .filter((m) => m !== leader)
+          .every((m) => m.storage.lastIndex() >= storage.lastIndex() + 1),
+      );
+      const second = leader.node.propose(enc('second'));
+      await new Promise((r) => setTimeout(r, 20)); // the second proposal waits in the core behind the held write
+      held.shift()!();
+      // The next Ready carries the second entry to write and the first as committed: the first is answered
+      // while the second's write is still held.
+      await waitFor('the second write is running', () => held.length === 1);
+      let firstSettled = false;
+      void first.then(() => {
+        firstSettled = true;
+      });
+      await waitFor('the first proposal is answered', () => firstSettled);
+      expect(leader.sm.items).toEqual(['first']);
+      expect(savedEntries).toEqual([1]);
+      // Later saves (the commit index in the hard state) run unheld.
+      storage.save = save;
+      held.shift()!();
+      await second;
+      expect(leader.sm.items).toEqual(['first', 'second']);
+    } finally {
+      // A failure above must not leave writes held for the cluster's stop.
+      storage.save = save;
+      for (const release of held.splice(0)) release();
+    }
+  });
+
   it('a storage failure stops the node, emits fatal and fails pending proposals', async () => {
     const { leader } = await elected();
     const fatal = new Promise<Error>((resolve) => leader.node.on('fatal', resolve));

@@ -4,7 +4,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { NONE, newMessage } from '../../src/raft/core/index.js';
+import { mulberry32, NONE, newMessage, RaftCore } from '../../src/raft/core/index.js';
 import { MemoryRaftStorage } from '../../src/raft/storage/memory-storage.js';
 import { TestCluster, text } from './harness.js';
 
@@ -429,5 +429,27 @@ describe('§7 log compaction', () => {
     c.tick(1);
     c.propose(1, 'next');
     expect(c.appliedData(2)).toEqual(['next']);
+  });
+});
+
+describe('driver contract: what may be applied while a Ready is written', () => {
+  it('committed entries below the unstable offset count as held durably; entries a new leader overwrites do not', () => {
+    // Node 3 holds 4..6 from term 2 (durable, uncommitted); a term-3 leader replaces 5..6 and commits 6.
+    const storage = storeWith([2, 2, 2], 2);
+    const core = new RaftCore({ id: 3, storage, random: mulberry32(3), electionTimeoutTicks: 10 });
+    for (let rd = core.ready(); rd !== null; rd = core.ready()) core.advance(rd);
+    const replaced = [5, 6].map((index) => ({
+      term: 3,
+      index,
+      type: 'normal' as const,
+      data: text(`t3i${index}`),
+    }));
+    core.step(newMessage('app', 1, 3, { term: 3, index: 4, logTerm: 2, entries: replaced, commit: 6 }));
+    const rd = core.ready()!;
+    expect(rd.entries.map((e) => e.index)).toEqual([5, 6]);
+    expect(rd.committedEntries.map((e) => e.index)).toEqual([4, 5, 6]);
+    // Only index 4 was on disk with the content now committed: 5 and 6 on disk are the old term's.
+    expect(core.committedHeldDurably(rd)).toBe(1);
+    core.advance(rd);
   });
 });

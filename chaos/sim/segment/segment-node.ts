@@ -132,6 +132,9 @@ export class SegmentNode {
       // As a broker's replica does: a leader writes through the page cache, others around it.
       if (rd.softState !== undefined) log.cacheWrites(rd.softState.role === 'leader');
       this.unsavedRecords = 0;
+      // As the broker's ReadyHandler: committed entries already durable here are applied before the write.
+      const early = core.committedHeldDurably(rd);
+      for (let i = 0; i < early; i++) this.apply(rd.committedEntries[i]!, hooks);
       try {
         await log.save(
           {
@@ -154,15 +157,17 @@ export class SegmentNode {
         this.lastSnapshotIndex = m.index;
         hooks.snapshot(this, m.index, this.offsets.nextOffset, 'install');
       }
-      for (const e of rd.committedEntries) {
-        hooks.applied(this, e);
-        this.appliedIndex = e.index;
-      }
+      for (let i = early; i < rd.committedEntries.length; i++) this.apply(rd.committedEntries[i]!, hooks);
       core.advance(rd);
       const last = rd.committedEntries[rd.committedEntries.length - 1];
       if (last !== undefined) log.setAppliedIndex(last.index);
       if (!(await this.maybeSnapshot(core, log, hooks))) return;
     }
+  }
+
+  private apply(e: Entry, hooks: SegmentNodeHooks): void {
+    hooks.applied(this, e);
+    this.appliedIndex = e.index;
   }
 
   /** A local snapshot and retention up to it (like RaftNode with snapshotKeepEntries 0). False on power loss. */

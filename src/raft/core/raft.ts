@@ -326,6 +326,20 @@ export class RaftCore extends RaftCandidate {
     return rd;
   }
 
+  /**
+   * How many of `rd`'s committed entries this node held durably before `rd` (below the unstable offset,
+   * which entries overwriting a suffix move down): a driver may apply those while it writes `rd`'s entries.
+   * Call before advance(rd).
+   */
+  committedHeldDurably(rd: Ready): number {
+    if (rd.snapshot !== undefined) return 0;
+    const offset = this.log.unstable.offset;
+    const committed = rd.committedEntries;
+    let n = 0;
+    while (n < committed.length && committed[n]!.index < offset) n++;
+    return n;
+  }
+
   advance(rd: Ready): void {
     invariant(this.readyOutstanding, 'advance without an outstanding ready');
     this.readyOutstanding = false;
