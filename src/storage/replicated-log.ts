@@ -378,6 +378,9 @@ export class ReplicatedLog implements PartitionStore {
         metadata: { fetchOffset, logStartOffset, highWatermark: limit },
       });
     }
+    // Nothing is visible at the limit, and the file there may hold the next batch only partly written, or
+    // the zeros written ahead of it (preallocated-file.ts), which a read would take for a corrupt log.
+    if (fetchOffset === limit) return Buffer.alloc(0);
     const recent = this.recent.read(fetchOffset, maxBytes, limit);
     if (recent !== undefined) return recent;
     return readBatches(this.segments, fetchOffset, maxBytes, limit, this.config.indexIntervalBytes, buffers);

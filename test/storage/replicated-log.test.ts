@@ -7,6 +7,7 @@ import { Bulkhead } from '../../src/resilience/bulkhead.js';
 import { encodePartitionSnapshot } from '../../src/storage/partition-store.js';
 import { HARD_STATE_FILE, SNAPSHOT_FILE } from '../../src/storage/raft-files.js';
 import { HARD_STATE_COMMIT_WRITE_INTERVAL_MS, type ReplicatedLog } from '../../src/storage/replicated-log.js';
+import { nodeStorageFs, type StorageFs } from '../../src/storage/storage-fs.js';
 import { scratchDir } from '../helpers/scratch-dir.js';
 import { TestFs } from './helpers.js';
 import {
@@ -188,6 +189,61 @@ describe('ReplicatedLog client reads', () => {
       expect((await log.read(5, 1 << 20, 5)).length).toBe(0);
       await expect(log.read(6, 100, 5)).rejects.toMatchObject({ code: 'OFFSET_OUT_OF_RANGE' });
       await expect(log.read(4, 100, 3)).rejects.toMatchObject({ code: 'OFFSET_OUT_OF_RANGE' });
+    });
+  });
+
+  it('a fetch at the high watermark answers empty while the next batch is still being written into preallocated zeros', async () => {
+    const dir = scratchDir('rlog-');
+    // Writes wait at a gate while `held` is set; everything else goes to the real files.
+    let held: Promise<void> | undefined;
+    let writeWaiting: () => void = () => {};
+    const fs: StorageFs = {
+      ...nodeStorageFs,
+      openFile: async (path, mode, options) => {
+        const file = await nodeStorageFs.openFile(path, mode, options);
+        return new Proxy(file, {
+          get(target, prop) {
+            if (prop === 'writev' || prop === 'writevCached') {
+              return async (buffers: Buffer[], position: number) => {
+                if (held !== undefined) {
+                  writeWaiting();
+                  await held;
+                }
+                return prop === 'writev'
+                  ? target.writev(buffers, position)
+                  : target.writevCached!(buffers, position);
+              };
+            }
+            const value = Reflect.get(target, prop, target) as unknown;
+            return typeof value === 'function' ? value.bind(target) : value;
+          },
+        });
+      },
+    };
+    await withLog(await openReplicated(dir, { indexIntervalBytes: 1 }, { fs }), async (log) => {
+      const m = new EntryMaker();
+      await log.save({ entries: [m.data(1, ['a', 'b'])] }, true);
+      let release: () => void = () => {};
+      held = new Promise<void>((r) => {
+        release = r;
+      });
+      const waiting = new Promise<void>((r) => {
+        writeWaiting = r;
+      });
+      const saving = log.save({ entries: [m.data(1, ['c', 'd'])] }, true);
+      try {
+        await waiting;
+        // Offsets 0..1 are committed (high watermark 2); 2..3 are stamped and indexed, not on disk yet.
+        expect((await log.read(2, 1 << 20, 2)).length).toBe(0);
+        expect(batchesOf(await log.read(0, 1 << 20, 2)).map((b) => [b.baseOffset, b.lastOffset])).toEqual([
+          [0, 1],
+        ]);
+      } finally {
+        held = undefined;
+        release();
+      }
+      await saving;
+      expect((await readValues(log, 4)).map((r) => r.value)).toEqual(['a', 'b', 'c', 'd']);
     });
   });
 
