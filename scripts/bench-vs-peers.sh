@@ -2,7 +2,7 @@
 # StreamBus and its peers (NATS JetStream, Redis Streams) on the same machine and workload, in one run:
 # 1 KiB incompressible messages, 200,000 for produce and consume, e2e at 5,000 msgs/s for 5 s, and acked
 # publish latency with one message in flight. StreamBus runs with its defaults (fsync before every ack).
-# Replication factor 3 is measured in the same run: the same publish against a 3-broker dev-cluster.
+# Replication factor 3 is measured in the same run: the same publish (and e2e) against a 3-broker dev-cluster.
 #
 # Every publish phase starts after DISK_SETTLE_S seconds without writes: some VM disks (this one) take
 # synchronous writes fast for a burst of a few hundred MiB and then throttle them until they have been idle
@@ -54,6 +54,10 @@ for rep in $(seq 1 "$REPS"); do
   sleep "$DISK_SETTLE_S"
   $CLI bench produce --bootstrap "$RF3_BOOT" --topic tp --messages 200000 2>/dev/null \
     | tail -1 | sed 's/"bench":"produce"/"bench":"produce_rf3"/' >>"$OUT_DIR/streambus.jsonl"
+  # e2e at the same rate on a replicated partition (a consumer tailing it while acks=all writes commit).
+  $CLI topic create e2e --replication-factor 3 --bootstrap "$RF3_BOOT" >/dev/null
+  $CLI bench e2e --bootstrap "$RF3_BOOT" --topic e2e --rate 5000 --duration 5 2>/dev/null \
+    | tail -1 | sed 's/"bench":"e2e"/"bench":"e2e_rf3"/' >>"$OUT_DIR/streambus.jsonl"
   kill -INT "$pid"; wait "$pid" || true
   rm -rf "$data"
 done
@@ -67,6 +71,7 @@ console.log("  publish msgs/s      ", of("produce", "msgs_per_s"));
 console.log("  publish RF 3 msgs/s ", of("produce_rf3", "msgs_per_s"), " (RF 3 / single:", (of("produce_rf3", "msgs_per_s") / of("produce", "msgs_per_s")).toFixed(2) + ")");
 console.log("  consume msgs/s      ", of("consume", "msgs_per_s"));
 console.log("  e2e p50 / p99 us    ", of("e2e", "p50_us"), "/", of("e2e", "p99_us"));
+console.log("  e2e RF 3 p50 / p99 us", of("e2e_rf3", "p50_us"), "/", of("e2e_rf3", "p99_us"));
 console.log("  sync pub p50 / p99 us", of("sync", "p50_us"), "/", of("sync", "p99_us"));
 ' "$OUT_DIR/streambus.jsonl" | tee "$OUT_DIR/streambus-summary.txt"
 
