@@ -5,11 +5,25 @@
  * when the run's producers were not idempotent (the run event says so): a retried batch whose first attempt
  * committed is then written twice. A run that declares idempotent producers fails on any duplicate.
  *
+ * A broker answer that only a broker bug explains (BROKER_FAULT_CODES: its data corrupt, or an internal
+ * failure) to a live consumer's poll or a producer's send is a safety anomaly too: nothing need be lost for
+ * a consumer to be told its partition is corrupt, and retrying hides it.
+ *
  * Liveness: a circuit breaker left open after the final heal (see breakers.ts) fails the scenarios that
  * enforce it; it is counted apart from the safety anomalies.
  */
 import { type HistoryEvent, seqValue } from '../harness/history.js';
 import { type BreakersReport, checkBreakers } from './breakers.js';
+
+/**
+ * Error codes no fault the nemeses inject explains: a broker answers them only when its own data or code is
+ * wrong (a kill, pause, partition, slow link or full disk yields timeouts, NOT_LEADER, DISK_FULL and the like).
+ */
+export const BROKER_FAULT_CODES: ReadonlySet<string> = new Set([
+  'CORRUPT_LOG',
+  'CORRUPT_BATCH',
+  'UNKNOWN_SERVER_ERROR',
+]);
 
 export interface CheckOptions {
   /** Width of the availability windows. */
@@ -44,6 +58,8 @@ export interface CheckReport {
     unexpectedBrokerExits: number;
     /** Committed offsets read back from the consumer group's coordinator (what the regression check saw). */
     commitSamples: number;
+    /** Failed polls of live consumers, by error code. */
+    pollErrors: Record<string, number>;
   };
   safety: {
     lostWrites: number;
@@ -52,6 +68,8 @@ export interface CheckReport {
     committedOffsetRegressions: number;
     /** Duplicates counted as anomalies: only when the producers were idempotent, else 0. */
     idempotentDuplicates: number;
+    /** Polls and sends answered with a BROKER_FAULT_CODES error. */
+    brokerFaultErrors: number;
   };
   info: {
     /** Same producer:seq at two offsets; retries of a non-idempotent producer. */
@@ -133,6 +151,13 @@ export function checkHistory(events: readonly HistoryEvent[], options: CheckOpti
   let unexpectedBrokerExits = 0;
   let commitRegressions = 0;
   let commitSamples = 0;
+  let brokerFaultErrors = 0;
+  const pollErrors: Record<string, number> = {};
+  const brokerFault = (code: string, what: string, t: number): void => {
+    if (!BROKER_FAULT_CODES.has(code)) return;
+    brokerFaultErrors++;
+    example('brokerFaultErrors', `${what} answered ${code} at ${Math.round(t)} ms`);
+  };
   let firstSendMs: number | null = null;
   let workloadStopMs: number | null = null;
   let idempotent = false;
@@ -166,6 +191,11 @@ export function checkHistory(events: readonly HistoryEvent[], options: CheckOpti
       case 'fail':
         fails++;
         failed.add(seqValue(e.producer, e.seq));
+        brokerFault(e.code, `${e.producer} send of seq ${e.seq}`, e.t);
+        break;
+      case 'poll-error':
+        pollErrors[e.code] = (pollErrors[e.code] ?? 0) + 1;
+        brokerFault(e.code, `${e.consumer} poll`, e.t);
         break;
       case 'read':
         observe(e.partition, e.offset, e.value);
@@ -336,7 +366,12 @@ export function checkHistory(events: readonly HistoryEvent[], options: CheckOpti
       example('breakersLeftOpen', `${b.name} on node ${b.node} (opened ${b.opened} times)`);
   }
   const safetyAnomalies =
-    lostWrites + inconsistentOffsets + reorders + commitRegressions + idempotentDuplicates;
+    lostWrites +
+    inconsistentOffsets +
+    reorders +
+    commitRegressions +
+    idempotentDuplicates +
+    brokerFaultErrors;
   return {
     counts: {
       sends,
@@ -347,6 +382,7 @@ export function checkHistory(events: readonly HistoryEvent[], options: CheckOpti
       faults,
       unexpectedBrokerExits,
       commitSamples,
+      pollErrors,
     },
     safety: {
       lostWrites,
@@ -354,6 +390,7 @@ export function checkHistory(events: readonly HistoryEvent[], options: CheckOpti
       reorders,
       committedOffsetRegressions: commitRegressions,
       idempotentDuplicates,
+      brokerFaultErrors,
     },
     info: { duplicatesRetries, readsOfFailedWrites, unseenAfterHealing, idempotentProducers: idempotent },
     availability: {

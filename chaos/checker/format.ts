@@ -28,6 +28,15 @@ export function formatReport(r: CheckReport): string {
     ['INCONSISTENT offsets', String(r.safety.inconsistentOffsets)],
     ['REORDERED acknowledged writes', String(r.safety.reorders)],
     ['committed-offset regressions', String(r.safety.committedOffsetRegressions)],
+    ['BROKER FAULT answers (corrupt, internal)', String(r.safety.brokerFaultErrors)],
+    [
+      'failed live polls',
+      Object.keys(c.pollErrors).length === 0
+        ? '0'
+        : Object.entries(c.pollErrors)
+            .map(([code, n]) => `${code} ${n}`)
+            .join(', '),
+    ],
     r.info.idempotentProducers
       ? ['DUPLICATES (idempotent producers)', String(r.safety.idempotentDuplicates)]
       : ['duplicates (retries)', `${r.info.duplicatesRetries} (not fatal: producers not idempotent)`],

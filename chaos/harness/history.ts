@@ -48,6 +48,8 @@ export type HistoryEvent =
   | { t: number; type: 'phase'; name: 'workload-stop' | 'drain-start' | 'drain-end' }
   /** The harness's own event loop was blocked for `ms` from `t` (stall-monitor.ts). */
   | { t: number; type: 'harness-stall'; ms: number }
+  /** A live consumer's poll failed (it polls again); `code` is the error's code (checker: BROKER_FAULT_CODES). */
+  | { t: number; type: 'poll-error'; consumer: string; code: string }
   | { t: number; type: 'note'; message: string };
 
 export interface HistorySink {

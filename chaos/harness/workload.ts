@@ -276,7 +276,7 @@ export class Workload {
     await this.pollUntilStopped(id, consumer);
   }
 
-  /** Polls until the consumers are stopped, recording every message read (a failed poll is a note). */
+  /** Polls until the consumers are stopped, recording every message read and every failed poll. */
   private async pollUntilStopped(id: string, consumer: Consumer): Promise<void> {
     const { history, clock } = this.o;
     const signal = this.stopConsumers.signal;
@@ -296,7 +296,7 @@ export class Workload {
         }
       } catch (err) {
         if (signal.aborted) break;
-        history.append({ t: clock.nowMs(), type: 'note', message: `${id} poll failed: ${codeOf(err)}` });
+        history.append({ t: clock.nowMs(), type: 'poll-error', consumer: id, code: codeOf(err) });
         await sleep(200, signal);
       }
     }

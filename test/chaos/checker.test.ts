@@ -50,6 +50,34 @@ describe('checker', () => {
     expect(r.ok).toBe(false);
   });
 
+  it('fails on a poll or send answered as only a broker bug explains; fault-born errors are only counted', () => {
+    const h = clean();
+    h.events.push({ t: 60, type: 'poll-error', consumer: 'c0', code: 'NOT_LEADER' });
+    h.events.push({ t: 61, type: 'poll-error', consumer: 'c0', code: 'REQUEST_TIMED_OUT' });
+    h.events.push({ t: 62, type: 'fail', producer: 'p0', seq: 9, partition: 0, code: 'NOT_ENOUGH_REPLICAS' });
+    const tolerated = checkHistory(h.events);
+    expect(tolerated.ok).toBe(true);
+    expect(tolerated.counts.pollErrors).toEqual({ NOT_LEADER: 1, REQUEST_TIMED_OUT: 1 });
+    expect(tolerated.safety.brokerFaultErrors).toBe(0);
+
+    h.events.push({ t: 70, type: 'poll-error', consumer: 'c1', code: 'CORRUPT_LOG' });
+    h.events.push({
+      t: 71,
+      type: 'fail',
+      producer: 'p0',
+      seq: 10,
+      partition: 0,
+      code: 'UNKNOWN_SERVER_ERROR',
+    });
+    const r = checkHistory(h.events);
+    expect(r.safety.brokerFaultErrors).toBe(2);
+    expect(r.examples.brokerFaultErrors).toEqual([
+      'c1 poll answered CORRUPT_LOG at 70 ms',
+      'p0 send of seq 10 answered UNKNOWN_SERVER_ERROR at 71 ms',
+    ]);
+    expect(r.ok).toBe(false);
+  });
+
   it('reports one offset read with two values as inconsistent', () => {
     const h = clean();
     h.read(3, 'p1:77', 'live');
