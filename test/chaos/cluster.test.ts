@@ -61,6 +61,7 @@ describe('chaos: kill, pause, slow network and partitions against a 3-broker rep
       reorders: 0,
       committedOffsetRegressions: 0,
       idempotentDuplicates: 0,
+      brokerFaultErrors: 0,
     });
     // Breakers were sampled from every broker's /metrics and checked after the final heal: the kills of
     // brokers 2 and 3 (seconds each) open their peers' raft-peer breakers, and every one closes again.

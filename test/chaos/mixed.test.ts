@@ -44,6 +44,7 @@ describe('chaos: mixed faults against a single real broker', () => {
       reorders: 0,
       committedOffsetRegressions: 0,
       idempotentDuplicates: 0,
+      brokerFaultErrors: 0,
     });
     expect(result.status).toBe('pass');
     // Keep the history of a failing run for inspection; drop a passing one.
