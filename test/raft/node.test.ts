@@ -50,6 +50,8 @@ describe('RaftNode driver', () => {
 
   it('batches proposals that arrive together into one append (one storage write)', async () => {
     const { leader } = await elected();
+    // The new leader's no-op may still be on its way to storage: a proposal answered means it is written.
+    await leader.node.propose(enc('first'));
     const sizes: number[] = [];
     const storage = leader.storage as MemoryRaftStorage;
     const save = storage.save.bind(storage);
