@@ -139,7 +139,8 @@ export class SimNode {
         const delay = 1 + Math.floor(random() * (this.opts.asyncPersistMaxDelay ?? 1));
         // As the broker's ReadyHandler: committed entries this node already held durably are applied (and
         // their proposals answered) while the write runs.
-        const appliedEarly = this.applyCommitted(rd, 0, core.committedHeldDurably(rd), hooks);
+        const appliedEarly = core.committedHeldDurably(rd);
+        this.applyCommitted(rd, 0, appliedEarly, hooks);
         this.inFlight = { rd, taken, doneAt: now + delay, appliedEarly };
         return;
       }
@@ -205,15 +206,14 @@ export class SimNode {
     return true;
   }
 
-  /** Applies rd.committedEntries[from, to); returns `to`. */
-  private applyCommitted(rd: Ready, from: number, to: number, hooks: SimHooks): number {
+  /** Applies rd.committedEntries[from, to). */
+  private applyCommitted(rd: Ready, from: number, to: number, hooks: SimHooks): void {
     for (let i = from; i < to; i++) {
       const e = rd.committedEntries[i]!;
       this.sm.apply(e);
       this.checker.onApplied(this.id, e.index, this.sm.chain);
       if (this.pending.has(e.index)) hooks.applied(this, e.index, e.term, fingerprint(e));
     }
-    return to;
   }
 
   private maybeCompact(core: RaftCore): void {

@@ -85,7 +85,9 @@ export function cutBeforeOffset(buf: Buffer, endOffset: number): Buffer {
 
 /**
  * Whole batches from the one holding `fetchOffset` (< limit) within its segment, up to maxBytes but at least
- * one, cut before `limit` (the high watermark).
+ * one, cut before `limit` (the high watermark). The segment's size counts a write still running, but every
+ * batch below the high watermark has landed (a leader counts itself towards a commit only once its write is
+ * done), so the walk to `fetchOffset` stays in written bytes; what the read takes past it is cut.
  */
 export async function readBatches(
   segments: readonly ReplicatedSegment[],
