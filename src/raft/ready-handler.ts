@@ -193,10 +193,10 @@ export class ReadyHandler {
 
   private onSoftState(rd: Ready): void {
     const soft = rd.softState!;
-    this.events.emit('role-change', { role: soft.role, term: this.core.term });
-    this.events.emit('leader-change', { leaderId: soft.leaderId, term: this.core.term });
+    this.events.emit('role-change', { role: soft.role, term: soft.term });
+    this.events.emit('leader-change', { leaderId: soft.leaderId, term: soft.term });
     this.log.info(
-      { node_id: this.id, group: this.groupId, role: soft.role, leader: soft.leaderId, term: this.core.term },
+      { node_id: this.id, group: this.groupId, role: soft.role, leader: soft.leaderId, term: soft.term },
       'raft role or leader changed',
     );
     for (const w of [...this.leaderWaiters]) w(soft.leaderId);

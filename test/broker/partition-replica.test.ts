@@ -29,6 +29,18 @@ const quiet = {
 
 const IDS = [1, 2, 3];
 
+/** A hub that calls `afterDelivery` right after a node took in a delivery, in the same turn. */
+class ObservedHub extends MemoryHub {
+  afterDelivery: ((to: number) => void) | null = null;
+
+  override register(id: number, handler: Parameters<MemoryHub['register']>[1]): void {
+    super.register(id, (from, envelopes) => {
+      handler(from, envelopes);
+      this.afterDelivery?.(id);
+    });
+  }
+}
+
 interface Node {
   id: number;
   host: RaftHost;
@@ -227,6 +239,36 @@ describe('PartitionReplica', () => {
     hub.heal();
     await waitFor('the old leader following', () => first.store.writesCached === false);
     for (const n of nodes) expect(n.store.writesCached).toBe(n === second);
+  });
+
+  it('does not lead before its leadership is taken up: Raft has won, the leader-change has not run yet', async () => {
+    // Raft turns leader as the winning vote arrives; the driver reports it with the next Ready (a later turn
+    // of the event loop, or later still behind a write). An append taken in between would be checked against
+    // the producer state and in-sync set of the previous leadership, which the report then resets.
+    const hub = new ObservedHub();
+    const nodes = await startGroup(hub);
+    const first = await leaderOf(nodes);
+    const early: { isLeader?: boolean; append?: string } = {};
+    hub.afterDelivery = (to) => {
+      const n = nodes.find((x) => x.id === to && x !== first);
+      if (n === undefined || n.replica.node.status().role !== 'leader' || early.isLeader !== undefined)
+        return;
+      early.isLeader = n.replica.isLeader();
+      n.replica.append(batch(['too-early'])).then(
+        () => {
+          early.append = 'acknowledged';
+        },
+        (err: unknown) => {
+          early.append = isStreamBusError(err) ? err.code : String(err);
+        },
+      );
+    };
+    hub.isolate(first.id);
+    const second = await leaderOf(nodes.filter((n) => n !== first));
+    await waitFor('the early append answered', () => early.append !== undefined);
+    expect(early).toEqual({ isLeader: false, append: 'LEADER_NOT_AVAILABLE' });
+    expect(second.store.writesCached).toBe(true);
+    expect(second.replica.leadership()).toBe(second.replica.node.status().term);
   });
 
   it('a new leader keeps the recorded in-sync set: a stopped replica left out stays out, a live one rejoins once caught up', async () => {

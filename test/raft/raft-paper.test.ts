@@ -433,6 +433,20 @@ describe('§7 log compaction', () => {
 });
 
 describe('driver contract: what may be applied while a Ready is written', () => {
+  it('a leader that steps down and wins again before the next Ready reports its new term as soft state', () => {
+    // The driver keeps per-leadership bookkeeping (producer state, in-sync set, leader epoch) by term: the
+    // same role and leader id in a new term is a new leadership.
+    const c = new TestCluster([1, 2, 3], { preVote: false });
+    c.campaign(1);
+    const core = c.core(1);
+    const first = core.term;
+    core.step(newMessage('app-resp', 2, 1, { term: first + 1 }));
+    core.campaign();
+    core.step(newMessage('vote-resp', 2, 1, { term: first + 2 }));
+    expect(core.role).toBe('leader');
+    expect(core.ready()?.softState).toEqual({ role: 'leader', leaderId: 1, term: first + 2 });
+  });
+
   it('committed entries below the unstable offset count as held durably; entries a new leader overwrites do not', () => {
     // Node 3 holds 4..6 from term 2 (durable, uncommitted); a term-3 leader replaces 5..6 and commits 6.
     const storage = storeWith([2, 2, 2], 2);

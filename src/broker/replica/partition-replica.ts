@@ -93,6 +93,12 @@ export class PartitionReplica extends EventEmitter<ReplicaEvents> implements Ser
   /** Leader bookkeeping: when each voter last held everything committed at the previous check. */
   private readonly caughtUpAtMs = new Map<NodeId, number>();
   private commitAtLastCheck = 0;
+  /**
+   * The term this replica took up leadership in (its leader-change handler ran), -1 while it follows. Raft
+   * turns leader when the votes arrive, the event comes with the next Ready, after the save under way: until
+   * then the producer state and the in-sync set are the old ones, so the replica does not lead yet.
+   */
+  private ledTerm = -1;
 
   private constructor(
     readonly options: PartitionReplicaOptions,
@@ -135,6 +141,7 @@ export class PartitionReplica extends EventEmitter<ReplicaEvents> implements Ser
       replica.caughtUpAtMs.clear();
       replica.dedup.reset();
       replica.commitAtLastCheck = node.status().commitIndex;
+      replica.ledTerm = change.leaderId === node.id ? change.term : -1;
       options.store.cacheWrites?.(change.leaderId === node.id);
       if (change.leaderId === node.id) {
         const now = options.nowMs();
@@ -157,7 +164,7 @@ export class PartitionReplica extends EventEmitter<ReplicaEvents> implements Ser
   }
 
   isLeader(): boolean {
-    return !this.closed && this.node.status().role === 'leader';
+    return this.leadership() !== -1;
   }
 
   leaderId(): NodeId {
@@ -171,7 +178,7 @@ export class PartitionReplica extends EventEmitter<ReplicaEvents> implements Ser
 
   leadership(): number {
     const status = this.node.status();
-    return !this.closed && status.role === 'leader' ? status.term : -1;
+    return !this.closed && status.role === 'leader' && status.term === this.ledTerm ? status.term : -1;
   }
 
   /**
@@ -451,7 +458,8 @@ export class PartitionReplica extends EventEmitter<ReplicaEvents> implements Ser
 
   private assertLeader(operation: string): void {
     if (this.isLeader()) return;
-    const leaderId = this.closed ? 0 : this.leaderId();
+    // Leader in Raft whose leadership is not taken up yet: retriable, and no other broker to point at.
+    const leaderId = this.closed || this.leaderId() === this.node.id ? 0 : this.leaderId();
     throw new StreamBusError(leaderId === 0 ? 'LEADER_NOT_AVAILABLE' : 'NOT_LEADER', {
       operation,
       message: `${this.topic}-${this.partition} is not led here${leaderId === 0 ? '' : ` (leader ${leaderId})`}`,

@@ -88,7 +88,7 @@ export class RaftCore extends RaftCandidate {
     if (this.cfg.applied > 0) this.log.appliedTo(Math.min(this.cfg.applied, this.log.committed));
     this.resetProgress();
     this.becomeFollower(this.term, NONE);
-    this.prevSoft = { role: this.role, leaderId: this.leaderId };
+    this.prevSoft = this.softState();
     this.prevHard = this.hardState();
   }
 
@@ -276,7 +276,7 @@ export class RaftCore extends RaftCandidate {
 
   hasReady(): boolean {
     if (this.readyOutstanding) return false;
-    if (this.role !== this.prevSoft.role || this.leaderId !== this.prevSoft.leaderId) return true;
+    if (this.softStateChanged()) return true;
     const hs = this.hardState();
     if (
       hs.term !== this.prevHard.term ||
@@ -294,14 +294,28 @@ export class RaftCore extends RaftCandidate {
     );
   }
 
+  private softState(): SoftState {
+    return { role: this.role, leaderId: this.leaderId, term: this.term };
+  }
+
+  /** Whether the role or leader changed since the last Ready, or this node leads again in a new term. */
+  private softStateChanged(): boolean {
+    const prev = this.prevSoft;
+    return (
+      this.role !== prev.role ||
+      this.leaderId !== prev.leaderId ||
+      (this.role === 'leader' && this.term !== prev.term)
+    );
+  }
+
   /** Takes the pending work; the caller must `advance(ready)` before asking for the next one. */
   ready(): Ready | null {
     if (!this.hasReady()) return null;
     const hs = this.hardState();
     const hardChanged =
       hs.term !== this.prevHard.term || hs.vote !== this.prevHard.vote || hs.commit !== this.prevHard.commit;
-    const soft: SoftState = { role: this.role, leaderId: this.leaderId };
-    const softChanged = soft.role !== this.prevSoft.role || soft.leaderId !== this.prevSoft.leaderId;
+    const softChanged = this.softStateChanged();
+    const soft = softChanged ? this.softState() : this.prevSoft;
     const entries = [...this.log.unstableEntries()];
     const snapshot = this.log.unstable.snapshot;
     const rd: Ready = {

@@ -57,10 +57,16 @@ export const EMPTY_SNAPSHOT: Snapshot = {
 
 export type Role = 'follower' | 'pre-candidate' | 'candidate' | 'leader';
 
-/** Volatile state the driver reports but never persists. */
+/**
+ * Volatile state the driver reports but never persists. Reported when the role or leader changes, and when
+ * a leader leads again in a new term (it stepped down and won again before the driver took a Ready): the
+ * driver's bookkeeping of a leadership (producer state, in-sync set, epochs) belongs to one term.
+ */
 export interface SoftState {
   readonly role: Role;
   readonly leaderId: NodeId;
+  /** The term this state is of. */
+  readonly term: number;
 }
 
 export interface ReadState {
