@@ -21,10 +21,9 @@ import { StreamBusError } from '../../errors/index.js';
 import type { Logger } from '../../observability/index.js';
 import type { Acks } from '../../protocol/messages.js';
 import { BATCH_HEADER_BYTES, readBatchHeader } from '../../protocol/record-batch.js';
-import type { ConfState, Entry, HardState, LogReadError, NodeId, Snapshot } from '../../raft/core/types.js';
+import type { Entry, NodeId } from '../../raft/core/types.js';
 import type { RaftHost } from '../../raft/host.js';
 import type { RaftNode } from '../../raft/node.js';
-import type { RaftStorage, StorageUpdate } from '../../raft/storage/types.js';
 import { abortError, sleep } from '../../resilience/clock.js';
 import { Deadline } from '../../resilience/deadline.js';
 import { splitAndValidate } from '../../storage/append-validation.js';
@@ -33,7 +32,9 @@ import type { ReadBufferSource } from '../../storage/read-buffers.js';
 import type { AppendOutcome, ReadOutcome, ServedPartition } from '../catalog.js';
 import { ProducerDeduplicator, type WrittenBatch } from '../producer-dedup.js';
 import { idempotentBatchOf, type ProducerStateTable } from '../producer-state.js';
+import { InSyncSet, REPLICA_LAG_TIME_MAX_MS } from './in-sync-set.js';
 import { type AppliedBatch, PartitionStateMachine } from './partition-state-machine.js';
+import { PersistNotifyingStorage } from './persist-notifying-storage.js';
 
 export interface PartitionReplicaOptions {
   readonly topic: string;
@@ -66,8 +67,6 @@ export interface PartitionReplicaOptions {
   readonly onTimeout?: (operation: string, timeoutMs: number) => void;
 }
 
-export const REPLICA_LAG_TIME_MAX_MS = 10_000;
-
 export const PARTITION_SNAPSHOT_INTERVAL_ENTRIES = 512;
 
 /** Longest an append waits for a leadership transfer under way to end, and how often it looks. */
@@ -90,9 +89,8 @@ export class PartitionReplica extends EventEmitter<ReplicaEvents> implements Ser
   private closed = false;
   /** Leader only: idempotent producers' batches checked before they are proposed. */
   private readonly dedup: ProducerDeduplicator;
-  /** Leader bookkeeping: when each voter last held everything committed at the previous check. */
-  private readonly caughtUpAtMs = new Map<NodeId, number>();
-  private commitAtLastCheck = 0;
+  /** Leader bookkeeping: the voters that keep up. */
+  private readonly inSync: InSyncSet;
   /**
    * The term this replica took up leadership in (its leader-change handler ran), -1 while it follows. Raft
    * turns leader when the votes arrive, the event comes with the next Ready, after the save under way: until
@@ -110,6 +108,7 @@ export class PartitionReplica extends EventEmitter<ReplicaEvents> implements Ser
       topic: options.topic,
       partition: options.partition,
     });
+    this.inSync = new InSyncSet(node, options.replicaLagTimeMaxMs ?? REPLICA_LAG_TIME_MAX_MS);
   }
 
   static async open(options: PartitionReplicaOptions): Promise<PartitionReplica> {
@@ -134,22 +133,11 @@ export class PartitionReplica extends EventEmitter<ReplicaEvents> implements Ser
     replica = new PartitionReplica(options, node, sm);
     node.on('applied', ({ appliedIndex }) => options.store.setAppliedIndex(appliedIndex));
     node.on('leader-change', (change) => {
-      // A new leader keeps the recorded in-sync set, as Kafka's does: those voters start in sync and drop
-      // out after the lag time if they do not keep up; the others join once caught up (next check). Starting
-      // with every voter would put a replica that stopped back in the set on every leadership change, and
-      // leadership moving more often than the lag time would then keep it there.
-      replica.caughtUpAtMs.clear();
+      const leading = change.leaderId === node.id;
       replica.dedup.reset();
-      replica.commitAtLastCheck = node.status().commitIndex;
-      replica.ledTerm = change.leaderId === node.id ? change.term : -1;
-      options.store.cacheWrites?.(change.leaderId === node.id);
-      if (change.leaderId === node.id) {
-        const now = options.nowMs();
-        const recorded = options.recordedInSync?.();
-        for (const id of node.status().voters) {
-          if (recorded === undefined || recorded.includes(id)) replica.caughtUpAtMs.set(id, now);
-        }
-      }
+      replica.inSync.reset(leading, options.nowMs(), leading ? options.recordedInSync?.() : undefined);
+      replica.ledTerm = leading ? change.term : -1;
+      options.store.cacheWrites?.(leading);
       replica.emit('leader-change', change);
     });
     return replica;
@@ -371,33 +359,14 @@ export class PartitionReplica extends EventEmitter<ReplicaEvents> implements Ser
     }
   }
 
-  /**
-   * Leader only, called periodically: a voter that answered recently and whose log holds everything that
-   * was committed at the previous check is caught up now. Answering counts because a partition nobody
-   * writes to commits nothing: a stopped follower would hold "everything" forever and never leave the
-   * in-sync set (Kafka's follower must keep fetching, too).
-   */
+  /** Leader only, called periodically: notes which followers keep up (InSyncSet.track). */
   trackFollowers(nowMs: number): void {
-    if (!this.isLeader()) return;
-    for (const p of this.node.progress()) {
-      if (!p.isLearner && p.recentActive && p.match >= this.commitAtLastCheck) {
-        this.caughtUpAtMs.set(p.id, nowMs);
-      }
-    }
-    this.commitAtLastCheck = this.node.status().commitIndex;
+    if (this.isLeader()) this.inSync.track(nowMs);
   }
 
   /** The in-sync replicas as this leader sees them (itself included), sorted; empty unless leader. */
   inSyncReplicas(nowMs: number): NodeId[] {
-    if (!this.isLeader()) return [];
-    const lagMaxMs = this.options.replicaLagTimeMaxMs ?? REPLICA_LAG_TIME_MAX_MS;
-    const status = this.node.status();
-    return status.voters
-      .filter(
-        (id) =>
-          id === status.id || nowMs - (this.caughtUpAtMs.get(id) ?? Number.NEGATIVE_INFINITY) <= lagMaxMs,
-      )
-      .sort((a, b) => a - b);
+    return this.isLeader() ? this.inSync.members(nowMs) : [];
   }
 
   private assertEnoughInSync(): void {
@@ -465,42 +434,5 @@ export class PartitionReplica extends EventEmitter<ReplicaEvents> implements Ser
       message: `${this.topic}-${this.partition} is not led here${leaderId === 0 ? '' : ` (leader ${leaderId})`}`,
       metadata: { topic: this.topic, partition: this.partition, leaderId },
     });
-  }
-}
-
-/** The store as the Raft driver sees it, telling the replica which entries each save made durable. */
-class PersistNotifyingStorage implements RaftStorage {
-  constructor(
-    private readonly store: PartitionStore,
-    private readonly onPersisted: (entries: readonly Entry[]) => void,
-  ) {}
-
-  initialState(): { hardState: HardState; confState: ConfState } {
-    return this.store.initialState();
-  }
-  firstIndex(): number {
-    return this.store.firstIndex();
-  }
-  lastIndex(): number {
-    return this.store.lastIndex();
-  }
-  term(index: number): number | LogReadError {
-    return this.store.term(index);
-  }
-  entries(lo: number, hi: number, maxBytes: number): readonly Entry[] | LogReadError {
-    return this.store.entries(lo, hi, maxBytes);
-  }
-  snapshot(): Snapshot {
-    return this.store.snapshot();
-  }
-  async save(update: StorageUpdate, sync: boolean): Promise<void> {
-    await this.store.save(update, sync);
-    if (update.entries.length > 0) this.onPersisted(update.entries);
-  }
-  saveSnapshot(snapshot: Snapshot, compactTo: number): Promise<void> | void {
-    return this.store.saveSnapshot(snapshot, compactTo);
-  }
-  close(): Promise<void> | void {
-    // The replica's owner closes the store after the group has left the host.
   }
 }

@@ -5,7 +5,7 @@ import { type Message, NONE } from './types.js';
 
 /**
  * Elections: pre-vote and real campaigns, vote granting (§5.2, §5.4.1) and the follower's election timer.
- * `RaftCore` adds the follower side and the public inputs.
+ * `RaftFollower` adds the follower side, `RaftCore` the public inputs.
  */
 export abstract class RaftCandidate extends RaftLeader {
   protected abstract stepFollower(m: Message): void;

@@ -1,6 +1,6 @@
 import { invariant } from '../../errors/index.js';
-import { RaftCandidate } from './candidate.js';
 import type { RaftCoreConfig } from './config.js';
+import { RaftFollower } from './follower.js';
 import { isTransferCampaign, newMessage } from './messages.js';
 import {
   applyConfChange,
@@ -75,7 +75,7 @@ export interface FollowerProgress {
  * propose/read/transfer calls; outputs are collected in a Ready that the driver persists, sends and
  * applies in that order before calling `advance`. It owns no timer, socket or file.
  */
-export class RaftCore extends RaftCandidate {
+export class RaftCore extends RaftFollower {
   private prevSoft: SoftState;
   private prevHard: HardState;
   private readyOutstanding = false;
@@ -315,7 +315,7 @@ export class RaftCore extends RaftCandidate {
     const hardChanged =
       hs.term !== this.prevHard.term || hs.vote !== this.prevHard.vote || hs.commit !== this.prevHard.commit;
     const softChanged = this.softStateChanged();
-    const soft = softChanged ? this.softState() : this.prevSoft;
+    const soft = this.softState();
     const entries = [...this.log.unstableEntries()];
     const snapshot = this.log.unstable.snapshot;
     const rd: Ready = {
@@ -423,89 +423,5 @@ export class RaftCore extends RaftCandidate {
       conf: this.conf,
       leadTransferee: this.leadTransferee,
     };
-  }
-
-  protected stepFollower(m: Message): void {
-    switch (m.type) {
-      case 'prop':
-        if (this.leaderId !== NONE && this.cfg.proposalForwarding) {
-          this.send({ ...m, from: this.id, to: this.leaderId, term: 0 });
-        }
-        return;
-      case 'app':
-        this.electionElapsed = 0;
-        this.leaderId = m.from;
-        this.handleAppend(m);
-        return;
-      case 'heartbeat':
-        this.electionElapsed = 0;
-        this.leaderId = m.from;
-        this.log.commitTo(Math.min(m.commit, this.log.lastIndex()));
-        this.send(
-          newMessage('heartbeat-resp', this.id, m.from, {
-            term: this.term,
-            ...(m.context === undefined ? {} : { context: m.context }),
-          }),
-        );
-        return;
-      case 'snap':
-        this.electionElapsed = 0;
-        this.leaderId = m.from;
-        this.handleSnapshot(m);
-        return;
-      case 'timeout-now':
-        this.hup(true);
-        return;
-      case 'read-index':
-        if (this.leaderId !== NONE) this.send({ ...m, from: this.id, to: this.leaderId, term: 0 });
-        return;
-      case 'read-index-resp':
-        this.readStates.push({ index: m.index, context: m.context ?? new Uint8Array(0) });
-        return;
-      default:
-        return;
-    }
-  }
-
-  private handleAppend(m: Message): void {
-    if (m.index < this.log.committed) {
-      this.send(newMessage('app-resp', this.id, m.from, { term: this.term, index: this.log.committed }));
-      return;
-    }
-    const lastNew = this.log.maybeAppend(m.index, m.logTerm, m.commit, m.entries);
-    if (lastNew !== undefined) {
-      this.send(newMessage('app-resp', this.id, m.from, { term: this.term, index: lastNew }));
-      return;
-    }
-    const hint = this.log.findConflictByTerm(Math.min(m.index, this.log.lastIndex()), m.logTerm);
-    this.send(
-      newMessage('app-resp', this.id, m.from, {
-        term: this.term,
-        index: m.index,
-        reject: true,
-        rejectHint: hint.index,
-        logTerm: hint.term,
-      }),
-    );
-  }
-
-  private handleSnapshot(m: Message): void {
-    const snap = m.snapshot;
-    if (snap === undefined) return;
-    const { index, term, confState } = snap.metadata;
-    if (index <= this.log.committed) {
-      this.send(newMessage('app-resp', this.id, m.from, { term: this.term, index: this.log.committed }));
-      return;
-    }
-    if (this.log.matchTerm(index, term)) {
-      // We already have the snapshot's last entry: just move the commit index.
-      this.log.commitTo(index);
-    } else {
-      this.log.restore(snap);
-      this.conf = confState;
-      this.configIndex = index;
-      this.resetProgress();
-    }
-    this.send(newMessage('app-resp', this.id, m.from, { term: this.term, index: this.log.lastIndex() }));
   }
 }
