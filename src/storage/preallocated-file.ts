@@ -22,6 +22,13 @@ import type { StorageFile } from './storage-fs.js';
 /** A write smaller than this is latency-bound: its per-write metadata commit is worth saving. */
 export const SMALL_WRITE_BYTES = 64 * 1024;
 
+/**
+ * After a fill fails (a full disk refuses the zeros first) the next is tried no sooner than this: fills are
+ * an optimisation, so a disk that stays full costs one refused fill per segment per interval, and one that
+ * got space back has its small appends land in zeros again without a reopen.
+ */
+export const FILL_RETRY_AFTER_MS = 10_000;
+
 /** One shared all-zero buffer (only ever written to files, never into); a fill repeats it as needed. */
 const ZEROS = Buffer.alloc(1024 * 1024);
 
@@ -49,8 +56,12 @@ export class PreallocatedFile implements StorageFile {
   /** End of the furthest data write issued (the segment's data end once writes complete). */
   private writtenEnd = 0;
   private filling: Fill | null = null;
-  /** Set by close, or by a failed fill: a full disk would refuse every later one too. */
+  /** Set by close. */
   private stopped = false;
+  /** No fill starts before this time (set by a failed fill). */
+  private fillsPausedUntilMs = 0;
+  /** The last fill failed: onFillError was told once; told again only after a fill succeeded meanwhile. */
+  private fillFailing = false;
   /** Fills that completed (for tests and stats). */
   fills = 0;
 
@@ -60,7 +71,9 @@ export class PreallocatedFile implements StorageFile {
   constructor(
     private readonly inner: StorageFile,
     chunkBytes: number,
+    /** Told of the first failed fill of a streak (fills pause for FILL_RETRY_AFTER_MS each time). */
     private readonly onFillError: (err: unknown) => void,
+    private readonly nowMs: () => number = Date.now,
   ) {
     // A fill then starts and ends on block boundaries, so it never shares a block with data.
     this.chunkBytes = alignUp(chunkBytes);
@@ -117,10 +130,15 @@ export class PreallocatedFile implements StorageFile {
   async close(): Promise<void> {
     this.stopped = true;
     await this.settled();
-    if (this.preparedEnd > this.writtenEnd && this.writtenEnd > 0) {
+    // Asks the file rather than preparedEnd: a failed fill may have left some zeros it never recorded.
+    if (this.writtenEnd > 0) {
       await this.inner
-        .truncate(this.writtenEnd)
-        .then(() => this.inner.datasync())
+        .size()
+        .then(async (size) => {
+          if (size <= this.writtenEnd) return;
+          await this.inner.truncate(this.writtenEnd);
+          await this.inner.datasync();
+        })
         .catch(this.onFillError);
     }
     await this.inner.close();
@@ -131,7 +149,7 @@ export class PreallocatedFile implements StorageFile {
   }
 
   private fillAheadIfLow(): void {
-    if (this.filling !== null || this.stopped) return;
+    if (this.filling !== null || this.stopped || this.nowMs() < this.fillsPausedUntilMs) return;
     const prepared = Math.max(this.preparedEnd, this.writtenEnd);
     if (prepared - this.writtenEnd >= this.chunkBytes / 2) return;
     // From a block boundary: a direct write (direct-write-file.ts) rewrites the whole block the data ends in.
@@ -145,11 +163,14 @@ export class PreallocatedFile implements StorageFile {
           // A truncate waits for this fill, so nothing moved the file's end meanwhile.
           this.preparedEnd = to;
           this.fills++;
+          this.fillFailing = false;
         },
         // A full disk refuses the zeros first: data writes then extend the file and report it themselves.
+        // Zeros a failed fill left past the data are overwritten by the next fill or cut by recovery.
         (err: unknown) => {
-          this.stopped = true;
-          this.onFillError(err);
+          this.fillsPausedUntilMs = this.nowMs() + FILL_RETRY_AFTER_MS;
+          if (!this.fillFailing) this.onFillError(err);
+          this.fillFailing = true;
         },
       ),
     };

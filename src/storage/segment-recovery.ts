@@ -62,7 +62,7 @@ export async function openSegmentFile(
   file.bypassPageCache?.(ctx.bypassPageCache === true);
   if (file.durableWrites !== true || ctx.config.preallocateBytes <= 0) return file;
   return new PreallocatedFile(file, ctx.config.preallocateBytes, (err) =>
-    ctx.logger.warn({ file: path, error: String(err) }, 'zero-filling ahead of the segment end stopped'),
+    ctx.logger.warn({ file: path, error: String(err) }, 'zero-filling ahead of the segment end paused'),
   );
 }
 

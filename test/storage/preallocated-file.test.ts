@@ -7,7 +7,11 @@ import { cp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { DIRECT_BLOCK_BYTES } from '../../src/storage/direct-write-file.js';
-import { PreallocatedFile, SMALL_WRITE_BYTES } from '../../src/storage/preallocated-file.js';
+import {
+  FILL_RETRY_AFTER_MS,
+  PreallocatedFile,
+  SMALL_WRITE_BYTES,
+} from '../../src/storage/preallocated-file.js';
 import { wholeBatchesLength } from '../../src/storage/segment-reader.js';
 import type { StorageFile } from '../../src/storage/storage-fs.js';
 import { batchOf, openLog, readAll, tempDir } from './helpers.js';
@@ -29,6 +33,8 @@ class HeldFillFile implements StorageFile {
   log: { position: number; length: number; zeros: boolean }[] = [];
   private heldFills: (() => void)[] = [];
   failFills = false;
+  /** Fills write their zeros, then fail (a disk that filled up half-way through). */
+  failFillsAfterWriting = false;
 
   async writev(buffers: readonly Buffer[], position: number): Promise<void> {
     const data = Buffer.concat(buffers);
@@ -44,6 +50,9 @@ class HeldFillFile implements StorageFile {
       this.bytes = grown;
     }
     data.copy(this.bytes, position);
+    if (zeros && this.failFillsAfterWriting) {
+      throw Object.assign(new Error('no space left on device'), { code: 'ENOSPC' });
+    }
   }
 
   releaseFills(): void {
@@ -140,19 +149,60 @@ describe('PreallocatedFile', () => {
     expect(inner.bytes.length).toBe(80);
   });
 
-  it('stops filling after a fill fails and reports it once; data writes go on', async () => {
+  it('pauses fills after one fails, reports it once, and fills again once the pause is over', async () => {
     const inner = new HeldFillFile();
     const errors: unknown[] = [];
-    const file = new PreallocatedFile(inner, CHUNK, (err) => errors.push(err));
+    let now = 1_000;
+    const file = new PreallocatedFile(
+      inner,
+      CHUNK,
+      (err) => errors.push(err),
+      () => now,
+    );
     inner.failFills = true;
     await file.writev([Buffer.alloc(100, 1)], 0);
     inner.releaseFills();
     await vi.waitFor(() => expect(errors).toHaveLength(1));
+    // Within the pause: data writes go on and start no fill.
     await file.writev([Buffer.alloc(100, 2)], 100);
-    await file.writev([Buffer.alloc(100, 3)], 200);
     expect(inner.fillsWaiting).toBe(0);
+    expect(inner.bytes.subarray(100, 200).every((b) => b === 2)).toBe(true);
+    // After it, the next small write tries again; still refused, and not reported a second time.
+    now += FILL_RETRY_AFTER_MS;
+    await file.writev([Buffer.alloc(100, 3)], 200);
+    expect(inner.fillsWaiting).toBe(1);
+    inner.releaseFills();
+    await vi.waitFor(() => expect(file.fills + errors.length).toBe(1));
+    await file.writev([Buffer.alloc(100, 4)], 300);
+    expect(inner.fillsWaiting).toBe(0);
+    // The disk has space again: the next try succeeds and lays zeros ahead of the data.
+    inner.failFills = false;
+    now += FILL_RETRY_AFTER_MS;
+    await file.writev([Buffer.alloc(100, 5)], 400);
+    inner.releaseFills();
+    await vi.waitFor(() => expect(file.fills).toBe(1));
     expect(errors).toHaveLength(1);
-    expect(inner.bytes.subarray(200, 300).every((b) => b === 3)).toBe(true);
+    expect(inner.bytes.length).toBeGreaterThan(500);
+    expect(inner.bytes.subarray(400, 500).every((b) => b === 5)).toBe(true);
+    expect(inner.bytes.subarray(500).every((b) => b === 0)).toBe(true);
+    // A failure after that success is a new streak, reported again.
+    inner.failFills = true;
+    await file.writev([Buffer.alloc(6_000, 6)], 500);
+    expect(inner.fillsWaiting).toBe(1);
+    inner.releaseFills();
+    await vi.waitFor(() => expect(errors).toHaveLength(2));
+  });
+
+  it('cuts zeros a failed fill left behind when it closes', async () => {
+    const inner = new HeldFillFile();
+    const file = new PreallocatedFile(inner, CHUNK, () => {});
+    await file.writev([Buffer.alloc(100, 1)], 0);
+    // The fill is refused after it wrote its zeros (a disk filling up half-way through).
+    inner.failFillsAfterWriting = true;
+    inner.releaseFills();
+    await vi.waitFor(() => expect(inner.bytes.length).toBeGreaterThan(100));
+    await file.close();
+    expect(inner.bytes.length).toBe(100);
   });
 });
 
