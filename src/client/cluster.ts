@@ -170,9 +170,16 @@ export class Cluster {
     return usable ? md : this.refreshMetadata();
   }
 
-  /** The topic's partition count, from cache; UNKNOWN_TOPIC_OR_PARTITION when the broker does not know it. */
-  async partitionCount(topic: string): Promise<number> {
-    const md = await this.topicMetadata(topic);
+  /**
+   * The topic's partition count, from cache; UNKNOWN_TOPIC_OR_PARTITION when the broker does not know it.
+   * With `partition`, a cache too old to show that partition is refreshed first: it may have been added
+   * since (CreatePartitions), and whoever names it (a group leader with fresher metadata, the application)
+   * knows of it before our metadata ages out.
+   */
+  async partitionCount(topic: string, partition?: number): Promise<number> {
+    let md = await this.topicMetadata(topic);
+    const cached = md.topics.find((x) => x.name === topic)?.partitions.length ?? 0;
+    if (partition !== undefined && partition >= cached) md = await this.refreshMetadata();
     const t = md.topics.find((x) => x.name === topic);
     if (!t || t.error !== null || t.partitions.length === 0) {
       throw new StreamBusError('UNKNOWN_TOPIC_OR_PARTITION', {

@@ -179,7 +179,7 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
   private async applyAssignment(list: readonly { topic: string; partition?: number }[]): Promise<void> {
     const next = new Map<string, PartitionState>();
     for (const item of list) {
-      const count = await this.cluster.partitionCount(item.topic);
+      const count = await this.cluster.partitionCount(item.topic, item.partition);
       const wanted = item.partition === undefined ? [...Array(count).keys()] : [item.partition];
       for (const partition of wanted) {
         if (!Number.isInteger(partition) || partition < 0 || partition >= count) {

@@ -161,7 +161,9 @@ export class Producer {
 
   /** Appends a send's records to their partitions' batches; `settled` resolves once all are acknowledged. */
   private async enqueue(request: SendRequest, acks: Acks): Promise<{ settled: Promise<RecordMetadata[]> }> {
-    const partitions = await this.cluster.partitionCount(request.topic);
+    // A message naming a partition the cached metadata does not show yet (added since) waits for a refresh.
+    const highest = request.messages.reduce((max, m) => Math.max(max, m.partition ?? -1), -1);
+    const partitions = await this.cluster.partitionCount(request.topic, highest >= 0 ? highest : undefined);
     let tracker!: SendTracker;
     const settledPromise = new Promise<RecordMetadata[]>((resolve, reject) => {
       tracker = {
