@@ -332,8 +332,17 @@ export class GroupMembership {
     this.heartbeatTimer = null;
   }
 
+  /**
+   * One heartbeat, and the next one scheduled. Heartbeats go on after the coordinator asks for a rejoin:
+   * the rejoin waits for the application's next poll(), which may take up to the rebalance timeout, and
+   * the coordinator removes a member that has not rejoined yet once its session lapses (Kafka's heartbeat
+   * thread keeps going too, KIP-62). They stop when the join starts, or when this member's session is
+   * over (unknown member, generation gone) and only a new join can help.
+   */
   private async heartbeat(): Promise<void> {
     if (this.closed || !this.stable) return;
+    const generation = this.generation;
+    let sessionOver = false;
     try {
       const res = await this.request(ApiKey.Heartbeat, {
         groupId: this.options.groupId,
@@ -347,18 +356,23 @@ export class GroupMembership {
         this.rejoinNeeded = true;
       }
     } catch (err) {
+      // A join started meanwhile (heartbeats now overlap the wait for poll()): it hears the group's news
+      // itself, and an answer about the generation before it would only ask for one rebalance too many.
+      if (!this.stable || this.generation !== generation) return;
       const e = toStreamBusError(err, 'group.heartbeat');
       if (FATAL.has(e.code)) this.fatal = e;
       else if (e.code === 'UNKNOWN_MEMBER_ID') {
         this.memberId = '';
         this.rejoinNeeded = true;
+        sessionOver = true;
       } else if (e.code === 'REBALANCE_IN_PROGRESS' || e.code === 'ILLEGAL_GENERATION') {
         this.rejoinNeeded = true;
+        sessionOver = e.code === 'ILLEGAL_GENERATION';
       } else if (e.code === 'NOT_COORDINATOR' || e.code === 'COORDINATOR_NOT_AVAILABLE') {
         this.dropCoordinator(); // the new coordinator restored the group: keep heartbeating there
       }
     }
-    if (!this.rejoinNeeded) this.scheduleHeartbeat();
+    if (this.fatal === null && !sessionOver) this.scheduleHeartbeat();
   }
 
   private async coordinator(): Promise<Connection> {
