@@ -112,6 +112,10 @@ export class ConsumerGroup {
   /** Called at the start of every poll(): (re)join when needed, then auto-commit what was returned. */
   async beforePoll(signal: AbortSignal): Promise<void> {
     await this.membership.ensureActive(signal);
+    // The caller stopped waiting for a join still under way: poll() must return now, and a commit would
+    // queue behind the pending JoinGroup on the coordinator connection (until every other member has
+    // rejoined) only to carry the generation that join ends.
+    if (signal.aborted) return;
     if (this.o.autoCommit && this.clock.nowMs() >= this.nextAutoCommitMs) {
       this.nextAutoCommitMs = this.clock.nowMs() + this.o.autoCommitIntervalMs;
       // A failed automatic commit is tried again at the next interval; a stale generation is noticed

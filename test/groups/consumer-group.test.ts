@@ -78,6 +78,31 @@ describe('consumer groups on one broker', () => {
     expect(new Set(rest.flatMap((m) => m.assignment().map((p) => p.partition))).size).toBe(6);
   });
 
+  it('a member that polls again only after its session timeout, within the rebalance timeout, keeps its place through a rebalance', async () => {
+    broker = await startInProcessBroker(FAST);
+    await client().admin().createTopic({ name: 'jobs', partitions: 2 });
+    const group = { groupId: 'g-busy', ...GROUP, rebalanceTimeoutMs: 10_000 };
+    const busy = client().consumer({ maxWaitMs: 100, group });
+    busy.subscribe(['jobs']);
+    await pollUntil([busy], () => busy.assignment().length === 2);
+    const groups = client().admin().groups();
+    const [before] = (await groups.describeGroup('g-busy')).members;
+
+    // A second member starts a rebalance while `busy` is working (not polling) for longer than its
+    // session timeout: its rejoin waits for its next poll, and only heartbeats keep its session meanwhile.
+    const joiner = client().consumer({ maxWaitMs: 100, group });
+    joiner.subscribe(['jobs']);
+    await joiner.poll({ signal: AbortSignal.timeout(200) });
+    await new Promise((r) => setTimeout(r, GROUP.sessionTimeoutMs + 2_000));
+    const waiting = (await groups.describeGroup('g-busy')).members.map((m) => m.memberId).sort();
+    expect(waiting).toContain(before?.memberId);
+    // Each poll returns when its signal says, join pending or not: polled in turn, both members rejoin
+    // (a poll stuck behind its own join would keep the other from rejoining until the rebalance timeout).
+    await pollUntil([busy, joiner], () => sizes([busy, joiner]).join() === '1,1');
+    const after = await groups.describeGroup('g-busy');
+    expect(after.members.map((m) => m.memberId).sort()).toEqual(waiting);
+  });
+
   it('commits survive a broker restart, start the next member where the last stopped, and never go backwards', async () => {
     const dataDir = tempDir();
     broker = await startInProcessBroker(FAST, dataDir);
