@@ -2,11 +2,11 @@
  * ListOffsets through each partition's leader, results in the caller's order. The same partition may be
  * asked more than once (earliest and latest together), so answers are matched by position within each
  * leader's request (the broker answers in request order), checked against topic and partition.
- * Partitions answered with a stale-leader error (NOT_LEADER after a failover) are asked again with fresh
- * metadata, a few rounds at most.
+ * Partitions answered with a stale-leader error (NOT_LEADER after a failover), or whose leader cannot be
+ * reached, are asked again with fresh metadata, a few rounds at most.
  */
 
-import { codeFromWire } from '../errors/index.js';
+import { codeFromWire, toStreamBusError } from '../errors/index.js';
 import {
   ApiKey,
   type ListOffsetsPartition,
@@ -14,6 +14,9 @@ import {
   wireErrorOf,
 } from '../protocol/index.js';
 import { type Cluster, STALE_METADATA_CODES } from './cluster.js';
+
+/** Errors that say the broker could not be reached at all (it died, or it is restarting). */
+const UNREACHABLE_CODES: ReadonlySet<string> = new Set(['NETWORK_ERROR', 'CONNECTION_CLOSED']);
 
 /** Rounds of asking again (with fresh metadata) the partitions whose leader moved. */
 const STALE_LEADER_ROUNDS = 3;
@@ -57,7 +60,9 @@ async function askLeaders(
   await Promise.all(
     [...byLeader].map(async ([leader, indexes]) => {
       const partitions = indexes.map((i) => asks[i]!);
-      const res = await cluster.request(leader, ApiKey.ListOffsets, { partitions }, signal ? { signal } : {});
+      const res = await cluster
+        .request(leader, ApiKey.ListOffsets, { partitions }, signal ? { signal } : {})
+        .catch((err: unknown) => unreachable(err, partitions, signal));
       indexes.forEach((askIndex, j) => {
         const a = asks[askIndex]!;
         const byPosition = res.partitions[j];
@@ -78,4 +83,29 @@ async function askLeaders(
         timestamp: -1,
       },
   );
+}
+
+/**
+ * A leader that cannot be reached is stale metadata too: its partitions answer BROKER_NOT_AVAILABLE, so the
+ * rounds above fetch metadata again and ask the new leader. Thrown instead, the error left the cached
+ * metadata naming the dead broker, and every later call (a long-lived admin's group describe, say) failed
+ * the same way until the cache aged out (metadataMaxAgeMs, 5 minutes).
+ */
+function unreachable(
+  err: unknown,
+  partitions: readonly ListOffsetsPartition[],
+  signal: AbortSignal | undefined,
+): { partitions: ListOffsetsPartitionResult[] } {
+  const e = toStreamBusError(err, 'list-offsets');
+  if (signal?.aborted === true || !UNREACHABLE_CODES.has(e.code)) throw err;
+  const error = wireErrorOf('BROKER_NOT_AVAILABLE', e.message);
+  return {
+    partitions: partitions.map((p) => ({
+      topic: p.topic,
+      partition: p.partition,
+      error,
+      offset: -1,
+      timestamp: -1,
+    })),
+  };
 }

@@ -55,6 +55,25 @@ describe('Admin', () => {
     expect(broker.requestsOf(ApiKey.CreateTopics)).toHaveLength(1);
   });
 
+  it('listOffsets asks the new leader once the cached one refuses connections', async () => {
+    // Without this, cached metadata kept naming the dead leader and every call (group describe's lag too)
+    // failed until the cache aged out (5 minutes).
+    const a = await FakeBroker.start();
+    broker = await FakeBroker.start();
+    for (const b of [a, broker]) b.createTopic('t', 1);
+    let leader = 1;
+    shareClusterMetadata([a, broker], () => leader);
+    client = createClient({ bootstrap: [a.bootstrap, broker.bootstrap] });
+    const admin = client.admin();
+    const latest = [{ topic: 't', partition: 0, timestamp: -1 }];
+    expect((await admin.listOffsets(latest))[0]?.error).toBeNull(); // broker a, now cached as the leader
+    await a.stop();
+    leader = 2;
+    const [end] = await admin.listOffsets(latest);
+    expect(end?.error).toBeNull();
+    expect(broker.requestsOf(ApiKey.ListOffsets)).toHaveLength(1);
+  });
+
   it('listOffsets, metadata and apiVersions pass through the broker answers', async () => {
     broker = await FakeBroker.start();
     broker.createTopic('t', 2);
