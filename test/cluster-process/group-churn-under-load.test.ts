@@ -4,7 +4,7 @@
  * auto-committing, some committing after each poll.
  *
  * 1. Members join one by one, one leaves gracefully, one is killed with SIGKILL (its session must time
- *    out), one joins again. At least once: every acknowledged message is consumed, and a message is
+ *    out), one joins again; then the group coordinator's broker is killed and the group carries on. At least once: every acknowledged message is consumed, and a message is
  *    consumed twice only where the killed member (or a member whose commit was refused) had it. Each member
  *    reads its partitions in order without gaps; after each rebalance the live members own disjoint
  *    partitions covering the topic; committed offsets never pass what was consumed nor move backwards;
@@ -69,10 +69,12 @@ describe('consumer groups churning under sustained acks=all produce load', () =>
     const regressions: string[] = [];
     const timings: string[] = [];
     let last: GroupView | undefined;
+    let lastError = '';
     const sample = async (): Promise<GroupView | undefined> => {
       try {
         last = await groups.describeGroup(group);
-      } catch {
+      } catch (err) {
+        lastError = String(err);
         return undefined; // the coordinator is busy or moving: sample again
       }
       for (const o of last.offsets) {
@@ -137,6 +139,9 @@ describe('consumer groups churning under sustained acks=all produce load', () =>
       } catch (err) {
         // Say what the group looked like, what the coordinator did and what the members said.
         console.log(`last group view: ${JSON.stringify(last)}\nremovals: ${removals().join(', ')}`);
+        console.log(
+          `last describe error: ${lastError}; acked ${producer.acked.size}; records ${members.map((m) => m.records.length)}`,
+        );
         for (const m of members) console.log(`member ${m.name} stderr: ${m.stderr.slice(-10).join(' | ')}`);
         throw err;
       }
@@ -154,9 +159,42 @@ describe('consumer groups churning under sustained acks=all produce load', () =>
         90_000,
         300,
       );
-    return { producer, committed, regressions, timings, removals, join, step, drained };
+    const coordinatorId = () => last?.coordinatorId ?? -1;
+    return { producer, committed, regressions, timings, removals, join, step, drained, coordinatorId };
   }
 
+  it('keeps a member whose work between polls outlasts its session timeout through a rebalance', async () => {
+    const g = await loadedGroup('slow', 'slow-workers');
+    // Silent between polls for more than twice the session timeout, well within the rebalance timeout.
+    const workMs = 2.5 * SESSION_MS;
+    const sessionTimedOut = () => g.removals().find((r) => r.startsWith('session-timeout'));
+    const slow = g.join('slow', 'auto', workMs);
+    await g.step('slow joins', [slow]);
+    // The rebalance starts just after the slow member took messages to work on, so its rejoin waits for
+    // most of that work: without heartbeats meanwhile its session would lapse first.
+    const polled = slow.records.length;
+    await until(
+      'the slow member polls',
+      async () => (slow.records.length > polled ? true : undefined),
+      60_000,
+      20,
+    );
+    const fast = g.join('fast', 'explicit');
+    await g.step('fast joins', [slow, fast], undefined, sessionTimedOut);
+    const removed = g.removals();
+    await g.producer.kill();
+    for (const m of [slow, fast]) expect(await m.stop()).toBe(0);
+    const gapMs = Number(/longest gap between polls (\d+)/.exec(slow.stderr.join('\n'))?.[1]);
+    console.log(
+      [...g.timings, `slow member: longest gap between polls ${gapMs} ms (session ${SESSION_MS} ms)`].join(
+        '\n',
+      ),
+    );
+    expect(gapMs).toBeGreaterThan(SESSION_MS); // the member really was silent past its session
+    expect(removed).toEqual([]);
+  }, 180_000);
+
+  // Runs last: it kills a broker, and the cluster then has too few for another topic with 3 replicas.
   it('consumes every acknowledged message at least once while members join, leave and die', async () => {
     const g = await loadedGroup('churn', 'churners');
     const loadStartMs = Date.now();
@@ -170,6 +208,10 @@ describe('consumer groups churning under sustained acks=all produce load', () =>
     await g.step('c is killed (SIGKILL)', [a], () => c.kill());
     const d = g.join('d', 'explicit');
     await g.step('d joins', [a, d]);
+    // The group coordinator's broker dies under load: the group carries on with the new coordinator.
+    const coordinatorId = g.coordinatorId();
+    await g.step("the coordinator's broker is killed", [a, d], () => brokers[coordinatorId - 1]!.kill());
+    await g.producer.waitForAcks(g.producer.acked.size + 20_000, 60_000); // writes go on through the failover
     const removedWhileRunning = g.removals();
 
     await g.producer.kill();
@@ -205,35 +247,4 @@ describe('consumer groups churning under sustained acks=all produce load', () =>
     expect(removedWhileRunning.sort()).toEqual(['left:b', 'session-timeout:c']);
     for (const m of [a, b, c, d]) expect(m.stderr.filter((l) => l.startsWith('member error'))).toEqual([]);
   }, 240_000);
-
-  it('keeps a member whose work between polls outlasts its session timeout through a rebalance', async () => {
-    const g = await loadedGroup('slow', 'slow-workers');
-    // Silent between polls for more than twice the session timeout, well within the rebalance timeout.
-    const workMs = 2.5 * SESSION_MS;
-    const sessionTimedOut = () => g.removals().find((r) => r.startsWith('session-timeout'));
-    const slow = g.join('slow', 'auto', workMs);
-    await g.step('slow joins', [slow]);
-    // The rebalance starts just after the slow member took messages to work on, so its rejoin waits for
-    // most of that work: without heartbeats meanwhile its session would lapse first.
-    const polled = slow.records.length;
-    await until(
-      'the slow member polls',
-      async () => (slow.records.length > polled ? true : undefined),
-      60_000,
-      20,
-    );
-    const fast = g.join('fast', 'explicit');
-    await g.step('fast joins', [slow, fast], undefined, sessionTimedOut);
-    const removed = g.removals();
-    await g.producer.kill();
-    for (const m of [slow, fast]) expect(await m.stop()).toBe(0);
-    const gapMs = Number(/longest gap between polls (\d+)/.exec(slow.stderr.join('\n'))?.[1]);
-    console.log(
-      [...g.timings, `slow member: longest gap between polls ${gapMs} ms (session ${SESSION_MS} ms)`].join(
-        '\n',
-      ),
-    );
-    expect(gapMs).toBeGreaterThan(SESSION_MS); // the member really was silent past its session
-    expect(removed).toEqual([]);
-  }, 180_000);
 });
