@@ -4,8 +4,9 @@
  * auto-committing, some committing after each poll.
  *
  * 1. Members join one by one, one leaves gracefully, one is killed with SIGKILL (its session must time
- *    out), one joins again; then the group coordinator's broker is killed and the group carries on. At least once: every acknowledged message is consumed, and a message is
- *    consumed twice only where the killed member (or a member whose commit was refused) had it. Each member
+ *    out), one joins again; then the group coordinator's broker is killed and the group carries on. At
+ *    least once: every acknowledged message is consumed, and a message is consumed twice only where the
+ *    killed member (or a member whose commit was refused) had it. Each member
  *    reads its partitions in order without gaps; after each rebalance the live members own disjoint
  *    partitions covering the topic; committed offsets never pass what was consumed nor move backwards;
  *    no member is removed but the one that left and the one that died.
