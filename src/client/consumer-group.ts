@@ -5,20 +5,32 @@
  *
  * At-least-once: the positions committed are those of messages already returned by poll(), and a
  * partition's position is committed before the partition is given up, so its next owner starts where
- * this one stopped (or earlier, never later).
+ * this one stopped (or earlier, never later). A partition assigned before its committed offset could be
+ * fetched is not read until it is (later polls try again): starting it anywhere else would skip messages or
+ * read them again.
+ *
+ * The application's rebalance listener may throw: the rebalance goes on regardless (revoked partitions are
+ * released, assigned ones kept) and poll() throws its error afterwards (group-membership.ts).
  */
-import { StreamBusError } from '../errors/index.js';
+import { isRetriable, StreamBusError } from '../errors/index.js';
 import { ApiKey, fromWireError } from '../protocol/index.js';
 import { type TopicPartition, topicPartitionKey } from './assignors/types.js';
-import type { BackoffPolicy } from './backoff.js';
+import { type BackoffPolicy, backoffMs } from './backoff.js';
 import type { Cluster } from './cluster.js';
 import { GroupMembership } from './group-membership.js';
 import type { Random, Timers } from './timers.js';
 
+/** What either callback throws does not stop the rebalance: the next poll() throws it (the first, once). */
 export interface RebalanceListener {
-  /** Before partitions leave this consumer (after their positions were committed, with autoCommit). */
+  /**
+   * Before partitions leave this consumer (after their positions were committed, with autoCommit); they
+   * are released when it returns or throws.
+   */
   onRevoked?(partitions: TopicPartition[]): void | Promise<void>;
-  /** After partitions arrive (positions set from committed offsets or autoOffsetReset). */
+  /**
+   * After partitions arrive, positioned at their committed offsets when the coordinator could say them;
+   * the others (and those never committed, started per autoOffsetReset) get their position in poll().
+   */
   onAssigned?(partitions: TopicPartition[]): void | Promise<void>;
 }
 
@@ -44,7 +56,8 @@ export const GROUP_DEFAULTS = {
 
 /** The consumer's side the group drives: its assignment and positions. */
 export interface AssignableConsumer {
-  assign(list: readonly TopicPartition[]): Promise<void>;
+  /** Takes the group's assignment as it is (the leader checked it): kept partitions keep their positions. */
+  assign(list: readonly TopicPartition[]): void;
   assignment(): TopicPartition[];
   position(tp: TopicPartition): number | undefined;
   seek(tp: TopicPartition, offset: number): void;
@@ -64,6 +77,10 @@ export class ConsumerGroup {
   private nextAutoCommitMs = 0;
   /** Last committed offset per partition: auto-commit skips partitions that did not move. */
   private readonly lastCommitted = new Map<string, number>();
+  /** Assigned partitions whose committed offset is not known yet: neither read nor reset until it is. */
+  private readonly awaitingCommitted = new Map<string, TopicPartition>();
+  private committedFailures = 0;
+  private nextCommittedFetchMs = 0;
 
   constructor(
     cluster: Cluster,
@@ -71,8 +88,8 @@ export class ConsumerGroup {
     options: GroupOptions,
     private readonly clock: { nowMs(): number },
     timers: Timers,
-    random: Random,
-    retryBackoff: BackoffPolicy,
+    private readonly random: Random,
+    private readonly retryBackoff: BackoffPolicy,
   ) {
     this.o = { ...GROUP_DEFAULTS, ...options, groupInstanceId: options.groupInstanceId ?? null };
     if (this.o.heartbeatIntervalMs >= this.o.sessionTimeoutMs) {
@@ -116,6 +133,7 @@ export class ConsumerGroup {
     // queue behind the pending JoinGroup on the coordinator connection (until every other member has
     // rejoined) only to carry the generation that join ends.
     if (signal.aborted) return;
+    if (this.clock.nowMs() >= this.nextCommittedFetchMs) await this.positionAtCommitted();
     if (this.o.autoCommit && this.clock.nowMs() >= this.nextAutoCommitMs) {
       this.nextAutoCommitMs = this.clock.nowMs() + this.o.autoCommitIntervalMs;
       // A failed automatic commit is tried again at the next interval; a stale generation is noticed
@@ -131,21 +149,13 @@ export class ConsumerGroup {
   }
 
   /** The group's committed offsets (-1: none) for the given partitions. */
-  async committed(partitions: readonly TopicPartition[]): Promise<CommittedOffset[]> {
-    const res = await this.membership.withCoordinatorRetry(async () => {
-      const r = await this.membership.request(ApiKey.OffsetFetch, {
-        groupId: this.o.groupId,
-        partitions: partitions.map((p) => ({ topic: p.topic, partition: p.partition })),
-      });
-      if (r.error !== null) throw fromWireError(r.error, 'consumer.committed');
-      return r;
-    });
-    return res.partitions.map((p) => ({
-      topic: p.topic,
-      partition: p.partition,
-      offset: p.offset,
-      metadata: p.metadata,
-    }));
+  committed(partitions: readonly TopicPartition[]): Promise<CommittedOffset[]> {
+    return this.fetchCommitted(partitions);
+  }
+
+  /** Whether a partition waits for its committed offset: the consumer must not start it elsewhere. */
+  awaitsCommitted(tp: TopicPartition): boolean {
+    return this.awaitingCommitted.has(topicPartitionKey(tp));
   }
 
   get memberId(): string {
@@ -164,20 +174,80 @@ export class ConsumerGroup {
     await this.membership.close();
   }
 
+  /**
+   * Commits, tells the application, then lets the partitions go whatever it threw: nothing of them is read
+   * after this, and one assigned again starts from its committed offset.
+   */
   private async revoked(partitions: TopicPartition[]): Promise<void> {
     if (this.o.autoCommit) await this.commitPositions(partitions, true).catch(() => undefined);
-    await this.listener.onRevoked?.(partitions);
+    try {
+      await this.listener.onRevoked?.(partitions);
+    } finally {
+      const gone = new Set(partitions.map(topicPartitionKey));
+      for (const key of gone) this.awaitingCommitted.delete(key);
+      this.consumer.assign(this.consumer.assignment().filter((tp) => !gone.has(topicPartitionKey(tp))));
+    }
   }
 
+  /**
+   * Takes the assignment, then tries once for the new partitions' committed offsets, so the application's
+   * listener usually sees their positions; a coordinator that cannot answer now delays only those
+   * partitions (later polls try again), never the membership, which a failure here would make rejoin.
+   */
   private async assigned(assignment: TopicPartition[], added: TopicPartition[]): Promise<void> {
-    await this.consumer.assign(assignment);
-    if (added.length > 0) {
-      for (const c of await this.committed(added)) {
-        if (c.offset >= 0) this.consumer.seek(c, c.offset);
-        this.lastCommitted.set(topicPartitionKey(c), c.offset);
-      }
-    }
+    this.consumer.assign(assignment);
+    for (const tp of added) this.awaitingCommitted.set(topicPartitionKey(tp), tp);
+    this.nextCommittedFetchMs = 0;
+    await this.positionAtCommitted().catch(() => undefined);
     await this.listener.onAssigned?.(added);
+  }
+
+  /**
+   * One try at the committed offsets of the partitions waiting for them. Each found becomes its partition's
+   * position unless the application has positioned it meanwhile (seek); a partition the group never
+   * committed is left to the consumer's autoOffsetReset. A retriable failure keeps them waiting until a
+   * later poll, after a backoff; any other is thrown (from poll()).
+   */
+  private async positionAtCommitted(): Promise<void> {
+    const waiting = [...this.awaitingCommitted.values()];
+    if (waiting.length === 0) return;
+    let found: CommittedOffset[];
+    try {
+      found = await this.fetchCommitted(waiting, 0);
+    } catch (err) {
+      const waitMs = backoffMs(this.committedFailures++, this.retryBackoff, this.random);
+      this.nextCommittedFetchMs = this.clock.nowMs() + waitMs;
+      if (isRetriable(err)) return;
+      throw err;
+    }
+    this.committedFailures = 0;
+    for (const c of found) {
+      const key = topicPartitionKey(c);
+      if (!this.awaitingCommitted.delete(key)) continue; // revoked meanwhile
+      if (c.offset >= 0 && this.consumer.position(c) === undefined) this.consumer.seek(c, c.offset);
+      this.lastCommitted.set(key, c.offset);
+    }
+  }
+
+  /** OffsetFetch, tried again up to `retries` times while the coordinator moves. */
+  private async fetchCommitted(
+    partitions: readonly TopicPartition[],
+    retries?: number,
+  ): Promise<CommittedOffset[]> {
+    const res = await this.membership.withCoordinatorRetry(async () => {
+      const r = await this.membership.request(ApiKey.OffsetFetch, {
+        groupId: this.o.groupId,
+        partitions: partitions.map((p) => ({ topic: p.topic, partition: p.partition })),
+      });
+      if (r.error !== null) throw fromWireError(r.error, 'consumer.committed');
+      return r;
+    }, retries);
+    return res.partitions.map((p) => ({
+      topic: p.topic,
+      partition: p.partition,
+      offset: p.offset,
+      metadata: p.metadata,
+    }));
   }
 
   private async commitPositions(partitions: readonly TopicPartition[], onlyMoved: boolean): Promise<void> {

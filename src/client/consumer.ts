@@ -124,7 +124,7 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
         : new ConsumerGroup(
             cluster,
             {
-              assign: (list) => this.applyAssignment(list),
+              assign: (list) => this.setAssignment(list),
               assignment: () => this.assignment(),
               position: (tp) => this.position(tp),
               seek: (tp, offset) => this.seek(tp, offset),
@@ -163,7 +163,9 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
         message: 'a consumer with a group gets its partitions from subscribe(), not assign()',
       });
     }
-    await this.applyAssignment(list);
+    const partitions = await this.partitionsOf(list);
+    this.setAssignment(partitions);
+    this.wholeTopics = new Set(list.filter((item) => item.partition === undefined).map((item) => item.topic));
   }
 
   private requireGroup(operation: string): ConsumerGroup {
@@ -176,8 +178,11 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
     return this.group;
   }
 
-  private async applyAssignment(list: readonly { topic: string; partition?: number }[]): Promise<void> {
-    const next = new Map<string, PartitionState>();
+  /** The partitions an assign() names, checked against the topics' metadata. */
+  private async partitionsOf(
+    list: readonly { topic: string; partition?: number }[],
+  ): Promise<TopicPartition[]> {
+    const partitions: TopicPartition[] = [];
     for (const item of list) {
       const count = await this.cluster.partitionCount(item.topic, item.partition);
       const wanted = item.partition === undefined ? [...Array(count).keys()] : [item.partition];
@@ -188,14 +193,29 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
             message: `${item.topic} has no partition ${partition} (it has ${count})`,
           });
         }
-        const key = keyOf(item.topic, partition);
-        const kept = this.partitions.get(key);
-        next.set(key, kept ?? { topic: item.topic, partition, position: null, fetchOffset: null, epoch: 0 });
+        partitions.push({ topic: item.topic, partition });
       }
+    }
+    return partitions;
+  }
+
+  /**
+   * Replaces the assignment; partitions kept keep their positions, new ones have none yet. It cannot fail:
+   * the group's assignment is taken as the leader made it (a member that refused it would rejoin, and
+   * rebalance the whole group), and fetching finds any partition this client's metadata does not show yet.
+   */
+  private setAssignment(list: readonly TopicPartition[]): void {
+    const next = new Map<string, PartitionState>();
+    for (const { topic, partition } of list) {
+      const key = keyOf(topic, partition);
+      next.set(
+        key,
+        this.partitions.get(key) ?? { topic, partition, position: null, fetchOffset: null, epoch: 0 },
+      );
     }
     this.partitions.clear();
     for (const [k, v] of next) this.partitions.set(k, v);
-    this.wholeTopics = new Set(list.filter((item) => item.partition === undefined).map((item) => item.topic));
+    this.wholeTopics = new Set();
     // Anything fetched ahead is dropped: fetch again from what the caller has seen.
     this.dropFetchedAhead();
   }
@@ -426,8 +446,11 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
     return delivered;
   }
 
+  /** Starts partitions without a position per autoOffsetReset, except those waiting for a committed offset. */
   private async resolvePositions(): Promise<void> {
-    const unresolved = [...this.partitions.values()].filter((p) => p.fetchOffset === null);
+    const unresolved = [...this.partitions.values()].filter(
+      (p) => p.fetchOffset === null && this.group?.awaitsCommitted(p) !== true,
+    );
     if (unresolved.length === 0) return;
     if (this.o.autoOffsetReset === 'none') {
       throw new StreamBusError('OFFSET_OUT_OF_RANGE', {

@@ -77,8 +77,9 @@ export async function fetchRound(ctx: FetchRoundContext): Promise<Round> {
     if (ctx.busyLeaders.has(leader)) continue;
     byLeader.set(leader, [...(byLeader.get(leader) ?? []), s]);
   }
-  if (byLeader.size === 0 && ctx.busyLeaders.size > 0) {
-    // Every leader asked is still busy with a left-behind fetch: wait as a long poll would, not spin.
+  if (byLeader.size === 0) {
+    // Every leader asked is still busy with a left-behind fetch, or no partition has a fetch offset yet (a
+    // group's waiting for its committed offset): wait as a long poll would, not spin.
     await waitAtMost(ctx.options.maxWaitMs, [...ctx.busyLeaders.values()]);
     return { advances: [] };
   }

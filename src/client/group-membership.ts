@@ -8,6 +8,10 @@
  * revokes only what the new assignment takes away, then rejoins once so those partitions reach their new
  * owner (KIP-429). The consumer commits revoked partitions in `onRevoked` (at-least-once).
  *
+ * A listener that throws neither undoes the assignment nor fails the join: failing it would make this member
+ * rejoin, which rebalances the whole group, and a listener that always throws would do so forever. As in
+ * Kafka, the first such error is thrown from the next ensureActive() (so from poll()) instead.
+ *
  * All requests go over a connection of this member's own (Cluster.dedicatedConnection): a JoinGroup may
  * wait a whole rebalance and responses on a connection come back in order.
  */
@@ -39,6 +43,7 @@ export interface MembershipOptions {
   retryBackoff: BackoffPolicy;
 }
 
+/** Called during the join; what they throw comes out of the next ensureActive(), after the join. */
 export interface MembershipListener {
   /** Partitions leaving this member: commit their progress here. */
   onRevoked(partitions: TopicPartition[]): Promise<void>;
@@ -76,6 +81,8 @@ export class GroupMembership {
   private rejoinNeeded = true;
   private stable = false;
   private fatal: StreamBusError | null = null;
+  /** The first error a listener threw since ensureActive() last reported one (boxed: anything is thrown). */
+  private listenerError: { error: unknown } | null = null;
   private heartbeatTimer: unknown = null;
   private failures = 0;
   private closed = false;
@@ -123,16 +130,20 @@ export class GroupMembership {
    * Joins (or rejoins) until this member holds a stable assignment, or `signal` aborts the wait. The join
    * itself is not abandoned with the caller's wait: a JoinGroup answered but never followed by SyncGroup
    * would start the rebalance over for everyone, so the next call waits for the same join. Retriable
-   * failures back off and try again; FATAL ones throw.
+   * failures back off and try again; FATAL ones throw, and so does a listener's error, once (after the join).
    */
   async ensureActive(signal: AbortSignal): Promise<void> {
     if (this.fatal !== null) throw this.fatal;
-    if (!this.rejoinNeeded && this.stable) return;
-    this.joining ??= this.joinUntilStable().finally(() => {
-      this.joining = null;
-    });
-    await untilAborted(this.joining, signal);
-    if (this.fatal !== null) throw this.fatal;
+    if (this.rejoinNeeded || !this.stable) {
+      this.joining ??= this.joinUntilStable().finally(() => {
+        this.joining = null;
+      });
+      await untilAborted(this.joining, signal);
+      if (this.fatal !== null) throw this.fatal;
+    }
+    const failed = this.listenerError;
+    this.listenerError = null;
+    if (failed !== null) throw failed.error;
   }
 
   private async joinUntilStable(): Promise<void> {
@@ -159,17 +170,19 @@ export class GroupMembership {
   /**
    * Runs `fn` (a request to the coordinator that throws its answer's error) again while the coordinator
    * moves: NOT_COORDINATOR, COORDINATOR_NOT_AVAILABLE and lost connections find the coordinator anew and
-   * back off, for up to `COORDINATOR_RETRIES` tries. Commits use it, so a broker failover is a pause.
+   * back off, for up to `retries` more tries. Commits use it, so a broker failover is a pause; with no
+   * retries, the next call still asks the new coordinator.
    */
-  async withCoordinatorRetry<T>(fn: () => Promise<T>): Promise<T> {
+  async withCoordinatorRetry<T>(fn: () => Promise<T>, retries = COORDINATOR_RETRIES): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       try {
         return await fn();
       } catch (err) {
         const e = toStreamBusError(err, 'group.request');
         const moved = e.code === 'NOT_COORDINATOR' || e.code === 'COORDINATOR_NOT_AVAILABLE';
-        if ((!moved && !isConnectionLoss(e)) || attempt >= COORDINATOR_RETRIES || this.closed) throw e;
+        if (!moved && !isConnectionLoss(e)) throw e;
         this.dropCoordinator();
+        if (attempt >= retries || this.closed) throw e;
         await delay(backoffMs(attempt, this.options.retryBackoff, this.random), this.timers);
       }
     }
@@ -211,7 +224,7 @@ export class GroupMembership {
     if (this.eager() && this.owned.length > 0) {
       const revoked = this.owned;
       this.owned = [];
-      await this.listener.onRevoked(revoked);
+      await this.notify(() => this.listener.onRevoked(revoked));
     }
     const join = await this.request(
       ApiKey.JoinGroup,
@@ -257,13 +270,22 @@ export class GroupMembership {
     throwIf(sync.error, 'group.sync');
     const assigned = decodeAssignment(sync.assignment).partitions;
     const change = reconcileAssignment(this.owned, assigned, this.eager() ? 'eager' : 'cooperative');
-    if (change.revoked.length > 0) await this.listener.onRevoked(change.revoked);
+    if (change.revoked.length > 0) await this.notify(() => this.listener.onRevoked(change.revoked));
     this.owned = assigned;
-    await this.listener.onAssigned(assigned, change.added);
+    await this.notify(() => this.listener.onAssigned(assigned, change.added));
     this.stable = true;
     // Cooperative: what was revoked goes to its new owner in one more rebalance.
     this.rejoinNeeded = !this.eager() && change.rejoin;
     this.scheduleHeartbeat();
+  }
+
+  /** Calls a listener; what it throws is kept for ensureActive() rather than failing the join. */
+  private async notify(call: () => Promise<void>): Promise<void> {
+    try {
+      await call();
+    } catch (error) {
+      this.listenerError ??= { error };
+    }
   }
 
   /** The leader's job: run the chosen assignor over every member's subscription. */

@@ -1,0 +1,199 @@
+/**
+ * What a group member does when its part of a rebalance fails, as Kafka's consumer does: an application
+ * rebalance listener that throws does not undo the assignment or make the member rejoin (which would
+ * rebalance the whole group, again and again for a listener that always throws); its error comes out of the
+ * next poll(), once. Committed offsets that cannot be fetched yet leave their partitions assigned without a
+ * position, not read, until a later poll fetches them: never read from a guessed position.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { encodeAssignment } from '../../src/client/assignors/index.js';
+import { Cluster } from '../../src/client/cluster.js';
+import { Consumer, type ConsumerMessage } from '../../src/client/consumer.js';
+import type { RebalanceListener } from '../../src/client/consumer-group.js';
+import { Producer } from '../../src/client/producer.js';
+import { ApiKey, type RequestOf, wireErrorOf } from '../../src/protocol/index.js';
+import { FakeBroker } from './fake-broker.js';
+import { type FakeGroup, serveOneMemberGroup } from './fake-group.js';
+
+let broker: FakeBroker;
+let cluster: Cluster;
+let group: FakeGroup;
+const consumers: Consumer[] = [];
+
+afterEach(async () => {
+  await Promise.allSettled(consumers.splice(0).map((c) => c.close()));
+  await cluster?.close();
+  await broker?.stop();
+});
+
+async function setup(partitions: number, perPartition: number): Promise<void> {
+  broker = await FakeBroker.start();
+  broker.createTopic('t', partitions);
+  group = serveOneMemberGroup(broker);
+  cluster = new Cluster({ bootstrap: [broker.bootstrap] });
+  await produce(partitions, 0, perPartition);
+}
+
+async function produce(partitions: number, from: number, to: number): Promise<void> {
+  const producer = new Producer(cluster, { lingerMs: 0 });
+  for (let p = 0; p < partitions; p++) {
+    const messages = [];
+    for (let i = from; i < to; i++) messages.push({ partition: p, value: `p${p}-${i}` });
+    await producer.send({ topic: 't', messages });
+  }
+}
+
+function member(listener: RebalanceListener, assignors: string[] = ['cooperative-sticky']): Consumer {
+  const consumer = new Consumer(cluster, {
+    autoOffsetReset: 'earliest',
+    maxWaitMs: 50,
+    // Quick retries: the old code gave up on an offset fetch after 20 of them and rejoined.
+    retryBackoffMs: 5,
+    retryBackoffMaxMs: 10,
+    group: { groupId: 'g', heartbeatIntervalMs: 100, sessionTimeoutMs: 5_000, assignors },
+  });
+  consumer.subscribe(['t'], listener);
+  consumers.push(consumer);
+  return consumer;
+}
+
+interface Polled {
+  messages: ConsumerMessage[];
+  errors: unknown[];
+}
+
+/** Polls until `done` holds (or the generous deadline passes), keeping every message and every error. */
+async function pollUntil(
+  consumer: Consumer,
+  done: (p: Polled) => boolean,
+  polled: Polled = { messages: [], errors: [] },
+  timeoutMs = 15_000,
+): Promise<Polled> {
+  const deadline = Date.now() + timeoutMs;
+  while (!done(polled) && Date.now() < deadline) {
+    try {
+      polled.messages.push(...(await consumer.poll({ signal: AbortSignal.timeout(500) })));
+    } catch (err) {
+      polled.errors.push(err);
+    }
+  }
+  return polled;
+}
+
+const joins = () => broker.requestsOf(ApiKey.JoinGroup).length;
+const values = (p: Polled) => p.messages.map((m) => m.value?.toString()).sort();
+const range = (partition: number, from: number, to: number) =>
+  Array.from({ length: to - from }, (_, i) => `p${partition}-${from + i}`);
+
+describe('a rebalance listener that throws', () => {
+  it('once: the member keeps its assignment without rejoining, consumes it, and poll() throws the error once', async () => {
+    await setup(2, 5);
+    const boom = new Error('onAssigned failed');
+    let calls = 0;
+    const consumer = member({
+      onAssigned: () => {
+        calls++;
+        if (calls === 1) throw boom;
+      },
+    });
+    const polled = await pollUntil(consumer, (p) => p.messages.length >= 10);
+    expect(values(polled)).toEqual([...range(0, 0, 5), ...range(1, 0, 5)].sort());
+    expect(polled.errors).toEqual([boom]);
+    expect(joins()).toBe(1);
+    expect(calls).toBe(1);
+    expect(consumer.assignment()).toHaveLength(2);
+  });
+
+  it('every time: still one rebalance, not a loop; the partitions are consumed and each failure is reported once', async () => {
+    await setup(2, 5);
+    let calls = 0;
+    const consumer = member({
+      onAssigned: async () => {
+        calls++;
+        throw new Error(`onAssigned failed #${calls}`);
+      },
+    });
+    const polled = await pollUntil(consumer, (p) => p.messages.length >= 10);
+    // A while longer: a member rejoining after each failure would show more joins and more errors.
+    await pollUntil(consumer, () => false, polled, 1_500);
+    expect(values(polled)).toEqual([...range(0, 0, 5), ...range(1, 0, 5)].sort());
+    expect(joins()).toBe(1);
+    expect(calls).toBe(1);
+    expect(polled.errors.map((e) => (e as Error).message)).toEqual(['onAssigned failed #1']);
+  });
+
+  it('onRevoked: the revocation completes (partitions committed and released) and poll() throws the error once', async () => {
+    await setup(2, 5);
+    const boom = new Error('onRevoked failed');
+    const revoked: string[] = [];
+    const consumer = member(
+      {
+        onRevoked: (partitions) => {
+          revoked.push(...partitions.map((p) => `${p.topic}/${p.partition}`));
+          throw boom;
+        },
+      },
+      ['range'],
+    );
+    const first = await pollUntil(consumer, (p) => p.messages.length >= 10);
+    expect(first.errors).toEqual([]);
+    // The next generation gives this member partition 0 only (as if a new member had taken partition 1).
+    const leaderPlan = group.assignmentOf;
+    group.assignmentOf = (req) =>
+      req.generation === 1 ? leaderPlan(req) : encodeAssignment([{ topic: 't', partition: 0 }]);
+    group.rebalance();
+    const second = await pollUntil(consumer, (p) => p.errors.length > 0 && joins() === 2);
+    expect(second.errors).toEqual([boom]);
+    expect(revoked.sort()).toEqual(['t/0', 't/1']);
+    // Positions were committed before the partitions were given up.
+    expect(group.committed.get('t/0')).toBe(5);
+    expect(group.committed.get('t/1')).toBe(5);
+    expect(consumer.assignment()).toEqual([{ topic: 't', partition: 0 }]);
+
+    const fetchesBefore = broker.requestsOf(ApiKey.Fetch).length;
+    await produce(2, 5, 8);
+    const after = await pollUntil(consumer, (p) => p.messages.length >= 3);
+    await pollUntil(consumer, () => false, after, 500);
+    expect(values(after)).toEqual(range(0, 5, 8));
+    expect(after.errors).toEqual([]);
+    expect(joins()).toBe(2);
+    const fetched = broker
+      .requestsOf(ApiKey.Fetch)
+      .slice(fetchesBefore)
+      .flatMap((r) => (r.body as RequestOf<typeof ApiKey.Fetch>).partitions.map((p) => p.partition));
+    expect(new Set(fetched)).toEqual(new Set([0]));
+  });
+});
+
+describe('committed offsets that cannot be fetched during the assignment', () => {
+  it('leave the partition assigned and unread until a later poll fetches them, then it starts at the committed offset', async () => {
+    await setup(1, 10);
+    group.committed.set('t/0', 4);
+    // The coordinator cannot answer offset fetches for longer than the old code retried within a join.
+    let refused = 0;
+    const unavailableFor = 30;
+    const fetchCommitted = broker.handlers[ApiKey.OffsetFetch]!;
+    broker.handlers[ApiKey.OffsetFetch] = (req, header) => {
+      if (refused >= unavailableFor) return fetchCommitted(req, header);
+      refused++;
+      return { error: wireErrorOf('COORDINATOR_NOT_AVAILABLE'), partitions: [] };
+    };
+    const consumer = member({});
+    const tp = { topic: 't', partition: 0 };
+    const during = await pollUntil(consumer, () => refused >= 5);
+    expect(during.messages).toEqual([]);
+    expect(consumer.assignment()).toEqual([tp]);
+    expect(consumer.position(tp)).toBeUndefined();
+
+    const polled = await pollUntil(consumer, (p) => p.messages.length >= 6, during);
+    expect(refused).toBe(unavailableFor);
+    // From the committed offset: nothing below it (no reset to earliest), nothing skipped.
+    expect(polled.messages.map((m) => m.offset)).toEqual([4, 5, 6, 7, 8, 9]);
+    expect(polled.errors).toEqual([]);
+    expect(joins()).toBe(1);
+    // Nothing committed from a guessed position meanwhile.
+    await consumer.commit();
+    expect(group.commits.map((c) => c.offset).every((o) => o >= 4)).toBe(true);
+    expect(group.committed.get('t/0')).toBe(10);
+  });
+});
