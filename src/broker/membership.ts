@@ -37,7 +37,7 @@ export async function runMembership(o: MembershipOptions): Promise<void> {
     if (o.decommissioned?.() === true) {
       o.logger.warn(
         { operation: 'membership', broker_id: o.brokerId },
-        'this broker was decommissioned: heartbeats stop; shut it down (a restart registers it anew)',
+        'this broker was decommissioned: heartbeats stop; shut it down once its replicas have moved and it has left the registry (a restart registers it anew)',
       );
       return;
     }

@@ -6,7 +6,14 @@
  * Moves are recorded in the store before they are applied (recordMove -> updateReplicaSet -> completeMove).
  * Every tick the leader adopts recorded moves nobody is working on (`adoptRecordedMoves`): one a previous
  * coordinator left half done, or one of this coordinator's that a failed write abandoned. Without that a
- * recorded move would pin its partition forever, because the planner never plans a partition twice.
+ * recorded move would pin its partition forever, because the planner never plans a partition twice. The same
+ * pass completes this coordinator's own applied moves once their new replica is in sync.
+ *
+ * A move is complete once its new replica is in the partition's in-sync set, not when the replica list is
+ * written: only then has the partition's Raft group promoted it and dropped the old voter (the leader
+ * publishes no in-sync set while its group still has a voter outside the list). Completing at the write
+ * let a decommissioned broker be unregistered, and stopped by its operator, while groups still counted it
+ * as a voter with the replacement not yet promoted: one more failure then stalled those partitions.
  */
 import type { CoordinatorAction, CoordinatorConfig } from '../cluster/coordinator-types.js';
 import { type LeaderChange, type Move, NO_LEADER } from '../cluster/types.js';
@@ -27,6 +34,13 @@ import { traceRebalance } from './rebalance-span.js';
  */
 const MOVE_WRITE_ATTEMPTS = 5;
 const MOVE_RETRY_DELAY_MS = 50;
+
+/**
+ * A move whose new replica has not joined the in-sync set this long after its replica list was written is
+ * completed anyway, so a partition whose target failed mid-move can be planned again (the moved-away
+ * replica retires within the same bound, RETIRING_REPLICA_MAX_MS).
+ */
+export const MOVE_CATCH_UP_MAX_MS = 60_000;
 
 export type PlanAction = Extract<CoordinatorAction, { type: 'proposeReplicaMoves' | 'proposeLeaderChanges' }>;
 
@@ -53,6 +67,8 @@ export class RebalanceExecutor {
   private nextRebalanceKey = 0;
   /** `topic/partition` of every move this coordinator is applying right now (one at a time per partition). */
   private readonly movesInFlight = new Set<string>();
+  /** When each applied move (moveKey) was first seen waiting for its new replica to be in sync. */
+  private readonly catchingUpSinceMs = new Map<string, number>();
 
   /** `onError`: an adopted move failed outside any plan (the coordinator's lastError). */
   constructor(
@@ -89,11 +105,19 @@ export class RebalanceExecutor {
 
   /** Finishes recorded moves that no write of this coordinator is working on. */
   adoptRecordedMoves(signal: AbortSignal): void {
-    for (const move of this.deps.store.snapshotView().moves.values()) {
+    const moves = [...this.deps.store.snapshotView().moves.values()];
+    const recorded = new Set(moves.map(moveKey));
+    for (const key of this.catchingUpSinceMs.keys())
+      if (!recorded.has(key)) this.catchingUpSinceMs.delete(key);
+    for (const move of moves) {
       const key = partitionKey(move);
-      if (this.movesInFlight.has(key)) continue;
+      if (this.movesInFlight.has(key) || this.catchingUp(move)) continue;
       this.movesInFlight.add(key);
-      this.log.info({ operation: 'adopt-move', move: describeMove(move) }, 'finishing a recorded move');
+      if (this.catchingUpSinceMs.has(moveKey(move))) {
+        this.log.info({ operation: 'move', move: describeMove(move) }, 'new replica in sync: move complete');
+      } else {
+        this.log.info({ operation: 'adopt-move', move: describeMove(move) }, 'finishing a recorded move');
+      }
       void this.withinRebalanceTimeout(signal, (s) => this.applyRecordedMove(move, s))
         .catch((err: unknown) => {
           if (signal.aborted) return;
@@ -202,10 +226,32 @@ export class RebalanceExecutor {
     }
     const key = moveKey(move);
     if (![...this.deps.store.snapshotView().moves.values()].some((m) => moveKey(m) === key)) return;
+    if (this.catchingUp(move)) return; // a later tick completes it
+    this.catchingUpSinceMs.delete(key);
     await this.deps.store.completeMove(
       { topic: move.topic, partition: move.partition, from: move.from, to: move.to },
       this.fenced(signal),
     );
+  }
+
+  /**
+   * Whether an applied move waits for its new replica to join the in-sync set (bounded by
+   * MOVE_CATCH_UP_MAX_MS). A move not applied yet, or whose partition has changed since, is not waiting.
+   */
+  private catchingUp(move: Pick<MoveRecord, 'topic' | 'partition' | 'from' | 'to'>): boolean {
+    const p = this.deps.store.snapshotView().topics.get(move.topic)?.partitions[move.partition];
+    if (p === undefined || p.replicas.includes(move.from) || !p.replicas.includes(move.to)) return false;
+    if (p.isr.includes(move.to)) return false;
+    const key = moveKey(move);
+    const now = this.deps.nowMs();
+    const since = this.catchingUpSinceMs.get(key) ?? now;
+    this.catchingUpSinceMs.set(key, since);
+    if (now - since < MOVE_CATCH_UP_MAX_MS) return true;
+    this.log.warn(
+      { operation: 'move', move: describeMove(move), waited_ms: now - since },
+      'new replica not in sync in time; move completed anyway',
+    );
+    return false;
   }
 
   private async changeLeader(change: LeaderChange, signal: AbortSignal): Promise<void> {

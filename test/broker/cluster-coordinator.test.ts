@@ -9,6 +9,7 @@ import {
   type CoordinatorRaft,
   type CoordinatorStore,
 } from '../../src/broker/cluster-coordinator.js';
+import { MOVE_CATCH_UP_MAX_MS } from '../../src/broker/rebalance-executor.js';
 import { DEFAULT_COORDINATOR_CONFIG } from '../../src/cluster/coordinator-logic.js';
 import { StreamBusError } from '../../src/errors/index.js';
 import { encodeCommand, type MetadataCommand } from '../../src/metadata/commands.js';
@@ -46,6 +47,12 @@ class Rig {
   beforeReplicaSet: (() => void) | undefined;
   /** Partition-leader writes wait for this (to hold a rebalance in progress). */
   leaderWriteGate: Promise<void> | undefined;
+  /**
+   * Whether partition leaders catch new replicas up at once: after each replica-set write the whole new
+   * list is published in sync, as a leader does once its group has promoted the new replica and dropped the
+   * old one. False: moved partitions stay without their new replica in sync (see catchUp()).
+   */
+  catchUpAtOnce = true;
   private index = 0;
   readonly coordinator: ClusterCoordinator;
 
@@ -80,7 +87,9 @@ class Rig {
       unregisterBroker: async (brokerId, o) => exec({ type: 'unregisterBroker', brokerId }, o),
       updateReplicaSet: async (u, o) => {
         this.beforeReplicaSet?.();
-        return exec({ type: 'updateReplicaSet', ...u }, o);
+        const result = exec({ type: 'updateReplicaSet', ...u }, o);
+        if (this.catchUpAtOnce) this.catchUp(u.topic, u.partition);
+        return result;
       },
       updateLeader: async (u, o) => {
         await this.leaderWriteGate;
@@ -115,6 +124,20 @@ class Rig {
     });
     if (!result.ok) throw new StreamBusError(result.code, { message: result.message });
     return result;
+  }
+
+  /** The partition's leader publishing its whole replica list as in sync (its group caught up). */
+  catchUp(topic: string, partition: number): void {
+    const p = this.sm.view().topics.get(topic)?.partitions[partition];
+    if (p === undefined) return;
+    this.apply({
+      type: 'updateLeader',
+      topic,
+      partition,
+      expectedEpoch: p.leaderEpoch,
+      leader: p.leader,
+      isr: [...p.replicas],
+    });
   }
 
   heartbeat(...ids: number[]): void {
@@ -347,6 +370,55 @@ describe('cluster coordinator driver', () => {
     rig.apply({ type: 'recordMove', topic: 't', partition: 0, from: 1, to: 4, state: 'pending' });
     await rig.run(300, [1, 2, 3, 4]);
     expect(rig.sm.view().topics.get('t')?.partitions[0]?.replicas).toEqual([4, 2, 3]);
+    expect(rig.sm.view().moves.size).toBe(0);
+    rig.stop();
+  });
+
+  it('keeps a move pending until its new replica is in sync, and unregisters a decommissioned broker only then', async () => {
+    // A partition group still counting the broker as a voter (the replacement not yet promoted) would lose
+    // its quorum if the operator stopped the removed broker and one more failed.
+    const rig = new Rig();
+    threeAlive(rig);
+    fourthAlive(rig);
+    rig.learners = [4];
+    rig.apply(
+      createTopic('t', [
+        [4, 1, 2],
+        [2, 3, 4],
+      ]),
+    );
+    rig.catchUpAtOnce = false;
+    rig.role = 'leader';
+    await rig.run(500, [1, 2, 3, 4]);
+    rig.apply({ type: 'updateBroker', brokerId: 4, state: 'decommissioned' });
+    await rig.run(5_000, [1, 2, 3]);
+    const partitions = () => rig.sm.view().topics.get('t')!.partitions;
+    for (const p of partitions()) expect(p.replicas).not.toContain(4);
+    expect(rig.sm.view().moves.size).toBe(2);
+    expect(rig.sm.view().brokers.has(4)).toBe(true);
+    rig.catchUp('t', 0);
+    await rig.run(1_000, [1, 2, 3]);
+    expect(rig.sm.view().moves.size).toBe(1);
+    expect(rig.sm.view().brokers.has(4)).toBe(true);
+    rig.catchUp('t', 1);
+    await rig.run(1_000, [1, 2, 3]);
+    expect(rig.sm.view().moves.size).toBe(0);
+    expect(rig.sm.view().brokers.has(4)).toBe(false);
+    rig.stop();
+  });
+
+  it('completes a move whose new replica never catches up after MOVE_CATCH_UP_MAX_MS, so it can be planned again', async () => {
+    const rig = new Rig();
+    threeAlive(rig);
+    fourthAliveWithTopic(rig);
+    rig.apply({ type: 'recordMove', topic: 't', partition: 0, from: 3, to: 4, state: 'pending' });
+    rig.learners = [4];
+    rig.catchUpAtOnce = false;
+    rig.role = 'leader';
+    await rig.run(MOVE_CATCH_UP_MAX_MS - 1_000, [1, 2, 3, 4]);
+    expect(rig.sm.view().topics.get('t')?.partitions[0]?.replicas).toEqual([1, 2, 4]);
+    expect(rig.sm.view().moves.size).toBe(1);
+    await rig.run(2_000, [1, 2, 3, 4]);
     expect(rig.sm.view().moves.size).toBe(0);
     rig.stop();
   });

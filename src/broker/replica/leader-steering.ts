@@ -239,10 +239,16 @@ export class LeaderSteering {
       );
   }
 
-  /** Publishes `isr` (sorted) as the partition's in-sync set when it differs from the metadata's, while leading. */
+  /**
+   * Publishes `isr` (sorted) as the partition's in-sync set when it differs from the metadata's, while leading.
+   * Not while the group still has a voter the replica list dropped (a move under way): the set must be part
+   * of the list, and a new replica appearing in it is what tells the coordinator that its move is done, the
+   * old replica no longer counted (rebalance-executor.ts).
+   */
   publishInSync(h: SteeredReplica, p: PartitionRecord, isr: readonly NodeId[]): void {
     const published = [...p.isr].sort((a, b) => a - b);
     if (p.leader !== this.deps.brokerId || h.publishingIsr || published.join() === isr.join()) return;
+    if (h.replica.node.status().voters.some((id) => !p.replicas.includes(id))) return;
     h.publishingIsr = true;
     this.deps.metadata
       .updateLeader({
