@@ -222,8 +222,9 @@ export class LeaderSteering {
       })
       .then(
         () => {
+          // `replica_id`, not `broker_id`: every line's broker_id names the broker that logs it.
           this.deps.log.info(
-            { operation: change.type, topic: h.topic, partition: h.partition, broker_id: change.nodeId },
+            { operation: change.type, topic: h.topic, partition: h.partition, replica_id: change.nodeId },
             'replica group membership changed',
           );
           this.deps.schedule();
