@@ -9,56 +9,43 @@ import { constants, mkdtempSync, rmSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { isMainThread, Worker, workerData } from 'node:worker_threads';
+import { startLoadThreads } from './load-threads.mjs';
 
-if (!isMainThread) {
-  // A load thread: busy for 1 ms, asleep for 1 ms, until told the end time.
-  const pause = new Int32Array(new SharedArrayBuffer(4));
-  while (Date.now() < workerData.untilMs) {
-    const busyUntil = Date.now() + 1;
-    while (Date.now() < busyUntil) {}
-    Atomics.wait(pause, 0, 0, 1);
-  }
-} else {
-  const size = Number(process.env.SIZE ?? 5500);
-  const n = Number(process.env.N ?? 5000);
-  const load = Number(process.env.LOAD ?? 0);
-  const sync = process.env.NOSYNC === undefined;
-  const prefill = process.env.PREFILL !== undefined;
-  const dir = mkdtempSync(join(process.argv[2] ?? '/tmp', 'dsync-latency-'));
-  const workers = Array.from(
-    { length: load },
-    () => new Worker(new URL(import.meta.url), { workerData: { untilMs: Date.now() + n * 1.3 + 2000 } }),
-  );
-  if (prefill) {
-    const zeros = await open(join(dir, 'segment.log'), 'w');
-    const chunk = Buffer.alloc(1 << 20);
-    for (let at = 0; at < size * n; at += chunk.length) await zeros.write(chunk, 0, chunk.length, at);
-    await zeros.datasync();
-    await zeros.close();
-  }
-  await sleep(200);
-  const fh = await open(
-    join(dir, 'segment.log'),
-    constants.O_CREAT | constants.O_RDWR | (sync ? constants.O_DSYNC : 0),
-  );
-  const buf = Buffer.alloc(size, 7);
-  const latUs = [];
-  try {
-    for (let i = 0, pos = 0; i < n; i++, pos += size) {
-      const t = process.hrtime.bigint();
-      await fh.write(buf, 0, size, pos);
-      latUs.push(Number(process.hrtime.bigint() - t) / 1000);
-      await sleep(1);
-    }
-  } finally {
-    await fh.close();
-    rmSync(dir, { recursive: true, force: true });
-    for (const w of workers) await w.terminate();
-  }
-  latUs.sort((a, b) => a - b);
-  const q = (p) => latUs[Math.min(latUs.length - 1, Math.floor(latUs.length * p))].toFixed(0);
-  process.stdout.write(
-    `${sync ? 'O_DSYNC' : 'page cache'}${prefill ? ' into zeros' : ''} ${size} B, load ${load}: p50 ${q(0.5)} p90 ${q(0.9)} p99 ${q(0.99)} p999 ${q(0.999)} max ${latUs.at(-1).toFixed(0)} us\n`,
-  );
+const size = Number(process.env.SIZE ?? 5500);
+const n = Number(process.env.N ?? 5000);
+const load = Number(process.env.LOAD ?? 0);
+const sync = process.env.NOSYNC === undefined;
+const prefill = process.env.PREFILL !== undefined;
+const dir = mkdtempSync(join(process.argv[2] ?? '/tmp', 'dsync-latency-'));
+const stopLoad = startLoadThreads(load, Date.now() + n * 1.3 + 2000);
+if (prefill) {
+  const zeros = await open(join(dir, 'segment.log'), 'w');
+  const chunk = Buffer.alloc(1 << 20);
+  for (let at = 0; at < size * n; at += chunk.length) await zeros.write(chunk, 0, chunk.length, at);
+  await zeros.datasync();
+  await zeros.close();
 }
+await sleep(200);
+const fh = await open(
+  join(dir, 'segment.log'),
+  constants.O_CREAT | constants.O_RDWR | (sync ? constants.O_DSYNC : 0),
+);
+const buf = Buffer.alloc(size, 7);
+const latUs = [];
+try {
+  for (let i = 0, pos = 0; i < n; i++, pos += size) {
+    const t = process.hrtime.bigint();
+    await fh.write(buf, 0, size, pos);
+    latUs.push(Number(process.hrtime.bigint() - t) / 1000);
+    await sleep(1);
+  }
+} finally {
+  await fh.close();
+  rmSync(dir, { recursive: true, force: true });
+  await stopLoad();
+}
+latUs.sort((a, b) => a - b);
+const q = (p) => latUs[Math.min(latUs.length - 1, Math.floor(latUs.length * p))].toFixed(0);
+process.stdout.write(
+  `${sync ? 'O_DSYNC' : 'page cache'}${prefill ? ' into zeros' : ''} ${size} B, load ${load}: p50 ${q(0.5)} p90 ${q(0.9)} p99 ${q(0.99)} p999 ${q(0.999)} max ${latUs.at(-1).toFixed(0)} us\n`,
+);

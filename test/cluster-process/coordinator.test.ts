@@ -5,19 +5,11 @@
  * rebalancer gives it back its share of leaders; a fourth broker, not in the voter list, joins as a
  * non-voter and replicas move onto it until the spread is even; decommissioned, it is emptied and removed.
  */
-import { afterAll, describe, expect, it } from 'vitest';
-import { createClient, type StreamBusClient } from '../../src/index.js';
+import { describe, expect, it } from 'vitest';
+import { createClient } from '../../src/index.js';
 import type { MetadataResponse } from '../../src/protocol/messages.js';
-import { type BrokerProcess, removeDir, tempDir } from '../helpers/broker-process.js';
-import {
-  agreedLeader,
-  allSeeAlive,
-  freePorts,
-  HOST,
-  raftView,
-  startClusterBroker,
-  until,
-} from '../helpers/cluster-processes.js';
+import type { BrokerProcess } from '../helpers/broker-process.js';
+import { agreedLeader, allSeeAlive, brokerFleet, raftView, until } from '../helpers/cluster-processes.js';
 
 const TOPIC = 'spread';
 /** Fast rebalance checks; a failed broker keeps its replicas for a minute (a restart costs no moves). */
@@ -34,38 +26,17 @@ function partitionsOf(md: MetadataResponse) {
 }
 
 describe('cluster coordinator on broker processes', () => {
-  const dirs = [1, 2, 3, 4].map((id) => tempDir(`streambus-coord-${id}-`));
-  const running = new Map<number, BrokerProcess>();
-  let client: StreamBusClient | undefined;
-
-  afterAll(async () => {
-    await client?.close();
-    await Promise.all([...running.values()].map((b) => b.kill()));
-    for (const d of dirs) removeDir(d);
-  });
+  const { running, clients, start } = brokerFleet('coord', 4, { env: ENV });
 
   it('marks a killed metadata leader failed, takes it back, rebalances leaders, and spreads replicas onto a joining broker', async () => {
-    const peerPorts = await freePorts(4);
-    const voters = peerPorts
-      .slice(0, 3)
-      .map((p, i) => `${i + 1}@${HOST}:${p}`)
-      .join(',');
-    const start = (id: number) =>
-      startClusterBroker({
-        id,
-        dataDir: dirs[id - 1] as string,
-        peerPort: peerPorts[id - 1] as number,
-        voters,
-        env: ENV,
-      });
-    const first = await Promise.all([start(1), start(2), start(3)]);
-    for (const [i, b] of first.entries()) running.set(i + 1, b);
+    await Promise.all([start(1), start(2), start(3)]);
     const all = () => [...running.values()];
     const leaderId = await until('a metadata leader', () => agreedLeader(all()));
     await until('three alive brokers', () => allSeeAlive(all(), 3));
 
     const bootstrap = all().map((b) => b.bootstrap);
-    client = createClient({ bootstrap, requestTimeoutMs: 5_000 });
+    const client = createClient({ bootstrap, requestTimeoutMs: 5_000 });
+    clients.push(client);
     const admin = client.admin();
     await admin.createTopic({ name: TOPIC, partitions: 6, replicationFactor: 3 });
     const placed = await until('the topic in metadata', async () => {
@@ -100,7 +71,7 @@ describe('cluster coordinator on broker processes', () => {
     });
 
     // Restart: it rejoins, and preferred leaders bring back the even spread.
-    running.set(leaderId, await start(leaderId));
+    await start(leaderId);
     await until(
       'the restarted broker alive and leading its share again',
       async () => {
@@ -113,7 +84,7 @@ describe('cluster coordinator on broker processes', () => {
     );
 
     // A fourth broker outside the voter list joins as a non-voter; replicas move onto it.
-    running.set(4, await start(4));
+    await start(4);
     await until(
       'broker 4 registered alive',
       async () => {

@@ -5,10 +5,10 @@
  * metadata group still commits, which the original voter set could not (one of three left). The promoted
  * broker remembers it votes across a kill -9 and restart, though its config does not name it a voter.
  */
-import { afterAll, describe, expect, it } from 'vitest';
-import { type Admin, createClient, type StreamBusClient } from '../../src/index.js';
-import { type BrokerProcess, removeDir, tempDir } from '../helpers/broker-process.js';
-import { agreedLeader, freePorts, HOST, startClusterBroker, until } from '../helpers/cluster-processes.js';
+import { describe, expect, it } from 'vitest';
+import { type Admin, createClient } from '../../src/index.js';
+import type { BrokerProcess } from '../helpers/broker-process.js';
+import { agreedLeader, brokerFleet, until } from '../helpers/cluster-processes.js';
 
 /** True once the topic exists (created now or by an earlier attempt whose answer was lost). */
 async function created(admin: Admin, name: string): Promise<true | undefined> {
@@ -19,33 +19,10 @@ async function created(admin: Admin, name: string): Promise<true | undefined> {
 }
 
 describe('metadata quorum changes on broker processes', () => {
-  const dirs = [1, 2, 3, 4].map((id) => tempDir(`streambus-quorum-${id}-`));
-  const running = new Map<number, BrokerProcess>();
-  const clients: StreamBusClient[] = [];
-
-  afterAll(async () => {
-    for (const c of clients) await c.close();
-    await Promise.all([...running.values()].map((b) => b.kill()));
-    for (const d of dirs) removeDir(d);
-  });
+  // Brokers 1-3 bootstrap the group; broker 4 is not in the list and joins as a learner.
+  const { running, clients, start } = brokerFleet('quorum', 4);
 
   it('promotes a learner, removes the leader, and keeps a quorum that the original voters would have lost', async () => {
-    const peerPorts = await freePorts(4);
-    // Brokers 1-3 bootstrap the group; broker 4 is not in the list and joins as a learner.
-    const voters = peerPorts
-      .slice(0, 3)
-      .map((p, i) => `${i + 1}@${HOST}:${p}`)
-      .join(',');
-    const start = async (id: number) => {
-      const b = await startClusterBroker({
-        id,
-        dataDir: dirs[id - 1] as string,
-        peerPort: peerPorts[id - 1] as number,
-        voters,
-      });
-      running.set(id, b);
-      return b;
-    };
     await Promise.all([start(1), start(2), start(3), start(4)]);
     await until('a metadata leader', () => agreedLeader([...running.values()]), 30_000);
     const connect = (ids: readonly number[]) => {

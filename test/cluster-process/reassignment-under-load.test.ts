@@ -10,19 +10,12 @@
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { createClient, type StreamBusClient } from '../../src/index.js';
+import { describe, expect, it } from 'vitest';
+import { createClient } from '../../src/index.js';
 import type { MetadataResponse } from '../../src/protocol/messages.js';
 import { REPLICAS_DIR } from '../../src/storage/log-manager.js';
-import { type BrokerProcess, removeDir, tempDir } from '../helpers/broker-process.js';
-import {
-  formedCluster,
-  freePorts,
-  HOST,
-  raftView,
-  startClusterBroker,
-  until,
-} from '../helpers/cluster-processes.js';
+import type { BrokerProcess } from '../helpers/broker-process.js';
+import { brokerFleet, formedCluster, raftView, until } from '../helpers/cluster-processes.js';
 
 const TOPIC = 'moving';
 const PARTITIONS = 6;
@@ -64,37 +57,14 @@ function settled(p: Partition[], rf: number, without?: number): boolean {
 }
 
 describe('replica reassignment under acks=all load', () => {
-  const dirs = [1, 2, 3, 4].map((id) => tempDir(`streambus-move-${id}-`));
-  const running = new Map<number, BrokerProcess>();
-  let client: StreamBusClient | undefined;
-
-  afterAll(async () => {
-    await client?.close();
-    await Promise.all([...running.values()].map((b) => b.kill()));
-    for (const d of dirs) removeDir(d);
-  });
+  const { running, clients, start } = brokerFleet('move', 4, { env: ENV });
 
   it('keeps every acknowledged write exactly once while replicas move onto a new broker and off a decommissioned one', async () => {
-    const peerPorts = await freePorts(4);
-    const voters = peerPorts
-      .slice(0, 3)
-      .map((p, i) => `${i + 1}@${HOST}:${p}`)
-      .join(',');
-    const start = async (id: number) => {
-      const b = await startClusterBroker({
-        id,
-        dataDir: dirs[id - 1] as string,
-        peerPort: peerPorts[id - 1] as number,
-        voters,
-        env: ENV,
-      });
-      running.set(id, b);
-      return b;
-    };
     const first = await Promise.all([start(1), start(2), start(3)]);
     await until('a formed three-broker cluster', () => formedCluster(first), 30_000);
 
-    client = createClient({ bootstrap: first.map((b) => b.bootstrap), requestTimeoutMs: 5_000 });
+    const client = createClient({ bootstrap: first.map((b) => b.bootstrap), requestTimeoutMs: 5_000 });
+    clients.push(client);
     const admin = client.admin();
     await admin.createTopic({
       name: TOPIC,

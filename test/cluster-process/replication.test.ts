@@ -5,11 +5,11 @@
  * the failovers; afterwards every acknowledged message is read back exactly once, at the offset its
  * acknowledgement named (one offset never holds two values), in the order it was sent within its partition.
  */
-import { afterAll, describe, expect, it } from 'vitest';
-import { createClient, type StreamBusClient } from '../../src/index.js';
+import { describe, expect, it } from 'vitest';
+import { createClient } from '../../src/index.js';
 import type { MetadataResponse } from '../../src/protocol/messages.js';
-import { type BrokerProcess, removeDir, tempDir } from '../helpers/broker-process.js';
-import { formedCluster, freePorts, HOST, startClusterBroker, until } from '../helpers/cluster-processes.js';
+import type { BrokerProcess } from '../helpers/broker-process.js';
+import { brokerFleet, formedCluster, until } from '../helpers/cluster-processes.js';
 
 const TOPIC = 'durable';
 const PARTITIONS = 6;
@@ -23,33 +23,16 @@ function leadersOf(md: MetadataResponse): number[] | undefined {
 }
 
 describe('replicated partitions on broker processes', () => {
-  const dirs = [1, 2, 3].map((id) => tempDir(`streambus-repl-${id}-`));
-  const running = new Map<number, BrokerProcess>();
-  let client: StreamBusClient | undefined;
-
-  afterAll(async () => {
-    await client?.close();
-    await Promise.all([...running.values()].map((b) => b.kill()));
-    for (const d of dirs) removeDir(d);
-  });
+  const { running, clients, start } = brokerFleet('repl', 3);
 
   it('keeps every acknowledged write through kill -9 of partition leaders', async () => {
-    const peerPorts = await freePorts(3);
-    const voters = peerPorts.map((p, i) => `${i + 1}@${HOST}:${p}`).join(',');
-    const start = (id: number) =>
-      startClusterBroker({
-        id,
-        dataDir: dirs[id - 1] as string,
-        peerPort: peerPorts[id - 1] as number,
-        voters,
-      });
     const first = await Promise.all([start(1), start(2), start(3)]);
-    for (const [i, b] of first.entries()) running.set(i + 1, b);
     await until('a metadata leader seeing all three brokers alive', () =>
       formedCluster([...running.values()]),
     );
 
-    client = createClient({ bootstrap: first.map((b) => b.bootstrap), requestTimeoutMs: 5_000 });
+    const client = createClient({ bootstrap: first.map((b) => b.bootstrap), requestTimeoutMs: 5_000 });
+    clients.push(client);
     const admin = client.admin();
     await admin.createTopic({
       name: TOPIC,
@@ -96,7 +79,7 @@ describe('replicated partitions on broker processes', () => {
       await (running.get(victimId) as BrokerProcess).kill();
       running.delete(victimId);
       await sleep(2_500);
-      running.set(victimId, await start(victimId));
+      await start(victimId);
     }
     await sleep(2_000);
     stop = true;

@@ -210,3 +210,49 @@ export function threeBrokerFixture(name: string): {
   });
   return { dirs, running, clients };
 }
+
+/**
+ * Brokers started (and restarted) one at a time by id, for tests that kill, restart or add brokers: ids 1 to
+ * `voterCount` form the metadata quorum, higher ids join as non-voters. Peer ports for all `count` are picked
+ * at the first start (the voter list must name them up front). `running` holds each id's live process
+ * (`start` sets it; a test that kills one deletes it). Registers an afterAll that closes `clients`, kills
+ * what runs and removes the data folders.
+ */
+export function brokerFleet(
+  name: string,
+  count: number,
+  options: { voterCount?: number; env?: NodeJS.ProcessEnv } = {},
+): {
+  dirs: string[];
+  running: Map<number, BrokerProcess>;
+  clients: StreamBusClient[];
+  start(id: number): Promise<BrokerProcess>;
+} {
+  const dirs = Array.from({ length: count }, (_, i) => tempDir(`streambus-${name}-${i + 1}-`));
+  const running = new Map<number, BrokerProcess>();
+  const clients: StreamBusClient[] = [];
+  let ports: Promise<number[]> | undefined;
+  afterAll(async () => {
+    for (const c of clients) await c.close();
+    await Promise.all([...running.values()].map((b) => b.kill()));
+    for (const d of dirs) removeDir(d);
+  });
+  const start = async (id: number): Promise<BrokerProcess> => {
+    ports ??= freePorts(count);
+    const peerPorts = await ports;
+    const voters = peerPorts
+      .slice(0, options.voterCount ?? 3)
+      .map((p, i) => `${i + 1}@${HOST}:${p}`)
+      .join(',');
+    const b = await startClusterBroker({
+      id,
+      dataDir: dirs[id - 1] as string,
+      peerPort: peerPorts[id - 1] as number,
+      voters,
+      ...(options.env === undefined ? {} : { env: options.env }),
+    });
+    running.set(id, b);
+    return b;
+  };
+  return { dirs, running, clients, start };
+}
