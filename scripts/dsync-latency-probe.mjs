@@ -9,7 +9,7 @@ import { constants, mkdtempSync, rmSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startLoadThreads } from './load-threads.mjs';
+import { latencySummary, startLoadThreads } from './probe-lib.mjs';
 
 const size = Number(process.env.SIZE ?? 5500);
 const n = Number(process.env.N ?? 5000);
@@ -44,8 +44,6 @@ try {
   rmSync(dir, { recursive: true, force: true });
   await stopLoad();
 }
-latUs.sort((a, b) => a - b);
-const q = (p) => latUs[Math.min(latUs.length - 1, Math.floor(latUs.length * p))].toFixed(0);
 process.stdout.write(
-  `${sync ? 'O_DSYNC' : 'page cache'}${prefill ? ' into zeros' : ''} ${size} B, load ${load}: p50 ${q(0.5)} p90 ${q(0.9)} p99 ${q(0.99)} p999 ${q(0.999)} max ${latUs.at(-1).toFixed(0)} us\n`,
+  `${sync ? 'O_DSYNC' : 'page cache'}${prefill ? ' into zeros' : ''} ${size} B, load ${load}: ${latencySummary(latUs)}\n`,
 );

@@ -11,7 +11,7 @@ import { constants, mkdtempSync, rmSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startLoadThreads } from './load-threads.mjs';
+import { latencySummary, startLoadThreads } from './probe-lib.mjs';
 
 const depth = Number(process.env.DEPTH ?? 1);
 const rate = Number(process.env.RATE ?? 5000);
@@ -82,8 +82,6 @@ await allDone;
 await fh.close();
 rmSync(dir, { recursive: true, force: true });
 await stopLoad();
-latUs.sort((a, b) => a - b);
-const q = (p) => latUs[Math.min(latUs.length - 1, Math.floor(latUs.length * p))].toFixed(0);
 process.stdout.write(
-  `depth ${depth}, ${rate} msgs/s of ${size} B, load ${load}: arrival to durable p50 ${q(0.5)} p90 ${q(0.9)} p99 ${q(0.99)} p999 ${q(0.999)} max ${latUs.at(-1).toFixed(0)} us\n`,
+  `depth ${depth}, ${rate} msgs/s of ${size} B, load ${load}: arrival to durable ${latencySummary(latUs)}\n`,
 );
