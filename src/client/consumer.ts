@@ -460,12 +460,22 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
     }
     const epochs = unresolved.map((p) => p.epoch);
     const ts = this.o.autoOffsetReset === 'earliest' ? EARLIEST_TIMESTAMP : LATEST_TIMESTAMP;
-    const offsets = await this.listOffsets(
+    const results = await listOffsetsByLeader(
+      this.cluster,
       unresolved.map((p) => ({ topic: p.topic, partition: p.partition, timestamp: ts })),
+      this.closing.signal,
     );
+    // A partition whose leader is unknown or unreachable right now stays unresolved, and the next round
+    // asks again; the others start now (one failover must not hold up every partition).
     unresolved.forEach((p, i) => {
+      const r = results[i]!;
+      if (r.error !== null) {
+        const err = fromWireError(r.error, 'consumer.poll');
+        if (isRetriable(err)) return;
+        throw err;
+      }
       if (p.fetchOffset !== null || p.epoch !== epochs[i]) return;
-      p.fetchOffset = Math.max(0, offsets[i] ?? 0);
+      p.fetchOffset = Math.max(0, r.offset);
       p.position = p.fetchOffset;
     });
   }

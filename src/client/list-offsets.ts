@@ -6,7 +6,7 @@
  * reached, are asked again with fresh metadata, a few rounds at most.
  */
 
-import { codeFromWire, toStreamBusError } from '../errors/index.js';
+import { codeFromWire, StreamBusError, toStreamBusError } from '../errors/index.js';
 import {
   ApiKey,
   type ListOffsetsPartition,
@@ -51,12 +51,20 @@ async function askLeaders(
   signal?: AbortSignal,
 ): Promise<ListOffsetsPartitionResult[]> {
   const byLeader = new Map<number, number[]>();
+  const out: (ListOffsetsPartitionResult | undefined)[] = new Array(asks.length);
   for (let i = 0; i < asks.length; i++) {
     const a = asks[i]!;
-    const leader = await cluster.leaderFor(a.topic, a.partition);
+    let leader: number;
+    try {
+      leader = await cluster.leaderFor(a.topic, a.partition);
+    } catch (err) {
+      // No leader right now (a failover under way): that partition answers so, the others are asked.
+      if (!(err instanceof StreamBusError) || err.code !== 'LEADER_NOT_AVAILABLE') throw err;
+      out[i] = { ...a, error: wireErrorOf('LEADER_NOT_AVAILABLE', err.message), offset: -1, timestamp: -1 };
+      continue;
+    }
     byLeader.set(leader, [...(byLeader.get(leader) ?? []), i]);
   }
-  const out: (ListOffsetsPartitionResult | undefined)[] = new Array(asks.length);
   await Promise.all(
     [...byLeader].map(async ([leader, indexes]) => {
       const partitions = indexes.map((i) => asks[i]!);

@@ -187,6 +187,43 @@ describe('Consumer', () => {
     await expect(strict.poll()).rejects.toMatchObject({ code: 'LEADER_NOT_AVAILABLE' });
   });
 
+  it('fetches the other partitions while one has no leader, and that one once its leader is known', async () => {
+    await setupWithData(2, 2);
+    let leaderless = true;
+    broker.handlers[ApiKey.Metadata] = (body) => {
+      const md = broker.metadata(body);
+      return {
+        ...md,
+        topics: md.topics.map((t) => ({
+          ...t,
+          partitions: t.partitions.map((p) => (p.partition === 1 && leaderless ? { ...p, leaderId: -1 } : p)),
+        })),
+      };
+    };
+    cluster.invalidateMetadata();
+    // No retries: a round failed by the leaderless partition would surface from poll().
+    const consumer = new Consumer(cluster, { autoOffsetReset: 'earliest', maxWaitMs: 10, retries: 0 });
+    await consumer.assign([{ topic: 't' }]);
+    const seen: string[] = [];
+    for (let i = 0; i < 5; i++)
+      for (const m of await consumer.poll()) seen.push(`${m.partition}:${m.offset}`);
+    expect(seen).toEqual(['0:0', '0:1']);
+    leaderless = false;
+    for (let i = 0; i < 20 && seen.length < 4; i++)
+      for (const m of await consumer.poll()) seen.push(`${m.partition}:${m.offset}`);
+    expect(seen).toEqual(['0:0', '0:1', '1:0', '1:1']);
+    // Leaderless again with its position known (fetch rounds, not the start): partition 0 still flows.
+    leaderless = true;
+    cluster.invalidateMetadata();
+    const producer = new Producer(cluster, { lingerMs: 0 });
+    await producer.send({ topic: 't', messages: [{ partition: 0, value: 'late' }] });
+    for (let i = 0; i < 20 && seen.length < 5; i++)
+      for (const m of await consumer.poll()) seen.push(`${m.partition}:${m.offset}`);
+    expect(seen.slice(4)).toEqual(['0:2']);
+    await producer.close();
+    await consumer.close();
+  });
+
   it('prefetches the next round while the caller works, without moving position past what poll returned', async () => {
     await setupWithData(1, 10);
     const tp = { topic: 't', partition: 0 };
