@@ -191,6 +191,20 @@ export class Cluster {
     return t.partitions.length;
   }
 
+  /**
+   * The partition's leader, or undefined while fresh metadata names none (a failover under way, too few
+   * replicas alive): callers reading many partitions leave that one out and ask again later, instead of
+   * failing them all. Other errors (an unknown topic, no broker answering Metadata) are thrown.
+   */
+  async leaderIfKnown(topic: string, partition: number): Promise<number | undefined> {
+    try {
+      return await this.leaderFor(topic, partition);
+    } catch (err) {
+      if (err instanceof StreamBusError && err.code === 'LEADER_NOT_AVAILABLE') return undefined;
+      throw err;
+    }
+  }
+
   /** The leader's broker id for a partition, from cache; LEADER_NOT_AVAILABLE when none is known. */
   async leaderFor(topic: string, partition: number): Promise<number> {
     const md = await this.topicMetadata(topic, partition);

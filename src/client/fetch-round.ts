@@ -5,7 +5,7 @@
  * offsets move (a part that failed is fetched again from the same offset). A seek or reassignment while a
  * round is out wins over what it brings back (partition epochs).
  */
-import { isRetriable, StreamBusError, toStreamBusError } from '../errors/index.js';
+import { isRetriable, toStreamBusError } from '../errors/index.js';
 import { ApiKey, type FetchResponse, fromWireError } from '../protocol/index.js';
 import { type Cluster, STALE_METADATA_CODES } from './cluster.js';
 import { type ScannedFetch, scanFetch } from './fetched-records.js';
@@ -73,7 +73,9 @@ export async function fetchRound(ctx: FetchRoundContext): Promise<Round> {
   const byLeader = new Map<number, PartitionState[]>();
   for (const s of ctx.partitions.values()) {
     if (s.fetchOffset === null) continue;
-    const leader = await leaderOrSkip(ctx.cluster, s);
+    // No leader right now: this partition sits the round out and the others are fetched (one failover must
+    // not stall them all); leaderFor refreshed metadata for it, so the next round looks again.
+    const leader = await ctx.cluster.leaderIfKnown(s.topic, s.partition);
     if (leader === undefined || ctx.busyLeaders.has(leader)) continue;
     byLeader.set(leader, [...(byLeader.get(leader) ?? []), s]);
   }
@@ -162,22 +164,6 @@ export async function fetchRound(ctx: FetchRoundContext): Promise<Round> {
   if (failures.length > 0) ctx.cluster.invalidateMetadata();
   for (const a of advances) if (a.state.epoch === a.epoch) a.state.fetchOffset = a.nextOffset;
   return { advances };
-}
-
-/**
- * The partition's leader, or undefined while fresh metadata names none (LEADER_NOT_AVAILABLE: a failover
- * under way, or too few replicas alive). That partition sits this round out and the others are fetched: one
- * partition without a leader must not stall the rest, as it did when its error failed the whole round.
- * leaderFor asks for fresh metadata about a leaderless partition, so each round looks again. Other errors
- * (no broker answers Metadata, an unknown topic) still fail the round, and the consumer backs off.
- */
-async function leaderOrSkip(cluster: Cluster, s: PartitionState): Promise<number | undefined> {
-  try {
-    return await cluster.leaderFor(s.topic, s.partition);
-  } catch (err) {
-    if (err instanceof StreamBusError && err.code === 'LEADER_NOT_AVAILABLE') return undefined;
-    throw err;
-  }
 }
 
 function applyFetch(ctx: FetchRoundContext, asked: Asked[], response: FetchResponse): Round {

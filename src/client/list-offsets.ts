@@ -6,7 +6,7 @@
  * reached, are asked again with fresh metadata, a few rounds at most.
  */
 
-import { codeFromWire, StreamBusError, toStreamBusError } from '../errors/index.js';
+import { codeFromWire, toStreamBusError } from '../errors/index.js';
 import {
   ApiKey,
   type ListOffsetsPartition,
@@ -54,13 +54,11 @@ async function askLeaders(
   const out: (ListOffsetsPartitionResult | undefined)[] = new Array(asks.length);
   for (let i = 0; i < asks.length; i++) {
     const a = asks[i]!;
-    let leader: number;
-    try {
-      leader = await cluster.leaderFor(a.topic, a.partition);
-    } catch (err) {
+    const leader = await cluster.leaderIfKnown(a.topic, a.partition);
+    if (leader === undefined) {
       // No leader right now (a failover under way): that partition answers so, the others are asked.
-      if (!(err instanceof StreamBusError) || err.code !== 'LEADER_NOT_AVAILABLE') throw err;
-      out[i] = { ...a, error: wireErrorOf('LEADER_NOT_AVAILABLE', err.message), offset: -1, timestamp: -1 };
+      const error = wireErrorOf('LEADER_NOT_AVAILABLE', `no leader for ${a.topic}/${a.partition}`);
+      out[i] = { ...a, error, offset: -1, timestamp: -1 };
       continue;
     }
     byLeader.set(leader, [...(byLeader.get(leader) ?? []), i]);
