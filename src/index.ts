@@ -21,6 +21,7 @@ export {
 export {
   type CommittedOffset,
   GROUP_DEFAULTS,
+  type GroupMetadata,
   type GroupOptions,
   type RebalanceListener,
 } from './client/consumer-group.js';

@@ -32,6 +32,13 @@ export interface RebalanceListener {
    * the others (and those never committed, started per autoOffsetReset) get their position in poll().
    */
   onAssigned?(partitions: TopicPartition[]): void | Promise<void>;
+  /**
+   * Partitions this consumer lost because the group ended its session (it was silent longer than the
+   * session timeout, or missed a rebalance): other members may be reading them already, so their positions
+   * cannot be committed. Called before the consumer joins again; they are released when it returns or
+   * throws. Without it, onRevoked is called instead (as Kafka's default onPartitionsLost does).
+   */
+  onLost?(partitions: TopicPartition[]): void | Promise<void>;
 }
 
 export interface GroupOptions {
@@ -61,6 +68,13 @@ export interface AssignableConsumer {
   assignment(): TopicPartition[];
   position(tp: TopicPartition): number | undefined;
   seek(tp: TopicPartition, offset: number): void;
+}
+
+export interface GroupMetadata {
+  groupId: string;
+  memberId: string;
+  generation: number;
+  groupInstanceId: string | null;
 }
 
 export interface CommittedOffset {
@@ -112,6 +126,7 @@ export class ConsumerGroup {
       {
         onRevoked: (partitions) => this.revoked(partitions),
         onAssigned: (assignment, added) => this.assigned(assignment, added),
+        onLost: (partitions) => this.lost(partitions),
       },
       timers,
       random,
@@ -158,12 +173,9 @@ export class ConsumerGroup {
     return this.awaitingCommitted.has(topicPartitionKey(tp));
   }
 
-  get memberId(): string {
-    return this.membership.memberId;
-  }
-
-  get generation(): number {
-    return this.membership.generation;
+  metadata(): GroupMetadata {
+    const { memberId, generation, groupInstanceId } = this.membership.identity;
+    return { groupId: this.o.groupId, memberId, generation, groupInstanceId };
   }
 
   /** Commits positions (autoCommit), then leaves (dynamic members) or keeps its place (static). */
@@ -174,19 +186,34 @@ export class ConsumerGroup {
     await this.membership.close();
   }
 
-  /**
-   * Commits, tells the application, then lets the partitions go whatever it threw: nothing of them is read
-   * after this, and one assigned again starts from its committed offset.
-   */
+  /** Commits, tells the application, then lets the partitions go whatever it threw. */
   private async revoked(partitions: TopicPartition[]): Promise<void> {
     if (this.o.autoCommit) await this.commitPositions(partitions, true).catch(() => undefined);
     try {
       await this.listener.onRevoked?.(partitions);
     } finally {
-      const gone = new Set(partitions.map(topicPartitionKey));
-      for (const key of gone) this.awaitingCommitted.delete(key);
-      this.consumer.assign(this.consumer.assignment().filter((tp) => !gone.has(topicPartitionKey(tp))));
+      this.release(partitions);
     }
+  }
+
+  /** Tells the application, commits nothing (the group ended this member's session), lets them go. */
+  private async lost(partitions: TopicPartition[]): Promise<void> {
+    try {
+      const onLost = this.listener.onLost ?? this.listener.onRevoked;
+      await onLost?.call(this.listener, partitions);
+    } finally {
+      this.release(partitions);
+    }
+  }
+
+  /** Nothing of these is read after this; one assigned again starts from its committed offset. */
+  private release(partitions: readonly TopicPartition[]): void {
+    const gone = new Set(partitions.map(topicPartitionKey));
+    for (const key of gone) {
+      this.awaitingCommitted.delete(key);
+      this.lastCommitted.delete(key);
+    }
+    this.consumer.assign(this.consumer.assignment().filter((tp) => !gone.has(topicPartitionKey(tp))));
   }
 
   /**
@@ -281,7 +308,16 @@ export class ConsumerGroup {
           metadata: o.metadata ?? '',
         })),
       });
-      if (r.error !== null) throw fromWireError(r.error, 'consumer.commit');
+      if (r.error !== null) {
+        const e = fromWireError(r.error, 'consumer.commit');
+        // Refused because the group ended this member's session: its partitions are lost (the heartbeat
+        // may not have noticed yet); unless a join since then already gave it a new identity.
+        const current = identity.generation >= 0 && this.membership.generation === identity.generation;
+        if ((e.code === 'UNKNOWN_MEMBER_ID' || e.code === 'ILLEGAL_GENERATION') && current) {
+          this.membership.markSessionLost(e.code);
+        }
+        throw e;
+      }
       return r;
     });
     for (const [i, p] of res.partitions.entries()) {

@@ -19,6 +19,7 @@ import { type Cluster, STALE_METADATA_CODES } from './cluster.js';
 import {
   type CommittedOffset,
   ConsumerGroup,
+  type GroupMetadata,
   type GroupOptions,
   type RebalanceListener,
 } from './consumer-group.js';
@@ -153,6 +154,14 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
   /** The group's committed offsets (-1 when none) for `partitions` (default: the assignment). */
   committed(partitions?: readonly TopicPartition[]): Promise<CommittedOffset[]> {
     return this.requireGroup('consumer.committed').committed(partitions ?? this.assignment());
+  }
+
+  /**
+   * This member's place in its group (Kafka's groupMetadata()): member id and generation as of the last
+   * join; generation -1 and an empty member id before the first join or after the group ended the session.
+   */
+  groupMetadata(): GroupMetadata {
+    return this.requireGroup('consumer.groupMetadata').metadata();
   }
 
   /** Replaces the assignment. An entry without `partition` means every partition of the topic. */

@@ -10,7 +10,13 @@
  *
  * A listener that throws neither undoes the assignment nor fails the join: failing it would make this member
  * rejoin, which rebalances the whole group, and a listener that always throws would do so forever. As in
- * Kafka, the first such error is thrown from the next ensureActive() (so from poll()) instead.
+ * Kafka, the first such error is thrown from the next ensureActive() (so from poll()) instead. So is a
+ * member's subscription the leader cannot decode (that member gets nothing; the others are assigned), an
+ * assignment this member cannot decode (taken as empty), and an error of the assignor itself.
+ *
+ * Partitions are lost, not revoked, when the coordinator says this member's session is over (unknown member,
+ * stale generation): another member may own them already, so nothing of them is committed; the listener's
+ * onLost hears of them at the next ensureActive(), before the member joins again without them (KIP-429).
  *
  * All requests go over a connection of this member's own (Cluster.dedicatedConnection): a JoinGroup may
  * wait a whole rebalance and responses on a connection come back in order.
@@ -49,6 +55,8 @@ export interface MembershipListener {
   onRevoked(partitions: TopicPartition[]): Promise<void>;
   /** This member's new full assignment, and which of it is new. */
   onAssigned(assignment: TopicPartition[], added: TopicPartition[]): Promise<void>;
+  /** Partitions this member no longer owns because its session ended: too late to commit them. */
+  onLost(partitions: TopicPartition[]): Promise<void>;
 }
 
 /** Errors after which another try cannot help: they surface from poll(). */
@@ -81,8 +89,13 @@ export class GroupMembership {
   private rejoinNeeded = true;
   private stable = false;
   private fatal: StreamBusError | null = null;
-  /** The first error a listener threw since ensureActive() last reported one (boxed: anything is thrown). */
-  private listenerError: { error: unknown } | null = null;
+  /**
+   * The first error since ensureActive() last reported one that must reach the application but not fail
+   * the join: a listener's, or the assignment's (boxed: anything is thrown).
+   */
+  private unreported: { error: unknown } | null = null;
+  /** The coordinator ended this member's session: what it owns is lost, at the next join. */
+  private sessionLost = false;
   private heartbeatTimer: unknown = null;
   private failures = 0;
   private closed = false;
@@ -141,8 +154,8 @@ export class GroupMembership {
       await untilAborted(this.joining, signal);
       if (this.fatal !== null) throw this.fatal;
     }
-    const failed = this.listenerError;
-    this.listenerError = null;
+    const failed = this.unreported;
+    this.unreported = null;
     if (failed !== null) throw failed.error;
   }
 
@@ -157,7 +170,10 @@ export class GroupMembership {
           this.fatal = e;
           return;
         }
-        if (e.code === 'UNKNOWN_MEMBER_ID') this.memberId = '';
+        if (e.code === 'UNKNOWN_MEMBER_ID' || e.code === 'ILLEGAL_GENERATION') this.endSession(e.code);
+        // Not one of ours: a fault in the assignor or this client, which no retry fixes by itself; it goes
+        // on retrying (the group needs this member) but the application hears of it.
+        if (!(err instanceof StreamBusError)) this.unreported ??= { error: err };
         if (e.code === 'NOT_COORDINATOR' || e.code === 'COORDINATOR_NOT_AVAILABLE' || isConnectionLoss(e)) {
           this.dropCoordinator();
         }
@@ -217,9 +233,33 @@ export class GroupMembership {
     if (connection !== null) await connection.then((c) => c.close()).catch(() => undefined);
   }
 
+  /**
+   * The coordinator no longer knows this member (UNKNOWN_MEMBER_ID) or its generation (ILLEGAL_GENERATION):
+   * it was removed, and its partitions may be someone else's by now. Commits would be refused; the next join
+   * starts afresh (a new member id after UNKNOWN_MEMBER_ID) and first hands what it owned to onLost.
+   */
+  markSessionLost(code: 'UNKNOWN_MEMBER_ID' | 'ILLEGAL_GENERATION'): void {
+    this.endSession(code);
+    this.rejoinNeeded = true;
+  }
+
+  private endSession(code: 'UNKNOWN_MEMBER_ID' | 'ILLEGAL_GENERATION'): void {
+    if (code === 'UNKNOWN_MEMBER_ID') this.memberId = '';
+    this.generation = -1;
+    this.sessionLost = true;
+  }
+
   private async joinAndSync(): Promise<void> {
     this.stopHeartbeats();
     this.stable = false;
+    if (this.sessionLost) {
+      this.sessionLost = false;
+      if (this.owned.length > 0) {
+        const lost = this.owned;
+        this.owned = [];
+        await this.notify(() => this.listener.onLost(lost));
+      }
+    }
     // Eager: everything owned is given up before rejoining (nothing is consumed twice meanwhile).
     if (this.eager() && this.owned.length > 0) {
       const revoked = this.owned;
@@ -268,14 +308,15 @@ export class GroupMembership {
       this.options.rebalanceTimeoutMs + 5_000,
     );
     throwIf(sync.error, 'group.sync');
-    const assigned = decodeAssignment(sync.assignment).partitions;
+    const assigned = this.decodeOwnAssignment(sync.assignment);
     const change = reconcileAssignment(this.owned, assigned, this.eager() ? 'eager' : 'cooperative');
     if (change.revoked.length > 0) await this.notify(() => this.listener.onRevoked(change.revoked));
     this.owned = assigned;
     await this.notify(() => this.listener.onAssigned(assigned, change.added));
     this.stable = true;
     // Cooperative: what was revoked goes to its new owner in one more rebalance.
-    this.rejoinNeeded = !this.eager() && change.rejoin;
+    // (A commit during the listeners may have found the session over meanwhile: then rejoin regardless.)
+    this.rejoinNeeded = this.sessionLost || (!this.eager() && change.rejoin);
     this.scheduleHeartbeat();
   }
 
@@ -284,7 +325,27 @@ export class GroupMembership {
     try {
       await call();
     } catch (error) {
-      this.listenerError ??= { error };
+      this.unreported ??= { error };
+    }
+  }
+
+  /**
+   * The assignment the leader sent this member. One it cannot decode (a leader of another client version, a
+   * fault) counts as empty: rejoining would get the same one from the same leader, and failing for good
+   * would leave the group a member that never reads; the application hears of it from poll().
+   */
+  private decodeOwnAssignment(assignment: Buffer): TopicPartition[] {
+    try {
+      return decodeAssignment(assignment).partitions;
+    } catch (err) {
+      this.unreported ??= {
+        error: new StreamBusError('INCONSISTENT_GROUP_PROTOCOL', {
+          operation: 'group.sync',
+          message: `the assignment from the group's leader cannot be decoded, taken as empty: ${(err as Error).message}`,
+          cause: err,
+        }),
+      };
+      return [];
     }
   }
 
@@ -300,19 +361,34 @@ export class GroupMembership {
         message: `the coordinator chose assignor ${protocol}, which this member does not have`,
       });
     }
-    const subscriptions: MemberSubscription[] = members.map((m) => ({
-      memberId: m.memberId,
-      groupInstanceId: m.groupInstanceId,
-      subscription: decodeSubscription(m.metadata),
-    }));
+    const subscriptions: MemberSubscription[] = [];
+    const undecodable: string[] = [];
+    for (const m of members) {
+      try {
+        const subscription = decodeSubscription(m.metadata);
+        subscriptions.push({ memberId: m.memberId, groupInstanceId: m.groupInstanceId, subscription });
+      } catch {
+        undecodable.push(m.memberId);
+      }
+    }
+    // Such a member gets nothing rather than the whole group nothing (failing here would leave every member
+    // waiting for this leader's SyncGroup, and a rejoin would meet the same subscription again).
+    if (undecodable.length > 0) {
+      this.unreported ??= {
+        error: new StreamBusError('INCONSISTENT_GROUP_PROTOCOL', {
+          operation: 'group.assign',
+          message: `the subscriptions of members ${undecodable.join(', ')} cannot be decoded: they are assigned nothing`,
+        }),
+      };
+    }
     const topics = [...new Set(subscriptions.flatMap((s) => s.subscription.topics))];
     this.cluster.invalidateMetadata(); // new topics or partitions must be seen by the assignment
     const partitionsPerTopic = await this.partitionCounts(topics);
     this.assignedCounts = { topics, counts: partitionsPerTopic };
     const plan = assignor.assign(subscriptions, partitionsPerTopic);
-    return subscriptions.map((s) => ({
-      memberId: s.memberId,
-      assignment: encodeAssignment(plan.get(s.memberId) ?? []),
+    return members.map((m) => ({
+      memberId: m.memberId,
+      assignment: encodeAssignment(plan.get(m.memberId) ?? []),
     }));
   }
 
@@ -383,13 +459,11 @@ export class GroupMembership {
       if (!this.stable || this.generation !== generation) return;
       const e = toStreamBusError(err, 'group.heartbeat');
       if (FATAL.has(e.code)) this.fatal = e;
-      else if (e.code === 'UNKNOWN_MEMBER_ID') {
-        this.memberId = '';
-        this.rejoinNeeded = true;
+      else if (e.code === 'UNKNOWN_MEMBER_ID' || e.code === 'ILLEGAL_GENERATION') {
+        this.markSessionLost(e.code);
         sessionOver = true;
-      } else if (e.code === 'REBALANCE_IN_PROGRESS' || e.code === 'ILLEGAL_GENERATION') {
+      } else if (e.code === 'REBALANCE_IN_PROGRESS') {
         this.rejoinNeeded = true;
-        sessionOver = e.code === 'ILLEGAL_GENERATION';
       } else if (e.code === 'NOT_COORDINATOR' || e.code === 'COORDINATOR_NOT_AVAILABLE') {
         this.dropCoordinator(); // the new coordinator restored the group: keep heartbeating there
       }

@@ -3,6 +3,7 @@
  * SyncGroup, Heartbeat, LeaveGroup, OffsetCommit, OffsetFetch) for SDK tests to drive a member through
  * rebalances and inject faults per request, without the real broker's join delays.
  */
+import type { ErrorCode } from '../../src/errors/index.js';
 import { ApiKey, type SyncGroupRequest, wireErrorOf } from '../../src/protocol/index.js';
 import type { FakeBroker } from './fake-broker.js';
 
@@ -15,19 +16,25 @@ export interface FakeGroup {
   generation(): number;
   /** Answers the next heartbeat with REBALANCE_IN_PROGRESS, so the member rejoins. */
   rebalance(): void;
+  /** Answers the next heartbeat with this error instead (e.g. UNKNOWN_MEMBER_ID: the session is over). */
+  failNextHeartbeat(code: ErrorCode): void;
   /** Replaces the assignment the leader sent, e.g. to take partitions away in some generation. */
   assignmentOf: (req: SyncGroupRequest) => Buffer;
 }
 
 export function serveOneMemberGroup(broker: FakeBroker): FakeGroup {
   let generation = 0;
-  let rebalancePending = false;
+  let members = 0;
+  let heartbeatError: ErrorCode | null = null;
   const group: FakeGroup = {
     committed: new Map(),
     commits: [],
     generation: () => generation,
     rebalance: () => {
-      rebalancePending = true;
+      heartbeatError = 'REBALANCE_IN_PROGRESS';
+    },
+    failNextHeartbeat: (code) => {
+      heartbeatError = code;
     },
     assignmentOf: (req) =>
       req.assignments.find((a) => a.memberId === req.memberId)?.assignment ?? Buffer.alloc(0),
@@ -36,7 +43,7 @@ export function serveOneMemberGroup(broker: FakeBroker): FakeGroup {
   h[ApiKey.FindCoordinator] = () => ({ error: null, nodeId: 1, host: broker.host, port: broker.port });
   h[ApiKey.JoinGroup] = (req) => {
     generation++;
-    const memberId = req.memberId === '' ? 'member-1' : req.memberId;
+    const memberId = req.memberId === '' ? `member-${++members}` : req.memberId;
     const chosen = req.protocols[0]!;
     return {
       error: null,
@@ -51,9 +58,9 @@ export function serveOneMemberGroup(broker: FakeBroker): FakeGroup {
   };
   h[ApiKey.SyncGroup] = (req) => ({ error: null, protocol: null, assignment: group.assignmentOf(req) });
   h[ApiKey.Heartbeat] = () => {
-    if (!rebalancePending) return { error: null };
-    rebalancePending = false;
-    return { error: wireErrorOf('REBALANCE_IN_PROGRESS') };
+    const code = heartbeatError;
+    heartbeatError = null;
+    return { error: code === null ? null : wireErrorOf(code) };
   };
   h[ApiKey.LeaveGroup] = () => ({ error: null, members: [] });
   h[ApiKey.OffsetCommit] = (req) => ({

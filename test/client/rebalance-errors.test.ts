@@ -5,13 +5,13 @@
  * next poll(), once. Committed offsets that cannot be fetched yet leave their partitions assigned without a
  * position, not read, until a later poll fetches them: never read from a guessed position.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { encodeAssignment } from '../../src/client/assignors/index.js';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { decodeAssignment, decodeSubscription, encodeAssignment } from '../../src/client/assignors/index.js';
 import { Cluster } from '../../src/client/cluster.js';
 import { Consumer, type ConsumerMessage } from '../../src/client/consumer.js';
 import type { RebalanceListener } from '../../src/client/consumer-group.js';
 import { Producer } from '../../src/client/producer.js';
-import { ApiKey, type RequestOf, wireErrorOf } from '../../src/protocol/index.js';
+import { ApiKey, type RequestOf, type ResponseOf, wireErrorOf } from '../../src/protocol/index.js';
 import { FakeBroker } from './fake-broker.js';
 import { type FakeGroup, serveOneMemberGroup } from './fake-group.js';
 
@@ -195,5 +195,114 @@ describe('committed offsets that cannot be fetched during the assignment', () =>
     await consumer.commit();
     expect(group.commits.map((c) => c.offset).every((o) => o >= 4)).toBe(true);
     expect(group.committed.get('t/0')).toBe(10);
+  });
+});
+
+describe('partitions lost when the group ends the session', () => {
+  /** Every JoinGroup's member id and the partitions its subscription claimed as owned. */
+  const joinRequests = () =>
+    broker.requestsOf(ApiKey.JoinGroup).map((r) => {
+      const body = r.body as RequestOf<typeof ApiKey.JoinGroup>;
+      const owned = decodeSubscription(body.protocols[0]!.metadata).ownedPartitions;
+      return { memberId: body.memberId, owned: owned.map((p) => `${p.topic}/${p.partition}`) };
+    });
+
+  it('UNKNOWN_MEMBER_ID: onLost hears of them, nothing is committed, the member rejoins afresh and starts at the group committed offsets', async () => {
+    await setup(2, 5);
+    const events: string[] = [];
+    const consumer = member({
+      onRevoked: (ps) => void events.push(`revoked ${ps.map((p) => p.partition)}`),
+      onAssigned: (ps) => void events.push(`assigned ${ps.map((p) => p.partition)}`),
+      onLost: (ps) => void events.push(`lost ${ps.map((p) => p.partition)}`),
+    });
+    const first = await pollUntil(consumer, (p) => p.messages.length >= 10);
+    expect(first.errors).toEqual([]);
+    expect(consumer.groupMetadata()).toMatchObject({ groupId: 'g', memberId: 'member-1', generation: 1 });
+    await consumer.commit(); // both partitions at 5
+
+    // The group removed this member (its next heartbeat hears so, while the application is not polling);
+    // meanwhile another member read on and committed partition 0 up to 8.
+    const commitsBefore = group.commits.length;
+    const heartbeats = broker.requestsOf(ApiKey.Heartbeat).length;
+    group.failNextHeartbeat('UNKNOWN_MEMBER_ID');
+    await vi.waitFor(() => expect(broker.requestsOf(ApiKey.Heartbeat).length).toBeGreaterThan(heartbeats));
+    group.committed.set('t/0', 8);
+    await produce(2, 5, 10);
+    const after = await pollUntil(consumer, (p) => joins() === 2 && p.messages.length >= 7);
+    expect(after.errors).toEqual([]);
+    expect(events).toEqual(['assigned 0,1', 'lost 0,1', 'assigned 0,1']);
+    // Its stale positions (5) were not committed over the other member's progress, nor read from.
+    expect(group.commits.slice(commitsBefore).some((c) => c.key === 't/0' && c.offset < 8)).toBe(false);
+    const offsetsOf = (partition: number) =>
+      after.messages.filter((m) => m.partition === partition).map((m) => m.offset);
+    expect(offsetsOf(0)).toEqual([8, 9]);
+    expect(offsetsOf(1)).toEqual([5, 6, 7, 8, 9]);
+    // It joined as a new member, claiming nothing it owned under the old session.
+    expect(joinRequests()[1]).toEqual({ memberId: '', owned: [] });
+    expect(consumer.groupMetadata()).toMatchObject({ memberId: 'member-2', generation: 2 });
+  });
+
+  it('ILLEGAL_GENERATION on a commit: without onLost, onRevoked hears of them, before the member rejoins', async () => {
+    await setup(1, 5);
+    const events: string[] = [];
+    const consumer = member({
+      onRevoked: (ps) => void events.push(`revoked ${ps.map((p) => p.partition)}`),
+      onAssigned: (ps) => void events.push(`assigned ${ps.map((p) => p.partition)}`),
+    });
+    await pollUntil(consumer, (p) => p.messages.length >= 5);
+    const commit = broker.handlers[ApiKey.OffsetCommit]!;
+    broker.handlers[ApiKey.OffsetCommit] = (req, header) =>
+      req.generation === 1
+        ? {
+            error: wireErrorOf('ILLEGAL_GENERATION'),
+            partitions: req.partitions.map((p) => ({ ...p, error: wireErrorOf('ILLEGAL_GENERATION') })),
+          }
+        : commit(req, header);
+    await expect(consumer.commit()).rejects.toMatchObject({ code: 'ILLEGAL_GENERATION' });
+    // The heartbeat has not noticed (it answers fine here): the refused commit alone ends the session.
+    const polled = await pollUntil(consumer, () => joins() === 2);
+    expect(polled.errors).toEqual([]);
+    expect(events).toEqual(['assigned 0', 'revoked 0', 'assigned 0']);
+    expect(joinRequests()[1]).toEqual({ memberId: 'member-1', owned: [] });
+    expect(group.committed.has('t/0')).toBe(false);
+  });
+});
+
+describe('assignments and subscriptions that cannot be decoded', () => {
+  it('an assignment from the leader: taken as empty, reported once by poll(), no rejoin loop', async () => {
+    await setup(2, 5);
+    group.assignmentOf = () => Buffer.from('not an assignment');
+    const consumer = member({});
+    const polled = await pollUntil(consumer, (p) => p.errors.length > 0);
+    await pollUntil(consumer, () => false, polled, 1_000);
+    expect(polled.errors).toHaveLength(1);
+    expect(polled.errors[0]).toMatchObject({ code: 'INCONSISTENT_GROUP_PROTOCOL' });
+    expect(polled.messages).toEqual([]);
+    expect(consumer.assignment()).toEqual([]);
+    expect(joins()).toBe(1);
+  });
+
+  it("another member's subscription: that member is assigned nothing, the others are, and the leader's poll() reports it once", async () => {
+    await setup(2, 5);
+    // Two members: this consumer (the leader) and one whose subscription this client cannot decode.
+    const join = broker.handlers[ApiKey.JoinGroup]!;
+    broker.handlers[ApiKey.JoinGroup] = async (req, header) => {
+      const res = (await join(req, header)) as ResponseOf<typeof ApiKey.JoinGroup>;
+      const other = { memberId: 'other', groupInstanceId: null, metadata: Buffer.from('garbage') };
+      return { ...res, members: [...res.members, other] };
+    };
+    const consumer = member({});
+    const polled = await pollUntil(consumer, (p) => p.messages.length >= 10 && p.errors.length > 0);
+    expect(values(polled)).toEqual([...range(0, 0, 5), ...range(1, 0, 5)].sort());
+    expect(polled.errors).toHaveLength(1);
+    expect(polled.errors[0]).toMatchObject({ code: 'INCONSISTENT_GROUP_PROTOCOL' });
+    expect((polled.errors[0] as Error).message).toContain('other');
+    const sync = broker.requestsOf(ApiKey.SyncGroup)[0]!.body as RequestOf<typeof ApiKey.SyncGroup>;
+    const planned = new Map(
+      sync.assignments.map((a) => [a.memberId, decodeAssignment(a.assignment).partitions]),
+    );
+    expect(planned.get('other')).toEqual([]);
+    expect(planned.get('member-1')).toHaveLength(2);
+    expect(joins()).toBe(1);
   });
 });
