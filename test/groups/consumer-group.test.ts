@@ -103,6 +103,57 @@ describe('consumer groups on one broker', () => {
     expect(after.members.map((m) => m.memberId).sort()).toEqual(waiting);
   });
 
+  it('a member left out of a rebalance past its timeout loses its partitions: onLost, no commit, it restarts from the group commits', async () => {
+    broker = await startInProcessBroker(FAST);
+    await client().admin().createTopic({ name: 'lost', partitions: 2 });
+    await produce('lost', 10, 2);
+    const options = { ...GROUP, rebalanceTimeoutMs: 1_500, autoCommit: false };
+    const consumer = () =>
+      client().consumer({
+        autoOffsetReset: 'earliest',
+        maxWaitMs: 100,
+        group: { groupId: 'g-lost', ...options },
+      });
+    const events: string[] = [];
+    const names = (ps: { partition: number }[]) => ps.map((p) => p.partition).join(',');
+    const slow = consumer();
+    slow.subscribe(['lost'], {
+      onAssigned: (ps) => void events.push(`assigned ${names(ps)}`),
+      onRevoked: (ps) => void events.push(`revoked ${names(ps)}`),
+      onLost: (ps) => void events.push(`lost ${names(ps)}`),
+    });
+    const seenBySlow = new Set<string>();
+    await pollUntil([slow], () => seenBySlow.size === 10, seenBySlow);
+    await slow.commit(); // both partitions at 5
+    const firstGeneration = slow.groupMetadata().generation;
+
+    // Another member joins while `slow` does not poll for longer than the rebalance timeout: the group goes
+    // on without it; the new member reads on, commits past where `slow` stopped, and leaves.
+    const fast = consumer();
+    fast.subscribe(['lost']);
+    await pollUntil([fast], () => fast.assignment().length === 2);
+    await produce('lost', 10, 2);
+    const seenByFast = new Set<string>();
+    await pollUntil([fast], () => seenByFast.size === 10, seenByFast);
+    await fast.commit(); // both partitions at 10
+    await fast.close();
+
+    // `slow` polls again: it hears it lost both partitions and rejoins as a new member; alone in the group
+    // it gets both back, starting at the group's commits (10), not at its own stale positions (5).
+    await pollUntil([slow], () => slow.assignment().length === 2 && events.length === 3);
+    expect(events).toEqual(['assigned 0,1', 'lost 0,1', 'assigned 0,1']);
+    expect(slow.groupMetadata().generation).toBeGreaterThan(firstGeneration);
+    await produce('lost', 4, 2); // values m0-m3 at offsets 10-11 of each partition
+    const afterRejoin: string[] = [];
+    const deadline = Date.now() + 10_000;
+    while (afterRejoin.length < 4 && Date.now() < deadline) {
+      const messages = await slow.poll({ signal: AbortSignal.timeout(300) });
+      afterRejoin.push(...messages.map((m) => `${m.partition}:${m.offset}`));
+    }
+    // Only the new messages: what `fast` read and committed is not read twice.
+    expect(afterRejoin.sort()).toEqual(['0:10', '0:11', '1:10', '1:11']);
+  });
+
   it('commits survive a broker restart, start the next member where the last stopped, and never go backwards', async () => {
     const dataDir = tempDir();
     broker = await startInProcessBroker(FAST, dataDir);
