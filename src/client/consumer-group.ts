@@ -261,8 +261,8 @@ export class ConsumerGroup {
     partitions: readonly TopicPartition[],
     retries?: number,
   ): Promise<CommittedOffset[]> {
-    const res = await this.membership.withCoordinatorRetry(async () => {
-      const r = await this.membership.request(ApiKey.OffsetFetch, {
+    const res = await this.membership.coordinator.withRetry(async () => {
+      const r = await this.membership.coordinator.request(ApiKey.OffsetFetch, {
         groupId: this.o.groupId,
         partitions: partitions.map((p) => ({ topic: p.topic, partition: p.partition })),
       });
@@ -293,9 +293,9 @@ export class ConsumerGroup {
    * (after a seek back, progress is recorded again once it passes the committed offset).
    */
   private async sendCommit(offsets: readonly CommittedOffset[], automatic = false): Promise<void> {
-    const res = await this.membership.withCoordinatorRetry(async () => {
+    const res = await this.membership.coordinator.withRetry(async () => {
       const identity = this.membership.identity;
-      const r = await this.membership.request(ApiKey.OffsetCommit, {
+      const r = await this.membership.coordinator.request(ApiKey.OffsetCommit, {
         groupId: this.o.groupId,
         generation: identity.generation,
         memberId: identity.memberId,

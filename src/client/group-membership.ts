@@ -18,11 +18,10 @@
  * stale generation): another member may own them already, so nothing of them is committed; the listener's
  * onLost hears of them at the next ensureActive(), before the member joins again without them (KIP-429).
  *
- * All requests go over a connection of this member's own (Cluster.dedicatedConnection): a JoinGroup may
- * wait a whole rebalance and responses on a connection come back in order.
+ * All requests go to the coordinator over a connection of this member's own (coordinator-link.ts).
  */
 import { type ErrorCode, StreamBusError, toStreamBusError } from '../errors/index.js';
-import { ApiKey, fromWireError, type RequestOf, type ResponseOf, type WireError } from '../protocol/index.js';
+import { ApiKey, fromWireError, type WireError } from '../protocol/index.js';
 import {
   assignorByName,
   decodeAssignment,
@@ -34,7 +33,7 @@ import {
 import type { Assignor, MemberSubscription, TopicPartition } from './assignors/types.js';
 import { type BackoffPolicy, backoffMs, delay } from './backoff.js';
 import type { Cluster } from './cluster.js';
-import type { Connection } from './connection.js';
+import { CoordinatorLink, coordinatorMoved } from './coordinator-link.js';
 import type { Random, Timers } from './timers.js';
 
 export interface MembershipOptions {
@@ -76,11 +75,7 @@ interface AssignedCounts {
   readonly counts: ReadonlyMap<string, number>;
 }
 
-/** Tries of a commit or offset fetch while the coordinator moves (with backoff up to retryBackoff's max). */
-const COORDINATOR_RETRIES = 20;
-
 export class GroupMembership {
-  private connection: Promise<Connection> | null = null;
   memberId = '';
   generation = -1;
   private protocol: string | null = null;
@@ -109,6 +104,8 @@ export class GroupMembership {
   /** The join in progress (shared by every ensureActive call until it settles). */
   private joining: Promise<void> | null = null;
   private readonly assignors: Assignor[];
+  /** Commits and offset fetches go to the coordinator through this too. */
+  readonly coordinator: CoordinatorLink;
 
   constructor(
     private readonly cluster: Cluster,
@@ -118,6 +115,7 @@ export class GroupMembership {
     private readonly random: Random,
   ) {
     this.assignors = options.assignors.map((name) => assignorByName(name));
+    this.coordinator = new CoordinatorLink(cluster, options.groupId, options.retryBackoff, timers, random);
   }
 
   /** Changes the subscription; the next ensureActive() rejoins with it. */
@@ -174,45 +172,10 @@ export class GroupMembership {
         // Not one of ours: a fault in the assignor or this client, which no retry fixes by itself; it goes
         // on retrying (the group needs this member) but the application hears of it.
         if (!(err instanceof StreamBusError)) this.unreported ??= { error: err };
-        if (e.code === 'NOT_COORDINATOR' || e.code === 'COORDINATOR_NOT_AVAILABLE' || isConnectionLoss(e)) {
-          this.dropCoordinator();
-        }
+        if (coordinatorMoved(e)) this.coordinator.drop();
         const waitMs = backoffMs(this.failures++, this.options.retryBackoff, this.random);
         await delay(waitMs, this.timers, this.closing.signal).catch(() => undefined);
       }
-    }
-  }
-
-  /**
-   * Runs `fn` (a request to the coordinator that throws its answer's error) again while the coordinator
-   * moves: NOT_COORDINATOR, COORDINATOR_NOT_AVAILABLE and lost connections find the coordinator anew and
-   * back off, for up to `retries` more tries. Commits use it, so a broker failover is a pause; with no
-   * retries, the next call still asks the new coordinator.
-   */
-  async withCoordinatorRetry<T>(fn: () => Promise<T>, retries = COORDINATOR_RETRIES): Promise<T> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await fn();
-      } catch (err) {
-        const e = toStreamBusError(err, 'group.request');
-        const moved = e.code === 'NOT_COORDINATOR' || e.code === 'COORDINATOR_NOT_AVAILABLE';
-        if (!moved && !isConnectionLoss(e)) throw e;
-        this.dropCoordinator();
-        if (attempt >= retries || this.closed) throw e;
-        await delay(backoffMs(attempt, this.options.retryBackoff, this.random), this.timers);
-      }
-    }
-  }
-
-  /** Sends a request to the coordinator over this member's connection (finding the coordinator first). */
-  async request<K extends ApiKey>(apiKey: K, body: RequestOf<K>, timeoutMs?: number): Promise<ResponseOf<K>> {
-    const connection = await this.coordinator();
-    try {
-      return await connection.request(apiKey, body, timeoutMs === undefined ? {} : { timeoutMs });
-    } catch (err) {
-      const e = toStreamBusError(err, 'group.request');
-      if (isConnectionLoss(e)) this.dropCoordinator();
-      throw e;
     }
   }
 
@@ -223,14 +186,14 @@ export class GroupMembership {
     this.closing.abort();
     this.stopHeartbeats();
     if (this.options.groupInstanceId === null && this.memberId !== '') {
-      await this.request(ApiKey.LeaveGroup, {
-        groupId: this.options.groupId,
-        members: [{ memberId: this.memberId, groupInstanceId: null }],
-      }).catch(() => undefined);
+      await this.coordinator
+        .request(ApiKey.LeaveGroup, {
+          groupId: this.options.groupId,
+          members: [{ memberId: this.memberId, groupInstanceId: null }],
+        })
+        .catch(() => undefined);
     }
-    const connection = this.connection;
-    this.connection = null;
-    if (connection !== null) await connection.then((c) => c.close()).catch(() => undefined);
+    await this.coordinator.close();
   }
 
   /**
@@ -266,7 +229,7 @@ export class GroupMembership {
       this.owned = [];
       await this.notify(() => this.listener.onRevoked(revoked));
     }
-    const join = await this.request(
+    const join = await this.coordinator.request(
       ApiKey.JoinGroup,
       {
         groupId: this.options.groupId,
@@ -296,7 +259,7 @@ export class GroupMembership {
       join.leaderId === this.memberId && !join.skipAssignment
         ? await this.assign(join.protocol, join.members)
         : [];
-    const sync = await this.request(
+    const sync = await this.coordinator.request(
       ApiKey.SyncGroup,
       {
         groupId: this.options.groupId,
@@ -442,7 +405,7 @@ export class GroupMembership {
     const generation = this.generation;
     let sessionOver = false;
     try {
-      const res = await this.request(ApiKey.Heartbeat, {
+      const res = await this.coordinator.request(ApiKey.Heartbeat, {
         groupId: this.options.groupId,
         memberId: this.memberId,
         groupInstanceId: this.options.groupInstanceId,
@@ -465,36 +428,10 @@ export class GroupMembership {
       } else if (e.code === 'REBALANCE_IN_PROGRESS') {
         this.rejoinNeeded = true;
       } else if (e.code === 'NOT_COORDINATOR' || e.code === 'COORDINATOR_NOT_AVAILABLE') {
-        this.dropCoordinator(); // the new coordinator restored the group: keep heartbeating there
+        this.coordinator.drop(); // the new coordinator restored the group: keep heartbeating there
       }
     }
     if (this.fatal === null && !sessionOver) this.scheduleHeartbeat();
-  }
-
-  private async coordinator(): Promise<Connection> {
-    if (this.connection !== null) return this.connection;
-    const attempt = (async () => {
-      const found = await this.cluster.requestAny(ApiKey.FindCoordinator, { groupId: this.options.groupId });
-      throwIf(found.error, 'group.find-coordinator');
-      return this.cluster.dedicatedConnection(`${found.host}:${found.port}`);
-    })();
-    this.connection = attempt;
-    attempt.then(
-      (c) =>
-        c.onClose(() => {
-          if (this.connection === attempt) this.connection = null;
-        }),
-      () => {
-        if (this.connection === attempt) this.connection = null;
-      },
-    );
-    return attempt;
-  }
-
-  private dropCoordinator(): void {
-    const connection = this.connection;
-    this.connection = null;
-    if (connection !== null) void connection.then((c) => c.close()).catch(() => undefined);
   }
 }
 
@@ -513,8 +450,4 @@ function untilAborted(promise: Promise<void>, signal: AbortSignal): Promise<void
 
 function throwIf(error: WireError | null, operation: string): void {
   if (error !== null) throw fromWireError(error, operation);
-}
-
-function isConnectionLoss(e: StreamBusError): boolean {
-  return e.code === 'NETWORK_ERROR' || e.code === 'CONNECTION_CLOSED' || e.code === 'REQUEST_TIMED_OUT';
 }
