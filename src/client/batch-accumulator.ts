@@ -57,6 +57,7 @@ export class BatchAccumulator {
         ...NO_IDENTITY,
         attempts: 0,
         sends: 0,
+        maybeWritten: false,
         sentBehindOlder: false,
         createdMs: this.clock.nowMs(),
         seq: -1,

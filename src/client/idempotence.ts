@@ -1,7 +1,8 @@
 /**
  * The idempotent producer's state: its identity (producer id and epoch, from InitProducerId) and the next
  * sequence number of every partition. A batch takes its partition's sequence once, when it is built; a
- * retry re-sends the same bytes, so the leader can recognise it and answer with the original offset.
+ * retry re-sends the same bytes, so the leader can recognise it and answer with the original offset. A
+ * batch that fails for good moves the producer to its next epoch (failedForGood).
  */
 import { isRetriable, StreamBusError, toStreamBusError } from '../errors/index.js';
 import { ApiKey, fromWireError } from '../protocol/index.js';
@@ -20,6 +21,9 @@ export const INIT_PRODUCER_ID_RETRIES_MAX = 30;
 
 /** Sequences are int32 and wrap to 0 after the largest, as Kafka's do (the leader must compare likewise). */
 const SEQUENCE_MODULUS = 2 ** 31;
+
+/** Epochs are int16; past the largest the producer takes a new id (at epoch 0), as Kafka's does. */
+export const PRODUCER_EPOCH_MAX = 0x7fff;
 
 /** The key of a partition in the client's per-partition maps (send-order.ts's partitionKeyOf too). */
 export function partitionKey(topic: string, partition: number): string {
@@ -71,6 +75,8 @@ export class IdempotenceState {
   private readonly sequences = new Map<string, number>();
   /** Batches that took sequences, per partition; never reset (it counts batches, not sequences). */
   private readonly ordinals = new Map<string, number>();
+  /** Per partition: the oldest batch that failed for good under the newest identity that had one there. */
+  private readonly gaps = new Map<string, ProducerIdentity & { readonly ordinal: number }>();
 
   constructor(private readonly fetchIdentity: () => Promise<ProducerIdentity>) {}
 
@@ -120,14 +126,48 @@ export class IdempotenceState {
   }
 
   /**
-   * A batch of `producerId` failed for good: the leader's idea of its partition's next sequence is now
-   * unknown (the batch may or may not have been appended), so every later batch of that partition would be
-   * refused as out of order. Starting over with a new producer id (sequences from 0) clears that; batches
-   * already built keep their old identity and are not re-encoded.
+   * A sequenced batch failed for good: the leader's idea of its partition's next sequence under the batch's
+   * identity is now unknown (the batch may or may not have been appended), so the partition's later batches
+   * of that identity are refused as out of order. Remembers the gap (behindGap) and, when the batch has the
+   * current identity, moves on to a new one: the next epoch of the same producer id (as Kafka's idempotent
+   * producer does since KIP-360; the id is this producer's alone, so no broker needs asking, and a leader
+   * takes a newer epoch starting at sequence 0, broker/producer-state.ts), or a new producer id once the
+   * epoch is at its int16 maximum. Every partition's sequences start again at 0. Batches already built keep
+   * their identity: the producer re-sequences those it knows were not written (producer.ts).
    */
-  reset(producerId: number): void {
-    if (this.identity === null || this.identity.producerId !== producerId) return;
-    this.identity = null;
+  failedForGood(b: SequencedBatch): void {
+    const key = partitionKey(b.topic, b.partition);
+    const known = this.gaps.get(key);
+    // The gate (send-order.ts) builds no batch of a newer identity on the partition while one of an older
+    // identity is unfinished, so a partition's gap of an older identity is never needed again.
+    if (known === undefined || !sameIdentity(known, b) || b.ordinal < known.ordinal) {
+      this.gaps.set(key, { producerId: b.producerId, producerEpoch: b.producerEpoch, ordinal: b.ordinal });
+    }
+    if (this.identity === null || !sameIdentity(this.identity, b)) return;
+    this.identity =
+      this.identity.producerEpoch < PRODUCER_EPOCH_MAX
+        ? { producerId: this.identity.producerId, producerEpoch: this.identity.producerEpoch + 1 }
+        : null;
     this.sequences.clear();
   }
+
+  /**
+   * Whether a batch of its identity and partition, taken before `b`, failed for good: an out-of-order answer
+   * to `b` is then that gap's, and `b` can be written only under a newer identity.
+   */
+  behindGap(b: SequencedBatch): boolean {
+    const gap = this.gaps.get(partitionKey(b.topic, b.partition));
+    return gap !== undefined && sameIdentity(gap, b) && gap.ordinal < b.ordinal;
+  }
+}
+
+/** A built batch's partition, identity and ordinal. */
+export interface SequencedBatch extends ProducerIdentity {
+  readonly topic: string;
+  readonly partition: number;
+  readonly ordinal: number;
+}
+
+export function sameIdentity(a: ProducerIdentity, b: ProducerIdentity): boolean {
+  return a.producerId === b.producerId && a.producerEpoch === b.producerEpoch;
 }

@@ -19,6 +19,15 @@ import type { UnfinishedBatches } from './unfinished-batches.js';
  */
 const PRODUCE_ANSWER_MARGIN_MS = 1_000;
 
+/**
+ * Answers that say a leader's producer state refused the entry before writing any of it. The leader checks
+ * an entry's batches in order and each needs the one before it written, so one refused leaves the later
+ * ones refused too (multi-batch entries hold only batches never sent, send-order.ts). Any other error may
+ * come after a write (a timeout, a leadership lost while the write was being replicated, which the next
+ * leader may still commit), or reach only part of an entry.
+ */
+const REFUSED_UNWRITTEN: ReadonlySet<string> = new Set(['OUT_OF_ORDER_SEQUENCE', 'INVALID_PRODUCER_EPOCH']);
+
 /** Where each batch of a request goes once its answer (or the lack of one) is known: the producer. */
 export interface BatchOutcomes {
   /** Acknowledged (err null; offsets -1 when unknown) or failed for good. */
@@ -81,7 +90,11 @@ export class ProduceRequests {
       }
     } catch (err) {
       const e = toStreamBusError(err, 'producer.send');
-      for (const b of batches) this.outcomes.failOrRetry(b, e);
+      for (const b of batches) {
+        // No answer: the leader may have written it.
+        b.maybeWritten = true;
+        this.outcomes.failOrRetry(b, e);
+      }
       return;
     } finally {
       watch?.stop();
@@ -103,7 +116,10 @@ export class ProduceRequests {
         const err = fromWireError(result.error, 'producer.send');
         if (err.code === 'NOT_LEADER' && result.leaderHint > 0)
           this.cluster.noteLeader(topic, partition, result.leaderHint);
-        for (const b of group) this.outcomes.failOrRetry(b, err);
+        for (const b of group) {
+          if (!REFUSED_UNWRITTEN.has(err.code)) b.maybeWritten = true;
+          this.outcomes.failOrRetry(b, err);
+        }
       } else {
         let offset = result.baseOffset;
         for (const b of group) {

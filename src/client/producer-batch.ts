@@ -5,7 +5,7 @@
 import { invariant, StreamBusError } from '../errors/index.js';
 import type { Acks } from '../protocol/index.js';
 import { type Compression, encodeRecordBatch, type ProducerRecord } from '../protocol/record-batch.js';
-import type { IdempotenceState } from './idempotence.js';
+import { type IdempotenceState, NO_IDENTITY } from './idempotence.js';
 import type { RecordMetadata } from './producer-options.js';
 import type { Clock, TimerHandle } from './timers.js';
 
@@ -42,6 +42,12 @@ export interface Batch {
   attempts: number;
   /** Times the batch was sent. One sent before may already be written, whatever its answer said. */
   sends: number;
+  /**
+   * Whether a send of it under its current identity may have been written: one that got no answer, or an
+   * answer other than a refusal before writing (produce-request.ts). Only a batch that cannot have been
+   * written may be re-sequenced under a newer identity (resequence) without risking a second copy.
+   */
+  maybeWritten: boolean;
   /**
    * Whether an older batch of its partition was unacknowledged when this attempt was sent: an out-of-order
    * answer is then that batch's gap, even if it arrives (from an old leader, on another connection) after
@@ -96,6 +102,21 @@ export function buildBatch(
     producerEpoch: batch.producerEpoch,
     baseSequence: batch.baseSequence,
   });
+}
+
+/**
+ * Returns a batch that was refused (or never sent) under an identity that is no longer current to the
+ * state of one never built: it takes the current identity and its partition's next sequence when next
+ * taken for sending. Its retries spent and delivery timeout stay.
+ */
+export function resequence(batch: Batch): void {
+  invariant(!batch.maybeWritten, 'a batch that may have been written is re-sequenced');
+  batch.bytes = null;
+  Object.assign(batch, NO_IDENTITY);
+  batch.ordinal = -1;
+  // Never sent under the identity it will take: it cannot be a duplicate there (send-order.ts).
+  batch.sends = 0;
+  batch.sentBehindOlder = false;
 }
 
 /**

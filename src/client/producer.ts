@@ -33,6 +33,7 @@ import {
   buildBatch,
   deliveryExpired,
   RECORD_OVERHEAD_BYTES,
+  resequence,
   type SendTracker,
   settleFailed,
   sizeOf,
@@ -330,7 +331,7 @@ export class Producer {
     const { sendable, waiting } = gateSequenced(
       free,
       this.unfinished,
-      idempotence.current()?.producerId,
+      idempotence.current(),
       (b) => this.needsIdentity(b),
       (topic, partition) => idempotence.nextOrdinal(topic, partition),
     );
@@ -355,6 +356,15 @@ export class Producer {
       err.code === 'REQUEST_TIMED_OUT'
     ) {
       this.cluster.invalidateMetadata();
+    }
+    if (this.refusedBehindGap(batch, err)) {
+      // Not written, and never writable under its identity: it takes the current one and the partition's
+      // next sequence, in its place in line (the gate holds it until the older identity's batches of the
+      // partition are finished). No retry spent: the failure was the older batch's.
+      resequence(batch);
+      this.requeue(batch);
+      void this.drain();
+      return;
     }
     // An out-of-order answer while an older batch of the partition is still unacknowledged is that batch's
     // gap (it failed and waits for its retry), not this one's: this batch goes back behind it, without
@@ -382,10 +392,43 @@ export class Producer {
     void this.drain();
   }
 
+  /**
+   * Whether `batch` was refused before writing, behind an older batch of its partition and identity that
+   * failed for good, and no send of it may have been written: its identity is dead on the partition, and
+   * under the current one it cannot become a second copy. (An older batch still pending does not matter:
+   * the gate sends the re-sequenced one only after it.)
+   */
+  private refusedBehindGap(batch: Batch, err: StreamBusError): boolean {
+    return (
+      (err.code === 'OUT_OF_ORDER_SEQUENCE' || err.code === 'INVALID_PRODUCER_EPOCH') &&
+      !batch.maybeWritten &&
+      batch.producerId >= 0 &&
+      this.idempotence?.behindGap(batch) === true
+    );
+  }
+
+  /**
+   * Re-sequences the ready batches (not in flight) built under an older identity behind a batch that failed
+   * for good, without sending them to be refused first: none of their sends may have been written. In
+   * flight ones are re-sequenced when their refusal comes back (failOrRetry).
+   */
+  private resequenceWaiting(): void {
+    for (const b of this.ready) {
+      if (b.bytes !== null && !b.maybeWritten && b.producerId >= 0 && this.idempotence?.behindGap(b)) {
+        resequence(b);
+      }
+    }
+  }
+
   private finish(batch: Batch, err: StreamBusError | null, baseOffset = -1, logAppendTimeMs = -1): void {
     this.unfinished.delete(batch);
-    // A sequenced batch that failed for good leaves the leader's next sequence unknown: start afresh.
-    if (err !== null && batch.producerId >= 0) this.idempotence?.reset(batch.producerId);
+    // A sequenced batch that failed for good leaves the leader's next sequence unknown: the partition's later
+    // batches of its identity would all be refused (a cascade), so the producer takes a new identity and
+    // re-sequences those it knows were not written.
+    if (err !== null && batch.producerId >= 0 && this.idempotence !== null) {
+      this.idempotence.failedForGood(batch);
+      this.resequenceWaiting();
+    }
     this.bufferedBytes -= batch.sizeBytes - BATCH_OVERHEAD_BYTES;
     const { trackers, resultIndexes, records } = batch;
     batch.trackers = [];

@@ -3,7 +3,7 @@
  * order. Pure functions over batches; the producer (producer.ts) keeps the queues.
  */
 import { IDEMPOTENT_BATCH_WINDOW } from '../protocol/idempotence.js';
-import { partitionKey } from './idempotence.js';
+import { type ProducerIdentity, partitionKey, sameIdentity } from './idempotence.js';
 import type { Batch } from './producer-batch.js';
 
 export function partitionKeyOf(b: { readonly topic: string; readonly partition: number }): string {
@@ -47,16 +47,17 @@ export function retriesTravelAlone(batches: readonly Batch[]): { kept: Batch[]; 
  *   recognised and is refused as out of order although it is in the log. (One way into it, replayed in
  *   test/client/idempotent-producer.test.ts: after a leader change, later batches reach the new leader and
  *   are acknowledged while the oldest still waits on the old one; docs/reliability.md has the chaos runs.)
- * - After a reset (a batch failed for good) new batches take a new producer id. A partition's batches of
- *   the old id that are still unfinished may yet be appended, so new ones wait for them: the leader checks
- *   sequences per producer id, and could otherwise append a new-id batch before an older old-id one (Kafka
- *   also waits out the in-flight batches before resetting).
+ * - After a batch failed for good new batches take a new identity (the next epoch, or a new producer id).
+ *   A partition's batches of an older identity that are still unfinished may yet be appended, so new ones
+ *   wait for them: the leader checks sequences per identity, could otherwise append a new-identity batch
+ *   before an older one, and then fences the older epoch (Kafka also waits out the in-flight batches before
+ *   starting a partition's sequences again).
  * `nextOrdinal` gives the ordinal a partition's next batch will take (IdempotenceState.nextOrdinal).
  */
 export function gateSequenced(
   free: readonly Batch[],
   unfinished: Iterable<Batch>,
-  currentProducerId: number | undefined,
+  current: ProducerIdentity | null,
   needsIdentity: (b: Batch) => boolean,
   nextOrdinal: (topic: string, partition: number) => number,
 ): { sendable: Batch[]; waiting: Batch[] } {
@@ -66,7 +67,7 @@ export function gateSequenced(
   for (const b of unfinished) {
     if (b.bytes === null || b.producerId < 0) continue;
     const key = partitionKeyOf(b);
-    if (b.producerId !== currentProducerId) olderIdPending.add(key);
+    if (current === null || !sameIdentity(b, current)) olderIdPending.add(key);
     else oldest.set(key, Math.min(oldest.get(key) ?? b.ordinal, b.ordinal));
   }
   /** Per partition: the ordinal the next batch let through here will take. */

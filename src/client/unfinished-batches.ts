@@ -1,3 +1,4 @@
+import { sameIdentity } from './idempotence.js';
 import type { Batch } from './producer-batch.js';
 import { partitionKeyOf } from './send-order.js';
 
@@ -41,7 +42,7 @@ export class UnfinishedBatches implements Iterable<Batch> {
   olderPending(batch: Batch): boolean {
     if (batch.producerId < 0) return false;
     for (const b of this.byPartition.get(partitionKeyOf(batch)) ?? []) {
-      if (b !== batch && b.seq >= 0 && b.seq < batch.seq && b.producerId === batch.producerId) return true;
+      if (b !== batch && b.seq >= 0 && b.seq < batch.seq && sameIdentity(b, batch)) return true;
     }
     return false;
   }

@@ -399,9 +399,10 @@ describe('idempotent producer: retries keep the sequence', () => {
     }
   });
 
-  it('after a reset, a new producer id does not overtake the old id batches still pending on the partition', async () => {
+  it('after a failure for good, the next epoch does not overtake the old epoch batches still pending on the partition', async () => {
     const { broker: b } = await setup(1);
-    // Producer ids come from another broker, so a new one arrives while the leader still holds B's answer.
+    // The id comes from another broker (the test once waited there for a new id); the next epoch is taken
+    // at once, while the leader still holds B's answer.
     const other = await FakeBroker.start();
     other.nextProducerId = 100;
     other.handlers[ApiKey.Metadata] = (req) => {
@@ -439,12 +440,12 @@ describe('idempotent producer: retries keep the sequence', () => {
     await eventually(() => calls >= 1, 'first request');
     const bSend = producer.send({ topic: 't', messages: [{ value: 'B' }] });
     await expect(a).rejects.toMatchObject({ code: 'INVALID_BATCH' });
-    // C is built under a new producer id while B (old id) is still in flight.
+    // C is built under the next epoch while B (old epoch) is still in flight.
     const cSend = producer.send({ topic: 't', messages: [{ value: 'C' }] });
     try {
       const [[bResult], [cResult]] = await Promise.all([bSend, cSend]);
       expect(bResult!.offset).toBeLessThan(cResult!.offset);
-      expect(sentBatches(b).map((x) => x.producerId)).toContain(101);
+      expect(sentBatches(b).map((x) => `${x.producerId}/${x.producerEpoch}`)).toContain('100/1');
     } finally {
       await c.close();
       await other.stop();
@@ -454,7 +455,7 @@ describe('idempotent producer: retries keep the sequence', () => {
 
 describe('idempotent producer: fatal answers', () => {
   for (const code of ['OUT_OF_ORDER_SEQUENCE', 'INVALID_PRODUCER_EPOCH'] as const) {
-    it(`${code} fails the send without a retry, and later batches start over under a new producer id`, async () => {
+    it(`${code} fails the send without a retry, and later batches start over at the next epoch`, async () => {
       const { broker: b, cluster: c } = await setup(1);
       let failed = false;
       b.handlers[ApiKey.Produce] = (body) => {
@@ -469,7 +470,8 @@ describe('idempotent producer: fatal answers', () => {
       expect(sentBatches(b)).toHaveLength(1);
       await producer.send({ topic: 't', messages: [{ value: 'y' }] });
       const next = sentBatches(b)[1];
-      expect([next?.producerId, next?.baseSequence]).toEqual([1001, 0]);
+      expect([next?.producerId, next?.producerEpoch, next?.baseSequence]).toEqual([1000, 1, 0]);
+      expect(b.requestsOf(ApiKey.InitProducerId)).toHaveLength(1);
     });
   }
 
