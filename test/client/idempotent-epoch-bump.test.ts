@@ -11,8 +11,10 @@ import { idempotentBatchOf, ProducerStateTable } from '../../src/broker/producer
 import { Cluster } from '../../src/client/cluster.js';
 import { Producer } from '../../src/client/producer.js';
 import type { RecordMetadata } from '../../src/client/producer-options.js';
+import { createClient } from '../../src/index.js';
 import { ApiKey, type ProduceRequest, type ProduceResponse, wireErrorOf } from '../../src/protocol/index.js';
-import { readBatchHeader, splitBatches, stampBatch } from '../../src/protocol/record-batch.js';
+import { decodeRecords, readBatchHeader, splitBatches, stampBatch } from '../../src/protocol/record-batch.js';
+import { type InProcessBroker, startInProcessBroker } from '../helpers/in-process-broker.js';
 import { appended, eventually, FakeBroker, failAll } from './fake-broker.js';
 
 let broker: FakeBroker | undefined;
@@ -168,5 +170,69 @@ describe('idempotent producer: a batch that fails for good', () => {
     const [a2] = await producer.send({ topic: 't', messages: [{ value: 'a2' }] });
     expect(valuesOf(b, 0)).toEqual(['a1', 'a2']);
     expect(a2!.offset).toBe(1);
+  });
+});
+
+describe('idempotent producer: a batch that fails for good, against a real single-node broker', () => {
+  let real: InProcessBroker | undefined;
+  afterEach(async () => {
+    await real?.destroy();
+    real = undefined;
+  });
+
+  it('the batches behind it are in the log once each, in order, under the next epoch', async () => {
+    real = await startInProcessBroker();
+    const client = createClient({ bootstrap: [real.bootstrap] });
+    try {
+      await client.admin().createTopic({ name: 'bump', partitions: 1 });
+      // The first Produce request never reaches the broker: it is answered INVALID_BATCH (a failure for
+      // good) once the next one, sent behind it, has had the broker's answer (out of order: the broker
+      // never saw sequence 0).
+      const c = client.cluster;
+      const request = c.request.bind(c);
+      let produces = 0;
+      let second: Promise<unknown> | undefined;
+      c.request = (async (brokerId: number, apiKey: ApiKey, body: never, options: never) => {
+        if (apiKey !== ApiKey.Produce) return request(brokerId, apiKey, body, options);
+        produces++;
+        if (produces === 1) {
+          await eventually(() => second !== undefined, 'the second produce request');
+          await second?.catch(() => undefined);
+          return failAll(body, 'INVALID_BATCH');
+        }
+        const answer = request(brokerId, apiKey, body, options);
+        if (produces === 2) second = answer;
+        return answer;
+      }) as typeof c.request;
+      const producer = client.producer({ lingerMs: 0 });
+      const bad = producer.send({ topic: 'bump', messages: [{ value: 'bad' }] });
+      await eventually(() => produces >= 1, 'the first produce request');
+      const sends = [producer.send({ topic: 'bump', messages: [{ value: 'a0' }] })];
+      await eventually(() => second !== undefined, 'the second produce request');
+      for (let i = 1; i < 5; i++)
+        sends.push(producer.send({ topic: 'bump', messages: [{ value: `a${i}` }] }));
+      await expect(bad).rejects.toMatchObject({ code: 'INVALID_BATCH' });
+      const offsets = (await Promise.all(sends)).map((r) => r[0]!.offset);
+      expect(offsets).toEqual([0, 1, 2, 3, 4]);
+      const conn = await client.cluster.connectionAt(real.bootstrap);
+      const res = await conn.request(ApiKey.Fetch, {
+        maxWaitMs: 0,
+        minBytes: 1,
+        maxBytes: 1 << 20,
+        partitions: [{ topic: 'bump', partition: 0, fetchOffset: 0, partitionMaxBytes: 1 << 20 }],
+      });
+      const batches = [...splitBatches(res.partitions[0]?.records ?? Buffer.alloc(0))];
+      const values = batches.flatMap((x) => decodeRecords(x).map((r) => r.value?.toString()));
+      expect(values).toEqual(['a0', 'a1', 'a2', 'a3', 'a4']);
+      const headers = batches.map((x) => readBatchHeader(x));
+      expect(new Set(headers.map((h) => h.producerEpoch))).toEqual(new Set([1]));
+      let next = 0;
+      for (const h of headers) {
+        expect(h.baseSequence).toBe(next);
+        next += h.recordCount;
+      }
+    } finally {
+      await client.close();
+    }
   });
 });
