@@ -10,7 +10,9 @@
  * each batch carries it with its partition's next sequence, taken once when the batch is built. A retry
  * re-sends the same bytes, so a leader that already appended the batch answers with the original offset
  * instead of appending it twice. At most 5 requests are in flight, and at most IDEMPOTENT_BATCH_WINDOW (16)
- * of a partition's batches from its oldest unresolved one on, the window a leader remembers.
+ * of a partition's batches from its oldest unresolved one on, the window a leader remembers. A batch that
+ * fails for good moves the producer to its next epoch, and the batches behind it that cannot have been
+ * written are re-sequenced under it instead of failing too (Kafka's KIP-360; docs/replication.md).
  */
 import { isRetriable, StreamBusError, toStreamBusError } from '../errors/index.js';
 import type { Acks } from '../protocol/index.js';
