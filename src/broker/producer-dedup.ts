@@ -60,7 +60,7 @@ export class ProducerDeduplicator {
     if (settling !== undefined) return settling.then(() => this.append(batch, write, confirm));
     this.table ??= this.rebuild();
     const table = this.table;
-    const key = `${idempotent.producerId}:${idempotent.firstSeq}`;
+    const key = inFlightKey(idempotent, idempotent.firstSeq);
     const check = table.check(idempotent);
     if (check.kind === 'refuse') {
       return Promise.reject(
@@ -112,7 +112,8 @@ export class ProducerDeduplicator {
   private forget(table: ProducerStateTable, b: IdempotentBatch): void {
     const pending: Promise<WrittenBatch>[] = [];
     for (const later of table.forget(b)) {
-      const write = this.inFlight.get(`${b.producerId}:${later.firstSeq}`);
+      // (The table's later batches are of b's producer and epoch: forget() finds none of another.)
+      const write = this.inFlight.get(inFlightKey(b, later.firstSeq));
       if (write === undefined) continue;
       this.forgotten.add(later);
       pending.push(write);
@@ -126,4 +127,12 @@ export class ProducerDeduplicator {
     });
     this.settling.set(b.producerId, settled);
   }
+}
+
+/**
+ * A write under way, by producer, epoch and first sequence: since a producer moves to its next epoch after a
+ * batch fails for good (its sequences start again at 0), the same id and sequence can be a different batch.
+ */
+function inFlightKey(producer: IdempotentBatch, firstSeq: number): string {
+  return `${producer.producerId}:${producer.producerEpoch}:${firstSeq}`;
 }
