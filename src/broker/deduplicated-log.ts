@@ -1,7 +1,9 @@
 /**
  * A single-node partition (PartitionLog) with idempotent producers' retries dropped, like a replica's.
- * The producer state lives in memory: it starts empty when the broker starts, so a batch retried across
- * a broker restart can be written twice (cluster mode keeps the state in the replicated log's snapshots).
+ * The producer state lives in memory: it starts empty when the broker starts, so a producer's next batch is
+ * answered UNKNOWN_PRODUCER_ID (the SDK then starts its sequences again under its next epoch), and a first
+ * batch (sequence 0) retried across a restart can be written twice (cluster mode keeps the state in the
+ * replicated log's snapshots).
  */
 
 import type { Acks } from '../protocol/messages.js';

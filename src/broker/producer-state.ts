@@ -35,7 +35,7 @@ export type SequenceCheck =
   | { readonly kind: 'duplicate'; readonly batch: ProducerBatch }
   | {
       readonly kind: 'refuse';
-      readonly code: 'OUT_OF_ORDER_SEQUENCE' | 'INVALID_PRODUCER_EPOCH';
+      readonly code: 'OUT_OF_ORDER_SEQUENCE' | 'INVALID_PRODUCER_EPOCH' | 'UNKNOWN_PRODUCER_ID';
       readonly message: string;
     };
 
@@ -76,12 +76,13 @@ export class ProducerStateTable {
     const entry = this.producers.get(b.producerId);
     if (entry === undefined) {
       // A producer's first batch here starts at 0. Accepting a later one first would let it overtake an
-      // earlier batch still being retried, which would then be refused for good. (A producer forgotten by
-      // eviction, or by a single-node restart, gets the same answer and starts over with a new id.)
+      // earlier batch still being retried, which would then be refused for good. A producer forgotten (by
+      // eviction, or by a single-node restart) is told so, as Kafka does: with nothing older unfinished it
+      // starts its sequences again under its next epoch rather than failing the batch.
       if (b.firstSeq === 0) return { kind: 'append' };
       return {
         kind: 'refuse',
-        code: 'OUT_OF_ORDER_SEQUENCE',
+        code: 'UNKNOWN_PRODUCER_ID',
         message: `producer ${b.producerId} is unknown here and sent sequence ${b.firstSeq}, not 0`,
       };
     }

@@ -75,7 +75,10 @@ export class IdempotenceState {
   private readonly sequences = new Map<string, number>();
   /** Batches that took sequences, per partition; never reset (it counts batches, not sequences). */
   private readonly ordinals = new Map<string, number>();
-  /** Per partition: the oldest batch that failed for good under the newest identity that had one there. */
+  /**
+   * Per partition: the oldest gap under the newest identity that had one there: the ordinal of a batch that
+   * failed for good, or the one before a batch the leader refused as from an unknown producer.
+   */
   private readonly gaps = new Map<string, ProducerIdentity & { readonly ordinal: number }>();
 
   constructor(private readonly fetchIdentity: () => Promise<ProducerIdentity>) {}
@@ -136,12 +139,27 @@ export class IdempotenceState {
    * their identity: the producer re-sequences those it knows were not written (producer.ts).
    */
   failedForGood(b: SequencedBatch): void {
+    this.moveOn(b, b.ordinal);
+  }
+
+  /**
+   * The leader does not know the producer (a single-node broker restarted, which keeps producer state in
+   * memory only) and refused `b` before writing it, with nothing older of the partition unfinished: all of
+   * that is acknowledged or failed, so `b` and the batches behind it can be written under a new identity
+   * without a second copy. The gap is just before `b`.
+   */
+  unknownToLeader(b: SequencedBatch): void {
+    this.moveOn(b, b.ordinal - 1);
+  }
+
+  /** Batches of `b`'s identity and partition after `gapOrdinal` are behind a gap; moves to a new identity. */
+  private moveOn(b: SequencedBatch, gapOrdinal: number): void {
     const key = partitionKey(b.topic, b.partition);
     const known = this.gaps.get(key);
     // The gate (send-order.ts) builds no batch of a newer identity on the partition while one of an older
     // identity is unfinished, so a partition's gap of an older identity is never needed again.
-    if (known === undefined || !sameIdentity(known, b) || b.ordinal < known.ordinal) {
-      this.gaps.set(key, { producerId: b.producerId, producerEpoch: b.producerEpoch, ordinal: b.ordinal });
+    if (known === undefined || !sameIdentity(known, b) || gapOrdinal < known.ordinal) {
+      this.gaps.set(key, { producerId: b.producerId, producerEpoch: b.producerEpoch, ordinal: gapOrdinal });
     }
     if (this.identity === null || !sameIdentity(this.identity, b)) return;
     this.identity =

@@ -26,7 +26,11 @@ const PRODUCE_ANSWER_MARGIN_MS = 1_000;
  * come after a write (a timeout, a leadership lost while the write was being replicated, which the next
  * leader may still commit), or reach only part of an entry.
  */
-const REFUSED_UNWRITTEN: ReadonlySet<string> = new Set(['OUT_OF_ORDER_SEQUENCE', 'INVALID_PRODUCER_EPOCH']);
+export const REFUSED_UNWRITTEN: ReadonlySet<string> = new Set([
+  'OUT_OF_ORDER_SEQUENCE',
+  'INVALID_PRODUCER_EPOCH',
+  'UNKNOWN_PRODUCER_ID',
+]);
 
 /** Where each batch of a request goes once its answer (or the lack of one) is known: the producer. */
 export interface BatchOutcomes {

@@ -28,7 +28,7 @@ import {
 } from './idempotence.js';
 import { PartitionHolds } from './partition-holds.js';
 import { Partitioner } from './partitioner.js';
-import { ProduceRequests } from './produce-request.js';
+import { ProduceRequests, REFUSED_UNWRITTEN } from './produce-request.js';
 import {
   BATCH_OVERHEAD_BYTES,
   type Batch,
@@ -359,6 +359,16 @@ export class Producer {
     ) {
       this.cluster.invalidateMetadata();
     }
+    if (err.code === 'UNKNOWN_PRODUCER_ID' && this.idempotence !== null && !this.sentAfterOlder(batch)) {
+      // The leader forgot this producer. Had this batch been written before that, its retry would be a
+      // second copy: one that may have been is failed (and the partition moves on behind it, finish()).
+      if (batch.maybeWritten) {
+        this.finish(batch, err);
+        return;
+      }
+      this.idempotence.unknownToLeader(batch);
+      this.resequenceWaiting();
+    }
     if (this.refusedBehindGap(batch, err)) {
       // Not written, and never writable under its identity: it takes the current one and the partition's
       // next sequence, in its place in line (the gate holds it until the older identity's batches of the
@@ -373,7 +383,8 @@ export class Producer {
     // spending one of its own retries (the older batch's retries bound the wait; if it fails for good, this
     // one's next answer is out of order with nothing older pending, and that fails it).
     const behindOlder =
-      err.code === 'OUT_OF_ORDER_SEQUENCE' && (batch.sentBehindOlder || this.unfinished.olderPending(batch));
+      (err.code === 'OUT_OF_ORDER_SEQUENCE' || err.code === 'UNKNOWN_PRODUCER_ID') &&
+      this.sentAfterOlder(batch);
     if (!(isRetriable(err) || behindOlder) || (!behindOlder && batch.attempts >= this.o.retries)) {
       this.finish(batch, err);
       return;
@@ -394,6 +405,11 @@ export class Producer {
     void this.drain();
   }
 
+  /** Whether an older batch of the partition was unacknowledged when `batch` was sent, or still is. */
+  private sentAfterOlder(batch: Batch): boolean {
+    return batch.sentBehindOlder || this.unfinished.olderPending(batch);
+  }
+
   /**
    * Whether `batch` was refused before writing, behind an older batch of its partition and identity that
    * failed for good, and no send of it may have been written: its identity is dead on the partition, and
@@ -402,7 +418,7 @@ export class Producer {
    */
   private refusedBehindGap(batch: Batch, err: StreamBusError): boolean {
     return (
-      (err.code === 'OUT_OF_ORDER_SEQUENCE' || err.code === 'INVALID_PRODUCER_EPOCH') &&
+      REFUSED_UNWRITTEN.has(err.code) &&
       !batch.maybeWritten &&
       batch.producerId >= 0 &&
       this.idempotence?.behindGap(batch) === true

@@ -28,7 +28,7 @@ describe('ProducerStateTable', () => {
     expect(t.check(b(7, 3, 5))).toMatchObject({ kind: 'refuse', code: 'OUT_OF_ORDER_SEQUENCE' });
     // Another producer has its own sequence space, starting at 0.
     expect(t.check(b(8, 0, 0)).kind).toBe('append');
-    expect(t.check(b(9, 4, 4))).toMatchObject({ kind: 'refuse', code: 'OUT_OF_ORDER_SEQUENCE' });
+    expect(t.check(b(9, 4, 4))).toMatchObject({ kind: 'refuse', code: 'UNKNOWN_PRODUCER_ID' });
   });
 
   it(`keeps the last ${PRODUCER_BATCHES_KEPT} batches per producer: an older retry is out of order`, () => {
@@ -79,7 +79,7 @@ describe('ProducerStateTable', () => {
     t.record(b(1, 1, 1), 0); // producer 1 written again: now the newest
     t.record(b(PRODUCERS_KEPT + 1, 0, 0), 0);
     expect(t.size).toBe(PRODUCERS_KEPT);
-    expect(t.check(b(2, 5, 5))).toMatchObject({ kind: 'refuse', code: 'OUT_OF_ORDER_SEQUENCE' }); // forgotten
+    expect(t.check(b(2, 5, 5))).toMatchObject({ kind: 'refuse', code: 'UNKNOWN_PRODUCER_ID' }); // forgotten
     expect(t.check(b(2, 0, 0)).kind).toBe('append');
     expect(t.check(b(1, 1, 1)).kind).toBe('duplicate');
   });

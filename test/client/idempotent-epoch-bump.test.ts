@@ -14,6 +14,7 @@ import type { RecordMetadata } from '../../src/client/producer-options.js';
 import { createClient } from '../../src/index.js';
 import { ApiKey, type ProduceRequest, type ProduceResponse, wireErrorOf } from '../../src/protocol/index.js';
 import { decodeRecords, readBatchHeader, splitBatches, stampBatch } from '../../src/protocol/record-batch.js';
+import { tempDir } from '../helpers/broker-process.js';
 import { type InProcessBroker, startInProcessBroker } from '../helpers/in-process-broker.js';
 import { appended, eventually, FakeBroker, failAll } from './fake-broker.js';
 
@@ -136,7 +137,7 @@ describe('idempotent producer: a batch that fails for good', () => {
 
   it('never re-sequences a batch behind it whose earlier send may have been written: it fails instead of being written twice', async () => {
     // 'a1' reaches the log but its answer is a timeout; its retry meets a leader that does not remember it
-    // (as a single-node broker after a restart) and is refused as out of order. Re-sequenced, it would be
+    // (as a single-node broker after a restart) and is refused as from an unknown producer. Re-sequenced, it would be
     // written a second time under the new epoch and reported acknowledged. (Passes without this change,
     // which failed every batch behind; it fails when the maybeWritten check is taken out.)
     broker = await FakeBroker.start();
@@ -166,7 +167,7 @@ describe('idempotent producer: a batch that fails for good', () => {
     await eventually(() => calls >= 1, "bad's request");
     const a1 = producer.send({ topic: 't', messages: [{ value: 'a1' }] });
     await expect(bad).rejects.toMatchObject({ code: 'INVALID_BATCH' });
-    await expect(a1).rejects.toMatchObject({ code: 'OUT_OF_ORDER_SEQUENCE' });
+    await expect(a1).rejects.toMatchObject({ code: 'UNKNOWN_PRODUCER_ID' });
     const [a2] = await producer.send({ topic: 't', messages: [{ value: 'a2' }] });
     expect(valuesOf(b, 0)).toEqual(['a1', 'a2']);
     expect(a2!.offset).toBe(1);
@@ -231,6 +232,48 @@ describe('idempotent producer: a batch that fails for good, against a real singl
         expect(h.baseSequence).toBe(next);
         next += h.recordCount;
       }
+    } finally {
+      await client.close();
+    }
+  });
+  it('carries on across a restart of the broker, which forgets producers: nothing failed, nothing written twice', async () => {
+    const dataDir = tempDir();
+    real = await startInProcessBroker({}, dataDir);
+    const listen = `127.0.0.1:${real.port}`;
+    const client = createClient({ bootstrap: [real.bootstrap] });
+    try {
+      await client.admin().createTopic({ name: 'restart', partitions: 1 });
+      const producer = client.producer({ lingerMs: 0 });
+      const send = async (value: string) =>
+        (await producer.send({ topic: 'restart', messages: [{ value }] }))[0]!.offset;
+      const before = [await send('a0'), await send('a1')];
+      await real.stop();
+      real = await startInProcessBroker({ 'broker.listen': listen }, dataDir);
+      // The broker answers the next batch (sequence 2) UNKNOWN_PRODUCER_ID: all older ones are acknowledged,
+      // so the producer starts again at sequence 0 of its next epoch instead of failing the send.
+      const after = [await send('b0'), await send('b1')];
+      expect([...before, ...after]).toEqual([0, 1, 2, 3]);
+      const conn = await client.cluster.connectionAt(real.bootstrap);
+      const res = await conn.request(ApiKey.Fetch, {
+        maxWaitMs: 0,
+        minBytes: 1,
+        maxBytes: 1 << 20,
+        partitions: [{ topic: 'restart', partition: 0, fetchOffset: 0, partitionMaxBytes: 1 << 20 }],
+      });
+      const batches = [...splitBatches(res.partitions[0]?.records ?? Buffer.alloc(0))];
+      expect(batches.flatMap((x) => decodeRecords(x).map((r) => r.value?.toString()))).toEqual([
+        'a0',
+        'a1',
+        'b0',
+        'b1',
+      ]);
+      const identities = batches.map((x) => readBatchHeader(x)).map((h) => [h.producerEpoch, h.baseSequence]);
+      expect(identities).toEqual([
+        [0, 0],
+        [0, 1],
+        [1, 0],
+        [1, 1],
+      ]);
     } finally {
       await client.close();
     }
