@@ -10,10 +10,11 @@
  * pass completes this coordinator's own applied moves once their new replica is in sync.
  *
  * A move is complete once its new replica is in the partition's in-sync set, not when the replica list is
- * written: only then has the partition's Raft group promoted it and dropped the old voter (the leader
- * publishes no in-sync set while its group still has a voter outside the list). Completing at the write
- * let a decommissioned broker be unregistered, and stopped by its operator, while groups still counted it
- * as a voter with the replacement not yet promoted: one more failure then stalled those partitions.
+ * written: only then has the partition's Raft group promoted it and dropped the old voter (the leader adds
+ * no replica to the in-sync set while its group still has a voter outside the list). Completing at the
+ * write let a decommissioned broker be unregistered, and stopped by its operator, while groups still
+ * counted it as a voter with the replacement not yet promoted: one more failure then stalled those
+ * partitions.
  */
 import type { CoordinatorAction, CoordinatorConfig } from '../cluster/coordinator-types.js';
 import { type LeaderChange, type Move, NO_LEADER } from '../cluster/types.js';

@@ -174,4 +174,33 @@ describe('LeaderSteering', () => {
     expect(transfers).toEqual([]);
     expect(published).toEqual([expect.objectContaining({ expectedEpoch: 7, leader: SELF })]);
   });
+
+  describe('in-sync set during a replica move (3 moved to 4: the group still has 3 as a voter)', () => {
+    const moving: PartitionRecord = {
+      partition: 0,
+      replicas: [1, 2, 4],
+      leader: SELF,
+      leaderEpoch: 9,
+      isr: [1, 2],
+    };
+
+    function publishing(voters: number[], ownInSync: number[]) {
+      const rig = harness(moving);
+      rig.h.replica.node.status = () => ({ voters, learners: [], commitIndex: 5 }) as never;
+      rig.steering.publishInSync(rig.h, moving, ownInSync);
+      return rig.published as unknown as { isr?: number[] }[];
+    }
+
+    it('drops a replica that fell out of sync mid-move, so metadata does not list it in sync until the move ends', () => {
+      // Broker 2 stopped answering while 4 was still catching up; without this, `topic describe` and the
+      // under-replicated count went on showing 2 in sync for as long as the move lasted.
+      expect(publishing([1, 2, 3], [1, 3]).map((u) => u.isr)).toEqual([[1]]);
+    });
+
+    it('adds the new replica only once the group dropped the old voter (its appearance completes the move)', () => {
+      expect(publishing([1, 2, 3, 4], [1, 2, 3, 4])).toEqual([]);
+      expect(publishing([1, 2, 3, 4], [1, 3, 4]).map((u) => u.isr)).toEqual([[1]]);
+      expect(publishing([1, 2, 4], [1, 2, 4]).map((u) => u.isr)).toEqual([[1, 2, 4]]);
+    });
+  });
 });

@@ -325,6 +325,29 @@ describe('ReplicaManager', () => {
     expect(retiring.manager.replica('t', 0)).toBeUndefined();
   });
 
+  it('publishes a replica that fails mid-move out of sync, and counts the moving partition under-replicated', async () => {
+    // Leaders used to publish no in-sync set while the old replica still voted: metadata went on listing a
+    // replica that had failed meanwhile as in sync (topic describe, cluster status) for the whole move.
+    const { hub, md } = setup([1, 2, 3, 4]);
+    md.apply(createTopic('t', [[1, 2, 3]]));
+    await leaderPublished(md);
+    const { broker: leader, replica } = leaderReplica('t', 0)!;
+    await waitFor('all three in sync', () => md.partition('t', 0).isr.length === 3);
+    const [moving, other] = [1, 2, 3].filter((id) => id !== leader.id) as [number, number];
+    hub.isolate(4); // the replacement cannot catch up: the move stays under way, the old replica voting
+    moveReplica(md, moving, 4);
+    await waitFor('broker 4 added as a learner', () => replica.node.status().learners.includes(4));
+    // The old voter is in sync but no longer listed: it does not stand in for the replica still catching up.
+    await waitFor('counted under-replicated', () => leader.manager.underReplicatedCount() === 1);
+    hub.isolate(other);
+    await waitFor(
+      'the failed replica out of the published set',
+      () => !md.partition('t', 0).isr.includes(other),
+    );
+    expect(md.partition('t', 0).isr).toEqual([leader.id]);
+    expect(replica.node.status().voters).toContain(moving);
+  });
+
   it('closes a replica moved away after the retiring bound even when its group never removes it', async () => {
     const { hub, md } = setup([1, 2, 3, 4], { retiringReplicaMaxMs: 2_000 });
     md.apply(createTopic('t', [[1, 2, 3]]));

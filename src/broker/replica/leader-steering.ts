@@ -242,14 +242,14 @@ export class LeaderSteering {
 
   /**
    * Publishes `isr` (sorted) as the partition's in-sync set when it differs from the metadata's, while leading.
-   * Not while the group still has a voter the replica list dropped (a move under way): the set must be part
-   * of the list, and a new replica appearing in it is what tells the coordinator that its move is done, the
-   * old replica no longer counted (rebalance-executor.ts).
+   * While the group still has a voter the replica list dropped (a move under way) the set may only shrink
+   * (inSyncToPublish): a new replica appearing in it is what tells the coordinator that its move is done,
+   * the old replica no longer counted (rebalance-executor.ts).
    */
-  publishInSync(h: SteeredReplica, p: PartitionRecord, isr: readonly NodeId[]): void {
+  publishInSync(h: SteeredReplica, p: PartitionRecord, leaderInSync: readonly NodeId[]): void {
     const published = [...p.isr].sort((a, b) => a - b);
+    const isr = inSyncToPublish(leaderInSync, p, h.replica.node.status().voters);
     if (p.leader !== this.deps.brokerId || h.publishingIsr || published.join() === isr.join()) return;
-    if (h.replica.node.status().voters.some((id) => !p.replicas.includes(id))) return;
     h.publishingIsr = true;
     this.deps.metadata
       .updateLeader({
@@ -296,6 +296,24 @@ export class LeaderSteering {
       if (!retiring) await this.publishLeader(h, true);
     }
   }
+}
+
+/**
+ * The in-sync set a leader publishes, from its own (`isr`, sorted, voters only) and its group's voters.
+ * Normally its own. While a voter the replica list dropped still votes (a move under way), the published set
+ * only loses members, never gains one: a replica gaining it mid-move would be the move's new replica, whose
+ * appearance completes the move although the old voter still counts. Publishing nothing instead (as before)
+ * left a replica that failed mid-move listed in sync, in `topic describe`, the under-replicated count and the
+ * preferred-leader choice, for as long as the move lasted (up to MOVE_CATCH_UP_MAX_MS, longer if its target
+ * died). A replica back in sync mid-move rejoins once the move ends.
+ */
+export function inSyncToPublish(
+  isr: readonly NodeId[],
+  p: Pick<PartitionRecord, 'replicas' | 'isr'>,
+  voters: readonly NodeId[],
+): NodeId[] {
+  if (voters.every((id) => p.replicas.includes(id))) return [...isr];
+  return isr.filter((id) => p.replicas.includes(id) && p.isr.includes(id));
 }
 
 /** The metadata record of a hosted replica's partition, if its topic incarnation still exists. */

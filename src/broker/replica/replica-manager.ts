@@ -464,7 +464,9 @@ export class ReplicaManager {
       this.steering.matchMembership(h, p.replicas);
       // A retiring leader is handing over: the partition's health is for its next leader to report.
       if (h.retiringSinceMs !== undefined) continue;
-      if (isr.length < p.replicas.length) underReplicated++;
+      // By the replica list, not the set's size: mid-move the old voter is in sync, yet it does not stand in
+      // for the new replica still catching up (nor for a listed one that failed).
+      if (p.replicas.some((id) => !isr.includes(id))) underReplicated++;
       this.stallWatch.check(h, now);
       this.steering.publishInSync(h, p, isr);
     }
@@ -475,7 +477,7 @@ export class ReplicaManager {
     this.deps.metrics?.replicaFollowerLagEntries.set(lagMax);
   }
 
-  /** Partitions led here whose in-sync set is shorter than their replica list (as of the last check). */
+  /** Partitions led here with a listed replica not in sync (as of the last check). */
   underReplicatedCount(): number {
     return this.underReplicated;
   }
