@@ -1,6 +1,11 @@
 import type { Command } from 'commander';
 import { createClient, StreamBusError } from '../../src/index.js';
-import type { BrokerAction, DescribeClusterResponse, QuorumAction } from '../../src/protocol/messages.js';
+import type {
+  BrokerAction,
+  ClusterBrokerDescription,
+  DescribeClusterResponse,
+  QuorumAction,
+} from '../../src/protocol/messages.js';
 import { bootstrapList, renderTable, withBootstrap } from './common.js';
 
 /** The metadata group's members, one line (`cluster status` and the voter commands). */
@@ -18,7 +23,7 @@ export function renderClusterStatus(c: DescribeClusterResponse): string {
     renderQuorum(c.metadataVoters, c.metadataLearners) +
     `brokers ${c.brokers.length} (${alive} alive)\n`;
   const table = renderTable(
-    ['ID', 'STATE', 'CLIENT', 'PEER', 'RACK', 'REPLICAS', 'LEADERS'],
+    ['ID', 'STATE', 'CLIENT', 'PEER', 'RACK', 'REPLICAS', 'MOVING OFF', 'LEADERS'],
     c.brokers.map((b) => [
       `${b.id}${b.id === c.metadataLeaderId ? '*' : ''}`,
       b.state,
@@ -26,6 +31,7 @@ export function renderClusterStatus(c: DescribeClusterResponse): string {
       b.peerPort > 0 ? `${b.peerHost}:${b.peerPort}` : '-',
       b.rack ?? '-',
       String(b.replicas),
+      String(b.movingOff),
       String(b.leaders),
     ]),
   );
@@ -33,7 +39,30 @@ export function renderClusterStatus(c: DescribeClusterResponse): string {
   const footer =
     `imbalance ${score.toFixed(2)} (replicas ${replicaScore.toFixed(2)}, leaders ${leaderScore.toFixed(2)})\n` +
     `under-replicated partitions ${c.underReplicatedPartitions} of ${c.partitions}\n`;
-  return `${header}${table}${footer}${renderReplication(c)}`;
+  const leaving = c.brokers.filter((b) => b.state === 'draining' || b.state === 'decommissioned');
+  return `${header}${table}${footer}${leaving.map((b) => `${stopVerdict(c, b)}\n`).join('')}${renderReplication(c)}`;
+}
+
+/**
+ * Whether a draining or decommissioned broker may be stopped (the runbook's wait, said outright). Not while
+ * it holds a replica, a pending move off it or a leadership: a partition's Raft group may still count it as
+ * a voter, and stopping it plus one more failure would stall that partition. Nor while any partition is
+ * under-replicated: a move completed without its new replica in sync (MOVE_CATCH_UP_MAX_MS) can leave a
+ * group still counting it, with no other trace in metadata than that partition's short in-sync set.
+ */
+export function stopVerdict(c: DescribeClusterResponse, b: ClusterBrokerDescription): string {
+  const name = `broker ${b.id} ${b.state}`;
+  if (b.replicas > 0 || b.leaders > 0) {
+    const moving =
+      b.movingOff > 0 ? ` (${b.movingOff} still moving off: their new replica is not in sync yet)` : '';
+    return `${name}: NOT safe to stop: ${b.replicas} partitions on it${moving}, ${b.leaders} led by it`;
+  }
+  if (c.underReplicatedPartitions > 0) {
+    return `${name}: NOT safe to stop: holds nothing, but ${c.underReplicatedPartitions} partitions are under-replicated (a group may still count it)`;
+  }
+  return b.state === 'decommissioned'
+    ? `${name}: empty, safe to stop (it leaves this list once the coordinator unregisters it)`
+    : `${name}: empty, safe to stop; decommission it to remove it from the cluster`;
 }
 
 /** The metadata log's replication per member (only the metadata leader's answer carries it). */
@@ -66,7 +95,7 @@ export function registerClusterCommand(program: Command): void {
     cluster
       .command('status')
       .description(
-        'metadata leader and term, brokers with their state and load, imbalance, under-replicated partitions, metadata log lag per voter and learner',
+        'metadata leader and term, brokers with their state, load and moves off them, whether a draining or decommissioned broker is safe to stop, imbalance, under-replicated partitions, metadata log lag per voter and learner',
       )
       .option('--json', 'print JSON'),
   ).action(async (opts: { bootstrap: string; json?: boolean }) => {

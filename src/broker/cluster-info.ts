@@ -1,6 +1,6 @@
 /**
- * DescribeCluster's data: the broker registry, the metadata quorum's leader and term, per-broker replica and
- * leader counts, the imbalance score and under-replicated partitions. Cluster mode reads the local replica
+ * DescribeCluster's data: the broker registry, the metadata quorum's leader and term, per-broker replica,
+ * leader and pending move counts, the imbalance score and under-replicated partitions. Cluster mode reads the local replica
  * of the metadata store (a follower may lag the leader by a few milliseconds; no read-index round trip, so
  * `cluster status` answers even without a quorum). A single-node broker describes itself through the same
  * code path, as a one-broker metadata image built from its catalog.
@@ -60,6 +60,17 @@ export function describeCluster(
       if (p.leader >= 0) leaders.set(p.leader, (leaders.get(p.leader) ?? 0) + 1);
     }
   }
+  // A move drops its old replica from the list at once, but completes only once the new replica is in sync,
+  // which the leader says only after its Raft group stopped counting the old one (rebalance-executor.ts).
+  // Until then the partition still sits on the old broker: counting the list alone showed a draining broker
+  // empty while groups still needed it, and an operator following the runbook stopped it too early.
+  const movingOff = new Map<number, number>();
+  for (const m of view.moves.values()) {
+    movingOff.set(m.from, (movingOff.get(m.from) ?? 0) + 1);
+    const p = view.topics.get(m.topic)?.partitions[m.partition];
+    if (p !== undefined && !p.replicas.includes(m.from))
+      replicas.set(m.from, (replicas.get(m.from) ?? 0) + 1);
+  }
   const brokers: ClusterBrokerDescription[] = [...view.brokers.values()]
     .sort((a, b) => a.id - b.id)
     .map((b) => ({
@@ -74,6 +85,7 @@ export function describeCluster(
       lastHeartbeatMs: Math.max(0, b.lastHeartbeatMs),
       replicas: replicas.get(b.id) ?? 0,
       leaders: leaders.get(b.id) ?? 0,
+      movingOff: movingOff.get(b.id) ?? 0,
     }));
   const imbalance = imbalanceScore(toClusterView(view, { heartbeatTimeoutMs }));
   return {

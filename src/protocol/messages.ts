@@ -253,10 +253,15 @@ export interface ClusterBrokerDescription {
   epoch: number;
   /** Last heartbeat as recorded by the metadata leader (ms since the epoch); 0 when never. */
   lastHeartbeatMs: number;
-  /** Partition replicas placed on this broker. */
+  /**
+   * Partitions on this broker: its replica list names it, or a move off it is still pending (the
+   * partition's Raft group may still count it as a voter until the move completes).
+   */
   replicas: number;
   /** Partitions this broker leads (per the metadata leader hint). */
   leaders: number;
+  /** Recorded moves off this broker that have not completed (their new replica not in sync yet). */
+  movingOff: number;
 }
 export interface ClusterImbalance {
   /** max(replicaScore, leaderScore); 0 means as balanced as whole numbers allow. */

@@ -11,7 +11,13 @@ import {
 } from '../../src/broker/cluster-info.js';
 import { createClient, type StreamBusClient } from '../../src/index.js';
 import type { MetadataView } from '../../src/metadata/state.js';
-import type { BrokerRecord, BrokerState, PartitionRecord } from '../../src/metadata/types.js';
+import {
+  type BrokerRecord,
+  type BrokerState,
+  type MoveRecord,
+  moveKey,
+  type PartitionRecord,
+} from '../../src/metadata/types.js';
 import { type InProcessBroker, startInProcessBroker } from '../helpers/in-process-broker.js';
 
 describe('DescribeCluster on a single-node broker', () => {
@@ -54,6 +60,7 @@ describe('DescribeCluster on a single-node broker', () => {
         lastHeartbeatMs: 0,
         replicas: 0,
         leaders: 0,
+        movingOff: 0,
       },
     ]);
   });
@@ -139,6 +146,44 @@ describe('describeCluster (pure)', () => {
     // Two replicas sit on a failed broker: the cluster is out of balance.
     expect(res.imbalance.score).toBeGreaterThan(0);
     expect(res.imbalance.score).toBe(Math.max(res.imbalance.replicaScore, res.imbalance.leaderScore));
+  });
+
+  test('counts a partition on the broker a move is taking it off until the move completes', () => {
+    // Broker 3 is draining: partition 0's list already names 4 instead, but the move is pending (4 not in
+    // sync yet), so 0's Raft group may still count 3 as a voter; partition 1's move is recorded, not applied.
+    const view = image(
+      [broker(1), broker(2), broker(3, 'draining'), broker(4)],
+      [
+        { partition: 0, replicas: [1, 4], leader: 1, leaderEpoch: 2, isr: [1] },
+        { partition: 1, replicas: [3, 2], leader: 2, leaderEpoch: 1, isr: [3, 2] },
+      ],
+    );
+    const moves = view.moves as Map<string, MoveRecord>;
+    for (const [partition, to] of [
+      [0, 4],
+      [1, 1],
+    ] as const) {
+      moves.set(moveKey('t', partition, 3, to), {
+        topic: 't',
+        partition,
+        from: 3,
+        to,
+        state: 'pending',
+        recordedVersion: 16,
+      });
+    }
+    const res = describeCluster(
+      view,
+      { leaderId: 1, term: 4, voters: [1, 2, 3], learners: [4], replication: [] },
+      local,
+      3_000,
+    );
+    expect(res.brokers.map((x) => [x.id, x.replicas, x.movingOff])).toEqual([
+      [1, 1, 0],
+      [2, 1, 0],
+      [3, 2, 2],
+      [4, 1, 0],
+    ]);
   });
 
   test("Raft's no-leader id 0 is reported as -1", () => {

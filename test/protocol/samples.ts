@@ -327,6 +327,7 @@ const BASE_SAMPLES: { [K in BaseApiKey]: Sample<K> } = {
           lastHeartbeatMs: 1_700_000_000_000,
           replicas: 3,
           leaders: 2,
+          movingOff: 1,
         },
         {
           id: 2,
@@ -340,6 +341,7 @@ const BASE_SAMPLES: { [K in BaseApiKey]: Sample<K> } = {
           lastHeartbeatMs: 1_699_999_990_000,
           replicas: 1,
           leaders: 0,
+          movingOff: 0,
         },
       ],
       imbalance: { score: 0.5, replicaScore: 0.5, leaderScore: 0.25 },

@@ -11,7 +11,8 @@
  *                brokers: [ { id: int32 >= 0, host: str, port: int32 >= 0, rack: str | nil,
  *                             state: "starting" | "alive" | "draining" | "failed" | "decommissioned",
  *                             peerHost: str, peerPort: int32 >= 0, epoch: int >= 0,
- *                             lastHeartbeatMs: int >= 0, replicas: int32 >= 0, leaders: int32 >= 0 } ],
+ *                             lastHeartbeatMs: int >= 0, replicas: int32 >= 0, leaders: int32 >= 0,
+ *                             movingOff: int32 >= 0 } ],
  *                imbalance: { score: float >= 0, replicaScore: float >= 0, leaderScore: float >= 0 },
  *                partitions: int >= 0, underReplicatedPartitions: int >= 0 }
  */
@@ -79,6 +80,7 @@ export function encodeResponse(res: DescribeClusterResponse): unknown {
       lastHeartbeatMs: b.lastHeartbeatMs,
       replicas: b.replicas,
       leaders: b.leaders,
+      movingOff: b.movingOff,
     })),
     imbalance: {
       score: res.imbalance.score,
@@ -111,6 +113,7 @@ function decodeBroker(item: unknown, path: string): ClusterBrokerDescription {
     lastHeartbeatMs: asSafeInt(field(b, 'lastHeartbeatMs'), `${path}.lastHeartbeatMs`, 0),
     replicas: asNonNegInt32(field(b, 'replicas'), `${path}.replicas`),
     leaders: asNonNegInt32(field(b, 'leaders'), `${path}.leaders`),
+    movingOff: asNonNegInt32(field(b, 'movingOff'), `${path}.movingOff`),
   };
 }
 
