@@ -38,6 +38,8 @@ export interface ClusterHealthSources {
   readonly nowMs: () => number;
   /** Set when the metadata Raft node stopped on a fatal error. */
   readonly raftFatal: () => string | undefined;
+  /** True once this broker was decommissioned and then unregistered (it left the cluster). */
+  readonly leftCluster: () => boolean;
 }
 
 /** Registers the checks and the /health/raft body; returns what undoes it. */
@@ -135,6 +137,8 @@ function raftFacts(src: ClusterHealthSources, s: RaftNodeStatus): RaftFacts {
     votersReachable: heard + (s.voters.includes(s.id) ? 1 : 0),
     lastCommitAgeMs: s.lastCommitAgeMs,
     commitStaleMs: src.config.resilience.timeouts.heartbeatTimeoutMs,
+    // A voter still counts for the quorum (docs say to demote it first): judge it as one.
+    decommissioned: src.leftCluster() && !s.voters.includes(s.id),
   };
 }
 

@@ -68,6 +68,8 @@ export class ClusterNode {
   readonly coordinator: ClusterCoordinator;
   /** Latched when this broker's decommissioning applies here: its membership loop stops for good. */
   private decommissioned = false;
+  /** Latched when, decommissioned, it is then unregistered: it left the cluster (health says so). */
+  private leftCluster = false;
   /** Set when the metadata Raft node stopped on a fatal error (the raft and metadata checks report it). */
   private raftFatal: string | undefined;
 
@@ -394,14 +396,26 @@ export class ClusterNode {
         coordinator: this.coordinator,
         nowMs: this.nowMs,
         raftFatal: () => this.raftFatal,
+        leftCluster: () => this.leftCluster,
       }),
     );
     const self = this.config.broker.id;
+    // Only a broker decommissioned while it ran leaves: one that starts unregistered registers anew.
+    const leave = (): void => {
+      if (!this.decommissioned || this.leftCluster) return;
+      this.leftCluster = true;
+      ops.health.setRetired('decommissioned: left the cluster; stop this broker');
+      this.logger.warn(
+        { operation: 'membership', broker_id: self },
+        'this broker was decommissioned and has left the cluster: it serves nothing; stop it (a restart registers it anew)',
+      );
+    };
     this.unbind.push(
       this.stateMachine.subscribe((change) => {
         if (change.kind === 'restored') {
-          if (this.stateMachine.view().brokers.get(self)?.state === 'decommissioned')
-            this.decommissioned = true;
+          const state = this.stateMachine.view().brokers.get(self)?.state;
+          if (state === undefined) leave();
+          if (state === 'decommissioned') this.decommissioned = true;
           return;
         }
         const c = change.command;
@@ -413,6 +427,7 @@ export class ClusterNode {
         ) {
           this.decommissioned = true;
         }
+        if (c.type === 'unregisterBroker' && c.brokerId === self && change.result.ok) leave();
       }),
     );
     this.unbind.push(bindMetadataMetrics(this.store, metrics));

@@ -30,6 +30,11 @@ export interface RaftFacts {
    * `resilience.timeouts.heartbeat_timeout`, the silence after which the coordinator marks a broker failed.
    */
   readonly commitStaleMs: number;
+  /**
+   * This broker was decommissioned, has left the registry and is not a metadata voter: the metadata leader
+   * no longer replicates to it, so it commits nothing, by design.
+   */
+  readonly decommissioned?: boolean;
 }
 
 /**
@@ -40,6 +45,10 @@ export interface RaftFacts {
  * (check-quorum), so "leader known" already implies a quorum somewhere; what a follower itself hears is
  * reported (degraded) but not counted against the quorum: in five voters, a follower cut off from two
  * peers still has a working group.
+ *
+ * A decommissioned broker that left the cluster is healthy: it is correctly idle, waiting to be stopped,
+ * and judging it as a member ("no commit", later "no leader") paged on-call for it. It is not ready
+ * (HealthRegistry.setRetired); liveness stays, as a restart would register it anew.
  */
 export function judgeRaft(f: RaftFacts): CheckResult {
   const quorum = quorumOf(f.voterCount);
@@ -48,6 +57,13 @@ export function judgeRaft(f: RaftFacts): CheckResult {
     return {
       status: 'unhealthy',
       message: `metadata raft stopped${f.fatalError ? `: ${f.fatalError}` : ''}`,
+    };
+  }
+  if (f.decommissioned === true) {
+    return {
+      status: 'healthy',
+      message:
+        'decommissioned: no longer a cluster member (unregistered, not a metadata voter); nothing to serve, stop this broker',
     };
   }
   if (f.role === 'leader' && f.votersReachable < quorum) {

@@ -98,6 +98,7 @@ export class HealthRegistry {
   private readonly onTimeout: ((operation: string, timeoutMs: number) => void) | undefined;
   private running = false;
   private draining = false;
+  private retired: string | undefined;
   private fatal: string | undefined;
 
   constructor(options: HealthRegistryOptions = {}) {
@@ -174,6 +175,15 @@ export class HealthRegistry {
     return this.draining;
   }
 
+  /**
+   * The broker has nothing left to serve for good (decommissioned and removed from the cluster): not ready,
+   * so load balancers and Services stop sending clients to it, yet live and healthy, so nothing restarts it
+   * (a restart would register it anew) and no check pages anyone for it.
+   */
+  setRetired(reason: string): void {
+    this.retired = reason;
+  }
+
   /** After a broken invariant: liveness fails so the orchestrator restarts the process. */
   setFatal(message: string): void {
     this.fatal = message;
@@ -186,6 +196,7 @@ export class HealthRegistry {
   readiness(): Readiness {
     if (this.fatal !== undefined) return { ready: false, reason: `fatal: ${this.fatal}` };
     if (this.draining) return { ready: false, reason: 'draining' };
+    if (this.retired !== undefined) return { ready: false, reason: this.retired };
     for (const entry of this.entries.values()) {
       if (entry.critical && entry.result.status === 'unhealthy') {
         return { ready: false, reason: `${entry.spec.name}: ${entry.result.message}` };

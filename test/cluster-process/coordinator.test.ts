@@ -3,13 +3,22 @@
  * topic of 6 partitions with replication factor 3 spread over them; `kill -9` of the metadata leader gets
  * it marked failed by the coordinator that takes over on a survivor; restarted, it rejoins and the
  * rebalancer gives it back its share of leaders; a fourth broker, not in the voter list, joins as a
- * non-voter and replicas move onto it until the spread is even; decommissioned, it is emptied and removed.
+ * non-voter and replicas move onto it until the spread is even; decommissioned, it is emptied and removed,
+ * and its own health then says it left the cluster (healthy, not ready, live).
  */
 import { describe, expect, it } from 'vitest';
 import { createClient } from '../../src/index.js';
 import type { MetadataResponse } from '../../src/protocol/messages.js';
 import type { BrokerProcess } from '../helpers/broker-process.js';
-import { agreedLeader, allSeeAlive, brokerFleet, raftView, until } from '../helpers/cluster-processes.js';
+import {
+  agreedLeader,
+  allSeeAlive,
+  brokerFleet,
+  getJson,
+  type RaftView,
+  raftView,
+  until,
+} from '../helpers/cluster-processes.js';
 
 const TOPIC = 'spread';
 /** Fast rebalance checks; a failed broker keeps its replicas for a minute (a restart costs no moves). */
@@ -130,5 +139,24 @@ describe('cluster coordinator on broker processes', () => {
     await until('broker 4 stopping its heartbeats', async () =>
       logs.some((l) => l.includes('was decommissioned')) ? true : undefined,
     );
+
+    // Out of the metadata group, broker 4 commits nothing, by design. Past the commit staleness bound its raft
+    // check says so instead of "degraded: no commit" (which paged on-call); it is not ready and still live.
+    const gone = running.get(4) as BrokerProcess;
+    const idle = await until(
+      'broker 4 without a commit for longer than the staleness bound',
+      async () => {
+        const v = (await raftView(gone)) as RaftView & {
+          last_commit_age_ms?: number;
+          commit_stale_ms?: number;
+        };
+        return (v.last_commit_age_ms ?? 0) > (v.commit_stale_ms ?? Number.POSITIVE_INFINITY) ? v : undefined;
+      },
+      30_000,
+    );
+    expect(idle.status).toBe('healthy');
+    expect((idle as RaftView & { message?: string }).message).toMatch(/^decommissioned: /);
+    expect((await getJson(gone.httpPort, '/health/ready')).code).toBe(503);
+    expect((await getJson(gone.httpPort, '/health/live')).code).toBe(200);
   }, 180_000);
 });

@@ -73,6 +73,17 @@ describe('raft check', () => {
     expect(judgeRaft({ ...raft, lastCommitAgeMs: undefined }).message).toMatch(/no commit yet/);
   });
 
+  it('is healthy on a decommissioned broker that left the cluster, which commits nothing by design', () => {
+    // Removed from the metadata group, it hears no commits: judged as a member it went "degraded: no commit"
+    // (and "no leader" once the group elected another), paging on-call for a broker correctly idle.
+    const left = { ...raft, lastCommitAgeMs: 60_000, votersReachable: 0, decommissioned: true };
+    const r = judgeRaft(left);
+    expect(r.status).toBe('healthy');
+    expect(r.message).toMatch(/^decommissioned: no longer a cluster member/);
+    expect(judgeRaft({ ...left, leaderId: 0 }).status).toBe('healthy');
+    expect(judgeRaft({ ...left, running: false }).status).toBe('unhealthy');
+  });
+
   it('is unhealthy once Raft stopped on a fatal error, whatever else holds', () => {
     const r = judgeRaft({ ...raft, running: false, fatalError: 'EIO: write failed' });
     expect(r).toEqual({ status: 'unhealthy', message: 'metadata raft stopped: EIO: write failed' });

@@ -141,6 +141,21 @@ describe('HealthRegistry', () => {
     expect(health.report().status).toBe('unhealthy');
   });
 
+  it('a retired broker (decommissioned, left the cluster) is not ready, yet live and healthy', async () => {
+    // Not ready keeps clients away from a broker with nothing to serve; live, so nothing restarts it (a
+    // restart would register it anew); healthy, so nothing pages.
+    const { health } = setup();
+    health.register({ name: 'storage', check: healthy });
+    await health.refresh();
+    health.setRetired('decommissioned: left the cluster; stop this broker');
+    expect(health.readiness()).toEqual({
+      ready: false,
+      reason: 'decommissioned: left the cluster; stop this broker',
+    });
+    expect(health.liveness()).toEqual({ live: true });
+    expect(health.report()).toMatchObject({ status: 'healthy', ready: false, live: true, draining: false });
+  });
+
   it('notifies listeners only when a status changes', async () => {
     const { health } = setup();
     let status: CheckResult['status'] = 'healthy';
