@@ -215,7 +215,12 @@ export class ReadyHandler {
 
   private async maybeSnapshot(): Promise<void> {
     const every = this.opts.snapshotIntervalEntries ?? 10_000;
-    if (this.applied - this.lastSnapshotIndex < every) return;
+    if (this.applied <= this.lastSnapshotIndex) return;
+    if (
+      this.applied - this.lastSnapshotIndex < every &&
+      this.opts.storage.wantsSnapshot?.(this.applied) !== true
+    )
+      return;
     const term = this.opts.storage.term(this.applied);
     const confState = this.core.appliedConfState();
     if (typeof term !== 'number' || confState === undefined) return;

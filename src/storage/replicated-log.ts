@@ -23,6 +23,7 @@ import {
   type Snapshot,
 } from '../raft/core/types.js';
 import type { StorageUpdate } from '../raft/storage/types.js';
+import { CatchUpSnapshots } from './catch-up-snapshots.js';
 import { type LogConfig, reconfiguredLog } from './config.js';
 import {
   decodePartitionSnapshot,
@@ -86,6 +87,7 @@ export class ReplicatedLog implements PartitionStore {
     private readonly logger: StorageLogger,
     state: RecoveredLog,
     cacheBytes: number,
+    private readonly catchUp: CatchUpSnapshots,
   ) {
     this.clock = deps.clock;
     this.durability = new ReplicatedDurability(
@@ -136,6 +138,14 @@ export class ReplicatedLog implements PartitionStore {
     } catch (err) {
       throw storageError(err, 'log.open');
     }
+    let catchUp: CatchUpSnapshots;
+    try {
+      catchUp = await CatchUpSnapshots.load(fs, dir, logger, state.runs.start(), state.runs.last());
+    } catch (err) {
+      await Promise.allSettled(state.segments.map((s) => s.seg.close()));
+      await state.hsFile.close().catch(() => undefined);
+      throw storageError(err, 'log.open');
+    }
     const log = new ReplicatedLog(
       dir,
       config,
@@ -144,6 +154,7 @@ export class ReplicatedLog implements PartitionStore {
       logger,
       state,
       deps.cacheBytes ?? DEFAULT_CACHE_BYTES,
+      catchUp,
     );
     try {
       // Every entry above the snapshot index into the cache: the state machine replays them.
@@ -248,6 +259,20 @@ export class ReplicatedLog implements PartitionStore {
     return this.snap;
   }
 
+  /** The segment holding `applied` has no catch-up snapshot yet (catch-up-snapshots.ts). */
+  wantsSnapshot(applied: number): boolean {
+    if (applied > this.lastIdx || applied <= this.snap.metadata.index) return false;
+    let k = this.segments.length - 1;
+    while (k > 0 && this.segments[k]!.raft.firstIndex > applied) k--;
+    return !this.catchUp.covers(this.segments[k]!.raft.firstIndex);
+  }
+
+  /** The oldest kept snapshot within the log (catch-up-snapshots.ts), else the latest. */
+  catchUpSnapshot(): Snapshot {
+    const kept = this.catchUp.oldestFrom(this.runs.start());
+    return kept !== undefined && kept.metadata.index <= this.snap.metadata.index ? kept : this.snap;
+  }
+
   setAppliedIndex(index: number): void {
     this.cache.setApplied(index);
   }
@@ -325,6 +350,7 @@ export class ReplicatedLog implements PartitionStore {
     this.cache.reset(m.index + 1);
     this.recent.clear();
     this.cache.setApplied(m.index);
+    await this.catchUp.reset(snap);
     this.logger.info({ dir: this.dir, index: m.index, nextOffset }, 'installed snapshot');
   }
 
@@ -338,10 +364,13 @@ export class ReplicatedLog implements PartitionStore {
       );
       try {
         await this.fs.writeFileAtomic(`${this.dir}/${SNAPSHOT_FILE}`, encodeSnapshotFile(snapshot));
+        this.snap = snapshot;
+        const i = snapshot.metadata.index;
+        const segment = this.segments.findLast((s) => s.raft.firstIndex <= i) ?? this.segments[0]!;
+        await this.catchUp.keep(snapshot, segment.raft.firstIndex);
       } catch (err) {
         throw toStreamBusError(err, 'log.saveSnapshot');
       }
-      this.snap = snapshot;
     });
   }
 
@@ -410,6 +439,7 @@ export class ReplicatedLog implements PartitionStore {
         deletedBytes += s.seg.sizeBytes;
         await deleteReplicatedSegment(ctx, s);
       }
+      await this.catchUp.dropBelow(this.runs.start());
       if (n > 0) {
         this.logger.info({ dir: this.dir, deleted: n, logStartOffset: this.logStartOffset() }, 'retention');
       }

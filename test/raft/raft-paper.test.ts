@@ -416,6 +416,29 @@ describe('§7 log compaction', () => {
     expect(c.core(3).log.lastIndex()).toBe(c.core(1).log.lastIndex());
   });
 
+  it("a follower behind the compacted log gets the storage's catch-up snapshot, then the log after it", () => {
+    // A partition's log is its data: the follower must receive every entry the leader still holds, so it
+    // is sent a snapshot at the log start (RaftLogStorage.catchUpSnapshot), not the latest one.
+    const c = new TestCluster([1, 2, 3]);
+    c.campaign(1);
+    c.isolate(3);
+    for (let i = 0; i < 20; i++) c.propose(1, `e${i}`);
+    const leader = c.node(1);
+    const applied = leader.core.log.applied;
+    const start = applied - 10;
+    const atStart = leader.storage.createSnapshot(start, leader.core.conf, text(`state@${start}`));
+    leader.storage.createSnapshot(applied, leader.core.conf, text(`state@${applied}`));
+    leader.storage.compact(start);
+    Object.assign(leader.storage, { catchUpSnapshot: () => atStart });
+    c.heal();
+    c.tick(1);
+    c.propose(1, 'after-snapshot');
+    const snaps = c.sent.filter((m) => m.type === 'snap' && m.to === 3);
+    expect(snaps.map((m) => m.snapshot?.metadata.index)).toEqual([start]);
+    expect(c.appliedData(3)).toEqual([...c.appliedData(1).slice(-11)]);
+    expect(c.appliedData(3).at(-1)).toBe('after-snapshot');
+  });
+
   it('a restarted node resumes from its snapshot without re-applying compacted entries', () => {
     const c = new TestCluster([1, 2, 3]);
     c.campaign(1);

@@ -402,6 +402,57 @@ describe('ReplicatedLog snapshots and retention', () => {
   });
 });
 
+describe('ReplicatedLog catch-up snapshots', () => {
+  // A follower behind the leader's first entry installs the snapshot the leader sends and restarts its log
+  // there. Sent the latest snapshot, it would hold only the entries since (a process test saw 2100 fewer
+  // offsets than its leader kept), and a failover to it would lose what retention still kept.
+  it('offers the first snapshot taken in the first retained segment, not the latest, also after reopen', async () => {
+    const dir = scratchDir('rlog-');
+    const config = { segmentBytes: 300, retentionBytes: 0 };
+    let log = await openReplicated(dir, config);
+    const m = new EntryMaker();
+    const confState = { voters, learners: [] };
+    const snapshotAt = (index: number) => ({
+      metadata: { index, term: 1, confState },
+      data: encodePartitionSnapshot(index, Buffer.from(`sm@${index}`)),
+    });
+    for (let k = 0; k < 40; k++) {
+      await log.save(
+        { entries: [m.data(1, [`v${k}`])], hardState: { term: 1, vote: 0, commit: k + 1 } },
+        true,
+      );
+      // Applied one by one, as a replica's driver does: a snapshot where the store asks for one, and every
+      // 10 entries (a replica's interval is 512).
+      if (log.wantsSnapshot(k + 1) || (k + 1) % 10 === 0) await log.saveSnapshot(snapshotAt(k + 1), k + 1);
+    }
+    expect(log.stats().segments).toBeGreaterThan(5);
+    expect((await log.applyRetention({ floorIndex: 30, nowMs: 0 })).deletedSegments).toBeGreaterThan(2);
+    const check = (log: ReplicatedLog) => {
+      const start = log.firstIndex() - 1;
+      const sent = log.catchUpSnapshot();
+      expect(log.snapshot().metadata.index).toBeGreaterThanOrEqual(39);
+      // Taken at the first retained segment's first entry, not the latest.
+      expect(sent.metadata.index).toBe(start + 1);
+      expect(Buffer.from(sent.data).equals(Buffer.from(snapshotAt(sent.metadata.index).data))).toBe(true);
+      return sent;
+    };
+    const sent = check(log);
+    await log.close();
+    log = await openReplicated(dir, config);
+    await withLog(log, async (log) => {
+      expect(check(log)).toEqual(sent);
+    });
+
+    // A follower that installs it starts its log there and offers it in turn.
+    const follower = await openReplicated(scratchDir('rlog-'), config);
+    await withLog(follower, async (follower) => {
+      await follower.save({ entries: [], snapshot: sent }, true);
+      expect(follower.logStartOffset()).toBe(sent.metadata.index);
+      expect(follower.catchUpSnapshot()).toEqual(sent);
+    });
+  });
+});
+
 describe('ReplicatedLog recovery and durability', () => {
   it('truncates a torn tail on open, dropping its entries, and appends after it', async () => {
     const dir = scratchDir('rlog-');

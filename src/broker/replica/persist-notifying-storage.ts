@@ -28,12 +28,18 @@ export class PersistNotifyingStorage implements RaftStorage {
   snapshot(): Snapshot {
     return this.store.snapshot();
   }
+  catchUpSnapshot(): Snapshot {
+    return this.store.catchUpSnapshot?.() ?? this.store.snapshot();
+  }
   async save(update: StorageUpdate, sync: boolean): Promise<void> {
     await this.store.save(update, sync);
     if (update.entries.length > 0) this.onPersisted(update.entries);
   }
   saveSnapshot(snapshot: Snapshot, compactTo: number): Promise<void> | void {
     return this.store.saveSnapshot(snapshot, compactTo);
+  }
+  wantsSnapshot(applied: number): boolean {
+    return this.store.wantsSnapshot?.(applied) ?? false;
   }
   close(): Promise<void> | void {
     // The replica's owner closes the store after the group has left the host.

@@ -158,7 +158,7 @@ export abstract class RaftLeader extends RaftState {
   }
 
   protected sendSnapshot(to: NodeId, pr: Progress): boolean {
-    const snap = this.log.snapshot();
+    const snap = this.log.catchUpSnapshot();
     invariant(snap.metadata.index > 0, 'need a snapshot for a follower behind the compacted log');
     pr.becomeSnapshot(snap.metadata.index);
     this.send(newMessage('snap', this.id, to, { term: this.term, snapshot: snap }));

@@ -225,6 +225,11 @@ export class RaftLog {
     return this.unstable.snapshot ?? this.storage.snapshot();
   }
 
+  /** The snapshot a follower behind the first entry gets (RaftLogStorage.catchUpSnapshot). */
+  catchUpSnapshot(): Snapshot {
+    return this.unstable.snapshot ?? this.storage.catchUpSnapshot?.() ?? this.storage.snapshot();
+  }
+
   commitTo(toCommit: number): void {
     if (toCommit <= this.committed) return;
     invariant(

@@ -109,6 +109,12 @@ export interface RaftLogStorage {
   term(index: number): number | LogReadError;
   entries(lo: number, hi: number, maxBytes: number): readonly Entry[] | LogReadError;
   snapshot(): Snapshot;
+  /**
+   * What the leader sends a follower whose next entry is compacted; default `snapshot()`. A store whose
+   * log is the data (a partition's) answers with one near its first entry, so the follower then receives
+   * the whole log the leader still holds rather than starting at the leader's latest snapshot.
+   */
+  catchUpSnapshot?(): Snapshot;
 }
 
 export type MessageType =

@@ -21,5 +21,10 @@ export interface RaftStorage extends RaftLogStorage {
   save(update: StorageUpdate, sync: boolean): Promise<void> | void;
   /** Records a local snapshot at `snapshot.metadata.index` and drops entries up to `compactTo`. */
   saveSnapshot(snapshot: Snapshot, compactTo: number): Promise<void> | void;
+  /**
+   * True when the store wants a snapshot at `applied` before the interval is up: a partition's log keeps
+   * one near the start of each segment for followers behind its first entry (catchUpSnapshot).
+   */
+  wantsSnapshot?(applied: number): boolean;
   close(): Promise<void> | void;
 }
