@@ -28,6 +28,7 @@ import { type ConsumerMessage, decodeFetch } from './fetched-records.js';
 import { listOffsetsByLeader } from './list-offsets.js';
 import { RoundsAhead } from './rounds-ahead.js';
 import { clientClock, clientTimers, type Random, type Timers } from './timers.js';
+import { untilAborted } from './until-aborted.js';
 
 export type { AutoOffsetReset } from './fetch-round.js';
 export type { ConsumerMessage } from './fetched-records.js';
@@ -488,17 +489,4 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
       p.position = p.fetchOffset;
     });
   }
-}
-
-/** Resolves with the promise's value, or null as soon as `signal` aborts. */
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T | null> {
-  if (signal.aborted) return Promise.resolve(null);
-  return new Promise<T | null>((resolve) => {
-    const onAbort = (): void => resolve(null);
-    signal.addEventListener('abort', onAbort, { once: true });
-    void promise.then((v) => {
-      signal.removeEventListener('abort', onAbort);
-      resolve(v);
-    });
-  });
 }

@@ -35,6 +35,7 @@ import { type BackoffPolicy, backoffMs, delay } from './backoff.js';
 import type { Cluster } from './cluster.js';
 import { CoordinatorLink, coordinatorMoved } from './coordinator-link.js';
 import type { Random, Timers } from './timers.js';
+import { untilAborted } from './until-aborted.js';
 
 export interface MembershipOptions {
   groupId: string;
@@ -433,19 +434,6 @@ export class GroupMembership {
     }
     if (this.fatal === null && !sessionOver) this.scheduleHeartbeat();
   }
-}
-
-/** Resolves when `promise` settles or `signal` aborts, whichever is first (never rejects). */
-function untilAborted(promise: Promise<void>, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.resolve();
-  return new Promise<void>((resolve) => {
-    const done = (): void => {
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    signal.addEventListener('abort', done, { once: true });
-    promise.then(done, done);
-  });
 }
 
 function throwIf(error: WireError | null, operation: string): void {
