@@ -11,7 +11,7 @@ import { idempotentBatchOf, ProducerStateTable } from '../../src/broker/producer
 import { Cluster } from '../../src/client/cluster.js';
 import { Producer } from '../../src/client/producer.js';
 import type { RecordMetadata } from '../../src/client/producer-options.js';
-import { createClient } from '../../src/index.js';
+import { createClient, type StreamBusClient } from '../../src/index.js';
 import { ApiKey, type ProduceRequest, type ProduceResponse, wireErrorOf } from '../../src/protocol/index.js';
 import { decodeRecords, readBatchHeader, splitBatches, stampBatch } from '../../src/protocol/record-batch.js';
 import { tempDir } from '../helpers/broker-process.js';
@@ -174,6 +174,18 @@ describe('idempotent producer: a batch that fails for good', () => {
   });
 });
 
+/** Partition 0's batches as the broker holds them, from offset 0. */
+async function batchesOf(client: StreamBusClient, broker: InProcessBroker, topic: string): Promise<Buffer[]> {
+  const conn = await client.cluster.connectionAt(broker.bootstrap);
+  const res = await conn.request(ApiKey.Fetch, {
+    maxWaitMs: 0,
+    minBytes: 1,
+    maxBytes: 1 << 20,
+    partitions: [{ topic, partition: 0, fetchOffset: 0, partitionMaxBytes: 1 << 20 }],
+  });
+  return [...splitBatches(res.partitions[0]?.records ?? Buffer.alloc(0))].map((b) => Buffer.from(b));
+}
+
 describe('idempotent producer: a batch that fails for good, against a real single-node broker', () => {
   let real: InProcessBroker | undefined;
   afterEach(async () => {
@@ -215,14 +227,7 @@ describe('idempotent producer: a batch that fails for good, against a real singl
       await expect(bad).rejects.toMatchObject({ code: 'INVALID_BATCH' });
       const offsets = (await Promise.all(sends)).map((r) => r[0]!.offset);
       expect(offsets).toEqual([0, 1, 2, 3, 4]);
-      const conn = await client.cluster.connectionAt(real.bootstrap);
-      const res = await conn.request(ApiKey.Fetch, {
-        maxWaitMs: 0,
-        minBytes: 1,
-        maxBytes: 1 << 20,
-        partitions: [{ topic: 'bump', partition: 0, fetchOffset: 0, partitionMaxBytes: 1 << 20 }],
-      });
-      const batches = [...splitBatches(res.partitions[0]?.records ?? Buffer.alloc(0))];
+      const batches = await batchesOf(client, real, 'bump');
       const values = batches.flatMap((x) => decodeRecords(x).map((r) => r.value?.toString()));
       expect(values).toEqual(['a0', 'a1', 'a2', 'a3', 'a4']);
       const headers = batches.map((x) => readBatchHeader(x));
@@ -253,14 +258,7 @@ describe('idempotent producer: a batch that fails for good, against a real singl
       // so the producer starts again at sequence 0 of its next epoch instead of failing the send.
       const after = [await send('b0'), await send('b1')];
       expect([...before, ...after]).toEqual([0, 1, 2, 3]);
-      const conn = await client.cluster.connectionAt(real.bootstrap);
-      const res = await conn.request(ApiKey.Fetch, {
-        maxWaitMs: 0,
-        minBytes: 1,
-        maxBytes: 1 << 20,
-        partitions: [{ topic: 'restart', partition: 0, fetchOffset: 0, partitionMaxBytes: 1 << 20 }],
-      });
-      const batches = [...splitBatches(res.partitions[0]?.records ?? Buffer.alloc(0))];
+      const batches = await batchesOf(client, real, 'restart');
       expect(batches.flatMap((x) => decodeRecords(x).map((r) => r.value?.toString()))).toEqual([
         'a0',
         'a1',

@@ -7,6 +7,7 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { decodeAssignment, decodeSubscription, encodeAssignment } from '../../src/client/assignors/index.js';
+import type { TopicPartition } from '../../src/client/assignors/types.js';
 import { Cluster } from '../../src/client/cluster.js';
 import { Consumer, type ConsumerMessage } from '../../src/client/consumer.js';
 import type { RebalanceListener } from '../../src/client/consumer-group.js';
@@ -206,15 +207,21 @@ describe('partitions lost when the group ends the session', () => {
       const owned = decodeSubscription(body.protocols[0]!.metadata).ownedPartitions;
       return { memberId: body.memberId, owned: owned.map((p) => `${p.topic}/${p.partition}`) };
     });
+  /** A listener that records each call as `revoked|assigned|lost <partitions>`. */
+  const recording = (events: string[], with_: { onLost: boolean }): RebalanceListener => {
+    const note = (what: string) => (ps: TopicPartition[]) =>
+      void events.push(`${what} ${ps.map((p) => p.partition)}`);
+    return {
+      onRevoked: note('revoked'),
+      onAssigned: note('assigned'),
+      ...(with_.onLost ? { onLost: note('lost') } : {}),
+    };
+  };
 
   it('UNKNOWN_MEMBER_ID: onLost hears of them, nothing is committed, the member rejoins afresh and starts at the group committed offsets', async () => {
     await setup(2, 5);
     const events: string[] = [];
-    const consumer = member({
-      onRevoked: (ps) => void events.push(`revoked ${ps.map((p) => p.partition)}`),
-      onAssigned: (ps) => void events.push(`assigned ${ps.map((p) => p.partition)}`),
-      onLost: (ps) => void events.push(`lost ${ps.map((p) => p.partition)}`),
-    });
+    const consumer = member(recording(events, { onLost: true }));
     const first = await pollUntil(consumer, (p) => p.messages.length >= 10);
     expect(first.errors).toEqual([]);
     expect(consumer.groupMetadata()).toMatchObject({ groupId: 'g', memberId: 'member-1', generation: 1 });
@@ -245,10 +252,7 @@ describe('partitions lost when the group ends the session', () => {
   it('ILLEGAL_GENERATION on a commit: without onLost, onRevoked hears of them, before the member rejoins', async () => {
     await setup(1, 5);
     const events: string[] = [];
-    const consumer = member({
-      onRevoked: (ps) => void events.push(`revoked ${ps.map((p) => p.partition)}`),
-      onAssigned: (ps) => void events.push(`assigned ${ps.map((p) => p.partition)}`),
-    });
+    const consumer = member(recording(events, { onLost: false }));
     await pollUntil(consumer, (p) => p.messages.length >= 5);
     const commit = broker.handlers[ApiKey.OffsetCommit]!;
     broker.handlers[ApiKey.OffsetCommit] = (req, header) =>
