@@ -8,7 +8,13 @@
 import { Packr } from 'msgpackr';
 import { invariant } from '../errors/index.js';
 import { IDEMPOTENT_BATCH_WINDOW } from '../protocol/idempotence.js';
-import type { BatchHeader } from '../protocol/record-batch.js';
+import {
+  BATCH_HEADER_BYTES,
+  type BatchHeader,
+  OFF_PRODUCER_ID,
+  readBatchHeader,
+  readInt64,
+} from '../protocol/record-batch.js';
 
 /** Batches remembered per producer and partition: the producer's window (protocol/idempotence.ts). */
 export const PRODUCER_BATCHES_KEPT = IDEMPOTENT_BATCH_WINDOW;
@@ -130,6 +136,17 @@ export class ProducerStateTable {
       if (oldest !== undefined) this.producers.delete(oldest);
     }
     return kept;
+  }
+
+  /**
+   * Records a batch found in the log, whose header starts at `bytes[at]` (a no-op for a batch without
+   * producer sequences): how a table is brought up to the end of a log.
+   */
+  apply(bytes: Buffer, at: number): void {
+    if (bytes.length - at < BATCH_HEADER_BYTES || readInt64(bytes, at + OFF_PRODUCER_ID) < 0) return;
+    const header = readBatchHeader(bytes, at);
+    const b = idempotentBatchOf(header);
+    if (b !== undefined) this.record(b, header.baseOffset);
   }
 
   /**

@@ -53,14 +53,15 @@ function headerProblem(buf: Buffer, at: number, bytesToEnd: number): string | un
 
 /**
  * Visits each batch in [from, to). With `verifyCrc`, a batch whose CRC does not match ends the scan as invalid.
- * The visitor may return false to stop (the stopped batch's position becomes `endPosition`).
+ * The visitor may return false to stop (the stopped batch's position becomes `endPosition`). It also gets the
+ * chunk the batch was read from: its header starts at `bytes[at]` (the whole batch is there with `verifyCrc`).
  */
 export async function scanBatches(
   file: StorageFile,
   from: number,
   to: number,
   verifyCrc: boolean,
-  visit: (batch: ScannedBatch) => boolean | undefined,
+  visit: (batch: ScannedBatch, bytes: Buffer, at: number) => boolean | undefined,
 ): Promise<ScanResult> {
   let pos = from;
   let buf = Buffer.alloc(0);
@@ -116,7 +117,7 @@ export async function scanBatches(
       maxTimestamp: readInt64(buf, at + OFF_MAX_TIMESTAMP),
       leaderEpoch: buf.readInt32BE(at + OFF_LEADER_EPOCH),
     };
-    if (visit(batch) === false) return { endPosition: pos, stopped: true };
+    if (visit(batch, buf, at) === false) return { endPosition: pos, stopped: true };
     pos += size;
   }
   return { endPosition: pos, stopped: false };

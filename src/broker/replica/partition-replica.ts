@@ -20,7 +20,7 @@ import { EventEmitter } from 'node:events';
 import { StreamBusError } from '../../errors/index.js';
 import type { Logger } from '../../observability/index.js';
 import type { Acks } from '../../protocol/messages.js';
-import { BATCH_HEADER_BYTES, readBatchHeader } from '../../protocol/record-batch.js';
+import { readBatchHeader } from '../../protocol/record-batch.js';
 import type { Entry, NodeId } from '../../raft/core/types.js';
 import type { RaftHost } from '../../raft/host.js';
 import type { RaftNode } from '../../raft/node.js';
@@ -31,7 +31,7 @@ import type { PartitionStore } from '../../storage/partition-store.js';
 import type { ReadBufferSource } from '../../storage/read-buffers.js';
 import type { AppendOutcome, ReadOutcome, ServedPartition } from '../catalog.js';
 import { ProducerDeduplicator, type WrittenBatch } from '../producer-dedup.js';
-import { idempotentBatchOf, type ProducerStateTable } from '../producer-state.js';
+import type { ProducerStateTable } from '../producer-state.js';
 import { InSyncSet, REPLICA_LAG_TIME_MAX_MS } from './in-sync-set.js';
 import { type AppliedBatch, PartitionStateMachine } from './partition-state-machine.js';
 import { PersistNotifyingStorage } from './persist-notifying-storage.js';
@@ -300,10 +300,8 @@ export class PartitionReplica extends EventEmitter<ReplicaEvents> implements Ser
       const tail = store.entries(applied + 1, last + 1, Number.MAX_SAFE_INTEGER);
       if (tail !== 'unavailable' && tail !== 'compacted') {
         for (const e of tail) {
-          if (e.type !== 'normal' || e.data.byteLength < BATCH_HEADER_BYTES) continue;
-          const h = readBatchHeader(Buffer.from(e.data.buffer, e.data.byteOffset, e.data.byteLength));
-          const b = idempotentBatchOf(h);
-          if (b !== undefined) table.record(b, h.baseOffset);
+          if (e.type === 'normal')
+            table.apply(Buffer.from(e.data.buffer, e.data.byteOffset, e.data.byteLength), 0);
         }
       }
     }
