@@ -44,6 +44,7 @@ import { LocalTopicCatalog } from './local-catalog.js';
 import { bindLogSizeMetrics, brokerObservers, type SizedPartitionLog } from './observability.js';
 import { FileProducerIdBlocks, metadataProducerIdBlocks } from './producer-id-blocks.js';
 import { ProducerIdAllocator } from './producer-ids.js';
+import { PRODUCER_STATE } from './producer-state.js';
 import { LEADERSHIP_HANDOVER_TIMEOUT_MS, ReplicaManager } from './replica/replica-manager.js';
 import { replicaStores } from './replica/replica-stores.js';
 import { RequestRouter } from './router.js';
@@ -131,6 +132,7 @@ export class Broker {
       logs = await LogManager.open(storage, {
         clock,
         logger: deps.logger.child({ component: 'storage' }),
+        producerState: PRODUCER_STATE,
         ...fsyncObserver,
       });
     } catch (err) {

@@ -1,11 +1,14 @@
 /**
  * A single-node partition (PartitionLog) with idempotent producers' retries dropped, like a replica's.
- * The producer state lives in memory: it starts empty when the broker starts, so a producer's next batch is
- * answered UNKNOWN_PRODUCER_ID (the SDK then starts its sequences again under its next epoch), and a first
- * batch (sequence 0) retried across a restart can be written twice (cluster mode keeps the state in the
- * replicated log's snapshots).
+ * The log keeps the producer state of the batches it has written across restarts, as Kafka does: snapshot
+ * files at each segment roll and at close, loaded on open and brought up to the log end by reading the batch
+ * headers after them (storage/log-state.ts). So after a restart a retry of a batch written before it is
+ * answered with its original offsets, and the producer's next batch is accepted under the same epoch. The
+ * deduplicator's table starts from a copy of the log's and adds the batches being written (as a replica's
+ * starts from its committed state).
  */
 
+import { invariant } from '../errors/index.js';
 import type { Acks } from '../protocol/messages.js';
 import { readBatchHeader, splitBatches } from '../protocol/record-batch.js';
 import type { PartitionLog } from '../storage/partition-log.js';
@@ -21,7 +24,7 @@ export class DeduplicatedLog implements ServedPartition {
     private readonly log: PartitionLog,
     where: { readonly topic: string; readonly partition: number },
   ) {
-    this.dedup = new ProducerDeduplicator(() => new ProducerStateTable(), where);
+    this.dedup = new ProducerDeduplicator(() => writtenProducers(log), where);
   }
 
   /** No signal: the only wait is the log's own write (and fsync), which is the write itself, not a wait. */
@@ -73,4 +76,12 @@ export class DeduplicatedLog implements ServedPartition {
   leadership(): number {
     return 0; // the only copy: it leads for as long as it is open
   }
+}
+
+/** A copy of the producer state of the batches in the log (empty when the log keeps none). */
+function writtenProducers(log: PartitionLog): ProducerStateTable {
+  const state = log.producerState();
+  if (state === undefined) return new ProducerStateTable();
+  invariant(state instanceof ProducerStateTable, 'the log keeps a state other than the producer state');
+  return state.clone();
 }

@@ -3,7 +3,8 @@
  * its last few batches' sequence ranges with their base offsets. A batch whose range matches a kept batch
  * is a retry of it (answered with the original offset, appended nothing); the next batch must start right
  * after the newest one; an older epoch is fenced. Pure and deterministic: every replica applying the same
- * log builds the same table, and it snapshots with the partition.
+ * log builds the same table, and it snapshots with the partition (a replica's Raft snapshots; a single-node
+ * log's snapshot files, storage/log-state.ts).
  */
 import { Packr } from 'msgpackr';
 import { invariant } from '../errors/index.js';
@@ -15,6 +16,7 @@ import {
   readBatchHeader,
   readInt64,
 } from '../protocol/record-batch.js';
+import type { LogState, LogStateKind } from '../storage/log-state.js';
 
 /** Batches remembered per producer and partition: the producer's window (protocol/idempotence.ts). */
 export const PRODUCER_BATCHES_KEPT = IDEMPOTENT_BATCH_WINDOW;
@@ -71,7 +73,7 @@ function nextSeq(seq: number, delta: number): number {
 
 const packr = new Packr({ useRecords: false, moreTypes: false, bundleStrings: false });
 
-export class ProducerStateTable {
+export class ProducerStateTable implements LogState {
   private readonly producers = new Map<number, ProducerEntry>();
 
   get size(): number {
@@ -207,3 +209,9 @@ export class ProducerStateTable {
     return table;
   }
 }
+
+/** How a single-node log keeps its producer state across restarts (storage/log-state.ts). */
+export const PRODUCER_STATE: LogStateKind = {
+  empty: () => new ProducerStateTable(),
+  decode: (bytes) => ProducerStateTable.decode(bytes),
+};

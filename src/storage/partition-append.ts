@@ -47,6 +47,8 @@ export interface GroupCommitHost {
   wrote(batch: Buffer): void;
   /** A group is written (and durable per the flush policy): readers may see it. */
   publishLogEnd(): void;
+  /** The group just published rolled the log onto a new segment. */
+  rolled(): void;
 }
 
 const RELATIVE_OFFSET_MAX = 0x7fffffff;
@@ -188,6 +190,7 @@ export class GroupCommitWriter {
     this.appends += group.length;
     for (const append of group) for (const batch of append.batches) this.log.wrote(batch);
     this.log.publishLogEnd();
+    if (this.log.segments.length > segmentCount) this.log.rolled();
     for (let i = 0; i < group.length; i++) group[i]!.resolve(results[i]!);
   }
 

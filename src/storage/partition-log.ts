@@ -4,12 +4,16 @@
  *
  * Invariant between groups: the high watermark equals the log end offset and sits at the end of the active
  * segment. Maintenance (truncate, retention, flush, close) runs between groups under the same mutex.
+ *
+ * With `producerState`, the log also keeps the state its batch headers build (idempotent producers') as of
+ * its end, and snapshots it at each roll and at close so that a restart need not read the log (log-state.ts).
  */
 
 import { invariant, StreamBusError, toStreamBusError } from '../errors/index.js';
 import { splitAndValidate } from './append-validation.js';
 import { type LogConfig, reconfiguredLog } from './config.js';
 import { type HighWatermarkListener, HighWatermarkNotifier } from './high-watermark.js';
+import { type LogState, type LogStateKind, loadLogState, StateSnapshots } from './log-state.js';
 import { type AppendResult, GroupCommitWriter } from './partition-append.js';
 import type { ReadBufferSource } from './read-buffers.js';
 import { RecentBatches } from './recent-batches.js';
@@ -35,6 +39,20 @@ export interface PartitionLogDeps {
   scheduleInterval?: IntervalScheduler;
   /** Told how long each data fsync took (seconds): the streambus_log_fsync_duration_seconds histogram. */
   onFsync?: (durationSeconds: number) => void;
+  /**
+   * State derived from the batch headers, kept with the log across restarts (log-state.ts): the broker's
+   * idempotent producers' state. Without it the log writes and reads no snapshot files.
+   */
+  producerState?: LogStateKind;
+}
+
+/** The state a log derives from its batches, and where it keeps it. */
+interface DerivedState {
+  readonly kind: LogStateKind;
+  state: LogState;
+  readonly snapshots: StateSnapshots;
+  /** The offset of the last snapshot taken (-1 for none): close does not write the same one again. */
+  snapshotOffset: number;
 }
 
 export type { AppendResult } from './partition-append.js';
@@ -83,6 +101,8 @@ export class PartitionLog {
   private hwPosition: number;
   private readonly notifier: HighWatermarkNotifier;
   private closing = false;
+  /** Closing to delete the folder: no snapshot is worth writing. */
+  private deleting = false;
   private closePromise: Promise<void> | undefined;
   private closed = false;
   private readonly cancelInterval: (() => void) | undefined;
@@ -94,6 +114,7 @@ export class PartitionLog {
     private readonly clock: Clock,
     private readonly logger: StorageLogger,
     private readonly segments: Segment[],
+    private readonly derived: DerivedState | undefined,
     scheduleInterval: IntervalScheduler,
     onFsync: ((durationSeconds: number) => void) | undefined,
   ) {
@@ -106,8 +127,12 @@ export class PartitionLog {
       config: () => this.current,
       context: (nowMs) => this.context(nowMs),
       exclusive: (fn) => this.exclusive(fn),
-      wrote: (batch) => this.recent.add(batch, this.active.baseOffset),
+      wrote: (batch) => {
+        this.recent.add(batch, this.active.baseOffset);
+        this.derived?.state.apply(batch, 0);
+      },
       publishLogEnd: () => this.publishLogEnd(),
+      rolled: () => void this.snapshotState(),
     });
     this.hw = this.active.nextOffset;
     this.hwSegmentBase = this.active.baseOffset;
@@ -131,8 +156,20 @@ export class PartitionLog {
     const logger = deps.logger ?? SILENT_LOGGER;
     const segments = await openSegments({ fs, dir, config, logger, nowMs: deps.clock.nowMs() });
     const last = segments[segments.length - 1]!;
-    // Whatever survived the restart may still be only in the page cache: make it durable before exposing it.
-    await last.file.datasync();
+    let derived: DerivedState | undefined;
+    try {
+      // Whatever survived the restart may still be only in the page cache: make it durable before exposing it.
+      await last.file.datasync();
+      if (deps.producerState !== undefined) {
+        const kind = deps.producerState;
+        const snapshots = await StateSnapshots.open(fs, dir, logger);
+        const state = await loadLogState(kind, snapshots, segments, logger);
+        derived = { kind, state, snapshots, snapshotOffset: snapshots.newest() };
+      }
+    } catch (err) {
+      await Promise.allSettled(segments.map((s) => s.close()));
+      throw err;
+    }
     return new PartitionLog(
       dir,
       config,
@@ -140,6 +177,7 @@ export class PartitionLog {
       deps.clock,
       logger,
       segments,
+      derived,
       deps.scheduleInterval ?? REAL_INTERVAL_SCHEDULER,
       deps.onFsync,
     );
@@ -165,6 +203,26 @@ export class PartitionLog {
   /** Offset after the last batch readers may see (durable under 'always'). */
   highWatermark(): number {
     return this.hw;
+  }
+
+  /**
+   * The state derived from every batch written so far (the `producerState` kind's), or undefined without one.
+   * The log updates it in place as it writes, and replaces it when truncation cuts batches away.
+   */
+  producerState(): LogState | undefined {
+    return this.derived?.state;
+  }
+
+  /**
+   * Snapshots the derived state as of the log end (between groups, so the state covers exactly the batches
+   * below it). The file is written apart from the mutex; the returned promise settles when it is.
+   */
+  private snapshotState(): Promise<void> {
+    const derived = this.derived;
+    const offset = this.active.nextOffset;
+    if (derived === undefined || derived.snapshotOffset === offset) return Promise.resolve();
+    derived.snapshotOffset = offset;
+    return derived.snapshots.write(offset, derived.state.encode());
   }
 
   /** Offset the next appended record gets (once queued appends are written). */
@@ -330,6 +388,9 @@ export class PartitionLog {
         await segment.delete();
       }
       if (deleted.length > 0) {
+        // Snapshots below the log start could only be loaded by scanning batches that are gone.
+        const logStart = this.logStartOffset();
+        await this.derived?.snapshots.remove((o) => o < logStart);
         this.logger.info(
           { dir: this.dir, deleted: deleted.length, logStartOffset: this.logStartOffset() },
           'retention',
@@ -349,6 +410,9 @@ export class PartitionLog {
     return this.exclusive(async () => {
       if (this.closed) throw new StreamBusError('LOG_CLOSED', { operation: 'log.truncate' });
       if (offset >= this.active.nextOffset) return this.active.nextOffset;
+      // Snapshots covering batches about to go are deleted first, so a crash part-way cannot leave one behind
+      // for batches written later at the same offsets; the rest are dropped by the reload below.
+      await this.derived?.snapshots.remove((o) => o > offset);
       this.recent.clear();
       const keepIndex = offset <= this.logStartOffset() ? -1 : this.segmentIndexFor(offset);
       const keep = keepIndex >= 0 ? this.segments[keepIndex]! : undefined;
@@ -367,10 +431,18 @@ export class PartitionLog {
       }
       // Closed segments were fsynced when they rolled and the cut one was fsynced by the truncation.
       this.writer.dirty = false;
+      if (this.derived !== undefined) await this.reloadState(this.derived);
       this.publishLogEnd();
       this.logger.warn({ dir: this.dir, offset, logEndOffset: this.active.nextOffset }, 'log truncated');
       return this.active.nextOffset;
     });
+  }
+
+  /** The derived state as of the log end again, after truncation cut batches it had applied. */
+  private async reloadState(derived: DerivedState): Promise<void> {
+    await derived.snapshots.idle();
+    derived.state = await loadLogState(derived.kind, derived.snapshots, this.segments, this.logger);
+    derived.snapshotOffset = derived.snapshots.newest();
   }
 
   private async truncateSegment(segment: Segment, offset: number): Promise<void> {
@@ -409,7 +481,10 @@ export class PartitionLog {
           await this.active.file.datasync();
           this.writer.fsyncs++;
         }
+        // After the data sync, so that every batch the snapshot covers is on disk.
+        if (!this.deleting) await this.snapshotState();
       } finally {
+        await this.derived?.snapshots.idle();
         this.closed = true;
         this.recent.clear();
         this.notifier.close();
@@ -420,6 +495,7 @@ export class PartitionLog {
 
   /** Closes the log and removes its folder. */
   async delete(): Promise<void> {
+    this.deleting = true;
     await this.close();
     await this.fs.rmrf(this.dir);
   }
