@@ -9,6 +9,7 @@ import { DeduplicatedLog } from '../../src/broker/deduplicated-log.js';
 import { PRODUCER_STATE } from '../../src/broker/producer-state.js';
 import { encodeRecordBatch } from '../../src/protocol/record-batch.js';
 import type { LogConfig } from '../../src/storage/config.js';
+import { decodeStateSnapshot, encodeStateSnapshot } from '../../src/storage/log-state.js';
 import type { PartitionLog } from '../../src/storage/partition-log.js';
 import type { StorageLogger } from '../../src/storage/types.js';
 import { ManualClock, openLog, readAll, tempDir } from './helpers.js';
@@ -217,5 +218,28 @@ describe('producer state snapshots of a single-node log', () => {
     expect((await again.served.append(seqBatch(2, ['w2', 'w3']))).baseOffset).toBe(2);
     expect((await readAll(again.log)).map((r) => r.value)).toEqual(['v0', 'v1', 'w2', 'w3']);
     await again.log.close();
+  });
+});
+
+describe('snapshot file format', () => {
+  it('pins the bytes of a snapshot file: magic, version, offset, body length, CRC-32C of the body', () => {
+    const file = encodeStateSnapshot(258, Buffer.from([0x90]));
+    expect(file.toString('hex')).toBe(`5342505301000000000000010200000001c0d5af46${'90'}`);
+    expect(decodeStateSnapshot(file, 258)).toEqual({ body: Buffer.from([0x90]) });
+  });
+
+  it('says why a snapshot file cannot be trusted', () => {
+    const file = encodeStateSnapshot(5, Buffer.from('body'));
+    const problem = (f: Buffer, offset = 5) =>
+      (decodeStateSnapshot(f, offset) as { problem?: string }).problem;
+    expect(problem(file, 6)).toBe('offset differs from the file name');
+    expect(problem(file.subarray(0, 10))).toBe('10 bytes, shorter than the header');
+    expect(problem(file.subarray(0, file.length - 1))).toBe('body of 4 bytes in a 24');
+    const flipped = Buffer.from(file);
+    flipped[flipped.length - 1]! ^= 1;
+    expect(problem(flipped)).toBe('CRC mismatch');
+    const future = Buffer.from(file);
+    future[4] = 2;
+    expect(problem(future)).toBe('version 2');
   });
 });
