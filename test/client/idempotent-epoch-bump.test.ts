@@ -186,6 +186,39 @@ async function batchesOf(client: StreamBusClient, broker: InProcessBroker, topic
   return [...splitBatches(res.partitions[0]?.records ?? Buffer.alloc(0))].map((b) => Buffer.from(b));
 }
 
+describe('idempotent producer: a leader that no longer knows the producer', () => {
+  it('answers UNKNOWN_PRODUCER_ID, and the producer starts again at sequence 0 of its next epoch: nothing fails, nothing twice', async () => {
+    broker = await FakeBroker.start();
+    broker.createTopic('t', 1);
+    const b = broker;
+    cluster = new Cluster({ bootstrap: [b.bootstrap] });
+    let leader = checkSequences(b);
+    const refusals: unknown[] = [];
+    b.handlers[ApiKey.Produce] = async (body) => {
+      const res = leader(body);
+      for (const p of res.partitions) if (p.error !== null) refusals.push(p.error.code);
+      return res;
+    };
+    const producer = new Producer(cluster, { lingerMs: 0 });
+    const send = async (value: string) =>
+      (await producer.send({ topic: 't', messages: [{ value, partition: 0 }] }))[0]!.offset;
+    const before = [await send('a0'), await send('a1')];
+    // The leader forgets every producer (as one evicted, or a broker that lost its producer state).
+    leader = checkSequences(b);
+    const after = [await send('b0'), await send('b1')];
+    expect([...before, ...after]).toEqual([0, 1, 2, 3]);
+    expect(valuesOf(b, 0)).toEqual(['a0', 'a1', 'b0', 'b1']);
+    expect(identitiesOf(b, 0)).toEqual([
+      [1000, 0, 0],
+      [1000, 0, 1],
+      [1000, 1, 0],
+      [1000, 1, 1],
+    ]);
+    // One refusal, which the producer took as "start again", not as a failure.
+    expect(refusals).toHaveLength(1);
+  });
+});
+
 describe('idempotent producer: a batch that fails for good, against a real single-node broker', () => {
   let real: InProcessBroker | undefined;
   afterEach(async () => {
