@@ -164,7 +164,13 @@ export class ReplicaManager {
 
   start(): void {
     if (this.unsubscribe !== null || this.stopped) return;
-    this.unsubscribe = this.deps.metadata.stateMachine.subscribe(() => this.schedule());
+    this.unsubscribe = this.deps.metadata.stateMachine.subscribe((change) => {
+      // Broker heartbeats land in metadata several times a second and change nothing a replica depends on
+      // (liveness moves through updateBroker): a pass over every hosted partition for each made an idle
+      // broker's work grow with its partition count.
+      if (change.kind === 'applied' && change.command.type === 'heartbeat') return;
+      this.schedule();
+    });
     this.schedule();
     this.isrTimer = setInterval(() => this.checkInSync(), this.deps.isrCheckIntervalMs ?? 500);
     this.isrTimer.unref();
