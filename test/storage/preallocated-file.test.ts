@@ -9,6 +9,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { DIRECT_BLOCK_BYTES } from '../../src/storage/direct-write-file.js';
 import {
   FILL_RETRY_AFTER_MS,
+  FIRST_FILL_BYTES,
   PreallocatedFile,
   SMALL_WRITE_BYTES,
 } from '../../src/storage/preallocated-file.js';
@@ -105,6 +106,26 @@ describe('PreallocatedFile', () => {
     inner.releaseFills();
     await vi.waitFor(() => expect(file.fills).toBe(2));
     expect(inner.log.filter((w) => w.zeros).map((w) => w.position)).toEqual([BLOCK, BLOCK + CHUNK]);
+  });
+
+  it('fills little ahead of a file that took one small write, and doubles each fill up to the chunk', async () => {
+    // An idle partition's segment gets a few Raft entries: a whole chunk of zeros for each of thousands of
+    // partitions was most of what creating them wrote.
+    const chunk = 16 * FIRST_FILL_BYTES;
+    const inner = new HeldFillFile();
+    const file = new PreallocatedFile(inner, chunk, () => {});
+    let end = 0;
+    for (let fills = 1; fills <= 6; fills++) {
+      // Small writes until one leaves less than half the next fill's size ahead: that one starts it.
+      while (inner.fillsWaiting === 0) {
+        await file.writev([Buffer.alloc(SMALL_WRITE_BYTES - 1, 1)], end);
+        end += SMALL_WRITE_BYTES - 1;
+      }
+      inner.releaseFills();
+      await vi.waitFor(() => expect(file.fills).toBe(fills));
+    }
+    const sizes = inner.log.filter((w) => w.zeros).map((w) => w.length / FIRST_FILL_BYTES);
+    expect(sizes).toEqual([1, 2, 4, 8, 16, 16]);
   });
 
   it('makes a data write that reaches into a running fill wait for it, so zeros never land on data', async () => {
