@@ -5,7 +5,7 @@
  * removes replicas of a deleted topic.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { ReplicaManager } from '../../src/broker/replica/replica-manager.js';
+import { REPLICA_OPENS_CONCURRENT_MAX, ReplicaManager } from '../../src/broker/replica/replica-manager.js';
 import { StreamBusError } from '../../src/errors/index.js';
 import { encodeCommand, type MetadataCommand } from '../../src/metadata/commands.js';
 import { MetadataStateMachine } from '../../src/metadata/state-machine.js';
@@ -81,6 +81,8 @@ interface BrokerOptions {
   /** Replica folders already on disk when the broker starts; set, the manager sweeps stray ones. */
   readonly onDisk?: readonly string[];
   readonly isrCheckIntervalMs?: number;
+  /** Awaited by each store open (a disk that takes its time). */
+  readonly beforeOpen?: () => Promise<void>;
 }
 
 function startBroker(hub: MemoryHub, md: SharedMetadata, id: number, o: BrokerOptions = {}): Broker {
@@ -91,6 +93,7 @@ function startBroker(hub: MemoryHub, md: SharedMetadata, id: number, o: BrokerOp
     onDisk,
     commitStallStepDownMs,
     isrCheckIntervalMs = 50,
+    beforeOpen,
   } = o;
   const host = new RaftHost({ nodeId: id, transport: hub.transport(id), tickIntervalMs });
   const stores = new Map<string, MemoryPartitionStore>();
@@ -103,6 +106,7 @@ function startBroker(hub: MemoryHub, md: SharedMetadata, id: number, o: BrokerOp
     host,
     metadata: md as never,
     openStore: async ({ dir, bootstrapVoters }) => {
+      await beforeOpen?.();
       const existing = stores.get(dir);
       if (existing !== undefined) return existing;
       const store = bootstrapVoters
@@ -236,6 +240,28 @@ describe('ReplicaManager', () => {
     await new Promise((resolve) => setImmediate(resolve));
     for (const b of brokers) await b.manager.settled();
     expect(reads).toBe(0);
+  });
+
+  it('opens several replicas at once, within the bound: a broker with many is not one disk wait after another', async () => {
+    let opening = 0;
+    let most = 0;
+    const { md } = setup([1], {
+      beforeOpen: async () => {
+        opening++;
+        most = Math.max(most, opening);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        opening--;
+      },
+    });
+    md.apply(
+      createTopic(
+        't',
+        Array.from({ length: 3 * REPLICA_OPENS_CONCURRENT_MAX }, () => [1]),
+      ),
+    );
+    await waitFor('every replica open', () => brokers[0]!.manager.replicas().length === 24);
+    expect(most).toBeGreaterThan(1);
+    expect(most).toBeLessThanOrEqual(REPLICA_OPENS_CONCURRENT_MAX);
   });
 
   it("follows the coordinator's leader choice by transferring leadership", async () => {
