@@ -23,6 +23,7 @@ import { advertisedListen } from '../config/cli.js';
 import type { BrokerConfig } from '../config/types.js';
 import { parseHostPort } from '../config/validate.js';
 import { StreamBusError } from '../errors/index.js';
+import { judgeReplicas } from '../observability/cluster-checks.js';
 import {
   type HealthRegistry,
   type Logger,
@@ -76,6 +77,9 @@ export interface BrokerDeps {
  * get this long between them before the shutdown stops waiting for them.
  */
 export const SHUTDOWN_FORCE_GRACE_MS = 1_000;
+
+/** How often the `replicas` health check runs (the Raft checks' pace, see cluster-health.ts). */
+const REPLICAS_CHECK_INTERVAL_MS = 250;
 
 /** How a shutdown ended. */
 export interface ShutdownOutcome {
@@ -188,15 +192,18 @@ export class Broker {
     if (replicas !== null) {
       ops.health.register({
         name: 'replicas',
-        critical: false,
+        critical: true,
+        // As often as the Raft checks: it holds readiness until the replicas are open, and the default
+        // health.check_interval (5 s) would add up to that much to every start. A pass is one look per replica.
+        intervalMs: REPLICAS_CHECK_INTERVAL_MS,
         check: async () => {
           const hosted = replicas.replicas();
-          const led = hosted.filter((r) => r.isLeader()).length;
-          const under = replicas.underReplicatedCount();
-          return {
-            status: under > 0 ? 'degraded' : 'healthy',
-            message: `${hosted.length} partition replicas here, ${led} led, ${under} of them under-replicated`,
-          };
+          return judgeReplicas({
+            loaded: replicas.loaded(),
+            open: hosted.length,
+            led: hosted.filter((r) => r.isLeader()).length,
+            underReplicated: replicas.underReplicatedCount(),
+          });
         },
       });
     }

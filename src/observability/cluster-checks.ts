@@ -211,3 +211,25 @@ export function judgeCoordinator(f: CoordinatorFacts): CheckResult {
     message: `running on this broker; ${rebalance}; ${f.rebalancesInProgress} rebalances in progress; imbalance ${f.imbalanceScore ?? 'unknown'}${error}`,
   };
 }
+
+export interface ReplicasFacts {
+  /** The first reconcile pass since start finished: every replica assigned here then was opened (or failed). */
+  readonly loaded: boolean;
+  readonly open: number;
+  readonly led: number;
+  readonly underReplicated: number;
+}
+
+/**
+ * Counts for readiness, so a restarted broker is ready only once it has opened the replicas metadata
+ * assigns it: opening hundreds takes seconds to tens of seconds, and a rolling restart that moved on to the
+ * next broker meanwhile took a second replica of each of those partitions away.
+ */
+export function judgeReplicas(f: ReplicasFacts): CheckResult {
+  if (!f.loaded)
+    return { status: 'unhealthy', message: `opening partition replicas (${f.open} open so far)` };
+  return {
+    status: f.underReplicated > 0 ? 'degraded' : 'healthy',
+    message: `${f.open} partition replicas here, ${f.led} led, ${f.underReplicated} of them under-replicated`,
+  };
+}

@@ -264,6 +264,24 @@ describe('ReplicaManager', () => {
     expect(most).toBeLessThanOrEqual(REPLICA_OPENS_CONCURRENT_MAX);
   });
 
+  it('says it is loaded only once the replicas metadata assigned it at start are open', async () => {
+    const held: (() => void)[] = [];
+    const md = new SharedMetadata();
+    md.apply(register(1));
+    md.apply(createTopic('t', [[1], [1]]));
+    const { manager } = startBroker(new MemoryHub(), md, 1, {
+      beforeOpen: () => new Promise<void>((resolve) => held.push(resolve)),
+    });
+    await waitFor('the first open started', () => held.length > 0);
+    expect(manager.loaded()).toBe(false);
+    while (manager.replicas().length < 2) {
+      for (const release of held.splice(0)) release();
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await manager.settled();
+    expect(manager.loaded()).toBe(true);
+  });
+
   it("follows the coordinator's leader choice by transferring leadership", async () => {
     const { md } = setup([1, 2, 3]);
     md.apply(createTopic('t', [[1, 2, 3]]));

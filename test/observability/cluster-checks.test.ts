@@ -8,6 +8,7 @@ import {
   judgeCoordinator,
   judgeMetadata,
   judgeRaft,
+  judgeReplicas,
   type MetadataFacts,
   quorumOf,
   type RaftFacts,
@@ -210,5 +211,20 @@ describe('coordinator check', () => {
     const r = judgeCoordinator({ ...coordinator, lastError: 'updateBroker: CIRCUIT_OPEN' });
     expect(r.status).toBe('healthy');
     expect(r.message).toMatch(/last error: updateBroker: CIRCUIT_OPEN$/);
+  });
+});
+
+describe('replicas check', () => {
+  it('holds readiness back until the replicas assigned at start are open, then degrades only on under-replication', () => {
+    const facts = { loaded: false, open: 120, led: 40, underReplicated: 0 };
+    expect(judgeReplicas(facts)).toEqual({
+      status: 'unhealthy',
+      message: 'opening partition replicas (120 open so far)',
+    });
+    expect(judgeReplicas({ ...facts, loaded: true }).status).toBe('healthy');
+    expect(judgeReplicas({ ...facts, loaded: true, underReplicated: 2 })).toEqual({
+      status: 'degraded',
+      message: '120 partition replicas here, 40 led, 2 of them under-replicated',
+    });
   });
 });

@@ -132,6 +132,8 @@ export class ReplicaManager {
   private dirty = false;
   private running: Promise<void> | null = null;
   private stopped = false;
+  /** The first reconcile pass since start has finished (replicasHealth: readiness waits for it). */
+  private firstPassDone = false;
   private unsubscribe: (() => void) | null = null;
   private retryTimer: NodeJS.Timeout | null = null;
   private isrTimer: NodeJS.Timeout | null = null;
@@ -264,6 +266,8 @@ export class ReplicaManager {
         );
         this.retryLater();
       }
+      // A failed open does not hold readiness back for good: the pass tried every replica.
+      this.firstPassDone = true;
     }
   }
 
@@ -495,6 +499,11 @@ export class ReplicaManager {
     this.underReplicated = underReplicated;
     this.deps.metrics?.partitionsUnderReplicated.set(underReplicated);
     this.deps.metrics?.replicaFollowerLagEntries.set(lagMax);
+  }
+
+  /** Whether the first reconcile pass since start has finished: replicas assigned here before it are open. */
+  loaded(): boolean {
+    return this.firstPassDone;
   }
 
   /** Partitions led here with a listed replica not in sync (as of the last check). */
