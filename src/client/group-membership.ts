@@ -11,8 +11,8 @@
  * A listener that throws neither undoes the assignment nor fails the join: failing it would make this member
  * rejoin, which rebalances the whole group, and a listener that always throws would do so forever. As in
  * Kafka, the first such error is thrown from the next ensureActive() (so from poll()) instead. So is a
- * member's subscription the leader cannot decode (that member gets nothing; the others are assigned), an
- * assignment this member cannot decode (taken as empty), and an error of the assignor itself.
+ * member's subscription the leader cannot decode (that member gets nothing; the others are assigned) and an
+ * error of the assignor itself. An assignment this member cannot decode makes it leave the group, for good.
  *
  * Partitions are lost, not revoked, when the coordinator says this member's session is over (unknown member,
  * stale generation): another member may own them already, so nothing of them is committed; the listener's
@@ -186,15 +186,20 @@ export class GroupMembership {
     this.closed = true;
     this.closing.abort();
     this.stopHeartbeats();
-    if (this.options.groupInstanceId === null && this.memberId !== '') {
-      await this.coordinator
-        .request(ApiKey.LeaveGroup, {
-          groupId: this.options.groupId,
-          members: [{ memberId: this.memberId, groupInstanceId: null }],
-        })
-        .catch(() => undefined);
-    }
+    if (this.options.groupInstanceId === null) await this.leave();
     await this.coordinator.close();
+  }
+
+  /** LeaveGroup, best effort: the coordinator removes a silent member after its session timeout anyway. */
+  private async leave(): Promise<void> {
+    if (this.memberId === '') return;
+    await this.coordinator
+      .request(ApiKey.LeaveGroup, {
+        groupId: this.options.groupId,
+        members: [{ memberId: this.memberId, groupInstanceId: this.options.groupInstanceId }],
+      })
+      .catch(() => undefined);
+    this.memberId = '';
   }
 
   /**
@@ -203,6 +208,9 @@ export class GroupMembership {
    * starts afresh (a new member id after UNKNOWN_MEMBER_ID) and first hands what it owned to onLost.
    */
   markSessionLost(code: 'UNKNOWN_MEMBER_ID' | 'ILLEGAL_GENERATION'): void {
+    // A join under way settles this itself: sent with the identity the refusal was about, it fails the same
+    // way if the session is over, and otherwise starts a new one, which a mark now would end at once.
+    if (this.joining !== null) return;
     this.endSession(code);
     this.rejoinNeeded = true;
   }
@@ -272,15 +280,24 @@ export class GroupMembership {
       this.options.rebalanceTimeoutMs + 5_000,
     );
     throwIf(sync.error, 'group.sync');
-    const assigned = this.decodeOwnAssignment(sync.assignment);
+    if (!canDecodeAssignment(sync.assignment)) {
+      // The leader speaks another client version. Taking the assignment as empty would leave its partitions
+      // unread (the leader counts them as this member's), and rejoining would get the same one back, each
+      // time rebalancing the whole group: this member leaves instead, so the others take them, and fails.
+      await this.leave();
+      throw new StreamBusError('INCONSISTENT_GROUP_PROTOCOL', {
+        operation: 'group.sync',
+        message: "the assignment from the group's leader cannot be decoded: this member left the group",
+      });
+    }
+    const assigned = decodeAssignment(sync.assignment).partitions;
     const change = reconcileAssignment(this.owned, assigned, this.eager() ? 'eager' : 'cooperative');
     if (change.revoked.length > 0) await this.notify(() => this.listener.onRevoked(change.revoked));
     this.owned = assigned;
     await this.notify(() => this.listener.onAssigned(assigned, change.added));
     this.stable = true;
     // Cooperative: what was revoked goes to its new owner in one more rebalance.
-    // (A commit during the listeners may have found the session over meanwhile: then rejoin regardless.)
-    this.rejoinNeeded = this.sessionLost || (!this.eager() && change.rejoin);
+    this.rejoinNeeded = !this.eager() && change.rejoin;
     this.scheduleHeartbeat();
   }
 
@@ -290,26 +307,6 @@ export class GroupMembership {
       await call();
     } catch (error) {
       this.unreported ??= { error };
-    }
-  }
-
-  /**
-   * The assignment the leader sent this member. One it cannot decode (a leader of another client version, a
-   * fault) counts as empty: rejoining would get the same one from the same leader, and failing for good
-   * would leave the group a member that never reads; the application hears of it from poll().
-   */
-  private decodeOwnAssignment(assignment: Buffer): TopicPartition[] {
-    try {
-      return decodeAssignment(assignment).partitions;
-    } catch (err) {
-      this.unreported ??= {
-        error: new StreamBusError('INCONSISTENT_GROUP_PROTOCOL', {
-          operation: 'group.sync',
-          message: `the assignment from the group's leader cannot be decoded, taken as empty: ${(err as Error).message}`,
-          cause: err,
-        }),
-      };
-      return [];
     }
   }
 
@@ -438,4 +435,13 @@ export class GroupMembership {
 
 function throwIf(error: WireError | null, operation: string): void {
   if (error !== null) throw fromWireError(error, operation);
+}
+
+function canDecodeAssignment(assignment: Buffer): boolean {
+  try {
+    decodeAssignment(assignment);
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -272,17 +272,48 @@ describe('partitions lost when the group ends the session', () => {
   });
 });
 
+describe('a commit refused while the member is joining', () => {
+  it('does not end the session the join is starting: the member joins once, as itself', async () => {
+    await setup(2, 5);
+    const consumer = member({}, ['range']);
+    await pollUntil(consumer, (p) => p.messages.length >= 10);
+    // The eager revocation's commit (generation 1) is refused as from an unknown member while the member is
+    // already on its way into generation 2; the coordinator then takes the join.
+    const commit = broker.handlers[ApiKey.OffsetCommit]!;
+    broker.handlers[ApiKey.OffsetCommit] = (req, header) =>
+      req.generation === 1
+        ? {
+            error: wireErrorOf('UNKNOWN_MEMBER_ID'),
+            partitions: req.partitions.map((p) => ({ ...p, error: wireErrorOf('UNKNOWN_MEMBER_ID') })),
+          }
+        : commit(req, header);
+    group.rebalance();
+    const polled = await pollUntil(consumer, () => joins() === 2);
+    await pollUntil(consumer, () => false, polled, 1_000);
+    expect(joins()).toBe(2);
+    expect(consumer.assignment()).toHaveLength(2);
+    // It joined as itself (a new member id would leave its old one to expire and rebalance the group again).
+    const rejoin = broker.requestsOf(ApiKey.JoinGroup)[1]!.body as RequestOf<typeof ApiKey.JoinGroup>;
+    expect(rejoin.memberId).toBe('member-1');
+    expect(consumer.groupMetadata()).toMatchObject({ memberId: 'member-1', generation: 2 });
+  });
+});
+
 describe('assignments and subscriptions that cannot be decoded', () => {
-  it('an assignment from the leader: taken as empty, reported once by poll(), no rejoin loop', async () => {
+  it('an assignment from the leader: the member leaves the group (its partitions go to the others) and fails, without rejoining', async () => {
     await setup(2, 5);
     group.assignmentOf = () => Buffer.from('not an assignment');
     const consumer = member({});
     const polled = await pollUntil(consumer, (p) => p.errors.length > 0);
     await pollUntil(consumer, () => false, polled, 1_000);
-    expect(polled.errors).toHaveLength(1);
-    expect(polled.errors[0]).toMatchObject({ code: 'INCONSISTENT_GROUP_PROTOCOL' });
+    expect(polled.errors.length).toBeGreaterThan(0);
+    for (const e of polled.errors) expect(e).toMatchObject({ code: 'INCONSISTENT_GROUP_PROTOCOL' });
     expect(polled.messages).toEqual([]);
-    expect(consumer.assignment()).toEqual([]);
+    // Left, rather than staying as the owner of partitions it cannot read, or rejoining into the same answer.
+    const leaves = broker
+      .requestsOf(ApiKey.LeaveGroup)
+      .map((r) => r.body as RequestOf<typeof ApiKey.LeaveGroup>);
+    expect(leaves.map((l) => l.members.map((m) => m.memberId))).toEqual([['member-1']]);
     expect(joins()).toBe(1);
   });
 
