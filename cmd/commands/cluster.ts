@@ -48,7 +48,8 @@ export function renderClusterStatus(c: DescribeClusterResponse): string {
  * it holds a replica, a pending move off it or a leadership: a partition's Raft group may still count it as
  * a voter, and stopping it plus one more failure would stall that partition. Nor while any partition is
  * under-replicated: a move completed without its new replica in sync (MOVE_CATCH_UP_MAX_MS) can leave a
- * group still counting it, with no other trace in metadata than that partition's short in-sync set.
+ * group still counting it, with no other trace in metadata than that partition's short in-sync set. Nor
+ * while it is a metadata voter.
  */
 export function stopVerdict(c: DescribeClusterResponse, b: ClusterBrokerDescription): string {
   const name = `broker ${b.id} ${b.state}`;
@@ -57,8 +58,12 @@ export function stopVerdict(c: DescribeClusterResponse, b: ClusterBrokerDescript
       b.movingOff > 0 ? ` (${b.movingOff} still moving off: their new replica is not in sync yet)` : '';
     return `${name}: NOT safe to stop: ${b.replicas} partitions on it${moving}, ${b.leaders} led by it`;
   }
+  if (c.metadataVoters.includes(b.id)) {
+    // The metadata quorum counts it: stopped, one more failure among the voters loses the quorum.
+    return `${name}: NOT safe to stop: it is a metadata voter; remove it first (cluster remove-voter ${b.id})`;
+  }
   if (c.underReplicatedPartitions > 0) {
-    return `${name}: NOT safe to stop: holds nothing, but ${c.underReplicatedPartitions} partitions are under-replicated (a group may still count it)`;
+    return `${name}: NOT safe to stop: holds nothing, but ${c.underReplicatedPartitions} partitions are under-replicated (a partition's group may still count it; any broker down also counts)`;
   }
   return b.state === 'decommissioned'
     ? `${name}: empty, safe to stop (it leaves this list once the coordinator unregisters it)`

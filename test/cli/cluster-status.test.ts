@@ -58,6 +58,17 @@ describe('cluster status', () => {
     );
   });
 
+  it('says a metadata voter is not safe to stop, however empty', () => {
+    const voter: DescribeClusterResponse = {
+      ...status({ replicas: 0, leaders: 0 }),
+      metadataVoters: [1, 2, 4],
+      metadataLearners: [3],
+    };
+    expect(renderClusterStatus(voter)).toContain(
+      'broker 4 draining: NOT safe to stop: it is a metadata voter; remove it first',
+    );
+  });
+
   it('says safe to stop once the broker holds nothing, no move off it is pending and all is in sync', () => {
     expect(renderClusterStatus(status({ replicas: 0, leaders: 0 }))).toContain(
       'broker 4 draining: empty, safe to stop',
