@@ -21,9 +21,13 @@ function fileName(index: number): string {
 }
 
 export class CatchUpSnapshots {
+  /** The first index of the newest segment whose snapshot could not be written: not asked for again. */
+  private failedFrom = -1;
+
   private constructor(
     private readonly fs: StorageFs,
     private readonly dir: string,
+    private readonly logger: StorageLogger,
     /** Ascending by index. */
     private kept: Snapshot[],
   ) {}
@@ -53,7 +57,7 @@ export class CatchUpSnapshots {
         logger.warn({ dir, file: name, reason: snap }, 'catch-up snapshot dropped');
       await fs.unlink(join(dir, name));
     }
-    return new CatchUpSnapshots(fs, dir, kept);
+    return new CatchUpSnapshots(fs, dir, logger, kept);
   }
 
   /** The oldest kept snapshot at or above `start` (the index before the log's first entry). */
@@ -63,14 +67,28 @@ export class CatchUpSnapshots {
 
   /** A snapshot is kept from the segment whose first entry is `segmentFirstIndex` on. */
   covers(segmentFirstIndex: number): boolean {
+    if (this.failedFrom >= segmentFirstIndex) return true; // tried: a failing disk is not asked every Ready
     const newest = this.kept[this.kept.length - 1];
     return newest !== undefined && newest.metadata.index >= segmentFirstIndex;
   }
 
-  /** Keeps `snap` when it is the first taken in its segment (whose first entry is `segmentFirstIndex`). */
+  /**
+   * Keeps `snap` when it is the first taken in its segment (whose first entry is `segmentFirstIndex`). A
+   * write that fails is logged, not raised: these files only save a far-behind follower some catching up,
+   * and failing the partition's snapshot (which stops its Raft node) over one would cost far more.
+   */
   async keep(snap: Snapshot, segmentFirstIndex: number): Promise<void> {
     if (this.covers(segmentFirstIndex)) return;
-    await this.fs.writeFileAtomic(join(this.dir, fileName(snap.metadata.index)), encodeSnapshotFile(snap));
+    try {
+      await this.fs.writeFileAtomic(join(this.dir, fileName(snap.metadata.index)), encodeSnapshotFile(snap));
+    } catch (err) {
+      this.failedFrom = segmentFirstIndex;
+      this.logger.warn(
+        { dir: this.dir, index: snap.metadata.index, error: String(err) },
+        'could not keep a catch-up snapshot: a follower behind the log start restarts later in the log',
+      );
+      return;
+    }
     this.kept.push(snap);
   }
 

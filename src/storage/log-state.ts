@@ -150,6 +150,9 @@ export class StateSnapshots {
     this.offsets = this.offsets.filter((o) => !which(o));
     try {
       for (const offset of gone) await this.fs.unlink(this.path(offset));
+      // Durably gone: one deleted as past the log end must not come back after a crash, when new batches
+      // may sit at the offsets it covered.
+      await this.fs.syncDir(this.dir);
     } catch (err) {
       // Left behind, it is deleted again on the next open (below the log start) or replaced in time.
       this.logger.warn({ dir: this.dir, error: String(err) }, 'could not delete a state snapshot');

@@ -453,6 +453,35 @@ describe('ReplicatedLog catch-up snapshots', () => {
   });
 });
 
+describe('ReplicatedLog catch-up snapshot that cannot be written', () => {
+  it('leaves the partition snapshot saved (its Raft node goes on) and is not asked for again in that segment', async () => {
+    const dir = scratchDir('rlog-');
+    const failing: StorageFs = {
+      ...nodeStorageFs,
+      writeFileAtomic: async (path, data) => {
+        if (path.includes('raft-snapshot-'))
+          throw Object.assign(new Error('ENOSPC: injected'), { code: 'ENOSPC' });
+        return nodeStorageFs.writeFileAtomic(path, data);
+      },
+    };
+    const log = await openReplicated(dir, { segmentBytes: 1 << 20 }, { fs: failing });
+    await withLog(log, async (log) => {
+      const m = new EntryMaker();
+      await log.save({ entries: [m.data(1, ['a'])], hardState: { term: 1, vote: 0, commit: 1 } }, true);
+      expect(log.wantsSnapshot(1)).toBe(true);
+      const snap = {
+        metadata: { index: 1, term: 1, confState: { voters, learners: [] } },
+        data: encodePartitionSnapshot(1, Buffer.from('sm@1')),
+      };
+      await log.saveSnapshot(snap, 1); // used to throw, which stops the partition's Raft node
+      expect(log.snapshot().metadata.index).toBe(1);
+      // Tried for this segment: a failing disk is not asked for a snapshot at every Ready.
+      await log.save({ entries: [m.data(1, ['b'])], hardState: { term: 1, vote: 0, commit: 2 } }, true);
+      expect(log.wantsSnapshot(2)).toBe(false);
+    });
+  });
+});
+
 describe('ReplicatedLog recovery and durability', () => {
   it('truncates a torn tail on open, dropping its entries, and appends after it', async () => {
     const dir = scratchDir('rlog-');
