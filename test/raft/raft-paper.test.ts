@@ -439,6 +439,24 @@ describe('§7 log compaction', () => {
     expect(c.appliedData(3).at(-1)).toBe('after-snapshot');
   });
 
+  it("a follower that already holds a snapshot's last entry answers its commit index, not a stale tail past it", () => {
+    // Node 3 holds 4..6 from term 2, uncommitted. A term-3 leader's log matches up to 4 only, and it sends a
+    // snapshot at 4 (term 2). Answering the last index (6) would tell the leader 5 and 6 match its log.
+    const storage = storeWith([2, 2, 2], 2);
+    const core = new RaftCore({ id: 3, storage, random: mulberry32(3), electionTimeoutTicks: 10 });
+    for (let rd = core.ready(); rd !== null; rd = core.ready()) core.advance(rd);
+    const snapshot = {
+      metadata: { index: 4, term: 2, confState: { voters: [1, 2, 3], learners: [] } },
+      data: text('sm'),
+    };
+    core.step(newMessage('snap', 1, 3, { term: 3, snapshot }));
+    const rd = core.ready()!;
+    const answer = rd.messages.find((m) => m.to === 1 && m.type === 'app-resp');
+    expect(answer?.index).toBe(4);
+    expect(core.log.lastIndex()).toBe(6);
+    core.advance(rd);
+  });
+
   it('a restarted node resumes from its snapshot without re-applying compacted entries', () => {
     const c = new TestCluster([1, 2, 3]);
     c.campaign(1);

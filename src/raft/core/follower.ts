@@ -80,14 +80,17 @@ export abstract class RaftFollower extends RaftCandidate {
       return;
     }
     if (this.log.matchTerm(index, term)) {
-      // We already have the snapshot's last entry: just move the commit index.
+      // We already have the snapshot's last entry: just move the commit index. Answer the commit index, not
+      // the last index (as etcd): entries past the snapshot's may be a stale tail the leader does not share,
+      // and the leader takes the answer as how far this log matches its own.
       this.log.commitTo(index);
-    } else {
-      this.log.restore(snap);
-      this.conf = confState;
-      this.configIndex = index;
-      this.resetProgress();
+      this.send(newMessage('app-resp', this.id, m.from, { term: this.term, index: this.log.committed }));
+      return;
     }
+    this.log.restore(snap);
+    this.conf = confState;
+    this.configIndex = index;
+    this.resetProgress();
     this.send(newMessage('app-resp', this.id, m.from, { term: this.term, index: this.log.lastIndex() }));
   }
 }
