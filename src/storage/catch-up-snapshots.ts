@@ -6,7 +6,9 @@
  * retention still kept it. So the log keeps the first snapshot taken in each segment, files
  * `raft-snapshot-<20-digit index>`, and asks the driver for one as soon as the applied index enters a
  * segment without (`wantsSnapshot`). A leader sends the oldest one at or above its log start: the follower
- * then receives every entry the leader still has, from the first one or nearly.
+ * then receives every entry the leader still has, from the first one or nearly. Only that oldest one is held
+ * in memory (a partition's snapshot carries its producer state, up to megabytes, and a log may have
+ * hundreds of segments); the next is read from its file when retention drops the oldest.
  */
 import { join } from 'node:path';
 import type { Snapshot } from '../raft/core/types.js';
@@ -20,6 +22,11 @@ function fileName(index: number): string {
   return `${PREFIX}${String(index).padStart(20, '0')}`;
 }
 
+interface KeptSnapshot {
+  readonly index: number;
+  snap: Snapshot | null;
+}
+
 export class CatchUpSnapshots {
   /** The first index of the newest segment whose snapshot could not be written: not asked for again. */
   private failedFrom = -1;
@@ -28,8 +35,8 @@ export class CatchUpSnapshots {
     private readonly fs: StorageFs,
     private readonly dir: string,
     private readonly logger: StorageLogger,
-    /** Ascending by index. */
-    private kept: Snapshot[],
+    /** Ascending by index; the snapshot itself only for the first (the one a follower is sent). */
+    private kept: KeptSnapshot[],
   ) {}
 
   /**
@@ -44,13 +51,13 @@ export class CatchUpSnapshots {
     start: number,
     last: number,
   ): Promise<CatchUpSnapshots> {
-    const kept: Snapshot[] = [];
+    const kept: KeptSnapshot[] = [];
     for (const name of (await fs.readdir(dir)).filter((n) => n.startsWith(PREFIX)).sort()) {
       const buf = await fs.readFile(join(dir, name));
       if (buf === null) continue;
       const snap = decodeSnapshotFile(buf);
       if (typeof snap !== 'string' && snap.metadata.index >= start && snap.metadata.index <= last) {
-        kept.push(snap);
+        kept.push({ index: snap.metadata.index, snap: kept.length === 0 ? snap : null });
         continue;
       }
       if (typeof snap === 'string')
@@ -62,14 +69,14 @@ export class CatchUpSnapshots {
 
   /** The oldest kept snapshot at or above `start` (the index before the log's first entry). */
   oldestFrom(start: number): Snapshot | undefined {
-    return this.kept.find((s) => s.metadata.index >= start);
+    return this.kept.find((k) => k.index >= start)?.snap ?? undefined;
   }
 
   /** A snapshot is kept from the segment whose first entry is `segmentFirstIndex` on. */
   covers(segmentFirstIndex: number): boolean {
     if (this.failedFrom >= segmentFirstIndex) return true; // tried: a failing disk is not asked every Ready
     const newest = this.kept[this.kept.length - 1];
-    return newest !== undefined && newest.metadata.index >= segmentFirstIndex;
+    return newest !== undefined && newest.index >= segmentFirstIndex;
   }
 
   /**
@@ -89,14 +96,30 @@ export class CatchUpSnapshots {
       );
       return;
     }
-    this.kept.push(snap);
+    this.kept.push({ index: snap.metadata.index, snap: this.kept.length === 0 ? snap : null });
   }
 
   /** Forgets the snapshots below `start`: retention deleted the entries after them. */
   async dropBelow(start: number): Promise<void> {
-    while (this.kept.length > 0 && this.kept[0]!.metadata.index < start) {
+    while (this.kept.length > 0 && this.kept[0]!.index < start) {
       const gone = this.kept.shift()!;
-      await this.fs.unlink(join(this.dir, fileName(gone.metadata.index)));
+      await this.fs.unlink(join(this.dir, fileName(gone.index)));
+    }
+    await this.loadFirst();
+  }
+
+  /** The oldest is the one a follower is sent: into memory. One unreadable now is dropped (with a warning). */
+  private async loadFirst(): Promise<void> {
+    for (let first = this.kept[0]; first !== undefined && first.snap === null; first = this.kept[0]) {
+      const buf = await this.fs.readFile(join(this.dir, fileName(first.index)));
+      const snap = buf === null ? 'missing' : decodeSnapshotFile(buf);
+      if (typeof snap !== 'string') {
+        first.snap = snap;
+        return;
+      }
+      this.logger.warn({ dir: this.dir, index: first.index, reason: snap }, 'catch-up snapshot dropped');
+      this.kept.shift();
+      await this.fs.unlink(join(this.dir, fileName(first.index))).catch(() => undefined);
     }
   }
 
