@@ -247,3 +247,68 @@ async function applyFrom(segments: readonly Segment[], offset: number, state: Lo
   }
   return true;
 }
+
+/**
+ * The state a log derives from its batches together with its snapshot files: what a PartitionLog opened
+ * with a LogStateKind keeps, and every step it takes on them.
+ */
+export class DerivedLogState {
+  /** The offset of the last snapshot taken (-1 for none): close does not write the same one again. */
+  private snapshotOffset: number;
+
+  private constructor(
+    private readonly kind: LogStateKind,
+    /** As of every batch written so far; replaced when truncation cuts batches it had applied. */
+    public state: LogState,
+    private readonly snapshots: StateSnapshots,
+  ) {
+    this.snapshotOffset = snapshots.newest();
+  }
+
+  /** The state as of the end of `segments`, from the snapshots in `dir` and the batches after them. */
+  static async open(
+    kind: LogStateKind,
+    fs: StorageFs,
+    dir: string,
+    segments: readonly Segment[],
+    logger: StorageLogger,
+  ): Promise<DerivedLogState> {
+    const snapshots = await StateSnapshots.open(fs, dir, logger);
+    return new DerivedLogState(kind, await loadLogState(kind, snapshots, segments, logger), snapshots);
+  }
+
+  /**
+   * Snapshots the state as of `offset`, the log end (between groups, so the state covers exactly the
+   * batches below it). The file is written apart from the log's mutex; the promise settles when it is.
+   */
+  snapshotAt(offset: number): Promise<void> {
+    if (this.snapshotOffset === offset) return Promise.resolve();
+    this.snapshotOffset = offset;
+    return this.snapshots.write(offset, this.state.encode());
+  }
+
+  /** Retention moved the log start: snapshots below it could only be loaded by scanning batches now gone. */
+  dropBelow(logStart: number): Promise<void> {
+    return this.snapshots.remove((o) => o < logStart);
+  }
+
+  /**
+   * Before a truncation to `offset`: snapshots covering batches about to go are deleted first, so a crash
+   * part-way cannot leave one behind for batches written later at the same offsets.
+   */
+  dropAbove(offset: number): Promise<void> {
+    return this.snapshots.remove((o) => o > offset);
+  }
+
+  /** After a truncation: the state as of the log end again. */
+  async reload(segments: readonly Segment[], logger: StorageLogger): Promise<void> {
+    await this.snapshots.idle();
+    this.state = await loadLogState(this.kind, this.snapshots, segments, logger);
+    this.snapshotOffset = this.snapshots.newest();
+  }
+
+  /** Settles once the snapshot writes and deletes queued so far are done. */
+  idle(): Promise<void> {
+    return this.snapshots.idle();
+  }
+}

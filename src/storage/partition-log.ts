@@ -13,7 +13,7 @@ import { invariant, StreamBusError, toStreamBusError } from '../errors/index.js'
 import { splitAndValidate } from './append-validation.js';
 import { type LogConfig, reconfiguredLog } from './config.js';
 import { type HighWatermarkListener, HighWatermarkNotifier } from './high-watermark.js';
-import { type LogState, type LogStateKind, loadLogState, StateSnapshots } from './log-state.js';
+import { DerivedLogState, type LogState, type LogStateKind } from './log-state.js';
 import { type AppendResult, GroupCommitWriter } from './partition-append.js';
 import type { ReadBufferSource } from './read-buffers.js';
 import { RecentBatches } from './recent-batches.js';
@@ -44,15 +44,6 @@ export interface PartitionLogDeps {
    * idempotent producers' state. Without it the log writes and reads no snapshot files.
    */
   producerState?: LogStateKind;
-}
-
-/** The state a log derives from its batches, and where it keeps it. */
-interface DerivedState {
-  readonly kind: LogStateKind;
-  state: LogState;
-  readonly snapshots: StateSnapshots;
-  /** The offset of the last snapshot taken (-1 for none): close does not write the same one again. */
-  snapshotOffset: number;
 }
 
 export type { AppendResult } from './partition-append.js';
@@ -114,7 +105,7 @@ export class PartitionLog {
     private readonly clock: Clock,
     private readonly logger: StorageLogger,
     private readonly segments: Segment[],
-    private readonly derived: DerivedState | undefined,
+    private readonly derived: DerivedLogState | undefined,
     scheduleInterval: IntervalScheduler,
     onFsync: ((durationSeconds: number) => void) | undefined,
   ) {
@@ -156,15 +147,12 @@ export class PartitionLog {
     const logger = deps.logger ?? SILENT_LOGGER;
     const segments = await openSegments({ fs, dir, config, logger, nowMs: deps.clock.nowMs() });
     const last = segments[segments.length - 1]!;
-    let derived: DerivedState | undefined;
+    let derived: DerivedLogState | undefined;
     try {
       // Whatever survived the restart may still be only in the page cache: make it durable before exposing it.
       await last.file.datasync();
       if (deps.producerState !== undefined) {
-        const kind = deps.producerState;
-        const snapshots = await StateSnapshots.open(fs, dir, logger);
-        const state = await loadLogState(kind, snapshots, segments, logger);
-        derived = { kind, state, snapshots, snapshotOffset: snapshots.newest() };
+        derived = await DerivedLogState.open(deps.producerState, fs, dir, segments, logger);
       }
     } catch (err) {
       await Promise.allSettled(segments.map((s) => s.close()));
@@ -213,16 +201,9 @@ export class PartitionLog {
     return this.derived?.state;
   }
 
-  /**
-   * Snapshots the derived state as of the log end (between groups, so the state covers exactly the batches
-   * below it). The file is written apart from the mutex; the returned promise settles when it is.
-   */
+  /** Snapshots the derived state as of the log end (log-state.ts), between groups. */
   private snapshotState(): Promise<void> {
-    const derived = this.derived;
-    const offset = this.active.nextOffset;
-    if (derived === undefined || derived.snapshotOffset === offset) return Promise.resolve();
-    derived.snapshotOffset = offset;
-    return derived.snapshots.write(offset, derived.state.encode());
+    return this.derived?.snapshotAt(this.active.nextOffset) ?? Promise.resolve();
   }
 
   /** Offset the next appended record gets (once queued appends are written). */
@@ -390,7 +371,7 @@ export class PartitionLog {
       if (deleted.length > 0) {
         // Snapshots below the log start could only be loaded by scanning batches that are gone.
         const logStart = this.logStartOffset();
-        await this.derived?.snapshots.remove((o) => o < logStart);
+        await this.derived?.dropBelow(logStart);
         this.logger.info(
           { dir: this.dir, deleted: deleted.length, logStartOffset: this.logStartOffset() },
           'retention',
@@ -410,9 +391,7 @@ export class PartitionLog {
     return this.exclusive(async () => {
       if (this.closed) throw new StreamBusError('LOG_CLOSED', { operation: 'log.truncate' });
       if (offset >= this.active.nextOffset) return this.active.nextOffset;
-      // Snapshots covering batches about to go are deleted first, so a crash part-way cannot leave one behind
-      // for batches written later at the same offsets; the rest are dropped by the reload below.
-      await this.derived?.snapshots.remove((o) => o > offset);
+      await this.derived?.dropAbove(offset);
       this.recent.clear();
       const keepIndex = offset <= this.logStartOffset() ? -1 : this.segmentIndexFor(offset);
       const keep = keepIndex >= 0 ? this.segments[keepIndex]! : undefined;
@@ -431,18 +410,11 @@ export class PartitionLog {
       }
       // Closed segments were fsynced when they rolled and the cut one was fsynced by the truncation.
       this.writer.dirty = false;
-      if (this.derived !== undefined) await this.reloadState(this.derived);
+      await this.derived?.reload(this.segments, this.logger);
       this.publishLogEnd();
       this.logger.warn({ dir: this.dir, offset, logEndOffset: this.active.nextOffset }, 'log truncated');
       return this.active.nextOffset;
     });
-  }
-
-  /** The derived state as of the log end again, after truncation cut batches it had applied. */
-  private async reloadState(derived: DerivedState): Promise<void> {
-    await derived.snapshots.idle();
-    derived.state = await loadLogState(derived.kind, derived.snapshots, this.segments, this.logger);
-    derived.snapshotOffset = derived.snapshots.newest();
   }
 
   private async truncateSegment(segment: Segment, offset: number): Promise<void> {
@@ -484,7 +456,7 @@ export class PartitionLog {
         // After the data sync, so that every batch the snapshot covers is on disk.
         if (!this.deleting) await this.snapshotState();
       } finally {
-        await this.derived?.snapshots.idle();
+        await this.derived?.idle();
         this.closed = true;
         this.recent.clear();
         this.notifier.close();

@@ -31,11 +31,11 @@ import type { RaftHost } from '../../raft/host.js';
 import type { LogConfig } from '../../storage/config.js';
 import { REPLICAS_DIR } from '../../storage/log-manager.js';
 import type { PartitionStore } from '../../storage/partition-store.js';
-import { minInsyncReplicas } from '../../storage/topic-config.js';
 import { topicConfigs } from '../topic-configs.js';
+import { openHostedReplica } from './hosted-replica.js';
 import { COMMIT_STALL_STEP_DOWN_MS, CommitStallWatch, handOverLeadership } from './leader-exits.js';
 import { freshSteering, LeaderSteering, recordOf, type SteeredReplica } from './leader-steering.js';
-import { PartitionReplica } from './partition-replica.js';
+import type { PartitionReplica } from './partition-replica.js';
 import { StrayReplicaSweeper } from './stray-replicas.js';
 
 export interface OpenStoreRequest {
@@ -121,10 +121,6 @@ export const REPLICA_OPENS_CONCURRENT_MAX = 8;
 
 /** When a new group's preferred leader campaigns, from its replica's opening. */
 const CAMPAIGN_RETRIES_MS = [0, 150, 400, 800];
-
-export function replicaGroupId(topic: string, partition: number, createdVersion: number): string {
-  return `p/${topic}/${partition}/${createdVersion}`;
-}
 
 export class ReplicaManager {
   private readonly hosted = new Map<string, Hosted>();
@@ -389,35 +385,15 @@ export class ReplicaManager {
     const limits = { batchBytesMax: this.deps.batchBytesMax };
     let replica: PartitionReplica;
     try {
-      replica = await PartitionReplica.open({
-        topic: topic.name,
-        partition: p.partition,
-        groupId: replicaGroupId(topic.name, p.partition, topic.createdVersion),
+      replica = await openHostedReplica(
+        this.deps,
+        this.log,
+        () => this.view(),
+        topic,
+        p.partition,
         store,
-        host: this.deps.host,
-        logger: this.log,
-        nowMs: this.deps.nowMs,
-        batchBytesMax: () => limits.batchBytesMax,
-        proposalTimeoutMs: this.deps.proposalTimeoutMs,
-        minInsyncReplicas: () => {
-          const t = this.view().topics.get(topic.name);
-          return t === undefined ? 1 : minInsyncReplicas(topicConfigs(this.view(), t));
-        },
-        ...(this.deps.replicaLagTimeMaxMs === undefined
-          ? {}
-          : { replicaLagTimeMaxMs: this.deps.replicaLagTimeMaxMs }),
-        recordedInSync: () =>
-          recordOf(
-            { topic: topic.name, partition: p.partition, createdVersion: topic.createdVersion },
-            this.view(),
-          )?.isr,
-        onCommitted: (seconds: number) =>
-          this.deps.metrics?.replicationCommitDurationSeconds.observe(seconds),
-        ...(this.deps.onTimeout === undefined ? {} : { onTimeout: this.deps.onTimeout }),
-        ...(this.deps.snapshotTimeoutMs === undefined
-          ? {}
-          : { snapshotTimeoutMs: this.deps.snapshotTimeoutMs }),
-      });
+        limits,
+      );
     } catch (err) {
       await store.close();
       throw err;

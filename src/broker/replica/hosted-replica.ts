@@ -1,0 +1,51 @@
+/**
+ * How the replica manager builds the PartitionReplica it hosts for one partition: the replica's options
+ * from the manager's dependencies and the live metadata (min.insync.replicas and the recorded in-sync set
+ * are read when needed, so config and metadata changes apply without reopening).
+ */
+import type { MetadataView } from '../../metadata/state.js';
+import type { TopicRecord } from '../../metadata/types.js';
+import type { Logger } from '../../observability/index.js';
+import type { PartitionStore } from '../../storage/partition-store.js';
+import { minInsyncReplicas } from '../../storage/topic-config.js';
+import { topicConfigs } from '../topic-configs.js';
+import { recordOf } from './leader-steering.js';
+import { PartitionReplica } from './partition-replica.js';
+import type { ReplicaManagerDeps } from './replica-manager.js';
+
+function replicaGroupId(topic: string, partition: number, createdVersion: number): string {
+  return `p/${topic}/${partition}/${createdVersion}`;
+}
+
+/** Opens the replica of `topic`'s `partition` over `store`; `limits` is read at each append (configs change). */
+export function openHostedReplica(
+  deps: ReplicaManagerDeps,
+  log: Logger,
+  view: () => MetadataView,
+  topic: TopicRecord,
+  partition: number,
+  store: PartitionStore,
+  limits: { readonly batchBytesMax: number },
+): Promise<PartitionReplica> {
+  return PartitionReplica.open({
+    topic: topic.name,
+    partition,
+    groupId: replicaGroupId(topic.name, partition, topic.createdVersion),
+    store,
+    host: deps.host,
+    logger: log,
+    nowMs: deps.nowMs,
+    batchBytesMax: () => limits.batchBytesMax,
+    proposalTimeoutMs: deps.proposalTimeoutMs,
+    minInsyncReplicas: () => {
+      const t = view().topics.get(topic.name);
+      return t === undefined ? 1 : minInsyncReplicas(topicConfigs(view(), t));
+    },
+    ...(deps.replicaLagTimeMaxMs === undefined ? {} : { replicaLagTimeMaxMs: deps.replicaLagTimeMaxMs }),
+    recordedInSync: () =>
+      recordOf({ topic: topic.name, partition, createdVersion: topic.createdVersion }, view())?.isr,
+    onCommitted: (seconds: number) => deps.metrics?.replicationCommitDurationSeconds.observe(seconds),
+    ...(deps.onTimeout === undefined ? {} : { onTimeout: deps.onTimeout }),
+    ...(deps.snapshotTimeoutMs === undefined ? {} : { snapshotTimeoutMs: deps.snapshotTimeoutMs }),
+  });
+}
