@@ -136,8 +136,8 @@ describe('idempotent producer: a batch that fails for good', () => {
   });
 
   it('never re-sequences a batch behind it whose earlier send may have been written: it fails instead of being written twice', async () => {
-    // 'a1' reaches the log but its answer is a timeout; its retry meets a leader that does not remember it
-    // (as a single-node broker after a restart) and is refused as from an unknown producer. Re-sequenced, it would be
+    // 'a1' reaches the log but its answer is a timeout; its retry meets a leader that does not remember the
+    // producer (one that evicted it) and is refused as from an unknown producer. Re-sequenced, it would be
     // written a second time under the new epoch and reported acknowledged. (Passes without this change,
     // which failed every batch behind; it fails when the maybeWritten check is taken out.)
     broker = await FakeBroker.start();

@@ -199,6 +199,18 @@ describe('committed offsets that cannot be fetched during the assignment', () =>
   });
 });
 
+/** The coordinator refuses every commit carrying `generation` with `code`; others are taken as usual. */
+function refuseCommitsOf(generation: number, code: 'ILLEGAL_GENERATION' | 'UNKNOWN_MEMBER_ID'): void {
+  const commit = broker.handlers[ApiKey.OffsetCommit]!;
+  broker.handlers[ApiKey.OffsetCommit] = (req, header) =>
+    req.generation === generation
+      ? {
+          error: wireErrorOf(code),
+          partitions: req.partitions.map((p) => ({ ...p, error: wireErrorOf(code) })),
+        }
+      : commit(req, header);
+}
+
 describe('partitions lost when the group ends the session', () => {
   /** Every JoinGroup's member id and the partitions its subscription claimed as owned. */
   const joinRequests = () =>
@@ -254,14 +266,7 @@ describe('partitions lost when the group ends the session', () => {
     const events: string[] = [];
     const consumer = member(recording(events, { onLost: false }));
     await pollUntil(consumer, (p) => p.messages.length >= 5);
-    const commit = broker.handlers[ApiKey.OffsetCommit]!;
-    broker.handlers[ApiKey.OffsetCommit] = (req, header) =>
-      req.generation === 1
-        ? {
-            error: wireErrorOf('ILLEGAL_GENERATION'),
-            partitions: req.partitions.map((p) => ({ ...p, error: wireErrorOf('ILLEGAL_GENERATION') })),
-          }
-        : commit(req, header);
+    refuseCommitsOf(1, 'ILLEGAL_GENERATION');
     await expect(consumer.commit()).rejects.toMatchObject({ code: 'ILLEGAL_GENERATION' });
     // The heartbeat has not noticed (it answers fine here): the refused commit alone ends the session.
     const polled = await pollUntil(consumer, () => joins() === 2);
@@ -279,14 +284,7 @@ describe('a commit refused while the member is joining', () => {
     await pollUntil(consumer, (p) => p.messages.length >= 10);
     // The eager revocation's commit (generation 1) is refused as from an unknown member while the member is
     // already on its way into generation 2; the coordinator then takes the join.
-    const commit = broker.handlers[ApiKey.OffsetCommit]!;
-    broker.handlers[ApiKey.OffsetCommit] = (req, header) =>
-      req.generation === 1
-        ? {
-            error: wireErrorOf('UNKNOWN_MEMBER_ID'),
-            partitions: req.partitions.map((p) => ({ ...p, error: wireErrorOf('UNKNOWN_MEMBER_ID') })),
-          }
-        : commit(req, header);
+    refuseCommitsOf(1, 'UNKNOWN_MEMBER_ID');
     group.rebalance();
     const polled = await pollUntil(consumer, () => joins() === 2);
     await pollUntil(consumer, () => false, polled, 1_000);
