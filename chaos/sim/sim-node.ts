@@ -96,6 +96,8 @@ export class SimNode {
       random,
       electionTimeoutTicks: this.opts.electionTimeoutTicks,
       heartbeatIntervalTicks: 1,
+      // Idle groups go quiet, as partition groups do (hostedTick plays the host's part).
+      quiesce: true,
       maxInflightMsgs: this.opts.maxInflightMsgs,
       maxSizePerMsgBytes: this.opts.maxSizePerMsgBytes,
     });

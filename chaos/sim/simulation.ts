@@ -7,6 +7,7 @@ import {
 } from '../../src/raft/core/index.js';
 import { MemoryRaftStorage } from '../../src/raft/storage/memory-storage.js';
 import { SafetyChecker, SimViolation } from './checker.js';
+import { hostedTick } from './hosted-tick.js';
 import { SimNetwork } from './network.js';
 import { SimNode } from './sim-node.js';
 import { TraceHash } from './trace-hash.js';
@@ -35,6 +36,9 @@ export interface SimResult {
     readonly acked: number;
     readonly crashes: number;
     readonly elections: number;
+    /** Leaders that went quiet, and quiet nodes woken by a silent peer (hosted-tick.ts). */
+    readonly quiesces: number;
+    readonly silentPeerWakes: number;
     readonly confChanges: number;
     readonly reads: number;
     readonly checks: number;
@@ -78,6 +82,8 @@ export function runSimulation(seed: number, options: SimOptions = {}): SimResult
     maxDelay: rnd(2, 25),
   });
   const nodes = new Map<NodeId, SimNode>();
+  const heard = (from: NodeId, to: NodeId): boolean =>
+    nodes.get(from)?.alive === true && !net.isCut(from, to);
   for (const id of ids) {
     const boot = voters.includes(id) ? SimNode.bootstrap(voters) : new MemoryRaftStorage();
     const n = new SimNode(id, boot, nodeOpts, checker);
@@ -90,6 +96,8 @@ export function runSimulation(seed: number, options: SimOptions = {}): SimResult
   let nextProposal = 1;
   let crashes = 0;
   let elections = 0;
+  let quiesces = 0;
+  let silentPeerWakes = 0;
   let confChanges = 0;
   let nextRead = 1;
   let linearizableReads = 0;
@@ -302,7 +310,12 @@ export function runSimulation(seed: number, options: SimOptions = {}): SimResult
       if (!n.alive) checker.checkAllAcked(durable);
     }
     if (now % TIME_UNITS_PER_TICK === 0) {
-      for (const n of nodes.values()) n.core?.tick();
+      for (const n of nodes.values()) {
+        if (n.core === undefined) continue;
+        const q = hostedTick(n.core, n.id, heard);
+        if (q === 'quiesced') quiesces++;
+        else if (q === 'woke') silentPeerWakes++;
+      }
       if (faults) {
         if (chance(0.5)) propose();
         if (chance(0.1)) read();
@@ -370,6 +383,8 @@ export function runSimulation(seed: number, options: SimOptions = {}): SimResult
         acked: checker.acked.length,
         crashes,
         elections,
+        quiesces,
+        silentPeerWakes,
         confChanges,
         reads: linearizableReads,
         checks: checker.checks,

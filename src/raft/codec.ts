@@ -8,7 +8,9 @@
  * snapshot = [index, term, conf, data: bin]
  * hard     = [term, vote, commit]
  * message  = [typeCode, from, to, term, logTerm, index, commit, reject(0|1), rejectHint, entries[],
- *             snapshot | null, context: bin | null]
+ *             snapshot | null, context: bin | null, quiesce: 1?]
+ *            (the 13th element only on a quiesce heartbeat: the bytes of every other message are as before it
+ *            existed, and decoders that predate it ignore it, reading arrays by minimum length)
  * envelope = [groupId: string, message]
  */
 import { Packr, RESERVE_START_SPACE } from 'msgpackr';
@@ -126,6 +128,7 @@ function messageToWire(m: Message): unknown[] {
     m.entries.map(entryToWire),
     m.snapshot === undefined ? null : snapshotToWire(m.snapshot),
     m.context ?? null,
+    ...(m.quiesce === true ? [1] : []),
   ];
 }
 
@@ -146,6 +149,7 @@ function messageFromWire(v: unknown): Message {
     entries: arr(a[9], 'entries', 0).map(entryFromWire),
     ...(a[10] === null ? {} : { snapshot: snapshotFromWire(a[10]) }),
     ...(a[11] === null ? {} : { context: bytes(a[11], 'context') }),
+    ...(a.length > 12 && uint(a[12], 'quiesce') === 1 ? { quiesce: true } : {}),
   };
 }
 
@@ -192,7 +196,7 @@ export function encodeEnvelopeChunks(envs: readonly Envelope[], headroomBytes = 
     const m = env.message;
     w.bytes(ENVELOPE_HEAD);
     w.bytes(packr.pack(env.groupId));
-    w.bytes(MESSAGE_HEAD);
+    w.bytes(m.quiesce === true ? QUIESCE_MESSAGE_HEAD : MESSAGE_HEAD);
     w.fields([
       MESSAGE_CODE.get(m.type),
       m.from,
@@ -214,6 +218,7 @@ export function encodeEnvelopeChunks(envs: readonly Envelope[], headroomBytes = 
       } else w.bytes(packr.pack(e.data));
     }
     w.fields([m.snapshot === undefined ? null : snapshotToWire(m.snapshot), m.context ?? null]);
+    if (m.quiesce === true) w.fields([1]);
   }
   return w.finish();
 }
@@ -221,6 +226,7 @@ export function encodeEnvelopeChunks(envs: readonly Envelope[], headroomBytes = 
 // msgpack headers of the fixed-size arrays in the grammar above (fixarray: 0x90 | length).
 const ENVELOPE_HEAD = Uint8Array.of(0x92);
 const MESSAGE_HEAD = Uint8Array.of(0x9c);
+const QUIESCE_MESSAGE_HEAD = Uint8Array.of(0x9d);
 const ENTRY_HEAD = Uint8Array.of(0x94);
 
 /** The msgpack array header msgpackr writes for `n` elements. */

@@ -12,6 +12,12 @@ export interface RaftHostOptions {
   readonly nodeId: NodeId;
   readonly transport: RaftTransport;
   readonly tickIntervalMs?: number;
+  /**
+   * A quiet group (RaftCore.quiesce) wakes when a member's process has been silent this long; default one
+   * election timeout at the default 10 ticks. The transport's keepalives (every 250 ms on an idle
+   * connection) keep a live peer well inside it.
+   */
+  readonly quietPeerSilenceMs?: number;
 }
 
 /**
@@ -23,9 +29,11 @@ export class RaftHost {
   private readonly groups = new Map<string, RaftNode>();
   private ticker: NodeJS.Timeout | undefined;
   readonly tickIntervalMs: number;
+  private readonly quietPeerSilenceMs: number;
 
   constructor(private readonly opts: RaftHostOptions) {
     this.tickIntervalMs = opts.tickIntervalMs ?? 100;
+    this.quietPeerSilenceMs = opts.quietPeerSilenceMs ?? 10 * this.tickIntervalMs;
     opts.transport.onMessage((_from, envs) => {
       for (const env of envs) this.groups.get(env.groupId)?.receive(env.message);
     });
@@ -54,6 +62,7 @@ export class RaftHost {
     invariant(!this.groups.has(groupId), `raft group ${groupId} already exists on this host`);
     const node = new RaftNode({
       ...options,
+      quiesce: options.quiesce === true && this.opts.transport.heardFromWithin !== undefined,
       id: this.opts.nodeId,
       groupId,
       transport: this.opts.transport,
@@ -62,11 +71,38 @@ export class RaftHost {
     });
     this.groups.set(groupId, node);
     if (this.ticker === undefined) {
-      this.ticker = setInterval(() => {
-        for (const g of this.groups.values()) g.tick();
-      }, this.tickIntervalMs);
+      this.ticker = setInterval(() => this.tick(), this.tickIntervalMs);
     }
     return node;
+  }
+
+  /** Ticks every group; those that may go quiet also learn which members' processes are heard from. */
+  private tick(): void {
+    const isLive = this.livenessThisTick();
+    for (const g of this.groups.values()) g.tick(isLive);
+  }
+
+  /** `transport.heardFromWithin` for this tick, asked once per peer (many groups share each peer). */
+  private livenessThisTick(): ((peer: NodeId) => boolean) | undefined {
+    const transport = this.opts.transport;
+    if (transport.heardFromWithin === undefined) return undefined;
+    const heard = transport.heardFromWithin.bind(transport);
+    const known = new Map<NodeId, boolean>();
+    return (peer) => {
+      let live = known.get(peer);
+      if (live === undefined) {
+        live = heard(peer, this.quietPeerSilenceMs);
+        known.set(peer, live);
+      }
+      return live;
+    };
+  }
+
+  /** Groups on this host that are quiet (RaftCore.quiesce); a gauge of how many idle partitions cost nothing. */
+  quiescedGroups(): number {
+    let n = 0;
+    for (const g of this.groups.values()) if (g.quiesced) n++;
+    return n;
   }
 
   group(groupId: string): RaftNode | undefined {

@@ -25,6 +25,11 @@ export interface RaftNodeOptions {
   readonly heartbeatIntervalTicks?: number;
   readonly preVote?: boolean;
   readonly checkQuorum?: boolean;
+  /**
+   * Hosted groups only: an idle group goes quiet (RaftCore.quiesce) while the host hears from its members'
+   * processes; the host ignores it when its transport cannot tell (RaftTransport.heardFromWithin).
+   */
+  readonly quiesce?: boolean;
   readonly maxInflightMsgs?: number;
   readonly maxInflightBytes?: number;
   readonly maxSizePerMsgBytes?: number;

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { InvariantViolation, invariant, StreamBusError, toStreamBusError } from '../errors/index.js';
+import { stopNotice } from './core/messages.js';
 import { type FollowerProgress, RaftCore } from './core/raft.js';
 import { mulberry32 } from './core/rand.js';
 import { type ConfChange, type ConfState, type Message, NONE, type NodeId } from './core/types.js';
@@ -70,6 +71,7 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
       heartbeatIntervalTicks: options.heartbeatIntervalTicks ?? 1,
       ...(options.preVote === undefined ? {} : { preVote: options.preVote }),
       ...(options.checkQuorum === undefined ? {} : { checkQuorum: options.checkQuorum }),
+      quiesce: options.quiesce === true && options.mode === 'hosted',
       ...(options.maxInflightMsgs === undefined ? {} : { maxInflightMsgs: options.maxInflightMsgs }),
       ...(options.maxInflightBytes === undefined ? {} : { maxInflightBytes: options.maxInflightBytes }),
       ...(options.maxSizePerMsgBytes === undefined ? {} : { maxSizePerMsgBytes: options.maxSizePerMsgBytes }),
@@ -118,7 +120,9 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
   /** Stops ticking and processing; pending calls reject with RAFT_STOPPED. Storage is the caller's. */
   async stop(): Promise<void> {
     if (this.state === 'stopped') return;
+    const wasRunning = this.state === 'running';
     this.state = 'stopped';
+    if (wasRunning) this.sendStopNotice();
     if (this.ticker !== undefined) clearInterval(this.ticker);
     if (this.phaseTimer !== undefined) clearTimeout(this.phaseTimer);
     const err = new StreamBusError('RAFT_STOPPED', { operation: 'raft' });
@@ -130,8 +134,41 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
     await this.loop;
   }
 
-  tick(): void {
-    this.drive(() => this.core.tick());
+  /**
+   * One tick. A hosted group that may go quiet gets `isLive` (whether the host hears from a peer's process):
+   * an idle leader then quiesces, and a quiet group does no work but check that the peers it relies on are
+   * still heard from, waking (as peerLost) when one is not.
+   */
+  tick(isLive?: (id: NodeId) => boolean): void {
+    if (this.state !== 'running') return;
+    if (this.core.quiesced) {
+      const silent = isLive === undefined ? NONE : this.core.silentPeer(isLive);
+      if (silent !== NONE) this.peerLost(silent);
+      return;
+    }
+    this.drive(() => {
+      this.core.tick();
+      if (isLive !== undefined && this.core.role === 'leader') this.core.quiesce(isLive);
+    });
+  }
+
+  /** Whether this group is quiet (RaftCore.quiesce). */
+  get quiesced(): boolean {
+    return this.core.quiesced;
+  }
+
+  /**
+   * A quiet group's members no longer watch it with timers: a group that stops while its process lives on
+   * (a storage failure, the replica closed) tells them (messages.ts stopNotice), so they wake and elect
+   * without it. Best effort: a lost notice leaves it to the next activity.
+   */
+  private sendStopNotice(): void {
+    if (!this.opts.quiesce || this.opts.mode !== 'hosted') return;
+    const conf = this.core.conf;
+    for (const peer of new Set([...conf.voters, ...(conf.votersOutgoing ?? []), ...conf.learners])) {
+      if (peer === this.id) continue;
+      this.opts.transport.send(peer, [{ groupId: this.groupId, message: stopNotice(this.id, peer) }]);
+    }
   }
 
   /**

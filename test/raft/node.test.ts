@@ -409,3 +409,93 @@ describe('RaftHost', () => {
     }
   });
 });
+
+describe('RaftHost quiescence', () => {
+  /** Three hosts on one hub, each with group `p0` (quiescence on) and `meta` (off). */
+  async function quietCluster(hub: MemoryHub) {
+    const ids = [1, 2, 3];
+    const hosts = ids.map(
+      (id) => new RaftHost({ nodeId: id, transport: hub.transport(id), tickIntervalMs: 10 }),
+    );
+    for (const host of hosts) {
+      for (const [g, quiesce] of [
+        ['p0', true],
+        ['meta', false],
+      ] as const) {
+        await host.addGroup(g, {
+          storage: MemoryRaftStorage.bootstrap(ids),
+          stateMachine: new ListMachine(),
+          electionTimeoutTicks: 10,
+          quiesce,
+        });
+      }
+    }
+    const leaderOfGroup = (g: string, among = hosts) =>
+      among.map((h) => h.group(g)).find((n) => n?.status().role === 'leader');
+    return { hosts, leaderOfGroup };
+  }
+
+  it('an idle group goes quiet on every host and sends nothing; the group without quiescence keeps heartbeating', async () => {
+    const hub = new MemoryHub();
+    const { hosts, leaderOfGroup } = await quietCluster(hub);
+    try {
+      const leader = await waitFor('leader of p0', () => leaderOfGroup('p0'));
+      await leader.propose(enc('x'));
+      await waitFor('p0 quiet everywhere', () => hosts.every((h) => h.quiescedGroups() === 1));
+      await waitFor('meta has a leader', () => leaderOfGroup('meta'));
+      let p0Messages = 0;
+      hub.dropWhere = (_from, _to, env) => {
+        if (env.groupId === 'p0') p0Messages++;
+        return false;
+      };
+      const delivered = hub.delivered;
+      await new Promise((r) => setTimeout(r, 300)); // 30 ticks, three election timeouts
+      expect(p0Messages).toBe(0);
+      expect(hub.delivered - delivered).toBeGreaterThan(0); // meta's heartbeats
+      expect(hosts.every((h) => h.quiescedGroups() === 1)).toBe(true);
+      // A write wakes it, commits on every host, and it goes quiet again.
+      await leader.propose(enc('y'));
+      await waitFor('quiet again', () => hosts.every((h) => h.quiescedGroups() === 1));
+      expect(hosts.map((h) => h.group('p0')!.status().commitIndex)).toEqual(
+        hosts.map(() => leader.status().commitIndex),
+      );
+    } finally {
+      for (const h of hosts) await h.stop();
+    }
+  });
+
+  it("a quiet group elects a new leader when its leader's process goes silent", async () => {
+    const hub = new MemoryHub();
+    const { hosts, leaderOfGroup } = await quietCluster(hub);
+    try {
+      const leader = await waitFor('leader of p0', () => leaderOfGroup('p0'));
+      await leader.propose(enc('x'));
+      await waitFor('p0 quiet everywhere', () => hosts.every((h) => h.quiescedGroups() === 1));
+      const term = leader.status().term;
+      hub.isolate(leader.id);
+      const others = hosts.filter((h) => h.group('p0') !== leader);
+      const next = await waitFor('a new leader of p0', () => leaderOfGroup('p0', others));
+      expect(next.status().term).toBeGreaterThan(term);
+      await next.propose(enc('after'));
+    } finally {
+      for (const h of hosts) await h.stop();
+    }
+  });
+
+  it("a quiet group elects a new leader when its leader's group stops while the process lives on", async () => {
+    const hub = new MemoryHub();
+    const { hosts, leaderOfGroup } = await quietCluster(hub);
+    try {
+      const leader = await waitFor('leader of p0', () => leaderOfGroup('p0'));
+      await leader.propose(enc('x'));
+      await waitFor('p0 quiet everywhere', () => hosts.every((h) => h.quiescedGroups() === 1));
+      const leaderHost = hosts.find((h) => h.group('p0') === leader)!;
+      await leaderHost.removeGroup('p0');
+      const others = hosts.filter((h) => h !== leaderHost);
+      const next = await waitFor('a new leader of p0', () => leaderOfGroup('p0', others));
+      await next.propose(enc('after'));
+    } finally {
+      for (const h of hosts) await h.stop();
+    }
+  });
+});

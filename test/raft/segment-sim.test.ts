@@ -258,6 +258,8 @@ describe('segment-log partition group simulator', () => {
         tornWrites: 0,
         segments: 0,
         snapshotsInstalled: 0,
+        quiesces: 0,
+        silentPeerWakes: 0,
       };
       for (let seed = FIRST_SEED; seed < FIRST_SEED + SEEDS; seed++) {
         for (const tearModel of TEAR_MODELS) {
@@ -281,6 +283,9 @@ describe('segment-log partition group simulator', () => {
         expect(totals.segments).toBeGreaterThan(SEEDS);
         expect(totals.recoveryCrashes).toBeGreaterThan(0);
         expect(totals.snapshotsInstalled).toBeGreaterThan(0);
+        // Idle groups went quiet, and quiet ones woke on a silent peer (not only on activity).
+        expect(totals.quiesces).toBeGreaterThan(0);
+        expect(totals.silentPeerWakes).toBeGreaterThan(0);
       }
     },
     Math.max(120_000, SEEDS * 300),

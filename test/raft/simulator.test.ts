@@ -11,6 +11,8 @@ describe('deterministic cluster simulator', () => {
     console.log(`simulator: seeds ${FIRST_SEED}..${FIRST_SEED + SEEDS - 1}`);
     const started = performance.now();
     let acked = 0;
+    let quiesces = 0;
+    let silentPeerWakes = 0;
     for (let seed = FIRST_SEED; seed < FIRST_SEED + SEEDS; seed++) {
       const r = runSimulation(seed);
       if (!r.ok) {
@@ -19,11 +21,18 @@ describe('deterministic cluster simulator', () => {
         );
       }
       acked += r.stats.acked;
+      quiesces += r.stats.quiesces;
+      silentPeerWakes += r.stats.silentPeerWakes;
     }
     const seconds = (performance.now() - started) / 1000;
-    console.log(`simulator: ${SEEDS} seeds in ${seconds.toFixed(1)} s, ${acked} acknowledged proposals`);
-    // Runs that acknowledge nothing would prove nothing.
+    console.log(
+      `simulator: ${SEEDS} seeds in ${seconds.toFixed(1)} s, ${acked} acknowledged proposals, ` +
+        `${quiesces} quiesces, ${silentPeerWakes} wakes on a silent peer`,
+    );
+    // Runs that acknowledge nothing would prove nothing; nor would runs where no group ever went quiet.
     expect(acked).toBeGreaterThan(SEEDS * 10);
+    expect(quiesces).toBeGreaterThan(0);
+    expect(silentPeerWakes).toBeGreaterThan(0);
   });
 
   it('re-running a seed reproduces the same trace hash; other seeds differ', () => {

@@ -103,6 +103,8 @@ export class SegmentNode {
       random,
       electionTimeoutTicks: this.opts.electionTimeoutTicks,
       heartbeatIntervalTicks: 1,
+      // Idle groups go quiet, as partition groups do (hostedTick plays the host's part).
+      quiesce: true,
       maxSizePerMsgBytes: this.opts.maxSizePerMsgBytes,
       maxInflightMsgs: this.opts.maxInflightMsgs,
     });

@@ -13,6 +13,7 @@ import { asBuffer } from '../../../src/protocol/bytes.js';
 import { encodeRecordBatch } from '../../../src/protocol/record-batch.js';
 import { type Message, mulberry32, type NodeId } from '../../../src/raft/core/index.js';
 import type { StorageLogger } from '../../../src/storage/types.js';
+import { hostedTick } from '../hosted-tick.js';
 import { type NetworkFaults, SimNetwork } from '../network.js';
 import { TraceHash } from '../trace-hash.js';
 import { batchIdOf, type FinalNodeState, isDataEntry, SegmentChecker } from './segment-checker.js';
@@ -90,6 +91,9 @@ export interface SegmentSimStats {
   tornWrites: number;
   restarts: number;
   snapshotsInstalled: number;
+  /** Leaders that went quiet, and quiet nodes woken by a silent peer (hosted-tick.ts). */
+  quiesces: number;
+  silentPeerWakes: number;
   /** Restarts where recovery left the commit index below the snapshot (the store bug worked around). */
   messages: number;
   lastIndex: number;
@@ -137,6 +141,8 @@ export async function runSegmentSimulation(
     tornWrites: 0,
     restarts: 0,
     snapshotsInstalled: 0,
+    quiesces: 0,
+    silentPeerWakes: 0,
     messages: 0,
     lastIndex: 0,
     endOffset: 0,
@@ -172,6 +178,8 @@ export async function runSegmentSimulation(
         clock,
       ),
   );
+  const heard = (from: NodeId, to: NodeId): boolean =>
+    nodes[from - 1]?.alive === true && !net.isCut(from, to);
   const restartAt = new Map<NodeId, number>();
   let nextBatchId = 1;
 
@@ -303,7 +311,12 @@ export async function runSegmentSimulation(
       trace.add(MSG_TYPES.indexOf(m.type), m.from, m.to, m.index, m.term);
       to.core.step(m);
     }
-    for (const n of nodes) n.core?.tick();
+    for (const n of nodes) {
+      if (n.core === undefined) continue;
+      const q = hostedTick(n.core, n.id, heard);
+      if (q === 'quiesced') stats.quiesces++;
+      else if (q === 'woke') stats.silentPeerWakes++;
+    }
     if (withFaults && faults() < o.proposeRate) propose();
     for (const n of nodes) await n.drain(hooks);
   };

@@ -125,6 +125,8 @@ export class PartitionReplica extends EventEmitter<ReplicaEvents> implements Ser
       snapshotIntervalEntries: options.snapshotIntervalEntries ?? PARTITION_SNAPSHOT_INTERVAL_ENTRIES,
       // The log is the data: snapshots never compact it (retention does), so keep no entries "below" them.
       snapshotKeepEntries: 0,
+      // An idle partition sends no heartbeats (RaftCore.quiesce): a broker may host thousands of them.
+      quiesce: true,
       ...(options.snapshotTimeoutMs === undefined ? {} : { snapshotTimeoutMs: options.snapshotTimeoutMs }),
       ...(options.onTimeout === undefined ? {} : { onTimeout: options.onTimeout }),
       logger: log,

@@ -25,6 +25,11 @@ export interface RaftCoreConfig {
   readonly proposalForwarding?: boolean;
   /** The last index the state machine already reflects (when it persists its own applied index). */
   readonly applied?: number;
+  /**
+   * Idle groups may go quiet (RaftCore.quiesce): only for a driver that reports silent peers (silentPeer),
+   * since a quiet follower's election timer no longer notices a leader that went away.
+   */
+  readonly quiesce?: boolean;
 }
 
 export type ResolvedConfig = Required<Omit<RaftCoreConfig, 'applied'>> & { readonly applied: number };
@@ -43,6 +48,7 @@ export function resolveConfig(c: RaftCoreConfig): ResolvedConfig {
     maxInflightBytes: c.maxInflightBytes ?? 32 * 1024 * 1024,
     maxCommittedSizePerReadyBytes: c.maxCommittedSizePerReadyBytes ?? 16 * 1024 * 1024,
     proposalForwarding: c.proposalForwarding ?? true,
+    quiesce: c.quiesce ?? false,
     applied: c.applied ?? 0,
   };
   invariant(Number.isInteger(r.id) && r.id > 0, `raft node id must be a positive integer, got ${r.id}`);

@@ -23,6 +23,8 @@ export abstract class RaftFollower extends RaftCandidate {
         this.electionElapsed = 0;
         this.leaderId = m.from;
         this.log.commitTo(Math.min(m.commit, this.log.lastIndex()));
+        // The leader holds nothing this node lacks and goes quiet: so does this node's election timer.
+        if (m.quiesce === true && this.cfg.quiesce && m.commit <= this.log.lastIndex()) this.quiesced = true;
         this.send(
           newMessage('heartbeat-resp', this.id, m.from, {
             term: this.term,

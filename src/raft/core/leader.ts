@@ -54,6 +54,23 @@ export abstract class RaftLeader extends RaftState {
     }
   }
 
+  /**
+   * Leaves quiescence (RaftCore.quiesce): timers start afresh, and a leader heartbeats at once so that
+   * followers (and a restarted member whose pre-vote woke it) hear from it without waiting for a tick. What
+   * a leader knew of its members' activity is from before it went quiet: each must answer again before the
+   * group goes quiet again (a member that can reach it but no longer hears it would otherwise wake it with
+   * pre-votes and be counted active and in sync each time). The next check-quorum round is a whole election
+   * timeout away, time enough for live members to answer.
+   */
+  protected wake(): void {
+    this.quiesced = false;
+    this.electionElapsed = 0;
+    this.heartbeatElapsed = 0;
+    if (this.role !== 'leader') return;
+    for (const [id, pr] of this.prs) if (id !== this.id) pr.recentActive = false;
+    this.bcastHeartbeat(undefined);
+  }
+
   protected quorumActive(): boolean {
     const active = new Set<NodeId>([this.id]);
     for (const [id, pr] of this.prs) {
@@ -103,6 +120,7 @@ export abstract class RaftLeader extends RaftState {
     if (this.leadTransferee !== NONE) return { ok: false, reason: 'transfer-in-progress', leaderId: this.id };
     if (!this.prs.has(this.id)) return { ok: false, reason: 'not-leader', leaderId: NONE };
     if (items.length === 0) return { ok: true, term: this.term, firstIndex: 0, lastIndex: 0 };
+    if (this.quiesced) this.wake();
     const first = this.log.lastIndex() + 1;
     const last = this.appendEntries(items);
     if (items.some((it) => it.type === 'conf-change')) this.pendingConfIndex = last;
@@ -238,6 +256,8 @@ export abstract class RaftLeader extends RaftState {
   }
 
   protected leaderReadIndex(m: Message): void {
+    // The read's heartbeat wakes the followers, so the leader must tick again too.
+    if (this.quiesced) this.wake();
     const ctx = m.context ?? new Uint8Array(0);
     if (!isJoint(this.conf) && this.conf.voters.length === 1 && this.conf.voters[0] === this.id) {
       this.answerRead(m.from, this.log.committed, ctx);

@@ -39,6 +39,11 @@ export abstract class RaftState {
   /** Ticks left during which the election timer does not start a campaign (after stepDown). */
   protected campaignHoldoffTicks = 0;
   leadTransferee: NodeId = NONE;
+  /**
+   * An idle group gone quiet (RaftCore.quiesce): ticks do nothing (no heartbeats, no election timer) until
+   * an input other than the quiesce exchange itself wakes it. Any role change or new term wakes it too.
+   */
+  quiesced = false;
   /** A leader refuses a new conf change until the entry at this index is applied. */
   protected pendingConfIndex = 0;
   protected readonly readOnly = new ReadOnly();
@@ -77,6 +82,7 @@ export abstract class RaftState {
       this.vote = NONE;
     }
     this.leaderId = NONE;
+    this.quiesced = false;
     this.electionElapsed = 0;
     this.heartbeatElapsed = 0;
     const et = this.cfg.electionTimeoutTicks;
@@ -116,6 +122,7 @@ export abstract class RaftState {
     invariant(this.role !== 'leader', 'a leader cannot become a pre-candidate');
     // No term change: a pre-election that fails leaves no trace (dissertation §9.6).
     this.role = 'pre-candidate';
+    this.quiesced = false;
     this.votes.clear();
     this.leaderId = NONE;
     // The election timer restarts with the campaign, however it was started (timer, campaign()).

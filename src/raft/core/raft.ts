@@ -1,7 +1,7 @@
 import { invariant } from '../../errors/index.js';
 import type { RaftCoreConfig } from './config.js';
 import { RaftFollower } from './follower.js';
-import { isTransferCampaign, newMessage } from './messages.js';
+import { isStopNotice, isTransferCampaign, newMessage } from './messages.js';
 import {
   applyConfChange,
   encodeConfChange,
@@ -93,8 +93,65 @@ export class RaftCore extends RaftFollower {
   }
 
   tick(): void {
+    if (this.quiesced) return;
     if (this.role === 'leader') this.tickHeartbeat();
     else this.tickElection();
+  }
+
+  /**
+   * Leader only: goes quiet when the group is idle and whole, so an idle partition costs no heartbeats
+   * (CockroachDB's quiescence). Every member must hold and have acknowledged the whole log, which is
+   * committed in this term, with nothing else under way (membership change, transfer, read); `isLive`
+   * (the host's word that it hears from a peer's process) must hold for each of them. The followers are told
+   * with a last heartbeat carrying the commit index; they stop their election timers. The group wakes on any
+   * other input (RaftCore.step, the proposal calls, peerLost): whoever the group relies on being silent
+   * is the driver's to report (silentPeer). Returns whether it went quiet.
+   */
+  quiesce(isLive: (id: NodeId) => boolean): boolean {
+    if (!this.cfg.quiesce || this.role !== 'leader' || this.quiesced || !this.idleAndWhole(isLive)) {
+      return false;
+    }
+    this.quiesced = true;
+    for (const id of this.prs.keys()) {
+      if (id === this.id) continue;
+      this.send(
+        newMessage('heartbeat', this.id, id, { term: this.term, commit: this.log.committed, quiesce: true }),
+      );
+    }
+    return true;
+  }
+
+  private idleAndWhole(isLive: (id: NodeId) => boolean): boolean {
+    const last = this.log.lastIndex();
+    if (
+      this.leadTransferee !== NONE ||
+      isJoint(this.conf) ||
+      this.log.committed !== last ||
+      this.log.termOrZero(last) !== this.term ||
+      this.pendingConfIndex > this.log.applied ||
+      this.pendingReadIndex.length > 0 ||
+      this.readOnly.lastPendingContext() !== undefined ||
+      this.prs.get(this.id)?.match !== last
+    ) {
+      return false;
+    }
+    for (const [id, pr] of this.prs) {
+      if (id === this.id) continue;
+      // Probing with everything matched is fine (a lost connection leaves a caught-up member probing).
+      if (pr.match !== last || pr.state === 'snapshot' || !pr.recentActive || !isLive(id)) return false;
+    }
+    return true;
+  }
+
+  /**
+   * While quiet: the first peer this node relies on that `isLive` says is silent (a leader's members, a
+   * follower's leader), NONE when there is none. The driver reports it with peerLost, which wakes the group.
+   */
+  silentPeer(isLive: (id: NodeId) => boolean): NodeId {
+    if (!this.quiesced) return NONE;
+    if (this.role !== 'leader') return this.leaderId === NONE || isLive(this.leaderId) ? NONE : this.leaderId;
+    for (const id of this.prs.keys()) if (id !== this.id && !isLive(id)) return id;
+    return NONE;
   }
 
   /** Starts an election now (tests, or an operator forcing one); a learner or removed node ignores it. */
@@ -104,6 +161,15 @@ export class RaftCore extends RaftFollower {
 
   step(m: Message): void {
     if (m.to !== this.id) return;
+    // Only the quiesce exchange itself (the leader's quiet heartbeat, its answer in this term) keeps a quiet
+    // group asleep; anything else is activity, or news of it (a restarted member's pre-vote, a stop notice).
+    if (isStopNotice(m)) {
+      this.memberStopped(m.from);
+      return;
+    }
+    const quietExchange =
+      (m.type === 'heartbeat' && m.quiesce === true) || (m.type === 'heartbeat-resp' && m.term === this.term);
+    if (this.quiesced && !quietExchange) this.wake();
     if (m.term === 0 && (m.type === 'prop' || m.type === 'read-index')) {
       // Local-origin messages forwarded by a follower carry no term.
     } else if (m.term > this.term) {
@@ -195,6 +261,7 @@ export class RaftCore extends RaftFollower {
       };
     }
     if (this.leadTransferee === to) return { ok: true, term: this.term, firstIndex: 0, lastIndex: 0 };
+    if (this.quiesced) this.wake();
     // The transfer must finish within one election timeout or it is abandoned (tickHeartbeat).
     this.electionElapsed = 0;
     this.leadTransferee = to;
@@ -221,13 +288,31 @@ export class RaftCore extends RaftFollower {
   peerLost(peer: NodeId): void {
     if (this.role === 'leader') {
       const pr = peer === this.id ? undefined : this.prs.get(peer);
+      if (pr !== undefined && this.quiesced) this.wake();
       if (pr?.state === 'replicate') pr.becomeProbe();
       return;
     }
     if (peer === NONE || this.role !== 'follower' || this.leaderId !== peer) return;
+    if (this.quiesced) this.wake();
     this.leaderId = NONE;
     const soon = randomInt(this.cfg.random, 1, LOST_LEADER_CAMPAIGN_TICKS_MAX + 1);
     this.electionElapsed = Math.max(this.electionElapsed, this.randomizedElectionTimeout - soon);
+  }
+
+  /**
+   * A member's group stopped while its process lives on (messages.ts stopNotice). A leader no longer counts
+   * it as recently active (so it neither goes quiet again relying on it nor lists it in sync for long); a
+   * follower of it acts as on a lost connection.
+   */
+  private memberStopped(peer: NodeId): void {
+    if (this.role !== 'leader') {
+      this.peerLost(peer);
+      return;
+    }
+    const pr = peer === this.id ? undefined : this.prs.get(peer);
+    if (pr === undefined) return;
+    pr.recentActive = false;
+    this.peerLost(peer);
   }
 
   /**

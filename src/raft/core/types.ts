@@ -153,6 +153,11 @@ export interface Message {
   readonly snapshot?: Snapshot;
   /** read-index request context, or a campaign marker ("transfer") on votes. */
   readonly context?: Uint8Array;
+  /**
+   * heartbeat only: the leader goes quiet (RaftCore.quiesce): every member holds and has committed its whole
+   * log, so the follower stops its election timer until anything else arrives.
+   */
+  readonly quiesce?: boolean;
 }
 
 export type ConfChangeType = 'add-learner' | 'add-voter' | 'remove';

@@ -44,6 +44,11 @@ export class MemoryHub {
     this.cut.clear();
   }
 
+  /** Whether `from` is on the hub and its link to `to` is not cut. */
+  reaches(from: NodeId, to: NodeId): boolean {
+    return this.handlers.has(from) && !this.cut.has(`${from}>${to}`);
+  }
+
   deliver(from: NodeId, to: NodeId, envelopes: readonly Envelope[]): void {
     setImmediate(() => {
       const h = this.handlers.get(to);
@@ -75,6 +80,11 @@ export class MemoryTransport implements RaftTransport {
 
   onMessage(handler: Handler): void {
     this.hub.register(this.id, handler);
+  }
+
+  /** A peer on the hub whose link to this node is not cut is heard from at once (no clock here). */
+  heardFromWithin(peer: NodeId, _ms: number): boolean {
+    return !this.closed && this.hub.reaches(peer, this.id);
   }
 
   async close(): Promise<void> {

@@ -225,6 +225,15 @@ export class TcpTransport implements RaftTransport {
     );
   }
 
+  /**
+   * Bytes arrived from `to` within `ms` over the connection that is up now (RaftTransport.heardFromWithin).
+   * Silence this process caused itself (a stall of its own event loop) is not counted (creditOwnStall).
+   */
+  heardFromWithin(to: NodeId, ms: number): boolean {
+    const peer = this.peers.get(to);
+    return peer?.socket !== undefined && peer.lastDataAtMs > 0 && this.opts.nowMs() - peer.lastDataAtMs <= ms;
+  }
+
   /** How long ago bytes (messages or keepalives) last arrived from `to`; undefined if never or not a peer. */
   silentForMs(to: NodeId): number | undefined {
     const at = this.peers.get(to)?.lastDataAtMs ?? 0;

@@ -18,5 +18,11 @@ export interface RaftTransport {
    * Optional: a transport without connections never calls it.
    */
   onPeerLost?(handler: (peer: NodeId) => void): void;
+  /**
+   * Whether `peer`'s process was heard from (any bytes, keepalives included) within `ms` over a connection
+   * that is still up. Optional: without it a host lets no group go quiet (RaftCore.quiesce), since a quiet
+   * group relies on it to notice a member that went away.
+   */
+  heardFromWithin?(peer: NodeId, ms: number): boolean;
   close(): Promise<void>;
 }
