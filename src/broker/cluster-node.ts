@@ -386,6 +386,10 @@ export class ClusterNode {
     this.raft.on('fatal', (err) => {
       this.raftFatal = err.message;
     });
+    // Only partition groups go quiet (the metadata group never does).
+    this.unbind.push(
+      metrics.addCollectHook(() => metrics.partitionReplicasQuiescent.set(this.host.quiescedGroups())),
+    );
     this.unbind.push(
       registerClusterHealth(ops, {
         config: this.config,

@@ -69,6 +69,7 @@ export class TransportForwarder implements MetadataForwarder {
     const transport = options.transport;
     transport.onMessage((from, envelopes) => this.onEnvelopes(from, envelopes));
     transport.onPeerLost?.((peer) => this.onPeerLost(peer));
+    const heardFromWithin = transport.heardFromWithin?.bind(transport);
     this.raftTransport = {
       send: (to, envelopes) => transport.send(to, envelopes),
       onMessage: (handler) => {
@@ -78,6 +79,8 @@ export class TransportForwarder implements MetadataForwarder {
         this.peerLostHandler = handler;
       },
       close: () => transport.close(),
+      // Without it the host would let no partition group go quiet (RaftCore.quiesce).
+      ...(heardFromWithin === undefined ? {} : { heardFromWithin }),
     };
   }
 

@@ -159,6 +159,12 @@ export const METRICS = {
     [],
     'Partitions led here with fewer in-sync replicas than replicas',
   ),
+  partitionReplicasQuiescent: d(
+    'streambus_partition_replicas_quiescent',
+    'gauge',
+    [],
+    'Partition replicas here whose Raft group is quiet: idle and fully replicated, it sends no heartbeats until written to or a member goes silent',
+  ),
   partitionLeaderElectionsTotal: d(
     'streambus_partition_leader_elections_total',
     'counter',

@@ -100,6 +100,7 @@ export class MetricsRegistry {
   readonly fetchDurationSeconds = this.histogram(METRICS.fetchDurationSeconds, LATENCY_BUCKETS_SECONDS);
   readonly logFsyncDurationSeconds = this.histogram(METRICS.logFsyncDurationSeconds, FSYNC_BUCKETS_SECONDS);
   readonly partitionsUnderReplicated = this.gauge(METRICS.partitionsUnderReplicated);
+  readonly partitionReplicasQuiescent = this.gauge(METRICS.partitionReplicasQuiescent);
   readonly partitionLeaderElectionsTotal = this.counter(METRICS.partitionLeaderElectionsTotal);
   readonly partitionLeaderStepDownsTotal = this.counter(METRICS.partitionLeaderStepDownsTotal);
   readonly replicationCommitDurationSeconds = this.histogram(

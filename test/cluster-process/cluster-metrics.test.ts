@@ -114,6 +114,13 @@ describe('/metrics of a three-broker cluster', () => {
     for (const b of running) {
       expect(sample(await scrape(b), 'streambus_log_size_bytes', `topic="${TOPIC}"`)).toBeGreaterThan(300);
     }
+    // Nothing written any more: every partition group goes quiet on every broker (RaftCore.quiesce over the
+    // real transport's liveness), and the metadata group, which never does, is not counted.
+    for (const b of running) {
+      await until(`broker on port ${b.port}: its 3 partition replicas quiet`, async () =>
+        sample(await scrape(b), 'streambus_partition_replicas_quiescent') === 3 ? true : undefined,
+      );
+    }
 
     // Lose the quorum: the survivor's heartbeats time out (3 s per attempt) until the breaker opens.
     const survivor = running.find((b) => b !== leader) as BrokerProcess;
