@@ -8,6 +8,9 @@ export type HostedGroupOptions = Omit<
   'id' | 'groupId' | 'transport' | 'mode' | 'tickIntervalMs'
 >;
 
+/** A tick at least this late counts as a stall of this process (as the TCP transport's liveness check). */
+const OWN_STALL_MIN_MS = 100;
+
 export interface RaftHostOptions {
   readonly nodeId: NodeId;
   readonly transport: RaftTransport;
@@ -18,6 +21,8 @@ export interface RaftHostOptions {
    * connection) keep a live peer well inside it.
    */
   readonly quietPeerSilenceMs?: number;
+  /** This process's monotonic clock, to notice its own stalls; default performance.now (tests inject one). */
+  readonly monotonicNowMs?: () => number;
 }
 
 /**
@@ -30,6 +35,8 @@ export class RaftHost {
   private ticker: NodeJS.Timeout | undefined;
   readonly tickIntervalMs: number;
   private readonly quietPeerSilenceMs: number;
+  /** When the last tick ran (performance.now(): this process's own clock, for its own lateness). */
+  private lastTickAtMs: number | undefined;
 
   constructor(private readonly opts: RaftHostOptions) {
     this.tickIntervalMs = opts.tickIntervalMs ?? 100;
@@ -78,7 +85,13 @@ export class RaftHost {
 
   /** Ticks every group; those that may go quiet also learn which members' processes are heard from. */
   private tick(): void {
-    const isLive = this.livenessThisTick();
+    const at = (this.opts.monotonicNowMs ?? performance.now.bind(performance))();
+    const lateMs = this.lastTickAtMs === undefined ? 0 : at - this.lastTickAtMs - this.tickIntervalMs;
+    this.lastTickAtMs = at;
+    // A tick this late means this process's event loop was blocked (a GC pause, CPU starvation): the peers'
+    // bytes from meanwhile are still unread, so their silence is this process's own. Judge no peer now (quiet
+    // groups wait, none goes quiet); by the next tick the sockets have been read.
+    const isLive = lateMs >= OWN_STALL_MIN_MS ? undefined : this.livenessThisTick();
     for (const g of this.groups.values()) g.tick(isLive);
   }
 

@@ -1,9 +1,11 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { isStreamBusError } from '../../src/errors/index.js';
-import type { NodeId } from '../../src/raft/core/index.js';
+import type { Envelope } from '../../src/raft/codec.js';
+import { type NodeId, newMessage } from '../../src/raft/core/index.js';
 import { RaftHost } from '../../src/raft/host.js';
 import { MemoryRaftStorage } from '../../src/raft/storage/memory-storage.js';
 import { MemoryHub } from '../../src/raft/transport/memory-transport.js';
+import type { RaftTransport } from '../../src/raft/transport/types.js';
 import {
   enc,
   ListMachine,
@@ -497,5 +499,68 @@ describe('RaftHost quiescence', () => {
     } finally {
       for (const h of hosts) await h.stop();
     }
+  });
+});
+
+describe('RaftHost quiescence and its own stalls', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  /**
+   * Node 1 hosts one group (voters 1 and 2) over a transport that never hears node 2; after one ordinary
+   * tick a flagged heartbeat from node 2 makes it quiet. Ticks are fake intervals; the test moves the clock.
+   */
+  async function quietFollower() {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    let clockMs = 0;
+    let handler: ((from: NodeId, envs: readonly Envelope[]) => void) | undefined;
+    const asked: NodeId[] = [];
+    const transport: RaftTransport = {
+      send: () => {},
+      onMessage: (h) => {
+        handler = h;
+      },
+      close: async () => {},
+      heardFromWithin: (peer) => {
+        asked.push(peer);
+        return false;
+      },
+    };
+    const host = new RaftHost({ nodeId: 1, transport, tickIntervalMs: 100, monotonicNowMs: () => clockMs });
+    const node = await host.addGroup('p0', {
+      storage: MemoryRaftStorage.bootstrap([1, 2]),
+      stateMachine: new ListMachine(),
+      electionTimeoutTicks: 10,
+      quiesce: true,
+    });
+    const tick = (elapsedMs: number): void => {
+      clockMs += elapsedMs;
+      vi.advanceTimersByTime(100);
+    };
+    tick(100);
+    handler?.(2, [{ groupId: 'p0', message: newMessage('heartbeat', 2, 1, { term: 1, quiesce: true }) }]);
+    expect(node.quiesced).toBe(true);
+    asked.length = 0;
+    return { host, node, asked, tick };
+  }
+
+  it('a quiet follower wakes on the next tick that does not hear its leader', async () => {
+    const { host, node, asked, tick } = await quietFollower();
+    tick(100);
+    expect(asked).toEqual([2]);
+    expect(node.quiesced).toBe(false);
+    await host.stop();
+  });
+
+  it('a tick that comes late (this process was blocked) judges no peer: the silence may be its own', async () => {
+    const { host, node, asked, tick } = await quietFollower();
+    tick(600); // 500 ms late: the peers' bytes from meanwhile are still unread
+    expect(asked).toEqual([]);
+    expect(node.quiesced).toBe(true);
+    tick(100); // on time again: node 2 really is silent
+    expect(asked).toEqual([2]);
+    expect(node.quiesced).toBe(false);
+    await host.stop();
   });
 });
