@@ -161,12 +161,12 @@ export class RaftCore extends RaftFollower {
 
   step(m: Message): void {
     if (m.to !== this.id) return;
-    // Only the quiesce exchange itself (the leader's quiet heartbeat, its answer in this term) keeps a quiet
-    // group asleep; anything else is activity, or news of it (a restarted member's pre-vote, a stop notice).
     if (isStopNotice(m)) {
       this.memberStopped(m.from);
       return;
     }
+    // Only the quiesce exchange itself (the leader's quiet heartbeat, its answer in this term) keeps a quiet
+    // group asleep; anything else is activity, or news of it (a restarted member's pre-vote).
     const quietExchange =
       (m.type === 'heartbeat' && m.quiesce === true) || (m.type === 'heartbeat-resp' && m.term === this.term);
     if (this.quiesced && !quietExchange) this.wake();
