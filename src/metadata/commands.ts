@@ -22,6 +22,16 @@ import {
 
 export const COMMAND_FORMAT_VERSION = 1;
 
+/** One partition's in-sync set as its leader publishes it (an item of updateInSyncSets). */
+export interface InSyncSetChange {
+  readonly topic: string;
+  readonly partition: number;
+  readonly expectedEpoch: number;
+  /** The publishing leader: the item is updateLeader with `isr`, so the hint is set to it as well. */
+  readonly leader: BrokerId;
+  readonly isr: readonly BrokerId[];
+}
+
 export type MetadataCommand =
   | {
       readonly type: 'registerBroker';
@@ -78,6 +88,25 @@ export type MetadataCommand =
       readonly leader: BrokerId;
       /** Unchanged when omitted. */
       readonly isr?: readonly BrokerId[];
+    }
+  | {
+      /**
+       * The in-sync set changes a broker's partition leaders found in one check, in one command (Kafka's
+       * AlterPartition carries many partitions too): one metadata write per broker instead of one per
+       * partition. Each item is applied or refused on its own, by updateLeader's rules (compare-and-set on the
+       * leader epoch, ISR and leader within the replicas; epoch + 1 when applied); a refused item does not
+       * hold back the others, and the command's version moves once if any item applied. At most
+       * IN_SYNC_SET_ITEMS_MAX items and IN_SYNC_SETS_BYTES_MAX bytes (in-sync-batches.ts).
+       *
+       * Mixed versions: a broker whose code predates this type cannot decode it (InvariantViolation, "unknown
+       * metadata command type"). As metadata leader it refuses such a proposal forwarded to it
+       * (INVALID_REQUEST); as any other replica of the metadata log it logs "metadata entry rejected" and
+       * skips the committed entry, so its image falls behind on those partitions (ISR, leader epoch) and
+       * later compare-and-set commands on them are refused there alone: its image diverges. Every broker
+       * must run a version that knows this command before any publishes with it.
+       */
+      readonly type: 'updateInSyncSets';
+      readonly items: readonly InSyncSetChange[];
     }
   | {
       readonly type: 'alterTopicConfig';
@@ -207,6 +236,19 @@ const DECODERS: { readonly [K in CommandType]: (b: Body) => Extract<MetadataComm
     expectedEpoch: uint(b.expectedEpoch, 'expectedEpoch'),
     leader: leader(b.leader),
     ...(b.isr === undefined ? {} : { isr: ids(b.isr, 'isr') }),
+  }),
+  updateInSyncSets: (b) => ({
+    type: 'updateInSyncSets',
+    items: list(b.items, 'items').map((x, i) => {
+      const item = obj(x, `items[${i}]`);
+      return {
+        topic: str(item.topic, 'topic'),
+        partition: uint(item.partition, 'partition'),
+        expectedEpoch: uint(item.expectedEpoch, 'expectedEpoch'),
+        leader: leader(item.leader),
+        isr: ids(item.isr, 'isr'),
+      };
+    }),
   }),
   alterTopicConfig: (b) => ({
     type: 'alterTopicConfig',

@@ -35,6 +35,7 @@ import {
   type ApplyResult,
   BROKER_STATES,
   type BrokerRecord,
+  type InSyncSetResult,
   MOVE_STATES,
   type MoveRecord,
   moveKey,
@@ -172,9 +173,23 @@ export function parseApplyResult(x: unknown): ApplyResult {
       ...(b.firstProducerId === undefined
         ? {}
         : { firstProducerId: positiveInt(b.firstProducerId, 'result.firstProducerId') }),
+      ...(b.inSyncSets === undefined
+        ? {}
+        : { inSyncSets: list(b.inSyncSets, 'result.inSyncSets').map(inSyncSetResult) }),
     };
   }
-  const code = str(b.code, 'result.code');
+  return { ok: false, code: errorCode(b.code), message: str(b.message, 'result.message'), version };
+}
+
+function inSyncSetResult(x: unknown): InSyncSetResult {
+  const b = obj(x, 'result.inSyncSets[]');
+  return bool(b.ok, 'result.inSyncSets[].ok')
+    ? { ok: true, leaderEpoch: uint(b.leaderEpoch, 'result.inSyncSets[].leaderEpoch') }
+    : { ok: false, code: errorCode(b.code) };
+}
+
+function errorCode(x: unknown): ErrorCode {
+  const code = str(x, 'result.code');
   invariant(Object.hasOwn(ERRORS, code), `snapshot result has unknown error code ${code}`);
-  return { ok: false, code: code as ErrorCode, message: str(b.message, 'result.message'), version };
+  return code as ErrorCode;
 }

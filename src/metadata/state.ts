@@ -18,6 +18,7 @@ import {
   type ApplyResult,
   type BrokerId,
   type BrokerRecord,
+  type InSyncSetResult,
   type MoveRecord,
   moveKey,
   type PartitionRecord,
@@ -219,17 +220,30 @@ export class MetadataState {
         });
       }
       case 'updateLeader': {
-        const found = this.partitionFor(c.topic, c.partition, c.expectedEpoch);
-        if (!('record' in found)) return found;
-        const isr = c.isr ?? found.record.isr;
-        const bad = checkMembers(isr, found.record.replicas, c.leader);
-        if (bad !== undefined) return this.fail('METADATA_CONFLICT', bad);
-        return this.replacePartition(found.topic, {
-          ...found.record,
-          isr: [...isr],
-          leader: c.leader,
-          leaderEpoch: found.record.leaderEpoch + 1,
+        const t = this.topics.get(c.topic);
+        const change = leaderChange(t?.partitions[c.partition], c);
+        if ('code' in change) return this.fail(change.code, change.message);
+        return this.replacePartition(t as TopicRecord, change);
+      }
+      case 'updateInSyncSets': {
+        // Each item as an updateLeader of its own, against the state the items before it left (a partition
+        // listed twice: the second is a stale epoch). A topic's partition list is copied once per command,
+        // not once per item, and the version moves once.
+        const changed = new Map<string, PartitionRecord[]>();
+        const inSyncSets = c.items.map((item): InSyncSetResult => {
+          const partitions = changed.get(item.topic) ?? this.topics.get(item.topic)?.partitions;
+          const change = leaderChange(partitions?.[item.partition], item);
+          if ('code' in change) return { ok: false, code: change.code };
+          const copy = changed.get(item.topic) ?? [...(partitions as readonly PartitionRecord[])];
+          copy[item.partition] = change;
+          changed.set(item.topic, copy);
+          return { ok: true, leaderEpoch: change.leaderEpoch };
         });
+        if (changed.size > 0) this.bump();
+        for (const [name, partitions] of changed) {
+          this.topics.set(name, { ...(this.topics.get(name) as TopicRecord), partitions });
+        }
+        return { ...this.ok(), inSyncSets };
       }
       case 'alterTopicConfig': {
         const t = this.topics.get(c.name);
@@ -371,4 +385,36 @@ export class MetadataState {
     this.topics.set(t.name, { ...t, partitions });
     return { ...this.ok(), leaderEpoch: record.leaderEpoch };
   }
+}
+
+/**
+ * The record after a leader (and in-sync set) change, by updateLeader's rules, or why it is refused: the
+ * partition exists, is at `expectedEpoch` (compare-and-set), and the ISR and leader are within its replicas.
+ */
+function leaderChange(
+  record: PartitionRecord | undefined,
+  c: {
+    readonly topic: string;
+    readonly partition: number;
+    readonly expectedEpoch: number;
+    readonly leader: BrokerId;
+    readonly isr?: readonly BrokerId[];
+  },
+): PartitionRecord | { readonly code: ErrorCode; readonly message: string } {
+  if (record === undefined) {
+    return {
+      code: 'UNKNOWN_TOPIC_OR_PARTITION',
+      message: `unknown topic or partition ${c.topic}/${c.partition}`,
+    };
+  }
+  if (record.leaderEpoch !== c.expectedEpoch) {
+    return {
+      code: 'METADATA_CONFLICT',
+      message: `${c.topic}/${c.partition} is at epoch ${record.leaderEpoch}, not the expected ${c.expectedEpoch}`,
+    };
+  }
+  const isr = c.isr ?? record.isr;
+  const bad = checkMembers(isr, record.replicas, c.leader);
+  if (bad !== undefined) return { code: 'METADATA_CONFLICT', message: bad };
+  return { ...record, isr: [...isr], leader: c.leader, leaderEpoch: record.leaderEpoch + 1 };
 }

@@ -17,15 +17,22 @@ import {
   systemTimers,
   type Timers,
 } from '../resilience/index.js';
-import { type CommandType, decodeCommand, encodeCommand, type MetadataCommand } from './commands.js';
+import {
+  type CommandType,
+  decodeCommand,
+  encodeCommand,
+  type InSyncSetChange,
+  type MetadataCommand,
+} from './commands.js';
 import type { MetadataForwarder } from './forwarder.js';
+import { IN_SYNC_SET_ITEMS_MAX, IN_SYNC_SETS_BYTES_MAX, inSyncSetBytes } from './in-sync-batches.js';
 import { LeaderRouter } from './leader-router.js';
 import { type LeaderWait, startLeaderWait } from './leader-wait.js';
 import { type MetadataOperationEvent, OperationEvents } from './operation-events.js';
 import { type ProposeRoute, traceProposal } from './propose-span.js';
 import type { MetadataView } from './state.js';
 import type { MetadataStateMachine } from './state-machine.js';
-import type { ApplyResult, BrokerId, HostPort } from './types.js';
+import type { ApplyResult, BrokerId, HostPort, InSyncSetResult } from './types.js';
 
 /** The slice of RaftNode the store uses (a fake in unit tests, the metadata group's RaftNode in a broker). */
 export interface MetadataRaft {
@@ -242,6 +249,32 @@ export class MetadataStore {
   /** Compare-and-set on the partition's leader epoch, like updateReplicaSet. */
   updateLeader(u: Body<'updateLeader'>, options?: WriteOptions): Promise<MetadataWriteResult> {
     return this.execute({ type: 'updateLeader', ...u }, options);
+  }
+
+  /**
+   * Many partitions' in-sync set changes as one command (LeaderSteering publishes a check's worth). Resolves
+   * once it applied, whatever each item's outcome: `inSyncSets[i]` says whether `items[i]` was applied (and
+   * the partition's new epoch) or refused (its code); a refused item holds back no other. 1 to
+   * IN_SYNC_SET_ITEMS_MAX items within IN_SYNC_SETS_BYTES_MAX (inSyncSetBatches splits), else INVALID_REQUEST.
+   */
+  async updateInSyncSets(
+    items: readonly InSyncSetChange[],
+    options?: WriteOptions,
+  ): Promise<MetadataWriteResult & { readonly inSyncSets: readonly InSyncSetResult[] }> {
+    const bytes = items.reduce((sum, item) => sum + inSyncSetBytes(item), 0);
+    if (items.length === 0 || items.length > IN_SYNC_SET_ITEMS_MAX || bytes > IN_SYNC_SETS_BYTES_MAX) {
+      throw new StreamBusError('INVALID_REQUEST', {
+        operation: 'metadata.updateInSyncSets',
+        message: `${items.length} in-sync sets (~${bytes} bytes): 1..${IN_SYNC_SET_ITEMS_MAX} items within ${IN_SYNC_SETS_BYTES_MAX} bytes`,
+      });
+    }
+    const result = await this.execute({ type: 'updateInSyncSets', items }, options);
+    const { inSyncSets } = result;
+    invariant(
+      inSyncSets?.length === items.length,
+      'updateInSyncSets answered without an outcome for each item',
+    );
+    return { ...result, inSyncSets };
   }
 
   alterTopicConfig(

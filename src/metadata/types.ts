@@ -78,10 +78,21 @@ export type ApplyResult =
       readonly unknownBrokerIds?: readonly BrokerId[];
       /** updateReplicaSet / updateLeader: the partition's new epoch. */
       readonly leaderEpoch?: number;
+      /** updateInSyncSets: each item's outcome, in the order of the command's items. */
+      readonly inSyncSets?: readonly InSyncSetResult[];
       /** allocateProducerIds: the first id of the reserved block (the block is [first, first + count)). */
       readonly firstProducerId?: number;
     }
   | { readonly ok: false; readonly code: ErrorCode; readonly message: string; readonly version: number };
+
+/**
+ * One item of updateInSyncSets: applied (with the partition's new epoch) or refused. A refusal carries its code
+ * only: results are remembered with their request ids (RECENT_REQUESTS_MAX of them, in every snapshot), and
+ * a message per refused partition would make one result of a large batch weigh as much as the batch.
+ */
+export type InSyncSetResult =
+  | { readonly ok: true; readonly leaderEpoch: number }
+  | { readonly ok: false; readonly code: ErrorCode };
 
 export function moveKey(topic: string, partition: number, from: BrokerId, to: BrokerId): string {
   return `${topic}\u0000${partition}\u0000${from}\u0000${to}`;

@@ -59,6 +59,14 @@ const EVERY_COMMAND: MetadataCommand[] = [
   },
   { type: 'updateLeader', topic: 't', partition: 0, expectedEpoch: 3, leader: 2 },
   { type: 'updateLeader', topic: 't', partition: 0, expectedEpoch: 3, leader: 2, isr: [2] },
+  {
+    type: 'updateInSyncSets',
+    items: [
+      { topic: 't', partition: 0, expectedEpoch: 3, leader: 2, isr: [2] },
+      { topic: 'u', partition: 4, expectedEpoch: 0, leader: -1, isr: [] },
+    ],
+  },
+  { type: 'updateInSyncSets', items: [] },
   { type: 'alterTopicConfig', name: 't', set: { a: 'b' }, delete: ['c'] },
   { type: 'recordMove', topic: 't', partition: 1, from: 1, to: 2, state: 'removing' },
   { type: 'completeMove', topic: 't', partition: 1, from: 1, to: 2 },
@@ -123,6 +131,16 @@ describe('command codec', () => {
       /state/,
     );
     expectInvariant(packr.pack([1, 'allocateProducerIds', { count: 0 }, null]), /count/);
+    expectInvariant(packr.pack([1, 'updateInSyncSets', { items: {} }, null]), /items is not an array/);
+    expectInvariant(
+      packr.pack([
+        1,
+        'updateInSyncSets',
+        { items: [{ topic: 't', partition: 0, expectedEpoch: 0, leader: 1, isr: [0] }] },
+        null,
+      ]),
+      /isr is not a broker id/,
+    );
     expectInvariant(packr.pack([1, 'allocateProducerIds', { count: 2.5 }, null]), /count/);
   });
 });
@@ -159,6 +177,16 @@ describe('snapshot codec', () => {
       'req',
     );
     s.apply(createTopic('a', [[1]]), 'req-dup');
+    s.apply(
+      {
+        type: 'updateInSyncSets',
+        items: [
+          { topic: 'b', partition: 0, expectedEpoch: 0, leader: 1, isr: [1] },
+          { topic: 'b', partition: 1, expectedEpoch: 0, leader: 3, isr: [3] },
+        ],
+      },
+      'req-isr',
+    );
     const bytes = encodeSnapshot(s, 42);
     const { state, appliedIndex } = decodeSnapshot(bytes);
     expect(appliedIndex).toBe(42);
@@ -168,6 +196,15 @@ describe('snapshot codec', () => {
     expect(state.moves).toEqual(s.moves);
     expect(state.clusterConfig).toEqual(s.clusterConfig);
     expect([...state.recentRequests]).toEqual([...s.recentRequests]);
+    // A retried batch after a restore still answers each item's outcome.
+    expect(state.recentRequests.get('req-isr')).toEqual({
+      ok: true,
+      version: s.version,
+      inSyncSets: [
+        { ok: true, leaderEpoch: 1 },
+        { ok: false, code: 'METADATA_CONFLICT' },
+      ],
+    });
     expect(hex(encodeSnapshot(state, 42))).toBe(hex(bytes));
     expect(SNAPSHOT_FORMAT_VERSION).toBe(1);
   });

@@ -207,6 +207,19 @@ function commandArb(): fc.Arbitrary<MetadataCommand> {
       { requiredKeys: ['type', 'topic', 'partition', 'expectedEpoch', 'leader'] },
     ),
     fc.record({
+      type: fc.constant('updateInSyncSets' as const),
+      items: fc.array(
+        fc.record({
+          topic,
+          partition,
+          expectedEpoch: epoch,
+          leader: fc.integer({ min: -1, max: 5 }).filter((n) => n !== 0),
+          isr: fc.uniqueArray(broker, { maxLength: 2 }),
+        }),
+        { maxLength: 3 },
+      ),
+    }),
+    fc.record({
       type: fc.constant('alterTopicConfig' as const),
       name: topic,
       set: cfg,
@@ -246,6 +259,7 @@ const ALL_TYPES = [
   'setClusterConfig',
   'unregisterBroker',
   'updateBroker',
+  'updateInSyncSets',
   'updateLeader',
   'updateReplicaSet',
 ];

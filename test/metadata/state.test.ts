@@ -299,6 +299,98 @@ describe('replica sets (compare-and-set on the leader epoch)', () => {
   });
 });
 
+describe('in-sync sets of many partitions (updateInSyncSets)', () => {
+  type Item = { topic: string; partition: number; expectedEpoch: number; leader: number; isr: number[] };
+  const item = (topic: string, partition: number, isr: number[], expectedEpoch = 0, leader = 1): Item => ({
+    topic,
+    partition,
+    expectedEpoch,
+    leader,
+    isr,
+  });
+
+  /** Topic t (three partitions, t/1 at epoch 1 after a leader change) and an untouched topic u. */
+  function partitions() {
+    const s = withBrokers(4);
+    expectOk(
+      s.apply(
+        createTopic('t', [
+          [1, 2, 3],
+          [1, 2, 3],
+          [2, 3, 4],
+        ]),
+      ),
+    );
+    expectOk(s.apply(createTopic('u', [[1, 2, 3]])));
+    expectOk(s.apply({ type: 'updateLeader', topic: 't', partition: 1, expectedEpoch: 0, leader: 2 }));
+    return s;
+  }
+
+  it('applies or refuses each item on its own by updateLeader’s rules, moving the version once', () => {
+    const s = partitions();
+    const u = s.topics.get('u');
+    const items = [
+      item('t', 0, [1, 2]),
+      item('t', 1, [1, 2]), // stale: t/1 moved on to epoch 1
+      item('t', 2, [2, 3, 1]), // broker 1 is not a replica of t/2
+      item('t', 9, [1]),
+      item('gone', 0, [1]),
+      item('t', 0, [1]), // t/0 again: the first item moved its epoch on
+      item('t', 2, [2, 4], 0, 2),
+    ];
+    const version = s.version;
+    expect(s.apply({ type: 'updateInSyncSets', items })).toEqual({
+      ok: true,
+      version: version + 1,
+      inSyncSets: [
+        { ok: true, leaderEpoch: 1 },
+        { ok: false, code: 'METADATA_CONFLICT' },
+        { ok: false, code: 'METADATA_CONFLICT' },
+        { ok: false, code: 'UNKNOWN_TOPIC_OR_PARTITION' },
+        { ok: false, code: 'UNKNOWN_TOPIC_OR_PARTITION' },
+        { ok: false, code: 'METADATA_CONFLICT' },
+        { ok: true, leaderEpoch: 1 },
+      ],
+    });
+    // Exactly what the same items as updateLeader commands, one after another, leave.
+    const one = partitions();
+    const codes = items.map((i) => codeOf(one.apply({ type: 'updateLeader', ...i })));
+    expect(codes).toEqual([
+      'ok',
+      'METADATA_CONFLICT',
+      'METADATA_CONFLICT',
+      'UNKNOWN_TOPIC_OR_PARTITION',
+      'UNKNOWN_TOPIC_OR_PARTITION',
+      'METADATA_CONFLICT',
+      'ok',
+    ]);
+    expect(s.topics).toEqual(one.topics);
+    expect(s.topics.get('t')?.partitions[0]).toEqual({
+      partition: 0,
+      replicas: [1, 2, 3],
+      leader: 1,
+      leaderEpoch: 1,
+      isr: [1, 2],
+    });
+    expect(s.topics.get('u')).toBe(u);
+  });
+
+  it('a batch whose every item is refused changes nothing, version included', () => {
+    const s = partitions();
+    const before = Buffer.from(encodeSnapshot(s, 0)).toString('hex');
+    const r = s.apply({ type: 'updateInSyncSets', items: [item('t', 1, [1]), item('t', 0, [9])] });
+    expect(r).toEqual({
+      ok: true,
+      version: s.version,
+      inSyncSets: [
+        { ok: false, code: 'METADATA_CONFLICT' },
+        { ok: false, code: 'METADATA_CONFLICT' },
+      ],
+    });
+    expect(Buffer.from(encodeSnapshot(s, 0)).toString('hex')).toBe(before);
+  });
+});
+
 describe('moves and cluster config', () => {
   it('recordMove records and updates a move (keeping when it was first recorded); completeMove removes it', () => {
     const s = withBrokers(3);

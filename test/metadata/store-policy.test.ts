@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { isStreamBusError, StreamBusError } from '../../src/errors/index.js';
 import { decodeCommand, encodeCommand } from '../../src/metadata/commands.js';
 import { MemoryForwarder } from '../../src/metadata/forwarder.js';
+import { IN_SYNC_SET_ITEMS_MAX, IN_SYNC_SETS_BYTES_MAX } from '../../src/metadata/in-sync-batches.js';
 import { bindMetadataMetrics } from '../../src/metadata/observe.js';
 import { MetadataStateMachine } from '../../src/metadata/state-machine.js';
 import {
@@ -439,6 +440,57 @@ describe('MetadataStore API', () => {
       'deleteTopic',
       'unregisterBroker',
     ]);
+  });
+});
+
+describe('MetadataStore in-sync sets', () => {
+  const item = (partition: number, expectedEpoch: number) => ({
+    topic: 't',
+    partition,
+    expectedEpoch,
+    leader: 1,
+    isr: [1],
+  });
+
+  it('updateInSyncSets resolves with each item’s outcome: a refused item fails neither the call nor the others', async () => {
+    const { store, raft } = setup();
+    const hp = { host: 'h', port: 1 };
+    await store.registerBroker({ brokerId: 1, clientAddress: hp, peerAddress: hp });
+    await store.registerBroker({ brokerId: 2, clientAddress: hp, peerAddress: hp });
+    await store.createTopic({
+      name: 't',
+      assignment: [
+        [1, 2],
+        [1, 2],
+        [1, 2],
+      ],
+    });
+    const proposals = raft.proposals;
+    const r = await store.updateInSyncSets([item(0, 0), item(1, 7), item(2, 0)]);
+    expect(raft.proposals).toBe(proposals + 1);
+    expect(r.inSyncSets).toEqual([
+      { ok: true, leaderEpoch: 1 },
+      { ok: false, code: 'METADATA_CONFLICT' },
+      { ok: true, leaderEpoch: 1 },
+    ]);
+    expect(
+      store
+        .snapshotView()
+        .topics.get('t')
+        ?.partitions.map((p) => p.isr),
+    ).toEqual([[1], [1, 2], [1]]);
+  });
+
+  it('refuses an empty batch, or one past its bounds, with INVALID_REQUEST before proposing', async () => {
+    const { store, raft } = setup();
+    const over = Array.from({ length: IN_SYNC_SET_ITEMS_MAX + 1 }, (_, i) => item(i, 0));
+    const heavy = [
+      { ...item(0, 0), isr: Array.from({ length: IN_SYNC_SETS_BYTES_MAX / 9 }, (_, i) => i + 1) },
+    ];
+    for (const items of [[], over, heavy]) {
+      await expect(store.updateInSyncSets(items)).rejects.toMatchObject({ code: 'INVALID_REQUEST' });
+    }
+    expect(raft.proposals).toBe(0);
   });
 });
 
