@@ -11,8 +11,10 @@ import {
   type SteeredReplica,
 } from '../../src/broker/replica/leader-steering.js';
 import type { PartitionReplica } from '../../src/broker/replica/partition-replica.js';
+import type { InSyncSetChange } from '../../src/metadata/commands.js';
+import { IN_SYNC_SET_ITEMS_MAX } from '../../src/metadata/in-sync-batches.js';
 import type { MetadataView } from '../../src/metadata/state.js';
-import type { PartitionRecord } from '../../src/metadata/types.js';
+import type { InSyncSetResult, PartitionRecord } from '../../src/metadata/types.js';
 import { silentLogger } from '../../src/observability/index.js';
 
 const SELF = 1;
@@ -20,6 +22,7 @@ const SELF = 1;
 function harness(record: PartitionRecord, failTransfers = false, silent: readonly number[] = []) {
   const transfers: number[] = [];
   const published: { expectedEpoch: number; leader: number }[] = [];
+  const inSyncWrites: InSyncSetChange[][] = [];
   const view = {
     version: 1,
     brokers: new Map([1, 2, 3].map((id) => [id, { id, state: 'alive' }])),
@@ -46,6 +49,11 @@ function harness(record: PartitionRecord, failTransfers = false, silent: readonl
         published.push(u);
         return { ok: true, leaderEpoch: u.expectedEpoch + 1 } as never;
       },
+      updateInSyncSets: async (items: readonly InSyncSetChange[]) => {
+        inSyncWrites.push([...items]);
+        const inSyncSets = items.map((i) => ({ ok: true, leaderEpoch: i.expectedEpoch + 1 }));
+        return { ok: true, version: 1, inSyncSets } as never;
+      },
     },
     nowMs: () => 0,
     transferBackoffMs: 10_000,
@@ -62,7 +70,7 @@ function harness(record: PartitionRecord, failTransfers = false, silent: readonl
     replica,
     ...freshSteering(),
   };
-  return { steering, h, view, transfers, published };
+  return { steering, h, view, transfers, published, inSyncWrites };
 }
 
 const record = (leader: number, leaderEpoch: number): PartitionRecord => ({
@@ -187,8 +195,9 @@ describe('LeaderSteering', () => {
     function publishing(voters: number[], ownInSync: number[]) {
       const rig = harness(moving);
       rig.h.replica.node.status = () => ({ voters, learners: [], commitIndex: 5 }) as never;
-      rig.steering.publishInSync(rig.h, moving, ownInSync);
-      return rig.published as unknown as { isr?: number[] }[];
+      const change = rig.steering.inSyncChange(rig.h, moving, ownInSync);
+      rig.steering.publishInSyncSets(change === undefined ? [] : [change]);
+      return rig.inSyncWrites.flat();
     }
 
     it('drops a replica that fell out of sync mid-move, so metadata does not list it in sync until the move ends', () => {
@@ -202,5 +211,118 @@ describe('LeaderSteering', () => {
       expect(publishing([1, 2, 3, 4], [1, 3, 4]).map((u) => u.isr)).toEqual([[1]]);
       expect(publishing([1, 2, 4], [1, 2, 4]).map((u) => u.isr)).toEqual([[1, 2, 4]]);
     });
+  });
+});
+
+describe('LeaderSteering in-sync sets of many partitions changed in one check', () => {
+  /** `n` partitions led here whose follower 3 fell out of sync; metadata answers each write with `answer`. */
+  function partitionsLedHere(
+    n: number,
+    answer: (items: readonly InSyncSetChange[]) => Promise<InSyncSetResult[]>,
+  ) {
+    const writes: InSyncSetChange[][] = [];
+    const records = Array.from(
+      { length: n },
+      (_, partition): PartitionRecord => ({
+        partition,
+        replicas: [1, 2, 3],
+        leader: SELF,
+        leaderEpoch: 4,
+        isr: [1, 2, 3],
+      }),
+    );
+    const replica = {
+      isLeader: () => true,
+      node: { status: () => ({ voters: [1, 2, 3], learners: [], commitIndex: 5 }) },
+    } as unknown as PartitionReplica;
+    const steering = new LeaderSteering({
+      brokerId: SELF,
+      metadata: {
+        updateLeader: async () => {
+          throw new Error('an in-sync set goes through updateInSyncSets');
+        },
+        updateInSyncSets: async (items: readonly InSyncSetChange[]) => {
+          writes.push([...items]);
+          return { ok: true, version: 2, inSyncSets: await answer(items) } as never;
+        },
+      },
+      nowMs: () => 0,
+      transferBackoffMs: 10_000,
+      log: silentLogger(),
+      view: () => {
+        throw new Error('not read by the in-sync publication');
+      },
+      schedule: () => {},
+      retryLater: () => {},
+    });
+    const hs = records.map(
+      (p): SteeredReplica => ({
+        topic: 't',
+        partition: p.partition,
+        createdVersion: 1,
+        replica,
+        ...freshSteering(),
+      }),
+    );
+    /** One in-sync check as ReplicaManager runs it: collect every led partition's change, then publish. */
+    const check = () =>
+      steering.publishInSyncSets(hs.flatMap((h, i) => steering.inSyncChange(h, records[i]!, [1, 2]) ?? []));
+    return { writes, hs, check };
+  }
+
+  const applied = async (items: readonly InSyncSetChange[]): Promise<InSyncSetResult[]> =>
+    items.map((i) => ({ ok: true, leaderEpoch: i.expectedEpoch + 1 }));
+  const settle = () => new Promise((resolve) => setImmediate(resolve));
+
+  it('publishes the sets of every partition that changed in one check as one metadata write', async () => {
+    const { writes, hs, check } = partitionsLedHere(50, applied);
+    check();
+    await settle();
+    expect(writes).toHaveLength(1);
+    expect(writes[0]).toHaveLength(50);
+    expect(writes[0]![7]).toEqual({ topic: 't', partition: 7, expectedEpoch: 4, leader: SELF, isr: [1, 2] });
+    expect(hs.map((h) => h.publishedEpoch)).toEqual(hs.map(() => 5));
+    expect(hs.some((h) => h.publishingIsr)).toBe(false);
+  });
+
+  it('a refused item holds back no other, and its partition is published again by the next check', async () => {
+    const { writes, hs, check } = partitionsLedHere(5, async (items) =>
+      items.map((i) =>
+        i.partition === 3
+          ? { ok: false, code: 'METADATA_CONFLICT' }
+          : { ok: true, leaderEpoch: i.expectedEpoch + 1 },
+      ),
+    );
+    check();
+    await settle();
+    expect(hs.map((h) => h.publishedEpoch)).toEqual([5, 5, 5, undefined, 5]);
+    check();
+    await settle();
+    expect(writes).toHaveLength(2);
+    expect(writes[1]!.map((i) => i.partition)).toContain(3);
+  });
+
+  it('publishes no partition again while the write carrying it is in flight', async () => {
+    let release = () => {};
+    const { writes, check } = partitionsLedHere(
+      4,
+      (items) => new Promise((resolve) => (release = () => resolve(applied(items)))),
+    );
+    check();
+    check();
+    await settle();
+    expect(writes).toHaveLength(1);
+    release();
+    await settle();
+    check();
+    await settle();
+    expect(writes).toHaveLength(2);
+  });
+
+  it('splits a check with more changes than one command holds into bounded commands', async () => {
+    const { writes, check } = partitionsLedHere(IN_SYNC_SET_ITEMS_MAX + 1, applied);
+    check();
+    await settle();
+    expect(writes.map((w) => w.length)).toEqual([IN_SYNC_SET_ITEMS_MAX, 1]);
   });
 });

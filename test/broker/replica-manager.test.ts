@@ -7,7 +7,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { REPLICA_OPENS_CONCURRENT_MAX, ReplicaManager } from '../../src/broker/replica/replica-manager.js';
 import { StreamBusError } from '../../src/errors/index.js';
-import { encodeCommand, type MetadataCommand } from '../../src/metadata/commands.js';
+import { encodeCommand, type InSyncSetChange, type MetadataCommand } from '../../src/metadata/commands.js';
 import { MetadataStateMachine } from '../../src/metadata/state-machine.js';
 import { MetricsRegistry, silentLogger } from '../../src/observability/index.js';
 import { decodeRecords, encodeRecordBatch, splitBatches } from '../../src/protocol/record-batch.js';
@@ -46,8 +46,17 @@ class SharedMetadata {
     return this.snapshotView();
   }
 
+  /** Metadata writes that published in-sync sets (as updateLeader with an ISR, or updateInSyncSets). */
+  inSyncWrites = 0;
+
   async updateLeader(u: Omit<Extract<MetadataCommand, { type: 'updateLeader' }>, 'type'>) {
+    if (u.isr !== undefined) this.inSyncWrites++;
     return this.apply({ type: 'updateLeader', ...u });
+  }
+
+  async updateInSyncSets(items: readonly InSyncSetChange[]) {
+    this.inSyncWrites++;
+    return this.apply({ type: 'updateInSyncSets', items });
   }
 
   partition(topic: string, p: number) {
@@ -83,6 +92,9 @@ interface BrokerOptions {
   readonly isrCheckIntervalMs?: number;
   /** Awaited by each store open (a disk that takes its time). */
   readonly beforeOpen?: () => Promise<void>;
+  readonly replicaLagTimeMaxMs?: number;
+  /** The manager's clock (Raft ticks keep real time). */
+  readonly nowMs?: () => number;
 }
 
 function startBroker(hub: MemoryHub, md: SharedMetadata, id: number, o: BrokerOptions = {}): Broker {
@@ -94,6 +106,8 @@ function startBroker(hub: MemoryHub, md: SharedMetadata, id: number, o: BrokerOp
     commitStallStepDownMs,
     isrCheckIntervalMs = 50,
     beforeOpen,
+    replicaLagTimeMaxMs = 400,
+    nowMs = () => Date.now(),
   } = o;
   const host = new RaftHost({ nodeId: id, transport: hub.transport(id), tickIntervalMs });
   const stores = new Map<string, MemoryPartitionStore>();
@@ -121,13 +135,13 @@ function startBroker(hub: MemoryHub, md: SharedMetadata, id: number, o: BrokerOp
       removed.push(dir);
     },
     logger: quiet,
-    nowMs: () => Date.now(),
+    nowMs,
     batchBytesMax: 1 << 20,
     proposalTimeoutMs: 2_000,
     transferBackoffMs,
     retryIntervalMs: 50,
     isrCheckIntervalMs,
-    replicaLagTimeMaxMs: 400,
+    replicaLagTimeMaxMs,
     ...(retiringReplicaMaxMs === undefined ? {} : { retiringReplicaMaxMs }),
     ...(commitStallStepDownMs === undefined ? {} : { commitStallStepDownMs }),
     ...(onDisk === undefined
@@ -472,6 +486,60 @@ describe('ReplicaManager', () => {
     expect(leader.manager.underReplicatedCount()).toBe(1);
     hub.heal();
     await waitFor('back in sync', () => md.partition('t', 0).isr.length === 3);
+  });
+
+  it('publishes the in-sync sets of every partition one check changed in one metadata write', async () => {
+    // The lag bound is reached by moving the managers' clock, once every group has seen broker 3 fall
+    // silent: with real time, groups notice at different moments and their sets change in different checks.
+    // The move stops short of the bound for broker 2 (caught up at every check, though its Raft activity flag
+    // is reset now and then) but not for broker 3, silent for 2.5 s by then.
+    let skewMs = 0;
+    const n = 6;
+    const { hub, md } = setup([1, 2, 3], { replicaLagTimeMaxMs: 10_000, nowMs: () => Date.now() + skewMs });
+    md.apply(
+      createTopic(
+        't',
+        Array.from({ length: n }, () => [1, 2, 3]),
+      ),
+    );
+    const all = Array.from({ length: n }, (_, p) => p);
+    const ledByOne = (p: number) => {
+      const r = md.partition('t', p);
+      return leaderReplica('t', p)?.broker.id === 1 && r.leader === 1 && r.leaderEpoch > 0;
+    };
+    await waitFor('every leader published', () =>
+      all.every((p) => md.partition('t', p).leaderEpoch > 0 && leaderReplica('t', p) !== undefined),
+    );
+    for (const p of all.filter((p) => !ledByOne(p))) {
+      md.apply({
+        type: 'updateLeader',
+        topic: 't',
+        partition: p,
+        expectedEpoch: md.partition('t', p).leaderEpoch,
+        leader: 1,
+      });
+    }
+    await waitFor('broker 1 leads every partition, all in sync', () =>
+      all.every((p) => ledByOne(p) && md.partition('t', p).isr.length === 3),
+    );
+    const writes = md.inSyncWrites;
+    hub.isolate(3);
+    await waitFor('every group saw broker 3 fall silent', () =>
+      all.every(
+        (p) =>
+          leaderReplica('t', p)
+            ?.replica.node.progress()
+            .find((f) => f.id === 3)?.recentActive === false,
+      ),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    skewMs = 8_000;
+    await waitFor('broker 3 out of every in-sync set', () =>
+      all.every((p) => md.partition('t', p).isr.join() === '1,2'),
+    );
+    expect(md.inSyncWrites - writes).toBe(1);
+    hub.heal();
+    await waitFor('back in sync', () => all.every((p) => md.partition('t', p).isr.length === 3));
   });
 
   it('steps a leader down whose appends stop reaching its followers, and they elect one of themselves', async () => {

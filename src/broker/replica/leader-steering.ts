@@ -5,12 +5,14 @@
  * - publish itself as the partition's leader (compare-and-set on the leader epoch), so clients find it;
  * - follow the coordinator's leader choice (preferred leader, balancing) by transferring leadership;
  * - step the group's voters toward the metadata replica list, one change at a time;
- * - publish the in-sync set when it changes.
+ * - publish the in-sync sets that changed, every partition led here in one metadata write per check.
  */
 import { StreamBusError } from '../../errors/index.js';
+import type { InSyncSetChange } from '../../metadata/commands.js';
+import { inSyncSetBatches } from '../../metadata/in-sync-batches.js';
 import type { MetadataView } from '../../metadata/state.js';
 import type { MetadataStore } from '../../metadata/store.js';
-import type { PartitionRecord } from '../../metadata/types.js';
+import type { InSyncSetResult, PartitionRecord } from '../../metadata/types.js';
 import type { Logger } from '../../observability/index.js';
 import type { NodeId } from '../../raft/core/types.js';
 import { nextMembershipChange } from './membership-step.js';
@@ -52,9 +54,17 @@ export function freshSteering(): Omit<SteeredReplica, 'topic' | 'partition' | 'c
   };
 }
 
+/** An in-sync set a leader here is to publish: collected over one check, written with the others. */
+export interface InSyncChange {
+  readonly h: SteeredReplica;
+  /** The partition's replica list when the set was computed (for the log line). */
+  readonly replicas: readonly NodeId[];
+  readonly item: InSyncSetChange;
+}
+
 export interface LeaderSteeringDeps {
   readonly brokerId: number;
-  readonly metadata: Pick<MetadataStore, 'updateLeader'>;
+  readonly metadata: Pick<MetadataStore, 'updateLeader' | 'updateInSyncSets'>;
   readonly nowMs: () => number;
   /** Leadership is not transferred to the same broker again sooner than this (another one: at once). */
   readonly transferBackoffMs: number;
@@ -241,41 +251,74 @@ export class LeaderSteering {
   }
 
   /**
-   * Publishes `isr` (sorted) as the partition's in-sync set when it differs from the metadata's, while leading.
-   * While the group still has a voter the replica list dropped (a move under way) the set may only shrink
-   * (inSyncToPublish): a new replica appearing in it is what tells the coordinator that its move is done,
-   * the old replica no longer counted (rebalance-executor.ts).
+   * The in-sync set this leader publishes for `p` (sorted), when it differs from the metadata's and no
+   * publication of it is in flight; undefined otherwise. While the group still has a voter the replica list
+   * dropped (a move under way) the set may only shrink (inSyncToPublish): a new replica appearing in it is
+   * what tells the coordinator that its move is done, the old replica no longer counted
+   * (rebalance-executor.ts).
    */
-  publishInSync(h: SteeredReplica, p: PartitionRecord, leaderInSync: readonly NodeId[]): void {
+  inSyncChange(
+    h: SteeredReplica,
+    p: PartitionRecord,
+    leaderInSync: readonly NodeId[],
+  ): InSyncChange | undefined {
     const published = [...p.isr].sort((a, b) => a - b);
     const isr = inSyncToPublish(leaderInSync, p, h.replica.node.status().voters);
-    if (p.leader !== this.deps.brokerId || h.publishingIsr || published.join() === isr.join()) return;
-    h.publishingIsr = true;
-    this.deps.metadata
-      .updateLeader({
+    if (p.leader !== this.deps.brokerId || h.publishingIsr || published.join() === isr.join())
+      return undefined;
+    return {
+      h,
+      replicas: p.replicas,
+      item: {
         topic: h.topic,
         partition: h.partition,
         expectedEpoch: p.leaderEpoch,
         leader: this.deps.brokerId,
-        isr: [...isr],
-      })
-      .then(
-        (result) => {
-          h.publishedEpoch = result.leaderEpoch ?? h.publishedEpoch;
-          this.deps.log.info(
-            { operation: 'isr', topic: h.topic, partition: h.partition, isr, replicas: p.replicas },
-            'in-sync replicas changed',
-          );
-        },
-        (err: unknown) =>
-          this.deps.log.debug(
-            { operation: 'isr', topic: h.topic, partition: h.partition, error: String(err) },
-            'in-sync set not published yet',
-          ),
-      )
-      .finally(() => {
-        h.publishingIsr = false;
-      });
+        isr,
+      },
+    };
+  }
+
+  /**
+   * Publishes the changes one in-sync check collected (inSyncChange) as few updateInSyncSets commands as
+   * their bounds allow: one for up to IN_SYNC_SET_ITEMS_MAX partitions. One write per partition made a broker
+   * down past the lag time cost 2 x N metadata commits (every ISR it was in shrinks, then grows back). Each
+   * item succeeds or fails on its own; until its command settles, its partition is not published again.
+   */
+  publishInSyncSets(changes: readonly InSyncChange[]): void {
+    for (const batch of inSyncSetBatches(changes, (c) => c.item)) {
+      for (const c of batch) c.h.publishingIsr = true;
+      this.deps.metadata
+        .updateInSyncSets(batch.map((c) => c.item))
+        .then(
+          ({ inSyncSets }) => {
+            for (const [i, c] of batch.entries()) this.publishedInSync(c, inSyncSets[i]);
+          },
+          (err: unknown) =>
+            this.deps.log.debug(
+              { operation: 'isr', partitions: batch.length, error: String(err) },
+              'in-sync sets not published yet',
+            ),
+        )
+        .finally(() => {
+          for (const c of batch) c.h.publishingIsr = false;
+        });
+    }
+  }
+
+  private publishedInSync({ h, replicas, item }: InSyncChange, result: InSyncSetResult | undefined): void {
+    const { topic, partition, isr } = item;
+    if (result?.ok === true) {
+      h.publishedEpoch = result.leaderEpoch;
+      this.deps.log.info({ operation: 'isr', topic, partition, isr, replicas }, 'in-sync replicas changed');
+    } else {
+      // A stale epoch (a leader change raced this check) or a replica list changed under it: the next check
+      // recomputes the set against the new record.
+      this.deps.log.debug(
+        { operation: 'isr', topic, partition, error: result?.code },
+        'in-sync set not published yet',
+      );
+    }
   }
 
   /** A failed transfer publishes this broker as leader, unless it is retiring (metadata no longer names it). */

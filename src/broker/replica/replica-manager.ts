@@ -34,7 +34,13 @@ import type { PartitionStore } from '../../storage/partition-store.js';
 import { topicConfigs } from '../topic-configs.js';
 import { openHostedReplica } from './hosted-replica.js';
 import { COMMIT_STALL_STEP_DOWN_MS, CommitStallWatch, handOverLeadership } from './leader-exits.js';
-import { freshSteering, LeaderSteering, recordOf, type SteeredReplica } from './leader-steering.js';
+import {
+  freshSteering,
+  type InSyncChange,
+  LeaderSteering,
+  recordOf,
+  type SteeredReplica,
+} from './leader-steering.js';
 import type { PartitionReplica } from './partition-replica.js';
 import { StrayReplicaSweeper } from './stray-replicas.js';
 
@@ -52,7 +58,7 @@ export interface ReplicaManagerDeps {
   readonly host: RaftHost;
   readonly metadata: Pick<
     MetadataStore,
-    'snapshotView' | 'updateLeader' | 'stateMachine' | 'readLinearizable'
+    'snapshotView' | 'updateLeader' | 'updateInSyncSets' | 'stateMachine' | 'readLinearizable'
   >;
   /** Opens (creating or recovering) a partition's store; `isEmpty` tells whether the dir held nothing. */
   readonly openStore: (request: OpenStoreRequest) => Promise<PartitionStore>;
@@ -444,8 +450,9 @@ export class ReplicaManager {
   }
 
   /**
-   * Every leader here: which voters kept up, and the in-sync set published to metadata when it changed (so
-   * `topic describe` and under-replicated counts are true). Also the under-replicated gauge.
+   * Every leader here: which voters kept up, and the in-sync sets published to metadata when they changed (so
+   * `topic describe` and under-replicated counts are true), all of this check's in one write. Also the
+   * under-replicated gauge.
    */
   private checkInSync(): void {
     if (this.stopped) return;
@@ -453,6 +460,7 @@ export class ReplicaManager {
     const view = this.view();
     let underReplicated = 0;
     let lagMax = 0;
+    const changes: InSyncChange[] = [];
     for (const h of this.hosted.values()) {
       if (!h.replica.isLeader()) continue;
       h.replica.trackFollowers(now);
@@ -468,8 +476,10 @@ export class ReplicaManager {
       // for the new replica still catching up (nor for a listed one that failed).
       if (p.replicas.some((id) => !isr.includes(id))) underReplicated++;
       this.stallWatch.check(h, now);
-      this.steering.publishInSync(h, p, isr);
+      const change = this.steering.inSyncChange(h, p, isr);
+      if (change !== undefined) changes.push(change);
     }
+    this.steering.publishInSyncSets(changes);
     // A retiring replica closes on its group's change, which metadata does not announce: look again.
     if ([...this.hosted.values()].some((h) => h.retiringSinceMs !== undefined)) this.schedule();
     this.underReplicated = underReplicated;
