@@ -96,7 +96,7 @@ export class SimNode {
       random,
       electionTimeoutTicks: this.opts.electionTimeoutTicks,
       heartbeatIntervalTicks: 1,
-      // Idle groups go quiet, as partition groups do (hostedTick plays the host's part).
+      // Idle groups go quiet, as partition groups do (quietTick, as RaftNode ticks them).
       quiesce: true,
       maxInflightMsgs: this.opts.maxInflightMsgs,
       maxSizePerMsgBytes: this.opts.maxSizePerMsgBytes,

@@ -5,9 +5,9 @@ import {
   mulberry32,
   type NodeId,
 } from '../../src/raft/core/index.js';
+import { quietTick } from '../../src/raft/quiet-tick.js';
 import { MemoryRaftStorage } from '../../src/raft/storage/memory-storage.js';
 import { SafetyChecker, SimViolation } from './checker.js';
-import { hostedTick } from './hosted-tick.js';
 import { SimNetwork } from './network.js';
 import { SimNode } from './sim-node.js';
 import { TraceHash } from './trace-hash.js';
@@ -36,7 +36,7 @@ export interface SimResult {
     readonly acked: number;
     readonly crashes: number;
     readonly elections: number;
-    /** Leaders that went quiet, and quiet nodes woken by a silent peer (hosted-tick.ts). */
+    /** Leaders that went quiet, and quiet nodes woken by a silent peer (src/raft/quiet-tick.ts). */
     readonly quiesces: number;
     readonly silentPeerWakes: number;
     readonly confChanges: number;
@@ -312,7 +312,7 @@ export function runSimulation(seed: number, options: SimOptions = {}): SimResult
     if (now % TIME_UNITS_PER_TICK === 0) {
       for (const n of nodes.values()) {
         if (n.core === undefined) continue;
-        const q = hostedTick(n.core, n.id, heard);
+        const q = quietTick(n.core, (peer) => heard(peer, n.id), false);
         if (q === 'quiesced') quiesces++;
         else if (q === 'woke') silentPeerWakes++;
       }

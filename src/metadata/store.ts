@@ -270,10 +270,14 @@ export class MetadataStore {
     }
     const result = await this.execute({ type: 'updateInSyncSets', items }, options);
     const { inSyncSets } = result;
-    invariant(
-      inSyncSets?.length === items.length,
-      'updateInSyncSets answered without an outcome for each item',
-    );
+    if (inSyncSets?.length !== items.length) {
+      // The entry was applied before (this replica's state already held it, e.g. from a snapshot): its
+      // outcomes are not known here. The caller's next check compares the sets again.
+      throw new StreamBusError('METADATA_CONFLICT', {
+        operation: 'metadata.updateInSyncSets',
+        message: 'the outcome of each in-sync set is unknown (the command was applied before); check again',
+      });
+    }
     return { ...result, inSyncSets };
   }
 

@@ -1,4 +1,6 @@
 import { invariant } from '../errors/index.js';
+import type { Envelope } from './codec.js';
+import { isStopNotice, stopNotice } from './core/messages.js';
 import type { NodeId } from './core/types.js';
 import { RaftNode, type RaftNodeOptions } from './node.js';
 import type { RaftTransport } from './transport/types.js';
@@ -42,7 +44,21 @@ export class RaftHost {
     this.tickIntervalMs = opts.tickIntervalMs ?? 100;
     this.quietPeerSilenceMs = opts.quietPeerSilenceMs ?? 10 * this.tickIntervalMs;
     opts.transport.onMessage((_from, envs) => {
-      for (const env of envs) this.groups.get(env.groupId)?.receive(env.message);
+      let notices: Envelope[] | undefined;
+      for (const env of envs) {
+        const g = this.groups.get(env.groupId);
+        if (g !== undefined && !g.stopped) {
+          g.receive(env.message);
+          continue;
+        }
+        // The group is not (or no longer) here: say so, or a quiet member of it could wait on this one for
+        // good (a stop notice of its own may have been lost). Never in answer to a notice.
+        const m = env.message;
+        if (isStopNotice(m) || m.to !== opts.nodeId) continue;
+        notices ??= [];
+        notices.push({ groupId: env.groupId, message: stopNotice(opts.nodeId, m.from) });
+      }
+      for (const n of notices ?? []) opts.transport.send(n.message.to, [n]);
     });
     opts.transport.onPeerLost?.((peer) => {
       for (const g of this.groups.values()) g.peerLost(peer);
@@ -114,7 +130,7 @@ export class RaftHost {
   /** Groups on this host that are quiet (RaftCore.quiesce); a gauge of how many idle partitions cost nothing. */
   quiescedGroups(): number {
     let n = 0;
-    for (const g of this.groups.values()) if (g.quiesced) n++;
+    for (const g of this.groups.values()) if (g.quiesced && !g.stopped) n++;
     return n;
   }
 

@@ -8,6 +8,7 @@ import { ELECTION_MESSAGES, ElectionTrace } from './election-trace.js';
 import { type RaftLogger, silentLogger } from './logger.js';
 import type { CallOptions, RaftNodeEvents, RaftNodeOptions, RaftNodeStatus } from './node-types.js';
 import { deadlinePromise, ProposalTracker, proposeError, type Settle } from './proposals.js';
+import { type QuietTickOutcome, quietTick } from './quiet-tick.js';
 import { ReadWaiters } from './read-waiters.js';
 import { ReadyHandler } from './ready-handler.js';
 
@@ -28,6 +29,12 @@ interface Queued {
 }
 
 type Waiter = { term: number; resolve(v: unknown): void; reject(e: Error): void };
+
+/**
+ * A quiet follower tells its leader it is there this often (RaftCore.pingQuietLeader): a host that no longer
+ * runs the leader's group answers with a stop notice, so a lost notice costs at most this long.
+ */
+export const QUIET_LEADER_PING_TICKS = 100;
 
 /**
  * Drives one RaftCore: ticks it, feeds it messages and proposals, turns proposals into promises, and hands
@@ -53,6 +60,7 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
   private scheduled = false;
   private loop: Promise<void> | undefined;
   private rerun = false;
+  private quietTicks = 0;
 
   constructor(options: RaftNodeOptions) {
     super();
@@ -122,7 +130,6 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
     if (this.state === 'stopped') return;
     const wasRunning = this.state === 'running';
     this.state = 'stopped';
-    if (wasRunning) this.sendStopNotice();
     if (this.ticker !== undefined) clearInterval(this.ticker);
     if (this.phaseTimer !== undefined) clearTimeout(this.phaseTimer);
     const err = new StreamBusError('RAFT_STOPPED', { operation: 'raft' });
@@ -132,24 +139,37 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
     this.reads.rejectAll(err);
     for (const w of this.leaderWaiters) w(NONE);
     await this.loop;
+    // After the loop: a Ready it was writing may still send a quiet heartbeat, which must not land after it.
+    if (wasRunning) this.sendStopNotice();
+  }
+
+  /** Whether stop() was called (or a failure stopped it): the host answers its messages with a stop notice. */
+  get stopped(): boolean {
+    return this.state === 'stopped';
   }
 
   /**
-   * One tick. A hosted group that may go quiet gets `isLive` (whether the host hears from a peer's process):
-   * an idle leader then quiesces, and a quiet group does no work but check that the peers it relies on are
-   * still heard from, waking (as peerLost) when one is not.
+   * One tick. A hosted group that may go quiet gets `isLive` (whether the host hears from a peer's process)
+   * and ticks as quiet-tick.ts says: an idle leader quiesces, a quiet group only checks that the peers it
+   * relies on are still heard from (and pings its leader every QUIET_LEADER_PING_TICKS).
    */
   tick(isLive?: (id: NodeId) => boolean): void {
     if (this.state !== 'running') return;
-    if (this.core.quiesced) {
-      const silent = isLive === undefined ? NONE : this.core.silentPeer(isLive);
-      if (silent !== NONE) this.peerLost(silent);
+    if (isLive === undefined || !this.opts.quiesce) {
+      // No word on the peers this tick (or no quiescence): a quiet group waits for the next one.
+      if (!this.core.quiesced) this.drive(() => this.core.tick());
       return;
     }
-    this.drive(() => {
-      this.core.tick();
-      if (isLive !== undefined && this.core.role === 'leader') this.core.quiesce(isLive);
-    });
+    const pingDue = this.core.quiesced && ++this.quietTicks % QUIET_LEADER_PING_TICKS === 0;
+    let outcome: QuietTickOutcome;
+    try {
+      outcome = quietTick(this.core, isLive, pingDue);
+    } catch (err) {
+      this.fail(err);
+      return;
+    }
+    // A quiet group's tick costs no turn of the loop.
+    if (outcome !== 'asleep') this.schedule();
   }
 
   /** Whether this group is quiet (RaftCore.quiesce). */
@@ -160,7 +180,8 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
   /**
    * A quiet group's members no longer watch it with timers: a group that stops while its process lives on
    * (a storage failure, the replica closed) tells them (messages.ts stopNotice), so they wake and elect
-   * without it. Best effort: a lost notice leaves it to the next activity.
+   * without it. Best effort: a lost one is made up for by the quiet followers' pings (pingQuietLeader), which
+   * a host that does not run the group answers with a notice of its own (RaftHost).
    */
   private sendStopNotice(): void {
     if (!this.opts.quiesce || this.opts.mode !== 'hosted') return;

@@ -243,7 +243,15 @@ describe('LeaderSteering in-sync sets of many partitions changed in one check', 
         },
         updateInSyncSets: async (items: readonly InSyncSetChange[]) => {
           writes.push([...items]);
-          return { ok: true, version: 2, inSyncSets: await answer(items) } as never;
+          const inSyncSets = await answer(items);
+          // As metadata would: an applied item's record now holds its set, at the next epoch.
+          for (const [i, item] of items.entries()) {
+            const result = inSyncSets[i];
+            if (result?.ok !== true) continue;
+            const record = records[item.partition]!;
+            records[item.partition] = { ...record, isr: [...item.isr], leaderEpoch: result.leaderEpoch };
+          }
+          return { ok: true, version: 2, inSyncSets } as never;
         },
       },
       nowMs: () => 0,
@@ -298,15 +306,21 @@ describe('LeaderSteering in-sync sets of many partitions changed in one check', 
     expect(hs.map((h) => h.publishedEpoch)).toEqual([5, 5, 5, undefined, 5]);
     check();
     await settle();
+    // Only the refused partition: the others' records now hold their sets.
     expect(writes).toHaveLength(2);
-    expect(writes[1]!.map((i) => i.partition)).toContain(3);
+    expect(writes[1]!.map((i) => i.partition)).toEqual([3]);
   });
 
   it('publishes no partition again while the write carrying it is in flight', async () => {
     let release = () => {};
     const { writes, check } = partitionsLedHere(
       4,
-      (items) => new Promise((resolve) => (release = () => resolve(applied(items)))),
+      // Refused, so the records keep their sets and the check after the write settles publishes again.
+      (items) =>
+        new Promise(
+          (resolve) =>
+            (release = () => resolve(items.map(() => ({ ok: false, code: 'METADATA_CONFLICT' as const })))),
+        ),
     );
     check();
     check();

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { isStreamBusError } from '../../src/errors/index.js';
 import type { Envelope } from '../../src/raft/codec.js';
 import { type NodeId, newMessage } from '../../src/raft/core/index.js';
+import { isStopNotice } from '../../src/raft/core/messages.js';
 import { RaftHost } from '../../src/raft/host.js';
 import { MemoryRaftStorage } from '../../src/raft/storage/memory-storage.js';
 import { MemoryHub } from '../../src/raft/transport/memory-transport.js';
@@ -495,6 +496,44 @@ describe('RaftHost quiescence', () => {
       await leaderHost.removeGroup('p0');
       const others = hosts.filter((h) => h !== leaderHost);
       const next = await waitFor('a new leader of p0', () => leaderOfGroup('p0', others));
+      await next.propose(enc('after'));
+    } finally {
+      for (const h of hosts) await h.stop();
+    }
+  });
+});
+
+describe('RaftHost quiescence: a lost stop notice', () => {
+  it("quiet followers whose leader's group stopped without a word learn it from their ping, and elect", async () => {
+    const hub = new MemoryHub();
+    const ids = [1, 2, 3];
+    const hosts = ids.map(
+      (id) => new RaftHost({ nodeId: id, transport: hub.transport(id), tickIntervalMs: 10 }),
+    );
+    for (const host of hosts) {
+      await host.addGroup('p0', {
+        storage: MemoryRaftStorage.bootstrap(ids),
+        stateMachine: new ListMachine(),
+        electionTimeoutTicks: 10,
+        quiesce: true,
+      });
+    }
+    try {
+      const leaderOf = (among: RaftHost[]) =>
+        among.map((h) => h.group('p0')).find((n) => n?.status().role === 'leader');
+      const leader = await waitFor('leader of p0', () => leaderOf(hosts));
+      await leader.propose(enc('x'));
+      await waitFor('p0 quiet everywhere', () => hosts.every((h) => h.quiescedGroups() === 1));
+      const leaderHost = hosts.find((h) => h.group('p0') === leader)!;
+      // The group's own notice is lost; what its host says afterwards is not.
+      hub.dropWhere = (from, _to, env) => from === leader.id && isStopNotice(env.message);
+      await leaderHost.removeGroup('p0');
+      await new Promise((r) => setTimeout(r, 50)); // delivery is asynchronous: let the notices be dropped
+      hub.dropWhere = null;
+      const others = hosts.filter((h) => h !== leaderHost);
+      expect(others.every((h) => h.quiescedGroups() === 1)).toBe(true);
+      // Within QUIET_LEADER_PING_TICKS (100 ticks of 10 ms) and an election.
+      const next = await waitFor('a new leader of p0', () => leaderOf(others), 5_000);
       await next.propose(enc('after'));
     } finally {
       for (const h of hosts) await h.stop();

@@ -4,6 +4,7 @@ import { decodeEnvelopes, encodeEnvelopeChunks, encodeEnvelopes } from '../../sr
 import { newMessage, stopNotice } from '../../src/raft/core/messages.js';
 import { LOST_LEADER_CAMPAIGN_TICKS_MAX } from '../../src/raft/core/raft.js';
 import { NONE, type NodeId } from '../../src/raft/core/types.js';
+import { quietTick } from '../../src/raft/quiet-tick.js';
 import { TestCluster } from './harness.js';
 
 const everyoneLive = (): boolean => true;
@@ -220,6 +221,40 @@ describe('quiescence', () => {
     // The host still hears 3's process: only 3's missing answers keep the group awake.
     c.tick(1);
     expect(quiesce(c)).toBe(false);
+  });
+
+  it("a quiet follower woken by a rival's pre-vote still campaigns soon once its host finds the leader silent", () => {
+    // Node 2's host notices the paused leader first; node 3's last keepalive from it arrived a little later,
+    // so node 3 refuses 2's pre-vote (in lease) and is awake from then on: quiet or not, a silent leader must
+    // still make it campaign within a few ticks, not after a whole election timeout from its wake.
+    const c = idleCluster();
+    quiesce(c);
+    const term = c.core(1).term;
+    c.isolate(1);
+    let node3HearsLeader = true;
+    const heard = (from: NodeId, to: NodeId): boolean => from !== 1 || (to === 3 && node3HearsLeader);
+    let ticksAfterNode3Notices = 0;
+    const newLeader = () => [2, 3].find((id) => c.core(id).role === 'leader');
+    for (let i = 0; i < 60 && newLeader() === undefined; i++) {
+      for (const id of [2, 3]) quietTick(c.core(id), (peer) => heard(peer, id), false);
+      c.flush();
+      if (!node3HearsLeader) ticksAfterNode3Notices++;
+      if (!c.core(3).quiesced) node3HearsLeader = false; // woken by 2's pre-vote; its host notices soon after
+    }
+    expect(newLeader()).toBeDefined();
+    expect(c.core(newLeader() ?? 0).term).toBeGreaterThan(term);
+    expect(ticksAfterNode3Notices).toBeLessThanOrEqual(LOST_LEADER_CAMPAIGN_TICKS_MAX + 2);
+  });
+
+  it("a quiet follower's ping is the quiet exchange: a live quiet leader stays asleep and answers nothing", () => {
+    const c = idleCluster();
+    quiesce(c);
+    const sent = c.sent.length;
+    c.core(2).pingQuietLeader();
+    c.flush();
+    expect(c.sent.length).toBe(sent + 1);
+    expect(c.sent[sent]).toMatchObject({ type: 'heartbeat-resp', from: 2, to: 1, term: c.core(1).term });
+    expect([1, 2, 3].map((id) => c.core(id).quiesced)).toEqual([true, true, true]);
   });
 
   it('a lost quiet heartbeat costs a pre-vote that wakes the leader, never a new term', () => {

@@ -103,7 +103,7 @@ export class SegmentNode {
       random,
       electionTimeoutTicks: this.opts.electionTimeoutTicks,
       heartbeatIntervalTicks: 1,
-      // Idle groups go quiet, as partition groups do (hostedTick plays the host's part).
+      // Idle groups go quiet, as partition groups do (quietTick, as RaftNode ticks them).
       quiesce: true,
       maxSizePerMsgBytes: this.opts.maxSizePerMsgBytes,
       maxInflightMsgs: this.opts.maxInflightMsgs,

@@ -12,8 +12,8 @@
 import { asBuffer } from '../../../src/protocol/bytes.js';
 import { encodeRecordBatch } from '../../../src/protocol/record-batch.js';
 import { type Message, mulberry32, type NodeId } from '../../../src/raft/core/index.js';
+import { quietTick } from '../../../src/raft/quiet-tick.js';
 import type { StorageLogger } from '../../../src/storage/types.js';
-import { hostedTick } from '../hosted-tick.js';
 import { type NetworkFaults, SimNetwork } from '../network.js';
 import { TraceHash } from '../trace-hash.js';
 import { batchIdOf, type FinalNodeState, isDataEntry, SegmentChecker } from './segment-checker.js';
@@ -91,7 +91,7 @@ export interface SegmentSimStats {
   tornWrites: number;
   restarts: number;
   snapshotsInstalled: number;
-  /** Leaders that went quiet, and quiet nodes woken by a silent peer (hosted-tick.ts). */
+  /** Leaders that went quiet, and quiet nodes woken by a silent peer (src/raft/quiet-tick.ts). */
   quiesces: number;
   silentPeerWakes: number;
   /** Restarts where recovery left the commit index below the snapshot (the store bug worked around). */
@@ -313,7 +313,7 @@ export async function runSegmentSimulation(
     }
     for (const n of nodes) {
       if (n.core === undefined) continue;
-      const q = hostedTick(n.core, n.id, heard);
+      const q = quietTick(n.core, (peer) => heard(peer, n.id), false);
       if (q === 'quiesced') stats.quiesces++;
       else if (q === 'woke') stats.silentPeerWakes++;
     }

@@ -144,6 +144,16 @@ export class RaftCore extends RaftFollower {
   }
 
   /**
+   * A quiet follower's rare word to its leader (the driver calls it every so many ticks): an answer of the
+   * quiet exchange, which keeps a live quiet leader asleep, while a host that no longer runs the leader's
+   * group answers it with a stop notice (a notice the group sent itself may have been lost).
+   */
+  pingQuietLeader(): void {
+    if (!this.quiesced || this.role !== 'follower' || this.leaderId === NONE) return;
+    this.send(newMessage('heartbeat-resp', this.id, this.leaderId, { term: this.term }));
+  }
+
+  /**
    * While quiet: the first peer this node relies on that `isLive` says is silent (a leader's members, a
    * follower's leader), NONE when there is none. The driver reports it with peerLost, which wakes the group.
    */
