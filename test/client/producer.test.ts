@@ -177,6 +177,45 @@ describe('Producer retries', () => {
     expect(aResult!.offset).toBeLessThan(bResult!.offset);
   });
 
+  it('spends no retry while no leader is known (an election), and sends once one is', async () => {
+    await setup(1);
+    let lookupsFailing = 6;
+    const lookup = cluster.leaderFor.bind(cluster);
+    cluster.leaderFor = (topic: string, partition: number) =>
+      lookupsFailing-- > 0
+        ? Promise.reject(new StreamBusError('LEADER_NOT_AVAILABLE', { operation: 'test.leaderFor' }))
+        : lookup(topic, partition);
+    const producer = new Producer(cluster, {
+      lingerMs: 0,
+      retries: 1,
+      retryBackoffMs: 1,
+      retryBackoffMaxMs: 1,
+    });
+    const [result] = await producer.send({ topic: 't', messages: [{ value: 'x' }] });
+    expect(result!.offset).toBe(0);
+    expect(lookupsFailing).toBeLessThan(0);
+    expect(produces()).toHaveLength(1);
+  });
+
+  it('waits for a leader no longer than the delivery timeout', async () => {
+    await setup(1);
+    cluster.leaderFor = () =>
+      Promise.reject(new StreamBusError('LEADER_NOT_AVAILABLE', { operation: 'test.leaderFor' }));
+    const producer = new Producer(cluster, {
+      lingerMs: 0,
+      retries: 1,
+      retryBackoffMs: 5,
+      retryBackoffMaxMs: 5,
+      deliveryTimeoutMs: 200,
+    });
+    const failed = await producer.send({ topic: 't', messages: [{ value: 'x' }] }).then(
+      () => undefined,
+      (err: StreamBusError) => err,
+    );
+    expect(failed?.message).toMatch(/delivery timeout of 200 ms/);
+    expect(produces()).toHaveLength(0);
+  });
+
   it('retries NOT_LEADER with backoff, refreshing metadata, and then succeeds', async () => {
     await setup(1);
     let failuresLeft = 2;
