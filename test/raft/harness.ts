@@ -153,6 +153,20 @@ export class TestCluster {
     this.flush();
   }
 
+  /**
+   * Ticks `ids` one after another, round by round, until one of them leads (at most `maxRounds`); returns the
+   * new leader (undefined if none) and how many rounds it took.
+   */
+  ticksUntilLeader(ids: readonly NodeId[], maxRounds = 20): { leader: NodeId | undefined; rounds: number } {
+    const leader = () => ids.find((id) => this.core(id).role === 'leader');
+    let rounds = 0;
+    while (leader() === undefined && rounds < maxRounds) {
+      for (const id of ids) this.tick(id);
+      rounds++;
+    }
+    return { leader: leader(), rounds };
+  }
+
   leaders(): NodeId[] {
     return [...this.nodes.entries()].filter(([, n]) => n.core.role === 'leader').map(([id]) => id);
   }

@@ -4,6 +4,7 @@ import type { Envelope } from '../../src/raft/codec.js';
 import { type NodeId, newMessage } from '../../src/raft/core/index.js';
 import { isStopNotice } from '../../src/raft/core/messages.js';
 import { RaftHost } from '../../src/raft/host.js';
+import type { RaftNode } from '../../src/raft/node.js';
 import { MemoryRaftStorage } from '../../src/raft/storage/memory-storage.js';
 import { MemoryHub } from '../../src/raft/transport/memory-transport.js';
 import type { RaftTransport } from '../../src/raft/transport/types.js';
@@ -414,37 +415,51 @@ describe('RaftHost', () => {
 });
 
 describe('RaftHost quiescence', () => {
-  /** Three hosts on one hub, each with group `p0` (quiescence on) and `meta` (off). */
-  async function quietCluster(hub: MemoryHub) {
+  type QuietCluster = {
+    hub: MemoryHub;
+    hosts: RaftHost[];
+    /** The quiet group's leader once it went quiet. */
+    leader: RaftNode;
+    leaderOfGroup: (g: string, among?: RaftHost[]) => RaftNode | undefined;
+  };
+
+  /**
+   * Three hosts on one hub, each with group `p0` (quiescence on) and `meta` (off); runs `body` once p0 has a
+   * leader, took a write and went quiet everywhere, then stops the hosts.
+   */
+  async function withQuietGroup(body: (c: QuietCluster) => Promise<void>): Promise<void> {
+    const hub = new MemoryHub();
     const ids = [1, 2, 3];
     const hosts = ids.map(
       (id) => new RaftHost({ nodeId: id, transport: hub.transport(id), tickIntervalMs: 10 }),
     );
-    for (const host of hosts) {
-      for (const [g, quiesce] of [
-        ['p0', true],
-        ['meta', false],
-      ] as const) {
-        await host.addGroup(g, {
-          storage: MemoryRaftStorage.bootstrap(ids),
-          stateMachine: new ListMachine(),
-          electionTimeoutTicks: 10,
-          quiesce,
-        });
-      }
-    }
-    const leaderOfGroup = (g: string, among = hosts) =>
-      among.map((h) => h.group(g)).find((n) => n?.status().role === 'leader');
-    return { hosts, leaderOfGroup };
-  }
-
-  it('an idle group goes quiet on every host and sends nothing; the group without quiescence keeps heartbeating', async () => {
-    const hub = new MemoryHub();
-    const { hosts, leaderOfGroup } = await quietCluster(hub);
     try {
+      for (const host of hosts) {
+        for (const [g, quiesce] of [
+          ['p0', true],
+          ['meta', false],
+        ] as const) {
+          await host.addGroup(g, {
+            storage: MemoryRaftStorage.bootstrap(ids),
+            stateMachine: new ListMachine(),
+            electionTimeoutTicks: 10,
+            quiesce,
+          });
+        }
+      }
+      const leaderOfGroup = (g: string, among = hosts) =>
+        among.map((h) => h.group(g)).find((n) => n?.status().role === 'leader');
       const leader = await waitFor('leader of p0', () => leaderOfGroup('p0'));
       await leader.propose(enc('x'));
       await waitFor('p0 quiet everywhere', () => hosts.every((h) => h.quiescedGroups() === 1));
+      await body({ hub, hosts, leader, leaderOfGroup });
+    } finally {
+      for (const h of hosts) await h.stop();
+    }
+  }
+
+  it('an idle group goes quiet on every host and sends nothing; the group without quiescence keeps heartbeating', () =>
+    withQuietGroup(async ({ hub, hosts, leader, leaderOfGroup }) => {
       await waitFor('meta has a leader', () => leaderOfGroup('meta'));
       let p0Messages = 0;
       hub.dropWhere = (_from, _to, env) => {
@@ -462,68 +477,29 @@ describe('RaftHost quiescence', () => {
       expect(hosts.map((h) => h.group('p0')!.status().commitIndex)).toEqual(
         hosts.map(() => leader.status().commitIndex),
       );
-    } finally {
-      for (const h of hosts) await h.stop();
-    }
-  });
+    }));
 
-  it("a quiet group elects a new leader when its leader's process goes silent", async () => {
-    const hub = new MemoryHub();
-    const { hosts, leaderOfGroup } = await quietCluster(hub);
-    try {
-      const leader = await waitFor('leader of p0', () => leaderOfGroup('p0'));
-      await leader.propose(enc('x'));
-      await waitFor('p0 quiet everywhere', () => hosts.every((h) => h.quiescedGroups() === 1));
+  it("a quiet group elects a new leader when its leader's process goes silent", () =>
+    withQuietGroup(async ({ hub, hosts, leader, leaderOfGroup }) => {
       const term = leader.status().term;
       hub.isolate(leader.id);
       const others = hosts.filter((h) => h.group('p0') !== leader);
       const next = await waitFor('a new leader of p0', () => leaderOfGroup('p0', others));
       expect(next.status().term).toBeGreaterThan(term);
       await next.propose(enc('after'));
-    } finally {
-      for (const h of hosts) await h.stop();
-    }
-  });
+    }));
 
-  it("a quiet group elects a new leader when its leader's group stops while the process lives on", async () => {
-    const hub = new MemoryHub();
-    const { hosts, leaderOfGroup } = await quietCluster(hub);
-    try {
-      const leader = await waitFor('leader of p0', () => leaderOfGroup('p0'));
-      await leader.propose(enc('x'));
-      await waitFor('p0 quiet everywhere', () => hosts.every((h) => h.quiescedGroups() === 1));
+  it("a quiet group elects a new leader when its leader's group stops while the process lives on", () =>
+    withQuietGroup(async ({ hosts, leader, leaderOfGroup }) => {
       const leaderHost = hosts.find((h) => h.group('p0') === leader)!;
       await leaderHost.removeGroup('p0');
       const others = hosts.filter((h) => h !== leaderHost);
       const next = await waitFor('a new leader of p0', () => leaderOfGroup('p0', others));
       await next.propose(enc('after'));
-    } finally {
-      for (const h of hosts) await h.stop();
-    }
-  });
-});
+    }));
 
-describe('RaftHost quiescence: a lost stop notice', () => {
-  it("quiet followers whose leader's group stopped without a word learn it from their ping, and elect", async () => {
-    const hub = new MemoryHub();
-    const ids = [1, 2, 3];
-    const hosts = ids.map(
-      (id) => new RaftHost({ nodeId: id, transport: hub.transport(id), tickIntervalMs: 10 }),
-    );
-    for (const host of hosts) {
-      await host.addGroup('p0', {
-        storage: MemoryRaftStorage.bootstrap(ids),
-        stateMachine: new ListMachine(),
-        electionTimeoutTicks: 10,
-        quiesce: true,
-      });
-    }
-    try {
-      const leaderOf = (among: RaftHost[]) =>
-        among.map((h) => h.group('p0')).find((n) => n?.status().role === 'leader');
-      const leader = await waitFor('leader of p0', () => leaderOf(hosts));
-      await leader.propose(enc('x'));
-      await waitFor('p0 quiet everywhere', () => hosts.every((h) => h.quiescedGroups() === 1));
+  it("quiet followers whose leader's group stopped without a word learn it from their ping, and elect", () =>
+    withQuietGroup(async ({ hub, hosts, leader, leaderOfGroup }) => {
       const leaderHost = hosts.find((h) => h.group('p0') === leader)!;
       // The group's own notice is lost; what its host says afterwards is not.
       hub.dropWhere = (from, _to, env) => from === leader.id && isStopNotice(env.message);
@@ -533,12 +509,9 @@ describe('RaftHost quiescence: a lost stop notice', () => {
       const others = hosts.filter((h) => h !== leaderHost);
       expect(others.every((h) => h.quiescedGroups() === 1)).toBe(true);
       // Within QUIET_LEADER_PING_TICKS (100 ticks of 10 ms) and an election.
-      const next = await waitFor('a new leader of p0', () => leaderOf(others), 5_000);
+      const next = await waitFor('a new leader of p0', () => leaderOfGroup('p0', others), 5_000);
       await next.propose(enc('after'));
-    } finally {
-      for (const h of hosts) await h.stop();
-    }
-  });
+    }));
 });
 
 describe('RaftHost quiescence and its own stalls', () => {
