@@ -19,7 +19,10 @@ export interface ProducerOptions {
    */
   idempotent?: boolean;
   compression?: Compression;
-  /** Retries of one batch; unbounded by default: `deliveryTimeoutMs` bounds them. */
+  /**
+   * Retries of one batch; unbounded by default: `deliveryTimeoutMs` bounds them. Waiting for a partition
+   * that has no leader yet (an election) spends none: the batch waits within the delivery timeout.
+   */
   retries?: number;
   /**
    * How long a message may take from send() to its acknowledgement, retries included (Kafka's
