@@ -331,6 +331,35 @@ describe('PartitionReplica', () => {
     }
   });
 
+  it('an append during a transfer names the new leader even when the old one hears of it a while after stepping down', async () => {
+    const hub = new MemoryHub();
+    const nodes = await startGroup(hub, undefined, 50);
+    const first = await leaderOf(nodes);
+    const next = nodes.find((n) => n !== first)!;
+    // The new leader's appends to the old one are lost: it steps down at the vote request and learns who
+    // leads only from a heartbeat, a tick later.
+    hub.dropWhere = (from, to, e) => from === next.id && to === first.id && e.message.type === 'app';
+    const transfer = first.replica.node.transferLeadership(next.id);
+    const outcome = await first.replica.append(batch(['during'])).then(
+      () => 'written here',
+      (err: unknown) => err,
+    );
+    hub.dropWhere = null;
+    if (
+      await transfer.then(
+        () => true,
+        () => false,
+      )
+    ) {
+      expect(outcome).toMatchObject({
+        code: 'NOT_LEADER',
+        metadata: expect.objectContaining({ leaderId: next.id }),
+      });
+    } else {
+      expect(outcome).toBe('written here'); // abandoned (a very loaded machine)
+    }
+  });
+
   it('an append during a transfer that cannot finish is written by the leader once the transfer is abandoned', async () => {
     const hub = new MemoryHub();
     const nodes = await startGroup(hub);

@@ -21,7 +21,7 @@ import { StreamBusError } from '../../errors/index.js';
 import type { Logger } from '../../observability/index.js';
 import type { Acks } from '../../protocol/messages.js';
 import { readBatchHeader } from '../../protocol/record-batch.js';
-import type { Entry, NodeId } from '../../raft/core/types.js';
+import { type Entry, NONE, type NodeId } from '../../raft/core/types.js';
 import type { RaftHost } from '../../raft/host.js';
 import type { RaftNode } from '../../raft/node.js';
 import { abortError, sleep } from '../../resilience/clock.js';
@@ -220,15 +220,15 @@ export class PartitionReplica extends EventEmitter<ReplicaEvents> implements Ser
    * deadline and TRANSFER_WAIT_MAX_MS) instead of failing with LEADERSHIP_TRANSFER_IN_PROGRESS: leadership
    * moved, and it fails NOT_LEADER naming the new leader, where the client goes at once (leaderHint); the
    * transfer abandoned, and it is written here. Polled: Raft tells no event when a transfer is abandoned.
+   * Once leadership moved, it also waits (within the same bounds) until this replica has heard from the new
+   * leader: it stops leading when the transferee's vote request arrives, a hop before the new leader's first
+   * append names it, and an answer in between could only say LEADER_NOT_AVAILABLE.
    */
   private async transferSettled(deadline: Deadline | undefined): Promise<void> {
     const giveUpAtMs = this.options.nowMs() + TRANSFER_WAIT_MAX_MS;
-    while (
-      this.isLeader() &&
-      this.node.leadTransferee() !== 0 &&
-      this.options.nowMs() < giveUpAtMs &&
-      deadline?.expired() !== true
-    ) {
+    const settled = (): boolean =>
+      this.isLeader() ? this.node.leadTransferee() === 0 : this.node.status().leaderId !== NONE;
+    while (!settled() && this.options.nowMs() < giveUpAtMs && deadline?.expired() !== true) {
       await sleep(TRANSFER_POLL_MS);
     }
   }
