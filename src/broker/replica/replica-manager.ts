@@ -33,14 +33,9 @@ import { REPLICAS_DIR } from '../../storage/log-manager.js';
 import type { PartitionStore } from '../../storage/partition-store.js';
 import { topicConfigs } from '../topic-configs.js';
 import { openHostedReplica } from './hosted-replica.js';
+import { checkLeaders } from './leader-checks.js';
 import { COMMIT_STALL_STEP_DOWN_MS, CommitStallWatch, handOverLeadership } from './leader-exits.js';
-import {
-  freshSteering,
-  type InSyncChange,
-  LeaderSteering,
-  recordOf,
-  type SteeredReplica,
-} from './leader-steering.js';
+import { freshSteering, LeaderSteering, recordOf, type SteeredReplica } from './leader-steering.js';
 import type { PartitionReplica } from './partition-replica.js';
 import { StrayReplicaSweeper } from './stray-replicas.js';
 
@@ -450,41 +445,24 @@ export class ReplicaManager {
   }
 
   /**
-   * Every leader here: which voters kept up, and the in-sync sets published to metadata when they changed (so
-   * `topic describe` and under-replicated counts are true), all of this check's in one write. Also the
-   * under-replicated gauge.
+   * Every leader here (leader-checks.ts): which voters kept up, and the in-sync sets published to metadata
+   * when they changed (so `topic describe` and under-replicated counts are true), all of this check's in one
+   * write. Also the under-replicated and follower-lag gauges.
    */
   private checkInSync(): void {
     if (this.stopped) return;
-    const now = this.deps.nowMs();
-    const view = this.view();
-    let underReplicated = 0;
-    let lagMax = 0;
-    const changes: InSyncChange[] = [];
-    for (const h of this.hosted.values()) {
-      if (!h.replica.isLeader()) continue;
-      h.replica.trackFollowers(now);
-      const last = h.replica.node.status().lastIndex;
-      for (const f of h.replica.node.progress()) lagMax = Math.max(lagMax, last - f.match);
-      const isr = h.replica.inSyncReplicas(now);
-      const p = recordOf(h, view);
-      if (p === undefined) continue;
-      this.steering.matchMembership(h, p.replicas);
-      // A retiring leader is handing over: the partition's health is for its next leader to report.
-      if (h.retiringSinceMs !== undefined) continue;
-      // By the replica list, not the set's size: mid-move the old voter is in sync, yet it does not stand in
-      // for the new replica still catching up (nor for a listed one that failed).
-      if (p.replicas.some((id) => !isr.includes(id))) underReplicated++;
-      this.stallWatch.check(h, now);
-      const change = this.steering.inSyncChange(h, p, isr);
-      if (change !== undefined) changes.push(change);
-    }
-    this.steering.publishInSyncSets(changes);
+    const { underReplicated, followerLagMax } = checkLeaders(
+      this.hosted.values(),
+      this.view(),
+      this.deps.nowMs(),
+      this.steering,
+      this.stallWatch,
+    );
     // A retiring replica closes on its group's change, which metadata does not announce: look again.
     if ([...this.hosted.values()].some((h) => h.retiringSinceMs !== undefined)) this.schedule();
     this.underReplicated = underReplicated;
     this.deps.metrics?.partitionsUnderReplicated.set(underReplicated);
-    this.deps.metrics?.replicaFollowerLagEntries.set(lagMax);
+    this.deps.metrics?.replicaFollowerLagEntries.set(followerLagMax);
   }
 
   /** Whether the first reconcile pass since start has finished: replicas assigned here before it are open. */
