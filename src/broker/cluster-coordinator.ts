@@ -26,6 +26,7 @@ import type { BrokerRecord } from '../metadata/types.js';
 import type { Logger, MetricsRegistry } from '../observability/index.js';
 import type { SpanRunner } from '../observability/tracing.js';
 import type { ConfChange, NodeId } from '../raft/core/types.js';
+import { FeatureLevelFinalizer } from './feature-level-finalizer.js';
 import { RebalanceExecutor } from './rebalance-executor.js';
 
 /** How often the driver ticks the reducer and checks leadership. */
@@ -43,6 +44,7 @@ export type CoordinatorStore = Pick<
   | 'updateLeader'
   | 'recordMove'
   | 'completeMove'
+  | 'finalizeFeatureLevel'
 >;
 
 export interface CoordinatorRaft {
@@ -82,6 +84,8 @@ export interface CoordinatorDeps {
   readonly onTimeout?: (operation: string, timeoutMs: number) => void;
   /** A `streambus.rebalance` span per executed plan (withSpan); absent when tracing is off. */
   readonly spans?: SpanRunner;
+  /** The operator's hold on the cluster feature level (cluster.feature_level_max); absent: none. */
+  readonly featureLevelMax?: number;
 }
 
 export interface CoordinatorStatus {
@@ -112,6 +116,9 @@ export class ClusterCoordinator {
   private readonly pendingBeats = new Set<number>();
   private readonly pendingRegistrations = new Set<number>();
   private readonly rebalances: RebalanceExecutor;
+  private readonly featureLevels: FeatureLevelFinalizer;
+  /** The registry changed (or leadership began) since the feature level was last looked at. */
+  private featureCheckDue = true;
   private lastTickMs: number | null = null;
   private lastError: string | null = null;
   /**
@@ -133,6 +140,11 @@ export class ClusterCoordinator {
         this.lastError = message;
       },
     );
+    this.featureLevels = new FeatureLevelFinalizer({
+      store: deps.store,
+      levelMax: deps.featureLevelMax,
+      log: this.log,
+    });
   }
 
   start(): void {
@@ -194,11 +206,17 @@ export class ClusterCoordinator {
     }
     this.dispatch({ type: 'tick', nowMs: now, ...commitAge(raft.lastCommitAgeMs), ...this.heardFrom(now) });
     this.rebalances.adoptRecordedMoves(this.term.signal);
+    if (this.featureCheckDue) {
+      this.featureCheckDue = false;
+      this.featureLevels.check({ signal: this.term.signal, leaderTerm: this.leaderTerm });
+    }
     this.updateGauges();
   }
 
   private onChange(change: MetadataChange): void {
     this.viewDirty = true;
+    // Registrations, heartbeats (they carry each broker's supported level) and failed finalizations.
+    this.featureCheckDue = true;
     if (change.kind !== 'applied' || !change.result.ok) return;
     const c = change.command;
     if (c.type === 'heartbeat') {
@@ -214,6 +232,7 @@ export class ClusterCoordinator {
 
   private becomeLeader(now: number, term: number): void {
     this.term = new AbortController();
+    this.featureCheckDue = true;
     this.leaderTerm = term;
     this.viewDirty = false;
     this.dispatch({ type: 'becameLeader', nowMs: now, view: this.view() });

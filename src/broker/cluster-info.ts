@@ -7,6 +7,7 @@
  */
 import { imbalanceScore } from '../cluster/load.js';
 import { toClusterView } from '../cluster/metadata-view.js';
+import { SUPPORTED_FEATURE_LEVEL } from '../metadata/feature-levels.js';
 import type { MetadataView } from '../metadata/state.js';
 import type { BrokerRecord, PartitionRecord, TopicRecord } from '../metadata/types.js';
 import type {
@@ -168,6 +169,7 @@ function selfImage(local: LocalBrokerFacts): MetadataView {
     capacityHint: 1,
     epoch: 0,
     registeredVersion: 0,
+    featureLevel: SUPPORTED_FEATURE_LEVEL,
   };
   const topics = new Map<string, TopicRecord>();
   for (const t of local.catalog.listTopics()) {
@@ -197,5 +199,7 @@ function selfImage(local: LocalBrokerFacts): MetadataView {
     topics,
     moves: new Map(),
     clusterConfig: {},
+    // A single node is its whole cluster: everything its build supports is in use.
+    featureLevel: SUPPORTED_FEATURE_LEVEL,
   };
 }

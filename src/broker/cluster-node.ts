@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import type { BrokerConfig } from '../config/types.js';
 import { parseHostPort } from '../config/validate.js';
 import { StreamBusError } from '../errors/index.js';
+import { FEATURE } from '../metadata/feature-levels.js';
 import {
   bindMetadataMetrics,
   type MetadataRaft,
@@ -118,6 +119,7 @@ export class ClusterNode {
       metrics,
       onTimeout,
       ...(tracing ? { spans: withSpan } : {}),
+      ...(config.cluster.featureLevelMax > 0 ? { featureLevelMax: config.cluster.featureLevelMax } : {}),
     });
   }
 
@@ -175,7 +177,12 @@ export class ClusterNode {
       logger,
     });
     // One host ticks the metadata group and every partition group on this broker, over one transport.
-    const host = new RaftHost({ nodeId: id, transport: forwarder.raftTransport });
+    const host = new RaftHost({
+      nodeId: id,
+      transport: forwarder.raftTransport,
+      // Until every broker's build knows quiet groups (feature-levels.ts), partition leaders keep heartbeating.
+      mayQuiesce: () => stateMachine.featureLevel >= FEATURE.partitionQuiescence,
+    });
     const raft = host.createGroup(METADATA_GROUP_ID, {
       storage,
       stateMachine,

@@ -1,3 +1,4 @@
+import { SUPPORTED_FEATURE_LEVEL } from '../metadata/feature-levels.js';
 import type { MetadataStore } from '../metadata/index.js';
 import type { Logger } from '../observability/index.js';
 import type { PeerAddress } from '../raft/transport/tcp-transport.js';
@@ -50,6 +51,7 @@ export async function runMembership(o: MembershipOptions): Promise<void> {
             peerAddress: o.peerAddress,
             rack: o.rack,
             atMs: o.nowMs(),
+            featureLevel: SUPPORTED_FEATURE_LEVEL,
           },
           write,
         );
@@ -60,14 +62,24 @@ export async function runMembership(o: MembershipOptions): Promise<void> {
           'broker registered',
         );
       } else {
-        await o.store.heartbeat([{ brokerId: o.brokerId, atMs: o.nowMs() }], write);
+        // The level again with every beat: an image restored from an older build's snapshot forgot it.
+        await o.store.heartbeat(
+          [{ brokerId: o.brokerId, atMs: o.nowMs(), featureLevel: SUPPORTED_FEATURE_LEVEL }],
+          write,
+        );
       }
       if (failing) o.logger.info({ operation: 'membership' }, 'metadata writes succeed again');
       failing = false;
     } catch (err) {
       if (o.signal.aborted) break;
       if (errorCode(err) === 'UNKNOWN_BROKER') registered = false;
-      if (!failing) {
+      if (!failing && errorCode(err) === 'UNSUPPORTED_VERSION') {
+        // The cluster finalized a feature level this build does not support: no retry will change that.
+        o.logger.error(
+          { operation: 'register', broker_id: o.brokerId, error: String(err) },
+          'this broker cannot join the cluster: its build is older than the cluster feature level',
+        );
+      } else if (!failing) {
         o.logger.warn(
           { operation: registered ? 'heartbeat' : 'register', error: String(err) },
           'metadata write failed',

@@ -102,6 +102,7 @@ export function buildBrokerConfig(r: ValueReader): BrokerConfig {
       probeIntervalMs: r.num('cluster.probe_interval'),
       failedGraceMs: r.num('cluster.failed_grace'),
       concurrentMovesMax: r.num('cluster.concurrent_moves_max'),
+      featureLevelMax: r.num('cluster.feature_level_max'),
       imbalanceScoreMax: r.num('cluster.imbalance_score_max'),
       placementStrategy: r.str<PlacementStrategy>('cluster.placement_strategy'),
     },

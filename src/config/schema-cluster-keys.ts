@@ -166,6 +166,12 @@ export const CLUSTER_KEYS: readonly KeySpec[] = [
     default: 0,
     doc: 'Balancing moves stop once the replica imbalance score (cluster_imbalance_score: 0 is as even as whole numbers allow) is at or below this.',
   },
+  {
+    key: 'cluster.feature_level_max',
+    kind: { type: 'int', min: 0, max: 1000 },
+    default: 0,
+    doc: 'Holds the cluster feature level (docs/operations.md, Rolling upgrades) at most this; 0: no hold, the coordinator finalizes the highest level every registered broker supports. Set it on every broker before a rolling upgrade you may want to roll back: a finalized level is never lowered, and a build older than it cannot join.',
+  },
 
   // groups
   {

@@ -95,6 +95,8 @@ export interface BrokerConfig {
     readonly concurrentMovesMax: number;
     readonly imbalanceScoreMax: number;
     readonly placementStrategy: PlacementStrategy;
+    /** 0: no hold. */
+    readonly featureLevelMax: number;
   };
   readonly groups: {
     readonly offsetsPartitions: number;

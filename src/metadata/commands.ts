@@ -32,6 +32,13 @@ export interface InSyncSetChange {
   readonly isr: readonly BrokerId[];
 }
 
+/** One broker's beat in a heartbeat command. */
+export interface HeartbeatBeat {
+  readonly brokerId: BrokerId;
+  readonly atMs: number;
+  readonly featureLevel?: number;
+}
+
 export type MetadataCommand =
   | {
       readonly type: 'registerBroker';
@@ -42,6 +49,11 @@ export type MetadataCommand =
       readonly capacityHint: number;
       /** Coordinator's clock; becomes the broker's first last-heartbeat. */
       readonly atMs: number;
+      /**
+       * The highest feature level the broker's build supports (feature-levels.ts). Absent from builds before
+       * feature levels: read as 1. An older decoder ignores it, so a newer broker registers with an older leader.
+       */
+      readonly featureLevel?: number;
     }
   | {
       readonly type: 'updateBroker';
@@ -52,7 +64,14 @@ export type MetadataCommand =
       readonly rack?: string | null;
       readonly capacityHint?: number;
     }
-  | { readonly type: 'heartbeat'; readonly beats: readonly { brokerId: BrokerId; atMs: number }[] }
+  | {
+      readonly type: 'heartbeat';
+      /**
+       * `featureLevel` (optional, as in registerBroker) refreshes the broker's supported level: an image
+       * restored from an older build's snapshot lost it, and a broker must not need a restart to count again.
+       */
+      readonly beats: readonly HeartbeatBeat[];
+    }
   | { readonly type: 'unregisterBroker'; readonly brokerId: BrokerId }
   | {
       readonly type: 'createTopic';
@@ -135,6 +154,22 @@ export type MetadataCommand =
       readonly delete: readonly string[];
     }
   | {
+      /**
+       * Raises the cluster's feature level (feature-levels.ts) to `level`. `brokers` is every registered broker
+       * that is not decommissioned with its registration epoch, as the coordinator saw them when it checked
+       * that each supports `level`: apply refuses (METADATA_CONFLICT) if the registry differs (a broker
+       * registered or restarted since, perhaps on an older build), so no broker joins between the check and
+       * the raise. Apply does not read the brokers' recorded levels: an image restored from an older build's
+       * snapshot lacks them, and apply must answer the same on every replica. Never lowers the level.
+       *
+       * Only a coordinator that saw every registered broker support the level proposes it, so no replica
+       * that cannot decode it is registered; an older build started again after it (a rollback) cannot.
+       */
+      readonly type: 'finalizeFeatureLevel';
+      readonly level: number;
+      readonly brokers: readonly { readonly brokerId: BrokerId; readonly epoch: number }[];
+    }
+  | {
       /** Reserves `count` producer ids (idempotent producers); the result carries the block's first id. */
       readonly type: 'allocateProducerIds';
       readonly count: number;
@@ -185,6 +220,7 @@ const DECODERS: { readonly [K in CommandType]: (b: Body) => Extract<MetadataComm
     rack: nullableStr(b.rack, 'rack'),
     capacityHint: positive(b.capacityHint, 'capacityHint'),
     atMs: uint(b.atMs, 'atMs'),
+    ...(b.featureLevel === undefined ? {} : { featureLevel: positiveInt(b.featureLevel, 'featureLevel') }),
   }),
   updateBroker: (b) => ({
     type: 'updateBroker',
@@ -199,7 +235,13 @@ const DECODERS: { readonly [K in CommandType]: (b: Body) => Extract<MetadataComm
     type: 'heartbeat',
     beats: list(b.beats, 'beats').map((x, i) => {
       const beat = obj(x, `beats[${i}]`);
-      return { brokerId: brokerId(beat.brokerId, 'brokerId'), atMs: uint(beat.atMs, 'atMs') };
+      return {
+        brokerId: brokerId(beat.brokerId, 'brokerId'),
+        atMs: uint(beat.atMs, 'atMs'),
+        ...(beat.featureLevel === undefined
+          ? {}
+          : { featureLevel: positiveInt(beat.featureLevel, 'featureLevel') }),
+      };
     }),
   }),
   unregisterBroker: (b) => ({ type: 'unregisterBroker', brokerId: brokerId(b.brokerId, 'brokerId') }),
@@ -275,6 +317,14 @@ const DECODERS: { readonly [K in CommandType]: (b: Body) => Extract<MetadataComm
     type: 'setClusterConfig',
     set: stringMap(b.set, 'set'),
     delete: list(b.delete, 'delete').map((k) => str(k, 'delete[]')),
+  }),
+  finalizeFeatureLevel: (b) => ({
+    type: 'finalizeFeatureLevel',
+    level: positiveInt(b.level, 'level'),
+    brokers: list(b.brokers, 'brokers').map((x, i) => {
+      const entry = obj(x, `brokers[${i}]`);
+      return { brokerId: brokerId(entry.brokerId, 'brokerId'), epoch: uint(entry.epoch, 'epoch') };
+    }),
   }),
   allocateProducerIds: (b) => ({ type: 'allocateProducerIds', count: positiveInt(b.count, 'count') }),
 };

@@ -1,3 +1,4 @@
+import { SUPPORTED_FEATURE_LEVEL } from './feature-levels.js';
 import type { MetadataStore } from './store.js';
 
 /**
@@ -10,6 +11,8 @@ export interface MetadataMetricsSink {
   readonly metadataVersion: { set(value: number): void };
   readonly metadataBrokersCount: { set(value: number): void };
   readonly metadataPartitionsCount: { set(value: number): void };
+  readonly clusterFeatureLevel: { set(value: number): void };
+  readonly featureLevelSupported: { set(value: number): void };
 }
 
 /**
@@ -22,7 +25,9 @@ export function bindMetadataMetrics(store: MetadataStore, metrics: MetadataMetri
     metrics.metadataVersion.set(sm.version);
     metrics.metadataBrokersCount.set(sm.brokerCount());
     metrics.metadataPartitionsCount.set(sm.partitionCount());
+    metrics.clusterFeatureLevel.set(sm.featureLevel);
   };
+  metrics.featureLevelSupported.set(SUPPORTED_FEATURE_LEVEL);
   gauges();
   const offOps = store.subscribe((e) => {
     metrics.metadataOperationsTotal.inc({ operation: e.operation, status: e.status });

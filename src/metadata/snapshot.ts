@@ -5,7 +5,8 @@
  *     appliedIndex, version,
  *     brokers: BrokerRecord[] (by id), topics: TopicRecord[] (by name), moves: MoveRecord[] (by key),
  *     clusterConfig: map, recentRequests: [requestId, ApplyResult][] (oldest first),
- *     nextProducerId: int >= 1 (absent in snapshots written before producer ids existed: read as 1)
+ *     nextProducerId: int >= 1 (absent in snapshots written before producer ids existed: read as 1),
+ *     featureLevel: int >= 1 (absent before feature levels: read as 1; so is each broker's featureLevel)
  *   }]
  *
  * Collections are sorted so two replicas in the same state write the same bytes, whatever the history
@@ -30,6 +31,7 @@ import {
   stringMap,
   uint,
 } from './commands.js';
+import { BASELINE_FEATURE_LEVEL } from './feature-levels.js';
 import { FIRST_PRODUCER_ID, MetadataState } from './state.js';
 import {
   type ApplyResult,
@@ -61,6 +63,7 @@ export function encodeSnapshot(state: MetadataState, appliedIndex: number): Uint
       clusterConfig: state.clusterConfig,
       recentRequests: [...state.recentRequests.entries()],
       nextProducerId: state.nextProducerId,
+      featureLevel: state.featureLevel,
     },
   ]);
 }
@@ -101,6 +104,9 @@ export function decodeSnapshot(bytes: Uint8Array): { state: MetadataState; appli
   // none out, so the counter's start is exactly right for it.
   state.nextProducerId =
     b.nextProducerId === undefined ? FIRST_PRODUCER_ID : positiveInt(b.nextProducerId, 'nextProducerId');
+  // Optional for the same reason: a snapshot from before feature levels is of a cluster at the baseline.
+  state.featureLevel =
+    b.featureLevel === undefined ? BASELINE_FEATURE_LEVEL : positiveInt(b.featureLevel, 'featureLevel');
   return { state, appliedIndex: uint(b.appliedIndex, 'appliedIndex') };
 }
 
@@ -116,6 +122,10 @@ function brokerRecord(x: unknown): BrokerRecord {
     capacityHint: positive(b.capacityHint, 'broker.capacityHint'),
     epoch: uint(b.epoch, 'broker.epoch'),
     registeredVersion: uint(b.registeredVersion, 'broker.registeredVersion'),
+    featureLevel:
+      b.featureLevel === undefined
+        ? BASELINE_FEATURE_LEVEL
+        : positiveInt(b.featureLevel, 'broker.featureLevel'),
   };
 }
 

@@ -98,6 +98,11 @@ export class MetadataStateMachine implements StateMachine {
     return this.state.brokers.size;
   }
 
+  /** The cluster's finalized feature level in this image (feature-levels.ts). */
+  get featureLevel(): number {
+    return this.state.featureLevel;
+  }
+
   partitionCount(): number {
     return this.state.partitionCount();
   }

@@ -6,6 +6,7 @@
  */
 import type { ErrorCode } from '../errors/index.js';
 import type { MetadataCommand } from './commands.js';
+import { BASELINE_FEATURE_LEVEL } from './feature-levels.js';
 import {
   checkConfigKeys,
   checkMembers,
@@ -43,6 +44,8 @@ export interface MetadataView {
   readonly topics: ReadonlyMap<string, TopicRecord>;
   readonly moves: ReadonlyMap<string, MoveRecord>;
   readonly clusterConfig: Readonly<Record<string, string>>;
+  /** The cluster's finalized feature level (feature-levels.ts): what every broker may use. */
+  readonly featureLevel: number;
 }
 
 export class MetadataState {
@@ -53,6 +56,8 @@ export class MetadataState {
   clusterConfig: Readonly<Record<string, string>> = {};
   /** The first producer id never handed out: blocks are reserved from here and never given twice. */
   nextProducerId = FIRST_PRODUCER_ID;
+  /** The finalized cluster feature level; only ever raised (finalizeFeatureLevel). */
+  featureLevel = BASELINE_FEATURE_LEVEL;
   /** requestId -> result, oldest first (insertion order is the eviction order, and is in the snapshot). */
   recentRequests = new Map<string, ApplyResult>();
 
@@ -63,6 +68,7 @@ export class MetadataState {
       topics: new Map(this.topics),
       moves: new Map(this.moves),
       clusterConfig: this.clusterConfig,
+      featureLevel: this.featureLevel,
     };
   }
 
@@ -92,6 +98,13 @@ export class MetadataState {
   private transition(c: MetadataCommand): ApplyResult {
     switch (c.type) {
       case 'registerBroker': {
+        const featureLevel = c.featureLevel ?? BASELINE_FEATURE_LEVEL;
+        if (featureLevel < this.featureLevel) {
+          return this.fail(
+            'UNSUPPORTED_VERSION',
+            `broker ${c.brokerId} runs a build that supports cluster feature levels up to ${featureLevel}, but the cluster has finalized level ${this.featureLevel}: start it on a build that supports level ${this.featureLevel} (feature levels are never lowered)`,
+          );
+        }
         const prev = this.brokers.get(c.brokerId);
         const v = this.bump();
         // A re-registration is a broker restarting: new incarnation, back to starting until the
@@ -106,6 +119,7 @@ export class MetadataState {
           capacityHint: c.capacityHint,
           epoch: (prev?.epoch ?? 0) + 1,
           registeredVersion: v,
+          featureLevel,
         });
         return this.ok();
       }
@@ -143,7 +157,11 @@ export class MetadataState {
         for (const b of known) {
           const prev = this.brokers.get(b.brokerId) as BrokerRecord;
           // Never backwards: a new coordinator whose clock lags must not make a broker look older.
-          this.brokers.set(b.brokerId, { ...prev, lastHeartbeatMs: Math.max(prev.lastHeartbeatMs, b.atMs) });
+          this.brokers.set(b.brokerId, {
+            ...prev,
+            lastHeartbeatMs: Math.max(prev.lastHeartbeatMs, b.atMs),
+            featureLevel: b.featureLevel ?? prev.featureLevel,
+          });
         }
         return unknown.length === 0 ? this.ok() : { ...this.ok(), unknownBrokerIds: unknown };
       }
@@ -290,6 +308,29 @@ export class MetadataState {
         if (badConfig !== undefined) return this.fail('INVALID_CONFIG', badConfig);
         this.bump();
         this.clusterConfig = mergeConfig(this.clusterConfig, c.set, c.delete);
+        return this.ok();
+      }
+      case 'finalizeFeatureLevel': {
+        if (c.level <= this.featureLevel) {
+          return this.fail(
+            'METADATA_CONFLICT',
+            `the cluster feature level is ${this.featureLevel} already; it is never lowered`,
+          );
+        }
+        const seen = new Map(c.brokers.map((b) => [b.brokerId, b.epoch]));
+        const registered = [...this.brokers.values()].filter((b) => b.state !== 'decommissioned');
+        const changed =
+          seen.size !== c.brokers.length ||
+          registered.length !== seen.size ||
+          registered.some((b) => seen.get(b.id) !== b.epoch);
+        if (changed) {
+          return this.fail(
+            'METADATA_CONFLICT',
+            'the broker registry changed since the feature level was checked against it',
+          );
+        }
+        this.bump();
+        this.featureLevel = c.level;
         return this.ok();
       }
       case 'allocateProducerIds': {

@@ -175,6 +175,8 @@ export class MetadataStore {
       rack?: string | null;
       capacityHint?: number;
       atMs?: number;
+      /** The highest feature level the broker's build supports; omitted reads as the baseline. */
+      featureLevel?: number;
     },
     options?: WriteOptions,
   ): Promise<MetadataWriteResult> {
@@ -187,6 +189,7 @@ export class MetadataStore {
         rack: b.rack ?? null,
         capacityHint: b.capacityHint ?? 1,
         atMs: b.atMs ?? this.clock.nowMs(),
+        ...(b.featureLevel === undefined ? {} : { featureLevel: b.featureLevel }),
       },
       options,
     );
@@ -308,6 +311,14 @@ export class MetadataStore {
       { type: 'setClusterConfig', set: change.set ?? {}, delete: change.delete ?? [] },
       options,
     );
+  }
+
+  /** Raises the cluster feature level; see the command (commands.ts) for what `brokers` guards. */
+  finalizeFeatureLevel(
+    f: Body<'finalizeFeatureLevel'>,
+    options?: WriteOptions,
+  ): Promise<MetadataWriteResult> {
+    return this.execute({ type: 'finalizeFeatureLevel', ...f }, options);
   }
 
   /**

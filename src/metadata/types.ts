@@ -34,6 +34,11 @@ export interface BrokerRecord {
   /** Incremented on every registration, so a restarted broker's incarnation is distinguishable. */
   readonly epoch: number;
   readonly registeredVersion: number;
+  /**
+   * The highest cluster feature level the broker's build supports (feature-levels.ts), as its registration or
+   * a later heartbeat said; 1 for a build before feature levels (and in images restored from its snapshots).
+   */
+  readonly featureLevel: number;
 }
 
 export interface PartitionRecord {

@@ -85,6 +85,18 @@ export const METRICS = {
     [],
     'Replica and leadership imbalance (0 = perfectly balanced)',
   ),
+  clusterFeatureLevel: d(
+    'streambus_cluster_feature_level',
+    'gauge',
+    [],
+    "The cluster feature level finalized in this broker's metadata image: what every broker may use (docs/operations.md, Rolling upgrades)",
+  ),
+  featureLevelSupported: d(
+    'streambus_feature_level_supported',
+    'gauge',
+    [],
+    "The highest cluster feature level this broker's build supports",
+  ),
   // circuit breakers
   circuitbreakerState: s(
     'circuitbreaker_state',

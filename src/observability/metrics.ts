@@ -71,6 +71,8 @@ export class MetricsRegistry {
   );
   readonly metadataVersion = this.gauge(METRICS.metadataVersion);
   readonly metadataBrokersCount = this.gauge(METRICS.metadataBrokersCount);
+  readonly clusterFeatureLevel = this.gauge(METRICS.clusterFeatureLevel);
+  readonly featureLevelSupported = this.gauge(METRICS.featureLevelSupported);
   readonly metadataPartitionsCount = this.gauge(METRICS.metadataPartitionsCount);
 
   readonly clusterBrokersActive = this.gauge(METRICS.clusterBrokersActive);

@@ -25,6 +25,12 @@ export interface RaftHostOptions {
   readonly quietPeerSilenceMs?: number;
   /** This process's monotonic clock, to notice its own stalls; default performance.now (tests inject one). */
   readonly monotonicNowMs?: () => number;
+  /**
+   * Asked once per tick: whether an awake leader of a group that may go quiet may do so now. The broker says
+   * no until the cluster's feature level includes quiescence (an older follower would ignore the quiet flag
+   * and elect a new leader when heartbeats stop). Default: yes.
+   */
+  readonly mayQuiesce?: () => boolean;
 }
 
 /**
@@ -108,7 +114,8 @@ export class RaftHost {
     // bytes from meanwhile are still unread, so their silence is this process's own. Judge no peer now (quiet
     // groups wait, none goes quiet); by the next tick the sockets have been read.
     const isLive = lateMs >= OWN_STALL_MIN_MS ? undefined : this.livenessThisTick();
-    for (const g of this.groups.values()) g.tick(isLive);
+    const mayQuiesce = this.opts.mayQuiesce?.() ?? true;
+    for (const g of this.groups.values()) g.tick(isLive, mayQuiesce);
   }
 
   /** `transport.heardFromWithin` for this tick, asked once per peer (many groups share each peer). */

@@ -151,9 +151,10 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
   /**
    * One tick. A hosted group that may go quiet gets `isLive` (whether the host hears from a peer's process)
    * and ticks as quiet-tick.ts says: an idle leader quiesces, a quiet group only checks that the peers it
-   * relies on are still heard from (and pings its leader every QUIET_LEADER_PING_TICKS).
+   * relies on are still heard from (and pings its leader every QUIET_LEADER_PING_TICKS). `mayQuiesce` false:
+   * an awake leader does not go quiet (quietTick).
    */
-  tick(isLive?: (id: NodeId) => boolean): void {
+  tick(isLive?: (id: NodeId) => boolean, mayQuiesce = true): void {
     if (this.state !== 'running') return;
     if (isLive === undefined || !this.opts.quiesce) {
       // No word on the peers this tick (or no quiescence): a quiet group waits for the next one.
@@ -163,7 +164,7 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
     const pingDue = this.core.quiesced && ++this.quietTicks % QUIET_LEADER_PING_TICKS === 0;
     let outcome: QuietTickOutcome;
     try {
-      outcome = quietTick(this.core, isLive, pingDue);
+      outcome = quietTick(this.core, isLive, pingDue, mayQuiesce);
     } catch (err) {
       this.fail(err);
       return;

@@ -11,11 +11,14 @@ export type QuietTickOutcome = 'asleep' | 'pinged' | 'woke' | 'quiesced' | 'tick
  * it is there (RaftCore.pingQuietLeader). An awake leader ticks and goes quiet when the group is idle; an
  * awake follower whose leader's process is silent campaigns soon (as peerLost), as a quiet one would: one
  * woken by a rival's pre-vote would otherwise wait out a whole election timeout from its wake.
+ * `mayQuiesce` false keeps an awake leader from going quiet (a member's build may not know quiescence: the
+ * cluster feature level gates it); everything else is as with it.
  */
 export function quietTick(
   core: RaftCore,
   isLive: (id: NodeId) => boolean,
   pingDue: boolean,
+  mayQuiesce = true,
 ): QuietTickOutcome {
   if (core.quiesced) {
     const silent = core.silentPeer(isLive);
@@ -28,7 +31,7 @@ export function quietTick(
     return 'pinged';
   }
   core.tick();
-  if (core.role === 'leader') return core.quiesce(isLive) ? 'quiesced' : 'ticked';
+  if (core.role === 'leader') return mayQuiesce && core.quiesce(isLive) ? 'quiesced' : 'ticked';
   const leader = core.leaderId;
   if (core.role === 'follower' && leader !== NONE && !isLive(leader)) core.peerLost(leader);
   return 'ticked';

@@ -56,7 +56,7 @@ class Rig {
   private index = 0;
   readonly coordinator: ClusterCoordinator;
 
-  constructor(voters = [1, 2, 3], spans?: SpanRunner) {
+  constructor(voters = [1, 2, 3], spans?: SpanRunner, featureLevelMax?: number) {
     const raft: CoordinatorRaft = {
       status: () => ({
         id: 1,
@@ -97,6 +97,7 @@ class Rig {
       },
       recordMove: async (m, o) => exec({ type: 'recordMove', ...m }, o),
       completeMove: async (m, o) => exec({ type: 'completeMove', ...m }, o),
+      finalizeFeatureLevel: async (f, o) => exec({ type: 'finalizeFeatureLevel', ...f }, o),
     };
     this.coordinator = new ClusterCoordinator({
       raft,
@@ -111,6 +112,7 @@ class Rig {
       nowMs: () => this.nowMs,
       logger: quiet,
       ...(spans === undefined ? {} : { spans }),
+      ...(featureLevelMax === undefined ? {} : { featureLevelMax }),
     });
     this.coordinator.start();
   }
@@ -590,6 +592,60 @@ describe('cluster coordinator driver', () => {
     }
     expect(rig.writes).toContain('unregisterBroker');
     expect(rig.conf).toContainEqual({ type: 'remove', nodeId: 4 });
+    rig.stop();
+  });
+});
+
+describe('ClusterCoordinator: cluster feature level', () => {
+  /** Heartbeats from `ids`, each naming the feature level its build supports. */
+  function beatWithLevel(rig: Rig, level: number, ...ids: number[]): void {
+    rig.apply({
+      type: 'heartbeat',
+      beats: ids.map((brokerId) => ({ brokerId, atMs: rig.nowMs, featureLevel: level })),
+    });
+  }
+
+  it('finalizes a level once every registered broker supports it, not before, and only while leading', async () => {
+    const rig = new Rig();
+    threeAlive(rig);
+    beatWithLevel(rig, 2, 1, 2, 3);
+    await rig.run(300, []);
+    // A follower's coordinator writes nothing.
+    expect(rig.sm.view().featureLevel).toBe(1);
+    expect(rig.writes).not.toContain('finalizeFeatureLevel');
+    rig.role = 'leader';
+    rig.apply(register(3, { atMs: rig.nowMs }));
+    await rig.run(300, []);
+    // Broker 3 restarted on a build without feature levels: the cluster stays at the baseline.
+    expect(rig.sm.view().featureLevel).toBe(1);
+    expect(rig.writes).not.toContain('finalizeFeatureLevel');
+    beatWithLevel(rig, 2, 3);
+    await rig.run(200, []);
+    expect(rig.sm.view().featureLevel).toBe(2);
+    expect(rig.writes.filter((w) => w === 'finalizeFeatureLevel')).toHaveLength(1);
+    expect(rig.writeTerms.at(-1)).toBe(rig.term);
+    await rig.run(300, [1, 2, 3]);
+    expect(rig.writes.filter((w) => w === 'finalizeFeatureLevel')).toHaveLength(1);
+    rig.stop();
+  });
+
+  it('leaves a decommissioned broker out, and holds the level at cluster.feature_level_max', async () => {
+    const held = new Rig([1, 2, 3], undefined, 1);
+    held.role = 'leader';
+    threeAlive(held);
+    beatWithLevel(held, 2, 1, 2, 3);
+    await held.run(300, []);
+    expect(held.sm.view().featureLevel).toBe(1);
+    expect(held.writes).not.toContain('finalizeFeatureLevel');
+    held.stop();
+
+    const rig = new Rig();
+    rig.role = 'leader';
+    threeAlive(rig);
+    beatWithLevel(rig, 2, 1, 2);
+    rig.apply({ type: 'updateBroker', brokerId: 3, state: 'decommissioned' });
+    await rig.run(200, []);
+    expect(rig.sm.view().featureLevel).toBe(2);
     rig.stop();
   });
 });

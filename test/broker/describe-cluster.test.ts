@@ -87,6 +87,7 @@ function broker(id: number, state: BrokerState = 'alive'): BrokerRecord {
     capacityHint: 1,
     epoch: id,
     registeredVersion: 1,
+    featureLevel: 1,
   };
 }
 
@@ -99,6 +100,7 @@ function image(brokers: BrokerRecord[], partitions: PartitionRecord[]): Metadata
     ]),
     moves: new Map(),
     clusterConfig: {},
+    featureLevel: 1,
   };
 }
 

@@ -11,7 +11,9 @@ import {
   type SteeredReplica,
 } from '../../src/broker/replica/leader-steering.js';
 import type { PartitionReplica } from '../../src/broker/replica/partition-replica.js';
+import { StreamBusError } from '../../src/errors/index.js';
 import type { InSyncSetChange } from '../../src/metadata/commands.js';
+import { FEATURE } from '../../src/metadata/feature-levels.js';
 import { IN_SYNC_SET_ITEMS_MAX } from '../../src/metadata/in-sync-batches.js';
 import type { MetadataView } from '../../src/metadata/state.js';
 import type { InSyncSetResult, PartitionRecord } from '../../src/metadata/types.js';
@@ -215,12 +217,18 @@ describe('LeaderSteering', () => {
 });
 
 describe('LeaderSteering in-sync sets of many partitions changed in one check', () => {
-  /** `n` partitions led here whose follower 3 fell out of sync; metadata answers each write with `answer`. */
+  /**
+   * `n` partitions led here whose follower 3 fell out of sync; metadata answers each write with `answer`. At a
+   * cluster feature level below the batches' (`featureLevel`), each set is its own updateLeader, recorded in
+   * `singles` (a refused one throws, as the store does).
+   */
   function partitionsLedHere(
     n: number,
     answer: (items: readonly InSyncSetChange[]) => Promise<InSyncSetResult[]>,
+    featureLevel: number = FEATURE.inSyncSetBatches,
   ) {
     const writes: InSyncSetChange[][] = [];
+    const singles: InSyncSetChange[] = [];
     const records = Array.from(
       { length: n },
       (_, partition): PartitionRecord => ({
@@ -238,31 +246,35 @@ describe('LeaderSteering in-sync sets of many partitions changed in one check', 
     const steering = new LeaderSteering({
       brokerId: SELF,
       metadata: {
-        updateLeader: async () => {
-          throw new Error('an in-sync set goes through updateInSyncSets');
+        updateLeader: async (u) => {
+          const item = u as InSyncSetChange;
+          singles.push(item);
+          const [result] = await answer([item]);
+          if (result?.ok !== true) throw new StreamBusError(result?.code ?? 'METADATA_CONFLICT');
+          applyToRecord(item, result);
+          return { ok: true, version: 2, leaderEpoch: result.leaderEpoch } as never;
         },
         updateInSyncSets: async (items: readonly InSyncSetChange[]) => {
           writes.push([...items]);
           const inSyncSets = await answer(items);
-          // As metadata would: an applied item's record now holds its set, at the next epoch.
-          for (const [i, item] of items.entries()) {
-            const result = inSyncSets[i];
-            if (result?.ok !== true) continue;
-            const record = records[item.partition]!;
-            records[item.partition] = { ...record, isr: [...item.isr], leaderEpoch: result.leaderEpoch };
-          }
+          for (const [i, item] of items.entries()) applyToRecord(item, inSyncSets[i]);
           return { ok: true, version: 2, inSyncSets } as never;
         },
       },
       nowMs: () => 0,
       transferBackoffMs: 10_000,
       log: silentLogger(),
-      view: () => {
-        throw new Error('not read by the in-sync publication');
-      },
+      // The in-sync publication reads only the cluster's feature level.
+      view: () => ({ featureLevel }) as MetadataView,
       schedule: () => {},
       retryLater: () => {},
     });
+    /** As metadata would: an applied item's record now holds its set, at the next epoch. */
+    function applyToRecord(item: InSyncSetChange, result: InSyncSetResult | undefined): void {
+      if (result?.ok !== true) return;
+      const record = records[item.partition]!;
+      records[item.partition] = { ...record, isr: [...item.isr], leaderEpoch: result.leaderEpoch };
+    }
     const hs = records.map(
       (p): SteeredReplica => ({
         topic: 't',
@@ -275,7 +287,7 @@ describe('LeaderSteering in-sync sets of many partitions changed in one check', 
     /** One in-sync check as ReplicaManager runs it: collect every led partition's change, then publish. */
     const check = () =>
       steering.publishInSyncSets(hs.flatMap((h, i) => steering.inSyncChange(h, records[i]!, [1, 2]) ?? []));
-    return { writes, hs, check };
+    return { writes, singles, hs, check };
   }
 
   const applied = async (items: readonly InSyncSetChange[]): Promise<InSyncSetResult[]> =>
@@ -331,6 +343,30 @@ describe('LeaderSteering in-sync sets of many partitions changed in one check', 
     check();
     await settle();
     expect(writes).toHaveLength(2);
+  });
+
+  it('below the feature level of the batch command, publishes each set as its own updateLeader, as older builds read', async () => {
+    const { writes, singles, hs, check } = partitionsLedHere(
+      4,
+      async (items) =>
+        items.map((i) =>
+          i.partition === 2
+            ? { ok: false, code: 'METADATA_CONFLICT' }
+            : { ok: true, leaderEpoch: i.expectedEpoch + 1 },
+        ),
+      FEATURE.inSyncSetBatches - 1,
+    );
+    check();
+    check(); // nothing again while the writes are in flight
+    await settle();
+    expect(writes).toEqual([]);
+    expect(singles).toHaveLength(4);
+    expect(singles[1]).toEqual({ topic: 't', partition: 1, expectedEpoch: 4, leader: SELF, isr: [1, 2] });
+    expect(hs.map((h) => h.publishedEpoch)).toEqual([5, 5, undefined, 5]);
+    expect(hs.some((h) => h.publishingIsr)).toBe(false);
+    check();
+    await settle();
+    expect(singles.map((i) => i.partition)).toEqual([0, 1, 2, 3, 2]);
   });
 
   it('splits a check with more changes than one command holds into bounded commands', async () => {

@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { REPLICA_OPENS_CONCURRENT_MAX, ReplicaManager } from '../../src/broker/replica/replica-manager.js';
 import { StreamBusError } from '../../src/errors/index.js';
 import { encodeCommand, type InSyncSetChange, type MetadataCommand } from '../../src/metadata/commands.js';
+import { SUPPORTED_FEATURE_LEVEL } from '../../src/metadata/feature-levels.js';
 import { MetadataStateMachine } from '../../src/metadata/state-machine.js';
 import { MetricsRegistry, silentLogger } from '../../src/observability/index.js';
 import { decodeRecords, encodeRecordBatch, splitBatches } from '../../src/protocol/record-batch.js';
@@ -162,9 +163,13 @@ function setup(ids: number[], o: BrokerOptions = {}) {
   const hub = new MemoryHub();
   const md = new SharedMetadata();
   for (const id of [1, 2, 3, 4]) {
-    md.apply(register(id));
+    md.apply(register(id, { featureLevel: SUPPORTED_FEATURE_LEVEL }));
     md.apply({ type: 'updateBroker', brokerId: id, state: 'alive' });
   }
+  // A cluster of this build alone: its coordinator would finalize the level at once.
+  const registry = [1, 2, 3, 4].map((brokerId) => ({ brokerId, epoch: 1 }));
+  md.apply({ type: 'finalizeFeatureLevel', level: SUPPORTED_FEATURE_LEVEL, brokers: registry });
+  expect(md.snapshotView().featureLevel).toBe(SUPPORTED_FEATURE_LEVEL);
   const started = ids.map((id) => startBroker(hub, md, id, o));
   return { hub, md, started };
 }

@@ -13,6 +13,9 @@ import { createTopic, expectOk, register, withBrokers } from './fixtures.js';
 const packr = new Packr({ useRecords: false, moreTypes: false, bundleStrings: false });
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 const SNAPSHOT_GOLDEN =
+  '9201de0009ac6170706c696564496e64657803a776657273696f6e02a762726f6b65727391de000aa2696401ad636c69656e7441646472657373de0002a4686f7374a93132372e302e302e31a4706f7274cd2329ab7065657241646472657373de0002a4686f7374a93132372e302e302e31a4706f7274cd238da47261636ba67261636b2d31a57374617465a87374617274696e67af6c6173744865617274626561744d73cd03e8ac636170616369747948696e7401a565706f636801b17265676973746572656456657273696f6e01ac666561747572654c6576656c01a6746f7069637390a56d6f76657390ad636c7573746572436f6e666967de0001a161a162ae726563656e7452657175657374739192a171de0002a26f6bc3a776657273696f6e02ae6e65787450726f6475636572496401ac666561747572654c6576656c01';
+/** The same image as written before feature levels (no featureLevel keys, in the image or its broker). */
+const SNAPSHOT_GOLDEN_BEFORE_FEATURE_LEVELS =
   '9201de0008ac6170706c696564496e64657803a776657273696f6e02a762726f6b65727391de0009a2696401ad636c69656e7441646472657373de0002a4686f7374a93132372e302e302e31a4706f7274cd2329ab7065657241646472657373de0002a4686f7374a93132372e302e302e31a4706f7274cd238da47261636ba67261636b2d31a57374617465a87374617274696e67af6c6173744865617274626561744d73cd03e8ac636170616369747948696e7401a565706f636801b17265676973746572656456657273696f6e01a6746f7069637390a56d6f76657390ad636c7573746572436f6e666967de0001a161a162ae726563656e7452657175657374739192a171de0002a26f6bc3a776657273696f6e02ae6e65787450726f6475636572496401';
 /** The same image as written before snapshots carried the producer id counter (no nextProducerId key). */
 const SNAPSHOT_GOLDEN_BEFORE_PRODUCER_IDS =
@@ -36,6 +39,14 @@ const EVERY_COMMAND: MetadataCommand[] = [
       { brokerId: 2, atMs: 6 },
     ],
   },
+  {
+    type: 'heartbeat',
+    beats: [
+      { brokerId: 1, atMs: 5, featureLevel: 2 },
+      { brokerId: 2, atMs: 6 },
+    ],
+  },
+  { ...register(4), featureLevel: 2 },
   { type: 'unregisterBroker', brokerId: 3 },
   createTopic(
     't',
@@ -72,6 +83,15 @@ const EVERY_COMMAND: MetadataCommand[] = [
   { type: 'completeMove', topic: 't', partition: 1, from: 1, to: 2 },
   { type: 'setClusterConfig', set: {}, delete: ['x'] },
   { type: 'allocateProducerIds', count: 1000 },
+  {
+    type: 'finalizeFeatureLevel',
+    level: 2,
+    brokers: [
+      { brokerId: 1, epoch: 3 },
+      { brokerId: 2, epoch: 1 },
+    ],
+  },
+  { type: 'finalizeFeatureLevel', level: 2, brokers: [] },
 ];
 
 function expectInvariant(bytes: Uint8Array, pattern: RegExp): void {
@@ -224,12 +244,31 @@ describe('snapshot codec', () => {
     expect(hex(encodeSnapshot(state, 3))).toBe(SNAPSHOT_GOLDEN);
   });
 
+  it('a format-1 snapshot written before feature levels reads as a cluster and brokers at the baseline', () => {
+    const { state } = decodeSnapshot(Buffer.from(SNAPSHOT_GOLDEN_BEFORE_FEATURE_LEVELS, 'hex'));
+    expect(state.featureLevel).toBe(1);
+    expect([...state.brokers.values()].map((b) => b.featureLevel)).toEqual([1]);
+    expect(hex(encodeSnapshot(state, 3))).toBe(SNAPSHOT_GOLDEN);
+  });
+
+  it('the feature levels survive a snapshot', () => {
+    const s = withBrokers(2);
+    expectOk(s.apply({ type: 'heartbeat', beats: [{ brokerId: 1, atMs: 5, featureLevel: 2 }] }));
+    expectOk(s.apply({ type: 'heartbeat', beats: [{ brokerId: 2, atMs: 5, featureLevel: 2 }] }));
+    const brokers = [...s.brokers.values()].map((b) => ({ brokerId: b.id, epoch: b.epoch }));
+    expectOk(s.apply({ type: 'finalizeFeatureLevel', level: 2, brokers }));
+    const { state } = decodeSnapshot(encodeSnapshot(s, 9));
+    expect(state.featureLevel).toBe(2);
+    expect([...state.brokers.values()].map((b) => b.featureLevel)).toEqual([2, 2]);
+  });
+
   it('a malformed snapshot fails an invariant', () => {
     const good = packr.unpack(encodeSnapshot(withBrokers(1), 1)) as [number, Record<string, unknown>];
     const bad = (patch: Record<string, unknown>, version = 1): Uint8Array =>
       packr.pack([version, { ...good[1], ...patch }]);
     expect(() => decodeSnapshot(bad({}, 2))).toThrow(InvariantViolation);
     expect(() => decodeSnapshot(bad({ version: -1 }))).toThrow(/version/);
+    expect(() => decodeSnapshot(bad({ featureLevel: 0 }))).toThrow(/featureLevel/);
     expect(() => decodeSnapshot(bad({ brokers: [{ id: 1 }] }))).toThrow(InvariantViolation);
     expect(() =>
       decodeSnapshot(bad({ recentRequests: [['r', { ok: false, code: 'NOPE', message: '', version: 1 }]] })),

@@ -391,6 +391,75 @@ describe('in-sync sets of many partitions (updateInSyncSets)', () => {
   });
 });
 
+describe('cluster feature levels', () => {
+  const registry = (s: MetadataState) =>
+    [...s.brokers.values()]
+      .filter((b) => b.state !== 'decommissioned')
+      .map((b) => ({ brokerId: b.id, epoch: b.epoch }));
+
+  it('a broker records the level its registration or a heartbeat names; one without a level is at the baseline', () => {
+    const s = new MetadataState();
+    expectOk(s.apply(register(1)));
+    expectOk(s.apply({ ...register(2), featureLevel: 2 }));
+    expect([s.brokers.get(1)?.featureLevel, s.brokers.get(2)?.featureLevel]).toEqual([1, 2]);
+    expectOk(s.apply({ type: 'heartbeat', beats: [{ brokerId: 1, atMs: 5, featureLevel: 2 }] }));
+    // A beat through an older leader carries no level: the recorded one stays.
+    expectOk(s.apply({ type: 'heartbeat', beats: [{ brokerId: 2, atMs: 6 }] }));
+    expect([s.brokers.get(1)?.featureLevel, s.brokers.get(2)?.featureLevel]).toEqual([2, 2]);
+    // A re-registration (a restart, perhaps on an older build) says its level afresh.
+    expectOk(s.apply(register(2)));
+    expect(s.brokers.get(2)?.featureLevel).toBe(1);
+    expect(s.featureLevel).toBe(1);
+  });
+
+  it('finalizeFeatureLevel raises the level only against the registry it was checked on', () => {
+    const s = withBrokers(3);
+    expectOk(s.apply({ type: 'updateBroker', brokerId: 3, state: 'decommissioned' }));
+    const checked = registry(s);
+    expect(checked.map((b) => b.brokerId)).toEqual([1, 2]);
+    // A broker missing, one too many, or one re-registered (new epoch) since the check: refused.
+    expectRejected(
+      s,
+      { type: 'finalizeFeatureLevel', level: 2, brokers: checked.slice(1) },
+      'METADATA_CONFLICT',
+    );
+    expectRejected(
+      s,
+      { type: 'finalizeFeatureLevel', level: 2, brokers: [...checked, { brokerId: 3, epoch: 1 }] },
+      'METADATA_CONFLICT',
+    );
+    expectRejected(
+      s,
+      { type: 'finalizeFeatureLevel', level: 2, brokers: [...checked, { brokerId: 1, epoch: 1 }] },
+      'METADATA_CONFLICT',
+    );
+    expectOk(s.apply(register(2)));
+    expectRejected(s, { type: 'finalizeFeatureLevel', level: 2, brokers: checked }, 'METADATA_CONFLICT');
+    // The decommissioned broker does not count.
+    const v = expectOk(s.apply({ type: 'finalizeFeatureLevel', level: 2, brokers: registry(s) })).version;
+    expect(s.featureLevel).toBe(2);
+    expect(s.view().featureLevel).toBe(2);
+    expect(s.version).toBe(v);
+    // Never lowered, never raised to where it is.
+    expectRejected(s, { type: 'finalizeFeatureLevel', level: 2, brokers: registry(s) }, 'METADATA_CONFLICT');
+    expectRejected(s, { type: 'finalizeFeatureLevel', level: 1, brokers: registry(s) }, 'METADATA_CONFLICT');
+  });
+
+  it('once a level is finalized, a build that does not support it cannot register', () => {
+    const s = new MetadataState();
+    expectOk(s.apply({ ...register(1), featureLevel: 2 }));
+    expectOk(s.apply({ type: 'finalizeFeatureLevel', level: 2, brokers: registry(s) }));
+    const before = s.brokers.get(1);
+    expectRejected(s, register(1), 'UNSUPPORTED_VERSION');
+    expectRejected(s, { ...register(4), featureLevel: 1 }, 'UNSUPPORTED_VERSION');
+    const r = s.apply(register(5));
+    expect(r.ok ? '' : r.message).toMatch(/supports cluster feature levels up to 1.*finalized level 2/);
+    expect(s.brokers.get(1)).toBe(before);
+    expectOk(s.apply({ ...register(4), featureLevel: 3 }));
+    expect(s.brokers.get(4)?.featureLevel).toBe(3);
+  });
+});
+
 describe('moves and cluster config', () => {
   it('recordMove records and updates a move (keeping when it was first recorded); completeMove removes it', () => {
     const s = withBrokers(3);

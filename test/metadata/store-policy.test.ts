@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { isStreamBusError, StreamBusError } from '../../src/errors/index.js';
 import { decodeCommand, encodeCommand } from '../../src/metadata/commands.js';
+import { SUPPORTED_FEATURE_LEVEL } from '../../src/metadata/feature-levels.js';
 import { MemoryForwarder } from '../../src/metadata/forwarder.js';
 import { IN_SYNC_SET_ITEMS_MAX, IN_SYNC_SETS_BYTES_MAX } from '../../src/metadata/in-sync-batches.js';
 import { bindMetadataMetrics } from '../../src/metadata/observe.js';
@@ -542,8 +543,11 @@ describe('MetadataStore observability', () => {
       metadataVersion: gauge('version'),
       metadataBrokersCount: gauge('brokers'),
       metadataPartitionsCount: gauge('partitions'),
+      clusterFeatureLevel: gauge('featureLevel'),
+      featureLevelSupported: gauge('featureLevelSupported'),
     });
-    expect(gauges).toEqual({ version: 0, brokers: 0, partitions: 0 });
+    const levels = { featureLevel: 1, featureLevelSupported: SUPPORTED_FEATURE_LEVEL };
+    expect(gauges).toEqual({ version: 0, brokers: 0, partitions: 0, ...levels });
     raft.script.push(dropped());
     const op = track(registerOne(store));
     await clock.advanceAsync(25);
@@ -559,7 +563,7 @@ describe('MetadataStore observability', () => {
     ]);
     expect(counted).toEqual(['registerBroker:success', 'createTopic:success', 'createTopic:failure']);
     expect(observed[0]).toEqual(['registerBroker', 0.025]);
-    expect(gauges).toEqual({ version: 2, brokers: 1, partitions: 2 });
+    expect(gauges).toEqual({ version: 2, brokers: 1, partitions: 2, ...levels });
     unbind();
     await store.deleteTopic('t');
     expect(gauges.partitions).toBe(2);

@@ -479,6 +479,46 @@ describe('RaftHost quiescence', () => {
       );
     }));
 
+  it('a host told it may not quiesce (cluster feature level) keeps its idle groups heartbeating until it may', async () => {
+    const hub = new MemoryHub();
+    const ids = [1, 2, 3];
+    let allowed = false;
+    const hosts = ids.map(
+      (id) =>
+        new RaftHost({
+          nodeId: id,
+          transport: hub.transport(id),
+          tickIntervalMs: 10,
+          mayQuiesce: () => allowed,
+        }),
+    );
+    try {
+      for (const host of hosts) {
+        await host.addGroup('p0', {
+          storage: MemoryRaftStorage.bootstrap(ids),
+          stateMachine: new ListMachine(),
+          electionTimeoutTicks: 10,
+          quiesce: true,
+        });
+      }
+      const leader = await waitFor('leader of p0', () =>
+        hosts.map((h) => h.group('p0')).find((n) => n?.status().role === 'leader'),
+      );
+      await leader.propose(enc('x'));
+      const term = leader.status().term;
+      const delivered = hub.delivered;
+      await new Promise((r) => setTimeout(r, 300)); // 30 ticks, three election timeouts
+      expect(hosts.map((h) => h.quiescedGroups())).toEqual([0, 0, 0]);
+      expect(hub.delivered - delivered).toBeGreaterThan(20); // heartbeats and their answers
+      // Heartbeating all along, so no follower's election timer ran out.
+      expect(leader.status()).toMatchObject({ role: 'leader', term });
+      allowed = true;
+      await waitFor('p0 quiet everywhere', () => hosts.every((h) => h.quiescedGroups() === 1));
+    } finally {
+      for (const h of hosts) await h.stop();
+    }
+  });
+
   it("a quiet group elects a new leader when its leader's process goes silent", () =>
     withQuietGroup(async ({ hub, hosts, leader, leaderOfGroup }) => {
       const term = leader.status().term;

@@ -9,6 +9,7 @@
  */
 import { StreamBusError } from '../../errors/index.js';
 import type { InSyncSetChange } from '../../metadata/commands.js';
+import { FEATURE } from '../../metadata/feature-levels.js';
 import { inSyncSetBatches } from '../../metadata/in-sync-batches.js';
 import type { MetadataView } from '../../metadata/state.js';
 import type { MetadataStore } from '../../metadata/store.js';
@@ -284,8 +285,14 @@ export class LeaderSteering {
    * their bounds allow: one for up to IN_SYNC_SET_ITEMS_MAX partitions. One write per partition made a broker
    * down past the lag time cost 2 x N metadata commits (every ISR it was in shrinks, then grows back). Each
    * item succeeds or fails on its own; until its command settles, its partition is not published again.
+   * Until the cluster's feature level includes the command (a broker of an older build would skip it and its
+   * image diverge), each change is its own updateLeader, as before.
    */
   publishInSyncSets(changes: readonly InSyncChange[]): void {
+    if (this.deps.view().featureLevel < FEATURE.inSyncSetBatches) {
+      for (const c of changes) this.publishInSyncSet(c);
+      return;
+    }
     for (const batch of inSyncSetBatches(changes, (c) => c.item)) {
       for (const c of batch) c.h.publishingIsr = true;
       this.deps.metadata
@@ -304,6 +311,25 @@ export class LeaderSteering {
           for (const c of batch) c.h.publishingIsr = false;
         });
     }
+  }
+
+  /** One change as updateLeader with `isr` (same rules as an updateInSyncSets item). */
+  private publishInSyncSet(c: InSyncChange): void {
+    c.h.publishingIsr = true;
+    this.deps.metadata
+      .updateLeader(c.item)
+      .then(
+        (result): InSyncSetResult => ({
+          ok: true,
+          leaderEpoch: result.leaderEpoch ?? c.item.expectedEpoch + 1,
+        }),
+        (err: unknown): InSyncSetResult | undefined =>
+          err instanceof StreamBusError ? { ok: false, code: err.code } : undefined,
+      )
+      .then((result) => this.publishedInSync(c, result))
+      .finally(() => {
+        c.h.publishingIsr = false;
+      });
   }
 
   private publishedInSync({ h, replicas, item }: InSyncChange, result: InSyncSetResult | undefined): void {

@@ -1,0 +1,67 @@
+/**
+ * Cluster feature levels (Kafka's metadata.version, CockroachDB's cluster version): what a broker may do that
+ * brokers of an older build would misread. Each broker records in the metadata image the highest level its
+ * build supports (registerBroker, and every heartbeat); the cluster's level is finalized by a metadata command
+ * once every registered broker supports it, and a feature is used only from its level on. So a rolling upgrade
+ * runs mixed builds safely: new brokers hold the new behaviour back until the last old one is gone.
+ *
+ * A level is never lowered. A broker whose build supports less than the finalized level is refused
+ * registration (UNSUPPORTED_VERSION): rolling back below the finalized level is not possible, which is why an
+ * operator may hold the level (broker config `cluster.feature_level_max`, on every broker) until an upgrade
+ * has proved itself.
+ *
+ * Adding a level: append it to FEATURE_LEVELS with what it turns on, gate the behaviour on
+ * `featureLevel >= n`, and keep the older path working for as long as the level may be unfinalized.
+ */
+
+export interface FeatureLevel {
+  readonly level: number;
+  readonly name: string;
+  /** What turns on at this level (for the docs and `cluster status`). */
+  readonly enables: string;
+}
+
+export const FEATURE_LEVELS: readonly FeatureLevel[] = [
+  {
+    level: 1,
+    name: 'baseline',
+    enables: 'everything a build before feature levels could do',
+  },
+  {
+    level: 2,
+    name: 'in-sync-set-batches-and-quiescence',
+    enables:
+      'in-sync set changes as one updateInSyncSets metadata write per broker; idle partition Raft groups go quiet',
+  },
+];
+
+/** The level a cluster runs at until it finalizes one (every build before feature levels is level 1). */
+export const BASELINE_FEATURE_LEVEL = 1;
+
+/** The highest level this build supports. */
+export const SUPPORTED_FEATURE_LEVEL =
+  FEATURE_LEVELS[FEATURE_LEVELS.length - 1]?.level ?? BASELINE_FEATURE_LEVEL;
+
+/** The level each gated feature needs. */
+export const FEATURE = {
+  /** The updateInSyncSets metadata command: older replicas cannot decode it and skip it (their images diverge). */
+  inSyncSetBatches: 2,
+  /** Quiet partition groups: an older follower ignores the quiesce flag and elects when heartbeats stop. */
+  partitionQuiescence: 2,
+} as const;
+
+/**
+ * The level the coordinator may finalize now: the lowest level any registered broker supports (a
+ * decommissioned one no longer counts), capped by this build and the operator's hold; `undefined` when that
+ * is not above the current level.
+ */
+export function finalizableLevel(
+  current: number,
+  brokerLevels: readonly number[],
+  hold: number | undefined,
+): number | undefined {
+  if (brokerLevels.length === 0) return undefined;
+  let level = Math.min(SUPPORTED_FEATURE_LEVEL, ...brokerLevels);
+  if (hold !== undefined) level = Math.min(level, hold);
+  return level > current ? level : undefined;
+}
