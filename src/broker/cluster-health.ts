@@ -7,6 +7,7 @@ import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BrokerConfig } from '../config/types.js';
+import { SUPPORTED_FEATURE_LEVEL } from '../metadata/feature-levels.js';
 import type { MetadataStateMachine, MetadataStore } from '../metadata/index.js';
 import {
   COORDINATOR_STALL_MS,
@@ -112,6 +113,8 @@ export function raftHealthView(src: ClusterHealthSources): RaftHealthView {
     last_commit_age_ms: s.lastCommitAgeMs ?? null,
     commit_stale_ms: facts.commitStaleMs,
     metadata_version: src.stateMachine.version,
+    // A rolling upgrade is done once the cluster level reaches what every build supports (docs/operations.md).
+    feature_level: { cluster: src.stateMachine.featureLevel, supported: SUPPORTED_FEATURE_LEVEL },
     brokers: [...src.store.snapshotView().brokers.values()].map((b) => ({
       id: b.id,
       state: b.state,
@@ -119,6 +122,7 @@ export function raftHealthView(src: ClusterHealthSources): RaftHealthView {
       peer: `${b.peerAddress.host}:${b.peerAddress.port}`,
       epoch: b.epoch,
       last_heartbeat_ms: b.lastHeartbeatMs,
+      feature_level: b.featureLevel,
     })),
   };
 }
