@@ -121,8 +121,8 @@ export type MetadataCommand =
        * metadata command type"). As metadata leader it refuses such a proposal forwarded to it
        * (INVALID_REQUEST); as any other replica of the metadata log it logs "metadata entry rejected" and
        * skips the committed entry, so its image falls behind on those partitions (ISR, leader epoch) and
-       * later compare-and-set commands on them are refused there alone: its image diverges. Every broker
-       * must run a version that knows this command before any publishes with it.
+       * later compare-and-set commands on them are refused there alone: its image diverges. So brokers publish
+       * with it only once the cluster feature level includes it (FEATURE.inSyncSetBatches, feature-levels.ts).
        */
       readonly type: 'updateInSyncSets';
       readonly items: readonly InSyncSetChange[];
