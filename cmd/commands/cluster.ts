@@ -21,9 +21,10 @@ export function renderClusterStatus(c: DescribeClusterResponse): string {
     `cluster ${c.clusterId}\tanswered by broker ${c.brokerId}\n` +
     `metadata leader ${leader}\tterm ${c.metadataTerm}\tversion ${c.metadataVersion}\n` +
     renderQuorum(c.metadataVoters, c.metadataLearners) +
+    renderFeatureLevel(c) +
     `brokers ${c.brokers.length} (${alive} alive)\n`;
   const table = renderTable(
-    ['ID', 'STATE', 'CLIENT', 'PEER', 'RACK', 'REPLICAS', 'MOVING OFF', 'LEADERS'],
+    ['ID', 'STATE', 'CLIENT', 'PEER', 'RACK', 'REPLICAS', 'MOVING OFF', 'LEADERS', 'LEVEL'],
     c.brokers.map((b) => [
       `${b.id}${b.id === c.metadataLeaderId ? '*' : ''}`,
       b.state,
@@ -33,6 +34,7 @@ export function renderClusterStatus(c: DescribeClusterResponse): string {
       String(b.replicas),
       String(b.movingOff),
       String(b.leaders),
+      b.featureLevel === undefined ? '-' : String(b.featureLevel),
     ]),
   );
   const { score, replicaScore, leaderScore } = c.imbalance;
@@ -41,6 +43,26 @@ export function renderClusterStatus(c: DescribeClusterResponse): string {
     `under-replicated partitions ${c.underReplicatedPartitions} of ${c.partitions}\n`;
   const leaving = c.brokers.filter((b) => b.state === 'draining' || b.state === 'decommissioned');
   return `${header}${table}${footer}${leaving.map((b) => `${stopVerdict(c, b)}\n`).join('')}${renderReplication(c)}`;
+}
+
+/**
+ * The cluster feature level and how far a rolling upgrade has come (docs/operations.md, "Cluster feature
+ * levels"); the LEVEL column is each broker's build.
+ */
+function renderFeatureLevel(c: DescribeClusterResponse): string {
+  const { featureLevel, supportedFeatureLevel } = c;
+  if (featureLevel === undefined || supportedFeatureLevel === undefined) {
+    return 'feature level unknown (answered by a build before feature levels)\n';
+  }
+  if (featureLevel >= supportedFeatureLevel) return `feature level ${featureLevel}\n`;
+  const older = c.brokers
+    .filter((b) => b.state !== 'decommissioned' && (b.featureLevel ?? 1) < supportedFeatureLevel)
+    .map((b) => b.id);
+  const why =
+    older.length > 0
+      ? `brokers ${older.join(', ')} run an older build`
+      : 'every broker supports it: finalizing, or held by cluster.feature_level_max';
+  return `feature level ${featureLevel} (this build supports ${supportedFeatureLevel}; ${why})\n`;
 }
 
 /**

@@ -87,6 +87,7 @@ export function describeCluster(
       replicas: replicas.get(b.id) ?? 0,
       leaders: leaders.get(b.id) ?? 0,
       movingOff: movingOff.get(b.id) ?? 0,
+      featureLevel: b.featureLevel,
     }));
   const imbalance = imbalanceScore(toClusterView(view, { heartbeatTimeoutMs }));
   return {
@@ -106,6 +107,8 @@ export function describeCluster(
     },
     partitions,
     underReplicatedPartitions: underReplicated,
+    featureLevel: view.featureLevel,
+    supportedFeatureLevel: SUPPORTED_FEATURE_LEVEL,
   };
 }
 

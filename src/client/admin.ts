@@ -226,14 +226,21 @@ export class Admin {
       const md = await this.cluster.metadata().catch(() => undefined);
       const leader = md?.controllerId ?? -1;
       if (leader >= 0 && md?.brokers.some((b) => b.id === leader) === true) {
-        const answer = await this.cluster
-          .request(leader, ApiKey.DescribeCluster, {}, { timeoutMs: LEADER_DESCRIBE_TIMEOUT_MS })
-          .catch(() => undefined);
+        const answer = await newestDescribeCluster((apiVersion) =>
+          this.cluster.request(
+            leader,
+            ApiKey.DescribeCluster,
+            {},
+            { timeoutMs: LEADER_DESCRIBE_TIMEOUT_MS, apiVersion },
+          ),
+        ).catch(() => undefined);
         if (answer !== undefined) return answer;
         this.cluster.invalidateMetadata();
       }
     }
-    return this.cluster.requestAny(ApiKey.DescribeCluster, {});
+    return newestDescribeCluster((apiVersion) =>
+      this.cluster.requestAny(ApiKey.DescribeCluster, {}, { apiVersion }),
+    );
   }
 
   /**
@@ -381,4 +388,19 @@ const QUORUM_RETRY_CODES: ReadonlySet<string> = new Set(['NOT_LEADER', 'CONFIG_C
 
 function throwFirst(outcomes: TopicOutcome[]): void {
   for (const o of outcomes) if (o.error) throw o.error;
+}
+
+/**
+ * DescribeCluster at v1 (with the feature levels), or v0 from a broker whose build predates v1 (it answers
+ * UNSUPPORTED_VERSION): a rolling upgrade is when `cluster status` is asked of old and new brokers alike.
+ */
+async function newestDescribeCluster(
+  send: (apiVersion: number) => Promise<DescribeClusterResponse>,
+): Promise<DescribeClusterResponse> {
+  try {
+    return await send(1);
+  } catch (err) {
+    if (err instanceof StreamBusError && err.code === 'UNSUPPORTED_VERSION') return send(0);
+    throw err;
+  }
 }

@@ -262,6 +262,8 @@ export interface ClusterBrokerDescription {
   leaders: number;
   /** Recorded moves off this broker that have not completed (their new replica not in sync yet). */
   movingOff: number;
+  /** v1: the highest cluster feature level the broker's build supports (1 for builds before feature levels). */
+  featureLevel?: number;
 }
 export interface ClusterImbalance {
   /** max(replicaScore, leaderScore); 0 means as balanced as whole numbers allow. */
@@ -299,6 +301,10 @@ export interface DescribeClusterResponse {
   partitions: number;
   /** Partitions whose in-sync replica list is shorter than their replica list. */
   underReplicatedPartitions: number;
+  /** v1: the cluster's finalized feature level (docs/operations.md, "Cluster feature levels"). */
+  featureLevel?: number;
+  /** v1: the highest feature level the answering broker's build supports. */
+  supportedFeatureLevel?: number;
 }
 
 // AlterBroker

@@ -10,6 +10,7 @@ import {
   quorumClusterInfo,
 } from '../../src/broker/cluster-info.js';
 import { createClient, type StreamBusClient } from '../../src/index.js';
+import { SUPPORTED_FEATURE_LEVEL } from '../../src/metadata/feature-levels.js';
 import type { MetadataView } from '../../src/metadata/state.js';
 import {
   type BrokerRecord,
@@ -61,8 +62,14 @@ describe('DescribeCluster on a single-node broker', () => {
         replicas: 0,
         leaders: 0,
         movingOff: 0,
+        featureLevel: SUPPORTED_FEATURE_LEVEL,
       },
     ]);
+    // Asked at v1 (the SDK's first choice): a single node runs at everything its build supports.
+    expect(res).toMatchObject({
+      featureLevel: SUPPORTED_FEATURE_LEVEL,
+      supportedFeatureLevel: SUPPORTED_FEATURE_LEVEL,
+    });
   });
 
   test('counts every partition of its topics as a replica and a leadership of its own', async () => {

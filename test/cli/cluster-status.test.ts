@@ -47,7 +47,7 @@ describe('cluster status', () => {
     // The moves' new replicas are not in sync yet: the groups may still count broker 4 as a voter.
     const out = renderClusterStatus(status({ replicas: 2, movingOff: 2, leaders: 0 }, 2));
     expect(out).toMatch(/REPLICAS\s+MOVING OFF\s+LEADERS/);
-    expect(out).toMatch(/^4\s+draining\s+.*\s2\s+2\s+0$/m);
+    expect(out).toMatch(/^4\s+draining\s+.*\s2\s+2\s+0\s+-$/m);
     expect(out).toContain('broker 4 draining: NOT safe to stop: 2 partitions on it (2 still moving off');
   });
 
@@ -67,6 +67,29 @@ describe('cluster status', () => {
     expect(renderClusterStatus(voter)).toContain(
       'broker 4 draining: NOT safe to stop: it is a metadata voter; remove it first',
     );
+  });
+
+  it("shows the cluster feature level, each broker's, and which brokers hold an upgrade back", () => {
+    const levels = (cluster: number, brokerLevels: number[]): DescribeClusterResponse => {
+      const base = status({ replicas: 0, leaders: 0 });
+      return {
+        ...base,
+        brokers: base.brokers.map((b, i) => ({ ...b, featureLevel: brokerLevels[i]! })),
+        featureLevel: cluster,
+        supportedFeatureLevel: 2,
+      };
+    };
+    const mixed = renderClusterStatus(levels(1, [2, 1, 2, 1]));
+    expect(mixed).toContain('feature level 1 (this build supports 2; brokers 2, 4 run an older build)');
+    expect(mixed).toMatch(/^2\s+alive\s+.*\s1$/m);
+    expect(renderClusterStatus(levels(1, [2, 2, 2, 2]))).toContain(
+      'feature level 1 (this build supports 2; every broker supports it: finalizing, or held by cluster.feature_level_max)',
+    );
+    expect(renderClusterStatus(levels(2, [2, 2, 2, 2]))).toMatch(/^feature level 2$/m);
+    // An answer at v0 (a broker of an older build) carries no levels.
+    const old = renderClusterStatus(status({ replicas: 0, leaders: 0 }));
+    expect(old).toContain('feature level unknown');
+    expect(old).toMatch(/^1\*\s+alive\s+.*\s-$/m);
   });
 
   it('says safe to stop once the broker holds nothing, no move off it is pending and all is in sync', () => {

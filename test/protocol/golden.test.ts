@@ -22,7 +22,7 @@ import {
   FrameDecoder,
   packBody,
 } from '../../src/protocol/index.js';
-import { SAMPLE_HEADER, SAMPLES } from './samples.js';
+import { LATER_VERSION_SAMPLES, SAMPLE_HEADER, SAMPLES } from './samples.js';
 
 const fixture = (name: string) => new URL(`./fixtures/${name}.hex`, import.meta.url);
 
@@ -77,6 +77,29 @@ describe('golden bytes per API version', () => {
       const { correlationId, errorCode, body } = decodeResponseFrame(onlyFrame(golden));
       expect({ correlationId, errorCode }).toEqual({ correlationId: 7, errorCode: 0 });
       expect(decodeResponseBody(apiKey, 0, errorCode, body)).toEqual(sample.response);
+    });
+  }
+});
+
+describe('golden bytes of the versions after v0', () => {
+  for (const sample of LATER_VERSION_SAMPLES) {
+    const { apiKey, version, file } = sample;
+    it(`${file} v${version} request and response encode to the pinned bytes and decode back`, () => {
+      const header = { ...SAMPLE_HEADER, apiKey, apiVersion: version };
+      const request = encodeRequest(header, sample.request as never);
+      const requestGolden = pinned(`${file}-v${version}-request`, request);
+      expect(request.toString('hex')).toBe(requestGolden.toString('hex'));
+      const decoded = decodeRequestFrame(onlyFrame(requestGolden));
+      expect(decoded.header).toEqual(header);
+      expect(decodeRequestBody(apiKey, version, decoded.body)).toEqual(sample.request);
+      const response = encodeResponse(apiKey, version, 7, sample.response as never);
+      const golden = pinned(`${file}-v${version}-response`, response);
+      expect(response.toString('hex')).toBe(golden.toString('hex'));
+      const { body } = decodeResponseFrame(onlyFrame(golden));
+      expect(decodeResponseBody(apiKey, version, 0, body)).toEqual(sample.response);
+      // The same answer at v0 leaves out what v0 does not carry.
+      const atV0 = decodeResponseFrame(onlyFrame(encodeResponse(apiKey, 0, 7, sample.response as never)));
+      expect(decodeResponseBody(apiKey, 0, 0, atV0.body)).toEqual(SAMPLES[apiKey].response);
     });
   }
 });

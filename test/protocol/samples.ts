@@ -355,3 +355,23 @@ const BASE_SAMPLES: { [K in BaseApiKey]: Sample<K> } = {
 export const SAMPLES: { [K in ApiKey]: Sample<K> } = { ...BASE_SAMPLES, ...GROUP_SAMPLES };
 
 export const SAMPLE_HEADER = { apiVersion: 0, correlationId: 7, clientId: 'golden' };
+
+/** Versions after v0: one sample each, pinned like the v0 ones (`<file>-v<version>-request|response`). */
+export interface LaterVersionSample<K extends ApiKey> extends Sample<K> {
+  version: number;
+}
+
+const describeClusterV0 = BASE_SAMPLES[ApiKey.DescribeCluster];
+
+export const LATER_VERSION_SAMPLES: readonly LaterVersionSample<ApiKey>[] = [
+  {
+    ...describeClusterV0,
+    version: 1,
+    response: {
+      ...describeClusterV0.response,
+      brokers: describeClusterV0.response.brokers.map((b, i) => ({ ...b, featureLevel: i + 1 })),
+      featureLevel: 1,
+      supportedFeatureLevel: 2,
+    },
+  },
+];

@@ -14,6 +14,7 @@ import * as createTopicsV0 from './create-topics/v0.js';
 import * as deleteGroupsV0 from './delete-groups/v0.js';
 import * as deleteTopicsV0 from './delete-topics/v0.js';
 import * as describeClusterV0 from './describe-cluster/v0.js';
+import * as describeClusterV1 from './describe-cluster/v1.js';
 import * as describeConfigsV0 from './describe-configs/v0.js';
 import * as describeGroupsV0 from './describe-groups/v0.js';
 import * as describeTopicsV0 from './describe-topics/v0.js';
@@ -72,7 +73,7 @@ export const API_REGISTRY: { readonly [K in ApiKey]: ApiEntry<K> } = {
   [ApiKey.DeleteTopics]: entry(ApiKey.DeleteTopics, { 0: deleteTopicsV0 }),
   [ApiKey.DescribeTopics]: entry(ApiKey.DescribeTopics, { 0: describeTopicsV0 }),
   [ApiKey.ListTopics]: entry(ApiKey.ListTopics, { 0: listTopicsV0 }),
-  [ApiKey.DescribeCluster]: entry(ApiKey.DescribeCluster, { 0: describeClusterV0 }),
+  [ApiKey.DescribeCluster]: entry(ApiKey.DescribeCluster, { 0: describeClusterV0, 1: describeClusterV1 }),
   [ApiKey.AlterBroker]: entry(ApiKey.AlterBroker, { 0: alterBrokerV0 }),
   [ApiKey.InitProducerId]: entry(ApiKey.InitProducerId, { 0: initProducerIdV0 }),
   [ApiKey.FindCoordinator]: entry(ApiKey.FindCoordinator, { 0: findCoordinatorV0 }),
