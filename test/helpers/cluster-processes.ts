@@ -177,7 +177,7 @@ export async function startThreeBrokerCluster(
 ): Promise<BrokerProcess[]> {
   const peerPorts = await freePorts(3);
   const voters = peerPorts.map((p, i) => `${i + 1}@${HOST}:${p}`).join(',');
-  return Promise.all(
+  const started = await Promise.allSettled(
     [1, 2, 3].map((id) =>
       startClusterBroker({
         id,
@@ -188,6 +188,11 @@ export async function startThreeBrokerCluster(
       }),
     ),
   );
+  const failed = started.find((r) => r.status === 'rejected');
+  if (failed === undefined) return started.map((r) => (r as PromiseFulfilledResult<BrokerProcess>).value);
+  // The caller never gets the ones that did start: stop them here, or they outlive the test run.
+  await Promise.all(started.map((r) => (r.status === 'fulfilled' ? r.value.kill() : undefined)));
+  throw failed.reason;
 }
 
 /**
