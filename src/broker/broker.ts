@@ -23,6 +23,7 @@ import { advertisedListen } from '../config/cli.js';
 import type { BrokerConfig } from '../config/types.js';
 import { parseHostPort } from '../config/validate.js';
 import { StreamBusError } from '../errors/index.js';
+import { SUPPORTED_FEATURE_LEVEL } from '../metadata/feature-levels.js';
 import { judgeReplicas } from '../observability/cluster-checks.js';
 import {
   type HealthRegistry,
@@ -149,6 +150,9 @@ export class Broker {
       check: async () => ({ status: 'healthy', message: `${logs.listTopics().length} topics loaded` }),
     });
     let cluster: ClusterNode | null = null;
+    ops.metrics.featureLevelSupported.set(SUPPORTED_FEATURE_LEVEL);
+    // A single node is its whole cluster: it uses everything its build supports (cluster mode: the metadata).
+    if (!config.cluster.enabled) ops.metrics.clusterFeatureLevel.set(SUPPORTED_FEATURE_LEVEL);
     if (config.cluster.enabled) {
       try {
         cluster = await ClusterNode.start(config, { logger: deps.logger, ops, nowMs: () => clock.nowMs() });

@@ -1,4 +1,3 @@
-import { SUPPORTED_FEATURE_LEVEL } from './feature-levels.js';
 import type { MetadataStore } from './store.js';
 
 /**
@@ -12,7 +11,6 @@ export interface MetadataMetricsSink {
   readonly metadataBrokersCount: { set(value: number): void };
   readonly metadataPartitionsCount: { set(value: number): void };
   readonly clusterFeatureLevel: { set(value: number): void };
-  readonly featureLevelSupported: { set(value: number): void };
 }
 
 /**
@@ -27,7 +25,6 @@ export function bindMetadataMetrics(store: MetadataStore, metrics: MetadataMetri
     metrics.metadataPartitionsCount.set(sm.partitionCount());
     metrics.clusterFeatureLevel.set(sm.featureLevel);
   };
-  metrics.featureLevelSupported.set(SUPPORTED_FEATURE_LEVEL);
   gauges();
   const offOps = store.subscribe((e) => {
     metrics.metadataOperationsTotal.inc({ operation: e.operation, status: e.status });

@@ -6,6 +6,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient } from '../../src/client/client.js';
+import { SUPPORTED_FEATURE_LEVEL } from '../../src/metadata/feature-levels.js';
 import { METRICS } from '../../src/observability/index.js';
 import { ApiKey } from '../../src/protocol/index.js';
 import { wholeBatchesLength } from '../../src/storage/segment-reader.js';
@@ -54,6 +55,12 @@ describe('/metrics on a running broker', () => {
     }
     expect(text).toContain('# TYPE process_cpu_user_seconds_total counter');
     expect(text).toContain('# TYPE nodejs_eventloop_lag_seconds gauge');
+  });
+
+  it("a single node reports the feature level its build supports as its cluster's", async () => {
+    const text = await scrape();
+    expect(sample(text, 'streambus_feature_level_supported')).toBe(SUPPORTED_FEATURE_LEVEL);
+    expect(sample(text, 'streambus_cluster_feature_level')).toBe(SUPPORTED_FEATURE_LEVEL);
   });
 
   it('moves messages_in_total{topic} and the Produce latency histogram after a produce', async () => {

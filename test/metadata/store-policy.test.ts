@@ -5,7 +5,6 @@
 import { describe, expect, it } from 'vitest';
 import { isStreamBusError, StreamBusError } from '../../src/errors/index.js';
 import { decodeCommand, encodeCommand } from '../../src/metadata/commands.js';
-import { SUPPORTED_FEATURE_LEVEL } from '../../src/metadata/feature-levels.js';
 import { MemoryForwarder } from '../../src/metadata/forwarder.js';
 import { IN_SYNC_SET_ITEMS_MAX, IN_SYNC_SETS_BYTES_MAX } from '../../src/metadata/in-sync-batches.js';
 import { bindMetadataMetrics } from '../../src/metadata/observe.js';
@@ -544,9 +543,8 @@ describe('MetadataStore observability', () => {
       metadataBrokersCount: gauge('brokers'),
       metadataPartitionsCount: gauge('partitions'),
       clusterFeatureLevel: gauge('featureLevel'),
-      featureLevelSupported: gauge('featureLevelSupported'),
     });
-    const levels = { featureLevel: 1, featureLevelSupported: SUPPORTED_FEATURE_LEVEL };
+    const levels = { featureLevel: 1 };
     expect(gauges).toEqual({ version: 0, brokers: 0, partitions: 0, ...levels });
     raft.script.push(dropped());
     const op = track(registerOne(store));
