@@ -41,13 +41,15 @@ export async function startBroker(
     httpPort?: number;
     args?: string[];
     env?: NodeJS.ProcessEnv;
+    /** The CLI entry to run; default this build's (CLI). Another build's lets a test mix versions. */
+    cli?: string;
   } = {},
 ): Promise<BrokerProcess> {
   const dataDir = options.dataDir ?? tempDir();
   const host = options.host ?? '127.0.0.1';
   const args = [
     ...BROKER_NODE_FLAGS,
-    CLI,
+    options.cli ?? CLI,
     'broker',
     '--data-dir',
     dataDir,

@@ -16,7 +16,17 @@ export interface RaftView {
   leader_id?: number | null;
   node_id?: number;
   voters?: number[];
-  brokers?: { id: number; state: string; client: string; epoch: number; last_heartbeat_ms: number }[];
+  /** Absent from builds before cluster feature levels. */
+  feature_level?: { cluster: number; supported: number };
+  metadata_version?: number;
+  brokers?: {
+    id: number;
+    state: string;
+    client: string;
+    epoch: number;
+    last_heartbeat_ms: number;
+    feature_level?: number;
+  }[];
 }
 
 /**
@@ -150,16 +160,25 @@ export async function formedCluster(brokers: readonly BrokerProcess[]): Promise<
   return (await allSeeAlive(brokers, brokers.length)) ? leader : undefined;
 }
 
-/** A cluster-mode broker: `id`, its data dir and peer port, the voter list, extra env. */
+/**
+ * A cluster-mode broker: `id`, its data dir and peer port, the voter list, extra env; optionally fixed client
+ * and HTTP ports (a restart on the same ones) and another build's CLI entry.
+ */
 export function startClusterBroker(options: {
   id: number;
   dataDir: string;
   peerPort: number;
   voters: string;
   env?: NodeJS.ProcessEnv;
+  port?: number;
+  httpPort?: number;
+  cli?: string;
 }): Promise<BrokerProcess> {
   return startBroker({
     dataDir: options.dataDir,
+    ...(options.port === undefined ? {} : { port: options.port }),
+    ...(options.httpPort === undefined ? {} : { httpPort: options.httpPort }),
+    ...(options.cli === undefined ? {} : { cli: options.cli }),
     env: {
       STREAMBUS_BROKER_ID: String(options.id),
       STREAMBUS_CLUSTER_ENABLED: 'true',
