@@ -21,6 +21,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Connection } from '../../src/client/connection.js';
 import { createClient, type Producer, type StreamBusClient } from '../../src/index.js';
+import { SUPPORTED_FEATURE_LEVEL } from '../../src/metadata/feature-levels.js';
 import { ApiKey } from '../../src/protocol/index.js';
 import { type BrokerProcess, removeDir, tempDir } from '../helpers/broker-process.js';
 import {
@@ -308,13 +309,19 @@ async function expectLevelOneAndNoQuiescence(
   expectViewsAgree(await cluster.settled('every broker back, in sync and leading its preferred partitions'));
   for (const id of cluster.newIds()) {
     const view = await raftView(cluster.broker(id));
-    expect(view.feature_level, `broker ${id}'s /health/raft`).toEqual({ cluster: 1, supported: 2 });
+    expect(view.feature_level, `broker ${id}'s /health/raft`).toEqual({
+      cluster: 1,
+      supported: SUPPORTED_FEATURE_LEVEL,
+    });
     expect(await metricOf(cluster.broker(id), 'streambus_cluster_feature_level')).toBe(1);
     const levels = Object.fromEntries((view.brokers ?? []).map((b) => [b.id, b.feature_level]));
     expect(levels, `broker levels in broker ${id}'s image`).toEqual(
-      Object.fromEntries(BROKER_IDS.map((b) => [b, cluster.build.get(b) === 'new' ? 2 : 1])),
+      Object.fromEntries(
+        BROKER_IDS.map((b) => [b, cluster.build.get(b) === 'new' ? SUPPORTED_FEATURE_LEVEL : 1]),
+      ),
     );
   }
+  await expectClusterStatusFromEveryBuild(cluster);
 
   await producer.pause();
   const idleFrom = (await cluster.settled('partitions settled before idling')).byBroker.get(1)!;
@@ -336,6 +343,33 @@ async function expectLevelOneAndNoQuiescence(
   }
   expectViewsAgree(await cluster.settled('partitions settled after idling'));
   producer.resume();
+}
+
+/**
+ * `cluster status` asked of each broker: a new one answers DescribeCluster v1 with the levels (the cluster's
+ * and each broker's), an old one does not know v1 and the SDK asks it v0 instead.
+ */
+async function expectClusterStatusFromEveryBuild(cluster: UpgradeCluster): Promise<void> {
+  for (const id of BROKER_IDS) {
+    const one = createClient({ bootstrap: [cluster.broker(id).bootstrap], requestTimeoutMs: 5_000 });
+    try {
+      const status = await one.admin().describeCluster();
+      expect(status.brokerId, 'the broker asked answers').toBe(id);
+      if (cluster.build.get(id) === 'old') {
+        expect(status.featureLevel, `broker ${id} (old build) answers v0`).toBeUndefined();
+        continue;
+      }
+      expect(status.featureLevel).toBe(1);
+      expect(status.supportedFeatureLevel).toBe(SUPPORTED_FEATURE_LEVEL);
+      expect(Object.fromEntries(status.brokers.map((b) => [b.id, b.featureLevel]))).toEqual(
+        Object.fromEntries(
+          BROKER_IDS.map((b) => [b, cluster.build.get(b) === 'new' ? SUPPORTED_FEATURE_LEVEL : 1]),
+        ),
+      );
+    } finally {
+      await one.close();
+    }
+  }
 }
 
 /**
@@ -492,19 +526,21 @@ describe('rolling upgrade from the build before cluster feature levels', () => {
     await c.upgrade(3);
     mark('broker 3 upgraded');
 
-    // Every broker on this build: level 2 is finalized, and idle partitions go quiet.
+    // Every broker on this build: its level is finalized, and idle partitions go quiet.
     await until(
-      'feature level 2 on every broker',
+      `feature level ${SUPPORTED_FEATURE_LEVEL} on every broker`,
       async () => {
         const views = await Promise.all(BROKER_IDS.map((id) => raftView(c.broker(id))));
         const done = views.every(
-          (v) => v.feature_level?.cluster === 2 && v.brokers?.every((b) => b.feature_level === 2),
+          (v) =>
+            v.feature_level?.cluster === SUPPORTED_FEATURE_LEVEL &&
+            v.brokers?.every((b) => b.feature_level === SUPPORTED_FEATURE_LEVEL),
         );
         return done ? true : undefined;
       },
       30_000,
     );
-    mark('level 2 finalized');
+    mark('level finalized');
     await p.pause();
     await until(
       'a quiet partition replica',
