@@ -1,7 +1,8 @@
 /**
  * A rolling upgrade from the last build before cluster feature levels to this one, on three real broker
  * processes (metadata voters 1-3), under a stream of acks=all writes. The brokers start on the old build and
- * are restarted one at a time on this build (SIGTERM; same data dir, ports and config). While an old broker
+ * are restarted one at a time on this build (SIGTERM; same data dir, ports and config); the first is rolled back
+ * to the old build once (what it wrote must read there) and upgraded again. While an old broker
  * remains, the cluster stays at feature level 1 and both features of level 2 stay off, observably:
  * - partition quiescence: idle partitions led by a new broker keep heartbeating (no replica is quiet), so
  *   their old followers never elect a leader of their own and no leader epoch moves while nothing is written;
@@ -233,11 +234,16 @@ class UpgradeCluster {
   }
 
   /** SIGTERM (a clean exit), `whileDown`, then a start on this build at the same place. */
-  async upgrade(id: number, whileDown?: (id: number) => Promise<void>): Promise<void> {
+  upgrade(id: number, whileDown?: (id: number) => Promise<void>): Promise<void> {
+    return this.restart(id, 'new', whileDown);
+  }
+
+  /** SIGTERM (a clean exit), `whileDown`, then a start on `build` at the same place. */
+  async restart(id: number, build: Build, whileDown?: (id: number) => Promise<void>): Promise<void> {
     expect(await this.broker(id).stop(), `broker ${id}'s exit code`).toBe(0);
     this.running.delete(id);
     await whileDown?.(id);
-    await this.start(id, 'new');
+    await this.start(id, build);
   }
 
   broker(id: number): BrokerProcess {
@@ -519,6 +525,13 @@ describe('rolling upgrade from the build before cluster feature levels', () => {
     mark('broker 1 upgraded');
     await expectLevelOneAndNoQuiescence(c, p);
     mark('mixed cluster (1 new) checked');
+    // Rolled back before the level is finalized: the old build runs on what the new one wrote.
+    await c.restart(1, 'old');
+    expect((await raftView(c.broker(1))).feature_level, 'broker 1 on the old build again').toBeUndefined();
+    await c.settled('broker 1 back on the old build, in sync');
+    mark('broker 1 rolled back');
+    await c.upgrade(1);
+    mark('broker 1 upgraded again');
     await c.upgrade(2, (down) => expectInSyncSetsShrinkAlike(c, down));
     mark('broker 2 upgraded, after its in-sync sets shrank');
     await expectLevelOneAndNoQuiescence(c, p);
