@@ -30,7 +30,8 @@ export class FeatureLevelFinalizer {
   check(writes: { readonly signal: AbortSignal; readonly leaderTerm: number }): void {
     if (this.inFlight) return;
     const view = this.deps.store.snapshotView();
-    const registered = [...view.brokers.values()].filter((b) => b.state !== 'decommissioned');
+    // Decommissioned brokers count until they are unregistered: until then they still run Raft replicas.
+    const registered = [...view.brokers.values()];
     const levels = registered.map((b) => b.featureLevel);
     const level = finalizableLevel(view.featureLevel, levels, this.deps.levelMax);
     this.logHold(view.featureLevel, levels);

@@ -156,7 +156,7 @@ export type MetadataCommand =
   | {
       /**
        * Raises the cluster's feature level (feature-levels.ts) to `level`. `brokers` is every registered broker
-       * that is not decommissioned with its registration epoch, as the coordinator saw them when it checked
+       * (decommissioned ones too: they run Raft replicas until unregistered) with its registration epoch, as the coordinator saw them when it checked
        * that each supports `level`: apply refuses (METADATA_CONFLICT) if the registry differs (a broker
        * registered or restarted since, perhaps on an older build), so no broker joins between the check and
        * the raise. Apply does not read the brokers' recorded levels: an image restored from an older build's

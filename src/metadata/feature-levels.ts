@@ -52,7 +52,7 @@ export const FEATURE = {
 
 /**
  * The level the coordinator may finalize now: the lowest level any registered broker supports (a
- * decommissioned one no longer counts), capped by this build and the operator's hold; `undefined` when that
+ * decommissioned one too, until it is unregistered: it still runs Raft replicas), capped by this build and the operator's hold; `undefined` when that
  * is not above the current level.
  */
 export function finalizableLevel(

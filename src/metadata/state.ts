@@ -318,7 +318,9 @@ export class MetadataState {
           );
         }
         const seen = new Map(c.brokers.map((b) => [b.brokerId, b.epoch]));
-        const registered = [...this.brokers.values()].filter((b) => b.state !== 'decommissioned');
+        // Every broker in the registry, decommissioned ones too: one stays a metadata learner and a partition
+        // replica until it is unregistered, so an older build there must still hold the level back.
+        const registered = [...this.brokers.values()];
         const changed =
           seen.size !== c.brokers.length ||
           registered.length !== seen.size ||

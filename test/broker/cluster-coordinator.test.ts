@@ -629,7 +629,7 @@ describe('ClusterCoordinator: cluster feature level', () => {
     rig.stop();
   });
 
-  it('leaves a decommissioned broker out, and holds the level at cluster.feature_level_max', async () => {
+  it('counts a decommissioned broker until it is unregistered, and holds the level at cluster.feature_level_max', async () => {
     const held = new Rig([1, 2, 3], undefined, 1);
     held.role = 'leader';
     threeAlive(held);
@@ -643,9 +643,23 @@ describe('ClusterCoordinator: cluster feature level', () => {
     rig.role = 'leader';
     threeAlive(rig);
     beatWithLevel(rig, 2, 1, 2);
+    // Broker 3 (an older build) holds a replica that three brokers have nowhere to move.
+    rig.apply(createTopic('t', [[1, 2, 3]]));
     rig.apply({ type: 'updateBroker', brokerId: 3, state: 'decommissioned' });
-    await rig.run(200, []);
+    await rig.run(300, []);
+    // Decommissioned, it still runs that Raft replica: the level waits.
+    expect(rig.sm.view().brokers.get(3)?.state).toBe('decommissioned');
+    expect(rig.sm.view().featureLevel).toBe(1);
+    expect(rig.writes).not.toContain('finalizeFeatureLevel');
+    // Once it holds nothing the coordinator unregisters it, and then finalizes.
+    rig.apply({ type: 'deleteTopic', name: 't' });
+    await rig.run(300, []);
+    expect(rig.sm.view().brokers.has(3)).toBe(false);
     expect(rig.sm.view().featureLevel).toBe(2);
+    expect(rig.writes.filter((w) => w === 'unregisterBroker' || w === 'finalizeFeatureLevel')).toEqual([
+      'unregisterBroker',
+      'finalizeFeatureLevel',
+    ]);
     rig.stop();
   });
 });

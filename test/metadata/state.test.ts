@@ -393,9 +393,7 @@ describe('in-sync sets of many partitions (updateInSyncSets)', () => {
 
 describe('cluster feature levels', () => {
   const registry = (s: MetadataState) =>
-    [...s.brokers.values()]
-      .filter((b) => b.state !== 'decommissioned')
-      .map((b) => ({ brokerId: b.id, epoch: b.epoch }));
+    [...s.brokers.values()].map((b) => ({ brokerId: b.id, epoch: b.epoch }));
 
   it('a broker records the level its registration or a heartbeat names; one without a level is at the baseline', () => {
     const s = new MetadataState();
@@ -403,7 +401,7 @@ describe('cluster feature levels', () => {
     expectOk(s.apply({ ...register(2), featureLevel: 2 }));
     expect([s.brokers.get(1)?.featureLevel, s.brokers.get(2)?.featureLevel]).toEqual([1, 2]);
     expectOk(s.apply({ type: 'heartbeat', beats: [{ brokerId: 1, atMs: 5, featureLevel: 2 }] }));
-    // A beat through an older leader carries no level: the recorded one stays.
+    // A beat without a level (an older build's) leaves the recorded one as it is.
     expectOk(s.apply({ type: 'heartbeat', beats: [{ brokerId: 2, atMs: 6 }] }));
     expect([s.brokers.get(1)?.featureLevel, s.brokers.get(2)?.featureLevel]).toEqual([2, 2]);
     // A re-registration (a restart, perhaps on an older build) says its level afresh.
@@ -416,16 +414,18 @@ describe('cluster feature levels', () => {
     const s = withBrokers(3);
     expectOk(s.apply({ type: 'updateBroker', brokerId: 3, state: 'decommissioned' }));
     const checked = registry(s);
-    expect(checked.map((b) => b.brokerId)).toEqual([1, 2]);
+    // A decommissioned broker still counts: it runs Raft replicas until it is unregistered.
+    expect(checked.map((b) => b.brokerId)).toEqual([1, 2, 3]);
+    const withoutDecommissioned = checked.filter((b) => b.brokerId !== 3);
     // A broker missing, one too many, or one re-registered (new epoch) since the check: refused.
     expectRejected(
       s,
-      { type: 'finalizeFeatureLevel', level: 2, brokers: checked.slice(1) },
+      { type: 'finalizeFeatureLevel', level: 2, brokers: withoutDecommissioned },
       'METADATA_CONFLICT',
     );
     expectRejected(
       s,
-      { type: 'finalizeFeatureLevel', level: 2, brokers: [...checked, { brokerId: 3, epoch: 1 }] },
+      { type: 'finalizeFeatureLevel', level: 2, brokers: [...checked, { brokerId: 4, epoch: 1 }] },
       'METADATA_CONFLICT',
     );
     expectRejected(
@@ -435,7 +435,9 @@ describe('cluster feature levels', () => {
     );
     expectOk(s.apply(register(2)));
     expectRejected(s, { type: 'finalizeFeatureLevel', level: 2, brokers: checked }, 'METADATA_CONFLICT');
-    // The decommissioned broker does not count.
+    // Once unregistered, the decommissioned broker no longer counts.
+    expectOk(s.apply({ type: 'unregisterBroker', brokerId: 3 }));
+    expect(registry(s).map((b) => b.brokerId)).toEqual([1, 2]);
     const v = expectOk(s.apply({ type: 'finalizeFeatureLevel', level: 2, brokers: registry(s) })).version;
     expect(s.featureLevel).toBe(2);
     expect(s.view().featureLevel).toBe(2);
