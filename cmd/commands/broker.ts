@@ -90,7 +90,11 @@ export function registerBrokerCommand(program: Command): void {
       process.on('SIGTERM', onSignal);
       process.on('SIGINT', onSignal);
       try {
-        broker = await Broker.start(config, { logger });
+        broker = await Broker.start(config, {
+          logger,
+          // The broker logged why and has stopped (a build older than the cluster's feature level).
+          onFatal: () => process.exit(1),
+        });
       } catch (err) {
         logger.fatal(
           { operation: 'start', error: (err as Error).message, code: (err as { code?: string }).code },

@@ -71,6 +71,11 @@ export interface BrokerDeps {
   clock?: Clock;
   /** Replaces the configured span exporter when tracing.enabled (tests, embedding). */
   spanExporter?: OpsStackOptions['spanExporter'];
+  /**
+   * Called once the broker has stopped itself because it must not go on (cluster mode: its build is older
+   * than the cluster's feature level, see ClusterNode.onFatal). The CLI exits 1.
+   */
+  onFatal?: (reason: string) => void;
 }
 
 /**
@@ -160,6 +165,14 @@ export class Broker {
         await logs.close();
         await ops.close();
         throw err;
+      }
+      // Known already when the metadata snapshot on disk says so: stop before any replica opens.
+      const fatal = cluster.fatal;
+      if (fatal !== undefined) {
+        await cluster.stop();
+        await logs.close();
+        await ops.close();
+        throw new StreamBusError('UNSUPPORTED_VERSION', { operation: 'cluster.start', message: fatal });
       }
     }
     // Checks that ran while the data dir was still being created (disk space) must not hold readiness back.
@@ -353,6 +366,9 @@ export class Broker {
     broker.groups = groups;
     groups.start();
     broker.scheduleRetention();
+    cluster?.onFatal((reason) => {
+      void broker.shutdown('fatal').then(() => deps.onFatal?.(reason));
+    });
     logger.info(
       {
         operation: 'start',

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { BrokerConfig } from '../config/types.js';
 import { parseHostPort } from '../config/validate.js';
 import { StreamBusError } from '../errors/index.js';
-import { FEATURE } from '../metadata/feature-levels.js';
+import { FEATURE, unsupportedClusterLevel } from '../metadata/feature-levels.js';
 import {
   bindMetadataMetrics,
   type MetadataRaft,
@@ -73,6 +73,9 @@ export class ClusterNode {
   private leftCluster = false;
   /** Set when the metadata Raft node stopped on a fatal error (the raft and metadata checks report it). */
   private raftFatal: string | undefined;
+  /** Set once this broker must not go on running here (a build older than the cluster's feature level). */
+  private fatalReason: string | undefined;
+  private fatalListeners: ((reason: string) => void)[] = [];
 
   private constructor(
     /** Runs the metadata group and the partition replicas' groups (replica/). */
@@ -257,6 +260,32 @@ export class ClusterNode {
     return node;
   }
 
+  /** Why this broker must stop (see onFatal); undefined while it may run. */
+  get fatal(): string | undefined {
+    return this.fatalReason;
+  }
+
+  /**
+   * Calls `listener` once this broker must stop: its metadata image shows a cluster feature level above
+   * what its build supports (an older build started, or rolled back to, after the level was finalized). It
+   * would skip metadata commands it cannot decode and misread its partition groups' Raft messages, which is
+   * what the level guards against; as Kafka's broker refuses an unsupported metadata.version, it stops.
+   * Called at once when that is known already.
+   */
+  onFatal(listener: (reason: string) => void): void {
+    if (this.fatalReason === undefined) this.fatalListeners.push(listener);
+    else listener(this.fatalReason);
+  }
+
+  private failFatal(reason: string, ops: OpsStack): void {
+    if (this.fatalReason !== undefined) return;
+    this.fatalReason = reason;
+    // Liveness fails too: an orchestrator restarts the process, which stops again until it is upgraded.
+    ops.health.setFatal(reason);
+    this.logger.fatal({ operation: 'feature-level', broker_id: this.config.broker.id }, reason);
+    for (const listener of this.fatalListeners.splice(0)) listener(reason);
+  }
+
   /**
    * Registers this broker (then marks it alive) and heartbeats until stopped, in the background: the store
    * retries through elections and forwards from followers; a failed round is logged and tried again.
@@ -421,6 +450,16 @@ export class ClusterNode {
         'this broker was decommissioned and has left the cluster: it serves nothing; stop it (a restart registers it anew)',
       );
     };
+    const fenceOlderBuild = (): void => {
+      const reason = unsupportedClusterLevel(this.stateMachine.featureLevel);
+      if (reason !== undefined) this.failFatal(reason, ops);
+    };
+    fenceOlderBuild();
+    this.unbind.push(
+      this.stateMachine.subscribe((change) => {
+        if (change.kind === 'restored' || change.command.type === 'finalizeFeatureLevel') fenceOlderBuild();
+      }),
+    );
     this.unbind.push(
       this.stateMachine.subscribe((change) => {
         if (change.kind === 'restored') {

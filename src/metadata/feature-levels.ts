@@ -65,3 +65,15 @@ export function finalizableLevel(
   if (hold !== undefined) level = Math.min(level, hold);
   return level > current ? level : undefined;
 }
+
+/**
+ * Why a broker of this build must not run in a cluster at `clusterLevel` (above what the build supports);
+ * undefined when it may.
+ */
+export function unsupportedClusterLevel(
+  clusterLevel: number,
+  supported: number = SUPPORTED_FEATURE_LEVEL,
+): string | undefined {
+  if (clusterLevel <= supported) return undefined;
+  return `the cluster has finalized feature level ${clusterLevel}, and this build supports levels up to ${supported}: it stops rather than run its replicas (start it on a build that supports level ${clusterLevel}; feature levels are never lowered)`;
+}

@@ -20,7 +20,7 @@ export interface InProcessBroker {
 export async function startInProcessBroker(
   overrides: Record<string, unknown> = {},
   dataDir = tempDir(),
-  options: { logger?: Logger } = {},
+  options: { logger?: Logger; onFatal?: (reason: string) => void } = {},
 ): Promise<InProcessBroker> {
   const config = loadConfig({
     env: {},
@@ -32,7 +32,10 @@ export async function startInProcessBroker(
       ...overrides,
     },
   });
-  const broker = await Broker.start(config, { logger: options.logger ?? silentLogger() });
+  const broker = await Broker.start(config, {
+    logger: options.logger ?? silentLogger(),
+    ...(options.onFatal === undefined ? {} : { onFatal: options.onFatal }),
+  });
   const { host, port, httpPort } = broker.addresses;
   let stopped = false;
   const stop = async (): Promise<void> => {
