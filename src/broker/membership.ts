@@ -32,6 +32,8 @@ export interface MembershipOptions {
  */
 export async function runMembership(o: MembershipOptions): Promise<void> {
   let registered = false;
+  /** The metadata version of this incarnation's registration, named in each beat (commands.ts). */
+  let registeredVersion = 0;
   let failing = false;
   const write = { signal: o.signal };
   while (!o.signal.aborted) {
@@ -55,6 +57,7 @@ export async function runMembership(o: MembershipOptions): Promise<void> {
           },
           write,
         );
+        registeredVersion = r.version;
         await o.store.updateBroker({ brokerId: o.brokerId, state: 'alive' }, write);
         registered = true;
         o.logger.info(
@@ -64,7 +67,14 @@ export async function runMembership(o: MembershipOptions): Promise<void> {
       } else {
         // The level again with every beat: an image restored from an older build's snapshot forgot it.
         await o.store.heartbeat(
-          [{ brokerId: o.brokerId, atMs: o.nowMs(), featureLevel: SUPPORTED_FEATURE_LEVEL }],
+          [
+            {
+              brokerId: o.brokerId,
+              atMs: o.nowMs(),
+              featureLevel: SUPPORTED_FEATURE_LEVEL,
+              registeredVersion,
+            },
+          ],
           write,
         );
       }

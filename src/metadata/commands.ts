@@ -37,6 +37,12 @@ export interface HeartbeatBeat {
   readonly brokerId: BrokerId;
   readonly atMs: number;
   readonly featureLevel?: number;
+  /**
+   * The metadata version of the registration the sender made (its registerBroker result): a level in a
+   * beat from an earlier incarnation (proposed before a restart, applied after it) must not overwrite the
+   * one the new registration said.
+   */
+  readonly registeredVersion?: number;
 }
 
 export type MetadataCommand =
@@ -241,6 +247,9 @@ const DECODERS: { readonly [K in CommandType]: (b: Body) => Extract<MetadataComm
         ...(beat.featureLevel === undefined
           ? {}
           : { featureLevel: positiveInt(beat.featureLevel, 'featureLevel') }),
+        ...(beat.registeredVersion === undefined
+          ? {}
+          : { registeredVersion: uint(beat.registeredVersion, 'registeredVersion') }),
       };
     }),
   }),

@@ -156,11 +156,15 @@ export class MetadataState {
         this.bump();
         for (const b of known) {
           const prev = this.brokers.get(b.brokerId) as BrokerRecord;
+          // A level said by an earlier incarnation (a beat applied after the broker re-registered, perhaps
+          // on an older build) is not this one's.
+          const sameIncarnation =
+            b.registeredVersion === undefined || b.registeredVersion === prev.registeredVersion;
           // Never backwards: a new coordinator whose clock lags must not make a broker look older.
           this.brokers.set(b.brokerId, {
             ...prev,
             lastHeartbeatMs: Math.max(prev.lastHeartbeatMs, b.atMs),
-            featureLevel: b.featureLevel ?? prev.featureLevel,
+            featureLevel: sameIncarnation ? (b.featureLevel ?? prev.featureLevel) : prev.featureLevel,
           });
         }
         return unknown.length === 0 ? this.ok() : { ...this.ok(), unknownBrokerIds: unknown };

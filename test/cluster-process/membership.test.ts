@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { type MembershipStore, runMembership } from '../../src/broker/membership.js';
 import { StreamBusError } from '../../src/errors/index.js';
+import { SUPPORTED_FEATURE_LEVEL } from '../../src/metadata/feature-levels.js';
 import type { Logger } from '../../src/observability/index.js';
 
 const quiet = { info: () => {}, warn: () => {}, error: () => {}, debug: () => {} } as unknown as Logger;
@@ -9,17 +10,23 @@ const quiet = { info: () => {}, warn: () => {}, error: () => {}, debug: () => {}
 function fakeStore(script: { failHeartbeats: number; unknownOnce: boolean }) {
   const calls: string[] = [];
   const ok = { ok: true as const, version: 1 };
+  // Each registration lands at its own metadata version (10, 20, ...): the beats after it name it.
+  let registrations = 0;
   const store: MembershipStore = {
     registerBroker: async (b) => {
       calls.push(`register ${b.brokerId} ${b.clientAddress.port}/${b.peerAddress.port}`);
-      return ok;
+      registrations++;
+      return { ok: true as const, version: registrations * 10 };
     },
     updateBroker: async (b) => {
       calls.push(`update ${b.brokerId} ${b.state}`);
       return ok;
     },
     heartbeat: async (beats) => {
-      calls.push(`heartbeat ${beats.map((x) => x.brokerId).join(',')}`);
+      for (const beat of beats) {
+        expect(beat.featureLevel).toBe(SUPPORTED_FEATURE_LEVEL);
+      }
+      calls.push(`heartbeat ${beats.map((x) => `${x.brokerId}@${x.registeredVersion}`).join(',')}`);
       if (script.unknownOnce) {
         script.unknownOnce = false;
         throw new StreamBusError('UNKNOWN_BROKER', { operation: 'metadata.heartbeat' });
@@ -74,7 +81,7 @@ describe('runMembership', () => {
     const count = calls.length;
     await new Promise((r) => setTimeout(r, 20));
     expect(calls.length).toBe(count);
-    expect(calls.slice(0, 3)).toEqual(['register 4 9092/9093', 'update 4 alive', 'heartbeat 4']);
+    expect(calls.slice(0, 3)).toEqual(['register 4 9092/9093', 'update 4 alive', 'heartbeat 4@10']);
   });
 
   it('registers with both addresses, marks the broker alive, then heartbeats, surviving failed rounds', async () => {
@@ -83,22 +90,23 @@ describe('runMembership', () => {
     expect(calls.slice(0, 6)).toEqual([
       'register 4 9092/9093',
       'update 4 alive',
-      'heartbeat 4',
-      'heartbeat 4',
-      'heartbeat 4',
-      'heartbeat 4',
+      'heartbeat 4@10',
+      'heartbeat 4@10',
+      'heartbeat 4@10',
+      'heartbeat 4@10',
     ]);
   });
 
   it('registers again when a heartbeat says the broker is unknown', async () => {
     const { store, calls } = fakeStore({ failHeartbeats: 0, unknownOnce: true });
-    await runUntil(store, calls, 5);
-    expect(calls.slice(0, 5)).toEqual([
+    await runUntil(store, calls, 6);
+    expect(calls.slice(0, 6)).toEqual([
       'register 4 9092/9093',
       'update 4 alive',
-      'heartbeat 4',
+      'heartbeat 4@10',
       'register 4 9092/9093',
       'update 4 alive',
+      'heartbeat 4@20',
     ]);
   });
 });

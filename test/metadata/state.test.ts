@@ -410,6 +410,31 @@ describe('cluster feature levels', () => {
     expect(s.featureLevel).toBe(1);
   });
 
+  it("a beat from a broker's earlier incarnation does not change the level its new registration said", () => {
+    const s = new MetadataState();
+    const first = expectOk(s.apply({ ...register(1), featureLevel: 2 })).version;
+    // Restarted on an older build: registered anew without a level.
+    const second = expectOk(s.apply(register(1))).version;
+    expect(s.brokers.get(1)?.featureLevel).toBe(1);
+    // A beat the newer build proposed before it stopped, applied only now.
+    expectOk(
+      s.apply({
+        type: 'heartbeat',
+        beats: [{ brokerId: 1, atMs: 2_000, featureLevel: 2, registeredVersion: first }],
+      }),
+    );
+    expect(s.brokers.get(1)?.featureLevel).toBe(1);
+    expect(s.brokers.get(1)?.lastHeartbeatMs).toBe(2_000);
+    // This incarnation's own beats count.
+    expectOk(
+      s.apply({
+        type: 'heartbeat',
+        beats: [{ brokerId: 1, atMs: 3_000, featureLevel: 2, registeredVersion: second }],
+      }),
+    );
+    expect(s.brokers.get(1)?.featureLevel).toBe(2);
+  });
+
   it('finalizeFeatureLevel raises the level only against the registry it was checked on', () => {
     const s = withBrokers(3);
     expectOk(s.apply({ type: 'updateBroker', brokerId: 3, state: 'decommissioned' }));
