@@ -8,8 +8,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { SUPPORTED_FEATURE_LEVEL } from '../../src/metadata/feature-levels.js';
 import { tempDir } from '../helpers/broker-process.js';
-import { freePort } from '../helpers/cluster-processes.js';
-import { type InProcessBroker, startInProcessBroker } from '../helpers/in-process-broker.js';
+import {
+  type InProcessBroker,
+  singleVoterCluster,
+  startInProcessBroker,
+} from '../helpers/in-process-broker.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 let b: InProcessBroker | undefined;
 
@@ -18,31 +22,17 @@ afterEach(async () => {
   b = undefined;
 });
 
-async function until(what: string, done: () => boolean, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!done()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
 describe('a build older than the cluster feature level', () => {
   it('stops once the level is finalized above it, and again on every restart', async () => {
     const dataDir = tempDir();
-    const peerPort = await freePort();
-    const overrides = {
-      'broker.id': 1,
-      'cluster.enabled': true,
-      'cluster.peer_listen': `127.0.0.1:${peerPort}`,
-      'cluster.voters': `1@127.0.0.1:${peerPort}`,
-    };
+    const overrides = await singleVoterCluster();
     const reasons: string[] = [];
     b = await startInProcessBroker(overrides, dataDir, { onFatal: (r) => reasons.push(r) });
     const { broker } = b;
     const cluster = broker.cluster;
     if (cluster === null) throw new Error('expected a cluster-mode broker');
-    await until('the broker has registered', () => cluster.store.snapshotView().brokers.has(1));
-    await until('the cluster has finalized what this build supports', () => {
+    await waitFor('the broker has registered', () => cluster.store.snapshotView().brokers.has(1));
+    await waitFor('the cluster has finalized what this build supports', () => {
       return cluster.store.snapshotView().featureLevel === SUPPORTED_FEATURE_LEVEL;
     });
     expect(broker.health.liveness().live).toBe(true);
@@ -54,7 +44,7 @@ describe('a build older than the cluster feature level', () => {
       epoch: r.epoch,
     }));
     await cluster.store.finalizeFeatureLevel({ level: above, brokers: registry });
-    await until('the broker has stopped itself', () => reasons.length > 0);
+    await waitFor('the broker has stopped itself', () => reasons.length > 0);
     expect(broker.isShuttingDown).toBe(true);
     expect(broker.health.liveness()).toEqual({ live: false, reason: reasons[0] });
     expect(reasons[0]).toMatch(
@@ -73,7 +63,7 @@ describe('a build older than the cluster feature level', () => {
     );
     if ('started' in restarted) {
       b = restarted.started;
-      await until('the restarted broker has stopped itself', () => again.length > 0);
+      await waitFor('the restarted broker has stopped itself', () => again.length > 0);
       expect(restarted.started.broker.isShuttingDown).toBe(true);
       expect(again[0]).toMatch(new RegExp(`finalized feature level ${above}`));
     } else {

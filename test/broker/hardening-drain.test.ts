@@ -15,7 +15,11 @@ import { BROKER_NODE_FLAGS } from '../../src/broker/node-flags.js';
 import { CLI, removeDir, startBroker, tempDir } from '../helpers/broker-process.js';
 import { captureLogger } from '../helpers/capture-logger.js';
 import { freePort, until } from '../helpers/cluster-processes.js';
-import { type InProcessBroker, startInProcessBroker } from '../helpers/in-process-broker.js';
+import {
+  type InProcessBroker,
+  singleVoterCluster,
+  startInProcessBroker,
+} from '../helpers/in-process-broker.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 /** A client connection that stays open after the broker ends its side, until `release()`. */
@@ -48,16 +52,6 @@ async function start(overrides: Record<string, unknown>, logger = captureLogger(
   const b = await startInProcessBroker(overrides, undefined, { logger: logger.logger });
   brokers.push(b);
   return { b, lines: logger.lines };
-}
-
-async function singleVoterCluster(): Promise<Record<string, unknown>> {
-  const peerPort = await freePort();
-  return {
-    'broker.id': 1,
-    'cluster.enabled': true,
-    'cluster.peer_listen': `127.0.0.1:${peerPort}`,
-    'cluster.voters': `1@127.0.0.1:${peerPort}`,
-  };
 }
 
 describe('graceful drain', () => {

@@ -5,8 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createClient } from '../../src/client/client.js';
-import { freePort } from '../helpers/cluster-processes.js';
-import { startInProcessBroker } from '../helpers/in-process-broker.js';
+import { singleVoterCluster, startInProcessBroker } from '../helpers/in-process-broker.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 function countByType(): Map<string, number> {
@@ -34,14 +33,7 @@ async function settle(): Promise<void> {
 type Mode = 'single-node' | 'cluster';
 
 async function overridesFor(mode: Mode): Promise<Record<string, unknown>> {
-  if (mode === 'single-node') return {};
-  const peerPort = await freePort();
-  return {
-    'broker.id': 1,
-    'cluster.enabled': true,
-    'cluster.peer_listen': `127.0.0.1:${peerPort}`,
-    'cluster.voters': `1@127.0.0.1:${peerPort}`,
-  };
+  return mode === 'single-node' ? {} : singleVoterCluster();
 }
 
 async function cycle(mode: Mode, round: number): Promise<void> {

@@ -9,8 +9,11 @@ import { PRODUCER_IDS_FILE } from '../../src/broker/producer-id-blocks.js';
 import type { Connection } from '../../src/client/connection.js';
 import { ApiKey } from '../../src/protocol/index.js';
 import { tempDir } from '../helpers/broker-process.js';
-import { freePort } from '../helpers/cluster-processes.js';
-import { type InProcessBroker, startInProcessBroker } from '../helpers/in-process-broker.js';
+import {
+  type InProcessBroker,
+  singleVoterCluster,
+  startInProcessBroker,
+} from '../helpers/in-process-broker.js';
 import { connectTo } from '../helpers/wire.js';
 
 let b: InProcessBroker | undefined;
@@ -44,13 +47,7 @@ async function initProducerIds(c: Connection, n: number): Promise<number[]> {
 describe('InitProducerId (cluster mode, one voter)', () => {
   it('hands out distinct ids from the metadata counter, and none again after a restart', async () => {
     const dataDir = tempDir();
-    const peerPort = await freePort();
-    const overrides = {
-      'broker.id': 1,
-      'cluster.enabled': true,
-      'cluster.peer_listen': `127.0.0.1:${peerPort}`,
-      'cluster.voters': `1@127.0.0.1:${peerPort}`,
-    };
+    const overrides = await singleVoterCluster();
     b = await startInProcessBroker(overrides, dataDir);
     conn = await connectTo(b);
     const before = await initProducerIds(conn, 5);

@@ -3,6 +3,7 @@ import { Broker } from '../../src/broker/broker.js';
 import { loadConfig } from '../../src/config/index.js';
 import { type Logger, silentLogger } from '../../src/observability/index.js';
 import { removeDir, tempDir } from './broker-process.js';
+import { freePort } from './cluster-processes.js';
 
 export interface InProcessBroker {
   broker: Broker;
@@ -55,5 +56,16 @@ export async function startInProcessBroker(
       await stop();
       removeDir(dataDir);
     },
+  };
+}
+
+/** Overrides for broker 1 as the one voter of its own cluster (cluster mode in process), on a free peer port. */
+export async function singleVoterCluster(): Promise<Record<string, unknown>> {
+  const peerPort = await freePort();
+  return {
+    'broker.id': 1,
+    'cluster.enabled': true,
+    'cluster.peer_listen': `127.0.0.1:${peerPort}`,
+    'cluster.voters': `1@127.0.0.1:${peerPort}`,
   };
 }

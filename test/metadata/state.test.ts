@@ -416,22 +416,16 @@ describe('cluster feature levels', () => {
     // Restarted on an older build: registered anew without a level.
     const second = expectOk(s.apply(register(1))).version;
     expect(s.brokers.get(1)?.featureLevel).toBe(1);
+    const beat = (atMs: number, registeredVersion: number) =>
+      expectOk(
+        s.apply({ type: 'heartbeat', beats: [{ brokerId: 1, atMs, featureLevel: 2, registeredVersion }] }),
+      );
     // A beat the newer build proposed before it stopped, applied only now.
-    expectOk(
-      s.apply({
-        type: 'heartbeat',
-        beats: [{ brokerId: 1, atMs: 2_000, featureLevel: 2, registeredVersion: first }],
-      }),
-    );
+    beat(2_000, first);
     expect(s.brokers.get(1)?.featureLevel).toBe(1);
     expect(s.brokers.get(1)?.lastHeartbeatMs).toBe(2_000);
     // This incarnation's own beats count.
-    expectOk(
-      s.apply({
-        type: 'heartbeat',
-        beats: [{ brokerId: 1, atMs: 3_000, featureLevel: 2, registeredVersion: second }],
-      }),
-    );
+    beat(3_000, second);
     expect(s.brokers.get(1)?.featureLevel).toBe(2);
   });
 
