@@ -62,3 +62,4 @@ export type {
 } from './protocol/messages.js';
 export { ApiKey, EARLIEST_TIMESTAMP, LATEST_TIMESTAMP } from './protocol/messages.js';
 export type { Compression, RecordHeader } from './protocol/record-batch.js';
+export { COMPRESSIONS } from './protocol/record-batch.js';

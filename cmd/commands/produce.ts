@@ -1,6 +1,6 @@
 import { createInterface } from 'node:readline';
-import type { Command } from 'commander';
-import { createClient, type ProducerMessage } from '../../src/index.js';
+import { type Command, Option } from 'commander';
+import { COMPRESSIONS, createClient, type ProducerMessage } from '../../src/index.js';
 import { bootstrapList, parseAcks, withBootstrap } from './common.js';
 
 interface ProduceOptions {
@@ -26,7 +26,11 @@ export function registerProduceCommand(program: Command): void {
       .option('--key-separator <sep>', 'split each line into key and value at the first <sep>')
       .option('--acks <acks>', '0, 1 or all', parseAcks, -1)
       .option('--partition <n>', 'send every message to this partition')
-      .option('--compression <codec>', 'none or gzip', 'none')
+      .addOption(
+        new Option('--compression <codec>', 'how batches are compressed')
+          .choices(COMPRESSIONS)
+          .default('none'),
+      )
       .option('--linger-ms <ms>', 'how long a batch waits for more messages', '5'),
   ).action(async (topic: string, opts: ProduceOptions) => {
     const client = createClient({ bootstrap: bootstrapList(opts.bootstrap), clientId: 'streambus-cli' });

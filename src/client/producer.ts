@@ -16,7 +16,7 @@
  */
 import { isRetriable, StreamBusError, toStreamBusError } from '../errors/index.js';
 import type { Acks } from '../protocol/index.js';
-import type { ProducerRecord } from '../protocol/record-batch.js';
+import { checkCompression, type ProducerRecord } from '../protocol/record-batch.js';
 import { type BackoffPolicy, backoffMs } from './backoff.js';
 import { BatchAccumulator } from './batch-accumulator.js';
 import { type Cluster, STALE_METADATA_CODES } from './cluster.js';
@@ -85,6 +85,7 @@ export class Producer {
     this.o = { ...PRODUCER_DEFAULTS, ...rest };
     if (![0, 1, -1].includes(this.o.acks))
       throw new StreamBusError('INVALID_ACKS', { operation: 'producer' });
+    checkCompression(this.o.compression, 'producer');
     this.clock = clock ?? clientClock;
     this.timers = timers ?? clientTimers;
     this.random = random ?? Math.random;

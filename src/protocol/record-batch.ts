@@ -49,6 +49,17 @@ export const OFF_RECORD_COUNT = 57;
 
 export type Compression = 'none' | 'gzip';
 const COMPRESSION_CODES: Record<Compression, number> = { none: 0, gzip: 1 };
+export const COMPRESSIONS = Object.keys(COMPRESSION_CODES) as Compression[];
+
+/** Throws UNSUPPORTED_COMPRESSION for a codec this build cannot write (options can come from JavaScript or a CLI). */
+export function checkCompression(value: unknown, operation: string): asserts value is Compression {
+  if (typeof value !== 'string' || !Object.hasOwn(COMPRESSION_CODES, value)) {
+    throw new StreamBusError('UNSUPPORTED_COMPRESSION', {
+      operation,
+      message: `compression ${JSON.stringify(value)} is not supported; use one of ${COMPRESSIONS.join(', ')}`,
+    });
+  }
+}
 
 export interface BatchHeader {
   baseOffset: number;
@@ -178,6 +189,54 @@ export function validateBatch(batch: Buffer, operation = 'batch.validate'): Batc
   return header;
 }
 
+/** The smallest record body: attributes, timestampDelta, offsetDelta, key and value lengths, header count. */
+const RECORD_BODY_BYTES_MIN = 6;
+const GZIP_MAGIC = [0x1f, 0x8b] as const;
+
+/**
+ * Checks that a validated batch's records region matches its compression codec without decoding any record:
+ * an uncompressed region must split into exactly `recordCount` length-prefixed records whose offset deltas run
+ * 0, 1, 2, ...; a gzip region must start with gzip's magic bytes. The CRC only proves the producer's bytes
+ * arrived intact, not that they are what the header says: a producer that labelled gzip bytes "none" had them
+ * stored and every consumer read empty values. Throws INVALID_BATCH naming what is wrong.
+ */
+export function checkRecordsMatchCodec(batch: Buffer, header: BatchHeader, operation: string): void {
+  const fail = (message: string): never => {
+    throw new StreamBusError('INVALID_BATCH', { operation, message });
+  };
+  const codec = header.attributes & 0x07;
+  if (codec === COMPRESSION_CODES.gzip) {
+    if (batch[BATCH_HEADER_BYTES] !== GZIP_MAGIC[0] || batch[BATCH_HEADER_BYTES + 1] !== GZIP_MAGIC[1]) {
+      fail('record batch says gzip but its records are not gzip data');
+    }
+    return;
+  }
+  const reader = new RecordReader(batch);
+  reader.pos = BATCH_HEADER_BYTES;
+  try {
+    for (let i = 0; i < header.recordCount; i++) {
+      const length = reader.smallVarint();
+      const end = reader.pos + length;
+      if (length < RECORD_BODY_BYTES_MIN || end > batch.length) {
+        fail(
+          `record ${i} of an uncompressed batch declares ${length} bytes; ${batch.length - reader.pos} remain (compressed records labelled uncompressed?)`,
+        );
+      }
+      reader.pos++; // attributes
+      reader.varint(); // timestampDelta
+      const offsetDelta = reader.smallVarint();
+      if (offsetDelta !== i) fail(`record ${i} of an uncompressed batch has offset delta ${offsetDelta}`);
+      reader.pos = end;
+    }
+  } catch (err) {
+    if (err instanceof StreamBusError) throw err;
+    fail(`uncompressed records do not parse: ${(err as Error).message}`);
+  }
+  if (reader.pos !== batch.length) {
+    fail(`uncompressed batch has ${batch.length - reader.pos} bytes after its ${header.recordCount} records`);
+  }
+}
+
 /** Whether the CRC of the batch at [offset, offset+size) is right. Used by recovery and by consumers. */
 export function batchCrcMatches(buf: Buffer, offset: number, sizeBytes: number): boolean {
   if (sizeBytes < BATCH_HEADER_BYTES || offset + sizeBytes > buf.length) return false;
@@ -294,6 +353,7 @@ export function encodeRecordBatch(records: readonly ProducerRecord[], options: E
     return body;
   });
   const compression = options.compression ?? 'none';
+  checkCompression(compression, 'batch.encode');
   let batch: Buffer;
   if (compression === 'none') {
     // Records go straight into the batch: a second megabyte-sized buffer per batch, and its copy, cost the

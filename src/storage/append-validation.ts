@@ -1,5 +1,10 @@
 import { StreamBusError } from '../errors/index.js';
-import { BATCH_HEADER_BYTES, batchSizeAt, validateBatch } from '../protocol/record-batch.js';
+import {
+  BATCH_HEADER_BYTES,
+  batchSizeAt,
+  checkRecordsMatchCodec,
+  validateBatch,
+} from '../protocol/record-batch.js';
 
 /**
  * Splits a produce payload (one or more whole batches back to back) into batches, validating each header and
@@ -39,6 +44,7 @@ export function splitAndValidate(payload: Buffer, batchBytesMax: number): Buffer
         message: `record batch claims ${header.recordCount} records in ${payloadBytes} bytes of records`,
       });
     }
+    checkRecordsMatchCodec(batch, header, operation);
     batches.push(batch);
     pos += size;
   }

@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createClient } from '../../src/client/client.js';
 import type { Connection } from '../../src/client/connection.js';
+import { crc32c } from '../../src/protocol/crc32c.js';
 import {
   type Acks,
   ApiKey,
@@ -209,6 +210,37 @@ describe('Produce', () => {
     const mixed = Buffer.concat([batch, batch.subarray(0, 20)]);
     expect(codeOf((await produce('pf-truncated', 0, mixed)).error)).toBe('INVALID_BATCH');
     expect(await latest('pf-truncated', 0)).toBe(0);
+  });
+
+  test('records that do not match the codec in the batch header answer INVALID_BATCH and append nothing', async () => {
+    await createTopic('pf-codec');
+    const relabel = (batch: Buffer, codec: number): Buffer => {
+      const copy = Buffer.from(batch);
+      copy.writeInt16BE(codec, 21);
+      copy.writeUInt32BE(crc32c(copy.subarray(21)), 17);
+      return copy;
+    };
+    const records = [{ value: 'compressible '.repeat(40) }, { value: 'second' }];
+    const gzipped = encodeRecordBatch(records, { baseTimestamp: Date.now(), compression: 'gzip' });
+    const plain = encodeRecordBatch(records, { baseTimestamp: Date.now() });
+    // gzip bytes labelled uncompressed: stored, every consumer would read empty or garbled values.
+    const gzipAsNone = await produce('pf-codec', 0, relabel(gzipped, 0));
+    expect(codeOf(gzipAsNone.error)).toBe('INVALID_BATCH');
+    expect(gzipAsNone.error?.message).toContain('uncompressed');
+    expect(codeOf((await produce('pf-codec', 0, relabel(plain, 1))).error)).toBe('INVALID_BATCH');
+    // An offset delta out of sequence, and bytes left over after the declared records.
+    const skipped = encodeRecordBatch([{ value: 'a' }, { value: 'b' }], { baseTimestamp: Date.now() });
+    skipped[61 + 1 + 1 + 1] = 2 * 5; // first record: length, attributes, timestampDelta (0), offsetDelta := 5
+    expect(codeOf((await produce('pf-codec', 0, relabel(skipped, 0))).error)).toBe('INVALID_BATCH');
+    const padded = Buffer.concat([plain, Buffer.from([0, 0, 0])]);
+    padded.writeInt32BE(padded.length - 12, 8);
+    expect(codeOf((await produce('pf-codec', 0, relabel(padded, 0))).error)).toBe('INVALID_BATCH');
+    // A codec this broker has no decoder for (zstd is 4).
+    expect(codeOf((await produce('pf-codec', 0, relabel(plain, 4))).error)).toBe('UNSUPPORTED_COMPRESSION');
+    expect(await latest('pf-codec', 0)).toBe(0);
+    for (const good of [gzipped, plain])
+      expect(codeOf((await produce('pf-codec', 0, good)).error)).toBeNull();
+    expect(await latest('pf-codec', 0)).toBe(4);
   });
 
   test('a batch above limits.batch_bytes_max answers BATCH_TOO_LARGE; one just below it is accepted', async () => {

@@ -179,6 +179,30 @@ describe('the produce/consume walk-through', () => {
     expect(r.stderr).toContain('10 message(s) sent (acks=0');
   });
 
+  test('--compression gzip round-trips; a codec this build cannot write exits 2 naming the choices, sending nothing', async () => {
+    await cli(['topic', 'create', 'squeezed']);
+    const gz = await cli(['produce', 'squeezed', '--compression', 'gzip'], { input: seq(1, 50) });
+    expect(gz.code).toBe(0);
+    const zstd = await cli(['produce', 'squeezed', '--compression', 'zstd'], { input: seq(51, 60) });
+    expect(zstd.code).not.toBe(0);
+    expect(zstd.stderr).toContain('Allowed choices are none, gzip');
+    const r = await cli([
+      'consume',
+      'squeezed',
+      '--from-beginning',
+      '--max-messages',
+      '60',
+      '--timeout-ms',
+      '1500',
+    ]);
+    const values = r.stdout
+      .split('\n')
+      .filter(Boolean)
+      .map(Number)
+      .sort((a, b) => a - b);
+    expect(values).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+  });
+
   test('STREAMBUS_BOOTSTRAP is used when --bootstrap is absent', async () => {
     const r = await runCli(['topic', 'list'], { env: { STREAMBUS_BOOTSTRAP: b.bootstrap } });
     expect(r.code).toBe(0);

@@ -4,7 +4,7 @@ import { partitionForKey } from '../../src/client/partitioner.js';
 import { Producer } from '../../src/client/producer.js';
 import { StreamBusError } from '../../src/errors/index.js';
 import { ApiKey, type ProduceRequest } from '../../src/protocol/index.js';
-import { readBatchHeader, splitBatches } from '../../src/protocol/record-batch.js';
+import { type Compression, readBatchHeader, splitBatches } from '../../src/protocol/record-batch.js';
 import { eventually, FakeBroker, failAll, ManualTimers } from './fake-broker.js';
 
 let broker: FakeBroker;
@@ -112,6 +112,19 @@ describe('Producer batching', () => {
     const batch = batchesIn(produces()[0]!)[0]!;
     expect(readBatchHeader(batch).attributes & 0x07).toBe(1);
     expect(broker.records('t', 0)[0]?.value?.toString()).toBe('zipped'.repeat(50));
+  });
+
+  it('refuses a compression codec it cannot write (gzip bytes labelled "none" were once stored as empty values)', async () => {
+    await setup(1);
+    for (const compression of ['zstd', 'GZIP', ''] as unknown as Compression[]) {
+      expect(() => new Producer(cluster, { compression })).toThrow(
+        expect.objectContaining({
+          code: 'UNSUPPORTED_COMPRESSION',
+          message: expect.stringContaining('none, gzip'),
+        }),
+      );
+    }
+    expect(produces()).toHaveLength(0);
   });
 
   it('flush() waits until every batched message is acknowledged', async () => {
