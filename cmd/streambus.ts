@@ -14,6 +14,13 @@ import { registerGroupCommand } from './commands/group.js';
 import { registerProduceCommand } from './commands/produce.js';
 import { registerTopicCommand } from './commands/topic.js';
 
+// A reader that goes away (`streambus consume ... | head`) fails the next write with EPIPE. Without a
+// listener that is an uncaught 'error' event and a stack trace; commands instead see their writes fail
+// (consume stops and commits only what was printed) and end as they would have.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code !== 'EPIPE') throw err;
+});
+
 const program = new Command()
   .name('streambus')
   .description('StreamBus: a distributed commit log for Node.js')

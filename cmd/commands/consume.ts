@@ -22,10 +22,11 @@ interface ConsumeOptions {
   printOffset?: boolean;
 }
 
-function writeOut(text: string): Promise<void> {
+/** Resolves once stdout took `text`: true, or false when its reader has gone (EPIPE, as after `| head`). */
+function writeOut(text: string): Promise<boolean> {
   return new Promise((resolve) => {
-    if (process.stdout.write(text)) resolve();
-    else process.stdout.once('drain', resolve);
+    if (process.stdout.destroyed) resolve(false);
+    else process.stdout.write(text, (err) => resolve(err == null));
   });
 }
 
@@ -107,6 +108,9 @@ export function registerConsumeCommand(program: Command): void {
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
     let printed = 0;
+    /** Partitions with messages delivered but not printed (--max-messages reached): their positions stay uncommitted. */
+    const cut = new Set<string>();
+    let readerGone = false;
     try {
       if (opts.group !== undefined) {
         consumer.subscribe([topic]);
@@ -130,8 +134,13 @@ export function registerConsumeCommand(program: Command): void {
         lastMessageAt = Date.now();
         let out = '';
         const next = new Map<string, { topic: string; partition: number; offset: number }>();
+        let lines = 0;
         for (const m of messages) {
-          if (opts.maxMessages !== undefined && printed >= opts.maxMessages) break;
+          if (opts.maxMessages !== undefined && printed + lines >= opts.maxMessages) {
+            // Delivered but not printed: this partition's position is past what was printed.
+            cut.add(`${m.topic}:${m.partition}`);
+            continue;
+          }
           if (opts.printOffset) out += `${m.partition}:${m.offset}\t`;
           if (opts.printKey) out += `${m.key?.toString() ?? ''}\t`;
           out += `${m.value?.toString() ?? ''}\n`;
@@ -140,11 +149,27 @@ export function registerConsumeCommand(program: Command): void {
             partition: m.partition,
             offset: m.offset + 1,
           });
-          printed++;
+          lines++;
         }
-        await writeOut(out);
+        if (!(await writeOut(out))) {
+          readerGone = true;
+          break;
+        }
+        printed += lines;
         if (opts.group !== undefined && next.size > 0) await commitPrinted(consumer, [...next.values()]);
         if (opts.maxMessages !== undefined && printed >= opts.maxMessages) break;
+      }
+      // As Kafka consumers commit their positions, not only what they read: a partition with nothing to
+      // read records where this member started it (per --from-beginning), so the group's next run does not
+      // start it from the end and skip what arrived meanwhile.
+      if (opts.group !== undefined && !readerGone) {
+        const positions: CommittedOffset[] = [];
+        for (const tp of consumer.assignment()) {
+          const position = consumer.position(tp);
+          if (position !== undefined && !cut.has(`${tp.topic}:${tp.partition}`))
+            positions.push({ topic: tp.topic, partition: tp.partition, offset: position });
+        }
+        if (positions.length > 0) await commitPrinted(consumer, positions);
       }
     } finally {
       process.off('SIGINT', onSignal);

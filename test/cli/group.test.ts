@@ -3,8 +3,9 @@
  * run continues where the first stopped; `group list`, `describe` (offsets and lag), `reset-offsets` and
  * `delete` work on it.
  */
+import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { type BrokerProcess, removeDir, startBroker } from '../helpers/broker-process.js';
+import { type BrokerProcess, CLI, removeDir, startBroker } from '../helpers/broker-process.js';
 import { runCli } from '../helpers/run-cli.js';
 
 let broker: BrokerProcess;
@@ -53,6 +54,73 @@ describe('streambus consume --group and streambus group', () => {
     const missing = await cli('group', 'describe', 'readers');
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('GROUP_ID_NOT_FOUND');
+  }, 60_000);
+
+  test('a partition empty when the group first read it is not skipped later: its position was committed', async () => {
+    expect((await cli('topic', 'create', 'sparse', '--partitions', '2')).code).toBe(0);
+    const produceTo = (partition: number, lines: string[]) =>
+      runCli(['produce', 'sparse', '--partition', String(partition), '--bootstrap', broker.bootstrap], {
+        input: `${lines.join('\n')}\n`,
+      });
+    expect((await produceTo(0, ['a', 'b', 'c'])).code).toBe(0);
+    const first = await cli(
+      'consume',
+      'sparse',
+      '--group',
+      'sparse-readers',
+      '--from-beginning',
+      '--timeout-ms',
+      '1500',
+    );
+    expect(first.stdout.trim().split('\n').sort()).toEqual(['a', 'b', 'c']);
+    const described = JSON.parse((await cli('group', 'describe', 'sparse-readers', '--json')).stdout) as {
+      offsets: { partition: number; committed: number }[];
+    };
+    expect(described.offsets.map((o) => [o.partition, o.committed]).sort()).toEqual([
+      [0, 3],
+      [1, 0],
+    ]);
+    // Arrives after the first run; the second run (no --from-beginning) starts partition 1 at its commit.
+    expect((await produceTo(1, ['d', 'e'])).code).toBe(0);
+    const second = await cli('consume', 'sparse', '--group', 'sparse-readers', '--timeout-ms', '1500');
+    expect(second.stdout.trim().split('\n').sort()).toEqual(['d', 'e']);
+  }, 60_000);
+
+  test('a reader that goes away (| head) ends consume quietly; only what was printed is committed', async () => {
+    expect((await cli('topic', 'create', 'piped')).code).toBe(0);
+    const input = `${Array.from({ length: 30_000 }, (_, i) => `piped-${i}`).join('\n')}\n`;
+    expect(
+      (await runCli(['produce', 'piped', '--bootstrap', broker.bootstrap], { input, timeoutMs: 60_000 }))
+        .code,
+    ).toBe(0);
+    const child = spawn(
+      'bash',
+      [
+        '-c',
+        `"${process.execPath}" "${CLI}" consume piped --group heads --from-beginning --timeout-ms 1500 --bootstrap ${broker.bootstrap} | head -n 1; echo "consume exit \${PIPESTATUS[0]}" >&2`,
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => {
+      stdout += c.toString();
+    });
+    child.stderr.on('data', (c: Buffer) => {
+      stderr += c.toString();
+    });
+    await new Promise((resolve) => child.once('close', resolve));
+    expect(stdout).toBe('piped-0\n');
+    expect(stderr).toContain('consume exit 0');
+    expect(stderr).not.toMatch(/EPIPE|Error|at /);
+    const printed = Number(/(\d+) message\(s\) consumed/.exec(stderr)?.[1]);
+    // A round whose write failed counts as not printed (how much of it head read is unknowable).
+    expect(printed).toBeGreaterThanOrEqual(0);
+    expect(printed).toBeLessThan(30_000);
+    const described = JSON.parse((await cli('group', 'describe', 'heads', '--json')).stdout) as {
+      offsets: { committed: number }[];
+    };
+    expect(described.offsets[0]?.committed ?? 0).toBe(printed);
   }, 60_000);
 
   test('refuses contradictory options with a clear message', async () => {
