@@ -79,7 +79,11 @@ export const ERRORS = {
 
   // 200..299: produce and fetch
   CORRUPT_BATCH: { wireCode: 200, category: 'invalid_input', message: 'record batch CRC mismatch' },
-  INVALID_BATCH: { wireCode: 201, category: 'invalid_input', message: 'record batch header or record framing is invalid' },
+  INVALID_BATCH: {
+    wireCode: 201,
+    category: 'invalid_input',
+    message: 'record batch header or record framing is invalid',
+  },
   BATCH_TOO_LARGE: {
     wireCode: 202,
     category: 'invalid_input',
