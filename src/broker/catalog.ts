@@ -67,6 +67,12 @@ export interface TopicInfo {
   replicationFactor: number;
   internal: boolean;
   configs: Record<string, string>;
+  /**
+   * Which creation of this name: a topic deleted and created again has another (the metadata version that
+   * created it in a cluster, its creation time on a single node). Group offsets remember it, so offsets
+   * committed for a deleted topic do not carry over to a new topic of the same name.
+   */
+  incarnation: number;
 }
 
 /** Where a partition lives, as Metadata and DescribeTopics report it. */

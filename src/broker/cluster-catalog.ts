@@ -427,5 +427,6 @@ function topicInfo(view: MetadataView, t: TopicRecord): TopicInfo {
     replicationFactor: t.replicationFactor,
     internal: t.internal,
     configs: topicConfigs(view, t),
+    incarnation: t.createdVersion,
   };
 }

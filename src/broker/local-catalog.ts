@@ -59,6 +59,7 @@ export class LocalTopicCatalog implements TopicCatalog {
       replicationFactor: 1,
       internal: t.name.startsWith('__'),
       configs: { ...t.configs },
+      incarnation: t.createdMs,
     }));
   }
 
@@ -71,6 +72,7 @@ export class LocalTopicCatalog implements TopicCatalog {
       replicationFactor: 1,
       internal: name.startsWith('__'),
       configs: { ...t.configs },
+      incarnation: t.createdMs,
     };
   }
 

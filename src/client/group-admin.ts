@@ -117,7 +117,9 @@ export class GroupAdmin {
 
   /**
    * Moves the committed offsets of a group with no members (stop its consumers first) for every partition
-   * of `topic` (or the listed ones). Offsets may move backwards: this is the explicit reset.
+   * of `topic` (or the listed ones). Offsets may move backwards: this is the explicit reset. An offset
+   * outside a partition's log is clamped into it, as Kafka's tool does: past the end it would hold the
+   * group's commits back (they never go below it) until the partition grew that far.
    */
   async resetOffsets(
     groupId: string,
@@ -129,7 +131,19 @@ export class GroupAdmin {
     const list = partitions ?? [...Array(count).keys()];
     let offsets: number[];
     if (target.to === 'offset') {
-      offsets = list.map(() => target.offset);
+      const bound = (timestamp: number) =>
+        listOffsetsByLeader(
+          this.cluster,
+          list.map((partition) => ({ topic, partition, timestamp })),
+        );
+      const [earliest, latest] = await Promise.all([bound(EARLIEST_TIMESTAMP), bound(LATEST_TIMESTAMP)]);
+      offsets = list.map((_, i) => {
+        const low = earliest[i]!;
+        const high = latest[i]!;
+        if (low.error !== null) throw fromWireError(low.error, 'admin.resetOffsets');
+        if (high.error !== null) throw fromWireError(high.error, 'admin.resetOffsets');
+        return Math.min(Math.max(target.offset, low.offset), high.offset);
+      });
     } else {
       const timestamp =
         target.to === 'earliest'

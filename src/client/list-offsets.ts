@@ -54,7 +54,16 @@ async function askLeaders(
   const out: (ListOffsetsPartitionResult | undefined)[] = new Array(asks.length);
   for (let i = 0; i < asks.length; i++) {
     const a = asks[i]!;
-    const leader = await cluster.leaderIfKnown(a.topic, a.partition);
+    let leader: number | undefined;
+    try {
+      leader = await cluster.leaderIfKnown(a.topic, a.partition);
+    } catch (err) {
+      // A topic deleted meanwhile (group offsets can outlive it) answers for itself; the rest are asked.
+      const e = toStreamBusError(err, 'cluster.listOffsets');
+      if (e.code !== 'UNKNOWN_TOPIC_OR_PARTITION') throw e;
+      out[i] = { ...a, error: wireErrorOf(e.code, e.message), offset: -1, timestamp: -1 };
+      continue;
+    }
     if (leader === undefined) {
       // No leader right now (a failover under way): that partition answers so, the others are asked.
       const error = wireErrorOf('LEADER_NOT_AVAILABLE', `no leader for ${a.topic}/${a.partition}`);

@@ -6,7 +6,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Consumer, createClient, partitionForKey, type StreamBusClient } from '../../src/index.js';
 import { removeDir, tempDir } from '../helpers/broker-process.js';
-import { type InProcessBroker, startInProcessBroker } from '../helpers/in-process-broker.js';
+import {
+  type InProcessBroker,
+  singleVoterCluster,
+  startInProcessBroker,
+} from '../helpers/in-process-broker.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 const FAST = { 'groups.initial_rebalance_delay': 100, 'groups.offsets_partitions': 3 };
 const GROUP = { sessionTimeoutMs: 3_000, heartbeatIntervalMs: 300, rebalanceTimeoutMs: 5_000 };
@@ -220,10 +225,64 @@ describe('consumer groups on one broker', () => {
       { partition: 0, offset: 0 },
     ]);
     expect((await groups.describeGroup('g3')).offsets[0]?.committed).toBe(0);
+    // Outside the log: clamped into it (past the end it would hold the group's commits back).
+    expect(await groups.resetOffsets('g3', 'logs', { to: 'offset', offset: 99 })).toEqual([
+      { partition: 0, offset: 5 },
+    ]);
+    expect(await groups.resetOffsets('g3', 'logs', { to: 'offset', offset: -7 })).toEqual([
+      { partition: 0, offset: 0 },
+    ]);
     expect((await groups.listGroups()).map((g) => g.groupId)).toContain('g3');
     await groups.deleteGroup('g3');
     expect((await groups.listGroups()).map((g) => g.groupId)).not.toContain('g3');
   });
+
+  for (const mode of ['single node', 'one-voter cluster'] as const) {
+    it(`offsets committed for a deleted topic do not carry over to a new topic of the same name (${mode})`, async () => {
+      broker = await startInProcessBroker({
+        ...FAST,
+        ...(mode === 'single node' ? {} : await singleVoterCluster()),
+      });
+      const cluster = broker.broker.cluster;
+      // A topic needs an alive broker to be placed on: wait for this one's registration to apply.
+      if (cluster !== null)
+        await waitFor(
+          'this broker alive in metadata',
+          () => cluster.store.snapshotView().brokers.get(1)?.state === 'alive',
+        );
+      const admin = client().admin();
+      const readAll = async (expected: number) => {
+        const member = client().consumer({
+          autoOffsetReset: 'earliest',
+          maxWaitMs: 100,
+          group: { groupId: 'g-recreated', ...GROUP },
+        });
+        member.subscribe(['reborn']);
+        const seen = new Set<string>();
+        await pollUntil([member], () => seen.size === expected, seen);
+        await member.close(); // commits its position
+        return [...seen].sort();
+      };
+      await admin.createTopic({ name: 'reborn', partitions: 1 });
+      await produce('reborn', 5, 1);
+      expect(await readAll(5)).toEqual(['m0', 'm1', 'm2', 'm3', 'm4']);
+      const groups = admin.groups();
+      expect((await groups.describeGroup('g-recreated')).offsets.map((o) => o.committed)).toEqual([5]);
+
+      await admin.deleteTopic('reborn');
+      // The old topic's offsets are still shown while no topic of that name exists, with no lag.
+      expect((await groups.describeGroup('g-recreated')).offsets).toMatchObject([
+        { topic: 'reborn', partition: 0, committed: 5, lag: null },
+      ]);
+      await admin.createTopic({ name: 'reborn', partitions: 1 });
+      await produce('reborn', 2, 1);
+      // The new topic starts per autoOffsetReset, not at 5, and its commits are not refused as below 5.
+      expect(await readAll(2)).toEqual(['m0', 'm1']);
+      expect((await groups.describeGroup('g-recreated')).offsets.map((o) => [o.committed, o.lag])).toEqual([
+        [2, 0],
+      ]);
+    });
+  }
 
   it('clients cannot write, create or delete the internal offsets topic', async () => {
     broker = await startInProcessBroker(FAST);

@@ -182,6 +182,7 @@ export class GroupCoordinator {
       logger: this.log.child({ partition: index }),
       ...(this.deps.metrics === undefined ? {} : { observer: groupObserver(this.deps.metrics) }),
       ...(this.deps.onAppendTimeout === undefined ? {} : { onAppendTimeout: this.deps.onAppendTimeout }),
+      topicIncarnation: (topic) => this.deps.catalog.topic(topic)?.incarnation,
     });
     const entry: ShardEntry = { leadership, served, shard, loaded: null };
     this.shards.set(index, entry);

@@ -26,7 +26,14 @@ import type {
   SyncGroupResult,
 } from './group-types.js';
 import { OffsetsCheckpoint } from './offsets-checkpoint.js';
-import { groupRecord, markerRecord, offsetRecord, offsetsBatch } from './offsets-records.js';
+import {
+  type CommittedValue,
+  committedForEarlierTopic,
+  groupRecord,
+  markerRecord,
+  offsetRecord,
+  offsetsBatch,
+} from './offsets-records.js';
 import { loadOffsetsState, type OffsetsState } from './offsets-state.js';
 import { notCoordinator, OffsetsWriter } from './offsets-writer.js';
 
@@ -51,6 +58,11 @@ export interface GroupShardDeps {
   readonly observer?: GroupObserver;
   /** An append (commit, group state, checkpoint) ran out of time. */
   readonly onAppendTimeout?: () => void;
+  /**
+   * The topic's current incarnation (TopicInfo.incarnation), stored with each commit: offsets committed
+   * for a deleted topic are then not those of a new topic of the same name.
+   */
+  readonly topicIncarnation?: (topic: string) => number | undefined;
 }
 
 export interface CommitRequest {
@@ -187,9 +199,9 @@ export class GroupShard {
       }
       const results: CommitResult['partitions'] = [];
       const records: ProducerRecord[] = [];
-      const accepted: CommitRequest['partitions'][number][] = [];
+      const accepted: { topic: string; partition: number; value: CommittedValue }[] = [];
       for (const p of request.partitions) {
-        const current = this.state.committed(request.groupId, p.topic, p.partition);
+        const current = this.liveCommitted(request.groupId, p.topic, p.partition);
         if (!request.reset && current !== undefined && p.offset < current.offset) {
           results.push({
             ...topicPartition(p),
@@ -199,14 +211,15 @@ export class GroupShard {
           continue;
         }
         results.push({ ...topicPartition(p), error: null });
-        accepted.push(p);
-        records.push(
-          offsetRecord(request.groupId, p.topic, p.partition, {
-            offset: p.offset,
-            metadata: p.metadata,
-            commitTimestampMs: started,
-          }),
-        );
+        const incarnation = this.deps.topicIncarnation?.(p.topic);
+        const value: CommittedValue = {
+          offset: p.offset,
+          metadata: p.metadata,
+          commitTimestampMs: started,
+          ...(incarnation === undefined ? {} : { topicIncarnation: incarnation }),
+        };
+        accepted.push({ topic: p.topic, partition: p.partition, value });
+        records.push(offsetRecord(request.groupId, p.topic, p.partition, value));
       }
       if (records.length > 0) {
         await this.writer.append(records, deadline);
@@ -216,7 +229,7 @@ export class GroupShard {
             groupId: request.groupId,
             topic: p.topic,
             partition: p.partition,
-            value: { offset: p.offset, metadata: p.metadata, commitTimestampMs: started },
+            value: p.value,
           });
         }
         this.deps.observer?.onCommit(request.groupId, accepted.length, this.deps.nowMs() - started);
@@ -244,9 +257,13 @@ export class GroupShard {
   }
 
   committed(groupId: string, partitions: readonly { topic: string; partition: number }[] | null) {
-    if (partitions === null) return [...(this.state.offsets.get(groupId)?.values() ?? [])];
+    if (partitions === null) {
+      return [...(this.state.offsets.get(groupId)?.values() ?? [])].filter(
+        (c) => !committedForEarlierTopic(c, this.deps.topicIncarnation?.(c.topic)),
+      );
+    }
     return partitions.map((p) => {
-      const c = this.state.committed(groupId, p.topic, p.partition);
+      const c = this.liveCommitted(groupId, p.topic, p.partition);
       return c === undefined
         ? { ...topicPartition(p), offset: -1, metadata: '', commitTimestampMs: -1 }
         : { ...topicPartition(p), ...c };
@@ -259,6 +276,13 @@ export class GroupShard {
     if (!this.state.offsets.has(groupId)) return undefined;
     // Offsets only: an Empty group, described without keeping a machine for it (metrics sample every group).
     return new GroupMachine(groupId, this.deps.machineOptions).describe();
+  }
+
+  /** The committed offset, unless it was committed for an earlier topic of the same name. */
+  private liveCommitted(groupId: string, topic: string, partition: number): CommittedValue | undefined {
+    const c = this.state.committed(groupId, topic, partition);
+    if (c === undefined || committedForEarlierTopic(c, this.deps.topicIncarnation?.(topic))) return undefined;
+    return c;
   }
 
   groupIds(): string[] {

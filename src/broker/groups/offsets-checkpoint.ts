@@ -6,7 +6,7 @@
  */
 import type { Logger } from '../../observability/index.js';
 import type { ProducerRecord } from '../../protocol/record-batch.js';
-import { groupRecord, offsetRecord } from './offsets-records.js';
+import { committedForEarlierTopic, groupRecord, offsetRecord } from './offsets-records.js';
 import type { OffsetsState } from './offsets-state.js';
 import type { OffsetsWriter } from './offsets-writer.js';
 
@@ -19,6 +19,8 @@ export interface OffsetsCheckpointDeps {
   /** How often the live state is rewritten (a quarter of the topic's retention). */
   readonly checkpointIntervalMs: number;
   readonly logger: Logger;
+  /** The topic's current incarnation (TopicInfo.incarnation); offsets of an earlier one are not rewritten. */
+  readonly topicIncarnation?: (topic: string) => number | undefined;
 }
 
 export class OffsetsCheckpoint {
@@ -45,14 +47,20 @@ export class OffsetsCheckpoint {
       const written = await this.writer.serialize(async () => {
         const records: ProducerRecord[] = [];
         for (const [groupId, offsets] of this.state.offsets) {
-          for (const o of offsets.values()) {
-            records.push(
-              offsetRecord(groupId, o.topic, o.partition, {
-                offset: o.offset,
-                metadata: o.metadata,
-                commitTimestampMs: o.commitTimestampMs,
-              }),
-            );
+          for (const o of [...offsets.values()]) {
+            if (committedForEarlierTopic(o, this.deps.topicIncarnation?.(o.topic))) {
+              // Left behind by a deleted topic: not rewritten, so retention removes it from the log too.
+              this.state.apply({
+                kind: 'offset',
+                groupId,
+                topic: o.topic,
+                partition: o.partition,
+                value: null,
+              });
+              continue;
+            }
+            const { topic: _topic, partition: _partition, ...value } = o;
+            records.push(offsetRecord(groupId, o.topic, o.partition, value));
           }
         }
         for (const snapshot of this.state.groups.values())

@@ -3,7 +3,8 @@
  * batches of the partition the group hashes to. The last record of a key wins (the partition is a
  * compacted changelog); a null value is a tombstone.
  *
- *   offset commit:  key [1, groupId, topic, partition]  value { offset, metadata, commitTimestampMs } | nil
+ *   offset commit:  key [1, groupId, topic, partition]  value { offset, metadata, commitTimestampMs,
+ *                   topicIncarnation? } | nil
  *   group metadata: key [2, groupId]                     value GroupSnapshot | nil (group deleted)
  *   load marker:    key [0, brokerId, leadership]        value nil: a new coordinator writes one and reads the
  *                   partition up to it, so everything committed before it took over is in its state.
@@ -25,6 +26,26 @@ export interface CommittedValue {
   readonly offset: number;
   readonly metadata: string;
   readonly commitTimestampMs: number;
+  /**
+   * The topic's incarnation (TopicInfo.incarnation) when the offset was committed; absent in records from
+   * builds before it was kept, and when the coordinator did not know the topic yet.
+   */
+  readonly topicIncarnation?: number;
+}
+
+/**
+ * Whether `committed` belongs to an earlier topic of the same name (deleted, then created again): a group
+ * must not start the new topic at the old one's offsets, nor be held below them. Unknown either side: no.
+ */
+export function committedForEarlierTopic(
+  committed: CommittedValue,
+  incarnationNow: number | undefined,
+): boolean {
+  return (
+    committed.topicIncarnation !== undefined &&
+    incarnationNow !== undefined &&
+    committed.topicIncarnation !== incarnationNow
+  );
 }
 
 export type OffsetsRecord =
@@ -87,7 +108,8 @@ function committedValue(v: unknown): CommittedValue | null {
   if (typeof v !== 'object' || v === null) return null;
   const o = v as Record<string, unknown>;
   if (!isInt(o.offset) || typeof o.metadata !== 'string' || !isInt(o.commitTimestampMs)) return null;
-  return { offset: o.offset, metadata: o.metadata, commitTimestampMs: o.commitTimestampMs };
+  const value = { offset: o.offset, metadata: o.metadata, commitTimestampMs: o.commitTimestampMs };
+  return isInt(o.topicIncarnation) ? { ...value, topicIncarnation: o.topicIncarnation } : value;
 }
 
 function groupSnapshot(v: unknown): GroupSnapshot | null {

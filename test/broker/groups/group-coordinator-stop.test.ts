@@ -33,7 +33,7 @@ function coordinatorOver(served: ServedPartition) {
   const catalog = catalogServing(served, {
     topic: (name) =>
       name === OFFSETS_TOPIC
-        ? { name, partitions: 1, replicationFactor: 3, internal: true, configs: {} }
+        ? { name, partitions: 1, replicationFactor: 3, internal: true, configs: {}, incarnation: 1 }
         : undefined,
     placement: () => ({ leaderId: 1, leaderEpoch: 7, replicas: [1, 2, 3], isr: [1, 2, 3] }),
   });

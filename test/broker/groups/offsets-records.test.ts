@@ -7,6 +7,7 @@ import { pack } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
 import type { GroupSnapshot } from '../../../src/broker/groups/group-types.js';
 import {
+  committedForEarlierTopic,
   decodeOffsetsRecord,
   groupRecord,
   markerRecord,
@@ -120,5 +121,20 @@ describe('__consumer_offsets records', () => {
     expect(state.committed('h', 't', 0)).toBeUndefined();
     expect(state.groups.has('g')).toBe(false);
     expect(state.groupIds()).toEqual(['g']);
+  });
+
+  it("keeps the topic's incarnation with an offset; one from an earlier topic of the name is recognised", () => {
+    const [withIncarnation, without] = roundTrip([
+      offsetRecord('g', 't', 0, { offset: 5, metadata: '', commitTimestampMs: 1, topicIncarnation: 41 }),
+      offsetRecord('g', 't', 1, { offset: 6, metadata: '', commitTimestampMs: 1 }),
+    ]);
+    expect(withIncarnation).toMatchObject({ value: { offset: 5, topicIncarnation: 41 } });
+    expect(without).toMatchObject({ value: { offset: 6 } });
+    expect(without?.kind === 'offset' && without.value).not.toHaveProperty('topicIncarnation');
+    const committed = { offset: 5, metadata: '', commitTimestampMs: 1, topicIncarnation: 41 };
+    expect(committedForEarlierTopic(committed, 41)).toBe(false);
+    expect(committedForEarlierTopic(committed, 42)).toBe(true); // deleted and created again
+    expect(committedForEarlierTopic(committed, undefined)).toBe(false); // not known here (yet, or any more)
+    expect(committedForEarlierTopic({ offset: 5, metadata: '', commitTimestampMs: 1 }, 42)).toBe(false);
   });
 });
