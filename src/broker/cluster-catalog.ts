@@ -28,6 +28,7 @@ import type { LogConfig } from '../storage/config.js';
 import {
   alterTopicConfigs,
   builtInTopicConfigs,
+  checkMinInsyncFits,
   normalizeTopicConfigs,
   type TopicConfigs,
   validatePartitionCount,
@@ -289,6 +290,10 @@ export class ClusterTopicCatalog implements TopicCatalog {
         ? clusterTopicDefaults(view.clusterConfig)
         : this.topicRecord(change.name, 'config.alter').configs;
     const { set } = alterTopicConfigs(current, change, 'config.alter');
+    if (change.type === 'topic') {
+      const t = this.topicRecord(change.name, 'config.alter');
+      checkMinInsyncFits(set, t.replicationFactor, change.name, 'config.alter');
+    }
     if (validateOnly) return;
     const options = deadline === undefined ? {} : { deadline };
     const result =
@@ -321,8 +326,10 @@ export class ClusterTopicCatalog implements TopicCatalog {
     return t;
   }
 
-  /** Name, partition count, configs and replication factor checked against the current metadata. */
-  /** The spec's replication factor and configs, and its own assignment if it brings one (checked). */
+  /**
+   * Name, partition count, configs and replication factor checked against the current metadata: the spec's
+   * replication factor and configs, and its own assignment if it brings one.
+   */
   private check(spec: CreateTopicSpec): {
     replicationFactor: number;
     configs: TopicConfigs;
@@ -346,6 +353,7 @@ export class ClusterTopicCatalog implements TopicCatalog {
         partitions: spec.partitions,
         replicationFactor: spec.replicationFactor,
       });
+      checkMinInsyncFits(configs, assignment[0]!.length, spec.name, 'topic.create');
       return { replicationFactor: assignment[0]!.length, configs, assignment };
     }
     const alive = eligibleBrokers(this.clusterView()).map((b) => b.id);
@@ -371,6 +379,7 @@ export class ClusterTopicCatalog implements TopicCatalog {
         metadata: { topic: spec.name, replicationFactor, aliveBrokers: alive.length },
       });
     }
+    checkMinInsyncFits(configs, replicationFactor, spec.name, 'topic.create');
     return { replicationFactor, configs };
   }
 

@@ -38,6 +38,27 @@ export function minInsyncReplicas(configs: TopicConfigs): number {
   return text === undefined ? 1 : Number(text);
 }
 
+/**
+ * Refuses a topic's own min_insync_replicas above its replication factor (INVALID_TOPIC_CONFIG): every
+ * acks=all write to it, the producer's default, would be refused with NOT_ENOUGH_REPLICAS. A cluster-wide
+ * default is not checked here: it applies to topics of every replication factor.
+ */
+export function checkMinInsyncFits(
+  configs: TopicConfigs,
+  replicationFactor: number,
+  topic: string,
+  operation: string,
+): void {
+  if (configs.min_insync_replicas === undefined) return;
+  const required = minInsyncReplicas(configs);
+  if (required <= replicationFactor) return;
+  throw new StreamBusError('INVALID_TOPIC_CONFIG', {
+    operation,
+    message: `min_insync_replicas ${required} is more than topic ${topic}'s replication factor ${replicationFactor}: acks=all writes would never be accepted`,
+    metadata: { topic, minInsyncReplicas: required, replicationFactor },
+  });
+}
+
 export const TOPIC_CONFIG_KEYS: readonly string[] = [...Object.keys(NUMERIC_KEYS), 'flush_policy'];
 
 export function validateTopicName(name: unknown): asserts name is string {

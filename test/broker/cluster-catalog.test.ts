@@ -452,6 +452,17 @@ describe('ClusterTopicCatalog', () => {
     expect(
       await codeOf(() => broker(1).catalog.createTopic({ ...spec('cfg', 1, 1), configs: { nope: '1' } })),
     ).toBe('INVALID_TOPIC_CONFIG');
+    // acks=all writes could never be accepted: more replicas required in sync than the topic has.
+    const tooMany = caughtBy(() =>
+      broker(1).catalog.validateTopic({ ...spec('strict', 1, 1), configs: { min_insync_replicas: '2' } }),
+    );
+    expect(tooMany).toMatchObject({ code: 'INVALID_TOPIC_CONFIG' });
+    expect((tooMany as Error).message).toContain('replication factor 1');
+    expect(
+      await codeOf(() =>
+        broker(1).catalog.createTopic({ ...spec('strict', 1, 1), configs: { min_insync_replicas: '2' } }),
+      ),
+    ).toBe('INVALID_TOPIC_CONFIG');
     expect(member.store.snapshotView().version).toBe(before);
   });
 });
@@ -555,6 +566,7 @@ describe('Configs through the cluster catalog', () => {
     expect(await alter('topic', 'cfg', {}, ['nope'])).toBe('INVALID_TOPIC_CONFIG');
     expect(await alter('topic', 'cfg', { segment_ms: '10' }, ['segment_ms'])).toBe('INVALID_TOPIC_CONFIG');
     expect(await alter('topic', 'missing', { segment_ms: '10' })).toBe('UNKNOWN_TOPIC_OR_PARTITION');
+    expect(await alter('topic', 'cfg', { min_insync_replicas: '2' })).toBe('INVALID_TOPIC_CONFIG'); // RF 1
     await broker(1).catalog.alterConfigs(
       { type: 'topic', name: 'cfg', set: { segment_ms: '10' }, delete: [] },
       true,
