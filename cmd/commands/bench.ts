@@ -23,24 +23,29 @@ function benchCommand(
         'topic (created when missing, with the broker default replication factor)',
         'bench',
       )
-      .option('--messages <n>', 'messages to send or read', parseIntOption('--messages'), 200_000)
-      .option('--size <bytes>', 'message size', parseIntOption('--size'), 1024)
-      .option('--batch <n>', 'messages per producer batch', parseIntOption('--batch'), 1000)
+      .option(
+        '--messages <n>',
+        'messages to send (produce) or read (consume); e2e sends --rate for --duration',
+        parseIntOption('--messages', 1),
+        200_000,
+      )
+      .option('--size <bytes>', 'message size', parseIntOption('--size', 0), 1024)
+      .option('--batch <n>', 'messages per producer batch', parseIntOption('--batch', 1), 1000)
       .option('--acks <acks>', '0, 1 or all', parseAcks, -1)
-      .option('--partitions <n>', 'partitions when creating the topic', parseIntOption('--partitions'), 1)
-      .option('--in-flight <n>', 'producer sends outstanding at once', parseIntOption('--in-flight'), 8)
+      .option('--partitions <n>', 'partitions when creating the topic', parseIntOption('--partitions', 1), 1)
+      .option('--in-flight <n>', 'producer sends outstanding at once', parseIntOption('--in-flight', 1), 8)
       .option(
         '--linger-ms <ms>',
         'producer linger (0: send at the end of the event-loop turn)',
-        parseIntOption('--linger-ms'),
+        parseIntOption('--linger-ms', 0),
         1,
       )
-      .option('--rate <n>', 'e2e: messages per second', parseIntOption('--rate'), 5000)
-      .option('--duration <s>', 'e2e: seconds', parseIntOption('--duration'), 5)
+      .option('--rate <n>', 'e2e: messages per second', parseIntOption('--rate', 1), 5000)
+      .option('--duration <s>', 'e2e: seconds', parseIntOption('--duration', 1), 5)
       .option(
         '--warmup <n>',
         'messages sent (consume: read) first in the same process, not measured',
-        parseIntOption('--warmup'),
+        parseIntOption('--warmup', 0),
         10_000,
       ),
   ).action(async (raw: RawOptions) => {

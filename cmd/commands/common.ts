@@ -19,10 +19,13 @@ export function bootstrapList(value: string): string[] {
     .filter((s) => s.length > 0);
 }
 
-export function parseIntOption(name: string) {
+/** An integer option, at least `min` when given (a zero batch or a negative count would hang or mislead). */
+export function parseIntOption(name: string, min?: number) {
   return (value: string): number => {
     const n = Number(value);
-    if (!Number.isInteger(n)) throw new Error(`${name} must be an integer, got '${value}'`);
+    if (value.trim() === '' || !Number.isSafeInteger(n))
+      throw new Error(`${name} must be an integer, got '${value}'`);
+    if (min !== undefined && n < min) throw new Error(`${name} must be at least ${min}, got ${n}`);
     return n;
   };
 }

@@ -60,19 +60,19 @@ export function registerConsumeCommand(program: Command): void {
       .option(
         '--session-timeout-ms <ms>',
         'with --group: how long the group waits for this member after it goes silent (default 10000)',
-        parseIntOption('--session-timeout-ms'),
+        parseIntOption('--session-timeout-ms', 1),
       )
       .option(
         '--from-beginning',
         'start at the earliest offset instead of the end (with --group: when the group has no committed offset)',
       )
-      .option('--partition <n>', 'read only this partition', parseIntOption('--partition'))
-      .option('--offset <n>', 'start at this offset (needs --partition)', parseIntOption('--offset'))
-      .option('--max-messages <n>', 'exit after this many messages', parseIntOption('--max-messages'))
+      .option('--partition <n>', 'read only this partition', parseIntOption('--partition', 0))
+      .option('--offset <n>', 'start at this offset (needs --partition)', parseIntOption('--offset', 0))
+      .option('--max-messages <n>', 'exit after this many messages', parseIntOption('--max-messages', 1))
       .option(
         '--timeout-ms <ms>',
         'exit when no message arrives for this long',
-        parseIntOption('--timeout-ms'),
+        parseIntOption('--timeout-ms', 0),
       )
       .option('--print-key', 'print key<TAB>value')
       .option('--print-offset', 'print partition:offset<TAB> before each line'),

@@ -20,26 +20,26 @@ export function registerDevClusterCommand(program: Command): void {
     .requiredOption(
       '--brokers <n>',
       'number of brokers (1, 3 or 5 all vote; otherwise the first 1 or 3)',
-      parseIntOption('--brokers'),
+      parseIntOption('--brokers', 1),
     )
     .requiredOption('--data-dir <dir>', 'parent directory: broker i keeps its data in DIR/broker-i')
     .option(
       '--base-port <port>',
       'broker i listens on P+(i-1)*10 (clients), +1 (peers), +2 (health/metrics); 0 picks free ports',
-      parseIntOption('--base-port'),
+      parseIntOption('--base-port', 1),
       9092,
     )
     .option('--host <host>', 'address every listener binds to and advertises', '127.0.0.1')
     .option(
       '--ready-timeout-ms <ms>',
       'how long to wait for the cluster to be ready',
-      parseIntOption('--ready-timeout-ms'),
+      parseIntOption('--ready-timeout-ms', 1),
       60_000,
     )
     .option(
       '--stop-timeout-ms <ms>',
       'how long brokers may drain after SIGTERM before SIGKILL',
-      parseIntOption('--stop-timeout-ms'),
+      parseIntOption('--stop-timeout-ms', 1),
       35_000,
     )
     .action(async (options: DevClusterOptions) => {

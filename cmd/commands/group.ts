@@ -101,9 +101,9 @@ export function registerGroupCommand(program: Command): void {
       .option(
         '--to-timestamp <ms>',
         'the first message at or after this time (ms since the epoch)',
-        parseIntOption('--to-timestamp'),
+        parseIntOption('--to-timestamp', 0),
       )
-      .option('--partition <n>', 'only this partition', parseIntOption('--partition')),
+      .option('--partition <n>', 'only this partition', parseIntOption('--partition', 0)),
   ).action(
     async (
       groupId: string,

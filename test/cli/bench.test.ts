@@ -51,6 +51,25 @@ describe('streambus bench', () => {
     expect(described[0]!.partitions[0]!.highWatermark).toBe(3010);
   });
 
+  test('counts and sizes that would hang or mislead are refused before connecting', async () => {
+    for (const [option, value, expected] of [
+      ['--batch', '0', '--batch must be at least 1, got 0'],
+      ['--batch', '-1', '--batch must be at least 1, got -1'],
+      ['--in-flight', '0', '--in-flight must be at least 1, got 0'],
+      ['--messages', '-5', '--messages must be at least 1, got -5'],
+      ['--messages', '1e3x', "--messages must be an integer, got '1e3x'"],
+    ] as const) {
+      const r = await runCli(['bench', 'produce', option, value, '--bootstrap', '127.0.0.1:1'], {
+        timeoutMs: 10_000,
+      });
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(expected);
+    }
+    const consume = await runCli(['consume', 't', '--timeout-ms', '-1', '--bootstrap', '127.0.0.1:1']);
+    expect(consume.code).toBe(1);
+    expect(consume.stderr).toContain('--timeout-ms must be at least 0');
+  });
+
   test('consume reads the requested number of messages from the beginning', async () => {
     const r = await runCli([
       'bench',
