@@ -26,7 +26,7 @@ export function registerDevClusterCommand(program: Command): void {
     .option(
       '--base-port <port>',
       'broker i listens on P+(i-1)*10 (clients), +1 (peers), +2 (health/metrics); 0 picks free ports',
-      parseIntOption('--base-port', 1),
+      parseIntOption('--base-port', 0),
       9092,
     )
     .option('--host <host>', 'address every listener binds to and advertises', '127.0.0.1')
