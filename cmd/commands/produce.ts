@@ -13,9 +13,12 @@ interface ProduceOptions {
   lingerMs: string;
 }
 
-/** Lines are sent in chunks; this many sends may be outstanding before reading more of stdin. */
-const CHUNK_MESSAGES = 500;
-const OUTSTANDING_CHUNKS_MAX = 64;
+/**
+ * Each line is its own send(), so the count acknowledged is exact even when some fail (one send of many
+ * lines rejects as a whole, though the rest of its lines may have been written). Reading stdin pauses
+ * while this many are outstanding, and resumes once half have settled.
+ */
+const OUTSTANDING_MAX = 4096;
 
 export function registerProduceCommand(program: Command): void {
   withBootstrap(
@@ -41,23 +44,35 @@ export function registerProduceCommand(program: Command): void {
     });
     const partition = opts.partition === undefined ? undefined : Number(opts.partition);
     let acknowledged = 0;
+    let failed = 0;
     let sent = 0;
     let failure: unknown = null;
-    const outstanding = new Set<Promise<void>>();
+    let outstanding = 0;
+    let resumeReading: (() => void) | null = null;
+    let allSettled: (() => void) | null = null;
+    const settled = (): void => {
+      outstanding--;
+      if (resumeReading !== null && outstanding <= OUTSTANDING_MAX / 2) {
+        resumeReading();
+        resumeReading = null;
+      }
+      if (allSettled !== null && outstanding === 0) allSettled();
+    };
 
-    const send = (chunk: ProducerMessage[]): Promise<void> => {
-      sent += chunk.length;
-      const p = producer.send({ topic, messages: chunk }).then(
+    const send = (message: ProducerMessage): void => {
+      sent++;
+      outstanding++;
+      producer.send({ topic, messages: [message] }).then(
         () => {
-          acknowledged += chunk.length;
+          acknowledged++;
+          settled();
         },
         (err: unknown) => {
+          failed++;
           failure ??= err;
+          settled();
         },
       );
-      const tracked = p.finally(() => outstanding.delete(tracked));
-      outstanding.add(tracked);
-      return tracked;
     };
 
     const toMessage = (line: string): ProducerMessage => {
@@ -75,20 +90,22 @@ export function registerProduceCommand(program: Command): void {
       return message;
     };
 
-    let chunk: ProducerMessage[] = [];
     const lines = createInterface({ input: process.stdin, crlfDelay: Number.POSITIVE_INFINITY });
     try {
       for await (const line of lines) {
         if (failure !== null) break;
-        chunk.push(toMessage(line));
-        if (chunk.length >= CHUNK_MESSAGES) {
-          void send(chunk);
-          chunk = [];
-          while (outstanding.size >= OUTSTANDING_CHUNKS_MAX) await Promise.race(outstanding);
+        send(toMessage(line));
+        if (outstanding >= OUTSTANDING_MAX) {
+          await new Promise<void>((resolve) => {
+            resumeReading = resolve;
+          });
         }
       }
-      if (chunk.length > 0 && failure === null) void send(chunk);
-      await Promise.allSettled([...outstanding]);
+      if (outstanding > 0) {
+        await new Promise<void>((resolve) => {
+          allSettled = resolve;
+        });
+      }
       await producer.flush().catch((err: unknown) => {
         failure ??= err;
       });
@@ -100,7 +117,7 @@ export function registerProduceCommand(program: Command): void {
     if (failure !== null) {
       const e = failure as { code?: string; message?: string };
       process.stderr.write(
-        `${count} message(s) ${what}; stopped after an error: ${e.code ?? ''} ${e.message ?? String(failure)}\n`,
+        `${count} message(s) ${what}, ${failed} failed; stopped after an error: ${e.code ?? ''} ${e.message ?? String(failure)}\n`,
       );
       process.exitCode = 1;
     } else {

@@ -20,6 +20,7 @@ import { checkCompression, type ProducerRecord } from '../protocol/record-batch.
 import { type BackoffPolicy, backoffMs } from './backoff.js';
 import { BatchAccumulator } from './batch-accumulator.js';
 import { type Cluster, STALE_METADATA_CODES } from './cluster.js';
+import { Fifo } from './fifo.js';
 import {
   IDEMPOTENT_IN_FLIGHT_MAX,
   IdempotenceState,
@@ -72,7 +73,7 @@ export class Producer {
   private spaceWaiters: (() => void)[] = [];
   /** A send() is appending its records; later ones wait in `appendWaiters`, first come first served. */
   private appending = false;
-  private readonly appendWaiters: (() => void)[] = [];
+  private readonly appendWaiters = new Fifo<() => void>();
   /** Sends still appending their records (waiting for metadata or their turn): flush() waits for them. */
   private readonly appendingSends = new Set<Promise<unknown>>();
   private closed = false;

@@ -4,6 +4,7 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { partitionForKey } from '../../src/index.js';
 import { requireDist } from '../helpers/acked-producer.js';
 import { type BrokerProcess, removeDir, startBroker } from '../helpers/broker-process.js';
 import { runCli } from '../helpers/run-cli.js';
@@ -201,6 +202,29 @@ describe('the produce/consume walk-through', () => {
       .map(Number)
       .sort((a, b) => a - b);
     expect(values).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+  });
+
+  test('a line the broker refuses is counted as failed; the lines written beside it are counted as acknowledged', async () => {
+    await cli(['topic', 'create', 'strict', '--partitions', '2', '--config', 'max_message_bytes=2000']);
+    // Keys that hash to partition 0 and 1: the oversized line goes alone to partition 1.
+    const keyFor = (partition: number) =>
+      Array.from({ length: 100 }, (_, i) => `k${i}`).find((k) => partitionForKey(k, 2) === partition)!;
+    const input = [`${keyFor(0)}:a`, `${keyFor(1)}:${'x'.repeat(5000)}`, `${keyFor(0)}:small`].join('\n');
+    const r = await cli(['produce', 'strict', '--key-separator', ':'], { input: `${input}\n` });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(
+      '2 message(s) acknowledged, 1 failed; stopped after an error: BATCH_TOO_LARGE',
+    );
+    const read = await cli([
+      'consume',
+      'strict',
+      '--from-beginning',
+      '--max-messages',
+      '2',
+      '--timeout-ms',
+      '1500',
+    ]);
+    expect(read.stdout.split('\n').filter(Boolean).sort()).toEqual(['a', 'small']);
   });
 
   test('STREAMBUS_BOOTSTRAP is used when --bootstrap is absent', async () => {
