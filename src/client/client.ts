@@ -7,6 +7,7 @@
  *   const producer = client.producer();
  *   await producer.send({ topic: 'orders', messages: [{ key: 'k', value: 'v' }] });
  */
+import { StreamBusError } from '../errors/index.js';
 import { Admin, type AdminOptions } from './admin.js';
 import { Cluster, type ClusterOptions } from './cluster.js';
 import { Consumer, type ConsumerOptions } from './consumer.js';
@@ -21,6 +22,7 @@ export type ClientOptions = Omit<ClusterOptions, 'bootstrap'> & {
 export class StreamBusClient {
   readonly cluster: Cluster;
   private readonly children: { close(): Promise<void> }[] = [];
+  private closed = false;
 
   constructor(options: ClientOptions) {
     const bootstrap =
@@ -34,25 +36,36 @@ export class StreamBusClient {
   }
 
   producer(options?: ProducerOptions): Producer {
+    this.checkOpen('client.producer');
     const p = new Producer(this.cluster, options);
     this.children.push(p);
     return p;
   }
 
   consumer(options?: ConsumerOptions): Consumer {
+    this.checkOpen('client.consumer');
     const c = new Consumer(this.cluster, options);
     this.children.push(c);
     return c;
   }
 
   admin(options?: AdminOptions): Admin {
+    this.checkOpen('client.admin');
     return new Admin(this.cluster, options);
   }
 
   /** Flushes producers, stops consumers, closes every connection. */
   async close(): Promise<void> {
+    this.closed = true;
     await Promise.allSettled(this.children.splice(0).map((c) => c.close()));
     await this.cluster.close();
+  }
+
+  /** A producer made after close() would retry its sends against closed connections until they time out. */
+  private checkOpen(operation: string): void {
+    if (this.closed) {
+      throw new StreamBusError('CONNECTION_CLOSED', { operation, message: 'client is closed' });
+    }
   }
 }
 

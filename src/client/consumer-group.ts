@@ -141,6 +141,10 @@ export class ConsumerGroup {
     this.membership.subscribe(topics);
   }
 
+  get subscribed(): boolean {
+    return this.membership.subscribed;
+  }
+
   /** Called at the start of every poll(): (re)join when needed, then auto-commit what was returned. */
   async beforePoll(signal: AbortSignal): Promise<void> {
     await this.membership.ensureActive(signal);

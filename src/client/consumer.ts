@@ -273,6 +273,20 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
       ? AbortSignal.any([options.signal, this.closing.signal])
       : this.closing.signal;
     if (signal.aborted) return [];
+    // As Kafka's consumer: polling nothing would wait forever (a for-await loop never ends).
+    const nothingToRead =
+      this.group === null
+        ? this.partitions.size === 0 && this.wholeTopics.size === 0
+        : !this.group.subscribed;
+    if (nothingToRead) {
+      throw new StreamBusError('INVALID_CONFIG', {
+        operation: 'consumer.poll',
+        message:
+          this.group === null
+            ? 'nothing to poll: assign() partitions or topics first'
+            : 'nothing to poll: subscribe() to topics first',
+      });
+    }
     if (this.group !== null) await this.group.beforePoll(signal);
     else if (this.wholeTopics.size > 0) await this.adoptAddedPartitions();
     if (signal.aborted) return [];

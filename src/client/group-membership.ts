@@ -129,6 +129,11 @@ export class GroupMembership {
     return [...this.owned];
   }
 
+  /** Whether subscribe() named any topics yet. */
+  get subscribed(): boolean {
+    return this.topics.length > 0;
+  }
+
   /** Whether commits now carry a valid generation (stable or rebalancing with the current one). */
   get identity(): { memberId: string; generation: number; groupInstanceId: string | null } {
     return {

@@ -27,6 +27,7 @@ import {
   INIT_PRODUCER_ID_RETRIES_MAX,
   initProducerId,
 } from './idempotence.js';
+import { checkMessages } from './message-check.js';
 import { PartitionHolds } from './partition-holds.js';
 import { Partitioner } from './partitioner.js';
 import { ProduceRequests, REFUSED_UNWRITTEN } from './produce-request.js';
@@ -132,6 +133,7 @@ export class Producer {
     const acks = request.acks ?? this.o.acks;
     if (acks !== 0 && acks !== 1 && acks !== -1)
       throw new StreamBusError('INVALID_ACKS', { operation: 'producer.send' });
+    checkMessages(request.messages, 'producer.send');
     if (request.messages.length === 0) return [];
     const appended = this.appendInTurn(request, acks);
     this.appendingSends.add(appended);

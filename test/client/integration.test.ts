@@ -108,6 +108,45 @@ describe('SDK against a real broker', () => {
     });
   });
 
+  it('misuse fails at once with a clear error: messages that are not bytes, polling nothing, a closed client', async () => {
+    await client.admin().createTopic({ name: 'misuse', partitions: 1 });
+    const producer = client.producer({ lingerMs: 0 });
+    const refused = (messages: unknown[]) =>
+      producer.send({ topic: 'misuse', messages: messages as { value: string }[] });
+    await expect(refused([{ value: 'fine' }, { value: 42 }])).rejects.toMatchObject({
+      code: 'INVALID_REQUEST',
+      message: expect.stringContaining('message 1: value must be a Buffer, a string or null; got number 42'),
+    });
+    await expect(refused([{ key: { id: 1 }, value: 'x' }])).rejects.toMatchObject({
+      message: expect.stringContaining('message 0: key must be'),
+    });
+    await expect(refused([{ value: 'x', headers: [{ key: 'h', value: 7 }] }])).rejects.toMatchObject({
+      message: expect.stringContaining('header h value must be'),
+    });
+    await expect(refused([{ value: 'x', timestamp: 'now' }])).rejects.toMatchObject({
+      message: expect.stringContaining('timestamp must be an integer'),
+    });
+    // Nothing of a refused send was written, not even its good message.
+    await producer.send({ topic: 'misuse', messages: [{ value: 'after' }] });
+    const [first] = await consumeAll(client, 'misuse', 1);
+    expect([first?.offset, first?.value?.toString()]).toEqual([0, 'after']);
+
+    const idle = client.consumer();
+    await expect(idle.poll()).rejects.toMatchObject({
+      code: 'INVALID_CONFIG',
+      message: expect.stringContaining('assign()'),
+    });
+    const grouped = client.consumer({ group: { groupId: 'never-subscribed' } });
+    await expect(grouped.poll()).rejects.toMatchObject({ message: expect.stringContaining('subscribe()') });
+    await Promise.all([idle.close(), grouped.close()]);
+
+    const closed = createClient({ bootstrap: broker.bootstrap });
+    await closed.close();
+    expect(() => closed.producer()).toThrow(expect.objectContaining({ code: 'CONNECTION_CLOSED' }));
+    expect(() => closed.consumer()).toThrow(expect.objectContaining({ code: 'CONNECTION_CLOSED' }));
+    expect(() => closed.admin()).toThrow(expect.objectContaining({ code: 'CONNECTION_CLOSED' }));
+  });
+
   it('acknowledged messages survive a broker restart, and the client reconnects by itself', async () => {
     await client.admin().createTopic({ name: 'durable', partitions: 2 });
     const producer = client.producer();
