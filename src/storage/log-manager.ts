@@ -231,6 +231,7 @@ export class LogManager {
     if (this.topics.has(name)) {
       throw new StreamBusError('TOPIC_ALREADY_EXISTS', {
         operation: 'topic.create',
+        message: `topic ${name} already exists`,
         metadata: { topic: name },
       });
     }

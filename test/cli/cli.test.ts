@@ -48,6 +48,11 @@ describe('the produce/consume walk-through', () => {
   test('topic create, list and describe show a 3-partition topic', async () => {
     const created = await cli(['topic', 'create', 'orders', '--partitions', '3']);
     expect([created.code, created.stdout]).toEqual([0, 'created topic orders with 3 partition(s)\n']);
+    const again = await cli(['topic', 'create', 'orders', '--partitions', '3']);
+    expect([again.code, again.stderr]).toEqual([
+      1,
+      'streambus: TOPIC_ALREADY_EXISTS: topic orders already exists\n',
+    ]);
     const listed = await cli(['topic', 'list']);
     expect(listed.code).toBe(0);
     expect(listed.stdout.split('\n')).toContain('orders\t3 partition(s)');

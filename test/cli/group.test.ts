@@ -54,6 +54,9 @@ describe('streambus consume --group and streambus group', () => {
     const missing = await cli('group', 'describe', 'readers');
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('GROUP_ID_NOT_FOUND');
+    const deletedTwice = await cli('group', 'delete', 'readers');
+    expect(deletedTwice.code).toBe(1);
+    expect(deletedTwice.stderr).toContain('GROUP_ID_NOT_FOUND: no group "readers"');
   }, 60_000);
 
   test('a partition empty when the group first read it is not skipped later: its position was committed', async () => {

@@ -270,7 +270,14 @@ export async function handleDeleteGroups(
       const shard = await shardOrError(ctx, groupId);
       if (!isShard(shard)) return { groupId, error: shard };
       try {
-        return { groupId, error: codeError(await shard.delete(groupId, source.deadline)) };
+        const code = await shard.delete(groupId, source.deadline);
+        const about =
+          code === 'GROUP_ID_NOT_FOUND'
+            ? `no group ${JSON.stringify(groupId)}`
+            : code === 'NON_EMPTY_GROUP'
+              ? `group ${JSON.stringify(groupId)} has members: stop its consumers first`
+              : undefined;
+        return { groupId, error: codeError(code, about) };
       } catch (err) {
         return { groupId, error: toWireError(toStreamBusError(err), 'groups.delete') };
       }
