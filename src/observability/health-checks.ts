@@ -1,4 +1,5 @@
 import { statfs } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { CheckResult, HealthCheckSpec } from './health.js';
 
@@ -12,7 +13,7 @@ export function diskSpaceCheck(
     name: options.name ?? 'storage',
     critical: true,
     async check(): Promise<CheckResult> {
-      const stats = await statfs(dir);
+      const stats = await statfsOfExisting(dir);
       const freeBytes = Number(stats.bavail) * Number(stats.bsize);
       const totalBytes = Number(stats.blocks) * Number(stats.bsize);
       options.onFreeBytes?.(freeBytes);
@@ -35,6 +36,20 @@ export function diskSpaceCheck(
       return { status: 'healthy', message: 'disk space ok', details };
     },
   };
+}
+
+/**
+ * The filesystem `dir` is on, or will be on: the first check runs before storage creates a new data dir,
+ * and its parent's filesystem is where it will be made (not an ENOENT reported as an unhealthy disk).
+ */
+async function statfsOfExisting(dir: string) {
+  for (let path = resolve(dir); ; path = dirname(path)) {
+    try {
+      return await statfs(path);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || dirname(path) === path) throw err;
+    }
+  }
 }
 
 export interface EventLoopLagCheck extends HealthCheckSpec {

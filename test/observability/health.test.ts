@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
@@ -193,7 +194,13 @@ describe('built-in checks', () => {
     const full = await diskSpaceCheck(dir, Number.MAX_SAFE_INTEGER).check(signal);
     expect(full.status).toBe('unhealthy');
     expect(full.message).toMatch(/below/);
-    await expect(diskSpaceCheck(join(dir, 'missing'), 1).check(signal)).rejects.toThrow();
+    // A data dir storage has not created yet is on its parent's filesystem (no ENOENT "unhealthy" at start).
+    const notYet = await diskSpaceCheck(join(dir, 'not', 'yet'), 1).check(signal);
+    expect(notYet.status).toBe('healthy');
+    expect((notYet.details as { free_bytes: number }).free_bytes).toBeGreaterThan(0);
+    // One that can never be made (under a file) still fails the check.
+    writeFileSync(join(dir, 'file'), '');
+    await expect(diskSpaceCheck(join(dir, 'file', 'data'), 1).check(signal)).rejects.toThrow(/ENOTDIR/);
   });
 
   it('eventLoopLagCheck reports healthy on an idle loop', async () => {
