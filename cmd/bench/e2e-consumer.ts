@@ -6,7 +6,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { createClient } from '../../src/index.js';
-import { newHistogram } from './report.js';
+import { latencies, newHistogram } from './report.js';
 
 interface E2eConsumerData {
   bootstrap: string;
@@ -42,10 +42,7 @@ async function run(): Promise<void> {
   parentPort!.postMessage({
     result: {
       received,
-      p50_us: histogram.getValueAtPercentile(50),
-      p99_us: histogram.getValueAtPercentile(99),
-      p999_us: histogram.getValueAtPercentile(99.9),
-      max_us: histogram.maxValue,
+      ...latencies(histogram),
     },
   });
 }

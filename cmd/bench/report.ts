@@ -12,6 +12,16 @@ export function newHistogram(): Histogram {
   });
 }
 
+/**
+ * p50, p99, p99.9 and max in microseconds. A percentile is read as its bucket's upper end, which can lie
+ * above the largest value recorded (a p99 above the max): each is capped at the max.
+ */
+export function latencies(histogram: Histogram) {
+  const max = histogram.maxValue;
+  const at = (percentile: number) => Math.min(histogram.getValueAtPercentile(percentile), max);
+  return { p50_us: at(50), p99_us: at(99), p999_us: at(99.9), max_us: max };
+}
+
 export interface Summary {
   bench: string;
   messages: number;
@@ -41,10 +51,7 @@ export function summarize(
     seconds: Number(seconds.toFixed(3)),
     msgs_per_s: Math.round(messages / seconds),
     mib_per_s: Number(((messages * sizeBytes) / seconds / 1048576).toFixed(2)),
-    p50_us: histogram.getValueAtPercentile(50),
-    p99_us: histogram.getValueAtPercentile(99),
-    p999_us: histogram.getValueAtPercentile(99.9),
-    max_us: histogram.maxValue,
+    ...latencies(histogram),
     ...extra,
   };
 }
