@@ -150,7 +150,7 @@ export class FrameDecoder {
     } else if (length > this.frameBytesMax) {
       this.failure = new StreamBusError('FRAME_TOO_LARGE', {
         operation: 'protocol.frame',
-        message: `frame length ${length} exceeds frameBytesMax ${this.frameBytesMax}`,
+        message: `frame length ${length} exceeds frameBytesMax ${this.frameBytesMax}${httpHint(length)}`,
         metadata: { lengthBytes: length, frameBytesMax: this.frameBytesMax },
       });
     }
@@ -161,4 +161,17 @@ export class FrameDecoder {
       throw this.failure;
     }
   }
+}
+
+/** HTTP's first four bytes, read as a frame length: a client pointed at the ops port, or a browser at 9092. */
+const HTTP_PREFIXES = new Map(
+  ['HTTP', 'GET ', 'POST', 'PUT ', 'HEAD'].map((text) => [Buffer.from(text).readUInt32BE(0), text]),
+);
+
+function httpHint(length: number): string {
+  const text = HTTP_PREFIXES.get(length);
+  if (text === undefined) return '';
+  return text === 'HTTP'
+    ? ': the peer answered HTTP (is this the health/metrics port? clients connect to the broker port, 9092 by default)'
+    : ': this is an HTTP request (health and metrics are served on the ops port, 8080 by default)';
 }

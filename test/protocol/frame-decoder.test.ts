@@ -87,6 +87,17 @@ describe('FrameDecoder', () => {
     );
   });
 
+  it('says so when the bytes are HTTP: a client at the ops port, or an HTTP request at the broker port', () => {
+    const answer = errorOf(() => new FrameDecoder().push(Buffer.from('HTTP/1.1 400 Bad Request\r\n')));
+    expect(answer.code).toBe('FRAME_TOO_LARGE');
+    expect(answer.message).toContain('the peer answered HTTP (is this the health/metrics port?');
+    const request = errorOf(() => new FrameDecoder().push(Buffer.from('GET /health/ready HTTP/1.1\r\n')));
+    expect(request.message).toContain('this is an HTTP request');
+    expect(
+      errorOf(() => new FrameDecoder().push(Buffer.from([0x7f, 0xff, 0xff, 0xff]))).message,
+    ).not.toContain('HTTP');
+  });
+
   it('accepts a frame of exactly frameBytesMax', () => {
     const d = new FrameDecoder({ frameBytesMax: 8 });
     expect(d.push(frame(Buffer.alloc(8, 1)))).toHaveLength(1);
