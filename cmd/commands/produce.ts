@@ -1,4 +1,3 @@
-import { createInterface } from 'node:readline';
 import { type Command, Option } from 'commander';
 import { COMPRESSIONS, createClient, type ProducerMessage } from '../../src/index.js';
 import { bootstrapList, parseAcks, withBootstrap } from './common.js';
@@ -19,6 +18,21 @@ interface ProduceOptions {
  * while this many are outstanding, and resumes once half have settled.
  */
 const OUTSTANDING_MAX = 4096;
+
+/**
+ * Lines of text split at \n only (a \r\n ending loses its \r): readline also splits at a lone \r, which
+ * cut a message that carried one in two. A last line without a newline is still a message.
+ */
+async function* linesOf(input: NodeJS.ReadableStream): AsyncGenerator<string> {
+  input.setEncoding('utf8'); // a character split across chunks is decoded whole
+  let rest = '';
+  for await (const chunk of input as AsyncIterable<string>) {
+    const lines = (rest + chunk).split('\n');
+    rest = lines.pop()!;
+    for (const line of lines) yield line.endsWith('\r') ? line.slice(0, -1) : line;
+  }
+  if (rest !== '') yield rest.endsWith('\r') ? rest.slice(0, -1) : rest;
+}
 
 export function registerProduceCommand(program: Command): void {
   withBootstrap(
@@ -90,9 +104,8 @@ export function registerProduceCommand(program: Command): void {
       return message;
     };
 
-    const lines = createInterface({ input: process.stdin, crlfDelay: Number.POSITIVE_INFINITY });
     try {
-      for await (const line of lines) {
+      for await (const line of linesOf(process.stdin)) {
         if (failure !== null) break;
         send(toMessage(line));
         if (outstanding >= OUTSTANDING_MAX) {

@@ -232,6 +232,14 @@ describe('the produce/consume walk-through', () => {
     expect(read.stdout.split('\n').filter(Boolean).sort()).toEqual(['a', 'small']);
   });
 
+  test('lines split at \\n only: a lone \\r stays in its message, \\r\\n endings and a last line without one count', async () => {
+    await cli(['topic', 'create', 'returns']);
+    const produced = await cli(['produce', 'returns'], { input: 'a\rb\nc\r\nd' });
+    expect(produced.stderr).toBe('3 message(s) acknowledged\n');
+    const r = await cli(['consume', 'returns', '--from-beginning', '--max-messages', '3', '--print-offset']);
+    expect(r.stdout).toBe('0:0\ta\rb\n0:1\tc\n0:2\td\n');
+  });
+
   test('STREAMBUS_BOOTSTRAP is used when --bootstrap is absent', async () => {
     const r = await runCli(['topic', 'list'], { env: { STREAMBUS_BOOTSTRAP: b.bootstrap } });
     expect(r.code).toBe(0);
