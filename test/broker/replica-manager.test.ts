@@ -261,6 +261,49 @@ describe('ReplicaManager', () => {
     expect(reads).toBe(0);
   });
 
+  it('steers only the partitions whose leader or in-sync set changed, not every replica it hosts', async () => {
+    const { md } = setup([1, 2, 3], { isrCheckIntervalMs: 3_600_000 });
+    md.apply(
+      createTopic(
+        't',
+        Array.from({ length: 12 }, () => [1, 2, 3]),
+      ),
+    );
+    await waitFor('every partition led and published', () =>
+      md
+        .snapshotView()
+        .topics.get('t')!
+        .partitions.every((p) => p.leaderEpoch > 0),
+    );
+    for (const b of brokers) await b.manager.settled();
+    const steered: string[] = [];
+    for (const b of brokers) {
+      const steering = (
+        b.manager as unknown as { steering: { steer(h: { topic: string; partition: number }): void } }
+      ).steering;
+      const steer = steering.steer.bind(steering);
+      steering.steer = (...args: Parameters<typeof steer>) => {
+        steered.push(`${b.id}:${args[0].partition}`);
+        steer(...args);
+      };
+    }
+    // Partition 5's and 7's in-sync sets published again (same sets, new epochs), as a leader's check does.
+    const item = (partition: number): InSyncSetChange => {
+      const p = md.partition('t', partition);
+      return { topic: 't', partition, expectedEpoch: p.leaderEpoch, leader: p.leader, isr: [...p.isr] };
+    };
+    await md.updateInSyncSets([item(5), item(7)]);
+    await new Promise((resolve) => setImmediate(resolve));
+    for (const b of brokers) await b.manager.settled();
+    expect(steered.sort()).toEqual(['1:5', '1:7', '2:5', '2:7', '3:5', '3:7']);
+    // Any other change is a full pass: every hosted replica is steered.
+    steered.length = 0;
+    md.apply({ type: 'alterTopicConfig', name: 't', set: { retention_ms: '60000' }, delete: [] });
+    await new Promise((resolve) => setImmediate(resolve));
+    for (const b of brokers) await b.manager.settled();
+    expect(steered).toHaveLength(3 * 12);
+  });
+
   it('opens several replicas at once, within the bound: a broker with many is not one disk wait after another', async () => {
     let opening = 0;
     let most = 0;
