@@ -42,6 +42,7 @@ export type CoordinatorStore = Pick<
   | 'unregisterBroker'
   | 'updateReplicaSet'
   | 'updateLeader'
+  | 'updateInSyncSets'
   | 'recordMove'
   | 'completeMove'
   | 'finalizeFeatureLevel'

@@ -22,7 +22,7 @@ import {
 
 export const COMMAND_FORMAT_VERSION = 1;
 
-/** One partition's in-sync set as its leader publishes it (an item of updateInSyncSets). */
+/** One partition's in-sync set as its leader publishes it, or a coordinator's leader choice keeping the set (an item of updateInSyncSets). */
 export interface InSyncSetChange {
   readonly topic: string;
   readonly partition: number;

@@ -95,6 +95,11 @@ class Rig {
         await this.leaderWriteGate;
         return exec({ type: 'updateLeader', ...u }, o);
       },
+      updateInSyncSets: async (items, o) => {
+        await this.leaderWriteGate;
+        const result = exec({ type: 'updateInSyncSets', items }, o);
+        return { ...result, inSyncSets: result.inSyncSets ?? [] };
+      },
       recordMove: async (m, o) => exec({ type: 'recordMove', ...m }, o),
       completeMove: async (m, o) => exec({ type: 'completeMove', ...m }, o),
       finalizeFeatureLevel: async (f, o) => exec({ type: 'finalizeFeatureLevel', ...f }, o),
@@ -174,6 +179,8 @@ function summary(c: MetadataCommand): string {
       return `leader ${c.topic}/${c.partition} ${c.leader}`;
     case 'updateReplicaSet':
       return `replicas ${c.topic}/${c.partition} ${c.replicas.join(',')}`;
+    case 'updateInSyncSets':
+      return `leaders ${c.items.map((i) => `${i.topic}/${i.partition} ${i.leader}`).join(', ')}`;
     case 'recordMove':
     case 'completeMove':
       return `${c.type} ${c.topic}/${c.partition} ${c.from}->${c.to}`;
@@ -627,6 +634,49 @@ describe('ClusterCoordinator: cluster feature level', () => {
     await rig.run(300, [1, 2, 3]);
     expect(rig.writes.filter((w) => w === 'finalizeFeatureLevel')).toHaveLength(1);
     rig.stop();
+  });
+
+  it("writes a plan's leader choices as one metadata write once the level is finalized (one per partition before)", async () => {
+    const outcome = new Map<number, { leaders: number[]; writes: string[] }>();
+    for (const level of [1, 2]) {
+      const rig = new Rig();
+      threeAlive(rig);
+      beatWithLevel(rig, level, 1, 2, 3);
+      // Four partitions that prefer brokers 2 and 3, all led by broker 1 (as after 2 and 3 restarted).
+      rig.apply(
+        createTopic('t', [
+          [2, 1, 3],
+          [3, 1, 2],
+          [2, 3, 1],
+          [3, 2, 1],
+        ]),
+      );
+      for (let partition = 0; partition < 4; partition++) {
+        const p = rig.sm.view().topics.get('t')!.partitions[partition]!;
+        rig.apply({ type: 'updateLeader', topic: 't', partition, expectedEpoch: p.leaderEpoch, leader: 1 });
+      }
+      rig.role = 'leader';
+      await rig.run(4_000, [1, 2, 3]);
+      expect(rig.sm.view().featureLevel).toBe(level);
+      outcome.set(level, {
+        leaders: rig.sm
+          .view()
+          .topics.get('t')!
+          .partitions.map((p) => p.leader),
+        writes: rig.writes.filter((w) => w.startsWith('leader')),
+      });
+      rig.stop();
+    }
+    const before = outcome.get(1)!;
+    const batched = outcome.get(2)!;
+    // The same choices either way: most leadership leaves broker 1.
+    expect(batched.leaders).toEqual(before.leaders);
+    expect(before.leaders.filter((id) => id === 1).length).toBeLessThanOrEqual(1);
+    expect(before.writes.length).toBeGreaterThanOrEqual(3);
+    expect(before.writes.every((w) => /^leader t\/\d \d$/.test(w))).toBe(true);
+    expect(batched.writes).toEqual([
+      `leaders ${before.writes.map((w) => w.slice('leader '.length)).join(', ')}`,
+    ]);
   });
 
   it('counts a decommissioned broker until it is unregistered, and holds the level at cluster.feature_level_max', async () => {
