@@ -160,7 +160,12 @@ export class Broker {
     if (!config.cluster.enabled) ops.metrics.clusterFeatureLevel.set(SUPPORTED_FEATURE_LEVEL);
     if (config.cluster.enabled) {
       try {
-        cluster = await ClusterNode.start(config, { logger: deps.logger, ops, nowMs: () => clock.nowMs() });
+        cluster = await ClusterNode.start(config, {
+          logger: deps.logger,
+          ops,
+          nowMs: () => clock.nowMs(),
+          clusterId: logs.clusterId,
+        });
       } catch (err) {
         await logs.close();
         await ops.close();
@@ -287,7 +292,9 @@ export class Broker {
         },
         readBuffers,
         self: { id: config.broker.id, host: self.host, port: self.port, rack: config.broker.rack },
-        clusterId: logs.clusterId,
+        // In a cluster, the id recorded in metadata once its feature level allows (setClusterId, proposed by
+        // the coordinator); until then, and on a single node, the one this broker's data dir was made with.
+        clusterId: () => cluster?.store.snapshotView().clusterId ?? logs.clusterId,
         brokerVersion: BROKER_VERSION,
         observer: observers.dataPlane,
         shutdownSignal: shutdownController.signal,

@@ -46,6 +46,7 @@ export type CoordinatorStore = Pick<
   | 'recordMove'
   | 'completeMove'
   | 'finalizeFeatureLevel'
+  | 'setClusterId'
 >;
 
 export interface CoordinatorRaft {
@@ -87,6 +88,8 @@ export interface CoordinatorDeps {
   readonly spans?: SpanRunner;
   /** The operator's hold on the cluster feature level (cluster.feature_level_max); absent: none. */
   readonly featureLevelMax?: number;
+  /** What this coordinator records as the cluster's id if none is yet (FEATURE.clusterId); absent: nothing. */
+  readonly clusterId?: string;
 }
 
 export interface CoordinatorStatus {
@@ -145,6 +148,7 @@ export class ClusterCoordinator {
       store: deps.store,
       levelMax: deps.featureLevelMax,
       log: this.log,
+      ...(deps.clusterId === undefined ? {} : { clusterId: deps.clusterId }),
     });
   }
 

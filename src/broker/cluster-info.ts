@@ -91,7 +91,7 @@ export function describeCluster(
     }));
   const imbalance = imbalanceScore(toClusterView(view, { heartbeatTimeoutMs }));
   return {
-    clusterId: local.clusterId,
+    clusterId: local.clusterId(),
     brokerId: local.self.id,
     metadataLeaderId: quorum.leaderId > 0 ? quorum.leaderId : -1,
     metadataTerm: quorum.term,
@@ -204,5 +204,6 @@ function selfImage(local: LocalBrokerFacts): MetadataView {
     clusterConfig: {},
     // A single node is its whole cluster: everything its build supports is in use.
     featureLevel: SUPPORTED_FEATURE_LEVEL,
+    clusterId: null,
   };
 }

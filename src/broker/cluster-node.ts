@@ -48,6 +48,8 @@ export interface ClusterNodeDeps {
   readonly logger: Logger;
   readonly ops: OpsStack;
   readonly nowMs: () => number;
+  /** The id this broker's data dir was made with: recorded as the cluster's if this broker is first to. */
+  readonly clusterId: string;
 }
 
 /** The peer address other brokers reach this one at (advertised, else the listener with 0.0.0.0 -> 127.0.0.1). */
@@ -96,6 +98,7 @@ export class ClusterNode {
     onTimeout: (operation: string, timeoutMs: number) => void,
     /** Spans for rebalances (tracing.enabled). */
     tracing: boolean,
+    clusterId: string,
   ) {
     const coordinatorSettings = coordinatorConfig(config);
     const cb = config.resilience.circuitBreaker;
@@ -123,6 +126,7 @@ export class ClusterNode {
       onTimeout,
       ...(tracing ? { spans: withSpan } : {}),
       ...(config.cluster.featureLevelMax > 0 ? { featureLevelMax: config.cluster.featureLevelMax } : {}),
+      clusterId,
     });
   }
 
@@ -236,6 +240,7 @@ export class ClusterNode {
       deps.logger,
       deps.ops.onTimeout,
       deps.ops.tracing.enabled,
+      deps.clusterId,
     );
     node.observe(deps.ops, deps.logger.child({ component: 'metadata' }));
     try {

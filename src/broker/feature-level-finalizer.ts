@@ -5,15 +5,20 @@
  * registry it was checked against, so a broker that registers meanwhile (perhaps on an older build) makes it
  * fail; the next look at the registry decides again.
  */
-import { finalizableLevel } from '../metadata/feature-levels.js';
+import { FEATURE, finalizableLevel } from '../metadata/feature-levels.js';
 import type { MetadataStore } from '../metadata/store.js';
 import type { Logger } from '../observability/index.js';
 
 export interface FeatureLevelFinalizerDeps {
-  readonly store: Pick<MetadataStore, 'snapshotView' | 'finalizeFeatureLevel'>;
+  readonly store: Pick<MetadataStore, 'snapshotView' | 'finalizeFeatureLevel' | 'setClusterId'>;
   /** The operator's hold (cluster.feature_level_max); undefined: none. */
   readonly levelMax: number | undefined;
   readonly log: Logger;
+  /**
+   * Recorded as the cluster's id once the level allows it (FEATURE.clusterId) and none is yet: the id the
+   * coordinator's own data dir was made with, so that broker's answers do not change.
+   */
+  readonly clusterId?: string;
 }
 
 export class FeatureLevelFinalizer {
@@ -30,6 +35,14 @@ export class FeatureLevelFinalizer {
   check(writes: { readonly signal: AbortSignal; readonly leaderTerm: number }): void {
     if (this.inFlight) return;
     const view = this.deps.store.snapshotView();
+    if (
+      view.featureLevel >= FEATURE.clusterId &&
+      view.clusterId === null &&
+      this.deps.clusterId !== undefined
+    ) {
+      this.recordClusterId(this.deps.clusterId, writes);
+      return;
+    }
     // Decommissioned brokers count until they are unregistered: until then they still run Raft replicas.
     const registered = [...view.brokers.values()];
     const levels = registered.map((b) => b.featureLevel);
@@ -55,6 +68,30 @@ export class FeatureLevelFinalizer {
           this.deps.log.info(
             { operation: 'finalize-feature-level', from, to: level, error: String(err) },
             'cluster feature level not finalized yet',
+          );
+        },
+      )
+      .finally(() => {
+        this.inFlight = false;
+      });
+  }
+
+  /** One write; another coordinator's id recorded first (METADATA_CONFLICT) is as good. */
+  private recordClusterId(
+    clusterId: string,
+    writes: { readonly signal: AbortSignal; readonly leaderTerm: number },
+  ): void {
+    this.inFlight = true;
+    this.deps.store
+      .setClusterId(clusterId, writes)
+      .then(
+        () =>
+          this.deps.log.info({ operation: 'set-cluster-id', cluster_id: clusterId }, 'cluster id recorded'),
+        (err: unknown) => {
+          if (writes.signal.aborted) return;
+          this.deps.log.info(
+            { operation: 'set-cluster-id', error: String(err) },
+            'cluster id not recorded yet',
           );
         },
       )

@@ -179,6 +179,15 @@ export type MetadataCommand =
       /** Reserves `count` producer ids (idempotent producers); the result carries the block's first id. */
       readonly type: 'allocateProducerIds';
       readonly count: number;
+    }
+  | {
+      /**
+       * Records the cluster's id (Metadata and DescribeCluster answer it on every broker), once: the first
+       * applies, the same id again is a no-op, another one is METADATA_CONFLICT. Proposed by the coordinator
+       * only once the cluster's feature level includes it (an older replica could not decode it).
+       */
+      readonly type: 'setClusterId';
+      readonly clusterId: string;
     };
 
 export type CommandType = MetadataCommand['type'];
@@ -336,6 +345,7 @@ const DECODERS: { readonly [K in CommandType]: (b: Body) => Extract<MetadataComm
     }),
   }),
   allocateProducerIds: (b) => ({ type: 'allocateProducerIds', count: positiveInt(b.count, 'count') }),
+  setClusterId: (b) => ({ type: 'setClusterId', clusterId: str(b.clusterId, 'clusterId') }),
 };
 
 // Shape checks. Exported for the snapshot decoder, which trusts its bytes as little as the log's.

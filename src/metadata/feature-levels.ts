@@ -33,6 +33,12 @@ export const FEATURE_LEVELS: readonly FeatureLevel[] = [
     enables:
       'in-sync set changes as one updateInSyncSets metadata write per broker; idle partition Raft groups go quiet',
   },
+  {
+    level: 3,
+    name: 'cluster-id',
+    enables:
+      'one cluster id for every broker, recorded in metadata (setClusterId); before it each broker answered its own',
+  },
 ];
 
 /** The level a cluster runs at until it finalizes one (every build before feature levels is level 1). */
@@ -48,6 +54,8 @@ export const FEATURE = {
   inSyncSetBatches: 2,
   /** Quiet partition groups: an older follower ignores the quiesce flag and elects when heartbeats stop. */
   partitionQuiescence: 2,
+  /** The setClusterId metadata command: an older replica cannot decode it. */
+  clusterId: 3,
 } as const;
 
 /**

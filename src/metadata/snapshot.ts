@@ -6,7 +6,8 @@
  *     brokers: BrokerRecord[] (by id), topics: TopicRecord[] (by name), moves: MoveRecord[] (by key),
  *     clusterConfig: map, recentRequests: [requestId, ApplyResult][] (oldest first),
  *     nextProducerId: int >= 1 (absent in snapshots written before producer ids existed: read as 1),
- *     featureLevel: int >= 1 (absent before feature levels: read as 1; so is each broker's featureLevel)
+ *     featureLevel: int >= 1 (absent before feature levels: read as 1; so is each broker's featureLevel),
+ *     clusterId: string (absent until recorded: read as null)
  *   }]
  *
  * Collections are sorted so two replicas in the same state write the same bytes, whatever the history
@@ -64,6 +65,7 @@ export function encodeSnapshot(state: MetadataState, appliedIndex: number): Uint
       recentRequests: [...state.recentRequests.entries()],
       nextProducerId: state.nextProducerId,
       featureLevel: state.featureLevel,
+      ...(state.clusterId === null ? {} : { clusterId: state.clusterId }),
     },
   ]);
 }
@@ -107,6 +109,7 @@ export function decodeSnapshot(bytes: Uint8Array): { state: MetadataState; appli
   // Optional for the same reason: a snapshot from before feature levels is of a cluster at the baseline.
   state.featureLevel =
     b.featureLevel === undefined ? BASELINE_FEATURE_LEVEL : positiveInt(b.featureLevel, 'featureLevel');
+  state.clusterId = b.clusterId === undefined ? null : str(b.clusterId, 'clusterId');
   return { state, appliedIndex: uint(b.appliedIndex, 'appliedIndex') };
 }
 

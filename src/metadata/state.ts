@@ -46,7 +46,11 @@ export interface MetadataView {
   readonly clusterConfig: Readonly<Record<string, string>>;
   /** The cluster's finalized feature level (feature-levels.ts): what every broker may use. */
   readonly featureLevel: number;
+  /** The cluster's id once recorded (setClusterId); null before (each broker then answers its own). */
+  readonly clusterId: string | null;
 }
+
+const CLUSTER_ID_LENGTH_MAX = 128;
 
 export class MetadataState {
   version = 0;
@@ -58,6 +62,8 @@ export class MetadataState {
   nextProducerId = FIRST_PRODUCER_ID;
   /** The finalized cluster feature level; only ever raised (finalizeFeatureLevel). */
   featureLevel = BASELINE_FEATURE_LEVEL;
+  /** Recorded once (setClusterId). */
+  clusterId: string | null = null;
   /** requestId -> result, oldest first (insertion order is the eviction order, and is in the snapshot). */
   recentRequests = new Map<string, ApplyResult>();
 
@@ -69,6 +75,7 @@ export class MetadataState {
       moves: new Map(this.moves),
       clusterConfig: this.clusterConfig,
       featureLevel: this.featureLevel,
+      clusterId: this.clusterId,
     };
   }
 
@@ -337,6 +344,21 @@ export class MetadataState {
         }
         this.bump();
         this.featureLevel = c.level;
+        return this.ok();
+      }
+      case 'setClusterId': {
+        if (this.clusterId === c.clusterId) return this.ok();
+        if (this.clusterId !== null) {
+          return this.fail(
+            'METADATA_CONFLICT',
+            `the cluster id is ${this.clusterId} already; it never changes`,
+          );
+        }
+        if (c.clusterId.length === 0 || c.clusterId.length > CLUSTER_ID_LENGTH_MAX) {
+          return this.fail('INVALID_REQUEST', `a cluster id is 1..${CLUSTER_ID_LENGTH_MAX} characters`);
+        }
+        this.bump();
+        this.clusterId = c.clusterId;
         return this.ok();
       }
       case 'allocateProducerIds': {

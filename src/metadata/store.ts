@@ -321,6 +321,11 @@ export class MetadataStore {
     return this.execute({ type: 'finalizeFeatureLevel', ...f }, options);
   }
 
+  /** Records the cluster id (once; see the command). Only from the cluster feature level FEATURE.clusterId. */
+  setClusterId(clusterId: string, options?: WriteOptions): Promise<MetadataWriteResult> {
+    return this.execute({ type: 'setClusterId', clusterId }, options);
+  }
+
   /**
    * Reserves `count` producer ids, unique across the cluster and never handed out again (the counter is in
    * the replicated image and its snapshots); resolves with the first id of the block [first, first + count).

@@ -598,7 +598,10 @@ describe('Metadata and DescribeTopics from the cluster catalog', () => {
     await member.store.updateBroker({ brokerId: failed, state: 'failed' });
     const record = member.store.snapshotView().topics.get('placed');
 
-    const ctx = { catalog: broker(here).catalog, clusterId: 'test-cluster' } as unknown as HandlerContext;
+    const ctx = {
+      catalog: broker(here).catalog,
+      clusterId: () => 'test-cluster',
+    } as unknown as HandlerContext;
     const md = handleMetadata(ctx, { topics: ['placed'] });
     expect(md.controllerId).toBe(1);
     expect(md.brokers.map((b) => b.id)).toEqual([1, 2, 3].filter((id) => id !== failed));

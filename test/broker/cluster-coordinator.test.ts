@@ -13,6 +13,7 @@ import { MOVE_CATCH_UP_MAX_MS } from '../../src/broker/rebalance-executor.js';
 import { DEFAULT_COORDINATOR_CONFIG } from '../../src/cluster/coordinator-logic.js';
 import { StreamBusError } from '../../src/errors/index.js';
 import { encodeCommand, type MetadataCommand } from '../../src/metadata/commands.js';
+import { FEATURE } from '../../src/metadata/feature-levels.js';
 import { MetadataStateMachine } from '../../src/metadata/state-machine.js';
 import type { WriteOptions } from '../../src/metadata/store.js';
 import { silentLogger } from '../../src/observability/index.js';
@@ -103,6 +104,7 @@ class Rig {
       recordMove: async (m, o) => exec({ type: 'recordMove', ...m }, o),
       completeMove: async (m, o) => exec({ type: 'completeMove', ...m }, o),
       finalizeFeatureLevel: async (f, o) => exec({ type: 'finalizeFeatureLevel', ...f }, o),
+      setClusterId: async (clusterId, o) => exec({ type: 'setClusterId', clusterId }, o),
     };
     this.coordinator = new ClusterCoordinator({
       raft,
@@ -118,6 +120,7 @@ class Rig {
       logger: quiet,
       ...(spans === undefined ? {} : { spans }),
       ...(featureLevelMax === undefined ? {} : { featureLevelMax }),
+      clusterId: 'cluster-of-broker-1',
     });
     this.coordinator.start();
   }
@@ -677,6 +680,23 @@ describe('ClusterCoordinator: cluster feature level', () => {
     expect(batched.writes).toEqual([
       `leaders ${before.writes.map((w) => w.slice('leader '.length)).join(', ')}`,
     ]);
+  });
+
+  it("records its own data dir's cluster id as the cluster's once the level includes setClusterId, once", async () => {
+    const rig = new Rig();
+    threeAlive(rig);
+    rig.role = 'leader';
+    beatWithLevel(rig, 2, 1, 2, 3);
+    await rig.run(500, [1, 2, 3]);
+    expect(rig.sm.view().featureLevel).toBe(2);
+    expect(rig.sm.view().clusterId).toBeNull(); // a level-2 replica could not decode the command
+    beatWithLevel(rig, FEATURE.clusterId, 1, 2, 3);
+    await rig.run(500, [1, 2, 3]);
+    expect(rig.sm.view().featureLevel).toBe(FEATURE.clusterId);
+    expect(rig.sm.view().clusterId).toBe('cluster-of-broker-1');
+    await rig.run(500, [1, 2, 3]);
+    expect(rig.writes.filter((w) => w === 'setClusterId')).toHaveLength(1);
+    rig.stop();
   });
 
   it('counts a decommissioned broker until it is unregistered, and holds the level at cluster.feature_level_max', async () => {

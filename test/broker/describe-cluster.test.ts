@@ -100,6 +100,7 @@ function broker(id: number, state: BrokerState = 'alive'): BrokerRecord {
 
 function image(brokers: BrokerRecord[], partitions: PartitionRecord[]): MetadataView {
   return {
+    clusterId: null,
     version: 17,
     brokers: new Map(brokers.map((x) => [x.id, x])),
     topics: new Map([
@@ -112,7 +113,7 @@ function image(brokers: BrokerRecord[], partitions: PartitionRecord[]): Metadata
 }
 
 describe('describeCluster (pure)', () => {
-  const local = { self: { id: 2, host: '10.0.0.1', port: 9092, rack: null }, clusterId: 'c1' };
+  const local = { self: { id: 2, host: '10.0.0.1', port: 9092, rack: null }, clusterId: () => 'c1' };
 
   test('counts replicas and leaders per broker and partitions whose isr is shorter than replicas', () => {
     const view = image(

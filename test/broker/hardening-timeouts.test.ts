@@ -45,7 +45,7 @@ describe('request timeouts', () => {
         catalog: hangingCatalog(),
         limits: { fetchWaitMaxMs: 0, fetchBytesMax: 1 << 20 },
         self: { id: 1, host: '127.0.0.1', port: 9092, rack: null },
-        clusterId: 'test',
+        clusterId: () => 'test',
         brokerVersion: 'test',
         observer: observers.dataPlane,
         shutdownSignal: new AbortController().signal,

@@ -126,7 +126,7 @@ function context(catalog: TopicCatalog, overrides: Partial<HandlerContext> = {})
     catalog,
     limits: { fetchWaitMaxMs: LONG_MS, fetchBytesMax: 1 << 20 },
     self: { id: 1, host: '127.0.0.1', port: 9092, rack: null },
-    clusterId: 'test',
+    clusterId: () => 'test',
     brokerVersion: 'test',
     observer: { onProduced: () => {}, onFetched: () => {} },
     shutdownSignal: new AbortController().signal,

@@ -88,6 +88,14 @@ describe('cluster data plane over three broker processes', () => {
     for (const [i, b] of running.entries()) {
       expect(brokers.find((x) => x.id === i + 1)).toMatchObject({ host: HOST, port: b.port });
     }
+    // One cluster id on every broker (each data dir was made with its own; the coordinator records one).
+    const clusterId = await until('one cluster id from every broker', async () => {
+      const ids = new Set(
+        (await Promise.all([0, 1, 2].map((i) => metadataFrom(i, [])))).map((md) => md.clusterId),
+      );
+      return ids.size === 1 ? [...ids][0] : undefined;
+    });
+    expect(clusterId).toMatch(/^[0-9a-f-]{36}$/);
 
     client = createClient({ bootstrap: first.bootstrap, clientId: 'cluster-data-plane' });
     await client.admin().createTopic({ name: TOPIC, partitions: PARTITIONS, replicationFactor: 3 });

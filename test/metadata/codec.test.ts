@@ -83,6 +83,7 @@ const EVERY_COMMAND: MetadataCommand[] = [
   { type: 'completeMove', topic: 't', partition: 1, from: 1, to: 2 },
   { type: 'setClusterConfig', set: {}, delete: ['x'] },
   { type: 'allocateProducerIds', count: 1000 },
+  { type: 'setClusterId', clusterId: '2b8def1b-3708-4236-a375-0e786ff1cf37' },
   {
     type: 'finalizeFeatureLevel',
     level: 2,
@@ -260,6 +261,15 @@ describe('snapshot codec', () => {
     const { state } = decodeSnapshot(encodeSnapshot(s, 9));
     expect(state.featureLevel).toBe(2);
     expect([...state.brokers.values()].map((b) => b.featureLevel)).toEqual([2, 2]);
+  });
+
+  it('the cluster id survives a snapshot; a snapshot without one reads as none recorded', () => {
+    const s = withBrokers(1);
+    expect(decodeSnapshot(encodeSnapshot(s, 2)).state.clusterId).toBeNull();
+    expectOk(s.apply({ type: 'setClusterId', clusterId: 'c-1' }));
+    const { state } = decodeSnapshot(encodeSnapshot(s, 3));
+    expect(state.clusterId).toBe('c-1');
+    expect(state.view().clusterId).toBe('c-1');
   });
 
   it('a malformed snapshot fails an invariant', () => {

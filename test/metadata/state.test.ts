@@ -466,6 +466,21 @@ describe('cluster feature levels', () => {
     expectRejected(s, { type: 'finalizeFeatureLevel', level: 1, brokers: registry(s) }, 'METADATA_CONFLICT');
   });
 
+  it('setClusterId records the id once: the same again changes nothing, another is refused', () => {
+    const s = withBrokers(1);
+    expect(s.view().clusterId).toBeNull();
+    const v = expectOk(s.apply({ type: 'setClusterId', clusterId: 'first' })).version;
+    expect(s.view().clusterId).toBe('first');
+    expect(expectOk(s.apply({ type: 'setClusterId', clusterId: 'first' })).version).toBe(v);
+    expectRejected(s, { type: 'setClusterId', clusterId: 'second' }, 'METADATA_CONFLICT');
+    expectRejected(new MetadataState(), { type: 'setClusterId', clusterId: '' }, 'INVALID_REQUEST');
+    expectRejected(
+      new MetadataState(),
+      { type: 'setClusterId', clusterId: 'x'.repeat(129) },
+      'INVALID_REQUEST',
+    );
+  });
+
   it('once a level is finalized, a build that does not support it cannot register', () => {
     const s = new MetadataState();
     expectOk(s.apply({ ...register(1), featureLevel: 2 }));

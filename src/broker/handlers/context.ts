@@ -45,7 +45,11 @@ export interface HandlerContext {
   readonly catalog: TopicCatalog;
   readonly limits: HandlerLimits;
   readonly self: BrokerInfo;
-  readonly clusterId: string;
+  /**
+   * The cluster id answered in Metadata and DescribeCluster: read per request (in a cluster it is recorded in
+   * metadata some time after start).
+   */
+  readonly clusterId: () => string;
   readonly brokerVersion: string;
   readonly observer: DataPlaneObserver;
   /** Aborted when the broker starts draining: long polls answer at once with what they have. */

@@ -179,5 +179,5 @@ export function handleMetadata(ctx: HandlerContext, request: MetadataRequest): M
       }),
     };
   });
-  return { clusterId: ctx.clusterId, controllerId: ctx.catalog.controllerId(), brokers, topics };
+  return { clusterId: ctx.clusterId(), controllerId: ctx.catalog.controllerId(), brokers, topics };
 }
