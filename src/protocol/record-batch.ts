@@ -25,7 +25,8 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { StreamBusError } from '../errors/index.js';
 import { crc32c } from './crc32c.js';
-import { readVarint, varintSize, writeVarint } from './varint.js';
+import { RecordReader } from './record-reader.js';
+import { varintSize, writeVarint } from './varint.js';
 
 export const BATCH_HEADER_BYTES = 61;
 /** Bytes of the prefix that says how long the batch is: baseOffset + batchLength. */
@@ -48,7 +49,8 @@ export const OFF_BASE_SEQUENCE = 53;
 export const OFF_RECORD_COUNT = 57;
 
 export type Compression = 'none' | 'gzip';
-const COMPRESSION_CODES: Record<Compression, number> = { none: 0, gzip: 1 };
+/** The codec bits (attributes 0-2) of each compression. */
+export const COMPRESSION_CODES: Readonly<Record<Compression, number>> = { none: 0, gzip: 1 };
 export const COMPRESSIONS = Object.keys(COMPRESSION_CODES) as Compression[];
 
 /** Throws UNSUPPORTED_COMPRESSION for a codec this build cannot write (options can come from JavaScript or a CLI). */
@@ -187,54 +189,6 @@ export function validateBatch(batch: Buffer, operation = 'batch.validate'): Batc
     });
   }
   return header;
-}
-
-/** The smallest record body: attributes, timestampDelta, offsetDelta, key and value lengths, header count. */
-const RECORD_BODY_BYTES_MIN = 6;
-const GZIP_MAGIC = [0x1f, 0x8b] as const;
-
-/**
- * Checks that a validated batch's records region matches its compression codec without decoding any record:
- * an uncompressed region must split into exactly `recordCount` length-prefixed records whose offset deltas run
- * 0, 1, 2, ...; a gzip region must start with gzip's magic bytes. The CRC only proves the producer's bytes
- * arrived intact, not that they are what the header says: a producer that labelled gzip bytes "none" had them
- * stored and every consumer read empty values. Throws INVALID_BATCH naming what is wrong.
- */
-export function checkRecordsMatchCodec(batch: Buffer, header: BatchHeader, operation: string): void {
-  const fail = (message: string): never => {
-    throw new StreamBusError('INVALID_BATCH', { operation, message });
-  };
-  const codec = header.attributes & 0x07;
-  if (codec === COMPRESSION_CODES.gzip) {
-    if (batch[BATCH_HEADER_BYTES] !== GZIP_MAGIC[0] || batch[BATCH_HEADER_BYTES + 1] !== GZIP_MAGIC[1]) {
-      fail('record batch says gzip but its records are not gzip data');
-    }
-    return;
-  }
-  const reader = new RecordReader(batch);
-  reader.pos = BATCH_HEADER_BYTES;
-  try {
-    for (let i = 0; i < header.recordCount; i++) {
-      const length = reader.smallVarint();
-      const end = reader.pos + length;
-      if (length < RECORD_BODY_BYTES_MIN || end > batch.length) {
-        fail(
-          `record ${i} of an uncompressed batch declares ${length} bytes; ${batch.length - reader.pos} remain (compressed records labelled uncompressed?)`,
-        );
-      }
-      reader.pos++; // attributes
-      reader.varint(); // timestampDelta
-      const offsetDelta = reader.smallVarint();
-      if (offsetDelta !== i) fail(`record ${i} of an uncompressed batch has offset delta ${offsetDelta}`);
-      reader.pos = end;
-    }
-  } catch (err) {
-    if (err instanceof StreamBusError) throw err;
-    fail(`uncompressed records do not parse: ${(err as Error).message}`);
-  }
-  if (reader.pos !== batch.length) {
-    fail(`uncompressed batch has ${batch.length - reader.pos} bytes after its ${header.recordCount} records`);
-  }
 }
 
 /** Whether the CRC of the batch at [offset, offset+size) is right. Used by recovery and by consumers. */
@@ -381,45 +335,6 @@ export function encodeRecordBatch(records: readonly ProducerRecord[], options: E
   batch.writeInt32BE(records.length, OFF_RECORD_COUNT);
   batch.writeUInt32BE(crc32c(batch.subarray(OFF_ATTRIBUTES)), OFF_CRC);
   return batch;
-}
-
-/** A cursor over a record section: varints without allocating a tuple per read. */
-class RecordReader {
-  pos = 0;
-  constructor(readonly buf: Buffer) {}
-
-  varint(): number {
-    const [value, next] = readVarint(this.buf, this.pos);
-    this.pos = next;
-    return value;
-  }
-
-  /** Fast path for the common one- and two-byte varints; falls back to the general reader. */
-  smallVarint(): number {
-    const buf = this.buf;
-    const b0 = buf[this.pos];
-    if (b0 !== undefined && b0 < 0x80) {
-      this.pos++;
-      return b0 & 1 ? -((b0 + 1) >>> 1) : b0 >>> 1;
-    }
-    const b1 = buf[this.pos + 1];
-    if (b0 !== undefined && b1 !== undefined && b1 < 0x80) {
-      this.pos += 2;
-      const raw = (b0 & 0x7f) | (b1 << 7);
-      return raw & 1 ? -((raw + 1) >>> 1) : raw >>> 1;
-    }
-    return this.varint();
-  }
-
-  bytes(): Buffer | null {
-    const length = this.smallVarint();
-    if (length < 0) return null;
-    const start = this.pos;
-    const end = start + length;
-    if (end > this.buf.length) throw new RangeError('record field overruns the batch');
-    this.pos = end;
-    return this.buf.subarray(start, end);
-  }
 }
 
 const NO_HEADERS: readonly RecordHeader[] = Object.freeze([]);

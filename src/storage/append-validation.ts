@@ -1,10 +1,6 @@
 import { StreamBusError } from '../errors/index.js';
-import {
-  BATCH_HEADER_BYTES,
-  batchSizeAt,
-  checkRecordsMatchCodec,
-  validateBatch,
-} from '../protocol/record-batch.js';
+import { BATCH_HEADER_BYTES, batchSizeAt, validateBatch } from '../protocol/record-batch.js';
+import { checkRecordsMatchCodec } from '../protocol/records-check.js';
 
 /**
  * Splits a produce payload (one or more whole batches back to back) into batches, validating each header and

@@ -23,7 +23,6 @@
  */
 import { join } from 'node:path';
 import type { MetadataView } from '../../metadata/state.js';
-import type { MetadataChange } from '../../metadata/state-machine.js';
 import type { MetadataStore } from '../../metadata/store.js';
 import type { PartitionRecord, TopicRecord } from '../../metadata/types.js';
 import type { Logger, MetricsRegistry } from '../../observability/index.js';
@@ -38,6 +37,7 @@ import { checkLeaders } from './leader-checks.js';
 import { COMMIT_STALL_STEP_DOWN_MS, CommitStallWatch, handOverLeadership } from './leader-exits.js';
 import { freshSteering, LeaderSteering, recordOf, type SteeredReplica } from './leader-steering.js';
 import type { PartitionReplica } from './partition-replica.js';
+import { type PartitionRef, ReconcileSchedule } from './reconcile-schedule.js';
 import { StrayReplicaSweeper } from './stray-replicas.js';
 
 export interface OpenStoreRequest {
@@ -127,18 +127,8 @@ const CAMPAIGN_RETRIES_MS = [0, 150, 400, 800];
 export class ReplicaManager {
   private readonly hosted = new Map<string, Hosted>();
   private readonly log: Logger;
-  /** A full reconcile pass is due (any metadata change but a partition's leader or in-sync set). */
-  private dirty = false;
-  /**
-   * Partitions whose leader or in-sync set changed since the last pass, when nothing else did: only their
-   * replicas are steered again. A pass over every hosted replica for each such change made a broker taking
-   * back 1,000 leaderships after a restart walk 1,000 replicas a thousand times.
-   */
-  private readonly dirtyPartitions = new Map<string, { topic: string; partition: number }>();
-  private running: Promise<void> | null = null;
+  private readonly reconcile: ReconcileSchedule;
   private stopped = false;
-  /** The first reconcile pass since start has finished (replicasHealth: readiness waits for it). */
-  private firstPassDone = false;
   private unsubscribe: (() => void) | null = null;
   private retryTimer: NodeJS.Timeout | null = null;
   private isrTimer: NodeJS.Timeout | null = null;
@@ -150,6 +140,17 @@ export class ReplicaManager {
 
   constructor(private readonly deps: ReplicaManagerDeps) {
     this.log = deps.logger.child({ component: 'replicas' });
+    this.reconcile = new ReconcileSchedule({
+      fullPass: () => this.reconcileOnce(),
+      steerPartitions: (partitions) => this.steerPartitions(partitions),
+      onFullPassError: (err) => {
+        this.log.error(
+          { operation: 'reconcile', error: String(err) },
+          'replica reconcile failed; will retry',
+        );
+        this.retryLater();
+      },
+    });
     this.steering = new LeaderSteering({
       brokerId: deps.brokerId,
       metadata: deps.metadata,
@@ -179,15 +180,9 @@ export class ReplicaManager {
 
   start(): void {
     if (this.unsubscribe !== null || this.stopped) return;
-    this.unsubscribe = this.deps.metadata.stateMachine.subscribe((change) => {
-      // Broker heartbeats land in metadata several times a second and change nothing a replica depends on
-      // (liveness moves through updateBroker): a pass over every hosted partition for each made an idle
-      // broker's work grow with its partition count.
-      if (change.kind === 'applied' && change.command.type === 'heartbeat') return;
-      const changed = partitionsChangedBy(change);
-      if (changed === undefined) this.schedule();
-      else if (changed.length > 0) this.schedulePartitions(changed);
-    });
+    this.unsubscribe = this.deps.metadata.stateMachine.subscribe((change) =>
+      this.reconcile.onMetadataChange(change),
+    );
     this.schedule();
     this.isrTimer = setInterval(() => this.checkInSync(), this.deps.isrCheckIntervalMs ?? 500);
     this.isrTimer.unref();
@@ -201,6 +196,7 @@ export class ReplicaManager {
    */
   async stop(handoverTimeoutMs = LEADERSHIP_HANDOVER_TIMEOUT_MS): Promise<void> {
     this.stopped = true;
+    const reconciling = this.reconcile.stop(); // no new pass starts
     this.stray?.stop();
     if (handoverTimeoutMs > 0) {
       const o = { brokerId: this.deps.brokerId, nowMs: this.deps.nowMs(), timeoutMs: handoverTimeoutMs };
@@ -210,7 +206,7 @@ export class ReplicaManager {
     this.unsubscribe = null;
     if (this.retryTimer !== null) clearTimeout(this.retryTimer);
     if (this.isrTimer !== null) clearInterval(this.isrTimer);
-    await this.running;
+    await reconciling;
     await Promise.allSettled([...this.hosted.values()].map((h) => this.closeHosted(h)));
     this.hosted.clear();
   }
@@ -246,63 +242,19 @@ export class ReplicaManager {
   }
 
   /** Resolves once no reconcile is pending or running. */
-  async settled(): Promise<void> {
-    while (this.running !== null) await this.running;
+  settled(): Promise<void> {
+    return this.reconcile.settled();
   }
 
   private schedule(): void {
-    if (this.stopped) return;
-    this.dirty = true;
-    this.kick();
-  }
-
-  /** Steers just these partitions' replicas again (their leader or in-sync set changed), unless a full pass is due. */
-  private schedulePartitions(partitions: readonly { topic: string; partition: number }[]): void {
-    if (this.stopped) return;
-    for (const p of partitions) this.dirtyPartitions.set(`${p.topic}\u0000${p.partition}`, p);
-    this.kick();
-  }
-
-  /** Runs the pending work, one drain at a time. */
-  private kick(): void {
-    if (this.running !== null || this.stopped) return;
-    this.running = this.drain().finally(() => {
-      this.running = null;
-      if (this.dirty || this.dirtyPartitions.size > 0) this.kick();
-    });
-  }
-
-  private async drain(): Promise<void> {
-    await new Promise<void>((resolve) => setImmediate(resolve));
-    while ((this.dirty || this.dirtyPartitions.size > 0) && !this.stopped) {
-      if (!this.dirty) {
-        const partitions = [...this.dirtyPartitions.values()];
-        this.dirtyPartitions.clear();
-        // A partition not open here yet, or no longer assigned here, needs the full pass (open or close).
-        if (this.steerPartitions(partitions)) continue;
-        this.dirty = true;
-      }
-      this.dirty = false;
-      this.dirtyPartitions.clear(); // a full pass steers every replica
-      try {
-        await this.reconcileOnce();
-      } catch (err) {
-        this.log.error(
-          { operation: 'reconcile', error: String(err) },
-          'replica reconcile failed; will retry',
-        );
-        this.retryLater();
-      }
-      // A failed open does not hold readiness back for good: the pass tried every replica.
-      this.firstPassDone = true;
-    }
+    if (!this.stopped) this.reconcile.full();
   }
 
   /**
    * Steers the hosted replicas of `partitions` against the current metadata; false (nothing done) when one of
    * them is not open here or not assigned here any more.
    */
-  private steerPartitions(partitions: readonly { topic: string; partition: number }[]): boolean {
+  private steerPartitions(partitions: readonly PartitionRef[]): boolean {
     const view = this.view();
     const steered: [Hosted, PartitionRecord][] = [];
     for (const { topic, partition } of partitions) {
@@ -516,7 +468,7 @@ export class ReplicaManager {
 
   /** Whether the first reconcile pass since start has finished: replicas assigned here before it are open. */
   loaded(): boolean {
-    return this.firstPassDone;
+    return this.reconcile.firstPassDone;
   }
 
   /** Partitions led here with a listed replica not in sync (as of the last check). */
@@ -532,25 +484,4 @@ export class ReplicaManager {
 
 function keyOf(topic: string, partition: number, createdVersion: number): string {
   return `${topic}\u0000${partition}\u0000${createdVersion}`;
-}
-
-/**
- * The partitions an applied command changed, when their leader or in-sync set is all it changed (updateLeader,
- * updateInSyncSets; one that failed changed nothing); undefined when it may have changed anything else.
- */
-export function partitionsChangedBy(
-  change: MetadataChange,
-): { topic: string; partition: number }[] | undefined {
-  if (change.kind !== 'applied') return undefined;
-  const { command, result } = change;
-  if (command.type === 'updateLeader') {
-    return result.ok ? [{ topic: command.topic, partition: command.partition }] : [];
-  }
-  if (command.type === 'updateInSyncSets') {
-    if (!result.ok) return [];
-    return command.items
-      .filter((_, i) => result.inSyncSets?.[i]?.ok !== false)
-      .map((item) => ({ topic: item.topic, partition: item.partition }));
-  }
-  return undefined;
 }
