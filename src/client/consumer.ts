@@ -274,19 +274,12 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
       : this.closing.signal;
     if (signal.aborted) return [];
     // As Kafka's consumer: polling nothing would wait forever (a for-await loop never ends).
-    const nothingToRead =
-      this.group === null
-        ? this.partitions.size === 0 && this.wholeTopics.size === 0
-        : !this.group.subscribed;
-    if (nothingToRead) {
+    const first = this.group === null ? 'assign() partitions or topics' : 'subscribe() to topics';
+    if (this.group === null ? this.partitions.size + this.wholeTopics.size === 0 : !this.group.subscribed)
       throw new StreamBusError('INVALID_CONFIG', {
         operation: 'consumer.poll',
-        message:
-          this.group === null
-            ? 'nothing to poll: assign() partitions or topics first'
-            : 'nothing to poll: subscribe() to topics first',
+        message: `nothing to poll: ${first} first`,
       });
-    }
     if (this.group !== null) await this.group.beforePoll(signal);
     else if (this.wholeTopics.size > 0) await this.adoptAddedPartitions();
     if (signal.aborted) return [];
