@@ -285,15 +285,10 @@ export class ClusterTopicCatalog implements TopicCatalog {
     deadline?: Deadline,
   ): Promise<void> {
     const view = this.view();
-    const current =
-      change.type === 'cluster'
-        ? clusterTopicDefaults(view.clusterConfig)
-        : this.topicRecord(change.name, 'config.alter').configs;
+    const topic = change.type === 'topic' ? this.topicRecord(change.name, 'config.alter') : undefined;
+    const current = topic?.configs ?? clusterTopicDefaults(view.clusterConfig);
     const { set } = alterTopicConfigs(current, change, 'config.alter');
-    if (change.type === 'topic') {
-      const t = this.topicRecord(change.name, 'config.alter');
-      checkMinInsyncFits(set, t.replicationFactor, change.name, 'config.alter');
-    }
+    if (topic !== undefined) checkMinInsyncFits(set, topic.replicationFactor, topic.name, 'config.alter');
     if (validateOnly) return;
     const options = deadline === undefined ? {} : { deadline };
     const result =

@@ -24,7 +24,7 @@ import { FEATURE } from '../metadata/feature-levels.js';
 import { inSyncSetBatches } from '../metadata/in-sync-batches.js';
 import type { MetadataView } from '../metadata/state.js';
 import type { MetadataStore } from '../metadata/store.js';
-import type { MoveRecord } from '../metadata/types.js';
+import type { MoveRecord, PartitionRecord } from '../metadata/types.js';
 import type { Logger, MetricsRegistry } from '../observability/index.js';
 import type { SpanRunner } from '../observability/tracing.js';
 import type { NodeId } from '../raft/core/types.js';
@@ -271,8 +271,8 @@ export class RebalanceExecutor {
     }
     const items: InSyncSetChange[] = [];
     for (const change of changes) {
-      const p = view.topics.get(change.topic)?.partitions[change.partition];
-      if (p === undefined || p.leader === change.to || !p.replicas.includes(change.to)) continue;
+      const p = stillToMake(view, change);
+      if (p === undefined) continue;
       items.push({
         topic: change.topic,
         partition: change.partition,
@@ -287,13 +287,20 @@ export class RebalanceExecutor {
   }
 
   private async changeLeader(change: LeaderChange, signal: AbortSignal): Promise<void> {
-    const p = this.deps.store.snapshotView().topics.get(change.topic)?.partitions[change.partition];
-    if (p === undefined || p.leader === change.to || !p.replicas.includes(change.to)) return;
+    const p = stillToMake(this.deps.store.snapshotView(), change);
+    if (p === undefined) return;
     await this.deps.store.updateLeader(
       { topic: change.topic, partition: change.partition, expectedEpoch: p.leaderEpoch, leader: change.to },
       this.fenced(signal),
     );
   }
+}
+
+/** The partition a leader change applies to, unless it is gone, already led so, or no longer a replica there. */
+function stillToMake(view: MetadataView, change: LeaderChange): PartitionRecord | undefined {
+  const p = view.topics.get(change.topic)?.partitions[change.partition];
+  if (p === undefined || p.leader === change.to || !p.replicas.includes(change.to)) return undefined;
+  return p;
 }
 
 function firstLive(replicas: readonly number[], view: MetadataView): number {

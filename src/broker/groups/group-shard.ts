@@ -259,7 +259,7 @@ export class GroupShard {
   committed(groupId: string, partitions: readonly { topic: string; partition: number }[] | null) {
     if (partitions === null) {
       return [...(this.state.offsets.get(groupId)?.values() ?? [])].filter(
-        (c) => !committedForEarlierTopic(c, this.deps.topicIncarnation?.(c.topic)),
+        (c) => !this.ofEarlierTopic(c, c.topic),
       );
     }
     return partitions.map((p) => {
@@ -281,8 +281,11 @@ export class GroupShard {
   /** The committed offset, unless it was committed for an earlier topic of the same name. */
   private liveCommitted(groupId: string, topic: string, partition: number): CommittedValue | undefined {
     const c = this.state.committed(groupId, topic, partition);
-    if (c === undefined || committedForEarlierTopic(c, this.deps.topicIncarnation?.(topic))) return undefined;
-    return c;
+    return c === undefined || this.ofEarlierTopic(c, topic) ? undefined : c;
+  }
+
+  private ofEarlierTopic(c: CommittedValue, topic: string): boolean {
+    return committedForEarlierTopic(c, this.deps.topicIncarnation?.(topic));
   }
 
   groupIds(): string[] {
