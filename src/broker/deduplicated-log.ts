@@ -10,7 +10,7 @@
 
 import { invariant } from '../errors/index.js';
 import type { Acks } from '../protocol/messages.js';
-import { readBatchHeader, splitBatches } from '../protocol/record-batch.js';
+import { readBatchHeader } from '../protocol/record-batch.js';
 import type { PartitionLog } from '../storage/partition-log.js';
 import type { ReadBufferSource } from '../storage/read-buffers.js';
 import type { AppendOutcome, ReadOutcome, ServedPartition } from './catalog.js';
@@ -29,18 +29,19 @@ export class DeduplicatedLog implements ServedPartition {
 
   /** No signal: the only wait is the log's own write (and fsync), which is the write itself, not a wait. */
   async append(batches: Buffer, _acks?: Acks): Promise<AppendOutcome> {
-    // Reading producer ids needs whole batches; the log validates each one (CRC included) as it appends.
-    const split = [...splitBatches(batches)];
-    const idempotent = split.some((b) => b.length >= 61 && readBatchHeader(b).producerId >= 0);
-    if (!idempotent || split.reduce((n, b) => n + b.length, 0) !== batches.length) {
-      const r = await this.log.append(batches);
+    // Every batch is validated before any is written: the batches of an idempotent producer are written one
+    // by one, and one refused (too large, a bad CRC) after a later one was written would leave the log and
+    // the producer state holding that later batch without the earlier one.
+    const split = this.log.validate(batches);
+    if (!split.some((b) => readBatchHeader(b).producerId >= 0)) {
+      const r = await this.log.appendValidated(split);
       return { baseOffset: r.baseOffset, logAppendTimeMs: r.logAppendTimeMs };
     }
     let logAppendTimeMs = -1;
     const written = await Promise.all(
       split.map((batch) =>
         this.dedup.append(batch, async (b: Buffer) => {
-          const r = await this.log.append(b);
+          const r = await this.log.appendValidated([b]);
           logAppendTimeMs = r.logAppendTimeMs;
           return r;
         }),

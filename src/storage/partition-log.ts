@@ -227,9 +227,21 @@ export class PartitionLog {
    * BATCH_TOO_LARGE (nothing appended), DISK_FULL / STORAGE_ERROR (nothing appended), LOG_CLOSED.
    */
   async append(batches: Buffer): Promise<AppendResult> {
+    return this.appendValidated(this.validate(batches));
+  }
+
+  /**
+   * Splits a produce payload into its batches, validated as append() does (throws its errors): a caller
+   * that appends the batches one by one validates them all first, so that none is written when one is bad.
+   */
+  validate(batches: Buffer): Buffer[] {
+    return splitAndValidate(batches, this.config.batchBytesMax);
+  }
+
+  /** Appends batches validate() returned, as append() does. */
+  async appendValidated(split: Buffer[]): Promise<AppendResult> {
     if (this.closing)
       throw new StreamBusError('LOG_CLOSED', { operation: 'log.append', metadata: { dir: this.dir } });
-    const split = splitAndValidate(batches, this.config.batchBytesMax);
     return new Promise<AppendResult>((resolve, reject) => {
       this.writer.enqueue({ batches: split, resolve, reject });
     });

@@ -94,4 +94,26 @@ describe('idempotent produce on a single node', () => {
       await node.destroy();
     }
   });
+
+  it('an entry holding a batch over the size limit writes none of its batches, not even the ones after it', async () => {
+    await conn.request(ApiKey.CreateTopics, {
+      topics: [{ name: 'idem-large', partitions: 1, replicationFactor: 1, configs: {} }],
+      timeoutMs: 5_000,
+      validateOnly: false,
+    });
+    const batchOf = (seq: number, value: string) =>
+      encodeRecordBatch([{ key: null, value: Buffer.from(value) }], {
+        baseTimestamp: Date.now(),
+        producerId: 21,
+        producerEpoch: 0,
+        baseSequence: seq,
+      });
+    // The default limit is 1 MiB + 12: the first batch is over it, the second (its successor) is not.
+    const entry = Buffer.concat([batchOf(0, 'x'.repeat(1_100_000)), batchOf(1, 'small')]);
+    expect((await produce(entry, 'idem-large')).code).toBe('BATCH_TOO_LARGE');
+    expect(await valuesIn('idem-large')).toEqual([]);
+    // The producer state holds nothing of the entry either: the producer starts again at sequence 0.
+    expect(await produce(batchOf(0, 'first'), 'idem-large')).toEqual({ code: null, baseOffset: 0 });
+    expect(await valuesIn('idem-large')).toEqual(['first']);
+  });
 });
