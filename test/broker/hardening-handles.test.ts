@@ -5,8 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createClient } from '../../src/client/client.js';
-import { singleVoterCluster, startInProcessBroker } from '../helpers/in-process-broker.js';
-import { waitFor } from '../helpers/wait-for.js';
+import { aliveInMetadata, singleVoterCluster, startInProcessBroker } from '../helpers/in-process-broker.js';
 
 function countByType(): Map<string, number> {
   const counts = new Map<string, number>();
@@ -38,13 +37,7 @@ async function overridesFor(mode: Mode): Promise<Record<string, unknown>> {
 
 async function cycle(mode: Mode, round: number): Promise<void> {
   const b = await startInProcessBroker(await overridesFor(mode));
-  const cluster = b.broker.cluster;
-  // A topic needs an alive broker to be placed on: wait for this one's registration to apply.
-  if (cluster !== null)
-    await waitFor(
-      'this broker alive in metadata',
-      () => cluster.store.snapshotView().brokers.get(1)?.state === 'alive',
-    );
+  await aliveInMetadata(b);
   const client = createClient({ bootstrap: [b.bootstrap], clientId: `handles-${round}` });
   try {
     await client.admin().createTopic({ name: 'handles', partitions: 2, replicationFactor: 1, configs: {} });

@@ -7,11 +7,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { type Consumer, createClient, partitionForKey, type StreamBusClient } from '../../src/index.js';
 import { removeDir, tempDir } from '../helpers/broker-process.js';
 import {
+  aliveInMetadata,
   type InProcessBroker,
   singleVoterCluster,
   startInProcessBroker,
 } from '../helpers/in-process-broker.js';
-import { waitFor } from '../helpers/wait-for.js';
 
 const FAST = { 'groups.initial_rebalance_delay': 100, 'groups.offsets_partitions': 3 };
 const GROUP = { sessionTimeoutMs: 3_000, heartbeatIntervalMs: 300, rebalanceTimeoutMs: 5_000 };
@@ -243,13 +243,7 @@ describe('consumer groups on one broker', () => {
         ...FAST,
         ...(mode === 'single node' ? {} : await singleVoterCluster()),
       });
-      const cluster = broker.broker.cluster;
-      // A topic needs an alive broker to be placed on: wait for this one's registration to apply.
-      if (cluster !== null)
-        await waitFor(
-          'this broker alive in metadata',
-          () => cluster.store.snapshotView().brokers.get(1)?.state === 'alive',
-        );
+      await aliveInMetadata(broker);
       const admin = client().admin();
       const readAll = async (expected: number) => {
         const member = client().consumer({

@@ -4,6 +4,7 @@ import { loadConfig } from '../../src/config/index.js';
 import { type Logger, silentLogger } from '../../src/observability/index.js';
 import { removeDir, tempDir } from './broker-process.js';
 import { freePort } from './cluster-processes.js';
+import { waitFor } from './wait-for.js';
 
 export interface InProcessBroker {
   broker: Broker;
@@ -68,4 +69,14 @@ export async function singleVoterCluster(): Promise<Record<string, unknown>> {
     'cluster.peer_listen': `127.0.0.1:${peerPort}`,
     'cluster.voters': `1@127.0.0.1:${peerPort}`,
   };
+}
+
+/** In cluster mode, waits until broker 1 is alive in metadata: a topic needs an alive broker to be placed on. */
+export async function aliveInMetadata(b: InProcessBroker): Promise<void> {
+  const cluster = b.broker.cluster;
+  if (cluster === null) return;
+  await waitFor(
+    'this broker alive in metadata',
+    () => cluster.store.snapshotView().brokers.get(1)?.state === 'alive',
+  );
 }
