@@ -5,8 +5,7 @@
  */
 import type { Acks } from '../protocol/index.js';
 import type { ProducerRecord } from '../protocol/record-batch.js';
-import { NO_IDENTITY } from './idempotence.js';
-import { BATCH_OVERHEAD_BYTES, type Batch, type SendTracker } from './producer-batch.js';
+import { type Batch, openBatch, type SendTracker } from './producer-batch.js';
 import type { Clock, Timers } from './timers.js';
 import type { UnfinishedBatches } from './unfinished-batches.js';
 
@@ -17,7 +16,7 @@ export class BatchAccumulator {
     private readonly clock: Clock,
     private readonly timers: Timers,
     private readonly lingerMs: number,
-    private readonly batchBytes: number,
+    private batchBytes: number,
     /** Every batch opened here joins it (flush() waits for them). */
     private readonly unfinished: UnfinishedBatches,
     /** Takes each sealed batch, closed to further records and without its linger timer. */
@@ -40,31 +39,7 @@ export class BatchAccumulator {
       batch = undefined;
     }
     if (!batch) {
-      let markDone = (): void => undefined;
-      const done = new Promise<void>((resolve) => {
-        markDone = resolve;
-      });
-      batch = {
-        topic,
-        partition,
-        acks,
-        records: [],
-        trackers: [],
-        resultIndexes: [],
-        sizeBytes: BATCH_OVERHEAD_BYTES,
-        timer: null,
-        bytes: null,
-        ...NO_IDENTITY,
-        attempts: 0,
-        sends: 0,
-        maybeWritten: false,
-        sentBehindOlder: false,
-        createdMs: this.clock.nowMs(),
-        seq: -1,
-        ordinal: -1,
-        done,
-        markDone,
-      };
+      batch = openBatch(topic, partition, acks, this.clock.nowMs());
       this.open.set(key, batch);
       this.unfinished.add(batch);
       const b = batch;
@@ -91,6 +66,15 @@ export class BatchAccumulator {
     if (batch.timer !== null) this.timers.clearTimeout(batch.timer);
     batch.timer = null;
     this.onSealed(batch);
+  }
+
+  /**
+   * Makes later batches at most `bytes` (estimated): a leader refused a batch as larger than its limit,
+   * and every batch as large would be refused and split again. Never raised back: the limit is the
+   * brokers' (limits.batch_bytes_max), the same on every broker as a rule.
+   */
+  lowerBatchBytes(bytes: number): void {
+    this.batchBytes = Math.min(this.batchBytes, bytes);
   }
 
   sealAll(): void {

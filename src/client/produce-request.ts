@@ -32,12 +32,29 @@ export const REFUSED_UNWRITTEN: ReadonlySet<string> = new Set([
   'UNKNOWN_PRODUCER_ID',
 ]);
 
+/**
+ * Answers that say the leader wrote nothing of the entry: its producer state refused it (REFUSED_UNWRITTEN),
+ * or it was refused before anything was proposed: no leader taken up there yet (LEADER_NOT_AVAILABLE is
+ * only answered before proposing), or a batch over the size limit (every batch of an entry is checked
+ * before any is written). A batch answered so keeps `maybeWritten` as its earlier sends left it.
+ */
+const WROTE_NOTHING: ReadonlySet<string> = new Set([
+  ...REFUSED_UNWRITTEN,
+  'LEADER_NOT_AVAILABLE',
+  'BATCH_TOO_LARGE',
+]);
+
 /** Where each batch of a request goes once its answer (or the lack of one) is known: the producer. */
 export interface BatchOutcomes {
   /** Acknowledged (err null; offsets -1 when unknown) or failed for good. */
   finish(batch: Batch, err: StreamBusError | null, baseOffset: number, logAppendTimeMs: number): void;
   /** This attempt failed: the batch is retried or fails for good, as the error says. */
   failOrRetry(batch: Batch, err: StreamBusError): void;
+  /**
+   * The leader refused the batch's entry as holding a batch over its size limit, before writing any of it.
+   * `shared`: the entry held other batches too, so the culprit may be another one.
+   */
+  refusedTooLarge(batch: Batch, err: StreamBusError, shared: boolean): void;
 }
 
 export class ProduceRequests {
@@ -120,8 +137,12 @@ export class ProduceRequests {
         const err = fromWireError(result.error, 'producer.send');
         if (err.code === 'NOT_LEADER' && result.leaderHint > 0)
           this.cluster.noteLeader(topic, partition, result.leaderHint);
+        if (err.code === 'BATCH_TOO_LARGE') {
+          for (const b of group) this.outcomes.refusedTooLarge(b, err, group.length > 1);
+          continue;
+        }
         for (const b of group) {
-          if (!REFUSED_UNWRITTEN.has(err.code)) b.maybeWritten = true;
+          if (!WROTE_NOTHING.has(err.code)) b.maybeWritten = true;
           this.outcomes.failOrRetry(b, err);
         }
       } else {

@@ -61,6 +61,11 @@ export interface Batch {
    * it, so a partition's batches are built (take their sequences) and sent in sequence.
    */
   seq: number;
+  /**
+   * The room in sealing order between this batch and the next one sealed (1): the pieces of a batch split
+   * after a too-large refusal share it (splitBatch), so they keep their batch's place in line.
+   */
+  seqSpan: number;
   /** Settles when the batch is acknowledged or has failed for good (what flush() waits for). */
   done: Promise<void>;
   markDone: () => void;
@@ -73,6 +78,76 @@ export const RECORD_OVERHEAD_BYTES = 24;
 export function sizeOf(v: Buffer | string | null | undefined): number {
   if (v === null || v === undefined) return 0;
   return typeof v === 'string' ? Buffer.byteLength(v) : v.length;
+}
+
+/** A record's share of its batch's size estimate (`sizeBytes`): framing, key, value and headers. */
+export function recordSizeBytes(record: ProducerRecord): number {
+  let size = RECORD_OVERHEAD_BYTES + sizeOf(record.key) + sizeOf(record.value);
+  if (record.headers) for (const h of record.headers) size += sizeOf(h.key) + sizeOf(h.value);
+  return size;
+}
+
+/** A new, empty batch, not sealed yet (seq -1) and never sent. */
+export function openBatch(topic: string, partition: number, acks: Acks, createdMs: number): Batch {
+  let markDone = (): void => undefined;
+  const done = new Promise<void>((resolve) => {
+    markDone = resolve;
+  });
+  return {
+    topic,
+    partition,
+    acks,
+    records: [],
+    trackers: [],
+    resultIndexes: [],
+    sizeBytes: BATCH_OVERHEAD_BYTES,
+    timer: null,
+    bytes: null,
+    ...NO_IDENTITY,
+    attempts: 0,
+    sends: 0,
+    maybeWritten: false,
+    sentBehindOlder: false,
+    createdMs,
+    seq: -1,
+    seqSpan: 1,
+    ordinal: -1,
+    done,
+    markDone,
+  };
+}
+
+/**
+ * Splits a batch the leader refused as too large, before writing it (so none of its sends was written),
+ * into pieces of about half its records' size (at least two: it holds two records or more), in record
+ * order, none built yet. Each piece carries its records' send() trackers, keeps the batch's delivery
+ * timeout and retries spent, and takes a place in line inside the batch's own (`seqSpan`). Returns the
+ * pieces and the size they aim at.
+ */
+export function splitBatch(batch: Batch): { pieces: Batch[]; targetBytes: number } {
+  invariant(batch.records.length > 1 && !batch.maybeWritten, 'only an unwritten batch of 2+ records splits');
+  const targetBytes = BATCH_OVERHEAD_BYTES + Math.ceil((batch.sizeBytes - BATCH_OVERHEAD_BYTES) / 2);
+  const pieces: Batch[] = [];
+  let piece: Batch | null = null;
+  for (let i = 0; i < batch.records.length; i++) {
+    const record = batch.records[i]!;
+    const size = recordSizeBytes(record);
+    if (piece === null || (piece.records.length > 0 && piece.sizeBytes + size > targetBytes)) {
+      piece = openBatch(batch.topic, batch.partition, batch.acks, batch.createdMs);
+      piece.attempts = batch.attempts;
+      pieces.push(piece);
+    }
+    piece.records.push(record);
+    piece.trackers.push(batch.trackers[i]!);
+    piece.resultIndexes.push(batch.resultIndexes[i]!);
+    piece.sizeBytes += size;
+  }
+  const span = batch.seqSpan / pieces.length;
+  pieces.forEach((p, i) => {
+    p.seq = batch.seq + i * span;
+    p.seqSpan = span;
+  });
+  return { pieces, targetBytes };
 }
 
 /**
@@ -142,4 +217,37 @@ export function settleFailed(tracker: SendTracker, err: unknown): void {
   if (tracker.settled) return;
   tracker.settled = true;
   tracker.reject(err);
+}
+
+/**
+ * Settles the batch's records with their send() calls: acknowledged at `baseOffset` + their index (-1 when
+ * unknown, acks 0), with the log's append time if it gave one; or failed with `err`, failing their sends.
+ */
+export function settleRecords(
+  batch: Batch,
+  err: StreamBusError | null,
+  baseOffset: number,
+  logAppendTimeMs: number,
+): void {
+  const { trackers, resultIndexes, records } = batch;
+  batch.trackers = [];
+  batch.resultIndexes = [];
+  for (let i = 0; i < trackers.length; i++) {
+    const tracker = trackers[i]!;
+    if (tracker.settled) continue;
+    if (err) {
+      settleFailed(tracker, err);
+      continue;
+    }
+    tracker.results[resultIndexes[i]!] = {
+      topic: batch.topic,
+      partition: batch.partition,
+      offset: baseOffset < 0 ? -1 : baseOffset + i,
+      timestamp: logAppendTimeMs >= 0 ? logAppendTimeMs : (records[i]?.timestamp ?? -1),
+    };
+    if (--tracker.remaining === 0) {
+      tracker.settled = true;
+      tracker.resolve(tracker.results);
+    }
+  }
 }

@@ -20,7 +20,6 @@ import { checkCompression, type ProducerRecord } from '../protocol/record-batch.
 import { type BackoffPolicy, backoffMs } from './backoff.js';
 import { BatchAccumulator } from './batch-accumulator.js';
 import { type Cluster, STALE_METADATA_CODES } from './cluster.js';
-import { Fifo } from './fifo.js';
 import {
   IDEMPOTENT_IN_FLIGHT_MAX,
   IdempotenceState,
@@ -28,6 +27,7 @@ import {
   initProducerId,
 } from './idempotence.js';
 import { checkMessages } from './message-check.js';
+import { OneAtATime } from './one-at-a-time.js';
 import { PartitionHolds } from './partition-holds.js';
 import { Partitioner } from './partitioner.js';
 import { ProduceRequests, REFUSED_UNWRITTEN } from './produce-request.js';
@@ -36,11 +36,12 @@ import {
   type Batch,
   buildBatch,
   deliveryExpired,
-  RECORD_OVERHEAD_BYTES,
+  recordSizeBytes,
   resequence,
   type SendTracker,
   settleFailed,
-  sizeOf,
+  settleRecords,
+  splitBatch,
 } from './producer-batch.js';
 import {
   PRODUCER_DEFAULTS,
@@ -72,9 +73,8 @@ export class Producer {
   private draining = false;
   private bufferedBytes = 0;
   private spaceWaiters: (() => void)[] = [];
-  /** A send() is appending its records; later ones wait in `appendWaiters`, first come first served. */
-  private appending = false;
-  private readonly appendWaiters = new Fifo<() => void>();
+  /** One send() at a time appends its records, first come first served (appendInTurn). */
+  private readonly appendTurns = new OneAtATime();
   /** Sends still appending their records (waiting for metadata or their turn): flush() waits for them. */
   private readonly appendingSends = new Set<Promise<unknown>>();
   private closed = false;
@@ -120,6 +120,7 @@ export class Producer {
       finish: (batch, err, baseOffset, logAppendTimeMs) =>
         this.finish(batch, err, baseOffset, logAppendTimeMs),
       failOrRetry: (batch, err) => this.failOrRetry(batch, err),
+      refusedTooLarge: (batch, err, shared) => this.refusedTooLarge(batch, err, shared),
     });
   }
 
@@ -145,25 +146,12 @@ export class Producer {
   }
 
   /** Waits for the send's turn, then appends its records to batches (see `send`). */
-  private async appendInTurn(
-    request: SendRequest,
-    acks: Acks,
-  ): Promise<{ settled: Promise<RecordMetadata[]> }> {
+  private appendInTurn(request: SendRequest, acks: Acks): Promise<{ settled: Promise<RecordMetadata[]> }> {
     // Sends append their records one at a time, in call order. Each one awaits metadata (and maybe buffer
     // space) first, and those waits do not end in call order: a send that finds fresh metadata can resume
     // before an earlier one still waiting for the refresh, and its records would then take the partition's
     // earlier sequences and be stored first (with idempotence the broker sees nothing out of order).
-    // Uncontended (the usual case) this costs nothing: a waiter exists only while another send appends.
-    if (this.appending) await new Promise<void>((resolve) => this.appendWaiters.push(resolve));
-    else this.appending = true;
-    try {
-      return await this.enqueue(request, acks);
-    } finally {
-      // Hand over to the next waiting send, or free the turn.
-      const next = this.appendWaiters.shift();
-      if (next === undefined) this.appending = false;
-      else next();
-    }
+    return this.appendTurns.run(() => this.enqueue(request, acks));
   }
 
   /** Appends a send's records to their partitions' batches; `settled` resolves once all are acknowledged. */
@@ -196,7 +184,7 @@ export class Producer {
         timestamp: message.timestamp ?? this.clock.nowMs(),
       };
       if (message.headers) record.headers = message.headers;
-      const size = RECORD_OVERHEAD_BYTES + sizeOf(message.key) + sizeOf(message.value);
+      const size = recordSizeBytes(record);
       while (this.bufferedBytes >= this.o.bufferBytesMax) {
         await new Promise<void>((resolve) => this.spaceWaiters.push(resolve));
       }
@@ -457,38 +445,53 @@ export class Producer {
 
   private finish(batch: Batch, err: StreamBusError | null, baseOffset = -1, logAppendTimeMs = -1): void {
     this.unfinished.delete(batch);
-    // A sequenced batch that failed for good leaves the leader's next sequence unknown: the partition's later
-    // batches of its identity would all be refused (a cascade), so the producer takes a new identity and
-    // re-sequences those it knows were not written.
-    if (err !== null && batch.producerId >= 0 && this.idempotence !== null) {
-      this.idempotence.failedForGood(batch);
-      this.resequenceWaiting();
-    }
+    if (err !== null) this.leaveGap(batch);
     this.bufferedBytes -= batch.sizeBytes - BATCH_OVERHEAD_BYTES;
-    const { trackers, resultIndexes, records } = batch;
-    batch.trackers = [];
-    batch.resultIndexes = [];
-    for (let i = 0; i < trackers.length; i++) {
-      const tracker = trackers[i]!;
-      if (tracker.settled) continue;
-      if (err) {
-        settleFailed(tracker, err);
-        continue;
-      }
-      tracker.results[resultIndexes[i]!] = {
-        topic: batch.topic,
-        partition: batch.partition,
-        offset: baseOffset < 0 ? -1 : baseOffset + i,
-        timestamp: logAppendTimeMs >= 0 ? logAppendTimeMs : (records[i]?.timestamp ?? -1),
-      };
-      if (--tracker.remaining === 0) {
-        tracker.settled = true;
-        tracker.resolve(tracker.results);
-      }
-    }
+    settleRecords(batch, err, baseOffset, logAppendTimeMs);
     batch.markDone();
     const wake = this.spaceWaiters;
     this.spaceWaiters = [];
     for (const w of wake) w();
+  }
+
+  /**
+   * A sequenced batch that will never be written under its sequences (failed for good, or split) leaves
+   * the leader's next sequence unknown: the partition's later batches of its identity would all be refused
+   * (a cascade), so the producer takes a new identity and re-sequences those it knows were not written.
+   */
+  private leaveGap(batch: Batch): void {
+    if (batch.producerId < 0 || this.idempotence === null) return;
+    this.idempotence.failedForGood(batch);
+    this.resequenceWaiting();
+  }
+
+  /**
+   * The leader refused a batch as over its size limit (limits.batch_bytes_max, Kafka's message.max.bytes)
+   * and wrote none of it. Kafka's producer splits such a batch and sends the pieces; so does this one:
+   * a batch refused alone, never written and of two records or more is split into halves that take its
+   * place in line (each refused again is split again), and later batches are made no larger than the
+   * halves. One refused in an entry with other batches goes back as it is, costing no retry: having been
+   * sent, it travels alone next time (retriesTravelAlone), where the refusal, if any, is its own. A single
+   * record over the limit fails with BATCH_TOO_LARGE, alone.
+   */
+  private refusedTooLarge(batch: Batch, err: StreamBusError, shared: boolean): void {
+    if (shared) {
+      this.requeue(batch);
+    } else if (batch.records.length < 2 || batch.maybeWritten) {
+      this.finish(batch, err);
+      return;
+    } else {
+      // Its sequences are never sent: under idempotence that is a gap, and the pieces take the next identity.
+      this.unfinished.delete(batch);
+      this.leaveGap(batch);
+      const { pieces, targetBytes } = splitBatch(batch);
+      this.accumulator.lowerBatchBytes(targetBytes);
+      for (const piece of pieces) {
+        this.unfinished.add(piece);
+        this.requeue(piece);
+      }
+      batch.markDone();
+    }
+    void this.drain();
   }
 }
