@@ -1,6 +1,8 @@
 /** Checks what a send() carries before any of it is batched. */
 import { StreamBusError } from '../errors/index.js';
-import type { ProducerMessage } from './producer-options.js';
+import { BATCH_OVERHEAD_BYTES, recordSizeBytes } from './producer-batch.js';
+import type { ProducerMessage, SendRequest } from './producer-options.js';
+import { REQUEST_OVERHEAD_BYTES } from './request-groups.js';
 
 /**
  * Keys, values and header values must be bytes (a Buffer), text or null; header keys text; a timestamp an
@@ -37,6 +39,26 @@ export function checkMessages(messages: readonly ProducerMessage[], operation: s
         );
       }
     }
+  }
+}
+
+/**
+ * A message too large for any request (`maxRequestBytes`, the brokers' limits.frame_bytes_max) fails the
+ * send at once with BATCH_TOO_LARGE, before any of it is batched, as Kafka's producer checks
+ * max.request.size: sent, its frame would be refused by closing the connection, on every retry, until the
+ * delivery timeout. (One under that but over the brokers' batch limit is refused by the broker, alone.)
+ */
+export function checkMessageSizes(request: SendRequest, maxRequestBytes: number, operation: string): void {
+  const room =
+    maxRequestBytes - REQUEST_OVERHEAD_BYTES - BATCH_OVERHEAD_BYTES - Buffer.byteLength(request.topic);
+  for (let i = 0; i < request.messages.length; i++) {
+    const size = recordSizeBytes(request.messages[i]!);
+    if (size <= room) continue;
+    throw new StreamBusError('BATCH_TOO_LARGE', {
+      operation,
+      message: `message ${i} to ${request.topic} is about ${size} bytes, more than a request may carry (maxRequestBytes ${maxRequestBytes}, the brokers' limits.frame_bytes_max)`,
+      metadata: { topic: request.topic, sizeBytes: size, maxRequestBytes },
+    });
   }
 }
 

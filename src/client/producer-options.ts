@@ -11,6 +11,12 @@ export interface ProducerOptions {
   batchBytes?: number;
   /** send() waits while this many bytes are batched or in flight. */
   bufferBytesMax?: number;
+  /**
+   * Largest Produce request (Kafka's max.request.size): the brokers' limits.frame_bytes_max (64 MiB by
+   * default). Batches for one leader go in several requests when one would be larger; a message larger
+   * than a request can carry fails its send() at once with BATCH_TOO_LARGE.
+   */
+  maxRequestBytes?: number;
   /** Capped at 5 when idempotent. */
   maxInFlightRequests?: number;
   /**
@@ -47,6 +53,7 @@ export const PRODUCER_DEFAULTS = {
   lingerMs: 5,
   batchBytes: 16_384,
   bufferBytesMax: 32 * 1024 * 1024,
+  maxRequestBytes: 64 * 1024 * 1024,
   maxInFlightRequests: 5,
   idempotent: true,
   compression: 'none' as Compression,

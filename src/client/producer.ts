@@ -26,7 +26,7 @@ import {
   INIT_PRODUCER_ID_RETRIES_MAX,
   initProducerId,
 } from './idempotence.js';
-import { checkMessages } from './message-check.js';
+import { checkMessageSizes, checkMessages } from './message-check.js';
 import { OneAtATime } from './one-at-a-time.js';
 import { PartitionHolds } from './partition-holds.js';
 import { Partitioner } from './partitioner.js';
@@ -49,6 +49,7 @@ import {
   type RecordMetadata,
   type SendRequest,
 } from './producer-options.js';
+import { RequestGroups } from './request-groups.js';
 import { gateSequenced, partitionKeyOf, retriesTravelAlone } from './send-order.js';
 import { type Clock, clientClock, clientTimers, type Random, type Timers } from './timers.js';
 import { UnfinishedBatches } from './unfinished-batches.js';
@@ -135,6 +136,7 @@ export class Producer {
     if (acks !== 0 && acks !== 1 && acks !== -1)
       throw new StreamBusError('INVALID_ACKS', { operation: 'producer.send' });
     checkMessages(request.messages, 'producer.send');
+    checkMessageSizes(request, this.o.maxRequestBytes, 'producer.send');
     if (request.messages.length === 0) return [];
     const appended = this.appendInTurn(request, acks);
     this.appendingSends.add(appended);
@@ -268,7 +270,7 @@ export class Producer {
         if (!(await this.identityReady())) continue;
         const batches = this.build(this.takeSendable());
         if (batches.length === 0) break;
-        const groups = new Map<string, { leaderId: number; acks: Acks; batches: Batch[] }>();
+        const groups = new RequestGroups(this.o.maxRequestBytes);
         // A partition whose leader lookup failed for one batch sends none of its later batches this round:
         // each lookup may refresh metadata, and one that succeeded for a later batch would send it ahead of
         // the earlier one now waiting for its retry (seen as reordered writes in the standalone chaos runs).
@@ -287,12 +289,9 @@ export class Producer {
             this.failOrRetry(batch, toStreamBusError(err, 'producer.metadata'), { sent: false });
             continue;
           }
-          const key = `${leaderId}/${batch.acks}`;
-          const group = groups.get(key) ?? { leaderId, acks: batch.acks, batches: [] };
-          group.batches.push(batch);
-          groups.set(key, group);
+          groups.add(leaderId, batch);
         }
-        const pendingGroups = [...groups.values()];
+        const pendingGroups = groups.list();
         for (const group of pendingGroups) {
           const { kept, back } = retriesTravelAlone(group.batches);
           group.batches = kept;

@@ -113,6 +113,55 @@ describe('Producer splits a batch refused as too large (fake broker)', () => {
   });
 });
 
+describe("Producer requests stay under maxRequestBytes (the brokers' frame limit)", () => {
+  let broker: FakeBroker;
+  let cluster: Cluster;
+  afterEach(async () => {
+    await cluster?.close();
+    await broker?.stop();
+  });
+
+  it('a message larger than a request can carry fails its send at once, sending nothing', async () => {
+    broker = await FakeBroker.start();
+    broker.createTopic('t', 1);
+    cluster = new Cluster({ bootstrap: [broker.bootstrap] });
+    const producer = new Producer(cluster, { maxRequestBytes: 64 * 1024, lingerMs: 0 });
+    const refused = producer.send({
+      topic: 't',
+      messages: [{ value: 'fits' }, { value: Buffer.alloc(64 * 1024, 1) }],
+    });
+    await expect(refused).rejects.toMatchObject({ code: 'BATCH_TOO_LARGE' });
+    await expect(refused).rejects.toThrow(/message 1 to t is about \d+ bytes, more than a request may carry/);
+    expect(broker.requestsOf(ApiKey.Produce)).toHaveLength(0);
+    expect((await producer.send({ topic: 't', messages: [{ value: 'next' }] }))[0]!.offset).toBe(0);
+  });
+
+  it("a leader's batches go in as many requests as keep each under the limit", async () => {
+    broker = await FakeBroker.start();
+    broker.createTopic('t', 8);
+    cluster = new Cluster({ bootstrap: [broker.bootstrap] });
+    const maxRequestBytes = 24 * 1024;
+    const producer = new Producer(cluster, { maxRequestBytes, lingerMs: 60_000, timers: new ManualTimers() });
+    // Eight partitions' batches of ~6 KiB each, sealed together by flush(): about 48 KiB for one leader.
+    const sent = producer.send({
+      topic: 't',
+      messages: Array.from({ length: 8 }, (_, partition) => ({
+        partition,
+        value: Buffer.alloc(6000, partition),
+      })),
+    });
+    await producer.flush();
+    expect((await sent).map((r) => [r.partition, r.offset])).toEqual(
+      Array.from({ length: 8 }, (_, p) => [p, 0]),
+    );
+    const requests = broker.requestsOf(ApiKey.Produce).map((r) => r.body as ProduceRequest);
+    expect(requests.length).toBeGreaterThanOrEqual(3);
+    for (const r of requests) {
+      expect(r.partitions.reduce((n, p) => n + p.records.length, 0)).toBeLessThan(maxRequestBytes);
+    }
+  });
+});
+
 describe.each([
   ['single node', async () => ({})],
   ['one-voter cluster', singleVoterCluster],
@@ -163,6 +212,22 @@ describe.each([
       const sentOrder = acked.filter((r) => r.partition === p).map((r) => all[acked.indexOf(r)]!.value);
       expect(inPartition.map((m) => m.value)).toEqual(sentOrder);
     }
+  });
+
+  it('a message over the frame limit fails at once with BATCH_TOO_LARGE, not by closed connections until the delivery timeout', async () => {
+    broker = await startInProcessBroker({
+      ...(await mode()),
+      'limits.frame_bytes_max': 64 * 1024,
+      'limits.batch_bytes_max': LIMIT,
+    });
+    await aliveInMetadata(broker);
+    client = createClient({ bootstrap: broker.bootstrap });
+    await client.admin().createTopic({ name: 'framed', partitions: 1 });
+    const producer = client.producer({ maxRequestBytes: 64 * 1024, deliveryTimeoutMs: 3_000 });
+    await expect(
+      producer.send({ topic: 'framed', messages: [{ value: Buffer.alloc(80 * 1024, 3) }] }),
+    ).rejects.toMatchObject({ code: 'BATCH_TOO_LARGE' });
+    expect((await producer.send({ topic: 'framed', messages: [{ value: 'after' }] }))[0]!.offset).toBe(0);
   });
 
   it('an oversized record fails alone and the producer goes on: nothing before or after it is lost or doubled', async () => {
