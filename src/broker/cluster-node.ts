@@ -2,13 +2,8 @@ import { join } from 'node:path';
 import type { BrokerConfig } from '../config/types.js';
 import { parseHostPort } from '../config/validate.js';
 import { StreamBusError } from '../errors/index.js';
-import { FEATURE, unsupportedClusterLevel } from '../metadata/feature-levels.js';
-import {
-  bindMetadataMetrics,
-  type MetadataRaft,
-  MetadataStateMachine,
-  MetadataStore,
-} from '../metadata/index.js';
+import { FEATURE } from '../metadata/feature-levels.js';
+import { bindMetadataMetrics, MetadataStateMachine, MetadataStore } from '../metadata/index.js';
 import { TransportForwarder } from '../metadata/tcp-forwarder.js';
 import type { BrokerState } from '../metadata/types.js';
 import {
@@ -22,18 +17,23 @@ import type { BrokerAction, QuorumAction, QuorumMembership } from '../protocol/m
 import type { NodeId } from '../raft/core/types.js';
 import { RaftHost } from '../raft/host.js';
 import type { RaftNode } from '../raft/node.js';
-import type { CallOptions, RaftNodeStatus } from '../raft/node-types.js';
+import type { RaftNodeStatus } from '../raft/node-types.js';
 import { LevelRaftStorage } from '../raft/storage/level-storage.js';
 import { type PeerAddress, TcpTransport } from '../raft/transport/tcp-transport.js';
 import type { Deadline } from '../resilience/deadline.js';
 import { METADATA_DIR } from '../storage/log-manager.js';
 import { pingBroker } from './broker-probe.js';
+import { alterBrokerState } from './broker-state-change.js';
 import { ClusterCoordinator } from './cluster-coordinator.js';
 import { registerClusterHealth } from './cluster-health.js';
 import { coordinatorConfig } from './coordinator-config.js';
+import { DecommissionWatch } from './decommission-watch.js';
+import { FeatureLevelFence } from './feature-level-fence.js';
 import { runMembership } from './membership.js';
+import { bindMetadataRaftMetrics, measuredRaft } from './metadata-raft-metrics.js';
 import { ProbeBreakers } from './probe-breakers.js';
 import { alterQuorum } from './quorum-change.js';
+import { followRegisteredPeers } from './registered-peers.js';
 
 export const METADATA_GROUP_ID = 'metadata';
 /** How long shutdown waits for another voter to take metadata leadership before stopping anyway. */
@@ -69,15 +69,12 @@ export class ClusterNode {
   private readonly membership = new AbortController();
   private membershipLoop: Promise<void> | undefined;
   readonly coordinator: ClusterCoordinator;
-  /** Latched when this broker's decommissioning applies here: its membership loop stops for good. */
-  private decommissioned = false;
-  /** Latched when, decommissioned, it is then unregistered: it left the cluster (health says so). */
-  private leftCluster = false;
+  /** This broker's decommissioning: it stops the membership loop, then retires the broker. */
+  private readonly decommission: DecommissionWatch;
+  /** Stops this broker when its build is older than the cluster's feature level. */
+  private readonly featureLevelFence: FeatureLevelFence;
   /** Set when the metadata Raft node stopped on a fatal error (the raft and metadata checks report it). */
   private raftFatal: string | undefined;
-  /** Set once this broker must not go on running here (a build older than the cluster's feature level). */
-  private fatalReason: string | undefined;
-  private fatalListeners: ((reason: string) => void)[] = [];
 
   private constructor(
     /** Runs the metadata group and the partition replicas' groups (replica/). */
@@ -100,6 +97,8 @@ export class ClusterNode {
     tracing: boolean,
     clusterId: string,
   ) {
+    this.decommission = new DecommissionWatch(config.broker.id, stateMachine, logger);
+    this.featureLevelFence = new FeatureLevelFence(config.broker.id, stateMachine, logger);
     const coordinatorSettings = coordinatorConfig(config);
     const cb = config.resilience.circuitBreaker;
     const probes = new ProbeBreakers({
@@ -267,28 +266,15 @@ export class ClusterNode {
 
   /** Why this broker must stop (see onFatal); undefined while it may run. */
   get fatal(): string | undefined {
-    return this.fatalReason;
+    return this.featureLevelFence.fatal;
   }
 
   /**
    * Calls `listener` once this broker must stop: its metadata image shows a cluster feature level above
-   * what its build supports (an older build started, or rolled back to, after the level was finalized). It
-   * would skip metadata commands it cannot decode and misread its partition groups' Raft messages, which is
-   * what the level guards against; as Kafka's broker refuses an unsupported metadata.version, it stops.
-   * Called at once when that is known already.
+   * what its build supports (feature-level-fence.ts). Called at once when that is known already.
    */
   onFatal(listener: (reason: string) => void): void {
-    if (this.fatalReason === undefined) this.fatalListeners.push(listener);
-    else listener(this.fatalReason);
-  }
-
-  private failFatal(reason: string, ops: OpsStack): void {
-    if (this.fatalReason !== undefined) return;
-    this.fatalReason = reason;
-    // Liveness fails too: an orchestrator restarts the process, which stops again until it is upgraded.
-    ops.health.setFatal(reason);
-    this.logger.fatal({ operation: 'feature-level', broker_id: this.config.broker.id }, reason);
-    for (const listener of this.fatalListeners.splice(0)) listener(reason);
+    this.featureLevelFence.onFatal(listener);
   }
 
   /**
@@ -307,41 +293,16 @@ export class ClusterNode {
       nowMs: this.nowMs,
       signal: this.membership.signal,
       logger: this.logger,
-      decommissioned: () => this.decommissioned,
+      decommissioned: () => this.decommission.decommissioned,
     });
   }
 
   /**
-   * An operator's drain, undrain or decommission of a broker, written through the metadata store; the
-   * coordinator then moves replicas and leadership (and unregisters a decommissioned broker once empty).
-   * Decided on a linearizable read, so a just-changed state is not missed. `deadline`: the client request's,
-   * which the read and the proposal (forwarded to the leader with what is left of it) run within.
+   * An operator's drain, undrain or decommission of a broker (broker-state-change.ts); the coordinator then
+   * moves replicas and leadership (and unregisters a decommissioned broker once empty).
    */
-  async alterBroker(brokerId: number, action: BrokerAction, deadline?: Deadline): Promise<BrokerState> {
-    const b = (await this.store.readLinearizable(deadline?.signal)).brokers.get(brokerId);
-    const operation = `broker.${action}`;
-    if (b === undefined) {
-      throw new StreamBusError('UNKNOWN_BROKER', {
-        operation,
-        message: `no broker ${brokerId} is registered`,
-      });
-    }
-    const target: BrokerState =
-      action === 'drain' ? 'draining' : action === 'undrain' ? 'alive' : 'decommissioned';
-    if (b.state === target) return target;
-    const refuse = (why: string) =>
-      new StreamBusError('METADATA_CONFLICT', { operation, message: `broker ${brokerId} ${why}` });
-    if (b.state === 'decommissioned') throw refuse('is decommissioned; restart it to register it anew');
-    if (action === 'undrain' && b.state !== 'draining') throw refuse(`is ${b.state}, not draining`);
-    if (action === 'drain' && b.state === 'failed') {
-      throw refuse('has failed; its replicas move after cluster.failed_grace, or decommission it');
-    }
-    await this.store.updateBroker({ brokerId, state: target }, deadline === undefined ? {} : { deadline });
-    this.logger.info(
-      { operation, broker_id: brokerId, from: b.state, to: target },
-      'broker state changed by an operator',
-    );
-    return target;
+  alterBroker(brokerId: number, action: BrokerAction, deadline?: Deadline): Promise<BrokerState> {
+    return alterBrokerState({ store: this.store, logger: this.logger }, brokerId, action, deadline);
   }
 
   status(): RaftNodeStatus {
@@ -441,50 +402,11 @@ export class ClusterNode {
         coordinator: this.coordinator,
         nowMs: this.nowMs,
         raftFatal: () => this.raftFatal,
-        leftCluster: () => this.leftCluster,
+        leftCluster: () => this.decommission.leftCluster,
       }),
     );
-    const self = this.config.broker.id;
-    // Only a broker decommissioned while it ran leaves: one that starts unregistered registers anew.
-    const leave = (): void => {
-      if (!this.decommissioned || this.leftCluster) return;
-      this.leftCluster = true;
-      ops.health.setRetired('decommissioned: left the cluster; stop this broker');
-      this.logger.warn(
-        { operation: 'membership', broker_id: self },
-        'this broker was decommissioned and has left the cluster: it serves nothing; stop it (a restart registers it anew)',
-      );
-    };
-    const fenceOlderBuild = (): void => {
-      const reason = unsupportedClusterLevel(this.stateMachine.featureLevel);
-      if (reason !== undefined) this.failFatal(reason, ops);
-    };
-    fenceOlderBuild();
-    this.unbind.push(
-      this.stateMachine.subscribe((change) => {
-        if (change.kind === 'restored' || change.command.type === 'finalizeFeatureLevel') fenceOlderBuild();
-      }),
-    );
-    this.unbind.push(
-      this.stateMachine.subscribe((change) => {
-        if (change.kind === 'restored') {
-          const state = this.stateMachine.view().brokers.get(self)?.state;
-          if (state === undefined) leave();
-          if (state === 'decommissioned') this.decommissioned = true;
-          return;
-        }
-        const c = change.command;
-        if (
-          c.type === 'updateBroker' &&
-          c.brokerId === self &&
-          c.state === 'decommissioned' &&
-          change.result.ok
-        ) {
-          this.decommissioned = true;
-        }
-        if (c.type === 'unregisterBroker' && c.brokerId === self && change.result.ok) leave();
-      }),
-    );
+    this.unbind.push(this.featureLevelFence.follow(ops.health));
+    this.unbind.push(this.decommission.follow(ops.health));
     this.unbind.push(bindMetadataMetrics(this.store, metrics));
     this.unbind.push(bindBreakerMetrics(this.store.breaker, metrics, metadataLogger));
     // One breaker per remote broker, shared by the metadata group and every partition group (one transport).
@@ -493,58 +415,15 @@ export class ClusterNode {
         this.unbind.push(bindBreakerMetrics(breaker, metrics, this.logger)),
       ),
     );
-    // Every registered broker becomes a transport peer (partition groups span any pair of brokers).
-    const known = new Map<number, string>();
-    const learnPeers = (): void => {
-      for (const b of this.stateMachine.view().brokers.values()) {
-        const address = `${b.peerAddress.host}:${b.peerAddress.port}`;
-        if (b.id === self || known.get(b.id) === address) continue;
-        known.set(b.id, address);
-        this.transport.setPeer(b.id, b.peerAddress);
-      }
-    };
-    learnPeers();
-    this.unbind.push(
-      this.stateMachine.subscribe((change) => {
-        if (
-          change.kind === 'restored' ||
-          change.command.type === 'registerBroker' ||
-          change.command.type === 'updateBroker'
-        ) {
-          learnPeers();
-        }
-      }),
-    );
-    metrics.raftPeersCount.set(this.raft.status().voters.length);
-    this.raft.on('commit', ({ commitIndex }) => metrics.raftCommitIndex.set(commitIndex));
-    this.raft.on('applied', ({ appliedIndex }) => metrics.raftAppliedIndex.set(appliedIndex));
-    this.raft.on('conf-change', ({ conf }) => metrics.raftPeersCount.set(conf.voters.length));
-    // RaftNode itself logs every role and leader change (component 'raft'); count only a newly known leader.
+    this.unbind.push(followRegisteredPeers(this.stateMachine, this.transport, this.config.broker.id));
+    bindMetadataRaftMetrics(this.raft, metrics);
+    // A breaker opened while the group had no leader would otherwise refuse writes (heartbeats, partition
+    // leadership) for its whole open timeout after the group recovered.
     this.raft.on('leader-change', ({ leaderId }) => {
-      if (leaderId === 0) return;
-      metrics.raftLeadershipChangesTotal.inc();
-      // A breaker opened while the group had no leader would otherwise refuse writes (heartbeats, partition
-      // leadership) for its whole open timeout after the group recovered.
-      this.store.breaker.recovered();
+      if (leaderId !== 0) this.store.breaker.recovered();
     });
     this.raft.on('fatal', (err) => {
       this.logger.error({ operation: 'fatal', error: String(err) }, 'metadata raft stopped on a fatal error');
     });
   }
-}
-
-/** The store's view of Raft, counting proposals and their commit latency (raft_proposal*). */
-function measuredRaft(raft: RaftNode, metrics: MetricsRegistry, nowMs: () => number): MetadataRaft {
-  return {
-    id: raft.id,
-    status: () => raft.status(),
-    readIndex: (options?: CallOptions) => raft.readIndex(options),
-    propose: async (data: Uint8Array, options?: CallOptions) => {
-      metrics.raftProposalsTotal.inc();
-      const startedAt = nowMs();
-      const result = await raft.propose(data, options);
-      metrics.raftProposalDurationSeconds.observe((nowMs() - startedAt) / 1000);
-      return result;
-    },
-  };
 }
