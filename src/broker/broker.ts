@@ -6,18 +6,7 @@
  * cluster-node.ts) -> listen for clients -> serve health and metrics -> start periodic work (retention,
  * health checks) -> log "broker started".
  *
- * Shutdown (SIGTERM/SIGINT): every step shares one deadline, shutdown.timeout_ms from the signal:
- *   1. readiness turns 503 (draining) so load balancers stop sending new clients;
- *   2. stop accepting connections;
- *   3. wake long-polling fetches, answer every request already received, close connections;
- *   4. (cluster.enabled) hand each partition's leadership to an in-sync replica and close the replicas, hand
- *      metadata leadership to another voter, stop Raft, close the peer listener;
- *   5. flush and fsync every partition, close the logs (releases the data-dir lock);
- *   6. stop the health and metrics server.
- * When the deadline passes, the step still waiting is named in a warning and the rest is forced: remaining
- * connections are destroyed, leadership handovers are skipped (each group elects), and the close steps
- * (Raft, replicas, logs, ops server) get SHUTDOWN_FORCE_GRACE_MS between them. `shutdown()` then resolves
- * with `forced: true`; the process still exits 0 (see cmd/commands/broker.ts).
+ * Shutdown (SIGTERM/SIGINT): a drain bounded by shutdown.timeout_ms, in the order broker-shutdown.ts gives.
  */
 import { advertisedListen } from '../config/cli.js';
 import type { BrokerConfig } from '../config/types.js';
@@ -38,19 +27,20 @@ import { logConfigOf } from '../storage/config.js';
 import { LogManager } from '../storage/log-manager.js';
 import { ReadBufferPool } from '../storage/read-buffers.js';
 import { BROKER_VERSION } from '../version.js';
+import { drainAndClose, type ShutdownOutcome } from './broker-shutdown.js';
 import { ClusterTopicCatalog } from './cluster-catalog.js';
 import { quorumClusterInfo, singleNodeClusterInfo } from './cluster-info.js';
-import { ClusterNode, LEADERSHIP_TRANSFER_TIMEOUT_MS } from './cluster-node.js';
+import { ClusterNode } from './cluster-node.js';
 import { GroupCoordinator } from './groups/group-coordinator.js';
 import { LocalTopicCatalog } from './local-catalog.js';
 import { bindLogSizeMetrics, brokerObservers, type SizedPartitionLog } from './observability.js';
 import { FileProducerIdBlocks, metadataProducerIdBlocks } from './producer-id-blocks.js';
 import { ProducerIdAllocator } from './producer-ids.js';
 import { PRODUCER_STATE } from './producer-state.js';
-import { LEADERSHIP_HANDOVER_TIMEOUT_MS, ReplicaManager } from './replica/replica-manager.js';
+import { ReplicaManager } from './replica/replica-manager.js';
 import { replicaStores } from './replica/replica-stores.js';
+import { scheduleRetention } from './retention-schedule.js';
 import { RequestRouter } from './router.js';
-import { ShutdownBudget } from './shutdown-budget.js';
 import { BrokerTcpServer } from './tcp-server.js';
 import { topicConfigs } from './topic-configs.js';
 
@@ -78,27 +68,12 @@ export interface BrokerDeps {
   onFatal?: (reason: string) => void;
 }
 
-/**
- * After shutdown.timeout_ms has run out, the close steps that are left (replicas, Raft, logs, ops server)
- * get this long between them before the shutdown stops waiting for them.
- */
-export const SHUTDOWN_FORCE_GRACE_MS = 1_000;
-
 /** How often the `replicas` health check runs (the Raft checks' pace, see cluster-health.ts). */
 const REPLICAS_CHECK_INTERVAL_MS = 250;
 
-/** How a shutdown ended. */
-export interface ShutdownOutcome {
-  /** shutdown.timeout_ms ran out: the rest was forced. */
-  readonly forced: boolean;
-  /** The step that was still waiting when the time ran out; null for a full drain. */
-  readonly forcedStep: string | null;
-  readonly durationMs: number;
-}
-
 export class Broker {
   private stopping: Promise<ShutdownOutcome> | null = null;
-  private retentionTimer: NodeJS.Timeout | null = null;
+  private stopRetention: (() => void) | null = null;
   /** Cluster mode: the partition replicas hosted here; closed before the metadata group stops. */
   private replicas: ReplicaManager | null = null;
   /** Consumer groups whose `__consumer_offsets` partition this broker leads. */
@@ -372,7 +347,13 @@ export class Broker {
     replicas?.start();
     broker.groups = groups;
     groups.start();
-    broker.scheduleRetention();
+    broker.stopRetention = scheduleRetention({
+      logs,
+      replicas,
+      nowMs: () => clock.nowMs(),
+      logger,
+      intervalMs: config.storage.retentionCheckIntervalMs,
+    });
     cluster?.onFatal((reason) => {
       void broker.shutdown('fatal').then(() => deps.onFatal?.(reason));
     });
@@ -414,106 +395,27 @@ export class Broker {
     return this.stopping === null && this.ops.isReady();
   }
 
-  private scheduleRetention(): void {
-    const run = (): void => {
-      this.replicas?.applyRetention(this.clock.nowMs()).then(
-        (deleted) => {
-          if (deleted.length > 0)
-            this.logger.info({ operation: 'retention', deleted }, 'retention deleted replica segments');
-        },
-        (err: unknown) =>
-          this.logger.error({ operation: 'retention', error: String(err) }, 'replica retention failed'),
-      );
-      this.logs.applyRetention(this.clock.nowMs()).then(
-        (deleted) => {
-          if (deleted.length > 0)
-            this.logger.info({ operation: 'retention', deleted }, 'retention deleted segments');
-        },
-        (err: unknown) =>
-          this.logger.error({ operation: 'retention', error: String(err) }, 'retention failed'),
-      );
-    };
-    this.retentionTimer = setInterval(run, this.config.storage.retentionCheckIntervalMs);
-    this.retentionTimer.unref();
-  }
-
   /**
-   * Graceful drain (see the file comment): the whole shutdown is bounded by shutdown.timeout_ms plus
+   * Graceful drain (broker-shutdown.ts): the whole shutdown is bounded by shutdown.timeout_ms plus
    * SHUTDOWN_FORCE_GRACE_MS for the close steps once it has run out. Resolves once stopped; never rejects.
    */
   shutdown(reason = 'shutdown'): Promise<ShutdownOutcome> {
-    this.stopping ??= this.drainAndClose(reason);
-    return this.stopping;
-  }
-
-  private async drainAndClose(reason: string): Promise<ShutdownOutcome> {
-    const startedAt = this.clock.nowMs();
-    const timeoutMs = this.config.shutdown.timeoutMs;
-    const budget = new ShutdownBudget(startedAt + timeoutMs, this.clock, SHUTDOWN_FORCE_GRACE_MS);
-    const step = async (name: string, work: () => Promise<unknown>): Promise<boolean> => {
-      const wasForced = budget.forced;
-      const result = await budget.run(name, work(), (err) =>
-        this.logger.error(
-          { operation: 'shutdown', step: name, error: String(err) },
-          `shutdown step ${name} failed; going on`,
-        ),
-      );
-      if (result !== 'timeout') return true;
-      if (!wasForced) {
-        this.logger.warn(
-          { operation: 'shutdown', step: name, timeout_ms: timeoutMs },
-          `shutdown.timeout_ms ran out during ${name}; forcing the rest`,
-        );
-      } else {
-        this.logger.error(
-          { operation: 'shutdown', step: name, grace_ms: SHUTDOWN_FORCE_GRACE_MS },
-          `shutdown step ${name} did not finish in the forced-shutdown grace; not waiting for it`,
-        );
-      }
-      return false;
-    };
-
-    this.logger.info({ operation: 'shutdown', reason, timeout_ms: timeoutMs }, 'broker draining');
-    this.ops.health.setDraining(true);
-    if (this.retentionTimer !== null) clearInterval(this.retentionTimer);
-    const stopAccepting = this.server.stopAccepting();
-    this.shutdownController.abort();
-    // Members waiting in a join or sync are told NOT_COORDINATOR now, so their requests do not hold the drain.
-    this.groups?.stop();
-    // server.close() (stopAccepting) also waits for a client that never closes its end after ours.
-    const drained = await step('connections', () => this.server.drainConnections().then(() => stopAccepting));
-    if (!drained) {
-      this.server.destroyConnections();
-      await step('connections', () => stopAccepting);
-    }
-    // Replicas hand partition leadership to in-sync replicas (while time is left), then leave the shared
-    // Raft host before the metadata group stops it.
-    if (this.replicas !== null) {
-      const replicas = this.replicas;
-      const handoverMs = Math.min(LEADERSHIP_HANDOVER_TIMEOUT_MS, budget.remainingMs());
-      await step('replicas', () => replicas.stop(handoverMs));
-    }
-    if (this.cluster !== null) {
-      const cluster = this.cluster;
-      const transferMs = Math.min(LEADERSHIP_TRANSFER_TIMEOUT_MS, budget.remainingMs());
-      await step('metadata-raft', () => cluster.stop(transferMs));
-    }
-    await step('logs', () => this.logs.close());
-    await step('ops', () => this.ops.close());
-    const outcome: ShutdownOutcome = {
-      forced: budget.forced,
-      forcedStep: budget.forcedStep,
-      durationMs: this.clock.nowMs() - startedAt,
-    };
-    this.logger.info(
+    this.stopping ??= drainAndClose(
       {
-        operation: 'shutdown',
-        duration_ms: outcome.durationMs,
-        forced: outcome.forced,
-        ...(outcome.forcedStep === null ? {} : { forced_step: outcome.forcedStep }),
+        timeoutMs: this.config.shutdown.timeoutMs,
+        clock: this.clock,
+        logger: this.logger,
+        ops: this.ops,
+        stopPeriodicWork: () => this.stopRetention?.(),
+        server: this.server,
+        shutdownController: this.shutdownController,
+        groups: this.groups,
+        replicas: this.replicas,
+        cluster: this.cluster,
+        logs: this.logs,
       },
-      'broker stopped',
+      reason,
     );
-    return outcome;
+    return this.stopping;
   }
 }

@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import { connect, type Socket } from 'node:net';
 import { createInterface } from 'node:readline';
 import { afterEach, describe, expect, it } from 'vitest';
-import { SHUTDOWN_FORCE_GRACE_MS, type ShutdownOutcome } from '../../src/broker/broker.js';
+import { SHUTDOWN_FORCE_GRACE_MS, type ShutdownOutcome } from '../../src/broker/broker-shutdown.js';
 import { BROKER_NODE_FLAGS } from '../../src/broker/node-flags.js';
 import { CLI, removeDir, startBroker, tempDir } from '../helpers/broker-process.js';
 import { captureLogger } from '../helpers/capture-logger.js';
