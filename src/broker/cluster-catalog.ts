@@ -45,6 +45,15 @@ import { topicConfigs } from './topic-configs.js';
 export const DEFAULT_REPLICATION_FACTOR = 3;
 /** How long CreateTopics/DeleteTopics wait for this broker's replica to apply the committed change. */
 const APPLY_WAIT_MS = 5_000;
+/**
+ * How long CreateTopics/CreatePartitions then wait (within the request's deadline) for every new partition's
+ * Raft group to elect a leader and publish it, as Kafka's controller answers CreateTopics once the new
+ * partitions have leaders. Until then a partition's leader in metadata is only the placement's hint, and a
+ * write sent there is refused (LEADER_NOT_AVAILABLE): acks=0 writes, which hear of no refusal, were lost.
+ * Past it the answer is a success all the same (the topic exists; its leaders come when a majority of each
+ * replica set is up).
+ */
+const LEADERS_WAIT_MS = 10_000;
 
 export interface ClusterCatalogDeps {
   /** The metadata store; its state machine (`store.stateMachine`) provides change notifications. */
@@ -57,6 +66,7 @@ export interface ClusterCatalogDeps {
   /** Only dates failed brokers in the cluster view (placement ignores failed brokers anyway). */
   readonly heartbeatTimeoutMs: number;
   readonly applyWaitMs?: number;
+  readonly leadersWaitMs?: number;
   readonly timers?: Timers;
   /** This broker's log settings (storage.*): the built-in topic defaults DescribeConfigs reports. */
   readonly logDefaults: LogConfig;
@@ -170,7 +180,8 @@ export class ClusterTopicCatalog implements TopicCatalog {
    * The new partitions go where `spec.assignments` says, or where the topic's next ones would have been
    * placed at creation (the placement strategy over the alive brokers, leaders continuing its rotation),
    * recorded in one metadata write, refused if the topic changed meanwhile; returns once this broker's
-   * replica has applied it (bounded). Each replica's broker then opens it, as for a new topic.
+   * replica has applied it and the new partitions have published leaders (each bounded). Each replica's
+   * broker opens them, as for a new topic.
    */
   async createPartitions(
     spec: CreatePartitionsSpec,
@@ -215,12 +226,14 @@ export class ClusterTopicCatalog implements TopicCatalog {
       'partitions added in metadata',
     );
     await this.appliedHere(result.version, deadline);
+    await this.leadersPublished(name, current, deadline);
   }
 
   /**
    * Places the topic where `spec.assignments` says, or over the alive brokers by the placement strategy,
-   * and records it in the metadata; returns once this broker's replica has applied it (bounded), so a
-   * Metadata request here right after sees the topic.
+   * and records it in the metadata; returns once this broker's replica has applied it and the partitions
+   * have published leaders (each bounded), so a Metadata request here right after sees the topic and
+   * writes sent to its leaders are taken.
    */
   async createTopic(spec: CreateTopicSpec, deadline?: Deadline): Promise<void> {
     const { replicationFactor, configs, assignment: given } = this.check(spec);
@@ -255,6 +268,7 @@ export class ClusterTopicCatalog implements TopicCatalog {
       'topic created in metadata',
     );
     await this.appliedHere(result.version, deadline);
+    await this.leadersPublished(spec.name, 0, deadline);
   }
 
   async deleteTopic(name: string, deadline?: Deadline): Promise<void> {
@@ -407,7 +421,32 @@ export class ClusterTopicCatalog implements TopicCatalog {
    */
   private appliedHere(version: number, deadline: Deadline | undefined): Promise<void> {
     const sm = this.deps.store.stateMachine;
-    if (sm.version >= version || deadline?.signal.aborted === true) return Promise.resolve();
+    return this.untilHere(() => sm.version >= version, this.deps.applyWaitMs ?? APPLY_WAIT_MS, deadline);
+  }
+
+  /**
+   * Resolves once every partition of `name` from `fromPartition` on has a leader its Raft group published
+   * (a leader epoch above the fresh partition's 0), or after LEADERS_WAIT_MS or at the request's deadline.
+   */
+  private leadersPublished(
+    name: string,
+    fromPartition: number,
+    deadline: Deadline | undefined,
+  ): Promise<void> {
+    const published = (): boolean => {
+      const t = this.view().topics.get(name);
+      return (
+        t === undefined ||
+        t.partitions.slice(fromPartition).every((p) => p.leader !== NO_LEADER && p.leaderEpoch > 0)
+      );
+    };
+    return this.untilHere(published, this.deps.leadersWaitMs ?? LEADERS_WAIT_MS, deadline);
+  }
+
+  /** Resolves once `holds()` is true of this broker's metadata, after `waitMs`, or at the deadline. */
+  private untilHere(holds: () => boolean, waitMs: number, deadline: Deadline | undefined): Promise<void> {
+    const sm = this.deps.store.stateMachine;
+    if (holds() || deadline?.signal.aborted === true) return Promise.resolve();
     return new Promise<void>((resolve) => {
       const done = (): void => {
         off();
@@ -416,9 +455,9 @@ export class ClusterTopicCatalog implements TopicCatalog {
         resolve();
       };
       const off = sm.subscribe(() => {
-        if (sm.version >= version) done();
+        if (holds()) done();
       });
-      const timer = this.timers.setTimeout(done, this.deps.applyWaitMs ?? APPLY_WAIT_MS);
+      const timer = this.timers.setTimeout(done, waitMs);
       deadline?.signal.addEventListener('abort', done, { once: true });
     });
   }

@@ -22,7 +22,15 @@ export interface Answer {
   chunks: Buffer[];
   /** Runs once the socket has taken every chunk (not when the write fails or never happens). */
   onWritten?: () => void;
+  /**
+   * Close the connection once the answers before this one are written, answering nothing more: how a
+   * request that has no answer (a produce with acks=0) tells its client it failed (closeAnswer).
+   */
+  closeConnection?: true;
 }
+
+/** An answer that closes the connection instead (see Answer.closeConnection). */
+export const CLOSE_CONNECTION: Answer = { chunks: [], closeConnection: true };
 
 export interface ConnectionInfo {
   readonly id: number;
@@ -61,6 +69,8 @@ export class BrokerConnection implements ConnectionInfo {
   private closed = false;
   /** False once draining: bytes still read (to see the peer's FIN) are discarded. */
   private reading = true;
+  /** Set once an answer closed the connection (CLOSE_CONNECTION): nothing more is written. */
+  private ending = false;
   private drainWaiters: (() => void)[] = [];
   /** Resolves when the socket has closed. */
   readonly closedPromise: Promise<void>;
@@ -166,7 +176,13 @@ export class BrokerConnection implements ConnectionInfo {
       const head = this.pending.shift()!;
       this.observer.onInFlightChange?.(-1);
       if (head.queued) this.observer.onQueuedChange?.(-1);
-      if (head.response !== null && !this.closed) {
+      if (head.response?.closeConnection === true && !this.ending) {
+        // Later requests go unanswered: the client fails them as lost with the connection and retries.
+        this.ending = true;
+        this.reading = false;
+        this.end();
+      }
+      if (head.response !== null && !this.closed && !this.ending) {
         const { chunks, onWritten } = head.response;
         const done =
           onWritten === undefined

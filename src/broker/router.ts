@@ -21,7 +21,7 @@ import {
   supportedApis,
 } from '../protocol/index.js';
 import { Deadline } from '../resilience/deadline.js';
-import type { Answer, ConnectionInfo, FrameRouter } from './connection.js';
+import { type Answer, CLOSE_CONNECTION, type ConnectionInfo, type FrameRouter } from './connection.js';
 import { handleAlterBroker, handleAlterQuorum, handleDescribeCluster } from './handlers/cluster.js';
 import { handleAlterConfigs, handleDescribeConfigs } from './handlers/configs.js';
 import type { HandlerContext, RequestSource } from './handlers/context.js';
@@ -119,8 +119,10 @@ export class RequestRouter implements FrameRouter {
     const api = API_NAMES[header.apiKey as ApiKey] ?? `api_${header.apiKey}`;
     let deadline: Deadline | undefined;
     let timeoutMs = 0;
+    let acksZero = false;
     try {
       const request = decodeRequestBody(header.apiKey, header.apiVersion, frame.subarray(bodyOffset));
+      acksZero = header.apiKey === ApiKey.Produce && (request as RequestOf<typeof ApiKey.Produce>).acks === 0;
       timeoutMs = this.budgetMs(header.apiKey, request);
       deadline = Deadline.fromTimeout(timeoutMs, { operation: this.operationOf(header.apiKey, api) });
       // A fetch answer's reads borrow buffers, given back once the answer is on the socket (read-buffers.ts).
@@ -141,8 +143,7 @@ export class RequestRouter implements FrameRouter {
       // unless a handler waits on the signal.
       const response = await deadline.race(work);
       this.observer.onRequest(api, 'ok', elapsedSeconds(started));
-      if (header.apiKey === ApiKey.Produce && (request as RequestOf<typeof ApiKey.Produce>).acks === 0)
-        return null;
+      if (acksZero) return unansweredProduce(response as ResponseOf<typeof ApiKey.Produce>);
       const chunks = encodeResponseChunks(
         header.apiKey as ApiKey,
         header.apiVersion,
@@ -157,6 +158,8 @@ export class RequestRouter implements FrameRouter {
           : toStreamBusError(err, `request.${api}`);
       this.observer.onRequest(api, 'error', elapsedSeconds(started));
       this.observer.onError?.(api, e, connection);
+      // No answer is read for an acks=0 produce: an error frame would be taken for the next request's.
+      if (acksZero) return CLOSE_CONNECTION;
       return { chunks: [encodeErrorResponse(header.correlationId, e)] };
     } finally {
       deadline?.dispose();
@@ -275,4 +278,14 @@ function clientBudgetMs(apiKey: number, request: RequestOf<ApiKey>): number | un
 
 function elapsedSeconds(started: bigint): number {
   return Number(process.hrtime.bigint() - started) / 1e9;
+}
+
+/**
+ * An acks=0 produce is not answered, unless a partition failed: then the connection closes instead, as
+ * Kafka's broker does, the one way its client can learn of it (it drops the connection's cached state and
+ * refreshes metadata, so its next writes go where the partition is led now). The failed writes are lost:
+ * that is what acks=0 accepts.
+ */
+function unansweredProduce(response: ResponseOf<typeof ApiKey.Produce>): Answer | null {
+  return response.partitions.some((p) => p.error !== null) ? CLOSE_CONNECTION : null;
 }

@@ -327,6 +327,9 @@ export class Cluster {
       connection.onClose(() => {
         if (s.connection === attempt) s.connection = null;
         if (s.open === connection) s.open = null;
+        // A broker that closed on us may have stopped leading what it led (and one closes an acks=0
+        // producer's connection to say a write failed): the next use asks where partitions are led now.
+        if (!this.closed) this.invalidateMetadata();
       });
       if (this.closed) await connection.close();
       return connection;

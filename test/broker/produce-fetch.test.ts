@@ -148,6 +148,26 @@ describe('Produce', () => {
     ]);
   });
 
+  test('a failed acks=0 produce closes its connection (its one way to tell), answering nothing', async () => {
+    const own = await connectTo(b);
+    try {
+      const closed = new Promise<void>((resolve) => own.onClose(() => resolve()));
+      // An unknown topic fails the write; an error frame here would be read as the next request's answer.
+      await own.request(ApiKey.Produce, {
+        acks: 0,
+        timeoutMs: 5_000,
+        partitions: [{ topic: 'pf-acks0-nowhere', partition: 0, records: batchOf(['lost']) }],
+      });
+      const stayedOpen = new Promise<'open'>((r) => setTimeout(() => r('open'), 5_000).unref());
+      expect(await Promise.race([closed.then(() => 'closed' as const), stayedOpen])).toBe('closed');
+      expect(own.closed).toBe(true);
+      // Other connections are served as before.
+      expect(await latest('pf-acks0', 0)).toBe(3);
+    } finally {
+      await own.close();
+    }
+  });
+
   test('the SDK producer with acks=0 delivers (no response expected)', async () => {
     await createTopic('pf-sdk-acks0');
     const client = createClient({ bootstrap: b.bootstrap });
