@@ -277,13 +277,18 @@ export class Cluster {
         lastError = e;
       }
     }
-    throw (
-      lastError ??
-      new StreamBusError('BROKER_NOT_AVAILABLE', {
+    if (lastError === null) {
+      throw new StreamBusError('BROKER_NOT_AVAILABLE', {
         operation: 'cluster.request',
         message: 'no broker reachable',
-      })
-    );
+      });
+    }
+    if (candidates.length === 1) throw lastError;
+    throw new StreamBusError(lastError.code, {
+      operation: lastError.operation ?? 'cluster.request',
+      message: `no broker answered (${candidates.length} tried: ${candidates.join(', ')}); last: ${lastError.message}`,
+      cause: lastError,
+    });
   }
 
   async connectionTo(brokerId: number): Promise<Connection> {

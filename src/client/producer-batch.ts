@@ -21,6 +21,15 @@ export interface SendTracker {
   reject(err: unknown): void;
 }
 
+/** A tracker for a send() of `count` messages, and the promise it settles. */
+export function trackSend(count: number): { tracker: SendTracker; settled: Promise<RecordMetadata[]> } {
+  let tracker!: SendTracker;
+  const settled = new Promise<RecordMetadata[]>((resolve, reject) => {
+    tracker = { results: new Array(count), remaining: count, settled: false, resolve, reject };
+  });
+  return { tracker, settled };
+}
+
 export interface Batch {
   topic: string;
   partition: number;

@@ -27,6 +27,7 @@ import {
   initProducerId,
 } from './idempotence.js';
 import { checkMessageSizes, checkMessages } from './message-check.js';
+import { partitionCountWithin } from './metadata-wait.js';
 import { OneAtATime } from './one-at-a-time.js';
 import { PartitionHolds } from './partition-holds.js';
 import { Partitioner } from './partitioner.js';
@@ -38,10 +39,10 @@ import {
   deliveryExpired,
   recordSizeBytes,
   resequence,
-  type SendTracker,
   settleFailed,
   settleRecords,
   splitBatch,
+  trackSend,
 } from './producer-batch.js';
 import {
   PRODUCER_DEFAULTS,
@@ -160,17 +161,15 @@ export class Producer {
   private async enqueue(request: SendRequest, acks: Acks): Promise<{ settled: Promise<RecordMetadata[]> }> {
     // A message naming a partition the cached metadata does not show yet (added since) waits for a refresh.
     const highest = request.messages.reduce((max, m) => Math.max(max, m.partition ?? -1), -1);
-    const partitions = await this.cluster.partitionCount(request.topic, highest >= 0 ? highest : undefined);
-    let tracker!: SendTracker;
-    const settledPromise = new Promise<RecordMetadata[]>((resolve, reject) => {
-      tracker = {
-        results: new Array(request.messages.length),
-        remaining: request.messages.length,
-        settled: false,
-        resolve,
-        reject,
-      };
-    });
+    const { clock, timers, random } = this;
+    const wait = { withinMs: this.o.deliveryTimeoutMs, backoff: this.backoff, clock, timers, random };
+    const partitions = await partitionCountWithin(
+      this.cluster,
+      request.topic,
+      highest >= 0 ? highest : undefined,
+      wait,
+    );
+    const { tracker, settled } = trackSend(request.messages.length);
     for (let index = 0; index < request.messages.length; index++) {
       const message = request.messages[index]!;
       let partition: number;
@@ -193,7 +192,7 @@ export class Producer {
       this.accumulator.append(request.topic, partition, acks, record, size, tracker, index);
       this.bufferedBytes += size;
     }
-    return { settled: settledPromise };
+    return { settled };
   }
 
   /** Sends everything batched so far and waits until all of it is acknowledged or has failed. */
