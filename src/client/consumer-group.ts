@@ -89,6 +89,8 @@ export class ConsumerGroup {
   private readonly o: Required<Omit<GroupOptions, 'groupInstanceId'>> & { groupInstanceId: string | null };
   private listener: RebalanceListener = {};
   private nextAutoCommitMs = 0;
+  /** The automatic commit under way in the background, if any (beforePoll). */
+  private autoCommitting: Promise<void> | null = null;
   /** Last committed offset per partition: auto-commit skips partitions that did not move. */
   private readonly lastCommitted = new Map<string, number>();
   /** Assigned partitions whose committed offset is not known yet: neither read nor reset until it is. */
@@ -153,16 +155,29 @@ export class ConsumerGroup {
     // rejoined) only to carry the generation that join ends.
     if (signal.aborted) return;
     if (this.clock.nowMs() >= this.nextCommittedFetchMs) await this.positionAtCommitted();
-    if (this.o.autoCommit && this.clock.nowMs() >= this.nextAutoCommitMs) {
+    if (this.o.autoCommit && this.clock.nowMs() >= this.nextAutoCommitMs && this.autoCommitting === null) {
       this.nextAutoCommitMs = this.clock.nowMs() + this.o.autoCommitIntervalMs;
-      // A failed automatic commit is tried again at the next interval; a stale generation is noticed
-      // by the heartbeat, which rejoins.
-      await this.commitPositions(this.consumer.assignment(), true).catch(() => undefined);
+      // In the background, as Kafka's automatic commits: poll() goes on fetching while a coordinator that
+      // stopped answering holds the commit (QA: a paused coordinator stopped every partition's reading).
+      // One at a time, so an older commit cannot land after a newer one. A failed one is tried again at the
+      // next interval; a stale generation is noticed by the heartbeat, which rejoins.
+      const committing: Promise<void> = this.commitPositions(this.consumer.assignment(), true)
+        .catch(() => undefined)
+        .finally(() => {
+          if (this.autoCommitting === committing) this.autoCommitting = null;
+        });
+      this.autoCommitting = committing;
     }
+  }
+
+  /** Waits for an automatic commit under way: a commit after it must not be overtaken by it. */
+  private async afterAutoCommit(): Promise<void> {
+    await this.autoCommitting;
   }
 
   /** Commits `offsets`, or the current position of every assigned partition. */
   async commit(offsets?: readonly CommittedOffset[]): Promise<void> {
+    await this.afterAutoCommit();
     if (offsets === undefined) return this.commitPositions(this.consumer.assignment(), false);
     await this.sendCommit(offsets);
   }
@@ -184,6 +199,7 @@ export class ConsumerGroup {
 
   /** Commits positions (autoCommit), then leaves (dynamic members) or keeps its place (static). */
   async close(): Promise<void> {
+    await this.afterAutoCommit();
     if (this.o.autoCommit && this.membership.generation >= 0) {
       await this.commitPositions(this.consumer.assignment(), true).catch(() => undefined);
     }
@@ -192,6 +208,7 @@ export class ConsumerGroup {
 
   /** Commits, tells the application, then lets the partitions go whatever it threw. */
   private async revoked(partitions: TopicPartition[]): Promise<void> {
+    await this.afterAutoCommit();
     if (this.o.autoCommit) await this.commitPositions(partitions, true).catch(() => undefined);
     try {
       await this.listener.onRevoked?.(partitions);

@@ -382,13 +382,13 @@ export class GroupMembership {
     return assignor === undefined || assignor.rebalanceProtocol === 'eager';
   }
 
-  private scheduleHeartbeat(): void {
+  private scheduleHeartbeat(delayMs = this.options.heartbeatIntervalMs): void {
     this.stopHeartbeats();
     if (this.closed) return;
     this.heartbeatTimer = this.timers.setTimeout(() => {
       this.heartbeatTimer = null;
       void this.heartbeat();
-    }, this.options.heartbeatIntervalMs);
+    }, delayMs);
   }
 
   private stopHeartbeats(): void {
@@ -407,13 +407,22 @@ export class GroupMembership {
     if (this.closed || !this.stable) return;
     const generation = this.generation;
     let sessionOver = false;
+    let coordinatorLost = false;
     try {
-      const res = await this.coordinator.request(ApiKey.Heartbeat, {
-        groupId: this.options.groupId,
-        memberId: this.memberId,
-        groupInstanceId: this.options.groupInstanceId,
-        generation: this.generation,
-      });
+      // A heartbeat is answered at once by a coordinator that runs. One that stopped answering without
+      // closing the connection (paused, cut off) is given up on well inside the session, not after the
+      // 30 s request timeout: by then the partition's new coordinator would have expired this member, and
+      // its partitions would be read again by others (Kafka's client marks such a coordinator unknown too).
+      const res = await this.coordinator.request(
+        ApiKey.Heartbeat,
+        {
+          groupId: this.options.groupId,
+          memberId: this.memberId,
+          groupInstanceId: this.options.groupInstanceId,
+          generation: this.generation,
+        },
+        heartbeatTimeoutMs(this.options),
+      );
       throwIf(res.error, 'group.heartbeat');
       const assigned = this.assignedCounts;
       if (assigned !== null && (await this.partitionsChanged(assigned)) && this.assignedCounts === assigned) {
@@ -430,12 +439,24 @@ export class GroupMembership {
         sessionOver = true;
       } else if (e.code === 'REBALANCE_IN_PROGRESS') {
         this.rejoinNeeded = true;
-      } else if (e.code === 'NOT_COORDINATOR' || e.code === 'COORDINATOR_NOT_AVAILABLE') {
-        this.coordinator.drop(); // the new coordinator restored the group: keep heartbeating there
+      } else if (coordinatorMoved(e)) {
+        // The new coordinator restored the group: keep heartbeating there, soon (the session runs on).
+        this.coordinator.drop();
+        coordinatorLost = true;
       }
     }
-    if (this.fatal === null && !sessionOver) this.scheduleHeartbeat();
+    if (this.fatal === null && !sessionOver) {
+      this.scheduleHeartbeat(coordinatorLost ? HEARTBEAT_RETRY_MS : undefined);
+    }
   }
+}
+
+/** How soon a heartbeat is tried again after the coordinator moved or stopped answering. */
+const HEARTBEAT_RETRY_MS = 200;
+
+/** A third of the session, at least a heartbeat interval: the wait for a heartbeat's answer. */
+function heartbeatTimeoutMs(o: { sessionTimeoutMs: number; heartbeatIntervalMs: number }): number {
+  return Math.max(o.heartbeatIntervalMs, Math.floor(o.sessionTimeoutMs / 3));
 }
 
 function throwIf(error: WireError | null, operation: string): void {
