@@ -35,6 +35,7 @@ import {
   handleLeaveGroup,
   handleListGroups,
   handleOffsetCommit,
+  handleOffsetDelete,
   handleOffsetFetch,
   handleSyncGroup,
 } from './handlers/groups.js';
@@ -105,6 +106,7 @@ export class RequestRouter implements FrameRouter {
       [ApiKey.AlterConfigs]: handleAlterConfigs,
       [ApiKey.CreatePartitions]: handleCreatePartitions,
       [ApiKey.AlterQuorum]: handleAlterQuorum,
+      [ApiKey.OffsetDelete]: handleOffsetDelete,
     };
   }
 

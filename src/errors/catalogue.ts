@@ -159,6 +159,11 @@ export const ERRORS = {
     message: 'no assignor every member supports',
   },
   GROUP_MAX_SIZE_REACHED: { wireCode: 511, category: 'invalid_input', message: 'group is full' },
+  GROUP_SUBSCRIBED_TO_TOPIC: {
+    wireCode: 512,
+    category: 'invalid_input',
+    message: 'a member of the group subscribes to the topic',
+  },
 
   // 600..699: cluster and metadata
   UNKNOWN_BROKER: { wireCode: 600, category: 'invalid_input', message: 'unknown broker id' },

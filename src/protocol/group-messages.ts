@@ -1,7 +1,7 @@
 /**
  * The consumer-group APIs' bodies (version 0): finding a group's coordinator, the membership protocol
  * (JoinGroup, SyncGroup, Heartbeat, LeaveGroup), committed offsets (OffsetCommit, OffsetFetch) and group
- * administration (ListGroups, DescribeGroups, DeleteGroups). Same conventions as messages.ts.
+ * administration (ListGroups, DescribeGroups, DeleteGroups, OffsetDelete). Same conventions as messages.ts.
  *
  * Subscriptions (`protocols[].metadata`) and assignments are opaque bytes to the broker: the SDK's assignors
  * (src/client/assignors) define them, as Kafka's embedded consumer protocol does.
@@ -182,4 +182,19 @@ export interface DeleteGroupsRequest {
 export interface DeleteGroupsResponse {
   /** NON_EMPTY_GROUP while the group has members; GROUP_ID_NOT_FOUND when there is nothing to delete. */
   groups: { groupId: string; error: WireError | null }[];
+}
+
+// OffsetDelete
+export interface OffsetDeleteRequest {
+  groupId: string;
+  partitions: { topic: string; partition: number }[];
+}
+export interface OffsetDeleteResponse {
+  /**
+   * GROUP_ID_NOT_FOUND when the group has nothing to delete from; NON_EMPTY_GROUP when it has members whose
+   * subscriptions the coordinator cannot read; coordinator errors.
+   */
+  error: WireError | null;
+  /** GROUP_SUBSCRIBED_TO_TOPIC while a member subscribes to the topic; none without a committed offset. */
+  partitions: { topic: string; partition: number; error: WireError | null }[];
 }

@@ -30,6 +30,8 @@ import type {
   ListGroupsResponse,
   OffsetCommitRequest,
   OffsetCommitResponse,
+  OffsetDeleteRequest,
+  OffsetDeleteResponse,
   OffsetFetchRequest,
   OffsetFetchResponse,
   SyncGroupRequest,
@@ -66,6 +68,7 @@ export const ApiKey = {
   AlterConfigs: 23,
   CreatePartitions: 24,
   AlterQuorum: 25,
+  OffsetDelete: 26,
 } as const;
 export type ApiKey = (typeof ApiKey)[keyof typeof ApiKey];
 
@@ -96,6 +99,7 @@ export const API_NAMES: Record<ApiKey, string> = {
   23: 'AlterConfigs',
   24: 'CreatePartitions',
   25: 'AlterQuorum',
+  26: 'OffsetDelete',
 };
 
 /** An error as it travels: the catalogue's wire code, its category (so old clients can still decide), text. */
@@ -471,6 +475,7 @@ export interface ApiTypes {
   [ApiKey.AlterConfigs]: { request: AlterConfigsRequest; response: AlterConfigsResponse };
   [ApiKey.CreatePartitions]: { request: CreatePartitionsRequest; response: CreatePartitionsResponse };
   [ApiKey.AlterQuorum]: { request: AlterQuorumRequest; response: AlterQuorumResponse };
+  [ApiKey.OffsetDelete]: { request: OffsetDeleteRequest; response: OffsetDeleteResponse };
 }
 export type RequestOf<K extends ApiKey> = ApiTypes[K]['request'];
 export type ResponseOf<K extends ApiKey> = ApiTypes[K]['response'];

@@ -59,6 +59,7 @@ const groupIdSites: { apiKey: ApiKey; path: PathStep[]; named: string }[] = [
   { apiKey: ApiKey.OffsetFetch, path: ['groupId'], named: 'OffsetFetch.groupId' },
   { apiKey: ApiKey.DescribeGroups, path: ['groupIds', 1], named: 'DescribeGroups.groupIds[1]' },
   { apiKey: ApiKey.DeleteGroups, path: ['groupIds', 1], named: 'DeleteGroups.groupIds[1]' },
+  { apiKey: ApiKey.OffsetDelete, path: ['groupId'], named: 'OffsetDelete.groupId' },
 ];
 
 describe('group ids', () => {

@@ -1,4 +1,4 @@
-/** One fixed request and response per consumer-group API (keys 12..21); samples.ts merges them in. */
+/** One fixed request and response per consumer-group API (keys 12..21, 26); samples.ts merges them in. */
 import { ApiKey } from '../../src/protocol/messages.js';
 import type { Sample } from './samples.js';
 
@@ -12,7 +12,8 @@ export type GroupApiKey =
   | typeof ApiKey.OffsetFetch
   | typeof ApiKey.ListGroups
   | typeof ApiKey.DescribeGroups
-  | typeof ApiKey.DeleteGroups;
+  | typeof ApiKey.DeleteGroups
+  | typeof ApiKey.OffsetDelete;
 
 const subscription = Buffer.from([0, 1, 0, 0, 0, 1, 0, 6, 0x6f, 0x72, 0x64, 0x65, 0x72, 0x73]);
 const assignment = Buffer.from([
@@ -25,7 +26,7 @@ const notCoordinator = {
 };
 const unknownMember = { code: 502, category: 'invalid_input' as const, message: 'unknown member id' };
 
-/** The consumer-group APIs (keys 12..21). */
+/** The consumer-group APIs (keys 12..21, 26). */
 export const GROUP_SAMPLES: { [K in GroupApiKey]: Sample<K> } = {
   [ApiKey.FindCoordinator]: {
     apiKey: ApiKey.FindCoordinator,
@@ -210,6 +211,32 @@ export const GROUP_SAMPLES: { [K in GroupApiKey]: Sample<K> } = {
           error: { code: 506, category: 'invalid_input', message: 'group has active members' },
         },
         { groupId: 'old', error: null },
+      ],
+    },
+  },
+  [ApiKey.OffsetDelete]: {
+    apiKey: ApiKey.OffsetDelete,
+    file: 'offset-delete',
+    request: {
+      groupId: 'billing',
+      partitions: [
+        { topic: 'orders', partition: 0 },
+        { topic: 'audit', partition: 3 },
+      ],
+    },
+    response: {
+      error: null,
+      partitions: [
+        {
+          topic: 'orders',
+          partition: 0,
+          error: {
+            code: 512,
+            category: 'invalid_input',
+            message: 'a member of group "billing" subscribes to orders',
+          },
+        },
+        { topic: 'audit', partition: 3, error: null },
       ],
     },
   },

@@ -92,6 +92,14 @@ export class GroupMachine {
   get memberCount(): number {
     return this.s.members.size;
   }
+  get protocolType(): string {
+    return this.s.protocolType;
+  }
+
+  /** Every member's subscription bytes, for every assignor it offered (OffsetDelete reads their topics). */
+  subscriptions(): Buffer[] {
+    return [...this.s.members.values()].flatMap((m) => m.protocols.map((p) => p.metadata));
+  }
 
   join(input: JoinGroupInput, nowMs: number): GroupEffect[] {
     if (this.s.phase === 'Dead') return [joinErrorEffect(input.requestId, input.memberId, 'NOT_COORDINATOR')];

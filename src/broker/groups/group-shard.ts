@@ -26,6 +26,7 @@ import type {
   SyncGroupResult,
 } from './group-types.js';
 import { OffsetsCheckpoint } from './offsets-checkpoint.js';
+import { type OffsetDeletePlan, planOffsetDelete, type TopicPartitionRef } from './offsets-delete.js';
 import {
   type CommittedValue,
   committedForEarlierTopic,
@@ -314,6 +315,41 @@ export class GroupShard {
       this.state.apply({ kind: 'group', groupId, value: null });
       this.machines.delete(groupId);
       return null;
+    }, deadline);
+  }
+
+  /**
+   * OffsetDelete: tombstones for the group's committed offsets of `partitions`, except those of topics a
+   * member subscribes to (offsets-delete.ts decides). Durable like a commit; a checkpoint never rewrites
+   * them. `deadline`: as commit's.
+   */
+  deleteOffsets(
+    groupId: string,
+    partitions: readonly TopicPartitionRef[],
+    deadline?: Deadline,
+  ): Promise<Omit<OffsetDeletePlan, 'deleted'>> {
+    return this.writer.serialize(async () => {
+      const machine = this.machines.get(groupId);
+      const { deleted, ...answer } = planOffsetDelete(groupId, {
+        exists:
+          (machine !== undefined && machine.phase !== 'Dead') ||
+          this.state.offsets.has(groupId) ||
+          this.state.groups.has(groupId),
+        members: machine?.memberCount ?? 0,
+        protocolType: machine?.protocolType ?? '',
+        subscriptions: machine?.subscriptions() ?? [],
+        hasCommitted: (topic, partition) => this.state.committed(groupId, topic, partition) !== undefined,
+        partitions,
+      });
+      if (deleted.length === 0) return answer;
+      await this.writer.append(
+        deleted.map((p) => offsetRecord(groupId, p.topic, p.partition, null)),
+        deadline,
+      );
+      for (const p of deleted) {
+        this.state.apply({ kind: 'offset', groupId, topic: p.topic, partition: p.partition, value: null });
+      }
+      return answer;
     }, deadline);
   }
 

@@ -21,6 +21,8 @@ import type {
   ListGroupsResponse,
   OffsetCommitRequest,
   OffsetCommitResponse,
+  OffsetDeleteRequest,
+  OffsetDeleteResponse,
   OffsetFetchRequest,
   OffsetFetchResponse,
   SyncGroupRequest,
@@ -284,4 +286,34 @@ export async function handleDeleteGroups(
     }),
   );
   return { groups };
+}
+
+/**
+ * OffsetDelete: answered per partition in the order asked. Partitions of topics that no longer exist are
+ * accepted (their offsets linger until a topic of the same name is created, and may be deleted before).
+ */
+export async function handleOffsetDelete(
+  ctx: HandlerContext,
+  req: OffsetDeleteRequest,
+  source: RequestSource,
+): Promise<OffsetDeleteResponse> {
+  const failAll = (error: WireError): OffsetDeleteResponse => ({
+    error,
+    partitions: req.partitions.map((p) => ({ topic: p.topic, partition: p.partition, error })),
+  });
+  const shard = await shardOrError(ctx, req.groupId);
+  if (!isShard(shard)) return failAll(shard);
+  try {
+    const result = await shard.deleteOffsets(req.groupId, req.partitions, source.deadline);
+    return {
+      error: codeError(result.error, result.message),
+      partitions: result.partitions.map((p) => ({
+        topic: p.topic,
+        partition: p.partition,
+        error: codeError(p.error, p.message),
+      })),
+    };
+  } catch (err) {
+    return failAll(toWireError(err, 'groups.offset-delete'));
+  }
 }

@@ -1,6 +1,6 @@
 /**
- * Field rules shared by the consumer-group APIs (FindCoordinator .. DeleteGroups), so every one of them
- * bounds a group id, a member id or a generation the same way.
+ * Field rules shared by the consumer-group APIs (FindCoordinator .. DeleteGroups, OffsetDelete), so every
+ * one of them bounds a group id, a member id or a generation the same way.
  */
 import { CLIENT_ID_BYTES_MAX } from '../limits.js';
 import { asInt32OrMinusOne, asNonEmptyString, asString, mapArray } from '../narrow.js';

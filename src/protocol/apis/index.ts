@@ -29,6 +29,7 @@ import * as listOffsetsV0 from './list-offsets/v0.js';
 import * as listTopicsV0 from './list-topics/v0.js';
 import * as metadataV0 from './metadata/v0.js';
 import * as offsetCommitV0 from './offset-commit/v0.js';
+import * as offsetDeleteV0 from './offset-delete/v0.js';
 import * as offsetFetchV0 from './offset-fetch/v0.js';
 import * as produceV0 from './produce/v0.js';
 import * as syncGroupV0 from './sync-group/v0.js';
@@ -90,6 +91,7 @@ export const API_REGISTRY: { readonly [K in ApiKey]: ApiEntry<K> } = {
   [ApiKey.AlterConfigs]: entry(ApiKey.AlterConfigs, { 0: alterConfigsV0 }),
   [ApiKey.CreatePartitions]: entry(ApiKey.CreatePartitions, { 0: createPartitionsV0 }),
   [ApiKey.AlterQuorum]: entry(ApiKey.AlterQuorum, { 0: alterQuorumV0 }),
+  [ApiKey.OffsetDelete]: entry(ApiKey.OffsetDelete, { 0: offsetDeleteV0 }),
 };
 
 export function isApiKey(apiKey: number): apiKey is ApiKey {
