@@ -30,6 +30,7 @@ export {
   type GroupListing,
   type GroupMemberView,
   type GroupView,
+  type OffsetDeletion,
   type OffsetResetTarget,
   type PartitionLag,
 } from './client/group-admin.js';

@@ -350,7 +350,10 @@ export class Admin {
       if (o.error) throw o.error;
   }
 
-  /** Consumer-group administration: list, describe (members, offsets, lag), reset offsets, delete. */
+  /**
+   * Consumer-group administration: list, describe (members, offsets, lag), reset offsets, delete offsets,
+   * delete.
+   */
   groups(): GroupAdmin {
     return new GroupAdmin(this.cluster);
   }

@@ -1,6 +1,7 @@
 /**
  * Consumer-group administration: list groups (every broker coordinates some), describe one (members,
- * assignments, committed offsets and lag per partition), reset a stopped group's offsets, delete a group.
+ * assignments, committed offsets and lag per partition), reset a stopped group's offsets, delete some of a
+ * group's offsets, delete a group.
  * Requests about one group go to its coordinator (FindCoordinator first), with retries while the
  * coordinator moves or loads.
  */
@@ -57,6 +58,16 @@ export interface GroupView {
   coordinatorId: number;
   members: GroupMemberView[];
   offsets: PartitionLag[];
+}
+
+/** One partition's outcome in `deleteOffsets`. */
+export interface OffsetDeletion {
+  topic: string;
+  partition: number;
+  /** The offset the group had committed just before (read by this call); -1 when none: nothing to delete. */
+  committed: number;
+  /** Why the offset was kept (GROUP_SUBSCRIBED_TO_TOPIC: a member reads the topic); null: deleted or none. */
+  error: StreamBusError | null;
 }
 
 /** Where to move a group's offsets: earliest, latest, an offset, or the first message at/after a time. */
@@ -193,6 +204,56 @@ export class GroupAdmin {
     const g = response.groups[0];
     if (g === undefined) throw unexpected('DeleteGroups answered no group');
     if (g.error !== null) throw fromWireError(g.error, 'admin.deleteGroup');
+  }
+
+  /**
+   * Deletes a group's committed offsets (Kafka's OffsetDelete, `kafka-consumer-groups --delete-offsets`)
+   * for the listed partitions of `topic`, or for all of them: every partition the topic has plus every one
+   * the group committed (so the offsets of a deleted topic can go too). Afterwards the group starts those
+   * partitions per its consumers' `autoOffsetReset`. While the group has members, partitions of a topic a
+   * member subscribes to are refused one by one (GROUP_SUBSCRIBED_TO_TOPIC, in the result); the rest are
+   * deleted. Throws GROUP_ID_NOT_FOUND for a group that does not exist, UNKNOWN_TOPIC_OR_PARTITION when
+   * neither the topic nor any offset of the group's for it does.
+   */
+  async deleteOffsets(
+    groupId: string,
+    topic: string,
+    partitions?: readonly number[],
+  ): Promise<OffsetDeletion[]> {
+    const fetched = await this.toCoordinator(groupId, ApiKey.OffsetFetch, { groupId, partitions: null });
+    if (fetched.response.error !== null) throw fromWireError(fetched.response.error, 'admin.deleteOffsets');
+    const committed = new Map<number, number>();
+    for (const c of fetched.response.partitions) if (c.topic === topic) committed.set(c.partition, c.offset);
+    const list = partitions === undefined ? await this.partitionsToDelete(topic, committed) : [...partitions];
+    const { response } = await this.toCoordinator(groupId, ApiKey.OffsetDelete, {
+      groupId,
+      partitions: list.map((partition) => ({ topic, partition })),
+    });
+    if (response.error !== null) throw fromWireError(response.error, 'admin.deleteOffsets');
+    if (list.length === 0) {
+      throw new StreamBusError('UNKNOWN_TOPIC_OR_PARTITION', {
+        operation: 'admin.deleteOffsets',
+        message: `unknown topic ${topic}, and group ${JSON.stringify(groupId)} has no offsets for it`,
+        metadata: { topic },
+      });
+    }
+    return response.partitions.map((p) => ({
+      topic: p.topic,
+      partition: p.partition,
+      committed: committed.get(p.partition) ?? -1,
+      error: p.error === null ? null : fromWireError(p.error, 'admin.deleteOffsets'),
+    }));
+  }
+
+  /** Every partition of `topic` (none when it does not exist) and every one the group committed, sorted. */
+  private async partitionsToDelete(topic: string, committed: ReadonlyMap<number, number>): Promise<number[]> {
+    let count = 0;
+    try {
+      count = await this.cluster.partitionCount(topic);
+    } catch (err) {
+      if (toStreamBusError(err).code !== 'UNKNOWN_TOPIC_OR_PARTITION') throw err;
+    }
+    return [...new Set([...Array(count).keys(), ...committed.keys()])].sort((a, b) => a - b);
   }
 
   private async lag(groupId: string, members: readonly GroupMemberView[]): Promise<PartitionLag[]> {
