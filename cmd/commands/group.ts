@@ -1,5 +1,10 @@
 import type { Command } from 'commander';
-import { createClient, type GroupView, type OffsetResetTarget } from '../../src/index.js';
+import {
+  createClient,
+  type GroupView,
+  type OffsetDeletion,
+  type OffsetResetTarget,
+} from '../../src/index.js';
 import { bootstrapList, parseIntOption, renderTable, withBootstrap } from './common.js';
 
 /** The human-readable `group describe` report: state, members and their partitions, offsets and lag. */
@@ -30,6 +35,22 @@ export function renderGroup(g: GroupView): string {
   );
   const total = g.offsets.reduce((n, o) => n + (o.lag ?? 0), 0);
   return `${header}${members}\n${offsets}total lag ${total}\n`;
+}
+
+/** The `group delete-offsets` report: one row per partition, what was deleted or why it was kept. */
+export function renderOffsetDeletions(deletions: readonly OffsetDeletion[]): string {
+  return renderTable(
+    ['TOPIC', 'PARTITION', 'RESULT'],
+    deletions.map((d) => [
+      d.topic,
+      String(d.partition),
+      d.error !== null
+        ? `${d.error.code}: ${d.error.message}`
+        : d.committed >= 0
+          ? `deleted (was ${d.committed})`
+          : 'no committed offset',
+    ]),
+  );
 }
 
 function resetTarget(opts: {
@@ -135,6 +156,36 @@ export function registerGroupCommand(program: Command): void {
       }
     },
   );
+
+  withBootstrap(
+    group
+      .command('delete-offsets <group>')
+      .summary("delete a group's committed offsets of a topic (--topic T [--partition N ...])")
+      .description(
+        "delete a group's committed offsets of a topic (Kafka's --delete-offsets); the group then starts " +
+          "those partitions per its consumers' autoOffsetReset. While the group has members, partitions of " +
+          'a topic a member subscribes to are refused (GROUP_SUBSCRIBED_TO_TOPIC) and the rest deleted; ' +
+          'exits 1 when any partition was refused',
+      )
+      .requiredOption('--topic <topic>', 'the topic whose offsets to delete')
+      .option(
+        '--partition <n>',
+        'only this partition (repeat for several; default: every partition)',
+        (value: string, previous: number[] | undefined) => [
+          ...(previous ?? []),
+          parseIntOption('--partition', 0)(value),
+        ],
+      ),
+  ).action(async (groupId: string, opts: { bootstrap: string; topic: string; partition?: number[] }) => {
+    const client = createClient({ bootstrap: bootstrapList(opts.bootstrap), clientId: 'streambus-cli' });
+    try {
+      const deletions = await client.admin().groups().deleteOffsets(groupId, opts.topic, opts.partition);
+      process.stdout.write(renderOffsetDeletions(deletions));
+      if (deletions.some((d) => d.error !== null)) process.exitCode = 1;
+    } finally {
+      await client.close();
+    }
+  });
 
   withBootstrap(
     group.command('delete <group>').description('delete a group with no members and its committed offsets'),

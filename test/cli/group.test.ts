@@ -1,10 +1,11 @@
 /**
  * The group CLI end to end against a broker process: `consume --group` commits what it printed, so a second
- * run continues where the first stopped; `group list`, `describe` (offsets and lag), `reset-offsets` and
- * `delete` work on it.
+ * run continues where the first stopped; `group list`, `describe` (offsets and lag), `reset-offsets`,
+ * `delete-offsets` and `delete` work on it.
  */
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { createClient } from '../../src/index.js';
 import { type BrokerProcess, CLI, removeDir, startBroker } from '../helpers/broker-process.js';
 import { runCli } from '../helpers/run-cli.js';
 
@@ -124,6 +125,77 @@ describe('streambus consume --group and streambus group', () => {
       offsets: { committed: number }[];
     };
     expect(described.offsets[0]?.committed ?? 0).toBe(printed);
+  }, 60_000);
+
+  test('delete-offsets deletes what the group committed; a subscribed topic is refused with exit 1', async () => {
+    expect((await cli('topic', 'create', 'tallies', '--partitions', '2')).code).toBe(0);
+    for (const partition of [0, 1]) {
+      const input = `tally-${2 * partition}\ntally-${2 * partition + 1}\n`;
+      const args = ['produce', 'tallies', '--partition', String(partition), '--bootstrap', broker.bootstrap];
+      expect((await runCli(args, { input })).code).toBe(0);
+    }
+    const consume = () =>
+      cli('consume', 'tallies', '--group', 'counters', '--from-beginning', '--max-messages', '4');
+    expect((await consume()).stdout.trim().split('\n')).toHaveLength(4);
+    const committed = async () =>
+      (
+        JSON.parse((await cli('group', 'describe', 'counters', '--json')).stdout) as {
+          offsets: { partition: number; committed: number }[];
+        }
+      ).offsets.map((o) => [o.partition, o.committed]);
+    expect(await committed()).toEqual([
+      [0, 2],
+      [1, 2],
+    ]);
+
+    const one = await cli('group', 'delete-offsets', 'counters', '--topic', 'tallies', '--partition', '1');
+    expect(one.code).toBe(0);
+    expect(one.stdout).toMatch(/^TOPIC\s+PARTITION\s+RESULT\ntallies\s+1\s+deleted \(was 2\)\n$/);
+    expect(await committed()).toEqual([[0, 2]]);
+    const all = await cli('group', 'delete-offsets', 'counters', '--topic', 'tallies');
+    expect(all.code).toBe(0);
+    expect(all.stdout).toMatch(/tallies\s+0\s+deleted \(was 2\)\ntallies\s+1\s+no committed offset\n$/);
+    expect(await committed()).toEqual([]);
+    // Nothing committed any more: the group reads the topic from the start again (--from-beginning).
+    expect((await consume()).stdout.trim().split('\n').sort()).toEqual([
+      'tally-0',
+      'tally-1',
+      'tally-2',
+      'tally-3',
+    ]);
+
+    // A member subscribed to the topic: every partition refused, nothing deleted, exit 1.
+    const client = createClient({ bootstrap: broker.bootstrap });
+    try {
+      const member = client.consumer({ group: { groupId: 'counters' }, maxWaitMs: 100 });
+      member.subscribe(['tallies']);
+      const deadline = Date.now() + 20_000;
+      while (member.assignment().length < 2) {
+        if (Date.now() > deadline) throw new Error('the member was never assigned');
+        await member.poll({ signal: AbortSignal.timeout(300) });
+      }
+      const refused = await cli('group', 'delete-offsets', 'counters', '--topic', 'tallies');
+      expect(refused.code).toBe(1);
+      expect(refused.stdout).toMatch(/tallies\s+0\s+GROUP_SUBSCRIBED_TO_TOPIC: a member of group "counters"/);
+      expect(refused.stdout).toMatch(/tallies\s+1\s+GROUP_SUBSCRIBED_TO_TOPIC/);
+      expect(await committed()).toEqual([
+        [0, 2],
+        [1, 2],
+      ]);
+      await member.close();
+    } finally {
+      await client.close();
+    }
+
+    const unknown = await cli('group', 'delete-offsets', 'nobody', '--topic', 'tallies');
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('GROUP_ID_NOT_FOUND: no group "nobody"');
+    const missingTopic = await cli('group', 'delete-offsets', 'counters');
+    expect(missingTopic.code).toBe(1);
+    expect(missingTopic.stderr).toContain("required option '--topic <topic>' not specified");
+    const help = await cli('group', 'delete-offsets', '--help');
+    expect(help.stdout).toContain('Usage: streambus group delete-offsets [options] <group>');
+    expect(help.stdout).toMatch(/--partition <n>\s+only this partition \(repeat for several/);
   }, 60_000);
 
   test('refuses contradictory options with a clear message', async () => {
