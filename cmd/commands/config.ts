@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { ConfigResource } from '../../src/index.js';
+import type { ConfigResource, StreamBusClient } from '../../src/index.js';
 import { parseKeyValues, renderTable, withBootstrap, withClient } from './common.js';
 
 interface PrintOptions {
@@ -112,15 +112,53 @@ export function registerConfigCommand(program: Command): void {
     if (Object.keys(set).length === 0 && opts.delete.length === 0) {
       throw new Error('nothing to change: give --set key=value and/or --delete key');
     }
-    await withClient(opts.bootstrap, (client) =>
-      client
-        .admin()
-        .alterConfig(resource, { set, delete: opts.delete }, { validateOnly: opts.validateOnly === true }),
-    );
+    const unwritable = await withClient(opts.bootstrap, async (client) => {
+      const admin = client.admin();
+      await admin.alterConfig(
+        resource,
+        { set, delete: opts.delete },
+        { validateOnly: opts.validateOnly === true },
+      );
+      const minInsync = Number(set.min_insync_replicas);
+      return resource.type === 'cluster' && Number.isInteger(minInsync)
+        ? topicsBelowMinInsync(admin, minInsync)
+        : [];
+    });
     const what = resource.type === 'cluster' ? 'cluster topic defaults' : `topic ${resource.name}`;
     process.stdout.write(
       opts.validateOnly === true ? `valid change to ${what} (not applied)\n` : `altered ${what}\n`,
     );
+    for (const t of unwritable) {
+      process.stderr.write(
+        `warning: topic ${t.name} has ${t.replicas} replica(s) and takes min_insync_replicas from the cluster default: ` +
+          `acks=all writes to it are refused (NOT_ENOUGH_REPLICAS) until it is at most ${t.replicas} ` +
+          `(streambus config alter --topic ${t.name} --set min_insync_replicas=${t.replicas})\n`,
+      );
+    }
+  });
+}
+
+/**
+ * Topics whose replication factor is below a new cluster-wide min_insync_replicas and that inherit it (no
+ * value of their own): acks=all writes to them would be refused for good, as in Kafka, which accepts such
+ * a default silently. The broker accepts it too (it applies to every topic, of any replication factor); the
+ * CLI says which topics it stops.
+ */
+export async function topicsBelowMinInsync(
+  admin: Pick<ReturnType<StreamBusClient['admin']>, 'listTopics' | 'describeTopics' | 'describeConfigs'>,
+  minInsync: number,
+): Promise<{ name: string; replicas: number }[]> {
+  const topics = await admin.describeTopics((await admin.listTopics()).map((t) => t.name));
+  const below = topics
+    .map((t) => ({ name: t.name, replicas: Math.min(...t.partitions.map((p) => p.replicas.length)) }))
+    .filter((t) => t.replicas < minInsync);
+  if (below.length === 0) return [];
+  const configs = await admin.describeConfigs(below.map((t) => ({ type: 'topic' as const, name: t.name })));
+  return below.filter((t) => {
+    const entry = configs
+      .find((c) => c.name === t.name)
+      ?.entries.find((e) => e.key === 'min_insync_replicas');
+    return entry?.source === 'cluster';
   });
 }
 

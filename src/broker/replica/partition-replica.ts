@@ -374,9 +374,16 @@ export class PartitionReplica extends EventEmitter<ReplicaEvents> implements Ser
     if (required <= 1) return;
     const inSync = this.inSyncReplicas(this.options.nowMs());
     if (inSync.length >= required) return;
+    const replicas = this.node.status().voters.length;
+    // More than the partition has at all (a cluster-wide default above this topic's replication factor):
+    // no failover or catch-up will help, and the operator needs telling what to change.
+    const never =
+      required > replicas
+        ? `, more than its ${replicas} replica(s): acks=all writes are refused until min_insync_replicas for ${this.topic} is at most ${replicas}`
+        : '';
     throw new StreamBusError('NOT_ENOUGH_REPLICAS', {
       operation: 'replica.append',
-      message: `${this.topic}-${this.partition} has ${inSync.length} in-sync replicas (${inSync.join(', ')}); min_insync_replicas is ${required}`,
+      message: `${this.topic}-${this.partition} has ${inSync.length} in-sync replica(s) (on broker(s) ${inSync.join(', ')}); min_insync_replicas is ${required}${never}`,
       metadata: { topic: this.topic, partition: this.partition, inSync: inSync.length, required },
     });
   }
