@@ -14,6 +14,19 @@ function renderQuorum(voters: readonly number[], learners: readonly number[]): s
 }
 
 /** The human-readable `cluster status` report. */
+/**
+ * Without a metadata leader (a majority of the voters down or cut off) the answering broker's view is the
+ * last it applied: brokers that died since still show alive, and nothing changes until a majority is back.
+ */
+function noLeaderWarning(c: DescribeClusterResponse): string {
+  if (c.metadataLeaderId >= 0 || c.metadataVoters.length === 0) return '';
+  return (
+    `WARNING: the metadata quorum has no leader (fewer than ${Math.floor(c.metadataVoters.length / 2) + 1} of ` +
+    `${c.metadataVoters.length} voters reachable from broker ${c.brokerId}): this view is what it last applied ` +
+    'and may be stale; topic and broker changes wait until a majority is back\n'
+  );
+}
+
 export function renderClusterStatus(c: DescribeClusterResponse): string {
   const leader = c.metadataLeaderId >= 0 ? String(c.metadataLeaderId) : 'unknown';
   const alive = c.brokers.filter((b) => b.state === 'alive').length;
@@ -22,6 +35,7 @@ export function renderClusterStatus(c: DescribeClusterResponse): string {
     `metadata leader ${leader}\tterm ${c.metadataTerm}\tversion ${c.metadataVersion}\n` +
     renderQuorum(c.metadataVoters, c.metadataLearners) +
     renderFeatureLevel(c) +
+    noLeaderWarning(c) +
     `brokers ${c.brokers.length} (${alive} alive)\n`;
   const table = renderTable(
     ['ID', 'STATE', 'CLIENT', 'PEER', 'RACK', 'REPLICAS', 'MOVING OFF', 'LEADERS', 'LEVEL'],

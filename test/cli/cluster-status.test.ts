@@ -100,4 +100,12 @@ describe('cluster status', () => {
       'broker 4 decommissioned: empty, safe to stop',
     );
   });
+
+  it('warns that the view may be stale while the metadata quorum has no leader', () => {
+    const lost = { ...status({ replicas: 0, leaders: 0 }), metadataLeaderId: -1 };
+    expect(renderClusterStatus(lost)).toContain(
+      'WARNING: the metadata quorum has no leader (fewer than 2 of 3 voters reachable from broker 1)',
+    );
+    expect(renderClusterStatus(status({ replicas: 0, leaders: 0 }))).not.toContain('WARNING');
+  });
 });
