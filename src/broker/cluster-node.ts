@@ -8,6 +8,7 @@ import { TransportForwarder } from '../metadata/tcp-forwarder.js';
 import type { BrokerState } from '../metadata/types.js';
 import {
   bindBreakerMetrics,
+  dropBreakerMetrics,
   type Logger,
   type MetricsRegistry,
   type OpsStack,
@@ -410,10 +411,16 @@ export class ClusterNode {
     this.unbind.push(bindMetadataMetrics(this.store, metrics));
     this.unbind.push(bindBreakerMetrics(this.store.breaker, metrics, metadataLogger));
     // One breaker per remote broker, shared by the metadata group and every partition group (one transport).
+    // A peer removed (its broker unregistered) takes its breaker's gauge with it (bindings.ts says why).
     this.unbind.push(
-      this.transport.observeBreakers((breaker) =>
-        this.unbind.push(bindBreakerMetrics(breaker, metrics, this.logger)),
-      ),
+      this.transport.observeBreakers((breaker) => {
+        const unbind = bindBreakerMetrics(breaker, metrics, this.logger);
+        this.unbind.push(unbind);
+        return () => {
+          unbind();
+          dropBreakerMetrics(breaker, metrics);
+        };
+      }),
     );
     this.unbind.push(followRegisteredPeers(this.stateMachine, this.transport, this.config.broker.id));
     bindMetadataRaftMetrics(this.raft, metrics);

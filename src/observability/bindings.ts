@@ -38,6 +38,20 @@ export function bindBreakerMetrics(
   return unsubscribe;
 }
 
+/**
+ * Ends the metrics of a breaker gone for good (the Raft peer breaker of a broker that left the cluster), after
+ * bindBreakerMetrics' unbind: its circuitbreaker_state series is removed.
+ *
+ * Removed rather than left reading 0 (closed): either way an alert on `circuitbreaker_state == 1` resolves,
+ * but a removed series goes stale in Prometheus as a deleted pod's series do, which is what "this breaker no
+ * longer exists" means; a 0 would claim a healthy link to a broker that is gone, and keep one series per
+ * broker ever decommissioned for the life of the process. Its counters stay: they no longer move, and a
+ * peer that returns continues them.
+ */
+export function dropBreakerMetrics(breaker: CircuitBreaker, metrics: MetricsRegistry): void {
+  metrics.circuitbreakerState.remove({ name: breaker.name });
+}
+
 /** Health status changes become the streambus_health_check_status gauge and one log line each. */
 export function bindHealthMetrics(
   health: HealthRegistry,

@@ -1,4 +1,9 @@
-export { BREAKER_STATE_VALUE, bindBreakerMetrics, bindHealthMetrics } from './bindings.js';
+export {
+  BREAKER_STATE_VALUE,
+  bindBreakerMetrics,
+  bindHealthMetrics,
+  dropBreakerMetrics,
+} from './bindings.js';
 export {
   type CheckResult,
   type ComponentHealth,

@@ -24,7 +24,7 @@
  */
 import type { Socket } from 'node:net';
 import { CircuitBreaker } from '../../resilience/circuit-breaker.js';
-import type { Clock, TimerHandle } from '../../resilience/clock.js';
+import type { Clock, TimerHandle, Timers } from '../../resilience/clock.js';
 import type { Envelope } from '../codec.js';
 import type { NodeId } from '../core/types.js';
 
@@ -42,8 +42,12 @@ export interface Peer {
   waitingDrain: boolean;
   attempts: number;
   reconnectTimer: TimerHandle | undefined;
-  /** A dial of ours is connecting (one at a time). */
-  dialing: boolean;
+  /** The connection a dial of ours is opening (one at a time), until it connects or fails. */
+  dialing: Socket | undefined;
+  /** Removed from the transport (removePeer): never dialed, connected or reported again. */
+  retired: boolean;
+  /** What the transport's breaker observers asked to run when the peer is removed (its metrics end). */
+  readonly releases: (() => void)[];
   /** Whether this side opens the connection (fixed when the peer is first known). */
   readonly dialer: boolean;
   readonly breaker: CircuitBreaker;
@@ -93,7 +97,9 @@ export function newPeer(
     waitingDrain: false,
     attempts: 0,
     reconnectTimer: undefined,
-    dialing: false,
+    dialing: undefined,
+    retired: false,
+    releases: [],
     dialer,
     breaker: createPeerBreaker(id, breaker),
     absentSinceMs: breaker.clock.nowMs(),
@@ -101,6 +107,52 @@ export function newPeer(
     lastDataAtMs: 0,
     lastSentAtMs: 0,
   };
+}
+
+/**
+ * Ends everything the transport holds for a removed peer: its redial timer, its connection and any dial in
+ * progress (closed without being reported lost: the peer left, nothing failed), its queue, and its observers'
+ * bindings. Its breaker is dropped with it, so it never reports (or logs) a state again.
+ */
+export function retirePeer(peer: Peer, timers: Pick<Timers, 'clearTimeout'>): number {
+  peer.retired = true;
+  if (peer.reconnectTimer !== undefined) timers.clearTimeout(peer.reconnectTimer);
+  peer.reconnectTimer = undefined;
+  const socket = peer.socket;
+  peer.socket = undefined;
+  socket?.destroy();
+  peer.dialing?.destroy();
+  const dropped = peer.queue.length;
+  peer.queue = [];
+  for (const release of peer.releases.splice(0)) release();
+  return dropped;
+}
+
+/**
+ * A liveness check this late means this process's own event loop was blocked (a GC pause, a stuck disk
+ * write, CPU starvation): timers run before sockets are read, so whatever the peers sent meanwhile is still
+ * unread, and the time is this node's silence, not theirs. It is credited to every peer; otherwise a broker
+ * back from a 2 s stall would close every peer connection with their messages unread and report each peer
+ * lost (its followers would campaign). Silence is measured in time this process was running.
+ */
+export function creditOwnStall(peers: Iterable<Peer>, stalledMs: number, now: number): void {
+  for (const peer of peers) {
+    peer.lastReceivedAtMs = Math.min(now, peer.lastReceivedAtMs + stalledMs);
+    if (peer.lastDataAtMs > 0) peer.lastDataAtMs = Math.min(now, peer.lastDataAtMs + stalledMs);
+    peer.absentSinceMs = Math.min(now, peer.absentSinceMs + stalledMs);
+  }
+}
+
+/**
+ * A peer that dials us and has stayed away for another idle timeout is one failed call of its breaker
+ * (it would have redialed within its backoff, at most reconnectMaxMs, if it could).
+ */
+export function countAbsence(peer: Peer, now: number, idleTimeoutMs: number): void {
+  if (peer.dialer || now - peer.absentSinceMs < idleTimeoutMs) return;
+  peer.absentSinceMs = now;
+  peer.breaker
+    .call(undefined, () => Promise.reject(new PeerLinkError(peer.id, 'no connection from the peer')))
+    .catch(() => undefined);
 }
 
 /** A failure the transport reports to a peer's breaker; never thrown to callers. */

@@ -7,7 +7,15 @@ import { encodeEnvelopes } from '../codec.js';
 import type { NodeId } from '../core/types.js';
 import { encodeFrame, FRAME_HELLO, FRAME_MESSAGES, helloPayload, messageFrames } from './frame.js';
 import { InboundFrames, type MessageHandler } from './inbound-frames.js';
-import { newPeer, type Peer, type PeerAddress, PeerLinkError } from './peer.js';
+import {
+  countAbsence,
+  creditOwnStall,
+  newPeer,
+  type Peer,
+  type PeerAddress,
+  PeerLinkError,
+  retirePeer,
+} from './peer.js';
 import {
   type ResolvedTcpTransportOptions,
   resolveTcpTransportOptions,
@@ -17,6 +25,9 @@ import type { Envelope, RaftTransport } from './types.js';
 
 export type { PeerAddress } from './peer.js';
 export type { TcpTransportOptions } from './tcp-transport-options.js';
+
+/** Told of each peer's breaker; what it returns runs when that peer is removed (removePeer). */
+export type BreakerListener = (breaker: CircuitBreaker) => (() => void) | undefined;
 
 /** An empty MESSAGES frame: a keepalive any version of the receiver accepts (no envelopes in it). */
 const KEEPALIVE_FRAME = encodeFrame(FRAME_MESSAGES, encodeEnvelopes([]));
@@ -34,7 +45,7 @@ const OWN_STALL_MIN_MS = 100;
 export class TcpTransport implements RaftTransport {
   private readonly opts: ResolvedTcpTransportOptions;
   private readonly peers = new Map<NodeId, Peer>();
-  private readonly breakerListeners = new Set<(breaker: CircuitBreaker) => void>();
+  private readonly breakerListeners = new Set<BreakerListener>();
   private readonly inbound: InboundFrames;
   private server: Server | undefined;
   private readonly unidentified = new Set<Socket>();
@@ -75,11 +86,11 @@ export class TcpTransport implements RaftTransport {
     const checkedAtMs = performance.now();
     const lateMs = checkedAtMs - this.lastLivenessCheckAtMs - this.livenessIntervalMs;
     this.lastLivenessCheckAtMs = checkedAtMs;
-    if (lateMs >= OWN_STALL_MIN_MS) this.creditOwnStall(lateMs, now);
+    if (lateMs >= OWN_STALL_MIN_MS) creditOwnStall(this.peers.values(), lateMs, now);
     for (const peer of this.peers.values()) {
       const socket = peer.socket;
       if (socket === undefined || socket.destroyed) {
-        this.countAbsence(peer, now);
+        countAbsence(peer, now, this.opts.idleTimeoutMs);
         continue;
       }
       if (now - peer.lastReceivedAtMs > this.opts.idleTimeoutMs) {
@@ -100,37 +111,18 @@ export class TcpTransport implements RaftTransport {
   }
 
   /**
-   * A liveness check this late means this process's own event loop was blocked (a GC pause, a stuck disk
-   * write, CPU starvation): timers run before sockets are read, so whatever the peers sent meanwhile is still
-   * unread, and the time is this node's silence, not theirs. It is credited to every peer; otherwise a broker
-   * back from a 2 s stall would close every peer connection with their messages unread and report each peer
-   * lost (its followers would campaign). Silence is measured in time this process was running.
+   * Each peer's breaker, now and as peers become known (to export their state); what `listener` returns for
+   * one runs when its peer is removed. Returns an unsubscribe.
    */
-  private creditOwnStall(stalledMs: number, now: number): void {
-    for (const peer of this.peers.values()) {
-      peer.lastReceivedAtMs = Math.min(now, peer.lastReceivedAtMs + stalledMs);
-      if (peer.lastDataAtMs > 0) peer.lastDataAtMs = Math.min(now, peer.lastDataAtMs + stalledMs);
-      peer.absentSinceMs = Math.min(now, peer.absentSinceMs + stalledMs);
-    }
-  }
-
-  /**
-   * A peer that dials us and has stayed away for another idle timeout is one failed call of its breaker
-   * (it would have redialed within its backoff, at most reconnectMaxMs, if it could).
-   */
-  private countAbsence(peer: Peer, now: number): void {
-    if (peer.dialer || now - peer.absentSinceMs < this.opts.idleTimeoutMs) return;
-    peer.absentSinceMs = now;
-    peer.breaker
-      .call(undefined, () => Promise.reject(new PeerLinkError(peer.id, 'no connection from the peer')))
-      .catch(() => undefined);
-  }
-
-  /** Each peer's breaker, now and as peers become known (to export their state); returns an unsubscribe. */
-  observeBreakers(listener: (breaker: CircuitBreaker) => void): () => void {
-    for (const peer of this.peers.values()) listener(peer.breaker);
+  observeBreakers(listener: BreakerListener): () => void {
+    for (const peer of this.peers.values()) this.tellBreaker(listener, peer);
     this.breakerListeners.add(listener);
     return () => this.breakerListeners.delete(listener);
+  }
+
+  private tellBreaker(listener: BreakerListener, peer: Peer): void {
+    const release = listener(peer.breaker);
+    if (release !== undefined) peer.releases.push(release);
   }
 
   /** Starts accepting connections; resolves with the bound address. */
@@ -173,8 +165,21 @@ export class TcpTransport implements RaftTransport {
       peer.queue = [];
     });
     this.peers.set(id, peer);
-    for (const listener of this.breakerListeners) listener(peer.breaker);
+    for (const listener of this.breakerListeners) this.tellBreaker(listener, peer);
     return peer;
+  }
+
+  /**
+   * Forgets a peer (its broker left the cluster): its connection and any dial in progress close, it is not
+   * dialed again, messages for it are dropped, and its breaker goes with it (observers' releases run), so
+   * nothing more is logged or exported about it. A later setPeer, or its hello if unknown peers are
+   * accepted, adds it afresh with a new breaker.
+   */
+  removePeer(id: NodeId): void {
+    const peer = this.peers.get(id);
+    if (peer === undefined) return;
+    this.peers.delete(id);
+    this.droppedEnvelopes += retirePeer(peer, this.opts.timers);
   }
 
   onMessage(handler: MessageHandler): void {
@@ -263,7 +268,8 @@ export class TcpTransport implements RaftTransport {
   /** Dials through the peer's breaker: while it is open, no dial, just a check again when it may admit one. */
   private dial(peer: Peer): void {
     // A connection the peer opened (it is the lower id, or this node was unknown to it) serves both ways.
-    if (this.closed || peer.address === undefined || peer.socket !== undefined || peer.dialing) return;
+    if (this.closed || peer.retired || peer.address === undefined || peer.socket !== undefined) return;
+    if (peer.dialing !== undefined) return;
     let admitted = false;
     peer.breaker
       .call(undefined, () => {
@@ -281,7 +287,6 @@ export class TcpTransport implements RaftTransport {
    */
   private connect(peer: Peer, address: PeerAddress): Promise<void> {
     this.dialsStarted++;
-    peer.dialing = true;
     return new Promise<void>((resolve, reject) => {
       let proven = false;
       const { socket, onBytes } = connectReading({
@@ -289,10 +294,11 @@ export class TcpTransport implements RaftTransport {
         port: address.port,
         ...(this.opts.localAddress === '' ? {} : { localAddress: this.opts.localAddress }),
       });
+      peer.dialing = socket;
       socket.setNoDelay(true);
       socket.setTimeout(this.opts.connectTimeoutMs, () => socket.destroy());
       socket.once('connect', () => {
-        peer.dialing = false;
+        peer.dialing = undefined;
         socket.setTimeout(0);
         socket.setKeepAlive(true, 5_000);
         if (peer.socket !== undefined) {
@@ -320,7 +326,7 @@ export class TcpTransport implements RaftTransport {
       });
       socket.on('error', (err) => this.endOnError(socket, err));
       socket.once('close', () => {
-        peer.dialing = false;
+        if (peer.dialing === socket) peer.dialing = undefined;
         if (!proven) reject(new PeerLinkError(peer.id, 'connection closed before the peer was heard'));
         if (peer.socket === socket || peer.socket === undefined) this.onDisconnect(peer, socket);
       });
@@ -328,7 +334,7 @@ export class TcpTransport implements RaftTransport {
   }
 
   private redialAfter(peer: Peer, delayMs: number): void {
-    if (this.closed || peer.reconnectTimer !== undefined) return;
+    if (this.closed || peer.retired || peer.reconnectTimer !== undefined) return;
     peer.reconnectTimer = this.opts.timers.setTimeout(() => {
       peer.reconnectTimer = undefined;
       this.dial(peer);
@@ -357,10 +363,15 @@ export class TcpTransport implements RaftTransport {
             'raft peer connection lost',
           );
         this.peerLostHandler?.(peer.id);
+        // Known only from its hello (never given an address): nothing vouches for it any more. Forgotten
+        // rather than counted absent forever, which a broker that left the cluster, dialed in again before
+        // it was stopped, would otherwise be (its breaker opening every few seconds for good). A node
+        // still joining dials again and is accepted afresh.
+        if (peer.address === undefined && !peer.dialer) this.removePeer(peer.id);
       }
     }
     peer.waitingDrain = false;
-    if (this.closed || !this.dials(peer.id) || peer.reconnectTimer !== undefined) return;
+    if (this.closed || peer.retired || !peer.dialer || peer.reconnectTimer !== undefined) return;
     // Exponential backoff with jitter, so a restarted cluster does not reconnect in lockstep. Once the
     // breaker has opened, dial() waits out its open timeout instead.
     const base = Math.min(this.opts.reconnectMaxMs, this.opts.reconnectInitialMs * 2 ** peer.attempts);
