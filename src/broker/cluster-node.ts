@@ -34,7 +34,7 @@ import { runMembership } from './membership.js';
 import { bindMetadataRaftMetrics, measuredRaft } from './metadata-raft-metrics.js';
 import { ProbeBreakers } from './probe-breakers.js';
 import { alterQuorum } from './quorum-change.js';
-import { followRegisteredPeers } from './registered-peers.js';
+import { followRegisteredPeers, metadataGroupMembers } from './registered-peers.js';
 
 export const METADATA_GROUP_ID = 'metadata';
 /** How long shutdown waits for another voter to take metadata leadership before stopping anyway. */
@@ -422,7 +422,8 @@ export class ClusterNode {
         };
       }),
     );
-    this.unbind.push(followRegisteredPeers(this.stateMachine, this.transport, this.config.broker.id));
+    const group = metadataGroupMembers(this.raft);
+    this.unbind.push(followRegisteredPeers(this.stateMachine, this.transport, this.config.broker.id, group));
     bindMetadataRaftMetrics(this.raft, metrics);
     // A breaker opened while the group had no leader would otherwise refuse writes (heartbeats, partition
     // leadership) for its whole open timeout after the group recovered.

@@ -3,7 +3,8 @@
  * dialing it and logging `circuit breaker raft-peer-4 opened` every second, through restarts, with
  * `circuitbreaker_state{name="raft-peer-4"} 1` in /metrics). One voter in process; broker 9 is a listener
  * the test holds, registered and unregistered straight through the metadata store (as the coordinator
- * unregisters an emptied decommissioned broker). Once unregistered it is not dialed again, and its breaker
+ * unregisters an emptied decommissioned broker). Once unregistered and out of the metadata group (the
+ * coordinator made it a learner, and removes it) it is not dialed again, and its breaker
  * series is gone, also after a restart replays the log that registers then unregisters it; registered
  * again, it is dialed again.
  */
@@ -76,6 +77,10 @@ describe('a broker unregistered from metadata', () => {
     expect(await breakerGauge(b.httpPort, 'raft-peer-9')).toBeDefined();
 
     await store.unregisterBroker(9);
+    // The coordinator then removes it from the metadata group (it made it a learner), and only then is it
+    // no peer: until then the group replicates to it.
+    const raft = cluster(b);
+    await waitFor('broker 9 out of the metadata group', () => !raft.status().learners.includes(9));
     await sleep(100); // a dial already under way may still land
     const after = peer.dials();
     await sleep(2_500); // the redial backoff tops out at 1 s; the breaker would have opened by now
