@@ -36,11 +36,15 @@ export async function alterBrokerState(
   }
   const target: BrokerState =
     action === 'drain' ? 'draining' : action === 'undrain' ? 'alive' : 'decommissioned';
-  if (b.state === target) return target;
   const refuse = (why: string) =>
     new StreamBusError('METADATA_CONFLICT', { operation, message: `broker ${brokerId} ${why}` });
-  if (b.state === 'decommissioned') throw refuse('is decommissioned; restart it to register it anew');
+  if (b.state === 'decommissioned' && action !== 'decommission') {
+    throw refuse('is decommissioned; restart it to register it anew');
+  }
+  // Before the no-op answer below: only a draining broker can be undrained (docs/cluster.md), so undrain of
+  // an alive broker says so instead of answering "alive" as if it had cancelled a drain.
   if (action === 'undrain' && b.state !== 'draining') throw refuse(`is ${b.state}, not draining`);
+  if (b.state === target) return target;
   if (action === 'drain' && b.state === 'failed') {
     throw refuse('has failed; its replicas move after cluster.failed_grace, or decommission it');
   }
