@@ -61,16 +61,13 @@ export async function alterQuorum(
   }
   const refuse = (why: string) =>
     new StreamBusError('INVALID_CONFIG_CHANGE', { operation, message: `broker ${brokerId} ${why}` });
+  const unknown = () =>
+    new StreamBusError('UNKNOWN_BROKER', { operation, message: `no broker ${brokerId} is registered` });
   let next: readonly NodeId[];
   if (action === 'add-voter') {
     if (s.voters.includes(brokerId)) return membership(s);
     const state = deps.brokerState(brokerId);
-    if (state === undefined) {
-      throw new StreamBusError('UNKNOWN_BROKER', {
-        operation,
-        message: `no broker ${brokerId} is registered`,
-      });
-    }
+    if (state === undefined) throw unknown();
     if (state !== 'alive') throw refuse(`is ${state}; only an alive broker becomes a voter`);
     const progress = deps.raft.progress().find((p) => p.id === brokerId);
     if (!s.learners.includes(brokerId) || progress === undefined) {
@@ -87,7 +84,11 @@ export async function alterQuorum(
     }
     next = [...s.voters, brokerId];
   } else {
-    if (!s.voters.includes(brokerId)) return membership(s);
+    // A voter that is no longer registered (a dead one) is still removable; an id that is neither is a typo.
+    if (!s.voters.includes(brokerId)) {
+      if (deps.brokerState(brokerId) === undefined) throw unknown();
+      return membership(s);
+    }
     if (s.voters.length === 1) throw refuse('is the only voter; add another voter first');
     next = s.voters.filter((id) => id !== brokerId);
   }

@@ -112,6 +112,28 @@ describe('alterQuorum', () => {
     expect([...unknown.proposed, ...draining.proposed, ...notLearner.proposed]).toEqual([]);
   });
 
+  it('remove-voter of an id that is neither registered nor a voter is UNKNOWN_BROKER, like add-voter', async () => {
+    const { deps, proposed } = fake({ voters: [1, 2, 3], learners: [4] });
+    await expect(alterQuorum(deps, 9, 'remove-voter')).rejects.toMatchObject({
+      code: 'UNKNOWN_BROKER',
+      message: expect.stringContaining('no broker 9 is registered'),
+    });
+    expect(proposed).toEqual([]);
+  });
+
+  it('removes a voter that is no longer registered (how a dead voter leaves the quorum)', async () => {
+    const { deps, proposed } = fake({ voters: [1, 2, 3, 4], learners: [], silent: [4] });
+    const unregistered = {
+      ...deps,
+      brokerState: (id: number) => (id === 4 ? undefined : ('alive' as const)),
+    };
+    await expect(alterQuorum(unregistered, 4, 'remove-voter')).resolves.toEqual({
+      voters: [1, 2, 3],
+      learners: [],
+    });
+    expect(proposed).toEqual([{ type: 'remove', nodeId: 4 }]);
+  });
+
   it('promotes a learner only within PROMOTION_LAG_MAX entries of the commit index', async () => {
     const behind = fake({ voters: [1, 2, 3], learners: [4], match: { 4: 500 - PROMOTION_LAG_MAX - 1 } });
     await expect(alterQuorum(behind.deps, 4, 'add-voter')).rejects.toMatchObject({
