@@ -199,6 +199,7 @@ export class ClusterTopicCatalog implements TopicCatalog {
             operation: 'topic.create_partitions',
             partitions: count - current,
             replicationFactor: topic.replicationFactor,
+            firstPartition: current,
           })
         : placeTopic(this.clusterView(), {
             topic: name,

@@ -116,6 +116,7 @@ export class LocalTopicCatalog implements TopicCatalog {
         partitions: current === undefined ? -1 : count - current,
         replicationFactor: 1,
         brokers: new Set([this.self().id]),
+        firstPartition: current ?? 0,
       });
     }
     await this.logs.addPartitions(name, count, validateOnly);

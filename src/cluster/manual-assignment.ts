@@ -16,6 +16,11 @@ export interface AssignmentExpectations {
   readonly replicationFactor: number;
   /** Brokers that may hold replicas: the registered ones (not decommissioned); a single node: itself. */
   readonly brokers: ReadonlySet<BrokerId>;
+  /**
+   * The partition number of the first list, so refusals name real partitions: 0 for a new topic, the
+   * current partition count for CreatePartitions (whose lists are for the added partitions). Default 0.
+   */
+  readonly firstPartition?: number;
 }
 
 /** Returns the assignment's partition count and replication factor; INVALID_REPLICA_ASSIGNMENT otherwise. */
@@ -32,20 +37,22 @@ export function checkAssignment(
   };
   if (assignments.length === 0) refuse('the assignment lists no partition');
   const replicationFactor = assignments[0]!.length;
+  const first = expect.firstPartition ?? 0;
   if (expect.partitions !== -1 && expect.partitions !== assignments.length) {
     refuse(`${expect.partitions} partitions asked, but the assignment lists ${assignments.length}`);
   }
   if (expect.replicationFactor !== -1 && expect.replicationFactor !== replicationFactor) {
     refuse(
-      `the replication factor is ${expect.replicationFactor}, but partition 0 lists ${replicationFactor} replicas`,
+      `the replication factor is ${expect.replicationFactor}, but partition ${first} lists ${replicationFactor} replicas`,
     );
   }
   const known = [...expect.brokers].sort((a, b) => a - b).join(', ') || 'none';
-  assignments.forEach((replicas, p) => {
+  assignments.forEach((replicas, i) => {
+    const p = first + i;
     if (replicas.length === 0) refuse(`partition ${p} lists no replica`);
     if (replicas.length !== replicationFactor) {
       refuse(
-        `partition ${p} lists ${replicas.length} replicas and partition 0 lists ${replicationFactor}: every partition needs the same number`,
+        `partition ${p} lists ${replicas.length} replicas and partition ${first} lists ${replicationFactor}: every partition needs the same number`,
       );
     }
     const seen = new Set<BrokerId>();

@@ -295,11 +295,13 @@ describe('ClusterTopicCatalog', () => {
         broker(1).catalog.createPartitions({ name: 'pinned', count: 5, assignments: [[1, 2]] }, false),
       ),
     ).toBe('INVALID_REPLICA_ASSIGNMENT');
-    expect(
-      await refused(() =>
-        broker(1).catalog.createPartitions({ name: 'pinned', count: 4, assignments: [[1]] }, false),
-      ),
-    ).toBe('INVALID_REPLICA_ASSIGNMENT');
+    // The refusal names the partition being added (3), not the list's index in the request.
+    await expect(
+      broker(1).catalog.createPartitions({ name: 'pinned', count: 4, assignments: [[1]] }, false),
+    ).rejects.toMatchObject({
+      code: 'INVALID_REPLICA_ASSIGNMENT',
+      message: 'pinned: the replication factor is 2, but partition 3 lists 1 replicas',
+    });
     expect(member.store.snapshotView().topics.has('bad')).toBe(false);
     expect(pinned()?.partitions).toHaveLength(3);
     // validateOnly checks an assignment and creates nothing.

@@ -68,4 +68,14 @@ describe('checkAssignment', () => {
       'pinned: the replication factor is 2, but partition 0 lists 1 replicas',
     );
   });
+
+  it('names the real partition numbers of added partitions (firstPartition: the current count)', () => {
+    expect(refusal([[1], [2]], { replicationFactor: 3, firstPartition: 6 })).toBe(
+      'pinned: the replication factor is 3, but partition 6 lists 1 replicas',
+    );
+    expect(refusal([[1], [2, 2]], { firstPartition: 6 })).toContain(
+      'partition 7 lists 2 replicas and partition 6 lists 1',
+    );
+    expect(refusal([[1], [4]], { firstPartition: 6 })).toContain('partition 7 names broker 4');
+  });
 });
