@@ -13,7 +13,7 @@ import type { BrokerConfig } from '../config/types.js';
 import { parseHostPort } from '../config/validate.js';
 import { StreamBusError } from '../errors/index.js';
 import { SUPPORTED_FEATURE_LEVEL } from '../metadata/feature-levels.js';
-import { judgeReplicas } from '../observability/cluster-checks.js';
+import { judgePartitions, judgeReplicas } from '../observability/cluster-checks.js';
 import {
   type HealthRegistry,
   type Logger,
@@ -124,10 +124,17 @@ export class Broker {
       await ops.close();
       throw err;
     }
+    // Cluster mode: partitions are replicas, hosted by the replica manager made below once metadata is up.
+    let hosted: ReplicaManager | null = null;
     ops.health.register({
       name: 'partitions',
       critical: true,
-      check: async () => ({ status: 'healthy', message: `${logs.listTopics().length} topics loaded` }),
+      check: async () =>
+        judgePartitions(
+          config.cluster.enabled
+            ? { mode: 'cluster', replicaTopics: (hosted?.replicas() ?? []).map((r) => r.topic) }
+            : { mode: 'single', topics: logs.listTopics().length },
+        ),
     });
     let cluster: ClusterNode | null = null;
     ops.metrics.featureLevelSupported.set(SUPPORTED_FEATURE_LEVEL);
@@ -186,6 +193,7 @@ export class Broker {
             snapshotTimeoutMs: config.resilience.timeouts.snapshotMs,
             peerAnswering: (brokerId) => cluster.peerAnswering(brokerId),
           });
+    hosted = replicas;
     if (replicas !== null) {
       ops.health.register({
         name: 'replicas',

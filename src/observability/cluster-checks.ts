@@ -233,3 +233,21 @@ export function judgeReplicas(f: ReplicasFacts): CheckResult {
     message: `${f.open} partition replicas here, ${f.led} led, ${f.underReplicated} of them under-replicated`,
   };
 }
+
+/**
+ * The `partitions` check: what this broker has loaded. A single node's partitions are the log manager's
+ * topics; in cluster mode they are the partition replicas hosted here (the log manager holds none, so its
+ * topic count would say 0 on a busy broker). `replicaTopics`: the topic of each hosted replica.
+ */
+export function judgePartitions(
+  f:
+    | { readonly mode: 'single'; readonly topics: number }
+    | { readonly mode: 'cluster'; readonly replicaTopics: readonly string[] },
+): CheckResult {
+  if (f.mode === 'single') return { status: 'healthy', message: `${f.topics} topics loaded` };
+  const topics = new Set(f.replicaTopics).size;
+  return {
+    status: 'healthy',
+    message: `${f.replicaTopics.length} partition replicas of ${topics} topics hosted`,
+  };
+}

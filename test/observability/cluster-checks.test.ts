@@ -7,6 +7,7 @@ import {
   type CoordinatorFacts,
   judgeCoordinator,
   judgeMetadata,
+  judgePartitions,
   judgeRaft,
   judgeReplicas,
   type MetadataFacts,
@@ -225,6 +226,19 @@ describe('replicas check', () => {
     expect(judgeReplicas({ ...facts, loaded: true, underReplicated: 2 })).toEqual({
       status: 'degraded',
       message: '120 partition replicas here, 40 led, 2 of them under-replicated',
+    });
+  });
+});
+
+describe('partitions check', () => {
+  it("counts a single node's topics, and in cluster mode the replicas hosted here and their topics", () => {
+    expect(judgePartitions({ mode: 'single', topics: 4 })).toEqual({
+      status: 'healthy',
+      message: '4 topics loaded',
+    });
+    expect(judgePartitions({ mode: 'cluster', replicaTopics: ['a', 'a', 'b', 'a'] })).toEqual({
+      status: 'healthy',
+      message: '4 partition replicas of 2 topics hosted',
     });
   });
 });
