@@ -118,7 +118,7 @@ export function registerGroupCommand(program: Command): void {
       )
       .option('--to-earliest', 'the start of each partition')
       .option('--to-latest', 'the end of each partition (skip everything not yet consumed)')
-      .option('--to-offset <n>', 'this offset in every partition', parseIntOption('--to-offset'))
+      .option('--to-offset <n>', 'this offset in every partition', parseIntOption('--to-offset', 0))
       .option(
         '--to-timestamp <ms>',
         'the first message at or after this time (ms since the epoch)',

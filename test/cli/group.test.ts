@@ -198,12 +198,16 @@ describe('streambus consume --group and streambus group', () => {
     expect(help.stdout).toMatch(/--partition <n>\s+only this partition \(repeat for several/);
   }, 60_000);
 
-  test('refuses contradictory options with a clear message', async () => {
+  test('refuses contradictory or invalid options with a clear message', async () => {
     const r = await cli('consume', 'lines', '--group', 'g', '--partition', '0');
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('--group assigns partitions itself');
     const reset = await cli('group', 'reset-offsets', 'g', 'lines', '--to-earliest', '--to-latest');
     expect(reset.code).toBe(1);
     expect(reset.stderr).toContain('choose exactly one of');
+    // A negative offset is refused, not silently moved to the start of each partition.
+    const negative = await cli('group', 'reset-offsets', 'g', 'lines', '--to-offset', '-5');
+    expect(negative.code).toBe(1);
+    expect(negative.stderr).toContain('--to-offset must be at least 0, got -5');
   });
 });
