@@ -3,7 +3,10 @@ import {
   type CommittedOffset,
   type Consumer,
   createClient,
+  EARLIEST_TIMESTAMP,
   isStreamBusError,
+  LATEST_TIMESTAMP,
+  type StreamBusClient,
   type TopicPartition,
 } from '../../src/index.js';
 import { bootstrapList, parseIntOption, withBootstrap } from './common.js';
@@ -44,6 +47,52 @@ async function commitPrinted(consumer: Consumer, offsets: CommittedOffset[]): Pr
   }
 }
 
+/**
+ * What happens to an --offset outside the partition's [log start, high watermark]: the consumer's fetch is
+ * refused as out of range and it starts over per its reset policy (latest; earliest with --from-beginning),
+ * as Kafka's console consumer does with auto.offset.reset. Undefined when the offset is in range.
+ */
+export function outOfRangeNotice(
+  tp: TopicPartition,
+  offset: number,
+  range: { logStartOffset: number; highWatermark: number },
+  reset: 'earliest' | 'latest',
+): string | undefined {
+  const name = `${tp.topic}-${tp.partition}`;
+  let where: string;
+  if (offset > range.highWatermark) {
+    where = `past the end of ${name} (high watermark ${range.highWatermark})`;
+  } else if (offset < range.logStartOffset) {
+    where = `before the start of ${name} (log start offset ${range.logStartOffset})`;
+  } else return undefined;
+  const instead =
+    reset === 'latest'
+      ? 'starting at the end instead; waiting for new messages'
+      : `starting at the beginning (offset ${range.logStartOffset}) instead, as --from-beginning asks`;
+  return `offset ${offset} is ${where}; ${instead}`;
+}
+
+/** Says on stderr when --offset is out of range (else the command just waits, silently); best effort. */
+async function warnIfOutOfRange(
+  client: StreamBusClient,
+  tp: TopicPartition,
+  offset: number,
+  reset: 'earliest' | 'latest',
+): Promise<void> {
+  try {
+    const [start, end] = await client.admin().listOffsets([
+      { ...tp, timestamp: EARLIEST_TIMESTAMP },
+      { ...tp, timestamp: LATEST_TIMESTAMP },
+    ]);
+    if (start === undefined || end === undefined || start.error !== null || end.error !== null) return;
+    const range = { logStartOffset: start.offset, highWatermark: end.offset };
+    const notice = outOfRangeNotice(tp, offset, range, reset);
+    if (notice !== undefined) process.stderr.write(`${notice}\n`);
+  } catch {
+    // The consumer reports an unreachable broker or unknown topic itself.
+  }
+}
+
 export function registerConsumeCommand(program: Command): void {
   withBootstrap(
     program
@@ -67,7 +116,11 @@ export function registerConsumeCommand(program: Command): void {
         'start at the earliest offset instead of the end (with --group: when the group has no committed offset)',
       )
       .option('--partition <n>', 'read only this partition', parseIntOption('--partition', 0))
-      .option('--offset <n>', 'start at this offset (needs --partition)', parseIntOption('--offset', 0))
+      .option(
+        '--offset <n>',
+        'start at this offset (needs --partition; out of range: the end, or the beginning with --from-beginning)',
+        parseIntOption('--offset', 0),
+      )
       .option('--max-messages <n>', 'exit after this many messages', parseIntOption('--max-messages', 1))
       .option(
         '--timeout-ms <ms>',
@@ -119,8 +172,11 @@ export function registerConsumeCommand(program: Command): void {
           opts.partition === undefined ? { topic } : { topic, partition: opts.partition },
         ]);
         const assigned: TopicPartition[] = consumer.assignment();
-        if (opts.offset !== undefined) consumer.seek({ topic, partition: opts.partition! }, opts.offset);
-        else if (opts.fromBeginning) await consumer.seekToBeginning(assigned);
+        if (opts.offset !== undefined) {
+          const tp = { topic, partition: opts.partition! };
+          consumer.seek(tp, opts.offset);
+          await warnIfOutOfRange(client, tp, opts.offset, opts.fromBeginning ? 'earliest' : 'latest');
+        } else if (opts.fromBeginning) await consumer.seekToBeginning(assigned);
         else await consumer.seekToEnd(assigned);
       }
 
