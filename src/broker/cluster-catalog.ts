@@ -29,6 +29,7 @@ import {
   alterTopicConfigs,
   builtInTopicConfigs,
   checkMinInsyncFits,
+  checkTopicNameCollision,
   normalizeTopicConfigs,
   type TopicConfigs,
   validatePartitionCount,
@@ -356,6 +357,9 @@ export class ClusterTopicCatalog implements TopicCatalog {
         metadata: { topic: spec.name },
       });
     }
+    // Here, not in the metadata state machine: a new rule there would refuse, on replay, topics that
+    // existing logs created. Two brokers creating colliding names at the same moment can both pass.
+    checkTopicNameCollision(spec.name, this.view().topics.keys(), 'topic.create');
     if (given !== null) {
       const assignment = this.checkedAssignment(given, {
         topic: spec.name,

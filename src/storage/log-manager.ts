@@ -15,6 +15,7 @@ import { PartitionLog, type PartitionLogDeps, type RetentionResult } from './par
 import { nodeStorageFs, type StorageFs } from './storage-fs.js';
 import {
   alterTopicConfigs,
+  checkTopicNameCollision,
   normalizeTopicConfigs,
   resolveLogConfig,
   type TopicConfigs,
@@ -235,6 +236,7 @@ export class LogManager {
         metadata: { topic: name },
       });
     }
+    checkTopicNameCollision(name, this.topics.keys(), 'topic.create');
     return normalized;
   }
 

@@ -71,6 +71,29 @@ export function validateTopicName(name: unknown): asserts name is string {
   }
 }
 
+/**
+ * Kafka's rule: a topic whose name equals an existing one's once '.' and '_' are treated alike is refused
+ * (InvalidTopicException "collides with existing topic"), since metric names map both characters to the
+ * same one and the two topics' metrics would merge. Checked on create only: topics that already collide
+ * (created before this rule) still load and replay. `existing` excludes an exact match (TOPIC_ALREADY_EXISTS).
+ */
+export function checkTopicNameCollision(name: string, existing: Iterable<string>, operation: string): void {
+  const folded = metricTopicName(name);
+  for (const other of existing) {
+    if (other !== name && metricTopicName(other) === folded) {
+      throw new StreamBusError('INVALID_TOPIC_NAME', {
+        operation,
+        message: `topic '${name}' collides with existing topic '${other}': '.' and '_' are alike in metric names`,
+        metadata: { topic: name, collidesWith: other },
+      });
+    }
+  }
+}
+
+function metricTopicName(name: string): string {
+  return name.replaceAll('.', '_');
+}
+
 export function validatePartitionCount(partitions: unknown): asserts partitions is number {
   if (
     typeof partitions !== 'number' ||
