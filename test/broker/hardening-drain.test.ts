@@ -12,10 +12,12 @@ import { createInterface } from 'node:readline';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SHUTDOWN_FORCE_GRACE_MS, type ShutdownOutcome } from '../../src/broker/broker-shutdown.js';
 import { BROKER_NODE_FLAGS } from '../../src/broker/node-flags.js';
+import { createClient } from '../../src/index.js';
 import { CLI, removeDir, startBroker, tempDir } from '../helpers/broker-process.js';
 import { captureLogger } from '../helpers/capture-logger.js';
 import { freePort, until } from '../helpers/cluster-processes.js';
 import {
+  aliveInMetadata,
   type InProcessBroker,
   singleVoterCluster,
   startInProcessBroker,
@@ -79,6 +81,19 @@ describe('graceful drain', () => {
     expect(outcome).toMatchObject({ forced: false, forcedStep: null });
     expect(outcome!.durationMs).toBeLessThan(5_000);
   }, 30_000);
+
+  it("an operator's `cluster drain` (moving replicas off) is not this drain: /health/ready stays 200", async () => {
+    const { b } = await start(await singleVoterCluster());
+    await aliveInMetadata(b);
+    const client = createClient({ bootstrap: b.bootstrap });
+    try {
+      expect(await client.admin().alterBroker(1, 'drain')).toBe('draining');
+    } finally {
+      await client.close();
+    }
+    await b.broker.health.refresh();
+    expect(await readyStatus(b.httpPort)).toBe(200);
+  });
 
   it('a drain that cannot finish is forced at shutdown.timeout_ms with a warning naming the step', async () => {
     const timeoutMs = 300;
