@@ -295,6 +295,7 @@ export class ClusterNode {
       signal: this.membership.signal,
       logger: this.logger,
       decommissioned: () => this.decommission.decommissioned,
+      onRegistered: (version) => this.decommission.registered(version),
     });
   }
 

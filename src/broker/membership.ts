@@ -21,6 +21,8 @@ export interface MembershipOptions {
    * would make it register again). Restarting the process registers it anew.
    */
   readonly decommissioned?: () => boolean;
+  /** Told the metadata version of each registration this loop makes (decommission-watch.ts). */
+  readonly onRegistered?: (version: number) => void;
 }
 
 /**
@@ -58,6 +60,7 @@ export async function runMembership(o: MembershipOptions): Promise<void> {
           write,
         );
         registeredVersion = r.version;
+        o.onRegistered?.(r.version);
         await o.store.updateBroker({ brokerId: o.brokerId, state: 'alive' }, write);
         registered = true;
         o.logger.info(
