@@ -113,11 +113,14 @@ export interface OffsetCommitRequest {
   reset: boolean;
   partitions: OffsetCommitPartition[];
 }
-export interface OffsetCommitResponse {
-  /** A group-level failure (not coordinator, unknown member, illegal generation...). */
+/** An answer of a group-level error and one error (or none) per partition: OffsetCommit's, OffsetDelete's. */
+export interface PartitionErrorsResponse {
   error: WireError | null;
   partitions: { topic: string; partition: number; error: WireError | null }[];
 }
+
+/** `error`: a group-level failure (not coordinator, unknown member, illegal generation...). */
+export type OffsetCommitResponse = PartitionErrorsResponse;
 
 // OffsetFetch
 export interface OffsetFetchRequest {
@@ -189,12 +192,9 @@ export interface OffsetDeleteRequest {
   groupId: string;
   partitions: { topic: string; partition: number }[];
 }
-export interface OffsetDeleteResponse {
-  /**
-   * GROUP_ID_NOT_FOUND when the group has nothing to delete from; NON_EMPTY_GROUP when it has members whose
-   * subscriptions the coordinator cannot read; coordinator errors.
-   */
-  error: WireError | null;
-  /** GROUP_SUBSCRIBED_TO_TOPIC while a member subscribes to the topic; none without a committed offset. */
-  partitions: { topic: string; partition: number; error: WireError | null }[];
-}
+/**
+ * `error`: GROUP_ID_NOT_FOUND when the group has nothing to delete from; NON_EMPTY_GROUP when it has members
+ * whose subscriptions the coordinator cannot read; coordinator errors. Per partition: GROUP_SUBSCRIBED_TO_TOPIC
+ * while a member subscribes to the topic; none without a committed offset.
+ */
+export type OffsetDeleteResponse = PartitionErrorsResponse;

@@ -17,15 +17,20 @@ import {
   asBool,
   asNonNegInt32,
   asNullableString,
-  asNullableWireError,
   asObject,
   asSafeInt,
   asString,
   field,
   mapArray,
-  wireErrorOut,
 } from '../../narrow.js';
-import { asGeneration, asGroupId, asMemberIdOrEmpty, asOffsetMetadata } from '../group-fields.js';
+import {
+  asGeneration,
+  asGroupId,
+  asMemberIdOrEmpty,
+  asOffsetMetadata,
+  decodePartitionErrors,
+  encodePartitionErrors,
+} from '../group-fields.js';
 
 export function encodeRequest(req: OffsetCommitRequest): unknown {
   return {
@@ -64,27 +69,9 @@ export function decodeRequest(v: unknown): OffsetCommitRequest {
 }
 
 export function encodeResponse(res: OffsetCommitResponse): unknown {
-  return {
-    error: wireErrorOut(res.error),
-    partitions: res.partitions.map((p) => ({
-      topic: p.topic,
-      partition: p.partition,
-      error: wireErrorOut(p.error),
-    })),
-  };
+  return encodePartitionErrors(res);
 }
 
 export function decodeResponse(v: unknown): OffsetCommitResponse {
-  const o = asObject(v, 'OffsetCommitResponse');
-  return {
-    error: asNullableWireError(field(o, 'error'), 'OffsetCommitResponse.error'),
-    partitions: mapArray(field(o, 'partitions'), 'OffsetCommitResponse.partitions', (item, path) => {
-      const p = asObject(item, path);
-      return {
-        topic: asString(field(p, 'topic'), `${path}.topic`),
-        partition: asNonNegInt32(field(p, 'partition'), `${path}.partition`),
-        error: asNullableWireError(field(p, 'error'), `${path}.error`),
-      };
-    }),
-  };
+  return decodePartitionErrors(v, 'OffsetCommitResponse');
 }

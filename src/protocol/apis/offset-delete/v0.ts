@@ -11,16 +11,8 @@
  * committed offset is not an error.
  */
 import type { OffsetDeleteRequest, OffsetDeleteResponse } from '../../messages.js';
-import {
-  asNonNegInt32,
-  asNullableWireError,
-  asObject,
-  asString,
-  field,
-  mapArray,
-  wireErrorOut,
-} from '../../narrow.js';
-import { asGroupId } from '../group-fields.js';
+import { asNonNegInt32, asObject, asString, field, mapArray } from '../../narrow.js';
+import { asGroupId, decodePartitionErrors, encodePartitionErrors } from '../group-fields.js';
 
 export function encodeRequest(req: OffsetDeleteRequest): unknown {
   return {
@@ -44,27 +36,9 @@ export function decodeRequest(v: unknown): OffsetDeleteRequest {
 }
 
 export function encodeResponse(res: OffsetDeleteResponse): unknown {
-  return {
-    error: wireErrorOut(res.error),
-    partitions: res.partitions.map((p) => ({
-      topic: p.topic,
-      partition: p.partition,
-      error: wireErrorOut(p.error),
-    })),
-  };
+  return encodePartitionErrors(res);
 }
 
 export function decodeResponse(v: unknown): OffsetDeleteResponse {
-  const o = asObject(v, 'OffsetDeleteResponse');
-  return {
-    error: asNullableWireError(field(o, 'error'), 'OffsetDeleteResponse.error'),
-    partitions: mapArray(field(o, 'partitions'), 'OffsetDeleteResponse.partitions', (item, path) => {
-      const p = asObject(item, path);
-      return {
-        topic: asString(field(p, 'topic'), `${path}.topic`),
-        partition: asNonNegInt32(field(p, 'partition'), `${path}.partition`),
-        error: asNullableWireError(field(p, 'error'), `${path}.error`),
-      };
-    }),
-  };
+  return decodePartitionErrors(v, 'OffsetDeleteResponse');
 }
