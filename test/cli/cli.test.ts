@@ -3,26 +3,13 @@
  * scale, every option the issue names, --help everywhere, and clear failures for bad input.
  */
 import { readFileSync, statSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { partitionForKey } from '../../src/index.js';
 import { requireDist } from '../helpers/acked-producer.js';
-import { type BrokerProcess, removeDir, startBroker } from '../helpers/broker-process.js';
+import { cliBroker } from '../helpers/cli-broker.js';
 import { runCli } from '../helpers/run-cli.js';
 
-let b: BrokerProcess;
-
-beforeAll(async () => {
-  requireDist();
-  b = await startBroker();
-});
-afterAll(async () => {
-  await b?.kill();
-  if (b) removeDir(b.dataDir);
-});
-
-function cli(args: string[], options: { input?: string; timeoutMs?: number } = {}) {
-  return runCli([...args, '--bootstrap', b.bootstrap], options);
-}
+const { cli, broker } = cliBroker();
 
 /** Parses `--print-offset` output: partition -> [offset, value] in printed order. */
 function byPartition(stdout: string): Map<number, [number, string][]> {
@@ -241,7 +228,7 @@ describe('the produce/consume walk-through', () => {
   });
 
   test('STREAMBUS_BOOTSTRAP is used when --bootstrap is absent', async () => {
-    const r = await runCli(['topic', 'list'], { env: { STREAMBUS_BOOTSTRAP: b.bootstrap } });
+    const r = await runCli(['topic', 'list'], { env: { STREAMBUS_BOOTSTRAP: broker().bootstrap } });
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('orders\t3 partition(s)');
   });
@@ -296,7 +283,9 @@ describe('cluster status', () => {
     expect(r.stdout).toMatch(/^metadata leader 1\tterm 0\t/m);
     expect(r.stdout).toMatch(/^metadata voters 1\tlearners -$/m);
     expect(r.stdout).toContain('brokers 1 (1 alive)');
-    expect(r.stdout).toMatch(new RegExp(`^1\\*\\s+alive\\s+${b.bootstrap.replaceAll('.', '\\.')}\\s`, 'm'));
+    expect(r.stdout).toMatch(
+      new RegExp(`^1\\*\\s+alive\\s+${broker().bootstrap.replaceAll('.', '\\.')}\\s`, 'm'),
+    );
     const json = JSON.parse((await cli(['cluster', 'status', '--json'])).stdout) as {
       metadataLeaderId: number;
       brokers: { id: number; state: string }[];

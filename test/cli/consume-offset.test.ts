@@ -3,26 +3,11 @@
  * policy, as Kafka's console consumer does with auto.offset.reset (the end; the beginning with
  * --from-beginning), and says so on stderr instead of waiting without a word. stdout stays data only.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { outOfRangeNotice } from '../../cmd/commands/consume.js';
-import { requireDist } from '../helpers/acked-producer.js';
-import { type BrokerProcess, removeDir, startBroker } from '../helpers/broker-process.js';
-import { runCli } from '../helpers/run-cli.js';
+import { cliBroker } from '../helpers/cli-broker.js';
 
-let b: BrokerProcess;
-
-beforeAll(async () => {
-  requireDist();
-  b = await startBroker();
-});
-afterAll(async () => {
-  await b?.kill();
-  if (b) removeDir(b.dataDir);
-});
-
-function cli(args: string[], options: { input?: string } = {}) {
-  return runCli([...args, '--bootstrap', b.bootstrap], options);
-}
+const { cli } = cliBroker();
 
 describe('consume --offset outside the partition', () => {
   test('past the high watermark: a notice on stderr, then it waits at the end (nothing printed)', async () => {
