@@ -12,6 +12,7 @@ import {
   singleVoterCluster,
   startInProcessBroker,
 } from '../helpers/in-process-broker.js';
+import { produceRoundRobin } from '../helpers/produce-values.js';
 
 const FAST = { 'groups.initial_rebalance_delay': 100, 'groups.offsets_partitions': 3 };
 const GROUP = { sessionTimeoutMs: 3_000, heartbeatIntervalMs: 300, rebalanceTimeoutMs: 5_000 };
@@ -31,12 +32,8 @@ function client(): StreamBusClient {
   return c;
 }
 
-async function produce(topic: string, count: number, partitions: number): Promise<void> {
-  const producer = client().producer({ lingerMs: 0 });
-  for (let i = 0; i < count; i++) {
-    await producer.send({ topic, messages: [{ value: `m${i}`, partition: i % partitions }] });
-  }
-  await producer.flush();
+function produce(topic: string, count: number, partitions: number): Promise<void> {
+  return produceRoundRobin(client(), topic, count, partitions);
 }
 
 /** Polls every consumer in turn until `done` holds (each poll also heartbeats and rejoins as needed). */

@@ -16,6 +16,7 @@ import {
   singleVoterCluster,
   startInProcessBroker,
 } from '../helpers/in-process-broker.js';
+import { produceRoundRobin } from '../helpers/produce-values.js';
 import { codeOf, connectTo } from '../helpers/wire.js';
 
 /** Checkpoints every 500 ms (a quarter of the retention), so each test also goes through several. */
@@ -60,12 +61,8 @@ async function connection(): Promise<Connection> {
   return c;
 }
 
-async function produce(topic: string, count: number, partitions: number): Promise<void> {
-  const producer = client().producer({ lingerMs: 0 });
-  for (let i = 0; i < count; i++) {
-    await producer.send({ topic, messages: [{ value: `m${i}`, partition: i % partitions }] });
-  }
-  await producer.flush();
+function produce(topic: string, count: number, partitions: number): Promise<void> {
+  return produceRoundRobin(client(), topic, count, partitions);
 }
 
 /** A member of `groupId` reading `topics` from its committed offsets (earliest without) until `expected`. */
