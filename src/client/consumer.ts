@@ -86,6 +86,21 @@ export const CONSUMER_DEFAULTS = {
   prefetch: true,
 } as const;
 
+/** A polled batch the iterator hands over message by message, and where each partition's position ends. */
+interface HandOver {
+  messages: ConsumerMessage[];
+  held: Map<PartitionState, HeldPosition>;
+}
+
+interface HeldPosition {
+  /** The partition's epoch at the poll: a seek since then leaves its position alone. */
+  epoch: number;
+  /** Where poll() had moved the position (past the batch, and past any gap after it). */
+  end: number;
+  /** Messages of this partition not yet handed over. */
+  left: number;
+}
+
 type Outcome = { ok: true; round: Round } | { ok: false; error: unknown };
 
 /** Rounds read ahead of poll() (see rounds-ahead.ts): with 50 MiB maxBytes, at most 100 MiB held. */
@@ -317,21 +332,52 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
     return this.deliver(outcome.round);
   }
 
+  /**
+   * Yields the polled messages one by one. poll() moves each partition's position past its whole batch; the
+   * iterator instead holds it at the next message not yet handed over, so a `break` or a throw mid-batch, and
+   * any commit meanwhile (auto-commit, close()'s included), never counts messages the loop did not see.
+   * Leaving early also drops what was fetched ahead, so the next poll() starts from the position.
+   */
   async *[Symbol.asyncIterator](): AsyncIterator<ConsumerMessage> {
-    while (!this.closing.signal.aborted) {
-      const batch = await this.poll();
-      const epochs = new Map<string, number>();
-      for (const m of batch) {
-        const key = keyOf(m.topic, m.partition);
-        const s = this.partitions.get(key);
-        if (!s) continue;
-        if (!epochs.has(key)) epochs.set(key, s.epoch);
-        // A seek (or close) while iterating discards what was fetched before it.
-        if (this.closing.signal.aborted) return;
-        if (s.epoch !== epochs.get(key)) continue;
-        yield m;
+    let handing: HandOver | null = null;
+    try {
+      while (!this.closing.signal.aborted) {
+        handing = this.holdPositions(await this.poll());
+        for (const m of handing.messages) {
+          const s = this.partitions.get(keyOf(m.topic, m.partition));
+          const held = s === undefined ? undefined : handing.held.get(s);
+          if (s === undefined || held === undefined) continue;
+          if (this.closing.signal.aborted) return;
+          // A seek while iterating discards what was fetched before it.
+          if (s.epoch !== held.epoch) continue;
+          held.left--;
+          s.position = held.left === 0 ? held.end : m.offset + 1;
+          yield m;
+        }
+        handing = null;
+      }
+    } finally {
+      if (handing !== null && [...handing.held].some(([s, h]) => h.left > 0 && s.epoch === h.epoch)) {
+        this.dropFetchedAhead();
       }
     }
+  }
+
+  /** Moves each partition of a polled batch back to its first message; the end it had is kept to restore. */
+  private holdPositions(messages: ConsumerMessage[]): HandOver {
+    const held = new Map<PartitionState, HeldPosition>();
+    for (const m of messages) {
+      const s = this.partitions.get(keyOf(m.topic, m.partition));
+      if (s === undefined) continue;
+      const h = held.get(s);
+      if (h !== undefined) {
+        h.left++;
+        continue;
+      }
+      held.set(s, { epoch: s.epoch, end: s.position ?? m.offset + 1, left: 1 });
+      s.position = m.offset;
+    }
+    return { messages, held };
   }
 
   async close(): Promise<void> {
