@@ -6,6 +6,7 @@
  * coordinator moves or loads.
  */
 import { isRetriable, StreamBusError, toStreamBusError } from '../errors/index.js';
+import { decodeAssignment } from '../protocol/consumer-protocol.js';
 import {
   ApiKey,
   EARLIEST_TIMESTAMP,
@@ -14,7 +15,6 @@ import {
   type RequestOf,
   type ResponseOf,
 } from '../protocol/index.js';
-import { decodeAssignment } from './assignors/codec.js';
 import { type TopicPartition, topicPartitionKey } from './assignors/types.js';
 import { delay } from './backoff.js';
 import type { Cluster } from './cluster.js';

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { planOffsetDelete, subscribedTopics } from '../../src/broker/groups/offsets-delete.js';
-import { encodeSubscription } from '../../src/client/assignors/codec.js';
+import { encodeSubscription } from '../../src/protocol/consumer-protocol.js';
 
 const sub = (...topics: string[]) => encodeSubscription({ topics, ownedPartitions: [], generation: -1 });
 const committed = new Set(['orders/0', 'orders/1', 'audit/0']);

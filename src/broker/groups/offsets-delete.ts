@@ -7,13 +7,14 @@
  * - A group with members: a partition of a topic some member subscribes to is refused
  *   (GROUP_SUBSCRIBED_TO_TOPIC: its owner would commit it again, or lose its place); the others are
  *   deleted. The topics come from the members' subscription bytes, the SDK's consumer protocol
- *   (src/client/assignors/codec.ts), read for every assignor each member offered, so a group in the middle of
+ *   (src/protocol/consumer-protocol.ts), read for every assignor each member offered, so a group in the middle of
  *   a rebalance is judged by everything its members may end up reading. A group of another protocol type,
  *   or a subscription that cannot be read, refuses the whole request (NON_EMPTY_GROUP), as Kafka does.
  * - A partition without a committed offset is not an error: there is nothing to delete.
  */
-import { decodeSubscription } from '../../client/assignors/codec.js';
+
 import type { ErrorCode } from '../../errors/index.js';
+import { decodeSubscription } from '../../protocol/consumer-protocol.js';
 import { partitionKey } from './offsets-state.js';
 
 /** The SDK's consumers' protocol type (and Kafka's): the one whose subscriptions the broker can read. */

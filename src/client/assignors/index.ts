@@ -20,7 +20,7 @@ export {
   encodeAssignment,
   encodeSubscription,
   FORMAT_VERSION,
-} from './codec.js';
+} from '../../protocol/consumer-protocol.js';
 export { CooperativeStickyAssignor } from './cooperative-sticky.js';
 export { RangeAssignor } from './range.js';
 export { RoundRobinAssignor } from './round-robin.js';

@@ -1,22 +1,12 @@
 /**
- * Consumer-group assignor types. The broker's group coordinator treats subscriptions and assignments as
- * opaque bytes (see codec.ts); the group leader decodes every member's subscription, runs the chosen
- * assignor and encodes one assignment per member.
+ * Consumer-group assignor types. Subscriptions and assignments travel as the consumer protocol's bytes
+ * (src/protocol/consumer-protocol.ts, which owns TopicPartition and Subscription); the group leader decodes
+ * every member's subscription, runs the chosen assignor and encodes one assignment per member.
  */
+import { compareStrings, type Subscription, type TopicPartition } from '../../protocol/consumer-protocol.js';
 
-export interface TopicPartition {
-  topic: string;
-  partition: number;
-}
-
-export interface Subscription {
-  topics: string[];
-  /** What the member owns now; sticky and cooperative assignors keep as much of it as they can. */
-  ownedPartitions: TopicPartition[];
-  /** Generation in which the member got `ownedPartitions`; -1 if it owns nothing yet. */
-  generation: number;
-  userData?: Buffer;
-}
+export type { Subscription, TopicPartition };
+export { compareStrings };
 
 export interface MemberSubscription {
   memberId: string;
@@ -57,10 +47,6 @@ export function compareMembers(a: MemberSubscription, b: MemberSubscription): nu
   if (ai !== null && bi === null) return -1;
   if (ai === null && bi !== null) return 1;
   return compareStrings(a.memberId, b.memberId);
-}
-
-export function compareStrings(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 export function compareTopicPartitions(a: TopicPartition, b: TopicPartition): number {

@@ -1,6 +1,7 @@
 /**
- * The bytes consumers put in JoinGroup (subscription) and SyncGroup (assignment). The coordinator never
- * looks inside; every member decodes what the leader (or a peer) wrote, so decoding treats it as untrusted.
+ * The consumer protocol: the bytes consumers put in JoinGroup (subscription) and SyncGroup (assignment). The
+ * coordinator reads subscriptions only to tell which topics a group reads (OffsetDelete); every member
+ * decodes what the leader (or a peer) wrote. Either way the bytes are untrusted.
  *
  * Wire grammar (msgpackr, arrays only, no records or maps):
  *   subscription = [version: uint >= 1, topics: string[], owned: topicPartitions, generation: int >= -1,
@@ -12,9 +13,28 @@
  * (Kafka's ConsumerProtocol does the same); bump FORMAT_VERSION only when appending a field.
  */
 import { pack, unpack } from 'msgpackr';
-import { StreamBusError } from '../../errors/index.js';
-import { ARRAY_LENGTH_MAX, NAME_CHARS_MAX } from '../../protocol/limits.js';
-import { compareStrings, type Subscription, type TopicPartition } from './types.js';
+import { StreamBusError } from '../errors/index.js';
+import { ARRAY_LENGTH_MAX, NAME_CHARS_MAX } from './limits.js';
+
+export interface TopicPartition {
+  topic: string;
+  partition: number;
+}
+
+/** What a member tells the group's leader in JoinGroup. */
+export interface Subscription {
+  topics: string[];
+  /** What the member owns now; sticky and cooperative assignors keep as much of it as they can. */
+  ownedPartitions: TopicPartition[];
+  /** Generation in which the member got `ownedPartitions`; -1 if it owns nothing yet. */
+  generation: number;
+  userData?: Buffer;
+}
+
+/** Orders by UTF-16 code units, as Java's String.compareTo (Kafka's assignors sort topics this way). */
+export function compareStrings(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
 
 export const FORMAT_VERSION = 1;
 const PARTITION_MAX = 2 ** 31 - 1;
