@@ -34,7 +34,7 @@ import { runMembership } from './membership.js';
 import { bindMetadataRaftMetrics, measuredRaft } from './metadata-raft-metrics.js';
 import { ProbeBreakers } from './probe-breakers.js';
 import { alterQuorum } from './quorum-change.js';
-import { followRegisteredPeers, metadataGroupMembers } from './registered-peers.js';
+import { changesRegistry, followRegisteredPeers, metadataGroupMembers } from './registered-peers.js';
 
 export const METADATA_GROUP_ID = 'metadata';
 /** How long shutdown waits for another voter to take metadata leadership before stopping anyway. */
@@ -111,8 +111,20 @@ export class ClusterNode {
         openTimeoutMs: coordinatorSettings.detector.probeFailuresMax * coordinatorSettings.probeIntervalMs,
       },
       ping: (broker, timeoutMs, signal) => pingBroker(broker.clientAddress, timeoutMs, signal),
-      onBreaker: (breaker) => this.unbind.push(bindBreakerMetrics(breaker, metrics, brokerLogger)),
+      onBreaker: (breaker) => {
+        const unbind = bindBreakerMetrics(breaker, metrics, brokerLogger);
+        return () => {
+          unbind();
+          dropBreakerMetrics(breaker, metrics);
+        };
+      },
     });
+    this.unbind.push(() => probes.keepOnly(new Set()));
+    this.unbind.push(
+      stateMachine.subscribe((change) => {
+        if (changesRegistry(change)) probes.keepOnly(new Set(stateMachine.view().brokers.keys()));
+      }),
+    );
     this.coordinator = new ClusterCoordinator({
       raft,
       store,

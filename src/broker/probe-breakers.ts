@@ -23,8 +23,8 @@ export interface ProbeBreakersOptions {
   /** Thresholds for each breaker (resilience.circuit_breaker.*, open timeout as above). */
   readonly breaker: Omit<CircuitBreakerOptions, 'name'>;
   readonly ping: Ping;
-  /** Told of each breaker as it is created (to export its state). */
-  readonly onBreaker?: (breaker: CircuitBreaker) => void;
+  /** Told of each breaker as it is created (to export its state); what it returns runs when it is dropped. */
+  readonly onBreaker?: (breaker: CircuitBreaker) => (() => void) | undefined;
 }
 
 export function probeBreakerName(brokerId: number): string {
@@ -32,7 +32,7 @@ export function probeBreakerName(brokerId: number): string {
 }
 
 export class ProbeBreakers {
-  private readonly breakers = new Map<number, CircuitBreaker>();
+  private readonly breakers = new Map<number, { breaker: CircuitBreaker; dropped?: () => void }>();
 
   constructor(private readonly options: ProbeBreakersOptions) {}
 
@@ -56,13 +56,24 @@ export class ProbeBreakers {
     }
   }
 
-  private breaker(brokerId: number): CircuitBreaker {
-    let breaker = this.breakers.get(brokerId);
-    if (breaker === undefined) {
-      breaker = new CircuitBreaker({ ...this.options.breaker, name: probeBreakerName(brokerId) });
-      this.breakers.set(brokerId, breaker);
-      this.options.onBreaker?.(breaker);
+  /**
+   * Drops the breakers of brokers no longer registered (decommissioned), with what their creation set up
+   * (their gauge series): otherwise each broker ever removed would keep one for the life of the process.
+   */
+  keepOnly(brokerIds: ReadonlySet<number>): void {
+    for (const [id, entry] of this.breakers) {
+      if (brokerIds.has(id)) continue;
+      this.breakers.delete(id);
+      entry.dropped?.();
     }
+  }
+
+  private breaker(brokerId: number): CircuitBreaker {
+    const known = this.breakers.get(brokerId);
+    if (known !== undefined) return known.breaker;
+    const breaker = new CircuitBreaker({ ...this.options.breaker, name: probeBreakerName(brokerId) });
+    const dropped = this.options.onBreaker?.(breaker);
+    this.breakers.set(brokerId, dropped === undefined ? { breaker } : { breaker, dropped });
     return breaker;
   }
 }

@@ -18,7 +18,7 @@
  * closes the dial it started. Only brokers learned here are removed: the founding voters the transport
  * starts with stay peers until metadata has named them.
  */
-import type { MetadataStateMachine } from '../metadata/index.js';
+import type { MetadataChange, MetadataStateMachine } from '../metadata/index.js';
 import type { NodeId } from '../raft/core/types.js';
 import type { RaftNode } from '../raft/node.js';
 import type { TcpTransport } from '../raft/transport/tcp-transport.js';
@@ -68,13 +68,18 @@ export function followRegisteredPeers(
   };
   syncPeers();
   const stopMetadata = stateMachine.subscribe((change) => {
-    if (change.kind === 'restored' || REGISTRY_COMMANDS.has(change.command.type)) syncPeers();
+    if (changesRegistry(change)) syncPeers();
   });
   const stopGroup = group.onChange(syncPeers);
   return () => {
     stopMetadata();
     stopGroup();
   };
+}
+
+/** True for a metadata change that may change who is registered, or where. */
+export function changesRegistry(change: MetadataChange): boolean {
+  return change.kind === 'restored' || REGISTRY_COMMANDS.has(change.command.type);
 }
 
 /** The commands that change who is registered, or where. */

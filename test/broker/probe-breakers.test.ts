@@ -11,6 +11,7 @@ function rig() {
   const answering = new Map<number, boolean>();
   const pings: number[] = [];
   const breakers: CircuitBreaker[] = [];
+  const dropped: string[] = [];
   const probes = new ProbeBreakers({
     breaker: {
       failureThreshold: 3,
@@ -23,10 +24,13 @@ function rig() {
       pings.push(b.id);
       return answering.get(b.id) ?? true;
     },
-    onBreaker: (b) => breakers.push(b),
+    onBreaker: (b) => {
+      breakers.push(b);
+      return () => dropped.push(b.name);
+    },
   });
   const probe = (id: number, signal = new AbortController().signal) => probes.probe(broker(id), 500, signal);
-  return { clock, answering, pings, breakers, probe };
+  return { clock, answering, pings, breakers, dropped, probes, probe };
 }
 
 describe('health probes through a breaker per probed broker', () => {
@@ -59,5 +63,24 @@ describe('health probes through a breaker per probed broker', () => {
     }
     expect(breakers[0]?.stats().failures).toBe(0);
     expect(breakers[0]?.state()).toBe('closed');
+  });
+
+  it('drops the breakers of brokers no longer registered, with what their creation set up; a returning broker gets a fresh one', async () => {
+    const { answering, breakers, dropped, probes, probe } = rig();
+    answering.set(4, false);
+    for (let i = 0; i < 3; i++) await probe(4);
+    await probe(2);
+    expect(breakers.map((b) => [b.name, b.state()])).toEqual([
+      ['probe-broker-4', 'open'],
+      ['probe-broker-2', 'closed'],
+    ]);
+    probes.keepOnly(new Set([1, 2, 3]));
+    expect(dropped).toEqual(['probe-broker-4']);
+    probes.keepOnly(new Set([1, 2, 3]));
+    expect(dropped).toEqual(['probe-broker-4']);
+    // Registered again: probed through a new, closed breaker, not the open one of its earlier life.
+    answering.set(4, true);
+    expect(await probe(4)).toBe(true);
+    expect(breakers.map((b) => b.name)).toEqual(['probe-broker-4', 'probe-broker-2', 'probe-broker-4']);
   });
 });

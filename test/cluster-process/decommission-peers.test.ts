@@ -2,7 +2,7 @@
  * A decommissioned broker, once unregistered and stopped, is left alone by the others (QA: brokers 1-3
  * kept logging `circuit breaker raft-peer-4 opened` every second for minutes and through restarts, with
  * `circuitbreaker_state{name="raft-peer-4"} 1` in /metrics). Three voters and a fourth broker that joins,
- * is decommissioned and stopped: no broker logs anything more about raft-peer-4 nor exports its breaker,
+ * is decommissioned and stopped: no broker logs anything more about raft-peer-4 nor exports its breakers (peer and health probe),
  * also after a restart replays the log that registered it; started again, broker 4 registers anew and
  * is a peer again. Needs `npm run build` first (the tests spawn dist/cmd/streambus.js).
  */
@@ -12,6 +12,8 @@ import type { BrokerProcess } from '../helpers/broker-process.js';
 import { agreedLeader, brokerFleet, HOST, raftView, until } from '../helpers/cluster-processes.js';
 
 const PEER_4 = 'raft-peer-4';
+/** The metadata leader's health-probe breaker of broker 4 (probe-breakers.ts). */
+const PROBE_4 = 'probe-broker-4';
 
 async function breakerGauge(b: BrokerProcess, name: string): Promise<number | undefined> {
   const res = await fetch(`http://${HOST}:${b.httpPort}/metrics`, { signal: AbortSignal.timeout(2_000) });
@@ -44,6 +46,11 @@ describe('a decommissioned broker after it has left', () => {
       (await breakerGauge(survivor(), PEER_4)) === 0 ? true : undefined,
     );
 
+    await until('the metadata leader probes broker 4', async () => {
+      for (const b of voters()) if ((await breakerGauge(b, PROBE_4)) === 0) return true;
+      return undefined;
+    });
+
     const client = createClient({ bootstrap: voters().map((b) => b.bootstrap), requestTimeoutMs: 5_000 });
     clients.push(client);
     expect(await client.admin().alterBroker(4, 'decommission')).toBe('decommissioned');
@@ -66,6 +73,7 @@ describe('a decommissioned broker after it has left', () => {
     for (const [i, b] of voters().entries()) {
       expect(peer4Lines(b, marks[i])).toEqual([]);
       expect(await breakerGauge(b, PEER_4)).toBeUndefined();
+      expect(await breakerGauge(b, PROBE_4)).toBeUndefined();
     }
 
     // A restart replays the metadata log, broker 4's registration included.
