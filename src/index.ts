@@ -11,6 +11,7 @@ export {
 } from './client/admin.js';
 export { type ClientOptions, createClient, StreamBusClient } from './client/client.js';
 export { Connection, type ConnectionOptions, type RequestOptions } from './client/connection.js';
+export type { ClientTlsOptions } from './client/connection-tls.js';
 export {
   type AutoOffsetReset,
   Consumer,

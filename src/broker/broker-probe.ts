@@ -4,6 +4,7 @@
  * metadata leader): the client listener accepts, the event loop answers, requests go through the router.
  */
 import { Connection } from '../client/connection.js';
+import type { ClientTlsOptions } from '../client/connection-tls.js';
 import type { HostPort } from '../metadata/types.js';
 import { ApiKey } from '../protocol/index.js';
 
@@ -12,6 +13,8 @@ export async function pingBroker(
   address: HostPort,
   timeoutMs: number,
   signal: AbortSignal,
+  /** The probed listeners serve TLS (listener-tls.ts): how to connect. */
+  tls?: ClientTlsOptions,
 ): Promise<boolean> {
   const deadline = AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]);
   let connection: Connection | undefined;
@@ -22,6 +25,7 @@ export async function pingBroker(
       clientId: 'streambus-health-checker',
       connectTimeoutMs: timeoutMs,
       requestTimeoutMs: timeoutMs,
+      ...(tls === undefined ? {} : { tls }),
     });
     await connection.request(ApiKey.ApiVersions, {}, { signal: deadline });
     return true;

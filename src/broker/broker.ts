@@ -32,6 +32,7 @@ import { ClusterTopicCatalog } from './cluster-catalog.js';
 import { quorumClusterInfo, singleNodeClusterInfo } from './cluster-info.js';
 import { ClusterNode } from './cluster-node.js';
 import { GroupCoordinator } from './groups/group-coordinator.js';
+import { loadListenerTls } from './listener-tls.js';
 import { LocalTopicCatalog } from './local-catalog.js';
 import { bindLogSizeMetrics, brokerObservers, type SizedPartitionLog } from './observability.js';
 import { FileProducerIdBlocks, metadataProducerIdBlocks } from './producer-id-blocks.js';
@@ -96,6 +97,8 @@ export class Broker {
     const clock = deps.clock ?? { nowMs: () => Date.now() };
     const logger = deps.logger.child({ component: 'broker' });
     const startedAt = clock.nowMs();
+    // Before anything starts: certificates that do not load stop the start, naming the file.
+    const listenerTls = config.broker.tls.enabled ? loadListenerTls(config.broker.tls) : null;
     // The ops server comes up first: liveness answers during a long recovery, readiness stays 503 until
     // every partition is loaded.
     const ops = await startOpsStack(config, {
@@ -147,6 +150,7 @@ export class Broker {
           ops,
           nowMs: () => clock.nowMs(),
           clusterId: logs.clusterId,
+          ...(listenerTls === null ? {} : { probeTls: listenerTls.probe }),
         });
       } catch (err) {
         await logs.close();
@@ -314,6 +318,7 @@ export class Broker {
         idleTimeoutMs: config.limits.connectionIdleTimeoutMs,
       },
       router,
+      ...(listenerTls === null ? {} : { tls: listenerTls.server }),
       observer: observers.connections,
     });
     let bound: { host: string; port: number };

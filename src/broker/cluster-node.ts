@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import type { ClientTlsOptions } from '../client/connection-tls.js';
 import type { BrokerConfig } from '../config/types.js';
 import { parseHostPort } from '../config/validate.js';
 import { StreamBusError } from '../errors/index.js';
@@ -51,6 +52,8 @@ export interface ClusterNodeDeps {
   readonly nowMs: () => number;
   /** The id this broker's data dir was made with: recorded as the cluster's if this broker is first to. */
   readonly clusterId: string;
+  /** How the health checker connects to the brokers' client listeners when they serve TLS (listener-tls.ts). */
+  readonly probeTls?: ClientTlsOptions;
 }
 
 /** The peer address other brokers reach this one at (advertised, else the listener with 0.0.0.0 -> 127.0.0.1). */
@@ -97,6 +100,7 @@ export class ClusterNode {
     /** Spans for rebalances (tracing.enabled). */
     tracing: boolean,
     clusterId: string,
+    probeTls: ClientTlsOptions | undefined,
   ) {
     this.decommission = new DecommissionWatch(config.broker.id, stateMachine, logger);
     this.featureLevelFence = new FeatureLevelFence(config.broker.id, stateMachine, logger);
@@ -110,7 +114,7 @@ export class ClusterNode {
         // See probe-breakers.ts: short, so a recovered broker is seen again well inside failed_grace.
         openTimeoutMs: coordinatorSettings.detector.probeFailuresMax * coordinatorSettings.probeIntervalMs,
       },
-      ping: (broker, timeoutMs, signal) => pingBroker(broker.clientAddress, timeoutMs, signal),
+      ping: (broker, timeoutMs, signal) => pingBroker(broker.clientAddress, timeoutMs, signal, probeTls),
       onBreaker: (breaker) => {
         const unbind = bindBreakerMetrics(breaker, metrics, brokerLogger);
         return () => {
@@ -253,6 +257,7 @@ export class ClusterNode {
       deps.ops.onTimeout,
       deps.ops.tracing.enabled,
       deps.clusterId,
+      deps.probeTls,
     );
     node.observe(deps.ops, deps.logger.child({ component: 'metadata' }));
     try {

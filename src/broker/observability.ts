@@ -15,6 +15,7 @@ export interface BrokerObservers {
   connections: ConnectionObserver & {
     onConnectionOpened(): void;
     onConnectionRejected(remote: string): void;
+    onHandshakeFailed(remote: string, err: Error): void;
   };
 }
 
@@ -104,6 +105,15 @@ export function brokerObservers(
           'connection-limit',
           { operation: 'accept', remote },
           'connection limit reached; connection refused',
+        );
+      },
+      // A client with the wrong CA or no certificate fails every reconnect: sampled, as protocol errors are.
+      onHandshakeFailed: (remote, err) => {
+        sampler.warn(
+          logger,
+          'tls-handshake',
+          { operation: 'accept', remote, error: err.message },
+          'TLS handshake failed; connection closed',
         );
       },
       onInFlightChange: (delta) => metrics?.requestsInFlight.inc(delta),

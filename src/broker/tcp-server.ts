@@ -3,7 +3,8 @@
  * Over the limit a socket is closed at once (the client sees a closed connection and backs off).
  */
 import { createServer, type Server, type Socket } from 'node:net';
-import { acceptReading } from '../protocol/socket-io.js';
+import { createServer as createTlsServer, type TlsOptions } from 'node:tls';
+import { acceptReading, eventReading } from '../protocol/socket-io.js';
 import {
   BrokerConnection,
   type ConnectionLimits,
@@ -17,9 +18,13 @@ export interface TcpServerOptions {
   connectionsMax: number;
   limits: ConnectionLimits;
   router: FrameRouter;
+  /** Serve TLS (listener-tls.ts); absent: plain TCP. */
+  tls?: TlsOptions;
   observer: ConnectionObserver & {
     onConnectionOpened?(): void;
     onConnectionRejected?(remote: string): void;
+    /** A client whose TLS handshake failed (it was dropped before any request). */
+    onHandshakeFailed?(remote: string, err: Error): void;
   };
 }
 
@@ -29,8 +34,17 @@ export class BrokerTcpServer {
   private nextConnectionId = 1;
 
   constructor(private readonly options: TcpServerOptions) {
-    // Paused: acceptReading() moves each socket's handle before anything is read (protocol/socket-io.ts).
-    this.server = createServer({ noDelay: true, pauseOnConnect: true }, (socket) => this.accept(socket));
+    if (options.tls === undefined) {
+      // Paused: acceptReading() moves each socket's handle before anything is read (protocol/socket-io.ts).
+      this.server = createServer({ noDelay: true, pauseOnConnect: true }, (socket) => this.accept(socket));
+      return;
+    }
+    // A TLS socket is handed over once its handshake is done, and reads through its 'data' events.
+    const server = createTlsServer({ ...options.tls, noDelay: true }, (socket) => this.accept(socket));
+    server.on('tlsClientError', (err, socket) => {
+      this.options.observer.onHandshakeFailed?.(`${socket.remoteAddress}:${socket.remotePort}`, err);
+    });
+    this.server = server;
   }
 
   listen(): Promise<{ host: string; port: number }> {
@@ -76,7 +90,8 @@ export class BrokerTcpServer {
       accepted.destroy();
       return;
     }
-    const { socket, onBytes } = acceptReading(accepted);
+    const { socket, onBytes } =
+      this.options.tls === undefined ? acceptReading(accepted) : eventReading(accepted);
     const observer: ConnectionObserver = {
       ...this.options.observer,
       onClosed: (info) => {

@@ -8,6 +8,7 @@ import { StreamBusError, toStreamBusError } from '../errors/index.js';
 import { ApiKey, type MetadataResponse, type RequestOf, type ResponseOf } from '../protocol/index.js';
 import { backoffMs, delay } from './backoff.js';
 import { Connection, type ConnectionOptions, type RequestOptions } from './connection.js';
+import type { ClientTlsOptions } from './connection-tls.js';
 import { LeaderHints } from './leader-hints.js';
 import { type Clock, clientClock, clientTimers, type Random, type Timers } from './timers.js';
 
@@ -18,6 +19,8 @@ export interface ClusterOptions {
   requestTimeoutMs?: number;
   connectTimeoutMs?: number;
   maxInFlightRequests?: number;
+  /** TLS to every broker (their client listeners serve it: broker.tls.enabled); `true` trusts Node's bundled CAs. */
+  tls?: ClientTlsOptions | true;
   /** Cached metadata older than this is refreshed on next use. */
   metadataMaxAgeMs?: number;
   reconnectBackoffMs?: number;
@@ -378,6 +381,8 @@ export class Cluster {
     if (this.options.maxInFlightRequests !== undefined) {
       connectionOptions.maxInFlightRequests = this.options.maxInFlightRequests;
     }
+    if (this.options.tls !== undefined)
+      connectionOptions.tls = this.options.tls === true ? {} : this.options.tls;
     return connectionOptions;
   }
 

@@ -25,6 +25,7 @@ import {
 } from '../protocol/index.js';
 import { connectReading, type ReadingSocket, writeChunks } from '../protocol/socket-io.js';
 import { abortError } from '../resilience/clock.js';
+import { type ClientTlsOptions, connectTls, isCertificateFailure } from './connection-tls.js';
 import { clientTimers, type TimerHandle, type Timers } from './timers.js';
 
 export interface ConnectionOptions {
@@ -40,6 +41,8 @@ export interface ConnectionOptions {
   pendingRequestsMax?: number;
   /** Largest response frame accepted. */
   frameBytesMax?: number;
+  /** TLS to a broker whose client listener serves it (connection-tls.ts). */
+  tls?: ClientTlsOptions;
   timers?: Timers;
 }
 
@@ -96,13 +99,19 @@ export class Connection {
     const timers = options.timers ?? clientTimers;
     const timeoutMs = options.connectTimeoutMs ?? CONNECTION_DEFAULTS.connectTimeoutMs;
     return new Promise<Connection>((resolve, reject) => {
-      const { socket, onBytes } = connectReading({ host: options.host, port: options.port });
+      // A TLS socket reads through its 'data' events (the constructor's default), a plain one into the
+      // shared buffer (socket-io.ts).
+      const { socket, onBytes } =
+        options.tls === undefined
+          ? connectReading({ host: options.host, port: options.port })
+          : { socket: connectTls(options.host, options.port, options.tls), onBytes: undefined };
       const fail = (err: unknown): void => {
         timers.clearTimeout(timer);
         socket.destroy();
         const cause = toStreamBusError(err, 'connection.connect');
+        const refused = options.tls !== undefined && isCertificateFailure(err);
         reject(
-          new StreamBusError('NETWORK_ERROR', {
+          new StreamBusError(refused ? 'TLS_HANDSHAKE_FAILED' : 'NETWORK_ERROR', {
             operation: 'connection.connect',
             message: `cannot connect to ${options.host}:${options.port}: ${cause.message}`,
             cause: err,
@@ -115,7 +124,7 @@ export class Connection {
         timeoutMs,
       );
       socket.once('error', fail);
-      socket.once('connect', () => {
+      socket.once(options.tls === undefined ? 'connect' : 'secureConnect', () => {
         timers.clearTimeout(timer);
         socket.removeListener('error', fail);
         resolve(new Connection(socket, options, onBytes));
@@ -267,7 +276,10 @@ export class Connection {
   }
 
   private closedByPeer(): StreamBusError {
-    return new StreamBusError('CONNECTION_CLOSED', {
+    // Under TLS 1.3 the client's side of the handshake ends before the broker has checked the client's
+    // certificate: its refusal arrives as an alert on the open connection (connection-tls.ts).
+    const refused = isCertificateFailure(this.lastSocketError);
+    return new StreamBusError(refused ? 'TLS_HANDSHAKE_FAILED' : 'CONNECTION_CLOSED', {
       operation: 'connection.read',
       message: `connection to ${this.address} closed${this.lastSocketError ? `: ${String(this.lastSocketError)}` : ''}`,
       cause: this.lastSocketError ?? undefined,

@@ -45,6 +45,13 @@ export function buildBrokerConfig(r: ValueReader): BrokerConfig {
       advertisedListen: r.strOrNull('broker.advertised_listen'),
       dataDir: r.str('broker.data_dir'),
       rack: r.strOrNull('broker.rack'),
+      tls: {
+        enabled: r.bool('broker.tls.enabled'),
+        certFile: r.strOrNull('broker.tls.cert_file'),
+        keyFile: r.strOrNull('broker.tls.key_file'),
+        caFile: r.strOrNull('broker.tls.ca_file'),
+        clientAuth: r.str<'none' | 'required'>('broker.tls.client_auth'),
+      },
     },
     limits: {
       frameBytesMax: r.num('limits.frame_bytes_max'),

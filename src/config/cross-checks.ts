@@ -20,6 +20,7 @@ export function checkCrossKeys(values: ReadonlyMap<string, ConfigValue>): string
     }
   };
 
+  problems.push(...checkTls(values));
   atMost('limits.batch_bytes_max', 'limits.frame_bytes_max', 'a batch travels inside one frame');
   atMost('limits.batch_bytes_max', 'storage.segment_bytes', 'a batch must fit in one segment');
   atMost(
@@ -84,4 +85,19 @@ function checkCluster(values: ReadonlyMap<string, ConfigValue>): string[] {
   const parsed = parseVoters(text);
   if (!parsed.ok) return [`cluster.voters: ${parsed.problem}`];
   return [];
+}
+
+/** TLS needs its certificate and key; client certificates need a CA to be checked against. */
+function checkTls(values: ReadonlyMap<string, ConfigValue>): string[] {
+  if (values.get('broker.tls.enabled') !== true) return [];
+  const problems: string[] = [];
+  for (const key of ['broker.tls.cert_file', 'broker.tls.key_file']) {
+    if (values.get(key) === null) problems.push(`${key}: required when broker.tls.enabled is true`);
+  }
+  if (values.get('broker.tls.client_auth') === 'required' && values.get('broker.tls.ca_file') === null) {
+    problems.push(
+      'broker.tls.ca_file: required when broker.tls.client_auth is required (the CA client certificates are checked against)',
+    );
+  }
+  return problems;
 }

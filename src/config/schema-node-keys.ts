@@ -40,6 +40,39 @@ export const NODE_KEYS: readonly KeySpec[] = [
     nullable: true,
     doc: 'Rack or zone label used by rack-aware replica placement. Unset: no rack.',
   },
+  {
+    key: 'broker.tls.enabled',
+    kind: { type: 'bool' },
+    default: false,
+    doc: 'Serve the client listener over TLS (certificate and key from `broker.tls.cert_file` and `broker.tls.key_file`). The peer listener (Raft between brokers) stays plain TCP: keep it on a private network.',
+  },
+  {
+    key: 'broker.tls.cert_file',
+    kind: { type: 'string', pattern: /\S/, form: 'a path to a PEM file' },
+    default: null,
+    nullable: true,
+    doc: 'PEM certificate (chain) of the client listener; its names (SAN) must cover the address clients dial (`broker.advertised_listen`).',
+  },
+  {
+    key: 'broker.tls.key_file',
+    kind: { type: 'string', pattern: /\S/, form: 'a path to a PEM file' },
+    default: null,
+    nullable: true,
+    doc: 'PEM private key of `broker.tls.cert_file`.',
+  },
+  {
+    key: 'broker.tls.ca_file',
+    kind: { type: 'string', pattern: /\S/, form: 'a path to a PEM file' },
+    default: null,
+    nullable: true,
+    doc: "PEM CA certificates trusted for client certificates (`client_auth: required`) and for this broker's health probes of the other brokers' client listeners. Unset: Node's bundled CAs.",
+  },
+  {
+    key: 'broker.tls.client_auth',
+    kind: { type: 'enum', values: ['none', 'required'] },
+    default: 'none',
+    doc: '`required`: a client must present a certificate signed by a CA of `broker.tls.ca_file` (mutual TLS); the broker presents its own certificate when it probes other brokers.',
+  },
 
   // limits
   {

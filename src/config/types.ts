@@ -27,6 +27,8 @@ export interface BrokerConfig {
     readonly advertisedListen: string | null;
     readonly dataDir: string;
     readonly rack: string | null;
+    /** TLS on the client listener (enabled: cross-checks made sure the certificate and key are named). */
+    readonly tls: ServerTlsConfig;
   };
   readonly limits: {
     readonly frameBytesMax: number;
@@ -131,4 +133,12 @@ export interface BrokerConfig {
     readonly otlpHeaders: string | null;
     readonly samplingRatio: number;
   };
+}
+
+export interface ServerTlsConfig {
+  readonly enabled: boolean;
+  readonly certFile: string | null;
+  readonly keyFile: string | null;
+  readonly caFile: string | null;
+  readonly clientAuth: 'none' | 'required';
 }

@@ -45,6 +45,11 @@ export const ERRORS = {
   INVALID_CONFIG: { wireCode: 14, category: 'invalid_input', message: 'configuration is invalid' },
   CIRCUIT_OPEN: { wireCode: 15, category: 'transient', message: 'circuit breaker is open' },
   BULKHEAD_FULL: { wireCode: 16, category: 'transient', message: 'too many concurrent operations' },
+  TLS_HANDSHAKE_FAILED: {
+    wireCode: 17,
+    category: 'fatal',
+    message: 'TLS handshake failed: a certificate was not accepted',
+  },
 
   // 100..199: topics and partitions
   UNKNOWN_TOPIC_OR_PARTITION: {

@@ -94,12 +94,20 @@ export function acceptReading(accepted: Socket): ReadingSocket {
     socket.resume();
     return { socket, onBytes };
   }
+  return eventReading(accepted);
+}
+
+/**
+ * A socket read through its 'data' events (one fresh buffer per read). For the sockets whose reads cannot go
+ * into the shared buffer: TLS sockets (the bytes read are ciphertext; Node decrypts into buffers of its own).
+ */
+export function eventReading(socket: Socket): ReadingSocket {
   const onBytes: ReadingSocket['onBytes'] = (l) => {
-    accepted.removeAllListeners('data');
-    accepted.on('data', l);
+    socket.removeAllListeners('data');
+    socket.on('data', l);
   };
-  accepted.resume();
-  return { socket: accepted, onBytes };
+  socket.resume();
+  return { socket, onBytes };
 }
 
 /**

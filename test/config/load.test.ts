@@ -37,6 +37,7 @@ describe('loadConfig defaults', () => {
       advertisedListen: null,
       dataDir: './data',
       rack: null,
+      tls: { enabled: false, certFile: null, keyFile: null, caFile: null, clientAuth: 'none' },
     });
     expect(config.limits.frameBytesMax).toBe(64 * 1024 * 1024);
     expect(config.limits.batchBytesMax).toBe(1024 * 1024 + 12);
