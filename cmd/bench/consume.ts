@@ -1,12 +1,31 @@
-import { EARLIEST_TIMESTAMP, LATEST_TIMESTAMP } from '../../src/index.js';
+import { type ConsumerMessage, EARLIEST_TIMESTAMP, LATEST_TIMESTAMP } from '../../src/index.js';
 import { type BenchOptions, benchClient, ensureTopic, nowNs } from './common.js';
 import { benchProduce } from './produce.js';
 import { newHistogram, Progress, type Summary, summarize } from './report.js';
 
 /**
+ * The first `wanted` of a poll's messages and their bytes: key plus value, as the application receives
+ * them (headers, timestamps and batch framing are not counted). The last poll usually returns more than
+ * are still wanted; those are not counted, so msgs_per_s and mib_per_s measure exactly --messages.
+ */
+export function countRead(
+  messages: readonly ConsumerMessage[],
+  wanted: number,
+): { count: number; bytes: number } {
+  const count = Math.max(0, Math.min(wanted, messages.length));
+  let bytes = 0;
+  for (let i = 0; i < count; i++) {
+    const m = messages[i]!;
+    bytes += (m.key?.length ?? 0) + (m.value?.length ?? 0);
+  }
+  return { count, bytes };
+}
+
+/**
  * Consume throughput with the SDK consumer from the beginning of the topic. When the topic holds fewer
  * than `messages`, the missing ones are produced first (not measured). Latency is per poll() call. The
- * first `warmup` messages are read once before measuring, in the same process.
+ * first `warmup` messages are read once before measuring, in the same process. `size_bytes` in the
+ * summary is the mean size read (key + value), and mib_per_s counts those bytes.
  */
 export async function benchConsume(o: BenchOptions): Promise<Summary> {
   const client = benchClient(o.bootstrap);
@@ -46,13 +65,15 @@ export async function benchConsume(o: BenchOptions): Promise<Summary> {
       const t0 = nowNs();
       const messages = await consumer.poll();
       histogram.recordValue(Math.max(1, Number((nowNs() - t0) / 1000n)));
-      for (const m of messages) bytes += m.value?.length ?? 0;
-      received += messages.length;
-      progress.update(Math.min(received, o.messages));
+      const read = countRead(messages, o.messages - received);
+      received += read.count;
+      bytes += read.bytes;
+      progress.update(received);
     }
     const seconds = Number(nowNs() - started) / 1e9;
     progress.done();
-    return summarize('consume', received, o.size, seconds, histogram, {
+    // The topic may hold messages of another size than --size (an existing topic): report what was read.
+    return summarize('consume', received, Math.round(bytes / received), bytes, seconds, histogram, {
       bytes,
       latency: 'per poll',
     });

@@ -1,7 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
 import { type BenchOptions, benchClient, ensureTopic } from './common.js';
-import { payloadPool, type Summary } from './report.js';
+import { mibPerS, payloadPool, type Summary } from './report.js';
+
+/** The stamp's 8 bytes plus the measured/warm-up flag (see pace below). */
+export const E2E_SIZE_MIN = 9;
 
 interface ConsumerResult {
   received: number;
@@ -17,6 +20,9 @@ interface ConsumerResult {
  * `o.warmup` messages go first at the same rate, through the same producer and consumer, un-measured.
  */
 export async function benchE2e(o: BenchOptions): Promise<Summary> {
+  // Smaller payloads cannot carry the stamp: the send would throw, or the consumer skip every message.
+  if (o.size < E2E_SIZE_MIN)
+    throw new Error(`e2e needs --size of at least ${E2E_SIZE_MIN} (the latency stamp), got ${o.size}`);
   const client = benchClient(o.bootstrap);
   const total = Math.round(o.rate * o.durationS);
   try {
@@ -89,7 +95,7 @@ export async function benchE2e(o: BenchOptions): Promise<Summary> {
       size_bytes: o.size,
       seconds: Number(publishS.toFixed(3)),
       msgs_per_s: Math.round(sent / publishS),
-      mib_per_s: Number(((sent * o.size) / publishS / 1048576).toFixed(2)),
+      mib_per_s: mibPerS(sent * o.size, publishS),
       p50_us: r.p50_us,
       p99_us: r.p99_us,
       p999_us: r.p999_us,

@@ -36,10 +36,15 @@ export interface Summary {
   [extra: string]: unknown;
 }
 
+/**
+ * The JSON summary. `bytes` are the bytes really moved (mib_per_s is computed from them, not from
+ * messages x sizeBytes: a consumer reads what the topic holds, whatever --size says).
+ */
 export function summarize(
   bench: string,
   messages: number,
   sizeBytes: number,
+  bytes: number,
   seconds: number,
   histogram: Histogram,
   extra: Record<string, unknown> = {},
@@ -50,10 +55,14 @@ export function summarize(
     size_bytes: sizeBytes,
     seconds: Number(seconds.toFixed(3)),
     msgs_per_s: Math.round(messages / seconds),
-    mib_per_s: Number(((messages * sizeBytes) / seconds / 1048576).toFixed(2)),
+    mib_per_s: mibPerS(bytes, seconds),
     ...latencies(histogram),
     ...extra,
   };
+}
+
+export function mibPerS(bytes: number, seconds: number): number {
+  return Number((bytes / seconds / 1048576).toFixed(2));
 }
 
 /** A progress bar on stderr when it is a terminal; silent otherwise (CI logs stay clean). */

@@ -65,12 +65,17 @@ describe('streambus bench', () => {
       expect(r.code).toBe(1);
       expect(r.stderr).toContain(expected);
     }
+    const e2e = await runCli(['bench', 'e2e', '--size', '8', '--bootstrap', '127.0.0.1:1']);
+    expect(e2e.code).toBe(1);
+    expect(e2e.stderr).toContain('e2e needs --size of at least 9 (the latency stamp), got 8');
     const consume = await runCli(['consume', 't', '--timeout-ms', '-1', '--bootstrap', '127.0.0.1:1']);
     expect(consume.code).toBe(1);
     expect(consume.stderr).toContain('--timeout-ms must be at least 0');
   });
 
-  test('consume reads the requested number of messages from the beginning', async () => {
+  test('consume counts exactly the requested messages and the bytes it read, whatever --size says', async () => {
+    // b1 holds 3010 messages of 200 bytes in batches of 100 after 10: message 3000 is inside a batch, so
+    // the last poll returns more than are wanted.
     const r = await runCli([
       'bench',
       'consume',
@@ -81,10 +86,16 @@ describe('streambus bench', () => {
       '--messages',
       '3000',
       '--size',
-      '200',
+      '999',
     ]);
     expect(r.code, r.stderr).toBe(0);
-    expect(summaryOf(r.stdout).messages).toBeGreaterThanOrEqual(3000);
+    const s = summaryOf(r.stdout);
+    expect(s.messages).toBe(3000);
+    expect(s.bytes).toBe(3000 * 200);
+    expect(s.size_bytes).toBe(200);
+    // The rate follows the bytes read (seconds is rounded to ms in the summary, hence the tolerance).
+    const mib = (3000 * 200) / (s.seconds as number) / 1048576;
+    expect(Math.abs((s.mib_per_s as number) - mib) / mib).toBeLessThan(0.1);
   });
 
   test('e2e receives every message it sent at the given rate; warm-up messages are not counted', async () => {
