@@ -213,7 +213,8 @@ export class GroupAdmin {
    * partitions per its consumers' `autoOffsetReset`. While the group has members, partitions of a topic a
    * member subscribes to are refused one by one (GROUP_SUBSCRIBED_TO_TOPIC, in the result); the rest are
    * deleted. Throws GROUP_ID_NOT_FOUND for a group that does not exist, UNKNOWN_TOPIC_OR_PARTITION when
-   * neither the topic nor any offset of the group's for it does.
+   * neither the topic nor any offset of the group's for it does; a listed partition that neither exists
+   * nor has an offset is UNKNOWN_TOPIC_OR_PARTITION in the result.
    */
   async deleteOffsets(
     groupId: string,

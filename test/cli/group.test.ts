@@ -152,6 +152,12 @@ describe('streambus consume --group and streambus group', () => {
     expect(one.code).toBe(0);
     expect(one.stdout).toMatch(/^TOPIC\s+PARTITION\s+RESULT\ntallies\s+1\s+deleted \(was 2\)\n$/);
     expect(await committed()).toEqual([[0, 2]]);
+    // A partition the topic does not have is refused as such, not answered "no committed offset".
+    const beyond = await cli('group', 'delete-offsets', 'counters', '--topic', 'tallies', '--partition', '5');
+    expect(beyond.code).toBe(1);
+    expect(beyond.stdout).toMatch(
+      /tallies\s+5\s+UNKNOWN_TOPIC_OR_PARTITION: unknown topic or partition tallies-5\n$/,
+    );
     const all = await cli('group', 'delete-offsets', 'counters', '--topic', 'tallies');
     expect(all.code).toBe(0);
     expect(all.stdout).toMatch(/tallies\s+0\s+deleted \(was 2\)\ntallies\s+1\s+no committed offset\n$/);

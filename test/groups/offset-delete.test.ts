@@ -217,7 +217,7 @@ for (const mode of ['single node', 'one-voter cluster'] as const) {
       expect(view.offsets.map((o) => [o.partition, o.committed])).toEqual([[1, 3]]);
     });
 
-    it('an unknown group is GROUP_ID_NOT_FOUND; an unknown topic with no offsets is UNKNOWN_TOPIC_OR_PARTITION', async () => {
+    it('an unknown group is GROUP_ID_NOT_FOUND; an unknown topic or partition with no offsets is UNKNOWN_TOPIC_OR_PARTITION', async () => {
       const dataDir = tempDir();
       dirs.push(dataDir);
       await start(await settingsFor(), dataDir);
@@ -238,11 +238,15 @@ for (const mode of ['single node', 'one-voter cluster'] as const) {
       await expect(groups.deleteOffsets('g-known', 'no-such-topic')).rejects.toMatchObject({
         code: 'UNKNOWN_TOPIC_OR_PARTITION',
       });
-      // A partition the group never committed: nothing to delete, and not an error.
-      expect(await groups.deleteOffsets('g-known', 'orders', [0, 5])).toEqual([
-        { topic: 'orders', partition: 0, committed: 1, error: null },
-        { topic: 'orders', partition: 5, committed: -1, error: null },
-      ]);
+      // A partition the topic does not have: UNKNOWN_TOPIC_OR_PARTITION (as Kafka), not "nothing committed".
+      const [zero, five] = await groups.deleteOffsets('g-known', 'orders', [0, 5]);
+      expect(zero).toEqual({ topic: 'orders', partition: 0, committed: 1, error: null });
+      expect(five).toMatchObject({ topic: 'orders', partition: 5, committed: -1 });
+      expect(five?.error).toMatchObject({
+        code: 'UNKNOWN_TOPIC_OR_PARTITION',
+        message: 'unknown topic or partition orders-5',
+      });
+      expect(await committedOffsets('g-known', 'orders', 1)).toEqual([-1]);
     });
   });
 }

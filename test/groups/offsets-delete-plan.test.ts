@@ -2,20 +2,24 @@
  * OffsetDelete's decision (src/broker/groups/offsets-delete.ts), Kafka's KIP-496 rules one by one: an
  * unknown group is GROUP_ID_NOT_FOUND, an Empty group loses what was asked, a group with members keeps the
  * offsets of every topic a member subscribes to (for any assignor it offered) and loses the rest, and a
- * partition without a committed offset is answered without an error and without a tombstone.
+ * partition without a committed offset is answered without an error and without a tombstone, unless it is
+ * not in the metadata either (UNKNOWN_TOPIC_OR_PARTITION).
  */
 import { describe, expect, it } from 'vitest';
 import { planOffsetDelete, subscribedTopics } from '../../src/broker/groups/offsets-delete.js';
 import { encodeSubscription } from '../../src/protocol/consumer-protocol.js';
 
 const sub = (...topics: string[]) => encodeSubscription({ topics, ownedPartitions: [], generation: -1 });
-const committed = new Set(['orders/0', 'orders/1', 'audit/0']);
+/** old/3 is left by a deleted topic: committed, but not in the metadata. */
+const committed = new Set(['orders/0', 'orders/1', 'audit/0', 'old/3']);
+const existing = new Set(['orders/0', 'orders/1', 'orders/2', 'audit/0']);
 const base = {
   exists: true,
   members: 0,
   protocolType: 'consumer',
   subscriptions: [] as Buffer[],
   hasCommitted: (topic: string, partition: number) => committed.has(`${topic}/${partition}`),
+  partitionExists: (topic: string, partition: number) => existing.has(`${topic}/${partition}`),
 };
 const ask = (...names: string[]) =>
   names.map((n) => {
@@ -43,12 +47,36 @@ describe('OffsetDelete plan', () => {
   });
 
   it('a partition without a committed offset is not an error and gets no tombstone', () => {
-    const plan = planOffsetDelete('g', { ...base, partitions: ask('orders/7', 'gone/0') });
-    expect(plan.partitions).toEqual([
-      { topic: 'orders', partition: 7, error: null },
-      { topic: 'gone', partition: 0, error: null },
-    ]);
+    const plan = planOffsetDelete('g', { ...base, partitions: ask('orders/2') });
+    expect(plan.partitions).toEqual([{ topic: 'orders', partition: 2, error: null }]);
     expect(plan.deleted).toEqual([]);
+  });
+
+  it('a partition not in the metadata and without an offset is UNKNOWN_TOPIC_OR_PARTITION (as Kafka)', () => {
+    const plan = planOffsetDelete('g', { ...base, partitions: ask('orders/7', 'gone/0', 'orders/0') });
+    expect(plan.error).toBeNull();
+    expect(plan.partitions).toEqual([
+      {
+        topic: 'orders',
+        partition: 7,
+        error: 'UNKNOWN_TOPIC_OR_PARTITION',
+        message: 'unknown topic or partition orders-7',
+      },
+      {
+        topic: 'gone',
+        partition: 0,
+        error: 'UNKNOWN_TOPIC_OR_PARTITION',
+        message: 'unknown topic or partition gone-0',
+      },
+      { topic: 'orders', partition: 0, error: null },
+    ]);
+    expect(plan.deleted).toEqual(ask('orders/0'));
+  });
+
+  it('an offset left by a deleted topic is deleted, though the partition is not in the metadata', () => {
+    const plan = planOffsetDelete('g', { ...base, partitions: ask('old/3') });
+    expect(plan.partitions).toEqual([{ topic: 'old', partition: 3, error: null }]);
+    expect(plan.deleted).toEqual(ask('old/3'));
   });
 
   it('with members: partitions of a subscribed topic are refused one by one, the others deleted', () => {

@@ -321,11 +321,12 @@ export class GroupShard {
   /**
    * OffsetDelete: tombstones for the group's committed offsets of `partitions`, except those of topics a
    * member subscribes to (offsets-delete.ts decides). Durable like a commit; a checkpoint never rewrites
-   * them. `deadline`: as commit's.
+   * them. `partitionExists` asks the topic metadata. `deadline`: as commit's.
    */
   deleteOffsets(
     groupId: string,
     partitions: readonly TopicPartitionRef[],
+    partitionExists: (topic: string, partition: number) => boolean,
     deadline?: Deadline,
   ): Promise<Omit<OffsetDeletePlan, 'deleted'>> {
     return this.writer.serialize(async () => {
@@ -339,6 +340,7 @@ export class GroupShard {
         protocolType: machine?.protocolType ?? '',
         subscriptions: machine?.subscriptions() ?? [],
         hasCommitted: (topic, partition) => this.state.committed(groupId, topic, partition) !== undefined,
+        partitionExists,
         partitions,
       });
       if (deleted.length === 0) return answer;

@@ -10,7 +10,11 @@
  *   (src/protocol/consumer-protocol.ts), read for every assignor each member offered, so a group in the middle of
  *   a rebalance is judged by everything its members may end up reading. A group of another protocol type,
  *   or a subscription that cannot be read, refuses the whole request (NON_EMPTY_GROUP), as Kafka does.
- * - A partition without a committed offset is not an error: there is nothing to delete.
+ * - A partition without a committed offset is not an error (there is nothing to delete), as long as it
+ *   exists: one the topic does not have (or of a topic that does not exist) is UNKNOWN_TOPIC_OR_PARTITION,
+ *   as Kafka answers for partitions not in the metadata, rather than a silent "nothing committed". One
+ *   that is not in the topic but has a committed offset (left by a deleted topic, or by an earlier
+ *   incarnation with more partitions) is deleted: removing such leftovers is what the request is for.
  */
 
 import type { ErrorCode } from '../../errors/index.js';
@@ -33,6 +37,8 @@ export interface OffsetDeleteInput {
   /** Every member's subscription bytes, for every assignor it offered. */
   readonly subscriptions: readonly Buffer[];
   readonly hasCommitted: (topic: string, partition: number) => boolean;
+  /** The partition exists in the topic metadata now. */
+  readonly partitionExists: (topic: string, partition: number) => boolean;
   readonly partitions: readonly TopicPartitionRef[];
 }
 
@@ -69,6 +75,15 @@ export function planOffsetDelete(groupId: string, input: OffsetDeleteInput): Off
   const deleted = new Map<string, TopicPartitionRef>();
   for (const p of input.partitions) {
     const ref = { topic: p.topic, partition: p.partition };
+    const committed = input.hasCommitted(p.topic, p.partition);
+    if (!committed && !input.partitionExists(p.topic, p.partition)) {
+      partitions.push({
+        ...ref,
+        error: 'UNKNOWN_TOPIC_OR_PARTITION',
+        message: `unknown topic or partition ${p.topic}-${p.partition}`,
+      });
+      continue;
+    }
     if (subscribed.has(p.topic)) {
       partitions.push({
         ...ref,
@@ -78,7 +93,7 @@ export function planOffsetDelete(groupId: string, input: OffsetDeleteInput): Off
       continue;
     }
     partitions.push({ ...ref, error: null });
-    if (input.hasCommitted(p.topic, p.partition)) deleted.set(partitionKey(p.topic, p.partition), ref);
+    if (committed) deleted.set(partitionKey(p.topic, p.partition), ref);
   }
   return { error: null, partitions, deleted: [...deleted.values()] };
 }

@@ -289,8 +289,9 @@ export async function handleDeleteGroups(
 }
 
 /**
- * OffsetDelete: answered per partition in the order asked. Partitions of topics that no longer exist are
- * accepted (their offsets linger until a topic of the same name is created, and may be deleted before).
+ * OffsetDelete: answered per partition in the order asked. Offsets of partitions that no longer exist are
+ * deleted (they linger until a topic of the same name is created, and may be deleted before); a partition
+ * that neither exists nor has an offset is UNKNOWN_TOPIC_OR_PARTITION (offsets-delete.ts).
  */
 export async function handleOffsetDelete(
   ctx: HandlerContext,
@@ -304,7 +305,12 @@ export async function handleOffsetDelete(
   const shard = await shardOrError(ctx, req.groupId);
   if (!isShard(shard)) return failAll(shard);
   try {
-    const result = await shard.deleteOffsets(req.groupId, req.partitions, source.deadline);
+    const result = await shard.deleteOffsets(
+      req.groupId,
+      req.partitions,
+      (topic, partition) => ctx.catalog.placement(topic, partition) !== undefined,
+      source.deadline,
+    );
     return {
       error: codeError(result.error, result.message),
       partitions: result.partitions.map((p) => ({
