@@ -33,8 +33,22 @@ export function renderGroup(g: GroupView): string {
       o.memberId ?? '-',
     ]),
   );
-  const total = g.offsets.reduce((n, o) => n + (o.lag ?? 0), 0);
-  return `${header}${members}\n${offsets}total lag ${total}\n`;
+  return `${header}${members}\n${offsets}${totalLag(g.offsets)}\n`;
+}
+
+/**
+ * The sum of the known lags. A partition without a committed offset (or whose end is unknown) has no lag
+ * to add (as Kafka's tool shows '-'): counting it as 0 would make a group that never committed look caught
+ * up, so the line says how many were left out, and '-' when none is known.
+ */
+export function totalLag(offsets: GroupView['offsets']): string {
+  const known = offsets.filter((o) => o.lag !== null);
+  const unknown = offsets.length - known.length;
+  const sum = known.reduce((n, o) => n + (o.lag ?? 0), 0);
+  const why = 'no committed offset or end unknown';
+  if (unknown === 0) return `total lag ${sum}`;
+  if (known.length === 0) return `total lag - (${unknown} partition(s) with unknown lag: ${why})`;
+  return `total lag ${sum} (${unknown} partition(s) with unknown lag not counted: ${why})`;
 }
 
 /** The `group delete-offsets` report: one row per partition, what was deleted or why it was kept. */
