@@ -1,15 +1,15 @@
 import { type Command, Option } from 'commander';
 import { COMPRESSIONS, createClient, type ProducerMessage } from '../../src/index.js';
-import { bootstrapList, parseAcks, withBootstrap } from './common.js';
+import { bootstrapList, parseAcks, parseIntOption, withBootstrap } from './common.js';
 
 interface ProduceOptions {
   bootstrap: string;
   key?: string;
   keySeparator?: string;
   acks: 0 | 1 | -1;
-  partition?: string;
+  partition?: number;
   compression: 'none' | 'gzip';
-  lingerMs: string;
+  lingerMs: number;
 }
 
 /**
@@ -42,21 +42,26 @@ export function registerProduceCommand(program: Command): void {
       .option('--key <key>', 'key for every message (same key, same partition)')
       .option('--key-separator <sep>', 'split each line into key and value at the first <sep>')
       .option('--acks <acks>', '0, 1 or all', parseAcks, -1)
-      .option('--partition <n>', 'send every message to this partition')
+      .option('--partition <n>', 'send every message to this partition', parseIntOption('--partition', 0))
       .addOption(
         new Option('--compression <codec>', 'how batches are compressed')
           .choices(COMPRESSIONS)
           .default('none'),
       )
-      .option('--linger-ms <ms>', 'how long a batch waits for more messages', '5'),
+      .option(
+        '--linger-ms <ms>',
+        'how long a batch waits for more messages',
+        parseIntOption('--linger-ms', 0),
+        5,
+      ),
   ).action(async (topic: string, opts: ProduceOptions) => {
     const client = createClient({ bootstrap: bootstrapList(opts.bootstrap), clientId: 'streambus-cli' });
     const producer = client.producer({
       acks: opts.acks,
       compression: opts.compression,
-      lingerMs: Number(opts.lingerMs),
+      lingerMs: opts.lingerMs,
     });
-    const partition = opts.partition === undefined ? undefined : Number(opts.partition);
+    const partition = opts.partition;
     let acknowledged = 0;
     let failed = 0;
     let sent = 0;
