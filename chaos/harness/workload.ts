@@ -354,7 +354,7 @@ export async function drain(o: {
     await consumer.assign(tps);
     // Offset 0 is the start: runs are far too short for retention to delete anything, and an out-of-range
     // position would reset to the earliest anyway.
-    for (const tp of tps) consumer.seek(tp, 0);
+    for (const tp of tps) await consumer.seek(tp, 0);
     const behind = (ends: readonly number[]): boolean =>
       ends.some((end, partition) => (consumer.position({ topic: o.topic, partition }) ?? 0) < end);
     let ends = await listEnds();

@@ -174,7 +174,7 @@ export function registerConsumeCommand(program: Command): void {
         const assigned: TopicPartition[] = consumer.assignment();
         if (opts.offset !== undefined) {
           const tp = { topic, partition: opts.partition! };
-          consumer.seek(tp, opts.offset);
+          await consumer.seek(tp, opts.offset);
           await warnIfOutOfRange(client, tp, opts.offset, opts.fromBeginning ? 'earliest' : 'latest');
         } else if (opts.fromBeginning) await consumer.seekToBeginning(assigned);
         else await consumer.seekToEnd(assigned);

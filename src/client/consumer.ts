@@ -144,7 +144,7 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
               assign: (list) => this.setAssignment(list),
               assignment: () => this.assignment(),
               position: (tp) => this.position(tp),
-              seek: (tp, offset) => this.seek(tp, offset),
+              seek: (tp, offset) => this.moveTo(tp, offset),
             },
             group,
             clientClock,
@@ -254,11 +254,19 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
     return this.state(tp).position ?? undefined;
   }
 
-  seek(tp: TopicPartition, offset: number): void {
+  /**
+   * The position moves at once; async like the other seeks, so a bad offset or a partition not assigned
+   * rejects (OFFSET_OUT_OF_RANGE, UNKNOWN_TOPIC_OR_PARTITION) rather than throws.
+   */
+  async seek(tp: TopicPartition, offset: number): Promise<void> {
+    this.moveTo(tp, offset);
+  }
+
+  private moveTo(tp: TopicPartition, offset: number): void {
     if (!Number.isSafeInteger(offset) || offset < 0) {
       throw new StreamBusError('OFFSET_OUT_OF_RANGE', {
         operation: 'consumer.seek',
-        message: `bad offset ${offset}`,
+        message: `cannot seek ${tp.topic}-${tp.partition} to ${offset}: an offset is an integer >= 0`,
       });
     }
     const s = this.state(tp);
@@ -279,7 +287,7 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
   async seekToTimestamp(tp: TopicPartition, timestampMs: number): Promise<void> {
     const [offset] = await this.listOffsets([{ ...tp, timestamp: timestampMs }]);
     if (offset === undefined || offset < 0) await this.seekToEnd([tp]);
-    else this.seek(tp, offset);
+    else this.moveTo(tp, offset);
   }
 
   /** The next messages (long-polling up to maxWaitMs when there are none), in offset order per partition. */
@@ -449,7 +457,7 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
   private async seekToListed(tps: readonly TopicPartition[], timestamp: number): Promise<void> {
     const offsets = await this.listOffsets(tps.map((tp) => ({ ...tp, timestamp })));
     tps.forEach((tp, i) => {
-      this.seek(tp, Math.max(0, offsets[i] ?? 0));
+      this.moveTo(tp, Math.max(0, offsets[i] ?? 0));
     });
   }
 

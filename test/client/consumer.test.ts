@@ -104,7 +104,7 @@ describe('Consumer', () => {
     const tp = { topic: 't', partition: 0 };
     const consumer = new Consumer(cluster, { maxWaitMs: 10 });
     await consumer.assign([tp]);
-    consumer.seek(tp, 7);
+    await consumer.seek(tp, 7);
     expect((await consumer.poll()).map((m) => m.offset)).toEqual([7, 8, 9]);
     await consumer.seekToBeginning();
     expect(consumer.position(tp)).toBe(0);
@@ -134,13 +134,13 @@ describe('Consumer', () => {
     const tp = { topic: 't', partition: 0 };
     const resetting = new Consumer(cluster, { autoOffsetReset: 'earliest', maxWaitMs: 10 });
     await resetting.assign([tp]);
-    resetting.seek(tp, 100);
+    await resetting.seek(tp, 100);
     expect(await resetting.poll()).toEqual([]);
     expect((await resetting.poll()).map((m) => m.offset)).toEqual([0, 1, 2]);
 
     const strict = new Consumer(cluster, { autoOffsetReset: 'none', maxWaitMs: 10 });
     await strict.assign([tp]);
-    strict.seek(tp, 100);
+    await strict.seek(tp, 100);
     await expect(strict.poll()).rejects.toMatchObject({ code: 'OFFSET_OUT_OF_RANGE' });
   });
 
@@ -242,7 +242,7 @@ describe('Consumer', () => {
     expect(broker.requestsOf(ApiKey.Fetch).length).toBe(fetchesBefore + 2);
     expect(consumer.position(tp)).toBe(returnedUpTo);
     // A seek discards the prefetched round: the next messages start at the sought offset.
-    consumer.seek(tp, 1);
+    await consumer.seek(tp, 1);
     const afterSeek = await consumer.poll();
     expect(afterSeek[0]?.offset).toBe(1);
     await consumer.close();
@@ -274,7 +274,7 @@ describe('Consumer', () => {
     expect(consumer.position({ topic: 't', partition: 1 })).toBe(1);
 
     // Seeking partition 0 back drops what was read ahead; partition 1 must still see offsets 1, 2, ...
-    consumer.seek({ topic: 't', partition: 0 }, 0);
+    await consumer.seek({ topic: 't', partition: 0 }, 0);
     const seen = new Map<number, number[]>([
       [0, []],
       [1, [0]],
