@@ -292,6 +292,13 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
 
   /** The next messages (long-polling up to maxWaitMs when there are none), in offset order per partition. */
   async poll(options: { signal?: AbortSignal } = {}): Promise<ConsumerMessage[]> {
+    // Polling a closed consumer is the caller's bug: [] would read as "nothing yet", forever. A poll already
+    // running when close() comes still resolves [] (below), so loops such as for-await end cleanly.
+    if (this.closing.signal.aborted)
+      throw new StreamBusError('CONNECTION_CLOSED', {
+        operation: 'consumer.poll',
+        message: 'consumer closed',
+      });
     const signal = options.signal
       ? AbortSignal.any([options.signal, this.closing.signal])
       : this.closing.signal;

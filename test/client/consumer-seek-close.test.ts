@@ -1,15 +1,23 @@
 /**
  * The consumer's API edges: seek() is async like the other seeks, so a bad offset rejects its promise
- * rather than throwing.
+ * rather than throwing; and poll() after close() rejects (CONNECTION_CLOSED "consumer closed") instead of
+ * answering [] forever, while a poll already running when close() comes still resolves [] so that loops
+ * (for await included) end cleanly.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { Cluster } from '../../src/client/cluster.js';
 import { Consumer } from '../../src/client/consumer.js';
+import { ApiKey } from '../../src/protocol/index.js';
+import { waitFor } from '../helpers/wait-for.js';
 import { FakeBroker } from './fake-broker.js';
 
 let broker: FakeBroker;
 let cluster: Cluster;
+/** Releases fetches held by holdFetches(). */
+let release: () => void = () => {};
+
 afterEach(async () => {
+  release();
   await cluster?.close();
   await broker?.stop();
 });
@@ -21,6 +29,17 @@ async function start(): Promise<Consumer> {
   const consumer = new Consumer(cluster, { maxWaitMs: 10 });
   await consumer.assign([{ topic: 't', partition: 0 }]);
   return consumer;
+}
+
+/** Fetches wait until the test ends: a poll stays in flight for as long as the test needs. */
+function holdFetches(): void {
+  const held = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  broker.handlers[ApiKey.Fetch] = async (body) => {
+    await held;
+    return broker.fetch(body);
+  };
 }
 
 const tp = { topic: 't', partition: 0 };
@@ -59,5 +78,43 @@ describe('consumer.seek', () => {
     expect(consumer.position(tp)).toBe(4);
     await sought;
     await consumer.close();
+  });
+});
+
+describe('consumer.poll and close', () => {
+  it('a poll started after close() rejects with CONNECTION_CLOSED "consumer closed"', async () => {
+    const consumer = await start();
+    await consumer.close();
+    await expect(consumer.poll()).rejects.toMatchObject({
+      code: 'CONNECTION_CLOSED',
+      operation: 'consumer.poll',
+      message: 'consumer closed',
+    });
+    // With a signal of its own too: the consumer being closed is what matters.
+    await expect(consumer.poll({ signal: new AbortController().signal })).rejects.toMatchObject({
+      code: 'CONNECTION_CLOSED',
+    });
+  });
+
+  it('a poll waiting on a fetch when close() comes resolves [] rather than rejecting', async () => {
+    const consumer = await start();
+    holdFetches();
+    const polled = consumer.poll();
+    await waitFor('the fetch', () => broker.requestsOf(ApiKey.Fetch).length > 0);
+    await consumer.close();
+    expect(await polled).toEqual([]);
+  });
+
+  it('a for-await loop waiting on a fetch ends without an error when close() comes', async () => {
+    const consumer = await start();
+    holdFetches();
+    const collected: unknown[] = [];
+    const loop = (async () => {
+      for await (const m of consumer) collected.push(m);
+    })();
+    await waitFor('the fetch', () => broker.requestsOf(ApiKey.Fetch).length > 0);
+    await consumer.close();
+    await expect(loop).resolves.toBeUndefined();
+    expect(collected).toEqual([]);
   });
 });
