@@ -25,6 +25,7 @@ import {
 import { CONSUMER_DEFAULTS, type ConsumerOptions } from './consumer-options.js';
 import { fetchRound, keyOf, type PartitionState, type Round } from './fetch-round.js';
 import { type ConsumerMessage, decodeFetch } from './fetched-records.js';
+import { HandOver } from './hand-over.js';
 import { listOffsetsByLeader } from './list-offsets.js';
 import { RoundsAhead } from './rounds-ahead.js';
 import { clientClock, clientTimers, type Random, type Timers } from './timers.js';
@@ -37,21 +38,6 @@ export type { ConsumerMessage } from './fetched-records.js';
 export interface TopicPartition {
   topic: string;
   partition: number;
-}
-
-/** A polled batch the iterator hands over message by message, and where each partition's position ends. */
-interface HandOver {
-  messages: ConsumerMessage[];
-  held: Map<PartitionState, HeldPosition>;
-}
-
-interface HeldPosition {
-  /** The partition's epoch at the poll: a seek since then leaves its position alone. */
-  epoch: number;
-  /** Where poll() had moved the position (past the batch, and past any gap after it). */
-  end: number;
-  /** Messages of this partition not yet handed over. */
-  left: number;
 }
 
 type Outcome = { ok: true; round: Round } | { ok: false; error: unknown };
@@ -301,51 +287,25 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
   }
 
   /**
-   * Yields the polled messages one by one. poll() moves each partition's position past its whole batch; the
-   * iterator instead holds it at the next message not yet handed over, so a `break` or a throw mid-batch, and
-   * any commit meanwhile (auto-commit, close()'s included), never counts messages the loop did not see.
-   * Leaving early also drops what was fetched ahead, so the next poll() starts from the position.
+   * Yields the polled messages one by one; a message counts as consumed once handed over (hand-over.ts), so
+   * leaving the loop early commits nothing it did not see. Leaving early also drops what was fetched ahead,
+   * so the next poll() starts from the position.
    */
   async *[Symbol.asyncIterator](): AsyncIterator<ConsumerMessage> {
     let handing: HandOver | null = null;
     try {
       while (!this.closing.signal.aborted) {
-        handing = this.holdPositions(await this.poll());
+        handing = new HandOver(await this.poll(), this.partitions);
         for (const m of handing.messages) {
-          const s = this.partitions.get(keyOf(m.topic, m.partition));
-          const held = s === undefined ? undefined : handing.held.get(s);
-          if (s === undefined || held === undefined) continue;
+          // A close while iterating ends the loop; a seek discards what was fetched before it.
           if (this.closing.signal.aborted) return;
-          // A seek while iterating discards what was fetched before it.
-          if (s.epoch !== held.epoch) continue;
-          held.left--;
-          s.position = held.left === 0 ? held.end : m.offset + 1;
-          yield m;
+          if (handing.take(m)) yield m;
         }
         handing = null;
       }
     } finally {
-      if (handing !== null && [...handing.held].some(([s, h]) => h.left > 0 && s.epoch === h.epoch)) {
-        this.dropFetchedAhead();
-      }
+      if (handing?.leftBehind) this.dropFetchedAhead();
     }
-  }
-
-  /** Moves each partition of a polled batch back to its first message; the end it had is kept to restore. */
-  private holdPositions(messages: ConsumerMessage[]): HandOver {
-    const held = new Map<PartitionState, HeldPosition>();
-    for (const m of messages) {
-      const s = this.partitions.get(keyOf(m.topic, m.partition));
-      if (s === undefined) continue;
-      const h = held.get(s);
-      if (h !== undefined) {
-        h.left++;
-        continue;
-      }
-      held.set(s, { epoch: s.epoch, end: s.position ?? m.offset + 1, left: 1 });
-      s.position = m.offset;
-    }
-    return { messages, held };
   }
 
   async close(): Promise<void> {
