@@ -10,6 +10,12 @@
  * An error rejects the whole chunk it was found in (frames before it in that chunk are not returned) and the
  * decoder stays failed: the connection must close.
  *
+ * Refusing with an answer: with `refusedHeadBytes`, a length over `frameBytesMax` does not fail at once.
+ * The decoder reads that many of the frame's first bytes (never the rest: memory stays bounded whatever the
+ * length claims), returns the frames completed before it and offers the refused frame through `refused`;
+ * then it is failed like after any error. A broker reads the request's correlation id there and tells the
+ * client why, instead of closing a connection the client would only open again to resend the same frame.
+ *
  * Reads in place: while a large frame is being assembled, `inPlaceTarget()` offers the rest of its buffer so
  * a socket can read straight into it (socket-io.ts), and push() recognises such a chunk and only counts it.
  * A 1 MiB fetch answer then costs no copy at all in user space.
@@ -35,6 +41,24 @@ export interface FrameDecoderOptions {
    * for its answers' sizes, takes a larger one so a 4 MiB fetch answer is never copied to grow.
    */
   eagerFrameBytes?: number;
+  /**
+   * On a length over frameBytesMax, read this many of the frame's first bytes and offer them as `refused`
+   * rather than fail at once (default 0: fail at once). At most REFUSED_HEAD_BYTES_MAX.
+   */
+  refusedHeadBytes?: number;
+}
+
+/** A head is a request header's fixed part, not a buffer: reading it must stay cheap. */
+export const REFUSED_HEAD_BYTES_MAX = 64;
+
+/** A frame refused as longer than frameBytesMax: its declared length and first bytes, the rest unread. */
+export interface RefusedFrame {
+  readonly lengthBytes: number;
+  readonly frameBytesMax: number;
+  /** The frame's first bytes (refusedHeadBytes of them, fewer only when the frame is shorter). */
+  readonly head: Buffer;
+  /** FRAME_TOO_LARGE, what push() throws from now on. */
+  readonly error: StreamBusError;
 }
 
 export class FrameDecoder {
@@ -48,15 +72,37 @@ export class FrameDecoder {
   private frameLength = 0;
   private filled = 0;
   private failure: StreamBusError | null = null;
+  private readonly refusedHeadBytes: number;
+  /** The first bytes of a frame being refused, while they arrive; its declared length. */
+  private head: Buffer | null = null;
+  private headLength = 0;
+  private headFilled = 0;
+  private refusedFrame: RefusedFrame | null = null;
 
   constructor(options: FrameDecoderOptions = {}) {
     this.frameBytesMax = options.frameBytesMax ?? DEFAULT_FRAME_BYTES_MAX;
     this.eagerFrameBytes = options.eagerFrameBytes ?? EAGER_FRAME_BYTES;
+    this.refusedHeadBytes = options.refusedHeadBytes ?? 0;
+    if (
+      !Number.isInteger(this.refusedHeadBytes) ||
+      this.refusedHeadBytes < 0 ||
+      this.refusedHeadBytes > REFUSED_HEAD_BYTES_MAX
+    ) {
+      throw new RangeError(`refusedHeadBytes must be an integer from 0 to ${REFUSED_HEAD_BYTES_MAX}`);
+    }
   }
 
   /** Bytes held for an incomplete frame. */
   get bufferedBytes(): number {
-    return this.prefixFilled + this.filled;
+    return this.prefixFilled + this.filled + this.headFilled;
+  }
+
+  /**
+   * Set once push() has read the head of a frame over frameBytesMax (with `refusedHeadBytes`): push()
+   * returned the frames before it, and throws its error from now on.
+   */
+  get refused(): RefusedFrame | null {
+    return this.refusedFrame;
   }
 
   /**
@@ -88,6 +134,12 @@ export class FrameDecoder {
     }
     let at = 0;
     while (at < chunk.length) {
+      if (this.head !== null) {
+        at = this.readHead(chunk, at);
+        // Refused: the bytes after its head belong to a frame nobody will read.
+        if (this.refusedFrame !== null) break;
+        continue;
+      }
       if (this.frame === null) {
         let length: number;
         if (this.prefixFilled === 0 && chunk.length - at >= FRAME_LENGTH_BYTES) {
@@ -103,7 +155,7 @@ export class FrameDecoder {
           this.prefixFilled = 0;
           length = this.prefix.readUInt32BE(0);
         }
-        this.check(length);
+        if (!this.check(length)) continue;
         this.frameLength = length;
         this.filled = 0;
         this.frame = Buffer.allocUnsafe(Math.min(length, this.eagerFrameBytes));
@@ -141,18 +193,45 @@ export class FrameDecoder {
     this.frame = next;
   }
 
-  private check(length: number): void {
+  /** Copies head bytes of a refused frame from `chunk` at `at`; returns the offset after them. */
+  private readHead(chunk: Uint8Array, at: number): number {
+    const head = this.head!;
+    const n = Math.min(head.length - this.headFilled, chunk.length - at);
+    head.set(chunk.subarray(at, at + n), this.headFilled);
+    this.headFilled += n;
+    if (this.headFilled === head.length) {
+      this.failure = this.tooLarge(this.headLength);
+      this.refusedFrame = {
+        lengthBytes: this.headLength,
+        frameBytesMax: this.frameBytesMax,
+        head,
+        error: this.failure,
+      };
+      this.head = null;
+      this.headFilled = 0;
+    }
+    return at + n;
+  }
+
+  /**
+   * Whether a frame of `length` is accepted. False when it is being refused with its head read first;
+   * throws (and fails the decoder) when it is refused at once.
+   */
+  private check(length: number): boolean {
+    // An HTTP peer cannot read an answer: it is refused at once, with the hint that says what happened.
+    if (length > this.frameBytesMax && this.refusedHeadBytes > 0 && !HTTP_PREFIXES.has(length)) {
+      this.head = Buffer.alloc(Math.min(this.refusedHeadBytes, length));
+      this.headLength = length;
+      this.headFilled = 0;
+      return false;
+    }
     if (length === 0) {
       this.failure = new StreamBusError('MALFORMED_FRAME', {
         operation: 'protocol.frame',
         message: 'frame length 0: a frame carries at least a header',
       });
     } else if (length > this.frameBytesMax) {
-      this.failure = new StreamBusError('FRAME_TOO_LARGE', {
-        operation: 'protocol.frame',
-        message: `frame length ${length} exceeds frameBytesMax ${this.frameBytesMax}${httpHint(length)}`,
-        metadata: { lengthBytes: length, frameBytesMax: this.frameBytesMax },
-      });
+      this.failure = this.tooLarge(length);
     }
     if (this.failure) {
       this.frame = null;
@@ -160,6 +239,15 @@ export class FrameDecoder {
       this.prefixFilled = 0;
       throw this.failure;
     }
+    return true;
+  }
+
+  private tooLarge(length: number): StreamBusError {
+    return new StreamBusError('FRAME_TOO_LARGE', {
+      operation: 'protocol.frame',
+      message: `frame length ${length} exceeds frameBytesMax ${this.frameBytesMax}${httpHint(length)}`,
+      metadata: { lengthBytes: length, frameBytesMax: this.frameBytesMax },
+    });
   }
 }
 

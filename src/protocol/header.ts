@@ -6,7 +6,9 @@
  *   response frame:  u32 length | i32 correlationId | u16 errorCode | body (msgpack)
  *
  * `length` counts the bytes after itself. errorCode 0 means the body is the API's response; any other value
- * is a catalogue wire code and the body is a WireError map `{ code, category, message }`.
+ * is a catalogue wire code and the body is a WireError map `{ code, category, message [, limitBytes] }`
+ * (limitBytes: the limit a request refused for its size broke, e.g. FRAME_TOO_LARGE's frame_bytes_max; a
+ * client that does not know the key ignores it).
  *
  * Trace context: the high bit of apiVersion (TRACE_CONTEXT_FLAG) says the optional W3C `traceparent`
  * follows the client id. API versions stay below 0x8000, so a request without trace context is byte for
@@ -21,6 +23,8 @@ import type { RequestHeader } from './messages.js';
 
 /** apiKey + apiVersion + correlationId + clientIdLength. */
 export const REQUEST_HEADER_FIXED_BYTES = 10;
+/** apiKey + apiVersion + correlationId: all a broker reads of a frame it refuses as too long. */
+export const REQUEST_IDS_BYTES = 8;
 export const RESPONSE_HEADER_BYTES = 6;
 /** Set in the wire apiVersion when a traceparent follows the client id. */
 export const TRACE_CONTEXT_FLAG = 0x8000;
@@ -119,6 +123,21 @@ export function decodeRequestHeader(frame: Buffer): { header: TracedRequestHeade
     malformed(`traceparent length ${traceBytes} overruns the ${frame.length}-byte frame`);
   header.traceparent = frame.toString('latin1', clientIdEnd + 1, bodyOffset);
   return { header, bodyOffset };
+}
+
+/**
+ * The api key, version (trace flag cleared) and correlation id at the start of a request frame, from its
+ * first REQUEST_IDS_BYTES: enough to answer a request whose body is never read (a frame over the limit).
+ */
+export function decodeRequestIds(head: Buffer): Omit<RequestHeader, 'clientId'> {
+  if (head.length < REQUEST_IDS_BYTES) {
+    malformed(`request frame is ${head.length} bytes, shorter than the api key, version and correlation id`);
+  }
+  return {
+    apiKey: head.readUInt16BE(0),
+    apiVersion: head.readUInt16BE(2) & ~TRACE_CONTEXT_FLAG,
+    correlationId: head.readInt32BE(4),
+  };
 }
 
 export function writeResponseHeader(

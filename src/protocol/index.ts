@@ -32,12 +32,14 @@ export {
   supportedApis,
 } from './apis/index.js';
 export { packBody, unpackBody } from './body.js';
-export { FrameDecoder, type FrameDecoderOptions } from './frame-decoder.js';
+export { FrameDecoder, type FrameDecoderOptions, type RefusedFrame } from './frame-decoder.js';
 export {
   decodeRequestHeader,
+  decodeRequestIds,
   decodeResponseHeader,
   encodeRequestHeader,
   encodeResponseHeader,
+  REQUEST_IDS_BYTES,
   type ResponseHeader,
 } from './header.js';
 export * from './idempotence.js';
@@ -147,7 +149,10 @@ export function encodeResponse<K extends ApiKey>(
 }
 
 export function toWireError(err: StreamBusError): WireError {
-  return { code: err.wireCode, category: err.category, message: err.message };
+  const wire: WireError = { code: err.wireCode, category: err.category, message: err.message };
+  const limitBytes = err.metadata.limitBytes;
+  if (typeof limitBytes === 'number') wire.limitBytes = limitBytes;
+  return wire;
 }
 
 /**
@@ -156,24 +161,26 @@ export function toWireError(err: StreamBusError): WireError {
  */
 export function fromWireError(wire: WireError, operation?: string): StreamBusError {
   const code = codeFromWire(wire.code);
+  const metadata: Record<string, unknown> = { wireCode: wire.code, wireCategory: wire.category };
+  if (wire.limitBytes !== undefined) metadata.limitBytes = wire.limitBytes;
   const err = new StreamBusError(code, {
     message: wire.message,
-    metadata: { wireCode: wire.code, wireCategory: wire.category },
+    metadata,
     ...(operation === undefined ? {} : { operation }),
   });
   if (err.wireCode !== wire.code) (err as { category: ErrorCategory }).category = wire.category;
   return err;
 }
 
-/** A whole error response frame: the request failed as a whole, the body is the WireError. */
+/**
+ * A whole error response frame: the request failed as a whole, the body is the WireError (with
+ * `limitBytes` only when the error has one, so other error frames keep their bytes).
+ */
 export function encodeErrorResponse(correlationId: number, error: StreamBusError | WireError): Buffer {
   const wire = error instanceof StreamBusError ? toWireError(error) : error;
-  const frame = joined(
-    packWithPrefix(
-      { code: wire.code, category: wire.category, message: wire.message },
-      FRAME_LENGTH_BYTES + RESPONSE_HEADER_BYTES,
-    ),
-  );
+  const body: WireError = { code: wire.code, category: wire.category, message: wire.message };
+  if (wire.limitBytes !== undefined) body.limitBytes = wire.limitBytes;
+  const frame = joined(packWithPrefix(body, FRAME_LENGTH_BYTES + RESPONSE_HEADER_BYTES));
   frame.writeUInt32BE(frame.length - FRAME_LENGTH_BYTES, 0);
   writeResponseHeader(frame, FRAME_LENGTH_BYTES, correlationId, wire.code);
   return frame;

@@ -107,6 +107,12 @@ export interface WireError {
   code: number;
   category: ErrorCategory;
   message: string;
+  /**
+   * The size limit a request broke, in bytes, when it was refused as a whole for its size (FRAME_TOO_LARGE:
+   * the broker's limits.frame_bytes_max), so the client can keep its next requests under it. Only in whole
+   * error responses; per-partition errors never carry it (wireErrorOut).
+   */
+  limitBytes?: number;
 }
 
 export interface RequestHeader {

@@ -144,11 +144,14 @@ export function asWireError(v: unknown, path: string): WireError {
   if (typeof category !== 'string' || !CATEGORIES.has(category)) {
     return invalid(`${path}.category`, 'one of retriable, transient, fatal, invalid_input');
   }
-  return {
+  const wire: WireError = {
     code,
     category: category as ErrorCategory,
     message: asText(field(o, 'message'), `${path}.message`),
   };
+  const limitBytes = field(o, 'limitBytes');
+  if (limitBytes !== undefined) wire.limitBytes = asSafeInt(limitBytes, `${path}.limitBytes`, 0);
+  return wire;
 }
 
 export function asNullableWireError(v: unknown, path: string): WireError | null {

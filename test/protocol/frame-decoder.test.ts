@@ -113,6 +113,51 @@ describe('FrameDecoder', () => {
     expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(EAGER_FRAME_BYTES + 1024 * 1024);
   });
 
+  describe('with refusedHeadBytes (a broker answering a frame it refuses)', () => {
+    function prefixed(declared: number, rest: Buffer): Buffer {
+      const prefix = Buffer.alloc(4);
+      prefix.writeUInt32BE(declared);
+      return Buffer.concat([prefix, rest]);
+    }
+
+    it('returns the frames before an oversized one, then offers its first bytes and stays failed', () => {
+      const d = new FrameDecoder({ frameBytesMax: 16, refusedHeadBytes: 8 });
+      const head = Buffer.from('01234567');
+      const frames = d.push(
+        Buffer.concat([frame(Buffer.from('a')), prefixed(17, head), Buffer.from('rest')]),
+      );
+      expect(frames.map((f) => f.toString())).toEqual(['a']);
+      expect(d.refused).toMatchObject({ lengthBytes: 17, frameBytesMax: 16 });
+      expect(d.refused!.head.equals(head)).toBe(true);
+      expect(d.refused!.error.code).toBe('FRAME_TOO_LARGE');
+      expect(errorOf(() => d.push(frame(Buffer.from('b')))).code).toBe('FRAME_TOO_LARGE');
+    });
+
+    it('gathers the head across chunks and holds no more than it, whatever the length declares', () => {
+      const d = new FrameDecoder({ frameBytesMax: 1024, refusedHeadBytes: 8 });
+      expect(d.push(prefixed(0xfffffff0, Buffer.from('0123')))).toEqual([]);
+      expect(d.refused).toBeNull();
+      expect(d.bufferedBytes).toBe(4);
+      expect(d.push(Buffer.concat([Buffer.from('4567'), Buffer.alloc(1 << 20)]))).toEqual([]);
+      expect(d.refused!.head.toString()).toBe('01234567');
+      expect(d.bufferedBytes).toBe(0);
+    });
+
+    it('still refuses HTTP at once, with its hint: such a peer cannot read an answer', () => {
+      const d = new FrameDecoder({ frameBytesMax: 1024, refusedHeadBytes: 8 });
+      expect(errorOf(() => d.push(Buffer.from('GET /metrics HTTP/1.1\r\n'))).message).toContain(
+        'HTTP request',
+      );
+      expect(d.refused).toBeNull();
+    });
+
+    it('a length of 0 is still malformed, and frames within the limit are untouched', () => {
+      const d = new FrameDecoder({ frameBytesMax: 16, refusedHeadBytes: 8 });
+      expect(d.push(frame(Buffer.alloc(16, 2)))).toHaveLength(1);
+      expect(errorOf(() => d.push(Buffer.from([0, 0, 0, 0]))).code).toBe('MALFORMED_FRAME');
+    });
+  });
+
   it('stays failed after an error: the connection must close', () => {
     const d = new FrameDecoder();
     expect(errorOf(() => d.push(Buffer.from([0, 0, 0, 0]))).code).toBe('MALFORMED_FRAME');

@@ -28,6 +28,11 @@ function onlyStreamBusErrors(fn: () => unknown): void {
   }
 }
 
+/** HTTP's first four bytes read as a length: refused at once, never answered (an HTTP peer cannot read it). */
+const HTTP_LENGTHS = new Set(
+  ['HTTP', 'GET ', 'POST', 'PUT ', 'HEAD'].map((t) => Buffer.from(t).readUInt32BE(0)),
+);
+
 /** Splits `bytes` at the given cut points (sorted, deduplicated, within range). */
 function chunked(bytes: Buffer, cuts: number[]): Buffer[] {
   const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
@@ -116,6 +121,67 @@ describe('frame decoder fuzz', () => {
           const gotHex = got.frames.map((f) => f.toString('hex'));
           if (want.error === null) expect(gotHex).toEqual(wantHex);
           else expect(gotHex).toEqual(wantHex.slice(0, gotHex.length));
+        },
+      ),
+      { seed: SEED, numRuns: 2000 },
+    );
+  });
+
+  it('refusing with a head read: every frame before the oversized one comes out, then its head, whatever the chunking', () => {
+    const HEAD_BYTES = 8;
+    const lengthPrefix = fc.constantFrom(0, 65, 0x7fffffff, 0xffffffff).map((n) => {
+      const b = Buffer.alloc(4);
+      b.writeUInt32BE(n);
+      return b;
+    });
+    const noise = fc.uint8Array({ maxLength: 80 }).map((u) => Buffer.from(u));
+    /** The reference: frames until an oversized length whose head is all there (refused) or an error. */
+    const reference = (bytes: Buffer) => {
+      const frames: string[] = [];
+      let pos = 0;
+      while (bytes.length - pos >= 4) {
+        const length = bytes.readUInt32BE(pos);
+        if (length === 0) return { frames, refusedHead: null, error: 'MALFORMED_FRAME' };
+        if (length > 64) {
+          if (HTTP_LENGTHS.has(length)) return { frames, refusedHead: null, error: 'FRAME_TOO_LARGE' };
+          const head = bytes.subarray(pos + 4, pos + 4 + HEAD_BYTES);
+          return {
+            frames,
+            refusedHead: head.length === HEAD_BYTES ? head.toString('hex') : null,
+            error: null,
+          };
+        }
+        if (bytes.length - pos - 4 < length) break;
+        frames.push(bytes.subarray(pos + 4, pos + 4 + length).toString('hex'));
+        pos += 4 + length;
+      }
+      return { frames, refusedHead: null, error: null };
+    };
+    fc.assert(
+      fc.property(
+        fc.array(fc.oneof(frameBytes, lengthPrefix, noise), { maxLength: 8 }),
+        fc.array(fc.nat()),
+        (parts, cuts) => {
+          const bytes = Buffer.concat(parts);
+          const want = reference(bytes);
+          const d = new FrameDecoder({ frameBytesMax: 64, refusedHeadBytes: HEAD_BYTES });
+          const frames: string[] = [];
+          let error: string | null = null;
+          try {
+            for (const c of chunked(bytes, cuts)) {
+              frames.push(...d.push(c).map((f) => f.toString('hex')));
+              expect(d.bufferedBytes).toBeLessThanOrEqual(64 + 4);
+              if (d.refused !== null) break;
+            }
+          } catch (err) {
+            if (!(err instanceof StreamBusError)) throw err;
+            error = err.code;
+          }
+          expect(error).toBe(want.error);
+          expect(d.refused?.head.toString('hex') ?? null).toBe(want.refusedHead);
+          if (want.error === null) expect(frames).toEqual(want.frames);
+          else expect(frames).toEqual(want.frames.slice(0, frames.length));
+          if (d.refused !== null) expect(() => d.push(Buffer.from([1]))).toThrow(StreamBusError);
         },
       ),
       { seed: SEED, numRuns: 2000 },

@@ -122,6 +122,23 @@ describe('error responses', () => {
       }),
     );
   });
+  it('a refusal for size carries the limit it broke (limitBytes), which the client keeps in metadata', () => {
+    const frame = encodeErrorResponse(11, {
+      code: 3,
+      category: 'invalid_input',
+      message: "request frame of 300000 bytes exceeds the broker's limits.frame_bytes_max of 262144 bytes",
+      limitBytes: 262144,
+    });
+    expect(frame.toString('hex')).toBe(pinned('error-response-limit', frame).toString('hex'));
+    const { correlationId, errorCode, body } = decodeResponseFrame(onlyFrame(frame));
+    expect({ correlationId, errorCode }).toEqual({ correlationId: 11, errorCode: 3 });
+    expect(() => decodeResponseBody(0 as ApiKey, 0, errorCode, body)).toThrowError(
+      expect.objectContaining({
+        code: 'FRAME_TOO_LARGE',
+        metadata: expect.objectContaining({ limitBytes: 262144 }),
+      }),
+    );
+  });
   it('an unknown wire code from a newer broker keeps the broker category so retries still work', () => {
     const frame = encodeErrorResponse(1, { code: 9999, category: 'retriable', message: 'new thing' });
     const { errorCode, body } = decodeResponseFrame(onlyFrame(frame));

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   decodeRequestHeader,
+  decodeRequestIds,
   decodeResponseHeader,
   encodeRequestHeader,
   encodeResponseHeader,
@@ -23,6 +24,20 @@ describe('request header', () => {
         expect.objectContaining({ code: 'MALFORMED_FRAME' }),
       );
     }
+  });
+
+  it('reads api key, version and correlation id from the first 8 bytes alone (a refused frame), trace flag cleared', () => {
+    const buf = encodeRequestHeader({
+      apiKey: 0,
+      apiVersion: 0,
+      correlationId: -77,
+      clientId: 'c',
+      traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
+    });
+    expect(decodeRequestIds(buf.subarray(0, 8))).toEqual({ apiKey: 0, apiVersion: 0, correlationId: -77 });
+    expect(() => decodeRequestIds(buf.subarray(0, 7))).toThrowError(
+      expect.objectContaining({ code: 'MALFORMED_FRAME' }),
+    );
   });
 
   it('refuses client ids longer than CLIENT_ID_BYTES_MAX on both sides', () => {
