@@ -6,15 +6,26 @@
  * Pipelining: many requests may be in flight; responses are written strictly in request order (a slow
  * fetch holds back the answers behind it, as in Kafka). Backpressure: the socket stops being read while
  * `inFlightMax` requests are pending or while the socket's write buffer is above its high-water mark.
+ *
+ * A frame longer than `frameBytesMax` is refused unread: only its first bytes are read (memory never follows
+ * a declared length), the router answers its correlation id in its turn, and the connection then closes.
+ * Closing rather than skipping the body: nothing after an unread body can be trusted to be a frame (a
+ * garbage length would have the broker swallow up to 4 GiB), and the client opens a new connection anyway.
  */
 import type { Socket } from 'node:net';
 import { StreamBusError, toStreamBusError } from '../errors/index.js';
-import { FrameDecoder } from '../protocol/frame-decoder.js';
+import { FrameDecoder, type RefusedFrame } from '../protocol/frame-decoder.js';
+import { REQUEST_IDS_BYTES } from '../protocol/header.js';
 import { type ReadingSocket, writeChunks } from '../protocol/socket-io.js';
 
 export interface FrameRouter {
   /** Answers one request frame. Never throws for bad input: bad input gets an error response. */
   route(frame: Buffer, connection: ConnectionInfo): Promise<Answer | null>;
+  /**
+   * Answers a request whose frame was refused as over the frame limit, from the frame's first bytes (its
+   * body is never read). The connection closes after the answer.
+   */
+  refuse(refused: RefusedFrame, connection: ConnectionInfo): Answer;
 }
 
 /** A response frame as chunks to write in order (see encodeResponseChunks). */
@@ -23,8 +34,9 @@ export interface Answer {
   /** Runs once the socket has taken every chunk (not when the write fails or never happens). */
   onWritten?: () => void;
   /**
-   * Close the connection once the answers before this one are written, answering nothing more: how a
-   * request that has no answer (a produce with acks=0) tells its client it failed (closeAnswer).
+   * Close the connection once the answers before this one and its own chunks (if any) are written,
+   * answering nothing more: how a request that has no answer (a produce with acks=0) tells its client it
+   * failed (CLOSE_CONNECTION), and what follows the answer to a frame refused unread.
    */
   closeConnection?: true;
 }
@@ -85,7 +97,10 @@ export class BrokerConnection implements ConnectionInfo {
     onBytes?: ReadingSocket['onBytes'],
   ) {
     this.remoteAddress = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
-    this.decoder = new FrameDecoder({ frameBytesMax: limits.frameBytesMax });
+    this.decoder = new FrameDecoder({
+      frameBytesMax: limits.frameBytesMax,
+      refusedHeadBytes: REQUEST_IDS_BYTES,
+    });
     socket.setNoDelay(true);
     if (limits.idleTimeoutMs > 0) {
       socket.setTimeout(limits.idleTimeoutMs, () => {
@@ -143,7 +158,19 @@ export class BrokerConnection implements ConnectionInfo {
       return;
     }
     for (const frame of frames) this.dispatch(frame);
+    const refused = this.decoder.refused;
+    if (refused !== null) this.refuse(refused);
     this.updateFlow();
+  }
+
+  /** Answers a frame refused unread, after the requests before it, then closes (see the file comment). */
+  private refuse(refused: RefusedFrame): void {
+    this.reading = false;
+    this.observer.onProtocolError?.(this, refused.error);
+    const slot: Slot = { done: false, queued: false, response: null };
+    this.pending.push(slot);
+    this.observer.onInFlightChange?.(1);
+    this.complete(slot, { ...this.router.refuse(refused, this), closeConnection: true });
   }
 
   private dispatch(frame: Buffer): void {
@@ -176,12 +203,6 @@ export class BrokerConnection implements ConnectionInfo {
       const head = this.pending.shift()!;
       this.observer.onInFlightChange?.(-1);
       if (head.queued) this.observer.onQueuedChange?.(-1);
-      if (head.response?.closeConnection === true && !this.ending) {
-        // Later requests go unanswered: the client fails them as lost with the connection and retries.
-        this.ending = true;
-        this.reading = false;
-        this.end();
-      }
       if (head.response !== null && !this.closed && !this.ending) {
         const { chunks, onWritten } = head.response;
         const done =
@@ -190,7 +211,13 @@ export class BrokerConnection implements ConnectionInfo {
             : (err?: Error | null) => {
                 if (!err) onWritten();
               };
-        if (!writeChunks(this.socket, chunks, done)) this.writeBlocked = true;
+        if (chunks.length > 0 && !writeChunks(this.socket, chunks, done)) this.writeBlocked = true;
+      }
+      if (head.response?.closeConnection === true && !this.ending) {
+        // Later requests go unanswered: the client fails them as lost with the connection and retries.
+        this.ending = true;
+        this.reading = false;
+        this.end();
       }
     }
     this.updateFlow();
@@ -198,7 +225,8 @@ export class BrokerConnection implements ConnectionInfo {
   }
 
   private updateFlow(): void {
-    if (this.closed || this.drainWaiters.length > 0) return;
+    // Ending: the socket must stay read (what arrives is discarded) to see the peer's FIN (end()).
+    if (this.closed || this.ending || this.drainWaiters.length > 0) return;
     const shouldPause = this.writeBlocked || this.pending.length >= this.limits.inFlightRequestsMax;
     if (shouldPause && !this.socket.isPaused()) this.socket.pause();
     else if (!shouldPause && this.socket.isPaused()) this.socket.resume();

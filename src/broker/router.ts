@@ -7,12 +7,14 @@
 import type { Attributes } from '@opentelemetry/api';
 import { StreamBusError, toStreamBusError } from '../errors/index.js';
 import { withRemoteParent, withSpan } from '../observability/tracing.js';
+import type { RefusedFrame } from '../protocol/frame-decoder.js';
 import type { TracedRequestHeader } from '../protocol/header.js';
 import {
   API_NAMES,
   ApiKey,
   decodeRequestBody,
   decodeRequestHeader,
+  decodeRequestIds,
   encodeErrorResponse,
   encodeResponseChunks,
   type RequestHeader,
@@ -166,6 +168,28 @@ export class RequestRouter implements FrameRouter {
     } finally {
       deadline?.dispose();
     }
+  }
+
+  /**
+   * A request whose frame is over limits.frame_bytes_max, refused unread: answered FRAME_TOO_LARGE naming
+   * the limit, which also travels as `limitBytes`, so its client fails it (or sends it again in smaller
+   * requests) instead of resending the same frame on every new connection until its delivery timeout. A
+   * head too short to hold a correlation id gets no answer. (An acks=0 produce cannot be told from its head:
+   * its client, which reads no answer to it, takes this one as out of step and closes, as it would anyway.)
+   */
+  refuse(refused: RefusedFrame): Answer {
+    let correlationId: number;
+    try {
+      correlationId = decodeRequestIds(refused.head).correlationId;
+    } catch {
+      return CLOSE_CONNECTION;
+    }
+    const err = new StreamBusError('FRAME_TOO_LARGE', {
+      operation: 'request.refuse',
+      message: `request frame of ${refused.lengthBytes} bytes exceeds the broker's limits.frame_bytes_max of ${refused.frameBytesMax} bytes`,
+      metadata: { lengthBytes: refused.lengthBytes, limitBytes: refused.frameBytesMax },
+    });
+    return { chunks: [encodeErrorResponse(correlationId, err)] };
   }
 
   /** The request outlived its deadline: counted, then answered REQUEST_TIMED_OUT instead of holding the pipeline. */

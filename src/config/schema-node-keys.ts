@@ -79,7 +79,7 @@ export const NODE_KEYS: readonly KeySpec[] = [
     key: 'limits.frame_bytes_max',
     kind: { type: 'size', min: 1024, max: 2 ** 31 - 1 },
     default: 64 * MiB,
-    doc: 'Largest request frame accepted; a larger declared length closes the connection before allocation.',
+    doc: 'Largest request frame accepted. A larger one is refused unread: its correlation id is answered FRAME_TOO_LARGE (naming this limit, which the producer then keeps to) and the connection closed; nothing is allocated for it.',
   },
   {
     key: 'limits.batch_bytes_max',

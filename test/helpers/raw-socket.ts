@@ -117,3 +117,11 @@ export function rawFrame(declaredLength: number, payload: Buffer): Buffer {
   prefix.writeUInt32BE(declaredLength >>> 0, 0);
   return Buffer.concat([prefix, payload]);
 }
+
+/** The first 8 bytes of a request frame: api key, version 0 and correlation id (all a refusal reads). */
+export function rawRequestIds(apiKey: number, correlationId: number): Buffer {
+  const ids = Buffer.alloc(8);
+  ids.writeUInt16BE(apiKey, 0);
+  ids.writeInt32BE(correlationId, 4);
+  return ids;
+}
