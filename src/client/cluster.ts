@@ -320,6 +320,11 @@ export class Cluster {
       state = { connection: null, open: null, failures: 0, nextAttemptAtMs: 0 };
       this.addresses.set(address, state);
     }
+    // One closed by this side (a protocol error, a refused frame) is known dead before its close event.
+    if (state.open?.closed === true) {
+      state.connection = null;
+      state.open = null;
+    }
     if (state.connection) return state.connection;
     const s = state;
     const attempt = (async () => {

@@ -9,7 +9,7 @@
  * they resolve once written.
  */
 import type { Socket } from 'node:net';
-import { StreamBusError, toStreamBusError } from '../errors/index.js';
+import { ERRORS, StreamBusError, toStreamBusError } from '../errors/index.js';
 import { currentTraceparent } from '../observability/tracing.js';
 import type { TracedRequestHeader } from '../protocol/header.js';
 import {
@@ -352,6 +352,17 @@ export class Connection {
         } catch (err) {
           this.settle(head, toStreamBusError(err, 'connection.read'));
         }
+      }
+      if (response.errorCode === ERRORS.FRAME_TOO_LARGE.wireCode) {
+        // The broker refused the frame unread and closes the connection after this answer: close it now, so
+        // nothing more goes out on it (nor the rest of a large frame) and the next request opens a new one.
+        this.destroy(
+          new StreamBusError('FRAME_TOO_LARGE', {
+            operation: 'connection.read',
+            message: `the broker refused request ${head.correlationId} as over its frame limit`,
+          }),
+        );
+        return;
       }
     }
     this.pump();

@@ -43,10 +43,10 @@ export function checkMessages(messages: readonly ProducerMessage[], operation: s
 }
 
 /**
- * A message too large for any request (`maxRequestBytes`, the brokers' limits.frame_bytes_max) fails the
- * send at once with BATCH_TOO_LARGE, before any of it is batched, as Kafka's producer checks
- * max.request.size: sent, its frame would be refused by closing the connection, on every retry, until the
- * delivery timeout. (One under that but over the brokers' batch limit is refused by the broker, alone.)
+ * A message too large for any request (`maxRequestBytes`, lowered to a broker's limits.frame_bytes_max once
+ * one refused a larger request) fails the send at once with BATCH_TOO_LARGE, before any of it is batched, as
+ * Kafka's producer checks max.request.size: sent, its frame would only be refused (FRAME_TOO_LARGE) at the
+ * cost of the connection. (One under that but over the brokers' batch limit is refused by the broker, alone.)
  */
 export function checkMessageSizes(request: SendRequest, maxRequestBytes: number, operation: string): void {
   const room =
@@ -56,7 +56,7 @@ export function checkMessageSizes(request: SendRequest, maxRequestBytes: number,
     if (size <= room) continue;
     throw new StreamBusError('BATCH_TOO_LARGE', {
       operation,
-      message: `message ${i} to ${request.topic} is about ${size} bytes, more than a request may carry (maxRequestBytes ${maxRequestBytes}, the brokers' limits.frame_bytes_max)`,
+      message: `message ${i} to ${request.topic} is about ${size} bytes, more than a request may carry (${maxRequestBytes} bytes: maxRequestBytes, or a broker's limits.frame_bytes_max once it refused a larger request)`,
       metadata: { topic: request.topic, sizeBytes: size, maxRequestBytes },
     });
   }

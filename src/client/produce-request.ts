@@ -8,6 +8,7 @@ import { type Acks, ApiKey, fromWireError, type ProduceResponse } from '../proto
 import type { Cluster } from './cluster.js';
 import { watchLeadership } from './leader-watch.js';
 import type { Batch } from './producer-batch.js';
+import { fitsAlone, limitAfterRefusal, tooLargeForRequests } from './request-groups.js';
 import { partitionKeyOf } from './send-order.js';
 import type { Timers } from './timers.js';
 import type { UnfinishedBatches } from './unfinished-batches.js';
@@ -51,20 +52,35 @@ export interface BatchOutcomes {
   /** This attempt failed: the batch is retried or fails for good, as the error says. */
   failOrRetry(batch: Batch, err: StreamBusError): void;
   /**
-   * The leader refused the batch's entry as holding a batch over its size limit, before writing any of it.
-   * `shared`: the entry held other batches too, so the culprit may be another one.
+   * The leader refused the batch's entry as holding a batch over its size limit, or its request as over its
+   * frame limit, before writing any of it. `shared`: the entry or request held other batches too, so the
+   * culprit may be another one (the batch goes again, costing no retry).
    */
   refusedTooLarge(batch: Batch, err: StreamBusError, shared: boolean): void;
 }
 
 export class ProduceRequests {
+  /**
+   * The limit requests are kept under (RequestGroups): the producer's maxRequestBytes, lowered to a
+   * broker's limits.frame_bytes_max once one refused a request as over it.
+   */
+  private requestBytesMax: number;
+  private readonly ackTimeoutMs: number;
+
   constructor(
     private readonly cluster: Cluster,
     private readonly timers: Timers,
     private readonly unfinished: UnfinishedBatches,
-    private readonly ackTimeoutMs: number,
+    options: { readonly ackTimeoutMs: number; readonly maxRequestBytes: number },
     private readonly outcomes: BatchOutcomes,
-  ) {}
+  ) {
+    this.ackTimeoutMs = options.ackTimeoutMs;
+    this.requestBytesMax = options.maxRequestBytes;
+  }
+
+  get maxRequestBytes(): number {
+    return this.requestBytesMax;
+  }
 
   /** Sends batches led by `leaderId` in one request; resolves once each batch is handed to `outcomes`. */
   async send(leaderId: number, acks: Acks, batches: Batch[]): Promise<void> {
@@ -111,6 +127,10 @@ export class ProduceRequests {
       }
     } catch (err) {
       const e = toStreamBusError(err, 'producer.send');
+      if (e.code === 'FRAME_TOO_LARGE') {
+        this.refusedUnread(batches, e);
+        return;
+      }
       for (const b of batches) {
         // No answer: the leader may have written it.
         b.maybeWritten = true;
@@ -152,6 +172,21 @@ export class ProduceRequests {
           offset += b.records.length;
         }
       }
+    }
+  }
+
+  /**
+   * The leader refused the whole request unread, as over its limits.frame_bytes_max, and closes the
+   * connection: nothing of it was written, and resending it would only be refused again (on every new
+   * connection, until the delivery timeout). Requests are kept under its limit from now on; a batch that
+   * fits in one goes again, costing no retry; one that does not is refused as too large on its own (split,
+   * or failed with BATCH_TOO_LARGE naming the limit if it holds one record).
+   */
+  private refusedUnread(batches: Batch[], err: StreamBusError): void {
+    this.requestBytesMax = limitAfterRefusal(this.requestBytesMax, batches, err);
+    for (const b of batches) {
+      if (fitsAlone(b, this.requestBytesMax)) this.outcomes.refusedTooLarge(b, err, true);
+      else this.outcomes.refusedTooLarge(b, tooLargeForRequests(b, err, this.requestBytesMax), false);
     }
   }
 }

@@ -14,7 +14,8 @@ export interface ProducerOptions {
   /**
    * Largest Produce request (Kafka's max.request.size): the brokers' limits.frame_bytes_max (64 MiB by
    * default). Batches for one leader go in several requests when one would be larger; a message larger
-   * than a request can carry fails its send() at once with BATCH_TOO_LARGE.
+   * than a request can carry fails its send() at once with BATCH_TOO_LARGE. A broker that refuses a request
+   * as over a lower frame limit (FRAME_TOO_LARGE) says its limit, and the producer keeps to it from then on.
    */
   maxRequestBytes?: number;
   /** Capped at 5 when idempotent. */

@@ -118,7 +118,7 @@ export class Producer {
       this.unfinished,
       (batch) => this.queueSealed(batch),
     );
-    this.requests = new ProduceRequests(cluster, this.timers, this.unfinished, this.o.ackTimeoutMs, {
+    this.requests = new ProduceRequests(cluster, this.timers, this.unfinished, this.o, {
       finish: (batch, err, baseOffset, logAppendTimeMs) =>
         this.finish(batch, err, baseOffset, logAppendTimeMs),
       failOrRetry: (batch, err) => this.failOrRetry(batch, err),
@@ -137,7 +137,7 @@ export class Producer {
     if (acks !== 0 && acks !== 1 && acks !== -1)
       throw new StreamBusError('INVALID_ACKS', { operation: 'producer.send' });
     checkMessages(request.messages, 'producer.send');
-    checkMessageSizes(request, this.o.maxRequestBytes, 'producer.send');
+    checkMessageSizes(request, this.requests.maxRequestBytes, 'producer.send');
     if (request.messages.length === 0) return [];
     const appended = this.appendInTurn(request, acks);
     this.appendingSends.add(appended);
@@ -269,7 +269,7 @@ export class Producer {
         if (!(await this.identityReady())) continue;
         const batches = this.build(this.takeSendable());
         if (batches.length === 0) break;
-        const groups = new RequestGroups(this.o.maxRequestBytes);
+        const groups = new RequestGroups(this.requests.maxRequestBytes);
         // A partition whose leader lookup failed for one batch sends none of its later batches this round:
         // each lookup may refresh metadata, and one that succeeded for a later batch would send it ahead of
         // the earlier one now waiting for its retry (seen as reordered writes in the standalone chaos runs).
@@ -464,13 +464,14 @@ export class Producer {
   }
 
   /**
-   * The leader refused a batch as over its size limit (limits.batch_bytes_max, Kafka's message.max.bytes)
-   * and wrote none of it. Kafka's producer splits such a batch and sends the pieces; so does this one:
-   * a batch refused alone, never written and of two records or more is split into halves that take its
-   * place in line (each refused again is split again), and later batches are made no larger than the
-   * halves. One refused in an entry with other batches goes back as it is, costing no retry: having been
-   * sent, it travels alone next time (retriesTravelAlone), where the refusal, if any, is its own. A single
-   * record over the limit fails with BATCH_TOO_LARGE, alone.
+   * The leader refused a batch as over its size limit (limits.batch_bytes_max, Kafka's message.max.bytes;
+   * or its request as over limits.frame_bytes_max: refusedUnread) and wrote none of it. Kafka's producer
+   * splits such a batch and sends the pieces; so does this one: a batch refused alone, never written and of
+   * two records or more is split into halves that take its place in line (each refused again is split
+   * again), and later batches are made no larger than the halves. One refused in an entry (or request) with
+   * other batches goes back as it is, costing no retry: having been sent, it travels alone in its entry next
+   * time (retriesTravelAlone), where the refusal, if any, is its own. A single record over the limit fails
+   * with BATCH_TOO_LARGE, alone.
    */
   private refusedTooLarge(batch: Batch, err: StreamBusError, shared: boolean): void {
     if (shared) {
