@@ -1,7 +1,7 @@
-import { type Admin, createClient, type StreamBusClient } from '../../src/index.js';
+import type { Admin, StreamBusClient } from '../../src/index.js';
+import { type ConnectFlags, cliClient } from '../commands/connect-flags.js';
 
-export interface BenchOptions {
-  bootstrap: string;
+export interface BenchOptions extends ConnectFlags {
   topic: string;
   messages: number;
   size: number;
@@ -21,8 +21,8 @@ export interface BenchOptions {
   warmup: number;
 }
 
-export function benchClient(bootstrap: string): StreamBusClient {
-  return createClient({ bootstrap, clientId: 'streambus-bench' });
+export function benchClient(flags: ConnectFlags, clientId = 'streambus-bench'): StreamBusClient {
+  return cliClient(flags, clientId);
 }
 
 /** Creates the bench topic when missing (broker default replication factor: 3 in a cluster); an existing topic is used as it is. */

@@ -28,7 +28,7 @@ export function countRead(
  * summary is the mean size read (key + value), and mib_per_s counts those bytes.
  */
 export async function benchConsume(o: BenchOptions): Promise<Summary> {
-  const client = benchClient(o.bootstrap);
+  const client = benchClient(o);
   try {
     await ensureTopic(client.admin(), o.topic, o.partitions);
     const meta = await client.admin().describeTopics([o.topic]);

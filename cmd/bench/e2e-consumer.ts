@@ -5,11 +5,12 @@
  * byte 8 is 1 for measured messages, 0 for warm-up ones.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { createClient } from '../../src/index.js';
+import type { ConnectFlags } from '../commands/connect-flags.js';
+import { benchClient } from './common.js';
 import { latencies, newHistogram } from './report.js';
 
 interface E2eConsumerData {
-  bootstrap: string;
+  connect: ConnectFlags;
   topic: string;
   partitions: number;
   expected: number;
@@ -18,7 +19,7 @@ interface E2eConsumerData {
 
 async function run(): Promise<void> {
   const d = workerData as E2eConsumerData;
-  const client = createClient({ bootstrap: d.bootstrap, clientId: 'streambus-bench-e2e' });
+  const client = benchClient(d.connect, 'streambus-bench-e2e');
   const consumer = client.consumer({ autoOffsetReset: 'latest', maxWaitMs: 500 });
   const tps = Array.from({ length: d.partitions }, (_, partition) => ({ topic: d.topic, partition }));
   await consumer.assign(tps);

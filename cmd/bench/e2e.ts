@@ -23,7 +23,7 @@ export async function benchE2e(o: BenchOptions): Promise<Summary> {
   // Smaller payloads cannot carry the stamp: the send would throw, or the consumer skip every message.
   if (o.size < E2E_SIZE_MIN)
     throw new Error(`e2e needs --size of at least ${E2E_SIZE_MIN} (the latency stamp), got ${o.size}`);
-  const client = benchClient(o.bootstrap);
+  const client = benchClient(o);
   const total = Math.round(o.rate * o.durationS);
   try {
     await ensureTopic(client.admin(), o.topic, o.partitions);
@@ -31,7 +31,8 @@ export async function benchE2e(o: BenchOptions): Promise<Summary> {
     const partitions = meta[0]?.partitions.length ?? o.partitions;
     const worker = new Worker(new URL('./e2e-consumer.js', import.meta.url), {
       workerData: {
-        bootstrap: o.bootstrap,
+        // The flags, not a client's options: TLS files are read again in the worker (workerData is cloned).
+        connect: { bootstrap: o.bootstrap, tls: o.tls, tlsCa: o.tlsCa, tlsCert: o.tlsCert, tlsKey: o.tlsKey },
         topic: o.topic,
         partitions,
         expected: total,

@@ -7,7 +7,7 @@ import { newHistogram, Progress, payloadPool, type Summary, summarize } from './
  * sent `batch` at a time with up to `inFlight` sends outstanding. Latency is send() to acknowledgement.
  */
 export async function benchProduce(o: BenchOptions): Promise<Summary> {
-  const client = benchClient(o.bootstrap);
+  const client = benchClient(o);
   try {
     await ensureTopic(client.admin(), o.topic, o.partitions);
     const producer = client.producer({

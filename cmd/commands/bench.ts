@@ -4,7 +4,8 @@ import { benchConsume } from '../bench/consume.js';
 import { benchE2e } from '../bench/e2e.js';
 import { benchProduce } from '../bench/produce.js';
 import { printSummary, type Summary } from '../bench/report.js';
-import { parseAcks, parseIntOption, withBootstrap } from './common.js';
+import { parseAcks, parseIntOption } from './common.js';
+import { withBootstrap } from './connect-flags.js';
 
 type RawOptions = Omit<BenchOptions, 'durationS'> & { duration: number };
 

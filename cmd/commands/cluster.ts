@@ -1,12 +1,13 @@
 import type { Command } from 'commander';
-import { createClient, StreamBusError } from '../../src/index.js';
+import { StreamBusError } from '../../src/index.js';
 import type {
   BrokerAction,
   ClusterBrokerDescription,
   DescribeClusterResponse,
   QuorumAction,
 } from '../../src/protocol/messages.js';
-import { bootstrapList, renderTable, withBootstrap } from './common.js';
+import { renderTable } from './common.js';
+import { cliClient, withBootstrap } from './connect-flags.js';
 
 /** The metadata group's members, one line (`cluster status` and the voter commands). */
 function renderQuorum(voters: readonly number[], learners: readonly number[]): string {
@@ -140,7 +141,7 @@ export function registerClusterCommand(program: Command): void {
       )
       .option('--json', 'print JSON'),
   ).action(async (opts: { bootstrap: string; json?: boolean }) => {
-    const client = createClient({ bootstrap: bootstrapList(opts.bootstrap), clientId: 'streambus-cli' });
+    const client = cliClient(opts);
     let described: DescribeClusterResponse;
     try {
       described = await client.admin().describeCluster({ fromMetadataLeader: true });
@@ -161,7 +162,7 @@ export function registerClusterCommand(program: Command): void {
     withBootstrap(cluster.command(`${action} <brokerId>`).description(description)).action(
       async (brokerId: string, opts: { bootstrap: string }) => {
         const id = parseBrokerId(brokerId, `cluster.${action}`);
-        const client = createClient({ bootstrap: bootstrapList(opts.bootstrap), clientId: 'streambus-cli' });
+        const client = cliClient(opts);
         try {
           const state = await client.admin().alterBroker(id, action);
           process.stdout.write(`broker ${id} is ${state}\n`);
@@ -183,7 +184,7 @@ export function registerClusterCommand(program: Command): void {
     withBootstrap(cluster.command(`${action} <brokerId>`).description(description)).action(
       async (brokerId: string, opts: { bootstrap: string }) => {
         const id = parseBrokerId(brokerId, `cluster.${action}`);
-        const client = createClient({ bootstrap: bootstrapList(opts.bootstrap), clientId: 'streambus-cli' });
+        const client = cliClient(opts);
         try {
           const m = await client.admin().alterQuorum(id, action);
           process.stdout.write(renderQuorum(m.voters, m.learners));

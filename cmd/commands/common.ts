@@ -1,24 +1,3 @@
-import type { Command } from 'commander';
-import { createClient } from '../../src/index.js';
-
-export const DEFAULT_BOOTSTRAP = 'localhost:9092';
-
-/** Adds `--bootstrap host:port[,host:port]`, falling back to STREAMBUS_BOOTSTRAP, then localhost:9092. */
-export function withBootstrap(command: Command): Command {
-  return command.option(
-    '--bootstrap <hosts>',
-    'broker addresses, host:port[,host:port] (env STREAMBUS_BOOTSTRAP)',
-    process.env.STREAMBUS_BOOTSTRAP ?? DEFAULT_BOOTSTRAP,
-  );
-}
-
-export function bootstrapList(value: string): string[] {
-  return value
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s.length > 0);
-}
-
 /** An integer option, at least `min` when given (a zero batch or a negative count would hang or mislead). */
 export function parseIntOption(name: string, min?: number) {
   return (value: string): number => {
@@ -76,17 +55,4 @@ export function parseKeyValues(values: readonly string[], option: string): Recor
     out[item.slice(0, i)] = item.slice(i + 1);
   }
   return out;
-}
-
-/** Runs `fn` with a client on `bootstrap`, closing it afterwards. */
-export async function withClient<T>(
-  bootstrap: string,
-  fn: (client: ReturnType<typeof createClient>) => Promise<T>,
-): Promise<T> {
-  const client = createClient({ bootstrap: bootstrapList(bootstrap), clientId: 'streambus-cli' });
-  try {
-    return await fn(client);
-  } finally {
-    await client.close();
-  }
 }

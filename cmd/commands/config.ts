@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { ConfigResource, StreamBusClient } from '../../src/index.js';
-import { parseKeyValues, renderTable, withBootstrap, withClient } from './common.js';
+import { parseKeyValues, renderTable } from './common.js';
+import { withBootstrap, withClient } from './connect-flags.js';
 
 interface PrintOptions {
   config?: string;
@@ -82,7 +83,7 @@ export function registerConfigCommand(program: Command): void {
       .option('--json', 'print JSON'),
   ).action(async (opts: ResourceOptions & { json?: boolean }) => {
     const resource = resourceOf(opts);
-    const entries = await withClient(opts.bootstrap, (client) => client.admin().describeConfig(resource));
+    const entries = await withClient(opts, (client) => client.admin().describeConfig(resource));
     if (opts.json === true) {
       process.stdout.write(`${JSON.stringify(entries, null, 2)}\n`);
       return;
@@ -112,7 +113,7 @@ export function registerConfigCommand(program: Command): void {
     if (Object.keys(set).length === 0 && opts.delete.length === 0) {
       throw new Error('nothing to change: give --set key=value and/or --delete key');
     }
-    const unwritable = await withClient(opts.bootstrap, async (client) => {
+    const unwritable = await withClient(opts, async (client) => {
       const admin = client.admin();
       await admin.alterConfig(
         resource,

@@ -2,14 +2,14 @@ import type { Command } from 'commander';
 import {
   type CommittedOffset,
   type Consumer,
-  createClient,
   EARLIEST_TIMESTAMP,
   isStreamBusError,
   LATEST_TIMESTAMP,
   type StreamBusClient,
   type TopicPartition,
 } from '../../src/index.js';
-import { bootstrapList, parseIntOption, withBootstrap } from './common.js';
+import { parseIntOption } from './common.js';
+import { cliClient, withBootstrap } from './connect-flags.js';
 
 interface ConsumeOptions {
   bootstrap: string;
@@ -136,7 +136,7 @@ export function registerConsumeCommand(program: Command): void {
       throw new Error('--group assigns partitions itself: drop --partition and --offset');
     if (opts.instanceId !== undefined && opts.group === undefined)
       throw new Error('--instance-id needs --group');
-    const client = createClient({ bootstrap: bootstrapList(opts.bootstrap), clientId: 'streambus-cli' });
+    const client = cliClient(opts);
     const consumer = client.consumer({
       autoOffsetReset: opts.fromBeginning ? 'earliest' : 'latest',
       ...(opts.group === undefined

@@ -1,11 +1,7 @@
 import type { Command } from 'commander';
-import {
-  createClient,
-  type GroupView,
-  type OffsetDeletion,
-  type OffsetResetTarget,
-} from '../../src/index.js';
-import { bootstrapList, parseIntOption, renderTable, withBootstrap } from './common.js';
+import type { GroupView, OffsetDeletion, OffsetResetTarget } from '../../src/index.js';
+import { parseIntOption, renderTable } from './common.js';
+import { cliClient, withBootstrap } from './connect-flags.js';
 
 /** The human-readable `group describe` report: state, members and their partitions, offsets and lag. */
 export function renderGroup(g: GroupView): string {
@@ -93,7 +89,7 @@ export function registerGroupCommand(program: Command): void {
   withBootstrap(
     group.command('list').description('every consumer group with its state').option('--json', 'print JSON'),
   ).action(async (opts: { bootstrap: string; json?: boolean }) => {
-    const client = createClient({ bootstrap: bootstrapList(opts.bootstrap), clientId: 'streambus-cli' });
+    const client = cliClient(opts);
     try {
       const groups = await client.admin().groups().listGroups();
       process.stdout.write(
@@ -115,7 +111,7 @@ export function registerGroupCommand(program: Command): void {
       .description('members and their partitions, committed offsets and lag per partition')
       .option('--json', 'print JSON'),
   ).action(async (groupId: string, opts: { bootstrap: string; json?: boolean }) => {
-    const client = createClient({ bootstrap: bootstrapList(opts.bootstrap), clientId: 'streambus-cli' });
+    const client = cliClient(opts);
     try {
       const view = await client.admin().groups().describeGroup(groupId);
       process.stdout.write(opts.json ? `${JSON.stringify(view, null, 2)}\n` : renderGroup(view));
@@ -153,7 +149,7 @@ export function registerGroupCommand(program: Command): void {
       },
     ) => {
       const target = resetTarget(opts);
-      const client = createClient({ bootstrap: bootstrapList(opts.bootstrap), clientId: 'streambus-cli' });
+      const client = cliClient(opts);
       try {
         const moved = await client
           .admin()
@@ -191,7 +187,7 @@ export function registerGroupCommand(program: Command): void {
         ],
       ),
   ).action(async (groupId: string, opts: { bootstrap: string; topic: string; partition?: number[] }) => {
-    const client = createClient({ bootstrap: bootstrapList(opts.bootstrap), clientId: 'streambus-cli' });
+    const client = cliClient(opts);
     try {
       const deletions = await client.admin().groups().deleteOffsets(groupId, opts.topic, opts.partition);
       process.stdout.write(renderOffsetDeletions(deletions));
@@ -204,7 +200,7 @@ export function registerGroupCommand(program: Command): void {
   withBootstrap(
     group.command('delete <group>').description('delete a group with no members and its committed offsets'),
   ).action(async (groupId: string, opts: { bootstrap: string }) => {
-    const client = createClient({ bootstrap: bootstrapList(opts.bootstrap), clientId: 'streambus-cli' });
+    const client = cliClient(opts);
     try {
       await client.admin().groups().deleteGroup(groupId);
       process.stdout.write(`deleted group ${groupId}\n`);

@@ -1,6 +1,7 @@
 import { type Command, Option } from 'commander';
-import { COMPRESSIONS, createClient, type ProducerMessage } from '../../src/index.js';
-import { bootstrapList, parseAcks, parseIntOption, withBootstrap } from './common.js';
+import { COMPRESSIONS, type ProducerMessage } from '../../src/index.js';
+import { parseAcks, parseIntOption } from './common.js';
+import { cliClient, withBootstrap } from './connect-flags.js';
 
 interface ProduceOptions {
   bootstrap: string;
@@ -55,7 +56,7 @@ export function registerProduceCommand(program: Command): void {
         5,
       ),
   ).action(async (topic: string, opts: ProduceOptions) => {
-    const client = createClient({ bootstrap: bootstrapList(opts.bootstrap), clientId: 'streambus-cli' });
+    const client = cliClient(opts);
     const producer = client.producer({
       acks: opts.acks,
       compression: opts.compression,

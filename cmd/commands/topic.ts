@@ -1,11 +1,6 @@
 import type { Command } from 'commander';
-import {
-  parseIntOption,
-  parseKeyValues,
-  parseReplicaAssignment,
-  withBootstrap,
-  withClient,
-} from './common.js';
+import { parseIntOption, parseKeyValues, parseReplicaAssignment } from './common.js';
+import { withBootstrap, withClient } from './connect-flags.js';
 
 const ASSIGNMENT_HELP =
   "each partition's broker ids, preferred leader first, partitions separated by commas: 1:2:3,2:3:1 (instead of the broker's placement)";
@@ -42,7 +37,7 @@ export function registerTopicCommand(program: Command): void {
     ) => {
       const assignments = opts.replicaAssignment;
       const partitions = opts.partitions ?? assignments?.length ?? 1;
-      await withClient(opts.bootstrap, (client) =>
+      await withClient(opts, (client) =>
         client.admin().createTopic({
           name,
           partitions,
@@ -57,7 +52,7 @@ export function registerTopicCommand(program: Command): void {
 
   withBootstrap(topic.command('list').description('list topics')).action(
     async (opts: { bootstrap: string }) => {
-      const topics = await withClient(opts.bootstrap, (client) => client.admin().listTopics());
+      const topics = await withClient(opts, (client) => client.admin().listTopics());
       for (const t of topics)
         process.stdout.write(`${t.name}\t${t.partitions} partition(s)${t.internal ? '\tinternal' : ''}\n`);
     },
@@ -69,7 +64,7 @@ export function registerTopicCommand(program: Command): void {
       .description('show partitions, leaders, replicas and offsets')
       .option('--json', 'print JSON'),
   ).action(async (names: string[], opts: { bootstrap: string; json?: boolean }) => {
-    const described = await withClient(opts.bootstrap, (client) => client.admin().describeTopics(names));
+    const described = await withClient(opts, (client) => client.admin().describeTopics(names));
     if (opts.json) {
       process.stdout.write(`${JSON.stringify(described, null, 2)}\n`);
       return;
@@ -121,7 +116,7 @@ export function registerTopicCommand(program: Command): void {
     ) => {
       const validateOnly = opts.validateOnly === true;
       const assignments = opts.replicaAssignment;
-      await withClient(opts.bootstrap, async (client) => {
+      await withClient(opts, async (client) => {
         const [outcome] = await client
           .admin()
           .createPartitions(
@@ -140,7 +135,7 @@ export function registerTopicCommand(program: Command): void {
 
   withBootstrap(topic.command('delete <name>').description('delete a topic and its data')).action(
     async (name: string, opts: { bootstrap: string }) => {
-      await withClient(opts.bootstrap, (client) => client.admin().deleteTopic(name));
+      await withClient(opts, (client) => client.admin().deleteTopic(name));
       process.stdout.write(`deleted topic ${name}\n`);
     },
   );

@@ -45,7 +45,13 @@ export interface LoadedConfig {
 }
 
 /** STREAMBUS_* variables that belong to other commands (the CLI client), not to the broker config. */
-const NON_CONFIG_ENV: ReadonlySet<string> = new Set(['STREAMBUS_BOOTSTRAP', 'STREAMBUS_CONFIG']);
+const NON_CONFIG_ENV: ReadonlySet<string> = new Set([
+  'STREAMBUS_BOOTSTRAP',
+  'STREAMBUS_CONFIG',
+  'STREAMBUS_TLS_CA',
+  'STREAMBUS_TLS_CERT',
+  'STREAMBUS_TLS_KEY',
+]);
 
 /**
  * Env names are derived from keys (`storage.flush_policy` -> `STREAMBUS_STORAGE_FLUSH_POLICY`). Underscores

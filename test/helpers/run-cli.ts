@@ -13,9 +13,11 @@ export function runCli(
   args: string[],
   options: { input?: string | Buffer; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
 ): Promise<CliResult> {
-  // A STREAMBUS_BOOTSTRAP from the developer's shell must not leak into tests; pass it in `env` to test it.
+  // Client settings from the developer's shell must not leak into tests; pass them in `env` to test them.
   const env: NodeJS.ProcessEnv = { ...process.env };
-  delete env.STREAMBUS_BOOTSTRAP;
+  for (const name of ['STREAMBUS_BOOTSTRAP', 'STREAMBUS_TLS_CA', 'STREAMBUS_TLS_CERT', 'STREAMBUS_TLS_KEY']) {
+    delete env[name];
+  }
   const child = spawn(process.execPath, [CLI, ...args], {
     env: { ...env, ...options.env },
     stdio: ['pipe', 'pipe', 'pipe'],
