@@ -1,0 +1,71 @@
+/**
+ * Three broker processes whose client listeners serve mutual TLS. The metadata leader's health checker
+ * probes each broker's client listener (broker-probe.ts): it must connect with the cluster's CA and its own
+ * certificate, or every broker would be marked failed (stuck) after three probe intervals while its
+ * heartbeats still arrive. Then a TLS client writes to and reads from a topic replicated on all three.
+ */
+
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { createClient } from '../../src/index.js';
+import { brokerFleet, formedCluster, raftView, until } from '../helpers/cluster-processes.js';
+
+const fixture = (name: string) => join(import.meta.dirname, '..', 'fixtures', 'tls', name);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const MUTUAL_TLS = {
+  STREAMBUS_BROKER_TLS_ENABLED: 'true',
+  STREAMBUS_BROKER_TLS_CERT_FILE: fixture('broker.pem'),
+  STREAMBUS_BROKER_TLS_KEY_FILE: fixture('broker-key.pem'),
+  STREAMBUS_BROKER_TLS_CA_FILE: fixture('ca.pem'),
+  STREAMBUS_BROKER_TLS_CLIENT_AUTH: 'required',
+  // Probes every 200 ms: three missed ones would mark a broker failed within the watch below.
+  STREAMBUS_CLUSTER_PROBE_INTERVAL: '200ms',
+};
+
+describe('a cluster whose client listeners serve mutual TLS', () => {
+  const { running, clients, start } = brokerFleet('tls', 3, { env: MUTUAL_TLS });
+
+  it('keeps every broker alive through its health probes, and serves a TLS client a replicated topic', async () => {
+    const brokers = await Promise.all([start(1), start(2), start(3)]);
+    await until(
+      'a metadata leader seeing all three brokers alive',
+      () => formedCluster([...running.values()]),
+      30_000,
+    );
+    // Fifteen probe rounds: a probe that could not connect would have failed each broker three times over.
+    await sleep(3_000);
+    for (const b of brokers) {
+      const states = ((await raftView(b)).brokers ?? []).map((x) => `${x.id}:${x.state}`);
+      expect(states.sort()).toEqual(['1:alive', '2:alive', '3:alive']);
+    }
+
+    const client = createClient({
+      bootstrap: brokers.map((b) => b.bootstrap),
+      requestTimeoutMs: 10_000,
+      tls: {
+        ca: readFileSync(fixture('ca.pem')),
+        cert: readFileSync(fixture('client.pem')),
+        key: readFileSync(fixture('client-key.pem')),
+      },
+    });
+    clients.push(client);
+    await client.admin().createTopic({ name: 'replicated', partitions: 2, replicationFactor: 3 });
+    const producer = client.producer({ acks: -1 });
+    const values = Array.from({ length: 100 }, (_, i) => `v${i}`);
+    await producer.send({ topic: 'replicated', messages: values.map((value) => ({ value })) });
+    const consumer = client.consumer({ autoOffsetReset: 'earliest', maxWaitMs: 200 });
+    await consumer.assign([{ topic: 'replicated' }]);
+    const seen: string[] = [];
+    await until(
+      'all 100 read back',
+      async () => {
+        seen.push(...(await consumer.poll()).map((m) => m.value!.toString()));
+        return seen.length >= 100 ? true : undefined;
+      },
+      30_000,
+    );
+    expect(seen.sort()).toEqual([...values].sort());
+  }, 120_000);
+});
