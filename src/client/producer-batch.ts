@@ -21,12 +21,18 @@ export interface SendTracker {
   reject(err: unknown): void;
 }
 
-/** A tracker for a send() of `count` messages, and the promise it settles. */
+/**
+ * A tracker for a send() of `count` messages, and the promise it settles. The send() awaits that promise
+ * only once all its records are appended, which can wait for buffer space while its first batches are
+ * already out: one failing meanwhile rejects it with nobody listening yet, an unhandled rejection that
+ * ends the process. So it is marked handled here; the send() still gets the rejection when it awaits.
+ */
 export function trackSend(count: number): { tracker: SendTracker; settled: Promise<RecordMetadata[]> } {
   let tracker!: SendTracker;
   const settled = new Promise<RecordMetadata[]>((resolve, reject) => {
     tracker = { results: new Array(count), remaining: count, settled: false, resolve, reject };
   });
+  settled.catch(() => undefined);
   return { tracker, settled };
 }
 

@@ -19,6 +19,7 @@ import type { Acks } from '../protocol/index.js';
 import { checkCompression, type ProducerRecord } from '../protocol/record-batch.js';
 import { type BackoffPolicy, backoffMs } from './backoff.js';
 import { BatchAccumulator } from './batch-accumulator.js';
+import { BufferSpace } from './buffer-space.js';
 import { type Cluster, STALE_METADATA_CODES } from './cluster.js';
 import {
   IDEMPOTENT_IN_FLIGHT_MAX,
@@ -73,8 +74,7 @@ export class Producer {
   private nextSeq = 0;
   private inFlightRequests = 0;
   private draining = false;
-  private bufferedBytes = 0;
-  private spaceWaiters: (() => void)[] = [];
+  private readonly buffer: BufferSpace;
   /** One send() at a time appends its records, first come first served (appendInTurn). */
   private readonly appendTurns = new OneAtATime();
   /** Sends still appending their records (waiting for metadata or their turn): flush() waits for them. */
@@ -93,6 +93,7 @@ export class Producer {
     this.clock = clock ?? clientClock;
     this.timers = timers ?? clientTimers;
     this.random = random ?? Math.random;
+    this.buffer = new BufferSpace(this.o.bufferBytesMax);
     this.partitioner = new Partitioner(this.random);
     this.backoff = { baseMs: this.o.retryBackoffMs, maxMs: this.o.retryBackoffMaxMs };
     this.holds = new PartitionHolds(this.clock, this.timers, () => void this.drain());
@@ -186,11 +187,12 @@ export class Producer {
       };
       if (message.headers) record.headers = message.headers;
       const size = recordSizeBytes(record);
-      while (this.bufferedBytes >= this.o.bufferBytesMax) {
-        await new Promise<void>((resolve) => this.spaceWaiters.push(resolve));
-      }
+      await this.buffer.room(() => tracker.settled);
+      // The send already failed (a batch of its earlier records did, while it waited for space): its caller
+      // learns so now, without waiting for room for records it will never hear about.
+      if (tracker.settled) break;
       this.accumulator.append(request.topic, partition, acks, record, size, tracker, index);
-      this.bufferedBytes += size;
+      this.buffer.take(size);
     }
     return { settled };
   }
@@ -444,12 +446,9 @@ export class Producer {
   private finish(batch: Batch, err: StreamBusError | null, baseOffset = -1, logAppendTimeMs = -1): void {
     this.unfinished.delete(batch);
     if (err !== null) this.leaveGap(batch);
-    this.bufferedBytes -= batch.sizeBytes - BATCH_OVERHEAD_BYTES;
     settleRecords(batch, err, baseOffset, logAppendTimeMs);
     batch.markDone();
-    const wake = this.spaceWaiters;
-    this.spaceWaiters = [];
-    for (const w of wake) w();
+    this.buffer.release(batch.sizeBytes - BATCH_OVERHEAD_BYTES);
   }
 
   /**
