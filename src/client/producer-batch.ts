@@ -166,6 +166,36 @@ export function splitBatch(batch: Batch): { pieces: Batch[]; targetBytes: number
 }
 
 /**
+ * Takes out of a batch not built yet the records of send() calls that already failed, returning the bytes
+ * they held (their share of `sizeBytes`); a built batch (sequences taken, maybe sent) is left whole (0).
+ * Such a send's caller was told it failed and will send it again if it wants it: the records still to go
+ * would be copies-to-be, and against a size limit each one would be refused (and split) alone, which kept
+ * a large failed send busy for minutes. A tracker settles with success only when all its records are
+ * acknowledged, so one settled with records still unbuilt has failed.
+ */
+export function dropFailedSends(batch: Batch): number {
+  if (batch.bytes !== null) return 0;
+  let droppedBytes = 0;
+  let kept = 0;
+  for (let i = 0; i < batch.records.length; i++) {
+    const record = batch.records[i]!;
+    if (batch.trackers[i]!.settled) {
+      droppedBytes += recordSizeBytes(record);
+      continue;
+    }
+    batch.records[kept] = record;
+    batch.trackers[kept] = batch.trackers[i]!;
+    batch.resultIndexes[kept] = batch.resultIndexes[i]!;
+    kept++;
+  }
+  batch.records.length = kept;
+  batch.trackers.length = kept;
+  batch.resultIndexes.length = kept;
+  batch.sizeBytes -= droppedBytes;
+  return droppedBytes;
+}
+
+/**
  * Encodes a batch not built yet; a batch that needs an identity (idempotent, acks not 0) takes its
  * partition's next sequences now, once: retries re-send these bytes. Throws what encoding throws.
  */

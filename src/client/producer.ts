@@ -38,6 +38,7 @@ import {
   type Batch,
   buildBatch,
   deliveryExpired,
+  dropFailedSends,
   recordSizeBytes,
   resequence,
   settleFailed,
@@ -231,6 +232,11 @@ export class Producer {
   private build(batches: Batch[]): Batch[] {
     const built: Batch[] = [];
     for (const batch of batches) {
+      this.buffer.release(dropFailedSends(batch));
+      if (batch.records.length === 0) {
+        this.finish(batch, null);
+        continue;
+      }
       try {
         buildBatch(batch, this.idempotence, this.o.compression, this.clock);
       } catch (err) {
@@ -269,8 +275,11 @@ export class Producer {
       while (this.ready.length > 0 && this.inFlightRequests < this.inFlightRequestsMax) {
         // No await between the identity check and building: a reset in between would mix identities.
         if (!(await this.identityReady())) continue;
-        const batches = this.build(this.takeSendable());
-        if (batches.length === 0) break;
+        const taken = this.takeSendable();
+        if (taken.length === 0) break;
+        // None built (all failed or dropped) still took batches off the queue: those behind may now go.
+        const batches = this.build(taken);
+        if (batches.length === 0) continue;
         const groups = new RequestGroups(this.requests.maxRequestBytes);
         // A partition whose leader lookup failed for one batch sends none of its later batches this round:
         // each lookup may refresh metadata, and one that succeeded for a later batch would send it ahead of

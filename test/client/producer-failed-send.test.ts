@@ -6,6 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createClient, type StreamBusClient } from '../../src/index.js';
 import { type InProcessBroker, startInProcessBroker } from '../helpers/in-process-broker.js';
+import { ManualTimers } from './fake-broker.js';
 
 const LIMIT = 64 * 1024;
 const small = (from: number, count: number) =>
@@ -54,6 +55,11 @@ describe('a send() that fails fails alone and cleanly (real broker)', () => {
     return out;
   }
 
+  async function highWatermark(): Promise<number> {
+    const [topic] = await client.admin().describeTopics(['t']);
+    return topic!.partitions[0]!.highWatermark;
+  }
+
   it('a send larger than the buffer whose records are refused rejects with BATCH_TOO_LARGE, leaving no unhandled rejection, and the send behind it succeeds', async () => {
     await start();
     // The QA case: 400 records of 100 KB (40 MB) outgrow the 32 MiB buffer, so the send waits for room
@@ -71,5 +77,27 @@ describe('a send() that fails fails alone and cleanly (real broker)', () => {
     expect(unhandled).toEqual([]);
     expect(acked.map((r) => r.offset)).toEqual(acked.map((_, i) => i));
     expect((await readValues(10)).map((m) => m.value)).toEqual(small(0, 10).map((m) => m.value));
+  });
+
+  it("a failed send's records not yet sent when it failed are never sent; another send's records in their batch are", async () => {
+    await start();
+    // Batches close only at flush() (manual timers), except the refused record's own: it fills its batch.
+    const producer = client.producer({
+      idempotent: false,
+      batchBytes: LIMIT,
+      lingerMs: 60_000,
+      timers: new ManualTimers(),
+    });
+    const failed = producer.send({
+      topic: 't',
+      messages: [{ value: Buffer.alloc(LIMIT * 2, 1) }, ...small(0, 20)],
+    });
+    const other = producer.send({ topic: 't', messages: small(100, 5) });
+    await expect(failed).rejects.toMatchObject({ name: 'StreamBusError', code: 'BATCH_TOO_LARGE' });
+    // The failed send's 20 small records share the open batch with the other send's 5.
+    await producer.flush();
+    expect((await other).map((r) => r.offset)).toEqual([0, 1, 2, 3, 4]);
+    expect(await highWatermark()).toBe(5);
+    expect((await readValues(5)).map((m) => m.value)).toEqual(small(100, 5).map((m) => m.value));
   });
 });

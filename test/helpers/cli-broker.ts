@@ -11,12 +11,15 @@ export interface CliBroker {
   cli(args: string[], options?: { input?: string; timeoutMs?: number }): Promise<CliResult>;
 }
 
-/** Registers the file's beforeAll/afterAll hooks; call at the top level of a test file. */
-export function cliBroker(): CliBroker {
+/**
+ * Registers the file's beforeAll/afterAll hooks; call at the top level of a test file. `options` start the
+ * broker (e.g. `env` for a limit the file's tests need).
+ */
+export function cliBroker(options: Parameters<typeof startBroker>[0] = {}): CliBroker {
   let b: BrokerProcess | undefined;
   beforeAll(async () => {
     requireDist();
-    b = await startBroker();
+    b = await startBroker(options);
   });
   afterAll(async () => {
     await b?.kill();
