@@ -1,6 +1,7 @@
 /** What a producer is told: its options and defaults, the messages of a send() and what each one became. */
+import { StreamBusError } from '../errors/index.js';
 import type { Acks } from '../protocol/index.js';
-import type { Compression, RecordHeader } from '../protocol/record-batch.js';
+import { type Compression, checkCompression, type RecordHeader } from '../protocol/record-batch.js';
 import type { Clock, Random, Timers } from './timers.js';
 
 export interface ProducerOptions {
@@ -64,6 +65,43 @@ export const PRODUCER_DEFAULTS = {
   retryBackoffMaxMs: 1000,
   ackTimeoutMs: 30_000,
 } as const;
+
+export type ProducerSettings = Required<Omit<ProducerOptions, 'clock' | 'timers' | 'random'>>;
+
+/** Each numeric option's least value: below it the producer would hang (0 bytes of buffer) or mislead. */
+const LEAST: Readonly<Record<string, number>> = {
+  lingerMs: 0,
+  batchBytes: 1,
+  bufferBytesMax: 1,
+  maxRequestBytes: 1,
+  maxInFlightRequests: 1,
+  retries: 0,
+  deliveryTimeoutMs: 1,
+  retryBackoffMs: 0,
+  retryBackoffMaxMs: 0,
+  ackTimeoutMs: 1,
+};
+
+/** The options with defaults for what is unset; a value that cannot work is INVALID_CONFIG naming it. */
+export function producerSettings(
+  options: Omit<ProducerOptions, 'clock' | 'timers' | 'random'>,
+): ProducerSettings {
+  const o: ProducerSettings = { ...PRODUCER_DEFAULTS, ...options };
+  if (![0, 1, -1].includes(o.acks)) throw new StreamBusError('INVALID_ACKS', { operation: 'producer' });
+  checkCompression(o.compression, 'producer');
+  for (const [name, least] of Object.entries(LEAST)) {
+    const value = o[name as keyof ProducerSettings];
+    // retries may be Infinity (the default: bounded by deliveryTimeoutMs instead).
+    const whole = Number.isInteger(value) || (name === 'retries' && value === Number.POSITIVE_INFINITY);
+    if (typeof value !== 'number' || !whole || value < least) {
+      throw new StreamBusError('INVALID_CONFIG', {
+        operation: 'producer',
+        message: `producer option ${name} must be an integer >= ${least}, got ${JSON.stringify(value)}`,
+      });
+    }
+  }
+  return o;
+}
 
 export interface ProducerMessage {
   key?: Buffer | string | null;

@@ -16,7 +16,7 @@
  */
 import { isRetriable, StreamBusError, toStreamBusError } from '../errors/index.js';
 import type { Acks } from '../protocol/index.js';
-import { checkCompression, type ProducerRecord } from '../protocol/record-batch.js';
+import type { ProducerRecord } from '../protocol/record-batch.js';
 import { type BackoffPolicy, backoffMs } from './backoff.js';
 import { BatchAccumulator } from './batch-accumulator.js';
 import { BufferSpace } from './buffer-space.js';
@@ -47,8 +47,9 @@ import {
   trackSend,
 } from './producer-batch.js';
 import {
-  PRODUCER_DEFAULTS,
   type ProducerOptions,
+  type ProducerSettings,
+  producerSettings,
   type RecordMetadata,
   type SendRequest,
 } from './producer-options.js';
@@ -58,7 +59,7 @@ import { type Clock, clientClock, clientTimers, type Random, type Timers } from 
 import { UnfinishedBatches } from './unfinished-batches.js';
 
 export class Producer {
-  private readonly o: Required<Omit<ProducerOptions, 'clock' | 'timers' | 'random'>>;
+  private readonly o: ProducerSettings;
   private readonly clock: Clock;
   private readonly timers: Timers;
   private readonly random: Random;
@@ -87,10 +88,7 @@ export class Producer {
     options: ProducerOptions = {},
   ) {
     const { clock, timers, random, ...rest } = options;
-    this.o = { ...PRODUCER_DEFAULTS, ...rest };
-    if (![0, 1, -1].includes(this.o.acks))
-      throw new StreamBusError('INVALID_ACKS', { operation: 'producer' });
-    checkCompression(this.o.compression, 'producer');
+    this.o = producerSettings(rest);
     this.clock = clock ?? clientClock;
     this.timers = timers ?? clientTimers;
     this.random = random ?? Math.random;
@@ -130,11 +128,12 @@ export class Producer {
 
   /** Queues messages and resolves with each one's partition and offset once acknowledged per acks. */
   async send(request: SendRequest): Promise<RecordMetadata[]> {
-    if (this.closed)
+    if (this.closed) {
       throw new StreamBusError('CONNECTION_CLOSED', {
         operation: 'producer.send',
         message: 'producer is closed',
       });
+    }
     const acks = request.acks ?? this.o.acks;
     if (acks !== 0 && acks !== 1 && acks !== -1)
       throw new StreamBusError('INVALID_ACKS', { operation: 'producer.send' });
