@@ -13,7 +13,7 @@ export async function pingBroker(
   address: HostPort,
   timeoutMs: number,
   signal: AbortSignal,
-  /** The probed listeners serve TLS (listener-tls.ts): how to connect. */
+  /** The probed listeners serve TLS (broker-tls.ts): how to connect. */
   tls?: ClientTlsOptions,
 ): Promise<boolean> {
   const deadline = AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]);

@@ -28,11 +28,11 @@ import { LogManager } from '../storage/log-manager.js';
 import { ReadBufferPool } from '../storage/read-buffers.js';
 import { BROKER_VERSION } from '../version.js';
 import { drainAndClose, type ShutdownOutcome } from './broker-shutdown.js';
+import { loadBrokerTls } from './broker-tls.js';
 import { ClusterTopicCatalog } from './cluster-catalog.js';
 import { quorumClusterInfo, singleNodeClusterInfo } from './cluster-info.js';
 import { ClusterNode } from './cluster-node.js';
 import { GroupCoordinator } from './groups/group-coordinator.js';
-import { loadListenerTls } from './listener-tls.js';
 import { LocalTopicCatalog } from './local-catalog.js';
 import { bindLogSizeMetrics, brokerObservers, type SizedPartitionLog } from './observability.js';
 import { FileProducerIdBlocks, metadataProducerIdBlocks } from './producer-id-blocks.js';
@@ -98,7 +98,7 @@ export class Broker {
     const logger = deps.logger.child({ component: 'broker' });
     const startedAt = clock.nowMs();
     // Before anything starts: certificates that do not load stop the start, naming the file.
-    const listenerTls = config.broker.tls.enabled ? loadListenerTls(config.broker.tls) : null;
+    const tls = loadBrokerTls(config);
     // The ops server comes up first: liveness answers during a long recovery, readiness stays 503 until
     // every partition is loaded.
     const ops = await startOpsStack(config, {
@@ -150,7 +150,8 @@ export class Broker {
           ops,
           nowMs: () => clock.nowMs(),
           clusterId: logs.clusterId,
-          ...(listenerTls === null ? {} : { probeTls: listenerTls.probe }),
+          ...(tls.listener === null ? {} : { probeTls: tls.listener.probe }),
+          ...(tls.peer === null ? {} : { peerTls: tls.peer }),
         });
       } catch (err) {
         await logs.close();
@@ -318,7 +319,7 @@ export class Broker {
         idleTimeoutMs: config.limits.connectionIdleTimeoutMs,
       },
       router,
-      ...(listenerTls === null ? {} : { tls: listenerTls.server }),
+      ...(tls.listener === null ? {} : { tls: tls.listener.server }),
       observer: observers.connections,
     });
     let bound: { host: string; port: number };

@@ -21,6 +21,7 @@ import { RaftHost } from '../raft/host.js';
 import type { RaftNode } from '../raft/node.js';
 import type { RaftNodeStatus } from '../raft/node-types.js';
 import { LevelRaftStorage } from '../raft/storage/level-storage.js';
+import type { PeerTls } from '../raft/transport/peer-sockets.js';
 import { type PeerAddress, TcpTransport } from '../raft/transport/tcp-transport.js';
 import type { Deadline } from '../resilience/deadline.js';
 import { METADATA_DIR } from '../storage/log-manager.js';
@@ -52,8 +53,10 @@ export interface ClusterNodeDeps {
   readonly nowMs: () => number;
   /** The id this broker's data dir was made with: recorded as the cluster's if this broker is first to. */
   readonly clusterId: string;
-  /** How the health checker connects to the brokers' client listeners when they serve TLS (listener-tls.ts). */
+  /** How the health checker connects to the brokers' client listeners when they serve TLS (broker-tls.ts). */
   readonly probeTls?: ClientTlsOptions;
+  /** Mutual TLS on the peer link (cluster.peer_tls). */
+  readonly peerTls?: PeerTls;
 }
 
 /** The peer address other brokers reach this one at (advertised, else the listener with 0.0.0.0 -> 127.0.0.1). */
@@ -178,6 +181,7 @@ export class ClusterNode {
       logger,
       dialsAllPeers: !isVoter,
       acceptsUnknownPeers: isVoter,
+      tls: deps.peerTls ?? null,
       ...(isWildcard(listen.host) ? {} : { localAddress: listen.host }),
     });
     let bound: PeerAddress;

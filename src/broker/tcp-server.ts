@@ -18,7 +18,7 @@ export interface TcpServerOptions {
   connectionsMax: number;
   limits: ConnectionLimits;
   router: FrameRouter;
-  /** Serve TLS (listener-tls.ts); absent: plain TCP. */
+  /** Serve TLS (broker-tls.ts); absent: plain TCP. */
   tls?: TlsOptions;
   observer: ConnectionObserver & {
     onConnectionOpened?(): void;

@@ -103,6 +103,7 @@ export function buildBrokerConfig(r: ValueReader): BrokerConfig {
     cluster: {
       enabled: r.bool('cluster.enabled'),
       peerListen: r.str('cluster.peer_listen'),
+      peerTls: r.bool('cluster.peer_tls'),
       advertisedPeerListen: r.strOrNull('cluster.advertised_peer_listen'),
       voters: votersOf(r.strOrNull('cluster.voters')),
       rebalanceIntervalMs: r.num('cluster.rebalance_interval'),

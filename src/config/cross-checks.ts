@@ -89,8 +89,13 @@ function checkCluster(values: ReadonlyMap<string, ConfigValue>): string[] {
 
 /** TLS needs its certificate and key; client certificates need a CA to be checked against. */
 function checkTls(values: ReadonlyMap<string, ConfigValue>): string[] {
-  if (values.get('broker.tls.enabled') !== true) return [];
   const problems: string[] = [];
+  if (values.get('cluster.peer_tls') === true) {
+    for (const key of ['broker.tls.cert_file', 'broker.tls.key_file', 'broker.tls.ca_file']) {
+      if (values.get(key) === null) problems.push(`${key}: required when cluster.peer_tls is true`);
+    }
+  }
+  if (values.get('broker.tls.enabled') !== true) return problems;
   for (const key of ['broker.tls.cert_file', 'broker.tls.key_file']) {
     if (values.get(key) === null) problems.push(`${key}: required when broker.tls.enabled is true`);
   }

@@ -113,6 +113,12 @@ export const CLUSTER_KEYS: readonly KeySpec[] = [
     doc: 'Inter-broker (Raft) listener, host:port. Used only when cluster.enabled.',
   },
   {
+    key: 'cluster.peer_tls',
+    kind: { type: 'bool' },
+    default: false,
+    doc: 'Mutual TLS on the inter-broker (Raft) link: each broker presents `broker.tls.cert_file` (its SANs must cover its advertised peer address) and accepts only peers whose certificate `broker.tls.ca_file` signed. Every broker of a cluster must agree.',
+  },
+  {
     key: 'cluster.advertised_peer_listen',
     kind: { type: 'hostport' },
     default: null,

@@ -65,7 +65,7 @@ export const NODE_KEYS: readonly KeySpec[] = [
     kind: { type: 'string', pattern: /\S/, form: 'a path to a PEM file' },
     default: null,
     nullable: true,
-    doc: "PEM CA certificates trusted for client certificates (`client_auth: required`) and for this broker's health probes of the other brokers' client listeners. Unset: Node's bundled CAs.",
+    doc: "PEM CA certificates trusted for client certificates (`client_auth: required`), for this broker's health probes of the other brokers' client listeners, and for peers (`cluster.peer_tls`). Unset: Node's bundled CAs.",
   },
   {
     key: 'broker.tls.client_auth',

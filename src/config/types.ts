@@ -87,6 +87,8 @@ export interface BrokerConfig {
     readonly enabled: boolean;
     /** host:port */
     readonly peerListen: string;
+    /** Mutual TLS on the peer link, with the broker.tls files. */
+    readonly peerTls: boolean;
     /** host:port, or null: derive from `peerListen`. */
     readonly advertisedPeerListen: string | null;
     /** null when unset (only allowed with cluster mode off). */

@@ -117,7 +117,7 @@ for (const mode of ['single node', 'one-voter cluster'] as const) {
 }
 
 describe('TLS settings that cannot work stop the start', () => {
-  it('enabled without a certificate or key, or client_auth without a CA: names the key', () => {
+  it('enabled without a certificate or key, client_auth or peer TLS without a CA: names the key', () => {
     const load = (overrides: Record<string, unknown>) => () => loadConfig({ env: {}, overrides });
     expect(load({ 'broker.tls.enabled': true })).toThrow(/broker\.tls\.cert_file: required/);
     expect(load({ 'broker.tls.enabled': true })).toThrow(/broker\.tls\.key_file: required/);
@@ -125,6 +125,10 @@ describe('TLS settings that cannot work stop the start', () => {
       /broker\.tls\.ca_file: required/,
     );
     expect(load({ 'broker.tls.client_auth': 'sometimes' })).toThrow(/broker\.tls\.client_auth/);
+    // The peer link is mutual TLS: each side checks the other against the CA.
+    expect(load({ 'cluster.peer_tls': true })).toThrow(
+      /broker\.tls\.ca_file: required when cluster\.peer_tls/,
+    );
   });
 
   it('a file that cannot be read, or a key that is not the certificate’s: INVALID_CONFIG naming it', async () => {

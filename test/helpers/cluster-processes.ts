@@ -250,7 +250,8 @@ export function brokerFleet(
   dirs: string[];
   running: Map<number, BrokerProcess>;
   clients: StreamBusClient[];
-  start(id: number): Promise<BrokerProcess>;
+  /** Starts broker `id`; `env` adds to (or overrides) the fleet's. */
+  start(id: number, env?: NodeJS.ProcessEnv): Promise<BrokerProcess>;
 } {
   const dirs = Array.from({ length: count }, (_, i) => tempDir(`streambus-${name}-${i + 1}-`));
   const running = new Map<number, BrokerProcess>();
@@ -261,7 +262,7 @@ export function brokerFleet(
     await Promise.all([...running.values()].map((b) => b.kill()));
     for (const d of dirs) removeDir(d);
   });
-  const start = async (id: number): Promise<BrokerProcess> => {
+  const start = async (id: number, env?: NodeJS.ProcessEnv): Promise<BrokerProcess> => {
     ports ??= freePorts(count);
     const peerPorts = await ports;
     const voters = peerPorts
@@ -273,7 +274,7 @@ export function brokerFleet(
       dataDir: dirs[id - 1] as string,
       peerPort: peerPorts[id - 1] as number,
       voters,
-      ...(options.env === undefined ? {} : { env: options.env }),
+      env: { ...options.env, ...env },
     });
     running.set(id, b);
     return b;

@@ -7,6 +7,7 @@ import { systemTimers, type Timers } from '../../resilience/clock.js';
 import type { NodeId } from '../core/types.js';
 import { type RaftLogger, silentLogger } from '../logger.js';
 import type { PeerAddress } from './peer.js';
+import type { PeerTls } from './peer-sockets.js';
 
 export interface TcpTransportOptions {
   readonly nodeId: NodeId;
@@ -57,6 +58,8 @@ export interface TcpTransportOptions {
   readonly breakerFailureThreshold?: number;
   /** How long an open peer breaker drops messages before one dial probes; default reconnectMaxMs. */
   readonly breakerOpenTimeoutMs?: number;
+  /** Mutual TLS on the peer link (cluster.peer_tls; peer-sockets.ts); null or absent: plain TCP. */
+  readonly tls?: PeerTls | null;
 }
 
 /** Every option but the initial peers, defaults filled in. */
@@ -85,6 +88,7 @@ export function resolveTcpTransportOptions(options: TcpTransportOptions): Resolv
     timers: options.timers ?? systemTimers,
     breakerFailureThreshold: options.breakerFailureThreshold ?? 5,
     breakerOpenTimeoutMs: options.breakerOpenTimeoutMs ?? options.reconnectMaxMs ?? 1_000,
+    tls: options.tls ?? null,
   };
   invariant(opts.reconnectInitialMs <= opts.reconnectMaxMs, 'reconnectInitialMs must be <= reconnectMaxMs');
   invariant(opts.keepaliveIntervalMs < opts.idleTimeoutMs, 'keepaliveIntervalMs must be < idleTimeoutMs');

@@ -1,7 +1,7 @@
-import { createServer, type Server, type Socket } from 'node:net';
+import type { Server, Socket } from 'node:net';
 import { invariant } from '../../errors/index.js';
 import type { FrameDecoder } from '../../protocol/frame-decoder.js';
-import { acceptReading, type BytesListener, connectReading } from '../../protocol/socket-io.js';
+import type { BytesListener, ReadingSocket } from '../../protocol/socket-io.js';
 import type { CircuitBreaker } from '../../resilience/circuit-breaker.js';
 import { encodeEnvelopes } from '../codec.js';
 import type { NodeId } from '../core/types.js';
@@ -16,6 +16,7 @@ import {
   PeerLinkError,
   retirePeer,
 } from './peer.js';
+import { dialPeer, peerServer } from './peer-sockets.js';
 import {
   type ResolvedTcpTransportOptions,
   resolveTcpTransportOptions,
@@ -127,8 +128,15 @@ export class TcpTransport implements RaftTransport {
 
   /** Starts accepting connections; resolves with the bound address. */
   async listen(): Promise<PeerAddress> {
-    // Paused: acceptReading() moves each socket's handle before anything is read (protocol/socket-io.ts).
-    const server = createServer({ pauseOnConnect: true }, (socket) => this.accept(socket));
+    const server = peerServer(
+      this.opts.tls,
+      (connection) => this.accept(connection),
+      (remote, err) =>
+        this.opts.logger.warn(
+          { remote, error: err.message },
+          'raft peer TLS handshake failed; connection closed',
+        ),
+    );
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -289,15 +297,11 @@ export class TcpTransport implements RaftTransport {
     this.dialsStarted++;
     return new Promise<void>((resolve, reject) => {
       let proven = false;
-      const { socket, onBytes } = connectReading({
-        host: address.host,
-        port: address.port,
-        ...(this.opts.localAddress === '' ? {} : { localAddress: this.opts.localAddress }),
-      });
+      const { socket, onBytes, ready } = dialPeer(address, this.opts.localAddress, this.opts.tls);
       peer.dialing = socket;
       socket.setNoDelay(true);
       socket.setTimeout(this.opts.connectTimeoutMs, () => socket.destroy());
-      socket.once('connect', () => {
+      socket.once(ready, () => {
         peer.dialing = undefined;
         socket.setTimeout(0);
         socket.setKeepAlive(true, 5_000);
@@ -388,12 +392,11 @@ export class TcpTransport implements RaftTransport {
     return peer;
   }
 
-  private accept(accepted: Socket): void {
+  private accept({ socket, onBytes }: ReadingSocket): void {
     if (this.closed) {
-      accepted.destroy();
+      socket.destroy();
       return;
     }
-    const { socket, onBytes } = acceptReading(accepted);
     socket.setNoDelay(true);
     this.unidentified.add(socket);
     const owner = (): Peer | undefined => {

@@ -1,0 +1,92 @@
+/**
+ * The broker's TLS (broker.tls.*, cluster.peer_tls): its certificate files are read once, at start, and a
+ * certificate and key that do not load stop the start with the key and the file named, rather than fail
+ * every handshake. Certificates are not reloaded while the broker runs: a renewed one takes a rolling restart.
+ *
+ * One certificate serves three roles: the client listener's (broker.tls.enabled); this broker's identity
+ * when its health checker probes the other brokers' client listeners (it trusts broker.tls.ca_file and
+ * presents its own certificate, which a broker requiring client certificates then accepts: the brokers of a
+ * cluster share their TLS settings); and, with cluster.peer_tls, both ends of the Raft peer link, where each
+ * side checks the other's certificate against broker.tls.ca_file.
+ */
+import { readFileSync } from 'node:fs';
+import { createSecureContext, type TlsOptions } from 'node:tls';
+import type { ClientTlsOptions } from '../client/connection-tls.js';
+import type { BrokerConfig } from '../config/types.js';
+import { StreamBusError } from '../errors/index.js';
+import type { PeerTls } from '../raft/transport/peer-sockets.js';
+
+/** How long a client may take over its handshake before it is dropped (Node's default is 120 s). */
+export const TLS_HANDSHAKE_TIMEOUT_MS = 10_000;
+
+export interface ListenerTls {
+  /** For tls.createServer. */
+  readonly server: TlsOptions;
+  /** For this broker's probes of the other brokers' client listeners. */
+  readonly probe: ClientTlsOptions;
+}
+
+export interface BrokerTls {
+  /** The client listener's TLS, or null: plain TCP. */
+  readonly listener: ListenerTls | null;
+  /** The peer link's mutual TLS, or null: plain TCP. */
+  readonly peer: PeerTls | null;
+}
+
+export function loadBrokerTls(config: BrokerConfig): BrokerTls {
+  const tls = config.broker.tls;
+  const peerTls = config.cluster.enabled && config.cluster.peerTls;
+  if (!tls.enabled && !peerTls) return { listener: null, peer: null };
+  const why = tls.enabled ? 'broker.tls.enabled' : 'cluster.peer_tls';
+  const cert = readPem('broker.tls.cert_file', tls.certFile, why);
+  const key = readPem('broker.tls.key_file', tls.keyFile, why);
+  const ca =
+    tls.caFile === null && !peerTls
+      ? undefined
+      : readPem('broker.tls.ca_file', tls.caFile, 'cluster.peer_tls');
+  try {
+    createSecureContext({ cert, key, ...(ca === undefined ? {} : { ca }) });
+  } catch (err) {
+    throw new StreamBusError('INVALID_CONFIG', {
+      operation: 'broker.tls',
+      cause: err,
+      message: `broker.tls: the certificate ${tls.certFile}, key ${tls.keyFile}${ca === undefined ? '' : ` or CA ${tls.caFile}`} do not load: ${(err as Error).message}`,
+    });
+  }
+  const withCa = ca === undefined ? {} : { ca };
+  const required = tls.clientAuth === 'required';
+  return {
+    listener: tls.enabled
+      ? {
+          server: {
+            cert,
+            key,
+            ...withCa,
+            requestCert: required,
+            rejectUnauthorized: required,
+            handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS,
+          },
+          probe: { cert, key, ...withCa },
+        }
+      : null,
+    peer: peerTls ? { server: { cert, key, ...withCa }, client: { cert, key, ...withCa } } : null,
+  };
+}
+
+function readPem(key: string, path: string | null, why: string): Buffer {
+  if (path === null) {
+    throw new StreamBusError('INVALID_CONFIG', {
+      operation: 'broker.tls',
+      message: `${key}: required when ${why} is true`,
+    });
+  }
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    throw new StreamBusError('INVALID_CONFIG', {
+      operation: 'broker.tls',
+      cause: err,
+      message: `${key}: cannot read ${path}: ${(err as Error).message}`,
+    });
+  }
+}
