@@ -50,6 +50,8 @@ export {
   isStreamBusError,
   StreamBusError,
 } from './errors/index.js';
+export type { Compression } from './protocol/compression.js';
+export { COMPRESSIONS } from './protocol/compression.js';
 export type {
   Acks,
   ApiVersionsResponse,
@@ -63,5 +65,4 @@ export type {
   TopicDescription,
 } from './protocol/messages.js';
 export { ApiKey, EARLIEST_TIMESTAMP, LATEST_TIMESTAMP } from './protocol/messages.js';
-export type { Compression, RecordHeader } from './protocol/record-batch.js';
-export { COMPRESSIONS } from './protocol/record-batch.js';
+export type { RecordHeader } from './protocol/record-batch.js';

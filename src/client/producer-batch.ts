@@ -3,8 +3,9 @@
  * and how it is built (encoded once, taking its partition's sequence when idempotent).
  */
 import { invariant, StreamBusError } from '../errors/index.js';
+import type { Compression } from '../protocol/compression.js';
 import type { Acks } from '../protocol/index.js';
-import { type Compression, encodeRecordBatch, type ProducerRecord } from '../protocol/record-batch.js';
+import { encodeRecordBatch, type ProducerRecord } from '../protocol/record-batch.js';
 import { type IdempotenceState, NO_IDENTITY } from './idempotence.js';
 import type { RecordMetadata } from './producer-options.js';
 import type { Clock, TimerHandle } from './timers.js';

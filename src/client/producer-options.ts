@@ -1,7 +1,8 @@
 /** What a producer is told: its options and defaults, the messages of a send() and what each one became. */
 import { StreamBusError } from '../errors/index.js';
+import { type Compression, checkCompression } from '../protocol/compression.js';
 import type { Acks } from '../protocol/index.js';
-import { type Compression, checkCompression, type RecordHeader } from '../protocol/record-batch.js';
+import type { RecordHeader } from '../protocol/record-batch.js';
 import type { Clock, Random, Timers } from './timers.js';
 
 export interface ProducerOptions {
@@ -26,6 +27,10 @@ export interface ProducerOptions {
    * already has is not appended twice. acks=0 batches never do (nobody would learn of a gap).
    */
   idempotent?: boolean;
+  /**
+   * How batches are compressed (Kafka's compression.type): 'none' (default), 'gzip', 'snappy' (one raw
+   * block), 'lz4' (an LZ4 frame) or 'zstd' (level 3). The codec's bits in each batch are Kafka's.
+   */
   compression?: Compression;
   /**
    * Retries of one batch; unbounded by default: `deliveryTimeoutMs` bounds them. Waiting for a partition

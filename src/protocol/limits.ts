@@ -16,3 +16,13 @@ export const TEXT_CHARS_MAX = 64 * 1024;
 export const ARRAY_LENGTH_MAX = 100_000;
 /** Entries of a config map. */
 export const CONFIG_ENTRIES_MAX = 1024;
+/**
+ * Decompressed records of one batch. No uncompressed batch can carry more than a frame, so neither may a
+ * compressed one: larger claims are decompression bombs, refused before a decoder allocates them.
+ */
+export const DECOMPRESSED_RECORDS_BYTES_MAX = DEFAULT_FRAME_BYTES_MAX;
+/**
+ * A zstd frame's window, which a streaming decoder allocates up front. RFC 8878 asks decoders to support
+ * 8 MiB; the producer's level 3 uses at most 2 MiB.
+ */
+export const ZSTD_WINDOW_BYTES_MAX = 8 * 1024 * 1024;

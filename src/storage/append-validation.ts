@@ -30,16 +30,6 @@ export function splitAndValidate(payload: Buffer, batchBytesMax: number): Buffer
     }
     const batch = payload.subarray(pos, pos + size);
     const header = validateBatch(batch, operation);
-    // Offsets are consumed by the declared count without decoding records; bound it by what the bytes can
-    // hold (a record is at least 7 bytes; deflate expands at most ~1032x) so a tiny batch cannot burn billions.
-    const payloadBytes = size - BATCH_HEADER_BYTES;
-    const recordsMax = (header.attributes & 0x07) === 0 ? Math.floor(payloadBytes / 7) : payloadBytes * 1032;
-    if (header.recordCount > recordsMax) {
-      throw new StreamBusError('INVALID_BATCH', {
-        operation,
-        message: `record batch claims ${header.recordCount} records in ${payloadBytes} bytes of records`,
-      });
-    }
     checkRecordsMatchCodec(batch, header, operation);
     batches.push(batch);
     pos += size;

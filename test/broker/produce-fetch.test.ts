@@ -255,12 +255,29 @@ describe('Produce', () => {
     const padded = Buffer.concat([plain, Buffer.from([0, 0, 0])]);
     padded.writeInt32BE(padded.length - 12, 8);
     expect(codeOf((await produce('pf-codec', 0, relabel(padded, 0))).error)).toBe('INVALID_BATCH');
-    // A codec this broker has no decoder for (zstd is 4).
-    expect(codeOf((await produce('pf-codec', 0, relabel(plain, 4))).error)).toBe('UNSUPPORTED_COMPRESSION');
+    // Uncompressed records labelled snappy (2), lz4 (3) or zstd (4): not that codec's framing.
+    for (const codec of [2, 3, 4]) {
+      const mislabelled = await produce('pf-codec', 0, relabel(plain, codec));
+      expect([codec, codeOf(mislabelled.error)]).toEqual([codec, 'INVALID_BATCH']);
+    }
+    // Codes Kafka does not define (5-7): no decoder anywhere.
+    for (const codec of [5, 6, 7])
+      expect(codeOf((await produce('pf-codec', 0, relabel(plain, codec))).error)).toBe(
+        'UNSUPPORTED_COMPRESSION',
+      );
     expect(await latest('pf-codec', 0)).toBe(0);
-    for (const good of [gzipped, plain])
+    const compressed = (['snappy', 'lz4', 'zstd'] as const).map((compression) =>
+      encodeRecordBatch(records, { baseTimestamp: Date.now(), compression }),
+    );
+    for (const good of [gzipped, plain, ...compressed])
       expect(codeOf((await produce('pf-codec', 0, good)).error)).toBeNull();
-    expect(await latest('pf-codec', 0)).toBe(4);
+    expect(await latest('pf-codec', 0)).toBe(10);
+    const fetched = await fetchOne('pf-codec', 0, 0);
+    expect(valuesOf(fetched.records).map((r) => r.value)).toEqual(
+      Array(5)
+        .fill(records.map((r) => r.value))
+        .flat(),
+    );
   });
 
   test('a batch above limits.batch_bytes_max answers BATCH_TOO_LARGE; one just below it is accepted', async () => {
