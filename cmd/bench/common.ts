@@ -1,4 +1,4 @@
-import type { Admin, StreamBusClient } from '../../src/index.js';
+import type { Admin, Compression, StreamBusClient } from '../../src/index.js';
 import { type ConnectFlags, cliClient } from '../commands/connect-flags.js';
 
 export interface BenchOptions extends ConnectFlags {
@@ -8,6 +8,8 @@ export interface BenchOptions extends ConnectFlags {
   /** Messages per producer batch (and per send() call). */
   batch: number;
   acks: 0 | 1 | -1;
+  /** How the producer compresses batches (produce and e2e). */
+  compression: Compression;
   partitions: number;
   /** send() calls outstanding at once. */
   inFlight: number;

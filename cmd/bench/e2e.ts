@@ -54,7 +54,7 @@ export async function benchE2e(o: BenchOptions): Promise<Summary> {
     await Promise.race([ready, result]);
     await sleep(200);
 
-    const producer = client.producer({ acks: o.acks, lingerMs: 0 });
+    const producer = client.producer({ acks: o.acks, compression: o.compression, lingerMs: 0 });
     const pool = payloadPool(o.size);
     let failures = 0;
     /** Sends `count` messages paced at o.rate in ~1 ms ticks; byte 8 of each payload says whether it counts. */
@@ -107,6 +107,7 @@ export async function benchE2e(o: BenchOptions): Promise<Summary> {
       publish_errors: failures,
       warmup: o.warmup,
       acks: o.acks === -1 ? 'all' : o.acks,
+      compression: o.compression,
     };
   } finally {
     await client.close();

@@ -12,6 +12,7 @@ export async function benchProduce(o: BenchOptions): Promise<Summary> {
     await ensureTopic(client.admin(), o.topic, o.partitions);
     const producer = client.producer({
       acks: o.acks,
+      compression: o.compression,
       lingerMs: o.lingerMs,
       // One batch must stay under the broker's batch limit (1 MiB by default).
       batchBytes: Math.min(1_000_000, Math.max(16_384, o.batch * (o.size + 32))),
@@ -64,6 +65,7 @@ export async function benchProduce(o: BenchOptions): Promise<Summary> {
     return summarize('produce', acked, o.size, acked * o.size, seconds, histogram, {
       acks: o.acks === -1 ? 'all' : o.acks,
       batch: o.batch,
+      compression: o.compression,
     });
   } finally {
     await client.close();

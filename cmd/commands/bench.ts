@@ -1,4 +1,5 @@
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
+import { COMPRESSIONS } from '../../src/index.js';
 import type { BenchOptions } from '../bench/common.js';
 import { benchConsume } from '../bench/consume.js';
 import { benchE2e } from '../bench/e2e.js';
@@ -33,6 +34,11 @@ function benchCommand(
       .option('--size <bytes>', 'message size', parseIntOption('--size', 0), 1024)
       .option('--batch <n>', 'messages per producer batch', parseIntOption('--batch', 1), 1000)
       .option('--acks <acks>', '0, 1 or all', parseAcks, -1)
+      .addOption(
+        new Option('--compression <codec>', 'produce and e2e: how the producer compresses batches')
+          .choices(COMPRESSIONS)
+          .default('none'),
+      )
       .option('--partitions <n>', 'partitions when creating the topic', parseIntOption('--partitions', 1), 1)
       .option('--in-flight <n>', 'producer sends outstanding at once', parseIntOption('--in-flight', 1), 8)
       .option(

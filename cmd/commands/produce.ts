@@ -1,5 +1,5 @@
 import { type Command, Option } from 'commander';
-import { COMPRESSIONS, type ProducerMessage } from '../../src/index.js';
+import { COMPRESSIONS, type Compression, type ProducerMessage } from '../../src/index.js';
 import { parseAcks, parseIntOption } from './common.js';
 import { cliClient, withBootstrap } from './connect-flags.js';
 
@@ -9,7 +9,7 @@ interface ProduceOptions {
   keySeparator?: string;
   acks: 0 | 1 | -1;
   partition?: number;
-  compression: 'none' | 'gzip';
+  compression: Compression;
   lingerMs: number;
 }
 
