@@ -15,7 +15,6 @@
  * written are re-sequenced under it instead of failing too (Kafka's KIP-360; docs/replication.md).
  */
 import { isRetriable, StreamBusError, toStreamBusError } from '../errors/index.js';
-import { checkCompression } from '../protocol/compression.js';
 import type { Acks } from '../protocol/index.js';
 import type { ProducerRecord } from '../protocol/record-batch.js';
 import { type BackoffPolicy, backoffMs } from './backoff.js';
