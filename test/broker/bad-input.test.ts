@@ -9,7 +9,14 @@ import type { Connection } from '../../src/client/connection.js';
 import { codeFromWire, ERRORS } from '../../src/errors/index.js';
 import { ApiKey, encodeRequest, packBody, unpackBody } from '../../src/protocol/index.js';
 import { type InProcessBroker, startInProcessBroker } from '../helpers/in-process-broker.js';
-import { RawSocket, rawFrame, rawRequest, rawRequestIds } from '../helpers/raw-socket.js';
+import {
+  expectServing,
+  metadataFrame,
+  RawSocket,
+  rawFrame,
+  rawRequest,
+  rawRequestIds,
+} from '../helpers/raw-socket.js';
 import { batchOf, codeOf, connectTo } from '../helpers/wire.js';
 
 const SEED = Number(process.env.FUZZ_SEED ?? Date.now() % 2 ** 31);
@@ -37,24 +44,6 @@ afterAll(async () => {
   await b?.destroy();
 });
 
-/** The broker still answers a fresh client: a Metadata request on a new connection succeeds. */
-async function expectServing(target: { host: string; port: number } = b): Promise<void> {
-  const conn = await connectTo(target);
-  try {
-    const md = await conn.request(ApiKey.Metadata, { topics: null }, { timeoutMs: 5_000 });
-    expect(md.brokers).toHaveLength(1);
-  } finally {
-    await conn.close();
-  }
-}
-
-function metadataFrame(correlationId: number): Buffer {
-  return encodeRequest(
-    { apiKey: ApiKey.Metadata, apiVersion: 0, correlationId, clientId: 'raw' },
-    { topics: null },
-  );
-}
-
 /** Sends `bytes` on a fresh socket and expects the broker to close it without answering. */
 async function expectClosedWithoutAnswer(bytes: Buffer): Promise<void> {
   const raw = await RawSocket.open(b.host, b.port);
@@ -65,7 +54,7 @@ async function expectClosedWithoutAnswer(bytes: Buffer): Promise<void> {
   } finally {
     raw.close();
   }
-  await expectServing();
+  await expectServing(b);
 }
 
 /** Sends one bad request; expects an error response with `code` and the same connection still usable. */
@@ -87,7 +76,7 @@ async function expectErrorResponse(frame: Buffer, correlationId: number, code: k
   } finally {
     raw.close();
   }
-  await expectServing();
+  await expectServing(b);
 }
 
 describe('malformed frames close the connection and the broker keeps serving', () => {
@@ -295,7 +284,7 @@ describe('fuzz: random frames never crash the broker', () => {
     console.log(`fuzz: ${answered} answered, ${closed} closed`);
     expect(answered).toBeGreaterThan(0);
     expect(closed).toBeGreaterThan(0);
-    await expectServing();
+    await expectServing(b);
   });
 });
 

@@ -8,7 +8,14 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { codeFromWire } from '../../src/errors/index.js';
 import { ApiKey, encodeRequest, unpackBody } from '../../src/protocol/index.js';
 import { type InProcessBroker, startInProcessBroker } from '../helpers/in-process-broker.js';
-import { RawSocket, rawFrame, rawRequest, rawRequestIds } from '../helpers/raw-socket.js';
+import {
+  expectServing,
+  metadataFrame,
+  RawSocket,
+  rawFrame,
+  rawRequest,
+  rawRequestIds,
+} from '../helpers/raw-socket.js';
 import { connectTo } from '../helpers/wire.js';
 
 const FRAME_BYTES_MAX = 64 * 1024;
@@ -25,24 +32,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await b?.destroy();
 });
-
-/** The broker still answers a fresh client: a Metadata request on a new connection succeeds. */
-async function expectServing(): Promise<void> {
-  const conn = await connectTo(b);
-  try {
-    const md = await conn.request(ApiKey.Metadata, { topics: null }, { timeoutMs: 5_000 });
-    expect(md.brokers).toHaveLength(1);
-  } finally {
-    await conn.close();
-  }
-}
-
-function metadataFrame(correlationId: number): Buffer {
-  return encodeRequest(
-    { apiKey: ApiKey.Metadata, apiVersion: 0, correlationId, clientId: 'raw' },
-    { topics: null },
-  );
-}
 
 /** Expects the next answer to refuse `correlationId` as FRAME_TOO_LARGE, naming the limit, then a close. */
 async function expectRefusedThenClosed(raw: RawSocket, correlationId: number): Promise<void> {
@@ -68,7 +57,7 @@ describe('a frame over limits.frame_bytes_max is refused unread: answered FRAME_
     } finally {
       raw.close();
     }
-    await expectServing();
+    await expectServing(b);
   });
 
   test('the answer needs only the first 8 bytes: a 2 GiB length, its body never sent, is answered', async () => {
@@ -86,7 +75,7 @@ describe('a frame over limits.frame_bytes_max is refused unread: answered FRAME_
     } finally {
       raw.close();
     }
-    await expectServing();
+    await expectServing(b);
   });
 
   test('answers stay in request order: requests before it, a waiting long poll too, are answered first', async () => {
@@ -119,6 +108,6 @@ describe('a frame over limits.frame_bytes_max is refused unread: answered FRAME_
     } finally {
       raw.close();
     }
-    await expectServing();
+    await expectServing(b);
   });
 });

@@ -7,16 +7,11 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/index.js';
-import { type ClientTlsOptions, createClient, type StreamBusClient } from '../../src/index.js';
+import type { ClientTlsOptions, StreamBusClient } from '../../src/index.js';
 import { removeDir, tempDir } from '../helpers/broker-process.js';
-import {
-  aliveInMetadata,
-  type InProcessBroker,
-  singleVoterCluster,
-  startInProcessBroker,
-} from '../helpers/in-process-broker.js';
+import { perTestBroker, singleVoterCluster, startInProcessBroker } from '../helpers/in-process-broker.js';
 
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'tls');
 const fixture = (name: string) => join(FIXTURES, name);
@@ -30,23 +25,10 @@ const TLS = {
 };
 const MUTUAL = { ...TLS, 'broker.tls.client_auth': 'required' };
 
-let broker: InProcessBroker | undefined;
-const clients: StreamBusClient[] = [];
-
-afterEach(async () => {
-  await Promise.allSettled(clients.splice(0).map((c) => c.close()));
-  await broker?.destroy();
-  broker = undefined;
-});
+const fixtureBroker = perTestBroker();
 
 function client(tls: ClientTlsOptions | undefined, requestTimeoutMs = 10_000): StreamBusClient {
-  const c = createClient({
-    bootstrap: broker!.bootstrap,
-    requestTimeoutMs,
-    ...(tls === undefined ? {} : { tls }),
-  });
-  clients.push(c);
-  return c;
+  return fixtureBroker.client({ requestTimeoutMs, ...(tls === undefined ? {} : { tls }) });
 }
 
 async function roundTrip(c: StreamBusClient, topic: string): Promise<string[]> {
@@ -72,11 +54,10 @@ async function codeOf(promise: Promise<unknown>): Promise<string> {
 for (const mode of ['single node', 'one-voter cluster'] as const) {
   describe(`the client listener over TLS (${mode})`, () => {
     const start = async (settings: Record<string, unknown>) => {
-      broker = await startInProcessBroker({
+      await fixtureBroker.start({
         ...settings,
         ...(mode === 'single node' ? {} : await singleVoterCluster()),
       });
-      await aliveInMetadata(broker);
     };
 
     it('serves a client that trusts its CA; refuses one that does not, at once; a plain client gets nothing', async () => {

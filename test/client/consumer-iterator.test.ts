@@ -4,37 +4,18 @@
  * stop there: the rest is read again, by this consumer's next poll() or by the group's next member. It used
  * to commit the whole batch and lose the messages never handed over.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { createClient, type StreamBusClient } from '../../src/index.js';
-import { removeDir, tempDir } from '../helpers/broker-process.js';
-import { aliveInMetadata, type InProcessBroker, startInProcessBroker } from '../helpers/in-process-broker.js';
+import { describe, expect, it } from 'vitest';
+import type { StreamBusClient } from '../../src/index.js';
+import { perTestBroker } from '../helpers/in-process-broker.js';
 
 const GROUP = { sessionTimeoutMs: 3_000, heartbeatIntervalMs: 300, rebalanceTimeoutMs: 5_000 };
 const TP = { topic: 'orders', partition: 0 };
 
-let broker: InProcessBroker | undefined;
-const clients: StreamBusClient[] = [];
-const dirs: string[] = [];
-
-afterEach(async () => {
-  await Promise.allSettled(clients.splice(0).map((c) => c.close()));
-  await broker?.destroy();
-  broker = undefined;
-  for (const d of dirs.splice(0)) removeDir(d);
-});
-
-function client(): StreamBusClient {
-  const c = createClient({ bootstrap: broker!.bootstrap, requestTimeoutMs: 10_000 });
-  clients.push(c);
-  return c;
-}
+const { start, client } = perTestBroker();
 
 /** A broker with `orders` (one partition) holding m0..m49, written as one batch so one poll gets them all. */
 async function fiftyInOneBatch(): Promise<void> {
-  const dataDir = tempDir();
-  dirs.push(dataDir);
-  broker = await startInProcessBroker({ 'groups.initial_rebalance_delay': 100 }, dataDir);
-  await aliveInMetadata(broker);
+  await start({ 'groups.initial_rebalance_delay': 100 });
   await client().admin().createTopic({ name: 'orders', partitions: 1 });
   const producer = client().producer({ lingerMs: 0 });
   await producer.send({

@@ -12,6 +12,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createClient, type StreamBusClient } from '../../src/index.js';
+import type { BrokerProcess } from '../helpers/broker-process.js';
 import { brokerFleet, formedCluster, raftView, until } from '../helpers/cluster-processes.js';
 
 const fixture = (name: string) => join(import.meta.dirname, '..', 'fixtures', 'tls', name);
@@ -27,11 +28,18 @@ const MUTUAL_TLS = {
   STREAMBUS_CLUSTER_PROBE_INTERVAL: '200ms',
 };
 
-const TLS_CLIENT = () => ({
-  ca: readFileSync(fixture('ca.pem')),
-  cert: readFileSync(fixture('client.pem')),
-  key: readFileSync(fixture('client-key.pem')),
-});
+/** A client of `brokers` presenting the test client certificate. */
+function tlsClient(brokers: readonly BrokerProcess[]): StreamBusClient {
+  return createClient({
+    bootstrap: brokers.map((b) => b.bootstrap),
+    requestTimeoutMs: 10_000,
+    tls: {
+      ca: readFileSync(fixture('ca.pem')),
+      cert: readFileSync(fixture('client.pem')),
+      key: readFileSync(fixture('client-key.pem')),
+    },
+  });
+}
 
 /** Writes 100 values acks=all to a new topic replicated on all three brokers and reads them back. */
 async function replicatedRoundTrip(client: StreamBusClient): Promise<void> {
@@ -70,11 +78,7 @@ describe('a cluster whose client listeners serve mutual TLS', () => {
       expect(states.sort()).toEqual(['1:alive', '2:alive', '3:alive']);
     }
 
-    const client = createClient({
-      bootstrap: brokers.map((b) => b.bootstrap),
-      requestTimeoutMs: 10_000,
-      tls: TLS_CLIENT(),
-    });
+    const client = tlsClient(brokers);
     clients.push(client);
     await replicatedRoundTrip(client);
   }, 120_000);
@@ -92,11 +96,7 @@ describe('a cluster whose Raft link is mutual TLS too (cluster.peer_tls)', () =>
       () => formedCluster([...running.values()]),
       30_000,
     );
-    const client = createClient({
-      bootstrap: brokers.map((b) => b.bootstrap),
-      requestTimeoutMs: 10_000,
-      tls: TLS_CLIENT(),
-    });
+    const client = tlsClient(brokers);
     clients.push(client);
     await replicatedRoundTrip(client);
 

@@ -1,6 +1,8 @@
 /** A broker inside the test process: faster than a child process, for API and handler tests. */
+import { afterEach } from 'vitest';
 import { Broker } from '../../src/broker/broker.js';
 import { loadConfig } from '../../src/config/index.js';
+import { type ClientOptions, createClient, type StreamBusClient } from '../../src/index.js';
 import { type Logger, silentLogger } from '../../src/observability/index.js';
 import { removeDir, tempDir } from './broker-process.js';
 import { freePort } from './cluster-processes.js';
@@ -79,4 +81,34 @@ export async function aliveInMetadata(b: InProcessBroker): Promise<void> {
     'this broker alive in metadata',
     () => cluster.store.snapshotView().brokers.get(1)?.state === 'alive',
   );
+}
+
+/**
+ * A test file's broker, started by each test that needs one, with the clients made against it: after each
+ * test the clients close and the broker is destroyed (its data dir removed). Registers its afterEach.
+ */
+export function perTestBroker(): {
+  start(settings?: Record<string, unknown>): Promise<InProcessBroker>;
+  client(options?: Omit<ClientOptions, 'bootstrap'>): StreamBusClient;
+} {
+  let broker: InProcessBroker | undefined;
+  const clients: StreamBusClient[] = [];
+  afterEach(async () => {
+    await Promise.allSettled(clients.splice(0).map((c) => c.close()));
+    await broker?.destroy();
+    broker = undefined;
+  });
+  return {
+    async start(settings = {}) {
+      broker = await startInProcessBroker(settings);
+      await aliveInMetadata(broker);
+      return broker;
+    },
+    client(options = {}) {
+      if (broker === undefined) throw new Error('perTestBroker: start() the broker first');
+      const c = createClient({ requestTimeoutMs: 10_000, ...options, bootstrap: broker.bootstrap });
+      clients.push(c);
+      return c;
+    },
+  };
 }

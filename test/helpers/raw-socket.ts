@@ -3,13 +3,17 @@
  * without the SDK's validation getting in the way.
  */
 import { connect, type Socket } from 'node:net';
+import { expect } from 'vitest';
 import {
+  ApiKey,
   decodeResponseFrame,
+  encodeRequest,
   encodeRequestFrame,
   FrameDecoder,
   packBody,
   type RequestHeader,
 } from '../../src/protocol/index.js';
+import { connectTo } from './wire.js';
 
 export interface RawResponse {
   correlationId: number;
@@ -124,4 +128,23 @@ export function rawRequestIds(apiKey: number, correlationId: number): Buffer {
   ids.writeUInt16BE(apiKey, 0);
   ids.writeInt32BE(correlationId, 4);
   return ids;
+}
+
+/** The broker still answers a fresh client: a Metadata request on a new connection succeeds. */
+export async function expectServing(target: { host: string; port: number }): Promise<void> {
+  const conn = await connectTo(target);
+  try {
+    const md = await conn.request(ApiKey.Metadata, { topics: null }, { timeoutMs: 5_000 });
+    expect(md.brokers).toHaveLength(1);
+  } finally {
+    await conn.close();
+  }
+}
+
+/** A well-formed Metadata request frame with `correlationId`. */
+export function metadataFrame(correlationId: number): Buffer {
+  return encodeRequest(
+    { apiKey: ApiKey.Metadata, apiVersion: 0, correlationId, clientId: 'raw' },
+    { topics: null },
+  );
 }
