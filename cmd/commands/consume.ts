@@ -161,9 +161,17 @@ export function registerConsumeCommand(program: Command): void {
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
     let printed = 0;
-    /** Partitions with messages delivered but not printed (--max-messages reached): their positions stay uncommitted. */
-    const cut = new Set<string>();
-    let readerGone = false;
+    /**
+     * Per partition, the offset of its first message delivered but not printed (--max-messages reached, or
+     * a round the reader did not take): the group's next run must start there, neither before (printed
+     * twice) nor at the consumer's position (past it, so skipped).
+     */
+    const notPrinted = new Map<string, number>();
+    const holdBack = (m: { topic: string; partition: number; offset: number }): void => {
+      const key = `${m.topic}:${m.partition}`;
+      // Messages come in offset order per partition: the first one held back is the lowest.
+      if (!notPrinted.has(key)) notPrinted.set(key, m.offset);
+    };
     try {
       if (opts.group !== undefined) {
         consumer.subscribe([topic]);
@@ -193,8 +201,7 @@ export function registerConsumeCommand(program: Command): void {
         let lines = 0;
         for (const m of messages) {
           if (opts.maxMessages !== undefined && printed + lines >= opts.maxMessages) {
-            // Delivered but not printed: this partition's position is past what was printed.
-            cut.add(`${m.topic}:${m.partition}`);
+            holdBack(m);
             continue;
           }
           if (opts.printOffset) out += `${m.partition}:${m.offset}\t`;
@@ -208,22 +215,25 @@ export function registerConsumeCommand(program: Command): void {
           lines++;
         }
         if (!(await writeOut(out))) {
-          readerGone = true;
+          // How much of the round the reader took is unknowable: all of it counts as not printed.
+          for (const m of messages) holdBack(m);
           break;
         }
         printed += lines;
         if (opts.group !== undefined && next.size > 0) await commitPrinted(consumer, [...next.values()]);
         if (opts.maxMessages !== undefined && printed >= opts.maxMessages) break;
       }
-      // As Kafka consumers commit their positions, not only what they read: a partition with nothing to
-      // read records where this member started it (per --from-beginning), so the group's next run does not
-      // start it from the end and skip what arrived meanwhile.
-      if (opts.group !== undefined && !readerGone) {
+      // As Kafka consumers commit their positions, not only what they read: every assigned partition
+      // records where the next run must start. One with messages held back starts at the first of them;
+      // one with nothing to read (or never fetched) where this member started it (per --from-beginning), so
+      // the next run neither starts it from the end, skipping what was not printed or arrived meanwhile,
+      // nor prints anything twice.
+      if (opts.group !== undefined) {
         const positions: CommittedOffset[] = [];
         for (const tp of consumer.assignment()) {
-          const position = consumer.position(tp);
-          if (position !== undefined && !cut.has(`${tp.topic}:${tp.partition}`))
-            positions.push({ topic: tp.topic, partition: tp.partition, offset: position });
+          // No position: the partition was never started, so its committed offset (if any) still holds.
+          const offset = notPrinted.get(`${tp.topic}:${tp.partition}`) ?? consumer.position(tp);
+          if (offset !== undefined) positions.push({ topic: tp.topic, partition: tp.partition, offset });
         }
         if (positions.length > 0) await commitPrinted(consumer, positions);
       }
