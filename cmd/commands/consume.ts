@@ -10,6 +10,7 @@ import {
 } from '../../src/index.js';
 import { parseIntOption } from './common.js';
 import { cliClient, withBootstrap } from './connect-flags.js';
+import { ExitSignals, type GaveUp, isGaveUp, SIGNAL_EXIT_CODES } from './exit-signals.js';
 
 interface ConsumeOptions {
   bootstrap: string;
@@ -45,6 +46,29 @@ async function commitPrinted(consumer: Consumer, offsets: CommittedOffset[]): Pr
     if (!isStreamBusError(err) || err.category === 'fatal') throw err;
     process.stderr.write(`commit skipped (${err.code}): these messages may be delivered again\n`);
   }
+}
+
+/**
+ * How long the last commit and leaving the group may take after Ctrl-C / SIGTERM. A broker that answers
+ * does so well within this; one that went away would hold the process for as long as the client retries.
+ */
+export const EXIT_GRACE_MS = 5_000;
+
+/** The stderr line for what a signal made consume give up on, and what that means for the next run. */
+export function skippedNotice(
+  waitingFor: 'consuming' | 'commit' | 'leave',
+  group: boolean,
+  gaveUp: Pick<GaveUp, 'signal' | 'graceMs'>,
+): string {
+  const why = `no answer from the broker within ${gaveUp.graceMs} ms of ${gaveUp.signal}`;
+  if (waitingFor === 'leave') {
+    return group
+      ? `leaving the group skipped (${why}): its partitions move to other members once this member's session times out`
+      : `closing skipped (${why})`;
+  }
+  if (waitingFor === 'commit')
+    return `commit skipped (${why}): the group's next run starts from its last commit, so messages printed since may be printed again`;
+  return `stopped without finishing (${why})`;
 }
 
 /**
@@ -156,10 +180,15 @@ export function registerConsumeCommand(program: Command): void {
             },
           }),
     });
-    const stop = new AbortController();
-    const onSignal = (): void => stop.abort();
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
+    const signals = new ExitSignals({ graceMs: EXIT_GRACE_MS });
+    const stop = signals.stopped;
+    /** What the command waits for, to say what a signal made it skip. */
+    let waitingFor: 'consuming' | 'commit' | 'leave' = 'consuming';
+    const commit = async (offsets: CommittedOffset[]): Promise<void> => {
+      waitingFor = 'commit';
+      await commitPrinted(consumer, offsets);
+      waitingFor = 'consuming';
+    };
     let printed = 0;
     /**
      * Per partition, the offset of its first message delivered but not printed (--max-messages reached, or
@@ -172,76 +201,87 @@ export function registerConsumeCommand(program: Command): void {
       // Messages come in offset order per partition: the first one held back is the lowest.
       if (!notPrinted.has(key)) notPrinted.set(key, m.offset);
     };
-    try {
-      if (opts.group !== undefined) {
-        consumer.subscribe([topic]);
-      } else {
-        await consumer.assign([
-          opts.partition === undefined ? { topic } : { topic, partition: opts.partition },
-        ]);
-        const assigned: TopicPartition[] = consumer.assignment();
-        if (opts.offset !== undefined) {
-          const tp = { topic, partition: opts.partition! };
-          await consumer.seek(tp, opts.offset);
-          await warnIfOutOfRange(client, tp, opts.offset, opts.fromBeginning ? 'earliest' : 'latest');
-        } else if (opts.fromBeginning) await consumer.seekToBeginning(assigned);
-        else await consumer.seekToEnd(assigned);
-      }
-
-      let lastMessageAt = Date.now();
-      while (!stop.signal.aborted) {
-        const messages = await consumer.poll({ signal: stop.signal });
-        if (messages.length === 0) {
-          if (opts.timeoutMs !== undefined && Date.now() - lastMessageAt >= opts.timeoutMs) break;
-          continue;
+    const run = async (): Promise<void> => {
+      try {
+        if (opts.group !== undefined) {
+          consumer.subscribe([topic]);
+        } else {
+          await consumer.assign([
+            opts.partition === undefined ? { topic } : { topic, partition: opts.partition },
+          ]);
+          const assigned: TopicPartition[] = consumer.assignment();
+          if (opts.offset !== undefined) {
+            const tp = { topic, partition: opts.partition! };
+            await consumer.seek(tp, opts.offset);
+            await warnIfOutOfRange(client, tp, opts.offset, opts.fromBeginning ? 'earliest' : 'latest');
+          } else if (opts.fromBeginning) await consumer.seekToBeginning(assigned);
+          else await consumer.seekToEnd(assigned);
         }
-        lastMessageAt = Date.now();
-        let out = '';
-        const next = new Map<string, { topic: string; partition: number; offset: number }>();
-        let lines = 0;
-        for (const m of messages) {
-          if (opts.maxMessages !== undefined && printed + lines >= opts.maxMessages) {
-            holdBack(m);
+
+        let lastMessageAt = Date.now();
+        while (!stop.aborted) {
+          const messages = await consumer.poll({ signal: stop });
+          if (messages.length === 0) {
+            if (opts.timeoutMs !== undefined && Date.now() - lastMessageAt >= opts.timeoutMs) break;
             continue;
           }
-          if (opts.printOffset) out += `${m.partition}:${m.offset}\t`;
-          if (opts.printKey) out += `${m.key?.toString() ?? ''}\t`;
-          out += `${m.value?.toString() ?? ''}\n`;
-          next.set(`${m.topic}:${m.partition}`, {
-            topic: m.topic,
-            partition: m.partition,
-            offset: m.offset + 1,
-          });
-          lines++;
+          lastMessageAt = Date.now();
+          let out = '';
+          const next = new Map<string, { topic: string; partition: number; offset: number }>();
+          let lines = 0;
+          for (const m of messages) {
+            if (opts.maxMessages !== undefined && printed + lines >= opts.maxMessages) {
+              holdBack(m);
+              continue;
+            }
+            if (opts.printOffset) out += `${m.partition}:${m.offset}\t`;
+            if (opts.printKey) out += `${m.key?.toString() ?? ''}\t`;
+            out += `${m.value?.toString() ?? ''}\n`;
+            next.set(`${m.topic}:${m.partition}`, {
+              topic: m.topic,
+              partition: m.partition,
+              offset: m.offset + 1,
+            });
+            lines++;
+          }
+          if (!(await writeOut(out))) {
+            // How much of the round the reader took is unknowable: all of it counts as not printed.
+            for (const m of messages) holdBack(m);
+            break;
+          }
+          printed += lines;
+          if (opts.group !== undefined && next.size > 0) await commit([...next.values()]);
+          if (opts.maxMessages !== undefined && printed >= opts.maxMessages) break;
         }
-        if (!(await writeOut(out))) {
-          // How much of the round the reader took is unknowable: all of it counts as not printed.
-          for (const m of messages) holdBack(m);
-          break;
+        // As Kafka consumers commit their positions, not only what they read: every assigned partition
+        // records where the next run must start. One with messages held back starts at the first of them;
+        // one with nothing to read (or never fetched) where this member started it (per --from-beginning), so
+        // the next run neither starts it from the end, skipping what was not printed or arrived meanwhile,
+        // nor prints anything twice.
+        if (opts.group !== undefined) {
+          const positions: CommittedOffset[] = [];
+          for (const tp of consumer.assignment()) {
+            // No position: the partition was never started, so its committed offset (if any) still holds.
+            const offset = notPrinted.get(`${tp.topic}:${tp.partition}`) ?? consumer.position(tp);
+            if (offset !== undefined) positions.push({ topic: tp.topic, partition: tp.partition, offset });
+          }
+          if (positions.length > 0) await commit(positions);
         }
-        printed += lines;
-        if (opts.group !== undefined && next.size > 0) await commitPrinted(consumer, [...next.values()]);
-        if (opts.maxMessages !== undefined && printed >= opts.maxMessages) break;
+      } finally {
+        // With --group, closing leaves the group, so its partitions move to other members at once.
+        waitingFor = 'leave';
+        await client.close();
       }
-      // As Kafka consumers commit their positions, not only what they read: every assigned partition
-      // records where the next run must start. One with messages held back starts at the first of them;
-      // one with nothing to read (or never fetched) where this member started it (per --from-beginning), so
-      // the next run neither starts it from the end, skipping what was not printed or arrived meanwhile,
-      // nor prints anything twice.
-      if (opts.group !== undefined) {
-        const positions: CommittedOffset[] = [];
-        for (const tp of consumer.assignment()) {
-          // No position: the partition was never started, so its committed offset (if any) still holds.
-          const offset = notPrinted.get(`${tp.topic}:${tp.partition}`) ?? consumer.position(tp);
-          if (offset !== undefined) positions.push({ topic: tp.topic, partition: tp.partition, offset });
-        }
-        if (positions.length > 0) await commitPrinted(consumer, positions);
-      }
-    } finally {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-      // With --group, closing commits what was printed and leaves the group.
-      await client.close();
+    };
+    const outcome = await signals.within(run()).finally(() => {
+      // Once given up on, the work is left behind: a signal from here on ends the process (Node's default).
+      signals.remove();
+    });
+    if (isGaveUp(outcome)) {
+      process.stderr.write(`${skippedNotice(waitingFor, opts.group !== undefined, outcome)}\n`);
+      process.stderr.write(`${printed} message(s) consumed\n`);
+      // The client still retries in the background; nothing more it does can matter to this run.
+      process.exit(SIGNAL_EXIT_CODES[outcome.signal]);
     }
     process.stderr.write(`${printed} message(s) consumed\n`);
   });
