@@ -216,4 +216,12 @@ describe('streambus consume --group and streambus group', () => {
     expect(negative.code).toBe(1);
     expect(negative.stderr).toContain('--to-offset must be at least 0, got -5');
   });
+
+  test("a session timeout the broker does not allow is refused naming the broker's bounds", async () => {
+    const r = await cli('consume', 'lines', '--group', 'short-lived', '--session-timeout-ms', '500');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(
+      "streambus: INVALID_SESSION_TIMEOUT: session timeout 500 ms is outside the broker's groups.session_timeout_min..max (1000..300000 ms)",
+    );
+  });
 });

@@ -105,7 +105,9 @@ export class GroupMachine {
     if (this.s.phase === 'Dead') return [joinErrorEffect(input.requestId, input.memberId, 'NOT_COORDINATOR')];
     const { minSessionTimeoutMs: min, maxSessionTimeoutMs: max } = this.options;
     if (input.sessionTimeoutMs < min || input.sessionTimeoutMs > max) {
-      return [joinErrorEffect(input.requestId, input.memberId, 'INVALID_SESSION_TIMEOUT')];
+      // The bounds are the broker's config: a member cannot know them unless the refusal says them.
+      const message = `session timeout ${input.sessionTimeoutMs} ms is outside the broker's groups.session_timeout_min..max (${min}..${max} ms)`;
+      return [joinErrorEffect(input.requestId, input.memberId, 'INVALID_SESSION_TIMEOUT', message)];
     }
     if (input.memberId === '') {
       const holder =

@@ -144,9 +144,15 @@ export function toRecord(member: GroupMember, protocol: string | null): MemberRe
   };
 }
 
-export function joinErrorEffect(requestId: number, memberId: string, error: ErrorCode): GroupEffect {
+export function joinErrorEffect(
+  requestId: number,
+  memberId: string,
+  error: ErrorCode,
+  errorMessage?: string,
+): GroupEffect {
   const result: JoinGroupResult = {
     error,
+    ...(errorMessage === undefined ? {} : { errorMessage }),
     generation: -1,
     protocolType: '',
     protocol: null,

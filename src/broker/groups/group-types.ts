@@ -65,6 +65,8 @@ export interface JoinGroupInput {
 
 export interface JoinGroupResult {
   readonly error: ErrorCode | null;
+  /** Why, when the catalogue's message for `error` would leave the member guessing (e.g. the allowed range). */
+  readonly errorMessage?: string;
   readonly generation: number;
   readonly protocolType: string;
   readonly protocol: string | null;

@@ -90,7 +90,7 @@ export async function handleJoinGroup(
     protocols: req.protocols,
   });
   return {
-    error: codeError(result.error),
+    error: codeError(result.error, result.errorMessage),
     generation: result.generation,
     protocolType: result.protocolType,
     protocol: result.protocol,

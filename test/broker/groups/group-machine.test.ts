@@ -158,6 +158,20 @@ describe('GroupMachine: forming a generation', () => {
     expect(m.memberCount).toBe(1);
     expect(m.generation).toBe(g.generation);
   });
+
+  it("a session timeout out of range is refused naming the broker's bounds, which the member cannot know", () => {
+    const m = new GroupMachine('g', options({ minSessionTimeoutMs: 1_000, maxSessionTimeoutMs: 60_000 }));
+    const answer = (sessionTimeoutMs: number) => {
+      const r = joinInput({ sessionTimeoutMs });
+      return joinAnswer(m.join(r, 0), r.requestId);
+    };
+    expect(answer(500)).toMatchObject({
+      error: 'INVALID_SESSION_TIMEOUT',
+      errorMessage:
+        "session timeout 500 ms is outside the broker's groups.session_timeout_min..max (1000..60000 ms)",
+    });
+    expect(answer(60_001)?.errorMessage).toContain('session timeout 60001 ms is outside');
+  });
 });
 
 describe('GroupMachine: failure handling', () => {
