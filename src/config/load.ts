@@ -99,8 +99,9 @@ export function loadConfigDetailed(options: LoadConfigOptions = {}): LoadedConfi
       if (!NON_CONFIG_ENV.has(name)) options.onWarning?.(`ignoring unknown env var ${name}${suggest(name)}`);
       continue;
     }
-    // `FOO= cmd` is how shells clear a variable: treat empty as unset unless the key is nullable.
-    if (value === '' && SCHEMA_BY_KEY.get(key)?.nullable !== true) continue;
+    // `FOO= cmd` is how shells clear a variable: empty is unset for every key, as docs/config.md says, so
+    // it neither overrides the file nor shows as an env source in `config print --sources`.
+    if (value === '') continue;
     raw.set(key, { value, source: 'env', origin: ` [from env ${name}]` });
   }
   if (options.overrides !== undefined) {

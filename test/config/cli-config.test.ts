@@ -80,6 +80,15 @@ describe('streambus config print', () => {
     expect(bad.stderr).toMatch(/broker\.id/);
   });
 
+  it('--sources leaves out empty env vars, nullable keys too (an empty variable counts as unset)', async () => {
+    const result = await runCli(['config', 'print', '--sources'], {
+      env: { STREAMBUS_BROKER_RACK: '', STREAMBUS_STORAGE_FLUSH_POLICY: '' },
+    });
+    expect(result.code).toBe(0);
+    expect(result.stdout).not.toMatch(/broker\.rack: env/);
+    expect(result.stdout).not.toMatch(/storage\.flush_policy: env/);
+  });
+
   it('masks a secret read from STREAMBUS_<KEY>_FILE and names its source', async () => {
     const secret = writeConfig('otlp-headers', 'x-api-key=k-123\n');
     const result = await runCli(['config', 'print', '--sources'], {

@@ -188,10 +188,17 @@ describe('loadConfig layering', () => {
     ]);
   });
 
-  it('treats an empty env var as unset, and as null for nullable keys', () => {
-    const config = loadConfig({ env: { STREAMBUS_BROKER_LISTEN: '', STREAMBUS_BROKER_RACK: '' } });
-    expect(config.broker.listen).toBe('0.0.0.0:9092');
-    expect(config.broker.rack).toBeNull();
+  it('treats an empty env var as unset, nullable keys too: not a source, and the file value holds', () => {
+    const loaded = loadConfigDetailed({
+      env: { STREAMBUS_BROKER_LISTEN: '', STREAMBUS_BROKER_RACK: '', STREAMBUS_METRICS_PORT: '' },
+      yamlText: 'metrics:\n  port: 9464\n',
+    });
+    expect(loaded.config.broker.listen).toBe('0.0.0.0:9092');
+    expect(loaded.config.broker.rack).toBeNull();
+    expect(loaded.sources.get('broker.rack')).toBe('default');
+    expect(loaded.sources.get('broker.listen')).toBe('default');
+    expect(loaded.values.get('metrics.port')).toBe(9464);
+    expect(loaded.sources.get('metrics.port')).toBe('file');
   });
 });
 
