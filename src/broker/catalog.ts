@@ -66,6 +66,7 @@ export interface TopicInfo {
   partitions: number;
   replicationFactor: number;
   internal: boolean;
+  /** The topic's own overrides (DescribeTopics shows them); not the cluster-wide defaults it inherits. */
   configs: Record<string, string>;
   /**
    * Which creation of this name: a topic deleted and created again has another (the metadata version that

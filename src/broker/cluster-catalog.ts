@@ -40,7 +40,6 @@ import type { PartitionPlacement, ServedPartition, TopicCatalog, TopicInfo } fro
 import { liveLeaderOf } from './replica/live-leader.js';
 import type { ReplicaManager } from './replica/replica-manager.js';
 import { clusterTopicDefaults, topicConfigEntries } from './topic-config-entries.js';
-import { topicConfigs } from './topic-configs.js';
 
 /** Replication factor -1 ("broker default") means this many replicas, or every alive broker if fewer. */
 export const DEFAULT_REPLICATION_FACTOR = 3;
@@ -91,14 +90,14 @@ export class ClusterTopicCatalog implements TopicCatalog {
   listTopics(): TopicInfo[] {
     const view = this.view();
     return [...view.topics.values()]
-      .map((t) => topicInfo(view, t))
+      .map((t) => topicInfo(t))
       .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 
   topic(name: string): TopicInfo | undefined {
     const view = this.view();
     const t = view.topics.get(name);
-    return t === undefined ? undefined : topicInfo(view, t);
+    return t === undefined ? undefined : topicInfo(t);
   }
 
   brokers(): BrokerInfo[] {
@@ -468,13 +467,15 @@ export class ClusterTopicCatalog implements TopicCatalog {
   }
 }
 
-function topicInfo(view: MetadataView, t: TopicRecord): TopicInfo {
+function topicInfo(t: TopicRecord): TopicInfo {
   return {
     name: t.name,
     partitions: t.partitions.length,
     replicationFactor: t.replicationFactor,
     internal: t.internal,
-    configs: topicConfigs(view, t),
+    // Its own overrides only, as on a single node: cluster-wide defaults are not this topic's settings
+    // (describeConfigs shows every effective value with its source).
+    configs: { ...t.configs },
     incarnation: t.createdVersion,
   };
 }

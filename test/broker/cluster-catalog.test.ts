@@ -499,6 +499,8 @@ describe('Configs through the cluster catalog', () => {
         source: 'cluster',
       });
       expect(entryOf(topic, 'segment_ms')).toEqual({ key: 'segment_ms', value: '5000', source: 'topic' });
+      // DescribeTopics (topic describe) lists the topic's own overrides, not the cluster default it inherits.
+      expect(b.catalog.topic('cfg')?.configs).toEqual({ segment_ms: '5000' });
       expect(entryOf(topic, 'retention_bytes')).toEqual({
         key: 'retention_bytes',
         value: String(DEFAULT_LOG_CONFIG.retentionBytes),
