@@ -10,6 +10,15 @@ import {
 import { normalizeMarkdown } from '../config/generated-doc.js';
 
 const docPath = fileURLToPath(new URL('../../docs/observability.md', import.meta.url));
+const readmePath = fileURLToPath(new URL('../../README.md', import.meta.url));
+
+/** `| \`name\` | yes/no | ...` rows of a Markdown health-check table: check name to critical. */
+function checkRows(markdown: string): Map<string, boolean> {
+  const rows = new Map<string, boolean>();
+  for (const m of markdown.matchAll(/^\s*\| `([a-z_]+)`\s*\| (yes|no)\s*\|/gm))
+    rows.set(m[1]!, m[2] === 'yes');
+  return rows;
+}
 
 function tableSection(doc: string): string {
   const begin = doc.indexOf(METRICS_TABLE_BEGIN);
@@ -35,5 +44,12 @@ describe('docs/observability.md', () => {
     for (const m of Object.values(METRICS)) expect(doc).toContain(`\`${m.name}\``);
     for (const path of ['/health/live', '/health/ready', '/health/raft', '`/health`', '/metrics'])
       expect(doc).toContain(path);
+  });
+
+  it("the README's Operating table lists the same health checks, equally critical (QA: `metadata` was missing)", () => {
+    const documented = checkRows(readFileSync(docPath, 'utf8'));
+    const operating = readFileSync(readmePath, 'utf8').split('## Operating')[1] ?? '';
+    expect(documented.size).toBeGreaterThanOrEqual(9);
+    expect(Object.fromEntries(checkRows(operating))).toEqual(Object.fromEntries(documented));
   });
 });
