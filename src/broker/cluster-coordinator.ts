@@ -165,6 +165,7 @@ export class ClusterCoordinator {
     this.unsubscribe?.();
     this.stopped.abort();
     this.term.abort();
+    this.clearGauges();
   }
 
   status(): CoordinatorStatus {
@@ -249,6 +250,7 @@ export class ClusterCoordinator {
     this.term.abort();
     this.dispatch({ type: 'lostLeadership', nowMs: now });
     this.membershipRetryAtMs.clear();
+    this.clearGauges();
     this.log.info({ operation: 'coordinator-stop' }, 'cluster coordinator stopped: metadata leadership lost');
   }
 
@@ -388,6 +390,19 @@ export class ClusterCoordinator {
     metrics.clusterBrokersActive.set(view.brokers.filter((b) => b.state === 'alive').length);
     metrics.clusterPartitionsTotal.set(view.topics.reduce((n, t) => n + t.partitions.length, 0));
     if (this.state.imbalanceScore !== null) metrics.clusterImbalanceScore.set(this.state.imbalanceScore);
+  }
+
+  /**
+   * Back to the initial 0 of a broker that never led: only the coordinator on the metadata leader keeps
+   * these current, so a former leader's last values would otherwise stay and a max() across brokers (the
+   * dashboards, StreamBusMetadataVotersMissing) would show a false imbalance or a broker count long gone.
+   */
+  private clearGauges(): void {
+    const metrics = this.deps.metrics;
+    if (metrics === undefined) return;
+    metrics.clusterBrokersActive.reset();
+    metrics.clusterPartitionsTotal.reset();
+    metrics.clusterImbalanceScore.reset();
   }
 }
 
