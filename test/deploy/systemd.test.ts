@@ -5,11 +5,11 @@
  * answers /health/live and drains on SIGTERM.
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { BROKER_NODE_FLAGS } from '../../src/broker/node-flags.js';
-import { loadConfig } from '../../src/config/index.js';
+import { CONFIG_SCHEMA, loadConfig } from '../../src/config/index.js';
 import { requireDist } from '../helpers/acked-producer.js';
 import { removeDir, tempDir } from '../helpers/broker-process.js';
 import { runBrokerCommand } from './broker-command.js';
@@ -93,6 +93,24 @@ describe('systemd unit', () => {
     } finally {
       removeDir(dir);
     }
+  });
+});
+
+describe('the shipped config file', () => {
+  test('its comments name only config keys and files that exist, not work still to come (QA: "arrive with issue 4")', () => {
+    const comments = readFileSync(CONFIG_FILE, 'utf8')
+      .split('\n')
+      .filter((l) => l.trim().startsWith('#'))
+      .join('\n');
+    expect(comments).not.toMatch(/\bissue \d/);
+    const keys = new Set(CONFIG_SCHEMA.map((k) => k.key));
+    const named = [
+      ...comments.matchAll(/(?<![\w/])((?:cluster|broker|storage|groups)\.[a-z_]+(?:\.[a-z_]+)?)(?![\w.])/g),
+    ];
+    for (const [, key] of named) expect(keys, key).toContain(key);
+    const files = [...comments.matchAll(/\b((?:docs|deploy)\/[\w./-]+\.(?:md|yaml))\b/g)].map((m) => m[1]!);
+    expect(files).toContain('docs/cluster.md');
+    for (const f of files) expect(existsSync(join(REPO, f)), f).toBe(true);
   });
 });
 
