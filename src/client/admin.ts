@@ -23,6 +23,7 @@ import {
   type ResponseOf,
   type TopicDescription,
 } from '../protocol/index.js';
+import { checkConfigResource, checkConfigResources, checkPartitionGrowth } from './admin-args.js';
 import { backoffMs, delay } from './backoff.js';
 import type { Cluster } from './cluster.js';
 import { GroupAdmin } from './group-admin.js';
@@ -146,6 +147,7 @@ export class Admin {
     counts: Readonly<Record<string, PartitionGrowth>>,
     options: { validateOnly?: boolean } = {},
   ): Promise<TopicOutcome[]> {
+    checkPartitionGrowth(counts);
     const res = await this.toController(ApiKey.CreatePartitions, {
       topics: Object.entries(counts).map(([name, growth]) =>
         typeof growth === 'number'
@@ -290,6 +292,7 @@ export class Admin {
    * metadata replica sees them. Per-resource failures (UNKNOWN_TOPIC_OR_PARTITION) come back in the result.
    */
   async describeConfigs(resources: readonly ConfigResource[]): Promise<ConfigsDescription[]> {
+    checkConfigResources(resources, 'describeConfigs', 'describeConfig');
     const res = await this.cluster.requestAny(ApiKey.DescribeConfigs, {
       resources: resources.map((r) => ({ type: r.type, name: r.name })),
     });
@@ -303,6 +306,7 @@ export class Admin {
 
   /** One resource's configs; throws its error. */
   async describeConfig(resource: ConfigResource): Promise<ConfigEntry[]> {
+    checkConfigResource(resource, 'describeConfig');
     const [first] = await this.describeConfigs([resource]);
     if (first === undefined) {
       throw new StreamBusError('UNKNOWN_SERVER_ERROR', {
@@ -324,6 +328,7 @@ export class Admin {
     changes: readonly (ConfigResource & ConfigChange)[],
     options: { validateOnly?: boolean } = {},
   ): Promise<ConfigOutcome[]> {
+    checkConfigResources(changes, 'alterConfigs', 'alterConfig');
     const res = await this.toController(ApiKey.AlterConfigs, {
       resources: changes.map((c) => ({
         type: c.type,
@@ -346,6 +351,7 @@ export class Admin {
     change: ConfigChange,
     options: { validateOnly?: boolean } = {},
   ): Promise<void> {
+    checkConfigResource(resource, 'alterConfig');
     for (const o of await this.alterConfigs([{ ...resource, ...change }], options))
       if (o.error) throw o.error;
   }
