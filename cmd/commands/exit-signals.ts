@@ -53,11 +53,6 @@ export class ExitSignals {
     return this.controller.signal;
   }
 
-  /** The first signal received, if any. */
-  get signal(): ExitSignal | null {
-    return this.received;
-  }
-
   /** Stops listening: later signals get Node's default (the process ends). */
   remove(): void {
     this.source.off('SIGINT', this.onSignal);
