@@ -19,19 +19,28 @@ export abstract class RaftFollower extends RaftCandidate {
         this.leaderId = m.from;
         this.handleAppend(m);
         return;
-      case 'heartbeat':
+      case 'heartbeat': {
         this.electionElapsed = 0;
         this.leaderId = m.from;
-        this.log.commitTo(Math.min(m.commit, this.log.lastIndex()));
+        const last = this.log.lastIndex();
+        this.log.commitTo(Math.min(m.commit, last));
         // The leader holds nothing this node lacks and goes quiet: so does this node's election timer.
-        if (m.quiesce === true && this.cfg.quiesce && m.commit <= this.log.lastIndex()) this.quiesced = true;
+        if (m.quiesce === true && this.cfg.quiesce && m.commit <= last) this.quiesced = true;
+        // A heartbeat's commit is capped by what this node acknowledged in the leader's term, which a
+        // follower never drops: a log ending below it lost acknowledged entries (this node came back under
+        // its id on an empty or rolled-back disk). The answer says so and where the log ends, so that the
+        // leader replicates to it again (etcd stops the process here instead). Leaders before this change
+        // ignore both fields on a heartbeat answer.
+        const lost = m.commit > last;
         this.send(
           newMessage('heartbeat-resp', this.id, m.from, {
             term: this.term,
+            ...(lost ? { reject: true, rejectHint: last } : {}),
             ...(m.context === undefined ? {} : { context: m.context }),
           }),
         );
         return;
+      }
       case 'snap':
         this.electionElapsed = 0;
         this.leaderId = m.from;

@@ -197,7 +197,10 @@ export abstract class RaftLeader extends RaftState {
       return;
     }
     const wasPaused = pr.isPaused();
-    if (!pr.maybeUpdate(m.index)) return;
+    // A probe at the acknowledged index that succeeds confirms the follower still holds it (as etcd): only
+    // then does the leader stream to it again.
+    const confirmed = pr.state === 'probe' && m.index === pr.match;
+    if (!pr.maybeUpdate(m.index) && !confirmed) return;
     if (pr.state === 'probe') pr.becomeReplicate();
     else if (pr.state === 'snapshot' && pr.match + 1 >= this.log.firstIndex()) {
       pr.becomeProbe();
@@ -219,10 +222,13 @@ export abstract class RaftLeader extends RaftState {
     const pr = this.prs.get(m.from);
     if (pr === undefined) return;
     pr.recentActive = true;
+    if (m.reject) pr.lostLog(m.rejectHint);
     pr.probeSent = false;
     // Appends may have been lost: free a slot so the follower can tell us where it really is.
     if (pr.state === 'replicate' && pr.inflights.full()) pr.inflights.freeFirst();
-    if (pr.match < this.log.lastIndex()) this.sendAppend(m.from, true);
+    // In probe state the follower's log is unconfirmed even when `match` is the last index (after its
+    // connection was lost it may have restarted on an empty disk): probe it, as etcd does.
+    if (pr.match < this.log.lastIndex() || pr.state === 'probe') this.sendAppend(m.from, true);
     if (m.context === undefined || m.context.byteLength === 0) return;
     const acks = this.readOnly.recvAck(m.from, m.context);
     if (acks === undefined || !jointIsQuorum(this.conf, acks)) return;

@@ -115,6 +115,18 @@ export class Progress {
     return updated;
   }
 
+  /**
+   * The follower reports that its log ends at `lastIndex`, below `match` (follower.ts, its heartbeat answer):
+   * it lost what it acknowledged. Forget `match` and probe from where its log ends. A report that is not
+   * below `match` is older than an acknowledgement since received, and ignored.
+   */
+  lostLog(lastIndex: number): void {
+    if (lastIndex >= this.match) return;
+    this.match = 0;
+    this.resetState('probe');
+    this.next = lastIndex + 1;
+  }
+
   /** Optimistically advances `next` after sending entries up to `lastIndex`. */
   sentEntries(lastIndex: number, bytes: number): void {
     if (this.state === 'replicate') {
@@ -128,6 +140,13 @@ export class Progress {
   /**
    * A rejection for an append at `rejected`: move `next` back to just after the follower's hint.
    * Returns false for a stale rejection (one about an index we already moved past).
+   *
+   * A probe rejected at or below `match` says the follower no longer holds what it acknowledged: it came
+   * back on an empty or rolled-back disk under the same id (docs/raft.md, "A follower that lost its log").
+   * `match` is then forgotten and the probe continues from the hint. Keeping `match` (as etcd does) made
+   * the leader resend the same rejected append at every answer, forever, and never replicate to it again.
+   * A stale rejection read this way (only possible where messages are reordered) costs a resend from the
+   * hint: lowering `match` is always safe, since the commit index never moves back.
    */
   maybeDecrTo(rejected: number, matchHint: number): boolean {
     if (this.state === 'replicate') {
@@ -136,6 +155,7 @@ export class Progress {
       return true;
     }
     if (this.next - 1 !== rejected) return false;
+    if (rejected <= this.match) this.match = 0;
     this.next = Math.max(Math.min(rejected, matchHint + 1), this.match + 1, 1);
     this.probeSent = false;
     return true;

@@ -88,8 +88,10 @@ export abstract class RaftQuiescence extends RaftFollower {
       this.memberStopped(m.from);
       return true;
     }
+    // A heartbeat answer that reports a lost log (follower.ts) is news, not the quiet exchange.
     const quietExchange =
-      (m.type === 'heartbeat' && m.quiesce === true) || (m.type === 'heartbeat-resp' && m.term === this.term);
+      (m.type === 'heartbeat' && m.quiesce === true) ||
+      (m.type === 'heartbeat-resp' && m.term === this.term && !m.reject);
     if (this.quiesced && !quietExchange) this.wake();
     return false;
   }
