@@ -1,5 +1,5 @@
 /**
- * A cluster broker's health checks (`raft`, `metadata`, `coordinator`, `brokers`) and the /health/raft body,
+ * A cluster broker's health checks (`raft`, `metadata_catch_up`, `metadata`, `coordinator`, `brokers`) and the /health/raft body,
  * from the live metadata Raft node, store and coordinator. The judgements themselves are pure functions in
  * observability/cluster-checks.ts; this module gathers their facts.
  */
@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { BrokerConfig } from '../config/types.js';
 import { SUPPORTED_FEATURE_LEVEL } from '../metadata/feature-levels.js';
 import type { MetadataStateMachine, MetadataStore } from '../metadata/index.js';
+import { CATCH_UP_START, type CatchUp, judgeCatchUp, nextCatchUp } from '../observability/catch-up-check.js';
 import {
   COORDINATOR_STALL_MS,
   judgeCoordinator,
@@ -51,6 +52,18 @@ export function registerClusterHealth(ops: OpsStack, s: ClusterHealthSources): (
     intervalMs: RAFT_CHECK_INTERVAL_MS,
     check: async () => judgeRaft(raftFacts(s, s.raft.status())),
   });
+  let catchUp: CatchUp = CATCH_UP_START;
+  ops.health.register({
+    name: 'metadata_catch_up',
+    // Not ready with metadata older than what was committed when this broker came back (catch-up-check.ts).
+    critical: true,
+    intervalMs: RAFT_CHECK_INTERVAL_MS,
+    check: async () => {
+      const status = s.raft.status();
+      catchUp = nextCatchUp(catchUp, status);
+      return judgeCatchUp(catchUp, status.appliedIndex);
+    },
+  });
   ops.health.register({
     name: 'metadata',
     // Readiness follows `raft`; a broker whose metadata writes fail still serves the partitions it leads.
@@ -86,7 +99,8 @@ export function registerClusterHealth(ops: OpsStack, s: ClusterHealthSources): (
   });
   ops.server?.setRaftHealthProvider(() => raftHealthView(s));
   return () => {
-    for (const name of ['raft', 'metadata', 'coordinator', 'brokers']) ops.health.unregister(name);
+    for (const name of ['raft', 'metadata_catch_up', 'metadata', 'coordinator', 'brokers'])
+      ops.health.unregister(name);
     ops.server?.setRaftHealthProvider(undefined);
   };
 }

@@ -71,6 +71,11 @@ export interface RaftNodeStatus {
   readonly leaderId: NodeId;
   readonly commitIndex: number;
   readonly appliedIndex: number;
+  /**
+   * The highest commit index a leader told this node since it started (its own while it leads): applied
+   * up to there, a restarted or replaced node has caught up with what was committed when it came back.
+   */
+  readonly leaderCommitIndex: number;
   readonly lastIndex: number;
   /** The last index this node's own storage holds durably. */
   readonly durableIndex: number;

@@ -361,6 +361,7 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
       leaderId: s.leaderId,
       commitIndex: s.commit,
       appliedIndex: this.ready.appliedIndex,
+      leaderCommitIndex: s.leaderCommit,
       lastIndex: s.lastIndex,
       durableIndex: s.durableIndex,
       voters: s.conf.voters,

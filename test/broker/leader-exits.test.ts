@@ -13,6 +13,7 @@ function status(o: Partial<RaftNodeStatus> = {}): RaftNodeStatus {
     leaderId: 1,
     commitIndex: 10,
     appliedIndex: 10,
+    leaderCommitIndex: 10,
     lastIndex: 12,
     durableIndex: 12,
     voters: [1, 2, 3],

@@ -30,6 +30,7 @@ function fake(f: Fake): { deps: QuorumChangeDeps; proposed: { type: string; node
     leaderId: f.role === 'follower' ? 2 : 1,
     commitIndex,
     appliedIndex: commitIndex,
+    leaderCommitIndex: commitIndex,
     lastIndex: commitIndex,
     durableIndex: commitIndex,
     voters: f.voters,

@@ -53,6 +53,8 @@ describe('a voter restarted on an empty disk (lost state)', () => {
       expect(c.core(3).log.committed).toBe(c.core(1).log.committed);
       expect(c.appliedData(3)).toEqual(c.appliedData(2));
       expect(progressOf(c, 1, 3).match).toBe(c.core(1).log.lastIndex());
+      // What its readiness waits for (metadata_catch_up): the leader's commit index, heard and applied.
+      expect(c.core(3).status().leaderCommit).toBe(c.core(1).log.committed);
     });
   }
 

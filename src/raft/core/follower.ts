@@ -17,11 +17,13 @@ export abstract class RaftFollower extends RaftCandidate {
       case 'app':
         this.electionElapsed = 0;
         this.leaderId = m.from;
+        this.leaderCommitSeen = Math.max(this.leaderCommitSeen, m.commit);
         this.handleAppend(m);
         return;
       case 'heartbeat': {
         this.electionElapsed = 0;
         this.leaderId = m.from;
+        this.leaderCommitSeen = Math.max(this.leaderCommitSeen, m.commit);
         const last = this.log.lastIndex();
         this.log.commitTo(Math.min(m.commit, last));
         // The leader holds nothing this node lacks and goes quiet: so does this node's election timer.
@@ -44,6 +46,7 @@ export abstract class RaftFollower extends RaftCandidate {
       case 'snap':
         this.electionElapsed = 0;
         this.leaderId = m.from;
+        this.leaderCommitSeen = Math.max(this.leaderCommitSeen, m.snapshot?.metadata.index ?? 0);
         this.handleSnapshot(m);
         return;
       case 'timeout-now':

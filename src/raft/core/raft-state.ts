@@ -26,6 +26,11 @@ export abstract class RaftState {
   term = 0;
   vote: NodeId = NONE;
   leaderId: NodeId = NONE;
+  /**
+   * The highest commit index a leader has told this node in this life (from appends, heartbeats and
+   * snapshots). How far a node that restarted, or came back on an empty disk, must apply to have caught up.
+   */
+  leaderCommitSeen = 0;
   role: Role = 'follower';
   conf: ConfState;
   /** Index of the last conf-change entry folded into `conf` (replays after restart are skipped). */

@@ -57,6 +57,8 @@ export interface RaftStatus {
   readonly firstIndex: number;
   readonly conf: ConfState;
   readonly leadTransferee: NodeId;
+  /** The highest commit index a leader told this node in this life; a leader's own commit index. */
+  readonly leaderCommit: number;
 }
 
 /** What the leader knows of one member's replication (empty on followers). */
@@ -427,6 +429,7 @@ export class RaftCore extends RaftQuiescence {
       firstIndex: this.log.firstIndex(),
       conf: this.conf,
       leadTransferee: this.leadTransferee,
+      leaderCommit: this.role === 'leader' ? this.log.committed : this.leaderCommitSeen,
     };
   }
 }
