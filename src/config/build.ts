@@ -105,7 +105,7 @@ export function buildBrokerConfig(r: ValueReader): BrokerConfig {
       peerListen: r.str('cluster.peer_listen'),
       peerTls: r.bool('cluster.peer_tls'),
       advertisedPeerListen: r.strOrNull('cluster.advertised_peer_listen'),
-      voters: votersOf(r.strOrNull('cluster.voters')),
+      voters: votersOf(r.strOrNull('cluster.voters'), r.num('broker.id')),
       rebalanceIntervalMs: r.num('cluster.rebalance_interval'),
       probeIntervalMs: r.num('cluster.probe_interval'),
       failedGraceMs: r.num('cluster.failed_grace'),
@@ -155,9 +155,9 @@ export function buildBrokerConfig(r: ValueReader): BrokerConfig {
 }
 
 /** Cross-checks already refused a malformed list; one that still fails here is a bug in them. */
-function votersOf(text: string | null): { id: number; host: string; port: number }[] | null {
+function votersOf(text: string | null, selfId: number): { id: number; host: string; port: number }[] | null {
   if (text === null) return null;
-  const parsed = parseVoters(text);
+  const parsed = parseVoters(text, selfId);
   if (!parsed.ok) throw new Error(`cluster.voters: ${parsed.problem}`);
   return parsed.voters.map((v) => ({ ...v }));
 }

@@ -74,7 +74,7 @@ export function checkCrossKeys(values: ReadonlyMap<string, ConfigValue>): string
 
 /**
  * The metadata quorum list: well formed whenever set and required in cluster mode. A broker not named in it
- * joins as a non-voter through the voters.
+ * joins as a non-voter through the voters it lists (then only contact points, so not held to a quorum size).
  */
 function checkCluster(values: ReadonlyMap<string, ConfigValue>): string[] {
   const text = values.get('cluster.voters') as string | null;
@@ -82,7 +82,7 @@ function checkCluster(values: ReadonlyMap<string, ConfigValue>): string[] {
   if (text === null) {
     return enabled ? ['cluster.voters: required when cluster.enabled is true'] : [];
   }
-  const parsed = parseVoters(text);
+  const parsed = parseVoters(text, values.get('broker.id') as number);
   if (!parsed.ok) return [`cluster.voters: ${parsed.problem}`];
   return [];
 }

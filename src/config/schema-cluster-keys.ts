@@ -134,7 +134,7 @@ export const CLUSTER_KEYS: readonly KeySpec[] = [
     },
     default: null,
     nullable: true,
-    doc: 'The metadata quorum: 1, 3 or 5 comma-separated `id@host:port` (broker id and peer address), unique ids. A broker not in the list joins as a non-voter (a learner of the metadata log) through the voters. Required when cluster.enabled.',
+    doc: 'The metadata quorum: 1, 3 or 5 comma-separated `id@host:port` (broker id and peer address), unique ids. A broker not in the list joins as a non-voter (a learner of the metadata log) through the voters it lists, which are then only contact points: any 1 to 5 current voters, a follower as good as the leader. Required when cluster.enabled.',
   },
   {
     key: 'cluster.rebalance_interval',

@@ -81,7 +81,7 @@ describe('cluster config', () => {
   });
 
   it('parses exactly the ids and addresses written', () => {
-    expect(parseVoters('7@a:1')).toEqual({ ok: true, voters: [{ id: 7, host: 'a', port: 1 }] });
-    expect(parseVoters('0@a:1').ok).toBe(false);
+    expect(parseVoters('7@a:1', 7)).toEqual({ ok: true, voters: [{ id: 7, host: 'a', port: 1 }] });
+    expect(parseVoters('0@a:1', 7).ok).toBe(false);
   });
 });
