@@ -42,6 +42,8 @@ export interface ClusterHealthSources {
   readonly raftFatal: () => string | undefined;
   /** True once this broker was decommissioned and then unregistered (it left the cluster). */
   readonly leftCluster: () => boolean;
+  /** The other brokers cluster.voters names: where this broker joins through while outside the group. */
+  readonly contactVoters: readonly NodeId[];
 }
 
 /** Registers the checks and the /health/raft body; returns what undoes it. */
@@ -145,6 +147,7 @@ export function raftHealthView(src: ClusterHealthSources): RaftHealthView {
 function raftFacts(src: ClusterHealthSources, s: RaftNodeStatus): RaftFacts {
   const heard = s.voters.filter((id) => id !== s.id && src.transport.isHeardFrom(id)).length;
   const fatal = src.raftFatal();
+  const voter = s.voters.includes(s.id) || s.votersOutgoing.includes(s.id);
   return {
     running: fatal === undefined,
     ...(fatal === undefined ? {} : { fatalError: fatal }),
@@ -157,6 +160,7 @@ function raftFacts(src: ClusterHealthSources, s: RaftNodeStatus): RaftFacts {
     commitStaleMs: src.config.resilience.timeouts.heartbeatTimeoutMs,
     // A voter still counts for the quorum (docs say to demote it first): judge it as one.
     decommissioned: src.leftCluster() && !s.voters.includes(s.id),
+    ...(voter ? {} : { nonVoter: { via: src.contactVoters, learner: s.learners.includes(s.id) } }),
   };
 }
 

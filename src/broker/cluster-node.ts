@@ -160,12 +160,15 @@ export class ClusterNode {
     }
     const logger = deps.logger.child({ component: 'raft' });
     const id = config.broker.id;
-    const isVoter = voters.some((v) => v.id === id);
+    const founding = voters.some((v) => v.id === id);
     // Only the founding voters bootstrap the log; a joining broker receives it from the leader.
     const storage = await LevelRaftStorage.open(
       join(config.broker.dataDir, METADATA_DIR),
-      isVoter ? voters.map((v) => v.id) : undefined,
+      founding ? voters.map((v) => v.id) : undefined,
     );
+    // A broker outside cluster.voters joins through the voters it lists.
+    const joining = !founding;
+    const contacts = voters.filter((v) => v.id !== id);
     const listen = parseHostPort(config.cluster.peerListen) ?? { host: '0.0.0.0', port: 9093 };
     const peers = new Map<NodeId, PeerAddress>(
       voters.filter((v) => v.id !== id).map((v) => [v.id, { host: v.host, port: v.port }]),
@@ -179,8 +182,8 @@ export class ClusterNode {
       // Per-peer breakers (raft-peer-<id>); their open timeout is the redial backoff's cap, see raft/transport/peer.ts.
       breakerFailureThreshold: config.resilience.circuitBreaker.failureThreshold,
       logger,
-      dialsAllPeers: !isVoter,
-      acceptsUnknownPeers: isVoter,
+      dialsAllPeers: joining,
+      acceptsUnknownPeers: founding,
       tls: deps.peerTls ?? null,
       ...(isWildcard(listen.host) ? {} : { localAddress: listen.host }),
     });
@@ -202,6 +205,13 @@ export class ClusterNode {
       transport,
       handleTimeoutMs: config.resilience.timeouts.proposalMs,
       logger,
+      // The registry has every broker's advertised address; cluster.voters the founders' before it does.
+      peerAddressOf: (peer) =>
+        stateMachine.view().brokers.get(peer)?.peerAddress ?? voters.find((v) => v.id === peer),
+      // A joiner may list only followers: it dials the leader they name (tcp-forwarder.ts).
+      ...(joining
+        ? { learnPeer: (peer: NodeId, address: PeerAddress) => transport.setPeer(peer, address) }
+        : {}),
     });
     // One host ticks the metadata group and every partition group on this broker, over one transport.
     const host = new RaftHost({
@@ -238,7 +248,7 @@ export class ClusterNode {
         openTimeoutMs: config.resilience.circuitBreaker.timeoutMs,
         maxRequestsHalfOpen: config.resilience.circuitBreaker.maxRequestsHalfOpen,
       },
-      ...(isVoter ? {} : { joinVia: voters.map((v) => v.id) }),
+      ...(joining ? { joinVia: contacts.map((v) => v.id) } : {}),
       ...(deps.ops.tracing.enabled ? { spans: withSpan } : {}),
     });
     forwarder.setTarget(store);
@@ -279,7 +289,8 @@ export class ClusterNode {
         peer_port: bound.port,
         advertised_peer: `${node.peerAddress.host}:${node.peerAddress.port}`,
         voters: voters.map((v) => `${v.id}@${v.host}:${v.port}`),
-        voter: isVoter,
+        voter: founding,
+        joining,
       },
       'metadata raft started',
     );
@@ -426,6 +437,9 @@ export class ClusterNode {
         nowMs: this.nowMs,
         raftFatal: () => this.raftFatal,
         leftCluster: () => this.decommission.leftCluster,
+        contactVoters: (this.config.cluster.voters ?? [])
+          .map((v) => v.id)
+          .filter((voter) => voter !== this.config.broker.id),
       }),
     );
     this.unbind.push(this.featureLevelFence.follow(ops.health));

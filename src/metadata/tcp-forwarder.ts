@@ -10,11 +10,21 @@
  *                       from a broker before deadlines travelled), context = the encoded command (as
  *                       MetadataStore built it)
  *   response `app-resp` index = correlation id, context = msgpackr `{ ok: true, result }` or
- *                       `{ ok: false, code, message, leaderId }`
+ *                       `{ ok: false, code, message, leaderId, leaderPeer }` (leaderPeer: `{ host, port }`
+ *                       of the leader a NOT_LEADER names, when the answering node knows it, else null;
+ *                       older builds send none and ignore it)
  * The transport drops envelopes when a peer is down, so a request may get no answer: the caller's deadline
  * (the store's attempt, itself within a client request's deadline) bounds the wait, and the command's
  * request id makes re-sending safe. The leader side works on a request for at most the remaining time it
  * carried (never more than handleTimeoutMs), so the time left only shrinks across the hop.
+ *
+ * A joining broker (outside the metadata group, `learnPeer` set) knows only the voters it lists, and any of
+ * them may be a follower: a NOT_LEADER answer that names the leader's peer address makes it add the leader
+ * as a peer (so it dials it, as it dials every voter it knows), wait for the connection and send the same
+ * command there, within the same deadline. One redirect per forward: the leader's own NOT_LEADER (it lost
+ * leadership meanwhile) goes back to the caller, whose next attempt asks again. Redirecting rather than
+ * relaying through the follower: the leader must reach the joiner anyway to replicate the metadata log to
+ * it, and it does so over the connection the joiner opened (voters accept unknown peers; a joiner does not).
  */
 import { pack, unpack } from 'msgpackr';
 import { ERRORS, type ErrorCode } from '../errors/catalogue.js';
@@ -23,14 +33,17 @@ import type { Envelope } from '../raft/codec.js';
 import type { Message, NodeId } from '../raft/core/types.js';
 import type { RaftLogger } from '../raft/logger.js';
 import type { RaftTransport } from '../raft/transport/types.js';
-import type { Clock, Timers } from '../resilience/clock.js';
+import { type Clock, sleep, systemTimers, type Timers } from '../resilience/clock.js';
 import { Deadline } from '../resilience/deadline.js';
 import type { ForwardTarget, MetadataForwarder } from './forwarder.js';
 import { parseApplyResult } from './snapshot.js';
-import type { ApplyResult } from './types.js';
+import type { ApplyResult, HostPort } from './types.js';
 
 /** Reserved: never the id of a Raft group. */
 export const FORWARD_GROUP_ID = 'metadata.forward';
+
+/** How often a redirected forward looks whether the connection to the named leader is up yet. */
+export const REDIRECT_CONNECT_POLL_MS = 25;
 
 export interface PeerTransport extends RaftTransport {
   /** False while no connection to `to` is up (a forward would only sit in a queue). */
@@ -45,6 +58,13 @@ export interface TransportForwarderOptions {
   readonly logger: RaftLogger;
   readonly clock?: Clock;
   readonly timers?: Timers;
+  /** The peer address of a broker (the metadata registry's, else cluster.voters'), sent with NOT_LEADER. */
+  readonly peerAddressOf?: (id: NodeId) => HostPort | undefined;
+  /**
+   * Set on a broker joining from outside the metadata group: adds a peer to its transport (which then dials
+   * it). With it, a NOT_LEADER answer that names the leader's address is followed there (see above).
+   */
+  readonly learnPeer?: (id: NodeId, address: HostPort) => void;
 }
 
 interface Pending {
@@ -89,7 +109,55 @@ export class TransportForwarder implements MetadataForwarder {
     this.target = target;
   }
 
-  forward(leaderId: NodeId, commandBytes: Uint8Array, deadline: Deadline): Promise<ApplyResult> {
+  async forward(leaderId: NodeId, commandBytes: Uint8Array, deadline: Deadline): Promise<ApplyResult> {
+    try {
+      return await this.forwardTo(leaderId, commandBytes, deadline);
+    } catch (err) {
+      const redirect = this.redirectOf(err, leaderId);
+      if (redirect === undefined) throw err;
+      return this.forwardRedirected(leaderId, redirect, commandBytes, deadline);
+    }
+  }
+
+  /** The leader a NOT_LEADER from `asked` names with its address, when this node follows redirects. */
+  private redirectOf(err: unknown, asked: NodeId): { id: NodeId; address: HostPort } | undefined {
+    if (this.options.learnPeer === undefined || !isStreamBusError(err, 'NOT_LEADER')) return undefined;
+    const id = err.metadata?.leaderId;
+    const address = err.metadata?.leaderPeer;
+    if (typeof id !== 'number' || id === 0 || id === asked || id === this.options.nodeId) return undefined;
+    return isHostPort(address) ? { id, address } : undefined;
+  }
+
+  /** One hop on to the leader `asked` named: dial it, wait for the connection, send the command there. */
+  private async forwardRedirected(
+    asked: NodeId,
+    leader: { id: NodeId; address: HostPort },
+    commandBytes: Uint8Array,
+    deadline: Deadline,
+  ): Promise<ApplyResult> {
+    const transport = this.options.transport;
+    if (!transport.isConnected(leader.id)) {
+      this.options.logger.info(
+        { operation: 'metadata.forward', asked, leader: leader.id, peer: hostPort(leader.address) },
+        'a voter named the metadata leader: dialing it',
+      );
+      this.options.learnPeer?.(leader.id, leader.address);
+    }
+    const timers = this.options.timers ?? systemTimers;
+    while (!transport.isConnected(leader.id) && !this.closed) {
+      try {
+        await sleep(REDIRECT_CONNECT_POLL_MS, deadline.signal, timers);
+      } catch {
+        throw new StreamBusError('NETWORK_ERROR', {
+          operation: 'metadata.forward',
+          message: `metadata leader ${leader.id} (named by ${asked}) not reached at ${hostPort(leader.address)}`,
+        });
+      }
+    }
+    return this.forwardTo(leader.id, commandBytes, deadline);
+  }
+
+  private forwardTo(leaderId: NodeId, commandBytes: Uint8Array, deadline: Deadline): Promise<ApplyResult> {
     const signal = deadline.signal;
     if (this.closed || !this.options.transport.isConnected(leaderId)) {
       return Promise.reject(
@@ -188,7 +256,16 @@ export class TransportForwarder implements MetadataForwarder {
     } catch (err) {
       const e = toStreamBusError(err, 'metadata.forwarded');
       const leaderId = isStreamBusError(e, 'NOT_LEADER') ? e.metadata?.leaderId : undefined;
-      reply = { ok: false, code: e.code, message: e.message, leaderId: leaderId ?? null };
+      // The address too: a joining asker may know no way to the leader but through this node.
+      const leaderPeer =
+        typeof leaderId === 'number' && leaderId !== 0 ? this.options.peerAddressOf?.(leaderId) : undefined;
+      reply = {
+        ok: false,
+        code: e.code,
+        message: e.message,
+        leaderId: leaderId ?? null,
+        leaderPeer: leaderPeer === undefined ? null : { host: leaderPeer.host, port: leaderPeer.port },
+      };
     }
     if (!this.closed) this.send(from, 'app-resp', m.index, pack(reply));
   }
@@ -260,9 +337,32 @@ function decodeReply(context: Uint8Array | undefined): ApplyResult {
     throw new InvariantViolation('forward answer has no valid error code');
   }
   const leaderId = b.leaderId;
+  const leaderPeer = isHostPort(b.leaderPeer)
+    ? { host: b.leaderPeer.host, port: b.leaderPeer.port }
+    : undefined;
   throw new StreamBusError(code as ErrorCode, {
     operation: 'metadata.forward',
     message: b.message,
-    ...(typeof leaderId === 'number' ? { metadata: { leaderId } } : {}),
+    ...(typeof leaderId === 'number'
+      ? { metadata: { leaderId, ...(leaderPeer === undefined ? {} : { leaderPeer }) } }
+      : {}),
   });
+}
+
+/** A peer address from the wire (untrusted): a non-empty host and a port in 1..65535. */
+function isHostPort(value: unknown): value is HostPort {
+  if (typeof value !== 'object' || value === null) return false;
+  const v = value as Record<string, unknown>;
+  return (
+    typeof v.host === 'string' &&
+    v.host.length > 0 &&
+    typeof v.port === 'number' &&
+    Number.isInteger(v.port) &&
+    v.port > 0 &&
+    v.port <= 65_535
+  );
+}
+
+function hostPort(a: HostPort): string {
+  return a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
 }

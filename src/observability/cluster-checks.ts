@@ -35,6 +35,13 @@ export interface RaftFacts {
    * no longer replicates to it, so it commits nothing, by design.
    */
   readonly decommissioned?: boolean;
+  /**
+   * Set while this broker does not vote: the voters it contacts (cluster.voters, itself left out), and
+   * whether it is a learner of the group by its own log. A new broker knows no voters until the leader
+   * replicates to it, and a non-voter cannot judge the quorum, so "quorum lost: 0 of 0 voters reachable"
+   * would misdescribe a broker that is still finding the leader.
+   */
+  readonly nonVoter?: { readonly via: readonly number[]; readonly learner: boolean };
 }
 
 /**
@@ -68,6 +75,16 @@ export function judgeRaft(f: RaftFacts): CheckResult {
   }
   if (f.role === 'leader' && f.votersReachable < quorum) {
     return { status: 'unhealthy', message: `quorum lost: leader hears ${reach}` };
+  }
+  if (f.leaderId === 0 && f.nonVoter !== undefined && f.nonVoter.via.length > 0) {
+    const { via, learner } = f.nonVoter;
+    const through = `${via.length === 1 ? 'voter' : 'voters'} ${via.join(', ')} (cluster.voters)`;
+    return {
+      status: 'unhealthy',
+      message: learner
+        ? `no metadata leader reached yet through ${through}; this broker is a learner (role ${f.role}, term ${f.term})`
+        : `joining: no metadata leader reached yet through ${through}; not a member of the metadata group yet`,
+    };
   }
   if (f.leaderId === 0) {
     const lost = f.votersReachable < quorum ? 'quorum lost: ' : '';

@@ -188,4 +188,69 @@ describe('TransportForwarder', () => {
     expect(received[0]?.from).toBe(1);
     expect(received[0]?.envelopes).toEqual([{ groupId: 'metadata', message: heartbeat }]);
   });
+
+  it('a joiner that asked a follower is sent on to the leader it names: it dials it and gets the result', async () => {
+    const result: ApplyResult = { ok: true, version: 11 };
+    const tcpLeader = new TcpTransport({ nodeId: 2, host: '127.0.0.1', port: 0, acceptsUnknownPeers: true });
+    const tcpVoter = new TcpTransport({ nodeId: 1, host: '127.0.0.1', port: 0, acceptsUnknownPeers: true });
+    open.push(tcpLeader, tcpVoter);
+    const leaderAddress = await tcpLeader.listen();
+    const voterAddress = await tcpVoter.listen();
+    // The joiner knows only voter 1 (its cluster.voters), and dials every peer it knows.
+    const tcpJoiner = new TcpTransport({
+      nodeId: 5,
+      host: '127.0.0.1',
+      port: 0,
+      peers: new Map([[1, voterAddress]]),
+      dialsAllPeers: true,
+    });
+    open.push(tcpJoiner);
+    await tcpJoiner.listen();
+    const commands: number[][] = [];
+    const leader = new TransportForwarder({
+      nodeId: 2,
+      transport: tcpLeader,
+      handleTimeoutMs: 1_000,
+      logger: silentLogger,
+    });
+    leader.setTarget({
+      handleForwarded: async (bytes) => {
+        commands.push([...bytes]);
+        return result;
+      },
+    });
+    const voter = new TransportForwarder({
+      nodeId: 1,
+      transport: tcpVoter,
+      handleTimeoutMs: 1_000,
+      logger: silentLogger,
+      peerAddressOf: (id) => (id === 2 ? leaderAddress : undefined),
+    });
+    voter.setTarget({
+      handleForwarded: async () => {
+        throw new StreamBusError('NOT_LEADER', {
+          operation: 'metadata.forwarded',
+          metadata: { leaderId: 2 },
+        });
+      },
+    });
+    const learned: NodeId[] = [];
+    const joiner = new TransportForwarder({
+      nodeId: 5,
+      transport: tcpJoiner,
+      handleTimeoutMs: 1_000,
+      logger: silentLogger,
+      learnPeer: (id, address) => {
+        learned.push(id);
+        tcpJoiner.setPeer(id, address);
+      },
+    });
+    for (let i = 0; i < 200 && !tcpJoiner.isConnected(1); i++) await new Promise((r) => setTimeout(r, 10));
+    expect(tcpJoiner.isConnected(2)).toBe(false);
+
+    expect(await joiner.forward(1, new Uint8Array([9, 8]), deadline())).toEqual(result);
+    expect(commands).toEqual([[9, 8]]);
+    expect(learned).toEqual([2]);
+    expect(tcpJoiner.isConnected(2)).toBe(true);
+  });
 });

@@ -252,6 +252,8 @@ export function brokerFleet(
   clients: StreamBusClient[];
   /** Starts broker `id`; `env` adds to (or overrides) the fleet's. */
   start(id: number, env?: NodeJS.ProcessEnv): Promise<BrokerProcess>;
+  /** `id@host:port` of the given brokers, comma-separated: a cluster.voters of a joiner's own choosing. */
+  voterList(ids: readonly number[]): Promise<string>;
 } {
   const dirs = Array.from({ length: count }, (_, i) => tempDir(`streambus-${name}-${i + 1}-`));
   const running = new Map<number, BrokerProcess>();
@@ -279,5 +281,10 @@ export function brokerFleet(
     running.set(id, b);
     return b;
   };
-  return { dirs, running, clients, start };
+  const voterList = async (ids: readonly number[]): Promise<string> => {
+    ports ??= freePorts(count);
+    const peerPorts = await ports;
+    return ids.map((id) => `${id}@${HOST}:${peerPorts[id - 1]}`).join(',');
+  };
+  return { dirs, running, clients, start, voterList };
 }

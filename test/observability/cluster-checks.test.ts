@@ -47,6 +47,26 @@ describe('raft check', () => {
     expect(judgeRaft({ ...raft, leaderId: 0, votersReachable: 2 }).message).toMatch(/^no metadata leader/);
   });
 
+  it('says a broker outside the group is still joining, naming the voters it contacts, not a lost quorum', () => {
+    const joining = { ...raft, leaderId: 0, term: 0, voterCount: 0, votersReachable: 0 };
+    expect(judgeRaft({ ...joining, nonVoter: { via: [1], learner: false } })).toEqual({
+      status: 'unhealthy',
+      message:
+        'joining: no metadata leader reached yet through voter 1 (cluster.voters); not a member of the metadata group yet',
+    });
+    const learner = judgeRaft({
+      ...raft,
+      leaderId: 0,
+      votersReachable: 0,
+      nonVoter: { via: [1, 2], learner: true },
+    });
+    expect(learner.message).toBe(
+      'no metadata leader reached yet through voters 1, 2 (cluster.voters); this broker is a learner (role follower, term 4)',
+    );
+    // Once it knows the leader, it is judged like any member.
+    expect(judgeRaft({ ...raft, nonVoter: { via: [1], learner: true } }).status).toBe('healthy');
+  });
+
   it('is unhealthy on a leader that hears fewer voters than a quorum', () => {
     const r = judgeRaft({ ...raft, role: 'leader', leaderId: 1, votersReachable: 1 });
     expect(r).toEqual({
