@@ -14,6 +14,11 @@ import type { Deadline } from '../resilience/deadline.js';
 export interface BrokerStateChangeDeps {
   readonly store: Pick<MetadataStore, 'readLinearizable' | 'updateBroker'>;
   readonly logger: Logger;
+  /**
+   * The metadata group's voters, outgoing ones included, as this broker's Raft node knows them (its log,
+   * read after the linearizable read above, so a committed voter change is in it).
+   */
+  readonly metadataVoters: () => readonly number[];
 }
 
 /**
@@ -45,6 +50,13 @@ export async function alterBrokerState(
   // an alive broker says so instead of answering "alive" as if it had cancelled a drain.
   if (action === 'undrain' && b.state !== 'draining') throw refuse(`is ${b.state}, not draining`);
   if (b.state === target) return target;
+  // A decommissioned voter is unregistered and dropped by the others while the group still counts its
+  // vote: the group tolerates one failure less, and the broker, restarted, could not register again.
+  if (action === 'decommission' && deps.metadataVoters().includes(brokerId)) {
+    throw refuse(
+      `is a metadata voter: run \`streambus cluster remove-voter ${brokerId}\` first, then decommission it`,
+    );
+  }
   if (action === 'drain' && b.state === 'failed') {
     throw refuse('has failed; its replicas move after cluster.failed_grace, or decommission it');
   }

@@ -32,6 +32,7 @@ import { registerClusterHealth } from './cluster-health.js';
 import { coordinatorConfig } from './coordinator-config.js';
 import { DecommissionWatch } from './decommission-watch.js';
 import { FeatureLevelFence } from './feature-level-fence.js';
+import { isVoterOf, latestConfState } from './log-membership.js';
 import { runMembership } from './membership.js';
 import { bindMetadataRaftMetrics, measuredRaft } from './metadata-raft-metrics.js';
 import { ProbeBreakers } from './probe-breakers.js';
@@ -166,8 +167,9 @@ export class ClusterNode {
       join(config.broker.dataDir, METADATA_DIR),
       founding ? voters.map((v) => v.id) : undefined,
     );
-    // A broker outside cluster.voters joins through the voters it lists.
-    const joining = !founding;
+    // A broker outside cluster.voters joins through the voters it lists; so does a founding voter whose own
+    // log says it no longer votes (log-membership.ts): the others may no longer dial it.
+    const joining = !founding || !isVoterOf(latestConfState(storage), id);
     const contacts = voters.filter((v) => v.id !== id);
     const listen = parseHostPort(config.cluster.peerListen) ?? { host: '0.0.0.0', port: 9093 };
     const peers = new Map<NodeId, PeerAddress>(
@@ -336,7 +338,16 @@ export class ClusterNode {
    * moves replicas and leadership (and unregisters a decommissioned broker once empty).
    */
   alterBroker(brokerId: number, action: BrokerAction, deadline?: Deadline): Promise<BrokerState> {
-    return alterBrokerState({ store: this.store, logger: this.logger }, brokerId, action, deadline);
+    const metadataVoters = (): readonly number[] => {
+      const s = this.raft.status();
+      return [...s.voters, ...s.votersOutgoing];
+    };
+    return alterBrokerState(
+      { store: this.store, logger: this.logger, metadataVoters },
+      brokerId,
+      action,
+      deadline,
+    );
   }
 
   status(): RaftNodeStatus {

@@ -8,7 +8,10 @@ import type { MetadataView } from '../../src/metadata/index.js';
 import type { BrokerRecord, BrokerState } from '../../src/metadata/types.js';
 import { silentLogger } from '../../src/observability/index.js';
 
-function fake(states: Record<number, BrokerState>): {
+function fake(
+  states: Record<number, BrokerState>,
+  voters: readonly number[] = [1],
+): {
   deps: BrokerStateChangeDeps;
   written: { brokerId: number; state: BrokerState }[];
 } {
@@ -28,6 +31,7 @@ function fake(states: Record<number, BrokerState>): {
       },
     },
     logger: silentLogger(),
+    metadataVoters: () => voters,
   };
   return { deps, written };
 }
@@ -73,5 +77,24 @@ describe('alterBrokerState', () => {
     await expect(alterBrokerState(deps, 3, 'drain')).resolves.toBe('draining');
     await expect(alterBrokerState(deps, 9, 'undrain')).rejects.toMatchObject({ code: 'UNKNOWN_BROKER' });
     expect(written).toEqual([]);
+  });
+
+  it('a metadata voter is not decommissioned: the operator is told to remove it from the voters first', async () => {
+    const { deps, written } = fake({ 2: 'alive', 3: 'draining', 4: 'alive' }, [1, 2, 3]);
+    for (const id of [2, 3]) {
+      await expect(alterBrokerState(deps, id, 'decommission')).rejects.toMatchObject({
+        code: 'METADATA_CONFLICT',
+        message: expect.stringContaining(
+          `broker ${id} is a metadata voter: run \`streambus cluster remove-voter ${id}\` first`,
+        ),
+      });
+    }
+    // A learner is decommissioned; a voter may still be drained.
+    await expect(alterBrokerState(deps, 4, 'decommission')).resolves.toBe('decommissioned');
+    await expect(alterBrokerState(deps, 2, 'drain')).resolves.toBe('draining');
+    expect(written).toEqual([
+      { brokerId: 4, state: 'decommissioned' },
+      { brokerId: 2, state: 'draining' },
+    ]);
   });
 });
