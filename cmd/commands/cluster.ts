@@ -14,6 +14,20 @@ function renderQuorum(voters: readonly number[], learners: readonly number[]): s
   return `metadata voters ${voters.join(', ') || '-'}\tlearners ${learners.join(', ') || '-'}\n`;
 }
 
+/**
+ * What a metadata quorum of this size survives, when it is less than an operator may assume: one voter
+ * survives no failure, and an even count tolerates no more failures than one voter fewer.
+ */
+export function quorumSizeWarning(voters: number): string {
+  if (voters === 1) {
+    return 'warning: the metadata quorum is one voter: losing that broker stops every metadata change (add-voter another two)\n';
+  }
+  if (voters % 2 === 0) {
+    return `warning: ${voters} metadata voters survive no more failures than ${voters - 1}: add or remove one voter for an odd count\n`;
+  }
+  return '';
+}
+
 /** The human-readable `cluster status` report. */
 /**
  * Without a metadata leader (a majority of the voters down or cut off) the answering broker's view is the
@@ -188,6 +202,7 @@ export function registerClusterCommand(program: Command): void {
         try {
           const m = await client.admin().alterQuorum(id, action);
           process.stdout.write(renderQuorum(m.voters, m.learners));
+          process.stderr.write(quorumSizeWarning(m.voters.length));
         } finally {
           await client.close();
         }

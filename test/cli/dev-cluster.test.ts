@@ -137,9 +137,11 @@ describe('streambus dev-cluster', () => {
     const removed = await runCli(['cluster', 'remove-voter', '3', '--bootstrap', bootstrap]);
     expect(removed.code, removed.stderr).toBe(0);
     expect(removed.stdout).toContain('metadata voters 1, 2\t');
+    expect(removed.stderr).toContain('warning: 2 metadata voters survive no more failures than 1');
     const added = await runCli(['cluster', 'add-voter', '3', '--bootstrap', bootstrap]);
     expect(added.code, added.stderr).toBe(0);
     expect(added.stdout).toBe('metadata voters 1, 2, 3\tlearners -\n');
+    expect(added.stderr).toBe('');
 
     child.kill('SIGINT');
     const { code } = await exited;
