@@ -10,6 +10,7 @@ import { codeFromWire, ERRORS } from '../../src/errors/index.js';
 import { ApiKey, encodeRequest, packBody, unpackBody } from '../../src/protocol/index.js';
 import { type InProcessBroker, startInProcessBroker } from '../helpers/in-process-broker.js';
 import {
+  BAD_INPUT_LIMITS,
   expectServing,
   metadataFrame,
   RawSocket,
@@ -22,16 +23,10 @@ import { batchOf, codeOf, connectTo } from '../helpers/wire.js';
 const SEED = Number(process.env.FUZZ_SEED ?? Date.now() % 2 ** 31);
 console.log(`broker bad-input fuzz seed ${SEED} (replay with FUZZ_SEED=${SEED})`);
 
-const FRAME_BYTES_MAX = 64 * 1024;
-
 let b: InProcessBroker;
 
 beforeAll(async () => {
-  b = await startInProcessBroker({
-    'limits.frame_bytes_max': FRAME_BYTES_MAX,
-    'limits.batch_bytes_max': 32 * 1024,
-    'limits.fetch_wait_max_ms': 100,
-  });
+  b = await startInProcessBroker(BAD_INPUT_LIMITS);
   const conn = await connectTo(b);
   await conn.request(ApiKey.CreateTopics, {
     topics: [{ name: 'fz', partitions: 2, replicationFactor: 1, configs: {} }],

@@ -9,6 +9,8 @@ import { codeFromWire } from '../../src/errors/index.js';
 import { ApiKey, encodeRequest, unpackBody } from '../../src/protocol/index.js';
 import { type InProcessBroker, startInProcessBroker } from '../helpers/in-process-broker.js';
 import {
+  BAD_INPUT_FRAME_BYTES_MAX,
+  BAD_INPUT_LIMITS,
   expectServing,
   metadataFrame,
   RawSocket,
@@ -18,16 +20,12 @@ import {
 } from '../helpers/raw-socket.js';
 import { connectTo } from '../helpers/wire.js';
 
-const FRAME_BYTES_MAX = 64 * 1024;
+const FRAME_BYTES_MAX = BAD_INPUT_FRAME_BYTES_MAX;
 
 let b: InProcessBroker;
 
 beforeAll(async () => {
-  b = await startInProcessBroker({
-    'limits.frame_bytes_max': FRAME_BYTES_MAX,
-    'limits.batch_bytes_max': 32 * 1024,
-    'limits.fetch_wait_max_ms': 100,
-  });
+  b = await startInProcessBroker(BAD_INPUT_LIMITS);
 });
 afterAll(async () => {
   await b?.destroy();

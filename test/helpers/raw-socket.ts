@@ -148,3 +148,13 @@ export function metadataFrame(correlationId: number): Buffer {
     { topics: null },
   );
 }
+
+/** The frame limit of a bad-input test broker: small, so frames over it are cheap to send. */
+export const BAD_INPUT_FRAME_BYTES_MAX = 64 * 1024;
+
+/** A broker's settings for bad-input tests: small frame and batch limits, short long polls. */
+export const BAD_INPUT_LIMITS = {
+  'limits.frame_bytes_max': BAD_INPUT_FRAME_BYTES_MAX,
+  'limits.batch_bytes_max': 32 * 1024,
+  'limits.fetch_wait_max_ms': 100,
+};
