@@ -177,6 +177,14 @@ export class IdempotenceState {
     const gap = this.gaps.get(partitionKey(b.topic, b.partition));
     return gap !== undefined && sameIdentity(gap, b) && gap.ordinal < b.ordinal;
   }
+
+  /**
+   * A sequenced batch that no send of may have written, behind such a gap: its identity is dead on the
+   * partition, and re-sequenced under the current one it cannot become a second copy.
+   */
+  unwrittenBehindGap(b: SequencedBatch & { readonly maybeWritten: boolean }): boolean {
+    return !b.maybeWritten && b.producerId >= 0 && this.behindGap(b);
+  }
 }
 
 /** A built batch's partition, identity and ordinal. */

@@ -380,7 +380,9 @@ export class Producer {
       this.idempotence.unknownToLeader(batch);
       this.resequenceWaiting();
     }
-    if (this.refusedBehindGap(batch, err)) {
+    // Refused before writing, behind an older batch of its partition and identity that failed for good (an
+    // older batch still pending does not matter: the gate sends the re-sequenced one only after it).
+    if (REFUSED_UNWRITTEN.has(err.code) && this.idempotence?.unwrittenBehindGap(batch) === true) {
       // Not written, and never writable under its identity: it takes the current one and the partition's
       // next sequence, in its place in line (the gate holds it until the older identity's batches of the
       // partition are finished). No retry spent: the failure was the older batch's.
@@ -424,30 +426,13 @@ export class Producer {
   }
 
   /**
-   * Whether `batch` was refused before writing, behind an older batch of its partition and identity that
-   * failed for good, and no send of it may have been written: its identity is dead on the partition, and
-   * under the current one it cannot become a second copy. (An older batch still pending does not matter:
-   * the gate sends the re-sequenced one only after it.)
-   */
-  private refusedBehindGap(batch: Batch, err: StreamBusError): boolean {
-    return (
-      REFUSED_UNWRITTEN.has(err.code) &&
-      !batch.maybeWritten &&
-      batch.producerId >= 0 &&
-      this.idempotence?.behindGap(batch) === true
-    );
-  }
-
-  /**
    * Re-sequences the ready batches (not in flight) built under an older identity behind a batch that failed
    * for good, without sending them to be refused first: none of their sends may have been written. In
    * flight ones are re-sequenced when their refusal comes back (failOrRetry).
    */
   private resequenceWaiting(): void {
     for (const b of this.ready) {
-      if (b.bytes !== null && !b.maybeWritten && b.producerId >= 0 && this.idempotence?.behindGap(b)) {
-        resequence(b);
-      }
+      if (b.bytes !== null && this.idempotence?.unwrittenBehindGap(b)) resequence(b);
     }
   }
 
