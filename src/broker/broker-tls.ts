@@ -12,7 +12,7 @@
 import { readFileSync } from 'node:fs';
 import { createSecureContext, type TlsOptions } from 'node:tls';
 import type { ClientTlsOptions } from '../client/connection-tls.js';
-import type { BrokerConfig } from '../config/types.js';
+import type { BrokerConfig, ServerTlsConfig } from '../config/types.js';
 import { StreamBusError } from '../errors/index.js';
 import type { PeerTls } from '../raft/transport/peer-sockets.js';
 
@@ -44,33 +44,49 @@ export function loadBrokerTls(config: BrokerConfig): BrokerTls {
     tls.caFile === null && !peerTls
       ? undefined
       : readPem('broker.tls.ca_file', tls.caFile, 'cluster.peer_tls');
+  checkLoads(tls, { cert, key, ...(ca === undefined ? {} : { ca }) });
+  const withCa = ca === undefined ? {} : { ca };
+  return {
+    listener: tls.enabled ? listenerTls(tls, { cert, key, ...withCa }) : null,
+    peer: peerTls ? { server: { cert, key, ...withCa }, client: { cert, key, ...withCa } } : null,
+  };
+}
+
+/** The client listener's TLS from its files, read and checked now (as at start; tls-reload.ts). */
+export function loadListenerTls(tls: ServerTlsConfig): ListenerTls {
+  const cert = readPem('broker.tls.cert_file', tls.certFile, 'broker.tls.enabled');
+  const key = readPem('broker.tls.key_file', tls.keyFile, 'broker.tls.enabled');
+  const ca =
+    tls.caFile === null ? undefined : readPem('broker.tls.ca_file', tls.caFile, 'broker.tls.enabled');
+  const files = { cert, key, ...(ca === undefined ? {} : { ca }) };
+  checkLoads(tls, files);
+  return listenerTls(tls, files);
+}
+
+function listenerTls(tls: ServerTlsConfig, files: { cert: Buffer; key: Buffer; ca?: Buffer }): ListenerTls {
+  const required = tls.clientAuth === 'required';
+  return {
+    server: {
+      ...files,
+      requestCert: required,
+      rejectUnauthorized: required,
+      handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS,
+    },
+    probe: files,
+  };
+}
+
+/** A certificate, key and CA that Node cannot use together stop here, naming the files. */
+function checkLoads(tls: ServerTlsConfig, files: { cert: Buffer; key: Buffer; ca?: Buffer }): void {
   try {
-    createSecureContext({ cert, key, ...(ca === undefined ? {} : { ca }) });
+    createSecureContext(files);
   } catch (err) {
     throw new StreamBusError('INVALID_CONFIG', {
       operation: 'broker.tls',
       cause: err,
-      message: `broker.tls: the certificate ${tls.certFile}, key ${tls.keyFile}${ca === undefined ? '' : ` or CA ${tls.caFile}`} do not load: ${(err as Error).message}`,
+      message: `broker.tls: the certificate ${tls.certFile}, key ${tls.keyFile}${files.ca === undefined ? '' : ` or CA ${tls.caFile}`} do not load: ${(err as Error).message}`,
     });
   }
-  const withCa = ca === undefined ? {} : { ca };
-  const required = tls.clientAuth === 'required';
-  return {
-    listener: tls.enabled
-      ? {
-          server: {
-            cert,
-            key,
-            ...withCa,
-            requestCert: required,
-            rejectUnauthorized: required,
-            handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS,
-          },
-          probe: { cert, key, ...withCa },
-        }
-      : null,
-    peer: peerTls ? { server: { cert, key, ...withCa }, client: { cert, key, ...withCa } } : null,
-  };
 }
 
 function readPem(key: string, path: string | null, why: string): Buffer {

@@ -43,6 +43,7 @@ import { replicaStores } from './replica/replica-stores.js';
 import { scheduleRetention } from './retention-schedule.js';
 import { RequestRouter } from './router.js';
 import { BrokerTcpServer } from './tcp-server.js';
+import { watchListenerTls } from './tls-reload.js';
 import { topicConfigs } from './topic-configs.js';
 
 export interface BrokerAddresses {
@@ -75,6 +76,7 @@ const REPLICAS_CHECK_INTERVAL_MS = 250;
 export class Broker {
   private stopping: Promise<ShutdownOutcome> | null = null;
   private stopRetention: (() => void) | null = null;
+  private stopTlsReload: (() => void) | null = null;
   /** Cluster mode: the partition replicas hosted here; closed before the metadata group stops. */
   private replicas: ReplicaManager | null = null;
   /** Consumer groups whose `__consumer_offsets` partition this broker leads. */
@@ -99,6 +101,8 @@ export class Broker {
     const startedAt = clock.nowMs();
     // Before anything starts: certificates that do not load stop the start, naming the file.
     const tls = loadBrokerTls(config);
+    // Reloaded while the broker runs (tls-reload.ts): the probes read the current one.
+    let listenerTls = tls.listener;
     // The ops server comes up first: liveness answers during a long recovery, readiness stays 503 until
     // every partition is loaded.
     const ops = await startOpsStack(config, {
@@ -150,7 +154,7 @@ export class Broker {
           ops,
           nowMs: () => clock.nowMs(),
           clusterId: logs.clusterId,
-          ...(tls.listener === null ? {} : { probeTls: tls.listener.probe }),
+          ...(listenerTls === null ? {} : { probeTls: () => listenerTls!.probe }),
           ...(tls.peer === null ? {} : { peerTls: tls.peer }),
         });
       } catch (err) {
@@ -361,6 +365,16 @@ export class Broker {
     replicas?.start();
     broker.groups = groups;
     groups.start();
+    if (listenerTls !== null) {
+      broker.stopTlsReload = watchListenerTls(
+        config.broker.tls,
+        (next) => {
+          listenerTls = next;
+          server.setTls(next.server);
+        },
+        logger,
+      );
+    }
     broker.stopRetention = scheduleRetention({
       logs,
       replicas,
@@ -420,7 +434,10 @@ export class Broker {
         clock: this.clock,
         logger: this.logger,
         ops: this.ops,
-        stopPeriodicWork: () => this.stopRetention?.(),
+        stopPeriodicWork: () => {
+          this.stopRetention?.();
+          this.stopTlsReload?.();
+        },
         server: this.server,
         shutdownController: this.shutdownController,
         groups: this.groups,

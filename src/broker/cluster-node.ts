@@ -55,7 +55,7 @@ export interface ClusterNodeDeps {
   /** The id this broker's data dir was made with: recorded as the cluster's if this broker is first to. */
   readonly clusterId: string;
   /** How the health checker connects to the brokers' client listeners when they serve TLS (broker-tls.ts). */
-  readonly probeTls?: ClientTlsOptions;
+  readonly probeTls?: () => ClientTlsOptions;
   /** Mutual TLS on the peer link (cluster.peer_tls). */
   readonly peerTls?: PeerTls;
 }
@@ -104,7 +104,7 @@ export class ClusterNode {
     /** Spans for rebalances (tracing.enabled). */
     tracing: boolean,
     clusterId: string,
-    probeTls: ClientTlsOptions | undefined,
+    probeTls: (() => ClientTlsOptions) | undefined,
   ) {
     this.decommission = new DecommissionWatch(config.broker.id, stateMachine, logger);
     this.featureLevelFence = new FeatureLevelFence(config.broker.id, stateMachine, logger);
@@ -118,7 +118,7 @@ export class ClusterNode {
         // See probe-breakers.ts: short, so a recovered broker is seen again well inside failed_grace.
         openTimeoutMs: coordinatorSettings.detector.probeFailuresMax * coordinatorSettings.probeIntervalMs,
       },
-      ping: (broker, timeoutMs, signal) => pingBroker(broker.clientAddress, timeoutMs, signal, probeTls),
+      ping: (broker, timeoutMs, signal) => pingBroker(broker.clientAddress, timeoutMs, signal, probeTls?.()),
       onBreaker: (breaker) => {
         const unbind = bindBreakerMetrics(breaker, metrics, brokerLogger);
         return () => {

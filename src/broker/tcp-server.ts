@@ -3,7 +3,7 @@
  * Over the limit a socket is closed at once (the client sees a closed connection and backs off).
  */
 import { createServer, type Server, type Socket } from 'node:net';
-import { createServer as createTlsServer, type TlsOptions } from 'node:tls';
+import { createServer as createTlsServer, type TlsOptions, type Server as TlsServer } from 'node:tls';
 import { acceptReading, eventReading } from '../protocol/socket-io.js';
 import {
   BrokerConnection,
@@ -57,6 +57,11 @@ export class BrokerTcpServer {
         resolve({ host: address.address, port: address.port });
       });
     });
+  }
+
+  /** New TLS options for connections accepted from now on (tls-reload.ts); open ones keep theirs. */
+  setTls(tls: TlsOptions): void {
+    (this.server as TlsServer).setSecureContext(tls);
   }
 
   get connectionCount(): number {

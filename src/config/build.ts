@@ -51,6 +51,7 @@ export function buildBrokerConfig(r: ValueReader): BrokerConfig {
         keyFile: r.strOrNull('broker.tls.key_file'),
         caFile: r.strOrNull('broker.tls.ca_file'),
         clientAuth: r.str<'none' | 'required'>('broker.tls.client_auth'),
+        reloadIntervalMs: r.num('broker.tls.reload_interval'),
       },
     },
     limits: {

@@ -68,6 +68,12 @@ export const NODE_KEYS: readonly KeySpec[] = [
     doc: "PEM CA certificates trusted for client certificates (`client_auth: required`), for this broker's health probes of the other brokers' client listeners, and for peers (`cluster.peer_tls`). Unset: Node's bundled CAs.",
   },
   {
+    key: 'broker.tls.reload_interval',
+    kind: { type: 'duration', min: 0 },
+    default: 60_000,
+    doc: "How often the client listener's certificate, key and CA files are checked for a change (a renewed certificate, a rotated Kubernetes secret); changed files that load are used for new connections, files that do not load are logged and the current ones kept. 0: never (a renewal then takes a restart). The peer link (`cluster.peer_tls`) reads them at start only.",
+  },
+  {
     key: 'broker.tls.client_auth',
     kind: { type: 'enum', values: ['none', 'required'] },
     default: 'none',

@@ -143,4 +143,6 @@ export interface ServerTlsConfig {
   readonly keyFile: string | null;
   readonly caFile: string | null;
   readonly clientAuth: 'none' | 'required';
+  /** How often the files are checked for a change (tls-reload.ts); 0: never. */
+  readonly reloadIntervalMs: number;
 }

@@ -37,7 +37,14 @@ describe('loadConfig defaults', () => {
       advertisedListen: null,
       dataDir: './data',
       rack: null,
-      tls: { enabled: false, certFile: null, keyFile: null, caFile: null, clientAuth: 'none' },
+      tls: {
+        enabled: false,
+        certFile: null,
+        keyFile: null,
+        caFile: null,
+        clientAuth: 'none',
+        reloadIntervalMs: 60_000,
+      },
     });
     expect(config.limits.frameBytesMax).toBe(64 * 1024 * 1024);
     expect(config.limits.batchBytesMax).toBe(1024 * 1024 + 12);
