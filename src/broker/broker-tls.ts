@@ -14,10 +14,7 @@ import { createSecureContext, type TlsOptions } from 'node:tls';
 import type { ClientTlsOptions } from '../client/connection-tls.js';
 import type { BrokerConfig, ServerTlsConfig } from '../config/types.js';
 import { StreamBusError } from '../errors/index.js';
-import type { PeerTls } from '../raft/transport/peer-sockets.js';
-
-/** How long a client may take over its handshake before it is dropped (Node's default is 120 s). */
-export const TLS_HANDSHAKE_TIMEOUT_MS = 10_000;
+import { type PeerTls, TLS_HANDSHAKE_TIMEOUT_MS } from '../raft/transport/peer-sockets.js';
 
 export interface ListenerTls {
   /** For tls.createServer. */
@@ -37,33 +34,31 @@ export function loadBrokerTls(config: BrokerConfig): BrokerTls {
   const tls = config.broker.tls;
   const peerTls = config.cluster.enabled && config.cluster.peerTls;
   if (!tls.enabled && !peerTls) return { listener: null, peer: null };
-  const why = tls.enabled ? 'broker.tls.enabled' : 'cluster.peer_tls';
-  const cert = readPem('broker.tls.cert_file', tls.certFile, why);
-  const key = readPem('broker.tls.key_file', tls.keyFile, why);
-  const ca =
-    tls.caFile === null && !peerTls
-      ? undefined
-      : readPem('broker.tls.ca_file', tls.caFile, 'cluster.peer_tls');
-  checkLoads(tls, { cert, key, ...(ca === undefined ? {} : { ca }) });
-  const withCa = ca === undefined ? {} : { ca };
-  return {
-    listener: tls.enabled ? listenerTls(tls, { cert, key, ...withCa }) : null,
-    peer: peerTls ? { server: { cert, key, ...withCa }, client: { cert, key, ...withCa } } : null,
-  };
+  // The peer link is mutual TLS: it needs the CA even where the client listener does not.
+  const files = readTlsFiles(tls, tls.enabled ? 'broker.tls.enabled' : 'cluster.peer_tls', peerTls);
+  return { listener: tls.enabled ? listenerTls(tls, files) : null, peer: peerTls ? files : null };
 }
 
 /** The client listener's TLS from its files, read and checked now (as at start; tls-reload.ts). */
 export function loadListenerTls(tls: ServerTlsConfig): ListenerTls {
-  const cert = readPem('broker.tls.cert_file', tls.certFile, 'broker.tls.enabled');
-  const key = readPem('broker.tls.key_file', tls.keyFile, 'broker.tls.enabled');
-  const ca =
-    tls.caFile === null ? undefined : readPem('broker.tls.ca_file', tls.caFile, 'broker.tls.enabled');
-  const files = { cert, key, ...(ca === undefined ? {} : { ca }) };
-  checkLoads(tls, files);
-  return listenerTls(tls, files);
+  return listenerTls(tls, readTlsFiles(tls, 'broker.tls.enabled', false));
 }
 
-function listenerTls(tls: ServerTlsConfig, files: { cert: Buffer; key: Buffer; ca?: Buffer }): ListenerTls {
+type TlsFiles = { cert: Buffer; key: Buffer; ca?: Buffer };
+
+/** Reads the certificate, key and (when set, or `caRequired`) CA, and checks Node can use them together. */
+function readTlsFiles(tls: ServerTlsConfig, why: string, caRequired: boolean): TlsFiles {
+  const cert = readPem('broker.tls.cert_file', tls.certFile, why);
+  const key = readPem('broker.tls.key_file', tls.keyFile, why);
+  const files: TlsFiles =
+    tls.caFile === null && !caRequired
+      ? { cert, key }
+      : { cert, key, ca: readPem('broker.tls.ca_file', tls.caFile, 'cluster.peer_tls') };
+  checkLoads(tls, files);
+  return files;
+}
+
+function listenerTls(tls: ServerTlsConfig, files: TlsFiles): ListenerTls {
   const required = tls.clientAuth === 'required';
   return {
     server: {
@@ -77,7 +72,7 @@ function listenerTls(tls: ServerTlsConfig, files: { cert: Buffer; key: Buffer; c
 }
 
 /** A certificate, key and CA that Node cannot use together stop here, naming the files. */
-function checkLoads(tls: ServerTlsConfig, files: { cert: Buffer; key: Buffer; ca?: Buffer }): void {
+function checkLoads(tls: ServerTlsConfig, files: TlsFiles): void {
   try {
     createSecureContext(files);
   } catch (err) {

@@ -49,6 +49,10 @@ function okAssignments(a: unknown): boolean {
 
 const RESOURCE_FORM = "{ type: 'topic', name } or { type: 'cluster', name: '' }";
 
+function isConfigResource(r: unknown): r is ConfigResource {
+  return isRecord(r) && (r.type === 'topic' || r.type === 'cluster') && typeof r.name === 'string';
+}
+
 /** describeConfigs / alterConfigs: an array of resources, each of a known type with a name. */
 export function checkConfigResources(resources: unknown, operation: string, single: string): void {
   if (!Array.isArray(resources)) {
@@ -58,8 +62,8 @@ export function checkConfigResources(resources: unknown, operation: string, sing
     );
   }
   resources.forEach((r: unknown, i) => {
-    const ok = isRecord(r) && (r.type === 'topic' || r.type === 'cluster') && typeof r.name === 'string';
-    if (!ok) throw usage(operation, `resources[${i}]: expected ${RESOURCE_FORM}; got ${describeValue(r)}`);
+    if (!isConfigResource(r))
+      throw usage(operation, `resources[${i}]: expected ${RESOURCE_FORM}; got ${describeValue(r)}`);
   });
 }
 
@@ -68,11 +72,7 @@ export function checkConfigResource(
   resource: unknown,
   operation: string,
 ): asserts resource is ConfigResource {
-  const ok =
-    isRecord(resource) &&
-    (resource.type === 'topic' || resource.type === 'cluster') &&
-    typeof resource.name === 'string';
-  if (!ok) {
+  if (!isConfigResource(resource)) {
     throw usage(
       operation,
       `expected ${RESOURCE_FORM}, e.g. ${operation}({ type: 'topic', name: 'orders' }); got ${describeValue(resource)}`,

@@ -5,19 +5,19 @@
  * Plain sockets read into the shared buffer (protocol/socket-io.ts); TLS sockets through 'data' events.
  */
 import { createServer, connect as netConnect, type Server, type Socket } from 'node:net';
-import { createServer as createTlsServer, type TlsOptions, connect as tlsConnect } from 'node:tls';
+import { createServer as createTlsServer, connect as tlsConnect } from 'node:tls';
 import { acceptReading, connectReading, eventReading, type ReadingSocket } from '../../protocol/socket-io.js';
 import type { PeerAddress } from './peer.js';
 
+/** What both ends present (cert, key) and trust (ca): the listener and every dial use the same files. */
 export interface PeerTls {
-  /** The listener's certificate and key; requestCert and rejectUnauthorized are set here. */
-  readonly server: TlsOptions;
-  /** What a dial presents and trusts: cert, key, ca. */
-  readonly client: { readonly ca?: Buffer; readonly cert: Buffer; readonly key: Buffer };
+  readonly cert: Buffer;
+  readonly key: Buffer;
+  readonly ca?: Buffer;
 }
 
-/** How long a peer may take over its TLS handshake (Node's default is 120 s). */
-const HANDSHAKE_TIMEOUT_MS = 10_000;
+/** How long a TLS handshake may take before the connection is dropped (Node's default is 120 s). */
+export const TLS_HANDSHAKE_TIMEOUT_MS = 10_000;
 
 /** A listener handing over each connection once it can be read (its handshake done, under TLS). */
 export function peerServer(
@@ -30,7 +30,7 @@ export function peerServer(
     return createServer({ pauseOnConnect: true }, (socket) => onConnection(acceptReading(socket)));
   }
   const server = createTlsServer(
-    { ...tls.server, requestCert: true, rejectUnauthorized: true, handshakeTimeout: HANDSHAKE_TIMEOUT_MS },
+    { ...tls, requestCert: true, rejectUnauthorized: true, handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS },
     (socket) => onConnection(eventReading(socket)),
   );
   server.on('tlsClientError', (err, socket) => {
@@ -53,6 +53,6 @@ export function dialPeer(address: PeerAddress, localAddress: string, tls: PeerTl
   };
   if (tls === null) return { ...connectReading(target), ready: 'connect' };
   // The TCP socket first, so the local address applies; the certificate must name the address dialled.
-  const socket: Socket = tlsConnect({ socket: netConnect(target), host: address.host, ...tls.client });
+  const socket: Socket = tlsConnect({ socket: netConnect(target), host: address.host, ...tls });
   return { ...eventReading(socket), ready: 'secureConnect' };
 }
