@@ -46,16 +46,10 @@ export function withBootstrap(command: Command): Command {
     .option('--tls-key <file>', 'PEM key of --tls-cert (env STREAMBUS_TLS_KEY)', env.STREAMBUS_TLS_KEY);
 }
 
-export function bootstrapList(value: string): string[] {
-  return value
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s.length > 0);
-}
-
 /** The client options the flags describe; a TLS file that cannot be read is an error naming its flag. */
 export function clientOptions(flags: ConnectFlags, clientId: string): ClientOptions {
-  const options: ClientOptions = { bootstrap: bootstrapList(flags.bootstrap), clientId };
+  // The client splits host:port[,host:port] itself (client.ts).
+  const options: ClientOptions = { bootstrap: flags.bootstrap, clientId };
   if (flags.tlsCert !== undefined && flags.tlsKey === undefined) {
     throw new Error('--tls-cert needs --tls-key (the certificate’s private key)');
   }
