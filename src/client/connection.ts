@@ -336,6 +336,17 @@ export class Connection {
         return;
       }
       if (head === undefined || response.correlationId !== head.correlationId) {
+        if (response.errorCode === ERRORS.FRAME_TOO_LARGE.wireCode) {
+          // An acks=0 Produce expects no answer, but a frame over the broker's limit is refused before the
+          // broker reads its acks: it answers anyway, then closes. Say so, not "does not match".
+          this.destroy(
+            new StreamBusError('FRAME_TOO_LARGE', {
+              operation: 'connection.read',
+              message: `the broker refused request ${response.correlationId} (sent expecting no answer: acks=0) as over its frame limit`,
+            }),
+          );
+          return;
+        }
         this.destroy(
           new StreamBusError('MALFORMED_FRAME', {
             operation: 'connection.read',

@@ -3,10 +3,14 @@
  * limit. The producer, whose maxRequestBytes (64 MiB by default) cannot know a broker's lower limit, then
  * fails a record too large for any request with BATCH_TOO_LARGE naming that limit, instead of resending it on
  * every new connection until its delivery timeout; and it sends a request too large only as a whole again in
- * smaller ones. Against a real in-process broker.
+ * smaller ones. An acks=0 request, which expects no answer, is told apart from a protocol error. Against a
+ * real in-process broker.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { Connection } from '../../src/client/connection.js';
+import type { StreamBusError } from '../../src/errors/index.js';
 import { createClient, type StreamBusClient } from '../../src/index.js';
+import { ApiKey } from '../../src/protocol/index.js';
 import { aliveInMetadata, type InProcessBroker, startInProcessBroker } from '../helpers/in-process-broker.js';
 
 const FRAME_BYTES_MAX = 256 * 1024;
@@ -67,5 +71,36 @@ describe("Producer against a broker whose frame limit is below the producer's ma
     }
     await consumer.close();
     for (const p of [0, 1, 2, 3]) expect(read.get(p)?.equals(Buffer.alloc(100 * 1024, p))).toBe(true);
+  });
+});
+
+describe('an acks=0 Produce over the frame limit', () => {
+  it('closes the connection saying it was refused for its size, and the next connection serves', async () => {
+    const broker = await startInProcessBroker({
+      'limits.frame_bytes_max': FRAME_BYTES_MAX,
+      'limits.batch_bytes_max': FRAME_BYTES_MAX,
+    });
+    try {
+      const [host, port] = broker.bootstrap.split(':') as [string, string];
+      const c = await Connection.connect({ host, port: Number(port) });
+      const closed = new Promise<StreamBusError>((resolve) => c.onClose(resolve));
+      // No answer is expected for acks=0: the request settles as soon as it is written.
+      await c.request(ApiKey.Produce, {
+        acks: 0,
+        timeoutMs: 1000,
+        partitions: [{ topic: 'any', partition: 0, records: Buffer.alloc(FRAME_BYTES_MAX + 1024, 1) }],
+      });
+      const reason = await closed;
+      expect(reason.code).toBe('CONNECTION_CLOSED');
+      expect(reason.cause).toMatchObject({
+        code: 'FRAME_TOO_LARGE',
+        message: expect.stringContaining('acks=0'),
+      });
+      const next = await Connection.connect({ host, port: Number(port) });
+      await expect(next.request(ApiKey.ApiVersions, {})).resolves.toBeDefined();
+      await next.close();
+    } finally {
+      await broker.destroy();
+    }
   });
 });

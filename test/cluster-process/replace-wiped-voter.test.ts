@@ -4,6 +4,11 @@
  * term), and it is not ready before it holds the cluster's metadata. Before the fix the leader kept the dead
  * broker's acknowledged index: the replacement stayed at the bootstrap entries (no topics, no brokers) while
  * answering /health/ready 200, until a leader change. Needs `npm run build` first.
+ *
+ * What fails here without that fix is the catch-up by the same leader (no election) and the topics served
+ * through the replacement. The readiness sampling only catches a gross regression: with the fix, catch-up
+ * usually ends before the first sample. The readiness rule itself (not ready before applying the commit
+ * index the leader first sent) is tested in test/observability/catch-up-check.test.ts.
  */
 import { mkdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
