@@ -7,8 +7,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { resolve, sep } from 'node:path';
-import { createInterface } from 'node:readline';
 import { BROKER_NODE_FLAGS } from '../../src/broker/node-flags.js';
+import { brokerStarted } from './broker-started.js';
 import type { TcpProxy } from './tcp-proxy.js';
 
 /** The built CLI, whether this file runs compiled (dist/chaos/harness) or from source under vitest. */
@@ -108,31 +108,11 @@ export class BrokerNode {
         res();
       }),
     );
-    const timeoutMs = this.o.startTimeoutMs ?? 20_000;
-    const started = new Promise<{ port: number; httpPort: number }>((res, rej) => {
-      const timer = setTimeout(
-        () => rej(new Error(this.failure(`did not start in ${timeoutMs} ms`))),
-        timeoutMs,
-      );
-      const onLine = (line: string): void => {
-        this.remember(line);
-        if (!line.includes('"broker started"')) return;
-        try {
-          const entry = JSON.parse(line) as { port: number; http_port: number };
-          clearTimeout(timer);
-          res({ port: entry.port, httpPort: entry.http_port });
-        } catch {
-          // not JSON: keep waiting
-        }
-      };
-      createInterface({ input: child.stdout! }).on('line', onLine);
-      createInterface({ input: child.stderr! }).on('line', (l) => this.remember(l));
-      void this.exited.then(() => {
-        clearTimeout(timer);
-        rej(new Error(this.failure(`exited (${child.exitCode ?? child.signalCode}) before starting`)));
-      });
+    const { port, httpPort } = await brokerStarted(child, {
+      timeoutMs: this.o.startTimeoutMs ?? 20_000,
+      onLine: (line) => this.remember(line),
+      failure: (why) => this.failure(why),
     });
-    const { port, httpPort } = await started;
     this.port = port;
     this.httpPort = httpPort;
     this.proxy.targetPort = port;

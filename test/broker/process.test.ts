@@ -235,7 +235,7 @@ describe('start-up refusals', () => {
     const dataDir = newDir();
     const first = await launch(dataDir);
     const second = startBroker({ dataDir });
-    await expect(second).rejects.toThrow(/exited with 1 before starting[\s\S]*in use by another broker/);
+    await expect(second).rejects.toThrow(/exited \(1\) before starting[\s\S]*in use by another broker/);
     // The first one is unaffected.
     const conn = await Connection.connect({ host: first.host, port: first.port });
     expect((await conn.request(ApiKey.ApiVersions, {})).apis.length).toBeGreaterThan(0);

@@ -4,7 +4,7 @@
  * gives the health port.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
+import { brokerStarted } from '../../chaos/harness/broker-started.js';
 
 export interface RunningBroker {
   readonly child: ChildProcess;
@@ -24,27 +24,15 @@ export async function runBrokerCommand(
   const child = spawn(file, args, { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
   const logs: string[] = [];
   const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
-  const started = await new Promise<{ httpPort: number; brokerId: number | undefined }>((res, rej) => {
-    const timer = setTimeout(
-      () => rej(new Error(`broker did not start in 20 s:\n${logs.join('\n')}`)),
-      20_000,
-    );
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      logs.push(line);
-      if (!line.includes('"broker started"')) return;
-      const entry = JSON.parse(line) as { http_port: number; broker_id?: number };
-      clearTimeout(timer);
-      res({ httpPort: entry.http_port, brokerId: entry.broker_id });
-    });
-    createInterface({ input: child.stderr! }).on('line', (line) => logs.push(line));
-    void exited.then((code) => {
-      clearTimeout(timer);
-      rej(new Error(`broker exited with ${code} before starting:\n${logs.join('\n')}`));
-    });
+  const { httpPort, brokerId } = await brokerStarted(child, {
+    timeoutMs: 20_000,
+    onLine: (line) => logs.push(line),
+    failure: (why) => `broker ${why}:\n${logs.join('\n')}`,
   });
   return {
     child,
-    ...started,
+    httpPort,
+    brokerId,
     logs,
     async stop(signal = 'SIGTERM') {
       const t0 = performance.now();

@@ -6,7 +6,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
+import { brokerStarted } from '../../chaos/harness/broker-started.js';
 import { BROKER_NODE_FLAGS } from '../../src/broker/node-flags.js';
 
 export const CLI = resolve(import.meta.dirname, '../../dist/cmd/streambus.js');
@@ -75,30 +75,11 @@ export async function startBroker(
     };
   }
   const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
-  const started = new Promise<{ port: number; httpPort: number }>((res, rej) => {
-    const timer = setTimeout(
-      () => rej(new Error(`broker did not start in 20 s:\n${logs.join('\n')}`)),
-      20_000,
-    );
-    const onLine = (line: string): void => {
-      logs.push(line);
-      if (!line.includes('"broker started"')) return;
-      try {
-        const entry = JSON.parse(line) as { port: number; http_port: number };
-        clearTimeout(timer);
-        res({ port: entry.port, httpPort: entry.http_port });
-      } catch {
-        // not JSON: keep waiting
-      }
-    };
-    createInterface({ input: child.stdout! }).on('line', onLine);
-    createInterface({ input: child.stderr! }).on('line', (l) => logs.push(l));
-    void exited.then((code) => {
-      clearTimeout(timer);
-      rej(new Error(`broker exited with ${code} before starting:\n${logs.join('\n')}`));
-    });
+  const { port, httpPort } = await brokerStarted(child, {
+    timeoutMs: 20_000,
+    onLine: (line) => logs.push(line),
+    failure: (why) => `broker ${why}:\n${logs.join('\n')}`,
   });
-  const { port, httpPort } = await started;
   return {
     child,
     dataDir,
