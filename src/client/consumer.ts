@@ -174,7 +174,14 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
       const key = keyOf(topic, partition);
       next.set(
         key,
-        this.partitions.get(key) ?? { topic, partition, position: null, fetchOffset: null, epoch: 0 },
+        this.partitions.get(key) ?? {
+          topic,
+          partition,
+          position: null,
+          fetchOffset: null,
+          epoch: 0,
+          paused: false,
+        },
       );
     }
     this.partitions.clear();
@@ -212,6 +219,36 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
     this.dropFetchedAhead();
     s.position = offset;
     s.fetchOffset = offset;
+  }
+
+  /**
+   * Stops fetching these partitions (Kafka's pause()): poll() returns nothing more from them until resume(),
+   * and what was fetched ahead for them is dropped, so they resume at their position. Flow control for a
+   * caller that cannot take more from some partitions for now, while it goes on polling (a group member
+   * stays in its group). A partition stays paused across rebalances that leave it assigned here; one
+   * reassigned elsewhere and back starts unpaused. A partition not assigned is UNKNOWN_TOPIC_OR_PARTITION,
+   * and then none is paused.
+   */
+  pause(tps: readonly TopicPartition[]): void {
+    for (const s of tps.map((tp) => this.state(tp))) {
+      if (s.paused) continue;
+      s.paused = true;
+      // Rounds fetched ahead or still out carry its old epoch: what they bring for it is not delivered.
+      s.epoch++;
+      s.fetchOffset = s.position;
+    }
+  }
+
+  /** Fetches these partitions again from their positions, from the next fetch round on. */
+  resume(tps: readonly TopicPartition[]): void {
+    for (const s of tps.map((tp) => this.state(tp))) s.paused = false;
+  }
+
+  /** The assigned partitions that are paused. */
+  paused(): TopicPartition[] {
+    return [...this.partitions.values()]
+      .filter((p) => p.paused)
+      .map((p) => ({ topic: p.topic, partition: p.partition }));
   }
 
   seekToBeginning(tps?: readonly TopicPartition[]): Promise<void> {
@@ -370,6 +407,7 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
         position: offset,
         fetchOffset: offset,
         epoch: 0,
+        paused: false,
       });
     });
   }

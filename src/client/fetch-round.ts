@@ -20,8 +20,10 @@ export interface PartitionState {
   position: number | null;
   /** The next offset to fetch: ahead of `position` while a prefetched round waits to be returned. */
   fetchOffset: number | null;
-  /** Bumped by every seek, so a fetch that raced a seek moves nothing. */
+  /** Bumped by every seek (and pause), so a fetch that raced it moves nothing. */
   epoch: number;
+  /** Paused by the caller (Consumer.pause): not fetched until resumed. */
+  paused: boolean;
 }
 
 /** One fetch round: its messages, and where each partition's position moves once they are returned. */
@@ -72,7 +74,7 @@ type Asked = { state: PartitionState; offset: number; epoch: number };
 export async function fetchRound(ctx: FetchRoundContext): Promise<Round> {
   const byLeader = new Map<number, PartitionState[]>();
   for (const s of ctx.partitions.values()) {
-    if (s.fetchOffset === null) continue;
+    if (s.fetchOffset === null || s.paused) continue;
     // No leader right now: this partition sits the round out and the others are fetched (one failover must
     // not stall them all); leaderFor refreshed metadata for it, so the next round looks again.
     const leader = await ctx.cluster.leaderIfKnown(s.topic, s.partition);
@@ -81,8 +83,8 @@ export async function fetchRound(ctx: FetchRoundContext): Promise<Round> {
   }
   if (byLeader.size === 0) {
     // Every leader asked is still busy with a left-behind fetch, no partition has a leader known right now,
-    // or none has a fetch offset yet (a group's waiting for its committed offset): wait as a long poll
-    // would, not spin.
+    // none has a fetch offset yet (a group's waiting for its committed offset), or all are paused: wait as
+    // a long poll would, not spin.
     await waitAtMost(ctx.options.maxWaitMs, [...ctx.busyLeaders.values()]);
     return { advances: [] };
   }
