@@ -1,7 +1,7 @@
 /**
- * The broker's TLS (broker.tls.*, cluster.peer_tls): its certificate files are read once, at start, and a
- * certificate and key that do not load stop the start with the key and the file named, rather than fail
- * every handshake. Certificates are not reloaded while the broker runs: a renewed one takes a rolling restart.
+ * The broker's TLS (broker.tls.*, cluster.peer_tls): its certificate files are read at start, where a
+ * certificate and key that do not load stop the start with the key and the file named rather than fail every
+ * handshake, and again when they change while the broker runs (tls-reload.ts).
  *
  * One certificate serves three roles: the client listener's (broker.tls.enabled); this broker's identity
  * when its health checker probes the other brokers' client listeners (it trusts broker.tls.ca_file and
@@ -30,6 +30,7 @@ export interface BrokerTls {
   readonly peer: PeerTls | null;
 }
 
+/** The listener's and peer link's TLS from the files, read and checked now (at start; tls-reload.ts). */
 export function loadBrokerTls(config: BrokerConfig): BrokerTls {
   const tls = config.broker.tls;
   const peerTls = config.cluster.enabled && config.cluster.peerTls;
@@ -37,11 +38,6 @@ export function loadBrokerTls(config: BrokerConfig): BrokerTls {
   // The peer link is mutual TLS: it needs the CA even where the client listener does not.
   const files = readTlsFiles(tls, tls.enabled ? 'broker.tls.enabled' : 'cluster.peer_tls', peerTls);
   return { listener: tls.enabled ? listenerTls(tls, files) : null, peer: peerTls ? files : null };
-}
-
-/** The client listener's TLS from its files, read and checked now (as at start; tls-reload.ts). */
-export function loadListenerTls(tls: ServerTlsConfig): ListenerTls {
-  return listenerTls(tls, readTlsFiles(tls, 'broker.tls.enabled', false));
 }
 
 type TlsFiles = { cert: Buffer; key: Buffer; ca?: Buffer };

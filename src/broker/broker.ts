@@ -43,7 +43,7 @@ import { replicaStores } from './replica/replica-stores.js';
 import { scheduleRetention } from './retention-schedule.js';
 import { RequestRouter } from './router.js';
 import { BrokerTcpServer } from './tcp-server.js';
-import { watchListenerTls } from './tls-reload.js';
+import { watchBrokerTls } from './tls-reload.js';
 import { topicConfigs } from './topic-configs.js';
 
 export interface BrokerAddresses {
@@ -365,12 +365,15 @@ export class Broker {
     replicas?.start();
     broker.groups = groups;
     groups.start();
-    if (listenerTls !== null) {
-      broker.stopTlsReload = watchListenerTls(
-        config.broker.tls,
+    if (tls.listener !== null || tls.peer !== null) {
+      broker.stopTlsReload = watchBrokerTls(
+        config,
         (next) => {
-          listenerTls = next;
-          server.setTls(next.server);
+          if (next.listener !== null) {
+            listenerTls = next.listener;
+            server.setTls(next.listener.server);
+          }
+          if (next.peer !== null) cluster?.setPeerTls(next.peer);
         },
         logger,
       );

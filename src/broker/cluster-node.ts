@@ -379,6 +379,11 @@ export class ClusterNode {
     return silentMs !== undefined && silentMs <= PEER_ANSWERING_MS;
   }
 
+  /** Renewed peer-link certificate files (cluster.peer_tls; tls-reload.ts): for new peer connections. */
+  setPeerTls(tls: PeerTls): void {
+    this.transport.setTls(tls);
+  }
+
   /** Milliseconds since `brokerId`'s Raft traffic last arrived (any group); undefined if it never did. */
   peerSilentForMs(brokerId: number): number | undefined {
     return this.transport.silentForMs(brokerId);

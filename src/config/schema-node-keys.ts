@@ -44,7 +44,7 @@ export const NODE_KEYS: readonly KeySpec[] = [
     key: 'broker.tls.enabled',
     kind: { type: 'bool' },
     default: false,
-    doc: 'Serve the client listener over TLS (certificate and key from `broker.tls.cert_file` and `broker.tls.key_file`). The peer listener (Raft between brokers) stays plain TCP: keep it on a private network.',
+    doc: 'Serve the client listener over TLS (certificate and key from `broker.tls.cert_file` and `broker.tls.key_file`). The peer listener (Raft between brokers) is TLS only with `cluster.peer_tls`; without it, keep it on a private network.',
   },
   {
     key: 'broker.tls.cert_file',
@@ -71,7 +71,7 @@ export const NODE_KEYS: readonly KeySpec[] = [
     key: 'broker.tls.reload_interval',
     kind: { type: 'duration', min: 0 },
     default: 60_000,
-    doc: "How often the client listener's certificate, key and CA files are checked for a change (a renewed certificate, a rotated Kubernetes secret); changed files that load are used for new connections, files that do not load are logged and the current ones kept. 0: never (a renewal then takes a restart). The peer link (`cluster.peer_tls`) reads them at start only.",
+    doc: 'How often the certificate, key and CA files (`broker.tls.*`) are checked for a change (a renewed certificate, a rotated Kubernetes secret); changed files that load are used for new connections, on the client listener and on the peer link (`cluster.peer_tls`, connections accepted and dialed), while open connections keep theirs; files that do not load are logged and the current ones kept. 0: never (a renewal then takes a restart).',
   },
   {
     key: 'broker.tls.client_auth',

@@ -5,7 +5,7 @@
  * Plain sockets read into the shared buffer (protocol/socket-io.ts); TLS sockets through 'data' events.
  */
 import { createServer, connect as netConnect, type Server, type Socket } from 'node:net';
-import { createServer as createTlsServer, connect as tlsConnect } from 'node:tls';
+import { createServer as createTlsServer, type Server as TlsServer, connect as tlsConnect } from 'node:tls';
 import { acceptReading, connectReading, eventReading, type ReadingSocket } from '../../protocol/socket-io.js';
 import type { PeerAddress } from './peer.js';
 
@@ -37,6 +37,14 @@ export function peerServer(
     onHandshakeFailed(`${socket.remoteAddress}:${socket.remotePort}`, err);
   });
   return server;
+}
+
+/**
+ * Renewed files (tls-reload.ts) for the connections `server` accepts from now on; open ones keep theirs.
+ * Only for a server peerServer() made with TLS: the link's protocol does not change while it runs.
+ */
+export function renewPeerServerTls(server: Server, tls: PeerTls): void {
+  (server as TlsServer).setSecureContext({ ...tls });
 }
 
 export interface PeerDial extends ReadingSocket {

@@ -16,7 +16,7 @@ import {
   PeerLinkError,
   retirePeer,
 } from './peer.js';
-import { dialPeer, peerServer } from './peer-sockets.js';
+import { dialPeer, type PeerTls, peerServer, renewPeerServerTls } from './peer-sockets.js';
 import {
   type ResolvedTcpTransportOptions,
   resolveTcpTransportOptions,
@@ -45,6 +45,8 @@ const OWN_STALL_MIN_MS = 100;
  */
 export class TcpTransport implements RaftTransport {
   private readonly opts: ResolvedTcpTransportOptions;
+  /** What the listener presents and every dial uses: opts.tls until renewed (setTls). */
+  private tls: PeerTls | null;
   private readonly peers = new Map<NodeId, Peer>();
   private readonly breakerListeners = new Set<BreakerListener>();
   private readonly inbound: InboundFrames;
@@ -65,6 +67,7 @@ export class TcpTransport implements RaftTransport {
 
   constructor(options: TcpTransportOptions) {
     this.opts = resolveTcpTransportOptions(options);
+    this.tls = this.opts.tls;
     this.inbound = new InboundFrames(this.opts);
     for (const [id, addr] of options.peers ?? []) this.setPeer(id, addr);
     this.livenessIntervalMs = Math.min(this.opts.keepaliveIntervalMs, 100);
@@ -129,7 +132,7 @@ export class TcpTransport implements RaftTransport {
   /** Starts accepting connections; resolves with the bound address. */
   async listen(): Promise<PeerAddress> {
     const server = peerServer(
-      this.opts.tls,
+      this.tls,
       (connection) => this.accept(connection),
       (remote, err) =>
         this.opts.logger.warn(
@@ -148,6 +151,16 @@ export class TcpTransport implements RaftTransport {
     const addr = server.address();
     invariant(addr !== null && typeof addr === 'object', 'tcp server has an address');
     return { host: addr.address, port: addr.port };
+  }
+
+  /**
+   * Renewed certificate files (a TLS transport only): connections accepted or dialed from now on use them;
+   * open ones keep going on the certificate they were made with.
+   */
+  setTls(tls: PeerTls): void {
+    invariant(this.tls !== null, 'setTls on a TLS transport: the peer link cannot switch protocol');
+    this.tls = tls;
+    if (this.server !== undefined) renewPeerServerTls(this.server, tls);
   }
 
   /** Adds or moves a peer. The lower id of a pair dials, so only then does this connect. */
@@ -297,7 +310,7 @@ export class TcpTransport implements RaftTransport {
     this.dialsStarted++;
     return new Promise<void>((resolve, reject) => {
       let proven = false;
-      const { socket, onBytes, ready } = dialPeer(address, this.opts.localAddress, this.opts.tls);
+      const { socket, onBytes, ready } = dialPeer(address, this.opts.localAddress, this.tls);
       peer.dialing = socket;
       socket.setNoDelay(true);
       socket.setTimeout(this.opts.connectTimeoutMs, () => socket.destroy());
