@@ -23,6 +23,7 @@ import {
   startOpsStack,
   type TracingHandle,
 } from '../observability/index.js';
+import { decompressedRecordsBytesMax } from '../protocol/limits.js';
 import { logConfigOf } from '../storage/config.js';
 import { LogManager } from '../storage/log-manager.js';
 import { ReadBufferPool } from '../storage/read-buffers.js';
@@ -118,6 +119,7 @@ export class Broker {
       ...config.storage,
       dataDir: config.broker.dataDir,
       batchBytesMax: config.limits.batchBytesMax,
+      decompressedBytesMax: decompressedRecordsBytesMax(config.limits.frameBytesMax),
     };
     let logs: LogManager;
     try {
@@ -196,6 +198,7 @@ export class Broker {
             logger: deps.logger,
             nowMs: () => clock.nowMs(),
             batchBytesMax: config.limits.batchBytesMax,
+            decompressedBytesMax: storage.decompressedBytesMax,
             proposalTimeoutMs: config.resilience.timeouts.proposalMs,
             ...(metrics === null ? {} : { metrics }),
             onTimeout: ops.onTimeout,
@@ -280,6 +283,7 @@ export class Broker {
         limits: {
           fetchWaitMaxMs: config.limits.fetchWaitMaxMs,
           fetchBytesMax: config.limits.fetchBytesMax,
+          decompressedBytesMax: storage.decompressedBytesMax,
           groupSyncWaitMaxMs: config.groups.sessionTimeoutMaxMs,
         },
         readBuffers,

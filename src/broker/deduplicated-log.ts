@@ -32,7 +32,7 @@ export class DeduplicatedLog implements ServedPartition {
     // Every batch is validated before any is written: the batches of an idempotent producer are written one
     // by one, and one refused (too large, a bad CRC) after a later one was written would leave the log and
     // the producer state holding that later batch without the earlier one.
-    const split = this.log.validate(batches);
+    const split = await this.log.validate(batches);
     if (!split.some((b) => readBatchHeader(b).producerId >= 0)) {
       const r = await this.log.appendValidated(split);
       return { baseOffset: r.baseOffset, logAppendTimeMs: r.logAppendTimeMs };

@@ -1,4 +1,5 @@
 /** What a consumer is told: its options and their defaults. */
+import { DECOMPRESSED_RECORDS_BYTES_MAX } from '../protocol/limits.js';
 import type { GroupOptions } from './consumer-group.js';
 import type { AutoOffsetReset } from './fetch-round.js';
 import type { Random, Timers } from './timers.js';
@@ -13,6 +14,12 @@ export interface ConsumerOptions {
    * messages per second than 1 MiB ones (docs/benchmarks.md); maxBytes still bounds the whole response.
    */
   partitionMaxBytes?: number;
+  /**
+   * What one fetched batch's records may decompress to; a batch claiming or inflating to more is refused
+   * with BATCH_TOO_LARGE (a decompression bomb). Default 100 MiB; raise it to read from brokers whose
+   * `limits.frame_bytes_max` is above that, which accept batches decompressing up to their frame limit.
+   */
+  decompressedBytesMax?: number;
   /** Where to start when there is no position or it is out of range. */
   autoOffsetReset?: AutoOffsetReset;
   /** Response timeout on top of maxWaitMs for each fetch. */
@@ -43,6 +50,7 @@ export const CONSUMER_DEFAULTS = {
   minBytes: 1,
   maxBytes: 50 * 1024 * 1024,
   partitionMaxBytes: 4 * 1024 * 1024,
+  decompressedBytesMax: DECOMPRESSED_RECORDS_BYTES_MAX,
   autoOffsetReset: 'latest' as AutoOffsetReset,
   requestTimeoutMs: 30_000,
   retries: Number.POSITIVE_INFINITY,

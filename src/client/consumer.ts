@@ -469,7 +469,13 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
         continue;
       }
       a.state.position = a.nextOffset;
-      const messages = decodeFetch(a.state.topic, a.state.partition, a.scanned, a.fetchOffset);
+      const messages = decodeFetch(
+        a.state.topic,
+        a.state.partition,
+        a.scanned,
+        a.fetchOffset,
+        this.o.decompressedBytesMax,
+      );
       for (const m of messages) delivered.push(m);
     }
     return delivered;

@@ -5,6 +5,7 @@
  * silently skipped; a partial batch at the end (the response was cut at maxBytes) is left for the next fetch.
  */
 import { StreamBusError } from '../errors/index.js';
+import { DECOMPRESSED_RECORDS_BYTES_MAX } from '../protocol/limits.js';
 import {
   BATCH_HEADER_BYTES,
   batchCrcMatches,
@@ -53,16 +54,17 @@ export function scanFetch(
   return { batches, nextOffset };
 }
 
-/** Decodes scanned batches into messages, skipping records before `fetchOffset`. */
+/** Decodes scanned batches into messages, skipping records before `fetchOffset` (BATCH_TOO_LARGE: a bomb). */
 export function decodeFetch(
   topic: string,
   partition: number,
   scanned: ScannedFetch,
   fetchOffset: number,
+  decompressedBytesMax: number = DECOMPRESSED_RECORDS_BYTES_MAX,
 ): ConsumerMessage[] {
   const messages: ConsumerMessage[] = [];
   for (const batch of scanned.batches) {
-    decodeRecords(batch, { minOffset: fetchOffset, topic, partition, into: messages });
+    decodeRecords(batch, { minOffset: fetchOffset, topic, partition, into: messages, decompressedBytesMax });
   }
   return messages;
 }

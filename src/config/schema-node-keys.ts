@@ -85,7 +85,7 @@ export const NODE_KEYS: readonly KeySpec[] = [
     key: 'limits.frame_bytes_max',
     kind: { type: 'size', min: 1024, max: 2 ** 31 - 1 },
     default: 64 * MiB,
-    doc: 'Largest request frame accepted. A larger one is refused unread: its correlation id is answered FRAME_TOO_LARGE (naming this limit, which the producer then keeps to) and the connection closed; nothing is allocated for it.',
+    doc: "Largest request frame accepted. A larger one is refused unread: its correlation id is answered FRAME_TOO_LARGE (naming this limit, which the producer then keeps to) and the connection closed; nothing is allocated for it. Also sets what one compressed batch's records may decompress to: the larger of 100 MiB and this limit (a compressed batch may carry what an uncompressed one could). A produced batch over it (a decompression bomb; gzip, which declares no size, is inflated off the event loop to tell) is refused with BATCH_TOO_LARGE and not stored. SDK consumers refuse batches over their `decompressedBytesMax` (100 MiB by default): raise it with this limit.",
   },
   {
     key: 'limits.batch_bytes_max',

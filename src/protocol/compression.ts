@@ -6,9 +6,10 @@
  * client writes. lz4 is the LZ4 frame format and zstd the standard zstd frame, as in Kafka.
  *
  * Decompressing untrusted bytes: every codec first bounds what the body can inflate to from its framing (see
- * compression-frames.ts) and refuses more than DECOMPRESSED_RECORDS_BYTES_MAX with BATCH_TOO_LARGE (gzip,
- * which declares no size, is stopped by zlib at that limit instead); bytes the codec cannot decode are
- * INVALID_BATCH. Only StreamBusError leaves this module.
+ * compression-frames.ts) and refuses more than the caller's bound (DECOMPRESSED_RECORDS_BYTES_MAX unless
+ * told) with BATCH_TOO_LARGE (gzip, which declares no size, is stopped by zlib at that limit instead; the
+ * broker inflates gzip batches on produce to refuse them there, gzip-inflation.ts); bytes the codec cannot
+ * decode are INVALID_BATCH. Only StreamBusError leaves this module.
  */
 import { createRequire } from 'node:module';
 import { gunzipSync, gzipSync } from 'node:zlib';

@@ -17,10 +17,20 @@ export const ARRAY_LENGTH_MAX = 100_000;
 /** Entries of a config map. */
 export const CONFIG_ENTRIES_MAX = 1024;
 /**
- * Decompressed records of one batch. No uncompressed batch can carry more than a frame, so neither may a
- * compressed one: larger claims are decompression bombs, refused before a decoder allocates them.
+ * Decompressed records of one batch, by default (the SDK consumer's `decompressedBytesMax`). No uncompressed
+ * batch can carry more than a frame, so neither may a compressed one: larger claims are decompression bombs,
+ * refused before a decoder allocates them.
  */
 export const DECOMPRESSED_RECORDS_BYTES_MAX = DEFAULT_FRAME_BYTES_MAX;
+
+/**
+ * A broker's bound on one batch's decompressed records: DECOMPRESSED_RECORDS_BYTES_MAX, or its frame limit
+ * (limits.frame_bytes_max) where that is larger, since a compressed batch may carry what an uncompressed one
+ * could. More would only admit batches no producer could have sent uncompressed.
+ */
+export function decompressedRecordsBytesMax(frameBytesMax: number): number {
+  return Math.max(DECOMPRESSED_RECORDS_BYTES_MAX, frameBytesMax);
+}
 /**
  * A zstd frame's window, which a streaming decoder allocates up front. RFC 8878 asks decoders to support
  * 8 MiB; the producer's level 3 uses at most 2 MiB.

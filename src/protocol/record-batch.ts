@@ -38,6 +38,8 @@ export const BATCH_HEADER_BYTES = 61;
 /** Bytes of the prefix that says how long the batch is: baseOffset + batchLength. */
 export const BATCH_LENGTH_PREFIX_BYTES = 12;
 export const RECORD_BATCH_MAGIC = 2;
+/** The smallest record body: attributes, timestampDelta, offsetDelta, key and value lengths, header count. */
+export const RECORD_BODY_BYTES_MIN = 6;
 
 /** Field offsets of the RecordBatch v2 header (the one layout every module reads batches with). */
 export const OFF_BASE_OFFSET = 0;
@@ -336,12 +338,14 @@ export interface DecodeOptions {
   partition?: number;
   /** Appends to this array instead of a new one. */
   into?: ConsumedRecord[];
+  /** What the records may decompress to; default DECOMPRESSED_RECORDS_BYTES_MAX. */
+  decompressedBytesMax?: number;
 }
 
 /**
  * Decodes the records of one validated batch: consumers, and the broker only for ListOffsets by time and the
  * offsets topic. Throws UNSUPPORTED_COMPRESSION, INVALID_BATCH (bytes that do not decompress or parse) or
- * BATCH_TOO_LARGE (records that would decompress past DECOMPRESSED_RECORDS_BYTES_MAX).
+ * BATCH_TOO_LARGE (records that would decompress past `decompressedBytesMax`).
  */
 export function decodeRecords(batch: Buffer, options: DecodeOptions = {}): ConsumedRecord[] {
   const out = options.into ?? [];
@@ -357,7 +361,10 @@ export function decodeRecords(batch: Buffer, options: DecodeOptions = {}): Consu
     BATCH_HEADER_BYTES,
     batch.readInt32BE(OFF_BATCH_LENGTH) + BATCH_LENGTH_PREFIX_BYTES,
   );
-  const body = codec.code === 0 ? region : decompressRecords(codec, region, 'batch.decode');
+  const body =
+    codec.code === 0
+      ? region
+      : decompressRecords(codec, region, 'batch.decode', options.decompressedBytesMax);
   const reader = new RecordReader(body);
   try {
     for (let i = 0; i < recordCount; i++) {

@@ -1,16 +1,14 @@
 /**
  * Whether a batch's records region is what its header says, checked on append without decoding a record
  * (batches are opaque bytes on the broker's hot path; this walk only reads lengths, offset deltas and a
- * compressed region's framing).
+ * compressed region's framing; gzip, which declares no size, is inflated and dropped on the thread pool).
  */
 import { StreamBusError } from '../errors/index.js';
 import { codecOfAttributes } from './compression.js';
-import { DECOMPRESSED_RECORDS_BYTES_MAX } from './limits.js';
-import { BATCH_HEADER_BYTES, type BatchHeader } from './record-batch.js';
+import { inflateGzipRecords } from './gzip-inflation.js';
+import { BATCH_HEADER_BYTES, type BatchHeader, RECORD_BODY_BYTES_MIN } from './record-batch.js';
 import { RecordReader } from './record-reader.js';
 
-/** The smallest record body: attributes, timestampDelta, offsetDelta, key and value lengths, header count. */
-const RECORD_BODY_BYTES_MIN = 6;
 /** The smallest record: its length varint and body. */
 const RECORD_BYTES_MIN = 1 + RECORD_BODY_BYTES_MIN;
 
@@ -18,13 +16,18 @@ const RECORD_BYTES_MIN = 1 + RECORD_BODY_BYTES_MIN;
  * Checks that a validated batch's records region matches its compression codec without decoding any record:
  * an uncompressed region must split into exactly `recordCount` length-prefixed records whose offset deltas run
  * 0, 1, 2, ...; a compressed region must be its codec's framing (gzip's magic bytes; whole snappy, lz4 or
- * zstd frames) with room for `recordCount` records, and must not declare more than
- * DECOMPRESSED_RECORDS_BYTES_MAX (a decompression bomb every consumer would refuse). The CRC only proves the
+ * zstd frames) with room for `recordCount` records, and must not declare more than `decompressedBytesMax`
+ * (a decompression bomb every consumer would refuse; gzip: checkGzipRecords). The CRC only proves the
  * producer's bytes arrived intact, not that they are what the header says: a producer that labelled gzip
  * bytes "none" had them stored and every consumer read empty values. Throws INVALID_BATCH naming what is
  * wrong, BATCH_TOO_LARGE for a bomb.
  */
-export function checkRecordsMatchCodec(batch: Buffer, header: BatchHeader, operation: string): void {
+export function checkRecordsMatchCodec(
+  batch: Buffer,
+  header: BatchHeader,
+  operation: string,
+  decompressedBytesMax: number,
+): void {
   const fail = (message: string): never => {
     throw new StreamBusError('INVALID_BATCH', { operation, message });
   };
@@ -45,12 +48,9 @@ export function checkRecordsMatchCodec(batch: Buffer, header: BatchHeader, opera
     const what = codec.code === 0 ? 'uncompressed' : codec.name;
     fail(`record batch claims ${header.recordCount} records in ${body.length} bytes of ${what} records`);
   }
-  if (codec.code !== 0 && codec.boundDeclared && boundBytes > DECOMPRESSED_RECORDS_BYTES_MAX) {
-    throw new StreamBusError('BATCH_TOO_LARGE', {
-      operation,
-      message: `${codec.name} records declare up to ${boundBytes} bytes decompressed, above the ${DECOMPRESSED_RECORDS_BYTES_MAX}-byte limit`,
-      metadata: { decompressedBytesMax: DECOMPRESSED_RECORDS_BYTES_MAX },
-    });
+  if (codec.code !== 0 && codec.boundDeclared && boundBytes > decompressedBytesMax) {
+    const message = `${codec.name} records declare up to ${boundBytes} bytes decompressed, above the ${decompressedBytesMax}-byte limit`;
+    throw decompressesTooLarge(operation, message, decompressedBytesMax);
   }
   if (codec.code !== 0) return;
   const reader = new RecordReader(batch);
@@ -77,4 +77,45 @@ export function checkRecordsMatchCodec(batch: Buffer, header: BatchHeader, opera
   if (reader.pos !== batch.length) {
     fail(`uncompressed batch has ${batch.length - reader.pos} bytes after its ${header.recordCount} records`);
   }
+}
+
+/**
+ * A gzip batch (one checkRecordsMatchCodec passed) inflated: BATCH_TOO_LARGE when it inflates past
+ * `decompressedBytesMax`, as the other codecs' declared sizes are refused; INVALID_BATCH when the bytes are
+ * not gzip or do not hold exactly the `recordCount` records the header declares. Other codecs: nothing to do.
+ */
+export async function checkGzipRecords(
+  batch: Buffer,
+  header: BatchHeader,
+  operation: string,
+  decompressedBytesMax: number,
+): Promise<void> {
+  if (codecOfAttributes(header.attributes, operation).name !== 'gzip') return;
+  let inflated: Awaited<ReturnType<typeof inflateGzipRecords>>;
+  try {
+    inflated = await inflateGzipRecords(batch.subarray(BATCH_HEADER_BYTES), decompressedBytesMax);
+  } catch (err) {
+    throw new StreamBusError('INVALID_BATCH', {
+      operation,
+      message: `gzip records do not decompress to records: ${(err as Error).message}`,
+    });
+  }
+  if (!inflated.within) {
+    const message = `gzip records inflate past the ${decompressedBytesMax}-byte limit`;
+    throw decompressesTooLarge(operation, message, decompressedBytesMax);
+  }
+  if (inflated.records !== header.recordCount) {
+    throw new StreamBusError('INVALID_BATCH', {
+      operation,
+      message: `record batch claims ${header.recordCount} records; its gzip records hold ${inflated.records}`,
+    });
+  }
+}
+
+function decompressesTooLarge(
+  operation: string,
+  message: string,
+  decompressedBytesMax: number,
+): StreamBusError {
+  return new StreamBusError('BATCH_TOO_LARGE', { operation, message, metadata: { decompressedBytesMax } });
 }

@@ -1,3 +1,4 @@
+import { DECOMPRESSED_RECORDS_BYTES_MAX } from '../protocol/limits.js';
 import { BATCH_HEADER_BYTES } from '../protocol/record-batch.js';
 
 /**
@@ -38,6 +39,11 @@ export interface LogConfig {
   followerDirectWrites: boolean;
   /** Largest single record batch accepted by append, header included (at most 256 MiB, STORED_BATCH_BYTES_MAX). */
   batchBytesMax: number;
+  /**
+   * What one appended batch's records may decompress to: the broker's, from limits.frame_bytes_max
+   * (decompressedRecordsBytesMax); not a topic config.
+   */
+  decompressedBytesMax: number;
 }
 
 export interface StorageConfig extends LogConfig {
@@ -56,6 +62,7 @@ export const DEFAULT_LOG_CONFIG: Readonly<LogConfig> = Object.freeze({
   preallocateBytes: 1024 * 1024,
   followerDirectWrites: true,
   batchBytesMax: 1024 * 1024 + BATCH_HEADER_BYTES,
+  decompressedBytesMax: DECOMPRESSED_RECORDS_BYTES_MAX,
 });
 
 export const DEFAULT_STORAGE_CONFIG: Readonly<StorageConfig> = Object.freeze({
@@ -76,6 +83,7 @@ export function logConfigOf(config: LogConfig): LogConfig {
     preallocateBytes: config.preallocateBytes,
     followerDirectWrites: config.followerDirectWrites,
     batchBytesMax: config.batchBytesMax,
+    decompressedBytesMax: config.decompressedBytesMax,
   };
 }
 

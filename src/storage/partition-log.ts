@@ -227,15 +227,15 @@ export class PartitionLog {
    * BATCH_TOO_LARGE (nothing appended), DISK_FULL / STORAGE_ERROR (nothing appended), LOG_CLOSED.
    */
   async append(batches: Buffer): Promise<AppendResult> {
-    return this.appendValidated(this.validate(batches));
+    return this.appendValidated(await this.validate(batches));
   }
 
   /**
    * Splits a produce payload into its batches, validated as append() does (throws its errors): a caller
    * that appends the batches one by one validates them all first, so that none is written when one is bad.
    */
-  validate(batches: Buffer): Buffer[] {
-    return splitAndValidate(batches, this.config.batchBytesMax);
+  validate(batches: Buffer): Promise<Buffer[]> {
+    return splitAndValidate(batches, this.config);
   }
 
   /** Appends batches validate() returned, as append() does. */

@@ -13,8 +13,9 @@ import { ReplicaManager } from '../../src/broker/replica/replica-manager.js';
 import { topicConfigs } from '../../src/broker/topic-configs.js';
 import { isStreamBusError } from '../../src/errors/index.js';
 import { silentLogger } from '../../src/observability/index.js';
+import { DECOMPRESSED_RECORDS_BYTES_MAX } from '../../src/protocol/limits.js';
 import type { CreateTopicSpec } from '../../src/protocol/messages.js';
-import { decodeRecords, splitBatches } from '../../src/protocol/record-batch.js';
+import { decodeRecords, encodeRecordBatch, splitBatches } from '../../src/protocol/record-batch.js';
 import { RaftHost } from '../../src/raft/host.js';
 import { MemoryHub } from '../../src/raft/transport/memory-transport.js';
 import { DEFAULT_LOG_CONFIG } from '../../src/storage/config.js';
@@ -531,6 +532,20 @@ describe('Configs through the cluster catalog', () => {
     const after = broker(1).catalog.describeConfigs({ type: 'topic', name: 'cfg' });
     expect(entryOf(after, 'segment_ms')).toEqual({ key: 'segment_ms', value: '7000', source: 'cluster' });
     expect(entryOf(after, 'retention_ms')?.source).toBe('default');
+  });
+
+  it('a replica leader refuses a gzip bomb (records inflating past the bound) with BATCH_TOO_LARGE, writing nothing', async () => {
+    const member = await setup();
+    await broker(1).catalog.createTopic(spec('gz', 1, 3));
+    await published(member, 'gz', 1);
+    await waitFor('a leader', () => raftLeader('gz', 0));
+    const bomb = encodeRecordBatch([{ value: Buffer.alloc(DECOMPRESSED_RECORDS_BYTES_MAX + 1024) }], {
+      baseTimestamp: Date.now(),
+      compression: 'gzip',
+    });
+    expect(await codeOf(() => raftLeader('gz', 0)!.replica.append(bomb))).toBe('BATCH_TOO_LARGE');
+    const outcome = await raftLeader('gz', 0)!.replica.append(batchOf(['after']));
+    expect(outcome.baseOffset).toBe(0);
   });
 
   it('a lowered max_message_bytes reaches the open replica: its leader refuses a batch it accepted before', async () => {

@@ -43,7 +43,7 @@ function codeThrown(fn: () => unknown): string {
 
 /** The broker's append check of a validated batch. */
 function brokerCheck(batch: Buffer): void {
-  checkRecordsMatchCodec(batch, validateBatch(batch), 'test.append');
+  checkRecordsMatchCodec(batch, validateBatch(batch), 'test.append', DECOMPRESSED_RECORDS_BYTES_MAX);
 }
 
 /** A zstd frame of `blocks` RLE blocks of 128 KiB each: 4 bytes a block, 32768 to 1 (a valid frame). */

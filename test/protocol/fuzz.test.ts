@@ -14,6 +14,7 @@ import {
   FrameDecoder,
   packBody,
 } from '../../src/protocol/index.js';
+import { DECOMPRESSED_RECORDS_BYTES_MAX } from '../../src/protocol/limits.js';
 import { API_NAMES, type ApiKey } from '../../src/protocol/messages.js';
 import {
   BATCH_HEADER_BYTES,
@@ -313,7 +314,9 @@ describe('record batch decoder fuzz (every compression code)', () => {
   );
   /** The broker's append checks, then a consumer's decode; both may refuse, neither may crash. */
   const brokerThenConsumer = (batch: Buffer): void => {
-    onlyStreamBusErrors(() => checkRecordsMatchCodec(batch, validateBatch(batch), 'fuzz'));
+    onlyStreamBusErrors(() =>
+      checkRecordsMatchCodec(batch, validateBatch(batch), 'fuzz', DECOMPRESSED_RECORDS_BYTES_MAX),
+    );
     onlyStreamBusErrors(() => decodeRecords(batch));
   };
 

@@ -23,6 +23,8 @@ export interface DataPlaneObserver {
 export interface HandlerLimits {
   fetchWaitMaxMs: number;
   fetchBytesMax: number;
+  /** What a stored batch's records may decompress to (as on produce); default DECOMPRESSED_RECORDS_BYTES_MAX. */
+  decompressedBytesMax?: number;
   /**
    * How long a SyncGroup may wait for the group leader's assignment (its session timeout at most: a
    * leader that goes silent is evicted and the waiting members are answered). Default: no allowance.

@@ -13,12 +13,17 @@ import { partitionWireError } from './wire-error.js';
 async function exactOffsetForTimestamp(
   served: ServedPartition,
   timestampMs: number,
+  decompressedBytesMax: number | undefined,
 ): Promise<{ offset: number; timestamp: number } | null> {
   const batchHit = await served.offsetForTimestamp(timestampMs);
   if (batchHit === null) return null;
   const { records } = await served.read(batchHit.offset, 1);
   for (const batch of splitBatches(records)) {
-    for (const r of decodeRecords(batch, { minOffset: batchHit.offset })) {
+    const options = {
+      minOffset: batchHit.offset,
+      ...(decompressedBytesMax === undefined ? {} : { decompressedBytesMax }),
+    };
+    for (const r of decodeRecords(batch, options)) {
       if (r.timestamp >= timestampMs) return { offset: r.offset, timestamp: r.timestamp };
     }
   }
@@ -46,7 +51,7 @@ export async function handleListOffsets(
             message: `timestamp ${timestamp}: expected -1 (latest), -2 (earliest) or ms since the epoch`,
           });
         }
-        const found = await exactOffsetForTimestamp(served, timestamp);
+        const found = await exactOffsetForTimestamp(served, timestamp, ctx.limits.decompressedBytesMax);
         return found === null
           ? { topic, partition, error: null, offset: -1, timestamp: -1 }
           : { topic, partition, error: null, offset: found.offset, timestamp: found.timestamp };

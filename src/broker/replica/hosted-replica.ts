@@ -36,6 +36,7 @@ export function openHostedReplica(
     logger: log,
     nowMs: deps.nowMs,
     batchBytesMax: () => limits.batchBytesMax,
+    ...(deps.decompressedBytesMax === undefined ? {} : { decompressedBytesMax: deps.decompressedBytesMax }),
     proposalTimeoutMs: deps.proposalTimeoutMs,
     minInsyncReplicas: () => {
       const t = view().topics.get(topic.name);

@@ -19,6 +19,7 @@
 import { EventEmitter } from 'node:events';
 import { StreamBusError } from '../../errors/index.js';
 import type { Logger } from '../../observability/index.js';
+import { DECOMPRESSED_RECORDS_BYTES_MAX } from '../../protocol/limits.js';
 import type { Acks } from '../../protocol/messages.js';
 import { readBatchHeader } from '../../protocol/record-batch.js';
 import { type Entry, NONE, type NodeId } from '../../raft/core/types.js';
@@ -47,6 +48,8 @@ export interface PartitionReplicaOptions {
   readonly nowMs: () => number;
   /** Largest batch accepted, read per append: the topic's max_message_bytes can change while open. */
   readonly batchBytesMax: () => number;
+  /** What a batch's records may decompress to (the broker's; default DECOMPRESSED_RECORDS_BYTES_MAX). */
+  readonly decompressedBytesMax?: number;
   readonly proposalTimeoutMs: number;
   /** A state machine snapshot every this many applied entries bounds what a restart re-applies. */
   readonly snapshotIntervalEntries?: number;
@@ -184,7 +187,12 @@ export class PartitionReplica extends EventEmitter<ReplicaEvents> implements Ser
       await this.transferSettled(deadline);
       this.assertLeader('replica.append');
     }
-    const split = splitAndValidate(batches, this.options.batchBytesMax());
+    const split = await splitAndValidate(batches, {
+      batchBytesMax: this.options.batchBytesMax(),
+      decompressedBytesMax: this.options.decompressedBytesMax ?? DECOMPRESSED_RECORDS_BYTES_MAX,
+    });
+    // Inflating a gzip batch took a turn of the event loop: leadership may have moved meanwhile.
+    this.assertLeader('replica.append');
     if (acks === -1) this.assertEnoughInSync();
     const logAppendTimeMs = this.options.nowMs();
     const all = Promise.all(

@@ -71,6 +71,8 @@ export interface ReplicaManagerDeps {
   readonly logger: Logger;
   readonly nowMs: () => number;
   readonly batchBytesMax: number;
+  /** What a batch's records may decompress to (decompressedRecordsBytesMax); default 100 MiB. */
+  readonly decompressedBytesMax?: number;
   readonly proposalTimeoutMs: number;
   readonly retryIntervalMs?: number;
   /** Leadership is not transferred to the same broker again sooner than this (another one: at once). */
