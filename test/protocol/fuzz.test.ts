@@ -22,7 +22,7 @@ import {
   encodeRecordBatch,
   validateBatch,
 } from '../../src/protocol/record-batch.js';
-import { checkRecordsMatchCodec } from '../../src/protocol/records-check.js';
+import { checkGzipRecords, checkRecordsMatchCodec } from '../../src/protocol/records-check.js';
 import { withBody } from '../helpers/batch-bytes.js';
 import { SAMPLES } from './samples.js';
 import { getAt, leafAndNodePaths, withAt } from './wire-paths.js';
@@ -312,6 +312,19 @@ describe('record batch decoder fuzz (every compression code)', () => {
       { baseTimestamp: 1_700_000_000_000, compression },
     ),
   );
+  /** `batch` with its records region cut at, flipped at or extended by a byte (length and CRC made right). */
+  const mangled = (batch: Buffer, at: number, byte: number, how: 'cut' | 'flip' | 'extend'): Buffer => {
+    const body = Buffer.from(batch.subarray(BATCH_HEADER_BYTES));
+    const i = at % body.length;
+    if (how === 'flip') body[i]! ^= byte || 1;
+    const mutated =
+      how === 'cut'
+        ? body.subarray(0, i)
+        : how === 'extend'
+          ? Buffer.concat([body, Buffer.from([byte])])
+          : body;
+    return withBody(batch, mutated);
+  };
   /** The broker's append checks, then a consumer's decode; both may refuse, neither may crash. */
   const brokerThenConsumer = (batch: Buffer): void => {
     onlyStreamBusErrors(() =>
@@ -339,20 +352,31 @@ describe('record batch decoder fuzz (every compression code)', () => {
         fc.nat(),
         fc.integer({ min: 0, max: 255 }),
         fc.constantFrom('cut', 'flip', 'extend'),
-        (batch, at, byte, how) => {
-          const body = Buffer.from(batch.subarray(BATCH_HEADER_BYTES));
-          const i = at % body.length;
-          if (how === 'flip') body[i]! ^= byte || 1;
-          const mutated =
-            how === 'cut'
-              ? body.subarray(0, i)
-              : how === 'extend'
-                ? Buffer.concat([body, Buffer.from([byte])])
-                : body;
-          brokerThenConsumer(withBody(batch, mutated));
-        },
+        (batch, at, byte, how) => brokerThenConsumer(mangled(batch, at, byte, how)),
       ),
       { seed: SEED, numRuns: 3000 },
+    );
+  });
+
+  it('gzip output cut, flipped or extended anywhere, inflated by the broker on append, throws only StreamBusError', async () => {
+    const gzip = valid[COMPRESSIONS.indexOf('gzip')]!;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.nat(),
+        fc.integer({ min: 0, max: 255 }),
+        fc.constantFrom('cut', 'flip', 'extend'),
+        async (at, byte, how) => {
+          const batch = mangled(gzip, at, byte, how);
+          try {
+            const header = validateBatch(batch);
+            checkRecordsMatchCodec(batch, header, 'fuzz', DECOMPRESSED_RECORDS_BYTES_MAX);
+            await checkGzipRecords(batch, header, 'fuzz', DECOMPRESSED_RECORDS_BYTES_MAX);
+          } catch (err) {
+            if (!(err instanceof StreamBusError)) throw err;
+          }
+        },
+      ),
+      { seed: SEED, numRuns: 500 },
     );
   });
 
