@@ -11,6 +11,7 @@
 import { invariant } from '../errors/index.js';
 import type { Acks } from '../protocol/messages.js';
 import { readBatchHeader } from '../protocol/record-batch.js';
+import { ArrivalOrder } from '../storage/arrival-order.js';
 import type { PartitionLog } from '../storage/partition-log.js';
 import type { ReadBufferSource } from '../storage/read-buffers.js';
 import type { AppendOutcome, ReadOutcome, ServedPartition } from './catalog.js';
@@ -19,6 +20,7 @@ import { ProducerStateTable } from './producer-state.js';
 
 export class DeduplicatedLog implements ServedPartition {
   private readonly dedup: ProducerDeduplicator;
+  private readonly arrivalOrder = new ArrivalOrder();
 
   constructor(
     private readonly log: PartitionLog,
@@ -29,10 +31,19 @@ export class DeduplicatedLog implements ServedPartition {
 
   /** No signal: the only wait is the log's own write (and fsync), which is the write itself, not a wait. */
   async append(batches: Buffer, _acks?: Acks): Promise<AppendOutcome> {
-    // Every batch is validated before any is written: the batches of an idempotent producer are written one
-    // by one, and one refused (too large, a bad CRC) after a later one was written would leave the log and
-    // the producer state holding that later batch without the earlier one.
-    const split = await this.log.validate(batches);
+    const { written } = await this.arrivalOrder.run(async () => ({
+      written: this.write(await this.log.validate(batches)),
+    }));
+    return written;
+  }
+
+  /**
+   * Every batch is validated before any is written (validate()): the batches of an idempotent producer are
+   * written one by one, and one refused (too large, a bad CRC) after a later one was written would leave the
+   * log and the producer state holding that later batch without the earlier one. Starts every write in
+   * this turn (ArrivalOrder).
+   */
+  private async write(split: Buffer[]): Promise<AppendOutcome> {
     if (!split.some((b) => readBatchHeader(b).producerId >= 0)) {
       const r = await this.log.appendValidated(split);
       return { baseOffset: r.baseOffset, logAppendTimeMs: r.logAppendTimeMs };

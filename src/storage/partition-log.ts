@@ -11,6 +11,7 @@
 
 import { invariant, StreamBusError, toStreamBusError } from '../errors/index.js';
 import { splitAndValidate } from './append-validation.js';
+import { ArrivalOrder } from './arrival-order.js';
 import { type LogConfig, reconfiguredLog } from './config.js';
 import { type HighWatermarkListener, HighWatermarkNotifier } from './high-watermark.js';
 import { DerivedLogState, type LogState, type LogStateKind } from './log-state.js';
@@ -86,6 +87,7 @@ export class PartitionLog {
   /** The newest small batches, so reads at the tail skip the file (recent-batches.ts). */
   private readonly recent = new RecentBatches();
   private mutex: Promise<void> = Promise.resolve();
+  private readonly arrivalOrder = new ArrivalOrder();
   private hw: number;
   /** Where the high watermark sits: segment base offset and byte position in it. */
   private hwSegmentBase: number;
@@ -227,7 +229,10 @@ export class PartitionLog {
    * BATCH_TOO_LARGE (nothing appended), DISK_FULL / STORAGE_ERROR (nothing appended), LOG_CLOSED.
    */
   async append(batches: Buffer): Promise<AppendResult> {
-    return this.appendValidated(await this.validate(batches));
+    const { written } = await this.arrivalOrder.run(async () => ({
+      written: this.appendValidated(await this.validate(batches)),
+    }));
+    return written;
   }
 
   /**

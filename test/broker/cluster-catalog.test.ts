@@ -548,6 +548,22 @@ describe('Configs through the cluster catalog', () => {
     expect(outcome.baseOffset).toBe(0);
   });
 
+  it('a replica leader proposes appends in the order they arrived, although a gzip batch is inflated first', async () => {
+    const member = await setup();
+    await broker(1).catalog.createTopic(spec('order', 1, 3));
+    await published(member, 'order', 1);
+    await waitFor('a leader', () => raftLeader('order', 0));
+    const leader = raftLeader('order', 0)!.replica;
+    const gzip = encodeRecordBatch([{ value: Buffer.alloc(32 * 1024 * 1024) }], {
+      baseTimestamp: Date.now(),
+      compression: 'gzip',
+    });
+    const outcomes = await Promise.all(
+      [gzip, batchOf(['b']), batchOf(['c'])].map((b) => leader.append(b, 1)),
+    );
+    expect(outcomes.map((o) => o.baseOffset)).toEqual([0, 1, 2]);
+  });
+
   it('a lowered max_message_bytes reaches the open replica: its leader refuses a batch it accepted before', async () => {
     const member = await setup();
     await broker(1).catalog.createTopic(spec('big', 1, 3));

@@ -101,6 +101,27 @@ describe('gzip batches on produce', () => {
   });
 });
 
+describe('pipelined produce requests with gzip', () => {
+  it('are written in the order sent, although a gzip batch is inflated on the thread pool first', async () => {
+    await start();
+    // A: 32 MiB of zeros, gzip (inflated for its check); B and C: tiny and uncompressed, checked at once.
+    // Sent back to back on one connection, they must take offsets in that order, as on a Kafka broker.
+    const sent = [zeros(32 * MiB, 'gzip'), zeros(1, 'none'), zeros(1, 'gzip')].map((records) =>
+      conn!.request(ApiKey.Produce, {
+        acks: 1,
+        timeoutMs: 10_000,
+        partitions: [{ topic: 't', partition: 0, records }],
+      }),
+    );
+    const answers = await Promise.all(sent);
+    expect(answers.map((a) => [codeOf(a.partitions[0]!.error), a.partitions[0]!.baseOffset])).toEqual([
+      [null, 0],
+      [null, 1],
+      [null, 2],
+    ]);
+  });
+});
+
 describe('the bound follows limits.frame_bytes_max', () => {
   it('a raised frame limit lets through batches between 100 MiB and it; the consumer reads them with its option', async () => {
     await start({ 'limits.frame_bytes_max': 200 * MiB });

@@ -28,6 +28,7 @@ import type { RaftNode } from '../../raft/node.js';
 import { abortError, sleep } from '../../resilience/clock.js';
 import { Deadline } from '../../resilience/deadline.js';
 import { splitAndValidate } from '../../storage/append-validation.js';
+import { ArrivalOrder } from '../../storage/arrival-order.js';
 import type { PartitionStore } from '../../storage/partition-store.js';
 import type { ReadBufferSource } from '../../storage/read-buffers.js';
 import type { AppendOutcome, ReadOutcome, ServedPartition } from '../catalog.js';
@@ -92,6 +93,7 @@ export class PartitionReplica extends EventEmitter<ReplicaEvents> implements Ser
   private closed = false;
   /** Leader only: idempotent producers' batches checked before they are proposed. */
   private readonly dedup: ProducerDeduplicator;
+  private readonly arrivalOrder = new ArrivalOrder();
   /** Leader bookkeeping: the voters that keep up. */
   private readonly inSync: InSyncSet;
   /**
@@ -187,15 +189,32 @@ export class PartitionReplica extends EventEmitter<ReplicaEvents> implements Ser
       await this.transferSettled(deadline);
       this.assertLeader('replica.append');
     }
-    const split = await splitAndValidate(batches, {
-      batchBytesMax: this.options.batchBytesMax(),
-      decompressedBytesMax: this.options.decompressedBytesMax ?? DECOMPRESSED_RECORDS_BYTES_MAX,
+    const { all, logAppendTimeMs } = await this.arrivalOrder.run(async () => {
+      const split = await splitAndValidate(batches, {
+        batchBytesMax: this.options.batchBytesMax(),
+        decompressedBytesMax: this.options.decompressedBytesMax ?? DECOMPRESSED_RECORDS_BYTES_MAX,
+      });
+      // Inflating a gzip batch took a turn of the event loop: leadership may have moved meanwhile.
+      this.assertLeader('replica.append');
+      if (acks === -1) this.assertEnoughInSync();
+      return { all: this.propose(split, acks, deadline), logAppendTimeMs: this.options.nowMs() };
     });
-    // Inflating a gzip batch took a turn of the event loop: leadership may have moved meanwhile.
-    this.assertLeader('replica.append');
-    if (acks === -1) this.assertEnoughInSync();
-    const logAppendTimeMs = this.options.nowMs();
-    const all = Promise.all(
+    // The caller's wait is bounded all the same: by its deadline, or else by the proposal timeout.
+    const own =
+      deadline === undefined
+        ? Deadline.fromTimeout(this.options.proposalTimeoutMs, { operation: 'replica.append' })
+        : undefined;
+    try {
+      const applied = await this.countingTimeouts((deadline ?? own!).race(all), deadline);
+      return { baseOffset: applied[0]!.baseOffset, logAppendTimeMs };
+    } finally {
+      own?.dispose();
+    }
+  }
+
+  /** Proposes each batch (in this turn: ArrivalOrder); resolves once each is acknowledged per `acks`. */
+  private propose(split: Buffer[], acks: Acks, deadline?: Deadline): Promise<WrittenBatch[]> {
+    return Promise.all(
       split.map((batch) =>
         this.dedup.append(
           batch,
@@ -209,17 +228,6 @@ export class PartitionReplica extends EventEmitter<ReplicaEvents> implements Ser
         ),
       ),
     );
-    // The caller's wait is bounded all the same: by its deadline, or else by the proposal timeout.
-    const own =
-      deadline === undefined
-        ? Deadline.fromTimeout(this.options.proposalTimeoutMs, { operation: 'replica.append' })
-        : undefined;
-    try {
-      const applied = await this.countingTimeouts((deadline ?? own!).race(all), deadline);
-      return { baseOffset: applied[0]!.baseOffset, logAppendTimeMs };
-    } finally {
-      own?.dispose();
-    }
   }
 
   /**
