@@ -87,6 +87,8 @@ export type MetadataCommand =
       readonly assignment: readonly (readonly BrokerId[])[];
       readonly configs: Readonly<Record<string, string>>;
       readonly internal: boolean;
+      /** The assignment is an operator's: pin every partition (PINNED_FIELD_NOTE). */
+      readonly pinned?: boolean;
     }
   | { readonly type: 'deleteTopic'; readonly name: string }
   | {
@@ -95,6 +97,8 @@ export type MetadataCommand =
       readonly assignment: readonly (readonly BrokerId[])[];
       /** The partition count the assignment was planned from: another change since is a conflict. */
       readonly expectedPartitions?: number;
+      /** The assignment is an operator's: pin the added partitions (PINNED_FIELD_NOTE). */
+      readonly pinned?: boolean;
     }
   | {
       readonly type: 'updateReplicaSet';
@@ -190,6 +194,13 @@ export type MetadataCommand =
       readonly clusterId: string;
     };
 
+/**
+ * PINNED_FIELD_NOTE. `pinned` on createTopic and addPartitions marks the partitions as placed by an operator
+ * (PartitionRecord.pinned). A decoder that predates it drops the field, so an older replica would record the
+ * partitions unpinned and an older coordinator would move them: apply records the pin only once the cluster's
+ * feature level includes it (FEATURE.pinnedAssignments), when no older build is registered, and the catalog
+ * sends it only from then on. Absent means false.
+ */
 export type CommandType = MetadataCommand['type'];
 
 /** A command as it sits in the log: the request id lets apply answer a retried proposal exactly once. */
@@ -270,6 +281,7 @@ const DECODERS: { readonly [K in CommandType]: (b: Body) => Extract<MetadataComm
     assignment: assignment(b.assignment),
     configs: stringMap(b.configs, 'configs'),
     internal: bool(b.internal, 'internal'),
+    ...(b.pinned === undefined ? {} : { pinned: bool(b.pinned, 'pinned') }),
   }),
   deleteTopic: (b) => ({ type: 'deleteTopic', name: str(b.name, 'name') }),
   addPartitions: (b) => ({
@@ -279,6 +291,7 @@ const DECODERS: { readonly [K in CommandType]: (b: Body) => Extract<MetadataComm
     ...(b.expectedPartitions === undefined
       ? {}
       : { expectedPartitions: uint(b.expectedPartitions, 'expectedPartitions') }),
+    ...(b.pinned === undefined ? {} : { pinned: bool(b.pinned, 'pinned') }),
   }),
   updateReplicaSet: (b) => ({
     type: 'updateReplicaSet',

@@ -39,6 +39,12 @@ export const FEATURE_LEVELS: readonly FeatureLevel[] = [
     enables:
       'one cluster id for every broker, recorded in metadata (setClusterId); before it each broker answered its own',
   },
+  {
+    level: 4,
+    name: 'pinned-assignments',
+    enables:
+      "an operator's replica assignment is pinned: the rebalancer never moves its replicas for balance, nor off a failed broker; before it such partitions are balanced like any other",
+  },
 ];
 
 /** The level a cluster runs at until it finalizes one (every build before feature levels is level 1). */
@@ -56,6 +62,12 @@ export const FEATURE = {
   partitionQuiescence: 2,
   /** The setClusterId metadata command: an older replica cannot decode it. */
   clusterId: 3,
+  /**
+   * The `pinned` flag of createTopic / addPartitions (a partition placed by an operator's assignment): an
+   * older replica drops the field and an older coordinator would move the replicas, so it is recorded
+   * only from this level on.
+   */
+  pinnedAssignments: 4,
 } as const;
 
 /**

@@ -13,13 +13,18 @@ export function effectiveTopicConfig(view: MetadataView, topic: TopicRecord): Re
   return { ...view.clusterConfig, ...topic.configs };
 }
 
-export function freshPartition(partition: number, replicas: readonly BrokerId[]): PartitionRecord {
+export function freshPartition(
+  partition: number,
+  replicas: readonly BrokerId[],
+  pinned: boolean,
+): PartitionRecord {
   return {
     partition,
     replicas: [...replicas],
     leader: replicas[0] ?? NO_LEADER,
     leaderEpoch: 0,
     isr: [...replicas],
+    ...(pinned ? { pinned: true } : {}),
   };
 }
 

@@ -9,6 +9,7 @@
  *     featureLevel: int >= 1 (absent before feature levels: read as 1; so is each broker's featureLevel),
  *     clusterId: string (absent until recorded: read as null)
  *   }]
+ *   a partition of a topic carries `pinned: true` when pinned (absent otherwise, and in older snapshots)
  *
  * Collections are sorted so two replicas in the same state write the same bytes, whatever the history
  * that got them there. Restore checks every field (InvariantViolation on anything malformed) and builds
@@ -144,6 +145,7 @@ function topicRecord(x: unknown): TopicRecord {
       leader: r.leader === -1 ? -1 : brokerId(r.leader, 'partition.leader'),
       leaderEpoch: uint(r.leaderEpoch, 'partition.leaderEpoch'),
       isr: ids(r.isr, 'partition.isr'),
+      ...(r.pinned === undefined ? {} : pinnedField(r.pinned)),
     };
   });
   return {
@@ -154,6 +156,15 @@ function topicRecord(x: unknown): TopicRecord {
     internal: bool(b.internal, 'topic.internal'),
     createdVersion: uint(b.createdVersion, 'topic.createdVersion'),
   };
+}
+
+/** A pinned partition says `pinned: true`; an unpinned one leaves the field out (PartitionRecord.pinned). */
+function pinnedField(x: unknown): { pinned?: true } {
+  invariant(
+    bool(x, 'partition.pinned'),
+    'snapshot partition.pinned is false (an unpinned partition omits it)',
+  );
+  return { pinned: true };
 }
 
 function moveRecord(x: unknown): MoveRecord {

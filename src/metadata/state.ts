@@ -6,7 +6,7 @@
  */
 import type { ErrorCode } from '../errors/index.js';
 import type { MetadataCommand } from './commands.js';
-import { BASELINE_FEATURE_LEVEL } from './feature-levels.js';
+import { BASELINE_FEATURE_LEVEL, FEATURE } from './feature-levels.js';
 import {
   checkConfigKeys,
   checkMembers,
@@ -203,7 +203,7 @@ export class MetadataState {
         const v = this.bump();
         this.topics.set(c.name, {
           name: c.name,
-          partitions: c.assignment.map((replicas, i) => freshPartition(i, replicas)),
+          partitions: c.assignment.map((replicas, i) => freshPartition(i, replicas, this.pins(c.pinned))),
           replicationFactor: c.replicationFactor,
           configs: sortedRecord(c.configs),
           internal: c.internal,
@@ -231,7 +231,10 @@ export class MetadataState {
         const bad = this.checkAssignment(c.assignment, t.replicationFactor);
         if (bad !== undefined) return bad;
         this.bump();
-        const added = c.assignment.map((replicas, i) => freshPartition(t.partitions.length + i, replicas));
+        const pinned = this.pins(c.pinned);
+        const added = c.assignment.map((replicas, i) =>
+          freshPartition(t.partitions.length + i, replicas, pinned),
+        );
         this.topics.set(c.name, { ...t, partitions: [...t.partitions, ...added] });
         return this.ok();
       }
@@ -240,12 +243,15 @@ export class MetadataState {
         if (!('record' in found)) return found;
         const bad = this.checkReplicas(c.replicas) ?? checkMembers(c.isr, c.replicas, c.leader);
         if (bad !== undefined) return typeof bad === 'string' ? this.fail('METADATA_CONFLICT', bad) : bad;
+        // A pinned partition stays pinned: the new list (a replica moved off a draining or decommissioned
+        // broker, at the operator's request) is the one the rebalancer keeps from now on.
         return this.replacePartition(found.topic, {
           partition: c.partition,
           replicas: [...c.replicas],
           isr: [...c.isr],
           leader: c.leader,
           leaderEpoch: found.record.leaderEpoch + 1,
+          ...(found.record.pinned === true ? { pinned: true } : {}),
         });
       }
       case 'updateLeader': {
@@ -374,6 +380,14 @@ export class MetadataState {
         return { ...this.ok(), firstProducerId: first };
       }
     }
+  }
+
+  /**
+   * Whether a createTopic / addPartitions asking for pins records them: only from the feature level that
+   * includes them, so a replica of an older build (which drops the field) ends in the same image.
+   */
+  private pins(asked: boolean | undefined): boolean {
+    return asked === true && this.featureLevel >= FEATURE.pinnedAssignments;
   }
 
   private bump(): number {

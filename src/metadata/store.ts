@@ -216,6 +216,7 @@ export class MetadataStore {
       replicationFactor?: number;
       configs?: Readonly<Record<string, string>>;
       internal?: boolean;
+      pinned?: boolean;
     },
     options?: WriteOptions,
   ): Promise<MetadataWriteResult> {
@@ -227,6 +228,7 @@ export class MetadataStore {
         replicationFactor: t.replicationFactor ?? t.assignment[0]?.length ?? 0,
         configs: t.configs ?? {},
         internal: t.internal ?? false,
+        ...(t.pinned === true ? { pinned: true } : {}),
       },
       options,
     );

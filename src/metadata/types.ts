@@ -49,6 +49,12 @@ export interface PartitionRecord {
   /** Bumped on every replica-set or leader change; the compare-and-set token of those commands. */
   readonly leaderEpoch: number;
   readonly isr: readonly BrokerId[];
+  /**
+   * Placed by an operator's replica assignment (cluster/manual-assignment.ts): the rebalancer keeps its
+   * replicas where they are (docs/cluster.md, "Pinned partitions"). Present, as true, only on a pinned
+   * partition, so images and snapshots of clusters without pins are what they were before pins existed.
+   */
+  readonly pinned?: true;
 }
 
 export interface TopicRecord {

@@ -7,7 +7,9 @@ import {
   encodeCommand,
   type MetadataCommand,
 } from '../../src/metadata/commands.js';
+import { FEATURE } from '../../src/metadata/feature-levels.js';
 import { decodeSnapshot, encodeSnapshot, SNAPSHOT_FORMAT_VERSION } from '../../src/metadata/snapshot.js';
+import { MetadataState } from '../../src/metadata/state.js';
 import { createTopic, expectOk, register, withBrokers } from './fixtures.js';
 
 const packr = new Packr({ useRecords: false, moreTypes: false, bundleStrings: false });
@@ -56,8 +58,10 @@ const EVERY_COMMAND: MetadataCommand[] = [
     ],
     { configs: { k: 'v' }, internal: true },
   ),
+  createTopic('t', [[1, 2]], { pinned: true }),
   { type: 'deleteTopic', name: 't' },
   { type: 'addPartitions', name: 't', assignment: [[1]] },
+  { type: 'addPartitions', name: 't', assignment: [[1]], expectedPartitions: 1, pinned: false },
   { type: 'addPartitions', name: 't', assignment: [[1]], expectedPartitions: 4 },
   {
     type: 'updateReplicaSet',
@@ -163,6 +167,10 @@ describe('command codec', () => {
       /isr is not a broker id/,
     );
     expectInvariant(packr.pack([1, 'allocateProducerIds', { count: 2.5 }, null]), /count/);
+    expectInvariant(
+      packr.pack([1, 'addPartitions', { name: 't', assignment: [[1]], pinned: 1 }, null]),
+      /pinned is not a boolean/,
+    );
   });
 });
 
@@ -270,6 +278,24 @@ describe('snapshot codec', () => {
     const { state } = decodeSnapshot(encodeSnapshot(s, 3));
     expect(state.clusterId).toBe('c-1');
     expect(state.view().clusterId).toBe('c-1');
+  });
+
+  it('a pinned partition survives a snapshot; an unpinned one is written as before pins existed', () => {
+    const s = new MetadataState();
+    for (const id of [1, 2]) expectOk(s.apply(register(id, { featureLevel: FEATURE.pinnedAssignments })));
+    const brokers = [...s.brokers.values()].map((b) => ({ brokerId: b.id, epoch: b.epoch }));
+    expectOk(s.apply({ type: 'finalizeFeatureLevel', level: FEATURE.pinnedAssignments, brokers }));
+    expectOk(s.apply(createTopic('t', [[1, 2]], { pinned: true })));
+    expectOk(s.apply({ type: 'addPartitions', name: 't', assignment: [[2, 1]] }));
+    const bytes = encodeSnapshot(s, 7);
+    const { state } = decodeSnapshot(bytes);
+    expect(state.topics.get('t')?.partitions.map((p) => p.pinned)).toEqual([true, undefined]);
+    expect(hex(encodeSnapshot(state, 7))).toBe(hex(bytes));
+    // `pinned: false` is never written, so a snapshot saying it is malformed.
+    const raw = packr.unpack(bytes) as [number, { topics: { partitions: Record<string, unknown>[] }[] }];
+    const partition = raw[1].topics[0]?.partitions[0] as Record<string, unknown>;
+    partition.pinned = false;
+    expect(() => decodeSnapshot(packr.pack(raw))).toThrow(/pinned/);
   });
 
   it('a malformed snapshot fails an invariant', () => {

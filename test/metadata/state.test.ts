@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { MetadataCommand } from '../../src/metadata/commands.js';
+import { FEATURE } from '../../src/metadata/feature-levels.js';
 import { encodeSnapshot } from '../../src/metadata/snapshot.js';
 import { effectiveTopicConfig, MetadataState, RECENT_REQUESTS_MAX } from '../../src/metadata/state.js';
 import { codeOf, createTopic, expectOk, register, withBrokers } from './fixtures.js';
@@ -493,6 +494,74 @@ describe('cluster feature levels', () => {
     expect(s.brokers.get(1)).toBe(before);
     expectOk(s.apply({ ...register(4), featureLevel: 3 }));
     expect(s.brokers.get(4)?.featureLevel).toBe(3);
+  });
+});
+
+describe("pinned partitions (an operator's assignment)", () => {
+  /** Brokers 1..n on a build that supports pins, the cluster finalized at that level. */
+  const pinsFinalized = (n: number): MetadataState => {
+    const s = new MetadataState();
+    for (let id = 1; id <= n; id++) {
+      expectOk(s.apply(register(id, { featureLevel: FEATURE.pinnedAssignments })));
+    }
+    const brokers = [...s.brokers.values()].map((b) => ({ brokerId: b.id, epoch: b.epoch }));
+    expectOk(s.apply({ type: 'finalizeFeatureLevel', level: FEATURE.pinnedAssignments, brokers }));
+    return s;
+  };
+  const pins = (s: MetadataState, topic: string) =>
+    s.topics.get(topic)?.partitions.map((p) => p.pinned === true);
+
+  it('below the pinned-assignments level a pin is not recorded: the image is what an older build makes of it', () => {
+    const s = withBrokers(3);
+    const older = withBrokers(3);
+    expect(s.featureLevel).toBeLessThan(FEATURE.pinnedAssignments);
+    expectOk(s.apply(createTopic('t', [[1, 2]], { pinned: true })));
+    expectOk(s.apply({ type: 'addPartitions', name: 't', assignment: [[2, 3]], pinned: true }));
+    // An older decoder drops the field: the command as such a replica applies it.
+    expectOk(older.apply(createTopic('t', [[1, 2]])));
+    expectOk(older.apply({ type: 'addPartitions', name: 't', assignment: [[2, 3]] }));
+    expect(pins(s, 't')).toEqual([false, false]);
+    expect(encodeSnapshot(s, 1)).toEqual(encodeSnapshot(older, 1));
+  });
+
+  it('from the level on, createTopic and addPartitions pin the partitions they were asked to', () => {
+    const s = pinsFinalized(3);
+    expectOk(s.apply(createTopic('manual', [[1, 2]], { pinned: true })));
+    expectOk(s.apply(createTopic('placed', [[1, 2]])));
+    expect(pins(s, 'manual')).toEqual([true]);
+    expect(pins(s, 'placed')).toEqual([false]);
+    // Added partitions are pinned by their own command's assignment, not the topic's.
+    expectOk(s.apply({ type: 'addPartitions', name: 'manual', assignment: [[2, 3]] }));
+    expectOk(s.apply({ type: 'addPartitions', name: 'placed', assignment: [[2, 3]], pinned: true }));
+    expect(pins(s, 'manual')).toEqual([true, false]);
+    expect(pins(s, 'placed')).toEqual([false, true]);
+    // An unpinned partition carries no field at all (images without pins are unchanged by them).
+    expect(Object.hasOwn(s.topics.get('placed')?.partitions[0] ?? {}, 'pinned')).toBe(false);
+  });
+
+  it('a pinned partition stays pinned through replica-set, leader and in-sync set changes', () => {
+    const s = pinsFinalized(3);
+    expectOk(s.apply(createTopic('t', [[1, 2]], { pinned: true })));
+    expectOk(
+      s.apply({
+        type: 'updateReplicaSet',
+        topic: 't',
+        partition: 0,
+        expectedEpoch: 0,
+        replicas: [3, 2],
+        isr: [2],
+        leader: 2,
+      }),
+    );
+    expect(s.topics.get('t')?.partitions[0]).toMatchObject({ replicas: [3, 2], pinned: true });
+    expectOk(s.apply({ type: 'updateLeader', topic: 't', partition: 0, expectedEpoch: 1, leader: 3 }));
+    expectOk(
+      s.apply({
+        type: 'updateInSyncSets',
+        items: [{ topic: 't', partition: 0, expectedEpoch: 2, leader: 3, isr: [3, 2] }],
+      }),
+    );
+    expect(s.topics.get('t')?.partitions[0]).toMatchObject({ leaderEpoch: 3, pinned: true });
   });
 });
 
