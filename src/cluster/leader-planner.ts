@@ -14,6 +14,8 @@ interface LeaderSlot {
   readonly preferred: BrokerId | undefined;
   /** Replicas that may lead: eligible brokers in the ISR, in replica order. */
   readonly candidates: readonly BrokerId[];
+  /** An operator's assignment: led by its first candidate, never shifted for spread. */
+  readonly pinned: boolean;
   desired: BrokerId;
 }
 
@@ -24,6 +26,8 @@ interface LeaderSlot {
  * not flap. Then leadership is shifted along chains "A leads p where B could, B leads q where C could"
  * from the broker furthest above its fair share to one more than one leader below it, until no chain
  * exists: the busiest broker loses one, the chain's end gains one, brokers in between keep their count.
+ * A pinned partition (an operator's assignment) is never part of a chain: it is led by its preferred leader
+ * when that one is eligible and in sync, else by the next such replica in its list, as Kafka elects.
  */
 export function planLeaders(view: ClusterView): { changes: LeaderChange[]; desired: Map<string, BrokerId> } {
   const eligible = view.brokers.filter(isEligible);
@@ -40,6 +44,7 @@ export function planLeaders(view: ClusterView): { changes: LeaderChange[]; desir
         current: p.leader,
         preferred: p.replicas[0],
         candidates,
+        pinned: p.pinned === true,
         desired: first,
       });
     }
@@ -108,7 +113,7 @@ function shiftFrom(
   while (queue.length > 0 && end === undefined) {
     const at = queue.shift() as BrokerId;
     for (const slot of slots) {
-      if (slot.desired !== at) continue;
+      if (slot.desired !== at || slot.pinned) continue;
       for (const id of slot.candidates) {
         if (id === source || via.has(id)) continue;
         via.set(id, { from: at, slot });

@@ -43,6 +43,7 @@ export function toClusterView(view: MetadataView, options: ClusterViewOptions): 
         leader: p.leader,
         leaderEpoch: p.leaderEpoch,
         isr: p.isr,
+        ...(p.pinned === true ? { pinned: true } : {}),
       })),
     }))
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));

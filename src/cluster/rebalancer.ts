@@ -42,6 +42,8 @@ interface Slot {
   readonly topic: string;
   readonly partition: number;
   readonly key: string;
+  /** An operator's assignment (PartitionView.pinned): only a broker the operator asked to leave gives one up. */
+  readonly pinned: boolean;
   replicas: BrokerId[];
 }
 
@@ -57,6 +59,11 @@ interface Slot {
  * A partition gets at most one move at a time (a Raft group changes membership one replica at a time) and
  * none while it has a pending move; the total in flight never exceeds `concurrentMovesMax`. Each balance
  * move lowers sum((count - share)^2), so repeated planning terminates.
+ *
+ * A pinned partition (an operator's assignment) is never a balance move's, and keeps its replicas on a
+ * failed broker (it waits for the broker, as in Kafka); it is evacuated only off a draining or
+ * decommissioned broker, which the operator asked to leave. Its replicas still count in the brokers' load,
+ * so the others are balanced around them.
  */
 export function planRebalance(view: ClusterView, options: RebalanceOptions): RebalancePlan {
   const imbalance = imbalanceScore(view);
@@ -79,6 +86,7 @@ export function planRebalance(view: ClusterView, options: RebalanceOptions): Reb
         topic: topic.name,
         partition: p.partition,
         key,
+        pinned: p.pinned === true,
         replicas: projected.get(key) ?? [...p.replicas],
       });
     }
@@ -107,6 +115,8 @@ export function planRebalance(view: ClusterView, options: RebalanceOptions): Reb
     for (const slot of slots) {
       if (budget <= 0) break;
       if (moved.has(slot.key)) continue;
+      // A pinned partition waits for a failed broker, as Kafka's would (it serves from its other replicas).
+      if (slot.pinned && wanted === 'broker-failed') continue;
       const from = slot.replicas.find((id) => reasonOf(id) === wanted);
       if (from === undefined) continue;
       const remaining = slot.replicas.filter((id) => id !== from);
@@ -183,7 +193,12 @@ function findBalanceMove(
       if (!worthMoving(dev(source.id), dev(target.id))) break;
       let fallback: Slot | undefined;
       for (const slot of slots) {
-        if (moved.has(slot.key) || !slot.replicas.includes(source.id) || slot.replicas.includes(target.id))
+        if (
+          slot.pinned ||
+          moved.has(slot.key) ||
+          !slot.replicas.includes(source.id) ||
+          slot.replicas.includes(target.id)
+        )
           continue;
         // A partition with a replica on a broker that is not eligible (failed in its grace, starting) is
         // already short of redundancy; moving another of its replicas would cut it further.

@@ -32,6 +32,12 @@ export interface PartitionView {
   readonly leader: BrokerId;
   readonly leaderEpoch: number;
   readonly isr: readonly BrokerId[];
+  /**
+   * Placed by an operator's assignment: its replicas move only off a draining or decommissioned broker
+   * (never for balance, nor off a failed broker), and it is led by the first in-sync eligible replica in
+   * list order (docs/cluster.md, "Pinned partitions"). Absent: false.
+   */
+  readonly pinned?: boolean;
 }
 
 export type PlacementStrategy = 'round-robin' | 'rack-aware' | 'capacity-aware';

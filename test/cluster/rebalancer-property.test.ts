@@ -13,6 +13,8 @@ interface Shape {
   readonly capacities: boolean;
   /** Allow failed brokers still inside the grace period (their replicas cannot move yet). */
   readonly inGrace: boolean;
+  /** Pin some topics (an operator's assignment); default none. */
+  readonly pins?: boolean;
 }
 
 /** A random cluster: brokers in every state, topics whose replicas sit on any of them, some pending moves. */
@@ -45,8 +47,10 @@ function arbView(shape: Shape): fc.Arbitrary<{ view: ClusterView; movesMax: numb
         ),
         pendingSeeds: fc.array(fc.integer({ min: 0, max: 1_000_000 }), { maxLength: 3 }),
         movesMax: fc.integer({ min: 1, max: 6 }),
+        pinnedTopics:
+          shape.pins === true ? fc.array(fc.boolean(), { minLength: 3, maxLength: 3 }) : fc.constant([]),
       })
-      .map(({ states, failedAgoMs, topics, pendingSeeds, movesMax }) => {
+      .map(({ states, failedAgoMs, topics, pendingSeeds, movesMax, pinnedTopics }) => {
         const brokers: BrokerView[] = bs.map((b, i) => {
           const state = i === 0 ? 'alive' : (states[i] ?? 'alive');
           return { ...b, state, stateSinceMs: NOW_MS - (failedAgoMs[i] ?? 0) };
@@ -63,7 +67,14 @@ function arbView(shape: Shape): fc.Arbitrary<{ view: ClusterView; movesMax: numb
             }
             const leader = replicas[(t.seeds[p * 4 + 3] ?? 0) % replicas.length] ?? -1;
             const isr = replicas.filter((id, j) => id === leader || ((t.seeds[p * 4 + 3] ?? 0) >> j) & 1);
-            return { partition: p, replicas, leader, leaderEpoch: 0, isr };
+            return {
+              partition: p,
+              replicas,
+              leader,
+              leaderEpoch: 0,
+              isr,
+              ...(pinnedTopics[ti] === true ? { pinned: true } : {}),
+            };
           }),
         }));
         const v: ClusterView = { version: 1, brokers, topics: topicViews, pendingMoves: [] };
@@ -240,6 +251,56 @@ describe('rebalancer properties', () => {
             for (const p of t.partitions) for (const id of p.replicas) expect(eligible.has(id)).toBe(true);
         }
       }),
+      { seed, numRuns: 300 },
+    );
+  });
+
+  it("a pinned partition's replicas move only off brokers the operator asked to leave; its leader is its first candidate", () => {
+    const seed = propertySeed('rebalancer pinned');
+    const leaving = new Set<string | undefined>(['draining', 'decommissioned', undefined]);
+    fc.assert(
+      fc.property(
+        arbView({ racks: true, capacities: true, inGrace: false, pins: true }),
+        ({ view, movesMax }) => {
+          let v = view;
+          for (let rounds = 0; ; rounds++) {
+            expect(rounds).toBeLessThan(500);
+            const plan = planRebalance(v, {
+              nowMs: NOW_MS,
+              failedGraceMs: GRACE_MS,
+              concurrentMovesMax: movesMax,
+            });
+            const stateOf = (id: number) => v.brokers.find((b) => b.id === id)?.state;
+            const partitionOf = (t: string, n: number) =>
+              v.topics.find((x) => x.name === t)?.partitions.find((p) => p.partition === n);
+            for (const m of plan.moves) {
+              if (partitionOf(m.topic, m.partition)?.pinned === true)
+                expect(leaving.has(stateOf(m.from))).toBe(true);
+            }
+            for (const c of plan.leaderChanges) {
+              const p = partitionOf(c.topic, c.partition);
+              if (p?.pinned !== true) continue;
+              const first = p.replicas.find(
+                (id) => p.isr.includes(id) && isEligible(v.brokers.find((b) => b.id === id) as BrokerView),
+              );
+              expect(c.to).toBe(first);
+            }
+            if (plan.moves.length === 0 && plan.leaderChanges.length === 0 && v.pendingMoves.length === 0)
+              break;
+            v = applyPlan(v, plan.moves, plan.leaderChanges);
+          }
+          // Settled: a pinned partition keeps its replicas on failed brokers (it waits for them).
+          const started = projectedReplicas(view);
+          for (const t of v.topics) {
+            for (const p of t.partitions) {
+              if (p.pinned !== true) continue;
+              for (const id of started.get(partitionKey(t.name, p.partition)) ?? []) {
+                if (v.brokers.find((b) => b.id === id)?.state === 'failed') expect(p.replicas).toContain(id);
+              }
+            }
+          }
+        },
+      ),
       { seed, numRuns: 300 },
     );
   });
