@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import type { TopicDescription } from '../../src/protocol/messages.js';
 import { parseIntOption, parseKeyValues, parseReplicaAssignment } from './common.js';
 import { withBootstrap, withClient } from './connect-flags.js';
 
@@ -76,18 +77,7 @@ export function registerTopicCommand(program: Command): void {
         failed = true;
         continue;
       }
-      const configs = Object.entries(t.configs)
-        .map(([k, v]) => `${k}=${v}`)
-        .join(',');
-      process.stdout.write(
-        `topic ${t.name}\tpartitions ${t.partitions.length}${configs ? `\tconfigs ${configs}` : ''}\n`,
-      );
-      for (const p of t.partitions) {
-        process.stdout.write(
-          `  partition ${p.partition}\tleader ${p.leaderId}\treplicas ${p.replicas.join(',')}\tisr ${p.isr.join(',')}` +
-            `\tlog_start ${p.logStartOffset}\thigh_watermark ${p.highWatermark}\tsize_bytes ${p.sizeBytes}\n`,
-        );
-      }
+      process.stdout.write(renderTopicDescription(t));
     }
     if (failed) process.exitCode = 1;
   });
@@ -139,4 +129,26 @@ export function registerTopicCommand(program: Command): void {
       process.stdout.write(`deleted topic ${name}\n`);
     },
   );
+}
+
+/**
+ * One described topic as `topic describe` prints it: a line for the topic, one per partition. `pinned`
+ * marks a partition placed by an operator's replica assignment, which the rebalancer keeps
+ * (docs/cluster.md, "Pinned partitions").
+ */
+export function renderTopicDescription(t: TopicDescription): string {
+  const configs = Object.entries(t.configs)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
+  const lines = [
+    `topic ${t.name}\tpartitions ${t.partitions.length}${configs ? `\tconfigs ${configs}` : ''}`,
+  ];
+  for (const p of t.partitions) {
+    lines.push(
+      `  partition ${p.partition}\tleader ${p.leaderId}\treplicas ${p.replicas.join(',')}\tisr ${p.isr.join(',')}` +
+        `\tlog_start ${p.logStartOffset}\thigh_watermark ${p.highWatermark}\tsize_bytes ${p.sizeBytes}` +
+        (p.pinned === true ? '\tpinned' : ''),
+    );
+  }
+  return `${lines.join('\n')}\n`;
 }

@@ -84,6 +84,8 @@ export interface PartitionPlacement {
   /** Ordered: the first is the preferred leader. */
   replicas: number[];
   isr: number[];
+  /** Placed by an operator's assignment, which the rebalancer keeps (cluster mode; absent: false). */
+  pinned?: boolean;
 }
 
 export interface TopicCatalog {

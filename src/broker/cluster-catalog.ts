@@ -11,6 +11,7 @@ import { toClusterView } from '../cluster/metadata-view.js';
 import { placeTopic } from '../cluster/placement.js';
 import type { PlacementStrategy } from '../cluster/types.js';
 import { StreamBusError } from '../errors/index.js';
+import { FEATURE } from '../metadata/feature-levels.js';
 import type { MetadataView } from '../metadata/state.js';
 import type { MetadataStore } from '../metadata/store.js';
 import { NO_LEADER, type TopicRecord } from '../metadata/types.js';
@@ -129,6 +130,7 @@ export class ClusterTopicCatalog implements TopicCatalog {
       leaderEpoch: p.leaderEpoch,
       replicas: [...p.replicas],
       isr: [...p.isr],
+      pinned: p.pinned === true,
     };
   }
 
@@ -210,8 +212,10 @@ export class ClusterTopicCatalog implements TopicCatalog {
             .partitions.slice(current)
             .map((p) => p.replicas);
     if (validateOnly) return;
+    const assigned = spec.assignments !== null && spec.assignments !== undefined;
+    const pinned = assigned && this.pinsRecorded(name, 'topic.create_partitions');
     const result = await this.deps.store.addPartitions(
-      { name, assignment: added, expectedPartitions: current },
+      { name, assignment: added, expectedPartitions: current, ...(pinned ? { pinned } : {}) },
       deadline === undefined ? {} : { deadline },
     );
     this.logger.info(
@@ -221,7 +225,8 @@ export class ClusterTopicCatalog implements TopicCatalog {
         partitions: count,
         before: current,
         leaders: added.map((replicas) => replicas[0]),
-        assigned: spec.assignments !== null && spec.assignments !== undefined,
+        assigned,
+        pinned,
         metadata_version: result.version,
       },
       'partitions added in metadata',
@@ -238,6 +243,7 @@ export class ClusterTopicCatalog implements TopicCatalog {
    */
   async createTopic(spec: CreateTopicSpec, deadline?: Deadline): Promise<void> {
     const { replicationFactor, configs, assignment: given } = this.check(spec);
+    const pinned = given !== undefined && this.pinsRecorded(spec.name, 'topic.create');
     const assignment =
       given ??
       placeTopic(this.clusterView(), {
@@ -253,6 +259,7 @@ export class ClusterTopicCatalog implements TopicCatalog {
         replicationFactor,
         configs,
         internal: spec.name.startsWith('__'),
+        pinned,
       },
       deadline === undefined ? {} : { deadline },
     );
@@ -264,6 +271,7 @@ export class ClusterTopicCatalog implements TopicCatalog {
         replication_factor: replicationFactor,
         leaders: assignment.map((replicas) => replicas[0]),
         assigned: given !== undefined,
+        pinned,
         metadata_version: result.version,
       },
       'topic created in metadata',
@@ -409,6 +417,21 @@ export class ClusterTopicCatalog implements TopicCatalog {
     );
     checkAssignment(assignments, { ...expect, brokers });
     return assignments.map((replicas) => [...replicas]);
+  }
+
+  /**
+   * Whether an operator's assignment is recorded pinned (the rebalancer keeps it): from the feature level
+   * that includes pins on. Before it, during a rolling upgrade from a build without them, the assignment is
+   * placed as that build would place it, unpinned, and the rebalancer may move it later: said in the log.
+   */
+  private pinsRecorded(topic: string, operation: string): boolean {
+    const level = this.view().featureLevel;
+    if (level >= FEATURE.pinnedAssignments) return true;
+    this.logger.warn(
+      { operation, topic, feature_level: level, feature_level_needed: FEATURE.pinnedAssignments },
+      'replica assignment not pinned: the cluster feature level does not include pins yet (the rebalancer may move these replicas)',
+    );
+    return false;
   }
 
   private view(): MetadataView {

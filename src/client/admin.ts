@@ -174,7 +174,9 @@ export class Admin {
    * asked leaves its partitions' figures unknown (-1, -1, 0) rather than failing the whole description.
    */
   async describeTopics(names: readonly string[]): Promise<TopicDescription[]> {
-    const topics = (await this.cluster.requestAny(ApiKey.DescribeTopics, { topics: [...names] })).topics;
+    const { topics } = await atNewestVersion(DESCRIBE_TOPICS_NEWEST, (apiVersion) =>
+      this.cluster.requestAny(ApiKey.DescribeTopics, { topics: [...names] }, { apiVersion }),
+    );
     const unknownByLeader = new Map<number, Set<string>>();
     for (const t of topics) {
       for (const p of t.partitions) {
@@ -228,7 +230,7 @@ export class Admin {
       const md = await this.cluster.metadata().catch(() => undefined);
       const leader = md?.controllerId ?? -1;
       if (leader >= 0 && md?.brokers.some((b) => b.id === leader) === true) {
-        const answer = await newestDescribeCluster((apiVersion) =>
+        const answer = await atNewestVersion(DESCRIBE_CLUSTER_NEWEST, (apiVersion) =>
           this.cluster.request(
             leader,
             ApiKey.DescribeCluster,
@@ -240,7 +242,7 @@ export class Admin {
         this.cluster.invalidateMetadata();
       }
     }
-    return newestDescribeCluster((apiVersion) =>
+    return atNewestVersion(DESCRIBE_CLUSTER_NEWEST, (apiVersion) =>
       this.cluster.requestAny(ApiKey.DescribeCluster, {}, { apiVersion }),
     );
   }
@@ -399,15 +401,17 @@ function throwFirst(outcomes: TopicOutcome[]): void {
   for (const o of outcomes) if (o.error) throw o.error;
 }
 
+/** DescribeCluster v1 carries the feature levels; DescribeTopics v1 whether each partition is pinned. */
+const DESCRIBE_CLUSTER_NEWEST = 1;
+const DESCRIBE_TOPICS_NEWEST = 1;
+
 /**
- * DescribeCluster at v1 (with the feature levels), or v0 from a broker whose build predates v1 (it answers
- * UNSUPPORTED_VERSION): a rolling upgrade is when `cluster status` is asked of old and new brokers alike.
+ * A request at `newest`, or at v0 from a broker whose build predates it (it answers UNSUPPORTED_VERSION):
+ * a rolling upgrade is when `cluster status` and `topic describe` are asked of old and new brokers alike.
  */
-async function newestDescribeCluster(
-  send: (apiVersion: number) => Promise<DescribeClusterResponse>,
-): Promise<DescribeClusterResponse> {
+async function atNewestVersion<T>(newest: number, send: (apiVersion: number) => Promise<T>): Promise<T> {
   try {
-    return await send(1);
+    return await send(newest);
   } catch (err) {
     if (err instanceof StreamBusError && err.code === 'UNSUPPORTED_VERSION') return send(0);
     throw err;

@@ -234,6 +234,11 @@ export interface PartitionDescription {
   logStartOffset: number;
   highWatermark: number;
   sizeBytes: number;
+  /**
+   * v1: placed by an operator's replica assignment, which the rebalancer keeps (docs/cluster.md, "Pinned
+   * partitions"). Absent from a v0 answer (a broker of a build before pins).
+   */
+  pinned?: boolean;
 }
 export interface TopicDescription {
   name: string;

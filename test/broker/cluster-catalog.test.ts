@@ -12,6 +12,7 @@ import type { PartitionReplica } from '../../src/broker/replica/partition-replic
 import { ReplicaManager } from '../../src/broker/replica/replica-manager.js';
 import { topicConfigs } from '../../src/broker/topic-configs.js';
 import { isStreamBusError } from '../../src/errors/index.js';
+import { FEATURE } from '../../src/metadata/feature-levels.js';
 import { silentLogger } from '../../src/observability/index.js';
 import { DECOMPRESSED_RECORDS_BYTES_MAX } from '../../src/protocol/limits.js';
 import type { CreateTopicSpec } from '../../src/protocol/messages.js';
@@ -232,6 +233,7 @@ describe('ClusterTopicCatalog', () => {
           leaderEpoch: want?.leaderEpoch,
           replicas: want?.replicas,
           isr: want?.isr,
+          pinned: false,
         });
       }
       expect(b.catalog.brokers().map((x) => `${x.id}@${x.host}:${x.port}`)).toEqual([
@@ -317,6 +319,45 @@ describe('ClusterTopicCatalog', () => {
       caughtBy(() => broker(3).catalog.validateTopic({ ...spec('checked', 3, 2), assignments: [[1, 2]] })),
     ).toMatchObject({ code: 'INVALID_REPLICA_ASSIGNMENT' });
     expect(member.store.snapshotView().topics.has('checked')).toBe(false);
+  });
+
+  it("pins an operator's assignment once the cluster's feature level includes pins, and describe shows it", async () => {
+    const member = await setup([1, 2, 3]);
+    const pins = (topic: string) =>
+      member.store
+        .snapshotView()
+        .topics.get(topic)
+        ?.partitions.map((p) => p.pinned === true);
+    // Below the level (a rolling upgrade from a build without pins): placed as that build would, unpinned.
+    await broker(1).catalog.createTopic({ ...spec('early', -1, -1), assignments: [[1, 2]] });
+    expect(pins('early')).toEqual([false]);
+    const brokers = [...member.store.snapshotView().brokers.values()].map((b) => ({
+      brokerId: b.id,
+      epoch: b.epoch,
+    }));
+    await member.store.finalizeFeatureLevel({ level: FEATURE.pinnedAssignments, brokers });
+    await broker(2).catalog.createTopic({
+      ...spec('manual', -1, -1),
+      assignments: [
+        [1, 2],
+        [2, 3],
+      ],
+    });
+    await broker(2).catalog.createTopic(spec('placed', 2, 2));
+    expect(pins('manual')).toEqual([true, true]);
+    expect(pins('placed')).toEqual([false, false]);
+    // Added partitions are pinned when the operator places them, whatever the topic's others are.
+    await broker(3).catalog.createPartitions({ name: 'manual', count: 3 }, false);
+    await broker(3).catalog.createPartitions({ name: 'placed', count: 3, assignments: [[3, 1]] }, false);
+    expect(pins('manual')).toEqual([true, true, false]);
+    expect(pins('placed')).toEqual([false, false, true]);
+    await settled();
+    const ctx = { catalog: broker(1).catalog, clusterId: () => 'test-cluster' } as unknown as HandlerContext;
+    const described = handleDescribeTopics(ctx, { topics: ['manual', 'placed'] });
+    expect(described.topics.map((t) => t.partitions.map((p) => p.pinned))).toEqual([
+      [true, true, false],
+      [false, false, true],
+    ]);
   });
 
   it('a broker opens replicas only for partitions it is assigned', async () => {

@@ -733,3 +733,105 @@ describe('ClusterCoordinator: cluster feature level', () => {
     rig.stop();
   });
 });
+
+describe('ClusterCoordinator: pinned partitions (an operator assignment)', () => {
+  /** Brokers 1-4 alive on a build with pins, the level finalized by the coordinator, which leads. */
+  async function pinsFinalized(rig: Rig): Promise<void> {
+    threeAlive(rig);
+    fourthAlive(rig);
+    rig.learners = [4];
+    rig.role = 'leader';
+    rig.apply({
+      type: 'heartbeat',
+      beats: [1, 2, 3, 4].map((brokerId) => ({
+        brokerId,
+        atMs: rig.nowMs,
+        featureLevel: FEATURE.pinnedAssignments,
+      })),
+    });
+    await rig.run(500, [1, 2, 3, 4]);
+    expect(rig.sm.view().featureLevel).toBe(FEATURE.pinnedAssignments);
+  }
+
+  const replicasOf = (rig: Rig, topic: string) =>
+    rig.sm
+      .view()
+      .topics.get(topic)!
+      .partitions.map((p) => [...p.replicas]);
+  const leadersOf = (rig: Rig, topic: string) =>
+    rig.sm
+      .view()
+      .topics.get(topic)!
+      .partitions.map((p) => p.leader);
+
+  const MANUAL = [
+    [1, 2, 4],
+    [2, 4, 1],
+    [4, 1, 2],
+  ];
+
+  it('rebalances around a pinned topic on an uneven layout and leaves its assignment as the operator gave it', async () => {
+    const rig = new Rig();
+    await pinsFinalized(rig);
+    // Broker 3 holds nothing: the QA run saw 1:2:4 become 1,3,4.
+    rig.apply(createTopic('manual', MANUAL, { pinned: true }));
+    rig.apply(
+      createTopic('placed', [
+        [1, 2, 4],
+        [2, 4, 1],
+        [4, 1, 2],
+      ]),
+    );
+    await rig.run(10_000, [1, 2, 3, 4]);
+    expect(replicasOf(rig, 'manual')).toEqual(MANUAL);
+    expect(leadersOf(rig, 'manual')).toEqual([1, 2, 4]);
+    // The unpinned topic took the moves instead: broker 3 has its share of it.
+    expect(
+      replicasOf(rig, 'placed')
+        .flat()
+        .filter((id) => id === 3),
+    ).toHaveLength(3);
+    expect(rig.writes.filter((w) => w.includes('manual/'))).toEqual([]);
+    expect(rig.sm.view().moves.size).toBe(0);
+    rig.stop();
+  });
+
+  it("waits for a failed broker's pinned replicas past the grace, led meanwhile by the next in-sync replica, and hands leadership back", async () => {
+    const rig = new Rig();
+    await pinsFinalized(rig);
+    rig.apply(createTopic('manual', MANUAL, { pinned: true }));
+    await rig.run(1_000, [1, 2, 3, 4]);
+    // Broker 1 fails; the grace (1 s here) passes many times over.
+    await rig.run(10_000, [2, 3, 4]);
+    expect(rig.state(1)).toBe('failed');
+    expect(replicasOf(rig, 'manual')).toEqual(MANUAL);
+    expect(leadersOf(rig, 'manual')).toEqual([2, 2, 4]);
+    // Back and in sync again: partition 0's preferred leader leads it again.
+    await rig.run(1_000, [1, 2, 3, 4]);
+    expect(rig.state(1)).toBe('alive');
+    rig.catchUp('manual', 0);
+    await rig.run(4_000, [1, 2, 3, 4]);
+    expect(leadersOf(rig, 'manual')).toEqual([1, 2, 4]);
+    expect(replicasOf(rig, 'manual')).toEqual(MANUAL);
+    rig.stop();
+  });
+
+  it('moves pinned replicas off a decommissioned broker, keeping the partition pinned, and unregisters it', async () => {
+    const rig = new Rig();
+    await pinsFinalized(rig);
+    rig.apply(createTopic('manual', MANUAL, { pinned: true }));
+    await rig.run(500, [1, 2, 3, 4]);
+    rig.apply({ type: 'updateBroker', brokerId: 4, state: 'decommissioned' });
+    await rig.run(5_000, [1, 2, 3]);
+    expect(rig.sm.view().brokers.has(4)).toBe(false);
+    // Broker 3 took broker 4's place in each list; nothing else moved.
+    expect(replicasOf(rig, 'manual')).toEqual(MANUAL.map((r) => r.map((id) => (id === 4 ? 3 : id))));
+    expect(
+      rig.sm
+        .view()
+        .topics.get('manual')!
+        .partitions.every((p) => p.pinned === true),
+    ).toBe(true);
+    rig.stop();
+  });
+});

@@ -90,9 +90,13 @@ export async function freePort(): Promise<number> {
   return port!;
 }
 
-export async function getJson(port: number, path: string): Promise<{ code: number; body: unknown }> {
+export async function getJson(
+  port: number,
+  path: string,
+  host = HOST,
+): Promise<{ code: number; body: unknown }> {
   try {
-    const res = await fetch(`http://${HOST}:${port}${path}`, { signal: AbortSignal.timeout(2_000) });
+    const res = await fetch(`http://${host}:${port}${path}`, { signal: AbortSignal.timeout(2_000) });
     return { code: res.status, body: await res.json() };
   } catch (err) {
     return { code: 0, body: String(err) };
@@ -100,7 +104,7 @@ export async function getJson(port: number, path: string): Promise<{ code: numbe
 }
 
 export async function raftView(b: BrokerProcess): Promise<RaftView> {
-  const { body } = await getJson(b.httpPort, '/health/raft');
+  const { body } = await getJson(b.httpPort, '/health/raft', b.host);
   return typeof body === 'object' && body !== null ? (body as RaftView) : { status: 'unreachable' };
 }
 
@@ -117,7 +121,7 @@ export async function allSeeAlive(brokers: readonly BrokerProcess[], n: number):
 }
 
 export async function ready(b: BrokerProcess): Promise<boolean> {
-  return (await getJson(b.httpPort, '/health/ready')).code === 200;
+  return (await getJson(b.httpPort, '/health/ready', b.host)).code === 200;
 }
 
 /** Polls until `probe` returns a value (not undefined) or `timeoutMs` passes. */
@@ -162,7 +166,8 @@ export async function formedCluster(brokers: readonly BrokerProcess[]): Promise<
 
 /**
  * A cluster-mode broker: `id`, its data dir and peer port, the voter list, extra env; optionally fixed client
- * and HTTP ports (a restart on the same ones) and another build's CLI entry.
+ * and HTTP ports (a restart on the same ones), another build's CLI entry, and the loopback address it listens
+ * on (default HOST).
  */
 export function startClusterBroker(options: {
   id: number;
@@ -173,16 +178,19 @@ export function startClusterBroker(options: {
   port?: number;
   httpPort?: number;
   cli?: string;
+  host?: string;
 }): Promise<BrokerProcess> {
+  const host = options.host ?? HOST;
   return startBroker({
     dataDir: options.dataDir,
+    host,
     ...(options.port === undefined ? {} : { port: options.port }),
     ...(options.httpPort === undefined ? {} : { httpPort: options.httpPort }),
     ...(options.cli === undefined ? {} : { cli: options.cli }),
     env: {
       STREAMBUS_BROKER_ID: String(options.id),
       STREAMBUS_CLUSTER_ENABLED: 'true',
-      STREAMBUS_CLUSTER_PEER_LISTEN: `${HOST}:${options.peerPort}`,
+      STREAMBUS_CLUSTER_PEER_LISTEN: `${host}:${options.peerPort}`,
       STREAMBUS_CLUSTER_VOTERS: options.voters,
       ...options.env,
     },
@@ -240,12 +248,12 @@ export function threeBrokerFixture(name: string): {
  * `voterCount` form the metadata quorum, higher ids join as non-voters. Peer ports for all `count` are picked
  * at the first start (the voter list must name them up front). `running` holds each id's live process
  * (`start` sets it; a test that kills one deletes it). Registers an afterAll that closes `clients`, kills
- * what runs and removes the data folders.
+ * what runs and removes the data folders. `host`: the loopback address every broker listens on (default HOST).
  */
 export function brokerFleet(
   name: string,
   count: number,
-  options: { voterCount?: number; env?: NodeJS.ProcessEnv } = {},
+  options: { voterCount?: number; env?: NodeJS.ProcessEnv; host?: string } = {},
 ): {
   dirs: string[];
   running: Map<number, BrokerProcess>;
@@ -264,12 +272,13 @@ export function brokerFleet(
     await Promise.all([...running.values()].map((b) => b.kill()));
     for (const d of dirs) removeDir(d);
   });
+  const host = options.host ?? HOST;
   const start = async (id: number, env?: NodeJS.ProcessEnv): Promise<BrokerProcess> => {
-    ports ??= freePorts(count);
+    ports ??= freePorts(count, host);
     const peerPorts = await ports;
     const voters = peerPorts
       .slice(0, options.voterCount ?? 3)
-      .map((p, i) => `${i + 1}@${HOST}:${p}`)
+      .map((p, i) => `${i + 1}@${host}:${p}`)
       .join(',');
     const b = await startClusterBroker({
       id,
@@ -277,14 +286,15 @@ export function brokerFleet(
       peerPort: peerPorts[id - 1] as number,
       voters,
       env: { ...options.env, ...env },
+      host,
     });
     running.set(id, b);
     return b;
   };
   const voterList = async (ids: readonly number[]): Promise<string> => {
-    ports ??= freePorts(count);
+    ports ??= freePorts(count, host);
     const peerPorts = await ports;
-    return ids.map((id) => `${id}@${HOST}:${peerPorts[id - 1]}`).join(',');
+    return ids.map((id) => `${id}@${host}:${peerPorts[id - 1]}`).join(',');
   };
   return { dirs, running, clients, start, voterList };
 }

@@ -362,6 +362,7 @@ export interface LaterVersionSample<K extends ApiKey> extends Sample<K> {
 }
 
 const describeClusterV0 = BASE_SAMPLES[ApiKey.DescribeCluster];
+const describeTopicsV0 = BASE_SAMPLES[ApiKey.DescribeTopics];
 
 export const LATER_VERSION_SAMPLES: readonly LaterVersionSample<ApiKey>[] = [
   {
@@ -372,6 +373,16 @@ export const LATER_VERSION_SAMPLES: readonly LaterVersionSample<ApiKey>[] = [
       brokers: describeClusterV0.response.brokers.map((b, i) => ({ ...b, featureLevel: i + 1 })),
       featureLevel: 1,
       supportedFeatureLevel: 2,
+    },
+  },
+  {
+    ...describeTopicsV0,
+    version: 1,
+    response: {
+      topics: describeTopicsV0.response.topics.map((t) => ({
+        ...t,
+        partitions: t.partitions.map((p) => ({ ...p, pinned: true })),
+      })),
     },
   },
 ];

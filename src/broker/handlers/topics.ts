@@ -110,6 +110,7 @@ export function handleDescribeTopics(
           replicas: placement.replicas,
           isr: placement.isr,
           ...partitionStats(ctx, name, p),
+          pinned: placement.pinned === true,
         });
       }
       return { name, error: null, partitions, configs: info.configs };
