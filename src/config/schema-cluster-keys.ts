@@ -152,7 +152,7 @@ export const CLUSTER_KEYS: readonly KeySpec[] = [
     key: 'cluster.failed_grace',
     kind: { type: 'duration', min: 0 },
     default: 30_000,
-    doc: 'How long a failed broker keeps its replicas before the rebalancer moves them to other brokers (a quick restart costs no moves).',
+    doc: "How long a failed broker keeps its replicas before the rebalancer moves them to other brokers (a quick restart costs no moves). A pinned partition's (an operator's replica assignment) stay on it: the partition waits for the broker.",
   },
   {
     key: 'cluster.concurrent_moves_max',
