@@ -48,8 +48,11 @@ export interface Peer {
   retired: boolean;
   /** What the transport's breaker observers asked to run when the peer is removed (its metrics end). */
   readonly releases: (() => void)[];
-  /** Whether this side opens the connection (fixed when the peer is first known). */
-  readonly dialer: boolean;
+  /**
+   * Whether this side opens the connection: fixed when the peer is first known, except that a transport
+   * told to dial every peer (TcpTransport.dialAllPeers) makes it true.
+   */
+  dialer: boolean;
   readonly breaker: CircuitBreaker;
   /** Since when a peer that dials us has had no connection (its breaker counts each idle timeout of it). */
   absentSinceMs: number;

@@ -54,6 +54,8 @@ export class TcpTransport implements RaftTransport {
   private readonly unidentified = new Set<Socket>();
   private closed = false;
   private peerLostHandler: ((peer: NodeId) => void) | undefined;
+  /** Dials every peer whatever the ids (options.dialsAllPeers, or dialAllPeers since). */
+  private dialsAll: boolean;
   /** Why a peer connection ended, when it was not the other end closing it (logged when it is lost). */
   private readonly endCauses = new WeakMap<Socket, string>();
   /**
@@ -68,6 +70,7 @@ export class TcpTransport implements RaftTransport {
   constructor(options: TcpTransportOptions) {
     this.opts = resolveTcpTransportOptions(options);
     this.tls = this.opts.tls;
+    this.dialsAll = this.opts.dialsAllPeers;
     this.inbound = new InboundFrames(this.opts);
     for (const [id, addr] of options.peers ?? []) this.setPeer(id, addr);
     this.livenessIntervalMs = Math.min(this.opts.keepaliveIntervalMs, 100);
@@ -167,10 +170,26 @@ export class TcpTransport implements RaftTransport {
   setPeer(id: NodeId, address: PeerAddress): void {
     if (id === this.opts.nodeId) return;
     let peer = this.peers.get(id);
-    if (peer === undefined)
-      peer = this.addPeer(id, address, this.opts.dialsAllPeers || this.opts.nodeId < id);
+    if (peer === undefined) peer = this.addPeer(id, address, this.dialsAll || this.opts.nodeId < id);
     else peer.address = address;
     if (this.dials(id) && peer.socket === undefined && peer.reconnectTimer === undefined) this.dial(peer);
+  }
+
+  /**
+   * From now on dials every peer it knows, whatever the ids, as a node built with `dialsAllPeers` does: for a
+   * node that finds out only later that the others may not dial it (broker/leader-search.ts). A peer that
+   * dials it too is not refused here (a lower id's connection wins), and one whose connection is up already
+   * is dialed only once that connection is lost.
+   */
+  dialAllPeers(): void {
+    if (this.dialsAll) return;
+    this.dialsAll = true;
+    for (const peer of this.peers.values()) {
+      // Known only from its hello (no address): nothing to dial (see onDisconnect).
+      if (peer.dialer || peer.address === undefined) continue;
+      peer.dialer = true;
+      if (peer.socket === undefined && peer.reconnectTimer === undefined) this.dial(peer);
+    }
   }
 
   private addPeer(id: NodeId, address: PeerAddress | undefined, dialer: boolean): Peer {
