@@ -32,6 +32,7 @@ import { registerClusterHealth } from './cluster-health.js';
 import { coordinatorConfig } from './coordinator-config.js';
 import { DecommissionWatch } from './decommission-watch.js';
 import { FeatureLevelFence } from './feature-level-fence.js';
+import { LeaderSearch } from './leader-search.js';
 import { isVoterOf, latestConfState } from './log-membership.js';
 import { runMembership } from './membership.js';
 import { bindMetadataRaftMetrics, measuredRaft } from './metadata-raft-metrics.js';
@@ -168,13 +169,13 @@ export class ClusterNode {
       founding ? voters.map((v) => v.id) : undefined,
     );
     // A broker outside cluster.voters joins through the voters it lists; so does a founding voter whose own
-    // log says it no longer votes (log-membership.ts): the others may no longer dial it.
+    // log says it no longer votes (log-membership.ts): the others may no longer dial it. One whose log says
+    // it votes does so too once it has heard no leader for a while: it may have been removed while it was
+    // down (leader-search.ts).
     const joining = !founding || !isVoterOf(latestConfState(storage), id);
     const contacts = voters.filter((v) => v.id !== id);
     const listen = parseHostPort(config.cluster.peerListen) ?? { host: '0.0.0.0', port: 9093 };
-    const peers = new Map<NodeId, PeerAddress>(
-      voters.filter((v) => v.id !== id).map((v) => [v.id, { host: v.host, port: v.port }]),
-    );
+    const peers = new Map<NodeId, PeerAddress>(contacts.map((v) => [v.id, { host: v.host, port: v.port }]));
     const transport = new TcpTransport({
       nodeId: id,
       host: listen.host,
@@ -201,6 +202,13 @@ export class ClusterNode {
         message: `cluster.peer_listen ${config.cluster.peerListen}: ${(err as Error).message}`,
       });
     }
+    const search = new LeaderSearch({
+      transport,
+      contacts: contacts.map((v) => v.id),
+      searching: joining,
+      searchAfterMs: config.resilience.timeouts.leaderElectionMs,
+      logger,
+    });
     const stateMachine = new MetadataStateMachine(deps.logger.child({ component: 'metadata' }));
     const forwarder = new TransportForwarder({
       nodeId: id,
@@ -211,9 +219,7 @@ export class ClusterNode {
       peerAddressOf: (peer) =>
         stateMachine.view().brokers.get(peer)?.peerAddress ?? voters.find((v) => v.id === peer),
       // A joiner may list only followers: it dials the leader they name (tcp-forwarder.ts).
-      ...(joining
-        ? { learnPeer: (peer: NodeId, address: PeerAddress) => transport.setPeer(peer, address) }
-        : {}),
+      join: search,
     });
     // One host ticks the metadata group and every partition group on this broker, over one transport.
     const host = new RaftHost({
@@ -250,7 +256,7 @@ export class ClusterNode {
         openTimeoutMs: config.resilience.circuitBreaker.timeoutMs,
         maxRequestsHalfOpen: config.resilience.circuitBreaker.maxRequestsHalfOpen,
       },
-      ...(joining ? { joinVia: contacts.map((v) => v.id) } : {}),
+      join: search,
       ...(deps.ops.tracing.enabled ? { spans: withSpan } : {}),
     });
     forwarder.setTarget(store);
@@ -282,6 +288,7 @@ export class ClusterNode {
       await node.closeResources();
       throw err;
     }
+    node.unbind.push(search.watch(raft));
     node.coordinator.start();
     logger.info(
       {

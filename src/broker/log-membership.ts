@@ -3,7 +3,8 @@
  * transport is built first, and how it connects depends on it: a broker named in cluster.voters that the
  * group has removed (remove-voter, then decommission) and that is restarted on its old data dir must join
  * like a new broker. The others stopped dialing it once it left (registered-peers.ts) and a founding
- * voter dials only lower ids, so it would wait forever for a connection nobody opens.
+ * voter dials only higher ids, so it would wait forever for a connection nobody opens. A removed voter
+ * whose log does not say so yet (it was down) finds out later, from silence (leader-search.ts).
  *
  * What counts is whether the log says it votes, not whether it is a member at all: the coordinator adds a
  * removed voter back as a learner, and removes that learner only after unregistering it, so a broker

@@ -84,7 +84,7 @@ export const CLUSTER_KEYS: readonly KeySpec[] = [
     key: 'resilience.timeouts.leader_election',
     kind: { type: 'duration', min: 1 },
     default: 10_000,
-    doc: 'A metadata operation that has known no Raft leader this long, across its retries, fails with LEADER_NOT_AVAILABLE (metadata.leader_election in streambus_timeouts_total). Not the election timeout itself, which is fixed at 10 ticks of 100 ms.',
+    doc: 'A metadata operation that has known no Raft leader this long, across its retries, fails with LEADER_NOT_AVAILABLE (metadata.leader_election in streambus_timeouts_total). A metadata voter that has known no leader this long also looks for it through the other voters, as a joining broker does (it may have been removed while it was down). Not the election timeout itself, which is fixed at 10 ticks of 100 ms.',
   },
   {
     key: 'resilience.timeouts.snapshot',

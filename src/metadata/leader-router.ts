@@ -8,6 +8,7 @@ import { type ErrorCode, invariant, isStreamBusError, StreamBusError } from '../
 import type { NodeId } from '../raft/core/types.js';
 import { abortError, type Clock, type Deadline, sleep, type Timers } from '../resilience/index.js';
 import { forwardWhileLeader, type MetadataForwarder } from './forwarder.js';
+import type { JoinRoute } from './join-route.js';
 import type { LeaderWait } from './leader-wait.js';
 import type { ProposeRoute } from './propose-span.js';
 import type { MetadataRaft } from './store.js';
@@ -26,8 +27,8 @@ export interface LeaderRouterOptions {
   readonly raft: MetadataRaft;
   /** Absent: a follower's attempt fails with NOT_LEADER. */
   readonly forwarder: MetadataForwarder | undefined;
-  /** The voters a joining non-voter tries in turn while it knows no leader. */
-  readonly joinVia: readonly NodeId[] | undefined;
+  /** The voters a node outside the group tries in turn while it knows no leader (join-route.ts). */
+  readonly join: JoinRoute | undefined;
   readonly leaderPollMs: number;
   readonly clock: Clock;
   readonly timers: Timers;
@@ -114,7 +115,7 @@ export class LeaderRouter {
 
   /** The next voter to try while this node, outside the group, knows no leader; undefined for members. */
   private nextJoinTarget(): NodeId | undefined {
-    const via = this.o.joinVia ?? [];
+    const via = this.o.join?.via() ?? [];
     if (via.length === 0) return undefined;
     return via[this.joinCursor++ % via.length];
   }

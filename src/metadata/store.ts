@@ -26,6 +26,7 @@ import {
 } from './commands.js';
 import type { MetadataForwarder } from './forwarder.js';
 import { IN_SYNC_SET_ITEMS_MAX, IN_SYNC_SETS_BYTES_MAX, inSyncSetBytes } from './in-sync-batches.js';
+import type { JoinRoute } from './join-route.js';
 import { LeaderRouter } from './leader-router.js';
 import { type LeaderWait, startLeaderWait } from './leader-wait.js';
 import { type MetadataOperationEvent, OperationEvents } from './operation-events.js';
@@ -73,10 +74,10 @@ export interface MetadataStoreOptions {
   /** Called when an attempt runs out of time (observability's timeout counter and log line). */
   readonly onTimeout?: (operation: string, timeoutMs: number) => void;
   /**
-   * The voters a node outside the metadata group (a joining non-voter) forwards through while it knows no
-   * leader: tried in turn until one turns out to lead.
+   * How this node reaches the leader from outside the metadata group (join-route.ts): the voters its writes
+   * go to in turn while it knows no leader. Absent: it waits for Raft to find one.
    */
-  readonly joinVia?: readonly NodeId[];
+  readonly join?: JoinRoute;
   /** Request ids are this plus a counter; default `<node id>.<random UUID>.`, unique per store instance. */
   readonly requestIdPrefix?: string;
   /**
@@ -150,7 +151,7 @@ export class MetadataStore {
     this.router = new LeaderRouter({
       raft: this.raft,
       forwarder: options.forwarder,
-      joinVia: options.joinVia,
+      join: options.join,
       leaderPollMs: this.leaderPollMs,
       clock: this.clock,
       timers: this.timers,

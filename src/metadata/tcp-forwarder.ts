@@ -18,7 +18,7 @@
  * request id makes re-sending safe. The leader side works on a request for at most the remaining time it
  * carried (never more than handleTimeoutMs), so the time left only shrinks across the hop.
  *
- * A joining broker (outside the metadata group, `learnPeer` set) knows only the voters it lists, and any of
+ * A joining broker (outside the metadata group, `join` set, join-route.ts) knows only the voters it lists, and any of
  * them may be a follower: a NOT_LEADER answer that names the leader's peer address makes it add the leader
  * as a peer (so it dials it, as it dials every voter it knows), wait for the connection and send the same
  * command there, within the same deadline. One redirect per forward: the leader's own NOT_LEADER (it lost
@@ -36,6 +36,7 @@ import type { RaftTransport } from '../raft/transport/types.js';
 import { type Clock, sleep, systemTimers, type Timers } from '../resilience/clock.js';
 import { Deadline } from '../resilience/deadline.js';
 import type { ForwardTarget, MetadataForwarder } from './forwarder.js';
+import type { JoinRoute } from './join-route.js';
 import { parseApplyResult } from './snapshot.js';
 import type { ApplyResult, HostPort } from './types.js';
 
@@ -61,10 +62,10 @@ export interface TransportForwarderOptions {
   /** The peer address of a broker (the metadata registry's, else cluster.voters'), sent with NOT_LEADER. */
   readonly peerAddressOf?: (id: NodeId) => HostPort | undefined;
   /**
-   * Set on a broker joining from outside the metadata group: adds a peer to its transport (which then dials
-   * it). With it, a NOT_LEADER answer that names the leader's address is followed there (see above).
+   * Set on a broker that may join from outside the metadata group. While it does (its route names voters to
+   * try), a NOT_LEADER answer that names the leader's address is followed there (see above).
    */
-  readonly learnPeer?: (id: NodeId, address: HostPort) => void;
+  readonly join?: JoinRoute;
 }
 
 interface Pending {
@@ -121,7 +122,8 @@ export class TransportForwarder implements MetadataForwarder {
 
   /** The leader a NOT_LEADER from `asked` names with its address, when this node follows redirects. */
   private redirectOf(err: unknown, asked: NodeId): { id: NodeId; address: HostPort } | undefined {
-    if (this.options.learnPeer === undefined || !isStreamBusError(err, 'NOT_LEADER')) return undefined;
+    const joining = (this.options.join?.via().length ?? 0) > 0;
+    if (!joining || !isStreamBusError(err, 'NOT_LEADER')) return undefined;
     const id = err.metadata?.leaderId;
     const address = err.metadata?.leaderPeer;
     if (typeof id !== 'number' || id === 0 || id === asked || id === this.options.nodeId) return undefined;
@@ -141,7 +143,7 @@ export class TransportForwarder implements MetadataForwarder {
         { operation: 'metadata.forward', asked, leader: leader.id, peer: hostPort(leader.address) },
         'a voter named the metadata leader: dialing it',
       );
-      this.options.learnPeer?.(leader.id, leader.address);
+      this.options.join?.learnPeer(leader.id, leader.address);
     }
     const timers = this.options.timers ?? systemTimers;
     while (!transport.isConnected(leader.id) && !this.closed) {

@@ -2,7 +2,7 @@
  * Decommissioning a metadata voter (docs/operations.md, "Drain and decommission a broker"). QA: `cluster
  * decommission 3` of a voter was accepted; the broker was unregistered while the group still counted its
  * vote, and after remove-voter and a restart on its old data dir it never registered again (the others
- * had stopped dialing it, and a founding voter dials only lower ids). Now the decommission is refused,
+ * had stopped dialing it, and a founding voter dials only higher ids). Now the decommission is refused,
  * naming remove-voter; in the documented order (remove-voter, then decommission) the broker leaves, and
  * restarted on its old data dir with the founding cluster.voters it joins like a new broker, registers
  * anew and can be made a voter again. Needs `npm run build` first (the tests spawn dist/cmd/streambus.js).

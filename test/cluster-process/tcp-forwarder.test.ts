@@ -189,7 +189,11 @@ describe('TransportForwarder', () => {
     expect(received[0]?.envelopes).toEqual([{ groupId: 'metadata', message: heartbeat }]);
   });
 
-  it('a joiner that asked a follower is sent on to the leader it names: it dials it and gets the result', async () => {
+  /**
+   * A leader (2), a follower (1) that answers NOT_LEADER naming it, and a broker (5) that knows only the
+   * follower and asks it, its join route naming `via` (empty: it is not looking for the leader).
+   */
+  async function redirectScene(via: readonly NodeId[]) {
     const result: ApplyResult = { ok: true, version: 11 };
     const tcpLeader = new TcpTransport({ nodeId: 2, host: '127.0.0.1', port: 0, acceptsUnknownPeers: true });
     const tcpVoter = new TcpTransport({ nodeId: 1, host: '127.0.0.1', port: 0, acceptsUnknownPeers: true });
@@ -240,17 +244,32 @@ describe('TransportForwarder', () => {
       transport: tcpJoiner,
       handleTimeoutMs: 1_000,
       logger: silentLogger,
-      learnPeer: (id, address) => {
-        learned.push(id);
-        tcpJoiner.setPeer(id, address);
+      join: {
+        via: () => via,
+        learnPeer: (id, address) => {
+          learned.push(id);
+          tcpJoiner.setPeer(id, address);
+        },
       },
     });
     for (let i = 0; i < 200 && !tcpJoiner.isConnected(1); i++) await new Promise((r) => setTimeout(r, 10));
     expect(tcpJoiner.isConnected(2)).toBe(false);
+    return { result, commands, learned, joiner, tcpJoiner };
+  }
 
+  it('a joiner that asked a follower is sent on to the leader it names: it dials it and gets the result', async () => {
+    const { result, commands, learned, joiner, tcpJoiner } = await redirectScene([1]);
     expect(await joiner.forward(1, new Uint8Array([9, 8]), deadline())).toEqual(result);
     expect(commands).toEqual([[9, 8]]);
     expect(learned).toEqual([2]);
     expect(tcpJoiner.isConnected(2)).toBe(true);
+  });
+
+  it('a broker not looking for the leader (its join route names no voters) gets the NOT_LEADER back', async () => {
+    const { commands, learned, joiner } = await redirectScene([]);
+    const err = await rejection(joiner.forward(1, new Uint8Array([9, 8]), deadline()));
+    expect(err.code).toBe('NOT_LEADER');
+    expect(commands).toEqual([]);
+    expect(learned).toEqual([]);
   });
 });

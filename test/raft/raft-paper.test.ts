@@ -318,6 +318,45 @@ describe('§6 cluster membership changes', () => {
     c.tick(1, 50);
     expect(c.core(1).role).toBe('follower');
   });
+
+  it('a voter removed while it was down campaigns by its stale configuration, yet never wins, raises no term and counts toward no quorum; added as a learner it learns its removal', () => {
+    const c = new TestCluster([1, 2, 3]);
+    c.campaign(1);
+    c.isolate(3);
+    expect(c.core(1).proposeConfChange({ type: 'remove', nodeId: 3 }).ok).toBe(true);
+    c.flush();
+    c.propose(1, 'after-removal');
+    expect(c.core(1).conf.voters).toEqual([1, 2]);
+    // Node 3 restarts from its own storage, which ends before its removal, and is heard by the others again.
+    c.restart(3);
+    c.heal();
+    expect(c.core(3).conf.voters).toEqual([1, 2, 3]);
+    const term = c.core(1).term;
+    c.tickAll(100);
+    expect(c.leaders()).toEqual([1]);
+    expect([c.core(1).term, c.core(2).term]).toEqual([term, term]);
+    expect(c.sent.some((m) => m.from === 3 && m.type === 'pre-vote')).toBe(true);
+
+    // Without the leader nobody leads: node 2 needs node 1 ({1, 2}) and does not even ask node 3.
+    c.isolate(1);
+    const sentBefore = c.sent.length;
+    c.tickAll(100);
+    expect(c.leaders()).toEqual([]);
+    const campaign = c.sent.slice(sentBefore).filter((m) => m.from === 2 && m.type.endsWith('vote'));
+    expect(campaign.length).toBeGreaterThan(0);
+    expect(campaign.filter((m) => m.to === 3)).toEqual([]);
+    c.heal();
+    c.tickAll(100);
+    const [leader] = c.leaders();
+    expect([1, 2]).toContain(leader);
+
+    // The broker's coordinator adds the registered broker back as a learner: the log reaches it.
+    expect(c.core(leader!).proposeConfChange({ type: 'add-learner', nodeId: 3 }).ok).toBe(true);
+    c.flush();
+    c.tickAll(5);
+    expect(c.core(3).conf).toEqual({ voters: [1, 2], learners: [3] });
+    expect(c.appliedData(3)).toContain('after-removal');
+  });
 });
 
 describe('§6 joint consensus', () => {
