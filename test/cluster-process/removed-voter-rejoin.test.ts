@@ -115,3 +115,36 @@ describe.each([
     }, 150_000);
   },
 );
+
+describe('a voter that looked for a leader while the other voters were down', () => {
+  // Searching starts after resilience.timeouts.leader_election without a leader: 2 s instead of 10.
+  const { running, clients, start } = brokerFleet('searched-voter', 3, {
+    host: '127.0.3.45',
+    env: { STREAMBUS_RESILIENCE_TIMEOUTS_LEADER_ELECTION: '2s' },
+  });
+
+  it('still votes once they return: the quorum forms again with it, and its writes go through', async () => {
+    await Promise.all([start(1), start(2), start(3)]);
+    await until('a metadata leader', () => agreedLeader([...running.values()]), 30_000);
+    for (const id of [2, 3]) {
+      await (running.get(id) as BrokerProcess).kill();
+      running.delete(id);
+    }
+    const lone = running.get(1) as BrokerProcess;
+    await until(
+      'broker 1 searching for a leader',
+      async () => (lone.logs.some((l) => l.includes('no metadata leader heard')) ? true : undefined),
+      30_000,
+    );
+    await Promise.all([start(2), start(3)]);
+    await until('all three agree on a leader', () => agreedLeader([...running.values()]), 30_000);
+    const view = await raftView(lone);
+    expect(view.voters).toEqual([1, 2, 3]);
+    expect(view.role === 'leader' || view.role === 'follower').toBe(true);
+    // A metadata write sent to it alone goes through (forwarded to the leader when it follows).
+    const client = createClient({ bootstrap: lone.bootstrap, requestTimeoutMs: 5_000 });
+    clients.push(client);
+    await until('a topic created through broker 1', () => created(client.admin(), 'after-search'), 30_000);
+    await until('broker 1 ready', async () => ((await ready(lone)) ? true : undefined), 30_000);
+  }, 120_000);
+});

@@ -3,7 +3,7 @@
  * the ops HTTP views, polling until a condition holds.
  */
 import { createServer, type Server } from 'node:net';
-import { afterAll } from 'vitest';
+import { afterAll, beforeAll } from 'vitest';
 import type { StreamBusClient } from '../../src/index.js';
 import { type BrokerProcess, removeDir, startBroker, tempDir } from './broker-process.js';
 
@@ -263,7 +263,11 @@ export function brokerFleet(
   /** `id@host:port` of the given brokers, comma-separated: a cluster.voters of a joiner's own choosing. */
   voterList(ids: readonly number[]): Promise<string>;
 } {
-  const dirs = Array.from({ length: count }, (_, i) => tempDir(`streambus-${name}-${i + 1}-`));
+  // Made when the suite runs, not when it is declared: a suite skipped (e.g. by -t) leaves no folders behind.
+  const dirs: string[] = [];
+  beforeAll(() => {
+    for (let i = 0; i < count; i++) dirs.push(tempDir(`streambus-${name}-${i + 1}-`));
+  });
   const running = new Map<number, BrokerProcess>();
   const clients: StreamBusClient[] = [];
   let ports: Promise<number[]> | undefined;
