@@ -53,7 +53,7 @@ export class EntryCache {
 
   constructor(
     nextIndex: number,
-    private readonly cacheBytes: number,
+    private cacheBytes: number,
     private readonly loader: EntryLoader,
     private readonly onLoadError: (err: unknown) => void,
   ) {
@@ -111,6 +111,12 @@ export class EntryCache {
       this.tailStart = i;
     }
     this.dropChunks((c) => c.start < i);
+  }
+
+  /** A new budget for applied entries (the replica's role changed); entries over it go at once. */
+  setBudget(cacheBytes: number): void {
+    this.cacheBytes = cacheBytes;
+    this.evict();
   }
 
   setApplied(index: number): void {

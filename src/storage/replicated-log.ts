@@ -49,6 +49,7 @@ import {
 } from './replicated-segments.js';
 import {
   DEFAULT_CACHE_BYTES,
+  FOLLOWER_CACHE_BYTES,
   type ReplicatedLogDeps,
   type ReplicatedLogStats,
   storageError,
@@ -86,7 +87,7 @@ export class ReplicatedLog implements PartitionStore {
     deps: ReplicatedLogDeps,
     private readonly logger: StorageLogger,
     state: RecoveredLog,
-    cacheBytes: number,
+    private readonly cacheBudget: { readonly leader: number; readonly follower: number },
     private readonly catchUp: CatchUpSnapshots,
   ) {
     this.clock = deps.clock;
@@ -105,7 +106,8 @@ export class ReplicatedLog implements PartitionStore {
     this.endOffset = this.active.seg.nextOffset;
     this.cache = new EntryCache(
       this.lastIdx + 1,
-      cacheBytes,
+      // A replica opens as a follower (cacheWrites).
+      cacheBudget.follower,
       catchUpLoader({ closing: () => this.closing, segments: () => this.segments }, deps.catchUpReads),
       (err) => logger.warn({ dir, error: String(err) }, 'background entry load failed'),
     );
@@ -153,7 +155,10 @@ export class ReplicatedLog implements PartitionStore {
       deps,
       logger,
       state,
-      deps.cacheBytes ?? DEFAULT_CACHE_BYTES,
+      {
+        leader: deps.cacheBytes ?? DEFAULT_CACHE_BYTES,
+        follower: deps.followerCacheBytes ?? FOLLOWER_CACHE_BYTES,
+      },
       catchUp,
     );
     try {
@@ -182,10 +187,12 @@ export class ReplicatedLog implements PartitionStore {
 
   /**
    * This replica now leads (`cached`: consumers will read what it writes, so keep it in the page cache) or
-   * follows (write around the cache, under `followerDirectWrites`). Takes effect from the next write on.
+   * follows (write around the cache, under `followerDirectWrites`). Takes effect from the next write on. The
+   * entry cache's budget follows the role too (FOLLOWER_CACHE_BYTES).
    */
   cacheWrites(cached: boolean): void {
     this.writesCached = cached;
+    this.cache.setBudget(cached ? this.cacheBudget.leader : this.cacheBudget.follower);
     for (const s of this.segments) s.seg.file.bypassPageCache?.(!cached);
   }
 

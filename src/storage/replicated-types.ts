@@ -15,6 +15,8 @@ export interface ReplicatedLogDeps {
   bootstrapVoters?: readonly NodeId[];
   /** Entries at or below the applied index stay cached while the cache is below this. Default 16 MiB. */
   cacheBytes?: number;
+  /** cacheBytes while the replica follows (FOLLOWER_CACHE_BYTES by default). */
+  followerCacheBytes?: number;
   /** Timer for flushPolicy 'interval'. Defaults to a real, unref'd setInterval. */
   scheduleInterval?: IntervalScheduler;
   /**
@@ -35,6 +37,16 @@ export interface ReplicatedLogStats {
 }
 
 export const DEFAULT_CACHE_BYTES = 16 * 1024 * 1024;
+
+/**
+ * A follower's cache budget. Its entries are read only to be applied (a leader's also to be sent to
+ * followers that lag), and each cached entry is a view of the peer frame it arrived in, which it keeps
+ * alive whole: 16 MiB of them per partition was 50-75 MB of frames on a broker following a few busy
+ * partitions, whose external memory set off full garbage collections every few thousand messages
+ * (docs/benchmarks.md). A follower that becomes leader reads older entries from disk for a lagging
+ * follower (in the background, as for any entry out of the cache) until its new writes fill the cache.
+ */
+export const FOLLOWER_CACHE_BYTES = 1024 * 1024;
 
 /** Operating errors map to the catalogue (ENOSPC -> DISK_FULL); a broken invariant stays loud as it is. */
 export function storageError(err: unknown, operation: string): Error {

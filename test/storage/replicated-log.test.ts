@@ -274,30 +274,58 @@ describe('ReplicatedLog client reads', () => {
 describe('ReplicatedLog Raft reads', () => {
   it("answers 'unavailable' for evicted entries, loads them in the background, and keeps unapplied ones", async () => {
     const dir = scratchDir('rlog-');
-    await withLog(await openReplicated(dir, { segmentBytes: 2000 }, { cacheBytes: 1 }), async (log) => {
-      const m = new EntryMaker();
-      const written = Array.from({ length: 60 }, (_, k) => m.data(1 + Math.floor(k / 20), [`v${k}`]));
-      await log.save({ entries: written }, true);
-      log.setAppliedIndex(40);
-      // Above the applied index: always synchronous.
-      const above = log.entries(41, 61, Number.MAX_SAFE_INTEGER);
-      expect(Array.isArray(above) && above.length).toBe(20);
-      // At or below: evicted from a 1-byte cache.
-      expect(log.entries(5, 10, Number.MAX_SAFE_INTEGER)).toBe('unavailable');
-      await log.loadsIdle();
-      const loaded = log.entries(5, 10, Number.MAX_SAFE_INTEGER);
-      expect(Array.isArray(loaded)).toBe(true);
-      const got = loaded as Entry[];
-      expect(got.length).toBeGreaterThan(0);
-      for (const e of got) expect(sameEntry(e, written[e.index - 1]!)).toBe(true);
-      // Terms never need the disk.
-      expect(log.term(5)).toBe(1);
-      expect(log.term(25)).toBe(2);
-      expect(log.term(60)).toBe(3);
-      // Every entry can be read back through loads.
-      const all = await entriesOf(log, 1, 61);
-      for (const e of all) expect(sameEntry(e, written[e.index - 1]!)).toBe(true);
-    });
+    await withLog(
+      await openReplicated(dir, { segmentBytes: 2000 }, { cacheBytes: 1, followerCacheBytes: 1 }),
+      async (log) => {
+        const m = new EntryMaker();
+        const written = Array.from({ length: 60 }, (_, k) => m.data(1 + Math.floor(k / 20), [`v${k}`]));
+        await log.save({ entries: written }, true);
+        log.setAppliedIndex(40);
+        // Above the applied index: always synchronous.
+        const above = log.entries(41, 61, Number.MAX_SAFE_INTEGER);
+        expect(Array.isArray(above) && above.length).toBe(20);
+        // At or below: evicted from a 1-byte cache.
+        expect(log.entries(5, 10, Number.MAX_SAFE_INTEGER)).toBe('unavailable');
+        await log.loadsIdle();
+        const loaded = log.entries(5, 10, Number.MAX_SAFE_INTEGER);
+        expect(Array.isArray(loaded)).toBe(true);
+        const got = loaded as Entry[];
+        expect(got.length).toBeGreaterThan(0);
+        for (const e of got) expect(sameEntry(e, written[e.index - 1]!)).toBe(true);
+        // Terms never need the disk.
+        expect(log.term(5)).toBe(1);
+        expect(log.term(25)).toBe(2);
+        expect(log.term(60)).toBe(3);
+        // Every entry can be read back through loads.
+        const all = await entriesOf(log, 1, 61);
+        for (const e of all) expect(sameEntry(e, written[e.index - 1]!)).toBe(true);
+      },
+    );
+  });
+});
+
+describe('ReplicatedLog entry cache budget by role', () => {
+  it('keeps applied entries up to the follower budget while following, the leader budget while leading', async () => {
+    const dir = scratchDir('rlog-');
+    const followerCacheBytes = 2048;
+    await withLog(
+      await openReplicated(dir, {}, { cacheBytes: 1024 * 1024, followerCacheBytes }),
+      async (log) => {
+        const m = new EntryMaker();
+        const batch = () => Array.from({ length: 60 }, (_, k) => m.data(1, [`value-${k}`.padEnd(100, '.')]));
+        await log.save({ entries: batch() }, true);
+        log.setAppliedIndex(log.lastIndex());
+        expect(log.stats().cacheBytes).toBeLessThanOrEqual(followerCacheBytes);
+        // Leading: what it applies stays cached for followers that lag.
+        log.cacheWrites(true);
+        await log.save({ entries: batch() }, true);
+        log.setAppliedIndex(log.lastIndex());
+        expect(log.stats().cacheBytes).toBeGreaterThan(4 * followerCacheBytes);
+        // Following again: down to the follower budget at once.
+        log.cacheWrites(false);
+        expect(log.stats().cacheBytes).toBeLessThanOrEqual(followerCacheBytes);
+      },
+    );
   });
 });
 
@@ -305,7 +333,7 @@ describe('ReplicatedLog catch-up reads through a shared bulkhead', () => {
   it('turns away a background load beyond the bulkhead (nothing cached, no error) and loads it when asked again', async () => {
     const catchUpReads = new Bulkhead({ name: 'test.catch-up', concurrencyMax: 1, queueMax: 0 });
     const open = (dir: string) =>
-      openReplicated(dir, { segmentBytes: 2000 }, { cacheBytes: 1, catchUpReads });
+      openReplicated(dir, { segmentBytes: 2000 }, { cacheBytes: 1, followerCacheBytes: 1, catchUpReads });
     await withLog(await open(scratchDir('rlog-a-')), async (a) => {
       await withLog(await open(scratchDir('rlog-b-')), async (b) => {
         const m = new EntryMaker();
