@@ -1,4 +1,5 @@
 import type { PlacementStrategy } from '../cluster/types.js';
+import type { CleanupPolicy } from '../storage/config.js';
 import type { ConfigValue } from './schema.js';
 import type { BrokerConfig, FlushPolicy, LogFormat, LogLevel, TracingExporter } from './types.js';
 import { parseVoters } from './voters.js';
@@ -76,6 +77,12 @@ export function buildBrokerConfig(r: ValueReader): BrokerConfig {
       followerDirectWrites: r.bool('storage.follower_direct_writes'),
       readBufferPoolBytes: r.num('storage.read_buffer_pool_bytes'),
       retentionCheckIntervalMs: r.num('storage.retention_check_interval_ms'),
+      cleanupPolicy: r.str<CleanupPolicy>('storage.cleanup_policy'),
+      deleteRetentionMs: r.num('storage.delete_retention_ms'),
+      minCleanableDirtyRatio: r.num('storage.min_cleanable_dirty_ratio'),
+      minCompactionLagMs: r.num('storage.min_compaction_lag_ms'),
+      cleanerIntervalMs: r.num('storage.cleaner_interval'),
+      cleanerKeysMax: r.num('storage.cleaner_keys_max'),
     },
     shutdown: { timeoutMs: r.num('shutdown.timeout_ms') },
     resilience: {

@@ -197,6 +197,42 @@ export const NODE_KEYS: readonly KeySpec[] = [
     default: 300_000,
     doc: 'How often retention runs.',
   },
+  {
+    key: 'storage.cleanup_policy',
+    kind: { type: 'enum', values: ['delete', 'compact', 'compact,delete'] },
+    default: 'delete',
+    doc: "Default of every topic's `cleanup_policy` (Kafka's cleanup.policy): delete: retention drops whole old segments; compact: the log cleaner keeps only the latest record of each key in closed segments (keyless records are refused with INVALID_RECORD) and retention does not apply; compact,delete: both. See docs/compaction.md.",
+  },
+  {
+    key: 'storage.delete_retention_ms',
+    kind: { type: 'duration', min: 0 },
+    default: DAY_MS,
+    doc: "Compacted topics: a tombstone (a record with a null value) is removed this long after the cleaner first kept it as its key's latest record, so consumers have time to see the delete.",
+  },
+  {
+    key: 'storage.min_cleanable_dirty_ratio',
+    kind: { type: 'number', min: 0, max: 1 },
+    default: 0.5,
+    doc: 'Compacted topics: the cleaner cleans a partition once this fraction of its cleanable log was written since its last clean.',
+  },
+  {
+    key: 'storage.min_compaction_lag_ms',
+    kind: { type: 'duration', min: 0 },
+    default: 0,
+    doc: 'Compacted topics: a closed segment is cleaned only once its newest record is at least this old.',
+  },
+  {
+    key: 'storage.cleaner_interval',
+    kind: { type: 'duration', min: 1 },
+    default: 15_000,
+    doc: 'How often the log cleaner looks for compacted partitions to clean (one partition at a time; it reads and writes in chunks, yielding to requests between them).',
+  },
+  {
+    key: 'storage.cleaner_keys_max',
+    kind: { type: 'int', min: 1 },
+    default: 1_000_000,
+    doc: "Bounds the cleaner's memory: most distinct keys one clean of a partition remembers (about 100 bytes each plus the key). A partition with more keys in its cleanable segments is cleaned up to the segment where the map filled, and the rest on the next pass.",
+  },
 
   // shutdown
   {

@@ -5,6 +5,8 @@
 
 import type { PlacementStrategy } from '../cluster/types.js';
 
+import type { CleanupPolicy } from '../storage/config.js';
+
 export type FlushPolicy = 'always' | 'interval' | 'never';
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
 export type LogFormat = 'json' | 'console';
@@ -57,6 +59,12 @@ export interface BrokerConfig {
     /** Idle bytes the fetch read-buffer pool keeps; 0: no pool. */
     readonly readBufferPoolBytes: number;
     readonly retentionCheckIntervalMs: number;
+    readonly cleanupPolicy: CleanupPolicy;
+    readonly deleteRetentionMs: number;
+    readonly minCleanableDirtyRatio: number;
+    readonly minCompactionLagMs: number;
+    readonly cleanerIntervalMs: number;
+    readonly cleanerKeysMax: number;
   };
   readonly shutdown: { readonly timeoutMs: number };
   readonly resilience: {

@@ -10,6 +10,24 @@ export type FlushPolicy = 'always' | 'interval' | 'never';
 
 export const FLUSH_POLICIES: readonly FlushPolicy[] = ['always', 'interval', 'never'];
 
+/**
+ * What happens to old data (Kafka's cleanup.policy): `delete` drops whole old segments by retention_ms /
+ * retention_bytes; `compact` keeps, in closed segments, only the latest record of each key (log-cleaner.ts);
+ * `compact,delete` does both.
+ */
+export type CleanupPolicy = 'delete' | 'compact' | 'compact,delete';
+
+export const CLEANUP_POLICIES: readonly CleanupPolicy[] = ['delete', 'compact', 'compact,delete'];
+
+export function compacts(policy: CleanupPolicy): boolean {
+  return policy !== 'delete';
+}
+
+/** Whether retention by time and size applies: a `compact`-only topic keeps every key's latest record forever. */
+export function deletes(policy: CleanupPolicy): boolean {
+  return policy !== 'compact';
+}
+
 /** Settings of one partition log. Topic overrides are layered over the broker's defaults. */
 export interface LogConfig {
   /** Roll the active segment before it grows past this size. */
@@ -44,6 +62,13 @@ export interface LogConfig {
    * (decompressedRecordsBytesMax); not a topic config.
    */
   decompressedBytesMax: number;
+  cleanupPolicy: CleanupPolicy;
+  /** A tombstone (null value) the cleaner kept stays this long after that first clean, then goes. */
+  deleteRetentionMs: number;
+  /** The cleaner cleans a log once this fraction of its cleanable bytes was written since its last clean. */
+  minCleanableDirtyRatio: number;
+  /** A segment is cleaned only once its newest record is at least this old. */
+  minCompactionLagMs: number;
 }
 
 export interface StorageConfig extends LogConfig {
@@ -63,6 +88,10 @@ export const DEFAULT_LOG_CONFIG: Readonly<LogConfig> = Object.freeze({
   followerDirectWrites: true,
   batchBytesMax: 1024 * 1024 + BATCH_HEADER_BYTES,
   decompressedBytesMax: DECOMPRESSED_RECORDS_BYTES_MAX,
+  cleanupPolicy: 'delete',
+  deleteRetentionMs: 24 * 60 * 60 * 1000,
+  minCleanableDirtyRatio: 0.5,
+  minCompactionLagMs: 0,
 });
 
 export const DEFAULT_STORAGE_CONFIG: Readonly<StorageConfig> = Object.freeze({
@@ -84,12 +113,16 @@ export function logConfigOf(config: LogConfig): LogConfig {
     followerDirectWrites: config.followerDirectWrites,
     batchBytesMax: config.batchBytesMax,
     decompressedBytesMax: config.decompressedBytesMax,
+    cleanupPolicy: config.cleanupPolicy,
+    deleteRetentionMs: config.deleteRetentionMs,
+    minCleanableDirtyRatio: config.minCleanableDirtyRatio,
+    minCompactionLagMs: config.minCompactionLagMs,
   };
 }
 
 /**
- * A log's config after a live topic config change: retention, segment roll and size, index interval (new
- * segments) and batch size limit take effect at once. The flush policy and interval keep their values
+ * A log's config after a live topic config change: retention, cleanup policy and cleaner settings, segment
+ * roll and size, index interval (new segments) and batch size limit take effect at once. The flush policy and interval keep their values
  * until the log is next opened: under 'always' durability comes from how the segment files were opened.
  */
 export function reconfiguredLog(current: LogConfig, next: LogConfig): LogConfig {

@@ -2,8 +2,11 @@
  * Which segments retention deletes: a pure plan over segment summaries, applied by PartitionLog.
  * Only whole segments go, oldest first, never the active (last) one and never one holding data above the
  * high watermark. By time: while the oldest segment's largest timestamp is more than retentionMs before now.
- * By size: while the log without the oldest segment is still at least retentionBytes.
+ * By size: while the log without the oldest segment is still at least retentionBytes. A `compact`-only topic
+ * (cleanup_policy) has no retention: every key's latest record stays.
  */
+import { type CleanupPolicy, deletes } from './config.js';
+
 export interface SegmentSummary {
   baseOffset: number;
   nextOffset: number;
@@ -17,6 +20,7 @@ export type RetentionReason = 'retention_ms' | 'retention_bytes';
 export interface RetentionPolicy {
   retentionMs: number;
   retentionBytes: number;
+  cleanupPolicy: CleanupPolicy;
 }
 
 /** How many of the oldest segments to delete, each with its reason. */
@@ -27,6 +31,7 @@ export function planRetention(
   nowMs: number,
 ): RetentionReason[] {
   const reasons: RetentionReason[] = [];
+  if (!deletes(policy.cleanupPolicy)) return reasons;
   let total = 0;
   for (const s of segments) total += s.sizeBytes;
   const deletable = (i: number): SegmentSummary | undefined => {

@@ -5,7 +5,13 @@
 import { StreamBusError } from '../errors/index.js';
 import { BATCH_HEADER_BYTES } from '../protocol/record-batch.js';
 import { STORED_BATCH_BYTES_MAX } from './batch-scan.js';
-import { FLUSH_POLICIES, type FlushPolicy, type LogConfig } from './config.js';
+import {
+  CLEANUP_POLICIES,
+  type CleanupPolicy,
+  FLUSH_POLICIES,
+  type FlushPolicy,
+  type LogConfig,
+} from './config.js';
 
 export const TOPIC_NAME_PATTERN = /^[a-zA-Z0-9._-]{1,249}$/;
 export const PARTITIONS_MAX = 10_000;
@@ -14,9 +20,11 @@ export type TopicConfigs = Record<string, string>;
 
 interface NumericKey {
   /** The LogConfig field it sets; undefined for a key that is not about the log (replication). */
-  field: keyof Omit<LogConfig, 'flushPolicy' | 'followerDirectWrites'> | undefined;
+  field: keyof Omit<LogConfig, 'flushPolicy' | 'followerDirectWrites' | 'cleanupPolicy'> | undefined;
   min: number;
   max?: number;
+  /** A fraction rather than an integer (min_cleanable_dirty_ratio). */
+  fraction?: true;
 }
 
 /** Override key -> LogConfig field and smallest allowed value. */
@@ -28,6 +36,9 @@ const NUMERIC_KEYS: Record<string, NumericKey> = {
   index_interval_bytes: { field: 'indexIntervalBytes', min: 0 },
   flush_interval_ms: { field: 'flushIntervalMs', min: 1 },
   max_message_bytes: { field: 'batchBytesMax', min: BATCH_HEADER_BYTES, max: STORED_BATCH_BYTES_MAX },
+  delete_retention_ms: { field: 'deleteRetentionMs', min: 0 },
+  min_cleanable_dirty_ratio: { field: 'minCleanableDirtyRatio', min: 0, max: 1, fraction: true },
+  min_compaction_lag_ms: { field: 'minCompactionLagMs', min: 0 },
   // Cluster mode: acks=all produce is refused (NOT_ENOUGH_REPLICAS) while fewer replicas are in sync.
   min_insync_replicas: { field: undefined, min: 1, max: 1000 },
 };
@@ -59,7 +70,30 @@ export function checkMinInsyncFits(
   });
 }
 
-export const TOPIC_CONFIG_KEYS: readonly string[] = [...Object.keys(NUMERIC_KEYS), 'flush_policy'];
+/** Keys whose value is one of a list. cleanup_policy also takes Kafka's 'delete,compact' (stored as 'compact,delete'). */
+const CHOICE_KEYS: Record<string, { values: readonly string[]; field: 'flushPolicy' | 'cleanupPolicy' }> = {
+  flush_policy: { values: FLUSH_POLICIES, field: 'flushPolicy' },
+  cleanup_policy: { values: CLEANUP_POLICIES, field: 'cleanupPolicy' },
+};
+
+export const TOPIC_CONFIG_KEYS: readonly string[] = [
+  ...Object.keys(NUMERIC_KEYS),
+  ...Object.keys(CHOICE_KEYS),
+];
+
+/** Kafka writes the two-policy value either way round; one spelling is stored. */
+function canonicalChoice(key: string, text: string): string {
+  return key === 'cleanup_policy' && text === 'delete,compact' ? 'compact,delete' : text;
+}
+
+function numberProblem(spec: NumericKey, text: string): string | undefined {
+  const n = Number(text);
+  const max = spec.max ?? Number.MAX_SAFE_INTEGER;
+  const form = spec.fraction === true ? Number.isFinite(n) : Number.isSafeInteger(n);
+  if (text.trim() !== '' && form && n >= spec.min && n <= max) return undefined;
+  if (spec.fraction === true) return `a number from ${spec.min} to ${max}`;
+  return spec.max === undefined ? `an integer >= ${spec.min}` : `an integer from ${spec.min} to ${max}`;
+}
 
 export function validateTopicName(name: unknown): asserts name is string {
   if (typeof name !== 'string' || !TOPIC_NAME_PATTERN.test(name) || name === '.' || name === '..') {
@@ -151,24 +185,17 @@ export function normalizeTopicConfigs(
 ): TopicConfigs {
   const out: TopicConfigs = {};
   for (const [key, value] of Object.entries(configs)) {
-    const text = typeof value === 'number' ? String(value) : value;
-    if (typeof text !== 'string') throw badConfig(key, value, 'a string or number', operation);
-    if (key === 'flush_policy') {
-      if (!FLUSH_POLICIES.includes(text as FlushPolicy))
-        throw badConfig(key, value, FLUSH_POLICIES.join(' | '), operation);
+    const raw = typeof value === 'number' ? String(value) : value;
+    if (typeof raw !== 'string') throw badConfig(key, value, 'a string or number', operation);
+    const text = canonicalChoice(key, raw);
+    const choice = CHOICE_KEYS[key];
+    if (choice !== undefined) {
+      if (!choice.values.includes(text)) throw badConfig(key, value, choice.values.join(' | '), operation);
     } else {
       const spec = NUMERIC_KEYS[key];
       if (spec === undefined) throw unknownKey(key, value, operation);
-      const n = Number(text);
-      const max = spec.max ?? Number.MAX_SAFE_INTEGER;
-      if (text.trim() === '' || !Number.isSafeInteger(n) || n < spec.min || n > max) {
-        throw badConfig(
-          key,
-          value,
-          spec.max === undefined ? `an integer >= ${spec.min}` : `an integer from ${spec.min} to ${max}`,
-          operation,
-        );
-      }
+      const problem = numberProblem(spec, text);
+      if (problem !== undefined) throw badConfig(key, value, problem, operation);
     }
     out[key] = text;
   }
@@ -179,10 +206,10 @@ export function normalizeTopicConfigs(
 export function resolveLogConfig(defaults: LogConfig, configs: TopicConfigs): LogConfig {
   const resolved: LogConfig = { ...defaults };
   for (const [key, value] of Object.entries(normalizeTopicConfigs(configs))) {
-    if (key === 'flush_policy') {
-      resolved.flushPolicy = value as FlushPolicy;
-      continue;
-    }
+    const choice = CHOICE_KEYS[key];
+    if (choice?.field === 'flushPolicy') resolved.flushPolicy = value as FlushPolicy;
+    if (choice?.field === 'cleanupPolicy') resolved.cleanupPolicy = value as CleanupPolicy;
+    if (choice !== undefined) continue;
     const field = NUMERIC_KEYS[key]!.field;
     if (field !== undefined) resolved[field] = Number(value);
   }
@@ -193,7 +220,8 @@ export function resolveLogConfig(defaults: LogConfig, configs: TopicConfigs): Lo
 export function builtInTopicConfigs(defaults: LogConfig): TopicConfigs {
   const out: TopicConfigs = {};
   for (const key of TOPIC_CONFIG_KEYS) {
-    if (key === 'flush_policy') out[key] = defaults.flushPolicy;
+    const choice = CHOICE_KEYS[key];
+    if (choice !== undefined) out[key] = defaults[choice.field];
     else {
       const field = NUMERIC_KEYS[key]!.field;
       out[key] = field === undefined ? String(minInsyncReplicas({})) : String(defaults[field]);

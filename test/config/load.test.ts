@@ -64,6 +64,12 @@ describe('loadConfig defaults', () => {
       followerDirectWrites: true,
       readBufferPoolBytes: 64 * 1024 * 1024,
       retentionCheckIntervalMs: 300_000,
+      cleanupPolicy: 'delete',
+      deleteRetentionMs: 86_400_000,
+      minCleanableDirtyRatio: 0.5,
+      minCompactionLagMs: 0,
+      cleanerIntervalMs: 15_000,
+      cleanerKeysMax: 1_000_000,
     });
     expect(config.shutdown.timeoutMs).toBe(30_000);
     expect(config.resilience.circuitBreaker).toEqual({
