@@ -106,6 +106,11 @@ export const ERRORS = {
   OUT_OF_ORDER_SEQUENCE: { wireCode: 208, category: 'fatal', message: 'out of order producer sequence' },
   INVALID_PRODUCER_EPOCH: { wireCode: 209, category: 'fatal', message: 'producer epoch is fenced' },
   UNKNOWN_PRODUCER_ID: { wireCode: 210, category: 'retriable', message: 'unknown producer id' },
+  INVALID_RECORD: {
+    wireCode: 211,
+    category: 'invalid_input',
+    message: 'a record is not valid for this topic (a compacted topic needs a key on every record)',
+  },
 
   // 300..399: replication and consensus
   NOT_LEADER: { wireCode: 300, category: 'retriable', message: 'this node is not the leader' },

@@ -3,11 +3,14 @@
  * (batches are opaque bytes on the broker's hot path; this walk only reads lengths, offset deltas and a
  * compressed region's framing; gzip, which declares no size, is inflated and dropped on the thread pool).
  */
+import { promisify } from 'node:util';
+import { gunzip } from 'node:zlib';
 import { StreamBusError } from '../errors/index.js';
 import { codecOfAttributes } from './compression.js';
 import { inflateGzipRecords } from './gzip-inflation.js';
 import { BATCH_HEADER_BYTES, type BatchHeader, RECORD_BODY_BYTES_MIN } from './record-batch.js';
 import { RecordReader } from './record-reader.js';
+import { recordsRegion, walkRecords } from './record-walk.js';
 
 /** The smallest record: its length varint and body. */
 const RECORD_BYTES_MIN = 1 + RECORD_BODY_BYTES_MIN;
@@ -118,4 +121,40 @@ function decompressesTooLarge(
   decompressedBytesMax: number,
 ): StreamBusError {
   return new StreamBusError('BATCH_TOO_LARGE', { operation, message, metadata: { decompressedBytesMax } });
+}
+
+const gunzipAsync = promisify(gunzip);
+
+/**
+ * Checks that every record of a batch (checked by checkRecordsMatchCodec and checkGzipRecords) has a key: a
+ * compacted topic keeps the latest record per key, and a record without one could never be compacted. Only
+ * compacted topics pay for it: the records are decompressed (gzip on the thread pool, as checkGzipRecords
+ * does) and walked. Throws INVALID_RECORD naming the record, INVALID_BATCH for records that do not parse.
+ */
+export async function checkRecordsHaveKeys(
+  batch: Buffer,
+  header: BatchHeader,
+  operation: string,
+  decompressedBytesMax: number,
+): Promise<void> {
+  let index = 0;
+  try {
+    const region =
+      codecOfAttributes(header.attributes, operation).name === 'gzip'
+        ? await gunzipAsync(batch.subarray(BATCH_HEADER_BYTES), { maxOutputLength: decompressedBytesMax })
+        : recordsRegion(batch, operation, decompressedBytesMax);
+    for (const record of walkRecords(region, header.recordCount)) {
+      if (record.key === null) {
+        throw new StreamBusError('INVALID_RECORD', {
+          operation,
+          message: `record ${index} of the batch has no key: a compacted topic (cleanup_policy compact) needs a key on every record`,
+          metadata: { recordIndex: index },
+        });
+      }
+      index++;
+    }
+  } catch (err) {
+    if (err instanceof StreamBusError) throw err;
+    throw new StreamBusError('INVALID_BATCH', { operation, message: `records do not parse: ${String(err)}` });
+  }
 }

@@ -5,7 +5,7 @@ import {
   batchSizeAt,
   validateBatch,
 } from '../protocol/record-batch.js';
-import { checkGzipRecords, checkRecordsMatchCodec } from '../protocol/records-check.js';
+import { checkGzipRecords, checkRecordsHaveKeys, checkRecordsMatchCodec } from '../protocol/records-check.js';
 
 /** What one appended batch may be. */
 export interface AppendLimits {
@@ -13,13 +13,16 @@ export interface AppendLimits {
   readonly batchBytesMax: number;
   /** What its records may decompress to (decompressedRecordsBytesMax of limits.frame_bytes_max). */
   readonly decompressedBytesMax: number;
+  /** Every record needs a key: a compacted topic, where the cleaner keeps records by key (Kafka refuses them too). */
+  readonly keysRequired?: boolean;
 }
 
 /**
  * Splits a produce payload (one or more whole batches back to back) into batches, validating each header and
  * CRC, and each one's records against its codec: a gzip batch is inflated (off the event loop) to check its
- * size, so this is asynchronous. Throws INVALID_BATCH, CORRUPT_BATCH, UNSUPPORTED_COMPRESSION or
- * BATCH_TOO_LARGE; the subarrays share the caller's memory (no copy).
+ * size, so this is asynchronous. Throws INVALID_BATCH, CORRUPT_BATCH, UNSUPPORTED_COMPRESSION,
+ * BATCH_TOO_LARGE, or INVALID_RECORD for a record without a key under `keysRequired`; the subarrays share the
+ * caller's memory (no copy).
  */
 export async function splitAndValidate(payload: Buffer, limits: AppendLimits): Promise<Buffer[]> {
   const operation = 'log.append';
@@ -53,6 +56,8 @@ export async function splitAndValidate(payload: Buffer, limits: AppendLimits): P
   // One at a time, after every cheap check passed: a payload of many gzip batches holds one thread at most.
   for (let i = 0; i < batches.length; i++) {
     await checkGzipRecords(batches[i]!, headers[i]!, operation, limits.decompressedBytesMax);
+    if (limits.keysRequired === true)
+      await checkRecordsHaveKeys(batches[i]!, headers[i]!, operation, limits.decompressedBytesMax);
   }
   return batches;
 }

@@ -12,7 +12,7 @@
 import { invariant, StreamBusError, toStreamBusError } from '../errors/index.js';
 import { splitAndValidate } from './append-validation.js';
 import { ArrivalOrder } from './arrival-order.js';
-import { type LogConfig, reconfiguredLog } from './config.js';
+import { compacts, type LogConfig, reconfiguredLog } from './config.js';
 import { type HighWatermarkListener, HighWatermarkNotifier } from './high-watermark.js';
 import { DerivedLogState, type LogState, type LogStateKind } from './log-state.js';
 import { type AppendResult, GroupCommitWriter } from './partition-append.js';
@@ -236,11 +236,17 @@ export class PartitionLog {
   }
 
   /**
-   * Splits a produce payload into its batches, validated as append() does (throws its errors): a caller
-   * that appends the batches one by one validates them all first, so that none is written when one is bad.
+   * Splits a produce payload into its batches, validated as append() does (throws its errors, and
+   * INVALID_RECORD for a record without a key in a compacted topic): a caller that appends the batches one
+   * by one validates them all first, so that none is written when one is bad.
    */
   validate(batches: Buffer): Promise<Buffer[]> {
-    return splitAndValidate(batches, this.config);
+    const { batchBytesMax, decompressedBytesMax, cleanupPolicy } = this.config;
+    return splitAndValidate(batches, {
+      batchBytesMax,
+      decompressedBytesMax,
+      keysRequired: compacts(cleanupPolicy),
+    });
   }
 
   /** Appends batches validate() returned, as append() does. */

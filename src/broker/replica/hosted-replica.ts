@@ -13,6 +13,13 @@ import { recordOf } from './leader-steering.js';
 import { PartitionReplica } from './partition-replica.js';
 import type { ReplicaManagerDeps } from './replica-manager.js';
 
+/** What an append must meet, from the topic's configs (updated in place when they change). */
+export interface ReplicaLimits {
+  readonly batchBytesMax: number;
+  /** A compacted topic: every record needs a key. */
+  readonly keysRequired: boolean;
+}
+
 function replicaGroupId(topic: string, partition: number, createdVersion: number): string {
   return `p/${topic}/${partition}/${createdVersion}`;
 }
@@ -25,7 +32,7 @@ export function openHostedReplica(
   topic: TopicRecord,
   partition: number,
   store: PartitionStore,
-  limits: { readonly batchBytesMax: number },
+  limits: ReplicaLimits,
 ): Promise<PartitionReplica> {
   return PartitionReplica.open({
     topic: topic.name,
@@ -36,6 +43,7 @@ export function openHostedReplica(
     logger: log,
     nowMs: deps.nowMs,
     batchBytesMax: () => limits.batchBytesMax,
+    keysRequired: () => limits.keysRequired,
     ...(deps.decompressedBytesMax === undefined ? {} : { decompressedBytesMax: deps.decompressedBytesMax }),
     proposalTimeoutMs: deps.proposalTimeoutMs,
     minInsyncReplicas: () => {

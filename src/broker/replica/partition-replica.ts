@@ -49,6 +49,8 @@ export interface PartitionReplicaOptions {
   readonly nowMs: () => number;
   /** Largest batch accepted, read per append: the topic's max_message_bytes can change while open. */
   readonly batchBytesMax: () => number;
+  /** Whether every record needs a key (a compacted topic), read per append like batchBytesMax. */
+  readonly keysRequired?: () => boolean;
   /** What a batch's records may decompress to (the broker's; default DECOMPRESSED_RECORDS_BYTES_MAX). */
   readonly decompressedBytesMax?: number;
   readonly proposalTimeoutMs: number;
@@ -193,6 +195,7 @@ export class PartitionReplica extends EventEmitter<ReplicaEvents> implements Ser
       const split = await splitAndValidate(batches, {
         batchBytesMax: this.options.batchBytesMax(),
         decompressedBytesMax: this.options.decompressedBytesMax ?? DECOMPRESSED_RECORDS_BYTES_MAX,
+        keysRequired: this.options.keysRequired?.() ?? false,
       });
       // Inflating a gzip batch took a turn of the event loop: leadership may have moved meanwhile.
       this.assertLeader('replica.append');

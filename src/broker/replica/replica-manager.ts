@@ -28,7 +28,7 @@ import type { PartitionRecord, TopicRecord } from '../../metadata/types.js';
 import type { Logger, MetricsRegistry } from '../../observability/index.js';
 import type { NodeId } from '../../raft/core/types.js';
 import type { RaftHost } from '../../raft/host.js';
-import type { LogConfig } from '../../storage/config.js';
+import { compacts, type LogConfig } from '../../storage/config.js';
 import { REPLICAS_DIR } from '../../storage/log-manager.js';
 import type { PartitionStore } from '../../storage/partition-store.js';
 import { topicConfigs } from '../topic-configs.js';
@@ -100,7 +100,7 @@ interface Hosted extends SteeredReplica {
   /** The topic's effective configs last handed to the store (JSON), to reconfigure only on a change. */
   appliedConfigs: string | undefined;
   /** The replica's batch size limit (max_message_bytes), updated with the configs. */
-  readonly limits: { batchBytesMax: number };
+  readonly limits: { batchBytesMax: number; keysRequired: boolean };
   /** Since when metadata no longer names this broker for the partition (moved away); undefined otherwise. */
   retiringSinceMs: number | undefined;
 }
@@ -378,6 +378,7 @@ export class ReplicaManager {
     h.appliedConfigs = configs;
     const config = storeConfig(topic);
     h.limits.batchBytesMax = config.batchBytesMax;
+    h.limits.keysRequired = compacts(config.cleanupPolicy);
     h.store.reconfigure(config);
   }
 
@@ -386,7 +387,7 @@ export class ReplicaManager {
     const exists = await this.deps.storeExists(dir);
     const bootstrapVoters = !exists && p.leaderEpoch === 0 ? [...p.replicas] : undefined;
     const store = await this.deps.openStore({ dir, topic, partition: p.partition, bootstrapVoters });
-    const limits = { batchBytesMax: this.deps.batchBytesMax };
+    const limits = { batchBytesMax: this.deps.batchBytesMax, keysRequired: false };
     let replica: PartitionReplica;
     try {
       replica = await openHostedReplica(
