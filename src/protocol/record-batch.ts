@@ -110,7 +110,8 @@ export function readInt64(buf: Buffer, offset: number): number {
   return buf.readInt32BE(offset) * 4294967296 + buf.readUInt32BE(offset + 4);
 }
 
-function writeInt64(buf: Buffer, offset: number, value: number): void {
+/** Writes a number below 2^53 as a big-endian int64. */
+export function writeInt64(buf: Buffer, offset: number, value: number): void {
   const high = Math.floor(value / 4294967296);
   buf.writeInt32BE(high, offset);
   buf.writeUInt32BE(value - high * 4294967296, offset + 4);

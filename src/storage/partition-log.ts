@@ -12,8 +12,10 @@
 import { invariant, StreamBusError, toStreamBusError } from '../errors/index.js';
 import { splitAndValidate } from './append-validation.js';
 import { ArrivalOrder } from './arrival-order.js';
+import { forgetCleanerCheckpoint } from './cleaner-checkpoint.js';
 import { compacts, type LogConfig, reconfiguredLog } from './config.js';
 import { type HighWatermarkListener, HighWatermarkNotifier } from './high-watermark.js';
+import type { CleanableLog } from './log-cleaner.js';
 import { DerivedLogState, type LogState, type LogStateKind } from './log-state.js';
 import { type AppendResult, GroupCommitWriter } from './partition-append.js';
 import type { ReadBufferSource } from './read-buffers.js';
@@ -22,6 +24,8 @@ import { planRetention, type RetentionReason } from './retention.js';
 import type { Segment } from './segment.js';
 import { findByTimestamp, locateBatch, readSegment } from './segment-reader.js';
 import { createSegment, openSegments, type SegmentContext } from './segment-recovery.js';
+import type { CleanedSegment } from './segment-rewrite.js';
+import { commitSwap } from './segment-swap.js';
 import { nodeStorageFs, type StorageFs } from './storage-fs.js';
 import {
   type Clock,
@@ -82,7 +86,7 @@ export interface PartitionLogStats {
   highWatermark: number;
 }
 
-export class PartitionLog {
+export class PartitionLog implements CleanableLog {
   private readonly writer: GroupCommitWriter;
   /** The newest small batches, so reads at the tail skip the file (recent-batches.ts). */
   private readonly recent = new RecentBatches();
@@ -404,6 +408,36 @@ export class PartitionLog {
     });
   }
 
+  /** Closed segments below the high watermark, oldest first: what the log cleaner may rewrite. */
+  cleanableSegments(): readonly Segment[] {
+    if (this.closing) return [];
+    return this.segments.slice(0, -1).filter((s) => s.nextOffset <= this.hw);
+  }
+
+  cleanerContext(): SegmentContext {
+    return this.context(this.clock.nowMs());
+  }
+
+  /** Swaps a cleaned copy in for `old` between write groups (log-cleaner.ts); false when `old` is gone. */
+  swapCleaned(old: Segment, cleaned: CleanedSegment): Promise<boolean> {
+    return this.exclusive(async () => {
+      const i = this.segments.indexOf(old);
+      if (this.closing || i < 0 || i === this.segments.length - 1) return false;
+      await commitSwap(this.fs, this.dir, old.baseOffset, () => old.removePersistedIndexes());
+      await cleaned.segment.persistIndexes();
+      this.segments[i] = cleaned.segment;
+      // The tail cache may still hold batches of the segment from before it rolled.
+      this.recent.clear();
+      // Reads that picked the old segment finish on its file (renamed over, still open); then it closes.
+      old
+        .close()
+        .catch((err: unknown) =>
+          this.logger.warn({ dir: this.dir, error: String(err) }, 'closing a cleaned segment failed'),
+        );
+      return true;
+    });
+  }
+
   /**
    * Drops every batch that holds an offset >= `offset` (a batch containing `offset` goes entirely), with its
    * index entries. Returns the new log end offset (<= offset). Below the log start, the log restarts empty at
@@ -415,6 +449,7 @@ export class PartitionLog {
       if (this.closed) throw new StreamBusError('LOG_CLOSED', { operation: 'log.truncate' });
       if (offset >= this.active.nextOffset) return this.active.nextOffset;
       await this.derived?.dropAbove(offset);
+      await forgetCleanerCheckpoint(this.fs, this.dir);
       this.recent.clear();
       const keepIndex = offset <= this.logStartOffset() ? -1 : this.segmentIndexFor(offset);
       const keep = keepIndex >= 0 ? this.segments[keepIndex]! : undefined;

@@ -17,6 +17,7 @@ import {
   segmentFileStem,
   TIME_INDEX_SUFFIX,
 } from './segment.js';
+import { finishInterruptedSwaps } from './segment-swap.js';
 import type { StorageFile, StorageFs } from './storage-fs.js';
 import { TimeIndex } from './time-index.js';
 import type { StorageLogger } from './types.js';
@@ -327,8 +328,12 @@ export async function listSegmentBases(
   return bases;
 }
 
-/** Opens every segment of a partition folder, oldest first, creating the first one when there is none. */
+/**
+ * Opens every segment of a partition folder, oldest first, creating the first one when there is none. A
+ * cleaner's swap cut short by a crash is finished or rolled back first (segment-swap.ts).
+ */
 export async function openSegments(ctx: SegmentContext, initialOffset = 0): Promise<Segment[]> {
+  await finishInterruptedSwaps(ctx.fs, ctx.dir, (base) => removeIndexFiles(ctx, base));
   const bases = await listSegmentBases(ctx);
   const segments: Segment[] = [];
   try {
@@ -356,6 +361,13 @@ export async function openSegments(ctx: SegmentContext, initialOffset = 0): Prom
     throw err;
   }
   return segments;
+}
+
+/** Deletes a segment's persisted offset and time indexes (a scan on open rebuilds them). */
+export async function removeIndexFiles(ctx: SegmentContext, baseOffset: number): Promise<void> {
+  const stem = join(ctx.dir, segmentFileStem(baseOffset));
+  await ctx.fs.unlink(stem + INDEX_SUFFIX);
+  await ctx.fs.unlink(stem + TIME_INDEX_SUFFIX);
 }
 
 export async function createSegment(ctx: SegmentContext, baseOffset: number): Promise<Segment> {

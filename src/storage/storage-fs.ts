@@ -45,6 +45,8 @@ export interface StorageFs {
   writeFileAtomic(path: string, data: Buffer): Promise<void>;
   /** Creates `path` with `data` only if it does not exist yet; returns false when it already exists. */
   writeFileExclusive(path: string, data: Buffer): Promise<boolean>;
+  /** Renames a file (replacing `to` if it exists); the caller syncs the folder to make it durable. */
+  rename(from: string, to: string): Promise<void>;
   syncDir(dir: string): Promise<void>;
   statfs(path: string): Promise<{ freeBytes: number; totalBytes: number }>;
 }
@@ -191,6 +193,7 @@ export const nodeStorageFs: StorageFs = {
     }
     return true;
   },
+  rename: (from, to) => fsp.rename(from, to),
   async syncDir(dir) {
     const handle = await fsp.open(dir, 'r');
     try {

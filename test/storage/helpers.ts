@@ -163,5 +163,6 @@ export class TestFs implements StorageFs {
   writeFileAtomic = nodeStorageFs.writeFileAtomic;
   writeFileExclusive = nodeStorageFs.writeFileExclusive;
   syncDir = nodeStorageFs.syncDir;
+  rename = nodeStorageFs.rename;
   statfs = nodeStorageFs.statfs;
 }

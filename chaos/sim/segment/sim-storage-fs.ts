@@ -39,7 +39,8 @@ type FileOp =
 
 type DirOp =
   | { readonly kind: 'link'; readonly path: string; readonly inode: Inode }
-  | { readonly kind: 'unlink'; readonly path: string };
+  | { readonly kind: 'unlink'; readonly path: string }
+  | { readonly kind: 'rename'; readonly from: string; readonly to: string; readonly inode: Inode };
 
 class Inode {
   durable: Buffer;
@@ -151,7 +152,12 @@ export class SimStorageFs implements StorageFs {
   private commitJournal(): void {
     for (const op of this.journal) {
       if (op.kind === 'link') this.durableNames.set(op.path, op.inode);
-      else this.durableNames.delete(op.path);
+      else if (op.kind === 'unlink') this.durableNames.delete(op.path);
+      else {
+        // Atomic, as rename(2): a crash leaves the old name or the new one, never both or neither.
+        this.durableNames.delete(op.from);
+        this.durableNames.set(op.to, op.inode);
+      }
     }
     this.journal = [];
   }
@@ -271,6 +277,19 @@ export class SimStorageFs implements StorageFs {
       this.journal.push({ kind: 'unlink', path });
     };
     this.mutate(`unlink ${path}`, run);
+    run();
+  }
+
+  async rename(from: string, to: string): Promise<void> {
+    const inode = this.names.get(from);
+    if (this.down) throw new SimPowerLoss(`rename ${from}`);
+    if (inode === undefined) throw Object.assign(new Error(`ENOENT: ${from}`), { code: 'ENOENT' });
+    const run = () => {
+      this.names.delete(from);
+      this.names.set(to, inode);
+      this.journal.push({ kind: 'rename', from, to, inode });
+    };
+    this.mutate(`rename ${from}`, run);
     run();
   }
 

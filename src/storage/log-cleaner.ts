@@ -1,0 +1,105 @@
+/**
+ * The log cleaner (Kafka's, for `cleanup_policy` compact): one pass over one partition log. It maps the keys
+ * of the dirty part (records written since the last pass) to their latest offsets, then rewrites every
+ * cleanable segment from the log start up to where the map ends, dropping each record a later record of its
+ * key supersedes and each tombstone past its delete horizon (batch-compaction.ts), and swaps the copies in
+ * crash-safely (segment-swap.ts). Offsets never change; every batch stays. Only closed segments below the
+ * committed end are touched (the log decides which: `cleanableSegments`), never the active one.
+ *
+ * Each replica cleans its own copy independently, as in Kafka: the bytes of a replicated partition's closed
+ * segments may differ between replicas, their batches (offsets, Raft terms) never do.
+ */
+import {
+  type CleanerCheckpoint,
+  readCleanerCheckpoint,
+  writeCleanerCheckpoint,
+} from './cleaner-checkpoint.js';
+import { planCleaning } from './cleaning-plan.js';
+import { compacts, type LogConfig } from './config.js';
+import { KeyOffsetMap } from './key-offset-map.js';
+import type { Segment } from './segment.js';
+import type { SegmentContext } from './segment-recovery.js';
+import { type CleanedSegment, discardCleaned, mapSegmentKeys, rewriteSegment } from './segment-rewrite.js';
+
+/** What a log exposes to the cleaner (PartitionLog, ReplicatedLog). */
+export interface CleanableLog {
+  readonly dir: string;
+  readonly config: LogConfig;
+  /** The closed segments whose every batch is committed, oldest first; never the active one; none once closing. */
+  cleanableSegments(): readonly Segment[];
+  /** File system, folder and config for the copies. */
+  cleanerContext(): SegmentContext;
+  /**
+   * Makes `cleaned` the log's copy of `old` (segment-swap.ts, then its indexes, then in memory), between the
+   * log's writes; false, changing nothing, when `old` is gone (retention, truncation) or the log closed.
+   */
+  swapCleaned(old: Segment, cleaned: CleanedSegment): Promise<boolean>;
+}
+
+export interface CleanerOptions {
+  nowMs: number;
+  /** storage.cleaner_keys_max: the offset map's bound. */
+  keysMax: number;
+}
+
+export interface CleanResult {
+  /** Segments replaced by a compacted copy. */
+  cleanedSegments: number;
+  removedRecords: number;
+  /** Bytes of the rewritten range before and after. */
+  bytesBefore: number;
+  bytesAfter: number;
+  dirtyRatio: number;
+}
+
+/** One cleaning pass over `log`; null when its policy does not compact or it is not due. */
+export async function cleanLog(log: CleanableLog, options: CleanerOptions): Promise<CleanResult | null> {
+  const config = log.config;
+  if (!compacts(config.cleanupPolicy)) return null;
+  const ctx = log.cleanerContext();
+  const checkpoint = await readCleanerCheckpoint(ctx.fs, log.dir);
+  const segments = [...log.cleanableSegments()];
+  const plan = planCleaning(segments, checkpoint, config, options.nowMs);
+  if (!plan.due) return null;
+  const cleanable = segments.slice(0, plan.segmentCount);
+
+  const map = new KeyOffsetMap(options.keysMax);
+  let mapEnd = cleanable[cleanable.length - 1]!.nextOffset;
+  for (const s of cleanable) {
+    if (s.nextOffset <= plan.firstDirtyOffset) continue;
+    const stoppedAt = await mapSegmentKeys(s, map, plan.firstDirtyOffset);
+    if (stoppedAt >= 0) {
+      mapEnd = stoppedAt;
+      break;
+    }
+  }
+
+  const rule = { nowMs: options.nowMs, deleteRetentionMs: config.deleteRetentionMs };
+  const result: CleanResult = {
+    cleanedSegments: 0,
+    removedRecords: 0,
+    bytesBefore: 0,
+    bytesAfter: 0,
+    dirtyRatio: plan.dirtyRatio,
+  };
+  let tombstoneHorizonMs = -1;
+  for (const s of cleanable) {
+    if (s.baseOffset >= mapEnd) break;
+    // Retention may have deleted it, or the log closed, while the pass awaited.
+    if (!log.cleanableSegments().includes(s)) continue;
+    const cleaned = await rewriteSegment(ctx, s, map, rule);
+    const swapped = cleaned.changed && (await log.swapCleaned(s, cleaned));
+    if (!swapped) await discardCleaned(ctx, cleaned.segment);
+    result.bytesBefore += s.sizeBytes;
+    result.bytesAfter += swapped ? cleaned.segment.sizeBytes : s.sizeBytes;
+    if (swapped) {
+      result.cleanedSegments++;
+      result.removedRecords += cleaned.removedRecords;
+    }
+    const h = cleaned.tombstoneHorizonMs;
+    if (h >= 0 && (tombstoneHorizonMs < 0 || h < tombstoneHorizonMs)) tombstoneHorizonMs = h;
+  }
+  const next: CleanerCheckpoint = { firstDirtyOffset: mapEnd, tombstoneHorizonMs };
+  await writeCleanerCheckpoint(ctx.fs, log.dir, next);
+  return result;
+}

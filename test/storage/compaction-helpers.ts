@@ -1,0 +1,78 @@
+/** Helpers for log cleaner tests: a seeded generator, keyed batches, and reading a log as a consumer does. */
+import { recordsFromFetch } from '../../src/client/fetched-records.js';
+import { encodeRecordBatch, readBatchHeader, splitBatches } from '../../src/protocol/record-batch.js';
+
+/** mulberry32: a small seeded generator, so a failing run replays from its printed seed. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export interface KeyedRecord {
+  key: string;
+  /** null: a tombstone. */
+  value: string | null;
+}
+
+export function keyedBatch(
+  records: readonly KeyedRecord[],
+  timestampMs: number,
+  compression: 'none' | 'gzip' = 'none',
+): Buffer {
+  return encodeRecordBatch(
+    records.map((r) => ({ key: r.key, value: r.value })),
+    { baseTimestamp: timestampMs, compression },
+  );
+}
+
+export interface ReadRecord {
+  offset: number;
+  key: string;
+  value: string | null;
+  timestamp: number;
+}
+
+interface ReadableLog {
+  logStartOffset(): number;
+  highWatermark(): number;
+  read(offset: number, maxBytes: number): Promise<{ records: Buffer }>;
+}
+
+/**
+ * Every record from the log start to the high watermark, fetched and decoded by the consumer's code
+ * (fetched-records.ts), and the batches' offset ranges. Fails when a fetch makes no progress.
+ */
+export async function consumeAll(
+  log: ReadableLog,
+  from = log.logStartOffset(),
+  maxBytes = 4096,
+): Promise<{ records: ReadRecord[]; batches: string[] }> {
+  const records: ReadRecord[] = [];
+  const batches: string[] = [];
+  let offset = from;
+  while (offset < log.highWatermark()) {
+    const { records: bytes } = await log.read(offset, maxBytes);
+    for (const b of splitBatches(bytes)) {
+      const h = readBatchHeader(b);
+      if (h.baseOffset + h.lastOffsetDelta >= offset) batches.push(`${h.baseOffset}+${h.lastOffsetDelta}`);
+    }
+    const fetched = recordsFromFetch('t', 0, bytes, offset);
+    if (fetched.nextOffset <= offset) throw new Error(`no progress reading at ${offset}`);
+    for (const m of fetched.messages) {
+      records.push({
+        offset: m.offset,
+        key: m.key?.toString() ?? '',
+        value: m.value === null ? null : m.value.toString(),
+        timestamp: m.timestamp,
+      });
+    }
+    offset = fetched.nextOffset;
+  }
+  return { records, batches };
+}
