@@ -25,6 +25,7 @@ import {
 import type { StorageUpdate } from '../raft/storage/types.js';
 import { CatchUpSnapshots } from './catch-up-snapshots.js';
 import { type LogConfig, reconfiguredLog } from './config.js';
+import type { CleanableLog } from './log-cleaner.js';
 import {
   decodePartitionSnapshot,
   type PartitionStore,
@@ -38,6 +39,7 @@ import { RecentBatches } from './recent-batches.js';
 import { writeEntries } from './replicated-append.js';
 import { EntryCache } from './replicated-cache.js';
 import { catchUpLoader, fillTail } from './replicated-cache-fill.js';
+import { swapReplicatedSegment } from './replicated-cleaning.js';
 import { ReplicatedDurability } from './replicated-durability.js';
 import { type RecoveredLog, recoverReplicatedLog } from './replicated-open.js';
 import { findTimestamp, readBatches, retentionCount } from './replicated-read.js';
@@ -54,14 +56,16 @@ import {
   type ReplicatedLogStats,
   storageError,
 } from './replicated-types.js';
+import type { Segment } from './segment.js';
 import type { SegmentContext } from './segment-recovery.js';
+import type { CleanedSegment } from './segment-rewrite.js';
 import { nodeStorageFs, type StorageFs } from './storage-fs.js';
 import { type Clock, REAL_INTERVAL_SCHEDULER, SILENT_LOGGER, type StorageLogger } from './types.js';
 
 export { HARD_STATE_COMMIT_WRITE_INTERVAL_MS } from './replicated-durability.js';
 export { DEFAULT_CACHE_BYTES, type ReplicatedLogDeps, type ReplicatedLogStats } from './replicated-types.js';
 
-export class ReplicatedLog implements PartitionStore {
+export class ReplicatedLog implements PartitionStore, CleanableLog {
   private mutex: Promise<void> = Promise.resolve();
   private closing = false;
   /** Writes go through the page cache (this replica leads: consumers read it) or around it (cacheWrites). */
@@ -451,6 +455,42 @@ export class ReplicatedLog implements PartitionStore {
         this.logger.info({ dir: this.dir, deleted: n, logStartOffset: this.logStartOffset() }, 'retention');
       }
       return { deletedSegments: n, deletedBytes, logStartOffset: this.logStartOffset() };
+    });
+  }
+
+  /**
+   * Closed segments whose every entry is committed (by the commit index this replica last saved: it may lag,
+   * never lead), oldest first: what the log cleaner may rewrite. Raft control batches in them stay as they are.
+   */
+  cleanableSegments(): readonly Segment[] {
+    if (this.closing) return [];
+    const commit = this.durability.hardState.commit;
+    return this.segments
+      .slice(0, -1)
+      .filter((s) => s.raft.endIndex - 1 <= commit)
+      .map((s) => s.seg);
+  }
+
+  cleanerContext(): SegmentContext {
+    return this.context();
+  }
+
+  /** Swaps a cleaned copy in for `old` between writes (replicated-cleaning.ts); false when `old` is gone. */
+  swapCleaned(old: Segment, cleaned: CleanedSegment): Promise<boolean> {
+    if (this.closing) return Promise.resolve(false);
+    return this.exclusive('log.clean', async () => {
+      const i = this.segments.findIndex((s) => s.seg === old);
+      if (i < 0 || i === this.segments.length - 1) return false;
+      this.segments[i] = await swapReplicatedSegment(this.context(), this.segments[i]!, cleaned, this.runs);
+      // The tail cache may still hold batches of the segment from before it rolled.
+      this.recent.clear();
+      // Reads that picked the old segment finish on its file (renamed over, still open); then it closes.
+      old
+        .close()
+        .catch((err: unknown) =>
+          this.logger.warn({ dir: this.dir, error: String(err) }, 'closing a cleaned segment failed'),
+        );
+      return true;
     });
   }
 

@@ -11,6 +11,7 @@ import { EMPTY_SNAPSHOT, type HardState, type Snapshot } from '../raft/core/type
 import { decodePartitionSnapshot } from './partition-store.js';
 import { decodeSnapshotFile, HARD_STATE_FILE, HardStateFile, SNAPSHOT_FILE } from './raft-files.js';
 import { TermRuns } from './raft-index.js';
+import { finishReplicatedSwaps } from './replicated-cleaning.js';
 import {
   createReplicatedSegment,
   deleteReplicatedSegment,
@@ -42,6 +43,8 @@ async function readSnapshot(ctx: SegmentContext): Promise<Snapshot> {
 }
 
 export async function recoverReplicatedLog(ctx: SegmentContext): Promise<RecoveredLog> {
+  // A log cleaner's swap cut short by a crash is finished or rolled back before the segments are listed.
+  await finishReplicatedSwaps(ctx);
   const opened = await openReplicatedSegments(ctx);
   let segments = opened.segments;
   let hsFile: HardStateFile | undefined;
