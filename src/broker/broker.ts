@@ -30,6 +30,7 @@ import { ReadBufferPool } from '../storage/read-buffers.js';
 import { BROKER_VERSION } from '../version.js';
 import { drainAndClose, type ShutdownOutcome } from './broker-shutdown.js';
 import { loadBrokerTls } from './broker-tls.js';
+import { scheduleCleaner } from './cleaner-schedule.js';
 import { ClusterTopicCatalog } from './cluster-catalog.js';
 import { quorumClusterInfo, singleNodeClusterInfo } from './cluster-info.js';
 import { ClusterNode } from './cluster-node.js';
@@ -77,6 +78,7 @@ const REPLICAS_CHECK_INTERVAL_MS = 250;
 export class Broker {
   private stopping: Promise<ShutdownOutcome> | null = null;
   private stopRetention: (() => void) | null = null;
+  private stopCleaner: (() => void) | null = null;
   private stopTlsReload: (() => void) | null = null;
   /** Cluster mode: the partition replicas hosted here; closed before the metadata group stops. */
   private replicas: ReplicaManager | null = null;
@@ -389,6 +391,14 @@ export class Broker {
       logger,
       intervalMs: config.storage.retentionCheckIntervalMs,
     });
+    broker.stopCleaner = scheduleCleaner({
+      logs: () => [...logs.cleanableLogs(), ...(replicas?.cleanableLogs() ?? [])],
+      nowMs: () => clock.nowMs(),
+      keysMax: config.storage.cleanerKeysMax,
+      intervalMs: config.storage.cleanerIntervalMs,
+      logger: logger.child({ component: 'log-cleaner' }),
+      metrics,
+    });
     cluster?.onFatal((reason) => {
       void broker.shutdown('fatal').then(() => deps.onFatal?.(reason));
     });
@@ -443,6 +453,7 @@ export class Broker {
         ops: this.ops,
         stopPeriodicWork: () => {
           this.stopRetention?.();
+          this.stopCleaner?.();
           this.stopTlsReload?.();
         },
         server: this.server,

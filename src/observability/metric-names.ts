@@ -165,6 +165,36 @@ export const METRICS = {
     [],
     'Time to make appended segment data durable: an fdatasync, or the O_DSYNC write (flush_policy always)',
   ),
+  logCleanerRecordsRemovedTotal: d(
+    'streambus_log_cleaner_records_removed_total',
+    'counter',
+    ['topic'],
+    'Records the log cleaner removed from compacted topics (superseded by a later record of their key, or tombstones past delete_retention_ms)',
+  ),
+  logCleanerBytesRemovedTotal: d(
+    'streambus_log_cleaner_bytes_removed_total',
+    'counter',
+    ['topic'],
+    "Bytes by which the log cleaner shrank compacted topics' segments",
+  ),
+  logCleanerSegmentsCleanedTotal: d(
+    'streambus_log_cleaner_segments_cleaned_total',
+    'counter',
+    ['topic'],
+    'Segments the log cleaner replaced by a compacted copy',
+  ),
+  logCleanerErrorsTotal: d(
+    'streambus_log_cleaner_errors_total',
+    'counter',
+    [],
+    'Cleaning passes over a partition that failed (logged; the next pass tries again)',
+  ),
+  logCleanerPassDurationSeconds: d(
+    'streambus_log_cleaner_pass_duration_seconds',
+    'histogram',
+    [],
+    'Time of one cleaning pass over one partition that cleaned it (reads, rewrites and swaps)',
+  ),
   partitionsUnderReplicated: d(
     'streambus_partitions_under_replicated',
     'gauge',

@@ -10,6 +10,8 @@ export const FSYNC_BUCKETS_SECONDS: readonly number[] = [
   0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1,
 ];
 /** Rebalances take seconds to minutes. */
+/** A pass over one partition: milliseconds for a small log, minutes for gigabytes of segments. */
+const CLEANER_PASS_BUCKETS_SECONDS: readonly number[] = [0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300];
 export const REBALANCE_BUCKETS_SECONDS: readonly number[] = [0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
 
 /**
@@ -101,6 +103,14 @@ export class MetricsRegistry {
   readonly produceDurationSeconds = this.histogram(METRICS.produceDurationSeconds, LATENCY_BUCKETS_SECONDS);
   readonly fetchDurationSeconds = this.histogram(METRICS.fetchDurationSeconds, LATENCY_BUCKETS_SECONDS);
   readonly logFsyncDurationSeconds = this.histogram(METRICS.logFsyncDurationSeconds, FSYNC_BUCKETS_SECONDS);
+  readonly logCleanerRecordsRemovedTotal = this.counter(METRICS.logCleanerRecordsRemovedTotal);
+  readonly logCleanerBytesRemovedTotal = this.counter(METRICS.logCleanerBytesRemovedTotal);
+  readonly logCleanerSegmentsCleanedTotal = this.counter(METRICS.logCleanerSegmentsCleanedTotal);
+  readonly logCleanerErrorsTotal = this.counter(METRICS.logCleanerErrorsTotal);
+  readonly logCleanerPassDurationSeconds = this.histogram(
+    METRICS.logCleanerPassDurationSeconds,
+    CLEANER_PASS_BUCKETS_SECONDS,
+  );
   readonly partitionsUnderReplicated = this.gauge(METRICS.partitionsUnderReplicated);
   readonly partitionReplicasQuiescent = this.gauge(METRICS.partitionReplicasQuiescent);
   readonly partitionLeaderElectionsTotal = this.counter(METRICS.partitionLeaderElectionsTotal);
@@ -162,6 +172,9 @@ export class MetricsRegistry {
   removeTopic(topic: string): void {
     this.topics.delete(topic);
     this.logSizeBytes.remove(topic);
+    this.logCleanerRecordsRemovedTotal.remove(topic);
+    this.logCleanerBytesRemovedTotal.remove(topic);
+    this.logCleanerSegmentsCleanedTotal.remove(topic);
   }
 
   /** Run before each scrape: set gauges that are cheaper to read on demand (queue depth, disk free). */

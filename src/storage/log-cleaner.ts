@@ -36,6 +36,17 @@ export interface CleanableLog {
   swapCleaned(old: Segment, cleaned: CleanedSegment): Promise<boolean>;
 }
 
+export function isCleanableLog(store: object): store is CleanableLog {
+  return typeof (store as Partial<CleanableLog>).swapCleaned === 'function';
+}
+
+/** A partition's log, named for logs and metrics. */
+export interface NamedCleanableLog {
+  readonly topic: string;
+  readonly partition: number;
+  readonly log: CleanableLog;
+}
+
 export interface CleanerOptions {
   nowMs: number;
   /** storage.cleaner_keys_max: the offset map's bound. */

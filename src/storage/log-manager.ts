@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { StreamBusError } from '../errors/index.js';
 import { logConfigOf, type StorageConfig } from './config.js';
 import { DataDirLock, LOCK_FILE } from './data-dir-lock.js';
+import type { NamedCleanableLog } from './log-cleaner.js';
 import { PartitionLog, type PartitionLogDeps, type RetentionResult } from './partition-log.js';
 import { nodeStorageFs, type StorageFs } from './storage-fs.js';
 import {
@@ -384,6 +385,13 @@ export class LogManager {
       }
     }
     return out;
+  }
+
+  /** Every partition log, for the log cleaner (which skips logs whose policy does not compact). */
+  cleanableLogs(): NamedCleanableLog[] {
+    return [...this.topics.values()].flatMap(({ state, logs }) =>
+      logs.map((log, partition) => ({ topic: state.name, partition, log })),
+    );
   }
 
   async flushAll(): Promise<void> {

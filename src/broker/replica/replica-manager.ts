@@ -29,6 +29,7 @@ import type { Logger, MetricsRegistry } from '../../observability/index.js';
 import type { NodeId } from '../../raft/core/types.js';
 import type { RaftHost } from '../../raft/host.js';
 import { compacts, type LogConfig } from '../../storage/config.js';
+import { isCleanableLog, type NamedCleanableLog } from '../../storage/log-cleaner.js';
 import { REPLICAS_DIR } from '../../storage/log-manager.js';
 import type { PartitionStore } from '../../storage/partition-store.js';
 import { topicConfigs } from '../topic-configs.js';
@@ -241,6 +242,13 @@ export class ReplicaManager {
         out.push({ topic: h.topic, partition: h.partition, deletedSegments: r.deletedSegments });
     }
     return out;
+  }
+
+  /** Every hosted replica's log the log cleaner can work on (each replica cleans its own copy). */
+  cleanableLogs(): NamedCleanableLog[] {
+    return [...this.hosted.values()].flatMap((h) =>
+      isCleanableLog(h.store) ? [{ topic: h.topic, partition: h.partition, log: h.store }] : [],
+    );
   }
 
   /** Resolves once no reconcile is pending or running. */
