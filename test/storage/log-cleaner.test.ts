@@ -149,4 +149,35 @@ describe('log cleaner on a partition log', () => {
     expect(first[1]!.timestamp).toBe(1_700_000_000_000);
     expect((await readCleanerCheckpoint(nodeStorageFs, dir.path)).tombstoneHorizonMs).toBe(-1);
   });
+
+  it('with more keys than storage.cleaner_keys_max, cleans up to where the map filled and goes on next pass', async () => {
+    const clock = new ManualClock();
+    const log = await open(clock);
+    const written: Written[] = [];
+    for (let round = 0; round < 3; round++) {
+      for (let k = 0; k < 20; k++) {
+        const record = { key: `k${k}`, value: `r${round}-${'z'.repeat(30)}` };
+        const { baseOffset } = await log.append(keyedBatch([record], clock.nowMs()));
+        written.push({ ...record, offset: baseOffset });
+      }
+    }
+    const cleanedEnd = log.cleanableSegments().at(-1)!.nextOffset;
+    const expected = view(expectedAfterPass(written, cleanedEnd, clock.nowMs()));
+    const all = new Set(view(written));
+    const dirtyStarts: number[] = [];
+    for (let pass = 0; pass < 40; pass++) {
+      await cleanLog(log, { nowMs: clock.nowMs(), keysMax: 5 });
+      dirtyStarts.push((await readCleanerCheckpoint(nodeStorageFs, dir.path)).firstDirtyOffset);
+      const now = view((await consumeAll(log)).records);
+      // Never more removed than the model allows, whatever pass it is.
+      for (const r of now) expect(all.has(r)).toBe(true);
+      for (const r of expected) expect(now).toContain(r);
+      if (dirtyStarts.at(-1) === cleanedEnd) break;
+    }
+    // Five keys a pass: the dirty part's start moved in several steps to the end of the cleanable segments.
+    expect(dirtyStarts.length).toBeGreaterThan(3);
+    expect(dirtyStarts).toEqual([...dirtyStarts].sort((a, b) => a - b));
+    await cleanLog(log, { nowMs: clock.nowMs(), keysMax: 5 });
+    expect(view((await consumeAll(log)).records)).toEqual(expected);
+  });
 });
