@@ -1,0 +1,130 @@
+/**
+ * Log compaction on a replicated partition: three brokers in this process (cluster mode, loopback
+ * 127.0.2.1), a compacted topic with replication factor 3. Keyless records are refused by the leader's
+ * replica; every replica's cleaner compacts its own copy (each broker's metrics count removed records);
+ * consumers see the latest value per key at increasing offsets.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createClient, type StreamBusClient } from '../../src/index.js';
+import { freePorts, until } from '../helpers/cluster-processes.js';
+import { type InProcessBroker, startInProcessBroker } from '../helpers/in-process-broker.js';
+
+const HOST = '127.0.2.1';
+const TOPIC = 'compacted-replicated';
+const TP = { topic: TOPIC, partition: 0 };
+const KEYS = 10;
+const ROUNDS = 40;
+
+const brokers: InProcessBroker[] = [];
+let client: StreamBusClient;
+
+beforeAll(async () => {
+  const peerPorts = await freePorts(3, HOST);
+  const voters = peerPorts.map((p, i) => `${i + 1}@${HOST}:${p}`).join(',');
+  for (let id = 1; id <= 3; id++) {
+    brokers.push(
+      await startInProcessBroker({
+        'broker.id': id,
+        'broker.listen': `${HOST}:0`,
+        'health.http.bind_address': HOST,
+        'cluster.enabled': true,
+        'cluster.peer_listen': `${HOST}:${peerPorts[id - 1]}`,
+        'cluster.voters': voters,
+        'storage.cleaner_interval': 100,
+      }),
+    );
+  }
+  client = createClient({ bootstrap: brokers.map((b) => b.bootstrap), requestTimeoutMs: 10_000 });
+  await until(
+    'three brokers alive',
+    async () => {
+      const cluster = await client
+        .admin()
+        .describeCluster()
+        .catch(() => undefined);
+      return cluster !== undefined && cluster.brokers.filter((b) => b.state === 'alive').length === 3
+        ? true
+        : undefined;
+    },
+    30_000,
+  );
+  await client.admin().createTopic({
+    name: TOPIC,
+    partitions: 1,
+    replicationFactor: 3,
+    configs: { cleanup_policy: 'compact', segment_bytes: '1024', min_cleanable_dirty_ratio: '0' },
+  });
+}, 60_000);
+afterAll(async () => {
+  await client?.close();
+  for (const b of brokers.reverse()) await b.destroy();
+});
+
+async function consume(): Promise<{ offset: number; key: string; value: string }[]> {
+  const [end] = await client.admin().listOffsets([{ ...TP, timestamp: -1 }]);
+  const consumer = client.consumer({ autoOffsetReset: 'earliest', maxWaitMs: 50 });
+  try {
+    await consumer.assign([TP]);
+    const out: { offset: number; key: string; value: string }[] = [];
+    while ((consumer.position(TP) ?? 0) < end!.offset) {
+      for (const m of await consumer.poll()) {
+        out.push({ offset: m.offset, key: m.key?.toString() ?? '', value: m.value?.toString() ?? '' });
+      }
+    }
+    return out;
+  } finally {
+    await consumer.close();
+  }
+}
+
+async function removedOn(b: InProcessBroker): Promise<number> {
+  const text = await (await fetch(`http://${HOST}:${b.httpPort}/metrics`)).text();
+  const m = new RegExp(
+    `^streambus_log_cleaner_records_removed_total\\{[^}]*topic="${TOPIC}"[^}]*\\} (\\S+)$`,
+    'm',
+  ).exec(text);
+  return Number(m?.[1] ?? 0);
+}
+
+describe('a compacted topic with three replicas', () => {
+  it('refuses records without a key at the leader', async () => {
+    const producer = client.producer({ lingerMs: 0, retries: 0 });
+    await expect(
+      producer.send({ topic: TOPIC, messages: [{ key: null, value: 'no key', partition: 0 }] }),
+    ).rejects.toMatchObject({ code: 'INVALID_RECORD' });
+  });
+
+  it('is compacted by every replica, and consumers see the latest value per key', async () => {
+    const producer = client.producer({ lingerMs: 0 });
+    for (let round = 0; round < ROUNDS; round++) {
+      await producer.send({
+        topic: TOPIC,
+        messages: Array.from({ length: KEYS }, (_, k) => ({
+          key: `k${k}`,
+          value: `k${k}-v${round}-${'p'.repeat(60)}`,
+          partition: 0,
+        })),
+      });
+    }
+    await until(
+      'every replica to compact its copy',
+      async () => ((await Promise.all(brokers.map(removedOn))).every((n) => n > 0) ? true : undefined),
+      30_000,
+    );
+    const seen = await until(
+      'consumers to see the compacted log',
+      async () => {
+        const all = await consume();
+        return all.length < (ROUNDS * KEYS) / 2 ? all : undefined;
+      },
+      30_000,
+    );
+    const offsets = seen.map((m) => m.offset);
+    expect(offsets).toEqual([...offsets].sort((a, b) => a - b));
+    for (let k = 0; k < KEYS; k++) {
+      expect(seen.filter((m) => m.key === `k${k}`).at(-1)?.value).toBe(
+        `k${k}-v${ROUNDS - 1}-${'p'.repeat(60)}`,
+      );
+    }
+  }, 60_000);
+});
