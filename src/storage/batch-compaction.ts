@@ -33,6 +33,11 @@ const COMPRESSION_BITS = 0x07;
 const CONTROL_ATTRIBUTE = 0x20;
 /** Kafka's deleteHorizonMs flag: baseTimestamp holds the time the batch's tombstones may go. */
 export const DELETE_HORIZON_ATTRIBUTE = 0x40;
+/**
+ * Latest delete horizon stamped (about the year 37,000): records' timestamp deltas from it must stay exact
+ * numbers, whatever delete_retention_ms says.
+ */
+export const DELETE_HORIZON_MAX_MS = 2 ** 50;
 
 export interface TombstoneRule {
   nowMs: number;
@@ -72,7 +77,9 @@ export function compactBatch(batch: Buffer, map: KeyOffsetMap, rule: TombstoneRu
     kept.push(r);
   }
   const removedRecords = recordCount - kept.length;
-  const horizonMs = stamped ? baseTimestamp : rule.nowMs + rule.deleteRetentionMs;
+  const horizonMs = stamped
+    ? baseTimestamp
+    : Math.min(rule.nowMs + rule.deleteRetentionMs, DELETE_HORIZON_MAX_MS);
   if (removedRecords === 0 && (tombstones === 0 || stamped)) {
     return { ...unchanged, tombstoneHorizonMs: tombstones > 0 ? horizonMs : -1 };
   }
