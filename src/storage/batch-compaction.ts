@@ -39,9 +39,11 @@ export const DELETE_HORIZON_ATTRIBUTE = 0x40;
  */
 export const DELETE_HORIZON_MAX_MS = 2 ** 50;
 
-export interface TombstoneRule {
+export interface CompactionRule {
   nowMs: number;
   deleteRetentionMs: number;
+  /** What a batch's records may decompress to: the log's, as its appends were checked against. */
+  decompressedBytesMax: number;
 }
 
 export interface CompactedBatch {
@@ -55,7 +57,7 @@ export interface CompactedBatch {
 }
 
 /** Compacts one stored batch (CRC already checked) against `map`. Throws on records that do not parse. */
-export function compactBatch(batch: Buffer, map: KeyOffsetMap, rule: TombstoneRule): CompactedBatch {
+export function compactBatch(batch: Buffer, map: KeyOffsetMap, rule: CompactionRule): CompactedBatch {
   const attributes = batch.readInt16BE(OFF_ATTRIBUTES);
   const recordCount = batch.readInt32BE(OFF_RECORD_COUNT);
   const unchanged: CompactedBatch = { batch, changed: false, removedRecords: 0, tombstoneHorizonMs: -1 };
@@ -65,7 +67,7 @@ export function compactBatch(batch: Buffer, map: KeyOffsetMap, rule: TombstoneRu
   const stamped = (attributes & DELETE_HORIZON_ATTRIBUTE) !== 0;
   const kept: RawRecord[] = [];
   let tombstones = 0;
-  for (const r of walkRecords(recordsRegion(batch, 'log.clean'), recordCount)) {
+  for (const r of walkRecords(recordsRegion(batch, 'log.clean', rule.decompressedBytesMax), recordCount)) {
     if (r.key !== null) {
       const latest = map.latestOffset(r.key);
       if (latest !== undefined && latest > baseOffset + r.offsetDelta) continue;
@@ -144,12 +146,17 @@ function rebuildBatch(
  * Puts the keys of one stored batch into `map`, from `fromOffset` on; returns the offset of the first record
  * whose key did not fit (the map is full), or -1 when all fitted. Control batches hold no keys.
  */
-export function mapBatchKeys(batch: Buffer, map: KeyOffsetMap, fromOffset: number): number {
+export function mapBatchKeys(
+  batch: Buffer,
+  map: KeyOffsetMap,
+  fromOffset: number,
+  decompressedBytesMax: number,
+): number {
   const attributes = batch.readInt16BE(OFF_ATTRIBUTES);
   const recordCount = batch.readInt32BE(OFF_RECORD_COUNT);
   if ((attributes & CONTROL_ATTRIBUTE) !== 0 || recordCount === 0) return -1;
   const baseOffset = readInt64(batch, 0);
-  for (const r of walkRecords(recordsRegion(batch, 'log.clean'), recordCount)) {
+  for (const r of walkRecords(recordsRegion(batch, 'log.clean', decompressedBytesMax), recordCount)) {
     const offset = baseOffset + r.offsetDelta;
     if (r.key === null || offset < fromOffset) continue;
     if (!map.put(r.key, offset)) return offset;

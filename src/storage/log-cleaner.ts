@@ -78,14 +78,18 @@ export async function cleanLog(log: CleanableLog, options: CleanerOptions): Prom
   let mapEnd = cleanable[cleanable.length - 1]!.nextOffset;
   for (const s of cleanable) {
     if (s.nextOffset <= plan.firstDirtyOffset) continue;
-    const stoppedAt = await mapSegmentKeys(s, map, plan.firstDirtyOffset);
+    const stoppedAt = await mapSegmentKeys(s, map, plan.firstDirtyOffset, config.decompressedBytesMax);
     if (stoppedAt >= 0) {
       mapEnd = stoppedAt;
       break;
     }
   }
 
-  const rule = { nowMs: options.nowMs, deleteRetentionMs: config.deleteRetentionMs };
+  const rule = {
+    nowMs: options.nowMs,
+    deleteRetentionMs: config.deleteRetentionMs,
+    decompressedBytesMax: config.decompressedBytesMax,
+  };
   const result: CleanResult = {
     cleanedSegments: 0,
     removedRecords: 0,

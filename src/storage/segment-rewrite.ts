@@ -6,7 +6,7 @@
  * copies corruption forward.
  */
 import { invariant } from '../errors/index.js';
-import { type CompactedBatch, compactBatch, mapBatchKeys, type TombstoneRule } from './batch-compaction.js';
+import { type CompactedBatch, type CompactionRule, compactBatch, mapBatchKeys } from './batch-compaction.js';
 import { type ScannedBatch, scanBatches } from './batch-scan.js';
 import type { KeyOffsetMap } from './key-offset-map.js';
 import { Segment } from './segment.js';
@@ -49,12 +49,13 @@ export async function mapSegmentKeys(
   segment: Segment,
   map: KeyOffsetMap,
   fromOffset: number,
+  decompressedBytesMax: number,
 ): Promise<number> {
   let stoppedAt = -1;
   await segment.withReader(() =>
     forEachBatch(segment, (meta, batch) => {
       if (stoppedAt >= 0 || meta.lastOffset < fromOffset) return;
-      stoppedAt = mapBatchKeys(batch, map, fromOffset);
+      stoppedAt = mapBatchKeys(batch, map, fromOffset, decompressedBytesMax);
     }),
   );
   return stoppedAt;
@@ -77,7 +78,7 @@ export async function rewriteSegment(
   ctx: SegmentContext,
   old: Segment,
   map: KeyOffsetMap,
-  rule: TombstoneRule,
+  rule: CompactionRule,
 ): Promise<CleanedSegment> {
   const path = cleanedPath(ctx.dir, old.baseOffset);
   await ctx.fs.unlink(path);

@@ -12,6 +12,7 @@ import {
   compactBatch,
   DELETE_HORIZON_ATTRIBUTE,
   DELETE_HORIZON_MAX_MS,
+  mapBatchKeys,
 } from '../../src/storage/batch-compaction.js';
 import { KeyOffsetMap } from '../../src/storage/key-offset-map.js';
 import { encodeControlBatch } from '../../src/storage/raft-batch.js';
@@ -38,7 +39,7 @@ function mapOf(entries: [string, number][]): KeyOffsetMap {
   return map;
 }
 
-const rule = { nowMs: T0 + 1000, deleteRetentionMs: 60_000 };
+const rule = { nowMs: T0 + 1000, deleteRetentionMs: 60_000, decompressedBytesMax: 1 << 20 };
 
 describe('compactBatch', () => {
   it.each(['none', 'gzip'] as const)(
@@ -95,7 +96,11 @@ describe('compactBatch', () => {
   });
 
   it('caps the horizon so that record timestamps stay exact with a huge delete_retention_ms', () => {
-    const out = compactBatch(sample(), mapOf([]), { nowMs: T0, deleteRetentionMs: Number.MAX_SAFE_INTEGER });
+    const out = compactBatch(sample(), mapOf([]), {
+      ...rule,
+      nowMs: T0,
+      deleteRetentionMs: Number.MAX_SAFE_INTEGER,
+    });
     expect(readBatchHeader(out.batch).baseTimestamp).toBe(DELETE_HORIZON_MAX_MS);
     expect(decodeRecords(out.batch).map((r) => r.timestamp)).toEqual([T0, T0 + 5, T0 + 9]);
   });
@@ -130,5 +135,15 @@ describe('compactBatch', () => {
     const plain = encodeRecordBatch([{ key: 'k', value: 'v' }], { baseTimestamp: T0 });
     expect(compactBatch(plain, mapOf([['k', 0]]), rule)).toMatchObject({ batch: plain, changed: false });
     expect(() => validateBatch(plain)).not.toThrow();
+  });
+
+  it("decompresses no further than the log's decompressedBytesMax", () => {
+    const gzip = sample('gzip');
+    expect(() => compactBatch(gzip, mapOf([['a', 150]]), { ...rule, decompressedBytesMax: 16 })).toThrow(
+      expect.objectContaining({ code: 'BATCH_TOO_LARGE' }),
+    );
+    expect(() => mapBatchKeys(gzip, mapOf([]), 0, 16)).toThrow(
+      expect.objectContaining({ code: 'BATCH_TOO_LARGE' }),
+    );
   });
 });
