@@ -256,8 +256,13 @@ export class GroupCoordinator {
         partitions: this.deps.config.offsetsPartitions,
         replicationFactor,
         // Retention by time only: the shards rewrite their live state every quarter of it (checkpoints),
-        // so what ages out is always superseded.
-        configs: { retention_ms: String(this.deps.config.offsetsRetentionMs), retention_bytes: '-1' },
+        // so what ages out is always superseded. Pinned to 'delete': a cluster or broker default of compact
+        // would stop that retention (and the log cleaner would drop the coordinators' marker tombstones).
+        configs: {
+          retention_ms: String(this.deps.config.offsetsRetentionMs),
+          retention_bytes: '-1',
+          cleanup_policy: 'delete',
+        },
       })
       .then(
         () =>
