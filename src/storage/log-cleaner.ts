@@ -100,11 +100,14 @@ export async function cleanLog(log: CleanableLog, options: CleanerOptions): Prom
   let tombstoneHorizonMs = -1;
   for (const s of cleanable) {
     if (s.baseOffset >= mapEnd) break;
-    // Retention may have deleted it, or the log closed, while the pass awaited.
-    if (!log.cleanableSegments().includes(s)) continue;
+    // Retention may have deleted it, or the log closed, while the pass awaited: the pass ends without moving
+    // the checkpoint (below).
+    if (!log.cleanableSegments().includes(s)) return result;
     const cleaned = await rewriteSegment(ctx, s, map, rule);
     const swapped = cleaned.changed && (await log.swapCleaned(s, cleaned));
     if (!swapped) await discardCleaned(ctx, cleaned.segment);
+    // A copy the log refused (the segment went, the log is closing) ends the pass too.
+    if (cleaned.changed && !swapped) return result;
     result.bytesBefore += s.sizeBytes;
     result.bytesAfter += swapped ? cleaned.segment.sizeBytes : s.sizeBytes;
     if (swapped) {
@@ -114,6 +117,9 @@ export async function cleanLog(log: CleanableLog, options: CleanerOptions): Prom
     const h = cleaned.tombstoneHorizonMs;
     if (h >= 0 && (tombstoneHorizonMs < 0 || h < tombstoneHorizonMs)) tombstoneHorizonMs = h;
   }
+  // Only a pass that cleaned everything below the map's end moves the checkpoint: records left there by a
+  // pass cut short must still meet the map of a later one. Otherwise a record superseded by a tombstone in
+  // a later segment could outlive that tombstone (which goes at its horizon) and come back to life.
   const next: CleanerCheckpoint = { firstDirtyOffset: mapEnd, tombstoneHorizonMs };
   await writeCleanerCheckpoint(ctx.fs, log.dir, next);
   return result;

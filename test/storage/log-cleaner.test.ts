@@ -9,7 +9,7 @@ import { readdir } from 'node:fs/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readCleanerCheckpoint } from '../../src/storage/cleaner-checkpoint.js';
 import type { LogConfig } from '../../src/storage/config.js';
-import { cleanLog } from '../../src/storage/log-cleaner.js';
+import { type CleanableLog, cleanLog } from '../../src/storage/log-cleaner.js';
 import type { PartitionLog } from '../../src/storage/partition-log.js';
 import { nodeStorageFs } from '../../src/storage/storage-fs.js';
 import { consumeAll, type KeyedRecord, keyedBatch, seededRandom } from './compaction-helpers.js';
@@ -179,5 +179,37 @@ describe('log cleaner on a partition log', () => {
     expect(dirtyStarts).toEqual([...dirtyStarts].sort((a, b) => a - b));
     await cleanLog(log, { nowMs: clock.nowMs(), keysMax: 5 });
     expect(view((await consumeAll(log)).records)).toEqual(expected);
+  });
+
+  it('a pass cut short does not move the checkpoint, so no value outlives the tombstone that deleted it', async () => {
+    const clock = new ManualClock();
+    const log = await open(clock, { segmentBytes: 1024 });
+    const filler = (n: number) =>
+      keyedBatch([{ key: 'filler', value: `${n}`.padEnd(900, 'f') }], clock.nowMs());
+    await log.append(keyedBatch([{ key: 'k', value: 'old' }], clock.nowMs()));
+    await log.append(filler(1));
+    await log.append(keyedBatch([{ key: 'k', value: null }], clock.nowMs()));
+    await log.append(filler(3));
+    expect(log.cleanableSegments().map((s) => s.baseOffset)).toEqual([0, 1, 2]);
+    // The first segment's copy is refused, as when the log closes or retention takes it mid-pass.
+    const refusing: CleanableLog = {
+      dir: log.dir,
+      get config() {
+        return log.config;
+      },
+      cleanableSegments: () => log.cleanableSegments(),
+      cleanerContext: () => log.cleanerContext(),
+      swapCleaned: (old, cleaned) =>
+        old.baseOffset === 0 ? Promise.resolve(false) : log.swapCleaned(old, cleaned),
+    };
+    await cleanLog(refusing, { nowMs: clock.nowMs(), keysMax: 100 });
+    const values = async () =>
+      (await consumeAll(log)).records.filter((r) => r.key === 'k').map((r) => r.value);
+    for (let pass = 0; pass < 3; pass++) {
+      clock.advance(DELETE_RETENTION_MS);
+      await cleanLog(log, { nowMs: clock.nowMs(), keysMax: 100 });
+      expect(await values()).not.toContain('old');
+    }
+    expect(await values()).toEqual([]);
   });
 });
