@@ -129,6 +129,11 @@ export const ERRORS = {
     message: 'a membership change is already in progress',
   },
   INVALID_CONFIG_CHANGE: { wireCode: 307, category: 'invalid_input', message: 'invalid membership change' },
+  NOT_ENOUGH_REPLICAS_AFTER_APPEND: {
+    wireCode: 308,
+    category: 'retriable',
+    message: 'written, but not on min_insync_replicas replicas in time',
+  },
 
   // 400..499: storage
   STORAGE_ERROR: { wireCode: 400, category: 'transient', message: 'storage error' },

@@ -59,6 +59,8 @@ export interface RaftNodeEvents {
   commit: [{ commitIndex: number }];
   applied: [{ appliedIndex: number }];
   'conf-change': [{ conf: ConfState; index: number }];
+  /** Leader: a follower answered an append (its match may have moved: votersHolding). */
+  'follower-ack': [NodeId];
   /** The node stopped because storage or the state machine failed; it must be restarted. */
   fatal: [Error];
 }

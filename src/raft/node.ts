@@ -220,6 +220,8 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
       this.fail(err);
       return;
     }
+    // Only while someone waits for followers' copies (partition-replica.ts, min_insync_replicas).
+    if (m.type === 'app-resp' && this.listenerCount('follower-ack') > 0) this.emit('follower-ack', m.from);
     this.schedule();
   }
 
@@ -348,6 +350,16 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
   /** The leader's view of its followers' replication (empty on followers). */
   progress(): FollowerProgress[] {
     return this.core.progress();
+  }
+
+  /** Leader only (0 otherwise): voters, itself included, known to hold `index` (RaftCore.votersHolding). */
+  votersHolding(index: number): number {
+    return this.core.votersHolding(index);
+  }
+
+  /** Voters of the current (incoming) configuration (cheap: no status object). */
+  voterCount(): number {
+    return this.core.conf.voters.length;
   }
 
   status(): RaftNodeStatus {

@@ -5,7 +5,10 @@
  * replaced.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { PartitionReplica } from '../../src/broker/replica/partition-replica.js';
+import {
+  PartitionReplica,
+  type PartitionReplicaOptions,
+} from '../../src/broker/replica/partition-replica.js';
 import { isStreamBusError } from '../../src/errors/index.js';
 import type { Logger } from '../../src/observability/index.js';
 import {
@@ -16,6 +19,7 @@ import {
 } from '../../src/protocol/record-batch.js';
 import { RaftHost } from '../../src/raft/host.js';
 import { MemoryHub } from '../../src/raft/transport/memory-transport.js';
+import { Deadline } from '../../src/resilience/deadline.js';
 import { MemoryPartitionStore } from '../helpers/memory-partition-store.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -62,6 +66,7 @@ async function startNode(
   store: MemoryPartitionStore,
   recordedInSync?: () => readonly number[] | undefined,
   tickIntervalMs = 10,
+  extra: Partial<PartitionReplicaOptions> = {},
 ): Promise<Node> {
   const host = new RaftHost({ nodeId: id, transport: hub.transport(id), tickIntervalMs });
   const replica = await PartitionReplica.open({
@@ -75,6 +80,7 @@ async function startNode(
     batchBytesMax: () => 1 << 20,
     proposalTimeoutMs: 2_000,
     ...(recordedInSync === undefined ? {} : { recordedInSync }),
+    ...extra,
   });
   const node = { id, host, store, replica };
   running.push(node);
@@ -85,11 +91,12 @@ async function startGroup(
   hub: MemoryHub,
   recordedInSync?: () => readonly number[] | undefined,
   tickIntervalMs?: number,
+  extra?: Partial<PartitionReplicaOptions>,
 ): Promise<Node[]> {
   const nodes: Node[] = [];
   for (const id of IDS) {
     nodes.push(
-      await startNode(hub, id, MemoryPartitionStore.bootstrapped(IDS), recordedInSync, tickIntervalMs),
+      await startNode(hub, id, MemoryPartitionStore.bootstrapped(IDS), recordedInSync, tickIntervalMs, extra),
     );
   }
   return nodes;
@@ -432,5 +439,52 @@ describe('PartitionReplica', () => {
     expect((await second.replica.append(seqBatch(2, ['b']))).baseOffset).toBe(2);
     expect((await second.replica.append(seqBatch(3, ['c']))).baseOffset).toBe(3);
     expect((await readAll(second)).map((r) => r.value)).toEqual(['a0', 'a1', 'b', 'c']);
+  });
+
+  it('acks=all with min_insync_replicas 3 of 3 is acknowledged only once every replica holds the write, not on a commit by 2', async () => {
+    const hub = new MemoryHub();
+    let minInsync = 3;
+    const nodes = await startGroup(hub, undefined, undefined, { minInsyncReplicas: () => minInsync });
+    const leader = await leaderOf(nodes);
+    expect((await leader.replica.append(batch(['all-three']))).baseOffset).toBe(0);
+
+    // One follower dies: it stays in the in-sync set for the lag time (10 s), and a commit needs only 2.
+    const cut = nodes.find((n) => n !== leader)!;
+    hub.isolate(cut.id);
+    expect(leader.replica.inSyncReplicas(Date.now())).toHaveLength(3);
+    await expect(
+      leader.replica.append(batch(['two-copies']), -1, Deadline.fromTimeout(300)),
+    ).rejects.toSatisfy((err: unknown) => isStreamBusError(err, 'NOT_ENOUGH_REPLICAS_AFTER_APPEND'));
+    // Written all the same (as in Kafka): committed, readable, on the two live replicas.
+    expect((await readAll(leader)).map((r) => r.value)).toEqual(['all-three', 'two-copies']);
+
+    // min_insync_replicas 2 is what a commit already gives.
+    minInsync = 2;
+    expect(
+      (await leader.replica.append(batch(['two-enough']), -1, Deadline.fromTimeout(300))).baseOffset,
+    ).toBe(2);
+
+    // An idempotent producer's write refused so, retried once the replica is back, gets its original offset.
+    minInsync = 3;
+    const idem = () =>
+      encodeRecordBatch([{ key: null, value: Buffer.from('idem') }], {
+        baseTimestamp: 1_700_000_000_000,
+        producerId: 7,
+        producerEpoch: 0,
+        baseSequence: 0,
+      });
+    await expect(leader.replica.append(idem(), -1, Deadline.fromTimeout(300))).rejects.toSatisfy(
+      (err: unknown) => isStreamBusError(err, 'NOT_ENOUGH_REPLICAS_AFTER_APPEND'),
+    );
+    hub.heal();
+    expect((await leader.replica.append(idem())).baseOffset).toBe(3);
+    expect((await leader.replica.append(batch(['healed']))).baseOffset).toBe(4);
+    expect((await readAll(leader)).map((r) => r.value)).toEqual([
+      'all-three',
+      'two-copies',
+      'two-enough',
+      'idem',
+      'healed',
+    ]);
   });
 });

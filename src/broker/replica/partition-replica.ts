@@ -5,7 +5,8 @@
  *
  * Produce: each batch becomes one Raft entry, proposed as the producer sent it; the leader's store stamps
  * its base offset as it writes it (see storage/partition-store.ts), so offsets follow the log exactly.
- *   acks=all  resolves once the entry is committed (a majority has it durably) and applied here;
+ *   acks=all  resolves once the entry is committed (a majority has it durably) and applied here, and
+ *             is on min_insync_replicas voters when that is more than a majority (min-insync-acks.ts);
  *   acks=1/0  resolves once the leader has written it (and fsynced it, under flush policy always).
  * Fetch reads only below the high watermark (the end of the last committed batch): uncommitted data that a
  * new leader could still truncate is never served.
@@ -35,6 +36,7 @@ import type { AppendOutcome, ReadOutcome, ServedPartition } from '../catalog.js'
 import { ProducerDeduplicator, type WrittenBatch } from '../producer-dedup.js';
 import type { ProducerStateTable } from '../producer-state.js';
 import { InSyncSet, REPLICA_LAG_TIME_MAX_MS } from './in-sync-set.js';
+import { commitHoldsEnough, MinInsyncAcks } from './min-insync-acks.js';
 import { type AppliedBatch, PartitionStateMachine } from './partition-state-machine.js';
 import { PersistNotifyingStorage } from './persist-notifying-storage.js';
 
@@ -98,6 +100,8 @@ export class PartitionReplica extends EventEmitter<ReplicaEvents> implements Ser
   private readonly arrivalOrder = new ArrivalOrder();
   /** Leader bookkeeping: the voters that keep up. */
   private readonly inSync: InSyncSet;
+  /** acks=all writes waiting, after their commit, for min_insync_replicas copies. */
+  private readonly minInsyncAcks: MinInsyncAcks;
   /**
    * The term this replica took up leadership in (its leader-change handler ran), -1 while it follows. Raft
    * turns leader when the votes arrive, the event comes with the next Ready, after the save under way: until
@@ -116,6 +120,7 @@ export class PartitionReplica extends EventEmitter<ReplicaEvents> implements Ser
       partition: options.partition,
     });
     this.inSync = new InSyncSet(node, options.replicaLagTimeMaxMs ?? REPLICA_LAG_TIME_MAX_MS);
+    this.minInsyncAcks = new MinInsyncAcks(node, { topic: options.topic, partition: options.partition });
   }
 
   static async open(options: PartitionReplicaOptions): Promise<PartitionReplica> {
@@ -146,6 +151,15 @@ export class PartitionReplica extends EventEmitter<ReplicaEvents> implements Ser
       replica.dedup.reset();
       replica.inSync.reset(leading, options.nowMs(), leading ? options.recordedInSync?.() : undefined);
       replica.ledTerm = leading ? change.term : -1;
+      // NOT_LEADER, never LEADER_NOT_AVAILABLE: that one says nothing was written (client/produce-request.ts).
+      if (!leading) {
+        replica.minInsyncAcks.failAll(
+          new StreamBusError('NOT_LEADER', {
+            operation: 'replica.append',
+            metadata: { leaderId: change.leaderId },
+          }),
+        );
+      }
       options.store.cacheWrites?.(leading);
       replica.emit('leader-change', change);
     });
@@ -184,6 +198,8 @@ export class PartitionReplica extends EventEmitter<ReplicaEvents> implements Ser
    * ends the wait, never a write: the append rejects with its reason (REQUEST_TIMED_OUT). A plain batch's
    * proposal still queued is dropped and its waiter goes; an idempotent producer's goes on (its outcome
    * decides the producer state: a retry then waits for it and gets its offsets, instead of a second copy).
+   * acks=all with min_insync_replicas above the majority also waits, once committed, for that many copies
+   * (within the deadline and the proposal timeout; NOT_ENOUGH_REPLICAS_AFTER_APPEND past them).
    */
   async append(batches: Buffer, acks: Acks = -1, deadline?: Deadline): Promise<AppendOutcome> {
     this.assertLeader('replica.append');
@@ -199,7 +215,7 @@ export class PartitionReplica extends EventEmitter<ReplicaEvents> implements Ser
       });
       // Inflating a gzip batch took a turn of the event loop: leadership may have moved meanwhile.
       this.assertLeader('replica.append');
-      if (acks === -1) this.assertEnoughInSync();
+      if (acks === -1) this.assertEnoughInSync(this.minInsync());
       return { all: this.propose(split, acks, deadline), logAppendTimeMs: this.options.nowMs() };
     });
     // The caller's wait is bounded all the same: by its deadline, or else by the proposal timeout.
@@ -209,6 +225,7 @@ export class PartitionReplica extends EventEmitter<ReplicaEvents> implements Ser
         : undefined;
     try {
       const applied = await this.countingTimeouts((deadline ?? own!).race(all), deadline);
+      if (acks === -1) await this.heldByMinInsync(deadline);
       return { baseOffset: applied[0]!.baseOffset, logAppendTimeMs };
     } finally {
       own?.dispose();
@@ -231,6 +248,26 @@ export class PartitionReplica extends EventEmitter<ReplicaEvents> implements Ser
         ),
       ),
     );
+  }
+
+  private minInsync(): number {
+    return this.options.minInsyncReplicas?.() ?? 1;
+  }
+
+  /**
+   * acks=all: what this append committed is on min_insync_replicas voters (the leader included). A commit
+   * is on a majority already, so unless min_insync_replicas is above it nothing is waited for (and nothing
+   * allocated). The entries (and a retry's original) are committed, so the commit index covers them: waiting
+   * for it may wait for a later entry too, never for less.
+   */
+  private heldByMinInsync(deadline: Deadline | undefined): Promise<void> | undefined {
+    const required = this.minInsync();
+    if (commitHoldsEnough(required, this.node.voterCount())) return undefined;
+    const timeoutMs = Math.min(
+      this.options.proposalTimeoutMs,
+      deadline?.remainingMs() ?? Number.POSITIVE_INFINITY,
+    );
+    return this.minInsyncAcks.wait(this.node.status().commitIndex, required, timeoutMs);
   }
 
   /**
@@ -388,8 +425,7 @@ export class PartitionReplica extends EventEmitter<ReplicaEvents> implements Ser
     return this.isLeader() ? this.inSync.members(nowMs) : [];
   }
 
-  private assertEnoughInSync(): void {
-    const required = this.options.minInsyncReplicas?.() ?? 1;
+  private assertEnoughInSync(required: number): void {
     if (required <= 1) return;
     const inSync = this.inSyncReplicas(this.options.nowMs());
     if (inSync.length >= required) return;
@@ -441,6 +477,7 @@ export class PartitionReplica extends EventEmitter<ReplicaEvents> implements Ser
     this.sm.close();
     const err = new StreamBusError('NOT_LEADER', { operation: 'replica.close', message: 'replica closed' });
     for (const w of this.persistWaiters.values()) w.reject(err);
+    this.minInsyncAcks.failAll(err);
     this.persistWaiters.clear();
     this.removeAllListeners();
   }

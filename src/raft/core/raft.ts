@@ -398,6 +398,18 @@ export class RaftCore extends RaftQuiescence {
     return this.log.hasPendingSnapshot() ? undefined : this.conf;
   }
 
+  /**
+   * Leader only (0 otherwise): how many voters, itself included, hold `index` as far as the leader knows
+   * (their acknowledged match; its own durable log). Allocates nothing: an acks=all write under a
+   * min_insync_replicas above the majority asks after every follower acknowledgement.
+   */
+  votersHolding(index: number): number {
+    if (this.role !== 'leader') return 0;
+    let holding = 0;
+    for (const pr of this.prs.values()) if (!pr.isLearner && pr.match >= index) holding++;
+    return holding;
+  }
+
   /** The leader's view of every member other than itself; empty unless leader. */
   progress(): FollowerProgress[] {
     if (this.role !== 'leader') return [];
