@@ -143,7 +143,8 @@ export function registerConfigCommand(program: Command): void {
  * Topics whose replication factor is below a new cluster-wide min_insync_replicas and that inherit it (no
  * value of their own): acks=all writes to them would be refused for good, as in Kafka, which accepts such
  * a default silently. The broker accepts it too (it applies to every topic, of any replication factor); the
- * CLI says which topics it stops.
+ * CLI says which topics it stops. Not the broker's own topics (`__consumer_offsets`): they need at most
+ * their replica count (broker/topic-configs.ts minInsyncFor), and clients may not configure them anyway.
  */
 export async function topicsBelowMinInsync(
   admin: Pick<ReturnType<StreamBusClient['admin']>, 'listTopics' | 'describeTopics' | 'describeConfigs'>,
@@ -152,7 +153,7 @@ export async function topicsBelowMinInsync(
   const topics = await admin.describeTopics((await admin.listTopics()).map((t) => t.name));
   const below = topics
     .map((t) => ({ name: t.name, replicas: Math.min(...t.partitions.map((p) => p.replicas.length)) }))
-    .filter((t) => t.replicas < minInsync);
+    .filter((t) => t.replicas < minInsync && !t.name.startsWith('__'));
   if (below.length === 0) return [];
   const configs = await admin.describeConfigs(below.map((t) => ({ type: 'topic' as const, name: t.name })));
   return below.filter((t) => {

@@ -49,4 +49,38 @@ describe("a cluster-wide min_insync_replicas above a topic's replication factor"
     );
     expect((await producer.send({ topic: 'overrides', messages: [{ value: 'y' }] }))[0]!.offset).toBe(0);
   });
+
+  it('leaves consumer groups working: __consumer_offsets needs at most its replica count, and the CLI does not name it', async () => {
+    broker = await startInProcessBroker(await singleVoterCluster());
+    await aliveInMetadata(broker);
+    client = createClient({ bootstrap: broker.bootstrap });
+    const admin = client.admin();
+    await admin.createTopic({
+      name: 'orders',
+      partitions: 1,
+      replicationFactor: 1,
+      configs: { min_insync_replicas: '1' },
+    });
+    await admin.alterConfig({ type: 'cluster', name: '' }, { set: { min_insync_replicas: '2' } });
+    await client.producer().send({ topic: 'orders', messages: [{ value: 'a' }] });
+
+    // Joining creates __consumer_offsets (one replica here); the join and the commit are acks=all writes to it.
+    const member = client.consumer({
+      autoOffsetReset: 'earliest',
+      maxWaitMs: 100,
+      group: { groupId: 'g', autoCommitIntervalMs: 60_000 },
+    });
+    member.subscribe(['orders']);
+    const ended = AbortSignal.timeout(20_000);
+    let values: string[] = [];
+    while (values.length === 0 && !ended.aborted) {
+      values = (await member.poll({ signal: ended }).catch(() => [])).map((m) => m.value!.toString());
+    }
+    expect(values).toEqual(['a']);
+    await member.commit();
+    expect(await member.committed([{ topic: 'orders', partition: 0 }])).toMatchObject([{ offset: 1 }]);
+    await member.close();
+    expect((await admin.listTopics()).map((t) => t.name)).toContain('__consumer_offsets');
+    expect(await topicsBelowMinInsync(admin, 2)).toEqual([]);
+  });
 });

@@ -7,8 +7,7 @@ import type { MetadataView } from '../../metadata/state.js';
 import type { TopicRecord } from '../../metadata/types.js';
 import type { Logger } from '../../observability/index.js';
 import type { PartitionStore } from '../../storage/partition-store.js';
-import { minInsyncReplicas } from '../../storage/topic-config.js';
-import { topicConfigs } from '../topic-configs.js';
+import { minInsyncFor } from '../topic-configs.js';
 import { recordOf } from './leader-steering.js';
 import { PartitionReplica } from './partition-replica.js';
 import type { ReplicaManagerDeps } from './replica-manager.js';
@@ -47,8 +46,9 @@ export function openHostedReplica(
     ...(deps.decompressedBytesMax === undefined ? {} : { decompressedBytesMax: deps.decompressedBytesMax }),
     proposalTimeoutMs: deps.proposalTimeoutMs,
     minInsyncReplicas: () => {
-      const t = view().topics.get(topic.name);
-      return t === undefined ? 1 : minInsyncReplicas(topicConfigs(view(), t));
+      const current = view();
+      const t = current.topics.get(topic.name);
+      return t === undefined ? 1 : minInsyncFor(current, t, partition);
     },
     ...(deps.replicaLagTimeMaxMs === undefined ? {} : { replicaLagTimeMaxMs: deps.replicaLagTimeMaxMs }),
     recordedInSync: () =>
