@@ -9,6 +9,7 @@ import { ApiKey, type MetadataResponse, type RequestOf, type ResponseOf } from '
 import { backoffMs, delay } from './backoff.js';
 import { Connection, type ConnectionOptions, type RequestOptions } from './connection.js';
 import type { ClientTlsOptions } from './connection-tls.js';
+import { firstAnswer } from './first-answer.js';
 import { LeaderHints } from './leader-hints.js';
 import { type Clock, clientClock, clientTimers, type Random, type Timers } from './timers.js';
 
@@ -25,6 +26,11 @@ export interface ClusterOptions {
   metadataMaxAgeMs?: number;
   reconnectBackoffMs?: number;
   reconnectBackoffMaxMs?: number;
+  /**
+   * A read-only request to "any broker" (metadata, describe, list, find coordinator) that has no answer
+   * after this long is also sent to the next broker; the first answer wins.
+   */
+  hedgeAfterMs?: number;
   clock?: Clock;
   timers?: Timers;
   random?: Random;
@@ -34,6 +40,7 @@ export const CLUSTER_DEFAULTS = {
   metadataMaxAgeMs: 300_000,
   reconnectBackoffMs: 50,
   reconnectBackoffMaxMs: 10_000,
+  hedgeAfterMs: 1_000,
 } as const;
 
 /**
@@ -95,6 +102,8 @@ export class Cluster {
   private readonly interest = new Set<string>();
   private refreshing: Promise<MetadataResponse> | null = null;
   private closed = false;
+  /** Aborted by close(): a reconnect backoff (up to reconnectBackoffMaxMs) must not hold a closed client. */
+  private readonly closing = new AbortController();
   /** Advances with each requestAny: where its rotations start. */
   private turn = 0;
 
@@ -257,41 +266,43 @@ export class Cluster {
   /**
    * Sends a request to any reachable broker, in the order of `candidateAddresses` (a connection with
    * requests stuck on it, such as a paused broker's, comes late). A broker that cannot be reached is
-   * skipped; one that timed out too, for requests that only read.
+   * skipped; for requests that only read, one that timed out too, and one that has not answered within
+   * `hedgeAfterMs` is joined by the next (first-answer.ts): a stopped bootstrap broker costs a second, not a
+   * request timeout. Writes go to one broker at a time: asking two could apply them twice.
    */
-  async requestAny<K extends ApiKey>(
+  requestAny<K extends ApiKey>(
     apiKey: K,
     body: RequestOf<K>,
     options?: RequestOptions,
   ): Promise<ResponseOf<K>> {
     const candidates = this.candidateAddresses();
-    let lastError: StreamBusError | null = null;
-    for (const address of candidates) {
-      try {
-        const connection = await this.connectionAt(address);
-        return await connection.request(apiKey, body, options);
-      } catch (err) {
-        const e = toStreamBusError(err, 'cluster.request');
-        const skip =
-          e.code === 'NETWORK_ERROR' ||
-          e.code === 'CONNECTION_CLOSED' ||
-          (e.code === 'REQUEST_TIMED_OUT' && READ_ONLY_APIS.has(apiKey) && options?.signal?.aborted !== true);
-        if (!skip) throw e;
-        lastError = e;
-      }
-    }
-    if (lastError === null) {
-      throw new StreamBusError('BROKER_NOT_AVAILABLE', {
-        operation: 'cluster.request',
-        message: 'no broker reachable',
-      });
-    }
-    if (candidates.length === 1) throw lastError;
-    throw new StreamBusError(lastError.code, {
-      operation: lastError.operation ?? 'cluster.request',
-      message: `no broker answered (${candidates.length} tried: ${candidates.join(', ')}); last: ${lastError.message}`,
-      cause: lastError,
-    });
+    const readOnly = READ_ONLY_APIS.has(apiKey);
+    const movesOn = (e: StreamBusError): boolean =>
+      e.code === 'NETWORK_ERROR' ||
+      e.code === 'CONNECTION_CLOSED' ||
+      (e.code === 'REQUEST_TIMED_OUT' && readOnly && options?.signal?.aborted !== true);
+    const hedgeAfterMs = readOnly
+      ? (this.options.hedgeAfterMs ?? CLUSTER_DEFAULTS.hedgeAfterMs)
+      : Number.POSITIVE_INFINITY;
+    return firstAnswer(
+      candidates,
+      async (address) => (await this.connectionAt(address)).request(apiKey, body, options),
+      { hedgeAfterMs, timers: this.timers, movesOn },
+      ({ last }) => {
+        if (last === null) {
+          return new StreamBusError('BROKER_NOT_AVAILABLE', {
+            operation: 'cluster.request',
+            message: 'no broker reachable',
+          });
+        }
+        if (candidates.length === 1) return last;
+        return new StreamBusError(last.code, {
+          operation: last.operation ?? 'cluster.request',
+          message: `no broker answered (${candidates.length} tried: ${candidates.join(', ')}); last: ${last.message}`,
+          cause: last,
+        });
+      },
+    );
   }
 
   async connectionTo(brokerId: number): Promise<Connection> {
@@ -329,7 +340,7 @@ export class Cluster {
     const s = state;
     const attempt = (async () => {
       const waitMs = s.nextAttemptAtMs - this.clock.nowMs();
-      if (waitMs > 0) await delay(waitMs, this.timers);
+      if (waitMs > 0) await delay(waitMs, this.timers, this.closing.signal);
       return Connection.connect(this.connectionOptions(address));
     })();
     s.connection = attempt;
@@ -398,6 +409,9 @@ export class Cluster {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.closing.abort(
+      new StreamBusError('CONNECTION_CLOSED', { operation: 'cluster.connect', message: 'client is closed' }),
+    );
     const closing: Promise<void>[] = [];
     for (const state of this.addresses.values()) {
       if (state.connection) closing.push(state.connection.then((c) => c.close()).catch(() => undefined));

@@ -3,10 +3,17 @@
  * paused process): aged metadata does not hold sends, and read-only requests move on to another broker.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { Cluster } from '../../src/client/cluster.js';
+import { CLUSTER_DEFAULTS, Cluster } from '../../src/client/cluster.js';
 import { Producer } from '../../src/client/producer.js';
 import { ApiKey, type MetadataResponse } from '../../src/protocol/index.js';
-import { eventually, FakeBroker, holdMetadata, NO_REPLY, shareClusterMetadata } from './fake-broker.js';
+import {
+  eventually,
+  FakeBroker,
+  holdMetadata,
+  ManualTimers,
+  NO_REPLY,
+  shareClusterMetadata,
+} from './fake-broker.js';
 
 const brokers: FakeBroker[] = [];
 let cluster: Cluster | undefined;
@@ -84,6 +91,48 @@ describe('Cluster metadata when a broker stops answering', () => {
     // The silent broker was asked once: its unanswered request keeps it loaded, so it went last afterwards.
     expect(metadataRequests(silent)).toBe(1);
     expect(metadataRequests(answering)).toBe(3);
+  });
+
+  it('asks the next bootstrap broker after hedgeAfterMs when the first accepts but never answers (a stopped process)', async () => {
+    const stopped = await startBroker();
+    const answering = await startBroker();
+    stopped.handlers[ApiKey.Metadata] = () => NO_REPLY;
+    stopped.handlers[ApiKey.DescribeCluster] = () => NO_REPLY;
+    // Timers that fire only when told: the request timeout (30 s) never does here.
+    const timers = new ManualTimers();
+    cluster = new Cluster({ bootstrap: [stopped.bootstrap, answering.bootstrap], timers });
+    const md = cluster.fetchMetadata(['t']);
+    await eventually(() => metadataRequests(stopped) === 1, 'the request to the stopped broker');
+    expect(await settledSoon(md)).toBe(false);
+    expect(metadataRequests(answering)).toBe(0);
+
+    expect(timers.fireSetFor(CLUSTER_DEFAULTS.hedgeAfterMs)).toBe(1);
+    expect((await md).brokers[0]?.port).toBe(answering.port);
+    // The stopped broker's connection now has a request stuck on it: the next read goes elsewhere first.
+    const described = cluster.requestAny(ApiKey.DescribeCluster, {}, { apiVersion: 0 });
+    expect(await settledSoon(described)).toBe(true);
+    expect(stopped.requestsOf(ApiKey.DescribeCluster)).toHaveLength(0);
+  });
+
+  it('never hedges a write: it waits on the one broker asked', async () => {
+    const stopped = await startBroker();
+    const answering = await startBroker();
+    stopped.handlers[ApiKey.CreateTopics] = () => NO_REPLY;
+    const timers = new ManualTimers();
+    cluster = new Cluster({ bootstrap: [stopped.bootstrap, answering.bootstrap], timers });
+    const created = cluster
+      .requestAny(ApiKey.CreateTopics, {
+        topics: [{ name: 'u', partitions: 1, replicationFactor: 1, configs: {} }],
+        timeoutMs: 100,
+        validateOnly: false,
+      })
+      .catch(() => undefined);
+    await eventually(() => stopped.requestsOf(ApiKey.CreateTopics).length === 1, 'the write');
+    expect(timers.fireSetFor(CLUSTER_DEFAULTS.hedgeAfterMs)).toBe(0);
+    expect(await settledSoon(created)).toBe(false);
+    expect(answering.requestsOf(ApiKey.CreateTopics)).toHaveLength(0);
+    await cluster.close();
+    await created;
   });
 
   it('asks a known broker it has no connection to before queueing behind a request stuck on an open one', async () => {

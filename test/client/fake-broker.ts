@@ -318,6 +318,13 @@ export class ManualTimers {
     this.pending.clear();
     for (const t of due) t.fn();
   }
+  /** Fires only the timers set for exactly `ms` (say, a hedge, and not the request timeouts beside it). */
+  fireSetFor(ms: number): number {
+    const due = [...this.pending].filter(([, t]) => t.ms === ms);
+    for (const [id] of due) this.pending.delete(id);
+    for (const [, t] of due) t.fn();
+    return due.length;
+  }
 }
 
 export async function eventually(check: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
