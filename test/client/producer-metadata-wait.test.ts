@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Cluster } from '../../src/client/cluster.js';
 import { Producer } from '../../src/client/producer.js';
-import { FakeBroker } from './fake-broker.js';
+import { eventually, FakeBroker, ManualTimers } from './fake-broker.js';
 
 let broker: FakeBroker | undefined;
 let cluster: Cluster | undefined;
@@ -61,6 +61,51 @@ describe('Producer send() while no broker answers', () => {
     expect(err).toMatchObject({ code: 'NETWORK_ERROR' });
     expect((err as Error).message).toMatch(/no broker answered for \d+ ms; delivery timeout 400 ms/);
     for (const address of addresses) expect((err as Error).message).toContain(address);
+  });
+
+  it('fails at the delivery timeout even while a reconnect backoff inside the attempt would wait longer', async () => {
+    const down = await FakeBroker.start();
+    const address = down.bootstrap;
+    await down.stop();
+    // Time stands still and timers fire only when told: which wait ends the send is certain.
+    const timers = new ManualTimers();
+    const clock = { nowMs: () => 0 };
+    const random = () => 0.99;
+    cluster = new Cluster({
+      bootstrap: [address],
+      reconnectBackoffMs: 10_000,
+      reconnectBackoffMaxMs: 10_000,
+      timers,
+      clock,
+      random,
+    });
+    const producer = new Producer(cluster, { ...fast, deliveryTimeoutMs: 5_000, timers, clock, random });
+    let outcome: unknown;
+    void producer.send({ topic: 't', messages: [{ value: 'x' }] }).catch((e: unknown) => {
+      outcome = e;
+    });
+    // The first attempt is refused; the producer's own backoff (under 50 ms) precedes the second, whose
+    // reconnect then waits out the broker's backoff (9.9 s).
+    await eventually(() => [...timers.pending.values()].some((t) => t.ms < 50), 'the retry backoff');
+    for (const [id, t] of timers.pending) {
+      if (t.ms < 50) {
+        timers.pending.delete(id);
+        t.fn();
+      }
+    }
+    await eventually(
+      () => [...timers.pending.values()].some((t) => t.ms === 9_900),
+      'the reconnect backoff inside the second attempt',
+    );
+    expect(outcome).toBeUndefined();
+    expect(timers.fireSetFor(5_000)).toBe(1);
+    await eventually(() => outcome !== undefined, 'the send to fail');
+    expect(outcome).toMatchObject({ code: 'NETWORK_ERROR' });
+    expect((outcome as Error).message).toMatch(/delivery timeout 5000 ms/);
+
+    // Closing the client ends the reconnect backoff still pending (nothing keeps a closed CLI alive).
+    await cluster.close();
+    expect([...timers.pending.values()].filter((t) => t.ms === 9_900)).toEqual([]);
   });
 
   it('an unknown topic still fails at once', async () => {

@@ -25,16 +25,20 @@ afterEach(async () => {
 const produces = () => broker.requestsOf(ApiKey.Produce).map((r) => r.body as ProduceRequest);
 const batchesIn = (req: ProduceRequest) => req.partitions.flatMap((p) => [...splitBatches(p.records)]);
 
+/** Timers set for `lingerMs` (a send waiting for metadata also has its delivery deadline set). */
+const lingerTimers = (timers: ManualTimers, lingerMs: number) =>
+  [...timers.pending.values()].filter((t) => t.ms === lingerMs).length;
+
 describe('Producer batching', () => {
   it('holds records for lingerMs, then sends them as one batch in one request', async () => {
     await setup();
     const timers = new ManualTimers();
     const producer = new Producer(cluster, { timers, lingerMs: 1000, random: () => 0 });
     const sent = producer.send({ topic: 't', messages: [{ value: 'a' }, { value: 'b' }, { value: 'c' }] });
-    await eventually(() => timers.pending.size === 1, 'the linger timer');
+    await eventually(() => lingerTimers(timers, 1000) === 1, 'the linger timer');
     await new Promise((r) => setTimeout(r, 20));
     expect(produces()).toHaveLength(0);
-    timers.fireAll();
+    timers.fireSetFor(1000);
     const results = await sent;
     expect(produces()).toHaveLength(1);
     const batches = batchesIn(produces()[0]!);
@@ -88,8 +92,8 @@ describe('Producer batching', () => {
     const partitionsUsed: number[] = [];
     for (let i = 0; i < 3; i++) {
       const sent = producer.send({ topic: 't', messages: [{ value: 'x' }, { value: 'y' }] });
-      await eventually(() => timers.pending.size === 1, 'the linger timer');
-      timers.fireAll();
+      await eventually(() => lingerTimers(timers, 5) === 1, 'the linger timer');
+      timers.fireSetFor(5);
       const r = await sent;
       expect(new Set(r.map((m) => m.partition)).size).toBe(1);
       partitionsUsed.push(r[0]!.partition);
