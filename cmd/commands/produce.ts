@@ -1,7 +1,9 @@
 import { type Command, Option } from 'commander';
+import { PRODUCER_DEFAULTS } from '../../src/client/producer-options.js';
 import { COMPRESSIONS, type Compression, type ProducerMessage } from '../../src/index.js';
 import { parseAcks, parseIntOption } from './common.js';
 import { cliClient, withBootstrap } from './connect-flags.js';
+import { linesOf } from './stdin-lines.js';
 
 interface ProduceOptions {
   bootstrap: string;
@@ -11,6 +13,7 @@ interface ProduceOptions {
   partition?: number;
   compression: Compression;
   lingerMs: number;
+  deliveryTimeoutMs?: number;
 }
 
 /**
@@ -19,21 +22,6 @@ interface ProduceOptions {
  * while this many are outstanding, and resumes once half have settled.
  */
 const OUTSTANDING_MAX = 4096;
-
-/**
- * Lines of text split at \n only (a \r\n ending loses its \r): readline also splits at a lone \r, which
- * cut a message that carried one in two. A last line without a newline is still a message.
- */
-async function* linesOf(input: NodeJS.ReadableStream): AsyncGenerator<string> {
-  input.setEncoding('utf8'); // a character split across chunks is decoded whole
-  let rest = '';
-  for await (const chunk of input as AsyncIterable<string>) {
-    const lines = (rest + chunk).split('\n');
-    rest = lines.pop()!;
-    for (const line of lines) yield line.endsWith('\r') ? line.slice(0, -1) : line;
-  }
-  if (rest !== '') yield rest.endsWith('\r') ? rest.slice(0, -1) : rest;
-}
 
 export function registerProduceCommand(program: Command): void {
   withBootstrap(
@@ -54,6 +42,14 @@ export function registerProduceCommand(program: Command): void {
         'how long a batch waits for more messages',
         parseIntOption('--linger-ms', 0),
         5,
+      )
+      .addOption(
+        new Option(
+          '--delivery-timeout-ms <ms>',
+          'how long a message may take to be acknowledged, retries included (default 120000)',
+        )
+          .env('STREAMBUS_DELIVERY_TIMEOUT_MS')
+          .argParser(parseIntOption('--delivery-timeout-ms', 1)),
       ),
   ).action(async (topic: string, opts: ProduceOptions) => {
     const client = cliClient(opts);
@@ -61,6 +57,7 @@ export function registerProduceCommand(program: Command): void {
       acks: opts.acks,
       compression: opts.compression,
       lingerMs: opts.lingerMs,
+      ...(opts.deliveryTimeoutMs === undefined ? {} : { deliveryTimeoutMs: opts.deliveryTimeoutMs }),
     });
     const partition = opts.partition;
     let acknowledged = 0;
@@ -111,7 +108,10 @@ export function registerProduceCommand(program: Command): void {
     };
 
     try {
-      for await (const line of linesOf(process.stdin)) {
+      process.stdin.setEncoding('utf8'); // a character split across chunks is decoded whole
+      // A line longer than a request may carry could never be sent: it is refused once it gets that long.
+      const lines = linesOf(process.stdin as AsyncIterable<string>, PRODUCER_DEFAULTS.maxRequestBytes);
+      for await (const line of lines) {
         if (failure !== null) break;
         send(toMessage(line));
         if (outstanding >= OUTSTANDING_MAX) {
