@@ -4,11 +4,13 @@
  *
  * Crash safety: topics.json is the commit point. createTopic opens the partition folders first (removing any
  * leftovers of an earlier topic with that name) and then commits; deleteTopic commits, then removes folders.
- * A folder not named by topics.json is left alone and reported.
+ * A folder not named by topics.json is left alone and reported. Space for rewriting topics.json is held back
+ * (catalog-reserve.ts) so that deleting a topic or lowering its retention works on a full disk.
  */
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { StreamBusError } from '../errors/index.js';
+import { CATALOG_RESERVE_FILE, CatalogReserve } from './catalog-reserve.js';
 import { logConfigOf, type StorageConfig } from './config.js';
 import { DataDirLock, LOCK_FILE } from './data-dir-lock.js';
 import type { NamedCleanableLog } from './log-cleaner.js';
@@ -96,6 +98,10 @@ function parseTopicsFile(path: string, raw: Buffer): TopicsFile {
   return { version: 1, clusterId: d.clusterId, topics };
 }
 
+function serializeTopicsFile(file: TopicsFile): Buffer {
+  return Buffer.from(JSON.stringify(file, null, 2));
+}
+
 interface OpenTopic {
   state: TopicState;
   logs: PartitionLog[];
@@ -113,6 +119,7 @@ export class LogManager {
     private readonly deps: LogManagerDeps,
     private readonly logger: StorageLogger,
     private readonly lock: DataDirLock,
+    private readonly reserve: CatalogReserve,
   ) {}
 
   /** Locks the data dir and opens (recovering) every partition of every topic. */
@@ -124,14 +131,17 @@ export class LogManager {
     try {
       const path = join(config.dataDir, TOPICS_FILE);
       const raw = await fs.readFile(path);
+      const reserve = new CatalogReserve(fs, config.dataDir, logger);
       let file: TopicsFile;
       if (raw === null) {
         file = { version: 1, clusterId: (deps.randomId ?? randomUUID)(), topics: [] };
-        await fs.writeFileAtomic(path, Buffer.from(JSON.stringify(file, null, 2)));
+        const bytes = serializeTopicsFile(file);
+        await reserve.write(bytes.length, () => fs.writeFileAtomic(path, bytes));
       } else {
         file = parseTopicsFile(path, raw);
+        await reserve.ensure(raw.length);
       }
-      const manager = new LogManager(config, file.clusterId, fs, deps, logger, lock);
+      const manager = new LogManager(config, file.clusterId, fs, deps, logger, lock, reserve);
       try {
         for (const state of file.topics) {
           manager.topics.set(state.name, { state, logs: await manager.openPartitions(state) });
@@ -176,6 +186,7 @@ export class LogManager {
       TOPICS_FILE,
       LOCK_FILE,
       `${TOPICS_FILE}.tmp`,
+      CATALOG_RESERVE_FILE,
       METADATA_DIR,
       REPLICAS_DIR,
       PRODUCER_IDS_FILE,
@@ -199,15 +210,13 @@ export class LogManager {
   }
 
   private async commit(): Promise<void> {
-    const file: TopicsFile = {
+    const bytes = serializeTopicsFile({
       version: 1,
       clusterId: this.clusterId,
       topics: [...this.topics.values()].map((t) => t.state),
-    };
-    await this.fs.writeFileAtomic(
-      join(this.config.dataDir, TOPICS_FILE),
-      Buffer.from(JSON.stringify(file, null, 2)),
-    );
+    });
+    const path = join(this.config.dataDir, TOPICS_FILE);
+    await this.reserve.write(bytes.length, () => this.fs.writeFileAtomic(path, bytes));
   }
 
   /** An open topic; UNKNOWN_TOPIC_OR_PARTITION when there is none by that name. */
@@ -312,6 +321,7 @@ export class LogManager {
         if (r.status === 'rejected')
           this.logger.error({ topic: name, error: String(r.reason) }, 'topic folder removal failed');
       }
+      await this.reserve.ensure();
       this.logger.info({ topic: name }, 'topic deleted');
     });
   }
@@ -384,6 +394,7 @@ export class LogManager {
         if (result.deleted.length > 0) out.push({ topic: state.name, partition: p, result });
       }
     }
+    if (out.length > 0) await this.exclusive(() => this.reserve.ensure());
     return out;
   }
 

@@ -380,15 +380,17 @@ export class PartitionLog implements CleanableLog {
   }
 
   /**
-   * Deletes whole segments (never the active one), oldest first: while the oldest segment's largest
-   * timestamp is more than retentionMs before `nowMs`, then while the log minus the oldest segment is still at
-   * least retentionBytes. Advances the log start offset.
+   * Deletes whole segments, oldest first: while the oldest segment's largest timestamp is more than
+   * retentionMs before `nowMs`, then while the log minus the oldest segment is still at least retentionBytes.
+   * When that takes the active segment too, the log rolls first (rollForRetention). Advances the log start
+   * offset.
    */
   applyRetention(nowMs: number): Promise<RetentionResult> {
     return this.exclusive(async () => {
       const deleted: DeletedSegment[] = [];
       if (this.closed) return { deleted, logStartOffset: this.logStartOffset() };
-      const plan = planRetention(this.segments, this.hw, this.config, nowMs);
+      const plan = planRetention(this.segments, this.hw, this.config, nowMs, { activeDeletable: true });
+      if (plan.length === this.segments.length) await this.rollForRetention(nowMs);
       for (const reason of plan) {
         const segment = this.segments.shift()!;
         const { baseOffset, nextOffset, sizeBytes } = segment;
@@ -436,6 +438,23 @@ export class PartitionLog implements CleanableLog {
         );
       return true;
     });
+  }
+
+  /**
+   * Starts an empty active segment at the log end so that retention can delete every older one. The new
+   * segment comes first: a crash before the deletions must still leave the log end where it was. It costs no
+   * data blocks (a full disk still takes it); the old active segment is trimmed of its preallocated zeros and
+   * synced (as at a roll) because a closed segment must hold batches only. Its indexes are not written: it
+   * is deleted next, and a crash before that leaves a closed segment whose indexes recovery rebuilds.
+   */
+  private async rollForRetention(nowMs: number): Promise<void> {
+    const old = this.active;
+    await old.seal();
+    this.writer.dirty = false;
+    this.segments.push(await createSegment(this.context(nowMs), old.nextOffset));
+    this.recent.clear();
+    this.publishLogEnd();
+    this.logger.info({ dir: this.dir, baseOffset: old.nextOffset }, 'rolled segment for retention');
   }
 
   /**

@@ -1,9 +1,12 @@
 /**
  * Which segments retention deletes: a pure plan over segment summaries, applied by PartitionLog.
- * Only whole segments go, oldest first, never the active (last) one and never one holding data above the
- * high watermark. By time: while the oldest segment's largest timestamp is more than retentionMs before now.
- * By size: while the log without the oldest segment is still at least retentionBytes. A `compact`-only topic
- * (cleanup_policy) has no retention: every key's latest record stays.
+ * Only whole segments go, oldest first, never one holding data above the high watermark, and the active
+ * (last) one only when the caller can roll first (`activeDeletable`, Kafka's rule: a log whose every segment
+ * is past retention rolls and deletes them all). Without that, a log that never filled a segment (the default
+ * segment_bytes is 1 GiB) could never free anything, however low its retention. By time: while the oldest
+ * segment's largest timestamp is more than retentionMs before now. By size: while the log without the oldest
+ * segment is still at least retentionBytes. A `compact`-only topic (cleanup_policy) has no retention: every
+ * key's latest record stays.
  */
 import { type CleanupPolicy, deletes } from './config.js';
 
@@ -17,6 +20,11 @@ export interface SegmentSummary {
 
 export type RetentionReason = 'retention_ms' | 'retention_bytes';
 
+export interface RetentionOptions {
+  /** The active segment may go too, when it holds data; the caller then rolls before deleting. */
+  activeDeletable?: boolean;
+}
+
 export interface RetentionPolicy {
   retentionMs: number;
   retentionBytes: number;
@@ -29,6 +37,7 @@ export function planRetention(
   highWatermark: number,
   policy: RetentionPolicy,
   nowMs: number,
+  options: RetentionOptions = {},
 ): RetentionReason[] {
   const reasons: RetentionReason[] = [];
   if (!deletes(policy.cleanupPolicy)) return reasons;
@@ -36,7 +45,9 @@ export function planRetention(
   for (const s of segments) total += s.sizeBytes;
   const deletable = (i: number): SegmentSummary | undefined => {
     const s = segments[i];
-    return s !== undefined && i < segments.length - 1 && s.nextOffset <= highWatermark ? s : undefined;
+    if (s === undefined || s.nextOffset > highWatermark) return undefined;
+    const active = i === segments.length - 1;
+    return !active || (options.activeDeletable === true && s.sizeBytes > 0) ? s : undefined;
   };
   let i = 0;
   for (let s = deletable(i); policy.retentionMs >= 0 && s !== undefined; s = deletable(i)) {

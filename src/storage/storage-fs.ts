@@ -41,7 +41,10 @@ export interface StorageFs {
   rmrf(dir: string): Promise<void>;
   /** The file's bytes, or null when it does not exist. */
   readFile(path: string): Promise<Buffer | null>;
-  /** Replaces `path` atomically and durably: temp file, fsync, rename, fsync of the folder. */
+  /**
+   * Replaces `path` atomically and durably: temp file, fsync, rename, fsync of the folder. A failed write
+   * removes its temp file.
+   */
   writeFileAtomic(path: string, data: Buffer): Promise<void>;
   /** Creates `path` with `data` only if it does not exist yet; returns false when it already exists. */
   writeFileExclusive(path: string, data: Buffer): Promise<boolean>;
@@ -169,12 +172,18 @@ export const nodeStorageFs: StorageFs = {
     const tmp = `${path}.tmp`;
     const handle = await fsp.open(tmp, 'w', 0o644);
     try {
-      await handle.writeFile(data);
-      await handle.datasync();
-    } finally {
-      await handle.close();
+      try {
+        await handle.writeFile(data);
+        await handle.datasync();
+      } finally {
+        await handle.close();
+      }
+      await fsp.rename(tmp, path);
+    } catch (err) {
+      // A temp file left by a failed write (a full disk) holds nothing anyone reads: do not leave it behind.
+      await nodeStorageFs.unlink(tmp);
+      throw err;
     }
-    await fsp.rename(tmp, path);
     await nodeStorageFs.syncDir(dirname(path));
   },
   async writeFileExclusive(path, data) {

@@ -55,7 +55,15 @@ describe('LogManager', () => {
     expect(m.partition('orders', 2).config.segmentBytes).toBe(DEFAULT_STORAGE_CONFIG.segmentBytes);
     await m.partition('orders', 1).append(batchOf(['hello']));
     expect((await readdir(dir.path)).sort()).toEqual(
-      ['.lock', 'audit.log_v2-0', 'orders-0', 'orders-1', 'orders-2', 'topics.json'].sort(),
+      [
+        '.lock',
+        'audit.log_v2-0',
+        'orders-0',
+        'orders-1',
+        'orders-2',
+        'topics.json',
+        'topics.json.reserve',
+      ].sort(),
     );
     await m.close();
 

@@ -175,7 +175,7 @@ describe('producer state snapshots of a single-node log', () => {
 
   it('retention deletes the snapshots below the new log start', async () => {
     const path = await dir();
-    const { log, served } = await open(path, { segmentBytes: 100, retentionBytes: 0 });
+    const { log, served } = await open(path, { segmentBytes: 100, retentionBytes: 1 });
     await writeBatches(served, 4);
     await snapshotsBecome(path, [4, 6, 8]);
     const { logStartOffset } = await log.applyRetention(0);

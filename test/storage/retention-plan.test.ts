@@ -26,9 +26,25 @@ describe('planRetention', () => {
     ]);
   });
 
-  it('never deletes the active (last) segment, even when everything is expired', () => {
+  it('without activeDeletable (replicated logs), never deletes the active (last) segment', () => {
     expect(planRetention(segments([900, 900, 900]), 30, policy(1, -1), NOW)).toHaveLength(2);
     expect(planRetention(segments([900]), 10, policy(1, 0), NOW)).toEqual([]);
+  });
+
+  it('with activeDeletable, deletes the active segment too once it is committed and past retention', () => {
+    const all = { activeDeletable: true };
+    expect(planRetention(segments([900, 900, 900]), 30, policy(1, -1), NOW, all)).toEqual([
+      'retention_ms',
+      'retention_ms',
+      'retention_ms',
+    ]);
+    expect(planRetention(segments([900]), 10, policy(-1, 0), NOW, all)).toEqual(['retention_bytes']);
+    // Not while it holds data above the high watermark, nor by size while the log is within retentionBytes.
+    expect(planRetention(segments([900]), 9, policy(1, -1), NOW, all)).toEqual([]);
+    expect(planRetention(segments([900]), 10, policy(-1, 1), NOW, all)).toEqual([]);
+    // An empty active segment has nothing to free.
+    const empty = [{ baseOffset: 0, nextOffset: 0, sizeBytes: 0, maxTimestamp: -1 }];
+    expect(planRetention(empty, 0, policy(1, 0), NOW, all)).toEqual([]);
   });
 
   it('deletes by size while the rest stays at or above retentionBytes', () => {

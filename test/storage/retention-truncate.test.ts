@@ -39,7 +39,7 @@ describe('segment roll', () => {
 });
 
 describe('retention', () => {
-  it('deletes whole segments whose newest timestamp is older than retentionMs, never the active one', async () => {
+  it('deletes whole segments whose newest timestamp is older than retentionMs, oldest first', async () => {
     const clock = new ManualClock(T0);
     const log = await open({ segmentBytes: 400, retentionMs: 10 * HOUR }, clock);
     for (let i = 0; i < 20; i++) await log.append(batchOf([`old-${i}`], T0 + i));
@@ -57,11 +57,33 @@ describe('retention', () => {
     expect(log.logStartOffset()).toBe(result.deleted[result.deleted.length - 1]!.nextOffset);
     await expect(log.read(0, 100)).rejects.toMatchObject({ code: 'OFFSET_OUT_OF_RANGE' });
 
-    // Everything expired: all closed segments go, the active one stays.
+    // Everything expired: the log rolls onto an empty segment at its end and every older one goes.
     const all = await log.applyRetention(T0 + 100 * HOUR);
     expect(log.stats().segments).toBe(1);
-    expect(all.deleted.length + result.deleted.length).toBe(segments - 1);
+    expect(all.deleted.length + result.deleted.length).toBe(segments);
     expect(log.logEndOffset()).toBe(23);
+    expect(log.logStartOffset()).toBe(23);
+    expect(await segmentFiles()).toEqual(['00000000000000000023.log']);
+  });
+
+  it('frees a log that never filled a segment: lowering retention rolls the active segment away', async () => {
+    // The default segment_bytes (1 GiB) keeps a small topic in one active segment; an operator on a full
+    // disk lowers retention and needs that space back.
+    const log = await open({ retentionMs: 7 * 24 * HOUR });
+    for (let i = 0; i < 10; i++) await log.append(batchOf([`v${i}`], T0));
+    expect((await log.applyRetention(T0 + HOUR)).deleted).toEqual([]);
+    log.reconfigure({ ...log.config, retentionMs: 1000 });
+    const result = await log.applyRetention(T0 + HOUR);
+    expect(result.deleted).toEqual([
+      { baseOffset: 0, nextOffset: 10, sizeBytes: expect.any(Number), reason: 'retention_ms' },
+    ]);
+    expect(log.sizeBytes()).toBe(0);
+    expect(await segmentFiles()).toEqual(['00000000000000000010.log']);
+    expect((await log.append(batchOf(['after'], T0 + HOUR))).baseOffset).toBe(10);
+    await log.close();
+    const reopened = await open();
+    expect(reopened.logStartOffset()).toBe(10);
+    expect((await readAll(reopened)).map((r) => r.value)).toEqual(['after']);
   });
 
   it('deletes the oldest segments while the log stays at least retentionBytes without them', async () => {
