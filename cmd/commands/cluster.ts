@@ -28,6 +28,43 @@ export function quorumSizeWarning(voters: number): string {
   return '';
 }
 
+/** What drainCapacityWarning needs of a topic: its partitions' replica lists. */
+export interface TopicReplicas {
+  name: string;
+  partitions: readonly { replicas: readonly number[] }[];
+}
+
+/**
+ * Why draining (or decommissioning) `brokerId` can never finish, when it cannot: the coordinator moves a
+ * replica only to an alive broker that holds none of the partition's replicas yet, so a partition with
+ * replication factor R needs R alive brokers besides the leaving one. With fewer (3 brokers, RF 3) nothing
+ * moves and `cluster status` says NOT safe to stop for ever. Empty when every partition on it can move.
+ */
+export function drainCapacityWarning(
+  brokers: readonly ClusterBrokerDescription[],
+  topics: readonly TopicReplicas[],
+  brokerId: number,
+): string {
+  const others = brokers.filter((b) => b.id !== brokerId && b.state === 'alive').length;
+  const stuck = topics.flatMap((t) => {
+    const on = t.partitions.filter((p) => p.replicas.includes(brokerId));
+    const factor = Math.max(0, ...on.map((p) => p.replicas.length));
+    return on.length > 0 && factor > others ? [{ name: t.name, factor, partitions: on.length }] : [];
+  });
+  if (stuck.length === 0) return '';
+  const stuckPartitions = stuck.reduce((n, t) => n + t.partitions, 0);
+  const shown = stuck
+    .slice(0, 3)
+    .map((t) => `${t.name} (replication factor ${t.factor})`)
+    .join(', ');
+  const more = stuck.length > 3 ? ` and ${stuck.length - 3} more topics` : '';
+  return (
+    `warning: ${stuckPartitions} partitions on broker ${brokerId} have nowhere to go: ${shown}${more} ` +
+    `need that many alive brokers besides it, and there are ${others}. They stay on it and it never ` +
+    'becomes safe to stop: add a broker first, or undrain it (docs/operations.md, "Drain and decommission a broker")\n'
+  );
+}
+
 /** The human-readable `cluster status` report. */
 /**
  * Without a metadata leader (a majority of the voters down or cut off) the answering broker's view is the
@@ -178,8 +215,15 @@ export function registerClusterCommand(program: Command): void {
         const id = parseBrokerId(brokerId, `cluster.${action}`);
         const client = cliClient(opts);
         try {
-          const state = await client.admin().alterBroker(id, action);
+          const admin = client.admin();
+          const state = await admin.alterBroker(id, action);
           process.stdout.write(`broker ${id} is ${state}\n`);
+          if (action !== 'undrain') {
+            const { brokers } = await admin.describeCluster({ fromMetadataLeader: true });
+            const names = (await admin.listTopics()).map((t) => t.name);
+            const topics = names.length === 0 ? [] : await admin.describeTopics(names);
+            process.stderr.write(drainCapacityWarning(brokers, topics, id));
+          }
         } finally {
           await client.close();
         }
