@@ -5,6 +5,8 @@ export interface OpsListener {
   readonly port: number;
   readonly health: boolean;
   readonly metrics: boolean;
+  /** The config key that set `port`: a listener that cannot bind is reported as that key's fault. */
+  readonly portKey: 'health.http.port' | 'metrics.port';
 }
 
 /**
@@ -22,10 +24,14 @@ export function opsListeners(config: BrokerConfig): OpsListener[] {
   // port that differs from the health port.
   const shared = config.metrics.port === null || (metricsPort === healthPort && healthPort !== 0);
   if (healthOn && metricsOn && shared) {
-    return [{ host, port: healthPort, health: true, metrics: true }];
+    return [{ host, port: healthPort, health: true, metrics: true, portKey: 'health.http.port' }];
   }
   const listeners: OpsListener[] = [];
-  if (healthOn) listeners.push({ host, port: healthPort, health: true, metrics: false });
-  if (metricsOn) listeners.push({ host, port: metricsPort, health: false, metrics: true });
+  if (healthOn)
+    listeners.push({ host, port: healthPort, health: true, metrics: false, portKey: 'health.http.port' });
+  if (metricsOn) {
+    const portKey = config.metrics.port === null ? 'health.http.port' : 'metrics.port';
+    listeners.push({ host, port: metricsPort, health: false, metrics: true, portKey });
+  }
   return listeners;
 }

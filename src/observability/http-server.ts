@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import type { Logger } from 'pino';
+import { StreamBusError } from '../errors/index.js';
 import type { HealthRegistry, HealthStatus } from './health.js';
 import type { MetricsRegistry } from './metrics.js';
 
@@ -31,6 +32,11 @@ export interface OpsServerOptions {
   readonly raftHealth?: RaftHealthProvider;
   /** Server errors are logged here at warn; request logging is off. */
   readonly logger?: Logger;
+  /**
+   * The config keys behind `host`, `port` and `metricsPort`: a listener that cannot bind (port taken,
+   * address not on this host) then fails with INVALID_CONFIG naming them, as the client listener does.
+   */
+  readonly configKeys?: { readonly host: string; readonly port: string; readonly metricsPort?: string };
 }
 
 export interface OpsServer {
@@ -74,9 +80,23 @@ export async function startOpsServer(options: OpsServerOptions): Promise<OpsServ
     addMetricsRoute(metricsApp, options.metrics, metricsPath);
   }
 
+  const listen = async (app: FastifyInstance, port: number, portKey: string | undefined): Promise<void> => {
+    try {
+      await app.listen({ host: options.host, port });
+    } catch (err) {
+      const keys = options.configKeys;
+      if (keys === undefined || portKey === undefined) throw err;
+      throw new StreamBusError('INVALID_CONFIG', {
+        operation: 'ops_http.listen',
+        cause: err,
+        message: `${portKey} ${port} (${keys.host} ${options.host}): ${(err as Error).message}`,
+        metadata: { key: portKey, host: options.host, port },
+      });
+    }
+  };
   try {
-    await main.listen({ host: options.host, port: options.port });
-    if (metricsApp !== undefined) await metricsApp.listen({ host: options.host, port: metricsPort ?? 0 });
+    await listen(main, options.port, options.configKeys?.port);
+    if (metricsApp !== undefined) await listen(metricsApp, metricsPort ?? 0, options.configKeys?.metricsPort);
   } catch (err) {
     await Promise.allSettled([main.close(), metricsApp?.close()]);
     throw err;

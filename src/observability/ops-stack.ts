@@ -98,6 +98,11 @@ export async function startOpsStack(config: BrokerConfig, options: OpsStackOptio
         ...(healthListener === undefined ? {} : { health }),
         ...(metricsListener === undefined ? {} : { metrics, metricsPath: config.metrics.path }),
         metricsPort: metricsListener === undefined || metricsListener === first ? null : metricsListener.port,
+        configKeys: {
+          host: 'health.http.bind_address',
+          port: first.portKey,
+          ...(metricsListener === undefined ? {} : { metricsPort: metricsListener.portKey }),
+        },
         logger,
       });
     }

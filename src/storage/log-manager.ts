@@ -102,6 +102,26 @@ function serializeTopicsFile(file: TopicsFile): Buffer {
   return Buffer.from(JSON.stringify(file, null, 2));
 }
 
+/**
+ * Creates (if need be) and locks the data dir. A path that cannot be a folder (a file, or under one) or is
+ * not writable is the configuration's fault: INVALID_CONFIG naming the key (broker.data_dir), not a bare
+ * errno. A data dir in use by another broker stays STORAGE_ERROR.
+ */
+async function lockDataDir(fs: StorageFs, dataDir: string): Promise<DataDirLock> {
+  try {
+    await fs.mkdirp(dataDir);
+    return await DataDirLock.acquire(fs, dataDir);
+  } catch (err) {
+    if (err instanceof StreamBusError) throw err;
+    throw new StreamBusError('INVALID_CONFIG', {
+      operation: 'storage.open',
+      cause: err,
+      message: `broker.data_dir ${dataDir} cannot be used as the data dir: ${(err as Error).message}`,
+      metadata: { key: 'broker.data_dir', dataDir },
+    });
+  }
+}
+
 interface OpenTopic {
   state: TopicState;
   logs: PartitionLog[];
@@ -126,8 +146,7 @@ export class LogManager {
   static async open(config: StorageConfig, deps: LogManagerDeps): Promise<LogManager> {
     const fs = deps.fs ?? nodeStorageFs;
     const logger = deps.logger ?? SILENT_LOGGER;
-    await fs.mkdirp(config.dataDir);
-    const lock = await DataDirLock.acquire(fs, config.dataDir);
+    const lock = await lockDataDir(fs, config.dataDir);
     try {
       const path = join(config.dataDir, TOPICS_FILE);
       const raw = await fs.readFile(path);

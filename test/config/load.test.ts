@@ -318,20 +318,20 @@ describe('loadConfig validation', () => {
 describe('ops listeners', () => {
   it('share one listener on 8080 by default', () => {
     expect(opsListeners(loadConfig({ env: {} }))).toEqual([
-      { host: '0.0.0.0', port: 8080, health: true, metrics: true },
+      { host: '0.0.0.0', port: 8080, health: true, metrics: true, portKey: 'health.http.port' },
     ]);
   });
 
   it('split when metrics.port differs', () => {
     expect(opsListeners(loadConfig({ env: {}, overrides: { 'metrics.port': 9090 } }))).toEqual([
-      { host: '0.0.0.0', port: 8080, health: true, metrics: false },
-      { host: '0.0.0.0', port: 9090, health: false, metrics: true },
+      { host: '0.0.0.0', port: 8080, health: true, metrics: false, portKey: 'health.http.port' },
+      { host: '0.0.0.0', port: 9090, health: false, metrics: true, portKey: 'metrics.port' },
     ]);
   });
 
   it('keep metrics listening when health HTTP is off, and nothing when both are off', () => {
     expect(opsListeners(loadConfig({ env: {}, overrides: { 'health.http.enabled': false } }))).toEqual([
-      { host: '0.0.0.0', port: 8080, health: false, metrics: true },
+      { host: '0.0.0.0', port: 8080, health: false, metrics: true, portKey: 'health.http.port' },
     ]);
     const off = loadConfig({
       env: {},
