@@ -390,7 +390,8 @@ export class PartitionLog implements CleanableLog {
       const deleted: DeletedSegment[] = [];
       if (this.closed) return { deleted, logStartOffset: this.logStartOffset() };
       const plan = planRetention(this.segments, this.hw, this.config, nowMs, { activeDeletable: true });
-      if (plan.length === this.segments.length) await this.rollForRetention(nowMs);
+      const rolls = plan.length === this.segments.length;
+      if (rolls) await this.rollForRetention(nowMs);
       for (const reason of plan) {
         const segment = this.segments.shift()!;
         const { baseOffset, nextOffset, sizeBytes } = segment;
@@ -401,6 +402,9 @@ export class PartitionLog implements CleanableLog {
         // Snapshots below the log start could only be loaded by scanning batches that are gone.
         const logStart = this.logStartOffset();
         await this.derived?.dropBelow(logStart);
+        // As at any roll (and after the deletions, which made room for it): the log no longer holds the
+        // batches a restart would rebuild the producers' state from.
+        if (rolls) await this.snapshotState();
         this.logger.info(
           { dir: this.dir, deleted: deleted.length, logStartOffset: this.logStartOffset() },
           'retention',

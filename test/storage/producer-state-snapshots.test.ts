@@ -184,6 +184,23 @@ describe('producer state snapshots of a single-node log', () => {
     await log.close();
   });
 
+  it('retention that rolls the active segment away snapshots the state at the new start: a crash keeps it', async () => {
+    const path = await dir();
+    const crashed = await dir();
+    // One segment (the default segment_bytes), all of it past retention_bytes 0.
+    const { log, served } = await open(path, { retentionBytes: 0 });
+    const offsets = await writeBatches(served, 2);
+    await log.applyRetention(0);
+    expect(log.logStartOffset()).toBe(4);
+    expect(await snapshotFiles(path)).toEqual([4]);
+    await cp(path, crashed, { recursive: true });
+    await log.close();
+
+    const again = await open(crashed);
+    await expectRemembered(again.log, again.served, 2, offsets[1]!);
+    await again.log.close();
+  });
+
   it('a torn tail cut on open takes its batch out of the state: its retry is written again', async () => {
     const path = await dir();
     const first = await open(path);
