@@ -64,7 +64,7 @@ export class StreamBusClient {
   /** A producer made after close() would retry its sends against closed connections until they time out. */
   private checkOpen(operation: string): void {
     if (this.closed) {
-      throw new StreamBusError('CONNECTION_CLOSED', { operation, message: 'client is closed' });
+      throw new StreamBusError('CLIENT_CLOSED', { operation, message: 'client is closed' });
     }
   }
 }

@@ -321,7 +321,7 @@ export class Cluster {
   /** The live connection to an address, or a new one once the backoff after the last failure has passed. */
   async connectionAt(address: string): Promise<Connection> {
     if (this.closed) {
-      throw new StreamBusError('CONNECTION_CLOSED', {
+      throw new StreamBusError('CLIENT_CLOSED', {
         operation: 'cluster.connect',
         message: 'client is closed',
       });
@@ -377,7 +377,7 @@ export class Cluster {
   dedicatedConnection(address: string): Promise<Connection> {
     if (this.closed) {
       return Promise.reject(
-        new StreamBusError('CONNECTION_CLOSED', {
+        new StreamBusError('CLIENT_CLOSED', {
           operation: 'cluster.connect',
           message: 'client is closed',
         }),

@@ -271,7 +271,7 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
     // Polling a closed consumer is the caller's bug: [] would read as "nothing yet", forever. A poll already
     // running when close() comes still resolves [] (below), so loops such as for-await end cleanly.
     if (this.closing.signal.aborted)
-      throw new StreamBusError('CONNECTION_CLOSED', {
+      throw new StreamBusError('CLIENT_CLOSED', {
         operation: 'consumer.poll',
         message: 'consumer closed',
       });
@@ -349,7 +349,7 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
     this.ahead.clear();
     await this.group?.close().catch(() => undefined);
     this.closing.abort(
-      new StreamBusError('CONNECTION_CLOSED', { operation: 'consumer.close', message: 'consumer closed' }),
+      new StreamBusError('CLIENT_CLOSED', { operation: 'consumer.close', message: 'consumer closed' }),
     );
   }
 

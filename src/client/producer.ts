@@ -129,7 +129,7 @@ export class Producer {
   /** Queues messages and resolves with each one's partition and offset once acknowledged per acks. */
   async send(request: SendRequest): Promise<RecordMetadata[]> {
     if (this.closed) {
-      throw new StreamBusError('CONNECTION_CLOSED', {
+      throw new StreamBusError('CLIENT_CLOSED', {
         operation: 'producer.send',
         message: 'producer is closed',
       });

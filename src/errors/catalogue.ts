@@ -50,6 +50,13 @@ export const ERRORS = {
     category: 'fatal',
     message: 'TLS handshake failed: a certificate was not accepted',
   },
+  // The caller's own client, producer or consumer was closed (Kafka's IllegalStateException): not a broker's
+  // socket closing (CONNECTION_CLOSED, retriable), so a retry loop deciding by category stops at once.
+  CLIENT_CLOSED: {
+    wireCode: 18,
+    category: 'invalid_input',
+    message: 'the client, producer or consumer is closed',
+  },
 
   // 100..199: topics and partitions
   UNKNOWN_TOPIC_OR_PARTITION: {

@@ -1,6 +1,6 @@
 /**
  * The consumer's API edges: seek() is async like the other seeks, so a bad offset rejects its promise
- * rather than throwing; and poll() after close() rejects (CONNECTION_CLOSED "consumer closed") instead of
+ * rather than throwing; and poll() after close() rejects (CLIENT_CLOSED "consumer closed") instead of
  * answering [] forever, while a poll already running when close() comes still resolves [] so that loops
  * (for await included) end cleanly.
  */
@@ -82,17 +82,17 @@ describe('consumer.seek', () => {
 });
 
 describe('consumer.poll and close', () => {
-  it('a poll started after close() rejects with CONNECTION_CLOSED "consumer closed"', async () => {
+  it('a poll started after close() rejects with CLIENT_CLOSED "consumer closed"', async () => {
     const consumer = await start();
     await consumer.close();
     await expect(consumer.poll()).rejects.toMatchObject({
-      code: 'CONNECTION_CLOSED',
+      code: 'CLIENT_CLOSED',
       operation: 'consumer.poll',
       message: 'consumer closed',
     });
     // With a signal of its own too: the consumer being closed is what matters.
     await expect(consumer.poll({ signal: new AbortController().signal })).rejects.toMatchObject({
-      code: 'CONNECTION_CLOSED',
+      code: 'CLIENT_CLOSED',
     });
   });
 

@@ -142,9 +142,9 @@ describe('SDK against a real broker', () => {
 
     const closed = createClient({ bootstrap: broker.bootstrap });
     await closed.close();
-    expect(() => closed.producer()).toThrow(expect.objectContaining({ code: 'CONNECTION_CLOSED' }));
-    expect(() => closed.consumer()).toThrow(expect.objectContaining({ code: 'CONNECTION_CLOSED' }));
-    expect(() => closed.admin()).toThrow(expect.objectContaining({ code: 'CONNECTION_CLOSED' }));
+    expect(() => closed.producer()).toThrow(expect.objectContaining({ code: 'CLIENT_CLOSED' }));
+    expect(() => closed.consumer()).toThrow(expect.objectContaining({ code: 'CLIENT_CLOSED' }));
+    expect(() => closed.admin()).toThrow(expect.objectContaining({ code: 'CLIENT_CLOSED' }));
   });
 
   it('acknowledged messages survive a broker restart, and the client reconnects by itself', async () => {
