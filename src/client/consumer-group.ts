@@ -17,6 +17,7 @@ import { ApiKey, fromWireError } from '../protocol/index.js';
 import { type TopicPartition, topicPartitionKey } from './assignors/types.js';
 import { type BackoffPolicy, backoffMs } from './backoff.js';
 import type { Cluster } from './cluster.js';
+import type { GroupSettings } from './consumer-options.js';
 import { GroupMembership } from './group-membership.js';
 import type { Random, Timers } from './timers.js';
 
@@ -86,7 +87,6 @@ export interface CommittedOffset {
 
 export class ConsumerGroup {
   private readonly membership: GroupMembership;
-  private readonly o: Required<Omit<GroupOptions, 'groupInstanceId'>> & { groupInstanceId: string | null };
   private listener: RebalanceListener = {};
   private nextAutoCommitMs = 0;
   /** The automatic commit under way in the background, if any (beforePoll). */
@@ -101,19 +101,13 @@ export class ConsumerGroup {
   constructor(
     cluster: Cluster,
     private readonly consumer: AssignableConsumer,
-    options: GroupOptions,
+    /** Checked by groupSettings (consumer-options.ts). */
+    private readonly o: GroupSettings,
     private readonly clock: { nowMs(): number },
     timers: Timers,
     private readonly random: Random,
     private readonly retryBackoff: BackoffPolicy,
   ) {
-    this.o = { ...GROUP_DEFAULTS, ...options, groupInstanceId: options.groupInstanceId ?? null };
-    if (this.o.heartbeatIntervalMs >= this.o.sessionTimeoutMs) {
-      throw new StreamBusError('INVALID_CONFIG', {
-        operation: 'consumer.group',
-        message: `heartbeatIntervalMs (${this.o.heartbeatIntervalMs}) must be below sessionTimeoutMs (${this.o.sessionTimeoutMs})`,
-      });
-    }
     this.membership = new GroupMembership(
       cluster,
       {

@@ -1,7 +1,12 @@
-/** What a consumer is told: its options and their defaults. */
+/**
+ * What a consumer is told: its options and their defaults, checked when the consumer is made (a typo such
+ * as autoOffsetReset 'earlist' must not quietly read as latest).
+ */
 import { DECOMPRESSED_RECORDS_BYTES_MAX } from '../protocol/limits.js';
-import type { GroupOptions } from './consumer-group.js';
+import { ASSIGNORS } from './assignors/index.js';
+import { GROUP_DEFAULTS, type GroupOptions } from './consumer-group.js';
 import type { AutoOffsetReset } from './fetch-round.js';
+import { checkOneOf, checkWholeNumbers, invalidOption } from './option-checks.js';
 import type { Random, Timers } from './timers.js';
 
 export interface ConsumerOptions {
@@ -58,3 +63,77 @@ export const CONSUMER_DEFAULTS = {
   retryBackoffMaxMs: 1000,
   prefetch: true,
 } as const;
+
+export type ConsumerSettings = Required<Omit<ConsumerOptions, 'timers' | 'random' | 'group'>>;
+
+export type GroupSettings = Required<Omit<GroupOptions, 'groupInstanceId'>> & {
+  groupInstanceId: string | null;
+};
+
+const AUTO_OFFSET_RESETS: readonly AutoOffsetReset[] = ['earliest', 'latest', 'none'];
+
+/** Each numeric consumer option's least value. */
+const CONSUMER_LEAST: Readonly<Record<string, number>> = {
+  maxWaitMs: 0,
+  minBytes: 0,
+  maxBytes: 1,
+  partitionMaxBytes: 1,
+  decompressedBytesMax: 1,
+  requestTimeoutMs: 1,
+  retries: 0,
+  retryBackoffMs: 0,
+  retryBackoffMaxMs: 0,
+};
+
+const GROUP_LEAST: Readonly<Record<string, number>> = {
+  sessionTimeoutMs: 1,
+  heartbeatIntervalMs: 1,
+  rebalanceTimeoutMs: 1,
+  autoCommitIntervalMs: 1,
+};
+
+/** The options with defaults for what is unset; a value that cannot work is INVALID_CONFIG naming it. */
+export function consumerSettings(
+  options: Omit<ConsumerOptions, 'timers' | 'random' | 'group'>,
+): ConsumerSettings {
+  const o: ConsumerSettings = { ...CONSUMER_DEFAULTS, ...options };
+  // retries may be Infinity (the default: a broker restart is a pause, not the end of the stream).
+  checkWholeNumbers('consumer', o, CONSUMER_LEAST, ['retries']);
+  checkOneOf('consumer', 'autoOffsetReset', o.autoOffsetReset, AUTO_OFFSET_RESETS);
+  checkOneOf('consumer', 'prefetch', o.prefetch, [true, false]);
+  return o;
+}
+
+/** The group's options with defaults, checked as consumerSettings checks the consumer's. */
+export function groupSettings(options: GroupOptions): GroupSettings {
+  const o: GroupSettings = {
+    ...GROUP_DEFAULTS,
+    ...options,
+    groupInstanceId: options.groupInstanceId ?? null,
+  };
+  const owner = 'consumer group';
+  if (typeof o.groupId !== 'string' || o.groupId === '')
+    throw invalidOption(owner, 'groupId', 'a non-empty string', o.groupId);
+  if (o.groupInstanceId !== null && (typeof o.groupInstanceId !== 'string' || o.groupInstanceId === ''))
+    throw invalidOption(owner, 'groupInstanceId', 'a non-empty string or null', o.groupInstanceId);
+  checkWholeNumbers(owner, o, GROUP_LEAST);
+  // The coordinator would end the session between two heartbeats.
+  if (o.heartbeatIntervalMs >= o.sessionTimeoutMs) {
+    throw invalidOption(
+      owner,
+      'heartbeatIntervalMs',
+      `below sessionTimeoutMs (${o.sessionTimeoutMs})`,
+      o.heartbeatIntervalMs,
+    );
+  }
+  const known = Object.keys(ASSIGNORS).sort();
+  if (
+    !Array.isArray(o.assignors) ||
+    o.assignors.length === 0 ||
+    o.assignors.some((a) => !known.includes(a))
+  ) {
+    throw invalidOption(owner, 'assignors', `a non-empty list of ${known.join(', ')}`, o.assignors);
+  }
+  checkOneOf(owner, 'autoCommit', o.autoCommit, [true, false]);
+  return o;
+}

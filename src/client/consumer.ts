@@ -22,7 +22,12 @@ import {
   type GroupMetadata,
   type RebalanceListener,
 } from './consumer-group.js';
-import { CONSUMER_DEFAULTS, type ConsumerOptions } from './consumer-options.js';
+import {
+  type ConsumerOptions,
+  type ConsumerSettings,
+  consumerSettings,
+  groupSettings,
+} from './consumer-options.js';
 import { fetchRound, keyOf, type PartitionState, type Round } from './fetch-round.js';
 import { type ConsumerMessage, decodeFetch } from './fetched-records.js';
 import { HandOver } from './hand-over.js';
@@ -46,7 +51,7 @@ type Outcome = { ok: true; round: Round } | { ok: false; error: unknown };
 export const PREFETCH_ROUNDS = 2;
 
 export class Consumer implements AsyncIterable<ConsumerMessage> {
-  private readonly o: Required<Omit<ConsumerOptions, 'timers' | 'random' | 'group'>>;
+  private readonly o: ConsumerSettings;
   private readonly timers: Timers;
   private readonly random: Random;
   private readonly backoff: BackoffPolicy;
@@ -65,7 +70,8 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
     options: ConsumerOptions = {},
   ) {
     const { timers, random, group, ...rest } = options;
-    this.o = { ...CONSUMER_DEFAULTS, ...rest };
+    this.o = consumerSettings(rest);
+    const groupOptions = group === undefined ? null : groupSettings(group);
     this.timers = timers ?? clientTimers;
     this.random = random ?? Math.random;
     this.backoff = { baseMs: this.o.retryBackoffMs, maxMs: this.o.retryBackoffMaxMs };
@@ -75,7 +81,7 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
       (o) => o.ok && o.round.advances.some((a) => a.scanned.batches.length > 0),
     );
     this.group =
-      group === undefined
+      groupOptions === null
         ? null
         : new ConsumerGroup(
             cluster,
@@ -85,7 +91,7 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
               position: (tp) => this.position(tp),
               seek: (tp, offset) => this.moveTo(tp, offset),
             },
-            group,
+            groupOptions,
             clientClock,
             this.timers,
             this.random,

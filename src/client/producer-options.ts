@@ -3,6 +3,7 @@ import { StreamBusError } from '../errors/index.js';
 import { type Compression, checkCompression } from '../protocol/compression.js';
 import type { Acks } from '../protocol/index.js';
 import type { RecordHeader } from '../protocol/record-batch.js';
+import { checkWholeNumbers } from './option-checks.js';
 import type { Clock, Random, Timers } from './timers.js';
 
 export interface ProducerOptions {
@@ -94,17 +95,8 @@ export function producerSettings(
   const o: ProducerSettings = { ...PRODUCER_DEFAULTS, ...options };
   if (![0, 1, -1].includes(o.acks)) throw new StreamBusError('INVALID_ACKS', { operation: 'producer' });
   checkCompression(o.compression, 'producer');
-  for (const [name, least] of Object.entries(LEAST)) {
-    const value = o[name as keyof ProducerSettings];
-    // retries may be Infinity (the default: bounded by deliveryTimeoutMs instead).
-    const whole = Number.isInteger(value) || (name === 'retries' && value === Number.POSITIVE_INFINITY);
-    if (typeof value !== 'number' || !whole || value < least) {
-      throw new StreamBusError('INVALID_CONFIG', {
-        operation: 'producer',
-        message: `producer option ${name} must be an integer >= ${least}, got ${JSON.stringify(value)}`,
-      });
-    }
-  }
+  // retries may be Infinity (the default: bounded by deliveryTimeoutMs instead).
+  checkWholeNumbers('producer', o, LEAST, ['retries']);
   return o;
 }
 
