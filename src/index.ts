@@ -13,6 +13,7 @@ export { type ClientOptions, createClient, StreamBusClient } from './client/clie
 export { Connection, type ConnectionOptions, type RequestOptions } from './client/connection.js';
 export type { ClientTlsOptions } from './client/connection-tls.js';
 export {
+  type AssignmentListener,
   type AutoOffsetReset,
   Consumer,
   type ConsumerMessage,

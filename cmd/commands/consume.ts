@@ -190,6 +190,8 @@ export function registerConsumeCommand(program: Command): void {
       waitingFor = 'consuming';
     };
     let printed = 0;
+    /** Without --group: the topic was deleted while it was read (the consumer dropped its partitions). */
+    let topicDeleted = false;
     /**
      * Per partition, the offset of its first message delivered but not printed (--max-messages reached, or
      * a round the reader did not take): the group's next run must start there, neither before (printed
@@ -206,9 +208,14 @@ export function registerConsumeCommand(program: Command): void {
         if (opts.group !== undefined) {
           consumer.subscribe([topic]);
         } else {
-          await consumer.assign([
-            opts.partition === undefined ? { topic } : { topic, partition: opts.partition },
-          ]);
+          await consumer.assign(
+            [opts.partition === undefined ? { topic } : { topic, partition: opts.partition }],
+            {
+              onDeleted: () => {
+                topicDeleted = true;
+              },
+            },
+          );
           const assigned: TopicPartition[] = consumer.assignment();
           if (opts.offset !== undefined) {
             const tp = { topic, partition: opts.partition! };
@@ -219,7 +226,9 @@ export function registerConsumeCommand(program: Command): void {
         }
 
         let lastMessageAt = Date.now();
-        while (!stop.aborted) {
+        // A group member whose topic is deleted keeps waiting (the group rebalances without it, and reads it
+        // again if it is created anew), as Kafka's console consumer does; alone, there is nothing left to read.
+        while (!stop.aborted && !(topicDeleted && consumer.assignment().length === 0)) {
           const messages = await consumer.poll({ signal: stop });
           if (messages.length === 0) {
             if (opts.timeoutMs !== undefined && Date.now() - lastMessageAt >= opts.timeoutMs) break;
@@ -284,5 +293,9 @@ export function registerConsumeCommand(program: Command): void {
       process.exit(SIGNAL_EXIT_CODES[outcome.signal]);
     }
     process.stderr.write(`${printed} message(s) consumed\n`);
+    if (topicDeleted) {
+      process.stderr.write(`streambus: topic ${topic} was deleted\n`);
+      process.exitCode = 1;
+    }
   });
 }

@@ -45,6 +45,15 @@ export interface TopicPartition {
   partition: number;
 }
 
+/** What a consumer without a group hears about the partitions given to assign(). */
+export interface AssignmentListener {
+  /**
+   * Partitions dropped from the assignment because their topic was deleted (fresh metadata no longer shows
+   * it); the others keep flowing. Called from the poll() that dropped them; what it throws, that poll() throws.
+   */
+  onDeleted?(partitions: TopicPartition[]): void;
+}
+
 type Outcome = { ok: true; round: Round } | { ok: false; error: unknown };
 
 /** Rounds read ahead of poll() (see rounds-ahead.ts): with 50 MiB maxBytes, at most 100 MiB held. */
@@ -58,6 +67,10 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
   private readonly partitions = new Map<string, PartitionState>();
   /** Topics assigned whole (assign() without a partition): partitions added to them later join. */
   private wholeTopics = new Set<string>();
+  /** Told about partitions assign() gave whose topic was deleted (consumers without a group). */
+  private assignmentListener: AssignmentListener = {};
+  /** Topics dropped from the assignment since assign() because they were deleted: poll() says so. */
+  private deletedTopics = new Set<string>();
   /** Leaders with a fetch a round left behind (fetch-round.ts), until it settles. */
   private readonly busyLeaders = new Map<number, Promise<void>>();
   private readonly closing = new AbortController();
@@ -125,8 +138,15 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
     return this.requireGroup('consumer.groupMetadata').metadata();
   }
 
-  /** Replaces the assignment. An entry without `partition` means every partition of the topic. */
-  async assign(list: readonly { topic: string; partition?: number }[]): Promise<void> {
+  /**
+   * Replaces the assignment. An entry without `partition` means every partition of the topic. A topic deleted
+   * later drops out of the assignment (`listener.onDeleted` hears of it) and the others keep flowing; once
+   * nothing is left, poll() throws UNKNOWN_TOPIC_OR_PARTITION naming the deleted topics.
+   */
+  async assign(
+    list: readonly { topic: string; partition?: number }[],
+    listener: AssignmentListener = {},
+  ): Promise<void> {
     if (this.group !== null) {
       throw new StreamBusError('INVALID_CONFIG', {
         operation: 'consumer.assign',
@@ -136,6 +156,8 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
     const partitions = await this.partitionsOf(list);
     this.setAssignment(partitions);
     this.wholeTopics = new Set(list.filter((item) => item.partition === undefined).map((item) => item.topic));
+    this.assignmentListener = listener;
+    this.deletedTopics = new Set();
   }
 
   private requireGroup(operation: string): ConsumerGroup {
@@ -287,7 +309,15 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
     if (signal.aborted) return [];
     // As Kafka's consumer: polling nothing would wait forever (a for-await loop never ends).
     const first = this.group === null ? 'assign() partitions or topics' : 'subscribe() to topics';
-    if (this.group === null ? this.partitions.size + this.wholeTopics.size === 0 : !this.group.subscribed)
+    const nothing =
+      this.group === null ? this.partitions.size + this.wholeTopics.size === 0 : !this.group.subscribed;
+    if (nothing && this.deletedTopics.size > 0)
+      throw new StreamBusError('UNKNOWN_TOPIC_OR_PARTITION', {
+        operation: 'consumer.poll',
+        message: `nothing left to poll: the assigned topics were deleted (${[...this.deletedTopics].join(', ')})`,
+        metadata: { topics: [...this.deletedTopics] },
+      });
+    if (nothing)
       throw new StreamBusError('INVALID_CONFIG', {
         operation: 'consumer.poll',
         message: `nothing to poll: ${first} first`,
@@ -326,7 +356,27 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
       // run and the fetch leave before the CPU-bound decode below, or the two would not overlap at all.
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
-    return this.deliver(outcome.round);
+    const delivered = this.deliver(outcome.round);
+    this.dropDeleted(outcome.round.gone);
+    return delivered;
+  }
+
+  /**
+   * Partitions whose topic was deleted. A group member's sit out (each round looks again) until the group's
+   * leader sees the topic gone and rebalances without it, as Kafka's does; a consumer without a group drops
+   * them from its assignment, tells the listener, and goes on with the rest.
+   */
+  private dropDeleted(gone: readonly PartitionState[]): void {
+    if (this.group !== null) return;
+    // Still assigned as they were when the round ran (no assign() since).
+    const dropped = gone.filter((s) => this.partitions.get(keyOf(s.topic, s.partition)) === s);
+    if (dropped.length === 0) return;
+    for (const s of dropped) {
+      this.partitions.delete(keyOf(s.topic, s.partition));
+      this.wholeTopics.delete(s.topic);
+      this.deletedTopics.add(s.topic);
+    }
+    this.assignmentListener.onDeleted?.(dropped.map((s) => ({ topic: s.topic, partition: s.partition })));
   }
 
   /**
@@ -449,14 +499,15 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
   /** Runs one round; the outcome never rejects, so a round nobody collects cannot go unhandled. */
   private startRound(): Promise<Outcome> {
     const run = async (): Promise<Round> => {
-      await this.resolvePositions();
-      return fetchRound({
+      const unlisted = await this.resolvePositions();
+      const round = await fetchRound({
         cluster: this.cluster,
         partitions: this.partitions,
         options: this.o,
         signal: this.closing.signal,
         busyLeaders: this.busyLeaders,
       });
+      return { ...round, gone: [...unlisted, ...round.gone] };
     };
     return run().then(
       (round): Outcome => ({ ok: true, round }),
@@ -487,12 +538,16 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
     return delivered;
   }
 
-  /** Starts partitions without a position per autoOffsetReset, except those waiting for a committed offset. */
-  private async resolvePositions(): Promise<void> {
+  /**
+   * Starts partitions without a position per autoOffsetReset, except those waiting for a committed offset.
+   * Returns those whose topic was deleted (they stay unresolved).
+   */
+  private async resolvePositions(): Promise<PartitionState[]> {
     const unresolved = [...this.partitions.values()].filter(
       (p) => p.fetchOffset === null && this.group?.awaitsCommitted(p) !== true,
     );
-    if (unresolved.length === 0) return;
+    const gone: PartitionState[] = [];
+    if (unresolved.length === 0) return gone;
     if (this.o.autoOffsetReset === 'none') {
       throw new StreamBusError('OFFSET_OUT_OF_RANGE', {
         operation: 'consumer.poll',
@@ -512,12 +567,15 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
       const r = results[i]!;
       if (r.error !== null) {
         const err = fromWireError(r.error, 'consumer.poll');
-        if (isRetriable(err)) return;
-        throw err;
+        // Asked again with fresh metadata (listOffsetsByLeader) and still unknown: its topic was deleted.
+        if (err.code === 'UNKNOWN_TOPIC_OR_PARTITION') gone.push(p);
+        else if (!isRetriable(err)) throw err;
+        return;
       }
       if (p.fetchOffset !== null || p.epoch !== epochs[i]) return;
       p.fetchOffset = Math.max(0, r.offset);
       p.position = p.fetchOffset;
     });
+    return gone;
   }
 }

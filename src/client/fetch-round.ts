@@ -3,9 +3,11 @@
  * Fetch per leader, in parallel), and the answers become checked, not yet decoded, batches per partition.
  * A leader that fails or stops answering does not stall or lose the others' data: what arrived is kept and only then do fetch
  * offsets move (a part that failed is fetched again from the same offset). A seek or reassignment while a
- * round is out wins over what it brings back (partition epochs).
+ * round is out wins over what it brings back (partition epochs). A partition that fresh metadata no longer
+ * shows (its topic was deleted) sits the round out and is reported in `gone`, for the consumer to decide
+ * what becomes of it; the others are fetched.
  */
-import { isRetriable, toStreamBusError } from '../errors/index.js';
+import { isRetriable, StreamBusError, toStreamBusError } from '../errors/index.js';
 import { ApiKey, type FetchResponse, fromWireError } from '../protocol/index.js';
 import { type Cluster, STALE_METADATA_CODES } from './cluster.js';
 import { type ScannedFetch, scanFetch } from './fetched-records.js';
@@ -36,6 +38,8 @@ export interface Round {
     nextOffset: number;
     scanned: ScannedFetch;
   }[];
+  /** Partitions asked about that fresh metadata does not show: their topic was deleted. */
+  gone: PartitionState[];
 }
 
 export const keyOf = (topic: string, partition: number): string => `${partition}\u0000${topic}`;
@@ -73,20 +77,25 @@ type Asked = { state: PartitionState; offset: number; epoch: number };
 /** Runs one round over the partitions whose fetch offset is known. */
 export async function fetchRound(ctx: FetchRoundContext): Promise<Round> {
   const byLeader = new Map<number, PartitionState[]>();
-  for (const s of ctx.partitions.values()) {
-    if (s.fetchOffset === null || s.paused) continue;
+  const gone: PartitionState[] = [];
+  const wanted = [...ctx.partitions.values()].filter((s) => s.fetchOffset !== null && !s.paused);
+  // Looked up together, so the metadata refreshes they need (a deleted topic's partitions each need one)
+  // share one request.
+  const leaders = await Promise.all(wanted.map((s) => leaderOrGone(ctx.cluster, s)));
+  wanted.forEach((s, i) => {
+    const leader = leaders[i];
+    if (leader === 'gone') gone.push(s);
     // No leader right now: this partition sits the round out and the others are fetched (one failover must
     // not stall them all); leaderFor refreshed metadata for it, so the next round looks again.
-    const leader = await ctx.cluster.leaderIfKnown(s.topic, s.partition);
-    if (leader === undefined || ctx.busyLeaders.has(leader)) continue;
-    byLeader.set(leader, [...(byLeader.get(leader) ?? []), s]);
-  }
+    else if (leader !== undefined && !ctx.busyLeaders.has(leader))
+      byLeader.set(leader, [...(byLeader.get(leader) ?? []), s]);
+  });
   if (byLeader.size === 0) {
     // Every leader asked is still busy with a left-behind fetch, no partition has a leader known right now,
-    // none has a fetch offset yet (a group's waiting for its committed offset), or all are paused: wait as
-    // a long poll would, not spin.
+    // none has a fetch offset yet (a group's waiting for its committed offset), or all are paused or gone:
+    // wait as a long poll would, not spin.
     await waitAtMost(ctx.options.maxWaitMs, [...ctx.busyLeaders.values()]);
-    return { advances: [] };
+    return { advances: [], gone };
   }
   let onSettled: () => void = () => {};
   const someSettled = new Promise<void>((resolve) => {
@@ -137,7 +146,7 @@ export async function fetchRound(ctx: FetchRoundContext): Promise<Round> {
   const all = Promise.all(fetches.map((f) => f.done));
   await Promise.race([all, someSettled]);
   await waitAtMost(ctx.options.maxWaitMs + STRAGGLER_GRACE_MS, [all]);
-  const settled: PromiseSettledResult<Round>[] = [];
+  const settled: PromiseSettledResult<Round['advances']>[] = [];
   for (const f of fetches) {
     const outcome = f.outcome;
     if (outcome === undefined) {
@@ -159,17 +168,30 @@ export async function fetchRound(ctx: FetchRoundContext): Promise<Round> {
       }
     }
   }
-  const advances = settled.flatMap((p) => (p.status === 'fulfilled' ? p.value.advances : []));
+  const advances = settled.flatMap((p) => (p.status === 'fulfilled' ? p.value : []));
   const failures = settled.flatMap((p) => (p.status === 'rejected' ? [p.reason as unknown] : []));
   const fatal = failures.find((err) => !isRetriable(toStreamBusError(err, 'consumer.fetch')));
   if (fatal !== undefined || (failures.length > 0 && advances.length === 0)) throw fatal ?? failures[0];
   if (failures.length > 0) ctx.cluster.invalidateMetadata();
   for (const a of advances) if (a.state.epoch === a.epoch) a.state.fetchOffset = a.nextOffset;
-  return { advances };
+  return { advances, gone };
 }
 
-function applyFetch(ctx: FetchRoundContext, asked: Asked[], response: FetchResponse): Round {
-  const round: Round = { advances: [] };
+/**
+ * The partition's leader; undefined while it has none; 'gone' when fresh metadata does not show it (leaderFor
+ * refreshes metadata before saying UNKNOWN_TOPIC_OR_PARTITION): its topic was deleted.
+ */
+async function leaderOrGone(cluster: Cluster, s: PartitionState): Promise<number | undefined | 'gone'> {
+  try {
+    return await cluster.leaderIfKnown(s.topic, s.partition);
+  } catch (err) {
+    if (err instanceof StreamBusError && err.code === 'UNKNOWN_TOPIC_OR_PARTITION') return 'gone';
+    throw err;
+  }
+}
+
+function applyFetch(ctx: FetchRoundContext, asked: Asked[], response: FetchResponse): Round['advances'] {
+  const advances: Round['advances'] = [];
   for (const r of response.partitions) {
     const a = asked.find((x) => x.state.topic === r.topic && x.state.partition === r.partition);
     // A seek or reassignment since the request was sent wins over what came back.
@@ -193,7 +215,7 @@ function applyFetch(ctx: FetchRoundContext, asked: Asked[], response: FetchRespo
       throw err;
     }
     const scanned = scanFetch(r.topic, r.partition, r.records, a.offset);
-    round.advances.push({
+    advances.push({
       state: a.state,
       epoch: a.epoch,
       fetchOffset: a.offset,
@@ -201,7 +223,7 @@ function applyFetch(ctx: FetchRoundContext, asked: Asked[], response: FetchRespo
       scanned,
     });
   }
-  return round;
+  return advances;
 }
 
 /** Resolves when one of `work` settles or after `ms`, whichever comes first. */
