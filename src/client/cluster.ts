@@ -410,7 +410,7 @@ export class Cluster {
   async close(): Promise<void> {
     this.closed = true;
     this.closing.abort(
-      new StreamBusError('CONNECTION_CLOSED', { operation: 'cluster.connect', message: 'client is closed' }),
+      new StreamBusError('CLIENT_CLOSED', { operation: 'cluster.connect', message: 'client is closed' }),
     );
     const closing: Promise<void>[] = [];
     for (const state of this.addresses.values()) {
