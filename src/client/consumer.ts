@@ -14,6 +14,7 @@ import {
   LATEST_TIMESTAMP,
   type ListOffsetsPartition,
 } from '../protocol/index.js';
+import { partitionsNamed } from './assigned-partitions.js';
 import { type BackoffPolicy, backoffMs, delay, retrying } from './backoff.js';
 import { type Cluster, STALE_METADATA_CODES } from './cluster.js';
 import {
@@ -33,6 +34,7 @@ import { type ConsumerMessage, decodeFetch } from './fetched-records.js';
 import { HandOver } from './hand-over.js';
 import { listOffsetsByLeader } from './list-offsets.js';
 import { RoundsAhead } from './rounds-ahead.js';
+import { resolveStartPositions } from './start-positions.js';
 import { clientClock, clientTimers, type Random, type Timers } from './timers.js';
 import { untilAborted } from './until-aborted.js';
 
@@ -153,7 +155,7 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
         message: 'a consumer with a group gets its partitions from subscribe(), not assign()',
       });
     }
-    const partitions = await this.partitionsOf(list);
+    const partitions = await partitionsNamed(this.cluster, list);
     this.setAssignment(partitions);
     this.wholeTopics = new Set(list.filter((item) => item.partition === undefined).map((item) => item.topic));
     this.assignmentListener = listener;
@@ -168,27 +170,6 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
       });
     }
     return this.group;
-  }
-
-  /** The partitions an assign() names, checked against the topics' metadata. */
-  private async partitionsOf(
-    list: readonly { topic: string; partition?: number }[],
-  ): Promise<TopicPartition[]> {
-    const partitions: TopicPartition[] = [];
-    for (const item of list) {
-      const count = await this.cluster.partitionCount(item.topic, item.partition);
-      const wanted = item.partition === undefined ? [...Array(count).keys()] : [item.partition];
-      for (const partition of wanted) {
-        if (!Number.isInteger(partition) || partition < 0 || partition >= count) {
-          throw new StreamBusError('UNKNOWN_TOPIC_OR_PARTITION', {
-            operation: 'consumer.assign',
-            message: `${item.topic} has no partition ${partition} (it has ${count})`,
-          });
-        }
-        partitions.push({ topic: item.topic, partition });
-      }
-    }
-    return partitions;
   }
 
   /**
@@ -499,7 +480,13 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
   /** Runs one round; the outcome never rejects, so a round nobody collects cannot go unhandled. */
   private startRound(): Promise<Outcome> {
     const run = async (): Promise<Round> => {
-      const unlisted = await this.resolvePositions();
+      const unlisted = await resolveStartPositions({
+        cluster: this.cluster,
+        partitions: this.partitions,
+        autoOffsetReset: this.o.autoOffsetReset,
+        awaitsCommitted: (p) => this.group?.awaitsCommitted(p) === true,
+        signal: this.closing.signal,
+      });
       const round = await fetchRound({
         cluster: this.cluster,
         partitions: this.partitions,
@@ -536,46 +523,5 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
       for (const m of messages) delivered.push(m);
     }
     return delivered;
-  }
-
-  /**
-   * Starts partitions without a position per autoOffsetReset, except those waiting for a committed offset.
-   * Returns those whose topic was deleted (they stay unresolved).
-   */
-  private async resolvePositions(): Promise<PartitionState[]> {
-    const unresolved = [...this.partitions.values()].filter(
-      (p) => p.fetchOffset === null && this.group?.awaitsCommitted(p) !== true,
-    );
-    const gone: PartitionState[] = [];
-    if (unresolved.length === 0) return gone;
-    if (this.o.autoOffsetReset === 'none') {
-      throw new StreamBusError('OFFSET_OUT_OF_RANGE', {
-        operation: 'consumer.poll',
-        message: `no position for ${unresolved[0]!.topic}/${unresolved[0]!.partition} and autoOffsetReset is none`,
-      });
-    }
-    const epochs = unresolved.map((p) => p.epoch);
-    const ts = this.o.autoOffsetReset === 'earliest' ? EARLIEST_TIMESTAMP : LATEST_TIMESTAMP;
-    const results = await listOffsetsByLeader(
-      this.cluster,
-      unresolved.map((p) => ({ topic: p.topic, partition: p.partition, timestamp: ts })),
-      this.closing.signal,
-    );
-    // A partition whose leader is unknown or unreachable right now stays unresolved, and the next round
-    // asks again; the others start now (one failover must not hold up every partition).
-    unresolved.forEach((p, i) => {
-      const r = results[i]!;
-      if (r.error !== null) {
-        const err = fromWireError(r.error, 'consumer.poll');
-        // Asked again with fresh metadata (listOffsetsByLeader) and still unknown: its topic was deleted.
-        if (err.code === 'UNKNOWN_TOPIC_OR_PARTITION') gone.push(p);
-        else if (!isRetriable(err)) throw err;
-        return;
-      }
-      if (p.fetchOffset !== null || p.epoch !== epochs[i]) return;
-      p.fetchOffset = Math.max(0, r.offset);
-      p.position = p.fetchOffset;
-    });
-    return gone;
   }
 }
