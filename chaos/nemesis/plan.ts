@@ -3,17 +3,10 @@
  * and options always give the same plan, so a failing run is replayed by its seed.
  */
 
-/** mulberry32: small, fast, and enough for scheduling (not for cryptography). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32 (the Raft core's seeded generator): small, fast, and enough for scheduling. */
+import { mulberry32 as seededRandom } from '../../src/raft/core/rand.js';
+
+export { seededRandom };
 
 export type PartitionMode = 'isolate' | 'majority-minority' | 'one-way';
 

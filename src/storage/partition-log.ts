@@ -25,7 +25,7 @@ import type { Segment } from './segment.js';
 import { findByTimestamp, locateBatch, readSegment } from './segment-reader.js';
 import { createSegment, openSegments, type SegmentContext } from './segment-recovery.js';
 import type { CleanedSegment } from './segment-rewrite.js';
-import { commitSwap } from './segment-swap.js';
+import { closeReplacedSegment, commitSwap } from './segment-swap.js';
 import { nodeStorageFs, type StorageFs } from './storage-fs.js';
 import {
   type Clock,
@@ -434,12 +434,7 @@ export class PartitionLog implements CleanableLog {
       this.segments[i] = cleaned.segment;
       // The tail cache may still hold batches of the segment from before it rolled.
       this.recent.clear();
-      // Reads that picked the old segment finish on its file (renamed over, still open); then it closes.
-      old
-        .close()
-        .catch((err: unknown) =>
-          this.logger.warn({ dir: this.dir, error: String(err) }, 'closing a cleaned segment failed'),
-        );
+      closeReplacedSegment(old, this.dir, this.logger);
       return true;
     });
   }

@@ -59,6 +59,7 @@ import {
 import type { Segment } from './segment.js';
 import type { SegmentContext } from './segment-recovery.js';
 import type { CleanedSegment } from './segment-rewrite.js';
+import { closeReplacedSegment } from './segment-swap.js';
 import { nodeStorageFs, type StorageFs } from './storage-fs.js';
 import { type Clock, REAL_INTERVAL_SCHEDULER, SILENT_LOGGER, type StorageLogger } from './types.js';
 
@@ -484,12 +485,7 @@ export class ReplicatedLog implements PartitionStore, CleanableLog {
       this.segments[i] = await swapReplicatedSegment(this.context(), this.segments[i]!, cleaned, this.runs);
       // The tail cache may still hold batches of the segment from before it rolled.
       this.recent.clear();
-      // Reads that picked the old segment finish on its file (renamed over, still open); then it closes.
-      old
-        .close()
-        .catch((err: unknown) =>
-          this.logger.warn({ dir: this.dir, error: String(err) }, 'closing a cleaned segment failed'),
-        );
+      closeReplacedSegment(old, this.dir, this.logger);
       return true;
     });
   }

@@ -12,8 +12,9 @@
  * replaces, only fewer records, so either file is a valid segment at that place in the log.
  */
 import { join } from 'node:path';
-import { segmentFileStem } from './segment.js';
+import { type Segment, segmentFileStem } from './segment.js';
 import type { StorageFs } from './storage-fs.js';
+import type { StorageLogger } from './types.js';
 
 export const CLEANED_SUFFIX = '.log.cleaned';
 export const SWAP_SUFFIX = '.log.swap';
@@ -74,4 +75,14 @@ export async function finishInterruptedSwaps(
     finished.push(base);
   }
   return finished;
+}
+
+/**
+ * Closes the segment a cleaned copy replaced, in the background: reads that picked it before the swap
+ * finish on its file (renamed over, still open; Segment.close waits for them), then it closes.
+ */
+export function closeReplacedSegment(old: Segment, dir: string, logger: StorageLogger): void {
+  old
+    .close()
+    .catch((err: unknown) => logger.warn({ dir, error: String(err) }, 'closing a cleaned segment failed'));
 }

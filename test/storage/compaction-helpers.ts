@@ -2,17 +2,10 @@
 import { recordsFromFetch } from '../../src/client/fetched-records.js';
 import { encodeRecordBatch, readBatchHeader, splitBatches } from '../../src/protocol/record-batch.js';
 
-/** mulberry32: a small seeded generator, so a failing run replays from its printed seed. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32 (the core's seeded generator), so a failing run replays from its printed seed. */
+import { mulberry32 as seededRandom } from '../../src/raft/core/rand.js';
+
+export { seededRandom };
 
 export interface KeyedRecord {
   key: string;
