@@ -8,15 +8,10 @@
  * group decides the assignment, positions start from committed offsets, and `commit()` records progress.
  */
 import { isRetriable, StreamBusError, toStreamBusError } from '../errors/index.js';
-import {
-  EARLIEST_TIMESTAMP,
-  fromWireError,
-  LATEST_TIMESTAMP,
-  type ListOffsetsPartition,
-} from '../protocol/index.js';
+import { EARLIEST_TIMESTAMP, LATEST_TIMESTAMP, type ListOffsetsPartition } from '../protocol/index.js';
 import { partitionsNamed } from './assigned-partitions.js';
-import { type BackoffPolicy, backoffMs, delay, retrying } from './backoff.js';
-import { type Cluster, STALE_METADATA_CODES } from './cluster.js';
+import { type BackoffPolicy, backoffMs, delay } from './backoff.js';
+import type { Cluster } from './cluster.js';
 import {
   type CommittedOffset,
   ConsumerGroup,
@@ -29,10 +24,10 @@ import {
   consumerSettings,
   groupSettings,
 } from './consumer-options.js';
-import { fetchRound, keyOf, type PartitionState, type Round } from './fetch-round.js';
-import { type ConsumerMessage, decodeFetch } from './fetched-records.js';
+import { deliverRound, fetchRound, keyOf, type PartitionState, type Round } from './fetch-round.js';
+import type { ConsumerMessage } from './fetched-records.js';
 import { HandOver } from './hand-over.js';
-import { listOffsetsByLeader } from './list-offsets.js';
+import { offsetsOrThrow } from './list-offsets.js';
 import { RoundsAhead } from './rounds-ahead.js';
 import { resolveStartPositions } from './start-positions.js';
 import { clientClock, clientTimers, type Random, type Timers } from './timers.js';
@@ -337,7 +332,7 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
       // run and the fetch leave before the CPU-bound decode below, or the two would not overlap at all.
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
-    const delivered = this.deliver(outcome.round);
+    const delivered = deliverRound(outcome.round, this.partitions, this.o.decompressedBytesMax);
     this.dropDeleted(outcome.round.gone);
     return delivered;
   }
@@ -457,24 +452,13 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
   }
 
   private listOffsets(asks: ListOffsetsPartition[]): Promise<number[]> {
-    return retrying(
-      async () => {
-        const results = await listOffsetsByLeader(this.cluster, asks, this.closing.signal);
-        for (const r of results) if (r.error !== null) throw fromWireError(r.error, 'consumer.listOffsets');
-        return results.map((r) => r.offset);
-      },
-      {
-        // Explicit seeks report a dead broker after a few tries; poll()'s own loop keeps going beyond.
-        retries: Math.min(this.o.retries, 5),
-        policy: this.backoff,
-        random: this.random,
-        timers: this.timers,
-        signal: this.closing.signal,
-        isRetriable: (err) =>
-          isRetriable(err) || (err instanceof StreamBusError && STALE_METADATA_CODES.has(err.code)),
-        onRetry: () => this.cluster.invalidateMetadata(),
-      },
-    );
+    return offsetsOrThrow(this.cluster, asks, {
+      retries: this.o.retries,
+      policy: this.backoff,
+      random: this.random,
+      timers: this.timers,
+      signal: this.closing.signal,
+    });
   }
 
   /** Runs one round; the outcome never rejects, so a round nobody collects cannot go unhandled. */
@@ -500,28 +484,5 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
       (round): Outcome => ({ ok: true, round }),
       (error: unknown): Outcome => ({ ok: false, error }),
     );
-  }
-
-  /** Moves positions past a round's messages and returns those still wanted (no seek since the fetch). */
-  private deliver(round: Round): ConsumerMessage[] {
-    const delivered: ConsumerMessage[] = [];
-    for (const a of round.advances) {
-      if (
-        a.state.epoch !== a.epoch ||
-        this.partitions.get(keyOf(a.state.topic, a.state.partition)) !== a.state
-      ) {
-        continue;
-      }
-      a.state.position = a.nextOffset;
-      const messages = decodeFetch(
-        a.state.topic,
-        a.state.partition,
-        a.scanned,
-        a.fetchOffset,
-        this.o.decompressedBytesMax,
-      );
-      for (const m of messages) delivered.push(m);
-    }
-    return delivered;
   }
 }

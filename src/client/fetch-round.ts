@@ -10,7 +10,7 @@
 import { isRetriable, StreamBusError, toStreamBusError } from '../errors/index.js';
 import { ApiKey, type FetchResponse, fromWireError } from '../protocol/index.js';
 import { type Cluster, STALE_METADATA_CODES } from './cluster.js';
-import { type ScannedFetch, scanFetch } from './fetched-records.js';
+import { type ConsumerMessage, decodeFetch, type ScannedFetch, scanFetch } from './fetched-records.js';
 
 /** Where to start when a partition has no position or it is out of range. */
 export type AutoOffsetReset = 'earliest' | 'latest' | 'none';
@@ -240,3 +240,23 @@ async function waitAtMost(ms: number, work: readonly Promise<unknown>[]): Promis
 }
 
 function noop(): void {}
+
+/**
+ * Moves positions past a round's messages and decodes those still wanted: a partition sought, paused or
+ * reassigned since the fetch (its epoch or state changed) gives nothing.
+ */
+export function deliverRound(
+  round: Round,
+  partitions: ReadonlyMap<string, PartitionState>,
+  decompressedBytesMax: number,
+): ConsumerMessage[] {
+  const delivered: ConsumerMessage[] = [];
+  for (const a of round.advances) {
+    const { state } = a;
+    if (state.epoch !== a.epoch || partitions.get(keyOf(state.topic, state.partition)) !== state) continue;
+    state.position = a.nextOffset;
+    for (const m of decodeFetch(state.topic, state.partition, a.scanned, a.fetchOffset, decompressedBytesMax))
+      delivered.push(m);
+  }
+  return delivered;
+}

@@ -6,17 +6,22 @@
  * reached, are asked again with fresh metadata, a few rounds at most.
  */
 
-import { codeFromWire, toStreamBusError } from '../errors/index.js';
+import { codeFromWire, isRetriable, StreamBusError, toStreamBusError } from '../errors/index.js';
 import {
   ApiKey,
+  fromWireError,
   type ListOffsetsPartition,
   type ListOffsetsPartitionResult,
   wireErrorOf,
 } from '../protocol/index.js';
+import { type RetryOptions, retrying } from './backoff.js';
 import { type Cluster, STALE_METADATA_CODES } from './cluster.js';
 
 /** Errors that say the broker could not be reached at all (it died, or it is restarting). */
 const UNREACHABLE_CODES: ReadonlySet<string> = new Set(['NETWORK_ERROR', 'CONNECTION_CLOSED']);
+
+/** An explicit seek's tries at most, whatever the consumer's `retries`. */
+const SEEK_RETRIES_MAX = 5;
 
 /** Rounds of asking again (with fresh metadata) the partitions whose leader moved. */
 const STALE_LEADER_ROUNDS = 3;
@@ -123,4 +128,30 @@ function unreachable(
       timestamp: -1,
     })),
   };
+}
+
+/**
+ * The offsets of `asks` (an explicit seek's question), any partition's error thrown, asked again with fresh
+ * metadata while the failure is retriable or a stale leader, a few times at most: a seek reports a dead
+ * broker after a few tries (a consumer's poll() loop keeps going beyond).
+ */
+export function offsetsOrThrow(
+  cluster: Cluster,
+  asks: readonly ListOffsetsPartition[],
+  retry: Omit<RetryOptions, 'isRetriable' | 'onRetry'>,
+): Promise<number[]> {
+  return retrying(
+    async () => {
+      const results = await listOffsetsByLeader(cluster, asks, retry.signal);
+      for (const r of results) if (r.error !== null) throw fromWireError(r.error, 'consumer.listOffsets');
+      return results.map((r) => r.offset);
+    },
+    {
+      ...retry,
+      retries: Math.min(retry.retries, SEEK_RETRIES_MAX),
+      isRetriable: (err) =>
+        isRetriable(err) || (err instanceof StreamBusError && STALE_METADATA_CODES.has(err.code)),
+      onRetry: () => cluster.invalidateMetadata(),
+    },
+  );
 }

@@ -14,15 +14,15 @@ export {
   TOPICS_FILE,
   type TopicState,
 } from './log-manager.js';
-export {
-  type AppendResult,
-  type DeletedSegment,
-  PartitionLog,
-  type PartitionLogDeps,
-  type PartitionLogStats,
-  type ReadResult,
-  type RetentionResult,
-} from './partition-log.js';
+export type { AppendResult } from './partition-append.js';
+export { PartitionLog } from './partition-log.js';
+export type {
+  DeletedSegment,
+  PartitionLogDeps,
+  PartitionLogStats,
+  ReadResult,
+  RetentionResult,
+} from './partition-log-types.js';
 export { nodeStorageFs, type StorageFile, type StorageFs } from './storage-fs.js';
 export {
   normalizeTopicConfigs,

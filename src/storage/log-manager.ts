@@ -14,7 +14,8 @@ import { CATALOG_RESERVE_FILE, CatalogReserve } from './catalog-reserve.js';
 import { logConfigOf, type StorageConfig } from './config.js';
 import { DataDirLock, LOCK_FILE } from './data-dir-lock.js';
 import type { NamedCleanableLog } from './log-cleaner.js';
-import { PartitionLog, type PartitionLogDeps, type RetentionResult } from './partition-log.js';
+import { PartitionLog } from './partition-log.js';
+import type { PartitionLogDeps, RetentionResult } from './partition-log-types.js';
 import { nodeStorageFs, type StorageFs } from './storage-fs.js';
 import {
   alterTopicConfigs,

@@ -16,11 +16,18 @@ import { forgetCleanerCheckpoint } from './cleaner-checkpoint.js';
 import { compacts, type LogConfig, reconfiguredLog } from './config.js';
 import { type HighWatermarkListener, HighWatermarkNotifier } from './high-watermark.js';
 import type { CleanableLog } from './log-cleaner.js';
-import { DerivedLogState, type LogState, type LogStateKind } from './log-state.js';
+import { DerivedLogState, type LogState } from './log-state.js';
 import { type AppendResult, GroupCommitWriter } from './partition-append.js';
+import type {
+  DeletedSegment,
+  PartitionLogDeps,
+  PartitionLogStats,
+  ReadResult,
+  RetentionResult,
+} from './partition-log-types.js';
 import type { ReadBufferSource } from './read-buffers.js';
 import { RecentBatches } from './recent-batches.js';
-import { planRetention, type RetentionReason } from './retention.js';
+import { planRetention } from './retention.js';
 import type { Segment } from './segment.js';
 import { findByTimestamp, locateBatch, readSegment } from './segment-reader.js';
 import { createSegment, openSegments, type SegmentContext } from './segment-recovery.js';
@@ -34,57 +41,6 @@ import {
   SILENT_LOGGER,
   type StorageLogger,
 } from './types.js';
-
-export interface PartitionLogDeps {
-  clock: Clock;
-  logger?: StorageLogger;
-  /** File system; tests inject failures (ENOSPC) and count fsyncs. Defaults to node's fs.promises. */
-  fs?: StorageFs;
-  /** Timer for flushPolicy 'interval'. Defaults to a real, unref'd setInterval. */
-  scheduleInterval?: IntervalScheduler;
-  /** Told how long each data fsync took (seconds): the streambus_log_fsync_duration_seconds histogram. */
-  onFsync?: (durationSeconds: number) => void;
-  /**
-   * State derived from the batch headers, kept with the log across restarts (log-state.ts): the broker's
-   * idempotent producers' state. Without it the log writes and reads no snapshot files.
-   */
-  producerState?: LogStateKind;
-}
-
-export type { AppendResult } from './partition-append.js';
-
-export interface ReadResult {
-  /** Whole batches, possibly empty. */
-  records: Buffer;
-  highWatermark: number;
-  logStartOffset: number;
-}
-
-export interface DeletedSegment {
-  baseOffset: number;
-  nextOffset: number;
-  sizeBytes: number;
-  reason: RetentionReason;
-}
-
-export interface RetentionResult {
-  deleted: DeletedSegment[];
-  logStartOffset: number;
-}
-
-export interface PartitionLogStats {
-  sizeBytes: number;
-  segments: number;
-  /** Data syncs made by this log (group commits, rolls, flushes): fdatasyncs, or O_DSYNC group writes. */
-  fsyncs: number;
-  /** Append calls that succeeded. */
-  appends: number;
-  /** Write groups (one writev + at most one fsync each). */
-  writeGroups: number;
-  logStartOffset: number;
-  logEndOffset: number;
-  highWatermark: number;
-}
 
 export class PartitionLog implements CleanableLog {
   private readonly writer: GroupCommitWriter;

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { AppendResult, PartitionLog } from '../../src/storage/partition-log.js';
+import type { AppendResult } from '../../src/storage/partition-append.js';
+import type { PartitionLog } from '../../src/storage/partition-log.js';
 import { batchOf, ManualClock, openLog, readAll, TestFs, tempDir } from './helpers.js';
 
 let dir: { path: string; cleanup: () => Promise<void> };

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeRecords, encodeRecordBatch, splitBatches } from '../../src/protocol/record-batch.js';
 import { DEFAULT_LOG_CONFIG, type LogConfig } from '../../src/storage/config.js';
-import { PartitionLog, type PartitionLogDeps } from '../../src/storage/partition-log.js';
+import { PartitionLog } from '../../src/storage/partition-log.js';
+import type { PartitionLogDeps } from '../../src/storage/partition-log-types.js';
 import { nodeStorageFs, type StorageFile, type StorageFs } from '../../src/storage/storage-fs.js';
 import type { Clock } from '../../src/storage/types.js';
 
