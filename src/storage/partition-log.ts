@@ -29,7 +29,7 @@ import type { ReadBufferSource } from './read-buffers.js';
 import { RecentBatches } from './recent-batches.js';
 import { planRetention } from './retention.js';
 import type { Segment } from './segment.js';
-import { findByTimestamp, locateBatch, readSegment } from './segment-reader.js';
+import { assertFetchOffset, findByTimestamp, locateBatch, readSegment } from './segment-reader.js';
 import { createSegment, openSegments, type SegmentContext } from './segment-recovery.js';
 import type { CleanedSegment } from './segment-rewrite.js';
 import { closeReplacedSegment, commitSwap } from './segment-swap.js';
@@ -288,13 +288,7 @@ export class PartitionLog implements CleanableLog {
       throw new StreamBusError('LOG_CLOSED', { operation: 'log.read', metadata: { dir: this.dir } });
     const highWatermark = this.hw;
     const logStartOffset = this.logStartOffset();
-    if (!Number.isSafeInteger(fetchOffset) || fetchOffset < logStartOffset || fetchOffset > highWatermark) {
-      throw new StreamBusError('OFFSET_OUT_OF_RANGE', {
-        operation: 'log.read',
-        message: `offset ${fetchOffset} is outside [${logStartOffset}, ${highWatermark}]`,
-        metadata: { fetchOffset, logStartOffset, highWatermark },
-      });
-    }
+    assertFetchOffset(fetchOffset, logStartOffset, highWatermark);
     if (fetchOffset === highWatermark) return { records: Buffer.alloc(0), highWatermark, logStartOffset };
     const recent = this.recent.read(fetchOffset, maxBytes, highWatermark);
     if (recent !== undefined) return { records: recent, highWatermark, logStartOffset };

@@ -57,6 +57,7 @@ import {
   storageError,
 } from './replicated-types.js';
 import type { Segment } from './segment.js';
+import { assertFetchOffset } from './segment-reader.js';
 import type { SegmentContext } from './segment-recovery.js';
 import type { CleanedSegment } from './segment-rewrite.js';
 import { closeReplacedSegment } from './segment-swap.js';
@@ -412,13 +413,7 @@ export class ReplicatedLog implements PartitionStore, CleanableLog {
       throw new StreamBusError('LOG_CLOSED', { operation: 'log.read', metadata: { dir: this.dir } });
     const logStartOffset = this.logStartOffset();
     const limit = Math.min(endOffset, this.endOffset);
-    if (!Number.isSafeInteger(fetchOffset) || fetchOffset < logStartOffset || fetchOffset > limit) {
-      throw new StreamBusError('OFFSET_OUT_OF_RANGE', {
-        operation: 'log.read',
-        message: `offset ${fetchOffset} is outside [${logStartOffset}, ${limit}]`,
-        metadata: { fetchOffset, logStartOffset, highWatermark: limit },
-      });
-    }
+    assertFetchOffset(fetchOffset, logStartOffset, limit);
     // Nothing is visible at the limit, and the file there may hold the next batch only partly written, or
     // the zeros written ahead of it (preallocated-file.ts), which a read would take for a corrupt log.
     if (fetchOffset === limit) return Buffer.alloc(0);

@@ -121,3 +121,17 @@ export async function findByTimestamp(
   });
   return found;
 }
+
+/**
+ * OFFSET_OUT_OF_RANGE unless `fetchOffset` is a readable offset: from the log start up to the limit
+ * (the high watermark), which itself reads as nothing yet.
+ */
+export function assertFetchOffset(fetchOffset: number, logStartOffset: number, highWatermark: number): void {
+  if (Number.isSafeInteger(fetchOffset) && fetchOffset >= logStartOffset && fetchOffset <= highWatermark)
+    return;
+  throw new StreamBusError('OFFSET_OUT_OF_RANGE', {
+    operation: 'log.read',
+    message: `offset ${fetchOffset} is outside [${logStartOffset}, ${highWatermark}]`,
+    metadata: { fetchOffset, logStartOffset, highWatermark },
+  });
+}
