@@ -44,10 +44,12 @@ export const CLUSTER_DEFAULTS = {
 } as const;
 
 /**
- * Requests that only read: `requestAny` may send one again to the next broker after it timed out on one
- * (a paused broker keeps its connection open and answers nothing until the request timeout).
+ * Requests `requestAny` may send again to the next broker, after it timed out on one (a paused broker keeps
+ * its connection open and answers nothing until the request timeout) or before, by hedging: those that only
+ * read, and InitProducerId, which only hands out a fresh producer id (asked twice, the id not taken is never
+ * used: ids are not reused, and nothing waits for it).
  */
-const READ_ONLY_APIS: ReadonlySet<ApiKey> = new Set<ApiKey>([
+const REPEATABLE_APIS: ReadonlySet<ApiKey> = new Set<ApiKey>([
   ApiKey.Metadata,
   ApiKey.ApiVersions,
   ApiKey.ListTopics,
@@ -55,6 +57,7 @@ const READ_ONLY_APIS: ReadonlySet<ApiKey> = new Set<ApiKey>([
   ApiKey.DescribeCluster,
   ApiKey.DescribeConfigs,
   ApiKey.FindCoordinator,
+  ApiKey.InitProducerId,
 ]);
 
 /** Codes after which cached metadata is presumed stale. */
@@ -266,9 +269,10 @@ export class Cluster {
   /**
    * Sends a request to any reachable broker, in the order of `candidateAddresses` (a connection with
    * requests stuck on it, such as a paused broker's, comes late). A broker that cannot be reached is
-   * skipped; for requests that only read, one that timed out too, and one that has not answered within
-   * `hedgeAfterMs` is joined by the next (first-answer.ts): a stopped bootstrap broker costs a second, not a
-   * request timeout. Writes go to one broker at a time: asking two could apply them twice.
+   * skipped; for requests that may be asked twice (REPEATABLE_APIS), one that timed out too, and one that has
+   * not answered within `hedgeAfterMs` is joined by the next (first-answer.ts): a stopped bootstrap broker
+   * costs a second, not a request timeout. Writes go to one broker at a time: asking two could apply them
+   * twice.
    */
   requestAny<K extends ApiKey>(
     apiKey: K,
@@ -276,12 +280,12 @@ export class Cluster {
     options?: RequestOptions,
   ): Promise<ResponseOf<K>> {
     const candidates = this.candidateAddresses();
-    const readOnly = READ_ONLY_APIS.has(apiKey);
+    const repeatable = REPEATABLE_APIS.has(apiKey);
     const movesOn = (e: StreamBusError): boolean =>
       e.code === 'NETWORK_ERROR' ||
       e.code === 'CONNECTION_CLOSED' ||
-      (e.code === 'REQUEST_TIMED_OUT' && readOnly && options?.signal?.aborted !== true);
-    const hedgeAfterMs = readOnly
+      (e.code === 'REQUEST_TIMED_OUT' && repeatable && options?.signal?.aborted !== true);
+    const hedgeAfterMs = repeatable
       ? (this.options.hedgeAfterMs ?? CLUSTER_DEFAULTS.hedgeAfterMs)
       : Number.POSITIVE_INFINITY;
     return firstAnswer(

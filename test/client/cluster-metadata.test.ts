@@ -114,6 +114,21 @@ describe('Cluster metadata when a broker stops answering', () => {
     expect(stopped.requestsOf(ApiKey.DescribeCluster)).toHaveLength(0);
   });
 
+  it('hedges InitProducerId (asked twice, one fresh id goes unused): a stopped broker costs hedgeAfterMs', async () => {
+    const stopped = await startBroker();
+    const answering = await startBroker();
+    stopped.handlers[ApiKey.InitProducerId] = () => NO_REPLY;
+    const timers = new ManualTimers();
+    cluster = new Cluster({ bootstrap: [stopped.bootstrap, answering.bootstrap], timers });
+    const identity = cluster.requestAny(ApiKey.InitProducerId, {});
+    await eventually(() => stopped.requestsOf(ApiKey.InitProducerId).length === 1, 'the first ask');
+    expect(await settledSoon(identity)).toBe(false);
+    expect(timers.fireSetFor(CLUSTER_DEFAULTS.hedgeAfterMs)).toBe(1);
+    const answer = await identity;
+    expect(answer.error).toBeNull();
+    expect(answering.requestsOf(ApiKey.InitProducerId)).toHaveLength(1);
+  });
+
   it('never hedges a write: it waits on the one broker asked', async () => {
     const stopped = await startBroker();
     const answering = await startBroker();
