@@ -1,12 +1,4 @@
-/**
- * Disk full, end to end: a broker whose data dir is a 2 MiB tmpfs is filled by produce until DISK_FULL.
- * The client sees DISK_FULL (category transient) per partition, acknowledged data stays readable, the
- * storage health check turns unhealthy and readiness 503, streambus_errors_total{code="DISK_FULL"} moves,
- * and deleting a topic frees space so produce works again. Needs root (mount); skipped visibly otherwise.
- */
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,27 +9,13 @@ import { codeFromWire } from '../../src/errors/index.js';
 import { createLogger } from '../../src/observability/index.js';
 import { ApiKey } from '../../src/protocol/index.js';
 import { decodeRecords, splitBatches } from '../../src/protocol/record-batch.js';
+import { tryMountTmpfs, unmountTmpfs } from '../helpers/test-tmpfs.js';
 import { batchOf, connectTo } from '../helpers/wire.js';
 
 const TMPFS_BYTES = 2 * 1024 * 1024;
 const DISK_FREE_MIN_BYTES = 512 * 1024;
 
-function tryMountTmpfs(): string | null {
-  if (process.platform !== 'linux' || process.getuid?.() !== 0) return null;
-  const dir = mkdtempSync(join(tmpdir(), 'streambus-tmpfs-'));
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${TMPFS_BYTES}`, 'tmpfs', dir], { stdio: 'pipe' });
-    return dir;
-  } catch {
-    rmSync(dir, { recursive: true, force: true });
-    return null;
-  }
-}
-
-const mountDir = tryMountTmpfs();
-if (mountDir === null) {
-  console.warn('hardening-disk-full: SKIPPED (needs root and `mount -t tmpfs` on Linux)');
-}
+const mountDir = tryMountTmpfs('hardening-disk-full', TMPFS_BYTES);
 
 describe.skipIf(mountDir === null)('disk full on a tmpfs data dir', () => {
   let b: { broker: Broker; httpPort: number };
@@ -83,10 +61,7 @@ describe.skipIf(mountDir === null)('disk full on a tmpfs data dir', () => {
   afterAll(async () => {
     await conn?.close();
     await b?.broker.shutdown('test');
-    if (mountDir !== null) {
-      execFileSync('umount', [mountDir]);
-      rmSync(mountDir, { recursive: true, force: true });
-    }
+    if (mountDir !== null) unmountTmpfs(mountDir);
   });
 
   async function health(path: string): Promise<{ status: number; body: Record<string, unknown> }> {

@@ -1,39 +1,18 @@
-/**
- * The runbook's ways to free a full disk (docs/operations.md "Disk full") work on a disk with no byte left:
- * deleting a topic, and lowering a topic's retention, each rewrite topics.json first. A real 4 MiB tmpfs is
- * filled to the last byte; needs root (mount), skipped visibly otherwise.
- */
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { appendFile, readdir, readFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_STORAGE_CONFIG } from '../../src/storage/config.js';
 import { LogManager } from '../../src/storage/log-manager.js';
 import { nodeStorageFs } from '../../src/storage/storage-fs.js';
+import { tryMountTmpfs, unmountTmpfs } from '../helpers/test-tmpfs.js';
 import { batchOf, ManualClock, readAll } from './helpers.js';
 
 const TMPFS_BYTES = 4 * 1024 * 1024;
 /** Records written at T0; the clock reads T0 + 1 h, so retention_ms=1000 expires them all. */
 const T0 = 1_700_000_000_000;
 
-function tryMountTmpfs(): string | null {
-  if (process.platform !== 'linux' || process.getuid?.() !== 0) return null;
-  const dir = mkdtempSync(join(tmpdir(), 'streambus-catalog-tmpfs-'));
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${TMPFS_BYTES}`, 'tmpfs', dir], { stdio: 'pipe' });
-    return dir;
-  } catch {
-    rmSync(dir, { recursive: true, force: true });
-    return null;
-  }
-}
-
-const mountDir = tryMountTmpfs();
-if (mountDir === null) {
-  console.warn('full-disk-catalog: SKIPPED (needs root and `mount -t tmpfs` on Linux)');
-}
+const mountDir = tryMountTmpfs('full-disk-catalog', TMPFS_BYTES);
 
 /** Writes filler next to the data dir until the file system refuses one more byte. */
 async function fillDisk(mount: string, name: string): Promise<void> {
@@ -83,8 +62,7 @@ describe.skipIf(mountDir === null)('freeing a full disk (tmpfs filled to the las
     for (const name of await readdir(mount)) rmSync(join(mount, name), { recursive: true, force: true });
   });
   afterAll(() => {
-    execFileSync('umount', [mount]);
-    rmSync(mount, { recursive: true, force: true });
+    unmountTmpfs(mount);
   });
 
   const topicsInCatalog = async () =>
