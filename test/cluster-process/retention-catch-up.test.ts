@@ -21,8 +21,10 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Connection } from '../../src/client/connection.js';
+import { codeFromWire } from '../../src/errors/index.js';
 import { createClient, type Producer } from '../../src/index.js';
 import { ApiKey, EARLIEST_TIMESTAMP, LATEST_TIMESTAMP } from '../../src/protocol/index.js';
+import type { WireError } from '../../src/protocol/messages.js';
 import { decodeRecords, readBatchHeader, splitBatches } from '../../src/protocol/record-batch.js';
 import { REPLICAS_DIR } from '../../src/storage/log-manager.js';
 import { requireDist } from '../helpers/acked-producer.js';
@@ -48,6 +50,16 @@ interface Batch {
   sizeBytes: number;
 }
 
+/** A read refused by the broker; `moved` when it was refused because another broker leads now. */
+class LeaderReadError extends Error {
+  readonly moved: boolean;
+  constructor(what: string, error: WireError) {
+    const code = codeFromWire(error.code);
+    super(`${what}: ${code} ${error.message}`);
+    this.moved = code === 'NOT_LEADER' || code === 'LEADER_NOT_AVAILABLE';
+  }
+}
+
 /** What a leader serves from `from` to its high watermark: every record and every batch (control ones too). */
 async function readFromLeader(b: BrokerProcess, from: number) {
   const conn = await Connection.connect({ host: b.host, port: b.port, clientId: 'retention-read' });
@@ -57,7 +69,7 @@ async function readFromLeader(b: BrokerProcess, from: number) {
         partitions: [{ topic: TOPIC, partition: 0, timestamp }],
       });
       const p = res.partitions[0]!;
-      if (p.error !== null) throw new Error(`list offsets on broker ${b.port}: ${p.error.message}`);
+      if (p.error !== null) throw new LeaderReadError(`list offsets on broker ${b.port}`, p.error);
       return p.offset;
     };
     const earliest = await offsetsOf(EARLIEST_TIMESTAMP);
@@ -73,7 +85,7 @@ async function readFromLeader(b: BrokerProcess, from: number) {
         partitions: [{ topic: TOPIC, partition: 0, fetchOffset: next, partitionMaxBytes: 4 << 20 }],
       });
       const p = res.partitions[0]!;
-      if (p.error !== null) throw new Error(`fetch @${next}: ${p.error.message}`);
+      if (p.error !== null) throw new LeaderReadError(`fetch @${next}`, p.error);
       const before = next;
       for (const batch of splitBatches(p.records)) {
         const h = readBatchHeader(batch);
@@ -192,6 +204,24 @@ describe('retention with replication', () => {
       }
       await Promise.all(inFlight);
     };
+    /** Reads from whichever broker leads, asking again when leadership moved between the look-up and the read. */
+    const readFromCurrentLeader = (from: number) =>
+      until(
+        'a read from the current leader',
+        async () => {
+          const p = await partition();
+          const b = p === undefined ? undefined : running.get(p.leaderId);
+          if (p === undefined || b === undefined) return;
+          try {
+            return { leaderId: p.leaderId, read: await readFromLeader(b, from) };
+          } catch (err) {
+            if (err instanceof LeaderReadError && err.moved) return;
+            throw err;
+          }
+        },
+        30_000,
+        200,
+      );
     const leaderEarliest = async (b: BrokerProcess) =>
       (await readFromLeader(b, Number.MAX_SAFE_INTEGER)).earliest;
     /** Writes until `done` holds (checked between rounds of writes), at most `rounds` rounds. */
@@ -277,17 +307,17 @@ describe('retention with replication', () => {
     const again = createClient({ bootstrap: [...running.values()].map((b) => b.bootstrap) });
     clients.push(again);
     producer = again.producer({ acks: -1, lingerMs: 0, deliveryTimeoutMs: 30_000 });
-    const p = await inSync([L, G, F]);
-    const leader = running.get(p.leaderId)!;
-    const pausedId = [L, G, F].find((id) => id !== p.leaderId)!;
+    await inSync([L, G, F]);
+    const { leaderId, read: atPause } = await readFromCurrentLeader(Number.MAX_SAFE_INTEGER);
+    const pausedId = [L, G, F].find((id) => id !== leaderId)!;
     const paused = running.get(pausedId)!;
-    const endAtPause = (await readFromLeader(leader, Number.MAX_SAFE_INTEGER)).hw;
+    const endAtPause = atPause.hw;
     const logsBefore = paused.logs.length;
     paused.child.kill('SIGSTOP');
     try {
       await produceUntil(
         'past the paused follower on the leader',
-        async () => (await leaderEarliest(leader)) > endAtPause,
+        async () => (await readFromCurrentLeader(Number.MAX_SAFE_INTEGER)).read.earliest > endAtPause,
       );
       await outOfSync(pausedId);
     } finally {
@@ -301,8 +331,9 @@ describe('retention with replication', () => {
 
     // Writes stopped: every acknowledged message from the leader's log start on, and every replica's log
     // start leaves at least retention_bytes.
-    const last = await inSync([L, G, F]);
-    const final = await readFromLeader(running.get(last.leaderId)!, 0);
+    await inSync([L, G, F]);
+    // The rebalancer may hand leadership back to the preferred broker L at any time now that it is in sync.
+    const { leaderId: lastLeader, read: final } = await readFromCurrentLeader(0);
     const finalByOffset = new Map(final.records.map((r) => [r.offset, r.value]));
     const finalWanted = [...acked].filter(([, offset]) => offset >= final.earliest);
     expect(
@@ -313,7 +344,7 @@ describe('retention with replication', () => {
     const starts = [L, G, F].map((id) => ({ id, logStart: diskLogStart(running.get(id)!) }));
     console.log(
       `retention: ${acked.size} acknowledged, failed ${JSON.stringify(failures.slice(0, 5))}; leader ` +
-        `${last.leaderId} ${final.earliest}..${final.hw}, retained floor ${floor}, replica log starts ` +
+        `${lastLeader} ${final.earliest}..${final.hw}, retained floor ${floor}, replica log starts ` +
         `${JSON.stringify(starts)}; phases ${phases.join(', ')}`,
     );
     for (const s of starts)
