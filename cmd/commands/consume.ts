@@ -229,9 +229,24 @@ export function registerConsumeCommand(program: Command): void {
         // A group member whose topic is deleted keeps waiting (the group rebalances without it, and reads it
         // again if it is created anew), as Kafka's console consumer does; alone, there is nothing left to read.
         while (!stop.aborted && !(topicDeleted && consumer.assignment().length === 0)) {
-          const messages = await consumer.poll({ signal: stop });
+          // Bounded by --timeout-ms too: a group member's poll waits for its join, which lasts as long as the
+          // coordinator cannot be found.
+          const signal =
+            opts.timeoutMs === undefined
+              ? stop
+              : AbortSignal.any([
+                  stop,
+                  AbortSignal.timeout(Math.max(1, lastMessageAt + opts.timeoutMs - Date.now())),
+                ]);
+          const messages = await consumer.poll({ signal });
           if (messages.length === 0) {
-            if (opts.timeoutMs !== undefined && Date.now() - lastMessageAt >= opts.timeoutMs) break;
+            if (opts.timeoutMs !== undefined && Date.now() - lastMessageAt >= opts.timeoutMs) {
+              if (opts.group !== undefined && consumer.assignment().length === 0)
+                process.stderr.write(
+                  `streambus: no partitions of group ${opts.group} assigned within --timeout-ms\n`,
+                );
+              break;
+            }
             continue;
           }
           lastMessageAt = Date.now();

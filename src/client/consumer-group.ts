@@ -107,6 +107,8 @@ export class ConsumerGroup {
     timers: Timers,
     private readonly random: Random,
     private readonly retryBackoff: BackoffPolicy,
+    /** The consumer's `retries`: consecutive failed joins poll() rides out before it throws. */
+    joinRetries: number,
   ) {
     this.membership = new GroupMembership(
       cluster,
@@ -118,6 +120,7 @@ export class ConsumerGroup {
         heartbeatIntervalMs: this.o.heartbeatIntervalMs,
         assignors: this.o.assignors,
         retryBackoff,
+        joinRetries,
       },
       {
         onRevoked: (partitions) => this.revoked(partitions),

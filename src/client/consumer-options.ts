@@ -30,7 +30,8 @@ export interface ConsumerOptions {
   /** Response timeout on top of maxWaitMs for each fetch. */
   requestTimeoutMs?: number;
   /**
-   * Consecutive retriable failures poll() rides out (backing off, returning no messages) before it throws.
+   * Consecutive retriable failures poll() rides out (backing off, returning no messages) before it throws:
+   * failed fetches, and for a group member failed joins (a coordinator that cannot be found, say).
    * Unbounded by default, like Kafka consumers: a broker restart is a pause, not the end of the stream.
    */
   retries?: number;

@@ -106,6 +106,7 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
             this.timers,
             this.random,
             this.backoff,
+            this.o.retries,
           );
   }
 

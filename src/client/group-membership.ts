@@ -47,6 +47,12 @@ export interface MembershipOptions {
   /** Assignor names in order of preference. */
   assignors: readonly string[];
   retryBackoff: BackoffPolicy;
+  /**
+   * Consecutive failed joins ensureActive() rides out before it throws the last one (the consumer's
+   * `retries`: unbounded by default, so a coordinator outage is a pause). Past it, each ensureActive()
+   * tries once more and throws again until a join succeeds, as poll() does for fetches.
+   */
+  joinRetries: number;
 }
 
 /** Called during the join; what they throw comes out of the next ensureActive(), after the join. */
@@ -94,6 +100,8 @@ export class GroupMembership {
   private sessionLost = false;
   private heartbeatTimer: unknown = null;
   private failures = 0;
+  /** The last failed join's error once `joinRetries` ran out: the next ensureActive() throws it. */
+  private gaveUp: StreamBusError | null = null;
   private closed = false;
   private readonly closing = new AbortController();
   /**
@@ -157,6 +165,9 @@ export class GroupMembership {
       });
       await untilAborted(this.joining, signal);
       if (this.fatal !== null) throw this.fatal;
+      const gaveUp = this.gaveUp;
+      this.gaveUp = null;
+      if (gaveUp !== null) throw gaveUp;
     }
     const failed = this.unreported;
     this.unreported = null;
@@ -179,8 +190,19 @@ export class GroupMembership {
         // on retrying (the group needs this member) but the application hears of it.
         if (!(err instanceof StreamBusError)) this.unreported ??= { error: err };
         if (coordinatorMoved(e)) this.coordinator.drop();
+        const outOfRetries = this.failures >= this.options.joinRetries;
         const waitMs = backoffMs(this.failures++, this.options.retryBackoff, this.random);
+        // Backing off before giving up too: a caller that polls again at once does not spin on joins.
         await delay(waitMs, this.timers, this.closing.signal).catch(() => undefined);
+        if (outOfRetries) {
+          this.gaveUp = new StreamBusError(e.code, {
+            operation: 'group.join',
+            message: `group ${this.options.groupId}: no stable membership after ${this.failures} tries: ${e.message}`,
+            metadata: { groupId: this.options.groupId, tries: this.failures },
+            cause: e,
+          });
+          return;
+        }
       }
     }
   }
