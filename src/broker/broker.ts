@@ -31,6 +31,7 @@ import { BROKER_VERSION } from '../version.js';
 import { drainAndClose, type ShutdownOutcome } from './broker-shutdown.js';
 import { loadBrokerTls } from './broker-tls.js';
 import { scheduleCleaner } from './cleaner-schedule.js';
+import { ClientQuotas } from './client-quotas.js';
 import { ClusterTopicCatalog } from './cluster-catalog.js';
 import { quorumClusterInfo, singleNodeClusterInfo } from './cluster-info.js';
 import { ClusterNode } from './cluster-node.js';
@@ -316,6 +317,7 @@ export class Broker {
       observers.requests,
       config.limits.requestTimeoutMs,
       ops.tracing.enabled,
+      new ClientQuotas(config.quotas),
     );
     // Validated at load: a broker.listen that does not parse never gets this far.
     const listen = parseHostPort(config.broker.listen)!;

@@ -39,6 +39,11 @@ export interface Answer {
    * failed (CLOSE_CONNECTION), and what follows the answer to a frame refused unread.
    */
   closeConnection?: true;
+  /**
+   * The client went over its byte-rate quota (client-quotas.ts): once this answer is written the
+   * connection is not read for this long, so the client's next requests wait (Kafka's channel mute).
+   */
+  throttleMs?: number;
 }
 
 /** An answer that closes the connection instead (see Answer.closeConnection). */
@@ -84,6 +89,9 @@ export class BrokerConnection implements ConnectionInfo {
   /** Set once an answer closed the connection (CLOSE_CONNECTION): nothing more is written. */
   private ending = false;
   private drainWaiters: (() => void)[] = [];
+  /** Not reading until this timer fires: the client is over its quota (Answer.throttleMs). */
+  private muted: ReturnType<typeof setTimeout> | null = null;
+  private mutedUntilMs = 0;
   /** Resolves when the socket has closed. */
   readonly closedPromise: Promise<void>;
 
@@ -213,6 +221,8 @@ export class BrokerConnection implements ConnectionInfo {
               };
         if (chunks.length > 0 && !writeChunks(this.socket, chunks, done)) this.writeBlocked = true;
       }
+      const throttleMs = head.response?.throttleMs ?? 0;
+      if (throttleMs > 0 && !this.closed) this.mute(throttleMs);
       if (head.response?.closeConnection === true && !this.ending) {
         // Later requests go unanswered: the client fails them as lost with the connection and retries.
         this.ending = true;
@@ -224,10 +234,26 @@ export class BrokerConnection implements ConnectionInfo {
     if (this.pending.length === 0) this.releaseDrainWaiters();
   }
 
+  /** Stops reading for `ms` (or longer, if already muted for longer). */
+  private mute(ms: number): void {
+    const until = Date.now() + ms;
+    if (this.muted !== null) {
+      if (until <= this.mutedUntilMs) return;
+      clearTimeout(this.muted);
+    }
+    this.mutedUntilMs = until;
+    this.muted = setTimeout(() => {
+      this.muted = null;
+      this.updateFlow();
+    }, ms);
+    this.updateFlow();
+  }
+
   private updateFlow(): void {
     // Ending: the socket must stay read (what arrives is discarded) to see the peer's FIN (end()).
     if (this.closed || this.ending || this.drainWaiters.length > 0) return;
-    const shouldPause = this.writeBlocked || this.pending.length >= this.limits.inFlightRequestsMax;
+    const shouldPause =
+      this.writeBlocked || this.muted !== null || this.pending.length >= this.limits.inFlightRequestsMax;
     if (shouldPause && !this.socket.isPaused()) this.socket.pause();
     else if (!shouldPause && this.socket.isPaused()) this.socket.resume();
   }
@@ -241,6 +267,8 @@ export class BrokerConnection implements ConnectionInfo {
   private onClose(): void {
     if (this.closed) return;
     this.closed = true;
+    if (this.muted !== null) clearTimeout(this.muted);
+    this.muted = null;
     this.releaseDrainWaiters();
     this.observer.onClosed?.(this);
   }

@@ -73,6 +73,17 @@ export function brokerObservers(
         else if (api === 'Fetch') metrics.fetchDurationSeconds.observe(seconds);
       },
       ...(onTimeout === undefined ? {} : { onTimeout }),
+      onThrottle: (kind, clientId, throttleMs) => {
+        metrics?.quotaThrottledRequestsTotal.inc({ kind });
+        metrics?.quotaThrottleSecondsTotal.inc({ kind }, throttleMs / 1000);
+        // Per client id and kind, sampled: who is held back, without a line per request.
+        sampler.warn(
+          logger,
+          `quota:${kind}:${clientId}`,
+          { operation: `quota.${kind}`, client_id: clientId, throttle_ms: throttleMs },
+          'client over its byte-rate quota: throttled',
+        );
+      },
       onError: (api: string, err: StreamBusError, connection: ConnectionInfo) => {
         countError(err);
         if (err.category === 'fatal') {

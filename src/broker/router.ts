@@ -23,6 +23,7 @@ import {
   supportedApis,
 } from '../protocol/index.js';
 import { Deadline } from '../resilience/deadline.js';
+import type { ClientQuotas, QuotaKind } from './client-quotas.js';
 import { type Answer, CLOSE_CONNECTION, type ConnectionInfo, type FrameRouter } from './connection.js';
 import { handleAlterBroker, handleAlterQuorum, handleDescribeCluster } from './handlers/cluster.js';
 import { handleAlterConfigs, handleDescribeConfigs } from './handlers/configs.js';
@@ -59,6 +60,8 @@ export interface RequestObserver {
   onError?(api: string, err: StreamBusError, connection: ConnectionInfo): void;
   /** Called when a request outlives its deadline (before the REQUEST_TIMED_OUT answer is sent). */
   onTimeout?(operation: string, timeoutMs: number): void;
+  /** A client went over its byte-rate quota: its connection is not read for `throttleMs`. */
+  onThrottle?(kind: QuotaKind, clientId: string, throttleMs: number): void;
 }
 
 type Handler<K extends ApiKey> = (
@@ -72,6 +75,7 @@ export class RequestRouter implements FrameRouter {
   private readonly handlers: HandlerTable;
   private readonly operations = new Map<number, string>();
   private ctx: HandlerContext;
+  private readonly quotas: ClientQuotas | null;
 
   constructor(
     ctx: HandlerContext,
@@ -79,7 +83,10 @@ export class RequestRouter implements FrameRouter {
     private readonly requestTimeoutMs: number,
     /** Spans for Produce and Fetch; when false nothing tracing-related runs per request. */
     private readonly tracing = false,
+    /** Byte-rate quotas per client id; null (or none set): bytes are not even counted. */
+    quotas: ClientQuotas | null = null,
   ) {
+    this.quotas = quotas?.enabled === true ? quotas : null;
     this.ctx = ctx;
     this.handlers = {
       [ApiKey.Produce]: handleProduce,
@@ -147,14 +154,20 @@ export class RequestRouter implements FrameRouter {
       // unless a handler waits on the signal.
       const response = await deadline.race(work);
       this.observer.onRequest(api, 'ok', elapsedSeconds(started));
-      if (acksZero) return unansweredProduce(response as ResponseOf<typeof ApiKey.Produce>);
+      const throttleMs = this.quotas === null ? 0 : this.throttleMs(header, request, response);
+      if (acksZero) {
+        const unanswered = unansweredProduce(response as ResponseOf<typeof ApiKey.Produce>);
+        return unanswered === null && throttleMs > 0 ? { chunks: [], throttleMs } : unanswered;
+      }
       const chunks = encodeResponseChunks(
         header.apiKey as ApiKey,
         header.apiVersion,
         header.correlationId,
         response as never,
       );
-      return loan === undefined ? { chunks } : { chunks, onWritten: () => loan.giveBack() };
+      const answer: Answer = loan === undefined ? { chunks } : { chunks, onWritten: () => loan.giveBack() };
+      if (throttleMs > 0) answer.throttleMs = throttleMs;
+      return answer;
     } catch (err) {
       const e =
         deadline?.expired() === true && err === deadline.signal.reason
@@ -168,6 +181,32 @@ export class RequestRouter implements FrameRouter {
     } finally {
       deadline?.dispose();
     }
+  }
+
+  /**
+   * Counts a Produce's record bytes (as sent, written or not: they were received) or a Fetch's (as
+   * answered) against the client id's quota; answers how long its connection waits unread, 0 within quota.
+   */
+  private throttleMs(
+    header: RequestHeader,
+    request: RequestOf<ApiKey>,
+    response: ResponseOf<ApiKey>,
+  ): number {
+    let kind: QuotaKind;
+    let carrying: readonly { records?: Buffer | null }[];
+    if (header.apiKey === ApiKey.Produce) {
+      kind = 'produce';
+      carrying = (request as RequestOf<typeof ApiKey.Produce>).partitions;
+    } else if (header.apiKey === ApiKey.Fetch) {
+      kind = 'fetch';
+      carrying = (response as ResponseOf<typeof ApiKey.Fetch>).partitions;
+    } else return 0;
+    let bytes = 0;
+    for (const p of carrying) bytes += p.records?.length ?? 0;
+    if (bytes === 0) return 0;
+    const throttleMs = this.quotas!.record(header.clientId, kind, bytes);
+    if (throttleMs > 0) this.observer.onThrottle?.(kind, header.clientId, throttleMs);
+    return throttleMs;
   }
 
   /**

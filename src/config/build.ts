@@ -65,6 +65,10 @@ export function buildBrokerConfig(r: ValueReader): BrokerConfig {
       requestTimeoutMs: r.num('limits.request_timeout_ms'),
       connectionIdleTimeoutMs: r.num('limits.connection_idle_timeout_ms'),
     },
+    quotas: {
+      producerByteRate: r.num('quotas.producer_byte_rate'),
+      consumerByteRate: r.num('quotas.consumer_byte_rate'),
+    },
     storage: {
       segmentBytes: r.num('storage.segment_bytes'),
       segmentMs: r.num('storage.segment_ms'),

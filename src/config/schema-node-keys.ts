@@ -130,6 +130,20 @@ export const NODE_KEYS: readonly KeySpec[] = [
     doc: "Close client connections idle this long (Kafka's connections.max.idle.ms). 0 disables.",
   },
 
+  // quotas
+  {
+    key: 'quotas.producer_byte_rate',
+    kind: { type: 'size', min: 1, unlimited: true },
+    default: -1,
+    doc: "Bytes per second one client id may produce to this broker (record batches as sent; Kafka's producer_byte_rate, per broker as Kafka's). Over it the client is slowed, not refused: the answer goes out, then its connection is not read for as long as the excess would take at the quota (measured over 11 one-second windows; at most 11 s), so nothing is lost. -1: unlimited. Metrics streambus_quota_throttled_requests_total / streambus_quota_throttle_seconds_total.",
+  },
+  {
+    key: 'quotas.consumer_byte_rate',
+    kind: { type: 'size', min: 1, unlimited: true },
+    default: -1,
+    doc: "Bytes per second of record batches one client id may fetch from this broker (Kafka's consumer_byte_rate), enforced as `quotas.producer_byte_rate` is. -1: unlimited. Replication between brokers does not count (it does not use Fetch).",
+  },
+
   // storage
   {
     key: 'storage.segment_bytes',

@@ -152,6 +152,18 @@ export const METRICS = {
     [],
     'Connections refused (limit reached or draining)',
   ),
+  quotaThrottledRequestsTotal: d(
+    'streambus_quota_throttled_requests_total',
+    'counter',
+    ['kind'],
+    'Produce (kind=produce) and fetch (kind=fetch) requests that took their client id over its byte-rate quota (quotas.*): its connection then went unread for a while',
+  ),
+  quotaThrottleSecondsTotal: d(
+    'streambus_quota_throttle_seconds_total',
+    'counter',
+    ['kind'],
+    'Time client connections went unread because their client id was over its byte-rate quota',
+  ),
   produceDurationSeconds: d('streambus_produce_duration_seconds', 'histogram', [], 'Produce request latency'),
   fetchDurationSeconds: d(
     'streambus_fetch_duration_seconds',

@@ -100,6 +100,8 @@ export class MetricsRegistry {
   readonly requestQueueDepth = this.gauge(METRICS.requestQueueDepth);
   readonly connectionsActive = this.gauge(METRICS.connectionsActive);
   readonly connectionsRejectedTotal = this.counter(METRICS.connectionsRejectedTotal);
+  readonly quotaThrottledRequestsTotal = this.counter(METRICS.quotaThrottledRequestsTotal);
+  readonly quotaThrottleSecondsTotal = this.counter(METRICS.quotaThrottleSecondsTotal);
   readonly produceDurationSeconds = this.histogram(METRICS.produceDurationSeconds, LATENCY_BUCKETS_SECONDS);
   readonly fetchDurationSeconds = this.histogram(METRICS.fetchDurationSeconds, LATENCY_BUCKETS_SECONDS);
   readonly logFsyncDurationSeconds = this.histogram(METRICS.logFsyncDurationSeconds, FSYNC_BUCKETS_SECONDS);

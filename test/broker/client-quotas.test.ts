@@ -1,0 +1,75 @@
+/**
+ * Byte-rate quotas per client id (client-quotas.ts), on a fake clock: within the quota nothing is
+ * throttled; over it, the throttle is what the excess would take at the quota; client ids and kinds are
+ * counted apart; idle ones are forgotten.
+ */
+import { describe, expect, it } from 'vitest';
+import { ClientQuotas } from '../../src/broker/client-quotas.js';
+
+function quotas(producerByteRate: number, consumerByteRate = -1) {
+  let now = 1_000_000;
+  const q = new ClientQuotas({ producerByteRate, consumerByteRate }, { nowMs: () => now });
+  return {
+    q,
+    advance: (ms: number) => {
+      now += ms;
+    },
+  };
+}
+
+describe('client byte-rate quotas', () => {
+  it('throttles nothing at or under the quota, measured over the whole sample span', () => {
+    const { q, advance } = quotas(1_000);
+    // 10 s of 1,000 bytes a second: exactly the quota.
+    for (let s = 0; s < 10; s++) {
+      expect(q.record('a', 'produce', 1_000)).toBe(0);
+      advance(1_000);
+    }
+  });
+
+  it('judges a first burst against the minimum span, not the milliseconds it took', () => {
+    const { q } = quotas(1_000);
+    // 10,000 bytes at once is 10 windows' worth: at the quota over the 10-window minimum span.
+    expect(q.record('a', 'produce', 10_000)).toBe(0);
+    // 10,000 more: 20,000 over 10 s is twice the quota; the excess takes 10 s more at the quota.
+    expect(q.record('a', 'produce', 10_000)).toBe(10_000);
+  });
+
+  it('caps the throttle at the sampled span (11 windows)', () => {
+    const { q } = quotas(1_000);
+    expect(q.record('a', 'produce', 1_000_000)).toBe(11_000);
+  });
+
+  it('counts client ids and kinds apart; unlimited kinds are not counted', () => {
+    const { q } = quotas(1_000, 2_000);
+    expect(q.record('a', 'produce', 20_000)).toBeGreaterThan(0);
+    expect(q.record('b', 'produce', 10_000)).toBe(0);
+    expect(q.record('a', 'fetch', 20_000)).toBe(0);
+    expect(q.record('a', 'fetch', 20_000)).toBeGreaterThan(0);
+    const unlimited = quotas(-1, 1_000).q;
+    expect(unlimited.record('a', 'produce', 1e9)).toBe(0);
+    expect(unlimited.trackedClients).toBe(0);
+  });
+
+  it('lets a throttled client go again once the excess has aged out of the samples', () => {
+    const { q, advance } = quotas(1_000);
+    expect(q.record('a', 'produce', 30_000)).toBeGreaterThan(0);
+    advance(12_000);
+    expect(q.record('a', 'produce', 1_000)).toBe(0);
+  });
+
+  it('forgets client ids idle for longer than the samples cover', () => {
+    const { q, advance } = quotas(1_000);
+    for (let i = 0; i < 100; i++) q.record(`client-${i}`, 'produce', 10);
+    expect(q.trackedClients).toBe(100);
+    advance(12_000);
+    q.record('still-here', 'produce', 10);
+    expect(q.trackedClients).toBe(1);
+  });
+
+  it('knows whether any quota is set', () => {
+    expect(quotas(-1, -1).q.enabled).toBe(false);
+    expect(quotas(1, -1).q.enabled).toBe(true);
+    expect(quotas(-1, 1).q.enabled).toBe(true);
+  });
+});
