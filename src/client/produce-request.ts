@@ -10,7 +10,7 @@ import { watchLeadership } from './leader-watch.js';
 import type { Batch } from './producer-batch.js';
 import { fitsAlone, limitAfterRefusal, tooLargeForRequests } from './request-groups.js';
 import { partitionKeyOf } from './send-order.js';
-import type { Timers } from './timers.js';
+import type { Clock, TimerHandle, Timers } from './timers.js';
 import type { UnfinishedBatches } from './unfinished-batches.js';
 
 /**
@@ -66,16 +66,23 @@ export class ProduceRequests {
    */
   private requestBytesMax: number;
   private readonly ackTimeoutMs: number;
+  private readonly deliveryTimeoutMs: number;
 
   constructor(
     private readonly cluster: Cluster,
     private readonly timers: Timers,
+    private readonly clock: Clock,
     private readonly unfinished: UnfinishedBatches,
-    options: { readonly ackTimeoutMs: number; readonly maxRequestBytes: number },
+    options: {
+      readonly ackTimeoutMs: number;
+      readonly maxRequestBytes: number;
+      readonly deliveryTimeoutMs: number;
+    },
     private readonly outcomes: BatchOutcomes,
   ) {
     this.ackTimeoutMs = options.ackTimeoutMs;
     this.requestBytesMax = options.maxRequestBytes;
+    this.deliveryTimeoutMs = options.deliveryTimeoutMs;
   }
 
   get maxRequestBytes(): number {
@@ -94,6 +101,14 @@ export class ProduceRequests {
       b.sends++;
     }
     let response: ProduceResponse;
+    // No batch waits past its delivery timeout (Kafka's producer expires in-flight batches too): not for a
+    // connection's reconnect backoff or connect timeout, nor for an answer the ack timeout allows later.
+    const deliveryLeftMs = Math.max(
+      1,
+      Math.min(...batches.map((b) => b.createdMs + this.deliveryTimeoutMs)) - this.clock.nowMs(),
+    );
+    const ackTimeoutMs = Math.min(this.ackTimeoutMs, deliveryLeftMs);
+    const expiry = this.expiry(leaderId, deliveryLeftMs);
     // Idempotent batches stop waiting for a leader that was replaced without answering (leader-watch.ts).
     const watch =
       acks !== 0 && batches.every((b) => b.producerId >= 0)
@@ -110,21 +125,20 @@ export class ProduceRequests {
         ApiKey.Produce,
         {
           acks,
-          timeoutMs: this.ackTimeoutMs,
+          timeoutMs: ackTimeoutMs,
           partitions: [...entries.values()].map((group) => ({
             topic: group[0]!.topic,
             partition: group[0]!.partition,
             records: group.length === 1 ? group[0]!.bytes! : Buffer.concat(group.map((b) => b.bytes!)),
           })),
         },
-        { timeoutMs: this.ackTimeoutMs + PRODUCE_ANSWER_MARGIN_MS },
+        { timeoutMs: ackTimeoutMs + PRODUCE_ANSWER_MARGIN_MS },
       );
-      if (watch === undefined) response = await request;
-      else {
-        // An answer that comes after the wait ended is dropped (the retry gets its own).
-        request.catch(() => undefined);
-        response = await Promise.race([request, watch.moved]);
-      }
+      // An answer that comes after the wait ended is dropped (the retry, if any, gets its own).
+      request.catch(() => undefined);
+      response = await Promise.race(
+        watch === undefined ? [request, expiry.reached] : [request, expiry.reached, watch.moved],
+      );
     } catch (err) {
       const e = toStreamBusError(err, 'producer.send');
       if (e.code === 'FRAME_TOO_LARGE') {
@@ -139,6 +153,7 @@ export class ProduceRequests {
       return;
     } finally {
       watch?.stop();
+      expiry.stop();
     }
     for (const group of entries.values()) {
       const { topic, partition } = group[0]!;
@@ -173,6 +188,27 @@ export class ProduceRequests {
         }
       }
     }
+  }
+
+  /**
+   * Rejects, once the first batch of the request reaches its delivery timeout, with REQUEST_TIMED_OUT (the
+   * batch then fails for good: its retry would come later still).
+   */
+  private expiry(leaderId: number, afterMs: number): { reached: Promise<never>; stop(): void } {
+    let timer: TimerHandle | undefined;
+    const reached = new Promise<never>((_, reject) => {
+      timer = this.timers.setTimeout(() => {
+        reject(
+          new StreamBusError('REQUEST_TIMED_OUT', {
+            operation: 'producer.send',
+            message: `no answer from broker ${leaderId} within the delivery timeout`,
+            metadata: { brokerId: leaderId, deliveryTimeoutMs: this.deliveryTimeoutMs },
+          }),
+        );
+      }, afterMs);
+    });
+    reached.catch(() => undefined);
+    return { reached, stop: () => this.timers.clearTimeout(timer!) };
   }
 
   /**

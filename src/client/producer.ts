@@ -118,7 +118,7 @@ export class Producer {
       this.unfinished,
       (batch) => this.queueSealed(batch),
     );
-    this.requests = new ProduceRequests(cluster, this.timers, this.unfinished, this.o, {
+    this.requests = new ProduceRequests(cluster, this.timers, this.clock, this.unfinished, this.o, {
       finish: (batch, err, baseOffset, logAppendTimeMs) =>
         this.finish(batch, err, baseOffset, logAppendTimeMs),
       failOrRetry: (batch, err) => this.failOrRetry(batch, err),
