@@ -69,6 +69,8 @@ export interface ConnectionObserver {
    * (+1), or has been written (-1): the head-of-line queue that in-order responses create.
    */
   onQueuedChange?(delta: number): void;
+  /** The connection goes unread `addedMs` longer than it already would (its client is over a quota). */
+  onMuted?(info: ConnectionInfo, addedMs: number): void;
 }
 
 interface Slot {
@@ -236,11 +238,13 @@ export class BrokerConnection implements ConnectionInfo {
 
   /** Stops reading for `ms` (or longer, if already muted for longer). */
   private mute(ms: number): void {
-    const until = Date.now() + ms;
+    const now = Date.now();
+    const until = now + ms;
     if (this.muted !== null) {
       if (until <= this.mutedUntilMs) return;
       clearTimeout(this.muted);
     }
+    this.observer.onMuted?.(this, until - Math.max(now, this.mutedUntilMs));
     this.mutedUntilMs = until;
     this.muted = setTimeout(() => {
       this.muted = null;

@@ -75,7 +75,6 @@ export function brokerObservers(
       ...(onTimeout === undefined ? {} : { onTimeout }),
       onThrottle: (kind, clientId, throttleMs) => {
         metrics?.quotaThrottledRequestsTotal.inc({ kind });
-        metrics?.quotaThrottleSecondsTotal.inc({ kind }, throttleMs / 1000);
         // Per client id and kind, sampled: who is held back, without a line per request.
         sampler.warn(
           logger,
@@ -108,6 +107,7 @@ export function brokerObservers(
     },
     connections: {
       onConnectionOpened: () => metrics?.connectionsActive.inc(),
+      onMuted: (_info, addedMs) => metrics?.quotaThrottleSecondsTotal.inc(addedMs / 1000),
       onClosed: () => metrics?.connectionsActive.dec(),
       onConnectionRejected: (remote) => {
         metrics?.connectionsRejectedTotal.inc();

@@ -161,8 +161,8 @@ export const METRICS = {
   quotaThrottleSecondsTotal: d(
     'streambus_quota_throttle_seconds_total',
     'counter',
-    ['kind'],
-    'Time client connections went unread because their client id was over its byte-rate quota',
+    [],
+    'Time client connections went unread because their client id was over a byte-rate quota (summed over connections)',
   ),
   produceDurationSeconds: d('streambus_produce_duration_seconds', 'histogram', [], 'Produce request latency'),
   fetchDurationSeconds: d(

@@ -30,13 +30,13 @@ afterAll(async () => {
   await b?.destroy();
 });
 
-async function throttled(kind: 'produce' | 'fetch'): Promise<number> {
+async function metric(name: string, label = ''): Promise<number> {
   const text = await (await fetch(`http://127.0.0.1:${b.httpPort}/metrics`)).text();
-  const line = text
-    .split('\n')
-    .find((l) => l.startsWith('streambus_quota_throttled_requests_total{') && l.includes(`kind="${kind}"`));
+  const line = text.split('\n').find((l) => l.startsWith(`${name}{`) && l.includes(label));
   return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(' ') + 1));
 }
+const throttled = (kind: 'produce' | 'fetch') =>
+  metric('streambus_quota_throttled_requests_total', `kind="${kind}"`);
 
 describe('client byte-rate quotas on a running broker', () => {
   it('slows a producer and a consumer over their quota, losing nothing', async () => {
@@ -56,6 +56,11 @@ describe('client byte-rate quotas on a running broker', () => {
       console.log(`quota ${QUOTA} B/s: ${REQUESTS} produce requests took ${produceMs} ms`);
       await producer.close();
       expect(await throttled('produce')).toBeGreaterThan(0);
+      // The time its connection went unread: at least the waits before the 12th and 13th requests, at most
+      // the run and the last request's throttle (11 s at most) after it.
+      const unreadS = await metric('streambus_quota_throttle_seconds_total');
+      expect(unreadS).toBeGreaterThanOrEqual(2);
+      expect(unreadS * 1000).toBeLessThanOrEqual(Date.now() - started + 11_000);
       // Past ten windows' worth, the 12th and 13th requests each wait for the excess before them (1 s, 2 s).
       expect(produceMs).toBeGreaterThanOrEqual(2_000);
 
