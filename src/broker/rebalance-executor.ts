@@ -22,6 +22,7 @@ import { StreamBusError } from '../errors/index.js';
 import type { InSyncSetChange } from '../metadata/commands.js';
 import { FEATURE } from '../metadata/feature-levels.js';
 import { inSyncSetBatches } from '../metadata/in-sync-batches.js';
+import { sameMembers } from '../metadata/reassignment.js';
 import type { MetadataView } from '../metadata/state.js';
 import type { MetadataStore } from '../metadata/store.js';
 import type { MoveRecord, PartitionRecord } from '../metadata/types.js';
@@ -204,7 +205,10 @@ export class RebalanceExecutor {
       const view = this.deps.store.snapshotView();
       const p = view.topics.get(move.topic)?.partitions[move.partition];
       if (p === undefined || !p.replicas.includes(move.from) || p.replicas.includes(move.to)) break;
-      const replicas = p.replicas.map((id) => (id === move.from ? move.to : id));
+      const replicas = inTargetOrder(
+        p.replicas.map((id) => (id === move.from ? move.to : id)),
+        p.targetReplicas,
+      );
       try {
         // The partition's leader makes its Raft group follow the new list (learner, catch up, promote,
         // remove the old voter); the new replica is not in sync until its leader says so, and a leader
@@ -301,6 +305,15 @@ function stillToMake(view: MetadataView, change: LeaderChange): PartitionRecord 
   const p = view.topics.get(change.topic)?.partitions[change.partition];
   if (p === undefined || p.leader === change.to || !p.replicas.includes(change.to)) return undefined;
   return p;
+}
+
+/**
+ * The move that gives a reassigned partition its target's brokers writes the target's order (the operator's
+ * preferred leader first), which ends the reassignment; any other keeps the list's order.
+ */
+function inTargetOrder(replicas: readonly number[], target: readonly number[] | undefined): number[] {
+  if (target === undefined || !sameMembers(replicas, target)) return [...replicas];
+  return [...target];
 }
 
 function firstLive(replicas: readonly number[], view: MetadataView): number {

@@ -137,7 +137,8 @@ function onMetadata(state: CoordinatorState, view: ClusterView): CoordinatorStat
   const before = new Map((state.view?.brokers ?? []).map((b) => [b.id, b.state]));
   const changed =
     view.brokers.some((b) => before.get(b.id) !== b.state) ||
-    view.topics.length !== (state.view?.topics.length ?? 0);
+    view.topics.length !== (state.view?.topics.length ?? 0) ||
+    operatorIntent(view) !== (state.view === null ? '' : operatorIntent(state.view));
   const states = new Map(view.brokers.map((b) => [b.id, b.state]));
   const awaitingStates = Object.fromEntries(
     Object.entries(state.awaitingStates).filter(([key]) => {
@@ -155,6 +156,20 @@ function onMetadata(state: CoordinatorState, view: ClusterView): CoordinatorStat
     // A landed plan may have been one batch of several (moves are capped): plan the next one straight away.
     rebalanceDue: state.rebalanceDue || (state.role === 'leader' && (changed || planLanded)),
   };
+}
+
+/**
+ * The partitions an operator pinned, with any reassignment target: a reassignment or an unpin is planned
+ * at once rather than at the next periodic rebalance.
+ */
+function operatorIntent(view: ClusterView): string {
+  const parts: string[] = [];
+  for (const t of view.topics) {
+    for (const p of t.partitions) {
+      if (p.pinned === true) parts.push(`${t.name}/${p.partition}:${p.targetReplicas?.join(',') ?? ''}`);
+    }
+  }
+  return parts.join(' ');
 }
 
 /** While commits are stalled (commitStallMs), remember it: liveness is judged again on what arrives after. */

@@ -44,6 +44,7 @@ export function toClusterView(view: MetadataView, options: ClusterViewOptions): 
         leaderEpoch: p.leaderEpoch,
         isr: p.isr,
         ...(p.pinned === true ? { pinned: true } : {}),
+        ...(p.targetReplicas === undefined ? {} : { targetReplicas: p.targetReplicas }),
       })),
     }))
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));

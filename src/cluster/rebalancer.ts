@@ -44,6 +44,9 @@ interface Slot {
   readonly key: string;
   /** An operator's assignment (PartitionView.pinned): only a broker the operator asked to leave gives one up. */
   readonly pinned: boolean;
+  /** An operator's reassignment not reached yet (PartitionView.targetReplicas). */
+  readonly target: readonly BrokerId[] | undefined;
+  readonly isr: readonly BrokerId[];
   replicas: BrokerId[];
 }
 
@@ -52,7 +55,9 @@ interface Slot {
  * 1. evacuate: every replica on a broker failed for at least `failedGraceMs`, decommissioned, draining or
  *    unknown moves to the eligible broker that keeps the partition on the most distinct racks, then the one
  *    furthest below its fair share;
- * 2. balance: while some eligible broker is more than one replica above another relative to their fair
+ * 2. reassign: a partition an operator reassigned (PartitionView.targetReplicas) moves one replica onto the
+ *    first eligible broker of its target that it lacks, off one the target does not name;
+ * 3. balance: while some eligible broker is more than one replica above another relative to their fair
  *    shares, move a replica from the busiest to the emptiest that does not hold the partition and does not
  *    reduce the partition's distinct racks (a partition already led by the source is moved last; one with
  *    a replica on an ineligible broker is left alone).
@@ -87,6 +92,8 @@ export function planRebalance(view: ClusterView, options: RebalanceOptions): Reb
         partition: p.partition,
         key,
         pinned: p.pinned === true,
+        target: p.targetReplicas,
+        isr: p.isr,
         replicas: projected.get(key) ?? [...p.replicas],
       });
     }
@@ -126,7 +133,15 @@ export function planRebalance(view: ClusterView, options: RebalanceOptions): Reb
     }
   }
 
-  // 2. Balance among eligible brokers.
+  // 2. An operator's reassignments: one replica at a time towards the list asked for.
+  for (const slot of slots) {
+    if (budget <= 0) break;
+    if (moved.has(slot.key) || slot.target === undefined) continue;
+    const step = reassignmentStep(slot.replicas, slot.target, slot.isr, eligibleIds);
+    if (step !== undefined) record(slot, step.from, step.to, 'reassignment');
+  }
+
+  // 3. Balance among eligible brokers.
   const scoreMax = options.replicaScoreMax ?? 0;
   while (budget > 0 && countImbalance(counts, eligible, total) > scoreMax + SHARE_EPSILON) {
     const move = findBalanceMove(slots, moved, eligible, dev, rackOf, desired, eligibleIds);
@@ -135,6 +150,24 @@ export function planRebalance(view: ClusterView, options: RebalanceOptions): Reb
   }
 
   return { moves, leaderChanges, imbalanceScore: imbalance.score, imbalance };
+}
+
+/**
+ * The next move of a reassignment: onto the first broker of the target list that is not a replica yet and
+ * is eligible (one that is failed, starting or leaving is waited for), off a replica the target does not
+ * name, one out of the in-sync set first (it serves nothing now, so its replacement restores redundancy).
+ */
+function reassignmentStep(
+  replicas: readonly BrokerId[],
+  target: readonly BrokerId[],
+  isr: readonly BrokerId[],
+  eligibleIds: ReadonlySet<BrokerId>,
+): { from: BrokerId; to: BrokerId } | undefined {
+  const to = target.find((id) => !replicas.includes(id) && eligibleIds.has(id));
+  const leaving = replicas.filter((id) => !target.includes(id));
+  if (to === undefined || leaving.length === 0) return undefined;
+  const from = leaving.find((id) => !isr.includes(id)) ?? (leaving[0] as BrokerId);
+  return { from, to };
 }
 
 function evacuationReason(broker: BrokerView | undefined, options: RebalanceOptions): MoveReason | undefined {

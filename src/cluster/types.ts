@@ -38,6 +38,12 @@ export interface PartitionView {
    * list order (docs/cluster.md, "Pinned partitions"). Absent: false.
    */
   readonly pinned?: boolean;
+  /**
+   * The replica list an operator reassigned the partition to (always pinned then), while its replicas are
+   * not that list's brokers yet: the rebalancer moves one replica at a time towards it (docs/cluster.md,
+   * "Reassigning and unpinning").
+   */
+  readonly targetReplicas?: readonly BrokerId[];
 }
 
 export type PlacementStrategy = 'round-robin' | 'rack-aware' | 'capacity-aware';
@@ -52,7 +58,12 @@ export interface TopicView {
   readonly placement?: PlacementStrategy;
 }
 
-export type MoveReason = 'broker-failed' | 'broker-draining' | 'broker-decommissioned' | 'rebalance';
+export type MoveReason =
+  | 'broker-failed'
+  | 'broker-draining'
+  | 'broker-decommissioned'
+  | 'reassignment'
+  | 'rebalance';
 
 /**
  * One replica of one partition moves from one broker to another. `to` takes `from`'s position in the

@@ -191,6 +191,11 @@ export const ERRORS = {
   UNKNOWN_BROKER: { wireCode: 600, category: 'invalid_input', message: 'unknown broker id' },
   BROKER_NOT_AVAILABLE: { wireCode: 601, category: 'retriable', message: 'broker not available' },
   METADATA_CONFLICT: { wireCode: 602, category: 'invalid_input', message: 'metadata change conflicts' },
+  FEATURE_NOT_FINALIZED: {
+    wireCode: 603,
+    category: 'invalid_input',
+    message: 'the cluster feature level does not include this feature yet (finish the rolling upgrade)',
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -192,7 +192,29 @@ export type MetadataCommand =
        */
       readonly type: 'setClusterId';
       readonly clusterId: string;
+    }
+  | {
+      /**
+       * An operator's reassignment or unpin of some of a topic's partitions, all or none (REASSIGNMENT_NOTE).
+       * Refused below the feature level that includes it (FEATURE.partitionReassignment): an older replica
+       * cannot decode it.
+       */
+      readonly type: 'alterPartitionAssignments';
+      readonly topic: string;
+      readonly partitions: readonly PartitionAssignmentChange[];
     };
+
+/**
+ * REASSIGNMENT_NOTE. `replicas` pins the partition to that list (preferred leader first): when it holds the
+ * same brokers as now, the list is written at once (a new order, a new preferred leader); otherwise it is
+ * recorded as the partition's `targetReplicas` and the rebalancer moves one replica at a time towards it,
+ * as it does its own moves. `replicas: null` unpins the partition (and drops any target not reached yet):
+ * the rebalancer manages it again.
+ */
+export interface PartitionAssignmentChange {
+  readonly partition: number;
+  readonly replicas: readonly BrokerId[] | null;
+}
 
 /**
  * PINNED_FIELD_NOTE. `pinned` on createTopic and addPartitions marks the partitions as placed by an operator
@@ -359,6 +381,17 @@ const DECODERS: { readonly [K in CommandType]: (b: Body) => Extract<MetadataComm
   }),
   allocateProducerIds: (b) => ({ type: 'allocateProducerIds', count: positiveInt(b.count, 'count') }),
   setClusterId: (b) => ({ type: 'setClusterId', clusterId: str(b.clusterId, 'clusterId') }),
+  alterPartitionAssignments: (b) => ({
+    type: 'alterPartitionAssignments',
+    topic: str(b.topic, 'topic'),
+    partitions: list(b.partitions, 'partitions').map((x, i) => {
+      const item = obj(x, `partitions[${i}]`);
+      return {
+        partition: uint(item.partition, `partitions[${i}].partition`),
+        replicas: item.replicas === null ? null : ids(item.replicas, `partitions[${i}].replicas`),
+      };
+    }),
+  }),
 };
 
 // Shape checks. Exported for the snapshot decoder, which trusts its bytes as little as the log's.

@@ -45,6 +45,12 @@ export const FEATURE_LEVELS: readonly FeatureLevel[] = [
     enables:
       "an operator's replica assignment is pinned: the rebalancer never moves its replicas for balance, nor off a failed broker; before it such partitions are balanced like any other",
   },
+  {
+    level: 5,
+    name: 'partition-reassignment',
+    enables:
+      'an operator reassigns a partition to a replica list of its choosing, or unpins it (alterPartitionAssignments: topic reassign, topic unpin); before it both are refused',
+  },
 ];
 
 /** The level a cluster runs at until it finalizes one (every build before feature levels is level 1). */
@@ -68,6 +74,12 @@ export const FEATURE = {
    * only from this level on.
    */
   pinnedAssignments: 4,
+  /**
+   * The alterPartitionAssignments metadata command (an operator's reassignment or unpin) and the partition
+   * record's `targetReplicas`: an older replica cannot decode the command, so brokers refuse the request
+   * (FEATURE_NOT_FINALIZED) and apply refuses the command below this level.
+   */
+  partitionReassignment: 5,
 } as const;
 
 /**

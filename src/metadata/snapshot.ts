@@ -9,7 +9,8 @@
  *     featureLevel: int >= 1 (absent before feature levels: read as 1; so is each broker's featureLevel),
  *     clusterId: string (absent until recorded: read as null)
  *   }]
- *   a partition of a topic carries `pinned: true` when pinned (absent otherwise, and in older snapshots)
+ *   a partition of a topic carries `pinned: true` when pinned (absent otherwise, and in older snapshots),
+ *   and `targetReplicas: int[]` while an operator's reassignment is under way (absent otherwise)
  *
  * Collections are sorted so two replicas in the same state write the same bytes, whatever the history
  * that got them there. Restore checks every field (InvariantViolation on anything malformed) and builds
@@ -146,6 +147,9 @@ function topicRecord(x: unknown): TopicRecord {
       leaderEpoch: uint(r.leaderEpoch, 'partition.leaderEpoch'),
       isr: ids(r.isr, 'partition.isr'),
       ...(r.pinned === undefined ? {} : pinnedField(r.pinned)),
+      ...(r.targetReplicas === undefined
+        ? {}
+        : { targetReplicas: ids(r.targetReplicas, 'partition.targetReplicas') }),
     };
   });
   return {

@@ -7,6 +7,7 @@
 import type { ErrorCode } from '../errors/index.js';
 import type { MetadataCommand } from './commands.js';
 import { BASELINE_FEATURE_LEVEL, FEATURE } from './feature-levels.js';
+import { reassignedPartitions, sameMembers } from './reassignment.js';
 import {
   checkConfigKeys,
   checkMembers,
@@ -244,7 +245,9 @@ export class MetadataState {
         const bad = this.checkReplicas(c.replicas) ?? checkMembers(c.isr, c.replicas, c.leader);
         if (bad !== undefined) return typeof bad === 'string' ? this.fail('METADATA_CONFLICT', bad) : bad;
         // A pinned partition stays pinned: the new list (a replica moved off a draining or decommissioned
-        // broker, at the operator's request) is the one the rebalancer keeps from now on.
+        // broker, at the operator's request) is the one the rebalancer keeps from now on. An operator's
+        // target not reached yet stays the target; reached (the same brokers), it is done.
+        const target = found.record.targetReplicas;
         return this.replacePartition(found.topic, {
           partition: c.partition,
           replicas: [...c.replicas],
@@ -252,6 +255,7 @@ export class MetadataState {
           leader: c.leader,
           leaderEpoch: found.record.leaderEpoch + 1,
           ...(found.record.pinned === true ? { pinned: true } : {}),
+          ...(target === undefined || sameMembers(target, c.replicas) ? {} : { targetReplicas: target }),
         });
       }
       case 'updateLeader': {
@@ -365,6 +369,22 @@ export class MetadataState {
         }
         this.bump();
         this.clusterId = c.clusterId;
+        return this.ok();
+      }
+      case 'alterPartitionAssignments': {
+        if (this.featureLevel < FEATURE.partitionReassignment) {
+          return this.fail(
+            'FEATURE_NOT_FINALIZED',
+            `reassigning and unpinning partitions needs cluster feature level ${FEATURE.partitionReassignment}; the cluster is at ${this.featureLevel}`,
+          );
+        }
+        const t = this.topics.get(c.topic);
+        if (t === undefined) return this.unknownTopic(c.topic);
+        const partitions = reassignedPartitions(t, this.brokers, c.partitions);
+        if ('code' in partitions) return this.fail(partitions.code, partitions.message);
+        if (partitions.every((p, i) => p === t.partitions[i])) return this.ok();
+        this.bump();
+        this.topics.set(t.name, { ...t, partitions });
         return this.ok();
       }
       case 'allocateProducerIds': {

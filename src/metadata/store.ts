@@ -247,6 +247,17 @@ export class MetadataStore {
     return this.execute({ type: 'addPartitions', ...a }, options);
   }
 
+  /**
+   * An operator's reassignment (`replicas`) or unpin (`replicas: null`) of some of a topic's partitions, all
+   * or none (commands.ts, REASSIGNMENT_NOTE); refused with FEATURE_NOT_FINALIZED below the feature level.
+   */
+  alterPartitionAssignments(
+    a: Body<'alterPartitionAssignments'>,
+    options?: WriteOptions,
+  ): Promise<MetadataWriteResult> {
+    return this.execute({ type: 'alterPartitionAssignments', ...a }, options);
+  }
+
   /** Compare-and-set on the partition's leader epoch: a stale `expectedEpoch` fails with METADATA_CONFLICT. */
   updateReplicaSet(u: Body<'updateReplicaSet'>, options?: WriteOptions): Promise<MetadataWriteResult> {
     return this.execute({ type: 'updateReplicaSet', ...u }, options);

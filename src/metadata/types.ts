@@ -55,6 +55,12 @@ export interface PartitionRecord {
    * partition, so images and snapshots of clusters without pins are what they were before pins existed.
    */
   readonly pinned?: true;
+  /**
+   * The replica list an operator asked for (alterPartitionAssignments) while the rebalancer still moves the
+   * partition towards it, one replica at a time; absent once the replicas are that list's brokers (or
+   * the partition was unpinned). Only ever on a pinned partition.
+   */
+  readonly targetReplicas?: readonly BrokerId[];
 }
 
 export interface TopicRecord {

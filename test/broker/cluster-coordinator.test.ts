@@ -835,3 +835,82 @@ describe('ClusterCoordinator: pinned partitions (an operator assignment)', () =>
     rig.stop();
   });
 });
+
+describe('ClusterCoordinator: reassigned and unpinned partitions (alterPartitionAssignments)', () => {
+  /** Brokers 1-4 alive on this build, the level with reassignments finalized by the coordinator, which leads. */
+  async function reassignmentFinalized(rig: Rig): Promise<void> {
+    threeAlive(rig);
+    fourthAlive(rig);
+    rig.learners = [4];
+    rig.role = 'leader';
+    rig.apply({
+      type: 'heartbeat',
+      beats: [1, 2, 3, 4].map((brokerId) => ({
+        brokerId,
+        atMs: rig.nowMs,
+        featureLevel: FEATURE.partitionReassignment,
+      })),
+    });
+    await rig.run(500, [1, 2, 3, 4]);
+    expect(rig.sm.view().featureLevel).toBe(FEATURE.partitionReassignment);
+  }
+
+  it("carries a reassignment out one recorded move at a time and ends at the operator's list, led by its first replica", async () => {
+    const rig = new Rig();
+    await reassignmentFinalized(rig);
+    rig.apply(createTopic('t', [[1, 2, 3]]));
+    await rig.run(1_000, [1, 2, 3, 4]);
+    rig.apply({
+      type: 'alterPartitionAssignments',
+      topic: 't',
+      partitions: [{ partition: 0, replicas: [4, 3, 1] }],
+    });
+    await rig.run(5_000, [1, 2, 3, 4]);
+    const p = rig.sm.view().topics.get('t')!.partitions[0]!;
+    expect(p).toMatchObject({ replicas: [4, 3, 1], leader: 4, pinned: true });
+    expect(p.targetReplicas).toBeUndefined();
+    expect(rig.sm.view().moves.size).toBe(0);
+    // One replica moved (2 -> 4), recorded before it was applied, its last write in the target's order.
+    expect(rig.writes.filter((w) => w.includes('t/0') && !w.startsWith('leader'))).toEqual([
+      'recordMove t/0 2->4',
+      'replicas t/0 4,3,1',
+      'completeMove t/0 2->4',
+    ]);
+    // Pinned at its new list: the rebalancer keeps it there.
+    await rig.run(5_000, [1, 2, 3, 4]);
+    expect(rig.sm.view().topics.get('t')!.partitions[0]!.replicas).toEqual([4, 3, 1]);
+    rig.stop();
+  });
+
+  it('balances an unpinned partition again', async () => {
+    const rig = new Rig();
+    await reassignmentFinalized(rig);
+    const manual = [
+      [1, 2],
+      [2, 1],
+      [1, 2],
+      [2, 1],
+    ];
+    rig.apply(createTopic('manual', manual, { pinned: true }));
+    await rig.run(5_000, [1, 2, 3, 4]);
+    expect(
+      rig.sm
+        .view()
+        .topics.get('manual')!
+        .partitions.map((p) => [...p.replicas]),
+    ).toEqual(manual);
+    rig.apply({
+      type: 'alterPartitionAssignments',
+      topic: 'manual',
+      partitions: manual.map((_, partition) => ({ partition, replicas: null })),
+    });
+    await rig.run(10_000, [1, 2, 3, 4]);
+    const counts = new Map<number, number>();
+    for (const p of rig.sm.view().topics.get('manual')!.partitions) {
+      expect(p.pinned).toBeUndefined();
+      for (const id of p.replicas) counts.set(id, (counts.get(id) ?? 0) + 1);
+    }
+    expect([...counts.values()].sort()).toEqual([2, 2, 2, 2]);
+    rig.stop();
+  });
+});
