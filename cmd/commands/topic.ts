@@ -2,12 +2,15 @@ import type { Command } from 'commander';
 import type { TopicDescription } from '../../src/protocol/messages.js';
 import { parseIntOption, parseKeyValues, parseReplicaAssignment } from './common.js';
 import { withBootstrap, withClient } from './connect-flags.js';
+import { registerReassignCommands } from './topic-reassign.js';
 
 const ASSIGNMENT_HELP =
   "each partition's broker ids, preferred leader first, partitions separated by commas: 1:2:3,2:3:1 (instead of the broker's placement)";
 
 export function registerTopicCommand(program: Command): void {
-  const topic = program.command('topic').description('create, list, describe, alter and delete topics');
+  const topic = program
+    .command('topic')
+    .description('create, list, describe, alter, reassign, unpin and delete topics');
 
   withBootstrap(
     topic
@@ -122,6 +125,8 @@ export function registerTopicCommand(program: Command): void {
       );
     },
   );
+
+  registerReassignCommands(topic);
 
   withBootstrap(topic.command('delete <name>').description('delete a topic and its data')).action(
     async (name: string, opts: { bootstrap: string }) => {

@@ -306,6 +306,8 @@ export class Broker {
           : {
               alterBroker: (brokerId, action, deadline) => cluster.alterBroker(brokerId, action, deadline),
               alterQuorum: (brokerId, action, deadline) => cluster.alterQuorum(brokerId, action, deadline),
+              alterPartitionAssignments: (request, deadline) =>
+                cluster.alterPartitionAssignments(request, deadline),
             }),
         producerIds: new ProducerIdAllocator(
           cluster === null

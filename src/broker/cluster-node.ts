@@ -15,7 +15,12 @@ import {
   type OpsStack,
 } from '../observability/index.js';
 import { withSpan } from '../observability/tracing.js';
-import type { BrokerAction, QuorumAction, QuorumMembership } from '../protocol/messages.js';
+import type {
+  AlterPartitionAssignmentsRequest,
+  BrokerAction,
+  QuorumAction,
+  QuorumMembership,
+} from '../protocol/messages.js';
 import type { NodeId } from '../raft/core/types.js';
 import { RaftHost } from '../raft/host.js';
 import type { RaftNode } from '../raft/node.js';
@@ -36,6 +41,7 @@ import { LeaderSearch } from './leader-search.js';
 import { isVoterOf, latestConfState } from './log-membership.js';
 import { runMembership } from './membership.js';
 import { bindMetadataRaftMetrics, measuredRaft } from './metadata-raft-metrics.js';
+import { alterPartitionAssignments } from './partition-reassignment.js';
 import { ProbeBreakers } from './probe-breakers.js';
 import { alterQuorum } from './quorum-change.js';
 import { changesRegistry, followRegisteredPeers, metadataGroupMembers } from './registered-peers.js';
@@ -355,6 +361,11 @@ export class ClusterNode {
       action,
       deadline,
     );
+  }
+
+  /** An operator's reassignment or unpin of partitions (partition-reassignment.ts); the coordinator moves them. */
+  alterPartitionAssignments(request: AlterPartitionAssignmentsRequest, deadline?: Deadline): Promise<void> {
+    return alterPartitionAssignments({ store: this.store, logger: this.logger }, request, deadline);
   }
 
   status(): RaftNodeStatus {

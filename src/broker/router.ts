@@ -25,7 +25,12 @@ import {
 import { Deadline } from '../resilience/deadline.js';
 import type { ClientQuotas, QuotaKind } from './client-quotas.js';
 import { type Answer, CLOSE_CONNECTION, type ConnectionInfo, type FrameRouter } from './connection.js';
-import { handleAlterBroker, handleAlterQuorum, handleDescribeCluster } from './handlers/cluster.js';
+import {
+  handleAlterBroker,
+  handleAlterPartitionAssignments,
+  handleAlterQuorum,
+  handleDescribeCluster,
+} from './handlers/cluster.js';
 import { handleAlterConfigs, handleDescribeConfigs } from './handlers/configs.js';
 import type { HandlerContext, RequestSource } from './handlers/context.js';
 import { handleFetch } from './handlers/fetch.js';
@@ -116,6 +121,7 @@ export class RequestRouter implements FrameRouter {
       [ApiKey.CreatePartitions]: handleCreatePartitions,
       [ApiKey.AlterQuorum]: handleAlterQuorum,
       [ApiKey.OffsetDelete]: handleOffsetDelete,
+      [ApiKey.AlterPartitionAssignments]: handleAlterPartitionAssignments,
     };
   }
 

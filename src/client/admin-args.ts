@@ -79,3 +79,21 @@ export function checkConfigResource(
     );
   }
 }
+
+const REASSIGNMENT_FORM =
+  "expected an array of { partition, replicas }, e.g. reassignPartitions('orders', [{ partition: 0, replicas: [4, 1, 2] }])";
+
+/** reassignPartitions' argument: each partition with the broker ids of its new replicas, preferred leader first. */
+export function checkReassignments(assignments: unknown): void {
+  if (!Array.isArray(assignments)) {
+    throw usage('reassignPartitions', `${REASSIGNMENT_FORM}; got ${describeValue(assignments)}`);
+  }
+  assignments.forEach((a: unknown, i) => {
+    const ok =
+      isRecord(a) &&
+      Number.isSafeInteger(a.partition) &&
+      Array.isArray(a.replicas) &&
+      a.replicas.every((id) => Number.isSafeInteger(id));
+    if (!ok) throw usage('reassignPartitions', `[${i}]: ${REASSIGNMENT_FORM}; got ${describeValue(a)}`);
+  });
+}

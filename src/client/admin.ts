@@ -17,13 +17,19 @@ import {
   type ListOffsetsPartitionResult,
   type ListTopicsResponse,
   type MetadataResponse,
+  type PartitionAssignmentSpec,
   type QuorumAction,
   type QuorumMembership,
   type RequestOf,
   type ResponseOf,
   type TopicDescription,
 } from '../protocol/index.js';
-import { checkConfigResource, checkConfigResources, checkPartitionGrowth } from './admin-args.js';
+import {
+  checkConfigResource,
+  checkConfigResources,
+  checkPartitionGrowth,
+  checkReassignments,
+} from './admin-args.js';
 import { backoffMs, delay } from './backoff.js';
 import type { Cluster } from './cluster.js';
 import { GroupAdmin } from './group-admin.js';
@@ -286,6 +292,69 @@ export class Admin {
       this.cluster.invalidateMetadata();
       await delay(waitMs, clientTimers);
     }
+  }
+
+  /**
+   * Reassigns partitions of a topic to replica lists of your choosing, preferred leader first (Kafka's
+   * `alterPartitionReassignments`; cluster mode), and pins them there. Resolves once the change is recorded:
+   * the rebalancer then moves one replica at a time (a learner catches up, is promoted, the old replica is
+   * removed) and hands leadership to the list's first in-sync broker; `describeTopics` shows the replicas
+   * converge. All the partitions change or none does. A list keeps the partition's replica count. Throws
+   * INVALID_REPLICA_ASSIGNMENT (empty list, a broker twice, a draining or decommissioned broker),
+   * UNKNOWN_BROKER, INVALID_REPLICATION_FACTOR, UNKNOWN_TOPIC_OR_PARTITION, FEATURE_NOT_FINALIZED (a
+   * rolling upgrade not finished) or INVALID_REQUEST (single node).
+   */
+  async reassignPartitions(
+    topic: string,
+    assignments: readonly { partition: number; replicas: readonly number[] }[],
+  ): Promise<void> {
+    checkReassignments(assignments);
+    await this.alterPartitionAssignments(
+      topic,
+      assignments.map((a) => ({ partition: a.partition, replicas: [...a.replicas] })),
+      'admin.reassignPartitions',
+    );
+  }
+
+  /**
+   * Unpins partitions of a topic (all of them when `partitions` is omitted): the rebalancer manages them
+   * again, and may move them for balance or off a failed broker. A reassignment not finished is dropped
+   * where it stands. Throws as `reassignPartitions`.
+   */
+  async unpinPartitions(topic: string, partitions?: readonly number[]): Promise<void> {
+    let chosen = partitions;
+    if (chosen === undefined) {
+      const [described] = await this.describeTopics([topic]);
+      if (described?.error) throw fromWireError(described.error, 'admin.unpinPartitions');
+      chosen = described?.partitions.map((p) => p.partition) ?? [];
+    }
+    await this.alterPartitionAssignments(
+      topic,
+      chosen.map((partition) => ({ partition, replicas: null })),
+      'admin.unpinPartitions',
+    );
+  }
+
+  private async alterPartitionAssignments(
+    topic: string,
+    partitions: PartitionAssignmentSpec[],
+    operation: string,
+  ): Promise<void> {
+    let res: ResponseOf<typeof ApiKey.AlterPartitionAssignments>;
+    try {
+      res = await this.toController(ApiKey.AlterPartitionAssignments, { topic, partitions });
+    } catch (err) {
+      // A broker of a build before reassignments does not know the api: a rolling upgrade not finished.
+      if (!(err instanceof StreamBusError) || err.code !== 'UNKNOWN_API') throw err;
+      throw new StreamBusError('FEATURE_NOT_FINALIZED', {
+        operation,
+        message:
+          'the broker asked runs a build without partition reassignment (AlterPartitionAssignments): upgrade every broker first',
+        cause: err,
+      });
+    }
+    if (res.error !== null) throw fromWireError(res.error, operation);
+    this.cluster.invalidateMetadata();
   }
 
   /**

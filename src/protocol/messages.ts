@@ -69,6 +69,7 @@ export const ApiKey = {
   CreatePartitions: 24,
   AlterQuorum: 25,
   OffsetDelete: 26,
+  AlterPartitionAssignments: 27,
 } as const;
 export type ApiKey = (typeof ApiKey)[keyof typeof ApiKey];
 
@@ -100,6 +101,7 @@ export const API_NAMES: Record<ApiKey, string> = {
   24: 'CreatePartitions',
   25: 'AlterQuorum',
   26: 'OffsetDelete',
+  27: 'AlterPartitionAssignments',
 };
 
 /** An error as it travels: the catalogue's wire code, its category (so old clients can still decide), text. */
@@ -361,6 +363,21 @@ export interface AlterQuorumResponse {
   learners: number[];
 }
 
+// AlterPartitionAssignments
+/** One partition's change: `replicas` reassigns (and pins) it to that list, preferred leader first; null unpins it. */
+export interface PartitionAssignmentSpec {
+  partition: number;
+  replicas: number[] | null;
+}
+export interface AlterPartitionAssignmentsRequest {
+  topic: string;
+  partitions: PartitionAssignmentSpec[];
+}
+/** All listed partitions changed (null) or none did (the error names the partition at fault). */
+export interface AlterPartitionAssignmentsResponse {
+  error: WireError | null;
+}
+
 // InitProducerId
 /**
  * An idempotent producer's identity: batches carry (producerId, producerEpoch, baseSequence) and a
@@ -487,6 +504,10 @@ export interface ApiTypes {
   [ApiKey.CreatePartitions]: { request: CreatePartitionsRequest; response: CreatePartitionsResponse };
   [ApiKey.AlterQuorum]: { request: AlterQuorumRequest; response: AlterQuorumResponse };
   [ApiKey.OffsetDelete]: { request: OffsetDeleteRequest; response: OffsetDeleteResponse };
+  [ApiKey.AlterPartitionAssignments]: {
+    request: AlterPartitionAssignmentsRequest;
+    response: AlterPartitionAssignmentsResponse;
+  };
 }
 export type RequestOf<K extends ApiKey> = ApiTypes[K]['request'];
 export type ResponseOf<K extends ApiKey> = ApiTypes[K]['response'];

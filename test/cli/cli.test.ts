@@ -314,6 +314,20 @@ describe('cluster status', () => {
     expect(badVoter.code).not.toBe(0);
     expect(badVoter.stderr).toContain('broker id must be a positive integer');
   });
+
+  test('topic reassign and unpin on a single-node broker are refused with a clear error; bad replica ids never reach it', async () => {
+    await cli(['topic', 'create', 'single-reassign']);
+    const r = await cli(['topic', 'reassign', 'single-reassign', '--partition', '0', '--replicas', '1']);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('INVALID_REQUEST');
+    expect(r.stderr).toContain('needs cluster mode');
+    const unpin = await cli(['topic', 'unpin', 'single-reassign']);
+    expect(unpin.code).not.toBe(0);
+    expect(unpin.stderr).toContain('needs cluster mode');
+    const bad = await cli(['topic', 'reassign', 'single-reassign', '--partition', '0', '--replicas', '1,x']);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toContain("--replicas expects broker ids like 4,1,2; got '1,x'");
+  });
 });
 
 describe('errors', () => {
@@ -372,6 +386,8 @@ describe('--help', () => {
     ['topic', 'list'],
     ['topic', 'describe'],
     ['topic', 'alter'],
+    ['topic', 'reassign'],
+    ['topic', 'unpin'],
     ['topic', 'delete'],
     ['produce'],
     ['consume'],
@@ -396,6 +412,12 @@ describe('--help', () => {
     for (const option of ['--key', '--key-separator', '--acks', '--partition', '--bootstrap']) {
       expect(produce.stdout).toContain(option);
     }
+    const reassign = results[commands.findIndex((c) => c.join(' ') === 'topic reassign')]!;
+    for (const option of ['--partition', '--replicas', '--wait', '--timeout-ms']) {
+      expect(reassign.stdout).toContain(option);
+    }
+    const unpin = results[commands.findIndex((c) => c.join(' ') === 'topic unpin')]!;
+    expect(unpin.stdout).toContain('--partition');
     const broker = results[commands.findIndex((c) => c.join(' ') === 'broker')]!;
     for (const option of ['--node-id', '--broker-id', '--http-listen', '--peer-listen', '--voters']) {
       expect(broker.stdout).toContain(option);

@@ -246,6 +246,24 @@ const BASE_SAMPLES: { [K in BaseApiKey]: Sample<K> } = {
     request: { brokerId: 4, action: 'add-voter' },
     response: { error: null, voters: [1, 2, 3, 4], learners: [5] },
   },
+  [ApiKey.AlterPartitionAssignments]: {
+    apiKey: ApiKey.AlterPartitionAssignments,
+    file: 'alter-partition-assignments',
+    request: {
+      topic: 'orders',
+      partitions: [
+        { partition: 0, replicas: [4, 1, 2] },
+        { partition: 3, replicas: null },
+      ],
+    },
+    response: {
+      error: {
+        code: 104,
+        category: 'invalid_input',
+        message: 'orders/0 has 3 replicas and the list names 2: a reassignment keeps the replication factor',
+      },
+    },
+  },
   [ApiKey.DescribeConfigs]: {
     apiKey: ApiKey.DescribeConfigs,
     file: 'describe-configs',

@@ -2,6 +2,8 @@ import { StreamBusError } from '../../errors/index.js';
 import type {
   AlterBrokerRequest,
   AlterBrokerResponse,
+  AlterPartitionAssignmentsRequest,
+  AlterPartitionAssignmentsResponse,
   AlterQuorumRequest,
   AlterQuorumResponse,
   DescribeClusterResponse,
@@ -51,5 +53,26 @@ export async function handleAlterQuorum(
     return { error: null, voters: m.voters, learners: m.learners };
   } catch (err) {
     return { error: toWireError(err, 'alter_quorum'), voters: [], learners: [] };
+  }
+}
+
+/** AlterPartitionAssignments: an operator's reassignment or unpin of partitions (cluster mode only). */
+export async function handleAlterPartitionAssignments(
+  ctx: HandlerContext,
+  request: AlterPartitionAssignmentsRequest,
+  source: RequestSource,
+): Promise<AlterPartitionAssignmentsResponse> {
+  try {
+    if (ctx.alterPartitionAssignments === undefined) {
+      throw new StreamBusError('INVALID_REQUEST', {
+        operation: 'alter_partition_assignments',
+        message:
+          'reassigning or unpinning partitions needs cluster mode (cluster.enabled); a single broker holds every replica',
+      });
+    }
+    await ctx.alterPartitionAssignments(request, source.deadline);
+    return { error: null };
+  } catch (err) {
+    return { error: toWireError(err, 'alter_partition_assignments') };
   }
 }

@@ -1,5 +1,6 @@
 import type { StreamBusError } from '../../errors/index.js';
 import type {
+  AlterPartitionAssignmentsRequest,
   BrokerAction,
   BrokerInfo,
   ClusterBrokerState,
@@ -76,6 +77,14 @@ export interface HandlerContext {
     action: QuorumAction,
     deadline: Deadline,
   ) => Promise<QuorumMembership>;
+  /**
+   * AlterPartitionAssignments' effect (cluster mode): resolves once the change is in the metadata store;
+   * absent on a single node. Its metadata proposal carries the request's deadline.
+   */
+  readonly alterPartitionAssignments?: (
+    request: AlterPartitionAssignmentsRequest,
+    deadline: Deadline,
+  ) => Promise<void>;
   /**
    * InitProducerId's source of producer ids (broker/producer-ids.ts); absent: the api answers UNKNOWN_API.
    * `deadline` ends the caller's wait for a new block (the block fetch itself serves later callers).

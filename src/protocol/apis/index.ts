@@ -7,6 +7,7 @@ import { StreamBusError } from '../../errors/index.js';
 import { API_NAMES, ApiKey, type RequestOf, type ResponseOf } from '../messages.js';
 import * as alterBrokerV0 from './alter-broker/v0.js';
 import * as alterConfigsV0 from './alter-configs/v0.js';
+import * as alterPartitionAssignmentsV0 from './alter-partition-assignments/v0.js';
 import * as alterQuorumV0 from './alter-quorum/v0.js';
 import * as apiVersionsV0 from './api-versions/v0.js';
 import * as createPartitionsV0 from './create-partitions/v0.js';
@@ -93,6 +94,9 @@ export const API_REGISTRY: { readonly [K in ApiKey]: ApiEntry<K> } = {
   [ApiKey.CreatePartitions]: entry(ApiKey.CreatePartitions, { 0: createPartitionsV0 }),
   [ApiKey.AlterQuorum]: entry(ApiKey.AlterQuorum, { 0: alterQuorumV0 }),
   [ApiKey.OffsetDelete]: entry(ApiKey.OffsetDelete, { 0: offsetDeleteV0 }),
+  [ApiKey.AlterPartitionAssignments]: entry(ApiKey.AlterPartitionAssignments, {
+    0: alterPartitionAssignmentsV0,
+  }),
 };
 
 export function isApiKey(apiKey: number): apiKey is ApiKey {
