@@ -536,6 +536,11 @@ describe('rolling upgrade from the build before cluster feature levels', () => {
     mark('broker 2 upgraded, after its in-sync sets shrank');
     await expectLevelOneAndNoQuiescence(c, p);
     mark('mixed cluster (2 new) checked');
+    // An operator's reassignment needs level 5, which an old replica could not decode: refused while one
+    // remains, whichever broker answers (a new one names the old brokers, an old one does not know the api).
+    await expect(
+      client.admin().reassignPartitions(TOPIC, [{ partition: 0, replicas: [3, 2, 1] }]),
+    ).rejects.toMatchObject({ code: 'FEATURE_NOT_FINALIZED' });
     await c.upgrade(3);
     mark('broker 3 upgraded');
 
@@ -554,6 +559,8 @@ describe('rolling upgrade from the build before cluster feature levels', () => {
       30_000,
     );
     mark('level finalized');
+    // ...and accepted from then on (an unpin of a partition never pinned changes nothing).
+    await client.admin().unpinPartitions(TOPIC, [0]);
     await p.pause();
     await until(
       'a quiet partition replica',
