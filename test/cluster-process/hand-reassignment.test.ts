@@ -104,5 +104,5 @@ describe('reassigning a partition by hand on broker processes', () => {
       const [t] = await admin.describeTopics([TOPIC]);
       return t?.partitions[0]?.pinned === false ? true : undefined;
     });
-  });
+  }, 240_000);
 });
