@@ -37,13 +37,19 @@ function writeOut(text: string): Promise<boolean> {
 /**
  * Commits what was printed. A commit refused because the group is rebalancing (or this member's generation
  * is over) loses nothing: the partition's next owner starts from the last commit and prints those messages
- * again (at least once), so the command says so and goes on.
+ * again (at least once), so the command says so and goes on. One refused because the topic is gone (deleted
+ * while it was read; the member may not have heard of the rebalance without it yet) has nothing to protect.
  */
 async function commitPrinted(consumer: Consumer, offsets: CommittedOffset[]): Promise<void> {
   try {
     await consumer.commit(offsets);
   } catch (err) {
     if (!isStreamBusError(err) || err.category === 'fatal') throw err;
+    if (err.code === 'UNKNOWN_TOPIC_OR_PARTITION') {
+      const topics = [...new Set(offsets.map((o) => o.topic))].join(', ');
+      process.stderr.write(`commit skipped: topic ${topics} no longer exists\n`);
+      return;
+    }
     process.stderr.write(`commit skipped (${err.code}): these messages may be delivered again\n`);
   }
 }

@@ -93,4 +93,19 @@ describe('consume while its topic is deleted', () => {
     expect(await run.exited).toBe(0);
     expect(run.stderr.join('\n')).not.toContain('UNKNOWN_TOPIC_OR_PARTITION');
   });
+
+  it('with --group, a signal right after the delete: the last commit finds the topic gone and does not warn of redelivery', async () => {
+    const { bootstrap, admin } = await topicWithMessage('gdel3');
+    const run = consume(['gdel3', '--group', 'gdel3', '--from-beginning', '--bootstrap', bootstrap]);
+    await waitFor('the message printed', () => run.stdout.includes('first'), 20_000);
+    await admin.deleteTopic('gdel3');
+    // Before the group has rebalanced without the topic: the member still holds its partitions, and its last
+    // commit on the way out is refused as for an unknown topic.
+    run.child.kill('SIGTERM');
+    expect(await run.exited).toBe(0);
+    const stderr = run.stderr.join('\n');
+    console.log(`consume-deleted-topic: stderr after the signal: ${JSON.stringify(run.stderr)}`);
+    expect(stderr).not.toContain('may be delivered again');
+    expect(stderr).not.toContain('UNKNOWN_TOPIC_OR_PARTITION');
+  });
 });
