@@ -25,7 +25,9 @@ export async function runCleanerPass(o: Omit<CleanerScheduleOptions, 'intervalMs
     const started = performance.now();
     try {
       const result = await cleanLog(log, { nowMs: o.nowMs(), keysMax: o.keysMax });
-      if (result === null || result.cleanedSegments === 0) continue;
+      if (result === null) continue;
+      o.metrics?.logCleanerSegmentsSkippedTotal.inc({ topic }, result.skippedSegments);
+      if (result.cleanedSegments === 0) continue;
       const durationSeconds = (performance.now() - started) / 1000;
       o.metrics?.logCleanerRecordsRemovedTotal.inc({ topic }, result.removedRecords);
       o.metrics?.logCleanerBytesRemovedTotal.inc(
@@ -33,6 +35,7 @@ export async function runCleanerPass(o: Omit<CleanerScheduleOptions, 'intervalMs
         Math.max(0, result.bytesBefore - result.bytesAfter),
       );
       o.metrics?.logCleanerSegmentsCleanedTotal.inc({ topic }, result.cleanedSegments);
+      o.metrics?.logCleanerSegmentsMergedTotal.inc({ topic }, result.mergedSegments);
       o.metrics?.logCleanerPassDurationSeconds.observe(durationSeconds);
       o.logger.info(
         {

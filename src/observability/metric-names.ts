@@ -193,7 +193,19 @@ export const METRICS = {
     'streambus_log_cleaner_segments_cleaned_total',
     'counter',
     ['topic'],
-    'Segments the log cleaner replaced by a compacted copy',
+    'Segments the log cleaner replaced by a compacted copy (each segment of a merged run counts)',
+  ),
+  logCleanerSegmentsMergedTotal: d(
+    'streambus_log_cleaner_segments_merged_total',
+    'counter',
+    ['topic'],
+    'Segments fewer in compacted topics because the log cleaner merged adjacent small segments into one (a run of n counts n - 1)',
+  ),
+  logCleanerSegmentsSkippedTotal: d(
+    'streambus_log_cleaner_segments_skipped_total',
+    'counter',
+    ['topic'],
+    'Segments a cleaning pass left as they were without writing a copy: nothing in them to remove',
   ),
   logCleanerErrorsTotal: d(
     'streambus_log_cleaner_errors_total',

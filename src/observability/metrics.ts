@@ -108,6 +108,8 @@ export class MetricsRegistry {
   readonly logCleanerRecordsRemovedTotal = this.counter(METRICS.logCleanerRecordsRemovedTotal);
   readonly logCleanerBytesRemovedTotal = this.counter(METRICS.logCleanerBytesRemovedTotal);
   readonly logCleanerSegmentsCleanedTotal = this.counter(METRICS.logCleanerSegmentsCleanedTotal);
+  readonly logCleanerSegmentsMergedTotal = this.counter(METRICS.logCleanerSegmentsMergedTotal);
+  readonly logCleanerSegmentsSkippedTotal = this.counter(METRICS.logCleanerSegmentsSkippedTotal);
   readonly logCleanerErrorsTotal = this.counter(METRICS.logCleanerErrorsTotal);
   readonly logCleanerPassDurationSeconds = this.histogram(
     METRICS.logCleanerPassDurationSeconds,
@@ -177,6 +179,8 @@ export class MetricsRegistry {
     this.logCleanerRecordsRemovedTotal.remove(topic);
     this.logCleanerBytesRemovedTotal.remove(topic);
     this.logCleanerSegmentsCleanedTotal.remove(topic);
+    this.logCleanerSegmentsMergedTotal.remove(topic);
+    this.logCleanerSegmentsSkippedTotal.remove(topic);
   }
 
   /** Run before each scrape: set gauges that are cheaper to read on demand (queue depth, disk free). */

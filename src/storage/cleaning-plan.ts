@@ -7,6 +7,7 @@
  */
 import type { CleanerCheckpoint } from './cleaner-checkpoint.js';
 import type { SegmentSummary } from './retention.js';
+import { RELATIVE_OFFSET_MAX } from './segment.js';
 
 export interface CleaningPolicy {
   minCleanableDirtyRatio: number;
@@ -49,4 +50,35 @@ export function planCleaning(
   const due =
     segmentCount > 0 && ((dirtyBytes > 0 && dirtyRatio >= policy.minCleanableDirtyRatio) || tombstonesDue);
   return { segmentCount, firstDirtyOffset, dirtyRatio, due };
+}
+
+/**
+ * Splits the segments a pass rewrites (adjacent, oldest first) into runs that each become one segment, as
+ * Kafka's cleaner groups them: a run grows while its segments' bytes (before cleaning) stay within
+ * segment_bytes and its offsets within what a segment's index can hold, so a compacted log does not keep
+ * every small segment it ever rolled, and no merged segment is bigger than a rolled one could be.
+ */
+export function groupForCleaning<S extends SegmentSummary>(
+  segments: readonly S[],
+  segmentBytes: number,
+): S[][] {
+  const runs: S[][] = [];
+  let run: S[] = [];
+  let runBytes = 0;
+  for (const s of segments) {
+    const first = run[0];
+    const fits =
+      first !== undefined &&
+      runBytes + s.sizeBytes <= segmentBytes &&
+      s.nextOffset - 1 - first.baseOffset <= RELATIVE_OFFSET_MAX;
+    if (!fits) {
+      if (run.length > 0) runs.push(run);
+      run = [];
+      runBytes = 0;
+    }
+    run.push(s);
+    runBytes += s.sizeBytes;
+  }
+  if (run.length > 0) runs.push(run);
+  return runs;
 }

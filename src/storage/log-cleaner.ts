@@ -1,9 +1,11 @@
 /**
  * The log cleaner (Kafka's, for `cleanup_policy` compact): one pass over one partition log. It maps the keys
- * of the dirty part (records written since the last pass) to their latest offsets, then rewrites every
- * cleanable segment from the log start up to where the map ends, dropping each record a later record of its
+ * of the dirty part (records written since the last pass) to their latest offsets, then rewrites the
+ * cleanable segments from the log start up to where the map ends, dropping each record a later record of its
  * key supersedes and each tombstone past its delete horizon (batch-compaction.ts), and swaps the copies in
- * crash-safely (segment-swap.ts). Offsets never change; every batch stays. Only closed segments below the
+ * crash-safely (segment-swap.ts). Adjacent segments that fit in segment_bytes together become one copy
+ * (cleaning-plan.ts `groupForCleaning`); a lone segment with nothing to remove is not rewritten. Offsets
+ * never change; every batch stays. Only closed segments below the
  * committed end are touched (the log decides which: `cleanableSegments`), never the active one.
  *
  * Each replica cleans its own copy independently, as in Kafka: the bytes of a replicated partition's closed
@@ -14,12 +16,12 @@ import {
   readCleanerCheckpoint,
   writeCleanerCheckpoint,
 } from './cleaner-checkpoint.js';
-import { planCleaning } from './cleaning-plan.js';
+import { groupForCleaning, planCleaning } from './cleaning-plan.js';
 import { compacts, type LogConfig } from './config.js';
 import { KeyOffsetMap } from './key-offset-map.js';
 import type { Segment } from './segment.js';
 import type { SegmentContext } from './segment-recovery.js';
-import { type CleanedSegment, discardCleaned, mapSegmentKeys, rewriteSegment } from './segment-rewrite.js';
+import { type CleanedSegment, discardCleaned, mapSegmentKeys, rewriteSegments } from './segment-rewrite.js';
 
 /** What a log exposes to the cleaner (PartitionLog, ReplicatedLog). */
 export interface CleanableLog {
@@ -30,10 +32,11 @@ export interface CleanableLog {
   /** File system, folder and config for the copies. */
   cleanerContext(): SegmentContext;
   /**
-   * Makes `cleaned` the log's copy of `old` (segment-swap.ts, then its indexes, then in memory), between the
-   * log's writes; false, changing nothing, when `old` is gone (retention, truncation) or the log closed.
+   * Makes `cleaned` the log's copy of `olds`, adjacent segments oldest first (segment-swap.ts, then its
+   * indexes, then in memory), between the log's writes; false, changing nothing, when one of them is gone
+   * (retention, truncation) or the log closed.
    */
-  swapCleaned(old: Segment, cleaned: CleanedSegment): Promise<boolean>;
+  swapCleaned(olds: readonly Segment[], cleaned: CleanedSegment): Promise<boolean>;
 }
 
 export function isCleanableLog(store: object): store is CleanableLog {
@@ -54,8 +57,12 @@ export interface CleanerOptions {
 }
 
 export interface CleanResult {
-  /** Segments replaced by a compacted copy. */
+  /** Segments replaced by a compacted copy (each segment of a merged run counts). */
   cleanedSegments: number;
+  /** Segments fewer in the log: a run of n segments merged into one copy counts n - 1. */
+  mergedSegments: number;
+  /** Segments with nothing to remove, left as they were without writing a copy. */
+  skippedSegments: number;
   removedRecords: number;
   /** Bytes of the rewritten range before and after. */
   bytesBefore: number;
@@ -92,29 +99,37 @@ export async function cleanLog(log: CleanableLog, options: CleanerOptions): Prom
   };
   const result: CleanResult = {
     cleanedSegments: 0,
+    mergedSegments: 0,
+    skippedSegments: 0,
     removedRecords: 0,
     bytesBefore: 0,
     bytesAfter: 0,
     dirtyRatio: plan.dirtyRatio,
   };
   let tombstoneHorizonMs = -1;
-  for (const s of cleanable) {
-    if (s.baseOffset >= mapEnd) break;
-    // Retention may have deleted it, or the log closed, while the pass awaited: the pass ends without moving
-    // the checkpoint (below).
-    if (!log.cleanableSegments().includes(s)) return result;
-    const cleaned = await rewriteSegment(ctx, s, map, rule);
-    const swapped = cleaned.changed && (await log.swapCleaned(s, cleaned));
-    if (!swapped) await discardCleaned(ctx, cleaned.segment);
-    // A copy the log refused (the segment went, the log is closing) ends the pass too.
-    if (cleaned.changed && !swapped) return result;
-    result.bytesBefore += s.sizeBytes;
-    result.bytesAfter += swapped ? cleaned.segment.sizeBytes : s.sizeBytes;
-    if (swapped) {
-      result.cleanedSegments++;
+  const rewritten = cleanable.filter((s) => s.baseOffset < mapEnd);
+  for (const run of groupForCleaning(rewritten, config.segmentBytes)) {
+    // Retention may have deleted one, or the log closed, while the pass awaited: the pass ends without
+    // moving the checkpoint (below).
+    const current = log.cleanableSegments();
+    if (!run.every((s) => current.includes(s))) return result;
+    const rewrite = await rewriteSegments(ctx, run, map, rule);
+    const { cleaned } = rewrite;
+    const runBytes = run.reduce((n, s) => n + s.sizeBytes, 0);
+    if (cleaned === null) {
+      result.skippedSegments++;
+    } else if (!(await log.swapCleaned(run, cleaned))) {
+      // A copy the log refused (a segment went, the log is closing) ends the pass too.
+      await discardCleaned(ctx, cleaned.segment);
+      return result;
+    } else {
+      result.cleanedSegments += run.length;
+      result.mergedSegments += run.length - 1;
       result.removedRecords += cleaned.removedRecords;
     }
-    const h = cleaned.tombstoneHorizonMs;
+    result.bytesBefore += runBytes;
+    result.bytesAfter += cleaned === null ? runBytes : cleaned.segment.sizeBytes;
+    const h = rewrite.tombstoneHorizonMs;
     if (h >= 0 && (tombstoneHorizonMs < 0 || h < tombstoneHorizonMs)) tombstoneHorizonMs = h;
   }
   // Only a pass that cleaned everything below the map's end moves the checkpoint: records left there by a

@@ -14,7 +14,7 @@
 import { toStreamBusError } from '../errors/index.js';
 import { OFF_LAST_OFFSET_DELTA, OFF_MAX_TIMESTAMP, readInt64, stampBatch } from '../protocol/record-batch.js';
 import type { LogConfig } from './config.js';
-import type { Segment } from './segment.js';
+import { RELATIVE_OFFSET_MAX, type Segment } from './segment.js';
 import { createSegment, type SegmentContext } from './segment-recovery.js';
 import type { Clock, StorageLogger } from './types.js';
 
@@ -50,8 +50,6 @@ export interface GroupCommitHost {
   /** The group just published rolled the log onto a new segment. */
   rolled(): void;
 }
-
-const RELATIVE_OFFSET_MAX = 0x7fffffff;
 
 export class GroupCommitWriter {
   /** Settles once the queue is empty; undefined while no group is being written. */

@@ -30,7 +30,7 @@ import { RecentBatches } from './recent-batches.js';
 import { planRetention } from './retention.js';
 import type { Segment } from './segment.js';
 import { assertFetchOffset, findByTimestamp, locateBatch, readSegment } from './segment-reader.js';
-import { createSegment, openSegments, type SegmentContext } from './segment-recovery.js';
+import { createSegment, openSegments, type SegmentContext, segmentSwapFiles } from './segment-recovery.js';
 import type { CleanedSegment } from './segment-rewrite.js';
 import { closeReplacedSegment, commitSwap } from './segment-swap.js';
 import { nodeStorageFs, type StorageFs } from './storage-fs.js';
@@ -374,17 +374,24 @@ export class PartitionLog implements CleanableLog {
     return this.context(this.clock.nowMs());
   }
 
-  /** Swaps a cleaned copy in for `old` between write groups (log-cleaner.ts); false when `old` is gone. */
-  swapCleaned(old: Segment, cleaned: CleanedSegment): Promise<boolean> {
+  /**
+   * Swaps a cleaned copy in for the adjacent segments `olds` between write groups (log-cleaner.ts); false
+   * when one of them is gone or became active.
+   */
+  swapCleaned(olds: readonly Segment[], cleaned: CleanedSegment): Promise<boolean> {
     return this.exclusive(async () => {
-      const i = this.segments.indexOf(old);
-      if (this.closing || i < 0 || i === this.segments.length - 1) return false;
-      await commitSwap(this.fs, this.dir, old.baseOffset, () => old.removePersistedIndexes());
+      const i = this.segments.indexOf(olds[0]!);
+      const n = olds.length;
+      if (this.closing || i < 0 || i + n > this.segments.length - 1) return false;
+      if (!olds.every((s, k) => this.segments[i + k] === s)) return false;
+      const ctx = this.context(this.clock.nowMs());
+      const merged = olds.slice(1).map((s) => s.baseOffset);
+      await commitSwap(this.fs, this.dir, olds[0]!.baseOffset, merged, segmentSwapFiles(ctx));
       await cleaned.segment.persistIndexes();
-      this.segments[i] = cleaned.segment;
-      // The tail cache may still hold batches of the segment from before it rolled.
+      this.segments.splice(i, n, cleaned.segment);
+      // The tail cache may still hold batches of the segments from before they rolled.
       this.recent.clear();
-      closeReplacedSegment(old, this.dir, this.logger);
+      for (const old of olds) closeReplacedSegment(old, this.dir, this.logger);
       return true;
     });
   }

@@ -12,9 +12,8 @@ import {
   persistClosedIndexes,
   type ReplicatedSegment,
 } from './replicated-segments.js';
+import { RELATIVE_OFFSET_MAX } from './segment.js';
 import type { SegmentContext } from './segment-recovery.js';
-
-const RELATIVE_OFFSET_MAX = 0x7fffffff;
 
 export interface WriteResult {
   /** The segment the last entry went to (the active one now). */

@@ -39,7 +39,7 @@ import { RecentBatches } from './recent-batches.js';
 import { writeEntries } from './replicated-append.js';
 import { EntryCache } from './replicated-cache.js';
 import { catchUpLoader, fillTail } from './replicated-cache-fill.js';
-import { swapReplicatedSegment } from './replicated-cleaning.js';
+import { swapReplicatedSegments } from './replicated-cleaning.js';
 import { ReplicatedDurability } from './replicated-durability.js';
 import { type RecoveredLog, recoverReplicatedLog } from './replicated-open.js';
 import { findTimestamp, readBatches, retentionCount } from './replicated-read.js';
@@ -471,16 +471,23 @@ export class ReplicatedLog implements PartitionStore, CleanableLog {
     return this.context();
   }
 
-  /** Swaps a cleaned copy in for `old` between writes (replicated-cleaning.ts); false when `old` is gone. */
-  swapCleaned(old: Segment, cleaned: CleanedSegment): Promise<boolean> {
+  /**
+   * Swaps a cleaned copy in for the adjacent segments `olds` between writes (replicated-cleaning.ts); false
+   * when one of them is gone or became active.
+   */
+  swapCleaned(olds: readonly Segment[], cleaned: CleanedSegment): Promise<boolean> {
     if (this.closing) return Promise.resolve(false);
     return this.exclusive('log.clean', async () => {
-      const i = this.segments.findIndex((s) => s.seg === old);
-      if (i < 0 || i === this.segments.length - 1) return false;
-      this.segments[i] = await swapReplicatedSegment(this.context(), this.segments[i]!, cleaned, this.runs);
-      // The tail cache may still hold batches of the segment from before it rolled.
+      const i = this.segments.findIndex((s) => s.seg === olds[0]);
+      const n = olds.length;
+      if (i < 0 || i + n > this.segments.length - 1) return false;
+      if (!olds.every((s, k) => this.segments[i + k]!.seg === s)) return false;
+      const run = this.segments.slice(i, i + n);
+      const replaced = await swapReplicatedSegments(this.context(), run, cleaned, this.runs);
+      this.segments.splice(i, n, replaced);
+      // The tail cache may still hold batches of the segments from before they rolled.
       this.recent.clear();
-      closeReplacedSegment(old, this.dir, this.logger);
+      for (const old of olds) closeReplacedSegment(old, this.dir, this.logger);
       return true;
     });
   }

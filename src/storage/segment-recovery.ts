@@ -17,7 +17,7 @@ import {
   segmentFileStem,
   TIME_INDEX_SUFFIX,
 } from './segment.js';
-import { finishInterruptedSwaps } from './segment-swap.js';
+import { finishInterruptedSwaps, type SwapFiles } from './segment-swap.js';
 import type { StorageFile, StorageFs } from './storage-fs.js';
 import { TimeIndex } from './time-index.js';
 import type { StorageLogger } from './types.js';
@@ -333,7 +333,7 @@ export async function listSegmentBases(
  * cleaner's swap cut short by a crash is finished or rolled back first (segment-swap.ts).
  */
 export async function openSegments(ctx: SegmentContext, initialOffset = 0): Promise<Segment[]> {
-  await finishInterruptedSwaps(ctx.fs, ctx.dir, (base) => removeIndexFiles(ctx, base));
+  await finishInterruptedSwaps(ctx.fs, ctx.dir, segmentSwapFiles(ctx));
   const bases = await listSegmentBases(ctx);
   const segments: Segment[] = [];
   try {
@@ -368,6 +368,20 @@ export async function removeIndexFiles(ctx: SegmentContext, baseOffset: number):
   const stem = join(ctx.dir, segmentFileStem(baseOffset));
   await ctx.fs.unlink(stem + INDEX_SUFFIX);
   await ctx.fs.unlink(stem + TIME_INDEX_SUFFIX);
+}
+
+/** Deletes a segment's files by name, log first (an index without its log is ignored, then removed, on open). */
+export async function deleteSegmentFiles(ctx: SegmentContext, baseOffset: number): Promise<void> {
+  await ctx.fs.unlink(join(ctx.dir, segmentFileStem(baseOffset) + LOG_SUFFIX));
+  await removeIndexFiles(ctx, baseOffset);
+}
+
+/** How a single-node log's segment files follow a cleaner swap (segment-swap.ts). */
+export function segmentSwapFiles(ctx: SegmentContext): SwapFiles {
+  return {
+    staleIndexes: (base) => removeIndexFiles(ctx, base),
+    deleteSegment: (base) => deleteSegmentFiles(ctx, base),
+  };
 }
 
 export async function createSegment(ctx: SegmentContext, baseOffset: number): Promise<Segment> {

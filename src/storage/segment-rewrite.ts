@@ -1,7 +1,7 @@
 /**
- * The log cleaner's I/O on one closed segment: reading its keys into the offset map, and writing its
- * compacted copy to `<base>.log.cleaned` (fsynced, with the copy's indexes built in memory) for
- * segment-swap.ts to swap in. Both read about a megabyte at a time and await the disk between slices, so a
+ * The log cleaner's I/O on closed segments: reading a segment's keys into the offset map, and writing the
+ * compacted copy of a run of adjacent segments to `<base>.log.cleaned` (fsynced, with the copy's indexes
+ * built in memory) for segment-swap.ts to swap in; a lone segment with nothing to change is not copied. Both read about a megabyte at a time and await the disk between slices, so a
  * large segment never holds the event loop for long. Reads check every batch's CRC: the cleaner never
  * copies corruption forward.
  */
@@ -67,78 +67,161 @@ export interface CleanedSegment {
   /** Each batch's position and size in the copy, in order (a replicated log's Raft index is rebuilt from them). */
   readonly batches: readonly { position: number; sizeBytes: number }[];
   readonly removedRecords: number;
-  /** Whether any batch changed; a copy that did not is discarded, not swapped in. */
-  readonly changed: boolean;
-  /** Earliest delete horizon of the tombstones the copy still holds; -1 when it holds none. */
+}
+
+export interface Rewrite {
+  /**
+   * The copy to swap in for the run; null when the run is one segment and compacting changes none of its
+   * batches (nothing superseded, no tombstone past its horizon or to stamp one in): then no copy is written.
+   */
+  readonly cleaned: CleanedSegment | null;
+  /** Earliest delete horizon of the tombstones the run still holds; -1 when it holds none. */
   readonly tombstoneHorizonMs: number;
 }
 
-/** Writes the compacted copy of closed segment `old` (every batch kept, see batch-compaction.ts). */
-export async function rewriteSegment(
+/** A batch as compacted, waiting for the slice's write; `meta` is where it was read. */
+interface Compacted {
+  readonly meta: ScannedBatch;
+  readonly batch: Buffer;
+}
+
+/**
+ * Writes the compacted copy of `olds`, a run of adjacent closed segments (every batch kept, see
+ * batch-compaction.ts), as one segment at the first one's base offset. A run of one is copied only from the
+ * first slice that changes: until then its batches are read and compacted but not written, and a segment
+ * with nothing to change is never written at all.
+ */
+export async function rewriteSegments(
   ctx: SegmentContext,
-  old: Segment,
+  olds: readonly Segment[],
   map: KeyOffsetMap,
   rule: CompactionRule,
-): Promise<CleanedSegment> {
-  const path = cleanedPath(ctx.dir, old.baseOffset);
-  await ctx.fs.unlink(path);
-  const file = await ctx.fs.openFile(path, 'create');
-  const segment = new Segment(
-    ctx.fs,
-    ctx.dir,
-    old.baseOffset,
-    file,
-    ctx.config.indexIntervalBytes,
-    old.createdMs,
-  );
-  const batches: { position: number; sizeBytes: number }[] = [];
+): Promise<Rewrite> {
+  invariant(olds.length > 0, 'rewriteSegments: no segment');
+  const first = olds[0]!;
+  const copy = new CopyWriter(ctx, first);
   let removedRecords = 0;
-  let changed = false;
   let tombstoneHorizonMs = -1;
-  let pending: Buffer[] = [];
-  let written = 0;
   try {
-    await old.withReader(() =>
-      forEachBatch(
-        old,
-        (meta, batch) => {
-          const out: CompactedBatch = compactBatch(batch, map, rule);
-          const position = segment.sizeBytes;
-          segment.recordBatch(
-            position,
-            out.batch.length,
-            meta.baseOffset,
-            meta.lastOffset,
-            meta.maxTimestamp,
-          );
-          batches.push({ position, sizeBytes: out.batch.length });
-          // A batch kept as it was is a view of the slice just read: copy it out of the read buffer.
-          pending.push(out.changed ? out.batch : Buffer.from(out.batch));
-          removedRecords += out.removedRecords;
-          changed ||= out.changed;
-          if (
-            out.tombstoneHorizonMs >= 0 &&
-            (tombstoneHorizonMs < 0 || out.tombstoneHorizonMs < tombstoneHorizonMs)
-          )
-            tombstoneHorizonMs = out.tombstoneHorizonMs;
-        },
-        async () => {
-          await file.writev(pending, written);
-          for (const b of pending) written += b.length;
-          pending = [];
-        },
-      ),
-    );
-    invariant(
-      segment.nextOffset === old.nextOffset && written === segment.sizeBytes,
-      () => `cleaned copy of ${old.logPath} ends at offset ${segment.nextOffset}, not ${old.nextOffset}`,
-    );
-    await file.datasync();
+    if (olds.length > 1) await copy.start();
+    for (const old of olds) {
+      let slice: Compacted[] = [];
+      let sliceChanged = false;
+      await old.withReader(() =>
+        forEachBatch(
+          old,
+          (meta, batch) => {
+            const out: CompactedBatch = compactBatch(batch, map, rule);
+            // A batch kept as it was is a view of the slice just read: copy it out of the read buffer.
+            slice.push({ meta, batch: out.changed ? out.batch : Buffer.from(out.batch) });
+            removedRecords += out.removedRecords;
+            sliceChanged ||= out.changed;
+            const h = out.tombstoneHorizonMs;
+            if (h >= 0 && (tombstoneHorizonMs < 0 || h < tombstoneHorizonMs)) tombstoneHorizonMs = h;
+          },
+          async () => {
+            if (sliceChanged && !copy.started) await copy.start();
+            if (copy.started) await copy.write(slice);
+            else copy.skip(slice);
+            slice = [];
+            sliceChanged = false;
+          },
+        ),
+      );
+    }
+    if (!copy.started) return { cleaned: null, tombstoneHorizonMs };
+    const segment = await copy.finish(olds.at(-1)!);
+    return { cleaned: { segment, batches: copy.batches, removedRecords }, tombstoneHorizonMs };
   } catch (err) {
-    await discardCleaned(ctx, segment);
+    await copy.discard();
     throw err;
   }
-  return { segment, batches, removedRecords, changed, tombstoneHorizonMs };
+}
+
+/**
+ * The `.cleaned` file and its in-memory indexes, opened only when the copy starts. Batches skipped before
+ * that (unchanged, so the same bytes at the same positions) are copied over from the old segment then.
+ */
+class CopyWriter {
+  readonly batches: { position: number; sizeBytes: number }[] = [];
+  private segment: Segment | undefined;
+  private readonly skipped: ScannedBatch[] = [];
+  private skippedBytes = 0;
+
+  constructor(
+    private readonly ctx: SegmentContext,
+    private readonly first: Segment,
+  ) {}
+
+  get started(): boolean {
+    return this.segment !== undefined;
+  }
+
+  skip(slice: readonly Compacted[]): void {
+    for (const c of slice) {
+      this.skipped.push(c.meta);
+      this.skippedBytes += c.meta.sizeBytes;
+    }
+  }
+
+  async start(): Promise<void> {
+    const path = cleanedPath(this.ctx.dir, this.first.baseOffset);
+    await this.ctx.fs.unlink(path);
+    const file = await this.ctx.fs.openFile(path, 'create');
+    this.segment = new Segment(
+      this.ctx.fs,
+      this.ctx.dir,
+      this.first.baseOffset,
+      file,
+      this.ctx.config.indexIntervalBytes,
+      this.first.createdMs,
+    );
+    // The skipped prefix is the first segment's own bytes: copied raw, a slice at a time.
+    const buf = Buffer.allocUnsafe(Math.min(SLICE_BYTES, Math.max(1, this.skippedBytes)));
+    for (let at = 0; at < this.skippedBytes; ) {
+      const n = await this.first.file.read(buf, 0, Math.min(buf.length, this.skippedBytes - at), at);
+      invariant(
+        n > 0,
+        () => `${this.first.logPath} ended at ${at} while copying its first ${this.skippedBytes} bytes`,
+      );
+      await file.writev([buf.subarray(0, n)], at);
+      at += n;
+    }
+    for (const meta of this.skipped) this.record(meta, meta.sizeBytes);
+  }
+
+  async write(slice: readonly Compacted[]): Promise<void> {
+    const segment = this.segment!;
+    const at = segment.sizeBytes;
+    for (const c of slice) this.record(c.meta, c.batch.length);
+    await segment.file.writev(
+      slice.map((c) => c.batch),
+      at,
+    );
+  }
+
+  private record(meta: ScannedBatch, sizeBytes: number): void {
+    const segment = this.segment!;
+    const position = segment.sizeBytes;
+    segment.recordBatch(position, sizeBytes, meta.baseOffset, meta.lastOffset, meta.maxTimestamp);
+    this.batches.push({ position, sizeBytes });
+  }
+
+  /** Checks the copy ends where the run did and makes it durable. */
+  async finish(last: Segment): Promise<Segment> {
+    const segment = this.segment!;
+    invariant(
+      segment.nextOffset === last.nextOffset && (await segment.file.size()) === segment.sizeBytes,
+      () =>
+        `cleaned copy of ${this.first.logPath} ends at offset ${segment.nextOffset}, not ${last.nextOffset}`,
+    );
+    await segment.file.datasync();
+    return segment;
+  }
+
+  async discard(): Promise<void> {
+    if (this.segment !== undefined) await discardCleaned(this.ctx, this.segment);
+  }
 }
 
 /** Closes and deletes a copy that is not swapped in. */

@@ -1,18 +1,24 @@
 /**
- * Replacing a closed segment's log file by its cleaned copy, crash-safely (Kafka's `.cleaned` / `.swap`):
+ * Replacing a run of adjacent closed segments by one cleaned copy, crash-safely (Kafka's `.cleaned` /
+ * `.swap`). The copy starts at the first segment's base offset `base`; a run of one is a plain clean, a longer
+ * run a merge (the cleaner groups small segments, log-cleaner.ts):
  *
- *   1. the copy is written to `<base>.log.cleaned` and fsynced; a crash now leaves the old segment whole,
+ *   1. the copy is written to `<base>.log.cleaned` and fsynced; a crash now leaves the old segments whole,
  *      and recovery deletes the `.cleaned` file (rolls back);
  *   2. renamed to `<base>.log.swap`, folder fsynced: the commit point. From here recovery finishes the swap;
- *   3. the old segment's persisted indexes, now stale, are removed (`staleIndexes`: a replicated segment's
- *      `.ridx` is reset instead, see replicated-log-cleaning.ts), then `.swap` is renamed over `<base>.log`
- *      and the folder fsynced. Recovery rebuilds the missing indexes by scanning, or the caller writes them.
+ *   3. the other segments of the run are deleted (`deleteSegment`, log file first), the first segment's
+ *      persisted indexes, now stale, are removed (`staleIndexes`: a replicated segment's `.ridx` is reset
+ *      instead, see replicated-cleaning.ts), then `.swap` is renamed over `<base>.log` and the folder
+ *      fsynced. Recovery rebuilds the missing indexes by scanning, or the caller writes them.
  *
- * Every copy holds the same batches (base offsets, offset ranges, terms, max timestamps) as the file it
- * replaces, only fewer records, so either file is a valid segment at that place in the log.
+ * Recovery finds the run a `.swap` file replaced from the file itself: every segment whose base offset lies
+ * inside the copy's offset range after `base` was merged into it and is deleted (again, if step 3 had begun).
+ * Every copy holds the same batches (base offsets, offset ranges, terms, max timestamps) as the files it
+ * replaces, only fewer records, so either the old run or the copy is valid at that place in the log.
  */
 import { join } from 'node:path';
-import { type Segment, segmentFileStem } from './segment.js';
+import { scanBatches } from './batch-scan.js';
+import { LOG_SUFFIX, parseSegmentFileName, type Segment, segmentFileStem } from './segment.js';
 import type { StorageFs } from './storage-fs.js';
 import type { StorageLogger } from './types.js';
 
@@ -23,42 +29,69 @@ export function cleanedPath(dir: string, baseOffset: number): string {
   return join(dir, segmentFileStem(baseOffset) + CLEANED_SUFFIX);
 }
 
-/** What happens to a segment's persisted indexes when its log is replaced: they no longer match it. */
-export type StaleIndexes = (baseOffset: number) => Promise<void>;
+/** What a log does to its segments' files when a copy replaces them. */
+export interface SwapFiles {
+  /** The first segment keeps its place, but its persisted indexes no longer match its log. */
+  staleIndexes(baseOffset: number): Promise<void>;
+  /** A later segment of a merged run goes entirely: log file first (an index without a log is ignored). */
+  deleteSegment(baseOffset: number): Promise<void>;
+}
 
-/** Steps 2 and 3: the `.cleaned` file of `baseOffset` (written and fsynced) becomes the segment's log. */
+/**
+ * Steps 2 and 3: the `.cleaned` file of `baseOffset` (written and fsynced) becomes the segment's log;
+ * `mergedBases` are the base offsets of the run's other segments, which it replaces too.
+ */
 export async function commitSwap(
   fs: StorageFs,
   dir: string,
   baseOffset: number,
-  staleIndexes: StaleIndexes,
+  mergedBases: readonly number[],
+  files: SwapFiles,
 ): Promise<void> {
   const stem = join(dir, segmentFileStem(baseOffset));
   await fs.rename(stem + CLEANED_SUFFIX, stem + SWAP_SUFFIX);
   await fs.syncDir(dir);
-  await replaceWithSwap(fs, dir, baseOffset, staleIndexes);
+  await replaceWithSwap(fs, dir, baseOffset, mergedBases, files);
 }
 
 async function replaceWithSwap(
   fs: StorageFs,
   dir: string,
   baseOffset: number,
-  staleIndexes: StaleIndexes,
+  mergedBases: readonly number[],
+  files: SwapFiles,
 ): Promise<void> {
   const stem = join(dir, segmentFileStem(baseOffset));
-  await staleIndexes(baseOffset);
-  await fs.rename(stem + SWAP_SUFFIX, `${stem}.log`);
+  for (const base of mergedBases) await files.deleteSegment(base);
+  await files.staleIndexes(baseOffset);
+  await fs.rename(stem + SWAP_SUFFIX, `${stem}${LOG_SUFFIX}`);
   await fs.syncDir(dir);
+}
+
+/** The offset after the last batch of a (complete, fsynced) swap file. */
+async function swapFileEnd(fs: StorageFs, path: string, baseOffset: number): Promise<number> {
+  const file = await fs.openFile(path, 'open');
+  try {
+    let end = baseOffset;
+    await scanBatches(file, 0, await file.size(), false, (b) => {
+      end = b.lastOffset + 1;
+      return true;
+    });
+    return end;
+  } finally {
+    await file.close();
+  }
 }
 
 /**
  * Recovery, before the segments are listed: a `.cleaned` file is an unfinished copy (deleted), a `.swap`
- * file a committed one (the swap is finished). Returns the base offsets whose swap was finished.
+ * file a committed one (the swap is finished, deleting what is left of a merged run). Returns the base
+ * offsets whose swap was finished.
  */
 export async function finishInterruptedSwaps(
   fs: StorageFs,
   dir: string,
-  staleIndexes: StaleIndexes,
+  files: SwapFiles,
 ): Promise<number[]> {
   await fs.mkdirp(dir);
   const names = await fs.readdir(dir);
@@ -66,20 +99,23 @@ export async function finishInterruptedSwaps(
   for (const name of names) {
     if (name.endsWith(CLEANED_SUFFIX)) await fs.unlink(join(dir, name));
   }
+  const logBases = names
+    .map((n) => parseSegmentFileName(n, LOG_SUFFIX))
+    .filter((b): b is number => b !== undefined);
   for (const name of names) {
-    if (!name.endsWith(SWAP_SUFFIX)) continue;
-    const stem = name.slice(0, -SWAP_SUFFIX.length);
-    const base = /^\d{20}$/.test(stem) ? Number(stem) : Number.NaN;
-    if (!Number.isSafeInteger(base)) continue;
-    await replaceWithSwap(fs, dir, base, staleIndexes);
+    const base = parseSegmentFileName(name, SWAP_SUFFIX);
+    if (base === undefined) continue;
+    const end = await swapFileEnd(fs, join(dir, name), base);
+    const merged = logBases.filter((b) => b > base && b < end).sort((a, b) => a - b);
+    await replaceWithSwap(fs, dir, base, merged, files);
     finished.push(base);
   }
   return finished;
 }
 
 /**
- * Closes the segment a cleaned copy replaced, in the background: reads that picked it before the swap
- * finish on its file (renamed over, still open; Segment.close waits for them), then it closes.
+ * Closes a segment a cleaned copy replaced, in the background: reads that picked it before the swap finish
+ * on its file (renamed over or deleted, still open; Segment.close waits for them), then it closes.
  */
 export function closeReplacedSegment(old: Segment, dir: string, logger: StorageLogger): void {
   old

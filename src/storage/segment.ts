@@ -13,6 +13,12 @@ export const LOG_SUFFIX = '.log';
 export const INDEX_SUFFIX = '.index';
 export const TIME_INDEX_SUFFIX = '.timeindex';
 
+/**
+ * Largest offset of a segment relative to its base offset: index entries hold relative offsets as uint32,
+ * and segments roll (or cleaned ones merge) before passing it.
+ */
+export const RELATIVE_OFFSET_MAX = 0x7fffffff;
+
 export function segmentFileStem(baseOffset: number): string {
   return String(baseOffset).padStart(20, '0');
 }

@@ -1,7 +1,7 @@
 /** When a compacted log is due for cleaning and how much of it may be cleaned (cleaning-plan.ts). */
 import { describe, expect, it } from 'vitest';
 import { NO_CHECKPOINT } from '../../src/storage/cleaner-checkpoint.js';
-import { planCleaning } from '../../src/storage/cleaning-plan.js';
+import { groupForCleaning, planCleaning } from '../../src/storage/cleaning-plan.js';
 import type { SegmentSummary } from '../../src/storage/retention.js';
 
 const NOW = 1_000_000;
@@ -69,5 +69,38 @@ describe('planCleaning', () => {
       firstDirtyOffset: 120,
       due: false,
     });
+  });
+});
+
+describe('groupForCleaning', () => {
+  const sized = (sizes: number[], offsetsEach = 10): SegmentSummary[] =>
+    sizes.map((sizeBytes, i) => ({
+      baseOffset: i * offsetsEach,
+      nextOffset: (i + 1) * offsetsEach,
+      sizeBytes,
+      maxTimestamp: 0,
+    }));
+  const bases = (runs: SegmentSummary[][]) => runs.map((run) => run.map((s) => s.baseOffset));
+
+  it('groups adjacent segments while their bytes stay within segment_bytes, oldest first', () => {
+    expect(bases(groupForCleaning(sized([300, 300, 400, 100, 901, 50, 50]), 1000))).toEqual([
+      [0, 10, 20],
+      [30],
+      [40, 50],
+      [60],
+    ]);
+  });
+
+  it('keeps a segment as big as segment_bytes, or bigger, alone', () => {
+    expect(bases(groupForCleaning(sized([1000, 1200, 10]), 1000))).toEqual([[0], [10], [20]]);
+  });
+
+  it("ends a run before its offsets pass what a segment's index holds relative to its base", () => {
+    const runs = groupForCleaning(sized([1, 1, 1, 1], 2 ** 30), 1000);
+    // 0x7fffffff: offsets up to 2^31 - 1 from the base, so two segments of 2^30 offsets fit, three do not.
+    expect(bases(runs)).toEqual([
+      [0, 2 ** 30],
+      [2 ** 31, 3 * 2 ** 30],
+    ]);
   });
 });

@@ -3,6 +3,8 @@
  * a random prefix of unsynced directory changes and writes survives): the log reopens without error and
  * holds, at each offset, either the record it had or nothing, always every key's latest record and every
  * batch; no `.cleaned` or `.swap` file is left; and the next pass ends where an uninterrupted one would.
+ * The pass cut is a log's second: it both cleans segments closed since the first and merges the ones the
+ * first made small into one.
  */
 import { describe, expect, it } from 'vitest';
 import { SimPowerLoss, SimStorageFs } from '../../chaos/sim/segment/sim-storage-fs.js';
@@ -31,14 +33,14 @@ function open(fs: SimStorageFs, clock: ManualClock): Promise<PartitionLog> {
   return PartitionLog.open(DIR, LOG, { clock, fs });
 }
 
-/** Three closed segments and an active one; keys overwritten, some deleted. */
+/** About four closed segments and an active one; keys overwritten, some deleted. */
 async function fill(log: PartitionLog, clock: ManualClock, random: () => number): Promise<void> {
-  for (let b = 0; b < 40; b++) {
+  for (let b = 0; b < 20; b++) {
     const records: KeyedRecord[] = [];
     for (let i = 0; i < 1 + Math.floor(random() * 3); i++) {
       records.push({
         key: `k${Math.floor(random() * 6)}`,
-        value: random() < 0.2 ? null : `v${b}.${i}.${'y'.repeat(20)}`,
+        value: random() < 0.2 ? null : `v${b}.${i}.${'y'.repeat(80)}`,
       });
     }
     await log.append(keyedBatch(records, clock.nowMs(), random() < 0.3 ? 'gzip' : 'none'));
@@ -61,7 +63,10 @@ describe('log cleaner crash safety', () => {
       const clock = new ManualClock();
       const fillSeed = Math.floor(random() * 2 ** 31);
       const log = await open(fs, clock);
-      await fill(log, clock, seededRandom(fillSeed));
+      const fillRandom = seededRandom(fillSeed);
+      await fill(log, clock, fillRandom);
+      await cleanLog(log, { nowMs: clock.nowMs(), keysMax: 1000 });
+      await fill(log, clock, fillRandom);
       const before = await consumeAll(log);
       const cleanedEnd = log.cleanableSegments().at(-1)!.nextOffset;
       const latest = new Map<string, number>();
@@ -70,7 +75,8 @@ describe('log cleaner crash safety', () => {
 
       fs.armCrash(crashAt);
       try {
-        await cleanLog(log, { nowMs: clock.nowMs(), keysMax: 1000 });
+        const pass = await cleanLog(log, { nowMs: clock.nowMs(), keysMax: 1000 });
+        expect(pass?.mergedSegments, 'the pass merges segments').toBeGreaterThan(0);
         completed = true;
       } catch (err) {
         if (!(err instanceof SimPowerLoss)) throw err;

@@ -11,7 +11,7 @@ import { readCleanerCheckpoint } from '../../src/storage/cleaner-checkpoint.js';
 import type { LogConfig } from '../../src/storage/config.js';
 import { type CleanableLog, cleanLog } from '../../src/storage/log-cleaner.js';
 import type { PartitionLog } from '../../src/storage/partition-log.js';
-import { nodeStorageFs } from '../../src/storage/storage-fs.js';
+import { nodeStorageFs, type StorageFs } from '../../src/storage/storage-fs.js';
 import { consumeAll, type KeyedRecord, keyedBatch, seededRandom } from './compaction-helpers.js';
 import { ManualClock, openLog, tempDir } from './helpers.js';
 
@@ -37,8 +37,8 @@ afterEach(async () => {
   await dir.cleanup();
 });
 
-async function open(clock: ManualClock, overrides: Partial<LogConfig> = {}) {
-  const log = await openLog(dir.path, { ...COMPACTED, ...overrides }, { clock });
+async function open(clock: ManualClock, overrides: Partial<LogConfig> = {}, fs: StorageFs = nodeStorageFs) {
+  const log = await openLog(dir.path, { ...COMPACTED, ...overrides }, { clock, fs });
   logs.push(log);
   return log;
 }
@@ -199,8 +199,8 @@ describe('log cleaner on a partition log', () => {
       },
       cleanableSegments: () => log.cleanableSegments(),
       cleanerContext: () => log.cleanerContext(),
-      swapCleaned: (old, cleaned) =>
-        old.baseOffset === 0 ? Promise.resolve(false) : log.swapCleaned(old, cleaned),
+      swapCleaned: (olds, cleaned) =>
+        olds[0]!.baseOffset === 0 ? Promise.resolve(false) : log.swapCleaned(olds, cleaned),
     };
     await cleanLog(refusing, { nowMs: clock.nowMs(), keysMax: 100 });
     const values = async () =>
@@ -211,5 +211,108 @@ describe('log cleaner on a partition log', () => {
       expect(await values()).not.toContain('old');
     }
     expect(await values()).toEqual([]);
+  });
+
+  it('writes no copy of a segment with nothing to remove: only the segment holding a superseded record', async () => {
+    const clock = new ManualClock();
+    const copies: string[] = [];
+    const fs: StorageFs = {
+      ...nodeStorageFs,
+      openFile: (path, mode, options) => {
+        if (path.endsWith('.log.cleaned')) copies.push(path.slice(dir.path.length + 1));
+        return nodeStorageFs.openFile(path, mode, options);
+      },
+    };
+    // One batch a segment, too big for two to share one (so none merge either).
+    const log = await open(clock, { segmentBytes: 1024 }, fs);
+    for (const key of ['a', 'b', 'c', 'a', 'filler'])
+      await log.append(keyedBatch([{ key, value: key.padEnd(600, '.') }], clock.nowMs()));
+    expect(log.cleanableSegments().map((s) => s.baseOffset)).toEqual([0, 1, 2, 3]);
+    const result = await cleanLog(log, { nowMs: clock.nowMs(), keysMax: 100 });
+    expect(result).toMatchObject({
+      cleanedSegments: 1,
+      skippedSegments: 3,
+      mergedSegments: 0,
+      removedRecords: 1,
+    });
+    expect(copies).toEqual(['00000000000000000000.log.cleaned']);
+    expect((await consumeAll(log)).records.map((r) => `${r.offset}:${r.key}`)).toEqual([
+      '1:b',
+      '2:c',
+      '3:a',
+      '4:filler',
+    ]);
+  });
+
+  it('merges adjacent small cleaned segments into one within segment_bytes, offsets and batches unchanged', async () => {
+    const clock = new ManualClock();
+    const segmentBytes = 2048;
+    let log = await open(clock, { segmentBytes });
+    const written: Written[] = [];
+    // Four keys rewritten over and over: each closed segment shrinks to a few empty batches when cleaned.
+    const write = async (count: number) => {
+      for (let b = 0; b < count; b++) {
+        const record = { key: `k${written.length % 4}`, value: `${written.length}`.padEnd(200, 'v') };
+        const { baseOffset } = await log.append(keyedBatch([record], clock.nowMs()));
+        written.push({ ...record, offset: baseOffset });
+      }
+    };
+    await write(120);
+    const first = await cleanLog(log, { nowMs: clock.nowMs(), keysMax: 100 });
+    // Grouped by their size before cleaning: full segments do not merge in the pass that shrinks them.
+    expect(first?.mergedSegments).toBe(0);
+    // The next pass, due once more is written, merges them.
+    await write(40);
+    const rolled = log.cleanableSegments().length;
+    const batchesBefore = (await consumeAll(log)).batches;
+    const second = await cleanLog(log, { nowMs: clock.nowMs(), keysMax: 100 });
+    expect(second?.mergedSegments).toBeGreaterThan(0);
+    const cleanedEnd = log.cleanableSegments().at(-1)!.nextOffset;
+    expect(log.cleanableSegments().length).toBe(rolled - second!.mergedSegments);
+    expect(log.cleanableSegments().length).toBeLessThan(rolled / 2);
+    for (const s of log.cleanableSegments()) expect(s.sizeBytes).toBeLessThanOrEqual(segmentBytes);
+
+    const expected = view(expectedAfterPass(written, cleanedEnd, clock.nowMs()));
+    for (let reopen = 0; reopen < 2; reopen++) {
+      const consumed = await consumeAll(log);
+      expect(view(consumed.records)).toEqual(expected);
+      expect(consumed.batches).toEqual(batchesBefore);
+      // A consumer starting inside a merged segment goes through its rebuilt sparse index.
+      const at = Math.floor(cleanedEnd / 2);
+      expect(view((await consumeAll(log, at)).records)).toEqual(
+        expected.filter((r) => Number(r.split(':')[0]) >= at),
+      );
+      await log.close();
+      log = await open(clock, { segmentBytes });
+    }
+    expect((await readdir(dir.path)).filter((f) => f.endsWith('.log')).length).toBe(
+      log.cleanableSegments().length + 1,
+    );
+  });
+
+  it('copies a segment whose first change comes after its first slice: the unchanged prefix is copied as it was', async () => {
+    const clock = new ManualClock();
+    // Segments roll by age: each phase below starts one. Too big to merge: 21 values pass segment_bytes.
+    const log = await open(clock, {
+      segmentBytes: 2_100_000,
+      segmentMs: 1000,
+      indexIntervalBytes: 4096,
+    });
+    const value = (i: number) => `${i}`.padEnd(100 * 1024, 'p');
+    // Two megabytes of distinct keys (more than one slice of the cleaner's reads), then k15 again.
+    for (let i = 0; i < 20; i++)
+      await log.append(keyedBatch([{ key: `k${i}`, value: value(i) }], clock.nowMs()));
+    clock.advance(1000);
+    await log.append(keyedBatch([{ key: 'k15', value: value(99) }], clock.nowMs()));
+    clock.advance(1000);
+    await log.append(keyedBatch([{ key: 'active', value: 'x' }], clock.nowMs()));
+    expect(log.cleanableSegments().map((s) => s.baseOffset)).toEqual([0, 20]);
+    const result = await cleanLog(log, { nowMs: clock.nowMs(), keysMax: 100 });
+    expect(result).toMatchObject({ cleanedSegments: 1, skippedSegments: 1, removedRecords: 1 });
+    const expected = [...Array.from({ length: 20 }, (_, i) => i).filter((i) => i !== 15)].map(
+      (i) => `${i}:k${i}=${value(i)}`,
+    );
+    expected.push(`20:k15=${value(99)}`, '21:active=x');
+    expect(view((await consumeAll(log, 0, 1 << 22)).records)).toEqual(expected);
   });
 });

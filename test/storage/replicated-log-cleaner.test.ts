@@ -56,7 +56,11 @@ function makeEntries(random: () => number, count: number): { entries: Entry[]; w
     }
     const records: KeyedRecord[] = [];
     for (let i = 0; i < 1 + Math.floor(random() * 3); i++) {
-      records.push({ key: `k${Math.floor(random() * 5)}`, value: random() < 0.15 ? null : `v${index}.${i}` });
+      records.push({
+        key: `k${Math.floor(random() * 5)}`,
+        // Values outweigh batch headers: cleaned segments shrink enough for the next pass to merge them.
+        value: random() < 0.15 ? null : `v${index}.${i}.`.padEnd(80, 'w'),
+      });
     }
     const batch = keyedBatch(records, clock.nowMs(), random() < 0.3 ? 'gzip' : 'none');
     stampBatch(batch, offset, term);
@@ -128,33 +132,69 @@ describe('log cleaner on a replicated log', () => {
     await log.close();
   });
 
-  it(`opens with its Raft log whole after power loss at any step of a pass (seed ${seed})`, async () => {
+  it(`merges small cleaned segments on a later pass, Raft log entry for entry unchanged (seed ${seed})`, async () => {
+    const { entries, written } = makeEntries(seededRandom(seed + 2), 160);
+    let log = await openReplicated(dir.path, COMPACTED);
+    const hardState = (commit: number) => ({ term: entries[commit - 1]!.term, vote: 0, commit });
+    await log.save({ entries: entries.slice(0, 80), hardState: hardState(80) }, true);
+    expect((await cleanLog(log, { nowMs: clock.nowMs(), keysMax: 1000 }))?.mergedSegments).toBe(0);
+    await log.save({ entries: entries.slice(80), hardState: hardState(160) }, true);
+    const raftBefore = (await entriesOf(log, 1, 161)).map(raftView);
+    const segmentsBefore = log.stats().segments;
+    const second = await cleanLog(log, { nowMs: clock.nowMs(), keysMax: 1000 });
+    expect(second?.mergedSegments).toBeGreaterThan(0);
+    expect(log.stats().segments).toBe(segmentsBefore - second!.mergedSegments);
+    const expected = latestPerKeyBelow(written, log.cleanableSegments().at(-1)!.nextOffset);
+    expect(await consumed(log)).toEqual(expected);
+    for (const s of log.cleanableSegments()) expect(s.sizeBytes).toBeLessThanOrEqual(COMPACTED.segmentBytes);
+
+    await log.close();
+    log = await openReplicated(dir.path, COMPACTED);
+    expect(log.stats().segments).toBe(segmentsBefore - second!.mergedSegments);
+    expect([log.firstIndex(), log.lastIndex()]).toEqual([1, 160]);
+    expect((await entriesOf(log, 1, 161)).map(raftView)).toEqual(raftBefore);
+    expect(await consumed(log)).toEqual(expected);
+    await log.close();
+  });
+
+  it(`opens with its Raft log whole after power loss at any step of a pass, a merging one too (seed ${seed})`, async () => {
     const random = seededRandom(seed + 1);
-    let completed = false;
-    for (let crashAt = 1; !completed; crashAt++) {
-      expect(crashAt).toBeLessThan(500);
-      const fs = new SimStorageFs({ tearModel: 'sectors' });
-      const { entries } = makeEntries(seededRandom(seed + crashAt), 60);
-      const log = await openReplicated('/sim/r-0', COMPACTED, { fs });
-      await log.save({ entries, hardState: { term: entries.at(-1)!.term, vote: 0, commit: 60 } }, true);
-      const raftBefore = (await entriesOf(log, 1, 61)).map(raftView);
-      const before = await consumed(log);
-      fs.armCrash(crashAt);
-      try {
-        await cleanLog(log, { nowMs: clock.nowMs(), keysMax: 1000 });
-        completed = true;
-      } catch (err) {
-        if (!(err instanceof SimPowerLoss)) throw err;
+    for (const merging of [false, true]) {
+      let completed = false;
+      for (let crashAt = 1; !completed; crashAt++) {
+        expect(crashAt).toBeLessThan(500);
+        const fs = new SimStorageFs({ tearModel: 'sectors' });
+        const { entries } = makeEntries(seededRandom(seed + crashAt), 60);
+        const log = await openReplicated('/sim/r-0', COMPACTED, { fs });
+        const hardState = (commit: number) => ({ term: entries[commit - 1]!.term, vote: 0, commit });
+        if (merging) {
+          // A first pass shrinks the oldest segments; the pass cut below merges them.
+          await log.save({ entries: entries.slice(0, 30), hardState: hardState(30) }, true);
+          await cleanLog(log, { nowMs: clock.nowMs(), keysMax: 1000 });
+          await log.save({ entries: entries.slice(30), hardState: hardState(60) }, true);
+        } else {
+          await log.save({ entries, hardState: hardState(60) }, true);
+        }
+        const raftBefore = (await entriesOf(log, 1, 61)).map(raftView);
+        const before = await consumed(log);
+        fs.armCrash(crashAt);
+        try {
+          const pass = await cleanLog(log, { nowMs: clock.nowMs(), keysMax: 1000 });
+          if (merging) expect(pass?.mergedSegments, 'the pass merges segments').toBeGreaterThan(0);
+          completed = true;
+        } catch (err) {
+          if (!(err instanceof SimPowerLoss)) throw err;
+        }
+        fs.armCrash(0);
+        if (!completed) fs.crash(random);
+        const reopened = completed ? log : await openReplicated('/sim/r-0', COMPACTED, { fs });
+        expect([reopened.firstIndex(), reopened.lastIndex()], `crash at op ${crashAt}`).toEqual([1, 60]);
+        expect((await entriesOf(reopened, 1, 61)).map(raftView)).toEqual(raftBefore);
+        const after = new Set(await consumed(reopened));
+        expect([...after].every((r) => before.includes(r))).toBe(true);
+        expect(fs.listing().filter((f) => /\.(cleaned|swap)$/.test(f.path))).toEqual([]);
+        await reopened.close();
       }
-      fs.armCrash(0);
-      if (!completed) fs.crash(random);
-      const reopened = completed ? log : await openReplicated('/sim/r-0', COMPACTED, { fs });
-      expect([reopened.firstIndex(), reopened.lastIndex()], `crash at op ${crashAt}`).toEqual([1, 60]);
-      expect((await entriesOf(reopened, 1, 61)).map(raftView)).toEqual(raftBefore);
-      const after = new Set(await consumed(reopened));
-      expect([...after].every((r) => before.includes(r))).toBe(true);
-      expect(fs.listing().filter((f) => /\.(cleaned|swap)$/.test(f.path))).toEqual([]);
-      await reopened.close();
     }
   });
 });
