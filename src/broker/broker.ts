@@ -399,6 +399,7 @@ export class Broker {
       logs: () => [...logs.cleanableLogs(), ...(replicas?.cleanableLogs() ?? [])],
       nowMs: () => clock.nowMs(),
       keysMax: config.storage.cleanerKeysMax,
+      ioBytesPerSec: config.storage.cleanerIoBytesPerSec,
       intervalMs: config.storage.cleanerIntervalMs,
       logger: logger.child({ component: 'log-cleaner' }),
       metrics,

@@ -87,6 +87,7 @@ export function buildBrokerConfig(r: ValueReader): BrokerConfig {
       minCompactionLagMs: r.num('storage.min_compaction_lag_ms'),
       cleanerIntervalMs: r.num('storage.cleaner_interval'),
       cleanerKeysMax: r.num('storage.cleaner_keys_max'),
+      cleanerIoBytesPerSec: r.num('storage.cleaner_io_bytes_per_sec'),
     },
     shutdown: { timeoutMs: r.num('shutdown.timeout_ms') },
     resilience: {

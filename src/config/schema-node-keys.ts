@@ -247,6 +247,12 @@ export const NODE_KEYS: readonly KeySpec[] = [
     default: 1_000_000,
     doc: "Bounds the cleaner's memory: most distinct keys one clean of a partition remembers (about 100 bytes each plus the key). A partition with more keys in its cleanable segments is cleaned up to the segment where the map filled, and the rest on the next pass.",
   },
+  {
+    key: 'storage.cleaner_io_bytes_per_sec',
+    kind: { type: 'size', min: 1024, unlimited: true },
+    default: -1,
+    doc: "Caps the log cleaner's disk I/O (bytes read plus written per second, across all partitions; Kafka's log.cleaner.io.max.bytes.per.second): past it the cleaner waits, requests are served meanwhile. -1: no cap, as in Kafka (the cleaner already works one partition at a time, a megabyte between yields); set it when cleaning competes with produce and fetch for the disk.",
+  },
 
   // shutdown
   {

@@ -70,6 +70,8 @@ export interface BrokerConfig {
     readonly minCompactionLagMs: number;
     readonly cleanerIntervalMs: number;
     readonly cleanerKeysMax: number;
+    /** -1: unthrottled. */
+    readonly cleanerIoBytesPerSec: number;
   };
   readonly shutdown: { readonly timeoutMs: number };
   readonly resilience: {

@@ -18,6 +18,7 @@ import {
 } from './cleaner-checkpoint.js';
 import { groupForCleaning, planCleaning } from './cleaning-plan.js';
 import { compacts, type LogConfig } from './config.js';
+import { type IoBudget, UNLIMITED_IO } from './io-throttle.js';
 import { KeyOffsetMap } from './key-offset-map.js';
 import type { Segment } from './segment.js';
 import type { SegmentContext } from './segment-recovery.js';
@@ -54,6 +55,8 @@ export interface CleanerOptions {
   nowMs: number;
   /** storage.cleaner_keys_max: the offset map's bound. */
   keysMax: number;
+  /** storage.cleaner_io_bytes_per_sec: what every read and write of the pass spends (io-throttle.ts). */
+  io?: IoBudget;
 }
 
 export interface CleanResult {
@@ -81,11 +84,12 @@ export async function cleanLog(log: CleanableLog, options: CleanerOptions): Prom
   if (!plan.due) return null;
   const cleanable = segments.slice(0, plan.segmentCount);
 
+  const io = options.io ?? UNLIMITED_IO;
   const map = new KeyOffsetMap(options.keysMax);
   let mapEnd = cleanable[cleanable.length - 1]!.nextOffset;
   for (const s of cleanable) {
     if (s.nextOffset <= plan.firstDirtyOffset) continue;
-    const stoppedAt = await mapSegmentKeys(s, map, plan.firstDirtyOffset, config.decompressedBytesMax);
+    const stoppedAt = await mapSegmentKeys(s, map, plan.firstDirtyOffset, config.decompressedBytesMax, io);
     if (stoppedAt >= 0) {
       mapEnd = stoppedAt;
       break;
@@ -113,7 +117,7 @@ export async function cleanLog(log: CleanableLog, options: CleanerOptions): Prom
     // moving the checkpoint (below).
     const current = log.cleanableSegments();
     if (!run.every((s) => current.includes(s))) return result;
-    const rewrite = await rewriteSegments(ctx, run, map, rule);
+    const rewrite = await rewriteSegments(ctx, run, map, rule, io);
     const { cleaned } = rewrite;
     const runBytes = run.reduce((n, s) => n + s.sizeBytes, 0);
     if (cleaned === null) {

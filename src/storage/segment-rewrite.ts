@@ -8,6 +8,7 @@
 import { invariant } from '../errors/index.js';
 import { type CompactedBatch, type CompactionRule, compactBatch, mapBatchKeys } from './batch-compaction.js';
 import { type ScannedBatch, scanBatches } from './batch-scan.js';
+import { type IoBudget, UNLIMITED_IO } from './io-throttle.js';
 import type { KeyOffsetMap } from './key-offset-map.js';
 import { Segment } from './segment.js';
 import { corrupt, type SegmentContext } from './segment-recovery.js';
@@ -16,9 +17,13 @@ import { cleanedPath } from './segment-swap.js';
 /** Bytes of batches handled between awaits. */
 const SLICE_BYTES = 1024 * 1024;
 
-/** Calls `visit` for each batch of the segment, a slice at a time; the batch bytes are the whole batch. */
+/**
+ * Calls `visit` for each batch of the segment, a slice at a time; the batch bytes are the whole batch. Each
+ * slice's bytes are spent from `io` before the next is read.
+ */
 async function forEachBatch(
   segment: Segment,
+  io: IoBudget,
   visit: (meta: ScannedBatch, batch: Buffer) => void,
   afterSlice: () => Promise<void> = async () => {},
 ): Promise<void> {
@@ -33,6 +38,7 @@ async function forEachBatch(
     });
     if (result.invalid !== undefined)
       throw corrupt(segment.logPath, result.invalid.position, result.invalid.reason);
+    await io.spend(sliceBytes);
     await afterSlice();
     if (!result.stopped) return;
     from = result.endPosition;
@@ -50,10 +56,11 @@ export async function mapSegmentKeys(
   map: KeyOffsetMap,
   fromOffset: number,
   decompressedBytesMax: number,
+  io: IoBudget = UNLIMITED_IO,
 ): Promise<number> {
   let stoppedAt = -1;
   await segment.withReader(() =>
-    forEachBatch(segment, (meta, batch) => {
+    forEachBatch(segment, io, (meta, batch) => {
       if (stoppedAt >= 0 || meta.lastOffset < fromOffset) return;
       stoppedAt = mapBatchKeys(batch, map, fromOffset, decompressedBytesMax);
     }),
@@ -96,10 +103,11 @@ export async function rewriteSegments(
   olds: readonly Segment[],
   map: KeyOffsetMap,
   rule: CompactionRule,
+  io: IoBudget = UNLIMITED_IO,
 ): Promise<Rewrite> {
   invariant(olds.length > 0, 'rewriteSegments: no segment');
   const first = olds[0]!;
-  const copy = new CopyWriter(ctx, first);
+  const copy = new CopyWriter(ctx, first, io);
   let removedRecords = 0;
   let tombstoneHorizonMs = -1;
   try {
@@ -110,6 +118,7 @@ export async function rewriteSegments(
       await old.withReader(() =>
         forEachBatch(
           old,
+          io,
           (meta, batch) => {
             const out: CompactedBatch = compactBatch(batch, map, rule);
             // A batch kept as it was is a view of the slice just read: copy it out of the read buffer.
@@ -151,6 +160,7 @@ class CopyWriter {
   constructor(
     private readonly ctx: SegmentContext,
     private readonly first: Segment,
+    private readonly io: IoBudget,
   ) {}
 
   get started(): boolean {
@@ -185,6 +195,7 @@ class CopyWriter {
         () => `${this.first.logPath} ended at ${at} while copying its first ${this.skippedBytes} bytes`,
       );
       await file.writev([buf.subarray(0, n)], at);
+      await this.io.spend(2 * n);
       at += n;
     }
     for (const meta of this.skipped) this.record(meta, meta.sizeBytes);
@@ -198,6 +209,7 @@ class CopyWriter {
       slice.map((c) => c.batch),
       at,
     );
+    await this.io.spend(segment.sizeBytes - at);
   }
 
   private record(meta: ScannedBatch, sizeBytes: number): void {

@@ -70,6 +70,7 @@ describe('loadConfig defaults', () => {
       minCompactionLagMs: 0,
       cleanerIntervalMs: 15_000,
       cleanerKeysMax: 1_000_000,
+      cleanerIoBytesPerSec: -1,
     });
     expect(config.shutdown.timeoutMs).toBe(30_000);
     expect(config.resilience.circuitBreaker).toEqual({

@@ -1,9 +1,9 @@
 /** Helpers for log cleaner tests: a seeded generator, keyed batches, and reading a log as a consumer does. */
 import { recordsFromFetch } from '../../src/client/fetched-records.js';
 import { encodeRecordBatch, readBatchHeader, splitBatches } from '../../src/protocol/record-batch.js';
-
 /** mulberry32 (the core's seeded generator), so a failing run replays from its printed seed. */
 import { mulberry32 as seededRandom } from '../../src/raft/core/rand.js';
+import type { ThrottleTime } from '../../src/storage/io-throttle.js';
 
 export { seededRandom };
 
@@ -68,4 +68,18 @@ export async function consumeAll(
     offset = fetched.nextOffset;
   }
   return { records, batches };
+}
+
+/** Time for an IoThrottle that moves only when the throttle sleeps (or the test moves it): waits are counted, not timed. */
+export class FakeThrottleTime implements ThrottleTime {
+  now = 0;
+  readonly sleeps: number[] = [];
+  nowMs(): number {
+    return this.now;
+  }
+  sleep(ms: number): Promise<void> {
+    this.sleeps.push(ms);
+    this.now += ms;
+    return Promise.resolve();
+  }
 }

@@ -9,10 +9,17 @@ import { readdir } from 'node:fs/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readCleanerCheckpoint } from '../../src/storage/cleaner-checkpoint.js';
 import type { LogConfig } from '../../src/storage/config.js';
+import { IoThrottle } from '../../src/storage/io-throttle.js';
 import { type CleanableLog, cleanLog } from '../../src/storage/log-cleaner.js';
 import type { PartitionLog } from '../../src/storage/partition-log.js';
 import { nodeStorageFs, type StorageFs } from '../../src/storage/storage-fs.js';
-import { consumeAll, type KeyedRecord, keyedBatch, seededRandom } from './compaction-helpers.js';
+import {
+  consumeAll,
+  FakeThrottleTime,
+  type KeyedRecord,
+  keyedBatch,
+  seededRandom,
+} from './compaction-helpers.js';
 import { ManualClock, openLog, tempDir } from './helpers.js';
 
 const DELETE_RETENTION_MS = 60_000;
@@ -314,5 +321,24 @@ describe('log cleaner on a partition log', () => {
     );
     expected.push(`20:k15=${value(99)}`, '21:active=x');
     expect(view((await consumeAll(log, 0, 1 << 22)).records)).toEqual(expected);
+  });
+
+  it('spends every byte a pass reads and writes from storage.cleaner_io_bytes_per_sec, waiting when it runs out', async () => {
+    const clock = new ManualClock();
+    const segmentBytes = 2048;
+    const log = await open(clock, { segmentBytes });
+    for (let b = 0; b < 100; b++)
+      await log.append(keyedBatch([{ key: `k${b % 3}`, value: `${b}`.padEnd(300, 'r') }], clock.nowMs()));
+    const time = new FakeThrottleTime();
+    const bytesPerSec = 4096;
+    const throttle = new IoThrottle(bytesPerSec, time);
+    const result = await cleanLog(log, { nowMs: clock.nowMs(), keysMax: 100, io: throttle });
+    // Every rewritten segment is read at least once (its keys, then its copy), a slice (here: a segment) per
+    // spend; the bucket starts with one second of bytes, and each wait pays for at most one spend.
+    const readBytes = result!.bytesBefore;
+    expect(readBytes).toBeGreaterThan(5 * bytesPerSec);
+    expect(throttle.waits).toBeGreaterThanOrEqual(Math.floor((readBytes - bytesPerSec) / segmentBytes));
+    expect(time.now).toBeGreaterThanOrEqual(((readBytes - bytesPerSec) / bytesPerSec) * 1000);
+    expect(time.sleeps.length).toBe(throttle.waits);
   });
 });
