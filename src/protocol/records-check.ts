@@ -3,8 +3,6 @@
  * (batches are opaque bytes on the broker's hot path; this walk only reads lengths, offset deltas and a
  * compressed region's framing; gzip, which declares no size, is inflated and dropped on the thread pool).
  */
-import { promisify } from 'node:util';
-import { gunzip } from 'node:zlib';
 import { StreamBusError } from '../errors/index.js';
 import { codecOfAttributes } from './compression.js';
 import { inflateGzipRecords } from './gzip-inflation.js';
@@ -85,18 +83,25 @@ export function checkRecordsMatchCodec(
 /**
  * A gzip batch (one checkRecordsMatchCodec passed) inflated: BATCH_TOO_LARGE when it inflates past
  * `decompressedBytesMax`, as the other codecs' declared sizes are refused; INVALID_BATCH when the bytes are
- * not gzip or do not hold exactly the `recordCount` records the header declares. Other codecs: nothing to do.
+ * not gzip or do not hold exactly the `recordCount` records the header declares; with `keysRequired`
+ * (a compacted topic), INVALID_RECORD for a record without a key, found by the same inflation (see
+ * checkRecordsHaveKeys). Other codecs: nothing to do.
  */
 export async function checkGzipRecords(
   batch: Buffer,
   header: BatchHeader,
   operation: string,
   decompressedBytesMax: number,
+  keysRequired = false,
 ): Promise<void> {
   if (codecOfAttributes(header.attributes, operation).name !== 'gzip') return;
   let inflated: Awaited<ReturnType<typeof inflateGzipRecords>>;
   try {
-    inflated = await inflateGzipRecords(batch.subarray(BATCH_HEADER_BYTES), decompressedBytesMax);
+    inflated = await inflateGzipRecords(
+      batch.subarray(BATCH_HEADER_BYTES),
+      decompressedBytesMax,
+      keysRequired,
+    );
   } catch (err) {
     throw new StreamBusError('INVALID_BATCH', {
       operation,
@@ -113,6 +118,16 @@ export async function checkGzipRecords(
       message: `record batch claims ${header.recordCount} records; its gzip records hold ${inflated.records}`,
     });
   }
+  if (inflated.firstKeyless !== undefined && inflated.firstKeyless >= 0)
+    throw keylessRecord(operation, inflated.firstKeyless);
+}
+
+function keylessRecord(operation: string, index: number): StreamBusError {
+  return new StreamBusError('INVALID_RECORD', {
+    operation,
+    message: `record ${index} of the batch has no key: a compacted topic (cleanup_policy compact) needs a key on every record`,
+    metadata: { recordIndex: index },
+  });
 }
 
 function decompressesTooLarge(
@@ -123,34 +138,27 @@ function decompressesTooLarge(
   return new StreamBusError('BATCH_TOO_LARGE', { operation, message, metadata: { decompressedBytesMax } });
 }
 
-const gunzipAsync = promisify(gunzip);
-
 /**
- * Checks that every record of a batch (checked by checkRecordsMatchCodec and checkGzipRecords) has a key: a
- * compacted topic keeps the latest record per key, and a record without one could never be compacted. Only
- * compacted topics pay for it: the records are decompressed (gzip on the thread pool, as checkGzipRecords
- * does) and walked. Throws INVALID_RECORD naming the record, INVALID_BATCH for records that do not parse.
+ * Checks that every record of a batch (checked by checkRecordsMatchCodec) has a key: a compacted topic keeps
+ * the latest record per key, and a record without one could never be compacted. Only compacted topics pay
+ * for it: the records are decompressed and walked. A gzip batch is not looked at here: checkGzipRecords
+ * finds its keyless records while it inflates it anyway, so it is inflated once. Throws INVALID_RECORD naming
+ * the record, INVALID_BATCH for records that do not parse.
  */
-export async function checkRecordsHaveKeys(
+export function checkRecordsHaveKeys(
   batch: Buffer,
   header: BatchHeader,
   operation: string,
   decompressedBytesMax: number,
-): Promise<void> {
+): void {
+  if (codecOfAttributes(header.attributes, operation).name === 'gzip') return;
   let index = 0;
   try {
-    const region =
-      codecOfAttributes(header.attributes, operation).name === 'gzip'
-        ? await gunzipAsync(batch.subarray(BATCH_HEADER_BYTES), { maxOutputLength: decompressedBytesMax })
-        : recordsRegion(batch, operation, decompressedBytesMax);
-    for (const record of walkRecords(region, header.recordCount)) {
-      if (record.key === null) {
-        throw new StreamBusError('INVALID_RECORD', {
-          operation,
-          message: `record ${index} of the batch has no key: a compacted topic (cleanup_policy compact) needs a key on every record`,
-          metadata: { recordIndex: index },
-        });
-      }
+    for (const record of walkRecords(
+      recordsRegion(batch, operation, decompressedBytesMax),
+      header.recordCount,
+    )) {
+      if (record.key === null) throw keylessRecord(operation, index);
       index++;
     }
   } catch (err) {

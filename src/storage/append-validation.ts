@@ -54,10 +54,11 @@ export async function splitAndValidate(payload: Buffer, limits: AppendLimits): P
     pos += size;
   }
   // One at a time, after every cheap check passed: a payload of many gzip batches holds one thread at most.
+  // A gzip batch of a compacted topic is inflated once: its keys are checked as it inflates.
+  const keysRequired = limits.keysRequired === true;
   for (let i = 0; i < batches.length; i++) {
-    await checkGzipRecords(batches[i]!, headers[i]!, operation, limits.decompressedBytesMax);
-    if (limits.keysRequired === true)
-      await checkRecordsHaveKeys(batches[i]!, headers[i]!, operation, limits.decompressedBytesMax);
+    await checkGzipRecords(batches[i]!, headers[i]!, operation, limits.decompressedBytesMax, keysRequired);
+    if (keysRequired) checkRecordsHaveKeys(batches[i]!, headers[i]!, operation, limits.decompressedBytesMax);
   }
   return batches;
 }
