@@ -8,7 +8,8 @@
  * segment without (`wantsSnapshot`). A leader sends the oldest one at or above its log start: the follower
  * then receives every entry the leader still has, from the first one or nearly. Only that oldest one is held
  * in memory (a partition's snapshot carries its producer state, up to megabytes, and a log may have
- * hundreds of segments); the next is read from its file when retention drops the oldest.
+ * hundreds of segments); the next is read from its file when retention drops the oldest. When the log
+ * cleaner merges segments, the snapshots of all but the first go with their segment boundaries.
  */
 import { join } from 'node:path';
 import type { Snapshot } from '../raft/core/types.js';
@@ -97,6 +98,18 @@ export class CatchUpSnapshots {
       return;
     }
     this.kept.push({ index: snap.metadata.index, snap: this.kept.length === 0 ? snap : null });
+  }
+
+  /**
+   * Segments were merged into one whose entries are [firstIndex, endIndex) (the log cleaner): retention now
+   * deletes them together, so only the first snapshot kept within is of use; the others go.
+   */
+  async merged(firstIndex: number, endIndex: number): Promise<void> {
+    const within = this.kept.filter((k) => k.index >= firstIndex && k.index < endIndex);
+    for (const gone of within.slice(1)) {
+      this.kept.splice(this.kept.indexOf(gone), 1);
+      await this.fs.unlink(join(this.dir, fileName(gone.index)));
+    }
   }
 
   /** Forgets the snapshots below `start`: retention deleted the entries after them. */

@@ -485,6 +485,7 @@ export class ReplicatedLog implements PartitionStore, CleanableLog {
       const run = this.segments.slice(i, i + n);
       const replaced = await swapReplicatedSegments(this.context(), run, cleaned, this.runs);
       this.segments.splice(i, n, replaced);
+      if (n > 1) await this.catchUp.merged(replaced.raft.firstIndex, replaced.raft.endIndex);
       // The tail cache may still hold batches of the segments from before they rolled.
       this.recent.clear();
       for (const old of olds) closeReplacedSegment(old, this.dir, this.logger);

@@ -4,11 +4,13 @@
  * byte); consumers see the latest record per key there; a reopened log has the same Raft log; and a pass
  * cut by power loss at any step leaves a log that opens with its Raft log whole.
  */
+import { readdir } from 'node:fs/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SimPowerLoss, SimStorageFs } from '../../chaos/sim/segment/sim-storage-fs.js';
 import { readBatchHeader, stampBatch } from '../../src/protocol/record-batch.js';
 import type { Entry } from '../../src/raft/core/types.js';
 import { cleanLog } from '../../src/storage/log-cleaner.js';
+import { encodePartitionSnapshot } from '../../src/storage/partition-store.js';
 import { isRaftControlBatch } from '../../src/storage/raft-batch.js';
 import type { ReplicatedLog } from '../../src/storage/replicated-log.js';
 import { consumeAll, type KeyedRecord, keyedBatch, seededRandom } from './compaction-helpers.js';
@@ -139,11 +141,24 @@ describe('log cleaner on a replicated log', () => {
     await log.save({ entries: entries.slice(0, 80), hardState: hardState(80) }, true);
     expect((await cleanLog(log, { nowMs: clock.nowMs(), keysMax: 1000 }))?.mergedSegments).toBe(0);
     await log.save({ entries: entries.slice(80), hardState: hardState(160) }, true);
+    // A catch-up snapshot in each segment, as a replica's driver takes them when the log asks.
+    for (let i = 1; i <= 160; i++) {
+      if (!log.wantsSnapshot(i)) continue;
+      const confState = { voters: [1, 2, 3], learners: [] };
+      const data = encodePartitionSnapshot(i, Buffer.from(`sm@${i}`));
+      await log.saveSnapshot({ metadata: { index: i, term: entries[i - 1]!.term, confState }, data }, i);
+    }
+    const snapshotFiles = async () => (await readdir(dir.path)).filter((f) => f.startsWith('raft-snapshot-'));
     const raftBefore = (await entriesOf(log, 1, 161)).map(raftView);
     const segmentsBefore = log.stats().segments;
+    expect((await snapshotFiles()).length).toBe(segmentsBefore);
+    const catchUpBefore = log.catchUpSnapshot();
     const second = await cleanLog(log, { nowMs: clock.nowMs(), keysMax: 1000 });
     expect(second?.mergedSegments).toBeGreaterThan(0);
     expect(log.stats().segments).toBe(segmentsBefore - second!.mergedSegments);
+    // One catch-up snapshot per segment still: those of the boundaries merged away went with them.
+    expect((await snapshotFiles()).length).toBe(log.stats().segments);
+    expect(log.catchUpSnapshot()).toEqual(catchUpBefore);
     const expected = latestPerKeyBelow(written, log.cleanableSegments().at(-1)!.nextOffset);
     expect(await consumed(log)).toEqual(expected);
     for (const s of log.cleanableSegments()) expect(s.sizeBytes).toBeLessThanOrEqual(COMPACTED.segmentBytes);
@@ -154,6 +169,7 @@ describe('log cleaner on a replicated log', () => {
     expect([log.firstIndex(), log.lastIndex()]).toEqual([1, 160]);
     expect((await entriesOf(log, 1, 161)).map(raftView)).toEqual(raftBefore);
     expect(await consumed(log)).toEqual(expected);
+    expect(log.catchUpSnapshot()).toEqual(catchUpBefore);
     await log.close();
   });
 
