@@ -1,9 +1,9 @@
 /**
  * The log cleaner's I/O on closed segments: reading a segment's keys into the offset map, and writing the
  * compacted copy of a run of adjacent segments to `<base>.log.cleaned` (fsynced, with the copy's indexes
- * built in memory) for segment-swap.ts to swap in; a lone segment with nothing to change is not copied. Both read about a megabyte at a time and await the disk between slices, so a
- * large segment never holds the event loop for long. Reads check every batch's CRC: the cleaner never
- * copies corruption forward.
+ * built in memory) for segment-swap.ts to swap in; a lone segment with nothing to change is not copied.
+ * Both read about a megabyte at a time and await the disk between slices, so a large segment never holds
+ * the event loop for long. Reads check every batch's CRC: the cleaner never copies corruption forward.
  */
 import { invariant } from '../errors/index.js';
 import { type CompactedBatch, type CompactionRule, compactBatch, mapBatchKeys } from './batch-compaction.js';
@@ -89,6 +89,10 @@ export interface Rewrite {
 /** A batch as compacted, waiting for the slice's write; `meta` is where it was read. */
 interface Compacted {
   readonly meta: ScannedBatch;
+  /**
+   * The compacted batch, or when unchanged a view of the bytes read: scanBatches reads every chunk into a
+   * fresh buffer, so a view stays valid until it is written.
+   */
   readonly batch: Buffer;
 }
 
@@ -121,8 +125,7 @@ export async function rewriteSegments(
           io,
           (meta, batch) => {
             const out: CompactedBatch = compactBatch(batch, map, rule);
-            // A batch kept as it was is a view of the slice just read: copy it out of the read buffer.
-            slice.push({ meta, batch: out.changed ? out.batch : Buffer.from(out.batch) });
+            slice.push({ meta, batch: out.batch });
             removedRecords += out.removedRecords;
             sliceChanged ||= out.changed;
             const h = out.tombstoneHorizonMs;
@@ -154,8 +157,9 @@ export async function rewriteSegments(
 class CopyWriter {
   readonly batches: { position: number; sizeBytes: number }[] = [];
   private segment: Segment | undefined;
-  private readonly skipped: ScannedBatch[] = [];
+  /** Bytes at the start of the first segment that were read and left as they are, before the copy started. */
   private skippedBytes = 0;
+  private writtenBytes = 0;
 
   constructor(
     private readonly ctx: SegmentContext,
@@ -168,10 +172,7 @@ class CopyWriter {
   }
 
   skip(slice: readonly Compacted[]): void {
-    for (const c of slice) {
-      this.skipped.push(c.meta);
-      this.skippedBytes += c.meta.sizeBytes;
-    }
+    for (const c of slice) this.skippedBytes += c.meta.sizeBytes;
   }
 
   async start(): Promise<void> {
@@ -186,30 +187,44 @@ class CopyWriter {
       this.ctx.config.indexIntervalBytes,
       this.first.createdMs,
     );
-    // The skipped prefix is the first segment's own bytes: copied raw, a slice at a time.
-    const buf = Buffer.allocUnsafe(Math.min(SLICE_BYTES, Math.max(1, this.skippedBytes)));
-    for (let at = 0; at < this.skippedBytes; ) {
-      const n = await this.first.file.read(buf, 0, Math.min(buf.length, this.skippedBytes - at), at);
-      invariant(
-        n > 0,
-        () => `${this.first.logPath} ended at ${at} while copying its first ${this.skippedBytes} bytes`,
-      );
-      await file.writev([buf.subarray(0, n)], at);
-      await this.io.spend(2 * n);
-      at += n;
+    // The skipped prefix is the first segment's own bytes, unchanged: copied as they are, a slice at a
+    // time, read again rather than held (a large segment's batches would not fit in memory).
+    let pending: Buffer[] = [];
+    let pendingBytes = 0;
+    const flush = async () => {
+      const at = this.writtenBytes;
+      await file.writev(pending, at);
+      this.writtenBytes += pendingBytes;
+      await this.io.spend(2 * pendingBytes);
+      pending = [];
+      pendingBytes = 0;
+    };
+    for (let from = 0; from < this.skippedBytes; ) {
+      const result = await scanBatches(this.first.file, from, this.skippedBytes, true, (meta, bytes, at) => {
+        if (pendingBytes >= SLICE_BYTES) return false;
+        this.record(meta, meta.sizeBytes);
+        pending.push(bytes.subarray(at, at + meta.sizeBytes));
+        pendingBytes += meta.sizeBytes;
+        return true;
+      });
+      if (result.invalid !== undefined)
+        throw corrupt(this.first.logPath, result.invalid.position, result.invalid.reason);
+      await flush();
+      from = result.endPosition;
     }
-    for (const meta of this.skipped) this.record(meta, meta.sizeBytes);
   }
 
   async write(slice: readonly Compacted[]): Promise<void> {
     const segment = this.segment!;
-    const at = segment.sizeBytes;
+    const at = this.writtenBytes;
     for (const c of slice) this.record(c.meta, c.batch.length);
     await segment.file.writev(
       slice.map((c) => c.batch),
       at,
     );
-    await this.io.spend(segment.sizeBytes - at);
+    const bytes = slice.reduce((n, c) => n + c.batch.length, 0);
+    this.writtenBytes += bytes;
+    await this.io.spend(bytes);
   }
 
   private record(meta: ScannedBatch, sizeBytes: number): void {
@@ -223,7 +238,7 @@ class CopyWriter {
   async finish(last: Segment): Promise<Segment> {
     const segment = this.segment!;
     invariant(
-      segment.nextOffset === last.nextOffset && (await segment.file.size()) === segment.sizeBytes,
+      segment.nextOffset === last.nextOffset && this.writtenBytes === segment.sizeBytes,
       () =>
         `cleaned copy of ${this.first.logPath} ends at offset ${segment.nextOffset}, not ${last.nextOffset}`,
     );
