@@ -249,9 +249,9 @@ export const NODE_KEYS: readonly KeySpec[] = [
   },
   {
     key: 'storage.cleaner_io_bytes_per_sec',
-    kind: { type: 'size', min: 1024, unlimited: true },
+    kind: { type: 'size', min: 1024 * 1024, unlimited: true },
     default: -1,
-    doc: "Caps the log cleaner's disk I/O (bytes read plus written per second, across all partitions; Kafka's log.cleaner.io.max.bytes.per.second): past it the cleaner waits, requests are served meanwhile. -1: no cap, as in Kafka (the cleaner already works one partition at a time, a megabyte between yields); set it when cleaning competes with produce and fetch for the disk.",
+    doc: "Caps the log cleaner's disk I/O (bytes read plus written per second, across all partitions; Kafka's log.cleaner.io.max.bytes.per.second): past it the cleaner waits, requests are served meanwhile. -1: no cap, as in Kafka (the cleaner already works one partition at a time, a megabyte between yields); set it when cleaning competes with produce and fetch for the disk. At least 1MiB: the cleaner waits while it reads a segment, and closing that partition (deleted, moved) waits for the read, so one wait is kept to a couple of seconds (stopping the broker ends a wait at once).",
   },
 
   // shutdown

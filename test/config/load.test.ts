@@ -308,6 +308,15 @@ describe('loadConfig validation', () => {
     );
   });
 
+  it('takes storage.cleaner_io_bytes_per_sec as a size of at least 1MiB, or -1 for no cap', () => {
+    const io = (v: string) =>
+      loadConfig({ env: {}, yamlText: `storage:\n  cleaner_io_bytes_per_sec: ${v}\n` }).storage
+        .cleanerIoBytesPerSec;
+    expect(io('20MiB')).toBe(20 * 1024 * 1024);
+    expect(io('-1')).toBe(-1);
+    expect(configError(() => io('64KiB'))).toMatch(/^storage\.cleaner_io_bytes_per_sec: /);
+  });
+
   it('accepts -1 as unlimited only where documented', () => {
     expect(loadConfig({ env: {}, yamlText: 'storage:\n  retention_ms: -1\n' }).storage.retentionMs).toBe(-1);
     expect(configError(() => loadConfig({ env: {}, yamlText: 'storage:\n  segment_ms: -1\n' }))).toMatch(
