@@ -9,10 +9,9 @@ import type { Connection } from '../../src/client/connection.js';
 import { createClient, partitionForKey, type StreamBusClient } from '../../src/index.js';
 import { ApiKey, type MetadataResponse } from '../../src/protocol/index.js';
 import { type BrokerProcess, removeDir, startBroker, tempDir } from '../helpers/broker-process.js';
-import { freePorts } from '../helpers/cluster-processes.js';
+import { freePorts, HOST } from '../helpers/cluster-processes.js';
 import { batchOf, codeOf, connectTo } from '../helpers/wire.js';
 
-const HOST = '127.0.0.1';
 const CONVERGE_TIMEOUT_MS = 20_000;
 const POLL_MS = 100;
 const TOPIC = 'spread';

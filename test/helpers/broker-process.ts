@@ -25,6 +25,12 @@ export interface BrokerProcess {
   kill(): Promise<void>;
 }
 
+/**
+ * The loopback address test brokers listen on unless a test names its own. STREAMBUS_TEST_HOST moves a whole
+ * run to another one (say 127.0.2.1), so two runs on one machine never contend for the same ports.
+ */
+export const TEST_HOST = process.env.STREAMBUS_TEST_HOST || '127.0.0.1';
+
 export function tempDir(prefix = 'streambus-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
@@ -46,7 +52,7 @@ export async function startBroker(
   } = {},
 ): Promise<BrokerProcess> {
   const dataDir = options.dataDir ?? tempDir();
-  const host = options.host ?? '127.0.0.1';
+  const host = options.host ?? TEST_HOST;
   const args = [
     ...BROKER_NODE_FLAGS,
     options.cli ?? CLI,

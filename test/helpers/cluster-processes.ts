@@ -5,9 +5,9 @@
 import { createServer, type Server } from 'node:net';
 import { afterAll, beforeAll } from 'vitest';
 import type { StreamBusClient } from '../../src/index.js';
-import { type BrokerProcess, removeDir, startBroker, tempDir } from './broker-process.js';
+import { type BrokerProcess, removeDir, startBroker, TEST_HOST, tempDir } from './broker-process.js';
 
-export const HOST = '127.0.0.1';
+export const HOST = TEST_HOST;
 
 export interface RaftView {
   status: string;

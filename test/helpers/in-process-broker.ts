@@ -4,7 +4,7 @@ import { Broker } from '../../src/broker/broker.js';
 import { loadConfig } from '../../src/config/index.js';
 import { type ClientOptions, createClient, type StreamBusClient } from '../../src/index.js';
 import { type Logger, silentLogger } from '../../src/observability/index.js';
-import { removeDir, tempDir } from './broker-process.js';
+import { removeDir, TEST_HOST, tempDir } from './broker-process.js';
 import { freePort } from './cluster-processes.js';
 import { waitFor } from './wait-for.js';
 
@@ -30,8 +30,8 @@ export async function startInProcessBroker(
     env: {},
     overrides: {
       'broker.data_dir': dataDir,
-      'broker.listen': '127.0.0.1:0',
-      'health.http.bind_address': '127.0.0.1',
+      'broker.listen': `${TEST_HOST}:0`,
+      'health.http.bind_address': TEST_HOST,
       'health.http.port': 0,
       ...overrides,
     },
@@ -68,8 +68,8 @@ export async function singleVoterCluster(): Promise<Record<string, unknown>> {
   return {
     'broker.id': 1,
     'cluster.enabled': true,
-    'cluster.peer_listen': `127.0.0.1:${peerPort}`,
-    'cluster.voters': `1@127.0.0.1:${peerPort}`,
+    'cluster.peer_listen': `${TEST_HOST}:${peerPort}`,
+    'cluster.voters': `1@${TEST_HOST}:${peerPort}`,
   };
 }
 
