@@ -59,7 +59,8 @@ describe('cluster data plane over three broker processes', () => {
         STREAMBUS_CLUSTER_VOTERS: peerPorts.map((p, i) => `${i + 1}@${HOST}:${p}`).join(','),
       },
     });
-  let leadersSeen: number[] = [];
+  /** The broker that led partition 0 at the end of the first test. */
+  let leaderOfFirst = 0;
   let sent: string[] = [];
 
   afterAll(async () => {
@@ -100,14 +101,15 @@ describe('cluster data plane over three broker processes', () => {
     await client.admin().createTopic({ name: TOPIC, partitions: PARTITIONS, replicationFactor: 3 });
 
     // Every broker answers Metadata from its own replica of the metadata store: the same leaders everywhere.
-    const leaders = await until('the topic with leaders on every broker', async () => {
+    const agreedLeaders = async (): Promise<number[] | undefined> => {
       const views = await Promise.all([0, 1, 2].map((i) => metadataFrom(i, [TOPIC])));
       const seen = views.map(leadersOf);
       const [one] = seen;
       // Raft elects the leaders; the coordinator evens out an uneven election by leadership transfers.
       const even = one !== undefined && [1, 2, 3].every((id) => one.filter((l) => l === id).length === 2);
       return even && seen.every((l) => JSON.stringify(l) === JSON.stringify(one)) ? one : undefined;
-    });
+    };
+    const leaders = await until('the topic with leaders on every broker', agreedLeaders);
     expect(new Set(leaders)).toEqual(new Set([1, 2, 3]));
     for (const id of [1, 2, 3]) expect(leaders.filter((l) => l === id)).toHaveLength(PARTITIONS / 3);
 
@@ -144,9 +146,25 @@ describe('cluster data plane over three broker processes', () => {
     expect(ends.reduce((sum, r) => sum + r.offset, 0)).toBe(MESSAGES);
 
     // A partition asked of a broker that does not lead it: NOT_LEADER naming the leader for produce and fetch, and only
-    // the leader reports the partition's offsets in DescribeTopics.
-    const leader = leaders[0] as number;
-    const other = [1, 2, 3].find((id) => id !== leader) as number;
+    // the leader reports the partition's offsets in DescribeTopics. The leader is looked up again here, not
+    // taken from before the writes: the coordinator may have moved leadership since (metadata names its choice
+    // before the Raft group has followed it). A fetch, which changes nothing, confirms the broker asked is not
+    // the leader right before the produce that would otherwise land a message in the topic.
+    const { leader, other, fetched } = await until('a broker that does not lead partition 0', async () => {
+      const now = await agreedLeaders();
+      if (now === undefined) return undefined;
+      const leader = now[0] as number;
+      const other = [1, 2, 3].find((id) => id !== leader) as number;
+      const fetched = await (connections[other - 1] as Connection).request(ApiKey.Fetch, {
+        maxWaitMs: 0,
+        minBytes: 0,
+        maxBytes: 1 << 20,
+        partitions: [{ topic: TOPIC, partition: 0, fetchOffset: 0, partitionMaxBytes: 1 << 20 }],
+      });
+      const answer = fetched.partitions[0];
+      const refused = codeOf(answer?.error ?? null) === 'NOT_LEADER' && answer?.leaderHint === leader;
+      return refused ? { leader, other, fetched } : undefined;
+    });
     const otherConn = connections[other - 1] as Connection;
     const produced = await otherConn.request(ApiKey.Produce, {
       acks: 1,
@@ -156,12 +174,6 @@ describe('cluster data plane over three broker processes', () => {
     expect(codeOf(produced.partitions[0]?.error ?? null)).toBe('NOT_LEADER');
     // Its replica's Raft group knows the leader: the answer names it (the client goes there next).
     expect(produced.partitions[0]?.leaderHint).toBe(leader);
-    const fetched = await otherConn.request(ApiKey.Fetch, {
-      maxWaitMs: 0,
-      minBytes: 0,
-      maxBytes: 1 << 20,
-      partitions: [{ topic: TOPIC, partition: 0, fetchOffset: 0, partitionMaxBytes: 1 << 20 }],
-    });
     expect(codeOf(fetched.partitions[0]?.error ?? null)).toBe('NOT_LEADER');
     expect(fetched.partitions[0]?.leaderHint).toBe(leader);
     const fromOther = await otherConn.request(ApiKey.DescribeTopics, { topics: [TOPIC] });
@@ -175,13 +187,13 @@ describe('cluster data plane over three broker processes', () => {
     // RF 3: every broker holds a replica of every partition.
     for (const b of running)
       expect(b.logs.filter((l) => l.includes('"replica opened"'))).toHaveLength(PARTITIONS);
-    leadersSeen = leaders;
+    leaderOfFirst = leader;
     sent = messages.map((m) => `${m.key}=${m.value}`).sort();
   });
 
   // Continues from the cluster and topic of the test above.
   it('a leader restarted with SIGTERM keeps its replica data, deletes nothing, and everything stays readable', async () => {
-    const index = (leadersSeen[0] as number) - 1;
+    const index = leaderOfFirst - 1;
     const restarted = running[index] as BrokerProcess;
     expect(await restarted.stop('SIGTERM')).toBe(0);
     (connections[index] as Connection).close().catch(() => {});

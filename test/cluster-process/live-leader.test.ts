@@ -34,8 +34,14 @@ interface Placed {
 function placedOf(md: MetadataResponse): Placed[] | undefined {
   const t = md.topics.find((x) => x.name === TOPIC);
   if (t === undefined || t.error !== null || t.partitions.length !== PARTITIONS) return undefined;
-  // Published by each partition's Raft group (epoch above the creation's 0), with every replica in sync.
-  if (t.partitions.some((p) => p.error !== null || p.leaderEpoch === 0 || p.isr.length !== 3))
+  // Published by each partition's Raft group (epoch above the creation's 0), with every replica in sync, and
+  // led by its first replica: the coordinator's choice while every broker is alive and in sync, so no leader
+  // change (and no new leader epoch) comes between this look-up and the test stopping the leader.
+  if (
+    t.partitions.some(
+      (p) => p.error !== null || p.leaderEpoch === 0 || p.isr.length !== 3 || p.leaderId !== p.replicas[0],
+    )
+  )
     return undefined;
   return t.partitions.map((p) => ({ ...p, replicas: [...p.replicas] }));
 }
