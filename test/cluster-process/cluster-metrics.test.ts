@@ -89,9 +89,12 @@ describe('/metrics of a three-broker cluster', () => {
     });
     await producer.close();
 
-    // The metadata leader runs the coordinator, so it is the broker with every cluster_* gauge set.
+    // The metadata leader runs the coordinator, so it is the broker with every cluster_* gauge set. Asked
+    // anew each time: an election under load may have moved it since the look-up above.
     const text = await until('the coordinator gauges on the metadata leader', async () => {
-      const t = await scrape(leader);
+      const now = await agreedLeader(running);
+      if (now === undefined) return undefined;
+      const t = await scrape(running[now - 1] as BrokerProcess);
       return sample(t, 'cluster_brokers_active') === 3 && sample(t, 'cluster_partitions_total') === 3
         ? t
         : undefined;

@@ -160,7 +160,8 @@ describe('consumer groups churning under sustained acks=all produce load', () =>
         90_000,
         300,
       );
-    const coordinatorId = () => last?.coordinatorId ?? -1;
+    /** The group's coordinator now: asked afresh, since its broker changes when offsets leadership moves. */
+    const coordinatorId = async () => (await until('the group coordinator', sample)).coordinatorId;
     return { producer, committed, regressions, timings, removals, join, step, drained, coordinatorId };
   }
 
@@ -210,8 +211,9 @@ describe('consumer groups churning under sustained acks=all produce load', () =>
     const d = g.join('d', 'explicit');
     await g.step('d joins', [a, d]);
     // The group coordinator's broker dies under load: the group carries on with the new coordinator.
-    const coordinatorId = g.coordinatorId();
-    await g.step("the coordinator's broker is killed", [a, d], () => brokers[coordinatorId - 1]!.kill());
+    await g.step("the coordinator's broker is killed", [a, d], async () =>
+      brokers[(await g.coordinatorId()) - 1]!.kill(),
+    );
     await g.producer.waitForAcks(g.producer.acked.size + 20_000, 60_000); // writes go on through the failover
     const removedWhileRunning = g.removals();
 

@@ -60,10 +60,10 @@ describe('metadata quorum of three broker processes', () => {
     const started = await Promise.all([start(1), start(2), start(3)]);
     for (const [i, b] of started.entries()) running.set(i + 1, b);
 
-    const firstLeader = await until('three ready brokers agreeing on a leader', () => agreedLeader(started));
-    const leaderView = await raftView(running.get(firstLeader) as BrokerProcess);
-    expect(leaderView.role).toBe('leader');
-    expect(leaderView.status).toBe('healthy');
+    const elected = await until('three ready brokers agreeing on a leader', () => agreedLeader(started));
+    const electedView = await raftView(running.get(elected) as BrokerProcess);
+    expect(electedView.role).toBe('leader');
+    expect(electedView.status).toBe('healthy');
     // Followers' registrations reach the leader through the forwarder; every replica then shows all three.
     await until('every broker registered and alive on every replica', () => membersAlive(started, [1, 2, 3]));
     const registered = (await raftView(started[0] as BrokerProcess)).brokers ?? [];
@@ -77,6 +77,9 @@ describe('metadata quorum of three broker processes', () => {
       return (later?.last_heartbeat_ms ?? 0) > beatBefore ? true : undefined;
     });
 
+    // The leader now: an election under load may have moved it since the first look-up.
+    const firstLeader = await until('the leader now', () => agreedLeader(started));
+    const leaderView = await raftView(running.get(firstLeader) as BrokerProcess);
     await (running.get(firstLeader) as BrokerProcess).kill();
     running.delete(firstLeader);
     const survivors = [...running.values()];
@@ -101,15 +104,17 @@ describe('metadata quorum of three broker processes', () => {
       membersAlive([...running.values()], [1, 2, 3], { [firstLeader]: 2 }),
     );
 
-    // SIGTERM of the leader: it hands leadership to another voter before stopping, and exits cleanly.
-    const leaving = running.get(secondLeader) as BrokerProcess;
+    // SIGTERM of the leader (looked up again: one more election may have happened meanwhile): it hands
+    // leadership to another voter before stopping, and exits cleanly.
+    const leavingId = await until('the leader now', () => agreedLeader([...running.values()]));
+    const leaving = running.get(leavingId) as BrokerProcess;
     expect(await leaving.stop()).toBe(0);
-    running.delete(secondLeader);
+    running.delete(leavingId);
     expect(leaving.logs.some((l) => l.includes('metadata leadership handed over'))).toBe(true);
     const thirdLeader = await until('the two remaining brokers agreeing on a new leader', () =>
-      agreedLeader([...running.values()], secondLeader),
+      agreedLeader([...running.values()], leavingId),
     );
-    expect(thirdLeader).not.toBe(secondLeader);
+    expect(thirdLeader).not.toBe(leavingId);
 
     const codes = await Promise.all([...running.values()].map((b) => b.stop()));
     running.clear();

@@ -15,7 +15,14 @@ import { describe, expect, it } from 'vitest';
 import { createClient } from '../../src/index.js';
 import { requireDist } from '../helpers/acked-producer.js';
 import { type BrokerProcess, removeDir } from '../helpers/broker-process.js';
-import { brokerFleet, formedCluster, raftView, ready, until } from '../helpers/cluster-processes.js';
+import {
+  agreedLeader,
+  brokerFleet,
+  formedCluster,
+  raftView,
+  ready,
+  until,
+} from '../helpers/cluster-processes.js';
 
 const TOPICS = ['orders', 'payments', 'audit'];
 
@@ -25,7 +32,7 @@ describe('a metadata voter replaced on an empty data dir', () => {
   it('catches up from the same leader, and is not ready before it has the metadata', async () => {
     requireDist();
     const brokers = await Promise.all([1, 2, 3].map((id) => fleet.start(id)));
-    const leaderId = await until('a formed cluster', () => formedCluster(brokers), 30_000);
+    await until('a formed cluster', () => formedCluster(brokers), 30_000);
     const client = createClient({
       bootstrap: brokers.map((b) => b.bootstrap).join(','),
       requestTimeoutMs: 10_000,
@@ -33,6 +40,9 @@ describe('a metadata voter replaced on an empty data dir', () => {
     fleet.clients.push(client);
     await client.admin().createTopics(TOPICS.map((name) => ({ name, partitions: 2, replicationFactor: 3 })));
 
+    // The leader now, not at the start: the topic writes ran on a loaded machine, where an election may
+    // have moved it (the test then asks that this leader, not the first, did the catching up).
+    const leaderId = await until('the metadata leader now', () => agreedLeader(brokers), 30_000);
     const victim = leaderId === 3 ? 2 : 3;
     const leader = fleet.running.get(leaderId) as BrokerProcess;
     await (fleet.running.get(victim) as BrokerProcess).kill();
