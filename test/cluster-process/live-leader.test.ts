@@ -86,7 +86,9 @@ describe('Metadata answers from a partition replica while the metadata quorum is
           .admin()
           .describeCluster()
           .catch(() => undefined);
-        return d?.brokers.length === 4 ? true : undefined;
+        // Alive, not only registered: placement counts alive brokers, and a topic placed on three would
+        // then have replicas moved onto the fourth while the test picks its partition.
+        return d?.brokers.filter((b) => b.state === 'alive').length === 4 ? true : undefined;
       },
       30_000,
     );
