@@ -22,6 +22,12 @@ import { type GroupConsumerProcess, startGroupConsumer } from '../helpers/group-
 const TOPIC = 'work';
 const GROUP = 'workers';
 const SESSION_MS = 4_000;
+/**
+ * A static member's session: long enough for its restart, a new CLI process (on this shared machine under
+ * load, `streambus --help` alone took up to 3 s), so the test proves that a restart within the session keeps
+ * the assignment, not how fast a process starts. Dynamic members keep the short one: their kill is timed.
+ */
+const STATIC_SESSION_MS = 20_000;
 const ENV = { STREAMBUS_GROUPS_INITIAL_REBALANCE_DELAY: '200ms', STREAMBUS_CLUSTER_FAILED_GRACE: '60s' };
 
 describe('consumer groups on a replicated cluster', () => {
@@ -132,7 +138,7 @@ describe('consumer groups on a replicated cluster', () => {
         bootstrap,
         topic: TOPIC,
         group: GROUP,
-        sessionTimeoutMs: SESSION_MS,
+        sessionTimeoutMs: instanceId === undefined ? SESSION_MS : STATIC_SESSION_MS,
         ...(instanceId === undefined ? {} : { instanceId }),
       });
       members.push(m);
