@@ -118,8 +118,17 @@ describe('cluster coordinator on broker processes', () => {
       40_000,
     );
     for (const p of spread) expect(new Set(p.replicas).size).toBe(3);
-    // Broker 4 follows the metadata log as a learner: its own view knows every broker.
-    const fourth = await raftView(running.get(4) as BrokerProcess);
+    // Broker 4 follows the metadata log as a learner: its own view knows every broker. Waited for: replica
+    // lists name broker 4 from the start of each move, which can be before the learner it became has been
+    // sent the metadata log (seen under load: voters [] in its view just after the spread).
+    const fourth = await until(
+      "broker 4's own view of the metadata",
+      async () => {
+        const v = await raftView(running.get(4) as BrokerProcess);
+        return (v.brokers ?? []).length === 4 ? v : undefined;
+      },
+      20_000,
+    );
     expect(fourth.voters).toEqual([1, 2, 3]);
     expect((fourth.brokers ?? []).map((b) => b.id).sort()).toEqual([1, 2, 3, 4]);
 
