@@ -65,8 +65,13 @@ export async function startBroker(
     `${host}:${options.httpPort ?? 0}`,
     ...(options.args ?? []),
   ];
+  // The test harness's own variables (STREAMBUS_TEST_*) are not broker settings: a broker would warn about
+  // each on stderr, which tests of its output would then see only when the harness is told something.
+  const inherited = Object.fromEntries(
+    Object.entries(process.env).filter(([name]) => !name.startsWith('STREAMBUS_TEST_')),
+  );
   const child = spawn(process.execPath, args, {
-    env: { ...process.env, STREAMBUS_LOGGING_LEVEL: 'info', ...options.env },
+    env: { ...inherited, STREAMBUS_LOGGING_LEVEL: 'info', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: string[] = [];
