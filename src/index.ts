@@ -59,6 +59,7 @@ export type {
   ClusterBrokerDescription,
   ConfigEntry,
   ConfigResource,
+  ConfigResourceType,
   ConfigSource,
   DescribeClusterResponse,
   ListOffsetsPartitionResult,

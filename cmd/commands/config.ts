@@ -11,6 +11,8 @@ interface PrintOptions {
 interface ResourceOptions {
   topic?: string;
   cluster?: boolean;
+  client?: string;
+  clientDefault?: boolean;
   bootstrap: string;
 }
 
@@ -25,6 +27,8 @@ interface AlterOptions extends ResourceOptions {
  * and show the effective config (defaults < file < STREAMBUS_* env) with secret keys masked.
  * `streambus config describe|alter --topic T | --cluster`: a running cluster's topic-level configs (like
  * kafka-configs.sh): one topic's, or the cluster-wide defaults every topic inherits.
+ * `--client ID | --client-default`: the byte-rate quotas of one client id, or the default of every client id
+ * (kafka-configs.sh --entity-type clients --entity-name ID | --entity-default).
  */
 export function registerConfigCommand(program: Command): void {
   const config = program
@@ -77,9 +81,13 @@ export function registerConfigCommand(program: Command): void {
   withBootstrap(
     config
       .command('describe')
-      .description("show a topic's (or the cluster's default) topic configs: value and source of each key")
+      .description(
+        "show a topic's (or the cluster's default) topic configs, or a client id's quotas: value and source of each key",
+      )
       .option('--topic <name>', 'the topic')
       .option('--cluster', 'the cluster-wide topic defaults')
+      .option('--client <id>', "a client id's byte-rate quotas (source client, client-default or default)")
+      .option('--client-default', 'the byte-rate quotas every client id gets unless it has its own')
       .option('--json', 'print JSON'),
   ).action(async (opts: ResourceOptions & { json?: boolean }) => {
     const resource = resourceOf(opts);
@@ -100,11 +108,20 @@ export function registerConfigCommand(program: Command): void {
     config
       .command('alter')
       .description(
-        "change a topic's (or the cluster's default) topic configs; keys not named keep their value",
+        "change a topic's (or the cluster's default) topic configs, or a client id's quotas; keys not named keep their value",
       )
       .option('--topic <name>', 'the topic')
       .option('--cluster', 'the cluster-wide topic defaults (cluster mode)')
-      .option('--set <key=value...>', 'keys to set, e.g. retention_ms=3600000', [])
+      .option(
+        '--client <id>',
+        "a client id's byte-rate quotas: producer_byte_rate, consumer_byte_rate (bytes/s; delete to fall back)",
+      )
+      .option('--client-default', 'the byte-rate quotas every client id gets unless it has its own')
+      .option(
+        '--set <key=value...>',
+        'keys to set, e.g. retention_ms=3600000 or producer_byte_rate=1048576',
+        [],
+      )
       .option('--delete <key...>', 'keys to remove at this level (the next level shows through)', [])
       .option('--validate-only', 'check the change without applying it'),
   ).action(async (opts: AlterOptions) => {
@@ -125,7 +142,7 @@ export function registerConfigCommand(program: Command): void {
         ? topicsBelowMinInsync(admin, minInsync)
         : [];
     });
-    const what = resource.type === 'cluster' ? 'cluster topic defaults' : `topic ${resource.name}`;
+    const what = describeResource(resource);
     process.stdout.write(
       opts.validateOnly === true ? `valid change to ${what} (not applied)\n` : `altered ${what}\n`,
     );
@@ -165,10 +182,26 @@ export async function topicsBelowMinInsync(
 }
 
 function resourceOf(opts: ResourceOptions): ConfigResource {
-  if ((opts.topic === undefined) === (opts.cluster !== true)) {
-    throw new Error('give exactly one of --topic <name> or --cluster');
+  const given: ConfigResource[] = [
+    ...(opts.topic === undefined ? [] : [{ type: 'topic' as const, name: opts.topic }]),
+    ...(opts.cluster === true ? [{ type: 'cluster' as const, name: '' }] : []),
+    ...(opts.client === undefined ? [] : [{ type: 'client' as const, name: opts.client }]),
+    ...(opts.clientDefault === true ? [{ type: 'client' as const, name: '' }] : []),
+  ];
+  const [only] = given;
+  if (given.length !== 1 || only === undefined) {
+    throw new Error('give exactly one of --topic <name>, --cluster, --client <id> or --client-default');
   }
-  return opts.topic === undefined ? { type: 'cluster', name: '' } : { type: 'topic', name: opts.topic };
+  if (opts.client === '') throw new Error('--client needs a client id; --client-default is every client id');
+  return only;
+}
+
+function describeResource(resource: ConfigResource): string {
+  if (resource.type === 'cluster') return 'cluster topic defaults';
+  if (resource.type === 'client') {
+    return resource.name === '' ? 'default client quotas' : `quotas of client ${resource.name}`;
+  }
+  return `topic ${resource.name}`;
 }
 
 /** Every problem an INVALID_CONFIG carries (one per bad key), or its message when it has no list. */

@@ -31,8 +31,10 @@ import { BROKER_VERSION } from '../version.js';
 import { drainAndClose, type ShutdownOutcome } from './broker-shutdown.js';
 import { loadBrokerTls } from './broker-tls.js';
 import { scheduleCleaner } from './cleaner-schedule.js';
+import { ClientQuotaLimits } from './client-quota-limits.js';
+import { FileClientQuotaStore, MetadataClientQuotaStore } from './client-quota-store.js';
 import { ClientQuotas } from './client-quotas.js';
-import { ClusterTopicCatalog } from './cluster-catalog.js';
+import { APPLY_WAIT_MS, ClusterTopicCatalog } from './cluster-catalog.js';
 import { quorumClusterInfo, singleNodeClusterInfo } from './cluster-info.js';
 import { ClusterNode } from './cluster-node.js';
 import { GroupCoordinator } from './groups/group-coordinator.js';
@@ -148,6 +150,17 @@ export class Broker {
             : { mode: 'single', topics: logs.listTopics().length },
         ),
     });
+    // Single node: its client quota overrides live in the data dir (cluster mode: in the metadata).
+    let singleNodeQuotas: FileClientQuotaStore | null = null;
+    if (!config.cluster.enabled) {
+      try {
+        singleNodeQuotas = await FileClientQuotaStore.open(config.broker.dataDir);
+      } catch (err) {
+        await logs.close();
+        await ops.close();
+        throw err;
+      }
+    }
     let cluster: ClusterNode | null = null;
     ops.metrics.featureLevelSupported.set(SUPPORTED_FEATURE_LEVEL);
     // A single node is its whole cluster: it uses everything its build supports (cluster mode: the metadata).
@@ -256,6 +269,9 @@ export class Broker {
             placementStrategy: config.cluster.placementStrategy,
           });
     const catalog = clusterCatalog ?? new LocalTopicCatalog(logs, () => advertised);
+    const clientQuotaStore =
+      cluster === null ? singleNodeQuotas! : new MetadataClientQuotaStore(cluster.store, APPLY_WAIT_MS);
+    const quotaLimits = new ClientQuotaLimits(config.quotas, () => clientQuotaStore.current());
     const groups = new GroupCoordinator({
       catalog,
       brokerId: config.broker.id,
@@ -315,11 +331,12 @@ export class Broker {
             : metadataProducerIdBlocks(cluster.store),
         ),
         groups,
+        clientQuotas: { limits: quotaLimits, store: clientQuotaStore },
       },
       observers.requests,
       config.limits.requestTimeoutMs,
       ops.tracing.enabled,
-      new ClientQuotas(config.quotas),
+      new ClientQuotas(quotaLimits),
     );
     // Validated at load: a broker.listen that does not parse never gets this far.
     const listen = parseHostPort(config.broker.listen)!;

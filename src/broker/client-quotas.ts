@@ -1,6 +1,7 @@
 /**
  * Client byte-rate quotas, as Kafka's: each client id may produce and fetch so many bytes per second on
- * this broker (`quotas.producer_byte_rate`, `quotas.consumer_byte_rate`; -1 unlimited). A client over its
+ * this broker (`quotas.producer_byte_rate`, `quotas.consumer_byte_rate`; -1 unlimited; overridden per client
+ * id at runtime: client-quota-limits.ts). A client over its
  * quota is not refused: it is slowed down. The answer that took it over goes out, then its connection is not
  * read for the throttle time (Kafka's channel mute, KIP-219), so its next requests wait in its socket and a
  * producer with a full pipeline or a consumer with its next fetch waits with them. Nothing is lost and no
@@ -19,6 +20,21 @@ export interface QuotaLimits {
   readonly producerByteRate: number;
   /** Bytes per second of record batches one client id may fetch; -1: unlimited. */
   readonly consumerByteRate: number;
+}
+
+/** The limits each client id is held to (client-quota-limits.ts: broker config and runtime overrides). */
+export interface QuotaLimitsSource {
+  limitsFor(clientId: string): QuotaLimits;
+  /** Whether any quota is set now; when none is, the router does not count bytes at all. */
+  readonly enabled: boolean;
+}
+
+/** The same limits for every client id. */
+export function fixedQuotaLimits(limits: QuotaLimits): QuotaLimitsSource {
+  return {
+    limitsFor: () => limits,
+    enabled: limits.producerByteRate >= 0 || limits.consumerByteRate >= 0,
+  };
 }
 
 export interface QuotaOptions {
@@ -78,7 +94,7 @@ export class ClientQuotas {
   private lastSweepMs: number;
 
   constructor(
-    private readonly limits: QuotaLimits,
+    private readonly limits: QuotaLimitsSource,
     options: QuotaOptions = {},
   ) {
     this.windowMs = options.windowMs ?? WINDOW_MS;
@@ -87,14 +103,15 @@ export class ClientQuotas {
     this.lastSweepMs = this.nowMs();
   }
 
-  /** Whether any quota is set (when none is, the router does not count bytes at all). */
+  /** Whether any quota is set now (when none is, the router does not count bytes at all). */
   get enabled(): boolean {
-    return this.limits.producerByteRate >= 0 || this.limits.consumerByteRate >= 0;
+    return this.limits.enabled;
   }
 
   /** Counts `bytes` against the client's quota of `kind`; answers how long to throttle it, 0 within quota. */
   record(clientId: string, kind: QuotaKind, bytes: number): number {
-    const quota = kind === 'produce' ? this.limits.producerByteRate : this.limits.consumerByteRate;
+    const limits = this.limits.limitsFor(clientId);
+    const quota = kind === 'produce' ? limits.producerByteRate : limits.consumerByteRate;
     if (quota < 0) return 0;
     const now = this.nowMs();
     this.sweep(now);

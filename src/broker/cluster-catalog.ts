@@ -45,7 +45,7 @@ import { clusterTopicDefaults, topicConfigEntries } from './topic-config-entries
 /** Replication factor -1 ("broker default") means this many replicas, or every alive broker if fewer. */
 export const DEFAULT_REPLICATION_FACTOR = 3;
 /** How long CreateTopics/DeleteTopics wait for this broker's replica to apply the committed change. */
-const APPLY_WAIT_MS = 5_000;
+export const APPLY_WAIT_MS = 5_000;
 /**
  * How long CreateTopics/CreatePartitions then wait (within the request's deadline) for every new partition's
  * Raft group to elect a leader and publish it, as Kafka's controller answers CreateTopics once the new

@@ -5,8 +5,10 @@
  * `cluster status` answers even without a quorum). A single-node broker describes itself through the same
  * code path, as a one-broker metadata image built from its catalog.
  */
+
 import { imbalanceScore } from '../cluster/load.js';
 import { toClusterView } from '../cluster/metadata-view.js';
+import { NO_CLIENT_QUOTA_OVERRIDES } from '../metadata/client-quota-rules.js';
 import { SUPPORTED_FEATURE_LEVEL } from '../metadata/feature-levels.js';
 import type { MetadataView } from '../metadata/state.js';
 import type { BrokerRecord, PartitionRecord, TopicRecord } from '../metadata/types.js';
@@ -205,5 +207,7 @@ function selfImage(local: LocalBrokerFacts): MetadataView {
     // A single node is its whole cluster: everything its build supports is in use.
     featureLevel: SUPPORTED_FEATURE_LEVEL,
     clusterId: null,
+    // Not read from this view: a single node's overrides live in its catalog (local-catalog.ts).
+    clientQuotas: NO_CLIENT_QUOTA_OVERRIDES,
   };
 }

@@ -88,10 +88,10 @@ export class RequestRouter implements FrameRouter {
     private readonly requestTimeoutMs: number,
     /** Spans for Produce and Fetch; when false nothing tracing-related runs per request. */
     private readonly tracing = false,
-    /** Byte-rate quotas per client id; null (or none set): bytes are not even counted. */
+    /** Byte-rate quotas per client id; null (or none set now): bytes are not even counted. */
     quotas: ClientQuotas | null = null,
   ) {
-    this.quotas = quotas?.enabled === true ? quotas : null;
+    this.quotas = quotas;
     this.ctx = ctx;
     this.handlers = {
       [ApiKey.Produce]: handleProduce,
@@ -160,7 +160,7 @@ export class RequestRouter implements FrameRouter {
       // unless a handler waits on the signal.
       const response = await deadline.race(work);
       this.observer.onRequest(api, 'ok', elapsedSeconds(started));
-      const throttleMs = this.quotas === null ? 0 : this.throttleMs(header, request, response);
+      const throttleMs = this.quotas?.enabled === true ? this.throttleMs(header, request, response) : 0;
       if (acksZero) {
         const unanswered = unansweredProduce(response as ResponseOf<typeof ApiKey.Produce>);
         return unanswered === null && throttleMs > 0 ? { chunks: [], throttleMs } : unanswered;

@@ -47,10 +47,15 @@ function okAssignments(a: unknown): boolean {
   return a === undefined || a === null || (Array.isArray(a) && a.every((r) => Array.isArray(r)));
 }
 
-const RESOURCE_FORM = "{ type: 'topic', name } or { type: 'cluster', name: '' }";
+const RESOURCE_FORM =
+  "{ type: 'topic', name }, { type: 'cluster', name: '' } or { type: 'client', name: clientId ('' for every client id) }";
 
 function isConfigResource(r: unknown): r is ConfigResource {
-  return isRecord(r) && (r.type === 'topic' || r.type === 'cluster') && typeof r.name === 'string';
+  return (
+    isRecord(r) &&
+    (r.type === 'topic' || r.type === 'cluster' || r.type === 'client') &&
+    typeof r.name === 'string'
+  );
 }
 
 /** describeConfigs / alterConfigs: an array of resources, each of a known type with a name. */

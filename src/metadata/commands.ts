@@ -202,6 +202,17 @@ export type MetadataCommand =
       readonly type: 'alterPartitionAssignments';
       readonly topic: string;
       readonly partitions: readonly PartitionAssignmentChange[];
+    }
+  | {
+      /**
+       * Sets or deletes one client id's byte-rate quota overrides ('' the default of every client id;
+       * client-quota-rules.ts). Refused below the feature level that includes it (FEATURE.clientQuotas): an
+       * older replica cannot decode it.
+       */
+      readonly type: 'alterClientQuotas';
+      readonly clientId: string;
+      readonly set: Readonly<Record<string, string>>;
+      readonly delete: readonly string[];
     };
 
 /**
@@ -391,6 +402,12 @@ const DECODERS: { readonly [K in CommandType]: (b: Body) => Extract<MetadataComm
         replicas: item.replicas === null ? null : ids(item.replicas, `partitions[${i}].replicas`),
       };
     }),
+  }),
+  alterClientQuotas: (b) => ({
+    type: 'alterClientQuotas',
+    clientId: str(b.clientId, 'clientId'),
+    set: stringMap(b.set, 'set'),
+    delete: list(b.delete, 'delete').map((k) => str(k, 'delete[]')),
   }),
 };
 

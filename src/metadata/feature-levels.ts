@@ -51,6 +51,12 @@ export const FEATURE_LEVELS: readonly FeatureLevel[] = [
     enables:
       'an operator reassigns a partition to a replica list of its choosing, or unpins it (alterPartitionAssignments: topic reassign, topic unpin); before it both are refused',
   },
+  {
+    level: 6,
+    name: 'client-quotas',
+    enables:
+      'byte-rate quota overrides per client id and for every client id, set at runtime (alterClientQuotas: config alter --client, --client-default); before it they are refused',
+  },
 ];
 
 /** The level a cluster runs at until it finalizes one (every build before feature levels is level 1). */
@@ -80,6 +86,11 @@ export const FEATURE = {
    * (FEATURE_NOT_FINALIZED) and apply refuses the command below this level.
    */
   partitionReassignment: 5,
+  /**
+   * The alterClientQuotas metadata command (per-client-id quota overrides): an older replica cannot decode
+   * it, so brokers refuse the request (FEATURE_NOT_FINALIZED) and apply refuses the command below this level.
+   */
+  clientQuotas: 6,
 } as const;
 
 /**

@@ -7,7 +7,9 @@
  *     clusterConfig: map, recentRequests: [requestId, ApplyResult][] (oldest first),
  *     nextProducerId: int >= 1 (absent in snapshots written before producer ids existed: read as 1),
  *     featureLevel: int >= 1 (absent before feature levels: read as 1; so is each broker's featureLevel),
- *     clusterId: string (absent until recorded: read as null)
+ *     clusterId: string (absent until recorded: read as null),
+ *     clientQuotas: [clientId, { producer_byte_rate?, consumer_byte_rate? }][] by client id
+ *       (absent when there are none, and in snapshots written before client quotas: read as none)
  *   }]
  *   a partition of a topic carries `pinned: true` when pinned (absent otherwise, and in older snapshots),
  *   and `targetReplicas: int[]` while an operator's reassignment is under way (absent otherwise)
@@ -19,6 +21,11 @@
  */
 import { Packr } from 'msgpackr';
 import { ERRORS, type ErrorCode, InvariantViolation, invariant } from '../errors/index.js';
+import {
+  type ClientQuotaKey,
+  type ClientQuotaOverrides,
+  checkClientQuotaChange,
+} from './client-quota-rules.js';
 import {
   bool,
   brokerId,
@@ -68,6 +75,7 @@ export function encodeSnapshot(state: MetadataState, appliedIndex: number): Uint
       nextProducerId: state.nextProducerId,
       featureLevel: state.featureLevel,
       ...(state.clusterId === null ? {} : { clusterId: state.clusterId }),
+      ...(state.clientQuotas.size === 0 ? {} : { clientQuotas: [...state.clientQuotas.entries()] }),
     },
   ]);
 }
@@ -112,7 +120,25 @@ export function decodeSnapshot(bytes: Uint8Array): { state: MetadataState; appli
   state.featureLevel =
     b.featureLevel === undefined ? BASELINE_FEATURE_LEVEL : positiveInt(b.featureLevel, 'featureLevel');
   state.clusterId = b.clusterId === undefined ? null : str(b.clusterId, 'clusterId');
+  if (b.clientQuotas !== undefined) state.clientQuotas = clientQuotas(b.clientQuotas);
   return { state, appliedIndex: uint(b.appliedIndex, 'appliedIndex') };
+}
+
+function clientQuotas(v: unknown): ClientQuotaOverrides {
+  const out = new Map<string, Partial<Record<ClientQuotaKey, string>>>();
+  for (const x of list(v, 'clientQuotas')) {
+    const pair = list(x, 'clientQuotas[]');
+    invariant(pair.length === 2, 'snapshot client quota entry is not a pair');
+    const clientId = str(pair[0], 'clientQuotas[].clientId');
+    const entry = stringMap(pair[1], `clientQuotas[${clientId}]`);
+    invariant(
+      checkClientQuotaChange(clientId, entry, []) === undefined,
+      `snapshot client quotas of '${clientId}' are invalid`,
+    );
+    invariant(!out.has(clientId), `snapshot repeats client quotas of '${clientId}'`);
+    out.set(clientId, entry);
+  }
+  return out;
 }
 
 function brokerRecord(x: unknown): BrokerRecord {

@@ -5,6 +5,13 @@
  * leaves the state, version included, exactly as it was.
  */
 import type { ErrorCode } from '../errors/index.js';
+import {
+  type ClientQuotaOverrides,
+  checkClientQuotaChange,
+  mergeClientQuotas,
+  NO_CLIENT_QUOTA_OVERRIDES,
+  sameClientQuotas,
+} from './client-quota-rules.js';
 import type { MetadataCommand } from './commands.js';
 import { BASELINE_FEATURE_LEVEL, FEATURE } from './feature-levels.js';
 import { reassignedPartitions, sameMembers } from './reassignment.js';
@@ -49,6 +56,8 @@ export interface MetadataView {
   readonly featureLevel: number;
   /** The cluster's id once recorded (setClusterId); null before (each broker then answers its own). */
   readonly clusterId: string | null;
+  /** Byte-rate quota overrides per client id (alterClientQuotas); the same object until they change. */
+  readonly clientQuotas: ClientQuotaOverrides;
 }
 
 const CLUSTER_ID_LENGTH_MAX = 128;
@@ -65,6 +74,8 @@ export class MetadataState {
   featureLevel = BASELINE_FEATURE_LEVEL;
   /** Recorded once (setClusterId). */
   clusterId: string | null = null;
+  /** Replaced (never mutated) by alterClientQuotas, so views share it until it changes. */
+  clientQuotas: ClientQuotaOverrides = NO_CLIENT_QUOTA_OVERRIDES;
   /** requestId -> result, oldest first (insertion order is the eviction order, and is in the snapshot). */
   recentRequests = new Map<string, ApplyResult>();
 
@@ -77,6 +88,7 @@ export class MetadataState {
       clusterConfig: this.clusterConfig,
       featureLevel: this.featureLevel,
       clusterId: this.clusterId,
+      clientQuotas: this.clientQuotas,
     };
   }
 
@@ -385,6 +397,21 @@ export class MetadataState {
         if (partitions.every((p, i) => p === t.partitions[i])) return this.ok();
         this.bump();
         this.topics.set(t.name, { ...t, partitions });
+        return this.ok();
+      }
+      case 'alterClientQuotas': {
+        if (this.featureLevel < FEATURE.clientQuotas) {
+          return this.fail(
+            'FEATURE_NOT_FINALIZED',
+            `client quota overrides need cluster feature level ${FEATURE.clientQuotas}; the cluster is at ${this.featureLevel}`,
+          );
+        }
+        const bad = checkClientQuotaChange(c.clientId, c.set, c.delete);
+        if (bad !== undefined) return this.fail('INVALID_CONFIG', bad);
+        const next = mergeClientQuotas(this.clientQuotas, c.clientId, c.set, c.delete);
+        if (sameClientQuotas(next, this.clientQuotas)) return this.ok();
+        this.bump();
+        this.clientQuotas = next;
         return this.ok();
       }
       case 'allocateProducerIds': {

@@ -251,6 +251,10 @@ export class MetadataStore {
    * An operator's reassignment (`replicas`) or unpin (`replicas: null`) of some of a topic's partitions, all
    * or none (commands.ts, REASSIGNMENT_NOTE); refused with FEATURE_NOT_FINALIZED below the feature level.
    */
+  alterClientQuotas(q: Body<'alterClientQuotas'>, options?: WriteOptions): Promise<MetadataWriteResult> {
+    return this.execute({ type: 'alterClientQuotas', ...q }, options);
+  }
+
   alterPartitionAssignments(
     a: Body<'alterPartitionAssignments'>,
     options?: WriteOptions,

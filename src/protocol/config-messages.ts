@@ -1,19 +1,28 @@
 /**
  * The config APIs' bodies (version 0), Kafka's DescribeConfigs and IncrementalAlterConfigs: topic-level
- * configs of one topic, or the cluster-wide topic defaults every topic inherits. Same conventions as
+ * configs of one topic, the cluster-wide topic defaults every topic inherits, or the byte-rate quotas of a
+ * client id (Kafka's `--entity-type clients`). Same conventions as
  * messages.ts. Values are strings as in Kafka (`retention_ms: '60000'`).
  */
 import type { WireError } from './messages.js';
 
-/** `topic` names a topic; `cluster` (name '') holds the topic-level defaults of the whole cluster. */
-export type ConfigResourceType = 'topic' | 'cluster';
+/**
+ * `topic` names a topic; `cluster` (name '') holds the topic-level defaults of the whole cluster; `client`
+ * names a client id and holds its quotas (`producer_byte_rate`, `consumer_byte_rate`), name '' the
+ * default of every client id.
+ */
+export type ConfigResourceType = 'topic' | 'cluster' | 'client';
 export interface ConfigResource {
   type: ConfigResourceType;
-  /** The topic name; '' for the cluster. */
+  /** The topic name or client id; '' for the cluster, or for the default of every client id. */
   name: string;
 }
-/** Where an effective value comes from: the topic's override, the cluster default, or the broker built-in. */
-export type ConfigSource = 'topic' | 'cluster' | 'default';
+/**
+ * Where an effective value comes from: the topic's override, the cluster default, or the broker built-in
+ * (for a client quota: the broker config's `quotas.*`); `client` the client id's own override,
+ * `client-default` the default of every client id.
+ */
+export type ConfigSource = 'topic' | 'cluster' | 'client' | 'client-default' | 'default';
 export interface ConfigEntry {
   key: string;
   value: string;

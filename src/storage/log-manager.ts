@@ -36,6 +36,8 @@ export const METADATA_DIR = '__metadata';
 export const REPLICAS_DIR = '__replicas';
 /** Idempotent producer id blocks handed out by a single-node broker (broker/producer-id-blocks.ts). */
 export const PRODUCER_IDS_FILE = 'producer-ids';
+/** Per-client-id quota overrides set on a single-node broker (broker/client-quota-store.ts). */
+export const CLIENT_QUOTAS_FILE = 'client-quotas.json';
 
 export interface LogManagerDeps extends PartitionLogDeps {
   /** Id for a new data dir's cluster id; defaults to crypto.randomUUID. */
@@ -211,6 +213,8 @@ export class LogManager {
       REPLICAS_DIR,
       PRODUCER_IDS_FILE,
       `${PRODUCER_IDS_FILE}.tmp`,
+      CLIENT_QUOTAS_FILE,
+      `${CLIENT_QUOTAS_FILE}.tmp`,
     ]);
     for (const { state } of this.topics.values()) {
       for (let p = 0; p < state.partitions; p++) expected.add(`${state.name}-${p}`);

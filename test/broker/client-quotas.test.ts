@@ -4,11 +4,11 @@
  * counted apart; idle ones are forgotten.
  */
 import { describe, expect, it } from 'vitest';
-import { ClientQuotas } from '../../src/broker/client-quotas.js';
+import { ClientQuotas, fixedQuotaLimits } from '../../src/broker/client-quotas.js';
 
 function quotas(producerByteRate: number, consumerByteRate = -1) {
   let now = 1_000_000;
-  const q = new ClientQuotas({ producerByteRate, consumerByteRate }, { nowMs: () => now });
+  const q = new ClientQuotas(fixedQuotaLimits({ producerByteRate, consumerByteRate }), { nowMs: () => now });
   return {
     q,
     advance: (ms: number) => {

@@ -108,6 +108,7 @@ function image(brokers: BrokerRecord[], partitions: PartitionRecord[]): Metadata
     ]),
     moves: new Map(),
     clusterConfig: {},
+    clientQuotas: new Map(),
     featureLevel: 1,
   };
 }

@@ -430,6 +430,12 @@ describe('--help', () => {
     for (const option of ['--from-beginning', '--partition', '--offset', '--max-messages', '--timeout-ms']) {
       expect(consume.stdout).toContain(option);
     }
+    for (const sub of ['describe', 'alter']) {
+      const help = results[commands.findIndex((c) => c.join(' ') === `config ${sub}`)]!;
+      for (const option of ['--topic', '--cluster', '--client', '--client-default']) {
+        expect(help.stdout, `config ${sub}`).toContain(option);
+      }
+    }
   });
 });
 
@@ -489,7 +495,7 @@ describe('config describe / alter against a running broker', () => {
     const neither = await cli(['config', 'describe']);
     expect([neither.code, neither.stderr]).toEqual([
       1,
-      'streambus: give exactly one of --topic <name> or --cluster\n',
+      'streambus: give exactly one of --topic <name>, --cluster, --client <id> or --client-default\n',
     ]);
     const both = await cli(['config', 'describe', '--topic', 'x', '--cluster']);
     expect(both.code).toBe(1);
@@ -503,5 +509,52 @@ describe('config describe / alter against a running broker', () => {
     expect((await cli(['config', 'describe', '--cluster'])).stdout).toMatch(
       /^retention_ms\s+\d+\s+default$/m,
     );
+  });
+
+  test('alter --client and --client-default set quota overrides; describe shows value and source; delete falls back', async () => {
+    const set = await cli(['config', 'alter', '--client', 'cli-quota', '--set', 'producer_byte_rate=4096']);
+    expect([set.code, set.stdout]).toEqual([0, 'altered quotas of client cli-quota\n']);
+    const setDefault = await cli([
+      'config',
+      'alter',
+      '--client-default',
+      '--set',
+      'producer_byte_rate=8192',
+      'consumer_byte_rate=16384',
+    ]);
+    expect([setDefault.code, setDefault.stdout]).toEqual([0, 'altered default client quotas\n']);
+    const described = await cli(['config', 'describe', '--client', 'cli-quota']);
+    expect(described.code).toBe(0);
+    expect(described.stdout).toMatch(/^producer_byte_rate\s+4096\s+client$/m);
+    expect(described.stdout).toMatch(/^consumer_byte_rate\s+16384\s+client-default$/m);
+    const other = await cli(['config', 'describe', '--client', 'someone-else', '--json']);
+    expect(JSON.parse(other.stdout)).toEqual([
+      { key: 'consumer_byte_rate', value: '16384', source: 'client-default' },
+      { key: 'producer_byte_rate', value: '8192', source: 'client-default' },
+    ]);
+
+    expect(
+      (await cli(['config', 'alter', '--client', 'cli-quota', '--delete', 'producer_byte_rate'])).code,
+    ).toBe(0);
+    expect(
+      (
+        await cli([
+          'config',
+          'alter',
+          '--client-default',
+          '--delete',
+          'producer_byte_rate',
+          'consumer_byte_rate',
+        ])
+      ).code,
+    ).toBe(0);
+    const fallen = await cli(['config', 'describe', '--client', 'cli-quota']);
+    expect(fallen.stdout).toMatch(/^producer_byte_rate\s+-1\s+default$/m);
+    expect(fallen.stdout).toMatch(/^consumer_byte_rate\s+-1\s+default$/m);
+
+    const bad = await cli(['config', 'alter', '--client', 'cli-quota', '--set', 'producer_byte_rate=0']);
+    expect([bad.code, bad.stderr.includes('INVALID_CONFIG')]).toEqual([1, true]);
+    const unknownKey = await cli(['config', 'alter', '--client-default', '--set', 'request_percentage=5']);
+    expect([unknownKey.code, unknownKey.stderr.includes('unknown client quota key')]).toEqual([1, true]);
   });
 });

@@ -11,6 +11,8 @@ import type {
 import type { Deadline } from '../../resilience/deadline.js';
 import type { ReadBufferPool, ReadBufferSource } from '../../storage/read-buffers.js';
 import type { TopicCatalog } from '../catalog.js';
+import type { ClientQuotaLimits } from '../client-quota-limits.js';
+import type { ClientQuotaStore } from '../client-quota-store.js';
 import type { GroupCoordinator } from '../groups/group-coordinator.js';
 
 /** Data-plane events handlers report; the observability layer turns them into metrics. */
@@ -92,6 +94,11 @@ export interface HandlerContext {
   readonly producerIds?: { allocate(deadline?: Deadline): Promise<number> };
   /** The consumer-group coordinator (groups/); absent: the group apis answer UNKNOWN_API. */
   readonly groups?: GroupCoordinator;
+  /**
+   * Per-client-id quota overrides (DescribeConfigs / AlterConfigs of a client resource): the limits they
+   * resolve to and where they are kept. Absent: client resources answer INVALID_REQUEST.
+   */
+  readonly clientQuotas?: { readonly limits: ClientQuotaLimits; readonly store: ClientQuotaStore };
   /** Buffers fetch answers borrow for their reads (storage/read-buffers.ts); absent: fresh ones. */
   readonly readBuffers?: ReadBufferPool;
 }

@@ -3,9 +3,9 @@
  * set and keys to delete at that level; keys not named keep their value. Any broker accepts it; in cluster
  * mode the change goes through the metadata store, so every broker applies it.
  *
- *   request  = { resources: [ { type: "topic" | "cluster", name: str, set: { str: str }, delete: [str] } ],
+ *   request  = { resources: [ { type: "topic" | "cluster" | "client", name: str, set: { str: str }, delete: [str] } ],
  *                validateOnly: bool }
- *   response = { resources: [ { type: "topic" | "cluster", name: str, error: WireError | nil } ] }
+ *   response = { resources: [ { type: "topic" | "cluster" | "client", name: str, error: WireError | nil } ] }
  *
  * Keys and values are only type-checked here; the broker answers INVALID_TOPIC_CONFIG per resource.
  */

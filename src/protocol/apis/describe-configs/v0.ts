@@ -1,11 +1,11 @@
 /**
  * DescribeConfigs v0 (api key 22): the effective topic-level configs of topics or of the cluster (its
- * topic defaults), each key with its source. Answered from the broker's local metadata view.
+ * topic defaults), or the byte-rate quotas of client ids, each key with its source. Answered from the broker's local metadata view.
  *
- *   request  = { resources: [ { type: "topic" | "cluster", name: str } ] }
- *   response = { resources: [ { type: "topic" | "cluster", name: str, error: WireError | nil,
+ *   request  = { resources: [ { type: "topic" | "cluster" | "client", name: str } ] }
+ *   response = { resources: [ { type: "topic" | "cluster" | "client", name: str, error: WireError | nil,
  *                               entries: [ { key: str, value: str,
- *                                            source: "topic" | "cluster" | "default" } ] } ] }
+ *                                            source: "topic" | "cluster" | "client" | "client-default" | "default" } ] } ] }
  */
 import type { ConfigSource, DescribeConfigsRequest, DescribeConfigsResponse } from '../../config-messages.js';
 import { CONFIG_ENTRIES_MAX } from '../../limits.js';
@@ -21,7 +21,13 @@ import {
 } from '../../narrow.js';
 import { decodeConfigResource } from '../config-resource.js';
 
-const SOURCES: ReadonlySet<string> = new Set<ConfigSource>(['topic', 'cluster', 'default']);
+const SOURCES: ReadonlySet<string> = new Set<ConfigSource>([
+  'topic',
+  'cluster',
+  'client',
+  'client-default',
+  'default',
+]);
 
 export function encodeRequest(req: DescribeConfigsRequest): unknown {
   return { resources: req.resources.map((r) => ({ type: r.type, name: r.name })) };
@@ -62,7 +68,7 @@ export function decodeResponse(v: unknown): DescribeConfigsResponse {
             const e = asObject(entry, entryPath);
             const source = field(e, 'source');
             if (typeof source !== 'string' || !SOURCES.has(source)) {
-              return invalid(`${entryPath}.source`, 'one of topic, cluster, default');
+              return invalid(`${entryPath}.source`, 'one of topic, cluster, client, client-default, default');
             }
             return {
               key: asString(field(e, 'key'), `${entryPath}.key`),

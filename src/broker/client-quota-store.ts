@@ -1,0 +1,214 @@
+/**
+ * Where per-client-id quota overrides are kept: the replicated metadata in a cluster (alterClientQuotas, so
+ * every broker applies them), a small file in the data dir on a single node (so they survive a restart).
+ * Both check a change the same way first (client-quota-rules.ts).
+ */
+import { join } from 'node:path';
+import { StreamBusError, toStreamBusError } from '../errors/index.js';
+import {
+  type ClientQuotaKey,
+  type ClientQuotaOverrides,
+  checkClientQuotaChange,
+  mergeClientQuotas,
+  NO_CLIENT_QUOTA_OVERRIDES,
+} from '../metadata/client-quota-rules.js';
+import { FEATURE } from '../metadata/feature-levels.js';
+import type { MetadataView } from '../metadata/state.js';
+import type { MetadataStore } from '../metadata/store.js';
+import type { AlterConfigsResource } from '../protocol/messages.js';
+import { type Deadline, systemTimers, type Timers } from '../resilience/index.js';
+import { CLIENT_QUOTAS_FILE } from '../storage/log-manager.js';
+import { nodeStorageFs, type StorageFs } from '../storage/storage-fs.js';
+
+export interface ClientQuotaStore {
+  /** The overrides now; the same object until they change. */
+  current(): ClientQuotaOverrides;
+  /** Writes one client id's checked change; resolves once this broker's `current()` shows it. */
+  write(
+    clientId: string,
+    set: Record<string, string>,
+    del: readonly string[],
+    deadline?: Deadline,
+  ): Promise<void>;
+}
+
+const OPERATION = 'config.alter';
+
+/** AlterConfigs of a client resource: checked (INVALID_CONFIG), then written unless `validateOnly`. */
+export async function alterClientQuotas(
+  store: ClientQuotaStore,
+  change: AlterConfigsResource,
+  validateOnly: boolean,
+  deadline?: Deadline,
+): Promise<void> {
+  const bad = checkClientQuotaChange(change.name, change.set, change.delete);
+  if (bad !== undefined) {
+    throw new StreamBusError('INVALID_CONFIG', {
+      operation: OPERATION,
+      message: `client ${change.name === '' ? 'default' : change.name}: ${bad}`,
+      metadata: { clientId: change.name },
+    });
+  }
+  if (!validateOnly) await store.write(change.name, change.set, change.delete, deadline);
+}
+
+interface ClientQuotasFile {
+  version: 1;
+  /** [client id, { producer_byte_rate?, consumer_byte_rate? }], by client id. */
+  clients: [string, Partial<Record<ClientQuotaKey, string>>][];
+}
+
+/**
+ * Single node: `<data dir>/client-quotas.json`, written atomically (temp file, fsync, rename, fsync of the
+ * folder) before the change shows, so a crash leaves the old or the new overrides, never half of them.
+ */
+export class FileClientQuotaStore implements ClientQuotaStore {
+  private chain: Promise<unknown> = Promise.resolve();
+
+  private constructor(
+    private readonly path: string,
+    private readonly fs: StorageFs,
+    private overrides: ClientQuotaOverrides,
+  ) {}
+
+  static async open(dataDir: string, fs: StorageFs = nodeStorageFs): Promise<FileClientQuotaStore> {
+    const path = join(dataDir, CLIENT_QUOTAS_FILE);
+    let raw: Buffer | null;
+    try {
+      raw = await fs.readFile(path);
+    } catch (err) {
+      throw toStreamBusError(err, 'client_quotas.read');
+    }
+    return new FileClientQuotaStore(
+      path,
+      fs,
+      raw === null ? NO_CLIENT_QUOTA_OVERRIDES : parseFile(path, raw),
+    );
+  }
+
+  current(): ClientQuotaOverrides {
+    return this.overrides;
+  }
+
+  write(clientId: string, set: Record<string, string>, del: readonly string[]): Promise<void> {
+    // One write at a time: each merges into what the one before it wrote.
+    const run = this.chain.then(async () => {
+      const next = mergeClientQuotas(this.overrides, clientId, set, del);
+      const file: ClientQuotasFile = {
+        version: 1,
+        clients: [...next.entries()].map(([id, e]) => [id, { ...e }]),
+      };
+      try {
+        await this.fs.writeFileAtomic(this.path, Buffer.from(`${JSON.stringify(file)}\n`));
+      } catch (err) {
+        throw toStreamBusError(err, 'client_quotas.write');
+      }
+      this.overrides = next;
+    });
+    this.chain = run.catch(() => undefined);
+    return run;
+  }
+}
+
+function parseFile(path: string, raw: Buffer): ClientQuotaOverrides {
+  const corrupt = (why: string): never => {
+    throw new StreamBusError('CORRUPT_LOG', {
+      operation: 'client_quotas.read',
+      message: `${path} is not a client quota file (${why}); fix or remove it (its overrides are then lost)`,
+      metadata: { file: path },
+    });
+  };
+  let doc: unknown;
+  try {
+    doc = JSON.parse(raw.toString('utf8'));
+  } catch (err) {
+    return corrupt((err as Error).message);
+  }
+  const d = doc as Partial<ClientQuotasFile> | null;
+  if (typeof d !== 'object' || d === null || d.version !== 1 || !Array.isArray(d.clients)) {
+    return corrupt('expected { version: 1, clients: [...] }');
+  }
+  let overrides: ClientQuotaOverrides = NO_CLIENT_QUOTA_OVERRIDES;
+  for (const entry of d.clients) {
+    const [clientId, values] = Array.isArray(entry) ? entry : [];
+    if (typeof clientId !== 'string' || typeof values !== 'object' || values === null) {
+      return corrupt('a client entry is not [clientId, { key: value }]');
+    }
+    const set = values as Record<string, string>;
+    const bad = checkClientQuotaChange(clientId, set, []);
+    if (bad !== undefined) return corrupt(bad);
+    overrides = mergeClientQuotas(overrides, clientId, set, []);
+  }
+  return overrides;
+}
+
+/**
+ * Cluster mode: one alterClientQuotas metadata command per change, refused before it is written while the
+ * cluster's feature level is below FEATURE.clientQuotas (an older replica could not decode it).
+ */
+export class MetadataClientQuotaStore implements ClientQuotaStore {
+  constructor(
+    private readonly store: Pick<
+      MetadataStore,
+      'snapshotView' | 'readLinearizable' | 'alterClientQuotas' | 'stateMachine'
+    >,
+    /** How long a write waits for this broker's replica to apply it. */
+    private readonly applyWaitMs: number,
+    private readonly timers: Timers = systemTimers,
+  ) {}
+
+  current(): ClientQuotaOverrides {
+    return this.store.snapshotView().clientQuotas;
+  }
+
+  async write(
+    clientId: string,
+    set: Record<string, string>,
+    del: readonly string[],
+    deadline?: Deadline,
+  ): Promise<void> {
+    const view = await this.store.readLinearizable(deadline?.signal);
+    if (view.featureLevel < FEATURE.clientQuotas) {
+      throw new StreamBusError('FEATURE_NOT_FINALIZED', {
+        operation: OPERATION,
+        message: levelMissing(view),
+      });
+    }
+    const result = await this.store.alterClientQuotas(
+      { clientId, set, delete: del },
+      deadline === undefined ? {} : { deadline },
+    );
+    await this.appliedHere(result.version, deadline);
+  }
+
+  private appliedHere(version: number, deadline: Deadline | undefined): Promise<void> {
+    const sm = this.store.stateMachine;
+    if (sm.version >= version || deadline?.signal.aborted === true) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const done = (): void => {
+        off();
+        this.timers.clearTimeout(timer);
+        deadline?.signal.removeEventListener('abort', done);
+        resolve();
+      };
+      const off = sm.subscribe(() => {
+        if (sm.version >= version) done();
+      });
+      const timer = this.timers.setTimeout(done, this.applyWaitMs);
+      deadline?.signal.addEventListener('abort', done, { once: true });
+    });
+  }
+}
+
+function levelMissing(view: MetadataView): string {
+  const needed = FEATURE.clientQuotas;
+  const behind = [...view.brokers.values()]
+    .filter((b) => b.featureLevel < needed)
+    .map((b) => b.id)
+    .sort((a, b) => a - b);
+  const why =
+    behind.length > 0
+      ? `broker(s) ${behind.join(', ')} run a build without it: upgrade them first`
+      : 'every broker supports it, and the coordinator finalizes the level shortly (unless cluster.feature_level_max holds it)';
+  return `client quota overrides need cluster feature level ${needed} and the cluster is at ${view.featureLevel}: ${why}`;
+}
