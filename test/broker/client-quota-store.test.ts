@@ -5,7 +5,14 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { alterClientQuotas, FileClientQuotaStore } from '../../src/broker/client-quota-store.js';
+import {
+  alterClientQuotas,
+  FileClientQuotaStore,
+  MetadataClientQuotaStore,
+} from '../../src/broker/client-quota-store.js';
+import { FEATURE } from '../../src/metadata/feature-levels.js';
+import { MetadataState } from '../../src/metadata/state.js';
+import type { MetadataStore } from '../../src/metadata/store.js';
 import { CLIENT_QUOTAS_FILE } from '../../src/storage/log-manager.js';
 import { nodeStorageFs, type StorageFs } from '../../src/storage/storage-fs.js';
 import { scratchDir } from '../helpers/scratch-dir.js';
@@ -67,5 +74,45 @@ describe('single node: client quota overrides in the data dir', () => {
       writeFileSync(join(dir, CLIENT_QUOTAS_FILE), content);
       await expect(FileClientQuotaStore.open(dir)).rejects.toMatchObject({ code: 'CORRUPT_LOG' });
     }
+  });
+});
+
+describe('cluster mode: client quota overrides in the metadata', () => {
+  /** A metadata store over one image at `level`, counting the writes it is asked for. */
+  function storeAt(level: number) {
+    const image = new MetadataState();
+    image.featureLevel = level;
+    const writes: unknown[] = [];
+    const store = {
+      snapshotView: () => image.view(),
+      readLinearizable: async () => image.view(),
+      alterClientQuotas: async (q: {
+        clientId: string;
+        set: Record<string, string>;
+        delete: readonly string[];
+      }) => {
+        writes.push(q);
+        const r = image.apply({ type: 'alterClientQuotas', ...q });
+        if (!r.ok) throw new Error(r.message);
+        return { version: image.version };
+      },
+      stateMachine: { version: Number.MAX_SAFE_INTEGER, subscribe: () => () => {} },
+    } as unknown as MetadataStore;
+    return { store: new MetadataClientQuotaStore(store, 1_000), writes };
+  }
+
+  it('refuses before writing while the cluster is below the client-quotas level', async () => {
+    const { store, writes } = storeAt(FEATURE.partitionReassignment);
+    await expect(
+      alterClientQuotas(store, change('app', { producer_byte_rate: '1000' }), false),
+    ).rejects.toMatchObject({ code: 'FEATURE_NOT_FINALIZED', message: expect.stringMatching(/level 6/) });
+    expect(writes).toEqual([]);
+  });
+
+  it('writes an alterClientQuotas command at the level, and reads the overrides from the image', async () => {
+    const { store, writes } = storeAt(FEATURE.clientQuotas);
+    await alterClientQuotas(store, change('app', { producer_byte_rate: '1000' }), false);
+    expect(writes).toEqual([{ clientId: 'app', set: { producer_byte_rate: '1000' }, delete: [] }]);
+    expect(store.current().get('app')).toEqual({ producer_byte_rate: '1000' });
   });
 });

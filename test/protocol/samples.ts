@@ -271,6 +271,7 @@ const BASE_SAMPLES: { [K in BaseApiKey]: Sample<K> } = {
       resources: [
         { type: 'topic', name: 'orders' },
         { type: 'cluster', name: '' },
+        { type: 'client', name: 'billing' },
       ],
     },
     response: {
@@ -291,6 +292,15 @@ const BASE_SAMPLES: { [K in BaseApiKey]: Sample<K> } = {
           error: { code: 100, category: 'invalid_input', message: 'unknown topic missing' },
           entries: [],
         },
+        {
+          type: 'client',
+          name: 'billing',
+          error: null,
+          entries: [
+            { key: 'consumer_byte_rate', value: '2097152', source: 'client-default' },
+            { key: 'producer_byte_rate', value: '1048576', source: 'client' },
+          ],
+        },
       ],
     },
   },
@@ -301,6 +311,7 @@ const BASE_SAMPLES: { [K in BaseApiKey]: Sample<K> } = {
       resources: [
         { type: 'topic', name: 'orders', set: { retention_ms: '60000' }, delete: ['segment_ms'] },
         { type: 'cluster', name: '', set: {}, delete: ['retention_bytes'] },
+        { type: 'client', name: '', set: { producer_byte_rate: '1048576' }, delete: [] },
       ],
       validateOnly: false,
     },
@@ -312,6 +323,7 @@ const BASE_SAMPLES: { [K in BaseApiKey]: Sample<K> } = {
           name: '',
           error: { code: 105, category: 'invalid_input', message: 'unknown config key nope' },
         },
+        { type: 'client', name: '', error: null },
       ],
     },
   },
