@@ -97,6 +97,12 @@ const EVERY_COMMAND: MetadataCommand[] = [
     ],
   },
   { type: 'finalizeFeatureLevel', level: 2, brokers: [] },
+  {
+    type: 'alterClientQuotas',
+    clientId: '',
+    set: { producer_byte_rate: '1048576' },
+    delete: ['consumer_byte_rate'],
+  },
 ];
 
 function expectInvariant(bytes: Uint8Array, pattern: RegExp): void {
