@@ -50,13 +50,16 @@ describe('Admin argument checks', () => {
       code: 'INVALID_REQUEST',
       operation: 'admin.describeConfigs',
       message:
-        "expected an array of { type: 'topic', name } or { type: 'cluster', name: '' }, e.g. describeConfigs([{ type: 'topic', name: 'orders' }]) (describeConfig() takes one); got { topic }",
+        "expected an array of { type: 'topic', name }, { type: 'cluster', name: '' } or { type: 'client', name: clientId ('' for every client id) }, e.g. describeConfigs([{ type: 'topic', name: 'orders' }]) (describeConfig() takes one); got { topic }",
     });
     expect((await usageError(admin.describeConfigs!([{ topic: 'orders' }]))).message).toBe(
-      "resources[0]: expected { type: 'topic', name } or { type: 'cluster', name: '' }; got { topic }",
+      "resources[0]: expected { type: 'topic', name }, { type: 'cluster', name: '' } or { type: 'client', name: clientId ('' for every client id) }; got { topic }",
     );
     expect((await usageError(admin.describeConfig!('orders'))).message).toMatch(
       /^expected .*e\.g\. describeConfig\(\{ type: 'topic', name: 'orders' \}\); got 'orders'$/,
+    );
+    expect((await usageError(admin.describeConfigs!([{ type: 'clients', name: 'x' }]))).message).toMatch(
+      /^resources\[0\]: expected .*type: 'client'/,
     );
     const alter = await usageError(admin.alterConfigs!({ type: 'topic', name: 'orders', set: {} }));
     expect(alter.operation).toBe('admin.alterConfigs');
