@@ -541,6 +541,16 @@ describe('rolling upgrade from the build before cluster feature levels', () => {
     await expect(
       client.admin().reassignPartitions(TOPIC, [{ partition: 0, replicas: [3, 2, 1] }]),
     ).rejects.toMatchObject({ code: 'FEATURE_NOT_FINALIZED' });
+    // So do client quota overrides (level 6): a new broker refuses them before writing, an old one cannot
+    // decode a client resource at all.
+    const quotaEarly = await client
+      .admin()
+      .alterConfig({ type: 'client', name: 'upgrade' }, { set: { producer_byte_rate: '1048576' } })
+      .then(
+        () => 'accepted',
+        (err: { code?: string }) => err.code,
+      );
+    expect(['FEATURE_NOT_FINALIZED', 'INVALID_REQUEST']).toContain(quotaEarly);
     await c.upgrade(3);
     mark('broker 3 upgraded');
 
@@ -561,6 +571,10 @@ describe('rolling upgrade from the build before cluster feature levels', () => {
     mark('level finalized');
     // ...and accepted from then on (an unpin of a partition never pinned changes nothing).
     await client.admin().unpinPartitions(TOPIC, [0]);
+    await client
+      .admin()
+      .alterConfig({ type: 'client', name: 'upgrade' }, { set: { producer_byte_rate: '1048576' } });
+    await client.admin().alterConfig({ type: 'client', name: 'upgrade' }, { delete: ['producer_byte_rate'] });
     await p.pause();
     await until(
       'a quiet partition replica',
