@@ -12,13 +12,13 @@ import {
   mergeClientQuotas,
   NO_CLIENT_QUOTA_OVERRIDES,
 } from '../metadata/client-quota-rules.js';
-import { FEATURE } from '../metadata/feature-levels.js';
-import type { MetadataView } from '../metadata/state.js';
+import { FEATURE, featureNotFinalized } from '../metadata/feature-levels.js';
 import type { MetadataStore } from '../metadata/store.js';
 import type { AlterConfigsResource } from '../protocol/messages.js';
 import { type Deadline, systemTimers, type Timers } from '../resilience/index.js';
 import { CLIENT_QUOTAS_FILE } from '../storage/log-manager.js';
 import { nodeStorageFs, type StorageFs } from '../storage/storage-fs.js';
+import { untilApplied } from './until-applied.js';
 
 export interface ClientQuotaStore {
   /** The overrides now; the same object until they change. */
@@ -169,10 +169,7 @@ export class MetadataClientQuotaStore implements ClientQuotaStore {
   ): Promise<void> {
     const view = await this.store.readLinearizable(deadline?.signal);
     if (view.featureLevel < FEATURE.clientQuotas) {
-      throw new StreamBusError('FEATURE_NOT_FINALIZED', {
-        operation: OPERATION,
-        message: levelMissing(view),
-      });
+      throw featureNotFinalized(view, FEATURE.clientQuotas, 'client quota overrides need', OPERATION);
     }
     const result = await this.store.alterClientQuotas(
       { clientId, set, delete: del },
@@ -183,32 +180,6 @@ export class MetadataClientQuotaStore implements ClientQuotaStore {
 
   private appliedHere(version: number, deadline: Deadline | undefined): Promise<void> {
     const sm = this.store.stateMachine;
-    if (sm.version >= version || deadline?.signal.aborted === true) return Promise.resolve();
-    return new Promise<void>((resolve) => {
-      const done = (): void => {
-        off();
-        this.timers.clearTimeout(timer);
-        deadline?.signal.removeEventListener('abort', done);
-        resolve();
-      };
-      const off = sm.subscribe(() => {
-        if (sm.version >= version) done();
-      });
-      const timer = this.timers.setTimeout(done, this.applyWaitMs);
-      deadline?.signal.addEventListener('abort', done, { once: true });
-    });
+    return untilApplied(sm, () => sm.version >= version, this.applyWaitMs, this.timers, deadline);
   }
-}
-
-function levelMissing(view: MetadataView): string {
-  const needed = FEATURE.clientQuotas;
-  const behind = [...view.brokers.values()]
-    .filter((b) => b.featureLevel < needed)
-    .map((b) => b.id)
-    .sort((a, b) => a - b);
-  const why =
-    behind.length > 0
-      ? `broker(s) ${behind.join(', ')} run a build without it: upgrade them first`
-      : 'every broker supports it, and the coordinator finalizes the level shortly (unless cluster.feature_level_max holds it)';
-  return `client quota overrides need cluster feature level ${needed} and the cluster is at ${view.featureLevel}: ${why}`;
 }

@@ -41,6 +41,7 @@ import type { PartitionPlacement, ServedPartition, TopicCatalog, TopicInfo } fro
 import { liveLeaderOf } from './replica/live-leader.js';
 import type { ReplicaManager } from './replica/replica-manager.js';
 import { clusterTopicDefaults, topicConfigEntries } from './topic-config-entries.js';
+import { untilApplied } from './until-applied.js';
 
 /** Replication factor -1 ("broker default") means this many replicas, or every alive broker if fewer. */
 export const DEFAULT_REPLICATION_FACTOR = 3;
@@ -472,21 +473,7 @@ export class ClusterTopicCatalog implements TopicCatalog {
 
   /** Resolves once `holds()` is true of this broker's metadata, after `waitMs`, or at the deadline. */
   private untilHere(holds: () => boolean, waitMs: number, deadline: Deadline | undefined): Promise<void> {
-    const sm = this.deps.store.stateMachine;
-    if (holds() || deadline?.signal.aborted === true) return Promise.resolve();
-    return new Promise<void>((resolve) => {
-      const done = (): void => {
-        off();
-        this.timers.clearTimeout(timer);
-        deadline?.signal.removeEventListener('abort', done);
-        resolve();
-      };
-      const off = sm.subscribe(() => {
-        if (holds()) done();
-      });
-      const timer = this.timers.setTimeout(done, waitMs);
-      deadline?.signal.addEventListener('abort', done, { once: true });
-    });
+    return untilApplied(this.deps.store.stateMachine, holds, waitMs, this.timers, deadline);
   }
 }
 

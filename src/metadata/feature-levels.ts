@@ -13,6 +13,7 @@
  * Adding a level: append it to FEATURE_LEVELS with what it turns on, gate the behaviour on
  * `featureLevel >= n`, and keep the older path working for as long as the level may be unfinalized.
  */
+import { StreamBusError } from '../errors/index.js';
 
 export interface FeatureLevel {
   readonly level: number;
@@ -119,4 +120,32 @@ export function unsupportedClusterLevel(
 ): string | undefined {
   if (clusterLevel <= supported) return undefined;
   return `the cluster has finalized feature level ${clusterLevel}, and this build supports levels up to ${supported}: it stops rather than run its replicas (start it on a build that supports level ${clusterLevel}; feature levels are never lowered)`;
+}
+
+/**
+ * FEATURE_NOT_FINALIZED, for a request that needs level `needed` while the cluster runs below it: names the
+ * brokers whose build holds it back, or says the coordinator finalizes it shortly when none does.
+ */
+export function featureNotFinalized(
+  view: {
+    readonly featureLevel: number;
+    readonly brokers: ReadonlyMap<number, { readonly featureLevel: number }>;
+  },
+  needed: number,
+  /** What needs it, with the verb: 'client quota overrides need'. */
+  needs: string,
+  operation: string,
+): StreamBusError {
+  const behind = [...view.brokers.entries()]
+    .filter(([, b]) => b.featureLevel < needed)
+    .map(([id]) => id)
+    .sort((a, b) => a - b);
+  const why =
+    behind.length > 0
+      ? `broker(s) ${behind.join(', ')} run a build without it: upgrade them first`
+      : 'every broker supports it, and the coordinator finalizes the level shortly (unless cluster.feature_level_max holds it)';
+  return new StreamBusError('FEATURE_NOT_FINALIZED', {
+    operation,
+    message: `${needs} cluster feature level ${needed} and the cluster is at ${view.featureLevel}: ${why}`,
+  });
 }
