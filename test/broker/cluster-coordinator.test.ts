@@ -734,24 +734,22 @@ describe('ClusterCoordinator: cluster feature level', () => {
   });
 });
 
+/** Brokers 1-4 alive on a build at `level`, that level finalized by the coordinator, which leads. */
+async function levelFinalized(rig: Rig, level: number): Promise<void> {
+  threeAlive(rig);
+  fourthAlive(rig);
+  rig.learners = [4];
+  rig.role = 'leader';
+  rig.apply({
+    type: 'heartbeat',
+    beats: [1, 2, 3, 4].map((brokerId) => ({ brokerId, atMs: rig.nowMs, featureLevel: level })),
+  });
+  await rig.run(500, [1, 2, 3, 4]);
+  expect(rig.sm.view().featureLevel).toBe(level);
+}
+
 describe('ClusterCoordinator: pinned partitions (an operator assignment)', () => {
-  /** Brokers 1-4 alive on a build with pins, the level finalized by the coordinator, which leads. */
-  async function pinsFinalized(rig: Rig): Promise<void> {
-    threeAlive(rig);
-    fourthAlive(rig);
-    rig.learners = [4];
-    rig.role = 'leader';
-    rig.apply({
-      type: 'heartbeat',
-      beats: [1, 2, 3, 4].map((brokerId) => ({
-        brokerId,
-        atMs: rig.nowMs,
-        featureLevel: FEATURE.pinnedAssignments,
-      })),
-    });
-    await rig.run(500, [1, 2, 3, 4]);
-    expect(rig.sm.view().featureLevel).toBe(FEATURE.pinnedAssignments);
-  }
+  const pinsFinalized = (rig: Rig) => levelFinalized(rig, FEATURE.pinnedAssignments);
 
   const replicasOf = (rig: Rig, topic: string) =>
     rig.sm
@@ -837,23 +835,7 @@ describe('ClusterCoordinator: pinned partitions (an operator assignment)', () =>
 });
 
 describe('ClusterCoordinator: reassigned and unpinned partitions (alterPartitionAssignments)', () => {
-  /** Brokers 1-4 alive on this build, the level with reassignments finalized by the coordinator, which leads. */
-  async function reassignmentFinalized(rig: Rig): Promise<void> {
-    threeAlive(rig);
-    fourthAlive(rig);
-    rig.learners = [4];
-    rig.role = 'leader';
-    rig.apply({
-      type: 'heartbeat',
-      beats: [1, 2, 3, 4].map((brokerId) => ({
-        brokerId,
-        atMs: rig.nowMs,
-        featureLevel: FEATURE.partitionReassignment,
-      })),
-    });
-    await rig.run(500, [1, 2, 3, 4]);
-    expect(rig.sm.view().featureLevel).toBe(FEATURE.partitionReassignment);
-  }
+  const reassignmentFinalized = (rig: Rig) => levelFinalized(rig, FEATURE.partitionReassignment);
 
   it("carries a reassignment out one recorded move at a time and ends at the operator's list, led by its first replica", async () => {
     const rig = new Rig();
