@@ -7,7 +7,7 @@ import { StreamBusError, toStreamBusError } from '../errors/index.js';
 import { type Acks, ApiKey, fromWireError, type ProduceResponse } from '../protocol/index.js';
 import type { Cluster } from './cluster.js';
 import { watchLeadership } from './leader-watch.js';
-import type { Batch } from './producer-batch.js';
+import { type Batch, deliveryExpired } from './producer-batch.js';
 import { fitsAlone, limitAfterRefusal, tooLargeForRequests } from './request-groups.js';
 import { partitionKeyOf } from './send-order.js';
 import type { Clock, TimerHandle, Timers } from './timers.js';
@@ -145,10 +145,18 @@ export class ProduceRequests {
         this.refusedUnread(batches, e);
         return;
       }
+      if (err === expiry.error) this.cluster.invalidateMetadata();
+      const nowMs = this.clock.nowMs();
       for (const b of batches) {
         // No answer: the leader may have written it.
         b.maybeWritten = true;
-        this.outcomes.failOrRetry(b, e);
+        // Out of time while this attempt was out: it fails saying why it was being retried, if it was.
+        const expired =
+          err === expiry.error
+            ? deliveryExpired(b, b.lastError ?? e, nowMs + 1, this.deliveryTimeoutMs)
+            : null;
+        if (expired !== null) this.outcomes.finish(b, expired, -1, -1);
+        else this.outcomes.failOrRetry(b, e);
       }
       return;
     } finally {
@@ -194,21 +202,21 @@ export class ProduceRequests {
    * Rejects, once the first batch of the request reaches its delivery timeout, with REQUEST_TIMED_OUT (the
    * batch then fails for good: its retry would come later still).
    */
-  private expiry(leaderId: number, afterMs: number): { reached: Promise<never>; stop(): void } {
+  private expiry(
+    leaderId: number,
+    afterMs: number,
+  ): { reached: Promise<never>; error: StreamBusError; stop(): void } {
+    const error = new StreamBusError('REQUEST_TIMED_OUT', {
+      operation: 'producer.send',
+      message: `no answer from broker ${leaderId} within the delivery timeout`,
+      metadata: { brokerId: leaderId, deliveryTimeoutMs: this.deliveryTimeoutMs },
+    });
     let timer: TimerHandle | undefined;
     const reached = new Promise<never>((_, reject) => {
-      timer = this.timers.setTimeout(() => {
-        reject(
-          new StreamBusError('REQUEST_TIMED_OUT', {
-            operation: 'producer.send',
-            message: `no answer from broker ${leaderId} within the delivery timeout`,
-            metadata: { brokerId: leaderId, deliveryTimeoutMs: this.deliveryTimeoutMs },
-          }),
-        );
-      }, afterMs);
+      timer = this.timers.setTimeout(() => reject(error), afterMs);
     });
     reached.catch(() => undefined);
-    return { reached, stop: () => this.timers.clearTimeout(timer!) };
+    return { reached, error, stop: () => this.timers.clearTimeout(timer!) };
   }
 
   /**

@@ -56,6 +56,8 @@ export interface Batch {
   /** Its place among its partition's idempotent batches (IdempotenceState.takeSequence); -1 otherwise. */
   ordinal: number;
   attempts: number;
+  /** The error of its last failed attempt, if any: what it fails with once out of time (deliveryExpired). */
+  lastError: StreamBusError | null;
   /** Times the batch was sent. One sent before may already be written, whatever its answer said. */
   sends: number;
   /**
@@ -121,6 +123,7 @@ export function openBatch(topic: string, partition: number, acks: Acks, createdM
     bytes: null,
     ...NO_IDENTITY,
     attempts: 0,
+    lastError: null,
     sends: 0,
     maybeWritten: false,
     sentBehindOlder: false,

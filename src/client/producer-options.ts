@@ -42,7 +42,8 @@ export interface ProducerOptions {
    * How long a message may take from send() to its acknowledgement, retries included (Kafka's
    * delivery.timeout.ms, 2 minutes by default). A batch whose next retry would start later fails with its
    * last error; one still waiting for its answer then (a leader that stopped answering, a connection in its
-   * reconnect backoff) fails with REQUEST_TIMED_OUT, and the broker is asked to wait no longer than that.
+   * reconnect backoff) fails with the error it was being retried for, or REQUEST_TIMED_OUT on its first
+   * attempt, and the broker is asked to wait no longer than that.
    */
   deliveryTimeoutMs?: number;
   retryBackoffMs?: number;

@@ -360,6 +360,7 @@ export class Producer {
     err: StreamBusError,
     how: { readonly sent: boolean } = { sent: true },
   ): void {
+    batch.lastError = err;
     // A timeout too (as Kafka's client does): a leader that stopped answering may have been replaced, and
     // the retry must go where the metadata now says, asked of a broker that answers (requestAny).
     if (

@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Cluster } from '../../src/client/cluster.js';
 import { Producer } from '../../src/client/producer.js';
 import { ApiKey } from '../../src/protocol/index.js';
-import { FakeBroker } from './fake-broker.js';
+import { FakeBroker, failAll } from './fake-broker.js';
 
 let broker: FakeBroker;
 let cluster: Cluster;
@@ -25,9 +25,9 @@ describe('a produce to a leader that never answers', () => {
     broker.createTopic('t', 1);
     broker.handlers[ApiKey.Produce] = (req) =>
       new Promise((resolve) => {
-        const before = release;
+        const earlier = release;
         release = () => {
-          before();
+          earlier();
           resolve(broker.produce(req));
         };
       });
@@ -42,6 +42,41 @@ describe('a produce to a leader that never answers', () => {
     expect(err?.message).toMatch(/delivery timeout/);
     const sent = broker.requestsOf(ApiKey.Produce)[0]!.body as { timeoutMs: number };
     expect(sent.timeoutMs).toBeLessThanOrEqual(500);
+    release();
+    await producer.close();
+  }, 15_000);
+
+  it('fails with the error it was retried for when the timeout comes while a retry waits for its answer', async () => {
+    broker = await FakeBroker.start();
+    broker.createTopic('t', 1);
+    let attempts = 0;
+    broker.handlers[ApiKey.Produce] = (req) => {
+      attempts++;
+      // The first attempt is refused (retriable); the retry is never answered.
+      if (attempts === 1) return failAll(req, 'NOT_LEADER');
+      return new Promise((resolve) => {
+        const earlier = release;
+        release = () => {
+          earlier();
+          resolve(broker.produce(req));
+        };
+      });
+    };
+    cluster = new Cluster({ bootstrap: [broker.bootstrap] });
+    const producer = new Producer(cluster, {
+      lingerMs: 0,
+      retryBackoffMs: 5,
+      retryBackoffMaxMs: 10,
+      deliveryTimeoutMs: 500,
+      ackTimeoutMs: 60_000,
+    });
+    const err = await producer.send({ topic: 't', messages: [{ value: 'x' }] }).then(
+      () => null,
+      (e: unknown) => e as { code?: string; message?: string },
+    );
+    expect(attempts).toBe(2);
+    expect(err?.code).toBe('NOT_LEADER');
+    expect(err?.message).toMatch(/delivery timeout of 500 ms/);
     release();
     await producer.close();
   }, 15_000);
