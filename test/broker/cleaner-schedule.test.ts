@@ -20,6 +20,21 @@ afterEach(async () => {
   await dir.cleanup();
 });
 
+/** Timers that never fire: a throttle wait ends only when it is aborted. */
+const neverFires: Timers = { setTimeout: () => ({}), clearTimeout: () => {} };
+
+/** A compacted log of 1 KiB segments holding 20 batches over two keys (about 6 KiB, much to clean). */
+async function compactedLogOfTwoKeys(clock: ManualClock): Promise<PartitionLog> {
+  const opened = await openLog(
+    dir.path,
+    { cleanupPolicy: 'compact', segmentBytes: 1024, minCleanableDirtyRatio: 0 },
+    { clock },
+  );
+  for (let b = 0; b < 20; b++)
+    await opened.append(keyedBatch([{ key: `k${b % 2}`, value: `${b}`.padEnd(300, 'v') }], clock.nowMs()));
+  return opened;
+}
+
 async function pass(metrics: MetricsRegistry, clock: ManualClock): Promise<void> {
   await runCleanerPass({
     logs: () => [{ topic: 't', partition: 0, log: log! }],
@@ -62,18 +77,11 @@ describe('cleaner pass metrics', () => {
 
   it('a pass the cleaner stops during a throttle wait ends at once, counted as no failure, releasing the log', async () => {
     const clock = new ManualClock();
-    log = await openLog(
-      dir.path,
-      { cleanupPolicy: 'compact', segmentBytes: 1024, minCleanableDirtyRatio: 0 },
-      { clock },
-    );
-    for (let b = 0; b < 20; b++)
-      await log.append(keyedBatch([{ key: `k${b % 2}`, value: `${b}`.padEnd(300, 'v') }], clock.nowMs()));
+    log = await compactedLogOfTwoKeys(clock);
     const metrics = new MetricsRegistry({ processMetrics: false });
     const stop = new AbortController();
     let waiting!: () => void;
     const waited = new Promise<void>((resolve) => (waiting = resolve));
-    const neverFires: Timers = { setTimeout: () => ({}), clearTimeout: () => {} };
     const io = new IoThrottle(1024, {
       nowMs: () => 0,
       sleep: (ms) => {
@@ -102,17 +110,10 @@ describe('cleaner pass metrics', () => {
 
   it('throttles passes to storage.cleaner_io_bytes_per_sec, and stopping ends a throttle wait', async () => {
     const clock = new ManualClock();
-    log = await openLog(
-      dir.path,
-      { cleanupPolicy: 'compact', segmentBytes: 1024, minCleanableDirtyRatio: 0 },
-      { clock },
-    );
-    for (let b = 0; b < 20; b++)
-      await log.append(keyedBatch([{ key: `k${b % 2}`, value: `${b}`.padEnd(300, 'v') }], clock.nowMs()));
+    log = await compactedLogOfTwoKeys(clock);
     const metrics = new MetricsRegistry({ processMetrics: false });
     let waiting!: (signal: AbortSignal) => void;
     const waited = new Promise<AbortSignal>((resolve) => (waiting = resolve));
-    const neverFires: Timers = { setTimeout: () => ({}), clearTimeout: () => {} };
     const stop = scheduleCleaner({
       logs: () => [{ topic: 't', partition: 0, log: log! }],
       nowMs: () => clock.nowMs(),

@@ -9,9 +9,14 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createClient } from '../../src/index.js';
-import { SUPPORTED_FEATURE_LEVEL } from '../../src/metadata/feature-levels.js';
 import { readAllPartitions, requireDist, startAckedProducer } from '../helpers/acked-producer.js';
-import { allSeeAlive, brokerFleet, formedCluster, raftView, until } from '../helpers/cluster-processes.js';
+import {
+  allSeeAlive,
+  brokerFleet,
+  formedCluster,
+  levelFinalizedEverywhere,
+  until,
+} from '../helpers/cluster-processes.js';
 
 const TOPIC = 'by-hand';
 /** Rebalance checks every second; nothing fails here, so nothing moves but what the operator asks. */
@@ -28,10 +33,7 @@ describe('reassigning a partition by hand on broker processes', () => {
     await until('four alive brokers', () => allSeeAlive(all(), 4), 30_000);
     await until(
       'the feature level with reassignments finalized',
-      async () => {
-        const views = await Promise.all(all().map(raftView));
-        return views.every((v) => v.feature_level?.cluster === SUPPORTED_FEATURE_LEVEL) ? true : undefined;
-      },
+      () => levelFinalizedEverywhere(all()),
       30_000,
     );
 

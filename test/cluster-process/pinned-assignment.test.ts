@@ -7,9 +7,14 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createClient } from '../../src/index.js';
-import { SUPPORTED_FEATURE_LEVEL } from '../../src/metadata/feature-levels.js';
 import { requireDist } from '../helpers/acked-producer.js';
-import { allSeeAlive, brokerFleet, formedCluster, raftView, until } from '../helpers/cluster-processes.js';
+import {
+  allSeeAlive,
+  brokerFleet,
+  formedCluster,
+  levelFinalizedEverywhere,
+  until,
+} from '../helpers/cluster-processes.js';
 
 /** Fast rebalance checks. */
 const ENV = { STREAMBUS_CLUSTER_REBALANCE_INTERVAL: '1s' };
@@ -30,10 +35,7 @@ describe('a pinned replica assignment on broker processes', () => {
     await until('a formed three-broker cluster', () => formedCluster(all()), 30_000);
     await until(
       'the feature level that records pins finalized',
-      async () => {
-        const views = await Promise.all(all().map(raftView));
-        return views.every((v) => v.feature_level?.cluster === SUPPORTED_FEATURE_LEVEL) ? true : undefined;
-      },
+      () => levelFinalizedEverywhere(all()),
       30_000,
     );
 

@@ -5,6 +5,7 @@
 import { createServer, type Server } from 'node:net';
 import { afterAll, beforeAll } from 'vitest';
 import type { StreamBusClient } from '../../src/index.js';
+import { SUPPORTED_FEATURE_LEVEL } from '../../src/metadata/feature-levels.js';
 import { type BrokerProcess, removeDir, startBroker, TEST_HOST, tempDir } from './broker-process.js';
 
 export const HOST = TEST_HOST;
@@ -118,6 +119,12 @@ export async function allSeeAlive(brokers: readonly BrokerProcess[], n: number):
   return views.every((v) => (v.brokers ?? []).filter((b) => b.state === 'alive').length >= n)
     ? true
     : undefined;
+}
+
+/** True once every broker reports the cluster at the feature level this build supports (else undefined). */
+export async function levelFinalizedEverywhere(brokers: readonly BrokerProcess[]): Promise<true | undefined> {
+  const views = await Promise.all(brokers.map(raftView));
+  return views.every((v) => v.feature_level?.cluster === SUPPORTED_FEATURE_LEVEL) ? true : undefined;
 }
 
 export async function ready(b: BrokerProcess): Promise<boolean> {

@@ -2,17 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { decodeCommand, encodeCommand, type MetadataCommand } from '../../src/metadata/commands.js';
 import { FEATURE } from '../../src/metadata/feature-levels.js';
 import { decodeSnapshot, encodeSnapshot } from '../../src/metadata/snapshot.js';
-import { MetadataState } from '../../src/metadata/state.js';
-import { codeOf, expectOk, register } from './fixtures.js';
-
-/** Brokers 1..n on a build that supports `level`, the cluster finalized at it. */
-function finalizedAt(n: number, level: number): MetadataState {
-  const s = new MetadataState();
-  for (let id = 1; id <= n; id++) expectOk(s.apply(register(id, { featureLevel: level })));
-  const brokers = [...s.brokers.values()].map((b) => ({ brokerId: b.id, epoch: b.epoch }));
-  expectOk(s.apply({ type: 'finalizeFeatureLevel', level, brokers }));
-  return s;
-}
+import type { MetadataState } from '../../src/metadata/state.js';
+import { codeOf, expectOk, finalizedAt } from './fixtures.js';
 
 function alter(clientId: string, set: Record<string, string>, del: string[] = []): MetadataCommand {
   return { type: 'alterClientQuotas', clientId, set, delete: del };

@@ -30,6 +30,15 @@ export function createTopic(name: string, assignment: number[][], extra: Record<
   } as MetadataCommand;
 }
 
+/** Brokers 1..n on a build that supports `level`, the cluster finalized at it. */
+export function finalizedAt(n: number, level: number): MetadataState {
+  const s = new MetadataState();
+  for (let id = 1; id <= n; id++) expectOk(s.apply(register(id, { featureLevel: level })));
+  const brokers = [...s.brokers.values()].map((b) => ({ brokerId: b.id, epoch: b.epoch }));
+  expectOk(s.apply({ type: 'finalizeFeatureLevel', level, brokers }));
+  return s;
+}
+
 /** A state with brokers 1..n registered. */
 export function withBrokers(n: number): MetadataState {
   const s = new MetadataState();
