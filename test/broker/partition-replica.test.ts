@@ -441,6 +441,41 @@ describe('PartitionReplica', () => {
     expect((await readAll(second)).map((r) => r.value)).toEqual(['a0', 'a1', 'b', 'c']);
   });
 
+  it("a new leader knows an idempotent batch from its uncommitted tail: the producer's retry commits it once, at its offset", async () => {
+    // The old leader wrote E and replicated it to one follower, whose acknowledgement never came back: E is
+    // in the follower's log but not committed (nor applied there) when that follower takes over.
+    const hub = new MemoryHub();
+    const nodes = await startGroup(hub);
+    const first = await leaderOf(nodes);
+    const [follower, other] = nodes.filter((n) => n !== first) as [Node, Node];
+    const e = encodeRecordBatch([{ key: null, value: Buffer.from('e') }], {
+      baseTimestamp: 1_700_000_000_000,
+      producerId: 7,
+      producerEpoch: 0,
+      baseSequence: 0,
+    });
+    hub.isolate(other.id);
+    hub.cutLink(follower.id, first.id);
+    const acked = await first.replica.append(Buffer.from(e), 1);
+    expect(acked.baseOffset).toBe(0);
+    await waitFor('E in the follower log', () => storedBatches(follower).size === 1);
+    expect(follower.replica.highWatermark()).toBe(0);
+
+    // It wins the election, and its appends are lost on the way: E stays uncommitted while it leads.
+    hub.heal();
+    hub.isolate(first.id);
+    hub.dropWhere = (from, _to, env) => from === follower.id && env.message.type === 'app';
+    follower.replica.node.campaign();
+    await waitFor('the follower leads', () => follower.replica.isLeader());
+    expect(follower.replica.highWatermark()).toBe(0);
+    const retry = await follower.replica.append(Buffer.from(e), 1);
+    expect(retry.baseOffset).toBe(0);
+
+    hub.dropWhere = null;
+    await waitFor('E committed', () => follower.replica.highWatermark() > 0);
+    expect((await readAll(follower)).map((r) => `${r.offset}:${r.value}`)).toEqual(['0:e']);
+  });
+
   it('acks=all with min_insync_replicas 3 of 3 is acknowledged only once every replica holds the write, not on a commit by 2', async () => {
     const hub = new MemoryHub();
     let minInsync = 3;
