@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { ConfigResource, StreamBusClient } from '../../src/index.js';
+import { UNLIMITED_QUOTA } from '../../src/metadata/client-quota-rules.js';
 import { parseKeyValues, renderTable } from './common.js';
 import { withBootstrap, withClient } from './connect-flags.js';
 
@@ -96,10 +97,14 @@ export function registerConfigCommand(program: Command): void {
       process.stdout.write(`${JSON.stringify(entries, null, 2)}\n`);
       return;
     }
+    // A quota of -1 is no limit, whichever level set it: said in words, since an override of -1 (exempt
+    // from the client default) and no override at all (falls back to it) are different things.
+    const shown = (value: string) =>
+      resource.type === 'client' && value === UNLIMITED_QUOTA ? `${value} (unlimited)` : value;
     process.stdout.write(
       renderTable(
         ['KEY', 'VALUE', 'SOURCE'],
-        entries.map((e) => [e.key, e.value, e.source]),
+        entries.map((e) => [e.key, shown(e.value), e.source]),
       ),
     );
   });
@@ -114,7 +119,7 @@ export function registerConfigCommand(program: Command): void {
       .option('--cluster', 'the cluster-wide topic defaults (cluster mode)')
       .option(
         '--client <id>',
-        "a client id's byte-rate quotas: producer_byte_rate, consumer_byte_rate (bytes/s; delete to fall back)",
+        "a client id's byte-rate quotas: producer_byte_rate, consumer_byte_rate (bytes/s, -1 unlimited; delete to fall back)",
       )
       .option('--client-default', 'the byte-rate quotas every client id gets unless it has its own')
       .option(

@@ -1,13 +1,16 @@
 /**
  * Which byte-rate quotas a client id gets. Precedence, per key: the client id's own override, then the
  * default of every client id (client id ''), both set at runtime (config alter --client, --client-default),
- * then the broker config's `quotas.*`. The lookup is on the produce and fetch path, so each client id's
- * answer is cached until the overrides change (they are replaced, never mutated: identity tells).
+ * then the broker config's `quotas.*`. The first level that has the key decides, an override of -1
+ * (unlimited) too: it exempts the client id from the levels below, where deleting the override falls back
+ * to them. The lookup is on the produce and fetch path, so each client id's answer is cached until the
+ * overrides change (they are replaced, never mutated: identity tells).
  */
 import {
   CLIENT_QUOTA_KEYS,
   type ClientQuotaKey,
   type ClientQuotaOverrides,
+  UNLIMITED_QUOTA,
 } from '../metadata/client-quota-rules.js';
 import type { ConfigEntry } from '../protocol/messages.js';
 import type { QuotaLimits, QuotaLimitsSource } from './client-quotas.js';
@@ -38,7 +41,7 @@ export function clientQuotaEntries(
   });
 }
 
-/** The limits `clientId` is held to (-1: unlimited). */
+/** The limits `clientId` is held to (-1: unlimited, from the broker config or an override). */
 export function resolveQuotaLimits(
   broker: QuotaLimits,
   overrides: ClientQuotaOverrides,
@@ -53,9 +56,18 @@ export function resolveQuotaLimits(
   return { producerByteRate: pick('producer_byte_rate'), consumerByteRate: pick('consumer_byte_rate') };
 }
 
+/** Whether any override sets a limit (one of only unlimited overrides limits nobody). */
+function anyOverrideLimits(overrides: ClientQuotaOverrides): boolean {
+  for (const entry of overrides.values())
+    for (const key of CLIENT_QUOTA_KEYS)
+      if (entry[key] !== undefined && entry[key] !== UNLIMITED_QUOTA) return true;
+  return false;
+}
+
 export class ClientQuotaLimits implements QuotaLimitsSource {
   private readonly cache = new Map<string, QuotaLimits>();
   private cachedFor: ClientQuotaOverrides | undefined;
+  private overridesLimit = false;
 
   constructor(
     private readonly broker: QuotaLimits,
@@ -64,23 +76,30 @@ export class ClientQuotaLimits implements QuotaLimitsSource {
   ) {}
 
   get enabled(): boolean {
-    return (
-      this.broker.producerByteRate >= 0 || this.broker.consumerByteRate >= 0 || this.overrides().size > 0
-    );
+    this.refresh();
+    return this.broker.producerByteRate >= 0 || this.broker.consumerByteRate >= 0 || this.overridesLimit;
   }
 
   limitsFor(clientId: string): QuotaLimits {
-    const overrides = this.overrides();
-    if (overrides !== this.cachedFor || this.cache.size >= CACHED_CLIENT_IDS_MAX) {
-      this.cache.clear();
-      this.cachedFor = overrides;
-    }
+    const overrides = this.refresh();
+    if (this.cache.size >= CACHED_CLIENT_IDS_MAX) this.cache.clear();
     let limits = this.cache.get(clientId);
     if (limits === undefined) {
       limits = resolveQuotaLimits(this.broker, overrides, clientId);
       this.cache.set(clientId, limits);
     }
     return limits;
+  }
+
+  /** The overrides now; what was derived from older ones is dropped. */
+  private refresh(): ClientQuotaOverrides {
+    const overrides = this.overrides();
+    if (overrides !== this.cachedFor) {
+      this.cache.clear();
+      this.cachedFor = overrides;
+      this.overridesLimit = anyOverrideLimits(overrides);
+    }
+    return overrides;
   }
 
   describe(clientId: string): ConfigEntry[] {

@@ -4,12 +4,12 @@
  * catalog, so both accept exactly the same changes.
  */
 
-/** The keys a client resource holds, in bytes per second (client-quotas.ts). */
+/** The keys a client resource holds, in bytes per second (client-quotas.ts); UNLIMITED_QUOTA for no limit. */
 export const CLIENT_QUOTA_KEYS = ['consumer_byte_rate', 'producer_byte_rate'] as const;
 export type ClientQuotaKey = (typeof CLIENT_QUOTA_KEYS)[number];
 
 /**
- * Client id -> key -> bytes per second as a decimal string. The client id '' holds the default of every
+ * Client id -> key -> bytes per second as a decimal string, or UNLIMITED_QUOTA. The client id '' holds the default of every
  * client id (Kafka's `--entity-default`). A Map, not a record: a client id is any string, `__proto__` too.
  * Replaced, never mutated, so a holder can tell a change by identity.
  */
@@ -19,6 +19,13 @@ export const NO_CLIENT_QUOTA_OVERRIDES: ClientQuotaOverrides = new Map();
 
 /** A client id is a request header string (Kafka bounds it the same way). */
 export const CLIENT_ID_LENGTH_MAX = 255;
+
+/**
+ * An override's "no limit" (as the broker config's -1): it wins over the levels below it like any other
+ * value, so one client id can be exempt from the default of every client id. Deleting an override instead
+ * falls back to those levels.
+ */
+export const UNLIMITED_QUOTA = '-1';
 
 const BYTE_RATE = /^[1-9][0-9]{0,15}$/;
 
@@ -41,8 +48,8 @@ export function checkClientQuotaChange(
     }
   }
   for (const [key, value] of Object.entries(set)) {
-    if (!BYTE_RATE.test(value) || !Number.isSafeInteger(Number(value))) {
-      return `${key} must be a positive whole number of bytes per second (delete it to fall back), not '${value}'`;
+    if (value !== UNLIMITED_QUOTA && (!BYTE_RATE.test(value) || !Number.isSafeInteger(Number(value)))) {
+      return `${key} must be a positive whole number of bytes per second, or ${UNLIMITED_QUOTA} for unlimited (delete it to fall back), not '${value}'`;
     }
     if (del.includes(key)) return `${key} is both set and deleted`;
   }

@@ -43,6 +43,45 @@ describe('client quota precedence', () => {
     ]);
   });
 
+  it('an override of -1 exempts its client id from the client default; deleting it falls back to the default', () => {
+    let current = overrides(['', { producer_byte_rate: '500' }], ['exempt', { producer_byte_rate: '-1' }]);
+    const limits = new ClientQuotaLimits(BROKER, () => current);
+    expect(limits.limitsFor('exempt')).toEqual({ producerByteRate: -1, consumerByteRate: -1 });
+    expect(limits.limitsFor('other').producerByteRate).toBe(500);
+    expect(limits.describe('exempt')).toContainEqual({
+      key: 'producer_byte_rate',
+      value: '-1',
+      source: 'client',
+    });
+    const q = new ClientQuotas(limits, { nowMs: () => 1_000_000 });
+    expect(q.record('exempt', 'produce', 1_000_000)).toBe(0);
+    expect(q.record('other', 'produce', 1_000_000)).toBeGreaterThan(0);
+    current = mergeClientQuotas(current, 'exempt', {}, ['producer_byte_rate']);
+    expect(limits.limitsFor('exempt').producerByteRate).toBe(500);
+    expect(limits.describe('exempt')).toContainEqual({
+      key: 'producer_byte_rate',
+      value: '500',
+      source: 'client-default',
+    });
+  });
+
+  it('a client default of -1 lifts the broker config for every client id without an override of its own', () => {
+    const limits = new ClientQuotaLimits(BROKER, () =>
+      overrides(['', { producer_byte_rate: '-1' }], ['app', { producer_byte_rate: '10' }]),
+    );
+    expect(limits.limitsFor('other').producerByteRate).toBe(-1);
+    expect(limits.limitsFor('app').producerByteRate).toBe(10);
+  });
+
+  it('only unlimited overrides over an unlimited broker config limit nobody: bytes are not counted', () => {
+    const unlimited = { producerByteRate: -1, consumerByteRate: -1 };
+    let current = overrides(['exempt', { producer_byte_rate: '-1', consumer_byte_rate: '-1' }]);
+    const limits = new ClientQuotaLimits(unlimited, () => current);
+    expect(limits.enabled).toBe(false);
+    current = mergeClientQuotas(current, 'slow', { consumer_byte_rate: '10' }, []);
+    expect(limits.enabled).toBe(true);
+  });
+
   it('the cached answer follows a change of the overrides, and quotas turn on and off with them', () => {
     let current = NO_CLIENT_QUOTA_OVERRIDES;
     const limits = new ClientQuotaLimits({ producerByteRate: -1, consumerByteRate: -1 }, () => current);

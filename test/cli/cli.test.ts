@@ -527,6 +527,12 @@ describe('config describe / alter against a running broker', () => {
     expect(described.code).toBe(0);
     expect(described.stdout).toMatch(/^producer_byte_rate\s+4096\s+client$/m);
     expect(described.stdout).toMatch(/^consumer_byte_rate\s+16384\s+client-default$/m);
+    // -1 exempts one client id from the default, which deleting its override would fall back to.
+    const exempt = await cli(['config', 'alter', '--client', 'cli-exempt', '--set', 'consumer_byte_rate=-1']);
+    expect(exempt.code).toBe(0);
+    const exemptDescribed = await cli(['config', 'describe', '--client', 'cli-exempt']);
+    expect(exemptDescribed.stdout).toMatch(/^consumer_byte_rate\s+-1 \(unlimited\)\s+client$/m);
+    expect(exemptDescribed.stdout).toMatch(/^producer_byte_rate\s+8192\s+client-default$/m);
     const other = await cli(['config', 'describe', '--client', 'someone-else', '--json']);
     expect(JSON.parse(other.stdout)).toEqual([
       { key: 'consumer_byte_rate', value: '16384', source: 'client-default' },
@@ -549,8 +555,8 @@ describe('config describe / alter against a running broker', () => {
       ).code,
     ).toBe(0);
     const fallen = await cli(['config', 'describe', '--client', 'cli-quota']);
-    expect(fallen.stdout).toMatch(/^producer_byte_rate\s+-1\s+default$/m);
-    expect(fallen.stdout).toMatch(/^consumer_byte_rate\s+-1\s+default$/m);
+    expect(fallen.stdout).toMatch(/^producer_byte_rate\s+-1 \(unlimited\)\s+default$/m);
+    expect(fallen.stdout).toMatch(/^consumer_byte_rate\s+-1 \(unlimited\)\s+default$/m);
 
     const bad = await cli(['config', 'alter', '--client', 'cli-quota', '--set', 'producer_byte_rate=0']);
     expect([bad.code, bad.stderr.includes('INVALID_CONFIG')]).toEqual([1, true]);

@@ -66,11 +66,21 @@ describe('alterClientQuotas (per-client-id byte-rate quota overrides)', () => {
       'INVALID_CONFIG',
       /unknown client quota key/,
     );
-    for (const bad of ['0', '-1', '1.5', 'fast', '', '99999999999999999']) {
+    for (const bad of ['0', '-2', '-01', '1.5', 'fast', '', '99999999999999999']) {
       expectRefused(s, alter('app', { producer_byte_rate: bad }), 'INVALID_CONFIG');
     }
     expectRefused(s, alter('x'.repeat(256), { producer_byte_rate: '1' }), 'INVALID_CONFIG');
     expectRefused(s, alter('app', {}, ['retention_ms']), 'INVALID_CONFIG');
+  });
+
+  it('-1 is an override of its own (unlimited), kept until deleted', () => {
+    const s = finalizedAt(3, FEATURE.clientQuotas);
+    expectOk(s.apply(alter('', { producer_byte_rate: '500' })));
+    expectOk(s.apply(alter('exempt', { producer_byte_rate: '-1' })));
+    expect(quotasOf(s)).toEqual({ '': { producer_byte_rate: '500' }, exempt: { producer_byte_rate: '-1' } });
+    expect(quotasOf(decodeSnapshot(encodeSnapshot(s, 9)).state)).toEqual(quotasOf(s));
+    expectOk(s.apply(alter('exempt', {}, ['producer_byte_rate'])));
+    expect(quotasOf(s)).toEqual({ '': { producer_byte_rate: '500' } });
   });
 
   it('a client id may be any string, __proto__ included', () => {
