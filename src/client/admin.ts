@@ -4,6 +4,7 @@
  * failing the whole call; `createTopic` / `deleteTopic` throw them.
  */
 import { StreamBusError } from '../errors/index.js';
+import { FEATURE } from '../metadata/feature-levels.js';
 import {
   ApiKey,
   type ApiVersionsResponse,
@@ -32,6 +33,7 @@ import {
 } from './admin-args.js';
 import { backoffMs, delay } from './backoff.js';
 import type { Cluster } from './cluster.js';
+import { ClusterFeatures } from './cluster-features.js';
 import { GroupAdmin } from './group-admin.js';
 import { listOffsetsByLeader } from './list-offsets.js';
 import { clientClock, clientTimers } from './timers.js';
@@ -92,6 +94,7 @@ const CONTROLLER_UNREACHABLE: ReadonlySet<string> = new Set([
 
 export class Admin {
   private readonly timeoutMs: number;
+  private readonly features = new ClusterFeatures(() => this.describeCluster());
 
   constructor(
     private readonly cluster: Cluster,
@@ -363,9 +366,11 @@ export class Admin {
    * metadata replica sees them. `{ type: 'client', name: clientId }` gives a client id's byte-rate quotas
    * (source client, client-default for the default of every client id (name ''), or default: the broker
    * config's `quotas.*`). Per-resource failures (UNKNOWN_TOPIC_OR_PARTITION) come back in the result.
+   * Client resources need cluster feature level 6: below it the call throws FEATURE_NOT_FINALIZED.
    */
   async describeConfigs(resources: readonly ConfigResource[]): Promise<ConfigsDescription[]> {
     checkConfigResources(resources, 'describeConfigs', 'describeConfig');
+    await this.requireClientQuotas(resources, 'admin.describeConfigs');
     const res = await this.cluster.requestAny(ApiKey.DescribeConfigs, {
       resources: resources.map((r) => ({ type: r.type, name: r.name })),
     });
@@ -397,13 +402,15 @@ export class Admin {
    * next open). A standalone broker refuses cluster changes (INVALID_REQUEST). A client resource sets
    * or deletes `producer_byte_rate` / `consumer_byte_rate` (bytes per second) of one client id, or of every
    * client id (name ''); each broker applies them to its quotas at once. Per-resource failures
-   * (INVALID_TOPIC_CONFIG, UNKNOWN_TOPIC_OR_PARTITION, INTERNAL_TOPIC) come back in the result.
+   * (INVALID_TOPIC_CONFIG, UNKNOWN_TOPIC_OR_PARTITION, INTERNAL_TOPIC) come back in the result. Client
+   * resources need cluster feature level 6: below it the call throws FEATURE_NOT_FINALIZED.
    */
   async alterConfigs(
     changes: readonly (ConfigResource & ConfigChange)[],
     options: { validateOnly?: boolean } = {},
   ): Promise<ConfigOutcome[]> {
     checkConfigResources(changes, 'alterConfigs', 'alterConfig');
+    await this.requireClientQuotas(changes, 'admin.alterConfigs');
     const res = await this.toController(ApiKey.AlterConfigs, {
       resources: changes.map((c) => ({
         type: c.type,
@@ -441,6 +448,16 @@ export class Admin {
 
   apiVersions(): Promise<ApiVersionsResponse> {
     return this.cluster.requestAny(ApiKey.ApiVersions, {});
+  }
+
+  /**
+   * A client resource reaching a broker of a build before client quotas fails its whole request as
+   * INVALID_REQUEST, and one of a newer build refuses overrides until the level is finalized: the level
+   * says which, before anything is sent (once it is reached it is not asked again).
+   */
+  private async requireClientQuotas(resources: readonly ConfigResource[], operation: string): Promise<void> {
+    if (!resources.some((r) => r.type === 'client')) return;
+    await this.features.require(FEATURE.clientQuotas, 'client quota overrides need', operation);
   }
 
   /**
