@@ -154,7 +154,11 @@ export class Broker {
     let singleNodeQuotas: FileClientQuotaStore | null = null;
     if (!config.cluster.enabled) {
       try {
-        singleNodeQuotas = await FileClientQuotaStore.open(config.broker.dataDir);
+        singleNodeQuotas = await FileClientQuotaStore.open(
+          config.broker.dataDir,
+          undefined,
+          deps.logger.child({ component: 'storage' }),
+        );
       } catch (err) {
         await logs.close();
         await ops.close();

@@ -16,8 +16,10 @@ import { FEATURE, featureNotFinalized } from '../metadata/feature-levels.js';
 import type { MetadataStore } from '../metadata/store.js';
 import type { AlterConfigsResource } from '../protocol/messages.js';
 import { type Deadline, systemTimers, type Timers } from '../resilience/index.js';
+import { CatalogReserve, isNoSpace } from '../storage/catalog-reserve.js';
 import { CLIENT_QUOTAS_FILE } from '../storage/log-manager.js';
 import { nodeStorageFs, type StorageFs } from '../storage/storage-fs.js';
+import { SILENT_LOGGER, type StorageLogger } from '../storage/types.js';
 import { untilApplied } from './until-applied.js';
 
 export interface ClientQuotaStore {
@@ -60,7 +62,9 @@ interface ClientQuotasFile {
 
 /**
  * Single node: `<data dir>/client-quotas.json`, written atomically (temp file, fsync, rename, fsync of the
- * folder) before the change shows, so a crash leaves the old or the new overrides, never half of them.
+ * folder) before the change shows, so a crash leaves the old or the new overrides, never half of them. Room
+ * to rewrite it is held back as topics.json's is (catalog-reserve.ts): throttling the producer that filled
+ * the disk works on that full disk.
  */
 export class FileClientQuotaStore implements ClientQuotaStore {
   private chain: Promise<unknown> = Promise.resolve();
@@ -68,10 +72,15 @@ export class FileClientQuotaStore implements ClientQuotaStore {
   private constructor(
     private readonly path: string,
     private readonly fs: StorageFs,
+    private readonly reserve: CatalogReserve,
     private overrides: ClientQuotaOverrides,
   ) {}
 
-  static async open(dataDir: string, fs: StorageFs = nodeStorageFs): Promise<FileClientQuotaStore> {
+  static async open(
+    dataDir: string,
+    fs: StorageFs = nodeStorageFs,
+    logger: StorageLogger = SILENT_LOGGER,
+  ): Promise<FileClientQuotaStore> {
     const path = join(dataDir, CLIENT_QUOTAS_FILE);
     let raw: Buffer | null;
     try {
@@ -79,11 +88,10 @@ export class FileClientQuotaStore implements ClientQuotaStore {
     } catch (err) {
       throw toStreamBusError(err, 'client_quotas.read');
     }
-    return new FileClientQuotaStore(
-      path,
-      fs,
-      raw === null ? NO_CLIENT_QUOTA_OVERRIDES : parseFile(path, raw),
-    );
+    const overrides = raw === null ? NO_CLIENT_QUOTA_OVERRIDES : parseFile(path, raw);
+    const reserve = new CatalogReserve(fs, dataDir, logger, CLIENT_QUOTAS_FILE);
+    await reserve.ensure(raw?.length ?? 0);
+    return new FileClientQuotaStore(path, fs, reserve, overrides);
   }
 
   current(): ClientQuotaOverrides {
@@ -98,10 +106,17 @@ export class FileClientQuotaStore implements ClientQuotaStore {
         version: 1,
         clients: [...next.entries()].map(([id, e]) => [id, { ...e }]),
       };
+      const bytes = Buffer.from(`${JSON.stringify(file)}\n`);
       try {
-        await this.fs.writeFileAtomic(this.path, Buffer.from(`${JSON.stringify(file)}\n`));
+        await this.reserve.write(bytes.length, () => this.fs.writeFileAtomic(this.path, bytes));
       } catch (err) {
-        throw toStreamBusError(err, 'client_quotas.write');
+        if (!isNoSpace(err)) throw toStreamBusError(err, 'client_quotas.write');
+        throw new StreamBusError('DISK_FULL', {
+          operation: 'client_quotas.write',
+          message: `${this.path} not written: the disk is full and its reserve is used up (the change is not applied; free space and retry)`,
+          metadata: { file: this.path },
+          cause: err,
+        });
       }
       this.overrides = next;
     });

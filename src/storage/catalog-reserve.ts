@@ -1,21 +1,27 @@
 /**
- * Space held back so that topics.json can always be rewritten.
+ * Space held back so that a small file the broker commits its state to (topics.json, and on a single node
+ * client-quotas.json) can always be rewritten.
  *
  * The operations an operator uses to free a full disk (delete a topic, lower its retention) first commit the
  * new catalog: a temp file, then a rename. On a full disk that write is refused before anything is freed, so
- * a broker that filled its disk could not be helped without stopping it. The data dir therefore keeps a file
- * of zeros at least twice the catalog's size; a catalog write refused for space deletes it and tries once
- * more, and the reserve is made again after the next write that finds room.
+ * a broker that filled its disk could not be helped without stopping it; nor could the producer filling it
+ * be throttled (a client quota override). The data dir therefore keeps, per such file, a file of zeros at
+ * least twice its size (`<file>.reserve`); a write refused for space deletes it and tries once more, and the
+ * reserve is made again after the next write that finds room.
  */
 import { join } from 'node:path';
 import type { StorageFs } from './storage-fs.js';
 import type { StorageLogger } from './types.js';
 
-export const CATALOG_RESERVE_FILE = 'topics.json.reserve';
+/** The reserve of `file` (a name in the data dir). */
+export function reserveFileOf(file: string): string {
+  return `${file}.reserve`;
+}
+
 /** The smallest reserve: a catalog of a few hundred topics fits twice. */
 export const CATALOG_RESERVE_BYTES_MIN = 64 * 1024;
 
-function isNoSpace(err: unknown): boolean {
+export function isNoSpace(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
   return code === 'ENOSPC' || code === 'EDQUOT';
 }
@@ -26,15 +32,20 @@ export class CatalogReserve {
   /** Size of the catalog last written or read. */
   private catalogBytes = 0;
 
+  private readonly path: string;
+
   constructor(
     private readonly fs: StorageFs,
     dataDir: string,
     private readonly logger: StorageLogger,
-    private readonly path = join(dataDir, CATALOG_RESERVE_FILE),
-  ) {}
+    /** The file the reserve is for, in `dataDir`. */
+    private readonly file: string,
+  ) {
+    this.path = join(dataDir, reserveFileOf(file));
+  }
 
   /**
-   * Writes the catalog (`write`, which must replace it atomically). On a full disk the reserve makes room for
+   * Writes the file (`write`, which must replace it atomically). On a full disk the reserve makes room for
    * the retry; after a write that succeeds the reserve is made again, big enough for `catalogBytes`.
    */
   async write(catalogBytes: number, write: () => Promise<void>): Promise<void> {
@@ -42,7 +53,7 @@ export class CatalogReserve {
       await write();
     } catch (err) {
       if (!isNoSpace(err) || this.heldBytes === 0) throw err;
-      this.logger.warn({ file: this.path }, 'disk full: releasing the catalog reserve to write topics.json');
+      this.logger.warn({ file: this.path }, `disk full: releasing the reserve to write ${this.file}`);
       await this.release();
       await write();
     }
@@ -67,7 +78,9 @@ export class CatalogReserve {
       await this.fs.unlink(this.path).catch(() => undefined);
       this.logger.warn(
         { file: this.path, bytes: wanted, error: String(err) },
-        isNoSpace(err) ? 'no room for the catalog reserve yet' : 'making the catalog reserve failed',
+        isNoSpace(err)
+          ? `no room for the ${this.file} reserve yet`
+          : `making the ${this.file} reserve failed`,
       );
     }
   }

@@ -10,7 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { StreamBusError } from '../errors/index.js';
-import { CATALOG_RESERVE_FILE, CatalogReserve } from './catalog-reserve.js';
+import { CatalogReserve, reserveFileOf } from './catalog-reserve.js';
 import { logConfigOf, type StorageConfig } from './config.js';
 import { DataDirLock, LOCK_FILE } from './data-dir-lock.js';
 import type { NamedCleanableLog } from './log-cleaner.js';
@@ -153,7 +153,7 @@ export class LogManager {
     try {
       const path = join(config.dataDir, TOPICS_FILE);
       const raw = await fs.readFile(path);
-      const reserve = new CatalogReserve(fs, config.dataDir, logger);
+      const reserve = new CatalogReserve(fs, config.dataDir, logger, TOPICS_FILE);
       let file: TopicsFile;
       if (raw === null) {
         file = { version: 1, clusterId: (deps.randomId ?? randomUUID)(), topics: [] };
@@ -208,13 +208,14 @@ export class LogManager {
       TOPICS_FILE,
       LOCK_FILE,
       `${TOPICS_FILE}.tmp`,
-      CATALOG_RESERVE_FILE,
+      reserveFileOf(TOPICS_FILE),
       METADATA_DIR,
       REPLICAS_DIR,
       PRODUCER_IDS_FILE,
       `${PRODUCER_IDS_FILE}.tmp`,
       CLIENT_QUOTAS_FILE,
       `${CLIENT_QUOTAS_FILE}.tmp`,
+      reserveFileOf(CLIENT_QUOTAS_FILE),
     ]);
     for (const { state } of this.topics.values()) {
       for (let p = 0; p < state.partitions; p++) expected.add(`${state.name}-${p}`);

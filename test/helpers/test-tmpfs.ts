@@ -4,6 +4,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { appendFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -28,4 +29,20 @@ export function tryMountTmpfs(testName: string, sizeBytes: number): string | nul
 export function unmountTmpfs(dir: string): void {
   execFileSync('umount', [dir]);
   rmSync(dir, { recursive: true, force: true });
+}
+
+/** Writes filler file `name` in `mount` until the file system refuses one more byte. */
+export async function fillDisk(mount: string, name: string): Promise<void> {
+  const path = join(mount, name);
+  for (const chunk of [64 * 1024, 4096, 1]) {
+    const bytes = Buffer.alloc(chunk, 1);
+    for (;;) {
+      try {
+        await appendFile(path, bytes);
+      } catch (err) {
+        if ((err as { code?: unknown }).code !== 'ENOSPC') throw err;
+        break;
+      }
+    }
+  }
 }

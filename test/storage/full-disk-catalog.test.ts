@@ -1,11 +1,11 @@
 import { mkdirSync, rmSync } from 'node:fs';
-import { appendFile, readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_STORAGE_CONFIG } from '../../src/storage/config.js';
 import { LogManager } from '../../src/storage/log-manager.js';
 import { nodeStorageFs } from '../../src/storage/storage-fs.js';
-import { tryMountTmpfs, unmountTmpfs } from '../helpers/test-tmpfs.js';
+import { fillDisk, tryMountTmpfs, unmountTmpfs } from '../helpers/test-tmpfs.js';
 import { batchOf, ManualClock, readAll } from './helpers.js';
 
 const TMPFS_BYTES = 4 * 1024 * 1024;
@@ -13,22 +13,6 @@ const TMPFS_BYTES = 4 * 1024 * 1024;
 const T0 = 1_700_000_000_000;
 
 const mountDir = tryMountTmpfs('full-disk-catalog', TMPFS_BYTES);
-
-/** Writes filler next to the data dir until the file system refuses one more byte. */
-async function fillDisk(mount: string, name: string): Promise<void> {
-  const path = join(mount, name);
-  for (const chunk of [64 * 1024, 4096, 1]) {
-    const bytes = Buffer.alloc(chunk, 1);
-    for (;;) {
-      try {
-        await appendFile(path, bytes);
-      } catch (err) {
-        if ((err as { code?: unknown }).code !== 'ENOSPC') throw err;
-        break;
-      }
-    }
-  }
-}
 
 describe.skipIf(mountDir === null)('freeing a full disk (tmpfs filled to the last byte)', () => {
   const mount = mountDir as string;

@@ -41,6 +41,18 @@ async function codeOf(fn: () => unknown): Promise<unknown> {
 }
 
 describe('LogManager', () => {
+  it("names only entries it does not know as stray: a single node's client quota file and its reserve are known", async () => {
+    const warnings: Record<string, unknown>[] = [];
+    const logger = { info() {}, error() {}, warn: (obj: Record<string, unknown>) => warnings.push(obj) };
+    for (const name of ['client-quotas.json', 'client-quotas.json.reserve', 'leftover']) {
+      await writeFile(join(dir.path, name), '');
+    }
+    managers.push(
+      await LogManager.open(storageConfig(), { clock: new ManualClock(), randomId: () => 'c', logger }),
+    );
+    expect(warnings.map((w) => w.stray)).toEqual([['leftover']]);
+  });
+
   it('creates, lists, serves, deletes topics and keeps them across reopen', async () => {
     const m = await open();
     expect(m.clusterId).toBe('cluster-1');
