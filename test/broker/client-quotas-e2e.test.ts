@@ -31,7 +31,7 @@ afterAll(async () => {
 });
 
 async function metric(name: string, label = ''): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${b.httpPort}/metrics`)).text();
+  const text = await (await fetch(`http://${b.host}:${b.httpPort}/metrics`)).text();
   const line = text.split('\n').find((l) => l.startsWith(`${name}{`) && l.includes(label));
   return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(' ') + 1));
 }
