@@ -28,7 +28,7 @@ interface AlterOptions extends ResourceOptions {
  * and show the effective config (defaults < file < STREAMBUS_* env) with secret keys masked.
  * `streambus config describe|alter --topic T | --cluster`: a running cluster's topic-level configs (like
  * kafka-configs.sh): one topic's, or the cluster-wide defaults every topic inherits.
- * `--client ID | --client-default`: the byte-rate quotas of one client id, or the default of every client id
+ * `--client ID | --client-default`: the quotas (byte rates, request time) of one client id, or the default of every client id
  * (kafka-configs.sh --entity-type clients --entity-name ID | --entity-default).
  */
 export function registerConfigCommand(program: Command): void {
@@ -87,8 +87,8 @@ export function registerConfigCommand(program: Command): void {
       )
       .option('--topic <name>', 'the topic')
       .option('--cluster', 'the cluster-wide topic defaults')
-      .option('--client <id>', "a client id's byte-rate quotas (source client, client-default or default)")
-      .option('--client-default', 'the byte-rate quotas every client id gets unless it has its own')
+      .option('--client <id>', "a client id's quotas (source client, client-default or default)")
+      .option('--client-default', 'the quotas every client id gets unless it has its own')
       .option('--json', 'print JSON'),
   ).action(async (opts: ResourceOptions & { json?: boolean }) => {
     const resource = resourceOf(opts);
@@ -119,9 +119,9 @@ export function registerConfigCommand(program: Command): void {
       .option('--cluster', 'the cluster-wide topic defaults (cluster mode)')
       .option(
         '--client <id>',
-        "a client id's byte-rate quotas: producer_byte_rate, consumer_byte_rate (bytes/s, -1 unlimited; delete to fall back)",
+        "a client id's quotas: producer_byte_rate, consumer_byte_rate (bytes/s), request_percentage (% of the event loop); -1 unlimited, delete to fall back",
       )
-      .option('--client-default', 'the byte-rate quotas every client id gets unless it has its own')
+      .option('--client-default', 'the quotas every client id gets unless it has its own')
       .option(
         '--set <key=value...>',
         'keys to set, e.g. retention_ms=3600000 or producer_byte_rate=1048576',

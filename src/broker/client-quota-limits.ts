@@ -1,5 +1,5 @@
 /**
- * Which byte-rate quotas a client id gets. Precedence, per key: the client id's own override, then the
+ * Which quotas a client id gets. Precedence, per key: the client id's own override, then the
  * default of every client id (client id ''), both set at runtime (config alter --client, --client-default),
  * then the broker config's `quotas.*`. The first level that has the key decides, an override of -1
  * (unlimited) too: it exempts the client id from the levels below, where deleting the override falls back
@@ -13,7 +13,7 @@ import {
   UNLIMITED_QUOTA,
 } from '../metadata/client-quota-rules.js';
 import type { ConfigEntry } from '../protocol/messages.js';
-import type { QuotaLimits, QuotaLimitsSource } from './client-quotas.js';
+import { anyQuota, type QuotaLimits, type QuotaLimitsSource } from './client-quotas.js';
 
 /** Client ids cached at most; past it the cache starts again (client ids come and go). */
 const CACHED_CLIENT_IDS_MAX = 10_000;
@@ -21,6 +21,7 @@ const CACHED_CLIENT_IDS_MAX = 10_000;
 const FIELD: Readonly<Record<ClientQuotaKey, keyof QuotaLimits>> = {
   producer_byte_rate: 'producerByteRate',
   consumer_byte_rate: 'consumerByteRate',
+  request_percentage: 'requestPercentage',
 };
 
 /** Every quota key of `clientId` ('' the default of every client id) with its value and where it comes from. */
@@ -53,7 +54,11 @@ export function resolveQuotaLimits(
     const value = own?.[key] ?? fallback?.[key];
     return value === undefined ? broker[FIELD[key]] : Number(value);
   };
-  return { producerByteRate: pick('producer_byte_rate'), consumerByteRate: pick('consumer_byte_rate') };
+  return {
+    producerByteRate: pick('producer_byte_rate'),
+    consumerByteRate: pick('consumer_byte_rate'),
+    requestPercentage: pick('request_percentage'),
+  };
 }
 
 /** Whether any override sets a limit (one of only unlimited overrides limits nobody). */
@@ -77,7 +82,7 @@ export class ClientQuotaLimits implements QuotaLimitsSource {
 
   get enabled(): boolean {
     this.refresh();
-    return this.broker.producerByteRate >= 0 || this.broker.consumerByteRate >= 0 || this.overridesLimit;
+    return anyQuota(this.broker) || this.overridesLimit;
   }
 
   limitsFor(clientId: string): QuotaLimits {

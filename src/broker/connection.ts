@@ -40,7 +40,7 @@ export interface Answer {
    */
   closeConnection?: true;
   /**
-   * The client went over its byte-rate quota (client-quotas.ts): once this answer is written the
+   * The client went over a quota (client-quotas.ts): once this answer is written the
    * connection is not read for this long, so the client's next requests wait (Kafka's channel mute).
    */
   throttleMs?: number;

@@ -80,7 +80,9 @@ export function brokerObservers(
           logger,
           `quota:${kind}:${clientId}`,
           { operation: `quota.${kind}`, client_id: clientId, throttle_ms: throttleMs },
-          'client over its byte-rate quota: throttled',
+          kind === 'request'
+            ? 'client over its request-time quota: throttled'
+            : 'client over its byte-rate quota: throttled',
         );
       },
       onError: (api: string, err: StreamBusError, connection: ConnectionInfo) => {

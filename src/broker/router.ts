@@ -23,7 +23,7 @@ import {
   supportedApis,
 } from '../protocol/index.js';
 import { Deadline } from '../resilience/deadline.js';
-import type { ClientQuotas, QuotaKind } from './client-quotas.js';
+import type { ClientQuotas, HandlerTime, QuotaKind } from './client-quotas.js';
 import { type Answer, CLOSE_CONNECTION, type ConnectionInfo, type FrameRouter } from './connection.js';
 import {
   handleAlterBroker,
@@ -65,7 +65,7 @@ export interface RequestObserver {
   onError?(api: string, err: StreamBusError, connection: ConnectionInfo): void;
   /** Called when a request outlives its deadline (before the REQUEST_TIMED_OUT answer is sent). */
   onTimeout?(operation: string, timeoutMs: number): void;
-  /** A client went over its byte-rate quota: its connection is not read for `throttleMs`. */
+  /** A client went over a quota of `kind`: its connection is not read for `throttleMs`. */
   onThrottle?(kind: QuotaKind, clientId: string, throttleMs: number): void;
 }
 
@@ -88,7 +88,7 @@ export class RequestRouter implements FrameRouter {
     private readonly requestTimeoutMs: number,
     /** Spans for Produce and Fetch; when false nothing tracing-related runs per request. */
     private readonly tracing = false,
-    /** Byte-rate quotas per client id; null (or none set now): bytes are not even counted. */
+    /** Quotas per client id; null (or none set now): bytes and time are not even counted. */
     quotas: ClientQuotas | null = null,
   ) {
     this.quotas = quotas;
@@ -137,6 +137,9 @@ export class RequestRouter implements FrameRouter {
     let deadline: Deadline | undefined;
     let timeoutMs = 0;
     let acksZero = false;
+    // Its event-loop time, when a request-time quota holds the client: decoding, the handler up to its
+    // first wait, encoding. Not the waits (disk, replication, a long-poll fetch): they keep nobody else out.
+    const handlerTime = this.quotas?.enabled === true ? this.quotas.timeRequest(header.clientId) : null;
     try {
       const request = decodeRequestBody(header.apiKey, header.apiVersion, frame.subarray(bodyOffset));
       acksZero = header.apiKey === ApiKey.Produce && (request as RequestOf<typeof ApiKey.Produce>).acks === 0;
@@ -158,11 +161,14 @@ export class RequestRouter implements FrameRouter {
       // and waiters); this answer does not depend on them, so one that ignores the signal (a hung disk)
       // cannot hold the client either. One promise per request, no second timer, no AbortController
       // unless a handler waits on the signal.
+      handlerTime?.pause();
       const response = await deadline.race(work);
+      handlerTime?.resume();
       this.observer.onRequest(api, 'ok', elapsedSeconds(started));
-      const throttleMs = this.quotas?.enabled === true ? this.throttleMs(header, request, response) : 0;
+      const bytesThrottleMs = this.quotas?.enabled === true ? this.throttleMs(header, request, response) : 0;
       if (acksZero) {
         const unanswered = unansweredProduce(response as ResponseOf<typeof ApiKey.Produce>);
+        const throttleMs = Math.max(bytesThrottleMs, this.timeThrottleMs(header.clientId, handlerTime));
         return unanswered === null && throttleMs > 0 ? { chunks: [], throttleMs } : unanswered;
       }
       const chunks = encodeResponseChunks(
@@ -172,6 +178,7 @@ export class RequestRouter implements FrameRouter {
         response as never,
       );
       const answer: Answer = loan === undefined ? { chunks } : { chunks, onWritten: () => loan.giveBack() };
+      const throttleMs = Math.max(bytesThrottleMs, this.timeThrottleMs(header.clientId, handlerTime));
       if (throttleMs > 0) answer.throttleMs = throttleMs;
       return answer;
     } catch (err) {
@@ -187,6 +194,14 @@ export class RequestRouter implements FrameRouter {
     } finally {
       deadline?.dispose();
     }
+  }
+
+  /** Counts a request's event-loop time against the client id's request-time quota; 0 within it. */
+  private timeThrottleMs(clientId: string, handlerTime: HandlerTime | null): number {
+    if (handlerTime === null) return 0;
+    const throttleMs = this.quotas!.record(clientId, 'request', handlerTime.stoppedMs());
+    if (throttleMs > 0) this.observer.onThrottle?.('request', clientId, throttleMs);
+    return throttleMs;
   }
 
   /**

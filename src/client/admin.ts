@@ -363,7 +363,7 @@ export class Admin {
   /**
    * The effective topic-level configs of topics, or of the cluster (`{ type: 'cluster', name: '' }`: the
    * defaults every topic inherits), each key with its source (topic, cluster or default), as one broker's
-   * metadata replica sees them. `{ type: 'client', name: clientId }` gives a client id's byte-rate quotas
+   * metadata replica sees them. `{ type: 'client', name: clientId }` gives a client id's quotas
    * (source client, client-default for the default of every client id (name ''), or default: the broker
    * config's `quotas.*`). Per-resource failures (UNKNOWN_TOPIC_OR_PARTITION) come back in the result.
    * Client resources need cluster feature level 6: below it the call throws FEATURE_NOT_FINALIZED.
@@ -400,8 +400,9 @@ export class Admin {
    * Incremental config changes (Kafka's IncrementalAlterConfigs). In a cluster they go through the metadata
    * store, so every broker applies them; running partitions take them up at once (flush settings at their
    * next open). A standalone broker refuses cluster changes (INVALID_REQUEST). A client resource sets
-   * or deletes `producer_byte_rate` / `consumer_byte_rate` (bytes per second) of one client id, or of every
-   * client id (name ''); each broker applies them to its quotas at once. Per-resource failures
+   * or deletes `producer_byte_rate` / `consumer_byte_rate` (bytes per second) and `request_percentage`
+   * (percent of the event loop's time; '-1' for any: unlimited) of one client id, or of every client id
+   * (name ''); each broker applies them to its quotas at once. Per-resource failures
    * (INVALID_TOPIC_CONFIG, UNKNOWN_TOPIC_OR_PARTITION, INTERNAL_TOPIC) come back in the result. Client
    * resources need cluster feature level 6: below it the call throws FEATURE_NOT_FINALIZED.
    */

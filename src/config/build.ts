@@ -68,6 +68,7 @@ export function buildBrokerConfig(r: ValueReader): BrokerConfig {
     quotas: {
       producerByteRate: r.num('quotas.producer_byte_rate'),
       consumerByteRate: r.num('quotas.consumer_byte_rate'),
+      requestPercentage: r.num('quotas.request_percentage'),
     },
     storage: {
       segmentBytes: r.num('storage.segment_bytes'),

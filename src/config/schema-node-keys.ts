@@ -143,6 +143,12 @@ export const NODE_KEYS: readonly KeySpec[] = [
     default: -1,
     doc: "Bytes per second of record batches one client id may fetch from this broker (Kafka's consumer_byte_rate), enforced as `quotas.producer_byte_rate` is. -1: unlimited. Replication between brokers does not count (it does not use Fetch).",
   },
+  {
+    key: 'quotas.request_percentage',
+    kind: { type: 'number', min: 0.01, max: 100, unlimited: true },
+    default: -1,
+    doc: "Percent of the event loop's time one client id's requests may take on this broker (Kafka's request_percentage, of one thread: 100 is all of it), enforced as `quotas.producer_byte_rate` is. Counted: decoding each request, its handling up to its first wait, and encoding its answer; not counted: waiting for the disk, replication or a long-poll fetch's data. -1: unlimited.",
+  },
 
   // storage
   {

@@ -15,7 +15,8 @@ export type ConfigValue = number | boolean | string | null;
 
 export type ValueKind =
   | { readonly type: 'int'; readonly min?: number; readonly max?: number }
-  | { readonly type: 'number'; readonly min?: number; readonly max?: number }
+  /** `unlimited` allows -1 to mean "no limit" (below `min`). */
+  | { readonly type: 'number'; readonly min?: number; readonly max?: number; readonly unlimited?: boolean }
   | { readonly type: 'bool' }
   | { readonly type: 'string'; readonly pattern?: RegExp; readonly form?: string }
   | { readonly type: 'enum'; readonly values: readonly string[] }

@@ -42,10 +42,11 @@ export interface BrokerConfig {
     readonly requestTimeoutMs: number;
     readonly connectionIdleTimeoutMs: number;
   };
-  /** Byte rates per client id (client-quotas.ts); -1 unlimited. */
+  /** Byte rates and request time per client id (client-quotas.ts); -1 unlimited. */
   readonly quotas: {
     readonly producerByteRate: number;
     readonly consumerByteRate: number;
+    readonly requestPercentage: number;
   };
   readonly storage: {
     readonly segmentBytes: number;

@@ -19,9 +19,15 @@ export function coerceValue(spec: KeySpec, raw: unknown): Coerced {
     case 'number': {
       const n = typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : raw;
       const form = kind.type === 'int' ? 'an integer' : 'a number';
+      const unlimited = kind.type === 'number' && kind.unlimited === true;
       if (typeof n !== 'number' || !Number.isFinite(n) || (kind.type === 'int' && !Number.isSafeInteger(n))) {
-        return fail(spec, `${form}${rangeText(kind.min, kind.max)}`, raw);
+        return fail(
+          spec,
+          `${form}${rangeText(kind.min, kind.max)}${unlimited ? ' (or -1 for no limit)' : ''}`,
+          raw,
+        );
       }
+      if (unlimited && n === -1) return ok(-1);
       return inRange(spec, n, kind.min, kind.max, form, raw);
     }
     case 'bool': {

@@ -1,16 +1,20 @@
 /**
- * Per-client-id byte-rate quota overrides (Kafka's `kafka-configs --entity-type clients`), pure: the keys,
- * their checks and how a change merges. Shared by the metadata state (cluster mode) and the single-node
- * catalog, so both accept exactly the same changes.
+ * Per-client-id quota overrides (Kafka's `kafka-configs --entity-type clients`), pure: the keys, their
+ * checks and how a change merges. Shared by the metadata state (cluster mode) and the single-node catalog,
+ * so both accept exactly the same changes.
  */
 
-/** The keys a client resource holds, in bytes per second (client-quotas.ts); UNLIMITED_QUOTA for no limit. */
-export const CLIENT_QUOTA_KEYS = ['consumer_byte_rate', 'producer_byte_rate'] as const;
+/**
+ * The keys a client resource holds (client-quotas.ts): byte rates in bytes per second, and
+ * `request_percentage`, the share of the event loop's time (percent of one thread, as Kafka's) its requests
+ * may take; UNLIMITED_QUOTA for no limit.
+ */
+export const CLIENT_QUOTA_KEYS = ['consumer_byte_rate', 'producer_byte_rate', 'request_percentage'] as const;
 export type ClientQuotaKey = (typeof CLIENT_QUOTA_KEYS)[number];
 
 /**
- * Client id -> key -> bytes per second as a decimal string, or UNLIMITED_QUOTA. The client id '' holds the default of every
- * client id (Kafka's `--entity-default`). A Map, not a record: a client id is any string, `__proto__` too.
+ * Client id -> key -> value as a decimal string, or UNLIMITED_QUOTA. The client id '' holds the default of
+ * every client id (Kafka's `--entity-default`). A Map, not a record: a client id is any string, `__proto__` too.
  * Replaced, never mutated, so a holder can tell a change by identity.
  */
 export type ClientQuotaOverrides = ReadonlyMap<string, Readonly<Partial<Record<ClientQuotaKey, string>>>>;
@@ -28,6 +32,25 @@ export const CLIENT_ID_LENGTH_MAX = 255;
 export const UNLIMITED_QUOTA = '-1';
 
 const BYTE_RATE = /^[1-9][0-9]{0,15}$/;
+/** Percent of one thread, to a hundredth: 0.01 to 100. */
+const PERCENTAGE = /^[0-9]{1,3}(\.[0-9]{1,2})?$/;
+export const REQUEST_PERCENTAGE_MIN = 0.01;
+export const REQUEST_PERCENTAGE_MAX = 100;
+
+/** What is wrong with `value` for `key`; undefined when it may be set. */
+function badValue(key: ClientQuotaKey, value: string): string | undefined {
+  if (value === UNLIMITED_QUOTA) return undefined;
+  const fallBack = `, or ${UNLIMITED_QUOTA} for unlimited (delete it to fall back), not '${value}'`;
+  if (key === 'request_percentage') {
+    const n = Number(value);
+    return PERCENTAGE.test(value) && n >= REQUEST_PERCENTAGE_MIN && n <= REQUEST_PERCENTAGE_MAX
+      ? undefined
+      : `${key} must be a percentage of one thread's time from ${REQUEST_PERCENTAGE_MIN} to ${REQUEST_PERCENTAGE_MAX}${fallBack}`;
+  }
+  return BYTE_RATE.test(value) && Number.isSafeInteger(Number(value))
+    ? undefined
+    : `${key} must be a positive whole number of bytes per second${fallBack}`;
+}
 
 export function isClientQuotaKey(key: string): key is ClientQuotaKey {
   return (CLIENT_QUOTA_KEYS as readonly string[]).includes(key);
@@ -48,9 +71,8 @@ export function checkClientQuotaChange(
     }
   }
   for (const [key, value] of Object.entries(set)) {
-    if (value !== UNLIMITED_QUOTA && (!BYTE_RATE.test(value) || !Number.isSafeInteger(Number(value)))) {
-      return `${key} must be a positive whole number of bytes per second, or ${UNLIMITED_QUOTA} for unlimited (delete it to fall back), not '${value}'`;
-    }
+    const bad = isClientQuotaKey(key) ? badValue(key, value) : undefined;
+    if (bad !== undefined) return bad;
     if (del.includes(key)) return `${key} is both set and deleted`;
   }
   return undefined;

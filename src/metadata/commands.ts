@@ -205,7 +205,7 @@ export type MetadataCommand =
     }
   | {
       /**
-       * Sets or deletes one client id's byte-rate quota overrides ('' the default of every client id;
+       * Sets or deletes one client id's quota overrides ('' the default of every client id;
        * client-quota-rules.ts). Refused below the feature level that includes it (FEATURE.clientQuotas): an
        * older replica cannot decode it.
        */

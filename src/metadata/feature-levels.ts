@@ -56,7 +56,7 @@ export const FEATURE_LEVELS: readonly FeatureLevel[] = [
     level: 6,
     name: 'client-quotas',
     enables:
-      'byte-rate quota overrides per client id and for every client id, set at runtime (alterClientQuotas: config alter --client, --client-default); before it they are refused',
+      'quota overrides (byte rates, request time) per client id and for every client id, set at runtime (alterClientQuotas: config alter --client, --client-default); before it they are refused',
   },
 ];
 

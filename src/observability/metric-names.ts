@@ -156,13 +156,13 @@ export const METRICS = {
     'streambus_quota_throttled_requests_total',
     'counter',
     ['kind'],
-    'Produce (kind=produce) and fetch (kind=fetch) requests that took their client id over its byte-rate quota (quotas.*): its connection then went unread for a while',
+    'Requests that took their client id over a quota (quotas.*: a byte rate for kind=produce/fetch, event-loop time for kind=request); its connection then went unread',
   ),
   quotaThrottleSecondsTotal: d(
     'streambus_quota_throttle_seconds_total',
     'counter',
     [],
-    'Time client connections went unread because their client id was over a byte-rate quota (summed over connections)',
+    'Time client connections went unread because their client id was over a quota (summed over connections)',
   ),
   produceDurationSeconds: d('streambus_produce_duration_seconds', 'histogram', [], 'Produce request latency'),
   fetchDurationSeconds: d(

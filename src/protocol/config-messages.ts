@@ -1,6 +1,6 @@
 /**
  * The config APIs' bodies (version 0), Kafka's DescribeConfigs and IncrementalAlterConfigs: topic-level
- * configs of one topic, the cluster-wide topic defaults every topic inherits, or the byte-rate quotas of a
+ * configs of one topic, the cluster-wide topic defaults every topic inherits, or the quotas of a
  * client id (Kafka's `--entity-type clients`). Same conventions as
  * messages.ts. Values are strings as in Kafka (`retention_ms: '60000'`).
  */
@@ -8,8 +8,8 @@ import type { WireError } from './messages.js';
 
 /**
  * `topic` names a topic; `cluster` (name '') holds the topic-level defaults of the whole cluster; `client`
- * names a client id and holds its quotas (`producer_byte_rate`, `consumer_byte_rate`), name '' the
- * default of every client id.
+ * names a client id and holds its quotas (`producer_byte_rate`, `consumer_byte_rate`,
+ * `request_percentage`), name '' the default of every client id.
  */
 export type ConfigResourceType = 'topic' | 'cluster' | 'client';
 export interface ConfigResource {

@@ -4,11 +4,13 @@
  * counted apart; idle ones are forgotten.
  */
 import { describe, expect, it } from 'vitest';
-import { ClientQuotas, fixedQuotaLimits } from '../../src/broker/client-quotas.js';
+import { ClientQuotas, fixedQuotaLimits, HandlerTime } from '../../src/broker/client-quotas.js';
 
-function quotas(producerByteRate: number, consumerByteRate = -1) {
+function quotas(producerByteRate: number, consumerByteRate = -1, requestPercentage = -1) {
   let now = 1_000_000;
-  const q = new ClientQuotas(fixedQuotaLimits({ producerByteRate, consumerByteRate }), { nowMs: () => now });
+  const q = new ClientQuotas(fixedQuotaLimits({ producerByteRate, consumerByteRate, requestPercentage }), {
+    nowMs: () => now,
+  });
   return {
     q,
     advance: (ms: number) => {
@@ -71,5 +73,40 @@ describe('client byte-rate quotas', () => {
     expect(quotas(-1, -1).q.enabled).toBe(false);
     expect(quotas(1, -1).q.enabled).toBe(true);
     expect(quotas(-1, 1).q.enabled).toBe(true);
+    expect(quotas(-1, -1, 5).q.enabled).toBe(true);
+  });
+});
+
+describe('client request-time quotas (request_percentage)', () => {
+  it('holds event-loop milliseconds to the percentage of one thread, throttling the excess as byte quotas do', () => {
+    // 10% of one thread: 100 ms of event-loop time a second, 1,000 ms over the 10 s minimum span.
+    const { q, advance } = quotas(-1, -1, 10);
+    expect(q.record('a', 'request', 1_000)).toBe(0);
+    // 1,000 ms more: twice the quota over 10 s; the excess takes 10 s more at the quota.
+    expect(q.record('a', 'request', 1_000)).toBe(10_000);
+    expect(q.record('b', 'request', 1_000)).toBe(0);
+    advance(12_000);
+    expect(q.record('a', 'request', 1)).toBe(0);
+  });
+
+  it('times requests only of client ids a request-time quota holds', () => {
+    expect(quotas(-1, -1, 10).q.timeRequest('a')).not.toBeNull();
+    expect(quotas(1_000, 1_000, -1).q.timeRequest('a')).toBeNull();
+    expect(quotas(-1, -1, -1).q.record('a', 'request', 1e9)).toBe(0);
+  });
+});
+
+describe('HandlerTime: the event-loop time of one request', () => {
+  it('counts the stretches it runs and not the waits between them', () => {
+    let nowNs = 0n;
+    const t = new HandlerTime(() => nowNs);
+    nowNs += 2_000_000n; // decoding and the handler up to its first wait: 2 ms
+    t.pause();
+    nowNs += 500_000_000n; // parked: a long-poll fetch waiting for data
+    t.resume();
+    nowNs += 1_500_000n; // encoding the answer: 1.5 ms
+    expect(t.stoppedMs()).toBe(3.5);
+    nowNs += 1_000_000n;
+    expect(t.stoppedMs()).toBe(3.5);
   });
 });

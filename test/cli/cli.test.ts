@@ -512,7 +512,15 @@ describe('config describe / alter against a running broker', () => {
   });
 
   test('alter --client and --client-default set quota overrides; describe shows value and source; delete falls back', async () => {
-    const set = await cli(['config', 'alter', '--client', 'cli-quota', '--set', 'producer_byte_rate=4096']);
+    const set = await cli([
+      'config',
+      'alter',
+      '--client',
+      'cli-quota',
+      '--set',
+      'producer_byte_rate=4096',
+      'request_percentage=2.5',
+    ]);
     expect([set.code, set.stdout]).toEqual([0, 'altered quotas of client cli-quota\n']);
     const setDefault = await cli([
       'config',
@@ -527,6 +535,7 @@ describe('config describe / alter against a running broker', () => {
     expect(described.code).toBe(0);
     expect(described.stdout).toMatch(/^producer_byte_rate\s+4096\s+client$/m);
     expect(described.stdout).toMatch(/^consumer_byte_rate\s+16384\s+client-default$/m);
+    expect(described.stdout).toMatch(/^request_percentage\s+2\.5\s+client$/m);
     // -1 exempts one client id from the default, which deleting its override would fall back to.
     const exempt = await cli(['config', 'alter', '--client', 'cli-exempt', '--set', 'consumer_byte_rate=-1']);
     expect(exempt.code).toBe(0);
@@ -537,6 +546,7 @@ describe('config describe / alter against a running broker', () => {
     expect(JSON.parse(other.stdout)).toEqual([
       { key: 'consumer_byte_rate', value: '16384', source: 'client-default' },
       { key: 'producer_byte_rate', value: '8192', source: 'client-default' },
+      { key: 'request_percentage', value: '-1', source: 'default' },
     ]);
 
     expect(
@@ -560,7 +570,7 @@ describe('config describe / alter against a running broker', () => {
 
     const bad = await cli(['config', 'alter', '--client', 'cli-quota', '--set', 'producer_byte_rate=0']);
     expect([bad.code, bad.stderr.includes('INVALID_CONFIG')]).toEqual([1, true]);
-    const unknownKey = await cli(['config', 'alter', '--client-default', '--set', 'request_percentage=5']);
+    const unknownKey = await cli(['config', 'alter', '--client-default', '--set', 'io_thread_percentage=5']);
     expect([unknownKey.code, unknownKey.stderr.includes('unknown client quota key')]).toEqual([1, true]);
   });
 });

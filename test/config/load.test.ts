@@ -317,6 +317,18 @@ describe('loadConfig validation', () => {
     expect(configError(() => io('64KiB'))).toMatch(/^storage\.cleaner_io_bytes_per_sec: /);
   });
 
+  it('takes quotas.request_percentage as a percentage from 0.01 to 100, or -1 for no limit', () => {
+    const pct = (v: string) =>
+      loadConfig({ env: {}, yamlText: `quotas:\n  request_percentage: ${v}\n` }).quotas.requestPercentage;
+    expect(loadConfig({ env: {} }).quotas.requestPercentage).toBe(-1);
+    expect(pct('2.5')).toBe(2.5);
+    expect(pct('-1')).toBe(-1);
+    for (const bad of ['0', '101', '-2']) {
+      expect(configError(() => pct(bad))).toMatch(/^quotas\.request_percentage: .*from 0\.01 to 100/);
+    }
+    expect(configError(() => pct('lots'))).toMatch(/or -1 for no limit/);
+  });
+
   it('accepts -1 as unlimited only where documented', () => {
     expect(loadConfig({ env: {}, yamlText: 'storage:\n  retention_ms: -1\n' }).storage.retentionMs).toBe(-1);
     expect(configError(() => loadConfig({ env: {}, yamlText: 'storage:\n  segment_ms: -1\n' }))).toMatch(

@@ -20,7 +20,7 @@ function expectRefused(s: MetadataState, c: MetadataCommand, code: string, messa
 
 const quotasOf = (s: MetadataState) => Object.fromEntries(s.view().clientQuotas);
 
-describe('alterClientQuotas (per-client-id byte-rate quota overrides)', () => {
+describe('alterClientQuotas (per-client-id quota overrides)', () => {
   it('is refused below the client-quotas feature level (an older replica cannot decode it)', () => {
     const s = finalizedAt(3, FEATURE.partitionReassignment);
     expectRefused(s, alter('app', { producer_byte_rate: '1000' }), 'FEATURE_NOT_FINALIZED', /level 6/);
@@ -58,17 +58,22 @@ describe('alterClientQuotas (per-client-id byte-rate quota overrides)', () => {
     expect(s.version).toBe(version);
   });
 
-  it('refuses unknown keys, values that are not positive whole numbers, and over-long client ids', () => {
+  it('refuses unknown keys, byte rates that are not positive whole numbers, percentages out of 0.01..100, and over-long client ids', () => {
     const s = finalizedAt(3, FEATURE.clientQuotas);
     expectRefused(
       s,
-      alter('app', { request_percentage: '50' }),
+      alter('app', { io_thread_percentage: '50' }),
       'INVALID_CONFIG',
       /unknown client quota key/,
     );
     for (const bad of ['0', '-2', '-01', '1.5', 'fast', '', '99999999999999999']) {
       expectRefused(s, alter('app', { producer_byte_rate: bad }), 'INVALID_CONFIG');
     }
+    for (const bad of ['0', '0.001', '100.01', '101', '-2', '1e1', '.5', '5.', 'half', '']) {
+      expectRefused(s, alter('app', { request_percentage: bad }), 'INVALID_CONFIG', /request_percentage/);
+    }
+    for (const good of ['0.01', '2.5', '100', '-1'])
+      expectOk(s.apply(alter('app', { request_percentage: good })));
     expectRefused(s, alter('x'.repeat(256), { producer_byte_rate: '1' }), 'INVALID_CONFIG');
     expectRefused(s, alter('app', {}, ['retention_ms']), 'INVALID_CONFIG');
   });

@@ -1,6 +1,6 @@
 /**
  * DescribeConfigs v0 (api key 22): the effective topic-level configs of topics or of the cluster (its
- * topic defaults), or the byte-rate quotas of client ids, each key with its source. Answered from the broker's local metadata view.
+ * topic defaults), or the quotas of client ids, each key with its source. Answered from the broker's local metadata view.
  *
  *   request  = { resources: [ { type: "topic" | "cluster" | "client", name: str } ] }
  *   response = { resources: [ { type: "topic" | "cluster" | "client", name: str, error: WireError | nil,
