@@ -11,6 +11,7 @@ import {
   checkClientQuotaChange,
   mergeClientQuotas,
   NO_CLIENT_QUOTA_OVERRIDES,
+  usesQuotaExtensions,
 } from '../metadata/client-quota-rules.js';
 import { FEATURE, featureNotFinalized } from '../metadata/feature-levels.js';
 import type { MetadataStore } from '../metadata/store.js';
@@ -185,6 +186,14 @@ export class MetadataClientQuotaStore implements ClientQuotaStore {
     const view = await this.store.readLinearizable(deadline?.signal);
     if (view.featureLevel < FEATURE.clientQuotas) {
       throw featureNotFinalized(view, FEATURE.clientQuotas, 'client quota overrides need', OPERATION);
+    }
+    if (view.featureLevel < FEATURE.clientQuotaExtensions && usesQuotaExtensions(set)) {
+      throw featureNotFinalized(
+        view,
+        FEATURE.clientQuotaExtensions,
+        'an unlimited (-1) or request_percentage quota override needs',
+        OPERATION,
+      );
     }
     const result = await this.store.alterClientQuotas(
       { clientId, set, delete: del },

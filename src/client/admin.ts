@@ -4,6 +4,7 @@
  * failing the whole call; `createTopic` / `deleteTopic` throw them.
  */
 import { StreamBusError } from '../errors/index.js';
+import { usesQuotaExtensions } from '../metadata/client-quota-rules.js';
 import { FEATURE } from '../metadata/feature-levels.js';
 import {
   ApiKey,
@@ -454,11 +455,23 @@ export class Admin {
   /**
    * A client resource reaching a broker of a build before client quotas fails its whole request as
    * INVALID_REQUEST, and one of a newer build refuses overrides until the level is finalized: the level
-   * says which, before anything is sent (once it is reached it is not asked again).
+   * says which, before anything is sent (once it is reached it is not asked again). An unlimited (-1) or
+   * request_percentage override needs the level after it: a level-6 broker refuses those values.
    */
-  private async requireClientQuotas(resources: readonly ConfigResource[], operation: string): Promise<void> {
-    if (!resources.some((r) => r.type === 'client')) return;
+  private async requireClientQuotas(
+    resources: readonly (ConfigResource & ConfigChange)[],
+    operation: string,
+  ): Promise<void> {
+    const clients = resources.filter((r) => r.type === 'client');
+    if (clients.length === 0) return;
     await this.features.require(FEATURE.clientQuotas, 'client quota overrides need', operation);
+    if (clients.some((r) => r.set !== undefined && usesQuotaExtensions(r.set))) {
+      await this.features.require(
+        FEATURE.clientQuotaExtensions,
+        'an unlimited (-1) or request_percentage quota override needs',
+        operation,
+      );
+    }
   }
 
   /**

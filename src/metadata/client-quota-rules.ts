@@ -52,6 +52,16 @@ function badValue(key: ClientQuotaKey, value: string): string | undefined {
     : `${key} must be a positive whole number of bytes per second${fallBack}`;
 }
 
+/**
+ * Whether a change sets a value a level-6 broker refuses (feature-levels.ts FEATURE.clientQuotaExtensions):
+ * an unlimited override, or request_percentage.
+ */
+export function usesQuotaExtensions(set: Readonly<Record<string, string>>): boolean {
+  return Object.entries(set).some(
+    ([key, value]) => value === UNLIMITED_QUOTA || key === 'request_percentage',
+  );
+}
+
 export function isClientQuotaKey(key: string): key is ClientQuotaKey {
   return (CLIENT_QUOTA_KEYS as readonly string[]).includes(key);
 }

@@ -56,7 +56,13 @@ export const FEATURE_LEVELS: readonly FeatureLevel[] = [
     level: 6,
     name: 'client-quotas',
     enables:
-      'quota overrides (byte rates, request time) per client id and for every client id, set at runtime (alterClientQuotas: config alter --client, --client-default); before it they are refused',
+      'byte-rate quota overrides per client id and for every client id, set at runtime (alterClientQuotas: config alter --client, --client-default); before it they are refused',
+  },
+  {
+    level: 7,
+    name: 'client-quota-extensions',
+    enables:
+      'a quota override of -1 (unlimited, where deleting falls back) and request_percentage overrides (request-time quota); before it both are refused',
   },
 ];
 
@@ -92,6 +98,12 @@ export const FEATURE = {
    * it, so brokers refuse the request (FEATURE_NOT_FINALIZED) and apply refuses the command below this level.
    */
   clientQuotas: 6,
+  /**
+   * alterClientQuotas setting an override to -1 (unlimited) or setting request_percentage: a level-6 replica
+   * refuses both values when it applies the command while a newer one accepts them (their images would
+   * diverge), so brokers refuse such a request (FEATURE_NOT_FINALIZED) and apply refuses it below this level.
+   */
+  clientQuotaExtensions: 7,
 } as const;
 
 /**

@@ -11,6 +11,7 @@ import {
   mergeClientQuotas,
   NO_CLIENT_QUOTA_OVERRIDES,
   sameClientQuotas,
+  usesQuotaExtensions,
 } from './client-quota-rules.js';
 import type { MetadataCommand } from './commands.js';
 import { BASELINE_FEATURE_LEVEL, FEATURE } from './feature-levels.js';
@@ -404,6 +405,12 @@ export class MetadataState {
           return this.fail(
             'FEATURE_NOT_FINALIZED',
             `client quota overrides need cluster feature level ${FEATURE.clientQuotas}; the cluster is at ${this.featureLevel}`,
+          );
+        }
+        if (this.featureLevel < FEATURE.clientQuotaExtensions && usesQuotaExtensions(c.set)) {
+          return this.fail(
+            'FEATURE_NOT_FINALIZED',
+            `an unlimited (-1) or request_percentage quota override needs cluster feature level ${FEATURE.clientQuotaExtensions}; the cluster is at ${this.featureLevel}`,
           );
         }
         const bad = checkClientQuotaChange(c.clientId, c.set, c.delete);

@@ -93,6 +93,20 @@ describe('Admin: client quota resources need cluster feature level 6', () => {
     ]);
   });
 
+  it('an unlimited (-1) or request_percentage override needs level 7: at 6 it throws before anything is sent', async () => {
+    const { admin, sent } = fakeCluster(atLevel(FEATURE.clientQuotas, [6, 6]), 'ok');
+    const sets: Record<string, string>[] = [{ producer_byte_rate: '-1' }, { request_percentage: '25' }];
+    for (const set of sets) {
+      await expect(admin.alterConfig(CLIENT, { set })).rejects.toMatchObject({
+        code: 'FEATURE_NOT_FINALIZED',
+        message: expect.stringMatching(/level 7/),
+      });
+    }
+    expect(sent.some((s) => s.apiKey === ApiKey.AlterConfigs)).toBe(false);
+    await admin.alterConfig(CLIENT, SET);
+    expect(sent.at(-1)?.apiKey).toBe(ApiKey.AlterConfigs);
+  });
+
   it('topic and cluster resources do not ask the level', async () => {
     const { admin, sent } = fakeCluster('v0 only', 'ok');
     await admin.describeConfig({ type: 'topic', name: 't' });

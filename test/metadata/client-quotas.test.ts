@@ -59,7 +59,7 @@ describe('alterClientQuotas (per-client-id quota overrides)', () => {
   });
 
   it('refuses unknown keys, byte rates that are not positive whole numbers, percentages out of 0.01..100, and over-long client ids', () => {
-    const s = finalizedAt(3, FEATURE.clientQuotas);
+    const s = finalizedAt(3, FEATURE.clientQuotaExtensions);
     expectRefused(
       s,
       alter('app', { io_thread_percentage: '50' }),
@@ -78,8 +78,17 @@ describe('alterClientQuotas (per-client-id quota overrides)', () => {
     expectRefused(s, alter('app', {}, ['retention_ms']), 'INVALID_CONFIG');
   });
 
-  it('-1 is an override of its own (unlimited), kept until deleted', () => {
+  it('an unlimited (-1) or request_percentage override is refused at level 6 (a level-6 replica refuses the value) and taken from level 7', () => {
     const s = finalizedAt(3, FEATURE.clientQuotas);
+    expectRefused(s, alter('app', { producer_byte_rate: '-1' }), 'FEATURE_NOT_FINALIZED', /level 7/);
+    expectRefused(s, alter('app', { request_percentage: '50' }), 'FEATURE_NOT_FINALIZED', /level 7/);
+    expectOk(s.apply(alter('app', { producer_byte_rate: '1000' })));
+    const upgraded = finalizedAt(3, FEATURE.clientQuotaExtensions);
+    expectOk(upgraded.apply(alter('app', { producer_byte_rate: '-1', request_percentage: '50' })));
+  });
+
+  it('-1 is an override of its own (unlimited), kept until deleted', () => {
+    const s = finalizedAt(3, FEATURE.clientQuotaExtensions);
     expectOk(s.apply(alter('', { producer_byte_rate: '500' })));
     expectOk(s.apply(alter('exempt', { producer_byte_rate: '-1' })));
     expect(quotasOf(s)).toEqual({ '': { producer_byte_rate: '500' }, exempt: { producer_byte_rate: '-1' } });
