@@ -14,10 +14,13 @@
  * no replica to the in-sync set while its group still has a voter outside the list). Completing at the
  * write let a decommissioned broker be unregistered, and stopped by its operator, while groups still
  * counted it as a voter with the replacement not yet promoted: one more failure then stalled those
- * partitions.
+ * partitions. A move that only adds a replica (a reassignment to more replicas) completes the same way; one
+ * that only removes a replica completes once written: no replica is waited for, and the partition's leader
+ * drops the voter on its next membership step (before any later move's, membership-step.ts).
  */
 import type { CoordinatorAction, CoordinatorConfig } from '../cluster/coordinator-types.js';
-import { type LeaderChange, type Move, NO_LEADER } from '../cluster/types.js';
+import { replicasAfterMove } from '../cluster/load.js';
+import { type LeaderChange, type Move, NO_BROKER, NO_LEADER } from '../cluster/types.js';
 import { StreamBusError } from '../errors/index.js';
 import type { InSyncSetChange } from '../metadata/commands.js';
 import { FEATURE } from '../metadata/feature-levels.js';
@@ -204,11 +207,9 @@ export class RebalanceExecutor {
     for (let attempt = 1; ; attempt++) {
       const view = this.deps.store.snapshotView();
       const p = view.topics.get(move.topic)?.partitions[move.partition];
-      if (p === undefined || !p.replicas.includes(move.from) || p.replicas.includes(move.to)) break;
-      const replicas = inTargetOrder(
-        p.replicas.map((id) => (id === move.from ? move.to : id)),
-        p.targetReplicas,
-      );
+      if (p === undefined || !stillToApply(p.replicas, move)) break;
+      const replicas = inTargetOrder(replicasAfterMove(p.replicas, move), p.targetReplicas);
+      const leaderLeaves = move.from !== NO_BROKER && p.leader === move.from;
       try {
         // The partition's leader makes its Raft group follow the new list (learner, catch up, promote,
         // remove the old voter); the new replica is not in sync until its leader says so, and a leader
@@ -220,7 +221,7 @@ export class RebalanceExecutor {
             expectedEpoch: p.leaderEpoch,
             replicas,
             isr: p.isr.filter((id) => id !== move.from),
-            leader: p.leader === move.from ? firstLive(replicas, view) : p.leader,
+            leader: leaderLeaves ? firstLive(replicas, view) : p.leader,
           },
           this.fenced(signal),
         );
@@ -245,6 +246,7 @@ export class RebalanceExecutor {
    * MOVE_CATCH_UP_MAX_MS). A move not applied yet, or whose partition has changed since, is not waiting.
    */
   private catchingUp(move: Pick<MoveRecord, 'topic' | 'partition' | 'from' | 'to'>): boolean {
+    if (move.to === NO_BROKER) return false;
     const p = this.deps.store.snapshotView().topics.get(move.topic)?.partitions[move.partition];
     if (p === undefined || p.replicas.includes(move.from) || !p.replicas.includes(move.to)) return false;
     if (p.isr.includes(move.to)) return false;
@@ -307,6 +309,13 @@ function stillToMake(view: MetadataView, change: LeaderChange): PartitionRecord 
   return p;
 }
 
+/** Whether `move` still has to be written: its `from` still a replica (unless it adds), its `to` not yet. */
+function stillToApply(replicas: readonly number[], move: Pick<Move, 'from' | 'to'>): boolean {
+  const fromThere = move.from === NO_BROKER || replicas.includes(move.from);
+  const toAbsent = move.to === NO_BROKER || !replicas.includes(move.to);
+  return fromThere && toAbsent;
+}
+
 /**
  * The move that gives a reassigned partition its target's brokers writes the target's order (the operator's
  * preferred leader first), which ends the reassignment; any other keeps the list's order.
@@ -333,6 +342,8 @@ function isConflict(err: unknown): boolean {
 }
 
 function describeMove(m: Pick<Move, 'topic' | 'partition' | 'from' | 'to'>): string {
+  if (m.from === NO_BROKER) return `${m.topic}/${m.partition}: add ${m.to}`;
+  if (m.to === NO_BROKER) return `${m.topic}/${m.partition}: remove ${m.from}`;
   return `${m.topic}/${m.partition}: ${m.from}->${m.to}`;
 }
 

@@ -303,10 +303,12 @@ export class Admin {
    * `alterPartitionReassignments`; cluster mode), and pins them there. Resolves once the change is recorded:
    * the rebalancer then moves one replica at a time (a learner catches up, is promoted, the old replica is
    * removed) and hands leadership to the list's first in-sync broker; `describeTopics` shows the replicas
-   * converge. All the partitions change or none does. A list keeps the partition's replica count. Throws
-   * INVALID_REPLICA_ASSIGNMENT (empty list, a broker twice, a draining or decommissioned broker),
-   * UNKNOWN_BROKER, INVALID_REPLICATION_FACTOR, UNKNOWN_TOPIC_OR_PARTITION, FEATURE_NOT_FINALIZED (a
-   * rolling upgrade not finished) or INVALID_REQUEST (single node).
+   * converge (`targetReplicas` while they have not). All the partitions change or none does. A list longer or
+   * shorter than the partition's replicas grows or shrinks it (replicas added, then replaced, then removed).
+   * Throws INVALID_REPLICA_ASSIGNMENT (empty list, a broker twice, a draining or decommissioned broker),
+   * UNKNOWN_BROKER, INVALID_REPLICATION_FACTOR (fewer brokers than the topic's min_insync_replicas),
+   * UNKNOWN_TOPIC_OR_PARTITION, FEATURE_NOT_FINALIZED (a rolling upgrade not finished) or INVALID_REQUEST
+   * (single node).
    */
   async reassignPartitions(
     topic: string,

@@ -1,4 +1,4 @@
-import type { BrokerId, BrokerView, ClusterView, Move } from './types.js';
+import { type BrokerId, type BrokerView, type ClusterView, type Move, NO_BROKER } from './types.js';
 
 /**
  * Shares are fractions, so "more than one apart" must ignore floating-point noise: 7 - 8/3 and 6 - 8/3
@@ -21,8 +21,7 @@ export function eligibleBrokers(view: Pick<ClusterView, 'brokers'>): BrokerView[
 }
 
 /**
- * Each partition's replica list as it will be once the recorded pending moves finish (`from` replaced by
- * `to` in place). Planning against this projection keeps a new plan from fighting moves in flight.
+ * Each partition's replica list as it will be once the recorded pending moves finish (replicasAfterMove). Planning against this projection keeps a new plan from fighting moves in flight.
  */
 export function projectedReplicas(view: ClusterView): Map<string, BrokerId[]> {
   const out = new Map<string, BrokerId[]>();
@@ -34,10 +33,25 @@ export function projectedReplicas(view: ClusterView): Map<string, BrokerId[]> {
 }
 
 export function applyMoveTo(replicasByPartition: Map<string, BrokerId[]>, move: Move): void {
-  const replicas = replicasByPartition.get(partitionKey(move.topic, move.partition));
-  if (replicas === undefined) return;
-  const i = replicas.indexOf(move.from);
-  if (i >= 0 && !replicas.includes(move.to)) replicas[i] = move.to;
+  const key = partitionKey(move.topic, move.partition);
+  const replicas = replicasByPartition.get(key);
+  if (replicas !== undefined) replicasByPartition.set(key, replicasAfterMove(replicas, move));
+}
+
+/**
+ * A replica list once `move` is made: `to` in `from`'s place, appended (an add) or `from` dropped (a
+ * removal). A move that no longer fits the list (its `from` gone, or its `to` there already) changes nothing.
+ */
+export function replicasAfterMove(
+  replicas: readonly BrokerId[],
+  move: Pick<Move, 'from' | 'to'>,
+): BrokerId[] {
+  const { from, to } = move;
+  if (to !== NO_BROKER && replicas.includes(to)) return [...replicas];
+  if (from === NO_BROKER) return [...replicas, to];
+  if (!replicas.includes(from)) return [...replicas];
+  if (to === NO_BROKER) return replicas.filter((id) => id !== from);
+  return replicas.map((id) => (id === from ? to : id));
 }
 
 export function partitionKey(topic: string, partition: number): string {

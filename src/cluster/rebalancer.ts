@@ -8,10 +8,19 @@ import {
   partitionKey,
   projectedReplicas,
   replicaCounts,
+  replicasAfterMove,
   SHARE_EPSILON,
   worthMoving,
 } from './load.js';
-import type { BrokerId, BrokerView, ClusterView, LeaderChange, Move, MoveReason } from './types.js';
+import {
+  type BrokerId,
+  type BrokerView,
+  type ClusterView,
+  type LeaderChange,
+  type Move,
+  type MoveReason,
+  NO_BROKER,
+} from './types.js';
 
 export interface RebalanceOptions {
   readonly nowMs: number;
@@ -47,6 +56,7 @@ interface Slot {
   /** An operator's reassignment not reached yet (PartitionView.targetReplicas). */
   readonly target: readonly BrokerId[] | undefined;
   readonly isr: readonly BrokerId[];
+  readonly leader: BrokerId;
   replicas: BrokerId[];
 }
 
@@ -55,8 +65,8 @@ interface Slot {
  * 1. evacuate: every replica on a broker failed for at least `failedGraceMs`, decommissioned, draining or
  *    unknown moves to the eligible broker that keeps the partition on the most distinct racks, then the one
  *    furthest below its fair share;
- * 2. reassign: a partition an operator reassigned (PartitionView.targetReplicas) moves one replica onto the
- *    first eligible broker of its target that it lacks, off one the target does not name;
+ * 2. reassign: a partition an operator reassigned (PartitionView.targetReplicas) takes one step towards its
+ *    target (reassignmentStep): a replica added, moved or removed;
  * 3. balance: while some eligible broker is more than one replica above another relative to their fair
  *    shares, move a replica from the busiest to the emptiest that does not hold the partition and does not
  *    reduce the partition's distinct racks (a partition already led by the source is moved last; one with
@@ -94,6 +104,7 @@ export function planRebalance(view: ClusterView, options: RebalanceOptions): Reb
         pinned: p.pinned === true,
         target: p.targetReplicas,
         isr: p.isr,
+        leader: p.leader,
         replicas: projected.get(key) ?? [...p.replicas],
       });
     }
@@ -108,9 +119,9 @@ export function planRebalance(view: ClusterView, options: RebalanceOptions): Reb
   const moves: Move[] = [];
   const moved = new Set<string>();
   const record = (slot: Slot, from: BrokerId, to: BrokerId, reason: MoveReason): void => {
-    slot.replicas = slot.replicas.map((id) => (id === from ? to : id));
-    counts.set(from, (counts.get(from) ?? 0) - 1);
-    counts.set(to, (counts.get(to) ?? 0) + 1);
+    slot.replicas = replicasAfterMove(slot.replicas, { from, to });
+    if (from !== NO_BROKER) counts.set(from, (counts.get(from) ?? 0) - 1);
+    if (to !== NO_BROKER) counts.set(to, (counts.get(to) ?? 0) + 1);
     moved.add(slot.key);
     moves.push({ topic: slot.topic, partition: slot.partition, from, to, reason });
     budget -= 1;
@@ -137,7 +148,7 @@ export function planRebalance(view: ClusterView, options: RebalanceOptions): Reb
   for (const slot of slots) {
     if (budget <= 0) break;
     if (moved.has(slot.key) || slot.target === undefined) continue;
-    const step = reassignmentStep(slot.replicas, slot.target, slot.isr, eligibleIds);
+    const step = reassignmentStep(slot, slot.target, eligibleIds);
     if (step !== undefined) record(slot, step.from, step.to, 'reassignment');
   }
 
@@ -153,21 +164,37 @@ export function planRebalance(view: ClusterView, options: RebalanceOptions): Reb
 }
 
 /**
- * The next move of a reassignment: onto the first broker of the target list that is not a replica yet and
- * is eligible (one that is failed, starting or leaving is waited for), off a replica the target does not
- * name, one out of the in-sync set first (it serves nothing now, so its replacement restores redundancy).
+ * The next move of a reassignment, keeping as many replicas as the walk allows at every step (never fewer
+ * in sync than the smaller of the current and target replica counts, where the current ones were in sync):
+ * - while the partition has fewer replicas than the target, add the first eligible target broker it lacks
+ *   (the new replica catches up as a learner before it votes), so a growth comes before any replacement;
+ * - then replace a replica the target does not name with that broker (learner, catch up, promote, remove),
+ *   off one out of the in-sync set first (it serves nothing now, so its replacement restores redundancy);
+ * - then, while it has more replicas than the target, remove one the target does not name: out of sync
+ *   first, then a follower before the leader (whose removal hands leadership on first). Removing one in
+ *   sync waits while that would leave fewer in sync than the target names (a replica is down: the removal
+ *   would cut redundancy further; it goes once that replica is back, or the operator names another list).
+ * A target broker that is failed, starting or leaving is waited for.
  */
 function reassignmentStep(
-  replicas: readonly BrokerId[],
+  slot: Pick<Slot, 'replicas' | 'isr' | 'leader'>,
   target: readonly BrokerId[],
-  isr: readonly BrokerId[],
   eligibleIds: ReadonlySet<BrokerId>,
 ): { from: BrokerId; to: BrokerId } | undefined {
+  const { replicas, isr } = slot;
   const to = target.find((id) => !replicas.includes(id) && eligibleIds.has(id));
   const leaving = replicas.filter((id) => !target.includes(id));
-  if (to === undefined || leaving.length === 0) return undefined;
-  const from = leaving.find((id) => !isr.includes(id)) ?? (leaving[0] as BrokerId);
-  return { from, to };
+  const inSync = (id: BrokerId): boolean => isr.includes(id);
+  if (replicas.length < target.length) return to === undefined ? undefined : { from: NO_BROKER, to };
+  if (to !== undefined && leaving.length > 0) {
+    return { from: leaving.find((id) => !inSync(id)) ?? (leaving[0] as BrokerId), to };
+  }
+  if (replicas.length <= target.length) return undefined;
+  const outOfSync = leaving.find((id) => !inSync(id));
+  if (outOfSync !== undefined) return { from: outOfSync, to: NO_BROKER };
+  if (replicas.filter(inSync).length - 1 < target.length) return undefined;
+  const from = leaving.find((id) => id !== slot.leader) ?? (leaving[0] as BrokerId);
+  return { from, to: NO_BROKER };
 }
 
 function evacuationReason(broker: BrokerView | undefined, options: RebalanceOptions): MoveReason | undefined {

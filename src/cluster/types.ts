@@ -66,9 +66,16 @@ export type MoveReason =
   | 'rebalance';
 
 /**
+ * A move's `from` when it only adds a replica, or its `to` when it only removes one: the steps of a
+ * reassignment that changes the replication factor (the metadata store's NO_BROKER, the same value).
+ */
+export const NO_BROKER = -1;
+
+/**
  * One replica of one partition moves from one broker to another. `to` takes `from`'s position in the
- * replica list, so a move of the first replica also moves the preferred leader. A move is a self-contained
- * step recorded in the metadata store, so a new coordinator continues it after failover.
+ * replica list, so a move of the first replica also moves the preferred leader. With `from` NO_BROKER the
+ * move only adds `to` (at the end of the list); with `to` NO_BROKER it only removes `from`. A move is a
+ * self-contained step recorded in the metadata store, so a new coordinator continues it after failover.
  */
 export interface Move {
   readonly topic: string;

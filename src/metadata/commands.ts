@@ -18,6 +18,7 @@ import {
   type HostPort,
   MOVE_STATES,
   type MoveState,
+  NO_BROKER,
 } from './types.js';
 
 export const COMMAND_FORMAT_VERSION = 1;
@@ -366,16 +367,14 @@ const DECODERS: { readonly [K in CommandType]: (b: Body) => Extract<MetadataComm
     type: 'recordMove',
     topic: str(b.topic, 'topic'),
     partition: uint(b.partition, 'partition'),
-    from: brokerId(b.from, 'from'),
-    to: brokerId(b.to, 'to'),
+    ...moveEnds(b, ''),
     state: oneOf(b.state, MOVE_STATES, 'state'),
   }),
   completeMove: (b) => ({
     type: 'completeMove',
     topic: str(b.topic, 'topic'),
     partition: uint(b.partition, 'partition'),
-    from: brokerId(b.from, 'from'),
-    to: brokerId(b.to, 'to'),
+    ...moveEnds(b, ''),
   }),
   setClusterConfig: (b) => ({
     type: 'setClusterConfig',
@@ -453,6 +452,17 @@ export function positiveInt(v: unknown, what: string): number {
 export function brokerId(v: unknown, what: string): BrokerId {
   invariant(typeof v === 'number' && Number.isSafeInteger(v) && v > 0, `metadata ${what} is not a broker id`);
   return v;
+}
+
+/**
+ * A move's two brokers (`prefix`: the field names' prefix in the message). Either may be NO_BROKER (a move
+ * that only adds or only removes a replica), not both.
+ */
+export function moveEnds(b: Record<string, unknown>, prefix: string): { from: BrokerId; to: BrokerId } {
+  const from = b.from === NO_BROKER ? NO_BROKER : brokerId(b.from, `${prefix}from`);
+  const to = b.to === NO_BROKER ? NO_BROKER : brokerId(b.to, `${prefix}to`);
+  invariant(from !== NO_BROKER || to !== NO_BROKER, `metadata ${prefix}from and ${prefix}to are both empty`);
+  return { from, to };
 }
 
 function leader(v: unknown): BrokerId {

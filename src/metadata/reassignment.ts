@@ -3,10 +3,12 @@
  * replica list for some partitions of a topic (Kafka's kafka-reassign-partitions), or an unpin.
  *
  * A list must name distinct registered brokers that are not leaving (draining or decommissioned: the
- * rebalancer is moving replicas off them), as many as the partition has replicas now: the replication
- * factor does not change by reassignment (the rebalancer's moves replace one replica with another).
+ * rebalancer is moving replicas off them). It may be longer or shorter than the partition's replica list
+ * (the rebalancer then adds or removes replicas, docs/cluster.md "Reassigning and unpinning"), but never
+ * shorter than the topic's effective min_insync_replicas: every acks=all write would be refused for good.
  */
 import type { ErrorCode } from '../errors/index.js';
+import { minInsyncReplicas } from '../storage/topic-config.js';
 import type { PartitionAssignmentChange } from './commands.js';
 import type { BrokerId, BrokerRecord, PartitionRecord, TopicRecord } from './types.js';
 
@@ -22,6 +24,7 @@ export interface Refusal {
 export function reassignedPartitions(
   topic: TopicRecord,
   brokers: ReadonlyMap<BrokerId, BrokerRecord>,
+  clusterConfig: Readonly<Record<string, string>>,
   changes: readonly PartitionAssignmentChange[],
 ): readonly PartitionRecord[] | Refusal {
   if (changes.length === 0) return { code: 'INVALID_REQUEST', message: 'no partition to change' };
@@ -41,7 +44,9 @@ export function reassignedPartitions(
       partitions[change.partition] = unpinned(record);
       continue;
     }
-    const refusal = checkReplicaList(name, record, change.replicas, brokers);
+    const refusal =
+      checkReplicaList(name, change.replicas, brokers) ??
+      checkMinInsync(name, topic, clusterConfig, change.replicas);
     if (refusal !== undefined) return refusal;
     partitions[change.partition] = pinnedTo(record, change.replicas);
   }
@@ -50,7 +55,6 @@ export function reassignedPartitions(
 
 function checkReplicaList(
   name: string,
-  record: PartitionRecord,
   replicas: readonly BrokerId[],
   brokers: ReadonlyMap<BrokerId, BrokerRecord>,
 ): Refusal | undefined {
@@ -59,12 +63,6 @@ function checkReplicaList(
     message: `${name}: ${message}`,
   });
   if (replicas.length === 0) return invalid('the replica list is empty');
-  if (replicas.length !== record.replicas.length) {
-    return {
-      code: 'INVALID_REPLICATION_FACTOR',
-      message: `${name} has ${record.replicas.length} replicas and the list names ${replicas.length}: a reassignment keeps the replication factor`,
-    };
-  }
   const seen = new Set<BrokerId>();
   for (const id of replicas) {
     if (seen.has(id)) return invalid(`broker ${id} is listed twice`);
@@ -78,6 +76,27 @@ function checkReplicaList(
     }
   }
   return undefined;
+}
+
+/**
+ * A list shorter than the in-sync replicas an acks=all write needs (the topic's min_insync_replicas, else
+ * the cluster's default: broker/topic-configs.ts merges them the same way) would refuse every such write,
+ * the producer's default, for as long as it stands. The broker's own topics (`__*`) need at most their
+ * replica count (minInsyncFor), so any list fits them.
+ */
+function checkMinInsync(
+  name: string,
+  topic: TopicRecord,
+  clusterConfig: Readonly<Record<string, string>>,
+  replicas: readonly BrokerId[],
+): Refusal | undefined {
+  if (topic.name.startsWith('__')) return undefined;
+  const required = minInsyncReplicas({ ...clusterConfig, ...topic.configs });
+  if (replicas.length >= required) return undefined;
+  return {
+    code: 'INVALID_REPLICATION_FACTOR',
+    message: `${name}: the list names ${replicas.length} replica(s) but min_insync_replicas is ${required}: every acks=all write would be refused (lower min_insync_replicas first)`,
+  };
 }
 
 /**

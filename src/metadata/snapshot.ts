@@ -32,6 +32,7 @@ import {
   hostPort,
   ids,
   list,
+  moveEnds,
   nullableStr,
   obj,
   oneOf,
@@ -202,8 +203,7 @@ function moveRecord(x: unknown): MoveRecord {
   return {
     topic: str(b.topic, 'move.topic'),
     partition: uint(b.partition, 'move.partition'),
-    from: brokerId(b.from, 'move.from'),
-    to: brokerId(b.to, 'move.to'),
+    ...moveEnds(b, 'move.'),
     state: oneOf(b.state, MOVE_STATES, 'move.state'),
     recordedVersion: uint(b.recordedVersion, 'move.recordedVersion'),
   };

@@ -31,6 +31,7 @@ import {
   type InSyncSetResult,
   type MoveRecord,
   moveKey,
+  NO_BROKER,
   type PartitionRecord,
   type TopicRecord,
 } from './types.js';
@@ -310,7 +311,9 @@ export class MetadataState {
         const t = this.topics.get(c.topic);
         const p = t?.partitions[c.partition];
         if (p === undefined) return this.unknownTopic(`${c.topic}/${c.partition}`);
-        if (!this.brokers.has(c.to)) return this.fail('UNKNOWN_BROKER', `broker ${c.to} is not registered`);
+        // `to` NO_BROKER: a move that only removes `from` (a reassignment to fewer replicas).
+        if (c.to !== NO_BROKER && !this.brokers.has(c.to))
+          return this.fail('UNKNOWN_BROKER', `broker ${c.to} is not registered`);
         if (c.from === c.to) return this.fail('METADATA_CONFLICT', 'a move needs two different brokers');
         const key = moveKey(c.topic, c.partition, c.from, c.to);
         const prev = this.moves.get(key);
@@ -393,7 +396,7 @@ export class MetadataState {
         }
         const t = this.topics.get(c.topic);
         if (t === undefined) return this.unknownTopic(c.topic);
-        const partitions = reassignedPartitions(t, this.brokers, c.partitions);
+        const partitions = reassignedPartitions(t, this.brokers, this.clusterConfig, c.partitions);
         if ('code' in partitions) return this.fail(partitions.code, partitions.message);
         if (partitions.every((p, i) => p === t.partitions[i])) return this.ok();
         this.bump();

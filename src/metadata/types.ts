@@ -77,10 +77,18 @@ export interface TopicRecord {
 export type MoveState = 'pending' | 'adding' | 'removing';
 export const MOVE_STATES: readonly MoveState[] = ['pending', 'adding', 'removing'];
 
+/**
+ * A move's `from` when it only adds a replica, or its `to` when it only removes one (a reassignment that
+ * changes the replication factor); never both.
+ */
+export const NO_BROKER = -1;
+
 export interface MoveRecord {
   readonly topic: string;
   readonly partition: number;
+  /** NO_BROKER: the move only adds `to`. */
   readonly from: BrokerId;
+  /** NO_BROKER: the move only removes `from`. */
   readonly to: BrokerId;
   readonly state: MoveState;
   readonly recordedVersion: number;

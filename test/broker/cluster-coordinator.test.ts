@@ -864,6 +864,47 @@ describe('ClusterCoordinator: reassigned and unpinned partitions (alterPartition
     rig.stop();
   });
 
+  it('grows a partition with a move that only adds a replica, complete once it is in sync, and shrinks it, leader last', async () => {
+    const rig = new Rig();
+    await reassignmentFinalized(rig);
+    rig.apply(createTopic('t', [[1, 2]]));
+    await rig.run(1_000, [1, 2, 3, 4]);
+    rig.catchUpAtOnce = false;
+    rig.apply({
+      type: 'alterPartitionAssignments',
+      topic: 't',
+      partitions: [{ partition: 0, replicas: [1, 2, 3] }],
+    });
+    await rig.run(3_000, [1, 2, 3, 4]);
+    const partition = () => rig.sm.view().topics.get('t')!.partitions[0]!;
+    // Written, and waiting for broker 3 to catch up: the move stays recorded, nothing else is planned.
+    expect(partition()).toMatchObject({ replicas: [1, 2, 3], isr: [1, 2] });
+    expect(rig.sm.view().moves.size).toBe(1);
+    rig.catchUp('t', 0);
+    await rig.run(1_000, [1, 2, 3, 4]);
+    expect(rig.sm.view().moves.size).toBe(0);
+    expect(partition().targetReplicas).toBeUndefined();
+    // Shrink to broker 3 and 2: broker 1 leads and leaves, so leadership moves on with the write.
+    rig.apply({
+      type: 'alterPartitionAssignments',
+      topic: 't',
+      partitions: [{ partition: 0, replicas: [3, 2] }],
+    });
+    await rig.run(3_000, [1, 2, 3, 4]);
+    expect(partition()).toMatchObject({ replicas: [3, 2], isr: [2, 3], leader: 3, pinned: true });
+    expect(partition().targetReplicas).toBeUndefined();
+    expect(rig.sm.view().moves.size).toBe(0);
+    expect(rig.writes.filter((w) => /Move|replicas/.test(w) && w.includes('t/0'))).toEqual([
+      'recordMove t/0 -1->3',
+      'replicas t/0 1,2,3',
+      'completeMove t/0 -1->3',
+      'recordMove t/0 1->-1',
+      'replicas t/0 3,2',
+      'completeMove t/0 1->-1',
+    ]);
+    rig.stop();
+  });
+
   it('balances an unpinned partition again', async () => {
     const rig = new Rig();
     await reassignmentFinalized(rig);

@@ -1,15 +1,17 @@
 import fc from 'fast-check';
 import { applyMoveTo, partitionKey } from '../../src/cluster/load.js';
-import type {
-  BrokerId,
-  BrokerState,
-  BrokerView,
-  ClusterView,
-  LeaderChange,
-  Move,
-  PartitionAssignment,
-  PlacementStrategy,
-  TopicView,
+import {
+  type BrokerId,
+  type BrokerState,
+  type BrokerView,
+  type ClusterView,
+  type LeaderChange,
+  type Move,
+  NO_BROKER,
+  NO_LEADER,
+  type PartitionAssignment,
+  type PlacementStrategy,
+  type TopicView,
 } from '../../src/cluster/types.js';
 
 export function broker(id: number, over: Partial<BrokerView> = {}): BrokerView {
@@ -93,8 +95,12 @@ export function applyPlan(
         const replicas = lists.get(key) ?? [...p.replicas];
         const move = moveByKey.get(key);
         let leader = leaderByKey.get(key) ?? p.leader;
-        if (move !== undefined && leader === move.from) leader = move.to;
+        if (move !== undefined && move.from !== NO_BROKER && leader === move.from) {
+          leader = move.to !== NO_BROKER ? move.to : (replicas[0] ?? NO_LEADER);
+        }
         const isr = p.isr.map((id) => (move !== undefined && id === move.from ? move.to : id));
+        // A completed add: its new replica has caught up.
+        if (move?.from === NO_BROKER) isr.push(move.to);
         return { ...p, replicas, leader, isr: isr.filter((id) => replicas.includes(id)) };
       }),
     })),

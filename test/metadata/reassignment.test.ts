@@ -3,6 +3,7 @@ import { decodeCommand, encodeCommand, type MetadataCommand } from '../../src/me
 import { FEATURE } from '../../src/metadata/feature-levels.js';
 import { decodeSnapshot, encodeSnapshot } from '../../src/metadata/snapshot.js';
 import type { MetadataState } from '../../src/metadata/state.js';
+import { NO_BROKER } from '../../src/metadata/types.js';
 import { codeOf, createTopic, expectOk, finalizedAt } from './fixtures.js';
 
 function alter(
@@ -168,16 +169,81 @@ describe('alterPartitionAssignments (an operator reassigns or unpins partitions)
       'INVALID_REPLICA_ASSIGNMENT',
       /broker 5 is decommissioned/,
     );
-    refused(
-      { partition: 1, replicas: [1, 2] },
-      'INVALID_REPLICATION_FACTOR',
-      /3 replicas and the list names 2/,
+  });
+
+  it('a longer or shorter list becomes the target: a reassignment may change the replication factor', () => {
+    const s = finalizedAt(5, FEATURE.partitionReassignment);
+    expectOk(s.apply(createTopic('t', [[1, 2]])));
+    expectOk(s.apply(createTopic('u', [[1, 2, 3]])));
+    expectOk(s.apply(alter('t', [{ partition: 0, replicas: [1, 2, 3] }])));
+    expectOk(s.apply(alter('u', [{ partition: 0, replicas: [4, 1] }])));
+    expect(partition(s, 't')).toMatchObject({ replicas: [1, 2], pinned: true, targetReplicas: [1, 2, 3] });
+    expect(partition(s, 'u')).toMatchObject({ replicas: [1, 2, 3], pinned: true, targetReplicas: [4, 1] });
+    // The write that gives partition 0 its third replica reaches the target and ends it.
+    expectOk(
+      s.apply({
+        type: 'updateReplicaSet',
+        topic: 't',
+        partition: 0,
+        expectedEpoch: 0,
+        replicas: [1, 2, 3],
+        isr: [1, 2],
+        leader: 1,
+      }),
     );
-    refused(
-      { partition: 1, replicas: [1, 2, 3, 4] },
+    const grown = partition(s, 't');
+    expect(grown).toMatchObject({ replicas: [1, 2, 3], pinned: true });
+    expect(Object.hasOwn(grown ?? {}, 'targetReplicas')).toBe(false);
+  });
+
+  it('refuses a list shorter than the effective min_insync_replicas (acks=all writes would fail for good)', () => {
+    const s = finalizedAt(4, FEATURE.partitionReassignment);
+    expectOk(s.apply(createTopic('t', [[1, 2, 3]], { configs: { min_insync_replicas: '2' } })));
+    expectOk(s.apply(createTopic('u', [[1, 2, 3]])));
+    expectRefused(
+      s,
+      alter('t', [{ partition: 0, replicas: [4] }]),
       'INVALID_REPLICATION_FACTOR',
-      /keeps the replication factor/,
+      /t\/0: the list names 1 replica\(s\) but min_insync_replicas is 2/,
     );
+    expectOk(s.apply(alter('t', [{ partition: 0, replicas: [4, 1] }])));
+    // The cluster's default counts where the topic sets none.
+    expectOk(s.apply({ type: 'setClusterConfig', set: { min_insync_replicas: '3' }, delete: [] }));
+    expectRefused(
+      s,
+      alter('u', [{ partition: 0, replicas: [1, 2] }]),
+      'INVALID_REPLICATION_FACTOR',
+      /min_insync_replicas is 3/,
+    );
+    expectOk(s.apply(alter('u', [{ partition: 0, replicas: [4, 1, 2] }])));
+  });
+
+  it('a move that only adds or only removes a replica is recorded, completed and survives the codecs', () => {
+    const s = finalizedAt(3, FEATURE.partitionReassignment);
+    expectOk(s.apply(createTopic('t', [[1, 2]])));
+    const add = { topic: 't', partition: 0, from: NO_BROKER, to: 3 };
+    const remove = { topic: 't', partition: 0, from: 2, to: NO_BROKER };
+    for (const m of [add, remove]) {
+      const c: MetadataCommand = { type: 'recordMove', ...m, state: 'pending' };
+      expect(decodeCommand(encodeCommand(c, 'r'))).toEqual({ command: c, requestId: 'r' });
+      expectOk(s.apply(c));
+    }
+    const { state } = decodeSnapshot(encodeSnapshot(s, 2));
+    expect([...state.moves.values()].map(({ from, to }) => [from, to])).toEqual([
+      [NO_BROKER, 3],
+      [2, NO_BROKER],
+    ]);
+    for (const m of [add, remove]) expectOk(s.apply({ type: 'completeMove', ...m }));
+    expect(s.moves.size).toBe(0);
+    const neither: MetadataCommand = {
+      type: 'recordMove',
+      ...add,
+      from: NO_BROKER,
+      to: NO_BROKER,
+      state: 'pending',
+    };
+    expect(() => decodeCommand(encodeCommand(neither, 'r'))).toThrow(/both empty/);
+    expectRefused(s, { type: 'recordMove', ...add, to: 9, state: 'pending' }, 'UNKNOWN_BROKER');
   });
 
   it('the command and a target survive the log and snapshot codecs', () => {
