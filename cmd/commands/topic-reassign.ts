@@ -37,12 +37,12 @@ export function registerReassignCommands(topic: Command): void {
     topic
       .command('reassign <name>')
       .description(
-        "move a partition's replicas to brokers of your choosing and pin them there (cluster mode); returns once accepted, `topic describe` shows the replicas converge",
+        "move a partition's replicas to brokers of your choosing, or change how many it has, and pin them there (cluster mode); returns once accepted, `topic describe` shows the target and the replicas converge",
       )
       .requiredOption('--partition <n>', 'the partition to move', parseIntOption('--partition', 0))
       .requiredOption(
         '--replicas <ids>',
-        "broker ids separated by commas, preferred leader first: 4,1,2 (as many as the partition's replication factor; registered brokers that are not draining or decommissioned)",
+        "broker ids separated by commas, preferred leader first: 4,1,2 (registered brokers that are not draining or decommissioned; more or fewer than the partition has grows or shrinks it, never below the topic's min_insync_replicas)",
         parseReplicaList,
       )
       .option('--wait', 'wait until the replicas are the list, in its order, and all in sync')

@@ -139,7 +139,8 @@ export function registerTopicCommand(program: Command): void {
 /**
  * One described topic as `topic describe` prints it: a line for the topic, one per partition. `pinned`
  * marks a partition placed by an operator's replica assignment, which the rebalancer keeps
- * (docs/cluster.md, "Pinned partitions").
+ * (docs/cluster.md, "Pinned partitions"); `target` the list a reassignment in progress moves it to
+ * ("Reassigning and unpinning").
  */
 export function renderTopicDescription(t: TopicDescription): string {
   const configs = Object.entries(t.configs)
@@ -152,7 +153,8 @@ export function renderTopicDescription(t: TopicDescription): string {
     lines.push(
       `  partition ${p.partition}\tleader ${p.leaderId}\treplicas ${p.replicas.join(',')}\tisr ${p.isr.join(',')}` +
         `\tlog_start ${p.logStartOffset}\thigh_watermark ${p.highWatermark}\tsize_bytes ${p.sizeBytes}` +
-        (p.pinned === true ? '\tpinned' : ''),
+        (p.pinned === true ? '\tpinned' : '') +
+        (p.targetReplicas === undefined ? '' : `\ttarget ${p.targetReplicas.join(',')}`),
     );
   }
   return `${lines.join('\n')}\n`;

@@ -86,6 +86,8 @@ export interface PartitionPlacement {
   isr: number[];
   /** Placed by an operator's assignment, which the rebalancer keeps (cluster mode; absent: false). */
   pinned?: boolean;
+  /** An operator's reassignment not reached yet (cluster mode; absent: none). */
+  targetReplicas?: number[];
 }
 
 export interface TopicCatalog {

@@ -132,6 +132,7 @@ export class ClusterTopicCatalog implements TopicCatalog {
       replicas: [...p.replicas],
       isr: [...p.isr],
       pinned: p.pinned === true,
+      ...(p.targetReplicas === undefined ? {} : { targetReplicas: [...p.targetReplicas] }),
     };
   }
 

@@ -37,6 +37,7 @@ import type { Cluster } from './cluster.js';
 import { ClusterFeatures } from './cluster-features.js';
 import { GroupAdmin } from './group-admin.js';
 import { listOffsetsByLeader } from './list-offsets.js';
+import { atNewestVersion } from './newest-version.js';
 import { clientClock, clientTimers } from './timers.js';
 
 export interface NewTopic {
@@ -507,19 +508,9 @@ function throwFirst(outcomes: TopicOutcome[]): void {
   for (const o of outcomes) if (o.error) throw o.error;
 }
 
-/** DescribeCluster v1 carries the feature levels; DescribeTopics v1 whether each partition is pinned. */
-const DESCRIBE_CLUSTER_NEWEST = 1;
-const DESCRIBE_TOPICS_NEWEST = 1;
-
 /**
- * A request at `newest`, or at v0 from a broker whose build predates it (it answers UNSUPPORTED_VERSION):
- * a rolling upgrade is when `cluster status` and `topic describe` are asked of old and new brokers alike.
+ * DescribeCluster v1 carries the feature levels; DescribeTopics v1 whether each partition is pinned, v2 a
+ * reassignment's target.
  */
-async function atNewestVersion<T>(newest: number, send: (apiVersion: number) => Promise<T>): Promise<T> {
-  try {
-    return await send(newest);
-  } catch (err) {
-    if (err instanceof StreamBusError && err.code === 'UNSUPPORTED_VERSION') return send(0);
-    throw err;
-  }
-}
+const DESCRIBE_CLUSTER_NEWEST = 1;
+const DESCRIBE_TOPICS_NEWEST = 2;

@@ -241,6 +241,12 @@ export interface PartitionDescription {
    * partitions"). Absent from a v0 answer (a broker of a build before pins).
    */
   pinned?: boolean;
+  /**
+   * v2: the replica list an operator reassigned the partition to, while its replicas are not that list yet
+   * (docs/cluster.md, "Reassigning and unpinning"). Absent when none is in progress, and from a v0 or v1
+   * answer (a broker of a build before it).
+   */
+  targetReplicas?: number[];
 }
 export interface TopicDescription {
   name: string;

@@ -360,6 +360,35 @@ describe('ClusterTopicCatalog', () => {
     ]);
   });
 
+  it("describe shows a reassignment's target while the replicas are not that list yet, and none otherwise", async () => {
+    const member = await setup([1, 2, 3]);
+    const brokers = [...member.store.snapshotView().brokers.values()].map((b) => ({
+      brokerId: b.id,
+      epoch: b.epoch,
+    }));
+    await member.store.finalizeFeatureLevel({ level: FEATURE.partitionReassignment, brokers });
+    await broker(1).catalog.createTopic({
+      ...spec('grown', -1, -1),
+      assignments: [
+        [1, 2],
+        [2, 3],
+      ],
+    });
+    await member.store.alterPartitionAssignments({
+      topic: 'grown',
+      partitions: [{ partition: 0, replicas: [1, 2, 3] }],
+    });
+    await settled();
+    const ctx = { catalog: broker(2).catalog, clusterId: () => 'test-cluster' } as unknown as HandlerContext;
+    const [described] = handleDescribeTopics(ctx, { topics: ['grown'] }).topics;
+    expect(described?.partitions[0]).toMatchObject({
+      replicas: [1, 2],
+      targetReplicas: [1, 2, 3],
+      pinned: true,
+    });
+    expect(Object.hasOwn(described?.partitions[1] ?? {}, 'targetReplicas')).toBe(false);
+  });
+
   it('a broker opens replicas only for partitions it is assigned', async () => {
     const member = await setup();
     await broker(1).catalog.createTopic(spec('single', 1, 1));

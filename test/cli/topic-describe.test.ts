@@ -1,4 +1,7 @@
-/** `streambus topic describe` shows which partitions are pinned (an operator's assignment, kept). */
+/**
+ * `streambus topic describe` shows which partitions are pinned (an operator's assignment, kept) and where a
+ * reassignment in progress moves them.
+ */
 import { describe, expect, it } from 'vitest';
 import { renderTopicDescription } from '../../cmd/commands/topic.js';
 import type { PartitionDescription, TopicDescription } from '../../src/protocol/messages.js';
@@ -29,6 +32,24 @@ describe('topic describe', () => {
       '  partition 0\tleader 1\treplicas 1,2,4\tisr 1,2,4\tlog_start 0\thigh_watermark 10\tsize_bytes 100\tpinned',
       '  partition 1\tleader 1\treplicas 1,2,4\tisr 1,2,4\tlog_start 0\thigh_watermark 10\tsize_bytes 100',
       '  partition 2\tleader 1\treplicas 1,2,4\tisr 1,2,4\tlog_start 0\thigh_watermark 10\tsize_bytes 100',
+      '',
+    ]);
+  });
+
+  it('shows the target of a reassignment in progress; none once it is reached, or from a broker before v2', () => {
+    const t: TopicDescription = {
+      name: 'orders',
+      error: null,
+      configs: {},
+      partitions: [
+        partition(0, { pinned: true, targetReplicas: [3, 1, 2, 4] }),
+        partition(1, { pinned: true }),
+      ],
+    };
+    expect(renderTopicDescription(t).split('\n')).toEqual([
+      'topic orders\tpartitions 2',
+      '  partition 0\tleader 1\treplicas 1,2,4\tisr 1,2,4\tlog_start 0\thigh_watermark 10\tsize_bytes 100\tpinned\ttarget 3,1,2,4',
+      '  partition 1\tleader 1\treplicas 1,2,4\tisr 1,2,4\tlog_start 0\thigh_watermark 10\tsize_bytes 100\tpinned',
       '',
     ]);
   });

@@ -178,3 +178,24 @@ describe('DescribeCluster response constraints', () => {
     expect(err.message).toBe('DescribeClusterResponse.metadataLeaderId must be an int32 >= -1');
   });
 });
+
+describe('DescribeTopics v2 response: a reassignment target', () => {
+  const codec = codecFor(ApiKey.DescribeTopics, 2);
+  const response = SAMPLES[ApiKey.DescribeTopics].response;
+
+  it('a partition without a reassignment in progress is nil on the wire and has no targetReplicas', () => {
+    const wire = codec.encodeResponse(response);
+    expect(getAt(wire, ['topics', 0, 'partitions', 0, 'targetReplicas'])).toBeNull();
+    const decoded = codec.decodeResponse(wire).topics[0]?.partitions[0];
+    expect(decoded).toEqual({ ...response.topics[0]?.partitions[0], pinned: false });
+    expect(Object.hasOwn(decoded ?? {}, 'targetReplicas')).toBe(false);
+  });
+  it('a target that is not a list of broker ids is rejected naming the field', () => {
+    const wire = withAt(
+      codec.encodeResponse(response),
+      ['topics', 0, 'partitions', 0, 'targetReplicas'],
+      'x',
+    );
+    expect(thrown(() => codec.decodeResponse(wire)).message).toMatch(/partitions\.targetReplicas/);
+  });
+});

@@ -415,4 +415,14 @@ export const LATER_VERSION_SAMPLES: readonly LaterVersionSample<ApiKey>[] = [
       })),
     },
   },
+  {
+    ...describeTopicsV0,
+    version: 2,
+    response: {
+      topics: describeTopicsV0.response.topics.map((t) => ({
+        ...t,
+        partitions: t.partitions.map((p) => ({ ...p, pinned: true, targetReplicas: [2, 1, 3] })),
+      })),
+    },
+  },
 ];

@@ -111,6 +111,7 @@ export function handleDescribeTopics(
           isr: placement.isr,
           ...partitionStats(ctx, name, p),
           pinned: placement.pinned === true,
+          ...(placement.targetReplicas === undefined ? {} : { targetReplicas: placement.targetReplicas }),
         });
       }
       return { name, error: null, partitions, configs: info.configs };

@@ -20,6 +20,7 @@ import * as describeConfigsV0 from './describe-configs/v0.js';
 import * as describeGroupsV0 from './describe-groups/v0.js';
 import * as describeTopicsV0 from './describe-topics/v0.js';
 import * as describeTopicsV1 from './describe-topics/v1.js';
+import * as describeTopicsV2 from './describe-topics/v2.js';
 import * as fetchV0 from './fetch/v0.js';
 import * as findCoordinatorV0 from './find-coordinator/v0.js';
 import * as heartbeatV0 from './heartbeat/v0.js';
@@ -74,7 +75,11 @@ export const API_REGISTRY: { readonly [K in ApiKey]: ApiEntry<K> } = {
   [ApiKey.ApiVersions]: entry(ApiKey.ApiVersions, { 0: apiVersionsV0 }),
   [ApiKey.CreateTopics]: entry(ApiKey.CreateTopics, { 0: createTopicsV0 }),
   [ApiKey.DeleteTopics]: entry(ApiKey.DeleteTopics, { 0: deleteTopicsV0 }),
-  [ApiKey.DescribeTopics]: entry(ApiKey.DescribeTopics, { 0: describeTopicsV0, 1: describeTopicsV1 }),
+  [ApiKey.DescribeTopics]: entry(ApiKey.DescribeTopics, {
+    0: describeTopicsV0,
+    1: describeTopicsV1,
+    2: describeTopicsV2,
+  }),
   [ApiKey.ListTopics]: entry(ApiKey.ListTopics, { 0: listTopicsV0 }),
   [ApiKey.DescribeCluster]: entry(ApiKey.DescribeCluster, { 0: describeClusterV0, 1: describeClusterV1 }),
   [ApiKey.AlterBroker]: entry(ApiKey.AlterBroker, { 0: alterBrokerV0 }),
