@@ -25,6 +25,18 @@ export async function alterPartitionAssignments(
       operation,
     );
   }
+  const resized = request.partitions.find((p) => {
+    const current = view.topics.get(request.topic)?.partitions[p.partition];
+    return p.replicas !== null && current !== undefined && p.replicas.length !== current.replicas.length;
+  });
+  if (resized !== undefined && view.featureLevel < FEATURE.reassignmentReplicationFactor) {
+    throw featureNotFinalized(
+      view,
+      FEATURE.reassignmentReplicationFactor,
+      "changing a partition's replica count by reassignment needs",
+      operation,
+    );
+  }
   const result = await deps.store.alterPartitionAssignments(
     { topic: request.topic, partitions: request.partitions },
     deadline === undefined ? {} : { deadline },

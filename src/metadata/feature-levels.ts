@@ -64,6 +64,12 @@ export const FEATURE_LEVELS: readonly FeatureLevel[] = [
     enables:
       'a quota override of -1 (unlimited, where deleting falls back) and request_percentage overrides (request-time quota); before it both are refused',
   },
+  {
+    level: 8,
+    name: 'reassignment-replication-factor',
+    enables:
+      "a reassignment may change a partition's replica count (topic reassign with more or fewer brokers: moves that only add or only remove a replica); before it such a list is refused",
+  },
 ];
 
 /** The level a cluster runs at until it finalizes one (every build before feature levels is level 1). */
@@ -104,6 +110,14 @@ export const FEATURE = {
    * diverge), so brokers refuse such a request (FEATURE_NOT_FINALIZED) and apply refuses it below this level.
    */
   clientQuotaExtensions: 7,
+  /**
+   * An alterPartitionAssignments list of another length than the partition's replicas, and the moves that
+   * only add or only remove a replica (NO_BROKER in recordMove / completeMove and snapshots). A replica of an
+   * older build refuses such a list (INVALID_REPLICATION_FACTOR) and cannot decode such a move, so brokers
+   * refuse the request (FEATURE_NOT_FINALIZED) and apply refuses the list below this level, exactly as an
+   * older build does.
+   */
+  reassignmentReplicationFactor: 8,
 } as const;
 
 /**

@@ -3,13 +3,16 @@
  * replica list for some partitions of a topic (Kafka's kafka-reassign-partitions), or an unpin.
  *
  * A list must name distinct registered brokers that are not leaving (draining or decommissioned: the
- * rebalancer is moving replicas off them). It may be longer or shorter than the partition's replica list
- * (the rebalancer then adds or removes replicas, docs/cluster.md "Reassigning and unpinning"), but never
- * shorter than the topic's effective min_insync_replicas: every acks=all write would be refused for good.
+ * rebalancer is moving replicas off them). From FEATURE.reassignmentReplicationFactor on it may be longer or
+ * shorter than the partition's replica list (the rebalancer then adds or removes replicas, docs/cluster.md
+ * "Reassigning and unpinning"), but never shorter than the topic's effective min_insync_replicas: every
+ * acks=all write would be refused for good. Below that level the rules are an older build's, to the word
+ * (its replicas apply the same commands and must end in the same image): the same replica count only.
  */
 import type { ErrorCode } from '../errors/index.js';
 import { minInsyncReplicas } from '../storage/topic-config.js';
 import type { PartitionAssignmentChange } from './commands.js';
+import { FEATURE } from './feature-levels.js';
 import type { BrokerId, BrokerRecord, PartitionRecord, TopicRecord } from './types.js';
 
 export interface Refusal {
@@ -25,8 +28,10 @@ export function reassignedPartitions(
   topic: TopicRecord,
   brokers: ReadonlyMap<BrokerId, BrokerRecord>,
   clusterConfig: Readonly<Record<string, string>>,
+  featureLevel: number,
   changes: readonly PartitionAssignmentChange[],
 ): readonly PartitionRecord[] | Refusal {
+  const resizes = featureLevel >= FEATURE.reassignmentReplicationFactor;
   if (changes.length === 0) return { code: 'INVALID_REQUEST', message: 'no partition to change' };
   const partitions = [...topic.partitions];
   const seen = new Set<number>();
@@ -44,9 +49,11 @@ export function reassignedPartitions(
       partitions[change.partition] = unpinned(record);
       continue;
     }
-    const refusal =
-      checkReplicaList(name, change.replicas, brokers) ??
-      checkMinInsync(name, topic, clusterConfig, change.replicas);
+    const refusal = resizes
+      ? (checkReplicaList(name, change.replicas, brokers) ??
+        checkMinInsync(name, topic, clusterConfig, change.replicas))
+      : (checkReplicaCount(name, record, change.replicas) ??
+        checkReplicaList(name, change.replicas, brokers));
     if (refusal !== undefined) return refusal;
     partitions[change.partition] = pinnedTo(record, change.replicas);
   }
@@ -76,6 +83,22 @@ function checkReplicaList(
     }
   }
   return undefined;
+}
+
+/**
+ * Below FEATURE.reassignmentReplicationFactor: the partition's replica count only, refused as an older build
+ * refuses it (code and message), after an empty list, which checkReplicaList refuses as that build does.
+ */
+function checkReplicaCount(
+  name: string,
+  record: PartitionRecord,
+  replicas: readonly BrokerId[],
+): Refusal | undefined {
+  if (replicas.length === 0 || replicas.length === record.replicas.length) return undefined;
+  return {
+    code: 'INVALID_REPLICATION_FACTOR',
+    message: `${name} has ${record.replicas.length} replicas and the list names ${replicas.length}: a reassignment keeps the replication factor`,
+  };
 }
 
 /**

@@ -396,7 +396,13 @@ export class MetadataState {
         }
         const t = this.topics.get(c.topic);
         if (t === undefined) return this.unknownTopic(c.topic);
-        const partitions = reassignedPartitions(t, this.brokers, this.clusterConfig, c.partitions);
+        const partitions = reassignedPartitions(
+          t,
+          this.brokers,
+          this.clusterConfig,
+          this.featureLevel,
+          c.partitions,
+        );
         if ('code' in partitions) return this.fail(partitions.code, partitions.message);
         if (partitions.every((p, i) => p === t.partitions[i])) return this.ok();
         this.bump();

@@ -366,7 +366,7 @@ describe('ClusterTopicCatalog', () => {
       brokerId: b.id,
       epoch: b.epoch,
     }));
-    await member.store.finalizeFeatureLevel({ level: FEATURE.partitionReassignment, brokers });
+    await member.store.finalizeFeatureLevel({ level: FEATURE.reassignmentReplicationFactor, brokers });
     await broker(1).catalog.createTopic({
       ...spec('grown', -1, -1),
       assignments: [

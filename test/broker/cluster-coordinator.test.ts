@@ -866,7 +866,7 @@ describe('ClusterCoordinator: reassigned and unpinned partitions (alterPartition
 
   it('grows a partition with a move that only adds a replica, complete once it is in sync, and shrinks it, leader last', async () => {
     const rig = new Rig();
-    await reassignmentFinalized(rig);
+    await levelFinalized(rig, FEATURE.reassignmentReplicationFactor);
     rig.apply(createTopic('t', [[1, 2]]));
     await rig.run(1_000, [1, 2, 3, 4]);
     rig.catchUpAtOnce = false;

@@ -55,6 +55,22 @@ describe('alterPartitionAssignments on a broker', () => {
     expect(written).toEqual([]);
   });
 
+  it('a list of another length is refused until the replication-factor level, naming the brokers behind', async () => {
+    const level = FEATURE.reassignmentReplicationFactor;
+    const { deps, written, s } = cluster([level, FEATURE.clientQuotas, level], FEATURE.clientQuotas);
+    const grow = { topic: 't', partitions: [{ partition: 0, replicas: [1, 2, 3] }] };
+    await expect(alterPartitionAssignments(deps, grow)).rejects.toMatchObject({
+      code: 'FEATURE_NOT_FINALIZED',
+      message: expect.stringMatching(
+        /replica count by reassignment needs cluster feature level 8 .*broker\(s\) 2/,
+      ),
+    });
+    expect(written).toEqual([]);
+    // The same count goes through at the reassignment level.
+    await alterPartitionAssignments(deps, reassign);
+    expect(s.topics.get('t')?.partitions[0]?.targetReplicas).toEqual([3, 1]);
+  });
+
   it('says the level is about to be finalized when every broker supports it', async () => {
     const { deps } = cluster([5, 5, 5], FEATURE.pinnedAssignments);
     await expect(alterPartitionAssignments(deps, reassign)).rejects.toThrow(/finalizes the level shortly/);

@@ -171,8 +171,25 @@ describe('alterPartitionAssignments (an operator reassigns or unpins partitions)
     );
   });
 
+  it('below the replication-factor level, a list of another length is refused as an older build refuses it', () => {
+    // Every replica applies the command: one of an older build refuses it with these words, so a newer one
+    // must too, or their images diverge.
+    const s = finalizedAt(4, FEATURE.clientQuotas);
+    expectOk(s.apply(createTopic('t', [[1, 2, 3]], { configs: { min_insync_replicas: '3' } })));
+    expectRefused(
+      s,
+      alter('t', [{ partition: 0, replicas: [1, 2] }]),
+      'INVALID_REPLICATION_FACTOR',
+      /^t\/0 has 3 replicas and the list names 2: a reassignment keeps the replication factor$/,
+    );
+    expectRefused(s, alter('t', [{ partition: 0, replicas: [1, 2, 3, 4] }]), 'INVALID_REPLICATION_FACTOR');
+    expectRefused(s, alter('t', [{ partition: 0, replicas: [] }]), 'INVALID_REPLICA_ASSIGNMENT', /empty/);
+    // The same count is accepted, whatever min_insync_replicas says (an older build does not check it).
+    expectOk(s.apply(alter('t', [{ partition: 0, replicas: [4, 1, 2] }])));
+  });
+
   it('a longer or shorter list becomes the target: a reassignment may change the replication factor', () => {
-    const s = finalizedAt(5, FEATURE.partitionReassignment);
+    const s = finalizedAt(5, FEATURE.reassignmentReplicationFactor);
     expectOk(s.apply(createTopic('t', [[1, 2]])));
     expectOk(s.apply(createTopic('u', [[1, 2, 3]])));
     expectOk(s.apply(alter('t', [{ partition: 0, replicas: [1, 2, 3] }])));
@@ -197,7 +214,7 @@ describe('alterPartitionAssignments (an operator reassigns or unpins partitions)
   });
 
   it('refuses a list shorter than the effective min_insync_replicas (acks=all writes would fail for good)', () => {
-    const s = finalizedAt(4, FEATURE.partitionReassignment);
+    const s = finalizedAt(4, FEATURE.reassignmentReplicationFactor);
     expectOk(s.apply(createTopic('t', [[1, 2, 3]], { configs: { min_insync_replicas: '2' } })));
     expectOk(s.apply(createTopic('u', [[1, 2, 3]])));
     expectRefused(
@@ -219,7 +236,7 @@ describe('alterPartitionAssignments (an operator reassigns or unpins partitions)
   });
 
   it('a move that only adds or only removes a replica is recorded, completed and survives the codecs', () => {
-    const s = finalizedAt(3, FEATURE.partitionReassignment);
+    const s = finalizedAt(3, FEATURE.reassignmentReplicationFactor);
     expectOk(s.apply(createTopic('t', [[1, 2]])));
     const add = { topic: 't', partition: 0, from: NO_BROKER, to: 3 };
     const remove = { topic: 't', partition: 0, from: 2, to: NO_BROKER };
