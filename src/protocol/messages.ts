@@ -441,6 +441,12 @@ export interface FetchRequest {
   /** Response size cap; at least one whole batch is returned even if larger. */
   maxBytes: number;
   partitions: FetchPartition[];
+  /**
+   * v1: the consumer's rack (Kafka's client.rack; "" for none). A v1 fetch may be answered by an in-sync
+   * follower; a leader given a rack may point the consumer at a replica there (preferredReadReplica).
+   * Absent at v0, which only a partition's leader answers.
+   */
+  rackId?: string;
 }
 export interface FetchPartitionResult {
   topic: string;
@@ -452,6 +458,11 @@ export interface FetchPartitionResult {
   leaderHint: number;
   /** Whole batches starting with the one containing fetchOffset (may begin before it). */
   records: Buffer;
+  /**
+   * v1: the replica the consumer should fetch this partition from (a follower in its rack), sent instead of
+   * records; -1 (or absent, v0): read from the broker that answered.
+   */
+  preferredReadReplica?: number;
 }
 export interface FetchResponse {
   partitions: FetchPartitionResult[];

@@ -393,6 +393,7 @@ export interface LaterVersionSample<K extends ApiKey> extends Sample<K> {
 
 const describeClusterV0 = BASE_SAMPLES[ApiKey.DescribeCluster];
 const describeTopicsV0 = BASE_SAMPLES[ApiKey.DescribeTopics];
+const fetchV0 = BASE_SAMPLES[ApiKey.Fetch];
 
 export const LATER_VERSION_SAMPLES: readonly LaterVersionSample<ApiKey>[] = [
   {
@@ -422,6 +423,17 @@ export const LATER_VERSION_SAMPLES: readonly LaterVersionSample<ApiKey>[] = [
       topics: describeTopicsV0.response.topics.map((t) => ({
         ...t,
         partitions: t.partitions.map((p) => ({ ...p, pinned: true, targetReplicas: [2, 1, 3] })),
+      })),
+    },
+  },
+  {
+    ...fetchV0,
+    version: 1,
+    request: { ...fetchV0.request, rackId: 'eu-west-1a' },
+    response: {
+      partitions: fetchV0.response.partitions.map((p, i) => ({
+        ...p,
+        preferredReadReplica: i === 0 ? -1 : 3,
       })),
     },
   },

@@ -22,6 +22,7 @@ import * as describeTopicsV0 from './describe-topics/v0.js';
 import * as describeTopicsV1 from './describe-topics/v1.js';
 import * as describeTopicsV2 from './describe-topics/v2.js';
 import * as fetchV0 from './fetch/v0.js';
+import * as fetchV1 from './fetch/v1.js';
 import * as findCoordinatorV0 from './find-coordinator/v0.js';
 import * as heartbeatV0 from './heartbeat/v0.js';
 import * as initProducerIdV0 from './init-producer-id/v0.js';
@@ -69,7 +70,7 @@ function entry<K extends ApiKey>(apiKey: K, versions: Record<number, ApiCodec<K>
 
 export const API_REGISTRY: { readonly [K in ApiKey]: ApiEntry<K> } = {
   [ApiKey.Produce]: entry(ApiKey.Produce, { 0: produceV0 }),
-  [ApiKey.Fetch]: entry(ApiKey.Fetch, { 0: fetchV0 }),
+  [ApiKey.Fetch]: entry(ApiKey.Fetch, { 0: fetchV0, 1: fetchV1 }),
   [ApiKey.ListOffsets]: entry(ApiKey.ListOffsets, { 0: listOffsetsV0 }),
   [ApiKey.Metadata]: entry(ApiKey.Metadata, { 0: metadataV0 }),
   [ApiKey.ApiVersions]: entry(ApiKey.ApiVersions, { 0: apiVersionsV0 }),
