@@ -61,6 +61,19 @@ export interface ServedPartition {
   confirmLeadership?(): Promise<void>;
 }
 
+/** What a fetch reads of a partition: its leader's copy, or an in-sync follower's (followerReads). */
+export type PartitionReads = Pick<
+  ServedPartition,
+  'read' | 'highWatermark' | 'logStartOffset' | 'onHighWatermark'
+>;
+
+/** Where a Fetch v1 (a consumer that may read from followers) reads a partition on this broker. */
+export interface ReadSource {
+  readonly reads: PartitionReads;
+  /** This broker follows: it serves only what it has committed, and never points elsewhere. */
+  readonly follower: boolean;
+}
+
 export interface TopicInfo {
   name: string;
   partitions: number;
@@ -104,6 +117,18 @@ export interface TopicCatalog {
    * broker leads it) or LEADER_NOT_AVAILABLE (this broker leads it but its log is not open yet).
    */
   partition(topic: string, partition: number): ServedPartition;
+  /**
+   * Fetch v1's source: the leader's copy, or this broker's follower copy while it is a replica in the
+   * partition's in-sync set and hears from a current leader (replica/follower-reads.ts). Otherwise throws
+   * as partition() does: NOT_LEADER naming the leader sends the consumer back there. Absent (a single node):
+   * partition().
+   */
+  readSource?(topic: string, partition: number): ReadSource;
+  /**
+   * Leader only: the replica a consumer in `clientRack` should fetch from instead of this one (an in-sync
+   * replica in that rack, replica/read-replica-selector.ts), or -1 to read here. Absent: always -1.
+   */
+  preferredReadReplica?(topic: string, partition: number, clientRack: string): number;
   /**
    * The high watermark this broker knows for a partition it holds a copy of, leader or follower (a
    * follower's trails the leader's by a replication round trip); undefined when it holds none.

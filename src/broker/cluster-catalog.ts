@@ -37,7 +37,8 @@ import {
   validatePartitionGrowth,
   validateTopicName,
 } from '../storage/topic-config.js';
-import type { PartitionPlacement, ServedPartition, TopicCatalog, TopicInfo } from './catalog.js';
+import type { PartitionPlacement, ReadSource, ServedPartition, TopicCatalog, TopicInfo } from './catalog.js';
+import { followerReads } from './replica/follower-reads.js';
 import { liveLeaderOf } from './replica/live-leader.js';
 import type { ReplicaManager } from './replica/replica-manager.js';
 import { clusterTopicDefaults, topicConfigEntries } from './topic-config-entries.js';
@@ -174,6 +175,42 @@ export class ClusterTopicCatalog implements TopicCatalog {
       message: `${topic}-${partition} is led by broker ${leaderId}, not ${this.deps.brokerId}`,
       metadata: { topic, partition, leaderId },
     });
+  }
+
+  /**
+   * The leader's copy, or this broker's follower copy while metadata lists it in the partition's in-sync
+   * set and its Raft group hears from a current leader (the leader it knows within its lease, whose traffic
+   * reaches this broker: liveLeaderOf). A follower cut off from its leader, dropped from the in-sync set or
+   * moved away answers as partition() does (NOT_LEADER naming the leader), and the consumer goes back there.
+   */
+  readSource(topic: string, partition: number): ReadSource {
+    const replica = this.deps.replicas.replica(topic, partition);
+    if (replica !== undefined && !replica.isLeader()) {
+      const p = this.view().topics.get(topic)?.partitions[partition];
+      const self = this.deps.brokerId;
+      const answering = this.deps.peerAnswering ?? (() => true);
+      const leader = liveLeaderOf(replica, self, answering);
+      if (p?.replicas.includes(self) && p.isr.includes(self) && leader > 0 && leader !== self)
+        return { reads: followerReads(replica), follower: true };
+    }
+    return { reads: this.partition(topic, partition), follower: false };
+  }
+
+  /**
+   * An in-sync replica in the consumer's rack that is alive in metadata and whose traffic reaches this
+   * broker (replica/read-replica-selector.ts); -1 to read here (or when this broker does not lead).
+   */
+  preferredReadReplica(topic: string, partition: number, clientRack: string): number {
+    if (clientRack === '') return -1;
+    const replica = this.deps.replicas.replica(topic, partition);
+    if (replica === undefined) return -1;
+    const brokers = this.view().brokers;
+    const answering = this.deps.peerAnswering ?? (() => true);
+    return replica.preferredReadReplica(
+      clientRack,
+      (id) => brokers.get(id)?.rack,
+      (id) => brokers.get(id)?.state === 'alive' && answering(id),
+    );
   }
 
   validateTopic(spec: CreateTopicSpec): void {

@@ -46,6 +46,7 @@ export function brokerObservers(
     dataPlane: {
       onProduced: (topic, messages, bytes) => metrics?.topicCounters(topic).addIn(messages, bytes),
       onFetched: (topic, messages, bytes) => metrics?.topicCounters(topic).addOut(messages, bytes),
+      onFetchedAsFollower: (topic, messages) => metrics?.topicCounters(topic).addOutAsFollower(messages),
       onPartitionError: (operation, err) => {
         countError(err);
         // A client mistake (unknown partition, offset out of range) is the client's to log; a broker-side

@@ -121,6 +121,12 @@ export const METRICS = {
   bytesInTotal: d('streambus_bytes_in_total', 'counter', ['topic'], 'Record batch bytes appended by produce'),
   messagesOutTotal: d('streambus_messages_out_total', 'counter', ['topic'], 'Messages returned by fetch'),
   bytesOutTotal: d('streambus_bytes_out_total', 'counter', ['topic'], 'Record batch bytes returned by fetch'),
+  followerMessagesOutTotal: d(
+    'streambus_follower_messages_out_total',
+    'counter',
+    ['topic'],
+    'Messages this broker returned by fetch from its follower copy (consumers with a rack: fetch from followers)',
+  ),
   requestDurationSeconds: d(
     'streambus_request_duration_seconds',
     'histogram',

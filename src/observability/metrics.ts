@@ -24,6 +24,8 @@ export class TopicCounters {
   bytesIn = 0;
   messagesOut = 0;
   bytesOut = 0;
+  /** Of messagesOut, those read from this broker's follower copy (fetch from followers). */
+  followerMessagesOut = 0;
 
   constructor(readonly topic: string) {}
 
@@ -35,6 +37,10 @@ export class TopicCounters {
   addOut(messages: number, bytes: number): void {
     this.messagesOut += messages;
     this.bytesOut += bytes;
+  }
+
+  addOutAsFollower(messages: number): void {
+    this.followerMessagesOut += messages;
   }
 }
 
@@ -94,6 +100,10 @@ export class MetricsRegistry {
   readonly bytesInTotal = this.topicCounter(METRICS.bytesInTotal, (t) => t.bytesIn);
   readonly messagesOutTotal = this.topicCounter(METRICS.messagesOutTotal, (t) => t.messagesOut);
   readonly bytesOutTotal = this.topicCounter(METRICS.bytesOutTotal, (t) => t.bytesOut);
+  readonly followerMessagesOutTotal = this.topicCounter(
+    METRICS.followerMessagesOutTotal,
+    (t) => t.followerMessagesOut,
+  );
   readonly requestDurationSeconds = this.histogram(METRICS.requestDurationSeconds, LATENCY_BUCKETS_SECONDS);
   readonly requestsTotal = this.counter(METRICS.requestsTotal);
   readonly requestsInFlight = this.gauge(METRICS.requestsInFlight);

@@ -6,7 +6,8 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { ClusterTopicCatalog } from '../../src/broker/cluster-catalog.js';
-import type { HandlerContext } from '../../src/broker/handlers/context.js';
+import type { HandlerContext, RequestSource } from '../../src/broker/handlers/context.js';
+import { handleFetch } from '../../src/broker/handlers/fetch.js';
 import { handleDescribeTopics, handleMetadata } from '../../src/broker/handlers/topics.js';
 import type { PartitionReplica } from '../../src/broker/replica/partition-replica.js';
 import { ReplicaManager } from '../../src/broker/replica/replica-manager.js';
@@ -15,10 +16,11 @@ import { isStreamBusError } from '../../src/errors/index.js';
 import { FEATURE } from '../../src/metadata/feature-levels.js';
 import { silentLogger } from '../../src/observability/index.js';
 import { DECOMPRESSED_RECORDS_BYTES_MAX } from '../../src/protocol/limits.js';
-import type { CreateTopicSpec } from '../../src/protocol/messages.js';
+import type { CreateTopicSpec, FetchPartitionResult } from '../../src/protocol/messages.js';
 import { decodeRecords, encodeRecordBatch, splitBatches } from '../../src/protocol/record-batch.js';
 import { RaftHost } from '../../src/raft/host.js';
 import { MemoryHub } from '../../src/raft/transport/memory-transport.js';
+import { Deadline } from '../../src/resilience/deadline.js';
 import { DEFAULT_LOG_CONFIG } from '../../src/storage/config.js';
 import { resolveLogConfig } from '../../src/storage/topic-config.js';
 import { MemoryPartitionStore } from '../helpers/memory-partition-store.js';
@@ -45,6 +47,8 @@ interface Broker {
 
 let meta: MetaCluster | undefined;
 let brokers: Broker[] = [];
+/** The brokers' Raft network of the last setup(): tests cut links on it. */
+let network = new MemoryHub();
 
 afterEach(async () => {
   for (const b of brokers) await b.replicas.stop();
@@ -121,8 +125,8 @@ async function setup(
     });
     if (alive.includes(id)) await member.store.updateBroker({ brokerId: id, state: 'alive' });
   }
-  const hub = new MemoryHub();
-  for (const id of ids) brokers.push(startBroker(hub, member, id));
+  network = new MemoryHub();
+  for (const id of ids) brokers.push(startBroker(network, member, id));
   return member;
 }
 
@@ -728,5 +732,163 @@ describe('Metadata and DescribeTopics from the cluster catalog', () => {
       expect(p.logStartOffset).toBe(servedHere ? 0 : -1);
       expect(p.sizeBytes > 0).toBe(servedHere);
     }
+  });
+});
+
+describe('Fetch from followers through the cluster catalog (KIP-392)', () => {
+  const RACKS: Readonly<Record<number, string>> = { 1: 'a', 2: 'b', 3: 'c' };
+
+  /** A broker's fetch handler; `asFollower` counts the messages it read from its follower copy. */
+  function fetcher(id: number): {
+    fetch: (offset: number, rackId?: string, maxWaitMs?: number) => Promise<FetchPartitionResult>;
+    fetchAll: (
+      asks: readonly { topic: string; offset: number }[],
+      rackId: string,
+      maxWaitMs: number,
+    ) => Promise<FetchPartitionResult[]>;
+    asFollower: () => number;
+  } {
+    let asFollower = 0;
+    const ctx = {
+      catalog: broker(id).catalog,
+      clock: { nowMs: () => Date.now() },
+      limits: { fetchWaitMaxMs: 600_000, fetchBytesMax: 1 << 20 },
+      observer: {
+        onFetched: () => {},
+        onFetchedAsFollower: (_topic: string, messages: number) => {
+          asFollower += messages;
+        },
+      },
+      shutdownSignal: new AbortController().signal,
+    } as unknown as HandlerContext;
+    const fetchAll = async (
+      asks: readonly { topic: string; offset: number }[],
+      rackId: string | undefined,
+      maxWaitMs: number,
+    ): Promise<FetchPartitionResult[]> => {
+      const deadline = Deadline.fromTimeout(600_000, { operation: 'test.fetch' });
+      const source: RequestSource = { clientId: 'c', clientHost: 'h', deadline };
+      try {
+        const request = {
+          maxWaitMs,
+          minBytes: 1,
+          maxBytes: 1 << 20,
+          partitions: asks.map((a) => ({
+            topic: a.topic,
+            partition: 0,
+            fetchOffset: a.offset,
+            partitionMaxBytes: 1 << 20,
+          })),
+          ...(rackId === undefined ? {} : { rackId }),
+        };
+        return (await handleFetch(ctx, request, source)).partitions;
+      } finally {
+        deadline.dispose();
+      }
+    };
+    const fetch = async (offset: number, rackId?: string, maxWaitMs = 30_000) =>
+      (await fetchAll([{ topic: 'near', offset }], rackId, maxWaitMs))[0]!;
+    return { fetch, fetchAll, asFollower: () => asFollower };
+  }
+
+  const values = (r: FetchPartitionResult): (string | undefined)[] =>
+    [...splitBatches(r.records)].flatMap((b) => decodeRecords(b).map((x) => x.value?.toString()));
+
+  /** A topic `near` of one partition on brokers 1, 2, 3 (racks a, b, c) holding x, y, z. */
+  async function nearTopic(): Promise<{ leader: number; follower: number; other: number }> {
+    const member = await setup([1, 2, 3], [1, 2, 3], RACKS);
+    await broker(1).catalog.createTopic(spec('near', 1, 3));
+    const [leader] = (await published(member, 'near', 1)) as [number];
+    await broker(leader)
+      .catalog.partition('near', 0)
+      .append(batchOf(['x', 'y', 'z']));
+    const [follower, other] = [1, 2, 3].filter((id) => id !== leader) as [number, number];
+    await waitFor('the follower committed x, y, z', () =>
+      broker(follower).catalog.highWatermarkHere('near', 0) === 3 ? true : undefined,
+    );
+    return { leader, follower, other };
+  }
+
+  it('the leader points a consumer in a follower rack at that follower, with no records and without a long poll; in its own rack, or with no rack, it serves as before', async () => {
+    const { leader, follower } = await nearTopic();
+    const atLeader = fetcher(leader);
+
+    const sent = await atLeader.fetch(0, RACKS[follower]);
+    expect(sent).toMatchObject({ error: null, preferredReadReplica: follower, highWatermark: 3 });
+    expect(sent.records.length).toBe(0);
+
+    for (const rack of [RACKS[leader], '', undefined]) {
+      const read = await atLeader.fetch(0, rack);
+      expect(values(read), `rack ${rack}`).toEqual(['x', 'y', 'z']);
+      expect(read.preferredReadReplica ?? -1).toBe(-1);
+    }
+    // An offset the leader does not hold is read (and refused, OFFSET_OUT_OF_RANGE) at the leader, which
+    // decides it, never sent on to a follower.
+    const past = await atLeader.fetch(9, RACKS[follower], 0);
+    expect(past.preferredReadReplica ?? -1).toBe(-1);
+    expect(atLeader.asFollower()).toBe(0);
+  });
+
+  it('a fetch that sends one partition elsewhere is answered at once, not held by the long poll of another partition read here', async () => {
+    const { leader, follower } = await nearTopic();
+    // `far` lives on the leader alone: read here, where it has nothing yet.
+    await broker(1).catalog.createTopic({ ...spec('far', -1, -1), assignments: [[leader]] });
+    await waitFor('far led', () => raftLeader('far', 0));
+    // A long poll here would outlast the test's timeout: the answer must not wait for `far`.
+    const [near, far] = await fetcher(leader).fetchAll(
+      [
+        { topic: 'near', offset: 0 },
+        { topic: 'far', offset: 0 },
+      ],
+      RACKS[follower]!,
+      600_000,
+    );
+    expect(near?.preferredReadReplica).toBe(follower);
+    expect({ error: far?.error, records: far?.records.length }).toEqual({ error: null, records: 0 });
+  });
+
+  it('an in-sync follower serves a v1 fetch from its own copy and counts it; a v0 fetch there is NOT_LEADER as before', async () => {
+    const { leader, follower } = await nearTopic();
+    const atFollower = fetcher(follower);
+    const read = await atFollower.fetch(0, RACKS[follower]);
+    expect({ error: read.error, values: values(read) }).toEqual({ error: null, values: ['x', 'y', 'z'] });
+    expect(atFollower.asFollower()).toBe(3);
+    // At its high watermark: the long poll ends empty, without an error.
+    const tail = await atFollower.fetch(3, RACKS[follower], 20);
+    expect({ error: tail.error, records: tail.records.length }).toEqual({ error: null, records: 0 });
+
+    const v0 = await atFollower.fetch(0);
+    expect({ code: wireCodeOf(v0.error), leaderHint: v0.leaderHint }).toEqual({
+      code: 'NOT_LEADER',
+      leaderHint: leader,
+    });
+  });
+
+  it('a follower dropped from the in-sync set, or cut off from its leader, answers NOT_LEADER naming the leader', async () => {
+    const { leader, follower, other } = await nearTopic();
+    const view = meta === undefined ? undefined : await waitFor('a metadata leader', () => leaderOf(meta!));
+    const record = view?.store.snapshotView().topics.get('near')?.partitions[0];
+    await view?.store.updateInSyncSets([
+      { topic: 'near', partition: 0, expectedEpoch: record?.leaderEpoch ?? 0, leader, isr: [leader, other] },
+    ]);
+    const dropped = await fetcher(follower).fetch(0, RACKS[follower]);
+    expect({ code: wireCodeOf(dropped.error), leaderHint: dropped.leaderHint }).toEqual({
+      code: 'NOT_LEADER',
+      leaderHint: leader,
+    });
+    const stillIn = await fetcher(other).fetch(0, RACKS[other]);
+    expect(values(stillIn)).toEqual(['x', 'y', 'z']);
+
+    // Cut off, it stops hearing from its leader: once its Raft lease runs out it sends consumers back.
+    network.isolate(other);
+    let answer = await fetcher(other).fetch(0, RACKS[other], 0);
+    for (let i = 0; i < 400 && answer.error === null; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      answer = await fetcher(other).fetch(0, RACKS[other], 0);
+    }
+    expect({ code: wireCodeOf(answer.error), leaderHint: answer.leaderHint }).toEqual({
+      code: 'NOT_LEADER',
+      leaderHint: leader,
+    });
   });
 });

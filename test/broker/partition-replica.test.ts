@@ -5,6 +5,7 @@
  * replaced.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { followerReads } from '../../src/broker/replica/follower-reads.js';
 import {
   PartitionReplica,
   type PartitionReplicaOptions,
@@ -439,6 +440,43 @@ describe('PartitionReplica', () => {
     expect((await second.replica.append(seqBatch(2, ['b']))).baseOffset).toBe(2);
     expect((await second.replica.append(seqBatch(3, ['c']))).baseOffset).toBe(3);
     expect((await readAll(second)).map((r) => r.value)).toEqual(['a0', 'a1', 'b', 'c']);
+  });
+
+  it('a follower copy serves consumers only what it committed: its uncommitted tail is not read, and an offset past its high watermark is "nothing yet", not OFFSET_OUT_OF_RANGE', async () => {
+    const hub = new MemoryHub();
+    const nodes = await startGroup(hub);
+    const leader = await leaderOf(nodes);
+    const [follower, other] = nodes.filter((n) => n !== leader) as [Node, Node];
+    await leader.replica.append(batch(['a', 'b']));
+    await waitFor('the follower applied a, b', () => follower.replica.highWatermark() === 2);
+    // c reaches the follower's log, but nobody acknowledges it: uncommitted everywhere.
+    hub.isolate(other.id);
+    hub.cutLink(follower.id, leader.id);
+    await leader.replica.append(batch(['c']), 1);
+    await waitFor('c in the follower log', () => storedBatches(follower).size === 2);
+    expect(follower.replica.highWatermark()).toBe(2);
+
+    const reads = followerReads(follower.replica);
+    const all = await reads.read(0, 1 << 20);
+    const values = [...splitBatches(all.records)].flatMap((b) =>
+      decodeRecords(b).map((r) => r.value?.toString()),
+    );
+    expect(values).toEqual(['a', 'b']);
+    expect(all.highWatermark).toBe(2);
+    expect((await reads.read(2, 1 << 20)).records.length).toBe(0);
+    // The consumer read c at the leader (acks=1 there): here it is not committed yet, so nothing, no error.
+    const ahead = await reads.read(3, 1 << 20);
+    expect({ records: ahead.records.length, highWatermark: ahead.highWatermark }).toEqual({
+      records: 0,
+      highWatermark: 2,
+    });
+
+    hub.heal();
+    await waitFor('c committed on the follower', () => follower.replica.highWatermark() === 3);
+    const tail = await reads.read(2, 1 << 20);
+    expect(
+      [...splitBatches(tail.records)].flatMap((b) => decodeRecords(b).map((r) => r.value?.toString())),
+    ).toEqual(['c']);
   });
 
   it("a new leader knows an idempotent batch from its uncommitted tail: the producer's retry commits it once, at its offset", async () => {

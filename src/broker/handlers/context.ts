@@ -19,6 +19,8 @@ import type { GroupCoordinator } from '../groups/group-coordinator.js';
 export interface DataPlaneObserver {
   onProduced(topic: string, messages: number, bytes: number): void;
   onFetched(topic: string, messages: number, bytes: number): void;
+  /** Of those, what this broker read from its follower copy for a consumer (fetch from followers). */
+  onFetchedAsFollower?(topic: string, messages: number, bytes: number): void;
   /** One partition of a request failed (DISK_FULL, OFFSET_OUT_OF_RANGE, ...) while the request succeeded. */
   onPartitionError?(operation: string, err: StreamBusError): void;
 }

@@ -1,14 +1,22 @@
-import type { FetchPartitionResult, FetchRequest, FetchResponse } from '../../protocol/messages.js';
+import type {
+  FetchPartition,
+  FetchPartitionResult,
+  FetchRequest,
+  FetchResponse,
+} from '../../protocol/messages.js';
 import { countRecords } from '../../protocol/record-batch.js';
 import type { Deadline } from '../../resilience/deadline.js';
 import type { ReadBufferSource } from '../../storage/read-buffers.js';
-import type { ServedPartition } from '../catalog.js';
+import type { PartitionReads, ReadSource } from '../catalog.js';
 import type { HandlerContext, RequestSource } from './context.js';
 import { leaderHintOf, partitionWireError } from './wire-error.js';
 
 interface Resolved {
   index: number;
-  served: ServedPartition | null;
+  /** Null when there is nothing to read here: an error, or the consumer is sent to another replica. */
+  served: PartitionReads | null;
+  /** Read from this broker's follower copy (fetch from followers): counted apart. */
+  follower: boolean;
   result: FetchPartitionResult;
 }
 
@@ -107,11 +115,22 @@ export async function handleFetch(
       records: Buffer.alloc(0),
     };
     try {
-      return { index, served: ctx.catalog.partition(p.topic, p.partition), result: empty };
+      const source = readSourceOf(ctx, request, p.topic, p.partition);
+      const elsewhere = source.follower ? -1 : readElsewhere(ctx, request, p, source.reads);
+      if (elsewhere === -1) return { index, served: source.reads, follower: source.follower, result: empty };
+      // Kafka's answer: the replica to go to, and no records (the consumer's next fetch goes there).
+      const result = {
+        ...empty,
+        highWatermark: source.reads.highWatermark(),
+        logStartOffset: source.reads.logStartOffset(),
+        preferredReadReplica: elsewhere,
+      };
+      return { index, served: null, follower: false, result };
     } catch (err) {
       return {
         index,
         served: null,
+        follower: false,
         result: {
           ...empty,
           error: partitionWireError(ctx.observer, err, 'fetch'),
@@ -123,7 +142,10 @@ export async function handleFetch(
   const waitUntilMs = ctx.clock.nowMs() + Math.min(Math.max(0, request.maxWaitMs), ctx.limits.fetchWaitMaxMs);
   let total = await readOnce(ctx, request, resolved, source.readBuffers);
   const waitable = resolved.filter((r) => r.served !== null && r.result.error === null);
+  // As Kafka's: a consumer sent to another replica hears of it at once, not after a long poll here.
+  const redirected = resolved.some((r) => (r.result.preferredReadReplica ?? -1) >= 0);
   while (
+    !redirected &&
     total < Math.max(1, request.minBytes) &&
     waitable.length > 0 &&
     !ctx.shutdownSignal.aborted &&
@@ -137,8 +159,42 @@ export async function handleFetch(
   }
   for (const r of resolved) {
     if (r.result.records.length > 0) {
-      ctx.observer.onFetched(r.result.topic, countRecords(r.result.records), r.result.records.length);
+      const messages = countRecords(r.result.records);
+      ctx.observer.onFetched(r.result.topic, messages, r.result.records.length);
+      if (r.follower) ctx.observer.onFetchedAsFollower?.(r.result.topic, messages, r.result.records.length);
     }
   }
   return { partitions: resolved.map((r) => r.result) };
+}
+
+/**
+ * A v1 fetch (it carries a rackId) may be read from an in-sync follower here; a v0 fetch only from the
+ * leader, as before fetch from followers.
+ */
+function readSourceOf(
+  ctx: HandlerContext,
+  request: FetchRequest,
+  topic: string,
+  partition: number,
+): ReadSource {
+  if (request.rackId !== undefined && ctx.catalog.readSource !== undefined)
+    return ctx.catalog.readSource(topic, partition);
+  return { reads: ctx.catalog.partition(topic, partition), follower: false };
+}
+
+/**
+ * The leader's choice of another replica for a consumer with a rack, or -1 to read here. Only for an offset
+ * the leader holds: one outside [log start, high watermark] is read here, so the consumer hears
+ * OFFSET_OUT_OF_RANGE from the leader, which decides it, and never from a follower.
+ */
+function readElsewhere(
+  ctx: HandlerContext,
+  request: FetchRequest,
+  p: FetchPartition,
+  reads: PartitionReads,
+): number {
+  const rack = request.rackId ?? '';
+  if (rack === '' || p.fetchOffset < reads.logStartOffset() || p.fetchOffset > reads.highWatermark())
+    return -1;
+  return ctx.catalog.preferredReadReplica?.(p.topic, p.partition, rack) ?? -1;
 }

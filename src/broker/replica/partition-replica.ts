@@ -39,6 +39,7 @@ import { InSyncSet, REPLICA_LAG_TIME_MAX_MS } from './in-sync-set.js';
 import { commitHoldsEnough, MinInsyncAcks } from './min-insync-acks.js';
 import { type AppliedBatch, PartitionStateMachine } from './partition-state-machine.js';
 import { PersistNotifyingStorage } from './persist-notifying-storage.js';
+import { preferredReadReplica, READ_FROM_LEADER, type ReadReplicaChoice } from './read-replica-selector.js';
 
 export interface PartitionReplicaOptions {
   readonly topic: string;
@@ -423,6 +424,27 @@ export class PartitionReplica extends EventEmitter<ReplicaEvents> implements Ser
   /** The in-sync replicas as this leader sees them (itself included), sorted; empty unless leader. */
   inSyncReplicas(nowMs: number): NodeId[] {
     return this.isLeader() ? this.inSync.members(nowMs) : [];
+  }
+
+  /**
+   * Leader only: the replica a consumer in `clientRack` should fetch from (read-replica-selector.ts), or
+   * READ_FROM_LEADER. `rackOf` and `available` come from the cluster's view of the brokers.
+   */
+  preferredReadReplica(
+    clientRack: string,
+    rackOf: ReadReplicaChoice['rackOf'],
+    available: ReadReplicaChoice['available'],
+  ): NodeId {
+    if (clientRack === '' || !this.isLeader()) return READ_FROM_LEADER;
+    const match = new Map(this.node.progress().map((p) => [p.id, p.match]));
+    return preferredReadReplica({
+      leaderId: this.node.id,
+      clientRack,
+      inSync: this.inSyncReplicas(this.options.nowMs()),
+      rackOf,
+      available,
+      matchOf: (id) => match.get(id) ?? 0,
+    });
   }
 
   private assertEnoughInSync(required: number): void {
