@@ -138,8 +138,7 @@ export class Cluster {
     );
     for (const t of topics ?? []) this.interest.add(t);
     if (this.cached === null || missing === true || this.invalidated) return this.refreshMetadata();
-    const maxAgeMs = this.options.metadataMaxAgeMs ?? CLUSTER_DEFAULTS.metadataMaxAgeMs;
-    if (this.clock.nowMs() - this.cachedAtMs > maxAgeMs) {
+    if (this.clock.nowMs() - this.cachedAtMs > this.metadataMaxAgeMs) {
       // Failures are seen by whoever waits next (the cache stays aged, so the next call tries again).
       this.refreshMetadata().catch(() => undefined);
     }
@@ -253,6 +252,18 @@ export class Cluster {
       .find((t) => t.name === topic)
       ?.partitions.find((x) => x.partition === partition);
     this.leaderHints.note(topic, partition, leaderId, p?.leaderEpoch ?? -1);
+  }
+
+  /** How long cached metadata is used before it is refreshed (metadataMaxAgeMs). */
+  get metadataMaxAgeMs(): number {
+    return this.options.metadataMaxAgeMs ?? CLUSTER_DEFAULTS.metadataMaxAgeMs;
+  }
+
+  /** The partition's in-sync replicas in the cached metadata (nothing is refreshed); undefined if not there. */
+  cachedInSync(topic: string, partition: number): readonly number[] | undefined {
+    return this.cached?.topics
+      .find((t) => t.name === topic)
+      ?.partitions.find((p) => p.partition === partition)?.isr;
   }
 
   /** Sends a request to a broker by id (from metadata). */

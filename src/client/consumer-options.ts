@@ -25,6 +25,12 @@ export interface ConsumerOptions {
    * `limits.frame_bytes_max` is above that, which accept batches decompressing up to their frame limit.
    */
   decompressedBytesMax?: number;
+  /**
+   * The consumer's rack (Kafka's client.rack), matched against the brokers' `broker.rack`: a partition's
+   * leader may then point this consumer at an in-sync replica in the same rack, and it reads that partition
+   * there (fetch from followers, docs/replication.md; read-replicas.ts). Default "": read from leaders.
+   */
+  clientRack?: string;
   /** Where to start when there is no position or it is out of range. */
   autoOffsetReset?: AutoOffsetReset;
   /** Response timeout on top of maxWaitMs for each fetch. */
@@ -58,6 +64,7 @@ export const CONSUMER_DEFAULTS = {
   partitionMaxBytes: 4 * 1024 * 1024,
   decompressedBytesMax: DECOMPRESSED_RECORDS_BYTES_MAX,
   autoOffsetReset: 'latest' as AutoOffsetReset,
+  clientRack: '',
   requestTimeoutMs: 30_000,
   retries: Number.POSITIVE_INFINITY,
   retryBackoffMs: 100,
@@ -102,6 +109,8 @@ export function consumerSettings(
   checkWholeNumbers('consumer', o, CONSUMER_LEAST, ['retries']);
   checkOneOf('consumer', 'autoOffsetReset', o.autoOffsetReset, AUTO_OFFSET_RESETS);
   checkOneOf('consumer', 'prefetch', o.prefetch, [true, false]);
+  if (typeof o.clientRack !== 'string')
+    throw invalidOption('consumer', 'clientRack', 'a string', o.clientRack);
   return o;
 }
 

@@ -28,6 +28,7 @@ import { deliverRound, fetchRound, keyOf, type PartitionState, type Round } from
 import type { ConsumerMessage } from './fetched-records.js';
 import { HandOver } from './hand-over.js';
 import { offsetsOrThrow } from './list-offsets.js';
+import { ReadReplicas } from './read-replicas.js';
 import { RoundsAhead } from './rounds-ahead.js';
 import { resolveStartPositions } from './start-positions.js';
 import { clientClock, clientTimers, type Random, type Timers } from './timers.js';
@@ -68,8 +69,10 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
   private assignmentListener: AssignmentListener = {};
   /** Topics dropped from the assignment since assign() because they were deleted: poll() says so. */
   private deletedTopics = new Set<string>();
-  /** Leaders with a fetch a round left behind (fetch-round.ts), until it settles. */
+  /** Brokers with a fetch a round left behind (fetch-round.ts), until it settles. */
   private readonly busyLeaders = new Map<number, Promise<void>>();
+  /** Replicas in this consumer's rack that partition leaders named (clientRack). */
+  private readonly readReplicas: ReadReplicas;
   private readonly closing = new AbortController();
   private readonly ahead: RoundsAhead<Outcome>;
   private failures = 0;
@@ -85,6 +88,7 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
     this.timers = timers ?? clientTimers;
     this.random = random ?? Math.random;
     this.backoff = { baseMs: this.o.retryBackoffMs, maxMs: this.o.retryBackoffMaxMs };
+    this.readReplicas = new ReadReplicas(cluster.metadataMaxAgeMs, () => clientClock.nowMs());
     this.ahead = new RoundsAhead(
       PREFETCH_ROUNDS,
       () => this.startRound(),
@@ -478,6 +482,7 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
         options: this.o,
         signal: this.closing.signal,
         busyLeaders: this.busyLeaders,
+        readReplicas: this.readReplicas,
       });
       return { ...round, gone: [...unlisted, ...round.gone] };
     };

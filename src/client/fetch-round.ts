@@ -1,6 +1,7 @@
 /**
- * One fetch round of a consumer: every assigned partition with a fetch offset is asked of its leader (one
- * Fetch per leader, in parallel), and the answers become checked, not yet decoded, batches per partition.
+ * One fetch round of a consumer: every assigned partition with a fetch offset is asked of its leader, or of
+ * the replica in the consumer's rack its leader named (read-replicas.ts; one Fetch per broker, in parallel),
+ * and the answers become checked, not yet decoded, batches per partition.
  * A leader that fails or stops answering does not stall or lose the others' data: what arrived is kept and only then do fetch
  * offsets move (a part that failed is fetched again from the same offset). A seek or reassignment while a
  * round is out wins over what it brings back (partition epochs). A partition that fresh metadata no longer
@@ -11,6 +12,7 @@ import { isRetriable, StreamBusError, toStreamBusError } from '../errors/index.j
 import { ApiKey, type FetchResponse, fromWireError } from '../protocol/index.js';
 import { type Cluster, STALE_METADATA_CODES } from './cluster.js';
 import { type ConsumerMessage, decodeFetch, type ScannedFetch, scanFetch } from './fetched-records.js';
+import type { ReadReplicas } from './read-replicas.js';
 
 /** Where to start when a partition has no position or it is out of range. */
 export type AutoOffsetReset = 'earliest' | 'latest' | 'none';
@@ -55,11 +57,15 @@ export interface FetchRoundContext {
     partitionMaxBytes: number;
     requestTimeoutMs: number;
     autoOffsetReset: AutoOffsetReset;
+    /** The consumer's rack; "" for none (fetches then go to leaders, at Fetch v0). */
+    clientRack: string;
   };
+  /** The replicas in the consumer's rack that leaders named, per partition. Kept by the consumer. */
+  readReplicas: ReadReplicas;
   /** The consumer closing. */
   signal: AbortSignal;
   /**
-   * Leaders whose fetch an earlier round left behind, still unanswered: not asked again until it settles
+   * Brokers whose fetch an earlier round left behind, still unanswered: not asked again until it settles
    * (its answer is dropped; those partitions are fetched again from the same offsets). Kept by the consumer.
    */
   busyLeaders: Map<number, Promise<void>>;
@@ -72,11 +78,17 @@ export interface FetchRoundContext {
  */
 export const STRAGGLER_GRACE_MS = 1_000;
 
-type Asked = { state: PartitionState; offset: number; epoch: number };
+type Asked = {
+  state: PartitionState;
+  offset: number;
+  epoch: number;
+  /** Asked of a replica its leader named, not of the leader: any failure sends it back to the leader. */
+  fromReplica: boolean;
+};
 
 /** Runs one round over the partitions whose fetch offset is known. */
 export async function fetchRound(ctx: FetchRoundContext): Promise<Round> {
-  const byLeader = new Map<number, PartitionState[]>();
+  const byBroker = new Map<number, { state: PartitionState; fromReplica: boolean }[]>();
   const gone: PartitionState[] = [];
   const wanted = [...ctx.partitions.values()].filter((s) => s.fetchOffset !== null && !s.paused);
   // Looked up together, so the metadata refreshes they need (a deleted topic's partitions each need one)
@@ -84,14 +96,27 @@ export async function fetchRound(ctx: FetchRoundContext): Promise<Round> {
   const leaders = await Promise.all(wanted.map((s) => leaderOrGone(ctx.cluster, s)));
   wanted.forEach((s, i) => {
     const leader = leaders[i];
-    if (leader === 'gone') gone.push(s);
+    if (leader === 'gone') {
+      gone.push(s);
+      return;
+    }
     // No leader right now: this partition sits the round out and the others are fetched (one failover must
     // not stall them all); leaderFor refreshed metadata for it, so the next round looks again.
-    else if (leader !== undefined && !ctx.busyLeaders.has(leader))
-      byLeader.set(leader, [...(byLeader.get(leader) ?? []), s]);
+    if (leader === undefined) return;
+    const replica = ctx.readReplicas.replicaFor(
+      s.topic,
+      s.partition,
+      ctx.cluster.cachedInSync(s.topic, s.partition),
+    );
+    const broker = replica ?? leader;
+    if (!ctx.busyLeaders.has(broker))
+      byBroker.set(broker, [
+        ...(byBroker.get(broker) ?? []),
+        { state: s, fromReplica: replica !== undefined },
+      ]);
   });
-  if (byLeader.size === 0) {
-    // Every leader asked is still busy with a left-behind fetch, no partition has a leader known right now,
+  if (byBroker.size === 0) {
+    // Every broker asked is still busy with a left-behind fetch, no partition has a leader known right now,
     // none has a fetch offset yet (a group's waiting for its committed offset), or all are paused or gone:
     // wait as a long poll would, not spin.
     await waitAtMost(ctx.options.maxWaitMs, [...ctx.busyLeaders.values()]);
@@ -101,41 +126,29 @@ export async function fetchRound(ctx: FetchRoundContext): Promise<Round> {
   const someSettled = new Promise<void>((resolve) => {
     onSettled = resolve;
   });
-  const fetches = [...byLeader].map(([leader, states]) => {
-    const asked = states.map((s) => ({ state: s, offset: s.fetchOffset!, epoch: s.epoch }));
+  const fetches = [...byBroker].map(([broker, parts]) => {
+    const asked = parts.map((p) => ({
+      state: p.state,
+      offset: p.state.fetchOffset!,
+      epoch: p.state.epoch,
+      fromReplica: p.fromReplica,
+    }));
     const f: {
       leader: number;
       asked: Asked[];
       outcome?: PromiseSettledResult<FetchResponse>;
       done: Promise<void>;
-    } = { leader, asked, done: Promise.resolve() };
-    f.done = ctx.cluster
-      .request(
-        leader,
-        ApiKey.Fetch,
-        {
-          maxWaitMs: ctx.options.maxWaitMs,
-          minBytes: ctx.options.minBytes,
-          maxBytes: ctx.options.maxBytes,
-          partitions: asked.map((a) => ({
-            topic: a.state.topic,
-            partition: a.state.partition,
-            fetchOffset: a.offset,
-            partitionMaxBytes: ctx.options.partitionMaxBytes,
-          })),
-        },
-        { signal: ctx.signal, timeoutMs: ctx.options.requestTimeoutMs + ctx.options.maxWaitMs },
-      )
-      .then(
-        (value) => {
-          f.outcome = { status: 'fulfilled', value };
-          onSettled();
-        },
-        (reason: unknown) => {
-          f.outcome = { status: 'rejected', reason };
-          onSettled();
-        },
-      );
+    } = { leader: broker, asked, done: Promise.resolve() };
+    f.done = requestFetch(ctx, broker, asked).then(
+      (value) => {
+        f.outcome = { status: 'fulfilled', value };
+        onSettled();
+      },
+      (reason: unknown) => {
+        f.outcome = { status: 'rejected', reason };
+        onSettled();
+      },
+    );
     return f;
   });
   // One leader down must neither stall nor lose the others' data: what arrived is delivered, and only
@@ -149,6 +162,11 @@ export async function fetchRound(ctx: FetchRoundContext): Promise<Round> {
   const settled: PromiseSettledResult<Round['advances']>[] = [];
   for (const f of fetches) {
     const outcome = f.outcome;
+    if (outcome === undefined || outcome.status === 'rejected') {
+      // A replica that fails or does not answer sends its partitions back to their leaders at once.
+      for (const a of f.asked) if (a.fromReplica) ctx.readReplicas.forget(a.state.topic, a.state.partition);
+    }
+    const leaderFailed = f.asked.some((a) => !a.fromReplica);
     if (outcome === undefined) {
       ctx.busyLeaders.set(
         f.leader,
@@ -159,7 +177,8 @@ export async function fetchRound(ctx: FetchRoundContext): Promise<Round> {
       // Its leadership may have moved to a broker that answers.
       ctx.cluster.invalidateMetadata();
     } else if (outcome.status === 'rejected') {
-      settled.push(outcome);
+      // Only a leader's failure counts against the round: a replica's partitions simply go to the leader.
+      if (leaderFailed) settled.push(outcome);
     } else {
       try {
         settled.push({ status: 'fulfilled', value: applyFetch(ctx, f.asked, outcome.value) });
@@ -197,6 +216,17 @@ function applyFetch(ctx: FetchRoundContext, asked: Asked[], response: FetchRespo
     // A seek or reassignment since the request was sent wins over what came back.
     if (!a || a.state.epoch !== a.epoch || ctx.partitions.get(keyOf(r.topic, r.partition)) !== a.state)
       continue;
+    if (a.fromReplica && r.error !== null) {
+      // Out of sync, no longer a replica, an offset it does not hold: the leader decides (Kafka's consumer
+      // also clears its preferred read replica on any error, OFFSET_OUT_OF_RANGE included).
+      ctx.readReplicas.forget(r.topic, r.partition);
+      continue;
+    }
+    if (r.error === null && (r.preferredReadReplica ?? -1) >= 0) {
+      // Sent to a replica in our rack, with no records: the next round fetches the partition there.
+      ctx.readReplicas.note(r.topic, r.partition, r.preferredReadReplica!);
+      continue;
+    }
     if (r.error !== null) {
       const err = fromWireError(r.error, 'consumer.fetch');
       if (err.code === 'OFFSET_OUT_OF_RANGE') {
@@ -225,6 +255,47 @@ function applyFetch(ctx: FetchRoundContext, asked: Asked[], response: FetchRespo
   }
   return advances;
 }
+
+/**
+ * A Fetch of `asked` from `broker`. A consumer with a rack sends v1, which carries it (and may be answered
+ * by a follower); a broker whose build predates v1 (a rolling upgrade) answers UNSUPPORTED_VERSION, and is
+ * asked at v0, as before fetch from followers: from the leader.
+ */
+async function requestFetch(
+  ctx: FetchRoundContext,
+  broker: number,
+  asked: readonly Asked[],
+): Promise<FetchResponse> {
+  const { clientRack } = ctx.options;
+  const body = {
+    maxWaitMs: ctx.options.maxWaitMs,
+    minBytes: ctx.options.minBytes,
+    maxBytes: ctx.options.maxBytes,
+    partitions: asked.map((a) => ({
+      topic: a.state.topic,
+      partition: a.state.partition,
+      fetchOffset: a.offset,
+      partitionMaxBytes: ctx.options.partitionMaxBytes,
+    })),
+  };
+  const options = { signal: ctx.signal, timeoutMs: ctx.options.requestTimeoutMs + ctx.options.maxWaitMs };
+  if (clientRack === '') return ctx.cluster.request(broker, ApiKey.Fetch, body, options);
+  try {
+    return await ctx.cluster.request(
+      broker,
+      ApiKey.Fetch,
+      { ...body, rackId: clientRack },
+      { ...options, apiVersion: FETCH_FROM_FOLLOWERS_VERSION },
+    );
+  } catch (err) {
+    if (err instanceof StreamBusError && err.code === 'UNSUPPORTED_VERSION')
+      return ctx.cluster.request(broker, ApiKey.Fetch, body, options);
+    throw err;
+  }
+}
+
+/** Fetch v1: the consumer's rack, and preferredReadReplica in the answer. */
+const FETCH_FROM_FOLLOWERS_VERSION = 1;
 
 /** Resolves when one of `work` settles or after `ms`, whichever comes first. */
 async function waitAtMost(ms: number, work: readonly Promise<unknown>[]): Promise<void> {

@@ -110,7 +110,12 @@ export class FakeBroker {
             out =
               res === NO_REPLY
                 ? null
-                : encodeResponse(header.apiKey as ApiKey, 0, header.correlationId, res as never);
+                : encodeResponse(
+                    header.apiKey as ApiKey,
+                    header.apiVersion,
+                    header.correlationId,
+                    res as never,
+                  );
           } catch (err) {
             out = encodeErrorResponse(
               header.correlationId,
