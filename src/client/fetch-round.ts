@@ -278,7 +278,13 @@ async function requestFetch(
       partitionMaxBytes: ctx.options.partitionMaxBytes,
     })),
   };
-  const options = { signal: ctx.signal, timeoutMs: ctx.options.requestTimeoutMs + ctx.options.maxWaitMs };
+  // A replica is a shortcut: one that does not answer (paused, cut off) is given up on sooner than a leader,
+  // and its partitions go to their leaders (fetchRound).
+  const fromReplica = asked.every((a) => a.fromReplica);
+  const waitMs = fromReplica
+    ? Math.min(ctx.options.requestTimeoutMs, REPLICA_ANSWER_WAIT_MS)
+    : ctx.options.requestTimeoutMs;
+  const options = { signal: ctx.signal, timeoutMs: waitMs + ctx.options.maxWaitMs };
   if (clientRack === '') return ctx.cluster.request(broker, ApiKey.Fetch, body, options);
   try {
     return await ctx.cluster.request(
@@ -293,6 +299,9 @@ async function requestFetch(
     throw err;
   }
 }
+
+/** How long past the long poll a fetch from a replica waits for its answer (a leader's: requestTimeoutMs). */
+export const REPLICA_ANSWER_WAIT_MS = 5_000;
 
 /** Fetch v1: the consumer's rack, and preferredReadReplica in the answer. */
 const FETCH_FROM_FOLLOWERS_VERSION = 1;

@@ -11,7 +11,7 @@ import { Consumer } from '../../src/client/consumer.js';
 import { Producer } from '../../src/client/producer.js';
 import { ReadReplicas } from '../../src/client/read-replicas.js';
 import { ApiKey, type FetchRequest, type FetchResponse, wireErrorOf } from '../../src/protocol/index.js';
-import { FakeBroker, shareClusterMetadata } from './fake-broker.js';
+import { FakeBroker, NO_REPLY, shareClusterMetadata } from './fake-broker.js';
 
 const brokers: FakeBroker[] = [];
 const clusters: Cluster[] = [];
@@ -150,6 +150,32 @@ describe('Consumer with clientRack', () => {
     await produce(setup.leader, ['m2', 'm3']);
     await consumeUntil(consumer, 4, seen);
     expect(seen).toEqual(['m0', 'm1', 'm2', 'm3']);
+  });
+
+  it('reads from the leader while the replica holds a fetch unanswered (paused), once the leader stops naming it', async () => {
+    const setup = await leaderAndReplica();
+    await produce(setup.leader, ['m0']);
+    // A request timeout past the test's: only the leader can deliver what follows in time.
+    const consumer = new Consumer(newCluster(setup.leader.bootstrap), {
+      autoOffsetReset: 'earliest',
+      maxWaitMs: 20,
+      clientRack: 'b',
+      requestTimeoutMs: 120_000,
+    });
+    consumers.push(consumer);
+    await consumer.assign([{ topic: 't', partition: 0 }]);
+    const seen: string[] = [];
+    await consumeUntil(consumer, 1, seen);
+    expect(fetchesAt(setup.replica)).toBeGreaterThan(0);
+
+    // Paused: it takes fetches and answers none. The leader names it a while longer, then reads itself.
+    setup.replica.handlers[ApiKey.Fetch] = () => NO_REPLY;
+    await produce(setup.leader, ['m1']);
+    setTimeout(() => {
+      setup.redirect.on = false;
+    }, 1_500);
+    await consumeUntil(consumer, 2, seen);
+    expect(seen).toEqual(['m0', 'm1']);
   });
 
   it('stops reading from the replica once refreshed metadata no longer lists it in sync', async () => {
