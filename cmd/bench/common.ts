@@ -21,6 +21,8 @@ export interface BenchOptions extends ConnectFlags {
    * and the JIT warm up as in the peers' harness (10,000 un-measured messages per peer).
    */
   warmup: number;
+  /** consume: the consumer's rack (clientRack), to read from an in-sync replica there. */
+  clientRack?: string;
 }
 
 export function benchClient(flags: ConnectFlags, clientId = 'streambus-bench'): StreamBusClient {

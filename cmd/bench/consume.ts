@@ -53,7 +53,11 @@ export async function benchConsume(o: BenchOptions): Promise<Summary> {
       await warm.close();
     }
 
-    const consumer = client.consumer({ autoOffsetReset: 'earliest', maxWaitMs: 100 });
+    const consumer = client.consumer({
+      autoOffsetReset: 'earliest',
+      maxWaitMs: 100,
+      ...(o.clientRack === undefined ? {} : { clientRack: o.clientRack }),
+    });
     await consumer.assign(tps);
     await consumer.seekToBeginning(tps);
     const histogram = newHistogram();

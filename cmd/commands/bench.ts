@@ -54,6 +54,10 @@ function benchCommand(
         'messages sent (consume: read) first in the same process, not measured',
         parseIntOption('--warmup', 0),
         10_000,
+      )
+      .option(
+        '--client-rack <rack>',
+        "consume: the consumer's rack (broker.rack), to read from an in-sync replica there",
       ),
   ).action(async (raw: RawOptions) => {
     const { duration, ...rest } = raw;

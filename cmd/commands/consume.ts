@@ -24,6 +24,7 @@ interface ConsumeOptions {
   timeoutMs?: number;
   printKey?: boolean;
   printOffset?: boolean;
+  clientRack?: string;
 }
 
 /** Resolves once stdout took `text`: true, or false when its reader has gone (EPIPE, as after `| head`). */
@@ -157,6 +158,10 @@ export function registerConsumeCommand(program: Command): void {
         'exit when no message arrives for this long',
         parseIntOption('--timeout-ms', 0),
       )
+      .option(
+        '--client-rack <rack>',
+        "this consumer's rack (broker.rack): read from an in-sync replica there instead of the leader",
+      )
       .option('--print-key', 'print key<TAB>value')
       .option('--print-offset', 'print partition:offset<TAB> before each line'),
   ).action(async (topic: string, opts: ConsumeOptions) => {
@@ -169,6 +174,7 @@ export function registerConsumeCommand(program: Command): void {
     const client = cliClient(opts);
     const consumer = client.consumer({
       autoOffsetReset: opts.fromBeginning ? 'earliest' : 'latest',
+      ...(opts.clientRack === undefined ? {} : { clientRack: opts.clientRack }),
       ...(opts.group === undefined
         ? {}
         : {

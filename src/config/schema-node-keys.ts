@@ -38,7 +38,7 @@ export const NODE_KEYS: readonly KeySpec[] = [
     kind: { type: 'string', pattern: /\S/, form: 'a non-empty rack name' },
     default: null,
     nullable: true,
-    doc: 'Rack or zone label used by rack-aware replica placement. Unset: no rack.',
+    doc: 'Rack or zone label used by rack-aware replica placement and by fetch from followers: a consumer whose clientRack matches reads from this broker when it holds an in-sync replica (docs/replication.md). Unset: no rack.',
   },
   {
     key: 'broker.tls.enabled',
