@@ -70,7 +70,7 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
   /** Topics dropped from the assignment since assign() because they were deleted: poll() says so. */
   private deletedTopics = new Set<string>();
   /** Brokers with a fetch a round left behind (fetch-round.ts), until it settles. */
-  private readonly busyLeaders = new Map<number, Promise<void>>();
+  private readonly busyBrokers = new Map<number, Promise<void>>();
   /** Replicas in this consumer's rack that partition leaders named (clientRack). */
   private readonly readReplicas: ReadReplicas;
   private readonly closing = new AbortController();
@@ -481,7 +481,7 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
         partitions: this.partitions,
         options: this.o,
         signal: this.closing.signal,
-        busyLeaders: this.busyLeaders,
+        busyBrokers: this.busyBrokers,
         readReplicas: this.readReplicas,
       });
       return { ...round, gone: [...unlisted, ...round.gone] };

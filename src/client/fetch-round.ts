@@ -68,7 +68,7 @@ export interface FetchRoundContext {
    * Brokers whose fetch an earlier round left behind, still unanswered: not asked again until it settles
    * (its answer is dropped; those partitions are fetched again from the same offsets). Kept by the consumer.
    */
-  busyLeaders: Map<number, Promise<void>>;
+  busyBrokers: Map<number, Promise<void>>;
 }
 
 /**
@@ -109,7 +109,7 @@ export async function fetchRound(ctx: FetchRoundContext): Promise<Round> {
       ctx.cluster.cachedInSync(s.topic, s.partition),
     );
     const broker = replica ?? leader;
-    if (!ctx.busyLeaders.has(broker))
+    if (!ctx.busyBrokers.has(broker))
       byBroker.set(broker, [
         ...(byBroker.get(broker) ?? []),
         { state: s, fromReplica: replica !== undefined },
@@ -119,7 +119,7 @@ export async function fetchRound(ctx: FetchRoundContext): Promise<Round> {
     // Every broker asked is still busy with a left-behind fetch, no partition has a leader known right now,
     // none has a fetch offset yet (a group's waiting for its committed offset), or all are paused or gone:
     // wait as a long poll would, not spin.
-    await waitAtMost(ctx.options.maxWaitMs, [...ctx.busyLeaders.values()]);
+    await waitAtMost(ctx.options.maxWaitMs, [...ctx.busyBrokers.values()]);
     return { advances: [], gone };
   }
   let onSettled: () => void = () => {};
@@ -134,11 +134,11 @@ export async function fetchRound(ctx: FetchRoundContext): Promise<Round> {
       fromReplica: p.fromReplica,
     }));
     const f: {
-      leader: number;
+      broker: number;
       asked: Asked[];
       outcome?: PromiseSettledResult<FetchResponse>;
       done: Promise<void>;
-    } = { leader: broker, asked, done: Promise.resolve() };
+    } = { broker, asked, done: Promise.resolve() };
     f.done = requestFetch(ctx, broker, asked).then(
       (value) => {
         f.outcome = { status: 'fulfilled', value };
@@ -168,10 +168,10 @@ export async function fetchRound(ctx: FetchRoundContext): Promise<Round> {
     }
     const leaderFailed = f.asked.some((a) => !a.fromReplica);
     if (outcome === undefined) {
-      ctx.busyLeaders.set(
-        f.leader,
+      ctx.busyBrokers.set(
+        f.broker,
         f.done.then(() => {
-          ctx.busyLeaders.delete(f.leader);
+          ctx.busyBrokers.delete(f.broker);
         }),
       );
       // Its leadership may have moved to a broker that answers.

@@ -45,6 +45,14 @@ describe('consumer options', () => {
     expect(() => consumerSettings({ [name]: value })).toThrowError(invalid(name, 'an integer >= '));
   });
 
+  it('clientRack must be a string ("" for none, the default)', () => {
+    expect(consumerSettings({}).clientRack).toBe('');
+    expect(consumerSettings({ clientRack: 'eu-west-1a' }).clientRack).toBe('eu-west-1a');
+    expect(() => consumerSettings({ clientRack: 7 as never })).toThrowError(
+      invalid('clientRack', 'a string, got 7'),
+    );
+  });
+
   it('prefetch must be a boolean', () => {
     expect(() => consumerSettings({ prefetch: 'yes' as never })).toThrowError(
       invalid('prefetch', 'true, false'),

@@ -10,6 +10,7 @@ import { Cluster } from '../../src/client/cluster.js';
 import { Consumer } from '../../src/client/consumer.js';
 import { Producer } from '../../src/client/producer.js';
 import { ReadReplicas } from '../../src/client/read-replicas.js';
+import { StreamBusError } from '../../src/errors/index.js';
 import { ApiKey, type FetchRequest, type FetchResponse, wireErrorOf } from '../../src/protocol/index.js';
 import { FakeBroker, NO_REPLY, shareClusterMetadata } from './fake-broker.js';
 
@@ -200,6 +201,21 @@ describe('Consumer with clientRack', () => {
     expect(seen).toEqual(['m0', 'm1', 'm2']);
     // At most the fetch a prefetched round had already sent there.
     expect(fetchesAt(setup.replica)).toBeLessThanOrEqual(atReplica + 1);
+  });
+
+  it('asks a broker that predates Fetch v1 (UNSUPPORTED_VERSION) at v0, from the leader', async () => {
+    const setup = await leaderAndReplica();
+    await produce(setup.leader, ['m0', 'm1']);
+    setup.leader.handlers[ApiKey.Fetch] = (body: FetchRequest, header) => {
+      if (header.apiVersion > 0) throw new StreamBusError('UNSUPPORTED_VERSION', { message: 'fetch v1' });
+      return setup.leader.fetch(body);
+    };
+    const consumer = rackConsumer(setup);
+    await consumer.assign([{ topic: 't', partition: 0 }]);
+    const seen: string[] = [];
+    await consumeUntil(consumer, 2, seen);
+    expect(seen).toEqual(['m0', 'm1']);
+    expect(setup.leader.requestsOf(ApiKey.Fetch).some((f) => f.header.apiVersion === 0)).toBe(true);
   });
 
   it('without a rack, fetches leaders at Fetch v0 as before', async () => {
