@@ -188,7 +188,7 @@ export async function runDevCluster(options: SupervisorOptions): Promise<number>
       if (stopping !== null) return;
       if (readiness.ready) {
         out(
-          `ready: ${options.brokers.length} broker(s), metadata leader ${readiness.leaderId}, bootstrap ${bootstrapOf(options.brokers)}`,
+          `ready: ${options.brokers.length} broker(s), metadata leader ${readiness.leaderId} (term ${readiness.term}), bootstrap ${bootstrapOf(options.brokers)}`,
         );
         return;
       }

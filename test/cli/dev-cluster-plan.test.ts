@@ -57,19 +57,20 @@ describe('dev-cluster plan', () => {
   });
 });
 
-function probe(id: number, leader: number | null, alive: number[], readyCode = 200): BrokerProbe {
+function probe(id: number, leader: number | null, alive: number[], readyCode = 200, term = 2): BrokerProbe {
   return {
     id,
     readyCode,
-    raft: { leader_id: leader, brokers: alive.map((b) => ({ id: b, state: 'alive' })) },
+    raft: { leader_id: leader, term, brokers: alive.map((b) => ({ id: b, state: 'alive' })) },
   };
 }
 
 describe('dev-cluster readiness', () => {
   test('ready once all answer /health/ready, agree on a leader, and the leader lists all as alive', () => {
-    expect(evaluateReadiness([probe(1, 2, [1, 2]), probe(2, 2, [1, 2])])).toEqual({
+    expect(evaluateReadiness([probe(1, 2, [1, 2], 200, 5), probe(2, 2, [1, 2], 200, 5)])).toEqual({
       ready: true,
       leaderId: 2,
+      term: 5,
     });
   });
   test('not ready while a broker is unreachable or not ready', () => {
@@ -79,6 +80,12 @@ describe('dev-cluster readiness', () => {
   test('not ready while the brokers disagree on the leader or none is known', () => {
     expect(evaluateReadiness([probe(1, 1, [1, 2]), probe(2, 2, [1, 2])]).ready).toBe(false);
     expect(evaluateReadiness([probe(1, null, [1, 2]), probe(2, null, [1, 2])]).ready).toBe(false);
+  });
+  test('not ready while they name the same leader in different terms (it was elected again meanwhile)', () => {
+    expect(evaluateReadiness([probe(1, 2, [1, 2], 200, 2), probe(2, 2, [1, 2], 200, 4)])).toEqual({
+      ready: false,
+      waitingFor: 'every broker to know the same metadata leader',
+    });
   });
   test('not ready while a broker has not registered as alive in the leader’s registry', () => {
     expect(evaluateReadiness([probe(1, 1, [1]), probe(2, 1, [1, 2])])).toEqual({
