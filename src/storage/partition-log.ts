@@ -7,6 +7,11 @@
  *
  * With `producerState`, the log also keeps the state its batch headers build (idempotent producers') as of
  * its end, and snapshots it at each roll and at close so that a restart need not read the log (log-state.ts).
+ *
+ * The log start is the first segment's base offset, or the floor DeleteRecords raised it to
+ * (advanceLogStart), which may sit inside a segment: offsets below it are gone for readers at once, and the
+ * segments wholly below it are deleted. The floor lives in memory only: its owner (the single-node catalog)
+ * keeps it durable and hands it back after a restart.
  */
 
 import { invariant, StreamBusError, toStreamBusError } from '../errors/index.js';
@@ -59,6 +64,8 @@ export class PartitionLog implements CleanableLog {
   private closePromise: Promise<void> | undefined;
   private closed = false;
   private readonly cancelInterval: (() => void) | undefined;
+  /** Offsets below this were deleted by DeleteRecords (0: none). Never lowered. */
+  private logStartFloor = 0;
 
   private constructor(
     readonly dir: string,
@@ -174,7 +181,39 @@ export class PartitionLog implements CleanableLog {
   }
 
   logStartOffset(): number {
-    return this.segments[0]!.baseOffset;
+    return Math.max(this.segments[0]!.baseOffset, this.logStartFloor);
+  }
+
+  /**
+   * DeleteRecords: raises the log start to `offset` (never lowers it) and deletes the segments wholly below
+   * it; resolves with the new log start. The caller checks `offset` against the high watermark; a floor past
+   * the log end (one recorded durably before a crash lost the unsynced tail it was set in) restarts the log
+   * empty there, so that no offset below the floor is written again.
+   */
+  async advanceLogStart(offset: number): Promise<number> {
+    invariant(Number.isSafeInteger(offset) && offset >= 0, `advanceLogStart(${offset}): not an offset`);
+    if (offset > this.logStartFloor) {
+      this.logStartFloor = offset;
+      await this.exclusive(async () => {
+        if (this.closed || offset <= this.active.nextOffset) return;
+        await this.restartEmptyAt(offset);
+      });
+    }
+    return (await this.applyRetention(this.clock.nowMs())).logStartOffset;
+  }
+
+  /** Deletes every segment and starts an empty one at `offset` (above the log end), under the mutex. */
+  private async restartEmptyAt(offset: number): Promise<void> {
+    await forgetCleanerCheckpoint(this.fs, this.dir);
+    this.recent.clear();
+    // Newest first, as truncateTo: a crash part-way leaves a contiguous log.
+    while (this.segments.length > 0) await this.segments.pop()!.delete();
+    this.segments.push(await createSegment(this.context(this.clock.nowMs()), offset));
+    this.writer.dirty = false;
+    await this.derived?.dropBelow(offset);
+    await this.derived?.reload(this.segments, this.logger);
+    this.publishLogEnd();
+    this.logger.warn({ dir: this.dir, logStartOffset: offset }, 'log restarted empty at its log start floor');
   }
 
   sizeBytes(): number {
@@ -301,15 +340,22 @@ export class PartitionLog implements CleanableLog {
   }
 
   /** The first batch whose maxTimestamp >= timestampMs: its base offset and max timestamp; null if none. */
+  /**
+   * The first batch at or above the log start whose maxTimestamp >= timestampMs: its base offset (the log
+   * start when that is inside the batch) and max timestamp; null if none.
+   */
   async offsetForTimestamp(timestampMs: number): Promise<{ offset: number; timestamp: number } | null> {
     if (this.closed) throw new StreamBusError('LOG_CLOSED', { operation: 'log.offsetForTimestamp' });
+    const start = this.logStartOffset();
     for (const segment of [...this.segments]) {
       // Skip segments retention or truncation removed while this loop awaited.
       if (segment.maxTimestamp < timestampMs || !this.segments.includes(segment)) continue;
+      if (segment.nextOffset <= start) continue;
       const end = this.visibleEnd(segment);
       if (end === 0) break;
-      const batch = await segment.withReader(() => findByTimestamp(segment, timestampMs, end));
-      if (batch !== undefined) return { offset: batch.baseOffset, timestamp: batch.maxTimestamp };
+      const batch = await segment.withReader(() => findByTimestamp(segment, timestampMs, end, start));
+      if (batch !== undefined)
+        return { offset: Math.max(batch.baseOffset, start), timestamp: batch.maxTimestamp };
     }
     return null;
   }
@@ -339,7 +385,10 @@ export class PartitionLog implements CleanableLog {
     return this.exclusive(async () => {
       const deleted: DeletedSegment[] = [];
       if (this.closed) return { deleted, logStartOffset: this.logStartOffset() };
-      const plan = planRetention(this.segments, this.hw, this.config, nowMs, { activeDeletable: true });
+      const plan = planRetention(this.segments, this.hw, this.config, nowMs, {
+        activeDeletable: true,
+        logStartFloor: this.logStartFloor,
+      });
       const rolls = plan.length === this.segments.length;
       if (rolls) await this.rollForRetention(nowMs);
       for (const reason of plan) {
@@ -349,9 +398,9 @@ export class PartitionLog implements CleanableLog {
         await segment.delete();
       }
       if (deleted.length > 0) {
-        // Snapshots below the log start could only be loaded by scanning batches that are gone.
-        const logStart = this.logStartOffset();
-        await this.derived?.dropBelow(logStart);
+        // Snapshots below the first segment could only be loaded by scanning batches that are gone (the
+        // batches below a log start floor inside the segment are still there: a snapshot among them is not).
+        await this.derived?.dropBelow(this.segments[0]!.baseOffset);
         // As at any roll (and after the deletions, which made room for it): the log no longer holds the
         // batches a restart would rebuild the producers' state from.
         if (rolls) await this.snapshotState();

@@ -44,8 +44,14 @@ export interface PartitionStoreRetentionResult {
 }
 
 export interface PartitionStore extends RaftStorage {
-  /** First Kafka offset still held. */
+  /** First Kafka offset readers may read: the first one held, or the floor advanceLogStart raised it to. */
   logStartOffset(): number;
+  /**
+   * Raises the log start to `offset` (DeleteRecords; never lowered), at once for readers; retention deletes
+   * the segments wholly below it. Returns the new log start. On a replica whose log has not reached `offset`
+   * yet it is above the log end until the log catches up.
+   */
+  advanceLogStart(offset: number): number;
   /** The offset the next data batch gets: end of the last data batch stored (committed or not). */
   logEndOffset(): number;
   sizeBytes(): number;

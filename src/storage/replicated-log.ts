@@ -10,6 +10,11 @@
  * segment's new batches with one writev and, when `sync` and flushPolicy 'always', ends with one fdatasync
  * (group commit; under 'always' segments are opened O_DSYNC, so the write itself was the sync); only then are its entries published to the synchronous Raft view. A failed save leaves the
  * store failed (every later save rethrows): reopen it, and recovery keeps the valid prefix.
+ *
+ * The Kafka log start is the first segment's base offset, or the floor DeleteRecords raised it to
+ * (advanceLogStart), kept in the replicated metadata and handed to every replica's log: offsets below it are
+ * gone for readers, and retention deletes the segments wholly below it (within its usual Raft bounds). It
+ * only hides data: the Raft log, its indexes and what followers are sent are unchanged by it.
  */
 
 import { invariant, StreamBusError, toStreamBusError } from '../errors/index.js';
@@ -85,6 +90,8 @@ export class ReplicatedLog implements PartitionStore, CleanableLog {
   private snap: Snapshot;
   private readonly clock: Clock;
   private readonly cancelInterval: (() => void) | undefined;
+  /** Offsets below this were deleted by DeleteRecords (0: none). Never lowered. */
+  private logStartFloor = 0;
 
   private constructor(
     readonly dir: string,
@@ -390,7 +397,13 @@ export class ReplicatedLog implements PartitionStore, CleanableLog {
   // ---- Kafka side ----
 
   logStartOffset(): number {
-    return this.segments[0]!.seg.baseOffset;
+    return Math.max(this.segments[0]!.seg.baseOffset, this.logStartFloor);
+  }
+
+  advanceLogStart(offset: number): number {
+    invariant(Number.isSafeInteger(offset) && offset >= 0, `advanceLogStart(${offset}): not an offset`);
+    this.logStartFloor = Math.max(this.logStartFloor, offset);
+    return this.logStartOffset();
   }
 
   logEndOffset(): number {
@@ -427,14 +440,14 @@ export class ReplicatedLog implements PartitionStore, CleanableLog {
     endOffset: number,
   ): Promise<{ offset: number; timestamp: number } | null> {
     if (this.closing) throw new StreamBusError('LOG_CLOSED', { operation: 'log.offsetForTimestamp' });
-    return findTimestamp(this.segments, timestampMs, endOffset);
+    return findTimestamp(this.segments, timestampMs, this.logStartOffset(), endOffset);
   }
 
   // ---- maintenance ----
 
   applyRetention(options: PartitionStoreRetention): Promise<PartitionStoreRetentionResult> {
     return this.exclusive('log.retention', async () => {
-      const n = retentionCount(this.segments, this.config, options.floorIndex, options.nowMs);
+      const n = retentionCount(this.segments, this.config, options, this.logStartFloor);
       let deletedBytes = 0;
       const ctx = this.context();
       for (let k = 0; k < n; k++) {

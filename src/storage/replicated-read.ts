@@ -104,10 +104,14 @@ export async function readBatches(
   return cutBeforeOffset(raw, limit);
 }
 
-/** The first data batch below `endOffset` whose max timestamp >= timestampMs. */
+/**
+ * The first data batch in [startOffset, endOffset) whose max timestamp >= timestampMs: its base offset, or
+ * `startOffset` (the log start) when that is inside it.
+ */
 export async function findTimestamp(
   segments: readonly ReplicatedSegment[],
   timestampMs: number,
+  startOffset: number,
   endOffset: number,
 ): Promise<{ offset: number; timestamp: number } | null> {
   // Raft control batches carry timestamp -1: a non-negative target never matches them.
@@ -115,29 +119,32 @@ export async function findTimestamp(
   for (const s of [...segments]) {
     if (s.seg.baseOffset >= endOffset) break;
     // Skip segments retention or truncation removed while this loop awaited.
-    if (s.seg.maxTimestamp < target || !segments.includes(s)) continue;
-    const batch = await s.seg.withReader(() => findByTimestamp(s.seg, target, s.seg.sizeBytes));
+    if (s.seg.maxTimestamp < target || s.seg.nextOffset <= startOffset || !segments.includes(s)) continue;
+    const batch = await s.seg.withReader(() => findByTimestamp(s.seg, target, s.seg.sizeBytes, startOffset));
     if (batch === undefined) continue;
-    return batch.lastOffset >= endOffset ? null : { offset: batch.baseOffset, timestamp: batch.maxTimestamp };
+    if (batch.lastOffset >= endOffset) return null;
+    return { offset: Math.max(batch.baseOffset, startOffset), timestamp: batch.maxTimestamp };
   }
   return null;
 }
 
 /**
- * How many of the oldest segments retention deletes: the LogConfig time/size plan (retention.ts), cut to
- * closed segments whose entries are all at or below `floorIndex`.
+ * How many of the oldest segments retention deletes: the LogConfig time/size plan and the segments wholly
+ * below the log start floor (retention.ts), cut to closed segments whose entries are all at or below
+ * `floorIndex`.
  */
 export function retentionCount(
   segments: readonly ReplicatedSegment[],
   config: LogConfig,
-  floorIndex: number,
-  nowMs: number,
+  { floorIndex, nowMs }: { readonly floorIndex: number; readonly nowMs: number },
+  logStartFloor: number,
 ): number {
   const plan = planRetention(
     segments.map((s) => s.seg),
     Number.POSITIVE_INFINITY,
     config,
     nowMs,
+    { logStartFloor },
   );
   let eligible = 0;
   while (eligible < segments.length - 1 && segments[eligible]!.raft.endIndex - 1 <= floorIndex) eligible++;

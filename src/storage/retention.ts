@@ -6,7 +6,8 @@
  * segment_bytes is 1 GiB) could never free anything, however low its retention. By time: while the oldest
  * segment's largest timestamp is more than retentionMs before now. By size: while the log without the oldest
  * segment is still at least retentionBytes. A `compact`-only topic (cleanup_policy) has no retention: every
- * key's latest record stays.
+ * key's latest record stays. Before either, and whatever the policy: every segment wholly below the log start
+ * floor an operator set (DeleteRecords, `logStartFloor`): its records are gone for readers already.
  */
 import { type CleanupPolicy, deletes } from './config.js';
 
@@ -18,11 +19,13 @@ export interface SegmentSummary {
   maxTimestamp: number;
 }
 
-export type RetentionReason = 'retention_ms' | 'retention_bytes';
+export type RetentionReason = 'log_start_floor' | 'retention_ms' | 'retention_bytes';
 
 export interface RetentionOptions {
   /** The active segment may go too, when it holds data; the caller then rolls before deleting. */
   activeDeletable?: boolean;
+  /** Offsets below this are deleted records (DeleteRecords): a segment that ends at or below it goes. */
+  logStartFloor?: number;
 }
 
 export interface RetentionPolicy {
@@ -40,7 +43,6 @@ export function planRetention(
   options: RetentionOptions = {},
 ): RetentionReason[] {
   const reasons: RetentionReason[] = [];
-  if (!deletes(policy.cleanupPolicy)) return reasons;
   let total = 0;
   for (const s of segments) total += s.sizeBytes;
   const deletable = (i: number): SegmentSummary | undefined => {
@@ -50,6 +52,13 @@ export function planRetention(
     return !active || (options.activeDeletable === true && s.sizeBytes > 0) ? s : undefined;
   };
   let i = 0;
+  const floor = options.logStartFloor ?? 0;
+  for (let s = deletable(i); s !== undefined && s.nextOffset <= floor; s = deletable(i)) {
+    reasons.push('log_start_floor');
+    total -= s.sizeBytes;
+    i++;
+  }
+  if (!deletes(policy.cleanupPolicy)) return reasons;
   for (let s = deletable(i); policy.retentionMs >= 0 && s !== undefined; s = deletable(i)) {
     if (nowMs - s.maxTimestamp <= policy.retentionMs) break;
     reasons.push('retention_ms');

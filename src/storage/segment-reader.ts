@@ -105,6 +105,8 @@ export async function findByTimestamp(
   segment: Segment,
   timestampMs: number,
   endPosition: number,
+  /** Batches that end below this (the log start) are skipped. */
+  fromOffset = 0,
 ): Promise<ScannedBatch | undefined> {
   const entry = segment.timeIndex.lastBefore(timestampMs);
   let from = 0;
@@ -115,7 +117,7 @@ export async function findByTimestamp(
   }
   let found: ScannedBatch | undefined;
   await scanBatches(segment.file, from, endPosition, false, (b) => {
-    if (b.maxTimestamp < timestampMs) return true;
+    if (b.maxTimestamp < timestampMs || b.lastOffset < fromOffset) return true;
     found = b;
     return false;
   });

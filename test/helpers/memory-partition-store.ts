@@ -53,8 +53,16 @@ export class MemoryPartitionStore extends MemoryRaftStorage implements Partition
     this.writesCached = cached;
   }
 
+  /** DeleteRecords' floor (advanceLogStart). */
+  private logStartFloor = 0;
+
   logStartOffset(): number {
-    return this.startOffset;
+    return Math.max(this.startOffset, this.logStartFloor);
+  }
+
+  advanceLogStart(offset: number): number {
+    this.logStartFloor = Math.max(this.logStartFloor, offset);
+    return this.logStartOffset();
   }
 
   logEndOffset(): number {
