@@ -214,6 +214,20 @@ export type MetadataCommand =
       readonly clientId: string;
       readonly set: Readonly<Record<string, string>>;
       readonly delete: readonly string[];
+    }
+  | {
+      /**
+       * DeleteRecords: raises the partition's `logStartFloor` to `offset` (a lower or equal offset is a no-op,
+       * the floor never goes back). `createdVersion` names the topic's incarnation, so a request for a topic
+       * deleted and created again meanwhile is UNKNOWN_TOPIC_OR_PARTITION rather than applied to the new one.
+       * The partition leader checked `offset` against its high watermark before proposing. Refused below the
+       * feature level that includes it (FEATURE.deleteRecords): an older replica cannot decode it.
+       */
+      readonly type: 'advanceLogStart';
+      readonly topic: string;
+      readonly partition: number;
+      readonly createdVersion: number;
+      readonly offset: number;
     };
 
 /**
@@ -407,6 +421,13 @@ const DECODERS: { readonly [K in CommandType]: (b: Body) => Extract<MetadataComm
     clientId: str(b.clientId, 'clientId'),
     set: stringMap(b.set, 'set'),
     delete: list(b.delete, 'delete').map((k) => str(k, 'delete[]')),
+  }),
+  advanceLogStart: (b) => ({
+    type: 'advanceLogStart',
+    topic: str(b.topic, 'topic'),
+    partition: uint(b.partition, 'partition'),
+    createdVersion: uint(b.createdVersion, 'createdVersion'),
+    offset: uint(b.offset, 'offset'),
   }),
 };
 

@@ -70,6 +70,12 @@ export const FEATURE_LEVELS: readonly FeatureLevel[] = [
     enables:
       "a reassignment may change a partition's replica count (topic reassign with more or fewer brokers: moves that only add or only remove a replica); before it such a list is refused",
   },
+  {
+    level: 9,
+    name: 'delete-records',
+    enables:
+      "an operator or application advances a partition's log start, deleting the records below it (advanceLogStart: DeleteRecords, topic delete-records); before it DeleteRecords is refused",
+  },
 ];
 
 /** The level a cluster runs at until it finalizes one (every build before feature levels is level 1). */
@@ -118,6 +124,12 @@ export const FEATURE = {
    * older build does.
    */
   reassignmentReplicationFactor: 8,
+  /**
+   * The advanceLogStart metadata command and the partition record's `logStartFloor` (DeleteRecords): an older
+   * replica cannot decode the command, and an older build's replicas would not hide the deleted records, so
+   * brokers refuse the request (FEATURE_NOT_FINALIZED) and apply refuses the command below this level.
+   */
+  deleteRecords: 9,
 } as const;
 
 /**

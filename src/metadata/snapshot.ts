@@ -12,7 +12,8 @@
  *       (absent when there are none, and in snapshots written before client quotas: read as none)
  *   }]
  *   a partition of a topic carries `pinned: true` when pinned (absent otherwise, and in older snapshots),
- *   and `targetReplicas: int[]` while an operator's reassignment is under way (absent otherwise)
+ *   `targetReplicas: int[]` while an operator's reassignment is under way (absent otherwise), and
+ *   `logStartFloor: int` once DeleteRecords advanced its log start (absent before, and in older snapshots)
  *
  * Collections are sorted so two replicas in the same state write the same bytes, whatever the history
  * that got them there. Restore checks every field (InvariantViolation on anything malformed) and builds
@@ -177,6 +178,9 @@ function topicRecord(x: unknown): TopicRecord {
       ...(r.targetReplicas === undefined
         ? {}
         : { targetReplicas: ids(r.targetReplicas, 'partition.targetReplicas') }),
+      ...(r.logStartFloor === undefined
+        ? {}
+        : { logStartFloor: uint(r.logStartFloor, 'partition.logStartFloor') }),
     };
   });
   return {

@@ -270,6 +270,7 @@ export class MetadataState {
           leaderEpoch: found.record.leaderEpoch + 1,
           ...(found.record.pinned === true ? { pinned: true } : {}),
           ...(target === undefined || sameMembers(target, c.replicas) ? {} : { targetReplicas: target }),
+          ...(found.record.logStartFloor === undefined ? {} : { logStartFloor: found.record.logStartFloor }),
         });
       }
       case 'updateLeader': {
@@ -428,6 +429,23 @@ export class MetadataState {
         if (sameClientQuotas(next, this.clientQuotas)) return this.ok();
         this.bump();
         this.clientQuotas = next;
+        return this.ok();
+      }
+      case 'advanceLogStart': {
+        if (this.featureLevel < FEATURE.deleteRecords) {
+          return this.fail(
+            'FEATURE_NOT_FINALIZED',
+            `deleting records needs cluster feature level ${FEATURE.deleteRecords}; the cluster is at ${this.featureLevel}`,
+          );
+        }
+        const t = this.topics.get(c.topic);
+        const record = t?.createdVersion === c.createdVersion ? t.partitions[c.partition] : undefined;
+        if (t === undefined || record === undefined) return this.unknownTopic(`${c.topic}/${c.partition}`);
+        if (c.offset <= (record.logStartFloor ?? 0)) return this.ok();
+        this.bump();
+        const partitions = [...t.partitions];
+        partitions[c.partition] = { ...record, logStartFloor: c.offset };
+        this.topics.set(t.name, { ...t, partitions });
         return this.ok();
       }
       case 'allocateProducerIds': {

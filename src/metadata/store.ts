@@ -255,6 +255,11 @@ export class MetadataStore {
     return this.execute({ type: 'alterClientQuotas', ...q }, options);
   }
 
+  /** DeleteRecords: raises a partition's log start floor; FEATURE_NOT_FINALIZED below the feature level. */
+  advanceLogStart(a: Body<'advanceLogStart'>, options?: WriteOptions): Promise<MetadataWriteResult> {
+    return this.execute({ type: 'advanceLogStart', ...a }, options);
+  }
+
   alterPartitionAssignments(
     a: Body<'alterPartitionAssignments'>,
     options?: WriteOptions,

@@ -61,6 +61,12 @@ export interface PartitionRecord {
    * the partition was unpinned). Only ever on a pinned partition.
    */
   readonly targetReplicas?: readonly BrokerId[];
+  /**
+   * The log start DeleteRecords advanced the partition to (advanceLogStart): every replica's log hides the
+   * offsets below it and frees the segments wholly below it. Never lowered; absent until first set, so
+   * images and snapshots of clusters that never deleted records are what they were before.
+   */
+  readonly logStartFloor?: number;
 }
 
 export interface TopicRecord {

@@ -103,6 +103,7 @@ const EVERY_COMMAND: MetadataCommand[] = [
     set: { producer_byte_rate: '1048576' },
     delete: ['consumer_byte_rate'],
   },
+  { type: 'advanceLogStart', topic: 't', partition: 2, createdVersion: 7, offset: 5_000_000_000 },
 ];
 
 function expectInvariant(bytes: Uint8Array, pattern: RegExp): void {
