@@ -5,8 +5,10 @@ export {
   type ConfigChange,
   type ConfigOutcome,
   type ConfigsDescription,
+  type DeletedRecords,
   type NewTopic,
   type PartitionGrowth,
+  type RecordsToDelete,
   type TopicOutcome,
 } from './client/admin.js';
 export { type ClientOptions, createClient, StreamBusClient } from './client/client.js';

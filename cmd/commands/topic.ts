@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import type { TopicDescription } from '../../src/protocol/messages.js';
 import { parseIntOption, parseKeyValues, parseReplicaAssignment } from './common.js';
 import { withBootstrap, withClient } from './connect-flags.js';
+import { registerDeleteRecordsCommand } from './topic-delete-records.js';
 import { registerReassignCommands } from './topic-reassign.js';
 
 const ASSIGNMENT_HELP =
@@ -10,7 +11,7 @@ const ASSIGNMENT_HELP =
 export function registerTopicCommand(program: Command): void {
   const topic = program
     .command('topic')
-    .description('create, list, describe, alter, reassign, unpin and delete topics');
+    .description('create, list, describe, alter, reassign, unpin and delete topics, and delete records');
 
   withBootstrap(
     topic
@@ -127,6 +128,7 @@ export function registerTopicCommand(program: Command): void {
   );
 
   registerReassignCommands(topic);
+  registerDeleteRecordsCommand(topic);
 
   withBootstrap(topic.command('delete <name>').description('delete a topic and its data')).action(
     async (name: string, opts: { bootstrap: string }) => {

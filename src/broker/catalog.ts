@@ -140,6 +140,16 @@ export interface TopicCatalog {
   validateTopic(spec: CreateTopicSpec): void;
   deleteTopic(name: string, deadline?: Deadline): Promise<void>;
   /**
+   * DeleteRecords on a partition led here: advances its log start to `offset` (-1: the high watermark),
+   * durably, and resolves with the new log start. UNKNOWN_TOPIC_OR_PARTITION, NOT_LEADER,
+   * LEADER_NOT_AVAILABLE as `partition`; OFFSET_OUT_OF_RANGE above the high watermark; in cluster mode
+   * FEATURE_NOT_FINALIZED. Below the log start it changes nothing and resolves with the log start.
+   */
+  deleteRecords(
+    request: { readonly topic: string; readonly partition: number; readonly offset: number },
+    deadline?: Deadline,
+  ): Promise<number>;
+  /**
    * Grows a topic to `spec.count` partitions (CreatePartitions), placed by `spec.assignments` if given;
    * with `validateOnly` it only checks. UNKNOWN_TOPIC_OR_PARTITION, INVALID_PARTITIONS (not more than now,
    * over the limit), INVALID_REPLICA_ASSIGNMENT, and in cluster mode INVALID_REPLICATION_FACTOR (fewer alive

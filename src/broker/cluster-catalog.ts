@@ -11,7 +11,7 @@ import { toClusterView } from '../cluster/metadata-view.js';
 import { placeTopic } from '../cluster/placement.js';
 import type { PlacementStrategy } from '../cluster/types.js';
 import { StreamBusError } from '../errors/index.js';
-import { FEATURE } from '../metadata/feature-levels.js';
+import { FEATURE, featureNotFinalized } from '../metadata/feature-levels.js';
 import type { MetadataView } from '../metadata/state.js';
 import type { MetadataStore } from '../metadata/store.js';
 import { NO_LEADER, type TopicRecord } from '../metadata/types.js';
@@ -38,6 +38,7 @@ import {
   validateTopicName,
 } from '../storage/topic-config.js';
 import type { PartitionPlacement, ReadSource, ServedPartition, TopicCatalog, TopicInfo } from './catalog.js';
+import { logStartTarget } from './delete-records.js';
 import { followerReads } from './replica/follower-reads.js';
 import { liveLeaderOf } from './replica/live-leader.js';
 import type { ReplicaManager } from './replica/replica-manager.js';
@@ -326,6 +327,41 @@ export class ClusterTopicCatalog implements TopicCatalog {
       'topic deleted from metadata',
     );
     await this.appliedHere(result.version, deadline);
+  }
+
+  /**
+   * DeleteRecords: this broker leads the partition, so it checks the offset against its high watermark, then
+   * records the floor in metadata (advanceLogStart), where every replica's log takes it from (the replica
+   * manager hands it to each store, at open and on every change): it survives restarts, failovers and new
+   * replicas. Only once the floor is committed does this replica's log hide the records.
+   */
+  async deleteRecords(
+    request: { topic: string; partition: number; offset: number },
+    deadline?: Deadline,
+  ): Promise<number> {
+    const operation = 'delete_records';
+    const { topic, partition } = request;
+    const served = this.partition(topic, partition);
+    const view = this.view();
+    if (view.featureLevel < FEATURE.deleteRecords) {
+      throw featureNotFinalized(view, FEATURE.deleteRecords, 'deleting records needs', operation);
+    }
+    const target = logStartTarget(request, {
+      highWatermark: served.highWatermark(),
+      logStartOffset: served.logStartOffset(),
+    });
+    if (target === undefined) return served.logStartOffset();
+    const createdVersion = this.topicRecord(topic, operation).createdVersion;
+    const result = await this.deps.store.advanceLogStart(
+      { topic, partition, createdVersion, offset: target },
+      deadline === undefined ? {} : { deadline },
+    );
+    const logStart = this.deps.replicas.advanceLogStart(topic, partition, target);
+    this.logger.info(
+      { operation, topic, partition, log_start_offset: logStart, metadata_version: result.version },
+      'records deleted',
+    );
+    return logStart;
   }
 
   describeConfigs(resource: ConfigResource): ConfigEntry[] {

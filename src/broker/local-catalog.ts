@@ -23,6 +23,7 @@ import type { PartitionLog } from '../storage/partition-log.js';
 import { builtInTopicConfigs } from '../storage/topic-config.js';
 import type { PartitionPlacement, ServedPartition, TopicCatalog, TopicInfo } from './catalog.js';
 import { DeduplicatedLog } from './deduplicated-log.js';
+import { logStartTarget } from './delete-records.js';
 import { topicConfigEntries } from './topic-config-entries.js';
 
 export class LocalTopicCatalog implements TopicCatalog {
@@ -104,6 +105,17 @@ export class LocalTopicCatalog implements TopicCatalog {
 
   deleteTopic(name: string): Promise<void> {
     return this.logs.deleteTopic(name);
+  }
+
+  async deleteRecords(request: { topic: string; partition: number; offset: number }): Promise<number> {
+    const { topic, partition } = request;
+    const log = this.logs.partition(topic, partition);
+    const target = logStartTarget(request, {
+      highWatermark: log.highWatermark(),
+      logStartOffset: log.logStartOffset(),
+    });
+    if (target === undefined) return log.logStartOffset();
+    return this.logs.advanceLogStart(topic, partition, target);
   }
 
   async createPartitions(spec: CreatePartitionsSpec, validateOnly: boolean): Promise<void> {

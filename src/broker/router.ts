@@ -33,6 +33,7 @@ import {
 } from './handlers/cluster.js';
 import { handleAlterConfigs, handleDescribeConfigs } from './handlers/configs.js';
 import type { HandlerContext, RequestSource } from './handlers/context.js';
+import { handleDeleteRecords } from './handlers/delete-records.js';
 import { handleFetch } from './handlers/fetch.js';
 import {
   handleDeleteGroups,
@@ -122,6 +123,7 @@ export class RequestRouter implements FrameRouter {
       [ApiKey.AlterQuorum]: handleAlterQuorum,
       [ApiKey.OffsetDelete]: handleOffsetDelete,
       [ApiKey.AlterPartitionAssignments]: handleAlterPartitionAssignments,
+      [ApiKey.DeleteRecords]: handleDeleteRecords,
     };
   }
 
@@ -350,11 +352,12 @@ const CLIENT_BUDGETED: ReadonlySet<number> = new Set([
   ApiKey.CreateTopics,
   ApiKey.DeleteTopics,
   ApiKey.CreatePartitions,
+  ApiKey.DeleteRecords,
 ]);
 
 /**
  * The client's own budget for a request, when its body says it (a positive `timeoutMs`: Produce's ack
- * timeout, CreateTopics', DeleteTopics', CreatePartitions'); undefined for apis that carry none.
+ * timeout, CreateTopics', DeleteTopics', CreatePartitions', DeleteRecords'); undefined for apis that carry none.
  */
 function clientBudgetMs(apiKey: number, request: RequestOf<ApiKey>): number | undefined {
   if (!CLIENT_BUDGETED.has(apiKey)) return undefined;

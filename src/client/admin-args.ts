@@ -102,3 +102,22 @@ export function checkReassignments(assignments: unknown): void {
     if (!ok) throw usage('reassignPartitions', `[${i}]: ${REASSIGNMENT_FORM}; got ${describeValue(a)}`);
   });
 }
+
+const RECORDS_TO_DELETE_FORM =
+  'expected [{ topic, partition, offset }] (offset -1: every record up to the high watermark), e.g. deleteRecords([{ topic: "orders", partition: 0, offset: 1200 }])';
+
+/** deleteRecords' argument: a list of { topic, partition, offset }. */
+export function checkRecordsToDelete(partitions: unknown): void {
+  const ok =
+    Array.isArray(partitions) &&
+    partitions.every(
+      (p) =>
+        isRecord(p) &&
+        typeof p.topic === 'string' &&
+        Number.isSafeInteger(p.partition) &&
+        (p.partition as number) >= 0 &&
+        Number.isSafeInteger(p.offset) &&
+        (p.offset as number) >= -1,
+    );
+  if (!ok) throw usage('deleteRecords', `${RECORDS_TO_DELETE_FORM}; got ${describeValue(partitions)}`);
+}

@@ -25,12 +25,14 @@ import {
   type RequestOf,
   type ResponseOf,
   type TopicDescription,
+  wireErrorOf,
 } from '../protocol/index.js';
 import {
   checkConfigResource,
   checkConfigResources,
   checkPartitionGrowth,
   checkReassignments,
+  checkRecordsToDelete,
 } from './admin-args.js';
 import { backoffMs, delay } from './backoff.js';
 import type { Cluster } from './cluster.js';
@@ -38,6 +40,7 @@ import { ClusterFeatures } from './cluster-features.js';
 import { GroupAdmin } from './group-admin.js';
 import { listOffsetsByLeader } from './list-offsets.js';
 import { atNewestVersion } from './newest-version.js';
+import { askPartitionLeaders } from './partition-leaders.js';
 import { clientClock, clientTimers } from './timers.js';
 
 export interface NewTopic {
@@ -59,6 +62,21 @@ export type PartitionGrowth = number | { count: number; assignments?: number[][]
 
 export interface TopicOutcome {
   name: string;
+  error: StreamBusError | null;
+}
+
+/** Where to cut one partition's records (deleteRecords): everything before `offset`; -1 = all of them. */
+export interface RecordsToDelete {
+  topic: string;
+  partition: number;
+  offset: number;
+}
+
+export interface DeletedRecords {
+  topic: string;
+  partition: number;
+  /** The partition's log start (its first readable offset) now; -1 with an error. */
+  lowWatermark: number;
   error: StreamBusError | null;
 }
 
@@ -362,6 +380,43 @@ export class Admin {
     }
     if (res.error !== null) throw fromWireError(res.error, operation);
     this.cluster.invalidateMetadata();
+  }
+
+  /**
+   * Deletes the records before `offset` of each partition (Kafka's `deleteRecords`; -1: every record up to
+   * the high watermark): they are gone for consumers at once, a consumer positioned below resets per its
+   * auto offset reset, and their disk space is freed as whole segments fall below. Asked of each partition's
+   * leader. Per-partition failures come back in the result: OFFSET_OUT_OF_RANGE (beyond the high watermark),
+   * UNKNOWN_TOPIC_OR_PARTITION, FEATURE_NOT_FINALIZED (a rolling upgrade not finished), ... An offset below
+   * the log start changes nothing and answers the log start.
+   */
+  async deleteRecords(partitions: readonly RecordsToDelete[]): Promise<DeletedRecords[]> {
+    const operation = 'admin.deleteRecords';
+    checkRecordsToDelete(partitions);
+    const results = await askPartitionLeaders(this.cluster, partitions, {
+      operation,
+      send: async (leader, asks) => {
+        const request = { partitions: asks.map((a) => ({ ...a })), timeoutMs: this.timeoutMs };
+        try {
+          return (await this.cluster.request(leader, ApiKey.DeleteRecords, request)).partitions;
+        } catch (err) {
+          // A broker of a build before DeleteRecords does not know the api: a rolling upgrade not finished.
+          if (!(err instanceof StreamBusError) || err.code !== 'UNKNOWN_API') throw err;
+          const error = wireErrorOf(
+            'FEATURE_NOT_FINALIZED',
+            `broker ${leader} runs a build without DeleteRecords: upgrade every broker first`,
+          );
+          return asks.map((a) => ({ topic: a.topic, partition: a.partition, error, lowWatermark: -1 }));
+        }
+      },
+      failed: (a, error) => ({ topic: a.topic, partition: a.partition, error, lowWatermark: -1 }),
+    });
+    return results.map((r) => ({
+      topic: r.topic,
+      partition: r.partition,
+      lowWatermark: r.lowWatermark,
+      error: r.error && fromWireError(r.error, operation),
+    }));
   }
 
   /**

@@ -70,6 +70,7 @@ export const ApiKey = {
   AlterQuorum: 25,
   OffsetDelete: 26,
   AlterPartitionAssignments: 27,
+  DeleteRecords: 28,
 } as const;
 export type ApiKey = (typeof ApiKey)[keyof typeof ApiKey];
 
@@ -102,6 +103,7 @@ export const API_NAMES: Record<ApiKey, string> = {
   25: 'AlterQuorum',
   26: 'OffsetDelete',
   27: 'AlterPartitionAssignments',
+  28: 'DeleteRecords',
 };
 
 /** An error as it travels: the catalogue's wire code, its category (so old clients can still decide), text. */
@@ -384,6 +386,28 @@ export interface AlterPartitionAssignmentsResponse {
   error: WireError | null;
 }
 
+// DeleteRecords
+export interface DeleteRecordsPartition {
+  topic: string;
+  partition: number;
+  /** The partition's new log start: records below it are deleted. -1: the high watermark (all of them). */
+  offset: number;
+}
+export interface DeleteRecordsRequest {
+  partitions: DeleteRecordsPartition[];
+  timeoutMs: number;
+}
+export interface DeleteRecordsPartitionResult {
+  topic: string;
+  partition: number;
+  error: WireError | null;
+  /** The partition's log start once the request applied; -1 with an error. */
+  lowWatermark: number;
+}
+export interface DeleteRecordsResponse {
+  partitions: DeleteRecordsPartitionResult[];
+}
+
 // InitProducerId
 /**
  * An idempotent producer's identity: batches carry (producerId, producerEpoch, baseSequence) and a
@@ -525,6 +549,7 @@ export interface ApiTypes {
     request: AlterPartitionAssignmentsRequest;
     response: AlterPartitionAssignmentsResponse;
   };
+  [ApiKey.DeleteRecords]: { request: DeleteRecordsRequest; response: DeleteRecordsResponse };
 }
 export type RequestOf<K extends ApiKey> = ApiTypes[K]['request'];
 export type ResponseOf<K extends ApiKey> = ApiTypes[K]['response'];

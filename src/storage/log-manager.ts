@@ -50,6 +50,11 @@ export interface TopicState {
   /** The topic's overrides only (normalised strings); defaults come from the storage config. */
   configs: TopicConfigs;
   createdMs: number;
+  /**
+   * Partitions' log start floors set by DeleteRecords (advanceLogStart), by partition number; absent when
+   * none was set (and in files written before DeleteRecords).
+   */
+  logStartFloors?: Record<string, number>;
 }
 
 export interface PartitionRetention {
@@ -93,12 +98,34 @@ function parseTopicsFile(path: string, raw: Buffer): TopicsFile {
       validateTopicName(x.name);
       validatePartitionCount(x.partitions);
       const configs = normalizeTopicConfigs((x.configs ?? {}) as Record<string, unknown>);
-      return { name: x.name, partitions: x.partitions, configs, createdMs: x.createdMs };
+      const floors = logStartFloorsOf(x.logStartFloors, x.partitions);
+      return {
+        name: x.name,
+        partitions: x.partitions,
+        configs,
+        createdMs: x.createdMs,
+        ...(floors === undefined ? {} : { logStartFloors: floors }),
+      };
     } catch (err) {
       throw corruptTopicsFile(path, (err as Error).message);
     }
   });
   return { version: 1, clusterId: d.clusterId, topics };
+}
+
+function logStartFloorsOf(v: unknown, partitions: number): Record<string, number> | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('logStartFloors is not a map');
+  const floors: Record<string, number> = {};
+  for (const [p, offset] of Object.entries(v)) {
+    const n = Number(p);
+    if (!Number.isInteger(n) || n < 0 || n >= partitions || String(n) !== p)
+      throw new Error(`logStartFloors names no partition: ${p}`);
+    if (typeof offset !== 'number' || !Number.isSafeInteger(offset) || offset < 0)
+      throw new Error(`logStartFloors of partition ${p} is not an offset`);
+    floors[p] = offset;
+  }
+  return floors;
 }
 
 function serializeTopicsFile(file: TopicsFile): Buffer {
@@ -194,7 +221,10 @@ export class LogManager {
     const logs: PartitionLog[] = [];
     try {
       for (let p = 0; p < state.partitions; p++) {
-        logs.push(await PartitionLog.open(this.partitionDir(state.name, p), config, this.deps));
+        const log = await PartitionLog.open(this.partitionDir(state.name, p), config, this.deps);
+        logs.push(log);
+        const floor = state.logStartFloors?.[String(p)];
+        if (floor !== undefined) await log.advanceLogStart(floor);
       }
     } catch (err) {
       await Promise.allSettled(logs.map((l) => l.close()));
@@ -378,6 +408,33 @@ export class LogManager {
       for (const log of topic.logs) log.reconfigure(resolved);
       this.logger.info({ topic: name, configs }, 'topic configs altered');
       return topic.state;
+    });
+  }
+
+  /**
+   * DeleteRecords: records the partition's log start floor in topics.json (the commit point: a restart
+   * applies it again), then advances the log to it. Resolves with the new log start. The caller checked
+   * `offset` against the high watermark. UNKNOWN_TOPIC_OR_PARTITION.
+   */
+  advanceLogStart(name: string, partition: number, offset: number): Promise<number> {
+    return this.exclusive(async () => {
+      this.assertOpen('delete_records');
+      const topic = this.existing(name, 'delete_records');
+      const log = this.partition(name, partition);
+      const previous = topic.state;
+      const key = String(partition);
+      if (offset > (previous.logStartFloors?.[key] ?? 0)) {
+        topic.state = { ...previous, logStartFloors: { ...previous.logStartFloors, [key]: offset } };
+        try {
+          await this.commit();
+        } catch (err) {
+          topic.state = previous;
+          throw err;
+        }
+      }
+      const logStart = await log.advanceLogStart(offset);
+      this.logger.info({ topic: name, partition, logStartOffset: logStart }, 'records deleted');
+      return logStart;
     });
   }
 

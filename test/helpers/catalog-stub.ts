@@ -16,6 +16,7 @@ export function catalogServing(served: ServedPartition, overrides: Partial<Topic
     createTopic: () => Promise.resolve(),
     validateTopic: () => {},
     deleteTopic: () => Promise.resolve(),
+    deleteRecords: () => Promise.resolve(served.logStartOffset()),
     createPartitions: () => Promise.resolve(),
     describeConfigs: () => [],
     alterConfigs: () => Promise.resolve(),

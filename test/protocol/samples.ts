@@ -264,6 +264,28 @@ const BASE_SAMPLES: { [K in BaseApiKey]: Sample<K> } = {
       },
     },
   },
+  [ApiKey.DeleteRecords]: {
+    apiKey: ApiKey.DeleteRecords,
+    file: 'delete-records',
+    request: {
+      partitions: [
+        { topic: 'orders', partition: 0, offset: 5_000_000_000 },
+        { topic: 'orders', partition: 1, offset: -1 },
+      ],
+      timeoutMs: 30000,
+    },
+    response: {
+      partitions: [
+        { topic: 'orders', partition: 0, error: null, lowWatermark: 5_000_000_000 },
+        {
+          topic: 'orders',
+          partition: 1,
+          error: { code: 203, category: 'invalid_input', message: 'offset 90 is outside [0, 80]' },
+          lowWatermark: -1,
+        },
+      ],
+    },
+  },
   [ApiKey.DescribeConfigs]: {
     apiKey: ApiKey.DescribeConfigs,
     file: 'describe-configs',

@@ -18,10 +18,15 @@
  *   What a leader does for these two is in leader-steering.ts; how it gives leadership up (handover at
  *   shutdown, stepping down when its commits stall on its own links) in leader-exits.ts.
  *
+ * - **Deleted records**: the log start floor DeleteRecords recorded for a partition (`logStartFloor`) is
+ *   handed to its store before the replica opens and again on every change, so no replica, restarted,
+ *   elected or new, serves the records below it.
+ *
  * Reconciling is coalesced (a burst of metadata changes is one pass) and never runs twice at once; a failed
  * step is logged and retried on the next change or after `retryIntervalMs`.
  */
 import { join } from 'node:path';
+import { StreamBusError } from '../../errors/index.js';
 import type { MetadataView } from '../../metadata/state.js';
 import type { MetadataStore } from '../../metadata/store.js';
 import type { PartitionRecord, TopicRecord } from '../../metadata/types.js';
@@ -236,12 +241,40 @@ export class ReplicaManager {
   ): Promise<{ topic: string; partition: number; deletedSegments: number }[]> {
     const out: { topic: string; partition: number; deletedSegments: number }[] = [];
     for (const h of [...this.hosted.values()]) {
-      const floorIndex = Math.min(h.store.snapshot().metadata.index, h.replica.node.status().commitIndex);
-      const r = await h.store.applyRetention({ floorIndex, nowMs });
-      if (r.deletedSegments > 0)
-        out.push({ topic: h.topic, partition: h.partition, deletedSegments: r.deletedSegments });
+      const deletedSegments = await this.retain(h, nowMs);
+      if (deletedSegments > 0) out.push({ topic: h.topic, partition: h.partition, deletedSegments });
     }
     return out;
+  }
+
+  private async retain(h: Hosted, nowMs: number): Promise<number> {
+    const floorIndex = Math.min(h.store.snapshot().metadata.index, h.replica.node.status().commitIndex);
+    return (await h.store.applyRetention({ floorIndex, nowMs })).deletedSegments;
+  }
+
+  /**
+   * DeleteRecords committed a log start floor for a partition led here: its log takes it now (not at the next
+   * reconcile) and frees the segments below it (not at the next retention pass). Returns the log start.
+   */
+  advanceLogStart(topic: string, partition: number, offset: number): number {
+    const view = this.view();
+    const t = view.topics.get(topic);
+    const h = t === undefined ? undefined : this.hosted.get(keyOf(topic, partition, t.createdVersion));
+    if (h === undefined) {
+      throw new StreamBusError('NOT_LEADER', {
+        operation: 'delete_records',
+        message: `${topic}-${partition} has no replica here any more`,
+        metadata: { topic, partition },
+      });
+    }
+    const logStart = h.store.advanceLogStart(offset);
+    this.retain(h, this.deps.nowMs()).catch((err: unknown) =>
+      this.log.warn(
+        { operation: 'retention', topic, partition, error: String(err) },
+        'freeing segments below the log start failed (the next retention pass tries again)',
+      ),
+    );
+    return logStart;
   }
 
   /** Every hosted replica's log the log cleaner can work on (each replica cleans its own copy). */
@@ -325,6 +358,7 @@ export class ReplicaManager {
         try {
           const h = this.hosted.get(key) ?? (await this.open(key, topic, p));
           this.applyConfigs(h, view, topic);
+          if (p.logStartFloor !== undefined) h.store.advanceLogStart(p.logStartFloor);
           this.steering.steer(h, view, p);
         } catch (err) {
           failures.push(err);
@@ -395,6 +429,8 @@ export class ReplicaManager {
     const exists = await this.deps.storeExists(dir);
     const bootstrapVoters = !exists && p.leaderEpoch === 0 ? [...p.replicas] : undefined;
     const store = await this.deps.openStore({ dir, topic, partition: p.partition, bootstrapVoters });
+    // Before the replica can lead and serve: the records below the floor are never read here.
+    if (p.logStartFloor !== undefined) store.advanceLogStart(p.logStartFloor);
     const limits = { batchBytesMax: this.deps.batchBytesMax, keysRequired: false };
     let replica: PartitionReplica;
     try {

@@ -13,6 +13,7 @@ import * as apiVersionsV0 from './api-versions/v0.js';
 import * as createPartitionsV0 from './create-partitions/v0.js';
 import * as createTopicsV0 from './create-topics/v0.js';
 import * as deleteGroupsV0 from './delete-groups/v0.js';
+import * as deleteRecordsV0 from './delete-records/v0.js';
 import * as deleteTopicsV0 from './delete-topics/v0.js';
 import * as describeClusterV0 from './describe-cluster/v0.js';
 import * as describeClusterV1 from './describe-cluster/v1.js';
@@ -103,6 +104,7 @@ export const API_REGISTRY: { readonly [K in ApiKey]: ApiEntry<K> } = {
   [ApiKey.AlterPartitionAssignments]: entry(ApiKey.AlterPartitionAssignments, {
     0: alterPartitionAssignmentsV0,
   }),
+  [ApiKey.DeleteRecords]: entry(ApiKey.DeleteRecords, { 0: deleteRecordsV0 }),
 };
 
 export function isApiKey(apiKey: number): apiKey is ApiKey {
