@@ -99,6 +99,12 @@ describe('DeleteRecords on a single node', () => {
       await consumer.close();
     }
 
+    // A compact-only topic keeps every key's latest record: refused, as in Kafka.
+    await admin.createTopic({ name: 'compacted', partitions: 1, configs: { cleanup_policy: 'compact' } });
+    const [compacted] = await admin.deleteRecords([{ topic: 'compacted', partition: 0, offset: 0 }]);
+    expect(compacted?.error?.code).toBe('INVALID_REQUEST');
+    expect(compacted?.error?.message).toMatch(/cleanup_policy is compact/);
+
     // Below the log start: nothing changes, the answer is the log start.
     const [again] = await admin.deleteRecords([{ topic: TOPIC, partition: 0, offset: 10 }]);
     expect(again).toMatchObject({ lowWatermark: 25, error: null });
