@@ -80,6 +80,16 @@ describe.skipIf(mountDir === null)('freeing a full disk (tmpfs filled to the las
     expect((await readAll(log)).map((r) => r.value)).toEqual(['after']);
   });
 
+  it('deletes records up to the high watermark, freeing the one active segment; the reserve is made again', async () => {
+    expect(await manager.advanceLogStart('doomed', 0, 20)).toBe(20);
+    expect(await readdir(join(dataDir, 'doomed-0'))).not.toContain('00000000000000000000.log');
+    expect(await readdir(dataDir)).toContain('topics.json.reserve');
+    expect((await manager.partition('kept', 0).append(batchOf(['after'], T0))).baseOffset).toBe(20);
+    await manager.close();
+    manager = await open();
+    expect(manager.partition('doomed', 0).logStartOffset()).toBe(20);
+  });
+
   it('restarts on the full disk and can still free it', async () => {
     await manager.close();
     manager = await open();
