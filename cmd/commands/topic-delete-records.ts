@@ -4,6 +4,7 @@
  * low watermark (its log start); fails, after printing the rest, if any partition failed.
  */
 import type { Command } from 'commander';
+import { fromWireError } from '../../src/protocol/index.js';
 import { parseIntOption } from './common.js';
 import { withBootstrap, withClient } from './connect-flags.js';
 
@@ -49,7 +50,7 @@ export function registerDeleteRecordsCommand(topic: Command): void {
         partitions = [opts.partition];
       } else {
         const [described] = await admin.describeTopics([name]);
-        if (described?.error) throw new Error(`topic ${name}: ${described.error.message}`);
+        if (described?.error) throw fromWireError(described.error, 'topic.delete_records');
         partitions = described?.partitions.map((p) => p.partition) ?? [];
       }
       const results = await admin.deleteRecords(

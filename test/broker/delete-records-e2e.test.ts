@@ -125,6 +125,9 @@ describe('DeleteRecords on a single node', () => {
     const beyond = await cli('--partition', '0', '--before-offset', '1000');
     expect(beyond.code).not.toBe(0);
     expect(beyond.stderr).toMatch(/OFFSET_OUT_OF_RANGE|above the high watermark/);
+    const unknown = await runCli(['topic', 'delete-records', 'nope', '--all', '--bootstrap', b.bootstrap]);
+    expect(unknown.code).not.toBe(0);
+    expect(unknown.stderr).toMatch(/UNKNOWN_TOPIC_OR_PARTITION/);
     const bad = await cli();
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toMatch(/exactly one of --before-offset <offset> and --all/);
