@@ -1,7 +1,7 @@
 /**
  * DeleteRecords in cluster mode on one broker (its own single-voter cluster, in process): held back while the
- * operator holds the cluster below feature level 8 (cluster.feature_level_max), with the level named; at
- * level 8 the floor is written to the metadata partition record and the replica's log takes it.
+ * operator holds the cluster below feature level 9 (cluster.feature_level_max), with the level named; at
+ * level 9 the floor is written to the metadata partition record and the replica's log takes it.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { createClient, type StreamBusClient } from '../../src/index.js';
@@ -46,7 +46,7 @@ async function start(settings: Record<string, unknown>): Promise<InProcessBroker
 const levelOf = (broker: InProcessBroker) => broker.broker.cluster?.store.snapshotView().featureLevel ?? 0;
 
 describe('DeleteRecords in cluster mode', () => {
-  it('is refused below feature level 8, naming the level', async () => {
+  it('is refused below feature level 9, naming the level', async () => {
     const held = FEATURE.deleteRecords - 1;
     const broker = await start({ 'cluster.feature_level_max': held });
     await until(`level ${held}`, async () => (levelOf(broker) === held ? true : undefined));
@@ -57,7 +57,7 @@ describe('DeleteRecords in cluster mode', () => {
     expect(earliest?.offset).toBe(0);
   });
 
-  it('at level 8 the floor is in the metadata partition record and the log starts there', async () => {
+  it('at the delete-records level the floor is in the metadata partition record and the log starts there', async () => {
     const broker = await start({});
     await until(`level ${FEATURE.deleteRecords}`, async () =>
       levelOf(broker) >= FEATURE.deleteRecords ? true : undefined,

@@ -551,7 +551,7 @@ describe('rolling upgrade from the build before cluster feature levels', () => {
     await expect(client.admin().describeConfig({ type: 'client', name: 'upgrade' })).rejects.toMatchObject({
       code: 'FEATURE_NOT_FINALIZED',
     });
-    // And DeleteRecords (level 8): a new leader refuses it before writing, an old one does not know the api
+    // And DeleteRecords (level 9): a new leader refuses it before writing, an old one does not know the api
     // (the SDK says FEATURE_NOT_FINALIZED for both).
     const [deleteEarly] = await client.admin().deleteRecords([{ topic: TOPIC, partition: 0, offset: 0 }]);
     expect(deleteEarly?.error?.code).toBe('FEATURE_NOT_FINALIZED');

@@ -1,6 +1,6 @@
 /**
  * advanceLogStart (DeleteRecords in cluster mode): the partition's log start floor in the replicated
- * metadata, refused below feature level 8, only ever raised, kept through the partition's other changes and
+ * metadata, refused below feature level 9, only ever raised, kept through the partition's other changes and
  * through snapshots.
  */
 import { describe, expect, it } from 'vitest';
@@ -31,11 +31,11 @@ const floorOf = (s: MetadataState, partition = 0) => s.topics.get('t')!.partitio
 
 describe('advanceLogStart (a partition log start floor set by DeleteRecords)', () => {
   it('is refused below the delete-records feature level, leaving the image as it was', () => {
-    const { s, createdVersion } = withTopic(FEATURE.clientQuotaExtensions);
+    const { s, createdVersion } = withTopic(FEATURE.deleteRecords - 1);
     const before = Buffer.from(encodeSnapshot(s, 0)).toString('hex');
     const r = s.apply(advance(createdVersion, 10));
     expect(codeOf(r)).toBe('FEATURE_NOT_FINALIZED');
-    if (!r.ok) expect(r.message).toMatch(/level 8/);
+    if (!r.ok) expect(r.message).toMatch(new RegExp(`level ${FEATURE.deleteRecords}`));
     expect(Buffer.from(encodeSnapshot(s, 0)).toString('hex')).toBe(before);
   });
 
