@@ -339,7 +339,6 @@ export class PartitionLog implements CleanableLog {
     return { records, highWatermark, logStartOffset };
   }
 
-  /** The first batch whose maxTimestamp >= timestampMs: its base offset and max timestamp; null if none. */
   /**
    * The first batch at or above the log start whose maxTimestamp >= timestampMs: its base offset (the log
    * start when that is inside the batch) and max timestamp; null if none.
