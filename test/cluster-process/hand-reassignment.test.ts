@@ -27,6 +27,26 @@ const TOPIC = 'by-hand';
 /** Rebalance checks every second; nothing fails here, so nothing moves but what the operator asks. */
 const ENV = { STREAMBUS_CLUSTER_REBALANCE_INTERVAL: '1s' };
 
+/**
+ * Reads the whole partition from `broker` (the leader once the others are gone): every acknowledged
+ * sequence is there, and offsets are contiguous (a moved log is the same log).
+ */
+async function expectEveryAckReadFrom(
+  broker: { host: string; port: number },
+  acked: ReadonlySet<number>,
+  when: string,
+): Promise<void> {
+  const [records] = await until(
+    `a full read from broker port ${broker.port}`,
+    () => readAllPartitions(broker.host, broker.port, TOPIC, 1).catch(() => undefined),
+    30_000,
+  );
+  const values = new Set(records?.map((r) => Number(r.value)));
+  const lost = [...acked].filter((seq) => !values.has(seq));
+  expect(lost, `acknowledged messages missing ${when}`).toEqual([]);
+  expect(records?.map((r) => r.offset)).toEqual(records?.map((_, i) => i));
+}
+
 describe('reassigning a partition by hand on broker processes', () => {
   const { running, clients, start } = brokerFleet('reassign', 4, { env: ENV, host: '127.0.2.53' });
 
@@ -93,17 +113,7 @@ describe('reassigning a partition by hand on broker processes', () => {
     // The first leader, no longer a replica, is gone: the new replicas serve everything acknowledged.
     await running.get(1)?.kill();
     running.delete(1);
-    const four = running.get(4)!;
-    const [records] = await until(
-      'a full read from the new leader',
-      () => readAllPartitions(four.host, four.port, TOPIC, 1).catch(() => undefined),
-      30_000,
-    );
-    const values = new Set(records?.map((r) => Number(r.value)));
-    const lost = [...producer.acked].filter((seq) => !values.has(seq));
-    expect(lost, 'acknowledged messages missing after the reassignment').toEqual([]);
-    // Offsets stay contiguous: the moved log is the same log.
-    expect(records?.map((r) => r.offset)).toEqual(records?.map((_, i) => i));
+    await expectEveryAckReadFrom(running.get(4)!, producer.acked, 'after the reassignment');
 
     // Unpinned, the rebalancer manages it again; its replicas stay until balance says otherwise.
     await admin.unpinPartitions(TOPIC);
@@ -188,15 +198,6 @@ describe('growing and shrinking a partition by hand on broker processes', () => 
     // Broker 1, no longer a replica, is gone: the final replicas serve everything acknowledged.
     await running.get(1)?.kill();
     running.delete(1);
-    const three = running.get(3)!;
-    const [records] = await until(
-      'a full read from the final leader',
-      () => readAllPartitions(three.host, three.port, TOPIC, 1).catch(() => undefined),
-      30_000,
-    );
-    const values = new Set(records?.map((r) => Number(r.value)));
-    const lost = [...producer.acked].filter((seq) => !values.has(seq));
-    expect(lost, 'acknowledged messages missing after growing and shrinking').toEqual([]);
-    expect(records?.map((r) => r.offset)).toEqual(records?.map((_, i) => i));
+    await expectEveryAckReadFrom(running.get(3)!, producer.acked, 'after growing and shrinking');
   }, 300_000);
 });

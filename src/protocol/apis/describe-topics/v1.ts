@@ -6,42 +6,20 @@
  *   response = v0's map, and on each of a topic's `partitions`:  pinned: bool
  */
 import type { DescribeTopicsResponse } from '../../messages.js';
-import { asArray, asBool, asObject, field } from '../../narrow.js';
+import { asBool, field } from '../../narrow.js';
+import { readPartitionFields, withPartitionFields } from './partition-fields.js';
 import * as v0 from './v0.js';
 
 export const encodeRequest = v0.encodeRequest;
 export const decodeRequest = v0.decodeRequest;
 
 export function encodeResponse(res: DescribeTopicsResponse): unknown {
-  const base = v0.encodeResponse(res) as { topics: { partitions: Record<string, unknown>[] }[] };
-  return {
-    topics: base.topics.map((t, i) => ({
-      ...t,
-      partitions: t.partitions.map((p, j) => ({
-        ...p,
-        pinned: res.topics[i]?.partitions[j]?.pinned === true,
-      })),
-    })),
-  };
+  return withPartitionFields(v0.encodeResponse(res), res, (p) => ({ pinned: p?.pinned === true }));
 }
 
 export function decodeResponse(v: unknown): DescribeTopicsResponse {
-  const res = v0.decodeResponse(v);
-  const root = 'DescribeTopicsResponse.topics';
-  const topics = asArray(field(asObject(v, 'DescribeTopicsResponse'), 'topics'), root);
-  return {
-    topics: res.topics.map((t, i) => {
-      const partitions = asArray(field(asObject(topics[i], root), 'partitions'), `${root}.partitions`);
-      return {
-        ...t,
-        partitions: t.partitions.map((p, j) => ({
-          ...p,
-          pinned: asBool(
-            field(asObject(partitions[j], `${root}.partitions`), 'pinned'),
-            `${root}.partitions.pinned`,
-          ),
-        })),
-      };
-    }),
-  };
+  return readPartitionFields(v, v0.decodeResponse(v), (p, raw, path) => ({
+    ...p,
+    pinned: asBool(field(raw, 'pinned'), `${path}.pinned`),
+  }));
 }
