@@ -1,23 +1,8 @@
-/**
- * DeleteRecords on a replicated partition, with three real broker processes (RF 3, 2 KiB segments, retention
- * checked every 250 ms):
- *
- * a. The leader answers the new low watermark; ListOffsets earliest and a consumer from the beginning start
- *    there, and every replica frees the segments below it (its folder's oldest segment moves up).
- * b. The leader is killed (-9): the new leader, which took the floor from metadata, still starts there; no
- *    deleted record comes back, and every record above it reads back.
- * c. The killed broker restarts (its replica opens with the floor from metadata) and the second leader is
- *    killed too: whichever replica leads now, the records stay deleted.
- * Needs `npm run build` first.
- */
-import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createClient, type StreamBusClient } from '../../src/index.js';
-import { REPLICAS_DIR } from '../../src/storage/log-manager.js';
 import { requireDist } from '../helpers/acked-producer.js';
-import type { BrokerProcess } from '../helpers/broker-process.js';
 import { brokerFleet, formedCluster, levelFinalizedEverywhere, until } from '../helpers/cluster-processes.js';
+import { diskLogStart } from '../helpers/replica-folders.js';
 
 const HOST = '127.0.4.2';
 const TOPIC = 'purged';
@@ -29,17 +14,6 @@ const ENV = {
   // A killed broker keeps its replica: no move but the failovers this test makes.
   STREAMBUS_CLUSTER_FAILED_GRACE: '300s',
 };
-
-/** The oldest segment's base offset in the broker's replica folder; -1 without one. */
-function diskLogStart(b: BrokerProcess): number {
-  const root = join(b.dataDir, REPLICAS_DIR);
-  const dir = readdirSync(root).find((name) => name.startsWith(`${TOPIC}-0-`));
-  if (dir === undefined) return -1;
-  const bases = readdirSync(join(root, dir))
-    .filter((f) => f.endsWith('.log'))
-    .map((f) => Number(f.slice(0, -'.log'.length)));
-  return bases.length === 0 ? -1 : Math.min(...bases);
-}
 
 describe('DeleteRecords with replication', () => {
   const { running, clients, start } = brokerFleet('delete-records', 3, { env: ENV, host: HOST });
@@ -132,7 +106,7 @@ describe('DeleteRecords with replication', () => {
       'every replica freed the segments below the floor',
       async () =>
         first.every((b) => {
-          const start = diskLogStart(b);
+          const start = diskLogStart(b, TOPIC);
           return start > 0 && start <= FLOOR;
         })
           ? true

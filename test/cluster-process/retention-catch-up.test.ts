@@ -1,24 +1,3 @@
-/**
- * Retention in a replicated partition, with real broker processes (RF 3, 32 KiB segments, 512 KiB
- * retention_bytes, retention checked every 250 ms): replicas that fall behind the leader's log start catch up
- * and rejoin the in-sync set, and no replica holds less than the retention policy keeps.
- *
- * a. A follower is killed (-9); acks=all writes roll many segments until retention on both live replicas
- *    has deleted everything the dead one held.
- * b. It restarts behind the leader's log start: it installs a snapshot (docs/replication.md) and rejoins the
- *    in-sync set without logging errors.
- * c. It is made the leader (the other follower killed, more writes committed by the two left, so only the
- *    restarted replica's log is complete, then the old leader killed and the other follower restarted): every
- *    acknowledged message from its log start on reads back exactly once at its acknowledged offset, in order,
- *    and its log still holds at least retention_bytes.
- * d. A live follower is paused (SIGSTOP) while retention on the leader passes its log end, then resumed: it
- *    catches up by snapshot and rejoins the in-sync set.
- * At the end, with writes stopped, every replica's log start (read from its folder) still leaves at least
- * retention_bytes of the leader's log: retention deleted only what the policy lets every replica delete.
- * Needs `npm run build` first.
- */
-import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Connection } from '../../src/client/connection.js';
 import { codeFromWire } from '../../src/errors/index.js';
@@ -26,10 +5,10 @@ import { createClient, type Producer } from '../../src/index.js';
 import { ApiKey, EARLIEST_TIMESTAMP, LATEST_TIMESTAMP } from '../../src/protocol/index.js';
 import type { WireError } from '../../src/protocol/messages.js';
 import { decodeRecords, readBatchHeader, splitBatches } from '../../src/protocol/record-batch.js';
-import { REPLICAS_DIR } from '../../src/storage/log-manager.js';
 import { requireDist } from '../helpers/acked-producer.js';
 import type { BrokerProcess } from '../helpers/broker-process.js';
 import { brokerFleet, formedCluster, until } from '../helpers/cluster-processes.js';
+import { diskLogStart } from '../helpers/replica-folders.js';
 
 const TOPIC = 'retained';
 const SEGMENT_BYTES = 32 * 1024;
@@ -103,17 +82,6 @@ async function readFromLeader(b: BrokerProcess, from: number) {
   } finally {
     await conn.close();
   }
-}
-
-/** The log start of the broker's replica, from its folder: the oldest segment's base offset. */
-function diskLogStart(b: BrokerProcess): number {
-  const root = join(b.dataDir, REPLICAS_DIR);
-  const dir = readdirSync(root).find((name) => name.startsWith(`${TOPIC}-0-`));
-  if (dir === undefined) return -1;
-  const bases = readdirSync(join(root, dir))
-    .filter((f) => f.endsWith('.log'))
-    .map((f) => Number(f.slice(0, -'.log'.length)));
-  return bases.length === 0 ? -1 : Math.min(...bases);
 }
 
 /**
@@ -249,7 +217,8 @@ describe('retention with replication', () => {
     await produceUntil(
       'past the dead follower on both live replicas',
       async () =>
-        (await leaderEarliest(running.get(L)!)) > endAtKill && diskLogStart(running.get(G)!) > endAtKill,
+        (await leaderEarliest(running.get(L)!)) > endAtKill &&
+        diskLogStart(running.get(G)!, TOPIC) > endAtKill,
     );
     // Only a replica that left the in-sync set proves it rejoined.
     await outOfSync(F);
@@ -262,11 +231,11 @@ describe('retention with replication', () => {
     expect(errorsIn(f.logs)).toEqual([]);
     const fromL = await readFromLeader(running.get(L)!, 0);
     console.log(
-      `retention: F restarted with log start ${diskLogStart(f)}; leader ${fromL.earliest}, ` +
-        `G ${diskLogStart(running.get(G)!)} (F held up to ${endAtKill})`,
+      `retention: F restarted with log start ${diskLogStart(f, TOPIC)}; leader ${fromL.earliest}, ` +
+        `G ${diskLogStart(running.get(G)!, TOPIC)} (F held up to ${endAtKill})`,
     );
     // It holds what retention keeps, not only what followed the leader's latest snapshot.
-    expect(diskLogStart(f)).toBeLessThanOrEqual(retainedFloor(fromL.batches));
+    expect(diskLogStart(f, TOPIC)).toBeLessThanOrEqual(retainedFloor(fromL.batches));
     mark('b');
 
     // c. Make F the leader: with G dead, writes committed by L and F leave G's log behind F's; with L dead
@@ -341,7 +310,7 @@ describe('retention with replication', () => {
     ).toEqual([]);
     expect(finalWanted.length).toBeGreaterThan(1_000);
     const floor = retainedFloor(final.batches);
-    const starts = [L, G, F].map((id) => ({ id, logStart: diskLogStart(running.get(id)!) }));
+    const starts = [L, G, F].map((id) => ({ id, logStart: diskLogStart(running.get(id)!, TOPIC) }));
     console.log(
       `retention: ${acked.size} acknowledged, failed ${JSON.stringify(failures.slice(0, 5))}; leader ` +
         `${lastLeader} ${final.earliest}..${final.hw}, retained floor ${floor}, replica log starts ` +
