@@ -8,10 +8,12 @@
  * shows (its topic was deleted) sits the round out and is reported in `gone`, for the consumer to decide
  * what becomes of it; the others are fetched.
  */
+
 import { isRetriable, StreamBusError, toStreamBusError } from '../errors/index.js';
 import { ApiKey, type FetchResponse, fromWireError } from '../protocol/index.js';
 import { type Cluster, STALE_METADATA_CODES } from './cluster.js';
 import { type ConsumerMessage, decodeFetch, type ScannedFetch, scanFetch } from './fetched-records.js';
+import { atNewestVersion } from './newest-version.js';
 import type { ReadReplicas } from './read-replicas.js';
 
 /** Where to start when a partition has no position or it is out of range. */
@@ -286,18 +288,10 @@ async function requestFetch(
     : ctx.options.requestTimeoutMs;
   const options = { signal: ctx.signal, timeoutMs: waitMs + ctx.options.maxWaitMs };
   if (clientRack === '') return ctx.cluster.request(broker, ApiKey.Fetch, body, options);
-  try {
-    return await ctx.cluster.request(
-      broker,
-      ApiKey.Fetch,
-      { ...body, rackId: clientRack },
-      { ...options, apiVersion: FETCH_FROM_FOLLOWERS_VERSION },
-    );
-  } catch (err) {
-    if (err instanceof StreamBusError && err.code === 'UNSUPPORTED_VERSION')
-      return ctx.cluster.request(broker, ApiKey.Fetch, body, options);
-    throw err;
-  }
+  // (Fetch v0 does not encode rackId.)
+  return atNewestVersion(FETCH_FROM_FOLLOWERS_VERSION, (apiVersion) =>
+    ctx.cluster.request(broker, ApiKey.Fetch, { ...body, rackId: clientRack }, { ...options, apiVersion }),
+  );
 }
 
 /** How long past the long poll a fetch from a replica waits for its answer (a leader's: requestTimeoutMs). */
